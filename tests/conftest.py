@@ -1,0 +1,73 @@
+"""Shared fixtures: a real embedded Redis per test run, settings, and polling helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from wagw.redis_server import start_standalone
+
+
+def short_tempdir(prefix: str = "wagw-") -> Path:
+    # Unix socket paths are capped at 107 bytes; pytest's tmp_path can be longer.
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """The project's own embedded redis-server, on a unix socket, for this test run."""
+    data_dir = short_tempdir("wagw-redis-")
+    proc, server = start_standalone(data_dir)
+    yield server
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except Exception:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_conn(redis_server) -> Redis:
+    """A clean database for each test."""
+    conn = Redis.from_url(redis_server.url)
+    conn.flushall()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def data_dir():
+    path = short_tempdir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def settings_env(monkeypatch, data_dir, redis_url):
+    """Environment for Settings pointing at the test Redis and a fresh data dir."""
+    for key in list(os.environ):
+        if key.startswith("WAGW_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("WAGW_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("WAGW_REDIS_URL", redis_url)
+    monkeypatch.setenv("WAGW_BACKEND", "fake")
+    return monkeypatch
+
+
+@pytest.fixture
+def settings(settings_env):
+    from wagw.config import Settings
+
+    return Settings(_env_file=None)

@@ -1,0 +1,3 @@
+"""wagw: a supervised WhatsApp gateway daemon."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from wagw.cli import main
+
+raise SystemExit(main())

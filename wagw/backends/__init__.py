@@ -1,0 +1,24 @@
+"""WhatsApp backends. Import a concrete backend only in a leaf process (session, native host)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wagw.backends.base import Backend
+    from wagw.config import Settings
+
+
+def make_backend(settings: Settings, role: str) -> Backend:
+    """The configured backend for a device role ("session", "worker-1", …).
+
+    The neonize module loads the Go runtime; this import is deferred so that pure-Python
+    processes (supervisor, RQ workers) never load it.
+    """
+    if settings.backend == "fake":
+        from wagw.backends.fake import FakeBackend
+
+        return FakeBackend(settings, role)
+    from wagw.backends.neonize import NeonizeBackend
+
+    return NeonizeBackend(settings, role)

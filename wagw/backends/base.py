@@ -1,0 +1,110 @@
+"""The interface both backends implement, used by the session and by native hosts."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wagw.exitcodes import ExitCode
+
+
+class BackendError(Exception):
+    """An ordinary failure of a WhatsApp call (the job fails; the process lives on)."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+
+class NotPaired(BackendError):
+    exit_code = ExitCode.NOT_PAIRED
+
+
+class LoggedOut(BackendError):
+    exit_code = ExitCode.LOGGED_OUT
+
+
+class StreamReplaced(BackendError):
+    exit_code = ExitCode.STREAM_REPLACED
+
+
+class TemporaryBan(BackendError):
+    exit_code = ExitCode.TEMP_BANNED
+
+
+class ConnectFailure(BackendError):
+    """Network trouble: worth reconnecting with backoff."""
+
+    exit_code = ExitCode.TEMPFAIL
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """One WhatsApp event, already in wagw's model (SPEC: event name and payload).
+
+    `source_key` identifies the WhatsApp event itself (e.g. "message:<chat>:<msg id>"), so
+    the same event redelivered by WhatsApp yields the same wagw event id.
+    """
+
+    event: str
+    source_key: str
+    timestamp: str  # ISO 8601, UTC, "Z"
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+EventHandler = Callable[[InboundEvent], None]
+
+
+class Backend(ABC):
+    """One linked device. One instance per process (neonize is not safe with several)."""
+
+    role: str
+
+    # Connection -----------------------------------------------------------------------
+    @abstractmethod
+    def start(self, on_event: EventHandler | None = None) -> None:
+        """Connect and return once connected; raise a BackendError subclass on failure.
+
+        Events arrive on a backend thread, serially; the handler must return quickly. An
+        event counts as handled (acknowledged) only when the handler returns.
+        """
+
+    @abstractmethod
+    def wait(self) -> None:
+        """Block until the connection ends; raise the BackendError that ended it."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Disconnect. May be called from a signal-driven shutdown path."""
+
+    @abstractmethod
+    def is_connected(self) -> bool: ...
+
+    @abstractmethod
+    def device_jid(self) -> str | None:
+        """The paired device's JID, or None when the store holds no keys."""
+
+    # Outbound calls (SPEC's workers.wa jobs). Arguments arrive validated and normalised.
+    @abstractmethod
+    def fetch_avatar(self, jid: str, preview: bool = False, is_community: bool = False) -> dict: ...
+
+    @abstractmethod
+    def send_text(self, to: str, text: str, reply_to: str | None = None) -> dict: ...
+
+    @abstractmethod
+    def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict: ...
+
+    @abstractmethod
+    def user_info(self, jids: list[str]) -> dict: ...
+
+    @abstractmethod
+    def is_on_whatsapp(self, phones: list[str]) -> dict: ...
+
+    @abstractmethod
+    def group_info(self, jid: str) -> dict: ...
+
+    @abstractmethod
+    def joined_groups(self) -> dict: ...
+
+    @abstractmethod
+    def mark_read(self, chat: str, ids: list[str], sender: str | None = None) -> dict: ...

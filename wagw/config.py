@@ -1,0 +1,153 @@
+"""The one typed Settings object. Built at each entry point and passed down; never at import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from wagw.exitcodes import ExitCode
+
+# WhatsApp's cap on companion devices per phone; the session counts as one.
+MAX_LINKED_DEVICES = 4
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _check_addr(value: str, name: str) -> str:
+    if not value:
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{name} must look like host:port, got {value!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WAGW_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("./var")
+    redis_url: str | None = None
+    backend: Literal["neonize", "fake"] = "neonize"
+    wa_workers: int = Field(1, ge=1)
+    webhook_workers: int = Field(2, ge=0)
+    webhook_urls: CommaList = []
+    webhook_secret: SecretStr | None = None
+    webhook_events: CommaList = []  # empty: all events
+    webhook_connect_timeout: float = Field(5.0, gt=0)
+    webhook_timeout: float = Field(15.0, gt=0)
+    # Seconds between delivery attempts; the last entry spans out to about a day in total.
+    webhook_retry_schedule: CommaList = ["5", "15", "60", "300", "900", "1800", "3600", "7200", "14400", "28800", "28800", "28800"]
+    log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    dashboard_addr: str = ""
+    dashboard_user: str = ""
+    dashboard_password: SecretStr | None = None
+    metrics_addr: str = ""
+    # A postgres:// URL to keep device stores there instead of sqlite files in data_dir.
+    device_db: SecretStr | None = None
+    events_maxlen: int = Field(100_000, ge=100)
+    dedup_ttl: int = Field(86_400, ge=60)
+    shutdown_grace: float = Field(20.0, gt=0)
+    quarantine_crashes: int = Field(3, ge=1)
+    quarantine_window: float = Field(300.0, gt=0)
+    quarantine_duration: float = Field(600.0, gt=0)
+    wa_connect_wait: float = Field(15.0, gt=0)
+
+    _split = field_validator("webhook_urls", "webhook_events", "webhook_retry_schedule", mode="before")(
+        classmethod(lambda cls, v: _split_commas(v))
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return urls
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, steps: list[str]) -> list[str]:
+        for step in steps:
+            try:
+                ok = float(step) > 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"{step!r} is not a positive number of seconds")
+        return steps
+
+    @field_validator("dashboard_addr", "metrics_addr")
+    @classmethod
+    def _addr(cls, value: str, info) -> str:
+        return _check_addr(value, "WAGW_" + info.field_name.upper())
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        if self.webhook_urls and self.webhook_secret is None:
+            raise ValueError("webhook_secret: required when WAGW_WEBHOOK_URLS is set")
+        if 1 + self.wa_workers > MAX_LINKED_DEVICES:
+            raise ValueError(
+                f"wa_workers: the session plus {self.wa_workers} worker slots need "
+                f"{1 + self.wa_workers} linked devices; WhatsApp allows {MAX_LINKED_DEVICES} per phone"
+            )
+        return self
+
+    @property
+    def retry_intervals(self) -> list[float]:
+        return [float(step) for step in self.webhook_retry_schedule]
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def redis_socket(self) -> Path:
+        return self.data_dir.resolve() / "redis" / "redis.sock"
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"unix://{self.redis_socket}"
+
+    def device_store(self, role: str) -> str:
+        """Where a role's device keys live: one sqlite file per role, or the shared postgres URL."""
+        if self.device_db is not None:
+            return self.device_db.get_secret_value()
+        return str(self.data_dir.resolve() / "devices" / f"{role}.sqlite3")
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming the offending setting and what is wrong with it."""
+    first = error.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if not loc and ":" in message:
+        loc, _, message = message.partition(":")
+    name = f"WAGW_{loc.upper()}" if loc else "settings"
+    return f"invalid setting {name}: {message.strip()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings or exit with ExitCode.CONFIG and one clear line on stderr."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        print(f"wagw: {describe_error(error)}", file=sys.stderr)
+        raise SystemExit(ExitCode.CONFIG) from None

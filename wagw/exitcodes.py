@@ -1,0 +1,41 @@
+"""Named exit codes shared by every wagw process; the supervisor's restart policy keys on them."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1
+    USAGE = 64  # EX_USAGE
+    TEMPFAIL = 75  # EX_TEMPFAIL: network trouble; restart with normal backoff
+    CONFIG = 78  # EX_CONFIG: bad settings; never retried
+    NOT_PAIRED = 80  # the device has no keys: run `wagw pair`
+    LOGGED_OUT = 81  # the phone removed this linked device: pair again
+    STREAM_REPLACED = 82  # another client connected with the same keys
+    TEMP_BANNED = 83  # WhatsApp temporarily banned the account: long backoff
+
+    @classmethod
+    def describe(cls, code: int | None) -> str:
+        """A human name for a raw exit status (negative = killed by signal)."""
+        if code is None:
+            return "-"
+        if code < 0:
+            import signal
+
+            try:
+                return f"signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"signal {-code}"
+        try:
+            return cls(code).name.lower()
+        except ValueError:
+            return f"exit {code}"
+
+
+# Exits the supervisor must not retry: restarting cannot fix them.
+FATAL_EXITS = frozenset({ExitCode.CONFIG, ExitCode.NOT_PAIRED, ExitCode.LOGGED_OUT, ExitCode.STREAM_REPLACED})
+
+# Exits that are retried, but only after a long pause.
+LONG_BACKOFF_EXITS = frozenset({ExitCode.TEMP_BANNED})

@@ -1,0 +1,17 @@
+"""Redis key names. Public ones (SPEC) are marked; the rest are internal but stable."""
+
+EVENTS_STREAM = "wagw:events"  # public: the capped event log
+FAKE_INBOUND = "wagw:fake:inbound"  # public: fake backend control surface
+FAKE_SENT = "wagw:fake:sent"  # public: outbound calls recorded by the fake backend
+
+WA_QUEUE = "wa"  # public
+WEBHOOKS_QUEUE = "webhooks"  # public
+
+SUPERVISOR_STATUS = "wagw:status:supervisor"  # JSON snapshot of the process table, with TTL
+DEVICE_STATUS = "wagw:status:device:{role}"  # hash per device role, with TTL heartbeat
+DEVICE_JIDS = "wagw:devices"  # hash role -> paired JID (written by `wagw pair`)
+CRASHES = "wagw:crashes"  # capped list of recent process/host crashes (JSON)
+QUARANTINE = "wagw:quarantine:{operation}"  # present while an operation is quarantined
+NATIVE_CRASHES = "wagw:native-crashes:{operation}"  # sorted set of crash times per operation
+EVENT_SEEN = "wagw:event-seen:{event_id}"  # dedup marker, expires after the dedup window
+FAKE_PENDING = "wagw:fake:pending"  # fake backend: handed to the session, not yet acknowledged

@@ -1,0 +1,131 @@
+"""One log stream for every process.
+
+Children started by a parent (supervisor -> worker, wa-worker -> native host) run in *wire*
+mode: each record is one JSON line on stderr. The parent reads the child's merged stdout and
+stderr, re-emits wire records under the child's name, and emits anything else (a Go panic
+written straight to fd 2, redis-server's own output) as a raw line, so nothing is dropped.
+Standalone processes (supervisord, a terminal) render text or JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, TextIO
+
+from loguru import logger
+
+if TYPE_CHECKING:
+    from wagw.config import Settings
+
+WIRE_ENV = "WAGW_LOG_WIRE"
+TEXT_FORMAT = (
+    "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
+    "<cyan>[{extra[proc]}]</cyan> {message}"
+)
+_PANIC_MARKERS = ("panic:", "fatal error:", "SIGABRT", "SIGSEGV", "Traceback")
+
+
+class _InterceptHandler(logging.Handler):
+    """Route stdlib logging (rq, redis, neonize, httpx) into loguru."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        logger.bind(logger_name=record.name).opt(exception=record.exc_info).log(level, record.getMessage())
+
+
+def _wire_sink(stream: TextIO):
+    def sink(message) -> None:
+        record = message.record
+        line = {
+            "level": record["level"].name,
+            "msg": record["message"],
+            "logger": record["extra"].get("logger_name") or record["name"],
+            "proc": record["extra"].get("proc"),
+        }
+        if record["exception"] is not None:
+            line["exc"] = "".join(
+                __import__("traceback").format_exception(*record["exception"])
+            ).rstrip()
+        stream.write(json.dumps(line, default=str) + "\n")
+        stream.flush()
+
+    return sink
+
+
+def _json_sink(stream: TextIO):
+    def sink(message) -> None:
+        record = message.record
+        extra = {k: v for k, v in record["extra"].items() if k not in ("proc",)}
+        line = {
+            "time": record["time"].astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record["level"].name,
+            "process": record["extra"].get("proc"),
+            "message": record["message"],
+            **extra,
+        }
+        if record["exception"] is not None:
+            line["exception"] = "".join(
+                __import__("traceback").format_exception(*record["exception"])
+            ).rstrip()
+        stream.write(json.dumps(line, default=str) + "\n")
+        stream.flush()
+
+    return sink
+
+
+def configure_logging(settings: Settings, process_name: str, *, wire: bool | None = None) -> None:
+    """Configure loguru and stdlib logging for this process. Call once, at an entry point."""
+    if wire is None:
+        wire = os.environ.get(WIRE_ENV) == "1"
+    logger.remove()
+    logger.configure(extra={"proc": process_name})
+    level = settings.log_level
+    if wire:
+        logger.add(_wire_sink(sys.stderr), level=level, format="{message}")
+    elif settings.log_format == "json":
+        logger.add(_json_sink(sys.stdout), level=level, format="{message}")
+    else:
+        logger.add(sys.stdout, level=level, format=TEXT_FORMAT, colorize=sys.stdout.isatty())
+    # Installed before neonize is imported, so its logging.basicConfig() finds a handler and
+    # leaves the root logger alone.
+    logging.basicConfig(handlers=[_InterceptHandler()], level=level if level != "TRACE" else 5, force=True)
+    for noisy in ("httpx", "httpcore", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def relay_line(child_name: str, line: str) -> None:
+    """Re-emit one line a child wrote, under the child's name."""
+    line = line.rstrip("\r\n")
+    if not line:
+        return
+    if line.startswith("{"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict) and "msg" in record and "level" in record:
+            message = record["msg"]
+            if record.get("exc"):
+                message = f"{message}\n{record['exc']}"
+            level = record["level"]
+            try:
+                logger.level(level)
+            except ValueError:
+                level = "INFO"
+            # A grandchild's line relayed by a child keeps its own, more precise name.
+            proc = record.get("proc") or child_name
+            logger.bind(proc=proc, logger_name=record.get("logger")).log(level, message)
+            return
+    level = "ERROR" if any(marker in line for marker in _PANIC_MARKERS) else "INFO"
+    logger.bind(proc=child_name, raw=True).log(level, line)
+
+
+def utcnow_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

