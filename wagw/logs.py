@@ -100,11 +100,24 @@ def configure_logging(settings: Settings, process_name: str, *, wire: bool | Non
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def relay_line(child_name: str, line: str) -> None:
-    """Re-emit one line a child wrote, under the child's name."""
+class ChildOutput:
+    """Relays one child's output; once a panic or traceback starts, the rest of it is an error."""
+
+    def __init__(self, child_name: str) -> None:
+        self.child_name = child_name
+        self.in_crash = False
+
+    def relay(self, line: str) -> None:
+        raw_level = relay_line(self.child_name, line, crashing=self.in_crash)
+        if raw_level == "ERROR":
+            self.in_crash = True
+
+
+def relay_line(child_name: str, line: str, *, crashing: bool = False) -> str | None:
+    """Re-emit one line a child wrote, under the child's name. Returns the level of a raw line."""
     line = line.rstrip("\r\n")
     if not line:
-        return
+        return None
     if line.startswith("{"):
         try:
             record = json.loads(line)
@@ -122,9 +135,10 @@ def relay_line(child_name: str, line: str) -> None:
             # A grandchild's line relayed by a child keeps its own, more precise name.
             proc = record.get("proc") or child_name
             logger.bind(proc=proc, logger_name=record.get("logger")).log(level, message)
-            return
-    level = "ERROR" if any(marker in line for marker in _PANIC_MARKERS) else "INFO"
+            return None
+    level = "ERROR" if crashing or any(marker in line for marker in _PANIC_MARKERS) else "INFO"
     logger.bind(proc=child_name, raw=True).log(level, line)
+    return level
 
 
 def utcnow_iso() -> str:

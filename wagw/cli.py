@@ -1,0 +1,114 @@
+"""The `wagw` command line. Each command builds Settings once, configures logging, and
+hands both to the module that implements it."""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import importlib
+import os
+import signal
+import sys
+
+from wagw import __version__
+from wagw.exitcodes import ExitCode
+
+PR_SET_PDEATHSIG = 1
+
+# command -> (implementing "module:function", default process name)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("wagw.supervisor:main", "supervisor"),
+    "status": ("wagw.status:main", "status"),
+    "session": ("wagw.session.process:main", "session"),
+    "wa-worker": ("workers.wa_worker:main", "wa-worker"),
+    "webhook-worker": ("workers.webhook_worker:main", "webhook-worker"),
+    "scheduler": ("wagw.scheduler:main", "scheduler"),
+    "dashboard": ("wagw.dashboard:main", "dashboard"),
+    "pair": ("wagw.pairing:main", "pair"),
+    "webhooks replay": ("wagw.replay:main", "replay"),
+    "events tail": ("wagw.session.tail:main", "events"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wagw", description="Supervised WhatsApp gateway daemon.")
+    parser.add_argument("--version", action="version", version=f"wagw {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("run", help="run everything under the supervisor, in the foreground")
+
+    status = sub.add_parser("status", help="processes, devices, queues, recent crashes")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sub.add_parser("session", help="run the WhatsApp session (inbound) alone")
+
+    wa = sub.add_parser("wa-worker", help="run one wa job worker slot alone")
+    wa.add_argument("--slot", type=int, required=True, help="worker slot (its own linked device)")
+
+    sub.add_parser("webhook-worker", help="run one webhook delivery worker alone")
+    sub.add_parser("scheduler", help="run the RQ scheduler (scheduled retries) alone")
+
+    dashboard = sub.add_parser("dashboard", help="rq-dashboard with the JSON serializer and auth")
+    dashboard.add_argument("--addr", help="host:port to bind (default: WAGW_DASHBOARD_ADDR or 127.0.0.1:9181)")
+
+    pair = sub.add_parser("pair", help="link a device by QR code or pairing code")
+    pair.add_argument("--role", default="session", help="session, worker-N or all (default: session)")
+    pair.add_argument("--phone", help="+NUMBER: get an 8-character pairing code instead of a QR code")
+    pair.add_argument("--force", action="store_true", help="pair again a role that is already paired")
+    pair.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the phone (default 180)")
+
+    webhooks = sub.add_parser("webhooks", help="webhook deliveries")
+    webhooks_sub = webhooks.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+    replay = webhooks_sub.add_parser("replay", help="requeue failed deliveries")
+    replay.add_argument("job_ids", nargs="*", metavar="JOB_ID")
+    replay.add_argument("--all", action="store_true", help="requeue every failed delivery")
+
+    events = sub.add_parser("events", help="the event log")
+    events_sub = events.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+    tail = events_sub.add_parser("tail", help="follow the event log")
+    tail.add_argument("-n", "--lines", type=int, default=10, help="show the last N events first (default 10)")
+    tail.add_argument("--no-follow", action="store_true", help="print and exit")
+    return parser
+
+
+def _die_with_parent() -> None:
+    """A child of the supervisor must not outlive it (Linux only)."""
+    parent = os.environ.get("WAGW_PARENT_PID")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != int(parent):  # the parent died before prctl took effect
+        raise SystemExit(ExitCode.FAILURE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command + (f" {args.subcommand}" if getattr(args, "subcommand", None) else "")
+    target, default_name = COMMANDS[command]
+    _die_with_parent()
+
+    from wagw.config import load_settings
+    from wagw.logs import configure_logging
+
+    settings = load_settings()
+    name = os.environ.get("WAGW_PROCESS_NAME") or default_name
+    if command == "wa-worker" and "WAGW_PROCESS_NAME" not in os.environ:
+        name = f"wa-worker-{args.slot}"
+    configure_logging(settings, name)
+    module_name, _, function = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return int(getattr(module, function)(settings, args) or 0)
+    except KeyboardInterrupt:
+        return ExitCode.OK
+    except Exception:
+        # One record with the traceback, so the supervisor's stream keeps it together.
+        from loguru import logger
+
+        logger.exception("{} failed", command)
+        return ExitCode.FAILURE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""`wagw status`: the supervisor's process table, devices, queues, crashes and quarantines.
+
+Everything is read from Redis, where each process keeps its own entry alive with a TTL
+heartbeat: a dead supervisor or session simply disappears.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+from wagw import keys
+from wagw.redisconn import SERIALIZER, connect
+
+if TYPE_CHECKING:
+    import argparse
+
+    from wagw.config import Settings
+
+NOT_RUNNING = 3  # as `systemctl status` does for a stopped unit
+
+
+def device_roles(settings: Settings) -> list[str]:
+    return ["session", *(f"worker-{n}" for n in range(1, settings.wa_workers + 1))]
+
+
+def queue_counts(conn: Redis, name: str) -> dict[str, int]:
+    queue = Queue(name, connection=conn, serializer=SERIALIZER)
+    return {
+        "queued": queue.count,
+        "started": StartedJobRegistry(name, connection=conn, serializer=SERIALIZER).count,
+        "failed": FailedJobRegistry(name, connection=conn, serializer=SERIALIZER).count,
+        "scheduled": ScheduledJobRegistry(name, connection=conn, serializer=SERIALIZER).count,
+    }
+
+
+def device_status(conn: Redis, role: str) -> dict:
+    live = {k.decode(): v.decode() for k, v in conn.hgetall(keys.DEVICE_STATUS.format(role=role)).items()}
+    recorded_jid = conn.hget(keys.DEVICE_JIDS, role)
+    paired = live.get("paired") == "1" if "paired" in live else recorded_jid is not None
+    entry = {
+        "role": role,
+        "paired": paired,
+        "connected": live.get("connected") == "1",
+        "jid": live.get("jid") or (recorded_jid.decode() if recorded_jid else None),
+        "state": live.get("state") or "offline",
+    }
+    if not paired:
+        entry["hint"] = f"run `wagw pair --role {role}`"
+    return entry
+
+
+def collect(settings: Settings, conn: Redis) -> dict:
+    from wagw.quarantine import active_quarantines
+
+    raw = conn.get(keys.SUPERVISOR_STATUS)
+    supervisor = json.loads(raw) if raw else None
+    return {
+        "supervisor": (
+            {k: supervisor[k] for k in ("pid", "version", "started_at", "state")} if supervisor else None
+        ),
+        "processes": supervisor["processes"] if supervisor else [],
+        "devices": [device_status(conn, role) for role in device_roles(settings)],
+        "queues": {name: queue_counts(conn, name) for name in (keys.WA_QUEUE, keys.WEBHOOKS_QUEUE)},
+        "crashes": [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, 9)],
+        "quarantines": active_quarantines(conn),
+        "time": time.time(),
+    }
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    conn = connect(settings, socket_timeout=3)
+    try:
+        report = collect(settings, conn)
+    except RedisError as error:
+        message = f"wagw is not running: Redis at {settings.effective_redis_url} is unreachable ({error})"
+        if args.json:
+            print(json.dumps({"error": message, "processes": [], "devices": [], "queues": {}}))
+        else:
+            print(message)
+        return NOT_RUNNING
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        from wagw.status_table import render
+
+        render(report)
+    return 0 if report["supervisor"] else NOT_RUNNING

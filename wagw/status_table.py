@@ -1,0 +1,85 @@
+"""The human view of `wagw status`: rich tables, in colour on a terminal."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+STATE_STYLE = {
+    "running": "green", "starting": "yellow", "backoff": "yellow", "stopping": "yellow",
+    "stopped": "dim", "fatal": "bold red",
+}
+
+
+def _ago(ts: float) -> str:
+    seconds = max(0, int(time.time() - ts))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def render(report: dict, console: Console | None = None) -> None:
+    console = console or Console()
+    sup = report["supervisor"]
+    if sup:
+        started = datetime.fromtimestamp(sup["started_at"]).strftime("%Y-%m-%d %H:%M:%S")
+        console.print(f"[bold]wagw {sup['version']}[/] supervisor pid {sup['pid']}, {sup['state']} since {started}")
+    else:
+        console.print("[bold red]supervisor not running[/] (no heartbeat in Redis)")
+
+    processes = Table(title="processes", title_justify="left")
+    for column in ("name", "pid", "state", "restarts", "last exit"):
+        processes.add_column(column)
+    for proc in report["processes"]:
+        style = STATE_STYLE.get(proc["state"], "")
+        exit_text = proc.get("last_exit_reason") or "-"
+        if proc.get("fatal_reason"):
+            exit_text += f" ({proc['fatal_reason']})"
+        processes.add_row(proc["name"], str(proc["pid"] or "-"), f"[{style}]{proc['state']}[/]",
+                          str(proc["restarts"]), exit_text)
+    if report["processes"]:
+        console.print(processes)
+
+    devices = Table(title="devices", title_justify="left")
+    for column in ("role", "paired", "connected", "jid", "note"):
+        devices.add_column(column)
+    for dev in report["devices"]:
+        devices.add_row(
+            dev["role"],
+            "[green]yes[/]" if dev["paired"] else "[red]no[/]",
+            "[green]yes[/]" if dev["connected"] else "[yellow]no[/]",
+            dev.get("jid") or "-",
+            dev.get("hint") or dev.get("state", ""),
+        )
+    console.print(devices)
+
+    queues = Table(title="queues", title_justify="left")
+    for column in ("queue", "queued", "started", "scheduled", "failed"):
+        queues.add_column(column)
+    for name, counts in report["queues"].items():
+        failed = counts["failed"]
+        queues.add_row(name, str(counts["queued"]), str(counts["started"]), str(counts["scheduled"]),
+                       f"[red]{failed}[/]" if failed else "0")
+    console.print(queues)
+
+    if report["quarantines"]:
+        table = Table(title="quarantined operations", title_justify="left", style="red")
+        for column in ("operation", "until", "crashes", "last panic"):
+            table.add_column(column)
+        for q in report["quarantines"]:
+            until = datetime.fromtimestamp(q["until"]).strftime("%H:%M:%S") if q.get("until") else "-"
+            table.add_row(q.get("operation", "?"), until, str(q.get("crashes", "")), (q.get("panic") or "")[:120])
+        console.print(table)
+
+    if report["crashes"]:
+        table = Table(title="recent crashes", title_justify="left")
+        for column in ("when", "process", "operation", "exit", "panic"):
+            table.add_column(column)
+        for crash in report["crashes"]:
+            table.add_row(_ago(crash.get("time", 0)), crash.get("process", "?"), crash.get("operation") or "-",
+                          str(crash.get("exit", "")), (crash.get("panic") or "")[:100])
+        console.print(table)

@@ -1,0 +1,35 @@
+"""The process table of `wagw run`, built from Settings. Order here is start order."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from wagw.supervisor.state import ChildSpec
+
+if TYPE_CHECKING:
+    from wagw.config import Settings
+    from wagw.redis_server import EmbeddedRedis
+
+# Lower tiers stop first: inbound before workers, workers before the scheduler, Redis last.
+TIER_FRONT, TIER_SESSION, TIER_WORKERS, TIER_SCHEDULER, TIER_REDIS = 0, 1, 2, 3, 9
+
+
+def _wagw(*args: str) -> list[str]:
+    return [sys.executable, "-m", "wagw", *args]
+
+
+def build_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSpec]:
+    specs: list[ChildSpec] = []
+    if redis is not None:
+        specs.append(ChildSpec("redis", redis.prepare(), stop_tier=TIER_REDIS, ready=redis.ping))
+    specs.append(ChildSpec("scheduler", _wagw("scheduler"), stop_tier=TIER_SCHEDULER))
+    for n in range(1, settings.webhook_workers + 1):
+        specs.append(ChildSpec(f"webhook-worker-{n}", _wagw("webhook-worker"), stop_tier=TIER_WORKERS))
+    for n in range(1, settings.wa_workers + 1):
+        specs.append(ChildSpec(f"wa-worker-{n}", _wagw("wa-worker", "--slot", str(n)), stop_tier=TIER_WORKERS))
+    # The session is a leaf that loads neonize; it is started, never forked from.
+    specs.append(ChildSpec("session", _wagw("session"), stop_tier=TIER_SESSION))
+    if settings.dashboard_addr:
+        specs.append(ChildSpec("dashboard", _wagw("dashboard"), stop_tier=TIER_FRONT))
+    return specs

@@ -1,0 +1,248 @@
+"""The supervisor loop: start in order, watch, restart by policy, stop in reverse order."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections import deque
+from itertools import groupby
+
+from loguru import logger
+
+from wagw import __version__, keys
+from wagw.exitcodes import ExitCode
+from wagw.supervisor.notify import Notifier
+from wagw.supervisor.osapi import Clock
+from wagw.supervisor.state import Child, State
+
+STATUS_TTL = 5  # seconds: a supervisor that stops publishing shows as dead this soon
+REDIS_GRACE = 5.0
+
+
+class Supervisor:
+    def __init__(
+        self,
+        children: list[Child],
+        *,
+        clock: Clock,
+        grace: float,
+        notifier: Notifier | None = None,
+        status_redis=None,
+        tick: float = 0.05,
+        sleep=time.sleep,
+    ) -> None:
+        self.children = children
+        self.clock = clock
+        self.grace = grace
+        self.notifier = notifier or Notifier()
+        self.status_redis = status_redis
+        self.tick_seconds = tick
+        self.sleep = sleep
+        self.signals: deque[int] = deque()
+        self.rolling: deque[Child] = deque()
+        self.rolling_begun = False
+        self.started_at = time.time()
+        self.shutting_down = False
+        self._last_states = {child.name: child.state for child in children}
+        self._ready_sent = False
+        self._next_publish = 0.0
+        self._next_watchdog = 0.0
+
+    # Signals only record what arrived; the loop acts on them.
+    def _on_signal(self, signum: int, _frame) -> None:
+        self.signals.append(signum)
+
+    def install_signal_handlers(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, self._on_signal)
+
+    # ---------------------------------------------------------------------------------------
+    def run(self) -> int:
+        self.install_signal_handlers()
+        logger.info("wagw {} supervisor starting (pid {}): {}", __version__, os.getpid(),
+                    ", ".join(child.name for child in self.children))
+        code = self._start_all()
+        if code is None:
+            code = self._watch()
+        return self._stop_all(code)
+
+    def _start_all(self) -> int | None:
+        for child in self.children:
+            if self._wants_stop():
+                return ExitCode.OK
+            child.start()
+            self._observe()
+            if child.spec.ready is not None:
+                # Everything after a ready-gated child (Redis) depends on it.
+                while child.state is State.STARTING:
+                    if self._wants_stop():
+                        return ExitCode.OK
+                    self._step()
+                if child.state is not State.RUNNING:
+                    logger.error("{} did not become ready; giving up", child.name)
+                    return ExitCode.FAILURE
+        return None
+
+    def _watch(self) -> int:
+        while True:
+            if self._wants_stop():
+                return ExitCode.OK
+            self._step()
+            redis = self._child("redis")
+            if redis is not None and redis.state is State.FATAL:
+                logger.error("embedded redis is fatal: {}; stopping", redis.fatal_reason)
+                return ExitCode.FAILURE
+            self._advance_rolling_restart()
+            if not self._ready_sent and all(c.state in (State.RUNNING, State.FATAL) for c in self.children):
+                self._ready_sent = True
+                self.notifier.ready(self._status_line())
+                logger.info("all children started: {}", self._status_line())
+
+    def _wants_stop(self) -> bool:
+        while self.signals:
+            signum = self.signals.popleft()
+            if signum == signal.SIGHUP:
+                logger.info("SIGHUP: restarting children one by one")
+                self.rolling = deque(c for c in self.children if c.name != "redis")
+                self.rolling_begun = False
+            else:
+                logger.info("{}: stopping gracefully (send again to force)", signal.Signals(signum).name)
+                return True
+        return False
+
+    def _step(self) -> None:
+        for child in self.children:
+            child.tick(shutting_down=self.shutting_down)
+        self._observe()
+        now = self.clock.now()
+        if now >= self._next_publish:
+            self._next_publish = now + 1.0
+            self._publish()
+        if self.notifier.watchdog_interval and now >= self._next_watchdog:
+            self._next_watchdog = now + self.notifier.watchdog_interval
+            self.notifier.watchdog()
+        self.sleep(self.tick_seconds)
+
+    def _advance_rolling_restart(self) -> None:
+        if not self.rolling:
+            return
+        child = self.rolling[0]
+        if not self.rolling_begun:
+            child.restart(self.grace)
+            self.rolling_begun = True
+        elif child.state in (State.RUNNING, State.FATAL, State.BACKOFF) and not child.restart_requested:
+            self.rolling.popleft()
+            self.rolling_begun = False
+
+    def _observe(self) -> None:
+        """Log state changes and record unexpected exits."""
+        for child in self.children:
+            before = self._last_states[child.name]
+            if child.state is before:
+                continue
+            self._last_states[child.name] = child.state
+            detail = ""
+            if child.state in (State.STARTING, State.RUNNING):
+                detail = f" (pid {child.handle.pid})"
+            elif child.state in (State.BACKOFF, State.FATAL, State.STOPPED):
+                detail = f" ({ExitCode.describe(child.last_exit)})"
+            if child.state is State.FATAL:
+                logger.error("{}: {} -> fatal{}: {}", child.name, before.value, detail, child.fatal_reason)
+            elif child.state is State.BACKOFF:
+                delay = max(0.0, child.backoff_until - self.clock.now())
+                logger.warning("{}: {} -> backoff{}, restarting in {:.2f}s", child.name, before.value, detail, delay)
+            else:
+                logger.info("{}: {} -> {}{}", child.name, before.value, child.state.value, detail)
+            if child.state in (State.BACKOFF, State.FATAL) and not self.shutting_down:
+                self._record_crash(child)
+
+    # Status ---------------------------------------------------------------------------------
+    def _status_line(self) -> str:
+        counts: dict[str, int] = {}
+        for child in self.children:
+            counts[child.state.value] = counts.get(child.state.value, 0) + 1
+        return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+    def snapshot(self) -> dict:
+        return {
+            "pid": os.getpid(),
+            "version": __version__,
+            "started_at": self.started_at,
+            "updated": time.time(),
+            "state": "stopping" if self.shutting_down else "running",
+            "processes": [child.snapshot() for child in self.children],
+        }
+
+    def _publish(self) -> None:
+        self.notifier.status(self._status_line())
+        if self.status_redis is None:
+            return
+        try:
+            self.status_redis.set(keys.SUPERVISOR_STATUS, json.dumps(self.snapshot()), ex=STATUS_TTL)
+        except Exception as error:  # Redis restarting: status catches up next second
+            logger.debug("status not published: {}", error)
+
+    def _record_crash(self, child: Child) -> None:
+        if self.status_redis is None:
+            return
+        entry = {"time": time.time(), "process": child.name, "exit": ExitCode.describe(child.last_exit),
+                 "state": child.state.value}
+        try:
+            pipe = self.status_redis.pipeline()
+            pipe.lpush(keys.CRASHES, json.dumps(entry))
+            pipe.ltrim(keys.CRASHES, 0, 99)
+            pipe.execute()
+        except Exception as error:
+            logger.debug("crash not recorded: {}", error)
+
+    def _child(self, name: str) -> Child | None:
+        return next((c for c in self.children if c.name == name), None)
+
+    # Stopping -------------------------------------------------------------------------------
+    def _stop_all(self, code: int) -> int:
+        self.shutting_down = True
+        self.notifier.stopping()
+        self._publish()
+        deadline = self.clock.now() + self.grace
+        forced = False
+        app = sorted((c for c in self.children if c.name != "redis"), key=lambda c: c.spec.stop_tier)
+        for tier, members in groupby(app, key=lambda c: c.spec.stop_tier):
+            members = list(members)
+            for child in members:
+                child.stop(max(0.0, deadline - self.clock.now()))
+            forced = self._wait_gone(members, deadline + 5.0, forced)
+        self._drop_status()
+        redis = self._child("redis")
+        if redis is not None:
+            redis.stop(REDIS_GRACE)
+            self._wait_gone([redis], self.clock.now() + REDIS_GRACE + 5.0, forced)
+        leftovers = [c.name for c in self.children if c.alive]
+        if leftovers:
+            logger.error("still alive after shutdown: {}", ", ".join(leftovers))
+            return ExitCode.FAILURE
+        logger.info("stopped")
+        return code
+
+    def _wait_gone(self, members: list[Child], hard_deadline: float, forced: bool) -> bool:
+        while any(c.alive for c in members) and self.clock.now() < hard_deadline:
+            if self.signals:
+                self.signals.clear()
+                if not forced:
+                    logger.warning("second signal: killing what is left")
+                forced = True
+            if forced:
+                for child in self.children:
+                    if child.name != "redis":
+                        child.force()
+            self._step()
+        return forced
+
+    def _drop_status(self) -> None:
+        if self.status_redis is None:
+            return
+        try:
+            self.status_redis.delete(keys.SUPERVISOR_STATUS)
+        except Exception:
+            pass

@@ -1,0 +1,101 @@
+"""The seam between the supervisor's logic and the OS: spawning, signalling, waiting, time.
+
+Unit tests replace these with fakes; the real ones are below.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from typing import TYPE_CHECKING, Protocol
+
+from wagw.logs import ChildOutput
+
+if TYPE_CHECKING:
+    from wagw.supervisor.state import ChildSpec
+
+
+class ProcessHandle(Protocol):
+    pid: int
+
+    def poll(self) -> int | None:
+        """Exit status if the process ended (negative: killed by that signal), else None."""
+
+    def send_signal(self, sig: int) -> None: ...
+
+
+class ProcessLauncher(Protocol):
+    def spawn(self, spec: ChildSpec) -> ProcessHandle: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+class MonotonicClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+
+class OsProcess:
+    """A child in its own process group, its merged output relayed line by line."""
+
+    def __init__(self, spec: ChildSpec, env: dict[str, str]) -> None:
+        argv = list(spec.argv)
+        setpriv = shutil.which("setpriv")
+        if spec.argv[0].endswith("redis-server") and setpriv:
+            # redis-server cannot ask for this itself; our Python children do (wagw.cli).
+            argv = [setpriv, "--pdeathsig", "TERM", *argv]
+        self._popen = subprocess.Popen(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a terminal's Ctrl-C reaches only the supervisor
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
+        self.pid = self._popen.pid
+        self._name = spec.name
+        self._pump = threading.Thread(target=self._relay, name=f"log-{spec.name}", daemon=True)
+        self._pump.start()
+
+    def _relay(self) -> None:
+        stream = self._popen.stdout
+        output = ChildOutput(self._name)
+        for line in stream:
+            output.relay(line)
+        stream.close()
+
+    def poll(self) -> int | None:
+        code = self._popen.poll()
+        if code is not None:
+            # Drain what the child wrote last (a panic trace) before its exit is reported.
+            self._pump.join(timeout=1.0)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self._popen.poll() is not None:
+            return
+        try:
+            if sig == signal.SIGKILL:
+                os.killpg(self.pid, sig)  # take the child's own children with it
+            else:
+                os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+class OsLauncher:
+    def __init__(self, base_env: dict[str, str]) -> None:
+        self._base_env = base_env
+
+    def spawn(self, spec: ChildSpec) -> OsProcess:
+        env = {**self._base_env, **spec.env, "WAGW_PROCESS_NAME": spec.name, "WAGW_PARENT_PID": str(os.getpid())}
+        return OsProcess(spec, env)

@@ -1,0 +1,181 @@
+"""The per-child state machine. Pure logic: processes and time come in through the seam."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from wagw.exitcodes import FATAL_EXITS, LONG_BACKOFF_EXITS, ExitCode
+from wagw.supervisor.osapi import Clock, ProcessHandle, ProcessLauncher
+
+
+class State(str, Enum):
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    STOPPING = "stopping"
+    FATAL = "fatal"
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    start_seconds: float = 1.0  # alive this long (or ready) counts as started
+    stable_seconds: float = 10.0  # a run this long forgets earlier failures
+    max_start_failures: int = 5  # consecutive failed starts before fatal
+    # Delay before restart number n (0-based) after a failure; the first is immediate so a
+    # killed child is back at once, repeated failures slow down.
+    backoff_steps: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+    long_backoff: float = 900.0  # temporary ban: retrying sooner does not help
+
+    def delay(self, failures: int) -> float:
+        return self.backoff_steps[min(failures, len(self.backoff_steps) - 1)]
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    stop_tier: int = 2  # lower tiers stop first
+    stop_signal: int = signal.SIGTERM
+    ready: Callable[[], bool] | None = None  # readiness probe replacing start_seconds
+
+
+@dataclass
+class Child:
+    spec: ChildSpec
+    policy: RestartPolicy
+    launcher: ProcessLauncher
+    clock: Clock
+    state: State = State.STOPPED
+    handle: ProcessHandle | None = None
+    restarts: int = 0
+    last_exit: int | None = None
+    started_at: float = 0.0
+    backoff_until: float = 0.0
+    stop_deadline: float = 0.0
+    start_failures: int = 0
+    run_failures: int = 0
+    spawned_once: bool = False
+    restart_requested: bool = False
+    fatal_reason: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def pid(self) -> int | None:
+        return self.handle.pid if self.handle and self.state in _ALIVE else None
+
+    @property
+    def alive(self) -> bool:
+        return self.state in _ALIVE
+
+    # Commands ---------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.alive:
+            return
+        if self.spawned_once:
+            self.restarts += 1
+        self.spawned_once = True
+        self.handle = self.launcher.spawn(self.spec)
+        self.started_at = self.clock.now()
+        self.state = State.STARTING
+
+    def stop(self, grace: float) -> None:
+        """Ask the child to stop; tick() kills it at the deadline."""
+        if self.state in (State.BACKOFF, State.FATAL):
+            self.state = State.STOPPED
+        if self.state not in (State.STARTING, State.RUNNING):
+            return
+        self.handle.send_signal(self.spec.stop_signal)
+        self.stop_deadline = self.clock.now() + grace
+        self.state = State.STOPPING
+
+    def force(self) -> None:
+        if self.alive and self.handle is not None:
+            self.handle.send_signal(signal.SIGKILL)
+
+    def restart(self, grace: float) -> None:
+        """Rolling restart (HUP): stop, then start again without counting a failure."""
+        if self.state in (State.FATAL, State.BACKOFF, State.STOPPED):
+            self.start_failures = self.run_failures = 0
+            self.state = State.STOPPED
+            self.start()
+            return
+        self.restart_requested = True
+        self.stop(grace)
+
+    # Driving ------------------------------------------------------------------------------
+    def tick(self, *, shutting_down: bool) -> None:
+        now = self.clock.now()
+        if self.state in _ALIVE:
+            code = self.handle.poll()
+            if code is not None:
+                self._exited(code, now, shutting_down)
+                return
+        if self.state is State.STARTING and self._started(now):
+            self.state = State.RUNNING
+            self.start_failures = 0
+        elif self.state is State.STOPPING and now >= self.stop_deadline:
+            self.handle.send_signal(signal.SIGKILL)
+            self.stop_deadline = float("inf")
+        elif self.state is State.BACKOFF and now >= self.backoff_until and not shutting_down:
+            self.start()
+
+    def _started(self, now: float) -> bool:
+        if self.spec.ready is not None:
+            return self.spec.ready()
+        return now - self.started_at >= self.policy.start_seconds
+
+    def _exited(self, code: int, now: float, shutting_down: bool) -> None:
+        self.last_exit = code
+        was = self.state
+        uptime = now - self.started_at
+        if was is State.STOPPING:
+            self.state = State.STOPPED
+            if self.restart_requested and not shutting_down:
+                self.restart_requested = False
+                self.start()
+            return
+        if shutting_down:
+            self.state = State.STOPPED
+            return
+        if code in FATAL_EXITS:
+            self._fatal(f"exited with {ExitCode.describe(code)}: not retried")
+            return
+        if was is State.STARTING:
+            self.start_failures += 1
+            if self.start_failures >= self.policy.max_start_failures:
+                self._fatal(f"failed to start {self.start_failures} times in a row")
+                return
+        if uptime >= self.policy.stable_seconds:
+            self.run_failures = 0
+        delay = self.policy.delay(self.run_failures)
+        self.run_failures += 1
+        if code in LONG_BACKOFF_EXITS:
+            delay = self.policy.long_backoff
+        self.backoff_until = now + delay
+        self.state = State.BACKOFF
+
+    def _fatal(self, reason: str) -> None:
+        self.state = State.FATAL
+        self.fatal_reason = reason
+
+    def snapshot(self) -> dict:
+        return {
+            "name": self.name,
+            "pid": self.pid,
+            "state": self.state.value,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+            "last_exit_reason": ExitCode.describe(self.last_exit) if self.last_exit is not None else None,
+            "fatal_reason": self.fatal_reason or None,
+        }
+
+
+_ALIVE = (State.STARTING, State.RUNNING, State.STOPPING)
