@@ -71,3 +71,26 @@ def settings(settings_env):
     from wagw.config import Settings
 
     return Settings(_env_file=None)
+
+
+@pytest.fixture
+def daemon_factory():
+    """Make `wagw run` subprocesses (fake backend, own data dir); all are killed at teardown."""
+    from tests.daemon import Daemon
+
+    made: list[Daemon] = []
+    dirs: list[Path] = []
+
+    def make(env: dict[str, str] | None = None, data_dir: Path | None = None) -> Daemon:
+        if data_dir is None:
+            data_dir = short_tempdir("wagw-e2e-")
+            dirs.append(data_dir)
+        daemon = Daemon(data_dir, env)
+        made.append(daemon)
+        return daemon
+
+    yield make
+    for daemon in made:
+        daemon.kill_all()
+    for path in dirs:
+        shutil.rmtree(path, ignore_errors=True)

@@ -19,6 +19,7 @@ from wagw.supervisor.state import Child, State
 
 STATUS_TTL = 5  # seconds: a supervisor that stops publishing shows as dead this soon
 REDIS_GRACE = 5.0
+MIN_TIER_GRACE = 1.0  # a tier after a stubborn one still gets a moment to stop cleanly
 
 
 class Supervisor:
@@ -211,7 +212,7 @@ class Supervisor:
         for tier, members in groupby(app, key=lambda c: c.spec.stop_tier):
             members = list(members)
             for child in members:
-                child.stop(max(0.0, deadline - self.clock.now()))
+                child.stop(max(MIN_TIER_GRACE, deadline - self.clock.now()))
             forced = self._wait_gone(members, deadline + 5.0, forced)
         self._drop_status()
         redis = self._child("redis")

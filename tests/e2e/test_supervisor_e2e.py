@@ -1,0 +1,180 @@
+"""`wagw run` as a subprocess: kill its children, signal it, and check what survives."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.helpers import pid_alive, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below pid, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(") ", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def test_killed_worker_is_replaced_and_others_keep_their_pids(daemon_factory):
+    daemon = daemon_factory().start()
+    before = {p["name"]: p["pid"] for p in daemon.snapshot()["processes"]}
+    victim = before["webhook-worker-1"]
+    killed_at = time.monotonic()
+    os.kill(victim, signal.SIGKILL)
+    proc = wait_for(lambda: (p := daemon.process("webhook-worker-1")).get("pid") not in (None, victim) and p,
+                    timeout=2.0, what="webhook-worker-1 replaced")
+    assert time.monotonic() - killed_at < 2.0
+    assert proc["restarts"] == 1 and proc["last_exit"] == -signal.SIGKILL
+    after = {p["name"]: p["pid"] for p in daemon.snapshot()["processes"]}
+    for name, pid in before.items():
+        if name != "webhook-worker-1":
+            assert after[name] == pid, f"{name} changed pid"
+    assert daemon.stop() == 0
+
+
+def test_sigterm_stops_everything_in_reverse_order_without_orphans(daemon_factory):
+    daemon = daemon_factory().start()
+    tree = descendants(daemon.proc.pid)
+    assert len(tree) >= 5, tree
+    started = time.monotonic()
+    code = daemon.stop(timeout=5 + 5)
+    assert code == 0
+    assert time.monotonic() - started < 5 + 5
+    assert wait_for(lambda: not any(pid_alive(pid) for pid in tree), 2.0, what="no orphans")
+    log = daemon.log_text()
+    stop_lines = [line for line in log.splitlines() if "-> stopped" in line]
+    assert stop_lines and "redis:" in stop_lines[-1], "redis must stop last"
+    session_at = next(i for i, line in enumerate(stop_lines) if "session:" in line)
+    scheduler_at = next(i for i, line in enumerate(stop_lines) if "scheduler:" in line)
+    assert session_at < scheduler_at
+
+
+def test_second_sigterm_forces(daemon_factory):
+    daemon = daemon_factory({"WAGW_SHUTDOWN_GRACE": "60"}).start()
+    daemon.proc.send_signal(signal.SIGTERM)
+    daemon.proc.send_signal(signal.SIGTERM)
+    assert daemon.proc.wait(timeout=15) == 0
+
+
+def test_sighup_restarts_children_one_by_one(daemon_factory):
+    daemon = daemon_factory().start()
+    before = {p["name"]: p["pid"] for p in daemon.snapshot()["processes"]}
+    daemon.proc.send_signal(signal.SIGHUP)
+
+    def all_replaced():
+        snap = daemon.snapshot()
+        procs = {p["name"]: p for p in snap["processes"]}
+        return all(procs[n]["pid"] not in (None, before[n]) and procs[n]["state"] == "running"
+                   for n in before if n != "redis") and procs
+    procs = wait_for(all_replaced, 30, 0.05, "every child restarted")
+    assert procs["redis"]["pid"] == before["redis"]
+    assert daemon.stop() == 0
+
+
+def test_embedded_redis_keeps_data_across_sigkill_and_restart(daemon_factory):
+    daemon = daemon_factory().start()
+    daemon.redis.set("wagw:test:durable", "kept")
+    aof = daemon.data_dir / "redis" / "appendonly.aof"
+    wait_for(lambda: aof.exists() and b"wagw:test:durable" in aof.read_bytes(), 5.0, what="AOF fsync")
+    tree = descendants(daemon.proc.pid)
+    for pid in [daemon.proc.pid, *tree]:  # the whole tree dies at once, Redis included
+        os.kill(pid, signal.SIGKILL)
+    daemon.proc.wait(timeout=5)
+    wait_for(lambda: not any(pid_alive(p) for p in tree), 5.0, what="tree gone")
+    assert (daemon.data_dir / "redis" / "redis.sock").exists(), "a stale socket is left behind"
+    daemon._redis = None
+    daemon.start()
+    assert daemon.redis.get("wagw:test:durable") == b"kept"
+    assert daemon.stop() == 0
+
+
+def test_status_json_matches_the_contract_and_supervisor_has_no_neonize(daemon_factory):
+    daemon = daemon_factory({"WAGW_WA_WORKERS": "2"}).start()
+    with open(f"/proc/{daemon.proc.pid}/maps") as maps:
+        assert "neonize" not in maps.read()
+    env = {**daemon.env, "WAGW_REDIS_URL": daemon.redis_url}
+    result = subprocess.run([sys.executable, "-m", "wagw", "status", "--json"], env=env, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    names = [p["name"] for p in report["processes"]]
+    assert names[:1] == ["redis"] and {"scheduler", "webhook-worker-1", "wa-worker-1", "wa-worker-2",
+                                        "session"} <= set(names)
+    for proc in report["processes"]:
+        assert set(proc) >= {"name", "pid", "state", "restarts", "last_exit"}
+        assert proc["state"] in ("starting", "running", "backoff", "stopping", "stopped", "fatal")
+    assert [d["role"] for d in report["devices"]] == ["session", "worker-1", "worker-2"]
+    for device in report["devices"]:
+        assert set(device) >= {"role", "paired", "connected"}
+    for queue in ("wa", "webhooks"):
+        assert set(report["queues"][queue]) >= {"queued", "started", "failed", "scheduled"}
+    table = subprocess.run([sys.executable, "-m", "wagw", "status"], env=env, capture_output=True, text=True,
+                           timeout=30)
+    assert table.returncode == 0 and "webhook-worker-1" in table.stdout and "running" in table.stdout
+    assert daemon.stop() == 0
+    dead = subprocess.run([sys.executable, "-m", "wagw", "status", "--json"], env=env, capture_output=True,
+                          text=True, timeout=30)
+    assert dead.returncode == 3
+
+
+def test_systemd_notify_ready_status_and_watchdog(daemon_factory, data_dir):
+    sock_path = str(data_dir / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(0.2)
+    daemon = daemon_factory({"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"}).start(wait=False)
+    messages: list[str] = []
+
+    def received(marker):
+        try:
+            messages.append(sock.recv(4096).decode())
+        except TimeoutError:
+            pass
+        return any(marker in m for m in messages)
+    wait_for(lambda: received("READY=1"), 30, 0, "READY=1")
+    messages.clear()
+    wait_for(lambda: received("WATCHDOG=1"), 5, 0, "watchdog pings")
+    wait_for(lambda: received("STATUS="), 5, 0, "status lines")
+    ready_snapshot = daemon.snapshot()
+    assert all(p["state"] in ("running", "fatal") for p in ready_snapshot["processes"])
+    daemon.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: received("STOPPING=1"), 10, 0, "STOPPING=1")
+    assert daemon.proc.wait(timeout=15) == 0
+    sock.close()
+
+
+def test_json_log_format_tags_every_line_with_its_process(daemon_factory):
+    daemon = daemon_factory({"WAGW_LOG_FORMAT": "json"}).start()
+    assert daemon.stop() == 0
+    records = [json.loads(line) for line in daemon.log_text().splitlines() if line.strip()]
+    processes = {r["process"] for r in records}
+    assert {"supervisor", "redis", "scheduler", "webhook-worker-1"} <= processes
+    assert all({"time", "level", "message", "process"} <= set(r) for r in records)
+
+
+def test_bad_config_stops_run_with_78(daemon_factory):
+    daemon = daemon_factory({"WAGW_WA_WORKERS": "many"})
+    daemon.start(wait=False)
+    assert daemon.proc.wait(timeout=30) == 78
+    assert "WAGW_WA_WORKERS" in daemon.log_text()

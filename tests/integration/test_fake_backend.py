@@ -1,0 +1,262 @@
+"""The fake backend against the real test Redis; its Go panics come from the real neonize."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from helpers import wait_for
+from wagw import keys
+from wagw.backends.base import BackendError, ConnectFailure, LoggedOut, NotPaired, StreamReplaced, TemporaryBan
+from wagw.backends.fake import FakeBackend, fake_device_jid
+
+ALICE = "15551234567@s.whatsapp.net"
+
+
+def sent(redis_conn) -> list[dict]:
+    return [json.loads(raw) for raw in redis_conn.lrange(keys.FAKE_SENT, 0, -1)]
+
+
+def run_child(code: str, env: dict, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def child_env(settings):
+    env = {k: v for k, v in os.environ.items()}
+    return env
+
+
+# Outbound ---------------------------------------------------------------------------------
+
+
+def test_outbound_calls_are_recorded_and_return_documented_shapes(settings, redis_conn):
+    backend = FakeBackend(settings, "worker-1")
+    backend.start()
+    assert backend.is_connected()
+
+    avatar = backend.fetch_avatar(ALICE)
+    assert set(avatar) == {"jid", "url", "id", "type", "direct_path"}
+    assert avatar["jid"] == ALICE and avatar["type"] == "image" and avatar["url"].startswith("https://")
+    assert backend.fetch_avatar(ALICE, preview=True)["type"] == "preview"
+
+    text = backend.send_text(ALICE, "hi", reply_to="3EB0AAAA")
+    assert set(text) == {"id", "timestamp", "to"} and text["to"] == ALICE and text["timestamp"].endswith("Z")
+    image = backend.send_image(ALICE, b"\x89PNG fake", "image/png", caption="look")
+    assert set(image) == {"id", "timestamp", "to"} and image["id"] != text["id"]
+
+    users = backend.user_info([ALICE])["users"]
+    assert users[0]["jid"] == ALICE and set(users[0]) == {"jid", "status", "picture_id", "verified_name", "devices"}
+    found = backend.is_on_whatsapp(["+15551234567"])["results"]
+    assert found == [{"query": "+15551234567", "jid": ALICE, "is_on_whatsapp": True, "verified_name": None}]
+    group = backend.group_info("120363000000000009@g.us")
+    assert group["jid"] == "120363000000000009@g.us" and group["participants"][0]["is_super_admin"] is True
+    assert len(backend.joined_groups()["groups"]) == 2
+    assert backend.mark_read(ALICE, ["A", "B"], sender=ALICE) == {
+        "chat": ALICE, "ids": ["A", "B"], "sender": ALICE, "receipt_type": "read"}
+
+    records = sent(redis_conn)
+    assert [r["op"] for r in records] == [
+        "fetch_avatar", "fetch_avatar", "send_text", "send_image", "user_info", "is_on_whatsapp",
+        "group_info", "joined_groups", "mark_read",
+    ]
+    assert all(r["role"] == "worker-1" and r["time"] > 0 for r in records)
+    assert records[2]["args"] == {"to": ALICE, "text": "hi", "reply_to": "3EB0AAAA"}
+    assert records[3]["args"]["image"]["bytes"] == len(b"\x89PNG fake")
+    backend.stop()
+    backend.wait()
+
+
+def test_fail_target_raises_backend_error_and_is_recorded(settings, redis_conn):
+    backend = FakeBackend(settings, "worker-1")
+    with pytest.raises(BackendError, match="simulated failure"):
+        backend.send_text("fail@s.whatsapp.net", "x")
+    with pytest.raises(BackendError):
+        backend.is_on_whatsapp(["+15550000000", "fail"])
+    assert [r["op"] for r in sent(redis_conn)] == ["send_text", "is_on_whatsapp"]
+
+
+@pytest.mark.parametrize("op", ["fetch_avatar", "send_text"])
+def test_crash_target_dies_of_a_real_go_panic(settings, redis_conn, op):
+    call = {"fetch_avatar": "b.fetch_avatar('crash@s.whatsapp.net')",
+            "send_text": "b.send_text('crash@s.whatsapp.net', 'boom')"}[op]
+    result = run_child(
+        f"""
+        from wagw.config import Settings
+        from wagw.backends.fake import FakeBackend
+        b = FakeBackend(Settings(_env_file=None), "worker-1")
+        {call}
+        print("survived")
+        """,
+        dict(os.environ),
+    )
+    assert result.returncode == -signal.SIGABRT, result.stderr[-2000:]
+    assert "panic:" in result.stderr and "goroutine" in result.stderr
+    assert "survived" not in result.stdout
+    assert [r["op"] for r in sent(redis_conn)] == [op]  # recorded before dying
+
+
+def test_hang_target_blocks_until_killed(settings, redis_conn):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(
+            """
+            from wagw.config import Settings
+            from wagw.backends.fake import FakeBackend
+            FakeBackend(Settings(_env_file=None), "worker-1").group_info("hang@g.us")
+            print("returned", flush=True)
+            """)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_for(lambda: sent(redis_conn), timeout=15, what="the hang call to be recorded")
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=0.5)
+    finally:
+        proc.kill()
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == -signal.SIGKILL and "returned" not in out
+
+
+# Device state -----------------------------------------------------------------------------
+
+
+def test_paired_by_default_with_a_stable_fake_jid(settings, redis_conn):
+    assert FakeBackend(settings, "session").device_jid() == fake_device_jid("session") == "15550001111:1@s.whatsapp.net"
+    assert FakeBackend(settings, "worker-2").device_jid() == "15550001111:3@s.whatsapp.net"
+    redis_conn.hset(keys.DEVICE_JIDS, "session", "15559998888:4@s.whatsapp.net")
+    assert FakeBackend(settings, "session").device_jid() == "15559998888:4@s.whatsapp.net"
+
+
+@pytest.mark.parametrize(
+    ("state", "error"),
+    [("unpaired", NotPaired), ("logged_out", LoggedOut), ("stream_replaced", StreamReplaced),
+     ("temporary_ban", TemporaryBan), ("offline", ConnectFailure)],
+)
+def test_device_state_marker_makes_start_fail(settings, redis_conn, state, error):
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", state)
+    backend = FakeBackend(settings, "session")
+    with pytest.raises(error):
+        backend.start(lambda event: None)
+    assert not backend.is_connected()
+    if state == "unpaired":
+        assert backend.device_jid() is None
+    assert FakeBackend(settings, "worker-1").device_jid()  # other roles unaffected
+
+
+# Inbound ----------------------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self, fail_on: str | None = None):
+        self.events = []
+        self.fail_on = fail_on
+        self.lock = threading.Lock()
+
+    def __call__(self, event):
+        if self.fail_on and event.payload.get("id") == self.fail_on:
+            raise RuntimeError("handler broke")
+        with self.lock:
+            self.events.append(event)
+
+
+def push(redis_conn, *messages):
+    redis_conn.rpush(keys.FAKE_INBOUND, *[m if isinstance(m, str) else json.dumps(m) for m in messages])
+
+
+def msg(i: int, **extra) -> dict:
+    return {"type": "message", "id": f"M{i}", "chat": ALICE, "sender": ALICE, "push_name": "Alice",
+            "text": f"hi {i}", "timestamp": 1764412200 + i, **extra}
+
+
+def test_inbound_events_reach_the_handler_in_order_and_are_acknowledged(settings, redis_conn):
+    recorder = Recorder()
+    backend = FakeBackend(settings, "session")
+    backend.start(recorder)
+    push(redis_conn, *[msg(i) for i in range(20)])
+    push(redis_conn, {"type": "reaction", "id": "R1", "chat": ALICE, "sender": ALICE, "target_id": "M1", "emoji": "👍"},
+         {"type": "receipt", "ids": ["M1", "M2"], "chat": ALICE, "sender": ALICE, "receipt_type": "read"})
+    wait_for(lambda: len(recorder.events) == 22, timeout=10, what="22 events")
+    assert [e.payload.get("id") for e in recorder.events[:20]] == [f"M{i}" for i in range(20)]
+    assert recorder.events[0].event == "message" and recorder.events[0].payload["body"] == "hi 0"
+    assert recorder.events[20].event == "message.reaction" and recorder.events[20].payload["reaction"] == "👍"
+    assert recorder.events[21].event == "message.ack" and recorder.events[21].payload["ids"] == ["M1", "M2"]
+    wait_for(lambda: redis_conn.llen(keys.FAKE_PENDING) == 0, timeout=5, what="pending to drain")
+    assert redis_conn.llen(keys.FAKE_INBOUND) == 0
+    backend.stop()
+    backend.wait()
+
+
+def test_malformed_inbound_is_rejected_and_does_not_block_the_stream(settings, redis_conn):
+    recorder = Recorder()
+    backend = FakeBackend(settings, "session")
+    backend.start(recorder)
+    push(redis_conn, "{not json", json.dumps(["a list"]), {"type": "message"}, {"type": "teleport"}, msg(1))
+    wait_for(lambda: len(recorder.events) == 1, timeout=10, what="the good event after the bad ones")
+    rejected = [json.loads(r) for r in redis_conn.lrange(keys.FAKE_REJECTED, 0, -1)]
+    assert [r["raw"] for r in rejected] == ["{not json", '["a list"]', '{"type": "message"}', '{"type": "teleport"}']
+    assert "invalid JSON" in rejected[0]["error"] and "missing 'id'" in rejected[2]["error"]
+    assert "unknown type" in rejected[3]["error"]
+    assert redis_conn.llen(keys.FAKE_PENDING) == 0
+    backend.stop()
+    backend.wait()
+
+
+def test_failing_handler_leaves_the_event_pending_and_ends_the_connection(settings, redis_conn):
+    recorder = Recorder(fail_on="M2")
+    backend = FakeBackend(settings, "session")
+    backend.start(recorder)
+    push(redis_conn, msg(1), msg(2), msg(3))
+    with pytest.raises(ConnectFailure, match="handler failed"):
+        backend.wait()
+    assert [e.payload["id"] for e in recorder.events] == ["M1"]
+    assert [json.loads(r)["id"] for r in redis_conn.lrange(keys.FAKE_PENDING, 0, -1)] == ["M2"]
+    assert [json.loads(r)["id"] for r in redis_conn.lrange(keys.FAKE_INBOUND, 0, -1)] == ["M3"]
+
+    # A restarted backend hands the pending event over again first, then the rest.
+    again = Recorder()
+    backend = FakeBackend(settings, "session")
+    backend.start(again)
+    wait_for(lambda: len(again.events) == 2, timeout=10, what="redelivery")
+    assert [e.payload["id"] for e in again.events] == ["M2", "M3"]
+    backend.stop()
+    backend.wait()
+
+
+def test_disconnect_control_message_ends_wait_with_the_mapped_error(settings, redis_conn):
+    backend = FakeBackend(settings, "session")
+    backend.start(Recorder())
+    push(redis_conn, {"type": "disconnect", "reason": "stream_replaced"})
+    with pytest.raises(StreamReplaced):
+        backend.wait()
+    assert redis_conn.llen(keys.FAKE_PENDING) == 0
+
+
+def test_inbound_crash_dies_of_a_real_go_panic_and_is_not_redelivered(settings, redis_conn):
+    push(redis_conn, msg(1), {"type": "crash"}, msg(2))
+    result = run_child(
+        """
+        import json, sys
+        from wagw.config import Settings
+        from wagw.backends.fake import FakeBackend
+        def handler(event):
+            print("handled", event.payload["id"], flush=True)
+        b = FakeBackend(Settings(_env_file=None), "session")
+        b.start(handler)
+        b.wait()
+        """,
+        dict(os.environ),
+    )
+    assert result.returncode == -signal.SIGABRT, result.stderr[-2000:]
+    assert "panic:" in result.stderr
+    assert result.stdout.split() == ["handled", "M1"]
+    assert redis_conn.llen(keys.FAKE_PENDING) == 0  # the crash request itself was acknowledged
+    assert [json.loads(r)["id"] for r in redis_conn.lrange(keys.FAKE_INBOUND, 0, -1)] == ["M2"]
