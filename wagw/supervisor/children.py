@@ -32,4 +32,6 @@ def build_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSp
     specs.append(ChildSpec("session", _wagw("session"), stop_tier=TIER_SESSION))
     if settings.dashboard_addr:
         specs.append(ChildSpec("dashboard", _wagw("dashboard"), stop_tier=TIER_FRONT))
+    if settings.metrics_addr:
+        specs.append(ChildSpec("metrics", _wagw("metrics"), stop_tier=TIER_FRONT))
     return specs
