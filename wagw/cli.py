@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "webhook-worker": ("workers.webhook_worker:main", "webhook-worker"),
     "scheduler": ("wagw.scheduler:main", "scheduler"),
     "dashboard": ("wagw.dashboard:main", "dashboard"),
+    "metrics": ("wagw.metrics:main", "metrics"),
     "pair": ("wagw.pairing:main", "pair"),
     "webhooks replay": ("wagw.replay:main", "replay"),
     "events tail": ("wagw.session.tail:main", "events"),
@@ -50,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard = sub.add_parser("dashboard", help="rq-dashboard with the JSON serializer and auth")
     dashboard.add_argument("--addr", help="host:port to bind (default: WAGW_DASHBOARD_ADDR or 127.0.0.1:9181)")
+
+    metrics = sub.add_parser("metrics", help="serve Prometheus /metrics alone (supervisord setups)")
+    metrics.add_argument("--addr", help="host:port to bind (default: WAGW_METRICS_ADDR or 127.0.0.1:9182)")
 
     pair = sub.add_parser("pair", help="link a device by QR code or pairing code")
     pair.add_argument("--role", default="session", help="session, worker-N or all (default: session)")

@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     events_maxlen: int = Field(100_000, ge=100)
     dedup_ttl: int = Field(86_400, ge=60)
     shutdown_grace: float = Field(20.0, gt=0)
-    quarantine_crashes: int = Field(3, ge=1)
+    # More than one job's default attempts (3), so a single poisoned job cannot quarantine
+    # an operation for everybody (docs/jobs.md).
+    quarantine_crashes: int = Field(5, ge=1)
     quarantine_window: float = Field(300.0, gt=0)
     quarantine_duration: float = Field(600.0, gt=0)
     wa_connect_wait: float = Field(15.0, gt=0)

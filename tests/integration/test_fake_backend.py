@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from helpers import wait_for
+from tests.helpers import wait_for
 from wagw import keys
 from wagw.backends.base import BackendError, ConnectFailure, LoggedOut, NotPaired, StreamReplaced, TemporaryBan
 from wagw.backends.fake import FakeBackend, fake_device_jid

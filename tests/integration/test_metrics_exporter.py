@@ -12,7 +12,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
-from helpers import wait_for
+from tests.helpers import wait_for
 from wagw import keys, metrics
 from wagw.redisconn import SERIALIZER
 
@@ -72,3 +72,27 @@ def test_exporter_process_serves_counters_queue_depths_and_stops_on_sigterm(sett
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_supervisor_counts_restarts_of_its_children(redis_conn):
+    """The supervisor core on a real child that keeps exiting: each restart is counted."""
+    from wagw.supervisor.core import Supervisor
+    from wagw.supervisor.osapi import MonotonicClock, OsLauncher
+    from wagw.supervisor.state import Child, ChildSpec, RestartPolicy
+
+    clock = MonotonicClock()
+    policy = RestartPolicy(start_seconds=0.1, backoff_steps=(0.0, 0.1), max_start_failures=50)
+    child = Child(ChildSpec("flaky", [sys.executable, "-c", "raise SystemExit(1)"]), policy,
+                  OsLauncher(dict(os.environ)), clock)
+    supervisor = Supervisor([child], clock=clock, grace=1.0, status_redis=redis_conn, tick=0.02)
+    child.start()
+    try:
+        def restarted_twice():
+            supervisor._step()  # one turn of the supervisor loop (run() would install signal handlers)
+            return child.restarts >= 2
+
+        wait_for(restarted_twice, timeout=20, what="two restarts")
+    finally:
+        child.force()
+    counted = {k.decode(): int(v) for k, v in redis_conn.hgetall(keys.METRIC_COUNTER.format(name="process_restarts")).items()}
+    assert counted == {'{"process":"flaky"}': child.restarts}

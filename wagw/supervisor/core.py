@@ -11,7 +11,7 @@ from itertools import groupby
 
 from loguru import logger
 
-from wagw import __version__, keys
+from wagw import __version__, keys, metrics
 from wagw.exitcodes import ExitCode
 from wagw.supervisor.notify import Notifier
 from wagw.supervisor.osapi import Clock
@@ -158,6 +158,8 @@ class Supervisor:
                 logger.info("{}: {} -> {}{}", child.name, before.value, child.state.value, detail)
             if child.state in (State.BACKOFF, State.FATAL) and not self.shutting_down:
                 self._record_crash(child)
+            if child.state is State.STARTING and before is State.BACKOFF and self.status_redis is not None:
+                metrics.incr(self.status_redis, "process_restarts", process=child.name)
 
     # Status ---------------------------------------------------------------------------------
     def _status_line(self) -> str:

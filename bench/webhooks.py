@@ -1,0 +1,354 @@
+"""Webhook delivery benchmark: events enqueued the way the session does, delivered by real
+`wagw webhook-worker` processes to a local receiver. One run measures:
+
+  1. sustained events/s: the producer enqueues as fast as it can for --seconds; delivered/s
+     is counted at the receiver over the same window (backlog left at the end is reported);
+  2. end-to-end latency p50/p99 at a fixed --rate (default 200 events/s), enqueue -> receipt;
+  3. baselines: an inline POST loop (sign + POST in one thread: the limit of one core) and
+     RQ's default forking Worker running workers.webhooks.deliver (same jobs, same count of
+     processes).
+
+    .venv/bin/python bench/webhooks.py [--seconds 15] [--rate 200] [--workers 2]
+
+Everything runs on this machine: Redis, the receiver, the scheduler, the workers and the
+producer share its cores, as they would on a VPS. Figures go to bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEVICE = "15550001111@s.whatsapp.net"
+ALICE = "15551234567@s.whatsapp.net"
+
+
+# ---- the receiver: a minimal asyncio HTTP/1.1 server in its own process ---------------------------
+
+
+def receiver_main(port: int, ready_path: str) -> None:
+    """Answers 200 to every POST, keeps (arrival time, X-Wagw-Event-Id); GET /records returns them."""
+    records: list[tuple[float, str]] = []
+
+    class Protocol(asyncio.Protocol):
+        def connection_made(self, transport) -> None:
+            self.transport = transport
+            self.buffer = b""
+
+        def data_received(self, data: bytes) -> None:
+            self.buffer += data
+            while True:
+                end = self.buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                head = self.buffer[:end].decode("latin-1")
+                lines = head.split("\r\n")
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0"))
+                if len(self.buffer) < end + 4 + length:
+                    return
+                self.buffer = self.buffer[end + 4 + length:]
+                if lines[0].startswith("GET /records"):
+                    body = json.dumps(records).encode()
+                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                elif lines[0].startswith("GET /count"):
+                    body = str(len(records)).encode()
+                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                elif lines[0].startswith("POST /reset"):
+                    records.clear()
+                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                else:
+                    records.append((time.time(), headers.get("x-wagw-event-id", "")))
+                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(Protocol, "127.0.0.1", port)
+        Path(ready_path).write_text(str(server.sockets[0].getsockname()[1]))
+        await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+class ReceiverClient:
+    def __init__(self, port: int) -> None:
+        import httpx
+
+        self.base = f"http://127.0.0.1:{port}"
+        self.http = httpx.Client(timeout=30)
+
+    def count(self) -> int:
+        return int(self.http.get(self.base + "/count").text)
+
+    def records(self) -> list[tuple[float, str]]:
+        return [tuple(r) for r in self.http.get(self.base + "/records").json()]
+
+    def reset(self) -> None:
+        self.http.post(self.base + "/reset")
+
+
+# ---- the bench harness --------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        from redis import Redis
+
+        from wagw.redis_server import start_standalone
+
+        self.args = args
+        self.dir = Path(tempfile.mkdtemp(prefix="wagw-bench-", dir="/tmp"))
+        self.redis_proc, server = start_standalone(self.dir)
+        self.redis_url = server.url
+        self.redis = Redis.from_url(self.redis_url)
+        ready = self.dir / "receiver.port"
+        self.receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(ready)], cwd=ROOT)
+        deadline = time.monotonic() + 10
+        while not ready.exists() or not ready.read_text():
+            if time.monotonic() > deadline:
+                raise RuntimeError("receiver did not start")
+            time.sleep(0.02)
+        self.port = int(ready.read_text())
+        self.rx = ReceiverClient(self.port)
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
+        self.env.update(
+            WAGW_REDIS_URL=self.redis_url, WAGW_DATA_DIR=str(self.dir), WAGW_BACKEND="fake",
+            WAGW_WEBHOOK_URLS=self.url, WAGW_WEBHOOK_SECRET="bench-secret", WAGW_LOG_LEVEL=args.log_level,
+            PYTHONUNBUFFERED="1",
+        )
+        os.environ.update({k: v for k, v in self.env.items() if k.startswith("WAGW_")})
+        from wagw.config import Settings
+
+        self.settings = Settings(_env_file=None)
+        self.children: list[subprocess.Popen] = []
+        self.log = open(self.dir / "children.log", "a")
+        self.serial = 0
+
+    def spawn(self, *argv: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, *argv], env=self.env, cwd=ROOT, stdout=self.log,
+                                stderr=subprocess.STDOUT)
+        self.children.append(proc)
+        return proc
+
+    def stop_children(self) -> None:
+        for proc in self.children:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.children:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.children.clear()
+
+    def close(self) -> None:
+        self.stop_children()
+        for proc in (self.receiver, self.redis_proc):
+            proc.terminate()
+            proc.wait(timeout=10)
+
+    def reset(self) -> None:
+        self.redis.flushall()
+        self.rx.reset()
+
+    # ---- producing events like the session ---------------------------------------------------
+
+    def sink(self):
+        from wagw.session.sink import EventSink
+
+        return EventSink(self.settings, self.redis, device_jid=lambda: DEVICE)
+
+    def next_event(self):
+        from wagw import events
+
+        self.serial += 1
+        return events.message(id=f"BENCH{self.serial:012d}", chat=ALICE, sender=ALICE,
+                              timestamp=1764412200 + self.serial, push_name="Alice", body=f"hello {self.serial}")
+
+    def produce(self, count: int | None = None, seconds: float | None = None, rate: float | None = None
+                ) -> dict[str, float]:
+        """Store events through the session's EventSink; returns event id -> enqueue time."""
+        from wagw.events import event_id
+
+        sink = self.sink()
+        sent: dict[str, float] = {}
+        start = time.monotonic()
+        n = 0
+        while True:
+            if count is not None and n >= count:
+                break
+            if seconds is not None and time.monotonic() - start >= seconds:
+                break
+            if rate:
+                lag = start + n / rate - time.monotonic()
+                if lag > 0:
+                    time.sleep(lag)
+            event = self.next_event()
+            sent[event_id(DEVICE, event.source_key)] = time.time()
+            sink(event)
+            n += 1
+        return sent
+
+    def wait_delivered(self, total: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.rx.count() >= total:
+                return True
+            time.sleep(0.1)
+        return False
+
+    # ---- measurements ----------------------------------------------------------------------------
+
+    def start_wagw_workers(self) -> None:
+        self.spawn("-m", "wagw", "scheduler")
+        for n in range(1, self.args.workers + 1):
+            env_name = f"webhook-worker-{n}"
+            proc = subprocess.Popen([sys.executable, "-m", "wagw", "webhook-worker"],
+                                    env={**self.env, "WAGW_PROCESS_NAME": env_name}, cwd=ROOT,
+                                    stdout=self.log, stderr=subprocess.STDOUT)
+            self.children.append(proc)
+        self.wait_workers(self.args.workers)
+
+    def wait_workers(self, count: int) -> None:
+        from rq import Worker
+
+        deadline = time.monotonic() + 20
+        while len(Worker.all(connection=self.redis)) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError("workers did not register")
+            time.sleep(0.05)
+
+    def sustained(self) -> dict:
+        self.reset()
+        seconds = self.args.seconds
+        sent = self.produce(seconds=seconds)
+        produced_at_end = time.time()
+        records = self.rx.records()
+        backlog = self.redis.llen("rq:queue:webhooks")
+        self.wait_delivered(len(sent), timeout=120)
+        all_records = self.rx.records()
+        first = min(sent.values())
+        # Delivered rate over the producing window, skipping the first second (warm-up).
+        window = [t for t, _ in records if first + 1 <= t <= produced_at_end]
+        delivered_rate = len(window) / max(produced_at_end - first - 1, 1e-9)
+        drained_at = max(t for t, _ in all_records)
+        return {
+            "events": len(sent),
+            "enqueue_rate": len(sent) / (produced_at_end - first),
+            "delivered_rate_in_window": delivered_rate,
+            "backlog_at_end": backlog,
+            "overall_rate": len(sent) / (drained_at - first),
+            "all_delivered": len({e for _, e in all_records}) == len(sent),
+        }
+
+    def latency(self, rate: float, seconds: float) -> dict:
+        self.reset()
+        sent = self.produce(seconds=seconds, rate=rate)
+        ok = self.wait_delivered(len(sent), timeout=120)
+        arrivals = {}
+        for t, eid in self.rx.records():
+            arrivals.setdefault(eid, t)
+        lat = sorted((arrivals[e] - t0) * 1000 for e, t0 in sent.items() if e in arrivals)
+        return {
+            "rate": rate,
+            "events": len(sent),
+            "all_delivered": ok,
+            "p50_ms": percentile(lat, 50),
+            "p99_ms": percentile(lat, 99),
+            "max_ms": lat[-1] if lat else None,
+        }
+
+    def inline_post(self, count: int) -> dict:
+        """The limit: one thread signing and POSTing the same bodies back to back."""
+        from wagw.events import build_body
+        from workers.webhooks import DeliveryContext
+
+        self.reset()
+        ctx = DeliveryContext(self.settings)
+        bodies = [build_body(self.next_event(), DEVICE) for _ in range(count)]
+        lat = []
+        start = time.perf_counter()
+        for eid, body in bodies:
+            t0 = time.perf_counter()
+            outcome = ctx.attempt(self.url, eid, body, 1)
+            lat.append((time.perf_counter() - t0) * 1000)
+            assert outcome.status == 200, outcome
+        elapsed = time.perf_counter() - start
+        ctx.close()
+        lat.sort()
+        return {"events": count, "rate": count / elapsed, "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99)}
+
+    def forking_worker(self, count: int) -> dict:
+        """RQ's default Worker (a fork per job) running workers.webhooks.deliver."""
+        self.reset()
+        sent = self.produce(count=count)
+        start = time.time()
+        for n in range(self.args.workers):
+            self.spawn("-m", "rq.cli", "worker", "--url", self.redis_url, "--serializer",
+                       "rq.serializers.JSONSerializer", "--logging_level", "WARNING", "--burst", "webhooks")
+        ok = self.wait_delivered(len(sent), timeout=300)
+        records = self.rx.records()
+        last = max(t for t, _ in records)
+        self.stop_children()
+        return {"events": len(sent), "all_delivered": ok, "rate": len(sent) / (last - start)}
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of the sustained run")
+    parser.add_argument("--rate", type=float, default=200.0, help="fixed rate for the latency run")
+    parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2, help="webhook worker processes (M)")
+    parser.add_argument("--inline", type=int, default=3000, help="events for the inline-POST baseline")
+    parser.add_argument("--forking", type=int, default=400, help="events for the forking-Worker baseline")
+    parser.add_argument("--log-level", default="INFO", help="WAGW_LOG_LEVEL of the workers")
+    parser.add_argument("--receiver", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.receiver:
+        receiver_main(0, args.receiver)
+        return 0
+    bench = Bench(args)
+    results: dict = {"cpus": os.cpu_count(), "workers": args.workers, "log_level": args.log_level}
+    try:
+        results["inline_post"] = bench.inline_post(args.inline)
+        print("inline POST:", json.dumps(results["inline_post"]), flush=True)
+        bench.start_wagw_workers()
+        results["latency"] = bench.latency(args.rate, args.latency_seconds)
+        print("latency:", json.dumps(results["latency"]), flush=True)
+        results["sustained"] = bench.sustained()
+        print("sustained:", json.dumps(results["sustained"]), flush=True)
+        bench.stop_children()
+        results["forking_worker"] = bench.forking_worker(args.forking)
+        print("forking Worker:", json.dumps(results["forking_worker"]), flush=True)
+    finally:
+        bench.close()
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""`wagw pair` as a real process: the fake backend's simulated pairing, role checks, and the
+neonize pairing child's deadline on an unreachable and on a stalled network."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.helpers import wait_for
+from tests.integration.test_session_neonize import SESSION_JID, StalledProxy, make_paired_store, store
+from wagw import keys, pairing
+
+
+def pair(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "wagw", "pair", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture
+def env(settings_env) -> dict:
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def neonize_env(settings_env) -> dict:
+    settings_env.setenv("WAGW_BACKEND", "neonize")
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+# Fake backend -----------------------------------------------------------------------------
+
+
+def test_fake_pairing_records_the_jid_and_refuses_a_second_time(env, redis_conn):
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", "unpaired")
+    redis_conn.hset(keys.DEVICE_STATUS.format(role="session"), "state", "unpaired")
+    first = pair(env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "session: paired as 15550001111:1@s.whatsapp.net" in first.stdout
+    assert redis_conn.hget(keys.DEVICE_JIDS, "session") == b"15550001111:1@s.whatsapp.net"
+    assert not redis_conn.hexists(keys.FAKE_DEVICE_STATE, "session")
+    assert not redis_conn.exists(keys.DEVICE_STATUS.format(role="session"))  # stale "unpaired" dropped
+
+    again = pair(env, "--role", "session")
+    assert again.returncode == 1 and "already paired" in again.stdout and "--force" in again.stdout
+    forced = pair(env, "--force")
+    assert forced.returncode == 0 and "paired as" in forced.stdout
+
+
+def test_fake_pair_all_pairs_session_then_every_worker(env, redis_conn, settings_env):
+    settings_env.setenv("WAGW_WA_WORKERS", "2")
+    env = {**env, "WAGW_WA_WORKERS": "2"}
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, mapping={"session": "unpaired", "worker-2": "logged_out"})
+    result = pair(env, "--role", "all")
+    assert result.returncode == 0, result.stdout + result.stderr
+    order = [line for line in result.stdout.splitlines() if line.startswith("== pairing")]
+    assert order == ["== pairing session ==", "== pairing worker-1 ==", "== pairing worker-2 =="]
+    assert "worker-1: already paired" in result.stdout  # skipped, not an error with --role all
+    assert {k.decode() for k in redis_conn.hkeys(keys.DEVICE_JIDS)} == {"session", "worker-1", "worker-2"}
+    assert redis_conn.hget(keys.DEVICE_JIDS, "worker-2") == b"15550001111:3@s.whatsapp.net"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--role", "worker-3"], "WAGW_WA_WORKERS is 1"), (["--role", "boss"], "unknown role"),
+     (["--role", "worker-0"], "unknown role"), (["--phone", "call me"], "international number")],
+)
+def test_bad_arguments_are_usage_errors(env, redis_conn, args, message):
+    result = pair(env, *args)
+    assert result.returncode == 64 and message in result.stderr
+
+
+# neonize backend --------------------------------------------------------------------------
+
+
+def test_unpaired_offline_pairing_fails_fast_with_the_reason(neonize_env, redis_conn):
+    started = time.monotonic()
+    result = pair(neonize_env, "--timeout", "30")
+    assert result.returncode == 1
+    assert "cannot connect to WhatsApp" in result.stderr
+    assert time.monotonic() - started < 15
+    assert not redis_conn.hexists(keys.DEVICE_JIDS, "session")
+
+
+def test_pairing_deadline_holds_on_a_stalled_network(neonize_env, redis_conn):
+    proxy = StalledProxy()
+    try:
+        started = time.monotonic()
+        result = pair({**neonize_env, **proxy.env}, "--timeout", "3", timeout=60)
+        elapsed = time.monotonic() - started
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "not paired within 3s" in result.stderr
+        assert proxy.accepted, "neonize never reached the (stalled) network"
+        assert elapsed < 3 + pairing.KILL_MARGIN + 5
+
+        def child_gone() -> bool:  # the child's connection to the proxy is closed once it is dead
+            for sock in proxy.accepted:
+                sock.settimeout(0.05)
+                try:
+                    if sock.recv(1) != b"":
+                        return False
+                except TimeoutError:
+                    return False
+                except OSError:
+                    pass
+            return True
+
+        wait_for(child_gone, timeout=5, what="the pairing child to be gone")
+    finally:
+        proxy.close()
+
+
+def test_already_paired_neonize_role_is_refused_and_force_moves_the_store_aside(neonize_env, data_dir, redis_conn):
+    make_paired_store(store(data_dir, "session"), SESSION_JID, neonize_env)
+    refused = pair(neonize_env)
+    assert refused.returncode == 1 and f"already paired as {SESSION_JID}" in refused.stdout
+    assert redis_conn.hget(keys.DEVICE_JIDS, "session") == SESSION_JID.encode()
+
+    forced = pair(neonize_env, "--force", "--timeout", "5")
+    assert forced.returncode == 1 and "cannot connect to WhatsApp" in forced.stderr  # offline, as expected
+    moved = list(store(data_dir, "session").parent.glob("session.sqlite3.replaced-*"))
+    assert len(moved) == 1
+
+
+def hang_forever(*args) -> None:
+    """A pairing child that ignores its own deadline (as a child stuck in the Go library would)."""
+    while True:
+        time.sleep(60)
+
+
+def test_the_parent_kills_a_child_that_outlives_the_deadline(settings, monkeypatch):
+    monkeypatch.setattr(pairing, "KILL_MARGIN", 1.0)
+    started = time.monotonic()
+    result = pairing.run_child(settings, "session", None, False, 1.0, target=hang_forever)
+    assert result == {"status": "failed", "error": "no answer within 1s (pairing process killed)"}
+    assert time.monotonic() - started < 10

@@ -1,0 +1,238 @@
+"""`wagw session` as a real process with the fake backend against the real test Redis:
+events reach the event log and the webhook queue exactly once, in order, across SIGKILL and
+real Go panics; device states map to the named exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rq import Queue
+
+from tests.helpers import wait_for
+from wagw import keys
+from wagw.redisconn import SERIALIZER
+
+ALICE = "15551234567@s.whatsapp.net"
+URLS = ["http://hooks-a.example/in", "http://hooks-b.example/in"]
+
+
+class SessionProcess:
+    """One `python -m wagw session` child; stdout and stderr go to a log file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> SessionProcess:
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "wagw", "session"], env=self.env,
+                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return self
+
+    def wait(self, timeout: float = 20) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def session_env(settings_env, data_dir) -> dict[str, str]:
+    settings_env.setenv("WAGW_WEBHOOK_URLS", ",".join(URLS))
+    settings_env.setenv("WAGW_WEBHOOK_SECRET", "test-secret")
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture
+def session(session_env, data_dir):
+    started: list[SessionProcess] = []
+
+    def make(**extra_env) -> SessionProcess:
+        proc = SessionProcess({**session_env, **extra_env}, data_dir / "session.log").start()
+        started.append(proc)
+        return proc
+
+    yield make
+    for proc in started:
+        proc.kill()
+
+
+def message(i: int, chat: str = ALICE) -> str:
+    return json.dumps({"type": "message", "id": f"M{i:05d}", "chat": chat, "sender": chat, "push_name": "Alice",
+                       "text": f"hi {i}", "timestamp": 1764412200 + i})
+
+
+def push(redis_conn, *raw: str) -> None:
+    redis_conn.rpush(keys.FAKE_INBOUND, *raw)
+
+
+def stored_events(redis_conn) -> list[dict]:
+    return [json.loads(fields[b"event"]) for _, fields in redis_conn.xrange(keys.EVENTS_STREAM)]
+
+
+def webhook_jobs(redis_conn) -> list:
+    return Queue(keys.WEBHOOKS_QUEUE, connection=redis_conn, serializer=SERIALIZER).jobs
+
+
+def assert_exactly_once_in_order(redis_conn, count: int) -> None:
+    events = stored_events(redis_conn)
+    assert [e["payload"]["id"] for e in events] == [f"M{i:05d}" for i in range(count)]
+    ids = [e["id"] for e in events]
+    assert len(set(ids)) == count
+    jobs = webhook_jobs(redis_conn)
+    assert len(jobs) == count * len(URLS)
+    for url in URLS:
+        per_url = [job.args for job in jobs if job.args[0] == url]
+        assert [args[1] for args in per_url] == ids  # each event once per endpoint, in order
+        assert [json.loads(args[2])["id"] for args in per_url] == ids
+    assert redis_conn.llen(keys.FAKE_PENDING) == 0
+
+
+def test_events_reach_the_log_and_webhook_queue_exactly_once(session, redis_conn):
+    push(redis_conn, *[message(i) for i in range(50)])
+    proc = session()
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) == 50, timeout=20, what="50 events in wagw:events")
+    wait_for(lambda: redis_conn.llen(keys.FAKE_INBOUND) == 0 and redis_conn.llen(keys.FAKE_PENDING) == 0,
+             timeout=5, what="inbound drained")
+    assert_exactly_once_in_order(redis_conn, 50)
+
+    entry = redis_conn.xrange(keys.EVENTS_STREAM, count=1)[0][1]
+    body = json.loads(entry[b"event"])
+    assert entry[b"name"] == b"message" and entry[b"id"].decode() == body["id"]
+    assert body["device_id"] == "15550001111@s.whatsapp.net"
+    assert body["payload"] == {"id": "M00000", "chat_id": ALICE, "from": ALICE, "from_name": "Alice",
+                               "timestamp": "2025-11-29T10:30:00Z", "is_from_me": False, "body": "hi 0"}
+    job = webhook_jobs(redis_conn)[0]
+    assert job.func_name == "workers.webhooks.deliver" and job.retries_left and job.retry_intervals
+    assert redis_conn.ttl(keys.EVENT_SEEN.format(event_id=body["id"])) > 86_000
+
+    status = wait_for(lambda: redis_conn.hgetall(keys.DEVICE_STATUS.format(role="session")), timeout=5,
+                      what="device status")
+    assert status[b"paired"] == b"1" and status[b"connected"] == b"1" and status[b"state"] == b"connected"
+    assert status[b"jid"] == b"15550001111:1@s.whatsapp.net"
+    assert 0 < redis_conn.ttl(keys.DEVICE_STATUS.format(role="session")) <= 10
+
+    proc.proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert redis_conn.hget(keys.DEVICE_STATUS.format(role="session"), "state") == b"stopped"
+
+
+def test_a_redelivered_event_is_dropped_as_duplicate(session, redis_conn):
+    push(redis_conn, message(0), message(1), message(0))
+    proc = session()
+    wait_for(lambda: redis_conn.llen(keys.FAKE_INBOUND) == 0 and redis_conn.llen(keys.FAKE_PENDING) == 0,
+             timeout=20, what="inbound drained")
+    wait_for(lambda: redis_conn.hget(keys.DEVICE_STATUS.format(role="session"), "duplicates") == b"1",
+             timeout=5, what="the duplicate to be counted")
+    assert [e["payload"]["id"] for e in stored_events(redis_conn)] == ["M00000", "M00001"]
+    assert len(webhook_jobs(redis_conn)) == 2 * len(URLS)
+    proc.proc.send_signal(signal.SIGTERM)
+    assert proc.wait() == 0
+
+
+def test_webhook_events_filter_keeps_the_log_complete(session, redis_conn):
+    reaction = json.dumps({"type": "reaction", "id": "R1", "sender": ALICE, "target_id": "M00000", "emoji": "👍"})
+    push(redis_conn, message(0), reaction)
+    proc = session(WAGW_WEBHOOK_EVENTS="message")
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) == 2, timeout=20, what="2 events")
+    assert [e["event"] for e in stored_events(redis_conn)] == ["message", "message.reaction"]
+    assert {json.loads(job.args[2])["event"] for job in webhook_jobs(redis_conn)} == {"message"}
+    proc.kill()
+
+
+def test_sigkill_mid_burst_then_restart_delivers_every_event_exactly_once(session, redis_conn):
+    total = 1000
+    push(redis_conn, *[message(i) for i in range(total)])
+    proc = session()
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) >= 100, timeout=20, what="the burst to be under way")
+    proc.proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    at_kill = redis_conn.xlen(keys.EVENTS_STREAM)
+    assert at_kill < total, "the burst finished before the kill; the test proves nothing"
+
+    restarted_at = time.monotonic()
+    session()
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) > at_kill, timeout=10, what="the restarted session")
+    back_after = time.monotonic() - restarted_at
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) >= total and redis_conn.llen(keys.FAKE_PENDING) == 0
+             and redis_conn.llen(keys.FAKE_INBOUND) == 0, timeout=60, what="all events")
+    assert_exactly_once_in_order(redis_conn, total)
+    assert back_after < 2.0, f"the restarted session took {back_after:.2f}s to store an event"
+
+
+def test_inbound_crash_is_a_real_go_panic_and_restart_loses_nothing(session, redis_conn):
+    push(redis_conn, *[message(i) for i in range(300)], json.dumps({"type": "crash"}),
+         *[message(i) for i in range(300, 600)])
+    proc = session()
+    assert proc.wait(timeout=30) == -signal.SIGABRT
+    log = proc.log()
+    assert "panic:" in log and "goroutine" in log and "raising a real Go panic" in log
+    assert redis_conn.xlen(keys.EVENTS_STREAM) == 300
+
+    session()
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) >= 600 and redis_conn.llen(keys.FAKE_INBOUND) == 0
+             and redis_conn.llen(keys.FAKE_PENDING) == 0, timeout=30, what="the events after the crash")
+    assert_exactly_once_in_order(redis_conn, 600)
+
+
+@pytest.mark.parametrize(
+    ("state", "code", "advice"),
+    [("unpaired", 80, "wagw pair --role session"), ("logged_out", 81, "--force"),
+     ("stream_replaced", 82, "stream replaced"), ("temporary_ban", 83, "temporarily banned")],
+)
+def test_device_problems_exit_with_named_codes_and_stay_visible(session, redis_conn, state, code, advice):
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", state)
+    redis_conn.hset(keys.DEVICE_JIDS, "session", "15550001111:1@s.whatsapp.net")
+    proc = session()
+    assert proc.wait(timeout=20) == code
+    assert advice in proc.log()
+    status = redis_conn.hgetall(keys.DEVICE_STATUS.format(role="session"))
+    assert status[b"state"].decode() == state and status[b"connected"] == b"0"
+    assert status[b"paired"] == (b"0" if state == "unpaired" else b"1")
+    if state in ("unpaired", "logged_out", "stream_replaced"):
+        assert redis_conn.ttl(keys.DEVICE_STATUS.format(role="session")) == -1  # stays until fixed
+    if state == "logged_out":
+        assert not redis_conn.hexists(keys.DEVICE_JIDS, "session")
+
+
+def test_network_trouble_exits_tempfail_after_a_pause(session, redis_conn):
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", "offline")
+    started = time.monotonic()
+    proc = session()
+    assert proc.wait(timeout=20) == 75
+    assert time.monotonic() - started >= 2.0  # counts as a run for the supervisor's backoff
+    assert redis_conn.hget(keys.DEVICE_STATUS.format(role="session"), "state") == b"offline"
+
+
+def test_sigterm_during_a_burst_stops_cleanly_and_the_rest_follows_after_restart(session, redis_conn):
+    total = 600
+    push(redis_conn, *[message(i) for i in range(total)])
+    proc = session()
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) >= 50, timeout=20, what="the burst to start")
+    proc.proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    session()
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) >= total and redis_conn.llen(keys.FAKE_PENDING) == 0
+             and redis_conn.llen(keys.FAKE_INBOUND) == 0, timeout=30, what="all events")
+    assert_exactly_once_in_order(redis_conn, total)
+
+
+def test_redis_unreachable_at_start_is_tempfail(session, data_dir):
+    proc = session(WAGW_REDIS_URL=f"unix://{data_dir}/nothing-here.sock")
+    assert proc.wait(timeout=20) == 75
+    assert "Redis unreachable" in proc.log()

@@ -1,0 +1,290 @@
+"""`wagw wa-worker` as a real subprocess: real native hosts, real Go panics, real Redis.
+
+The fixtures here are shared by the other test_wa_* / test_client* modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from tests.helpers import pid_alive, wait_for
+from wagw import keys
+
+ALICE = "15551234567@s.whatsapp.net"
+CRASH = "crash@s.whatsapp.net"
+HANG = "hang@s.whatsapp.net"
+DONE = (JobStatus.FINISHED, JobStatus.FAILED)
+
+
+def child_pids(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+class WaWorkerProcess:
+    """One `python -m wagw wa-worker --slot N` with its output in a log file."""
+
+    def __init__(self, conn, data_dir: Path, slot: int = 1, env: dict[str, str] | None = None):
+        self.conn = conn
+        self.slot = slot
+        self.log = data_dir / f"wa-worker-{slot}.log"
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, ready: bool = True) -> WaWorkerProcess:
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "wagw", "wa-worker", "--slot", str(self.slot)],
+                                         env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if ready:
+            wait_for(self.connected, 20, 0.05, "the wa-worker's host to connect")
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def status(self) -> dict[str, str]:
+        raw = self.conn.hgetall(keys.DEVICE_STATUS.format(role=f"worker-{self.slot}"))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def connected(self) -> bool:
+        self.assert_alive()
+        status = self.status()
+        return status.get("worker_pid") == str(self.pid) and status.get("connected") == "1" and bool(self.host_pid())
+
+    def host_pid(self) -> int | None:
+        children = child_pids(self.pid)
+        return children[0] if len(children) == 1 else None
+
+    def assert_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"wa-worker exited with {self.proc.returncode}:\n{self.tail()}")
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+
+    def stop(self) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"wa-worker ignored SIGTERM:\n{self.tail()}") from None
+
+
+@pytest.fixture
+def start_worker(settings_env, data_dir, redis_conn):
+    """Start wa-workers (env overrides on top of the test settings); all stopped at teardown."""
+    made: list[WaWorkerProcess] = []
+
+    def start(slot: int = 1, ready: bool = True, **env: str) -> WaWorkerProcess:
+        worker = WaWorkerProcess(redis_conn, data_dir, slot, env)
+        made.append(worker)
+        return worker.start(ready)
+
+    yield start
+    for worker in made:
+        hosts = child_pids(worker.pid) if worker.proc.poll() is None else []
+        worker.stop()
+        for pid in hosts:
+            wait_for(lambda: not pid_alive(pid), 5, what=f"host {pid} to exit with its worker")
+        print(f"--- {worker.log.name} ---\n{worker.tail(200)}")
+
+
+@pytest.fixture
+def wa_queue(redis_conn) -> Queue:
+    return Queue(keys.WA_QUEUE, connection=redis_conn, serializer=JSONSerializer)
+
+
+def wait_done(job: Job, timeout: float = 20.0) -> JobStatus:
+    return wait_for(lambda: job.get_status() in DONE and job.get_status(), timeout, 0.02, f"job {job.id} to end")
+
+
+def sent(conn, op: str | None = None) -> list[dict]:
+    records = [json.loads(raw) for raw in conn.lrange(keys.FAKE_SENT, 0, -1)]
+    return [r for r in records if op is None or r["op"] == op]
+
+
+# Tests --------------------------------------------------------------------------------------
+def test_a_wa_job_runs_in_the_native_host_and_the_device_status_is_published(start_worker, wa_queue, redis_conn):
+    worker = start_worker()
+    job = wa_queue.enqueue("workers.wa.fetch_avatar", jid="+1 555 123 4567", preview=True)
+    assert wait_done(job) == JobStatus.FINISHED
+    assert job.return_value()["jid"] == ALICE and job.return_value()["type"] == "preview"
+    [call] = sent(redis_conn)
+    assert (call["role"], call["op"]) == ("worker-1", "fetch_avatar")
+    assert call["args"] == {"jid": ALICE, "preview": True, "is_community": False}  # normalised before the host
+    status = worker.status()
+    assert status["connected"] == "1" and status["paired"] == "1" and status["state"] == "connected"
+    assert status["jid"] == "15550001111:2@s.whatsapp.net" and status["host_pid"] == str(worker.host_pid())
+    assert 0 < redis_conn.ttl(keys.DEVICE_STATUS.format(role="worker-1")) <= 10
+    assert job.latest_result().worker_name == f"wa-worker-1.{worker.pid}"
+
+
+def test_three_go_panics_fail_the_job_with_the_panic_text_then_a_fresh_host_serves(start_worker, wa_queue, redis_conn):
+    worker = start_worker()
+    first_host = worker.host_pid()
+    job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=CRASH, retry=Retry(max=2))
+    assert wait_done(job, 30) == JobStatus.FAILED
+    assert len(sent(redis_conn, "fetch_avatar")) == 3  # three attempts, three real Go panics
+    job.refresh()
+    assert job.retries_left == 0
+    assert "HostCrashed: native host of slot 1" in job.exc_info
+    assert "died of signal SIGABRT during fetch_avatar" in job.exc_info
+    assert "panic: runtime error: invalid memory address or nil pointer dereference" in job.exc_info
+    crashes = [json.loads(raw) for raw in redis_conn.lrange(keys.CRASHES, 0, -1)]
+    assert len(crashes) == 3 and {c["exit"] for c in crashes} == {"signal SIGABRT"}
+    assert all(c["panic"].startswith("panic: runtime error") and c["operation"] == "fetch_avatar" for c in crashes)
+    assert not pid_alive(first_host)
+
+    after = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE)
+    assert wait_done(after) == JobStatus.FINISHED and after.return_value()["jid"] == ALICE
+    assert worker.host_pid() not in (None, first_host)
+    worker.assert_alive()  # the wa-worker itself never died
+
+
+def test_a_hung_call_fails_at_the_job_timeout_and_the_next_job_succeeds(start_worker, wa_queue):
+    worker = start_worker()
+    hung_host = worker.host_pid()
+    # No Retry (the default would retry the timeout after 2 s, see docs/jobs.md).
+    job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=HANG, job_timeout=3, meta={"wagw_defaults": False})
+    assert wait_done(job, 15) == JobStatus.FAILED
+    job.refresh()
+    took = (job.ended_at - job.started_at).total_seconds()
+    assert 3 <= took < 3 + 1.0, took
+    assert "HostTimeout: fetch_avatar did not finish within the job timeout" in job.exc_info
+    assert not pid_alive(hung_host)
+
+    after = wa_queue.enqueue("workers.wa.joined_groups")
+    assert wait_done(after) == JobStatus.FINISHED and after.return_value()["groups"]
+
+
+def test_a_job_enqueued_with_plain_rq_gets_its_defaults_and_documented_result(start_worker, redis_url, redis_conn):
+    start_worker()
+    enqueuer = textwrap.dedent(f"""
+        import sys
+        from redis import Redis
+        from rq import Queue
+        from rq.serializers import JSONSerializer
+        redis = Redis.from_url({redis_url!r})
+        job = Queue("wa", connection=redis, serializer=JSONSerializer).enqueue(
+            "workers.wa.fetch_avatar", jid="15551234567@s.whatsapp.net")
+        assert not [m for m in sys.modules if m.split(".")[0] in ("wagw", "workers")]
+        print(job.id)
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
+    job_id = subprocess.run([sys.executable, "-c", enqueuer], env=env, capture_output=True, text=True,
+                            check=True, timeout=30).stdout.strip()
+    job = Job.fetch(job_id, connection=redis_conn, serializer=JSONSerializer)
+    assert wait_done(job) == JobStatus.FINISHED
+    result = job.return_value()
+    assert set(result) == {"jid", "url", "id", "type", "direct_path"}
+    assert result["jid"] == ALICE and result["type"] == "image" and result["url"].startswith("https://")
+    job.refresh()
+    assert job.timeout == 30 and job.retries_left == 2 and job.retry_intervals == [2, 2]  # docs/jobs.md
+
+
+def test_explicit_timeout_and_retry_are_kept(start_worker, wa_queue):
+    start_worker()
+    job = wa_queue.enqueue("workers.wa.joined_groups", job_timeout=45, retry=Retry(max=4, interval=[1, 1, 1, 1]))
+    assert wait_done(job) == JobStatus.FINISHED
+    job.refresh()
+    assert job.timeout == 45 and job.retries_left == 4
+    plain = wa_queue.enqueue("workers.wa.joined_groups", meta={"wagw_defaults": False})
+    assert wait_done(plain) == JobStatus.FINISHED
+    plain.refresh()
+    assert plain.timeout == 180 and plain.retries_left is None
+
+
+def test_malformed_arguments_fail_at_once_without_retry_or_host_restart(start_worker, wa_queue, redis_conn):
+    worker = start_worker()
+    cases = [
+        ("fetch_avatar", {"jid": 15551234567}, "jid: Input should be a valid string"),
+        ("fetch_avatar", {"jid": ALICE, "preview": "yes"}, "preview: Input should be a valid boolean"),
+        ("fetch_avatar", {}, "jid: Field required"),
+        ("fetch_avatar", {"jid": "not-a-jid@nowhere"}, "jid: 'not-a-jid@nowhere' is not a valid JID"),
+        ("fetch_avatar", {"jid": ALICE, "size": 640}, "size: Extra inputs are not permitted"),
+        ("send_text", {"to": ALICE, "text": "x" * 1_048_576}, "text: String should have at most 65536 characters"),
+        ("send_text", {"to": ALICE}, "text: Field required"),
+        ("send_text", {"to": "12", "text": "hi"}, "to: phone number '12' must have 7 to 15 digits"),
+        ("send_text", {"to": ALICE, "text": ["hi"]}, "text: Input should be a valid string"),
+        ("mark_read", {"chat": "120363000000000001@g.us", "ids": ["A1"]}, "sender is required when chat is a group"),
+    ]
+    for operation, kwargs, message in cases:
+        assert_rejected(worker, wa_queue, redis_conn, operation, kwargs, message)
+
+
+def assert_rejected(worker, wa_queue, redis_conn, operation, kwargs, message):
+    host = worker.host_pid()
+    job = wa_queue.enqueue(f"workers.wa.{operation}", kwargs=kwargs, retry=Retry(max=3))
+    assert wait_done(job) == JobStatus.FAILED
+    job.refresh()
+    assert job.retries_left == 0 and len(job.results()) == 1  # one attempt, no retry
+    assert f"InvalidArguments: invalid arguments for {operation}: " in job.exc_info
+    assert message in job.exc_info
+    assert sent(redis_conn) == []  # never reached the host
+    assert worker.host_pid() == host and worker.status()["connected"] == "1"
+
+
+def test_a_killed_wa_worker_leaves_no_started_job_behind(start_worker, wa_queue, redis_conn):
+    worker = start_worker()
+    host = worker.host_pid()
+    job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=HANG, job_timeout=60, retry=Retry(max=1, interval=30))
+    wait_for(lambda: sent(redis_conn, "fetch_avatar"), 10, what="the hanging call to reach the host")
+    assert job.get_status() == JobStatus.STARTED
+
+    worker.proc.kill()  # SIGKILL: no cleanup of its own
+    worker.proc.wait()
+    wait_for(lambda: not pid_alive(host), 5, what="the host to die with its worker (PR_SET_PDEATHSIG)")
+
+    replacement = start_worker()
+    # Handed to its Retry at once (interval 30 s: scheduled, not run again here).
+    wait_for(lambda: job.get_status() == JobStatus.SCHEDULED, 10, what="the orphaned job to be rescheduled")
+    job.refresh()
+    assert job.retries_left == 0
+    assert not wa_queue.started_job_registry.get_job_ids()
+    ok = wa_queue.enqueue("workers.wa.joined_groups")
+    assert wait_done(ok) == JobStatus.FINISHED and ok.latest_result().worker_name == f"wa-worker-1.{replacement.pid}"
+
+
+def test_sigterm_stops_the_worker_and_its_host(start_worker):
+    worker = start_worker()
+    host = worker.host_pid()
+    started = time.monotonic()
+    assert worker.stop() == 0
+    assert time.monotonic() - started < 5
+    wait_for(lambda: not pid_alive(host), 5, what="the host to exit")
+
+
+def test_an_unpaired_slot_fails_jobs_with_the_pairing_hint(start_worker, wa_queue, redis_conn):
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "worker-1", "unpaired")
+    worker = start_worker(ready=False, WAGW_WA_CONNECT_WAIT="3")
+    wait_for(lambda: worker.status().get("state") == "not_paired", 15, what="the slot to report not paired")
+    assert worker.status()["paired"] == "0" and worker.status()["connected"] == "0"
+
+    job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE, meta={"wagw_defaults": False})
+    assert wait_done(job, 10) == JobStatus.FAILED
+    assert "SlotNotPaired: slot 1 is not paired: run `wagw pair --role worker-1`" in job.latest_result().exc_string
+    assert sent(redis_conn) == []

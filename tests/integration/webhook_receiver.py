@@ -1,0 +1,139 @@
+"""A real webhook endpoint for tests: a threaded http.server on 127.0.0.1 (random port) that
+records every request and answers as the test scripts it. It can go down (listener closed,
+open keep-alive connections dropped) and come back on the same port."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    time: float  # time.time() when the request was complete
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    status: int = 0  # what the receiver answered
+
+    @property
+    def event_id(self) -> str:
+        return self.headers.get("x-wagw-event-id", "")
+
+    @property
+    def attempt(self) -> int:
+        return int(self.headers.get("x-wagw-attempt", "0"))
+
+
+# (request, how many requests for this event id came before it) -> (status, headers, body)
+Responder = Callable[[Received, int], "tuple[int, dict[str, str], bytes]"]
+
+
+def always(status: int = 200, headers: dict[str, str] | None = None, body: bytes = b"ok") -> Responder:
+    return lambda request, before: (status, headers or {}, body)
+
+
+def sequence(*statuses: int, then: int = 200, headers: dict[str, str] | None = None) -> Responder:
+    """Per event id: the n-th request gets statuses[n], later ones `then`."""
+
+    def respond(request: Received, before: int) -> tuple[int, dict[str, str], bytes]:
+        status = statuses[before] if before < len(statuses) else then
+        return status, (headers or {}) if status != then else {}, f"status {status}".encode()
+
+    return respond
+
+
+class Receiver:
+    def __init__(self, respond: Responder | None = None, delay: float = 0.0) -> None:
+        self.respond = respond or always()
+        self.delay = delay
+        self.requests: list[Received] = []
+        self._lock = threading.Lock()
+        self._down = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> Receiver:
+        self._down.clear()
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        self._server = server
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def down(self) -> None:
+        """Refuse connections, and drop requests on connections already open."""
+        self._down.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def up(self) -> None:
+        self.start()
+
+    stop = down
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.down()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook?token=t0ps3cret"
+
+    # ---- what arrived ---------------------------------------------------------------------------
+
+    def snapshot(self) -> list[Received]:
+        with self._lock:
+            return list(self.requests)
+
+    def for_event(self, event_id: str) -> list[Received]:
+        return [r for r in self.snapshot() if r.event_id == event_id]
+
+    def delivered(self) -> Counter:
+        """event id -> number of 2xx answers it got."""
+        return Counter(r.event_id for r in self.snapshot() if 200 <= r.status < 300)
+
+    # ---- the server -------------------------------------------------------------------------------
+
+    def _handler(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+
+            def do_POST(self) -> None:
+                if receiver._down.is_set():
+                    self.close_connection = True
+                    return  # no answer: the sender sees the connection drop
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                request = Received(time.time(), self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                with receiver._lock:
+                    before = sum(1 for r in receiver.requests if r.event_id == request.event_id)
+                    status, headers, reply = receiver.respond(request, before)
+                    request.status = status
+                    receiver.requests.append(request)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        return Handler

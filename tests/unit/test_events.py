@@ -1,0 +1,113 @@
+"""wagw's event model: ids, bodies and the fake backend's control messages (pure logic)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from wagw import events
+from wagw.backends.fake_inbound import Malformed, to_event
+
+DEVICE = "15550001111@s.whatsapp.net"
+ALICE = "15551234567@s.whatsapp.net"
+
+
+def test_event_id_is_stable_and_depends_on_device_and_source():
+    first = events.event_id(DEVICE, "message:a:1")
+    assert first == events.event_id(DEVICE, "message:a:1")
+    assert len(first) == 32 and int(first, 16) >= 0
+    assert first != events.event_id(DEVICE, "message:a:2")
+    assert first != events.event_id("15550002222@s.whatsapp.net", "message:a:1")
+
+
+def test_spec_example_body():
+    event = to_event({"type": "message", "id": "3EB0C127D7BACC83D6A1", "chat": ALICE, "sender": ALICE,
+                      "push_name": "Alice", "text": "hi", "timestamp": 1764412200})
+    eid, raw = events.build_body(event, DEVICE)
+    assert " " not in raw.replace("Alice", "").replace('"hi"', "")  # compact separators
+    assert json.loads(raw) == {
+        "event": "message", "device_id": DEVICE, "id": eid, "timestamp": "2025-11-29T10:30:00Z",
+        "payload": {"id": "3EB0C127D7BACC83D6A1", "chat_id": ALICE, "from": ALICE, "from_name": "Alice",
+                    "timestamp": "2025-11-29T10:30:00Z", "is_from_me": False, "body": "hi"},
+    }
+
+
+def test_body_keeps_non_ascii_as_utf8():
+    event = to_event({"type": "reaction", "id": "R", "sender": ALICE, "target_id": "T", "emoji": "👍", "timestamp": 1})
+    assert "👍" in events.build_body(event, DEVICE)[1]
+
+
+def test_redelivered_fake_message_without_timestamp_keeps_its_id():
+    data = {"type": "message", "id": "M1", "sender": ALICE, "text": "x"}
+    assert events.build_body(to_event(data), DEVICE)[0] == events.build_body(to_event(data), DEVICE)[0]
+
+
+def test_receipt_id_ignores_time_and_id_order():
+    a = events.receipt(ids=["B", "A"], chat=ALICE, sender=ALICE, receipt_type="read", timestamp=1)
+    b = events.receipt(ids=["A", "B"], chat=ALICE, sender=ALICE, receipt_type="read", timestamp=2)
+    c = events.receipt(ids=["A", "B"], chat=ALICE, sender=ALICE, receipt_type="", timestamp=2)
+    assert a.source_key == b.source_key != c.source_key
+    assert c.payload["receipt_type"] == "delivered"
+
+
+@pytest.mark.parametrize(
+    ("jid", "expected"),
+    [("1555:12@s.whatsapp.net", "1555@s.whatsapp.net"), ("1555.0:3@s.whatsapp.net", "1555@s.whatsapp.net"),
+     ("2515:4@lid", "2515@lid"), ("120363@g.us", "120363@g.us"), ("", ""), (None, None)],
+)
+def test_non_ad(jid, expected):
+    assert events.non_ad(jid) == expected
+
+
+def test_fake_message_with_everything():
+    event = to_event({
+        "type": "message", "id": "M", "chat": "120363@g.us", "sender": "2515@lid", "sender_alt": ALICE,
+        "text": "see", "reply_to": "Q1", "quoted_text": "orig", "forwarded": True, "view_once": True,
+        "media": {"kind": "image", "url": "https://x", "mimetype": "image/png"}, "timestamp": 5,
+    })
+    assert event.event == "message"
+    assert event.payload == {
+        "id": "M", "chat_id": "120363@g.us", "from": ALICE, "from_lid": "2515@lid", "timestamp": "1970-01-01T00:00:05Z",
+        "is_from_me": False, "body": "see", "replied_to_id": "Q1", "quoted_body": "orig", "view_once": True,
+        "forwarded": True, "image": {"url": "https://x", "mime_type": "image/png"},
+    }
+
+
+def test_fake_media_caption_becomes_body():
+    event = to_event({"type": "message", "id": "M", "sender": ALICE, "media": {"kind": "video", "caption": "c"}})
+    assert event.payload["body"] == "c" and event.payload["video"] == {"caption": "c"}
+
+
+def test_fake_other_event_types():
+    revoked = to_event({"type": "revoked", "id": "X", "sender": ALICE, "target_id": "T"})
+    assert revoked.event == "message.revoked" and revoked.payload["revoked_message_id"] == "T"
+    assert revoked.payload["revoked_chat"] == ALICE
+    edited = to_event({"type": "edited", "id": "X", "sender": ALICE, "target_id": "T", "text": "new"})
+    assert edited.event == "message.edited" and edited.payload["original_message_id"] == "T"
+    group = to_event({"type": "group_participants", "chat": "1@g.us", "change": "promote", "jids": [ALICE],
+                      "timestamp": 1})
+    assert group.event == "group.participants" and group.payload == {"chat_id": "1@g.us", "type": "promote",
+                                                                     "jids": [ALICE]}
+    call = to_event({"type": "call_offer", "call_id": "C1", "sender": ALICE, "platform": "ios"})
+    assert call.event == "call.offer" and call.payload["remote_platform"] == "ios"
+    assert {e.event for e in (revoked, edited, group, call)} <= set(events.EVENT_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ([], "not a JSON object"),
+        ({"type": "message", "sender": ALICE}, "missing 'id'"),
+        ({"type": "message", "id": "M"}, "missing 'sender'"),
+        ({"type": "message", "id": 5, "sender": ALICE}, "'id' must be a string"),
+        ({"type": "message", "id": "M", "sender": ALICE, "timestamp": "noon"}, "unix seconds"),
+        ({"type": "message", "id": "M", "sender": ALICE, "media": {"kind": "hologram"}}, "media.kind"),
+        ({"type": "receipt", "sender": ALICE, "ids": []}, "non-empty list"),
+        ({"type": "group_participants", "chat": "1@g.us", "change": "kick", "jids": [ALICE]}, "'change'"),
+        ({"type": "warp"}, "unknown type"),
+    ],
+)
+def test_malformed_fake_messages_say_why(data, reason):
+    with pytest.raises(Malformed, match=reason):
+        to_event(data)

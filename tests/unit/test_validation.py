@@ -1,0 +1,171 @@
+"""Job argument models and JID/phone normalisation (pure logic)."""
+
+from __future__ import annotations
+
+import base64
+import inspect
+
+import pytest
+
+from workers import validation, wa
+from workers.validation import InvalidArguments, normalize_jid, normalize_phone, normalize_target, validate
+
+ALICE = "15551234567@s.whatsapp.net"
+GROUP = "120363000000000001@g.us"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("15551234567", ALICE),
+        ("+1 (555) 123-4567", ALICE),
+        ("+1.555.123.4567", ALICE),
+        (ALICE, ALICE),
+        ("15551234567@c.us", ALICE),
+        ("15551234567:12@S.WhatsApp.Net", ALICE),  # device part dropped, server lowercased
+        ("15551234567.0:3@s.whatsapp.net", ALICE),
+        (GROUP, GROUP),
+        ("15551234567-1600000000@g.us", "15551234567-1600000000@g.us"),
+        ("100000000000001@lid", "100000000000001@lid"),
+        ("120363000000000009@newsletter", "120363000000000009@newsletter"),
+        ("status@broadcast", "status@broadcast"),
+    ],
+)
+def test_targets_are_normalised(given, expected):
+    assert normalize_target(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("hello world", "neither a JID nor a phone number"),
+        ("0155512345", "international format"),
+        ("+12345", "7 to 15 digits"),
+        ("1234567890123456", "7 to 15 digits"),
+        ("alice@s.whatsapp.net", "bad user part"),
+        ("15551234567@example.com", "unknown server"),
+        ("@s.whatsapp.net", "not a valid JID"),
+        ("15551234567@", "not a valid JID"),
+        ("1" * 300 + "@s.whatsapp.net", "at most 256 characters"),
+        ("crash@s.whatsapp.net", "bad user part"),  # only the fake backend knows this user
+    ],
+)
+def test_bad_targets_are_rejected_with_a_reason(given, reason):
+    with pytest.raises(ValueError, match=reason):
+        normalize_target(given)
+
+
+def test_fake_control_users_only_with_the_fake_backend():
+    assert normalize_target("crash@s.whatsapp.net", fake=True) == "crash@s.whatsapp.net"
+    assert normalize_target("hang", fake=True) == "hang@s.whatsapp.net"
+    assert normalize_jid("fail@g.us", fake=True) == "fail@g.us"
+
+
+def test_phone_normalisation():
+    assert normalize_phone(" +44 7911 123456 ") == "447911123456"
+
+
+def test_valid_arguments_come_back_normalised():
+    assert validate("fetch_avatar", ("+1 555 123 4567",), {"preview": True}).model_dump() == {
+        "jid": ALICE, "preview": True, "is_community": False,
+    }
+    assert validate("send_text", (), {"to": "15551234567", "text": "hi", "reply_to": "3EB0AB"}).model_dump() == {
+        "to": ALICE, "text": "hi", "reply_to": "3EB0AB",
+    }
+    assert validate("user_info", ([ALICE, "15551234567", "+15550002222"],), {}).jids == [
+        ALICE, "15550002222@s.whatsapp.net",
+    ]
+    assert validate("is_on_whatsapp", (["+1 555 123 4567", ALICE],), {}).phones == ["+15551234567"]
+    assert validate("group_info", (GROUP,), {}).jid == GROUP
+    assert validate("joined_groups", (), {}).model_dump() == {}
+    assert validate("mark_read", (GROUP, ["A1", "B2"], ALICE), {}).model_dump() == {
+        "chat": GROUP, "ids": ["A1", "B2"], "sender": ALICE,
+    }
+
+
+@pytest.mark.parametrize(
+    ("operation", "args", "kwargs", "message"),
+    [
+        ("fetch_avatar", (), {}, "jid: Field required"),
+        ("fetch_avatar", (), {"jid": 15551234567}, "jid: Input should be a valid string"),
+        ("fetch_avatar", (ALICE,), {"preview": "yes"}, "preview: Input should be a valid boolean"),
+        ("fetch_avatar", (ALICE,), {"preview": 1}, "preview: Input should be a valid boolean"),
+        ("fetch_avatar", (ALICE,), {"size": "big"}, "size: Extra inputs are not permitted"),
+        ("fetch_avatar", (ALICE, False, False, 1), {}, "takes at most 3 positional arguments"),
+        ("fetch_avatar", (ALICE,), {"jid": ALICE}, "jid: given twice"),
+        ("fetch_avatar", ("not a jid",), {}, "jid: 'not a jid' is neither a JID nor a phone number"),
+        ("send_text", (ALICE,), {}, "text: Field required"),
+        ("send_text", (ALICE, "x" * 1_048_576), {}, "text: String should have at most 65536 characters"),
+        ("send_text", (ALICE, "   "), {}, "text: text is blank"),
+        ("send_text", (ALICE, "hi", "not an id!"), {}, "reply_to: String should match pattern"),
+        ("send_image", (ALICE,), {}, "image: Field required"),
+        ("user_info", ([],), {}, "jids: List should have at least 1 item"),
+        ("user_info", (ALICE,), {}, "jids: Input should be a valid list"),
+        ("user_info", ([ALICE] * 101,), {}, "jids: List should have at most 100 items"),
+        ("is_on_whatsapp", (["12"],), {}, "7 to 15 digits"),
+        ("group_info", (ALICE,), {}, "is not a group JID"),
+        ("mark_read", (GROUP, ["A1"]), {}, "sender is required when chat is a group"),
+        ("mark_read", (ALICE, ["bad id!"]), {}, "is not a message id"),
+        ("joined_groups", (1,), {}, "takes at most 0 positional arguments"),
+    ],
+)
+def test_bad_arguments_raise_invalid_arguments(operation, args, kwargs, message):
+    with pytest.raises(InvalidArguments) as caught:
+        validate(operation, args, kwargs)
+    text = str(caught.value)
+    assert text.startswith(f"invalid arguments for {operation}: ")
+    assert message in text
+    assert caught.value.permanent is True
+
+
+def test_the_message_never_echoes_a_huge_input():
+    with pytest.raises(InvalidArguments) as caught:
+        validate("send_text", (ALICE, "y" * 1_048_576), {})
+    assert len(str(caught.value)) < 200
+
+
+def test_job_functions_validate_before_needing_a_worker():
+    # Outside a wa-worker the arguments are still checked first (and fail permanently)...
+    with pytest.raises(InvalidArguments, match="jid: Field required"):
+        wa.fetch_avatar()
+    # ...while good arguments say where the job must run.
+    with pytest.raises(RuntimeError, match="run only in `wagw wa-worker`"):
+        wa.fetch_avatar(ALICE)
+
+
+def test_job_functions_show_their_arguments():
+    assert list(inspect.signature(wa.send_text).parameters) == ["to", "text", "reply_to"]
+    assert inspect.signature(wa.fetch_avatar).parameters["preview"].default is False
+    assert wa.operation_of("workers.wa.mark_read") == "mark_read"
+    assert wa.operation_of("workers.webhooks.deliver") is None
+    assert set(wa.DEFAULTS) == set(validation.ARGS)
+
+
+# Images -----------------------------------------------------------------------------------
+def test_image_sources_are_told_apart(tmp_path):
+    picture = tmp_path / "a.png"
+    picture.write_bytes(PNG)
+    encoded = base64.b64encode(PNG).decode()
+    assert validation.image_source("https://example.com/a.png") == ("url", "https://example.com/a.png")
+    assert validation.image_source(str(picture)) == ("path", str(picture))
+    assert validation.image_source(f"file://{picture}") == ("path", str(picture))
+    assert validation.image_source(encoded) == ("bytes", encoded)
+    assert validation.image_source(f"data:image/png;base64,{encoded}") == ("bytes", encoded)
+    # A JPEG's base64 starts with a slash: still base64 when no such file exists.
+    assert validation.image_source("/9j/4AAQSkZJRg==")[0] == "bytes"
+
+
+def test_images_are_decoded_sniffed_and_bounded(tmp_path):
+    assert validation.decode_base64(base64.b64encode(PNG).decode()) == PNG
+    assert validation.sniff_image(PNG) == "image/png"
+    assert validation.sniff_image(b"\xff\xd8\xff\xe0rest") == "image/jpeg"
+    assert validation.sniff_image(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
+    with pytest.raises(InvalidArguments, match="not a JPEG, PNG, GIF or WebP"):
+        validation.sniff_image(b"%PDF-1.7")
+    with pytest.raises(InvalidArguments, match="not an http\\(s\\) URL, an existing file path or base64"):
+        validation.decode_base64("this is not base64!")
+    with pytest.raises(InvalidArguments, match="no such file"):
+        validation.read_image_file(str(tmp_path / "missing.png"))
+    with pytest.raises(InvalidArguments, match="more than"):
+        validation.check_image_size(validation.MAX_IMAGE_BYTES + 1)

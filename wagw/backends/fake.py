@@ -1,0 +1,284 @@
+"""The fake backend (`WAGW_BACKEND=fake`): a WhatsApp simulator driven through Redis (SPEC).
+
+Outbound: every call is recorded on `wagw:fake:sent` as {"role", "op", "args", "time"} and
+returns the same result shape as the neonize backend (wagw.backends.results). A target whose
+JID user part is `crash` dies of a real Go panic raised inside the real neonize library,
+`hang` blocks until the process is killed, `fail` raises BackendError.
+
+Inbound (only when start() gets a handler, i.e. in the session): a thread moves each control
+message from `wagw:fake:inbound` to `wagw:fake:pending` (BLMOVE), hands the event to the
+handler and removes it from pending only after the handler returned. On start, whatever is
+still pending (the process died mid-event) is handed over again first, as WhatsApp
+redelivers unacknowledged messages. Malformed messages go to `wagw:fake:rejected` with the
+reason. Message formats: wagw.backends.fake_inbound.
+
+Device state: every role counts as paired and reachable unless `wagw:fake:device-state`
+(a hash role -> state) says otherwise: "unpaired", "logged_out", "stream_replaced",
+"temporary_ban" or "offline" make start() raise the matching error. `wagw pair` with the
+fake backend clears the role's state. The device JID is the one `wagw pair` recorded in
+`wagw:devices`, else a fixed fake one (session: 15550001111:1@s.whatsapp.net).
+
+neonize is imported only at the moment a real Go panic is wanted, so the fake starts fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sys
+import threading
+import time
+from typing import Any
+
+import redis
+from loguru import logger
+
+from wagw import keys
+from wagw.backends import fake_inbound, results
+from wagw.backends.base import (
+    Backend,
+    BackendError,
+    ConnectFailure,
+    EventHandler,
+    LoggedOut,
+    NotPaired,
+    StreamReplaced,
+    TemporaryBan,
+)
+from wagw.config import Settings
+from wagw.redisconn import connect
+
+FAKE_PHONE = "15550001111"
+CRASH, HANG, FAIL = "crash", "hang", "fail"
+_BLOCK_SECONDS = 0.5  # how long one BLMOVE waits; bounds how fast stop() is noticed
+
+_STATE_ERRORS: dict[str, tuple[type[BackendError], str]] = {
+    "unpaired": (NotPaired, "device {role!r} is not paired: run `wagw pair --role {role}`"),
+    "logged_out": (LoggedOut, "device {role!r} was logged out from the phone: run `wagw pair --role {role} --force`"),
+    "stream_replaced": (StreamReplaced, "another client connected with device {role!r}'s keys"),
+    "temporary_ban": (TemporaryBan, "WhatsApp temporarily banned the account (simulated)"),
+    "offline": (ConnectFailure, "cannot reach WhatsApp (simulated)"),
+    "connect_failure": (ConnectFailure, "cannot reach WhatsApp (simulated)"),
+}
+
+
+def fake_device_jid(role: str) -> str:
+    """The fixed fake companion JID for a role: session is device 1, worker-N is N+1."""
+    device = 1
+    if role.startswith("worker-") and role[7:].isdigit():
+        device = int(role[7:]) + 1
+    return f"{FAKE_PHONE}:{device}@s.whatsapp.net"
+
+
+def user_part(target: str) -> str:
+    """"crash@s.whatsapp.net" -> "crash"; "+crash" -> "crash"; "1555:3@s…" -> "1555"."""
+    return target.partition("@")[0].split(":", 1)[0].lstrip("+").lower()
+
+
+def go_panic(settings: Settings, why: str) -> None:
+    """Die of a real Go panic inside neonize (SIGABRT): get_me() on a never-connected client.
+
+    Nothing is created on disk: the client never connects, so the store path stays unused.
+    """
+    logger.error("fake backend: raising a real Go panic in neonize ({})", why)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    from neonize.client import NewClient  # loads the Go runtime; only here
+
+    NewClient(str(settings.data_dir.resolve() / "fake-never-connected.sqlite3")).get_me()
+    raise RuntimeError("neonize did not panic")  # not reached: the process has aborted
+
+
+def _hang(op: str) -> None:
+    logger.warning("fake backend: {} hangs until the process is killed", op)
+    while True:
+        time.sleep(3600)
+
+
+def _fake_id(seed: str, length: int = 20) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:length].upper()
+
+
+class FakeBackend(Backend):
+    def __init__(self, settings: Settings, role: str):
+        self.settings = settings
+        self.role = role
+        self._redis = connect(settings)
+        self._on_event: EventHandler | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._ended = threading.Event()
+        self._error: BackendError | None = None
+        self._connected = False
+
+    # Connection -----------------------------------------------------------------------
+    def _device_state(self) -> str | None:
+        state = self._redis.hget(keys.FAKE_DEVICE_STATE, self.role)
+        return state.decode() if state else None
+
+    def start(self, on_event: EventHandler | None = None) -> None:
+        try:
+            state = self._device_state()
+        except redis.RedisError as error:
+            raise ConnectFailure(f"fake backend: Redis unreachable: {error}") from error
+        if state:
+            error_class, message = _STATE_ERRORS.get(state, (ConnectFailure, f"simulated state {state!r}"))
+            raise error_class(message.format(role=self.role))
+        self._connected = True
+        self._on_event = on_event
+        if on_event is not None:
+            self._thread = threading.Thread(target=self._inbound_loop, name="fake-inbound", daemon=True)
+            self._thread.start()
+        logger.info("fake backend: role {} connected as {}", self.role, self.device_jid())
+
+    def wait(self) -> None:
+        while not self._stopping.is_set() and not self._ended.is_set():
+            self._stopping.wait(0.2)
+        if self._thread is not None:
+            self._thread.join(timeout=2 * _BLOCK_SECONDS + 1)
+        self._connected = False
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def is_connected(self) -> bool:
+        return self._connected and not self._ended.is_set()
+
+    def device_jid(self) -> str | None:
+        if self._device_state() == "unpaired":
+            return None
+        recorded = self._redis.hget(keys.DEVICE_JIDS, self.role)
+        return recorded.decode() if recorded else fake_device_jid(self.role)
+
+    # Inbound --------------------------------------------------------------------------
+    def _inbound_loop(self) -> None:
+        # Its own connection: a blocking BLMOVE must not hold up outbound calls.
+        conn = connect(self.settings, socket_timeout=_BLOCK_SECONDS + 10)
+        try:
+            pending = conn.lrange(keys.FAKE_PENDING, 0, -1)
+            if pending:
+                logger.info("fake backend: redelivering {} unacknowledged event(s)", len(pending))
+            for raw in pending:
+                if self._stopping.is_set() or not self._handle(conn, raw):
+                    return
+            while not self._stopping.is_set():
+                raw = conn.blmove(keys.FAKE_INBOUND, keys.FAKE_PENDING, _BLOCK_SECONDS, "LEFT", "RIGHT")
+                if raw is not None and not self._handle(conn, raw):
+                    return
+        except redis.RedisError as error:
+            self._error = ConnectFailure(f"fake backend: Redis connection lost: {error}")
+        finally:
+            self._connected = False
+            self._ended.set()
+            conn.close()
+
+    def _handle(self, conn: redis.Redis, raw: bytes) -> bool:
+        """Handle one pending control message; False ends the connection."""
+        try:
+            data = json.loads(raw)
+        except ValueError as error:
+            return self._reject(conn, raw, f"invalid JSON: {error}")
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "crash":
+            # Acknowledged first: a crash request must not crash every restart after it.
+            conn.lrem(keys.FAKE_PENDING, 1, raw)
+            go_panic(self.settings, "inbound {'type': 'crash'}")
+        if kind == "disconnect":
+            conn.lrem(keys.FAKE_PENDING, 1, raw)
+            reason = data.get("reason") or "connect_failure"
+            error_class, message = _STATE_ERRORS.get(reason, _STATE_ERRORS["connect_failure"])
+            self._error = error_class(message.format(role=self.role))
+            logger.warning("fake backend: simulated disconnect: {}", reason)
+            return False
+        try:
+            event = fake_inbound.to_event(data)
+        except fake_inbound.Malformed as error:
+            return self._reject(conn, raw, str(error))
+        try:
+            self._on_event(event)
+        except Exception as error:  # left pending: handed over again after the restart
+            logger.exception("fake backend: the event handler failed; the event stays pending")
+            self._error = ConnectFailure(f"event handler failed: {error}")
+            return False
+        conn.lrem(keys.FAKE_PENDING, 1, raw)
+        return True
+
+    def _reject(self, conn: redis.Redis, raw: bytes, reason: str) -> bool:
+        text = raw.decode("utf-8", "replace")
+        logger.error("fake backend: rejected inbound message ({}): {}", reason, text[:500])
+        record = json.dumps({"raw": text, "error": reason, "time": time.time()})
+        with conn.pipeline(transaction=True) as pipe:
+            pipe.rpush(keys.FAKE_REJECTED, record)
+            pipe.ltrim(keys.FAKE_REJECTED, -1000, -1)
+            pipe.lrem(keys.FAKE_PENDING, 1, raw)
+            pipe.execute()
+        return True
+
+    # Outbound -------------------------------------------------------------------------
+    def _call(self, op: str, args: dict[str, Any], targets: list[str]) -> None:
+        """Record the call, then act out a crash/hang/fail target."""
+        record = {"role": self.role, "op": op, "args": args, "time": time.time()}
+        self._redis.rpush(keys.FAKE_SENT, json.dumps(record))
+        users = {user_part(t) for t in targets if t}
+        if CRASH in users:
+            go_panic(self.settings, f"{op} to a crash target")
+        if HANG in users:
+            _hang(op)
+        if FAIL in users:
+            raise BackendError(f"{op} failed (simulated failure for a 'fail' target)")
+
+    def fetch_avatar(self, jid: str, preview: bool = False, is_community: bool = False) -> dict:
+        self._call("fetch_avatar", {"jid": jid, "preview": preview, "is_community": is_community}, [jid])
+        picture_id = str(int(_fake_id(jid, 12), 16) % 10**10)
+        path = f"/v/t61.24694-24/{picture_id}_{'preview' if preview else 'full'}.jpg"
+        url = f"https://pps.whatsapp.net{path}?ccb=11-4&oh=fake&oe=fake"
+        return results.avatar(jid, url, picture_id, preview, path)
+
+    def send_text(self, to: str, text: str, reply_to: str | None = None) -> dict:
+        self._call("send_text", {"to": to, "text": text, "reply_to": reply_to}, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
+    def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict:
+        described = {"bytes": len(image), "sha256": hashlib.sha256(image).hexdigest()}
+        self._call("send_image", {"to": to, "image": described, "mimetype": mimetype, "caption": caption}, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
+    def user_info(self, jids: list[str]) -> dict:
+        self._call("user_info", {"jids": list(jids)}, list(jids))
+        return results.users(
+            [
+                results.user(jid, "Hey there! I am using WhatsApp.", str(int(_fake_id(jid, 12), 16) % 10**10), None,
+                             [jid.replace("@", ":0@", 1)])
+                for jid in jids
+            ]
+        )
+
+    def is_on_whatsapp(self, phones: list[str]) -> dict:
+        self._call("is_on_whatsapp", {"phones": list(phones)}, list(phones))
+        return results.on_whatsapp_results(
+            [results.on_whatsapp(p, f"{p.lstrip('+')}@s.whatsapp.net", True, None) for p in phones]
+        )
+
+    def group_info(self, jid: str) -> dict:
+        self._call("group_info", {"jid": jid}, [jid])
+        return self._fake_group(jid)
+
+    def joined_groups(self) -> dict:
+        self._call("joined_groups", {}, [])
+        return results.groups([self._fake_group("120363000000000001@g.us"), self._fake_group("120363000000000002@g.us")])
+
+    def mark_read(self, chat: str, ids: list[str], sender: str | None = None) -> dict:
+        self._call("mark_read", {"chat": chat, "ids": list(ids), "sender": sender}, [chat])
+        return results.marked_read(chat, ids, sender)
+
+    def _fake_group(self, jid: str) -> dict:
+        owner = f"{FAKE_PHONE}@s.whatsapp.net"
+        members = [
+            results.participant(owner, "100000000000001@lid", True, True, None),
+            results.participant("15551234567@s.whatsapp.net", "100000000000002@lid", False, False, "Alice"),
+        ]
+        return results.group(jid, f"Fake group {jid.partition('@')[0][-4:]}", "A simulated group", owner,
+                             1_700_000_000, False, False, members)

@@ -1,0 +1,170 @@
+"""The fake backend's inbound control messages (JSON on `wagw:fake:inbound`) -> wagw events.
+
+Each message is one JSON object with a "type". WhatsApp events (built with wagw.events, so
+they match what the neonize backend produces for the same thing):
+
+    {"type": "message", "id", "chat", "sender", "push_name", "text", "timestamp",
+     "is_from_me", "chat_alt", "sender_alt", "reply_to", "quoted_text", "forwarded",
+     "view_once", "media": {"kind": "image"|"video"|"audio"|"document"|"sticker"|"video_note",
+                            "url", "mimetype", "caption", "filename", ...}}
+    {"type": "reaction", "id", "chat", "sender", "target_id", "emoji", ...}
+    {"type": "receipt", "ids", "chat", "sender", "receipt_type", "timestamp"}
+    {"type": "revoked", "id", "chat", "sender", "target_id", "target_from_me", ...}
+    {"type": "edited", "id", "chat", "sender", "target_id", "text", ...}
+    {"type": "group_participants", "chat", "change": "join"|"leave"|"promote"|"demote", "jids", "by"}
+    {"type": "call_offer", "call_id", "sender", "platform", "version", "group"}
+
+"chat" defaults to "sender" (a direct chat). "timestamp" is unix seconds, default now.
+Control messages (not WhatsApp events): {"type": "crash"} and
+{"type": "disconnect", "reason": "logged_out"|"stream_replaced"|"temporary_ban"|"connect_failure"}.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from wagw import events
+from wagw.backends.base import InboundEvent
+
+CONTROL_TYPES = ("crash", "disconnect")
+
+
+class Malformed(ValueError):
+    """The control message cannot become an event; the reason says why."""
+
+
+def _str(data: dict, name: str, *, required: bool = True, default: str | None = None) -> str | None:
+    value = data.get(name, default)
+    if value is None or value == "":
+        if required:
+            raise Malformed(f"missing {name!r}")
+        return None
+    if not isinstance(value, str):
+        raise Malformed(f"{name!r} must be a string")
+    return value
+
+
+def _bool(data: dict, name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise Malformed(f"{name!r} must be true or false")
+    return value
+
+
+def _timestamp(data: dict) -> float:
+    value = data.get("timestamp")
+    if value is None:
+        return time.time()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise Malformed("'timestamp' must be unix seconds")
+    return value
+
+
+def _str_list(data: dict, name: str) -> list[str]:
+    value = data.get(name)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise Malformed(f"{name!r} must be a non-empty list of strings")
+    return value
+
+
+def _people(data: dict) -> dict[str, Any]:
+    sender = _str(data, "sender", required="chat" not in data)
+    chat = _str(data, "chat", required=False) or sender
+    return {
+        "chat": chat,
+        "sender": sender or chat,
+        "chat_alt": _str(data, "chat_alt", required=False),
+        "sender_alt": _str(data, "sender_alt", required=False),
+        "push_name": _str(data, "push_name", required=False),
+        "is_from_me": _bool(data, "is_from_me"),
+        "timestamp": _timestamp(data),
+    }
+
+
+def _media(data: dict) -> tuple[str, dict] | None:
+    media = data.get("media")
+    if media is None:
+        return None
+    if not isinstance(media, dict):
+        raise Malformed("'media' must be an object")
+    kind = media.get("kind")
+    if kind not in events.MEDIA_KINDS:
+        raise Malformed(f"'media.kind' must be one of {', '.join(events.MEDIA_KINDS)}")
+    obj = {k: v for k, v in media.items() if k != "kind"}
+    if "mimetype" in obj:
+        obj["mime_type"] = obj.pop("mimetype")
+    return kind, obj
+
+
+def to_event(data: Any) -> InboundEvent:
+    """One parsed control message -> one wagw event; raise Malformed when it cannot be."""
+    if not isinstance(data, dict):
+        raise Malformed("not a JSON object")
+    kind = data.get("type")
+    if kind == "message":
+        return events.message(
+            id=_str(data, "id"),
+            **_people(data),
+            body=_str(data, "text", required=False),
+            replied_to_id=_str(data, "reply_to", required=False),
+            quoted_body=_str(data, "quoted_text", required=False),
+            media=_media(data),
+            forwarded=_bool(data, "forwarded"),
+            view_once=_bool(data, "view_once"),
+        )
+    if kind == "reaction":
+        return events.reaction(
+            id=_str(data, "id"),
+            **_people(data),
+            emoji=_str(data, "emoji", required=False) or "",
+            target_id=_str(data, "target_id"),
+        )
+    if kind == "revoked":
+        people = _people(data)
+        return events.revoked(
+            id=_str(data, "id"),
+            **people,
+            revoked_message_id=_str(data, "target_id"),
+            revoked_from_me=_bool(data, "target_from_me"),
+            revoked_chat=people["chat"],
+        )
+    if kind == "edited":
+        return events.edited(
+            id=_str(data, "id"),
+            **_people(data),
+            original_message_id=_str(data, "target_id"),
+            body=_str(data, "text", required=False),
+        )
+    if kind == "receipt":
+        people = _people(data)
+        return events.receipt(
+            ids=_str_list(data, "ids"),
+            chat=people["chat"],
+            sender=people["sender"],
+            sender_alt=people["sender_alt"],
+            receipt_type=_str(data, "receipt_type", required=False) or "delivered",
+            timestamp=people["timestamp"],
+        )
+    if kind == "group_participants":
+        change = data.get("change")
+        if change not in events.PARTICIPANT_CHANGES:
+            raise Malformed(f"'change' must be one of {', '.join(events.PARTICIPANT_CHANGES)}")
+        return events.group_participants(
+            chat=_str(data, "chat"),
+            change=change,
+            jids=_str_list(data, "jids"),
+            timestamp=_timestamp(data),
+            sender=_str(data, "by", required=False),
+        )
+    if kind == "call_offer":
+        return events.call_offer(
+            call_id=_str(data, "call_id"),
+            sender=_str(data, "sender"),
+            sender_alt=_str(data, "sender_alt", required=False),
+            timestamp=_timestamp(data),
+            remote_platform=_str(data, "platform", required=False),
+            remote_version=_str(data, "version", required=False),
+            group_jid=_str(data, "group", required=False),
+        )
+    raise Malformed(f"unknown type {kind!r}")

@@ -1,0 +1,379 @@
+"""The real backend: one neonize (whatsmeow) client per process, for one device role.
+
+Loads the Go runtime when start() or an outbound call first needs it, so this module is
+only ever imported in leaf processes (session, native hosts, pairing child) and such a
+process must never fork afterwards.
+
+Device stores: a sqlite file per role (settings.device_store(role)), or one postgres
+database for all roles (WAGW_DEVICE_DB) where the role's device is the JID recorded in the
+Redis hash `wagw:devices` by `wagw pair`. start() never connects an unpaired store (that
+would begin a QR pairing) and only passes neonize a JID that is in the store (an unknown
+JID makes the Go library panic).
+
+Connection states map to wagw's errors (and so to exit codes): LoggedOut -> LoggedOut (81),
+StreamReplaced -> StreamReplaced (82), TemporaryBan -> TemporaryBan (83), ConnectFailure by
+its reason, a dial error or a stalled connect -> ConnectFailure (75). A Disconnected event is
+a state: whatsmeow reconnects by itself; only a disconnection that outlasts
+RECONNECT_WINDOW ends the connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from wagw import keys
+from wagw.backends import neonize_events, results
+from wagw.backends.base import (
+    Backend,
+    BackendError,
+    ConnectFailure,
+    EventHandler,
+    LoggedOut,
+    NotPaired,
+    StreamReplaced,
+    TemporaryBan,
+)
+from wagw.config import Settings
+
+# How long a dropped connection may take whatsmeow to restore before wagw gives up on it.
+RECONNECT_WINDOW = 90.0
+
+# whatsmeow's errors for "no picture to show" (not set, or hidden by privacy settings).
+_NO_PICTURE = ("no profile picture", "hidden their profile picture", "item-not-found", "not-authorized")
+
+# neonize.proto.Neonize_pb2.ConnectFailureReason
+_FAILURE_REASONS: dict[int, tuple[type[BackendError], str]] = {
+    2: (LoggedOut, "logged out"),
+    3: (TemporaryBan, "temporarily banned"),
+    4: (LoggedOut, "the main device is gone"),
+    5: (LoggedOut, "logged out (unknown reason)"),
+    6: (ConnectFailure, "this neonize/whatsmeow version is outdated: upgrade wagw"),
+    7: (ConnectFailure, "bad user agent"),
+    8: (ConnectFailure, "WhatsApp internal server error"),
+    10: (ConnectFailure, "WhatsApp service unavailable"),
+}
+
+
+def parse_jid(text: str) -> dict[str, Any]:
+    """"user[.agent][:device]@server" -> the fields of neonize's JID proto."""
+    user, _, server = text.partition("@")
+    device = agent = 0
+    if ":" in user:
+        user, _, dev = user.partition(":")
+        device = int(dev or 0)
+    if "." in user and server != "lid":
+        user, _, raw_agent = user.partition(".")
+        agent = int(raw_agent or 0)
+    return {"User": user, "Server": server, "Device": device, "RawAgent": agent, "Integrator": 0, "IsEmpty": False}
+
+
+def jid_text(jid: Any) -> str | None:
+    """neonize JID proto -> full "user:device@server" text (device kept), None when empty."""
+    if jid is None or not jid.Server:
+        return None
+    if jid.RawAgent:
+        return f"{jid.User}.{jid.RawAgent}:{jid.Device}@{jid.Server}"
+    if jid.Device:
+        return f"{jid.User}:{jid.Device}@{jid.Server}"
+    return f"{jid.User}@{jid.Server}" if jid.User else jid.Server
+
+
+def error_for_event(name: str, event: Any) -> BackendError | None:
+    """The wagw error a neonize connection event ends the connection with, or None."""
+    if name == "LoggedOut":
+        return LoggedOut(f"the phone logged this device out (reason {event.Reason}, on connect: {event.OnConnect})")
+    if name == "StreamReplaced":
+        return StreamReplaced("another client connected with this device's keys (stream replaced)")
+    if name == "TemporaryBan":
+        return TemporaryBan(f"temporary ban (code {event.Code}, expires in {event.Expire}s)")
+    if name == "ConnectFailure":
+        error_class, text = _FAILURE_REASONS.get(event.Reason, (ConnectFailure, "connect failure"))
+        return error_class(f"{text} (reason {event.Reason}): {event.Message}".rstrip(": "))
+    if name == "ClientOutdated":
+        return ConnectFailure("WhatsApp says this client is outdated: upgrade wagw/neonize")
+    return None
+
+
+def stored_devices(store: str) -> list[str]:
+    """JIDs ("user:device@server") of the devices in a store; [] when it holds none."""
+    from neonize.client import ClientFactory  # loads the Go runtime
+
+    return [text for text in (jid_text(_fix_device_jid(d.JID)) for d in ClientFactory.get_all_devices_from_db(store))
+            if text]
+
+
+def _fix_device_jid(jid: Any) -> Any:
+    # neonize's GetAllDevices puts "user:device" into User; split it into real fields.
+    if ":" in jid.User or "." in jid.User:
+        fields = parse_jid(f"{jid.User}@{jid.Server}")
+        jid.User, jid.Device, jid.RawAgent = fields["User"], fields["Device"], fields["RawAgent"]
+    return jid
+
+
+class NeonizeBackend(Backend):
+    def __init__(self, settings: Settings, role: str):
+        self.settings = settings
+        self.role = role
+        self.store = settings.device_store(role)
+        self._client = None
+        self._device: str | None = None
+        self._on_event: EventHandler | None = None
+        self._connected = threading.Event()
+        self._ended = threading.Event()
+        self._stopping = threading.Event()
+        self._error: BackendError | None = None
+        self._disconnected_since: float | None = None
+        self._handlers: list = []  # strong references: neonize keeps plain functions only
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.store.startswith(("postgres://", "postgresql://"))
+
+    # Device -----------------------------------------------------------------------------
+    def _recorded_jid(self) -> str | None:
+        from wagw.redisconn import connect
+
+        conn = connect(self.settings)
+        try:
+            value = conn.hget(keys.DEVICE_JIDS, self.role)
+        finally:
+            conn.close()
+        return value.decode() if value else None
+
+    def find_device(self) -> str | None:
+        """This role's device JID in its store, or None when the role is not paired."""
+        if not self.uses_postgres:
+            Path(self.store).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        devices = stored_devices(self.store)
+        if not devices:
+            return None
+        recorded = self._recorded_jid() if (self.uses_postgres or len(devices) > 1) else None
+        if self.uses_postgres or recorded:
+            # A shared postgres store holds every role's device: only the recorded one is ours.
+            return recorded if recorded in devices else None
+        return devices[0]
+
+    def device_jid(self) -> str | None:
+        if self._device is None and self._client is None:
+            self._device = self.find_device()
+        return self._device
+
+    # Connection -----------------------------------------------------------------------
+    def make_client(self):
+        """The neonize client for this role's stored device, handlers registered."""
+        from neonize.client import NewClient
+        from neonize.proto.Neonize_pb2 import JID
+
+        self._device = self.find_device()
+        if self._device is None:
+            raise NotPaired(f"device {self.role!r} is not paired: run `wagw pair --role {self.role}`")
+        go_log = logging.getLogger("neonize.utils.log")
+        go_log.setLevel(max(logging.INFO, logging.getLogger().level or logging.INFO))
+        client = NewClient(self.store, jid=JID(**parse_jid(self._device)), uuid=f"wagw-{self.role}")
+        self._register(client)
+        self._client = client
+        return client
+
+    def _register(self, client) -> None:
+        from neonize import events as nev
+
+        def on(event_class, function) -> None:
+            def handler(_client, event) -> None:
+                try:
+                    function(event)
+                except Exception:  # never let an exception unwind into the Go callback
+                    logger.exception("neonize {} handler failed", event_class.__name__)
+
+            self._handlers.append(handler)
+            client.event(event_class)(handler)
+
+        on(nev.ConnectedEv, self._on_connected)
+        on(nev.DisconnectedEv, self._on_disconnected)
+        on(nev.KeepAliveTimeoutEv, lambda e: logger.warning("WhatsApp keepalive timeout ({} errors)", e.ErrorCount))
+        for name, event_class in (("LoggedOut", nev.LoggedOutEv), ("StreamReplaced", nev.StreamReplacedEv),
+                                  ("TemporaryBan", nev.TemporaryBanEv), ("ConnectFailure", nev.ConnectFailureEv),
+                                  ("ClientOutdated", nev.ClientOutdatedEv)):
+            on(event_class, lambda event, name=name: self._fail(error_for_event(name, event)))
+        if self._on_event is not None:
+            for name, event_class in (("Message", nev.MessageEv), ("Receipt", nev.ReceiptEv),
+                                      ("GroupInfoEvent", nev.GroupInfoEv), ("CallOffer", nev.CallOfferEv)):
+                on(event_class, lambda event, name=name: self._inbound(name, event))
+
+    def registered_events(self) -> list[str]:
+        """Names of the neonize event classes with a handler (for tests and logs)."""
+        from neonize.events import INT_TO_EVENT
+
+        return sorted(INT_TO_EVENT[code].__name__ for code in self._client.event.list_func)
+
+    def _on_connected(self, event) -> None:
+        self._disconnected_since = None
+        self._connected.set()
+        logger.info("WhatsApp connected ({} as {})", self.role, self._device)
+
+    def _on_disconnected(self, event) -> None:
+        if self._disconnected_since is None:
+            self._disconnected_since = time.monotonic()
+        logger.warning("WhatsApp disconnected ({}); waiting for whatsmeow to reconnect", self.role)
+
+    def _fail(self, error: BackendError | None) -> None:
+        if error is None:
+            return
+        logger.error("WhatsApp connection ended for {}: {}", self.role, error)
+        if self._error is None:
+            self._error = error
+        self._ended.set()
+
+    def _inbound(self, name: str, event) -> None:
+        for wagw_event in neonize_events.MAPPERS[name](event):
+            self._on_event(wagw_event)
+
+    def _run_connect(self) -> None:
+        from neonize.exc import NeonizeError
+
+        try:
+            self._client.connect()
+        except NeonizeError as error:
+            if self._error is None:
+                self._error = ConnectFailure(f"cannot connect to WhatsApp: {error}")
+        except BaseException as error:  # surfaced by wait()
+            if self._error is None:
+                self._error = ConnectFailure(f"neonize connect() failed: {error!r}")
+        finally:
+            if self._error is None and not self._stopping.is_set():
+                self._error = ConnectFailure("the connection ended")
+            self._ended.set()
+
+    def start(self, on_event: EventHandler | None = None) -> None:
+        self._on_event = on_event
+        self.make_client()
+        threading.Thread(target=self._run_connect, name=f"neonize-{self.role}", daemon=True).start()
+        deadline = time.monotonic() + self.settings.wa_connect_wait
+        while not self._connected.is_set() and not self._ended.is_set() and time.monotonic() < deadline:
+            self._connected.wait(0.05)
+        if self._ended.is_set() and not self._connected.is_set():
+            raise self._error or ConnectFailure("the connection ended")
+        if not self._connected.is_set():
+            raise ConnectFailure(f"no WhatsApp connection within {self.settings.wa_connect_wait:g}s")
+
+    def wait(self) -> None:
+        while not self._ended.is_set() and not self._stopping.is_set():
+            self._ended.wait(0.25)
+            since = self._disconnected_since
+            if since is not None and time.monotonic() - since > RECONNECT_WINDOW:
+                self._fail(ConnectFailure(f"disconnected for more than {RECONNECT_WINDOW:g}s"))
+        if self._error is not None and not self._stopping.is_set():
+            raise self._error
+
+    def stop(self) -> None:
+        """Cancel the connection. neonize's stop() can hang on a stalled network: call it
+        where a hang is bounded (the session runs it on a thread with a deadline)."""
+        self._stopping.set()
+        if self._client is not None:
+            self._client.stop()
+
+    def is_connected(self) -> bool:
+        return self._connected.is_set() and not self._ended.is_set() and self._disconnected_since is None
+
+    # Outbound -------------------------------------------------------------------------
+    def _jid(self, text: str):
+        from neonize.proto.Neonize_pb2 import JID
+
+        return JID(**parse_jid(text))
+
+    def _call(self, op: str, function, *args, **kwargs):
+        from neonize.exc import NeonizeError
+
+        if self._client is None:
+            raise ConnectFailure(f"{op}: not connected (start() first)")
+        try:
+            return function(*args, **kwargs)
+        except NeonizeError as error:
+            raise BackendError(f"{op} failed: {error}") from None
+
+    def fetch_avatar(self, jid: str, preview: bool = False, is_community: bool = False) -> dict:
+        from neonize.exc import GetProfilePictureError
+        from neonize.proto.Neonize_pb2 import GetProfilePictureParams
+
+        if self._client is None:
+            raise ConnectFailure("fetch_avatar: not connected (start() first)")
+        params = GetProfilePictureParams(Preview=preview, IsCommunity=is_community)
+        try:
+            info = self._client.get_profile_picture(self._jid(jid), params)
+        except GetProfilePictureError as error:
+            text = str(error).lower()
+            if any(marker in text for marker in _NO_PICTURE):
+                return results.avatar(jid, None, None, preview, None)  # none set, or hidden from us
+            raise BackendError(f"fetch_avatar failed: {error}") from None
+        return results.avatar(jid, info.URL, info.ID, preview, info.DirectPath)
+
+    def send_text(self, to: str, text: str, reply_to: str | None = None) -> dict:
+        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ContextInfo, ExtendedTextMessage, Message
+
+        message: Any = text
+        if reply_to:
+            context = ContextInfo(stanzaID=reply_to, participant=to, quotedMessage=Message(conversation=""))
+            message = Message(extendedTextMessage=ExtendedTextMessage(text=text, contextInfo=context))
+        response = self._call("send_text", self._client.send_message, self._jid(to), message)
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict:
+        response = self._call("send_image", self._client.send_image, self._jid(to), image, caption=caption)
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def user_info(self, jids: list[str]) -> dict:
+        found = self._call("user_info", self._client.get_user_info, *[self._jid(j) for j in jids])
+        entries = []
+        for item in found:
+            info = item.UserInfo
+            verified = info.VerifiedName.Details.verifiedName if info.HasField("VerifiedName") else None
+            entries.append(results.user(neonize_events.jid_str(item.JID) or "", info.Status, info.PictureID,
+                                        verified, [jid_text(d) for d in info.Devices]))
+        return results.users(entries)
+
+    def is_on_whatsapp(self, phones: list[str]) -> dict:
+        found = self._call("is_on_whatsapp", self._client.is_on_whatsapp, *[p.lstrip("+") for p in phones])
+        by_query = {item.Query.lstrip("+"): item for item in found}
+        entries = []
+        for phone in phones:
+            item = by_query.get(phone.lstrip("+"))
+            if item is None:
+                entries.append(results.on_whatsapp(phone, None, False, None))
+                continue
+            verified = item.VerifiedName.Details.verifiedName if item.HasField("VerifiedName") else None
+            entries.append(results.on_whatsapp(phone, neonize_events.jid_str(item.JID), item.IsIn, verified))
+        return results.on_whatsapp_results(entries)
+
+    def group_info(self, jid: str) -> dict:
+        return group_result(self._call("group_info", self._client.get_group_info, self._jid(jid)))
+
+    def joined_groups(self) -> dict:
+        return results.groups([group_result(g) for g in self._call("joined_groups", self._client.get_joined_groups)])
+
+    def mark_read(self, chat: str, ids: list[str], sender: str | None = None) -> dict:
+        from neonize.utils.enum import ReceiptType
+
+        self._call("mark_read", self._client.mark_read, *ids, chat=self._jid(chat),
+                   sender=self._jid(sender or chat), receipt=ReceiptType.READ)
+        return results.marked_read(chat, ids, sender)
+
+
+def group_result(info: Any) -> dict:
+    """neonize GroupInfo proto -> the group_info result shape."""
+    participants = [
+        results.participant(
+            neonize_events.jid_str(p.PhoneNumber) or neonize_events.jid_str(p.JID) or "",
+            neonize_events.jid_str(p.LID), p.IsAdmin, p.IsSuperAdmin, p.DisplayName,
+        )
+        for p in info.Participants
+    ]
+    owner = neonize_events.jid_str(info.OwnerPN) or neonize_events.jid_str(info.OwnerJID)
+    return results.group(
+        neonize_events.jid_str(info.JID) or "", info.GroupName.Name, info.GroupTopic.Topic, owner,
+        info.GroupCreated, info.GroupAnnounce.IsAnnounce, info.GroupLocked.isLocked, participants,
+    )

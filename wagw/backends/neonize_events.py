@@ -1,0 +1,255 @@
+"""neonize's event protos -> wagw events (wagw.events), the way go-whatsapp-web-multidevice
+maps whatsmeow's events to its webhook payload.
+
+Works on the proto objects by field name only and never imports neonize itself, so the unit
+tests can feed it real neonize protos while this module stays importable anywhere.
+Every mapper returns a list: one WhatsApp event can be several wagw events (a group change
+that adds and removes people) or none (key distribution, history-sync notices).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from wagw import events
+from wagw.backends.base import InboundEvent
+
+# neonize.proto.Neonize_pb2.Receipt.ReceiptType -> whatsmeow's receipt type strings.
+RECEIPT_TYPES = {
+    1: "delivered", 2: "sender", 3: "retry", 4: "read", 5: "read-self", 6: "played",
+    7: "played-self", 8: "server-error", 9: "inactive", 10: "peer_msg", 11: "hist_sync",
+}
+# waE2E.ProtocolMessage.Type values wagw turns into events.
+REVOKE, MESSAGE_EDIT = 0, 14
+
+# Message fields that wrap the real content (whatsmeow's UnwrapRaw, go-whatsapp's UnwrapMessage).
+_WRAPPERS = ("deviceSentMessage", "ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
+             "viewOnceMessageV2Extension", "documentWithCaptionMessage", "editedMessage")
+# Message kinds that are plumbing, not something a person sent.
+_PLUMBING = ("senderKeyDistributionMessage", "fastRatchetKeySenderKeyDistributionMessage", "messageContextInfo")
+_MEDIA_FIELDS = {
+    "imageMessage": "image", "videoMessage": "video", "audioMessage": "audio",
+    "documentMessage": "document", "stickerMessage": "sticker", "ptvMessage": "video_note",
+}
+
+
+def jid_str(jid: Any) -> str | None:
+    """A neonize JID proto -> "user@server" (device part dropped), or None when empty."""
+    if jid is None or not getattr(jid, "Server", ""):
+        return None
+    if getattr(jid, "IsEmpty", False):
+        return None
+    return f"{jid.User}@{jid.Server}" if jid.User else jid.Server
+
+
+def _has(message: Any, field: str) -> bool:
+    try:
+        return message.HasField(field)
+    except ValueError:
+        return False
+
+
+def unwrap(message: Any) -> tuple[Any, bool]:
+    """(innermost content, view_once): peel ephemeral/view-once/edit/device-sent wrappers."""
+    view_once = False
+    for _ in range(8):  # wrappers nest a few levels at most
+        for wrapper in _WRAPPERS:
+            if _has(message, wrapper):
+                view_once = view_once or wrapper.startswith("viewOnce")
+                inner = getattr(message, wrapper)
+                message = inner.message
+                break
+        else:
+            return message, view_once
+    return message, view_once
+
+
+def text_of(message: Any) -> str | None:
+    """The text a person wrote: conversation, extended text, or a media caption."""
+    if message is None:
+        return None
+    message, _ = unwrap(message)
+    if message.conversation:
+        return message.conversation
+    if _has(message, "extendedTextMessage") and message.extendedTextMessage.text:
+        return message.extendedTextMessage.text
+    for field in ("imageMessage", "videoMessage", "documentMessage"):
+        if _has(message, field) and getattr(message, field).caption:
+            return getattr(message, field).caption
+    return None
+
+
+def _b64(data: bytes) -> str | None:
+    return base64.b64encode(data).decode() if data else None
+
+
+def media_of(message: Any) -> tuple[str, dict[str, Any]] | None:
+    """(kind, object) for a media message: what a consumer needs to show or download it."""
+    for field, kind in _MEDIA_FIELDS.items():
+        if not _has(message, field):
+            continue
+        media = getattr(message, field)
+        obj: dict[str, Any] = {
+            "url": media.URL or None,
+            "mime_type": media.mimetype or None,
+            "caption": getattr(media, "caption", "") or None,
+            "filename": getattr(media, "fileName", "") or None,
+            "file_length": media.fileLength or None,
+            "seconds": getattr(media, "seconds", 0) or None,
+            "direct_path": media.directPath or None,
+            "media_key": _b64(media.mediaKey),
+            "file_sha256": _b64(media.fileSHA256),
+            "file_enc_sha256": _b64(media.fileEncSHA256),
+        }
+        if kind == "audio" and media.PTT:
+            obj["ptt"] = True
+        return kind, obj
+    return None
+
+
+def _context_info(message: Any) -> Any | None:
+    for field in ("extendedTextMessage", *_MEDIA_FIELDS, "locationMessage", "contactMessage"):
+        if _has(message, field):
+            inner = getattr(message, field)
+            if _has(inner, "contextInfo"):
+                return inner.contextInfo
+            return None
+    return None
+
+
+def _other_content(message: Any) -> dict[str, Any]:
+    """Location and contact cards, in go-whatsapp's field names."""
+    extra: dict[str, Any] = {}
+    if _has(message, "locationMessage"):
+        loc = message.locationMessage
+        extra["location"] = {k: v for k, v in {
+            "degreesLatitude": loc.degreesLatitude, "degreesLongitude": loc.degreesLongitude,
+            "name": loc.name or None, "address": loc.address or None,
+        }.items() if v is not None}
+    if _has(message, "contactMessage"):
+        extra["contact"] = {"displayName": message.contactMessage.displayName, "vcard": message.contactMessage.vcard}
+    return extra
+
+
+def _who(info: Any) -> dict[str, Any]:
+    """Chat, sender and their alternate (LID <-> phone number) addresses from a MessageInfo."""
+    source = info.MessageSource
+    chat, sender = jid_str(source.Chat), jid_str(source.Sender)
+    sender_alt = jid_str(source.SenderAlt) if _has(source, "SenderAlt") else None
+    recipient_alt = jid_str(source.RecipientAlt) if _has(source, "RecipientAlt") else None
+    chat_alt = None
+    if not source.IsGroup:
+        # In a direct chat the chat is the other person: their alternate address is the
+        # sender's (incoming) or the recipient's (sent from the phone).
+        chat_alt = recipient_alt if source.IsFromMe else sender_alt
+    return {
+        "chat": chat or sender or "",
+        "sender": sender or chat or "",
+        "chat_alt": chat_alt,
+        "sender_alt": sender_alt,
+        "is_from_me": bool(source.IsFromMe),
+        "push_name": info.Pushname or None,
+        "timestamp": info.Timestamp or None,
+    }
+
+
+def map_message(event: Any) -> list[InboundEvent]:
+    """neonize Message -> message / message.reaction / message.revoked / message.edited."""
+    info = event.Info
+    who = _who(info)
+    content, view_once = unwrap(event.Message)
+    view_once = view_once or bool(event.IsViewOnce)
+
+    if _has(content, "protocolMessage"):
+        protocol = content.protocolMessage
+        if protocol.type == REVOKE and _has(protocol, "key"):
+            return [events.revoked(
+                id=info.ID, **who, revoked_message_id=protocol.key.ID,
+                revoked_from_me=bool(protocol.key.fromMe), revoked_chat=protocol.key.remoteJID or None,
+            )]
+        if protocol.type == MESSAGE_EDIT:
+            return [events.edited(
+                id=info.ID, **who, original_message_id=protocol.key.ID,
+                body=text_of(protocol.editedMessage) if _has(protocol, "editedMessage") else None,
+            )]
+        return []  # key shares, history-sync notices, ephemeral settings: not user messages
+
+    if _has(content, "reactionMessage"):
+        react = content.reactionMessage
+        return [events.reaction(id=info.ID, **who, emoji=react.text, target_id=react.key.ID)]
+
+    fields = {f.name for f, _ in content.ListFields()}
+    if not fields or fields <= set(_PLUMBING):
+        return []
+
+    context = _context_info(content)
+    replied_to_id = quoted_body = None
+    forwarded = False
+    if context is not None:
+        replied_to_id = context.stanzaID or None
+        if replied_to_id and _has(context, "quotedMessage"):
+            quoted_body = text_of(context.quotedMessage)
+        forwarded = bool(context.isForwarded)
+    body = content.conversation or (
+        content.extendedTextMessage.text if _has(content, "extendedTextMessage") else None
+    )
+    return [events.message(
+        id=info.ID, **who, body=body or None, replied_to_id=replied_to_id, quoted_body=quoted_body,
+        media=media_of(content), forwarded=forwarded, view_once=view_once, extra=_other_content(content) or None,
+    )]
+
+
+def map_receipt(event: Any) -> list[InboundEvent]:
+    """neonize Receipt -> message.ack. Like go-whatsapp, only receipts from a user's primary
+    device (device 0) count: each of their linked devices would send the same receipt."""
+    source = event.MessageSource
+    if source.Sender.Device != 0 or not event.MessageIDs:
+        return []
+    return [events.receipt(
+        ids=list(event.MessageIDs),
+        chat=jid_str(source.Chat) or "",
+        sender=jid_str(source.Sender) or "",
+        sender_alt=jid_str(source.SenderAlt) if _has(source, "SenderAlt") else None,
+        receipt_type=RECEIPT_TYPES.get(event.Type, "delivered"),
+        timestamp=event.Timestamp or None,
+    )]
+
+
+def map_group_info(event: Any) -> list[InboundEvent]:
+    """neonize GroupInfoEvent -> one group.participants per kind of change it carries."""
+    chat = jid_str(event.JID) or ""
+    sender = jid_str(event.Sender) if _has(event, "Sender") else None
+    out = []
+    for change, members in (("join", event.Join), ("leave", event.Leave),
+                            ("promote", event.Promote), ("demote", event.Demote)):
+        jids = [j for j in (jid_str(m) for m in members) if j]
+        if jids:
+            out.append(events.group_participants(
+                chat=chat, change=change, jids=jids, timestamp=event.Timestamp or None, sender=sender,
+            ))
+    return out
+
+
+def map_call_offer(event: Any) -> list[InboundEvent]:
+    meta = event.basicCallMeta
+    remote = event.callRemoteMeta
+    creator_alt = jid_str(meta.callCreatorAlt) if _has(meta, "callCreatorAlt") else None
+    source = jid_str(getattr(meta, "from"))  # "from" is a Python keyword
+    # A group call comes "from" the group; the person calling is the creator.
+    group = source if source and source.endswith("@g.us") else None
+    caller = (jid_str(meta.callCreator) if _has(meta, "callCreator") else None) or source or ""
+    return [events.call_offer(
+        call_id=meta.callID, sender=caller, sender_alt=creator_alt, timestamp=meta.timestamp or None,
+        remote_platform=remote.remotePlatform or None, remote_version=remote.remoteVersion or None,
+        group_jid=group,
+    )]
+
+
+# neonize proto class name -> mapper; the backend registers one handler per entry.
+MAPPERS = {
+    "Message": map_message,
+    "Receipt": map_receipt,
+    "GroupInfoEvent": map_group_info,
+    "CallOffer": map_call_offer,
+}

@@ -1,0 +1,107 @@
+"""The JSON result shapes of the outbound calls, shared by the neonize and fake backends.
+
+Both backends build their results only through these functions, so a job's result looks the
+same whichever backend ran it. Pure Python: no neonize import.
+
+Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8601 UTC "Z"):
+
+- fetch_avatar -> {"jid", "url", "id", "type": "image"|"preview", "direct_path"}
+  (url/id/direct_path are null when the user has no picture or hides it)
+- send_text / send_image -> {"id", "timestamp", "to"}
+- user_info -> {"users": [{"jid", "status", "picture_id", "verified_name", "devices": [jid…]}]}
+- is_on_whatsapp -> {"results": [{"query", "jid", "is_on_whatsapp", "verified_name"}]}
+- group_info -> {"jid", "name", "topic", "owner", "created", "announce", "locked",
+                 "participants": [{"jid", "lid", "is_admin", "is_super_admin", "display_name"}]}
+- joined_groups -> {"groups": [<group_info>…]}
+- mark_read -> {"chat", "ids", "sender", "receipt_type": "read"}
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+
+def iso_time(unix: float | int | None) -> str | None:
+    """Unix seconds (or milliseconds) -> ISO 8601 UTC with "Z"; None/0 -> None."""
+    if not unix:
+        return None
+    if unix > 10**11:  # milliseconds
+        unix = unix / 1000
+    return datetime.fromtimestamp(unix, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def avatar(jid: str, url: str | None, picture_id: str | None, preview: bool, direct_path: str | None) -> dict:
+    return {
+        "jid": jid,
+        "url": url or None,
+        "id": picture_id or None,
+        "type": "preview" if preview else "image",
+        "direct_path": direct_path or None,
+    }
+
+
+def sent(message_id: str, timestamp: float | int | None, to: str) -> dict:
+    return {"id": message_id, "timestamp": iso_time(timestamp), "to": to}
+
+
+def user(jid: str, status: str | None, picture_id: str | None, verified_name: str | None, devices: list[str]) -> dict:
+    return {
+        "jid": jid,
+        "status": status or None,
+        "picture_id": picture_id or None,
+        "verified_name": verified_name or None,
+        "devices": list(devices),
+    }
+
+
+def users(entries: list[dict]) -> dict:
+    return {"users": entries}
+
+
+def on_whatsapp(query: str, jid: str | None, is_in: bool, verified_name: str | None) -> dict:
+    return {"query": query, "jid": jid or None, "is_on_whatsapp": bool(is_in), "verified_name": verified_name or None}
+
+
+def on_whatsapp_results(entries: list[dict]) -> dict:
+    return {"results": entries}
+
+
+def participant(jid: str, lid: str | None, is_admin: bool, is_super_admin: bool, display_name: str | None) -> dict:
+    return {
+        "jid": jid,
+        "lid": lid or None,
+        "is_admin": bool(is_admin or is_super_admin),
+        "is_super_admin": bool(is_super_admin),
+        "display_name": display_name or None,
+    }
+
+
+def group(
+    jid: str,
+    name: str | None,
+    topic: str | None,
+    owner: str | None,
+    created: float | int | None,
+    announce: bool,
+    locked: bool,
+    participants: list[dict],
+) -> dict[str, Any]:
+    return {
+        "jid": jid,
+        "name": name or None,
+        "topic": topic or None,
+        "owner": owner or None,
+        "created": iso_time(created),
+        "announce": bool(announce),
+        "locked": bool(locked),
+        "participants": participants,
+    }
+
+
+def groups(entries: list[dict]) -> dict:
+    return {"groups": entries}
+
+
+def marked_read(chat: str, ids: list[str], sender: str | None) -> dict:
+    return {"chat": chat, "ids": list(ids), "sender": sender, "receipt_type": "read"}

@@ -1,0 +1,247 @@
+"""`wagw pair [--role session|worker-N|all] [--phone +NUMBER] [--force] [--timeout S]`.
+
+Links a device role to the phone: a QR code in the terminal (and as a PNG in the data dir,
+`pair-<role>.png`, refreshed as WhatsApp rotates it), or an 8-character pairing code for
+`--phone`. `--role all` pairs the session device, then every wa-worker slot in turn. Each
+paired role's JID is recorded in the Redis hash `wagw:devices`. A role that is already paired
+is refused (skipped with `--role all`) unless `--force`, which moves the old sqlite store
+aside and links a new device.
+
+The neonize connection runs in a child process with a deadline: after a QR expires,
+neonize's connect() may never return, and only killing the process ends it. The parent
+stays pure Python. With the fake backend, pairing is simulated (see wagw.backends.fake).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import re
+import sys
+import time
+from pathlib import Path
+
+from loguru import logger
+
+from wagw import keys
+from wagw.config import Settings
+from wagw.exitcodes import ExitCode
+from wagw.redisconn import connect
+from wagw.session import device_status
+
+_ROLE = re.compile(r"^(session|worker-([1-9][0-9]*))$")
+# Extra time the parent grants the child past the pairing timeout before killing it.
+KILL_MARGIN = 5.0
+
+
+class PairingError(Exception):
+    pass
+
+
+def roles_for(settings: Settings, role: str) -> list[str]:
+    if role == "all":
+        return ["session", *(f"worker-{n}" for n in range(1, settings.wa_workers + 1))]
+    match = _ROLE.match(role)
+    if not match:
+        raise PairingError(f"unknown role {role!r}: use session, worker-N or all")
+    if match.group(2) and int(match.group(2)) > settings.wa_workers:
+        raise PairingError(f"{role} does not exist: WAGW_WA_WORKERS is {settings.wa_workers}")
+    return [role]
+
+
+def qr_png_path(settings: Settings, role: str) -> Path:
+    return settings.data_dir.resolve() / f"pair-{role}.png"
+
+
+def normalise_phone(phone: str) -> str:
+    digits = phone.strip().lstrip("+").replace(" ", "").replace("-", "")
+    if not digits.isdigit() or not 7 <= len(digits) <= 15:
+        raise PairingError(f"--phone {phone!r} is not an international number like +15551234567")
+    return digits
+
+
+# The child -------------------------------------------------------------------------------
+
+
+def _show_qr(data: str, png: Path) -> None:
+    import qrcode
+
+    qr = qrcode.QRCode(border=1)
+    qr.add_data(data)
+    qr.make(fit=True)
+    qr.print_ascii(out=sys.stdout, invert=True)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    qr.make_image().save(png)
+    print(f"Scan with WhatsApp > Linked devices > Link a device (also saved as {png})", flush=True)
+
+
+def pair_child(settings: Settings, role: str, phone: str | None, force: bool, timeout: float, report) -> None:
+    """Runs in the child: pair one role and send {"status", "jid"|"error"} through `report`.
+
+    Loads neonize, so it must run in a process that will not fork afterwards.
+    """
+    import os
+    import threading
+
+    from wagw.logs import configure_logging
+
+    configure_logging(settings, f"pair-{role}", wire=False)
+    from wagw.backends.neonize import NeonizeBackend, jid_text
+
+    backend = NeonizeBackend(settings, role)
+    existing = backend.find_device()
+    if existing and not force:
+        report.send({"status": "already_paired", "jid": existing})
+        return
+    if existing and not backend.uses_postgres:
+        old = Path(backend.store)
+        old.rename(old.with_name(f"{old.name}.replaced-{int(time.time())}"))
+        logger.warning("moved the old store of {} aside; remove the old linked device on the phone", role)
+
+    from neonize.client import NewClient
+    from neonize.events import ConnectedEv, PairStatusEv
+
+    done = threading.Event()
+    outcome: dict = {}
+    png = qr_png_path(settings, role)
+    client = NewClient(backend.store, uuid=f"wagw-pair-{role}", new_device=backend.uses_postgres)
+
+    def on_qr(_client, data: bytes) -> None:
+        if phone:
+            if not outcome.get("code_requested"):
+                outcome["code_requested"] = True
+                threading.Thread(target=request_code, daemon=True).start()
+            return
+        _show_qr(data.decode() if isinstance(data, bytes) else str(data), png)
+
+    def request_code() -> None:
+        try:
+            code = client.PairPhone(phone, show_push_notification=True)
+            print(f"Pairing code for {role}: {code}  (WhatsApp > Linked devices > Link with phone number)",
+                  flush=True)
+        except Exception as error:  # noqa: BLE001 - reported to the parent
+            outcome.update(status="failed", error=f"pairing code request failed: {error}")
+            done.set()
+
+    def on_pair(_client, event) -> None:
+        if event.Status == 2:  # PairStatus.SUCCESS
+            outcome.update(status="paired", jid=jid_text(event.ID))
+            logger.info("{} paired as {}", role, outcome["jid"])
+        else:
+            outcome.update(status="failed", error=f"pairing failed: {event.Error or 'rejected'}")
+            done.set()
+
+    def on_connected(_client, event) -> None:
+        if outcome.get("status") == "paired":
+            done.set()
+
+    client.event.qr(on_qr)
+    client.event(PairStatusEv)(on_pair)
+    client.event(ConnectedEv)(on_connected)
+
+    def run() -> None:
+        try:
+            client.connect()
+        except Exception as error:  # noqa: BLE001 - reported to the parent
+            outcome.setdefault("status", "failed")
+            outcome.setdefault("error", f"cannot connect to WhatsApp: {error}")
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    done.wait(timeout)
+    if "status" not in outcome:
+        outcome.update(status="failed", error=f"not paired within {timeout:g}s")
+    outcome.pop("code_requested", None)
+    if outcome.get("status") == "paired" and not outcome.get("jid"):
+        outcome.update(status="failed", error="paired, but WhatsApp sent no device JID")
+    report.send(outcome)
+    report.close()
+    # neonize's connect()/stop() can block forever after a QR expires: leave without them.
+    sys.stdout.flush()
+    os._exit(0)
+
+
+# The parent ------------------------------------------------------------------------------
+
+
+def run_child(settings: Settings, role: str, phone: str | None, force: bool, timeout: float,
+              target=pair_child) -> dict:
+    """Pair one role in a spawned child; kill it if it outlives timeout + KILL_MARGIN."""
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited, no fork
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=target, args=(settings, role, phone, force, timeout, sender),
+                        name=f"pair-{role}", daemon=True)
+    child.start()
+    sender.close()
+    deadline = time.monotonic() + timeout + KILL_MARGIN
+    result: dict | None = None
+    try:
+        while time.monotonic() < deadline:
+            if receiver.poll(0.1):
+                result = receiver.recv()
+                break
+            if not child.is_alive():
+                break
+    except EOFError:
+        result = None
+    finally:
+        child.join(timeout=3 if result is not None else 0.1)  # an answer is followed by a quick exit
+        if child.is_alive():
+            logger.warning("the pairing child for {} is stuck (neonize connect after QR expiry); killing it", role)
+            child.kill()
+            child.join(timeout=5)
+    if result is None:
+        if child.exitcode is not None and child.exitcode < 0 and time.monotonic() < deadline:
+            return {"status": "failed", "error": f"the pairing process died ({child.exitcode})"}
+        return {"status": "failed", "error": f"no answer within {timeout:g}s (pairing process killed)"}
+    return result
+
+
+def pair_fake(settings: Settings, conn, role: str, force: bool) -> dict:
+    """The fake backend's simulated pairing: clear a simulated unpaired/logged-out state."""
+    from wagw.backends.fake import fake_device_jid
+
+    state = conn.hget(keys.FAKE_DEVICE_STATE, role)
+    state = state.decode() if state else None
+    if state not in ("unpaired", "logged_out") and not force:
+        recorded = conn.hget(keys.DEVICE_JIDS, role)
+        return {"status": "already_paired", "jid": recorded.decode() if recorded else fake_device_jid(role)}
+    conn.hdel(keys.FAKE_DEVICE_STATE, role)
+    print(f"fake backend: {role} paired (simulated, no phone involved)", flush=True)
+    return {"status": "paired", "jid": fake_device_jid(role)}
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        roles = roles_for(settings, getattr(args, "role", None) or "session")
+        phone = normalise_phone(args.phone) if getattr(args, "phone", None) else None
+    except PairingError as error:
+        print(f"wagw pair: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    force = bool(getattr(args, "force", False))
+    timeout = float(getattr(args, "timeout", None) or 180.0)
+    conn = connect(settings)
+    failures = 0
+    for role in roles:
+        print(f"== pairing {role} ==", flush=True)
+        if settings.backend == "fake":
+            result = pair_fake(settings, conn, role, force)
+        else:
+            result = run_child(settings, role, phone, force, timeout)
+        status = result.get("status")
+        if status == "paired":
+            conn.hset(keys.DEVICE_JIDS, role, result["jid"])
+            device_status.clear(conn, role)  # drop a stale "unpaired" until the device reconnects
+            print(f"{role}: paired as {result['jid']}", flush=True)
+        elif status == "already_paired":
+            conn.hset(keys.DEVICE_JIDS, role, result["jid"])
+            print(f"{role}: already paired as {result['jid']}; use --force to link a new device", flush=True)
+            if len(roles) == 1:
+                failures += 1
+        else:
+            print(f"{role}: {result.get('error', 'pairing failed')}", file=sys.stderr, flush=True)
+            failures += 1
+    if failures:
+        return ExitCode.FAILURE
+    print("done: restart wagw (or send it SIGHUP) so the paired devices connect", flush=True)
+    return ExitCode.OK

@@ -1,0 +1,214 @@
+"""`wagw session`: the primary linked device ("session" role), inbound only.
+
+Connects through make_backend, turns every inbound event into the event log and webhook
+queue (wagw.session.sink), and publishes the device status heartbeat for `wagw status`.
+Exit codes tell the supervisor what to do (wagw.exitcodes):
+
+- not paired (80), logged out (81), stream replaced (82): fatal, with what the operator must do;
+- temporary ban (83): long backoff;
+- network trouble (75): after a short pause, so the supervisor counts a run and backs off
+  instead of giving up on a string of instant failures.
+
+SIGTERM/SIGINT only set a flag; the main loop then disconnects within shutdown_grace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+
+import redis
+from loguru import logger
+
+from wagw import keys
+from wagw.backends import make_backend
+from wagw.backends.base import (
+    Backend,
+    BackendError,
+    ConnectFailure,
+    LoggedOut,
+    NotPaired,
+    StreamReplaced,
+    TemporaryBan,
+)
+from wagw.config import Settings
+from wagw.exitcodes import ExitCode
+from wagw.redisconn import connect
+from wagw.session import device_status
+from wagw.session.sink import EventSink
+
+ROLE = "session"
+# Pause before exiting on network trouble: the run then counts as started for the supervisor.
+NETWORK_PAUSE = 2.0
+_POLL = 0.05
+
+_STATES: dict[type[BackendError], str] = {
+    NotPaired: "unpaired",
+    LoggedOut: "logged_out",
+    StreamReplaced: "stream_replaced",
+    TemporaryBan: "temporary_ban",
+    ConnectFailure: "offline",
+}
+
+_ADVICE: dict[type[BackendError], str] = {
+    NotPaired: "the session device is not paired: run `wagw pair --role session`, then restart wagw",
+    LoggedOut: "the phone removed the session device (logged out): run `wagw pair --role session --force`, "
+    "then restart wagw",
+    StreamReplaced: "another client connected with the session device's keys (stream replaced): stop the "
+    "other wagw/client using this device store, then restart wagw",
+    TemporaryBan: "WhatsApp temporarily banned this account: wagw will retry after a long pause",
+}
+
+
+class Session:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.stop_requested = False  # set by the signal handler, nothing else happens there
+        self.conn = connect(settings)
+        self.backend: Backend | None = None
+        self.state = "starting"
+        self.sink: EventSink | None = None
+        self._thread_error: BaseException | None = None
+
+    # Signals --------------------------------------------------------------------------
+    def _on_signal(self, signum, frame) -> None:
+        self.stop_requested = True
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    # Status ---------------------------------------------------------------------------
+    def _jid(self) -> str | None:
+        try:
+            return self.backend.device_jid() if self.backend else None
+        except Exception:
+            return None
+
+    def publish_status(self) -> None:
+        connected = bool(self.backend and self.state == "connected" and self.backend.is_connected())
+        extra = {}
+        if self.sink is not None:
+            extra = {"events": self.sink.stored, "duplicates": self.sink.duplicates}
+            if self.sink.last_event_at:
+                extra["last_event"] = f"{self.sink.last_event_at:.3f}"
+        device_status.publish(
+            self.conn, ROLE, state=self.state, paired=self.state != "unpaired", connected=connected,
+            jid=self._jid() if self.state != "unpaired" else None, extra=extra,
+        )
+
+    def _heartbeat(self, done: threading.Event) -> None:
+        while not done.wait(device_status.HEARTBEAT):
+            try:
+                self.publish_status()
+            except redis.RedisError as error:
+                logger.warning("cannot publish the session status: {}", error)
+
+    # Run ------------------------------------------------------------------------------
+    def run(self) -> int:
+        done = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(done,), name="heartbeat", daemon=True)
+        try:
+            self.backend = make_backend(self.settings, ROLE)
+            self.sink = EventSink(self.settings, self.conn, self.backend.device_jid, lambda: self.stop_requested)
+            self.state = "connecting"
+            heartbeat.start()
+            # On a thread, so that a stop request is not stuck behind a stalled connect.
+            starter = self._on_thread(lambda: self.backend.start(self.sink), "backend-start")
+            if self.stop_requested:
+                return self._shutdown(starter)
+            if self._thread_error is not None:
+                raise self._thread_error
+            self.state = "connected"
+            self.publish_status()
+            logger.info("session connected as {} (backend {})", self._jid(), self.settings.backend)
+            waiter = self._on_thread(self.backend.wait, "backend-wait")
+            if self.stop_requested:
+                return self._shutdown(waiter)
+            if self._thread_error is None:
+                logger.warning("the session connection ended without a reason")
+                raise ConnectFailure("connection ended")
+            raise self._thread_error
+        except BackendError as error:
+            return self._ended(error)
+        finally:
+            done.set()
+
+    def _on_thread(self, function, name: str) -> threading.Thread:
+        """Run function on a thread until it returns or a stop is requested."""
+        self._thread_error = None
+
+        def target() -> None:
+            try:
+                function()
+            except BaseException as error:  # handed to the main thread
+                self._thread_error = error
+
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        while thread.is_alive() and not self.stop_requested:
+            thread.join(_POLL)
+        return thread
+
+    def _shutdown(self, waiter: threading.Thread) -> int:
+        logger.info("stopping the session")
+        self.state = "stopping"
+        deadline = time.monotonic() + self.settings.shutdown_grace
+        stopper = threading.Thread(target=self.backend.stop, name="backend-stop", daemon=True)
+        stopper.start()
+        stopper.join(max(0.0, deadline - time.monotonic()))
+        waiter.join(max(0.0, deadline - time.monotonic()))
+        self.state = "stopped"
+        try:
+            self.publish_status()
+        except redis.RedisError:
+            pass
+        if stopper.is_alive() or waiter.is_alive():
+            # neonize's stop() can hang on a stalled network; nothing is left to save.
+            logger.warning("the backend did not stop within {}s; exiting anyway", self.settings.shutdown_grace)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(ExitCode.OK)
+        return ExitCode.OK
+
+    def _ended(self, error: BackendError) -> int:
+        kind = next((cls for cls in _STATES if isinstance(error, cls)), None)
+        self.state = _STATES.get(kind, "failed")
+        if kind is ConnectFailure or kind is None:
+            logger.error("session connection failed: {}; exiting for a restart with backoff", error)
+            self._pause(NETWORK_PAUSE)
+        else:
+            logger.error("{} ({})", _ADVICE[kind], error)
+        if kind is LoggedOut:
+            self.conn.hdel(keys.DEVICE_JIDS, ROLE)  # the recorded JID no longer works
+        try:
+            self.publish_status()
+        except redis.RedisError:
+            pass
+        return int(error.exit_code)
+
+    def _pause(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stop_requested and time.monotonic() < deadline:
+            time.sleep(_POLL)
+
+
+def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
+    session = Session(settings)
+    session.install_signal_handlers()
+    try:
+        code = session.run()
+    except redis.RedisError as error:
+        logger.error("session: Redis is unreachable: {}", error)
+        code = ExitCode.TEMPFAIL
+    if settings.backend == "neonize":
+        # neonize runs connect() on a non-daemon thread that a stalled network can keep
+        # blocked forever; the interpreter would wait for it at exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(code))
+    return code

@@ -1,0 +1,61 @@
+"""`wagw events tail`: print the event log (`wagw:events`) as JSON lines and follow it.
+
+Each line is one event body exactly as webhooks receive it. `-n N` shows the last N events
+first (0: only new ones), `--no-follow` prints them and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+import redis
+
+from wagw import keys
+from wagw.config import Settings
+from wagw.exitcodes import ExitCode
+from wagw.redisconn import connect
+
+BLOCK_MS = 1000  # one XREAD wait; also how fast a stop request is noticed
+
+
+def _write(line: bytes) -> None:
+    sys.stdout.write(line.decode("utf-8", "replace") + "\n")
+    sys.stdout.flush()
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    lines = max(0, int(getattr(args, "lines", 10) or 0))
+    follow = not getattr(args, "no_follow", False)
+    stop = {"now": False}
+
+    def on_signal(signum, frame) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    conn = connect(settings, socket_timeout=BLOCK_MS / 1000 + 10)
+    try:
+        last_id = "$"
+        if lines:
+            recent = conn.xrevrange(keys.EVENTS_STREAM, count=lines)
+            for entry_id, fields in reversed(recent):
+                _write(fields.get(b"event", b"{}"))
+            if recent:
+                last_id = recent[0][0]
+        if last_id == "$":
+            # "$" would be re-evaluated on every XREAD; pin it to what exists now.
+            newest = conn.xrevrange(keys.EVENTS_STREAM, count=1)
+            last_id = newest[0][0] if newest else "0-0"
+        while follow and not stop["now"]:
+            answer = conn.xread({keys.EVENTS_STREAM: last_id}, block=BLOCK_MS, count=500)
+            for _stream, entries in answer or []:
+                for entry_id, fields in entries:
+                    _write(fields.get(b"event", b"{}"))
+                    last_id = entry_id
+    except BrokenPipeError:
+        pass  # `wagw events tail | head`
+    except redis.RedisError as error:
+        print(f"wagw: cannot read the event log: {error}", file=sys.stderr)
+        return ExitCode.TEMPFAIL
+    return ExitCode.OK

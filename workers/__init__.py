@@ -1,0 +1,1 @@
+"""Code that runs inside the isolated worker processes. Job paths here are public (SPEC)."""

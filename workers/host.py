@@ -1,0 +1,192 @@
+"""The native host: the one process of a wa-worker slot that loads the WhatsApp backend.
+
+A Go panic inside neonize aborts the whole process that made the call, so the calls run
+here, in a child the wa-worker expects to lose: it sees the death, fails or retries the job,
+and spawns a new host. Started by workers.host_client as `python -m workers.host`.
+
+Protocol, one JSON object per line:
+- stdin, first line (hello): {"slot": N, "parent": <wa-worker pid>, "settings": {...}}
+  (settings travel over the pipe, not argv or the environment, since they can hold secrets);
+- stdin, then requests: {"id": 7, "op": "fetch_avatar", "params": {...}};
+  send_image's bytes travel as base64 in params["image_b64"];
+- stdout, replies: {"id": 7, "ok": true, "result": {...}} or
+  {"id": 7, "ok": false, "error": {"type": "BackendError", "message": "...", "backend": true}};
+- stdout, state events: {"event": "state", "state": "loading"|"connecting"|"connected"|
+  "not_paired"|"failed"|"disconnected", "paired": bool|null, "jid": str|null, "error": str|null}.
+stderr carries log records in wire mode plus whatever the Go runtime writes (a panic trace).
+
+The host exits on stdin EOF (its wa-worker is gone) and, through PR_SET_PDEATHSIG, when its
+wa-worker dies outright. When the connection ends or cannot start it exits with the
+backend error's exit code; the wa-worker decides when to try again.
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+import traceback
+from typing import IO, Any
+
+from loguru import logger
+
+# The calls a host executes: the Backend's outbound methods (SPEC's workers.wa jobs).
+OPERATIONS = frozenset({
+    "fetch_avatar", "send_text", "send_image", "user_info",
+    "is_on_whatsapp", "group_info", "joined_groups", "mark_read",
+})
+PR_SET_PDEATHSIG = 1
+STOP_GRACE = 2.0  # seconds the backend gets to disconnect before the host exits anyway
+
+
+def _claim_protocol_stdout() -> IO[str]:
+    """The replies' stream: a private copy of fd 1. fd 1 itself then points at stderr, so
+    anything the Go library or a stray print() writes cannot corrupt the protocol."""
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return replies
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the wa-worker died before prctl took effect
+        os._exit(1)
+
+
+class Host:
+    def __init__(self, settings: Any, slot: int, replies: IO[str]):
+        self.settings = settings
+        self.slot = slot
+        self.role = f"worker-{slot}"
+        self.replies = replies
+        self.write_lock = threading.Lock()
+        self.requests: queue.Queue[str] = queue.Queue()
+        self.backend = None
+
+    def send(self, message: dict) -> None:
+        line = json.dumps(message, default=str) + "\n"
+        with self.write_lock:
+            self.replies.write(line)
+            self.replies.flush()
+
+    def state(self, state: str, *, paired: bool | None = None, jid: str | None = None, error: str | None = None) -> None:
+        self.send({"event": "state", "state": state, "paired": paired, "jid": jid, "error": error})
+
+    def run(self) -> int:
+        from wagw.backends import make_backend  # neonize (if configured) loads here
+
+        self.state("loading")
+        self.backend = make_backend(self.settings, self.role)
+        threading.Thread(target=self._connection, name="connection", daemon=True).start()
+        threading.Thread(target=self._serve, name="calls", daemon=True).start()
+        # The main thread only reads stdin, so EOF is noticed even while a call hangs in Go.
+        for line in sys.stdin:
+            self.requests.put(line)
+        logger.info("the wa-worker closed the pipe: exiting")
+        self._exit(0)
+        return 0  # not reached
+
+    def _connection(self) -> None:
+        from wagw.backends.base import BackendError, NotPaired
+
+        try:
+            jid = self.backend.device_jid()
+            self.state("connecting", paired=jid is not None, jid=jid)
+            self.backend.start(on_event=None)
+        except BackendError as error:
+            not_paired = isinstance(error, NotPaired)
+            self.state("not_paired" if not_paired else "failed", paired=False if not_paired else None, error=str(error))
+            logger.warning("{} cannot connect: {}", self.role, error)
+            self._exit(int(error.exit_code))
+        except Exception as error:  # a bug, not WhatsApp: exit so the wa-worker respawns us
+            logger.exception("{} failed to connect", self.role)
+            self.state("failed", error=f"{type(error).__name__}: {error}")
+            self._exit(1)
+        jid = self.backend.device_jid()
+        self.state("connected", paired=True, jid=jid)
+        logger.info("{} connected as {}", self.role, jid)
+        try:
+            self.backend.wait()
+        except BackendError as error:
+            logger.warning("{} connection ended: {}", self.role, error)
+            self.state("disconnected", paired=not isinstance(error, NotPaired), error=str(error))
+            self._exit(int(error.exit_code))
+        self.state("disconnected", paired=True, error="connection closed")
+        self._exit(0)
+
+    def _serve(self) -> None:
+        while True:
+            line = self.requests.get()
+            try:
+                request = json.loads(line)
+                request_id, op, params = request["id"], request["op"], request.get("params") or {}
+            except (ValueError, KeyError, TypeError) as error:
+                self.send({"id": None, "ok": False, "error": {"type": "ProtocolError", "message": str(error)}})
+                continue
+            self.send(self._execute(request_id, op, params))
+
+    def _execute(self, request_id: Any, op: str, params: dict) -> dict:
+        from wagw.backends.base import BackendError
+
+        if op not in OPERATIONS:
+            return {"id": request_id, "ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
+        if op == "send_image":
+            params = dict(params)
+            params["image"] = base64.b64decode(params.pop("image_b64"))
+        logger.debug("call {} {}", request_id, op)
+        try:
+            result = getattr(self.backend, op)(**params)
+        except BackendError as error:
+            return {"id": request_id, "ok": False,
+                    "error": {"type": type(error).__name__, "message": str(error), "backend": True}}
+        except Exception as error:
+            logger.exception("{} raised", op)
+            return {"id": request_id, "ok": False,
+                    "error": {"type": type(error).__name__, "message": str(error),
+                              "traceback": traceback.format_exc(limit=20)}}
+        return {"id": request_id, "ok": True, "result": result}
+
+    def _exit(self, code: int) -> None:
+        """Leave now: disconnect if the backend manages within STOP_GRACE, then os._exit
+        (Go threads and a hung call must not keep the process alive)."""
+        if self.backend is not None:
+            stopper = threading.Thread(target=self._stop_backend, daemon=True)
+            stopper.start()
+            stopper.join(STOP_GRACE)
+        sys.stderr.flush()
+        os._exit(code)
+
+    def _stop_backend(self) -> None:
+        try:
+            self.backend.stop()
+        except Exception:
+            logger.exception("stopping the backend failed")
+
+
+def main() -> int:
+    replies = _claim_protocol_stdout()
+    hello_line = sys.stdin.readline()
+    if not hello_line:
+        return 0
+    hello = json.loads(hello_line)
+    _die_with_parent(int(hello["parent"]))
+
+    from wagw.config import Settings
+    from wagw.logs import configure_logging
+
+    settings = Settings(_env_file=None, **hello["settings"])
+    slot = int(hello["slot"])
+    configure_logging(settings, f"wa-worker-{slot}/host", wire=True)
+    return Host(settings, slot, replies).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

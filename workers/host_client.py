@@ -1,0 +1,463 @@
+"""The wa-worker's side of its native host (workers.host): spawn, call with a deadline,
+observe death, respawn.
+
+The wa-worker never imports neonize; the host is a fresh interpreter started with
+subprocess (never a fork of a process that loaded Go). Its stderr is relayed to the log
+line by line and the last lines are kept, so a host that dies mid-call turns into a
+HostCrashed naming the signal or exit code and carrying the Go panic text.
+
+Spawn only from the main thread: PR_SET_PDEATHSIG, which takes the host down with the
+wa-worker, fires when the *thread* that spawned the host ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+from pydantic import SecretStr
+from rq.timeouts import JobTimeoutException
+
+from wagw.backends import base as backend_errors
+from wagw.exitcodes import ExitCode
+from wagw.logs import relay_line
+
+if TYPE_CHECKING:
+    from wagw.config import Settings
+
+HOST_ARGV = [sys.executable, "-m", "workers.host"]
+STDERR_LINES = 200  # kept per host for the crash report
+TAIL_LINES = 60  # of those, at most this many go into a job's exception
+BACKOFF_FIRST = 0.5  # seconds before respawning a host that died while starting; doubles
+BACKOFF_MAX = 30.0
+NOT_PAIRED_RECHECK = 2.0  # a job starts a fresh host to re-check pairing at most this often
+NOT_PAIRED_IDLE_RECHECK = 60.0  # between jobs, an unpaired slot re-checks this often
+REAP_WAIT = 2.0  # seconds to wait for a host whose pipes closed to be reaped
+# Exits a host chooses itself (wagw.exitcodes); anything else mid-call is a native crash.
+CLEAN_EXITS = frozenset({
+    ExitCode.OK, ExitCode.TEMPFAIL, ExitCode.NOT_PAIRED, ExitCode.LOGGED_OUT,
+    ExitCode.STREAM_REPLACED, ExitCode.TEMP_BANNED,
+})
+_PANIC_STARTS = ("panic:", "fatal error:", "SIGABRT", "SIGSEGV")
+
+
+class HostError(RuntimeError):
+    """The native host could not run the call."""
+
+
+class HostCrashed(HostError):
+    """The host died during the call. RQ's Retry applies; a native crash counts toward quarantine."""
+
+    def __init__(self, slot: int, operation: str, pid: int, returncode: int, stderr: list[str]):
+        self.operation = operation
+        self.pid = pid
+        self.returncode = returncode
+        self.exit = ExitCode.describe(returncode)
+        self.native = returncode not in CLEAN_EXITS
+        self.panic = panic_text(stderr)
+        what = "died of" if returncode < 0 else "exited with"
+        message = f"native host of slot {slot} (pid {pid}) {what} {self.exit} during {operation}"
+        tail = render_tail(stderr)
+        if tail:
+            message += "\n--- last lines of the host's stderr ---\n" + tail
+        super().__init__(message)
+
+
+class HostTimeout(HostError, JobTimeoutException):
+    """The call did not answer in time; its host was killed."""
+
+
+class SlotNotPaired(HostError):
+    """This slot's linked device has no keys."""
+
+
+class HostUnavailable(HostError):
+    """The host did not connect within the wait bound."""
+
+
+class HostCallError(HostError):
+    """The host raised something other than a BackendError (a bug in the host or backend)."""
+
+
+def settings_payload(settings: Settings) -> dict[str, Any]:
+    """Settings as JSON-able values, secrets included: they travel over the host's stdin pipe."""
+    payload: dict[str, Any] = {}
+    for name, value in settings:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, Path):
+            value = str(value)
+        payload[name] = value
+    return payload
+
+
+def _record(line: str) -> dict | None:
+    if line.startswith("{"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None
+        if isinstance(record, dict) and "msg" in record:
+            return record
+    return None
+
+
+def render_tail(lines: list[str]) -> str:
+    """The stderr lines worth showing: from the panic (with a little context before it) or the last few."""
+    start = _panic_start(lines)
+    chosen = lines[max(0, start - 5): start + TAIL_LINES] if start is not None else lines[-20:]
+    rendered = []
+    for line in chosen:
+        record = _record(line)
+        rendered.append(f"[{record.get('level')}] {record['msg']}" if record else line)
+    return "\n".join(rendered)
+
+
+def panic_text(lines: list[str]) -> str:
+    """The Go panic (or fatal error) block, or "" when the host died without one."""
+    start = _panic_start(lines)
+    if start is None:
+        return ""
+    block = [line for line in lines[start: start + TAIL_LINES] if _record(line) is None]
+    return "\n".join(block).strip()
+
+
+def _panic_start(lines: list[str]) -> int | None:
+    for index, line in enumerate(lines):
+        if _record(line) is None and line.lstrip().startswith(_PANIC_STARTS):
+            return index
+    return None
+
+
+class _Incarnation:
+    """One host process and the threads reading its pipes."""
+
+    def __init__(self, popen: subprocess.Popen, name: str, changed: threading.Condition):
+        self.popen = popen
+        self.pid = popen.pid
+        self.name = name
+        self.changed = changed
+        self.replies: queue.Queue[dict | None] = queue.Queue()
+        self.state = "loading"
+        self.paired: bool | None = None
+        self.jid: str | None = None
+        self.error: str | None = None
+        self.ever_connected = False
+        self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
+        self.stdout_closed = threading.Event()
+        self.stderr_closed = threading.Event()
+        self.returncode: int | None = None
+        threading.Thread(target=self._read_stdout, name=f"host-{self.pid}-out", daemon=True).start()
+        threading.Thread(target=self._read_stderr, name=f"host-{self.pid}-err", daemon=True).start()
+
+    @property
+    def alive(self) -> bool:
+        return not self.stdout_closed.is_set() and self.popen.poll() is None
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "connected" and self.alive
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def _read_stdout(self) -> None:
+        try:
+            for raw in self.popen.stdout:
+                try:
+                    message = json.loads(raw)
+                except ValueError:
+                    logger.error("native host pid {} wrote a non-protocol line: {!r}", self.pid, raw[:200])
+                    continue
+                if message.get("event") == "state":
+                    self.state = message.get("state") or "unknown"
+                    self.paired = message.get("paired", self.paired)
+                    self.jid = message.get("jid") or self.jid
+                    self.error = message.get("error")
+                    self.ever_connected |= self.state == "connected"
+                    self._notify()
+                else:
+                    self.replies.put(message)
+        except (OSError, ValueError):
+            pass
+        finally:
+            self.stdout_closed.set()
+            self.replies.put(None)  # wakes a waiting call: the host is gone
+            self._notify()
+
+    def _read_stderr(self) -> None:
+        try:
+            for raw in self.popen.stderr:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                self.stderr.append(line)
+                relay_line(self.name, line)
+        except (OSError, ValueError):
+            pass
+        finally:
+            self.stderr_closed.set()
+
+    def reap(self) -> int:
+        """Wait for the exit status and for the last stderr lines (the panic text)."""
+        if self.returncode is None:
+            try:
+                self.returncode = self.popen.wait(REAP_WAIT)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.returncode = self.popen.wait()
+            self.stderr_closed.wait(REAP_WAIT)
+            for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        return self.returncode
+
+    def kill(self) -> int:
+        try:
+            self.popen.kill()
+        except ProcessLookupError:
+            pass
+        return self.reap()
+
+
+class HostClient:
+    """Owns the native host of one wa-worker slot."""
+
+    def __init__(self, settings: Settings, slot: int, *, argv: list[str] | None = None):
+        self.settings = settings
+        self.slot = slot
+        self.name = f"wa-worker-{slot}/host"
+        self.argv = argv or HOST_ARGV
+        self._changed = threading.Condition()
+        self._host: _Incarnation | None = None
+        self._ids = itertools.count(1)
+        self._failures = 0  # consecutive hosts that died before connecting
+        self._next_spawn = 0.0
+        self._last_spawn = float("-inf")
+        self.state = "stopped"  # while no host runs: "down", "not_paired" or "stopped"
+        self.last_exit: str | None = None
+        self.spawns = 0
+
+    # Lifecycle (main thread only) -----------------------------------------------------
+    def start(self) -> None:
+        self._spawn()
+
+    def maintain(self) -> None:
+        """Between jobs: notice a dead host and respawn it once its backoff has passed."""
+        with self._changed:
+            host = self._host
+            if host is not None and not host.alive:
+                self._bury(host)
+            if self._host is None and self.state != "stopped" and time.monotonic() >= self._next_spawn:
+                self._spawn()
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Close the host's stdin (it exits on EOF), then kill it if it lingers."""
+        with self._changed:
+            host, self._host = self._host, None
+            self.state = "stopped"
+        if host is None:
+            return
+        try:
+            host.popen.stdin.close()
+        except OSError:
+            pass
+        try:
+            host.popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            logger.warning("native host pid {} did not exit within {:g} s: killing it", host.pid, grace)
+        host.kill()
+
+    def wait_changed(self, timeout: float) -> None:
+        """Block until the host's state changes (or it dies), at most `timeout` seconds."""
+        with self._changed:
+            self._changed.wait(timeout)
+
+    @property
+    def pid(self) -> int | None:
+        host = self._host
+        return host.pid if host is not None else None
+
+    def status(self) -> dict[str, Any]:
+        """For the device status heartbeat; safe to call from any thread."""
+        host = self._host
+        if host is None:
+            return {"state": self.state, "paired": False if self.state == "not_paired" else None,
+                    "connected": False, "jid": None, "pid": None, "last_exit": self.last_exit}
+        return {"state": host.state, "paired": host.paired, "connected": host.connected, "jid": host.jid,
+                "pid": host.pid, "last_exit": self.last_exit}
+
+    # Calls ----------------------------------------------------------------------------
+    def call(self, operation: str, params: dict[str, Any], *, deadline: float | None, connect_wait: float) -> Any:
+        """Run one call in the host; `deadline` is a time.monotonic() value (None: no bound).
+
+        Raises HostCrashed, HostTimeout, SlotNotPaired, HostUnavailable, a wagw BackendError
+        (an ordinary failure reported by the backend) or HostCallError.
+        """
+        host = self._connected_host(deadline, connect_wait)
+        request_id = next(self._ids)
+        line = json.dumps({"id": request_id, "op": operation, "params": params}) + "\n"
+        answered = False
+        try:
+            try:
+                host.popen.stdin.write(line.encode())
+                host.popen.stdin.flush()
+            except (OSError, ValueError):
+                pass  # the host is dying: its reader reports it below
+            while True:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                try:
+                    if remaining is not None and remaining <= 0:
+                        raise queue.Empty
+                    reply = host.replies.get(timeout=remaining)
+                except queue.Empty:
+                    answered = True  # _timed_out replaces the host itself
+                    raise self._timed_out(host, operation) from None
+                if reply is None:
+                    answered = True  # nothing left to kill
+                    raise self._crashed(host, operation)
+                if reply.get("id") == request_id:
+                    answered = True
+                    return self._result(reply)
+        finally:
+            if not answered:
+                # Interrupted (RQ's job timeout alarm, a signal) or timed out: the call's state in
+                # the host is unknown, so that host must not take another call.
+                self._replace(host, f"{operation} was interrupted")
+
+    def _result(self, reply: dict) -> Any:
+        if reply.get("ok"):
+            return reply.get("result")
+        error = reply.get("error") or {}
+        kind, message = error.get("type", "Error"), error.get("message", "")
+        error_class = getattr(backend_errors, kind, None)
+        if error.get("backend") and isinstance(error_class, type) and issubclass(error_class, backend_errors.BackendError):
+            raise error_class(message)
+        detail = f"\n{error['traceback']}" if error.get("traceback") else ""
+        raise HostCallError(f"native host raised {kind}: {message}{detail}")
+
+    def _timed_out(self, host: _Incarnation, operation: str) -> HostTimeout:
+        logger.warning("{} on native host pid {} passed its deadline: killing the host", operation, host.pid)
+        self._replace(host, "deadline")
+        return HostTimeout(
+            f"{operation} did not finish within the job timeout: killed its native host (pid {host.pid})"
+        )
+
+    def _crashed(self, host: _Incarnation, operation: str) -> HostCrashed:
+        with self._changed:
+            self._bury(host, during=operation)
+            crash = HostCrashed(self.slot, operation, host.pid, host.returncode, list(host.stderr))
+            if self._host is None and time.monotonic() >= self._next_spawn:
+                self._spawn()  # warm for the retry
+        return crash
+
+    def _replace(self, host: _Incarnation, why: str) -> None:
+        if host.alive:
+            logger.warning("killing native host pid {} ({})", host.pid, why)
+        host.kill()
+        with self._changed:
+            if self._host is host:
+                self._bury(host)
+            if self._host is None and time.monotonic() >= self._next_spawn:
+                self._spawn()
+
+    def _connected_host(self, deadline: float | None, connect_wait: float) -> _Incarnation:
+        start = time.monotonic()
+        wait_until = start + connect_wait if deadline is None else min(start + connect_wait, deadline)
+        rechecked = False
+        with self._changed:
+            while True:
+                host = self._host
+                if host is not None and not host.alive:
+                    self._bury(host)
+                    host = None
+                now = time.monotonic()
+                if host is None:
+                    if self.state == "not_paired":
+                        if rechecked or now - self._last_spawn < NOT_PAIRED_RECHECK:
+                            raise self._not_paired()
+                        rechecked = True  # the slot may have been paired since: ask a fresh host
+                        self._spawn()
+                    elif now >= self._next_spawn:
+                        self._spawn()
+                elif host.connected:
+                    return host
+                if now >= wait_until:
+                    break
+                wake = wait_until if self._host is not None else min(wait_until, self._next_spawn)
+                self._changed.wait(max(0.005, wake - now))
+        host = self._host
+        if host is not None and host.state == "not_paired":
+            raise self._not_paired()
+        state = host.state if host is not None else self.state
+        detail = f"; last exit: {self.last_exit}" if self.last_exit else ""
+        error = f"; {host.error}" if host is not None and host.error else ""
+        raise HostUnavailable(
+            f"slot {self.slot}'s native host is not connected after {time.monotonic() - start:.1f} s "
+            f"(state: {state}{error}{detail})"
+        )
+
+    def _not_paired(self) -> SlotNotPaired:
+        return SlotNotPaired(f"slot {self.slot} is not paired: run `wagw pair --role worker-{self.slot}`")
+
+    # Spawning and burying (caller holds self._changed) -------------------------------
+    def _spawn(self) -> None:
+        env = dict(os.environ, WAGW_LOG_WIRE="1", WAGW_PROCESS_NAME=self.name, PYTHONUNBUFFERED="1")
+        popen = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            # Its own session: a Ctrl+C meant for the wa-worker must not kill a call mid-way;
+            # the host dies with the wa-worker through PR_SET_PDEATHSIG and stdin EOF instead.
+            start_new_session=True,
+        )
+        hello = {"slot": self.slot, "parent": os.getpid(), "settings": settings_payload(self.settings)}
+        try:
+            popen.stdin.write(json.dumps(hello).encode() + b"\n")
+            popen.stdin.flush()
+        except OSError:
+            pass  # died at once: the reader threads report it
+        self._host = _Incarnation(popen, self.name, self._changed)
+        self._last_spawn = time.monotonic()
+        self.spawns += 1
+        logger.info("started native host pid {} for slot {}", popen.pid, self.slot)
+
+    def _bury(self, host: _Incarnation, during: str | None = None) -> None:
+        """Record a dead host's exit and decide when the next one may start."""
+        returncode = host.reap()
+        if self._host is host:
+            self._host = None
+        self.last_exit = ExitCode.describe(returncode)
+        now = time.monotonic()
+        if host.state == "not_paired" or returncode == ExitCode.NOT_PAIRED:
+            self.state = "not_paired"
+            self._next_spawn = now + NOT_PAIRED_IDLE_RECHECK
+            logger.warning("slot {} is not paired: run `wagw pair --role worker-{}`", self.slot, self.slot)
+            return
+        self.state = "down"
+        if host.ever_connected:
+            self._failures = 0
+            self._next_spawn = now
+        else:
+            self._failures += 1
+            self._next_spawn = now + min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
+        where = f"during {during}" if during else "between calls"
+        if returncode == -9 and during is None:
+            return  # we killed it
+        logger.warning(
+            "native host pid {} {} {} ({})", host.pid,
+            "died of" if returncode < 0 else "exited with", self.last_exit, where,
+        )

@@ -1,0 +1,78 @@
+"""Webhook signatures (SPEC "Headers on every delivery").
+
+Two headers sign the same raw body bytes:
+
+- `X-Hub-Signature-256: sha256=<hex>`: HMAC-SHA256(secret, body), exactly what
+  go-whatsapp-web-multidevice sends, so its consumers verify wagw's webhooks unchanged.
+- `X-Wagw-Signature: t=<unix>,v1=<hex>`: HMAC-SHA256(secret, "<t>.<body>"). Binding the time
+  lets a receiver reject a captured request replayed later (see `verify_wagw_signature`).
+
+The verify functions are what a Python receiver needs; docs/webhooks.md shows them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from wagw import __version__
+
+USER_AGENT = f"wagw/{__version__}"
+# How old a replay-safe signature may be before a receiver should refuse it.
+DEFAULT_TOLERANCE = 300
+
+
+def _hex_hmac(secret: bytes, message: bytes) -> str:
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def hub_signature(secret: bytes, body: bytes) -> str:
+    return "sha256=" + _hex_hmac(secret, body)
+
+
+def wagw_signature(secret: bytes, body: bytes, timestamp: int) -> str:
+    return f"t={timestamp},v1=" + _hex_hmac(secret, b"%d." % timestamp + body)
+
+
+def delivery_headers(secret: bytes, body: bytes, event_id: str, attempt: int, now: float | None = None) -> dict[str, str]:
+    """Every header of one delivery attempt; signed afresh per attempt (a new `t`)."""
+    timestamp = int(time.time() if now is None else now)
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Hub-Signature-256": hub_signature(secret, body),
+        "X-Wagw-Signature": wagw_signature(secret, body, timestamp),
+        "X-Wagw-Event-Id": event_id,
+        "X-Wagw-Attempt": str(attempt),
+    }
+
+
+def verify_hub_signature(secret: bytes, body: bytes, header: str | None) -> bool:
+    """go-whatsapp-web-multidevice's check: HMAC-SHA256 of the raw body, `sha256=` prefix."""
+    if not header or not header.startswith("sha256="):
+        return False
+    return hmac.compare_digest(_hex_hmac(secret, body), header.removeprefix("sha256="))
+
+
+def verify_wagw_signature(
+    secret: bytes, body: bytes, header: str | None, tolerance: float = DEFAULT_TOLERANCE, now: float | None = None
+) -> bool:
+    """Check `X-Wagw-Signature` and that its time is within `tolerance` seconds of now."""
+    if not header:
+        return False
+    fields: dict[str, list[str]] = {}
+    for part in header.split(","):
+        key, sep, value = part.strip().partition("=")
+        if sep:
+            fields.setdefault(key, []).append(value)
+    try:
+        timestamp = int(fields["t"][0])
+    except (KeyError, ValueError):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance:
+        return False
+    expected = _hex_hmac(secret, b"%d." % timestamp + body)
+    # Several v1 values let a sender sign with an old and a new secret during a rotation.
+    return any(hmac.compare_digest(expected, candidate) for candidate in fields.get("v1", []))

@@ -1,0 +1,188 @@
+"""`wagw wa-worker --slot N`: an RQ worker on queue "wa" that owns slot N's native host.
+
+Pure Python: it never imports neonize. Jobs run in this process (an RQ SimpleWorker: no
+fork per job) and forward their call to the native host (workers.host_client), which is
+the process allowed to die. The worker:
+
+- applies each job's default timeout and Retry (workers.wa.DEFAULTS) when the enqueuer set
+  none: a job counts as "no timeout given" when it carries RQ's default of 180 s, and as
+  "no Retry given" when it has no retries configured and was never retried. An enqueuer opts
+  out of all defaults with meta={"wagw_defaults": False};
+- fails permanent errors (bad arguments, quarantine) without RQ's Retry;
+- bounds every call by the job timeout itself (killing the host) and keeps RQ's SIGALRM
+  as a backstop a little later;
+- hands jobs left "started" by dead workers to their Retry at start (wagw.reaper);
+- publishes the slot's device status (wagw:status:device:worker-N) every 2 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from loguru import logger
+from rq import Queue
+from rq.timeouts import UnixSignalDeathPenalty
+from rq.worker import SimpleWorker, WorkerStatus
+
+from wagw import keys
+from wagw.config import MAX_LINKED_DEVICES
+from wagw.exitcodes import ExitCode
+from wagw.reaper import reap_orphaned_jobs
+from wagw.redisconn import SERIALIZER, connect
+from workers import wa
+from workers.host_client import HostClient
+
+if TYPE_CHECKING:
+    import argparse
+
+    from redis import Redis
+    from rq.job import Job
+
+    from wagw.config import Settings
+
+# RQ's alarm fires this long after the job timeout: the host client's own deadline (exactly
+# the job timeout) should always win, so the host is killed and the error says why.
+BACKSTOP_GRACE = 2
+STATUS_INTERVAL = 2.0
+STATUS_TTL = 10
+# A short idle wait (BLPOP) lets the main thread look after a host that died between jobs.
+WORKER_TTL = 35
+
+
+class BackstopDeathPenalty(UnixSignalDeathPenalty):
+    def __init__(self, timeout, exception, **kwargs):
+        if timeout and timeout > 0:
+            timeout += BACKSTOP_GRACE
+        super().__init__(timeout, exception, **kwargs)
+
+
+def apply_defaults(job: Job) -> bool:
+    """Give a wa job its documented timeout and Retry when the enqueuer set none. True if changed."""
+    operation = wa.operation_of(job.func_name)
+    if operation is None or job.meta.get("wagw_defaults") is False:
+        return False
+    defaults = wa.DEFAULTS[operation]
+    changed: dict[str, object] = {}
+    if job.timeout is None or job.timeout == Queue.DEFAULT_TIMEOUT:
+        job.timeout = changed["timeout"] = defaults.timeout
+    if job.retries_left is None and not job.number_of_retries:
+        job.retries_left = changed["retries_left"] = defaults.retries
+        job.retry_intervals = [defaults.interval] * defaults.retries
+        changed["retry_intervals"] = json.dumps(job.retry_intervals)
+    if changed:
+        job.connection.hset(job.key, mapping=changed)
+    return bool(changed)
+
+
+def no_retry_for_permanent_errors(job: Job, exc_type, exc_value, traceback) -> bool:
+    """RQ exception handler: a failure marked `permanent` (bad arguments, quarantine) is final.
+
+    RQ calls the handlers before deciding on a retry, so clearing retries_left here is enough.
+    """
+    if getattr(exc_value, "permanent", False) and job.retries_left:
+        job.retries_left = 0
+    return True
+
+
+class WaWorker(SimpleWorker):
+    death_penalty_class = BackstopDeathPenalty
+
+    def __init__(self, *args, runtime: wa.Runtime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.runtime = runtime
+        self.stop_requested = False
+        self.push_exc_handler(no_retry_for_permanent_errors)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        apply_defaults(job)
+        self.runtime.begin(job.timeout)
+        try:
+            super().execute_job(job, queue)
+        finally:
+            self.runtime.end()
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        super().heartbeat(timeout, pipeline)
+        # Called from the main thread while idle: respawn a host that died between jobs.
+        if pipeline is None and self.get_state() != WorkerStatus.BUSY:
+            self.runtime.host.maintain()
+
+    def request_stop(self, signum, frame):
+        self.stop_requested = True
+        super().request_stop(signum, frame)
+
+
+def publish_device_status(conn: Redis, slot: int, host: HostClient) -> None:
+    status = host.status()
+    key = keys.DEVICE_STATUS.format(role=f"worker-{slot}")
+    pipe = conn.pipeline()
+    pipe.hset(key, mapping={
+        "paired": "1" if status["paired"] else "0",
+        "connected": "1" if status["connected"] else "0",
+        "jid": status["jid"] or "",
+        "state": status["state"],
+        "updated": f"{time.time():.3f}",
+        "host_pid": str(status["pid"] or ""),
+        "worker_pid": str(os.getpid()),
+        "last_exit": status["last_exit"] or "",
+    })
+    pipe.expire(key, STATUS_TTL)
+    pipe.execute()
+
+
+def _status_loop(conn: Redis, slot: int, host: HostClient, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            publish_device_status(conn, slot, host)
+        except Exception as error:  # Redis restarting: the next beat catches up
+            logger.debug("device status not published: {}", error)
+        host.wait_changed(STATUS_INTERVAL)  # a state change is published at once
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    slot = int(args.slot)
+    if not 1 <= slot < MAX_LINKED_DEVICES:
+        logger.error("--slot must be 1 to {} (WhatsApp links at most {} devices, one is the session)",
+                     MAX_LINKED_DEVICES - 1, MAX_LINKED_DEVICES)
+        return ExitCode.USAGE
+    if slot > settings.wa_workers:
+        logger.warning("slot {} is beyond WAGW_WA_WORKERS={}: it still needs its own paired device",
+                       slot, settings.wa_workers)
+    conn = connect(settings)
+    for job_id in reap_orphaned_jobs(conn, [keys.WA_QUEUE]):
+        logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
+
+    host = HostClient(settings, slot)
+    host.start()  # ~0.5-0.8 s of imports in the host, overlapping the worker's own start
+    runtime = wa.Runtime(settings=settings, conn=conn, host=host, slot=slot)
+    wa.bind(runtime)
+    stop_status = threading.Event()
+    threading.Thread(target=_status_loop, args=(conn, slot, host, stop_status),
+                     name="device-status", daemon=True).start()
+    # Unique per incarnation: RQ refuses a name whose key is still alive, and the reaper
+    # finds a dead incarnation's jobs by the pid in its worker hash.
+    # RQ's own connection: its socket timeout must outlast the idle BLPOP (WORKER_TTL - 15 s).
+    # redis-py defaults unix sockets to 5 s, and RQ raises that only for connections its pool
+    # creates later, so the worker gets a pool of its own with the timeout set up front.
+    worker_conn = connect(settings, socket_timeout=WORKER_TTL)
+    worker = WaWorker([keys.WA_QUEUE], name=f"wa-worker-{slot}.{os.getpid()}", connection=worker_conn,
+                      serializer=SERIALIZER, runtime=runtime, worker_ttl=WORKER_TTL)
+    try:
+        worker.work(burst=bool(getattr(args, "burst", False)),
+                    with_scheduler=bool(getattr(args, "with_scheduler", False)))
+    finally:
+        stop_status.set()
+        host.stop()
+        wa.bind(None)
+        try:
+            publish_device_status(conn, slot, host)
+        except Exception:
+            pass
+    if worker.stop_requested or getattr(args, "burst", False):
+        return ExitCode.OK
+    # RQ's loop ended on its own: Redis went away or an unexpected error. Restart us.
+    return ExitCode.TEMPFAIL

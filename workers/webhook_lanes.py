@@ -1,0 +1,110 @@
+"""Per-endpoint lanes inside one webhook worker: what keeps endpoints out of each other's way.
+
+Each endpoint (URL) gets its own small thread pool, its own cap on deliveries waiting for
+it, and its own circuit breaker:
+
+- a slow endpoint fills only its own threads; once its cap is reached, further deliveries for
+  it are *deferred* (put back in RQ's scheduled registry for a little later, not counted as an
+  attempt) instead of occupying the worker;
+- a dead endpoint trips its circuit after a few consecutive failures: while open, its
+  deliveries fail fast without touching the network (counted as an attempt, so the retry
+  schedule still ends after about a day), and a failing flood costs bookkeeping only.
+
+Everything here is in-process state: each worker process learns each endpoint on its own.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from workers.webhook_http import redact
+from workers.webhook_policy import Outcome, Verdict
+
+THREADS = 8  # concurrent requests to one endpoint from one worker process
+QUEUE_LIMIT = 256  # deliveries one endpoint may hold in one worker (sending or waiting)
+CIRCUIT_FAILURES = 5  # consecutive retryable failures that open the circuit
+CIRCUIT_BASE = 2.0  # first open period, seconds; doubles while probes keep failing
+CIRCUIT_MAX = 60.0
+DEFER_BASE = 1.0  # first deferral of a saturated endpoint, seconds; doubles, capped
+DEFER_MAX = 60.0
+
+
+class Lane:
+    def __init__(self, url: str, on_done: Callable[[Any], None], threads: int = THREADS,
+                 limit: int = QUEUE_LIMIT) -> None:
+        self.url = url
+        self.name = redact(url)
+        self.limit = limit
+        self._on_done = on_done
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="webhook-lane")
+        self._lock = threading.Lock()
+        self.pending = 0
+        self._failures = 0
+        self._last_failure = ""
+        self._trips = 0
+        self._open_until = 0.0
+        self._defer_streak = 0
+
+    # ---- capacity -----------------------------------------------------------------------------
+
+    def try_submit(self, item: Any, send: Callable[[Any], None]) -> bool:
+        """Run send(item) on this lane's threads, then on_done(item); False when full."""
+        with self._lock:
+            if self.pending >= self.limit:
+                return False
+            if self.pending == 0:
+                self._defer_streak = 0
+            self.pending += 1
+        self._executor.submit(self._run, item, send)
+        return True
+
+    def _run(self, item: Any, send: Callable[[Any], None]) -> None:
+        try:
+            send(item)
+        finally:
+            with self._lock:
+                self.pending -= 1
+            self._on_done(item)
+
+    def defer_delay(self) -> float:
+        """How long to put back a delivery this saturated lane cannot take now."""
+        with self._lock:
+            self._defer_streak += 1
+            step = min(DEFER_MAX, DEFER_BASE * 2 ** min(self._defer_streak - 1, 6))
+        return step * random.uniform(1.0, 2.0)
+
+    # ---- circuit breaker ------------------------------------------------------------------------
+
+    def record(self, outcome: Outcome) -> None:
+        verdict = outcome.verdict
+        with self._lock:
+            if verdict is Verdict.RETRY:
+                self._failures += 1
+                self._last_failure = outcome.describe()
+                if self._failures >= CIRCUIT_FAILURES and time.monotonic() >= self._open_until:
+                    period = min(CIRCUIT_MAX, CIRCUIT_BASE * 2**self._trips)
+                    self._trips += 1
+                    self._open_until = time.monotonic() + period
+            else:
+                # Any answer other than a retryable one shows the endpoint is up.
+                self._failures = 0
+                self._trips = 0
+                self._open_until = 0.0
+
+    def circuit_open_for(self) -> float:
+        """Seconds the circuit stays open, 0 when closed (or half-open: probing again)."""
+        with self._lock:
+            return max(0.0, self._open_until - time.monotonic())
+
+    def circuit_outcome(self) -> Outcome:
+        with self._lock:
+            error = f"circuit open after {self._failures} consecutive failures (last: {self._last_failure})"
+        return Outcome(None, 0.0, error=error)
+
+    def close(self, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait)

@@ -1,0 +1,494 @@
+"""`wagw webhook-worker`: an RQ worker for queue "webhooks" that delivers many jobs at once.
+
+RQ's SimpleWorker runs one job at a time with about a dozen Redis round trips each (~200
+jobs/s). This worker keeps RQ's data model and registries exactly (queued -> started ->
+finished / scheduled / failed, executions, worker registration, results), but moves jobs in
+batches:
+
+    dispatcher (main thread)                lanes (threads, per endpoint)   finisher (thread)
+    pop up to 100 ids (one Lua call) ->
+    fetch them, mark them started   ->      sign + POST, one attempt   ->   record outcomes:
+    (one MULTI for the whole batch)                                         delivered / retry /
+                                                                            failed / deferred
+                                                                            (one MULTI per batch)
+
+Retries are scheduled by this worker itself (jitter, Retry-After) into RQ's scheduled
+registry; `wagw scheduler` moves them back to the queue when due. docs/webhooks.md has the
+whole design.
+"""
+
+from __future__ import annotations
+
+import os
+import queue as queue_module
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from secrets import token_hex
+from typing import TYPE_CHECKING
+
+from loguru import logger
+from rq.executions import Execution
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
+from rq.utils import now
+from rq.worker import BaseWorker, WorkerStatus
+
+from wagw import keys, metrics
+from wagw.redisconn import SERIALIZER, connect
+from workers import webhooks
+from workers.webhook_lanes import THREADS as LANE_THREADS
+from workers.webhook_lanes import Lane
+from workers.webhook_policy import Outcome, Verdict, due_timestamp, retry_delay
+
+if TYPE_CHECKING:
+    import argparse
+    from datetime import datetime
+
+    from redis import Redis
+    from redis.client import Pipeline
+
+    from wagw.config import Settings
+
+BATCH = 100  # jobs taken from the queue per round trip
+MAX_IN_FLIGHT = 512  # jobs one process holds at once (all lanes)
+IDLE_WAIT = 1  # seconds the dispatcher blocks on an empty queue
+EXECUTION_TTL = 600  # started-registry lease of a job in flight, refreshed while it is
+EXECUTION_REFRESH = 120
+HEARTBEAT_EVERY = 5.0
+ORPHAN_AGE = 10.0  # an id alone in the intermediate list this long lost its worker
+FINISH_BATCH = 500
+
+# Moves up to ARGV[1] ids from the queue to RQ's intermediate list, atomically per id:
+# the same step RQ's own dequeue (LMOVE) takes, for a whole batch in one round trip.
+POP_SCRIPT = """
+local ids = {}
+for i = 1, tonumber(ARGV[1]) do
+  local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+  if not id then break end
+  ids[#ids + 1] = id
+end
+return ids
+"""
+# Puts an orphaned id back on the queue, only if it is still in the intermediate list
+# (two workers may notice the same orphan).
+RESCUE_SCRIPT = """
+if redis.call('LREM', KEYS[2], 1, ARGV[1]) > 0 then
+  redis.call('RPUSH', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+class DeliveryJob(Job):
+    """A Job that reuses its registry objects: building one per call costs more than the
+    Redis commands it issues when thousands of jobs go through a process each second."""
+
+    _registries: dict = {}
+
+    def _registry(self, kind: str):
+        key = (kind, self.origin, id(self.connection))
+        registry = self._registries.get(key)
+        if registry is None:
+            registry = getattr(super(), kind)
+            self._registries[key] = registry
+        return registry
+
+    @property
+    def started_job_registry(self):
+        return self._registry("started_job_registry")
+
+    @property
+    def finished_job_registry(self):
+        return self._registry("finished_job_registry")
+
+    @property
+    def failed_job_registry(self):
+        return self._registry("failed_job_registry")
+
+
+@dataclass
+class Flight:
+    """One job between being taken from the queue and its outcome being recorded."""
+
+    job: Job
+    execution: Execution
+    started_at: datetime
+    url: str = ""
+    event_id: str = ""
+    body: str = ""
+    attempt: int = 1
+    lane: Lane | None = None
+    # send | duplicate | defer | circuit | invalid | requeue
+    action: str = "send"
+    outcome: Outcome | None = None
+    delay: float = 0.0
+    error: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class DeliveryWorker(BaseWorker):
+    def __init__(self, settings: Settings, connection: Redis, name: str | None = None) -> None:
+        super().__init__(
+            [keys.WEBHOOKS_QUEUE],
+            name=name,
+            connection=connection,
+            serializer=SERIALIZER,
+            job_class=DeliveryJob,
+            default_result_ttl=webhooks.DELIVERED_TTL,
+        )
+        self.settings = settings
+        self.ctx = webhooks.configure(settings)
+        self.queue = self.queues[0]
+        self.intermediate_key = self.queue.intermediate_queue_key
+        self.scheduled = ScheduledJobRegistry(queue=self.queue)
+        self._pop = connection.register_script(POP_SCRIPT)
+        self._rescue = connection.register_script(RESCUE_SCRIPT)
+        self.lanes: dict[str, Lane] = {}
+        self.in_flight: dict[str, Flight] = {}
+        self._done: queue_module.SimpleQueue[Flight] = queue_module.SimpleQueue()
+        self._room = threading.Event()
+        self._stopping = threading.Event()
+        self._finisher_stop = threading.Event()
+        self._orphans_seen: dict[str, float] = {}
+        self._next = {"heartbeat": 0.0, "refresh": time.monotonic() + EXECUTION_REFRESH, "rescue": 0.0}
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def request_stop(self, signum=None, frame=None) -> None:
+        """SIGTERM/SIGINT or RQ's shutdown command: stop taking jobs, finish the ones held."""
+        if self._stopping.is_set() and signum is not None:
+            logger.warning("second stop signal: leaving in-flight deliveries to RQ's abandoned-job handling")
+            raise SystemExit(1)
+        self._stopping.set()
+
+    def _install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+
+    def work(self, burst: bool = False, **_ignored) -> bool:  # type: ignore[override]
+        self.register_birth()
+        self.subscribe()
+        self.set_state(WorkerStatus.STARTED)
+        self._install_signal_handlers()
+        finisher = threading.Thread(target=self._finisher, name="webhook-finisher", daemon=True)
+        finisher.start()
+        worked = False
+        logger.info(
+            "webhook worker {} delivering to {} endpoint(s), {} threads each",
+            self.name, len(self.settings.webhook_urls), LANE_THREADS,
+        )
+        try:
+            if self.settings.webhook_secret is None:
+                logger.warning("WAGW_WEBHOOK_SECRET is not set: deliveries stay queued until it is")
+                while not self._stopping.wait(IDLE_WAIT):
+                    self._maintain()
+                return False
+            while not self._stopping.is_set():
+                self._maintain()
+                room = MAX_IN_FLIGHT - len(self.in_flight)
+                if room <= 0:
+                    self._room.clear()
+                    self._room.wait(0.5)
+                    continue
+                ids = self._take(min(room, BATCH), block=not (burst and not self.in_flight))
+                if ids:
+                    worked = True
+                    self._start(ids)
+                elif burst and not self.in_flight and not self.queue.count:
+                    break
+        finally:
+            self._drain()
+            self._finisher_stop.set()
+            finisher.join(timeout=10)
+            for lane in self.lanes.values():
+                lane.close(wait=False)
+            self.teardown()
+            logger.info("webhook worker {} stopped", self.name)
+        return worked
+
+    def _drain(self) -> None:
+        """Stop: lanes skip what they have not started (it is requeued at the front), and the
+        requests already on the wire get the shutdown grace to finish."""
+        self._stopping.set()
+        deadline = time.monotonic() + max(1.0, self.settings.shutdown_grace - 2)
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.in_flight:
+            logger.warning(
+                "{} deliveries still in flight after the shutdown grace: RQ's abandoned-job handling will retry them",
+                len(self.in_flight),
+            )
+
+    # ---- dispatcher (main thread) --------------------------------------------------------------
+
+    def _take(self, count: int, block: bool) -> list[str]:
+        ids = self._pop(keys=[self.queue.key, self.intermediate_key], args=[count])
+        if not ids and block:
+            timeout = 0.05 if self.in_flight else IDLE_WAIT
+            one = self.connection.blmove(self.queue.key, self.intermediate_key, timeout, "LEFT", "RIGHT")
+            ids = [one] if one else []
+        return [i.decode() if isinstance(i, bytes) else i for i in ids]
+
+    def _start(self, ids: list[str]) -> None:
+        jobs = DeliveryJob.fetch_many(ids, self.connection, serializer=self.serializer)
+        flights: list[Flight] = []
+        with self.connection.pipeline() as pipe:
+            for job_id, job in zip(ids, jobs):
+                pipe.lrem(self.intermediate_key, 1, job_id)
+                if job is None:
+                    continue  # deleted while queued
+                execution = Execution.create(job, EXECUTION_TTL, pipeline=pipe, worker_name=self.name)
+                job.prepare_for_execution(self.name, pipe)
+                flights.append(self._flight(job, execution))
+            checks = [f for f in flights if f.action == "send"]
+            for flight in checks:
+                pipe.exists(webhooks.delivered_key(flight.url, flight.event_id))
+            results = pipe.execute()
+        for flight, seen in zip(checks, results[len(results) - len(checks):]):
+            if seen:
+                flight.action = "duplicate"
+        if flights and self.get_state() != WorkerStatus.BUSY:
+            self.set_state(WorkerStatus.BUSY)
+        for flight in flights:
+            self.in_flight[flight.job.id] = flight
+            self._route(flight)
+
+    def _flight(self, job: Job, execution: Execution) -> Flight:
+        flight = Flight(job=job, execution=execution, started_at=job.started_at or now())
+        try:
+            if job.func_name != webhooks.DELIVER:
+                raise ValueError(f"webhook workers run only {webhooks.DELIVER}, not {job.func_name}")
+            url, event_id, body = job.args
+            if not isinstance(body, str) or not isinstance(url, str):
+                raise ValueError("deliver takes (url, event_id, body) as strings")
+        except Exception as error:  # a malformed job fails, it never stops the worker
+            flight.action, flight.error = "invalid", str(error)
+            return flight
+        flight.url, flight.event_id, flight.body = url, str(event_id), body
+        flight.attempt = webhooks.attempt_number(job)
+        return flight
+
+    def _lane(self, url: str) -> Lane:
+        lane = self.lanes.get(url)
+        if lane is None:
+            lane = self.lanes[url] = Lane(url, self._done.put)
+        return lane
+
+    def _route(self, flight: Flight) -> None:
+        if flight.action != "send":
+            self._done.put(flight)
+            return
+        lane = flight.lane = self._lane(flight.url)
+        if lane.circuit_open_for() > 0:
+            flight.action, flight.outcome = "circuit", lane.circuit_outcome()
+            self._done.put(flight)
+        elif not lane.try_submit(flight, self._send):
+            flight.action, flight.delay = "defer", lane.defer_delay()
+            self._done.put(flight)
+
+    def _send(self, flight: Flight) -> None:
+        """On a lane thread: one signed POST."""
+        if self._stopping.is_set():
+            flight.action = "requeue"
+            return
+        try:
+            flight.outcome = self.ctx.attempt(flight.url, flight.event_id, flight.body, flight.attempt)
+        except Exception as error:  # never lose a flight to a bug in one attempt
+            flight.outcome = Outcome(None, 0.0, error=f"{type(error).__name__}: {error}"[:200])
+        assert flight.lane is not None
+        flight.lane.record(flight.outcome)
+
+    # ---- finisher (thread) -------------------------------------------------------------------------
+
+    def _finisher(self) -> None:
+        while True:
+            try:
+                batch = [self._done.get(timeout=0.2)]
+            except queue_module.Empty:
+                if self._finisher_stop.is_set():
+                    return
+                continue
+            while len(batch) < FINISH_BATCH:
+                try:
+                    batch.append(self._done.get_nowait())
+                except queue_module.Empty:
+                    break
+            try:
+                self._finish(batch)
+            except Exception:
+                # Redis trouble: these jobs stay in the started registry and the
+                # abandoned-job handling retries them; the worker carries on.
+                logger.exception("could not record {} delivery outcomes", len(batch))
+            for flight in batch:
+                self.in_flight.pop(flight.job.id, None)
+            self._room.set()
+
+    def _finish(self, batch: list[Flight]) -> None:
+        counts = {"delivered": 0, "retry": 0, "failed": 0}
+        logs = []
+        with self.connection.pipeline() as pipe:
+            for flight in batch:
+                flight.job.ended_at = now()
+                kind = self._record(flight, pipe)
+                if kind in counts:
+                    counts[kind] += 1
+                    if flight.outcome is not None and flight.action == "send":
+                        metrics.observe(pipe, "webhook_delivery_seconds", flight.outcome.latency, outcome=kind)
+                logs.append((flight, kind))
+                flight.execution.delete(flight.job, pipe)
+            if counts["delivered"]:
+                pipe.hincrby(self.key, "successful_job_count", counts["delivered"])
+            if counts["failed"]:
+                pipe.hincrby(self.key, "failed_job_count", counts["failed"])
+            for outcome, amount in counts.items():
+                if amount:
+                    metrics.incr(pipe, "webhook_deliveries", amount, outcome=outcome)
+            pipe.execute()
+        for flight, kind in logs:
+            self._log(flight, kind)
+
+    def _record(self, flight: Flight, pipe: Pipeline) -> str:
+        """Write one flight's outcome on `pipe`; returns delivered/retry/failed/deferred/requeued."""
+        job = flight.job
+        if flight.action == "requeue":
+            self.queue._enqueue_job(job, pipeline=pipe, at_front=True)
+            return "requeued"
+        if flight.action == "defer":
+            self._schedule(job, due_timestamp(flight.delay), pipe)
+            return "deferred"
+        if flight.action == "duplicate":
+            self._succeed(flight, {"duplicate": True, "attempt": flight.attempt}, pipe)
+            return "duplicate"
+        if flight.action == "invalid":
+            self._fail(flight, f"invalid webhook job: {flight.error}", pipe)
+            return "failed"
+        outcome = flight.outcome
+        assert outcome is not None
+        if outcome.verdict is Verdict.DELIVERED:
+            pipe.set(webhooks.delivered_key(flight.url, flight.event_id), job.id, ex=self.settings.dedup_ttl)
+            self._succeed(flight, webhooks.result_value(outcome, flight.attempt), pipe)
+            return "delivered"
+        webhooks.note_attempt(job, outcome, flight.attempt)
+        if outcome.verdict is Verdict.RETRY and (job.retries_left or 0) > 0:
+            job.retries_left = (job.retries_left or 0) - 1
+            delay = retry_delay(self.ctx.schedule, flight.attempt, outcome.retry_after)
+            if flight.lane is not None:
+                delay = max(delay, flight.lane.circuit_open_for())
+            flight.delay = delay
+            self._schedule(job, due_timestamp(delay), pipe)
+            return "retry"
+        why = "retries exhausted" if outcome.verdict is Verdict.RETRY else "not retryable"
+        flight.extra["why"] = why
+        job.retries_left = 0
+        self._fail(flight, webhooks.failure_message(flight.url, flight.event_id, outcome, flight.attempt, why), pipe)
+        return "failed"
+
+    def _succeed(self, flight: Flight, result: dict, pipe: Pipeline) -> None:
+        job = flight.job
+        job._result = result
+        job._handle_success(
+            webhooks.DELIVERED_TTL,
+            pipeline=pipe,
+            worker_name=self.name,
+            execution_id=flight.execution.id,
+            execution_started_at=flight.execution.created_at,
+            execution_ended_at=job.ended_at,
+        )
+        job.cleanup(webhooks.DELIVERED_TTL, pipeline=pipe, remove_from_queue=False)
+
+    def _fail(self, flight: Flight, message: str, pipe: Pipeline) -> None:
+        job = flight.job
+        job.set_status(JobStatus.FAILED, pipeline=pipe)
+        job.save(pipeline=pipe)  # meta: attempts, last status and error
+        job._handle_failure(
+            f"workers.webhooks.DeliveryFailed: {message}",
+            pipe,
+            worker_name=self.name,
+            execution_id=flight.execution.id,
+            execution_started_at=flight.execution.created_at,
+            execution_ended_at=job.ended_at,
+        )
+
+    def _schedule(self, job: Job, due: int, pipe: Pipeline) -> None:
+        """RQ's schedule_job, entirely on our pipeline and at a whole-second due time."""
+        pipe.sadd(self.queue.redis_queues_keys, self.queue.key)
+        job.set_status(JobStatus.SCHEDULED, pipeline=pipe)
+        job.save(pipeline=pipe)
+        pipe.zadd(self.scheduled.key, {job.id: due})
+
+    def _log(self, flight: Flight, kind: str) -> None:
+        if kind in ("deferred", "requeued"):
+            logger.debug("webhook {} -> {}: {}", flight.event_id, flight.lane.name if flight.lane else "?", kind)
+        elif kind == "duplicate":
+            logger.info("webhook {} -> {}: already delivered, not sent again", flight.event_id,
+                        webhooks.redact(flight.url))
+        elif flight.outcome is None:
+            logger.error("webhook job {} failed: {}", flight.job.id, flight.error)
+        elif kind == "delivered":
+            webhooks.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, "delivered")
+        elif kind == "retry":
+            what = f"retry in {flight.delay:.1f} s ({flight.job.retries_left} left)"
+            webhooks.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, what)
+        else:
+            what = f"failed ({flight.extra.get('why', '')}); `wagw webhooks replay {flight.job.id}` requeues it"
+            webhooks.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, what)
+
+    # ---- upkeep (main thread, between batches) -------------------------------------------------------
+
+    def _maintain(self) -> None:
+        clock = time.monotonic()
+        if clock >= self._next["heartbeat"]:
+            self._next["heartbeat"] = clock + HEARTBEAT_EVERY
+            self.heartbeat()
+            if not self.in_flight and self.get_state() == WorkerStatus.BUSY:
+                self.set_state(WorkerStatus.IDLE)
+        if clock >= self._next["refresh"]:
+            self._next["refresh"] = clock + EXECUTION_REFRESH
+            self._refresh_leases()
+        if clock >= self._next["rescue"]:
+            self._next["rescue"] = clock + ORPHAN_AGE / 2
+            self._rescue_orphans()
+        if self.should_run_maintenance_tasks:
+            self.clean_registries()
+
+    def _refresh_leases(self) -> None:
+        """Keep the started-registry lease of long waits (a slow endpoint) from running out."""
+        flights = list(self.in_flight.values())
+        if not flights:
+            return
+        with self.connection.pipeline(transaction=False) as pipe:
+            registry = flights[0].job.started_job_registry
+            for flight in flights:
+                flight.execution.heartbeat(registry, EXECUTION_TTL, pipeline=pipe)
+            pipe.execute()
+
+    def _rescue_orphans(self) -> None:
+        """Ids a killed worker left between the queue and the started registry go back to the
+        queue (RQ's own cleanup would fail them after a minute)."""
+        present = {i.decode() for i in self.connection.lrange(self.intermediate_key, 0, -1)}
+        clock = time.monotonic()
+        for job_id in present:
+            if job_id in self.in_flight:
+                continue
+            first = self._orphans_seen.setdefault(job_id, clock)
+            if clock - first >= ORPHAN_AGE:
+                if self._rescue(keys=[self.queue.key, self.intermediate_key], args=[job_id]):
+                    logger.warning("webhook job {} was left between queue and worker: requeued", job_id)
+        self._orphans_seen = {k: v for k, v in self._orphans_seen.items() if k in present}
+
+
+def worker_name() -> str:
+    process = os.environ.get("WAGW_PROCESS_NAME") or "webhook-worker"
+    return f"{process}.{os.getpid()}.{token_hex(3)}@{socket.gethostname()}"
+
+
+def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
+    """`wagw webhook-worker [--burst]`."""
+    conn = connect(settings)
+    worker = DeliveryWorker(settings, conn, name=worker_name())
+    worker.work(burst=bool(getattr(args, "burst", False)))
+    return 0
