@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration e2e chaos bench clean chromium
+.PHONY: run test unit integration e2e chaos soak bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ integration: $(STAMP) chromium
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e
+
+# The whole daemon under crashes, kills and outages (at most 5 minutes); figures as a table
+# and in var/chaos/report.json, exit 1 if a target is missed. docs/reliability.md.
+chaos: $(STAMP)
+	$(BIN)/python -m chaos.run --json-out var/chaos/report.json
+
+# The same for SOAK_SECONDS (default an hour), with memory growth per process.
+SOAK_SECONDS ?= 3600
+soak: $(STAMP)
+	$(BIN)/python -m chaos.run --soak $(SOAK_SECONDS) --json-out var/chaos/soak.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -234,11 +234,28 @@ class Bench:
                 raise RuntimeError("workers did not register")
             time.sleep(0.05)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each process of the run."""
+        procs = {"producer": os.getpid(), "redis": self.redis_proc.pid, "receiver": self.receiver.pid}
+        for n, proc in enumerate(self.children):
+            procs[f"child{n}"] = proc.pid
+        ticks = os.sysconf("SC_CLK_TCK")
+        usage = {}
+        for name, pid in procs.items():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+                usage[name] = (int(fields[11]) + int(fields[12])) / ticks
+            except (OSError, IndexError):
+                pass
+        return usage
+
     def sustained(self) -> dict:
         self.reset()
         seconds = self.args.seconds
+        cpu_before = self.cpu_seconds()
         sent = self.produce(seconds=seconds)
         produced_at_end = time.time()
+        cpu_after = self.cpu_seconds()
         records = self.rx.records()
         backlog = self.redis.llen("rq:queue:webhooks")
         self.wait_delivered(len(sent), timeout=120)
@@ -255,6 +272,9 @@ class Bench:
             "backlog_at_end": backlog,
             "overall_rate": len(sent) / (drained_at - first),
             "all_delivered": len({e for _, e in all_records}) == len(sent),
+            "cpu_ms_per_event": {
+                name: round(1000 * (cpu_after[name] - cpu_before.get(name, 0)) / len(sent), 3) for name in cpu_after
+            },
         }
 
     def latency(self, rate: float, seconds: float) -> dict:
@@ -295,18 +315,33 @@ class Bench:
         return {"events": count, "rate": count / elapsed, "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99)}
 
     def forking_worker(self, count: int) -> dict:
-        """RQ's default Worker (a fork per job) running workers.webhooks.deliver."""
+        """RQ's default Worker (a fork per job) running workers.webhooks.deliver. The parent
+        imports and configures wagw first, so each forked job starts warm (fair to RQ)."""
         self.reset()
         sent = self.produce(count=count)
         start = time.time()
         for n in range(self.args.workers):
-            self.spawn("-m", "rq.cli", "worker", "--url", self.redis_url, "--serializer",
-                       "rq.serializers.JSONSerializer", "--logging_level", "WARNING", "--burst", "webhooks")
+            self.spawn(__file__, "--forking-worker")
         ok = self.wait_delivered(len(sent), timeout=300)
         records = self.rx.records()
         last = max(t for t, _ in records)
         self.stop_children()
         return {"events": len(sent), "all_delivered": ok, "rate": len(sent) / (last - start)}
+
+
+def forking_worker_main() -> int:
+    from rq import Worker
+
+    from wagw.config import load_settings
+    from wagw.logs import configure_logging
+    from wagw.redisconn import SERIALIZER, connect
+    from workers import webhooks
+
+    settings = load_settings()
+    configure_logging(settings, "forking-worker")
+    webhooks.configure(settings)
+    Worker(["webhooks"], connection=connect(settings), serializer=SERIALIZER).work(burst=True, logging_level="WARNING")
+    return 0
 
 
 def percentile(values: list[float], pct: float) -> float | None:
@@ -327,10 +362,17 @@ def main() -> int:
     parser.add_argument("--forking", type=int, default=400, help="events for the forking-Worker baseline")
     parser.add_argument("--log-level", default="INFO", help="WAGW_LOG_LEVEL of the workers")
     parser.add_argument("--receiver", help=argparse.SUPPRESS)
+    parser.add_argument("--forking-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
         receiver_main(0, args.receiver)
         return 0
+    if args.forking_worker:
+        return forking_worker_main()
+    from loguru import logger
+
+    logger.remove()  # the producer stands in for the session, which logs events at DEBUG only
+    logger.add(sys.stderr, level="WARNING")
     bench = Bench(args)
     results: dict = {"cpus": os.cpu_count(), "workers": args.workers, "log_level": args.log_level}
     try:

@@ -38,6 +38,10 @@ class Receipt:
     attempt: str | None  # X-Wagw-Attempt
     signature_ok: bool
     problem: str | None = None  # why a signature or body check failed
+    accepted: float = 0.0  # unix time the request's handler started (before reading the body)
+    user_agent: str | None = None
+    peer: str | None = None  # client address: which connection delivered it
+    body_head: str | None = None  # the first bytes of a body that failed a check
 
 
 def check_signatures(secret: bytes, body: bytes, headers) -> str | None:
@@ -127,7 +131,7 @@ class Receiver:
             self._thread.join(timeout=5)
 
     # Requests ---------------------------------------------------------------------------
-    def _answer(self, endpoint: str, body: bytes, headers) -> tuple[int, dict[str, str]]:
+    def _answer(self, endpoint: str, body: bytes, headers, accepted: float, peer: str) -> tuple[int, dict[str, str]]:
         problem = check_signatures(self.secret, body, headers)
         event_id = payload_id = event = None
         try:
@@ -152,6 +156,8 @@ class Receiver:
                 endpoint=endpoint, event_id=event_id, header_event_id=headers.get("X-Wagw-Event-Id"),
                 payload_id=payload_id, event=event, status=status, time=time.time(),
                 attempt=headers.get("X-Wagw-Attempt"), signature_ok=problem is None, problem=problem,
+                accepted=accepted, user_agent=headers.get("User-Agent"), peer=peer,
+                body_head=body[:300].decode("utf-8", "replace") if problem else None,
             ))
         return status, extra
 
@@ -162,9 +168,11 @@ class Receiver:
             protocol_version = "HTTP/1.0"
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                accepted = time.time()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                status, extra = receiver._answer(self.path.strip("/"), body, self.headers)
+                status, extra = receiver._answer(self.path.strip("/"), body, self.headers, accepted,
+                                                 f"{self.client_address[0]}:{self.client_address[1]}")
                 self.send_response(status)
                 for name, value in extra.items():
                     self.send_header(name, value)

@@ -7,11 +7,12 @@ from the processes that produced it.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 PANIC_MARKERS = ("panic:", "fatal error:")
 QUARANTINE_TEXT = "quarantined after repeated native crashes"
 ABANDONED_TEXT = "AbandonedJobError"
+IN_FLIGHT_SLACK = 1.0  # seconds a request may have been on its way before its handler started
 
 
 @dataclass
@@ -73,23 +74,30 @@ def endpoint_figures(record: RunRecord, endpoint: str, webhook_kills: list[float
     answers: dict[str, int] = {}
     for r in receipts:
         answers[str(r["status"])] = answers.get(str(r["status"]), 0) + 1
-    ok_times: dict[str, list[float]] = {}  # event id -> times answered 2xx
+    oks: dict[str, list[dict]] = {}  # event id -> its 2xx receipts
     first_ok: dict[str, float] = {}  # payload id -> first 2xx
     for r in sorted(receipts, key=lambda r: r["time"]):
         if not _is_2xx(r):
             continue
-        ok_times.setdefault(r["event_id"], []).append(r["time"])
+        oks.setdefault(r["event_id"], []).append(r)
         if r["payload_id"] is not None:
             first_ok.setdefault(r["payload_id"], r["time"])
     duplicates = in_window = 0
-    duplicate_samples = []
-    for event_id, times in ok_times.items():
-        for earlier, later in zip(times, times[1:]):
+    duplicate_samples, answered_before_kill = [], []
+    for event_id, repeated in oks.items():
+        for earlier, later in zip(repeated, repeated[1:]):
             duplicates += 1
-            if any(earlier <= k <= later for k in webhook_kills):
+            # The kill window: from the moment the first request was in flight (it may have
+            # been sent just before the kill and read by the receiver just after) to the 2xx
+            # of the repeat.
+            kills = [k for k in webhook_kills if earlier["accepted"] - IN_FLIGHT_SLACK <= k <= later["time"]]
+            if kills:
                 in_window += 1
+                answered_before_kill.append(max(0.0, min(kills) - earlier["time"]))
             elif len(duplicate_samples) < 10:
-                duplicate_samples.append({"event_id": event_id, "times": [round(t, 3) for t in times]})
+                duplicate_samples.append({"event_id": event_id,
+                                          "answers": [[round(a["accepted"], 3), round(a["time"], 3), a["attempt"]]
+                                                      for a in repeated]})
     expected = set(record.pushed)
     delivered = expected & set(first_ok)
     lost = sorted(expected - delivered - record.uncertain)
@@ -103,12 +111,16 @@ def endpoint_figures(record: RunRecord, endpoint: str, webhook_kills: list[float
         "duplicates_in_kill_window": in_window,
         "duplicates_outside_kill_window": duplicates - in_window,
         "duplicate_sample": duplicate_samples,
+        # For duplicates inside the window: how long before the kill the first 2xx came.
+        "kill_window_answer_age_max_s": _round(max(answered_before_kill) if answered_before_kill else None, 3),
         "unexpected_payload_ids": len(unexpected),
         "requests": len(receipts),
         "answers": dict(sorted(answers.items())),
         "bad_signatures": sum(1 for r in receipts if not r["signature_ok"]),
         "event_id_header_mismatches": sum(1 for r in receipts if r["header_event_id"] != r["event_id"]),
-        "signature_problems": sorted({r["problem"] for r in receipts if r.get("problem")})[:5],
+        "signature_problems": [{k: r.get(k) for k in ("problem", "event_id", "header_event_id", "attempt",
+                                                     "user_agent", "peer", "body_head", "time")}
+                               for r in receipts if r.get("problem")][:5],
         "delay_max_s": _round(max(delays) if delays else None),
         "delay_p50_s": _round(_percentile(delays, 0.5), 3),
         "delay_p99_s": _round(_percentile(delays, 0.99)),
@@ -318,6 +330,20 @@ def _count(items) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def record_to_json(record: RunRecord) -> dict:
+    data = asdict(record)
+    data["uncertain"] = sorted(record.uncertain)
+    return data
+
+
+def record_from_json(data: dict) -> RunRecord:
+    data = dict(data)
+    data["uncertain"] = set(data["uncertain"])
+    data["kills"] = [Kill(**k) for k in data["kills"]]
+    data["rss_samples"] = [tuple(s) for s in data["rss_samples"]]
+    return RunRecord(**data)
+
+
 # The table ------------------------------------------------------------------------------
 def render(report: dict) -> str:
     lines: list[str] = []
@@ -386,3 +412,22 @@ def render(report: dict) -> str:
     add("")
     add("RESULT: " + ("all targets met" if report["ok"] else "TARGETS MISSED"))
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rebuild the report from a run's raw record: `python -m chaos.report RAW.json`."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m chaos.report", description=main.__doc__)
+    parser.add_argument("raw", help="the file written by `python -m chaos.run --raw-out`")
+    parser.add_argument("--soak-window", type=float, help="seconds averaged for memory growth")
+    args = parser.parse_args(argv)
+    with open(args.raw) as handle:
+        report = build(record_from_json(json.load(handle)), args.soak_window)
+    print(render(report))
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

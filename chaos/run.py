@@ -448,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--short", action="store_true", help="the shortened run (about 75 s) that CI runs")
     mode.add_argument("--soak", type=float, metavar="SECONDS", help="long mode: load for SECONDS, report memory growth")
     parser.add_argument("--json-out", type=Path, metavar="FILE", help="write the report as JSON here")
+    parser.add_argument("--raw-out", type=Path, metavar="FILE",
+                        help="write everything recorded (every receipt, kill, job) here; `python -m chaos.report FILE` rebuilds the report")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (daemon log, Redis files)")
     parser.add_argument("--quiet", action="store_true", help="print only the report")
     args = parser.parse_args(argv)
@@ -466,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _interrupted)
     record = run.execute()
+    if args.raw_out:
+        args.raw_out.parent.mkdir(parents=True, exist_ok=True)
+        args.raw_out.write_text(json.dumps(reporting.record_to_json(record), default=str) + "\n")
     result = reporting.build(record, soak_window)
     result["data_dir"] = str(data_dir) if args.keep else None
     print(reporting.render(result), flush=True)

@@ -150,9 +150,15 @@ def _install_fixed_views(app: Flask) -> None:
 
     # A job that expired (or a mistyped id) is a 404, not a traceback and a 500.
     app.register_error_handler(NoSuchJobError, lambda error: ("No such job: it may have expired.", 404))
-    app.view_functions["rq_dashboard.list_workers"] = list_workers
-    app.view_functions["rq_dashboard.requeue_job_view"] = requeue_job_view
-    app.view_functions["rq_dashboard.requeue_all"] = requeue_all
+    replacements = {
+        "rq_dashboard.list_workers": list_workers,
+        "rq_dashboard.requeue_job_view": requeue_job_view,
+        "rq_dashboard.requeue_all": requeue_all,
+    }
+    for endpoint, view in replacements.items():
+        if endpoint not in app.view_functions:  # written against rq-dashboard 0.9
+            raise RuntimeError(f"rq-dashboard has no endpoint {endpoint}: update wagw.dashboard for this version")
+        app.view_functions[endpoint] = view
 
 
 def _install_guards(app: Flask, user: str, password: str | None) -> None:

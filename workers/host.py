@@ -5,18 +5,21 @@ here, in a child the wa-worker expects to lose: it sees the death, fails or retr
 and spawns a new host. Started by workers.host_client as `python -m workers.host`.
 
 Protocol, one JSON object per line:
-- stdin, first line (hello): {"slot": N, "parent": <wa-worker pid>, "settings": {...}}
-  (settings travel over the pipe, not argv or the environment, since they can hold secrets);
-- stdin, then requests: {"id": 7, "op": "fetch_avatar", "params": {...}};
-  send_image's bytes travel as base64 in params["image_b64"];
-- stdout, replies: {"id": 7, "ok": true, "result": {...}} or
+- stdin, first line (hello): {"slot": N, "parent": <wa-worker pid>, "events_fd": <fd>,
+  "settings": {...}} (settings travel over the pipe, not argv or the environment, since they
+  can hold secrets);
+- stdin, then requests: {"id": 7, "op": "fetch_avatar", "params": {...}}, executed one at a
+  time in the main thread; send_image's bytes travel as base64 in params["image_b64"];
+- stdout, replies only: {"id": 7, "ok": true, "result": {...}} or
   {"id": 7, "ok": false, "error": {"type": "BackendError", "message": "...", "backend": true}};
-- stdout, state events: {"event": "state", "state": "loading"|"connecting"|"connected"|
-  "not_paired"|"failed"|"disconnected", "paired": bool|null, "jid": str|null, "error": str|null}.
-stderr carries log records in wire mode plus whatever the Go runtime writes (a panic trace).
+- the events pipe (an extra fd), connection state only: {"event": "state", "state":
+  "loading"|"connecting"|"connected"|"not_paired"|"failed"|"disconnected", "paired":
+  bool|null, "jid": str|null, "error": str|null}.
+  Keeping it apart lets the calling thread read its reply straight from stdout;
+- stderr: log records in wire mode plus whatever the Go runtime writes (a panic trace).
 
 The host exits on stdin EOF (its wa-worker is gone) and, through PR_SET_PDEATHSIG, when its
-wa-worker dies outright. When the connection ends or cannot start it exits with the
+wa-worker dies outright (also in the middle of a hung call). When the connection ends or cannot start it exits with the
 backend error's exit code; the wa-worker decides when to try again.
 """
 
@@ -26,7 +29,6 @@ import base64
 import ctypes
 import json
 import os
-import queue
 import signal
 import sys
 import threading
@@ -62,23 +64,27 @@ def _die_with_parent(parent: int) -> None:
 
 
 class Host:
-    def __init__(self, settings: Any, slot: int, replies: IO[str]):
+    def __init__(self, settings: Any, slot: int, replies: IO[str], events: IO[str]):
         self.settings = settings
         self.slot = slot
         self.role = f"worker-{slot}"
         self.replies = replies
-        self.write_lock = threading.Lock()
-        self.requests: queue.Queue[str] = queue.Queue()
+        self.events = events
+        self.events_lock = threading.Lock()
         self.backend = None
 
-    def send(self, message: dict) -> None:
-        line = json.dumps(message, default=str) + "\n"
-        with self.write_lock:
-            self.replies.write(line)
-            self.replies.flush()
+    def reply(self, message: dict) -> None:
+        self.replies.write(json.dumps(message, default=str) + "\n")
+        self.replies.flush()
 
     def state(self, state: str, *, paired: bool | None = None, jid: str | None = None, error: str | None = None) -> None:
-        self.send({"event": "state", "state": state, "paired": paired, "jid": jid, "error": error})
+        line = json.dumps({"event": "state", "state": state, "paired": paired, "jid": jid, "error": error}) + "\n"
+        with self.events_lock:
+            try:
+                self.events.write(line)
+                self.events.flush()
+            except OSError:  # the wa-worker is gone; stdin EOF ends us next
+                pass
 
     def run(self) -> int:
         from wagw.backends import make_backend  # neonize (if configured) loads here
@@ -86,10 +92,11 @@ class Host:
         self.state("loading")
         self.backend = make_backend(self.settings, self.role)
         threading.Thread(target=self._connection, name="connection", daemon=True).start()
-        threading.Thread(target=self._serve, name="calls", daemon=True).start()
-        # The main thread only reads stdin, so EOF is noticed even while a call hangs in Go.
+        # Calls run right here, one at a time: no thread hand-off on the hot path. A call hung
+        # in Go blocks this loop; the wa-worker kills us at the job's deadline, or
+        # PR_SET_PDEATHSIG does when the wa-worker itself dies.
         for line in sys.stdin:
-            self.requests.put(line)
+            self.reply(self._handle(line))
         logger.info("the wa-worker closed the pipe: exiting")
         self._exit(0)
         return 0  # not reached
@@ -122,16 +129,13 @@ class Host:
         self.state("disconnected", paired=True, error="connection closed")
         self._exit(0)
 
-    def _serve(self) -> None:
-        while True:
-            line = self.requests.get()
-            try:
-                request = json.loads(line)
-                request_id, op, params = request["id"], request["op"], request.get("params") or {}
-            except (ValueError, KeyError, TypeError) as error:
-                self.send({"id": None, "ok": False, "error": {"type": "ProtocolError", "message": str(error)}})
-                continue
-            self.send(self._execute(request_id, op, params))
+    def _handle(self, line: str) -> dict:
+        try:
+            request = json.loads(line)
+            request_id, op, params = request["id"], request["op"], request.get("params") or {}
+        except (ValueError, KeyError, TypeError) as error:
+            return {"id": None, "ok": False, "error": {"type": "ProtocolError", "message": str(error)}}
+        return self._execute(request_id, op, params)
 
     def _execute(self, request_id: Any, op: str, params: dict) -> dict:
         from wagw.backends.base import BackendError
@@ -185,7 +189,8 @@ def main() -> int:
     settings = Settings(_env_file=None, **hello["settings"])
     slot = int(hello["slot"])
     configure_logging(settings, f"wa-worker-{slot}/host", wire=True)
-    return Host(settings, slot, replies).run()
+    events = os.fdopen(int(hello["events_fd"]), "w", encoding="utf-8")
+    return Host(settings, slot, replies, events).run()
 
 
 if __name__ == "__main__":

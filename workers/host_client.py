@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
-import queue
+import select
 import subprocess
 import sys
 import threading
@@ -140,45 +141,77 @@ def _panic_start(lines: list[str]) -> int | None:
 
 
 class _Incarnation:
-    """One host process and the threads reading its pipes."""
+    """One host process. Replies are read by the calling thread straight from stdout; a
+    thread reads the events pipe (connection state) and one relays stderr."""
 
-    def __init__(self, popen: subprocess.Popen, name: str, changed: threading.Condition):
+    def __init__(self, popen: subprocess.Popen, events_fd: int, name: str, changed: threading.Condition):
         self.popen = popen
         self.pid = popen.pid
         self.name = name
         self.changed = changed
-        self.replies: queue.Queue[dict | None] = queue.Queue()
         self.state = "loading"
         self.paired: bool | None = None
         self.jid: str | None = None
         self.error: str | None = None
         self.ever_connected = False
         self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
-        self.stdout_closed = threading.Event()
+        self.events_closed = threading.Event()
         self.stderr_closed = threading.Event()
         self.returncode: int | None = None
-        threading.Thread(target=self._read_stdout, name=f"host-{self.pid}-out", daemon=True).start()
+        self._events = os.fdopen(events_fd, "rb")
+        self._stdout_fd = popen.stdout.fileno()
+        self._buffer = bytearray()
+        self._poller = select.poll()
+        self._poller.register(self._stdout_fd, select.POLLIN)
+        threading.Thread(target=self._read_events, name=f"host-{self.pid}-events", daemon=True).start()
         threading.Thread(target=self._read_stderr, name=f"host-{self.pid}-err", daemon=True).start()
 
     @property
     def alive(self) -> bool:
-        return not self.stdout_closed.is_set() and self.popen.poll() is None
+        return not self.events_closed.is_set() and self.popen.poll() is None
 
     @property
     def connected(self) -> bool:
         return self.state == "connected" and self.alive
 
+    def read_reply(self, request_id: int, deadline: float | None) -> dict | None:
+        """The reply to `request_id`; None when the host is gone; TimeoutError at the deadline."""
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline >= 0:
+                line = bytes(self._buffer[:newline])
+                del self._buffer[:newline + 1]
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    logger.error("native host pid {} wrote a non-protocol line: {!r}", self.pid, line[:200])
+                    continue
+                if message.get("id") == request_id:
+                    return message
+                continue
+            timeout_ms = None
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                timeout_ms = math.ceil(remaining * 1000)
+            if not self._poller.poll(timeout_ms):
+                continue
+            chunk = os.read(self._stdout_fd, 1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
+
     def _notify(self) -> None:
         with self.changed:
             self.changed.notify_all()
 
-    def _read_stdout(self) -> None:
+    def _read_events(self) -> None:
         try:
-            for raw in self.popen.stdout:
+            for raw in self._events:
                 try:
                     message = json.loads(raw)
                 except ValueError:
-                    logger.error("native host pid {} wrote a non-protocol line: {!r}", self.pid, raw[:200])
                     continue
                 if message.get("event") == "state":
                     self.state = message.get("state") or "unknown"
@@ -187,13 +220,10 @@ class _Incarnation:
                     self.error = message.get("error")
                     self.ever_connected |= self.state == "connected"
                     self._notify()
-                else:
-                    self.replies.put(message)
         except (OSError, ValueError):
             pass
         finally:
-            self.stdout_closed.set()
-            self.replies.put(None)  # wakes a waiting call: the host is gone
+            self.events_closed.set()  # the host is gone (or going)
             self._notify()
 
     def _read_stderr(self) -> None:
@@ -216,7 +246,8 @@ class _Incarnation:
                 self.popen.kill()
                 self.returncode = self.popen.wait()
             self.stderr_closed.wait(REAP_WAIT)
-            for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            self.events_closed.wait(REAP_WAIT)
+            for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr, self._events):
                 try:
                     stream.close()
                 except OSError:
@@ -314,26 +345,20 @@ class HostClient:
                 host.popen.stdin.write(line.encode())
                 host.popen.stdin.flush()
             except (OSError, ValueError):
-                pass  # the host is dying: its reader reports it below
-            while True:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                try:
-                    if remaining is not None and remaining <= 0:
-                        raise queue.Empty
-                    reply = host.replies.get(timeout=remaining)
-                except queue.Empty:
-                    answered = True  # _timed_out replaces the host itself
-                    raise self._timed_out(host, operation) from None
-                if reply is None:
-                    answered = True  # nothing left to kill
-                    raise self._crashed(host, operation)
-                if reply.get("id") == request_id:
-                    answered = True
-                    return self._result(reply)
+                pass  # the host is dying: reading its reply reports it
+            try:
+                reply = host.read_reply(request_id, deadline)
+            except TimeoutError:
+                answered = True  # _timed_out replaces the host itself
+                raise self._timed_out(host, operation) from None
+            answered = True
+            if reply is None:
+                raise self._crashed(host, operation)
+            return self._result(reply)
         finally:
             if not answered:
-                # Interrupted (RQ's job timeout alarm, a signal) or timed out: the call's state in
-                # the host is unknown, so that host must not take another call.
+                # Interrupted (RQ's job timeout alarm, a signal): the call's state in the host is
+                # unknown, so that host must not take another call.
                 self._replace(host, f"{operation} was interrupted")
 
     def _result(self, reply: dict) -> Any:
@@ -414,23 +439,32 @@ class HostClient:
     # Spawning and burying (caller holds self._changed) -------------------------------
     def _spawn(self) -> None:
         env = dict(os.environ, WAGW_LOG_WIRE="1", WAGW_PROCESS_NAME=self.name, PYTHONUNBUFFERED="1")
-        popen = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            # Its own session: a Ctrl+C meant for the wa-worker must not kill a call mid-way;
-            # the host dies with the wa-worker through PR_SET_PDEATHSIG and stdin EOF instead.
-            start_new_session=True,
-        )
-        hello = {"slot": self.slot, "parent": os.getpid(), "settings": settings_payload(self.settings)}
+        events_read, events_write = os.pipe()
+        try:
+            popen = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(events_write,),
+                env=env,
+                # Its own session: a Ctrl+C meant for the wa-worker must not kill a call mid-way;
+                # the host dies with the wa-worker through PR_SET_PDEATHSIG and stdin EOF instead.
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(events_read)
+            raise
+        finally:
+            os.close(events_write)
+        hello = {"slot": self.slot, "parent": os.getpid(), "events_fd": events_write,
+                 "settings": settings_payload(self.settings)}
         try:
             popen.stdin.write(json.dumps(hello).encode() + b"\n")
             popen.stdin.flush()
         except OSError:
             pass  # died at once: the reader threads report it
-        self._host = _Incarnation(popen, self.name, self._changed)
+        self._host = _Incarnation(popen, events_read, self.name, self._changed)
         self._last_spawn = time.monotonic()
         self.spawns += 1
         logger.info("started native host pid {} for slot {}", popen.pid, self.slot)

@@ -3,9 +3,9 @@
 Each endpoint (URL) gets its own small thread pool, its own cap on deliveries waiting for
 it, and its own circuit breaker:
 
-- a slow endpoint fills only its own threads; once its cap is reached, further deliveries for
-  it are *deferred* (put back in RQ's scheduled registry for a little later, not counted as an
-  attempt) instead of occupying the worker;
+- a slow endpoint fills only its own threads; once the deliveries waiting for it would wait
+  longer than MAX_WAIT, further ones are *deferred* (put back in RQ's scheduled registry for a
+  little later, not counted as an attempt) instead of occupying the worker;
 - a dead endpoint trips its circuit after a few consecutive failures: while open, its
   deliveries fail fast without touching the network (counted as an attempt, so the retry
   schedule still ends after about a day), and a failing flood costs bookkeeping only.
@@ -26,7 +26,8 @@ from workers.webhook_http import redact
 from workers.webhook_policy import Outcome, Verdict
 
 THREADS = 8  # concurrent requests to one endpoint from one worker process
-QUEUE_LIMIT = 256  # deliveries one endpoint may hold in one worker (sending or waiting)
+MAX_WAIT = 5.0  # seconds a delivery may expect to wait for a free thread of its lane
+LATENCY_PRIOR = 0.05  # assumed request time of an endpoint not measured yet
 CIRCUIT_FAILURES = 5  # consecutive retryable failures that open the circuit
 CIRCUIT_BASE = 2.0  # first open period, seconds; doubles while probes keep failing
 CIRCUIT_MAX = 60.0
@@ -35,15 +36,16 @@ DEFER_MAX = 60.0
 
 
 class Lane:
-    def __init__(self, url: str, on_done: Callable[[Any], None], threads: int = THREADS,
-                 limit: int = QUEUE_LIMIT) -> None:
+    def __init__(self, url: str, on_done: Callable[[Any], None], threads: int = THREADS) -> None:
         self.url = url
         self.name = redact(url)
-        self.limit = limit
+        self.threads = threads
         self._on_done = on_done
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="webhook-lane")
         self._lock = threading.Lock()
-        self.pending = 0
+        self.pending = 0  # submitted, not finished
+        self._running: dict[int, float] = {}  # thread id -> when its current request started
+        self._latency = LATENCY_PRIOR  # moving average of request times
         self._failures = 0
         self._last_failure = ""
         self._trips = 0
@@ -52,10 +54,17 @@ class Lane:
 
     # ---- capacity -----------------------------------------------------------------------------
 
+    def expected_wait(self) -> float:
+        """Seconds a delivery submitted now would wait for a thread (lock held)."""
+        clock = time.monotonic()
+        oldest = max((clock - started for started in self._running.values()), default=0.0)
+        # A request already running longer than the average says the endpoint slowed down.
+        return self.pending / self.threads * max(self._latency, oldest)
+
     def try_submit(self, item: Any, send: Callable[[Any], None]) -> bool:
-        """Run send(item) on this lane's threads, then on_done(item); False when full."""
+        """Run send(item) on this lane's threads, then on_done(item); False when saturated."""
         with self._lock:
-            if self.pending >= self.limit:
+            if self.pending >= self.threads and self.expected_wait() > MAX_WAIT:
                 return False
             if self.pending == 0:
                 self._defer_streak = 0
@@ -64,10 +73,16 @@ class Lane:
         return True
 
     def _run(self, item: Any, send: Callable[[Any], None]) -> None:
+        me = threading.get_ident()
+        started = time.monotonic()
+        with self._lock:
+            self._running[me] = started
         try:
             send(item)
         finally:
             with self._lock:
+                self._running.pop(me, None)
+                self._latency = 0.8 * self._latency + 0.2 * (time.monotonic() - started)
                 self.pending -= 1
             self._on_done(item)
 

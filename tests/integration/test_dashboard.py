@@ -13,6 +13,7 @@ import sys
 import tempfile
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -104,7 +105,7 @@ def busy_redis(settings_env, redis_conn, redis_url):
         # The worker is busy now: these stay queued / scheduled.
         jobs["queued"] = wa.enqueue("workers.wa.send_text", to="15551234567", text="later")
         jobs["hook_queued"] = hooks.enqueue("workers.webhooks.deliver", "http://127.0.0.1:9/hook", "ev1", "{}")
-        jobs["scheduled"] = hooks.enqueue_in(__import__("datetime").timedelta(hours=1), "workers.webhooks.deliver",
+        jobs["scheduled"] = hooks.enqueue_in(timedelta(hours=1), "workers.webhooks.deliver",
                                              "http://127.0.0.1:9/hook", "ev2", "{}")
         yield jobs
     finally:

@@ -30,12 +30,6 @@ def run_child(code: str, env: dict, timeout: float = 30) -> subprocess.Completed
     )
 
 
-@pytest.fixture
-def child_env(settings):
-    env = {k: v for k, v in os.environ.items()}
-    return env
-
-
 # Outbound ---------------------------------------------------------------------------------
 
 

@@ -137,3 +137,17 @@ def test_the_parent_kills_a_child_that_outlives_the_deadline(settings, monkeypat
     result = pairing.run_child(settings, "session", None, False, 1.0, target=hang_forever)
     assert result == {"status": "failed", "error": "no answer within 1s (pairing process killed)"}
     assert time.monotonic() - started < 10
+
+
+def test_qr_code_is_drawn_in_the_terminal_and_saved_as_png(data_dir, capsys):
+    png = data_dir / "pair-session.png"
+    pairing._show_qr("2@abc,def,ghi,jkl", png)
+    out = capsys.readouterr().out
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert "█" in out or "▀" in out or "▄" in out
+    assert str(png) in out
+
+
+@pytest.mark.parametrize(("phone", "digits"), [("+1 555 123 4567", "15551234567"), ("15551234567", "15551234567")])
+def test_phone_numbers_are_normalised(phone, digits):
+    assert pairing.normalise_phone(phone) == digits

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue, Retry
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 
 from tests.helpers import pid_alive, wait_for
 from wagw import keys
@@ -29,7 +29,7 @@ CONF = ROOT / "supervisor.conf"
 WEBHOOKS_ONLY = ROOT / "deploy" / "supervisor-webhooks-only.conf"
 CRASH_JID = "crash@s.whatsapp.net"
 
-supervisor = pytest.importorskip("supervisor", reason="the supervisor package is in the dev extra")
+pytest.importorskip("supervisor", reason="the supervisor package is in the dev extra")
 from supervisor.xmlrpc import SupervisorTransport  # noqa: E402
 
 

@@ -8,6 +8,7 @@ the same seccomp rules to a process that loads neonize, calls back into Python a
 
 from __future__ import annotations
 
+import platform
 import re
 import shutil
 import subprocess
@@ -158,7 +159,7 @@ SANDBOXED_NEONIZE = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or __import__("platform").machine() != "x86_64",
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.machine() != "x86_64",
                     reason="the seccomp program is written for x86-64 Linux")
 @pytest.mark.parametrize("mode", ["connect", "panic"])
 def test_go_runtime_runs_under_memory_deny_write_execute(mode, tmp_path):

@@ -61,3 +61,18 @@ def test_renders_the_defaults_as_written():
     assert render_default(Path("var")) == "./var"
     assert render_default(20.0) == "20" and render_default(0.5) == "0.5"
     assert render_default(None) == "unset" and render_default([]) == "empty"
+
+
+def test_tests_named_in_the_docs_exist():
+    """Postmortems and runbooks cite tests as proof; a renamed test must not leave a dead citation."""
+    root = DOC.parents[1]
+    files = {path.name: path for path in (root / "tests").rglob("test_*.py")}
+    cited = set()
+    for doc in (root / "docs").rglob("*.md"):
+        for file, name in re.findall(r"(test_\w+\.py)::(test_\w+)", doc.read_text()):
+            cited.add((doc.name, file, name))
+    missing = [
+        (doc, f"{file}::{name}") for doc, file, name in sorted(cited)
+        if file not in files or not re.search(rf"^def {name}\(", files[file].read_text(), re.M)
+    ]
+    assert cited and not missing, missing

@@ -130,6 +130,9 @@ class NeonizeBackend(Backend):
         self._error: BackendError | None = None
         self._disconnected_since: float | None = None
         self._handlers: list = []  # strong references: neonize keeps plain functions only
+        # Store lookups and client setup go through Go; the status heartbeat may ask for the
+        # JID from another thread meanwhile, and neonize is not safe with concurrent setup.
+        self._setup_lock = threading.Lock()
 
     @property
     def uses_postgres(self) -> bool:
@@ -160,9 +163,10 @@ class NeonizeBackend(Backend):
         return devices[0]
 
     def device_jid(self) -> str | None:
-        if self._device is None and self._client is None:
-            self._device = self.find_device()
-        return self._device
+        with self._setup_lock:
+            if self._device is None and self._client is None:
+                self._device = self.find_device()
+            return self._device
 
     # Connection -----------------------------------------------------------------------
     def make_client(self):
@@ -170,15 +174,16 @@ class NeonizeBackend(Backend):
         from neonize.client import NewClient
         from neonize.proto.Neonize_pb2 import JID
 
-        self._device = self.find_device()
-        if self._device is None:
-            raise NotPaired(f"device {self.role!r} is not paired: run `wagw pair --role {self.role}`")
-        go_log = logging.getLogger("neonize.utils.log")
-        go_log.setLevel(max(logging.INFO, logging.getLogger().level or logging.INFO))
-        client = NewClient(self.store, jid=JID(**parse_jid(self._device)), uuid=f"wagw-{self.role}")
-        self._register(client)
-        self._client = client
-        return client
+        with self._setup_lock:
+            self._device = self.find_device()
+            if self._device is None:
+                raise NotPaired(f"device {self.role!r} is not paired: run `wagw pair --role {self.role}`")
+            go_log = logging.getLogger("neonize.utils.log")
+            go_log.setLevel(max(logging.INFO, logging.getLogger().level or logging.INFO))
+            client = NewClient(self.store, jid=JID(**parse_jid(self._device)), uuid=f"wagw-{self.role}")
+            self._register(client)
+            self._client = client
+            return client
 
     def _register(self, client) -> None:
         from neonize import events as nev
