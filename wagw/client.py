@@ -1,18 +1,21 @@
 """Typed Python functions for the wa jobs: enqueue one, or call one and wait for its result.
 
-    from redis import Redis
     from wagw import client
 
-    conn = Redis.from_url("unix:///var/lib/wagw/redis/redis.sock")
-    avatar = client.fetch_avatar(conn, "+1 555 123 4567")            # waits, returns the dict
-    job = client.enqueue_send_text(conn, "15551234567", "hello")     # returns the rq Job
-    sent = client.wait(job, timeout=60)
+    avatar = client.fetch_avatar("+1 555 123 4567", wait=30)        # waits, returns the dict
+    job = client.enqueue_send_text("15551234567", "hello")          # returns the rq Job
+    sent = client.wait_for(job, timeout=60)
+
+Every function takes `connection=` (a redis.Redis); without it, the client connects to the
+Redis that wagw's settings name (WAGW_REDIS_URL, else the embedded server's socket in
+WAGW_DATA_DIR), once per process.
 
 Arguments are checked here first (the same models the worker uses), so a typo fails in the
 caller instead of in the failed registry. Every job is enqueued with its timeout and Retry
 set explicitly (the documented defaults unless overridden with job_timeout=/retry=;
-retry=False means a single attempt). Other options are passed to rq: job_id, meta,
-at_front, result_ttl, failure_ttl, description.
+retry=False means a single attempt). Other rq options pass through: job_id, meta, at_front,
+result_ttl, failure_ttl, description. `wait=` is how long the caller waits (default: the
+job's worst case, every attempt and retry interval, plus a margin).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from rq import Queue, Retry
 from rq.results import Result
 
 from wagw import keys
-from wagw.redisconn import SERIALIZER
+from wagw.redisconn import SERIALIZER, connect
 from workers import validation
 from workers.wa import DEFAULTS, JOB_PREFIX
 
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
     from redis import Redis
     from rq.job import Job
 
-WAIT_MARGIN = 5.0  # seconds beyond a job's own worst case before wait() gives up
+WAIT_MARGIN = 5.0  # seconds beyond a job's own worst case before wait_for() gives up
 _FINAL_FAILURES = (Result.Type.FAILED, Result.Type.STOPPED, Result.Type.MAX_RETRIES_EXCEEDED)
 _RQ_OPTIONS = ("job_timeout", "retry", "job_id", "meta", "at_front", "result_ttl", "failure_ttl", "description")
 
@@ -58,11 +61,24 @@ def exception_line(exc_string: str) -> str:
 
 
 class WaitTimeout(TimeoutError):
-    """wait() gave up; the job itself may still finish later (see `job`)."""
+    """wait_for() gave up; the job itself may still finish later (see `job`)."""
 
     def __init__(self, job: Job, timeout: float):
         self.job = job
         super().__init__(f"job {job.id} ({job.func_name}) did not end within {timeout:g} s")
+
+
+_connection: Redis | None = None
+
+
+def default_connection() -> Redis:
+    """The Redis named by wagw's settings, connected on first use and reused."""
+    global _connection
+    if _connection is None:
+        from wagw.config import Settings
+
+        _connection = connect(Settings())
+    return _connection
 
 
 def default_retry(operation: str) -> Retry:
@@ -70,7 +86,7 @@ def default_retry(operation: str) -> Retry:
     return Retry(max=defaults.retries, interval=[defaults.interval] * defaults.retries)
 
 
-def enqueue(conn: Redis, operation: str, /, *args: Any, **kwargs: Any) -> Job:
+def enqueue(operation: str, /, *args: Any, connection: Redis | None = None, **kwargs: Any) -> Job:
     """Queue `workers.wa.<operation>(*args, **kwargs)`; rq options go in kwargs too (see module doc)."""
     if operation not in DEFAULTS:
         raise ValueError(f"unknown wa job {operation!r} (known: {', '.join(DEFAULTS)})")
@@ -81,7 +97,7 @@ def enqueue(conn: Redis, operation: str, /, *args: Any, **kwargs: Any) -> Job:
     if retry is None:
         retry = default_retry(operation)
     meta = {**(options.pop("meta", None) or {}), "wagw_defaults": False}
-    queue = Queue(keys.WA_QUEUE, connection=conn, serializer=SERIALIZER)
+    queue = Queue(keys.WA_QUEUE, connection=connection or default_connection(), serializer=SERIALIZER)
     return queue.enqueue_call(
         JOB_PREFIX + operation,
         args=args,
@@ -100,7 +116,7 @@ def worst_case(job: Job) -> float:
     return (job.timeout or Queue.DEFAULT_TIMEOUT) * attempts + intervals
 
 
-def wait(job: Job, timeout: float | None = None) -> Any:
+def wait_for(job: Job, timeout: float | None = None) -> Any:
     """Block until the job ends; return its result or raise JobFailed / WaitTimeout."""
     if timeout is None:
         timeout = worst_case(job) + WAIT_MARGIN
@@ -123,83 +139,83 @@ def wait(job: Job, timeout: float | None = None) -> Any:
                 raise JobFailed(job, result.exc_string or "")
 
 
-def call(conn: Redis, operation: str, /, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-    """Enqueue and wait (timeout: seconds to wait; default: the job's worst case plus a margin)."""
-    return wait(enqueue(conn, operation, *args, **kwargs), timeout)
+def call(operation: str, /, *args: Any, wait: float | None = None, connection: Redis | None = None,
+         **kwargs: Any) -> Any:
+    """Enqueue and wait for the result (`wait`: seconds; default: the job's worst case plus a margin)."""
+    return wait_for(enqueue(operation, *args, connection=connection, **kwargs), wait)
 
 
-# Typed one-liners. The enqueue_* form returns the rq Job; the plain form waits for the result.
-def enqueue_fetch_avatar(conn: Redis, jid: str, preview: bool = False, is_community: bool = False, **options: Any) -> Job:
-    return enqueue(conn, "fetch_avatar", jid=jid, preview=preview, is_community=is_community, **options)
+# Typed one-liners. enqueue_* returns the rq Job; the plain form waits and returns the result.
+def enqueue_fetch_avatar(jid: str, preview: bool = False, is_community: bool = False, **options: Any) -> Job:
+    return enqueue("fetch_avatar", jid=jid, preview=preview, is_community=is_community, **options)
 
 
-def fetch_avatar(conn: Redis, jid: str, preview: bool = False, is_community: bool = False, *,
-                 timeout: float | None = None, **options: Any) -> dict:
-    """{"jid", "url", "id", "type", "direct_path"}"""
-    return wait(enqueue_fetch_avatar(conn, jid, preview, is_community, **options), timeout)
+def fetch_avatar(jid: str, preview: bool = False, is_community: bool = False, *,
+                 wait: float | None = None, **options: Any) -> dict:
+    """{"jid", "url", "id", "type": "image"|"preview", "direct_path"}"""
+    return wait_for(enqueue_fetch_avatar(jid, preview, is_community, **options), wait)
 
 
-def enqueue_send_text(conn: Redis, to: str, text: str, reply_to: str | None = None, **options: Any) -> Job:
-    return enqueue(conn, "send_text", to=to, text=text, reply_to=reply_to, **options)
+def enqueue_send_text(to: str, text: str, reply_to: str | None = None, **options: Any) -> Job:
+    return enqueue("send_text", to=to, text=text, reply_to=reply_to, **options)
 
 
-def send_text(conn: Redis, to: str, text: str, reply_to: str | None = None, *,
-              timeout: float | None = None, **options: Any) -> dict:
+def send_text(to: str, text: str, reply_to: str | None = None, *, wait: float | None = None, **options: Any) -> dict:
     """{"id", "timestamp", "to"}"""
-    return wait(enqueue_send_text(conn, to, text, reply_to, **options), timeout)
+    return wait_for(enqueue_send_text(to, text, reply_to, **options), wait)
 
 
-def enqueue_send_image(conn: Redis, to: str, image: str, caption: str | None = None, **options: Any) -> Job:
-    return enqueue(conn, "send_image", to=to, image=image, caption=caption, **options)
+def enqueue_send_image(to: str, image: str, caption: str | None = None, **options: Any) -> Job:
+    return enqueue("send_image", to=to, image=image, caption=caption, **options)
 
 
-def send_image(conn: Redis, to: str, image: str, caption: str | None = None, *,
-               timeout: float | None = None, **options: Any) -> dict:
-    """image: http(s) URL, file path (on the worker's host) or base64. -> {"id", "timestamp", "to"}"""
-    return wait(enqueue_send_image(conn, to, image, caption, **options), timeout)
+def send_image(to: str, image: str, caption: str | None = None, *, wait: float | None = None,
+               **options: Any) -> dict:
+    """image: http(s) URL, file path (on the worker's machine) or base64. -> {"id", "timestamp", "to"}"""
+    return wait_for(enqueue_send_image(to, image, caption, **options), wait)
 
 
-def enqueue_user_info(conn: Redis, jids: list[str], **options: Any) -> Job:
-    return enqueue(conn, "user_info", jids=list(jids), **options)
+def enqueue_user_info(jids: list[str], **options: Any) -> Job:
+    return enqueue("user_info", jids=list(jids), **options)
 
 
-def user_info(conn: Redis, jids: list[str], *, timeout: float | None = None, **options: Any) -> dict:
+def user_info(jids: list[str], *, wait: float | None = None, **options: Any) -> dict:
     """{"users": [{"jid", "status", "picture_id", "verified_name", "devices"}]}"""
-    return wait(enqueue_user_info(conn, jids, **options), timeout)
+    return wait_for(enqueue_user_info(jids, **options), wait)
 
 
-def enqueue_is_on_whatsapp(conn: Redis, phones: list[str], **options: Any) -> Job:
-    return enqueue(conn, "is_on_whatsapp", phones=list(phones), **options)
+def enqueue_is_on_whatsapp(phones: list[str], **options: Any) -> Job:
+    return enqueue("is_on_whatsapp", phones=list(phones), **options)
 
 
-def is_on_whatsapp(conn: Redis, phones: list[str], *, timeout: float | None = None, **options: Any) -> dict:
+def is_on_whatsapp(phones: list[str], *, wait: float | None = None, **options: Any) -> dict:
     """{"results": [{"query", "jid", "is_on_whatsapp", "verified_name"}]}"""
-    return wait(enqueue_is_on_whatsapp(conn, phones, **options), timeout)
+    return wait_for(enqueue_is_on_whatsapp(phones, **options), wait)
 
 
-def enqueue_group_info(conn: Redis, jid: str, **options: Any) -> Job:
-    return enqueue(conn, "group_info", jid=jid, **options)
+def enqueue_group_info(jid: str, **options: Any) -> Job:
+    return enqueue("group_info", jid=jid, **options)
 
 
-def group_info(conn: Redis, jid: str, *, timeout: float | None = None, **options: Any) -> dict:
+def group_info(jid: str, *, wait: float | None = None, **options: Any) -> dict:
     """{"jid", "name", "topic", "owner", "created", "announce", "locked", "participants"}"""
-    return wait(enqueue_group_info(conn, jid, **options), timeout)
+    return wait_for(enqueue_group_info(jid, **options), wait)
 
 
-def enqueue_joined_groups(conn: Redis, **options: Any) -> Job:
-    return enqueue(conn, "joined_groups", **options)
+def enqueue_joined_groups(**options: Any) -> Job:
+    return enqueue("joined_groups", **options)
 
 
-def joined_groups(conn: Redis, *, timeout: float | None = None, **options: Any) -> dict:
+def joined_groups(*, wait: float | None = None, **options: Any) -> dict:
     """{"groups": [<group_info>…]}"""
-    return wait(enqueue_joined_groups(conn, **options), timeout)
+    return wait_for(enqueue_joined_groups(**options), wait)
 
 
-def enqueue_mark_read(conn: Redis, chat: str, ids: list[str], sender: str | None = None, **options: Any) -> Job:
-    return enqueue(conn, "mark_read", chat=chat, ids=list(ids), sender=sender, **options)
+def enqueue_mark_read(chat: str, ids: list[str], sender: str | None = None, **options: Any) -> Job:
+    return enqueue("mark_read", chat=chat, ids=list(ids), sender=sender, **options)
 
 
-def mark_read(conn: Redis, chat: str, ids: list[str], sender: str | None = None, *,
-              timeout: float | None = None, **options: Any) -> dict:
+def mark_read(chat: str, ids: list[str], sender: str | None = None, *, wait: float | None = None,
+              **options: Any) -> dict:
     """{"chat", "ids", "sender", "receipt_type": "read"}"""
-    return wait(enqueue_mark_read(conn, chat, ids, sender, **options), timeout)
+    return wait_for(enqueue_mark_read(chat, ids, sender, **options), wait)

@@ -279,6 +279,8 @@ class HostClient:
         self.state = "stopped"  # while no host runs: "down", "not_paired" or "stopped"
         self.last_exit: str | None = None
         self.spawns = 0
+        self._last_paired: bool | None = None
+        self._last_jid: str | None = None
 
     # Lifecycle (main thread only) -----------------------------------------------------
     def start(self) -> None:
@@ -321,13 +323,20 @@ class HostClient:
         return host.pid if host is not None else None
 
     def status(self) -> dict[str, Any]:
-        """For the device status heartbeat; safe to call from any thread."""
+        """For the device status heartbeat; safe to call from any thread. Between hosts (a
+        crash, a respawn) pairing and JID are the last ones a host reported."""
         host = self._host
+        if host is not None and host.paired is not None:
+            self._last_paired = host.paired
+        if host is not None and host.jid:
+            self._last_jid = host.jid
         if host is None:
-            return {"state": self.state, "paired": False if self.state == "not_paired" else None,
-                    "connected": False, "jid": None, "pid": None, "last_exit": self.last_exit}
-        return {"state": host.state, "paired": host.paired, "connected": host.connected, "jid": host.jid,
-                "pid": host.pid, "last_exit": self.last_exit}
+            paired = False if self.state == "not_paired" else self._last_paired
+            return {"state": self.state, "paired": paired, "connected": False, "jid": self._last_jid,
+                    "pid": None, "last_exit": self.last_exit}
+        paired = host.paired if host.paired is not None else self._last_paired
+        return {"state": host.state, "paired": paired, "connected": host.connected,
+                "jid": host.jid or self._last_jid, "pid": host.pid, "last_exit": self.last_exit}
 
     # Calls ----------------------------------------------------------------------------
     def call(self, operation: str, params: dict[str, Any], *, deadline: float | None, connect_wait: float) -> Any:
@@ -474,6 +483,9 @@ class HostClient:
         returncode = host.reap()
         if self._host is host:
             self._host = None
+        if host.paired is not None:
+            self._last_paired = host.paired
+        self._last_jid = host.jid or self._last_jid
         self.last_exit = ExitCode.describe(returncode)
         now = time.monotonic()
         if host.state == "not_paired" or returncode == ExitCode.NOT_PAIRED:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -143,25 +144,35 @@ def test_systemd_notify_ready_status_and_watchdog(daemon_factory, data_dir):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(sock_path)
     sock.settimeout(0.2)
-    daemon = daemon_factory({"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"}).start(wait=False)
-    messages: list[str] = []
+    messages: list[tuple[float, str]] = []
+    done = threading.Event()
 
-    def received(marker):
-        try:
-            messages.append(sock.recv(4096).decode())
-        except TimeoutError:
-            pass
-        return any(marker in m for m in messages)
-    wait_for(lambda: received("READY=1"), 30, 0, "READY=1")
-    messages.clear()
-    wait_for(lambda: received("WATCHDOG=1"), 5, 0, "watchdog pings")
-    wait_for(lambda: received("STATUS="), 5, 0, "status lines")
-    ready_snapshot = daemon.snapshot()
-    assert all(p["state"] in ("running", "fatal") for p in ready_snapshot["processes"])
-    daemon.proc.send_signal(signal.SIGTERM)
-    wait_for(lambda: received("STOPPING=1"), 10, 0, "STOPPING=1")
-    assert daemon.proc.wait(timeout=15) == 0
-    sock.close()
+    def listen():  # as systemd does: read everything, always
+        while not done.is_set():
+            try:
+                messages.append((time.monotonic(), sock.recv(4096).decode()))
+            except TimeoutError:
+                pass
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+
+    def seen(marker, since=0.0):
+        return any(marker in m for t, m in list(messages) if t >= since)
+    daemon = daemon_factory({"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"}).start(wait=False)
+    try:
+        wait_for(lambda: seen("READY=1"), 30, 0.02, "READY=1")
+        ready_at = next(t for t, m in messages if "READY=1" in m)
+        assert all(p["state"] in ("running", "fatal") for p in daemon.snapshot()["processes"])
+        wait_for(lambda: sum("WATCHDOG=1" in m for t, m in list(messages) if t > ready_at) >= 3, 5, 0.02,
+                 "watchdog pings")
+        assert seen("STATUS=")
+        daemon.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: seen("STOPPING=1"), 10, 0.02, "STOPPING=1")
+        assert daemon.proc.wait(timeout=15) == 0
+    finally:
+        done.set()
+        listener.join(timeout=2)
+        sock.close()
 
 
 def test_json_log_format_tags_every_line_with_its_process(daemon_factory):

@@ -42,15 +42,19 @@ def image_server():
     server.shutdown()
 
 
-def test_call_and_wait_returns_the_result(start_worker, redis_conn):
+def test_call_and_wait_returns_the_result(start_worker, redis_conn, monkeypatch):
     start_worker()
-    assert client.fetch_avatar(redis_conn, "+1 555 123 4567", timeout=20)["jid"] == ALICE
-    assert client.send_text(redis_conn, ALICE, "hello", timeout=20)["to"] == ALICE
-    assert client.user_info(redis_conn, [ALICE], timeout=20)["users"][0]["jid"] == ALICE
-    assert client.is_on_whatsapp(redis_conn, ["+15551234567"], timeout=20)["results"][0]["is_on_whatsapp"] is True
-    assert client.group_info(redis_conn, "120363000000000001@g.us", timeout=20)["participants"]
-    assert len(client.joined_groups(redis_conn, timeout=20)["groups"]) == 2
-    marked = client.mark_read(redis_conn, ALICE, ["3EB0AA"], timeout=20)
+    monkeypatch.setattr(client, "_connection", None)
+    # Without connection=, the client connects where wagw's settings say (the test env here).
+    assert client.call("fetch_avatar", ALICE, wait=20)["jid"] == ALICE
+    redis_conn.delete("wagw:fake:sent")
+    assert client.fetch_avatar("+1 555 123 4567", wait=20, connection=redis_conn)["jid"] == ALICE
+    assert client.send_text(ALICE, "hello", wait=20, connection=redis_conn)["to"] == ALICE
+    assert client.user_info([ALICE], wait=20, connection=redis_conn)["users"][0]["jid"] == ALICE
+    assert client.is_on_whatsapp(["+15551234567"], wait=20, connection=redis_conn)["results"][0]["is_on_whatsapp"] is True
+    assert client.group_info("120363000000000001@g.us", wait=20, connection=redis_conn)["participants"]
+    assert len(client.joined_groups(wait=20, connection=redis_conn)["groups"]) == 2
+    marked = client.mark_read(ALICE, ["3EB0AA"], wait=20, connection=redis_conn)
     assert marked == {"chat": ALICE, "ids": ["3EB0AA"], "sender": None, "receipt_type": "read"}
     assert [s["op"] for s in sent(redis_conn)] == [
         "fetch_avatar", "send_text", "user_info", "is_on_whatsapp", "group_info", "joined_groups", "mark_read",
@@ -58,39 +62,39 @@ def test_call_and_wait_returns_the_result(start_worker, redis_conn):
 
 
 def test_enqueue_sets_timeout_and_retry_explicitly(redis_conn):
-    job = client.enqueue_send_text(redis_conn, ALICE, "hi")
+    job = client.enqueue_send_text(ALICE, "hi", connection=redis_conn)
     assert job.func_name == "workers.wa.send_text" and job.kwargs == {"to": ALICE, "text": "hi", "reply_to": None}
     assert job.timeout == 60 and job.retries_left == 2 and job.retry_intervals == [5, 5]
     assert job.meta == {"wagw_defaults": False}
-    once = client.enqueue_fetch_avatar(redis_conn, ALICE, job_timeout=5, retry=False, job_id="avatar-1")
+    once = client.enqueue_fetch_avatar(ALICE, job_timeout=5, retry=False, job_id="avatar-1", connection=redis_conn)
     assert (once.id, once.timeout, once.retries_left) == ("avatar-1", 5, None)
     assert client.worst_case(job) == 60 * 3 + 5 + 5
 
 
 def test_bad_arguments_fail_in_the_caller(redis_conn, wa_queue):
     with pytest.raises(InvalidArguments, match="text: String should have at most 65536 characters"):
-        client.enqueue_send_text(redis_conn, ALICE, "x" * 1_048_576)
+        client.enqueue_send_text(ALICE, "x" * 1_048_576, connection=redis_conn)
     with pytest.raises(InvalidArguments, match="jid: Input should be a valid string"):
-        client.enqueue_fetch_avatar(redis_conn, 15551234567)
+        client.enqueue_fetch_avatar(15551234567, connection=redis_conn)
     with pytest.raises(ValueError, match="unknown wa job"):
-        client.enqueue(redis_conn, "fetch_everything")
+        client.enqueue("fetch_everything")
     assert wa_queue.count == 0
 
 
 def test_a_crash_surfaces_as_job_failed_with_the_panic(start_worker, redis_conn):
     start_worker()
     with pytest.raises(client.JobFailed) as caught:
-        client.fetch_avatar(redis_conn, CRASH, retry=False, timeout=20)
+        client.fetch_avatar(CRASH, retry=False, wait=20, connection=redis_conn)
     assert "HostCrashed: native host of slot 1" in str(caught.value)
     assert "panic: runtime error" in caught.value.exc_string
 
 
 def test_wait_gives_up_at_its_timeout(start_worker, redis_conn):
     start_worker()
-    job = client.enqueue_fetch_avatar(redis_conn, HANG, job_timeout=2, retry=False)
+    job = client.enqueue_fetch_avatar(HANG, job_timeout=2, retry=False, connection=redis_conn)
     started = time.monotonic()
     with pytest.raises(client.WaitTimeout):
-        client.wait(job, timeout=0.5)
+        client.wait_for(job, timeout=0.5)
     assert time.monotonic() - started < 1.5
     assert wait_done(job, 10) == JobStatus.FAILED  # the job itself still ends on its own timeout
 
@@ -101,15 +105,15 @@ def test_send_image_from_base64_path_and_url(start_worker, redis_conn, image_ser
     picture.write_bytes(PNG)
     digest = hashlib.sha256(PNG).hexdigest()
     for image in (base64.b64encode(PNG).decode(), str(picture), f"{image_server}/a.png"):
-        assert client.send_image(redis_conn, ALICE, image, caption="look", timeout=20)["to"] == ALICE
+        assert client.send_image(ALICE, image, caption="look", wait=20, connection=redis_conn)["to"] == ALICE
         args = sent(redis_conn)[-1]["args"]
         assert args["image"] == {"bytes": len(PNG), "sha256": digest} and args["mimetype"] == "image/png"
         assert args["caption"] == "look"
 
     with pytest.raises(client.JobFailed, match="GET .*/missing.png returned HTTP 404") as caught:
-        client.send_image(redis_conn, ALICE, f"{image_server}/missing.png", timeout=20)
+        client.send_image(ALICE, f"{image_server}/missing.png", wait=20, connection=redis_conn)
     assert caught.value.job.get_status() == JobStatus.FAILED
     caught.value.job.refresh()
     assert caught.value.job.retries_left == 0  # permanent: not retried
     with pytest.raises(client.JobFailed, match="not a JPEG, PNG, GIF or WebP image"):
-        client.send_image(redis_conn, ALICE, base64.b64encode(b"%PDF-1.7 not an image").decode(), timeout=20)
+        client.send_image(ALICE, base64.b64encode(b"%PDF-1.7 not an image").decode(), wait=20, connection=redis_conn)

@@ -98,6 +98,7 @@ class Supervisor:
             self._advance_rolling_restart()
             if not self._ready_sent and all(c.state in (State.RUNNING, State.FATAL) for c in self.children):
                 self._ready_sent = True
+                self._publish()
                 self.notifier.ready(self._status_line())
                 logger.info("all children started: {}", self._status_line())
 

@@ -11,6 +11,10 @@ class Notifier:
     def __init__(self) -> None:
         self._enabled = bool(os.environ.get("NOTIFY_SOCKET"))
         self._notifier = sdnotify.SystemdNotifier() if self._enabled else None
+        if self._notifier is not None and self._notifier.socket is not None:
+            # A manager that stops reading must never stall the supervisor: drop the message.
+            self._notifier.socket.setblocking(False)
+        self._last_status = ""
         usec = os.environ.get("WATCHDOG_USEC", "")
         # Ping at half the interval systemd expects, as sd_watchdog_enabled(3) advises.
         self.watchdog_interval = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 else None
@@ -23,7 +27,9 @@ class Notifier:
         self._send(f"READY=1\nSTATUS={status}")
 
     def status(self, status: str) -> None:
-        self._send(f"STATUS={status}")
+        if status != self._last_status:
+            self._last_status = status
+            self._send(f"STATUS={status}")
 
     def stopping(self) -> None:
         self._send("STOPPING=1")
