@@ -129,13 +129,14 @@ class TreeWatcher:
         names: dict[int, str] = {}
         for pid in [root, *descendants(root, parents)]:
             name = "supervisor" if pid == root else process_name(pid)
-            if name and names.get(parents.get(pid)) == name:
-                # A child that inherited its parent's name: a forked work horse, a helper
-                # command, or a fork caught between fork() and exec() (not worth a sample).
+            parent = names.get(parents.get(pid), "")
+            if name and (parent == name or parent.startswith(name + "/") and not name.endswith("/host")):
+                # It inherited its parent's name: a helper command (and its children), a forked
+                # work horse, or a fork caught between fork() and exec() (not worth a sample).
                 argv0 = (_read(f"/proc/{pid}/cmdline") or b"").split(b"\0")[0]
                 if not argv0 or argv0 == (_read(f"/proc/{parents[pid]}/cmdline") or b"").split(b"\0")[0]:
                     continue
-                name += "/" + os.path.basename(argv0.decode(errors="replace"))
+                name = parent + "/" + os.path.basename(argv0.decode(errors="replace"))
             if name:
                 names[pid] = name
         named = list(names.items())

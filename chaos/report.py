@@ -50,6 +50,7 @@ class RunRecord:
     rss_samples: list[tuple[float, str, int]] = field(default_factory=list)
     webhook_failed: int = 0  # deliveries left in RQ's failed registry
     drained: bool = True
+    redis_stalls: list = field(default_factory=list)  # (when, seconds) a status read took > 0.25 s
     notes: list[str] = field(default_factory=list)
 
 
@@ -310,6 +311,9 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             "peak_rss_kib": dict(sorted(record.peak_rss_kib.items())),
         },
         "supervisor": sup,
+        "redis_stalls": {"count": len(record.redis_stalls),
+                         "longest_s": max((s[1] for s in record.redis_stalls), default=None),
+                         "each": record.redis_stalls[:50]},
         "targets": targets,
         "ok": all(t["ok"] for t in targets),
         "notes": record.notes,
@@ -399,6 +403,9 @@ def render(report: dict) -> str:
     if longest.get("unresolved"):
         add(f"kills whose replacement was never seen running: {longest['unresolved']}")
     add(f"largest delivery delay (push -> first 2xx): {report['delivery_delay_max_s']} s")
+    stalls = report["redis_stalls"]
+    if stalls["count"]:
+        add(f"status reads slower than 0.25 s: {stalls['count']}, longest {stalls['longest_s']} s")
     if "rss_growth" in procs:
         add("")
         add(f"{'memory growth':<22}{'start MiB':>11}{'end MiB':>10}{'growth':>9}")

@@ -41,7 +41,8 @@ from chaos.receiver import Receiver
 
 ENDPOINTS = ["hook-a", "hook-b"]
 DEVICE_STATUS = "wagw:status:device:{role}"  # hash with connected and the owning pid
-RETRY_SCHEDULE = "1,1,2,2,4,4,8,8,16,16"  # ~62 s of tries: outages here last seconds
+# About 4 minutes of tries instead of a day: outages here last seconds, but come every few.
+RETRY_SCHEDULE = "1,1,2,2,4,4,8,8,16,16,30,30,30,30,30,30"
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class ChaosRun:
         self.running_seen: dict[tuple[str, int], float] = {}  # (name, pid) -> first seen running
         self.connected_seen: dict[tuple[str, int], float] = {}  # (name, pid) -> device first connected
         self.expect_alive = False
+        self.redis_stalls: list[tuple[float, float]] = []  # (when, seconds) of slow status reads
         self.failure: str | None = None
         self._monitor_stop = threading.Event()
         self._monitor = threading.Thread(target=self._monitor_loop, name="monitor", daemon=True)
@@ -356,7 +358,11 @@ class ChaosRun:
             self.supervisor["unexpected_exit"] = f"exit {code} at {time.time():.3f}"
             self.expect_alive = False
             return
+        asked = time.monotonic()
         snap = self.daemon.snapshot()
+        latency = time.monotonic() - asked
+        if latency > 0.25:  # Redis (or this process) stalled: everything waiting on it did too
+            self.redis_stalls.append((round(time.time() - latency, 3), round(latency, 3)))
         if snap is None:
             return
         now = time.time()
@@ -434,6 +440,7 @@ class ChaosRun:
             rss_samples=list(self.watcher.rss_samples),
             webhook_failed=self.webhook_failed,
             drained=self.drained and self.failure is None,
+            redis_stalls=self.redis_stalls,
             notes=self.notes,
         )
 

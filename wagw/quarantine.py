@@ -93,6 +93,31 @@ def check(conn: Redis, operation: str) -> None:
         raise Quarantined(describe(record))
 
 
+class Checker:
+    """check() with a short memory, for a worker's hot path: one GET per operation per
+    `max_age` seconds instead of one per job. Another worker's new quarantine is seen at
+    most that late (a crash or so more); one this process engages is seen at once."""
+
+    def __init__(self, conn: Redis, max_age: float = 1.0):
+        self.conn = conn
+        self.max_age = max_age
+        self._seen: dict[str, tuple[float, dict | None]] = {}
+
+    def check(self, operation: str) -> None:
+        now = time.monotonic()
+        seen = self._seen.get(operation)
+        if seen is None or now - seen[0] >= self.max_age:
+            seen = (now, get(self.conn, operation))
+            self._seen[operation] = seen
+        record = seen[1]
+        if record is not None and record["until"] > time.time():
+            raise Quarantined(describe(record))
+
+    def note(self, record: dict) -> None:
+        """A quarantine this process just engaged."""
+        self._seen[record["operation"]] = (time.monotonic(), record)
+
+
 def describe(record: dict) -> str:
     remaining = max(0.0, record["until"] - time.time())
     until = datetime.fromtimestamp(record["until"], timezone.utc).isoformat(timespec="seconds")

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import inspect
+import threading
 import time
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -55,6 +57,38 @@ DEFAULTS: dict[str, JobDefaults] = {
 }
 
 
+class JobCounts:
+    """wa job metrics added up in memory; the wa-worker writes them every couple of seconds in
+    one round trip (a worker killed outright loses that much counting, never a job)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._outcomes: Counter[tuple[str, str]] = Counter()
+        self._seconds: dict[str, list[float]] = defaultdict(list)
+
+    def add(self, operation: str, outcome: str, seconds: float) -> None:
+        with self._lock:
+            self._outcomes[operation, outcome] += 1
+            self._seconds[operation].append(seconds)
+
+    def flush(self, conn: Redis) -> None:
+        with self._lock:
+            outcomes, self._outcomes = self._outcomes, Counter()
+            seconds, self._seconds = self._seconds, defaultdict(list)
+        if not outcomes:
+            return
+        pipe = conn.pipeline(transaction=False)
+        for (operation, outcome), count in outcomes.items():
+            metrics.incr(pipe, "wa_jobs", count, operation=operation, outcome=outcome)
+        for operation, samples in seconds.items():
+            for sample in samples:
+                metrics.observe(pipe, "wa_job_seconds", sample, operation=operation)
+        try:
+            pipe.execute()
+        except RedisError as error:
+            logger.debug("metrics: {} job samples lost: {}", sum(outcomes.values()), error)
+
+
 @dataclass
 class Runtime:
     """What a job needs from the wa-worker running it; bound once at worker start."""
@@ -64,6 +98,11 @@ class Runtime:
     host: HostClient
     slot: int
     deadline: float | None = None  # time.monotonic() by which the current job must end
+    counts: JobCounts = field(default_factory=JobCounts)
+    quarantines: quarantine.Checker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.quarantines = quarantine.Checker(self.conn)
 
     @property
     def process(self) -> str:
@@ -100,7 +139,7 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         fake = runtime is not None and runtime.settings.backend == "fake"
         params = validation.validate(operation, args, kwargs, fake=fake).model_dump()
         runtime = _current()
-        quarantine.check(runtime.conn, operation)
+        runtime.quarantines.check(operation)
         if operation == "send_image":
             params = _image_params(params, runtime.deadline)
         result = runtime.host.call(operation, params, deadline=runtime.deadline,
@@ -117,7 +156,7 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         raise
     finally:
         if runtime is not None:
-            _count_job(runtime, operation, outcome, time.monotonic() - started)
+            runtime.counts.add(operation, outcome, time.monotonic() - started)
 
 
 def _outcome(error: BaseException) -> str:
@@ -136,20 +175,10 @@ def _count_crash(runtime: Runtime, operation: str, crash: HostCrashed) -> None:
                                           process=runtime.process, exit=crash.exit, panic=crash.panic)
         metrics.incr(runtime.conn, "native_host_crashes", operation=operation)
         if engaged:
+            runtime.quarantines.note(engaged)
             metrics.incr(runtime.conn, "quarantines", operation=operation)
     except RedisError as error:  # the job still fails with the crash; only the count is lost
         logger.error("could not record the native crash of {}: {}", operation, error)
-
-
-def _count_job(runtime: Runtime, operation: str, outcome: str, seconds: float) -> None:
-    # One round trip for both: counting must cost little next to the job.
-    pipe = runtime.conn.pipeline(transaction=False)
-    metrics.incr(pipe, "wa_jobs", operation=operation, outcome=outcome)
-    metrics.observe(pipe, "wa_job_seconds", seconds, operation=operation)
-    try:
-        pipe.execute()
-    except RedisError as error:
-        logger.debug("metrics: sample lost: {}", error)
 
 
 # send_image: URL, path or base64 -> bytes + mimetype ------------------------------------

@@ -1,0 +1,109 @@
+"""`wagw webhooks replay [JOB_ID…|--all]`: requeue failed webhook deliveries, and what
+`wagw status` shows about them (`failed_deliveries`).
+
+A replayed delivery gets a fresh retry budget (the whole schedule again) and goes to the back
+of the queue. Its attempt counter keeps rising, so the receiver sees from X-Wagw-Attempt that
+this is not the first try; the event id and body are unchanged, so a receiver that already
+processed the event (it can have, if it answered non-2xx after processing) can drop it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rq.exceptions import InvalidJobOperation
+from rq.job import Job
+from rq.registry import FailedJobRegistry
+
+from wagw import keys
+from wagw.redisconn import SERIALIZER, connect
+
+if TYPE_CHECKING:
+    import argparse
+
+    from redis import Redis
+
+    from wagw.config import Settings
+
+NOT_FOUND = 1  # some JOB_IDs were not failed deliveries
+USAGE = 64  # EX_USAGE: neither JOB_IDs nor --all
+
+
+def _registry(conn: Redis) -> FailedJobRegistry:
+    return FailedJobRegistry(keys.WEBHOOKS_QUEUE, connection=conn, serializer=SERIALIZER)
+
+
+def _describe(job: Job) -> dict:
+    from workers.webhook_http import redact
+
+    try:
+        url, event_id, _body = job.args
+    except Exception:  # not a deliver job, or unreadable
+        url, event_id = "?", "?"
+    return {
+        "job_id": job.id,
+        "event_id": event_id,
+        "url": redact(url) if url != "?" else url,
+        "attempts": job.meta.get("attempts"),
+        "last_status": job.meta.get("last_status"),
+        "last_error": job.meta.get("last_error"),
+        "failed_at": job.ended_at.isoformat() if job.ended_at else None,
+    }
+
+
+def failed_deliveries(conn: Redis, limit: int = 10) -> dict:
+    """{"count": N, "recent": [newest first: job_id, event_id, url, attempts, last_status,
+    last_error, failed_at]} for `wagw status`. URLs are shown without query or credentials."""
+    registry = _registry(conn)
+    count = registry.get_job_count(cleanup=False)
+    # The failed registry is scored by expiry (failure time + a fixed TTL): highest = newest.
+    ids = [i.decode() for i in conn.zrevrange(registry.key, 0, max(limit, 0) - 1)] if limit else []
+    jobs = Job.fetch_many(ids, connection=conn, serializer=SERIALIZER)
+    return {"count": count, "recent": [_describe(job) for job in jobs if job is not None]}
+
+
+def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[list[str], list[str]]:
+    """Requeue the given failed deliveries (None: all of them). Returns (requeued, not found)."""
+    from workers.webhooks import rq_retry
+
+    registry = _registry(conn)
+    if job_ids is None:
+        job_ids = [i.decode() for i in conn.zrange(registry.key, 0, -1)]
+    retry = rq_retry(settings)
+    requeued: list[str] = []
+    missing: list[str] = []
+    for job_id in job_ids:
+        if conn.zscore(registry.key, job_id) is None:
+            missing.append(job_id)
+            continue
+        job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER) if Job.exists(job_id, conn) else None
+        if job is None:
+            conn.zrem(registry.key, job_id)  # its data expired: nothing left to send
+            missing.append(job_id)
+            continue
+        job.retries_left = retry.max
+        job.retry_intervals = retry.intervals
+        job.meta["replays"] = int(job.meta.get("replays", 0)) + 1
+        try:
+            registry.requeue(job)  # saves the job (meta included) and enqueues it
+        except InvalidJobOperation:  # replayed by someone else meanwhile
+            missing.append(job_id)
+            continue
+        requeued.append(job_id)
+    return requeued, missing
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    ids = list(getattr(args, "job_ids", None) or [])
+    replay_all = bool(getattr(args, "all", False))
+    if replay_all == bool(ids):
+        print("wagw webhooks replay: give JOB_IDs or --all (not both)")
+        return USAGE
+    conn = connect(settings, socket_timeout=10)
+    requeued, missing = replay(conn, settings, None if replay_all else ids)
+    for job_id in requeued:
+        print(f"requeued {job_id}")
+    for job_id in missing:
+        print(f"not a failed delivery: {job_id}")
+    print(f"{len(requeued)} deliver{'y' if len(requeued) == 1 else 'ies'} requeued")
+    return NOT_FOUND if missing else 0
