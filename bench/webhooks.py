@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -111,7 +112,7 @@ class Bench:
         from wagw.redis_server import start_standalone
 
         self.args = args
-        self.dir = Path(tempfile.mkdtemp(prefix="wagw-bench-", dir="/tmp"))
+        self.dir = Path(tempfile.mkdtemp(prefix="wagw-whbench-", dir="/tmp"))
         self.redis_proc, server = start_standalone(self.dir)
         self.redis_url = server.url
         self.redis = Redis.from_url(self.redis_url)
@@ -162,6 +163,8 @@ class Bench:
         for proc in (self.receiver, self.redis_proc):
             proc.terminate()
             proc.wait(timeout=10)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def reset(self) -> None:
         self.redis.flushall()

@@ -99,12 +99,30 @@ def endpoint_figures(record: RunRecord, endpoint: str, webhook_kills: list[float
                 duplicate_samples.append({"event_id": event_id,
                                           "answers": [[round(a["accepted"], 3), round(a["time"], 3), a["attempt"]]
                                                       for a in repeated]})
+    # Attempts the worker counted without sending a request (circuit open): the receiver
+    # sees attempt numbers skip.
+    attempts: dict[str, list[int]] = {}
+    for r in receipts:
+        if r.get("attempt") and str(r["attempt"]).isdigit():
+            attempts.setdefault(r["event_id"], []).append(int(r["attempt"]))
+    unsent = [max(a) - len(set(a)) for a in attempts.values()]
     expected = set(record.pushed)
     delivered = expected & set(first_ok)
     lost = sorted(expected - delivered - record.uncertain)
     delays = [first_ok[p] - record.pushed[p] for p in delivered]
     unexpected = sorted(set(first_ok) - expected - record.uncertain)
+    # Carried across the SIGTERM + restart: pushed before the stop, first delivered after it.
+    stop_at = record.supervisor.get("stop_sent_at")
+    restarted_at = record.supervisor.get("restarted_at")
+    across = None
+    if stop_at and restarted_at:
+        before = [p for p, t in record.pushed.items() if t < stop_at]
+        across = {
+            "undelivered_at_stop": sum(1 for p in before if first_ok.get(p, float("inf")) >= stop_at),
+            "delivered_after_restart": sum(1 for p in before if restarted_at <= first_ok.get(p, 0)),
+        }
     return {
+        "across_restart": across,
         "delivered": len(delivered),
         "lost": len(lost),
         "lost_sample": lost[:10],
@@ -116,6 +134,9 @@ def endpoint_figures(record: RunRecord, endpoint: str, webhook_kills: list[float
         "kill_window_answer_age_max_s": _round(max(answered_before_kill) if answered_before_kill else None, 3),
         "unexpected_payload_ids": len(unexpected),
         "requests": len(receipts),
+        "highest_attempt": max((max(a) for a in attempts.values()), default=None),
+        "attempts_without_request_max": max(unsent, default=None),
+        "events_with_attempts_without_request": sum(1 for u in unsent if u),
         "answers": dict(sorted(answers.items())),
         "bad_signatures": sum(1 for r in receipts if not r["signature_ok"]),
         "event_id_header_mismatches": sum(1 for r in receipts if r["header_event_id"] != r["event_id"]),
@@ -366,9 +387,16 @@ def render(report: dict) -> str:
                        ("duplicates_outside_kill_window", "duplicated (outside kill window)"),
                        ("duplicates_in_kill_window", "duplicated (inside kill window)"),
                        ("requests", "requests received"), ("bad_signatures", "bad signatures"),
+                       ("highest_attempt", "highest X-Wagw-Attempt"),
+                       ("attempts_without_request_max", "most attempts counted, never sent"),
                        ("delay_p50_s", "delivery delay p50 (s)"), ("delay_p99_s", "delivery delay p99 (s)"),
                        ("delay_max_s", "delivery delay max (s)")]:
         add(f"{'  ' + label:<44}" + "".join(f"{str(ev['endpoints'][n][key]):>14}" for n in names))
+    if all(ev["endpoints"][n]["across_restart"] for n in names):
+        add(f"{'  undelivered at the SIGTERM':<44}" + "".join(
+            f"{ev['endpoints'][n]['across_restart']['undelivered_at_stop']:>14}" for n in names))
+        add(f"{'    of which delivered after the restart':<44}" + "".join(
+            f"{ev['endpoints'][n]['across_restart']['delivered_after_restart']:>14}" for n in names))
     add(f"{'  answers':<44}" + "  ".join(
         ",".join(f"{s}:{c}" for s, c in ev["endpoints"][n]["answers"].items()) for n in names))
     add("")

@@ -53,6 +53,7 @@ STATUS_INTERVAL = 2.0
 STATUS_TTL = 10
 # A short idle wait (BLPOP) lets the main thread look after a host that died between jobs.
 WORKER_TTL = 35
+HEARTBEAT_EVERY = 1.0  # seconds; RQ's extra beats in between are skipped
 
 
 class BackstopDeathPenalty(UnixSignalDeathPenalty):
@@ -64,7 +65,10 @@ class BackstopDeathPenalty(UnixSignalDeathPenalty):
 
 def apply_defaults(job: Job) -> bool:
     """Give a wa job its documented timeout and Retry when the enqueuer set none. True if changed."""
-    operation = wa.operation_of(job.func_name)
+    try:
+        operation = wa.operation_of(job.func_name)
+    except Exception:  # undecodable (e.g. pickled): RQ fails the job when it tries to run it
+        return False
     if operation is None or job.meta.get("wagw_defaults") is False:
         return False
     defaults = wa.DEFAULTS[operation]
@@ -112,6 +116,7 @@ class WaWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self.runtime = runtime
         self.stop_requested = False
+        self._last_beat = float("-inf")
         self.push_exc_handler(no_retry_for_permanent_errors)
         if not any(isinstance(f, OneLinePerJob) for f in self.log.filters):
             self.log.addFilter(OneLinePerJob())
@@ -125,9 +130,19 @@ class WaWorker(SimpleWorker):
             self.runtime.end()
 
     def heartbeat(self, timeout=None, pipeline=None):
-        super().heartbeat(timeout, pipeline)
-        # Called from the main thread while idle: respawn a host that died between jobs.
-        if pipeline is None and self.get_state() != WorkerStatus.BUSY:
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline)
+            return
+        # RQ beats up to five times per job, two round trips each; the worker key lives for
+        # WORKER_TTL + 60 s, so a beat within HEARTBEAT_EVERY of the last one adds nothing.
+        now = time.monotonic()
+        if timeout is not None or now - self._last_beat >= HEARTBEAT_EVERY:
+            with self.connection.pipeline(transaction=False) as pipe:
+                super().heartbeat(timeout, pipe)
+                pipe.execute()
+            self._last_beat = now
+        # Called from the main thread between jobs: respawn a host that died meanwhile.
+        if self.get_state() != WorkerStatus.BUSY:
             self.runtime.host.maintain()
 
     def request_stop(self, signum, frame):

@@ -20,6 +20,8 @@ from enum import Enum
 # +-25 %: deliveries that failed together (an endpoint outage) come back spread out.
 JITTER = 0.25
 SNIPPET_CHARS = 300
+# Retry-After is honoured up to the schedule's longest step, and at least up to an hour.
+RETRY_AFTER_CAP = 3600.0
 
 
 class Verdict(str, Enum):
@@ -80,13 +82,13 @@ def retry_delay(
 ) -> float:
     """Seconds to wait after attempt number `failed_attempt` (1-based) failed.
 
-    The schedule step for that attempt, jittered; at least Retry-After, which is capped at
-    the schedule's longest step so an endpoint cannot park a delivery for ever.
+    The schedule step for that attempt, jittered; at least Retry-After, which is capped
+    (RETRY_AFTER_CAP or the longest step) so an endpoint cannot park a delivery for ever.
     """
     step = schedule[min(max(failed_attempt, 1), len(schedule)) - 1]
     delay = step * (rng or random).uniform(1 - JITTER, 1 + JITTER)
     if retry_after is not None:
-        delay = max(delay, min(retry_after, max(schedule)))
+        delay = max(delay, min(retry_after, max(RETRY_AFTER_CAP, *schedule)))
     return delay
 
 

@@ -61,6 +61,13 @@ EXECUTION_REFRESH = 120
 HEARTBEAT_EVERY = 5.0
 ORPHAN_AGE = 10.0  # an id alone in the intermediate list this long lost its worker
 FINISH_BATCH = 500
+# Under a busy stream (the last batch had more than one job but was not full), wait this long
+# so the next batch is bigger: a batch costs four round trips whatever its size. Adds at most
+# this to a delivery's latency, and only when several arrive at once anyway.
+LINGER = 0.008
+# Outcomes are recorded in batches gathered over this long (bookkeeping only: the POST
+# has happened, so this delays no delivery).
+FINISH_LINGER = 0.010
 
 # Moves up to ARGV[1] ids from the queue to RQ's intermediate list, atomically per id:
 # the same step RQ's own dequeue (LMOVE) takes, for a whole batch in one round trip.
@@ -199,6 +206,8 @@ class DeliveryWorker(BaseWorker):
                 if ids:
                     worked = True
                     self._start(ids)
+                    if 1 < len(ids) < BATCH:
+                        time.sleep(LINGER)
                 elif burst and not self.in_flight and not self.queue.count:
                     break
         finally:
@@ -313,6 +322,7 @@ class DeliveryWorker(BaseWorker):
                 if self._finisher_stop.is_set():
                     return
                 continue
+            time.sleep(FINISH_LINGER)
             while len(batch) < FINISH_BATCH:
                 try:
                     batch.append(self._done.get_nowait())

@@ -288,3 +288,15 @@ def test_an_unpaired_slot_fails_jobs_with_the_pairing_hint(start_worker, wa_queu
     assert wait_done(job, 10) == JobStatus.FAILED
     assert "SlotNotPaired: slot 1 is not paired: run `wagw pair --role worker-1`" in job.latest_result().exc_string
     assert sent(redis_conn) == []
+
+
+def test_a_pickled_job_fails_and_the_worker_carries_on(start_worker, redis_conn):
+    worker = start_worker()
+    pickled = Queue(keys.WA_QUEUE, connection=redis_conn).enqueue("workers.wa.joined_groups")  # rq's default: pickle
+    assert wait_done(pickled) == JobStatus.FAILED
+    assert "DeserializationError" in Job.fetch(pickled.id, connection=redis_conn,
+                                               serializer=JSONSerializer).latest_result().exc_string
+    worker.assert_alive()
+    assert sent(redis_conn) == []
+    ok = Queue(keys.WA_QUEUE, connection=redis_conn, serializer=JSONSerializer).enqueue("workers.wa.joined_groups")
+    assert wait_done(ok) == JobStatus.FINISHED

@@ -1,6 +1,9 @@
-"""A real webhook endpoint for tests: a threaded http.server on 127.0.0.1 (random port) that
-records every request and answers as the test scripts it. It can go down (listener closed,
-open keep-alive connections dropped) and come back on the same port."""
+"""What the webhook integration tests run against: a real endpoint and real wagw processes.
+
+`Receiver`: a threaded http.server on 127.0.0.1 (random port) that records every request and
+answers as the test scripts it; it can go down (listener closed, open keep-alive connections
+dropped) and come back on the same port. `Processes`: `python -m wagw scheduler` and
+`python -m wagw webhook-worker` children with the test's environment."""
 
 from __future__ import annotations
 
@@ -137,3 +140,66 @@ class Receiver:
                 pass
 
         return Handler
+
+
+# ---- real wagw processes --------------------------------------------------------------------------
+
+
+class Processes:
+    """`python -m wagw scheduler` and `python -m wagw webhook-worker` children for one test,
+    with the test's WAGW_ environment; logs go to files in the data dir."""
+
+    def __init__(self, data_dir, **env: str) -> None:
+        import os
+
+        self.data_dir = data_dir
+        self.env = {k: v for k, v in os.environ.items()}
+        self.env.update({"PYTHONUNBUFFERED": "1", "WAGW_LOG_LEVEL": "DEBUG"})
+        self.env.update(env)
+        self.procs: dict[str, object] = {}
+
+    def start(self, name: str, *argv: str):
+        import subprocess
+        import sys
+
+        log = open(self.data_dir / f"{name}.log", "a")
+        proc = subprocess.Popen([sys.executable, "-m", "wagw", *argv], env={**self.env, "WAGW_PROCESS_NAME": name},
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        self.procs[name] = proc
+        return proc
+
+    def scheduler(self):
+        return self.start("scheduler", "scheduler")
+
+    def worker(self, n: int = 1):
+        return self.start(f"webhook-worker-{n}", "webhook-worker")
+
+    def stop(self, name: str, timeout: float = 30.0) -> int:
+        import signal
+        import subprocess
+
+        proc = self.procs.pop(name)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"{name} did not stop within {timeout} s of SIGTERM") from None
+
+    def kill(self, name: str) -> None:
+        proc = self.procs.pop(name)
+        proc.kill()
+        proc.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            try:
+                self.stop(name)
+            except AssertionError:
+                pass
+
+    def logs(self) -> str:
+        return "\n".join(f"==== {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.data_dir.glob("*.log")))

@@ -1,0 +1,86 @@
+"""Per-endpoint lanes: the circuit breaker and the saturation check (pure logic, real threads)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from workers import webhook_lanes
+from workers.webhook_lanes import Lane
+from workers.webhook_policy import Outcome
+
+URL = "https://user:pw@hooks.example/in?token=abc"
+
+
+def test_lane_name_hides_credentials():
+    lane = Lane(URL, lambda item: None)
+    assert lane.name == "https://hooks.example/in"
+    lane.close()
+
+
+def test_circuit_opens_after_consecutive_retryable_failures_and_closes_on_an_answer():
+    lane = Lane(URL, lambda item: None)
+    for _ in range(webhook_lanes.CIRCUIT_FAILURES - 1):
+        lane.record(Outcome(503, 0.01))
+    assert lane.circuit_open_for() == 0
+    lane.record(Outcome(None, 0.01, error="ConnectError"))
+    assert 0 < lane.circuit_open_for() <= webhook_lanes.CIRCUIT_BASE
+    assert "5 consecutive failures" in lane.circuit_outcome().error
+    assert lane.circuit_outcome().verdict.value == "retry"
+    # A 4xx is an answer: the endpoint is up.
+    lane.record(Outcome(404, 0.01))
+    assert lane.circuit_open_for() == 0
+    lane.close()
+
+
+def test_circuit_period_doubles_while_probes_fail(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(webhook_lanes.time, "monotonic", lambda: clock[0])
+    lane = Lane(URL, lambda item: None)
+    periods = []
+    for _ in range(5):
+        for _ in range(webhook_lanes.CIRCUIT_FAILURES):
+            lane.record(Outcome(500, 0.01))
+        periods.append(lane.circuit_open_for())
+        clock[0] += periods[-1]  # the period ends: the next delivery probes
+    assert periods == [2.0, 4.0, 8.0, 16.0, 32.0]
+    lane.record(Outcome(200, 0.01))
+    for _ in range(webhook_lanes.CIRCUIT_FAILURES):
+        lane.record(Outcome(500, 0.01))
+    assert lane.circuit_open_for() == 2.0  # success reset the doubling
+    lane.close()
+
+
+def test_a_slow_lane_stops_taking_work_and_backs_off_deferrals():
+    done = []
+    release = threading.Event()
+    lane = Lane(URL, done.append, threads=2)
+
+    def slow_send(item):
+        release.wait(10)
+
+    accepted = 0
+    # Threads busy for longer than MAX_WAIT: after the threads are full, nothing more fits.
+    for n in range(10):
+        if lane.try_submit(n, slow_send):
+            accepted += 1
+        time.sleep(0.01)
+    deadline = time.monotonic() + webhook_lanes.MAX_WAIT + 2
+    while lane.try_submit("late", slow_send) and time.monotonic() < deadline:
+        accepted += 1
+        time.sleep(0.05)
+    assert not lane.try_submit("again", slow_send)
+    assert 2 <= accepted < 1000
+    first, second = lane.defer_delay(), lane.defer_delay()
+    assert 1.0 <= first <= 2.0 and 2.0 <= second <= 4.0
+    release.set()
+    lane.close()
+    assert len(done) == accepted
+
+
+def test_a_fast_lane_takes_a_large_batch():
+    done = []
+    lane = Lane(URL, done.append)
+    assert all(lane.try_submit(n, lambda item: None) for n in range(500))
+    lane.close()
+    assert sorted(done) == list(range(500))
