@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TextIO
 
@@ -40,40 +41,33 @@ class _InterceptHandler(logging.Handler):
         logger.bind(logger_name=record.name).opt(exception=record.exc_info).log(level, record.getMessage())
 
 
-def _wire_sink(stream: TextIO):
+def _wire_line(record) -> dict:
+    return {
+        "level": record["level"].name,
+        "msg": record["message"],
+        "logger": record["extra"].get("logger_name") or record["name"],
+        "proc": record["extra"].get("proc"),
+    }
+
+
+def _json_line(record) -> dict:
+    return {
+        "time": record["time"].astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+        "level": record["level"].name,
+        "process": record["extra"].get("proc"),
+        "message": record["message"],
+        **{k: v for k, v in record["extra"].items() if k != "proc"},
+    }
+
+
+def _line_sink(stream: TextIO, shape, exception_field: str):
+    """A loguru sink writing one JSON object a line, shaped by `shape(record)`."""
+
     def sink(message) -> None:
         record = message.record
-        line = {
-            "level": record["level"].name,
-            "msg": record["message"],
-            "logger": record["extra"].get("logger_name") or record["name"],
-            "proc": record["extra"].get("proc"),
-        }
+        line = shape(record)
         if record["exception"] is not None:
-            line["exc"] = "".join(
-                __import__("traceback").format_exception(*record["exception"])
-            ).rstrip()
-        stream.write(json.dumps(line, default=str) + "\n")
-        stream.flush()
-
-    return sink
-
-
-def _json_sink(stream: TextIO):
-    def sink(message) -> None:
-        record = message.record
-        extra = {k: v for k, v in record["extra"].items() if k not in ("proc",)}
-        line = {
-            "time": record["time"].astimezone(timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record["level"].name,
-            "process": record["extra"].get("proc"),
-            "message": record["message"],
-            **extra,
-        }
-        if record["exception"] is not None:
-            line["exception"] = "".join(
-                __import__("traceback").format_exception(*record["exception"])
-            ).rstrip()
+            line[exception_field] = "".join(traceback.format_exception(*record["exception"])).rstrip()
         stream.write(json.dumps(line, default=str) + "\n")
         stream.flush()
 
@@ -88,9 +82,9 @@ def configure_logging(settings: Settings, process_name: str, *, wire: bool | Non
     logger.configure(extra={"proc": process_name})
     level = settings.log_level
     if wire:
-        logger.add(_wire_sink(sys.stderr), level=level, format="{message}")
+        logger.add(_line_sink(sys.stderr, _wire_line, "exc"), level=level, format="{message}")
     elif settings.log_format == "json":
-        logger.add(_json_sink(sys.stdout), level=level, format="{message}")
+        logger.add(_line_sink(sys.stdout, _json_line, "exception"), level=level, format="{message}")
     else:
         logger.add(sys.stdout, level=level, format=TEXT_FORMAT, colorize=sys.stdout.isatty())
     # Installed before neonize is imported, so its logging.basicConfig() finds a handler and

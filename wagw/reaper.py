@@ -7,24 +7,14 @@ has expired, is expired at once through RQ's own cleanup, so its Retry applies a
 
 from __future__ import annotations
 
-import os
 import socket
 
 from redis import Redis
 from rq.registry import StartedJobRegistry
 from rq.utils import as_text
 
+from wagw.procs import pid_alive
 from wagw.redisconn import SERIALIZER
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _worker_dead(conn: Redis, worker_name: str, hostname: str) -> bool:
@@ -33,7 +23,7 @@ def _worker_dead(conn: Redis, worker_name: str, hostname: str) -> bool:
         return True  # heartbeat key expired: RQ itself considers the worker gone
     if as_text(host) != hostname:
         return False  # another host's worker: leave it to that host
-    return not _pid_alive(int(pid))
+    return not pid_alive(int(pid))
 
 
 def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None = None) -> list[str]:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from loguru import logger
 
+from wagw.procs import pid_alive
+
 # Linux's sun_path limit, including the terminating NUL.
 MAX_SOCKET_PATH = 107
 
@@ -92,9 +94,9 @@ class EmbeddedRedis:
             logger.warning("stopping redis-server pid {} left by a previous run", pid)
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 10
-            while _alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _alive(pid):
+            if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
         for stale in (self.socket, self.pidfile):
             if stale.exists() or stale.is_symlink():
@@ -141,20 +143,6 @@ def _read_pid(path: Path) -> int | None:
         return int(path.read_text().strip())
     except (OSError, ValueError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return False
 
 
 def _is_redis(pid: int) -> bool:
