@@ -164,10 +164,12 @@ class Bench:
             proc.terminate()
             proc.wait(timeout=10)
         self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not self.args.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def reset(self) -> None:
-        self.redis.flushall()
+        # Not FLUSHALL: running workers' registrations must stay (a worker whose registration
+        # vanished looks dead to the scheduler's reaper).
         self.rx.reset()
 
     # ---- producing events like the session ---------------------------------------------------
@@ -297,6 +299,28 @@ class Bench:
             "max_ms": lat[-1] if lat else None,
         }
 
+    def drain(self, count: int) -> dict:
+        """Delivery capacity alone: a backlog of `count` events enqueued (as the session
+        does) while no worker runs, then M workers started; rate from the first to the last
+        receipt, and CPU per event of each process."""
+        self.stop_children()
+        self.reset()
+        sent = self.produce(count=count)
+        cpu_before = self.cpu_seconds()
+        self.start_wagw_workers()
+        ok = self.wait_delivered(len(sent), timeout=300)
+        cpu_after = self.cpu_seconds()
+        records = self.rx.records()
+        first, last = min(t for t, _ in records), max(t for t, _ in records)
+        self.stop_children()
+        return {
+            "events": count, "all_delivered": ok, "rate": count / (last - first),
+            "cpu_ms_per_event": {
+                name: round(1000 * (cpu_after[name] - cpu_before.get(name, 0)) / count, 3)
+                for name in cpu_after if name != "producer"
+            },
+        }
+
     def inline_post(self, count: int) -> dict:
         """The limit: one thread signing and POSTing the same bodies back to back."""
         from wagw.events import build_body
@@ -347,6 +371,20 @@ def forking_worker_main() -> int:
     return 0
 
 
+def medians(runs: dict[str, list[dict]]) -> dict:
+    keys = {"inline_post": ["rate", "p50_ms", "p99_ms"], "latency": ["p50_ms", "p99_ms", "max_ms"],
+            "sustained": ["enqueue_rate", "delivered_rate_in_window", "overall_rate", "backlog_at_end"],
+            "drain": ["rate"], "forking_worker": ["rate"]}
+    summary = {part: {k: round(statistics.median(r[k] for r in results), 2) for k in keys[part]}
+               for part, results in runs.items()}
+    if "drain" in summary and "forking_worker" in summary:
+        summary["drain_vs_forking_worker"] = round(summary["drain"]["rate"] / summary["forking_worker"]["rate"], 1)
+    if "sustained" in summary and "inline_post" in summary:
+        summary["sustained_vs_inline_post"] = round(
+            summary["sustained"]["delivered_rate_in_window"] / summary["inline_post"]["rate"], 2)
+    return summary
+
+
 def percentile(values: list[float], pct: float) -> float | None:
     if not values:
         return None
@@ -363,7 +401,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="webhook worker processes (M)")
     parser.add_argument("--inline", type=int, default=3000, help="events for the inline-POST baseline")
     parser.add_argument("--forking", type=int, default=400, help="events for the forking-Worker baseline")
+    parser.add_argument("--drain", type=int, default=10000, help="backlog for the delivery-capacity run")
+    parser.add_argument("--runs", type=int, default=3, help="repetitions of each part (medians reported)")
     parser.add_argument("--log-level", default="INFO", help="WAGW_LOG_LEVEL of the workers")
+    parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs) in /tmp")
+    parser.add_argument("--only", choices=["inline", "latency", "sustained", "drain", "forking"], action="append",
+                        help="run only these parts (default: all)")
     parser.add_argument("--receiver", help=argparse.SUPPRESS)
     parser.add_argument("--forking-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -378,19 +421,34 @@ def main() -> int:
     logger.add(sys.stderr, level="WARNING")
     bench = Bench(args)
     results: dict = {"cpus": os.cpu_count(), "workers": args.workers, "log_level": args.log_level}
+    parts = set(args.only or ["inline", "latency", "sustained", "drain", "forking"])
+    runs: dict[str, list[dict]] = {}
+
+    def record(part: str, result: dict) -> None:
+        runs.setdefault(part, []).append(result)
+        print(f"{part}:", json.dumps(result), flush=True)
+
     try:
-        results["inline_post"] = bench.inline_post(args.inline)
-        print("inline POST:", json.dumps(results["inline_post"]), flush=True)
-        bench.start_wagw_workers()
-        results["latency"] = bench.latency(args.rate, args.latency_seconds)
-        print("latency:", json.dumps(results["latency"]), flush=True)
-        results["sustained"] = bench.sustained()
-        print("sustained:", json.dumps(results["sustained"]), flush=True)
-        bench.stop_children()
-        results["forking_worker"] = bench.forking_worker(args.forking)
-        print("forking Worker:", json.dumps(results["forking_worker"]), flush=True)
+        for _ in range(args.runs):
+            if "inline" in parts:
+                record("inline_post", bench.inline_post(args.inline))
+            if parts & {"latency", "sustained"}:
+                bench.start_wagw_workers()
+            if "latency" in parts:
+                record("latency", bench.latency(args.rate, args.latency_seconds))
+            if "sustained" in parts:
+                record("sustained", bench.sustained())
+            bench.stop_children()
+            if "drain" in parts:
+                record("drain", bench.drain(args.drain))
+            if "forking" in parts:
+                record("forking_worker", bench.forking_worker(args.forking))
     finally:
         bench.close()
+        if args.keep:
+            print("logs:", bench.dir / "children.log")
+    results["runs"] = runs
+    results["medians"] = medians(runs)
     print(json.dumps(results, indent=2))
     return 0
 

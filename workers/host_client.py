@@ -154,6 +154,7 @@ class _Incarnation:
         self.jid: str | None = None
         self.error: str | None = None
         self.ever_connected = False
+        self.killed = False  # by us: its exit needs no report
         self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
         self.events_closed = threading.Event()
         self.stderr_closed = threading.Event()
@@ -255,6 +256,7 @@ class _Incarnation:
         return self.returncode
 
     def kill(self) -> int:
+        self.killed = True
         try:
             self.popen.kill()
         except ProcessLookupError:
@@ -500,9 +502,9 @@ class HostClient:
         else:
             self._failures += 1
             self._next_spawn = now + min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
+        if host.killed:
+            return
         where = f"during {during}" if during else "between calls"
-        if returncode == -9 and during is None:
-            return  # we killed it
         logger.warning(
             "native host pid {} {} {} ({})", host.pid,
             "died of" if returncode < 0 else "exited with", self.last_exit, where,

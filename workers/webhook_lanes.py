@@ -25,7 +25,7 @@ from typing import Any
 from workers.webhook_http import redact
 from workers.webhook_policy import Outcome, Verdict
 
-THREADS = 8  # concurrent requests to one endpoint from one worker process
+THREADS = 4  # concurrent requests to one endpoint from one worker process
 MAX_WAIT = 5.0  # seconds a delivery may expect to wait for a free thread of its lane
 LATENCY_PRIOR = 0.05  # assumed request time of an endpoint not measured yet
 CIRCUIT_FAILURES = 5  # consecutive retryable failures that open the circuit

@@ -30,11 +30,14 @@ from secrets import token_hex
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.results import Result
 from rq.utils import now, utcformat
+from rq import worker_registration
 from rq.worker import BaseWorker, WorkerStatus
 
 from wagw import keys, metrics
@@ -61,9 +64,10 @@ EXECUTION_REFRESH = 120
 HEARTBEAT_EVERY = 5.0
 ORPHAN_AGE = 10.0  # an id alone in the intermediate list this long lost its worker
 FINISH_BATCH = 500
-# Under a busy stream (the last batch had more than one job but was not full), wait this long
-# so the next batch is bigger: a batch costs four round trips whatever its size. Adds at most
-# this to a delivery's latency, and only when several arrive at once anyway.
+FINISH_PATIENCE = 60.0  # seconds the finisher keeps retrying while Redis is unreachable
+# After a batch that was not full, wait this long so the next one is bigger: a batch costs
+# four round trips whatever its size. A job arriving at an idle worker is taken at once
+# (the blocking pop returns immediately); one arriving during the wait waits at most this.
 LINGER = 0.008
 # Outcomes are recorded in batches gathered over this long (bookkeeping only: the POST
 # has happened, so this delays no delivery).
@@ -196,20 +200,14 @@ class DeliveryWorker(BaseWorker):
                     self._maintain()
                 return False
             while not self._stopping.is_set():
-                self._maintain()
-                room = MAX_IN_FLIGHT - len(self.in_flight)
-                if room <= 0:
-                    self._room.clear()
-                    self._room.wait(0.5)
-                    continue
-                ids = self._take(min(room, BATCH), block=not (burst and not self.in_flight))
-                if ids:
-                    worked = True
-                    self._start(ids)
-                    if 1 < len(ids) < BATCH:
-                        time.sleep(LINGER)
-                elif burst and not self.in_flight and not self.queue.count:
+                try:
+                    worked = self._step(burst) or worked
+                except StopIteration:
                     break
+                except (RedisConnectionError, RedisTimeoutError) as error:
+                    # What was taken stays in Redis (started or intermediate) and is rescued.
+                    logger.warning("webhook worker: Redis unavailable ({}); retrying in 1 s", error)
+                    self._stopping.wait(1.0)
         finally:
             self._drain()
             self._finisher_stop.set()
@@ -219,6 +217,24 @@ class DeliveryWorker(BaseWorker):
             self.teardown()
             logger.info("webhook worker {} stopped", self.name)
         return worked
+
+    def _step(self, burst: bool) -> bool:
+        """One dispatcher turn: upkeep, then take and start a batch. StopIteration ends a burst."""
+        self._maintain()
+        room = MAX_IN_FLIGHT - len(self.in_flight)
+        if room <= 0:
+            self._room.clear()
+            self._room.wait(0.5)
+            return False
+        ids = self._take(min(room, BATCH), block=not (burst and not self.in_flight))
+        if ids:
+            self._start(ids)
+            if len(ids) < BATCH:
+                time.sleep(LINGER)
+            return True
+        if burst and not self.in_flight and not self.queue.count:
+            raise StopIteration
+        return False
 
     def _drain(self) -> None:
         """Stop: lanes skip what they have not started (it is requeued at the front), and the
@@ -328,15 +344,32 @@ class DeliveryWorker(BaseWorker):
                     batch.append(self._done.get_nowait())
                 except queue_module.Empty:
                     break
-            try:
-                self._finish(batch)
-            except Exception:
-                # Redis trouble: these jobs stay in the started registry and the
-                # abandoned-job handling retries them; the worker carries on.
-                logger.exception("could not record {} delivery outcomes", len(batch))
+            self._finish_with_retries(batch)
             for flight in batch:
                 self.in_flight.pop(flight.job.id, None)
             self._room.set()
+
+    def _finish_with_retries(self, batch: list[Flight]) -> None:
+        """Record a batch; while Redis is away, keep trying (up to FINISH_PATIENCE), starting
+        again from the jobs' state before the failed attempt."""
+        saved = [(f.job.retries_left, dict(f.job.meta)) for f in batch]
+        deadline = time.monotonic() + FINISH_PATIENCE
+        while True:
+            try:
+                self._finish(batch)
+                return
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                for flight, (retries_left, meta) in zip(batch, saved):
+                    flight.job.retries_left, flight.job.meta = retries_left, dict(meta)
+                if time.monotonic() >= deadline:
+                    # They stay started in Redis: the started-registry lease runs out and RQ's
+                    # abandoned-job handling retries them.
+                    logger.error("could not record {} delivery outcomes: {}", len(batch), error)
+                    return
+                time.sleep(0.5)
+            except Exception:
+                logger.exception("could not record {} delivery outcomes", len(batch))
+                return
 
     def _finish(self, batch: list[Flight]) -> None:
         counts = {"delivered": 0, "retry": 0, "failed": 0}
@@ -462,7 +495,7 @@ class DeliveryWorker(BaseWorker):
         clock = time.monotonic()
         if clock >= self._next["heartbeat"]:
             self._next["heartbeat"] = clock + HEARTBEAT_EVERY
-            self.heartbeat()
+            self._heartbeat()
             if not self.in_flight and self.get_state() == WorkerStatus.BUSY:
                 self.set_state(WorkerStatus.IDLE)
         if clock >= self._next["refresh"]:
@@ -473,6 +506,21 @@ class DeliveryWorker(BaseWorker):
             self._rescue_orphans()
         if self.should_run_maintenance_tasks:
             self.clean_registries()
+
+    def _heartbeat(self) -> None:
+        """RQ's worker heartbeat; if our registration vanished (a Redis restart that lost it,
+        a flush) write it again, or dead-worker reapers would take our jobs away."""
+        with self.connection.pipeline() as pipe:
+            self.heartbeat(pipeline=pipe)
+            created = pipe.execute()[0]
+        if created:
+            logger.warning("webhook worker {}: registration was missing in Redis, registering again", self.name)
+            with self.connection.pipeline() as pipe:
+                pipe.hset(self.key, mapping=self.serialize())
+                pipe.hset(self.key, "state", self.get_state())
+                worker_registration.register(self, pipe)
+                pipe.expire(self.key, self.worker_ttl + 60)
+                pipe.execute()
 
     def _refresh_leases(self) -> None:
         """Keep the started-registry lease of long waits (a slow endpoint) from running out."""

@@ -151,9 +151,10 @@ def test_three_go_panics_fail_the_job_with_the_panic_text_then_a_fresh_host_serv
     assert len(sent(redis_conn, "fetch_avatar")) == 3  # three attempts, three real Go panics
     job.refresh()
     assert job.retries_left == 0
-    assert "HostCrashed: native host of slot 1" in job.exc_info
-    assert "died of signal SIGABRT during fetch_avatar" in job.exc_info
-    assert "panic: runtime error: invalid memory address or nil pointer dereference" in job.exc_info
+    exc = job.latest_result().exc_string
+    assert "HostCrashed: native host of slot 1" in exc
+    assert "died of signal SIGABRT during fetch_avatar" in exc
+    assert "panic: runtime error: invalid memory address or nil pointer dereference" in exc
     crashes = [json.loads(raw) for raw in redis_conn.lrange(keys.CRASHES, 0, -1)]
     assert len(crashes) == 3 and {c["exit"] for c in crashes} == {"signal SIGABRT"}
     assert all(c["panic"].startswith("panic: runtime error") and c["operation"] == "fetch_avatar" for c in crashes)
@@ -174,7 +175,7 @@ def test_a_hung_call_fails_at_the_job_timeout_and_the_next_job_succeeds(start_wo
     job.refresh()
     took = (job.ended_at - job.started_at).total_seconds()
     assert 3 <= took < 3 + 1.0, took
-    assert "HostTimeout: fetch_avatar did not finish within the job timeout" in job.exc_info
+    assert "HostTimeout: fetch_avatar did not finish within the job timeout" in job.latest_result().exc_string
     assert not pid_alive(hung_host)
 
     after = wa_queue.enqueue("workers.wa.joined_groups")
@@ -242,8 +243,9 @@ def assert_rejected(worker, wa_queue, redis_conn, operation, kwargs, message):
     assert wait_done(job) == JobStatus.FAILED
     job.refresh()
     assert job.retries_left == 0 and len(job.results()) == 1  # one attempt, no retry
-    assert f"InvalidArguments: invalid arguments for {operation}: " in job.exc_info
-    assert message in job.exc_info
+    exc = job.latest_result().exc_string
+    assert f"InvalidArguments: invalid arguments for {operation}: " in exc
+    assert message in exc
     assert sent(redis_conn) == []  # never reached the host
     assert worker.host_pid() == host and worker.status()["connected"] == "1"
 

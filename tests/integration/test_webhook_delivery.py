@@ -82,6 +82,7 @@ def test_503_503_200_is_delivered_on_the_third_try_with_rising_attempts(wagw, re
     for request in got:
         assert request.body == body  # the exact bytes that were signed
         assert request.headers["content-type"] == "application/json"
+        assert request.headers["content-length"] == str(len(body))  # not chunked
         assert request.headers["user-agent"].startswith("wagw/")
         assert verify_hub_signature(SECRET.encode(), request.body, request.headers["x-hub-signature-256"])
         assert verify_wagw_signature(SECRET.encode(), request.body, request.headers["x-wagw-signature"])
