@@ -66,3 +66,10 @@ def undelivered_jobs(conn: Redis, payload_ids: set[str], urls: list[str]) -> lis
     if missing and len(found) < MAX_REPORTED:
         found.append({"payload_ids_without_any_delivery_job": sorted(missing)[:MAX_REPORTED]})
     return found
+
+
+def where_jobs_are(conn: Redis, queue_name: str, job_ids: list[str]) -> dict[str, str]:
+    """For jobs that did not end: where each one sits in RQ's structures (or "nowhere")."""
+    queue = Queue(queue_name, connection=conn, serializer=JSONSerializer)
+    where = _ids(conn, queue)
+    return {job_id: where.get(job_id, "nowhere") for job_id in job_ids}

@@ -178,7 +178,7 @@ class TrackedJob:
     ended: float | None = None
     exc: str = ""
     retries_used: int = 0
-    crashes: list[dict] = field(default_factory=list)
+    where: str | None = None  # where RQ holds it, for a job that never ended
 
 
 NORMAL_CALLS = [

@@ -35,7 +35,7 @@ from rq.serializers import JSONSerializer
 
 from chaos import report as reporting
 from chaos.daemon import ChaosError, Daemon, wait_for
-from chaos.diagnose import undelivered_jobs
+from chaos.diagnose import undelivered_jobs, where_jobs_are
 from chaos.load import CrashCollector, InboundLoad, JobLoad, JobTracker
 from chaos.procs import TreeWatcher, process_name
 from chaos.receiver import Receiver
@@ -287,6 +287,18 @@ class ChaosRun:
             self._diagnose_undelivered()
 
     def _diagnose_undelivered(self) -> None:
+        open_jobs = [j for j in self.jobs.all_jobs() if j.ended is None]
+        if open_jobs:
+            try:
+                places = where_jobs_are(self.daemon.redis, "wa", [j.id for j in open_jobs])
+            except RedisError as error:
+                places = {j.id: f"cannot look: {error}" for j in open_jobs}
+            for job in open_jobs[:10]:
+                job.where = places[job.id]
+                self.notes.append(f"wa job {job.id} ({job.kind} {job.operation}, enqueued "
+                                  f"{time.strftime('%H:%M:%S', time.localtime(job.enqueued))}) never ended: "
+                                  f"status {job.status}, in {job.where}")
+                self.log(f"  open wa job {job.id}: {job.status}, in {job.where}")
         pushed, uncertain = self.inbound.snapshot()
         for endpoint in ENDPOINTS:
             missing = set(pushed) - uncertain - self.receiver.delivered_ids(endpoint)
@@ -312,6 +324,8 @@ class ChaosRun:
             queue = Queue(name, connection=conn, serializer=JSONSerializer)
             backlog[name] = (queue.count + StartedJobRegistry(queue=queue).count
                              + ScheduledJobRegistry(queue=queue).count)
+        backlog["wa-intermediate"] = conn.llen("rq:queue:wa:intermediate")
+        backlog["webhooks-intermediate"] = conn.llen("rq:queue:webhooks:intermediate")
         backlog["inbound"] = conn.llen("wagw:fake:inbound") + conn.llen("wagw:fake:pending")
         return backlog
 

@@ -19,8 +19,9 @@ Protocol, one JSON object per line:
 - stderr: log records in wire mode plus whatever the Go runtime writes (a panic trace).
 
 The host exits on stdin EOF (its wa-worker is gone) and, through PR_SET_PDEATHSIG, when its
-wa-worker dies outright (also in the middle of a hung call). When the connection ends or cannot start it exits with the
-backend error's exit code; the wa-worker decides when to try again.
+wa-worker dies outright (also in the middle of a hung call). When the connection ends or
+cannot start it exits with the backend error's exit code; the wa-worker decides when to
+try again.
 """
 
 from __future__ import annotations
