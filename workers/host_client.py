@@ -31,7 +31,7 @@ from rq.timeouts import JobTimeoutException
 
 from wagw.backends import base as backend_errors
 from wagw.exitcodes import ExitCode
-from wagw.logs import relay_line
+from wagw.logs import ChildOutput
 
 if TYPE_CHECKING:
     from wagw.config import Settings
@@ -228,11 +228,12 @@ class _Incarnation:
             self._notify()
 
     def _read_stderr(self) -> None:
+        output = ChildOutput(self.name)  # keeps a whole Go trace at ERROR, not just its first line
         try:
             for raw in self.popen.stderr:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 self.stderr.append(line)
-                relay_line(self.name, line)
+                output.relay(line)
         except (OSError, ValueError):
             pass
         finally:

@@ -3,8 +3,8 @@
 Each endpoint (URL) gets its own small thread pool, its own cap on deliveries waiting for
 it, and its own circuit breaker:
 
-- a slow endpoint fills only its own threads; once the deliveries waiting for it would wait
-  longer than MAX_WAIT, further ones are *deferred* (put back in RQ's scheduled registry for a
+- a slow endpoint fills only its own threads; once it holds MIN_HELD deliveries that would
+  wait longer than MAX_WAIT, further ones are *deferred* (put back in RQ's scheduled registry for a
   little later, not counted as an attempt) instead of occupying the worker;
 - a dead endpoint trips its circuit after a few consecutive failures: while open, its
   deliveries fail fast without touching the network (counted as an attempt, so the retry
@@ -25,7 +25,7 @@ from typing import Any
 from workers.webhook_http import redact
 from workers.webhook_policy import Outcome, Verdict
 
-THREADS = 4  # concurrent requests to one endpoint from one worker process
+THREADS = 8  # concurrent requests to one endpoint from one worker process
 MAX_WAIT = 5.0  # seconds a delivery may expect to wait for a free thread of its lane
 LATENCY_PRIOR = 0.05  # assumed request time of an endpoint not measured yet
 CIRCUIT_FAILURES = 5  # consecutive retryable failures that open the circuit
@@ -46,6 +46,9 @@ class Lane:
         self.pending = 0  # submitted, not finished
         self._running: dict[int, float] = {}  # thread id -> when its current request started
         self._latency = LATENCY_PRIOR  # moving average of request times
+        self._rate = 0.0  # completions per second, last full window
+        self._window_start = time.monotonic()
+        self._window_count = 0
         self._failures = 0
         self._last_failure = ""
         self._trips = 0
@@ -55,16 +58,22 @@ class Lane:
     # ---- capacity -----------------------------------------------------------------------------
 
     def expected_wait(self) -> float:
-        """Seconds a delivery submitted now would wait for a thread (lock held)."""
+        """Seconds a delivery submitted now would wait in this lane (lock held): what it holds
+        divided by the better of its measured completion rate and threads / request time,
+        where a request already running longer than the average counts as the request time."""
         clock = time.monotonic()
         oldest = max((clock - started for started in self._running.values()), default=0.0)
-        # A request already running longer than the average says the endpoint slowed down.
-        return self.pending / self.threads * max(self._latency, oldest)
+        elapsed = clock - self._window_start
+        # The window in progress, once long enough, replaces the last one: a lane that
+        # stopped completing anything must not live on its old rate.
+        measured = self._rate if elapsed < RATE_WINDOW else self._window_count / elapsed
+        rate = max(measured, self.threads / max(self._latency, oldest, 1e-3))
+        return self.pending / rate
 
     def try_submit(self, item: Any, send: Callable[[Any], None]) -> bool:
         """Run send(item) on this lane's threads, then on_done(item); False when saturated."""
         with self._lock:
-            if self.pending >= self.threads and self.expected_wait() > MAX_WAIT:
+            if self.pending >= MIN_HELD and self.expected_wait() > MAX_WAIT:
                 return False
             if self.pending == 0:
                 self._defer_streak = 0
@@ -81,9 +90,14 @@ class Lane:
             send(item)
         finally:
             with self._lock:
+                clock = time.monotonic()
                 self._running.pop(me, None)
-                self._latency = 0.8 * self._latency + 0.2 * (time.monotonic() - started)
+                self._latency = 0.8 * self._latency + 0.2 * (clock - started)
                 self.pending -= 1
+                self._window_count += 1
+                if clock - self._window_start >= RATE_WINDOW:
+                    self._rate = self._window_count / (clock - self._window_start)
+                    self._window_start, self._window_count = clock, 0
             self._on_done(item)
 
     def defer_delay(self) -> float:
