@@ -261,7 +261,9 @@ class JobLoad(_Paced):
         job = self.queue.enqueue_call(
             f"workers.wa.{op}", kwargs=kwargs, timeout=timeout or self.timeout,
             retry=Retry(max=retries, interval=1) if retries else None,
-            result_ttl=7200, failure_ttl=7200, meta={"chaos": kind},
+            # Long enough for the tracker (it looks twice a second), short enough that an
+            # hour's soak does not count finished jobs as Redis memory growth.
+            result_ttl=600, failure_ttl=3600, meta={"chaos": kind},
         )
         tracked = TrackedJob(job.id, kind, op, time.time())
         with self._lock:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -155,10 +156,12 @@ class ChaosRun:
                            p.after_restart_seconds)
             self._drain()
             self._final_stop()
-        except ChaosError as error:
-            self.failure = str(error)
-            self.notes.append(f"run aborted: {error}")
-            self.log(f"chaos run aborted: {error}")
+        except Exception as error:  # a deadline, the daemon dying, a bug here: report what we have
+            self.failure = str(error) if isinstance(error, ChaosError) else f"{type(error).__name__}: {error}"
+            self.notes.append(f"run aborted: {self.failure}")
+            if not isinstance(error, ChaosError):
+                self.notes.append(traceback.format_exc(limit=8))
+            self.log(f"chaos run aborted: {self.failure}")
         finally:
             self._shutdown()
         return self._record()

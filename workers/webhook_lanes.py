@@ -26,8 +26,10 @@ from workers.webhook_http import redact
 from workers.webhook_policy import Outcome, Verdict
 
 THREADS = 8  # concurrent requests to one endpoint from one worker process
-MAX_WAIT = 5.0  # seconds a delivery may expect to wait for a free thread of its lane
+MAX_WAIT = 5.0  # seconds a delivery may expect to wait in its lane
+MIN_HELD = 64  # a lane holding fewer deliveries than this is never "saturated"
 LATENCY_PRIOR = 0.05  # assumed request time of an endpoint not measured yet
+RATE_WINDOW = 0.5  # seconds over which a lane's completion rate is measured
 CIRCUIT_FAILURES = 5  # consecutive retryable failures that open the circuit
 CIRCUIT_BASE = 2.0  # first open period, seconds; doubles while probes keep failing
 CIRCUIT_MAX = 60.0

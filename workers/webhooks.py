@@ -14,13 +14,16 @@ enqueue, so RQ's abandoned-job handling retries a delivery whose worker died), `
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import zlib
 from typing import TYPE_CHECKING
+from uuid import uuid4
 
 from loguru import logger
-from redis import Redis
 from rq import Queue, Retry, get_current_job
-from rq.utils import get_version
+from rq.job import Job, JobStatus
+from rq.utils import now, utcformat
 
 from wagw import keys
 from wagw.redisconn import SERIALIZER
@@ -30,7 +33,6 @@ from workers.webhook_policy import Outcome, Verdict, retry_delay
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
-    from rq.job import Job
 
     from wagw.config import Settings
 
@@ -71,43 +73,55 @@ def job_timeout(settings: Settings) -> int:
     return math.ceil(settings.webhook_connect_timeout + settings.webhook_timeout) + 30
 
 
-_server_version: tuple[int, int, int] | None = None
-
-
-def _tell_rq_server_version(pipe: Pipeline) -> None:
-    """rq asks the connection it enqueues on for the server version, and a pipeline answers
-    with itself; rq reads a version cached on the connection first, so cache one there
-    (looked up once per process, outside the caller's transaction)."""
-    global _server_version
-    if getattr(pipe, "__rq_redis_server_version", None):
-        return
-    if _server_version is None:
-        _server_version = get_version(Redis(connection_pool=pipe.connection_pool))
-    setattr(pipe, "__rq_redis_server_version", _server_version)
-
-
 def enqueue_deliveries(pipe: Pipeline, settings: Settings, event_id: str, event_name: str, body: str) -> int:
-    """Queue one deliver job per configured endpoint on `pipe` (the caller executes it)."""
+    """Queue one deliver job per configured endpoint on `pipe` (the caller executes it).
+
+    Writes exactly what rq's `Queue.enqueue_many` writes for these jobs (the job hash, the
+    queue list, the set of queues; tests/unit/test_webhook_enqueue.py compares the two), but
+    builds it directly: this runs on the session's event thread, once per event, where rq's
+    generic path costs several times more.
+    """
     if not settings.webhook_urls or not wants(settings, event_name):
         return 0
-    _tell_rq_server_version(pipe)
-    queue = Queue(keys.WEBHOOKS_QUEUE, connection=pipe, serializer=SERIALIZER)
-    retry = rq_retry(settings)
-    timeout = job_timeout(settings)
-    jobs = [
-        Queue.prepare_data(
-            DELIVER,
-            args=(url, event_id, body),
-            retry=retry,
-            timeout=timeout,
-            result_ttl=DELIVERED_TTL,
-            failure_ttl=FAILED_TTL,
-            description=f"{event_name} {event_id} -> {redact(url)}",
-        )
-        for url in settings.webhook_urls
-    ]
-    queue.enqueue_many(jobs, pipeline=pipe)
-    return len(jobs)
+    queue_key = Queue.redis_queue_namespace_prefix + keys.WEBHOOKS_QUEUE
+    pipe.sadd(Queue.redis_queues_keys, queue_key)
+    fixed = _fixed_fields(settings)
+    stamp = utcformat(now())
+    for url in settings.webhook_urls:
+        job_id = str(uuid4())
+        data = zlib.compress(SERIALIZER.dumps((DELIVER, None, (url, event_id, body), {})))
+        pipe.hset(Job.redis_job_namespace_prefix + job_id, mapping={
+            **fixed,
+            "created_at": stamp,
+            "enqueued_at": stamp,
+            "data": data,
+            "description": f"{event_name} {event_id} -> {redact(url)}",
+        })
+        pipe.rpush(queue_key, job_id)
+    return len(settings.webhook_urls)
+
+
+_fixed: tuple[tuple, dict] | None = None
+
+
+def _fixed_fields(settings: Settings) -> dict:
+    """The job-hash fields that are the same for every delivery job (for these settings)."""
+    global _fixed
+    basis = (tuple(settings.webhook_retry_schedule), settings.webhook_connect_timeout, settings.webhook_timeout)
+    if _fixed is None or _fixed[0] != basis:
+        retry = rq_retry(settings)
+        _fixed = (basis, {
+            "status": JobStatus.QUEUED.value,
+            "success_callback_name": "", "failure_callback_name": "", "stopped_callback_name": "",
+            "started_at": "", "ended_at": "", "last_heartbeat": "", "worker_name": "", "group_id": "",
+            "retries_left": retry.max,
+            "retry_intervals": json.dumps(retry.intervals),
+            "origin": keys.WEBHOOKS_QUEUE,
+            "timeout": job_timeout(settings),
+            "result_ttl": DELIVERED_TTL,
+            "failure_ttl": FAILED_TTL,
+        })
+    return _fixed[1]
 
 
 # ---- shared by both workers ----------------------------------------------------------------------

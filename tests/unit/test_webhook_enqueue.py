@@ -1,0 +1,85 @@
+"""`enqueue_deliveries` writes what rq's own `Queue.enqueue_many` would write for the same
+deliver jobs (compared on fakeredis: pure logic), so RQ, rq-dashboard and stock workers
+read them as their own."""
+
+from __future__ import annotations
+
+import fakeredis
+import pytest
+from rq import Queue
+from rq.job import Job
+
+from wagw.config import Settings
+from wagw.redisconn import SERIALIZER
+from workers import webhooks
+
+URLS = "https://a.example/hook?token=x,https://b.example/in"
+BODY = '{"event":"message","id":"e1","payload":{"body":"héllo"}}'
+VOLATILE = {"created_at", "enqueued_at", "data"}  # times, and compressed bytes compared decoded
+
+
+@pytest.fixture
+def settings(monkeypatch):
+    for key in ("WAGW_WEBHOOK_URLS", "WAGW_WEBHOOK_SECRET", "WAGW_WEBHOOK_EVENTS", "WAGW_WEBHOOK_RETRY_SCHEDULE"):
+        monkeypatch.delenv(key, raising=False)
+    return Settings(_env_file=None, data_dir="/tmp", webhook_urls=URLS, webhook_secret="s",
+                    webhook_retry_schedule="2.5,10,60")
+
+
+def rq_reference(conn, settings: Settings) -> None:
+    """The same jobs through rq's generic enqueue path."""
+    queue = Queue("webhooks", connection=conn, serializer=SERIALIZER)
+    jobs = [
+        Queue.prepare_data(webhooks.DELIVER, args=(url, "e1", BODY), retry=webhooks.rq_retry(settings),
+                           timeout=webhooks.job_timeout(settings), result_ttl=webhooks.DELIVERED_TTL,
+                           failure_ttl=webhooks.FAILED_TTL,
+                           description=f"message e1 -> {webhooks.redact(url)}")
+        for url in settings.webhook_urls
+    ]
+    queue.enqueue_many(jobs)
+
+
+def jobs_in(conn) -> list[tuple[dict, Job]]:
+    ids = [i.decode() for i in conn.lrange("rq:queue:webhooks", 0, -1)]
+    hashes = [{k.decode(): v for k, v in conn.hgetall(f"rq:job:{i}").items()} for i in ids]
+    return [(h, Job.fetch(i, connection=conn, serializer=SERIALIZER)) for h, i in zip(hashes, ids)]
+
+
+def test_same_job_hash_and_queue_as_rq(settings):
+    ours, theirs = fakeredis.FakeRedis(), fakeredis.FakeRedis()
+    with ours.pipeline() as pipe:
+        assert webhooks.enqueue_deliveries(pipe, settings, "e1", "message", BODY) == 2
+        pipe.execute()
+    rq_reference(theirs, settings)
+
+    assert ours.smembers("rq:queues") == theirs.smembers("rq:queues") == {b"rq:queue:webhooks"}
+    mine, reference = jobs_in(ours), jobs_in(theirs)
+    assert len(mine) == len(reference) == 2
+    for (our_hash, our_job), (their_hash, their_job) in zip(mine, reference):
+        assert set(our_hash) == set(their_hash)
+        for field in set(their_hash) - VOLATILE:
+            assert our_hash[field] == their_hash[field], field
+        assert (our_job.func_name, our_job.args, our_job.kwargs) == (their_job.func_name, their_job.args, {})
+        assert our_job.get_status() == their_job.get_status() == "queued"
+        assert our_job.retries_left == 3 and our_job.retry_intervals == [3, 10, 60]
+        assert our_job.enqueued_at is not None and our_job.created_at is not None
+    assert list(mine[0][1].args) == ["https://a.example/hook?token=x", "e1", BODY]
+    assert mine[0][1].description == "message e1 -> https://a.example/hook"  # no token in the description
+
+
+def test_event_filter_is_case_insensitive(settings, monkeypatch):
+    filtered = settings.model_copy(update={"webhook_events": ["Message.Ack"]})
+    conn = fakeredis.FakeRedis()
+    with conn.pipeline() as pipe:
+        assert webhooks.enqueue_deliveries(pipe, filtered, "e1", "message", BODY) == 0
+        assert webhooks.enqueue_deliveries(pipe, filtered, "e2", "message.ack", BODY) == 2
+        pipe.execute()
+    assert conn.llen("rq:queue:webhooks") == 2
+
+
+def test_nothing_without_urls(settings):
+    conn = fakeredis.FakeRedis()
+    with conn.pipeline() as pipe:
+        assert webhooks.enqueue_deliveries(pipe, settings.model_copy(update={"webhook_urls": []}), "e", "message",
+                                           BODY) == 0
+        assert pipe.command_stack == []
