@@ -1,17 +1,20 @@
-"""Webhook delivery benchmark: events enqueued the way the session does, delivered by real
-`wagw webhook-worker` processes to a local receiver. One run measures:
+"""Webhook delivery benchmark: events stored the way the session stores them (its EventSink:
+dedup key, event log, `enqueue_deliveries`, one MULTI/EXEC per event), delivered by real
+`wagw webhook-worker` processes (M = --workers) and `wagw scheduler` to a local receiver.
+One invocation, --runs times each (medians reported):
 
-  1. sustained events/s: the producer enqueues as fast as it can for --seconds; delivered/s
-     is counted at the receiver over the same window (backlog left at the end is reported);
-  2. end-to-end latency p50/p99 at a fixed --rate (default 200 events/s), enqueue -> receipt;
-  3. baselines: an inline POST loop (sign + POST in one thread: the limit of one core) and
-     RQ's default forking Worker running workers.webhooks.deliver (same jobs, same count of
-     processes).
+  1. inline POST: one thread signing and POSTing the same bodies back to back (the limit);
+  2. latency p50/p99 at a fixed --rate (default 200 events/s), store -> receipt;
+  3. sustained events/s: producers store as fast as they can for --seconds; delivered/s is
+     counted at the receiver over the same window, backlog left at the end reported; once
+     with one producer (what one session can offer) and once with two;
+  4. drain: delivery capacity alone, a backlog of --drain events, workers started after;
+  5. RQ's default forking Worker (M of them) running workers.webhooks.deliver.
 
-    .venv/bin/python bench/webhooks.py [--seconds 15] [--rate 200] [--workers 2]
+    .venv/bin/python bench/webhooks.py            # ~4 min; --runs 1 for a quick look
 
 Everything runs on this machine: Redis, the receiver, the scheduler, the workers and the
-producer share its cores, as they would on a VPS. Figures go to bench/README.md.
+producers share its cores, as they would on a VPS. Figures: bench/README.md.
 """
 
 from __future__ import annotations
@@ -139,6 +142,7 @@ class Bench:
         self.children: list[subprocess.Popen] = []
         self.log = open(self.dir / "children.log", "a")
         self.serial = 0
+        self.tag = ""  # keeps message ids of parallel producers apart
 
     def spawn(self, *argv: str) -> subprocess.Popen:
         proc = subprocess.Popen([sys.executable, *argv], env=self.env, cwd=ROOT, stdout=self.log,
@@ -183,7 +187,7 @@ class Bench:
         from wagw import events
 
         self.serial += 1
-        return events.message(id=f"BENCH{self.serial:012d}", chat=ALICE, sender=ALICE,
+        return events.message(id=f"BENCH{self.tag}{self.serial:012d}", chat=ALICE, sender=ALICE,
                               timestamp=1764412200 + self.serial, push_name="Alice", body=f"hello {self.serial}")
 
     def produce(self, count: int | None = None, seconds: float | None = None, rate: float | None = None
@@ -254,11 +258,26 @@ class Bench:
                 pass
         return usage
 
-    def sustained(self) -> dict:
+    def produce_in_parallel(self, producers: int, seconds: float) -> dict[str, float]:
+        """`producers` processes, each storing events through the session's EventSink path."""
+        outs = [self.dir / f"producer-{n}.json" for n in range(producers)]
+        procs = [subprocess.Popen([sys.executable, __file__, "--producer", str(seconds), str(out)], env=self.env,
+                                  cwd=ROOT) for out in outs]
+        for proc in procs:
+            proc.wait(timeout=seconds + 60)
+        sent: dict[str, float] = {}
+        for out in outs:
+            sent.update(json.loads(out.read_text()))
+        return sent
+
+    def sustained(self, producers: int) -> dict:
         self.reset()
         seconds = self.args.seconds
         cpu_before = self.cpu_seconds()
-        sent = self.produce(seconds=seconds)
+        if producers > 1:
+            sent = self.produce_in_parallel(producers, seconds)
+        else:
+            sent = self.produce(seconds=seconds)
         produced_at_end = time.time()
         cpu_after = self.cpu_seconds()
         records = self.rx.records()
@@ -271,6 +290,7 @@ class Bench:
         delivered_rate = len(window) / max(produced_at_end - first - 1, 1e-9)
         drained_at = max(t for t, _ in all_records)
         return {
+            "producers": producers,
             "events": len(sent),
             "enqueue_rate": len(sent) / (produced_at_end - first),
             "delivered_rate_in_window": delivered_rate,
@@ -356,6 +376,22 @@ class Bench:
         return {"events": len(sent), "all_delivered": ok, "rate": len(sent) / (last - start)}
 
 
+def producer_main(seconds: float, out: Path) -> int:
+    from loguru import logger
+
+    logger.remove()
+    bench = Bench.__new__(Bench)  # only what producing needs: settings, Redis, a sink
+    from redis import Redis
+
+    from wagw.config import load_settings
+
+    bench.settings = load_settings()
+    bench.redis = Redis.from_url(bench.settings.effective_redis_url)
+    bench.serial, bench.tag = 0, f"P{os.getpid()}"
+    out.write_text(json.dumps(bench.produce(seconds=seconds)))
+    return 0
+
+
 def forking_worker_main() -> int:
     from rq import Worker
 
@@ -372,16 +408,21 @@ def forking_worker_main() -> int:
 
 
 def medians(runs: dict[str, list[dict]]) -> dict:
-    keys = {"inline_post": ["rate", "p50_ms", "p99_ms"], "latency": ["p50_ms", "p99_ms", "max_ms"],
-            "sustained": ["enqueue_rate", "delivered_rate_in_window", "overall_rate", "backlog_at_end"],
+    keys: dict[str, list[str]] = {"inline_post": ["rate", "p50_ms", "p99_ms"], "latency": ["p50_ms", "p99_ms", "max_ms"],
+            "sustained_1p": ["enqueue_rate", "delivered_rate_in_window", "overall_rate", "backlog_at_end"],
+            "sustained_2p": ["enqueue_rate", "delivered_rate_in_window", "overall_rate", "backlog_at_end"],
             "drain": ["rate"], "forking_worker": ["rate"]}
-    summary = {part: {k: round(statistics.median(r[k] for r in results), 2) for k in keys[part]}
-               for part, results in runs.items()}
+    summary: dict = {part: {k: round(statistics.median(r[k] for r in results), 2) for k in keys[part]}
+                     for part, results in runs.items() if part in keys}
     if "drain" in summary and "forking_worker" in summary:
         summary["drain_vs_forking_worker"] = round(summary["drain"]["rate"] / summary["forking_worker"]["rate"], 1)
-    if "sustained" in summary and "inline_post" in summary:
-        summary["sustained_vs_inline_post"] = round(
-            summary["sustained"]["delivered_rate_in_window"] / summary["inline_post"]["rate"], 2)
+    for part in ("sustained_1p", "sustained_2p"):
+        if part in summary and "inline_post" in summary:
+            summary[f"{part}_vs_inline_post"] = round(
+                summary[part]["delivered_rate_in_window"] / summary["inline_post"]["rate"], 2)
+        if part in summary and "forking_worker" in summary:
+            summary[f"{part}_vs_forking_worker"] = round(
+                summary[part]["delivered_rate_in_window"] / summary["forking_worker"]["rate"], 1)
     return summary
 
 
@@ -407,6 +448,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs) in /tmp")
     parser.add_argument("--only", choices=["inline", "latency", "sustained", "drain", "forking"], action="append",
                         help="run only these parts (default: all)")
+    parser.add_argument("--producers", default="1,2",
+                        help="sustained runs with these numbers of enqueuing processes (1 = like the one session)")
+    parser.add_argument("--producer", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--receiver", help=argparse.SUPPRESS)
     parser.add_argument("--forking-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -415,6 +459,8 @@ def main() -> int:
         return 0
     if args.forking_worker:
         return forking_worker_main()
+    if args.producer:
+        return producer_main(float(args.producer[0]), Path(args.producer[1]))
     from loguru import logger
 
     logger.remove()  # the producer stands in for the session, which logs events at DEBUG only
@@ -437,7 +483,8 @@ def main() -> int:
             if "latency" in parts:
                 record("latency", bench.latency(args.rate, args.latency_seconds))
             if "sustained" in parts:
-                record("sustained", bench.sustained())
+                for producers in (int(n) for n in args.producers.split(",")):
+                    record(f"sustained_{producers}p", bench.sustained(producers))
             bench.stop_children()
             if "drain" in parts:
                 record("drain", bench.drain(args.drain))

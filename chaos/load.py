@@ -18,7 +18,7 @@ import random
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -46,7 +46,7 @@ class _Paced(threading.Thread):
         self.rate = rate
         self.stopping = threading.Event()
         self.paused = threading.Event()
-        self.errors = 0
+        self.refused = 0  # steps that met no Redis (the daemon restarting)
 
     def run(self) -> None:
         next_at = time.monotonic()
@@ -58,7 +58,7 @@ class _Paced(threading.Thread):
             try:
                 self.step()
             except RedisError:
-                self.errors += 1  # the daemon (and its Redis) restarting
+                self.refused += 1
                 self.stopping.wait(0.2)
             next_at += 1.0 / self.rate
             delay = next_at - time.monotonic()
@@ -94,7 +94,6 @@ class InboundLoad(_Paced):
         self.uncertain: set[str] = set()  # push raised after possibly reaching Redis
         self.redelivered = 0
         self.malformed: list[bytes] = []
-        self.session_crashes: list[float] = []
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._history: list[bytes] = []  # raw valid messages, for redeliveries
@@ -146,7 +145,6 @@ class InboundLoad(_Paced):
     def push_session_crash(self) -> None:
         """{"type": "crash"}: the session dies of a real Go panic (fake backend, SPEC)."""
         self.redis.rpush(INBOUND_KEY, json.dumps({"type": "crash"}))
-        self.session_crashes.append(time.time())
 
     def burst(self, count: int) -> None:
         """Push `count` events at once (a backlog right before a stop)."""

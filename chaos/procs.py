@@ -160,17 +160,9 @@ class TreeWatcher:
                 self.rss_samples.append((now, name, rss))
 
     # Questions ------------------------------------------------------------------------
-    def pids_of(self, name: str, alive_after: float = 0.0) -> list[Sighting]:
-        with self._lock:
-            return [s for s in self.sightings.values() if s.name == name and s.last_seen >= alive_after]
-
     def replacement(self, name: str, killed_pid: int, after: float) -> Sighting | None:
         """The first process named `name` that appeared after `after`, other than killed_pid."""
         with self._lock:
             found = [s for s in self.sightings.values()
                      if s.name == name and s.pid != killed_pid and s.first_seen >= after]
         return min(found, key=lambda s: s.first_seen) if found else None
-
-    def all_pids(self) -> set[int]:
-        with self._lock:
-            return set(self.sightings)

@@ -70,7 +70,7 @@ class Receiver:
         self.retry_after = retry_after
         self.mode = "ok"
         self.receipts: list[Receipt] = []
-        self.mode_changes: list[tuple[float, str]] = []
+        self.mode_changes: list[tuple[float, str]] = []  # (time, mode): the outages, for the raw record
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None

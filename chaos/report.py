@@ -51,6 +51,7 @@ class RunRecord:
     webhook_failed: int = 0  # deliveries left in RQ's failed registry
     drained: bool = True
     redis_stalls: list = field(default_factory=list)  # (when, seconds) a status read took > 0.25 s
+    receiver_modes: list = field(default_factory=list)  # (when, mode) the receiver switched
     notes: list[str] = field(default_factory=list)
 
 
@@ -324,7 +325,7 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             "endpoints": endpoints,
         },
         "delivery_delay_max_s": max((e["delay_max_s"] or 0 for e in endpoints.values()), default=None),
-        "jobs": {"by_kind": by_kind, "total": len(record.jobs)},
+        "jobs": {"by_kind": by_kind, "total": len(record.jobs), "problems": job_problems},
         "native_crashes": {"count": len(crashes), "by_job_end": crash_ends, "each": crashes},
         "processes": {
             "restarts": record.restarts,
@@ -392,6 +393,7 @@ def render(report: dict) -> str:
                        ("requests", "requests received"), ("bad_signatures", "bad signatures"),
                        ("highest_attempt", "highest X-Wagw-Attempt"),
                        ("attempts_without_request_max", "most attempts counted, never sent"),
+                       ("events_with_attempts_without_request", "events with such attempts"),
                        ("delay_p50_s", "delivery delay p50 (s)"), ("delay_p99_s", "delivery delay p99 (s)"),
                        ("delay_max_s", "delivery delay max (s)")]:
         add(f"{'  ' + label:<44}" + "".join(f"{str(ev['endpoints'][n][key]):>14}" for n in names))

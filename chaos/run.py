@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -477,6 +476,7 @@ class ChaosRun:
             webhook_failed=self.webhook_failed,
             drained=self.drained and self.failure is None,
             redis_stalls=self.redis_stalls,
+            receiver_modes=self.receiver.mode_changes,
             notes=self.notes,
         )
 

@@ -25,19 +25,17 @@ import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from secrets import token_hex
 from typing import TYPE_CHECKING
 
 from loguru import logger
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq.executions import Execution
-from rq.job import Job, JobStatus
-from rq.registry import ScheduledJobRegistry
-from rq.results import Result
-from rq.utils import now, utcformat
 from rq import worker_registration
+from rq.executions import Execution
+from rq.registry import ScheduledJobRegistry
+from rq.utils import now
 from rq.worker import BaseWorker, WorkerStatus
 
 from wagw import keys, metrics
@@ -46,6 +44,15 @@ from workers import webhooks
 from workers.webhook_lanes import THREADS as LANE_THREADS
 from workers.webhook_lanes import Lane
 from workers.webhook_policy import Outcome, Verdict, due_timestamp, retry_delay
+from workers.webhook_rq import (
+    POP_SCRIPT,
+    RESCUE_SCRIPT,
+    DeliveryJob,
+    mark_failed,
+    mark_finished,
+    observe_many,
+    schedule,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -53,6 +60,7 @@ if TYPE_CHECKING:
 
     from redis import Redis
     from redis.client import Pipeline
+    from rq.job import Job
 
     from wagw.config import Settings
 
@@ -73,55 +81,6 @@ LINGER = 0.008
 # has happened, so this delays no delivery).
 FINISH_LINGER = 0.010
 
-# Moves up to ARGV[1] ids from the queue to RQ's intermediate list, atomically per id:
-# the same step RQ's own dequeue (LMOVE) takes, for a whole batch in one round trip.
-POP_SCRIPT = """
-local ids = {}
-for i = 1, tonumber(ARGV[1]) do
-  local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
-  if not id then break end
-  ids[#ids + 1] = id
-end
-return ids
-"""
-# Puts an orphaned id back on the queue, only if it is still in the intermediate list
-# (two workers may notice the same orphan).
-RESCUE_SCRIPT = """
-if redis.call('LREM', KEYS[2], 1, ARGV[1]) > 0 then
-  redis.call('RPUSH', KEYS[1], ARGV[1])
-  return 1
-end
-return 0
-"""
-
-
-class DeliveryJob(Job):
-    """A Job that reuses its registry objects: building one per call costs more than the
-    Redis commands it issues when thousands of jobs go through a process each second."""
-
-    _registries: dict = {}
-
-    def _registry(self, kind: str):
-        key = (kind, self.origin, id(self.connection))
-        registry = self._registries.get(key)
-        if registry is None:
-            registry = getattr(super(), kind)
-            self._registries[key] = registry
-        return registry
-
-    @property
-    def started_job_registry(self):
-        return self._registry("started_job_registry")
-
-    @property
-    def finished_job_registry(self):
-        return self._registry("finished_job_registry")
-
-    @property
-    def failed_job_registry(self):
-        return self._registry("failed_job_registry")
-
-
 @dataclass
 class Flight:
     """One job between being taken from the queue and its outcome being recorded."""
@@ -138,8 +97,8 @@ class Flight:
     action: str = "send"
     outcome: Outcome | None = None
     delay: float = 0.0
-    error: str = ""
-    extra: dict = field(default_factory=dict)
+    error: str = ""  # why an invalid job is invalid
+    why: str = ""  # why a delivery failed for good
 
 
 class DeliveryWorker(BaseWorker):
@@ -182,10 +141,10 @@ class DeliveryWorker(BaseWorker):
         signal.signal(signal.SIGINT, self.request_stop)
 
     def work(self, burst: bool = False, **_ignored) -> bool:  # type: ignore[override]
+        self._install_signal_handlers()  # before registering: a stop right after is clean
         self.register_birth()
         self.subscribe()
         self.set_state(WorkerStatus.STARTED)
-        self._install_signal_handlers()
         finisher = threading.Thread(target=self._finisher, name="webhook-finisher", daemon=True)
         finisher.start()
         worked = False
@@ -428,53 +387,23 @@ class DeliveryWorker(BaseWorker):
             self._schedule(job, due_timestamp(delay), pipe)
             return "retry"
         why = "retries exhausted" if outcome.verdict is Verdict.RETRY else "not retryable"
-        flight.extra["why"] = why
+        flight.why = why
         job.retries_left = 0
         self._fail(flight, webhooks.failure_message(flight.url, flight.event_id, outcome, flight.attempt, why), pipe)
         return "failed"
 
     def _succeed(self, flight: Flight, result: dict, pipe: Pipeline) -> None:
-        """What RQ's Job._handle_success and cleanup write, minus what cannot have changed
-        since the job was enqueued (its data, and dependency keys a delivery never has)."""
-        job = flight.job
-        job._result = result
-        job._status = JobStatus.FINISHED
-        pipe.hset(job.key, mapping={
-            "status": JobStatus.FINISHED.value,
-            "ended_at": utcformat(job.ended_at),
-            "worker_name": self.name,
-        })
-        Result.create(
-            job, Result.Type.SUCCESSFUL, webhooks.DELIVERED_TTL, return_value=result, worker_name=self.name,
-            pipeline=pipe, execution_id=flight.execution.id, execution_started_at=flight.execution.created_at,
-            execution_ended_at=job.ended_at,
-        )
-        job.finished_job_registry.add(job, webhooks.DELIVERED_TTL, pipe)
-        pipe.expire(job.key, webhooks.DELIVERED_TTL)
+        mark_finished(flight.job, flight.execution, result, webhooks.DELIVERED_TTL, self.name, pipe)
 
     def _fail(self, flight: Flight, message: str, pipe: Pipeline) -> None:
-        job = flight.job
-        job.set_status(JobStatus.FAILED, pipeline=pipe)
-        job.save(pipeline=pipe)  # meta: attempts, last status and error
-        job._handle_failure(
-            f"workers.webhooks.DeliveryFailed: {message}",
-            pipe,
-            worker_name=self.name,
-            execution_id=flight.execution.id,
-            execution_started_at=flight.execution.created_at,
-            execution_ended_at=job.ended_at,
-        )
+        mark_failed(flight.job, flight.execution, f"workers.webhooks.DeliveryFailed: {message}", self.name, pipe)
 
     def _schedule(self, job: Job, due: int, pipe: Pipeline) -> None:
-        """RQ's schedule_job, entirely on our pipeline and at a whole-second due time."""
-        pipe.sadd(self.queue.redis_queues_keys, self.queue.key)
-        job.set_status(JobStatus.SCHEDULED, pipeline=pipe)
-        job.save(pipeline=pipe)
-        pipe.zadd(self.scheduled.key, {job.id: due})
+        schedule(self.queue, self.scheduled, job, due, pipe)
 
     def _log(self, flight: Flight, kind: str) -> None:
         if kind in ("deferred", "requeued"):
-            logger.debug("webhook {} -> {}: {}", flight.event_id, flight.lane.name if flight.lane else "?", kind)
+            logger.debug("webhook {} -> {}: {}", flight.event_id, webhooks.redact(flight.url), kind)
         elif kind == "duplicate":
             logger.info("webhook {} -> {}: already delivered, not sent again", flight.event_id,
                         webhooks.redact(flight.url))
@@ -486,7 +415,7 @@ class DeliveryWorker(BaseWorker):
             what = f"retry in {flight.delay:.1f} s ({flight.job.retries_left} left)"
             webhooks.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, what)
         else:
-            what = f"failed ({flight.extra.get('why', '')}); `wagw webhooks replay {flight.job.id}` requeues it"
+            what = f"failed ({flight.why}); `wagw webhooks replay {flight.job.id}` requeues it"
             webhooks.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, what)
 
     # ---- upkeep (main thread, between batches) -------------------------------------------------------
@@ -548,34 +477,13 @@ class DeliveryWorker(BaseWorker):
         self._orphans_seen = {k: v for k, v in self._orphans_seen.items() if k in present}
 
 
-def observe_many(pipe: Pipeline, name: str, samples: list[tuple[str, float]]) -> None:
-    """metrics.observe for a batch of (outcome, seconds), summed per bucket: the same
-    histogram fields (wagw/metrics.py storage) in a few commands instead of three per sample."""
-    if not samples:
-        return
-    metric = metrics.METRICS[name]
-    key = keys.METRIC_HISTOGRAM.format(name=name)
-    fields: dict[str, int] = {}
-    sums: dict[str, float] = {}
-    for outcome, seconds in samples:
-        label = metrics._label_field(metric, {"outcome": outcome})
-        bucket = next((i for i, bound in enumerate(metric.buckets) if seconds <= bound), len(metric.buckets))
-        for field_name in (f"{label}\t{bucket}", f"{label}\tcount"):
-            fields[field_name] = fields.get(field_name, 0) + 1
-        sums[label] = sums.get(label, 0.0) + seconds
-    for field_name, amount in fields.items():
-        pipe.hincrby(key, field_name, amount)
-    for label, total in sums.items():
-        pipe.hincrbyfloat(key, f"{label}\tsum", total)
-
-
 def worker_name() -> str:
     process = os.environ.get("WAGW_PROCESS_NAME") or "webhook-worker"
     return f"{process}.{os.getpid()}.{token_hex(3)}@{socket.gethostname()}"
 
 
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
-    """`wagw webhook-worker [--burst]`."""
+    """`wagw webhook-worker` (args.burst, if given: stop once the queue is empty)."""
     conn = connect(settings)
     worker = DeliveryWorker(settings, conn, name=worker_name())
     worker.work(burst=bool(getattr(args, "burst", False)))

@@ -59,3 +59,36 @@ def test_sigkill_mid_delivery_loses_nothing(settings_env, data_dir, receiver, re
         raise
     finally:
         procs.stop_all()
+
+
+def test_sigterm_mid_delivery_drains_without_loss_or_duplicates(settings_env, data_dir, receiver, redis_conn):
+    settings_env.setenv("WAGW_WEBHOOK_URLS", receiver.url)
+    settings_env.setenv("WAGW_WEBHOOK_SECRET", "s3cret")
+    settings_env.setenv("WAGW_SHUTDOWN_GRACE", "5")
+    from wagw.config import Settings
+
+    settings = Settings(_env_file=None)
+    procs = Processes(data_dir, WAGW_LOG_LEVEL="INFO")
+    try:
+        procs.scheduler()
+        procs.worker(1)
+        with redis_conn.pipeline() as pipe:
+            for n in range(EVENTS):
+                enqueue_deliveries(pipe, settings, f"ev-{n}", "message", f'{{"id":"ev-{n}"}}')
+            pipe.execute()
+        wait_for(lambda: len(receiver.delivered()) >= 40, 20, what="delivery under way")
+        assert procs.stop("webhook-worker-1", timeout=15) == 0
+        # Graceful: what was on the wire finished and was recorded, the rest is queued again.
+        assert StartedJobRegistry("webhooks", connection=redis_conn).get_job_count(cleanup=False) == 0
+        assert redis_conn.llen("rq:queue:webhooks:intermediate") == 0
+        left = redis_conn.llen("rq:queue:webhooks")
+        assert left == EVENTS - len(receiver.delivered()) > 0
+
+        procs.worker(2)
+        wait_for(lambda: len(receiver.delivered()) == EVENTS, 60, interval=0.2, what="all delivered")
+        assert max(receiver.delivered().values()) == 1
+    except BaseException:
+        print(procs.logs())
+        raise
+    finally:
+        procs.stop_all()

@@ -199,3 +199,18 @@ def test_sigterm_stops_the_worker_cleanly(wagw, redis_conn):
     assert wagw.stop("webhook-worker-1", timeout=20) == 0
     assert Worker.all(connection=redis_conn) == []
     assert worker.returncode == 0
+
+
+def test_only_deliver_jobs_run_on_the_webhooks_queue(wagw, receiver, redis_conn):
+    from rq import Queue
+
+    wagw.scheduler()
+    wagw.worker()
+    job = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER).enqueue("os.getpid")
+    wait_for(lambda: job_status(redis_conn, job.id) == JobStatus.FAILED, 20, what="foreign job failed")
+    job.refresh()
+    assert "webhook workers run only workers.webhooks.deliver" in job.latest_result().exc_string
+    assert job.latest_result().type.name == "FAILED"
+    # The worker carries on with real deliveries.
+    [delivery] = enqueue(redis_conn, "ev-after-foreign")
+    wait_for(lambda: job_status(redis_conn, delivery) == JobStatus.FINISHED, 20, what="delivered")
