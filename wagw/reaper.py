@@ -1,20 +1,40 @@
-"""Jobs whose worker process died mid-job.
+"""Jobs left behind by worker processes that died or stopped at the wrong moment.
 
-RQ leaves such a job in the started registry until its heartbeat lease runs out (10-15
-minutes). A job whose worker pid is known dead on this host, or whose worker's heartbeat key
-has expired, is expired at once through RQ's own cleanup, so its Retry applies as usual.
+Two places can hold such a job, and RQ alone is slow to notice either:
+
+- the started registry, when the worker died mid-job: RQ waits out the job's lease (10-15
+  minutes). A job whose worker pid is known dead on this host, or whose worker's heartbeat
+  key has expired, is expired at once through RQ's own cleanup, so its Retry applies;
+- the queue's intermediate list, when the worker stopped between taking the id off the queue
+  and marking it started: RQ fails it after a minute at its next maintenance. The job never
+  ran, so after STRANDED_AFTER seconds it goes back on the queue instead.
 """
 
 from __future__ import annotations
 
 import socket
+import time
 
 from redis import Redis
+from rq import Queue
 from rq.registry import StartedJobRegistry
 from rq.utils import as_text
 
 from wagw.procs import pid_alive
 from wagw.redisconn import SERIALIZER
+
+# A live worker moves an id from the intermediate list to the started registry within
+# milliseconds; one still there after this long has lost its worker.
+STRANDED_AFTER = 5.0
+
+# Requeue only if the id is still in the intermediate list: two rescuers cannot both push it.
+_RESCUE = """
+if redis.call('LREM', KEYS[2], 1, ARGV[1]) > 0 then
+  redis.call('LPUSH', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
 
 
 def _worker_dead(conn: Redis, worker_name: str, hostname: str) -> bool:
@@ -44,3 +64,32 @@ def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None
             registry.cleanup(timestamp=1)
             reaped.extend(member.split(":", 1)[0] for member in orphans)
     return reaped
+
+
+class StrandedJobs:
+    """Watches the intermediate lists; remembers when each id was first seen there."""
+
+    def __init__(self, conn: Redis, queue_names: list[str], clock=time.monotonic) -> None:
+        self.conn = conn
+        self.queues = [Queue(name, connection=conn, serializer=SERIALIZER) for name in queue_names]
+        self.clock = clock
+        self.first_seen: dict[tuple[str, str], float] = {}
+        self._rescue = conn.register_script(_RESCUE)
+
+    def rescue(self) -> list[str]:
+        now = self.clock()
+        present: set[tuple[str, str]] = set()
+        rescued: list[str] = []
+        for queue in self.queues:
+            for raw in self.conn.lrange(queue.intermediate_queue_key, 0, -1):
+                job_id = as_text(raw)
+                present.add((queue.name, job_id))
+                first = self.first_seen.setdefault((queue.name, job_id), now)
+                if now - first < STRANDED_AFTER:
+                    continue
+                if job_id in queue.started_job_registry:
+                    continue  # running: the started-registry reaper owns it
+                if self._rescue(keys=[queue.key, queue.intermediate_queue_key], args=[job_id]):
+                    rescued.append(job_id)
+        self.first_seen = {key: t for key, t in self.first_seen.items() if key in present}
+        return rescued

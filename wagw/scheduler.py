@@ -11,7 +11,7 @@ from loguru import logger
 from rq.scheduler import RQScheduler
 
 from wagw import keys
-from wagw.reaper import reap_orphaned_jobs
+from wagw.reaper import StrandedJobs, reap_orphaned_jobs
 from wagw.redisconn import SERIALIZER, connect
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
                             name=f"wagw-scheduler@{socket.gethostname()}")
     scheduler.register_birth()
     logger.info("scheduler started for queues {}", ", ".join(QUEUES))
+    stranded = StrandedJobs(conn, QUEUES)
     next_reap = 0.0
     try:
         while not stop:
@@ -49,6 +50,8 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
                 next_reap = time.monotonic() + REAP_INTERVAL
                 for job_id in reap_orphaned_jobs(conn, QUEUES):
                     logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
+                for job_id in stranded.rescue():
+                    logger.warning("job {} was stranded between its queue and a stopped worker: requeued", job_id)
             time.sleep(POLL_INTERVAL)
     finally:
         scheduler.stop()

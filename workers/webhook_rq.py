@@ -32,15 +32,6 @@ for i = 1, tonumber(ARGV[1]) do
 end
 return ids
 """
-# Puts an orphaned id back on the queue, only if it is still in the intermediate list
-# (two workers may notice the same orphan).
-RESCUE_SCRIPT = """
-if redis.call('LREM', KEYS[2], 1, ARGV[1]) > 0 then
-  redis.call('RPUSH', KEYS[1], ARGV[1])
-  return 1
-end
-return 0
-"""
 
 
 class DeliveryJob(Job):

@@ -46,7 +46,6 @@ from workers.webhook_lanes import Lane
 from workers.webhook_policy import Outcome, Verdict, due_timestamp, retry_delay
 from workers.webhook_rq import (
     POP_SCRIPT,
-    RESCUE_SCRIPT,
     DeliveryJob,
     mark_failed,
     mark_finished,
@@ -70,7 +69,6 @@ IDLE_WAIT = 1  # seconds the dispatcher blocks on an empty queue
 EXECUTION_TTL = 600  # started-registry lease of a job in flight, refreshed while it is
 EXECUTION_REFRESH = 120
 HEARTBEAT_EVERY = 5.0
-ORPHAN_AGE = 10.0  # an id alone in the intermediate list this long lost its worker
 FINISH_BATCH = 500
 FINISH_PATIENCE = 60.0  # seconds the finisher keeps retrying while Redis is unreachable
 # After a batch that was not full, wait this long so the next one is bigger: a batch costs
@@ -117,15 +115,13 @@ class DeliveryWorker(BaseWorker):
         self.intermediate_key = self.queue.intermediate_queue_key
         self.scheduled = ScheduledJobRegistry(queue=self.queue)
         self._pop = connection.register_script(POP_SCRIPT)
-        self._rescue = connection.register_script(RESCUE_SCRIPT)
         self.lanes: dict[str, Lane] = {}
         self.in_flight: dict[str, Flight] = {}
         self._done: queue_module.SimpleQueue[Flight] = queue_module.SimpleQueue()
         self._room = threading.Event()
         self._stopping = threading.Event()
         self._finisher_stop = threading.Event()
-        self._orphans_seen: dict[str, float] = {}
-        self._next = {"heartbeat": 0.0, "refresh": time.monotonic() + EXECUTION_REFRESH, "rescue": 0.0}
+        self._next = {"heartbeat": 0.0, "refresh": time.monotonic() + EXECUTION_REFRESH}
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -164,7 +160,7 @@ class DeliveryWorker(BaseWorker):
                 except StopIteration:
                     break
                 except (RedisConnectionError, RedisTimeoutError) as error:
-                    # What was taken stays in Redis (started or intermediate) and is rescued.
+                    # What was taken stays in Redis (started or intermediate); the scheduler's reaper rescues it.
                     logger.warning("webhook worker: Redis unavailable ({}); retrying in 1 s", error)
                     self._stopping.wait(1.0)
         finally:
@@ -430,9 +426,6 @@ class DeliveryWorker(BaseWorker):
         if clock >= self._next["refresh"]:
             self._next["refresh"] = clock + EXECUTION_REFRESH
             self._refresh_leases()
-        if clock >= self._next["rescue"]:
-            self._next["rescue"] = clock + ORPHAN_AGE / 2
-            self._rescue_orphans()
         if self.should_run_maintenance_tasks:
             self.clean_registries()
 
@@ -461,20 +454,6 @@ class DeliveryWorker(BaseWorker):
             for flight in flights:
                 flight.execution.heartbeat(registry, EXECUTION_TTL, pipeline=pipe)
             pipe.execute()
-
-    def _rescue_orphans(self) -> None:
-        """Ids a killed worker left between the queue and the started registry go back to the
-        queue (RQ's own cleanup would fail them after a minute)."""
-        present = {i.decode() for i in self.connection.lrange(self.intermediate_key, 0, -1)}
-        clock = time.monotonic()
-        for job_id in present:
-            if job_id in self.in_flight:
-                continue
-            first = self._orphans_seen.setdefault(job_id, clock)
-            if clock - first >= ORPHAN_AGE:
-                if self._rescue(keys=[self.queue.key, self.intermediate_key], args=[job_id]):
-                    logger.warning("webhook job {} was left between queue and worker: requeued", job_id)
-        self._orphans_seen = {k: v for k, v in self._orphans_seen.items() if k in present}
 
 
 def worker_name() -> str:

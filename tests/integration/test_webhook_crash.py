@@ -1,6 +1,6 @@
 """A webhook worker SIGKILLed in the middle of delivering: nothing is lost. What it held
 (started, or taken from the queue but not yet started) goes back to work, through the
-scheduler's dead-worker reaper and the worker's own orphan rescue, and a new worker delivers
+scheduler's reaper (dead workers' started jobs, stranded dequeues), and a new worker delivers
 it. Only requests that were on the wire at the kill may reach the endpoint twice."""
 
 from __future__ import annotations
