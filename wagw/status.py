@@ -58,6 +58,7 @@ def device_status(conn: Redis, role: str) -> dict:
 
 def collect(settings: Settings, conn: Redis) -> dict:
     from wagw.quarantine import active_quarantines
+    from wagw.replay import failed_deliveries
 
     raw = conn.get(keys.SUPERVISOR_STATUS)
     supervisor = json.loads(raw) if raw else None
@@ -70,6 +71,7 @@ def collect(settings: Settings, conn: Redis) -> dict:
         "queues": {name: queue_counts(conn, name) for name in (keys.WA_QUEUE, keys.WEBHOOKS_QUEUE)},
         "crashes": [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, 9)],
         "quarantines": active_quarantines(conn),
+        "failed_deliveries": failed_deliveries(conn, limit=5),
         "time": time.time(),
     }
 

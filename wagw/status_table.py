@@ -75,6 +75,17 @@ def render(report: dict, console: Console | None = None) -> None:
             table.add_row(q.get("operation", "?"), until, str(q.get("crashes", "")), (q.get("panic") or "")[:120])
         console.print(table)
 
+    failed = report.get("failed_deliveries") or {}
+    if failed.get("count"):
+        table = Table(title=f"failed deliveries ({failed['count']}; `wagw webhooks replay --all` requeues them)",
+                      title_justify="left", style="red")
+        for column in ("job", "event", "endpoint", "attempts", "last status"):
+            table.add_column(column)
+        for item in failed["recent"]:
+            table.add_row(item.get("job_id", "?"), item.get("event_id") or "-", item.get("url") or "-",
+                          str(item.get("attempts", "")), str(item.get("last_status") or item.get("last_error") or ""))
+        console.print(table)
+
     if report["crashes"]:
         table = Table(title="recent crashes", title_justify="left")
         for column in ("when", "process", "operation", "exit", "panic"):
