@@ -118,12 +118,23 @@ def _message_head(
     payload["from"] = sender
     if sender_lid:
         payload["from_lid"] = sender_lid
+    if sender:
+        payload["sender_display_name"] = display_name(sender, push_name)
     if push_name:
         payload["from_name"] = push_name
     ts = _time(timestamp)
     payload["timestamp"] = ts
     payload["is_from_me"] = bool(is_from_me)
     return payload, ts
+
+
+def display_name(sender: str, push_name: str | None) -> str:
+    """go-whatsapp's best-effort sender label: the push name, else the JID's user part.
+
+    Its saved-contact lookup is left out on purpose: the session handler makes no native
+    calls beyond the one that delivered the event (docs/events.md).
+    """
+    return push_name or sender.split("@", 1)[0]
 
 
 def _split_lid(jid: str, alt: str | None) -> tuple[str, str | None]:
@@ -279,6 +290,8 @@ def receipt(
     payload["from"] = sender
     if sender_lid:
         payload["from_lid"] = sender_lid
+    if sender:
+        payload["sender_display_name"] = display_name(sender, None)
     payload["receipt_type"] = receipt_type
     payload["receipt_type_description"] = RECEIPT_DESCRIPTIONS.get(receipt_type, "unknown receipt type")
     key = f"receipt:{chat_id}:{sender_lid or sender}:{receipt_type}:{','.join(sorted(ids))}"

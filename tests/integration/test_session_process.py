@@ -115,7 +115,7 @@ def test_events_reach_the_log_and_webhook_queue_exactly_once(session, redis_conn
     body = json.loads(entry[b"event"])
     assert entry[b"name"] == b"message" and entry[b"id"].decode() == body["id"]
     assert body["device_id"] == "15550001111@s.whatsapp.net"
-    assert body["payload"] == {"id": "M00000", "chat_id": ALICE, "from": ALICE, "from_name": "Alice",
+    assert body["payload"] == {"id": "M00000", "chat_id": ALICE, "from": ALICE, "sender_display_name": "Alice", "from_name": "Alice",
                                "timestamp": "2025-11-29T10:30:00Z", "is_from_me": False, "body": "hi 0"}
     job = webhook_jobs(redis_conn)[0]
     assert job.func_name == "workers.webhooks.deliver" and job.retries_left and job.retry_intervals

@@ -28,7 +28,8 @@ def test_spec_example_body():
     assert " " not in raw.replace("Alice", "").replace('"hi"', "")  # compact separators
     assert json.loads(raw) == {
         "event": "message", "device_id": DEVICE, "id": eid, "timestamp": "2025-11-29T10:30:00Z",
-        "payload": {"id": "3EB0C127D7BACC83D6A1", "chat_id": ALICE, "from": ALICE, "from_name": "Alice",
+        "payload": {"id": "3EB0C127D7BACC83D6A1", "chat_id": ALICE, "from": ALICE,
+                    "sender_display_name": "Alice", "from_name": "Alice",
                     "timestamp": "2025-11-29T10:30:00Z", "is_from_me": False, "body": "hi"},
     }
 
@@ -68,7 +69,8 @@ def test_fake_message_with_everything():
     })
     assert event.event == "message"
     assert event.payload == {
-        "id": "M", "chat_id": "120363@g.us", "from": ALICE, "from_lid": "2515@lid", "timestamp": "1970-01-01T00:00:05Z",
+        "id": "M", "chat_id": "120363@g.us", "from": ALICE, "from_lid": "2515@lid", "sender_display_name": "15551234567",
+        "timestamp": "1970-01-01T00:00:05Z",
         "is_from_me": False, "body": "see", "replied_to_id": "Q1", "quoted_body": "orig", "view_once": True,
         "forwarded": True, "image": {"url": "https://x", "mime_type": "image/png"},
     }

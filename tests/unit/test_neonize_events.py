@@ -71,7 +71,8 @@ def test_text_message_direct_chat_matches_the_documented_payload():
     assert body["event"] == "message" and body["device_id"] == DEVICE and body["timestamp"] == ISO
     assert len(body["id"]) == 32
     assert body["payload"] == {
-        "id": "3EB0C127D7BACC83D6A1", "chat_id": ALICE, "from": ALICE, "from_name": "Alice",
+        "id": "3EB0C127D7BACC83D6A1", "chat_id": ALICE, "from": ALICE, "sender_display_name": "Alice",
+        "from_name": "Alice",
         "timestamp": ISO, "is_from_me": False, "body": "hi",
     }
     # Top-level field order as in go-whatsapp's examples.
@@ -207,7 +208,8 @@ def test_reaction():
     body = one(neonize_events.map_message(message(E.Message(reactionMessage=react), id="88760C69D1F35FEB")))
     assert body["event"] == "message.reaction"
     assert body["payload"] == {
-        "id": "88760C69D1F35FEB", "chat_id": ALICE, "from": ALICE, "from_name": "Alice", "timestamp": ISO,
+        "id": "88760C69D1F35FEB", "chat_id": ALICE, "from": ALICE, "sender_display_name": "Alice",
+        "from_name": "Alice", "timestamp": ISO,
         "is_from_me": False, "reaction": "👍", "reacted_message_id": "3EB0TARGET",
     }
 
@@ -238,7 +240,8 @@ def test_read_receipt_in_group():
     body = one(neonize_events.map_receipt(receipt))
     assert body["event"] == "message.ack" and body["timestamp"] == ISO
     assert body["payload"] == {
-        "ids": ["3EB001", "3EB002"], "chat_id": GROUP, "from": ALICE, "receipt_type": "read",
+        "ids": ["3EB001", "3EB002"], "chat_id": GROUP, "from": ALICE, "sender_display_name": "15551234567",
+        "receipt_type": "read",
         "receipt_type_description": "the user opened the chat and saw the message.",
     }
 
