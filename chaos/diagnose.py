@@ -73,3 +73,16 @@ def where_jobs_are(conn: Redis, queue_name: str, job_ids: list[str]) -> dict[str
     queue = Queue(queue_name, connection=conn, serializer=JSONSerializer)
     where = _ids(conn, queue)
     return {job_id: where.get(job_id, "nowhere") for job_id in job_ids}
+
+
+def failed_deliveries_by_url(conn: Redis, endpoints: dict[str, str]) -> dict[str, int]:
+    """Deliveries left in RQ's failed registry (replayable), per endpoint name."""
+    queue = Queue("webhooks", connection=conn, serializer=JSONSerializer)
+    ids = FailedJobRegistry(queue=queue).get_job_ids()
+    counts = {name: 0 for name in endpoints.values()}
+    for start in range(0, len(ids), 500):
+        for job in Job.fetch_many(ids[start:start + 500], connection=conn, serializer=JSONSerializer):
+            url = job.args[0] if job is not None and job.args else None
+            if url in endpoints:
+                counts[endpoints[url]] += 1
+    return counts

@@ -49,6 +49,7 @@ class RunRecord:
     peak_rss_kib: dict[str, int]
     rss_samples: list[tuple[float, str, int]] = field(default_factory=list)
     webhook_failed: int = 0  # deliveries left in RQ's failed registry
+    webhook_failed_by_endpoint: dict = field(default_factory=dict)
     drained: bool = True
     redis_stalls: list = field(default_factory=list)  # (when, seconds) a status read took > 0.25 s
     receiver_modes: list = field(default_factory=list)  # (when, mode) the receiver switched
@@ -127,6 +128,8 @@ def endpoint_figures(record: RunRecord, endpoint: str, webhook_kills: list[float
         "delivered": len(delivered),
         "lost": len(lost),
         "lost_sample": lost[:10],
+        # Of the lost: deliveries that ran out of tries, kept by RQ (`wagw webhooks replay`).
+        "lost_failed_out": record.webhook_failed_by_endpoint.get(endpoint),
         "duplicates": duplicates,
         "duplicates_in_kill_window": in_window,
         "duplicates_outside_kill_window": duplicates - in_window,
@@ -388,6 +391,7 @@ def render(report: dict) -> str:
     names = list(ev["endpoints"])
     add(f"{'per endpoint':<44}" + "".join(f"{n:>14}" for n in names))
     for key, label in [("delivered", "delivered"), ("lost", "lost"),
+                       ("lost_failed_out", "  of which failed out (replayable)"),
                        ("duplicates_outside_kill_window", "duplicated (outside kill window)"),
                        ("duplicates_in_kill_window", "duplicated (inside kill window)"),
                        ("requests", "requests received"), ("bad_signatures", "bad signatures"),

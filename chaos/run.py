@@ -35,7 +35,7 @@ from rq.serializers import JSONSerializer
 
 from chaos import report as reporting
 from chaos.daemon import ChaosError, Daemon, wait_for
-from chaos.diagnose import undelivered_jobs, where_jobs_are
+from chaos.diagnose import failed_deliveries_by_url, undelivered_jobs, where_jobs_are
 from chaos.load import CrashCollector, InboundLoad, JobLoad, JobTracker
 from chaos.procs import TreeWatcher, process_name
 from chaos.receiver import Receiver
@@ -136,6 +136,7 @@ class ChaosRun:
         self.started = time.time()
         self.drained = False
         self.webhook_failed = -1  # unknown until read from Redis
+        self.webhook_failed_by_endpoint: dict[str, int] = {}
         self.malformed_rejected: int | None = None
 
     # The run ----------------------------------------------------------------------------
@@ -356,8 +357,10 @@ class ChaosRun:
         """What only the daemon's Redis knows; read before the daemon (and its Redis) stops."""
         self.crashes.poll()
         try:
-            self.webhook_failed = FailedJobRegistry("webhooks", connection=self.daemon.redis,
-                                                    serializer=JSONSerializer).count
+            registry = FailedJobRegistry("webhooks", connection=self.daemon.redis, serializer=JSONSerializer)
+            self.webhook_failed = registry.count
+            self.webhook_failed_by_endpoint = failed_deliveries_by_url(
+                self.daemon.redis, {self.receiver.url(e): e for e in ENDPOINTS})
             self.malformed_rejected = self.inbound.rejected_count()
         except RedisError as error:
             self.notes.append(f"could not read the final counts from Redis: {error}")
@@ -474,6 +477,7 @@ class ChaosRun:
             peak_rss_kib=dict(self.watcher.peak_rss),
             rss_samples=list(self.watcher.rss_samples),
             webhook_failed=self.webhook_failed,
+            webhook_failed_by_endpoint=self.webhook_failed_by_endpoint,
             drained=self.drained and self.failure is None,
             redis_stalls=self.redis_stalls,
             receiver_modes=self.receiver.mode_changes,

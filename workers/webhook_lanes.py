@@ -132,10 +132,5 @@ class Lane:
         with self._lock:
             return max(0.0, self._open_until - time.monotonic())
 
-    def circuit_outcome(self) -> Outcome:
-        with self._lock:
-            error = f"circuit open after {self._failures} consecutive failures (last: {self._last_failure})"
-        return Outcome(None, 0.0, error=error)
-
     def close(self, wait: bool = True) -> None:
         self._executor.shutdown(wait=wait)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import queue as queue_module
+import random
 import signal
 import socket
 import threading
@@ -91,7 +92,7 @@ class Flight:
     body: str = ""
     attempt: int = 1
     lane: Lane | None = None
-    # send | duplicate | defer | circuit | invalid | requeue
+    # send | duplicate | defer | invalid | requeue
     action: str = "send"
     outcome: Outcome | None = None
     delay: float = 0.0
@@ -264,8 +265,10 @@ class DeliveryWorker(BaseWorker):
             self._done.put(flight)
             return
         lane = flight.lane = self._lane(flight.url)
-        if lane.circuit_open_for() > 0:
-            flight.action, flight.outcome = "circuit", lane.circuit_outcome()
+        if (open_for := lane.circuit_open_for()) > 0:
+            # An open circuit sends nothing, so it spends no attempt: the delivery waits for
+            # the probe that closes it. Jitter spreads the backlog it releases.
+            flight.action, flight.delay = "defer", open_for + random.uniform(0.0, 1.0)
             self._done.put(flight)
         elif not lane.try_submit(flight, self._send):
             flight.action, flight.delay = "defer", lane.defer_delay()

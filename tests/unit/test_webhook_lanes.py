@@ -25,8 +25,6 @@ def test_circuit_opens_after_consecutive_retryable_failures_and_closes_on_an_ans
     assert lane.circuit_open_for() == 0
     lane.record(Outcome(None, 0.01, error="ConnectError"))
     assert 0 < lane.circuit_open_for() <= webhook_lanes.CIRCUIT_BASE
-    assert "5 consecutive failures" in lane.circuit_outcome().error
-    assert lane.circuit_outcome().verdict.value == "retry"
     # A 4xx is an answer: the endpoint is up.
     lane.record(Outcome(404, 0.01))
     assert lane.circuit_open_for() == 0
