@@ -68,6 +68,20 @@ def session_pid_changed(daemon, old: int):
     return pid if pid and pid != old else None
 
 
+def where_are_deliveries(daemon) -> dict:
+    """Where the webhook queue's jobs are, for a failure message."""
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+    conn = daemon.redis
+    queue = Queue("webhooks", connection=conn, serializer=JSONSerializer)
+    failed = FailedJobRegistry(queue=queue)
+    reasons = Counter((Job.fetch(j, connection=conn, serializer=JSONSerializer).exc_info or "")[-120:]
+                      for j in failed.get_job_ids()[:20])
+    return {"queued": queue.count, "intermediate": conn.llen(queue.intermediate_queue_key),
+            "started": StartedJobRegistry(queue=queue).count, "scheduled": ScheduledJobRegistry(queue=queue).count,
+            "failed": failed.count, "failure reasons": dict(reasons)}
+
+
 def assert_exactly_once_in_chat_order(daemon, receiver, messages):
     expected = [m["id"] for m in messages]
     wait_for(lambda: {mid for _, mid in stream_payload_ids(daemon)} >= set(expected), 30, 0.05, "all events logged")
@@ -80,7 +94,13 @@ def assert_exactly_once_in_chat_order(daemon, receiver, messages):
         per_chat[chat].append(mid)
     for chat, ids in per_chat.items():
         assert ids == sorted(ids), f"out of order in {chat}"
-    wait_for(lambda: receiver.delivered_ids("hook") >= set(expected), 60, 0.1, "every event delivered")
+    try:
+        wait_for(lambda: receiver.delivered_ids("hook") >= set(expected), 60, 0.1, "every event delivered")
+    except AssertionError:
+        missing = set(expected) - receiver.delivered_ids("hook")
+        raise AssertionError(f"{len(missing)} not delivered, e.g. {sorted(missing)[:3]}; "
+                             f"{where_are_deliveries(daemon)}; statuses seen: "
+                             f"{Counter(r.status for r in receiver.snapshot())}") from None
     twice = Counter(r.payload_id for r in receiver.snapshot() if 200 <= r.status < 300)
     assert max(twice.values()) == 1, "an event was answered 2xx twice"
     assert all(r.signature_ok for r in receiver.snapshot())
