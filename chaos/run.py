@@ -59,14 +59,16 @@ class Profile:
     stop_timeout: float = 45.0  # SIGTERM -> exit (grace is 10 s)
 
 
+# A drain must outlast the longest wait a delivery can be given without a request: an open
+# webhook circuit defers it up to a minute (workers/webhook_lanes.py, CIRCUIT_MAX).
 PROFILES = {
     # At most 5 minutes: ~15 s of starts and stops, 150 + 40 s of load, a drain of usually
-    # under 30 s (bounded by 70 s).
+    # under 30 s (bounded by 80 s).
     "full": Profile("full", load_seconds=150, after_restart_seconds=40, cycle=30, inbound_rate=10,
-                    job_rate=3, drain_timeout=70),
+                    job_rate=3, drain_timeout=80),
     # Inside `make test`: one cycle, then the restart; about 65 s.
     "short": Profile("short", load_seconds=30, after_restart_seconds=10, cycle=30, inbound_rate=8,
-                     job_rate=2, drain_timeout=45),
+                     job_rate=2, drain_timeout=80),
 }
 
 # One round of the chaos cycle: (fraction of the cycle, action, argument).
