@@ -21,22 +21,32 @@ def receiver():
         yield rx
 
 
-def test_sigkill_mid_delivery_loses_nothing(settings_env, data_dir, receiver, redis_conn):
+def point_at(settings_env, receiver) -> None:
+    """Settings for the processes started next: one endpoint, the receiver."""
     settings_env.setenv("WAGW_WEBHOOK_URLS", receiver.url)
     settings_env.setenv("WAGW_WEBHOOK_SECRET", "s3cret")
-    settings_env.setenv("WAGW_WEBHOOK_RETRY_SCHEDULE", "1,1,1,1,1")
+
+
+def start_delivering(procs, receiver, redis_conn) -> None:
+    """A scheduler and webhook-worker-1 delivering EVENTS events to the receiver, under way."""
     from wagw.config import Settings
 
     settings = Settings(_env_file=None)
+    procs.scheduler()
+    procs.worker(1)
+    with redis_conn.pipeline() as pipe:
+        for n in range(EVENTS):
+            enqueue_deliveries(pipe, settings, f"ev-{n}", "message", f'{{"id":"ev-{n}"}}')
+        pipe.execute()
+    wait_for(lambda: len(receiver.delivered()) >= 40, 20, what="delivery under way")
+
+
+def test_sigkill_mid_delivery_loses_nothing(settings_env, data_dir, receiver, redis_conn):
+    settings_env.setenv("WAGW_WEBHOOK_RETRY_SCHEDULE", "1,1,1,1,1")
+    point_at(settings_env, receiver)
     procs = Processes(data_dir, WAGW_LOG_LEVEL="INFO")
     try:
-        procs.scheduler()
-        procs.worker(1)
-        with redis_conn.pipeline() as pipe:
-            for n in range(EVENTS):
-                enqueue_deliveries(pipe, settings, f"ev-{n}", "message", f'{{"id":"ev-{n}"}}')
-            pipe.execute()
-        wait_for(lambda: len(receiver.delivered()) >= 40, 20, what="delivery under way")
+        start_delivering(procs, receiver, redis_conn)
         held = StartedJobRegistry("webhooks", connection=redis_conn).get_job_count(cleanup=False)
         procs.kill("webhook-worker-1")
         assert held > 0  # it died holding jobs
@@ -62,21 +72,11 @@ def test_sigkill_mid_delivery_loses_nothing(settings_env, data_dir, receiver, re
 
 
 def test_sigterm_mid_delivery_drains_without_loss_or_duplicates(settings_env, data_dir, receiver, redis_conn):
-    settings_env.setenv("WAGW_WEBHOOK_URLS", receiver.url)
-    settings_env.setenv("WAGW_WEBHOOK_SECRET", "s3cret")
     settings_env.setenv("WAGW_SHUTDOWN_GRACE", "5")
-    from wagw.config import Settings
-
-    settings = Settings(_env_file=None)
+    point_at(settings_env, receiver)
     procs = Processes(data_dir, WAGW_LOG_LEVEL="INFO")
     try:
-        procs.scheduler()
-        procs.worker(1)
-        with redis_conn.pipeline() as pipe:
-            for n in range(EVENTS):
-                enqueue_deliveries(pipe, settings, f"ev-{n}", "message", f'{{"id":"ev-{n}"}}')
-            pipe.execute()
-        wait_for(lambda: len(receiver.delivered()) >= 40, 20, what="delivery under way")
+        start_delivering(procs, receiver, redis_conn)
         assert procs.stop("webhook-worker-1", timeout=15) == 0
         # Graceful: what was on the wire finished and was recorded, the rest is queued again.
         assert StartedJobRegistry("webhooks", connection=redis_conn).get_job_count(cleanup=False) == 0
