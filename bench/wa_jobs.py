@@ -41,7 +41,7 @@ from rq import Queue, Retry, Worker  # noqa: E402
 from rq.serializers import JSONSerializer  # noqa: E402
 
 from wagw import keys  # noqa: E402
-from wagw.redis_server import start_standalone  # noqa: E402
+from wagw.supervisor.embedded_redis import start_standalone  # noqa: E402
 
 ALICE = "15551234567@s.whatsapp.net"
 TRIVIAL = "os.getpid"

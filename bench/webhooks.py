@@ -112,7 +112,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         from redis import Redis
 
-        from wagw.redis_server import start_standalone
+        from wagw.supervisor.embedded_redis import start_standalone
 
         self.args = args
         self.dir = Path(tempfile.mkdtemp(prefix="wagw-whbench-", dir="/tmp"))

@@ -59,7 +59,7 @@ def process_name(pid: int) -> str | None:
     for item in environ.split(b"\0"):
         if item.startswith(b"WAGW_PROCESS_NAME="):
             name = item.split(b"=", 1)[1].decode(errors="replace")
-    if b"workers.host" in cmdline and not (name or "").endswith("/host"):
+    if b"workers.wa.host" in cmdline and not (name or "").endswith("/host"):
         return f"{name or 'wa-worker'}/host"
     if name is None and b"redis-server" in cmdline:
         return "redis"

@@ -60,7 +60,7 @@ class Profile:
 
 
 # A drain must outlast the longest wait a delivery can be given without a request: an open
-# webhook circuit defers it up to a minute (workers/webhook_lanes.py, CIRCUIT_MAX).
+# webhook circuit defers it up to a minute (workers/webhooks/lanes.py, CIRCUIT_MAX).
 PROFILES = {
     # At most 5 minutes: ~15 s of starts and stops, 150 + 40 s of load, a drain of usually
     # under 30 s (bounded by 80 s).

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from wagw.redis_server import start_standalone
+from wagw.supervisor.embedded_redis import start_standalone
 
 
 def short_tempdir(prefix: str = "wagw-") -> Path:

@@ -20,7 +20,9 @@ job's worst case, every attempt and retry interval, plus a margin).
 
 from __future__ import annotations
 
+import inspect
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rq import Queue, Retry
@@ -28,8 +30,8 @@ from rq.results import Result
 
 from wagw import keys
 from wagw.redisconn import SERIALIZER, connect
-from workers import validation
-from workers.wa import DEFAULTS, JOB_PREFIX
+from wagw import operations
+from wagw.operations import Operation
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -50,7 +52,7 @@ class JobFailed(RuntimeError):
 
 
 def exception_line(exc_string: str) -> str:
-    """'workers.validation.InvalidArguments: invalid …' out of a formatted traceback: the first
+    """'wagw.operations.args.InvalidArguments: invalid …' out of a formatted traceback: the first
     unindented line after the last "Traceback" header (the message may go on for more lines)."""
     lines = exc_string.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
@@ -82,27 +84,28 @@ def default_connection() -> Redis:
 
 
 def default_retry(operation: str) -> Retry:
-    defaults = DEFAULTS[operation]
-    return Retry(max=defaults.retries, interval=[defaults.interval] * defaults.retries)
+    op = operations.get(operation)
+    return Retry(max=op.retries, interval=[op.interval] * op.retries)
 
 
 def enqueue(operation: str, /, *args: Any, connection: Redis | None = None, **kwargs: Any) -> Job:
     """Queue `workers.wa.<operation>(*args, **kwargs)`; rq options go in kwargs too (see module doc)."""
-    if operation not in DEFAULTS:
-        raise ValueError(f"unknown wa job {operation!r} (known: {', '.join(DEFAULTS)})")
+    op = operations.get(operation)
     options = {name: kwargs.pop(name) for name in _RQ_OPTIONS if name in kwargs}
+    args = tuple(_jsonable(value) for value in args)
+    kwargs = {name: _jsonable(value) for name, value in kwargs.items()}
     # fake=True accepts the fake backend's crash/hang/fail targets; the worker re-checks strictly.
-    validation.validate(operation, args, kwargs, fake=True)
+    operations.validate(operation, args, kwargs, fake=True)
     retry = options.pop("retry", None)
     if retry is None:
         retry = default_retry(operation)
     meta = {**(options.pop("meta", None) or {}), "wagw_defaults": False}
     queue = Queue(keys.WA_QUEUE, connection=connection or default_connection(), serializer=SERIALIZER)
     return queue.enqueue_call(
-        JOB_PREFIX + operation,
+        op.path,
         args=args,
         kwargs=kwargs,
-        timeout=options.pop("job_timeout", None) or DEFAULTS[operation].timeout,
+        timeout=options.pop("job_timeout", None) or op.timeout,
         retry=retry or None,
         meta=meta,
         **options,
@@ -145,77 +148,41 @@ def call(operation: str, /, *args: Any, wait: float | None = None, connection: R
     return wait_for(enqueue(operation, *args, connection=connection, **kwargs), wait)
 
 
-# Typed one-liners. enqueue_* returns the rq Job; the plain form waits and returns the result.
-def enqueue_fetch_avatar(jid: str, preview: bool = False, is_community: bool = False, **options: Any) -> Job:
-    return enqueue("fetch_avatar", jid=jid, preview=preview, is_community=is_community, **options)
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
-def fetch_avatar(jid: str, preview: bool = False, is_community: bool = False, *,
-                 wait: float | None = None, **options: Any) -> dict:
-    """{"jid", "url", "id", "type": "image"|"preview", "direct_path"}"""
-    return wait_for(enqueue_fetch_avatar(jid, preview, is_community, **options), wait)
+def _typed(op: Operation) -> tuple[Callable[..., Job], Callable[..., Any]]:
+    """`enqueue_<name>(...)` and `<name>(..., wait=None)`, with the operation's own signature."""
+    parameters = [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=inspect.Parameter.empty if field.is_required() else field.default,
+                          annotation=field.annotation)
+        for name, field in op.args.model_fields.items()
+    ]
+    options = inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)
+    wait = inspect.Parameter("wait", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="float | None")
+
+    def enqueue_op(*args: Any, **kwargs: Any) -> Job:
+        return enqueue(op.name, *args, **kwargs)
+
+    def call_op(*args: Any, wait: float | None = None, **kwargs: Any) -> Any:
+        return wait_for(enqueue(op.name, *args, **kwargs), wait)
+
+    for function, name, extra, doc in (
+        (enqueue_op, f"enqueue_{op.name}", [options], f"Queue {op.path} and return the rq Job. {op.summary}"),
+        (call_op, op.name, [wait, options], f"Run {op.path} and wait for its result. {op.summary}"),
+    ):
+        function.__name__ = function.__qualname__ = name
+        function.__doc__ = doc
+        function.__signature__ = inspect.Signature(parameters + extra)  # type: ignore[attr-defined]
+    return enqueue_op, call_op
 
 
-def enqueue_send_text(to: str, text: str, reply_to: str | None = None, **options: Any) -> Job:
-    return enqueue("send_text", to=to, text=text, reply_to=reply_to, **options)
-
-
-def send_text(to: str, text: str, reply_to: str | None = None, *, wait: float | None = None, **options: Any) -> dict:
-    """{"id", "timestamp", "to"}"""
-    return wait_for(enqueue_send_text(to, text, reply_to, **options), wait)
-
-
-def enqueue_send_image(to: str, image: str, caption: str | None = None, **options: Any) -> Job:
-    return enqueue("send_image", to=to, image=image, caption=caption, **options)
-
-
-def send_image(to: str, image: str, caption: str | None = None, *, wait: float | None = None,
-               **options: Any) -> dict:
-    """image: http(s) URL, file path (on the worker's machine) or base64. -> {"id", "timestamp", "to"}"""
-    return wait_for(enqueue_send_image(to, image, caption, **options), wait)
-
-
-def enqueue_user_info(jids: list[str], **options: Any) -> Job:
-    return enqueue("user_info", jids=list(jids), **options)
-
-
-def user_info(jids: list[str], *, wait: float | None = None, **options: Any) -> dict:
-    """{"users": [{"jid", "status", "picture_id", "verified_name", "devices"}]}"""
-    return wait_for(enqueue_user_info(jids, **options), wait)
-
-
-def enqueue_is_on_whatsapp(phones: list[str], **options: Any) -> Job:
-    return enqueue("is_on_whatsapp", phones=list(phones), **options)
-
-
-def is_on_whatsapp(phones: list[str], *, wait: float | None = None, **options: Any) -> dict:
-    """{"results": [{"query", "jid", "is_on_whatsapp", "verified_name"}]}"""
-    return wait_for(enqueue_is_on_whatsapp(phones, **options), wait)
-
-
-def enqueue_group_info(jid: str, **options: Any) -> Job:
-    return enqueue("group_info", jid=jid, **options)
-
-
-def group_info(jid: str, *, wait: float | None = None, **options: Any) -> dict:
-    """{"jid", "name", "topic", "owner", "created", "announce", "locked", "participants"}"""
-    return wait_for(enqueue_group_info(jid, **options), wait)
-
-
-def enqueue_joined_groups(**options: Any) -> Job:
-    return enqueue("joined_groups", **options)
-
-
-def joined_groups(*, wait: float | None = None, **options: Any) -> dict:
-    """{"groups": [<group_info>…]}"""
-    return wait_for(enqueue_joined_groups(**options), wait)
-
-
-def enqueue_mark_read(chat: str, ids: list[str], sender: str | None = None, **options: Any) -> Job:
-    return enqueue("mark_read", chat=chat, ids=list(ids), sender=sender, **options)
-
-
-def mark_read(chat: str, ids: list[str], sender: str | None = None, *, wait: float | None = None,
-              **options: Any) -> dict:
-    """{"chat", "ids", "sender", "receipt_type": "read"}"""
-    return wait_for(enqueue_mark_read(chat, ids, sender, **options), wait)
+# Typed one-liners, one pair per operation: enqueue_<name> returns the rq Job; <name> waits and
+# returns the result.
+for _op in operations.OPERATIONS.values():
+    _enqueue_op, _call_op = _typed(_op)
+    globals()[_enqueue_op.__name__] = _enqueue_op
+    globals()[_call_op.__name__] = _call_op
+del _op, _enqueue_op, _call_op

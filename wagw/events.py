@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
-from wagw.backends.base import InboundEvent
-from wagw.backends.results import iso_time
 
 MESSAGE = "message"
 REACTION = "message.reaction"
@@ -42,6 +42,29 @@ RECEIPT_DESCRIPTIONS = {
 
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker", "video_note")
 PARTICIPANT_CHANGES = ("join", "leave", "promote", "demote")
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """One WhatsApp event, already in wagw's model (SPEC: event name and payload).
+
+    `source_key` identifies the WhatsApp event itself (e.g. "message:<chat>:<msg id>"), so
+    the same event redelivered by WhatsApp yields the same wagw event id.
+    """
+
+    event: str
+    source_key: str
+    timestamp: str  # ISO 8601, UTC, "Z"
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def iso_time(unix: float | int | None) -> str | None:
+    """Unix seconds (or milliseconds) -> ISO 8601 UTC with "Z"; None/0 -> None."""
+    if not unix:
+        return None
+    if unix > 10**11:  # milliseconds
+        unix = unix / 1000
+    return datetime.fromtimestamp(unix, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # Identity and body ----------------------------------------------------------------------

@@ -15,8 +15,6 @@ never appears in JSON text, so the split is unambiguous.
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
@@ -24,15 +22,12 @@ from loguru import logger
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 
-from wagw import __version__, keys
+from wagw import keys
 
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Iterator
 
     from redis import Redis
 
-    from wagw.config import Settings
 
     Conn = Union[Redis, Pipeline]
 
@@ -128,193 +123,3 @@ def observe(conn: Conn, name: str, seconds: float, **labels: object) -> None:
             pipe.execute()
 
     _safely(conn, write)
-
-
-# ---- the exporter -------------------------------------------------------------------------
-
-QUEUES = (keys.WA_QUEUE, keys.WEBHOOKS_QUEUE)
-
-
-class WagwCollector:
-    """A prometheus_client collector that reads everything from Redis at each scrape."""
-
-    def __init__(self, conn: Redis) -> None:
-        self.conn = conn
-
-    def collect(self) -> Iterator:
-        from prometheus_client.core import GaugeMetricFamily
-
-        up = GaugeMetricFamily(PREFIX + "redis_up", "1 if the exporter could read Redis at this scrape.")
-        try:
-            families = list(self._families())
-        except RedisError as error:
-            logger.warning("metrics: cannot read Redis: {}", error)
-            up.add_metric([], 0)
-            yield up
-            return
-        up.add_metric([], 1)
-        yield up
-        yield from families
-
-    def _families(self) -> Iterator:
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-
-        info = GaugeMetricFamily(PREFIX + "build_info", "wagw version.", labels=["version"])
-        info.add_metric([__version__], 1)
-        yield info
-
-        pipe = self.conn.pipeline(transaction=False)
-        for metric in METRICS.values():
-            key = keys.METRIC_HISTOGRAM if metric.is_histogram else keys.METRIC_COUNTER
-            pipe.hgetall(key.format(name=metric.name))
-        stored = dict(zip(METRICS, pipe.execute()))
-
-        for name, metric in METRICS.items():
-            fields = {k.decode(): v.decode() for k, v in stored[name].items()}
-            if metric.is_histogram:
-                family = HistogramMetricFamily(PREFIX + name, metric.help, labels=list(metric.labels))
-                for labels, (buckets, total) in _histograms(metric, fields).items():
-                    family.add_metric(labels, buckets, total)
-            else:
-                family = CounterMetricFamily(PREFIX + name, metric.help, labels=list(metric.labels))
-                for field, value in sorted(fields.items()):
-                    family.add_metric(_label_values(metric, field), float(value))
-            yield family
-
-        yield from self._queues()
-        yield from self._devices()
-        yield from self._quarantines()
-
-    def _queues(self) -> Iterator:
-        from prometheus_client.core import GaugeMetricFamily
-        from rq import Queue
-        from rq.registry import (
-            DeferredJobRegistry,
-            FailedJobRegistry,
-            FinishedJobRegistry,
-            ScheduledJobRegistry,
-            StartedJobRegistry,
-        )
-
-        family = GaugeMetricFamily(
-            PREFIX + "queue_jobs", "Jobs per queue and state (queued, started, scheduled, deferred, failed, finished).",
-            labels=["queue", "state"],
-        )
-        registries = {
-            "started": StartedJobRegistry,
-            "scheduled": ScheduledJobRegistry,
-            "deferred": DeferredJobRegistry,
-            "failed": FailedJobRegistry,
-            "finished": FinishedJobRegistry,
-        }
-        for name in QUEUES:
-            family.add_metric([name, "queued"], Queue(name, connection=self.conn).count)
-            for state, registry in registries.items():
-                count = registry(name, connection=self.conn).get_job_count(cleanup=False)
-                family.add_metric([name, state], count)
-        yield family
-
-    def _devices(self) -> Iterator:
-        from prometheus_client.core import GaugeMetricFamily
-
-        connected = GaugeMetricFamily(
-            PREFIX + "device_connected", "1 while a device role reports a live WhatsApp connection.", labels=["role"]
-        )
-        paired = GaugeMetricFamily(PREFIX + "device_paired", "1 while a device role reports paired keys.", labels=["role"])
-        session = GaugeMetricFamily(
-            PREFIX + "session_connected",
-            "1 while the session (inbound) is connected to WhatsApp; 0 when it says otherwise or stops reporting.",
-        )
-        session_value = 0
-        pattern = keys.DEVICE_STATUS.format(role="*")
-        prefix = pattern[:-1]
-        for key in sorted(self.conn.scan_iter(match=pattern, count=100)):
-            role = key.decode()[len(prefix):]
-            status = {k.decode(): v.decode() for k, v in self.conn.hgetall(key).items()}
-            is_connected = 1 if status.get("connected") == "1" else 0
-            connected.add_metric([role], is_connected)
-            paired.add_metric([role], 1 if status.get("paired") == "1" else 0)
-            if role == "session":
-                session_value = is_connected
-        session.add_metric([], session_value)
-        yield session
-        yield connected
-        yield paired
-
-    def _quarantines(self) -> Iterator:
-        from prometheus_client.core import GaugeMetricFamily
-
-        family = GaugeMetricFamily(
-            PREFIX + "quarantined", "1 for each operation currently quarantined (failing fast).", labels=["operation"]
-        )
-        pattern = keys.QUARANTINE.format(operation="*")
-        prefix = pattern[:-1]
-        for key in sorted(self.conn.scan_iter(match=pattern, count=100)):
-            family.add_metric([key.decode()[len(prefix):]], 1)
-        yield family
-
-
-def _label_values(metric: Metric, field: str) -> list[str]:
-    values = json.loads(field)
-    return [str(values.get(name, "")) for name in metric.labels]
-
-
-def _histograms(metric: Metric, fields: dict[str, str]) -> dict[tuple[str, ...], tuple[list, float]]:
-    """Cumulative buckets and sum per label set, from the non-cumulative stored counts."""
-    per_labels: dict[str, dict[str, str]] = {}
-    for field, value in fields.items():
-        labels, _, part = field.partition("\t")
-        per_labels.setdefault(labels, {})[part] = value
-    result = {}
-    for labels, parts in sorted(per_labels.items()):
-        running = 0
-        buckets = []
-        for index, bound in enumerate(metric.buckets):
-            running += int(parts.get(str(index), 0))
-            buckets.append((_format_bound(bound), running))
-        buckets.append(("+Inf", int(parts.get("count", 0))))
-        result[tuple(_label_values(metric, labels))] = (buckets, float(parts.get("sum", 0.0)))
-    return result
-
-
-def _format_bound(bound: float) -> str:
-    return repr(float(bound))
-
-
-def registry_for(conn: Redis):
-    from prometheus_client import CollectorRegistry
-
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(WagwCollector(conn))
-    return registry
-
-
-def serve(settings: Settings, addr: str | None = None):
-    """Serve /metrics in a daemon thread (for the supervisor). Returns (server, thread);
-    stop with server.shutdown()."""
-    from prometheus_client import start_http_server
-
-    from wagw.redisconn import connect
-
-    host, _, port = (addr or settings.metrics_addr).rpartition(":")
-    server, thread = start_http_server(int(port), host.strip("[]"), registry=registry_for(connect(settings)))
-    logger.info("metrics on http://{}/metrics", addr or settings.metrics_addr)
-    return server, thread
-
-
-def main(settings: Settings, args: argparse.Namespace) -> int:
-    """`wagw metrics`: the exporter alone (supervisord setups, or a separate host)."""
-    from wagw.exitcodes import ExitCode
-
-    addr = getattr(args, "addr", None) or settings.metrics_addr or "127.0.0.1:9182"
-    try:
-        server, _ = serve(settings, addr)
-    except (OSError, ValueError) as error:
-        logger.error("metrics cannot listen on {}: {}", addr, error)
-        return ExitCode.CONFIG if isinstance(error, ValueError) else ExitCode.TEMPFAIL
-    stopped = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopped.set())
-    stopped.wait()
-    server.shutdown()
-    return ExitCode.OK

@@ -13,7 +13,7 @@ from rq.job import JobStatus
 
 from tests.integration.test_wa_worker import ALICE, CRASH, HANG, sent, start_worker, wa_queue, wait_done  # noqa: F401
 from wagw import client
-from workers.validation import InvalidArguments
+from wagw.operations.args import InvalidArguments
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 

@@ -14,8 +14,8 @@ import pytest
 
 from tests.helpers import wait_for
 from wagw import keys
-from wagw.backends.base import BackendError, ConnectFailure, LoggedOut, NotPaired, StreamReplaced, TemporaryBan
-from wagw.backends.fake import FakeBackend, fake_device_jid
+from wagw.whatsapp.backend import BackendError, ConnectFailure, LoggedOut, NotPaired, StreamReplaced, TemporaryBan
+from wagw.whatsapp.fake import FakeBackend, fake_device_jid
 
 ALICE = "15551234567@s.whatsapp.net"
 
@@ -86,7 +86,7 @@ def test_crash_target_dies_of_a_real_go_panic(settings, redis_conn, op):
     result = run_child(
         f"""
         from wagw.config import Settings
-        from wagw.backends.fake import FakeBackend
+        from wagw.whatsapp.fake import FakeBackend
         b = FakeBackend(Settings(_env_file=None), "worker-1")
         {call}
         print("survived")
@@ -104,7 +104,7 @@ def test_hang_target_blocks_until_killed(settings, redis_conn):
         [sys.executable, "-c", textwrap.dedent(
             """
             from wagw.config import Settings
-            from wagw.backends.fake import FakeBackend
+            from wagw.whatsapp.fake import FakeBackend
             FakeBackend(Settings(_env_file=None), "worker-1").group_info("hang@g.us")
             print("returned", flush=True)
             """)],
@@ -240,7 +240,7 @@ def test_inbound_crash_dies_of_a_real_go_panic_and_is_not_redelivered(settings, 
         """
         import json, sys
         from wagw.config import Settings
-        from wagw.backends.fake import FakeBackend
+        from wagw.whatsapp.fake import FakeBackend
         def handler(event):
             print("handled", event.payload["id"], flush=True)
         b = FakeBackend(Settings(_env_file=None), "session")

@@ -14,8 +14,8 @@ from rq.timeouts import JobTimeoutException
 
 from tests.helpers import pid_alive, wait_for
 from wagw import keys
-from wagw.backends.base import BackendError
-from workers.host_client import HostClient, HostCrashed, HostTimeout, HostUnavailable, SlotNotPaired
+from wagw.whatsapp.backend import BackendError
+from workers.wa.host_client import HostClient, HostCrashed, HostTimeout, HostUnavailable, SlotNotPaired
 
 ALICE = "15551234567@s.whatsapp.net"
 WAIT = 15.0  # connect wait: generous, a loaded CI box starts Python slowly

@@ -12,7 +12,9 @@ import pytest
 
 from tests.helpers import wait_for
 from tests.integration.test_session_neonize import SESSION_JID, StalledProxy, make_paired_store, store
-from wagw import keys, pairing
+from wagw import keys
+from wagw.addresses import normalize_phone
+from wagw.whatsapp import pairing
 
 
 def pair(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -150,4 +152,4 @@ def test_qr_code_is_drawn_in_the_terminal_and_saved_as_png(data_dir, capsys):
 
 @pytest.mark.parametrize(("phone", "digits"), [("+1 555 123 4567", "15551234567"), ("15551234567", "15551234567")])
 def test_phone_numbers_are_normalised(phone, digits):
-    assert pairing.normalise_phone(phone) == digits
+    assert normalize_phone(phone) == digits

@@ -11,7 +11,7 @@ from rq.executions import Execution
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 
-from wagw.reaper import STRANDED_AFTER, StrandedJobs, reap_orphaned_jobs
+from wagw.scheduler.reaper import STRANDED_AFTER, StrandedJobs, reap_orphaned_jobs
 from wagw.redisconn import SERIALIZER
 
 

@@ -35,7 +35,7 @@ def run_py(code: str, env: dict, timeout: float = 60) -> subprocess.CompletedPro
 def make_paired_store(path: Path, jid: str, env: dict) -> None:
     """A whatsmeow store (schema made by neonize itself) holding one synthetic device."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    made = run_py(f"from wagw.backends.neonize import stored_devices; print(stored_devices({str(path)!r}))", env)
+    made = run_py(f"from wagw.whatsapp.neonize_backend import stored_devices; print(stored_devices({str(path)!r}))", env)
     assert made.returncode == 0 and made.stdout.strip() == "[]", made.stderr
     rnd = os.urandom
     with sqlite3.connect(path) as db:
@@ -64,7 +64,7 @@ def test_a_client_per_role_with_its_handlers(neonize_env, data_dir):
     code = """
         import json, sys
         from wagw.config import Settings
-        from wagw.backends import make_backend
+        from wagw.whatsapp import make_backend
         role = sys.argv[1]
         backend = make_backend(Settings(_env_file=None), role)
         if role == "session":
@@ -94,8 +94,8 @@ def test_offline_connect_raises_connect_failure_quickly(neonize_env, data_dir):
     proc = run_py("""
         import time
         from wagw.config import Settings
-        from wagw.backends.neonize import NeonizeBackend
-        from wagw.backends.base import ConnectFailure
+        from wagw.whatsapp.neonize_backend import NeonizeBackend
+        from wagw.whatsapp.backend import ConnectFailure
         backend = NeonizeBackend(Settings(_env_file=None), "worker-1")
         started = time.monotonic()
         try:

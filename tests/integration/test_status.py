@@ -11,7 +11,7 @@ from rq.registry import FailedJobRegistry
 from wagw import keys, quarantine
 from wagw.redisconn import SERIALIZER
 from wagw.status import collect
-from wagw.status_table import render
+from wagw.status.table import render
 
 PANIC = "panic: unsupported payload type: *store.PrivacyToken"
 

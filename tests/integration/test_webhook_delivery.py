@@ -16,9 +16,9 @@ from tests.helpers import wait_for
 from tests.integration.webhook_harness import Processes, Receiver, always, sequence
 from wagw import keys
 from wagw.redisconn import SERIALIZER
-from wagw.replay import failed_deliveries
-from workers.signing import verify_hub_signature, verify_wagw_signature
-from workers.webhooks import enqueue_deliveries
+from wagw.webhooks.replay import failed_deliveries
+from wagw.webhooks.signing import verify_hub_signature, verify_wagw_signature
+from wagw.webhooks.enqueue import enqueue_deliveries
 
 SECRET = "t0p-secret"
 BODY = json.dumps({

@@ -11,7 +11,7 @@ from rq.registry import ScheduledJobRegistry
 
 from tests.helpers import wait_for
 from tests.integration.webhook_harness import Processes, Receiver
-from workers.webhooks import enqueue_deliveries
+from wagw.webhooks.enqueue import enqueue_deliveries
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from rq.scheduler import RQScheduler
 from tests.helpers import wait_for
 from tests.integration.webhook_harness import Receiver, always, sequence
 from wagw.redisconn import SERIALIZER
-from workers import webhooks
-from workers.signing import verify_hub_signature
+from wagw.webhooks import enqueue as webhooks
+from wagw.webhooks.signing import verify_hub_signature
 
 
 @pytest.fixture

@@ -80,8 +80,8 @@ def test_cli_exits_78_on_bad_config(env):
 
 def test_supervisor_modules_never_import_neonize():
     code = (
-        "import sys, wagw.cli, wagw.supervisor, wagw.supervisor.core, wagw.status, wagw.scheduler, "
-        "wagw.backends, wagw.reaper\n"
+        "import sys, wagw.cli, wagw.supervisor, wagw.supervisor.core, wagw.status, wagw.scheduler.process, "
+        "wagw.whatsapp, wagw.scheduler.reaper\n"
         "bad = [m for m in sys.modules if m.startswith('neonize')]\n"
         "assert not bad, bad\n"
     )

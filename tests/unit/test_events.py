@@ -7,7 +7,7 @@ import json
 import pytest
 
 from wagw import events
-from wagw.backends.fake_inbound import Malformed, to_event
+from wagw.whatsapp.fake_inbound import Malformed, to_event
 
 DEVICE = "15550001111@s.whatsapp.net"
 ALICE = "15551234567@s.whatsapp.net"

@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from wagw import keys, metrics
+from wagw import exporter, keys, metrics
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def conn():
 
 def scrape(conn) -> dict[str, dict]:
     """{sample name: {frozenset(labels): value}} as Prometheus would parse the page."""
-    text = generate_latest(metrics.registry_for(conn)).decode()
+    text = generate_latest(exporter.registry_for(conn)).decode()
     samples: dict[str, dict] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -122,7 +122,7 @@ def test_session_gauge_is_zero_when_the_session_stops_reporting(conn):
 
 
 def test_every_declared_metric_is_exposed_even_before_its_first_sample(conn):
-    text = generate_latest(metrics.registry_for(conn)).decode()
+    text = generate_latest(exporter.registry_for(conn)).decode()
     for name, metric in metrics.METRICS.items():
         declared = f"# TYPE wagw_{name} histogram" if metric.is_histogram else f"# TYPE wagw_{name}_total counter"
         assert declared in text

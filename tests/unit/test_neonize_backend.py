@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from wagw.backends import neonize as nb
-from wagw.backends.base import ConnectFailure, LoggedOut, StreamReplaced, TemporaryBan
+from wagw.whatsapp import neonize_backend as nb
+from wagw.whatsapp.backend import ConnectFailure, LoggedOut, StreamReplaced, TemporaryBan
 from wagw.exitcodes import FATAL_EXITS, LONG_BACKOFF_EXITS, ExitCode
 
 sys.path.insert(0, os.path.join(os.path.dirname(importlib.util.find_spec("neonize").origin), "proto"))

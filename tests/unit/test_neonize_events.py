@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from wagw.backends import neonize_events
-from wagw.backends.fake_inbound import to_event
+from wagw.whatsapp import neonize_events
+from wagw.whatsapp.fake_inbound import to_event
 from wagw.events import build_body
 
 _spec = importlib.util.find_spec("neonize")

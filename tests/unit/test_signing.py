@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from workers.signing import (
+from wagw.webhooks.signing import (
     delivery_headers,
     hub_signature,
     verify_hub_signature,

@@ -7,8 +7,12 @@ import inspect
 
 import pytest
 
-from workers import validation, wa
-from workers.validation import InvalidArguments, normalize_jid, normalize_phone, normalize_target, validate
+from wagw import operations
+from workers import wa
+from workers.wa import media
+from wagw.addresses import normalize_jid, normalize_phone, normalize_target
+from wagw.operations import validate
+from wagw.operations.args import InvalidArguments
 
 ALICE = "15551234567@s.whatsapp.net"
 GROUP = "120363000000000001@g.us"
@@ -137,9 +141,8 @@ def test_job_functions_validate_before_needing_a_worker():
 def test_job_functions_show_their_arguments():
     assert list(inspect.signature(wa.send_text).parameters) == ["to", "text", "reply_to"]
     assert inspect.signature(wa.fetch_avatar).parameters["preview"].default is False
-    assert wa.operation_of("workers.wa.mark_read") == "mark_read"
-    assert wa.operation_of("workers.webhooks.deliver") is None
-    assert set(wa.DEFAULTS) == set(validation.ARGS)
+    assert operations.operation_of("workers.wa.mark_read") is operations.OPERATIONS["mark_read"]
+    assert operations.operation_of("workers.webhooks.deliver") is None
 
 
 # Images -----------------------------------------------------------------------------------
@@ -147,25 +150,25 @@ def test_image_sources_are_told_apart(tmp_path):
     picture = tmp_path / "a.png"
     picture.write_bytes(PNG)
     encoded = base64.b64encode(PNG).decode()
-    assert validation.image_source("https://example.com/a.png") == ("url", "https://example.com/a.png")
-    assert validation.image_source(str(picture)) == ("path", str(picture))
-    assert validation.image_source(f"file://{picture}") == ("path", str(picture))
-    assert validation.image_source(encoded) == ("bytes", encoded)
-    assert validation.image_source(f"data:image/png;base64,{encoded}") == ("bytes", encoded)
+    assert media.image_source("https://example.com/a.png") == ("url", "https://example.com/a.png")
+    assert media.image_source(str(picture)) == ("path", str(picture))
+    assert media.image_source(f"file://{picture}") == ("path", str(picture))
+    assert media.image_source(encoded) == ("bytes", encoded)
+    assert media.image_source(f"data:image/png;base64,{encoded}") == ("bytes", encoded)
     # A JPEG's base64 starts with a slash: still base64 when no such file exists.
-    assert validation.image_source("/9j/4AAQSkZJRg==")[0] == "bytes"
+    assert media.image_source("/9j/4AAQSkZJRg==")[0] == "bytes"
 
 
 def test_images_are_decoded_sniffed_and_bounded(tmp_path):
-    assert validation.decode_base64(base64.b64encode(PNG).decode()) == PNG
-    assert validation.sniff_image(PNG) == "image/png"
-    assert validation.sniff_image(b"\xff\xd8\xff\xe0rest") == "image/jpeg"
-    assert validation.sniff_image(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
+    assert media.decode_base64(base64.b64encode(PNG).decode()) == PNG
+    assert media.sniff_image(PNG) == "image/png"
+    assert media.sniff_image(b"\xff\xd8\xff\xe0rest") == "image/jpeg"
+    assert media.sniff_image(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
     with pytest.raises(InvalidArguments, match="not a JPEG, PNG, GIF or WebP"):
-        validation.sniff_image(b"%PDF-1.7")
+        media.sniff_image(b"%PDF-1.7")
     with pytest.raises(InvalidArguments, match="not an http\\(s\\) URL, an existing file path or base64"):
-        validation.decode_base64("this is not base64!")
+        media.decode_base64("this is not base64!")
     with pytest.raises(InvalidArguments, match="no such file"):
-        validation.read_image_file(str(tmp_path / "missing.png"))
+        media.read_image_file(str(tmp_path / "missing.png"))
     with pytest.raises(InvalidArguments, match="more than"):
-        validation.check_image_size(validation.MAX_IMAGE_BYTES + 1)
+        media.check_image_size(media.MAX_IMAGE_BYTES + 1)

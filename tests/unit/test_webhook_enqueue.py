@@ -11,7 +11,8 @@ from rq.job import Job
 
 from wagw.config import Settings
 from wagw.redisconn import SERIALIZER
-from workers import webhooks
+from wagw.webhooks import enqueue as webhooks
+from wagw.webhooks.endpoints import redact
 
 URLS = "https://a.example/hook?token=x,https://b.example/in"
 BODY = '{"event":"message","id":"e1","payload":{"body":"héllo"}}'
@@ -33,7 +34,7 @@ def rq_reference(conn, settings: Settings) -> None:
         Queue.prepare_data(webhooks.DELIVER, args=(url, "e1", BODY), retry=webhooks.rq_retry(settings),
                            timeout=webhooks.job_timeout(settings), result_ttl=webhooks.DELIVERED_TTL,
                            failure_ttl=webhooks.FAILED_TTL,
-                           description=f"message e1 -> {webhooks.redact(url)}")
+                           description=f"message e1 -> {redact(url)}")
         for url in settings.webhook_urls
     ]
     queue.enqueue_many(jobs)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from workers import webhook_lanes
-from workers.webhook_lanes import Lane
-from workers.webhook_policy import Outcome
+from workers.webhooks import lanes as webhook_lanes
+from workers.webhooks.lanes import Lane
+from workers.webhooks.policy import Outcome
 
 URL = "https://user:pw@hooks.example/in?token=abc"
 

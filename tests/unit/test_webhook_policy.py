@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from workers.webhook_policy import (
+from workers.webhooks.policy import (
     JITTER,
     RETRY_AFTER_CAP,
     Outcome,

@@ -25,8 +25,8 @@ import redis
 from loguru import logger
 
 from wagw import keys
-from wagw.backends import make_backend
-from wagw.backends.base import (
+from wagw.whatsapp import make_backend
+from wagw.whatsapp.backend import (
     Backend,
     BackendError,
     ConnectFailure,
@@ -38,7 +38,7 @@ from wagw.backends.base import (
 from wagw.config import Settings
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import connect
-from wagw.session import device_status
+from wagw import devices
 from wagw.session.sink import EventSink
 
 ROLE = "session"
@@ -96,13 +96,13 @@ class Session:
             extra = {"events": self.sink.stored, "duplicates": self.sink.duplicates}
             if self.sink.last_event_at:
                 extra["last_event"] = f"{self.sink.last_event_at:.3f}"
-        device_status.publish(
+        devices.publish(
             self.conn, ROLE, state=self.state, paired=self.state != "unpaired", connected=connected,
             jid=self._jid() if self.state != "unpaired" else None, extra=extra,
         )
 
     def _heartbeat(self, done: threading.Event) -> None:
-        while not done.wait(device_status.HEARTBEAT):
+        while not done.wait(devices.HEARTBEAT):
             try:
                 self.publish_status()
             except redis.RedisError as error:

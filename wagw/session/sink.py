@@ -19,10 +19,9 @@ import redis
 from loguru import logger
 
 from wagw import keys, metrics
-from wagw.backends.base import InboundEvent
 from wagw.config import Settings
-from wagw.events import build_body, non_ad
-from workers.webhooks import enqueue_deliveries
+from wagw.events import InboundEvent, build_body, non_ad
+from wagw.webhooks.enqueue import enqueue_deliveries
 
 # How long to keep retrying Redis for one event before giving up on it.
 REDIS_RETRY_SECONDS = 60.0

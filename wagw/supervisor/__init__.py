@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from redis import Redis
 
-from wagw.redis_server import EmbeddedRedis
+from wagw.supervisor.embedded_redis import EmbeddedRedis
 from wagw.supervisor.children import build_specs
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher

@@ -9,7 +9,7 @@ from wagw.supervisor.state import ChildSpec
 
 if TYPE_CHECKING:
     from wagw.config import Settings
-    from wagw.redis_server import EmbeddedRedis
+    from wagw.supervisor.embedded_redis import EmbeddedRedis
 
 # Lower tiers stop first: inbound before workers, workers before the scheduler, Redis last.
 TIER_FRONT, TIER_SESSION, TIER_WORKERS, TIER_SCHEDULER, TIER_REDIS = 0, 1, 2, 3, 9

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from wagw.backends.base import Backend
+    from wagw.whatsapp.backend import Backend
     from wagw.config import Settings
 
 
@@ -16,9 +16,9 @@ def make_backend(settings: Settings, role: str) -> Backend:
     processes (supervisor, RQ workers) never load it.
     """
     if settings.backend == "fake":
-        from wagw.backends.fake import FakeBackend
+        from wagw.whatsapp.fake import FakeBackend
 
         return FakeBackend(settings, role)
-    from wagw.backends.neonize import NeonizeBackend
+    from wagw.whatsapp.neonize_backend import NeonizeBackend
 
     return NeonizeBackend(settings, role)

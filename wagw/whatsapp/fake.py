@@ -1,7 +1,7 @@
 """The fake backend (`WAGW_BACKEND=fake`): a WhatsApp simulator driven through Redis (SPEC).
 
 Outbound: every call is recorded on `wagw:fake:sent` as {"role", "op", "args", "time"} and
-returns the same result shape as the neonize backend (wagw.backends.results). A target whose
+returns the same result shape as the neonize backend (wagw.whatsapp.results). A target whose
 JID user part is `crash` dies of a real Go panic raised inside the real neonize library,
 `hang` blocks until the process is killed, `fail` raises BackendError.
 
@@ -10,7 +10,7 @@ message from `wagw:fake:inbound` to `wagw:fake:pending` (BLMOVE), hands the even
 handler and removes it from pending only after the handler returned. On start, whatever is
 still pending (the process died mid-event) is handed over again first, as WhatsApp
 redelivers unacknowledged messages. Malformed messages go to `wagw:fake:rejected` with the
-reason. Message formats: wagw.backends.fake_inbound.
+reason. Message formats: wagw.whatsapp.fake_inbound.
 
 Device state: every role counts as paired and reachable unless `wagw:fake:device-state`
 (a hash role -> state) says otherwise: "unpaired", "logged_out", "stream_replaced",
@@ -35,8 +35,8 @@ import redis
 from loguru import logger
 
 from wagw import keys
-from wagw.backends import fake_inbound, results
-from wagw.backends.base import (
+from wagw.whatsapp import fake_inbound, results
+from wagw.whatsapp.backend import (
     Backend,
     BackendError,
     ConnectFailure,

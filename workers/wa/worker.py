@@ -1,17 +1,17 @@
 """`wagw wa-worker --slot N`: an RQ worker on queue "wa" that owns slot N's native host.
 
 Pure Python: it never imports neonize. Jobs run in this process (an RQ SimpleWorker: no
-fork per job) and forward their call to the native host (workers.host_client), which is
+fork per job) and forward their call to the native host (workers.wa.host_client), which is
 the process allowed to die. The worker:
 
-- applies each job's default timeout and Retry (workers.wa.DEFAULTS) when the enqueuer set
+- applies each job's default timeout and Retry (wagw.operations) when the enqueuer set
   none: a job counts as "no timeout given" when it carries RQ's default of 180 s, and as
   "no Retry given" when it has no retries configured and was never retried. An enqueuer opts
   out of all defaults with meta={"wagw_defaults": False};
 - fails permanent errors (bad arguments, quarantine) without RQ's Retry;
 - bounds every call by the job timeout itself (killing the host) and keeps RQ's SIGALRM
   as a backstop a little later;
-- hands jobs left "started" by dead workers to their Retry at start (wagw.reaper);
+- hands jobs left "started" by dead workers to their Retry at start (wagw.scheduler.reaper);
 - publishes the slot's device status (wagw:status:device:worker-N) every 2 s and at each
   change of the host's state, and writes the jobs' metrics on the same beat.
 """
@@ -33,10 +33,11 @@ from rq.worker import SimpleWorker, WorkerStatus
 from wagw import keys
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.exitcodes import ExitCode
-from wagw.reaper import reap_orphaned_jobs
+from wagw.scheduler.reaper import reap_orphaned_jobs
 from wagw.redisconn import SERIALIZER, connect
-from workers import wa
-from workers.host_client import HostClient
+from wagw.operations import operation_of
+from workers.wa import jobs as wa
+from workers.wa.host_client import HostClient
 
 if TYPE_CHECKING:
     import argparse
@@ -66,12 +67,11 @@ class BackstopDeathPenalty(UnixSignalDeathPenalty):
 def apply_defaults(job: Job) -> bool:
     """Give a wa job its documented timeout and Retry when the enqueuer set none. True if changed."""
     try:
-        operation = wa.operation_of(job.func_name)
+        defaults = operation_of(job.func_name)
     except Exception:  # undecodable (e.g. pickled): RQ fails the job when it tries to run it
         return False
-    if operation is None or job.meta.get("wagw_defaults") is False:
+    if defaults is None or job.meta.get("wagw_defaults") is False:
         return False
-    defaults = wa.DEFAULTS[operation]
     changed: dict[str, object] = {}
     if job.timeout is None or job.timeout == Queue.DEFAULT_TIMEOUT:
         job.timeout = changed["timeout"] = defaults.timeout

@@ -13,7 +13,7 @@ import base64
 from typing import Any
 
 from wagw import events
-from wagw.backends.base import InboundEvent
+from wagw.events import InboundEvent
 
 # neonize.proto.Neonize_pb2.Receipt.ReceiptType -> whatsmeow's receipt type strings.
 RECEIPT_TYPES = {

@@ -28,8 +28,8 @@ from typing import Any
 from loguru import logger
 
 from wagw import keys
-from wagw.backends import neonize_events, results
-from wagw.backends.base import (
+from wagw.whatsapp import neonize_events, results
+from wagw.whatsapp.backend import (
     Backend,
     BackendError,
     ConnectFailure,

@@ -16,7 +16,10 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from wagw import keys
+from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
+from wagw.webhooks.endpoints import redact
+from wagw.webhooks.enqueue import rq_retry
 
 if TYPE_CHECKING:
     import argparse
@@ -25,8 +28,6 @@ if TYPE_CHECKING:
 
     from wagw.config import Settings
 
-NOT_FOUND = 1  # some JOB_IDs were not failed deliveries
-USAGE = 64  # EX_USAGE: neither JOB_IDs nor --all
 
 
 def _registry(conn: Redis) -> FailedJobRegistry:
@@ -34,7 +35,6 @@ def _registry(conn: Redis) -> FailedJobRegistry:
 
 
 def _describe(job: Job) -> dict:
-    from workers.webhook_http import redact
 
     try:
         url, event_id, _body = job.args
@@ -64,7 +64,6 @@ def failed_deliveries(conn: Redis, limit: int = 10) -> dict:
 
 def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[list[str], list[str]]:
     """Requeue the given failed deliveries (None: all of them). Returns (requeued, not found)."""
-    from workers.webhooks import rq_retry
 
     registry = _registry(conn)
     if job_ids is None:
@@ -98,7 +97,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     replay_all = bool(getattr(args, "all", False))
     if replay_all == bool(ids):
         print("wagw webhooks replay: give JOB_IDs or --all (not both)")
-        return USAGE
+        return ExitCode.USAGE
     conn = connect(settings, socket_timeout=10)
     requeued, missing = replay(conn, settings, None if replay_all else ids)
     for job_id in requeued:
@@ -106,4 +105,4 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     for job_id in missing:
         print(f"not a failed delivery: {job_id}")
     print(f"{len(requeued)} deliver{'y' if len(requeued) == 1 else 'ies'} requeued")
-    return NOT_FOUND if missing else 0
+    return ExitCode.FAILURE if missing else ExitCode.OK  # FAILURE: some JOB_IDs were not failed deliveries

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
+from wagw.events import InboundEvent
 from wagw.exitcodes import ExitCode
 
 
@@ -38,19 +37,9 @@ class ConnectFailure(BackendError):
     exit_code = ExitCode.TEMPFAIL
 
 
-@dataclass(frozen=True)
-class InboundEvent:
-    """One WhatsApp event, already in wagw's model (SPEC: event name and payload).
-
-    `source_key` identifies the WhatsApp event itself (e.g. "message:<chat>:<msg id>"), so
-    the same event redelivered by WhatsApp yields the same wagw event id.
-    """
-
-    event: str
-    source_key: str
-    timestamp: str  # ISO 8601, UTC, "Z"
-    payload: dict[str, Any] = field(default_factory=dict)
-
+# Job failures have always shown these names (docs/jobs.md); apps may match on them.
+for _error in (BackendError, NotPaired, LoggedOut, StreamReplaced, TemporaryBan, ConnectFailure):
+    _error.__module__ = "wagw.backends.base"
 
 EventHandler = Callable[[InboundEvent], None]
 

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from workers.webhook_http import redact
-from workers.webhook_policy import Outcome, Verdict
+from wagw.webhooks.endpoints import redact
+from workers.webhooks.policy import Outcome, Verdict
 
 THREADS = 8  # concurrent requests to one endpoint from one worker process
 MAX_WAIT = 5.0  # seconds a delivery may expect to wait in its lane

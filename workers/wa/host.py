@@ -2,7 +2,7 @@
 
 A Go panic inside neonize aborts the whole process that made the call, so the calls run
 here, in a child the wa-worker expects to lose: it sees the death, fails or retries the job,
-and spawns a new host. Started by workers.host_client as `python -m workers.host`.
+and spawns a new host. Started by workers.wa.host_client as `python -m workers.wa.host`.
 
 Protocol, one JSON object per line:
 - stdin, first line (hello): {"slot": N, "parent": <wa-worker pid>, "events_fd": <fd>,
@@ -38,11 +38,6 @@ from typing import IO, Any
 
 from loguru import logger
 
-# The calls a host executes: the Backend's outbound methods (SPEC's workers.wa jobs).
-OPERATIONS = frozenset({
-    "fetch_avatar", "send_text", "send_image", "user_info",
-    "is_on_whatsapp", "group_info", "joined_groups", "mark_read",
-})
 PR_SET_PDEATHSIG = 1
 STOP_GRACE = 2.0  # seconds the backend gets to disconnect before the host exits anyway
 
@@ -88,7 +83,7 @@ class Host:
                 pass
 
     def run(self) -> int:
-        from wagw.backends import make_backend  # neonize (if configured) loads here
+        from wagw.whatsapp import make_backend  # neonize (if configured) loads here
 
         self.state("loading")
         self.backend = make_backend(self.settings, self.role)
@@ -103,7 +98,7 @@ class Host:
         return 0  # not reached
 
     def _connection(self) -> None:
-        from wagw.backends.base import BackendError, NotPaired
+        from wagw.whatsapp.backend import BackendError, NotPaired
 
         try:
             jid = self.backend.device_jid()
@@ -139,7 +134,8 @@ class Host:
         return self._execute(request_id, op, params)
 
     def _execute(self, request_id: Any, op: str, params: dict) -> dict:
-        from wagw.backends.base import BackendError
+        from wagw.operations import OPERATIONS
+        from wagw.whatsapp.backend import BackendError
 
         if op not in OPERATIONS:
             return {"id": request_id, "ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}

@@ -58,7 +58,7 @@ def device_status(conn: Redis, role: str) -> dict:
 
 def collect(settings: Settings, conn: Redis) -> dict:
     from wagw.quarantine import active_quarantines
-    from wagw.replay import failed_deliveries
+    from wagw.webhooks.replay import failed_deliveries
 
     raw = conn.get(keys.SUPERVISOR_STATUS)
     supervisor = json.loads(raw) if raw else None
@@ -90,7 +90,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        from wagw.status_table import render
+        from wagw.status.table import render
 
         render(report)
     return 0 if report["supervisor"] else NOT_RUNNING

@@ -9,7 +9,7 @@ aside and links a new device.
 
 The neonize connection runs in a child process with a deadline: after a QR expires,
 neonize's connect() may never return, and only killing the process ends it. The parent
-stays pure Python. With the fake backend, pairing is simulated (see wagw.backends.fake).
+stays pure Python. With the fake backend, pairing is simulated (see wagw.whatsapp.fake).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from wagw import keys
 from wagw.config import Settings
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import connect
-from wagw.session import device_status
+from wagw import devices
+from wagw.addresses import normalize_phone
 
 _ROLE = re.compile(r"^(session|worker-([1-9][0-9]*))$")
 # Extra time the parent grants the child past the pairing timeout before killing it.
@@ -51,13 +52,6 @@ def roles_for(settings: Settings, role: str) -> list[str]:
 
 def qr_png_path(settings: Settings, role: str) -> Path:
     return settings.data_dir.resolve() / f"pair-{role}.png"
-
-
-def normalise_phone(phone: str) -> str:
-    digits = phone.strip().lstrip("+").replace(" ", "").replace("-", "")
-    if not digits.isdigit() or not 7 <= len(digits) <= 15:
-        raise PairingError(f"--phone {phone!r} is not an international number like +15551234567")
-    return digits
 
 
 # The child -------------------------------------------------------------------------------
@@ -86,7 +80,7 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
     from wagw.logs import configure_logging
 
     configure_logging(settings, f"pair-{role}", wire=False)
-    from wagw.backends.neonize import NeonizeBackend, jid_text
+    from wagw.whatsapp.neonize_backend import NeonizeBackend, jid_text
 
     backend = NeonizeBackend(settings, role)
     existing = backend.find_device()
@@ -199,7 +193,7 @@ def run_child(settings: Settings, role: str, phone: str | None, force: bool, tim
 
 def pair_fake(settings: Settings, conn, role: str, force: bool) -> dict:
     """The fake backend's simulated pairing: clear a simulated unpaired/logged-out state."""
-    from wagw.backends.fake import fake_device_jid
+    from wagw.whatsapp.fake import fake_device_jid
 
     state = conn.hget(keys.FAKE_DEVICE_STATE, role)
     state = state.decode() if state else None
@@ -214,8 +208,8 @@ def pair_fake(settings: Settings, conn, role: str, force: bool) -> dict:
 def main(settings: Settings, args: argparse.Namespace) -> int:
     try:
         roles = roles_for(settings, getattr(args, "role", None) or "session")
-        phone = normalise_phone(args.phone) if getattr(args, "phone", None) else None
-    except PairingError as error:
+        phone = normalize_phone(args.phone) if getattr(args, "phone", None) else None
+    except (PairingError, ValueError) as error:
         print(f"wagw pair: {error}", file=sys.stderr)
         return ExitCode.USAGE
     force = bool(getattr(args, "force", False))
@@ -231,7 +225,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         status = result.get("status")
         if status == "paired":
             conn.hset(keys.DEVICE_JIDS, role, result["jid"])
-            device_status.clear(conn, role)  # drop a stale "unpaired" until the device reconnects
+            devices.clear(conn, role)  # drop a stale "unpaired" until the device reconnects
             print(f"{role}: paired as {result['jid']}", flush=True)
         elif status == "already_paired":
             conn.hset(keys.DEVICE_JIDS, role, result["jid"])

@@ -11,7 +11,7 @@ from loguru import logger
 from rq.scheduler import RQScheduler
 
 from wagw import keys
-from wagw.reaper import StrandedJobs, reap_orphaned_jobs
+from wagw.scheduler.reaper import StrandedJobs, reap_orphaned_jobs
 from wagw.redisconn import SERIALIZER, connect
 
 if TYPE_CHECKING:

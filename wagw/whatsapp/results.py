@@ -18,17 +18,9 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
-
-def iso_time(unix: float | int | None) -> str | None:
-    """Unix seconds (or milliseconds) -> ISO 8601 UTC with "Z"; None/0 -> None."""
-    if not unix:
-        return None
-    if unix > 10**11:  # milliseconds
-        unix = unix / 1000
-    return datetime.fromtimestamp(unix, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+from wagw.events import iso_time
 
 
 def avatar(jid: str, url: str | None, picture_id: str | None, preview: bool, direct_path: str | None) -> dict:

@@ -41,11 +41,13 @@ from rq.worker import BaseWorker, WorkerStatus
 
 from wagw import keys, metrics
 from wagw.redisconn import SERIALIZER, connect
-from workers import webhooks
-from workers.webhook_lanes import THREADS as LANE_THREADS
-from workers.webhook_lanes import Lane
-from workers.webhook_policy import Outcome, Verdict, due_timestamp, retry_delay
-from workers.webhook_rq import (
+from wagw.webhooks.endpoints import redact
+from wagw.webhooks.enqueue import DELIVER, DELIVERED_TTL
+from workers.webhooks import delivery
+from workers.webhooks.lanes import THREADS as LANE_THREADS
+from workers.webhooks.lanes import Lane
+from workers.webhooks.policy import Outcome, Verdict, due_timestamp, retry_delay
+from workers.webhooks.rq_records import (
     POP_SCRIPT,
     DeliveryJob,
     mark_failed,
@@ -108,10 +110,10 @@ class DeliveryWorker(BaseWorker):
             connection=connection,
             serializer=SERIALIZER,
             job_class=DeliveryJob,
-            default_result_ttl=webhooks.DELIVERED_TTL,
+            default_result_ttl=DELIVERED_TTL,
         )
         self.settings = settings
-        self.ctx = webhooks.configure(settings)
+        self.ctx = delivery.configure(settings)
         self.queue = self.queues[0]
         self.intermediate_key = self.queue.intermediate_queue_key
         self.scheduled = ScheduledJobRegistry(queue=self.queue)
@@ -228,7 +230,7 @@ class DeliveryWorker(BaseWorker):
                 flights.append(self._flight(job, execution))
             checks = [f for f in flights if f.action == "send"]
             for flight in checks:
-                pipe.exists(webhooks.delivered_key(flight.url, flight.event_id))
+                pipe.exists(delivery.delivered_key(flight.url, flight.event_id))
             results = pipe.execute()
         for flight, seen in zip(checks, results[len(results) - len(checks):]):
             if seen:
@@ -242,8 +244,8 @@ class DeliveryWorker(BaseWorker):
     def _flight(self, job: Job, execution: Execution) -> Flight:
         flight = Flight(job=job, execution=execution, started_at=job.started_at or now())
         try:
-            if job.func_name != webhooks.DELIVER:
-                raise ValueError(f"webhook workers run only {webhooks.DELIVER}, not {job.func_name}")
+            if job.func_name != DELIVER:
+                raise ValueError(f"webhook workers run only {DELIVER}, not {job.func_name}")
             url, event_id, body = job.args
             if not isinstance(body, str) or not isinstance(url, str):
                 raise ValueError("deliver takes (url, event_id, body) as strings")
@@ -251,7 +253,7 @@ class DeliveryWorker(BaseWorker):
             flight.action, flight.error = "invalid", str(error)
             return flight
         flight.url, flight.event_id, flight.body = url, str(event_id), body
-        flight.attempt = webhooks.attempt_number(job)
+        flight.attempt = delivery.attempt_number(job)
         return flight
 
     def _lane(self, url: str) -> Lane:
@@ -373,10 +375,10 @@ class DeliveryWorker(BaseWorker):
         outcome = flight.outcome
         assert outcome is not None
         if outcome.verdict is Verdict.DELIVERED:
-            pipe.set(webhooks.delivered_key(flight.url, flight.event_id), job.id, ex=self.settings.dedup_ttl)
-            self._succeed(flight, webhooks.result_value(outcome, flight.attempt), pipe)
+            pipe.set(delivery.delivered_key(flight.url, flight.event_id), job.id, ex=self.settings.dedup_ttl)
+            self._succeed(flight, delivery.result_value(outcome, flight.attempt), pipe)
             return "delivered"
-        webhooks.note_attempt(job, outcome, flight.attempt)
+        delivery.note_attempt(job, outcome, flight.attempt)
         if outcome.verdict is Verdict.RETRY and (job.retries_left or 0) > 0:
             job.retries_left = (job.retries_left or 0) - 1
             delay = retry_delay(self.ctx.schedule, flight.attempt, outcome.retry_after)
@@ -388,11 +390,11 @@ class DeliveryWorker(BaseWorker):
         why = "retries exhausted" if outcome.verdict is Verdict.RETRY else "not retryable"
         flight.why = why
         job.retries_left = 0
-        self._fail(flight, webhooks.failure_message(flight.url, flight.event_id, outcome, flight.attempt, why), pipe)
+        self._fail(flight, delivery.failure_message(flight.url, flight.event_id, outcome, flight.attempt, why), pipe)
         return "failed"
 
     def _succeed(self, flight: Flight, result: dict, pipe: Pipeline) -> None:
-        mark_finished(flight.job, flight.execution, result, webhooks.DELIVERED_TTL, self.name, pipe)
+        mark_finished(flight.job, flight.execution, result, DELIVERED_TTL, self.name, pipe)
 
     def _fail(self, flight: Flight, message: str, pipe: Pipeline) -> None:
         mark_failed(flight.job, flight.execution, f"workers.webhooks.DeliveryFailed: {message}", self.name, pipe)
@@ -402,20 +404,20 @@ class DeliveryWorker(BaseWorker):
 
     def _log(self, flight: Flight, kind: str) -> None:
         if kind in ("deferred", "requeued"):
-            logger.debug("webhook {} -> {}: {}", flight.event_id, webhooks.redact(flight.url), kind)
+            logger.debug("webhook {} -> {}: {}", flight.event_id, redact(flight.url), kind)
         elif kind == "duplicate":
             logger.info("webhook {} -> {}: already delivered, not sent again", flight.event_id,
-                        webhooks.redact(flight.url))
+                        redact(flight.url))
         elif flight.outcome is None:
             logger.error("webhook job {} failed: {}", flight.job.id, flight.error)
         elif kind == "delivered":
-            webhooks.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, "delivered")
+            delivery.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, "delivered")
         elif kind == "retry":
             what = f"retry in {flight.delay:.1f} s ({flight.job.retries_left} left)"
-            webhooks.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, what)
+            delivery.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, what)
         else:
             what = f"failed ({flight.why}); `wagw webhooks replay {flight.job.id}` requeues it"
-            webhooks.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, what)
+            delivery.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, what)
 
     # ---- upkeep (main thread, between batches) -------------------------------------------------------
 

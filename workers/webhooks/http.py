@@ -11,23 +11,15 @@ would turn the POST into a GET.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from workers.webhook_policy import Outcome, parse_retry_after, snippet
+from workers.webhooks.policy import Outcome, parse_retry_after, snippet
 
 # Enough for any reply a receiver sends back; a larger body is cut and its connection dropped.
 MAX_RESPONSE_BYTES = 64 * 1024
 
 
-def redact(url: str) -> str:
-    """The URL without credentials, query or fragment: webhook URLs often carry a token."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class WebhookHttp:

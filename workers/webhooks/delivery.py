@@ -2,7 +2,7 @@
 and endpoint.
 
 The session enqueues them (`enqueue_deliveries`, inside its own MULTI/EXEC). wagw's webhook
-workers (workers/webhook_worker.py) run them in batches, many at a time; `deliver` itself also
+workers (workers/webhooks/worker.py) run them in batches, many at a time; `deliver` itself also
 works under any stock RQ worker, with the same signing, retry classes, backoff and dead-letter
 behaviour (docs/webhooks.md).
 
@@ -14,34 +14,23 @@ enqueue, so RQ's abandoned-job handling retries a delivery whose worker died), `
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-import zlib
 from typing import TYPE_CHECKING
-from uuid import uuid4
 
 from loguru import logger
-from rq import Queue, Retry, get_current_job
-from rq.job import Job, JobStatus
-from rq.utils import now, utcformat
+from rq import get_current_job
 
 from wagw import keys
-from wagw.redisconn import SERIALIZER
-from workers.signing import delivery_headers
-from workers.webhook_http import WebhookHttp, redact
-from workers.webhook_policy import Outcome, Verdict, retry_delay
+from wagw.webhooks.endpoints import redact
+from wagw.webhooks.signing import delivery_headers
+from workers.webhooks.http import WebhookHttp
+from workers.webhooks.policy import Outcome, Verdict, retry_delay
 
 if TYPE_CHECKING:
-    from redis.client import Pipeline
+    from rq.job import Job
 
     from wagw.config import Settings
 
-DELIVER = "workers.webhooks.deliver"
-# Finished deliveries stay visible (rq-dashboard "finished") this long; at a sustained
-# 1,000 events/s that is ~300 MB of job hashes at most, at ordinary rates a few MB.
-DELIVERED_TTL = 300
-# Failed deliveries wait for `wagw webhooks replay` (RQ's own default: a year).
-FAILED_TTL = 365 * 24 * 3600
 
 
 class DeliveryError(Exception):
@@ -56,72 +45,9 @@ class DeliveryFailed(DeliveryError):
     """Gave up: a non-retryable answer, or the retries ran out. Stays in the failed registry."""
 
 
-# ---- enqueue (runs in the session process) ------------------------------------------------------
-
-
-def wants(settings: Settings, event_name: str) -> bool:
-    # Event names are matched case-insensitively, as go-whatsapp-web-multidevice does.
-    return not settings.webhook_events or event_name.lower() in {e.lower() for e in settings.webhook_events}
-
-
-def rq_retry(settings: Settings) -> Retry:
-    steps = [max(1, math.ceil(step)) for step in settings.retry_intervals]
-    return Retry(max=len(steps), interval=steps)
-
-
-def job_timeout(settings: Settings) -> int:
-    return math.ceil(settings.webhook_connect_timeout + settings.webhook_timeout) + 30
-
-
-def enqueue_deliveries(pipe: Pipeline, settings: Settings, event_id: str, event_name: str, body: str) -> int:
-    """Queue one deliver job per configured endpoint on `pipe` (the caller executes it).
-
-    Writes exactly what rq's `Queue.enqueue_many` writes for these jobs (the job hash, the
-    queue list, the set of queues; tests/unit/test_webhook_enqueue.py compares the two), but
-    builds it directly: this runs on the session's event thread, once per event, where rq's
-    generic path costs several times more.
-    """
-    if not settings.webhook_urls or not wants(settings, event_name):
-        return 0
-    queue_key = Queue.redis_queue_namespace_prefix + keys.WEBHOOKS_QUEUE
-    pipe.sadd(Queue.redis_queues_keys, queue_key)
-    fixed = _fixed_fields(settings)
-    stamp = utcformat(now())
-    for url in settings.webhook_urls:
-        job_id = str(uuid4())
-        data = zlib.compress(SERIALIZER.dumps((DELIVER, None, (url, event_id, body), {})))
-        pipe.hset(Job.redis_job_namespace_prefix + job_id, mapping={
-            **fixed,
-            "created_at": stamp,
-            "enqueued_at": stamp,
-            "data": data,
-            "description": f"{event_name} {event_id} -> {redact(url)}",
-        })
-        pipe.rpush(queue_key, job_id)
-    return len(settings.webhook_urls)
-
-
-_fixed: tuple[tuple, dict] | None = None
-
-
-def _fixed_fields(settings: Settings) -> dict:
-    """The job-hash fields that are the same for every delivery job (for these settings)."""
-    global _fixed
-    basis = (tuple(settings.webhook_retry_schedule), settings.webhook_connect_timeout, settings.webhook_timeout)
-    if _fixed is None or _fixed[0] != basis:
-        retry = rq_retry(settings)
-        _fixed = (basis, {
-            "status": JobStatus.QUEUED.value,
-            "success_callback_name": "", "failure_callback_name": "", "stopped_callback_name": "",
-            "started_at": "", "ended_at": "", "last_heartbeat": "", "worker_name": "", "group_id": "",
-            "retries_left": retry.max,
-            "retry_intervals": json.dumps(retry.intervals),
-            "origin": keys.WEBHOOKS_QUEUE,
-            "timeout": job_timeout(settings),
-            "result_ttl": DELIVERED_TTL,
-            "failure_ttl": FAILED_TTL,
-        })
-    return _fixed[1]
+# Failures show the public package's name (workers.webhooks.DeliveryFailed: …) in RQ's records.
+for _error in (DeliveryError, DeliveryRetry, DeliveryFailed):
+    _error.__module__ = "workers.webhooks"
 
 
 # ---- shared by both workers ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from wagw import events
-from wagw.backends.base import InboundEvent
+from wagw.events import InboundEvent
 
 CONTROL_TYPES = ("crash", "disconnect")
 

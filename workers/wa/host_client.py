@@ -1,4 +1,4 @@
-"""The wa-worker's side of its native host (workers.host): spawn, call with a deadline,
+"""The wa-worker's side of its native host (workers.wa.host): spawn, call with a deadline,
 observe death, respawn.
 
 The wa-worker never imports neonize; the host is a fresh interpreter started with
@@ -29,14 +29,14 @@ from loguru import logger
 from pydantic import SecretStr
 from rq.timeouts import JobTimeoutException
 
-from wagw.backends import base as backend_errors
+from wagw.whatsapp import backend as backend_errors
 from wagw.exitcodes import ExitCode
 from wagw.logs import ChildOutput
 
 if TYPE_CHECKING:
     from wagw.config import Settings
 
-HOST_ARGV = [sys.executable, "-m", "workers.host"]
+HOST_ARGV = [sys.executable, "-m", "workers.wa.host"]
 STDERR_LINES = 200  # kept per host for the crash report
 TAIL_LINES = 60  # of those, at most this many go into a job's exception
 BACKOFF_FIRST = 0.5  # seconds before respawning a host that died while starting; doubles
@@ -88,6 +88,11 @@ class HostUnavailable(HostError):
 
 class HostCallError(HostError):
     """The host raised something other than a BackendError (a bug in the host or backend)."""
+
+
+# Job failures have always shown these names (docs/jobs.md); apps may match on them.
+for _error in (HostError, HostCrashed, HostTimeout, SlotNotPaired, HostUnavailable, HostCallError):
+    _error.__module__ = "workers.host_client"
 
 
 def settings_payload(settings: Settings) -> dict[str, Any]:

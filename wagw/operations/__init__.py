@@ -1,0 +1,114 @@
+"""The one table of outbound operations: the public `workers.wa.<name>` jobs.
+
+Everything about an operation derives from its row: the argument model (checked by the
+client and again by the worker), the defaults applied when an enqueuer sets no timeout or
+Retry, the Backend method the native host calls (the same name), the `wagw.client`
+functions, the `operation` label of the wa job metrics, and docs/jobs.md's defaults table
+(tests/unit/test_operations.py holds the docs to it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from wagw.operations.args import (
+    FetchAvatarArgs,
+    GroupInfoArgs,
+    InvalidArguments,
+    IsOnWhatsAppArgs,
+    JobArgs,
+    JoinedGroupsArgs,
+    MarkReadArgs,
+    SendImageArgs,
+    SendTextArgs,
+    UserInfoArgs,
+    describe,
+)
+
+JOB_PREFIX = "workers.wa."
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    args: type[JobArgs]
+    summary: str  # the job's docstring: what it does and the shape of its result
+    timeout: int  # seconds for the whole job: validation, connect wait and the call
+    retries: int  # RQ Retry(max=retries): attempts = retries + 1
+    interval: int  # seconds between attempts (needs the scheduler)
+
+    @property
+    def path(self) -> str:
+        """The job's function path, as apps enqueue it."""
+        return JOB_PREFIX + self.name
+
+    @property
+    def parameters(self) -> list[str]:
+        return list(self.args.model_fields)
+
+
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (
+        Operation("fetch_avatar", FetchAvatarArgs,
+                  "Profile picture of a user, group or newsletter: {jid, url, id, type, direct_path}.",
+                  timeout=30, retries=2, interval=2),
+        Operation("send_text", SendTextArgs,
+                  "Send a text message, optionally replying to a message id: {id, timestamp, to}.",
+                  timeout=60, retries=2, interval=5),
+        Operation("send_image", SendImageArgs,
+                  "Send an image (http(s) URL, file path or base64) with a caption: {id, timestamp, to}.",
+                  timeout=120, retries=2, interval=5),
+        Operation("user_info", UserInfoArgs,
+                  "Status, picture id, verified name and devices of users: {users: [...]}.",
+                  timeout=30, retries=2, interval=2),
+        Operation("is_on_whatsapp", IsOnWhatsAppArgs,
+                  "Which phone numbers have WhatsApp: {results: [...]}.",
+                  timeout=30, retries=2, interval=2),
+        Operation("group_info", GroupInfoArgs,
+                  "A group's name, topic, settings and participants.",
+                  timeout=30, retries=2, interval=2),
+        Operation("joined_groups", JoinedGroupsArgs,
+                  "Every group this slot's account is in: {groups: [...]}.",
+                  timeout=60, retries=2, interval=2),
+        Operation("mark_read", MarkReadArgs,
+                  "Send read receipts for message ids in a chat: {chat, ids, sender, receipt_type}.",
+                  timeout=30, retries=2, interval=2),
+    )
+}
+
+
+def operation_of(func_name: str | None) -> Operation | None:
+    """'workers.wa.fetch_avatar' -> its Operation (None for anything else)."""
+    if func_name and func_name.startswith(JOB_PREFIX):
+        return OPERATIONS.get(func_name[len(JOB_PREFIX):])
+    return None
+
+
+def get(name: str) -> Operation:
+    """The operation called `name`; ValueError naming the known ones otherwise."""
+    try:
+        return OPERATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown wa job {name!r} (known: {', '.join(OPERATIONS)})") from None
+
+
+def validate(name: str, args: tuple | list, kwargs: dict[str, Any], *, fake: bool = False) -> JobArgs:
+    """Bind a job's positional and keyword arguments to its model, or raise InvalidArguments."""
+    model = OPERATIONS[name].args
+    names = list(model.model_fields)
+    if len(args) > len(names):
+        raise InvalidArguments(f"invalid arguments for {name}: takes at most {len(names)} "
+                               f"positional arguments ({', '.join(names) or 'none'}), got {len(args)}")
+    data = dict(zip(names, args))
+    for key, value in kwargs.items():
+        if key in data:
+            raise InvalidArguments(f"invalid arguments for {name}: {key}: given twice")
+        data[key] = value
+    try:
+        return model.model_validate(data, context={"fake": fake})
+    except ValidationError as error:
+        raise InvalidArguments(f"invalid arguments for {name}: {describe(error)}") from None

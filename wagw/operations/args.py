@@ -1,0 +1,180 @@
+"""Arguments of the public `workers.wa.*` jobs: one strict pydantic model per operation.
+
+Jobs arrive as JSON from any app, so nothing here trusts a type. A bad argument is the
+caller's bug: it fails the job at once with a readable message (InvalidArguments, never
+retried) and never reaches the native host.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wagw.addresses import (
+    GROUP_SERVER,
+    USER_SERVER,
+    check_length,
+    normalize_jid,
+    normalize_phone,
+    normalize_target,
+    shown,
+)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+# WhatsApp's own limits, rounded down where WhatsApp is vague.
+MAX_TEXT = 65_536  # characters in one text message
+MAX_CAPTION = 4_096
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
+MAX_IMAGE_ARG = 23_000_000  # characters: 16 MiB of base64 plus slack
+MAX_LIST = 100  # JIDs, phones or message ids in one call
+MAX_ID = 128  # characters in a message id
+
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_\-.:]+")
+
+
+class InvalidArguments(ValueError):
+    """A job's arguments are wrong: fail now, retrying cannot help."""
+
+    __module__ = "workers.validation"  # the name job failures have always shown (docs/jobs.md)
+
+    permanent = True  # read by the wa-worker: no RQ retry for this failure
+
+
+def _fake(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("fake"))
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# Argument models ------------------------------------------------------------------------
+class JobArgs(BaseModel):
+    """Strict: JSON types only, no coercion ("true" is not a bool), no unknown arguments."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class FetchAvatarArgs(JobArgs):
+    jid: str
+    preview: bool = False
+    is_community: bool = False
+
+    @field_validator("jid")
+    @classmethod
+    def _jid(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
+class SendTextArgs(JobArgs):
+    to: str
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    reply_to: str | None = Field(None, min_length=1, max_length=MAX_ID, pattern=f"^{_MESSAGE_ID.pattern}$")
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is blank")
+        return value
+
+
+class SendImageArgs(JobArgs):
+    to: str
+    image: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
+    caption: str | None = Field(None, max_length=MAX_CAPTION)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
+class UserInfoArgs(JobArgs):
+    jids: list[str] = Field(min_length=1, max_length=MAX_LIST)
+
+    @field_validator("jids")
+    @classmethod
+    def _jids(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _unique([normalize_target(value, fake=_fake(info)) for value in values])
+
+
+class IsOnWhatsAppArgs(JobArgs):
+    phones: list[str] = Field(min_length=1, max_length=MAX_LIST)
+
+    @field_validator("phones")
+    @classmethod
+    def _phones(cls, values: list[str]) -> list[str]:
+        phones = []
+        for value in values:
+            check_length(value)
+            # A user JID names a phone number too.
+            if value.endswith("@" + USER_SERVER):
+                value = normalize_jid(value).split("@", 1)[0]
+            phones.append("+" + normalize_phone(value))
+        return _unique(phones)
+
+
+class GroupInfoArgs(JobArgs):
+    jid: str
+
+    @field_validator("jid")
+    @classmethod
+    def _jid(cls, value: str, info: ValidationInfo) -> str:
+        check_length(value)
+        jid = normalize_jid(value, fake=_fake(info))
+        if not jid.endswith("@" + GROUP_SERVER):
+            raise ValueError(f"{shown(value)} is not a group JID (…@{GROUP_SERVER})")
+        return jid
+
+
+class JoinedGroupsArgs(JobArgs):
+    """No arguments."""
+
+
+class MarkReadArgs(JobArgs):
+    chat: str
+    ids: list[str] = Field(min_length=1, max_length=MAX_LIST)
+    sender: str | None = None
+
+    @field_validator("chat", "sender")
+    @classmethod
+    def _address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalize_target(value, fake=_fake(info))
+
+    @field_validator("ids")
+    @classmethod
+    def _ids(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not 1 <= len(value) <= MAX_ID or not _MESSAGE_ID.fullmatch(value):
+                raise ValueError(f"{shown(value)} is not a message id")
+        return _unique(values)
+
+    @model_validator(mode="after")
+    def _group_needs_sender(self) -> MarkReadArgs:
+        # WhatsApp needs to know whose message is read in a group.
+        if self.chat.endswith("@" + GROUP_SERVER) and self.sender is None:
+            raise ValueError("sender is required when chat is a group")
+        return self
+
+
+def describe(error: ValidationError) -> str:
+    """'text: String should have at most 65536 characters; to: Field required' (never the input)."""
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        loc = ".".join(str(part) for part in item["loc"]) or "arguments"
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {message}")
+    return "; ".join(parts)
