@@ -163,11 +163,17 @@ def _typed(op: Operation) -> tuple[Callable[..., Job], Callable[..., Any]]:
     options = inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)
     wait = inspect.Parameter("wait", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="float | None")
 
+    signature = inspect.Signature([*parameters, options])
+
     def enqueue_op(*args: Any, **kwargs: Any) -> Job:
-        return enqueue(op.name, *args, **kwargs)
+        # Every argument goes by name, defaults included: the job shows exactly what it got.
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        return enqueue(op.name, **arguments.pop("options"), **arguments)
 
     def call_op(*args: Any, wait: float | None = None, **kwargs: Any) -> Any:
-        return wait_for(enqueue(op.name, *args, **kwargs), wait)
+        return wait_for(enqueue_op(*args, **kwargs), wait)
 
     for function, name, extra, doc in (
         (enqueue_op, f"enqueue_{op.name}", [options], f"Queue {op.path} and return the rq Job. {op.summary}"),
