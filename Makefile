@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration e2e chaos soak bench clean chromium
+.PHONY: run test lint unit integration e2e chaos soak bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,22 +17,20 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/wagw run
 
-# The dashboard's browser test uses Debian's chromium. Installed only when it is missing and
-# we can (root, apt-get); otherwise that test skips.
-chromium:
-	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "installing chromium for the dashboard browser test"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-			|| echo "chromium could not be installed: the browser test will skip"; \
-	fi
+# ruff (lint and format check) and mypy; `make test` runs them first.
+lint: $(STAMP)
+	$(BIN)/ruff check wagw workers tests chaos bench
+	$(BIN)/ruff format --check wagw workers tests chaos bench
+	$(BIN)/mypy
 
-test: $(STAMP) chromium
+# The dashboard's browser test needs chromium; without it that one test skips, saying so.
+test: lint
 	$(BIN)/python -m pytest -q tests
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
-integration: $(STAMP) chromium
+integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
 e2e: $(STAMP)

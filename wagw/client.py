@@ -29,7 +29,7 @@ from rq import Queue, Retry
 from rq.results import Result
 
 from wagw import keys
-from wagw.redisconn import SERIALIZER, connect
+from wagw.redisconn import SERIALIZER, connect, read_stream
 from wagw import operations
 from wagw.operations import Operation
 
@@ -132,10 +132,9 @@ def wait_for(job: Job, timeout: float | None = None) -> Any:
         if remaining <= 0:
             raise WaitTimeout(job, timeout)
         # Short blocks: a caller's socket_timeout may be small.
-        response = conn.xread({stream: last_id}, block=max(1, int(min(remaining, 1.0) * 1000)))
-        for result_id, payload in response[0][1] if response else []:
-            last_id = result_id
-            result = Result.restore(job.id, result_id.decode(), payload, connection=conn, serializer=SERIALIZER)
+        for result_id, payload in read_stream(conn, stream, last_id, block_ms=max(1, int(min(remaining, 1.0) * 1000))):
+            last_id = result_id.decode()
+            result = Result.restore(job.id, last_id, payload, connection=conn, serializer=SERIALIZER)
             if result.type == Result.Type.SUCCESSFUL:
                 return result.return_value
             if result.type in _FINAL_FAILURES:
@@ -154,16 +153,9 @@ def _jsonable(value: Any) -> Any:
 
 def _typed(op: Operation) -> tuple[Callable[..., Job], Callable[..., Any]]:
     """`enqueue_<name>(...)` and `<name>(..., wait=None)`, with the operation's own signature."""
-    parameters = [
-        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                          default=inspect.Parameter.empty if field.is_required() else field.default,
-                          annotation=field.annotation)
-        for name, field in op.args.model_fields.items()
-    ]
     options = inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)
     wait = inspect.Parameter("wait", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="float | None")
-
-    signature = inspect.Signature([*parameters, options])
+    signature = op.signature(options)
 
     def enqueue_op(*args: Any, **kwargs: Any) -> Job:
         # Every argument goes by name, defaults included: the job shows exactly what it got.
@@ -175,13 +167,12 @@ def _typed(op: Operation) -> tuple[Callable[..., Job], Callable[..., Any]]:
     def call_op(*args: Any, wait: float | None = None, **kwargs: Any) -> Any:
         return wait_for(enqueue_op(*args, **kwargs), wait)
 
-    for function, name, extra, doc in (
-        (enqueue_op, f"enqueue_{op.name}", [options], f"Queue {op.path} and return the rq Job. {op.summary}"),
-        (call_op, op.name, [wait, options], f"Run {op.path} and wait for its result. {op.summary}"),
-    ):
-        function.__name__ = function.__qualname__ = name
-        function.__doc__ = doc
-        function.__signature__ = inspect.Signature(parameters + extra)  # type: ignore[attr-defined]
+    enqueue_op.__name__ = enqueue_op.__qualname__ = f"enqueue_{op.name}"
+    enqueue_op.__doc__ = f"Queue {op.path} and return the rq Job. {op.summary}"
+    enqueue_op.__signature__ = signature  # type: ignore[attr-defined]
+    call_op.__name__ = call_op.__qualname__ = op.name
+    call_op.__doc__ = f"Run {op.path} and wait for its result. {op.summary}"
+    call_op.__signature__ = op.signature(wait, options)  # type: ignore[attr-defined]
     return enqueue_op, call_op
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -146,7 +146,7 @@ def describe_error(error: ValidationError) -> str:
     return f"invalid setting {name}: {message.strip()}"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build Settings or exit with ExitCode.CONFIG and one clear line on stderr."""
     try:
         return Settings(**overrides)

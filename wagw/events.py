@@ -54,7 +54,7 @@ class InboundEvent:
 
     event: str
     source_key: str
-    timestamp: str  # ISO 8601, UTC, "Z"
+    timestamp: str | None  # ISO 8601, UTC, "Z"; None when WhatsApp gave none
     payload: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,7 +104,7 @@ def non_ad(jid: str | None) -> str | None:
 
 
 def is_lid(jid: str | None) -> bool:
-    return bool(jid) and jid.endswith("@lid")
+    return bool(jid and jid.endswith("@lid"))
 
 
 def _time(value: float | int | str | None) -> str | None:

@@ -37,7 +37,7 @@ CHROMIUM_FLAGS = [
 ]
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
 
-needs_chromium = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="chromium is not installed (make chromium)")
+needs_chromium = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="chromium is not installed (apt-get install chromium; CI installs it)")
 
 
 def free_port() -> int:

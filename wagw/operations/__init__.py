@@ -9,6 +9,7 @@ functions, the `operation` label of the wa job metrics, and docs/jobs.md's defau
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,18 @@ class Operation:
     @property
     def parameters(self) -> list[str]:
         return list(self.args.model_fields)
+
+    def signature(self, *extra: inspect.Parameter) -> inspect.Signature:
+        """The job's Python signature (its argument model's fields, then `extra`)."""
+        return inspect.Signature([
+            *(
+                inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                  default=inspect.Parameter.empty if field.is_required() else field.default,
+                                  annotation=field.annotation)
+                for name, field in self.args.model_fields.items()
+            ),
+            *extra,
+        ])
 
 
 OPERATIONS: dict[str, Operation] = {

@@ -15,7 +15,7 @@ import redis
 from wagw import keys
 from wagw.config import Settings
 from wagw.exitcodes import ExitCode
-from wagw.redisconn import connect
+from wagw.redisconn import connect, newest_entries, read_stream
 
 BLOCK_MS = 1000  # one XREAD wait; also how fast a stop request is noticed
 
@@ -36,23 +36,15 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     conn = connect(settings, socket_timeout=BLOCK_MS / 1000 + 10)
     try:
-        last_id = "$"
-        if lines:
-            recent = conn.xrevrange(keys.EVENTS_STREAM, count=lines)
-            for entry_id, fields in reversed(recent):
-                _write(fields.get(b"event", b"{}"))
-            if recent:
-                last_id = recent[0][0]
-        if last_id == "$":
-            # "$" would be re-evaluated on every XREAD; pin it to what exists now.
-            newest = conn.xrevrange(keys.EVENTS_STREAM, count=1)
-            last_id = newest[0][0] if newest else "0-0"
+        recent = newest_entries(conn, keys.EVENTS_STREAM, max(lines, 1))
+        for _entry_id, fields in reversed(recent[:lines]):
+            _write(fields.get(b"event", b"{}"))
+        # Pinned to what exists now ("$" would be re-evaluated on every XREAD).
+        last_id: bytes | str = recent[0][0] if recent else "0-0"
         while follow and not stop["now"]:
-            answer = conn.xread({keys.EVENTS_STREAM: last_id}, block=BLOCK_MS, count=500)
-            for _stream, entries in answer or []:
-                for entry_id, fields in entries:
-                    _write(fields.get(b"event", b"{}"))
-                    last_id = entry_id
+            for entry_id, fields in read_stream(conn, keys.EVENTS_STREAM, last_id, block_ms=BLOCK_MS, count=500):
+                _write(fields.get(b"event", b"{}"))
+                last_id = entry_id
     except BrokenPipeError:
         pass  # `wagw events tail | head`
     except redis.RedisError as error:

@@ -147,7 +147,7 @@ class Supervisor:
             self._last_states[child.name] = child.state
             detail = ""
             if child.state in (State.STARTING, State.RUNNING):
-                detail = f" (pid {child.handle.pid})"
+                detail = f" (pid {child.process.pid})"
             elif child.state in (State.BACKOFF, State.FATAL, State.STOPPED):
                 detail = f" ({ExitCode.describe(child.last_exit)})"
             if child.state is State.FATAL:
@@ -212,8 +212,8 @@ class Supervisor:
         deadline = self.clock.now() + self.grace
         forced = False
         app = sorted((c for c in self.children if c.name != "redis"), key=lambda c: c.spec.stop_tier)
-        for tier, members in groupby(app, key=lambda c: c.spec.stop_tier):
-            members = list(members)
+        for _tier, tier_members in groupby(app, key=lambda c: c.spec.stop_tier):
+            members = list(tier_members)
             for child in members:
                 child.stop(max(MIN_TIER_GRACE, deadline - self.clock.now()))
             forced = self._wait_gone(members, deadline + 5.0, forced)

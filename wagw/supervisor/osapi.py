@@ -68,6 +68,7 @@ class OsProcess:
 
     def _relay(self) -> None:
         stream = self._popen.stdout
+        assert stream is not None  # spawned with stdout=PIPE
         output = ChildOutput(self._name)
         for line in stream:
             output.relay(line)

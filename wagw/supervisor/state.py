@@ -75,6 +75,13 @@ class Child:
     def alive(self) -> bool:
         return self.state in _ALIVE
 
+    @property
+    def process(self) -> ProcessHandle:
+        """The process of a live child (starting, running, stopping)."""
+        if self.handle is None:
+            raise RuntimeError(f"{self.spec.name} has no process ({self.state.value})")
+        return self.handle
+
     # Commands ---------------------------------------------------------------------------
     def start(self) -> None:
         if self.alive:
@@ -92,7 +99,7 @@ class Child:
             self.state = State.STOPPED
         if self.state not in (State.STARTING, State.RUNNING):
             return
-        self.handle.send_signal(self.spec.stop_signal)
+        self.process.send_signal(self.spec.stop_signal)
         self.stop_deadline = self.clock.now() + grace
         self.state = State.STOPPING
 
@@ -114,7 +121,7 @@ class Child:
     def tick(self, *, shutting_down: bool) -> None:
         now = self.clock.now()
         if self.state in _ALIVE:
-            code = self.handle.poll()
+            code = self.process.poll()
             if code is not None:
                 self._exited(code, now, shutting_down)
                 return
@@ -122,7 +129,7 @@ class Child:
             self.state = State.RUNNING
             self.start_failures = 0
         elif self.state is State.STOPPING and now >= self.stop_deadline:
-            self.handle.send_signal(signal.SIGKILL)
+            self.process.send_signal(signal.SIGKILL)
             self.stop_deadline = float("inf")
         elif self.state is State.BACKOFF and now >= self.backoff_until and not shutting_down:
             self.start()

@@ -47,7 +47,7 @@ from wagw.whatsapp.backend import (
     TemporaryBan,
 )
 from wagw.config import Settings
-from wagw.redisconn import connect
+from wagw.redisconn import as_text, connect
 
 FAKE_PHONE = "15550001111"
 CRASH, HANG, FAIL = "crash", "hang", "fail"
@@ -100,6 +100,11 @@ def _fake_id(seed: str, length: int = 20) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length].upper()
 
 
+def _acknowledge(conn: redis.Redis | redis.client.Pipeline, raw: bytes) -> None:
+    """The session handled this control message: drop it from the pending list."""
+    conn.lrem(keys.FAKE_PENDING, 1, raw)  # type: ignore[arg-type]  # redis-py types the value as str; bytes are what we read
+
+
 class FakeBackend(Backend):
     def __init__(self, settings: Settings, role: str):
         self.settings = settings
@@ -114,8 +119,7 @@ class FakeBackend(Backend):
 
     # Connection -----------------------------------------------------------------------
     def _device_state(self) -> str | None:
-        state = self._redis.hget(keys.FAKE_DEVICE_STATE, self.role)
-        return state.decode() if state else None
+        return as_text(self._redis.hget(keys.FAKE_DEVICE_STATE, self.role)) or None
 
     def start(self, on_event: EventHandler | None = None) -> None:
         try:
@@ -150,8 +154,7 @@ class FakeBackend(Backend):
     def device_jid(self) -> str | None:
         if self._device_state() == "unpaired":
             return None
-        recorded = self._redis.hget(keys.DEVICE_JIDS, self.role)
-        return recorded.decode() if recorded else fake_device_jid(self.role)
+        return as_text(self._redis.hget(keys.DEVICE_JIDS, self.role)) or fake_device_jid(self.role)
 
     # Inbound --------------------------------------------------------------------------
     def _inbound_loop(self) -> None:
@@ -165,8 +168,10 @@ class FakeBackend(Backend):
                 if self._stopping.is_set() or not self._handle(conn, raw):
                     return
             while not self._stopping.is_set():
-                raw = conn.blmove(keys.FAKE_INBOUND, keys.FAKE_PENDING, _BLOCK_SECONDS, "LEFT", "RIGHT")
-                if raw is not None and not self._handle(conn, raw):
+                moved = conn.blmove(
+                    keys.FAKE_INBOUND, keys.FAKE_PENDING, _BLOCK_SECONDS, "LEFT", "RIGHT"  # type: ignore[arg-type]  # Redis takes fractional seconds
+                )
+                if moved is not None and not self._handle(conn, moved):
                     return
         except redis.RedisError as error:
             self._error = ConnectFailure(f"fake backend: Redis connection lost: {error}")
@@ -175,7 +180,7 @@ class FakeBackend(Backend):
             self._ended.set()
             conn.close()
 
-    def _handle(self, conn: redis.Redis, raw: bytes) -> bool:
+    def _handle(self, conn: redis.Redis, raw: Any) -> bool:
         """Handle one pending control message; False ends the connection."""
         try:
             data = json.loads(raw)
@@ -184,10 +189,10 @@ class FakeBackend(Backend):
         kind = data.get("type") if isinstance(data, dict) else None
         if kind == "crash":
             # Acknowledged first: a crash request must not crash every restart after it.
-            conn.lrem(keys.FAKE_PENDING, 1, raw)
+            _acknowledge(conn, raw)
             go_panic(self.settings, "inbound {'type': 'crash'}")
         if kind == "disconnect":
-            conn.lrem(keys.FAKE_PENDING, 1, raw)
+            _acknowledge(conn, raw)
             reason = data.get("reason") or "connect_failure"
             error_class, message = _STATE_ERRORS.get(reason, _STATE_ERRORS["connect_failure"])
             self._error = error_class(message.format(role=self.role))
@@ -197,23 +202,26 @@ class FakeBackend(Backend):
             event = fake_inbound.to_event(data)
         except fake_inbound.Malformed as error:
             return self._reject(conn, raw, str(error))
+        handler = self._on_event
+        if handler is None:  # outbound-only (a native host): inbound is the session's
+            return False
         try:
-            self._on_event(event)
+            handler(event)
         except Exception as error:  # left pending: handed over again after the restart
             logger.exception("fake backend: the event handler failed; the event stays pending")
             self._error = ConnectFailure(f"event handler failed: {error}")
             return False
-        conn.lrem(keys.FAKE_PENDING, 1, raw)
+        _acknowledge(conn, raw)
         return True
 
-    def _reject(self, conn: redis.Redis, raw: bytes, reason: str) -> bool:
+    def _reject(self, conn: redis.Redis, raw: Any, reason: str) -> bool:
         text = raw.decode("utf-8", "replace")
         logger.error("fake backend: rejected inbound message ({}): {}", reason, text[:500])
         record = json.dumps({"raw": text, "error": reason, "time": time.time()})
         with conn.pipeline(transaction=True) as pipe:
             pipe.rpush(keys.FAKE_REJECTED, record)
             pipe.ltrim(keys.FAKE_REJECTED, -1000, -1)
-            pipe.lrem(keys.FAKE_PENDING, 1, raw)
+            _acknowledge(pipe, raw)
             pipe.execute()
         return True
 

@@ -22,7 +22,7 @@ Control messages (not WhatsApp events): {"type": "crash"} and
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal, overload
 
 from wagw import events
 from wagw.events import InboundEvent
@@ -34,6 +34,10 @@ class Malformed(ValueError):
     """The control message cannot become an event; the reason says why."""
 
 
+@overload
+def _str(data: dict, name: str, *, required: Literal[True] = ..., default: str | None = None) -> str: ...
+@overload
+def _str(data: dict, name: str, *, required: bool, default: str | None = None) -> str | None: ...
 def _str(data: dict, name: str, *, required: bool = True, default: str | None = None) -> str | None:
     value = data.get(name, default)
     if value is None or value == "":

@@ -121,7 +121,7 @@ class NeonizeBackend(Backend):
         self.settings = settings
         self.role = role
         self.store = settings.device_store(role)
-        self._client = None
+        self._client: Any = None  # neonize's NewClient, created in start() (neonize is untyped)
         self._device: str | None = None
         self._on_event: EventHandler | None = None
         self._connected = threading.Event()
@@ -140,14 +140,14 @@ class NeonizeBackend(Backend):
 
     # Device -----------------------------------------------------------------------------
     def _recorded_jid(self) -> str | None:
-        from wagw.redisconn import connect
+        from wagw.redisconn import as_text, connect
 
         conn = connect(self.settings)
         try:
             value = conn.hget(keys.DEVICE_JIDS, self.role)
         finally:
             conn.close()
-        return value.decode() if value else None
+        return as_text(value) or None
 
     def find_device(self) -> str | None:
         """This role's device JID in its store, or None when the role is not paired."""
@@ -235,8 +235,11 @@ class NeonizeBackend(Backend):
         self._ended.set()
 
     def _inbound(self, name: str, event) -> None:
+        handler = self._on_event
+        if handler is None:  # outbound-only (a native host): inbound events are not ours
+            return
         for wagw_event in neonize_events.MAPPERS[name](event):
-            self._on_event(wagw_event)
+            handler(wagw_event)
 
     def _run_connect(self) -> None:
         from neonize.exc import NeonizeError
@@ -338,7 +341,7 @@ class NeonizeBackend(Backend):
             info = item.UserInfo
             verified = info.VerifiedName.Details.verifiedName if info.HasField("VerifiedName") else None
             entries.append(results.user(neonize_events.jid_str(item.JID) or "", info.Status, info.PictureID,
-                                        verified, [jid_text(d) for d in info.Devices]))
+                                        verified, [jid for d in info.Devices if (jid := jid_text(d))]))
         return results.users(entries)
 
     def is_on_whatsapp(self, phones: list[str]) -> dict:

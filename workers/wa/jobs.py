@@ -10,7 +10,6 @@ host owned by the `wagw wa-worker` running it. Results, defaults and errors: doc
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from collections import Counter, defaultdict
@@ -127,7 +126,7 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         return result
     except HostCrashed as crash:
         outcome = "crashed"
-        if crash.native:
+        if crash.native and runtime is not None:
             _count_crash(runtime, operation, crash)
         raise
     except BaseException as error:
@@ -174,12 +173,7 @@ def _job(op: Operation) -> Callable[..., Any]:
     job.__name__ = job.__qualname__ = op.name
     job.__module__ = "workers.wa"
     job.__doc__ = op.summary
-    job.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
-        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                          default=inspect.Parameter.empty if field.is_required() else field.default,
-                          annotation=field.annotation)
-        for name, field in op.args.model_fields.items()
-    ])
+    job.__signature__ = op.signature()  # type: ignore[attr-defined]
     return job
 
 

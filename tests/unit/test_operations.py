@@ -1,0 +1,70 @@
+"""The operation table is the one fact about outbound operations: everything else that lists
+them (jobs, client, backends, host dispatch, docs) must agree with it."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from wagw import client, operations
+from wagw.operations import OPERATIONS
+from wagw.whatsapp.backend import Backend
+from wagw.whatsapp.fake import FakeBackend
+from wagw.whatsapp.neonize_backend import NeonizeBackend
+from workers import wa
+
+DOCS = (Path(__file__).resolve().parents[2] / "docs" / "jobs.md").read_text()
+# send_image's media argument reaches the backend as bytes plus the sniffed mimetype.
+BACKEND_PARAMETERS = {"send_image": ["to", "image", "mimetype", "caption"]}
+
+
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_every_operation_is_a_public_job_with_its_arguments(name):
+    op = OPERATIONS[name]
+    job = getattr(wa, name)
+    assert op.path == f"workers.wa.{name}" and job.__module__ == "workers.wa"
+    assert list(inspect.signature(job).parameters) == op.parameters
+    assert job.__doc__ == op.summary
+
+
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_every_operation_has_client_functions_with_its_arguments(name):
+    op = OPERATIONS[name]
+    for function in (getattr(client, name), getattr(client, f"enqueue_{name}")):
+        parameters = list(inspect.signature(function).parameters)
+        assert parameters[: len(op.parameters)] == op.parameters
+        assert op.summary in function.__doc__
+
+
+@pytest.mark.parametrize("backend", [Backend, FakeBackend, NeonizeBackend])
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_every_backend_implements_every_operation(backend, name):
+    method = getattr(backend, name)
+    expected = BACKEND_PARAMETERS.get(name, OPERATIONS[name].parameters)
+    assert list(inspect.signature(method).parameters)[1:] == expected
+    if backend is not Backend:
+        assert not getattr(method, "__isabstractmethod__", False)
+
+
+def test_backends_have_no_outbound_method_the_table_lacks():
+    abstract = {name for name in Backend.__abstractmethods__}
+    connection = {"start", "wait", "stop", "is_connected", "device_jid"}
+    assert abstract - connection == set(OPERATIONS)
+
+
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_docs_give_each_operation_its_defaults_and_a_section(name):
+    op = OPERATIONS[name]
+    intervals = ", ".join([str(op.interval)] * op.retries)
+    row = f"| `{name}` | {op.timeout} s | `Retry(max={op.retries}, interval=[{intervals}])` ({op.retries + 1}) |"
+    assert row in DOCS, f"docs/jobs.md's defaults table is out of date for {name}: expected {row}"
+    assert re.search(rf"^### `workers\.wa\.{name}\(", DOCS, re.M), f"docs/jobs.md has no section for {name}"
+
+
+def test_an_unknown_operation_is_named_with_the_known_ones():
+    with pytest.raises(ValueError, match="unknown wa job 'send_fax'.*fetch_avatar"):
+        operations.get("send_fax")
+    assert operations.operation_of("workers.wa.send_fax") is None
