@@ -64,14 +64,15 @@ class WagwCollector:
         for name, metric in METRICS.items():
             fields = {k.decode(): v.decode() for k, v in stored[name].items()}
             if metric.is_histogram:
-                family = HistogramMetricFamily(PREFIX + name, metric.help, labels=list(metric.labels))
+                histogram = HistogramMetricFamily(PREFIX + name, metric.help, labels=list(metric.labels))
                 for labels, (buckets, total) in _histograms(metric, fields).items():
-                    family.add_metric(labels, buckets, total)
+                    histogram.add_metric(labels, buckets, total)
+                yield histogram
             else:
-                family = CounterMetricFamily(PREFIX + name, metric.help, labels=list(metric.labels))
+                counter = CounterMetricFamily(PREFIX + name, metric.help, labels=list(metric.labels))
                 for field, value in sorted(fields.items()):
-                    family.add_metric(_label_values(metric, field), float(value))
-            yield family
+                    counter.add_metric(_label_values(metric, field), float(value))
+                yield counter
 
         yield from self._queues()
         yield from self._devices()

@@ -114,12 +114,12 @@ def observe(conn: Conn, name: str, seconds: float, **labels: object) -> None:
     key = keys.METRIC_HISTOGRAM.format(name=name)
 
     def write() -> None:
-        own_pipe = not isinstance(conn, Pipeline)
-        pipe = conn.pipeline(transaction=False) if own_pipe else conn
+        # On the caller's pipeline the three commands join its transaction; else one round trip.
+        pipe = conn if isinstance(conn, Pipeline) else conn.pipeline(transaction=False)
         pipe.hincrby(key, f"{field}\t{bucket}", 1)
         pipe.hincrby(key, f"{field}\tcount", 1)
         pipe.hincrbyfloat(key, f"{field}\tsum", seconds)
-        if own_pipe:
+        if pipe is not conn:
             pipe.execute()
 
     _safely(conn, write)

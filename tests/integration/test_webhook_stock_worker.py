@@ -16,6 +16,7 @@ from tests.helpers import wait_for
 from tests.integration.webhook_harness import Receiver, always, sequence
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks import enqueue as webhooks
+from workers.webhooks import delivery
 from wagw.webhooks.signing import verify_hub_signature
 
 
@@ -30,7 +31,7 @@ def settings(settings_env, receiver, monkeypatch):
     settings_env.setenv("WAGW_WEBHOOK_URLS", receiver.url)
     settings_env.setenv("WAGW_WEBHOOK_SECRET", "stock")
     settings_env.setenv("WAGW_WEBHOOK_RETRY_SCHEDULE", "2,2")
-    monkeypatch.setattr(webhooks, "_context", None)  # deliver builds it from the environment
+    monkeypatch.setattr(delivery, "_context", None)  # deliver builds it from the environment
     from wagw.config import Settings
 
     return Settings(_env_file=None)

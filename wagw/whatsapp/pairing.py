@@ -205,11 +205,18 @@ def pair_fake(settings: Settings, conn, role: str, force: bool) -> dict:
     return {"status": "paired", "jid": fake_device_jid(role)}
 
 
+def _phone_argument(value: str) -> str:
+    try:
+        return normalize_phone(value)
+    except ValueError as error:
+        raise PairingError(f"--phone: {error}; give the international number, like +15551234567") from None
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
     try:
         roles = roles_for(settings, getattr(args, "role", None) or "session")
-        phone = normalize_phone(args.phone) if getattr(args, "phone", None) else None
-    except (PairingError, ValueError) as error:
+        phone = _phone_argument(args.phone) if getattr(args, "phone", None) else None
+    except PairingError as error:
         print(f"wagw pair: {error}", file=sys.stderr)
         return ExitCode.USAGE
     force = bool(getattr(args, "force", False))
