@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 from datetime import datetime, timezone
@@ -25,8 +26,14 @@ if TYPE_CHECKING:
 WIRE_ENV = "WAGW_LOG_WIRE"
 TEXT_FORMAT = (
     "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
-    "<cyan>[{extra[proc]}]</cyan> {message}"
+    "<cyan>[{extra[proc]}]</cyan> {extra[text]}\n"
 )
+# Control characters other than tab and newline: a terminal escape, a carriage return or a
+# Unicode line separator in logged text (a job's arguments, a peer's reply) must not be able
+# to rewrite or forge log lines.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# A continuation line starts with this, so no line of a message can pass for a new record.
+CONTINUATION = "\n    "
 _PANIC_MARKERS = ("panic:", "fatal error:", "SIGABRT", "SIGSEGV", "Traceback")
 
 
@@ -39,6 +46,23 @@ class _InterceptHandler(logging.Handler):
         except ValueError:
             level = record.levelno
         logger.bind(logger_name=record.name).opt(exception=record.exc_info).log(level, record.getMessage())
+
+
+def escape_controls(text: str) -> str:
+    """`text` with control characters (but tab and newline) shown as escapes."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _make_safe(record) -> None:
+    """Patcher for every record of every process: the one place log text is made safe.
+
+    JSON sinks keep newlines (JSON escapes them); the text sink indents continuation lines.
+    """
+    record["message"] = escape_controls(record["message"])
+    text = record["message"]
+    if record["exception"] is not None:
+        text += "\n" + escape_controls("".join(traceback.format_exception(*record["exception"])).rstrip())
+    record["extra"]["text"] = text.replace("\n", CONTINUATION)
 
 
 def _wire_line(record) -> dict:
@@ -56,7 +80,7 @@ def _json_line(record) -> dict:
         "level": record["level"].name,
         "process": record["extra"].get("proc"),
         "message": record["message"],
-        **{k: v for k, v in record["extra"].items() if k != "proc"},
+        **{k: v for k, v in record["extra"].items() if k not in ("proc", "text")},
     }
 
 
@@ -79,14 +103,15 @@ def configure_logging(settings: Settings, process_name: str, *, wire: bool | Non
     if wire is None:
         wire = os.environ.get(WIRE_ENV) == "1"
     logger.remove()
-    logger.configure(extra={"proc": process_name})
+    logger.configure(extra={"proc": process_name}, patcher=_make_safe)
     level = settings.log_level
     if wire:
         logger.add(_line_sink(sys.stderr, _wire_line, "exc"), level=level, format="{message}")
     elif settings.log_format == "json":
         logger.add(_line_sink(sys.stdout, _json_line, "exception"), level=level, format="{message}")
     else:
-        logger.add(sys.stdout, level=level, format=TEXT_FORMAT, colorize=sys.stdout.isatty())
+        # A format function: loguru then appends no raw traceback of its own (_make_safe did).
+        logger.add(sys.stdout, level=level, format=lambda _record: TEXT_FORMAT, colorize=sys.stdout.isatty())
     # Installed before neonize is imported, so its logging.basicConfig() finds a handler and
     # leaves the root logger alone.
     logging.basicConfig(handlers=[_InterceptHandler()], level=level if level != "TRACE" else 5, force=True)
