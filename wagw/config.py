@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     quarantine_window: float = Field(300.0, gt=0)
     quarantine_duration: float = Field(600.0, gt=0)
     wa_connect_wait: float = Field(15.0, gt=0)
+    # The only folder jobs may read local files from (and where downloaded media goes).
+    media_dir: Path | None = None
+    # Media URLs may point at loopback, private, link-local or metadata addresses.
+    fetch_private: bool = False
 
     _split = field_validator("webhook_urls", "webhook_events", "webhook_retry_schedule", mode="before")(
         classmethod(lambda cls, v: _split_commas(v))
@@ -115,6 +119,10 @@ class Settings(BaseSettings):
     @property
     def retry_intervals(self) -> list[float]:
         return [float(step) for step in self.webhook_retry_schedule]
+
+    @property
+    def media_path(self) -> Path:
+        return self.media_dir if self.media_dir is not None else self.data_dir / "media"
 
     @property
     def embedded_redis(self) -> bool:

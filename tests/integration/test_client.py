@@ -100,8 +100,9 @@ def test_wait_gives_up_at_its_timeout(start_worker, redis_conn):
 
 
 def test_send_image_from_base64_path_and_url(start_worker, redis_conn, image_server, data_dir):
-    start_worker()
-    picture = data_dir / "a.png"
+    start_worker(WAGW_FETCH_PRIVATE="true")  # the test's image server is on loopback
+    (data_dir / "media").mkdir()
+    picture = data_dir / "media" / "a.png"
     picture.write_bytes(PNG)
     digest = hashlib.sha256(PNG).hexdigest()
     for image in (base64.b64encode(PNG).decode(), str(picture), f"{image_server}/a.png"):
@@ -110,7 +111,7 @@ def test_send_image_from_base64_path_and_url(start_worker, redis_conn, image_ser
         assert args["image"] == {"bytes": len(PNG), "sha256": digest} and args["mimetype"] == "image/png"
         assert args["caption"] == "look"
 
-    with pytest.raises(client.JobFailed, match="GET .*/missing.png returned HTTP 404") as caught:
+    with pytest.raises(client.JobFailed, match="image: the URL cannot be used: the server answered HTTP 404") as caught:
         client.send_image(ALICE, f"{image_server}/missing.png", wait=20, connection=redis_conn)
     assert caught.value.job.get_status() == JobStatus.FAILED
     caught.value.job.refresh()

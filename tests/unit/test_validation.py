@@ -150,13 +150,14 @@ def test_image_sources_are_told_apart(tmp_path):
     picture = tmp_path / "a.png"
     picture.write_bytes(PNG)
     encoded = base64.b64encode(PNG).decode()
-    assert media.image_source("https://example.com/a.png") == ("url", "https://example.com/a.png")
-    assert media.image_source(str(picture)) == ("path", str(picture))
-    assert media.image_source(f"file://{picture}") == ("path", str(picture))
-    assert media.image_source(encoded) == ("bytes", encoded)
-    assert media.image_source(f"data:image/png;base64,{encoded}") == ("bytes", encoded)
+    assert media.image_source("https://example.com/a.png", tmp_path) == ("url", "https://example.com/a.png")
+    assert media.image_source(str(picture), tmp_path) == ("path", str(picture))
+    assert media.image_source("./a.png", tmp_path) == ("path", "./a.png")
+    assert media.image_source(f"file://{picture}", tmp_path) == ("path", str(picture))
+    assert media.image_source(encoded, tmp_path) == ("bytes", encoded)
+    assert media.image_source(f"data:image/png;base64,{encoded}", tmp_path) == ("bytes", encoded)
     # A JPEG's base64 starts with a slash: still base64 when no such file exists.
-    assert media.image_source("/9j/4AAQSkZJRg==")[0] == "bytes"
+    assert media.image_source("/9j/4AAQSkZJRg==", tmp_path)[0] == "bytes"
 
 
 def test_images_are_decoded_sniffed_and_bounded(tmp_path):
@@ -166,9 +167,9 @@ def test_images_are_decoded_sniffed_and_bounded(tmp_path):
     assert media.sniff_image(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
     with pytest.raises(InvalidArguments, match="not a JPEG, PNG, GIF or WebP"):
         media.sniff_image(b"%PDF-1.7")
-    with pytest.raises(InvalidArguments, match="not an http\\(s\\) URL, an existing file path or base64"):
+    with pytest.raises(InvalidArguments, match="not an http\\(s\\) URL, base64 data or a file in the media folder"):
         media.decode_base64("this is not base64!")
-    with pytest.raises(InvalidArguments, match="no such file"):
-        media.read_image_file(str(tmp_path / "missing.png"))
+    with pytest.raises(InvalidArguments, match="not a file in the media folder"):
+        media.read_media_file(str(tmp_path / "missing.png"), tmp_path)
     with pytest.raises(InvalidArguments, match="more than"):
         media.check_image_size(media.MAX_IMAGE_BYTES + 1)

@@ -119,7 +119,7 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         runtime = _current()
         runtime.quarantines.check(operation)
         if operation == "send_image":
-            params = media.image_params(params, runtime.deadline)
+            params = media.image_params(params, runtime.settings, runtime.deadline)
         result = runtime.host.call(operation, params, deadline=runtime.deadline,
                                    connect_wait=runtime.settings.wa_connect_wait)
         outcome = "ok"

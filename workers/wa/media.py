@@ -1,6 +1,12 @@
-"""Media arguments of wa jobs (send_image today): an http(s) URL, a local path or base64,
-turned into bytes and a mimetype sniffed from those bytes. Runs in the wa-worker, before the
-call reaches the native host."""
+"""Media arguments of wa jobs (send_image today): an http(s) URL, a file in the media folder
+or base64, turned into bytes and a mimetype sniffed from those bytes. Runs in the wa-worker,
+before the call reaches the native host.
+
+The trust rules (docs/security.md): a job reads local files only inside WAGW_MEDIA_DIR (after
+resolving symlinks) and fetches URLs only from public addresses (workers/wa/fetch.py). Error
+messages say the same for a missing file and one outside the folder, so a job cannot probe
+the file system.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,19 @@ import base64
 import binascii
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from loguru import logger
 
-from wagw.addresses import shown
 from wagw.operations.args import MAX_IMAGE_BYTES, InvalidArguments
+from workers.wa.fetch import FetchFailed, fetch
+
+if TYPE_CHECKING:
+    from wagw.config import Settings
+
+FETCH_TIMEOUT = 30.0  # seconds at most for one download, within the job's own timeout
+MAX_PATH = 4096
+NOT_IN_MEDIA_DIR = "not a file in the media folder (WAGW_MEDIA_DIR)"
 
 
 class ImageDownloadFailed(RuntimeError):
@@ -23,12 +35,16 @@ class ImageDownloadFailed(RuntimeError):
     __module__ = "workers.wa"  # the name job failures have always shown (docs/jobs.md)
 
 
-def image_params(params: dict[str, Any], deadline: float | None) -> dict[str, Any]:
-    kind, value = image_source(params.pop("image"))
+def _invalid(message: str) -> InvalidArguments:
+    return InvalidArguments(f"invalid arguments for send_image: image: {message}")
+
+
+def image_params(params: dict[str, Any], settings: Settings, deadline: float | None) -> dict[str, Any]:
+    kind, value = image_source(params.pop("image"), settings.media_path)
     if kind == "url":
-        data = _download(value, deadline)
+        data = download(value, settings, deadline)
     elif kind == "path":
-        data = read_image_file(value)
+        data = read_media_file(value, settings.media_path)
     else:
         data = decode_base64(value)
     params["mimetype"] = sniff_image(data)
@@ -36,25 +52,16 @@ def image_params(params: dict[str, Any], deadline: float | None) -> dict[str, An
     return params
 
 
-def _download(url: str, deadline: float | None) -> bytes:
-    budget = 30.0 if deadline is None else max(1.0, min(30.0, deadline - time.monotonic() - 1))
+def download(url: str, settings: Settings, deadline: float | None) -> bytes:
+    budget = FETCH_TIMEOUT if deadline is None else max(1.0, min(FETCH_TIMEOUT, deadline - time.monotonic() - 1))
     try:
-        with httpx.stream("GET", url, timeout=budget, follow_redirects=True) as response:
-            if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
-                raise InvalidArguments(
-                    f"invalid arguments for send_image: image: GET {url} returned HTTP {response.status_code}"
-                )
-            response.raise_for_status()
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                check_image_size(size)
-                chunks.append(chunk)
-    except httpx.HTTPError as error:
-        raise ImageDownloadFailed(f"downloading the image from {url} failed: {error}") from error
-    data = b"".join(chunks)
+        data = fetch(url, max_bytes=MAX_IMAGE_BYTES, timeout=budget, allow_private=settings.fetch_private)
+    except FetchFailed as error:
+        if error.retryable:
+            raise ImageDownloadFailed(f"downloading the image failed: {error}") from None
+        raise _invalid(f"the URL cannot be used: {error}") from None
     check_image_size(len(data))
-    logger.debug("downloaded {} bytes from {}", len(data), url)
+    logger.debug("downloaded {} bytes for an image", len(data))
     return data
 
 
@@ -73,13 +80,27 @@ def sniff_image(data: bytes) -> str:
             return mimetype
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
-    raise InvalidArguments("invalid arguments for send_image: image: not a JPEG, PNG, GIF or WebP image")
+    raise _invalid("not a JPEG, PNG, GIF or WebP image")
 
 
-def image_source(value: str) -> tuple[str, str]:
+def _in_media_dir(value: str, media_dir: Path) -> Path | None:
+    """The file `value` names (absolute, or relative to the media folder) when it is a regular
+    file inside the folder once symlinks are resolved; else None."""
+    if len(value) > MAX_PATH:
+        return None
+    root = media_dir.resolve()
+    try:
+        path = (root / value).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
+def image_source(value: str, media_dir: Path) -> tuple[str, str]:
     """Classify send_image's `image`: ("url", url) | ("path", path) | ("bytes", base64 text).
 
-    A JPEG's base64 starts with "/9j/", so a leading slash means a path only if that file exists.
+    A JPEG's base64 starts with "/9j/", so a leading slash means a path only if that file
+    exists in the media folder.
     """
     text = value.strip()
     lowered = text[:8].lower()
@@ -90,9 +111,9 @@ def image_source(value: str) -> tuple[str, str]:
     if text.startswith("data:"):
         header, sep, payload = text.partition(",")
         if not sep or ";base64" not in header:
-            raise InvalidArguments("invalid arguments for send_image: image: a data: URL must be base64")
+            raise _invalid("a data: URL must be base64")
         return "bytes", payload
-    if len(text) < 4096 and text.startswith(("/", "./", "~")) and Path(text).expanduser().is_file():
+    if text.startswith(("/", "./")) and _in_media_dir(text, media_dir) is not None:
         return "path", text
     return "bytes", text
 
@@ -101,25 +122,21 @@ def decode_base64(text: str) -> bytes:
     try:
         data = base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidArguments(
-            "invalid arguments for send_image: image: not an http(s) URL, an existing file path or base64 data"
-        ) from None
+        raise _invalid("not an http(s) URL, base64 data or a file in the media folder (WAGW_MEDIA_DIR)") from None
     check_image_size(len(data))
     return data
 
 
-def read_image_file(path: str) -> bytes:
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise InvalidArguments(f"invalid arguments for send_image: image: no such file {shown(path)}")
+def read_media_file(path: str, media_dir: Path) -> bytes:
+    file = _in_media_dir(path, media_dir)
+    if file is None:
+        raise _invalid(NOT_IN_MEDIA_DIR)
     check_image_size(file.stat().st_size)
     return file.read_bytes()
 
 
 def check_image_size(size: int) -> None:
     if size == 0:
-        raise InvalidArguments("invalid arguments for send_image: image: empty")
+        raise _invalid("empty")
     if size > MAX_IMAGE_BYTES:
-        raise InvalidArguments(
-            f"invalid arguments for send_image: image: {size} bytes is more than {MAX_IMAGE_BYTES} bytes"
-        )
+        raise _invalid(f"{size} bytes is more than {MAX_IMAGE_BYTES} bytes")

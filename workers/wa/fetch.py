@@ -1,0 +1,148 @@
+"""HTTP GET for media URLs named by jobs, to public addresses only.
+
+An app that can enqueue must not be able to make wagw fetch from the host's own network
+(loopback services, the cloud metadata endpoint, a private LAN). The check sits where the
+socket is opened: the host name is resolved once, every address it resolves to is checked,
+and the connection goes to the checked address. So it holds on every redirect hop and a DNS
+answer that changes between two lookups (rebinding) cannot slip through. TLS still verifies
+the certificate against the host name.
+
+Errors say what kind of failure it was, never which address or port was tried.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Iterable, Iterator
+
+import httpcore
+import httpx
+
+MAX_REDIRECTS = 5
+USER_AGENT = "wagw media fetch"
+
+
+class BlockedAddress(httpx.ConnectError):
+    """The URL's host is not a public address (and WAGW_FETCH_PRIVATE is off)."""
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class _PublicOnlyBackend(httpcore.SyncBackend):
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+        socket_options: Iterable[tuple] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as error:
+            raise httpcore.ConnectError("the host name does not resolve") from error
+        addresses = list(dict.fromkeys(str(answer[4][0]) for answer in answers))
+        if not self.allow_private and not all(is_public(address) for address in addresses):
+            raise BlockedAddress("the URL's host is not a public address")
+        # Connect to the address just checked, not the name: a second lookup may answer otherwise.
+        return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
+
+
+class _Body(httpx.SyncByteStream):
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._stream
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+
+class _PublicOnlyTransport(httpx.BaseTransport):
+    """httpx's transport contract over an httpcore pool whose sockets pass the check."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), max_connections=4,
+            network_backend=_PublicOnlyBackend(allow_private),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
+                             port=request.url.port, target=request.url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        try:
+            response = self._pool.handle_request(core_request)
+        except httpcore.TimeoutException as error:
+            raise httpx.TimeoutException(str(error), request=request) from error
+        except BlockedAddress:
+            raise
+        except httpcore.ConnectError as error:
+            raise httpx.ConnectError(str(error), request=request) from error
+        except httpcore.NetworkError as error:
+            raise httpx.NetworkError(str(error), request=request) from error
+        except httpcore.ProtocolError as error:
+            raise httpx.RemoteProtocolError(str(error), request=request) from error
+        assert isinstance(response.stream, Iterable)
+        return httpx.Response(status_code=response.status, headers=response.headers,
+                              stream=_Body(response.stream), extensions=response.extensions)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class FetchFailed(Exception):
+    """The fetch did not give a usable body. `retryable`: worth trying again later."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
+
+
+def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> bytes:
+    """The body of GET `url`, at most `max_bytes`; FetchFailed with a reason otherwise."""
+    deadline = time.monotonic() + timeout
+    client = httpx.Client(
+        transport=_PublicOnlyTransport(allow_private), follow_redirects=True, max_redirects=MAX_REDIRECTS,
+        timeout=timeout, trust_env=False, headers={"User-Agent": USER_AGENT},
+    )
+    try:
+        with client, client.stream("GET", url) as response:
+            if response.status_code >= 400:
+                retryable = response.status_code in (408, 429) or response.status_code >= 500
+                raise FetchFailed(f"the server answered HTTP {response.status_code}", retryable=retryable)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchFailed(f"more than {max_bytes} bytes", retryable=False)
+                if time.monotonic() > deadline:
+                    raise FetchFailed("timed out", retryable=True)
+                chunks.append(chunk)
+    except BlockedAddress as error:
+        raise FetchFailed(str(error), retryable=False) from None
+    except httpx.TooManyRedirects:
+        raise FetchFailed(f"more than {MAX_REDIRECTS} redirects", retryable=False) from None
+    except httpx.TimeoutException:
+        raise FetchFailed("timed out", retryable=True) from None
+    except httpx.UnsupportedProtocol:
+        raise FetchFailed("a redirect left http(s)", retryable=False) from None
+    except httpx.HTTPError:
+        raise FetchFailed("the connection failed", retryable=True) from None
+    return b"".join(chunks)
