@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import fakeredis
 import pytest
 
 from wagw import devices, keys
 from wagw.devices import DeviceState
 from wagw.whatsapp.backend import BackendError, ConnectFailure, LoggedOut, NotPaired, StreamReplaced, TemporaryBan
+
+RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
 @pytest.fixture
@@ -21,6 +26,14 @@ def test_the_state_values_are_the_public_strings():
         "offline", "failed", "stopping", "stopped",
     ]
     assert DeviceState.UNPAIRED == "unpaired" and f"{DeviceState.OFFLINE}" == "offline"
+
+
+def test_the_runbook_lists_every_state_once():
+    text = RUNBOOK.read_text()
+    table = text.split("<!-- device-states:start -->", 1)[1].split("<!-- device-states:end -->", 1)[0]
+    first_cells = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    documented = [name for cell in first_cells for name in re.findall(r"`([a-z_]+)`", cell)]
+    assert sorted(documented) == sorted(DeviceState)
 
 
 @pytest.mark.parametrize(("error", "state"), [
