@@ -12,6 +12,7 @@ import sys
 
 from wagw import __version__
 from wagw.exitcodes import ExitCode
+from wagw.names import wa_worker_name
 
 PR_SET_PDEATHSIG = 1
 
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     name = os.environ.get("WAGW_PROCESS_NAME") or default_name
     if command == "wa-worker" and "WAGW_PROCESS_NAME" not in os.environ:
-        name = f"wa-worker-{args.slot}"
+        name = wa_worker_name(args.slot)
     configure_logging(settings, name)
     module_name, _, function = target.partition(":")
     try:

@@ -1,35 +1,77 @@
 """Device status for `wagw status`: a hash per device role, refreshed as a heartbeat.
 
-Fields: paired ("1"/"0"), connected ("1"/"0"), jid, state, updated (unix time), pid. A live
-process refreshes it every HEARTBEAT seconds with a TTL of TTL seconds, so a dead process
-simply disappears. A state that needs the operator (unpaired, logged out, replaced) is
-written without a TTL: it stays visible after the process has stopped for good.
+Fields every role writes: paired ("1"/"0"), connected ("1"/"0"), jid, state (a DeviceState),
+updated (unix time). The session adds pid, events, duplicates and last_event; a wa-worker slot
+adds worker_pid, host_pid and last_exit. A live process refreshes it every HEARTBEAT seconds
+with a TTL of TTL seconds, so a dead process simply disappears. A state that needs the
+operator (unpaired, logged out, replaced) is written without a TTL: it stays visible after
+the process has stopped for good, until `wagw pair` clears it.
+
+Both writers, the session and the wa-workers (for their native hosts), go through publish().
 """
 
 from __future__ import annotations
 
-import os
 import time
-
-from redis import Redis
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from wagw import keys
+from wagw.whatsapp.backend import BackendError, ConnectFailure, LoggedOut, NotPaired, StreamReplaced, TemporaryBan
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from redis import Redis
 
 HEARTBEAT = 2.0
 TTL = 10
-OPERATOR_STATES = frozenset({"unpaired", "logged_out", "stream_replaced"})
 
 
-def publish(conn: Redis, role: str, *, state: str, paired: bool, connected: bool, jid: str | None,
-            extra: dict[str, str | int | float] | None = None) -> None:
+class DeviceState(StrEnum):
+    """Every state a device role can report. Public (`wagw status --json`): docs/operations.md."""
+
+    STARTING = "starting"  # its process is up, the backend is loading
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    UNPAIRED = "unpaired"  # no keys: `wagw pair`
+    LOGGED_OUT = "logged_out"  # the phone removed the device: `wagw pair --force`
+    STREAM_REPLACED = "stream_replaced"  # another client connected with the same keys
+    TEMPORARY_BAN = "temporary_ban"
+    # Not connected, and wagw tries again by itself: network trouble, a native host between
+    # respawns, or (read side) no heartbeat at all.
+    OFFLINE = "offline"
+    FAILED = "failed"  # an unexpected error: the log has it
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+OPERATOR_STATES = frozenset({DeviceState.UNPAIRED, DeviceState.LOGGED_OUT, DeviceState.STREAM_REPLACED})
+
+_ERROR_STATES: dict[type[BackendError], DeviceState] = {
+    NotPaired: DeviceState.UNPAIRED,
+    LoggedOut: DeviceState.LOGGED_OUT,
+    StreamReplaced: DeviceState.STREAM_REPLACED,
+    TemporaryBan: DeviceState.TEMPORARY_BAN,
+    ConnectFailure: DeviceState.OFFLINE,
+}
+
+
+def state_after(error: BaseException) -> DeviceState:
+    """The state a backend error leaves its device in (the same for the session and a host)."""
+    return next((state for kind, state in _ERROR_STATES.items() if isinstance(error, kind)), DeviceState.FAILED)
+
+
+def publish(conn: Redis, role: str, *, state: DeviceState, paired: bool | None, connected: bool,
+            jid: str | None, extra: Mapping[str, str | int | float] | None = None) -> None:
+    """Write one heartbeat of `role`; `paired` None (not known yet) is written as "0"."""
     key = keys.DEVICE_STATUS.format(role=role)
     fields = {
         "paired": "1" if paired else "0",
         "connected": "1" if connected else "0",
         "jid": jid or "",
-        "state": state,
+        "state": state.value,
         "updated": f"{time.time():.3f}",
-        "pid": str(os.getpid()),
         **{k: str(v) for k, v in (extra or {}).items()},
     }
     with conn.pipeline(transaction=True) as pipe:
@@ -39,6 +81,11 @@ def publish(conn: Redis, role: str, *, state: str, paired: bool, connected: bool
         else:
             pipe.expire(key, TTL)
         pipe.execute()
+
+
+def read(conn: Redis, role: str) -> dict[str, str]:
+    """The last heartbeat of `role`; empty when its process stopped reporting."""
+    return {k.decode(): v.decode() for k, v in conn.hgetall(keys.DEVICE_STATUS.format(role=role)).items()}
 
 
 def clear(conn: Redis, role: str) -> None:

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from wagw import __version__, keys
 from wagw.metrics import METRICS, PREFIX, Metric
+from wagw.names import SESSION
 
 if TYPE_CHECKING:
     import argparse
@@ -127,7 +128,7 @@ class WagwCollector:
             is_connected = 1 if status.get("connected") == "1" else 0
             connected.add_metric([role], is_connected)
             paired.add_metric([role], 1 if status.get("paired") == "1" else 0)
-            if role == "session":
+            if role == SESSION:
                 session_value = is_connected
         session.add_metric([], session_value)
         yield session

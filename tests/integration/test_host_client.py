@@ -128,7 +128,7 @@ def test_an_unpaired_slot_fails_fast_with_the_pairing_hint_and_recovers(settings
         with pytest.raises(SlotNotPaired, match=r"^slot 1 is not paired: run `wagw pair --role worker-1`$"):
             call(client, "joined_groups")
         assert time.monotonic() - started < WAIT - 5  # it did not sit out the whole wait
-        assert client.status()["paired"] is False and client.status()["state"] == "not_paired"
+        assert client.status()["paired"] is False and client.status()["state"] == "unpaired"
 
         redis_conn.hdel(keys.FAKE_DEVICE_STATE, "worker-1")  # `wagw pair` happened
 

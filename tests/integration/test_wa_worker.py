@@ -283,7 +283,7 @@ def test_sigterm_stops_the_worker_and_its_host(start_worker):
 def test_an_unpaired_slot_fails_jobs_with_the_pairing_hint(start_worker, wa_queue, redis_conn):
     redis_conn.hset(keys.FAKE_DEVICE_STATE, "worker-1", "unpaired")
     worker = start_worker(ready=False, WAGW_WA_CONNECT_WAIT="3")
-    wait_for(lambda: worker.status().get("state") == "not_paired", 15, what="the slot to report not paired")
+    wait_for(lambda: worker.status().get("state") == "unpaired", 15, what="the slot to report not paired")
     assert worker.status()["paired"] == "0" and worker.status()["connected"] == "0"
 
     job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE, meta={"wagw_defaults": False})

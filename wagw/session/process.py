@@ -39,20 +39,13 @@ from wagw.config import Settings
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import connect
 from wagw import devices
+from wagw.devices import DeviceState
+from wagw.names import SESSION
 from wagw.session.sink import EventSink
 
-ROLE = "session"
 # Pause before exiting on network trouble: the run then counts as started for the supervisor.
 NETWORK_PAUSE = 2.0
 _POLL = 0.05
-
-_STATES: dict[type[BackendError], str] = {
-    NotPaired: "unpaired",
-    LoggedOut: "logged_out",
-    StreamReplaced: "stream_replaced",
-    TemporaryBan: "temporary_ban",
-    ConnectFailure: "offline",
-}
 
 _ADVICE: dict[type[BackendError], str] = {
     NotPaired: "the session device is not paired: run `wagw pair --role session`, then restart wagw",
@@ -70,7 +63,7 @@ class Session:
         self.stop_requested = False  # set by the signal handler, nothing else happens there
         self.conn = connect(settings)
         self.backend: Backend | None = None
-        self.state = "starting"
+        self.state = DeviceState.STARTING
         self.sink: EventSink | None = None
         self._thread_error: BaseException | None = None
 
@@ -90,15 +83,16 @@ class Session:
             return None
 
     def publish_status(self) -> None:
-        connected = bool(self.backend and self.state == "connected" and self.backend.is_connected())
-        extra = {}
+        connected = bool(self.backend and self.state is DeviceState.CONNECTED and self.backend.is_connected())
+        paired = self.state is not DeviceState.UNPAIRED
+        extra: dict[str, str | int] = {"pid": os.getpid()}
         if self.sink is not None:
-            extra = {"events": self.sink.stored, "duplicates": self.sink.duplicates}
+            extra.update(events=self.sink.stored, duplicates=self.sink.duplicates)
             if self.sink.last_event_at:
                 extra["last_event"] = f"{self.sink.last_event_at:.3f}"
         devices.publish(
-            self.conn, ROLE, state=self.state, paired=self.state != "unpaired", connected=connected,
-            jid=self._jid() if self.state != "unpaired" else None, extra=extra,
+            self.conn, SESSION, state=self.state, paired=paired, connected=connected,
+            jid=self._jid() if paired else None, extra=extra,
         )
 
     def _heartbeat(self, done: threading.Event) -> None:
@@ -113,9 +107,9 @@ class Session:
         done = threading.Event()
         heartbeat = threading.Thread(target=self._heartbeat, args=(done,), name="heartbeat", daemon=True)
         try:
-            self.backend = make_backend(self.settings, ROLE)
+            self.backend = make_backend(self.settings, SESSION)
             self.sink = EventSink(self.settings, self.conn, self.backend.device_jid, lambda: self.stop_requested)
-            self.state = "connecting"
+            self.state = DeviceState.CONNECTING
             heartbeat.start()
             # On a thread, so that a stop request is not stuck behind a stalled connect.
             starter = self._on_thread(lambda: self.backend.start(self.sink), "backend-start")
@@ -123,7 +117,7 @@ class Session:
                 return self._shutdown(starter)
             if self._thread_error is not None:
                 raise self._thread_error
-            self.state = "connected"
+            self.state = DeviceState.CONNECTED
             self.publish_status()
             logger.info("session connected as {} (backend {})", self._jid(), self.settings.backend)
             waiter = self._on_thread(self.backend.wait, "backend-wait")
@@ -156,13 +150,13 @@ class Session:
 
     def _shutdown(self, waiter: threading.Thread) -> int:
         logger.info("stopping the session")
-        self.state = "stopping"
+        self.state = DeviceState.STOPPING
         deadline = time.monotonic() + self.settings.shutdown_grace
         stopper = threading.Thread(target=self.backend.stop, name="backend-stop", daemon=True)
         stopper.start()
         stopper.join(max(0.0, deadline - time.monotonic()))
         waiter.join(max(0.0, deadline - time.monotonic()))
-        self.state = "stopped"
+        self.state = DeviceState.STOPPED
         try:
             self.publish_status()
         except redis.RedisError:
@@ -176,15 +170,15 @@ class Session:
         return ExitCode.OK
 
     def _ended(self, error: BackendError) -> int:
-        kind = next((cls for cls in _STATES if isinstance(error, cls)), None)
-        self.state = _STATES.get(kind, "failed")
-        if kind is ConnectFailure or kind is None:
+        self.state = devices.state_after(error)
+        advice = next((text for kind, text in _ADVICE.items() if isinstance(error, kind)), None)
+        if advice is None:  # network trouble or unexpected: nothing for the operator to do
             logger.error("session connection failed: {}; exiting for a restart with backoff", error)
             self._pause(NETWORK_PAUSE)
         else:
-            logger.error("{} ({})", _ADVICE[kind], error)
-        if kind is LoggedOut:
-            self.conn.hdel(keys.DEVICE_JIDS, ROLE)  # the recorded JID no longer works
+            logger.error("{} ({})", advice, error)
+        if self.state is DeviceState.LOGGED_OUT:
+            self.conn.hdel(keys.DEVICE_JIDS, SESSION)  # the recorded JID no longer works
         try:
             self.publish_status()
         except redis.RedisError:

@@ -15,7 +15,9 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from wagw import keys
+from wagw import devices, keys
+from wagw.devices import DeviceState
+from wagw.names import device_roles
 from wagw.redisconn import SERIALIZER, connect
 
 if TYPE_CHECKING:
@@ -24,10 +26,6 @@ if TYPE_CHECKING:
     from wagw.config import Settings
 
 NOT_RUNNING = 3  # as `systemctl status` does for a stopped unit
-
-
-def device_roles(settings: Settings) -> list[str]:
-    return ["session", *(f"worker-{n}" for n in range(1, settings.wa_workers + 1))]
 
 
 def queue_counts(conn: Redis, name: str) -> dict[str, int]:
@@ -41,7 +39,7 @@ def queue_counts(conn: Redis, name: str) -> dict[str, int]:
 
 
 def device_status(conn: Redis, role: str) -> dict:
-    live = {k.decode(): v.decode() for k, v in conn.hgetall(keys.DEVICE_STATUS.format(role=role)).items()}
+    live = devices.read(conn, role)
     recorded_jid = conn.hget(keys.DEVICE_JIDS, role)
     paired = live.get("paired") == "1" if "paired" in live else recorded_jid is not None
     entry = {
@@ -49,7 +47,7 @@ def device_status(conn: Redis, role: str) -> dict:
         "paired": paired,
         "connected": live.get("connected") == "1",
         "jid": live.get("jid") or (recorded_jid.decode() if recorded_jid else None),
-        "state": live.get("state") or "offline",
+        "state": live.get("state") or DeviceState.OFFLINE,  # no heartbeat: its process is not running
     }
     if not paired:
         entry["hint"] = f"run `wagw pair --role {role}`"
@@ -67,7 +65,7 @@ def collect(settings: Settings, conn: Redis) -> dict:
             {k: supervisor[k] for k in ("pid", "version", "started_at", "state")} if supervisor else None
         ),
         "processes": supervisor["processes"] if supervisor else [],
-        "devices": [device_status(conn, role) for role in device_roles(settings)],
+        "devices": [device_status(conn, role) for role in device_roles(settings.wa_workers)],
         "queues": {name: queue_counts(conn, name) for name in (keys.WA_QUEUE, keys.WEBHOOKS_QUEUE)},
         "crashes": [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, 9)],
         "quarantines": active_quarantines(conn),

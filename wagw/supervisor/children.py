@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from wagw.names import SESSION, wa_worker_name, webhook_worker_name
 from wagw.supervisor.state import ChildSpec
 
 if TYPE_CHECKING:
@@ -25,11 +26,11 @@ def build_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSp
         specs.append(ChildSpec("redis", redis.prepare(), stop_tier=TIER_REDIS, ready=redis.ping))
     specs.append(ChildSpec("scheduler", _wagw("scheduler"), stop_tier=TIER_SCHEDULER))
     for n in range(1, settings.webhook_workers + 1):
-        specs.append(ChildSpec(f"webhook-worker-{n}", _wagw("webhook-worker"), stop_tier=TIER_WORKERS))
+        specs.append(ChildSpec(webhook_worker_name(n), _wagw("webhook-worker"), stop_tier=TIER_WORKERS))
     for n in range(1, settings.wa_workers + 1):
-        specs.append(ChildSpec(f"wa-worker-{n}", _wagw("wa-worker", "--slot", str(n)), stop_tier=TIER_WORKERS))
+        specs.append(ChildSpec(wa_worker_name(n), _wagw("wa-worker", "--slot", str(n)), stop_tier=TIER_WORKERS))
     # The session is a leaf that loads neonize; it is started, never forked from.
-    specs.append(ChildSpec("session", _wagw("session"), stop_tier=TIER_SESSION))
+    specs.append(ChildSpec(SESSION, _wagw("session"), stop_tier=TIER_SESSION))
     if settings.dashboard_addr:
         specs.append(ChildSpec("dashboard", _wagw("dashboard"), stop_tier=TIER_FRONT))
     if settings.metrics_addr:

@@ -47,27 +47,31 @@ from wagw.whatsapp.backend import (
     TemporaryBan,
 )
 from wagw.config import Settings
+from wagw.devices import DeviceState
+from wagw.names import slot_of_role
 from wagw.redisconn import as_text, connect
 
 FAKE_PHONE = "15550001111"
 CRASH, HANG, FAIL = "crash", "hang", "fail"
 _BLOCK_SECONDS = 0.5  # how long one BLMOVE waits; bounds how fast stop() is noticed
 
+# Simulated trouble is named after the device state it leads to.
 _STATE_ERRORS: dict[str, tuple[type[BackendError], str]] = {
-    "unpaired": (NotPaired, "device {role!r} is not paired: run `wagw pair --role {role}`"),
-    "logged_out": (LoggedOut, "device {role!r} was logged out from the phone: run `wagw pair --role {role} --force`"),
-    "stream_replaced": (StreamReplaced, "another client connected with device {role!r}'s keys"),
-    "temporary_ban": (TemporaryBan, "WhatsApp temporarily banned the account (simulated)"),
-    "offline": (ConnectFailure, "cannot reach WhatsApp (simulated)"),
+    DeviceState.UNPAIRED: (NotPaired, "device {role!r} is not paired: run `wagw pair --role {role}`"),
+    DeviceState.LOGGED_OUT: (
+        LoggedOut, "device {role!r} was logged out from the phone: run `wagw pair --role {role} --force`"
+    ),
+    DeviceState.STREAM_REPLACED: (StreamReplaced, "another client connected with device {role!r}'s keys"),
+    DeviceState.TEMPORARY_BAN: (TemporaryBan, "WhatsApp temporarily banned the account (simulated)"),
+    DeviceState.OFFLINE: (ConnectFailure, "cannot reach WhatsApp (simulated)"),
     "connect_failure": (ConnectFailure, "cannot reach WhatsApp (simulated)"),
 }
 
 
 def fake_device_jid(role: str) -> str:
     """The fixed fake companion JID for a role: session is device 1, worker-N is N+1."""
-    device = 1
-    if role.startswith("worker-") and role[7:].isdigit():
-        device = int(role[7:]) + 1
+    slot = slot_of_role(role)
+    device = slot + 1 if slot is not None else 1
     return f"{FAKE_PHONE}:{device}@s.whatsapp.net"
 
 
@@ -152,7 +156,7 @@ class FakeBackend(Backend):
         return self._connected and not self._ended.is_set()
 
     def device_jid(self) -> str | None:
-        if self._device_state() == "unpaired":
+        if self._device_state() == DeviceState.UNPAIRED:
             return None
         return as_text(self._redis.hget(keys.DEVICE_JIDS, self.role)) or fake_device_jid(self.role)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import re
 import sys
 import time
 from pathlib import Path
@@ -29,8 +28,9 @@ from wagw.exitcodes import ExitCode
 from wagw.redisconn import connect
 from wagw import devices
 from wagw.addresses import normalize_phone
+from wagw.devices import DeviceState
+from wagw.names import SESSION, device_roles, pairing_name, slot_of_role
 
-_ROLE = re.compile(r"^(session|worker-([1-9][0-9]*))$")
 # Extra time the parent grants the child past the pairing timeout before killing it.
 KILL_MARGIN = 5.0
 
@@ -41,11 +41,11 @@ class PairingError(Exception):
 
 def roles_for(settings: Settings, role: str) -> list[str]:
     if role == "all":
-        return ["session", *(f"worker-{n}" for n in range(1, settings.wa_workers + 1))]
-    match = _ROLE.match(role)
-    if not match:
+        return device_roles(settings.wa_workers)
+    slot = slot_of_role(role)
+    if role != SESSION and slot is None:
         raise PairingError(f"unknown role {role!r}: use session, worker-N or all")
-    if match.group(2) and int(match.group(2)) > settings.wa_workers:
+    if slot is not None and slot > settings.wa_workers:
         raise PairingError(f"{role} does not exist: WAGW_WA_WORKERS is {settings.wa_workers}")
     return [role]
 
@@ -79,7 +79,7 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
 
     from wagw.logs import configure_logging
 
-    configure_logging(settings, f"pair-{role}", wire=False)
+    configure_logging(settings, pairing_name(role), wire=False)
     from wagw.whatsapp.neonize_backend import NeonizeBackend, jid_text
 
     backend = NeonizeBackend(settings, role)
@@ -164,7 +164,7 @@ def run_child(settings: Settings, role: str, phone: str | None, force: bool, tim
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited, no fork
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=target, args=(settings, role, phone, force, timeout, sender),
-                        name=f"pair-{role}", daemon=True)
+                        name=pairing_name(role), daemon=True)
     child.start()
     sender.close()
     deadline = time.monotonic() + timeout + KILL_MARGIN
@@ -197,7 +197,7 @@ def pair_fake(settings: Settings, conn, role: str, force: bool) -> dict:
 
     state = conn.hget(keys.FAKE_DEVICE_STATE, role)
     state = state.decode() if state else None
-    if state not in ("unpaired", "logged_out") and not force:
+    if state not in (DeviceState.UNPAIRED, DeviceState.LOGGED_OUT) and not force:
         recorded = conn.hget(keys.DEVICE_JIDS, role)
         return {"status": "already_paired", "jid": recorded.decode() if recorded else fake_device_jid(role)}
     conn.hdel(keys.FAKE_DEVICE_STATE, role)
@@ -214,7 +214,7 @@ def _phone_argument(value: str) -> str:
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        roles = roles_for(settings, getattr(args, "role", None) or "session")
+        roles = roles_for(settings, getattr(args, "role", None) or SESSION)
         phone = _phone_argument(args.phone) if getattr(args, "phone", None) else None
     except PairingError as error:
         print(f"wagw pair: {error}", file=sys.stderr)

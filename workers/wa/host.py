@@ -12,9 +12,8 @@ Protocol, one JSON object per line:
   time in the main thread; send_image's bytes travel as base64 in params["image_b64"];
 - stdout, replies only: {"id": 7, "ok": true, "result": {...}} or
   {"id": 7, "ok": false, "error": {"type": "BackendError", "message": "...", "backend": true}};
-- the events pipe (an extra fd), connection state only: {"event": "state", "state":
-  "loading"|"connecting"|"connected"|"not_paired"|"failed"|"disconnected", "paired":
-  bool|null, "jid": str|null, "error": str|null}.
+- the events pipe (an extra fd), connection state only: {"event": "state", "state": <a
+  wagw.devices.DeviceState value>, "paired": bool|null, "jid": str|null, "error": str|null}.
   Keeping it apart lets the calling thread read its reply straight from stdout;
 - stderr: log records in wire mode plus whatever the Go runtime writes (a panic trace).
 
@@ -37,6 +36,9 @@ import traceback
 from typing import IO, Any
 
 from loguru import logger
+
+from wagw.devices import DeviceState, state_after
+from wagw.names import host_name, worker_role
 
 PR_SET_PDEATHSIG = 1
 STOP_GRACE = 2.0  # seconds the backend gets to disconnect before the host exits anyway
@@ -63,7 +65,7 @@ class Host:
     def __init__(self, settings: Any, slot: int, replies: IO[str], events: IO[str]):
         self.settings = settings
         self.slot = slot
-        self.role = f"worker-{slot}"
+        self.role = worker_role(slot)
         self.replies = replies
         self.events = events
         self.events_lock = threading.Lock()
@@ -73,7 +75,8 @@ class Host:
         self.replies.write(json.dumps(message, default=str) + "\n")
         self.replies.flush()
 
-    def state(self, state: str, *, paired: bool | None = None, jid: str | None = None, error: str | None = None) -> None:
+    def state(self, state: DeviceState, *, paired: bool | None = None, jid: str | None = None,
+              error: str | None = None) -> None:
         line = json.dumps({"event": "state", "state": state, "paired": paired, "jid": jid, "error": error}) + "\n"
         with self.events_lock:
             try:
@@ -85,7 +88,7 @@ class Host:
     def run(self) -> int:
         from wagw.whatsapp import make_backend  # neonize (if configured) loads here
 
-        self.state("loading")
+        self.state(DeviceState.STARTING)
         self.backend = make_backend(self.settings, self.role)
         threading.Thread(target=self._connection, name="connection", daemon=True).start()
         # Calls run right here, one at a time: no thread hand-off on the hot path. A call hung
@@ -98,31 +101,32 @@ class Host:
         return 0  # not reached
 
     def _connection(self) -> None:
-        from wagw.whatsapp.backend import BackendError, NotPaired
+        from wagw.whatsapp.backend import BackendError
 
         try:
             jid = self.backend.device_jid()
-            self.state("connecting", paired=jid is not None, jid=jid)
+            self.state(DeviceState.CONNECTING, paired=jid is not None, jid=jid)
             self.backend.start(on_event=None)
         except BackendError as error:
-            not_paired = isinstance(error, NotPaired)
-            self.state("not_paired" if not_paired else "failed", paired=False if not_paired else None, error=str(error))
+            state = state_after(error)
+            self.state(state, paired=False if state is DeviceState.UNPAIRED else None, error=str(error))
             logger.warning("{} cannot connect: {}", self.role, error)
             self._exit(int(error.exit_code))
         except Exception as error:  # a bug, not WhatsApp: exit so the wa-worker respawns us
             logger.exception("{} failed to connect", self.role)
-            self.state("failed", error=f"{type(error).__name__}: {error}")
+            self.state(DeviceState.FAILED, error=f"{type(error).__name__}: {error}")
             self._exit(1)
         jid = self.backend.device_jid()
-        self.state("connected", paired=True, jid=jid)
+        self.state(DeviceState.CONNECTED, paired=True, jid=jid)
         logger.info("{} connected as {}", self.role, jid)
         try:
             self.backend.wait()
         except BackendError as error:
             logger.warning("{} connection ended: {}", self.role, error)
-            self.state("disconnected", paired=not isinstance(error, NotPaired), error=str(error))
+            state = state_after(error)
+            self.state(state, paired=state is not DeviceState.UNPAIRED, error=str(error))
             self._exit(int(error.exit_code))
-        self.state("disconnected", paired=True, error="connection closed")
+        self.state(DeviceState.OFFLINE, paired=True, error="connection closed")
         self._exit(0)
 
     def _handle(self, line: str) -> dict:
@@ -185,7 +189,7 @@ def main() -> int:
 
     settings = Settings(_env_file=None, **hello["settings"])
     slot = int(hello["slot"])
-    configure_logging(settings, f"wa-worker-{slot}/host", wire=True)
+    configure_logging(settings, host_name(slot), wire=True)
     events = os.fdopen(int(hello["events_fd"]), "w", encoding="utf-8")
     return Host(settings, slot, replies, events).run()
 

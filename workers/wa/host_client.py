@@ -30,8 +30,10 @@ from pydantic import SecretStr
 from rq.timeouts import JobTimeoutException
 
 from wagw.whatsapp import backend as backend_errors
+from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.logs import ChildOutput
+from wagw.names import host_name, worker_role
 
 if TYPE_CHECKING:
     from wagw.config import Settings
@@ -154,7 +156,7 @@ class _Incarnation:
         self.pid = popen.pid
         self.name = name
         self.changed = changed
-        self.state = "loading"
+        self.state = DeviceState.STARTING
         self.paired: bool | None = None
         self.jid: str | None = None
         self.error: str | None = None
@@ -178,7 +180,7 @@ class _Incarnation:
 
     @property
     def connected(self) -> bool:
-        return self.state == "connected" and self.alive
+        return self.state is DeviceState.CONNECTED and self.alive
 
     def read_reply(self, request_id: int, deadline: float | None) -> dict | None:
         """The reply to `request_id`; None when the host is gone; TimeoutError at the deadline."""
@@ -217,15 +219,16 @@ class _Incarnation:
             for raw in self._events:
                 try:
                     message = json.loads(raw)
-                except ValueError:
+                    if message.get("event") != "state":
+                        continue
+                    self.state = DeviceState(message.get("state"))
+                except ValueError:  # a garbled line, or a state this version does not know
                     continue
-                if message.get("event") == "state":
-                    self.state = message.get("state") or "unknown"
-                    self.paired = message.get("paired", self.paired)
-                    self.jid = message.get("jid") or self.jid
-                    self.error = message.get("error")
-                    self.ever_connected |= self.state == "connected"
-                    self._notify()
+                self.paired = message.get("paired", self.paired)
+                self.jid = message.get("jid") or self.jid
+                self.error = message.get("error")
+                self.ever_connected |= self.state is DeviceState.CONNECTED
+                self._notify()
         except (OSError, ValueError):
             pass
         finally:
@@ -276,7 +279,7 @@ class HostClient:
     def __init__(self, settings: Settings, slot: int, *, argv: list[str] | None = None):
         self.settings = settings
         self.slot = slot
-        self.name = f"wa-worker-{slot}/host"
+        self.name = host_name(slot)
         self.argv = argv or HOST_ARGV
         self._changed = threading.Condition()
         self._host: _Incarnation | None = None
@@ -284,7 +287,7 @@ class HostClient:
         self._failures = 0  # consecutive hosts that died before connecting
         self._next_spawn = 0.0
         self._last_spawn = float("-inf")
-        self.state = "stopped"  # while no host runs: "down", "not_paired" or "stopped"
+        self.state = DeviceState.STOPPED  # while no host runs: OFFLINE, UNPAIRED or STOPPED
         self.last_exit: str | None = None
         self.spawns = 0
         self._last_paired: bool | None = None
@@ -300,14 +303,14 @@ class HostClient:
             host = self._host
             if host is not None and not host.alive:
                 self._bury(host)
-            if self._host is None and self.state != "stopped" and time.monotonic() >= self._next_spawn:
+            if self._host is None and self.state is not DeviceState.STOPPED and time.monotonic() >= self._next_spawn:
                 self._spawn()
 
     def stop(self, grace: float = 5.0) -> None:
         """Close the host's stdin (it exits on EOF), then kill it if it lingers."""
         with self._changed:
             host, self._host = self._host, None
-            self.state = "stopped"
+            self.state = DeviceState.STOPPED
         if host is None:
             return
         try:
@@ -339,7 +342,7 @@ class HostClient:
         if host is not None and host.jid:
             self._last_jid = host.jid
         if host is None:
-            paired = False if self.state == "not_paired" else self._last_paired
+            paired = False if self.state is DeviceState.UNPAIRED else self._last_paired
             return {"state": self.state, "paired": paired, "connected": False, "jid": self._last_jid,
                     "pid": None, "last_exit": self.last_exit}
         paired = host.paired if host.paired is not None else self._last_paired
@@ -426,7 +429,7 @@ class HostClient:
                     host = None
                 now = time.monotonic()
                 if host is None:
-                    if self.state == "not_paired":
+                    if self.state is DeviceState.UNPAIRED:
                         if rechecked or now - self._last_spawn < NOT_PAIRED_RECHECK:
                             raise self._not_paired()
                         rechecked = True  # the slot may have been paired since: ask a fresh host
@@ -440,7 +443,7 @@ class HostClient:
                 wake = wait_until if self._host is not None else min(wait_until, self._next_spawn)
                 self._changed.wait(max(0.005, wake - now))
         host = self._host
-        if host is not None and host.state == "not_paired":
+        if host is not None and host.state is DeviceState.UNPAIRED:
             raise self._not_paired()
         state = host.state if host is not None else self.state
         detail = f"; last exit: {self.last_exit}" if self.last_exit else ""
@@ -451,7 +454,7 @@ class HostClient:
         )
 
     def _not_paired(self) -> SlotNotPaired:
-        return SlotNotPaired(f"slot {self.slot} is not paired: run `wagw pair --role worker-{self.slot}`")
+        return SlotNotPaired(f"slot {self.slot} is not paired: run `wagw pair --role {worker_role(self.slot)}`")
 
     # Spawning and burying (caller holds self._changed) -------------------------------
     def _spawn(self) -> None:
@@ -496,12 +499,12 @@ class HostClient:
         self._last_jid = host.jid or self._last_jid
         self.last_exit = ExitCode.describe(returncode)
         now = time.monotonic()
-        if host.state == "not_paired" or returncode == ExitCode.NOT_PAIRED:
-            self.state = "not_paired"
+        if host.state is DeviceState.UNPAIRED or returncode == ExitCode.NOT_PAIRED:
+            self.state = DeviceState.UNPAIRED
             self._next_spawn = now + NOT_PAIRED_IDLE_RECHECK
-            logger.warning("slot {} is not paired: run `wagw pair --role worker-{}`", self.slot, self.slot)
+            logger.warning("slot {} is not paired: run `wagw pair --role {}`", self.slot, worker_role(self.slot))
             return
-        self.state = "down"
+        self.state = DeviceState.OFFLINE  # until the next host starts
         if host.ever_connected:
             self._failures = 0
             self._next_spawn = now

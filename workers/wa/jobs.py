@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 
 from wagw import metrics, quarantine
+from wagw.names import host_name
 from wagw import operations
 from wagw.operations import OPERATIONS, Operation
 from wagw.operations.args import InvalidArguments
@@ -84,7 +85,7 @@ class Runtime:
 
     @property
     def process(self) -> str:
-        return f"wa-worker-{self.slot}/host"
+        return host_name(self.slot)
 
     def begin(self, timeout: int | None) -> None:
         self.deadline = time.monotonic() + timeout if timeout and timeout > 0 else None

@@ -30,11 +30,12 @@ from rq import Queue
 from rq.timeouts import UnixSignalDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
-from wagw import keys
+from wagw import devices, keys
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.exitcodes import ExitCode
 from wagw.scheduler.reaper import reap_orphaned_jobs
 from wagw.redisconn import SERIALIZER, connect
+from wagw.names import wa_worker_name, worker_role
 from wagw.operations import operation_of
 from workers.wa import jobs as wa
 from workers.wa.host_client import HostClient
@@ -50,8 +51,6 @@ if TYPE_CHECKING:
 # RQ's alarm fires this long after the job timeout: the host client's own deadline (exactly
 # the job timeout) should always win, so the host is killed and the error says why.
 BACKSTOP_GRACE = 2
-STATUS_INTERVAL = 2.0
-STATUS_TTL = 10
 # A short idle wait (BLPOP) lets the main thread look after a host that died between jobs.
 WORKER_TTL = 35
 HEARTBEAT_EVERY = 1.0  # seconds; RQ's extra beats in between are skipped
@@ -152,20 +151,10 @@ class WaWorker(SimpleWorker):
 
 def publish_device_status(conn: Redis, slot: int, host: HostClient) -> None:
     status = host.status()
-    key = keys.DEVICE_STATUS.format(role=f"worker-{slot}")
-    pipe = conn.pipeline()
-    pipe.hset(key, mapping={
-        "paired": "1" if status["paired"] else "0",
-        "connected": "1" if status["connected"] else "0",
-        "jid": status["jid"] or "",
-        "state": status["state"],
-        "updated": f"{time.time():.3f}",
-        "host_pid": str(status["pid"] or ""),
-        "worker_pid": str(os.getpid()),
-        "last_exit": status["last_exit"] or "",
-    })
-    pipe.expire(key, STATUS_TTL)
-    pipe.execute()
+    devices.publish(conn, worker_role(slot), state=status["state"], paired=status["paired"],
+                    connected=status["connected"], jid=status["jid"],
+                    extra={"host_pid": status["pid"] or "", "worker_pid": os.getpid(),
+                           "last_exit": status["last_exit"] or ""})
 
 
 def _status_loop(conn: Redis, runtime: wa.Runtime, stop: threading.Event) -> None:
@@ -175,7 +164,7 @@ def _status_loop(conn: Redis, runtime: wa.Runtime, stop: threading.Event) -> Non
             runtime.counts.flush(conn)
         except Exception as error:  # Redis restarting: the next beat catches up
             logger.debug("device status not published: {}", error)
-        runtime.host.wait_changed(STATUS_INTERVAL)  # a state change is published at once
+        runtime.host.wait_changed(devices.HEARTBEAT)  # a state change is published at once
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
@@ -204,7 +193,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     # redis-py defaults unix sockets to 5 s, and RQ raises that only for connections its pool
     # creates later, so the worker gets a pool of its own with the timeout set up front.
     worker_conn = connect(settings, socket_timeout=WORKER_TTL)
-    worker = WaWorker([keys.WA_QUEUE], name=f"wa-worker-{slot}.{os.getpid()}", connection=worker_conn,
+    worker = WaWorker([keys.WA_QUEUE], name=f"{wa_worker_name(slot)}.{os.getpid()}", connection=worker_conn,
                       serializer=SERIALIZER, runtime=runtime, worker_ttl=WORKER_TTL)
     try:
         worker.work(burst=bool(getattr(args, "burst", False)),
