@@ -10,6 +10,8 @@ import os
 import signal
 import sys
 
+from loguru import logger
+
 from wagw import __version__
 from wagw.exitcodes import ExitCode
 from wagw.names import wa_worker_name
@@ -101,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "wa-worker" and "WAGW_PROCESS_NAME" not in os.environ:
         name = wa_worker_name(args.slot)
     configure_logging(settings, name)
+    if "WAGW_PARENT_PID" not in os.environ:  # once per daemon, not once per child
+        for warning in settings.redis_warnings():
+            logger.warning(warning)
     module_name, _, function = target.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -109,8 +114,6 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.OK
     except Exception:
         # One record with the traceback, so the supervisor's stream keeps it together.
-        from loguru import logger
-
         logger.exception("{} failed", command)
         return ExitCode.FAILURE
 

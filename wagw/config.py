@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -13,6 +14,8 @@ from wagw.exitcodes import ExitCode
 
 # WhatsApp's cap on companion devices per phone; the session counts as one.
 MAX_LINKED_DEVICES = 4
+# Anyone who knows the webhook secret can forge events for its consumers.
+MIN_WEBHOOK_SECRET_BYTES = 16
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -107,8 +110,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
-        if self.webhook_urls and self.webhook_secret is None:
-            raise ValueError("webhook_secret: required when WAGW_WEBHOOK_URLS is set")
+        if self.webhook_urls:
+            if self.webhook_secret is None:
+                raise ValueError("webhook_secret: required when WAGW_WEBHOOK_URLS is set")
+            if len(self.webhook_secret.get_secret_value().encode()) < MIN_WEBHOOK_SECRET_BYTES:
+                raise ValueError(
+                    f"webhook_secret: must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes "
+                    "(e.g. `openssl rand -hex 32`)"
+                )
         if 1 + self.wa_workers > MAX_LINKED_DEVICES:
             raise ValueError(
                 f"wa_workers: the session plus {self.wa_workers} worker slots need "
@@ -135,6 +144,29 @@ class Settings(BaseSettings):
     @property
     def effective_redis_url(self) -> str:
         return self.redis_url or f"unix://{self.redis_socket}"
+
+    @property
+    def redis_url_shown(self) -> str:
+        """The Redis URL for messages: without its password."""
+        parts = urlsplit(self.effective_redis_url)
+        if parts.password is None:
+            return self.effective_redis_url
+        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    def redis_warnings(self) -> list[str]:
+        """What an operator should know about the Redis in use (docs/security.md)."""
+        parts = urlsplit(self.effective_redis_url)
+        if parts.scheme == "unix" or parts.hostname in ("localhost", "127.0.0.1", "::1"):
+            return []
+        warnings = []
+        if parts.password is None and "password=" not in parts.query:
+            warnings.append(f"Redis at {self.redis_url_shown} is remote and has no password: anyone who reaches "
+                            "it can enqueue jobs and read events (set a password or an ACL user)")
+        if parts.scheme != "rediss":
+            warnings.append(f"Redis at {self.redis_url_shown} is remote without TLS: jobs, events and the "
+                            "password cross the network in clear (use rediss://)")
+        return warnings
 
     def device_store(self, role: str) -> str:
         """Where a role's device keys live: one sqlite file per role, or the shared postgres URL."""

@@ -52,7 +52,7 @@ class SessionProcess:
 @pytest.fixture
 def session_env(settings_env, data_dir) -> dict[str, str]:
     settings_env.setenv("WAGW_WEBHOOK_URLS", ",".join(URLS))
-    settings_env.setenv("WAGW_WEBHOOK_SECRET", "test-secret")
+    settings_env.setenv("WAGW_WEBHOOK_SECRET", "test-secret-of-16-bytes")
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -24,7 +24,7 @@ def receiver():
 def point_at(settings_env, receiver) -> None:
     """Settings for the processes started next: one endpoint, the receiver."""
     settings_env.setenv("WAGW_WEBHOOK_URLS", receiver.url)
-    settings_env.setenv("WAGW_WEBHOOK_SECRET", "s3cret")
+    settings_env.setenv("WAGW_WEBHOOK_SECRET", "s3cret-s3cret-s3cret")
 
 
 def start_delivering(procs, receiver, redis_conn) -> None:

@@ -20,7 +20,7 @@ from wagw.webhooks.replay import failed_deliveries
 from wagw.webhooks.signing import verify_hub_signature, verify_wagw_signature
 from wagw.webhooks.enqueue import enqueue_deliveries
 
-SECRET = "t0p-secret"
+SECRET = "t0p-secret-for-the-tests"
 BODY = json.dumps({
     "event": "message", "device_id": "15550001111@s.whatsapp.net", "id": "{id}",
     "timestamp": "2026-11-29T10:30:00Z",

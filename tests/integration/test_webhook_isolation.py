@@ -16,7 +16,7 @@ from wagw.webhooks.enqueue import enqueue_deliveries
 
 @pytest.fixture
 def procs(settings_env, data_dir, redis_conn):
-    settings_env.setenv("WAGW_WEBHOOK_SECRET", "s3cret")
+    settings_env.setenv("WAGW_WEBHOOK_SECRET", "s3cret-s3cret-s3cret")
     procs = Processes(data_dir, WAGW_LOG_LEVEL="INFO")
     yield procs
     procs.stop_all()

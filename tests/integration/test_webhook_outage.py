@@ -25,7 +25,7 @@ def receiver():
 
 def test_outage_of_30_s_loses_nothing_and_duplicates_nothing(settings_env, data_dir, receiver, redis_conn):
     settings_env.setenv("WAGW_WEBHOOK_URLS", receiver.url)
-    settings_env.setenv("WAGW_WEBHOOK_SECRET", "s3cret")
+    settings_env.setenv("WAGW_WEBHOOK_SECRET", "s3cret-s3cret-s3cret")
     # Spans ~75 s, longer than the outage; jitter spreads the comebacks.
     settings_env.setenv("WAGW_WEBHOOK_RETRY_SCHEDULE", "1,2,4,8,8,8,8,8,8,8,8")
     settings_env.setenv("WAGW_WEBHOOK_CONNECT_TIMEOUT", "1")

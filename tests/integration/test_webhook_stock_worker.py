@@ -29,7 +29,7 @@ def receiver():
 @pytest.fixture
 def settings(settings_env, receiver, monkeypatch):
     settings_env.setenv("WAGW_WEBHOOK_URLS", receiver.url)
-    settings_env.setenv("WAGW_WEBHOOK_SECRET", "stock")
+    settings_env.setenv("WAGW_WEBHOOK_SECRET", "stock-worker-secret")
     settings_env.setenv("WAGW_WEBHOOK_RETRY_SCHEDULE", "2,2")
     monkeypatch.setattr(delivery, "_context", None)  # deliver builds it from the environment
     from wagw.config import Settings

@@ -28,7 +28,7 @@ def test_defaults(env):
 
 def test_comma_lists_and_secret(env):
     env.setenv("WAGW_WEBHOOK_URLS", "http://a.example/hook, https://b.example/h")
-    env.setenv("WAGW_WEBHOOK_SECRET", "s3cret")
+    env.setenv("WAGW_WEBHOOK_SECRET", "s3cret-s3cret-s3cret")
     env.setenv("WAGW_WEBHOOK_EVENTS", "message,message.ack")
     settings = Settings(_env_file=None)
     assert settings.webhook_urls == ["http://a.example/hook", "https://b.example/h"]

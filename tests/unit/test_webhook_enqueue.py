@@ -23,7 +23,7 @@ VOLATILE = {"created_at", "enqueued_at", "data"}  # times, and compressed bytes 
 def settings(monkeypatch):
     for key in ("WAGW_WEBHOOK_URLS", "WAGW_WEBHOOK_SECRET", "WAGW_WEBHOOK_EVENTS", "WAGW_WEBHOOK_RETRY_SCHEDULE"):
         monkeypatch.delenv(key, raising=False)
-    return Settings(_env_file=None, data_dir="/tmp", webhook_urls=URLS, webhook_secret="s",
+    return Settings(_env_file=None, data_dir="/tmp", webhook_urls=URLS, webhook_secret="s" * 16,
                     webhook_retry_schedule="2.5,10,60")
 
 

@@ -79,7 +79,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     try:
         report = collect(settings, conn)
     except RedisError as error:
-        message = f"wagw is not running: Redis at {settings.effective_redis_url} is unreachable ({error})"
+        message = f"wagw is not running: Redis at {settings.redis_url_shown} is unreachable ({error})"
         if args.json:
             print(json.dumps({"error": message, "processes": [], "devices": [], "queues": {}}))
         else:

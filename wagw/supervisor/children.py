@@ -15,6 +15,13 @@ if TYPE_CHECKING:
 # Lower tiers stop first: inbound before workers, workers before the scheduler, Redis last.
 TIER_FRONT, TIER_SESSION, TIER_WORKERS, TIER_SCHEDULER, TIER_REDIS = 0, 1, 2, 3, 9
 
+# Secrets each child does without (docs/security.md): a process that runs jobs apps enqueue,
+# or serves HTTP, never holds the key that signs webhooks or the endpoints' credentials.
+WEBHOOK_SECRETS = frozenset({"WAGW_WEBHOOK_SECRET", "WAGW_WEBHOOK_URLS"})
+DASHBOARD_SECRETS = frozenset({"WAGW_DASHBOARD_PASSWORD"})
+DEVICE_SECRETS = frozenset({"WAGW_DEVICE_DB"})
+ALL_SECRETS = WEBHOOK_SECRETS | DASHBOARD_SECRETS | DEVICE_SECRETS
+
 
 def _wagw(*args: str) -> list[str]:
     return [sys.executable, "-m", "wagw", *args]
@@ -24,15 +31,18 @@ def build_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSp
     specs: list[ChildSpec] = []
     if redis is not None:
         specs.append(ChildSpec("redis", redis.prepare(), stop_tier=TIER_REDIS, ready=redis.ping))
-    specs.append(ChildSpec("scheduler", _wagw("scheduler"), stop_tier=TIER_SCHEDULER))
+    specs.append(ChildSpec("scheduler", _wagw("scheduler"), withheld=ALL_SECRETS, stop_tier=TIER_SCHEDULER))
     for n in range(1, settings.webhook_workers + 1):
-        specs.append(ChildSpec(webhook_worker_name(n), _wagw("webhook-worker"), stop_tier=TIER_WORKERS))
+        specs.append(ChildSpec(webhook_worker_name(n), _wagw("webhook-worker"),
+                               withheld=DASHBOARD_SECRETS | DEVICE_SECRETS, stop_tier=TIER_WORKERS))
     for n in range(1, settings.wa_workers + 1):
-        specs.append(ChildSpec(wa_worker_name(n), _wagw("wa-worker", "--slot", str(n)), stop_tier=TIER_WORKERS))
+        specs.append(ChildSpec(wa_worker_name(n), _wagw("wa-worker", "--slot", str(n)),
+                               withheld=WEBHOOK_SECRETS | DASHBOARD_SECRETS, stop_tier=TIER_WORKERS))
     # The session is a leaf that loads neonize; it is started, never forked from.
-    specs.append(ChildSpec(SESSION, _wagw("session"), stop_tier=TIER_SESSION))
+    specs.append(ChildSpec(SESSION, _wagw("session"), withheld=DASHBOARD_SECRETS, stop_tier=TIER_SESSION))
     if settings.dashboard_addr:
-        specs.append(ChildSpec("dashboard", _wagw("dashboard"), stop_tier=TIER_FRONT))
+        specs.append(ChildSpec("dashboard", _wagw("dashboard"), withheld=WEBHOOK_SECRETS | DEVICE_SECRETS,
+                               stop_tier=TIER_FRONT))
     if settings.metrics_addr:
-        specs.append(ChildSpec("metrics", _wagw("metrics"), stop_tier=TIER_FRONT))
+        specs.append(ChildSpec("metrics", _wagw("metrics"), withheld=ALL_SECRETS, stop_tier=TIER_FRONT))
     return specs

@@ -98,5 +98,7 @@ class OsLauncher:
         self._base_env = base_env
 
     def spawn(self, spec: ChildSpec) -> OsProcess:
-        env = {**self._base_env, **spec.env, "WAGW_PROCESS_NAME": spec.name, "WAGW_PARENT_PID": str(os.getpid())}
+        env = {name: value for name, value in self._base_env.items() if name not in spec.withheld}
+        env.update(spec.env)
+        env.update({"WAGW_PROCESS_NAME": spec.name, "WAGW_PARENT_PID": str(os.getpid())})
         return OsProcess(spec, env)

@@ -39,6 +39,7 @@ class ChildSpec:
     name: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    withheld: frozenset[str] = frozenset()  # variables of the supervisor's environment it must not see
     stop_tier: int = 2  # lower tiers stop first
     stop_signal: int = signal.SIGTERM
     ready: Callable[[], bool] | None = None  # readiness probe replacing start_seconds
