@@ -17,6 +17,7 @@ from wagw.exitcodes import ExitCode
 from wagw.names import wa_worker_name
 
 PR_SET_PDEATHSIG = 1
+PRIVATE_UMASK = 0o077
 
 # command -> (implementing "module:function", default process name)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -90,6 +91,9 @@ def _die_with_parent() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Everything wagw writes (device keys, Redis's files, QR codes, media) is for its own user
+    # only, whatever umask it was started with; children and redis-server inherit this.
+    os.umask(PRIVATE_UMASK)
     args = build_parser().parse_args(argv)
     command = args.command + (f" {args.subcommand}" if getattr(args, "subcommand", None) else "")
     target, default_name = COMMANDS[command]

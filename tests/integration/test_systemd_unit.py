@@ -1,4 +1,4 @@
-"""deploy/wagw.service: systemd accepts it, rates it <= 2.0, and its sandbox still runs Go.
+"""deploy/wagw.service: systemd accepts it, rates it <= 1.1, and its sandbox still runs Go.
 
 systemd is not PID 1 here, so the unit cannot be started. What can be checked for real:
 `systemd-analyze verify` and `security --offline`, the sysusers entry, and the one
@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "deploy" / "wagw.service"
 SYSUSERS = ROOT / "deploy" / "wagw.sysusers.conf"
-MAX_EXPOSURE = 2.0
+MAX_EXPOSURE = 1.1  # what the unit rates today: a change may lower it, never raise it
 
 needs_systemd_analyze = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed"
@@ -69,7 +69,7 @@ def test_systemd_analyze_verify_accepts_the_unit(fake_root):
 
 
 @needs_systemd_analyze
-def test_security_exposure_is_at_most_two():
+def test_security_exposure_stays_at_or_below_today_s():
     result = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", "--no-pager", str(UNIT)],
         capture_output=True, text=True, timeout=60,

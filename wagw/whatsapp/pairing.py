@@ -184,6 +184,8 @@ def run_child(settings: Settings, role: str, phone: str | None, force: bool, tim
             logger.warning("the pairing child for {} is stuck (neonize connect after QR expiry); killing it", role)
             child.kill()
             child.join(timeout=5)
+        # A QR code logs a device in while it is valid: it must not outlive the pairing.
+        qr_png_path(settings, role).unlink(missing_ok=True)
     if result is None:
         if child.exitcode is not None and child.exitcode < 0 and time.monotonic() < deadline:
             return {"status": "failed", "error": f"the pairing process died ({child.exitcode})"}
