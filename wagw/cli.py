@@ -4,16 +4,12 @@ hands both to the module that implements it."""
 from __future__ import annotations
 
 import argparse
-import ctypes
 import importlib
 import os
-import signal
-import sys
 
 from wagw import __version__
 from wagw.exitcodes import ExitCode
-
-PR_SET_PDEATHSIG = 1
+from wagw.procs import die_with_parent
 
 # command -> (implementing "module:function", default process name)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -75,22 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _die_with_parent() -> None:
-    """A child of the supervisor must not outlive it (Linux only)."""
-    parent = os.environ.get("WAGW_PARENT_PID")
-    if not parent or not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != int(parent):  # the parent died before prctl took effect
-        raise SystemExit(ExitCode.FAILURE)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command + (f" {args.subcommand}" if getattr(args, "subcommand", None) else "")
     target, default_name = COMMANDS[command]
-    _die_with_parent()
+    parent = os.environ.get("WAGW_PARENT_PID")
+    if parent:  # a child of the supervisor must not outlive it
+        die_with_parent(int(parent))
 
     from wagw.config import load_settings
     from wagw.logs import configure_logging

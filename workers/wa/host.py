@@ -27,7 +27,6 @@ try again.
 from __future__ import annotations
 
 import base64
-import ctypes
 import json
 import os
 import signal
@@ -38,7 +37,8 @@ from typing import IO, Any
 
 from loguru import logger
 
-PR_SET_PDEATHSIG = 1
+from wagw.procs import die_with_parent
+
 STOP_GRACE = 2.0  # seconds the backend gets to disconnect before the host exits anyway
 
 
@@ -49,14 +49,6 @@ def _claim_protocol_stdout() -> IO[str]:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     return replies
-
-
-def _die_with_parent(parent: int) -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the wa-worker died before prctl took effect
-        os._exit(1)
 
 
 class Host:
@@ -178,7 +170,8 @@ def main() -> int:
     if not hello_line:
         return 0
     hello = json.loads(hello_line)
-    _die_with_parent(int(hello["parent"]))
+    # SIGKILL: nothing in the host, Go's signal handlers included, may delay its end.
+    die_with_parent(int(hello["parent"]), signal.SIGKILL)
 
     from wagw.config import Settings
     from wagw.logs import configure_logging
