@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from tests.helpers import pid_alive, wait_for
+from chaos.polling import wait_for
+from wagw.procs import pid_alive
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +105,6 @@ def test_embedded_redis_keeps_data_across_sigkill_and_restart(daemon_factory):
     daemon.proc.wait(timeout=5)
     wait_for(lambda: not any(pid_alive(p) for p in tree), 5.0, what="tree gone")
     assert (daemon.data_dir / "redis" / "redis.sock").exists(), "a stale socket is left behind"
-    daemon._redis = None
     daemon.start()
     assert daemon.redis.get("wagw:test:durable") == b"kept"
     assert daemon.stop() == 0
