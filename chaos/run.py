@@ -40,6 +40,7 @@ from chaos.load import CrashCollector, InboundLoad, JobLoad, JobTracker
 from chaos.polling import Timeout, wait_for
 from chaos.procs import TreeWatcher, process_name
 from chaos.receiver import Receiver
+from wagw.exitcodes import ExitCode
 
 ENDPOINTS = ["hook-a", "hook-b"]
 DEVICE_STATUS = "wagw:status:device:{role}"  # hash with connected and the owning pid
@@ -546,8 +547,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"daemon log kept at {kept}")
         shutil.rmtree(data_dir, ignore_errors=True)
     if run.failure:
-        return 2
-    return 0 if result["ok"] else 1
+        return ExitCode.ABORTED
+    return ExitCode.OK if result["ok"] else ExitCode.FAILURE
 
 
 if __name__ == "__main__":

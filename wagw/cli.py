@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     module_name, _, function = target.partition(":")
     try:
         module = importlib.import_module(module_name)
-        return int(getattr(module, function)(settings, args) or 0)
+        return int(getattr(module, function)(settings, args) or ExitCode.OK)
     except KeyboardInterrupt:
         return ExitCode.OK
     except Exception:

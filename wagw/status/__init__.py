@@ -16,15 +16,13 @@ from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
 from wagw import keys
+from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 
 if TYPE_CHECKING:
     import argparse
 
     from wagw.config import Settings
-
-NOT_RUNNING = 3  # as `systemctl status` does for a stopped unit
-
 
 def device_roles(settings: Settings) -> list[str]:
     return ["session", *(f"worker-{n}" for n in range(1, settings.wa_workers + 1))]
@@ -86,11 +84,11 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             print(json.dumps({"error": message, "processes": [], "devices": [], "queues": {}}))
         else:
             print(message)
-        return NOT_RUNNING
+        return ExitCode.NOT_RUNNING
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         from wagw.status.table import render
 
         render(report)
-    return 0 if report["supervisor"] else NOT_RUNNING
+    return ExitCode.OK if report["supervisor"] else ExitCode.NOT_RUNNING

@@ -37,6 +37,7 @@ from typing import IO, Any
 
 from loguru import logger
 
+from wagw.exitcodes import ExitCode
 from wagw.procs import die_with_parent
 
 STOP_GRACE = 2.0  # seconds the backend gets to disconnect before the host exits anyway
@@ -86,8 +87,8 @@ class Host:
         for line in sys.stdin:
             self.reply(self._handle(line))
         logger.info("the wa-worker closed the pipe: exiting")
-        self._exit(0)
-        return 0  # not reached
+        self._exit(ExitCode.OK)
+        return ExitCode.OK  # not reached
 
     def _connection(self) -> None:
         from wagw.whatsapp.backend import BackendError, NotPaired
@@ -104,7 +105,7 @@ class Host:
         except Exception as error:  # a bug, not WhatsApp: exit so the wa-worker respawns us
             logger.exception("{} failed to connect", self.role)
             self.state("failed", error=f"{type(error).__name__}: {error}")
-            self._exit(1)
+            self._exit(ExitCode.FAILURE)
         jid = self.backend.device_jid()
         self.state("connected", paired=True, jid=jid)
         logger.info("{} connected as {}", self.role, jid)
@@ -115,7 +116,7 @@ class Host:
             self.state("disconnected", paired=not isinstance(error, NotPaired), error=str(error))
             self._exit(int(error.exit_code))
         self.state("disconnected", paired=True, error="connection closed")
-        self._exit(0)
+        self._exit(ExitCode.OK)
 
     def _handle(self, line: str) -> dict:
         try:
@@ -168,7 +169,7 @@ def main() -> int:
     replies = _claim_protocol_stdout()
     hello_line = sys.stdin.readline()
     if not hello_line:
-        return 0
+        return ExitCode.OK
     hello = json.loads(hello_line)
     # SIGKILL: nothing in the host, Go's signal handlers included, may delay its end.
     die_with_parent(int(hello["parent"]), signal.SIGKILL)
