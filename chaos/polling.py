@@ -23,5 +23,5 @@ def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float 
         if last:
             return last
         if time.monotonic() >= deadline:
-            raise Timeout(f"timed out after {timeout:g}s waiting for {what or predicate!r} (last: {last!r})")
+            raise Timeout(f"timed out after {timeout:g}s waiting for {what or repr(predicate)} (last: {last!r})")
         time.sleep(interval)
