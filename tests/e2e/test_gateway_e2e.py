@@ -14,8 +14,8 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from chaos.receiver import Receiver
 from chaos.polling import wait_for
+from chaos.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 SECRET = "e2e-secret"

@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from chaos.polling import wait_for
 from wagw.procs import pid_alive
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
