@@ -11,6 +11,7 @@ reaches only the driver, which then stops or kills the daemon's whole tree itsel
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -123,11 +124,12 @@ class Daemon:
     # Stopping -----------------------------------------------------------------------------
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM and wait for the graceful stop; a hang is an error (after killing the tree)."""
-        if not self.alive():
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return proc.returncode if proc else 0
+        proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=timeout)
+            return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill_tree()
             raise DaemonError(f"wagw run did not stop within {timeout:g}s of SIGTERM:\n{self.log_tail()}") from None
@@ -135,8 +137,9 @@ class Daemon:
     def kill9(self) -> None:
         """SIGKILL the supervisor alone, as a crash would; the kernel then sends its children
         SIGTERM (PR_SET_PDEATHSIG)."""
-        self.proc.kill()
-        self.proc.wait(timeout=10)
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
     def _is_ours(self, pid: int) -> bool:
         try:
@@ -160,14 +163,10 @@ class Daemon:
                 doomed.add(pid)
                 doomed.update(descendants(pid, parents))
         for pid in doomed:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
         # The rest are reaped by their parents or init: give them the time, so that nothing
         # writes into the data dir once this returns.
         deadline = time.monotonic() + 10
