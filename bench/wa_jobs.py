@@ -40,21 +40,12 @@ from redis import Redis  # noqa: E402
 from rq import Queue, Retry, Worker  # noqa: E402
 from rq.serializers import JSONSerializer  # noqa: E402
 
+from chaos.polling import wait_for  # noqa: E402
 from wagw import keys  # noqa: E402
 from wagw.supervisor.embedded_redis import start_standalone  # noqa: E402
 
 ALICE = "15551234567@s.whatsapp.net"
 TRIVIAL = "os.getpid"
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise SystemExit(f"bench: timed out waiting for {what}")
 
 
 class Bench:
@@ -83,14 +74,14 @@ class Bench:
     def start_rq_worker(self, queue: str, worker_class: str) -> subprocess.Popen:
         proc = self.spawn([sys.executable, "-m", "rq.cli", "worker", "-w", worker_class, "-S", "json",
                            "-u", self.env["WAGW_REDIS_URL"], "-n", f"bench-{queue}-{time.monotonic_ns()}", queue])
-        wait_until(lambda: Worker.count(queue=Queue(queue, connection=self.conn)), 30, f"rq worker on {queue}")
+        wait_for(lambda: Worker.count(queue=Queue(queue, connection=self.conn)), 30, what=f"rq worker on {queue}")
         return proc
 
     def start_wa_worker(self) -> subprocess.Popen:
         proc = self.spawn([sys.executable, "-m", "wagw", "wa-worker", "--slot", "1"])
         key = keys.DEVICE_STATUS.format(role="worker-1")
-        wait_until(lambda: self.conn.hget(key, "worker_pid") == str(proc.pid).encode()
-                   and self.conn.hget(key, "connected") == b"1", 30, "the wa-worker's host")
+        wait_for(lambda: self.conn.hget(key, "worker_pid") == str(proc.pid).encode()
+                 and self.conn.hget(key, "connected") == b"1", 30, what="the wa-worker's host")
         return proc
 
     # Throughput -----------------------------------------------------------------------
@@ -102,8 +93,8 @@ class Bench:
             pipe.execute()
         ids = [job.id for job in enqueued]
         # One worker takes them in order: poll the last one only (and gently: polling is load too).
-        wait_until(lambda: self.conn.hget(f"rq:job:{ids[-1]}", "status") in (b"finished", b"failed"),
-                   300, f"{count} jobs on {queue_name}", interval=0.05)
+        wait_for(lambda: self.conn.hget(f"rq:job:{ids[-1]}", "status") in (b"finished", b"failed"),
+                 300, 0.05, f"{count} jobs on {queue_name}")
         with self.conn.pipeline(transaction=False) as pipe:
             for job_id in ids:
                 pipe.hmget(f"rq:job:{job_id}", "status", "ended_at")
@@ -141,14 +132,14 @@ class Bench:
                 self.conn.delete(keys.FAKE_SENT, keys.CRASHES)
                 job = queue.enqueue("workers.wa.fetch_avatar", jid="crash@s.whatsapp.net",
                                     retry=Retry(max=1, interval=1), meta={"wagw_defaults": False}, job_timeout=30)
-                wait_until(lambda: job.get_status() == "failed", 30, "the crashing job to fail twice")
+                wait_for(lambda: job.get_status() == "failed", 30, what="the crashing job to fail twice")
                 calls = [json.loads(raw) for raw in self.conn.lrange(keys.FAKE_SENT, 0, -1)]
                 crashes = [json.loads(raw) for raw in self.conn.lrange(keys.CRASHES, 0, -1)]
                 first_crash = min(crash["time"] for crash in crashes)
                 latencies.append(calls[1]["time"] - first_crash)
                 # The next sample starts on a warm host, like the first one did.
-                wait_until(lambda: self.conn.hget(keys.DEVICE_STATUS.format(role="worker-1"), "connected") == b"1",
-                           30, "the respawned host")
+                wait_for(lambda: self.conn.hget(keys.DEVICE_STATUS.format(role="worker-1"), "connected") == b"1",
+                         30, what="the respawned host")
         finally:
             self.stop(wa)
             self.stop(scheduler)

@@ -112,6 +112,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         from redis import Redis
 
+        from chaos.polling import wait_for
         from wagw.supervisor.embedded_redis import start_standalone
 
         self.args = args
@@ -121,12 +122,7 @@ class Bench:
         self.redis = Redis.from_url(self.redis_url)
         ready = self.dir / "receiver.port"
         self.receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(ready)], cwd=ROOT)
-        deadline = time.monotonic() + 10
-        while not ready.exists() or not ready.read_text():
-            if time.monotonic() > deadline:
-                raise RuntimeError("receiver did not start")
-            time.sleep(0.02)
-        self.port = int(ready.read_text())
+        self.port = int(wait_for(lambda: ready.exists() and ready.read_text(), 10, what="the receiver to start"))
         self.rx = ReceiverClient(self.port)
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
@@ -237,11 +233,9 @@ class Bench:
     def wait_workers(self, count: int) -> None:
         from rq import Worker
 
-        deadline = time.monotonic() + 20
-        while len(Worker.all(connection=self.redis)) < count:
-            if time.monotonic() > deadline:
-                raise RuntimeError("workers did not register")
-            time.sleep(0.05)
+        from chaos.polling import wait_for
+
+        wait_for(lambda: len(Worker.all(connection=self.redis)) >= count, 20, 0.05, "the workers to register")
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) used so far by each process of the run."""

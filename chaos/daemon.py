@@ -1,48 +1,42 @@
-"""`wagw run` as a subprocess of the chaos run: start, read its status, stop, and clean up.
+"""`wagw run` as a subprocess: start it, read its status, stop it, and clean up after it.
 
-Every wait has a deadline. The supervisor runs in its own session so that cleanup can kill
-its whole tree, native hosts included, whatever state it was left in.
+The one driver for everything that runs the daemon from outside: the chaos run and the e2e
+tests. It lives here, not under tests/, because `make chaos` is an operator tool that must
+work from a checkout without the test suite; the tests already drive the daemon with chaos's
+parts (its webhook receiver, the short chaos run), and take this one too.
+
+Every wait has a deadline. The supervisor runs in its own session: a Ctrl-C at the terminal
+reaches only the driver, which then stops or kills the daemon's whole tree itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from redis import Redis
 
+from chaos.polling import wait_for
 from chaos.procs import descendants, parent_map
+from wagw.procs import pid_alive
 
-T = TypeVar("T")
 STATUS_KEY = "wagw:status:supervisor"  # SPEC: the supervisor's process table
 
 
-class ChaosError(RuntimeError):
-    """The run cannot go on (a deadline passed, the daemon died)."""
-
-
-def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise ChaosError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
+class DaemonError(AssertionError):
+    """`wagw run` died, or did not stop in time. An AssertionError, as for chaos.polling.Timeout:
+    a test expects neither."""
 
 
 class Daemon:
-    def __init__(self, data_dir: Path, env: dict[str, str], python: str = sys.executable) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
         self.data_dir = data_dir
-        self.python = python
         self.log_path = data_dir / "wagw-run.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
         self.env.update({"WAGW_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
@@ -62,13 +56,19 @@ class Daemon:
 
     @property
     def pid(self) -> int | None:
+        """The supervisor's pid."""
         return self.proc.pid if self.proc else None
 
-    def start(self) -> Daemon:
+    def start(self, wait: bool = True, timeout: float = 30.0) -> Daemon:
+        """Start `wagw run` (again, on the same data dir after a stop); with `wait`, return once
+        it has settled."""
+        self._close_redis()  # a previous incarnation's connections are dead
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
-                [self.python, "-m", "wagw", "run"], env=self.env, cwd=self.data_dir, stdout=log,
+                [sys.executable, "-m", "wagw", "run"], env=self.env, cwd=self.data_dir, stdout=log,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        if wait:
+            self.wait_settled(timeout)
         return self
 
     def alive(self) -> bool:
@@ -77,10 +77,11 @@ class Daemon:
     def check_alive(self) -> None:
         if not self.alive():
             code = self.proc.returncode if self.proc else None
-            raise ChaosError(f"wagw run exited unexpectedly with {code}:\n{self.log_tail()}")
+            raise DaemonError(f"wagw run exited unexpectedly with {code}:\n{self.log_tail()}")
 
     # Status -------------------------------------------------------------------------------
     def snapshot(self) -> dict | None:
+        """The supervisor's status snapshot, if this incarnation has published one."""
         try:
             raw = self.redis.get(STATUS_KEY)
         except Exception:
@@ -89,41 +90,56 @@ class Daemon:
             return None
         snap = json.loads(raw)
         if snap.get("pid") != self.pid:
-            return None  # the previous supervisor's last word
+            return None  # a previous supervisor's last word
         return snap
 
     def process(self, name: str) -> dict:
         snap = self.snapshot() or {"processes": []}
         return next((p for p in snap["processes"] if p["name"] == name), {})
 
-    def wait_settled(self, timeout: float) -> dict:
+    def child_pid(self, name: str) -> int | None:
+        return self.process(name).get("pid")
+
+    def wait_settled(self, timeout: float = 30.0) -> dict:
+        """The first snapshot in which every child is running or fatal (given up on: the
+        supervisor will not try again)."""
         def settled():
             self.check_alive()
             snap = self.snapshot()
-            if snap and all(p["state"] == "running" for p in snap["processes"]):
+            if snap and all(p["state"] in ("running", "fatal") for p in snap["processes"]):
                 return snap
             return None
 
-        return wait_for(settled, timeout, "every child of wagw run to be running", 0.1)
+        return wait_for(settled, timeout, 0.05, "every child of wagw run to be running or fatal")
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log_text(self) -> str:
         try:
-            text = self.log_path.read_text(errors="replace")
+            return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
-        return "\n".join(text.splitlines()[-lines:])
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
 
     # Stopping -----------------------------------------------------------------------------
-    def terminate(self, timeout: float) -> int:
-        """SIGTERM and wait for the graceful stop; a hang is an error (after a kill)."""
-        if not self.alive():
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait for the graceful stop; a hang is an error (after killing the tree)."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return proc.returncode if proc else 0
+        proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=timeout)
+            return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill_tree()
-            raise ChaosError(f"wagw run did not stop within {timeout:.0f}s of SIGTERM") from None
+            raise DaemonError(f"wagw run did not stop within {timeout:g}s of SIGTERM:\n{self.log_tail()}") from None
+
+    def kill9(self) -> None:
+        """SIGKILL the supervisor alone, as a crash would; the kernel then sends its children
+        SIGTERM (PR_SET_PDEATHSIG)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
     def _is_ours(self, pid: int) -> bool:
         try:
@@ -134,7 +150,8 @@ class Daemon:
         return f"WAGW_DATA_DIR={self.data_dir}".encode() in environ
 
     def kill_tree(self) -> list[int]:
-        """SIGKILL the supervisor and everything it started; return what was still alive."""
+        """SIGKILL the supervisor and everything it started, in this incarnation or an earlier
+        one; return the pids still alive 10 s later."""
         if self.proc is None:
             return []
         parents = parent_map()
@@ -146,16 +163,19 @@ class Daemon:
                 doomed.add(pid)
                 doomed.update(descendants(pid, parents))
         for pid in doomed:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        survivors = [pid for pid in doomed if pid in parent_map()]
+        # The rest are reaped by their parents or init: give them the time, so that nothing
+        # writes into the data dir once this returns.
+        deadline = time.monotonic() + 10
+        while (survivors := [pid for pid in doomed if pid_alive(pid)]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._close_redis()
+        return survivors
+
+    def _close_redis(self) -> None:
         if self._redis is not None:
             self._redis.close()
             self._redis = None
-        return survivors

@@ -9,6 +9,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import asdict, dataclass, field
 
+from wagw.exitcodes import ExitCode
+
 PANIC_MARKERS = ("panic:", "fatal error:")
 QUARANTINE_TEXT = "quarantined after repeated native crashes"
 ABANDONED_TEXT = "AbandonedJobError"
@@ -470,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.raw) as handle:
         report = build(record_from_json(json.load(handle)), args.soak_window)
     print(render(report))
-    return 0 if report["ok"] else 1
+    return ExitCode.OK if report["ok"] else ExitCode.FAILURE
 
 
 if __name__ == "__main__":

@@ -34,11 +34,13 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 from rq.serializers import JSONSerializer
 
 from chaos import report as reporting
-from chaos.daemon import ChaosError, Daemon, wait_for
+from chaos.daemon import Daemon, DaemonError
 from chaos.diagnose import failed_deliveries_by_url, undelivered_jobs, where_jobs_are
 from chaos.load import CrashCollector, InboundLoad, JobLoad, JobTracker
+from chaos.polling import Timeout, wait_for
 from chaos.procs import TreeWatcher, process_name
 from chaos.receiver import Receiver
+from wagw.exitcodes import ExitCode
 
 ENDPOINTS = ["hook-a", "hook-b"]
 DEVICE_STATUS = "wagw:status:device:{role}"  # hash with connected and the owning pid
@@ -89,6 +91,15 @@ CYCLE = [
     (0.93, "kill", "wa-worker"),
 ]
 AFTER_RESTART = [(0.3, "kill", "session"), (0.5, "kill", "webhook-worker"), (0.7, "kill", "wa-worker")]
+
+
+class ChaosError(RuntimeError):
+    """The run cannot go on: the daemon exited under load, gave up on a child, or the run was
+    interrupted."""
+
+
+# What ends a run with its message alone: the daemon failing, not a bug in this script.
+ABORTS = (ChaosError, DaemonError, Timeout)
 
 
 def daemon_env(receiver: Receiver, secret: str) -> dict[str, str]:
@@ -159,9 +170,9 @@ class ChaosRun:
             self._drain()
             self._final_stop()
         except Exception as error:  # a deadline, the daemon dying, a bug here: report what we have
-            self.failure = str(error) if isinstance(error, ChaosError) else f"{type(error).__name__}: {error}"
+            self.failure = str(error) if isinstance(error, ABORTS) else f"{type(error).__name__}: {error}"
             self.notes.append(f"run aborted: {self.failure}")
-            if not isinstance(error, ChaosError):
+            if not isinstance(error, ABORTS):
                 self.notes.append(traceback.format_exc(limit=8))
             self.log(f"chaos run aborted: {self.failure}")
         finally:
@@ -169,12 +180,15 @@ class ChaosRun:
         return self._record()
 
     def _start_daemon(self) -> None:
-        self.daemon.start()
+        self.daemon.start(wait=False)
         self.watcher.watch(self.daemon.pid)
         self.supervisor["pids"].append(self.daemon.pid)
         self.expect_alive = True
         began = time.monotonic()
-        self.daemon.wait_settled(self.profile.start_timeout)
+        snap = self.daemon.wait_settled(self.profile.start_timeout)
+        fatal = [p["name"] for p in snap["processes"] if p["state"] == "fatal"]
+        if fatal:
+            raise ChaosError(f"wagw run gave up on {', '.join(fatal)}:\n{self.daemon.log_tail()}")
         self.log(f"wagw run (pid {self.daemon.pid}) settled in {time.monotonic() - began:.1f} s")
 
     def _cycle_actions(self, seconds: float) -> list[tuple[float, str, str]]:
@@ -263,7 +277,7 @@ class ChaosRun:
         self.log("SIGTERM wagw run (backlog in flight, receiver down)")
         began = time.monotonic()
         self.supervisor["stop_sent_at"] = time.time()
-        code = self.daemon.terminate(self.profile.stop_timeout)
+        code = self.daemon.stop(self.profile.stop_timeout)
         self.supervisor["stop_exit_codes"].append(code)
         self.supervisor["stop_seconds"] = round(time.monotonic() - began, 2)
         self.log(f"wagw run exited with {code} after {time.monotonic() - began:.1f} s; starting it again")
@@ -283,10 +297,10 @@ class ChaosRun:
         self.log(f"load stopped; draining (at most {self.profile.drain_timeout:.0f} s)")
         began = time.monotonic()
         try:
-            wait_for(self._drained, self.profile.drain_timeout, "every event delivered and every job ended", 0.25)
+            wait_for(self._drained, self.profile.drain_timeout, 0.25, "every event delivered and every job ended")
             self.drained = True
             self.log(f"drained in {time.monotonic() - began:.1f} s")
-        except ChaosError as error:
+        except (Timeout, DaemonError) as error:
             self.notes.append(str(error) + f"; still waiting: {self._waiting_for()}")
             self.log(f"not drained: {self._waiting_for()}")
             self._diagnose_undelivered()
@@ -351,7 +365,7 @@ class ChaosRun:
         self.expect_alive = False
         self._collect_from_redis()
         time.sleep(1.2)  # one more status snapshot with the final restart counters
-        code = self.daemon.terminate(self.profile.stop_timeout)
+        code = self.daemon.stop(self.profile.stop_timeout)
         self.supervisor["stop_exit_codes"].append(code)
         self.log(f"wagw run stopped with {code}")
 
@@ -533,8 +547,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"daemon log kept at {kept}")
         shutil.rmtree(data_dir, ignore_errors=True)
     if run.failure:
-        return 2
-    return 0 if result["ok"] else 1
+        return ExitCode.ABORTED
+    return ExitCode.OK if result["ok"] else ExitCode.FAILURE
 
 
 if __name__ == "__main__":

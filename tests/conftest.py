@@ -1,4 +1,4 @@
-"""Shared fixtures: a real embedded Redis per test run, settings, and polling helpers."""
+"""Shared fixtures: a real embedded Redis per test run, settings, and `wagw run` daemons."""
 
 from __future__ import annotations
 
@@ -73,10 +73,14 @@ def settings(settings_env):
     return Settings(_env_file=None)
 
 
+# What an e2e daemon runs with unless the test says otherwise: small, and quick to stop.
+E2E_ENV = {"WAGW_BACKEND": "fake", "WAGW_WEBHOOK_WORKERS": "1", "WAGW_SHUTDOWN_GRACE": "5"}
+
+
 @pytest.fixture
 def daemon_factory():
     """Make `wagw run` subprocesses (fake backend, own data dir); all are killed at teardown."""
-    from tests.daemon import Daemon
+    from chaos.daemon import Daemon
 
     made: list[Daemon] = []
     dirs: list[Path] = []
@@ -85,12 +89,12 @@ def daemon_factory():
         if data_dir is None:
             data_dir = short_tempdir("wagw-e2e-")
             dirs.append(data_dir)
-        daemon = Daemon(data_dir, env)
+        daemon = Daemon(data_dir, {**E2E_ENV, **(env or {})})
         made.append(daemon)
         return daemon
 
     yield make
     for daemon in made:
-        daemon.kill_all()
+        daemon.kill_tree()
     for path in dirs:
         shutil.rmtree(path, ignore_errors=True)

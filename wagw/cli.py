@@ -4,19 +4,16 @@ hands both to the module that implements it."""
 from __future__ import annotations
 
 import argparse
-import ctypes
 import importlib
 import os
-import signal
-import sys
 
 from loguru import logger
 
 from wagw import __version__
 from wagw.exitcodes import ExitCode
 from wagw.names import wa_worker_name
+from wagw.procs import die_with_parent
 
-PR_SET_PDEATHSIG = 1
 PRIVATE_UMASK = 0o077
 
 # command -> (implementing "module:function", default process name)
@@ -79,17 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _die_with_parent() -> None:
-    """A child of the supervisor must not outlive it (Linux only)."""
-    parent = os.environ.get("WAGW_PARENT_PID")
-    if not parent or not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != int(parent):  # the parent died before prctl took effect
-        raise SystemExit(ExitCode.FAILURE)
-
-
 def main(argv: list[str] | None = None) -> int:
     # Everything wagw writes (device keys, Redis's files, QR codes, media) is for its own user
     # only, whatever umask it was started with; children and redis-server inherit this.
@@ -97,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command + (f" {args.subcommand}" if getattr(args, "subcommand", None) else "")
     target, default_name = COMMANDS[command]
-    _die_with_parent()
+    parent = os.environ.get("WAGW_PARENT_PID")
+    if parent:  # a child of the supervisor must not outlive it
+        die_with_parent(int(parent))
 
     from wagw.config import load_settings
     from wagw.logs import configure_logging
@@ -113,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     module_name, _, function = target.partition(":")
     try:
         module = importlib.import_module(module_name)
-        return int(getattr(module, function)(settings, args) or 0)
+        return int(getattr(module, function)(settings, args) or ExitCode.OK)
     except KeyboardInterrupt:
         return ExitCode.OK
     except Exception:

@@ -226,7 +226,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         return ExitCode.TEMPFAIL
 
     def stop(signum, frame):
-        raise SystemExit(0)  # waitress's loop closes its sockets on SystemExit
+        raise SystemExit(ExitCode.OK)  # waitress's loop closes its sockets on SystemExit
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

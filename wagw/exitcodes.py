@@ -8,6 +8,10 @@ from enum import IntEnum
 class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1
+    # chaos.run: the run itself could not be carried out, so no target was judged (1: a
+    # target was missed). argparse exits 2 too, on a bad command line.
+    ABORTED = 2
+    NOT_RUNNING = 3  # wagw status: no supervisor, as `systemctl status` says of a stopped unit
     USAGE = 64  # EX_USAGE
     TEMPFAIL = 75  # EX_TEMPFAIL: network trouble; restart with normal backoff
     CONFIG = 78  # EX_CONFIG: bad settings; never retried

@@ -14,8 +14,8 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
+from chaos.polling import wait_for
 from chaos.receiver import Receiver
-from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 SECRET = "e2e-secret"
@@ -64,7 +64,7 @@ def stream_payload_ids(daemon) -> list[tuple[str, str]]:
 
 
 def session_pid_changed(daemon, old: int):
-    pid = daemon.pid("session")
+    pid = daemon.child_pid("session")
     return pid if pid and pid != old else None
 
 
@@ -110,7 +110,7 @@ def test_inbound_burst_survives_session_sigkill_and_go_panic(gateway, receiver):
     daemon = gateway
     messages = push_messages(daemon, 0, 1000)
     wait_for(lambda: daemon.redis.xlen("wagw:events") >= 300, 20, 0.005, "a third of the burst stored")
-    old = daemon.pid("session")
+    old = daemon.child_pid("session")
     killed_at = time.monotonic()
     os.kill(old, signal.SIGKILL)
     wait_for(lambda: session_pid_changed(daemon, old), 5, 0.02, "session respawned")
@@ -119,7 +119,7 @@ def test_inbound_burst_survives_session_sigkill_and_go_panic(gateway, receiver):
     back_after = time.monotonic() - killed_at
     assert back_after < 5, f"session took {back_after:.1f}s to store events again"
 
-    old = daemon.pid("session")
+    old = daemon.child_pid("session")
     daemon.redis.rpush("wagw:fake:inbound", json.dumps({"type": "crash"}))
     messages += push_messages(daemon, 1050, 200)
     wait_for(lambda: session_pid_changed(daemon, old), 5, 0.02, "session respawned after the Go panic")
@@ -131,7 +131,7 @@ def test_inbound_burst_survives_session_sigkill_and_go_panic(gateway, receiver):
 
 def test_session_is_respawned_within_a_second(gateway):
     daemon = gateway
-    old = daemon.pid("session")
+    old = daemon.child_pid("session")
     supervisor_children = f"/proc/{daemon.proc.pid}/task/{daemon.proc.pid}/children"
     killed_at = time.monotonic()
     os.kill(old, signal.SIGKILL)
@@ -151,7 +151,7 @@ def test_session_is_respawned_within_a_second(gateway):
 
 def test_native_crashes_fail_the_job_cleanly_while_the_session_carries_on(gateway, receiver):
     daemon = gateway
-    session_pid = daemon.pid("session")
+    session_pid = daemon.child_pid("session")
     queue = Queue("wa", connection=daemon.redis, serializer=JSONSerializer)
     job = queue.enqueue("workers.wa.fetch_avatar", jid="crash@s.whatsapp.net", retry=Retry(max=2))
     messages = []
@@ -165,7 +165,7 @@ def test_native_crashes_fail_the_job_cleanly_while_the_session_carries_on(gatewa
     assert "panic:" in job.latest_result().exc_string
     crashes = [json.loads(c) for c in daemon.redis.lrange("wagw:crashes", 0, -1)]
     assert sum(1 for c in crashes if c.get("operation") == "fetch_avatar") == 3
-    assert daemon.pid("session") == session_pid
+    assert daemon.child_pid("session") == session_pid
     assert daemon.process("session")["restarts"] == 0
 
     ok = queue.enqueue("workers.wa.fetch_avatar", jid="15551234567@s.whatsapp.net")

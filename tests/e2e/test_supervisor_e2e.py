@@ -13,28 +13,11 @@ import time
 
 import pytest
 
-from tests.helpers import pid_alive, wait_for
+from chaos.polling import wait_for
+from chaos.procs import descendants
+from wagw.procs import pid_alive
 
 pytestmark = pytest.mark.e2e
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below pid, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(") ", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
 
 
 def test_killed_worker_is_replaced_and_others_keep_their_pids(daemon_factory):
@@ -104,7 +87,6 @@ def test_embedded_redis_keeps_data_across_sigkill_and_restart(daemon_factory):
     daemon.proc.wait(timeout=5)
     wait_for(lambda: not any(pid_alive(p) for p in tree), 5.0, what="tree gone")
     assert (daemon.data_dir / "redis" / "redis.sock").exists(), "a stale socket is left behind"
-    daemon._redis = None
     daemon.start()
     assert daemon.redis.get("wagw:test:durable") == b"kept"
     assert daemon.stop() == 0

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from rq import Queue
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from wagw import keys
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER

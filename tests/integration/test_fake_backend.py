@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from wagw import keys
 from wagw.whatsapp.backend import BackendError, ConnectFailure, LoggedOut, NotPaired, StreamReplaced, TemporaryBan
 from wagw.whatsapp.fake import FakeBackend, fake_device_jid

@@ -12,8 +12,9 @@ import pytest
 from loguru import logger
 from rq.timeouts import JobTimeoutException
 
-from tests.helpers import pid_alive, wait_for
+from chaos.polling import wait_for
 from wagw import keys
+from wagw.procs import pid_alive
 from wagw.whatsapp.backend import BackendError
 from workers.wa.host_client import HostClient, HostCrashed, HostTimeout, HostUnavailable, SlotNotPaired
 

@@ -12,7 +12,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from wagw import keys, metrics
 from wagw.redisconn import SERIALIZER
 

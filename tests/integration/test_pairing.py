@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from tests.integration.test_session_neonize import SESSION_JID, StalledProxy, make_paired_store, store
 from wagw import keys
 from wagw.addresses import normalize_phone

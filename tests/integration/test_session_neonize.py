@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from wagw import keys
 
 SESSION_JID = "15550001111:7@s.whatsapp.net"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from rq import Queue
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from wagw import keys
 from wagw.redisconn import SERIALIZER
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from wagw import keys
 
 

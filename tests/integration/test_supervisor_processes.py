@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.helpers import pid_alive, wait_for
+from wagw.procs import pid_alive
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
 from wagw.supervisor.state import Child, ChildSpec, RestartPolicy, State

@@ -20,8 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue, Retry
 from rq.job import JobStatus
 
-from tests.helpers import pid_alive, wait_for
+from chaos.polling import wait_for
 from wagw import keys
+from wagw.procs import pid_alive
 from wagw.redisconn import SERIALIZER
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rq import Retry
 from rq.job import JobStatus
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from tests.integration.test_wa_worker import ALICE, CRASH, sent, start_worker, wa_queue, wait_done  # noqa: F401
 from wagw.quarantine import active_quarantines
 

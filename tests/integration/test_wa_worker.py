@@ -19,8 +19,9 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from tests.helpers import pid_alive, wait_for
+from chaos.polling import wait_for
 from wagw import keys
+from wagw.procs import pid_alive
 
 ALICE = "15551234567@s.whatsapp.net"
 CRASH = "crash@s.whatsapp.net"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from tests.integration.webhook_harness import Processes, Receiver
 from wagw.webhooks.enqueue import enqueue_deliveries
 

@@ -12,7 +12,7 @@ import pytest
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from tests.integration.webhook_harness import Processes, Receiver, always, sequence
 from wagw import keys
 from wagw.redisconn import SERIALIZER

@@ -9,7 +9,7 @@ import time
 import pytest
 from rq.registry import ScheduledJobRegistry
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from tests.integration.webhook_harness import Processes, Receiver
 from wagw.webhooks.enqueue import enqueue_deliveries
 

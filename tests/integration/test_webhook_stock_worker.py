@@ -12,7 +12,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from tests.integration.webhook_harness import Receiver, always, sequence
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks import enqueue as webhooks

@@ -9,7 +9,7 @@ import time
 import fakeredis
 import pytest
 
-from tests.helpers import wait_for
+from chaos.polling import wait_for
 from wagw import keys, quarantine
 from wagw.config import Settings
 

@@ -11,6 +11,7 @@ from loguru import logger
 from rq.scheduler import RQScheduler
 
 from wagw import keys
+from wagw.exitcodes import ExitCode
 from wagw.scheduler.reaper import StrandedJobs, reap_orphaned_jobs
 from wagw.redisconn import SERIALIZER, connect
 
@@ -56,4 +57,4 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     finally:
         scheduler.stop()
         logger.info("scheduler stopped")
-    return 0
+    return ExitCode.OK

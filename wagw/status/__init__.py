@@ -17,6 +17,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 
 from wagw import devices, keys
 from wagw.devices import DeviceState
+from wagw.exitcodes import ExitCode
 from wagw.names import device_roles
 from wagw.redisconn import SERIALIZER, connect
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
     from wagw.config import Settings
 
-NOT_RUNNING = 3  # as `systemctl status` does for a stopped unit
 
 
 def queue_counts(conn: Redis, name: str) -> dict[str, int]:
@@ -84,11 +84,11 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             print(json.dumps({"error": message, "processes": [], "devices": [], "queues": {}}))
         else:
             print(message)
-        return NOT_RUNNING
+        return ExitCode.NOT_RUNNING
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         from wagw.status.table import render
 
         render(report)
-    return 0 if report["supervisor"] else NOT_RUNNING
+    return ExitCode.OK if report["supervisor"] else ExitCode.NOT_RUNNING

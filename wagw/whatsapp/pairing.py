@@ -152,7 +152,7 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
     report.close()
     # neonize's connect()/stop() can block forever after a QR expires: leave without them.
     sys.stdout.flush()
-    os._exit(0)
+    os._exit(ExitCode.OK)
 
 
 # The parent ------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ try again.
 from __future__ import annotations
 
 import base64
-import ctypes
 import json
 import os
 import signal
@@ -38,9 +37,10 @@ from typing import IO, Any
 from loguru import logger
 
 from wagw.devices import DeviceState, state_after
+from wagw.exitcodes import ExitCode
 from wagw.names import host_name, worker_role
+from wagw.procs import die_with_parent
 
-PR_SET_PDEATHSIG = 1
 STOP_GRACE = 2.0  # seconds the backend gets to disconnect before the host exits anyway
 
 
@@ -51,14 +51,6 @@ def _claim_protocol_stdout() -> IO[str]:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     return replies
-
-
-def _die_with_parent(parent: int) -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the wa-worker died before prctl took effect
-        os._exit(1)
 
 
 class Host:
@@ -97,8 +89,8 @@ class Host:
         for line in sys.stdin:
             self.reply(self._handle(line))
         logger.info("the wa-worker closed the pipe: exiting")
-        self._exit(0)
-        return 0  # not reached
+        self._exit(ExitCode.OK)
+        return ExitCode.OK  # not reached
 
     def _connection(self) -> None:
         from wagw.whatsapp.backend import BackendError
@@ -115,7 +107,7 @@ class Host:
         except Exception as error:  # a bug, not WhatsApp: exit so the wa-worker respawns us
             logger.exception("{} failed to connect", self.role)
             self.state(DeviceState.FAILED, error=f"{type(error).__name__}: {error}")
-            self._exit(1)
+            self._exit(ExitCode.FAILURE)
         jid = self.backend.device_jid()
         self.state(DeviceState.CONNECTED, paired=True, jid=jid)
         logger.info("{} connected as {}", self.role, jid)
@@ -127,7 +119,7 @@ class Host:
             self.state(state, paired=state is not DeviceState.UNPAIRED, error=str(error))
             self._exit(int(error.exit_code))
         self.state(DeviceState.OFFLINE, paired=True, error="connection closed")
-        self._exit(0)
+        self._exit(ExitCode.OK)
 
     def _handle(self, line: str) -> dict:
         try:
@@ -180,9 +172,10 @@ def main() -> int:
     replies = _claim_protocol_stdout()
     hello_line = sys.stdin.readline()
     if not hello_line:
-        return 0
+        return ExitCode.OK
     hello = json.loads(hello_line)
-    _die_with_parent(int(hello["parent"]))
+    # SIGKILL: nothing in the host, Go's signal handlers included, may delay its end.
+    die_with_parent(int(hello["parent"]), signal.SIGKILL)
 
     from wagw.config import Settings
     from wagw.logs import configure_logging

@@ -40,6 +40,7 @@ from rq.utils import now
 from rq.worker import BaseWorker, WorkerStatus
 
 from wagw import keys, metrics
+from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 from wagw.webhooks.endpoints import redact
 from wagw.webhooks.enqueue import DELIVER, DELIVERED_TTL
@@ -132,7 +133,7 @@ class DeliveryWorker(BaseWorker):
         """SIGTERM/SIGINT or RQ's shutdown command: stop taking jobs, finish the ones held."""
         if self._stopping.is_set() and signum is not None:
             logger.warning("second stop signal: leaving in-flight deliveries to RQ's abandoned-job handling")
-            raise SystemExit(1)
+            raise SystemExit(ExitCode.FAILURE)
         self._stopping.set()
 
     def _install_signal_handlers(self) -> None:
@@ -471,4 +472,4 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     conn = connect(settings)
     worker = DeliveryWorker(settings, conn, name=worker_name())
     worker.work(burst=bool(getattr(args, "burst", False)))
-    return 0
+    return ExitCode.OK
