@@ -128,7 +128,7 @@ class Bench:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
         self.env.update(
             WAGW_REDIS_URL=self.redis_url, WAGW_DATA_DIR=str(self.dir), WAGW_BACKEND="fake",
-            WAGW_WEBHOOK_URLS=self.url, WAGW_WEBHOOK_SECRET="bench-secret", WAGW_LOG_LEVEL=args.log_level,
+            WAGW_WEBHOOK_URLS=self.url, WAGW_WEBHOOK_SECRET="bench-secret-of-sixteen-bytes", WAGW_LOG_LEVEL=args.log_level,
             PYTHONUNBUFFERED="1",
         )
         os.environ.update({k: v for k, v in self.env.items() if k.startswith("WAGW_")})

@@ -18,7 +18,7 @@ from chaos.polling import wait_for
 from chaos.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
-SECRET = "e2e-secret"
+SECRET = "e2e-secret-of-sixteen-bytes"
 CHATS = [f"1555000{n:04d}@s.whatsapp.net" for n in range(7)]
 
 
