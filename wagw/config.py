@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     dashboard_addr: str = ""
     dashboard_user: str = ""
     dashboard_password: SecretStr | None = None
+    # Host names (as browsers send them) the dashboard answers to, besides IP addresses and
+    # localhost: the name of a reverse proxy in front of it.
+    dashboard_hosts: CommaList = []
     metrics_addr: str = ""
     # A postgres:// URL to keep device stores there instead of sqlite files in data_dir.
     device_db: SecretStr | None = None
@@ -74,7 +77,8 @@ class Settings(BaseSettings):
     # Media URLs may point at loopback, private, link-local or metadata addresses.
     fetch_private: bool = False
 
-    _split = field_validator("webhook_urls", "webhook_events", "webhook_retry_schedule", mode="before")(
+    _split = field_validator("webhook_urls", "webhook_events", "webhook_retry_schedule", "dashboard_hosts",
+                             mode="before")(
         classmethod(lambda cls, v: _split_commas(v))
     )
 

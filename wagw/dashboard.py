@@ -1,7 +1,14 @@
-"""`wagw dashboard`: rq-dashboard with the JSON serializer, loopback by default, auth otherwise.
+"""`wagw dashboard`: rq-dashboard with the JSON serializer, always behind a password, loopback
+by default.
 
-rq-dashboard 0.9 is used as a library (its Flask blueprint) and served by waitress. Three
+Without WAGW_DASHBOARD_USER/PASSWORD the login is user `wagw` with a password generated on
+first start and kept in the data dir (0600); `wagw dashboard --show-login` prints it.
+
+rq-dashboard 0.9 is used as a library (its Flask blueprint) and served by waitress. Four
 things are fixed on top of it:
+
+- Its job view and delete fetch jobs with RQ's default serializer, pickle: a job whose data
+  someone wrote as a pickle would run code in the dashboard. Both fetch with JSON instead.
 
 - Its workers data endpoint lists workers with RQ's default (pickle) serializer, so reading
   the current job of a worker running a JSON job raises DeserializationError: HTTP 500 on
@@ -13,14 +20,20 @@ things are fixed on top of it:
 - Its POST endpoints (delete, requeue) and the GET "requeue all" would follow a cross-site
   request carrying cached basic-auth credentials; they require the X-Requested-With header
   that the dashboard's own jQuery calls send and a cross-site form cannot.
+
+Requests must name the dashboard in their Host header (an IP address, localhost, or a name in
+WAGW_DASHBOARD_HOSTS), so a page that rebinds its own DNS name to this address reaches nothing.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import re
+import secrets
 import signal
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -37,6 +50,8 @@ if TYPE_CHECKING:
 
 DEFAULT_ADDR = "127.0.0.1:9181"
 REALM = "wagw dashboard"
+GENERATED_USER = "wagw"
+PASSWORD_FILE = "dashboard.password"
 
 
 class DashboardConfigError(ValueError):
@@ -57,7 +72,7 @@ def is_loopback(host: str) -> bool:
         return False  # any other name may resolve to a public address
 
 
-def basic_auth_credentials(settings: Settings) -> tuple[str, str] | None:
+def configured_credentials(settings: Settings) -> tuple[str, str] | None:
     """(user, password) when both are set, None when neither; half a pair is a config error."""
     password = settings.dashboard_password.get_secret_value() if settings.dashboard_password else ""
     if bool(settings.dashboard_user) != bool(password):
@@ -66,15 +81,34 @@ def basic_auth_credentials(settings: Settings) -> tuple[str, str] | None:
     return (settings.dashboard_user, password) if password else None
 
 
+def generated_password(settings: Settings) -> str:
+    """The password kept in the data dir, made (0600) on first use."""
+    path = Path(settings.data_dir) / PASSWORD_FILE
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    password = secrets.token_urlsafe(24)
+    with os.fdopen(fd, "w") as file:
+        file.write(password + "\n")
+    return password
+
+
+def credentials(settings: Settings) -> tuple[str, str]:
+    """The login: the configured pair, else user `wagw` with the generated password."""
+    return configured_credentials(settings) or (GENERATED_USER, generated_password(settings))
+
+
 def resolve_addr(settings: Settings, override: str | None = None) -> tuple[str, int]:
     """Where to listen, and refuse an address reachable from outside without credentials."""
-    credentials = basic_auth_credentials(settings)
+    configured = configured_credentials(settings)
     addr = override or settings.dashboard_addr or DEFAULT_ADDR
     try:
         host, port = split_addr(addr)
     except ValueError:
         raise DashboardConfigError(f"invalid setting WAGW_DASHBOARD_ADDR: {addr!r} is not host:port") from None
-    if not is_loopback(host) and credentials is None:
+    if not is_loopback(host) and configured is None:
         raise DashboardConfigError(
             f"invalid setting WAGW_DASHBOARD_USER: the dashboard binds to {host}, which is not "
             "loopback, so WAGW_DASHBOARD_USER and WAGW_DASHBOARD_PASSWORD are required "
@@ -103,7 +137,19 @@ def _install_fixed_views(app: Flask) -> None:
     from flask import current_app
     from rq import Queue, Worker, requeue_job
     from rq.exceptions import DeserializationError, NoSuchJobError
+    from rq.job import Job
     from rq_dashboard import web
+
+    class JsonJob(Job):
+        """What rq-dashboard's job view and delete fetch: never with pickle."""
+
+        @classmethod
+        def fetch(cls, id, connection=None, serializer=None):  # noqa: A002 - rq's signature
+            return super().fetch(id, connection=connection, serializer=SERIALIZER)
+
+    if getattr(web, "Job", None) is not Job:  # written against rq-dashboard 0.9
+        raise RuntimeError("rq-dashboard no longer fetches jobs through rq.job.Job: update wagw.dashboard")
+    web.Job = JsonJob
 
     def current_job(worker):
         try:
@@ -161,20 +207,35 @@ def _install_fixed_views(app: Flask) -> None:
         app.view_functions[endpoint] = view
 
 
-def _install_guards(app: Flask, user: str, password: str | None) -> None:
+def host_allowed(host_header: str, names: list[str]) -> bool:
+    """An IP address, localhost, or one of the configured names (any port): never a name an
+    attacker's page could rebind to this address."""
+    host = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
+    host = host.strip("[]").lower()
+    if host == "localhost" or host in (name.lower() for name in names):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _install_guards(app: Flask, user: str, password: str, host_names: list[str]) -> None:
     from flask import Response, request
 
     @app.before_request
     def guard():
-        if password is not None:
-            auth = request.authorization
-            ok = (
-                auth is not None
-                and hmac.compare_digest((auth.username or "").encode(), user.encode())
-                and hmac.compare_digest((auth.password or "").encode(), password.encode())
-            )
-            if not ok:
-                return Response("Login required", 401, {"WWW-Authenticate": f'Basic realm="{REALM}"'})
+        if not host_allowed(request.host, host_names):
+            return Response("Unknown Host: add it to WAGW_DASHBOARD_HOSTS", 421)
+        auth = request.authorization
+        ok = (
+            auth is not None
+            and hmac.compare_digest((auth.username or "").encode(), user.encode())
+            and hmac.compare_digest((auth.password or "").encode(), password.encode())
+        )
+        if not ok:
+            return Response("Login required", 401, {"WWW-Authenticate": f'Basic realm="{REALM}"'})
         changes_state = request.method not in ("GET", "HEAD") or request.endpoint == "rq_dashboard.requeue_all"
         if changes_state and request.headers.get("X-Requested-With") != "XMLHttpRequest":
             return Response("Forbidden: missing X-Requested-With", 403)
@@ -203,13 +264,21 @@ def build_app(settings: Settings) -> Flask:
     setup_rq_connection(app)
     app.jinja_env.loader = _escaping_loader(app.create_global_jinja_loader())
     _install_fixed_views(app)
-    credentials = basic_auth_credentials(settings)
-    _install_guards(app, *(credentials or ("", None)))
+    user, password = credentials(settings)
+    _install_guards(app, user, password, settings.dashboard_hosts)
     return app
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     """Serve the dashboard until SIGTERM/SIGINT. Exit 78 on an unsafe or invalid address."""
+    if getattr(args, "show_login", False):
+        try:
+            user, password = credentials(settings)
+        except DashboardConfigError as error:
+            logger.error("{}", error)
+            return ExitCode.CONFIG
+        print(f"user: {user}\npassword: {password}")
+        return ExitCode.OK
     try:
         host, port = resolve_addr(settings, getattr(args, "addr", None))
     except DashboardConfigError as error:
@@ -230,8 +299,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    auth = "basic auth" if settings.dashboard_user else "no auth (loopback only)"
-    logger.info("dashboard listening on http://{}:{}/ ({})", host, port, auth)
+    login = "the configured login" if settings.dashboard_user else "user wagw, `wagw dashboard --show-login`"
+    logger.info("dashboard listening on http://{}:{}/ ({})", host, port, login)
     server.run()
     logger.info("dashboard stopped")
     return ExitCode.OK

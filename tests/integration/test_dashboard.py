@@ -128,6 +128,15 @@ def render(url: str, name: str) -> str:
     return result.stdout
 
 
+def show_login() -> tuple[str, str]:
+    """The generated login, as an operator reads it."""
+    result = subprocess.run([sys.executable, "-m", "wagw", "dashboard", "--show-login"], capture_output=True,
+                            text=True, timeout=30, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+    user, password = re.fullmatch(r"user: (\S+)\npassword: (\S+)\n", result.stdout).groups()
+    return user, password
+
+
 @needs_chromium
 @pytest.mark.timeout(150)
 def test_every_page_renders_while_json_jobs_run(busy_redis):
@@ -136,14 +145,18 @@ def test_every_page_renders_while_json_jobs_run(busy_redis):
     try:
         wait_for(lambda: answers(base) or proc.poll() is not None, timeout=20, what="the dashboard to listen")
         assert proc.poll() is None, proc.stdout.read()
+        user, password = show_login()
+        assert httpx.get(base, timeout=5).status_code == 401  # no dashboard without a login
+        login = (user, password)
 
         # The endpoint behind the workers page: rq-dashboard 0.9 answers 500 here.
-        workers = httpx.get(f"{base}/0/data/workers.json", timeout=5)
+        workers = httpx.get(f"{base}/0/data/workers.json", auth=login, timeout=5)
         assert workers.status_code == 200, workers.text[:500]
         (worker,) = workers.json()["workers"]
         assert worker["name"] == "wa-worker-1"
         assert worker["current_job"]["job_id"] == jobs["started"].id
 
+        base = base.replace("http://", f"http://{user}:{password}@")  # Chromium logs in with the URL
         pages = {
             "queues": f"{base}/",
             "workers": f"{base}/0/view/workers",
