@@ -42,6 +42,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./var")
     redis_url: str | None = None
+    # The embedded Redis's memory ceiling; past it writes fail instead of evicting queued work.
+    redis_max_memory_mb: int = Field(1024, ge=64)
     backend: Literal["neonize", "fake"] = "neonize"
     wa_workers: int = Field(1, ge=1)
     webhook_workers: int = Field(2, ge=0)

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from wagw import __version__, keys
 from wagw.metrics import METRICS, PREFIX, Metric
+from wagw.redisconn import memory
 from wagw.names import SESSION
 
 if TYPE_CHECKING:
@@ -78,6 +79,21 @@ class WagwCollector:
         yield from self._queues()
         yield from self._devices()
         yield from self._quarantines()
+        yield from self._memory()
+
+    def _memory(self) -> Iterator:
+        from prometheus_client.core import GaugeMetricFamily
+
+        mem = memory(self.conn)
+        if mem is None:
+            return
+        used = GaugeMetricFamily(PREFIX + "redis_memory_used_bytes", "Memory Redis uses.")
+        used.add_metric([], mem["used_bytes"])
+        ceiling = GaugeMetricFamily(PREFIX + "redis_memory_max_bytes",
+                                    "Redis's memory ceiling (0: none); past it writes are refused.")
+        ceiling.add_metric([], mem["max_bytes"])
+        yield used
+        yield ceiling
 
     def _queues(self) -> Iterator:
         from prometheus_client.core import GaugeMetricFamily

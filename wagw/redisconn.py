@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from redis import Redis
+from redis.exceptions import ResponseError
 from rq.serializers import JSONSerializer
 
 if TYPE_CHECKING:
@@ -41,3 +42,20 @@ def read_stream(conn: Redis, stream: str, after: bytes | str, *, block_ms: int, 
 def newest_entries(conn: Redis, stream: str, count: int) -> list[StreamEntry]:
     """The last `count` entries of a stream, newest first."""
     return cast("list[StreamEntry]", conn.xrevrange(stream, count=count))
+
+
+# `wagw status` and the metrics warn from this share of Redis's memory ceiling: past the
+# ceiling Redis refuses writes (noeviction), so the daemon stops taking events and jobs.
+MEMORY_WARN_RATIO = 0.8
+
+
+def memory(conn: Redis) -> dict[str, float | int | bool] | None:
+    """Redis memory: used and maximum bytes (0: no ceiling), their ratio, and whether to warn.
+    None when this Redis does not answer INFO (some managed services restrict it)."""
+    try:
+        info = conn.info("memory")
+    except ResponseError:
+        return None
+    used, ceiling = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+    ratio = used / ceiling if ceiling else 0.0
+    return {"used_bytes": used, "max_bytes": ceiling, "ratio": round(ratio, 4), "warn": ratio >= MEMORY_WARN_RATIO}

