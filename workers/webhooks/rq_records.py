@@ -13,8 +13,6 @@ from rq.job import Job, JobStatus
 from rq.results import Result
 from rq.utils import utcformat
 
-from wagw import keys, metrics
-
 if TYPE_CHECKING:
     from redis.client import Pipeline
     from rq.executions import Execution
@@ -96,24 +94,3 @@ def schedule(queue: Queue, registry: ScheduledJobRegistry, job: Job, due: int, p
     job.set_status(JobStatus.SCHEDULED, pipeline=pipe)
     job.save(pipeline=pipe)
     pipe.zadd(registry.key, {job.id: due})
-
-
-def observe_many(pipe: Pipeline, name: str, samples: list[tuple[str, float]]) -> None:
-    """metrics.observe for a batch of (outcome, seconds), summed per bucket: the same
-    histogram fields (wagw/metrics.py storage) in a few commands instead of three per sample."""
-    if not samples:
-        return
-    metric = metrics.METRICS[name]
-    key = keys.METRIC_HISTOGRAM.format(name=name)
-    fields: dict[str, int] = {}
-    sums: dict[str, float] = {}
-    for outcome, seconds in samples:
-        label = metrics._label_field(metric, {"outcome": outcome})
-        bucket = next((i for i, bound in enumerate(metric.buckets) if seconds <= bound), len(metric.buckets))
-        for field_name in (f"{label}\t{bucket}", f"{label}\tcount"):
-            fields[field_name] = fields.get(field_name, 0) + 1
-        sums[label] = sums.get(label, 0.0) + seconds
-    for field_name, amount in fields.items():
-        pipe.hincrby(key, field_name, amount)
-    for label, total in sums.items():
-        pipe.hincrbyfloat(key, f"{label}\tsum", total)

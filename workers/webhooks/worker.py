@@ -52,7 +52,6 @@ from workers.webhooks.rq_records import (
     DeliveryJob,
     mark_failed,
     mark_finished,
-    observe_many,
     schedule,
 )
 
@@ -352,7 +351,7 @@ class DeliveryWorker(BaseWorker):
             for outcome, amount in counts.items():
                 if amount:
                     metrics.incr(pipe, "webhook_deliveries", amount, outcome=outcome)
-            observe_many(pipe, "webhook_delivery_seconds", latencies)
+            metrics.observe_many(pipe, "webhook_delivery_seconds", latencies)
             pipe.execute()
         for flight, kind in logs:
             self._log(flight, kind)
