@@ -17,6 +17,7 @@ from tests.integration.webhook_harness import Receiver, always, sequence
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks import enqueue as webhooks
 from wagw.webhooks.signing import verify_hub_signature
+from workers.webhooks import delivery
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def settings(settings_env, receiver, monkeypatch):
     settings_env.setenv("WAGW_WEBHOOK_URLS", receiver.url)
     settings_env.setenv("WAGW_WEBHOOK_SECRET", "stock")
     settings_env.setenv("WAGW_WEBHOOK_RETRY_SCHEDULE", "2,2")
-    monkeypatch.setattr(webhooks, "_context", None)  # deliver builds it from the environment
+    monkeypatch.setattr(delivery, "_context", None)  # deliver builds it from the environment
     from wagw.config import Settings
 
     return Settings(_env_file=None)
