@@ -79,7 +79,7 @@ def now() -> datetime:
     return rq_now()
 
 
-# ---- enqueueing (the session's event thread) ---------------------------------------------------
+# ---- enqueueing (the session's event thread) ----------------------------------------------------
 
 
 def queued_job_fields(queue_name: str, *, timeout: int, retry: Retry, result_ttl: int,
@@ -123,6 +123,8 @@ def enqueue_calls(pipe: Pipeline, queue_name: str, fields: dict[str, Any],
     return job_ids
 
 
+# ---- a job's own fields (the wa worker's defaults) ----------------------------------------------
+
 # How Job.to_dict encodes the attributes save_fields writes.
 _FIELD_ENCODINGS: dict[str, Callable[[Any], Any]] = {
     "timeout": lambda value: value,
@@ -137,7 +139,7 @@ def save_fields(job: Job, names: Iterable[str]) -> None:
     job.connection.hset(job.key, mapping={name: _FIELD_ENCODINGS[name](getattr(job, name)) for name in names})
 
 
-# ---- a worker taking jobs in batches (workers/webhooks) -----------------------------------------
+# ---- taking, starting and ending jobs (the webhook worker; the reaper's stranded ids) -----------
 
 
 class IntermediateList:
@@ -165,6 +167,7 @@ class IntermediateList:
         pipe.lrem(self.key, 1, job_id)
 
     def ids(self) -> list[str]:
+        """The ids parked here now (what IntermediateQueue.get_job_ids reads)."""
         return [as_text(i) for i in self.connection.lrange(self.key, 0, -1)]
 
     def put_back(self, job_id: str) -> bool:
@@ -295,7 +298,7 @@ def register_again(worker: BaseWorker) -> None:
         pipe.execute()
 
 
-# ---- jobs of dead workers (wagw.scheduler.reaper) --------------------------------------------
+# ---- jobs of dead workers (wagw.scheduler.reaper) -----------------------------------------------
 
 
 def started_entries(registry: StartedJobRegistry) -> list[tuple[str, str]]:
@@ -325,7 +328,7 @@ def expire_now(registry: StartedJobRegistry, entries: list[str]) -> list[str]:
     return [entry.split(":", 1)[0] for entry in entries]
 
 
-# ---- results (wagw.client) -------------------------------------------------------------------
+# ---- results (wagw.client) ----------------------------------------------------------------------
 
 
 def results_after(conn: Redis, job_id: str, after: str, block_ms: int) -> list[tuple[str, Result]]:
