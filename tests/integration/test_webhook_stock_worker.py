@@ -16,8 +16,8 @@ from tests.helpers import wait_for
 from tests.integration.webhook_harness import Receiver, always, sequence
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks import enqueue as webhooks
-from wagw.webhooks.signing import verify_hub_signature
 from workers.webhooks import delivery
+from wagw.webhooks.signing import verify_hub_signature
 
 
 @pytest.fixture
