@@ -131,7 +131,8 @@ def wait_for(job: Job, timeout: float | None = None) -> Any:
             raise WaitTimeout(job, timeout)
         # Short blocks: a caller's socket_timeout may be small.
         block_ms = max(1, int(min(remaining, 1.0) * 1000))
-        for last_id, result in rqcompat.results_after(job.connection, job.id, last_id, block_ms):
+        for result_id, result in rqcompat.results_after(job.connection, job.id, last_id, block_ms):
+            last_id = result_id
             if result.type == Result.Type.SUCCESSFUL:
                 return result.return_value
             if result.type in _FINAL_FAILURES:

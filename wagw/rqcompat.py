@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import uuid4
 
 from rq import worker_registration
@@ -181,7 +181,7 @@ class SharedRegistriesJob(Job):
     registry (Execution.create, Job._handle_failure, ...), which costs more than the Redis
     commands it issues when thousands of jobs go through a process each second."""
 
-    _registries: dict = {}
+    _registries: ClassVar[dict] = {}
 
     def _registry(self, kind: str):
         key = (kind, self.origin, id(self.connection))
@@ -323,7 +323,7 @@ def expire_now(registry: StartedJobRegistry, entries: list[str]) -> list[str]:
     """Hand these started entries to rq's abandoned-job handling (the job's Retry, else failed)
     now rather than when their lease runs out: backdate their started-registry scores, then
     StartedJobRegistry.cleanup. Returns their job ids."""
-    registry.connection.zadd(registry.key, {entry: 0 for entry in entries}, xx=True)
+    registry.connection.zadd(registry.key, dict.fromkeys(entries, 0), xx=True)
     registry.cleanup(timestamp=1)
     return [entry.split(":", 1)[0] for entry in entries]
 

@@ -9,7 +9,7 @@ to follow it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 
 import pytest
@@ -241,10 +241,10 @@ def test_schedule_writes_what_queue_schedule_job_writes(redis_conn, queue):
     reference = rq_starts(worker, queue)
     enqueue(queue, retry=Retry(max=2))
     ours, execution = rqcompat_starts(queue, "worker-a")
-    due = int((datetime.now(timezone.utc) - timedelta(seconds=1)).timestamp())
+    due = int((datetime.now(UTC) - timedelta(seconds=1)).timestamp())
     redis_conn.delete(Queue.redis_queues_keys)  # as after a Redis restart that lost it
     rq_ends(worker, reference, queue, lambda pipe: queue.schedule_job(
-        reference, datetime.fromtimestamp(due, timezone.utc), pipeline=pipe))
+        reference, datetime.fromtimestamp(due, UTC), pipeline=pipe))
     assert Queue.all(connection=redis_conn) == [queue]
     redis_conn.delete(Queue.redis_queues_keys)
     rqcompat_ends(ours, execution, lambda pipe: rqcompat.schedule(

@@ -66,7 +66,7 @@ class StrandedJobs:
         now = self.clock()
         present: set[tuple[str, str]] = set()
         rescued: list[str] = []
-        for queue, taken in zip(self.queues, self.taken):
+        for queue, taken in zip(self.queues, self.taken, strict=True):
             for job_id in taken.ids():
                 present.add((queue.name, job_id))
                 first = self.first_seen.setdefault((queue.name, job_id), now)
