@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 from rq import Queue, Retry
 from rq.results import Result
 
-from wagw import keys
-from wagw.redisconn import SERIALIZER, connect, read_stream
+from wagw import keys, rqcompat
+from wagw.redisconn import SERIALIZER, connect
 from wagw import operations
 from wagw.operations import Operation
 
@@ -124,17 +124,15 @@ def wait_for(job: Job, timeout: float | None = None) -> Any:
     if timeout is None:
         timeout = worst_case(job) + WAIT_MARGIN
     deadline = time.monotonic() + timeout
-    conn = job.connection
-    stream = Result.get_key(job.id)
     last_id = "0-0"
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise WaitTimeout(job, timeout)
         # Short blocks: a caller's socket_timeout may be small.
-        for result_id, payload in read_stream(conn, stream, last_id, block_ms=max(1, int(min(remaining, 1.0) * 1000))):
-            last_id = result_id.decode()
-            result = Result.restore(job.id, last_id, payload, connection=conn, serializer=SERIALIZER)
+        block_ms = max(1, int(min(remaining, 1.0) * 1000))
+        for result_id, result in rqcompat.results_after(job.connection, job.id, last_id, block_ms):
+            last_id = result_id
             if result.type == Result.Type.SUCCESSFUL:
                 return result.return_value
             if result.type in _FINAL_FAILURES:

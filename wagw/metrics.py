@@ -123,3 +123,24 @@ def observe(conn: Conn, name: str, seconds: float, **labels: object) -> None:
             pipe.execute()
 
     _safely(conn, write)
+
+
+def observe_many(pipe: Pipeline, name: str, samples: list[tuple[str, float]]) -> None:
+    """observe() for a batch of (outcome, seconds), summed per bucket: the same histogram
+    fields in a few commands instead of three per sample."""
+    if not samples:
+        return
+    metric = METRICS[name]
+    key = keys.METRIC_HISTOGRAM.format(name=name)
+    fields: dict[str, int] = {}
+    sums: dict[str, float] = {}
+    for outcome, seconds in samples:
+        label = _label_field(metric, {"outcome": outcome})
+        bucket = next((i for i, bound in enumerate(metric.buckets) if seconds <= bound), len(metric.buckets))
+        for field_name in (f"{label}\t{bucket}", f"{label}\tcount"):
+            fields[field_name] = fields.get(field_name, 0) + 1
+        sums[label] = sums.get(label, 0.0) + seconds
+    for field_name, amount in fields.items():
+        pipe.hincrby(key, field_name, amount)
+    for label, total in sums.items():
+        pipe.hincrbyfloat(key, f"{label}\tsum", total)

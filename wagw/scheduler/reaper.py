@@ -18,8 +18,8 @@ import time
 from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
-from rq.utils import as_text
 
+from wagw import rqcompat
 from wagw.procs import pid_alive
 from wagw.redisconn import SERIALIZER
 
@@ -27,23 +27,14 @@ from wagw.redisconn import SERIALIZER
 # milliseconds; one still there after this long has lost its worker.
 STRANDED_AFTER = 5.0
 
-# Requeue only if the id is still in the intermediate list: two rescuers cannot both push it.
-_RESCUE = """
-if redis.call('LREM', KEYS[2], 1, ARGV[1]) > 0 then
-  redis.call('LPUSH', KEYS[1], ARGV[1])
-  return 1
-end
-return 0
-"""
-
 
 def _worker_dead(conn: Redis, worker_name: str, hostname: str) -> bool:
-    pid, host = conn.hmget(f"rq:worker:{worker_name}", "pid", "hostname")
+    pid, host = rqcompat.worker_pid_and_host(conn, worker_name)
     if pid is None:
         return True  # heartbeat key expired: RQ itself considers the worker gone
-    if as_text(host) != hostname:
+    if host != hostname:
         return False  # another host's worker: leave it to that host
-    return not pid_alive(int(pid))
+    return not pid_alive(pid)
 
 
 def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None = None) -> list[str]:
@@ -52,17 +43,13 @@ def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None
     reaped: list[str] = []
     for queue_name in queue_names:
         registry = StartedJobRegistry(queue_name, connection=conn, serializer=SERIALIZER)
-        orphans = []
-        for member in conn.zrange(registry.key, 0, -1):
-            member = as_text(member)
-            worker_name = as_text(conn.hget(f"rq:execution:{member}", "worker_name") or b"")
-            if worker_name and _worker_dead(conn, worker_name, hostname):
-                orphans.append(member)
+        orphans = [
+            entry for entry, worker_name in rqcompat.started_entries(registry)
+            if worker_name and _worker_dead(conn, worker_name, hostname)
+        ]
         if orphans:
-            # Backdate the lease, then let RQ's abandoned-job handling (retry or fail) run.
-            conn.zadd(registry.key, {member: 0 for member in orphans}, xx=True)
-            registry.cleanup(timestamp=1)
-            reaped.extend(member.split(":", 1)[0] for member in orphans)
+            # RQ's abandoned-job handling (retry or fail) now, not when their lease runs out.
+            reaped.extend(rqcompat.expire_now(registry, orphans))
     return reaped
 
 
@@ -70,26 +57,24 @@ class StrandedJobs:
     """Watches the intermediate lists; remembers when each id was first seen there."""
 
     def __init__(self, conn: Redis, queue_names: list[str], clock=time.monotonic) -> None:
-        self.conn = conn
         self.queues = [Queue(name, connection=conn, serializer=SERIALIZER) for name in queue_names]
+        self.taken = [rqcompat.IntermediateList(queue) for queue in self.queues]
         self.clock = clock
         self.first_seen: dict[tuple[str, str], float] = {}
-        self._rescue = conn.register_script(_RESCUE)
 
     def rescue(self) -> list[str]:
         now = self.clock()
         present: set[tuple[str, str]] = set()
         rescued: list[str] = []
-        for queue in self.queues:
-            for raw in self.conn.lrange(queue.intermediate_queue_key, 0, -1):
-                job_id = as_text(raw)
+        for queue, taken in zip(self.queues, self.taken, strict=True):
+            for job_id in taken.ids():
                 present.add((queue.name, job_id))
                 first = self.first_seen.setdefault((queue.name, job_id), now)
                 if now - first < STRANDED_AFTER:
                     continue
                 if job_id in queue.started_job_registry:
                     continue  # running: the started-registry reaper owns it
-                if self._rescue(keys=[queue.key, queue.intermediate_queue_key], args=[job_id]):
+                if taken.put_back(job_id):
                     rescued.append(job_id)
         self.first_seen = {key: t for key, t in self.first_seen.items() if key in present}
         return rescued

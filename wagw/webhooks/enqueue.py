@@ -7,18 +7,12 @@ The job path, its arguments and its TTLs are the contract with the webhook worke
 
 from __future__ import annotations
 
-import json
 import math
-import zlib
 from typing import TYPE_CHECKING
-from uuid import uuid4
 
-from rq import Queue, Retry
-from rq.job import Job, JobStatus
-from rq.utils import now, utcformat
+from rq import Retry
 
-from wagw import keys
-from wagw.redisconn import SERIALIZER
+from wagw import keys, rqcompat
 from wagw.webhooks.endpoints import redact
 
 if TYPE_CHECKING:
@@ -54,26 +48,15 @@ def enqueue_deliveries(pipe: Pipeline, settings: Settings, event_id: str, event_
 
     Writes exactly what rq's `Queue.enqueue_many` writes for these jobs (the job hash, the
     queue list, the set of queues; tests/unit/test_webhook_enqueue.py compares the two), but
-    builds it directly: this runs on the session's event thread, once per event, where rq's
-    generic path costs several times more.
+    builds it directly (rqcompat.enqueue_calls): this runs on the session's event thread, once
+    per event, where rq's generic path costs several times more.
     """
     if not settings.webhook_urls or not wants(settings, event_name):
         return 0
-    queue_key = Queue.redis_queue_namespace_prefix + keys.WEBHOOKS_QUEUE
-    pipe.sadd(Queue.redis_queues_keys, queue_key)
-    fixed = _fixed_fields(settings)
-    stamp = utcformat(now())
-    for url in settings.webhook_urls:
-        job_id = str(uuid4())
-        data = zlib.compress(SERIALIZER.dumps((DELIVER, None, (url, event_id, body), {})))
-        pipe.hset(Job.redis_job_namespace_prefix + job_id, mapping={
-            **fixed,
-            "created_at": stamp,
-            "enqueued_at": stamp,
-            "data": data,
-            "description": f"{event_name} {event_id} -> {redact(url)}",
-        })
-        pipe.rpush(queue_key, job_id)
+    rqcompat.enqueue_calls(pipe, keys.WEBHOOKS_QUEUE, _fixed_fields(settings), [
+        (DELIVER, (url, event_id, body), f"{event_name} {event_id} -> {redact(url)}")
+        for url in settings.webhook_urls
+    ])
     return len(settings.webhook_urls)
 
 
@@ -85,16 +68,8 @@ def _fixed_fields(settings: Settings) -> dict:
     global _fixed
     basis = (tuple(settings.webhook_retry_schedule), settings.webhook_connect_timeout, settings.webhook_timeout)
     if _fixed is None or _fixed[0] != basis:
-        retry = rq_retry(settings)
-        _fixed = (basis, {
-            "status": JobStatus.QUEUED.value,
-            "success_callback_name": "", "failure_callback_name": "", "stopped_callback_name": "",
-            "started_at": "", "ended_at": "", "last_heartbeat": "", "worker_name": "", "group_id": "",
-            "retries_left": retry.max,
-            "retry_intervals": json.dumps(retry.intervals),
-            "origin": keys.WEBHOOKS_QUEUE,
-            "timeout": job_timeout(settings),
-            "result_ttl": DELIVERED_TTL,
-            "failure_ttl": FAILED_TTL,
-        })
+        _fixed = (basis, rqcompat.queued_job_fields(
+            keys.WEBHOOKS_QUEUE, timeout=job_timeout(settings), retry=rq_retry(settings),
+            result_ttl=DELIVERED_TTL, failure_ttl=FAILED_TTL,
+        ))
     return _fixed[1]

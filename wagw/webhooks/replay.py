@@ -57,7 +57,7 @@ def failed_deliveries(conn: Redis, limit: int = 10) -> dict:
     registry = _registry(conn)
     count = registry.get_job_count(cleanup=False)
     # The failed registry is scored by expiry (failure time + a fixed TTL): highest = newest.
-    ids = [i.decode() for i in conn.zrevrange(registry.key, 0, max(limit, 0) - 1)] if limit else []
+    ids = registry.get_job_ids(0, max(limit, 0) - 1, desc=True, cleanup=False) if limit else []
     jobs = Job.fetch_many(ids, connection=conn, serializer=SERIALIZER)
     return {"count": count, "recent": [_describe(job) for job in jobs if job is not None]}
 
@@ -67,17 +67,17 @@ def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[
 
     registry = _registry(conn)
     if job_ids is None:
-        job_ids = [i.decode() for i in conn.zrange(registry.key, 0, -1)]
+        job_ids = registry.get_job_ids(cleanup=False)
     retry = rq_retry(settings)
     requeued: list[str] = []
     missing: list[str] = []
     for job_id in job_ids:
-        if conn.zscore(registry.key, job_id) is None:
+        if job_id not in registry:
             missing.append(job_id)
             continue
         job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER) if Job.exists(job_id, conn) else None
         if job is None:
-            conn.zrem(registry.key, job_id)  # its data expired: nothing left to send
+            registry.remove(job_id)  # its data expired: nothing left to send
             missing.append(job_id)
             continue
         job.retries_left = retry.max

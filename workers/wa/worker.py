@@ -18,7 +18,6 @@ the process allowed to die. The worker:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -30,7 +29,7 @@ from rq import Queue
 from rq.timeouts import UnixSignalDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
-from wagw import devices, keys
+from wagw import devices, keys, rqcompat
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.exitcodes import ExitCode
 from wagw.scheduler.reaper import reap_orphaned_jobs
@@ -71,15 +70,16 @@ def apply_defaults(job: Job) -> bool:
         return False
     if defaults is None or job.meta.get("wagw_defaults") is False:
         return False
-    changed: dict[str, object] = {}
+    changed: list[str] = []
     if job.timeout is None or job.timeout == Queue.DEFAULT_TIMEOUT:
-        job.timeout = changed["timeout"] = defaults.timeout
+        job.timeout = defaults.timeout
+        changed.append("timeout")
     if job.retries_left is None and not job.number_of_retries:
-        job.retries_left = changed["retries_left"] = defaults.retries
+        job.retries_left = defaults.retries
         job.retry_intervals = [defaults.interval] * defaults.retries
-        changed["retry_intervals"] = json.dumps(job.retry_intervals)
+        changed += ["retries_left", "retry_intervals"]
     if changed:
-        job.connection.hset(job.key, mapping=changed)
+        rqcompat.save_fields(job, changed)
     return bool(changed)
 
 
@@ -98,10 +98,8 @@ class OneLinePerJob(logging.Filter):
     stream. Keep "Successfully completed <job> in <time>" (failures are logged as errors
     with their traceback) and demote the dequeue and "Job OK" lines to DEBUG."""
 
-    PER_JOB = "Worker %s: %s: %s (%s)"
-
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.INFO and record.msg == self.PER_JOB:
+        if record.levelno == logging.INFO and record.msg == rqcompat.PER_JOB_LOG_MESSAGE:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG) or logging.root.level <= logging.DEBUG
         return True

@@ -33,13 +33,10 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import worker_registration
-from rq.executions import Execution
 from rq.registry import ScheduledJobRegistry
-from rq.utils import now
 from rq.worker import BaseWorker, WorkerStatus
 
-from wagw import keys, metrics
+from wagw import keys, metrics, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 from wagw.webhooks.endpoints import redact
@@ -48,14 +45,6 @@ from workers.webhooks import delivery
 from workers.webhooks.lanes import THREADS as LANE_THREADS
 from workers.webhooks.lanes import Lane
 from workers.webhooks.policy import Outcome, Verdict, due_timestamp, retry_delay
-from workers.webhooks.rq_records import (
-    POP_SCRIPT,
-    DeliveryJob,
-    mark_failed,
-    mark_finished,
-    observe_many,
-    schedule,
-)
 
 if TYPE_CHECKING:
     import argparse
@@ -66,6 +55,7 @@ if TYPE_CHECKING:
     from rq.job import Job
 
     from wagw.config import Settings
+    from wagw.rqcompat import Execution
 
 BATCH = 100  # jobs taken from the queue per round trip
 MAX_IN_FLIGHT = 512  # jobs one process holds at once (all lanes)
@@ -110,15 +100,14 @@ class DeliveryWorker(BaseWorker):
             name=name,
             connection=connection,
             serializer=SERIALIZER,
-            job_class=DeliveryJob,
+            job_class=rqcompat.SharedRegistriesJob,
             default_result_ttl=DELIVERED_TTL,
         )
         self.settings = settings
         self.ctx = delivery.configure(settings)
         self.queue = self.queues[0]
-        self.intermediate_key = self.queue.intermediate_queue_key
+        self.taken = rqcompat.IntermediateList(self.queue)
         self.scheduled = ScheduledJobRegistry(queue=self.queue)
-        self._pop = connection.register_script(POP_SCRIPT)
         self.lanes: dict[str, Lane] = {}
         self.in_flight: dict[str, Flight] = {}
         self._done: queue_module.SimpleQueue[Flight] = queue_module.SimpleQueue()
@@ -136,12 +125,12 @@ class DeliveryWorker(BaseWorker):
             raise SystemExit(ExitCode.FAILURE)
         self._stopping.set()
 
-    def _install_signal_handlers(self) -> None:
+    def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
 
     def work(self, burst: bool = False, **_ignored) -> bool:  # type: ignore[override]
-        self._install_signal_handlers()  # before registering: a stop right after is clean
+        self.install_signal_handlers()  # before registering: a stop right after is clean
         self.register_birth()
         self.subscribe()
         self.set_state(WorkerStatus.STARTED)
@@ -211,23 +200,18 @@ class DeliveryWorker(BaseWorker):
     # ---- dispatcher (main thread) --------------------------------------------------------------
 
     def _take(self, count: int, block: bool) -> list[str]:
-        ids = self._pop(keys=[self.queue.key, self.intermediate_key], args=[count])
-        if not ids and block:
-            timeout = 0.05 if self.in_flight else IDLE_WAIT
-            one = self.connection.blmove(self.queue.key, self.intermediate_key, timeout, "LEFT", "RIGHT")
-            ids = [one] if one else []
-        return [i.decode() if isinstance(i, bytes) else i for i in ids]
+        wait = (0.05 if self.in_flight else IDLE_WAIT) if block else 0
+        return self.taken.take(count, wait)
 
     def _start(self, ids: list[str]) -> None:
-        jobs = DeliveryJob.fetch_many(ids, self.connection, serializer=self.serializer)
+        jobs = rqcompat.SharedRegistriesJob.fetch_many(ids, self.connection, serializer=self.serializer)
         flights: list[Flight] = []
         with self.connection.pipeline() as pipe:
             for job_id, job in zip(ids, jobs):
-                pipe.lrem(self.intermediate_key, 1, job_id)
+                self.taken.release(job_id, pipe)
                 if job is None:
                     continue  # deleted while queued
-                execution = Execution.create(job, EXECUTION_TTL, pipeline=pipe, worker_name=self.name)
-                job.prepare_for_execution(self.name, pipe)
+                execution = rqcompat.start_execution(job, self.name, EXECUTION_TTL, pipe)
                 flights.append(self._flight(job, execution))
             checks = [f for f in flights if f.action == "send"]
             for flight in checks:
@@ -243,7 +227,7 @@ class DeliveryWorker(BaseWorker):
             self._route(flight)
 
     def _flight(self, job: Job, execution: Execution) -> Flight:
-        flight = Flight(job=job, execution=execution, started_at=job.started_at or now())
+        flight = Flight(job=job, execution=execution, started_at=job.started_at or rqcompat.now())
         try:
             if job.func_name != DELIVER:
                 raise ValueError(f"webhook workers run only {DELIVER}, not {job.func_name}")
@@ -338,22 +322,19 @@ class DeliveryWorker(BaseWorker):
         logs = []
         with self.connection.pipeline() as pipe:
             for flight in batch:
-                flight.job.ended_at = now()
+                flight.job.ended_at = rqcompat.now()
                 kind = self._record(flight, pipe)
                 if kind in counts:
                     counts[kind] += 1
                     if flight.outcome is not None and flight.action == "send":
                         latencies.append((kind, flight.outcome.latency))
                 logs.append((flight, kind))
-                flight.execution.delete(flight.job, pipe)
-            if counts["delivered"]:
-                pipe.hincrby(self.key, "successful_job_count", counts["delivered"])
-            if counts["failed"]:
-                pipe.hincrby(self.key, "failed_job_count", counts["failed"])
+                rqcompat.end_execution(flight.execution, flight.job, pipe)
+            rqcompat.count_jobs(self, pipe, successful=counts["delivered"], failed=counts["failed"])
             for outcome, amount in counts.items():
                 if amount:
                     metrics.incr(pipe, "webhook_deliveries", amount, outcome=outcome)
-            observe_many(pipe, "webhook_delivery_seconds", latencies)
+            metrics.observe_many(pipe, "webhook_delivery_seconds", latencies)
             pipe.execute()
         for flight, kind in logs:
             self._log(flight, kind)
@@ -362,7 +343,7 @@ class DeliveryWorker(BaseWorker):
         """Write one flight's outcome on `pipe`; returns delivered/retry/failed/deferred/requeued."""
         job = flight.job
         if flight.action == "requeue":
-            self.queue._enqueue_job(job, pipeline=pipe, at_front=True)
+            rqcompat.requeue_at_front(self.queue, job, pipe)
             return "requeued"
         if flight.action == "defer":
             self._schedule(job, due_timestamp(flight.delay), pipe)
@@ -395,13 +376,14 @@ class DeliveryWorker(BaseWorker):
         return "failed"
 
     def _succeed(self, flight: Flight, result: dict, pipe: Pipeline) -> None:
-        mark_finished(flight.job, flight.execution, result, DELIVERED_TTL, self.name, pipe)
+        rqcompat.mark_finished(flight.job, flight.execution, result, DELIVERED_TTL, self.name, pipe)
 
     def _fail(self, flight: Flight, message: str, pipe: Pipeline) -> None:
-        mark_failed(flight.job, flight.execution, f"workers.webhooks.DeliveryFailed: {message}", self.name, pipe)
+        exc_string = f"workers.webhooks.DeliveryFailed: {message}"
+        rqcompat.mark_failed(flight.job, flight.execution, exc_string, self.name, pipe)
 
     def _schedule(self, job: Job, due: int, pipe: Pipeline) -> None:
-        schedule(self.queue, self.scheduled, job, due, pipe)
+        rqcompat.schedule(self.queue, self.scheduled, job, due, pipe)
 
     def _log(self, flight: Flight, kind: str) -> None:
         if kind in ("deferred", "requeued"):
@@ -438,17 +420,9 @@ class DeliveryWorker(BaseWorker):
     def _heartbeat(self) -> None:
         """RQ's worker heartbeat; if our registration vanished (a Redis restart that lost it,
         a flush) write it again, or dead-worker reapers would take our jobs away."""
-        with self.connection.pipeline() as pipe:
-            self.heartbeat(pipeline=pipe)
-            created = pipe.execute()[0]
-        if created:
+        if rqcompat.heartbeat_recreated(self):
             logger.warning("webhook worker {}: registration was missing in Redis, registering again", self.name)
-            with self.connection.pipeline() as pipe:
-                pipe.hset(self.key, mapping=self.serialize())
-                pipe.hset(self.key, "state", self.get_state())
-                worker_registration.register(self, pipe)
-                pipe.expire(self.key, self.worker_ttl + 60)
-                pipe.execute()
+            rqcompat.register_again(self)
 
     def _refresh_leases(self) -> None:
         """Keep the started-registry lease of long waits (a slow endpoint) from running out."""
@@ -457,8 +431,7 @@ class DeliveryWorker(BaseWorker):
             return
         with self.connection.pipeline(transaction=False) as pipe:
             registry = flights[0].job.started_job_registry
-            for flight in flights:
-                flight.execution.heartbeat(registry, EXECUTION_TTL, pipeline=pipe)
+            rqcompat.renew_leases((flight.execution for flight in flights), registry, EXECUTION_TTL, pipe)
             pipe.execute()
 
 

@@ -1,0 +1,350 @@
+"""Contract tests for wagw.rqcompat on a real Redis: what each function writes, rq's own API
+reads back exactly as what rq's own code paths write (a SimpleWorker starting, finishing and
+failing a job; Queue.schedule_job; Queue.enqueue_job; BaseWorker.register_birth), and what
+each function reads is what rq wrote.
+
+A failure after an rq upgrade names the rq behaviour that changed; wagw/rqcompat.py is where
+to follow it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
+
+import pytest
+from rq import Queue, Retry, SimpleWorker, Worker
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
+from rq.scheduler import RQScheduler
+
+from wagw import rqcompat
+from wagw.redisconn import SERIALIZER
+
+RQ_VERSION = version("rq")
+DOUBLE = f"{__name__}.double"
+FAIL = f"{__name__}.fail"
+RESULT_TTL = 300
+FAILURE_TTL = 3600
+LEASE = 600
+# Hash fields that hold times: equal only in format (checked by reading them back).
+TIMES = {b"created_at", b"enqueued_at", b"started_at", b"ended_at", b"last_heartbeat"}
+
+
+def double(n: int) -> dict:
+    return {"doubled": n * 2}
+
+
+def fail(n: int) -> None:
+    raise RuntimeError(f"failing {n}")
+
+
+@pytest.fixture
+def queue(redis_conn) -> Queue:
+    return Queue("contract", connection=redis_conn, serializer=SERIALIZER)
+
+
+def enqueue(queue: Queue, func: str = DOUBLE, **options) -> Job:
+    return queue.enqueue(func, 21, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, **options)
+
+
+def rq_worker(queue: Queue, name: str) -> SimpleWorker:
+    worker = SimpleWorker([queue], name=name, connection=queue.connection, serializer=SERIALIZER)
+    worker.register_birth()
+    return worker
+
+
+def rq_runs(worker: SimpleWorker, queue: Queue) -> Job:
+    """rq's own path for the job at the front of the queue: dequeue, start, run, record."""
+    job, _ = Queue.dequeue_any([queue], None, connection=queue.connection, serializer=SERIALIZER)
+    worker.execute_job(job, queue)
+    return job
+
+
+def rq_starts(worker: SimpleWorker, queue: Queue) -> Job:
+    """rq's own path up to the job being started."""
+    job, _ = Queue.dequeue_any([queue], None, connection=queue.connection, serializer=SERIALIZER)
+    worker.prepare_execution(job)
+    worker.prepare_job_execution(job, remove_from_intermediate_queue=True)
+    return job
+
+
+def rq_ends(worker: SimpleWorker, job: Job, queue: Queue, record) -> None:
+    """rq's worker path from the end of a run: ended_at stamped, the execution cleaned up,
+    then `record(pipe)` writes the outcome."""
+    worker.handle_execution_ended(job, queue, LEASE)
+    with queue.connection.pipeline() as pipe:
+        worker.cleanup_execution(job, pipe)
+        record(pipe)
+        pipe.execute()
+
+
+def rqcompat_starts(queue: Queue, worker_name: str) -> tuple[Job, rqcompat.Execution]:
+    """The webhook worker's path up to the job being started."""
+    taken = rqcompat.IntermediateList(queue)
+    [job_id] = taken.take(1)
+    [job] = rqcompat.SharedRegistriesJob.fetch_many([job_id], queue.connection, serializer=SERIALIZER)
+    with queue.connection.pipeline() as pipe:
+        taken.release(job_id, pipe)
+        execution = rqcompat.start_execution(job, worker_name, LEASE, pipe)
+        pipe.execute()
+    return job, execution
+
+
+def rqcompat_ends(job: Job, execution: rqcompat.Execution, record) -> None:
+    """The webhook worker's path from the outcome on: `record(pipe)` writes it."""
+    job.ended_at = rqcompat.now()
+    with job.connection.pipeline() as pipe:
+        record(pipe)
+        rqcompat.end_execution(execution, job, pipe)
+        pipe.execute()
+
+
+def public_view(job_id: str, conn) -> dict:
+    """What rq's public API says about a job."""
+    job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
+    queue = Queue(job.origin, connection=conn, serializer=SERIALIZER)
+    registries = {
+        "started": queue.started_job_registry, "finished": queue.finished_job_registry,
+        "failed": queue.failed_job_registry, "scheduled": queue.scheduled_job_registry,
+    }
+    result = job.latest_result()
+    return {
+        "status": job.get_status(),
+        "worker_name": job.worker_name,
+        "started_at set": job.started_at is not None,
+        "ended_at set": job.ended_at is not None,
+        "registries": sorted(name for name, registry in registries.items() if job.id in registry),
+        "queued": job.id in queue.get_job_ids(),
+        "intermediate": job.id in queue.intermediate_queue.get_job_ids(),
+        "executions": len(job.get_executions()),
+        "result type": result.type if result else None,
+        "result worker": result.worker_name if result else None,
+        "return value": job.return_value(),
+        "retries_left": job.retries_left,
+        "job key expires in about": round(conn.ttl(job.key), -2),
+    }
+
+
+def assert_same_public_view(ours: Job, reference: Job) -> None:
+    mine, theirs = public_view(ours.id, ours.connection), public_view(reference.id, reference.connection)
+    for what, value in theirs.items():
+        assert mine[what] == value, f"rq {RQ_VERSION} reads {what} as {value!r} for its own records, as " \
+                                    f"{mine[what]!r} for rqcompat's"
+
+
+def assert_same_hash(ours: Job, reference: Job, differ: tuple[bytes, ...] = ()) -> None:
+    """The same job-hash fields, and the same values but for times and the fields in `differ`."""
+    mine, theirs = ours.connection.hgetall(ours.key), reference.connection.hgetall(reference.key)
+    for field in differ:
+        mine.pop(field, None)
+        theirs.pop(field, None)
+    assert set(mine) == set(theirs), (
+        f"rq {RQ_VERSION} writes job fields {sorted(set(theirs) - set(mine))} that rqcompat does not, and not "
+        f"{sorted(set(mine) - set(theirs))} that rqcompat does"
+    )
+    for field in set(theirs) - TIMES:
+        assert mine[field] == theirs[field], f"rq {RQ_VERSION} writes {field} = {theirs[field]!r}, rqcompat " \
+                                             f"{mine[field]!r}"
+
+
+# ---- enqueue ---------------------------------------------------------------------------------
+
+
+def test_rqs_worker_runs_a_job_enqueued_by_enqueue_calls(redis_conn, queue):
+    fields = rqcompat.queued_job_fields(queue.name, timeout=30, retry=Retry(max=1, interval=[1]),
+                                        result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL)
+    with redis_conn.pipeline() as pipe:
+        [job_id] = rqcompat.enqueue_calls(pipe, queue.name, fields, [(DOUBLE, (21,), "double 21")])
+        pipe.execute()
+    job = rq_runs(rq_worker(queue, "rq-1"), queue)
+    assert job.id == job_id
+    assert job.get_status() == JobStatus.FINISHED and job.return_value() == {"doubled": 42}
+
+
+# ---- taking and starting jobs ------------------------------------------------------------------
+
+
+def test_intermediate_list_is_the_one_rqs_dequeue_uses(redis_conn, queue):
+    jobs = [enqueue(queue) for _ in range(4)]
+    taken = rqcompat.IntermediateList(queue)
+    assert taken.take(2) == [jobs[0].id, jobs[1].id]
+    assert queue.intermediate_queue.get_job_ids() == [jobs[0].id, jobs[1].id], (
+        f"rq {RQ_VERSION} no longer sees ids taken by rqcompat.IntermediateList in its intermediate queue"
+    )
+    rq_job, _ = Queue.dequeue_any([queue], None, connection=redis_conn, serializer=SERIALIZER)
+    assert rq_job.id == jobs[2].id and taken.ids() == [jobs[0].id, jobs[1].id, jobs[2].id], (
+        f"rq {RQ_VERSION}'s dequeue parks ids somewhere rqcompat.IntermediateList does not look"
+    )
+    assert taken.take(5, wait=0.05) == [jobs[3].id]
+    assert taken.take(1, wait=0.05) == []
+    with redis_conn.pipeline() as pipe:
+        taken.release(jobs[1].id, pipe)
+        pipe.execute()
+    assert taken.put_back(jobs[0].id) and not taken.put_back(jobs[0].id)
+    assert queue.get_job_ids() == [jobs[0].id]
+    assert queue.intermediate_queue.get_job_ids() == [jobs[2].id, jobs[3].id]
+
+
+def test_start_execution_writes_what_rqs_worker_writes(queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue)
+    reference = rq_starts(worker, queue)
+    enqueue(queue)
+    ours, execution = rqcompat_starts(queue, "worker-a")
+    assert_same_public_view(ours, reference)
+    assert_same_hash(ours, reference)
+    assert ours.get_executions() == [execution]
+    assert execution.worker_name == "worker-a"
+
+
+# ---- outcomes ----------------------------------------------------------------------------------
+
+
+def test_mark_finished_writes_what_rqs_worker_writes(queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue)
+    reference = rq_runs(worker, queue)
+    enqueue(queue)
+    ours, execution = rqcompat_starts(queue, "worker-a")
+    rqcompat_ends(ours, execution, lambda pipe: rqcompat.mark_finished(
+        ours, execution, double(21), RESULT_TTL, "worker-a", pipe))
+    assert_same_public_view(ours, reference)
+    assert_same_hash(ours, reference)
+    registry = queue.finished_job_registry
+    assert abs(registry.get_expiration_time(ours) - registry.get_expiration_time(reference)) < timedelta(seconds=5)
+    assert ours.latest_result().return_value == reference.latest_result().return_value == {"doubled": 42}
+
+
+def test_mark_failed_writes_what_rqs_worker_writes(queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue, FAIL)
+    reference = rq_runs(worker, queue)
+    enqueue(queue, FAIL)
+    ours, execution = rqcompat_starts(queue, "worker-a")
+    ours.meta["attempts"] = 3  # the webhook worker's notes, saved with the failure
+    rqcompat_ends(ours, execution, lambda pipe: rqcompat.mark_failed(ours, execution, "it failed", "worker-a", pipe))
+    assert_same_public_view(ours, reference)
+    assert_same_hash(ours, reference, differ=(b"meta",))
+    assert Job.fetch(ours.id, connection=queue.connection, serializer=SERIALIZER).meta == {"attempts": 3}
+    registry = queue.failed_job_registry
+    assert abs(registry.get_expiration_time(ours) - registry.get_expiration_time(reference)) < timedelta(seconds=5)
+    assert ours.latest_result().exc_string == "it failed"
+    for job in (ours, reference):
+        registry.requeue(job)  # what `wagw webhooks replay` does
+    assert queue.get_job_ids() == [ours.id, reference.id]
+
+
+def test_schedule_writes_what_queue_schedule_job_writes(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue, retry=Retry(max=2))
+    reference = rq_starts(worker, queue)
+    enqueue(queue, retry=Retry(max=2))
+    ours, execution = rqcompat_starts(queue, "worker-a")
+    due = int((datetime.now(UTC) - timedelta(seconds=1)).timestamp())
+    redis_conn.delete(Queue.redis_queues_keys)  # as after a Redis restart that lost it
+    rq_ends(worker, reference, queue, lambda pipe: queue.schedule_job(
+        reference, datetime.fromtimestamp(due, UTC), pipeline=pipe))
+    assert Queue.all(connection=redis_conn) == [queue]
+    redis_conn.delete(Queue.redis_queues_keys)
+    rqcompat_ends(ours, execution, lambda pipe: rqcompat.schedule(
+        queue, ScheduledJobRegistry(queue=queue), ours, due, pipe))
+    assert Queue.all(connection=redis_conn) == [queue], "rqcompat.schedule no longer registers the queue"
+    assert_same_public_view(ours, reference)
+    assert_same_hash(ours, reference)
+    registry = queue.scheduled_job_registry
+    assert registry.get_scheduled_time(ours) == registry.get_scheduled_time(reference)
+    scheduler = RQScheduler([queue.name], connection=redis_conn, serializer=SERIALIZER)
+    scheduler.acquire_locks()
+    scheduler.enqueue_scheduled_jobs()
+    assert sorted(queue.get_job_ids()) == sorted([ours.id, reference.id]), (
+        f"rq {RQ_VERSION}'s scheduler did not move what rqcompat.schedule wrote back to the queue"
+    )
+
+
+def test_requeue_at_front_writes_what_queue_enqueue_job_writes(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue)
+    reference = rq_starts(worker, queue)
+    enqueue(queue)
+    ours, execution = rqcompat_starts(queue, "worker-a")
+    enqueue(queue)
+    rq_ends(worker, reference, queue, lambda pipe: None)
+    queue.enqueue_job(reference, at_front=True)  # its dependency checks watch keys: not in a MULTI
+    rqcompat_ends(ours, execution, lambda pipe: rqcompat.requeue_at_front(queue, ours, pipe))
+    assert queue.get_job_ids()[:2] == [ours.id, reference.id]
+    assert_same_public_view(ours, reference)
+    assert_same_hash(ours, reference)
+
+
+def test_renew_leases_extends_the_started_registry_lease(redis_conn, queue):
+    enqueue(queue)
+    job, execution = rqcompat_starts(queue, "worker-a")
+    registry = queue.started_job_registry
+    redis_conn.zadd(registry.key, {execution.composite_key: 1}, xx=True)  # about to run out
+    with redis_conn.pipeline() as pipe:
+        rqcompat.renew_leases([execution], registry, LEASE, pipe)
+        pipe.execute()
+    registry.cleanup()
+    assert job.id in registry, f"rq {RQ_VERSION} expired a lease rqcompat.renew_leases had renewed"
+
+
+# ---- the worker's own records ------------------------------------------------------------------
+
+
+def test_count_jobs_adds_to_the_counters_rq_reads(queue):
+    worker = rq_worker(queue, "worker-a")
+    with queue.connection.pipeline() as pipe:
+        rqcompat.count_jobs(worker, pipe, successful=3, failed=2)
+        pipe.execute()
+    found = Worker.find_by_key(worker.key, connection=queue.connection, serializer=SERIALIZER)
+    assert (found.successful_job_count, found.failed_job_count) == (3, 2)
+
+
+def test_a_lost_registration_is_noticed_and_written_back_as_rq_reads_it(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    worker.set_state("busy")
+    assert rqcompat.heartbeat_recreated(worker) is False
+    registered = redis_conn.hgetall(worker.key)
+    redis_conn.flushall()  # a Redis restart without persistence
+    assert rqcompat.heartbeat_recreated(worker) is True
+    rqcompat.register_again(worker)
+    assert set(redis_conn.hgetall(worker.key)) == set(registered)
+    [found] = Worker.all(queue=queue, serializer=SERIALIZER)
+    assert (found.name, found.pid, found.hostname, found.queue_names(), found.get_state()) == (
+        worker.name, worker.pid, worker.hostname, [queue.name], "busy")
+    assert found.birth_date == worker.birth_date
+    assert redis_conn.ttl(worker.key) > worker.worker_ttl
+
+
+# ---- what the reaper reads ---------------------------------------------------------------------
+
+
+def test_reaper_reads_rqs_started_records_and_hands_them_to_rqs_retry(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue, retry=Retry(max=1))
+    job = rq_starts(worker, queue)
+    registry = queue.started_job_registry
+    [(entry, worker_name)] = rqcompat.started_entries(registry)
+    assert registry.get_job_and_execution_ids(cleanup=False) == [(job.id, worker.execution.id)]
+    assert (entry, worker_name) == (worker.execution.composite_key, "worker-a")
+    assert rqcompat.worker_pid_and_host(redis_conn, "worker-a") == (worker.pid, worker.hostname)
+    assert rqcompat.worker_pid_and_host(redis_conn, "worker-gone") == (None, None)
+    assert rqcompat.expire_now(registry, [entry]) == [job.id]
+    job.refresh()
+    assert job.get_status() == JobStatus.QUEUED and job.retries_left == 0, (
+        f"rq {RQ_VERSION}'s abandoned-job handling did not retry what rqcompat.expire_now handed it"
+    )
+    assert job.id not in registry
+
+
+# ---- results -----------------------------------------------------------------------------------
+
+
+def test_results_after_reads_the_results_rq_wrote(redis_conn, queue):
+    enqueue(queue)
+    job = rq_runs(rq_worker(queue, "worker-a"), queue)
+    [(stream_id, result)] = rqcompat.results_after(redis_conn, job.id, "0-0", 1)
+    assert result == job.latest_result() and stream_id == result.id
+    assert (result.type, result.return_value) == (result.Type.SUCCESSFUL, {"doubled": 42})
+    assert rqcompat.results_after(redis_conn, job.id, stream_id, 1) == []

@@ -1,0 +1,263 @@
+"""Contract tests for wagw.rqcompat, without a Redis server: the installed rq is the pinned
+minor, every rq internal wagw relies on still exists with the shape wagw calls it with, and
+the records rqcompat builds are the ones rq builds (compared on fakeredis: pure logic).
+
+When one of these fails after an rq upgrade, its message names the rq internal that
+changed and the wagw code that relies on it. tests/integration/test_rqcompat_contract.py
+checks the rest against a real Redis (Lua scripts, streams, rq's own worker paths).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import tomllib
+import zlib
+from datetime import timedelta
+from importlib.metadata import version
+from pathlib import Path
+
+import fakeredis
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+from rq import Queue, Retry
+from rq.executions import Execution
+from rq.job import Job
+from rq.scheduler import RQScheduler
+from rq.worker import BaseWorker
+
+from wagw import rqcompat
+from wagw.redisconn import SERIALIZER
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+RQ_VERSION = version("rq")
+
+# Every rq function or method wagw relies on beyond rq's documented API, as wagw calls it:
+# the parameters it passes by position, in order, then "*" and the ones it passes by name.
+CALLS = [
+    # wagw/rqcompat.py
+    ("rq.job:Job._handle_failure",
+     "exc_string, pipeline, * worker_name, execution_id, execution_started_at, execution_ended_at",
+     "rqcompat.mark_failed"),
+    ("rq.queue:Queue._enqueue_job", "job, * pipeline, at_front", "rqcompat.requeue_at_front"),
+    ("rq.job:Job.prepare_for_execution", "worker_name, pipeline", "rqcompat.start_execution"),
+    ("rq.job:Job.set_status", "status, * pipeline", "rqcompat.mark_failed, rqcompat.schedule"),
+    ("rq.job:Job.save", "* pipeline", "rqcompat.mark_failed, rqcompat.schedule"),
+    ("rq.executions:Execution.create", "job, ttl, * pipeline, worker_name", "rqcompat.start_execution"),
+    ("rq.executions:Execution.delete", "job, pipeline", "rqcompat.end_execution"),
+    ("rq.executions:Execution.heartbeat", "started_job_registry, ttl, * pipeline", "rqcompat.renew_leases"),
+    ("rq.results:Result.create",
+     "job, type, ttl, * return_value, worker_name, pipeline, execution_id, execution_started_at, execution_ended_at",
+     "rqcompat.mark_finished"),
+    ("rq.results:Result.get_key", "job_id", "rqcompat.results_after"),
+    ("rq.results:Result.restore", "job_id, result_id, payload, * connection, serializer", "rqcompat.results_after"),
+    ("rq.registry:FinishedJobRegistry.add", "job, ttl, pipeline", "rqcompat.mark_finished"),
+    ("rq.registry:StartedJobRegistry.cleanup", "* timestamp", "rqcompat.expire_now"),
+    ("rq.worker_registration:register", "worker, pipeline", "rqcompat.register_again"),
+    ("rq.worker:BaseWorker.heartbeat", "* pipeline", "rqcompat.heartbeat_recreated"),
+    ("rq.worker:BaseWorker.serialize", "", "rqcompat.register_again"),
+    ("rq.utils:now", "", "rqcompat.now"),
+    ("rq.utils:utcformat", "dt", "rqcompat.enqueue_calls, rqcompat.mark_finished"),
+    ("rq.utils:as_text", "v", "rqcompat"),
+    # workers/webhooks/worker.py: DeliveryWorker drives a BaseWorker with its own loop
+    ("rq.worker:BaseWorker.__init__",
+     "queues, * name, connection, serializer, job_class, default_result_ttl", "DeliveryWorker.__init__"),
+    ("rq.worker:BaseWorker.register_birth", "", "DeliveryWorker.work"),
+    ("rq.worker:BaseWorker.subscribe", "", "DeliveryWorker.work"),
+    ("rq.worker:BaseWorker.set_state", "state", "DeliveryWorker"),
+    ("rq.worker:BaseWorker.get_state", "", "DeliveryWorker"),
+    ("rq.worker:BaseWorker.clean_registries", "", "DeliveryWorker._maintain"),
+    ("rq.worker:BaseWorker.teardown", "", "DeliveryWorker.work"),
+    ("rq.job:Job.fetch_many", "job_ids, connection, * serializer", "DeliveryWorker._start"),
+    # workers/wa/worker.py: WaWorker overrides SimpleWorker's hooks
+    ("rq.worker:SimpleWorker.execute_job", "job, queue", "WaWorker.execute_job"),
+    ("rq.worker:BaseWorker.heartbeat", "timeout, pipeline", "WaWorker.heartbeat"),
+    ("rq.worker:BaseWorker.request_stop", "signum, frame", "WaWorker.request_stop"),
+    ("rq.worker:BaseWorker.push_exc_handler", "handler_func", "WaWorker.__init__"),
+    ("rq.timeouts:UnixSignalDeathPenalty.__init__", "timeout, exception", "BackstopDeathPenalty"),
+    # wagw/scheduler/process.py: RQScheduler.work's loop, polled faster
+    ("rq.scheduler:RQScheduler.__init__", "queues, * connection, serializer, interval, name", "wagw.scheduler.process"),
+    ("rq.scheduler:RQScheduler.register_birth", "", "wagw.scheduler.process"),
+    ("rq.scheduler:RQScheduler.acquire_locks", "", "wagw.scheduler.process"),
+    ("rq.scheduler:RQScheduler.heartbeat", "", "wagw.scheduler.process"),
+    ("rq.scheduler:RQScheduler.enqueue_scheduled_jobs", "", "wagw.scheduler.process"),
+    ("rq.scheduler:RQScheduler.stop", "", "wagw.scheduler.process"),
+]
+
+# Attributes and properties wagw relies on beyond rq's documented API.
+ATTRIBUTES = [
+    ("rq.job:Job.redis_job_namespace_prefix", "rqcompat.enqueue_calls"),
+    ("rq.queue:Queue.redis_queue_namespace_prefix", "rqcompat.enqueue_calls"),
+    ("rq.queue:Queue.redis_queues_keys", "rqcompat.enqueue_calls, rqcompat.schedule"),
+    ("rq.queue:Queue.intermediate_queue_key", "rqcompat.IntermediateList"),
+    ("rq.worker:BaseWorker.redis_worker_namespace_prefix", "rqcompat.worker_pid_and_host"),
+    ("rq.worker:BaseWorker.should_run_maintenance_tasks", "DeliveryWorker._maintain"),
+    ("rq.worker:BaseWorker.log_result_lifespan", "WaWorker"),
+    ("rq.worker:BaseWorker.death_penalty_class", "WaWorker"),
+    ("rq.scheduler:RQScheduler.should_reacquire_locks", "wagw.scheduler.process"),
+    ("rq.job:Job.started_job_registry", "rqcompat.SharedRegistriesJob"),
+    ("rq.job:Job.finished_job_registry", "rqcompat.SharedRegistriesJob"),
+    ("rq.job:Job.failed_job_registry", "rqcompat.SharedRegistriesJob"),
+]
+
+
+def resolve(path: str):
+    module, _, attributes = path.partition(":")
+    target = importlib.import_module(module)
+    for name in attributes.split("."):
+        target = inspect.getattr_static(target, name)
+    return target.__func__ if isinstance(target, (classmethod, staticmethod)) else target
+
+
+def names(part: str) -> list[str]:
+    return [name.strip() for name in part.split(",") if name.strip()]
+
+
+def test_installed_rq_is_the_pinned_minor():
+    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    [pin] = [r for r in map(Requirement, dependencies) if r.name == "rq"]
+    bounds = {spec.operator: Version(spec.version) for spec in pin.specifier}
+    lower = bounds.get(">=")
+    assert lower is not None and bounds == {">=": lower, "<": Version(f"{lower.major}.{lower.minor + 1}")}, (
+        f"pyproject.toml pins rq{pin.specifier}: pin exactly one minor (>=X.Y,<X.Y+1), the one "
+        "wagw/rqcompat.py was measured against"
+    )
+    assert Version(RQ_VERSION) in pin.specifier, (
+        f"rq {RQ_VERSION} is installed but pyproject.toml pins rq{pin.specifier}: wagw/rqcompat.py relies on "
+        "rq internals of the pinned minor. To upgrade, move the pin and make these contract tests pass."
+    )
+
+
+@pytest.mark.parametrize("path, shape, user", CALLS, ids=[f"{path}<-{user}" for path, _, user in CALLS])
+def test_rq_internals_keep_the_signature_wagw_calls(path, shape, user):
+    try:
+        target = resolve(path)
+    except AttributeError:
+        pytest.fail(f"rq {RQ_VERSION} has no {path} any more: {user} relies on it")
+    signature = inspect.signature(target)
+    parameters = [p for p in signature.parameters.values() if p.name not in ("self", "cls")]
+    positional, _, keywords = shape.partition("*")
+    takes_any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    actual = [p.name for p in parameters]
+    fits = actual[:len(names(positional))] == names(positional) and all(
+        name in actual or takes_any_keyword for name in names(keywords)
+    )
+    assert fits, f"rq {RQ_VERSION} changed {path}{signature}: {user} calls it as ({shape})"
+
+
+@pytest.mark.parametrize("path, user", ATTRIBUTES, ids=[path for path, _ in ATTRIBUTES])
+def test_rq_attributes_wagw_relies_on_still_exist(path, user):
+    try:
+        resolve(path)
+    except AttributeError:
+        pytest.fail(f"rq {RQ_VERSION} has no {path} any more: {user} relies on it")
+
+
+def test_jobs_still_keep_result_and_status_in_private_attributes():
+    job = Job(connection=fakeredis.FakeRedis())
+    for name in ("_result", "_status"):
+        assert hasattr(job, name), f"rq {RQ_VERSION}: Job has no {name} any more: rqcompat.mark_finished sets it"
+
+
+def test_registries_are_still_properties_that_shared_registries_job_can_override():
+    for kind in ("started_job_registry", "finished_job_registry", "failed_job_registry"):
+        assert isinstance(inspect.getattr_static(Job, kind), property), (
+            f"rq {RQ_VERSION}: Job.{kind} is no longer a property: rqcompat.SharedRegistriesJob overrides it"
+        )
+
+
+def test_shared_registries_are_the_jobs_own_registries_built_once():
+    conn = fakeredis.FakeRedis()
+    shared = rqcompat.SharedRegistriesJob.create("some.module.work", connection=conn, serializer=SERIALIZER,
+                                                  origin="contract")
+    plain = Job.create("some.module.work", connection=conn, serializer=SERIALIZER, origin="contract")
+    for kind in ("started_job_registry", "finished_job_registry", "failed_job_registry"):
+        ours, rqs = getattr(shared, kind), getattr(plain, kind)
+        assert ours is getattr(shared, kind)
+        assert (type(ours), ours.key, ours.serializer) == (type(rqs), rqs.key, rqs.serializer), kind
+
+
+def test_execution_hash_key_is_the_one_rqcompat_reads():
+    execution = Execution(id="e1", job_id="j1", connection=fakeredis.FakeRedis())
+    assert execution.key == rqcompat._EXECUTION_KEY.format(execution.composite_key) == "rq:execution:j1:e1", (
+        f"rq {RQ_VERSION} names execution hashes {execution.key!r} (composite key {execution.composite_key!r}): "
+        "rqcompat.started_entries reads them as rq:execution:<job id>:<execution id>"
+    )
+
+
+def test_now_is_rqs_clock():
+    assert rqcompat.now().utcoffset() == timedelta(0), "rq.utils.now is no longer timezone-aware UTC"
+
+
+def test_the_per_job_log_line_is_still_the_one_the_wa_worker_demotes():
+    for step in (BaseWorker.dequeue_job_and_maintain_ttl, BaseWorker.perform_job):
+        assert repr(rqcompat.PER_JOB_LOG_MESSAGE) in inspect.getsource(step), (
+            f"rq {RQ_VERSION}: {step.__qualname__} no longer logs {rqcompat.PER_JOB_LOG_MESSAGE!r}: "
+            "update rqcompat.PER_JOB_LOG_MESSAGE (workers.wa.worker.OneLinePerJob demotes that line)"
+        )
+
+
+def test_wagw_schedulers_loop_still_takes_rqschedulers_steps():
+    source = inspect.getsource(RQScheduler.work)
+    steps = ["should_reacquire_locks", "acquire_locks", "heartbeat", "enqueue_scheduled_jobs"]
+    positions = [source.find(f"self.{step}") for step in steps]
+    assert -1 not in positions and positions == sorted(positions), (
+        f"rq {RQ_VERSION}: RQScheduler.work no longer runs {' -> '.join(steps)}: wagw/scheduler/process.py "
+        "repeats that loop (polled faster) and must follow it"
+    )
+
+
+def test_enqueue_calls_writes_what_enqueue_many_writes():
+    ours, theirs = fakeredis.FakeRedis(), fakeredis.FakeRedis()
+    retry = Retry(max=2, interval=[1, 30])
+    options = {"timeout": 45, "result_ttl": 120, "failure_ttl": 3600}
+    calls = [("some.module.work", ("a", 1, {"k": [1, 2]}), "first"), ("some.module.other", (), "second")]
+    with ours.pipeline() as pipe:
+        fields = rqcompat.queued_job_fields("contract", retry=retry, **options)
+        job_ids = rqcompat.enqueue_calls(pipe, "contract", fields, calls)
+        pipe.execute()
+    Queue("contract", connection=theirs, serializer=SERIALIZER).enqueue_many([
+        Queue.prepare_data(func, args=args, description=description, retry=retry, **options)
+        for func, args, description in calls
+    ])
+
+    assert Queue.all(connection=ours) == [Queue("contract", connection=ours)]
+    assert Queue("contract", connection=ours).get_job_ids() == job_ids
+    reference_ids = Queue("contract", connection=theirs).get_job_ids()
+    for our_id, their_id in zip(job_ids, reference_ids, strict=True):
+        our_hash, their_hash = ours.hgetall(Job.key_for(our_id)), theirs.hgetall(Job.key_for(their_id))
+        assert set(our_hash) == set(their_hash), (
+            f"rq {RQ_VERSION}: enqueue_many writes job fields {sorted(set(their_hash) - set(our_hash))} that "
+            f"rqcompat.enqueue_calls does not, and not {sorted(set(our_hash) - set(their_hash))} that it does"
+        )
+        for field, value in their_hash.items():
+            mine = our_hash[field]
+            if field == b"data":
+                mine, value = zlib.decompress(mine), zlib.decompress(value)
+            if field not in (b"created_at", b"enqueued_at"):  # times
+                assert mine == value, f"rq {RQ_VERSION}: enqueue_many writes {field} = {value!r}, rqcompat {mine!r}"
+        job = Job.fetch(our_id, connection=ours, serializer=SERIALIZER)
+        reference = Job.fetch(their_id, connection=theirs, serializer=SERIALIZER)
+        for attribute in ("func_name", "args", "kwargs", "description", "origin", "timeout", "retries_left",
+                          "retry_intervals", "result_ttl", "failure_ttl"):
+            assert getattr(job, attribute) == getattr(reference, attribute), attribute
+        assert job.get_status() == reference.get_status() == "queued"
+        assert abs(job.enqueued_at - reference.enqueued_at) < timedelta(seconds=5)
+        assert abs(job.created_at - reference.created_at) < timedelta(seconds=5)
+
+
+def test_save_fields_encodes_as_job_to_dict():
+    conn = fakeredis.FakeRedis()
+    job = Job.create("some.module.work", connection=conn, serializer=SERIALIZER, timeout=180)
+    job.save()
+    job.timeout, job.retries_left, job.retry_intervals = 45, 2, [1, 30]
+    rqcompat.save_fields(job, rqcompat._FIELD_ENCODINGS)
+    stored, expected = conn.hgetall(job.key), job.to_dict()
+    for name in rqcompat._FIELD_ENCODINGS:
+        assert stored[name.encode()] == str(expected[name]).encode(), (
+            f"rq {RQ_VERSION}: Job.to_dict writes {name} as {expected[name]!r}, rqcompat.save_fields as "
+            f"{stored[name.encode()]!r}"
+        )
+    fetched = Job.fetch(job.id, connection=conn, serializer=SERIALIZER)
+    assert (fetched.timeout, fetched.retries_left, fetched.retry_intervals) == (45, 2, [1, 30])

@@ -1,0 +1,342 @@
+"""The one module that touches rq's private API and the layout of its Redis records.
+
+wagw writes some of rq's records itself, where rq's generic path costs several times more
+(the webhook enqueue on the session's event thread, the batched webhook worker), and reads a
+few that rq has no API for (the reaper, `client.wait_for`). All of that depends on rq
+internals that any release may change, so it lives here only:
+
+- rq is pinned to the minor these functions were written and measured against (pyproject.toml);
+- tests/unit/test_rqcompat.py and tests/integration/test_rqcompat_contract.py read what each
+  function writes back through rq's own API, next to what rq writes itself, and check that
+  the private names used here still exist with the same signatures: an rq upgrade that
+  changes any of it fails there, naming the internal;
+- tests/unit/test_rq_boundary.py fails if any other module in wagw/ or workers/ uses rq's
+  private names, internal modules or key layout.
+
+The non-underscore methods of the rq classes wagw subclasses or drives (BaseWorker's
+lifecycle in the webhook worker, SimpleWorker's hooks in the wa worker, RQScheduler's steps
+in `wagw scheduler`) stay at their call sites; the contract tests pin their signatures too.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import uuid4
+
+from rq import worker_registration
+from rq.executions import Execution
+from rq.job import Job, JobStatus
+from rq.queue import Queue
+from rq.results import Result
+from rq.utils import as_text, utcformat
+from rq.utils import now as rq_now
+from rq.worker import BaseWorker
+
+from wagw.redisconn import SERIALIZER, read_stream
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from redis import Redis
+    from redis.client import Pipeline
+    from rq import Retry
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+# The INFO line rq's workers log twice per job: on dequeue (BaseWorker.dequeue_job_and_maintain_ttl)
+# and "Job OK" (BaseWorker.perform_job).
+PER_JOB_LOG_MESSAGE = "Worker %s: %s: %s (%s)"
+
+# Execution.key: an execution's hash, named by its started-registry entry "<job id>:<execution id>".
+_EXECUTION_KEY = "rq:execution:{}"
+
+# Moves up to ARGV[1] ids from the queue to its intermediate list, atomically per id: the
+# step rq's own dequeue (Queue.lmove) takes, for a whole batch in one round trip.
+_TAKE_MANY = """
+local ids = {}
+for i = 1, tonumber(ARGV[1]) do
+  local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+  if not id then break end
+  ids[#ids + 1] = id
+end
+return ids
+"""
+
+# Requeue only if the id is still in the intermediate list: two rescuers cannot both push it.
+_PUT_BACK = """
+if redis.call('LREM', KEYS[2], 1, ARGV[1]) > 0 then
+  redis.call('LPUSH', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+def now() -> datetime:
+    """The clock rq stamps job times with (rq.utils.now: timezone-aware UTC)."""
+    return rq_now()
+
+
+# ---- enqueueing (the session's event thread) ----------------------------------------------------
+
+
+def queued_job_fields(queue_name: str, *, timeout: int, retry: Retry, result_ttl: int,
+                      failure_ttl: int) -> dict[str, Any]:
+    """The fields Job.to_dict writes for a job queued with these options and no callbacks,
+    dependencies, meta or ttl, minus the per-job ones enqueue_calls adds (rq's job hash)."""
+    return {
+        "status": JobStatus.QUEUED.value,
+        "success_callback_name": "", "failure_callback_name": "", "stopped_callback_name": "",
+        "started_at": "", "ended_at": "", "last_heartbeat": "", "worker_name": "", "group_id": "",
+        "retries_left": retry.max,
+        "retry_intervals": json.dumps(retry.intervals),
+        "origin": queue_name,
+        "timeout": timeout,
+        "result_ttl": result_ttl,
+        "failure_ttl": failure_ttl,
+    }
+
+
+def enqueue_calls(pipe: Pipeline, queue_name: str, fields: dict[str, Any],
+                  calls: Iterable[tuple[str, tuple, str]]) -> list[str]:
+    """Queue one job per (function path, args, description) on `pipe`, writing what
+    Queue.enqueue_many writes: the set of queues, each job's hash (`fields` from
+    queued_job_fields, times, Job.data compressed as Job.to_dict does, description) and its
+    id on the queue's list, under rq's key names. Returns the job ids."""
+    queue_key = Queue.redis_queue_namespace_prefix + queue_name
+    pipe.sadd(Queue.redis_queues_keys, queue_key)
+    stamp = utcformat(rq_now())
+    job_ids = []
+    for func, args, description in calls:
+        job_id = str(uuid4())
+        pipe.hset(Job.redis_job_namespace_prefix + job_id, mapping={
+            **fields,
+            "created_at": stamp,
+            "enqueued_at": stamp,
+            "data": zlib.compress(SERIALIZER.dumps((func, None, args, {}))),
+            "description": description,
+        })
+        pipe.rpush(queue_key, job_id)
+        job_ids.append(job_id)
+    return job_ids
+
+
+# ---- a job's own fields (the wa worker's defaults) ----------------------------------------------
+
+# How Job.to_dict encodes the attributes save_fields writes.
+_FIELD_ENCODINGS: dict[str, Callable[[Any], Any]] = {
+    "timeout": lambda value: value,
+    "retries_left": lambda value: value,
+    "retry_intervals": json.dumps,
+}
+
+
+def save_fields(job: Job, names: Iterable[str]) -> None:
+    """Write just these attributes of the job to its hash, under Job.to_dict's field names and
+    encodings (Job.save would rewrite every field, the compressed data included)."""
+    job.connection.hset(job.key, mapping={name: _FIELD_ENCODINGS[name](getattr(job, name)) for name in names})
+
+
+# ---- taking, starting and ending jobs (the webhook worker; the reaper's stranded ids) -----------
+
+
+class IntermediateList:
+    """A queue's intermediate list (rq.intermediate_queue): where rq's dequeue parks a job id
+    between taking it off the queue and marking the job started."""
+
+    def __init__(self, queue: Queue) -> None:
+        self.connection = queue.connection
+        self.queue_key = queue.key
+        self.key = queue.intermediate_queue_key
+        self._take_many = self.connection.register_script(_TAKE_MANY)
+        self._put_back = self.connection.register_script(_PUT_BACK)
+
+    def take(self, count: int, wait: float = 0) -> list[str]:
+        """Up to `count` ids off the queue in one round trip; when there are none and `wait` is
+        set, block up to `wait` seconds for one (BLMOVE, as rq's Queue.lmove)."""
+        ids = self._take_many(keys=[self.queue_key, self.key], args=[count])
+        if not ids and wait:
+            one = self.connection.blmove(self.queue_key, self.key, wait, "LEFT", "RIGHT")
+            ids = [one] if one else []
+        return [as_text(i) for i in ids]
+
+    def release(self, job_id: str, pipe: Pipeline) -> None:
+        """Drop an id whose job is being started (or is gone), as Worker.prepare_job_execution does."""
+        pipe.lrem(self.key, 1, job_id)
+
+    def ids(self) -> list[str]:
+        """The ids parked here now (what IntermediateQueue.get_job_ids reads)."""
+        return [as_text(i) for i in self.connection.lrange(self.key, 0, -1)]
+
+    def put_back(self, job_id: str) -> bool:
+        """Return an id to the front of the queue if it is still here (a dequeue whose worker
+        stopped before starting the job); False if it is not."""
+        return bool(self._put_back(keys=[self.queue_key, self.key], args=[job_id]))
+
+
+class SharedRegistriesJob(Job):
+    """A Job that reuses its registry objects: rq builds one each time it reaches for a job's
+    registry (Execution.create, Job._handle_failure, ...), which costs more than the Redis
+    commands it issues when thousands of jobs go through a process each second."""
+
+    _registries: ClassVar[dict] = {}
+
+    def _registry(self, kind: str):
+        key = (kind, self.origin, id(self.connection))
+        registry = self._registries.get(key)
+        if registry is None:
+            registry = getattr(super(), kind)
+            self._registries[key] = registry
+        return registry
+
+    @property
+    def started_job_registry(self):
+        return self._registry("started_job_registry")
+
+    @property
+    def finished_job_registry(self):
+        return self._registry("finished_job_registry")
+
+    @property
+    def failed_job_registry(self):
+        return self._registry("failed_job_registry")
+
+
+def start_execution(job: Job, worker_name: str, lease: int, pipe: Pipeline) -> Execution:
+    """What a worker writes on `pipe` when it starts a job: an execution (its hash, the job's
+    execution registry, a started-registry lease of `lease` seconds; Execution.create) and the
+    job's started fields (Job.prepare_for_execution)."""
+    execution = Execution.create(job, lease, pipeline=pipe, worker_name=worker_name)
+    job.prepare_for_execution(worker_name, pipe)
+    return execution
+
+
+def end_execution(execution: Execution, job: Job, pipe: Pipeline) -> None:
+    """Drop the execution and its started-registry lease (Execution.delete)."""
+    execution.delete(job, pipe)
+
+
+def renew_leases(executions: Iterable[Execution], registry: StartedJobRegistry, lease: int,
+                 pipe: Pipeline) -> None:
+    """Extend the started-registry leases of executions still running (Execution.heartbeat)."""
+    for execution in executions:
+        execution.heartbeat(registry, lease, pipeline=pipe)
+
+
+def mark_finished(job: Job, execution: Execution, result: dict, ttl: int, worker_name: str,
+                  pipe: Pipeline) -> None:
+    """What rq's Job._handle_success and cleanup write, minus what cannot have changed since
+    the job was enqueued (its data, and dependency keys a delivery never has)."""
+    job._result = result
+    job._status = JobStatus.FINISHED
+    pipe.hset(job.key, mapping={
+        "status": JobStatus.FINISHED.value,
+        "ended_at": utcformat(job.ended_at),
+        "worker_name": worker_name,
+    })
+    Result.create(
+        job, Result.Type.SUCCESSFUL, ttl, return_value=result, worker_name=worker_name, pipeline=pipe,
+        execution_id=execution.id, execution_started_at=execution.created_at, execution_ended_at=job.ended_at,
+    )
+    job.finished_job_registry.add(job, ttl, pipe)
+    pipe.expire(job.key, ttl)
+
+
+def mark_failed(job: Job, execution: Execution, exc_string: str, worker_name: str, pipe: Pipeline) -> None:
+    """rq's failure path (Job._handle_failure): status, failed registry (the job's failure
+    TTL), a failed Result; the job is saved with its meta first."""
+    job.set_status(JobStatus.FAILED, pipeline=pipe)
+    job.save(pipeline=pipe)  # with meta: a worker's notes on the attempts
+    job._handle_failure(
+        exc_string, pipe, worker_name=worker_name, execution_id=execution.id,
+        execution_started_at=execution.created_at, execution_ended_at=job.ended_at,
+    )
+
+
+def schedule(queue: Queue, registry: ScheduledJobRegistry, job: Job, due: int, pipe: Pipeline) -> None:
+    """Queue.schedule_job, entirely on `pipe` (rq's own adds the registry entry outside it) and
+    at a whole-second due time: the scheduled registry is scored by due timestamp."""
+    pipe.sadd(queue.redis_queues_keys, queue.key)
+    job.set_status(JobStatus.SCHEDULED, pipeline=pipe)
+    job.save(pipeline=pipe)
+    pipe.zadd(registry.key, {job.id: due})
+
+
+def requeue_at_front(queue: Queue, job: Job, pipe: Pipeline) -> None:
+    """Put a job taken but never run back at the front of its queue, saved as queued
+    (Queue._enqueue_job: Queue.enqueue_job without the dependency checks)."""
+    queue._enqueue_job(job, pipeline=pipe, at_front=True)
+
+
+def count_jobs(worker: BaseWorker, pipe: Pipeline, successful: int, failed: int) -> None:
+    """Add to the worker's job counters: the hash fields BaseWorker.increment_successful_job_count
+    and increment_failed_job_count raise by one."""
+    if successful:
+        pipe.hincrby(worker.key, "successful_job_count", successful)
+    if failed:
+        pipe.hincrby(worker.key, "failed_job_count", failed)
+
+
+def heartbeat_recreated(worker: BaseWorker) -> bool:
+    """BaseWorker.heartbeat; True when it had to create the worker's hash (its first command,
+    an HSET, created the field): the worker's registration was gone."""
+    with worker.connection.pipeline() as pipe:
+        worker.heartbeat(pipeline=pipe)
+        return bool(pipe.execute()[0])
+
+
+def register_again(worker: BaseWorker) -> None:
+    """Write the worker's registration back (BaseWorker.register_birth's hash, sets and expiry,
+    keeping its birth date and state) after a Redis restart or flush lost it."""
+    with worker.connection.pipeline() as pipe:
+        pipe.hset(worker.key, mapping=worker.serialize())
+        pipe.hset(worker.key, "state", worker.get_state())
+        worker_registration.register(worker, pipe)
+        pipe.expire(worker.key, worker.worker_ttl + 60)
+        pipe.execute()
+
+
+# ---- jobs of dead workers (wagw.scheduler.reaper) -----------------------------------------------
+
+
+def started_entries(registry: StartedJobRegistry) -> list[tuple[str, str]]:
+    """(entry, worker name or "") for each entry of a started registry: entries are
+    "<job id>:<execution id>", each naming an execution hash that records its worker."""
+    entries = []
+    for member in registry.connection.zrange(registry.key, 0, -1):
+        entry = as_text(member)
+        worker_name = registry.connection.hget(_EXECUTION_KEY.format(entry), "worker_name")
+        entries.append((entry, as_text(worker_name or b"")))
+    return entries
+
+
+def worker_pid_and_host(conn: Redis, worker_name: str) -> tuple[int | None, str | None]:
+    """The pid and hostname in a worker's hash (BaseWorker.serialize); (None, None) once the hash
+    has expired, when rq itself considers the worker gone."""
+    pid, host = conn.hmget(BaseWorker.redis_worker_namespace_prefix + worker_name, "pid", "hostname")
+    return (int(pid) if pid is not None else None), (as_text(host) if host is not None else None)
+
+
+def expire_now(registry: StartedJobRegistry, entries: list[str]) -> list[str]:
+    """Hand these started entries to rq's abandoned-job handling (the job's Retry, else failed)
+    now rather than when their lease runs out: backdate their started-registry scores, then
+    StartedJobRegistry.cleanup. Returns their job ids."""
+    registry.connection.zadd(registry.key, dict.fromkeys(entries, 0), xx=True)
+    registry.cleanup(timestamp=1)
+    return [entry.split(":", 1)[0] for entry in entries]
+
+
+# ---- results (wagw.client) ----------------------------------------------------------------------
+
+
+def results_after(conn: Redis, job_id: str, after: str, block_ms: int) -> list[tuple[str, Result]]:
+    """(stream id, Result) for the job's results after stream id `after`, oldest first, waiting
+    up to `block_ms` for one: rq keeps them in a Redis stream (Result.get_key), one entry per
+    Result.restore."""
+    results = []
+    for raw_id, payload in read_stream(conn, Result.get_key(job_id), after, block_ms=block_ms):
+        result_id = raw_id.decode()
+        results.append((result_id, Result.restore(job_id, result_id, payload, connection=conn, serializer=SERIALIZER)))
+    return results
