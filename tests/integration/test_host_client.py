@@ -145,11 +145,11 @@ def test_an_unpaired_slot_fails_fast_with_the_pairing_hint_and_recovers(settings
 
 
 def test_a_host_dying_while_starting_is_respawned_with_backoff(settings):
-    doomed = [sys.executable, "-c", "import sys; sys.stdin.readline(); print('cannot start', file=sys.stderr); sys.exit(3)"]
+    doomed = [sys.executable, "-c", "import sys; sys.stdin.readline(); print('cannot start', file=sys.stderr); sys.exit(7)"]
     client = HostClient(settings, 1, argv=doomed)
     client.start()
     try:
-        with pytest.raises(HostUnavailable, match=r"not connected after .*last exit: exit 3"):
+        with pytest.raises(HostUnavailable, match=r"not connected after .*last exit: exit 7"):
             client.call("joined_groups", {}, deadline=None, connect_wait=2.0)
         # Backoff 0.5, 1, 2 s …: a handful of attempts in 2 s, not a spawn loop.
         assert 2 <= client.spawns <= 4

@@ -75,7 +75,7 @@ def test_retryable_failure_is_rescheduled_by_rq_then_delivered(settings, receive
     first, second = receiver.for_event("ev-stock")
     assert (first.status, second.status) == (503, 200)
     assert (first.attempt, second.attempt) == (1, 2)
-    assert verify_hub_signature(b"stock", second.body, second.headers["x-hub-signature-256"])
+    assert verify_hub_signature(b"stock-worker-secret", second.body, second.headers["x-hub-signature-256"])
 
 
 def test_non_retryable_failure_fails_at_once(settings, receiver, redis_conn):
