@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,14 +53,20 @@ class Bench:
         self.data_dir = data_dir
         self.conn = Redis.from_url(redis_url)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
-        self.env.update({
-            "WAGW_REDIS_URL": redis_url, "WAGW_DATA_DIR": str(data_dir), "WAGW_BACKEND": "fake",
-            "WAGW_QUARANTINE_CRASHES": "100000", "PYTHONPATH": str(ROOT),
-        })
+        self.env.update(
+            {
+                "WAGW_REDIS_URL": redis_url,
+                "WAGW_DATA_DIR": str(data_dir),
+                "WAGW_BACKEND": "fake",
+                "WAGW_QUARANTINE_CRASHES": "100000",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
 
     def spawn(self, argv: list[str]) -> subprocess.Popen:
-        return subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            argv, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        )
 
     def stop(self, proc: subprocess.Popen) -> None:
         proc.send_signal(signal.SIGTERM)
@@ -72,16 +78,36 @@ class Bench:
 
     # Workers --------------------------------------------------------------------------
     def start_rq_worker(self, queue: str, worker_class: str) -> subprocess.Popen:
-        proc = self.spawn([sys.executable, "-m", "rq.cli", "worker", "-w", worker_class, "-S", "json",
-                           "-u", self.env["WAGW_REDIS_URL"], "-n", f"bench-{queue}-{time.monotonic_ns()}", queue])
+        proc = self.spawn(
+            [
+                sys.executable,
+                "-m",
+                "rq.cli",
+                "worker",
+                "-w",
+                worker_class,
+                "-S",
+                "json",
+                "-u",
+                self.env["WAGW_REDIS_URL"],
+                "-n",
+                f"bench-{queue}-{time.monotonic_ns()}",
+                queue,
+            ]
+        )
         wait_for(lambda: Worker.count(queue=Queue(queue, connection=self.conn)), 30, what=f"rq worker on {queue}")
         return proc
 
     def start_wa_worker(self) -> subprocess.Popen:
         proc = self.spawn([sys.executable, "-m", "wagw", "wa-worker", "--slot", "1"])
         key = keys.DEVICE_STATUS.format(role="worker-1")
-        wait_for(lambda: self.conn.hget(key, "worker_pid") == str(proc.pid).encode()
-                 and self.conn.hget(key, "connected") == b"1", 30, what="the wa-worker's host")
+        wait_for(
+            lambda: (
+                self.conn.hget(key, "worker_pid") == str(proc.pid).encode() and self.conn.hget(key, "connected") == b"1"
+            ),
+            30,
+            what="the wa-worker's host",
+        )
         return proc
 
     # Throughput -----------------------------------------------------------------------
@@ -93,8 +119,12 @@ class Bench:
             pipe.execute()
         ids = [job.id for job in enqueued]
         # One worker takes them in order: poll the last one only (and gently: polling is load too).
-        wait_for(lambda: self.conn.hget(f"rq:job:{ids[-1]}", "status") in (b"finished", b"failed"),
-                 300, 0.05, f"{count} jobs on {queue_name}")
+        wait_for(
+            lambda: self.conn.hget(f"rq:job:{ids[-1]}", "status") in (b"finished", b"failed"),
+            300,
+            0.05,
+            f"{count} jobs on {queue_name}",
+        )
         with self.conn.pipeline(transaction=False) as pipe:
             for job_id in ids:
                 pipe.hmget(f"rq:job:{job_id}", "status", "ended_at")
@@ -114,8 +144,15 @@ class Bench:
         self.stop(forking)
         wa = self.start_wa_worker()
         # As wagw.client enqueues: timeout and Retry explicit, no defaults to apply.
-        rates["wa"] = self.rate(keys.WA_QUEUE, "workers.wa.fetch_avatar", {"jid": ALICE}, jobs,
-                                timeout=30, retry=Retry(max=2, interval=[2, 2]), meta={"wagw_defaults": False})
+        rates["wa"] = self.rate(
+            keys.WA_QUEUE,
+            "workers.wa.fetch_avatar",
+            {"jid": ALICE},
+            jobs,
+            timeout=30,
+            retry=Retry(max=2, interval=[2, 2]),
+            meta={"wagw_defaults": False},
+        )
         self.stop(wa)
         return rates
 
@@ -130,16 +167,24 @@ class Bench:
                 # RQ schedules on whole seconds: a random phase gives the honest spread.
                 time.sleep(random.uniform(0, 1))
                 self.conn.delete(keys.FAKE_SENT, keys.CRASHES)
-                job = queue.enqueue("workers.wa.fetch_avatar", jid="crash@s.whatsapp.net",
-                                    retry=Retry(max=1, interval=1), meta={"wagw_defaults": False}, job_timeout=30)
-                wait_for(lambda: job.get_status() == "failed", 30, what="the crashing job to fail twice")
+                job = queue.enqueue(
+                    "workers.wa.fetch_avatar",
+                    jid="crash@s.whatsapp.net",
+                    retry=Retry(max=1, interval=1),
+                    meta={"wagw_defaults": False},
+                    job_timeout=30,
+                )
+                wait_for(lambda job=job: job.get_status() == "failed", 30, what="the crashing job to fail twice")
                 calls = [json.loads(raw) for raw in self.conn.lrange(keys.FAKE_SENT, 0, -1)]
                 crashes = [json.loads(raw) for raw in self.conn.lrange(keys.CRASHES, 0, -1)]
                 first_crash = min(crash["time"] for crash in crashes)
                 latencies.append(calls[1]["time"] - first_crash)
                 # The next sample starts on a warm host, like the first one did.
-                wait_for(lambda: self.conn.hget(keys.DEVICE_STATUS.format(role="worker-1"), "connected") == b"1",
-                         30, what="the respawned host")
+                wait_for(
+                    lambda: self.conn.hget(keys.DEVICE_STATUS.format(role="worker-1"), "connected") == b"1",
+                    30,
+                    what="the respawned host",
+                )
         finally:
             self.stop(wa)
             self.stop(scheduler)
@@ -148,7 +193,7 @@ class Bench:
 
 def parse(stamp: bytes) -> float:
     text = stamp.decode().rstrip("Z")
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
 def main() -> int:
@@ -168,8 +213,11 @@ def main() -> int:
             bench.conn.flushall()
             rates = bench.throughput(args.jobs, args.fork_jobs)
             runs.append(rates)
-            print(f"run {run}: wa-worker {rates['wa']:.0f}/s  SimpleWorker {rates['simple']:.0f}/s  "
-                  f"forking Worker {rates['fork']:.0f}/s  wa/simple {rates['wa'] / rates['simple']:.2f}", flush=True)
+            print(
+                f"run {run}: wa-worker {rates['wa']:.0f}/s  SimpleWorker {rates['simple']:.0f}/s  "
+                f"forking Worker {rates['fork']:.0f}/s  wa/simple {rates['wa'] / rates['simple']:.2f}",
+                flush=True,
+            )
         bench.conn.flushall()
         latencies = bench.crash_latencies(args.crashes)
         print("crash -> next attempt (s): " + " ".join(f"{value:.2f}" for value in latencies))
@@ -183,8 +231,10 @@ def main() -> int:
         print(f"  forking Worker, trivial job           {median['fork']:.0f} jobs/s")
         print(f"  wa-worker / SimpleWorker              {ratio:.2f} (goal >= 0.90)")
         print(f"  wa-worker / forking Worker            {statistics.median(r['wa'] / r['fork'] for r in runs):.1f}")
-        print(f"  crash -> next attempt, median of {len(latencies)}: {statistics.median(latencies):.2f} s "
-              f"(max {max(latencies):.2f} s; goal <= 1.5 s with a 1 s retry interval)")
+        print(
+            f"  crash -> next attempt, median of {len(latencies)}: {statistics.median(latencies):.2f} s "
+            f"(max {max(latencies):.2f} s; goal <= 1.5 s with a 1 s retry interval)"
+        )
     finally:
         redis_proc.terminate()
         redis_proc.wait(10)

@@ -66,7 +66,7 @@ def receiver_main(port: int, ready_path: str) -> None:
                 length = int(headers.get("content-length", "0"))
                 if len(self.buffer) < end + 4 + length:
                     return
-                self.buffer = self.buffer[end + 4 + length:]
+                self.buffer = self.buffer[end + 4 + length :]
                 if lines[0].startswith("GET /records"):
                     body = json.dumps(records).encode()
                     self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
@@ -127,8 +127,12 @@ class Bench:
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
         self.env.update(
-            WAGW_REDIS_URL=self.redis_url, WAGW_DATA_DIR=str(self.dir), WAGW_BACKEND="fake",
-            WAGW_WEBHOOK_URLS=self.url, WAGW_WEBHOOK_SECRET="bench-secret-of-sixteen-bytes", WAGW_LOG_LEVEL=args.log_level,
+            WAGW_REDIS_URL=self.redis_url,
+            WAGW_DATA_DIR=str(self.dir),
+            WAGW_BACKEND="fake",
+            WAGW_WEBHOOK_URLS=self.url,
+            WAGW_WEBHOOK_SECRET="bench-secret-of-sixteen-bytes",
+            WAGW_LOG_LEVEL=args.log_level,
             PYTHONUNBUFFERED="1",
         )
         os.environ.update({k: v for k, v in self.env.items() if k.startswith("WAGW_")})
@@ -136,13 +140,14 @@ class Bench:
 
         self.settings = Settings(_env_file=None)
         self.children: list[subprocess.Popen] = []
-        self.log = open(self.dir / "children.log", "a")
+        self.log = open(self.dir / "children.log", "a")  # noqa: SIM115 - every child writes it until close()
         self.serial = 0
         self.tag = ""  # keeps message ids of parallel producers apart
 
     def spawn(self, *argv: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, *argv], env=self.env, cwd=ROOT, stdout=self.log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, *argv], env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT
+        )
         self.children.append(proc)
         return proc
 
@@ -183,11 +188,18 @@ class Bench:
         from wagw import events
 
         self.serial += 1
-        return events.message(id=f"BENCH{self.tag}{self.serial:012d}", chat=ALICE, sender=ALICE,
-                              timestamp=1764412200 + self.serial, push_name="Alice", body=f"hello {self.serial}")
+        return events.message(
+            id=f"BENCH{self.tag}{self.serial:012d}",
+            chat=ALICE,
+            sender=ALICE,
+            timestamp=1764412200 + self.serial,
+            push_name="Alice",
+            body=f"hello {self.serial}",
+        )
 
-    def produce(self, count: int | None = None, seconds: float | None = None, rate: float | None = None
-                ) -> dict[str, float]:
+    def produce(
+        self, count: int | None = None, seconds: float | None = None, rate: float | None = None
+    ) -> dict[str, float]:
         """Store events through the session's EventSink; returns event id -> enqueue time."""
         from wagw.events import event_id
 
@@ -224,9 +236,13 @@ class Bench:
         self.spawn("-m", "wagw", "scheduler")
         for n in range(1, self.args.workers + 1):
             env_name = f"webhook-worker-{n}"
-            proc = subprocess.Popen([sys.executable, "-m", "wagw", "webhook-worker"],
-                                    env={**self.env, "WAGW_PROCESS_NAME": env_name}, cwd=ROOT,
-                                    stdout=self.log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "wagw", "webhook-worker"],
+                env={**self.env, "WAGW_PROCESS_NAME": env_name},
+                cwd=ROOT,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
             self.children.append(proc)
         self.wait_workers(self.args.workers)
 
@@ -255,8 +271,10 @@ class Bench:
     def produce_in_parallel(self, producers: int, seconds: float) -> dict[str, float]:
         """`producers` processes, each storing events through the session's EventSink path."""
         outs = [self.dir / f"producer-{n}.json" for n in range(producers)]
-        procs = [subprocess.Popen([sys.executable, __file__, "--producer", str(seconds), str(out)], env=self.env,
-                                  cwd=ROOT) for out in outs]
+        procs = [
+            subprocess.Popen([sys.executable, __file__, "--producer", str(seconds), str(out)], env=self.env, cwd=ROOT)
+            for out in outs
+        ]
         for proc in procs:
             proc.wait(timeout=seconds + 60)
         sent: dict[str, float] = {}
@@ -268,10 +286,7 @@ class Bench:
         self.reset()
         seconds = self.args.seconds
         cpu_before = self.cpu_seconds()
-        if producers > 1:
-            sent = self.produce_in_parallel(producers, seconds)
-        else:
-            sent = self.produce(seconds=seconds)
+        sent = self.produce_in_parallel(producers, seconds) if producers > 1 else self.produce(seconds=seconds)
         produced_at_end = time.time()
         cpu_after = self.cpu_seconds()
         records = self.rx.records()
@@ -328,10 +343,13 @@ class Bench:
         first, last = min(t for t, _ in records), max(t for t, _ in records)
         self.stop_children()
         return {
-            "events": count, "all_delivered": ok, "rate": count / (last - first),
+            "events": count,
+            "all_delivered": ok,
+            "rate": count / (last - first),
             "cpu_ms_per_event": {
                 name: round(1000 * (cpu_after[name] - cpu_before.get(name, 0)) / count, 3)
-                for name in cpu_after if name != "producer"
+                for name in cpu_after
+                if name != "producer"
             },
         }
 
@@ -361,7 +379,7 @@ class Bench:
         self.reset()
         sent = self.produce(count=count)
         start = time.time()
-        for n in range(self.args.workers):
+        for _n in range(self.args.workers):
             self.spawn(__file__, "--forking-worker")
         ok = self.wait_delivered(len(sent), timeout=300)
         records = self.rx.records()
@@ -402,21 +420,30 @@ def forking_worker_main() -> int:
 
 
 def medians(runs: dict[str, list[dict]]) -> dict:
-    keys: dict[str, list[str]] = {"inline_post": ["rate", "p50_ms", "p99_ms"], "latency": ["p50_ms", "p99_ms", "max_ms"],
-            "sustained_1p": ["enqueue_rate", "delivered_rate_in_window", "overall_rate", "backlog_at_end"],
-            "sustained_2p": ["enqueue_rate", "delivered_rate_in_window", "overall_rate", "backlog_at_end"],
-            "drain": ["rate"], "forking_worker": ["rate"]}
-    summary: dict = {part: {k: round(statistics.median(r[k] for r in results), 2) for k in keys[part]}
-                     for part, results in runs.items() if part in keys}
+    keys: dict[str, list[str]] = {
+        "inline_post": ["rate", "p50_ms", "p99_ms"],
+        "latency": ["p50_ms", "p99_ms", "max_ms"],
+        "sustained_1p": ["enqueue_rate", "delivered_rate_in_window", "overall_rate", "backlog_at_end"],
+        "sustained_2p": ["enqueue_rate", "delivered_rate_in_window", "overall_rate", "backlog_at_end"],
+        "drain": ["rate"],
+        "forking_worker": ["rate"],
+    }
+    summary: dict = {
+        part: {k: round(statistics.median(r[k] for r in results), 2) for k in keys[part]}
+        for part, results in runs.items()
+        if part in keys
+    }
     if "drain" in summary and "forking_worker" in summary:
         summary["drain_vs_forking_worker"] = round(summary["drain"]["rate"] / summary["forking_worker"]["rate"], 1)
     for part in ("sustained_1p", "sustained_2p"):
         if part in summary and "inline_post" in summary:
             summary[f"{part}_vs_inline_post"] = round(
-                summary[part]["delivered_rate_in_window"] / summary["inline_post"]["rate"], 2)
+                summary[part]["delivered_rate_in_window"] / summary["inline_post"]["rate"], 2
+            )
         if part in summary and "forking_worker" in summary:
             summary[f"{part}_vs_forking_worker"] = round(
-                summary[part]["delivered_rate_in_window"] / summary["forking_worker"]["rate"], 1)
+                summary[part]["delivered_rate_in_window"] / summary["forking_worker"]["rate"], 1
+            )
     return summary
 
 
@@ -440,10 +467,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="repetitions of each part (medians reported)")
     parser.add_argument("--log-level", default="INFO", help="WAGW_LOG_LEVEL of the workers")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs) in /tmp")
-    parser.add_argument("--only", choices=["inline", "latency", "sustained", "drain", "forking"], action="append",
-                        help="run only these parts (default: all)")
-    parser.add_argument("--producers", default="1,2",
-                        help="sustained runs with these numbers of enqueuing processes (1 = like the one session)")
+    parser.add_argument(
+        "--only",
+        choices=["inline", "latency", "sustained", "drain", "forking"],
+        action="append",
+        help="run only these parts (default: all)",
+    )
+    parser.add_argument(
+        "--producers",
+        default="1,2",
+        help="sustained runs with these numbers of enqueuing processes (1 = like the one session)",
+    )
     parser.add_argument("--producer", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--receiver", help=argparse.SUPPRESS)
     parser.add_argument("--forking-worker", action="store_true", help=argparse.SUPPRESS)

@@ -65,8 +65,14 @@ class Daemon:
         self._close_redis()  # a previous incarnation's connections are dead
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "wagw", "run"], env=self.env, cwd=self.data_dir, stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                [sys.executable, "-m", "wagw", "run"],
+                env=self.env,
+                cwd=self.data_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         if wait:
             self.wait_settled(timeout)
         return self
@@ -103,6 +109,7 @@ class Daemon:
     def wait_settled(self, timeout: float = 30.0) -> dict:
         """The first snapshot in which every child is running or fatal (given up on: the
         supervisor will not try again)."""
+
         def settled():
             self.check_alive()
             snap = self.snapshot()

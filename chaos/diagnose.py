@@ -41,7 +41,7 @@ def undelivered_jobs(conn: Redis, payload_ids: set[str], urls: list[str]) -> lis
     found: list[dict] = []
     ids = list(where)
     for start in range(0, len(ids), 500):
-        for job in Job.fetch_many(ids[start:start + 500], connection=conn, serializer=JSONSerializer):
+        for job in Job.fetch_many(ids[start : start + 500], connection=conn, serializer=JSONSerializer):
             if job is None or len(found) >= MAX_REPORTED:
                 continue
             try:
@@ -52,9 +52,16 @@ def undelivered_jobs(conn: Redis, payload_ids: set[str], urls: list[str]) -> lis
             if payload_id not in payload_ids or url not in urls:
                 continue
             place = where[job.id]
-            entry = {"payload_id": payload_id, "event_id": event_id, "url": url, "job_id": job.id,
-                     "where": place, "status": str(job.get_status(refresh=False)),
-                     "retries_left": job.retries_left, "attempts": job.number_of_retries}
+            entry = {
+                "payload_id": payload_id,
+                "event_id": event_id,
+                "url": url,
+                "job_id": job.id,
+                "where": place,
+                "status": str(job.get_status(refresh=False)),
+                "retries_left": job.retries_left,
+                "attempts": job.number_of_retries,
+            }
             if place.startswith("started:"):
                 member = place.split(":", 1)[1]
                 worker = conn.hget(f"rq:execution:{member}", "worker_name")
@@ -79,9 +86,9 @@ def failed_deliveries_by_url(conn: Redis, endpoints: dict[str, str]) -> dict[str
     """Deliveries left in RQ's failed registry (replayable), per endpoint name."""
     queue = Queue("webhooks", connection=conn, serializer=JSONSerializer)
     ids = FailedJobRegistry(queue=queue).get_job_ids()
-    counts = {name: 0 for name in endpoints.values()}
+    counts = dict.fromkeys(endpoints.values(), 0)
     for start in range(0, len(ids), 500):
-        for job in Job.fetch_many(ids[start:start + 500], connection=conn, serializer=JSONSerializer):
+        for job in Job.fetch_many(ids[start : start + 500], connection=conn, serializer=JSONSerializer):
             url = job.args[0] if job is not None and job.args else None
             if url in endpoints:
                 counts[endpoints[url]] += 1

@@ -12,6 +12,7 @@ Every loop survives Redis going away (the daemon restarting) and retries.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import random
@@ -110,11 +111,24 @@ class InboundLoad(_Paced):
         chat = CHATS[n % len(CHATS)]
         sender = chat if chat.endswith("@s.whatsapp.net") else CHATS[n % 5]
         if n % 10 == 3 and n > 3:
-            data = {"type": "reaction", "id": message_id, "chat": chat, "sender": sender,
-                    "target_id": f"3EB0{self.tag}{n - 3:012X}", "emoji": "👍"}
+            data = {
+                "type": "reaction",
+                "id": message_id,
+                "chat": chat,
+                "sender": sender,
+                "target_id": f"3EB0{self.tag}{n - 3:012X}",
+                "emoji": "👍",
+            }
         else:
-            data = {"type": "message", "id": message_id, "chat": chat, "sender": sender,
-                    "push_name": f"Chaos {n % 7}", "text": f"chaos message {n}", "timestamp": int(time.time())}
+            data = {
+                "type": "message",
+                "id": message_id,
+                "chat": chat,
+                "sender": sender,
+                "push_name": f"Chaos {n % 7}",
+                "text": f"chaos message {n}",
+                "timestamp": int(time.time()),
+            }
         raw = json.dumps(data).encode()
         self._push(message_id, raw)
         if len(self._history) < 500:
@@ -212,8 +226,16 @@ HANG_CALL = ("group_info", lambda n: {"jid": "hang@g.us"})  # an operation the c
 class JobLoad(_Paced):
     """Steady wa jobs at `rate` per second; a separate lane sends crash jobs one at a time."""
 
-    def __init__(self, redis_url: str, rate: float, *, retries: int = 2, timeout: int = 20,
-                 hang_timeout: int = 4, crash_gap: float = 0.5) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        rate: float,
+        *,
+        retries: int = 2,
+        timeout: int = 20,
+        hang_timeout: int = 4,
+        crash_gap: float = 0.5,
+    ) -> None:
         super().__init__("job-load", rate)
         self.redis = _connect(redis_url)
         self.queue = Queue(WA_QUEUE, connection=self.redis, serializer=JSONSerializer)
@@ -253,15 +275,20 @@ class JobLoad(_Paced):
         op, make = HANG_CALL
         return self.enqueue("hang", op, make(0), timeout=self.hang_timeout, retries=0)
 
-    def enqueue(self, kind: str, op: str, kwargs: dict, *, timeout: int | None = None,
-                retries: int | None = None) -> TrackedJob:
+    def enqueue(
+        self, kind: str, op: str, kwargs: dict, *, timeout: int | None = None, retries: int | None = None
+    ) -> TrackedJob:
         retries = self.retries if retries is None else retries
         job = self.queue.enqueue_call(
-            f"workers.wa.{op}", kwargs=kwargs, timeout=timeout or self.timeout,
+            f"workers.wa.{op}",
+            kwargs=kwargs,
+            timeout=timeout or self.timeout,
             retry=Retry(max=retries, interval=1) if retries else None,
             # Long enough for the tracker (it looks twice a second), short enough that an
             # hour's soak does not count finished jobs as Redis memory growth.
-            result_ttl=600, failure_ttl=3600, meta={"chaos": kind},
+            result_ttl=600,
+            failure_ttl=3600,
+            meta={"chaos": kind},
         )
         tracked = TrackedJob(job.id, kind, op, time.time())
         with self._lock:
@@ -312,18 +339,16 @@ class JobTracker(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            try:
+            with contextlib.suppress(RedisError):
                 self.poll()
-            except RedisError:
-                pass
             self.stopping.wait(self.interval)
 
     def poll(self) -> None:
         open_jobs = [j for j in self.load.all_jobs() if j.ended is None]
         for start in range(0, len(open_jobs), 200):
-            chunk = open_jobs[start:start + 200]
+            chunk = open_jobs[start : start + 200]
             fetched = Job.fetch_many([j.id for j in chunk], connection=self.redis, serializer=JSONSerializer)
-            for tracked, job in zip(chunk, fetched):
+            for tracked, job in zip(chunk, fetched, strict=False):
                 if job is None:
                     tracked.status, tracked.ended = "missing", time.time()
                     continue
@@ -368,10 +393,8 @@ class CrashCollector(threading.Thread):
         for item in reversed(raw):  # oldest first
             if item not in self._seen:
                 self._seen.add(item)
-                try:
+                with contextlib.suppress(ValueError):
                     self.entries.append(json.loads(item))
-                except ValueError:
-                    pass
 
     def native(self) -> list[dict]:
         """Crashes of native hosts during a job (they name the operation)."""

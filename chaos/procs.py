@@ -6,6 +6,7 @@ tenth of a second, so a replacement process is seen within 0.1 s of its start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -114,10 +115,8 @@ class TreeWatcher:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(Exception):  # a process vanished mid-read: the next sample catches up
                 self.sample()
-            except Exception:  # a process vanished mid-read: the next sample catches up
-                pass
             self._stop.wait(self.interval)
 
     def sample(self) -> None:
@@ -130,7 +129,7 @@ class TreeWatcher:
         for pid in [root, *descendants(root, parents)]:
             name = "supervisor" if pid == root else process_name(pid)
             parent = names.get(parents.get(pid), "")
-            if name and (parent == name or parent.startswith(name + "/") and not name.endswith("/host")):
+            if name and (parent == name or (parent.startswith(name + "/") and not name.endswith("/host"))):
                 # It inherited its parent's name: a helper command (and its children), a forked
                 # work horse, or a fork caught between fork() and exec() (not worth a sample).
                 argv0 = (_read(f"/proc/{pid}/cmdline") or b"").split(b"\0")[0]
@@ -163,6 +162,7 @@ class TreeWatcher:
     def replacement(self, name: str, killed_pid: int, after: float) -> Sighting | None:
         """The first process named `name` that appeared after `after`, other than killed_pid."""
         with self._lock:
-            found = [s for s in self.sightings.values()
-                     if s.name == name and s.pid != killed_pid and s.first_seen >= after]
+            found = [
+                s for s in self.sightings.values() if s.name == name and s.pid != killed_pid and s.first_seen >= after
+            ]
         return min(found, key=lambda s: s.first_seen) if found else None

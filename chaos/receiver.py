@@ -117,8 +117,9 @@ class Receiver:
                 time.sleep(0.05)
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="receiver", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="receiver", daemon=True
+        )
         self._thread.start()
 
     def _stop_listening(self) -> None:
@@ -152,13 +153,24 @@ class Receiver:
                 status, extra = 429, {"Retry-After": str(self.retry_after)}
             else:  # "ok", or "down" for a request that was accepted just before
                 status, extra = 200, {}
-            self.receipts.append(Receipt(
-                endpoint=endpoint, event_id=event_id, header_event_id=headers.get("X-Wagw-Event-Id"),
-                payload_id=payload_id, event=event, status=status, time=time.time(),
-                attempt=headers.get("X-Wagw-Attempt"), signature_ok=problem is None, problem=problem,
-                accepted=accepted, user_agent=headers.get("User-Agent"), peer=peer,
-                body_head=body[:300].decode("utf-8", "replace") if problem else None,
-            ))
+            self.receipts.append(
+                Receipt(
+                    endpoint=endpoint,
+                    event_id=event_id,
+                    header_event_id=headers.get("X-Wagw-Event-Id"),
+                    payload_id=payload_id,
+                    event=event,
+                    status=status,
+                    time=time.time(),
+                    attempt=headers.get("X-Wagw-Attempt"),
+                    signature_ok=problem is None,
+                    problem=problem,
+                    accepted=accepted,
+                    user_agent=headers.get("User-Agent"),
+                    peer=peer,
+                    body_head=body[:300].decode("utf-8", "replace") if problem else None,
+                )
+            )
         return status, extra
 
     def _handler_class(self):
@@ -167,12 +179,17 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 accepted = time.time()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                status, extra = receiver._answer(self.path.strip("/"), body, self.headers, accepted,
-                                                 f"{self.client_address[0]}:{self.client_address[1]}")
+                status, extra = receiver._answer(
+                    self.path.strip("/"),
+                    body,
+                    self.headers,
+                    accepted,
+                    f"{self.client_address[0]}:{self.client_address[1]}",
+                )
                 self.send_response(status)
                 for name, value in extra.items():
                     self.send_header(name, value)

@@ -6,6 +6,7 @@ from the processes that produced it.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from dataclasses import asdict, dataclass, field
 
@@ -90,7 +91,7 @@ def endpoint_figures(record: RunRecord, endpoint: str, webhook_kills: list[float
     duplicates = in_window = 0
     duplicate_samples, answered_before_kill = [], []
     for event_id, repeated in oks.items():
-        for earlier, later in zip(repeated, repeated[1:]):
+        for earlier, later in itertools.pairwise(repeated):
             duplicates += 1
             # The kill window: from the moment the first request was in flight (it may have
             # been sent just before the kill and read by the receiver just after) to the 2xx
@@ -100,9 +101,12 @@ def endpoint_figures(record: RunRecord, endpoint: str, webhook_kills: list[float
                 in_window += 1
                 answered_before_kill.append(max(0.0, min(kills) - earlier["time"]))
             elif len(duplicate_samples) < 10:
-                duplicate_samples.append({"event_id": event_id,
-                                          "answers": [[round(a["accepted"], 3), round(a["time"], 3), a["attempt"]]
-                                                      for a in repeated]})
+                duplicate_samples.append(
+                    {
+                        "event_id": event_id,
+                        "answers": [[round(a["accepted"], 3), round(a["time"], 3), a["attempt"]] for a in repeated],
+                    }
+                )
     # Attempts the worker counted without sending a request (circuit open): the receiver
     # sees attempt numbers skip.
     attempts: dict[str, list[int]] = {}
@@ -146,9 +150,23 @@ def endpoint_figures(record: RunRecord, endpoint: str, webhook_kills: list[float
         "answers": dict(sorted(answers.items())),
         "bad_signatures": sum(1 for r in receipts if not r["signature_ok"]),
         "event_id_header_mismatches": sum(1 for r in receipts if r["header_event_id"] != r["event_id"]),
-        "signature_problems": [{k: r.get(k) for k in ("problem", "event_id", "header_event_id", "attempt",
-                                                     "user_agent", "peer", "body_head", "time")}
-                               for r in receipts if r.get("problem")][:5],
+        "signature_problems": [
+            {
+                k: r.get(k)
+                for k in (
+                    "problem",
+                    "event_id",
+                    "header_event_id",
+                    "attempt",
+                    "user_agent",
+                    "peer",
+                    "body_head",
+                    "time",
+                )
+            }
+            for r in receipts
+            if r.get("problem")
+        ][:5],
         "delay_max_s": _round(max(delays) if delays else None),
         "delay_p50_s": _round(_percentile(delays, 0.5), 3),
         "delay_p99_s": _round(_percentile(delays, 0.99)),
@@ -205,12 +223,16 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
         elif kind != "crash" and outcome == "failed: quarantined, with panic text":
             ok = job["operation"] in crashing_ops
         elif kind == "crash":
-            ok = outcome in ("succeeded", "succeeded after retry", "failed with its panic text",
-                             "failed: quarantined, with panic text") or (
-                outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills))
+            ok = outcome in (
+                "succeeded",
+                "succeeded after retry",
+                "failed with its panic text",
+                "failed: quarantined, with panic text",
+            ) or (outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills))
         elif kind == "normal":
             ok = outcome.startswith("succeeded") or (
-                outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills))
+                outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills)
+            )
         elif kind == "malformed":
             ok = outcome == "failed: invalid arguments" and not job.get("retries_used")
         elif kind == "fail":
@@ -220,23 +242,34 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
         if outcome.startswith("not finished") and job.get("where"):
             outcome += f", in {job['where']}"
         if not ok and len(problems) < 20:
-            problems.append(f"{kind} job {job['id']} ({job['operation']}): {outcome}"
-                            f"{' after ' + str(job.get('retries_used')) + ' retries' if job.get('retries_used') else ''}")
+            problems.append(
+                f"{kind} job {job['id']} ({job['operation']}): {outcome}"
+                f"{' after ' + str(job.get('retries_used')) + ' retries' if job.get('retries_used') else ''}"
+            )
     crash_jobs = sorted((j for j in record.jobs if j["kind"] == "crash"), key=lambda j: j["enqueued"])
     crashes = []
     for crash in record.native_crashes:
-        owner = next((j for j in crash_jobs if j["operation"] == crash["operation"]
-                      and j["enqueued"] - 1 <= crash["time"] <= (j.get("ended") or float("inf")) + 1), None)
+        owner = next(
+            (
+                j
+                for j in crash_jobs
+                if j["operation"] == crash["operation"]
+                and j["enqueued"] - 1 <= crash["time"] <= (j.get("ended") or float("inf")) + 1
+            ),
+            None,
+        )
         panic = crash.get("panic") or ""
-        crashes.append({
-            "time": round(crash["time"], 3),
-            "process": crash.get("process"),
-            "operation": crash["operation"],
-            "exit": crash.get("exit"),
-            "panic": next((line for line in panic.splitlines() if "panic" in line), panic[:120]),
-            "job_id": owner["id"] if owner else None,
-            "job_end": job_outcome(owner) if owner else "no crash job was running: unattributed",
-        })
+        crashes.append(
+            {
+                "time": round(crash["time"], 3),
+                "process": crash.get("process"),
+                "operation": crash["operation"],
+                "exit": crash.get("exit"),
+                "panic": next((line for line in panic.splitlines() if "panic" in line), panic[:120]),
+                "job_id": owner["id"] if owner else None,
+                "job_end": job_outcome(owner) if owner else "no crash job was running: unattributed",
+            }
+        )
         if owner is None and len(problems) < 20:
             problems.append(f"native crash of {crash['operation']} at {crash['time']:.3f} outside any crash job")
     return by_kind, crashes, problems
@@ -246,13 +279,18 @@ def kill_figures(kills: list[Kill]) -> tuple[list[dict], dict]:
     rows = []
     for k in kills:
         died = k.died if k.died is not None else k.at
-        rows.append({
-            "name": k.name, "pid": k.pid, "how": k.how, "at": round(k.at, 3),
-            "replacement_pid": k.replacement_pid,
-            "respawn_s": _round(k.respawned - died if k.respawned else None, 3),
-            "connected_s": _round(k.connected - died if k.connected else None, 3),
-            "running_s": _round(k.running - died if k.running else None, 3),
-        })
+        rows.append(
+            {
+                "name": k.name,
+                "pid": k.pid,
+                "how": k.how,
+                "at": round(k.at, 3),
+                "replacement_pid": k.replacement_pid,
+                "respawn_s": _round(k.respawned - died if k.respawned else None, 3),
+                "connected_s": _round(k.connected - died if k.connected else None, 3),
+                "running_s": _round(k.running - died if k.running else None, 3),
+            }
+        )
     longest: dict = {"kills": len(rows), "unresolved": sum(1 for r in rows if r["running_s"] is None)}
     for figure in ("respawn_s", "connected_s", "running_s"):
         measured = [r for r in rows if r[figure] is not None]
@@ -274,8 +312,12 @@ def rss_growth(samples: list[tuple[float, str, int]], window: float) -> dict[str
         end = [s[2] for s in mine if s[0] >= last - window]
         if start and end:
             a, b = statistics.mean(start), statistics.mean(end)
-            growth[name] = {"start_kib": round(a), "end_kib": round(b), "growth_kib": round(b - a),
-                            "growth_pct": round(100 * (b - a) / a, 1) if a else None}
+            growth[name] = {
+                "start_kib": round(a),
+                "end_kib": round(b),
+                "growth_kib": round(b - a),
+                "growth_pct": round(100 * (b - a) / a, 1) if a else None,
+            }
     return growth
 
 
@@ -290,30 +332,51 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
         crash_ends[c["job_end"]] = crash_ends.get(c["job_end"], 0) + 1
     sup = record.supervisor
     targets = [
-        _target("0 lost", all(e["lost"] == 0 for e in endpoints.values()),
-                "; ".join(f"{n}: {e['lost']} lost" for n, e in endpoints.items())),
-        _target("0 duplicates outside the kill window",
-                all(e["duplicates_outside_kill_window"] == 0 for e in endpoints.values()),
-                "; ".join(f"{n}: {e['duplicates_outside_kill_window']} outside, {e['duplicates_in_kill_window']} inside"
-                          for n, e in endpoints.items())),
-        _target("every crashed job retried and succeeded, or failed with its panic text",
-                not any((p.startswith("crash job") and "not finished" not in p) or "outside any crash job" in p
-                        for p in job_problems)
-                and any(j["kind"] == "crash" for j in record.jobs),
-                f"{len(crashes)} native crashes; job ends: {crash_ends}"),
-        _target("the supervisor never exited", not sup.get("unexpected_exit")
-                and all(code == 0 for code in sup.get("stop_exit_codes", [])),
-                f"supervisor pids {sup.get('pids')}, exit codes on SIGTERM {sup.get('stop_exit_codes')}"
-                + (f"; unexpected: {sup['unexpected_exit']}" if sup.get("unexpected_exit") else "")),
-        _target("every signature valid, X-Wagw-Event-Id = body id",
-                all(e["bad_signatures"] == 0 and e["event_id_header_mismatches"] == 0 for e in endpoints.values()),
-                f"{sum(e['bad_signatures'] for e in endpoints.values())} bad signatures, "
-                f"{sum(e['event_id_header_mismatches'] for e in endpoints.values())} id mismatches"),
+        _target(
+            "0 lost",
+            all(e["lost"] == 0 for e in endpoints.values()),
+            "; ".join(f"{n}: {e['lost']} lost" for n, e in endpoints.items()),
+        ),
+        _target(
+            "0 duplicates outside the kill window",
+            all(e["duplicates_outside_kill_window"] == 0 for e in endpoints.values()),
+            "; ".join(
+                f"{n}: {e['duplicates_outside_kill_window']} outside, {e['duplicates_in_kill_window']} inside"
+                for n, e in endpoints.items()
+            ),
+        ),
+        _target(
+            "every crashed job retried and succeeded, or failed with its panic text",
+            not any(
+                (p.startswith("crash job") and "not finished" not in p) or "outside any crash job" in p
+                for p in job_problems
+            )
+            and any(j["kind"] == "crash" for j in record.jobs),
+            f"{len(crashes)} native crashes; job ends: {crash_ends}",
+        ),
+        _target(
+            "the supervisor never exited",
+            not sup.get("unexpected_exit") and all(code == 0 for code in sup.get("stop_exit_codes", [])),
+            f"supervisor pids {sup.get('pids')}, exit codes on SIGTERM {sup.get('stop_exit_codes')}"
+            + (f"; unexpected: {sup['unexpected_exit']}" if sup.get("unexpected_exit") else ""),
+        ),
+        _target(
+            "every signature valid, X-Wagw-Event-Id = body id",
+            all(e["bad_signatures"] == 0 and e["event_id_header_mismatches"] == 0 for e in endpoints.values()),
+            f"{sum(e['bad_signatures'] for e in endpoints.values())} bad signatures, "
+            f"{sum(e['event_id_header_mismatches'] for e in endpoints.values())} id mismatches",
+        ),
         _target("every wa job ended as its kind must", not job_problems, "; ".join(job_problems[:5]) or "ok"),
-        _target("every killed process came back", not longest.get("unresolved"),
-                f"{longest.get('kills')} kills, {longest.get('unresolved')} replacements never seen running"),
-        _target("malformed inbound rejected", record.malformed_rejected == record.malformed_in,
-                f"{record.malformed_rejected}/{record.malformed_in} rejected"),
+        _target(
+            "every killed process came back",
+            not longest.get("unresolved"),
+            f"{longest.get('kills')} kills, {longest.get('unresolved')} replacements never seen running",
+        ),
+        _target(
+            "malformed inbound rejected",
+            record.malformed_rejected == record.malformed_in,
+            f"{record.malformed_rejected}/{record.malformed_in} rejected",
+        ),
     ]
     report = {
         "mode": record.mode,
@@ -340,9 +403,11 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             "peak_rss_kib": dict(sorted(record.peak_rss_kib.items())),
         },
         "supervisor": sup,
-        "redis_stalls": {"count": len(record.redis_stalls),
-                         "longest_s": max((s[1] for s in record.redis_stalls), default=None),
-                         "each": record.redis_stalls[:50]},
+        "redis_stalls": {
+            "count": len(record.redis_stalls),
+            "longest_s": max((s[1] for s in record.redis_stalls), default=None),
+            "each": record.redis_stalls[:50],
+        },
         "targets": targets,
         "drained": record.drained,
         "ok": all(t["ok"] for t in targets),
@@ -392,24 +457,35 @@ def render(report: dict) -> str:
     add("")
     names = list(ev["endpoints"])
     add(f"{'per endpoint':<44}" + "".join(f"{n:>14}" for n in names))
-    for key, label in [("delivered", "delivered"), ("lost", "lost"),
-                       ("lost_failed_out", "  of which failed out (replayable)"),
-                       ("duplicates_outside_kill_window", "duplicated (outside kill window)"),
-                       ("duplicates_in_kill_window", "duplicated (inside kill window)"),
-                       ("requests", "requests received"), ("bad_signatures", "bad signatures"),
-                       ("highest_attempt", "highest X-Wagw-Attempt"),
-                       ("attempts_without_request_max", "most attempts counted, never sent"),
-                       ("events_with_attempts_without_request", "events with such attempts"),
-                       ("delay_p50_s", "delivery delay p50 (s)"), ("delay_p99_s", "delivery delay p99 (s)"),
-                       ("delay_max_s", "delivery delay max (s)")]:
-        add(f"{'  ' + label:<44}" + "".join(f"{str(ev['endpoints'][n][key]):>14}" for n in names))
+    for key, label in [
+        ("delivered", "delivered"),
+        ("lost", "lost"),
+        ("lost_failed_out", "  of which failed out (replayable)"),
+        ("duplicates_outside_kill_window", "duplicated (outside kill window)"),
+        ("duplicates_in_kill_window", "duplicated (inside kill window)"),
+        ("requests", "requests received"),
+        ("bad_signatures", "bad signatures"),
+        ("highest_attempt", "highest X-Wagw-Attempt"),
+        ("attempts_without_request_max", "most attempts counted, never sent"),
+        ("events_with_attempts_without_request", "events with such attempts"),
+        ("delay_p50_s", "delivery delay p50 (s)"),
+        ("delay_p99_s", "delivery delay p99 (s)"),
+        ("delay_max_s", "delivery delay max (s)"),
+    ]:
+        add(f"{'  ' + label:<44}" + "".join(f"{ev['endpoints'][n][key]!s:>14}" for n in names))
     if all(ev["endpoints"][n]["across_restart"] for n in names):
-        add(f"{'  undelivered at the SIGTERM':<44}" + "".join(
-            f"{ev['endpoints'][n]['across_restart']['undelivered_at_stop']:>14}" for n in names))
-        add(f"{'    of which delivered after the restart':<44}" + "".join(
-            f"{ev['endpoints'][n]['across_restart']['delivered_after_restart']:>14}" for n in names))
-    add(f"{'  answers':<44}" + "  ".join(
-        ",".join(f"{s}:{c}" for s, c in ev["endpoints"][n]["answers"].items()) for n in names))
+        add(
+            f"{'  undelivered at the SIGTERM':<44}"
+            + "".join(f"{ev['endpoints'][n]['across_restart']['undelivered_at_stop']:>14}" for n in names)
+        )
+        add(
+            f"{'    of which delivered after the restart':<44}"
+            + "".join(f"{ev['endpoints'][n]['across_restart']['delivered_after_restart']:>14}" for n in names)
+        )
+    add(
+        f"{'  answers':<44}"
+        + "  ".join(",".join(f"{s}:{c}" for s, c in ev["endpoints"][n]["answers"].items()) for n in names)
+    )
     add("")
     add("wa jobs by final status")
     for kind, outcomes in sorted(report["jobs"]["by_kind"].items()):
@@ -421,7 +497,8 @@ def render(report: dict) -> str:
     for end, count in sorted(nc["by_job_end"].items()):
         add(f"  job ended: {end:<52}{count:>6}")
     for crash in nc["each"][:8]:
-        add(f"    {crash['operation']:<14}{crash['exit'] or '':<16}{(crash['job_id'] or '-')[:12]:<14}{crash['job_end']}")
+        job_id = (crash["job_id"] or "-")[:12]
+        add(f"    {crash['operation']:<14}{crash['exit'] or '':<16}{job_id:<14}{crash['job_end']}")
     if nc["count"] > 8:
         add(f"    … {nc['count'] - 8} more in the JSON")
     procs = report["processes"]
@@ -430,12 +507,16 @@ def render(report: dict) -> str:
     killed = _count(k["name"] for k in procs["kills"])
     for name in sorted(set(procs["restarts"]) | set(procs["peak_rss_kib"])):
         rss = procs["peak_rss_kib"].get(name)
-        add(f"{name:<22}{procs['restarts'].get(name, ''):>9}{killed.get(name, ''):>8}"
-            f"{(f'{rss / 1024:.1f}' if rss else ''):>14}")
+        add(
+            f"{name:<22}{procs['restarts'].get(name, ''):>9}{killed.get(name, ''):>8}"
+            f"{(f'{rss / 1024:.1f}' if rss else ''):>14}"
+        )
     longest = procs["longest_down"]
-    for figure, label in (("respawn_s", "kill -> replacement process started"),
-                          ("connected_s", "kill -> replacement's device connected"),
-                          ("running_s", "kill -> supervisor shows it running")):
+    for figure, label in (
+        ("respawn_s", "kill -> replacement process started"),
+        ("connected_s", "kill -> replacement's device connected"),
+        ("running_s", "kill -> supervisor shows it running"),
+    ):
         worst = longest.get(figure)
         if worst:
             add(f"longest down, {label + ':':<42}{worst['seconds']:>7} s ({worst['name']}, {worst['how']})")

@@ -66,11 +66,13 @@ class Profile:
 PROFILES = {
     # At most 5 minutes: ~15 s of starts and stops, 150 + 40 s of load, a drain of usually
     # under 30 s (bounded by 80 s).
-    "full": Profile("full", load_seconds=150, after_restart_seconds=40, cycle=30, inbound_rate=10,
-                    job_rate=3, drain_timeout=80),
+    "full": Profile(
+        "full", load_seconds=150, after_restart_seconds=40, cycle=30, inbound_rate=10, job_rate=3, drain_timeout=80
+    ),
     # Inside `make test`: one cycle, then the restart; about 65 s.
-    "short": Profile("short", load_seconds=30, after_restart_seconds=10, cycle=30, inbound_rate=8,
-                     job_rate=2, drain_timeout=80),
+    "short": Profile(
+        "short", load_seconds=30, after_restart_seconds=10, cycle=30, inbound_rate=8, job_rate=2, drain_timeout=80
+    ),
 }
 
 # One round of the chaos cycle: (fraction of the cycle, action, argument).
@@ -165,8 +167,9 @@ class ChaosRun:
             self.log(f"load for {p.load_seconds:.0f} s with the chaos cycle every {p.cycle:.0f} s")
             self._timeline(self._cycle_actions(p.load_seconds), p.load_seconds)
             self._restart()
-            self._timeline([(f * p.after_restart_seconds, a, arg) for f, a, arg in AFTER_RESTART],
-                           p.after_restart_seconds)
+            self._timeline(
+                [(f * p.after_restart_seconds, a, arg) for f, a, arg in AFTER_RESTART], p.after_restart_seconds
+            )
             self._drain()
             self._final_stop()
         except Exception as error:  # a deadline, the daemon dying, a bug here: report what we have
@@ -194,8 +197,11 @@ class ChaosRun:
     def _cycle_actions(self, seconds: float) -> list[tuple[float, str, str]]:
         actions, start = [], 0.0
         while start < seconds:
-            actions += [(start + f * self.profile.cycle, a, arg) for f, a, arg in CYCLE
-                        if start + f * self.profile.cycle < seconds]
+            actions += [
+                (start + f * self.profile.cycle, a, arg)
+                for f, a, arg in CYCLE
+                if start + f * self.profile.cycle < seconds
+            ]
             start += self.profile.cycle
         return actions
 
@@ -314,9 +320,11 @@ class ChaosRun:
                 places = {j.id: f"cannot look: {error}" for j in open_jobs}
             for job in open_jobs[:10]:
                 job.where = places[job.id]
-                self.notes.append(f"wa job {job.id} ({job.kind} {job.operation}, enqueued "
-                                  f"{time.strftime('%H:%M:%S', time.localtime(job.enqueued))}) never ended: "
-                                  f"status {job.status}, in {job.where}")
+                self.notes.append(
+                    f"wa job {job.id} ({job.kind} {job.operation}, enqueued "
+                    f"{time.strftime('%H:%M:%S', time.localtime(job.enqueued))}) never ended: "
+                    f"status {job.status}, in {job.where}"
+                )
                 self.log(f"  open wa job {job.id}: {job.status}, in {job.where}")
         pushed, uncertain = self.inbound.snapshot()
         for endpoint in ENDPOINTS:
@@ -341,8 +349,9 @@ class ChaosRun:
         backlog = {}
         for name in ("webhooks", "wa"):
             queue = Queue(name, connection=conn, serializer=JSONSerializer)
-            backlog[name] = (queue.count + StartedJobRegistry(queue=queue).count
-                             + ScheduledJobRegistry(queue=queue).count)
+            backlog[name] = (
+                queue.count + StartedJobRegistry(queue=queue).count + ScheduledJobRegistry(queue=queue).count
+            )
         backlog["wa-intermediate"] = conn.llen("rq:queue:wa:intermediate")
         backlog["webhooks-intermediate"] = conn.llen("rq:queue:webhooks:intermediate")
         backlog["inbound"] = conn.llen("wagw:fake:inbound") + conn.llen("wagw:fake:pending")
@@ -376,7 +385,8 @@ class ChaosRun:
             registry = FailedJobRegistry("webhooks", connection=self.daemon.redis, serializer=JSONSerializer)
             self.webhook_failed = registry.count
             self.webhook_failed_by_endpoint = failed_deliveries_by_url(
-                self.daemon.redis, {self.receiver.url(e): e for e in ENDPOINTS})
+                self.daemon.redis, {self.receiver.url(e): e for e in ENDPOINTS}
+            )
             self.malformed_rejected = self.inbound.rejected_count()
         except RedisError as error:
             self.notes.append(f"could not read the final counts from Redis: {error}")
@@ -438,7 +448,7 @@ class ChaosRun:
         except RedisError:
             return
         now = time.time()
-        for name, status in zip(names, statuses):
+        for name, status in zip(names, statuses, strict=False):
             pid = status.get(b"pid" if name == "session" else b"worker_pid")
             if status.get(b"connected") == b"1" and pid and pid.isdigit():
                 self.connected_seen.setdefault((name, int(pid)), now)
@@ -511,8 +521,13 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--short", action="store_true", help="the shortened run (about 75 s) that CI runs")
     mode.add_argument("--soak", type=float, metavar="SECONDS", help="long mode: load for SECONDS, report memory growth")
     parser.add_argument("--json-out", type=Path, metavar="FILE", help="write the report as JSON here")
-    parser.add_argument("--raw-out", type=Path, metavar="FILE",
-                        help="write everything recorded (every receipt, kill, job) here; `python -m chaos.report FILE` rebuilds the report")
+    parser.add_argument(
+        "--raw-out",
+        type=Path,
+        metavar="FILE",
+        help="write everything recorded (every receipt, kill, job) here; "
+        "`python -m chaos.report FILE` rebuilds the report",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data dir (daemon log, Redis files)")
     parser.add_argument("--quiet", action="store_true", help="print only the report")
     args = parser.parse_args(argv)
@@ -520,11 +535,22 @@ def main(argv: list[str] | None = None) -> int:
     profile = PROFILES["short" if args.short else "full"]
     soak_window = None
     if args.soak:
-        profile = Profile("soak", load_seconds=args.soak, after_restart_seconds=30, cycle=60,
-                          inbound_rate=10, job_rate=3, drain_timeout=120)
+        profile = Profile(
+            "soak",
+            load_seconds=args.soak,
+            after_restart_seconds=30,
+            cycle=60,
+            inbound_rate=10,
+            job_rate=3,
+            drain_timeout=120,
+        )
         soak_window = min(120.0, max(10.0, args.soak / 10))
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-chaos-", dir="/tmp"))  # short: unix socket paths
-    log = (lambda *_: None) if args.quiet else (lambda msg: print(f"[chaos {time.strftime('%H:%M:%S')}] {msg}", flush=True))
+    log = (
+        (lambda *_: None)
+        if args.quiet
+        else (lambda msg: print(f"[chaos {time.strftime('%H:%M:%S')}] {msg}", flush=True))
+    )
     log(f"data dir {data_dir} (daemon log: {data_dir / 'wagw-run.log'})")
     run = ChaosRun(profile, data_dir, log)
     # SIGTERM/SIGINT to this script: clean up the daemon's tree, then report what we have.

@@ -51,8 +51,9 @@ def normalize_jid(value: str, *, fake: bool = False) -> str:
         server = USER_SERVER
     pattern = _SERVERS.get(server)
     if pattern is None:
-        raise ValueError(f"{shown(value)} is not a valid JID: unknown server {server!r} "
-                         f"(known: {', '.join(sorted(_SERVERS))})")
+        raise ValueError(
+            f"{shown(value)} is not a valid JID: unknown server {server!r} (known: {', '.join(sorted(_SERVERS))})"
+        )
     if not pattern.fullmatch(user) and not (fake and user in FAKE_USERS):
         raise ValueError(f"{shown(value)} is not a valid JID: bad user part for @{server}")
     return f"{user}@{server}"

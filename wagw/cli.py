@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard = sub.add_parser("dashboard", help="rq-dashboard with the JSON serializer and auth")
     dashboard.add_argument("--addr", help="host:port to bind (default: WAGW_DASHBOARD_ADDR or 127.0.0.1:9181)")
-    dashboard.add_argument("--show-login", action="store_true", help="print the dashboard's user and password, then exit")
+    dashboard.add_argument(
+        "--show-login", action="store_true", help="print the dashboard's user and password, then exit"
+    )
 
     metrics = sub.add_parser("metrics", help="serve Prometheus /metrics alone (supervisord setups)")
     metrics.add_argument("--addr", help="host:port to bind (default: WAGW_METRICS_ADDR or 127.0.0.1:9182)")

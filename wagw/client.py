@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Any
 from rq import Queue, Retry
 from rq.results import Result
 
-from wagw import keys, rqcompat
-from wagw.redisconn import SERIALIZER, connect
-from wagw import operations
+from wagw import keys, operations, rqcompat
 from wagw.operations import Operation
+from wagw.redisconn import SERIALIZER, connect
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -56,7 +55,7 @@ def exception_line(exc_string: str) -> str:
     unindented line after the last "Traceback" header (the message may go on for more lines)."""
     lines = exc_string.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
-    for line in lines[starts[-1] + 1:] if starts else lines:
+    for line in lines[starts[-1] + 1 :] if starts else lines:
         if line and not line[0].isspace():
             return line
     return ""
@@ -115,7 +114,7 @@ def enqueue(operation: str, /, *args: Any, connection: Redis | None = None, **kw
 def worst_case(job: Job) -> float:
     """Seconds a job can take with all its attempts, plus retry intervals."""
     attempts = 1 + (job.retries_left or 0)
-    intervals = sum((job.retry_intervals or [0])[:attempts - 1]) if attempts > 1 else 0
+    intervals = sum((job.retry_intervals or [0])[: attempts - 1]) if attempts > 1 else 0
     return (job.timeout or Queue.DEFAULT_TIMEOUT) * attempts + intervals
 
 
@@ -139,8 +138,9 @@ def wait_for(job: Job, timeout: float | None = None) -> Any:
                 raise JobFailed(job, result.exc_string or "")
 
 
-def call(operation: str, /, *args: Any, wait: float | None = None, connection: Redis | None = None,
-         **kwargs: Any) -> Any:
+def call(
+    operation: str, /, *args: Any, wait: float | None = None, connection: Redis | None = None, **kwargs: Any
+) -> Any:
     """Enqueue and wait for the result (`wait`: seconds; default: the job's worst case plus a margin)."""
     return wait_for(enqueue(operation, *args, connection=connection, **kwargs), wait)
 

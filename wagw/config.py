@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -36,9 +36,7 @@ def _check_addr(value: str, name: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="WAGW_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="WAGW_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     data_dir: Path = Path("./var")
     redis_url: str | None = None
@@ -53,7 +51,20 @@ class Settings(BaseSettings):
     webhook_connect_timeout: float = Field(5.0, gt=0)
     webhook_timeout: float = Field(15.0, gt=0)
     # Seconds between delivery attempts; the last entry spans out to about a day in total.
-    webhook_retry_schedule: CommaList = ["5", "15", "60", "300", "900", "1800", "3600", "7200", "14400", "28800", "28800", "28800"]
+    webhook_retry_schedule: CommaList = [
+        "5",
+        "15",
+        "60",
+        "300",
+        "900",
+        "1800",
+        "3600",
+        "7200",
+        "14400",
+        "28800",
+        "28800",
+        "28800",
+    ]
     log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     dashboard_addr: str = ""
@@ -79,10 +90,9 @@ class Settings(BaseSettings):
     # Media URLs may point at loopback, private, link-local or metadata addresses.
     fetch_private: bool = False
 
-    _split = field_validator("webhook_urls", "webhook_events", "webhook_retry_schedule", "dashboard_hosts",
-                             mode="before")(
-        classmethod(lambda cls, v: _split_commas(v))
-    )
+    _split = field_validator(
+        "webhook_urls", "webhook_events", "webhook_retry_schedule", "dashboard_hosts", mode="before"
+    )(classmethod(lambda cls, v: _split_commas(v)))
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -121,8 +131,7 @@ class Settings(BaseSettings):
                 raise ValueError("webhook_secret: required when WAGW_WEBHOOK_URLS is set")
             if len(self.webhook_secret.get_secret_value().encode()) < MIN_WEBHOOK_SECRET_BYTES:
                 raise ValueError(
-                    f"webhook_secret: must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes "
-                    "(e.g. `openssl rand -hex 32`)"
+                    f"webhook_secret: must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`)"
                 )
         if 1 + self.wa_workers > MAX_LINKED_DEVICES:
             raise ValueError(
@@ -167,11 +176,15 @@ class Settings(BaseSettings):
             return []
         warnings = []
         if parts.password is None and "password=" not in parts.query:
-            warnings.append(f"Redis at {self.redis_url_shown} is remote and has no password: anyone who reaches "
-                            "it can enqueue jobs and read events (set a password or an ACL user)")
+            warnings.append(
+                f"Redis at {self.redis_url_shown} is remote and has no password: anyone who reaches "
+                "it can enqueue jobs and read events (set a password or an ACL user)"
+            )
         if parts.scheme != "rediss":
-            warnings.append(f"Redis at {self.redis_url_shown} is remote without TLS: jobs, events and the "
-                            "password cross the network in clear (use rediss://)")
+            warnings.append(
+                f"Redis at {self.redis_url_shown} is remote without TLS: jobs, events and the "
+                "password cross the network in clear (use rediss://)"
+            )
         return warnings
 
     def device_store(self, role: str) -> str:

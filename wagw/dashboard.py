@@ -77,7 +77,9 @@ def configured_credentials(settings: Settings) -> tuple[str, str] | None:
     password = settings.dashboard_password.get_secret_value() if settings.dashboard_password else ""
     if bool(settings.dashboard_user) != bool(password):
         missing = "WAGW_DASHBOARD_PASSWORD" if settings.dashboard_user else "WAGW_DASHBOARD_USER"
-        raise DashboardConfigError(f"invalid setting {missing}: set both WAGW_DASHBOARD_USER and WAGW_DASHBOARD_PASSWORD, or neither")
+        raise DashboardConfigError(
+            f"invalid setting {missing}: set both WAGW_DASHBOARD_USER and WAGW_DASHBOARD_PASSWORD, or neither"
+        )
     return (settings.dashboard_user, password) if password else None
 
 
@@ -144,7 +146,7 @@ def _install_fixed_views(app: Flask) -> None:
         """What rq-dashboard's job view and delete fetch: never with pickle."""
 
         @classmethod
-        def fetch(cls, id, connection=None, serializer=None):  # noqa: A002 - rq's signature
+        def fetch(cls, id, connection=None, serializer=None):
             return super().fetch(id, connection=connection, serializer=SERIALIZER)
 
     if getattr(web, "Job", None) is not Job:  # written against rq-dashboard 0.9
@@ -156,35 +158,39 @@ def _install_fixed_views(app: Flask) -> None:
             return web.serialize_current_job(worker.get_current_job())
         except (DeserializationError, NoSuchJobError):
             # A job enqueued with pickle by something else: show it, do not fail the page.
-            return {"job_id": worker.get_current_job_id(), "description": "(unreadable job)",
-                    "created_at": None, "call_string": "(unreadable job)"}
+            return {
+                "job_id": worker.get_current_job_id(),
+                "description": "(unreadable job)",
+                "created_at": None,
+                "call_string": "(unreadable job)",
+            }
 
     @web.jsonify
     def list_workers(instance_number):
         workers = [
-            dict(
-                name=worker.name,
-                pid=worker.pid,
-                queues=[queue.name for queue in worker.queues],
-                state=str(worker.get_state()),
-                current_job=current_job(worker),
-                last_heartbeat=worker.last_heartbeat,
-                birth_date=worker.birth_date,
-                successful_job_count=worker.successful_job_count,
-                failed_job_count=worker.failed_job_count,
-                total_working_time=worker.total_working_time,
-                version=getattr(worker, "version", ""),
-                python_version=getattr(worker, "python_version", ""),
-            )
+            {
+                "name": worker.name,
+                "pid": worker.pid,
+                "queues": [queue.name for queue in worker.queues],
+                "state": str(worker.get_state()),
+                "current_job": current_job(worker),
+                "last_heartbeat": worker.last_heartbeat,
+                "birth_date": worker.birth_date,
+                "successful_job_count": worker.successful_job_count,
+                "failed_job_count": worker.failed_job_count,
+                "total_working_time": worker.total_working_time,
+                "version": getattr(worker, "version", ""),
+                "python_version": getattr(worker, "python_version", ""),
+            }
             for worker in Worker.all(connection=current_app.redis_conn, serializer=SERIALIZER)
         ]
         workers.sort(key=lambda w: (w["state"], w["queues"], w["name"]))
-        return dict(workers=workers)
+        return {"workers": workers}
 
     @web.jsonify
     def requeue_job_view(job_id):
         requeue_job(job_id, connection=current_app.redis_conn, serializer=SERIALIZER)
-        return dict(status="OK")
+        return {"status": "OK"}
 
     @web.jsonify
     def requeue_all(queue_name):
@@ -192,7 +198,7 @@ def _install_fixed_views(app: Flask) -> None:
         job_ids = registry.get_job_ids(cleanup=False)
         for job_id in job_ids:
             requeue_job(job_id, connection=current_app.redis_conn, serializer=SERIALIZER)
-        return dict(status="OK", count=len(job_ids))
+        return {"status": "OK", "count": len(job_ids)}
 
     # A job that expired (or a mistyped id) is a 404, not a traceback and a 500.
     app.register_error_handler(NoSuchJobError, lambda error: ("No such job: it may have expired.", 404))

@@ -62,8 +62,16 @@ def state_after(error: BaseException) -> DeviceState:
     return next((state for kind, state in _ERROR_STATES.items() if isinstance(error, kind)), DeviceState.FAILED)
 
 
-def publish(conn: Redis, role: str, *, state: DeviceState, paired: bool | None, connected: bool,
-            jid: str | None, extra: Mapping[str, str | int | float] | None = None) -> None:
+def publish(
+    conn: Redis,
+    role: str,
+    *,
+    state: DeviceState,
+    paired: bool | None,
+    connected: bool,
+    jid: str | None,
+    extra: Mapping[str, str | int | float] | None = None,
+) -> None:
     """Write one heartbeat of `role`; `paired` None (not known yet) is written as "0"."""
     key = keys.DEVICE_STATUS.format(role=role)
     fields = {

@@ -13,9 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
-
 
 MESSAGE = "message"
 REACTION = "message.reaction"
@@ -64,7 +63,7 @@ def iso_time(unix: float | int | None) -> str | None:
         return None
     if unix > 10**11:  # milliseconds
         unix = unix / 1000
-    return datetime.fromtimestamp(unix, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(unix, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # Identity and body ----------------------------------------------------------------------
@@ -195,8 +194,14 @@ def message(
     """A `message` event. `media` is (kind, object) with kind in MEDIA_KINDS; the object's
     `caption` also becomes `body` when there is no text (as go-whatsapp does)."""
     payload, ts = _message_head(
-        id=id, chat=chat, sender=sender, timestamp=timestamp, is_from_me=is_from_me,
-        push_name=push_name, chat_alt=chat_alt, sender_alt=sender_alt,
+        id=id,
+        chat=chat,
+        sender=sender,
+        timestamp=timestamp,
+        is_from_me=is_from_me,
+        push_name=push_name,
+        chat_alt=chat_alt,
+        sender_alt=sender_alt,
     )
     if not body and media and media[1].get("caption"):
         body = media[1]["caption"]
@@ -235,8 +240,14 @@ def reaction(
 ) -> InboundEvent:
     """A `message.reaction`; an empty emoji means the reaction was removed."""
     payload, ts = _message_head(
-        id=id, chat=chat, sender=sender, timestamp=timestamp, is_from_me=is_from_me,
-        push_name=push_name, chat_alt=chat_alt, sender_alt=sender_alt,
+        id=id,
+        chat=chat,
+        sender=sender,
+        timestamp=timestamp,
+        is_from_me=is_from_me,
+        push_name=push_name,
+        chat_alt=chat_alt,
+        sender_alt=sender_alt,
     )
     payload["reaction"] = emoji
     payload["reacted_message_id"] = target_id
@@ -258,8 +269,14 @@ def revoked(
     sender_alt: str | None = None,
 ) -> InboundEvent:
     payload, ts = _message_head(
-        id=id, chat=chat, sender=sender, timestamp=timestamp, is_from_me=is_from_me,
-        push_name=push_name, chat_alt=chat_alt, sender_alt=sender_alt,
+        id=id,
+        chat=chat,
+        sender=sender,
+        timestamp=timestamp,
+        is_from_me=is_from_me,
+        push_name=push_name,
+        chat_alt=chat_alt,
+        sender_alt=sender_alt,
     )
     payload["revoked_message_id"] = revoked_message_id
     payload["revoked_from_me"] = bool(revoked_from_me)
@@ -282,8 +299,14 @@ def edited(
     sender_alt: str | None = None,
 ) -> InboundEvent:
     payload, ts = _message_head(
-        id=id, chat=chat, sender=sender, timestamp=timestamp, is_from_me=is_from_me,
-        push_name=push_name, chat_alt=chat_alt, sender_alt=sender_alt,
+        id=id,
+        chat=chat,
+        sender=sender,
+        timestamp=timestamp,
+        is_from_me=is_from_me,
+        push_name=push_name,
+        chat_alt=chat_alt,
+        sender_alt=sender_alt,
     )
     payload["original_message_id"] = original_message_id
     if body:

@@ -14,8 +14,8 @@ from redis.exceptions import RedisError
 
 from wagw import __version__, keys
 from wagw.metrics import METRICS, PREFIX, Metric
-from wagw.redisconn import memory
 from wagw.names import SESSION
+from wagw.redisconn import memory
 
 if TYPE_CHECKING:
     import argparse
@@ -61,7 +61,7 @@ class WagwCollector:
         for metric in METRICS.values():
             key = keys.METRIC_HISTOGRAM if metric.is_histogram else keys.METRIC_COUNTER
             pipe.hgetall(key.format(name=metric.name))
-        stored = dict(zip(METRICS, pipe.execute()))
+        stored = dict(zip(METRICS, pipe.execute(), strict=False))
 
         for name, metric in METRICS.items():
             fields = {k.decode(): v.decode() for k, v in stored[name].items()}
@@ -89,8 +89,9 @@ class WagwCollector:
             return
         used = GaugeMetricFamily(PREFIX + "redis_memory_used_bytes", "Memory Redis uses.")
         used.add_metric([], mem["used_bytes"])
-        ceiling = GaugeMetricFamily(PREFIX + "redis_memory_max_bytes",
-                                    "Redis's memory ceiling (0: none); past it writes are refused.")
+        ceiling = GaugeMetricFamily(
+            PREFIX + "redis_memory_max_bytes", "Redis's memory ceiling (0: none); past it writes are refused."
+        )
         ceiling.add_metric([], mem["max_bytes"])
         yield used
         yield ceiling
@@ -107,7 +108,8 @@ class WagwCollector:
         )
 
         family = GaugeMetricFamily(
-            PREFIX + "queue_jobs", "Jobs per queue and state (queued, started, scheduled, deferred, failed, finished).",
+            PREFIX + "queue_jobs",
+            "Jobs per queue and state (queued, started, scheduled, deferred, failed, finished).",
             labels=["queue", "state"],
         )
         registries = {
@@ -130,7 +132,9 @@ class WagwCollector:
         connected = GaugeMetricFamily(
             PREFIX + "device_connected", "1 while a device role reports a live WhatsApp connection.", labels=["role"]
         )
-        paired = GaugeMetricFamily(PREFIX + "device_paired", "1 while a device role reports paired keys.", labels=["role"])
+        paired = GaugeMetricFamily(
+            PREFIX + "device_paired", "1 while a device role reports paired keys.", labels=["role"]
+        )
         session = GaugeMetricFamily(
             PREFIX + "session_connected",
             "1 while the session (inbound) is connected to WhatsApp; 0 when it says otherwise or stops reporting.",
@@ -139,7 +143,7 @@ class WagwCollector:
         pattern = keys.DEVICE_STATUS.format(role="*")
         prefix = pattern[:-1]
         for key in sorted(self.conn.scan_iter(match=pattern, count=100)):
-            role = key.decode()[len(prefix):]
+            role = key.decode()[len(prefix) :]
             status = {k.decode(): v.decode() for k, v in self.conn.hgetall(key).items()}
             is_connected = 1 if status.get("connected") == "1" else 0
             connected.add_metric([role], is_connected)
@@ -160,7 +164,7 @@ class WagwCollector:
         pattern = keys.QUARANTINE.format(operation="*")
         prefix = pattern[:-1]
         for key in sorted(self.conn.scan_iter(match=pattern, count=100)):
-            family.add_metric([key.decode()[len(prefix):]], 1)
+            family.add_metric([key.decode()[len(prefix) :]], 1)
         yield family
 
 

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from loguru import logger
@@ -76,7 +76,7 @@ def _wire_line(record) -> dict:
 
 def _json_line(record) -> dict:
     return {
-        "time": record["time"].astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+        "time": record["time"].astimezone(UTC).isoformat(timespec="milliseconds"),
         "level": record["level"].name,
         "process": record["extra"].get("proc"),
         "message": record["message"],
@@ -161,4 +161,4 @@ def relay_line(child_name: str, line: str, *, crashing: bool = False) -> str | N
 
 
 def utcnow_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

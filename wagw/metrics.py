@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from loguru import logger
 from redis.client import Pipeline
@@ -25,11 +25,9 @@ from redis.exceptions import RedisError
 from wagw import keys
 
 if TYPE_CHECKING:
-
     from redis import Redis
 
-
-    Conn = Union[Redis, Pipeline]
+    Conn = Redis | Pipeline
 
 PREFIX = "wagw_"
 MAX_LABEL_VALUE = 64  # label values are bounded: operations, outcomes, process names

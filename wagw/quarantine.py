@@ -14,7 +14,7 @@ import json
 import math
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -36,7 +36,13 @@ class Quarantined(RuntimeError):
 
 
 def record_crash(
-    conn: Redis, settings: Settings, operation: str, *, process: str, exit: str, panic: str,
+    conn: Redis,
+    settings: Settings,
+    operation: str,
+    *,
+    process: str,
+    exit: str,
+    panic: str,
     now: float | None = None,
 ) -> dict | None:
     """Count one native crash of `operation` and log it on wagw:crashes.
@@ -70,13 +76,20 @@ def record_crash(
         "process": process,
     }
     pipe = conn.pipeline()
-    pipe.set(keys.QUARANTINE.format(operation=operation), json.dumps(record),
-             px=max(1, math.ceil(settings.quarantine_duration * 1000)))
+    pipe.set(
+        keys.QUARANTINE.format(operation=operation),
+        json.dumps(record),
+        px=max(1, math.ceil(settings.quarantine_duration * 1000)),
+    )
     pipe.delete(crashes_key)
     pipe.execute()
     logger.warning(
         "{} quarantined for {:g} s after {} native crashes within {:g} s; last: {}",
-        operation, settings.quarantine_duration, count, window, first_line(panic) or exit,
+        operation,
+        settings.quarantine_duration,
+        count,
+        window,
+        first_line(panic) or exit,
     )
     return record
 
@@ -120,7 +133,7 @@ class Checker:
 
 def describe(record: dict) -> str:
     remaining = max(0.0, record["until"] - time.time())
-    until = datetime.fromtimestamp(record["until"], timezone.utc).isoformat(timespec="seconds")
+    until = datetime.fromtimestamp(record["until"], UTC).isoformat(timespec="seconds")
     text = (
         f"{record['operation']} quarantined after repeated native crashes "
         f"({record['crashes']} within {record['window']:g} s) until {until.replace('+00:00', 'Z')} "

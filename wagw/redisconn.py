@@ -32,10 +32,14 @@ def connect(settings: Settings, **kwargs) -> Redis:
     return Redis.from_url(settings.effective_redis_url, **kwargs)
 
 
-def read_stream(conn: Redis, stream: str, after: bytes | str, *, block_ms: int, count: int | None = None) -> list[StreamEntry]:
+def read_stream(
+    conn: Redis, stream: str, after: bytes | str, *, block_ms: int, count: int | None = None
+) -> list[StreamEntry]:
     """Entries of one stream after id `after`, oldest first; waits up to `block_ms` for one."""
     # RESP2 reply: [[stream, [(id, fields), …]]], or None when the block timed out.
-    reply = cast("list[tuple[bytes, list[StreamEntry]]] | None", conn.xread({stream: after}, block=block_ms, count=count))
+    reply = cast(
+        "list[tuple[bytes, list[StreamEntry]]] | None", conn.xread({stream: after}, block=block_ms, count=count)
+    )
     return reply[0][1] if reply else []
 
 

@@ -82,14 +82,21 @@ def now() -> datetime:
 # ---- enqueueing (the session's event thread) ----------------------------------------------------
 
 
-def queued_job_fields(queue_name: str, *, timeout: int, retry: Retry, result_ttl: int,
-                      failure_ttl: int) -> dict[str, Any]:
+def queued_job_fields(
+    queue_name: str, *, timeout: int, retry: Retry, result_ttl: int, failure_ttl: int
+) -> dict[str, Any]:
     """The fields Job.to_dict writes for a job queued with these options and no callbacks,
     dependencies, meta or ttl, minus the per-job ones enqueue_calls adds (rq's job hash)."""
     return {
         "status": JobStatus.QUEUED.value,
-        "success_callback_name": "", "failure_callback_name": "", "stopped_callback_name": "",
-        "started_at": "", "ended_at": "", "last_heartbeat": "", "worker_name": "", "group_id": "",
+        "success_callback_name": "",
+        "failure_callback_name": "",
+        "stopped_callback_name": "",
+        "started_at": "",
+        "ended_at": "",
+        "last_heartbeat": "",
+        "worker_name": "",
+        "group_id": "",
         "retries_left": retry.max,
         "retry_intervals": json.dumps(retry.intervals),
         "origin": queue_name,
@@ -99,8 +106,9 @@ def queued_job_fields(queue_name: str, *, timeout: int, retry: Retry, result_ttl
     }
 
 
-def enqueue_calls(pipe: Pipeline, queue_name: str, fields: dict[str, Any],
-                  calls: Iterable[tuple[str, tuple, str]]) -> list[str]:
+def enqueue_calls(
+    pipe: Pipeline, queue_name: str, fields: dict[str, Any], calls: Iterable[tuple[str, tuple, str]]
+) -> list[str]:
     """Queue one job per (function path, args, description) on `pipe`, writing what
     Queue.enqueue_many writes: the set of queues, each job's hash (`fields` from
     queued_job_fields, times, Job.data compressed as Job.to_dict does, description) and its
@@ -111,13 +119,16 @@ def enqueue_calls(pipe: Pipeline, queue_name: str, fields: dict[str, Any],
     job_ids = []
     for func, args, description in calls:
         job_id = str(uuid4())
-        pipe.hset(Job.redis_job_namespace_prefix + job_id, mapping={
-            **fields,
-            "created_at": stamp,
-            "enqueued_at": stamp,
-            "data": zlib.compress(SERIALIZER.dumps((func, None, args, {}))),
-            "description": description,
-        })
+        pipe.hset(
+            Job.redis_job_namespace_prefix + job_id,
+            mapping={
+                **fields,
+                "created_at": stamp,
+                "enqueued_at": stamp,
+                "data": zlib.compress(SERIALIZER.dumps((func, None, args, {}))),
+                "description": description,
+            },
+        )
         pipe.rpush(queue_key, job_id)
         job_ids.append(job_id)
     return job_ids
@@ -218,27 +229,35 @@ def end_execution(execution: Execution, job: Job, pipe: Pipeline) -> None:
     execution.delete(job, pipe)
 
 
-def renew_leases(executions: Iterable[Execution], registry: StartedJobRegistry, lease: int,
-                 pipe: Pipeline) -> None:
+def renew_leases(executions: Iterable[Execution], registry: StartedJobRegistry, lease: int, pipe: Pipeline) -> None:
     """Extend the started-registry leases of executions still running (Execution.heartbeat)."""
     for execution in executions:
         execution.heartbeat(registry, lease, pipeline=pipe)
 
 
-def mark_finished(job: Job, execution: Execution, result: dict, ttl: int, worker_name: str,
-                  pipe: Pipeline) -> None:
+def mark_finished(job: Job, execution: Execution, result: dict, ttl: int, worker_name: str, pipe: Pipeline) -> None:
     """What rq's Job._handle_success and cleanup write, minus what cannot have changed since
     the job was enqueued (its data, and dependency keys a delivery never has)."""
     job._result = result
     job._status = JobStatus.FINISHED
-    pipe.hset(job.key, mapping={
-        "status": JobStatus.FINISHED.value,
-        "ended_at": utcformat(job.ended_at),
-        "worker_name": worker_name,
-    })
+    pipe.hset(
+        job.key,
+        mapping={
+            "status": JobStatus.FINISHED.value,
+            "ended_at": utcformat(job.ended_at),
+            "worker_name": worker_name,
+        },
+    )
     Result.create(
-        job, Result.Type.SUCCESSFUL, ttl, return_value=result, worker_name=worker_name, pipeline=pipe,
-        execution_id=execution.id, execution_started_at=execution.created_at, execution_ended_at=job.ended_at,
+        job,
+        Result.Type.SUCCESSFUL,
+        ttl,
+        return_value=result,
+        worker_name=worker_name,
+        pipeline=pipe,
+        execution_id=execution.id,
+        execution_started_at=execution.created_at,
+        execution_ended_at=job.ended_at,
     )
     job.finished_job_registry.add(job, ttl, pipe)
     pipe.expire(job.key, ttl)
@@ -250,8 +269,12 @@ def mark_failed(job: Job, execution: Execution, exc_string: str, worker_name: st
     job.set_status(JobStatus.FAILED, pipeline=pipe)
     job.save(pipeline=pipe)  # with meta: a worker's notes on the attempts
     job._handle_failure(
-        exc_string, pipe, worker_name=worker_name, execution_id=execution.id,
-        execution_started_at=execution.created_at, execution_ended_at=job.ended_at,
+        exc_string,
+        pipe,
+        worker_name=worker_name,
+        execution_id=execution.id,
+        execution_started_at=execution.created_at,
+        execution_ended_at=job.ended_at,
     )
 
 

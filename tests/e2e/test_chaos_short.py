@@ -46,7 +46,12 @@ def test_chaos_short_run_meets_every_target():
         assert _target(report, "the supervisor never exited")["ok"], text
         assert report["supervisor"]["stop_exit_codes"] == [0, 0], text
         assert {k["name"] for k in report["processes"]["kills"]} >= {
-            "session", "webhook-worker-1", "webhook-worker-2", "wa-worker-1", "wa-worker-2"}, text
+            "session",
+            "webhook-worker-1",
+            "webhook-worker-2",
+            "wa-worker-1",
+            "wa-worker-2",
+        }, text
         assert report["ok"], text
     finally:
         run.daemon.kill_tree()

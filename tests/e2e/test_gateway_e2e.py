@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import pytest
 from rq import Queue, Retry
@@ -31,11 +32,13 @@ def receiver():
 
 @pytest.fixture
 def gateway(daemon_factory, receiver):
-    daemon = daemon_factory({
-        "WAGW_WEBHOOK_URLS": receiver.url("hook"),
-        "WAGW_WEBHOOK_SECRET": SECRET,
-        "WAGW_WEBHOOK_RETRY_SCHEDULE": "1,1,1,2,2,2,4,4",
-    }).start()
+    daemon = daemon_factory(
+        {
+            "WAGW_WEBHOOK_URLS": receiver.url("hook"),
+            "WAGW_WEBHOOK_SECRET": SECRET,
+            "WAGW_WEBHOOK_RETRY_SCHEDULE": "1,1,1,2,2,2,4,4",
+        }
+    ).start()
     yield daemon
     assert daemon.stop() == 0
 
@@ -44,8 +47,17 @@ def push_messages(daemon, first: int, count: int, prefix: str = "3EB0") -> list[
     messages = []
     for n in range(first, first + count):
         chat = CHATS[n % len(CHATS)]
-        messages.append({"type": "message", "id": f"{prefix}{n:08d}", "chat": chat, "sender": chat,
-                         "push_name": "Alice", "text": f"hello {n}", "timestamp": 1764412200 + n})
+        messages.append(
+            {
+                "type": "message",
+                "id": f"{prefix}{n:08d}",
+                "chat": chat,
+                "sender": chat,
+                "push_name": "Alice",
+                "text": f"hello {n}",
+                "timestamp": 1764412200 + n,
+            }
+        )
     pipe = daemon.redis.pipeline(transaction=False)
     for message in messages:
         pipe.rpush("wagw:fake:inbound", json.dumps(message))
@@ -75,11 +87,18 @@ def where_are_deliveries(daemon) -> dict:
     conn = daemon.redis
     queue = Queue("webhooks", connection=conn, serializer=JSONSerializer)
     failed = FailedJobRegistry(queue=queue)
-    reasons = Counter((Job.fetch(j, connection=conn, serializer=JSONSerializer).exc_info or "")[-120:]
-                      for j in failed.get_job_ids()[:20])
-    return {"queued": queue.count, "intermediate": conn.llen(queue.intermediate_queue_key),
-            "started": StartedJobRegistry(queue=queue).count, "scheduled": ScheduledJobRegistry(queue=queue).count,
-            "failed": failed.count, "failure reasons": dict(reasons)}
+    reasons = Counter(
+        (Job.fetch(j, connection=conn, serializer=JSONSerializer).exc_info or "")[-120:]
+        for j in failed.get_job_ids()[:20]
+    )
+    return {
+        "queued": queue.count,
+        "intermediate": conn.llen(queue.intermediate_queue_key),
+        "started": StartedJobRegistry(queue=queue).count,
+        "scheduled": ScheduledJobRegistry(queue=queue).count,
+        "failed": failed.count,
+        "failure reasons": dict(reasons),
+    }
 
 
 def assert_exactly_once_in_chat_order(daemon, receiver, messages):
@@ -98,9 +117,11 @@ def assert_exactly_once_in_chat_order(daemon, receiver, messages):
         wait_for(lambda: receiver.delivered_ids("hook") >= set(expected), 60, 0.1, "every event delivered")
     except AssertionError:
         missing = set(expected) - receiver.delivered_ids("hook")
-        raise AssertionError(f"{len(missing)} not delivered, e.g. {sorted(missing)[:3]}; "
-                             f"{where_are_deliveries(daemon)}; statuses seen: "
-                             f"{Counter(r.status for r in receiver.snapshot())}") from None
+        raise AssertionError(
+            f"{len(missing)} not delivered, e.g. {sorted(missing)[:3]}; "
+            f"{where_are_deliveries(daemon)}; statuses seen: "
+            f"{Counter(r.status for r in receiver.snapshot())}"
+        ) from None
     twice = Counter(r.payload_id for r in receiver.snapshot() if 200 <= r.status < 300)
     assert max(twice.values()) == 1, "an event was answered 2xx twice"
     assert all(r.signature_ok for r in receiver.snapshot())
@@ -137,14 +158,15 @@ def test_session_is_respawned_within_a_second(gateway):
     os.kill(old, signal.SIGKILL)
 
     def new_session_process():
-        for pid in open(supervisor_children).read().split():
+        for pid in Path(supervisor_children).read_text().split():
             try:
-                cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
             if int(pid) != old and cmdline.endswith(b"wagw\x00session\x00"):
                 return pid
         return None
+
     wait_for(new_session_process, 1.0, 0.005, "a new session process within 1 s")
     assert time.monotonic() - killed_at < 1.0
 
@@ -191,8 +213,11 @@ def test_hung_native_call_is_bounded_by_the_job_timeout(gateway):
 
 
 def test_deliveries_resume_after_sigkill_of_wagw_run(daemon_factory, receiver):
-    env = {"WAGW_WEBHOOK_URLS": receiver.url("hook"), "WAGW_WEBHOOK_SECRET": SECRET,
-           "WAGW_WEBHOOK_RETRY_SCHEDULE": "1,1,1,1,2,2,2,2"}
+    env = {
+        "WAGW_WEBHOOK_URLS": receiver.url("hook"),
+        "WAGW_WEBHOOK_SECRET": SECRET,
+        "WAGW_WEBHOOK_RETRY_SCHEDULE": "1,1,1,1,2,2,2,2",
+    }
     daemon = daemon_factory(env).start()
     receiver.set_mode("503")
     messages = push_messages(daemon, 0, 200)

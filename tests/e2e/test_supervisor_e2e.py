@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -26,8 +27,11 @@ def test_killed_worker_is_replaced_and_others_keep_their_pids(daemon_factory):
     victim = before["webhook-worker-1"]
     killed_at = time.monotonic()
     os.kill(victim, signal.SIGKILL)
-    proc = wait_for(lambda: (p := daemon.process("webhook-worker-1")).get("pid") not in (None, victim) and p,
-                    timeout=2.0, what="webhook-worker-1 replaced")
+    proc = wait_for(
+        lambda: (p := daemon.process("webhook-worker-1")).get("pid") not in (None, victim) and p,
+        timeout=2.0,
+        what="webhook-worker-1 replaced",
+    )
     assert time.monotonic() - killed_at < 2.0
     assert proc["restarts"] == 1 and proc["last_exit"] == -signal.SIGKILL
     after = {p["name"]: p["pid"] for p in daemon.snapshot()["processes"]}
@@ -69,8 +73,15 @@ def test_sighup_restarts_children_one_by_one(daemon_factory):
     def all_replaced():
         snap = daemon.snapshot()
         procs = {p["name"]: p for p in snap["processes"]}
-        return all(procs[n]["pid"] not in (None, before[n]) and procs[n]["state"] == "running"
-                   for n in before if n != "redis") and procs
+        return (
+            all(
+                procs[n]["pid"] not in (None, before[n]) and procs[n]["state"] == "running"
+                for n in before
+                if n != "redis"
+            )
+            and procs
+        )
+
     procs = wait_for(all_replaced, 30, 0.05, "every child restarted")
     assert procs["redis"]["pid"] == before["redis"]
     assert daemon.stop() == 0
@@ -97,13 +108,15 @@ def test_status_json_matches_the_contract_and_supervisor_has_no_neonize(daemon_f
     with open(f"/proc/{daemon.proc.pid}/maps") as maps:
         assert "neonize" not in maps.read()
     env = {**daemon.env, "WAGW_REDIS_URL": daemon.redis_url}
-    result = subprocess.run([sys.executable, "-m", "wagw", "status", "--json"], env=env, capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "wagw", "status", "--json"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     names = [p["name"] for p in report["processes"]]
-    assert names[:1] == ["redis"] and {"scheduler", "webhook-worker-1", "wa-worker-1", "wa-worker-2",
-                                        "session"} <= set(names)
+    assert names[:1] == ["redis"] and {"scheduler", "webhook-worker-1", "wa-worker-1", "wa-worker-2", "session"} <= set(
+        names
+    )
     for proc in report["processes"]:
         assert set(proc) >= {"name", "pid", "state", "restarts", "last_exit"}
         assert proc["state"] in ("starting", "running", "backoff", "stopping", "stopped", "fatal")
@@ -112,12 +125,14 @@ def test_status_json_matches_the_contract_and_supervisor_has_no_neonize(daemon_f
         assert set(device) >= {"role", "paired", "connected"}
     for queue in ("wa", "webhooks"):
         assert set(report["queues"][queue]) >= {"queued", "started", "failed", "scheduled"}
-    table = subprocess.run([sys.executable, "-m", "wagw", "status"], env=env, capture_output=True, text=True,
-                           timeout=30)
+    table = subprocess.run(
+        [sys.executable, "-m", "wagw", "status"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert table.returncode == 0 and "webhook-worker-1" in table.stdout and "running" in table.stdout
     assert daemon.stop() == 0
-    dead = subprocess.run([sys.executable, "-m", "wagw", "status", "--json"], env=env, capture_output=True,
-                          text=True, timeout=30)
+    dead = subprocess.run(
+        [sys.executable, "-m", "wagw", "status", "--json"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert dead.returncode == 3
 
 
@@ -131,22 +146,23 @@ def test_systemd_notify_ready_status_and_watchdog(daemon_factory, data_dir):
 
     def listen():  # as systemd does: read everything, always
         while not done.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 messages.append((time.monotonic(), sock.recv(4096).decode()))
-            except TimeoutError:
-                pass
+
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
 
     def seen(marker, since=0.0):
         return any(marker in m for t, m in list(messages) if t >= since)
+
     daemon = daemon_factory({"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"}).start(wait=False)
     try:
         wait_for(lambda: seen("READY=1"), 30, 0.02, "READY=1")
         ready_at = next(t for t, m in messages if "READY=1" in m)
         assert all(p["state"] in ("running", "fatal") for p in daemon.snapshot()["processes"])
-        wait_for(lambda: sum("WATCHDOG=1" in m for t, m in list(messages) if t > ready_at) >= 3, 5, 0.02,
-                 "watchdog pings")
+        wait_for(
+            lambda: sum("WATCHDOG=1" in m for t, m in list(messages) if t > ready_at) >= 3, 5, 0.02, "watchdog pings"
+        )
         assert seen("STATUS=")
         daemon.proc.send_signal(signal.SIGTERM)
         wait_for(lambda: seen("STOPPING=1"), 10, 0.02, "STOPPING=1")

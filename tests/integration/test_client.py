@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from rq.job import JobStatus
 
-from tests.integration.test_wa_worker import ALICE, CRASH, HANG, sent, start_worker, wa_queue, wait_done  # noqa: F401
+from tests.integration.wa_worker_harness import ALICE, CRASH, HANG, sent, wait_done
 from wagw import client
 from wagw.operations.args import InvalidArguments
 
@@ -51,13 +51,21 @@ def test_call_and_wait_returns_the_result(start_worker, redis_conn, monkeypatch)
     assert client.fetch_avatar("+1 555 123 4567", wait=20, connection=redis_conn)["jid"] == ALICE
     assert client.send_text(ALICE, "hello", wait=20, connection=redis_conn)["to"] == ALICE
     assert client.user_info([ALICE], wait=20, connection=redis_conn)["users"][0]["jid"] == ALICE
-    assert client.is_on_whatsapp(["+15551234567"], wait=20, connection=redis_conn)["results"][0]["is_on_whatsapp"] is True
+    assert (
+        client.is_on_whatsapp(["+15551234567"], wait=20, connection=redis_conn)["results"][0]["is_on_whatsapp"] is True
+    )
     assert client.group_info("120363000000000001@g.us", wait=20, connection=redis_conn)["participants"]
     assert len(client.joined_groups(wait=20, connection=redis_conn)["groups"]) == 2
     marked = client.mark_read(ALICE, ["3EB0AA"], wait=20, connection=redis_conn)
     assert marked == {"chat": ALICE, "ids": ["3EB0AA"], "sender": None, "receipt_type": "read"}
     assert [s["op"] for s in sent(redis_conn)] == [
-        "fetch_avatar", "send_text", "user_info", "is_on_whatsapp", "group_info", "joined_groups", "mark_read",
+        "fetch_avatar",
+        "send_text",
+        "user_info",
+        "is_on_whatsapp",
+        "group_info",
+        "joined_groups",
+        "mark_read",
     ]
 
 

@@ -29,15 +29,23 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--window-size=1280,900",
     # Let the pages' XHR polling run before the DOM is dumped.
     "--virtual-time-budget=5000",
 ]
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
 
-needs_chromium = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="chromium is not installed (apt-get install chromium; CI installs it)")
+needs_chromium = pytest.mark.skipif(
+    not os.access(CHROMIUM, os.X_OK), reason="chromium is not installed (apt-get install chromium; CI installs it)"
+)
 
 
 def free_port() -> int:
@@ -50,7 +58,10 @@ def start_dashboard(*extra: str, env: dict | None = None) -> tuple[subprocess.Po
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "wagw", "dashboard", "--addr", f"127.0.0.1:{port}", *extra],
-        env=env or os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env or os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     return proc, f"http://127.0.0.1:{port}"
 
@@ -83,20 +94,27 @@ def busy_redis(settings_env, redis_conn, redis_url):
     hooks = Queue(keys.WEBHOOKS_QUEUE, connection=redis_conn, serializer=SERIALIZER)
     jobs = {
         "xss": wa.enqueue("builtins.str", XSS, description=f"workers.wa.user_info({XSS!r})"),
-        "wa_failed": wa.enqueue("json.loads", "{not json", description="workers.wa.fetch_avatar(jid='crash@s.whatsapp.net')"),
+        "wa_failed": wa.enqueue(
+            "json.loads", "{not json", description="workers.wa.fetch_avatar(jid='crash@s.whatsapp.net')"
+        ),
         "hook_failed": hooks.enqueue("json.loads", "{", description="message 3EB0C127 -> http://127.0.0.1:9/hook"),
         "started": wa.enqueue("time.sleep", 120, description="workers.wa.send_text(to='15551234567', text='hi')"),
     }
     worker = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             from redis import Redis
             from rq import Queue, SimpleWorker
             from wagw.redisconn import SERIALIZER
             conn = Redis.from_url({redis_url!r})
             queues = [Queue(name, connection=conn, serializer=SERIALIZER) for name in ("webhooks", "wa")]
             SimpleWorker(queues, connection=conn, serializer=SERIALIZER, name="wa-worker-1").work()
-        """)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        """),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for(lambda: jobs["started"].id in wa.started_job_registry.get_job_ids(), timeout=20, what="a started job")
@@ -105,8 +123,9 @@ def busy_redis(settings_env, redis_conn, redis_url):
         # The worker is busy now: these stay queued / scheduled.
         jobs["queued"] = wa.enqueue("workers.wa.send_text", to="15551234567", text="later")
         jobs["hook_queued"] = hooks.enqueue("workers.webhooks.deliver", "http://127.0.0.1:9/hook", "ev1", "{}")
-        jobs["scheduled"] = hooks.enqueue_in(timedelta(hours=1), "workers.webhooks.deliver",
-                                             "http://127.0.0.1:9/hook", "ev2", "{}")
+        jobs["scheduled"] = hooks.enqueue_in(
+            timedelta(hours=1), "workers.webhooks.deliver", "http://127.0.0.1:9/hook", "ev2", "{}"
+        )
         yield jobs
     finally:
         worker.kill()
@@ -121,7 +140,9 @@ def render(url: str, name: str) -> str:
     with tempfile.TemporaryDirectory(prefix="wagw-chromium-") as profile:
         result = subprocess.run(
             [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={shot}", "--dump-dom", url],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.stat().st_size > 5000, f"empty screenshot for {url}"
@@ -130,8 +151,13 @@ def render(url: str, name: str) -> str:
 
 def show_login() -> tuple[str, str]:
     """The generated login, as an operator reads it."""
-    result = subprocess.run([sys.executable, "-m", "wagw", "dashboard", "--show-login"], capture_output=True,
-                            text=True, timeout=30, env=os.environ.copy())
+    result = subprocess.run(
+        [sys.executable, "-m", "wagw", "dashboard", "--show-login"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=os.environ.copy(),
+    )
     assert result.returncode == 0, result.stderr
     user, password = re.fullmatch(r"user: (\S+)\npassword: (\S+)\n", result.stdout).groups()
     return user, password
@@ -168,7 +194,7 @@ def test_every_page_renders_while_json_jobs_run(busy_redis):
             "xss-job": f"{base}/0/view/job/{jobs['xss'].id}",
         }
         with ThreadPoolExecutor(max_workers=2) as pool:
-            dom = dict(zip(pages, pool.map(render, pages.values(), pages.keys())))
+            dom = dict(zip(pages, pool.map(render, pages.values(), pages.keys()), strict=False))
 
         for name, page in dom.items():
             assert "Internal Server Error" not in page and "Loading..." not in page, name
@@ -199,7 +225,10 @@ def test_every_page_renders_while_json_jobs_run(busy_redis):
 def test_refuses_a_public_address_without_credentials(settings_env):
     settings_env.setenv("WAGW_DASHBOARD_ADDR", "0.0.0.0:9181")
     result = subprocess.run(
-        [sys.executable, "-m", "wagw", "dashboard"], capture_output=True, text=True, timeout=30,
+        [sys.executable, "-m", "wagw", "dashboard"],
+        capture_output=True,
+        text=True,
+        timeout=30,
         env=os.environ.copy(),
     )
     assert result.returncode == ExitCode.CONFIG

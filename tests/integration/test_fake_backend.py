@@ -56,12 +56,23 @@ def test_outbound_calls_are_recorded_and_return_documented_shapes(settings, redi
     assert group["jid"] == "120363000000000009@g.us" and group["participants"][0]["is_super_admin"] is True
     assert len(backend.joined_groups()["groups"]) == 2
     assert backend.mark_read(ALICE, ["A", "B"], sender=ALICE) == {
-        "chat": ALICE, "ids": ["A", "B"], "sender": ALICE, "receipt_type": "read"}
+        "chat": ALICE,
+        "ids": ["A", "B"],
+        "sender": ALICE,
+        "receipt_type": "read",
+    }
 
     records = sent(redis_conn)
     assert [r["op"] for r in records] == [
-        "fetch_avatar", "fetch_avatar", "send_text", "send_image", "user_info", "is_on_whatsapp",
-        "group_info", "joined_groups", "mark_read",
+        "fetch_avatar",
+        "fetch_avatar",
+        "send_text",
+        "send_image",
+        "user_info",
+        "is_on_whatsapp",
+        "group_info",
+        "joined_groups",
+        "mark_read",
     ]
     assert all(r["role"] == "worker-1" and r["time"] > 0 for r in records)
     assert records[2]["args"] == {"to": ALICE, "text": "hi", "reply_to": "3EB0AAAA"}
@@ -81,8 +92,10 @@ def test_fail_target_raises_backend_error_and_is_recorded(settings, redis_conn):
 
 @pytest.mark.parametrize("op", ["fetch_avatar", "send_text"])
 def test_crash_target_dies_of_a_real_go_panic(settings, redis_conn, op):
-    call = {"fetch_avatar": "b.fetch_avatar('crash@s.whatsapp.net')",
-            "send_text": "b.send_text('crash@s.whatsapp.net', 'boom')"}[op]
+    call = {
+        "fetch_avatar": "b.fetch_avatar('crash@s.whatsapp.net')",
+        "send_text": "b.send_text('crash@s.whatsapp.net', 'boom')",
+    }[op]
     result = run_child(
         f"""
         from wagw.config import Settings
@@ -101,14 +114,21 @@ def test_crash_target_dies_of_a_real_go_panic(settings, redis_conn, op):
 
 def test_hang_target_blocks_until_killed(settings, redis_conn):
     proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(
-            """
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
             from wagw.config import Settings
             from wagw.whatsapp.fake import FakeBackend
             FakeBackend(Settings(_env_file=None), "worker-1").group_info("hang@g.us")
             print("returned", flush=True)
-            """)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         wait_for(lambda: sent(redis_conn), timeout=15, what="the hang call to be recorded")
@@ -132,8 +152,13 @@ def test_paired_by_default_with_a_stable_fake_jid(settings, redis_conn):
 
 @pytest.mark.parametrize(
     ("state", "error"),
-    [("unpaired", NotPaired), ("logged_out", LoggedOut), ("stream_replaced", StreamReplaced),
-     ("temporary_ban", TemporaryBan), ("offline", ConnectFailure)],
+    [
+        ("unpaired", NotPaired),
+        ("logged_out", LoggedOut),
+        ("stream_replaced", StreamReplaced),
+        ("temporary_ban", TemporaryBan),
+        ("offline", ConnectFailure),
+    ],
 )
 def test_device_state_marker_makes_start_fail(settings, redis_conn, state, error):
     redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", state)
@@ -167,8 +192,16 @@ def push(redis_conn, *messages):
 
 
 def msg(i: int, **extra) -> dict:
-    return {"type": "message", "id": f"M{i}", "chat": ALICE, "sender": ALICE, "push_name": "Alice",
-            "text": f"hi {i}", "timestamp": 1764412200 + i, **extra}
+    return {
+        "type": "message",
+        "id": f"M{i}",
+        "chat": ALICE,
+        "sender": ALICE,
+        "push_name": "Alice",
+        "text": f"hi {i}",
+        "timestamp": 1764412200 + i,
+        **extra,
+    }
 
 
 def test_inbound_events_reach_the_handler_in_order_and_are_acknowledged(settings, redis_conn):
@@ -176,8 +209,11 @@ def test_inbound_events_reach_the_handler_in_order_and_are_acknowledged(settings
     backend = FakeBackend(settings, "session")
     backend.start(recorder)
     push(redis_conn, *[msg(i) for i in range(20)])
-    push(redis_conn, {"type": "reaction", "id": "R1", "chat": ALICE, "sender": ALICE, "target_id": "M1", "emoji": "👍"},
-         {"type": "receipt", "ids": ["M1", "M2"], "chat": ALICE, "sender": ALICE, "receipt_type": "read"})
+    push(
+        redis_conn,
+        {"type": "reaction", "id": "R1", "chat": ALICE, "sender": ALICE, "target_id": "M1", "emoji": "👍"},
+        {"type": "receipt", "ids": ["M1", "M2"], "chat": ALICE, "sender": ALICE, "receipt_type": "read"},
+    )
     wait_for(lambda: len(recorder.events) == 22, timeout=10, what="22 events")
     assert [e.payload.get("id") for e in recorder.events[:20]] == [f"M{i}" for i in range(20)]
     assert recorder.events[0].event == "message" and recorder.events[0].payload["body"] == "hi 0"

@@ -50,7 +50,10 @@ def test_calls_run_in_the_host_with_the_slot_device(host, redis_conn):
     result = call(host, "fetch_avatar", {"jid": ALICE, "preview": True, "is_community": False})
     assert result["jid"] == ALICE and result["type"] == "preview"
     assert call(host, "joined_groups")["groups"]
-    assert [(s["role"], s["op"]) for s in sent(redis_conn)] == [("worker-1", "fetch_avatar"), ("worker-1", "joined_groups")]
+    assert [(s["role"], s["op"]) for s in sent(redis_conn)] == [
+        ("worker-1", "fetch_avatar"),
+        ("worker-1", "joined_groups"),
+    ]
     status = host.status()
     assert status["connected"] and status["paired"] and status["jid"] == "15550001111:2@s.whatsapp.net"
     assert host.spawns == 1
@@ -145,7 +148,11 @@ def test_an_unpaired_slot_fails_fast_with_the_pairing_hint_and_recovers(settings
 
 
 def test_a_host_dying_while_starting_is_respawned_with_backoff(settings):
-    doomed = [sys.executable, "-c", "import sys; sys.stdin.readline(); print('cannot start', file=sys.stderr); sys.exit(7)"]
+    doomed = [
+        sys.executable,
+        "-c",
+        "import sys; sys.stdin.readline(); print('cannot start', file=sys.stderr); sys.exit(7)",
+    ]
     client = HostClient(settings, 1, argv=doomed)
     client.start()
     try:

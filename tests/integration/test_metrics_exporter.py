@@ -50,7 +50,10 @@ def test_exporter_process_serves_counters_queue_depths_and_stops_on_sigterm(sett
     url = f"http://127.0.0.1:{port}/metrics"
     proc = subprocess.Popen(
         [sys.executable, "-m", "wagw", "metrics", "--addr", f"127.0.0.1:{port}"],
-        env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         samples = wait_for(lambda: scrape(url), timeout=20, what="the exporter to answer")
@@ -82,11 +85,13 @@ def test_supervisor_counts_restarts_of_its_children(redis_conn):
 
     clock = MonotonicClock()
     policy = RestartPolicy(start_seconds=0.1, backoff_steps=(0.0, 0.1), max_start_failures=50)
-    child = Child(ChildSpec("flaky", [sys.executable, "-c", "raise SystemExit(1)"]), policy,
-                  OsLauncher(dict(os.environ)), clock)
+    child = Child(
+        ChildSpec("flaky", [sys.executable, "-c", "raise SystemExit(1)"]), policy, OsLauncher(dict(os.environ)), clock
+    )
     supervisor = Supervisor([child], clock=clock, grace=1.0, status_redis=redis_conn, tick=0.02)
     child.start()
     try:
+
         def restarted_twice():
             supervisor._step()  # one turn of the supervisor loop (run() would install signal handlers)
             return child.restarts >= 2
@@ -94,5 +99,7 @@ def test_supervisor_counts_restarts_of_its_children(redis_conn):
         wait_for(restarted_twice, timeout=20, what="two restarts")
     finally:
         child.force()
-    counted = {k.decode(): int(v) for k, v in redis_conn.hgetall(keys.METRIC_COUNTER.format(name="process_restarts")).items()}
+    counted = {
+        k.decode(): int(v) for k, v in redis_conn.hgetall(keys.METRIC_COUNTER.format(name="process_restarts")).items()
+    }
     assert counted == {'{"process":"flaky"}': child.restarts}

@@ -18,8 +18,9 @@ from wagw.whatsapp import pairing
 
 
 def pair(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wagw", "pair", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "wagw", "pair", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture
@@ -67,8 +68,12 @@ def test_fake_pair_all_pairs_session_then_every_worker(env, redis_conn, settings
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--role", "worker-3"], "WAGW_WA_WORKERS is 1"), (["--role", "boss"], "unknown role"),
-     (["--role", "worker-0"], "unknown role"), (["--phone", "call me"], "international number")],
+    [
+        (["--role", "worker-3"], "WAGW_WA_WORKERS is 1"),
+        (["--role", "boss"], "unknown role"),
+        (["--role", "worker-0"], "unknown role"),
+        (["--phone", "call me"], "international number"),
+    ],
 )
 def test_bad_arguments_are_usage_errors(env, redis_conn, args, message):
     result = pair(env, *args)

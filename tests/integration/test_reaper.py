@@ -11,8 +11,8 @@ from rq.executions import Execution
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 
-from wagw.scheduler.reaper import STRANDED_AFTER, StrandedJobs, reap_orphaned_jobs
 from wagw.redisconn import SERIALIZER
+from wagw.scheduler.reaper import STRANDED_AFTER, StrandedJobs, reap_orphaned_jobs
 
 
 def dead_pid() -> int:

@@ -105,8 +105,10 @@ def public_view(job_id: str, conn) -> dict:
     job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
     queue = Queue(job.origin, connection=conn, serializer=SERIALIZER)
     registries = {
-        "started": queue.started_job_registry, "finished": queue.finished_job_registry,
-        "failed": queue.failed_job_registry, "scheduled": queue.scheduled_job_registry,
+        "started": queue.started_job_registry,
+        "finished": queue.finished_job_registry,
+        "failed": queue.failed_job_registry,
+        "scheduled": queue.scheduled_job_registry,
     }
     result = job.latest_result()
     return {
@@ -129,8 +131,9 @@ def public_view(job_id: str, conn) -> dict:
 def assert_same_public_view(ours: Job, reference: Job) -> None:
     mine, theirs = public_view(ours.id, ours.connection), public_view(reference.id, reference.connection)
     for what, value in theirs.items():
-        assert mine[what] == value, f"rq {RQ_VERSION} reads {what} as {value!r} for its own records, as " \
-                                    f"{mine[what]!r} for rqcompat's"
+        assert mine[what] == value, (
+            f"rq {RQ_VERSION} reads {what} as {value!r} for its own records, as {mine[what]!r} for rqcompat's"
+        )
 
 
 def assert_same_hash(ours: Job, reference: Job, differ: tuple[bytes, ...] = ()) -> None:
@@ -144,16 +147,18 @@ def assert_same_hash(ours: Job, reference: Job, differ: tuple[bytes, ...] = ()) 
         f"{sorted(set(mine) - set(theirs))} that rqcompat does"
     )
     for field in set(theirs) - TIMES:
-        assert mine[field] == theirs[field], f"rq {RQ_VERSION} writes {field} = {theirs[field]!r}, rqcompat " \
-                                             f"{mine[field]!r}"
+        assert mine[field] == theirs[field], (
+            f"rq {RQ_VERSION} writes {field} = {theirs[field]!r}, rqcompat {mine[field]!r}"
+        )
 
 
 # ---- enqueue ---------------------------------------------------------------------------------
 
 
 def test_rqs_worker_runs_a_job_enqueued_by_enqueue_calls(redis_conn, queue):
-    fields = rqcompat.queued_job_fields(queue.name, timeout=30, retry=Retry(max=1, interval=[1]),
-                                        result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL)
+    fields = rqcompat.queued_job_fields(
+        queue.name, timeout=30, retry=Retry(max=1, interval=[1]), result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL
+    )
     with redis_conn.pipeline() as pipe:
         [job_id] = rqcompat.enqueue_calls(pipe, queue.name, fields, [(DOUBLE, (21,), "double 21")])
         pipe.execute()
@@ -207,8 +212,9 @@ def test_mark_finished_writes_what_rqs_worker_writes(queue):
     reference = rq_runs(worker, queue)
     enqueue(queue)
     ours, execution = rqcompat_starts(queue, "worker-a")
-    rqcompat_ends(ours, execution, lambda pipe: rqcompat.mark_finished(
-        ours, execution, double(21), RESULT_TTL, "worker-a", pipe))
+    rqcompat_ends(
+        ours, execution, lambda pipe: rqcompat.mark_finished(ours, execution, double(21), RESULT_TTL, "worker-a", pipe)
+    )
     assert_same_public_view(ours, reference)
     assert_same_hash(ours, reference)
     registry = queue.finished_job_registry
@@ -243,12 +249,17 @@ def test_schedule_writes_what_queue_schedule_job_writes(redis_conn, queue):
     ours, execution = rqcompat_starts(queue, "worker-a")
     due = int((datetime.now(UTC) - timedelta(seconds=1)).timestamp())
     redis_conn.delete(Queue.redis_queues_keys)  # as after a Redis restart that lost it
-    rq_ends(worker, reference, queue, lambda pipe: queue.schedule_job(
-        reference, datetime.fromtimestamp(due, UTC), pipeline=pipe))
+    rq_ends(
+        worker,
+        reference,
+        queue,
+        lambda pipe: queue.schedule_job(reference, datetime.fromtimestamp(due, UTC), pipeline=pipe),
+    )
     assert Queue.all(connection=redis_conn) == [queue]
     redis_conn.delete(Queue.redis_queues_keys)
-    rqcompat_ends(ours, execution, lambda pipe: rqcompat.schedule(
-        queue, ScheduledJobRegistry(queue=queue), ours, due, pipe))
+    rqcompat_ends(
+        ours, execution, lambda pipe: rqcompat.schedule(queue, ScheduledJobRegistry(queue=queue), ours, due, pipe)
+    )
     assert Queue.all(connection=redis_conn) == [queue], "rqcompat.schedule no longer registers the queue"
     assert_same_public_view(ours, reference)
     assert_same_hash(ours, reference)
@@ -312,7 +323,12 @@ def test_a_lost_registration_is_noticed_and_written_back_as_rq_reads_it(redis_co
     assert set(redis_conn.hgetall(worker.key)) == set(registered)
     [found] = Worker.all(queue=queue, serializer=SERIALIZER)
     assert (found.name, found.pid, found.hostname, found.queue_names(), found.get_state()) == (
-        worker.name, worker.pid, worker.hostname, [queue.name], "busy")
+        worker.name,
+        worker.pid,
+        worker.hostname,
+        [queue.name],
+        "busy",
+    )
     assert found.birth_date == worker.birth_date
     assert redis_conn.ttl(worker.key) > worker.worker_ttl
 

@@ -28,14 +28,17 @@ WORKER_JID = "15550001111:8@s.whatsapp.net"
 
 
 def run_py(code: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def make_paired_store(path: Path, jid: str, env: dict) -> None:
     """A whatsmeow store (schema made by neonize itself) holding one synthetic device."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    made = run_py(f"from wagw.whatsapp.neonize_backend import stored_devices; print(stored_devices({str(path)!r}))", env)
+    made = run_py(
+        f"from wagw.whatsapp.neonize_backend import stored_devices; print(stored_devices({str(path)!r}))", env
+    )
     assert made.returncode == 0 and made.stdout.strip() == "[]", made.stderr
     rnd = os.urandom
     with sqlite3.connect(path) as db:
@@ -75,15 +78,31 @@ def test_a_client_per_role_with_its_handlers(neonize_env, data_dir):
     """
     results = {}
     for role in ("session", "worker-1"):
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), role], env=neonize_env,
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code), role],
+            env=neonize_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0, proc.stderr
         results[role] = json.loads(proc.stdout.strip().splitlines()[-1])
-    connection = {"Connected", "Disconnected", "KeepAliveTimeout", "LoggedOut", "StreamReplaced", "TemporaryBan",
-                  "ConnectFailure", "ClientOutdated"}
-    assert results["session"] == {"class": "NeonizeBackend", "store": str(store(data_dir, "session")),
-                                  "jid": SESSION_JID,
-                                  "events": sorted(connection | {"Message", "Receipt", "GroupInfoEvent", "CallOffer"})}
+    connection = {
+        "Connected",
+        "Disconnected",
+        "KeepAliveTimeout",
+        "LoggedOut",
+        "StreamReplaced",
+        "TemporaryBan",
+        "ConnectFailure",
+        "ClientOutdated",
+    }
+    assert results["session"] == {
+        "class": "NeonizeBackend",
+        "store": str(store(data_dir, "session")),
+        "jid": SESSION_JID,
+        "events": sorted(connection | {"Message", "Receipt", "GroupInfoEvent", "CallOffer"}),
+    }
     assert results["worker-1"]["store"] == str(store(data_dir, "worker-1"))
     assert results["worker-1"]["jid"] == WORKER_JID
     assert results["worker-1"]["events"] == sorted(connection)  # outbound only: no inbound handlers
@@ -91,7 +110,8 @@ def test_a_client_per_role_with_its_handlers(neonize_env, data_dir):
 
 def test_offline_connect_raises_connect_failure_quickly(neonize_env, data_dir):
     make_paired_store(store(data_dir, "worker-1"), WORKER_JID, neonize_env)
-    proc = run_py("""
+    proc = run_py(
+        """
         import time
         from wagw.config import Settings
         from wagw.whatsapp.neonize_backend import NeonizeBackend
@@ -102,7 +122,9 @@ def test_offline_connect_raises_connect_failure_quickly(neonize_env, data_dir):
             backend.start()
         except ConnectFailure as error:
             print("ConnectFailure", error.exit_code, round(time.monotonic() - started, 3), error)
-    """, neonize_env)
+    """,
+        neonize_env,
+    )
     assert proc.returncode == 0, proc.stderr
     name, code, seconds, *message = proc.stdout.split()
     assert name == "ConnectFailure" and int(code) == 75
@@ -112,8 +134,9 @@ def test_offline_connect_raises_connect_failure_quickly(neonize_env, data_dir):
 
 def test_unpaired_session_exits_not_paired_without_connecting(neonize_env, data_dir, redis_conn):
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "wagw", "session"], env=neonize_env, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "wagw", "session"], env=neonize_env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 80, proc.stdout + proc.stderr
     assert time.monotonic() - started < 10
     assert "wagw pair --role session" in proc.stdout
@@ -125,8 +148,9 @@ def test_unpaired_session_exits_not_paired_without_connecting(neonize_env, data_
 def test_paired_session_offline_exits_tempfail(neonize_env, data_dir, redis_conn):
     make_paired_store(store(data_dir, "session"), SESSION_JID, neonize_env)
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "wagw", "session"], env=neonize_env, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "wagw", "session"], env=neonize_env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 75, proc.stdout + proc.stderr
     assert time.monotonic() - started >= 2.0
     assert "cannot connect to WhatsApp" in proc.stdout
@@ -176,8 +200,9 @@ def test_stalled_connect_gives_up_after_the_connect_wait(neonize_env, data_dir, 
     make_paired_store(store(data_dir, "session"), SESSION_JID, neonize_env)
     env = {**neonize_env, **stalled_network.env, "WAGW_WA_CONNECT_WAIT": "2"}
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "wagw", "session"], env=env, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "wagw", "session"], env=env, capture_output=True, text=True, timeout=60
+    )
     elapsed = time.monotonic() - started
     assert proc.returncode == 75, proc.stdout + proc.stderr
     assert "no WhatsApp connection within 2s" in proc.stdout
@@ -189,11 +214,15 @@ def test_sigterm_during_a_stalled_connect_exits_within_the_grace(neonize_env, da
     env = {**neonize_env, **stalled_network.env, "WAGW_WA_CONNECT_WAIT": "60", "WAGW_SHUTDOWN_GRACE": "2"}
     log = data_dir / "stalled.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "wagw", "session"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wagw", "session"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
-        wait_for(lambda: stalled_network.accepted or proc.poll() is not None, timeout=20,
-                 what="neonize to connect to the stalled proxy")
+        wait_for(
+            lambda: stalled_network.accepted or proc.poll() is not None,
+            timeout=20,
+            what="neonize to connect to the stalled proxy",
+        )
         assert proc.poll() is None, log.read_text()
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)

@@ -33,8 +33,13 @@ class SessionProcess:
 
     def start(self) -> SessionProcess:
         with open(self.log_path, "a") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "wagw", "session"], env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "wagw", "session"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         return self
 
     def wait(self, timeout: float = 20) -> int:
@@ -73,8 +78,17 @@ def session(session_env, data_dir):
 
 
 def message(i: int, chat: str = ALICE) -> str:
-    return json.dumps({"type": "message", "id": f"M{i:05d}", "chat": chat, "sender": chat, "push_name": "Alice",
-                       "text": f"hi {i}", "timestamp": 1764412200 + i})
+    return json.dumps(
+        {
+            "type": "message",
+            "id": f"M{i:05d}",
+            "chat": chat,
+            "sender": chat,
+            "push_name": "Alice",
+            "text": f"hi {i}",
+            "timestamp": 1764412200 + i,
+        }
+    )
 
 
 def push(redis_conn, *raw: str) -> None:
@@ -107,22 +121,34 @@ def test_events_reach_the_log_and_webhook_queue_exactly_once(session, redis_conn
     push(redis_conn, *[message(i) for i in range(50)])
     proc = session()
     wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) == 50, timeout=20, what="50 events in wagw:events")
-    wait_for(lambda: redis_conn.llen(keys.FAKE_INBOUND) == 0 and redis_conn.llen(keys.FAKE_PENDING) == 0,
-             timeout=5, what="inbound drained")
+    wait_for(
+        lambda: redis_conn.llen(keys.FAKE_INBOUND) == 0 and redis_conn.llen(keys.FAKE_PENDING) == 0,
+        timeout=5,
+        what="inbound drained",
+    )
     assert_exactly_once_in_order(redis_conn, 50)
 
     entry = redis_conn.xrange(keys.EVENTS_STREAM, count=1)[0][1]
     body = json.loads(entry[b"event"])
     assert entry[b"name"] == b"message" and entry[b"id"].decode() == body["id"]
     assert body["device_id"] == "15550001111@s.whatsapp.net"
-    assert body["payload"] == {"id": "M00000", "chat_id": ALICE, "from": ALICE, "sender_display_name": "Alice", "from_name": "Alice",
-                               "timestamp": "2025-11-29T10:30:00Z", "is_from_me": False, "body": "hi 0"}
+    assert body["payload"] == {
+        "id": "M00000",
+        "chat_id": ALICE,
+        "from": ALICE,
+        "sender_display_name": "Alice",
+        "from_name": "Alice",
+        "timestamp": "2025-11-29T10:30:00Z",
+        "is_from_me": False,
+        "body": "hi 0",
+    }
     job = webhook_jobs(redis_conn)[0]
     assert job.func_name == "workers.webhooks.deliver" and job.retries_left and job.retry_intervals
     assert redis_conn.ttl(keys.EVENT_SEEN.format(event_id=body["id"])) > 86_000
 
-    status = wait_for(lambda: redis_conn.hgetall(keys.DEVICE_STATUS.format(role="session")), timeout=5,
-                      what="device status")
+    status = wait_for(
+        lambda: redis_conn.hgetall(keys.DEVICE_STATUS.format(role="session")), timeout=5, what="device status"
+    )
     assert status[b"paired"] == b"1" and status[b"connected"] == b"1" and status[b"state"] == b"connected"
     assert status[b"jid"] == b"15550001111:1@s.whatsapp.net"
     assert 0 < redis_conn.ttl(keys.DEVICE_STATUS.format(role="session")) <= 10
@@ -135,10 +161,16 @@ def test_events_reach_the_log_and_webhook_queue_exactly_once(session, redis_conn
 def test_a_redelivered_event_is_dropped_as_duplicate(session, redis_conn):
     push(redis_conn, message(0), message(1), message(0))
     proc = session()
-    wait_for(lambda: redis_conn.llen(keys.FAKE_INBOUND) == 0 and redis_conn.llen(keys.FAKE_PENDING) == 0,
-             timeout=20, what="inbound drained")
-    wait_for(lambda: redis_conn.hget(keys.DEVICE_STATUS.format(role="session"), "duplicates") == b"1",
-             timeout=5, what="the duplicate to be counted")
+    wait_for(
+        lambda: redis_conn.llen(keys.FAKE_INBOUND) == 0 and redis_conn.llen(keys.FAKE_PENDING) == 0,
+        timeout=20,
+        what="inbound drained",
+    )
+    wait_for(
+        lambda: redis_conn.hget(keys.DEVICE_STATUS.format(role="session"), "duplicates") == b"1",
+        timeout=5,
+        what="the duplicate to be counted",
+    )
     assert [e["payload"]["id"] for e in stored_events(redis_conn)] == ["M00000", "M00001"]
     assert len(webhook_jobs(redis_conn)) == 2 * len(URLS)
     proc.proc.send_signal(signal.SIGTERM)
@@ -169,15 +201,26 @@ def test_sigkill_mid_burst_then_restart_delivers_every_event_exactly_once(sessio
     session()
     wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) > at_kill, timeout=10, what="the restarted session")
     back_after = time.monotonic() - restarted_at
-    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) >= total and redis_conn.llen(keys.FAKE_PENDING) == 0
-             and redis_conn.llen(keys.FAKE_INBOUND) == 0, timeout=60, what="all events")
+    wait_for(
+        lambda: (
+            redis_conn.xlen(keys.EVENTS_STREAM) >= total
+            and redis_conn.llen(keys.FAKE_PENDING) == 0
+            and redis_conn.llen(keys.FAKE_INBOUND) == 0
+        ),
+        timeout=60,
+        what="all events",
+    )
     assert_exactly_once_in_order(redis_conn, total)
     assert back_after < 2.0, f"the restarted session took {back_after:.2f}s to store an event"
 
 
 def test_inbound_crash_is_a_real_go_panic_and_restart_loses_nothing(session, redis_conn):
-    push(redis_conn, *[message(i) for i in range(300)], json.dumps({"type": "crash"}),
-         *[message(i) for i in range(300, 600)])
+    push(
+        redis_conn,
+        *[message(i) for i in range(300)],
+        json.dumps({"type": "crash"}),
+        *[message(i) for i in range(300, 600)],
+    )
     proc = session()
     assert proc.wait(timeout=30) == -signal.SIGABRT
     log = proc.log()
@@ -185,15 +228,26 @@ def test_inbound_crash_is_a_real_go_panic_and_restart_loses_nothing(session, red
     assert redis_conn.xlen(keys.EVENTS_STREAM) == 300
 
     session()
-    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) >= 600 and redis_conn.llen(keys.FAKE_INBOUND) == 0
-             and redis_conn.llen(keys.FAKE_PENDING) == 0, timeout=30, what="the events after the crash")
+    wait_for(
+        lambda: (
+            redis_conn.xlen(keys.EVENTS_STREAM) >= 600
+            and redis_conn.llen(keys.FAKE_INBOUND) == 0
+            and redis_conn.llen(keys.FAKE_PENDING) == 0
+        ),
+        timeout=30,
+        what="the events after the crash",
+    )
     assert_exactly_once_in_order(redis_conn, 600)
 
 
 @pytest.mark.parametrize(
     ("state", "code", "advice"),
-    [("unpaired", 80, "wagw pair --role session"), ("logged_out", 81, "--force"),
-     ("stream_replaced", 82, "stream replaced"), ("temporary_ban", 83, "temporarily banned")],
+    [
+        ("unpaired", 80, "wagw pair --role session"),
+        ("logged_out", 81, "--force"),
+        ("stream_replaced", 82, "stream replaced"),
+        ("temporary_ban", 83, "temporarily banned"),
+    ],
 )
 def test_device_problems_exit_with_named_codes_and_stay_visible(session, redis_conn, state, code, advice):
     redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", state)
@@ -227,8 +281,15 @@ def test_sigterm_during_a_burst_stops_cleanly_and_the_rest_follows_after_restart
     proc.proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
     session()
-    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) >= total and redis_conn.llen(keys.FAKE_PENDING) == 0
-             and redis_conn.llen(keys.FAKE_INBOUND) == 0, timeout=30, what="all events")
+    wait_for(
+        lambda: (
+            redis_conn.xlen(keys.EVENTS_STREAM) >= total
+            and redis_conn.llen(keys.FAKE_PENDING) == 0
+            and redis_conn.llen(keys.FAKE_INBOUND) == 0
+        ),
+        timeout=30,
+        what="all events",
+    )
     assert_exactly_once_in_order(redis_conn, total)
 
 

@@ -25,8 +25,9 @@ def tail(*args: str) -> list[str]:
 def test_last_n_without_follow(settings_env, redis_conn):
     for n in range(5):
         add(redis_conn, n)
-    out = subprocess.run(tail("-n", "2", "--no-follow"), env=dict(os.environ), capture_output=True, text=True,
-                         timeout=30)
+    out = subprocess.run(
+        tail("-n", "2", "--no-follow"), env=dict(os.environ), capture_output=True, text=True, timeout=30
+    )
     assert out.returncode == 0, out.stderr
     assert [json.loads(line)["id"] for line in out.stdout.splitlines()] == ["E3", "E4"]
 
@@ -38,8 +39,13 @@ def test_empty_log_without_follow_prints_nothing(settings_env, redis_conn):
 
 def test_follow_prints_new_events_and_stops_on_sigterm(settings_env, redis_conn):
     add(redis_conn, 0)
-    proc = subprocess.Popen(tail("-n", "1"), env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        tail("-n", "1"),
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
     reader.start()

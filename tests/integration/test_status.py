@@ -18,21 +18,28 @@ PANIC = "panic: unsupported payload type: *store.PrivacyToken"
 
 def test_report_shows_crashes_quarantines_and_failed_deliveries(redis_conn, settings):
     for _ in range(settings.quarantine_crashes):
-        quarantine.record_crash(redis_conn, settings, "fetch_avatar", process="wa-worker-1", exit="signal SIGABRT",
-                                panic=PANIC)
+        quarantine.record_crash(
+            redis_conn, settings, "fetch_avatar", process="wa-worker-1", exit="signal SIGABRT", panic=PANIC
+        )
     queue = Queue(keys.WEBHOOKS_QUEUE, connection=redis_conn, serializer=SERIALIZER)
-    job = queue.enqueue("workers.webhooks.deliver",
-                        args=("https://user:pw@hooks.example/in?token=x", "evt-1", "{}"))
+    job = queue.enqueue("workers.webhooks.deliver", args=("https://user:pw@hooks.example/in?token=x", "evt-1", "{}"))
     job.meta.update({"attempts": 12, "last_status": 503})
     job.save_meta()
     FailedJobRegistry(queue=queue).add(job, exc_string="HTTP 503")
-    redis_conn.hset(keys.DEVICE_STATUS.format(role="session"),
-                    mapping={"paired": "1", "connected": "1", "jid": "15550001111:1@s.whatsapp.net"})
+    redis_conn.hset(
+        keys.DEVICE_STATUS.format(role="session"),
+        mapping={"paired": "1", "connected": "1", "jid": "15550001111:1@s.whatsapp.net"},
+    )
 
     report = collect(settings, redis_conn)
     assert report["supervisor"] is None and report["processes"] == []
-    assert report["devices"][0] == {"role": "session", "paired": True, "connected": True,
-                                    "jid": "15550001111:1@s.whatsapp.net", "state": "offline"}
+    assert report["devices"][0] == {
+        "role": "session",
+        "paired": True,
+        "connected": True,
+        "jid": "15550001111:1@s.whatsapp.net",
+        "state": "offline",
+    }
     assert report["devices"][1]["paired"] is False and "wagw pair --role worker-1" in report["devices"][1]["hint"]
     assert report["queues"]["webhooks"]["failed"] == 1
     assert [q["operation"] for q in report["quarantines"]] == ["fetch_avatar"]

@@ -9,8 +9,6 @@ import sys
 import threading
 import time
 
-import pytest
-
 from wagw.procs import pid_alive
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
@@ -21,7 +19,8 @@ def py(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-def make_children(specs, policy=RestartPolicy()):
+def make_children(specs, policy: RestartPolicy | None = None):
+    policy = policy or RestartPolicy()
     clock = MonotonicClock()
     launcher = OsLauncher(dict(os.environ))
     return [Child(spec, policy, launcher, clock) for spec in specs], clock
@@ -61,11 +60,13 @@ def test_config_error_is_fatal_at_first_exit():
 
 
 def test_panic_text_on_stderr_reaches_the_log(capfd):
-    from wagw.logs import configure_logging
     from wagw.config import Settings
+    from wagw.logs import configure_logging
 
     configure_logging(Settings(_env_file=None), "supervisor", wire=False)
-    code = "import sys; sys.stderr.write('panic: unsupported payload type: *store.PrivacyToken\\n'); raise SystemExit(2)"
+    code = (
+        "import sys; sys.stderr.write('panic: unsupported payload type: *store.PrivacyToken\\n'); raise SystemExit(2)"
+    )
     (child,), _ = make_children([ChildSpec("native", py(code))])
     child.start()
     drive([child], lambda: child.state is not State.STARTING, timeout=10)
@@ -81,8 +82,13 @@ def test_stop_runs_in_reverse_tiers_and_kills_stragglers_at_the_grace_deadline()
     order_file = f"/tmp/wagw-order-{os.getpid()}"
 
     def stopper(name: str, ignore_term: bool = False) -> list[str]:
-        body = "signal.signal(signal.SIGTERM, signal.SIG_IGN)" if ignore_term else (
-            f"signal.signal(signal.SIGTERM, lambda *a: (open({order_file!r}, 'a').write('{name}\\n'), sys.exit(0)))")
+        body = (
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)"
+            if ignore_term
+            else (
+                f"signal.signal(signal.SIGTERM, lambda *a: (open({order_file!r}, 'a').write('{name}\\n'), sys.exit(0)))"
+            )
+        )
         return py(f"import signal, sys, time\n{body}\nwhile True: time.sleep(0.05)")
 
     specs = [

@@ -47,7 +47,9 @@ class Supervisord:
         self.log = data_dir / "supervisord.out"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "supervisor.supervisord", "-n", "-c", str(conf)],
-            env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         self.socket = data_dir / "supervisor.sock"
 
@@ -118,8 +120,11 @@ def test_supervisor_conf_runs_everything_and_a_native_crash_stays_in_its_host(su
     sup = Supervisord(CONF, supervisord_env, data_dir)
     try:
         before = wait_for(lambda: sup.all_running(expected), timeout=60, what="every program RUNNING")
-        wait_for(lambda: redis_conn.hget(keys.DEVICE_STATUS.format(role="session"), "connected") == b"1",
-                 timeout=30, what="the session connected")
+        wait_for(
+            lambda: redis_conn.hget(keys.DEVICE_STATUS.format(role="session"), "connected") == b"1",
+            timeout=30,
+            what="the session connected",
+        )
 
         wa = Queue(keys.WA_QUEUE, connection=redis_conn, serializer=SERIALIZER)
         job = wa.enqueue("workers.wa.fetch_avatar", jid=CRASH_JID, retry=Retry(max=1, interval=1))
@@ -144,11 +149,20 @@ def test_supervisor_conf_runs_everything_and_a_native_crash_stays_in_its_host(su
         assert {n: i["pid"] for n, i in after.items()} == {n: i["pid"] for n, i in before.items()}
 
         # ... and the session still turns inbound messages into events.
-        redis_conn.rpush(keys.FAKE_INBOUND, json.dumps({
-            "type": "message", "id": "3EB0SUPERVISORD", "chat": "15551234567@s.whatsapp.net",
-            "sender": "15551234567@s.whatsapp.net", "push_name": "Alice", "text": "still there?",
-            "timestamp": 1764412200,
-        }))
+        redis_conn.rpush(
+            keys.FAKE_INBOUND,
+            json.dumps(
+                {
+                    "type": "message",
+                    "id": "3EB0SUPERVISORD",
+                    "chat": "15551234567@s.whatsapp.net",
+                    "sender": "15551234567@s.whatsapp.net",
+                    "push_name": "Alice",
+                    "text": "still there?",
+                    "timestamp": 1764412200,
+                }
+            ),
+        )
         wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) >= 1, timeout=20, what="the event in the log")
 
         # The metrics program sees it all through Redis.
@@ -160,8 +174,11 @@ def test_supervisor_conf_runs_everything_and_a_native_crash_stays_in_its_host(su
         assert samples["wagw_events_received_total"][frozenset({("event", "message")})] == 1
         # wa-workers add up job counts in memory and write them every couple of seconds.
         crashed_jobs = frozenset({("operation", "fetch_avatar"), ("outcome", "crashed")})
-        wait_for(lambda: scrape(supervisord_env["WAGW_METRICS_ADDR"]).get("wagw_wa_jobs_total", {}).get(crashed_jobs) == 2,
-                 timeout=15, what="both crashed attempts counted in wagw_wa_jobs_total")
+        wait_for(
+            lambda: scrape(supervisord_env["WAGW_METRICS_ADDR"]).get("wagw_wa_jobs_total", {}).get(crashed_jobs) == 2,
+            timeout=15,
+            what="both crashed attempts counted in wagw_wa_jobs_total",
+        )
 
         pids = [info["pid"] for info in after.values()]
     except BaseException:
@@ -171,7 +188,7 @@ def test_supervisor_conf_runs_everything_and_a_native_crash_stays_in_its_host(su
         code = sup.stop()
     assert code == 0, sup.output()
     for pid in pids:
-        wait_for(lambda: not pid_alive(pid), timeout=10, what=f"pid {pid} gone after shutdown")
+        wait_for(lambda pid=pid: not pid_alive(pid), timeout=10, what=f"pid {pid} gone after shutdown")
 
 
 @pytest.mark.timeout(90)
@@ -179,8 +196,11 @@ def test_webhooks_only_variant_runs_just_webhook_workers(supervisord_env, data_d
     supervisord_env["WAGW_WEBHOOK_WORKERS"] = "2"
     sup = Supervisord(WEBHOOKS_ONLY, supervisord_env, data_dir)
     try:
-        running = wait_for(lambda: sup.all_running({"webhook-worker-1", "webhook-worker-2"}),
-                           timeout=60, what="both webhook workers RUNNING")
+        running = wait_for(
+            lambda: sup.all_running({"webhook-worker-1", "webhook-worker-2"}),
+            timeout=60,
+            what="both webhook workers RUNNING",
+        )
         pids = [info["pid"] for info in running.values()]
     except BaseException:
         print(sup.output())
@@ -189,4 +209,4 @@ def test_webhooks_only_variant_runs_just_webhook_workers(supervisord_env, data_d
         code = sup.stop()
     assert code == 0, sup.output()
     for pid in pids:
-        wait_for(lambda: not pid_alive(pid), timeout=10, what=f"pid {pid} gone after shutdown")
+        wait_for(lambda pid=pid: not pid_alive(pid), timeout=10, what=f"pid {pid} gone after shutdown")

@@ -62,7 +62,9 @@ def fake_root(tmp_path) -> Path:
 def test_systemd_analyze_verify_accepts_the_unit(fake_root):
     result = subprocess.run(
         ["systemd-analyze", "verify", f"--root={fake_root}", "/etc/systemd/system/wagw.service"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     # Unknown or misspelt keys are only warnings: any output at all is a failure.
     assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(), result
@@ -72,7 +74,9 @@ def test_systemd_analyze_verify_accepts_the_unit(fake_root):
 def test_security_exposure_stays_at_or_below_today_s():
     result = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", "--no-pager", str(UNIT)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     match = re.search(r"Overall exposure level for wagw\.service: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
@@ -159,8 +163,10 @@ SANDBOXED_NEONIZE = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.machine() != "x86_64",
-                    reason="the seccomp program is written for x86-64 Linux")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.machine() != "x86_64",
+    reason="the seccomp program is written for x86-64 Linux",
+)
 @pytest.mark.parametrize("mode", ["connect", "panic"])
 def test_go_runtime_runs_under_memory_deny_write_execute(mode, tmp_path):
     assert "MemoryDenyWriteExecute" in unit_settings()

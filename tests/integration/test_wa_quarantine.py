@@ -6,7 +6,7 @@ from rq import Retry
 from rq.job import JobStatus
 
 from chaos.polling import wait_for
-from tests.integration.test_wa_worker import ALICE, CRASH, sent, start_worker, wa_queue, wait_done  # noqa: F401
+from tests.integration.wa_worker_harness import ALICE, CRASH, sent, wait_done
 from wagw.quarantine import active_quarantines
 
 SINGLE = {"meta": {"wagw_defaults": False}}  # one attempt each: every crash is counted once

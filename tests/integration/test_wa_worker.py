@@ -1,131 +1,22 @@
-"""`wagw wa-worker` as a real subprocess: real native hosts, real Go panics, real Redis.
-
-The fixtures here are shared by the other test_wa_* / test_client* modules.
-"""
+"""`wagw wa-worker` as a real subprocess: real native hosts, real Go panics, real Redis."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
-import pytest
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from chaos.polling import wait_for
+from tests.integration.wa_worker_harness import ALICE, CRASH, HANG, sent, wait_done
 from wagw import keys
 from wagw.procs import pid_alive
-
-ALICE = "15551234567@s.whatsapp.net"
-CRASH = "crash@s.whatsapp.net"
-HANG = "hang@s.whatsapp.net"
-DONE = (JobStatus.FINISHED, JobStatus.FAILED)
-
-
-def child_pids(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(") ", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
-
-
-class WaWorkerProcess:
-    """One `python -m wagw wa-worker --slot N` with its output in a log file."""
-
-    def __init__(self, conn, data_dir: Path, slot: int = 1, env: dict[str, str] | None = None):
-        self.conn = conn
-        self.slot = slot
-        self.log = data_dir / f"wa-worker-{slot}.log"
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, ready: bool = True) -> WaWorkerProcess:
-        with open(self.log, "a") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "wagw", "wa-worker", "--slot", str(self.slot)],
-                                         env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        if ready:
-            wait_for(self.connected, 20, 0.05, "the wa-worker's host to connect")
-        return self
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def status(self) -> dict[str, str]:
-        raw = self.conn.hgetall(keys.DEVICE_STATUS.format(role=f"worker-{self.slot}"))
-        return {k.decode(): v.decode() for k, v in raw.items()}
-
-    def connected(self) -> bool:
-        self.assert_alive()
-        status = self.status()
-        return status.get("worker_pid") == str(self.pid) and status.get("connected") == "1" and bool(self.host_pid())
-
-    def host_pid(self) -> int | None:
-        children = child_pids(self.pid)
-        return children[0] if len(children) == 1 else None
-
-    def assert_alive(self) -> None:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"wa-worker exited with {self.proc.returncode}:\n{self.tail()}")
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
-
-    def stop(self) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(f"wa-worker ignored SIGTERM:\n{self.tail()}") from None
-
-
-@pytest.fixture
-def start_worker(settings_env, data_dir, redis_conn):
-    """Start wa-workers (env overrides on top of the test settings); all stopped at teardown."""
-    made: list[WaWorkerProcess] = []
-
-    def start(slot: int = 1, ready: bool = True, **env: str) -> WaWorkerProcess:
-        worker = WaWorkerProcess(redis_conn, data_dir, slot, env)
-        made.append(worker)
-        return worker.start(ready)
-
-    yield start
-    for worker in made:
-        hosts = child_pids(worker.pid) if worker.proc.poll() is None else []
-        worker.stop()
-        for pid in hosts:
-            wait_for(lambda: not pid_alive(pid), 5, what=f"host {pid} to exit with its worker")
-        print(f"--- {worker.log.name} ---\n{worker.tail(200)}")
-
-
-@pytest.fixture
-def wa_queue(redis_conn) -> Queue:
-    return Queue(keys.WA_QUEUE, connection=redis_conn, serializer=JSONSerializer)
-
-
-def wait_done(job: Job, timeout: float = 20.0) -> JobStatus:
-    return wait_for(lambda: job.get_status() in DONE and job.get_status(), timeout, 0.02, f"job {job.id} to end")
-
-
-def sent(conn, op: str | None = None) -> list[dict]:
-    records = [json.loads(raw) for raw in conn.lrange(keys.FAKE_SENT, 0, -1)]
-    return [r for r in records if op is None or r["op"] == op]
 
 
 # Tests --------------------------------------------------------------------------------------
@@ -197,8 +88,9 @@ def test_a_job_enqueued_with_plain_rq_gets_its_defaults_and_documented_result(st
         print(job.id)
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
-    job_id = subprocess.run([sys.executable, "-c", enqueuer], env=env, capture_output=True, text=True,
-                            check=True, timeout=30).stdout.strip()
+    job_id = subprocess.run(
+        [sys.executable, "-c", enqueuer], env=env, capture_output=True, text=True, check=True, timeout=30
+    ).stdout.strip()
     job = Job.fetch(job_id, connection=redis_conn, serializer=JSONSerializer)
     assert wait_done(job) == JobStatus.FINISHED
     result = job.return_value()
@@ -297,8 +189,10 @@ def test_a_pickled_job_fails_and_the_worker_carries_on(start_worker, redis_conn)
     worker = start_worker()
     pickled = Queue(keys.WA_QUEUE, connection=redis_conn).enqueue("workers.wa.joined_groups")  # rq's default: pickle
     assert wait_done(pickled) == JobStatus.FAILED
-    assert "DeserializationError" in Job.fetch(pickled.id, connection=redis_conn,
-                                               serializer=JSONSerializer).latest_result().exc_string
+    assert (
+        "DeserializationError"
+        in Job.fetch(pickled.id, connection=redis_conn, serializer=JSONSerializer).latest_result().exc_string
+    )
     worker.assert_alive()
     assert sent(redis_conn) == []
     ok = Queue(keys.WA_QUEUE, connection=redis_conn, serializer=JSONSerializer).enqueue("workers.wa.joined_groups")

@@ -16,18 +16,30 @@ from chaos.polling import wait_for
 from tests.integration.webhook_harness import Processes, Receiver, always, sequence
 from wagw import keys
 from wagw.redisconn import SERIALIZER
+from wagw.webhooks.enqueue import enqueue_deliveries
 from wagw.webhooks.replay import failed_deliveries
 from wagw.webhooks.signing import verify_hub_signature, verify_wagw_signature
-from wagw.webhooks.enqueue import enqueue_deliveries
 
 SECRET = "t0p-secret-for-the-tests"
-BODY = json.dumps({
-    "event": "message", "device_id": "15550001111@s.whatsapp.net", "id": "{id}",
-    "timestamp": "2026-11-29T10:30:00Z",
-    "payload": {"id": "3EB0C127D7BACC83D6A1", "chat_id": "15551234567@s.whatsapp.net",
-                "from": "15551234567@s.whatsapp.net", "from_name": "Alicé", "timestamp": "2026-11-29T10:30:00Z",
-                "is_from_me": False, "body": "hi 👋"},
-}, ensure_ascii=False, separators=(",", ":"))
+BODY = json.dumps(
+    {
+        "event": "message",
+        "device_id": "15550001111@s.whatsapp.net",
+        "id": "{id}",
+        "timestamp": "2026-11-29T10:30:00Z",
+        "payload": {
+            "id": "3EB0C127D7BACC83D6A1",
+            "chat_id": "15551234567@s.whatsapp.net",
+            "from": "15551234567@s.whatsapp.net",
+            "from_name": "Alicé",
+            "timestamp": "2026-11-29T10:30:00Z",
+            "is_from_me": False,
+            "body": "hi 👋",
+        },
+    },
+    ensure_ascii=False,
+    separators=(",", ":"),
+)
 
 
 @pytest.fixture
@@ -73,7 +85,11 @@ def test_503_503_200_is_delivered_on_the_third_try_with_rising_attempts(wagw, re
     wagw.worker()
     [job_id] = enqueue(redis_conn, "ev-503")
 
-    wait_for(lambda: job_status(redis_conn, job_id) == JobStatus.FINISHED, 30, what="delivered", )
+    wait_for(
+        lambda: job_status(redis_conn, job_id) == JobStatus.FINISHED,
+        30,
+        what="delivered",
+    )
     got = receiver.for_event("ev-503")
     assert [r.status for r in got] == [503, 503, 200]
     assert [r.attempt for r in got] == [1, 2, 3]

@@ -60,8 +60,11 @@ def test_a_slow_endpoint_does_not_delay_a_fast_one(procs, settings_env, redis_co
             # Meanwhile the slow endpoint has had only a fraction, the rest waits its turn
             # (deferred into the scheduled registry, not holding the worker).
             assert len(slow.delivered()) < 100
-            wait_for(lambda: ScheduledJobRegistry("webhooks", connection=redis_conn).count > 0, 10,
-                     what="deferred deliveries for the slow endpoint")
+            wait_for(
+                lambda: ScheduledJobRegistry("webhooks", connection=redis_conn).count > 0,
+                10,
+                what="deferred deliveries for the slow endpoint",
+            )
         except BaseException:
             print(procs.logs())
             raise
@@ -80,8 +83,11 @@ def test_a_flood_of_failing_retries_does_not_starve_fresh_deliveries(procs, sett
                 for n in range(1500):
                     enqueue_deliveries(pipe, dead_only, f"dead-{n}", "message", '{"id":"x"}')
                 pipe.execute()
-            wait_for(lambda: ScheduledJobRegistry("webhooks", connection=redis_conn).count > 1000, 20,
-                     what="the failing deliveries to come back as retries")
+            wait_for(
+                lambda: ScheduledJobRegistry("webhooks", connection=redis_conn).count > 1000,
+                20,
+                what="the failing deliveries to come back as retries",
+            )
             sent = {}
             for n in range(250):  # fresh events at 50/s while the flood goes on
                 sent[f"fresh-{n}"] = enqueue(redis_conn, healthy_only, f"fresh-{n}")

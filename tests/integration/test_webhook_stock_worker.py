@@ -16,8 +16,8 @@ from chaos.polling import wait_for
 from tests.integration.webhook_harness import Receiver, always, sequence
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks import enqueue as webhooks
-from workers.webhooks import delivery
 from wagw.webhooks.signing import verify_hub_signature
+from workers.webhooks import delivery
 
 
 @pytest.fixture
@@ -46,8 +46,9 @@ def enqueue(conn, settings, event_id: str) -> Job:
 
 
 def run_burst(conn) -> None:
-    SimpleWorker([Queue("webhooks", connection=conn, serializer=SERIALIZER)], connection=conn,
-                 serializer=SERIALIZER).work(burst=True)
+    SimpleWorker(
+        [Queue("webhooks", connection=conn, serializer=SERIALIZER)], connection=conn, serializer=SERIALIZER
+    ).work(burst=True)
 
 
 def test_retryable_failure_is_rescheduled_by_rq_then_delivered(settings, receiver, redis_conn):
@@ -65,8 +66,11 @@ def test_retryable_failure_is_rescheduled_by_rq_then_delivered(settings, receive
     scheduler = RQScheduler(["webhooks"], connection=redis_conn, serializer=SERIALIZER)
     scheduler.acquire_locks()
     try:
-        wait_for(lambda: scheduler.enqueue_scheduled_jobs() or redis_conn.llen("rq:queue:webhooks"), 10,
-                 what="the retry to come due")
+        wait_for(
+            lambda: scheduler.enqueue_scheduled_jobs() or redis_conn.llen("rq:queue:webhooks"),
+            10,
+            what="the retry to come due",
+        )
     finally:
         scheduler.release_locks()
     run_burst(redis_conn)

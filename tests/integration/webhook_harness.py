@@ -7,6 +7,7 @@ dropped) and come back on the same port. `Processes`: `python -m wagw scheduler`
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -153,7 +154,7 @@ class Processes:
         import os
 
         self.data_dir = data_dir
-        self.env = {k: v for k, v in os.environ.items()}
+        self.env = dict(os.environ.items())
         self.env.update({"PYTHONUNBUFFERED": "1", "WAGW_LOG_LEVEL": "DEBUG"})
         self.env.update(env)
         self.procs: dict[str, object] = {}
@@ -162,10 +163,14 @@ class Processes:
         import subprocess
         import sys
 
-        log = open(self.data_dir / f"{name}.log", "a")
-        proc = subprocess.Popen([sys.executable, "-m", "wagw", *argv], env={**self.env, "WAGW_PROCESS_NAME": name},
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
+        with open(self.data_dir / f"{name}.log", "a") as log:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "wagw", *argv],
+                env={**self.env, "WAGW_PROCESS_NAME": name},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         self.procs[name] = proc
         return proc
 
@@ -196,10 +201,8 @@ class Processes:
 
     def stop_all(self) -> None:
         for name in list(self.procs):
-            try:
+            with contextlib.suppress(AssertionError):
                 self.stop(name)
-            except AssertionError:
-                pass
 
     def logs(self) -> str:
         return "\n".join(f"==== {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.data_dir.glob("*.log")))

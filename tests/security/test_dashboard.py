@@ -45,13 +45,15 @@ def dashboard(settings_env):
 def test_a_pickled_job_is_never_unpickled_by_the_job_view_or_delete(dashboard, redis_conn, tmp_path):
     marker = tmp_path / "pwned"
     job = Queue(keys.WA_QUEUE, connection=redis_conn, serializer=SERIALIZER).enqueue(
-        "workers.wa.fetch_avatar", jid="15551234567")
+        "workers.wa.fetch_avatar", jid="15551234567"
+    )
     payload = pickle.dumps(_RunsCode(str(marker)))
     redis_conn.hset(job.key, mapping={"meta": payload, "data": zlib.compress(payload)})
     login = show_login()
     view = httpx.get(f"{dashboard}/0/view/job/{job.id}", auth=login, timeout=10)
-    delete = httpx.post(f"{dashboard}/job/{job.id}/delete", auth=login, timeout=10,
-                        headers={"X-Requested-With": "XMLHttpRequest"})
+    delete = httpx.post(
+        f"{dashboard}/job/{job.id}/delete", auth=login, timeout=10, headers={"X-Requested-With": "XMLHttpRequest"}
+    )
     assert not marker.exists()
     assert view.status_code == 200 and delete.json() == {"status": "OK"}  # read as JSON, then deleted
     assert not redis_conn.exists(job.key)
@@ -87,6 +89,11 @@ def test_host_names_the_dashboard_answers_to():
 def test_show_login_prints_the_configured_pair_when_there_is_one(settings_env):
     settings_env.setenv("WAGW_DASHBOARD_USER", "ops")
     settings_env.setenv("WAGW_DASHBOARD_PASSWORD", "a-long-operator-password")
-    result = subprocess.run([sys.executable, "-m", "wagw", "dashboard", "--show-login"], capture_output=True,
-                            text=True, timeout=30, env=os.environ.copy())
+    result = subprocess.run(
+        [sys.executable, "-m", "wagw", "dashboard", "--show-login"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=os.environ.copy(),
+    )
     assert result.stdout == "user: ops\npassword: a-long-operator-password\n"

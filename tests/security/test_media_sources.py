@@ -104,8 +104,14 @@ def test_a_file_inside_the_media_folder_is_sent(settings):
 
 
 def test_loopback_and_metadata_urls_are_refused_without_a_connection(settings, inside):
-    for url in (f"{inside.url}/a.png", "http://169.254.169.254/latest/meta-data/", "http://[::1]:1/x",
-                "http://0.0.0.0:80/", "http://10.0.0.1/", "http://[::ffff:127.0.0.1]/"):
+    for url in (
+        f"{inside.url}/a.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:1/x",
+        "http://0.0.0.0:80/",
+        "http://10.0.0.1/",
+        "http://[::ffff:127.0.0.1]/",
+    ):
         with pytest.raises(InvalidArguments) as caught:
             _send_image(settings, url)
         assert str(caught.value).endswith("the URL cannot be used: the URL's host is not a public address")
@@ -134,8 +140,8 @@ def test_the_checked_address_is_the_one_connected_to(settings, outside, inside, 
 
     monkeypatch.setattr(fetch.socket, "getaddrinfo", rebinding)
     port = outside.url.rsplit(":", 1)[1]
-    inside_port = inside.url.rsplit(":", 1)[1]
-    assert port != inside_port or True
+    inside.url.rsplit(":", 1)[1]
+    assert True
     params = _send_image(settings, f"http://rebind.test:{port}/a.png")
     assert base64.b64decode(params["image_b64"]) == PNG
     assert outside.hits == ["/a.png"] and inside.hits == []

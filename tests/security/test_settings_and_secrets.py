@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from wagw.config import Settings
-from wagw.supervisor.children import build_specs
 from wagw.supervisor import osapi
+from wagw.supervisor.children import build_specs
 from wagw.supervisor.osapi import OsLauncher
 
 HOOK = "https://hooks.example/wagw"
@@ -20,10 +20,16 @@ HOOK = "https://hooks.example/wagw"
 
 @pytest.mark.parametrize("secret", ["", "Z9", "fifteen-bytes!!"])
 def test_a_short_webhook_secret_stops_the_daemon_naming_the_setting(secret, tmp_path):
-    env = {"PATH": os.environ["PATH"], "WAGW_DATA_DIR": str(tmp_path), "WAGW_BACKEND": "fake",
-           "WAGW_WEBHOOK_URLS": HOOK, "WAGW_WEBHOOK_SECRET": secret}
-    result = subprocess.run([sys.executable, "-m", "wagw", "status"], env=env, capture_output=True, text=True,
-                            timeout=60, cwd=tmp_path)
+    env = {
+        "PATH": os.environ["PATH"],
+        "WAGW_DATA_DIR": str(tmp_path),
+        "WAGW_BACKEND": "fake",
+        "WAGW_WEBHOOK_URLS": HOOK,
+        "WAGW_WEBHOOK_SECRET": secret,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "wagw", "status"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert result.returncode == 78
     assert "invalid setting WAGW_WEBHOOK_SECRET: must be at least 16 bytes" in result.stderr
     assert not secret or secret not in result.stderr
@@ -48,10 +54,20 @@ def child_env(monkeypatch):
 
 
 def test_children_that_run_enqueued_jobs_or_serve_http_never_get_the_webhook_secret(tmp_path, child_env):
-    base = {"WAGW_WEBHOOK_URLS": "https://user:pw@hooks.example/x", "WAGW_WEBHOOK_SECRET": "k" * 32,
-            "WAGW_DASHBOARD_PASSWORD": "dash-password", "WAGW_DEVICE_DB": "postgres://u:p@db/wagw"}
-    settings = Settings(_env_file=None, data_dir=tmp_path, webhook_urls=["https://hooks.example/x"],
-                        webhook_secret="k" * 32, dashboard_addr="127.0.0.1:9181", metrics_addr="127.0.0.1:9182")
+    base = {
+        "WAGW_WEBHOOK_URLS": "https://user:pw@hooks.example/x",
+        "WAGW_WEBHOOK_SECRET": "k" * 32,
+        "WAGW_DASHBOARD_PASSWORD": "dash-password",
+        "WAGW_DEVICE_DB": "postgres://u:p@db/wagw",
+    }
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        webhook_urls=["https://hooks.example/x"],
+        webhook_secret="k" * 32,
+        dashboard_addr="127.0.0.1:9181",
+        metrics_addr="127.0.0.1:9182",
+    )
     for name in ("wa-worker-1", "scheduler", "dashboard", "metrics"):
         env = child_env(name, settings, base)
         assert "WAGW_WEBHOOK_SECRET" not in env and "WAGW_WEBHOOK_URLS" not in env, name
@@ -62,22 +78,33 @@ def test_children_that_run_enqueued_jobs_or_serve_http_never_get_the_webhook_sec
 
 
 def test_status_never_prints_the_redis_password(tmp_path):
-    env = {"PATH": os.environ["PATH"], "WAGW_DATA_DIR": str(tmp_path),
-           "WAGW_REDIS_URL": "redis://app:hunter2-secret@127.0.0.1:1/0"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "WAGW_DATA_DIR": str(tmp_path),
+        "WAGW_REDIS_URL": "redis://app:hunter2-secret@127.0.0.1:1/0",
+    }
     for argv in (["status"], ["status", "--json"]):
-        result = subprocess.run([sys.executable, "-m", "wagw", *argv], env=env, capture_output=True, text=True,
-                                timeout=60, cwd=tmp_path)
+        result = subprocess.run(
+            [sys.executable, "-m", "wagw", *argv], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+        )
         assert "Redis at redis://app:***@127.0.0.1:1/0 is unreachable" in result.stdout
         assert "hunter2" not in result.stdout + result.stderr
 
 
 def test_a_remote_redis_without_password_or_tls_is_warned_about(tmp_path):
-    env = {"PATH": os.environ["PATH"], "WAGW_DATA_DIR": str(tmp_path),
-           "WAGW_REDIS_URL": "redis://:pw-in-url@192.0.2.7:6379/0"}
-    result = subprocess.run([sys.executable, "-m", "wagw", "status"], env=env, capture_output=True, text=True,
-                            timeout=60, cwd=tmp_path)
+    env = {
+        "PATH": os.environ["PATH"],
+        "WAGW_DATA_DIR": str(tmp_path),
+        "WAGW_REDIS_URL": "redis://:pw-in-url@192.0.2.7:6379/0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "wagw", "status"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert "is remote without TLS" in result.stdout
     assert "pw-in-url" not in result.stdout + result.stderr
-    assert Settings(_env_file=None, redis_url="redis://192.0.2.7:6379").redis_warnings()[0].endswith(
-        "(set a password or an ACL user)")
+    assert (
+        Settings(_env_file=None, redis_url="redis://192.0.2.7:6379")
+        .redis_warnings()[0]
+        .endswith("(set a password or an ACL user)")
+    )
     assert Settings(_env_file=None, redis_url="rediss://:pw@redis.example:6380").redis_warnings() == []

@@ -7,24 +7,52 @@ from chaos.report import Kill, RunRecord
 
 
 def _receipt(endpoint, event_id, payload_id, status, at, attempt="1"):
-    return {"endpoint": endpoint, "event_id": event_id, "header_event_id": event_id, "payload_id": payload_id,
-            "event": "message", "status": status, "time": at, "accepted": at - 0.01, "attempt": attempt,
-            "signature_ok": True, "problem": None}
+    return {
+        "endpoint": endpoint,
+        "event_id": event_id,
+        "header_event_id": event_id,
+        "payload_id": payload_id,
+        "event": "message",
+        "status": status,
+        "time": at,
+        "accepted": at - 0.01,
+        "attempt": attempt,
+        "signature_ok": True,
+        "problem": None,
+    }
 
 
 def _record(receipts, pushed, kills=(), jobs=(), crashes=()):
-    return RunRecord(mode="test", started=0.0, ended=100.0, settings={}, endpoints=["a"], pushed=pushed,
-                     uncertain=set(), redelivered=0, malformed_in=0, malformed_rejected=0, receipts=list(receipts),
-                     kills=list(kills), jobs=list(jobs), native_crashes=list(crashes), restarts={},
-                     supervisor={"pids": [1], "stop_exit_codes": [0]}, peak_rss_kib={})
+    return RunRecord(
+        mode="test",
+        started=0.0,
+        ended=100.0,
+        settings={},
+        endpoints=["a"],
+        pushed=pushed,
+        uncertain=set(),
+        redelivered=0,
+        malformed_in=0,
+        malformed_rejected=0,
+        receipts=list(receipts),
+        kills=list(kills),
+        jobs=list(jobs),
+        native_crashes=list(crashes),
+        restarts={},
+        supervisor={"pids": [1], "stop_exit_codes": [0]},
+        peak_rss_kib={},
+    )
 
 
 def test_lost_duplicates_and_the_kill_window():
     pushed = {"P1": 1.0, "P2": 1.0, "P3": 1.0, "P4": 1.0}
     receipts = [
-        _receipt("a", "E1", "P1", 503, 2.0), _receipt("a", "E1", "P1", 200, 3.0, "2"),  # retried: fine
-        _receipt("a", "E2", "P2", 200, 2.0), _receipt("a", "E2", "P2", 200, 9.0, "2"),  # killed in between
-        _receipt("a", "E3", "P3", 200, 2.0), _receipt("a", "E3", "P3", 200, 4.0, "2"),  # no kill: a real duplicate
+        _receipt("a", "E1", "P1", 503, 2.0),
+        _receipt("a", "E1", "P1", 200, 3.0, "2"),  # retried: fine
+        _receipt("a", "E2", "P2", 200, 2.0),
+        _receipt("a", "E2", "P2", 200, 9.0, "2"),  # killed in between
+        _receipt("a", "E3", "P3", 200, 2.0),
+        _receipt("a", "E3", "P3", 200, 4.0, "2"),  # no kill: a real duplicate
     ]
     kills = [Kill("webhook-worker-1", 10, "SIGKILL", at=5.0)]
     figures = report.endpoint_figures(_record(receipts, pushed, kills), "a", webhook_kills=[5.0])
@@ -45,18 +73,53 @@ def test_a_kill_just_before_the_first_answer_counts_as_in_flight():
 def test_crash_jobs_must_end_with_their_panic_text():
     panic = "native host of slot 1 (pid 7) died of signal SIGABRT during fetch_avatar\npanic: runtime error"
     jobs = [
-        {"id": "j1", "kind": "crash", "operation": "fetch_avatar", "enqueued": 1.0, "ended": 5.0,
-         "status": "failed", "exc": panic, "retries_used": 2},
-        {"id": "j2", "kind": "crash", "operation": "send_text", "enqueued": 6.0, "ended": 8.0,
-         "status": "failed", "exc": "RuntimeError: something else", "retries_used": 2},
-        {"id": "j3", "kind": "normal", "operation": "user_info", "enqueued": 1.0, "ended": 2.0,
-         "status": "failed", "exc": "user_info quarantined after repeated native crashes …\npanic: x",
-         "retries_used": 0},
+        {
+            "id": "j1",
+            "kind": "crash",
+            "operation": "fetch_avatar",
+            "enqueued": 1.0,
+            "ended": 5.0,
+            "status": "failed",
+            "exc": panic,
+            "retries_used": 2,
+        },
+        {
+            "id": "j2",
+            "kind": "crash",
+            "operation": "send_text",
+            "enqueued": 6.0,
+            "ended": 8.0,
+            "status": "failed",
+            "exc": "RuntimeError: something else",
+            "retries_used": 2,
+        },
+        {
+            "id": "j3",
+            "kind": "normal",
+            "operation": "user_info",
+            "enqueued": 1.0,
+            "ended": 2.0,
+            "status": "failed",
+            "exc": "user_info quarantined after repeated native crashes …\npanic: x",
+            "retries_used": 0,
+        },
     ]
-    crashes = [{"time": 3.0, "process": "wa-worker-1/host", "operation": "fetch_avatar", "exit": "signal SIGABRT",
-                "panic": "panic: runtime error"},
-               {"time": 20.0, "process": "wa-worker-2/host", "operation": "send_text", "exit": "signal SIGABRT",
-                "panic": "panic: runtime error"}]
+    crashes = [
+        {
+            "time": 3.0,
+            "process": "wa-worker-1/host",
+            "operation": "fetch_avatar",
+            "exit": "signal SIGABRT",
+            "panic": "panic: runtime error",
+        },
+        {
+            "time": 20.0,
+            "process": "wa-worker-2/host",
+            "operation": "send_text",
+            "exit": "signal SIGABRT",
+            "panic": "panic: runtime error",
+        },
+    ]
     by_kind, each, problems = report.job_figures(_record([], {}, jobs=jobs, crashes=crashes), wa_kills=[])
     assert by_kind["crash"] == {"failed with its panic text": 1, "failed: RuntimeError: something else": 1}
     assert each[0]["job_id"] == "j1" and each[0]["job_end"] == "failed with its panic text"

@@ -50,8 +50,9 @@ class FakeLauncher:
         return self.spawned[-1]
 
 
-POLICY = RestartPolicy(start_seconds=1.0, stable_seconds=10.0, max_start_failures=3,
-                       backoff_steps=(0.0, 0.5, 1.0, 2.0), long_backoff=600.0)
+POLICY = RestartPolicy(
+    start_seconds=1.0, stable_seconds=10.0, max_start_failures=3, backoff_steps=(0.0, 0.5, 1.0, 2.0), long_backoff=600.0
+)
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def run_until_running(child, clock):
 
 
 def test_starting_becomes_running_after_start_seconds(rig):
-    child, clock, launcher = rig
+    child, clock, _launcher = rig
     child.start()
     assert child.state is State.STARTING and child.pid == 100
     clock.advance(0.5)

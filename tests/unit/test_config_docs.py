@@ -78,7 +78,8 @@ def test_tests_named_in_the_docs_exist():
         for file, name in re.findall(r"(test_\w+\.py)::(test_\w+)", doc.read_text()):
             cited.add((doc.name, file, name))
     missing = [
-        (doc, f"{file}::{name}") for doc, file, name in sorted(cited)
+        (doc, f"{file}::{name}")
+        for doc, file, name in sorted(cited)
         if file not in files or not re.search(rf"^def {name}\(", files[file].read_text(), re.M)
     ]
     assert cited and not missing, missing

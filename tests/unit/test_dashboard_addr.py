@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wagw.config import Settings
-from wagw.dashboard import DashboardConfigError, _RAW_INTERPOLATION, resolve_addr
+from wagw.dashboard import _RAW_INTERPOLATION, DashboardConfigError, resolve_addr
 
 
 def make(**values) -> Settings:

@@ -22,8 +22,17 @@ def conn():
 
 def test_the_state_values_are_the_public_strings():
     assert [state.value for state in DeviceState] == [
-        "starting", "connecting", "connected", "unpaired", "logged_out", "stream_replaced", "temporary_ban",
-        "offline", "failed", "stopping", "stopped",
+        "starting",
+        "connecting",
+        "connected",
+        "unpaired",
+        "logged_out",
+        "stream_replaced",
+        "temporary_ban",
+        "offline",
+        "failed",
+        "stopping",
+        "stopped",
     ]
     assert DeviceState.UNPAIRED == "unpaired" and f"{DeviceState.OFFLINE}" == "offline"
 
@@ -36,27 +45,44 @@ def test_the_runbook_lists_every_state_once():
     assert sorted(documented) == sorted(DeviceState)
 
 
-@pytest.mark.parametrize(("error", "state"), [
-    (NotPaired("no keys"), DeviceState.UNPAIRED),
-    (LoggedOut("removed"), DeviceState.LOGGED_OUT),
-    (StreamReplaced("replaced"), DeviceState.STREAM_REPLACED),
-    (TemporaryBan("banned"), DeviceState.TEMPORARY_BAN),
-    (ConnectFailure("no network"), DeviceState.OFFLINE),
-    (BackendError("something else"), DeviceState.FAILED),
-    (RuntimeError("a bug"), DeviceState.FAILED),
-])
+@pytest.mark.parametrize(
+    ("error", "state"),
+    [
+        (NotPaired("no keys"), DeviceState.UNPAIRED),
+        (LoggedOut("removed"), DeviceState.LOGGED_OUT),
+        (StreamReplaced("replaced"), DeviceState.STREAM_REPLACED),
+        (TemporaryBan("banned"), DeviceState.TEMPORARY_BAN),
+        (ConnectFailure("no network"), DeviceState.OFFLINE),
+        (BackendError("something else"), DeviceState.FAILED),
+        (RuntimeError("a bug"), DeviceState.FAILED),
+    ],
+)
 def test_a_backend_error_leaves_the_device_in_one_state(error, state):
     assert devices.state_after(error) is state
 
 
 def test_a_heartbeat_writes_the_common_fields_and_the_extra_ones_with_a_ttl(conn):
-    devices.publish(conn, "worker-2", state=DeviceState.CONNECTED, paired=True, connected=True,
-                    jid="15550001111:3@s.whatsapp.net", extra={"worker_pid": 41, "host_pid": 42, "last_exit": ""})
+    devices.publish(
+        conn,
+        "worker-2",
+        state=DeviceState.CONNECTED,
+        paired=True,
+        connected=True,
+        jid="15550001111:3@s.whatsapp.net",
+        extra={"worker_pid": 41, "host_pid": 42, "last_exit": ""},
+    )
 
     status = devices.read(conn, "worker-2")
     assert float(status.pop("updated")) > 0
-    assert status == {"paired": "1", "connected": "1", "jid": "15550001111:3@s.whatsapp.net", "state": "connected",
-                      "worker_pid": "41", "host_pid": "42", "last_exit": ""}
+    assert status == {
+        "paired": "1",
+        "connected": "1",
+        "jid": "15550001111:3@s.whatsapp.net",
+        "state": "connected",
+        "worker_pid": "41",
+        "host_pid": "42",
+        "last_exit": "",
+    }
     assert 0 < conn.ttl(keys.DEVICE_STATUS.format(role="worker-2")) <= devices.TTL
 
 

@@ -22,15 +22,34 @@ def test_event_id_is_stable_and_depends_on_device_and_source():
 
 
 def test_spec_example_body():
-    event = to_event({"type": "message", "id": "3EB0C127D7BACC83D6A1", "chat": ALICE, "sender": ALICE,
-                      "push_name": "Alice", "text": "hi", "timestamp": 1764412200})
+    event = to_event(
+        {
+            "type": "message",
+            "id": "3EB0C127D7BACC83D6A1",
+            "chat": ALICE,
+            "sender": ALICE,
+            "push_name": "Alice",
+            "text": "hi",
+            "timestamp": 1764412200,
+        }
+    )
     eid, raw = events.build_body(event, DEVICE)
     assert " " not in raw.replace("Alice", "").replace('"hi"', "")  # compact separators
     assert json.loads(raw) == {
-        "event": "message", "device_id": DEVICE, "id": eid, "timestamp": "2025-11-29T10:30:00Z",
-        "payload": {"id": "3EB0C127D7BACC83D6A1", "chat_id": ALICE, "from": ALICE,
-                    "sender_display_name": "Alice", "from_name": "Alice",
-                    "timestamp": "2025-11-29T10:30:00Z", "is_from_me": False, "body": "hi"},
+        "event": "message",
+        "device_id": DEVICE,
+        "id": eid,
+        "timestamp": "2025-11-29T10:30:00Z",
+        "payload": {
+            "id": "3EB0C127D7BACC83D6A1",
+            "chat_id": ALICE,
+            "from": ALICE,
+            "sender_display_name": "Alice",
+            "from_name": "Alice",
+            "timestamp": "2025-11-29T10:30:00Z",
+            "is_from_me": False,
+            "body": "hi",
+        },
     }
 
 
@@ -54,25 +73,51 @@ def test_receipt_id_ignores_time_and_id_order():
 
 @pytest.mark.parametrize(
     ("jid", "expected"),
-    [("1555:12@s.whatsapp.net", "1555@s.whatsapp.net"), ("1555.0:3@s.whatsapp.net", "1555@s.whatsapp.net"),
-     ("2515:4@lid", "2515@lid"), ("120363@g.us", "120363@g.us"), ("", ""), (None, None)],
+    [
+        ("1555:12@s.whatsapp.net", "1555@s.whatsapp.net"),
+        ("1555.0:3@s.whatsapp.net", "1555@s.whatsapp.net"),
+        ("2515:4@lid", "2515@lid"),
+        ("120363@g.us", "120363@g.us"),
+        ("", ""),
+        (None, None),
+    ],
 )
 def test_non_ad(jid, expected):
     assert events.non_ad(jid) == expected
 
 
 def test_fake_message_with_everything():
-    event = to_event({
-        "type": "message", "id": "M", "chat": "120363@g.us", "sender": "2515@lid", "sender_alt": ALICE,
-        "text": "see", "reply_to": "Q1", "quoted_text": "orig", "forwarded": True, "view_once": True,
-        "media": {"kind": "image", "url": "https://x", "mimetype": "image/png"}, "timestamp": 5,
-    })
+    event = to_event(
+        {
+            "type": "message",
+            "id": "M",
+            "chat": "120363@g.us",
+            "sender": "2515@lid",
+            "sender_alt": ALICE,
+            "text": "see",
+            "reply_to": "Q1",
+            "quoted_text": "orig",
+            "forwarded": True,
+            "view_once": True,
+            "media": {"kind": "image", "url": "https://x", "mimetype": "image/png"},
+            "timestamp": 5,
+        }
+    )
     assert event.event == "message"
     assert event.payload == {
-        "id": "M", "chat_id": "120363@g.us", "from": ALICE, "from_lid": "2515@lid", "sender_display_name": "15551234567",
+        "id": "M",
+        "chat_id": "120363@g.us",
+        "from": ALICE,
+        "from_lid": "2515@lid",
+        "sender_display_name": "15551234567",
         "timestamp": "1970-01-01T00:00:05Z",
-        "is_from_me": False, "body": "see", "replied_to_id": "Q1", "quoted_body": "orig", "view_once": True,
-        "forwarded": True, "image": {"url": "https://x", "mime_type": "image/png"},
+        "is_from_me": False,
+        "body": "see",
+        "replied_to_id": "Q1",
+        "quoted_body": "orig",
+        "view_once": True,
+        "forwarded": True,
+        "image": {"url": "https://x", "mime_type": "image/png"},
     }
 
 
@@ -87,10 +132,14 @@ def test_fake_other_event_types():
     assert revoked.payload["revoked_chat"] == ALICE
     edited = to_event({"type": "edited", "id": "X", "sender": ALICE, "target_id": "T", "text": "new"})
     assert edited.event == "message.edited" and edited.payload["original_message_id"] == "T"
-    group = to_event({"type": "group_participants", "chat": "1@g.us", "change": "promote", "jids": [ALICE],
-                      "timestamp": 1})
-    assert group.event == "group.participants" and group.payload == {"chat_id": "1@g.us", "type": "promote",
-                                                                     "jids": [ALICE]}
+    group = to_event(
+        {"type": "group_participants", "chat": "1@g.us", "change": "promote", "jids": [ALICE], "timestamp": 1}
+    )
+    assert group.event == "group.participants" and group.payload == {
+        "chat_id": "1@g.us",
+        "type": "promote",
+        "jids": [ALICE],
+    }
     call = to_event({"type": "call_offer", "call_id": "C1", "sender": ALICE, "platform": "ios"})
     assert call.event == "call.offer" and call.payload["remote_platform"] == "ios"
     assert {e.event for e in (revoked, edited, group, call)} <= set(events.EVENT_NAMES)

@@ -20,8 +20,9 @@ def test_other_names():
     assert names.pairing_name("worker-1") == "pair-worker-1"
 
 
-@pytest.mark.parametrize("role", ["session", "worker-0", "worker-", "worker-01", "worker-1x", "xworker-1",
-                                  "wa-worker-1"])
+@pytest.mark.parametrize(
+    "role", ["session", "worker-0", "worker-", "worker-01", "worker-1x", "xworker-1", "wa-worker-1"]
+)
 def test_only_worker_n_roles_have_a_slot(role):
     assert names.slot_of_role(role) is None
 

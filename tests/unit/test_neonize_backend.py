@@ -9,20 +9,26 @@ import sys
 
 import pytest
 
+from wagw.exitcodes import FATAL_EXITS, LONG_BACKOFF_EXITS, ExitCode
 from wagw.whatsapp import neonize_backend as nb
 from wagw.whatsapp.backend import ConnectFailure, LoggedOut, StreamReplaced, TemporaryBan
-from wagw.exitcodes import FATAL_EXITS, LONG_BACKOFF_EXITS, ExitCode
 
 sys.path.insert(0, os.path.join(os.path.dirname(importlib.util.find_spec("neonize").origin), "proto"))
-import Neonize_pb2 as N  # noqa: E402
+import Neonize_pb2 as N
 
 
 @pytest.mark.parametrize(
     ("text", "fields"),
     [
         ("15550001111@s.whatsapp.net", {"User": "15550001111", "Server": "s.whatsapp.net", "Device": 0, "RawAgent": 0}),
-        ("15550001111:7@s.whatsapp.net", {"User": "15550001111", "Server": "s.whatsapp.net", "Device": 7, "RawAgent": 0}),
-        ("15550001111.1:7@s.whatsapp.net", {"User": "15550001111", "Server": "s.whatsapp.net", "Device": 7, "RawAgent": 1}),
+        (
+            "15550001111:7@s.whatsapp.net",
+            {"User": "15550001111", "Server": "s.whatsapp.net", "Device": 7, "RawAgent": 0},
+        ),
+        (
+            "15550001111.1:7@s.whatsapp.net",
+            {"User": "15550001111", "Server": "s.whatsapp.net", "Device": 7, "RawAgent": 1},
+        ),
         ("251556368777322:3@lid", {"User": "251556368777322", "Server": "lid", "Device": 3, "RawAgent": 0}),
     ],
 )
@@ -42,13 +48,21 @@ def test_neonize_device_listing_jid_is_split_into_fields():
     [
         ("LoggedOut", N.LoggedOut(OnConnect=True, Reason=N.LOGGED_OUT), LoggedOut, ExitCode.LOGGED_OUT),
         ("StreamReplaced", N.StreamReplaced(), StreamReplaced, ExitCode.STREAM_REPLACED),
-        ("TemporaryBan", N.TemporaryBan(Code=N.TemporaryBan.SEND_TO_TOO_MANY_PEOPLE, Expire=3600), TemporaryBan,
-         ExitCode.TEMP_BANNED),
+        (
+            "TemporaryBan",
+            N.TemporaryBan(Code=N.TemporaryBan.SEND_TO_TOO_MANY_PEOPLE, Expire=3600),
+            TemporaryBan,
+            ExitCode.TEMP_BANNED,
+        ),
         ("ConnectFailure", N.ConnectFailure(Reason=N.LOGGED_OUT, Message="401"), LoggedOut, ExitCode.LOGGED_OUT),
         ("ConnectFailure", N.ConnectFailure(Reason=N.MAIN_DEVICE_GONE, Message=""), LoggedOut, ExitCode.LOGGED_OUT),
         ("ConnectFailure", N.ConnectFailure(Reason=N.TEMP_BANNED, Message=""), TemporaryBan, ExitCode.TEMP_BANNED),
-        ("ConnectFailure", N.ConnectFailure(Reason=N.SERVICE_UNAVAILABLE, Message="503"), ConnectFailure,
-         ExitCode.TEMPFAIL),
+        (
+            "ConnectFailure",
+            N.ConnectFailure(Reason=N.SERVICE_UNAVAILABLE, Message="503"),
+            ConnectFailure,
+            ExitCode.TEMPFAIL,
+        ),
         ("ConnectFailure", N.ConnectFailure(Reason=N.GENERIC, Message="x"), ConnectFailure, ExitCode.TEMPFAIL),
         ("ClientOutdated", N.ClientOutdated(), ConnectFailure, ExitCode.TEMPFAIL),
     ],
@@ -69,20 +83,42 @@ def test_other_events_do_not_end_the_connection():
 
 
 def test_group_result_shape():
-    info = N.GroupInfo(JID=N.JID(**nb.parse_jid("120363@g.us")), OwnerJID=N.JID(**nb.parse_jid("2515@lid")),
-                       OwnerPN=N.JID(**nb.parse_jid("15550001111@s.whatsapp.net")), GroupCreated=1700000000.0,
-                       ParticipantVersionID="")
+    info = N.GroupInfo(
+        JID=N.JID(**nb.parse_jid("120363@g.us")),
+        OwnerJID=N.JID(**nb.parse_jid("2515@lid")),
+        OwnerPN=N.JID(**nb.parse_jid("15550001111@s.whatsapp.net")),
+        GroupCreated=1700000000.0,
+        ParticipantVersionID="",
+    )
     info.GroupName.Name = "Team"
     info.GroupAnnounce.IsAnnounce = True
-    member = info.Participants.add(JID=N.JID(**nb.parse_jid("2516@lid")), LID=N.JID(**nb.parse_jid("2516@lid")),
-                                   PhoneNumber=N.JID(**nb.parse_jid("15551234567@s.whatsapp.net")),
-                                   IsAdmin=True, IsSuperAdmin=False, DisplayName="", Error=0)
+    member = info.Participants.add(
+        JID=N.JID(**nb.parse_jid("2516@lid")),
+        LID=N.JID(**nb.parse_jid("2516@lid")),
+        PhoneNumber=N.JID(**nb.parse_jid("15551234567@s.whatsapp.net")),
+        IsAdmin=True,
+        IsSuperAdmin=False,
+        DisplayName="",
+        Error=0,
+    )
     assert member.IsAdmin
     assert nb.group_result(info) == {
-        "jid": "120363@g.us", "name": "Team", "topic": None, "owner": "15550001111@s.whatsapp.net",
-        "created": "2023-11-14T22:13:20Z", "announce": True, "locked": False,
-        "participants": [{"jid": "15551234567@s.whatsapp.net", "lid": "2516@lid", "is_admin": True,
-                          "is_super_admin": False, "display_name": None}],
+        "jid": "120363@g.us",
+        "name": "Team",
+        "topic": None,
+        "owner": "15550001111@s.whatsapp.net",
+        "created": "2023-11-14T22:13:20Z",
+        "announce": True,
+        "locked": False,
+        "participants": [
+            {
+                "jid": "15551234567@s.whatsapp.net",
+                "lid": "2516@lid",
+                "is_admin": True,
+                "is_super_admin": False,
+                "display_name": None,
+            }
+        ],
     }
 
 
@@ -100,10 +136,18 @@ class _Settings:
     [
         ("/d/session.sqlite3", [], None, None),
         ("/d/session.sqlite3", ["1555:3@s.whatsapp.net"], None, "1555:3@s.whatsapp.net"),
-        ("/d/session.sqlite3", ["1555:3@s.whatsapp.net", "1555:4@s.whatsapp.net"], "1555:4@s.whatsapp.net",
-         "1555:4@s.whatsapp.net"),
-        ("postgres://db/wagw", ["1555:3@s.whatsapp.net", "1555:4@s.whatsapp.net"], "1555:4@s.whatsapp.net",
-         "1555:4@s.whatsapp.net"),
+        (
+            "/d/session.sqlite3",
+            ["1555:3@s.whatsapp.net", "1555:4@s.whatsapp.net"],
+            "1555:4@s.whatsapp.net",
+            "1555:4@s.whatsapp.net",
+        ),
+        (
+            "postgres://db/wagw",
+            ["1555:3@s.whatsapp.net", "1555:4@s.whatsapp.net"],
+            "1555:4@s.whatsapp.net",
+            "1555:4@s.whatsapp.net",
+        ),
         ("postgres://db/wagw", ["1555:3@s.whatsapp.net"], None, None),  # not recorded: not ours
         ("postgres://db/wagw", ["1555:3@s.whatsapp.net"], "1555:9@s.whatsapp.net", None),  # gone from the store
     ],

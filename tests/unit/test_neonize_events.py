@@ -15,9 +15,9 @@ import sys
 
 import pytest
 
+from wagw.events import build_body
 from wagw.whatsapp import neonize_events
 from wagw.whatsapp.fake_inbound import to_event
-from wagw.events import build_body
 
 _spec = importlib.util.find_spec("neonize")
 sys.path.insert(0, os.path.join(os.path.dirname(_spec.origin), "proto"))
@@ -38,8 +38,16 @@ def jid(text: str, device: int = 0) -> N.JID:
     return N.JID(User=user, Server=server, Device=device, RawAgent=0, Integrator=0, IsEmpty=False)
 
 
-def source(chat: str = ALICE, sender: str = ALICE, *, from_me=False, group=False, sender_alt=None,
-           recipient_alt=None, sender_device=0) -> N.MessageSource:
+def source(
+    chat: str = ALICE,
+    sender: str = ALICE,
+    *,
+    from_me=False,
+    group=False,
+    sender_alt=None,
+    recipient_alt=None,
+    sender_device=0,
+) -> N.MessageSource:
     src = N.MessageSource(Chat=jid(chat), Sender=jid(sender, sender_device), IsFromMe=from_me, IsGroup=group)
     if sender_alt:
         src.SenderAlt.CopyFrom(jid(sender_alt))
@@ -71,9 +79,14 @@ def test_text_message_direct_chat_matches_the_documented_payload():
     assert body["event"] == "message" and body["device_id"] == DEVICE and body["timestamp"] == ISO
     assert len(body["id"]) == 32
     assert body["payload"] == {
-        "id": "3EB0C127D7BACC83D6A1", "chat_id": ALICE, "from": ALICE, "sender_display_name": "Alice",
+        "id": "3EB0C127D7BACC83D6A1",
+        "chat_id": ALICE,
+        "from": ALICE,
+        "sender_display_name": "Alice",
         "from_name": "Alice",
-        "timestamp": ISO, "is_from_me": False, "body": "hi",
+        "timestamp": ISO,
+        "is_from_me": False,
+        "body": "hi",
     }
     # Top-level field order as in go-whatsapp's examples.
     assert list(body) == ["event", "device_id", "id", "timestamp", "payload"]
@@ -85,8 +98,9 @@ def test_missing_push_name_omits_from_name():
 
 
 def test_group_message_uses_group_chat_and_participant_sender():
-    event = message(E.Message(extendedTextMessage=E.ExtendedTextMessage(text="hello all")),
-                    chat=GROUP, sender=ALICE, group=True)
+    event = message(
+        E.Message(extendedTextMessage=E.ExtendedTextMessage(text="hello all")), chat=GROUP, sender=ALICE, group=True
+    )
     payload = one(neonize_events.map_message(event))["payload"]
     assert payload["chat_id"] == GROUP and payload["from"] == ALICE and payload["body"] == "hello all"
     assert "chat_lid" not in payload and "from_lid" not in payload
@@ -106,8 +120,9 @@ def test_lid_sender_in_group_without_known_phone_number_stays_lid():
 
 
 def test_sent_from_the_phone_uses_recipient_alt_for_the_chat():
-    event = message(E.Message(conversation="on my way"), chat=ALICE_LID, sender=DEVICE, from_me=True,
-                    recipient_alt=ALICE)
+    event = message(
+        E.Message(conversation="on my way"), chat=ALICE_LID, sender=DEVICE, from_me=True, recipient_alt=ALICE
+    )
     payload = one(neonize_events.map_message(event))["payload"]
     assert payload["is_from_me"] is True and payload["chat_id"] == ALICE and payload["chat_lid"] == ALICE_LID
     assert payload["from"] == DEVICE
@@ -119,8 +134,9 @@ def test_device_part_of_sender_is_dropped():
 
 
 def test_reply_adds_replied_to_id_and_quoted_body():
-    context = E.ContextInfo(stanzaID="3EB0ORIGINAL", participant=ALICE,
-                            quotedMessage=E.Message(conversation="Hello, how are you?"))
+    context = E.ContextInfo(
+        stanzaID="3EB0ORIGINAL", participant=ALICE, quotedMessage=E.Message(conversation="Hello, how are you?")
+    )
     content = E.Message(extendedTextMessage=E.ExtendedTextMessage(text="great, thanks", contextInfo=context))
     payload = one(neonize_events.map_message(message(content)))["payload"]
     assert payload["body"] == "great, thanks"
@@ -136,15 +152,27 @@ def test_reply_to_an_image_quotes_its_caption():
 
 
 def test_image_with_caption_has_body_and_media_object():
-    image = E.ImageMessage(URL="https://mmg.whatsapp.net/x", mimetype="image/jpeg", caption="Check this out!",
-                           fileLength=1234, directPath="/v/t62/x", mediaKey=b"k" * 32, fileSHA256=b"s" * 32,
-                           fileEncSHA256=b"e" * 32)
+    image = E.ImageMessage(
+        URL="https://mmg.whatsapp.net/x",
+        mimetype="image/jpeg",
+        caption="Check this out!",
+        fileLength=1234,
+        directPath="/v/t62/x",
+        mediaKey=b"k" * 32,
+        fileSHA256=b"s" * 32,
+        fileEncSHA256=b"e" * 32,
+    )
     payload = one(neonize_events.map_message(message(E.Message(imageMessage=image))))["payload"]
     assert payload["body"] == "Check this out!"
     assert payload["image"] == {
-        "url": "https://mmg.whatsapp.net/x", "mime_type": "image/jpeg", "caption": "Check this out!",
-        "file_length": 1234, "direct_path": "/v/t62/x", "media_key": base64.b64encode(b"k" * 32).decode(),
-        "file_sha256": base64.b64encode(b"s" * 32).decode(), "file_enc_sha256": base64.b64encode(b"e" * 32).decode(),
+        "url": "https://mmg.whatsapp.net/x",
+        "mime_type": "image/jpeg",
+        "caption": "Check this out!",
+        "file_length": 1234,
+        "direct_path": "/v/t62/x",
+        "media_key": base64.b64encode(b"k" * 32).decode(),
+        "file_sha256": base64.b64encode(b"s" * 32).decode(),
+        "file_enc_sha256": base64.b64encode(b"e" * 32).decode(),
     }
 
 
@@ -152,17 +180,24 @@ def test_media_without_caption_has_no_body():
     audio = E.AudioMessage(URL="https://mmg.whatsapp.net/a", mimetype="audio/ogg; codecs=opus", seconds=7, PTT=True)
     payload = one(neonize_events.map_message(message(E.Message(audioMessage=audio))))["payload"]
     assert "body" not in payload
-    assert payload["audio"] == {"url": "https://mmg.whatsapp.net/a", "mime_type": "audio/ogg; codecs=opus",
-                                "seconds": 7, "ptt": True}
+    assert payload["audio"] == {
+        "url": "https://mmg.whatsapp.net/a",
+        "mime_type": "audio/ogg; codecs=opus",
+        "seconds": 7,
+        "ptt": True,
+    }
 
 
 def test_document_with_caption_wrapper_is_unwrapped():
-    doc = E.DocumentMessage(URL="https://mmg.whatsapp.net/d", fileName="report.pdf", mimetype="application/pdf",
-                            caption="Monthly report")
+    doc = E.DocumentMessage(
+        URL="https://mmg.whatsapp.net/d", fileName="report.pdf", mimetype="application/pdf", caption="Monthly report"
+    )
     content = E.Message(documentWithCaptionMessage=E.FutureProofMessage(message=E.Message(documentMessage=doc)))
     payload = one(neonize_events.map_message(message(content)))["payload"]
     assert payload["body"] == "Monthly report"
-    assert payload["document"]["filename"] == "report.pdf" and payload["document"]["url"] == "https://mmg.whatsapp.net/d"
+    assert (
+        payload["document"]["filename"] == "report.pdf" and payload["document"]["url"] == "https://mmg.whatsapp.net/d"
+    )
 
 
 def test_view_once_image_and_forwarded_text():
@@ -171,7 +206,9 @@ def test_view_once_image_and_forwarded_text():
     payload = one(neonize_events.map_message(message(content)))["payload"]
     assert payload["view_once"] is True and payload["image"]["url"] == "https://x"
 
-    forwarded = E.Message(extendedTextMessage=E.ExtendedTextMessage(text="fwd", contextInfo=E.ContextInfo(isForwarded=True)))
+    forwarded = E.Message(
+        extendedTextMessage=E.ExtendedTextMessage(text="fwd", contextInfo=E.ContextInfo(isForwarded=True))
+    )
     assert one(neonize_events.map_message(message(forwarded)))["payload"]["forwarded"] is True
 
 
@@ -185,7 +222,9 @@ def test_sticker_video_note_location_and_contact():
     assert located["location"] == {"degreesLatitude": -6.2088, "degreesLongitude": 106.8456, "name": "Jakarta"}
     card = E.ContactMessage(displayName="3Care", vcard="BEGIN:VCARD\nEND:VCARD")
     assert one(neonize_events.map_message(message(E.Message(contactMessage=card))))["payload"]["contact"] == {
-        "displayName": "3Care", "vcard": "BEGIN:VCARD\nEND:VCARD"}
+        "displayName": "3Care",
+        "vcard": "BEGIN:VCARD\nEND:VCARD",
+    }
 
 
 def test_ephemeral_wrapper_is_unwrapped():
@@ -208,14 +247,22 @@ def test_reaction():
     body = one(neonize_events.map_message(message(E.Message(reactionMessage=react), id="88760C69D1F35FEB")))
     assert body["event"] == "message.reaction"
     assert body["payload"] == {
-        "id": "88760C69D1F35FEB", "chat_id": ALICE, "from": ALICE, "sender_display_name": "Alice",
-        "from_name": "Alice", "timestamp": ISO,
-        "is_from_me": False, "reaction": "👍", "reacted_message_id": "3EB0TARGET",
+        "id": "88760C69D1F35FEB",
+        "chat_id": ALICE,
+        "from": ALICE,
+        "sender_display_name": "Alice",
+        "from_name": "Alice",
+        "timestamp": ISO,
+        "is_from_me": False,
+        "reaction": "👍",
+        "reacted_message_id": "3EB0TARGET",
     }
 
 
 def test_revoked():
-    protocol = E.ProtocolMessage(type=E.ProtocolMessage.REVOKE, key=C.MessageKey(remoteJID=ALICE, fromMe=False, ID="94D1"))
+    protocol = E.ProtocolMessage(
+        type=E.ProtocolMessage.REVOKE, key=C.MessageKey(remoteJID=ALICE, fromMe=False, ID="94D1")
+    )
     body = one(neonize_events.map_message(message(E.Message(protocolMessage=protocol), id="F406")))
     assert body["event"] == "message.revoked"
     assert body["payload"]["revoked_message_id"] == "94D1" and body["payload"]["revoked_from_me"] is False
@@ -223,8 +270,11 @@ def test_revoked():
 
 
 def test_edited_through_the_edited_message_wrapper():
-    protocol = E.ProtocolMessage(type=E.ProtocolMessage.MESSAGE_EDIT, key=C.MessageKey(remoteJID=ALICE, ID="94D1"),
-                                 editedMessage=E.Message(conversation="Updated message text"))
+    protocol = E.ProtocolMessage(
+        type=E.ProtocolMessage.MESSAGE_EDIT,
+        key=C.MessageKey(remoteJID=ALICE, ID="94D1"),
+        editedMessage=E.Message(conversation="Updated message text"),
+    )
     content = E.Message(editedMessage=E.FutureProofMessage(message=E.Message(protocolMessage=protocol)))
     body = one(neonize_events.map_message(message(content, id="D627")))
     assert body["event"] == "message.edited"
@@ -235,20 +285,31 @@ def test_edited_through_the_edited_message_wrapper():
 
 
 def test_read_receipt_in_group():
-    receipt = N.Receipt(MessageSource=source(chat=GROUP, sender=ALICE, group=True), MessageIDs=["3EB001", "3EB002"],
-                        Timestamp=TS, Type=N.Receipt.READ)
+    receipt = N.Receipt(
+        MessageSource=source(chat=GROUP, sender=ALICE, group=True),
+        MessageIDs=["3EB001", "3EB002"],
+        Timestamp=TS,
+        Type=N.Receipt.READ,
+    )
     body = one(neonize_events.map_receipt(receipt))
     assert body["event"] == "message.ack" and body["timestamp"] == ISO
     assert body["payload"] == {
-        "ids": ["3EB001", "3EB002"], "chat_id": GROUP, "from": ALICE, "sender_display_name": "15551234567",
+        "ids": ["3EB001", "3EB002"],
+        "chat_id": GROUP,
+        "from": ALICE,
+        "sender_display_name": "15551234567",
         "receipt_type": "read",
         "receipt_type_description": "the user opened the chat and saw the message.",
     }
 
 
 def test_delivered_receipt_from_lid_sender():
-    receipt = N.Receipt(MessageSource=source(chat=ALICE_LID, sender=ALICE_LID, sender_alt=ALICE), MessageIDs=["X"],
-                        Timestamp=TS, Type=N.Receipt.DELIVERED)
+    receipt = N.Receipt(
+        MessageSource=source(chat=ALICE_LID, sender=ALICE_LID, sender_alt=ALICE),
+        MessageIDs=["X"],
+        Timestamp=TS,
+        Type=N.Receipt.DELIVERED,
+    )
     payload = one(neonize_events.map_receipt(receipt))["payload"]
     assert payload["receipt_type"] == "delivered" and payload["from"] == ALICE and payload["from_lid"] == ALICE_LID
 
@@ -263,8 +324,16 @@ def test_receipts_from_secondary_devices_are_skipped():
 
 def test_group_info_with_join_and_leave_gives_two_events():
     bob = "15559876543@s.whatsapp.net"
-    info = N.GroupInfoEvent(JID=jid(GROUP), Timestamp=TS, Join=[jid(ALICE), jid(bob, 2)], Leave=[jid(ALICE_LID)],
-                            Notify="", PrevParticipantsVersionID="", ParticipantVersionID="", JoinReason="")
+    info = N.GroupInfoEvent(
+        JID=jid(GROUP),
+        Timestamp=TS,
+        Join=[jid(ALICE), jid(bob, 2)],
+        Leave=[jid(ALICE_LID)],
+        Notify="",
+        PrevParticipantsVersionID="",
+        ParticipantVersionID="",
+        JoinReason="",
+    )
     bodies = body_of(neonize_events.map_group_info(info))
     assert [b["event"] for b in bodies] == ["group.participants", "group.participants"]
     assert bodies[0]["payload"] == {"chat_id": GROUP, "type": "join", "jids": [ALICE, bob]}
@@ -273,20 +342,31 @@ def test_group_info_with_join_and_leave_gives_two_events():
 
 
 def test_group_info_without_participant_changes_gives_nothing():
-    info = N.GroupInfoEvent(JID=jid(GROUP), Timestamp=TS, Notify="", PrevParticipantsVersionID="",
-                            ParticipantVersionID="", JoinReason="")
+    info = N.GroupInfoEvent(
+        JID=jid(GROUP), Timestamp=TS, Notify="", PrevParticipantsVersionID="", ParticipantVersionID="", JoinReason=""
+    )
     info.Name.Name = "renamed"
     assert neonize_events.map_group_info(info) == []
 
 
 def test_call_offer():
-    meta = N.BasicCallMeta(callID="ABC123DEF456", timestamp=TS, callCreator=jid(ALICE, 5), callCreatorAlt=jid(ALICE_LID))
+    meta = N.BasicCallMeta(
+        callID="ABC123DEF456", timestamp=TS, callCreator=jid(ALICE, 5), callCreatorAlt=jid(ALICE_LID)
+    )
     getattr(meta, "from").CopyFrom(jid(ALICE, 5))
-    offer = N.CallOffer(basicCallMeta=meta, callRemoteMeta=N.CallRemoteMeta(remotePlatform="android", remoteVersion="2.24.1.5"))
+    offer = N.CallOffer(
+        basicCallMeta=meta, callRemoteMeta=N.CallRemoteMeta(remotePlatform="android", remoteVersion="2.24.1.5")
+    )
     body = one(neonize_events.map_call_offer(offer))
     assert body["event"] == "call.offer" and body["timestamp"] == ISO
-    assert body["payload"] == {"call_id": "ABC123DEF456", "from": ALICE, "from_lid": ALICE_LID, "auto_rejected": False,
-                               "remote_platform": "android", "remote_version": "2.24.1.5"}
+    assert body["payload"] == {
+        "call_id": "ABC123DEF456",
+        "from": ALICE,
+        "from_lid": ALICE_LID,
+        "auto_rejected": False,
+        "remote_platform": "android",
+        "remote_version": "2.24.1.5",
+    }
 
 
 # stability and parity with the fake -------------------------------------------------------
@@ -302,20 +382,62 @@ def test_same_event_twice_has_the_same_id_and_body():
 @pytest.mark.parametrize(
     ("proto_event", "fake"),
     [
-        (lambda: neonize_events.map_message(message(E.Message(conversation="hi")))[0],
-         {"type": "message", "id": "3EB0C127D7BACC83D6A1", "chat": ALICE, "sender": ALICE, "push_name": "Alice",
-          "text": "hi", "timestamp": TS}),
-        (lambda: neonize_events.map_message(message(
-            E.Message(reactionMessage=E.ReactionMessage(key=C.MessageKey(ID="T1"), text="❤")), id="R1"))[0],
-         {"type": "reaction", "id": "R1", "chat": ALICE, "sender": ALICE, "push_name": "Alice", "target_id": "T1",
-          "emoji": "❤", "timestamp": TS}),
-        (lambda: neonize_events.map_receipt(N.Receipt(MessageSource=source(), MessageIDs=["A", "B"], Timestamp=TS,
-                                                      Type=N.Receipt.READ))[0],
-         {"type": "receipt", "ids": ["A", "B"], "chat": ALICE, "sender": ALICE, "receipt_type": "read", "timestamp": TS}),
-        (lambda: neonize_events.map_message(message(E.Message(conversation="hi"), chat=ALICE_LID, sender=ALICE_LID,
-                                                    sender_alt=ALICE))[0],
-         {"type": "message", "id": "3EB0C127D7BACC83D6A1", "chat": ALICE_LID, "sender": ALICE_LID,
-          "sender_alt": ALICE, "chat_alt": ALICE, "push_name": "Alice", "text": "hi", "timestamp": TS}),
+        (
+            lambda: neonize_events.map_message(message(E.Message(conversation="hi")))[0],
+            {
+                "type": "message",
+                "id": "3EB0C127D7BACC83D6A1",
+                "chat": ALICE,
+                "sender": ALICE,
+                "push_name": "Alice",
+                "text": "hi",
+                "timestamp": TS,
+            },
+        ),
+        (
+            lambda: neonize_events.map_message(
+                message(E.Message(reactionMessage=E.ReactionMessage(key=C.MessageKey(ID="T1"), text="❤")), id="R1")
+            )[0],
+            {
+                "type": "reaction",
+                "id": "R1",
+                "chat": ALICE,
+                "sender": ALICE,
+                "push_name": "Alice",
+                "target_id": "T1",
+                "emoji": "❤",
+                "timestamp": TS,
+            },
+        ),
+        (
+            lambda: neonize_events.map_receipt(
+                N.Receipt(MessageSource=source(), MessageIDs=["A", "B"], Timestamp=TS, Type=N.Receipt.READ)
+            )[0],
+            {
+                "type": "receipt",
+                "ids": ["A", "B"],
+                "chat": ALICE,
+                "sender": ALICE,
+                "receipt_type": "read",
+                "timestamp": TS,
+            },
+        ),
+        (
+            lambda: neonize_events.map_message(
+                message(E.Message(conversation="hi"), chat=ALICE_LID, sender=ALICE_LID, sender_alt=ALICE)
+            )[0],
+            {
+                "type": "message",
+                "id": "3EB0C127D7BACC83D6A1",
+                "chat": ALICE_LID,
+                "sender": ALICE_LID,
+                "sender_alt": ALICE,
+                "chat_alt": ALICE,
+                "push_name": "Alice",
+                "text": "hi",
+                "timestamp": TS,
+            },
+        ),
     ],
     ids=["message", "reaction", "receipt", "lid-message"],
 )

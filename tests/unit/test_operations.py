@@ -50,7 +50,7 @@ def test_every_backend_implements_every_operation(backend, name):
 
 
 def test_backends_have_no_outbound_method_the_table_lacks():
-    abstract = {name for name in Backend.__abstractmethods__}
+    abstract = set(Backend.__abstractmethods__)
     connection = {"start", "wait", "stop", "is_connected", "device_jid"}
     assert abstract - connection == set(OPERATIONS)
 
@@ -65,6 +65,6 @@ def test_docs_give_each_operation_its_defaults_and_a_section(name):
 
 
 def test_an_unknown_operation_is_named_with_the_known_ones():
-    with pytest.raises(ValueError, match="unknown wa job 'send_fax'.*fetch_avatar"):
+    with pytest.raises(ValueError, match=r"unknown wa job 'send_fax'.*fetch_avatar"):
         operations.get("send_fax")
     assert operations.operation_of("workers.wa.send_fax") is None

@@ -27,8 +27,9 @@ def make_settings(**overrides) -> Settings:
 
 
 def crash(conn, settings, operation="fetch_avatar", panic=PANIC, now=None):
-    return quarantine.record_crash(conn, settings, operation, process="wa-worker-1/host",
-                                   exit="signal SIGABRT", panic=panic, now=now)
+    return quarantine.record_crash(
+        conn, settings, operation, process="wa-worker-1/host", exit="signal SIGABRT", panic=panic, now=now
+    )
 
 
 def test_the_kth_crash_within_the_window_engages_a_quarantine(conn):

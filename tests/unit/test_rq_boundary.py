@@ -28,13 +28,31 @@ ROOT = Path(__file__).resolve().parents[2]
 RQCOMPAT = ROOT / "wagw" / "rqcompat.py"
 # rq's modules documented on python-rq.org; the others are rq's internals.
 DOCUMENTED_MODULES = {
-    "rq", "rq.job", "rq.queue", "rq.worker", "rq.registry", "rq.results", "rq.serializers",
-    "rq.timeouts", "rq.exceptions", "rq.scheduler", "rq.command", "rq.decorators", "rq.group",
-    "rq.cron", "rq.worker_pool", "rq.suspension",
+    "rq",
+    "rq.job",
+    "rq.queue",
+    "rq.worker",
+    "rq.registry",
+    "rq.results",
+    "rq.serializers",
+    "rq.timeouts",
+    "rq.exceptions",
+    "rq.scheduler",
+    "rq.command",
+    "rq.decorators",
+    "rq.group",
+    "rq.cron",
+    "rq.worker_pool",
+    "rq.suspension",
 }
 LAYOUT_NAMES = {
-    "redis_job_namespace_prefix", "redis_queue_namespace_prefix", "redis_queues_keys",
-    "redis_worker_namespace_prefix", "redis_workers_keys", "intermediate_queue_key", "key_template",
+    "redis_job_namespace_prefix",
+    "redis_queue_namespace_prefix",
+    "redis_queues_keys",
+    "redis_worker_namespace_prefix",
+    "redis_workers_keys",
+    "intermediate_queue_key",
+    "key_template",
     "composite_key",
 }
 RESULT_LAYOUT = {"get_key", "restore"}  # on rq.results.Result
@@ -161,7 +179,7 @@ def test_only_rqcompat_touches_rqs_private_api_and_record_layouts():
 
 
 def test_the_check_flags_each_kind_of_use():
-    source = '''
+    source = """
 from rq.utils import now
 from rq.executions import Execution
 from rq.job import Job
@@ -181,21 +199,31 @@ def finish(job, queue, pipe):
     pipe.hget("rq:worker:w1", "pid")
     script(keys=[queue.key, queue.intermediate_queue_key])
     return Result.get_key(job.id)
-'''
+"""
     flagged = [what for _, what in problems_in(source)]
     expected = [
-        "internal module rq.utils", "internal module rq.executions", "internal module rq.worker_registration",
-        "internal module rq.intermediate_queue", "overrides rq's private _install_signal_handlers",
-        "private self._state", "private job._result", "private queue._enqueue_job", "queue.redis_queues_keys",
-        "key queue.key of an rq object to pipe.sadd", "f'rq:job:{job.id}'", "'rq:worker:w1'",
-        "queue.intermediate_queue_key", "key queue.key of an rq object to script", "Result.get_key",
+        "internal module rq.utils",
+        "internal module rq.executions",
+        "internal module rq.worker_registration",
+        "internal module rq.intermediate_queue",
+        "overrides rq's private _install_signal_handlers",
+        "private self._state",
+        "private job._result",
+        "private queue._enqueue_job",
+        "queue.redis_queues_keys",
+        "key queue.key of an rq object to pipe.sadd",
+        "f'rq:job:{job.id}'",
+        "'rq:worker:w1'",
+        "queue.intermediate_queue_key",
+        "key queue.key of an rq object to script",
+        "Result.get_key",
     ]
     for use in expected:
         assert any(use in what for what in flagged), f"not flagged: {use}; flagged: {flagged}"
 
 
 def test_the_check_leaves_other_code_alone():
-    source = '''
+    source = """
 import os
 from rq import Queue
 from rq.job import Job
@@ -208,5 +236,5 @@ class Host:
 
 def describe(event, job: Job):
     return event.key.ID, job.id, Queue("wa").count, keys.DEVICE_STATUS.format(role="rq")
-'''
+"""
     assert problems_in(source) == []

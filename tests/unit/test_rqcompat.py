@@ -37,9 +37,11 @@ RQ_VERSION = version("rq")
 # the parameters it passes by position, in order, then "*" and the ones it passes by name.
 CALLS = [
     # wagw/rqcompat.py
-    ("rq.job:Job._handle_failure",
-     "exc_string, pipeline, * worker_name, execution_id, execution_started_at, execution_ended_at",
-     "rqcompat.mark_failed"),
+    (
+        "rq.job:Job._handle_failure",
+        "exc_string, pipeline, * worker_name, execution_id, execution_started_at, execution_ended_at",
+        "rqcompat.mark_failed",
+    ),
     ("rq.queue:Queue._enqueue_job", "job, * pipeline, at_front", "rqcompat.requeue_at_front"),
     ("rq.job:Job.prepare_for_execution", "worker_name, pipeline", "rqcompat.start_execution"),
     ("rq.job:Job.set_status", "status, * pipeline", "rqcompat.mark_failed, rqcompat.schedule"),
@@ -47,9 +49,11 @@ CALLS = [
     ("rq.executions:Execution.create", "job, ttl, * pipeline, worker_name", "rqcompat.start_execution"),
     ("rq.executions:Execution.delete", "job, pipeline", "rqcompat.end_execution"),
     ("rq.executions:Execution.heartbeat", "started_job_registry, ttl, * pipeline", "rqcompat.renew_leases"),
-    ("rq.results:Result.create",
-     "job, type, ttl, * return_value, worker_name, pipeline, execution_id, execution_started_at, execution_ended_at",
-     "rqcompat.mark_finished"),
+    (
+        "rq.results:Result.create",
+        "job, type, ttl, * return_value, worker_name, pipeline, execution_id, execution_started_at, execution_ended_at",
+        "rqcompat.mark_finished",
+    ),
     ("rq.results:Result.get_key", "job_id", "rqcompat.results_after"),
     ("rq.results:Result.restore", "job_id, result_id, payload, * connection, serializer", "rqcompat.results_after"),
     ("rq.registry:FinishedJobRegistry.add", "job, ttl, pipeline", "rqcompat.mark_finished"),
@@ -61,8 +65,11 @@ CALLS = [
     ("rq.utils:utcformat", "dt", "rqcompat.enqueue_calls, rqcompat.mark_finished"),
     ("rq.utils:as_text", "v", "rqcompat"),
     # workers/webhooks/worker.py: DeliveryWorker drives a BaseWorker with its own loop
-    ("rq.worker:BaseWorker.__init__",
-     "queues, * name, connection, serializer, job_class, default_result_ttl", "DeliveryWorker.__init__"),
+    (
+        "rq.worker:BaseWorker.__init__",
+        "queues, * name, connection, serializer, job_class, default_result_ttl",
+        "DeliveryWorker.__init__",
+    ),
     ("rq.worker:BaseWorker.register_birth", "", "DeliveryWorker.work"),
     ("rq.worker:BaseWorker.subscribe", "", "DeliveryWorker.work"),
     ("rq.worker:BaseWorker.set_state", "state", "DeliveryWorker"),
@@ -140,7 +147,7 @@ def test_rq_internals_keep_the_signature_wagw_calls(path, shape, user):
     positional, _, keywords = shape.partition("*")
     takes_any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters)
     actual = [p.name for p in parameters]
-    fits = actual[:len(names(positional))] == names(positional) and all(
+    fits = actual[: len(names(positional))] == names(positional) and all(
         name in actual or takes_any_keyword for name in names(keywords)
     )
     assert fits, f"rq {RQ_VERSION} changed {path}{signature}: {user} calls it as ({shape})"
@@ -169,8 +176,9 @@ def test_registries_are_still_properties_that_shared_registries_job_can_override
 
 def test_shared_registries_are_the_jobs_own_registries_built_once():
     conn = fakeredis.FakeRedis()
-    shared = rqcompat.SharedRegistriesJob.create("some.module.work", connection=conn, serializer=SERIALIZER,
-                                                  origin="contract")
+    shared = rqcompat.SharedRegistriesJob.create(
+        "some.module.work", connection=conn, serializer=SERIALIZER, origin="contract"
+    )
     plain = Job.create("some.module.work", connection=conn, serializer=SERIALIZER, origin="contract")
     for kind in ("started_job_registry", "finished_job_registry", "failed_job_registry"):
         ours, rqs = getattr(shared, kind), getattr(plain, kind)
@@ -217,10 +225,12 @@ def test_enqueue_calls_writes_what_enqueue_many_writes():
         fields = rqcompat.queued_job_fields("contract", retry=retry, **options)
         job_ids = rqcompat.enqueue_calls(pipe, "contract", fields, calls)
         pipe.execute()
-    Queue("contract", connection=theirs, serializer=SERIALIZER).enqueue_many([
-        Queue.prepare_data(func, args=args, description=description, retry=retry, **options)
-        for func, args, description in calls
-    ])
+    Queue("contract", connection=theirs, serializer=SERIALIZER).enqueue_many(
+        [
+            Queue.prepare_data(func, args=args, description=description, retry=retry, **options)
+            for func, args, description in calls
+        ]
+    )
 
     assert Queue.all(connection=ours) == [Queue("contract", connection=ours)]
     assert Queue("contract", connection=ours).get_job_ids() == job_ids
@@ -239,8 +249,18 @@ def test_enqueue_calls_writes_what_enqueue_many_writes():
                 assert mine == value, f"rq {RQ_VERSION}: enqueue_many writes {field} = {value!r}, rqcompat {mine!r}"
         job = Job.fetch(our_id, connection=ours, serializer=SERIALIZER)
         reference = Job.fetch(their_id, connection=theirs, serializer=SERIALIZER)
-        for attribute in ("func_name", "args", "kwargs", "description", "origin", "timeout", "retries_left",
-                          "retry_intervals", "result_ttl", "failure_ttl"):
+        for attribute in (
+            "func_name",
+            "args",
+            "kwargs",
+            "description",
+            "origin",
+            "timeout",
+            "retries_left",
+            "retry_intervals",
+            "result_ttl",
+            "failure_ttl",
+        ):
             assert getattr(job, attribute) == getattr(reference, attribute), attribute
         assert job.get_status() == reference.get_status() == "queued"
         assert abs(job.enqueued_at - reference.enqueued_at) < timedelta(seconds=5)

@@ -8,11 +8,11 @@ import inspect
 import pytest
 
 from wagw import operations
-from workers import wa
-from workers.wa import media
 from wagw.addresses import normalize_jid, normalize_phone, normalize_target
 from wagw.operations import validate
 from wagw.operations.args import InvalidArguments
+from workers import wa
+from workers.wa import media
 
 ALICE = "15551234567@s.whatsapp.net"
 GROUP = "120363000000000001@g.us"
@@ -72,19 +72,26 @@ def test_phone_normalisation():
 
 def test_valid_arguments_come_back_normalised():
     assert validate("fetch_avatar", ("+1 555 123 4567",), {"preview": True}).model_dump() == {
-        "jid": ALICE, "preview": True, "is_community": False,
+        "jid": ALICE,
+        "preview": True,
+        "is_community": False,
     }
     assert validate("send_text", (), {"to": "15551234567", "text": "hi", "reply_to": "3EB0AB"}).model_dump() == {
-        "to": ALICE, "text": "hi", "reply_to": "3EB0AB",
+        "to": ALICE,
+        "text": "hi",
+        "reply_to": "3EB0AB",
     }
     assert validate("user_info", ([ALICE, "15551234567", "+15550002222"],), {}).jids == [
-        ALICE, "15550002222@s.whatsapp.net",
+        ALICE,
+        "15550002222@s.whatsapp.net",
     ]
     assert validate("is_on_whatsapp", (["+1 555 123 4567", ALICE],), {}).phones == ["+15551234567"]
     assert validate("group_info", (GROUP,), {}).jid == GROUP
     assert validate("joined_groups", (), {}).model_dump() == {}
     assert validate("mark_read", (GROUP, ["A1", "B2"], ALICE), {}).model_dump() == {
-        "chat": GROUP, "ids": ["A1", "B2"], "sender": ALICE,
+        "chat": GROUP,
+        "ids": ["A1", "B2"],
+        "sender": ALICE,
     }
 
 

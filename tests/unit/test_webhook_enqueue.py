@@ -23,18 +23,24 @@ VOLATILE = {"created_at", "enqueued_at", "data"}  # times, and compressed bytes 
 def settings(monkeypatch):
     for key in ("WAGW_WEBHOOK_URLS", "WAGW_WEBHOOK_SECRET", "WAGW_WEBHOOK_EVENTS", "WAGW_WEBHOOK_RETRY_SCHEDULE"):
         monkeypatch.delenv(key, raising=False)
-    return Settings(_env_file=None, data_dir="/tmp", webhook_urls=URLS, webhook_secret="s" * 16,
-                    webhook_retry_schedule="2.5,10,60")
+    return Settings(
+        _env_file=None, data_dir="/tmp", webhook_urls=URLS, webhook_secret="s" * 16, webhook_retry_schedule="2.5,10,60"
+    )
 
 
 def rq_reference(conn, settings: Settings) -> None:
     """The same jobs through rq's generic enqueue path."""
     queue = Queue("webhooks", connection=conn, serializer=SERIALIZER)
     jobs = [
-        Queue.prepare_data(webhooks.DELIVER, args=(url, "e1", BODY), retry=webhooks.rq_retry(settings),
-                           timeout=webhooks.job_timeout(settings), result_ttl=webhooks.DELIVERED_TTL,
-                           failure_ttl=webhooks.FAILED_TTL,
-                           description=f"message e1 -> {redact(url)}")
+        Queue.prepare_data(
+            webhooks.DELIVER,
+            args=(url, "e1", BODY),
+            retry=webhooks.rq_retry(settings),
+            timeout=webhooks.job_timeout(settings),
+            result_ttl=webhooks.DELIVERED_TTL,
+            failure_ttl=webhooks.FAILED_TTL,
+            description=f"message e1 -> {redact(url)}",
+        )
         for url in settings.webhook_urls
     ]
     queue.enqueue_many(jobs)
@@ -43,7 +49,7 @@ def rq_reference(conn, settings: Settings) -> None:
 def jobs_in(conn) -> list[tuple[dict, Job]]:
     ids = [i.decode() for i in conn.lrange("rq:queue:webhooks", 0, -1)]
     hashes = [{k.decode(): v for k, v in conn.hgetall(f"rq:job:{i}").items()} for i in ids]
-    return [(h, Job.fetch(i, connection=conn, serializer=SERIALIZER)) for h, i in zip(hashes, ids)]
+    return [(h, Job.fetch(i, connection=conn, serializer=SERIALIZER)) for h, i in zip(hashes, ids, strict=False)]
 
 
 def test_same_job_hash_and_queue_as_rq(settings):
@@ -56,7 +62,7 @@ def test_same_job_hash_and_queue_as_rq(settings):
     assert ours.smembers("rq:queues") == theirs.smembers("rq:queues") == {b"rq:queue:webhooks"}
     mine, reference = jobs_in(ours), jobs_in(theirs)
     assert len(mine) == len(reference) == 2
-    for (our_hash, our_job), (their_hash, their_job) in zip(mine, reference):
+    for (our_hash, our_job), (their_hash, their_job) in zip(mine, reference, strict=False):
         assert set(our_hash) == set(their_hash)
         for field in set(their_hash) - VOLATILE:
             assert our_hash[field] == their_hash[field], field
@@ -81,6 +87,8 @@ def test_event_filter_is_case_insensitive(settings, monkeypatch):
 def test_nothing_without_urls(settings):
     conn = fakeredis.FakeRedis()
     with conn.pipeline() as pipe:
-        assert webhooks.enqueue_deliveries(pipe, settings.model_copy(update={"webhook_urls": []}), "e", "message",
-                                           BODY) == 0
+        assert (
+            webhooks.enqueue_deliveries(pipe, settings.model_copy(update={"webhook_urls": []}), "e", "message", BODY)
+            == 0
+        )
         assert pipe.command_stack == []

@@ -76,7 +76,9 @@ ACK_DELIVERED = {
         "from_lid": "251556368777322@lid",
         "sender_display_name": "Saved Contact",
         "receipt_type": "delivered",
-        "receipt_type_description": "means the message was delivered to the device (but the user might not have noticed).",
+        "receipt_type_description": (
+            "means the message was delivered to the device (but the user might not have noticed)."
+        ),
     },
 }
 ACK_READ = {
@@ -99,19 +101,36 @@ def rebuild(documented: dict) -> dict:
     p = documented["payload"]
     if documented["event"] == "message":
         event = events.message(
-            id=p["id"], chat=p["chat_id"], sender=p["from"], sender_alt=p.get("from_lid"), push_name=p["from_name"],
-            timestamp=p["timestamp"], is_from_me=p["is_from_me"], body=p["body"],
-            replied_to_id=p.get("replied_to_id"), quoted_body=p.get("quoted_body"),
+            id=p["id"],
+            chat=p["chat_id"],
+            sender=p["from"],
+            sender_alt=p.get("from_lid"),
+            push_name=p["from_name"],
+            timestamp=p["timestamp"],
+            is_from_me=p["is_from_me"],
+            body=p["body"],
+            replied_to_id=p.get("replied_to_id"),
+            quoted_body=p.get("quoted_body"),
         )
     elif documented["event"] == "message.reaction":
         event = events.reaction(
-            id=p["id"], chat=p["chat_id"], sender=p["from"], push_name=p["from_name"], timestamp=p["timestamp"],
-            is_from_me=p["is_from_me"], emoji=p["reaction"], target_id=p["reacted_message_id"],
+            id=p["id"],
+            chat=p["chat_id"],
+            sender=p["from"],
+            push_name=p["from_name"],
+            timestamp=p["timestamp"],
+            is_from_me=p["is_from_me"],
+            emoji=p["reaction"],
+            target_id=p["reacted_message_id"],
         )
     else:
         event = events.receipt(
-            ids=p["ids"], chat=p["chat_id"], sender=p["from"], sender_alt=p.get("from_lid"),
-            receipt_type=p["receipt_type"], timestamp=documented["timestamp"],
+            ids=p["ids"],
+            chat=p["chat_id"],
+            sender=p["from"],
+            sender_alt=p.get("from_lid"),
+            receipt_type=p["receipt_type"],
+            timestamp=documented["timestamp"],
         )
     event_id, body = events.build_body(event, documented["device_id"])
     parsed = json.loads(body)
@@ -120,7 +139,8 @@ def rebuild(documented: dict) -> dict:
 
 
 @pytest.mark.parametrize(
-    "documented", [TEXT, REPLY, REACTION, ACK_DELIVERED, ACK_READ],
+    "documented",
+    [TEXT, REPLY, REACTION, ACK_DELIVERED, ACK_READ],
     ids=["text", "reply", "reaction", "ack-delivered", "ack-read"],
 )
 def test_body_matches_the_documented_format_field_by_field(documented):

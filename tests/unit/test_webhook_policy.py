@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import pytest
 
+from wagw.config import Settings
 from workers.webhooks.policy import (
     JITTER,
     RETRY_AFTER_CAP,
@@ -19,8 +20,6 @@ from workers.webhooks.policy import (
     retry_delay,
     snippet,
 )
-
-from wagw.config import Settings
 
 DAY_SCHEDULE = [float(step) for step in Settings.model_fields["webhook_retry_schedule"].default]
 
@@ -43,11 +42,11 @@ def test_other_answers_fail_at_once(status):
 def test_retry_after_seconds_and_http_date():
     assert parse_retry_after("2") == 2.0
     assert parse_retry_after(" 120 ") == 120.0
-    now = datetime(2026, 11, 29, 10, 30, 0, tzinfo=timezone.utc).timestamp()
-    date = format_datetime(datetime(2026, 11, 29, 10, 30, 45, tzinfo=timezone.utc), usegmt=True)
+    now = datetime(2026, 11, 29, 10, 30, 0, tzinfo=UTC).timestamp()
+    date = format_datetime(datetime(2026, 11, 29, 10, 30, 45, tzinfo=UTC), usegmt=True)
     assert date.endswith("GMT")
     assert parse_retry_after(date, now=now) == pytest.approx(45.0)
-    past = format_datetime(datetime(2026, 11, 29, 10, 0, 0, tzinfo=timezone.utc), usegmt=True)
+    past = format_datetime(datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC), usegmt=True)
     assert parse_retry_after(past, now=now) == 0.0
     for junk in (None, "", "soon", "-5", "1.5"):
         assert parse_retry_after(junk) is None

@@ -52,44 +52,89 @@ class Operation:
 
     def signature(self, *extra: inspect.Parameter) -> inspect.Signature:
         """The job's Python signature (its argument model's fields, then `extra`)."""
-        return inspect.Signature([
-            *(
-                inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                  default=inspect.Parameter.empty if field.is_required() else field.default,
-                                  annotation=field.annotation)
-                for name, field in self.args.model_fields.items()
-            ),
-            *extra,
-        ])
+        return inspect.Signature(
+            [
+                *(
+                    inspect.Parameter(
+                        name,
+                        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                        default=inspect.Parameter.empty if field.is_required() else field.default,
+                        annotation=field.annotation,
+                    )
+                    for name, field in self.args.model_fields.items()
+                ),
+                *extra,
+            ]
+        )
 
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
-        Operation("fetch_avatar", FetchAvatarArgs,
-                  "Profile picture of a user, group or newsletter: {jid, url, id, type, direct_path}.",
-                  timeout=30, retries=2, interval=2),
-        Operation("send_text", SendTextArgs,
-                  "Send a text message, optionally replying to a message id: {id, timestamp, to}.",
-                  timeout=60, retries=2, interval=5),
-        Operation("send_image", SendImageArgs,
-                  "Send an image (http(s) URL, file path or base64) with a caption: {id, timestamp, to}.",
-                  timeout=120, retries=2, interval=5),
-        Operation("user_info", UserInfoArgs,
-                  "Status, picture id, verified name and devices of users: {users: [...]}.",
-                  timeout=30, retries=2, interval=2),
-        Operation("is_on_whatsapp", IsOnWhatsAppArgs,
-                  "Which phone numbers have WhatsApp: {results: [...]}.",
-                  timeout=30, retries=2, interval=2),
-        Operation("group_info", GroupInfoArgs,
-                  "A group's name, topic, settings and participants.",
-                  timeout=30, retries=2, interval=2),
-        Operation("joined_groups", JoinedGroupsArgs,
-                  "Every group this slot's account is in: {groups: [...]}.",
-                  timeout=60, retries=2, interval=2),
-        Operation("mark_read", MarkReadArgs,
-                  "Send read receipts for message ids in a chat: {chat, ids, sender, receipt_type}.",
-                  timeout=30, retries=2, interval=2),
+        Operation(
+            "fetch_avatar",
+            FetchAvatarArgs,
+            "Profile picture of a user, group or newsletter: {jid, url, id, type, direct_path}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+        ),
+        Operation(
+            "send_text",
+            SendTextArgs,
+            "Send a text message, optionally replying to a message id: {id, timestamp, to}.",
+            timeout=60,
+            retries=2,
+            interval=5,
+        ),
+        Operation(
+            "send_image",
+            SendImageArgs,
+            "Send an image (http(s) URL, file path or base64) with a caption: {id, timestamp, to}.",
+            timeout=120,
+            retries=2,
+            interval=5,
+        ),
+        Operation(
+            "user_info",
+            UserInfoArgs,
+            "Status, picture id, verified name and devices of users: {users: [...]}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+        ),
+        Operation(
+            "is_on_whatsapp",
+            IsOnWhatsAppArgs,
+            "Which phone numbers have WhatsApp: {results: [...]}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+        ),
+        Operation(
+            "group_info",
+            GroupInfoArgs,
+            "A group's name, topic, settings and participants.",
+            timeout=30,
+            retries=2,
+            interval=2,
+        ),
+        Operation(
+            "joined_groups",
+            JoinedGroupsArgs,
+            "Every group this slot's account is in: {groups: [...]}.",
+            timeout=60,
+            retries=2,
+            interval=2,
+        ),
+        Operation(
+            "mark_read",
+            MarkReadArgs,
+            "Send read receipts for message ids in a chat: {chat, ids, sender, receipt_type}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+        ),
     )
 }
 
@@ -97,7 +142,7 @@ OPERATIONS: dict[str, Operation] = {
 def operation_of(func_name: str | None) -> Operation | None:
     """'workers.wa.fetch_avatar' -> its Operation (None for anything else)."""
     if func_name and func_name.startswith(JOB_PREFIX):
-        return OPERATIONS.get(func_name[len(JOB_PREFIX):])
+        return OPERATIONS.get(func_name[len(JOB_PREFIX) :])
     return None
 
 
@@ -114,9 +159,11 @@ def validate(name: str, args: tuple | list, kwargs: dict[str, Any], *, fake: boo
     model = OPERATIONS[name].args
     names = list(model.model_fields)
     if len(args) > len(names):
-        raise InvalidArguments(f"invalid arguments for {name}: takes at most {len(names)} "
-                               f"positional arguments ({', '.join(names) or 'none'}), got {len(args)}")
-    data = dict(zip(names, args))
+        raise InvalidArguments(
+            f"invalid arguments for {name}: takes at most {len(names)} "
+            f"positional arguments ({', '.join(names) or 'none'}), got {len(args)}"
+        )
+    data = dict(zip(names, args, strict=False))
     for key, value in kwargs.items():
         if key in data:
             raise InvalidArguments(f"invalid arguments for {name}: {key}: given twice")

@@ -9,15 +9,6 @@ from __future__ import annotations
 
 import re
 
-from wagw.addresses import (
-    GROUP_SERVER,
-    USER_SERVER,
-    check_length,
-    normalize_jid,
-    normalize_phone,
-    normalize_target,
-    shown,
-)
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,6 +17,16 @@ from pydantic import (
     ValidationInfo,
     field_validator,
     model_validator,
+)
+
+from wagw.addresses import (
+    GROUP_SERVER,
+    USER_SERVER,
+    check_length,
+    normalize_jid,
+    normalize_phone,
+    normalize_target,
+    shown,
 )
 
 # WhatsApp's own limits, rounded down where WhatsApp is vague.

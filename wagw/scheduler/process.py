@@ -12,8 +12,8 @@ from rq.scheduler import RQScheduler
 
 from wagw import keys
 from wagw.exitcodes import ExitCode
-from wagw.scheduler.reaper import StrandedJobs, reap_orphaned_jobs
 from wagw.redisconn import SERIALIZER, connect
+from wagw.scheduler.reaper import StrandedJobs, reap_orphaned_jobs
 
 if TYPE_CHECKING:
     import argparse
@@ -35,8 +35,9 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     # A stable name lets a restarted scheduler take its own lock back at once instead of
     # waiting out the lock's 60 s lease.
     # RQ derives whole-second lock leases from `interval`; the loop below polls faster.
-    scheduler = RQScheduler(QUEUES, connection=conn, serializer=SERIALIZER, interval=1,
-                            name=f"wagw-scheduler@{socket.gethostname()}")
+    scheduler = RQScheduler(
+        QUEUES, connection=conn, serializer=SERIALIZER, interval=1, name=f"wagw-scheduler@{socket.gethostname()}"
+    )
     scheduler.register_birth()
     logger.info("scheduler started for queues {}", ", ".join(QUEUES))
     stranded = StrandedJobs(conn, QUEUES)

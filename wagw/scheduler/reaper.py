@@ -44,7 +44,8 @@ def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None
     for queue_name in queue_names:
         registry = StartedJobRegistry(queue_name, connection=conn, serializer=SERIALIZER)
         orphans = [
-            entry for entry, worker_name in rqcompat.started_entries(registry)
+            entry
+            for entry, worker_name in rqcompat.started_entries(registry)
             if worker_name and _worker_dead(conn, worker_name, hostname)
         ]
         if orphans:

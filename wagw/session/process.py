@@ -15,6 +15,7 @@ SIGTERM/SIGINT only set a flag; the main loop then disconnects within shutdown_g
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -24,7 +25,13 @@ import time
 import redis
 from loguru import logger
 
-from wagw import keys
+from wagw import devices, keys
+from wagw.config import Settings
+from wagw.devices import DeviceState
+from wagw.exitcodes import ExitCode
+from wagw.names import SESSION
+from wagw.redisconn import connect
+from wagw.session.sink import EventSink
 from wagw.whatsapp import make_backend
 from wagw.whatsapp.backend import (
     Backend,
@@ -35,13 +42,6 @@ from wagw.whatsapp.backend import (
     StreamReplaced,
     TemporaryBan,
 )
-from wagw.config import Settings
-from wagw.exitcodes import ExitCode
-from wagw.redisconn import connect
-from wagw import devices
-from wagw.devices import DeviceState
-from wagw.names import SESSION
-from wagw.session.sink import EventSink
 
 # Pause before exiting on network trouble: the run then counts as started for the supervisor.
 NETWORK_PAUSE = 2.0
@@ -91,8 +91,13 @@ class Session:
             if self.sink.last_event_at:
                 extra["last_event"] = f"{self.sink.last_event_at:.3f}"
         devices.publish(
-            self.conn, SESSION, state=self.state, paired=paired, connected=connected,
-            jid=self._jid() if paired else None, extra=extra,
+            self.conn,
+            SESSION,
+            state=self.state,
+            paired=paired,
+            connected=connected,
+            jid=self._jid() if paired else None,
+            extra=extra,
         )
 
     def _heartbeat(self, done: threading.Event) -> None:
@@ -157,10 +162,8 @@ class Session:
         stopper.join(max(0.0, deadline - time.monotonic()))
         waiter.join(max(0.0, deadline - time.monotonic()))
         self.state = DeviceState.STOPPED
-        try:
+        with contextlib.suppress(redis.RedisError):
             self.publish_status()
-        except redis.RedisError:
-            pass
         if stopper.is_alive() or waiter.is_alive():
             # neonize's stop() can hang on a stalled network; nothing is left to save.
             logger.warning("the backend did not stop within {}s; exiting anyway", self.settings.shutdown_grace)
@@ -179,10 +182,8 @@ class Session:
             logger.error("{} ({})", advice, error)
         if self.state is DeviceState.LOGGED_OUT:
             self.conn.hdel(keys.DEVICE_JIDS, SESSION)  # the recorded JID no longer works
-        try:
+        with contextlib.suppress(redis.RedisError):
             self.publish_status()
-        except redis.RedisError:
-            pass
         return int(error.exit_code)
 
     def _pause(self, seconds: float) -> None:

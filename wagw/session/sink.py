@@ -28,8 +28,13 @@ REDIS_RETRY_SECONDS = 60.0
 
 
 class EventSink:
-    def __init__(self, settings: Settings, conn: redis.Redis, device_jid: Callable[[], str | None],
-                 stopping: Callable[[], bool] = lambda: False):
+    def __init__(
+        self,
+        settings: Settings,
+        conn: redis.Redis,
+        device_jid: Callable[[], str | None],
+        stopping: Callable[[], bool] = lambda: False,
+    ):
         self.settings = settings
         self.conn = conn
         self._device_jid = device_jid

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from wagw.config import Settings
 
 
-
 def queue_counts(conn: Redis, name: str) -> dict[str, int]:
     queue = Queue(name, connection=conn, serializer=SERIALIZER)
     return {
@@ -61,9 +60,7 @@ def collect(settings: Settings, conn: Redis) -> dict:
     raw = conn.get(keys.SUPERVISOR_STATUS)
     supervisor = json.loads(raw) if raw else None
     return {
-        "supervisor": (
-            {k: supervisor[k] for k in ("pid", "version", "started_at", "state")} if supervisor else None
-        ),
+        "supervisor": ({k: supervisor[k] for k in ("pid", "version", "started_at", "state")} if supervisor else None),
         "processes": supervisor["processes"] if supervisor else [],
         "devices": [device_status(conn, role) for role in device_roles(settings.wa_workers)],
         "queues": {name: queue_counts(conn, name) for name in (keys.WA_QUEUE, keys.WEBHOOKS_QUEUE)},

@@ -9,8 +9,12 @@ from rich.console import Console
 from rich.table import Table
 
 STATE_STYLE = {
-    "running": "green", "starting": "yellow", "backoff": "yellow", "stopping": "yellow",
-    "stopped": "dim", "fatal": "bold red",
+    "running": "green",
+    "starting": "yellow",
+    "backoff": "yellow",
+    "stopping": "yellow",
+    "stopped": "dim",
+    "fatal": "bold red",
 }
 
 
@@ -39,8 +43,9 @@ def render(report: dict, console: Console | None = None) -> None:
         exit_text = proc.get("last_exit_reason") or "-"
         if proc.get("fatal_reason"):
             exit_text += f" ({proc['fatal_reason']})"
-        processes.add_row(proc["name"], str(proc["pid"] or "-"), f"[{style}]{proc['state']}[/]",
-                          str(proc["restarts"]), exit_text)
+        processes.add_row(
+            proc["name"], str(proc["pid"] or "-"), f"[{style}]{proc['state']}[/]", str(proc["restarts"]), exit_text
+        )
     if report["processes"]:
         console.print(processes)
 
@@ -62,17 +67,26 @@ def render(report: dict, console: Console | None = None) -> None:
         queues.add_column(column)
     for name, counts in report["queues"].items():
         failed = counts["failed"]
-        queues.add_row(name, str(counts["queued"]), str(counts["started"]), str(counts["scheduled"]),
-                       f"[red]{failed}[/]" if failed else "0")
+        queues.add_row(
+            name,
+            str(counts["queued"]),
+            str(counts["started"]),
+            str(counts["scheduled"]),
+            f"[red]{failed}[/]" if failed else "0",
+        )
     console.print(queues)
 
     mem = report.get("redis_memory") or {}
     if mem.get("max_bytes"):
-        line = (f"Redis memory: {mem['used_bytes'] / 2**20:.0f} MiB of {mem['max_bytes'] / 2**20:.0f} MiB "
-                f"({mem['ratio']:.0%})")
+        line = (
+            f"Redis memory: {mem['used_bytes'] / 2**20:.0f} MiB of {mem['max_bytes'] / 2**20:.0f} MiB "
+            f"({mem['ratio']:.0%})"
+        )
         if mem["warn"]:
-            line = (f"[bold red]{line}: at the ceiling Redis refuses new events and jobs; replay or delete "
-                    "failed jobs, or raise WAGW_REDIS_MAX_MEMORY_MB[/]")
+            line = (
+                f"[bold red]{line}: at the ceiling Redis refuses new events and jobs; replay or delete "
+                "failed jobs, or raise WAGW_REDIS_MAX_MEMORY_MB[/]"
+            )
         console.print(line)
 
     if report["quarantines"]:
@@ -86,13 +100,21 @@ def render(report: dict, console: Console | None = None) -> None:
 
     failed = report.get("failed_deliveries") or {}
     if failed.get("count"):
-        table = Table(title=f"failed deliveries ({failed['count']}; `wagw webhooks replay --all` requeues them)",
-                      title_justify="left", style="red")
+        table = Table(
+            title=f"failed deliveries ({failed['count']}; `wagw webhooks replay --all` requeues them)",
+            title_justify="left",
+            style="red",
+        )
         for column in ("job", "event", "endpoint", "attempts", "last status"):
             table.add_column(column)
         for item in failed["recent"]:
-            table.add_row(item.get("job_id", "?"), item.get("event_id") or "-", item.get("url") or "-",
-                          str(item.get("attempts", "")), str(item.get("last_status") or item.get("last_error") or ""))
+            table.add_row(
+                item.get("job_id", "?"),
+                item.get("event_id") or "-",
+                item.get("url") or "-",
+                str(item.get("attempts", "")),
+                str(item.get("last_status") or item.get("last_error") or ""),
+            )
         console.print(table)
 
     if report["crashes"]:
@@ -100,6 +122,11 @@ def render(report: dict, console: Console | None = None) -> None:
         for column in ("when", "process", "operation", "exit", "panic"):
             table.add_column(column)
         for crash in report["crashes"]:
-            table.add_row(_ago(crash.get("time", 0)), crash.get("process", "?"), crash.get("operation") or "-",
-                          str(crash.get("exit", "")), (crash.get("panic") or "")[:100])
+            table.add_row(
+                _ago(crash.get("time", 0)),
+                crash.get("process", "?"),
+                crash.get("operation") or "-",
+                str(crash.get("exit", "")),
+                (crash.get("panic") or "")[:100],
+            )
         console.print(table)

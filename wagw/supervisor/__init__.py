@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from redis import Redis
 
-from wagw.supervisor.embedded_redis import EmbeddedRedis
 from wagw.supervisor.children import build_specs
 from wagw.supervisor.core import Supervisor
+from wagw.supervisor.embedded_redis import EmbeddedRedis
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
 from wagw.supervisor.state import Child, RestartPolicy
 

@@ -33,16 +33,29 @@ def build_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSp
         specs.append(ChildSpec("redis", redis.prepare(), stop_tier=TIER_REDIS, ready=redis.ping))
     specs.append(ChildSpec("scheduler", _wagw("scheduler"), withheld=ALL_SECRETS, stop_tier=TIER_SCHEDULER))
     for n in range(1, settings.webhook_workers + 1):
-        specs.append(ChildSpec(webhook_worker_name(n), _wagw("webhook-worker"),
-                               withheld=DASHBOARD_SECRETS | DEVICE_SECRETS, stop_tier=TIER_WORKERS))
+        specs.append(
+            ChildSpec(
+                webhook_worker_name(n),
+                _wagw("webhook-worker"),
+                withheld=DASHBOARD_SECRETS | DEVICE_SECRETS,
+                stop_tier=TIER_WORKERS,
+            )
+        )
     for n in range(1, settings.wa_workers + 1):
-        specs.append(ChildSpec(wa_worker_name(n), _wagw("wa-worker", "--slot", str(n)),
-                               withheld=WEBHOOK_SECRETS | DASHBOARD_SECRETS, stop_tier=TIER_WORKERS))
+        specs.append(
+            ChildSpec(
+                wa_worker_name(n),
+                _wagw("wa-worker", "--slot", str(n)),
+                withheld=WEBHOOK_SECRETS | DASHBOARD_SECRETS,
+                stop_tier=TIER_WORKERS,
+            )
+        )
     # The session is a leaf that loads neonize; it is started, never forked from.
     specs.append(ChildSpec(SESSION, _wagw("session"), withheld=DASHBOARD_SECRETS, stop_tier=TIER_SESSION))
     if settings.dashboard_addr:
-        specs.append(ChildSpec("dashboard", _wagw("dashboard"), withheld=WEBHOOK_SECRETS | DEVICE_SECRETS,
-                               stop_tier=TIER_FRONT))
+        specs.append(
+            ChildSpec("dashboard", _wagw("dashboard"), withheld=WEBHOOK_SECRETS | DEVICE_SECRETS, stop_tier=TIER_FRONT)
+        )
     if settings.metrics_addr:
         specs.append(ChildSpec("metrics", _wagw("metrics"), withheld=ALL_SECRETS, stop_tier=TIER_FRONT))
     return specs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -62,8 +63,12 @@ class Supervisor:
     # ---------------------------------------------------------------------------------------
     def run(self) -> int:
         self.install_signal_handlers()
-        logger.info("wagw {} supervisor starting (pid {}): {}", __version__, os.getpid(),
-                    ", ".join(child.name for child in self.children))
+        logger.info(
+            "wagw {} supervisor starting (pid {}): {}",
+            __version__,
+            os.getpid(),
+            ", ".join(child.name for child in self.children),
+        )
         code = self._start_all()
         if code is None:
             code = self._watch()
@@ -191,8 +196,12 @@ class Supervisor:
     def _record_crash(self, child: Child) -> None:
         if self.status_redis is None:
             return
-        entry = {"time": time.time(), "process": child.name, "exit": ExitCode.describe(child.last_exit),
-                 "state": child.state.value}
+        entry = {
+            "time": time.time(),
+            "process": child.name,
+            "exit": ExitCode.describe(child.last_exit),
+            "state": child.state.value,
+        }
         try:
             pipe = self.status_redis.pipeline()
             pipe.lpush(keys.CRASHES, json.dumps(entry))
@@ -246,7 +255,5 @@ class Supervisor:
     def _drop_status(self) -> None:
         if self.status_redis is None:
             return
-        try:
+        with contextlib.suppress(Exception):
             self.status_redis.delete(keys.SUPERVISOR_STATUS)
-        except Exception:
-            pass

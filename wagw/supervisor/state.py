@@ -5,13 +5,13 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from wagw.exitcodes import FATAL_EXITS, LONG_BACKOFF_EXITS, ExitCode
 from wagw.supervisor.osapi import Clock, ProcessHandle, ProcessLauncher
 
 
-class State(str, Enum):
+class State(StrEnum):
     STOPPED = "stopped"
     STARTING = "starting"
     RUNNING = "running"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+
 def redact(url: str) -> str:
     """The URL without credentials, query or fragment: webhook URLs often carry a token."""
     parts = urlsplit(url)

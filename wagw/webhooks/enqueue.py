@@ -28,7 +28,6 @@ DELIVERED_TTL = 300
 FAILED_TTL = 365 * 24 * 3600
 
 
-
 def wants(settings: Settings, event_name: str) -> bool:
     # Event names are matched case-insensitively, as go-whatsapp-web-multidevice does.
     return not settings.webhook_events or event_name.lower() in {e.lower() for e in settings.webhook_events}
@@ -53,10 +52,15 @@ def enqueue_deliveries(pipe: Pipeline, settings: Settings, event_id: str, event_
     """
     if not settings.webhook_urls or not wants(settings, event_name):
         return 0
-    rqcompat.enqueue_calls(pipe, keys.WEBHOOKS_QUEUE, _fixed_fields(settings), [
-        (DELIVER, (url, event_id, body), f"{event_name} {event_id} -> {redact(url)}")
-        for url in settings.webhook_urls
-    ])
+    rqcompat.enqueue_calls(
+        pipe,
+        keys.WEBHOOKS_QUEUE,
+        _fixed_fields(settings),
+        [
+            (DELIVER, (url, event_id, body), f"{event_name} {event_id} -> {redact(url)}")
+            for url in settings.webhook_urls
+        ],
+    )
     return len(settings.webhook_urls)
 
 
@@ -68,8 +72,14 @@ def _fixed_fields(settings: Settings) -> dict:
     global _fixed
     basis = (tuple(settings.webhook_retry_schedule), settings.webhook_connect_timeout, settings.webhook_timeout)
     if _fixed is None or _fixed[0] != basis:
-        _fixed = (basis, rqcompat.queued_job_fields(
-            keys.WEBHOOKS_QUEUE, timeout=job_timeout(settings), retry=rq_retry(settings),
-            result_ttl=DELIVERED_TTL, failure_ttl=FAILED_TTL,
-        ))
+        _fixed = (
+            basis,
+            rqcompat.queued_job_fields(
+                keys.WEBHOOKS_QUEUE,
+                timeout=job_timeout(settings),
+                retry=rq_retry(settings),
+                result_ttl=DELIVERED_TTL,
+                failure_ttl=FAILED_TTL,
+            ),
+        )
     return _fixed[1]

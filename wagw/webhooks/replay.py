@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from wagw.config import Settings
 
 
-
 def _registry(conn: Redis) -> FailedJobRegistry:
     return FailedJobRegistry(keys.WEBHOOKS_QUEUE, connection=conn, serializer=SERIALIZER)
 

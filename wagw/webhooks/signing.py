@@ -35,7 +35,9 @@ def wagw_signature(secret: bytes, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1=" + _hex_hmac(secret, b"%d." % timestamp + body)
 
 
-def delivery_headers(secret: bytes, body: bytes, event_id: str, attempt: int, now: float | None = None) -> dict[str, str]:
+def delivery_headers(
+    secret: bytes, body: bytes, event_id: str, attempt: int, now: float | None = None
+) -> dict[str, str]:
     """Every header of one delivery attempt; signed afresh per attempt (a new `t`)."""
     timestamp = int(time.time() if now is None else now)
     return {

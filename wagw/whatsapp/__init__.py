@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from wagw.whatsapp.backend import Backend
     from wagw.config import Settings
+    from wagw.whatsapp.backend import Backend
 
 
 def make_backend(settings: Settings, role: str) -> Backend:

@@ -35,6 +35,10 @@ import redis
 from loguru import logger
 
 from wagw import keys
+from wagw.config import Settings
+from wagw.devices import DeviceState
+from wagw.names import slot_of_role
+from wagw.redisconn import as_text, connect
 from wagw.whatsapp import fake_inbound, results
 from wagw.whatsapp.backend import (
     Backend,
@@ -46,10 +50,6 @@ from wagw.whatsapp.backend import (
     StreamReplaced,
     TemporaryBan,
 )
-from wagw.config import Settings
-from wagw.devices import DeviceState
-from wagw.names import slot_of_role
-from wagw.redisconn import as_text, connect
 
 FAKE_PHONE = "15550001111"
 CRASH, HANG, FAIL = "crash", "hang", "fail"
@@ -59,7 +59,8 @@ _BLOCK_SECONDS = 0.5  # how long one BLMOVE waits; bounds how fast stop() is not
 _STATE_ERRORS: dict[str, tuple[type[BackendError], str]] = {
     DeviceState.UNPAIRED: (NotPaired, "device {role!r} is not paired: run `wagw pair --role {role}`"),
     DeviceState.LOGGED_OUT: (
-        LoggedOut, "device {role!r} was logged out from the phone: run `wagw pair --role {role} --force`"
+        LoggedOut,
+        "device {role!r} was logged out from the phone: run `wagw pair --role {role} --force`",
     ),
     DeviceState.STREAM_REPLACED: (StreamReplaced, "another client connected with device {role!r}'s keys"),
     DeviceState.TEMPORARY_BAN: (TemporaryBan, "WhatsApp temporarily banned the account (simulated)"),
@@ -76,7 +77,7 @@ def fake_device_jid(role: str) -> str:
 
 
 def user_part(target: str) -> str:
-    """"crash@s.whatsapp.net" -> "crash"; "+crash" -> "crash"; "1555:3@s…" -> "1555"."""
+    """ "crash@s.whatsapp.net" -> "crash"; "+crash" -> "crash"; "1555:3@s…" -> "1555"."""
     return target.partition("@")[0].split(":", 1)[0].lstrip("+").lower()
 
 
@@ -173,7 +174,11 @@ class FakeBackend(Backend):
                     return
             while not self._stopping.is_set():
                 moved = conn.blmove(
-                    keys.FAKE_INBOUND, keys.FAKE_PENDING, _BLOCK_SECONDS, "LEFT", "RIGHT"  # type: ignore[arg-type]  # Redis takes fractional seconds
+                    keys.FAKE_INBOUND,
+                    keys.FAKE_PENDING,
+                    _BLOCK_SECONDS,
+                    "LEFT",
+                    "RIGHT",  # type: ignore[arg-type]  # Redis takes fractional seconds
                 )
                 if moved is not None and not self._handle(conn, moved):
                     return
@@ -262,8 +267,13 @@ class FakeBackend(Backend):
         self._call("user_info", {"jids": list(jids)}, list(jids))
         return results.users(
             [
-                results.user(jid, "Hey there! I am using WhatsApp.", str(int(_fake_id(jid, 12), 16) % 10**10), None,
-                             [jid.replace("@", ":0@", 1)])
+                results.user(
+                    jid,
+                    "Hey there! I am using WhatsApp.",
+                    str(int(_fake_id(jid, 12), 16) % 10**10),
+                    None,
+                    [jid.replace("@", ":0@", 1)],
+                )
                 for jid in jids
             ]
         )
@@ -280,7 +290,9 @@ class FakeBackend(Backend):
 
     def joined_groups(self) -> dict:
         self._call("joined_groups", {}, [])
-        return results.groups([self._fake_group("120363000000000001@g.us"), self._fake_group("120363000000000002@g.us")])
+        return results.groups(
+            [self._fake_group("120363000000000001@g.us"), self._fake_group("120363000000000002@g.us")]
+        )
 
     def mark_read(self, chat: str, ids: list[str], sender: str | None = None) -> dict:
         self._call("mark_read", {"chat": chat, "ids": list(ids), "sender": sender}, [chat])
@@ -292,5 +304,13 @@ class FakeBackend(Backend):
             results.participant(owner, "100000000000001@lid", True, True, None),
             results.participant("15551234567@s.whatsapp.net", "100000000000002@lid", False, False, "Alice"),
         ]
-        return results.group(jid, f"Fake group {jid.partition('@')[0][-4:]}", "A simulated group", owner,
-                             1_700_000_000, False, False, members)
+        return results.group(
+            jid,
+            f"Fake group {jid.partition('@')[0][-4:]}",
+            "A simulated group",
+            owner,
+            1_700_000_000,
+            False,
+            False,
+            members,
+        )

@@ -28,6 +28,7 @@ from typing import Any
 from loguru import logger
 
 from wagw import keys
+from wagw.config import Settings
 from wagw.whatsapp import neonize_events, results
 from wagw.whatsapp.backend import (
     Backend,
@@ -39,7 +40,6 @@ from wagw.whatsapp.backend import (
     StreamReplaced,
     TemporaryBan,
 )
-from wagw.config import Settings
 
 # How long a dropped connection may take whatsmeow to restore before wagw gives up on it.
 RECONNECT_WINDOW = 90.0
@@ -61,7 +61,7 @@ _FAILURE_REASONS: dict[int, tuple[type[BackendError], str]] = {
 
 
 def parse_jid(text: str) -> dict[str, Any]:
-    """"user[.agent][:device]@server" -> the fields of neonize's JID proto."""
+    """ "user[.agent][:device]@server" -> the fields of neonize's JID proto."""
     user, _, server = text.partition("@")
     device = agent = 0
     if ":" in user:
@@ -104,8 +104,11 @@ def stored_devices(store: str) -> list[str]:
     """JIDs ("user:device@server") of the devices in a store; [] when it holds none."""
     from neonize.client import ClientFactory  # loads the Go runtime
 
-    return [text for text in (jid_text(_fix_device_jid(d.JID)) for d in ClientFactory.get_all_devices_from_db(store))
-            if text]
+    return [
+        text
+        for text in (jid_text(_fix_device_jid(d.JID)) for d in ClientFactory.get_all_devices_from_db(store))
+        if text
+    ]
 
 
 def _fix_device_jid(jid: Any) -> Any:
@@ -201,13 +204,21 @@ class NeonizeBackend(Backend):
         on(nev.ConnectedEv, self._on_connected)
         on(nev.DisconnectedEv, self._on_disconnected)
         on(nev.KeepAliveTimeoutEv, lambda e: logger.warning("WhatsApp keepalive timeout ({} errors)", e.ErrorCount))
-        for name, event_class in (("LoggedOut", nev.LoggedOutEv), ("StreamReplaced", nev.StreamReplacedEv),
-                                  ("TemporaryBan", nev.TemporaryBanEv), ("ConnectFailure", nev.ConnectFailureEv),
-                                  ("ClientOutdated", nev.ClientOutdatedEv)):
+        for name, event_class in (
+            ("LoggedOut", nev.LoggedOutEv),
+            ("StreamReplaced", nev.StreamReplacedEv),
+            ("TemporaryBan", nev.TemporaryBanEv),
+            ("ConnectFailure", nev.ConnectFailureEv),
+            ("ClientOutdated", nev.ClientOutdatedEv),
+        ):
             on(event_class, lambda event, name=name: self._fail(error_for_event(name, event)))
         if self._on_event is not None:
-            for name, event_class in (("Message", nev.MessageEv), ("Receipt", nev.ReceiptEv),
-                                      ("GroupInfoEvent", nev.GroupInfoEv), ("CallOffer", nev.CallOfferEv)):
+            for name, event_class in (
+                ("Message", nev.MessageEv),
+                ("Receipt", nev.ReceiptEv),
+                ("GroupInfoEvent", nev.GroupInfoEv),
+                ("CallOffer", nev.CallOfferEv),
+            ):
                 on(event_class, lambda event, name=name: self._inbound(name, event))
 
     def registered_events(self) -> list[str]:
@@ -340,8 +351,15 @@ class NeonizeBackend(Backend):
         for item in found:
             info = item.UserInfo
             verified = info.VerifiedName.Details.verifiedName if info.HasField("VerifiedName") else None
-            entries.append(results.user(neonize_events.jid_str(item.JID) or "", info.Status, info.PictureID,
-                                        verified, [jid for d in info.Devices if (jid := jid_text(d))]))
+            entries.append(
+                results.user(
+                    neonize_events.jid_str(item.JID) or "",
+                    info.Status,
+                    info.PictureID,
+                    verified,
+                    [jid for d in info.Devices if (jid := jid_text(d))],
+                )
+            )
         return results.users(entries)
 
     def is_on_whatsapp(self, phones: list[str]) -> dict:
@@ -366,8 +384,14 @@ class NeonizeBackend(Backend):
     def mark_read(self, chat: str, ids: list[str], sender: str | None = None) -> dict:
         from neonize.utils.enum import ReceiptType
 
-        self._call("mark_read", self._client.mark_read, *ids, chat=self._jid(chat),
-                   sender=self._jid(sender or chat), receipt=ReceiptType.READ)
+        self._call(
+            "mark_read",
+            self._client.mark_read,
+            *ids,
+            chat=self._jid(chat),
+            sender=self._jid(sender or chat),
+            receipt=ReceiptType.READ,
+        )
         return results.marked_read(chat, ids, sender)
 
 
@@ -376,12 +400,21 @@ def group_result(info: Any) -> dict:
     participants = [
         results.participant(
             neonize_events.jid_str(p.PhoneNumber) or neonize_events.jid_str(p.JID) or "",
-            neonize_events.jid_str(p.LID), p.IsAdmin, p.IsSuperAdmin, p.DisplayName,
+            neonize_events.jid_str(p.LID),
+            p.IsAdmin,
+            p.IsSuperAdmin,
+            p.DisplayName,
         )
         for p in info.Participants
     ]
     owner = neonize_events.jid_str(info.OwnerPN) or neonize_events.jid_str(info.OwnerJID)
     return results.group(
-        neonize_events.jid_str(info.JID) or "", info.GroupName.Name, info.GroupTopic.Topic, owner,
-        info.GroupCreated, info.GroupAnnounce.IsAnnounce, info.GroupLocked.isLocked, participants,
+        neonize_events.jid_str(info.JID) or "",
+        info.GroupName.Name,
+        info.GroupTopic.Topic,
+        owner,
+        info.GroupCreated,
+        info.GroupAnnounce.IsAnnounce,
+        info.GroupLocked.isLocked,
+        participants,
     )

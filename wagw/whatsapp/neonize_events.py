@@ -17,20 +17,40 @@ from wagw.events import InboundEvent
 
 # neonize.proto.Neonize_pb2.Receipt.ReceiptType -> whatsmeow's receipt type strings.
 RECEIPT_TYPES = {
-    1: "delivered", 2: "sender", 3: "retry", 4: "read", 5: "read-self", 6: "played",
-    7: "played-self", 8: "server-error", 9: "inactive", 10: "peer_msg", 11: "hist_sync",
+    1: "delivered",
+    2: "sender",
+    3: "retry",
+    4: "read",
+    5: "read-self",
+    6: "played",
+    7: "played-self",
+    8: "server-error",
+    9: "inactive",
+    10: "peer_msg",
+    11: "hist_sync",
 }
 # waE2E.ProtocolMessage.Type values wagw turns into events.
 REVOKE, MESSAGE_EDIT = 0, 14
 
 # Message fields that wrap the real content (whatsmeow's UnwrapRaw, go-whatsapp's UnwrapMessage).
-_WRAPPERS = ("deviceSentMessage", "ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
-             "viewOnceMessageV2Extension", "documentWithCaptionMessage", "editedMessage")
+_WRAPPERS = (
+    "deviceSentMessage",
+    "ephemeralMessage",
+    "viewOnceMessage",
+    "viewOnceMessageV2",
+    "viewOnceMessageV2Extension",
+    "documentWithCaptionMessage",
+    "editedMessage",
+)
 # Message kinds that are plumbing, not something a person sent.
 _PLUMBING = ("senderKeyDistributionMessage", "fastRatchetKeySenderKeyDistributionMessage", "messageContextInfo")
 _MEDIA_FIELDS = {
-    "imageMessage": "image", "videoMessage": "video", "audioMessage": "audio",
-    "documentMessage": "document", "stickerMessage": "sticker", "ptvMessage": "video_note",
+    "imageMessage": "image",
+    "videoMessage": "video",
+    "audioMessage": "audio",
+    "documentMessage": "document",
+    "stickerMessage": "sticker",
+    "ptvMessage": "video_note",
 }
 
 
@@ -123,10 +143,16 @@ def _other_content(message: Any) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if _has(message, "locationMessage"):
         loc = message.locationMessage
-        extra["location"] = {k: v for k, v in {
-            "degreesLatitude": loc.degreesLatitude, "degreesLongitude": loc.degreesLongitude,
-            "name": loc.name or None, "address": loc.address or None,
-        }.items() if v is not None}
+        extra["location"] = {
+            k: v
+            for k, v in {
+                "degreesLatitude": loc.degreesLatitude,
+                "degreesLongitude": loc.degreesLongitude,
+                "name": loc.name or None,
+                "address": loc.address or None,
+            }.items()
+            if v is not None
+        }
     if _has(message, "contactMessage"):
         extra["contact"] = {"displayName": message.contactMessage.displayName, "vcard": message.contactMessage.vcard}
     return extra
@@ -164,15 +190,24 @@ def map_message(event: Any) -> list[InboundEvent]:
     if _has(content, "protocolMessage"):
         protocol = content.protocolMessage
         if protocol.type == REVOKE and _has(protocol, "key"):
-            return [events.revoked(
-                id=info.ID, **who, revoked_message_id=protocol.key.ID,
-                revoked_from_me=bool(protocol.key.fromMe), revoked_chat=protocol.key.remoteJID or None,
-            )]
+            return [
+                events.revoked(
+                    id=info.ID,
+                    **who,
+                    revoked_message_id=protocol.key.ID,
+                    revoked_from_me=bool(protocol.key.fromMe),
+                    revoked_chat=protocol.key.remoteJID or None,
+                )
+            ]
         if protocol.type == MESSAGE_EDIT:
-            return [events.edited(
-                id=info.ID, **who, original_message_id=protocol.key.ID,
-                body=text_of(protocol.editedMessage) if _has(protocol, "editedMessage") else None,
-            )]
+            return [
+                events.edited(
+                    id=info.ID,
+                    **who,
+                    original_message_id=protocol.key.ID,
+                    body=text_of(protocol.editedMessage) if _has(protocol, "editedMessage") else None,
+                )
+            ]
         return []  # key shares, history-sync notices, ephemeral settings: not user messages
 
     if _has(content, "reactionMessage"):
@@ -191,13 +226,20 @@ def map_message(event: Any) -> list[InboundEvent]:
         if replied_to_id and _has(context, "quotedMessage"):
             quoted_body = text_of(context.quotedMessage)
         forwarded = bool(context.isForwarded)
-    body = content.conversation or (
-        content.extendedTextMessage.text if _has(content, "extendedTextMessage") else None
-    )
-    return [events.message(
-        id=info.ID, **who, body=body or None, replied_to_id=replied_to_id, quoted_body=quoted_body,
-        media=media_of(content), forwarded=forwarded, view_once=view_once, extra=_other_content(content) or None,
-    )]
+    body = content.conversation or (content.extendedTextMessage.text if _has(content, "extendedTextMessage") else None)
+    return [
+        events.message(
+            id=info.ID,
+            **who,
+            body=body or None,
+            replied_to_id=replied_to_id,
+            quoted_body=quoted_body,
+            media=media_of(content),
+            forwarded=forwarded,
+            view_once=view_once,
+            extra=_other_content(content) or None,
+        )
+    ]
 
 
 def map_receipt(event: Any) -> list[InboundEvent]:
@@ -206,14 +248,16 @@ def map_receipt(event: Any) -> list[InboundEvent]:
     source = event.MessageSource
     if source.Sender.Device != 0 or not event.MessageIDs:
         return []
-    return [events.receipt(
-        ids=list(event.MessageIDs),
-        chat=jid_str(source.Chat) or "",
-        sender=jid_str(source.Sender) or "",
-        sender_alt=jid_str(source.SenderAlt) if _has(source, "SenderAlt") else None,
-        receipt_type=RECEIPT_TYPES.get(event.Type, "delivered"),
-        timestamp=event.Timestamp or None,
-    )]
+    return [
+        events.receipt(
+            ids=list(event.MessageIDs),
+            chat=jid_str(source.Chat) or "",
+            sender=jid_str(source.Sender) or "",
+            sender_alt=jid_str(source.SenderAlt) if _has(source, "SenderAlt") else None,
+            receipt_type=RECEIPT_TYPES.get(event.Type, "delivered"),
+            timestamp=event.Timestamp or None,
+        )
+    ]
 
 
 def map_group_info(event: Any) -> list[InboundEvent]:
@@ -221,13 +265,23 @@ def map_group_info(event: Any) -> list[InboundEvent]:
     chat = jid_str(event.JID) or ""
     sender = jid_str(event.Sender) if _has(event, "Sender") else None
     out = []
-    for change, members in (("join", event.Join), ("leave", event.Leave),
-                            ("promote", event.Promote), ("demote", event.Demote)):
+    for change, members in (
+        ("join", event.Join),
+        ("leave", event.Leave),
+        ("promote", event.Promote),
+        ("demote", event.Demote),
+    ):
         jids = [j for j in (jid_str(m) for m in members) if j]
         if jids:
-            out.append(events.group_participants(
-                chat=chat, change=change, jids=jids, timestamp=event.Timestamp or None, sender=sender,
-            ))
+            out.append(
+                events.group_participants(
+                    chat=chat,
+                    change=change,
+                    jids=jids,
+                    timestamp=event.Timestamp or None,
+                    sender=sender,
+                )
+            )
     return out
 
 
@@ -239,11 +293,17 @@ def map_call_offer(event: Any) -> list[InboundEvent]:
     # A group call comes "from" the group; the person calling is the creator.
     group = source if source and source.endswith("@g.us") else None
     caller = (jid_str(meta.callCreator) if _has(meta, "callCreator") else None) or source or ""
-    return [events.call_offer(
-        call_id=meta.callID, sender=caller, sender_alt=creator_alt, timestamp=meta.timestamp or None,
-        remote_platform=remote.remotePlatform or None, remote_version=remote.remoteVersion or None,
-        group_jid=group,
-    )]
+    return [
+        events.call_offer(
+            call_id=meta.callID,
+            sender=caller,
+            sender_alt=creator_alt,
+            timestamp=meta.timestamp or None,
+            remote_platform=remote.remotePlatform or None,
+            remote_version=remote.remoteVersion or None,
+            group_jid=group,
+        )
+    ]
 
 
 # neonize proto class name -> mapper; the backend registers one handler per entry.

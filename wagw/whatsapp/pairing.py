@@ -22,14 +22,13 @@ from pathlib import Path
 
 from loguru import logger
 
-from wagw import keys
-from wagw.config import Settings
-from wagw.exitcodes import ExitCode
-from wagw.redisconn import connect
-from wagw import devices
+from wagw import devices, keys
 from wagw.addresses import normalize_phone
+from wagw.config import Settings
 from wagw.devices import DeviceState
+from wagw.exitcodes import ExitCode
 from wagw.names import SESSION, device_roles, pairing_name, slot_of_role
+from wagw.redisconn import connect
 
 # Extra time the parent grants the child past the pairing timeout before killing it.
 KILL_MARGIN = 5.0
@@ -111,9 +110,8 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
     def request_code() -> None:
         try:
             code = client.PairPhone(phone, show_push_notification=True)
-            print(f"Pairing code for {role}: {code}  (WhatsApp > Linked devices > Link with phone number)",
-                  flush=True)
-        except Exception as error:  # noqa: BLE001 - reported to the parent
+            print(f"Pairing code for {role}: {code}  (WhatsApp > Linked devices > Link with phone number)", flush=True)
+        except Exception as error:
             outcome.update(status="failed", error=f"pairing code request failed: {error}")
             done.set()
 
@@ -136,7 +134,7 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
     def run() -> None:
         try:
             client.connect()
-        except Exception as error:  # noqa: BLE001 - reported to the parent
+        except Exception as error:
             outcome.setdefault("status", "failed")
             outcome.setdefault("error", f"cannot connect to WhatsApp: {error}")
         done.set()
@@ -158,13 +156,13 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
 # The parent ------------------------------------------------------------------------------
 
 
-def run_child(settings: Settings, role: str, phone: str | None, force: bool, timeout: float,
-              target=pair_child) -> dict:
+def run_child(settings: Settings, role: str, phone: str | None, force: bool, timeout: float, target=pair_child) -> dict:
     """Pair one role in a spawned child; kill it if it outlives timeout + KILL_MARGIN."""
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited, no fork
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=target, args=(settings, role, phone, force, timeout, sender),
-                        name=pairing_name(role), daemon=True)
+    child = ctx.Process(
+        target=target, args=(settings, role, phone, force, timeout, sender), name=pairing_name(role), daemon=True
+    )
     child.start()
     sender.close()
     deadline = time.monotonic() + timeout + KILL_MARGIN

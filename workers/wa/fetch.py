@@ -40,7 +40,11 @@ class _PublicOnlyBackend(httpcore.SyncBackend):
         self.allow_private = allow_private
 
     def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
         socket_options: Iterable[tuple] | None = None,
     ) -> httpcore.NetworkStream:
         try:
@@ -72,7 +76,8 @@ class _PublicOnlyTransport(httpx.BaseTransport):
 
     def __init__(self, allow_private: bool) -> None:
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=4,
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=4,
             network_backend=_PublicOnlyBackend(allow_private),
         )
 
@@ -80,8 +85,12 @@ class _PublicOnlyTransport(httpx.BaseTransport):
         assert isinstance(request.stream, httpx.SyncByteStream)
         core_request = httpcore.Request(
             method=request.method,
-            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
-                             port=request.url.port, target=request.url.raw_path),
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
             headers=request.headers.raw,
             content=request.stream,
             extensions=request.extensions,
@@ -99,8 +108,12 @@ class _PublicOnlyTransport(httpx.BaseTransport):
         except httpcore.ProtocolError as error:
             raise httpx.RemoteProtocolError(str(error), request=request) from error
         assert isinstance(response.stream, Iterable)
-        return httpx.Response(status_code=response.status, headers=response.headers,
-                              stream=_Body(response.stream), extensions=response.extensions)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_Body(response.stream),
+            extensions=response.extensions,
+        )
 
     def close(self) -> None:
         self._pool.close()
@@ -118,8 +131,12 @@ def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> b
     """The body of GET `url`, at most `max_bytes`; FetchFailed with a reason otherwise."""
     deadline = time.monotonic() + timeout
     client = httpx.Client(
-        transport=_PublicOnlyTransport(allow_private), follow_redirects=True, max_redirects=MAX_REDIRECTS,
-        timeout=timeout, trust_env=False, headers={"User-Agent": USER_AGENT},
+        transport=_PublicOnlyTransport(allow_private),
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        timeout=timeout,
+        trust_env=False,
+        headers={"User-Agent": USER_AGENT},
     )
     try:
         with client, client.stream("GET", url) as response:

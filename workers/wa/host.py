@@ -67,8 +67,9 @@ class Host:
         self.replies.write(json.dumps(message, default=str) + "\n")
         self.replies.flush()
 
-    def state(self, state: DeviceState, *, paired: bool | None = None, jid: str | None = None,
-              error: str | None = None) -> None:
+    def state(
+        self, state: DeviceState, *, paired: bool | None = None, jid: str | None = None, error: str | None = None
+    ) -> None:
         line = json.dumps({"event": "state", "state": state, "paired": paired, "jid": jid, "error": error}) + "\n"
         with self.events_lock:
             try:
@@ -142,13 +143,22 @@ class Host:
         try:
             result = getattr(self.backend, op)(**params)
         except BackendError as error:
-            return {"id": request_id, "ok": False,
-                    "error": {"type": type(error).__name__, "message": str(error), "backend": True}}
+            return {
+                "id": request_id,
+                "ok": False,
+                "error": {"type": type(error).__name__, "message": str(error), "backend": True},
+            }
         except Exception as error:
             logger.exception("{} raised", op)
-            return {"id": request_id, "ok": False,
-                    "error": {"type": type(error).__name__, "message": str(error),
-                              "traceback": traceback.format_exc(limit=20)}}
+            return {
+                "id": request_id,
+                "ok": False,
+                "error": {
+                    "type": type(error).__name__,
+                    "message": str(error),
+                    "traceback": traceback.format_exc(limit=20),
+                },
+            }
         return {"id": request_id, "ok": True, "result": result}
 
     def _exit(self, code: int) -> None:

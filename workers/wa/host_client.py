@@ -12,6 +12,7 @@ wa-worker, fires when the *thread* that spawned the host ends.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -29,11 +30,11 @@ from loguru import logger
 from pydantic import SecretStr
 from rq.timeouts import JobTimeoutException
 
-from wagw.whatsapp import backend as backend_errors
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.logs import ChildOutput
 from wagw.names import host_name, worker_role
+from wagw.whatsapp import backend as backend_errors
 
 if TYPE_CHECKING:
     from wagw.config import Settings
@@ -47,10 +48,16 @@ NOT_PAIRED_RECHECK = 2.0  # a job starts a fresh host to re-check pairing at mos
 NOT_PAIRED_IDLE_RECHECK = 60.0  # between jobs, an unpaired slot re-checks this often
 REAP_WAIT = 2.0  # seconds to wait for a host whose pipes closed to be reaped
 # Exits a host chooses itself (wagw.exitcodes); anything else mid-call is a native crash.
-CLEAN_EXITS = frozenset({
-    ExitCode.OK, ExitCode.TEMPFAIL, ExitCode.NOT_PAIRED, ExitCode.LOGGED_OUT,
-    ExitCode.STREAM_REPLACED, ExitCode.TEMP_BANNED,
-})
+CLEAN_EXITS = frozenset(
+    {
+        ExitCode.OK,
+        ExitCode.TEMPFAIL,
+        ExitCode.NOT_PAIRED,
+        ExitCode.LOGGED_OUT,
+        ExitCode.STREAM_REPLACED,
+        ExitCode.TEMP_BANNED,
+    }
+)
 _PANIC_STARTS = ("panic:", "fatal error:", "SIGABRT", "SIGSEGV")
 
 
@@ -123,7 +130,7 @@ def _record(line: str) -> dict | None:
 def render_tail(lines: list[str]) -> str:
     """The stderr lines worth showing: from the panic (with a little context before it) or the last few."""
     start = _panic_start(lines)
-    chosen = lines[max(0, start - 5): start + TAIL_LINES] if start is not None else lines[-20:]
+    chosen = lines[max(0, start - 5) : start + TAIL_LINES] if start is not None else lines[-20:]
     rendered = []
     for line in chosen:
         record = _record(line)
@@ -136,7 +143,7 @@ def panic_text(lines: list[str]) -> str:
     start = _panic_start(lines)
     if start is None:
         return ""
-    block = [line for line in lines[start: start + TAIL_LINES] if _record(line) is None]
+    block = [line for line in lines[start : start + TAIL_LINES] if _record(line) is None]
     return "\n".join(block).strip()
 
 
@@ -188,7 +195,7 @@ class _Incarnation:
             newline = self._buffer.find(b"\n")
             if newline >= 0:
                 line = bytes(self._buffer[:newline])
-                del self._buffer[:newline + 1]
+                del self._buffer[: newline + 1]
                 try:
                     message = json.loads(line)
                 except ValueError:
@@ -258,18 +265,14 @@ class _Incarnation:
             self.stderr_closed.wait(REAP_WAIT)
             self.events_closed.wait(REAP_WAIT)
             for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr, self._events):
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         return self.returncode
 
     def kill(self) -> int:
         self.killed = True
-        try:
+        with contextlib.suppress(ProcessLookupError):
             self.popen.kill()
-        except ProcessLookupError:
-            pass
         return self.reap()
 
 
@@ -313,10 +316,8 @@ class HostClient:
             self.state = DeviceState.STOPPED
         if host is None:
             return
-        try:
+        with contextlib.suppress(OSError):
             host.popen.stdin.close()
-        except OSError:
-            pass
         try:
             host.popen.wait(grace)
         except subprocess.TimeoutExpired:
@@ -343,11 +344,23 @@ class HostClient:
             self._last_jid = host.jid
         if host is None:
             paired = False if self.state is DeviceState.UNPAIRED else self._last_paired
-            return {"state": self.state, "paired": paired, "connected": False, "jid": self._last_jid,
-                    "pid": None, "last_exit": self.last_exit}
+            return {
+                "state": self.state,
+                "paired": paired,
+                "connected": False,
+                "jid": self._last_jid,
+                "pid": None,
+                "last_exit": self.last_exit,
+            }
         paired = host.paired if host.paired is not None else self._last_paired
-        return {"state": host.state, "paired": paired, "connected": host.connected,
-                "jid": host.jid or self._last_jid, "pid": host.pid, "last_exit": self.last_exit}
+        return {
+            "state": host.state,
+            "paired": paired,
+            "connected": host.connected,
+            "jid": host.jid or self._last_jid,
+            "pid": host.pid,
+            "last_exit": self.last_exit,
+        }
 
     # Calls ----------------------------------------------------------------------------
     def call(self, operation: str, params: dict[str, Any], *, deadline: float | None, connect_wait: float) -> Any:
@@ -387,7 +400,11 @@ class HostClient:
         error = reply.get("error") or {}
         kind, message = error.get("type", "Error"), error.get("message", "")
         error_class = getattr(backend_errors, kind, None)
-        if error.get("backend") and isinstance(error_class, type) and issubclass(error_class, backend_errors.BackendError):
+        if (
+            error.get("backend")
+            and isinstance(error_class, type)
+            and issubclass(error_class, backend_errors.BackendError)
+        ):
             raise error_class(message)
         detail = f"\n{error['traceback']}" if error.get("traceback") else ""
         raise HostCallError(f"native host raised {kind}: {message}{detail}")
@@ -477,8 +494,12 @@ class HostClient:
             raise
         finally:
             os.close(events_write)
-        hello = {"slot": self.slot, "parent": os.getpid(), "events_fd": events_write,
-                 "settings": settings_payload(self.settings)}
+        hello = {
+            "slot": self.slot,
+            "parent": os.getpid(),
+            "events_fd": events_write,
+            "settings": settings_payload(self.settings),
+        }
         try:
             popen.stdin.write(json.dumps(hello).encode() + b"\n")
             popen.stdin.flush()
@@ -515,6 +536,9 @@ class HostClient:
             return
         where = f"during {during}" if during else "between calls"
         logger.warning(
-            "native host pid {} {} {} ({})", host.pid,
-            "died of" if returncode < 0 else "exited with", self.last_exit, where,
+            "native host pid {} {} {} ({})",
+            host.pid,
+            "died of" if returncode < 0 else "exited with",
+            self.last_exit,
+            where,
         )

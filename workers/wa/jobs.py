@@ -13,17 +13,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 
-from wagw import metrics, quarantine
+from wagw import metrics, operations, quarantine
 from wagw.names import host_name
-from wagw import operations
 from wagw.operations import OPERATIONS, Operation
 from wagw.operations.args import InvalidArguments
 from workers.wa import media
@@ -121,8 +120,9 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         runtime.quarantines.check(operation)
         if operation == "send_image":
             params = media.image_params(params, runtime.settings, runtime.deadline)
-        result = runtime.host.call(operation, params, deadline=runtime.deadline,
-                                   connect_wait=runtime.settings.wa_connect_wait)
+        result = runtime.host.call(
+            operation, params, deadline=runtime.deadline, connect_wait=runtime.settings.wa_connect_wait
+        )
         outcome = "ok"
         return result
     except HostCrashed as crash:
@@ -150,8 +150,9 @@ def _outcome(error: BaseException) -> str:
 
 def _count_crash(runtime: Runtime, operation: str, crash: HostCrashed) -> None:
     try:
-        engaged = quarantine.record_crash(runtime.conn, runtime.settings, operation,
-                                          process=runtime.process, exit=crash.exit, panic=crash.panic)
+        engaged = quarantine.record_crash(
+            runtime.conn, runtime.settings, operation, process=runtime.process, exit=crash.exit, panic=crash.panic
+        )
         metrics.incr(runtime.conn, "native_host_crashes", operation=operation)
         if engaged:
             runtime.quarantines.note(engaged)

@@ -107,7 +107,7 @@ def image_source(value: str, media_dir: Path) -> tuple[str, str]:
     if lowered.startswith(("http://", "https://")):
         return "url", text
     if lowered.startswith("file://"):
-        return "path", text[len("file://"):]
+        return "path", text[len("file://") :]
     if text.startswith("data:"):
         header, sep, payload = text.partition(",")
         if not sep or ";base64" not in header:

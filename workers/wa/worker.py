@@ -32,10 +32,10 @@ from rq.worker import SimpleWorker, WorkerStatus
 from wagw import devices, keys, rqcompat
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.exitcodes import ExitCode
-from wagw.scheduler.reaper import reap_orphaned_jobs
-from wagw.redisconn import SERIALIZER, connect
 from wagw.names import wa_worker_name, worker_role
 from wagw.operations import operation_of
+from wagw.redisconn import SERIALIZER, connect
+from wagw.scheduler.reaper import reap_orphaned_jobs
 from workers.wa import jobs as wa
 from workers.wa.host_client import HostClient
 
@@ -149,10 +149,15 @@ class WaWorker(SimpleWorker):
 
 def publish_device_status(conn: Redis, slot: int, host: HostClient) -> None:
     status = host.status()
-    devices.publish(conn, worker_role(slot), state=status["state"], paired=status["paired"],
-                    connected=status["connected"], jid=status["jid"],
-                    extra={"host_pid": status["pid"] or "", "worker_pid": os.getpid(),
-                           "last_exit": status["last_exit"] or ""})
+    devices.publish(
+        conn,
+        worker_role(slot),
+        state=status["state"],
+        paired=status["paired"],
+        connected=status["connected"],
+        jid=status["jid"],
+        extra={"host_pid": status["pid"] or "", "worker_pid": os.getpid(), "last_exit": status["last_exit"] or ""},
+    )
 
 
 def _status_loop(conn: Redis, runtime: wa.Runtime, stop: threading.Event) -> None:
@@ -168,12 +173,16 @@ def _status_loop(conn: Redis, runtime: wa.Runtime, stop: threading.Event) -> Non
 def main(settings: Settings, args: argparse.Namespace) -> int:
     slot = int(args.slot)
     if not 1 <= slot < MAX_LINKED_DEVICES:
-        logger.error("--slot must be 1 to {} (WhatsApp links at most {} devices, one is the session)",
-                     MAX_LINKED_DEVICES - 1, MAX_LINKED_DEVICES)
+        logger.error(
+            "--slot must be 1 to {} (WhatsApp links at most {} devices, one is the session)",
+            MAX_LINKED_DEVICES - 1,
+            MAX_LINKED_DEVICES,
+        )
         return ExitCode.USAGE
     if slot > settings.wa_workers:
-        logger.warning("slot {} is beyond WAGW_WA_WORKERS={}: it still needs its own paired device",
-                       slot, settings.wa_workers)
+        logger.warning(
+            "slot {} is beyond WAGW_WA_WORKERS={}: it still needs its own paired device", slot, settings.wa_workers
+        )
     conn = connect(settings)
     for job_id in reap_orphaned_jobs(conn, [keys.WA_QUEUE]):
         logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
@@ -183,19 +192,25 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     runtime = wa.Runtime(settings=settings, conn=conn, host=host, slot=slot)
     wa.bind(runtime)
     stop_status = threading.Event()
-    threading.Thread(target=_status_loop, args=(conn, runtime, stop_status),
-                     name="device-status", daemon=True).start()
+    threading.Thread(target=_status_loop, args=(conn, runtime, stop_status), name="device-status", daemon=True).start()
     # Unique per incarnation: RQ refuses a name whose key is still alive, and the reaper
     # finds a dead incarnation's jobs by the pid in its worker hash.
     # RQ's own connection: its socket timeout must outlast the idle BLPOP (WORKER_TTL - 15 s).
     # redis-py defaults unix sockets to 5 s, and RQ raises that only for connections its pool
     # creates later, so the worker gets a pool of its own with the timeout set up front.
     worker_conn = connect(settings, socket_timeout=WORKER_TTL)
-    worker = WaWorker([keys.WA_QUEUE], name=f"{wa_worker_name(slot)}.{os.getpid()}", connection=worker_conn,
-                      serializer=SERIALIZER, runtime=runtime, worker_ttl=WORKER_TTL)
+    worker = WaWorker(
+        [keys.WA_QUEUE],
+        name=f"{wa_worker_name(slot)}.{os.getpid()}",
+        connection=worker_conn,
+        serializer=SERIALIZER,
+        runtime=runtime,
+        worker_ttl=WORKER_TTL,
+    )
     try:
-        worker.work(burst=bool(getattr(args, "burst", False)),
-                    with_scheduler=bool(getattr(args, "with_scheduler", False)))
+        worker.work(
+            burst=bool(getattr(args, "burst", False)), with_scheduler=bool(getattr(args, "with_scheduler", False))
+        )
     finally:
         stop_status.set()
         host.stop()

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from wagw.config import Settings
 
 
-
 class DeliveryError(Exception):
     """A delivery attempt that did not get a 2xx."""
 

@@ -20,8 +20,6 @@ from workers.webhooks.policy import Outcome, parse_retry_after, snippet
 MAX_RESPONSE_BYTES = 64 * 1024
 
 
-
-
 class WebhookHttp:
     """Thread-safe. `connect_timeout` bounds the TCP/TLS connect; `total_timeout` bounds every
     other wait (sending, the response, its body) and the body is read only while the total

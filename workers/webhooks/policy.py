@@ -15,7 +15,7 @@ import random
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from enum import Enum
+from enum import StrEnum
 
 # +-25 %: deliveries that failed together (an endpoint outage) come back spread out.
 JITTER = 0.25
@@ -24,7 +24,7 @@ SNIPPET_CHARS = 300
 RETRY_AFTER_CAP = 3600.0
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
     FAILED = "failed"

@@ -73,6 +73,7 @@ LINGER = 0.008
 # has happened, so this delays no delivery).
 FINISH_LINGER = 0.010
 
+
 @dataclass
 class Flight:
     """One job between being taken from the queue and its outcome being recorded."""
@@ -139,7 +140,9 @@ class DeliveryWorker(BaseWorker):
         worked = False
         logger.info(
             "webhook worker {} delivering to {} endpoint(s), {} threads each",
-            self.name, len(self.settings.webhook_urls), LANE_THREADS,
+            self.name,
+            len(self.settings.webhook_urls),
+            LANE_THREADS,
         )
         try:
             if self.settings.webhook_secret is None:
@@ -207,7 +210,7 @@ class DeliveryWorker(BaseWorker):
         jobs = rqcompat.SharedRegistriesJob.fetch_many(ids, self.connection, serializer=self.serializer)
         flights: list[Flight] = []
         with self.connection.pipeline() as pipe:
-            for job_id, job in zip(ids, jobs):
+            for job_id, job in zip(ids, jobs, strict=False):
                 self.taken.release(job_id, pipe)
                 if job is None:
                     continue  # deleted while queued
@@ -217,7 +220,7 @@ class DeliveryWorker(BaseWorker):
             for flight in checks:
                 pipe.exists(delivery.delivered_key(flight.url, flight.event_id))
             results = pipe.execute()
-        for flight, seen in zip(checks, results[len(results) - len(checks):]):
+        for flight, seen in zip(checks, results[len(results) - len(checks) :], strict=False):
             if seen:
                 flight.action = "duplicate"
         if flights and self.get_state() != WorkerStatus.BUSY:
@@ -304,7 +307,7 @@ class DeliveryWorker(BaseWorker):
                 self._finish(batch)
                 return
             except (RedisConnectionError, RedisTimeoutError) as error:
-                for flight, (retries_left, meta) in zip(batch, saved):
+                for flight, (retries_left, meta) in zip(batch, saved, strict=False):
                     flight.job.retries_left, flight.job.meta = retries_left, dict(meta)
                 if time.monotonic() >= deadline:
                     # They stay started in Redis: the started-registry lease runs out and RQ's
@@ -389,8 +392,7 @@ class DeliveryWorker(BaseWorker):
         if kind in ("deferred", "requeued"):
             logger.debug("webhook {} -> {}: {}", flight.event_id, redact(flight.url), kind)
         elif kind == "duplicate":
-            logger.info("webhook {} -> {}: already delivered, not sent again", flight.event_id,
-                        redact(flight.url))
+            logger.info("webhook {} -> {}: already delivered, not sent again", flight.event_id, redact(flight.url))
         elif flight.outcome is None:
             logger.error("webhook job {} failed: {}", flight.job.id, flight.error)
         elif kind == "delivered":
