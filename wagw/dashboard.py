@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import argparse
 
     from flask import Flask
+    from redis import Redis
 
     from wagw.config import Settings
 
@@ -135,8 +136,13 @@ def _escaping_loader(loader):
     return EscapingLoader()
 
 
-def _install_fixed_views(app: Flask) -> None:
+def _redis() -> Redis:
     from flask import current_app
+
+    return current_app.redis_conn  # type: ignore[attr-defined]  # set by rq-dashboard's setup_rq_connection
+
+
+def _install_fixed_views(app: Flask) -> None:
     from rq import Queue, Worker, requeue_job
     from rq.exceptions import DeserializationError, NoSuchJobError
     from rq.job import Job
@@ -182,22 +188,22 @@ def _install_fixed_views(app: Flask) -> None:
                 "version": getattr(worker, "version", ""),
                 "python_version": getattr(worker, "python_version", ""),
             }
-            for worker in Worker.all(connection=current_app.redis_conn, serializer=SERIALIZER)
+            for worker in Worker.all(connection=_redis(), serializer=SERIALIZER)
         ]
         workers.sort(key=lambda w: (w["state"], w["queues"], w["name"]))
         return {"workers": workers}
 
     @web.jsonify
     def requeue_job_view(job_id):
-        requeue_job(job_id, connection=current_app.redis_conn, serializer=SERIALIZER)
+        requeue_job(job_id, connection=_redis(), serializer=SERIALIZER)
         return {"status": "OK"}
 
     @web.jsonify
     def requeue_all(queue_name):
-        registry = Queue(queue_name, serializer=SERIALIZER, connection=current_app.redis_conn).failed_job_registry
+        registry = Queue(queue_name, serializer=SERIALIZER, connection=_redis()).failed_job_registry
         job_ids = registry.get_job_ids(cleanup=False)
         for job_id in job_ids:
-            requeue_job(job_id, connection=current_app.redis_conn, serializer=SERIALIZER)
+            requeue_job(job_id, connection=_redis(), serializer=SERIALIZER)
         return {"status": "OK", "count": len(job_ids)}
 
     # A job that expired (or a mistyped id) is a 404, not a traceback and a 500.

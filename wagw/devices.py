@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from wagw import keys
+from wagw.redisconn import HashFields, hash_text
 from wagw.whatsapp.backend import BackendError, ConnectFailure, LoggedOut, NotPaired, StreamReplaced, TemporaryBan
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def publish(
 ) -> None:
     """Write one heartbeat of `role`; `paired` None (not known yet) is written as "0"."""
     key = keys.DEVICE_STATUS.format(role=role)
-    fields = {
+    fields: HashFields = {
         "paired": "1" if paired else "0",
         "connected": "1" if connected else "0",
         "jid": jid or "",
@@ -93,7 +94,7 @@ def publish(
 
 def read(conn: Redis, role: str) -> dict[str, str]:
     """The last heartbeat of `role`; empty when its process stopped reporting."""
-    return {k.decode(): v.decode() for k, v in conn.hgetall(keys.DEVICE_STATUS.format(role=role)).items()}
+    return hash_text(conn.hgetall(keys.DEVICE_STATUS.format(role=role)))
 
 
 def clear(conn: Redis, role: str) -> None:

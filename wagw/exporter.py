@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 from wagw import __version__, keys
 from wagw.metrics import METRICS, PREFIX, Metric
 from wagw.names import SESSION
-from wagw.redisconn import memory
+from wagw.redisconn import as_text, hash_text, memory
 
 if TYPE_CHECKING:
     import argparse
@@ -143,8 +143,8 @@ class WagwCollector:
         pattern = keys.DEVICE_STATUS.format(role="*")
         prefix = pattern[:-1]
         for key in sorted(self.conn.scan_iter(match=pattern, count=100)):
-            role = key.decode()[len(prefix) :]
-            status = {k.decode(): v.decode() for k, v in self.conn.hgetall(key).items()}
+            role = str(as_text(key))[len(prefix) :]
+            status = hash_text(self.conn.hgetall(key))
             is_connected = 1 if status.get("connected") == "1" else 0
             connected.add_metric([role], is_connected)
             paired.add_metric([role], 1 if status.get("paired") == "1" else 0)

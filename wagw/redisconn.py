@@ -6,16 +6,26 @@ from typing import TYPE_CHECKING, cast
 
 from redis import Redis
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 from rq.serializers import JSONSerializer
 
 if TYPE_CHECKING:
     from wagw.config import Settings
+
+# What HSET takes as its mapping (redis-py's own types; a dict[str, str] is not one of them).
+HashFields = dict[FieldT, EncodableT]
 
 # One entry of a Redis stream as wagw's clients (bytes, RESP2) return it: (id, fields).
 StreamEntry = tuple[bytes, dict[bytes, bytes]]
 
 # JSON only: a pickle in Redis is code execution for whoever can write to it.
 SERIALIZER = JSONSerializer
+
+
+def hash_text(raw: object) -> dict[str, str]:
+    """An HGETALL reply as text (wagw's clients return bytes)."""
+    assert isinstance(raw, dict)
+    return {str(as_text(key)): str(as_text(value)) for key, value in raw.items()}
 
 
 def as_text(value: object) -> str | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import uuid4
 
 from rq import worker_registration
@@ -35,7 +35,7 @@ from rq.utils import as_text, utcformat
 from rq.utils import now as rq_now
 from rq.worker import BaseWorker
 
-from wagw.redisconn import SERIALIZER, read_stream
+from wagw.redisconn import SERIALIZER, HashFields, read_stream
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -82,9 +82,7 @@ def now() -> datetime:
 # ---- enqueueing (the session's event thread) ----------------------------------------------------
 
 
-def queued_job_fields(
-    queue_name: str, *, timeout: int, retry: Retry, result_ttl: int, failure_ttl: int
-) -> dict[str, Any]:
+def queued_job_fields(queue_name: str, *, timeout: int, retry: Retry, result_ttl: int, failure_ttl: int) -> HashFields:
     """The fields Job.to_dict writes for a job queued with these options and no callbacks,
     dependencies, meta or ttl, minus the per-job ones enqueue_calls adds (rq's job hash)."""
     return {
@@ -107,7 +105,7 @@ def queued_job_fields(
 
 
 def enqueue_calls(
-    pipe: Pipeline, queue_name: str, fields: dict[str, Any], calls: Iterable[tuple[str, tuple, str]]
+    pipe: Pipeline, queue_name: str, fields: HashFields, calls: Iterable[tuple[str, tuple, str]]
 ) -> list[str]:
     """Queue one job per (function path, args, description) on `pipe`, writing what
     Queue.enqueue_many writes: the set of queues, each job's hash (`fields` from
@@ -169,7 +167,7 @@ class IntermediateList:
         set, block up to `wait` seconds for one (BLMOVE, as rq's Queue.lmove)."""
         ids = self._take_many(keys=[self.queue_key, self.key], args=[count])
         if not ids and wait:
-            one = self.connection.blmove(self.queue_key, self.key, wait, "LEFT", "RIGHT")
+            one = self.connection.blmove(self.queue_key, self.key, wait, "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
             ids = [one] if one else []
         return [as_text(i) for i in ids]
 
@@ -244,7 +242,7 @@ def mark_finished(job: Job, execution: Execution, result: dict, ttl: int, worker
         job.key,
         mapping={
             "status": JobStatus.FINISHED.value,
-            "ended_at": utcformat(job.ended_at),
+            "ended_at": utcformat(job.ended_at or rq_now()),
             "worker_name": worker_name,
         },
     )
@@ -329,7 +327,7 @@ def started_entries(registry: StartedJobRegistry) -> list[tuple[str, str]]:
     "<job id>:<execution id>", each naming an execution hash that records its worker."""
     entries = []
     for member in registry.connection.zrange(registry.key, 0, -1):
-        entry = as_text(member)
+        entry = as_text(cast(bytes, member))
         worker_name = registry.connection.hget(_EXECUTION_KEY.format(entry), "worker_name")
         entries.append((entry, as_text(worker_name or b"")))
     return entries

@@ -112,12 +112,12 @@ class Session:
         done = threading.Event()
         heartbeat = threading.Thread(target=self._heartbeat, args=(done,), name="heartbeat", daemon=True)
         try:
-            self.backend = make_backend(self.settings, SESSION)
-            self.sink = EventSink(self.settings, self.conn, self.backend.device_jid, lambda: self.stop_requested)
+            backend = self.backend = make_backend(self.settings, SESSION)
+            self.sink = EventSink(self.settings, self.conn, backend.device_jid, lambda: self.stop_requested)
             self.state = DeviceState.CONNECTING
             heartbeat.start()
             # On a thread, so that a stop request is not stuck behind a stalled connect.
-            starter = self._on_thread(lambda: self.backend.start(self.sink), "backend-start")
+            starter = self._on_thread(lambda: backend.start(self.sink), "backend-start")
             if self.stop_requested:
                 return self._shutdown(starter)
             if self._thread_error is not None:
@@ -125,7 +125,7 @@ class Session:
             self.state = DeviceState.CONNECTED
             self.publish_status()
             logger.info("session connected as {} (backend {})", self._jid(), self.settings.backend)
-            waiter = self._on_thread(self.backend.wait, "backend-wait")
+            waiter = self._on_thread(backend.wait, "backend-wait")
             if self.stop_requested:
                 return self._shutdown(waiter)
             if self._thread_error is None:
@@ -157,6 +157,7 @@ class Session:
         logger.info("stopping the session")
         self.state = DeviceState.STOPPING
         deadline = time.monotonic() + self.settings.shutdown_grace
+        assert self.backend is not None  # run() makes it before it can stop
         stopper = threading.Thread(target=self.backend.stop, name="backend-stop", daemon=True)
         stopper.start()
         stopper.join(max(0.0, deadline - time.monotonic()))

@@ -19,7 +19,7 @@ from wagw import devices, keys
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.names import device_roles
-from wagw.redisconn import SERIALIZER, connect, memory
+from wagw.redisconn import SERIALIZER, as_text, connect, memory
 
 if TYPE_CHECKING:
     import argparse
@@ -39,13 +39,13 @@ def queue_counts(conn: Redis, name: str) -> dict[str, int]:
 
 def device_status(conn: Redis, role: str) -> dict:
     live = devices.read(conn, role)
-    recorded_jid = conn.hget(keys.DEVICE_JIDS, role)
+    recorded_jid = as_text(conn.hget(keys.DEVICE_JIDS, role))
     paired = live.get("paired") == "1" if "paired" in live else recorded_jid is not None
     entry = {
         "role": role,
         "paired": paired,
         "connected": live.get("connected") == "1",
-        "jid": live.get("jid") or (recorded_jid.decode() if recorded_jid else None),
+        "jid": live.get("jid") or recorded_jid,
         "state": live.get("state") or DeviceState.OFFLINE,  # no heartbeat: its process is not running
     }
     if not paired:

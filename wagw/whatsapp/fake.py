@@ -173,13 +173,8 @@ class FakeBackend(Backend):
                 if self._stopping.is_set() or not self._handle(conn, raw):
                     return
             while not self._stopping.is_set():
-                moved = conn.blmove(
-                    keys.FAKE_INBOUND,
-                    keys.FAKE_PENDING,
-                    _BLOCK_SECONDS,
-                    "LEFT",
-                    "RIGHT",  # type: ignore[arg-type]  # Redis takes fractional seconds
-                )
+                # redis-py types the timeout as int; Redis takes fractional seconds.
+                moved = conn.blmove(keys.FAKE_INBOUND, keys.FAKE_PENDING, _BLOCK_SECONDS, "LEFT", "RIGHT")  # type: ignore[arg-type]
                 if moved is not None and not self._handle(conn, moved):
                     return
         except redis.RedisError as error:

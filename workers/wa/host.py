@@ -32,7 +32,7 @@ import signal
 import sys
 import threading
 import traceback
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -40,6 +40,9 @@ from wagw.devices import DeviceState, state_after
 from wagw.exitcodes import ExitCode
 from wagw.names import host_name, worker_role
 from wagw.procs import die_with_parent
+
+if TYPE_CHECKING:
+    from wagw.whatsapp.backend import Backend
 
 STOP_GRACE = 2.0  # seconds the backend gets to disconnect before the host exits anyway
 
@@ -61,7 +64,7 @@ class Host:
         self.replies = replies
         self.events = events
         self.events_lock = threading.Lock()
-        self.backend = None
+        self.backend: Backend | None = None  # made in run(), once the hello is read
 
     def reply(self, message: dict) -> None:
         self.replies.write(json.dumps(message, default=str) + "\n")
@@ -82,24 +85,24 @@ class Host:
         from wagw.whatsapp import make_backend  # neonize (if configured) loads here
 
         self.state(DeviceState.STARTING)
-        self.backend = make_backend(self.settings, self.role)
-        threading.Thread(target=self._connection, name="connection", daemon=True).start()
+        backend = self.backend = make_backend(self.settings, self.role)
+        threading.Thread(target=self._connection, args=(backend,), name="connection", daemon=True).start()
         # Calls run right here, one at a time: no thread hand-off on the hot path. A call hung
         # in Go blocks this loop; the wa-worker kills us at the job's deadline, or
         # PR_SET_PDEATHSIG does when the wa-worker itself dies.
         for line in sys.stdin:
-            self.reply(self._handle(line))
+            self.reply(self._handle(backend, line))
         logger.info("the wa-worker closed the pipe: exiting")
         self._exit(ExitCode.OK)
         return ExitCode.OK  # not reached
 
-    def _connection(self) -> None:
+    def _connection(self, backend: Backend) -> None:
         from wagw.whatsapp.backend import BackendError
 
         try:
-            jid = self.backend.device_jid()
+            jid = backend.device_jid()
             self.state(DeviceState.CONNECTING, paired=jid is not None, jid=jid)
-            self.backend.start(on_event=None)
+            backend.start(on_event=None)
         except BackendError as error:
             state = state_after(error)
             self.state(state, paired=False if state is DeviceState.UNPAIRED else None, error=str(error))
@@ -109,11 +112,11 @@ class Host:
             logger.exception("{} failed to connect", self.role)
             self.state(DeviceState.FAILED, error=f"{type(error).__name__}: {error}")
             self._exit(ExitCode.FAILURE)
-        jid = self.backend.device_jid()
+        jid = backend.device_jid()
         self.state(DeviceState.CONNECTED, paired=True, jid=jid)
         logger.info("{} connected as {}", self.role, jid)
         try:
-            self.backend.wait()
+            backend.wait()
         except BackendError as error:
             logger.warning("{} connection ended: {}", self.role, error)
             state = state_after(error)
@@ -122,15 +125,15 @@ class Host:
         self.state(DeviceState.OFFLINE, paired=True, error="connection closed")
         self._exit(ExitCode.OK)
 
-    def _handle(self, line: str) -> dict:
+    def _handle(self, backend: Backend, line: str) -> dict:
         try:
             request = json.loads(line)
             request_id, op, params = request["id"], request["op"], request.get("params") or {}
         except (ValueError, KeyError, TypeError) as error:
             return {"id": None, "ok": False, "error": {"type": "ProtocolError", "message": str(error)}}
-        return self._execute(request_id, op, params)
+        return self._execute(backend, request_id, op, params)
 
-    def _execute(self, request_id: Any, op: str, params: dict) -> dict:
+    def _execute(self, backend: Backend, request_id: Any, op: str, params: dict) -> dict:
         from wagw.operations import OPERATIONS
         from wagw.whatsapp.backend import BackendError
 
@@ -141,7 +144,7 @@ class Host:
             params["image"] = base64.b64decode(params.pop("image_b64"))
         logger.debug("call {} {}", request_id, op)
         try:
-            result = getattr(self.backend, op)(**params)
+            result = getattr(backend, op)(**params)
         except BackendError as error:
             return {
                 "id": request_id,
@@ -165,15 +168,15 @@ class Host:
         """Leave now: disconnect if the backend manages within STOP_GRACE, then os._exit
         (Go threads and a hung call must not keep the process alive)."""
         if self.backend is not None:
-            stopper = threading.Thread(target=self._stop_backend, daemon=True)
+            stopper = threading.Thread(target=self._stop_backend, args=(self.backend,), daemon=True)
             stopper.start()
             stopper.join(STOP_GRACE)
         sys.stderr.flush()
         os._exit(code)
 
-    def _stop_backend(self) -> None:
+    def _stop_backend(self, backend: Backend) -> None:
         try:
-            self.backend.stop()
+            backend.stop()
         except Exception:
             logger.exception("stopping the backend failed")
 

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from loguru import logger
 from pydantic import SecretStr
@@ -173,8 +173,12 @@ class _Incarnation:
         self.events_closed = threading.Event()
         self.stderr_closed = threading.Event()
         self.returncode: int | None = None
+        assert popen.stdin and popen.stdout and popen.stderr  # spawned with three pipes
+        self.stdin: IO[bytes] = popen.stdin
+        self.stdout: IO[bytes] = popen.stdout
+        self.stderr_pipe: IO[bytes] = popen.stderr
         self._events = os.fdopen(events_fd, "rb")
-        self._stdout_fd = popen.stdout.fileno()
+        self._stdout_fd = self.stdout.fileno()
         self._buffer = bytearray()
         self._poller = select.poll()
         self._poller.register(self._stdout_fd, select.POLLIN)
@@ -245,7 +249,7 @@ class _Incarnation:
     def _read_stderr(self) -> None:
         output = ChildOutput(self.name)  # keeps a whole Go trace at ERROR, not just its first line
         try:
-            for raw in self.popen.stderr:
+            for raw in self.stderr_pipe:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 self.stderr.append(line)
                 output.relay(line)
@@ -256,18 +260,20 @@ class _Incarnation:
 
     def reap(self) -> int:
         """Wait for the exit status and for the last stderr lines (the panic text)."""
-        if self.returncode is None:
-            try:
-                self.returncode = self.popen.wait(REAP_WAIT)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.returncode = self.popen.wait()
-            self.stderr_closed.wait(REAP_WAIT)
-            self.events_closed.wait(REAP_WAIT)
-            for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr, self._events):
-                with contextlib.suppress(OSError):
-                    stream.close()
-        return self.returncode
+        if self.returncode is not None:
+            return self.returncode
+        try:
+            returncode = self.popen.wait(REAP_WAIT)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            returncode = self.popen.wait()
+        self.stderr_closed.wait(REAP_WAIT)
+        self.events_closed.wait(REAP_WAIT)
+        for stream in (self.stdin, self.stdout, self.stderr_pipe, self._events):
+            with contextlib.suppress(OSError):
+                stream.close()
+        self.returncode = returncode
+        return returncode
 
     def kill(self) -> int:
         self.killed = True
@@ -317,7 +323,7 @@ class HostClient:
         if host is None:
             return
         with contextlib.suppress(OSError):
-            host.popen.stdin.close()
+            host.stdin.close()
         try:
             host.popen.wait(grace)
         except subprocess.TimeoutExpired:
@@ -375,8 +381,8 @@ class HostClient:
         answered = False
         try:
             try:
-                host.popen.stdin.write(line.encode())
-                host.popen.stdin.flush()
+                host.stdin.write(line.encode())
+                host.stdin.flush()
             except (OSError, ValueError):
                 pass  # the host is dying: reading its reply reports it
             try:
@@ -419,7 +425,7 @@ class HostClient:
     def _crashed(self, host: _Incarnation, operation: str) -> HostCrashed:
         with self._changed:
             self._bury(host, during=operation)
-            crash = HostCrashed(self.slot, operation, host.pid, host.returncode, list(host.stderr))
+            crash = HostCrashed(self.slot, operation, host.pid, host.reap(), list(host.stderr))
             if self._host is None and time.monotonic() >= self._next_spawn:
                 self._spawn()  # warm for the retry
         return crash
@@ -500,12 +506,12 @@ class HostClient:
             "events_fd": events_write,
             "settings": settings_payload(self.settings),
         }
+        host = self._host = _Incarnation(popen, events_read, self.name, self._changed)
         try:
-            popen.stdin.write(json.dumps(hello).encode() + b"\n")
-            popen.stdin.flush()
+            host.stdin.write(json.dumps(hello).encode() + b"\n")
+            host.stdin.flush()
         except OSError:
             pass  # died at once: the reader threads report it
-        self._host = _Incarnation(popen, events_read, self.name, self._changed)
         self._last_spawn = time.monotonic()
         self.spawns += 1
         logger.info("started native host pid {} for slot {}", popen.pid, self.slot)

@@ -86,7 +86,7 @@ class Runtime:
     def process(self) -> str:
         return host_name(self.slot)
 
-    def begin(self, timeout: int | None) -> None:
+    def begin(self, timeout: float | None) -> None:
         self.deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
 
     def end(self) -> None:

@@ -154,7 +154,7 @@ def deliver(url: str, event_id: str, body: str) -> dict:
     retries_left = (job.retries_left or 0) if job is not None else 0
     if job is not None:
         note_attempt(job, outcome, attempt)
-    if verdict is Verdict.RETRY and retries_left > 0:
+    if verdict is Verdict.RETRY and job is not None and retries_left > 0:
         delay = retry_delay(ctx.schedule, attempt, outcome.retry_after)
         # RQ adds the interval to now and truncates to the second: one more second keeps
         # "not before `delay`" true.

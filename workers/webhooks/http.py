@@ -62,7 +62,7 @@ class WebhookHttp:
     def _read_body(self, response: httpx.Response, started: float) -> str:
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.stream:
+        for chunk in response.iter_raw():
             chunks.append(chunk)
             size += len(chunk)
             if size >= MAX_RESPONSE_BYTES or time.monotonic() - started > self.total_timeout:
