@@ -24,9 +24,8 @@ from redis import Redis
 
 from chaos.polling import wait_for
 from chaos.procs import descendants, parent_map
+from wagw import keys
 from wagw.procs import pid_alive
-
-STATUS_KEY = "wagw:status:supervisor"  # SPEC: the supervisor's process table
 
 
 class DaemonError(AssertionError):
@@ -89,7 +88,7 @@ class Daemon:
     def snapshot(self) -> dict | None:
         """The supervisor's status snapshot, if this incarnation has published one."""
         try:
-            raw = self.redis.get(STATUS_KEY)
+            raw = self.redis.get(keys.SUPERVISOR_STATUS)
         except Exception:
             return None
         if not raw:

@@ -40,10 +40,11 @@ from chaos.load import CrashCollector, InboundLoad, JobLoad, JobTracker
 from chaos.polling import Timeout, wait_for
 from chaos.procs import TreeWatcher, process_name
 from chaos.receiver import Receiver
+from wagw import keys
 from wagw.exitcodes import ExitCode
+from wagw.names import SESSION, device_roles, slot_of_role, wa_worker_name
 
 ENDPOINTS = ["hook-a", "hook-b"]
-DEVICE_STATUS = "wagw:status:device:{role}"  # hash with connected and the owning pid
 # About 4 minutes of tries instead of a day: outages here last seconds, but come every few.
 RETRY_SCHEDULE = "1,1,2,2,4,4,8,8,16,16,30,30,30,30,30,30"
 
@@ -439,17 +440,18 @@ class ChaosRun:
 
     def _watch_devices(self) -> None:
         """When each session / wa-worker incarnation reported its device connected."""
-        names = ["session"] + [f"wa-worker-{n}" for n in range(1, int(self.env["WAGW_WA_WORKERS"]) + 1)]
+        roles = device_roles(int(self.env["WAGW_WA_WORKERS"]))
+        names = [SESSION] + [wa_worker_name(slot) for role in roles if (slot := slot_of_role(role))]
         pipe = self.daemon.redis.pipeline(transaction=False)
-        for name in names:
-            pipe.hgetall(DEVICE_STATUS.format(role=name.replace("wa-worker", "worker")))
+        for role in roles:
+            pipe.hgetall(keys.DEVICE_STATUS.format(role=role))
         try:
             statuses = pipe.execute()
         except RedisError:
             return
         now = time.time()
         for name, status in zip(names, statuses, strict=False):
-            pid = status.get(b"pid" if name == "session" else b"worker_pid")
+            pid = status.get(b"pid" if name == SESSION else b"worker_pid")
             if status.get(b"connected") == b"1" and pid and pid.isdigit():
                 self.connected_seen.setdefault((name, int(pid)), now)
 
