@@ -9,7 +9,7 @@ import os
 
 from loguru import logger
 
-from wagw import __version__
+from wagw import __version__, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.names import wa_worker_name
 from wagw.procs import die_with_parent
@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     if "WAGW_PARENT_PID" not in os.environ:  # once per daemon, not once per child
         for warning in settings.redis_warnings():
             logger.warning(warning)
+    # Nothing a job names runs here; the wa and webhook workers widen this to their own jobs.
+    rqcompat.confine_jobs(frozenset())
     module_name, _, function = target.partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -31,6 +31,7 @@ from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.results import Result
+from rq.serializers import DefaultSerializer
 from rq.utils import as_text, utcformat
 from rq.utils import now as rq_now
 from rq.worker import BaseWorker
@@ -347,6 +348,63 @@ def expire_now(registry: StartedJobRegistry, entries: list[str]) -> list[str]:
     registry.connection.zadd(registry.key, dict.fromkeys(entries, 0), xx=True)
     registry.cleanup(timestamp=1)
     return [entry.split(":", 1)[0] for entry in entries]
+
+
+# ---- the trust boundary (every wagw process; docs/security.md) ----------------------------------
+
+
+class RefusedJob(RuntimeError):
+    """A job names a function path, instance or callback that this process does not run."""
+
+    permanent = True  # read by the wa-worker: retrying cannot make it acceptable
+
+
+_JOB_FUNC = Job.func  # rq's own property: imports whatever path the job names
+_CALLBACK_NAMES = ("_success_callback_name", "_failure_callback_name", "_stopped_callback_name")
+
+
+def refusal(job: Job, allowed_paths: frozenset[str]) -> str | None:
+    """Why `job` must not run here, or None. Reads only the job's JSON (Job.func_name,
+    Job.instance and the callback names Job.restore keeps); imports nothing."""
+    name = job.func_name
+    if name not in allowed_paths:
+        allowed = ", ".join(sorted(allowed_paths)) or "nothing"
+        return f"refused job {json.dumps(name)[:120]}: this worker runs only {allowed}"
+    if job.instance is not None:
+        return f"refused job {name}: a job may not name an instance to call it on"
+    named = [attr.strip("_").removesuffix("_name") for attr in _CALLBACK_NAMES if getattr(job, attr, None)]
+    if named:
+        return f"refused job {name}: a job may not name callbacks ({', '.join(named)})"
+    return None
+
+
+def _refuse_pickle(data: bytes, /) -> Any:
+    raise RefusedJob("refused to unpickle data from Redis: wagw reads jobs as JSON only")
+
+
+def confine_jobs(allowed_paths: frozenset[str]) -> None:
+    """From now on, in this process, rq runs only `allowed_paths` and nothing a job names:
+
+    - Job.func refuses (RefusedJob, before any import) a path outside `allowed_paths`, an
+      instance, or a job naming a callback; rq's worker then fails the job as usual;
+    - the callback properties are always empty, so nothing rq does (a worker's failure path,
+      StartedJobRegistry.cleanup in the reaper or a worker, the scheduler) imports or calls one;
+    - rq's pickle serializer refuses to load (it is what a Job fetched without a serializer uses).
+
+    Called by each entry point with what that process may run (the wa-worker its operations,
+    the webhook worker the delivery job, every other process nothing).
+    """
+
+    def func(job: Job) -> Any:
+        reason = refusal(job, allowed_paths)
+        if reason is not None:
+            raise RefusedJob(reason)
+        return _JOB_FUNC.__get__(job)
+
+    Job.func = property(func)  # type: ignore[method-assign, assignment]
+    for callback in ("success_callback", "failure_callback", "stopped_callback"):
+        setattr(Job, callback, property(lambda job: None))
+    DefaultSerializer.loads = staticmethod(_refuse_pickle)
 
 
 # ---- results (wagw.client) ----------------------------------------------------------------------

@@ -139,6 +139,10 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
+# What a wa-worker runs (wagw.rqcompat.confine_jobs): these paths and nothing else.
+JOB_PATHS = frozenset(op.path for op in OPERATIONS.values())
+
+
 def operation_of(func_name: str | None) -> Operation | None:
     """'workers.wa.fetch_avatar' -> its Operation (None for anything else)."""
     if func_name and func_name.startswith(JOB_PREFIX):

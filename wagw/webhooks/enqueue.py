@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from wagw.config import Settings
 
 DELIVER = "workers.webhooks.deliver"
+# What a webhook worker runs (wagw.rqcompat.confine_jobs): this path and nothing else.
+DELIVERABLE = frozenset({DELIVER})
 # Finished deliveries stay visible (rq-dashboard "finished") this long; at a sustained
 # 1,000 events/s that is ~300 MB of job hashes at most, at ordinary rates a few MB.
 DELIVERED_TTL = 300

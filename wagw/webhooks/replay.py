@@ -15,11 +15,11 @@ from rq.exceptions import InvalidJobOperation
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
-from wagw import keys
+from wagw import keys, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 from wagw.webhooks.endpoints import redact
-from wagw.webhooks.enqueue import rq_retry
+from wagw.webhooks.enqueue import DELIVERABLE, rq_retry
 
 if TYPE_CHECKING:
     import argparse
@@ -77,6 +77,9 @@ def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[
         job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER) if Job.exists(job_id, conn) else None
         if job is None:
             registry.remove(job_id)  # its data expired: nothing left to send
+            missing.append(job_id)
+            continue
+        if rqcompat.refusal(job, DELIVERABLE) is not None:  # not ours to send: left where it is
             missing.append(job_id)
             continue
         job.retries_left = retry.max

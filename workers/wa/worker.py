@@ -33,7 +33,7 @@ from wagw import devices, keys, rqcompat
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.exitcodes import ExitCode
 from wagw.names import wa_worker_name, worker_role
-from wagw.operations import operation_of
+from wagw.operations import JOB_PATHS, operation_of
 from wagw.redisconn import SERIALIZER, connect
 from wagw.scheduler.reaper import reap_orphaned_jobs
 from workers.wa import jobs as wa
@@ -183,6 +183,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         logger.warning(
             "slot {} is beyond WAGW_WA_WORKERS={}: it still needs its own paired device", slot, settings.wa_workers
         )
+    rqcompat.confine_jobs(JOB_PATHS)
     conn = connect(settings)
     for job_id in reap_orphaned_jobs(conn, [keys.WA_QUEUE]):
         logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
@@ -206,6 +207,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         serializer=SERIALIZER,
         runtime=runtime,
         worker_ttl=WORKER_TTL,
+        # rq's per-job lines would carry the job's arguments: message text, phone numbers.
+        log_job_description=False,
     )
     try:
         worker.work(

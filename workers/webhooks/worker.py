@@ -40,7 +40,7 @@ from wagw import keys, metrics, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 from wagw.webhooks.endpoints import redact
-from wagw.webhooks.enqueue import DELIVER, DELIVERED_TTL
+from wagw.webhooks.enqueue import DELIVERABLE, DELIVERED_TTL
 from workers.webhooks import delivery
 from workers.webhooks.lanes import THREADS as LANE_THREADS
 from workers.webhooks.lanes import Lane
@@ -232,8 +232,9 @@ class DeliveryWorker(BaseWorker):
     def _flight(self, job: Job, execution: Execution) -> Flight:
         flight = Flight(job=job, execution=execution, started_at=job.started_at or rqcompat.now())
         try:
-            if job.func_name != DELIVER:
-                raise ValueError(f"webhook workers run only {DELIVER}, not {job.func_name}")
+            reason = rqcompat.refusal(job, DELIVERABLE)
+            if reason is not None:
+                raise ValueError(reason)
             url, event_id, body = job.args
             if not isinstance(body, str) or not isinstance(url, str):
                 raise ValueError("deliver takes (url, event_id, body) as strings")
@@ -444,6 +445,7 @@ def worker_name() -> str:
 
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     """`wagw webhook-worker` (args.burst, if given: stop once the queue is empty)."""
+    rqcompat.confine_jobs(DELIVERABLE)
     conn = connect(settings)
     worker = DeliveryWorker(settings, conn, name=worker_name())
     worker.work(burst=bool(getattr(args, "burst", False)))

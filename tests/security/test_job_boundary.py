@@ -1,0 +1,123 @@
+"""An app with only Redis access enqueues what it likes (findings 1, 2, 3 and 7 of the trust
+issue): workers run only their own job paths, nothing calls a callback or unpickles what a
+job names, and nothing a job carries reaches the log as content or as a forged line."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import zlib
+
+import pytest
+from rq import Callback, Queue, Retry
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from chaos.polling import wait_for
+from tests.integration.wa_worker_harness import ALICE, wait_done
+from tests.integration.webhook_harness import Processes
+from wagw import keys
+
+PROBE = "tests.security.callback_probe"
+FORGED = "2026-01-01 00:00:00.000 CRITICAL [supervisor] FORGED"
+
+
+@pytest.fixture
+def probe(tmp_path):
+    marker = tmp_path / "probe"
+    return marker
+
+
+def _failure(job: Job) -> str:
+    job.refresh()
+    result = job.latest_result()
+    return result.exc_string if result is not None else ""
+
+
+def test_a_wa_worker_runs_no_function_but_its_own_jobs(start_worker, wa_queue, probe, tmp_path):
+    worker = start_worker(WAGW_TEST_PROBE=str(probe))
+    marker = tmp_path / "owned"
+    attacks = [
+        wa_queue.enqueue("os.system", f"touch {marker}", retry=Retry(max=2, interval=1)),
+        wa_queue.enqueue("subprocess.getoutput", "id"),
+        wa_queue.enqueue("os.getenv", "WAGW_WEBHOOK_SECRET"),
+        wa_queue.enqueue(f"{PROBE}.called"),
+        wa_queue.enqueue("workers.wa.host_client.HostClient.stop"),
+    ]
+    for job in attacks:
+        assert wait_done(job) == JobStatus.FAILED
+        assert "RefusedJob: refused job" in _failure(job) and "this worker runs only workers.wa." in _failure(job)
+        assert job.return_value() is None
+    assert attacks[0].retries_left == 0  # refused for good, not retried
+    assert not marker.exists() and not probe.exists()
+    # The worker is untouched: same pid, and the next real job runs.
+    ok = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE)
+    assert wait_done(ok) == JobStatus.FINISHED and worker.proc.poll() is None
+
+
+def test_a_job_naming_a_callback_fails_and_the_callback_is_never_imported(start_worker, wa_queue, probe):
+    start_worker(WAGW_TEST_PROBE=str(probe))
+    for option in ("on_success", "on_failure", "on_stopped"):
+        job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE, **{option: Callback(f"{PROBE}.called")})
+        assert wait_done(job) == JobStatus.FAILED
+        assert "a job may not name callbacks" in _failure(job)
+    assert not probe.exists() and not probe.with_suffix(".called").exists()
+
+
+def test_a_pickled_job_is_never_unpickled_by_a_worker(start_worker, wa_queue, redis_conn, tmp_path):
+    worker = start_worker()
+    marker = tmp_path / "unpickled"
+
+    class RunsCode:
+        def __reduce__(self):
+            import os
+
+            return (os.system, (f"touch {marker}",))
+
+    job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE)  # queued while we rewrite it
+    wa_queue.empty()
+    payload = pickle.dumps(RunsCode())
+    redis_conn.hset(job.key, mapping={"data": zlib.compress(payload), "meta": payload})
+    wa_queue.push_job_id(job.id)
+    wait_for(lambda: job.id not in wa_queue.get_job_ids(), 20, what="the worker to take the pickled job")
+    ok = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE)
+    assert wait_done(ok) == JobStatus.FINISHED and worker.proc.poll() is None
+    assert not marker.exists()
+
+
+def test_the_reaper_never_calls_a_callback_a_job_names(settings_env, data_dir, redis_conn, probe):
+    """A delivery job parked in the started registry by a worker that never existed, naming a
+    failure callback: the scheduler's reaper hands it to rq's abandoned-job handling, which
+    would call the callback."""
+    queue = Queue(keys.WEBHOOKS_QUEUE, connection=redis_conn, serializer=JSONSerializer)
+    job = queue.enqueue("workers.webhooks.deliver", "e", "id", "{}", on_failure=Callback(f"{PROBE}.called"))
+    queue.remove(job)
+    execution = "exec1"
+    redis_conn.zadd(StartedJobRegistry(queue=queue).key, {f"{job.id}:{execution}": 9999999999})
+    redis_conn.hset(f"rq:execution:{job.id}:{execution}", mapping={"worker_name": "made-up-worker"})
+    procs = Processes(data_dir, WAGW_TEST_PROBE=str(probe))
+    try:
+        procs.scheduler()
+        wait_for(lambda: job.get_status(refresh=True) == JobStatus.FAILED, 20, what="the reaper to fail the job")
+    finally:
+        procs.stop_all()
+    assert not probe.exists() and not probe.with_suffix(".called").exists()
+
+
+def test_nothing_a_job_carries_reaches_the_log_as_content_or_as_a_forged_line(start_worker, wa_queue):
+    worker = start_worker()
+    sent = wa_queue.enqueue(
+        "workers.wa.send_text", to="+15557654321", text="my private message body", description=f"send\n{FORGED}"
+    )
+    assert wait_done(sent) == JobStatus.FINISHED
+    forged = wa_queue.enqueue(f"workers.wa.nothing\n{FORGED}\x1b[2K", description=f"x\n{FORGED}")
+    assert wait_done(forged) == JobStatus.FAILED
+    ok = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE)
+    assert wait_done(ok) == JobStatus.FINISHED
+    log = worker.log.read_text()
+    assert "my private message body" not in log and "15557654321" not in log
+    assert "\x1b" not in log  # a terminal escape arrives escaped
+    record = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ")
+    assert not [line for line in log.splitlines() if record.match(line) and "FORGED" in line]
+    assert f"    {FORGED}\\x1b[2K" in log  # it is there, escaped, as a continuation line
