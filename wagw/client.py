@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from redis import Redis
     from rq.job import Job
 
+# Arguments are stored in Redis with the job (until its failure TTL when it fails): the largest
+# legitimate one is an image as base64 (wagw.operations.args.MAX_IMAGE_ARG).
+MAX_ARGUMENT_BYTES = 24 * 1024 * 1024
 WAIT_MARGIN = 5.0  # seconds beyond a job's own worst case before wait_for() gives up
 _FINAL_FAILURES = (Result.Type.FAILED, Result.Type.STOPPED, Result.Type.MAX_RETRIES_EXCEEDED)
 _RQ_OPTIONS = ("job_timeout", "retry", "job_id", "meta", "at_front", "result_ttl", "failure_ttl", "description")
@@ -95,6 +98,9 @@ def enqueue(operation: str, /, *args: Any, connection: Redis | None = None, **kw
     kwargs = {name: _jsonable(value) for name, value in kwargs.items()}
     # fake=True accepts the fake backend's crash/hang/fail targets; the worker re-checks strictly.
     operations.validate(operation, args, kwargs, fake=True)
+    size = len(SERIALIZER.dumps([args, kwargs]))
+    if size > MAX_ARGUMENT_BYTES:
+        raise ValueError(f"{operation}: the arguments take {size} bytes; a job carries at most {MAX_ARGUMENT_BYTES}")
     retry = options.pop("retry", None)
     if retry is None:
         retry = default_retry(operation)

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     webhook_connect_timeout: float = Field(5.0, gt=0)
     webhook_timeout: float = Field(15.0, gt=0)
     # Seconds between delivery attempts; the last entry spans out to about a day in total.
+    # Failed deliveries wait this long (seconds) for `wagw webhooks replay`, bodies included.
+    webhook_failure_ttl: int = Field(14 * 86_400, ge=3600)
+    # wa job results wait this long for the app that enqueued them; failed jobs (arguments
+    # included) stay this long for operators.
+    wa_result_ttl: int = Field(86_400, ge=60)
+    wa_failure_ttl: int = Field(7 * 86_400, ge=3600)
     webhook_retry_schedule: CommaList = [
         "5",
         "15",

@@ -140,6 +140,7 @@ _FIELD_ENCODINGS: dict[str, Callable[[Any], Any]] = {
     "timeout": lambda value: value,
     "retries_left": lambda value: value,
     "retry_intervals": json.dumps,
+    "failure_ttl": lambda value: value,
 }
 
 

@@ -271,7 +271,7 @@ def test_save_fields_encodes_as_job_to_dict():
     conn = fakeredis.FakeRedis()
     job = Job.create("some.module.work", connection=conn, serializer=SERIALIZER, timeout=180)
     job.save()
-    job.timeout, job.retries_left, job.retry_intervals = 45, 2, [1, 30]
+    job.timeout, job.retries_left, job.retry_intervals, job.failure_ttl = 45, 2, [1, 30], 3600
     rqcompat.save_fields(job, rqcompat._FIELD_ENCODINGS)
     stored, expected = conn.hgetall(job.key), job.to_dict()
     for name in rqcompat._FIELD_ENCODINGS:
@@ -280,4 +280,9 @@ def test_save_fields_encodes_as_job_to_dict():
             f"{stored[name.encode()]!r}"
         )
     fetched = Job.fetch(job.id, connection=conn, serializer=SERIALIZER)
-    assert (fetched.timeout, fetched.retries_left, fetched.retry_intervals) == (45, 2, [1, 30])
+    assert (fetched.timeout, fetched.retries_left, fetched.retry_intervals, fetched.failure_ttl) == (
+        45,
+        2,
+        [1, 30],
+        3600,
+    )

@@ -38,7 +38,7 @@ def rq_reference(conn, settings: Settings) -> None:
             retry=webhooks.rq_retry(settings),
             timeout=webhooks.job_timeout(settings),
             result_ttl=webhooks.DELIVERED_TTL,
-            failure_ttl=webhooks.FAILED_TTL,
+            failure_ttl=settings.webhook_failure_ttl,
             description=f"message e1 -> {redact(url)}",
         )
         for url in settings.webhook_urls

@@ -131,9 +131,11 @@ class EmbeddedRedis:
         raise RedisServerError(f"redis-server did not answer on {self.socket} within {timeout:.0f}s")
 
 
-def start_standalone(data_dir: Path, *, timeout: float = 10.0) -> tuple[subprocess.Popen, EmbeddedRedis]:
+def start_standalone(
+    data_dir: Path, *, timeout: float = 10.0, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB
+) -> tuple[subprocess.Popen, EmbeddedRedis]:
     """Start the embedded server outside the supervisor (tests, tools). Caller stops it."""
-    server = EmbeddedRedis(data_dir)
+    server = EmbeddedRedis(data_dir, max_memory_mb)
     argv = server.prepare()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -26,8 +26,6 @@ DELIVERABLE = frozenset({DELIVER})
 # Finished deliveries stay visible (rq-dashboard "finished") this long; at a sustained
 # 1,000 events/s that is ~300 MB of job hashes at most, at ordinary rates a few MB.
 DELIVERED_TTL = 300
-# Failed deliveries wait for `wagw webhooks replay` (RQ's own default: a year).
-FAILED_TTL = 365 * 24 * 3600
 
 
 def wants(settings: Settings, event_name: str) -> bool:
@@ -72,7 +70,12 @@ _fixed: tuple[tuple, dict] | None = None
 def _fixed_fields(settings: Settings) -> dict:
     """The job-hash fields that are the same for every delivery job (for these settings)."""
     global _fixed
-    basis = (tuple(settings.webhook_retry_schedule), settings.webhook_connect_timeout, settings.webhook_timeout)
+    basis = (
+        tuple(settings.webhook_retry_schedule),
+        settings.webhook_connect_timeout,
+        settings.webhook_timeout,
+        settings.webhook_failure_ttl,
+    )
     if _fixed is None or _fixed[0] != basis:
         _fixed = (
             basis,
@@ -81,7 +84,7 @@ def _fixed_fields(settings: Settings) -> dict:
                 timeout=job_timeout(settings),
                 retry=rq_retry(settings),
                 result_ttl=DELIVERED_TTL,
-                failure_ttl=FAILED_TTL,
+                failure_ttl=settings.webhook_failure_ttl,
             ),
         )
     return _fixed[1]

@@ -62,22 +62,27 @@ class BackstopDeathPenalty(UnixSignalDeathPenalty):
         super().__init__(timeout, exception, **kwargs)
 
 
-def apply_defaults(job: Job) -> bool:
-    """Give a wa job its documented timeout and Retry when the enqueuer set none. True if changed."""
+def apply_defaults(job: Job, settings: Settings) -> bool:
+    """Give a wa job its documented timeout, Retry and failure TTL where the enqueuer set none.
+    True if changed."""
     try:
         defaults = operation_of(job.func_name)
     except Exception:  # undecodable (e.g. pickled): RQ fails the job when it tries to run it
         return False
-    if defaults is None or job.meta.get("wagw_defaults") is False:
+    if defaults is None:
         return False
     changed: list[str] = []
-    if job.timeout is None or job.timeout == Queue.DEFAULT_TIMEOUT:
-        job.timeout = defaults.timeout
-        changed.append("timeout")
-    if job.retries_left is None and not job.number_of_retries:
-        job.retries_left = defaults.retries
-        job.retry_intervals = [defaults.interval] * defaults.retries
-        changed += ["retries_left", "retry_intervals"]
+    if job.failure_ttl is None:  # rq's default keeps a failed job, its arguments too, for a year
+        job.failure_ttl = settings.wa_failure_ttl
+        changed.append("failure_ttl")
+    if job.meta.get("wagw_defaults") is not False:  # wagw.client sets both itself
+        if job.timeout is None or job.timeout == Queue.DEFAULT_TIMEOUT:
+            job.timeout = defaults.timeout
+            changed.append("timeout")
+        if job.retries_left is None and not job.number_of_retries:
+            job.retries_left = defaults.retries
+            job.retry_intervals = [defaults.interval] * defaults.retries
+            changed += ["retries_left", "retry_intervals"]
     if changed:
         rqcompat.save_fields(job, changed)
     return bool(changed)
@@ -119,7 +124,7 @@ class WaWorker(SimpleWorker):
             self.log.addFilter(OneLinePerJob())
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        apply_defaults(job)
+        apply_defaults(job, self.runtime.settings)
         self.runtime.begin(job.timeout)
         try:
             super().execute_job(job, queue)
@@ -207,6 +212,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         serializer=SERIALIZER,
         runtime=runtime,
         worker_ttl=WORKER_TTL,
+        default_result_ttl=settings.wa_result_ttl,
         # rq's per-job lines would carry the job's arguments: message text, phone numbers.
         log_job_description=False,
     )
