@@ -48,7 +48,7 @@ def test_failed_deliveries_expire_after_the_replay_window(settings_env, redis_co
 
 def test_the_client_refuses_oversized_arguments_before_storing_them(redis_conn, monkeypatch):
     monkeypatch.setattr(client, "MAX_ARGUMENT_BYTES", 1024)
-    with pytest.raises(ValueError, match="the arguments take .* bytes; a job carries at most 1024"):
+    with pytest.raises(ValueError, match=r"the arguments take .* bytes; a job carries at most 1024"):
         client.enqueue_send_text(ALICE, "x" * 2000, connection=redis_conn)
     assert Queue(keys.WA_QUEUE, connection=redis_conn, serializer=JSONSerializer).count == 0
 
