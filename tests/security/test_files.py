@@ -50,3 +50,18 @@ def test_every_wagw_process_creates_private_files_under_a_lax_umask(tmp_path):
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=60, cwd=tmp_path)
     assert stat.S_IMODE((tmp_path / "file").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "dir").stat().st_mode) == 0o700
+
+
+def test_the_embedded_redis_files_are_private_under_wagw_run(daemon_factory):
+    previous = os.umask(0o022)  # as a shell outside systemd would have it
+    try:
+        daemon = daemon_factory().start()
+    finally:
+        os.umask(previous)
+    redis_dir = daemon.data_dir / "redis"
+    files = [path for path in redis_dir.rglob("*") if path.is_file()]
+    assert any("appendonly" in path.name or path.parent.name == "appendonlydir" for path in files), files
+    for path in [redis_dir, *redis_dir.rglob("*")]:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode & 0o077 == 0 or path.is_socket(), f"{path} is {oct(mode)}"
+    assert daemon.stop() == 0
