@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import pickle
 import stat
-import subprocess
-import sys
 import zlib
 
 import httpx
@@ -89,11 +87,4 @@ def test_host_names_the_dashboard_answers_to():
 def test_show_login_prints_the_configured_pair_when_there_is_one(settings_env):
     settings_env.setenv("WAGW_DASHBOARD_USER", "ops")
     settings_env.setenv("WAGW_DASHBOARD_PASSWORD", "a-long-operator-password")
-    result = subprocess.run(
-        [sys.executable, "-m", "wagw", "dashboard", "--show-login"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=os.environ.copy(),
-    )
-    assert result.stdout == "user: ops\npassword: a-long-operator-password\n"
+    assert show_login() == ("ops", "a-long-operator-password")
