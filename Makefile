@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e chaos soak bench clean
+.PHONY: run test lint unit integration security e2e chaos soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
+
+security: $(STAMP)
+	$(BIN)/python -m pytest -q tests/security
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e
