@@ -16,6 +16,7 @@ from chaos.polling import wait_for
 from tests.integration.webhook_harness import Processes, Receiver, always, sequence
 from wagw import keys
 from wagw.redisconn import SERIALIZER
+from wagw.webhooks.endpoints import endpoint_id
 from wagw.webhooks.enqueue import enqueue_deliveries
 from wagw.webhooks.replay import failed_deliveries
 from wagw.webhooks.signing import verify_hub_signature, verify_wagw_signature
@@ -215,6 +216,26 @@ def test_sigterm_stops_the_worker_cleanly(wagw, redis_conn):
     assert wagw.stop("webhook-worker-1", timeout=20) == 0
     assert Worker.all(connection=redis_conn) == []
     assert worker.returncode == 0
+
+
+def test_a_job_queued_by_an_older_wagw_naming_the_configured_url_is_delivered(wagw, receiver, redis_conn):
+    from rq import Queue
+
+    receiver.respond = always(410)
+    wagw.worker()
+    queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
+    body = BODY.replace("{id}", "ev-old")
+    job = queue.enqueue("workers.webhooks.deliver", args=(receiver.url, "ev-old", body))  # before endpoint ids
+    wait_for(lambda: job_status(redis_conn, job.id) == JobStatus.FAILED, 20, what="sent, then failed")
+    [sent] = receiver.for_event("ev-old")
+    assert sent.path == "/hook?token=t0ps3cret" and sent.body == body.encode()
+
+    receiver.respond = always(200)
+    replay = [sys.executable, "-m", "wagw", "webhooks", "replay", job.id]
+    assert subprocess.run(replay, env=wagw.env, capture_output=True, timeout=60).returncode == 0
+    wait_for(lambda: job_status(redis_conn, job.id) == JobStatus.FINISHED, 20, what="replayed and delivered")
+    job.refresh()
+    assert job.args == [endpoint_id(receiver.url), "ev-old", body]  # the URL, token and all, left Redis
 
 
 def test_only_deliver_jobs_run_on_the_webhooks_queue(wagw, receiver, redis_conn):
