@@ -356,16 +356,17 @@ class Bench:
     def inline_post(self, count: int) -> dict:
         """The limit: one thread signing and POSTing the same bodies back to back."""
         from wagw.events import build_body
-        from workers.webhooks import DeliveryContext
+        from workers.webhooks.delivery import DeliveryContext
 
         self.reset()
         ctx = DeliveryContext(self.settings)
+        [endpoint] = ctx.endpoints.values()
         bodies = [build_body(self.next_event(), DEVICE) for _ in range(count)]
         lat = []
         start = time.perf_counter()
         for eid, body in bodies:
             t0 = time.perf_counter()
-            outcome = ctx.attempt(self.url, eid, body, 1)
+            outcome = ctx.attempt(endpoint, eid, body, 1)
             lat.append((time.perf_counter() - t0) * 1000)
             assert outcome.status == 200, outcome
         elapsed = time.perf_counter() - start

@@ -35,7 +35,7 @@ def _ids(conn: Redis, queue: Queue) -> dict[str, str]:
     return where
 
 
-def undelivered_jobs(conn: Redis, payload_ids: set[str], urls: list[str]) -> list[dict]:
+def undelivered_jobs(conn: Redis, payload_ids: set[str], endpoint_ids: list[str]) -> list[dict]:
     queue = Queue("webhooks", connection=conn, serializer=JSONSerializer)
     where = _ids(conn, queue)
     found: list[dict] = []
@@ -45,17 +45,17 @@ def undelivered_jobs(conn: Redis, payload_ids: set[str], urls: list[str]) -> lis
             if job is None or len(found) >= MAX_REPORTED:
                 continue
             try:
-                url, event_id, body = job.args
+                endpoint, event_id, body = job.args
                 payload_id = json.loads(body).get("payload", {}).get("id")
             except (ValueError, TypeError, AttributeError):
                 continue
-            if payload_id not in payload_ids or url not in urls:
+            if payload_id not in payload_ids or endpoint not in endpoint_ids:
                 continue
             place = where[job.id]
             entry = {
                 "payload_id": payload_id,
                 "event_id": event_id,
-                "url": url,
+                "endpoint": endpoint,
                 "job_id": job.id,
                 "where": place,
                 "status": str(job.get_status(refresh=False)),
@@ -82,14 +82,15 @@ def where_jobs_are(conn: Redis, queue_name: str, job_ids: list[str]) -> dict[str
     return {job_id: where.get(job_id, "nowhere") for job_id in job_ids}
 
 
-def failed_deliveries_by_url(conn: Redis, endpoints: dict[str, str]) -> dict[str, int]:
-    """Deliveries left in RQ's failed registry (replayable), per endpoint name."""
+def failed_deliveries_by_endpoint(conn: Redis, endpoints: dict[str, str]) -> dict[str, int]:
+    """Deliveries left in RQ's failed registry (replayable), per endpoint name (`endpoints`:
+    endpoint id -> name)."""
     queue = Queue("webhooks", connection=conn, serializer=JSONSerializer)
     ids = FailedJobRegistry(queue=queue).get_job_ids()
     counts = dict.fromkeys(endpoints.values(), 0)
     for start in range(0, len(ids), 500):
         for job in Job.fetch_many(ids[start : start + 500], connection=conn, serializer=JSONSerializer):
-            url = job.args[0] if job is not None and job.args else None
-            if url in endpoints:
-                counts[endpoints[url]] += 1
+            endpoint = job.args[0] if job is not None and job.args else None
+            if endpoint in endpoints:
+                counts[endpoints[endpoint]] += 1
     return counts

@@ -35,7 +35,7 @@ from rq.serializers import JSONSerializer
 
 from chaos import report as reporting
 from chaos.daemon import Daemon, DaemonError
-from chaos.diagnose import failed_deliveries_by_url, undelivered_jobs, where_jobs_are
+from chaos.diagnose import failed_deliveries_by_endpoint, undelivered_jobs, where_jobs_are
 from chaos.load import CrashCollector, InboundLoad, JobLoad, JobTracker
 from chaos.polling import Timeout, wait_for
 from chaos.procs import TreeWatcher, process_name
@@ -43,6 +43,7 @@ from chaos.receiver import Receiver
 from wagw import keys
 from wagw.exitcodes import ExitCode
 from wagw.names import SESSION, device_roles, slot_of_role, wa_worker_name
+from wagw.webhooks.endpoints import endpoint_id
 
 ENDPOINTS = ["hook-a", "hook-b"]
 # About 4 minutes of tries instead of a day: outages here last seconds, but come every few.
@@ -333,7 +334,7 @@ class ChaosRun:
             if not missing:
                 continue
             try:
-                found = undelivered_jobs(self.daemon.redis, missing, [self.receiver.url(endpoint)])
+                found = undelivered_jobs(self.daemon.redis, missing, [endpoint_id(self.receiver.url(endpoint))])
             except RedisError as error:
                 found = [f"cannot look: {error}"]
             for entry in found:
@@ -385,8 +386,8 @@ class ChaosRun:
         try:
             registry = FailedJobRegistry("webhooks", connection=self.daemon.redis, serializer=JSONSerializer)
             self.webhook_failed = registry.count
-            self.webhook_failed_by_endpoint = failed_deliveries_by_url(
-                self.daemon.redis, {self.receiver.url(e): e for e in ENDPOINTS}
+            self.webhook_failed_by_endpoint = failed_deliveries_by_endpoint(
+                self.daemon.redis, {endpoint_id(self.receiver.url(e)): e for e in ENDPOINTS}
             )
             self.malformed_rejected = self.inbound.rejected_count()
         except RedisError as error:

@@ -18,6 +18,7 @@ from rq import Queue
 from chaos.polling import wait_for
 from wagw import keys
 from wagw.redisconn import SERIALIZER
+from wagw.webhooks.endpoints import endpoint_id
 
 ALICE = "15551234567@s.whatsapp.net"
 URLS = ["http://hooks-a.example/in", "http://hooks-b.example/in"]
@@ -111,9 +112,9 @@ def assert_exactly_once_in_order(redis_conn, count: int) -> None:
     jobs = webhook_jobs(redis_conn)
     assert len(jobs) == count * len(URLS)
     for url in URLS:
-        per_url = [job.args for job in jobs if job.args[0] == url]
-        assert [args[1] for args in per_url] == ids  # each event once per endpoint, in order
-        assert [json.loads(args[2])["id"] for args in per_url] == ids
+        per_endpoint = [job.args for job in jobs if job.args[0] == endpoint_id(url)]
+        assert [args[1] for args in per_endpoint] == ids  # each event once per endpoint, in order
+        assert [json.loads(args[2])["id"] for args in per_endpoint] == ids
     assert redis_conn.llen(keys.FAKE_PENDING) == 0
 
 

@@ -12,8 +12,10 @@ from wagw import keys, quarantine
 from wagw.redisconn import SERIALIZER
 from wagw.status import collect
 from wagw.status.table import render
+from wagw.webhooks.endpoints import endpoint_id
 
 PANIC = "panic: unsupported payload type: *store.PrivacyToken"
+HOOK = "https://user:pw@hooks.example/in?token=x"
 
 
 def test_report_shows_crashes_quarantines_and_failed_deliveries(redis_conn, settings):
@@ -22,10 +24,15 @@ def test_report_shows_crashes_quarantines_and_failed_deliveries(redis_conn, sett
             redis_conn, settings, "fetch_avatar", process="wa-worker-1", exit="signal SIGABRT", panic=PANIC
         )
     queue = Queue(keys.WEBHOOKS_QUEUE, connection=redis_conn, serializer=SERIALIZER)
-    job = queue.enqueue("workers.webhooks.deliver", args=("https://user:pw@hooks.example/in?token=x", "evt-1", "{}"))
-    job.meta.update({"attempts": 12, "last_status": 503})
-    job.save_meta()
-    FailedJobRegistry(queue=queue).add(job, exc_string="HTTP 503")
+    settings = settings.model_copy(update={"webhook_urls": [HOOK]})
+    failed = [
+        queue.enqueue("workers.webhooks.deliver", args=(reference, f"evt-{n}", "{}"))
+        for n, reference in enumerate([endpoint_id(HOOK), HOOK, "https://u:pw2@elsewhere.example/x?t=y", "ffff0000"])
+    ]
+    for job in failed:
+        job.meta.update({"attempts": 12, "last_status": 503})
+        job.save_meta()
+        FailedJobRegistry(queue=queue).add(job, exc_string="HTTP 503")
     redis_conn.hset(
         keys.DEVICE_STATUS.format(role="session"),
         mapping={"paired": "1", "connected": "1", "jid": "15550001111:1@s.whatsapp.net"},
@@ -41,10 +48,18 @@ def test_report_shows_crashes_quarantines_and_failed_deliveries(redis_conn, sett
         "state": "offline",
     }
     assert report["devices"][1]["paired"] is False and "wagw pair --role worker-1" in report["devices"][1]["hint"]
-    assert report["queues"]["webhooks"]["failed"] == 1
+    assert report["queues"]["webhooks"]["failed"] == 4
     assert [q["operation"] for q in report["quarantines"]] == ["fetch_avatar"]
     assert len(report["crashes"]) == settings.quarantine_crashes and report["crashes"][0]["panic"] == PANIC
-    assert report["failed_deliveries"]["count"] == 1
+    assert report["failed_deliveries"]["count"] == 4
+    # A configured endpoint, by id or (queued by an older wagw) by URL, shows as its redacted URL;
+    # one this configuration does not know shows as the job names it, without credentials.
+    assert sorted(d["endpoint"] for d in report["failed_deliveries"]["recent"]) == [
+        "ffff0000",
+        "https://elsewhere.example/x",
+        "https://hooks.example/in",
+        "https://hooks.example/in",
+    ]
     json.dumps(report)  # --json must serialise it
 
     console = Console(record=True, width=200, force_terminal=False)
@@ -53,5 +68,5 @@ def test_report_shows_crashes_quarantines_and_failed_deliveries(redis_conn, sett
     assert "supervisor not running" in text
     assert "quarantined operations" in text and "fetch_avatar" in text
     assert "PrivacyToken" in text
-    assert "failed deliveries (1;" in text and "evt-1" in text and "503" in text
-    assert "pw@" not in text and "token=x" not in text  # no credentials on screen
+    assert "failed deliveries (4;" in text and "evt-1" in text and "503" in text
+    assert "pw@" not in text and "token=x" not in text and "pw2" not in text  # no credentials on screen

@@ -16,6 +16,7 @@ from chaos.polling import wait_for
 from tests.integration.webhook_harness import Processes, Receiver, always, sequence
 from wagw import keys
 from wagw.redisconn import SERIALIZER
+from wagw.webhooks.endpoints import endpoint_id
 from wagw.webhooks.enqueue import enqueue_deliveries
 from wagw.webhooks.replay import failed_deliveries
 from wagw.webhooks.signing import verify_hub_signature, verify_wagw_signature
@@ -129,11 +130,11 @@ def test_400_fails_after_one_attempt_with_status_and_snippet(wagw, receiver, red
     assert "HTTP 400" in exc and "not retryable" in exc and "unknown chat" in exc
     assert "t0ps3cret" not in exc  # the URL's token is not written into the failure
 
-    status = failed_deliveries(redis_conn)
+    status = failed_deliveries(redis_conn, settings_now())
     assert status["count"] == 1
     [entry] = status["recent"]
     assert entry["job_id"] == job_id and entry["event_id"] == "ev-400" and entry["last_status"] == 400
-    assert "token" not in entry["url"]
+    assert entry["endpoint"] == receiver.url.split("?")[0]  # the configured endpoint, without its token
 
 
 def test_429_retry_after_is_honoured(wagw, receiver, redis_conn):
@@ -173,7 +174,7 @@ def test_replay_requeues_failed_deliveries_with_a_fresh_budget(wagw, receiver, r
     rest = subprocess.run([*replay, "--all"], env=wagw.env, capture_output=True, text=True, timeout=60)
     assert rest.returncode == 0 and "2 deliveries requeued" in rest.stdout
     wait_for(lambda: all(job_status(redis_conn, j) == JobStatus.FINISHED for j in failed), 20, what="all delivered")
-    assert failed_deliveries(redis_conn)["count"] == 0
+    assert failed_deliveries(redis_conn, settings_now())["count"] == 0
     job = Job.fetch(failed[2], connection=redis_conn, serializer=SERIALIZER)
     assert job.meta["replays"] == 1
     assert receiver.delivered() == {f"ev-replay-{n}": 1 for n in range(3)}
@@ -215,6 +216,26 @@ def test_sigterm_stops_the_worker_cleanly(wagw, redis_conn):
     assert wagw.stop("webhook-worker-1", timeout=20) == 0
     assert Worker.all(connection=redis_conn) == []
     assert worker.returncode == 0
+
+
+def test_a_job_queued_by_an_older_wagw_naming_the_configured_url_is_delivered(wagw, receiver, redis_conn):
+    from rq import Queue
+
+    receiver.respond = always(410)
+    wagw.worker()
+    queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
+    body = BODY.replace("{id}", "ev-old")
+    job = queue.enqueue("workers.webhooks.deliver", args=(receiver.url, "ev-old", body))  # before endpoint ids
+    wait_for(lambda: job_status(redis_conn, job.id) == JobStatus.FAILED, 20, what="sent, then failed")
+    [sent] = receiver.for_event("ev-old")
+    assert sent.path == "/hook?token=t0ps3cret" and sent.body == body.encode()
+
+    receiver.respond = always(200)
+    replay = [sys.executable, "-m", "wagw", "webhooks", "replay", job.id]
+    assert subprocess.run(replay, env=wagw.env, capture_output=True, timeout=60).returncode == 0
+    wait_for(lambda: job_status(redis_conn, job.id) == JobStatus.FINISHED, 20, what="replayed and delivered")
+    job.refresh()
+    assert job.args == [endpoint_id(receiver.url), "ev-old", body]  # the URL, token and all, left Redis
 
 
 def test_only_deliver_jobs_run_on_the_webhooks_queue(wagw, receiver, redis_conn):

@@ -22,11 +22,13 @@ def procs(settings_env, data_dir, redis_conn):
     procs.stop_all()
 
 
-def settings_for(settings_env, *urls: str, schedule: str = "1,1,1,1,1,1,1,1,1,1"):
+def settings_for(procs, settings_env, *urls: str, schedule: str = "1,1,1,1,1,1,1,1,1,1"):
+    """The endpoints and schedule for the test's processes (started after) and the test itself."""
     from wagw.config import Settings
 
     settings_env.setenv("WAGW_WEBHOOK_URLS", ",".join(urls))
     settings_env.setenv("WAGW_WEBHOOK_RETRY_SCHEDULE", schedule)
+    procs.env.update(WAGW_WEBHOOK_URLS=",".join(urls), WAGW_WEBHOOK_RETRY_SCHEDULE=schedule)
     return Settings(_env_file=None)
 
 
@@ -46,7 +48,7 @@ def latencies(receiver: Receiver, sent: dict[str, float]) -> list[float]:
 
 def test_a_slow_endpoint_does_not_delay_a_fast_one(procs, settings_env, redis_conn):
     with Receiver(delay=3.0) as slow, Receiver() as fast:
-        settings = settings_for(settings_env, slow.url, fast.url)
+        settings = settings_for(procs, settings_env, slow.url, fast.url)
         procs.scheduler()
         procs.worker()
         try:
@@ -73,8 +75,9 @@ def test_a_slow_endpoint_does_not_delay_a_fast_one(procs, settings_env, redis_co
 def test_a_flood_of_failing_retries_does_not_starve_fresh_deliveries(procs, settings_env, redis_conn):
     with Receiver() as dead, Receiver() as healthy:
         dead.down()  # connection refused, every time
-        dead_only = settings_for(settings_env, dead.url)
-        healthy_only = settings_for(settings_env, healthy.url)
+        both = settings_for(procs, settings_env, dead.url, healthy.url)
+        dead_only = both.model_copy(update={"webhook_urls": [dead.url]})
+        healthy_only = both.model_copy(update={"webhook_urls": [healthy.url]})
         procs.scheduler()
         procs.worker()
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue, Retry, SimpleWorker
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.scheduler import RQScheduler
@@ -93,3 +93,15 @@ def test_non_retryable_failure_fails_at_once(settings, receiver, redis_conn):
     assert job.id in FailedJobRegistry("webhooks", connection=redis_conn)
     assert "no such hook" in job.latest_result().exc_string
     assert len(receiver.snapshot()) == 1
+
+
+@pytest.mark.parametrize("reference", ["http://127.0.0.1:9/elsewhere", "0123456789abcdef"])
+def test_a_job_naming_no_configured_endpoint_fails_at_once_unsent(settings, receiver, redis_conn, reference):
+    queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
+    job = queue.enqueue("workers.webhooks.deliver", args=(reference, "ev-forged", "{}"), retry=Retry(max=3))
+    run_burst(redis_conn)
+
+    job.refresh()
+    assert job.get_status() == JobStatus.FAILED and job.retries_left == 0
+    assert f"DeliveryFailed: unknown endpoint {reference!r}" in job.latest_result().exc_string
+    assert receiver.snapshot() == []

@@ -1,8 +1,10 @@
 """`enqueue_deliveries` writes what rq's own `Queue.enqueue_many` would write for the same
 deliver jobs (compared on fakeredis: pure logic), so RQ, rq-dashboard and stock workers
-read them as their own."""
+read them as their own. A job names its endpoint by id: no URL, token or credentials in it."""
 
 from __future__ import annotations
+
+import zlib
 
 import fakeredis
 import pytest
@@ -12,9 +14,9 @@ from rq.job import Job
 from wagw.config import Settings
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks import enqueue as webhooks
-from wagw.webhooks.endpoints import redact
+from wagw.webhooks.endpoints import configured_endpoints, endpoint_id
 
-URLS = "https://a.example/hook?token=x,https://b.example/in"
+URLS = "https://user:pw@a.example/hook?token=x,https://b.example/in"
 BODY = '{"event":"message","id":"e1","payload":{"body":"héllo"}}'
 VOLATILE = {"created_at", "enqueued_at", "data"}  # times, and compressed bytes compared decoded
 
@@ -34,14 +36,14 @@ def rq_reference(conn, settings: Settings) -> None:
     jobs = [
         Queue.prepare_data(
             webhooks.DELIVER,
-            args=(url, "e1", BODY),
+            args=(endpoint.id, "e1", BODY),
             retry=webhooks.rq_retry(settings),
             timeout=webhooks.job_timeout(settings),
             result_ttl=webhooks.DELIVERED_TTL,
             failure_ttl=settings.webhook_failure_ttl,
-            description=f"message e1 -> {redact(url)}",
+            description=f"message e1 -> {endpoint.shown}",
         )
-        for url in settings.webhook_urls
+        for endpoint in configured_endpoints(settings).values()
     ]
     queue.enqueue_many(jobs)
 
@@ -70,8 +72,11 @@ def test_same_job_hash_and_queue_as_rq(settings):
         assert our_job.get_status() == their_job.get_status() == "queued"
         assert our_job.retries_left == 3 and our_job.retry_intervals == [3, 10, 60]
         assert our_job.enqueued_at is not None and our_job.created_at is not None
-    assert list(mine[0][1].args) == ["https://a.example/hook?token=x", "e1", BODY]
-    assert mine[0][1].description == "message e1 -> https://a.example/hook"  # no token in the description
+    assert list(mine[0][1].args) == [endpoint_id("https://user:pw@a.example/hook?token=x"), "e1", BODY]
+    assert mine[0][1].description == "message e1 -> https://a.example/hook"
+    for our_hash, _job in mine:
+        stored = b"".join([*our_hash.values(), zlib.decompress(our_hash["data"])])
+        assert b"token=x" not in stored and b"pw@" not in stored and b"user" not in stored
 
 
 def test_event_filter_is_case_insensitive(settings, monkeypatch):

@@ -88,4 +88,9 @@ def test_outcome_descriptions_and_snippets():
     assert Outcome(None, 0.1, error="x").verdict is Verdict.RETRY
     assert snippet("a\n  b\tc") == "a b c"
     long = snippet("x" * 1000)
-    assert len(long) == 301 and long.endswith("…")
+    assert len(long) == 200 and long.endswith("…")
+
+
+def test_snippets_escape_what_could_forge_a_line_or_drive_a_terminal():
+    assert snippet("ok\x1b[2J\x00\u009b\r\nFAKE") == "ok\\x1b[2J\\x00\\x9b FAKE"
+    assert len(snippet("\x07" * 1000)) == 200

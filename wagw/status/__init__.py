@@ -66,7 +66,7 @@ def collect(settings: Settings, conn: Redis) -> dict:
         "queues": {name: queue_counts(conn, name) for name in (keys.WA_QUEUE, keys.WEBHOOKS_QUEUE)},
         "crashes": [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, 9)],
         "quarantines": active_quarantines(conn),
-        "failed_deliveries": failed_deliveries(conn, limit=5),
+        "failed_deliveries": failed_deliveries(conn, settings, limit=5),
         "redis_memory": memory(conn),
         "time": time.time(),
     }

@@ -111,7 +111,7 @@ def render(report: dict, console: Console | None = None) -> None:
             table.add_row(
                 item.get("job_id", "?"),
                 item.get("event_id") or "-",
-                item.get("url") or "-",
+                item.get("endpoint") or "-",
                 str(item.get("attempts", "")),
                 str(item.get("last_status") or item.get("last_error") or ""),
             )

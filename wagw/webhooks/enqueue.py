@@ -1,5 +1,6 @@
-"""The producer side of webhook delivery: one `workers.webhooks.deliver(url, event_id, body)`
-job per event and endpoint on queue "webhooks", written inside the session's own MULTI/EXEC.
+"""The producer side of webhook delivery: one `workers.webhooks.deliver(endpoint_id, event_id,
+body)` job per event and endpoint on queue "webhooks", written inside the session's own
+MULTI/EXEC. A job names its endpoint by id (wagw/webhooks/endpoints.py), never by URL.
 
 The job path, its arguments and its TTLs are the contract with the webhook workers
 (workers/webhooks/) and with any stock RQ worker (docs/webhooks.md).
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from rq import Retry
 
 from wagw import keys, rqcompat
-from wagw.webhooks.endpoints import redact
+from wagw.webhooks.endpoints import configured_endpoints
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -52,16 +53,17 @@ def enqueue_deliveries(pipe: Pipeline, settings: Settings, event_id: str, event_
     """
     if not settings.webhook_urls or not wants(settings, event_name):
         return 0
+    endpoints = configured_endpoints(settings).values()
     rqcompat.enqueue_calls(
         pipe,
         keys.WEBHOOKS_QUEUE,
         _fixed_fields(settings),
         [
-            (DELIVER, (url, event_id, body), f"{event_name} {event_id} -> {redact(url)}")
-            for url in settings.webhook_urls
+            (DELIVER, (endpoint.id, event_id, body), f"{event_name} {event_id} -> {endpoint.shown}")
+            for endpoint in endpoints
         ],
     )
-    return len(settings.webhook_urls)
+    return len(endpoints)
 
 
 _fixed: tuple[tuple, dict] | None = None

@@ -4,7 +4,9 @@
 A replayed delivery gets a fresh retry budget (the whole schedule again) and goes to the back
 of the queue. Its attempt counter keeps rising, so the receiver sees from X-Wagw-Attempt that
 this is not the first try; the event id and body are unchanged, so a receiver that already
-processed the event (it can have, if it answered non-2xx after processing) can drop it.
+processed the event (it can have, if it answered non-2xx after processing) can drop it. A
+delivery queued by a wagw from before endpoint ids names its endpoint by URL; replayed, it
+names the endpoint's id instead, so its URL (and any credentials in it) leaves Redis.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from rq.registry import FailedJobRegistry
 from wagw import keys, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
-from wagw.webhooks.endpoints import redact
+from wagw.webhooks.endpoints import endpoint_id, shown_reference
 from wagw.webhooks.enqueue import DELIVERABLE, rq_retry
 
 if TYPE_CHECKING:
@@ -33,16 +35,15 @@ def _registry(conn: Redis) -> FailedJobRegistry:
     return FailedJobRegistry(keys.WEBHOOKS_QUEUE, connection=conn, serializer=SERIALIZER)
 
 
-def _describe(job: Job) -> dict:
-
+def _describe(job: Job, settings: Settings) -> dict:
     try:
-        url, event_id, _body = job.args
+        reference, event_id, _body = job.args
     except Exception:  # not a deliver job, or unreadable
-        url, event_id = "?", "?"
+        reference, event_id = None, "?"
     return {
         "job_id": job.id,
         "event_id": event_id,
-        "url": redact(url) if url != "?" else url,
+        "endpoint": shown_reference(settings, reference),
         "attempts": job.meta.get("attempts"),
         "last_status": job.meta.get("last_status"),
         "last_error": job.meta.get("last_error"),
@@ -50,15 +51,16 @@ def _describe(job: Job) -> dict:
     }
 
 
-def failed_deliveries(conn: Redis, limit: int = 10) -> dict:
-    """{"count": N, "recent": [newest first: job_id, event_id, url, attempts, last_status,
-    last_error, failed_at]} for `wagw status`. URLs are shown without query or credentials."""
+def failed_deliveries(conn: Redis, settings: Settings, limit: int = 10) -> dict:
+    """{"count": N, "recent": [newest first: job_id, event_id, endpoint, attempts, last_status,
+    last_error, failed_at]} for `wagw status`. The endpoint is its URL without query or
+    credentials, from `settings`; the job's own reference when it names no configured one."""
     registry = _registry(conn)
     count = registry.get_job_count(cleanup=False)
     # The failed registry is scored by expiry (failure time + a fixed TTL): highest = newest.
     ids = registry.get_job_ids(0, max(limit, 0) - 1, desc=True, cleanup=False) if limit else []
     jobs = Job.fetch_many(ids, connection=conn, serializer=SERIALIZER)
-    return {"count": count, "recent": [_describe(job) for job in jobs if job is not None]}
+    return {"count": count, "recent": [_describe(job, settings) for job in jobs if job is not None]}
 
 
 def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[list[str], list[str]]:
@@ -85,6 +87,9 @@ def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[
         job.retries_left = retry.max
         job.retry_intervals = retry.intervals
         job.meta["replays"] = int(job.meta.get("replays", 0)) + 1
+        args = job.args if isinstance(job.args, list | tuple) else ()
+        if args and args[0] in settings.webhook_urls:  # queued before endpoint ids
+            job.args = (endpoint_id(args[0]), *args[1:])
         try:
             registry.requeue(job)  # saves the job (meta included) and enqueues it
         except InvalidJobOperation:  # replayed by someone else meanwhile

@@ -1,5 +1,5 @@
-"""Webhook delivery jobs (queue "webhooks"): one `deliver(url, event_id, body)` job per event
-and endpoint.
+"""Webhook delivery jobs (queue "webhooks"): one `deliver(endpoint_id, event_id, body)` job per
+event and endpoint.
 
 The session enqueues them (`enqueue_deliveries`, inside its own MULTI/EXEC). wagw's webhook
 workers (workers/webhooks/worker.py) run them in batches, many at a time; `deliver` itself also
@@ -9,11 +9,14 @@ behaviour (docs/webhooks.md).
 Per job, in RQ's own fields: `retries_left` is the retry budget (set from the schedule at
 enqueue, so RQ's abandoned-job handling retries a delivery whose worker died), `meta` keeps
 `attempts`, `last_status` and `last_error` (shown by rq-dashboard and `wagw status`).
+
+A job names its endpoint; the endpoint's URL comes from this process's own configuration
+(wagw/webhooks/endpoints.py). A job naming no configured endpoint fails at once: nothing is
+signed, nothing is sent.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import TYPE_CHECKING
 
@@ -21,7 +24,7 @@ from loguru import logger
 from rq import get_current_job
 
 from wagw import keys
-from wagw.webhooks.endpoints import redact
+from wagw.webhooks.endpoints import Endpoint, configured_endpoints, resolve, shown_reference
 from wagw.webhooks.signing import delivery_headers
 from workers.webhooks.http import WebhookHttp
 from workers.webhooks.policy import Outcome, Verdict, retry_delay
@@ -44,6 +47,10 @@ class DeliveryFailed(DeliveryError):
     """Gave up: a non-retryable answer, or the retries ran out. Stays in the failed registry."""
 
 
+class UnknownEndpoint(ValueError):
+    """A job names no endpoint of this worker's configuration."""
+
+
 # Failures show the public package's name (workers.webhooks.DeliveryFailed: …) in RQ's records.
 for _error in (DeliveryError, DeliveryRetry, DeliveryFailed):
     _error.__module__ = "workers.webhooks"
@@ -60,11 +67,25 @@ class DeliveryContext:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
         self.secret = secret.encode()
         self.schedule = settings.retry_intervals
+        self.endpoints = configured_endpoints(settings)
         self.http = WebhookHttp(settings.webhook_connect_timeout, settings.webhook_timeout)
 
-    def attempt(self, url: str, event_id: str, body: str, attempt: int) -> Outcome:
+    def endpoint(self, reference: object) -> Endpoint:
+        """The configured endpoint a job names (its first argument); UnknownEndpoint if none."""
+        found = resolve(self.settings, reference) if isinstance(reference, str) else None
+        if found is None:
+            raise UnknownEndpoint(
+                f"unknown endpoint {shown_reference(self.settings, reference)!r} (not in this worker's "
+                "WAGW_WEBHOOK_URLS): nothing sent, not retrying"
+            )
+        return found
+
+    def attempt(self, endpoint: Endpoint, event_id: str, body: str, attempt: int) -> Outcome:
         raw = body.encode("utf-8")
-        return self.http.post(url, raw, delivery_headers(self.secret, raw, event_id, attempt))
+        headers = delivery_headers(self.secret, raw, event_id, attempt)
+        if (authorization := endpoint.authorization()) is not None:
+            headers["Authorization"] = authorization
+        return self.http.post(endpoint.url, raw, headers)
 
     def close(self) -> None:
         self.http.close()
@@ -92,10 +113,9 @@ def context() -> DeliveryContext:
     return _context
 
 
-def delivered_key(url: str, event_id: str) -> str:
+def delivered_key(endpoint: Endpoint, event_id: str) -> str:
     """Marks (event, endpoint) as delivered, so the same event never gets a second 2xx there."""
-    endpoint = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return keys.WEBHOOK_DELIVERED.format(endpoint=endpoint, event_id=event_id)
+    return keys.WEBHOOK_DELIVERED.format(endpoint=endpoint.id, event_id=event_id)
 
 
 def attempt_number(job: Job | None) -> int:
@@ -110,9 +130,9 @@ def note_attempt(job: Job, outcome: Outcome, attempt: int) -> None:
     job.meta["last_error"] = outcome.error or outcome.snippet or None
 
 
-def failure_message(url: str, event_id: str, outcome: Outcome, attempt: int, why: str) -> str:
+def failure_message(endpoint: Endpoint, event_id: str, outcome: Outcome, attempt: int, why: str) -> str:
     plural = "s" if attempt != 1 else ""
-    text = f"{outcome.describe()} from {redact(url)} for event {event_id}, {why} after {attempt} attempt{plural}"
+    text = f"{outcome.describe()} from {endpoint.shown} for event {event_id}, {why} after {attempt} attempt{plural}"
     if outcome.snippet:
         text += f"; response: {outcome.snippet}"
     return text
@@ -122,34 +142,42 @@ def result_value(outcome: Outcome, attempt: int) -> dict:
     return {"status": outcome.status, "attempt": attempt, "latency_ms": round(outcome.latency * 1000, 1)}
 
 
-def log_attempt(url: str, event_id: str, attempt: int, outcome: Outcome, what: str) -> None:
+def log_attempt(endpoint: Endpoint, event_id: str, attempt: int, outcome: Outcome, what: str) -> None:
     line = "webhook {} -> {} attempt {}: {}: {}"
     if outcome.verdict is Verdict.DELIVERED:
-        logger.info(line, event_id, redact(url), attempt, outcome.describe(), what)
+        logger.info(line, event_id, endpoint.shown, attempt, outcome.describe(), what)
     else:
-        logger.warning(line, event_id, redact(url), attempt, outcome.describe(), what)
+        logger.warning(line, event_id, endpoint.shown, attempt, outcome.describe(), what)
 
 
 # ---- the job function -----------------------------------------------------------------------------
 
 
-def deliver(url: str, event_id: str, body: str) -> dict:
-    """POST the event body to one endpoint, signed. Under a stock RQ worker: a retryable
-    failure raises DeliveryRetry with the job's next interval set to the jittered backoff
-    (or Retry-After); a final one raises DeliveryFailed with the retries set to zero."""
+def deliver(endpoint_id: str, event_id: str, body: str) -> dict:
+    """POST the event body to one configured endpoint, signed. Under a stock RQ worker: a
+    retryable failure raises DeliveryRetry with the job's next interval set to the jittered
+    backoff (or Retry-After); a final one, or an endpoint this worker does not know, raises
+    DeliveryFailed with the retries set to zero."""
     ctx = context()
     job = get_current_job()
+    try:
+        endpoint = ctx.endpoint(endpoint_id)
+    except UnknownEndpoint as error:
+        if job is not None:
+            job.retries_left = 0
+        logger.error("webhook job {} refused: {}", job.id if job is not None else "-", error)
+        raise DeliveryFailed(str(error)) from None
     attempt = attempt_number(job)
-    marker = delivered_key(url, event_id)
+    marker = delivered_key(endpoint, event_id)
     if job is not None and job.connection.exists(marker):
-        logger.info("webhook {} -> {}: already delivered, not sent again", event_id, redact(url))
+        logger.info("webhook {} -> {}: already delivered, not sent again", event_id, endpoint.shown)
         return {"duplicate": True, "attempt": attempt}
-    outcome = ctx.attempt(url, event_id, body, attempt)
+    outcome = ctx.attempt(endpoint, event_id, body, attempt)
     verdict = outcome.verdict
     if verdict is Verdict.DELIVERED:
         if job is not None:
             job.connection.set(marker, job.id, ex=ctx.settings.dedup_ttl)
-        log_attempt(url, event_id, attempt, outcome, "delivered")
+        log_attempt(endpoint, event_id, attempt, outcome, "delivered")
         return result_value(outcome, attempt)
     retries_left = (job.retries_left or 0) if job is not None else 0
     if job is not None:
@@ -159,11 +187,11 @@ def deliver(url: str, event_id: str, body: str) -> dict:
         # RQ adds the interval to now and truncates to the second: one more second keeps
         # "not before `delay`" true.
         job.retry_intervals = [math.ceil(delay) + 1]
-        log_attempt(url, event_id, attempt, outcome, f"retry in {delay:.1f} s")
-        raise DeliveryRetry(failure_message(url, event_id, outcome, attempt, "will retry"))
+        log_attempt(endpoint, event_id, attempt, outcome, f"retry in {delay:.1f} s")
+        raise DeliveryRetry(failure_message(endpoint, event_id, outcome, attempt, "will retry"))
     why = "retries exhausted" if verdict is Verdict.RETRY else "not retryable"
     if job is not None:
         job.retries_left = 0
         job.save_meta()  # RQ's failure path does not save meta
-    log_attempt(url, event_id, attempt, outcome, f"failed ({why})")
-    raise DeliveryFailed(failure_message(url, event_id, outcome, attempt, why))
+    log_attempt(endpoint, event_id, attempt, outcome, f"failed ({why})")
+    raise DeliveryFailed(failure_message(endpoint, event_id, outcome, attempt, why))

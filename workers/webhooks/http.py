@@ -45,7 +45,8 @@ class WebhookHttp:
         except httpx.TimeoutException as error:
             return Outcome(None, time.monotonic() - started, error=f"timeout ({type(error).__name__})")
         except httpx.HTTPError as error:
-            return Outcome(None, time.monotonic() - started, error=f"{type(error).__name__}: {error}"[:200])
+            # Error texts can quote what the peer sent: kept short and escaped like a reply.
+            return Outcome(None, time.monotonic() - started, error=snippet(f"{type(error).__name__}: {error}"))
         try:
             text = self._read_body(response, started)
         except httpx.HTTPError:

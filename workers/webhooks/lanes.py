@@ -1,6 +1,6 @@
 """Per-endpoint lanes inside one webhook worker: what keeps endpoints out of each other's way.
 
-Each endpoint (URL) gets its own small thread pool, its own cap on deliveries waiting for
+Each configured endpoint gets its own small thread pool, its own cap on deliveries waiting for
 it, and its own circuit breaker:
 
 - a slow endpoint fills only its own threads; once it holds MIN_HELD deliveries that would
@@ -22,7 +22,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from wagw.webhooks.endpoints import redact
 from workers.webhooks.policy import Outcome, Verdict
 
 THREADS = 8  # concurrent requests to one endpoint from one worker process
@@ -38,9 +37,7 @@ DEFER_MAX = 60.0
 
 
 class Lane:
-    def __init__(self, url: str, on_done: Callable[[Any], None], threads: int = THREADS) -> None:
-        self.url = url
-        self.name = redact(url)
+    def __init__(self, on_done: Callable[[Any], None], threads: int = THREADS) -> None:
         self.threads = threads
         self._on_done = on_done
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="webhook-lane")

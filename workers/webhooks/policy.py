@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
+from wagw.logs import escape_controls
+
 # +-25 %: deliveries that failed together (an endpoint outage) come back spread out.
 JITTER = 0.25
-SNIPPET_CHARS = 300
+# What of an endpoint's reply operators see (job meta, failure text, the dashboard): enough
+# to tell why it refused, not a place for whatever it chooses to send back.
+SNIPPET_CHARS = 200
 # Retry-After is honoured up to the schedule's longest step, and at least up to an hour.
 RETRY_AFTER_CAP = 3600.0
 
@@ -38,7 +42,7 @@ class Outcome:
     latency: float  # seconds
     error: str | None = None
     retry_after: float | None = None  # seconds, from the response's Retry-After
-    snippet: str = ""  # the start of the response body, for the failed registry
+    snippet: str = ""  # the start of the response body (never headers), for the failed registry
 
     @property
     def verdict(self) -> Verdict:
@@ -103,5 +107,7 @@ def due_timestamp(delay: float, now: float | None = None) -> int:
 
 
 def snippet(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "…"
+    """At most SNIPPET_CHARS of `text` on one line, control characters escaped: a peer's reply
+    must not be able to forge log lines or rewrite a terminal showing it."""
+    text = escape_controls(" ".join(text.split()))
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"

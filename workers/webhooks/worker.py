@@ -7,7 +7,8 @@ batches:
 
     dispatcher (main thread)                lanes (threads, per endpoint)   finisher (thread)
     pop up to 100 ids (one Lua call) ->
-    fetch them, mark them started   ->      sign + POST, one attempt   ->   record outcomes:
+    fetch them, mark them started,
+    resolve their endpoints         ->      sign + POST, one attempt   ->   record outcomes:
     (one MULTI for the whole batch)                                         delivered / retry /
                                                                             failed / deferred
                                                                             (one MULTI per batch)
@@ -39,12 +40,11 @@ from rq.worker import BaseWorker, WorkerStatus
 from wagw import keys, metrics, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
-from wagw.webhooks.endpoints import redact
 from wagw.webhooks.enqueue import DELIVERABLE, DELIVERED_TTL
 from workers.webhooks import delivery
 from workers.webhooks.lanes import THREADS as LANE_THREADS
 from workers.webhooks.lanes import Lane
-from workers.webhooks.policy import Outcome, Verdict, due_timestamp, retry_delay
+from workers.webhooks.policy import Outcome, Verdict, due_timestamp, retry_delay, snippet
 
 if TYPE_CHECKING:
     import argparse
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
     from wagw.config import Settings
     from wagw.rqcompat import Execution
+    from wagw.webhooks.endpoints import Endpoint
 
 BATCH = 100  # jobs taken from the queue per round trip
 MAX_IN_FLIGHT = 512  # jobs one process holds at once (all lanes)
@@ -81,7 +82,7 @@ class Flight:
     job: Job
     execution: Execution
     started_at: datetime
-    url: str = ""
+    endpoint: Endpoint | None = None  # None until resolved; an invalid job has none
     event_id: str = ""
     body: str = ""
     attempt: int = 1
@@ -109,7 +110,7 @@ class DeliveryWorker(BaseWorker):
         self.queue = self.queues[0]
         self.taken = rqcompat.IntermediateList(self.queue)
         self.scheduled = ScheduledJobRegistry(queue=self.queue)
-        self.lanes: dict[str, Lane] = {}
+        self.lanes: dict[str, Lane] = {}  # by endpoint id: at most one per configured endpoint
         self.in_flight: dict[str, Flight] = {}
         self._done: queue_module.SimpleQueue[Flight] = queue_module.SimpleQueue()
         self._room = threading.Event()
@@ -141,7 +142,7 @@ class DeliveryWorker(BaseWorker):
         logger.info(
             "webhook worker {} delivering to {} endpoint(s), {} threads each",
             self.name,
-            len(self.settings.webhook_urls),
+            len(self.ctx.endpoints),
             LANE_THREADS,
         )
         try:
@@ -218,7 +219,8 @@ class DeliveryWorker(BaseWorker):
                 flights.append(self._flight(job, execution))
             checks = [f for f in flights if f.action == "send"]
             for flight in checks:
-                pipe.exists(delivery.delivered_key(flight.url, flight.event_id))
+                assert flight.endpoint is not None
+                pipe.exists(delivery.delivered_key(flight.endpoint, flight.event_id))
             results = pipe.execute()
         for flight, seen in zip(checks, results[len(results) - len(checks) :], strict=False):
             if seen:
@@ -235,27 +237,30 @@ class DeliveryWorker(BaseWorker):
             reason = rqcompat.refusal(job, DELIVERABLE)
             if reason is not None:
                 raise ValueError(reason)
-            url, event_id, body = job.args
-            if not isinstance(body, str) or not isinstance(url, str):
-                raise ValueError("deliver takes (url, event_id, body) as strings")
+            reference, event_id, body = job.args
+            if not isinstance(body, str):
+                raise ValueError("deliver takes (endpoint_id, event_id, body), the body a string")
+            # Before anything is signed or sent, and before a lane exists for it.
+            endpoint = self.ctx.endpoint(reference)
         except Exception as error:  # a malformed job fails, it never stops the worker
             flight.action, flight.error = "invalid", str(error)
             return flight
-        flight.url, flight.event_id, flight.body = url, str(event_id), body
+        flight.endpoint, flight.event_id, flight.body = endpoint, str(event_id), body
         flight.attempt = delivery.attempt_number(job)
         return flight
 
-    def _lane(self, url: str) -> Lane:
-        lane = self.lanes.get(url)
+    def _lane(self, endpoint: Endpoint) -> Lane:
+        lane = self.lanes.get(endpoint.id)
         if lane is None:
-            lane = self.lanes[url] = Lane(url, self._done.put)
+            lane = self.lanes[endpoint.id] = Lane(self._done.put)
         return lane
 
     def _route(self, flight: Flight) -> None:
         if flight.action != "send":
             self._done.put(flight)
             return
-        lane = flight.lane = self._lane(flight.url)
+        assert flight.endpoint is not None
+        lane = flight.lane = self._lane(flight.endpoint)
         if (open_for := lane.circuit_open_for()) > 0:
             # An open circuit sends nothing, so it spends no attempt: the delivery waits for
             # the probe that closes it. Jitter spreads the backlog it releases.
@@ -270,10 +275,11 @@ class DeliveryWorker(BaseWorker):
         if self._stopping.is_set():
             flight.action = "requeue"
             return
+        assert flight.endpoint is not None
         try:
-            flight.outcome = self.ctx.attempt(flight.url, flight.event_id, flight.body, flight.attempt)
+            flight.outcome = self.ctx.attempt(flight.endpoint, flight.event_id, flight.body, flight.attempt)
         except Exception as error:  # never lose a flight to a bug in one attempt
-            flight.outcome = Outcome(None, 0.0, error=f"{type(error).__name__}: {error}"[:200])
+            flight.outcome = Outcome(None, 0.0, error=snippet(f"{type(error).__name__}: {error}"))
         assert flight.lane is not None
         flight.lane.record(flight.outcome)
 
@@ -356,12 +362,13 @@ class DeliveryWorker(BaseWorker):
             self._succeed(flight, {"duplicate": True, "attempt": flight.attempt}, pipe)
             return "duplicate"
         if flight.action == "invalid":
+            job.retries_left = 0
             self._fail(flight, f"invalid webhook job: {flight.error}", pipe)
             return "failed"
-        outcome = flight.outcome
-        assert outcome is not None
+        outcome, endpoint = flight.outcome, flight.endpoint
+        assert outcome is not None and endpoint is not None
         if outcome.verdict is Verdict.DELIVERED:
-            pipe.set(delivery.delivered_key(flight.url, flight.event_id), job.id, ex=self.settings.dedup_ttl)
+            pipe.set(delivery.delivered_key(endpoint, flight.event_id), job.id, ex=self.settings.dedup_ttl)
             self._succeed(flight, delivery.result_value(outcome, flight.attempt), pipe)
             return "delivered"
         delivery.note_attempt(job, outcome, flight.attempt)
@@ -376,7 +383,7 @@ class DeliveryWorker(BaseWorker):
         why = "retries exhausted" if outcome.verdict is Verdict.RETRY else "not retryable"
         flight.why = why
         job.retries_left = 0
-        self._fail(flight, delivery.failure_message(flight.url, flight.event_id, outcome, flight.attempt, why), pipe)
+        self._fail(flight, delivery.failure_message(endpoint, flight.event_id, outcome, flight.attempt, why), pipe)
         return "failed"
 
     def _succeed(self, flight: Flight, result: dict, pipe: Pipeline) -> None:
@@ -390,20 +397,24 @@ class DeliveryWorker(BaseWorker):
         rqcompat.schedule(self.queue, self.scheduled, job, due, pipe)
 
     def _log(self, flight: Flight, kind: str) -> None:
-        if kind in ("deferred", "requeued"):
-            logger.debug("webhook {} -> {}: {}", flight.event_id, redact(flight.url), kind)
-        elif kind == "duplicate":
-            logger.info("webhook {} -> {}: already delivered, not sent again", flight.event_id, redact(flight.url))
-        elif flight.outcome is None:
+        endpoint, outcome = flight.endpoint, flight.outcome
+        if endpoint is None:  # an invalid job: nothing was sent
             logger.error("webhook job {} failed: {}", flight.job.id, flight.error)
-        elif kind == "delivered":
-            delivery.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, "delivered")
+            return
+        if kind in ("deferred", "requeued"):
+            logger.debug("webhook {} -> {}: {}", flight.event_id, endpoint.shown, kind)
+            return
+        if kind == "duplicate":
+            logger.info("webhook {} -> {}: already delivered, not sent again", flight.event_id, endpoint.shown)
+            return
+        assert outcome is not None
+        if kind == "delivered":
+            what = "delivered"
         elif kind == "retry":
             what = f"retry in {flight.delay:.1f} s ({flight.job.retries_left} left)"
-            delivery.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, what)
         else:
             what = f"failed ({flight.why}); `wagw webhooks replay {flight.job.id}` requeues it"
-            delivery.log_attempt(flight.url, flight.event_id, flight.attempt, flight.outcome, what)
+        delivery.log_attempt(endpoint, flight.event_id, flight.attempt, outcome, what)
 
     # ---- upkeep (main thread, between batches) -------------------------------------------------------
 
