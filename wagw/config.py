@@ -151,6 +151,10 @@ class Settings(BaseSettings):
         return [float(step) for step in self.webhook_retry_schedule]
 
     @property
+    def webhook_secret_bytes(self) -> bytes:
+        return self.webhook_secret.get_secret_value().encode() if self.webhook_secret else b""
+
+    @property
     def media_path(self) -> Path:
         return self.media_dir if self.media_dir is not None else self.data_dir / "media"
 

@@ -16,7 +16,6 @@ from chaos.polling import wait_for
 from tests.integration.webhook_harness import Processes, Receiver, always, sequence
 from wagw import keys
 from wagw.redisconn import SERIALIZER
-from wagw.webhooks.endpoints import endpoint_id
 from wagw.webhooks.enqueue import enqueue_deliveries
 from wagw.webhooks.replay import failed_deliveries
 from wagw.webhooks.signing import verify_hub_signature, verify_wagw_signature
@@ -218,24 +217,19 @@ def test_sigterm_stops_the_worker_cleanly(wagw, redis_conn):
     assert worker.returncode == 0
 
 
-def test_a_job_queued_by_an_older_wagw_naming_the_configured_url_is_delivered(wagw, receiver, redis_conn):
+def test_a_job_queued_by_a_wagw_without_seals_is_refused_and_stays_refused_on_replay(wagw, receiver, redis_conn):
     from rq import Queue
 
-    receiver.respond = always(410)
     wagw.worker()
     queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
     body = BODY.replace("{id}", "ev-old")
-    job = queue.enqueue("workers.webhooks.deliver", args=(receiver.url, "ev-old", body))  # before endpoint ids
-    wait_for(lambda: job_status(redis_conn, job.id) == JobStatus.FAILED, 20, what="sent, then failed")
-    [sent] = receiver.for_event("ev-old")
-    assert sent.path == "/hook?token=t0ps3cret" and sent.body == body.encode()
-
-    receiver.respond = always(200)
+    job = queue.enqueue("workers.webhooks.deliver", args=(receiver.url, "ev-old", body))  # no seal, a URL
+    wait_for(lambda: job_status(redis_conn, job.id) == JobStatus.FAILED, 20, what="refused")
+    assert "not a sealed delivery job" in job.latest_result().exc_string
     replay = [sys.executable, "-m", "wagw", "webhooks", "replay", job.id]
-    assert subprocess.run(replay, env=wagw.env, capture_output=True, timeout=60).returncode == 0
-    wait_for(lambda: job_status(redis_conn, job.id) == JobStatus.FINISHED, 20, what="replayed and delivered")
-    job.refresh()
-    assert job.args == [endpoint_id(receiver.url), "ev-old", body]  # the URL, token and all, left Redis
+    result = subprocess.run(replay, env=wagw.env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and f"not a failed delivery: {job.id}" in result.stdout
+    assert receiver.for_event("ev-old") == []
 
 
 def test_only_deliver_jobs_run_on_the_webhooks_queue(wagw, receiver, redis_conn):
@@ -246,7 +240,7 @@ def test_only_deliver_jobs_run_on_the_webhooks_queue(wagw, receiver, redis_conn)
     job = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER).enqueue("os.getpid")
     wait_for(lambda: job_status(redis_conn, job.id) == JobStatus.FAILED, 20, what="foreign job failed")
     job.refresh()
-    assert "webhook workers run only workers.webhooks.deliver" in job.latest_result().exc_string
+    assert 'refused job "os.getpid": this worker runs only workers.webhooks.deliver' in job.latest_result().exc_string
     assert job.latest_result().type.name == "FAILED"
     # The worker carries on with real deliveries.
     [delivery] = enqueue(redis_conn, "ev-after-foreign")

@@ -98,7 +98,7 @@ def test_non_retryable_failure_fails_at_once(settings, receiver, redis_conn):
 @pytest.mark.parametrize("reference", ["http://127.0.0.1:9/elsewhere", "0123456789abcdef"])
 def test_a_job_naming_no_configured_endpoint_fails_at_once_unsent(settings, receiver, redis_conn, reference):
     queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
-    job = queue.enqueue("workers.webhooks.deliver", args=(reference, "ev-forged", "{}"), retry=Retry(max=3))
+    job = queue.enqueue("workers.webhooks.deliver", args=(reference, "ev-forged", "{}", "0" * 32), retry=Retry(max=3))
     run_burst(redis_conn)
 
     job.refresh()

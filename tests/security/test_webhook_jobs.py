@@ -74,9 +74,14 @@ def start_worker(procs: Processes, conn: Redis) -> int:
     return pid
 
 
-def attacker_enqueues(conn: Redis, reference: str, event_id: str = "forged-1", body: str = FORGED_BODY) -> Job:
+def attacker_enqueues(
+    conn: Redis, reference: str, event_id: str = "forged-1", body: str = FORGED_BODY, seal: str | None = "0" * 32
+) -> Job:
+    """A delivery job as an app with only Redis access can write it: any arguments, and a seal
+    it cannot compute (it has no secret)."""
     queue = Queue("webhooks", connection=conn, serializer=JSONSerializer)
-    return queue.enqueue("workers.webhooks.deliver", args=(reference, event_id, body))
+    args = (reference, event_id, body) if seal is None else (reference, event_id, body, seal)
+    return queue.enqueue("workers.webhooks.deliver", args=args)
 
 
 def session_enqueues(conn: Redis, settings: Settings, event_id: str) -> None:
@@ -94,9 +99,9 @@ def failure_of(conn: Redis, job: Job) -> str:
     return result.exc_string or ""
 
 
-def assert_refused_at_once(conn: Redis, job: Job, shown: str) -> None:
+def assert_refused_at_once(conn: Redis, job: Job, shown: str, why: str = "unknown endpoint {shown!r}") -> None:
     failure = failure_of(conn, job)
-    assert f"unknown endpoint {shown!r}" in failure and "not retrying" in failure, failure
+    assert why.format(shown=shown) in failure and "not retrying" in failure, failure
     job.refresh()
     assert job.retries_left == 0 and job.meta.get("attempts") is None  # no attempt was made
     assert job.id not in ScheduledJobRegistry("webhooks", connection=conn)
@@ -167,6 +172,29 @@ def test_a_job_naming_an_unknown_endpoint_id_is_refused_and_nothing_is_posted(
         assert_refused_at_once(redis_conn, job, reference)
     assert loot.snapshot() == []
     assert [r.event_id for r in real.snapshot()] == ["real-2"]
+
+
+def test_a_forged_body_for_the_configured_endpoint_is_refused(procs, settings_env, redis_conn, real):
+    """The endpoint id is in every delivery job: an attacker names the real endpoint with a body
+    of their own, without a seal, with a made-up one, or with a real job's seal on an altered
+    body. None is signed or sent; the real event is."""
+    settings = configure(procs, settings_env, real.url("hook"))
+    session_enqueues(redis_conn, settings, "real-3")
+    [sealed_id] = redis_conn.lrange("rq:queue:webhooks", 0, -1)
+    genuine = Job.fetch(sealed_id.decode(), connection=redis_conn, serializer=JSONSerializer)
+    endpoint, _event, _body, real_seal = genuine.args
+    forged = {
+        "not a sealed delivery job": attacker_enqueues(redis_conn, endpoint, seal=None),
+        "the seal of this delivery": attacker_enqueues(redis_conn, endpoint, "forged-2"),
+        "does not match its arguments": attacker_enqueues(redis_conn, endpoint, "real-3", FORGED_BODY, real_seal),
+    }
+    start_worker(procs, redis_conn)
+
+    wait_for(lambda: real.delivered_ids("hook") == {"P-real-3"}, 20, what="the real event delivered")
+    for why, job in forged.items():
+        assert_refused_at_once(redis_conn, job, "", why)
+    assert [r.event_id for r in real.snapshot()] == ["real-3"]
+    assert all(r.payload_id != "FORGED" for r in real.snapshot())
 
 
 def test_made_up_endpoints_do_not_grow_the_workers_threads(procs, settings_env, redis_conn, real, loot):

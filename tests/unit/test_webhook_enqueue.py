@@ -15,6 +15,7 @@ from wagw.config import Settings
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks import enqueue as webhooks
 from wagw.webhooks.endpoints import configured_endpoints, endpoint_id
+from wagw.webhooks.signing import seal, seal_key
 
 URLS = "https://user:pw@a.example/hook?token=x,https://b.example/in"
 BODY = '{"event":"message","id":"e1","payload":{"body":"héllo"}}'
@@ -36,7 +37,7 @@ def rq_reference(conn, settings: Settings) -> None:
     jobs = [
         Queue.prepare_data(
             webhooks.DELIVER,
-            args=(endpoint.id, "e1", BODY),
+            args=(endpoint.id, "e1", BODY, seal(seal_key(settings.webhook_secret_bytes), endpoint.id, "e1", BODY)),
             retry=webhooks.rq_retry(settings),
             timeout=webhooks.job_timeout(settings),
             result_ttl=webhooks.DELIVERED_TTL,
@@ -72,7 +73,9 @@ def test_same_job_hash_and_queue_as_rq(settings):
         assert our_job.get_status() == their_job.get_status() == "queued"
         assert our_job.retries_left == 3 and our_job.retry_intervals == [3, 10, 60]
         assert our_job.enqueued_at is not None and our_job.created_at is not None
-    assert list(mine[0][1].args) == [endpoint_id("https://user:pw@a.example/hook?token=x"), "e1", BODY]
+    first_id = endpoint_id("https://user:pw@a.example/hook?token=x")
+    expected_seal = seal(seal_key(settings.webhook_secret_bytes), first_id, "e1", BODY)
+    assert list(mine[0][1].args) == [first_id, "e1", BODY, expected_seal]
     assert mine[0][1].description == "message e1 -> https://a.example/hook"
     for our_hash, _job in mine:
         stored = b"".join([*our_hash.values(), zlib.decompress(our_hash["data"])])

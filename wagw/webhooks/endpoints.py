@@ -82,16 +82,8 @@ def _endpoints(urls: tuple[str, ...]) -> dict[str, Endpoint]:
 
 
 def resolve(settings: Settings, reference: str) -> Endpoint | None:
-    """The configured endpoint a delivery job names, or None.
-
-    A job names its endpoint by id; jobs queued by wagw before ids carry the URL itself, and
-    are honoured only when it is exactly one of the configured URLs.
-    """
-    endpoints = configured_endpoints(settings)
-    found = endpoints.get(reference)
-    if found is None and reference in settings.webhook_urls:
-        found = endpoints[endpoint_id(reference)]
-    return found
+    """The configured endpoint a delivery job names by id, or None."""
+    return configured_endpoints(settings).get(reference)
 
 
 def shown_reference(settings: Settings, reference: object) -> str:

@@ -1,6 +1,7 @@
 """The producer side of webhook delivery: one `workers.webhooks.deliver(endpoint_id, event_id,
-body)` job per event and endpoint on queue "webhooks", written inside the session's own
-MULTI/EXEC. A job names its endpoint by id (wagw/webhooks/endpoints.py), never by URL.
+body, seal)` job per event and endpoint on queue "webhooks", written inside the session's own
+MULTI/EXEC. A job names its endpoint by id (wagw/webhooks/endpoints.py), never by URL, and
+carries the session's seal over its arguments (wagw/webhooks/signing.py).
 
 The job path, its arguments and its TTLs are the contract with the webhook workers
 (workers/webhooks/) and with any stock RQ worker (docs/webhooks.md).
@@ -15,6 +16,7 @@ from rq import Retry
 
 from wagw import keys, rqcompat
 from wagw.webhooks.endpoints import configured_endpoints
+from wagw.webhooks.signing import seal, seal_key
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -54,12 +56,17 @@ def enqueue_deliveries(pipe: Pipeline, settings: Settings, event_id: str, event_
     if not settings.webhook_urls or not wants(settings, event_name):
         return 0
     endpoints = configured_endpoints(settings).values()
+    key = seal_key(settings.webhook_secret_bytes)
     rqcompat.enqueue_calls(
         pipe,
         keys.WEBHOOKS_QUEUE,
         _fixed_fields(settings),
         [
-            (DELIVER, (endpoint.id, event_id, body), f"{event_name} {event_id} -> {endpoint.shown}")
+            (
+                DELIVER,
+                (endpoint.id, event_id, body, seal(key, endpoint.id, event_id, body)),
+                f"{event_name} {event_id} -> {endpoint.shown}",
+            )
             for endpoint in endpoints
         ],
     )

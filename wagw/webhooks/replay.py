@@ -20,8 +20,9 @@ from rq.registry import FailedJobRegistry
 from wagw import keys, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
-from wagw.webhooks.endpoints import endpoint_id, shown_reference
+from wagw.webhooks.endpoints import shown_reference
 from wagw.webhooks.enqueue import DELIVERABLE, rq_retry
+from wagw.webhooks.signing import seal_key, sealed
 
 if TYPE_CHECKING:
     import argparse
@@ -37,7 +38,7 @@ def _registry(conn: Redis) -> FailedJobRegistry:
 
 def _describe(job: Job, settings: Settings) -> dict:
     try:
-        reference, event_id, _body = job.args
+        reference, event_id = job.args[:2]
     except Exception:  # not a deliver job, or unreadable
         reference, event_id = None, "?"
     return {
@@ -70,6 +71,7 @@ def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[
     if job_ids is None:
         job_ids = registry.get_job_ids(cleanup=False)
     retry = rq_retry(settings)
+    key = seal_key(settings.webhook_secret_bytes)
     requeued: list[str] = []
     missing: list[str] = []
     for job_id in job_ids:
@@ -81,15 +83,13 @@ def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[
             registry.remove(job_id)  # its data expired: nothing left to send
             missing.append(job_id)
             continue
-        if rqcompat.refusal(job, DELIVERABLE) is not None:  # not ours to send: left where it is
+        if rqcompat.refusal(job, DELIVERABLE) is not None or not sealed(key, job.args):
+            # Not a delivery the session made (forged, or from a wagw without seals): left where it is.
             missing.append(job_id)
             continue
         job.retries_left = retry.max
         job.retry_intervals = retry.intervals
         job.meta["replays"] = int(job.meta.get("replays", 0)) + 1
-        args = job.args if isinstance(job.args, list | tuple) else ()
-        if args and args[0] in settings.webhook_urls:  # queued before endpoint ids
-            job.args = (endpoint_id(args[0]), *args[1:])
         try:
             registry.requeue(job)  # saves the job (meta included) and enqueues it
         except InvalidJobOperation:  # replayed by someone else meanwhile

@@ -8,6 +8,12 @@ Two headers sign the same raw body bytes:
   lets a receiver reject a captured request replayed later (see `verify_wagw_signature`).
 
 The verify functions are what a Python receiver needs; docs/webhooks.md shows them.
+
+A third MAC never leaves wagw: the *seal* on each delivery job. The session (which holds the
+secret) seals (endpoint id, event id, body) when it enqueues; a webhook worker signs and sends
+only a job whose seal matches. Whoever can write jobs to Redis cannot have wagw sign a body of
+their choosing (docs/security.md). Its key is derived from the secret for this one use, so a
+seal is never a valid webhook signature and the other way round.
 """
 
 from __future__ import annotations
@@ -15,12 +21,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from functools import lru_cache
 
 from wagw import __version__
 
 USER_AGENT = f"wagw/{__version__}"
 # How old a replay-safe signature may be before a receiver should refuse it.
 DEFAULT_TOLERANCE = 300
+
+
+_SEAL_PURPOSE = b"wagw delivery job seal, v1"
 
 
 def _hex_hmac(secret: bytes, message: bytes) -> str:
@@ -78,3 +88,30 @@ def verify_wagw_signature(
     expected = _hex_hmac(secret, b"%d." % timestamp + body)
     # Several v1 values let a sender sign with an old and a new secret during a rotation.
     return any(hmac.compare_digest(expected, candidate) for candidate in fields.get("v1", []))
+
+
+@lru_cache(maxsize=4)
+def seal_key(secret: bytes) -> bytes:
+    """The key that seals delivery jobs, derived from the webhook secret."""
+    return hmac.new(secret, _SEAL_PURPOSE, hashlib.sha256).digest()
+
+
+def seal(key: bytes, endpoint_id: str, event_id: str, body: str) -> str:
+    """The seal of one delivery job (lengths first, so no two argument lists read the same)."""
+    head = f"{len(endpoint_id)}:{endpoint_id}{len(event_id)}:{event_id}"
+    return hmac.new(key, head.encode() + body.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def seal_matches(key: bytes, endpoint_id: str, event_id: str, body: str, given: object) -> bool:
+    return isinstance(given, str) and hmac.compare_digest(seal(key, endpoint_id, event_id, body), given)
+
+
+def sealed(key: bytes, args: object) -> bool:
+    """True when a delivery job's arguments are (endpoint_id, event_id, body, seal) with a
+    seal that matches: the session made this job."""
+    if not isinstance(args, list | tuple) or len(args) != 4:
+        return False
+    endpoint_id, event_id, body, given = args
+    return all(isinstance(a, str) for a in (endpoint_id, event_id, body)) and seal_matches(
+        key, endpoint_id, event_id, body, given
+    )

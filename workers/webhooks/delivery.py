@@ -25,7 +25,7 @@ from rq import get_current_job
 
 from wagw import keys
 from wagw.webhooks.endpoints import Endpoint, configured_endpoints, resolve, shown_reference
-from wagw.webhooks.signing import delivery_headers
+from wagw.webhooks.signing import delivery_headers, seal_key, seal_matches
 from workers.webhooks.http import WebhookHttp
 from workers.webhooks.policy import Outcome, Verdict, retry_delay
 
@@ -47,8 +47,9 @@ class DeliveryFailed(DeliveryError):
     """Gave up: a non-retryable answer, or the retries ran out. Stays in the failed registry."""
 
 
-class UnknownEndpoint(ValueError):
-    """A job names no endpoint of this worker's configuration."""
+class RefusedDelivery(ValueError):
+    """A job this worker will not sign or send: it names no configured endpoint, or the
+    session's seal over its arguments is missing or wrong."""
 
 
 # Failures show the public package's name (workers.webhooks.DeliveryFailed: …) in RQ's records.
@@ -66,15 +67,35 @@ class DeliveryContext:
         self.settings = settings
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
         self.secret = secret.encode()
+        self.seal_key = seal_key(self.secret)
         self.schedule = settings.retry_intervals
         self.endpoints = configured_endpoints(settings)
         self.http = WebhookHttp(settings.webhook_connect_timeout, settings.webhook_timeout)
 
+    def admit(self, args: object) -> tuple[Endpoint, str, str]:
+        """(endpoint, event id, body) of a delivery job's arguments, or RefusedDelivery: before
+        anything is signed or sent, and before a lane exists for it."""
+        if not isinstance(args, list | tuple) or len(args) != 4 or args[3] is None:
+            raise RefusedDelivery(
+                "not a sealed delivery job (endpoint_id, event_id, body, seal): forged, or queued by a wagw "
+                "older than the seal; its event is still in the event log. Nothing sent, not retrying"
+            )
+        reference, event_id, body, given = args
+        endpoint = self.endpoint(reference)
+        if not isinstance(event_id, str) or not isinstance(body, str):
+            raise RefusedDelivery("deliver takes (endpoint_id, event_id, body, seal) as strings: nothing sent")
+        if not seal_matches(self.seal_key, endpoint.id, event_id, body, given):
+            raise RefusedDelivery(
+                f"the seal of this delivery to {endpoint.shown} does not match its arguments: not made by the "
+                "session (forged or altered). Nothing sent, not retrying"
+            )
+        return endpoint, event_id, body
+
     def endpoint(self, reference: object) -> Endpoint:
-        """The configured endpoint a job names (its first argument); UnknownEndpoint if none."""
+        """The configured endpoint a job names (its first argument); RefusedDelivery if none."""
         found = resolve(self.settings, reference) if isinstance(reference, str) else None
         if found is None:
-            raise UnknownEndpoint(
+            raise RefusedDelivery(
                 f"unknown endpoint {shown_reference(self.settings, reference)!r} (not in this worker's "
                 "WAGW_WEBHOOK_URLS): nothing sent, not retrying"
             )
@@ -153,7 +174,7 @@ def log_attempt(endpoint: Endpoint, event_id: str, attempt: int, outcome: Outcom
 # ---- the job function -----------------------------------------------------------------------------
 
 
-def deliver(endpoint_id: str, event_id: str, body: str) -> dict:
+def deliver(endpoint_id: str, event_id: str, body: str, seal: str | None = None) -> dict:
     """POST the event body to one configured endpoint, signed. Under a stock RQ worker: a
     retryable failure raises DeliveryRetry with the job's next interval set to the jittered
     backoff (or Retry-After); a final one, or an endpoint this worker does not know, raises
@@ -161,8 +182,8 @@ def deliver(endpoint_id: str, event_id: str, body: str) -> dict:
     ctx = context()
     job = get_current_job()
     try:
-        endpoint = ctx.endpoint(endpoint_id)
-    except UnknownEndpoint as error:
+        endpoint, event_id, body = ctx.admit((endpoint_id, event_id, body, seal))
+    except RefusedDelivery as error:
         if job is not None:
             job.retries_left = 0
         logger.error("webhook job {} refused: {}", job.id if job is not None else "-", error)

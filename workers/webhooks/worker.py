@@ -237,11 +237,7 @@ class DeliveryWorker(BaseWorker):
             reason = rqcompat.refusal(job, DELIVERABLE)
             if reason is not None:
                 raise ValueError(reason)
-            reference, event_id, body = job.args
-            if not isinstance(body, str):
-                raise ValueError("deliver takes (endpoint_id, event_id, body), the body a string")
-            # Before anything is signed or sent, and before a lane exists for it.
-            endpoint = self.ctx.endpoint(reference)
+            endpoint, event_id, body = self.ctx.admit(job.args)
         except Exception as error:  # a malformed job fails, it never stops the worker
             flight.action, flight.error = "invalid", str(error)
             return flight
