@@ -209,6 +209,9 @@ class FakeBackend(Backend):
         handler = self._on_event
         if handler is None:  # outbound-only (a native host): inbound is the session's
             return False
+        if event is None:  # not an event wagw delivers (a status update): acknowledged, dropped
+            _acknowledge(conn, raw)
+            return True
         try:
             handler(event)
         except Exception as error:  # left pending: handed over again after the restart
