@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from PIL import Image
 from rq.job import JobStatus
 
 from tests.integration.wa_worker_harness import ALICE, CRASH, HANG, sent, wait_done
 from wagw import client
 from wagw.operations.args import InvalidArguments
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "red").save(buffer, "png")
+    return buffer.getvalue()
+
+
+PNG = _png()  # a real image: the wa-worker checks that an image decodes before sending it
 
 
 @pytest.fixture

@@ -180,3 +180,15 @@ def test_images_are_decoded_sniffed_and_bounded(tmp_path):
         media.read_media_file(str(tmp_path / "missing.png"), tmp_path)
     with pytest.raises(InvalidArguments, match="more than"):
         media.check_image_size(media.MAX_IMAGE_BYTES + 1)
+
+
+def test_an_image_that_does_not_decode_is_invalid_before_it_reaches_the_host(tmp_path):
+    """Finding 7: these pass the magic-bytes check; Pillow (in neonize) cannot open them."""
+    from wagw.config import Settings
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    for corrupt in (b"\xff\xd8\xff\xe0" + b"\0junk" * 50, b"\x89PNG\r\n\x1a\n" + b"\0" * 64, b"GIF89a" + b"1" * 30):
+        image = base64.b64encode(corrupt).decode()
+        with pytest.raises(InvalidArguments, match="image: the image does not decode") as caught:
+            media.image_params({"to": "1@s.whatsapp.net", "image": image}, settings, None)
+        assert caught.value.permanent

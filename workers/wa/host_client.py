@@ -34,6 +34,7 @@ from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.logs import ChildOutput
 from wagw.names import host_name, worker_role
+from wagw.operations.args import InvalidArguments
 from wagw.whatsapp import backend as backend_errors
 
 if TYPE_CHECKING:
@@ -373,7 +374,8 @@ class HostClient:
         """Run one call in the host; `deadline` is a time.monotonic() value (None: no bound).
 
         Raises HostCrashed, HostTimeout, SlotNotPaired, HostUnavailable, a wagw BackendError
-        (an ordinary failure reported by the backend) or HostCallError.
+        (an ordinary failure reported by the backend), InvalidArguments (the backend found the
+        arguments unusable, e.g. an image that does not decode) or HostCallError.
         """
         host = self._connected_host(deadline, connect_wait)
         request_id = next(self._ids)
@@ -405,6 +407,8 @@ class HostClient:
             return reply.get("result")
         error = reply.get("error") or {}
         kind, message = error.get("type", "Error"), error.get("message", "")
+        if error.get("invalid"):
+            raise InvalidArguments(message)  # permanent: the wa-worker does not retry it
         error_class = getattr(backend_errors, kind, None)
         if (
             error.get("backend")
