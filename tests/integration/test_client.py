@@ -80,7 +80,12 @@ def test_call_and_wait_returns_the_result(start_worker, redis_conn, monkeypatch)
 
 def test_enqueue_sets_timeout_and_retry_explicitly(redis_conn):
     job = client.enqueue_send_text(ALICE, "hi", connection=redis_conn)
-    assert job.func_name == "workers.wa.send_text" and job.kwargs == {"to": ALICE, "text": "hi", "reply_to": None}
+    assert job.func_name == "workers.wa.send_text" and job.kwargs == {
+        "to": ALICE,
+        "text": "hi",
+        "reply_to": None,
+        "reply_to_sender": None,
+    }
     assert job.timeout == 60 and job.retries_left == 2 and job.retry_intervals == [5, 5]
     assert job.meta == {"wagw_defaults": False}
     once = client.enqueue_fetch_avatar(ALICE, job_timeout=5, retry=False, job_id="avatar-1", connection=redis_conn)

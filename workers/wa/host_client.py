@@ -299,6 +299,7 @@ class HostClient:
         self._last_spawn = float("-inf")
         self.state = DeviceState.STOPPED  # while no host runs: OFFLINE, UNPAIRED or STOPPED
         self.last_exit: str | None = None
+        self.last_error: str | None = None  # the last error a host reported before it exited
         self.spawns = 0
         self._last_paired: bool | None = None
         self._last_jid: str | None = None
@@ -474,7 +475,8 @@ class HostClient:
             raise self._not_paired()
         state = host.state if host is not None else self.state
         detail = f"; last exit: {self.last_exit}" if self.last_exit else ""
-        error = f"; {host.error}" if host is not None and host.error else ""
+        reported = host.error if host is not None else self.last_error
+        error = f"; {reported}" if reported else ""
         raise HostUnavailable(
             f"slot {self.slot}'s native host is not connected after {time.monotonic() - start:.1f} s "
             f"(state: {state}{error}{detail})"
@@ -529,6 +531,7 @@ class HostClient:
             self._last_paired = host.paired
         self._last_jid = host.jid or self._last_jid
         self.last_exit = ExitCode.describe(returncode)
+        self.last_error = host.error or self.last_error
         now = time.monotonic()
         if host.state is DeviceState.UNPAIRED or returncode == ExitCode.NOT_PAIRED:
             self.state = DeviceState.UNPAIRED
