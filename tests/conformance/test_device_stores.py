@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.conformance.whatsmeow import DEVICE
+from tests.conformance.names import DEVICE
 
 WORKER = "15550001111:8@s.whatsapp.net"
 # Nothing listens on port 1: whatsmeow's postgres store fails with "connection refused".

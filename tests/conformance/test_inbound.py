@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.conformance.whatsmeow import ALICE, ALICE_LID, DEVICE, GROUP
+from tests.conformance.names import ALICE, ALICE_LID, DEVICE, GROUP
 
 TS = 1_764_412_200  # 2025-11-29T10:30:00Z
 ISO = "2025-11-29T10:30:00Z"

@@ -9,7 +9,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.conformance.whatsmeow import (
+from tests.conformance.names import (
     ALICE,
     ALICE_LID,
     BOB,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.conformance.jobpath import outcome, run_job
-from tests.conformance.whatsmeow import ALICE, ALICE_LID, BOB, DEVICE, GROUP
+from tests.conformance.names import ALICE, ALICE_LID, BOB, DEVICE, GROUP
 from wagw.events import build_body
 from wagw.whatsapp.fake import FakeBackend
 from wagw.whatsapp.fake_inbound import Malformed, to_event

@@ -13,8 +13,8 @@ import pytest
 
 from chaos.polling import wait_for
 from tests.conformance.conftest import ROOT
+from tests.conformance.names import ALICE, DEVICE
 from tests.conformance.session_host import INBOUND_KEY
-from tests.conformance.whatsmeow import ALICE, DEVICE
 from wagw import keys
 
 

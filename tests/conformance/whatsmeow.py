@@ -32,19 +32,22 @@ from typing import Any
 from neonize.proto import Neonize_pb2 as N
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
-# whatsmeow errors.go / goneonize main.go, verbatim.
-ERR_PROFILE_PICTURE_NOT_SET = "that user or group does not have a profile picture"
-ERR_PROFILE_PICTURE_UNAUTHORIZED = "the user has hidden their profile picture from you"
-ERR_IQ_TIMED_OUT = "info query timed out"
-ERR_GROUP_NOT_FOUND = "that group does not exist"
-ERR_FUNCTION_RETURNED_NOTHING = "Function returned nothing."
-# protobuf-go writes "proto:" then a space or a no-break space (per build); use the latter.
-PROTO_PREFIX = "proto:\u00a0"
-
-ACCOUNT = "15550001111"  # the account's phone number (country code 1)
-HIDDEN_USER = "15550008888"  # hides their picture from us: ErrProfilePictureUnauthorized
-SLOW_USER = "15550007777"  # the picture query times out: ErrIQTimedOut
-DEVICE = f"{ACCOUNT}:7@s.whatsapp.net"
+from tests.conformance.names import (
+    ACCOUNT,
+    ALICE,
+    ALICE_LID,
+    ERR_FUNCTION_RETURNED_NOTHING,
+    ERR_GROUP_NOT_FOUND,
+    ERR_IQ_TIMED_OUT,
+    ERR_PROFILE_PICTURE_NOT_SET,
+    ERR_PROFILE_PICTURE_UNAUTHORIZED,
+    GROUP,
+    GROUP_CREATED,
+    HIDDEN_USER,
+    LEGACY_GROUP,
+    PROTO_PREFIX,
+    SLOW_USER,
+)
 
 
 # JIDs -------------------------------------------------------------------------------------
@@ -345,16 +348,6 @@ def encode_group_info(group: Group) -> N.GroupInfo:
             Error=0,
         )
     return info
-
-
-# The account every conformance test talks to ---------------------------------------------------
-ALICE = "15551234567@s.whatsapp.net"
-ALICE_LID = "251556368777322@lid"
-BOB = "15557654321@s.whatsapp.net"  # an older account: WhatsApp answers with the phone JID
-GROUP = "120363402106000000@g.us"
-LEGACY_GROUP = "15550001111-1700000100@g.us"  # "<creator>-<creation time>": the time is exact
-GROUP_CREATED = 1_700_000_100  # 2023-11-14T22:15:00Z; float32 makes it 1_700_000_128
-NOPIC = "nopic@s.whatsapp.net"
 
 
 def standard_world() -> World:

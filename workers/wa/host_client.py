@@ -475,7 +475,8 @@ class HostClient:
             raise self._not_paired()
         state = host.state if host is not None else self.state
         detail = f"; last exit: {self.last_exit}" if self.last_exit else ""
-        reported = host.error if host is not None else self.last_error
+        # The current host's error, else the one the last host reported before it exited.
+        reported = (host.error if host is not None else None) or self.last_error
         error = f"; {reported}" if reported else ""
         raise HostUnavailable(
             f"slot {self.slot}'s native host is not connected after {time.monotonic() - start:.1f} s "
