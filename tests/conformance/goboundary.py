@@ -12,7 +12,9 @@ Real in this tier:
 - the ctypes layer: every call crosses a real C function pointer with the entry's own
   argtypes/restype/errcheck, and results are freed by the real Go FreeBytesStruct/FreeString;
 - the real Go library for everything that works offline: GetAllDevices (whatsmeow's sqlstore
-  on a real sqlite file, which also creates the schema), FreeBytesStruct, FreeString;
+  on a real sqlite file; it creates the schema, into which scenarios.make_store writes device
+  rows as whatsmeow's PutDevice would, since only a real pairing makes one), FreeBytesStruct,
+  FreeString;
 - wagw itself, all of it.
 
 Stubbed (STUBBED below): the entries that would talk to WhatsApp. Each is replaced by a
@@ -156,13 +158,16 @@ class Boundary:
         stop = self._stop[uuid_bytes.decode()] = threading.Event()
         self.connects += 1
         self.world.record("Neonize", store=_text(db), jid=whatsmeow.jid_text(wanted), subscribed=sorted(subscribed))
-        # The real Go opens the store and loads the device; read it the same (real) way.
+        # The real Go opens the store and loads the device (and panics on a JID it does not
+        # hold; wagw never passes one): read the store the same, real, way.
         log_callback = _binder.func_callback_bytes2(lambda *_: None)
-        devices = self.real_get_all_devices(_text(db).encode(), log_callback).decode()
-        device = next((row for row in devices.split("|\x01|") if row.startswith(whatsmeow.jid_text(wanted) + ",")), "")
+        stored = self.real_get_all_devices(_text(db).encode(), log_callback).decode()
+        if (
+            not stored.startswith(whatsmeow.jid_text(wanted) + ",")
+            and f"|\x01|{whatsmeow.jid_text(wanted)}," not in stored
+        ):
+            return go_string(f"device {whatsmeow.jid_text(wanted)} is not in the store (the real library panics here)")
         me = N.Device(JID=wanted, LID=whatsmeow.jid(None), Platform="", BussinessName="", PushName="", Initialized=True)
-        if device:
-            me.PushName = device.split(",", 1)[1].rsplit(",", 2)[0]
 
         def dispatch(code: int, event: Any) -> str | None:
             try:
