@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit conformance integration e2e chaos soak bench clean
+.PHONY: run test lint unit integration e2e chaos soak bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,7 @@ unit: $(STAMP)
 
 # neonize's real Python and Go store code, offline: only the Go calls that would reach
 # WhatsApp are stubbed, at the ctypes boundary (tests/conformance/goboundary.py).
+.PHONY: conformance
 conformance: $(STAMP)
 	$(BIN)/python -m pytest -q tests/conformance
 
