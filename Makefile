@@ -30,6 +30,12 @@ test: lint
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
+# neonize's real Python and Go store code, offline: only the Go calls that would reach
+# WhatsApp are stubbed, at the ctypes boundary (tests/conformance/goboundary.py).
+.PHONY: conformance
+conformance: $(STAMP)
+	$(BIN)/python -m pytest -q tests/conformance
+
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 

@@ -12,8 +12,9 @@ MAX_ADDRESS = 256  # characters in a JID or phone argument, checked before any p
 
 USER_SERVER = "s.whatsapp.net"
 GROUP_SERVER = "g.us"
-# The user parts the fake backend turns into a Go panic, a hang or an error (SPEC).
-FAKE_USERS = frozenset({"crash", "hang", "fail"})
+# The user parts the fake backend turns into a Go panic, a hang or an error, and the one
+# that has no profile picture (SPEC).
+FAKE_USERS = frozenset({"crash", "hang", "fail", "nopic"})
 
 _SERVERS = {
     USER_SERVER: re.compile(r"\d{5,20}"),

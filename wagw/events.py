@@ -40,6 +40,8 @@ RECEIPT_DESCRIPTIONS = {
 }
 
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker", "video_note")
+# Where WhatsApp status updates (stories) arrive: not messages to the account, never events.
+STATUS_BROADCAST = "status@broadcast"
 PARTICIPANT_CHANGES = ("join", "leave", "promote", "demote")
 
 
@@ -100,6 +102,10 @@ def non_ad(jid: str | None) -> str | None:
     if server != "lid":
         user = user.split(".", 1)[0]  # agent suffix ("1555….0:3")
     return f"{user}@{server}"
+
+
+def is_status_broadcast(chat: str | None) -> bool:
+    return non_ad(chat) == STATUS_BROADCAST
 
 
 def is_lid(jid: str | None) -> bool:
@@ -371,9 +377,9 @@ def call_offer(
     timestamp: float | int | str | None,
     remote_platform: str | None = None,
     remote_version: str | None = None,
-    group_jid: str | None = None,
     sender_alt: str | None = None,
 ) -> InboundEvent:
+    """A `call.offer`. No `group_jid`: neonize does not pass on whatsmeow's group of a call."""
     sender, sender_lid = _split_lid(sender, sender_alt)
     payload: dict[str, Any] = {"call_id": call_id, "from": sender}
     if sender_lid:
@@ -383,6 +389,4 @@ def call_offer(
         payload["remote_platform"] = remote_platform
     if remote_version:
         payload["remote_version"] = remote_version
-    if group_jid:
-        payload["group_jid"] = non_ad(group_jid)
     return InboundEvent(CALL_OFFER, f"call:{call_id}:offer", _time(timestamp), payload)

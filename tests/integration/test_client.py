@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from PIL import Image
 from rq.job import JobStatus
 
 from tests.integration.wa_worker_harness import ALICE, CRASH, HANG, sent, wait_done
 from wagw import client
 from wagw.operations.args import InvalidArguments
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "red").save(buffer, "png")
+    return buffer.getvalue()
+
+
+PNG = _png()  # a real image: the wa-worker checks that an image decodes before sending it
 
 
 @pytest.fixture
@@ -71,7 +80,12 @@ def test_call_and_wait_returns_the_result(start_worker, redis_conn, monkeypatch)
 
 def test_enqueue_sets_timeout_and_retry_explicitly(redis_conn):
     job = client.enqueue_send_text(ALICE, "hi", connection=redis_conn)
-    assert job.func_name == "workers.wa.send_text" and job.kwargs == {"to": ALICE, "text": "hi", "reply_to": None}
+    assert job.func_name == "workers.wa.send_text" and job.kwargs == {
+        "to": ALICE,
+        "text": "hi",
+        "reply_to": None,
+        "reply_to_sender": None,
+    }
     assert job.timeout == 60 and job.retries_left == 2 and job.retry_intervals == [5, 5]
     assert job.meta == {"wagw_defaults": False}
     once = client.enqueue_fetch_avatar(ALICE, job_timeout=5, retry=False, job_id="avatar-1", connection=redis_conn)

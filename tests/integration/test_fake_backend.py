@@ -51,7 +51,9 @@ def test_outbound_calls_are_recorded_and_return_documented_shapes(settings, redi
     users = backend.user_info([ALICE])["users"]
     assert users[0]["jid"] == ALICE and set(users[0]) == {"jid", "status", "picture_id", "verified_name", "devices"}
     found = backend.is_on_whatsapp(["+15551234567"])["results"]
-    assert found == [{"query": "+15551234567", "jid": ALICE, "is_on_whatsapp": True, "verified_name": None}]
+    assert found == [
+        {"query": "+15551234567", "jid": ALICE, "lid": None, "is_on_whatsapp": True, "verified_name": None}
+    ]
     group = backend.group_info("120363000000000009@g.us")
     assert group["jid"] == "120363000000000009@g.us" and group["participants"][0]["is_super_admin"] is True
     assert len(backend.joined_groups()["groups"]) == 2
@@ -75,7 +77,7 @@ def test_outbound_calls_are_recorded_and_return_documented_shapes(settings, redi
         "mark_read",
     ]
     assert all(r["role"] == "worker-1" and r["time"] > 0 for r in records)
-    assert records[2]["args"] == {"to": ALICE, "text": "hi", "reply_to": "3EB0AAAA"}
+    assert records[2]["args"] == {"to": ALICE, "text": "hi", "reply_to": "3EB0AAAA", "reply_to_sender": None}
     assert records[3]["args"]["image"]["bytes"] == len(b"\x89PNG fake")
     backend.stop()
     backend.wait()

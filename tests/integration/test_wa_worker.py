@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -112,6 +113,10 @@ def test_explicit_timeout_and_retry_are_kept(start_worker, wa_queue):
     assert plain.timeout == 180 and plain.retries_left is None
 
 
+CORRUPT_JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\0junk" * 64).decode()
+GROUP = "120363000000000001@g.us"
+
+
 def test_malformed_arguments_fail_at_once_without_retry_or_host_restart(start_worker, wa_queue, redis_conn):
     worker = start_worker()
     cases = [
@@ -125,6 +130,9 @@ def test_malformed_arguments_fail_at_once_without_retry_or_host_restart(start_wo
         ("send_text", {"to": "12", "text": "hi"}, "to: phone number '12' must have 7 to 15 digits"),
         ("send_text", {"to": ALICE, "text": ["hi"]}, "text: Input should be a valid string"),
         ("mark_read", {"chat": "120363000000000001@g.us", "ids": ["A1"]}, "sender is required when chat is a group"),
+        # passes the magic-bytes check, does not decode (Pillow in neonize would raise OSError)
+        ("send_image", {"to": ALICE, "image": CORRUPT_JPEG}, "image: the image does not decode"),
+        ("send_text", {"to": GROUP, "text": "hi", "reply_to": "3EB0AA"}, "reply_to_sender (who sent the quoted"),
     ]
     for operation, kwargs, message in cases:
         assert_rejected(worker, wa_queue, redis_conn, operation, kwargs, message)

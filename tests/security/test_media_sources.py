@@ -5,16 +5,25 @@ learn anything about either from the error messages."""
 from __future__ import annotations
 
 import base64
+import io
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from PIL import Image
 
 from wagw.config import Settings
 from wagw.operations.args import InvalidArguments
 from workers.wa import fetch, media
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "red").save(buffer, "png")
+    return buffer.getvalue()
+
+
+PNG = _png()  # a real image: the wa-worker checks that an image decodes before sending it
 
 
 class _Server:

@@ -3,7 +3,9 @@
 - imports run one way: `workers` imports `wagw`, never the reverse (the CLI names worker
   entry points as strings, which is not an import);
 - only wagw/whatsapp/ imports neonize (the Go runtime): every other module may run in a
-  process that must survive a Go panic or must be free to fork.
+  process that must survive a Go panic or must be free to fork; and within it only
+  native.py, so that neonize is loaded one way, with one clear error when a system library
+  it needs (libmagic1) is missing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NEONIZE_HOME = ROOT / "wagw" / "whatsapp"
+NEONIZE_LOADER = NEONIZE_HOME / "native.py"
 
 
 def _modules(package: str) -> list[Path]:
@@ -50,6 +53,15 @@ def test_only_the_whatsapp_package_imports_neonize(path):
         return
     assert not {name for name in _imported(path) if _top(name) == "neonize"}, (
         f"{path.relative_to(ROOT)} imports neonize: only wagw/whatsapp/ may load the Go runtime"
+    )
+
+
+@pytest.mark.parametrize("path", _modules("wagw/whatsapp"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_within_the_whatsapp_package_only_native_imports_neonize(path):
+    if path == NEONIZE_LOADER:
+        return
+    assert not {name for name in _imported(path) if _top(name) == "neonize"}, (
+        f"{path.relative_to(ROOT)} imports neonize: ask wagw.whatsapp.native.load() for it"
     )
 
 

@@ -38,11 +38,6 @@ def test_jid_round_trip_through_neonize_proto(text, fields):
     assert nb.jid_text(N.JID(**parsed)) == text
 
 
-def test_neonize_device_listing_jid_is_split_into_fields():
-    listed = N.JID(User="15550001111:7", Server="s.whatsapp.net", Device=0, RawAgent=0, Integrator=0)
-    assert nb.jid_text(nb._fix_device_jid(listed)) == "15550001111:7@s.whatsapp.net"
-
-
 @pytest.mark.parametrize(
     ("name", "event", "error", "code"),
     [

@@ -369,6 +369,71 @@ def test_call_offer():
     }
 
 
+def test_a_call_from_a_group_has_no_group_jid():
+    """neonize passes on no group for a call; wagw no longer guesses one from "from"."""
+    meta = N.BasicCallMeta(callID="C2", timestamp=TS, callCreator=jid(ALICE), callCreatorAlt=jid(ALICE_LID))
+    getattr(meta, "from").CopyFrom(jid(GROUP))
+    offer = N.CallOffer(basicCallMeta=meta, callRemoteMeta=N.CallRemoteMeta(remotePlatform="", remoteVersion=""))
+    payload = one(neonize_events.map_call_offer(offer))["payload"]
+    assert "group_jid" not in payload and payload["from"] == ALICE
+
+
+def test_played_self_receipts_arrive_as_server_error_and_mean_played_self():
+    """goneonize's EncodeReceipts writes whatsmeow's "played-self" as SERVER_ERROR."""
+    receipt = N.Receipt(MessageSource=source(), MessageIDs=["X"], Timestamp=TS, Type=N.Receipt.SERVER_ERROR)
+    assert one(neonize_events.map_receipt(receipt))["payload"]["receipt_type"] == "played-self"
+
+
+# polls, other kinds, status updates ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["pollCreationMessage", "pollCreationMessageV2", "pollCreationMessageV3"])
+def test_a_poll(field):
+    poll = E.PollCreationMessage(
+        name="Lunch?",
+        options=[E.PollCreationMessage.Option(optionName="Pizza"), E.PollCreationMessage.Option(optionName="Sushi")],
+        selectableOptionsCount=0,
+    )
+    payload = one(neonize_events.map_message(message(E.Message(**{field: poll}))))["payload"]
+    assert payload["poll"] == {"question": "Lunch?", "options": ["Pizza", "Sushi"], "max_answers": 0}
+    assert "body" not in payload and "unsupported" not in payload
+
+
+def test_a_poll_vote_names_its_poll():
+    vote = E.PollUpdateMessage(pollCreationMessageKey=C.MessageKey(ID="3EB0POLL"))
+    payload = one(neonize_events.map_message(message(E.Message(pollUpdateMessage=vote))))["payload"]
+    assert payload["poll_vote"] == {"poll_id": "3EB0POLL"}
+
+
+def test_shared_contacts_and_live_locations():
+    contacts = E.ContactsArrayMessage(
+        contacts=[E.ContactMessage(displayName="Alice", vcard="BEGIN:VCARD"), E.ContactMessage(displayName="Bob")]
+    )
+    payload = one(neonize_events.map_message(message(E.Message(contactsArrayMessage=contacts))))["payload"]
+    assert payload["contacts_array"] == [
+        {"displayName": "Alice", "vcard": "BEGIN:VCARD"},
+        {"displayName": "Bob", "vcard": ""},
+    ]
+    live = E.LiveLocationMessage(degreesLatitude=-6.2, degreesLongitude=106.8)
+    payload = one(neonize_events.map_message(message(E.Message(liveLocationMessage=live))))["payload"]
+    assert payload["live_location"] == {"degreesLatitude": -6.2, "degreesLongitude": 106.8}
+
+
+def test_a_kind_wagw_does_not_map_is_labelled_not_empty():
+    content = E.Message(eventMessage=E.EventMessage(name="Party"))
+    payload = one(neonize_events.map_message(message(content)))["payload"]
+    assert payload["unsupported"] == "eventMessage" and "body" not in payload
+
+
+def test_status_updates_are_not_events():
+    event = message(E.Message(conversation="my story"), chat="status@broadcast", sender=ALICE)
+    assert neonize_events.map_message(event) == []
+    receipt = N.Receipt(
+        MessageSource=source(chat="status@broadcast"), MessageIDs=["X"], Timestamp=TS, Type=N.Receipt.READ
+    )
+    assert neonize_events.map_receipt(receipt) == []
+
+
 # stability and parity with the fake -------------------------------------------------------
 
 

@@ -80,7 +80,10 @@ def test_valid_arguments_come_back_normalised():
         "to": ALICE,
         "text": "hi",
         "reply_to": "3EB0AB",
+        "reply_to_sender": None,
     }
+    reply_in_group = validate("send_text", (GROUP, "hi", "3EB0AB", "+1 555 123 4567"), {})
+    assert (reply_in_group.to, reply_in_group.reply_to_sender) == (GROUP, ALICE)
     assert validate("user_info", ([ALICE, "15551234567", "+15550002222"],), {}).jids == [
         ALICE,
         "15550002222@s.whatsapp.net",
@@ -110,6 +113,10 @@ def test_valid_arguments_come_back_normalised():
         ("send_text", (ALICE, "x" * 1_048_576), {}, "text: String should have at most 65536 characters"),
         ("send_text", (ALICE, "   "), {}, "text: text is blank"),
         ("send_text", (ALICE, "hi", "not an id!"), {}, "reply_to: String should match pattern"),
+        # whose message a group reply quotes: WhatsApp finds the quoted message by id and sender
+        ("send_text", (GROUP, "hi", "3EB0AB"), {}, "reply_to_sender (who sent the quoted message) is required"),
+        ("send_text", (ALICE, "hi"), {"reply_to_sender": ALICE}, "reply_to_sender is only meaningful with reply_to"),
+        ("send_text", (ALICE, "hi", "3EB0AB", "someone"), {}, "reply_to_sender: 'someone' is neither"),
         ("send_image", (ALICE,), {}, "image: Field required"),
         ("user_info", ([],), {}, "jids: List should have at least 1 item"),
         ("user_info", (ALICE,), {}, "jids: Input should be a valid list"),
@@ -146,7 +153,7 @@ def test_job_functions_validate_before_needing_a_worker():
 
 
 def test_job_functions_show_their_arguments():
-    assert list(inspect.signature(wa.send_text).parameters) == ["to", "text", "reply_to"]
+    assert list(inspect.signature(wa.send_text).parameters) == ["to", "text", "reply_to", "reply_to_sender"]
     assert inspect.signature(wa.fetch_avatar).parameters["preview"].default is False
     assert operations.operation_of("workers.wa.mark_read") is operations.OPERATIONS["mark_read"]
     assert operations.operation_of("workers.webhooks.deliver") is None
@@ -180,3 +187,15 @@ def test_images_are_decoded_sniffed_and_bounded(tmp_path):
         media.read_media_file(str(tmp_path / "missing.png"), tmp_path)
     with pytest.raises(InvalidArguments, match="more than"):
         media.check_image_size(media.MAX_IMAGE_BYTES + 1)
+
+
+def test_an_image_that_does_not_decode_is_invalid_before_it_reaches_the_host(tmp_path):
+    """Finding 7: these pass the magic-bytes check; Pillow (in neonize) cannot open them."""
+    from wagw.config import Settings
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    for corrupt in (b"\xff\xd8\xff\xe0" + b"\0junk" * 50, b"\x89PNG\r\n\x1a\n" + b"\0" * 64, b"GIF89a" + b"1" * 30):
+        image = base64.b64encode(corrupt).decode()
+        with pytest.raises(InvalidArguments, match="image: the image does not decode") as caught:
+            media.image_params({"to": "1@s.whatsapp.net", "image": image}, settings, None)
+        assert caught.value.permanent

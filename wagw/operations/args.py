@@ -78,11 +78,23 @@ class SendTextArgs(JobArgs):
     to: str
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     reply_to: str | None = Field(None, min_length=1, max_length=MAX_ID, pattern=f"^{_MESSAGE_ID.pattern}$")
+    # Who sent the quoted message: WhatsApp finds it by id *and* sender (docs/jobs.md).
+    reply_to_sender: str | None = None
 
-    @field_validator("to")
+    @field_validator("to", "reply_to_sender")
     @classmethod
-    def _to(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
+    def _address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalize_target(value, fake=_fake(info))
+
+    @model_validator(mode="after")
+    def _quoted_sender(self) -> SendTextArgs:
+        if self.reply_to_sender is not None and self.reply_to is None:
+            raise ValueError("reply_to_sender is only meaningful with reply_to")
+        # In a group the quoted message could be anybody's: without its sender the quote
+        # would point at nobody (recipients could not find the message).
+        if self.reply_to is not None and self.reply_to_sender is None and self.to.endswith("@" + GROUP_SERVER):
+            raise ValueError("reply_to_sender (who sent the quoted message) is required when replying in a group")
+        return self
 
     @field_validator("text")
     @classmethod

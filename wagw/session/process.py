@@ -38,6 +38,7 @@ from wagw.whatsapp.backend import (
     BackendError,
     ConnectFailure,
     LoggedOut,
+    MissingSystemLibrary,
     NotPaired,
     StreamReplaced,
     TemporaryBan,
@@ -54,6 +55,7 @@ _ADVICE: dict[type[BackendError], str] = {
     StreamReplaced: "another client connected with the session device's keys (stream replaced): stop the "
     "other wagw/client using this device store, then restart wagw",
     TemporaryBan: "WhatsApp temporarily banned this account: wagw will retry after a long pause",
+    MissingSystemLibrary: "a system library neonize needs is missing: install it (below), then restart wagw",
 }
 
 

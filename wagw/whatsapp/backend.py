@@ -32,13 +32,20 @@ class TemporaryBan(BackendError):
 
 
 class ConnectFailure(BackendError):
-    """Network trouble: worth reconnecting with backoff."""
+    """Network trouble (or an unreadable device store): worth reconnecting with backoff."""
 
     exit_code = ExitCode.TEMPFAIL
 
 
+class MissingSystemLibrary(BackendError):
+    """neonize cannot be loaded because a system library is missing (libmagic1): restarting
+    cannot fix it, so the process exits as misconfigured (the supervisor does not retry)."""
+
+    exit_code = ExitCode.CONFIG
+
+
 # Job failures have always shown these names (docs/jobs.md); apps may match on them.
-for _error in (BackendError, NotPaired, LoggedOut, StreamReplaced, TemporaryBan, ConnectFailure):
+for _error in (BackendError, NotPaired, LoggedOut, StreamReplaced, TemporaryBan, ConnectFailure, MissingSystemLibrary):
     _error.__module__ = "wagw.backends.base"
 
 EventHandler = Callable[[InboundEvent], None]
@@ -78,7 +85,9 @@ class Backend(ABC):
     def fetch_avatar(self, jid: str, preview: bool = False, is_community: bool = False) -> dict: ...
 
     @abstractmethod
-    def send_text(self, to: str, text: str, reply_to: str | None = None) -> dict: ...
+    def send_text(
+        self, to: str, text: str, reply_to: str | None = None, reply_to_sender: str | None = None
+    ) -> dict: ...
 
     @abstractmethod
     def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict: ...

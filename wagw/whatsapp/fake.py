@@ -3,7 +3,9 @@
 Outbound: every call is recorded on `wagw:fake:sent` as {"role", "op", "args", "time"} and
 returns the same result shape as the neonize backend (wagw.whatsapp.results). A target whose
 JID user part is `crash` dies of a real Go panic raised inside the real neonize library,
-`hang` blocks until the process is killed, `fail` raises BackendError.
+`hang` blocks until the process is killed, `fail` raises BackendError. Like whatsmeow, user
+part `nopic` has no profile picture (success, url null) and a phone number ending in `0000`
+is not on WhatsApp (tests/conformance holds both backends to the same results).
 
 Inbound (only when start() gets a handler, i.e. in the session): a thread moves each control
 message from `wagw:fake:inbound` to `wagw:fake:pending` (BLMOVE), hands the event to the
@@ -53,6 +55,9 @@ from wagw.whatsapp.backend import (
 
 FAKE_PHONE = "15550001111"
 CRASH, HANG, FAIL = "crash", "hang", "fail"
+# whatsmeow's semantics the fake follows (SPEC): these have no picture / are not on WhatsApp.
+NO_PICTURE_USER = "nopic"
+NOT_ON_WHATSAPP_SUFFIX = "0000"
 _BLOCK_SECONDS = 0.5  # how long one BLMOVE waits; bounds how fast stop() is noticed
 
 # Simulated trouble is named after the device state it leads to.
@@ -89,9 +94,9 @@ def go_panic(settings: Settings, why: str) -> None:
     logger.error("fake backend: raising a real Go panic in neonize ({})", why)
     sys.stdout.flush()
     sys.stderr.flush()
-    from neonize.client import NewClient  # loads the Go runtime; only here
+    from wagw.whatsapp import native  # loads the Go runtime; only here
 
-    NewClient(str(settings.data_dir.resolve() / "fake-never-connected.sqlite3")).get_me()
+    native.load().client.NewClient(str(settings.data_dir.resolve() / "fake-never-connected.sqlite3")).get_me()
     raise RuntimeError("neonize did not panic")  # not reached: the process has aborted
 
 
@@ -209,6 +214,9 @@ class FakeBackend(Backend):
         handler = self._on_event
         if handler is None:  # outbound-only (a native host): inbound is the session's
             return False
+        if event is None:  # not an event wagw delivers (a status update): acknowledged, dropped
+            _acknowledge(conn, raw)
+            return True
         try:
             handler(event)
         except Exception as error:  # left pending: handed over again after the restart
@@ -244,13 +252,16 @@ class FakeBackend(Backend):
 
     def fetch_avatar(self, jid: str, preview: bool = False, is_community: bool = False) -> dict:
         self._call("fetch_avatar", {"jid": jid, "preview": preview, "is_community": is_community}, [jid])
+        if user_part(jid) == NO_PICTURE_USER:  # whatsmeow: ErrProfilePictureNotSet -> success, no URL
+            return results.avatar(jid, None, None, preview, None)
         picture_id = str(int(_fake_id(jid, 12), 16) % 10**10)
         path = f"/v/t61.24694-24/{picture_id}_{'preview' if preview else 'full'}.jpg"
         url = f"https://pps.whatsapp.net{path}?ccb=11-4&oh=fake&oe=fake"
         return results.avatar(jid, url, picture_id, preview, path)
 
-    def send_text(self, to: str, text: str, reply_to: str | None = None) -> dict:
-        self._call("send_text", {"to": to, "text": text, "reply_to": reply_to}, [to])
+    def send_text(self, to: str, text: str, reply_to: str | None = None, reply_to_sender: str | None = None) -> dict:
+        args = {"to": to, "text": text, "reply_to": reply_to, "reply_to_sender": reply_to_sender}
+        self._call("send_text", args, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
     def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict:
@@ -275,9 +286,14 @@ class FakeBackend(Backend):
 
     def is_on_whatsapp(self, phones: list[str]) -> dict:
         self._call("is_on_whatsapp", {"phones": list(phones)}, list(phones))
-        return results.on_whatsapp_results(
-            [results.on_whatsapp(p, f"{p.lstrip('+')}@s.whatsapp.net", True, None) for p in phones]
-        )
+        entries = []
+        for phone in phones:
+            digits = phone.lstrip("+")
+            if digits.endswith(NOT_ON_WHATSAPP_SUFFIX):
+                entries.append(results.on_whatsapp(phone, None, False, None))
+            else:
+                entries.append(results.on_whatsapp(phone, f"{digits}@s.whatsapp.net", True, None))
+        return results.on_whatsapp_results(entries)
 
     def group_info(self, jid: str) -> dict:
         self._call("group_info", {"jid": jid}, [jid])

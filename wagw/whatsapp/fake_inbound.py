@@ -6,15 +6,19 @@ they match what the neonize backend produces for the same thing):
     {"type": "message", "id", "chat", "sender", "push_name", "text", "timestamp",
      "is_from_me", "chat_alt", "sender_alt", "reply_to", "quoted_text", "forwarded",
      "view_once", "media": {"kind": "image"|"video"|"audio"|"document"|"sticker"|"video_note",
-                            "url", "mimetype", "caption", "filename", ...}}
+                            "url", "mimetype", "caption", "filename", ...},
+     "poll": {"question", "options": [...], "max_answers"}}
     {"type": "reaction", "id", "chat", "sender", "target_id", "emoji", ...}
     {"type": "receipt", "ids", "chat", "sender", "receipt_type", "timestamp"}
     {"type": "revoked", "id", "chat", "sender", "target_id", "target_from_me", ...}
     {"type": "edited", "id", "chat", "sender", "target_id", "text", ...}
     {"type": "group_participants", "chat", "change": "join"|"leave"|"promote"|"demote", "jids", "by"}
-    {"type": "call_offer", "call_id", "sender", "platform", "version", "group"}
+    {"type": "call_offer", "call_id", "sender", "platform", "version"}
 
 "chat" defaults to "sender" (a direct chat). "timestamp" is unix seconds, default now.
+As with the neonize backend, a call offer carries no group (neonize does not pass it on: a
+"group" key is refused) and anything on "status@broadcast" (status updates) becomes no event:
+to_event returns None and the message is acknowledged without reaching the session.
 Control messages (not WhatsApp events): {"type": "crash"} and
 {"type": "disconnect", "reason": "logged_out"|"stream_replaced"|"temporary_ban"|"connect_failure"}.
 """
@@ -101,11 +105,28 @@ def _media(data: dict) -> tuple[str, dict] | None:
     return kind, obj
 
 
-def to_event(data: Any) -> InboundEvent:
-    """One parsed control message -> one wagw event; raise Malformed when it cannot be."""
+def _poll(data: dict) -> dict[str, Any] | None:
+    poll = data.get("poll")
+    if poll is None:
+        return None
+    if not isinstance(poll, dict) or not isinstance(poll.get("question"), str):
+        raise Malformed("'poll' must be an object with a 'question'")
+    options = _str_list(poll, "options")
+    max_answers = poll.get("max_answers", 1)
+    if isinstance(max_answers, bool) or not isinstance(max_answers, int) or max_answers < 0:
+        raise Malformed("'poll.max_answers' must be a whole number")
+    return {"poll": {"question": poll["question"], "options": options, "max_answers": max_answers}}
+
+
+def to_event(data: Any) -> InboundEvent | None:
+    """One parsed control message -> one wagw event, or None when WhatsApp's event is not one
+    wagw delivers (a status update); raise Malformed when it cannot be."""
     if not isinstance(data, dict):
         raise Malformed("not a JSON object")
     kind = data.get("type")
+    chat = data.get("chat") if isinstance(data.get("chat"), str) else None
+    if kind in ("message", "reaction", "revoked", "edited", "receipt") and events.is_status_broadcast(chat):
+        return None
     if kind == "message":
         return events.message(
             id=_str(data, "id"),
@@ -116,6 +137,7 @@ def to_event(data: Any) -> InboundEvent:
             media=_media(data),
             forwarded=_bool(data, "forwarded"),
             view_once=_bool(data, "view_once"),
+            extra=_poll(data),
         )
     if kind == "reaction":
         return events.reaction(
@@ -162,6 +184,8 @@ def to_event(data: Any) -> InboundEvent:
             sender=_str(data, "by", required=False),
         )
     if kind == "call_offer":
+        if "group" in data:
+            raise Malformed("'group': neonize does not pass on the group of a call, so neither does the fake")
         return events.call_offer(
             call_id=_str(data, "call_id"),
             sender=_str(data, "sender"),
@@ -169,6 +193,5 @@ def to_event(data: Any) -> InboundEvent:
             timestamp=_timestamp(data),
             remote_platform=_str(data, "platform", required=False),
             remote_version=_str(data, "version", required=False),
-            group_jid=_str(data, "group", required=False),
         )
     raise Malformed(f"unknown type {kind!r}")

@@ -1,20 +1,26 @@
 """The real backend: one neonize (whatsmeow) client per process, for one device role.
 
-Loads the Go runtime when start() or an outbound call first needs it, so this module is
-only ever imported in leaf processes (session, native hosts, pairing child) and such a
-process must never fork afterwards.
+Loads the Go runtime (through wagw.whatsapp.native, the one place that imports neonize)
+when start() or an outbound call first needs it, so this module is only ever imported in
+leaf processes (session, native hosts, pairing child) and such a process must never fork
+afterwards.
 
 Device stores: a sqlite file per role (settings.device_store(role)), or one postgres
 database for all roles (WAGW_DEVICE_DB) where the role's device is the JID recorded in the
 Redis hash `wagw:devices` by `wagw pair`. start() never connects an unpaired store (that
 would begin a QR pairing) and only passes neonize a JID that is in the store (an unknown
-JID makes the Go library panic).
+JID makes the Go library panic). The store is read with wagw.whatsapp.device_store, not
+neonize's own parser (which breaks on names with commas and on store errors); an unreadable
+store is a ConnectFailure (75).
 
 Connection states map to wagw's errors (and so to exit codes): LoggedOut -> LoggedOut (81),
 StreamReplaced -> StreamReplaced (82), TemporaryBan -> TemporaryBan (83), ConnectFailure by
 its reason, a dial error or a stalled connect -> ConnectFailure (75). A Disconnected event is
 a state: whatsmeow reconnects by itself; only a disconnection that outlasts
-RECONNECT_WINDOW ends the connection.
+RECONNECT_WINDOW ends the connection. An event neonize cannot encode (an enum value its Go
+encoder does not know) ends neonize's event loop and connect(): see _reconnect_after.
+
+Replies and Go error texts are read by neonize_results and go_errors (pure Python).
 """
 
 from __future__ import annotations
@@ -28,8 +34,11 @@ from typing import Any
 from loguru import logger
 
 from wagw import keys
+from wagw.addresses import GROUP_SERVER
 from wagw.config import Settings
-from wagw.whatsapp import neonize_events, results
+from wagw.operations.args import InvalidArguments
+from wagw.operations.images import check_decodes
+from wagw.whatsapp import go_errors, native, neonize_events, neonize_results, results
 from wagw.whatsapp.backend import (
     Backend,
     BackendError,
@@ -40,12 +49,24 @@ from wagw.whatsapp.backend import (
     StreamReplaced,
     TemporaryBan,
 )
+from wagw.whatsapp.device_store import stored_devices
 
 # How long a dropped connection may take whatsmeow to restore before wagw gives up on it.
 RECONNECT_WINDOW = 90.0
 
-# whatsmeow's errors for "no picture to show" (not set, or hidden by privacy settings).
-_NO_PICTURE = ("no profile picture", "hidden their profile picture", "item-not-found", "not-authorized")
+# Events neonize could not encode (go_errors.unencodable_event) that end the connection
+# anyway; any other such event is dropped and the connection is made again in-process.
+_UNENCODABLE_ENDINGS: dict[str, BackendError] = {
+    "TemporaryBan": TemporaryBan("temporarily banned (WhatsApp's ban code is one neonize cannot pass on)"),
+    "LoggedOut": LoggedOut("the phone logged this device out (for a reason neonize cannot pass on)"),
+    "ConnectFailure": ConnectFailure(
+        "WhatsApp refused the connection with a reason neonize cannot pass on "
+        "(whatsmeow's 413/414 auth-token or 415/418 not-found/unknown-client failures)"
+    ),
+}
+# In-process reconnects after dropped events allowed per window before the process gives up.
+DROPS_ALLOWED, DROPS_WINDOW = 10, 600.0
+group_result = neonize_results.group  # the name tests and older callers use
 
 # neonize.proto.Neonize_pb2.ConnectFailureReason
 _FAILURE_REASONS: dict[int, tuple[type[BackendError], str]] = {
@@ -100,25 +121,6 @@ def error_for_event(name: str, event: Any) -> BackendError | None:
     return None
 
 
-def stored_devices(store: str) -> list[str]:
-    """JIDs ("user:device@server") of the devices in a store; [] when it holds none."""
-    from neonize.client import ClientFactory  # loads the Go runtime
-
-    return [
-        text
-        for text in (jid_text(_fix_device_jid(d.JID)) for d in ClientFactory.get_all_devices_from_db(store))
-        if text
-    ]
-
-
-def _fix_device_jid(jid: Any) -> Any:
-    # neonize's GetAllDevices puts "user:device" into User; split it into real fields.
-    if ":" in jid.User or "." in jid.User:
-        fields = parse_jid(f"{jid.User}@{jid.Server}")
-        jid.User, jid.Device, jid.RawAgent = fields["User"], fields["Device"], fields["RawAgent"]
-    return jid
-
-
 class NeonizeBackend(Backend):
     def __init__(self, settings: Settings, role: str):
         self.settings = settings
@@ -133,6 +135,7 @@ class NeonizeBackend(Backend):
         self._error: BackendError | None = None
         self._disconnected_since: float | None = None
         self._handlers: list = []  # strong references: neonize keeps plain functions only
+        self._drops: list[float] = []  # when events neonize could not encode were dropped
         # Store lookups and client setup go through Go; the status heartbeat may ask for the
         # JID from another thread meanwhile, and neonize is not safe with concurrent setup.
         self._setup_lock = threading.Lock()
@@ -155,7 +158,10 @@ class NeonizeBackend(Backend):
     def find_device(self) -> str | None:
         """This role's device JID in its store, or None when the role is not paired."""
         if not self.uses_postgres:
-            Path(self.store).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                Path(self.store).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as error:
+                raise ConnectFailure(f"the device store's folder cannot be created: {error}") from None
         devices = stored_devices(self.store)
         if not devices:
             return None
@@ -174,22 +180,21 @@ class NeonizeBackend(Backend):
     # Connection -----------------------------------------------------------------------
     def make_client(self):
         """The neonize client for this role's stored device, handlers registered."""
-        from neonize.client import NewClient
-        from neonize.proto.Neonize_pb2 import JID
-
+        neonize = native.load()
         with self._setup_lock:
             self._device = self.find_device()
             if self._device is None:
                 raise NotPaired(f"device {self.role!r} is not paired: run `wagw pair --role {self.role}`")
             go_log = logging.getLogger("neonize.utils.log")
             go_log.setLevel(max(logging.INFO, logging.getLogger().level or logging.INFO))
-            client = NewClient(self.store, jid=JID(**parse_jid(self._device)), uuid=f"wagw-{self.role}")
+            jid = neonize.proto.JID(**parse_jid(self._device))
+            client = neonize.client.NewClient(self.store, jid=jid, uuid=f"wagw-{self.role}")
             self._register(client)
             self._client = client
             return client
 
     def _register(self, client) -> None:
-        from neonize import events as nev
+        nev = native.load().events
 
         def on(event_class, function) -> None:
             def handler(_client, event) -> None:
@@ -223,7 +228,7 @@ class NeonizeBackend(Backend):
 
     def registered_events(self) -> list[str]:
         """Names of the neonize event classes with a handler (for tests and logs)."""
-        from neonize.events import INT_TO_EVENT
+        INT_TO_EVENT = native.load().events.INT_TO_EVENT
 
         return sorted(INT_TO_EVENT[code].__name__ for code in self._client.event.list_func)
 
@@ -253,13 +258,19 @@ class NeonizeBackend(Backend):
             handler(wagw_event)
 
     def _run_connect(self) -> None:
-        from neonize.exc import NeonizeError
+        NeonizeError = native.load().exc.NeonizeError
 
         try:
-            self._client.connect()
-        except NeonizeError as error:
-            if self._error is None:
-                self._error = ConnectFailure(f"cannot connect to WhatsApp: {error}")
+            while True:
+                try:
+                    self._client.connect()
+                    break
+                except NeonizeError as error:
+                    if self._reconnect_after(str(error)):
+                        continue
+                    if self._error is None:
+                        self._error = ConnectFailure(f"cannot connect to WhatsApp: {error}")
+                    break
         except BaseException as error:  # surfaced by wait()
             if self._error is None:
                 self._error = ConnectFailure(f"neonize connect() failed: {error!r}")
@@ -267,6 +278,44 @@ class NeonizeBackend(Backend):
             if self._error is None and not self._stopping.is_set():
                 self._error = ConnectFailure("the connection ended")
             self._ended.set()
+
+    def _reconnect_after(self, text: str) -> bool:
+        """connect() returned `text`: reconnect in-process if neonize dropped an event it
+        could not encode (go_errors.unencodable_event); False to end the connection.
+
+        Such an event ends neonize's event loop and with it connect(), while whatsmeow stays
+        connected. An event that ends the connection anyway (a temporary ban, a connect
+        failure, a logout) becomes the matching error; any other (a receipt of a type neonize
+        has no value for) is dropped with this log line, the old client is stopped and a new
+        connection is made, so the process and everything it holds survive.
+        """
+        found = go_errors.unencodable_event(text)
+        if found is None or self._stopping.is_set():
+            return False
+        event, field = found
+        ending = _UNENCODABLE_ENDINGS.get(event)
+        if ending is not None:
+            logger.error("neonize could not pass on a {} event ({} not set)", event, field)
+            self._error = self._error or type(ending)(str(ending))
+            return False
+        now = time.monotonic()
+        self._drops = [t for t in self._drops if now - t < DROPS_WINDOW] + [now]
+        if len(self._drops) > DROPS_ALLOWED:
+            self._error = self._error or ConnectFailure(
+                f"neonize dropped {len(self._drops)} events it could not encode within {DROPS_WINDOW:g}s"
+            )
+            return False
+        logger.error(
+            "neonize could not pass on a {} event from WhatsApp ({} is a value its encoder does not know: {} not set);"
+            " the event is dropped and the connection is made again",
+            event,
+            event,
+            field,
+        )
+        if self._disconnected_since is None:
+            self._disconnected_since = now
+        self._client.stop()  # disconnects the client whose event loop ended
+        return True
 
     def start(self, on_event: EventHandler | None = None) -> None:
         self._on_event = on_event
@@ -301,47 +350,52 @@ class NeonizeBackend(Backend):
 
     # Outbound -------------------------------------------------------------------------
     def _jid(self, text: str):
-        from neonize.proto.Neonize_pb2 import JID
-
-        return JID(**parse_jid(text))
+        return native.load().proto.JID(**parse_jid(text))
 
     def _call(self, op: str, function, *args, **kwargs):
-        from neonize.exc import NeonizeError
+        NeonizeError = native.load().exc.NeonizeError
 
         if self._client is None:
             raise ConnectFailure(f"{op}: not connected (start() first)")
         try:
             return function(*args, **kwargs)
         except NeonizeError as error:
-            raise BackendError(f"{op} failed: {error}") from None
+            raise BackendError(f"{op} failed: {go_errors.error_text(error)}") from None
 
     def fetch_avatar(self, jid: str, preview: bool = False, is_community: bool = False) -> dict:
-        from neonize.exc import GetProfilePictureError
-        from neonize.proto.Neonize_pb2 import GetProfilePictureParams
-
+        neonize = native.load()
         if self._client is None:
             raise ConnectFailure("fetch_avatar: not connected (start() first)")
-        params = GetProfilePictureParams(Preview=preview, IsCommunity=is_community)
+        params = neonize.proto.GetProfilePictureParams(Preview=preview, IsCommunity=is_community)
         try:
             info = self._client.get_profile_picture(self._jid(jid), params)
-        except GetProfilePictureError as error:
-            text = str(error).lower()
-            if any(marker in text for marker in _NO_PICTURE):
+        except neonize.exc.GetProfilePictureError as error:
+            text = go_errors.error_text(error)
+            if text in go_errors.NO_PICTURE:
                 return results.avatar(jid, None, None, preview, None)  # none set, or hidden from us
-            raise BackendError(f"fetch_avatar failed: {error}") from None
+            raise BackendError(f"fetch_avatar failed: {text}") from None
         return results.avatar(jid, info.URL, info.ID, preview, info.DirectPath)
 
-    def send_text(self, to: str, text: str, reply_to: str | None = None) -> dict:
-        from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ContextInfo, ExtendedTextMessage, Message
-
+    def send_text(self, to: str, text: str, reply_to: str | None = None, reply_to_sender: str | None = None) -> dict:
+        e2e = native.load().e2e
         message: Any = text
         if reply_to:
-            context = ContextInfo(stanzaID=reply_to, participant=to, quotedMessage=Message(conversation=""))
-            message = Message(extendedTextMessage=ExtendedTextMessage(text=text, contextInfo=context))
+            # WhatsApp finds the quoted message by its id and its sender (the participant);
+            # in a direct chat the sender is the other person unless the caller says otherwise.
+            if reply_to_sender is None and to.endswith("@" + GROUP_SERVER):
+                raise InvalidArguments("invalid arguments for send_text: reply_to_sender: required in a group")
+            context = e2e.ContextInfo(
+                stanzaID=reply_to, participant=reply_to_sender or to, quotedMessage=e2e.Message(conversation="")
+            )
+            message = e2e.Message(extendedTextMessage=e2e.ExtendedTextMessage(text=text, contextInfo=context))
         response = self._call("send_text", self._client.send_message, self._jid(to), message)
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict:
+        try:
+            check_decodes(image)  # what neonize's build_image_message does first, with Pillow
+        except ValueError as error:
+            raise InvalidArguments(f"invalid arguments for send_image: image: {error}") from None
         response = self._call("send_image", self._client.send_image, self._jid(to), image, caption=caption)
         return results.sent(response.ID, response.Timestamp, to)
 
@@ -363,26 +417,29 @@ class NeonizeBackend(Backend):
         return results.users(entries)
 
     def is_on_whatsapp(self, phones: list[str]) -> dict:
-        found = self._call("is_on_whatsapp", self._client.is_on_whatsapp, *[p.lstrip("+") for p in phones])
-        by_query = {item.Query.lstrip("+"): item for item in found}
-        entries = []
-        for phone in phones:
-            item = by_query.get(phone.lstrip("+"))
-            if item is None:
-                entries.append(results.on_whatsapp(phone, None, False, None))
-                continue
-            verified = item.VerifiedName.Details.verifiedName if item.HasField("VerifiedName") else None
-            entries.append(results.on_whatsapp(phone, neonize_events.jid_str(item.JID), item.IsIn, verified))
-        return results.on_whatsapp_results(entries)
+        neonize = native.load()
+        if self._client is None:
+            raise ConnectFailure("is_on_whatsapp: not connected (start() first)")
+        # whatsmeow reads a number without "+" as a national one: always send "+<digits>".
+        queries = ["+" + phone.lstrip("+") for phone in phones]
+        try:
+            found = self._client.is_on_whatsapp(*queries)
+        except neonize.exc.IsOnWhatsAppError as error:
+            text = go_errors.error_text(error)
+            if text != go_errors.NOTHING_RETURNED:
+                raise BackendError(f"is_on_whatsapp failed: {text}") from None
+            found = []  # WhatsApp answered for none of them (invalid numbers): none is on it
+        return neonize_results.on_whatsapp(queries, found)
 
     def group_info(self, jid: str) -> dict:
-        return group_result(self._call("group_info", self._client.get_group_info, self._jid(jid)))
+        return neonize_results.group(self._call("group_info", self._client.get_group_info, self._jid(jid)))
 
     def joined_groups(self) -> dict:
-        return results.groups([group_result(g) for g in self._call("joined_groups", self._client.get_joined_groups)])
+        found = self._call("joined_groups", self._client.get_joined_groups)
+        return results.groups([neonize_results.group(g) for g in found])
 
     def mark_read(self, chat: str, ids: list[str], sender: str | None = None) -> dict:
-        from neonize.utils.enum import ReceiptType
+        ReceiptType = native.load().enum.ReceiptType
 
         self._call(
             "mark_read",
@@ -393,28 +450,3 @@ class NeonizeBackend(Backend):
             receipt=ReceiptType.READ,
         )
         return results.marked_read(chat, ids, sender)
-
-
-def group_result(info: Any) -> dict:
-    """neonize GroupInfo proto -> the group_info result shape."""
-    participants = [
-        results.participant(
-            neonize_events.jid_str(p.PhoneNumber) or neonize_events.jid_str(p.JID) or "",
-            neonize_events.jid_str(p.LID),
-            p.IsAdmin,
-            p.IsSuperAdmin,
-            p.DisplayName,
-        )
-        for p in info.Participants
-    ]
-    owner = neonize_events.jid_str(info.OwnerPN) or neonize_events.jid_str(info.OwnerJID)
-    return results.group(
-        neonize_events.jid_str(info.JID) or "",
-        info.GroupName.Name,
-        info.GroupTopic.Topic,
-        owner,
-        info.GroupCreated,
-        info.GroupAnnounce.IsAnnounce,
-        info.GroupLocked.isLocked,
-        participants,
-    )

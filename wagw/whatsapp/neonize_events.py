@@ -4,7 +4,9 @@ maps whatsmeow's events to its webhook payload.
 Works on the proto objects by field name only and never imports neonize itself, so the unit
 tests can feed it real neonize protos while this module stays importable anywhere.
 Every mapper returns a list: one WhatsApp event can be several wagw events (a group change
-that adds and removes people) or none (key distribution, history-sync notices).
+that adds and removes people) or none (key distribution, history-sync notices, status
+updates on status@broadcast). A message of a kind wagw does not map is still a `message`,
+labelled `unsupported: <its proto field>`, so it is never silently an empty message.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from wagw import events
 from wagw.events import InboundEvent
 
 # neonize.proto.Neonize_pb2.Receipt.ReceiptType -> whatsmeow's receipt type strings.
+# goneonize's EncodeReceipts (neonize 0.5.2) writes whatsmeow's "played-self" as SERVER_ERROR
+# (8) and has no value at all for "server-error" (such a receipt cannot reach Python: see
+# NeonizeBackend._reconnect_after), so 8 means played-self. PLAYED_SELF (7) is never sent.
 RECEIPT_TYPES = {
     1: "delivered",
     2: "sender",
@@ -24,7 +29,7 @@ RECEIPT_TYPES = {
     5: "read-self",
     6: "played",
     7: "played-self",
-    8: "server-error",
+    8: "played-self",
     9: "inactive",
     10: "peer_msg",
     11: "hist_sync",
@@ -44,6 +49,14 @@ _WRAPPERS = (
 )
 # Message kinds that are plumbing, not something a person sent.
 _PLUMBING = ("senderKeyDistributionMessage", "fastRatchetKeySenderKeyDistributionMessage", "messageContextInfo")
+# The versions of a poll's creation message (all of type PollCreationMessage).
+_POLLS = (
+    "pollCreationMessage",
+    "pollCreationMessageV2",
+    "pollCreationMessageV3",
+    "pollCreationMessageV5",
+    "pollCreationMessageV6",
+)
 _MEDIA_FIELDS = {
     "imageMessage": "image",
     "videoMessage": "video",
@@ -129,7 +142,7 @@ def media_of(message: Any) -> tuple[str, dict[str, Any]] | None:
 
 
 def _context_info(message: Any) -> Any | None:
-    for field in ("extendedTextMessage", *_MEDIA_FIELDS, "locationMessage", "contactMessage"):
+    for field in ("extendedTextMessage", *_MEDIA_FIELDS, "locationMessage", "contactMessage", *_POLLS):
         if _has(message, field):
             inner = getattr(message, field)
             if _has(inner, "contextInfo"):
@@ -139,8 +152,28 @@ def _context_info(message: Any) -> Any | None:
 
 
 def _other_content(message: Any) -> dict[str, Any]:
-    """Location and contact cards, in go-whatsapp's field names."""
+    """Locations, contact cards and polls: go-whatsapp's field names where it has them."""
     extra: dict[str, Any] = {}
+    for field in _POLLS:
+        if _has(message, field):
+            poll = getattr(message, field)
+            extra["poll"] = {
+                "question": poll.name,
+                "options": [option.optionName for option in poll.options],
+                "max_answers": poll.selectableOptionsCount,
+            }
+            break
+    if _has(message, "pollUpdateMessage"):
+        # A vote; which options were chosen is encrypted, and decrypting it is a native call
+        # the session does not make (docs/events.md).
+        extra["poll_vote"] = {"poll_id": message.pollUpdateMessage.pollCreationMessageKey.ID}
+    if _has(message, "liveLocationMessage"):
+        live = message.liveLocationMessage
+        extra["live_location"] = {"degreesLatitude": live.degreesLatitude, "degreesLongitude": live.degreesLongitude}
+    if _has(message, "contactsArrayMessage"):
+        extra["contacts_array"] = [
+            {"displayName": c.displayName, "vcard": c.vcard} for c in message.contactsArrayMessage.contacts
+        ]
     if _has(message, "locationMessage"):
         loc = message.locationMessage
         extra["location"] = {
@@ -156,6 +189,29 @@ def _other_content(message: Any) -> dict[str, Any]:
     if _has(message, "contactMessage"):
         extra["contact"] = {"displayName": message.contactMessage.displayName, "vcard": message.contactMessage.vcard}
     return extra
+
+
+# What wagw turns into a `message` (anything else is labelled `unsupported`).
+_MAPPED = frozenset(
+    {
+        "conversation",
+        "extendedTextMessage",
+        *_MEDIA_FIELDS,
+        "locationMessage",
+        "liveLocationMessage",
+        "contactMessage",
+        "contactsArrayMessage",
+        *_POLLS,
+        "pollUpdateMessage",
+    }
+)
+
+
+def _unsupported(fields: list[str]) -> str | None:
+    """The first content field wagw has no mapping for, when nothing it maps is there."""
+    if any(field in _MAPPED for field in fields):
+        return None
+    return next((field for field in fields if field not in _PLUMBING), None)
 
 
 def _who(info: Any) -> dict[str, Any]:
@@ -214,8 +270,10 @@ def map_message(event: Any) -> list[InboundEvent]:
         react = content.reactionMessage
         return [events.reaction(id=info.ID, **who, emoji=react.text, target_id=react.key.ID)]
 
-    fields = {f.name for f, _ in content.ListFields()}
-    if not fields or fields <= set(_PLUMBING):
+    if events.is_status_broadcast(who["chat"]):
+        return []  # status updates (stories), not messages to this account
+    fields = [f.name for f, _ in content.ListFields()]
+    if not fields or set(fields) <= set(_PLUMBING):
         return []
 
     context = _context_info(content)
@@ -227,6 +285,11 @@ def map_message(event: Any) -> list[InboundEvent]:
             quoted_body = text_of(context.quotedMessage)
         forwarded = bool(context.isForwarded)
     body = content.conversation or (content.extendedTextMessage.text if _has(content, "extendedTextMessage") else None)
+    extra = _other_content(content)
+    unsupported = _unsupported(fields)
+    if unsupported:
+        # Labelled rather than dropped: a consumer learns that something arrived, and what.
+        extra["unsupported"] = unsupported
     return [
         events.message(
             id=info.ID,
@@ -237,7 +300,7 @@ def map_message(event: Any) -> list[InboundEvent]:
             media=media_of(content),
             forwarded=forwarded,
             view_once=view_once,
-            extra=_other_content(content) or None,
+            extra=extra or None,
         )
     ]
 
@@ -246,7 +309,7 @@ def map_receipt(event: Any) -> list[InboundEvent]:
     """neonize Receipt -> message.ack. Like go-whatsapp, only receipts from a user's primary
     device (device 0) count: each of their linked devices would send the same receipt."""
     source = event.MessageSource
-    if source.Sender.Device != 0 or not event.MessageIDs:
+    if source.Sender.Device != 0 or not event.MessageIDs or events.is_status_broadcast(jid_str(source.Chat)):
         return []
     return [
         events.receipt(
@@ -286,12 +349,12 @@ def map_group_info(event: Any) -> list[InboundEvent]:
 
 
 def map_call_offer(event: Any) -> list[InboundEvent]:
+    """neonize CallOffer -> call.offer. neonize's BasicCallMeta has no group JID (whatsmeow's
+    GroupJID is not passed on), so a group call cannot be told apart: no `group_jid`."""
     meta = event.basicCallMeta
     remote = event.callRemoteMeta
     creator_alt = jid_str(meta.callCreatorAlt) if _has(meta, "callCreatorAlt") else None
     source = jid_str(getattr(meta, "from"))  # "from" is a Python keyword
-    # A group call comes "from" the group; the person calling is the creator.
-    group = source if source and source.endswith("@g.us") else None
     caller = (jid_str(meta.callCreator) if _has(meta, "callCreator") else None) or source or ""
     return [
         events.call_offer(
@@ -301,7 +364,6 @@ def map_call_offer(event: Any) -> list[InboundEvent]:
             timestamp=meta.timestamp or None,
             remote_platform=remote.remotePlatform or None,
             remote_version=remote.remoteVersion or None,
-            group_jid=group,
         )
     ]
 

@@ -79,10 +79,17 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
     from wagw.logs import configure_logging
 
     configure_logging(settings, pairing_name(role), wire=False)
+    from wagw.whatsapp import native
+    from wagw.whatsapp.backend import BackendError
     from wagw.whatsapp.neonize_backend import NeonizeBackend, jid_text
 
     backend = NeonizeBackend(settings, role)
-    existing = backend.find_device()
+    try:
+        existing = backend.find_device()
+    except BackendError as error:  # an unreadable store, a missing system library
+        report.send({"status": "failed", "error": str(error)})
+        report.close()
+        return
     if existing and not force:
         report.send({"status": "already_paired", "jid": existing})
         return
@@ -91,13 +98,13 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
         old.rename(old.with_name(f"{old.name}.replaced-{int(time.time())}"))
         logger.warning("moved the old store of {} aside; remove the old linked device on the phone", role)
 
-    from neonize.client import NewClient
-    from neonize.events import ConnectedEv, PairStatusEv
+    neonize = native.load()
+    ConnectedEv, PairStatusEv = neonize.events.ConnectedEv, neonize.events.PairStatusEv
 
     done = threading.Event()
     outcome: dict = {}
     png = qr_png_path(settings, role)
-    client = NewClient(backend.store, uuid=f"wagw-pair-{role}", new_device=backend.uses_postgres)
+    client = neonize.client.NewClient(backend.store, uuid=f"wagw-pair-{role}", new_device=backend.uses_postgres)
 
     def on_qr(_client, data: bytes) -> None:
         if phone:
@@ -185,8 +192,8 @@ def run_child(settings: Settings, role: str, phone: str | None, force: bool, tim
         # A QR code logs a device in while it is valid: it must not outlive the pairing.
         qr_png_path(settings, role).unlink(missing_ok=True)
     if result is None:
-        if child.exitcode is not None and child.exitcode < 0 and time.monotonic() < deadline:
-            return {"status": "failed", "error": f"the pairing process died ({child.exitcode})"}
+        if child.exitcode is not None and child.exitcode != 0 and time.monotonic() < deadline:
+            return {"status": "failed", "error": f"the pairing process died ({ExitCode.describe(child.exitcode)})"}
         return {"status": "failed", "error": f"no answer within {timeout:g}s (pairing process killed)"}
     return result
 

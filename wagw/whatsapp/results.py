@@ -9,7 +9,8 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
   (url/id/direct_path are null when the user has no picture or hides it)
 - send_text / send_image -> {"id", "timestamp", "to"}
 - user_info -> {"users": [{"jid", "status", "picture_id", "verified_name", "devices": [jid…]}]}
-- is_on_whatsapp -> {"results": [{"query", "jid", "is_on_whatsapp", "verified_name"}]}
+- is_on_whatsapp -> {"results": [{"query", "jid", "lid", "is_on_whatsapp", "verified_name"}]}
+  (jid/lid are null for a number that is not on WhatsApp; lid is null unless WhatsApp gave one)
 - group_info -> {"jid", "name", "topic", "owner", "created", "announce", "locked",
                  "participants": [{"jid", "lid", "is_admin", "is_super_admin", "display_name"}]}
 - joined_groups -> {"groups": [<group_info>…]}
@@ -51,8 +52,14 @@ def users(entries: list[dict]) -> dict:
     return {"users": entries}
 
 
-def on_whatsapp(query: str, jid: str | None, is_in: bool, verified_name: str | None) -> dict:
-    return {"query": query, "jid": jid or None, "is_on_whatsapp": bool(is_in), "verified_name": verified_name or None}
+def on_whatsapp(query: str, jid: str | None, is_in: bool, verified_name: str | None, *, lid: str | None = None) -> dict:
+    return {
+        "query": query,
+        "jid": jid or None,
+        "lid": lid or None,
+        "is_on_whatsapp": bool(is_in),
+        "verified_name": verified_name or None,
+    }
 
 
 def on_whatsapp_results(entries: list[dict]) -> dict:

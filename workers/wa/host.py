@@ -11,7 +11,8 @@ Protocol, one JSON object per line:
 - stdin, then requests: {"id": 7, "op": "fetch_avatar", "params": {...}}, executed one at a
   time in the main thread; send_image's bytes travel as base64 in params["image_b64"];
 - stdout, replies only: {"id": 7, "ok": true, "result": {...}} or
-  {"id": 7, "ok": false, "error": {"type": "BackendError", "message": "...", "backend": true}};
+  {"id": 7, "ok": false, "error": {"type": "BackendError", "message": "...", "backend": true}}
+  ("invalid": true instead of "backend" when the backend found the arguments unusable);
 - the events pipe (an extra fd), connection state only: {"event": "state", "state": <a
   wagw.devices.DeviceState value>, "paired": bool|null, "jid": str|null, "error": str|null}.
   Keeping it apart lets the calling thread read its reply straight from stdout;
@@ -135,6 +136,7 @@ class Host:
 
     def _execute(self, backend: Backend, request_id: Any, op: str, params: dict) -> dict:
         from wagw.operations import OPERATIONS
+        from wagw.operations.args import InvalidArguments
         from wagw.whatsapp.backend import BackendError
 
         if op not in OPERATIONS:
@@ -150,6 +152,12 @@ class Host:
                 "id": request_id,
                 "ok": False,
                 "error": {"type": type(error).__name__, "message": str(error), "backend": True},
+            }
+        except InvalidArguments as error:  # e.g. an image neonize cannot decode: never retried
+            return {
+                "id": request_id,
+                "ok": False,
+                "error": {"type": "InvalidArguments", "message": str(error), "invalid": True},
             }
         except Exception as error:
             logger.exception("{} raised", op)

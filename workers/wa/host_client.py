@@ -34,6 +34,7 @@ from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.logs import ChildOutput
 from wagw.names import host_name, worker_role
+from wagw.operations.args import InvalidArguments
 from wagw.whatsapp import backend as backend_errors
 
 if TYPE_CHECKING:
@@ -298,6 +299,7 @@ class HostClient:
         self._last_spawn = float("-inf")
         self.state = DeviceState.STOPPED  # while no host runs: OFFLINE, UNPAIRED or STOPPED
         self.last_exit: str | None = None
+        self.last_error: str | None = None  # the last error a host reported before it exited
         self.spawns = 0
         self._last_paired: bool | None = None
         self._last_jid: str | None = None
@@ -373,7 +375,8 @@ class HostClient:
         """Run one call in the host; `deadline` is a time.monotonic() value (None: no bound).
 
         Raises HostCrashed, HostTimeout, SlotNotPaired, HostUnavailable, a wagw BackendError
-        (an ordinary failure reported by the backend) or HostCallError.
+        (an ordinary failure reported by the backend), InvalidArguments (the backend found the
+        arguments unusable, e.g. an image that does not decode) or HostCallError.
         """
         host = self._connected_host(deadline, connect_wait)
         request_id = next(self._ids)
@@ -405,6 +408,8 @@ class HostClient:
             return reply.get("result")
         error = reply.get("error") or {}
         kind, message = error.get("type", "Error"), error.get("message", "")
+        if error.get("invalid"):
+            raise InvalidArguments(message)  # permanent: the wa-worker does not retry it
         error_class = getattr(backend_errors, kind, None)
         if (
             error.get("backend")
@@ -470,7 +475,9 @@ class HostClient:
             raise self._not_paired()
         state = host.state if host is not None else self.state
         detail = f"; last exit: {self.last_exit}" if self.last_exit else ""
-        error = f"; {host.error}" if host is not None and host.error else ""
+        # The current host's error, else the one the last host reported before it exited.
+        reported = (host.error if host is not None else None) or self.last_error
+        error = f"; {reported}" if reported else ""
         raise HostUnavailable(
             f"slot {self.slot}'s native host is not connected after {time.monotonic() - start:.1f} s "
             f"(state: {state}{error}{detail})"
@@ -525,6 +532,7 @@ class HostClient:
             self._last_paired = host.paired
         self._last_jid = host.jid or self._last_jid
         self.last_exit = ExitCode.describe(returncode)
+        self.last_error = host.error or self.last_error
         now = time.monotonic()
         if host.state is DeviceState.UNPAIRED or returncode == ExitCode.NOT_PAIRED:
             self.state = DeviceState.UNPAIRED

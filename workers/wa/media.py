@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from wagw.operations.args import MAX_IMAGE_BYTES, InvalidArguments
+from wagw.operations.images import check_decodes
 from workers.wa.fetch import FetchFailed, fetch
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ def image_params(params: dict[str, Any], settings: Settings, deadline: float | N
     else:
         data = decode_base64(value)
     params["mimetype"] = sniff_image(data)
+    try:
+        check_decodes(data)  # what neonize does with it first: a corrupt image fails here, never retried
+    except ValueError as error:
+        raise _invalid(str(error)) from None
     params["image_b64"] = base64.b64encode(data).decode()
     return params
 

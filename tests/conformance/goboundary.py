@@ -1,0 +1,242 @@
+"""neonize's Go boundary, stubbed only where it would touch the network.
+
+neonize calls its Go library (goneonize, with whatsmeow inside) through ctypes function
+pointers on one loaded CDLL object, `neonize._binder.gocode`. Each entry has its real
+`argtypes`, `restype` and an `errcheck` hook that copies the result and frees it with Go's
+own FreeBytesStruct / FreeString.
+
+Real in this tier:
+- all of neonize's Python: NewClient and its wrappers (get_profile_picture, send_message,
+  send_image with its Pillow thumbnail, is_on_whatsapp, mark_read, …), its argument
+  serialisation, its result parsing and exceptions, Event.execute, its protobuf classes;
+- the ctypes layer: every call crosses a real C function pointer with the entry's own
+  argtypes/restype/errcheck, and results are freed by the real Go FreeBytesStruct/FreeString;
+- the real Go library for everything that works offline: GetAllDevices (whatsmeow's sqlstore
+  on a real sqlite file; it creates the schema, into which scenarios.make_store writes device
+  rows as whatsmeow's PutDevice would, since only a real pairing makes one), FreeBytesStruct,
+  FreeString;
+- wagw itself, all of it.
+
+Stubbed (STUBBED below): the entries that would talk to WhatsApp. Each is replaced by a
+Python callback behind a C function pointer with the same prototype; it decodes its
+arguments as goneonize does, asks `whatsmeow.World` for the answer and returns it as
+goneonize would: the marshalled `…ReturnFunction` in a malloc'd BytesReturn (as
+ProtoReturnV3) or a malloc'd C string (as C.CString). `Neonize` (connect) emits the Device
+and Connected events, then dispatches queued inbound events through the real neonize event
+callback (Event.execute) until `Stop`, and returns Go's error text when an event cannot be
+marshalled, as goneonize's CallbackFunction does. `Stop` ends that loop (there is no Go
+client to disconnect).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import queue
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from neonize import _binder
+from neonize.proto import Neonize_pb2 as N
+from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
+
+from tests.conformance import whatsmeow
+
+STUBBED = (
+    "Neonize",
+    "Stop",
+    "GetProfilePicture",
+    "IsOnWhatsApp",
+    "GetUserInfo",
+    "SendMessage",
+    "Upload",
+    "GetGroupInfo",
+    "GetJoinedGroups",
+    "MarkRead",
+)
+
+_libc = ctypes.CDLL(None)
+_libc.malloc.restype = ctypes.c_void_p
+_libc.malloc.argtypes = [ctypes.c_size_t]
+
+
+def go_bytes(message: Any) -> int:
+    """A BytesReturn on the C heap, as goneonize's ProtoReturnV3 makes it (freed by Go)."""
+    data = whatsmeow.marshal(message)
+    result = _libc.malloc(ctypes.sizeof(_binder.Bytes))
+    returned = _binder.Bytes.from_address(result)
+    returned.size = len(data)
+    returned.ptr = None
+    if data:
+        returned.ptr = _libc.malloc(len(data))
+        ctypes.memmove(returned.ptr, data, len(data))
+    return result
+
+
+def go_string(text: str) -> int:
+    """A C string on the C heap, as Go's C.CString makes it (freed by Go's FreeString)."""
+    data = text.encode() + b"\0"
+    pointer = _libc.malloc(len(data))
+    ctypes.memmove(pointer, data, len(data))
+    return pointer
+
+
+def _read(pointer: int | None, size: int) -> bytes:
+    return ctypes.string_at(pointer, size) if pointer and size > 0 else b""
+
+
+def _text(pointer: int | None) -> str:
+    return ctypes.string_at(pointer).decode() if pointer else ""
+
+
+class Boundary:
+    """The stubs, installed on the loaded Go library until restore()."""
+
+    def __init__(self, world: whatsmeow.World):
+        self.world = world
+        self.gocode = _binder.gocode
+        self.real_get_all_devices = self.gocode.GetAllDevices
+        self.errors: list[str] = []  # tracebacks of stubs that raised (a test bug, reported)
+        self._saved: dict[str, Any] = {}
+        self._keep: list[Any] = []  # callbacks must outlive every call through them
+        self._stop: dict[str, threading.Event] = {}
+        self.connects = 0
+
+    # Installing ---------------------------------------------------------------------------------
+    def install(self) -> Boundary:
+        implementations: dict[str, Callable[..., Any]] = {
+            "Neonize": self._neonize,
+            "Stop": self._stop_client,
+            "GetProfilePicture": self._get_profile_picture,
+            "IsOnWhatsApp": self._is_on_whatsapp,
+            "GetUserInfo": self._get_user_info,
+            "SendMessage": self._send_message,
+            "Upload": self._upload,
+            "GetGroupInfo": self._get_group_info,
+            "GetJoinedGroups": self._get_joined_groups,
+            "MarkRead": self._mark_read,
+        }
+        for name in STUBBED:
+            self._replace(name, implementations[name])
+        return self
+
+    def restore(self) -> None:
+        for name, real in self._saved.items():
+            setattr(self.gocode, name, real)
+        self._saved.clear()
+
+    def _replace(self, name: str, implementation: Callable[..., Any]) -> None:
+        real = getattr(self.gocode, name)
+        # The callback sees raw pointers (a c_char_p argument would arrive cut at its first
+        # NUL byte); the function pointer neonize calls keeps the real prototype and errcheck.
+        raw_args = [ctypes.c_void_p if t is ctypes.c_char_p else t for t in real.argtypes]
+        callback = ctypes.CFUNCTYPE(ctypes.c_void_p, *raw_args)(self._guarded(name, implementation))
+        pointer = ctypes.CFUNCTYPE(real.restype, *real.argtypes)(ctypes.cast(callback, ctypes.c_void_p).value)
+        if getattr(real, "errcheck", None) is not None:
+            pointer.errcheck = real.errcheck
+        self._saved[name] = real
+        self._keep += [callback, pointer]
+        setattr(self.gocode, name, pointer)
+
+    def _guarded(self, name: str, implementation: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            try:
+                return implementation(*args)
+            except Exception:  # an exception must not cross into C: report it as a Go error
+                self.errors.append(f"{name}: {traceback.format_exc()}")
+                return go_string(f"stub {name} raised") if name in ("Neonize", "MarkRead") else 0
+
+        return call
+
+    # Connection --------------------------------------------------------------------------------
+    def _neonize(self, db, uuid, jid_ptr, jid_size, new_device, log_level, qr_cb, login_cb, event_cb, log_cb,
+                 subscribers, subscribers_size, props, props_size, pair, pair_size, proxy) -> int:  # fmt: skip
+        uuid_bytes = ctypes.string_at(uuid)
+        wanted = N.JID.FromString(_read(jid_ptr, jid_size))
+        subscribed = set(_read(subscribers, subscribers_size))
+        stop = self._stop[uuid_bytes.decode()] = threading.Event()
+        self.connects += 1
+        self.world.record("Neonize", store=_text(db), jid=whatsmeow.jid_text(wanted), subscribed=sorted(subscribed))
+        # The real Go opens the store and loads the device (and panics on a JID it does not
+        # hold; wagw never passes one): read the store the same, real, way.
+        log_callback = _binder.func_callback_bytes2(lambda *_: None)
+        stored = self.real_get_all_devices(_text(db).encode(), log_callback).decode()
+        if (
+            not stored.startswith(whatsmeow.jid_text(wanted) + ",")
+            and f"|\x01|{whatsmeow.jid_text(wanted)}," not in stored
+        ):
+            return go_string(f"device {whatsmeow.jid_text(wanted)} is not in the store (the real library panics here)")
+        me = N.Device(JID=wanted, LID=whatsmeow.jid(None), Platform="", BussinessName="", PushName="", Initialized=True)
+
+        def dispatch(code: int, event: Any) -> str | None:
+            try:
+                data = whatsmeow.marshal(event)
+            except whatsmeow.MarshalError as error:  # CallbackFunction: `return err`
+                return str(error)
+            buffer = ctypes.create_string_buffer(data, len(data))
+            event_cb(uuid_bytes, ctypes.addressof(buffer), len(data), code)
+            return None
+
+        dispatch(whatsmeow.DEVICE_CODE, me)  # FetchMe, before the loop
+        if whatsmeow.CONNECTED in subscribed:
+            dispatch(whatsmeow.CONNECTED, N.Connected(status=True))
+        while not stop.is_set():
+            try:
+                item = self.world.inbound.get(timeout=0.02)
+            except queue.Empty:
+                continue
+            code, event, done = item
+            failure = dispatch(code, event) if code in subscribed else None
+            done.set()
+            if failure is not None:
+                return go_string(failure)
+        return go_string("")
+
+    def _stop_client(self, uuid) -> int:
+        stop = self._stop.get(_text(uuid))
+        if stop is not None:
+            stop.set()
+        return 0  # goneonize's Stop returns nothing
+
+    # Calls --------------------------------------------------------------------------------------
+    def _get_profile_picture(self, uuid, jid_ptr, jid_size, params_ptr, params_size) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        params = N.GetProfilePictureParams.FromString(_read(params_ptr, params_size))
+        return go_bytes(self.world.get_profile_picture(target, params))
+
+    def _is_on_whatsapp(self, uuid, numbers) -> int:
+        return go_bytes(self.world.is_on_whatsapp(_text(numbers)))
+
+    def _get_user_info(self, uuid, jids_ptr, jids_size) -> int:
+        return go_bytes(self.world.get_user_info(N.JIDArray.FromString(_read(jids_ptr, jids_size))))
+
+    def _send_message(self, uuid, jid_ptr, jid_size, message_ptr, message_size) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_bytes(self.world.send_message(target, E.Message.FromString(_read(message_ptr, message_size))))
+
+    def _upload(self, uuid, data, size, media_type) -> int:
+        return go_bytes(self.world.upload(_read(data, size), media_type))
+
+    def _get_group_info(self, uuid, jid_ptr, jid_size) -> int:
+        return go_bytes(self.world.get_group_info(N.JID.FromString(_read(jid_ptr, jid_size))))
+
+    def _get_joined_groups(self, uuid) -> int:
+        return go_bytes(self.world.get_joined_groups())
+
+    def _mark_read(self, uuid, ids, timestamp, chat, chat_size, sender, sender_size, receipt_type) -> int:
+        chat_jid, sender_jid = N.JID.FromString(_read(chat, chat_size)), N.JID.FromString(_read(sender, sender_size))
+        return go_string(self.world.mark_read(_text(ids), timestamp, chat_jid, sender_jid, _text(receipt_type)))
+
+    # Inbound ------------------------------------------------------------------------------------
+    def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:
+        """Hand whatsmeow events to the running connection; return once each was dispatched
+        (handled by neonize's Event.execute and the handler) or made connect() return."""
+        waits = []
+        for code, event in events:
+            done = threading.Event()
+            self.world.inbound.put((code, event, done))
+            waits.append(done)
+        for done in waits:
+            if not done.wait(timeout):
+                raise TimeoutError("an inbound event was not dispatched (is the backend connected?)")

@@ -1,0 +1,30 @@
+"""The simulated account's names and numbers, and the Go side's exact error texts, shared
+by the tests and the child.
+
+Pure constants: importing this module loads nothing (whatsmeow.py, which the child uses,
+imports neonize; the pytest process must not).
+"""
+
+from __future__ import annotations
+
+ACCOUNT = "15550001111"  # the account's phone number (country code 1)
+DEVICE = f"{ACCOUNT}:7@s.whatsapp.net"
+HIDDEN_USER = "15550008888"  # hides their picture from us: ErrProfilePictureUnauthorized
+SLOW_USER = "15550007777"  # the picture query times out: ErrIQTimedOut
+
+ALICE = "15551234567@s.whatsapp.net"
+ALICE_LID = "251556368777322@lid"
+BOB = "15557654321@s.whatsapp.net"  # an older account: WhatsApp answers with the phone JID
+GROUP = "120363402106000000@g.us"
+LEGACY_GROUP = "15550001111-1700000100@g.us"  # "<creator>-<creation time>": the time is exact
+GROUP_CREATED = 1_700_000_100  # 2023-11-14T22:15:00Z; float32 makes it 1_700_000_128
+NOPIC = "nopic@s.whatsapp.net"
+
+# whatsmeow errors.go / goneonize main.go, verbatim.
+ERR_PROFILE_PICTURE_NOT_SET = "that user or group does not have a profile picture"
+ERR_PROFILE_PICTURE_UNAUTHORIZED = "the user has hidden their profile picture from you"
+ERR_IQ_TIMED_OUT = "info query timed out"
+ERR_GROUP_NOT_FOUND = "that group does not exist"
+ERR_FUNCTION_RETURNED_NOTHING = "Function returned nothing."
+# protobuf-go writes "proto:" then a space or a no-break space (per build); use the latter.
+PROTO_PREFIX = "proto:\u00a0"

@@ -1,0 +1,162 @@
+"""What the conformance child runs, one function per request (tests/conformance/child.py).
+
+The child has loaded neonize and installed the Go boundary (goboundary). State lives here:
+one World, one Boundary, and the backend the last `connect` started (one neonize client per
+process, as in wagw). Every function takes and returns JSON values.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import threading
+import time
+from typing import Any
+
+from google.protobuf import json_format
+from loguru import logger
+
+from tests.conformance import goboundary, jobpath, whatsmeow
+from wagw.config import Settings
+from wagw.events import build_body
+from wagw.whatsapp import neonize_backend
+from wagw.whatsapp.neonize_backend import NeonizeBackend
+from workers.wa import host as workers_host
+from workers.wa.host_client import HostClient
+
+BOUNDARY = goboundary.Boundary(whatsmeow.standard_world()).install()
+# Stopped backends are kept: neonize's NewClient calls Go's Stop(uuid) when it is garbage
+# collected, and the uuid (the phone number) is the same for the next test's client.
+STATE: dict[str, Any] = {"backend": None, "settings": None, "events": [], "logs": [], "stopped": []}
+logger.add(lambda message: STATE["logs"].append(message.record["message"]), level="INFO")
+
+
+def _json(value: Any) -> Any:
+    if hasattr(value, "DESCRIPTOR"):
+        return json_format.MessageToDict(value)
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value
+
+
+# Stores ---------------------------------------------------------------------------------------
+def make_store(path: str, devices: list[list[str]]) -> str:
+    """A whatsmeow sqlite store: schema made by the real Go code, then one row per device
+    ([jid, push name, business name]) as whatsmeow's PutDevice writes it. Returns what the
+    real Go GetAllDevices then reads back."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    noop = goboundary._binder.func_callback_bytes2(lambda *_: None)
+    assert BOUNDARY.real_get_all_devices(path.encode(), noop) == b""  # creates the schema
+    rnd = os.urandom
+    with sqlite3.connect(path) as db:
+        for jid, push_name, business_name in devices:
+            keys = (rnd(32), rnd(32), rnd(32), 1, rnd(64), rnd(32), b"", rnd(64), rnd(32), rnd(64))
+            db.execute(
+                "insert into whatsmeow_device (jid, registration_id, noise_key, identity_key, signed_pre_key,"
+                " signed_pre_key_id, signed_pre_key_sig, adv_key, adv_details, adv_account_sig,"
+                " adv_account_sig_key, adv_device_sig, push_name, business_name)"
+                " values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (jid, 1234, *keys, push_name, business_name),
+            )
+    return BOUNDARY.real_get_all_devices(path.encode(), noop).decode()
+
+
+def stored_devices(store: str) -> Any:
+    return jobpath.outcome(lambda: neonize_backend.stored_devices(store))
+
+
+def neonize_own_device_listing(store: str) -> Any:
+    """What neonize's ClientFactory.get_all_devices_from_db makes of the same store."""
+    from neonize.client import ClientFactory
+
+    return jobpath.outcome(lambda: [d.JID.User for d in ClientFactory.get_all_devices_from_db(store)])
+
+
+# Connection -----------------------------------------------------------------------------------
+def reset() -> None:
+    """A fresh simulated account; the current backend (if any) is stopped."""
+    stop()
+    BOUNDARY.world = whatsmeow.standard_world()
+    BOUNDARY.errors.clear()
+    STATE["events"].clear()
+    STATE["logs"].clear()
+
+
+def connect(data_dir: str, role: str, redis_url: str, inbound: bool = False) -> dict:
+    """Start wagw's NeonizeBackend for `role` (its handler collects event bodies if inbound)."""
+    stop()
+    settings = Settings(_env_file=None, data_dir=data_dir, redis_url=redis_url, backend="neonize", wa_connect_wait=5)
+    backend = NeonizeBackend(settings, role)
+    STATE.update(backend=backend, settings=settings)
+
+    def handler(event) -> None:
+        STATE["events"].append(build_body(event, "15550001111@s.whatsapp.net")[1])
+
+    outcome = jobpath.outcome(lambda: backend.start(handler if inbound else None))
+    outcome["registered"] = backend.registered_events() if backend._client is not None else []
+    outcome["connected"] = backend.is_connected()
+    return outcome
+
+
+def stop() -> None:
+    backend = STATE.get("backend")
+    if backend is not None:
+        backend.stop()
+        STATE["stopped"].append(backend)
+        STATE["backend"] = None
+
+
+def job(op: str, kwargs: dict, fake_names: bool = False) -> dict:
+    """A `workers.wa.<op>` job through the whole wagw path and neonize's own wrappers."""
+    settings, backend = STATE["settings"], STATE["backend"]
+    outcome = jobpath.outcome(lambda: jobpath.run_job(settings, backend, op, kwargs, fake_names=fake_names))
+    outcome["stub_errors"] = list(BOUNDARY.errors)
+    return outcome
+
+
+def host_call(op: str, params: dict) -> dict:
+    """The native host's part alone (arguments as the wa-worker sends them)."""
+    reply = workers_host.Host(STATE["settings"], 1, io.StringIO(), io.StringIO())._execute(
+        STATE["backend"], 1, op, params
+    )
+    return jobpath.outcome(lambda: HostClient(STATE["settings"], 1)._result(json.loads(json.dumps(reply))))
+
+
+def calls(entry: str | None = None) -> list[dict]:
+    """What reached the (stubbed) network, oldest first."""
+    return [_json(call) for call in BOUNDARY.world.calls if entry is None or call["entry"] == entry]
+
+
+# Inbound --------------------------------------------------------------------------------------
+def deliver(specs: list[dict], settle: float = 3.0) -> dict:
+    """Dispatch whatsmeow events (whatsmeow.encode specs) into the running connection, then
+    wait (up to `settle` s) until it is connected again or has ended."""
+    BOUNDARY.deliver(*[whatsmeow.encode(spec) for spec in specs])
+    backend = STATE["backend"]
+    deadline = time.monotonic() + settle
+    time.sleep(0.05)
+    while not (backend.is_connected() or backend._ended.is_set()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    events, STATE["events"][:] = list(STATE["events"]), []
+    return {
+        "events": events,
+        "connected": backend.is_connected(),
+        "ended": backend._ended.is_set(),
+        "connects": BOUNDARY.connects,
+        "logs": list(STATE["logs"]),
+        "stub_errors": list(BOUNDARY.errors),
+    }
+
+
+def wait_end(timeout: float = 5.0) -> dict:
+    """How the connection ended (backend.wait()'s exception), within `timeout`."""
+    backend = STATE["backend"]
+    result: dict = {"outcome": None}
+    thread = threading.Thread(target=lambda: result.update(outcome=jobpath.outcome(backend.wait)), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return {**(result["outcome"] or {"error": "still connected"}), "logs": list(STATE["logs"])}

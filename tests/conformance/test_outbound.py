@@ -1,0 +1,220 @@
+"""Every operation of wagw/operations as a job, through neonize's own wrappers and the ctypes
+boundary, answered as goneonize/whatsmeow answer (whatsmeow.World): results and errors."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from PIL import Image
+
+from tests.conformance.names import (
+    ALICE,
+    ALICE_LID,
+    BOB,
+    DEVICE,
+    ERR_FUNCTION_RETURNED_NOTHING,
+    ERR_PROFILE_PICTURE_NOT_SET,
+    GROUP,
+    LEGACY_GROUP,
+)
+
+NO_PICTURE = "15550009999@s.whatsapp.net"  # not in World.pictures: whatsmeow's 404
+HIDDEN = "15550008888@s.whatsapp.net"  # whatsmeow's 401: hidden from us
+SLOW = "15550007777@s.whatsapp.net"  # the query times out
+
+
+@pytest.fixture
+def worker(go, data_dir, redis_url):
+    """wagw's NeonizeBackend for worker-1, on a real whatsmeow store, connected (stubbed)."""
+    go.call("make_store", path=str(data_dir / "devices" / "worker-1.sqlite3"), devices=[[DEVICE, "wagw", ""]])
+    connected = go.call("connect", data_dir=str(data_dir), role="worker-1", redis_url=redis_url)
+    assert connected["connected"] and "error" not in connected, connected
+    return go
+
+
+def job(go, op: str, **kwargs) -> dict:
+    outcome = go.call("job", op=op, kwargs=kwargs)
+    assert not outcome.pop("stub_errors"), "a stub raised"
+    return outcome
+
+
+def png() -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), "teal").save(buffer, "png")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+# fetch_avatar ---------------------------------------------------------------------------------
+def test_fetch_avatar_returns_the_picture(worker):
+    result = job(worker, "fetch_avatar", jid="+1 555 123 4567")["result"]
+    assert result["url"].startswith("https://pps.whatsapp.net/") and result["id"] == "4184652986"
+    assert job(worker, "fetch_avatar", jid=ALICE, preview=True)["result"]["type"] == "preview"
+
+
+@pytest.mark.parametrize("target", [NO_PICTURE, HIDDEN], ids=["not-set", "hidden"])
+def test_fetch_avatar_without_a_picture_succeeds_with_url_null(worker, target):
+    """Finding 1: whatsmeow's "that user or group does not have a profile picture" (and the
+    hidden-picture error) is success with url null, not a failure retried three times."""
+    assert job(worker, "fetch_avatar", jid=target) == {
+        "result": {"jid": target, "url": None, "id": None, "type": "image", "direct_path": None}
+    }, f"whatsmeow said: {ERR_PROFILE_PICTURE_NOT_SET!r}"
+
+
+def test_fetch_avatar_other_errors_fail_with_whatsmeows_text(worker):
+    failed = job(worker, "fetch_avatar", jid=SLOW)
+    assert failed["error"] == "BackendError" and failed["module"] == "wagw.backends.base"
+    assert failed["message"] == "fetch_avatar failed: info query timed out"  # not protobuf text format
+    assert not failed["permanent"]  # retried per the job's Retry
+
+
+# is_on_whatsapp -------------------------------------------------------------------------------
+def test_is_on_whatsapp_queries_with_the_plus_and_reports_the_lid(worker):
+    """Finding 3: whatsmeow needs "+<digits>" (without it the number is read as a national
+    one), and WhatsApp answers a registered number with its LID."""
+    result = job(worker, "is_on_whatsapp", phones=["+1 555 123 4567", BOB])["result"]
+    assert [c["phones"] for c in worker.call("calls", entry="IsOnWhatsApp")] == [["+15551234567", "+15557654321"]]
+    assert result == {
+        "results": [
+            {"query": "+15551234567", "jid": ALICE, "lid": ALICE_LID, "is_on_whatsapp": True, "verified_name": None},
+            {"query": "+15557654321", "jid": BOB, "lid": None, "is_on_whatsapp": True, "verified_name": None},
+        ]
+    }
+
+
+def test_a_number_not_on_whatsapp(worker):
+    result = job(worker, "is_on_whatsapp", phones=["+15550000000"])["result"]["results"]
+    assert result == [
+        {"query": "+15550000000", "jid": None, "lid": None, "is_on_whatsapp": False, "verified_name": None}
+    ]
+
+
+def test_an_invalid_number_is_not_on_whatsapp_not_a_backend_error(worker):
+    """Finding 3: a lone invalid number makes goneonize answer "Function returned nothing."."""
+    alone = job(worker, "is_on_whatsapp", phones=["+1234567"])
+    assert alone == {
+        "result": {
+            "results": [{"query": "+1234567", "jid": None, "lid": None, "is_on_whatsapp": False, "verified_name": None}]
+        }
+    }, f"goneonize said: {ERR_FUNCTION_RETURNED_NOTHING!r}"
+    mixed = job(worker, "is_on_whatsapp", phones=["+1234567", "+15551234567"])["result"]["results"]
+    assert [(r["query"], r["is_on_whatsapp"]) for r in mixed] == [("+1234567", False), ("+15551234567", True)]
+
+
+# send_text ------------------------------------------------------------------------------------
+def sent_messages(go) -> list[dict]:
+    return [(call["to"], call["message"]) for call in go.call("calls", entry="SendMessage")]
+
+
+def test_send_text(worker):
+    result = job(worker, "send_text", to="+15551234567", text="hello")["result"]
+    assert result["to"] == ALICE and result["id"].startswith("3EB0") and result["timestamp"].endswith("Z")
+    [(to, message)] = sent_messages(worker)
+    assert to == ALICE and "hello" in str(message)
+
+
+def test_a_reply_in_a_direct_chat_quotes_the_other_person(worker):
+    job(worker, "send_text", to=ALICE, text="yes", reply_to="3EB0AAAA")
+    [(to, message)] = sent_messages(worker)
+    context = message["extendedTextMessage"]["contextInfo"]
+    assert (to, context["stanzaID"], context["participant"]) == (ALICE, "3EB0AAAA", ALICE)
+
+
+def test_a_reply_in_a_group_quotes_the_sender_of_the_quoted_message(worker):
+    """Finding 6: the participant is the quoted message's sender, never the group."""
+    job(worker, "send_text", to=GROUP, text="agreed", reply_to="3EB0BBBB", reply_to_sender="+1 555 123 4567")
+    [(to, message)] = sent_messages(worker)
+    context = message["extendedTextMessage"]["contextInfo"]
+    assert (to, context["stanzaID"], context["participant"]) == (GROUP, "3EB0BBBB", ALICE)
+
+
+def test_a_reply_in_a_group_without_the_sender_fails_at_once(worker):
+    failed = job(worker, "send_text", to=GROUP, text="agreed", reply_to="3EB0BBBB")
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert "reply_to_sender (who sent the quoted message) is required" in failed["message"]
+    assert sent_messages(worker) == []
+
+
+# send_image -----------------------------------------------------------------------------------
+def test_send_image_runs_neonizes_thumbnail_upload_and_send(worker):
+    result = job(worker, "send_image", to=ALICE, image=png(), caption="look")["result"]
+    assert result["to"] == ALICE
+    assert [c["entry"] for c in worker.call("calls")][-2:] == ["Upload", "SendMessage"]
+    [(_, message)] = sent_messages(worker)
+    image = message["imageMessage"]
+    assert image["mimetype"] == "image/png" and image["caption"] == "look" and image["JPEGThumbnail"]
+
+
+CORRUPT = {
+    "jpeg": b"\xff\xd8\xff\xe0" + b"\x00garbage" * 64,
+    "png": b"\x89PNG\r\n\x1a\n" + b"\x00" * 200,
+    "truncated-jpeg": None,  # a real JPEG cut in half
+}
+
+
+@pytest.mark.parametrize("kind", list(CORRUPT))
+def test_a_corrupt_image_fails_at_once_as_invalid_arguments(worker, kind):
+    """Finding 7: bytes that pass the magic-bytes check but do not decode made Pillow raise
+    OSError in the host, which was retried as if transient."""
+    data = CORRUPT[kind]
+    if data is None:
+        buffer = io.BytesIO()
+        Image.new("RGB", (300, 300), "red").save(buffer, "jpeg")
+        data = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+    image = base64.b64encode(data).decode()
+    failed = job(worker, "send_image", to=ALICE, image=image)
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert "the image does not decode" in failed["message"]
+    # The native host's own guard, for a call that reaches it: the same, never retried.
+    host = worker.call("host_call", op="send_image", params={"to": ALICE, "image_b64": image, "mimetype": "image/jpeg"})
+    assert host["error"] == "InvalidArguments" and host["permanent"], host
+    assert [c["entry"] for c in worker.call("calls")] == ["Neonize"]  # nothing uploaded or sent
+
+
+# user_info / groups / mark_read ----------------------------------------------------------------
+def test_user_info(worker):
+    [user] = job(worker, "user_info", jids=[ALICE])["result"]["users"]
+    assert user == {
+        "jid": ALICE,
+        "status": "Hey there! I am using WhatsApp.",
+        "picture_id": "4184652986",
+        "verified_name": None,
+        "devices": ["15551234567@s.whatsapp.net", "15551234567:3@s.whatsapp.net"],
+    }
+
+
+def test_group_info_has_the_exact_creation_time(worker):
+    """Finding 8: GroupCreated arrives as a float32 (1700000100 -> 1700000128.0)."""
+    group = job(worker, "group_info", jid=GROUP)["result"]
+    assert group["created"] == "2023-11-14T22:15:00Z"  # not 22:15:28Z
+    assert group["name"] == "Team" and group["owner"] == "15550001111@s.whatsapp.net"
+    assert {k: group["participants"][1][k] for k in ("jid", "lid", "is_admin")} == {
+        "jid": ALICE,
+        "lid": ALICE_LID,
+        "is_admin": False,
+    }
+    # A legacy "<creator>-<time>" group JID carries the exact time even if the name changed later.
+    assert job(worker, "group_info", jid=LEGACY_GROUP)["result"]["created"] == "2023-11-14T22:15:00Z"
+
+
+def test_group_info_of_an_unknown_group_fails_with_whatsmeows_text(worker):
+    failed = job(worker, "group_info", jid="120363000000000404@g.us")
+    assert failed["error"] == "BackendError" and failed["message"] == "group_info failed: that group does not exist"
+
+
+def test_joined_groups(worker):
+    groups = job(worker, "joined_groups")["result"]["groups"]
+    assert sorted(g["jid"] for g in groups) == sorted([GROUP, LEGACY_GROUP])
+
+
+def test_mark_read(worker):
+    result = job(worker, "mark_read", chat=GROUP, ids=["3EB0A", "3EB0B"], sender=ALICE)["result"]
+    assert result == {"chat": GROUP, "ids": ["3EB0A", "3EB0B"], "sender": ALICE, "receipt_type": "read"}
+    [call] = worker.call("calls", entry="MarkRead")
+    assert (call["ids"], call["chat"], call["sender"], call["receipt_type"]) == (
+        ["3EB0A", "3EB0B"],
+        GROUP,
+        ALICE,
+        "read",
+    )

@@ -1,0 +1,177 @@
+"""The fake backend follows the real semantics: the same jobs and inbound events, run against
+the fake (in this process) and against wagw's neonize backend on neonize's real code behind
+the stubbed Go boundary (the child), give the same results and the same error classes.
+
+SPEC's two fake conventions are the first rows: user part `nopic` has no picture (success,
+url null), a phone number ending in 0000 is not on WhatsApp.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.conformance.jobpath import outcome, run_job
+from tests.conformance.names import ALICE, ALICE_LID, BOB, DEVICE, GROUP
+from wagw.events import build_body
+from wagw.whatsapp.fake import FakeBackend
+from wagw.whatsapp.fake_inbound import Malformed, to_event
+
+DEVICE_ID = "15550001111@s.whatsapp.net"
+CORRUPT_JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 64).decode()
+
+
+def keys(result: dict) -> list[str]:
+    return sorted(result)
+
+
+# (id, op, kwargs, view of a result both backends must agree on)
+JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
+    ("nopic", "fetch_avatar", {"jid": "nopic@s.whatsapp.net"}, lambda r: r),
+    ("picture", "fetch_avatar", {"jid": ALICE}, lambda r: (keys(r), r["url"] is not None, r["type"])),
+    ("not-on-whatsapp", "is_on_whatsapp", {"phones": ["+1 555 000 0000"]}, lambda r: r),
+    ("on-whatsapp", "is_on_whatsapp", {"phones": [BOB]}, lambda r: r),
+    ("send", "send_text", {"to": ALICE, "text": "hi"}, lambda r: (keys(r), r["to"])),
+    ("reply", "send_text", {"to": ALICE, "text": "hi", "reply_to": "3EB0AA"}, lambda r: (keys(r), r["to"])),
+    ("group-reply-no-sender", "send_text", {"to": GROUP, "text": "hi", "reply_to": "3EB0AA"}, lambda r: r),
+    ("corrupt-image", "send_image", {"to": ALICE, "image": CORRUPT_JPEG}, lambda r: r),
+    ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),
+    ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
+    ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),
+    ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
+]
+
+
+@pytest.fixture(scope="module")
+def neonize_worker(child, tmp_path_factory, redis_server):
+    data_dir = tmp_path_factory.mktemp("parity")
+    child.call("reset")
+    child.call("make_store", path=str(data_dir / "devices" / "worker-1.sqlite3"), devices=[[DEVICE, "wagw", ""]])
+    assert child.call("connect", data_dir=str(data_dir), role="worker-1", redis_url=redis_server.url)["connected"]
+    return child
+
+
+def same(found: dict, view: Callable[[dict], object]) -> dict:
+    """What both backends must agree on: the error class and permanence, or the result's view."""
+    if "error" in found:
+        return {"error": found["error"], "module": found["module"], "permanent": found["permanent"]}
+    return {"result": view(found["result"])}
+
+
+@pytest.mark.parametrize(("op", "kwargs", "view"), [row[1:] for row in JOBS], ids=[row[0] for row in JOBS])
+def test_the_same_job_gives_the_same_result(settings, redis_conn, neonize_worker, op, kwargs, view):
+    fake = outcome(lambda: run_job(settings, FakeBackend(settings, "worker-1"), op, kwargs))
+    real = neonize_worker.call("job", op=op, kwargs=kwargs, fake_names=True)
+    assert not real.pop("stub_errors")
+    assert same(fake, view) == same(real, view), (fake, real)
+
+
+# Inbound ----------------------------------------------------------------------------------------
+INBOUND = [
+    (
+        "text",
+        {"type": "message", "id": "3EB0T1", "sender": ALICE, "push_name": "Al", "text": "hi", "timestamp": 1764412200},
+        {"kind": "message", "id": "3EB0T1", "sender": ALICE, "push_name": "Al", "message": {"conversation": "hi"}},
+    ),
+    (
+        "poll",
+        {
+            "type": "message",
+            "id": "3EB0P1",
+            "sender": ALICE,
+            "timestamp": 1764412200,
+            "poll": {"question": "Lunch?", "options": ["Pizza", "Sushi"], "max_answers": 1},
+        },
+        {
+            "kind": "message",
+            "id": "3EB0P1",
+            "sender": ALICE,
+            "message": {
+                "pollCreationMessage": {
+                    "name": "Lunch?",
+                    "options": [{"optionName": "Pizza"}, {"optionName": "Sushi"}],
+                    "selectableOptionsCount": 1,
+                }
+            },
+        },
+    ),
+    (
+        "status-update",
+        {"type": "message", "id": "3EB0S1", "chat": "status@broadcast", "sender": ALICE, "text": "my story"},
+        {
+            "kind": "message",
+            "id": "3EB0S1",
+            "chat": "status@broadcast",
+            "sender": ALICE,
+            "message": {"conversation": "x"},
+        },
+    ),
+    (
+        "call",
+        {
+            "type": "call_offer",
+            "call_id": "C1",
+            "sender": ALICE_LID,
+            "sender_alt": ALICE,
+            "platform": "android",
+            "version": "2.24.1.5",
+            "timestamp": 1764412200,
+        },
+        {"kind": "call_offer", "call_id": "C1", "caller": ALICE_LID, "caller_alt": ALICE},
+    ),
+    (
+        "receipt",
+        {
+            "type": "receipt",
+            "ids": ["3EB0T1"],
+            "chat": ALICE,
+            "sender": ALICE,
+            "receipt_type": "read",
+            "timestamp": 1764412200,
+        },
+        {"kind": "receipt", "type": "read", "ids": ["3EB0T1"], "chat": ALICE, "sender": ALICE},
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def neonize_session(child, tmp_path_factory, redis_server):
+    data_dir = tmp_path_factory.mktemp("parity-session")
+    child.call("reset")
+    child.call("make_store", path=str(data_dir / "devices" / "session.sqlite3"), devices=[[DEVICE, "wagw", ""]])
+    assert child.call("connect", data_dir=str(data_dir), role="session", redis_url=redis_server.url, inbound=True)[
+        "connected"
+    ]
+    return child
+
+
+@pytest.mark.parametrize(("fake", "whatsmeow"), [row[1:] for row in INBOUND], ids=[row[0] for row in INBOUND])
+def test_the_same_inbound_event_gives_the_same_json(neonize_session, fake, whatsmeow):
+    fake_event = to_event(fake)
+    fake_bodies = [json.loads(build_body(fake_event, DEVICE_ID)[1])] if fake_event is not None else []
+    real = neonize_session.call("deliver", specs=[{"unix": 1764412200, **whatsmeow}])
+    assert [json.loads(body) for body in real["events"]] == fake_bodies
+
+
+def test_the_fake_refuses_a_group_on_a_call_because_neonize_never_has_one():
+    """Finding 4: neonize's BasicCallMeta has no group JID; the fake no longer pretends."""
+    with pytest.raises(Malformed, match="neonize does not pass on the group of a call"):
+        to_event({"type": "call_offer", "call_id": "C1", "sender": ALICE, "group": GROUP})
+
+
+@pytest.mark.parametrize("backend", ["fake", "neonize"])
+def test_specs_two_fake_conventions_are_whatsmeows_semantics(settings, redis_conn, neonize_worker, backend):
+    """SPEC: user part `nopic` has no picture (success, url null); a number ending in 0000 is
+    not on WhatsApp. Both backends, the same answer."""
+    jobs = [("fetch_avatar", {"jid": "nopic@s.whatsapp.net"}), ("is_on_whatsapp", {"phones": ["+15550000000"]})]
+    if backend == "fake":
+        avatar, found = (run_job(settings, FakeBackend(settings, "worker-1"), op, kw) for op, kw in jobs)
+    else:
+        avatar, found = (neonize_worker.call("job", op=op, kwargs=kw, fake_names=True)["result"] for op, kw in jobs)
+    assert avatar == {"jid": "nopic@s.whatsapp.net", "url": None, "id": None, "type": "image", "direct_path": None}
+    assert found["results"] == [
+        {"query": "+15550000000", "jid": None, "lid": None, "is_on_whatsapp": False, "verified_name": None}
+    ]

@@ -1,0 +1,396 @@
+"""The other side of neonize's Go boundary: what goneonize + whatsmeow answer, offline.
+
+`World` is a small simulated WhatsApp account. Its methods are the network-touching Go
+entries (GetProfilePicture, IsOnWhatsApp, SendMessage, …), each answering with the
+`…ReturnFunction` proto goneonize builds, or goneonize's error text, with whatsmeow's exact
+error strings (errors.go, user.go). The `encode_*` functions build event protos the way
+goneonize's encoder.go does: message timestamps in milliseconds, receipts/calls/groups in
+seconds, every JID set (an empty JID is User "" Server "" IsEmpty true, never unset), and
+an enum value the encoder has no case for left unset, so that marshalling fails exactly as
+Go's proto.Marshal does (`marshal`).
+
+Facts used here, from goneonize (neonize 0.5.2) and whatsmeow:
+- GroupInfo.GroupCreated is float32(unix seconds);
+- IsOnWhatsApp: whatsmeow builds "<phone>@c.us" and queries with addressing_mode "lid", so
+  a registered number is answered with its LID; goneonize keeps JID/Query/IsIn only and
+  answers an empty list with "Function returned nothing.";
+- EncodeReceipts: "played-self" is written as SERVER_ERROR, "server-error" has no case;
+- EncodeTemporaryBan knows codes 101-104 and 106; EncodeConnectFailureReason knows 400-409,
+  500, 501, 503 (not 413/414/415/418).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from neonize.proto import Neonize_pb2 as N
+from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
+
+from tests.conformance.names import (
+    ACCOUNT,
+    ALICE,
+    ALICE_LID,
+    ERR_FUNCTION_RETURNED_NOTHING,
+    ERR_GROUP_NOT_FOUND,
+    ERR_IQ_TIMED_OUT,
+    ERR_PROFILE_PICTURE_NOT_SET,
+    ERR_PROFILE_PICTURE_UNAUTHORIZED,
+    GROUP,
+    GROUP_CREATED,
+    HIDDEN_USER,
+    LEGACY_GROUP,
+    PROTO_PREFIX,
+    SLOW_USER,
+)
+
+
+# JIDs -------------------------------------------------------------------------------------
+def jid(text: str | None) -> N.JID:
+    """EncodeJidProto: "user[:device]@server" -> JID with every field set; None -> empty JID."""
+    if not text:
+        return N.JID(User="", RawAgent=0, Device=0, Integrator=0, Server="", IsEmpty=True)
+    user, _, server = text.partition("@")
+    user, _, device = user.partition(":")
+    return N.JID(User=user, RawAgent=0, Device=int(device or 0), Integrator=0, Server=server, IsEmpty=False)
+
+
+def jid_text(value: N.JID) -> str:
+    return f"{value.User}:{value.Device}@{value.Server}" if value.Device else f"{value.User}@{value.Server}"
+
+
+def float32(value: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+# Marshalling, as Go's proto.Marshal ------------------------------------------------------------
+class MarshalError(Exception):
+    """Go's proto.Marshal refused the message; str() is the Go error text."""
+
+
+def marshal(message: Any) -> bytes:
+    """proto.Marshal: refuses a message whose required fields are unset, naming the first."""
+    missing = message.FindInitializationErrors()
+    if missing:
+        raise MarshalError(f"{PROTO_PREFIX}required field {_full_name(message, missing[0])} not set")
+    return message.SerializeToString()
+
+
+def _full_name(message: Any, path: str) -> str:
+    descriptor = message.DESCRIPTOR
+    *parents, name = path.split(".")
+    for part in parents:
+        descriptor = descriptor.fields_by_name[part.split("[")[0]].message_type
+    return f"{descriptor.full_name}.{name}"
+
+
+# Event encoders (goneonize utils/encoder.go) -----------------------------------------------------
+RECEIPT_TYPES = {  # EncodeReceipts' switch; "server-error" has no case
+    "": N.Receipt.DELIVERED,
+    "sender": N.Receipt.SENDER,
+    "retry": N.Receipt.RETRY,
+    "read": N.Receipt.READ,
+    "read-self": N.Receipt.READ_SELF,
+    "played": N.Receipt.PLAYED,
+    "played-self": N.Receipt.SERVER_ERROR,
+    "inactive": N.Receipt.INACTIVE,
+    "peer_msg": N.Receipt.PEER_MSG,
+    "hist_sync": N.Receipt.HISTORY_SYNC,
+}
+TEMP_BAN_CODES = {101: 1, 102: 2, 103: 3, 104: 4, 106: 5}  # EncodeTemporaryBan
+CONNECT_FAILURE_REASONS = {400: 1, 401: 2, 402: 3, 403: 4, 406: 5, 405: 6, 409: 7, 500: 8, 501: 9, 503: 10}
+
+# neonize.events.EVENT_TO_INT codes
+DEVICE_CODE, CONNECTED, LOGGED_OUT, TEMPORARY_BAN, CONNECT_FAILURE = 0, 3, 6, 8, 9
+MESSAGE, RECEIPT, GROUP_INFO, CALL_OFFER = 17, 18, 22, 36
+
+
+def source(
+    chat: str, sender: str, *, from_me: bool = False, sender_alt: str | None = None, recipient_alt: str | None = None
+) -> N.MessageSource:
+    return N.MessageSource(
+        Chat=jid(chat),
+        Sender=jid(sender),
+        IsFromMe=from_me,
+        IsGroup=chat.endswith("@g.us"),
+        SenderAlt=jid(sender_alt),
+        RecipientAlt=jid(recipient_alt),
+        BroadcastListOwner=jid(None),
+    )
+
+
+def encode_message(
+    content: E.Message, *, id: str, chat: str, sender: str, push_name: str = "", unix: int, **src: Any
+) -> tuple[int, N.Message]:
+    """EncodeEventTypesMessage + EncodeMessageInfo (Timestamp: UnixMilli)."""
+    info = N.MessageInfo(
+        MessageSource=source(chat, sender, **src),
+        ID=id,
+        ServerID=0,
+        Type="text",
+        Pushname=push_name,
+        Timestamp=unix * 1000,
+        Category="",
+        Multicast=False,
+        MediaType="",
+        Edit="",
+    )
+    flags = dict.fromkeys(
+        ("IsEphemeral", "IsViewOnce", "IsViewOnceV2", "IsViewOnceV2Extension", "IsDocumentWithCaption"), False
+    )
+    event = N.Message(
+        Info=info, Message=content, IsLottieSticker=False, IsEdit=False, UnavailableRequestID="", RetryCount=0, **flags
+    )
+    event.Raw.CopyFrom(content)
+    return MESSAGE, event
+
+
+def encode_receipt(receipt_type: str, *, ids: list[str], chat: str, sender: str, unix: int) -> tuple[int, N.Receipt]:
+    event = N.Receipt(MessageSource=source(chat, sender), MessageIDs=ids, Timestamp=unix)
+    if receipt_type in RECEIPT_TYPES:
+        event.Type = RECEIPT_TYPES[receipt_type]
+    return RECEIPT, event
+
+
+def encode_temporary_ban(code: int, expire: int = 3600) -> tuple[int, N.TemporaryBan]:
+    event = N.TemporaryBan(Expire=expire)
+    if code in TEMP_BAN_CODES:
+        event.Code = TEMP_BAN_CODES[code]
+    return TEMPORARY_BAN, event
+
+
+def encode_connect_failure(reason: int, message: str = "") -> tuple[int, N.ConnectFailure]:
+    event = N.ConnectFailure(Message=message, Raw=N.Node(Tag="failure", Nil=True))
+    if reason in CONNECT_FAILURE_REASONS:
+        event.Reason = CONNECT_FAILURE_REASONS[reason]
+    return CONNECT_FAILURE, event
+
+
+def encode_call_offer(
+    call_id: str, *, caller: str, caller_alt: str | None, unix: int, group: str | None = None
+) -> tuple[int, N.CallOffer]:
+    """EncodeBasicCallMeta has no GroupJID: whatsmeow's group of a call is lost here."""
+    meta = N.BasicCallMeta(timestamp=unix, callCreator=jid(caller), callCreatorAlt=jid(caller_alt), callID=call_id)
+    getattr(meta, "from").CopyFrom(jid(caller))
+    remote = N.CallRemoteMeta(remotePlatform="android", remoteVersion="2.24.1.5")
+    return CALL_OFFER, N.CallOffer(basicCallMeta=meta, callRemoteMeta=remote, data=N.Node(Tag="offer", Nil=True))
+
+
+def encode_group_join(group: str, members: list[str], *, by: str, unix: int) -> tuple[int, N.GroupInfoEvent]:
+    event = N.GroupInfoEvent(
+        JID=jid(group),
+        Notify="",
+        Sender=jid(by),
+        Timestamp=unix,
+        PrevParticipantsVersionID="",
+        ParticipantVersionID="",
+        JoinReason="",
+        Join=[jid(m) for m in members],
+    )
+    return GROUP_INFO, event
+
+
+# The simulated account ---------------------------------------------------------------------------
+@dataclass
+class Group:
+    jid: str
+    name: str
+    created: int  # unix seconds (whatsmeow's exact time.Time)
+    name_set_at: int
+    participants: list[tuple[str, str, bool]]  # (phone JID, LID, is_admin)
+
+
+@dataclass
+class World:
+    """What WhatsApp knows, and what this account did to it (sent, calls)."""
+
+    pictures: dict[str, str] = field(default_factory=dict)  # user -> picture id
+    hidden_pictures: set[str] = field(default_factory=set)
+    registered: dict[str, str | None] = field(default_factory=dict)  # "+digits" -> LID or None (PN answer)
+    groups: dict[str, Group] = field(default_factory=dict)
+    calls: list[dict] = field(default_factory=list)  # every stubbed call: {"entry", …arguments}
+    inbound: queue.Queue = field(default_factory=queue.Queue)  # (code, proto) or a callable
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, entry: str, **arguments: Any) -> None:
+        with self.lock:
+            self.calls.append({"entry": entry, **arguments})
+
+    # GetProfilePicture ------------------------------------------------------------------------
+    def get_profile_picture(
+        self, target: N.JID, params: N.GetProfilePictureParams
+    ) -> N.GetProfilePictureReturnFunction:
+        self.record("GetProfilePicture", jid=jid_text(target), preview=params.Preview)
+        if target.User == SLOW_USER:
+            return N.GetProfilePictureReturnFunction(Error=ERR_IQ_TIMED_OUT)
+        if target.User in self.hidden_pictures:
+            return N.GetProfilePictureReturnFunction(Error=ERR_PROFILE_PICTURE_UNAUTHORIZED)
+        picture_id = self.pictures.get(target.User)
+        if picture_id is None:  # the server answers 404 (or status 204): ErrProfilePictureNotSet
+            return N.GetProfilePictureReturnFunction(Error=ERR_PROFILE_PICTURE_NOT_SET)
+        kind = "preview" if params.Preview else "image"
+        path = f"/v/t61.24694-24/{picture_id}_{kind}.jpg"
+        picture = N.ProfilePictureInfo(
+            URL=f"https://pps.whatsapp.net{path}?oh=x", ID=picture_id, Type=kind, DirectPath=path
+        )
+        return N.GetProfilePictureReturnFunction(Picture=picture)
+
+    # IsOnWhatsApp ---------------------------------------------------------------------------------
+    def is_on_whatsapp(self, numbers: str) -> N.IsOnWhatsAppReturnFunction:
+        phones = numbers.split(" ")  # goneonize: strings.Split(C.GoString(numbers), " ")
+        self.record("IsOnWhatsApp", phones=phones)
+        answers = []
+        for phone in phones:
+            # whatsmeow: types.NewJID(phone, "c.us"). Without "+" WhatsApp reads the number
+            # as a national one of the account's country.
+            international = phone if phone.startswith("+") else "+" + ACCOUNT[0] + phone
+            digits = international[1:]
+            if not digits.isdigit() or not 8 <= len(digits) <= 15:
+                continue  # no <user> node for an invalid number
+            response = N.IsOnWhatsAppResponse(Query=phone)
+            if international in self.registered:
+                lid = self.registered[international]
+                response.JID.CopyFrom(jid(lid or f"{digits}@s.whatsapp.net"))
+                response.IsIn = True
+            else:
+                response.JID.CopyFrom(jid(f"{digits}@s.whatsapp.net"))
+                response.IsIn = False
+            answers.append(response)
+        if not answers:
+            return N.IsOnWhatsAppReturnFunction(Error=ERR_FUNCTION_RETURNED_NOTHING)
+        return N.IsOnWhatsAppReturnFunction(IsOnWhatsAppResponse=answers)
+
+    # GetUserInfo ----------------------------------------------------------------------------------
+    def get_user_info(self, jids: N.JIDArray) -> N.GetUserInfoReturnFunction:
+        self.record("GetUserInfo", jids=[jid_text(j) for j in jids.JIDS])
+        users = []
+        for target in reversed(jids.JIDS):  # Go ranges over a map: no order to rely on
+            info = N.UserInfo(Status="Hey there! I am using WhatsApp.", PictureID=self.pictures.get(target.User, ""))
+            info.Devices.extend([jid(f"{target.User}@s.whatsapp.net"), jid(f"{target.User}:3@s.whatsapp.net")])
+            users.append(N.GetUserInfoSingleReturnFunction(JID=jid(jid_text(target)), UserInfo=info))
+        return N.GetUserInfoReturnFunction(UsersInfo=users)
+
+    # SendMessage / Upload -----------------------------------------------------------------------
+    def send_message(self, to: N.JID, message: E.Message) -> N.SendMessageReturnFunction:
+        message_id = "3EB0" + hashlib.sha256(message.SerializeToString() + to.SerializeToString()).hexdigest()[:16]
+        self.record("SendMessage", to=jid_text(to), message=message, id=message_id.upper())
+        timings = N.MessageDebugTimings(
+            Queue=0, Marshal=0, GetParticipants=0, GetDevices=0, GroupEncrypt=0, PeerEncrypt=0, Send=0, Resp=0, Retry=0
+        )
+        response = N.SendResponse(Timestamp=int(time.time()), ID=message_id.upper(), ServerID=0, DebugTimings=timings)
+        return N.SendMessageReturnFunction(SendResponse=response)
+
+    def upload(self, data: bytes, media_type: int) -> N.UploadReturnFunction:
+        self.record("Upload", size=len(data), media_type=media_type)
+        digest = hashlib.sha256(data).digest()
+        response = N.UploadResponse(
+            url="https://mmg.whatsapp.net/o1/v/t62.7118-24/f1/m1",
+            DirectPath="/o1/v/t62.7118-24/f1/m1",
+            Handle="",
+            MediaKey=b"k" * 32,
+            FileEncSHA256=digest,
+            FileSHA256=digest,
+            FileLength=len(data),
+        )
+        return N.UploadReturnFunction(UploadResponse=response)
+
+    # Groups ---------------------------------------------------------------------------------------
+    def get_group_info(self, target: N.JID) -> N.GetGroupInfoReturnFunction:
+        self.record("GetGroupInfo", jid=jid_text(target))
+        group = self.groups.get(jid_text(target))
+        if group is None:
+            return N.GetGroupInfoReturnFunction(Error=ERR_GROUP_NOT_FOUND)
+        return N.GetGroupInfoReturnFunction(GroupInfo=encode_group_info(group))
+
+    def get_joined_groups(self) -> N.GetJoinedGroupsReturnFunction:
+        self.record("GetJoinedGroups")
+        return N.GetJoinedGroupsReturnFunction(Group=[encode_group_info(g) for g in self.groups.values()])
+
+    def mark_read(self, ids: str, timestamp: int, chat: N.JID, sender: N.JID, receipt_type: str) -> str:
+        self.record(
+            "MarkRead", ids=ids.split(" "), chat=jid_text(chat), sender=jid_text(sender), receipt_type=receipt_type
+        )
+        return ""
+
+
+def encode_group_info(group: Group) -> N.GroupInfo:
+    """EncodeGroupInfo: GroupCreated is proto.Float32(float32(info.GroupCreated.Unix()))."""
+    owner = group.participants[0]
+    info = N.GroupInfo(
+        JID=jid(group.jid),
+        OwnerJID=jid(owner[1]),
+        OwnerPN=jid(owner[0]),
+        GroupName=N.GroupName(Name=group.name, NameSetAt=group.name_set_at, NameSetBy=jid(owner[0])),
+        GroupTopic=N.GroupTopic(Topic="", TopicID="", TopicSetAt=0, TopicSetBy=jid(None), TopicDeleted=False),
+        GroupLocked=N.GroupLocked(isLocked=False),
+        GroupAnnounce=N.GroupAnnounce(IsAnnounce=False, AnnounceVersionID=""),
+        GroupEphemeral=N.GroupEphemeral(IsEphemeral=False, DisappearingTimer=0),
+        GroupIncognito=N.GroupIncognito(IsIncognito=False),
+        GroupParent=N.GroupParent(IsParent=False, DefaultMembershipApprovalMode=""),
+        GroupLinkedParent=N.GroupLinkedParent(LinkedParentJID=jid(None)),
+        GroupIsDefaultSub=N.GroupIsDefaultSub(IsDefaultSubGroup=False),
+        GroupCreated=float32(group.created),
+        ParticipantVersionID="",
+    )
+    for phone, lid, admin in group.participants:
+        info.Participants.add(
+            JID=jid(lid),
+            LID=jid(lid),
+            PhoneNumber=jid(phone),
+            IsAdmin=admin,
+            IsSuperAdmin=False,
+            DisplayName="",
+            Error=0,
+        )
+    return info
+
+
+def standard_world() -> World:
+    world = World(pictures={"15551234567": "4184652986", "15557654321": "1234509876"}, hidden_pictures={HIDDEN_USER})
+    world.registered = {"+15551234567": ALICE_LID, "+15557654321": None}
+    world.groups = {
+        GROUP: Group(
+            GROUP,
+            "Team",
+            GROUP_CREATED,
+            GROUP_CREATED,
+            [(ACCOUNT + "@s.whatsapp.net", "100000000000001@lid", True), (ALICE, ALICE_LID, False)],
+        ),
+        LEGACY_GROUP: Group(LEGACY_GROUP, "Old", 1_700_000_100, 1_700_000_900, [(ALICE, ALICE_LID, True)]),
+    }
+    return world
+
+
+def encode(spec: dict) -> tuple[int, Any]:
+    """A whatsmeow event described as JSON (from a test) -> (neonize event code, proto)."""
+    from google.protobuf import json_format
+
+    kind = spec["kind"]
+    unix = spec.get("unix", 1_764_412_200)
+    if kind == "message":
+        content = json_format.ParseDict(spec["message"], E.Message())
+        return encode_message(
+            content,
+            id=spec["id"],
+            chat=spec.get("chat", spec["sender"]),
+            sender=spec["sender"],
+            push_name=spec.get("push_name", ""),
+            unix=unix,
+            sender_alt=spec.get("sender_alt"),
+        )
+    if kind == "receipt":
+        return encode_receipt(spec["type"], ids=spec["ids"], chat=spec["chat"], sender=spec["sender"], unix=unix)
+    if kind == "temporary_ban":
+        return encode_temporary_ban(spec["code"])
+    if kind == "connect_failure":
+        return encode_connect_failure(spec["reason"], spec.get("message", ""))
+    if kind == "call_offer":
+        return encode_call_offer(spec["call_id"], caller=spec["caller"], caller_alt=spec.get("caller_alt"), unix=unix)
+    if kind == "group_join":
+        return encode_group_join(spec["group"], spec["members"], by=spec["by"], unix=unix)
+    raise ValueError(f"unknown event kind {kind!r}")

@@ -1,0 +1,48 @@
+"""The error texts neonize's Go side (goneonize + whatsmeow) hands to Python, and how to read them.
+
+Pure Python, no neonize import: the texts are facts about neonize 0.5.2 and whatsmeow,
+measured against their source and pinned by tests/conformance.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# whatsmeow errors.go: ErrProfilePictureNotSet and ErrProfilePictureUnauthorized. whatsmeow
+# wraps the IQ error but its Error() is only this human text.
+PROFILE_PICTURE_NOT_SET = "that user or group does not have a profile picture"
+PROFILE_PICTURE_UNAUTHORIZED = "the user has hidden their profile picture from you"
+NO_PICTURE = (PROFILE_PICTURE_NOT_SET, PROFILE_PICTURE_UNAUTHORIZED)
+
+# goneonize IsOnWhatsApp: whatsmeow answered without a single entry (a lone invalid number).
+NOTHING_RETURNED = "Function returned nothing."
+
+# goneonize CallbackFunction: proto.Marshal of an event failed, which ends neonize's event
+# loop and makes Neonize() (connect()) return this text. protobuf-go writes "proto:" followed
+# by a space or a no-break space (chosen per build, on purpose), so match the rest only.
+_UNENCODABLE = re.compile(r"required field (?P<field>neonize\.(?P<event>\w+)(?:\.\w+)+) not set")
+
+
+def error_text(error: BaseException) -> str:
+    """The Go error text an exception from neonize carries.
+
+    Most neonize exceptions carry the text; some (GetProfilePictureError) carry the whole
+    `…ReturnFunction` proto, whose str() is protobuf text format ('Error: "…"\\n').
+    """
+    first: Any = error.args[0] if error.args else None
+    if first is not None and not isinstance(first, str) and hasattr(first, "Error"):
+        return str(first.Error)
+    return str(error)
+
+
+def unencodable_event(text: str) -> tuple[str, str] | None:
+    """(event name, unset field) when `text` says neonize could not encode an event.
+
+    It happens when whatsmeow sends a value goneonize's encoder has no enum for (a receipt
+    "server-error", temporary-ban code 105, connect-failure reasons 413/414/415/418): the
+    proto2 field stays unset and Go's proto.Marshal refuses the event. Example text:
+    "proto: required field neonize.Receipt.Type not set" -> ("Receipt", "neonize.Receipt.Type").
+    """
+    match = _UNENCODABLE.search(text)
+    return (match["event"], match["field"]) if match else None
