@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     pair.add_argument("--phone", help="+NUMBER: get an 8-character pairing code instead of a QR code")
     pair.add_argument("--force", action="store_true", help="pair again a role that is already paired")
     pair.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the phone (default 180)")
+    pair.add_argument(
+        "--ask", action="store_true", help="ask on the terminal first: QR code, phone number, or skip (wagw run does)"
+    )
 
     webhooks = sub.add_parser("webhooks", help="webhook deliveries")
     webhooks_sub = webhooks.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
