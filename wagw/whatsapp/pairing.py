@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import select
 import sys
 import time
 from pathlib import Path
@@ -220,9 +221,25 @@ def _phone_argument(value: str) -> str:
 # Asking on the terminal (`--ask`, what `wagw run` runs on a terminal) ---------------------
 
 SKIP = "skip"
+# Nobody answering a question within this long counts as "skip": a `wagw run` left on a
+# terminal must not hold its log back forever.
+ASK_TIMEOUT = 120.0
 
 
-def ask_method(roles: list[str], read=input, write=print) -> str | None:
+def timed_input(prompt: str, timeout: float = ASK_TIMEOUT) -> str:
+    """input(), but EOFError when no line arrives within `timeout` seconds."""
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    ready, _, _ = select.select([sys.stdin], [], [], timeout)
+    line = sys.stdin.readline() if ready else ""
+    if not line:
+        if not ready:
+            print(f"\n(no answer within {timeout:g} s)", flush=True)
+        raise EOFError
+    return line.rstrip("\n")
+
+
+def ask_method(roles: list[str], read=timed_input, write=print) -> str | None:
     """Ask how to pair: None for a QR code, a phone number (digits) for a pairing code, or
     SKIP. End of input counts as skip."""
     write(
@@ -247,7 +264,7 @@ def ask_method(roles: list[str], read=input, write=print) -> str | None:
             write(f"{error}; or press Enter for a QR code, s to skip", flush=True)
 
 
-def ask_again(role: str, read=input) -> bool:
+def ask_again(role: str, read=timed_input) -> bool:
     """After a failed pairing: try `role` again?"""
     try:
         answer = read(f"try {role} again? [Enter: yes, s: skip] ").strip().lower()
