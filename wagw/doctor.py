@@ -127,8 +127,11 @@ def _owner(uid: int) -> str:
         return f"uid {uid}"
 
 
-def check_private(name: str, path: Path, *, uid: int, is_dir: bool = True) -> Check | None:
-    """A file or folder holding secrets: ours, and closed to everybody else. None: fine."""
+def check_private(
+    name: str, path: Path, *, uid: int, is_dir: bool = True, open_status: Status = Status.FAIL
+) -> Check | None:
+    """A file or folder holding secrets: ours, and closed to everybody else (else
+    `open_status`). None: fine."""
     info = path.lstat()
     if is_dir and not stat.S_ISDIR(info.st_mode):
         return Check(name, Status.FAIL, f"{path} is not a directory", f"move it away: mv {path} {path}.old")
@@ -142,10 +145,13 @@ def check_private(name: str, path: Path, *, uid: int, is_dir: bool = True) -> Ch
     mode = stat.S_IMODE(info.st_mode)
     if mode & OTHERS:
         wanted = 0o700 if is_dir else 0o600
+        why = "other users can read the device keys"
+        if open_status is not Status.FAIL:
+            why = "only the data dir's own mode keeps other users from the device keys"
         return Check(
             name,
-            Status.FAIL,
-            f"{path} has mode {mode:04o}: other users can read the device keys",
+            open_status,
+            f"{path} has mode {mode:04o}: {why}",
             f"chmod {'-R go-rwx' if is_dir else f'{wanted:o}'} {path}",
         )
     if is_dir and not os.access(path, os.W_OK | os.X_OK):
@@ -173,10 +179,11 @@ def check_data_dir(settings: Settings, uid: int) -> list[Check]:
     checks = [Check("data dir", Status.OK, f"{path}: mode 0700, owned by {_owner(uid)}")]
     store_dir = path / "devices"
     if store_dir.is_dir() and settings.device_db is None:
-        problem = check_private("device stores", store_dir, uid=uid)
+        # Behind a private data dir, an open store is not readable yet: a warning.
+        problem = check_private("device stores", store_dir, uid=uid, open_status=Status.WARN)
         stores = sorted(store_dir.glob("*.sqlite3*"))
         for store in stores:
-            problem = problem or check_private("device stores", store, uid=uid, is_dir=False)
+            problem = problem or check_private("device stores", store, uid=uid, is_dir=False, open_status=Status.WARN)
         checks.append(problem or Check("device stores", Status.OK, f"{store_dir}: {len(stores)} file(s), private"))
     return checks
 
