@@ -83,6 +83,16 @@ def test_a_device_paired_while_running_is_picked_up_without_restarts(daemon_fact
     assert daemon.stop() == 0
 
 
+def test_with_neonize_the_start_check_leaves_the_supervisor_without_it(daemon_factory):
+    daemon = daemon_factory({"WAGW_BACKEND": "neonize", "WAGW_WA_CONNECT_WAIT": "5"}).start()
+    with open(f"/proc/{daemon.proc.pid}/maps") as maps:
+        assert "neonize" not in maps.read()  # it was loaded, but in the probe's child
+    session = wait_for(lambda: (p := daemon.process("session")).get("state") == "fatal" and p, 30, what="fatal")
+    assert session["last_exit"] == 80  # no store: unpaired, never connected
+    assert "wagw pair --role session" in daemon.log_text()
+    assert daemon.stop() == 0
+
+
 class Terminal:
     """A pseudo-terminal whose output is read continuously (a full pty would stall the writer)."""
 

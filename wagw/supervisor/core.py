@@ -131,7 +131,8 @@ class Supervisor:
             child.tick(shutting_down=self.shutting_down)
         self._observe()
         now = self.clock.now()
-        if self.pairing is not None and self.pairing.running and self.pairing.poll() is not None:
+        ended = self.pairing is not None and self.pairing.running and self.pairing.poll() is not None
+        if ended and not self.shutting_down:
             self._revive_paired()  # it just wrote its pairings: no need to wait for the next look
         if now >= self._next_publish:
             self._next_publish = now + 1.0
