@@ -29,7 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pair": ("wagw.whatsapp.pairing:main", "pair"),
     "webhooks replay": ("wagw.webhooks.replay:main", "replay"),
     "events tail": ("wagw.session.tail:main", "events"),
+    "doctor": ("wagw.doctor:main", "doctor"),
 }
+# Commands that run with invalid settings: they get None and args.settings_error.
+SETTINGS_OPTIONAL = frozenset({"doctor"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     pair.add_argument("--phone", help="+NUMBER: get an 8-character pairing code instead of a QR code")
     pair.add_argument("--force", action="store_true", help="pair again a role that is already paired")
     pair.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the phone (default 180)")
+    pair.add_argument(
+        "--ask", action="store_true", help="ask on the terminal first: QR code, phone number, or skip (wagw run does)"
+    )
 
     webhooks = sub.add_parser("webhooks", help="webhook deliveries")
     webhooks_sub = webhooks.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
@@ -76,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     tail = events_sub.add_parser("tail", help="follow the event log")
     tail.add_argument("-n", "--lines", type=int, default=10, help="show the last N events first (default 10)")
     tail.add_argument("--no-follow", action="store_true", help="print and exit")
+
+    doctor = sub.add_parser("doctor", help="preflight: what is missing or wrong, one line each with the fix")
+    doctor.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -90,16 +99,20 @@ def main(argv: list[str] | None = None) -> int:
     if parent:  # a child of the supervisor must not outlive it
         die_with_parent(int(parent))
 
-    from wagw.config import load_settings
+    from wagw.config import Settings, load_settings, try_settings
     from wagw.logs import configure_logging
 
-    settings = load_settings()
+    settings: Settings | None
+    if command in SETTINGS_OPTIONAL:
+        settings, args.settings_error = try_settings()
+    else:
+        settings = load_settings()
     name = os.environ.get("WAGW_PROCESS_NAME") or default_name
     if command == "wa-worker" and "WAGW_PROCESS_NAME" not in os.environ:
         name = wa_worker_name(args.slot)
-    configure_logging(settings, name)
-    if "WAGW_PARENT_PID" not in os.environ:  # once per daemon, not once per child
-        for warning in settings.redis_warnings():
+    configure_logging(settings or Settings.model_construct(), name)
+    if settings is not None and "WAGW_PARENT_PID" not in os.environ and command not in SETTINGS_OPTIONAL:
+        for warning in settings.redis_warnings():  # once per daemon, not once per child
             logger.warning(warning)
     # Nothing a job names runs here; the wa and webhook workers widen this to their own jobs.
     rqcompat.confine_jobs(frozenset())

@@ -215,10 +215,18 @@ def describe_error(error: ValidationError) -> str:
     return f"invalid setting {name}: {message.strip()}"
 
 
+def try_settings(**overrides: Any) -> tuple[Settings | None, str | None]:
+    """Settings, or None and the one line describing what is invalid (`wagw doctor`)."""
+    try:
+        return Settings(**overrides), None
+    except ValidationError as error:
+        return None, describe_error(error)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build Settings or exit with ExitCode.CONFIG and one clear line on stderr."""
-    try:
-        return Settings(**overrides)
-    except ValidationError as error:
-        print(f"wagw: {describe_error(error)}", file=sys.stderr)
-        raise SystemExit(ExitCode.CONFIG) from None
+    settings, error = try_settings(**overrides)
+    if settings is None:
+        print(f"wagw: {error}", file=sys.stderr)
+        raise SystemExit(ExitCode.CONFIG)
+    return settings

@@ -17,11 +17,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from wagw import keys
-from wagw.redisconn import HashFields, hash_text
+from wagw.redisconn import HashFields, as_text, hash_text
 from wagw.whatsapp.backend import BackendError, ConnectFailure, LoggedOut, NotPaired, StreamReplaced, TemporaryBan
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from redis import Redis
 
@@ -99,3 +99,39 @@ def read(conn: Redis, role: str) -> dict[str, str]:
 
 def clear(conn: Redis, role: str) -> None:
     conn.delete(keys.DEVICE_STATUS.format(role=role))
+
+
+# Pairing ------------------------------------------------------------------------------------
+# `wagw pair` marks the time it linked a role; a running daemon compares that with when the
+# process holding the role last started, and gives a process that gave up for want of keys
+# (wagw.exitcodes.PAIRING_FIXES) a fresh start, without a restart of anything else.
+
+
+def record_pairing(conn: Redis, role: str, jid: str, *, at: float | None = None) -> None:
+    """`role` was just linked as `jid`: record the JID and the time, and drop a stale
+    unpaired/logged-out heartbeat until the device reports again."""
+    with conn.pipeline(transaction=True) as pipe:
+        pipe.hset(keys.DEVICE_JIDS, role, jid)
+        pipe.hset(keys.DEVICE_PAIRED_AT, role, f"{time.time() if at is None else at:.6f}")
+        pipe.delete(keys.DEVICE_STATUS.format(role=role))
+        pipe.execute()
+
+
+def paired_at(conn: Redis, roles: Sequence[str]) -> dict[str, float]:
+    """When each of `roles` was last linked by `wagw pair` (unix time); never: absent."""
+    if not roles:
+        return {}
+    values = conn.hmget(keys.DEVICE_PAIRED_AT, list(roles))
+    found: dict[str, float] = {}
+    for role, raw in zip(roles, values, strict=True):
+        try:
+            found[role] = float(as_text(raw) or "")
+        except ValueError:
+            continue
+    return found
+
+
+def paired_since(conn: Redis, role: str, since: float) -> bool:
+    """Was `role` linked after `since` (unix time)? Then a process started before it has not
+    seen the new keys."""
+    return paired_at(conn, [role]).get(role, float("-inf")) > since

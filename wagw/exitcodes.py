@@ -41,5 +41,9 @@ class ExitCode(IntEnum):
 # Exits the supervisor must not retry: restarting cannot fix them.
 FATAL_EXITS = frozenset({ExitCode.CONFIG, ExitCode.NOT_PAIRED, ExitCode.LOGGED_OUT, ExitCode.STREAM_REPLACED})
 
+# Fatal exits that a new pairing of the device fixes: a running supervisor restarts such a
+# child by itself once `wagw pair` has linked its role again (wagw.devices.paired_since).
+PAIRING_FIXES = frozenset({ExitCode.NOT_PAIRED, ExitCode.LOGGED_OUT, ExitCode.STREAM_REPLACED})
+
 # Exits that are retried, but only after a long pause.
 LONG_BACKOFF_EXITS = frozenset({ExitCode.TEMP_BANNED})

@@ -10,6 +10,7 @@ WEBHOOKS_QUEUE = "webhooks"  # public
 SUPERVISOR_STATUS = "wagw:status:supervisor"  # JSON snapshot of the process table, with TTL
 DEVICE_STATUS = "wagw:status:device:{role}"  # hash per device role, with TTL heartbeat
 DEVICE_JIDS = "wagw:devices"  # hash role -> paired JID (written by `wagw pair`)
+DEVICE_PAIRED_AT = "wagw:devices:paired-at"  # hash role -> unix time of its last pairing (written by `wagw pair`)
 CRASHES = "wagw:crashes"  # capped list of recent process/host crashes (JSON)
 QUARANTINE = "wagw:quarantine:{operation}"  # present while an operation is quarantined
 NATIVE_CRASHES = "wagw:native-crashes:{operation}"  # sorted set of crash times per operation

@@ -14,7 +14,9 @@ import logging
 import os
 import re
 import sys
+import threading
 import traceback
+from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
@@ -84,7 +86,7 @@ def _json_line(record) -> dict:
     }
 
 
-def _line_sink(stream: TextIO, shape, exception_field: str):
+def _line_sink(stream: TextIO | Console, shape, exception_field: str):
     """A loguru sink writing one JSON object a line, shaped by `shape(record)`."""
 
     def sink(message) -> None:
@@ -98,6 +100,65 @@ def _line_sink(stream: TextIO, shape, exception_field: str):
     return sink
 
 
+# Lines a held console keeps back at most; past that the oldest are dropped (and counted).
+HOLD_LIMIT = 10_000
+
+
+class Console:
+    """A standalone process's stdout, which can be held: while `wagw run` shows a pairing QR
+    code on the terminal, its log lines wait here instead of scrolling the code away."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+        self._held: deque[str] | None = None
+        self._dropped = 0
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            if self._held is None:
+                self.stream.write(text)
+                return
+            if len(self._held) == self._held.maxlen:
+                self._dropped += 1
+            self._held.append(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._held is None:
+                self.stream.flush()
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def hold(self) -> None:
+        with self._lock:
+            if self._held is None:
+                self._held, self._dropped = deque(maxlen=HOLD_LIMIT), 0
+
+    def release(self) -> int:
+        """Write what was held, oldest first; returns how many lines were held."""
+        with self._lock:
+            held, dropped, self._held = self._held, self._dropped, None
+            if not held:
+                return 0
+            self.stream.write(f"--- {len(held) + dropped} log lines held while pairing")
+            self.stream.write(f" ({dropped} oldest dropped) ---\n" if dropped else " ---\n")
+            for text in held:
+                self.stream.write(text)
+            self.stream.flush()
+            return len(held) + dropped
+
+
+_console: Console | None = None
+
+
+def console() -> Console | None:
+    """The console of this process, if it logs to stdout (not in wire mode)."""
+    return _console
+
+
 def configure_logging(settings: Settings, process_name: str, *, wire: bool | None = None) -> None:
     """Configure loguru and stdlib logging for this process. Call once, at an entry point."""
     if wire is None:
@@ -105,13 +166,21 @@ def configure_logging(settings: Settings, process_name: str, *, wire: bool | Non
     logger.remove()
     logger.configure(extra={"proc": process_name}, patcher=_make_safe)
     level = settings.log_level
+    global _console
+    _console = None
     if wire:
         logger.add(_line_sink(sys.stderr, _wire_line, "exc"), level=level, format="{message}")
-    elif settings.log_format == "json":
-        logger.add(_line_sink(sys.stdout, _json_line, "exception"), level=level, format="{message}")
+        return _configure_stdlib(level)
+    out = _console = Console(sys.stdout)
+    if settings.log_format == "json":
+        logger.add(_line_sink(out, _json_line, "exception"), level=level, format="{message}")
     else:
         # A format function: loguru then appends no raw traceback of its own (_make_safe did).
-        logger.add(sys.stdout, level=level, format=lambda _record: TEXT_FORMAT, colorize=sys.stdout.isatty())
+        logger.add(out, level=level, format=lambda _record: TEXT_FORMAT, colorize=sys.stdout.isatty())
+    _configure_stdlib(level)
+
+
+def _configure_stdlib(level: str) -> None:
     # Installed before neonize is imported, so its logging.basicConfig() finds a handler and
     # leaves the root logger alone.
     logging.basicConfig(handlers=[_InterceptHandler()], level=level if level != "TRACE" else 5, force=True)

@@ -17,9 +17,15 @@ from wagw.addresses import normalize_phone
 from wagw.whatsapp import pairing
 
 
-def pair(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def pair(env: dict, *args: str, timeout: float = 60, answer: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "wagw", "pair", *args], env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "wagw", "pair", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=answer,
+        stdin=subprocess.DEVNULL if answer is None else None,
     )
 
 
@@ -64,6 +70,41 @@ def test_fake_pair_all_pairs_session_then_every_worker(env, redis_conn, settings
     assert "worker-1: already paired" in result.stdout  # skipped, not an error with --role all
     assert {k.decode() for k in redis_conn.hkeys(keys.DEVICE_JIDS)} == {"session", "worker-1", "worker-2"}
     assert redis_conn.hget(keys.DEVICE_JIDS, "worker-2") == b"15550001111:3@s.whatsapp.net"
+
+
+def test_pairing_records_its_time_for_a_running_daemon(env, redis_conn):
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", "unpaired")
+    before = time.time()
+    result = pair(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert before <= float(redis_conn.hget(keys.DEVICE_PAIRED_AT, "session")) <= time.time()
+    assert "a running wagw connects the paired devices by itself" in result.stdout
+    assert pair(env).returncode == 1  # already paired: no new pairing recorded
+    assert not redis_conn.hexists(keys.DEVICE_PAIRED_AT, "worker-1")
+
+
+def test_ask_enter_pairs_with_a_qr_code(env, redis_conn):
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", "unpaired")
+    result = pair(env, "--role", "all", "--ask", answer="\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Enter           show a QR code" in result.stdout and "pair> " in result.stdout
+    assert "session: paired as" in result.stdout and "worker-1: already paired" in result.stdout
+    assert redis_conn.hexists(keys.DEVICE_PAIRED_AT, "session")
+
+
+def test_ask_skip_and_end_of_input_pair_nothing(env, redis_conn):
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", "unpaired")
+    for answer in ("s\n", ""):
+        result = pair(env, "--ask", answer=answer)
+        assert result.returncode == 0 and "not pairing now" in result.stdout
+    assert redis_conn.hget(keys.FAKE_DEVICE_STATE, "session") == b"unpaired"
+
+
+def test_ask_a_number_gets_a_pairing_code_and_a_bad_one_is_asked_again(env, redis_conn):
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", "unpaired")
+    result = pair(env, "--ask", answer="call me\n+1 555 123 4567\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "international number" in result.stdout and "session: paired as" in result.stdout
 
 
 @pytest.mark.parametrize(

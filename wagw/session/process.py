@@ -49,11 +49,13 @@ NETWORK_PAUSE = 2.0
 _POLL = 0.05
 
 _ADVICE: dict[type[BackendError], str] = {
-    NotPaired: "the session device is not paired: run `wagw pair --role session`, then restart wagw",
-    LoggedOut: "the phone removed the session device (logged out): run `wagw pair --role session --force`, "
-    "then restart wagw",
+    NotPaired: "the session device is not paired: run `wagw pair --role session`; a running wagw then starts "
+    "the session again by itself",
+    LoggedOut: "the phone removed the session device (logged out): run `wagw pair --role session --force`; "
+    "a running wagw then starts the session again by itself",
     StreamReplaced: "another client connected with the session device's keys (stream replaced): stop the "
-    "other wagw/client using this device store, then restart wagw",
+    "other wagw/client using this device store, then restart wagw (or link a new device with "
+    "`wagw pair --role session --force`)",
     TemporaryBan: "WhatsApp temporarily banned this account: wagw will retry after a long pause",
     MissingSystemLibrary: "a system library neonize needs is missing: install it (below), then restart wagw",
 }

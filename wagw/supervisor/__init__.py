@@ -1,17 +1,27 @@
-"""`wagw run`: the parent supervisor. Pure Python; it never imports neonize."""
+"""`wagw run`: the parent supervisor. Pure Python; it never imports neonize.
+
+Before anything starts, with WAGW_BACKEND=neonize, a spawned child checks that neonize loads
+(wagw.whatsapp.probe, the same check as `wagw doctor`): if it does not, wagw refuses to start
+with one line saying why and what to install, and exit 78 (not retried by systemd).
+"""
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
 
+from loguru import logger
 from redis import Redis
 
+from wagw.exitcodes import ExitCode
+from wagw.logs import console
 from wagw.supervisor.children import build_specs
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.embedded_redis import EmbeddedRedis
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
 from wagw.supervisor.state import Child, RestartPolicy
+from wagw.supervisor.terminal import TerminalPairing, on_terminal
+from wagw.whatsapp.probe import probe
 
 if TYPE_CHECKING:
     import argparse
@@ -19,7 +29,24 @@ if TYPE_CHECKING:
     from wagw.config import Settings
 
 
+# Seconds the start check may take to load neonize in its child (about half a second).
+NEONIZE_CHECK_TIMEOUT = 20.0
+
+
+def neonize_problem(settings: Settings) -> str | None:
+    """Why the configured backend cannot work here, or None. neonize is loaded in a spawned
+    child (the check `wagw doctor` makes), never in the supervisor."""
+    if settings.backend != "neonize":
+        return None
+    found = probe(timeout=NEONIZE_CHECK_TIMEOUT)
+    return None if found.loaded else found.line()
+
+
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
+    problem = neonize_problem(settings)
+    if problem is not None:
+        logger.error("wagw run: {} (WAGW_BACKEND=neonize; `wagw doctor` checks everything)", problem)
+        return ExitCode.CONFIG
     redis = EmbeddedRedis(settings.data_dir, settings.redis_max_memory_mb) if settings.embedded_redis else None
     env = dict(os.environ)
     env.update({"WAGW_LOG_WIRE": "1", "PYTHONUNBUFFERED": "1", "WAGW_REDIS_URL": settings.effective_redis_url})
@@ -28,5 +55,10 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     policy = RestartPolicy()
     children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, redis)]
     status_redis = Redis.from_url(settings.effective_redis_url, socket_timeout=1, socket_connect_timeout=1)
-    supervisor = Supervisor(children, clock=clock, grace=settings.shutdown_grace, status_redis=status_redis)
+    # First contact: somebody at a terminal is asked to pair what is unpaired; under systemd
+    # an unpaired device waits for `wagw pair` (docs/session.md, pairing).
+    pairing = TerminalPairing({**env, "PYTHONUNBUFFERED": "1"}, console()) if on_terminal() else None
+    supervisor = Supervisor(
+        children, clock=clock, grace=settings.shutdown_grace, status_redis=status_redis, pairing=pairing
+    )
     return supervisor.run()

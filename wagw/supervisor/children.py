@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from wagw.names import SESSION, wa_worker_name, webhook_worker_name
+from wagw.names import SESSION, wa_worker_name, webhook_worker_name, worker_role
 from wagw.supervisor.state import ChildSpec
 
 if TYPE_CHECKING:
@@ -48,10 +48,13 @@ def build_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSp
                 _wagw("wa-worker", "--slot", str(n)),
                 withheld=WEBHOOK_SECRETS | DASHBOARD_SECRETS,
                 stop_tier=TIER_WORKERS,
+                device_role=worker_role(n),
             )
         )
     # The session is a leaf that loads neonize; it is started, never forked from.
-    specs.append(ChildSpec(SESSION, _wagw("session"), withheld=DASHBOARD_SECRETS, stop_tier=TIER_SESSION))
+    specs.append(
+        ChildSpec(SESSION, _wagw("session"), withheld=DASHBOARD_SECRETS, stop_tier=TIER_SESSION, device_role=SESSION)
+    )
     if settings.dashboard_addr:
         specs.append(
             ChildSpec("dashboard", _wagw("dashboard"), withheld=WEBHOOK_SECRETS | DEVICE_SECRETS, stop_tier=TIER_FRONT)

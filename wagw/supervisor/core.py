@@ -12,11 +12,12 @@ from itertools import groupby
 
 from loguru import logger
 
-from wagw import __version__, keys, metrics
-from wagw.exitcodes import ExitCode
+from wagw import __version__, devices, keys, metrics
+from wagw.exitcodes import PAIRING_FIXES, ExitCode
 from wagw.supervisor.notify import Notifier
 from wagw.supervisor.osapi import Clock
 from wagw.supervisor.state import Child, State
+from wagw.supervisor.terminal import TerminalPairing, should_offer, unpaired_roles
 
 STATUS_TTL = 5  # seconds: a supervisor that stops publishing shows as dead this soon
 REDIS_GRACE = 5.0
@@ -34,6 +35,8 @@ class Supervisor:
         status_redis=None,
         tick: float = 0.05,
         sleep=time.sleep,
+        pairing: TerminalPairing | None = None,
+        wall=time.time,
     ) -> None:
         self.children = children
         self.clock = clock
@@ -51,6 +54,10 @@ class Supervisor:
         self._ready_sent = False
         self._next_publish = 0.0
         self._next_watchdog = 0.0
+        # First contact (wagw.supervisor.terminal): set only when there is a terminal to ask.
+        self.pairing = pairing
+        self.pairing_offered = False
+        self.wall = wall  # unix time, to compare with when `wagw pair` linked a device
 
     # Signals only record what arrived; the loop acts on them.
     def _on_signal(self, signum: int, _frame) -> None:
@@ -124,9 +131,15 @@ class Supervisor:
             child.tick(shutting_down=self.shutting_down)
         self._observe()
         now = self.clock.now()
+        ended = self.pairing is not None and self.pairing.running and self.pairing.poll() is not None
+        if ended and not self.shutting_down:
+            self._revive_paired()  # it just wrote its pairings: no need to wait for the next look
         if now >= self._next_publish:
             self._next_publish = now + 1.0
             self._publish()
+            if not self.shutting_down:
+                self._revive_paired()
+                self._offer_pairing()
         if self.notifier.watchdog_interval and now >= self._next_watchdog:
             self._next_watchdog = now + self.notifier.watchdog_interval
             self.notifier.watchdog()
@@ -166,6 +179,53 @@ class Supervisor:
                 self._record_crash(child)
             if child.state is State.STARTING and before is State.BACKOFF and self.status_redis is not None:
                 metrics.incr(self.status_redis, "process_restarts", process=child.name)
+
+    # Devices paired while running ----------------------------------------------------------
+    def _started_wall(self, child: Child) -> float:
+        """When (unix time) the child's current or last process was started."""
+        return self.wall() - (self.clock.now() - child.started_at)
+
+    def _revive_paired(self) -> None:
+        """Start again a child that gave up for want of a paired device (exit 80-82, fatal)
+        once `wagw pair` has linked its role after that child last started."""
+        waiting = [
+            child
+            for child in self.children
+            if child.state is State.FATAL and child.spec.device_role and child.last_exit in PAIRING_FIXES
+        ]
+        if not waiting or self.status_redis is None:
+            return
+        try:
+            paired = devices.paired_at(self.status_redis, [child.spec.device_role or "" for child in waiting])
+        except Exception as error:  # Redis restarting: look again next second
+            logger.debug("pairings not read: {}", error)
+            return
+        for child in waiting:
+            at = paired.get(child.spec.device_role or "")
+            if at is not None and at > self._started_wall(child):
+                logger.info("{}: device {} was paired; starting it again", child.name, child.spec.device_role)
+                child.restart(self.grace)
+
+    def _offer_pairing(self) -> None:
+        """On a terminal, once everything has started: pair what is unpaired, right there."""
+        if self.pairing is None or self.pairing_offered or not self._ready_sent or self.status_redis is None:
+            return  # nothing to ask, or not yet: no need to read anything
+        fatal: dict[str, int | None] = {}
+        states: dict[str, str | None] = {}
+        try:
+            for child in self.children:
+                role = child.spec.device_role
+                if role and child.state is State.FATAL:
+                    fatal[role] = child.last_exit
+                elif role and child.state is State.RUNNING:
+                    states[role] = devices.read(self.status_redis, role).get("state")
+        except Exception as error:
+            logger.debug("device states not read: {}", error)
+            return
+        roles = unpaired_roles(fatal, states)
+        if should_offer(terminal=True, offered=self.pairing_offered, settled=self._ready_sent, unpaired=roles):
+            self.pairing_offered = True
+            self.pairing.start(roles)
 
     # Status ---------------------------------------------------------------------------------
     def _status_line(self) -> str:
@@ -216,6 +276,8 @@ class Supervisor:
     # Stopping -------------------------------------------------------------------------------
     def _stop_all(self, code: int) -> int:
         self.shutting_down = True
+        if self.pairing is not None:
+            self.pairing.stop()
         self.notifier.stopping()
         self._publish()
         deadline = self.clock.now() + self.grace

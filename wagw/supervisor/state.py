@@ -43,6 +43,7 @@ class ChildSpec:
     stop_tier: int = 2  # lower tiers stop first
     stop_signal: int = signal.SIGTERM
     ready: Callable[[], bool] | None = None  # readiness probe replacing start_seconds
+    device_role: str | None = None  # the linked device it holds (session, worker-N), if any
 
 
 @dataclass

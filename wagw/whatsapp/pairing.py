@@ -5,7 +5,12 @@ Links a device role to the phone: a QR code in the terminal (and as a PNG in the
 `--phone`. `--role all` pairs the session device, then every wa-worker slot in turn. Each
 paired role's JID is recorded in the Redis hash `wagw:devices`. A role that is already paired
 is refused (skipped with `--role all`) unless `--force`, which moves the old sqlite store
-aside and links a new device.
+aside and links a new device. `--ask` first asks on the terminal: QR code, phone number or
+skip (what `wagw run` runs when it finds a device unpaired on a terminal).
+
+Each pairing also records its time (wagw.devices.record_pairing): a running daemon restarts a
+process that gave up for want of keys, and a wa-worker slot spawns a fresh native host, so a
+device paired while wagw runs connects without a restart of anything else.
 
 The neonize connection runs in a child process with a deadline: after a QR expires,
 neonize's connect() may never return, and only killing the process ends it. The parent
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import select
 import sys
 import time
 from pathlib import Path
@@ -219,6 +225,67 @@ def _phone_argument(value: str) -> str:
         raise PairingError(f"--phone: {error}; give the international number, like +15551234567") from None
 
 
+# Asking on the terminal (`--ask`, what `wagw run` runs on a terminal) ---------------------
+
+SKIP = "skip"
+# Nobody answering a question within this long counts as "skip": a `wagw run` left on a
+# terminal must not hold its log back forever.
+ASK_TIMEOUT = 120.0
+
+
+def timed_input(prompt: str, timeout: float = ASK_TIMEOUT) -> str:
+    """input(), but EOFError when no line arrives within `timeout` seconds."""
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    ready, _, _ = select.select([sys.stdin], [], [], timeout)
+    line = sys.stdin.readline() if ready else ""
+    if not line:
+        if not ready:
+            print(f"\n(no answer within {timeout:g} s)", flush=True)
+        raise EOFError
+    return line.rstrip("\n")
+
+
+def ask_method(roles: list[str], read=timed_input, write=print) -> str | None:
+    """Ask how to pair: None for a QR code, a phone number (digits) for a pairing code, or
+    SKIP. End of input counts as skip."""
+    write(
+        f"Link wagw's WhatsApp devices ({', '.join(roles)}) to your phone:\n"
+        "  Enter           show a QR code to scan (WhatsApp > Settings > Linked devices > Link a device)\n"
+        "  +NUMBER Enter   get an 8-character code to type on the phone instead (e.g. +15551234567)\n"
+        "  s Enter         skip; pair later with `wagw pair --role all`",
+        flush=True,
+    )
+    while True:
+        try:
+            answer = read("pair> ").strip()
+        except EOFError:
+            return SKIP
+        if not answer:
+            return None
+        if answer.lower() in ("s", "skip", "q", "n", "no"):
+            return SKIP
+        try:
+            return _phone_argument(answer)
+        except PairingError as error:
+            write(f"{error}; or press Enter for a QR code, s to skip", flush=True)
+
+
+def ask_again(role: str, read=timed_input) -> bool:
+    """After a failed pairing: try `role` again?"""
+    try:
+        answer = read(f"try {role} again? [Enter: yes, s: skip] ").strip().lower()
+    except EOFError:
+        return False
+    return answer in ("", "y", "yes")
+
+
+def pair_role(settings: Settings, conn, role: str, phone: str | None, force: bool, timeout: float) -> dict:
+    if settings.backend == "fake":
+        return pair_fake(settings, conn, role, force)
+    return run_child(settings, role, phone, force, timeout)
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
     try:
         roles = roles_for(settings, getattr(args, "role", None) or SESSION)
@@ -228,28 +295,37 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     force = bool(getattr(args, "force", False))
     timeout = float(getattr(args, "timeout", None) or 180.0)
+    ask = bool(getattr(args, "ask", False))
     conn = connect(settings)
+    if ask and phone is None:
+        method = ask_method(roles)
+        if method == SKIP:
+            print("not pairing now: run `wagw pair --role all` when you are ready", flush=True)
+            return ExitCode.OK
+        phone = method
     failures = 0
     for role in roles:
         print(f"== pairing {role} ==", flush=True)
-        if settings.backend == "fake":
-            result = pair_fake(settings, conn, role, force)
-        else:
-            result = run_child(settings, role, phone, force, timeout)
+        result = pair_role(settings, conn, role, phone, force, timeout)
+        while ask and result.get("status") not in ("paired", "already_paired"):
+            print(f"{role}: {result.get('error', 'pairing failed')}", file=sys.stderr, flush=True)
+            if not ask_again(role):
+                break
+            result = pair_role(settings, conn, role, phone, force, timeout)
         status = result.get("status")
         if status == "paired":
-            conn.hset(keys.DEVICE_JIDS, role, result["jid"])
-            devices.clear(conn, role)  # drop a stale "unpaired" until the device reconnects
+            devices.record_pairing(conn, role, result["jid"])
             print(f"{role}: paired as {result['jid']}", flush=True)
         elif status == "already_paired":
             conn.hset(keys.DEVICE_JIDS, role, result["jid"])
             print(f"{role}: already paired as {result['jid']}; use --force to link a new device", flush=True)
-            if len(roles) == 1:
+            if len(roles) == 1 and not ask:
                 failures += 1
         else:
-            print(f"{role}: {result.get('error', 'pairing failed')}", file=sys.stderr, flush=True)
+            if not ask:  # asking printed it already
+                print(f"{role}: {result.get('error', 'pairing failed')}", file=sys.stderr, flush=True)
             failures += 1
     if failures:
         return ExitCode.FAILURE
-    print("done: restart wagw (or send it SIGHUP) so the paired devices connect", flush=True)
+    print("done: a running wagw connects the paired devices by itself; otherwise start it (`wagw run`)", flush=True)
     return ExitCode.OK

@@ -297,6 +297,7 @@ class HostClient:
         self._failures = 0  # consecutive hosts that died before connecting
         self._next_spawn = 0.0
         self._last_spawn = float("-inf")
+        self._spawned_at = float("-inf")  # unix time of the last spawn, to compare with a pairing
         self.state = DeviceState.STOPPED  # while no host runs: OFFLINE, UNPAIRED or STOPPED
         self.last_exit: str | None = None
         self.last_error: str | None = None  # the last error a host reported before it exited
@@ -331,6 +332,27 @@ class HostClient:
         except subprocess.TimeoutExpired:
             logger.warning("native host pid {} did not exit within {:g} s: killing it", host.pid, grace)
         host.kill()
+
+    @property
+    def waiting_for_pairing(self) -> bool:
+        """No host runs because the last one found the slot unpaired (buried or not yet)."""
+        host = self._host
+        if host is not None:
+            return not host.alive and host.state is DeviceState.UNPAIRED
+        return self.state is DeviceState.UNPAIRED
+
+    def pairing_recorded(self, at: float) -> bool:
+        """`wagw pair` linked this slot at `at` (unix time). If the slot waits for keys and its
+        last host started before that, the next maintain() starts a fresh host at once
+        instead of after NOT_PAIRED_IDLE_RECHECK. True if it will. Main thread only."""
+        with self._changed:
+            host = self._host
+            if host is not None and not host.alive:
+                self._bury(host)
+            if self._host is None and self.state is DeviceState.UNPAIRED and at > self._spawned_at:
+                self._next_spawn = time.monotonic()
+                return True
+        return False
 
     def wait_changed(self, timeout: float) -> None:
         """Block until the host's state changes (or it dies), at most `timeout` seconds."""
@@ -520,6 +542,7 @@ class HostClient:
         except OSError:
             pass  # died at once: the reader threads report it
         self._last_spawn = time.monotonic()
+        self._spawned_at = time.time()
         self.spawns += 1
         logger.info("started native host pid {} for slot {}", popen.pid, self.slot)
 

@@ -13,7 +13,10 @@ the process allowed to die. The worker:
   as a backstop a little later;
 - hands jobs left "started" by dead workers to their Retry at start (wagw.scheduler.reaper);
 - publishes the slot's device status (wagw:status:device:worker-N) every 2 s and at each
-  change of the host's state, and writes the jobs' metrics on the same beat.
+  change of the host's state, and writes the jobs' metrics on the same beat;
+- while the slot is unpaired, notices at each idle beat (at most WORKER_TTL - 15 s apart) a
+  pairing that `wagw pair` recorded, and starts a fresh host with the new keys; a job that
+  arrives meanwhile checks at once (host_client.NOT_PAIRED_RECHECK).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import time
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.timeouts import UnixSignalDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
@@ -145,7 +149,21 @@ class WaWorker(SimpleWorker):
             self._last_beat = now
         # Called from the main thread between jobs: respawn a host that died meanwhile.
         if self.get_state() != WorkerStatus.BUSY:
+            self._notice_pairing()
             self.runtime.host.maintain()
+
+    def _notice_pairing(self) -> None:
+        """While the slot waits for keys: has `wagw pair` linked it since its last host?"""
+        host = self.runtime.host
+        if not host.waiting_for_pairing:
+            return
+        role = worker_role(self.runtime.slot)
+        try:
+            at = devices.paired_at(self.connection, [role]).get(role)
+        except RedisError:
+            return  # Redis restarting: the next beat looks again
+        if at is not None and host.pairing_recorded(at):
+            logger.info("{} was paired: starting a native host with it", role)
 
     def request_stop(self, signum, frame):
         self.stop_requested = True
