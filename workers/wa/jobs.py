@@ -4,8 +4,9 @@
         "workers.wa.fetch_avatar", jid="15551234567@s.whatsapp.net")
 
 Each job validates its arguments (bad ones fail at once, never retried, never reaching the
-host), fails fast while its operation is quarantined, and forwards the call to the native
-host owned by the `wagw wa-worker` running it. Results, defaults and errors: docs/jobs.md.
+host), fails fast while its target is poisoned or its operation quarantined (wagw.quarantine),
+and forwards the call to the native host owned by the `wagw wa-worker` running it.
+Results, defaults and errors: docs/jobs.md.
 """
 
 from __future__ import annotations
@@ -109,26 +110,33 @@ def _current() -> Runtime:
 
 
 def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
-    """Validate, check the quarantine, and execute one job in the native host."""
+    """Validate, check poison targets and the quarantine, and execute one job in the native host."""
     started = time.monotonic()
     runtime = _runtime
+    op = OPERATIONS[operation]
     outcome = "error"
+    target: quarantine.Target | None = None
     try:
         fake = runtime is not None and runtime.settings.backend == "fake"
-        params = operations.validate(operation, args, kwargs, fake=fake).model_dump()
+        valid = operations.validate(operation, args, kwargs, fake=fake)
+        params = valid.model_dump()
+        target = quarantine.Target.of(op.target_of(valid))
         runtime = _current()
-        runtime.quarantines.check(operation)
+        runtime.quarantines.check(operation, target)
         if operation == "send_image":
             params = media.image_params(params, runtime.settings, runtime.deadline)
         result = runtime.host.call(
-            operation, params, deadline=runtime.deadline, connect_wait=runtime.settings.wa_connect_wait
+            operation,
+            params,
+            deadline=runtime.deadline,
+            connect_wait=runtime.settings.wa_connect_wait,
         )
         outcome = "ok"
         return result
     except HostCrashed as crash:
         outcome = "crashed"
         if crash.native and runtime is not None:
-            _count_crash(runtime, operation, crash)
+            _count_crash(runtime, operation, target, crash)
         raise
     except BaseException as error:
         outcome = _outcome(error)
@@ -139,6 +147,8 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
 
 
 def _outcome(error: BaseException) -> str:
+    if isinstance(error, quarantine.PoisonedTarget):
+        return "poisoned"
     if isinstance(error, quarantine.Quarantined):
         return "quarantined"
     if isinstance(error, InvalidArguments):
@@ -148,14 +158,22 @@ def _outcome(error: BaseException) -> str:
     return "error"
 
 
-def _count_crash(runtime: Runtime, operation: str, crash: HostCrashed) -> None:
+def _count_crash(runtime: Runtime, operation: str, target: quarantine.Target | None, crash: HostCrashed) -> None:
     try:
         engaged = quarantine.record_crash(
-            runtime.conn, runtime.settings, operation, process=runtime.process, exit=crash.exit, panic=crash.panic
+            runtime.conn,
+            runtime.settings,
+            operation,
+            target=target,
+            process=runtime.process,
+            exit=crash.exit,
+            panic=crash.panic,
         )
         metrics.incr(runtime.conn, "native_host_crashes", operation=operation)
-        if engaged:
-            runtime.quarantines.note(engaged)
+        runtime.quarantines.note(engaged)
+        if engaged.poison:
+            metrics.incr(runtime.conn, "poisonings", operation=operation)
+        if engaged.quarantine:
             metrics.incr(runtime.conn, "quarantines", operation=operation)
     except RedisError as error:  # the job still fails with the crash; only the count is lost
         logger.error("could not record the native crash of {}: {}", operation, error)
