@@ -367,7 +367,7 @@ def active_poisons(conn: Redis) -> list[dict]:
     Each dict: operation, target (masked), target_id, since, until, remaining, crashes,
     window, last_exit, last_panic (also as "panic"), process.
     """
-    found = []
+    found: list[dict] = []
     now = time.time()
     prefix = keys.POISON.format(operation="")
     for key in conn.scan_iter(match=keys.POISON.format(operation="*"), count=100):

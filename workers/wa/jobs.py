@@ -5,8 +5,9 @@
 
 Each job validates its arguments (bad ones fail at once, never retried, never reaching the
 host), fails fast while its target is poisoned or its operation quarantined (wagw.quarantine),
-and forwards the call to the native host owned by the `wagw wa-worker` running it.
-Results, defaults and errors: docs/jobs.md.
+and forwards the call to the native host owned by the `wagw wa-worker` running it. A send
+whose host crashed or timed out after the request was handed to the backend fails with
+OutcomeUnknown instead of being retried. Results, defaults and errors: docs/jobs.md.
 """
 
 from __future__ import annotations
@@ -27,13 +28,23 @@ from wagw.names import host_name
 from wagw.operations import OPERATIONS, Operation
 from wagw.operations.args import InvalidArguments
 from workers.wa import media
-from workers.wa.host_client import HostCrashed
+from workers.wa.host_client import HostCallError, HostCrashed
 
 if TYPE_CHECKING:
     from redis import Redis
 
     from wagw.config import Settings
     from workers.wa.host_client import HostClient
+
+
+class OutcomeUnknown(RuntimeError):
+    """A send's request was handed to the backend, then its host crashed or the call timed
+    out: WhatsApp may or may not have it. Not sent again (unless the enqueuer set
+    meta={"resend_on_unknown": True}), so that nobody gets the same message twice."""
+
+    __module__ = "workers.wa"  # the name job failures show (docs/jobs.md)
+
+    permanent = True  # read by the wa-worker: a retry would be a second message
 
 
 class JobCounts:
@@ -77,6 +88,7 @@ class Runtime:
     host: HostClient
     slot: int
     deadline: float | None = None  # time.monotonic() by which the current job must end
+    resend_on_unknown: bool = False  # the current job's enqueuer accepts a resend (job meta)
     counts: JobCounts = field(default_factory=JobCounts)
     quarantines: quarantine.Checker = field(init=False)
 
@@ -87,11 +99,13 @@ class Runtime:
     def process(self) -> str:
         return host_name(self.slot)
 
-    def begin(self, timeout: float | None) -> None:
+    def begin(self, timeout: float | None, *, resend_on_unknown: bool = False) -> None:
         self.deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
+        self.resend_on_unknown = resend_on_unknown
 
     def end(self) -> None:
         self.deadline = None
+        self.resend_on_unknown = False
 
 
 _runtime: Runtime | None = None
@@ -109,6 +123,11 @@ def _current() -> Runtime:
     return _runtime
 
 
+def resend_on_unknown(meta: object) -> bool:
+    """Whether a job's meta opts in to resending after an unknown outcome (JSON true only)."""
+    return isinstance(meta, dict) and meta.get(operations.RESEND_ON_UNKNOWN) is True
+
+
 def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
     """Validate, check poison targets and the quarantine, and execute one job in the native host."""
     started = time.monotonic()
@@ -116,6 +135,7 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
     op = OPERATIONS[operation]
     outcome = "error"
     target: quarantine.Target | None = None
+    calling = False  # the request went to the host (runtime.host.reached: and on to the backend)
     try:
         fake = runtime is not None and runtime.settings.backend == "fake"
         valid = operations.validate(operation, args, kwargs, fake=fake)
@@ -125,11 +145,13 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         runtime.quarantines.check(operation, target)
         if operation == "send_image":
             params = media.image_params(params, runtime.settings, runtime.deadline)
+        calling = True
         result = runtime.host.call(
             operation,
             params,
             deadline=runtime.deadline,
             connect_wait=runtime.settings.wa_connect_wait,
+            acknowledge=op.sends,
         )
         outcome = "ok"
         return result
@@ -137,9 +159,15 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         outcome = "crashed"
         if crash.native and runtime is not None:
             _count_crash(runtime, operation, target, crash)
+        if calling and _outcome_unknown(runtime, op):
+            outcome = "outcome_unknown"
+            raise _unknown(op, target, crash) from None
         raise
     except BaseException as error:
         outcome = _outcome(error)
+        if calling and isinstance(error, JobTimeoutException | HostCallError) and _outcome_unknown(runtime, op):
+            outcome = "outcome_unknown"
+            raise _unknown(op, target, error) from None
         raise
     finally:
         if runtime is not None:
@@ -156,6 +184,21 @@ def _outcome(error: BaseException) -> str:
     if isinstance(error, JobTimeoutException):
         return "timeout"
     return "error"
+
+
+def _outcome_unknown(runtime: Runtime | None, op: Operation) -> bool:
+    """A send whose request reached the backend, and whose enqueuer did not accept a resend."""
+    return runtime is not None and op.sends and runtime.host.reached and not runtime.resend_on_unknown
+
+
+def _unknown(op: Operation, target: quarantine.Target | None, error: BaseException) -> OutcomeUnknown:
+    to = f" to {target.shown}" if target else ""
+    return OutcomeUnknown(
+        f"outcome unknown: {op.name}{to} was handed to WhatsApp's library when its call failed, "
+        f"so it may have been sent; not sent again, so that nobody gets it twice "
+        f'(enqueue with meta={{"{operations.RESEND_ON_UNKNOWN}": true}} to have it retried): '
+        f"{type(error).__module__}.{type(error).__name__}: {error}"
+    )
 
 
 def _count_crash(runtime: Runtime, operation: str, target: quarantine.Target | None, crash: HostCrashed) -> None:
