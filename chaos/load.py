@@ -4,8 +4,9 @@
   several chats, some reactions, some deliberate redeliveries of an earlier event, some
   malformed control messages) and remembers when each was pushed.
 - JobLoad enqueues `workers.wa.*` jobs with plain rq and the JSON serializer: normal calls,
-  `fail` targets, malformed arguments, the odd `hang`; and, in a lane of their own, jobs to a
-  `crash` target, one at a time, so that each native crash is attributed to its job.
+  `fail` targets, malformed arguments, the odd `hang`; and, in a lane of their own, jobs to
+  one `crash` target, one at a time, so that each native crash is attributed to its job
+  (and, all crashes coming from one target, no other job may fail for them).
 - JobTracker follows every job to its final status; CrashCollector copies `wagw:crashes`.
 Every loop survives Redis going away (the daemon restarting) and retries.
 """
@@ -26,6 +27,9 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+
+from wagw.operations import OPERATIONS, validate
+from wagw.operations.args import InvalidArguments
 
 INBOUND_KEY = "wagw:fake:inbound"  # SPEC
 REJECTED_KEY = "wagw:fake:rejected"
@@ -191,6 +195,7 @@ class TrackedJob:
     exc: str = ""
     retries_used: int = 0
     where: str | None = None  # where RQ holds it, for a job that never ended
+    target: str | None = None  # what the job is about (wagw.operations' target), if valid
 
 
 NORMAL_CALLS = [
@@ -290,7 +295,7 @@ class JobLoad(_Paced):
             failure_ttl=3600,
             meta={"chaos": kind},
         )
-        tracked = TrackedJob(job.id, kind, op, time.time())
+        tracked = TrackedJob(job.id, kind, op, time.time(), target=_target(op, kwargs))
         with self._lock:
             self.jobs[job.id] = tracked
         return tracked
@@ -298,6 +303,14 @@ class JobLoad(_Paced):
     def all_jobs(self) -> list[TrackedJob]:
         with self._lock:
             return list(self.jobs.values())
+
+
+def _target(op: str, kwargs: dict) -> str | None:
+    """The job's target as the wa-worker derives it (None for malformed arguments)."""
+    try:
+        return OPERATIONS[op].target_of(validate(op, (), kwargs, fake=True))
+    except InvalidArguments:
+        return None
 
 
 class _CrashLane(_Paced):

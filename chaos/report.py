@@ -11,9 +11,14 @@ import statistics
 from dataclasses import asdict, dataclass, field
 
 from wagw.exitcodes import ExitCode
+from wagw.operations import SENDS
 
 PANIC_MARKERS = ("panic:", "fatal error:")
 QUARANTINE_TEXT = "quarantined after repeated native crashes"
+POISON_TEXT = "poisoned target: "
+UNKNOWN_TEXT = "outcome unknown: "
+QUARANTINE_TARGETS_DEFAULT = 3  # wagw.config's WAGW_QUARANTINE_TARGETS, when a run does not set it
+FAIL_FAST = ("failed: quarantined, with panic text", "failed: poisoned target, with panic text")
 ABANDONED_TEXT = "AbandonedJobError"
 IN_FLIGHT_SLACK = 1.0  # seconds a request may have been on its way before its handler started
 
@@ -181,6 +186,14 @@ def job_outcome(job: dict) -> str:
         return "succeeded after retry" if job.get("retries_used") else "succeeded"
     if status != "failed":
         return f"not finished ({status})"
+    if UNKNOWN_TEXT in exc:
+        return (
+            "failed: outcome unknown, with panic text" if _has_panic(exc) else "failed: outcome unknown, no panic text"
+        )
+    if POISON_TEXT in exc:
+        return (
+            "failed: poisoned target, with panic text" if _has_panic(exc) else "failed: poisoned target, no panic text"
+        )
     if QUARANTINE_TEXT in exc:
         return "failed: quarantined, with panic text" if _has_panic(exc) else "failed: quarantined, no panic text"
     if _has_panic(exc):
@@ -206,13 +219,24 @@ def _killed_during(job: dict, wa_kills: list[float]) -> bool:
     return any(job["enqueued"] <= k <= end for k in wa_kills)
 
 
+def crash_targets(record: RunRecord) -> int:
+    """Distinct targets the crash lane's jobs were about."""
+    return len({j.get("target") for j in record.jobs if j["kind"] == "crash"})
+
+
+def quarantine_targets(record: RunRecord) -> int:
+    return int(record.settings.get("WAGW_QUARANTINE_TARGETS", QUARANTINE_TARGETS_DEFAULT))
+
+
 def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[dict], list[str]]:
     """(jobs by kind and outcome, native crashes with their job's end, problems)."""
     by_kind: dict[str, dict[str, int]] = {}
     problems: list[str] = []
-    # Quarantine is per operation: while one is quarantined, any job of it fails fast. That is
-    # right for the operations the crash lane makes crash, and a bug for any other.
+    # A job that failed fast without its own target ever crashing is collateral. The crash
+    # lane's jobs all name one target, so only its target may be poisoned, and no operation
+    # may be quarantined unless its crashes came from WAGW_QUARANTINE_TARGETS targets.
     crashing_ops = {j["operation"] for j in record.jobs if j["kind"] == "crash"}
+    quarantine_possible = crash_targets(record) >= quarantine_targets(record)
     for job in record.jobs:
         outcome = job_outcome(job)
         counts = by_kind.setdefault(job["kind"], {})
@@ -221,13 +245,20 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
         if outcome.startswith("not finished"):
             ok = False
         elif kind != "crash" and outcome == "failed: quarantined, with panic text":
-            ok = job["operation"] in crashing_ops
+            ok = quarantine_possible and job["operation"] in crashing_ops
+        elif kind != "crash" and outcome.startswith("failed: poisoned target"):
+            ok = False  # its target never crashed
+        elif kind == "crash" and job["operation"] in SENDS:
+            # A send that crashed in the call is never sent again: one attempt, outcome unknown.
+            ok = (
+                outcome in ("failed: outcome unknown, with panic text", *FAIL_FAST) and not job.get("retries_used")
+            ) or (outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills))
         elif kind == "crash":
             ok = outcome in (
                 "succeeded",
                 "succeeded after retry",
                 "failed with its panic text",
-                "failed: quarantined, with panic text",
+                *FAIL_FAST,
             ) or (outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills))
         elif kind == "normal":
             ok = outcome.startswith("succeeded") or (
@@ -273,6 +304,17 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
         if owner is None and len(problems) < 20:
             problems.append(f"native crash of {crash['operation']} at {crash['time']:.3f} outside any crash job")
     return by_kind, crashes, problems
+
+
+def collateral_failures(record: RunRecord) -> int:
+    """Jobs that failed fast on a quarantine or poison target they did not cause: every job
+    but the crash lane's (normal, `fail`, `hang` jobs never name the crash target)."""
+    return sum(1 for j in record.jobs if j["kind"] != "crash" and job_outcome(j) in FAIL_FAST)
+
+
+def sends_repeated(record: RunRecord) -> int:
+    """Crash-lane sends attempted again after a crash: each a message possibly sent twice."""
+    return sum(1 for j in record.jobs if j["kind"] == "crash" and j["operation"] in SENDS and j.get("retries_used"))
 
 
 def kill_figures(kills: list[Kill]) -> tuple[list[dict], dict]:
@@ -331,6 +373,9 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
     for c in crashes:
         crash_ends[c["job_end"]] = crash_ends.get(c["job_end"], 0) + 1
     sup = record.supervisor
+    collateral = collateral_failures(record)
+    lane_targets = crash_targets(record)
+    repeated = sends_repeated(record)
     targets = [
         _target(
             "0 lost",
@@ -346,7 +391,7 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             ),
         ),
         _target(
-            "every crashed job retried and succeeded, or failed with its panic text",
+            "every crashed job retried and succeeded, or failed with its panic text (a send: once, outcome unknown)",
             not any(
                 (p.startswith("crash job") and "not finished" not in p) or "outside any crash job" in p
                 for p in job_problems
@@ -367,6 +412,17 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             f"{sum(e['event_id_header_mismatches'] for e in endpoints.values())} id mismatches",
         ),
         _target("every wa job ended as its kind must", not job_problems, "; ".join(job_problems[:5]) or "ok"),
+        _target(
+            "0 collateral failures while crashes come from fewer targets than a quarantine needs",
+            collateral == 0 or lane_targets >= quarantine_targets(record),
+            f"{collateral} jobs failed fast on a quarantine or poison target they did not cause; "
+            f"crashes from {lane_targets} target(s), a quarantine needs {quarantine_targets(record)}",
+        ),
+        _target(
+            "no send attempted again after an unknown outcome",
+            repeated == 0,
+            f"{repeated} crash-lane sends retried after a crash",
+        ),
         _target(
             "every killed process came back",
             not longest.get("unresolved"),
@@ -393,7 +449,14 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             "endpoints": endpoints,
         },
         "delivery_delay_max_s": max((e["delay_max_s"] or 0 for e in endpoints.values()), default=None),
-        "jobs": {"by_kind": by_kind, "total": len(record.jobs), "problems": job_problems},
+        "jobs": {
+            "by_kind": by_kind,
+            "total": len(record.jobs),
+            "problems": job_problems,
+            "collateral_failures": collateral,
+            "crash_targets": lane_targets,
+            "sends_repeated_after_unknown_outcome": repeated,
+        },
         "native_crashes": {"count": len(crashes), "by_job_end": crash_ends, "each": crashes},
         "processes": {
             "restarts": record.restarts,
@@ -491,6 +554,13 @@ def render(report: dict) -> str:
     for kind, outcomes in sorted(report["jobs"]["by_kind"].items()):
         for outcome, count in sorted(outcomes.items()):
             add(f"  {kind:<12}{outcome:<48}{count:>6}")
+    jobs = report["jobs"]
+    if "collateral_failures" in jobs:
+        add(f"  {'collateral failures (failed fast, not their crash)':<60}{jobs['collateral_failures']:>6}")
+        add(f"  {'distinct targets of the crash lane':<60}{jobs['crash_targets']:>6}")
+        add(
+            f"  {'sends attempted again after an unknown outcome':<60}{jobs['sends_repeated_after_unknown_outcome']:>6}"
+        )
     nc = report["native_crashes"]
     add("")
     add(f"native crashes (real Go panics in wa jobs): {nc['count']}")

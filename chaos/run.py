@@ -114,9 +114,13 @@ def daemon_env(receiver: Receiver, secret: str) -> dict[str, str]:
         "WAGW_WEBHOOK_SECRET": secret,
         "WAGW_WEBHOOK_RETRY_SCHEDULE": RETRY_SCHEDULE,
         "WAGW_SHUTDOWN_GRACE": "10",
-        # Quarantine in seconds rather than minutes, so one run sees many panics, quarantines
-        # engaging and lifting again.
+        # Poison targets and quarantine in seconds rather than minutes, so one run sees many
+        # panics, the crash lane's target poisoned and lifted again, and (its crashes coming
+        # from one target) no operation quarantined.
+        "WAGW_POISON_CRASHES": "2",
+        "WAGW_POISON_DURATION": "8",
         "WAGW_QUARANTINE_CRASHES": "5",
+        "WAGW_QUARANTINE_TARGETS": "3",
         "WAGW_QUARANTINE_WINDOW": "30",
         "WAGW_QUARANTINE_DURATION": "8",
         "WAGW_LOG_LEVEL": "INFO",

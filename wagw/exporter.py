@@ -14,8 +14,8 @@ from redis.exceptions import RedisError
 
 from wagw import __version__, keys, quarantine
 from wagw.metrics import METRICS, PREFIX, Metric
-from wagw.operations import OPERATIONS
 from wagw.names import SESSION
+from wagw.operations import OPERATIONS
 from wagw.redisconn import as_text, hash_text, memory
 
 if TYPE_CHECKING:
