@@ -14,6 +14,8 @@ from rq.job import JobStatus
 
 from chaos.polling import wait_for
 from tests.integration.wa_worker_harness import ALICE, CRASH, HANG, sent, wait_done
+from wagw import keys
+from wagw.procs import pid_alive
 
 NO_POISON = {"WAGW_POISON_CRASHES": "10"}  # every attempt reaches the host
 RETRY = Retry(max=2, interval=0)
@@ -98,3 +100,46 @@ def test_mark_read_is_not_a_send_and_is_retried(start_worker, wa_queue, redis_co
     job = wa_queue.enqueue("workers.wa.mark_read", chat=CRASH, ids=["3EB0AA"], retry=RETRY)
     assert wait_done(job, 40) == JobStatus.FAILED
     assert len(sent(redis_conn, "mark_read")) == 3 and "outcome unknown" not in failure(job)
+
+
+def _kill_mid_send(worker, redis_conn, job) -> None:
+    """SIGKILL the wa-worker while its host hangs in the send (the host dies with it)."""
+    host = worker.host_pid()
+    wait_for(lambda: sent(redis_conn, "send_text"), 10, what="the send to reach the backend")
+    assert job.get_status() == JobStatus.STARTED
+    worker.proc.kill()
+    worker.proc.wait()
+    wait_for(lambda: not pid_alive(host), 5, what="the host to die with its worker (PR_SET_PDEATHSIG)")
+
+
+def test_a_send_whose_worker_died_mid_call_fails_outcome_unknown(start_worker, wa_queue, redis_conn):
+    worker = start_worker()
+    job = wa_queue.enqueue("workers.wa.send_text", to=HANG, text="in flight", job_timeout=60, retry=RETRY)
+    _kill_mid_send(worker, redis_conn, job)
+
+    start_worker()  # its reaper finds the orphan at start
+    assert wait_done(job, 15) == JobStatus.FAILED
+    exc = failure(job)
+    assert exc.startswith("workers.wa.OutcomeUnknown: outcome unknown: send_text to hang@s.whatsapp.net")
+    assert "the wa-worker running it (wa-worker-1) died" in exc
+    job.refresh()
+    assert job.retries_left == 2  # never handed to its Retry
+    assert not wa_queue.started_job_registry.get_job_ids()
+    assert not redis_conn.keys(keys.SEND_HANDED.format(job_id="*"))
+    time.sleep(0.5)
+    assert len(sent(redis_conn, "send_text")) == 1
+
+
+def test_an_opted_in_send_whose_worker_died_is_handed_to_its_retry(start_worker, wa_queue, redis_conn):
+    worker = start_worker()
+    job = wa_queue.enqueue(
+        "workers.wa.send_text",
+        to=HANG,
+        text="resend me",
+        job_timeout=60,
+        retry=Retry(max=1, interval=30),
+        meta={"resend_on_unknown": True},
+    )
+    _kill_mid_send(worker, redis_conn, job)
+    start_worker()
+    wait_for(lambda: job.get_status() == JobStatus.SCHEDULED, 10, what="the orphaned send to be rescheduled")

@@ -27,8 +27,10 @@ class StubHost:
         self.reached = False
         self.calls: list[tuple[str, dict, bool]] = []
 
-    def call(self, operation, params, *, deadline, connect_wait, acknowledge=False):
+    def call(self, operation, params, *, deadline, connect_wait, acknowledge=False, before_write=None):
         self.calls.append((operation, params, acknowledge))
+        if before_write is not None:
+            before_write()
         self.reached = acknowledge and self.will_reach
         if self.error is not None:
             raise self.error
@@ -49,7 +51,7 @@ def bind(conn):
     def bind(host: StubHost, resend: bool = False, **settings) -> jobs.Runtime:
         values = {"backend": "fake", "poison_crashes": 2, **settings}
         runtime = jobs.Runtime(settings=Settings(_env_file=None, **values), conn=conn, host=host, slot=1)  # type: ignore[arg-type]
-        runtime.begin(30, resend_on_unknown=resend)
+        runtime.begin(30, job_id="job-1", resend_on_unknown=resend)
         jobs.bind(runtime)
         return runtime
 
@@ -129,3 +131,34 @@ def test_a_crash_on_a_target_is_counted_and_its_poison_fails_fast_without_the_ho
     assert outcomes['{"operation":"fetch_avatar","outcome":"crashed"}'] == 2
     poisonings = conn.hgetall(keys.METRIC_COUNTER.format(name="poisonings"))
     assert {k.decode(): int(v) for k, v in poisonings.items()} == {'{"operation":"fetch_avatar"}': 1}
+
+
+MARKER = keys.SEND_HANDED.format(job_id="job-1")
+
+
+def test_a_send_leaves_a_marker_for_the_reaper_unless_its_outcome_is_known_to_be_nothing(bind, conn):
+    bind(StubHost())
+    wa.send_text(to=ALICE, text="hi")
+    assert conn.get(MARKER) == b"wa-worker-1"  # sent: if the worker died now, nobody could tell
+    assert 1000 <= conn.pttl(MARKER) <= (30 + jobs.HANDED_GRACE) * 1000
+
+    conn.delete(MARKER)
+    bind(StubHost(crashed(), reached=True))
+    with pytest.raises(wa.OutcomeUnknown):
+        wa.send_text(to=ALICE, text="hi")
+    assert conn.exists(MARKER)
+
+    conn.delete(MARKER)
+    bind(StubHost(crashed(), reached=False))
+    with pytest.raises(HostCrashed):
+        wa.send_text(to=ALICE, text="hi")
+    assert not conn.exists(MARKER)  # never reached the backend: a retry is safe
+
+
+def test_lookups_and_opted_in_sends_leave_no_marker(bind, conn):
+    bind(StubHost())
+    wa.fetch_avatar(jid=ALICE)
+    wa.mark_read(chat=ALICE, ids=["3EB0AA"])
+    bind(StubHost(), resend=True)
+    wa.send_text(to=ALICE, text="hi")
+    assert not conn.exists(MARKER)

@@ -34,6 +34,19 @@ JOB_PREFIX = "workers.wa."
 # Job meta an enqueuer sets (JSON true) to have a send retried per its Retry even when its
 # outcome is unknown, accepting that the message may arrive twice (docs/jobs.md).
 RESEND_ON_UNKNOWN = "resend_on_unknown"
+# What such a send fails with: workers.wa.OutcomeUnknown, or this name in the exception text
+# the reaper writes for a send whose wa-worker died mid-call.
+OUTCOME_UNKNOWN = "workers.wa.OutcomeUnknown"
+
+
+def outcome_unknown(operation: str, to: str | None, cause: str) -> str:
+    """The message of a send that may have reached WhatsApp ("outcome unknown: …"); `to` is
+    the target as shown (masked), `cause` what happened after the hand-over."""
+    where = f" to {to}" if to else ""
+    return (
+        f"outcome unknown: {operation}{where} may have reached WhatsApp, so it is not sent again "
+        f'(enqueue with meta={{"{RESEND_ON_UNKNOWN}": true}} to have it retried); {cause}'
+    )
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -381,11 +382,14 @@ class HostClient:
         deadline: float | None,
         connect_wait: float,
         acknowledge: bool = False,
+        before_write: Callable[[], None] | None = None,
     ) -> Any:
         """Run one call in the host; `deadline` is a time.monotonic() value (None: no bound).
 
         With `acknowledge`, the host says when it hands the request to the backend, and
         `self.reached` tells afterwards whether it did (for sends: wagw.operations).
+        `before_write` runs once the host is connected, right before the request is written
+        to it (an exception there fails the call before anything left).
 
         Raises HostCrashed, HostTimeout, SlotNotPaired, HostUnavailable, a wagw BackendError
         (an ordinary failure reported by the backend) or HostCallError.
@@ -397,6 +401,8 @@ class HostClient:
         if acknowledge:
             request["ack"] = True
         line = json.dumps(request) + "\n"
+        if before_write is not None:
+            before_write()
         answered = False
         try:
             try:

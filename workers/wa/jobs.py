@@ -12,6 +12,7 @@ OutcomeUnknown instead of being retried. Results, defaults and errors: docs/jobs
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter, defaultdict
@@ -23,12 +24,16 @@ from loguru import logger
 from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 
-from wagw import metrics, operations, quarantine
-from wagw.names import host_name
+from wagw import keys, metrics, operations, quarantine
+from wagw.names import host_name, wa_worker_name
 from wagw.operations import OPERATIONS, Operation
 from wagw.operations.args import InvalidArguments
 from workers.wa import media
 from workers.wa.host_client import HostCallError, HostCrashed
+
+# A send's marker outlives the job's deadline by this much: the reaper (at a wa-worker's
+# start, or the scheduler every second) finds a dead worker's job well within it.
+HANDED_GRACE = 600.0
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -89,6 +94,7 @@ class Runtime:
     slot: int
     deadline: float | None = None  # time.monotonic() by which the current job must end
     resend_on_unknown: bool = False  # the current job's enqueuer accepts a resend (job meta)
+    job_id: str | None = None  # the current job's
     counts: JobCounts = field(default_factory=JobCounts)
     quarantines: quarantine.Checker = field(init=False)
 
@@ -99,12 +105,14 @@ class Runtime:
     def process(self) -> str:
         return host_name(self.slot)
 
-    def begin(self, timeout: float | None, *, resend_on_unknown: bool = False) -> None:
+    def begin(self, timeout: float | None, *, job_id: str | None = None, resend_on_unknown: bool = False) -> None:
         self.deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
+        self.job_id = job_id
         self.resend_on_unknown = resend_on_unknown
 
     def end(self) -> None:
         self.deadline = None
+        self.job_id = None
         self.resend_on_unknown = False
 
 
@@ -146,12 +154,14 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         if operation == "send_image":
             params = media.image_params(params, runtime.settings, runtime.deadline)
         calling = True
+        mark = _mark_handed(runtime, op)
         result = runtime.host.call(
             operation,
             params,
             deadline=runtime.deadline,
             connect_wait=runtime.settings.wa_connect_wait,
             acknowledge=op.sends,
+            before_write=mark,
         )
         outcome = "ok"
         return result
@@ -172,6 +182,8 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
     finally:
         if runtime is not None:
             runtime.counts.add(operation, outcome, time.monotonic() - started)
+            if calling and op.sends and outcome != "ok" and not runtime.host.reached:
+                _unmark_handed(runtime)
 
 
 def _outcome(error: BaseException) -> str:
@@ -192,13 +204,33 @@ def _outcome_unknown(runtime: Runtime | None, op: Operation) -> bool:
 
 
 def _unknown(op: Operation, target: quarantine.Target | None, error: BaseException) -> OutcomeUnknown:
-    to = f" to {target.shown}" if target else ""
-    return OutcomeUnknown(
-        f"outcome unknown: {op.name}{to} was handed to WhatsApp's library when its call failed, "
-        f"so it may have been sent; not sent again, so that nobody gets it twice "
-        f'(enqueue with meta={{"{operations.RESEND_ON_UNKNOWN}": true}} to have it retried): '
-        f"{type(error).__module__}.{type(error).__name__}: {error}"
-    )
+    name = f"{type(error).__module__}.{type(error).__name__}"
+    cause = f"the call failed after it was handed to WhatsApp's library: {name}: {error}"
+    return OutcomeUnknown(operations.outcome_unknown(op.name, target.shown if target else None, cause))
+
+
+def _mark_handed(runtime: Runtime, op: Operation) -> Callable[[], None] | None:
+    """For a send: a marker written right before the request goes to the host, so that if this
+    worker dies mid-call the reaper fails the job "outcome unknown" instead of retrying it."""
+    job_id = runtime.job_id
+    if not op.sends or runtime.resend_on_unknown or job_id is None:
+        return None
+    ttl = math.ceil(((runtime.deadline or time.monotonic()) - time.monotonic() + HANDED_GRACE) * 1000)
+
+    def mark() -> None:
+        runtime.conn.set(keys.SEND_HANDED.format(job_id=job_id), wa_worker_name(runtime.slot), px=max(1000, ttl))
+
+    return mark
+
+
+def _unmark_handed(runtime: Runtime) -> None:
+    """The request certainly did not reach the backend: a dead worker now is a plain retry."""
+    if runtime.job_id is None:
+        return
+    try:
+        runtime.conn.delete(keys.SEND_HANDED.format(job_id=runtime.job_id))
+    except RedisError as error:
+        logger.debug("send marker of job {} not cleared: {}", runtime.job_id, error)
 
 
 def _count_crash(runtime: Runtime, operation: str, target: quarantine.Target | None, crash: HostCrashed) -> None:

@@ -127,7 +127,7 @@ class WaWorker(SimpleWorker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         apply_defaults(job, self.runtime.settings)
-        self.runtime.begin(job.timeout, resend_on_unknown=wa.resend_on_unknown(job.meta))
+        self.runtime.begin(job.timeout, job_id=job.id, resend_on_unknown=wa.resend_on_unknown(job.meta))
         try:
             super().execute_job(job, queue)
         finally:
