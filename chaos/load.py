@@ -28,6 +28,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
+from wagw import keys
 from wagw.operations import OPERATIONS, validate
 from wagw.operations.args import InvalidArguments
 
@@ -198,8 +199,9 @@ class TrackedJob:
     target: str | None = None  # what the job is about (wagw.operations' target), if valid
 
 
+SEND_TEXT = "chaos job "  # + the job's number: each normal send_text has a text of its own
 NORMAL_CALLS = [
-    ("send_text", lambda n: {"to": f"+1 555 020 {n % 10000:04d}", "text": f"chaos job {n}"}),
+    ("send_text", lambda n: {"to": f"+1 555 020 {n % 10000:04d}", "text": f"{SEND_TEXT}{n}"}),
     ("fetch_avatar", lambda n: {"jid": CHATS[n % 6]}),
     ("user_info", lambda n: {"jids": [CHATS[n % 6], CHATS[(n + 1) % 6]]}),
     ("is_on_whatsapp", lambda n: {"phones": [f"+1555030{n % 10000:04d}"]}),
@@ -338,6 +340,18 @@ class _CrashLane(_Paced):
                 break
             self.stopping.wait(0.1)
         self.stopping.wait(self.gap)
+
+
+def sends_seen(redis: Redis) -> dict[str, int]:
+    """How often the fake backend got each of the load's send_text texts (wagw:fake:sent): a
+    text seen twice is a message a customer would have got twice."""
+    seen: dict[str, int] = {}
+    for raw in redis.lrange(keys.FAKE_SENT, 0, -1):
+        record = json.loads(raw)
+        text = (record.get("args") or {}).get("text") or ""
+        if record.get("op") == "send_text" and text.startswith(SEND_TEXT):
+            seen[text] = seen.get(text, 0) + 1
+    return seen
 
 
 class JobTracker(threading.Thread):

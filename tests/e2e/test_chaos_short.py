@@ -45,6 +45,8 @@ def test_chaos_short_run_meets_every_target():
         # The crash lane's crashes all come from one target: it is poisoned, nobody else pays.
         assert report["jobs"]["crash_targets"] == 1 and report["jobs"]["collateral_failures"] == 0, text
         assert report["jobs"]["sends_repeated_after_unknown_outcome"] == 0, text
+        assert report["jobs"]["sends_reaching_the_backend"] > 0, text
+        assert report["jobs"]["sends_reaching_the_backend_twice"] == 0, text  # no customer got one twice
         assert report["native_crashes"]["count"] >= 5, text  # real Go panics happened
         assert _target(report, "the supervisor never exited")["ok"], text
         assert report["supervisor"]["stop_exit_codes"] == [0, 0], text

@@ -193,3 +193,20 @@ def test_collateral_failures_are_counted_and_held_at_zero_while_crashes_come_fro
     _, _, problems = report.job_figures(record, wa_kills=[])
     assert problems == []
     assert next(t for t in report.build(record)["targets"] if t["target"].startswith("0 collateral"))["ok"]
+
+
+def test_a_send_cut_by_a_worker_kill_ends_outcome_unknown_and_no_text_may_arrive_twice():
+    reaped = "workers.wa.OutcomeUnknown: outcome unknown: send_text … the wa-worker running it (wa-worker-1) died …"
+    jobs = [
+        _job("k1", "normal", "send_text", reaped, target="15550200001@s.whatsapp.net"),
+        _job("k2", "normal", "send_text", reaped, target="15550200002@s.whatsapp.net", ended=30.0),
+    ]
+    record = _record([], {}, jobs=jobs, kills=[Kill("wa-worker-1", 9, "SIGKILL", at=3.0)])
+    _, _, problems = report.job_figures(record, wa_kills=[3.0])
+    assert problems == []  # both killed during their run: the reaper's verdict is right
+    assert report.build(record)["jobs"]["sends_reaching_the_backend_twice"] == 0
+
+    record.sends_total, record.sends_twice = 40, {"chaos job 17": 2}
+    built = report.build(record)
+    target = next(t for t in built["targets"] if t["target"].startswith("no send attempted again"))
+    assert not target["ok"] and "1 of 40 sends reached the backend twice" in target["detail"]
