@@ -94,7 +94,7 @@ class Runtime:
     slot: int
     deadline: float | None = None  # time.monotonic() by which the current job must end
     resend_on_unknown: bool = False  # the current job's enqueuer accepts a resend (job meta)
-    job_id: str | None = None  # the current job's
+    job_id: str | None = None  # the current job's id (a send's marker names it)
     counts: JobCounts = field(default_factory=JobCounts)
     quarantines: quarantine.Checker = field(init=False)
 
