@@ -258,55 +258,45 @@ def check(conn: Redis, operation: str, target: Target | None = None) -> None:
         raise Quarantined(describe(record))
 
 
-@dataclass
-class _Seen:
-    at: float  # time.monotonic() of the read
-    quarantine: dict | None
-    poisons: dict[str, dict]
-
-
 class Checker:
-    """check() with a short memory, for a worker's hot path: one round trip per operation per
-    `max_age` seconds instead of one per job. Another worker's new quarantine or poison target
-    is seen at most that late (a crash or so more); one this process engages is seen at once."""
+    """check() for a worker's hot path. The operation's quarantine is read at most once per
+    `max_age` seconds (another worker's new quarantine is seen at most that late: a crash or
+    so more; one this process engages is seen at once). A job's target is looked up in the
+    same round trip, every time: a poisoned target must never reach a host again, and its
+    retry often lands on another worker within a second of the crash that poisoned it."""
 
     def __init__(self, conn: Redis, max_age: float = 1.0):
         self.conn = conn
         self.max_age = max_age
-        self._seen: dict[str, _Seen] = {}
-
-    def _read(self, operation: str) -> _Seen:
-        now = time.monotonic()
-        seen = self._seen.get(operation)
-        if seen is None or now - seen.at >= self.max_age:
-            pipe = self.conn.pipeline(transaction=False)
-            pipe.get(keys.QUARANTINE.format(operation=operation))
-            pipe.hgetall(keys.POISON.format(operation=operation))
-            raw_quarantine, raw_poisons = pipe.execute()
-            quarantine = json.loads(raw_quarantine) if raw_quarantine else None
-            seen = self._seen[operation] = _Seen(now, quarantine, _active(raw_poisons, time.time()))
-        return seen
+        self._seen: dict[str, tuple[float, dict | None]] = {}  # operation -> (monotonic, quarantine)
 
     def check(self, operation: str, target: Target | None = None) -> None:
-        seen = self._read(operation)
-        now = time.time()
-        if target is not None:
-            record = seen.poisons.get(target.id)
-            if record is not None and record["until"] > now:
-                raise PoisonedTarget(describe_poison(record))
-        if seen.quarantine is not None and seen.quarantine["until"] > now:
-            raise Quarantined(describe(seen.quarantine))
+        now = time.monotonic()
+        seen = self._seen.get(operation)
+        stale = seen is None or now - seen[0] >= self.max_age
+        if stale or target is not None:
+            pipe = self.conn.pipeline(transaction=False)
+            if stale:
+                pipe.get(keys.QUARANTINE.format(operation=operation))
+            if target is not None:
+                pipe.hget(keys.POISON.format(operation=operation), target.id)
+            replies = pipe.execute()
+            if stale:
+                raw = replies.pop(0)
+                seen = self._seen[operation] = (now, json.loads(raw) if raw else None)
+            if target is not None and replies[0]:
+                record = json.loads(replies[0])
+                if record["until"] > time.time():
+                    raise PoisonedTarget(describe_poison(record))
+        assert seen is not None
+        record = seen[1]
+        if record is not None and record["until"] > time.time():
+            raise Quarantined(describe(record))
 
     def note(self, engaged: Engaged) -> None:
-        """What a crash in this process just engaged."""
-        for record in (engaged.quarantine, engaged.poison):
-            if record is None:
-                continue
-            seen = self._read(record["operation"])
-            if record is engaged.quarantine:
-                seen.quarantine = record
-            else:
-                seen.poisons[record["target_id"]] = record
+        """What a crash in this process just engaged (a poison target is read per job anyway)."""
+        if engaged.quarantine is not None:
+            self._seen[engaged.quarantine["operation"]] = (time.monotonic(), engaged.quarantine)
 
 
 def _until(record: dict) -> tuple[str, float]:

@@ -263,20 +263,24 @@ def test_redis_and_the_log_never_hold_the_raw_number(conn):
     assert stored and not any("1555" in text for text in stored)
 
 
-def test_the_checker_sees_its_own_engagements_at_once_and_others_within_max_age(conn):
-    settings = make_settings(poison_crashes=1)
+def test_the_checker_sees_poison_targets_at_once_and_quarantines_within_max_age(conn):
+    settings = make_settings(poison_crashes=1, quarantine_crashes=1, quarantine_targets=1)
     checker = quarantine.Checker(conn, max_age=0.2)
-    checker.check("fetch_avatar", Target.of(ALICE))  # remembered: nothing poisoned
-    engaged = crash(conn, settings, target=ALICE)
-    checker.note(engaged)
-    with pytest.raises(quarantine.PoisonedTarget):
+    checker.check("fetch_avatar", Target.of(ALICE))  # remembered: not quarantined
+    crash(conn, settings, target=ALICE)  # engaged by another worker: poison and quarantine
+    with pytest.raises(quarantine.PoisonedTarget):  # a target is read per job: no delay
         checker.check("fetch_avatar", Target.of(ALICE))
-    crash(conn, settings, target=BOB)  # engaged elsewhere: seen after max_age
-    checker.check("fetch_avatar", Target.of(BOB))
+    checker.check("fetch_avatar", Target.of(BOB))  # the quarantine is seen after max_age
     time.sleep(0.25)
-    with pytest.raises(quarantine.PoisonedTarget):
+    with pytest.raises(quarantine.Quarantined):
         checker.check("fetch_avatar", Target.of(BOB))
-    checker.check("fetch_avatar", Target.of(CAROL))
+
+    own = quarantine.Checker(conn, max_age=60)
+    own.check("send_text")
+    engaged = crash(conn, settings, "send_text")
+    own.note(engaged)  # engaged here: seen at once
+    with pytest.raises(quarantine.Quarantined):
+        own.check("send_text")
 
 
 def test_every_crash_is_logged_on_the_capped_crash_list(conn):
