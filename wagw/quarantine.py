@@ -274,20 +274,21 @@ class Checker:
         now = time.monotonic()
         seen = self._seen.get(operation)
         stale = seen is None or now - seen[0] >= self.max_age
-        if stale or target is not None:
+        poisoned = None
+        if stale:
             pipe = self.conn.pipeline(transaction=False)
-            if stale:
-                pipe.get(keys.QUARANTINE.format(operation=operation))
+            pipe.get(keys.QUARANTINE.format(operation=operation))
             if target is not None:
                 pipe.hget(keys.POISON.format(operation=operation), target.id)
             replies = pipe.execute()
-            if stale:
-                raw = replies.pop(0)
-                seen = self._seen[operation] = (now, json.loads(raw) if raw else None)
-            if target is not None and replies[0]:
-                record = json.loads(replies[0])
-                if record["until"] > time.time():
-                    raise PoisonedTarget(describe_poison(record))
+            seen = self._seen[operation] = (now, json.loads(replies[0]) if replies[0] else None)
+            poisoned = replies[1] if target is not None else None
+        elif target is not None:
+            poisoned = self.conn.hget(keys.POISON.format(operation=operation), target.id)
+        if poisoned:
+            record = json.loads(poisoned)
+            if record["until"] > time.time():
+                raise PoisonedTarget(describe_poison(record))
         assert seen is not None
         record = seen[1]
         if record is not None and record["until"] > time.time():
