@@ -58,7 +58,10 @@ class Bench:
                 "WAGW_REDIS_URL": redis_url,
                 "WAGW_DATA_DIR": str(data_dir),
                 "WAGW_BACKEND": "fake",
+                # Every sample crashes the same target: neither a quarantine nor a poison target
+                # may cut the crash -> next attempt measurement short.
                 "WAGW_QUARANTINE_CRASHES": "100000",
+                "WAGW_POISON_CRASHES": "100000",
                 "PYTHONPATH": str(ROOT),
             }
         )

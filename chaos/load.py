@@ -4,8 +4,9 @@
   several chats, some reactions, some deliberate redeliveries of an earlier event, some
   malformed control messages) and remembers when each was pushed.
 - JobLoad enqueues `workers.wa.*` jobs with plain rq and the JSON serializer: normal calls,
-  `fail` targets, malformed arguments, the odd `hang`; and, in a lane of their own, jobs to a
-  `crash` target, one at a time, so that each native crash is attributed to its job.
+  `fail` targets, malformed arguments, the odd `hang`; and, in a lane of their own, jobs to
+  one `crash` target, one at a time, so that each native crash is attributed to its job
+  (and, all crashes coming from one target, no other job may fail for them).
 - JobTracker follows every job to its final status; CrashCollector copies `wagw:crashes`.
 Every loop survives Redis going away (the daemon restarting) and retries.
 """
@@ -26,6 +27,10 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+
+from wagw import keys
+from wagw.operations import OPERATIONS, validate
+from wagw.operations.args import InvalidArguments
 
 INBOUND_KEY = "wagw:fake:inbound"  # SPEC
 REJECTED_KEY = "wagw:fake:rejected"
@@ -191,10 +196,12 @@ class TrackedJob:
     exc: str = ""
     retries_used: int = 0
     where: str | None = None  # where RQ holds it, for a job that never ended
+    target: str | None = None  # what the job is about (wagw.operations' target), if valid
 
 
+SEND_TEXT = "chaos job "  # + the job's number: each normal send_text has a text of its own
 NORMAL_CALLS = [
-    ("send_text", lambda n: {"to": f"+1 555 020 {n % 10000:04d}", "text": f"chaos job {n}"}),
+    ("send_text", lambda n: {"to": f"+1 555 020 {n % 10000:04d}", "text": f"{SEND_TEXT}{n}"}),
     ("fetch_avatar", lambda n: {"jid": CHATS[n % 6]}),
     ("user_info", lambda n: {"jids": [CHATS[n % 6], CHATS[(n + 1) % 6]]}),
     ("is_on_whatsapp", lambda n: {"phones": [f"+1555030{n % 10000:04d}"]}),
@@ -290,7 +297,7 @@ class JobLoad(_Paced):
             failure_ttl=3600,
             meta={"chaos": kind},
         )
-        tracked = TrackedJob(job.id, kind, op, time.time())
+        tracked = TrackedJob(job.id, kind, op, time.time(), target=_target(op, kwargs))
         with self._lock:
             self.jobs[job.id] = tracked
         return tracked
@@ -298,6 +305,14 @@ class JobLoad(_Paced):
     def all_jobs(self) -> list[TrackedJob]:
         with self._lock:
             return list(self.jobs.values())
+
+
+def _target(op: str, kwargs: dict) -> str | None:
+    """The job's target as the wa-worker derives it (None for malformed arguments)."""
+    try:
+        return OPERATIONS[op].target_of(validate(op, (), kwargs, fake=True))
+    except InvalidArguments:
+        return None
 
 
 class _CrashLane(_Paced):
@@ -325,6 +340,18 @@ class _CrashLane(_Paced):
                 break
             self.stopping.wait(0.1)
         self.stopping.wait(self.gap)
+
+
+def sends_seen(redis: Redis) -> dict[str, int]:
+    """How often the fake backend got each of the load's send_text texts (wagw:fake:sent): a
+    text seen twice is a message a customer would have got twice."""
+    seen: dict[str, int] = {}
+    for raw in redis.lrange(keys.FAKE_SENT, 0, -1):
+        record = json.loads(raw)
+        text = (record.get("args") or {}).get("text") or ""
+        if record.get("op") == "send_text" and text.startswith(SEND_TEXT):
+            seen[text] = seen.get(text, 0) + 1
+    return seen
 
 
 class JobTracker(threading.Thread):

@@ -11,9 +11,14 @@ import statistics
 from dataclasses import asdict, dataclass, field
 
 from wagw.exitcodes import ExitCode
+from wagw.operations import SENDS
 
 PANIC_MARKERS = ("panic:", "fatal error:")
 QUARANTINE_TEXT = "quarantined after repeated native crashes"
+POISON_TEXT = "poisoned target: "
+UNKNOWN_TEXT = "outcome unknown: "
+QUARANTINE_TARGETS_DEFAULT = 3  # wagw.config's WAGW_QUARANTINE_TARGETS, when a run does not set it
+FAIL_FAST = ("failed: quarantined, with panic text", "failed: poisoned target, with panic text")
 ABANDONED_TEXT = "AbandonedJobError"
 IN_FLIGHT_SLACK = 1.0  # seconds a request may have been on its way before its handler started
 
@@ -56,6 +61,8 @@ class RunRecord:
     drained: bool = True
     redis_stalls: list = field(default_factory=list)  # (when, seconds) a status read took > 0.25 s
     receiver_modes: list = field(default_factory=list)  # (when, mode) the receiver switched
+    sends_total: int = 0  # the load's send_text calls the fake backend got
+    sends_twice: dict = field(default_factory=dict)  # text -> times, for the texts it got more than once
     notes: list[str] = field(default_factory=list)
 
 
@@ -181,6 +188,14 @@ def job_outcome(job: dict) -> str:
         return "succeeded after retry" if job.get("retries_used") else "succeeded"
     if status != "failed":
         return f"not finished ({status})"
+    if UNKNOWN_TEXT in exc:
+        return (
+            "failed: outcome unknown, with panic text" if _has_panic(exc) else "failed: outcome unknown, no panic text"
+        )
+    if POISON_TEXT in exc:
+        return (
+            "failed: poisoned target, with panic text" if _has_panic(exc) else "failed: poisoned target, no panic text"
+        )
     if QUARANTINE_TEXT in exc:
         return "failed: quarantined, with panic text" if _has_panic(exc) else "failed: quarantined, no panic text"
     if _has_panic(exc):
@@ -206,13 +221,24 @@ def _killed_during(job: dict, wa_kills: list[float]) -> bool:
     return any(job["enqueued"] <= k <= end for k in wa_kills)
 
 
+def crash_targets(record: RunRecord) -> int:
+    """Distinct targets the crash lane's jobs were about."""
+    return len({j.get("target") for j in record.jobs if j["kind"] == "crash"})
+
+
+def quarantine_targets(record: RunRecord) -> int:
+    return int(record.settings.get("WAGW_QUARANTINE_TARGETS", QUARANTINE_TARGETS_DEFAULT))
+
+
 def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[dict], list[str]]:
     """(jobs by kind and outcome, native crashes with their job's end, problems)."""
     by_kind: dict[str, dict[str, int]] = {}
     problems: list[str] = []
-    # Quarantine is per operation: while one is quarantined, any job of it fails fast. That is
-    # right for the operations the crash lane makes crash, and a bug for any other.
+    # A job that failed fast without its own target ever crashing is collateral. The crash
+    # lane's jobs all name one target, so only its target may be poisoned, and no operation
+    # may be quarantined unless its crashes came from WAGW_QUARANTINE_TARGETS targets.
     crashing_ops = {j["operation"] for j in record.jobs if j["kind"] == "crash"}
+    quarantine_possible = crash_targets(record) >= quarantine_targets(record)
     for job in record.jobs:
         outcome = job_outcome(job)
         counts = by_kind.setdefault(job["kind"], {})
@@ -221,17 +247,29 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
         if outcome.startswith("not finished"):
             ok = False
         elif kind != "crash" and outcome == "failed: quarantined, with panic text":
-            ok = job["operation"] in crashing_ops
+            ok = quarantine_possible and job["operation"] in crashing_ops
+        elif kind != "crash" and outcome.startswith("failed: poisoned target"):
+            ok = False  # its target never crashed
+        elif kind == "crash" and job["operation"] in SENDS:
+            # A send that crashed in the call is never sent again: one attempt, outcome unknown.
+            ok = (
+                outcome in ("failed: outcome unknown, with panic text", *FAIL_FAST) and not job.get("retries_used")
+            ) or (
+                outcome in ("failed: abandoned (worker killed)", "failed: outcome unknown, no panic text")
+                and _killed_during(job, wa_kills)
+            )
         elif kind == "crash":
             ok = outcome in (
                 "succeeded",
                 "succeeded after retry",
                 "failed with its panic text",
-                "failed: quarantined, with panic text",
+                *FAIL_FAST,
             ) or (outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills))
         elif kind == "normal":
+            # A send whose wa-worker was killed mid-call fails "outcome unknown" (the reaper).
             ok = outcome.startswith("succeeded") or (
-                outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills)
+                outcome in ("failed: abandoned (worker killed)", "failed: outcome unknown, no panic text")
+                and _killed_during(job, wa_kills)
             )
         elif kind == "malformed":
             ok = outcome == "failed: invalid arguments" and not job.get("retries_used")
@@ -273,6 +311,17 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
         if owner is None and len(problems) < 20:
             problems.append(f"native crash of {crash['operation']} at {crash['time']:.3f} outside any crash job")
     return by_kind, crashes, problems
+
+
+def collateral_failures(record: RunRecord) -> int:
+    """Jobs that failed fast on a quarantine or poison target they did not cause: every job
+    but the crash lane's (normal, `fail`, `hang` jobs never name the crash target)."""
+    return sum(1 for j in record.jobs if j["kind"] != "crash" and job_outcome(j) in FAIL_FAST)
+
+
+def sends_repeated(record: RunRecord) -> int:
+    """Crash-lane sends attempted again after a crash: each a message possibly sent twice."""
+    return sum(1 for j in record.jobs if j["kind"] == "crash" and j["operation"] in SENDS and j.get("retries_used"))
 
 
 def kill_figures(kills: list[Kill]) -> tuple[list[dict], dict]:
@@ -331,6 +380,9 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
     for c in crashes:
         crash_ends[c["job_end"]] = crash_ends.get(c["job_end"], 0) + 1
     sup = record.supervisor
+    collateral = collateral_failures(record)
+    lane_targets = crash_targets(record)
+    repeated = sends_repeated(record)
     targets = [
         _target(
             "0 lost",
@@ -346,7 +398,7 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             ),
         ),
         _target(
-            "every crashed job retried and succeeded, or failed with its panic text",
+            "every crashed job retried and succeeded, or failed with its panic text (a send: once, outcome unknown)",
             not any(
                 (p.startswith("crash job") and "not finished" not in p) or "outside any crash job" in p
                 for p in job_problems
@@ -367,6 +419,18 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             f"{sum(e['event_id_header_mismatches'] for e in endpoints.values())} id mismatches",
         ),
         _target("every wa job ended as its kind must", not job_problems, "; ".join(job_problems[:5]) or "ok"),
+        _target(
+            "0 collateral failures while crashes come from fewer targets than a quarantine needs",
+            collateral == 0 or lane_targets >= quarantine_targets(record),
+            f"{collateral} jobs failed fast on a quarantine or poison target they did not cause; "
+            f"crashes from {lane_targets} target(s), a quarantine needs {quarantine_targets(record)}",
+        ),
+        _target(
+            "no send attempted again after an unknown outcome",
+            repeated == 0 and not record.sends_twice,
+            f"{repeated} crash-lane sends retried after a crash; {len(record.sends_twice)} of "
+            f"{record.sends_total} sends reached the backend twice",
+        ),
         _target(
             "every killed process came back",
             not longest.get("unresolved"),
@@ -393,7 +457,17 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             "endpoints": endpoints,
         },
         "delivery_delay_max_s": max((e["delay_max_s"] or 0 for e in endpoints.values()), default=None),
-        "jobs": {"by_kind": by_kind, "total": len(record.jobs), "problems": job_problems},
+        "jobs": {
+            "by_kind": by_kind,
+            "total": len(record.jobs),
+            "problems": job_problems,
+            "collateral_failures": collateral,
+            "crash_targets": lane_targets,
+            "sends_repeated_after_unknown_outcome": repeated,
+            "sends_reaching_the_backend": record.sends_total,
+            "sends_reaching_the_backend_twice": len(record.sends_twice),
+            "sends_twice_sample": sorted(record.sends_twice)[:10],
+        },
         "native_crashes": {"count": len(crashes), "by_job_end": crash_ends, "each": crashes},
         "processes": {
             "restarts": record.restarts,
@@ -491,6 +565,16 @@ def render(report: dict) -> str:
     for kind, outcomes in sorted(report["jobs"]["by_kind"].items()):
         for outcome, count in sorted(outcomes.items()):
             add(f"  {kind:<12}{outcome:<48}{count:>6}")
+    jobs = report["jobs"]
+    if "collateral_failures" in jobs:
+        for key, label in (
+            ("collateral_failures", "collateral failures (failed fast, not their crash)"),
+            ("crash_targets", "distinct targets of the crash lane"),
+            ("sends_repeated_after_unknown_outcome", "crash-lane sends attempted again after a crash"),
+            ("sends_reaching_the_backend", "normal sends that reached the backend"),
+            ("sends_reaching_the_backend_twice", "  of which twice (a customer would get them twice)"),
+        ):
+            add(f"  {label:<60}{jobs.get(key, '-')!s:>6}")
     nc = report["native_crashes"]
     add("")
     add(f"native crashes (real Go panics in wa jobs): {nc['count']}")

@@ -36,7 +36,7 @@ from rq.serializers import JSONSerializer
 from chaos import report as reporting
 from chaos.daemon import Daemon, DaemonError
 from chaos.diagnose import failed_deliveries_by_endpoint, undelivered_jobs, where_jobs_are
-from chaos.load import CrashCollector, InboundLoad, JobLoad, JobTracker
+from chaos.load import CrashCollector, InboundLoad, JobLoad, JobTracker, sends_seen
 from chaos.polling import Timeout, wait_for
 from chaos.procs import TreeWatcher, process_name
 from chaos.receiver import Receiver
@@ -115,9 +115,13 @@ def daemon_env(receiver: Receiver, secret: str) -> dict[str, str]:
         "WAGW_WEBHOOK_SECRET": secret,
         "WAGW_WEBHOOK_RETRY_SCHEDULE": RETRY_SCHEDULE,
         "WAGW_SHUTDOWN_GRACE": "10",
-        # Quarantine in seconds rather than minutes, so one run sees many panics, quarantines
-        # engaging and lifting again.
+        # Poison targets and quarantine in seconds rather than minutes, so one run sees many
+        # panics, the crash lane's target poisoned and lifted again, and (its crashes coming
+        # from one target) no operation quarantined.
+        "WAGW_POISON_CRASHES": "2",
+        "WAGW_POISON_DURATION": "8",
         "WAGW_QUARANTINE_CRASHES": "5",
+        "WAGW_QUARANTINE_TARGETS": "3",
         "WAGW_QUARANTINE_WINDOW": "30",
         "WAGW_QUARANTINE_DURATION": "8",
         "WAGW_LOG_LEVEL": "INFO",
@@ -154,6 +158,7 @@ class ChaosRun:
         self.drained = False
         self.webhook_failed = -1  # unknown until read from Redis
         self.webhook_failed_by_endpoint: dict[str, int] = {}
+        self.sends_seen: dict[str, int] = {}  # the load's send_text texts the backend got, and how often
         self.malformed_rejected: int | None = None
 
     # The run ----------------------------------------------------------------------------
@@ -390,6 +395,7 @@ class ChaosRun:
                 self.daemon.redis, {endpoint_id(self.receiver.url(e)): e for e in ENDPOINTS}
             )
             self.malformed_rejected = self.inbound.rejected_count()
+            self.sends_seen = sends_seen(self.daemon.redis)
         except RedisError as error:
             self.notes.append(f"could not read the final counts from Redis: {error}")
 
@@ -507,6 +513,8 @@ class ChaosRun:
             rss_samples=list(self.watcher.rss_samples),
             webhook_failed=self.webhook_failed,
             webhook_failed_by_endpoint=self.webhook_failed_by_endpoint,
+            sends_total=sum(self.sends_seen.values()),
+            sends_twice={text: n for text, n in self.sends_seen.items() if n > 1},
             drained=self.drained and self.failure is None,
             redis_stalls=self.redis_stalls,
             receiver_modes=self.receiver.mode_changes,

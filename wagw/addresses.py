@@ -78,3 +78,17 @@ def check_length(value: str) -> None:
 def shown(value: str) -> str:
     """A bounded repr of untrusted input, for error messages."""
     return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
+MASK_KEEP = 4  # trailing characters of a user part that a masked address keeps
+
+
+def masked(address: str) -> str:
+    """An address for logs and status lines: '15551234567@s.whatsapp.net' -> '…4567@s.whatsapp.net',
+    '+15551234567' -> '+…4567'. The fake backend's `crash`/`hang`/`fail` stay readable."""
+    user, at, server = address.partition("@")
+    plus = "+" if user.startswith("+") else ""
+    user = user.removeprefix("+")
+    if len(user) > MASK_KEEP and user not in FAKE_USERS:
+        user = "…" + user[-MASK_KEEP:]
+    return f"{plus}{user}{at}{server}"

@@ -14,8 +14,10 @@ Arguments are checked here first (the same models the worker uses), so a typo fa
 caller instead of in the failed registry. Every job is enqueued with its timeout and Retry
 set explicitly (the documented defaults unless overridden with job_timeout=/retry=;
 retry=False means a single attempt). Other rq options pass through: job_id, meta, at_front,
-result_ttl, failure_ttl, description. `wait=` is how long the caller waits (default: the
-job's worst case, every attempt and retry interval, plus a margin).
+result_ttl, failure_ttl, description. `resend_on_unknown=True` (sends only) sets the job meta
+that lets a send whose outcome is unknown be retried anyway (docs/jobs.md "Send semantics").
+`wait=` is how long the caller waits (default: the job's worst case, every attempt and retry
+interval, plus a margin).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def enqueue(operation: str, /, *args: Any, connection: Redis | None = None, **kw
     """Queue `workers.wa.<operation>(*args, **kwargs)`; rq options go in kwargs too (see module doc)."""
     op = operations.get(operation)
     options = {name: kwargs.pop(name) for name in _RQ_OPTIONS if name in kwargs}
+    resend = kwargs.pop(operations.RESEND_ON_UNKNOWN, False)
     args = tuple(_jsonable(value) for value in args)
     kwargs = {name: _jsonable(value) for name, value in kwargs.items()}
     # fake=True accepts the fake backend's crash/hang/fail targets; the worker re-checks strictly.
@@ -105,6 +108,10 @@ def enqueue(operation: str, /, *args: Any, connection: Redis | None = None, **kw
     if retry is None:
         retry = default_retry(operation)
     meta = {**(options.pop("meta", None) or {}), "wagw_defaults": False}
+    if resend:
+        if not op.sends:
+            raise ValueError(f"{operation} is not a send: {operations.RESEND_ON_UNKNOWN} does not apply to it")
+        meta[operations.RESEND_ON_UNKNOWN] = True
     queue = Queue(keys.WA_QUEUE, connection=connection or default_connection(), serializer=SERIALIZER)
     return queue.enqueue_call(
         op.path,

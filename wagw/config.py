@@ -85,11 +85,17 @@ class Settings(BaseSettings):
     events_maxlen: int = Field(100_000, ge=100)
     dedup_ttl: int = Field(86_400, ge=60)
     shutdown_grace: float = Field(20.0, gt=0)
-    # More than one job's default attempts (3), so a single poisoned job cannot quarantine
-    # an operation for everybody (docs/jobs.md).
+    # An operation is quarantined after `quarantine_crashes` native crashes within the window
+    # that came from at least `quarantine_targets` distinct targets: crashes on one target
+    # poison that target, not the operation (wagw.quarantine, docs/jobs.md).
     quarantine_crashes: int = Field(5, ge=1)
+    quarantine_targets: int = Field(3, ge=1)
     quarantine_window: float = Field(300.0, gt=0)
     quarantine_duration: float = Field(600.0, gt=0)
+    # A target (JID or phone number) on which one operation crashed hosts this many times
+    # within the window fails fast for `poison_duration` seconds.
+    poison_crashes: int = Field(2, ge=1)
+    poison_duration: float = Field(3600.0, gt=0)
     wa_connect_wait: float = Field(15.0, gt=0)
     # The only folder jobs may read local files from (and where downloaded media goes).
     media_dir: Path | None = None

@@ -1,6 +1,6 @@
 """The metrics exporter process (`wagw metrics`): reads what every process recorded through
-wagw.metrics, plus queue depths, device heartbeats and quarantines, from Redis at each scrape
-and serves them on WAGW_METRICS_ADDR."""
+wagw.metrics, plus queue depths, device heartbeats, quarantines and poisoned targets, from
+Redis at each scrape and serves them on WAGW_METRICS_ADDR."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from redis.exceptions import RedisError
 
-from wagw import __version__, keys
+from wagw import __version__, keys, quarantine
 from wagw.metrics import METRICS, PREFIX, Metric
 from wagw.names import SESSION
+from wagw.operations import OPERATIONS
 from wagw.redisconn import as_text, hash_text, memory
 
 if TYPE_CHECKING:
@@ -166,6 +167,16 @@ class WagwCollector:
         for key in sorted(self.conn.scan_iter(match=pattern, count=100)):
             family.add_metric([key.decode()[len(prefix) :]], 1)
         yield family
+        # A count per operation, never a label per target: targets are phone numbers and
+        # unbounded (`wagw status` lists them, masked).
+        poisoned = GaugeMetricFamily(
+            PREFIX + "poisoned_targets",
+            "Targets (JIDs or phone numbers) currently failing fast for an operation after repeated native crashes.",
+            labels=["operation"],
+        )
+        for operation, count in quarantine.poisoned_counts(self.conn, OPERATIONS).items():
+            poisoned.add_metric([operation], count)
+        yield poisoned
 
 
 def _label_values(metric: Metric, field: str) -> list[str]:

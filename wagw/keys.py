@@ -13,7 +13,12 @@ DEVICE_JIDS = "wagw:devices"  # hash role -> paired JID (written by `wagw pair`)
 DEVICE_PAIRED_AT = "wagw:devices:paired-at"  # hash role -> unix time of its last pairing (written by `wagw pair`)
 CRASHES = "wagw:crashes"  # capped list of recent process/host crashes (JSON)
 QUARANTINE = "wagw:quarantine:{operation}"  # present while an operation is quarantined
-NATIVE_CRASHES = "wagw:native-crashes:{operation}"  # sorted set of crash times per operation
+NATIVE_CRASHES = "wagw:native-crashes:{operation}"  # sorted set: "<time>:<nonce>:<target id or ->" per crash
+POISON = "wagw:poison:{operation}"  # hash: target id -> poison record (JSON, with "until"); TTL
+POISON_CRASHES = "wagw:poison-crashes:{operation}:{target}"  # sorted set of crash times per target id
+SEND_HANDED = (
+    "wagw:send-handed:{job_id}"  # a send is being handed to its host: if its worker dies, the outcome is unknown; TTL
+)
 EVENT_SEEN = "wagw:event-seen:{event_id}"  # dedup marker, expires after the dedup window
 FAKE_PENDING = "wagw:fake:pending"  # fake backend: handed to the session, not yet acknowledged
 FAKE_REJECTED = "wagw:fake:rejected"  # fake backend: malformed inbound control messages, with the reason

@@ -62,12 +62,18 @@ METRICS: dict[str, Metric] = {
         Metric("webhook_delivery_seconds", "Duration of webhook delivery attempts.", ("outcome",), HTTP_BUCKETS),
         Metric(
             "wa_jobs",
-            "wa jobs by operation and outcome: ok, error, invalid, crashed, timeout, quarantined.",
+            "wa jobs by operation and outcome: ok, error, invalid, crashed, timeout, quarantined, poisoned, "
+            "outcome_unknown.",
             ("operation", "outcome"),
         ),
         Metric("wa_job_seconds", "Duration of wa jobs, host start included.", ("operation",), WA_JOB_BUCKETS),
         Metric("native_host_crashes", "Native hosts that died during a call (Go panic, signal).", ("operation",)),
         Metric("quarantines", "Times an operation was quarantined after repeated native crashes.", ("operation",)),
+        Metric(
+            "poisonings",
+            "Times a target (JID or phone number) was poisoned for an operation after repeated native crashes.",
+            ("operation",),
+        ),
         Metric("process_restarts", "Child processes restarted by the supervisor.", ("process",)),
     )
 }

@@ -278,6 +278,17 @@ def mark_failed(job: Job, execution: Execution, exc_string: str, worker_name: st
     )
 
 
+def fail_abandoned(registry: StartedJobRegistry, entry: str, job: Job, exc_string: str) -> None:
+    """Fail a started job whose worker is dead with `exc_string`, never retrying it: what
+    StartedJobRegistry.cleanup does to an abandoned job without retries left, with wagw's
+    message instead of rq's "AbandonedJobError"."""
+    with registry.connection.pipeline() as pipe:
+        pipe.zrem(registry.key, entry)
+        job.set_status(JobStatus.FAILED, pipeline=pipe)
+        job._handle_failure(exc_string, pipe, worker_name="")
+        pipe.execute()
+
+
 def schedule(queue: Queue, registry: ScheduledJobRegistry, job: Job, due: int, pipe: Pipeline) -> None:
     """Queue.schedule_job, entirely on `pipe` (rq's own adds the registry entry outside it) and
     at a whole-second due time: the scheduled registry is scored by due timestamp."""

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
 
 
 def _target(report: dict, name: str) -> dict:
-    return next(t for t in report["targets"] if t["target"] == name)
+    return next(t for t in report["targets"] if t["target"].startswith(name))
 
 
 @pytest.mark.timeout(240)
@@ -41,7 +41,12 @@ def test_chaos_short_run_meets_every_target():
             assert endpoint["lost"] == 0, text
             assert endpoint["duplicates_outside_kill_window"] == 0, text
             assert endpoint["bad_signatures"] == 0, text
-        assert _target(report, "every crashed job retried and succeeded, or failed with its panic text")["ok"], text
+        assert _target(report, "every crashed job retried and succeeded")["ok"], text
+        # The crash lane's crashes all come from one target: it is poisoned, nobody else pays.
+        assert report["jobs"]["crash_targets"] == 1 and report["jobs"]["collateral_failures"] == 0, text
+        assert report["jobs"]["sends_repeated_after_unknown_outcome"] == 0, text
+        assert report["jobs"]["sends_reaching_the_backend"] > 0, text
+        assert report["jobs"]["sends_reaching_the_backend_twice"] == 0, text  # no customer got one twice
         assert report["native_crashes"]["count"] >= 5, text  # real Go panics happened
         assert _target(report, "the supervisor never exited")["ok"], text
         assert report["supervisor"]["stop_exit_codes"] == [0, 0], text

@@ -111,6 +111,22 @@ def test_a_crash_surfaces_as_job_failed_with_the_panic(start_worker, redis_conn)
     assert "panic: runtime error" in caught.value.exc_string
 
 
+def test_a_send_with_an_unknown_outcome_is_not_sent_again_unless_asked(start_worker, redis_conn):
+    start_worker(WAGW_POISON_CRASHES="10")
+    with pytest.raises(client.JobFailed) as caught:
+        client.send_text(CRASH, "once", wait=30, connection=redis_conn)  # default Retry(max=2)
+    assert "workers.wa.OutcomeUnknown: outcome unknown: send_text to crash@s.whatsapp.net" in str(caught.value)
+    assert "panic: runtime error" in caught.value.exc_string
+    assert len(sent(redis_conn, "send_text")) == 1
+
+    job = client.enqueue_send_text(CRASH, "again", resend_on_unknown=True, retry=False, connection=redis_conn)
+    assert job.meta["resend_on_unknown"] is True
+    with pytest.raises(client.JobFailed, match="HostCrashed"):
+        client.wait_for(job, timeout=20)
+    with pytest.raises(ValueError, match="fetch_avatar is not a send"):
+        client.enqueue_fetch_avatar(ALICE, resend_on_unknown=True, connection=redis_conn)
+
+
 def test_wait_gives_up_at_its_timeout(start_worker, redis_conn):
     start_worker()
     job = client.enqueue_fetch_avatar(HANG, job_timeout=2, retry=False, connection=redis_conn)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -173,3 +175,52 @@ def test_closing_stdin_stops_the_host(settings, redis_conn):
     client.stop(grace=5)
     assert host.popen.returncode == 0
     assert time.monotonic() - started < 4
+
+
+# Sends: the host acknowledges the hand-over to the backend ----------------------------------
+def test_an_acknowledged_call_tells_whether_it_reached_the_backend(host, redis_conn):
+    result = host.call("send_text", {"to": ALICE, "text": "hi"}, deadline=None, connect_wait=WAIT, acknowledge=True)
+    assert result["to"] == ALICE and host.reached is True
+    call(host, "joined_groups")  # not acknowledged: nothing is claimed
+    assert host.reached is False
+
+    with pytest.raises(HostCrashed):
+        host.call(
+            "send_text",
+            {"to": "crash@s.whatsapp.net", "text": "boom"},
+            deadline=time.monotonic() + 20,
+            connect_wait=WAIT,
+            acknowledge=True,
+        )
+    assert host.reached is True  # the Go panic came after the hand-over
+
+    with pytest.raises(HostTimeout):
+        host.call(
+            "send_text",
+            {"to": "hang@s.whatsapp.net", "text": "zzz"},
+            deadline=time.monotonic() + 1.5,
+            connect_wait=WAIT,
+            acknowledge=True,
+        )
+    assert host.reached is True
+
+
+def test_a_host_dying_before_it_reads_the_request_did_not_reach_the_backend(host, redis_conn):
+    call(host, "joined_groups")
+    pid = host.pid
+    os.kill(pid, signal.SIGSTOP)  # it cannot read the request ...
+    killer = threading.Timer(0.5, os.kill, (pid, signal.SIGKILL))  # ... before it dies
+    killer.start()
+    try:
+        with pytest.raises(HostCrashed, match="died of signal SIGKILL during send_text"):
+            host.call(
+                "send_text",
+                {"to": ALICE, "text": "hi"},
+                deadline=time.monotonic() + 20,
+                connect_wait=WAIT,
+                acknowledge=True,
+            )
+    finally:
+        killer.join()
+    assert host.reached is False
+    assert not [s for s in sent(redis_conn) if s["op"] == "send_text"]

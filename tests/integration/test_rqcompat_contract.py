@@ -354,6 +354,19 @@ def test_reaper_reads_rqs_started_records_and_hands_them_to_rqs_retry(redis_conn
     assert job.id not in registry
 
 
+def test_fail_abandoned_fails_as_rqs_cleanup_does_with_wagws_message(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue, retry=Retry(max=2))
+    job = rq_starts(worker, queue)
+    registry = queue.started_job_registry
+    [(entry, _)] = rqcompat.started_entries(registry)
+    rqcompat.fail_abandoned(registry, entry, job, "workers.wa.OutcomeUnknown: outcome unknown: x")
+    job.refresh()
+    assert job.get_status() == JobStatus.FAILED and job.retries_left == 2
+    assert job.latest_result().exc_string == "workers.wa.OutcomeUnknown: outcome unknown: x"
+    assert job.id in queue.failed_job_registry and job.id not in registry
+
+
 # ---- results -----------------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""`wagw status` reads everything from Redis: devices, queues, crashes, quarantines, failed deliveries."""
+"""`wagw status` reads everything from Redis: devices, queues, crashes, quarantines, poisoned
+targets, failed deliveries."""
 
 from __future__ import annotations
 
@@ -18,10 +19,20 @@ PANIC = "panic: unsupported payload type: *store.PrivacyToken"
 HOOK = "https://user:pw@hooks.example/in?token=x"
 
 
-def test_report_shows_crashes_quarantines_and_failed_deliveries(redis_conn, settings):
+def test_report_shows_crashes_quarantines_poisoned_targets_and_failed_deliveries(redis_conn, settings):
     for _ in range(settings.quarantine_crashes):
         quarantine.record_crash(
             redis_conn, settings, "fetch_avatar", process="wa-worker-1", exit="signal SIGABRT", panic=PANIC
+        )
+    for _ in range(settings.poison_crashes):
+        quarantine.record_crash(
+            redis_conn,
+            settings,
+            "send_text",
+            target=quarantine.Target.of("15551234567@s.whatsapp.net"),
+            process="wa-worker-1",
+            exit="signal SIGABRT",
+            panic=PANIC,
         )
     queue = Queue(keys.WEBHOOKS_QUEUE, connection=redis_conn, serializer=SERIALIZER)
     settings = settings.model_copy(update={"webhook_urls": [HOOK]})
@@ -50,10 +61,14 @@ def test_report_shows_crashes_quarantines_and_failed_deliveries(redis_conn, sett
     assert report["devices"][1]["paired"] is False and "wagw pair --role worker-1" in report["devices"][1]["hint"]
     assert report["queues"]["webhooks"]["failed"] == 4
     assert [q["operation"] for q in report["quarantines"]] == ["fetch_avatar"]
-    assert len(report["crashes"]) == settings.quarantine_crashes and report["crashes"][0]["panic"] == PANIC
+    [poisoned] = report["poisoned_targets"]
+    assert (poisoned["operation"], poisoned["target"]) == ("send_text", "…4567@s.whatsapp.net")
+    assert poisoned["crashes"] == settings.poison_crashes and poisoned["panic"] == PANIC
+    assert len(report["crashes"]) == settings.quarantine_crashes + settings.poison_crashes
+    assert report["crashes"][0]["panic"] == PANIC and report["crashes"][0]["target"] == "…4567@s.whatsapp.net"
     assert report["failed_deliveries"]["count"] == 4
-    # A configured endpoint, by id or (queued by an older wagw) by URL, shows as its redacted URL;
-    # one this configuration does not know shows as the job names it, without credentials.
+    # A configured endpoint shows as its redacted URL, and so does a job naming a URL (from a wagw
+    # without ids); one this configuration does not know shows as the job names it, without credentials.
     assert sorted(d["endpoint"] for d in report["failed_deliveries"]["recent"]) == [
         "ffff0000",
         "https://elsewhere.example/x",
@@ -68,5 +83,7 @@ def test_report_shows_crashes_quarantines_and_failed_deliveries(redis_conn, sett
     assert "supervisor not running" in text
     assert "quarantined operations" in text and "fetch_avatar" in text
     assert "PrivacyToken" in text
+    assert "poisoned targets" in text and "…4567@s.whatsapp.net" in text
+    assert "15551234567" not in text and "15551234567" not in json.dumps(report)  # masked everywhere
     assert "failed deliveries (4;" in text and "evt-1" in text and "503" in text
     assert "pw@" not in text and "token=x" not in text and "pw2" not in text  # no credentials on screen

@@ -37,7 +37,8 @@ def test_a_wa_job_runs_in_the_native_host_and_the_device_status_is_published(sta
 
 
 def test_three_go_panics_fail_the_job_with_the_panic_text_then_a_fresh_host_serves(start_worker, wa_queue, redis_conn):
-    worker = start_worker()
+    # Poison targets apart (tests/integration/test_wa_quarantine.py): every attempt reaches the host.
+    worker = start_worker(WAGW_POISON_CRASHES="10")
     first_host = worker.host_pid()
     job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=CRASH, retry=Retry(max=2))
     assert wait_done(job, 30) == JobStatus.FAILED

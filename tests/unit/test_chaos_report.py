@@ -127,3 +127,86 @@ def test_crash_jobs_must_end_with_their_panic_text():
     assert any("j2" in p for p in problems)
     # A quarantine of an operation the crash lane never made crash is a bug, not chaos.
     assert any("j3" in p for p in problems)
+
+
+def _job(id, kind, operation, exc="", status="failed", retries=0, target="crash@s.whatsapp.net", ended=5.0):
+    return {
+        "id": id,
+        "kind": kind,
+        "operation": operation,
+        "enqueued": 1.0,
+        "ended": ended,
+        "status": status,
+        "exc": exc,
+        "retries_used": retries,
+        "target": target,
+    }
+
+
+PANIC = "HostCrashed: native host of slot 1 (pid 7) died of signal SIGABRT during send_text\npanic: runtime error"
+UNKNOWN = "workers.wa.OutcomeUnknown: outcome unknown: send_text to crash@s.whatsapp.net …: " + PANIC
+POISONED = "wagw.quarantine.PoisonedTarget: poisoned target: fetch_avatar on crash@s.whatsapp.net …\npanic: x"
+QUARANTINED = "wagw.quarantine.Quarantined: fetch_avatar quarantined after repeated native crashes …\npanic: x"
+
+
+def test_a_crashed_send_must_end_outcome_unknown_after_one_attempt():
+    jobs = [
+        _job("s1", "crash", "send_text", UNKNOWN),
+        _job("s2", "crash", "send_text", POISONED.replace("fetch_avatar", "send_text")),
+        _job("s3", "crash", "send_text", PANIC, retries=2),  # sent three times: the bug
+        _job("f1", "crash", "fetch_avatar", POISONED, retries=2),
+        _job("f2", "crash", "fetch_avatar", PANIC, retries=2),
+    ]
+    record = _record([], {}, jobs=jobs)
+    by_kind, _, problems = report.job_figures(record, wa_kills=[])
+    assert by_kind["crash"] == {
+        "failed: outcome unknown, with panic text": 1,
+        "failed: poisoned target, with panic text": 2,
+        "failed with its panic text": 2,
+    }
+    assert [p.split()[2] for p in problems] == ["s3"]
+    built = report.build(record)
+    assert built["jobs"]["sends_repeated_after_unknown_outcome"] == 1
+    failed = {t["target"]: t["ok"] for t in built["targets"]}
+    assert failed["no send attempted again after an unknown outcome"] is False
+
+
+def test_collateral_failures_are_counted_and_held_at_zero_while_crashes_come_from_one_target():
+    jobs = [
+        _job("c1", "crash", "fetch_avatar", POISONED, retries=2),
+        _job("n1", "normal", "fetch_avatar", "", status="finished", target="15550100000@s.whatsapp.net"),
+        _job("n2", "normal", "fetch_avatar", QUARANTINED, target="15550100001@s.whatsapp.net"),
+        _job("x1", "fail", "fetch_avatar", POISONED, target="fail@s.whatsapp.net"),
+    ]
+    record = _record([], {}, jobs=jobs)
+    _, _, problems = report.job_figures(record, wa_kills=[])
+    assert sorted(p.split()[2] for p in problems) == ["n2", "x1"]
+    built = report.build(record)
+    assert built["jobs"]["collateral_failures"] == 2 and built["jobs"]["crash_targets"] == 1
+    target = next(t for t in built["targets"] if t["target"].startswith("0 collateral failures"))
+    assert target["ok"] is False and "crashes from 1 target(s), a quarantine needs 3" in target["detail"]
+    assert "collateral failures (failed fast, not their crash)" in report.render(built)
+
+    # Crashes from as many targets as a quarantine needs: quarantining the operation is right.
+    spread = [_job(f"c{n}", "crash", "fetch_avatar", PANIC, target=f"crash@{s}") for n, s in enumerate(["lid", "g.us"])]
+    record = _record([], {}, jobs=[*jobs[:3], *spread])
+    _, _, problems = report.job_figures(record, wa_kills=[])
+    assert problems == []
+    assert next(t for t in report.build(record)["targets"] if t["target"].startswith("0 collateral"))["ok"]
+
+
+def test_a_send_cut_by_a_worker_kill_ends_outcome_unknown_and_no_text_may_arrive_twice():
+    reaped = "workers.wa.OutcomeUnknown: outcome unknown: send_text … the wa-worker running it (wa-worker-1) died …"
+    jobs = [
+        _job("k1", "normal", "send_text", reaped, target="15550200001@s.whatsapp.net"),
+        _job("k2", "normal", "send_text", reaped, target="15550200002@s.whatsapp.net", ended=30.0),
+    ]
+    record = _record([], {}, jobs=jobs, kills=[Kill("wa-worker-1", 9, "SIGKILL", at=3.0)])
+    _, _, problems = report.job_figures(record, wa_kills=[3.0])
+    assert problems == []  # both killed during their run: the reaper's verdict is right
+    assert report.build(record)["jobs"]["sends_reaching_the_backend_twice"] == 0
+
+    record.sends_total, record.sends_twice = 40, {"chaos job 17": 2}
+    built = report.build(record)
+    target = next(t for t in built["targets"] if t["target"].startswith("no send attempted again"))
+    assert not target["ok"] and "1 of 40 sends reached the backend twice" in target["detail"]

@@ -7,7 +7,10 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from wagw import exporter, keys, metrics
+from wagw import exporter, keys, metrics, quarantine
+from wagw.config import Settings
+from wagw.operations import OPERATIONS
+from wagw.quarantine import Target
 
 
 @pytest.fixture
@@ -115,6 +118,22 @@ def test_devices_quarantines_and_session_gauge(conn):
     assert samples["wagw_device_connected"][frozenset({("role", "worker-1")})] == 0
     assert samples["wagw_device_paired"][frozenset({("role", "worker-1")})] == 1
     assert samples["wagw_quarantined"] == {frozenset({("operation", "fetch_avatar")}): 1}
+
+
+def test_poisoned_targets_are_counted_per_operation_never_labelled(conn):
+    settings = Settings(_env_file=None, poison_crashes=1)
+    for target in ("15551234567@s.whatsapp.net", "15557654321@s.whatsapp.net"):
+        quarantine.record_crash(
+            conn, settings, "fetch_avatar", target=Target.of(target), process="p", exit="signal SIGABRT", panic=""
+        )
+
+    samples = scrape(conn)
+
+    poisoned = samples["wagw_poisoned_targets"]
+    assert poisoned[frozenset({("operation", "fetch_avatar")})] == 2
+    assert poisoned[frozenset({("operation", "send_text")})] == 0
+    assert set(poisoned) == {frozenset({("operation", name)}) for name in OPERATIONS}  # bounded: one per operation
+    assert "1555" not in generate_latest(exporter.registry_for(conn)).decode()
 
 
 def test_session_gauge_is_zero_when_the_session_stops_reporting(conn):

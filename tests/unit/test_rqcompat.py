@@ -40,11 +40,11 @@ CALLS = [
     (
         "rq.job:Job._handle_failure",
         "exc_string, pipeline, * worker_name, execution_id, execution_started_at, execution_ended_at",
-        "rqcompat.mark_failed",
+        "rqcompat.mark_failed, rqcompat.fail_abandoned",
     ),
     ("rq.queue:Queue._enqueue_job", "job, * pipeline, at_front", "rqcompat.requeue_at_front"),
     ("rq.job:Job.prepare_for_execution", "worker_name, pipeline", "rqcompat.start_execution"),
-    ("rq.job:Job.set_status", "status, * pipeline", "rqcompat.mark_failed, rqcompat.schedule"),
+    ("rq.job:Job.set_status", "status, * pipeline", "rqcompat.mark_failed, rqcompat.schedule, rqcompat.fail_abandoned"),
     ("rq.job:Job.save", "* pipeline", "rqcompat.mark_failed, rqcompat.schedule"),
     ("rq.executions:Execution.create", "job, ttl, * pipeline, worker_name", "rqcompat.start_execution"),
     ("rq.executions:Execution.delete", "job, pipeline", "rqcompat.end_execution"),

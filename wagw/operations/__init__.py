@@ -3,8 +3,9 @@
 Everything about an operation derives from its row: the argument model (checked by the
 client and again by the worker), the defaults applied when an enqueuer sets no timeout or
 Retry, the Backend method the native host calls (the same name), the `wagw.client`
-functions, the `operation` label of the wa job metrics, and docs/jobs.md's defaults table
-(tests/unit/test_operations.py holds the docs to it).
+functions, the `operation` label of the wa job metrics, the job's *target* (what a poison
+target is: wagw.quarantine), whether it *sends* (not repeated after an unknown outcome),
+and docs/jobs.md's defaults table (tests/unit/test_operations.py holds the docs to it).
 """
 
 from __future__ import annotations
@@ -30,6 +31,22 @@ from wagw.operations.args import (
 )
 
 JOB_PREFIX = "workers.wa."
+# Job meta an enqueuer sets (JSON true) to have a send retried per its Retry even when its
+# outcome is unknown, accepting that the message may arrive twice (docs/jobs.md).
+RESEND_ON_UNKNOWN = "resend_on_unknown"
+# What such a send fails with: workers.wa.OutcomeUnknown, or this name in the exception text
+# the reaper writes for a send whose wa-worker died mid-call.
+OUTCOME_UNKNOWN = "workers.wa.OutcomeUnknown"
+
+
+def outcome_unknown(operation: str, to: str | None, cause: str) -> str:
+    """The message of a send that may have reached WhatsApp ("outcome unknown: …"); `to` is
+    the target as shown (masked), `cause` what happened after the hand-over."""
+    where = f" to {to}" if to else ""
+    return (
+        f"outcome unknown: {operation}{where} may have reached WhatsApp, so it is not sent again "
+        f'(enqueue with meta={{"{RESEND_ON_UNKNOWN}": true}} to have it retried); {cause}'
+    )
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,15 @@ class Operation:
     timeout: int  # seconds for the whole job: validation, connect wait and the call
     retries: int  # RQ Retry(max=retries): attempts = retries + 1
     interval: int  # seconds between attempts (needs the scheduler)
+    # The argument naming whom or what the job is about (a JID, phone number or a list of
+    # them): a crash that repeats on one target poisons that target only (wagw.quarantine).
+    # None: the job has no target, and each of its crashes counts against the operation.
+    target: str | None = None
+    # A send delivers something to people on WhatsApp that a second call would deliver again
+    # (neonize cannot reuse a message id). Once such a request reached the backend, a crash
+    # or timeout leaves its outcome unknown: the job fails "outcome unknown", not retried,
+    # unless the enqueuer opted in (docs/jobs.md "Send semantics").
+    sends: bool = False
 
     @property
     def path(self) -> str:
@@ -49,6 +75,16 @@ class Operation:
     @property
     def parameters(self) -> list[str]:
         return list(self.args.model_fields)
+
+    def target_of(self, args: JobArgs) -> str | None:
+        """The job's target from its validated arguments: the address, or a list's addresses
+        sorted and joined with "," (a batch is one target); None when the job has none."""
+        if self.target is None:
+            return None
+        value = getattr(args, self.target)
+        if isinstance(value, list):
+            return ",".join(sorted(value)) or None
+        return value or None
 
     def signature(self, *extra: inspect.Parameter) -> inspect.Signature:
         """The job's Python signature (its argument model's fields, then `extra`)."""
@@ -78,6 +114,7 @@ OPERATIONS: dict[str, Operation] = {
             timeout=30,
             retries=2,
             interval=2,
+            target="jid",
         ),
         Operation(
             "send_text",
@@ -86,6 +123,8 @@ OPERATIONS: dict[str, Operation] = {
             timeout=60,
             retries=2,
             interval=5,
+            target="to",
+            sends=True,
         ),
         Operation(
             "send_image",
@@ -94,6 +133,8 @@ OPERATIONS: dict[str, Operation] = {
             timeout=120,
             retries=2,
             interval=5,
+            target="to",
+            sends=True,
         ),
         Operation(
             "user_info",
@@ -102,6 +143,7 @@ OPERATIONS: dict[str, Operation] = {
             timeout=30,
             retries=2,
             interval=2,
+            target="jids",
         ),
         Operation(
             "is_on_whatsapp",
@@ -110,6 +152,7 @@ OPERATIONS: dict[str, Operation] = {
             timeout=30,
             retries=2,
             interval=2,
+            target="phones",
         ),
         Operation(
             "group_info",
@@ -118,6 +161,7 @@ OPERATIONS: dict[str, Operation] = {
             timeout=30,
             retries=2,
             interval=2,
+            target="jid",
         ),
         Operation(
             "joined_groups",
@@ -134,10 +178,14 @@ OPERATIONS: dict[str, Operation] = {
             timeout=30,
             retries=2,
             interval=2,
+            target="chat",
         ),
     )
 }
 
+
+# Sends, as docs/jobs.md lists them.
+SENDS = frozenset(name for name, op in OPERATIONS.items() if op.sends)
 
 # What a wa-worker runs (wagw.rqcompat.confine_jobs): these paths and nothing else.
 JOB_PATHS = frozenset(op.path for op in OPERATIONS.values())

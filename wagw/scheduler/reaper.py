@@ -4,7 +4,9 @@ Two places can hold such a job, and RQ alone is slow to notice either:
 
 - the started registry, when the worker died mid-job: RQ waits out the job's lease (10-15
   minutes). A job whose worker pid is known dead on this host, or whose worker's heartbeat
-  key has expired, is expired at once through RQ's own cleanup, so its Retry applies;
+  key has expired, is expired at once through RQ's own cleanup, so its Retry applies. Except
+  a send that its worker was handing to the native host (a wagw:send-handed marker): it may
+  have reached WhatsApp, so it fails "outcome unknown" instead (docs/jobs.md "Send semantics");
 - the queue's intermediate list, when the worker stopped between taking the id off the queue
   and marking it started: RQ fails it after a minute at its next maintenance. The job never
   ran, so after STRANDED_AFTER seconds it goes back on the queue instead.
@@ -15,13 +17,18 @@ from __future__ import annotations
 import socket
 import time
 
+from loguru import logger
 from redis import Redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from rq.registry import StartedJobRegistry
 
-from wagw import rqcompat
+from wagw import keys, operations, rqcompat
+from wagw.operations.args import InvalidArguments
 from wagw.procs import pid_alive
-from wagw.redisconn import SERIALIZER
+from wagw.quarantine import Target
+from wagw.redisconn import SERIALIZER, as_text
 
 # A live worker moves an id from the intermediate list to the started registry within
 # milliseconds; one still there after this long has lost its worker.
@@ -48,10 +55,38 @@ def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None
             for entry, worker_name in rqcompat.started_entries(registry)
             if worker_name and _worker_dead(conn, worker_name, hostname)
         ]
+        orphans = [entry for entry in orphans if not _send_outcome_unknown(conn, registry, entry)]
         if orphans:
             # RQ's abandoned-job handling (retry or fail) now, not when their lease runs out.
             reaped.extend(rqcompat.expire_now(registry, orphans))
     return reaped
+
+
+def _send_outcome_unknown(conn: Redis, registry: StartedJobRegistry, entry: str) -> bool:
+    """Fail an orphaned send that was being handed to its host; True if it was one."""
+    job_id = entry.split(":", 1)[0]
+    marker = keys.SEND_HANDED.format(job_id=job_id)
+    worker = conn.get(marker)
+    if worker is None:
+        return False
+    try:
+        job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
+    except NoSuchJobError:
+        conn.delete(marker)
+        return False
+    op = operations.operation_of(job.func_name)
+    if op is None:
+        return False
+    try:
+        to = Target.of(op.target_of(operations.validate(op.name, job.args, job.kwargs, fake=True)))
+    except InvalidArguments:
+        to = None
+    cause = f"the wa-worker running it ({as_text(worker)}) died while it was being handed to WhatsApp"
+    message = operations.outcome_unknown(op.name, to.shown if to else None, cause)
+    rqcompat.fail_abandoned(registry, entry, job, f"{operations.OUTCOME_UNKNOWN}: {message}")
+    conn.delete(marker)
+    logger.warning("job {} ({}): its worker died mid-send: failed, outcome unknown", job_id, op.name)
+    return True
 
 
 class StrandedJobs:

@@ -1,4 +1,5 @@
-"""`wagw status`: the supervisor's process table, devices, queues, crashes and quarantines.
+"""`wagw status`: the supervisor's process table, devices, queues, crashes, quarantines and
+poisoned targets.
 
 Everything is read from Redis, where each process keeps its own entry alive with a TTL
 heartbeat: a dead supervisor or session simply disappears.
@@ -54,7 +55,7 @@ def device_status(conn: Redis, role: str) -> dict:
 
 
 def collect(settings: Settings, conn: Redis) -> dict:
-    from wagw.quarantine import active_quarantines
+    from wagw.quarantine import active_poisons, active_quarantines
     from wagw.webhooks.replay import failed_deliveries
 
     raw = conn.get(keys.SUPERVISOR_STATUS)
@@ -66,6 +67,7 @@ def collect(settings: Settings, conn: Redis) -> dict:
         "queues": {name: queue_counts(conn, name) for name in (keys.WA_QUEUE, keys.WEBHOOKS_QUEUE)},
         "crashes": [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, 9)],
         "quarantines": active_quarantines(conn),
+        "poisoned_targets": active_poisons(conn),
         "failed_deliveries": failed_deliveries(conn, settings, limit=5),
         "redis_memory": memory(conn),
         "time": time.time(),

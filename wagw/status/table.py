@@ -98,6 +98,25 @@ def render(report: dict, console: Console | None = None) -> None:
             table.add_row(q.get("operation", "?"), until, str(q.get("crashes", "")), (q.get("panic") or "")[:120])
         console.print(table)
 
+    if report.get("poisoned_targets"):
+        table = Table(
+            title="poisoned targets (their jobs of that operation fail fast; other targets carry on)",
+            title_justify="left",
+            style="red",
+        )
+        for column in ("operation", "target", "until", "crashes", "last panic"):
+            table.add_column(column)
+        for p in report["poisoned_targets"]:
+            until = datetime.fromtimestamp(p["until"]).strftime("%H:%M:%S") if p.get("until") else "-"
+            table.add_row(
+                p.get("operation", "?"),
+                f"{p.get('target', '?')} ({p.get('target_id', '?')})",
+                until,
+                str(p.get("crashes", "")),
+                (p.get("panic") or "")[:100],
+            )
+        console.print(table)
+
     failed = report.get("failed_deliveries") or {}
     if failed.get("count"):
         table = Table(
@@ -119,13 +138,14 @@ def render(report: dict, console: Console | None = None) -> None:
 
     if report["crashes"]:
         table = Table(title="recent crashes", title_justify="left")
-        for column in ("when", "process", "operation", "exit", "panic"):
+        for column in ("when", "process", "operation", "target", "exit", "panic"):
             table.add_column(column)
         for crash in report["crashes"]:
             table.add_row(
                 _ago(crash.get("time", 0)),
                 crash.get("process", "?"),
                 crash.get("operation") or "-",
+                crash.get("target") or "-",
                 str(crash.get("exit", "")),
                 (crash.get("panic") or "")[:100],
             )

@@ -13,6 +13,9 @@ Protocol, one JSON object per line:
 - stdout, replies only: {"id": 7, "ok": true, "result": {...}} or
   {"id": 7, "ok": false, "error": {"type": "BackendError", "message": "...", "backend": true}}
   ("invalid": true instead of "backend" when the backend found the arguments unusable);
+  a request with "ack": true (a send: wagw.operations `sends`) first gets
+  {"id": 7, "calling": true}, written and flushed right before the backend is called, so the
+  wa-worker knows whether a host that dies had handed the request to WhatsApp's library;
 - the events pipe (an extra fd), connection state only: {"event": "state", "state": <a
   wagw.devices.DeviceState value>, "paired": bool|null, "jid": str|null, "error": str|null}.
   Keeping it apart lets the calling thread read its reply straight from stdout;
@@ -130,11 +133,12 @@ class Host:
         try:
             request = json.loads(line)
             request_id, op, params = request["id"], request["op"], request.get("params") or {}
-        except (ValueError, KeyError, TypeError) as error:
+            ack = bool(request.get("ack"))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             return {"id": None, "ok": False, "error": {"type": "ProtocolError", "message": str(error)}}
-        return self._execute(backend, request_id, op, params)
+        return self._execute(backend, request_id, op, params, ack=ack)
 
-    def _execute(self, backend: Backend, request_id: Any, op: str, params: dict) -> dict:
+    def _execute(self, backend: Backend, request_id: Any, op: str, params: dict, *, ack: bool = False) -> dict:
         from wagw.operations import OPERATIONS
         from wagw.operations.args import InvalidArguments
         from wagw.whatsapp.backend import BackendError
@@ -145,8 +149,14 @@ class Host:
             params = dict(params)
             params["image"] = base64.b64decode(params.pop("image_b64"))
         logger.debug("call {} {}", request_id, op)
+        method = getattr(backend, op)
+        if ack:
+            # From here on the request may reach WhatsApp: a death after this line leaves a
+            # send's outcome unknown (the wa-worker has read this line by then, or reads it
+            # from the pipe after our death).
+            self.reply({"id": request_id, "calling": True})
         try:
-            result = getattr(backend, op)(**params)
+            result = method(**params)
         except BackendError as error:
             return {
                 "id": request_id,

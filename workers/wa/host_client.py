@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -304,6 +305,10 @@ class HostClient:
         self.spawns = 0
         self._last_paired: bool | None = None
         self._last_jid: str | None = None
+        # Whether the current (or last) call's request was handed to the backend: only known
+        # for calls made with acknowledge=True (the host says so before calling); False
+        # means it certainly was not.
+        self.reached = False
 
     # Lifecycle (main thread only) -----------------------------------------------------
     def start(self) -> None:
@@ -393,16 +398,36 @@ class HostClient:
         }
 
     # Calls ----------------------------------------------------------------------------
-    def call(self, operation: str, params: dict[str, Any], *, deadline: float | None, connect_wait: float) -> Any:
+    def call(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        deadline: float | None,
+        connect_wait: float,
+        acknowledge: bool = False,
+        before_write: Callable[[], None] | None = None,
+    ) -> Any:
         """Run one call in the host; `deadline` is a time.monotonic() value (None: no bound).
+
+        With `acknowledge`, the host says when it hands the request to the backend, and
+        `self.reached` tells afterwards whether it did (for sends: wagw.operations).
+        `before_write` runs once the host is connected, right before the request is written
+        to it (an exception there fails the call before anything left).
 
         Raises HostCrashed, HostTimeout, SlotNotPaired, HostUnavailable, a wagw BackendError
         (an ordinary failure reported by the backend), InvalidArguments (the backend found the
         arguments unusable, e.g. an image that does not decode) or HostCallError.
         """
+        self.reached = False
         host = self._connected_host(deadline, connect_wait)
         request_id = next(self._ids)
-        line = json.dumps({"id": request_id, "op": operation, "params": params}) + "\n"
+        request: dict[str, Any] = {"id": request_id, "op": operation, "params": params}
+        if acknowledge:
+            request["ack"] = True
+        line = json.dumps(request) + "\n"
+        if before_write is not None:
+            before_write()
         answered = False
         try:
             try:
@@ -412,6 +437,9 @@ class HostClient:
                 pass  # the host is dying: reading its reply reports it
             try:
                 reply = host.read_reply(request_id, deadline)
+                while reply is not None and reply.get("calling"):
+                    self.reached = True
+                    reply = host.read_reply(request_id, deadline)
             except TimeoutError:
                 answered = True  # _timed_out replaces the host itself
                 raise self._timed_out(host, operation) from None

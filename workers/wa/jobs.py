@@ -4,12 +4,15 @@
         "workers.wa.fetch_avatar", jid="15551234567@s.whatsapp.net")
 
 Each job validates its arguments (bad ones fail at once, never retried, never reaching the
-host), fails fast while its operation is quarantined, and forwards the call to the native
-host owned by the `wagw wa-worker` running it. Results, defaults and errors: docs/jobs.md.
+host), fails fast while its target is poisoned or its operation quarantined (wagw.quarantine),
+and forwards the call to the native host owned by the `wagw wa-worker` running it. A send
+whose host crashed or timed out after the request was handed to the backend fails with
+OutcomeUnknown instead of being retried. Results, defaults and errors: docs/jobs.md.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter, defaultdict
@@ -21,18 +24,32 @@ from loguru import logger
 from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 
-from wagw import metrics, operations, quarantine
-from wagw.names import host_name
+from wagw import keys, metrics, operations, quarantine
+from wagw.names import host_name, wa_worker_name
 from wagw.operations import OPERATIONS, Operation
 from wagw.operations.args import InvalidArguments
 from workers.wa import media
-from workers.wa.host_client import HostCrashed
+from workers.wa.host_client import HostCallError, HostCrashed
+
+# A send's marker outlives the job's deadline by this much: the reaper (at a wa-worker's
+# start, or the scheduler every second) finds a dead worker's job well within it.
+HANDED_GRACE = 600.0
 
 if TYPE_CHECKING:
     from redis import Redis
 
     from wagw.config import Settings
     from workers.wa.host_client import HostClient
+
+
+class OutcomeUnknown(RuntimeError):
+    """A send's request was handed to the backend, then its host crashed or the call timed
+    out: WhatsApp may or may not have it. Not sent again (unless the enqueuer set
+    meta={"resend_on_unknown": True}), so that nobody gets the same message twice."""
+
+    __module__ = "workers.wa"  # the name job failures show (docs/jobs.md)
+
+    permanent = True  # read by the wa-worker: a retry would be a second message
 
 
 class JobCounts:
@@ -76,6 +93,8 @@ class Runtime:
     host: HostClient
     slot: int
     deadline: float | None = None  # time.monotonic() by which the current job must end
+    resend_on_unknown: bool = False  # the current job's enqueuer accepts a resend (job meta)
+    job_id: str | None = None  # the current job's id (a send's marker names it)
     counts: JobCounts = field(default_factory=JobCounts)
     quarantines: quarantine.Checker = field(init=False)
 
@@ -86,11 +105,15 @@ class Runtime:
     def process(self) -> str:
         return host_name(self.slot)
 
-    def begin(self, timeout: float | None) -> None:
+    def begin(self, timeout: float | None, *, job_id: str | None = None, resend_on_unknown: bool = False) -> None:
         self.deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
+        self.job_id = job_id
+        self.resend_on_unknown = resend_on_unknown
 
     def end(self) -> None:
         self.deadline = None
+        self.job_id = None
+        self.resend_on_unknown = False
 
 
 _runtime: Runtime | None = None
@@ -108,37 +131,64 @@ def _current() -> Runtime:
     return _runtime
 
 
+def resend_on_unknown(meta: object) -> bool:
+    """Whether a job's meta opts in to resending after an unknown outcome (JSON true only)."""
+    return isinstance(meta, dict) and meta.get(operations.RESEND_ON_UNKNOWN) is True
+
+
 def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
-    """Validate, check the quarantine, and execute one job in the native host."""
+    """Validate, check poison targets and the quarantine, and execute one job in the native host."""
     started = time.monotonic()
     runtime = _runtime
+    op = OPERATIONS[operation]
     outcome = "error"
+    target: quarantine.Target | None = None
+    calling = False  # the request went to the host (runtime.host.reached: and on to the backend)
     try:
         fake = runtime is not None and runtime.settings.backend == "fake"
-        params = operations.validate(operation, args, kwargs, fake=fake).model_dump()
+        valid = operations.validate(operation, args, kwargs, fake=fake)
+        params = valid.model_dump()
+        target = quarantine.Target.of(op.target_of(valid))
         runtime = _current()
-        runtime.quarantines.check(operation)
+        runtime.quarantines.check(operation, target)
         if operation == "send_image":
             params = media.image_params(params, runtime.settings, runtime.deadline)
+        calling = True
+        mark = _mark_handed(runtime, op)
         result = runtime.host.call(
-            operation, params, deadline=runtime.deadline, connect_wait=runtime.settings.wa_connect_wait
+            operation,
+            params,
+            deadline=runtime.deadline,
+            connect_wait=runtime.settings.wa_connect_wait,
+            acknowledge=op.sends,
+            before_write=mark,
         )
         outcome = "ok"
         return result
     except HostCrashed as crash:
         outcome = "crashed"
         if crash.native and runtime is not None:
-            _count_crash(runtime, operation, crash)
+            _count_crash(runtime, operation, target, crash)
+        if calling and _outcome_unknown(runtime, op):
+            outcome = "outcome_unknown"
+            raise _unknown(op, target, crash) from None
         raise
     except BaseException as error:
         outcome = _outcome(error)
+        if calling and isinstance(error, JobTimeoutException | HostCallError) and _outcome_unknown(runtime, op):
+            outcome = "outcome_unknown"
+            raise _unknown(op, target, error) from None
         raise
     finally:
         if runtime is not None:
             runtime.counts.add(operation, outcome, time.monotonic() - started)
+            if calling and op.sends and outcome != "ok" and not runtime.host.reached:
+                _unmark_handed(runtime)
 
 
 def _outcome(error: BaseException) -> str:
+    if isinstance(error, quarantine.PoisonedTarget):
+        return "poisoned"
     if isinstance(error, quarantine.Quarantined):
         return "quarantined"
     if isinstance(error, InvalidArguments):
@@ -148,14 +198,57 @@ def _outcome(error: BaseException) -> str:
     return "error"
 
 
-def _count_crash(runtime: Runtime, operation: str, crash: HostCrashed) -> None:
+def _outcome_unknown(runtime: Runtime | None, op: Operation) -> bool:
+    """A send whose request reached the backend, and whose enqueuer did not accept a resend."""
+    return runtime is not None and op.sends and runtime.host.reached and not runtime.resend_on_unknown
+
+
+def _unknown(op: Operation, target: quarantine.Target | None, error: BaseException) -> OutcomeUnknown:
+    name = f"{type(error).__module__}.{type(error).__name__}"
+    cause = f"the call failed after it was handed to WhatsApp's library: {name}: {error}"
+    return OutcomeUnknown(operations.outcome_unknown(op.name, target.shown if target else None, cause))
+
+
+def _mark_handed(runtime: Runtime, op: Operation) -> Callable[[], None] | None:
+    """For a send: a marker written right before the request goes to the host, so that if this
+    worker dies mid-call the reaper fails the job "outcome unknown" instead of retrying it."""
+    job_id = runtime.job_id
+    if not op.sends or runtime.resend_on_unknown or job_id is None:
+        return None
+    ttl = math.ceil(((runtime.deadline or time.monotonic()) - time.monotonic() + HANDED_GRACE) * 1000)
+
+    def mark() -> None:
+        runtime.conn.set(keys.SEND_HANDED.format(job_id=job_id), wa_worker_name(runtime.slot), px=max(1000, ttl))
+
+    return mark
+
+
+def _unmark_handed(runtime: Runtime) -> None:
+    """The request certainly did not reach the backend: a dead worker now is a plain retry."""
+    if runtime.job_id is None:
+        return
+    try:
+        runtime.conn.delete(keys.SEND_HANDED.format(job_id=runtime.job_id))
+    except RedisError as error:
+        logger.debug("send marker of job {} not cleared: {}", runtime.job_id, error)
+
+
+def _count_crash(runtime: Runtime, operation: str, target: quarantine.Target | None, crash: HostCrashed) -> None:
     try:
         engaged = quarantine.record_crash(
-            runtime.conn, runtime.settings, operation, process=runtime.process, exit=crash.exit, panic=crash.panic
+            runtime.conn,
+            runtime.settings,
+            operation,
+            target=target,
+            process=runtime.process,
+            exit=crash.exit,
+            panic=crash.panic,
         )
         metrics.incr(runtime.conn, "native_host_crashes", operation=operation)
-        if engaged:
-            runtime.quarantines.note(engaged)
+        runtime.quarantines.note(engaged)
+        if engaged.poison:
+            metrics.incr(runtime.conn, "poisonings", operation=operation)
+        if engaged.quarantine:
             metrics.incr(runtime.conn, "quarantines", operation=operation)
     except RedisError as error:  # the job still fails with the crash; only the count is lost
         logger.error("could not record the native crash of {}: {}", operation, error)

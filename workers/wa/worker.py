@@ -8,7 +8,8 @@ the process allowed to die. The worker:
   none: a job counts as "no timeout given" when it carries RQ's default of 180 s, and as
   "no Retry given" when it has no retries configured and was never retried. An enqueuer opts
   out of all defaults with meta={"wagw_defaults": False};
-- fails permanent errors (bad arguments, quarantine) without RQ's Retry;
+- fails permanent errors (bad arguments, poison target, quarantine, a send's unknown
+  outcome) without RQ's Retry;
 - bounds every call by the job timeout itself (killing the host) and keeps RQ's SIGALRM
   as a backstop a little later;
 - hands jobs left "started" by dead workers to their Retry at start (wagw.scheduler.reaper);
@@ -93,7 +94,8 @@ def apply_defaults(job: Job, settings: Settings) -> bool:
 
 
 def no_retry_for_permanent_errors(job: Job, exc_type, exc_value, traceback) -> bool:
-    """RQ exception handler: a failure marked `permanent` (bad arguments, quarantine) is final.
+    """RQ exception handler: a failure marked `permanent` (bad arguments, poison target,
+    quarantine, outcome unknown) is final.
 
     RQ calls the handlers before deciding on a retry, so clearing retries_left here is enough.
     """
@@ -129,7 +131,7 @@ class WaWorker(SimpleWorker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         apply_defaults(job, self.runtime.settings)
-        self.runtime.begin(job.timeout)
+        self.runtime.begin(job.timeout, job_id=job.id, resend_on_unknown=wa.resend_on_unknown(job.meta))
         try:
             super().execute_job(job, queue)
         finally:
