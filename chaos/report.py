@@ -246,6 +246,9 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
         kind, ok = job["kind"], True
         if outcome.startswith("not finished"):
             ok = False
+        elif outcome == "failed: outcome unknown, no panic text":
+            # The reaper's verdict on a send whose wa-worker we SIGKILLed mid-call, whatever its kind.
+            ok = job["operation"] in SENDS and _killed_during(job, wa_kills)
         elif kind != "crash" and outcome == "failed: quarantined, with panic text":
             ok = quarantine_possible and job["operation"] in crashing_ops
         elif kind != "crash" and outcome.startswith("failed: poisoned target"):
@@ -254,10 +257,7 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
             # A send that crashed in the call is never sent again: one attempt, outcome unknown.
             ok = (
                 outcome in ("failed: outcome unknown, with panic text", *FAIL_FAST) and not job.get("retries_used")
-            ) or (
-                outcome in ("failed: abandoned (worker killed)", "failed: outcome unknown, no panic text")
-                and _killed_during(job, wa_kills)
-            )
+            ) or (outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills))
         elif kind == "crash":
             ok = outcome in (
                 "succeeded",
@@ -266,10 +266,8 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
                 *FAIL_FAST,
             ) or (outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills))
         elif kind == "normal":
-            # A send whose wa-worker was killed mid-call fails "outcome unknown" (the reaper).
             ok = outcome.startswith("succeeded") or (
-                outcome in ("failed: abandoned (worker killed)", "failed: outcome unknown, no panic text")
-                and _killed_during(job, wa_kills)
+                outcome == "failed: abandoned (worker killed)" and _killed_during(job, wa_kills)
             )
         elif kind == "malformed":
             ok = outcome == "failed: invalid arguments" and not job.get("retries_used")

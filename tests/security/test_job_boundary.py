@@ -44,6 +44,7 @@ def test_a_wa_worker_runs_no_function_but_its_own_jobs(start_worker, wa_queue, p
         wa_queue.enqueue("os.getenv", "WAGW_WEBHOOK_SECRET"),
         wa_queue.enqueue(f"{PROBE}.called"),
         wa_queue.enqueue("workers.wa.host_client.HostClient.stop"),
+        wa_queue.enqueue("workers.wa.OutcomeUnknown", "published for its name, not as a job"),
     ]
     for job in attacks:
         assert wait_done(job) == JobStatus.FAILED

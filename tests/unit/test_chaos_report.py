@@ -200,10 +200,17 @@ def test_a_send_cut_by_a_worker_kill_ends_outcome_unknown_and_no_text_may_arrive
     jobs = [
         _job("k1", "normal", "send_text", reaped, target="15550200001@s.whatsapp.net"),
         _job("k2", "normal", "send_text", reaped, target="15550200002@s.whatsapp.net", ended=30.0),
+        _job("k3", "fail", "send_text", reaped, target="fail@s.whatsapp.net"),
+        _job("k4", "crash", "send_text", reaped),
     ]
     record = _record([], {}, jobs=jobs, kills=[Kill("wa-worker-1", 9, "SIGKILL", at=3.0)])
     _, _, problems = report.job_figures(record, wa_kills=[3.0])
-    assert problems == []  # both killed during their run: the reaper's verdict is right
+    assert problems == []  # all killed during their run: the reaper's verdict is right
+    late = _job("k5", "normal", "send_text", reaped, target="15550200005@s.whatsapp.net")
+    late["enqueued"] = 4.0  # no kill while it ran: a bug
+    lookup = _job("k6", "normal", "fetch_avatar", reaped, target="15550200006@s.whatsapp.net")  # never a send
+    _, _, problems = report.job_figures(_record([], {}, jobs=[late, lookup]), wa_kills=[3.0])
+    assert sorted(p.split()[2] for p in problems) == ["k5", "k6"]
     assert report.build(record)["jobs"]["sends_reaching_the_backend_twice"] == 0
 
     record.sends_total, record.sends_twice = 40, {"chaos job 17": 2}
