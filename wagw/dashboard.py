@@ -152,7 +152,8 @@ def _install_fixed_views(app: Flask) -> None:
         """What rq-dashboard's job view and delete fetch: never with pickle."""
 
         @classmethod
-        def fetch(cls, id, connection=None, serializer=None):
+        def fetch(cls, id, connection=None, serializer: object = None):
+            # Whatever serializer rq-dashboard passes (none: pickle), jobs are read as JSON.
             return super().fetch(id, connection=connection, serializer=SERIALIZER)
 
     if getattr(web, "Job", None) is not Job:  # written against rq-dashboard 0.9

@@ -134,8 +134,8 @@ def _message_head(
 ) -> tuple[dict[str, Any], str | None]:
     """The fields every message-like event starts with (go-whatsapp's buildFromFields).
 
-    WhatsApp may address a chat or sender by LID; the phone-number form (when known, e.g.
-    from neonize's SenderAlt) goes in chat_id/from and the LID in chat_lid/from_lid.
+    WhatsApp may address a chat or sender by LID; the phone-number form (when known, as in
+    neonize's SenderAlt) goes in chat_id/from and the LID in chat_lid/from_lid.
     """
     payload: dict[str, Any] = {"id": id}
     chat, chat_lid = _split_lid(chat, chat_alt)

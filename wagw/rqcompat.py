@@ -31,7 +31,7 @@ from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.results import Result
-from rq.serializers import DefaultSerializer
+from rq.serializers import resolve_serializer
 from rq.utils import as_text, utcformat
 from rq.utils import now as rq_now
 from rq.worker import BaseWorker
@@ -372,6 +372,7 @@ class RefusedJob(RuntimeError):
 
 
 _JOB_FUNC = Job.func  # rq's own property: imports whatever path the job names
+_RQ_DEFAULT_SERIALIZER = resolve_serializer(None)  # what rq uses when none is given: pickle
 _CALLBACK_NAMES = ("_success_callback_name", "_failure_callback_name", "_stopped_callback_name")
 
 
@@ -416,7 +417,7 @@ def confine_jobs(allowed_paths: frozenset[str]) -> None:
     Job.func = property(func)  # type: ignore[method-assign, assignment]
     for callback in ("success_callback", "failure_callback", "stopped_callback"):
         setattr(Job, callback, property(lambda job: None))
-    DefaultSerializer.loads = staticmethod(_refuse_pickle)
+    _RQ_DEFAULT_SERIALIZER.loads = staticmethod(_refuse_pickle)  # type: ignore[method-assign]
 
 
 # ---- results (wagw.client) ----------------------------------------------------------------------
