@@ -54,6 +54,7 @@ STUBBED = (
     "GetGroupInfo",
     "GetJoinedGroups",
     "MarkRead",
+    "GetPrivacySettings",
 )
 
 _libc = ctypes.CDLL(None)
@@ -116,6 +117,7 @@ class Boundary:
             "GetGroupInfo": self._get_group_info,
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
+            "GetPrivacySettings": self._get_privacy_settings,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -227,6 +229,9 @@ class Boundary:
     def _mark_read(self, uuid, ids, timestamp, chat, chat_size, sender, sender_size, receipt_type) -> int:
         chat_jid, sender_jid = N.JID.FromString(_read(chat, chat_size)), N.JID.FromString(_read(sender, sender_size))
         return go_string(self.world.mark_read(_text(ids), timestamp, chat_jid, sender_jid, _text(receipt_type)))
+
+    def _get_privacy_settings(self, uuid) -> int:
+        return go_bytes(self.world.get_privacy_settings())
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -41,6 +41,7 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),
     ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),
+    ("my-privacy", "my_privacy", {}, lambda r: keys(r)),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]
 

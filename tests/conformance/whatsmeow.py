@@ -213,6 +213,18 @@ class World:
     hidden_pictures: set[str] = field(default_factory=set)
     registered: dict[str, str | None] = field(default_factory=dict)  # "+digits" -> LID or None (PN answer)
     groups: dict[str, Group] = field(default_factory=dict)
+    # whatsmeow's types.PrivacySettings (strings; "" when WhatsApp did not say)
+    privacy: dict[str, str] = field(
+        default_factory=lambda: {
+            "GroupAdd": "contacts",
+            "LastSeen": "contact_blacklist",
+            "Status": "contacts",
+            "Profile": "all",
+            "ReadReceipts": "none",
+            "CallAdd": "known",
+            "Online": "",
+        }
+    )
     calls: list[dict] = field(default_factory=list)  # every stubbed call: {"entry", …arguments}
     inbound: queue.Queue = field(default_factory=queue.Queue)  # (code, proto) or a callable
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -316,6 +328,25 @@ class World:
             "MarkRead", ids=ids.split(" "), chat=jid_text(chat), sender=jid_text(sender), receipt_type=receipt_type
         )
         return ""
+
+    # GetPrivacySettings ---------------------------------------------------------------------------
+    def get_privacy_settings(self) -> N.PrivacySettings:
+        """goneonize: ProtoReturnV3(utils.EncodePrivacySettings(cli.GetPrivacySettings(ctx))):
+        no error field; a setting WhatsApp did not send ("") is UNDEFINED."""
+        self.record("GetPrivacySettings")
+        return N.PrivacySettings(**{name: PRIVACY_SETTING_VALUES[value] for name, value in self.privacy.items()})
+
+
+# EncodePrivacySettings: whatsmeow's strings -> neonize's PrivacySettings.PrivacySetting
+PRIVACY_SETTING_VALUES = {
+    "": 1,
+    "all": 2,
+    "contacts": 3,
+    "contact_blacklist": 4,
+    "match_last_seen": 5,
+    "known": 6,
+    "none": 7,
+}
 
 
 def encode_group_info(group: Group) -> N.GroupInfo:

@@ -126,6 +126,8 @@ def test_valid_arguments_come_back_normalised():
         ("mark_read", (GROUP, ["A1"]), {}, "sender is required when chat is a group"),
         ("mark_read", (ALICE, ["bad id!"]), {}, "is not a message id"),
         ("joined_groups", (1,), {}, "takes at most 0 positional arguments"),
+        ("my_privacy", ("me",), {}, "takes at most 0 positional arguments"),
+        ("my_privacy", (), {"jid": "me"}, "jid: Extra inputs are not permitted"),
     ],
 )
 def test_bad_arguments_raise_invalid_arguments(operation, args, kwargs, message):

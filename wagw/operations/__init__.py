@@ -24,6 +24,7 @@ from wagw.operations.args import (
     JobArgs,
     JoinedGroupsArgs,
     MarkReadArgs,
+    MyPrivacyArgs,
     SendImageArgs,
     SendTextArgs,
     UserInfoArgs,
@@ -179,6 +180,15 @@ OPERATIONS: dict[str, Operation] = {
             retries=2,
             interval=2,
             target="chat",
+        ),
+        Operation(
+            "my_privacy",
+            MyPrivacyArgs,
+            "This account's privacy settings: {group_add, last_seen, status, profile, read_receipts, "
+            "call_add, online}.",
+            timeout=30,
+            retries=2,
+            interval=2,
         ),
     )
 }

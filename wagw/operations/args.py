@@ -157,6 +157,10 @@ class JoinedGroupsArgs(JobArgs):
     """No arguments."""
 
 
+class MyPrivacyArgs(JobArgs):
+    """No arguments."""
+
+
 class MarkReadArgs(JobArgs):
     chat: str
     ids: list[str] = Field(min_length=1, max_length=MAX_LIST)

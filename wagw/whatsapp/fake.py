@@ -309,6 +309,20 @@ class FakeBackend(Backend):
         self._call("mark_read", {"chat": chat, "ids": list(ids), "sender": sender}, [chat])
         return results.marked_read(chat, ids, sender)
 
+    def my_privacy(self) -> dict:
+        self._call("my_privacy", {}, [])
+        return results.privacy(
+            {
+                "group_add": "all",
+                "last_seen": "contacts",
+                "status": "contacts",
+                "profile": "all",
+                "read_receipts": "all",
+                "call_add": "all",
+                "online": "match_last_seen",
+            }
+        )
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

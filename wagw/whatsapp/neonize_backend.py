@@ -450,3 +450,9 @@ class NeonizeBackend(Backend):
             receipt=ReceiptType.READ,
         )
         return results.marked_read(chat, ids, sender)
+
+    def my_privacy(self) -> dict:
+        # goneonize's GetPrivacySettings returns the settings only: whatsmeow fetches them once
+        # per connection and caches them; a failed fetch is logged by whatsmeow and reads as
+        # every setting unset (null here), never as an error.
+        return neonize_results.privacy(self._call("my_privacy", self._client.get_privacy_settings))

@@ -15,6 +15,9 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
                  "participants": [{"jid", "lid", "is_admin", "is_super_admin", "display_name"}]}
 - joined_groups -> {"groups": [<group_info>…]}
 - mark_read -> {"chat", "ids", "sender", "receipt_type": "read"}
+- my_privacy -> {"group_add", "last_seen", "status", "profile", "read_receipts", "call_add", "online"},
+  each whatsmeow's value: "all", "contacts", "contact_blacklist", "match_last_seen", "known",
+  "none", or null when WhatsApp did not say
 """
 
 from __future__ import annotations
@@ -104,3 +107,12 @@ def groups(entries: list[dict]) -> dict:
 
 def marked_read(chat: str, ids: list[str], sender: str | None) -> dict:
     return {"chat": chat, "ids": list(ids), "sender": sender, "receipt_type": "read"}
+
+
+PRIVACY_SETTINGS = ("group_add", "last_seen", "status", "profile", "read_receipts", "call_add", "online")
+# whatsmeow's types.PrivacySetting values (neonize's PrivacySettings.PrivacySetting enum, by number).
+PRIVACY_VALUES = ("all", "contacts", "contact_blacklist", "match_last_seen", "known", "none")
+
+
+def privacy(settings: dict[str, str | None]) -> dict:
+    return {name: settings.get(name) or None for name in PRIVACY_SETTINGS}

@@ -1,0 +1,57 @@
+"""Profile, lookup, message-action, presence and chat jobs on a running `wagw run` (fake
+backend), enqueued as any app would: plain rq, by path, JSON serializer, no wagw import."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+from rq import Queue
+from rq.job import JobStatus
+from rq.serializers import JSONSerializer
+
+from chaos.polling import wait_for
+from tests.conftest import E2E_ENV, short_tempdir
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    from chaos.daemon import Daemon
+
+    data_dir = short_tempdir("wagw-e2e-lookup-")
+    running = Daemon(data_dir, dict(E2E_ENV)).start()
+    yield running
+    try:
+        assert running.stop() == 0
+    finally:
+        running.kill_tree()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run(daemon, name: str, **kwargs) -> tuple[dict, dict]:
+    """Enqueue workers.wa.<name> by path; its JSON result and its `wagw:fake:sent` record."""
+    started = time.time()
+    job = Queue("wa", connection=daemon.redis, serializer=JSONSerializer).enqueue(f"workers.wa.{name}", **kwargs)
+    wait_for(lambda: job.get_status(refresh=True) in (JobStatus.FINISHED, JobStatus.FAILED), 30, 0.05, f"{name} to end")
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    records = [json.loads(raw) for raw in daemon.redis.lrange("wagw:fake:sent", 0, -1)]
+    [record] = [r for r in records if r["op"] == name and r["time"] >= started]
+    return job.return_value(), record
+
+
+def test_my_privacy(daemon):
+    result, record = run(daemon, "my_privacy")
+    assert result == {
+        "group_add": "all",
+        "last_seen": "contacts",
+        "status": "contacts",
+        "profile": "all",
+        "read_receipts": "all",
+        "call_add": "all",
+        "online": "match_last_seen",
+    }
+    assert record["args"] == {} and record["role"].startswith("worker-")
