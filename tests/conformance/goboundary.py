@@ -55,6 +55,7 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "GetPrivacySettings",
+    "GetAllContacts",
 )
 
 _libc = ctypes.CDLL(None)
@@ -118,6 +119,7 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "GetPrivacySettings": self._get_privacy_settings,
+            "GetAllContacts": self._get_all_contacts,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -232,6 +234,9 @@ class Boundary:
 
     def _get_privacy_settings(self, uuid) -> int:
         return go_bytes(self.world.get_privacy_settings())
+
+    def _get_all_contacts(self, uuid) -> int:
+        return go_bytes(self.world.get_all_contacts())
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -42,6 +42,7 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),
     ("my-privacy", "my_privacy", {}, lambda r: keys(r)),
+    ("contacts", "contacts", {}, lambda r: [keys(c) for c in r["contacts"]]),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]
 

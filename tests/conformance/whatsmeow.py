@@ -213,6 +213,9 @@ class World:
     hidden_pictures: set[str] = field(default_factory=set)
     registered: dict[str, str | None] = field(default_factory=dict)  # "+digits" -> LID or None (PN answer)
     groups: dict[str, Group] = field(default_factory=dict)
+    # whatsmeow's contact store: JID -> types.ContactInfo (FirstName, FullName, PushName, BusinessName)
+    contacts: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
+    contacts_error: str = ""  # a store error GetAllContacts returns instead
     # whatsmeow's types.PrivacySettings (strings; "" when WhatsApp did not say)
     privacy: dict[str, str] = field(
         default_factory=lambda: {
@@ -336,6 +339,24 @@ class World:
         self.record("GetPrivacySettings")
         return N.PrivacySettings(**{name: PRIVACY_SETTING_VALUES[value] for name, value in self.privacy.items()})
 
+    # GetAllContacts -------------------------------------------------------------------------------
+    def get_all_contacts(self) -> N.ContactsGetAllContactsReturnFunction:
+        """goneonize: cli.Store.Contacts.GetAllContacts(ctx) (a Go map: no order), each as
+        Contact{JID, Info: EncodeContactInfo}; a store error goes in Error."""
+        self.record("GetAllContacts")
+        if self.contacts_error:
+            return N.ContactsGetAllContactsReturnFunction(Error=self.contacts_error)
+        found = [
+            N.Contact(
+                JID=jid(user),
+                Info=N.ContactInfo(
+                    Found=True, FirstName=first, FullName=full, PushName=push, BusinessName=business, RedactedPhone=""
+                ),
+            )
+            for user, (first, full, push, business) in reversed(self.contacts.items())
+        ]
+        return N.ContactsGetAllContactsReturnFunction(Contact=found)
+
 
 # EncodePrivacySettings: whatsmeow's strings -> neonize's PrivacySettings.PrivacySetting
 PRIVACY_SETTING_VALUES = {
@@ -384,6 +405,11 @@ def encode_group_info(group: Group) -> N.GroupInfo:
 def standard_world() -> World:
     world = World(pictures={"15551234567": "4184652986", "15557654321": "1234509876"}, hidden_pictures={HIDDEN_USER})
     world.registered = {"+15551234567": ALICE_LID, "+15557654321": None}
+    world.contacts = {
+        ALICE: ("Alice", "Alice Liddell", "Ali", ""),
+        "15557654321@s.whatsapp.net": ("", "", "Bob", ""),
+        "15559876543@s.whatsapp.net": ("", "", "", "Carol's Bakery"),
+    }
     world.groups = {
         GROUP: Group(
             GROUP,

@@ -55,3 +55,17 @@ def test_my_privacy(daemon):
         "online": "match_last_seen",
     }
     assert record["args"] == {} and record["role"].startswith("worker-")
+
+
+def test_contacts(daemon):
+    result, record = run(daemon, "contacts")
+    assert [c["jid"] for c in result["contacts"]] == sorted(c["jid"] for c in result["contacts"])
+    assert result["contacts"][0] == {
+        "jid": "15551234567@s.whatsapp.net",
+        "name": "Alice Liddell",
+        "first_name": "Alice",
+        "full_name": "Alice Liddell",
+        "push_name": "Alice",
+        "business_name": None,
+    }
+    assert record["args"] == {}

@@ -195,6 +195,7 @@ def test_a_batch_is_one_target_shown_masked_and_capped():
         ("mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, ALICE),
         ("joined_groups", {}, None),
         ("my_privacy", {}, None),
+        ("contacts", {}, None),
     ],
 )
 def test_the_operation_table_names_each_jobs_target(operation, arguments, target):

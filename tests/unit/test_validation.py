@@ -127,6 +127,7 @@ def test_valid_arguments_come_back_normalised():
         ("mark_read", (ALICE, ["bad id!"]), {}, "is not a message id"),
         ("joined_groups", (1,), {}, "takes at most 0 positional arguments"),
         ("my_privacy", ("me",), {}, "takes at most 0 positional arguments"),
+        ("contacts", (), {"limit": 10}, "limit: Extra inputs are not permitted"),
         ("my_privacy", (), {"jid": "me"}, "jid: Extra inputs are not permitted"),
     ],
 )

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from wagw.operations.args import (
+    ContactsArgs,
     FetchAvatarArgs,
     GroupInfoArgs,
     InvalidArguments,
@@ -186,6 +187,15 @@ OPERATIONS: dict[str, Operation] = {
             MyPrivacyArgs,
             "This account's privacy settings: {group_add, last_seen, status, profile, read_receipts, "
             "call_add, online}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+        ),
+        Operation(
+            "contacts",
+            ContactsArgs,
+            "The contacts this slot's device holds (synced from the phone): {contacts: [{jid, name, first_name, "
+            "full_name, push_name, business_name}]}.",
             timeout=30,
             retries=2,
             interval=2,

@@ -157,6 +157,10 @@ class JoinedGroupsArgs(JobArgs):
     """No arguments."""
 
 
+class ContactsArgs(JobArgs):
+    """No arguments."""
+
+
 class MyPrivacyArgs(JobArgs):
     """No arguments."""
 

@@ -109,3 +109,6 @@ class Backend(ABC):
 
     @abstractmethod
     def my_privacy(self) -> dict: ...
+
+    @abstractmethod
+    def contacts(self) -> dict: ...

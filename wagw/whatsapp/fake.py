@@ -323,6 +323,16 @@ class FakeBackend(Backend):
             }
         )
 
+    def contacts(self) -> dict:
+        self._call("contacts", {}, [])
+        return results.contacts(
+            [
+                results.contact("15551234567@s.whatsapp.net", "Alice", "Alice Liddell", "Alice", None),
+                results.contact("15557654321@s.whatsapp.net", None, None, "Bob", None),
+                results.contact("15559876543@s.whatsapp.net", None, None, None, "Carol's Bakery"),
+            ]
+        )
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

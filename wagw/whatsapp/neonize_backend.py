@@ -456,3 +456,10 @@ class NeonizeBackend(Backend):
         # per connection and caches them; a failed fetch is logged by whatsmeow and reads as
         # every setting unset (null here), never as an error.
         return neonize_results.privacy(self._call("my_privacy", self._client.get_privacy_settings))
+
+    def contacts(self) -> dict:
+        # whatsmeow's contact store of this slot's device (goneonize's GetAllContacts): local,
+        # filled by the app-state sync from the phone; a store error is ContactStoreError.
+        if self._client is None:
+            raise ConnectFailure("contacts: not connected (start() first)")
+        return neonize_results.contacts(self._call("contacts", self._client.contact.get_all_contacts))

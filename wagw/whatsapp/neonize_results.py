@@ -117,3 +117,19 @@ def privacy(settings: Any) -> dict:
     return results.privacy(
         {name: _PRIVACY_BY_NUMBER.get(getattr(settings, field)) for name, field in _PRIVACY_FIELDS.items()}
     )
+
+
+def contacts(found: Any) -> dict:
+    """neonize's Contact list (JID + ContactInfo) -> the contacts result shape."""
+    return results.contacts(
+        [
+            results.contact(
+                jid_str(item.JID) or "",
+                item.Info.FirstName,
+                item.Info.FullName,
+                item.Info.PushName,
+                item.Info.BusinessName,
+            )
+            for item in found
+        ]
+    )

@@ -18,6 +18,8 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - my_privacy -> {"group_add", "last_seen", "status", "profile", "read_receipts", "call_add", "online"},
   each whatsmeow's value: "all", "contacts", "contact_blacklist", "match_last_seen", "known",
   "none", or null when WhatsApp did not say
+- contacts -> {"contacts": [{"jid", "name", "first_name", "full_name", "push_name", "business_name"}]}
+  (sorted by jid; name: the first of full_name, first_name, push_name, business_name that is set)
 """
 
 from __future__ import annotations
@@ -116,3 +118,20 @@ PRIVACY_VALUES = ("all", "contacts", "contact_blacklist", "match_last_seen", "kn
 
 def privacy(settings: dict[str, str | None]) -> dict:
     return {name: settings.get(name) or None for name in PRIVACY_SETTINGS}
+
+
+def contact(
+    jid: str, first_name: str | None, full_name: str | None, push_name: str | None, business_name: str | None
+) -> dict:
+    return {
+        "jid": jid,
+        "name": full_name or first_name or push_name or business_name or None,
+        "first_name": first_name or None,
+        "full_name": full_name or None,
+        "push_name": push_name or None,
+        "business_name": business_name or None,
+    }
+
+
+def contacts(entries: list[dict]) -> dict:
+    return {"contacts": sorted(entries, key=lambda entry: entry["jid"])}
