@@ -56,6 +56,8 @@ STUBBED = (
     "MarkRead",
     "GetPrivacySettings",
     "GetAllContacts",
+    "BuildReaction",
+    "GetMe",
 )
 
 _libc = ctypes.CDLL(None)
@@ -120,6 +122,8 @@ class Boundary:
             "MarkRead": self._mark_read,
             "GetPrivacySettings": self._get_privacy_settings,
             "GetAllContacts": self._get_all_contacts,
+            "BuildReaction": self._build_reaction,
+            "GetMe": self._get_me,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -237,6 +241,13 @@ class Boundary:
 
     def _get_all_contacts(self, uuid) -> int:
         return go_bytes(self.world.get_all_contacts())
+
+    def _build_reaction(self, uuid, chat, chat_size, sender, sender_size, message_id, reaction) -> int:
+        chat_jid, sender_jid = N.JID.FromString(_read(chat, chat_size)), N.JID.FromString(_read(sender, sender_size))
+        return go_bytes(self.world.build_reaction(chat_jid, sender_jid, _text(message_id), _text(reaction)))
+
+    def _get_me(self, uuid) -> int:
+        return go_bytes(self.world.get_me())
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

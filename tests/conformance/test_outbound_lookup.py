@@ -3,7 +3,7 @@ the ctypes boundary, answered as goneonize/whatsmeow answer (whatsmeow.World).""
 
 from __future__ import annotations
 
-from tests.conformance.names import ALICE
+from tests.conformance.names import ACCOUNT, ALICE, BOB, GROUP
 from tests.conformance.test_outbound import job, worker  # noqa: F401  (the connected worker-1 fixture)
 
 
@@ -71,3 +71,35 @@ def test_a_contact_store_error_fails_with_its_text_and_is_retried(worker):  # no
     assert failed["error"] == "BackendError" and failed["module"] == "wagw.backends.base"
     assert failed["message"] == "contacts failed: database is locked"
     assert not failed["permanent"]
+
+
+# react ----------------------------------------------------------------------------------------
+def reaction_sent(go) -> tuple[str, dict]:
+    [call] = go.call("calls", entry="SendMessage")
+    return call["to"], call["message"]["reactionMessage"]
+
+
+def test_react_in_a_direct_chat_keys_the_other_persons_message(worker):  # noqa: F811
+    result = job(worker, "react", chat="+1 555 123 4567", message_id="3EB0AA", emoji="👍")["result"]
+    assert result["chat"] == ALICE and result["message_id"] == "3EB0AA" and result["emoji"] == "👍"
+    assert result["id"].startswith("3EB0") and result["timestamp"].endswith("Z")
+    to, reaction = reaction_sent(worker)
+    assert to == ALICE and reaction["text"] == "👍"
+    assert reaction["key"] == {"remoteJID": ALICE, "fromMe": False, "ID": "3EB0AA"}
+
+
+def test_react_in_a_group_names_the_sender_as_participant(worker):  # noqa: F811
+    job(worker, "react", chat=GROUP, message_id="3EB0AB", emoji="❤️", sender=BOB)
+    to, reaction = reaction_sent(worker)
+    assert to == GROUP
+    assert reaction["key"] == {"remoteJID": GROUP, "fromMe": False, "ID": "3EB0AB", "participant": BOB}
+
+
+def test_react_to_an_own_message_and_remove_a_reaction(worker):  # noqa: F811
+    """Own message: the sender is this account (device_id in webhook bodies). Empty emoji:
+    whatsmeow sends a reaction with empty text, which WhatsApp reads as its removal."""
+    result = job(worker, "react", chat=ALICE, message_id="3EB0AC", emoji="", sender=ACCOUNT)["result"]
+    assert result["emoji"] == ""
+    _, reaction = reaction_sent(worker)
+    assert reaction["key"] == {"remoteJID": ALICE, "fromMe": True, "ID": "3EB0AC"}
+    assert reaction.get("text", "") == ""

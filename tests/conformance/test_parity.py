@@ -43,6 +43,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),
     ("my-privacy", "my_privacy", {}, lambda r: keys(r)),
     ("contacts", "contacts", {}, lambda r: [keys(c) for c in r["contacts"]]),
+    ("react", "react", {"chat": ALICE, "message_id": "3EB0AA", "emoji": "👍"}, lambda r: (keys(r), r["chat"])),
+    ("react-group-no-sender", "react", {"chat": GROUP, "message_id": "3EB0AA", "emoji": "👍"}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]
 

@@ -30,12 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neonize.proto import Neonize_pb2 as N
+from neonize.proto.waCommon import WACommon_pb2 as C
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from tests.conformance.names import (
     ACCOUNT,
     ALICE,
     ALICE_LID,
+    DEVICE,
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
     ERR_IQ_TIMED_OUT,
@@ -356,6 +358,39 @@ class World:
             for user, (first, full, push, business) in reversed(self.contacts.items())
         ]
         return N.ContactsGetAllContactsReturnFunction(Contact=found)
+
+    # Offline builders that read the client's own device -----------------------------------------
+    def get_me(self) -> N.Device:
+        """goneonize's GetMe: EncodeDevice(cli.Store) of the connected device."""
+        self.record("GetMe")
+        return N.Device(JID=jid(DEVICE), LID=jid(None), Platform="", BussinessName="", PushName="", Initialized=True)
+
+    def build_reaction(
+        self, chat: N.JID, sender: N.JID, message_id: str, reaction: str
+    ) -> N.BuildMessageReturnFunction:
+        """whatsmeow's BuildReaction: a ReactionMessage keyed by BuildMessageKey(chat, sender, id)."""
+        self.record("BuildReaction", chat=jid_text(chat), sender=jid_text(sender), id=message_id, reaction=reaction)
+        return N.BuildMessageReturnFunction(
+            Message=E.Message(
+                reactionMessage=E.ReactionMessage(
+                    key=build_message_key(chat, sender, message_id),
+                    text=reaction,
+                    senderTimestampMS=int(time.time() * 1000),
+                )
+            )
+        )
+
+
+def build_message_key(chat: N.JID, sender: N.JID, message_id: str) -> C.MessageKey:
+    """whatsmeow's Client.BuildMessageKey: from me unless the sender is another user; then, in
+    a chat that is not a direct one (…@s.whatsapp.net, …@lid, …@msgr), the sender, device dropped,
+    is the participant."""
+    key = C.MessageKey(fromMe=True, ID=message_id, remoteJID=jid_text(chat))
+    if sender.User and sender.User != ACCOUNT:
+        key.fromMe = False
+        if chat.Server not in ("s.whatsapp.net", "lid", "msgr"):
+            key.participant = f"{sender.User}@{sender.Server}"
+    return key
 
 
 # EncodePrivacySettings: whatsmeow's strings -> neonize's PrivacySettings.PrivacySetting

@@ -69,3 +69,19 @@ def test_contacts(daemon):
         "business_name": None,
     }
     assert record["args"] == {}
+
+
+def test_react(daemon):
+    result, record = run(daemon, "react", chat="+1 555 123 4567", message_id="3EB0AA", emoji="👍")
+    assert result["chat"] == "15551234567@s.whatsapp.net" and result["message_id"] == "3EB0AA"
+    assert result["emoji"] == "👍" and result["id"] and result["timestamp"].endswith("Z")
+    assert record["args"] == {
+        "chat": "15551234567@s.whatsapp.net",
+        "message_id": "3EB0AA",
+        "emoji": "👍",
+        "sender": None,
+    }
+    removed, record = run(
+        daemon, "react", chat="120363000000000001@g.us", message_id="3EB0AB", emoji="", sender="15557654321"
+    )
+    assert removed["emoji"] == "" and record["args"]["sender"] == "15557654321@s.whatsapp.net"

@@ -196,6 +196,7 @@ def test_a_batch_is_one_target_shown_masked_and_capped():
         ("joined_groups", {}, None),
         ("my_privacy", {}, None),
         ("contacts", {}, None),
+        ("react", {"chat": "15551234567", "message_id": "3EB0AA", "emoji": "👍"}, ALICE),
     ],
 )
 def test_the_operation_table_names_each_jobs_target(operation, arguments, target):

@@ -91,6 +91,12 @@ def test_valid_arguments_come_back_normalised():
     assert validate("is_on_whatsapp", (["+1 555 123 4567", ALICE],), {}).phones == ["+15551234567"]
     assert validate("group_info", (GROUP,), {}).jid == GROUP
     assert validate("joined_groups", (), {}).model_dump() == {}
+    assert validate("react", (GROUP, "3EB0AA", "", "+1 555 123 4567"), {}).model_dump() == {
+        "chat": GROUP,
+        "message_id": "3EB0AA",
+        "emoji": "",
+        "sender": ALICE,
+    }
     assert validate("mark_read", (GROUP, ["A1", "B2"], ALICE), {}).model_dump() == {
         "chat": GROUP,
         "ids": ["A1", "B2"],
@@ -128,6 +134,13 @@ def test_valid_arguments_come_back_normalised():
         ("joined_groups", (1,), {}, "takes at most 0 positional arguments"),
         ("my_privacy", ("me",), {}, "takes at most 0 positional arguments"),
         ("contacts", (), {"limit": 10}, "limit: Extra inputs are not permitted"),
+        ("react", (ALICE, "3EB0AA"), {}, "emoji: Field required"),
+        ("react", (ALICE, "not an id!", "👍"), {}, "message_id: String should match pattern"),
+        ("react", (ALICE, "3EB0AA", "a b"), {}, "emoji: emoji must be an emoji"),
+        ("react", (ALICE, "3EB0AA", "👍" * 33), {}, "emoji: String should have at most 32 characters"),
+        ("react", (GROUP, "3EB0AA", "👍"), {}, "sender (who sent the message) is required when chat is a group"),
+        ("react", ("someone", "3EB0AA", "👍"), {}, "chat: 'someone' is neither"),
+        ("react", (ALICE, "3EB0AA", "👍", "nobody"), {}, "sender: 'nobody' is neither"),
         ("my_privacy", (), {"jid": "me"}, "jid: Extra inputs are not permitted"),
     ],
 )

@@ -26,6 +26,7 @@ from wagw.operations.args import (
     JoinedGroupsArgs,
     MarkReadArgs,
     MyPrivacyArgs,
+    ReactArgs,
     SendImageArgs,
     SendTextArgs,
     UserInfoArgs,
@@ -199,6 +200,17 @@ OPERATIONS: dict[str, Operation] = {
             timeout=30,
             retries=2,
             interval=2,
+        ),
+        Operation(
+            "react",
+            ReactArgs,
+            "React to a message with an emoji (empty emoji removes the reaction): "
+            "{id, timestamp, chat, message_id, emoji}.",
+            timeout=60,
+            retries=2,
+            interval=5,
+            target="chat",
+            sends=True,
         ),
     )
 }

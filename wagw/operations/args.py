@@ -36,6 +36,7 @@ MAX_IMAGE_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_ARG = 23_000_000  # characters: 16 MiB of base64 plus slack
 MAX_LIST = 100  # JIDs, phones or message ids in one call
 MAX_ID = 128  # characters in a message id
+MAX_REACTION = 32  # characters: the longest emoji ZWJ sequences are about a dozen code points
 
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_\-.:]+")
 
@@ -155,6 +156,43 @@ class GroupInfoArgs(JobArgs):
 
 class JoinedGroupsArgs(JobArgs):
     """No arguments."""
+
+
+class MessageActionArgs(JobArgs):
+    """A message to act on: its chat, its id and (in a group) whose it is."""
+
+    chat: str
+    message_id: str = Field(min_length=1, max_length=MAX_ID, pattern=f"^{_MESSAGE_ID.pattern}$")
+
+    @field_validator("chat")
+    @classmethod
+    def _chat(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
+class ReactArgs(MessageActionArgs):
+    emoji: str = Field(max_length=MAX_REACTION)
+    # Who sent the message reacted to: WhatsApp finds it by id *and* sender (docs/jobs.md).
+    sender: str | None = None
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalize_target(value, fake=_fake(info))
+
+    @field_validator("emoji")
+    @classmethod
+    def _emoji(cls, value: str) -> str:
+        # "" removes this account's reaction; anything else must be one visible emoji-ish text.
+        if value and (not value.strip() or any(ch.isspace() or ord(ch) < 32 for ch in value)):
+            raise ValueError("emoji must be an emoji (or empty to remove the reaction), without spaces")
+        return value
+
+    @model_validator(mode="after")
+    def _group_needs_sender(self) -> ReactArgs:
+        if self.chat.endswith("@" + GROUP_SERVER) and self.sender is None:
+            raise ValueError("sender (who sent the message) is required when chat is a group")
+        return self
 
 
 class ContactsArgs(JobArgs):

@@ -112,3 +112,6 @@ class Backend(ABC):
 
     @abstractmethod
     def contacts(self) -> dict: ...
+
+    @abstractmethod
+    def react(self, chat: str, message_id: str, emoji: str, sender: str | None = None) -> dict: ...

@@ -333,6 +333,11 @@ class FakeBackend(Backend):
             ]
         )
 
+    def react(self, chat: str, message_id: str, emoji: str, sender: str | None = None) -> dict:
+        args = {"chat": chat, "message_id": message_id, "emoji": emoji, "sender": sender}
+        self._call("react", args, [chat])
+        return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, emoji=emoji)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

@@ -463,3 +463,15 @@ class NeonizeBackend(Backend):
         if self._client is None:
             raise ConnectFailure("contacts: not connected (start() first)")
         return neonize_results.contacts(self._call("contacts", self._client.contact.get_all_contacts))
+
+    def react(self, chat: str, message_id: str, emoji: str, sender: str | None = None) -> dict:
+        # whatsmeow's BuildReaction keys the message by chat, id and sender: a sender other
+        # than this account makes it someone else's message (and, in a group, its participant).
+        # In a direct chat the message is the other person's unless the caller says otherwise.
+        if sender is None and chat.endswith("@" + GROUP_SERVER):
+            raise InvalidArguments("invalid arguments for react: sender: required when chat is a group")
+        message = self._call(
+            "react", self._client.build_reaction, self._jid(chat), self._jid(sender or chat), message_id, emoji
+        )
+        response = self._call("react", self._client.send_message, self._jid(chat), message)
+        return results.acted(response.ID, response.Timestamp, chat, message_id, emoji=emoji)

@@ -18,6 +18,8 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - my_privacy -> {"group_add", "last_seen", "status", "profile", "read_receipts", "call_add", "online"},
   each whatsmeow's value: "all", "contacts", "contact_blacklist", "match_last_seen", "known",
   "none", or null when WhatsApp did not say
+- react -> {"id", "timestamp", "chat", "message_id", "emoji"} (id: the reaction message's own id;
+  emoji "" when the reaction was removed)
 - contacts -> {"contacts": [{"jid", "name", "first_name", "full_name", "push_name", "business_name"}]}
   (sorted by jid; name: the first of full_name, first_name, push_name, business_name that is set)
 """
@@ -135,3 +137,9 @@ def contact(
 
 def contacts(entries: list[dict]) -> dict:
     return {"contacts": sorted(entries, key=lambda entry: entry["jid"])}
+
+
+def acted(message_id: str, timestamp: float | int | None, chat: str, target_id: str, **extra: Any) -> dict:
+    """A message action (react, revoke, edit_message): the action message's own id and time,
+    the chat and the id of the message acted on, then the action's own fields."""
+    return {"id": message_id, "timestamp": iso_time(timestamp), "chat": chat, "message_id": target_id, **extra}
