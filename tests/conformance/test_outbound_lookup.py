@@ -103,3 +103,32 @@ def test_react_to_an_own_message_and_remove_a_reaction(worker):  # noqa: F811
     _, reaction = reaction_sent(worker)
     assert reaction["key"] == {"remoteJID": ALICE, "fromMe": True, "ID": "3EB0AC"}
     assert reaction.get("text", "") == ""
+
+
+# revoke ---------------------------------------------------------------------------------------
+def revoke_sent(go) -> tuple[str, dict]:
+    [call] = go.call("calls", entry="SendMessage")
+    return call["to"], call["message"]["protocolMessage"]
+
+
+def test_revoke_an_own_message(worker):  # noqa: F811
+    """No sender: this account's own message (neonize compares the sender with get_me())."""
+    result = job(worker, "revoke", chat="+1 555 123 4567", message_id="3EB0AA")["result"]
+    assert (result["chat"], result["message_id"], result["sender"]) == (ALICE, "3EB0AA", None)
+    assert result["id"].startswith("3EB0") and result["timestamp"].endswith("Z")
+    to, protocol = revoke_sent(worker)
+    assert to == ALICE
+    assert protocol == {"type": "REVOKE", "key": {"remoteJID": ALICE, "fromMe": True, "ID": "3EB0AA"}}
+    assert len(worker.call("calls", entry="GetMe")) >= 1
+
+
+def test_revoke_a_members_message_in_a_group_as_admin(worker):  # noqa: F811
+    job(worker, "revoke", chat=GROUP, message_id="3EB0AB", sender=BOB)
+    to, protocol = revoke_sent(worker)
+    assert to == GROUP
+    assert protocol["key"] == {"remoteJID": GROUP, "fromMe": False, "ID": "3EB0AB", "participant": BOB}
+
+
+def test_revoke_with_the_accounts_own_number_as_sender(worker):  # noqa: F811
+    job(worker, "revoke", chat=GROUP, message_id="3EB0AC", sender=ACCOUNT)
+    assert revoke_sent(worker)[1]["key"] == {"remoteJID": GROUP, "fromMe": True, "ID": "3EB0AC"}

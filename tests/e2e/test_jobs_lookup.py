@@ -85,3 +85,14 @@ def test_react(daemon):
         daemon, "react", chat="120363000000000001@g.us", message_id="3EB0AB", emoji="", sender="15557654321"
     )
     assert removed["emoji"] == "" and record["args"]["sender"] == "15557654321@s.whatsapp.net"
+
+
+def test_revoke(daemon):
+    result, record = run(daemon, "revoke", chat="120363000000000001@g.us", message_id="3EB0AA", sender="+15557654321")
+    assert result["chat"] == "120363000000000001@g.us" and result["message_id"] == "3EB0AA"
+    assert result["sender"] == "15557654321@s.whatsapp.net" and result["id"]
+    assert record["args"] == {
+        "chat": "120363000000000001@g.us",
+        "message_id": "3EB0AA",
+        "sender": "15557654321@s.whatsapp.net",
+    }

@@ -141,6 +141,10 @@ def test_valid_arguments_come_back_normalised():
         ("react", (GROUP, "3EB0AA", "👍"), {}, "sender (who sent the message) is required when chat is a group"),
         ("react", ("someone", "3EB0AA", "👍"), {}, "chat: 'someone' is neither"),
         ("react", (ALICE, "3EB0AA", "👍", "nobody"), {}, "sender: 'nobody' is neither"),
+        ("revoke", (ALICE,), {}, "message_id: Field required"),
+        ("revoke", (ALICE, ""), {}, "message_id: String should have at least 1 character"),
+        ("revoke", (ALICE, "3EB0AA"), {"emoji": "x"}, "emoji: Extra inputs are not permitted"),
+        ("revoke", (ALICE, "3EB0AA", "nobody"), {}, "sender: 'nobody' is neither"),
         ("my_privacy", (), {"jid": "me"}, "jid: Extra inputs are not permitted"),
     ],
 )

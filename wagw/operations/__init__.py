@@ -27,6 +27,7 @@ from wagw.operations.args import (
     MarkReadArgs,
     MyPrivacyArgs,
     ReactArgs,
+    RevokeArgs,
     SendImageArgs,
     SendTextArgs,
     UserInfoArgs,
@@ -206,6 +207,17 @@ OPERATIONS: dict[str, Operation] = {
             ReactArgs,
             "React to a message with an emoji (empty emoji removes the reaction): "
             "{id, timestamp, chat, message_id, emoji}.",
+            timeout=60,
+            retries=2,
+            interval=5,
+            target="chat",
+            sends=True,
+        ),
+        Operation(
+            "revoke",
+            RevokeArgs,
+            "Delete a message for everyone (this account's own, or a member's as a group admin): "
+            "{id, timestamp, chat, message_id, sender}.",
             timeout=60,
             retries=2,
             interval=5,

@@ -195,6 +195,16 @@ class ReactArgs(MessageActionArgs):
         return self
 
 
+class RevokeArgs(MessageActionArgs):
+    # Whose message: None is this account's own; another member's (in a group, as an admin).
+    sender: str | None = None
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalize_target(value, fake=_fake(info))
+
+
 class ContactsArgs(JobArgs):
     """No arguments."""
 

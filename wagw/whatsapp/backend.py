@@ -115,3 +115,6 @@ class Backend(ABC):
 
     @abstractmethod
     def react(self, chat: str, message_id: str, emoji: str, sender: str | None = None) -> dict: ...
+
+    @abstractmethod
+    def revoke(self, chat: str, message_id: str, sender: str | None = None) -> dict: ...

@@ -338,6 +338,10 @@ class FakeBackend(Backend):
         self._call("react", args, [chat])
         return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, emoji=emoji)
 
+    def revoke(self, chat: str, message_id: str, sender: str | None = None) -> dict:
+        self._call("revoke", {"chat": chat, "message_id": message_id, "sender": sender}, [chat])
+        return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, sender=sender)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

@@ -475,3 +475,11 @@ class NeonizeBackend(Backend):
         )
         response = self._call("react", self._client.send_message, self._jid(chat), message)
         return results.acted(response.ID, response.Timestamp, chat, message_id, emoji=emoji)
+
+    def revoke(self, chat: str, message_id: str, sender: str | None = None) -> dict:
+        # neonize's build_revoke keys the message as this account's own when the sender's user
+        # is ours (get_me()), else, outside a direct chat, names the sender as participant
+        # (an admin deleting a member's message).
+        who = self._jid(sender) if sender else self._call("revoke", self._client.get_me).JID
+        response = self._call("revoke", self._client.revoke_message, self._jid(chat), who, message_id)
+        return results.acted(response.ID, response.Timestamp, chat, message_id, sender=sender)
