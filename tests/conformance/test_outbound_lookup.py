@@ -132,3 +132,16 @@ def test_revoke_a_members_message_in_a_group_as_admin(worker):  # noqa: F811
 def test_revoke_with_the_accounts_own_number_as_sender(worker):  # noqa: F811
     job(worker, "revoke", chat=GROUP, message_id="3EB0AC", sender=ACCOUNT)
     assert revoke_sent(worker)[1]["key"] == {"remoteJID": GROUP, "fromMe": True, "ID": "3EB0AC"}
+
+
+# edit_message ---------------------------------------------------------------------------------
+def test_edit_message_sends_a_message_edit_of_an_own_message(worker):  # noqa: F811
+    result = job(worker, "edit_message", chat=GROUP, message_id="3EB0AA", text="fixed typo")["result"]
+    assert (result["chat"], result["message_id"], result["text"]) == (GROUP, "3EB0AA", "fixed typo")
+    assert result["id"].startswith("3EB0") and result["timestamp"].endswith("Z")
+    [call] = worker.call("calls", entry="SendMessage")
+    assert call["to"] == GROUP
+    protocol = call["message"]["editedMessage"]["message"]["protocolMessage"]
+    assert protocol["type"] == "MESSAGE_EDIT"
+    assert protocol["key"] == {"remoteJID": GROUP, "fromMe": True, "ID": "3EB0AA"}
+    assert protocol["editedMessage"] == {"conversation": "fixed typo"}

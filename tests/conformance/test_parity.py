@@ -46,6 +46,7 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("react", "react", {"chat": ALICE, "message_id": "3EB0AA", "emoji": "👍"}, lambda r: (keys(r), r["chat"])),
     ("react-group-no-sender", "react", {"chat": GROUP, "message_id": "3EB0AA", "emoji": "👍"}, lambda r: r),
     ("revoke", "revoke", {"chat": ALICE, "message_id": "3EB0AA"}, lambda r: r | {"id": 0, "timestamp": 0}),
+    ("edit", "edit_message", {"chat": ALICE, "message_id": "3EB0AA", "text": "hi"}, lambda r: keys(r)),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]
 

@@ -96,3 +96,9 @@ def test_revoke(daemon):
         "message_id": "3EB0AA",
         "sender": "15557654321@s.whatsapp.net",
     }
+
+
+def test_edit_message(daemon):
+    result, record = run(daemon, "edit_message", chat="15551234567", message_id="3EB0AA", text="fixed")
+    assert (result["chat"], result["message_id"], result["text"]) == ("15551234567@s.whatsapp.net", "3EB0AA", "fixed")
+    assert record["args"] == {"chat": "15551234567@s.whatsapp.net", "message_id": "3EB0AA", "text": "fixed"}

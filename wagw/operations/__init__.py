@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from wagw.operations.args import (
     ContactsArgs,
+    EditMessageArgs,
     FetchAvatarArgs,
     GroupInfoArgs,
     InvalidArguments,
@@ -218,6 +219,16 @@ OPERATIONS: dict[str, Operation] = {
             RevokeArgs,
             "Delete a message for everyone (this account's own, or a member's as a group admin): "
             "{id, timestamp, chat, message_id, sender}.",
+            timeout=60,
+            retries=2,
+            interval=5,
+            target="chat",
+            sends=True,
+        ),
+        Operation(
+            "edit_message",
+            EditMessageArgs,
+            "Replace the text of a message this account sent: {id, timestamp, chat, message_id, text}.",
             timeout=60,
             retries=2,
             interval=5,

@@ -205,6 +205,17 @@ class RevokeArgs(MessageActionArgs):
         return None if value is None else normalize_target(value, fake=_fake(info))
 
 
+class EditMessageArgs(MessageActionArgs):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is blank")
+        return value
+
+
 class ContactsArgs(JobArgs):
     """No arguments."""
 

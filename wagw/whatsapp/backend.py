@@ -118,3 +118,6 @@ class Backend(ABC):
 
     @abstractmethod
     def revoke(self, chat: str, message_id: str, sender: str | None = None) -> dict: ...
+
+    @abstractmethod
+    def edit_message(self, chat: str, message_id: str, text: str) -> dict: ...

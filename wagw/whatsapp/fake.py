@@ -342,6 +342,10 @@ class FakeBackend(Backend):
         self._call("revoke", {"chat": chat, "message_id": message_id, "sender": sender}, [chat])
         return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, sender=sender)
 
+    def edit_message(self, chat: str, message_id: str, text: str) -> dict:
+        self._call("edit_message", {"chat": chat, "message_id": message_id, "text": text}, [chat])
+        return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, text=text)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

@@ -483,3 +483,11 @@ class NeonizeBackend(Backend):
         who = self._jid(sender) if sender else self._call("revoke", self._client.get_me).JID
         response = self._call("revoke", self._client.revoke_message, self._jid(chat), who, message_id)
         return results.acted(response.ID, response.Timestamp, chat, message_id, sender=sender)
+
+    def edit_message(self, chat: str, message_id: str, text: str) -> dict:
+        # neonize's build_edit: a MESSAGE_EDIT protocol message keyed as this account's own.
+        e2e = native.load().e2e
+        response = self._call(
+            "edit_message", self._client.edit_message, self._jid(chat), message_id, e2e.Message(conversation=text)
+        )
+        return results.acted(response.ID, response.Timestamp, chat, message_id, text=text)

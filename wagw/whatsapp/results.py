@@ -21,6 +21,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - react -> {"id", "timestamp", "chat", "message_id", "emoji"} (id: the reaction message's own id;
   emoji "" when the reaction was removed)
 - revoke -> {"id", "timestamp", "chat", "message_id", "sender"} (sender null: this account's own)
+- edit_message -> {"id", "timestamp", "chat", "message_id", "text"}
 - contacts -> {"contacts": [{"jid", "name", "first_name", "full_name", "push_name", "business_name"}]}
   (sorted by jid; name: the first of full_name, first_name, push_name, business_name that is set)
 """
