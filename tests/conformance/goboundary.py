@@ -58,6 +58,7 @@ STUBBED = (
     "GetAllContacts",
     "BuildReaction",
     "GetMe",
+    "SendPresence",
 )
 
 _libc = ctypes.CDLL(None)
@@ -124,6 +125,7 @@ class Boundary:
             "GetAllContacts": self._get_all_contacts,
             "BuildReaction": self._build_reaction,
             "GetMe": self._get_me,
+            "SendPresence": self._send_presence,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -153,7 +155,8 @@ class Boundary:
                 return implementation(*args)
             except Exception:  # an exception must not cross into C: report it as a Go error
                 self.errors.append(f"{name}: {traceback.format_exc()}")
-                return go_string(f"stub {name} raised") if name in ("Neonize", "MarkRead") else 0
+                returns_text = name in ("Neonize", "MarkRead", "SendPresence")
+                return go_string(f"stub {name} raised") if returns_text else 0
 
         return call
 
@@ -248,6 +251,9 @@ class Boundary:
 
     def _get_me(self, uuid) -> int:
         return go_bytes(self.world.get_me())
+
+    def _send_presence(self, uuid, presence) -> int:
+        return go_string(self.world.send_presence(_text(presence)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

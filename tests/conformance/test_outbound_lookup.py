@@ -3,7 +3,7 @@ the ctypes boundary, answered as goneonize/whatsmeow answer (whatsmeow.World).""
 
 from __future__ import annotations
 
-from tests.conformance.names import ACCOUNT, ALICE, BOB, GROUP
+from tests.conformance.names import ACCOUNT, ALICE, BOB, ERR_NO_PUSH_NAME, GROUP
 from tests.conformance.test_outbound import job, worker  # noqa: F401  (the connected worker-1 fixture)
 
 
@@ -145,3 +145,18 @@ def test_edit_message_sends_a_message_edit_of_an_own_message(worker):  # noqa: F
     assert protocol["type"] == "MESSAGE_EDIT"
     assert protocol["key"] == {"remoteJID": GROUP, "fromMe": True, "ID": "3EB0AA"}
     assert protocol["editedMessage"] == {"conversation": "fixed typo"}
+
+
+# send_presence --------------------------------------------------------------------------------
+def test_send_presence(worker):  # noqa: F811
+    assert job(worker, "send_presence", presence="available") == {"result": {"presence": "available"}}
+    assert job(worker, "send_presence", presence="unavailable") == {"result": {"presence": "unavailable"}}
+    assert [c["presence"] for c in worker.call("calls", entry="SendPresence")] == ["available", "unavailable"]
+
+
+def test_send_presence_before_the_push_name_is_synced_fails_with_whatsmeows_text(worker):  # noqa: F811
+    """neonize raises SendPresenceError with the C string's bytes: the message is the text."""
+    worker.call("set_world", push_name="")
+    failed = job(worker, "send_presence", presence="available")
+    assert failed["error"] == "BackendError" and not failed["permanent"]
+    assert failed["message"] == f"send_presence failed: {ERR_NO_PUSH_NAME}"

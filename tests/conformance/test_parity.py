@@ -47,6 +47,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("react-group-no-sender", "react", {"chat": GROUP, "message_id": "3EB0AA", "emoji": "👍"}, lambda r: r),
     ("revoke", "revoke", {"chat": ALICE, "message_id": "3EB0AA"}, lambda r: r | {"id": 0, "timestamp": 0}),
     ("edit", "edit_message", {"chat": ALICE, "message_id": "3EB0AA", "text": "hi"}, lambda r: keys(r)),
+    ("presence", "send_presence", {"presence": "unavailable"}, lambda r: r),
+    ("bad-presence", "send_presence", {"presence": "away"}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]
 

@@ -41,6 +41,7 @@ from tests.conformance.names import (
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
     ERR_IQ_TIMED_OUT,
+    ERR_NO_PUSH_NAME,
     ERR_PROFILE_PICTURE_NOT_SET,
     ERR_PROFILE_PICTURE_UNAUTHORIZED,
     GROUP,
@@ -217,6 +218,7 @@ class World:
     groups: dict[str, Group] = field(default_factory=dict)
     # whatsmeow's contact store: JID -> types.ContactInfo (FirstName, FullName, PushName, BusinessName)
     contacts: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
+    push_name: str = "Wagw Test"  # the account's push name, as synced to this device ("" before)
     contacts_error: str = ""  # a store error GetAllContacts returns instead
     # whatsmeow's types.PrivacySettings (strings; "" when WhatsApp did not say)
     privacy: dict[str, str] = field(
@@ -379,6 +381,13 @@ class World:
                 )
             )
         )
+
+    # SendPresence --------------------------------------------------------------------------------
+    def send_presence(self, presence: str) -> str:
+        """whatsmeow's SendPresence: ErrNoPushName before the push name is known; goneonize
+        returns err.Error() or "" as a C string."""
+        self.record("SendPresence", presence=presence)
+        return "" if self.push_name else ERR_NO_PUSH_NAME
 
 
 def build_message_key(chat: N.JID, sender: N.JID, message_id: str) -> C.MessageKey:

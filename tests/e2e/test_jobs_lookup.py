@@ -102,3 +102,8 @@ def test_edit_message(daemon):
     result, record = run(daemon, "edit_message", chat="15551234567", message_id="3EB0AA", text="fixed")
     assert (result["chat"], result["message_id"], result["text"]) == ("15551234567@s.whatsapp.net", "3EB0AA", "fixed")
     assert record["args"] == {"chat": "15551234567@s.whatsapp.net", "message_id": "3EB0AA", "text": "fixed"}
+
+
+def test_send_presence(daemon):
+    result, record = run(daemon, "send_presence", presence="unavailable")
+    assert result == {"presence": "unavailable"} and record["args"] == {"presence": "unavailable"}

@@ -30,6 +30,7 @@ from wagw.operations.args import (
     ReactArgs,
     RevokeArgs,
     SendImageArgs,
+    SendPresenceArgs,
     SendTextArgs,
     UserInfoArgs,
     describe,
@@ -234,6 +235,14 @@ OPERATIONS: dict[str, Operation] = {
             interval=5,
             target="chat",
             sends=True,
+        ),
+        Operation(
+            "send_presence",
+            SendPresenceArgs,
+            "Show this account as online (available) or offline (unavailable) to its contacts: {presence}.",
+            timeout=30,
+            retries=2,
+            interval=2,
         ),
     )
 }

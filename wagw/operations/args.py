@@ -8,6 +8,7 @@ retried) and never reaches the native host.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -214,6 +215,10 @@ class EditMessageArgs(MessageActionArgs):
         if not value.strip():
             raise ValueError("text is blank")
         return value
+
+
+class SendPresenceArgs(JobArgs):
+    presence: Literal["available", "unavailable"]
 
 
 class ContactsArgs(JobArgs):

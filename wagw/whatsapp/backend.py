@@ -121,3 +121,6 @@ class Backend(ABC):
 
     @abstractmethod
     def edit_message(self, chat: str, message_id: str, text: str) -> dict: ...
+
+    @abstractmethod
+    def send_presence(self, presence: str) -> dict: ...

@@ -346,6 +346,10 @@ class FakeBackend(Backend):
         self._call("edit_message", {"chat": chat, "message_id": message_id, "text": text}, [chat])
         return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, text=text)
 
+    def send_presence(self, presence: str) -> dict:
+        self._call("send_presence", {"presence": presence}, [])
+        return results.presence_sent(presence)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

@@ -491,3 +491,11 @@ class NeonizeBackend(Backend):
             "edit_message", self._client.edit_message, self._jid(chat), message_id, e2e.Message(conversation=text)
         )
         return results.acted(response.ID, response.Timestamp, chat, message_id, text=text)
+
+    def send_presence(self, presence: str) -> dict:
+        # whatsmeow refuses with "can't send presence without PushName set" until the phone
+        # has synced the account's push name to this device.
+        Presence = native.load().enum.Presence
+
+        self._call("send_presence", self._client.send_presence, Presence(presence.encode()))
+        return results.presence_sent(presence)

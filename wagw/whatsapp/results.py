@@ -22,6 +22,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
   emoji "" when the reaction was removed)
 - revoke -> {"id", "timestamp", "chat", "message_id", "sender"} (sender null: this account's own)
 - edit_message -> {"id", "timestamp", "chat", "message_id", "text"}
+- send_presence -> {"presence": "available"|"unavailable"}
 - contacts -> {"contacts": [{"jid", "name", "first_name", "full_name", "push_name", "business_name"}]}
   (sorted by jid; name: the first of full_name, first_name, push_name, business_name that is set)
 """
@@ -145,3 +146,7 @@ def acted(message_id: str, timestamp: float | int | None, chat: str, target_id: 
     """A message action (react, revoke, edit_message): the action message's own id and time,
     the chat and the id of the message acted on, then the action's own fields."""
     return {"id": message_id, "timestamp": iso_time(timestamp), "chat": chat, "message_id": target_id, **extra}
+
+
+def presence_sent(presence: str) -> dict:
+    return {"presence": presence}
