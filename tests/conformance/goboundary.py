@@ -59,6 +59,7 @@ STUBBED = (
     "BuildReaction",
     "GetMe",
     "SendPresence",
+    "SendChatPresence",
 )
 
 _libc = ctypes.CDLL(None)
@@ -126,6 +127,7 @@ class Boundary:
             "BuildReaction": self._build_reaction,
             "GetMe": self._get_me,
             "SendPresence": self._send_presence,
+            "SendChatPresence": self._send_chat_presence,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -155,7 +157,7 @@ class Boundary:
                 return implementation(*args)
             except Exception:  # an exception must not cross into C: report it as a Go error
                 self.errors.append(f"{name}: {traceback.format_exc()}")
-                returns_text = name in ("Neonize", "MarkRead", "SendPresence")
+                returns_text = name in ("Neonize", "MarkRead", "SendPresence", "SendChatPresence")
                 return go_string(f"stub {name} raised") if returns_text else 0
 
         return call
@@ -254,6 +256,10 @@ class Boundary:
 
     def _send_presence(self, uuid, presence) -> int:
         return go_string(self.world.send_presence(_text(presence)))
+
+    def _send_chat_presence(self, uuid, jid_ptr, jid_size, state, media) -> int:
+        chat = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_string(self.world.send_chat_presence(chat, state, media))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

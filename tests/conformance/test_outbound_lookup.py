@@ -160,3 +160,13 @@ def test_send_presence_before_the_push_name_is_synced_fails_with_whatsmeows_text
     failed = job(worker, "send_presence", presence="available")
     assert failed["error"] == "BackendError" and not failed["permanent"]
     assert failed["message"] == f"send_presence failed: {ERR_NO_PUSH_NAME}"
+
+
+# send_chat_presence ---------------------------------------------------------------------------
+def test_send_chat_presence_maps_recording_to_composing_audio(worker):  # noqa: F811
+    for state in ("composing", "recording", "paused"):
+        assert job(worker, "send_chat_presence", chat="+1 555 123 4567", state=state) == {
+            "result": {"chat": ALICE, "state": state}
+        }
+    sent = [(c["chat"], c["state"], c["media"]) for c in worker.call("calls", entry="SendChatPresence")]
+    assert sent == [(ALICE, "composing", ""), (ALICE, "composing", "audio"), (ALICE, "paused", "")]

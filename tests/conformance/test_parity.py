@@ -49,6 +49,7 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("edit", "edit_message", {"chat": ALICE, "message_id": "3EB0AA", "text": "hi"}, lambda r: keys(r)),
     ("presence", "send_presence", {"presence": "unavailable"}, lambda r: r),
     ("bad-presence", "send_presence", {"presence": "away"}, lambda r: r),
+    ("chat-presence", "send_chat_presence", {"chat": ALICE, "state": "recording"}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]
 

@@ -389,6 +389,18 @@ class World:
         self.record("SendPresence", presence=presence)
         return "" if self.push_name else ERR_NO_PUSH_NAME
 
+    # SendChatPresence ----------------------------------------------------------------------------
+    def send_chat_presence(self, chat: N.JID, state: int, media: int) -> str:
+        """goneonize: types.ChatPresence / ChatPresenceMedia by neonize's enum numbers
+        (0 composing, 1 paused; 0 "" text, 1 "audio"), then whatsmeow's SendChatPresence."""
+        self.record(
+            "SendChatPresence",
+            chat=jid_text(chat),
+            state=("composing", "paused")[state],
+            media=("", "audio")[media],
+        )
+        return ""
+
 
 def build_message_key(chat: N.JID, sender: N.JID, message_id: str) -> C.MessageKey:
     """whatsmeow's Client.BuildMessageKey: from me unless the sender is another user; then, in

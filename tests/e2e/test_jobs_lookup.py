@@ -107,3 +107,9 @@ def test_edit_message(daemon):
 def test_send_presence(daemon):
     result, record = run(daemon, "send_presence", presence="unavailable")
     assert result == {"presence": "unavailable"} and record["args"] == {"presence": "unavailable"}
+
+
+def test_send_chat_presence(daemon):
+    result, record = run(daemon, "send_chat_presence", chat="+15551234567", state="recording")
+    assert result == {"chat": "15551234567@s.whatsapp.net", "state": "recording"}
+    assert record["args"] == {"chat": "15551234567@s.whatsapp.net", "state": "recording"}

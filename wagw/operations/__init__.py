@@ -29,6 +29,7 @@ from wagw.operations.args import (
     MyPrivacyArgs,
     ReactArgs,
     RevokeArgs,
+    SendChatPresenceArgs,
     SendImageArgs,
     SendPresenceArgs,
     SendTextArgs,
@@ -243,6 +244,15 @@ OPERATIONS: dict[str, Operation] = {
             timeout=30,
             retries=2,
             interval=2,
+        ),
+        Operation(
+            "send_chat_presence",
+            SendChatPresenceArgs,
+            "Show typing (composing), recording audio (recording) or stop (paused) in a chat: {chat, state}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+            target="chat",
         ),
     )
 }

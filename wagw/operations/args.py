@@ -221,6 +221,16 @@ class SendPresenceArgs(JobArgs):
     presence: Literal["available", "unavailable"]
 
 
+class SendChatPresenceArgs(JobArgs):
+    chat: str
+    state: Literal["composing", "recording", "paused"]
+
+    @field_validator("chat")
+    @classmethod
+    def _chat(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
 class ContactsArgs(JobArgs):
     """No arguments."""
 

@@ -124,3 +124,6 @@ class Backend(ABC):
 
     @abstractmethod
     def send_presence(self, presence: str) -> dict: ...
+
+    @abstractmethod
+    def send_chat_presence(self, chat: str, state: str) -> dict: ...

@@ -350,6 +350,10 @@ class FakeBackend(Backend):
         self._call("send_presence", {"presence": presence}, [])
         return results.presence_sent(presence)
 
+    def send_chat_presence(self, chat: str, state: str) -> dict:
+        self._call("send_chat_presence", {"chat": chat, "state": state}, [chat])
+        return results.chat_presence_sent(chat, state)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

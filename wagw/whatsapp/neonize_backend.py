@@ -499,3 +499,18 @@ class NeonizeBackend(Backend):
 
         self._call("send_presence", self._client.send_presence, Presence(presence.encode()))
         return results.presence_sent(presence)
+
+    def send_chat_presence(self, chat: str, state: str) -> dict:
+        # whatsmeow's chat states are composing and paused; "recording" is composing with
+        # media "audio" (what phones show as "recording audio…").
+        enum = native.load().enum
+        presence = (
+            enum.ChatPresence.CHAT_PRESENCE_PAUSED if state == "paused" else enum.ChatPresence.CHAT_PRESENCE_COMPOSING
+        )
+        media = (
+            enum.ChatPresenceMedia.CHAT_PRESENCE_MEDIA_AUDIO
+            if state == "recording"
+            else enum.ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT
+        )
+        self._call("send_chat_presence", self._client.send_chat_presence, self._jid(chat), presence, media)
+        return results.chat_presence_sent(chat, state)

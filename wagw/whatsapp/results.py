@@ -23,6 +23,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - revoke -> {"id", "timestamp", "chat", "message_id", "sender"} (sender null: this account's own)
 - edit_message -> {"id", "timestamp", "chat", "message_id", "text"}
 - send_presence -> {"presence": "available"|"unavailable"}
+- send_chat_presence -> {"chat", "state": "composing"|"recording"|"paused"}
 - contacts -> {"contacts": [{"jid", "name", "first_name", "full_name", "push_name", "business_name"}]}
   (sorted by jid; name: the first of full_name, first_name, push_name, business_name that is set)
 """
@@ -150,3 +151,7 @@ def acted(message_id: str, timestamp: float | int | None, chat: str, target_id: 
 
 def presence_sent(presence: str) -> dict:
     return {"presence": presence}
+
+
+def chat_presence_sent(chat: str, state: str) -> dict:
+    return {"chat": chat, "state": state}
