@@ -60,6 +60,7 @@ STUBBED = (
     "GetMe",
     "SendPresence",
     "SendChatPresence",
+    "SetDisappearingTimer",
 )
 
 _libc = ctypes.CDLL(None)
@@ -128,6 +129,7 @@ class Boundary:
             "GetMe": self._get_me,
             "SendPresence": self._send_presence,
             "SendChatPresence": self._send_chat_presence,
+            "SetDisappearingTimer": self._set_disappearing_timer,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -157,7 +159,13 @@ class Boundary:
                 return implementation(*args)
             except Exception:  # an exception must not cross into C: report it as a Go error
                 self.errors.append(f"{name}: {traceback.format_exc()}")
-                returns_text = name in ("Neonize", "MarkRead", "SendPresence", "SendChatPresence")
+                returns_text = name in (
+                    "Neonize",
+                    "MarkRead",
+                    "SendPresence",
+                    "SendChatPresence",
+                    "SetDisappearingTimer",
+                )
                 return go_string(f"stub {name} raised") if returns_text else 0
 
         return call
@@ -260,6 +268,10 @@ class Boundary:
     def _send_chat_presence(self, uuid, jid_ptr, jid_size, state, media) -> int:
         chat = N.JID.FromString(_read(jid_ptr, jid_size))
         return go_string(self.world.send_chat_presence(chat, state, media))
+
+    def _set_disappearing_timer(self, uuid, jid_ptr, jid_size, timer, setting_ts) -> int:
+        chat = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_string(self.world.set_disappearing_timer(chat, timer, setting_ts))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -3,6 +3,8 @@ the ctypes boundary, answered as goneonize/whatsmeow answer (whatsmeow.World).""
 
 from __future__ import annotations
 
+import time
+
 from tests.conformance.names import ACCOUNT, ALICE, BOB, ERR_NO_PUSH_NAME, GROUP
 from tests.conformance.test_outbound import job, worker  # noqa: F401  (the connected worker-1 fixture)
 
@@ -170,3 +172,17 @@ def test_send_chat_presence_maps_recording_to_composing_audio(worker):  # noqa: 
         }
     sent = [(c["chat"], c["state"], c["media"]) for c in worker.call("calls", entry="SendChatPresence")]
     assert sent == [(ALICE, "composing", ""), (ALICE, "composing", "audio"), (ALICE, "paused", "")]
+
+
+# set_disappearing -----------------------------------------------------------------------------
+def test_set_disappearing_passes_nanoseconds_and_the_setting_time(worker):  # noqa: F811
+    """goneonize reads the timer as a time.Duration and the setting time as UnixMilli: the
+    chat gets 7 days (not 604 ms) and a setting time of now (not 1970)."""
+    before = int(time.time())
+    assert job(worker, "set_disappearing", chat="+1 555 123 4567", seconds=604_800) == {
+        "result": {"chat": ALICE, "seconds": 604_800}
+    }
+    assert job(worker, "set_disappearing", chat=GROUP, seconds=0) == {"result": {"chat": GROUP, "seconds": 0}}
+    first, second = worker.call("calls", entry="SetDisappearingTimer")
+    assert (first["chat"], first["seconds"], second["chat"], second["seconds"]) == (ALICE, 604_800, GROUP, 0)
+    assert before - 2 <= first["setting_unix"] <= time.time() + 2

@@ -50,6 +50,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("presence", "send_presence", {"presence": "unavailable"}, lambda r: r),
     ("bad-presence", "send_presence", {"presence": "away"}, lambda r: r),
     ("chat-presence", "send_chat_presence", {"chat": ALICE, "state": "recording"}, lambda r: r),
+    ("disappearing", "set_disappearing", {"chat": GROUP, "seconds": 86_400}, lambda r: r),
+    ("disappearing-odd-timer", "set_disappearing", {"chat": GROUP, "seconds": 3600}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]
 

@@ -40,6 +40,7 @@ from tests.conformance.names import (
     DEVICE,
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
+    ERR_INVALID_DISAPPEARING_TIMER,
     ERR_IQ_TIMED_OUT,
     ERR_NO_PUSH_NAME,
     ERR_PROFILE_PICTURE_NOT_SET,
@@ -400,6 +401,24 @@ class World:
             media=("", "audio")[media],
         )
         return ""
+
+    # SetDisappearingTimer -------------------------------------------------------------------------
+    def set_disappearing_timer(self, chat: N.JID, timer_ns: int, setting_ms: int) -> str:
+        """goneonize: SetDisappearingTimer(ctx, chat, time.Duration(timer), time.UnixMilli(settingTS)).
+        whatsmeow: a direct chat gets an EPHEMERAL_SETTING protocol message with
+        EphemeralExpiration uint32(timer.Seconds()) and EphemeralSettingTimestamp
+        settingTS.Unix() (time.Now() only when settingTS is Go's zero time, which UnixMilli
+        never makes); a group an "ephemeral" IQ (the server answers 400 to a non-standard
+        timer); any other server an error."""
+        seconds = timer_ns / 1_000_000_000
+        self.record("SetDisappearingTimer", chat=jid_text(chat), seconds=seconds, setting_unix=setting_ms // 1000)
+        if chat.Server in ("s.whatsapp.net", "lid"):
+            return ""
+        if chat.Server == "g.us":
+            if seconds and seconds not in (86_400, 604_800, 7_776_000):
+                return ERR_INVALID_DISAPPEARING_TIMER
+            return ""
+        return f"can't set disappearing time in a {chat.Server} chat"
 
 
 def build_message_key(chat: N.JID, sender: N.JID, message_id: str) -> C.MessageKey:

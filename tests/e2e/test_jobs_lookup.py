@@ -113,3 +113,9 @@ def test_send_chat_presence(daemon):
     result, record = run(daemon, "send_chat_presence", chat="+15551234567", state="recording")
     assert result == {"chat": "15551234567@s.whatsapp.net", "state": "recording"}
     assert record["args"] == {"chat": "15551234567@s.whatsapp.net", "state": "recording"}
+
+
+def test_set_disappearing(daemon):
+    result, record = run(daemon, "set_disappearing", chat="120363000000000001@g.us", seconds=7_776_000)
+    assert result == {"chat": "120363000000000001@g.us", "seconds": 7_776_000}
+    assert record["args"] == {"chat": "120363000000000001@g.us", "seconds": 7_776_000}

@@ -33,6 +33,7 @@ from wagw.operations.args import (
     SendImageArgs,
     SendPresenceArgs,
     SendTextArgs,
+    SetDisappearingArgs,
     UserInfoArgs,
     describe,
 )
@@ -249,6 +250,15 @@ OPERATIONS: dict[str, Operation] = {
             "send_chat_presence",
             SendChatPresenceArgs,
             "Show typing (composing), recording audio (recording) or stop (paused) in a chat: {chat, state}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+            target="chat",
+        ),
+        Operation(
+            "set_disappearing",
+            SetDisappearingArgs,
+            "Set a chat's disappearing-messages timer (0 off, 86400, 604800 or 7776000 seconds): {chat, seconds}.",
             timeout=30,
             retries=2,
             interval=2,

@@ -231,6 +231,33 @@ class SendChatPresenceArgs(JobArgs):
         return normalize_target(value, fake=_fake(info))
 
 
+# WhatsApp's disappearing-message timers (whatsmeow's DisappearingTimer* constants): phones
+# ignore any other value in a direct chat, and the server rejects it in a group.
+DISAPPEARING_TIMERS = {0: "off", 86_400: "24 hours", 604_800: "7 days", 7_776_000: "90 days"}
+_DISAPPEARING_SERVERS = (USER_SERVER, GROUP_SERVER, "lid")
+
+
+class SetDisappearingArgs(JobArgs):
+    chat: str
+    seconds: int
+
+    @field_validator("chat")
+    @classmethod
+    def _chat(cls, value: str, info: ValidationInfo) -> str:
+        jid = normalize_target(value, fake=_fake(info))
+        if jid.rpartition("@")[2] not in _DISAPPEARING_SERVERS:
+            raise ValueError(f"{shown(value)} is neither a user nor a group chat")
+        return jid
+
+    @field_validator("seconds")
+    @classmethod
+    def _seconds(cls, value: int) -> int:
+        if value not in DISAPPEARING_TIMERS:
+            allowed = ", ".join(f"{s} ({name})" for s, name in DISAPPEARING_TIMERS.items())
+            raise ValueError(f"must be one of WhatsApp's timers: {allowed}")
+        return value
+
+
 class ContactsArgs(JobArgs):
     """No arguments."""
 

@@ -127,3 +127,6 @@ class Backend(ABC):
 
     @abstractmethod
     def send_chat_presence(self, chat: str, state: str) -> dict: ...
+
+    @abstractmethod
+    def set_disappearing(self, chat: str, seconds: int) -> dict: ...

@@ -354,6 +354,10 @@ class FakeBackend(Backend):
         self._call("send_chat_presence", {"chat": chat, "state": state}, [chat])
         return results.chat_presence_sent(chat, state)
 
+    def set_disappearing(self, chat: str, seconds: int) -> dict:
+        self._call("set_disappearing", {"chat": chat, "seconds": seconds}, [chat])
+        return results.disappearing_set(chat, seconds)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -514,3 +515,21 @@ class NeonizeBackend(Backend):
         )
         self._call("send_chat_presence", self._client.send_chat_presence, self._jid(chat), presence, media)
         return results.chat_presence_sent(chat, state)
+
+    def set_disappearing(self, chat: str, seconds: int) -> dict:
+        # goneonize reads the timer as a Go time.Duration (nanoseconds: neonize passes an int
+        # through, a timedelta would become milliseconds) and the setting time as
+        # time.UnixMilli(setting_ts); neonize computes that as
+        # int(time.time() + setting_ts.total_seconds() * 1000), and without it sends 0, i.e.
+        # 1970, as the EphemeralSettingTimestamp of a direct chat's setting message. So
+        # setting_ts is chosen to make neonize's sum the current unix time in milliseconds.
+        now = time.time()
+        setting_ts = timedelta(seconds=(now * 1000 - now) / 1000)
+        self._call(
+            "set_disappearing",
+            self._client.set_disappearing_timer,
+            self._jid(chat),
+            seconds * 1_000_000_000,
+            setting_ts,
+        )
+        return results.disappearing_set(chat, seconds)

@@ -24,6 +24,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - edit_message -> {"id", "timestamp", "chat", "message_id", "text"}
 - send_presence -> {"presence": "available"|"unavailable"}
 - send_chat_presence -> {"chat", "state": "composing"|"recording"|"paused"}
+- set_disappearing -> {"chat", "seconds"}
 - contacts -> {"contacts": [{"jid", "name", "first_name", "full_name", "push_name", "business_name"}]}
   (sorted by jid; name: the first of full_name, first_name, push_name, business_name that is set)
 """
@@ -155,3 +156,7 @@ def presence_sent(presence: str) -> dict:
 
 def chat_presence_sent(chat: str, state: str) -> dict:
     return {"chat": chat, "state": state}
+
+
+def disappearing_set(chat: str, seconds: int) -> dict:
+    return {"chat": chat, "seconds": seconds}
