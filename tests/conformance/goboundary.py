@@ -61,6 +61,7 @@ STUBBED = (
     "SendPresence",
     "SendChatPresence",
     "SetDisappearingTimer",
+    "RejectCall",
 )
 
 _libc = ctypes.CDLL(None)
@@ -130,6 +131,7 @@ class Boundary:
             "SendPresence": self._send_presence,
             "SendChatPresence": self._send_chat_presence,
             "SetDisappearingTimer": self._set_disappearing_timer,
+            "RejectCall": self._reject_call,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -165,6 +167,7 @@ class Boundary:
                     "SendPresence",
                     "SendChatPresence",
                     "SetDisappearingTimer",
+                    "RejectCall",
                 )
                 return go_string(f"stub {name} raised") if returns_text else 0
 
@@ -272,6 +275,10 @@ class Boundary:
     def _set_disappearing_timer(self, uuid, jid_ptr, jid_size, timer, setting_ts) -> int:
         chat = N.JID.FromString(_read(jid_ptr, jid_size))
         return go_string(self.world.set_disappearing_timer(chat, timer, setting_ts))
+
+    def _reject_call(self, uuid, jid_ptr, jid_size, call_id) -> int:
+        caller = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_string(self.world.reject_call(caller, _text(call_id)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -31,3 +31,4 @@ PROTO_PREFIX = "proto:\u00a0"
 ERR_NO_PUSH_NAME = "can't send presence without PushName set"  # whatsmeow's ErrNoPushName
 # whatsmeow: wrapIQError(ErrInvalidDisappearingTimer, ErrIQBadRequest)
 ERR_INVALID_DISAPPEARING_TIMER = "invalid disappearing timer provided: info query returned status 400: bad-request"
+ERR_NOT_CONNECTED = "websocket not connected"  # whatsmeow's ErrNotConnected

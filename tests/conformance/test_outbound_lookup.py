@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from tests.conformance.names import ACCOUNT, ALICE, BOB, ERR_NO_PUSH_NAME, GROUP
+from tests.conformance.names import ACCOUNT, ALICE, ALICE_LID, BOB, ERR_NO_PUSH_NAME, ERR_NOT_CONNECTED, GROUP
 from tests.conformance.test_outbound import job, worker  # noqa: F401  (the connected worker-1 fixture)
 
 
@@ -186,3 +186,20 @@ def test_set_disappearing_passes_nanoseconds_and_the_setting_time(worker):  # no
     first, second = worker.call("calls", entry="SetDisappearingTimer")
     assert (first["chat"], first["seconds"], second["chat"], second["seconds"]) == (ALICE, 604_800, GROUP, 0)
     assert before - 2 <= first["setting_unix"] <= time.time() + 2
+
+
+# reject_call ----------------------------------------------------------------------------------
+def test_reject_call_names_the_caller_and_the_call(worker):  # noqa: F811
+    assert job(worker, "reject_call", call_id="ABC123DEF456", caller="+1 555 123 4567") == {
+        "result": {"call_id": "ABC123DEF456", "caller": ALICE}
+    }
+    assert job(worker, "reject_call", call_id="C0FFEE", caller=ALICE_LID)["result"]["caller"] == ALICE_LID
+    calls = [(c["caller"], c["call_id"]) for c in worker.call("calls", entry="RejectCall")]
+    assert calls == [(ALICE, "ABC123DEF456"), (ALICE_LID, "C0FFEE")]
+
+
+def test_reject_call_while_disconnected_fails_with_whatsmeows_text(worker):  # noqa: F811
+    worker.call("set_world", online=False)
+    failed = job(worker, "reject_call", call_id="ABC123DEF456", caller=ALICE)
+    assert failed["error"] == "BackendError" and not failed["permanent"]
+    assert failed["message"] == f"reject_call failed: {ERR_NOT_CONNECTED}"

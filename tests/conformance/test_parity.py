@@ -52,6 +52,7 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("chat-presence", "send_chat_presence", {"chat": ALICE, "state": "recording"}, lambda r: r),
     ("disappearing", "set_disappearing", {"chat": GROUP, "seconds": 86_400}, lambda r: r),
     ("disappearing-odd-timer", "set_disappearing", {"chat": GROUP, "seconds": 3600}, lambda r: r),
+    ("reject-call", "reject_call", {"call_id": "ABC123DEF456", "caller": ALICE_LID}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]
 

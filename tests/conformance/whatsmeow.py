@@ -43,6 +43,7 @@ from tests.conformance.names import (
     ERR_INVALID_DISAPPEARING_TIMER,
     ERR_IQ_TIMED_OUT,
     ERR_NO_PUSH_NAME,
+    ERR_NOT_CONNECTED,
     ERR_PROFILE_PICTURE_NOT_SET,
     ERR_PROFILE_PICTURE_UNAUTHORIZED,
     GROUP,
@@ -221,6 +222,7 @@ class World:
     contacts: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
     push_name: str = "Wagw Test"  # the account's push name, as synced to this device ("" before)
     contacts_error: str = ""  # a store error GetAllContacts returns instead
+    online: bool = True  # whether the websocket is connected (sendNode fails otherwise)
     # whatsmeow's types.PrivacySettings (strings; "" when WhatsApp did not say)
     privacy: dict[str, str] = field(
         default_factory=lambda: {
@@ -419,6 +421,14 @@ class World:
                 return ERR_INVALID_DISAPPEARING_TIMER
             return ""
         return f"can't set disappearing time in a {chat.Server} chat"
+
+    # RejectCall -----------------------------------------------------------------------------------
+    def reject_call(self, caller: N.JID, call_id: str) -> str:
+        """whatsmeow's RejectCall: a <call><reject call-id call-creator count="0"/></call> node,
+        to and from non-AD JIDs; only sendNode can fail (ErrNotConnected), WhatsApp does not
+        answer it. goneonize returns err.Error() or "" as a C string."""
+        self.record("RejectCall", caller=f"{caller.User}@{caller.Server}", call_id=call_id)
+        return "" if self.online else ERR_NOT_CONNECTED
 
 
 def build_message_key(chat: N.JID, sender: N.JID, message_id: str) -> C.MessageKey:

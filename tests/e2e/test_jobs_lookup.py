@@ -119,3 +119,20 @@ def test_set_disappearing(daemon):
     result, record = run(daemon, "set_disappearing", chat="120363000000000001@g.us", seconds=7_776_000)
     assert result == {"chat": "120363000000000001@g.us", "seconds": 7_776_000}
     assert record["args"] == {"chat": "120363000000000001@g.us", "seconds": 7_776_000}
+
+
+def test_reject_call(daemon):
+    result, record = run(daemon, "reject_call", call_id="ABC123DEF456", caller="+15551234567")
+    assert result == {"call_id": "ABC123DEF456", "caller": "15551234567@s.whatsapp.net"}
+    assert record["args"] == {"call_id": "ABC123DEF456", "caller": "15551234567@s.whatsapp.net"}
+
+
+def test_a_crash_target_fails_cleanly_and_the_gateway_carries_on(daemon):
+    """A real Go panic in one of these jobs (the fake's `crash` target) fails the job after
+    its retries; the next job runs."""
+    queue = Queue("wa", connection=daemon.redis, serializer=JSONSerializer)
+    job = queue.enqueue("workers.wa.send_chat_presence", chat="crash@s.whatsapp.net", state="paused")
+    wait_for(lambda: job.get_status(refresh=True) == JobStatus.FAILED, 60, 0.1, "the crashing job to fail")
+    assert "HostCrashed" in job.latest_result().exc_string or "PoisonedTarget" in job.latest_result().exc_string
+    result, _ = run(daemon, "send_presence", presence="available")
+    assert result == {"presence": "available"}

@@ -197,6 +197,7 @@ def test_a_batch_is_one_target_shown_masked_and_capped():
         ("my_privacy", {}, None),
         ("contacts", {}, None),
         ("send_presence", {"presence": "available"}, None),
+        ("reject_call", {"call_id": "ABC123", "caller": "+15551234567"}, ALICE),
         ("set_disappearing", {"chat": "15551234567", "seconds": 0}, ALICE),
         ("send_chat_presence", {"chat": "15551234567", "state": "paused"}, ALICE),
         ("react", {"chat": "15551234567", "message_id": "3EB0AA", "emoji": "👍"}, ALICE),

@@ -28,6 +28,7 @@ from wagw.operations.args import (
     MarkReadArgs,
     MyPrivacyArgs,
     ReactArgs,
+    RejectCallArgs,
     RevokeArgs,
     SendChatPresenceArgs,
     SendImageArgs,
@@ -263,6 +264,15 @@ OPERATIONS: dict[str, Operation] = {
             retries=2,
             interval=2,
             target="chat",
+        ),
+        Operation(
+            "reject_call",
+            RejectCallArgs,
+            "Decline an incoming call (a call.offer event's call_id and from): {call_id, caller}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+            target="caller",
         ),
     )
 }

@@ -258,6 +258,17 @@ class SetDisappearingArgs(JobArgs):
         return value
 
 
+class RejectCallArgs(JobArgs):
+    call_id: str = Field(min_length=1, max_length=MAX_ID, pattern=f"^{_MESSAGE_ID.pattern}$")
+    # Who is calling: the call.offer event's `from` (or `from_lid`).
+    caller: str
+
+    @field_validator("caller")
+    @classmethod
+    def _caller(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
 class ContactsArgs(JobArgs):
     """No arguments."""
 

@@ -130,3 +130,6 @@ class Backend(ABC):
 
     @abstractmethod
     def set_disappearing(self, chat: str, seconds: int) -> dict: ...
+
+    @abstractmethod
+    def reject_call(self, call_id: str, caller: str) -> dict: ...

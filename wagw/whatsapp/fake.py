@@ -358,6 +358,10 @@ class FakeBackend(Backend):
         self._call("set_disappearing", {"chat": chat, "seconds": seconds}, [chat])
         return results.disappearing_set(chat, seconds)
 
+    def reject_call(self, call_id: str, caller: str) -> dict:
+        self._call("reject_call", {"call_id": call_id, "caller": caller}, [caller])
+        return results.call_rejected(call_id, caller)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

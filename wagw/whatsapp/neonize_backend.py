@@ -533,3 +533,9 @@ class NeonizeBackend(Backend):
             setting_ts,
         )
         return results.disappearing_set(chat, seconds)
+
+    def reject_call(self, call_id: str, caller: str) -> dict:
+        # whatsmeow's RejectCall sends a <call><reject/></call> from the account (device part
+        # dropped) to the caller: any device of the account can decline the call.
+        self._call("reject_call", self._client.reject_call, self._jid(caller), call_id)
+        return results.call_rejected(call_id, caller)

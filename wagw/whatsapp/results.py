@@ -25,6 +25,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - send_presence -> {"presence": "available"|"unavailable"}
 - send_chat_presence -> {"chat", "state": "composing"|"recording"|"paused"}
 - set_disappearing -> {"chat", "seconds"}
+- reject_call -> {"call_id", "caller"}
 - contacts -> {"contacts": [{"jid", "name", "first_name", "full_name", "push_name", "business_name"}]}
   (sorted by jid; name: the first of full_name, first_name, push_name, business_name that is set)
 """
@@ -160,3 +161,7 @@ def chat_presence_sent(chat: str, state: str) -> dict:
 
 def disappearing_set(chat: str, seconds: int) -> dict:
     return {"chat": chat, "seconds": seconds}
+
+
+def call_rejected(call_id: str, caller: str) -> dict:
+    return {"call_id": call_id, "caller": caller}
