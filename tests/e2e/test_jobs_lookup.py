@@ -136,3 +136,12 @@ def test_a_crash_target_fails_cleanly_and_the_gateway_carries_on(daemon):
     assert "HostCrashed" in job.latest_result().exc_string or "PoisonedTarget" in job.latest_result().exc_string
     result, _ = run(daemon, "send_presence", presence="available")
     assert result == {"presence": "available"}
+
+
+def test_business_profile_is_not_a_job_neonize_cannot_do_it(daemon):
+    """neonize 0.5.2 has no call for whatsmeow's GetBusinessProfile: wagw has no such job, and
+    one enqueued anyway is refused, not run."""
+    queue = Queue("wa", connection=daemon.redis, serializer=JSONSerializer)
+    job = queue.enqueue("workers.wa.business_profile", jid="15551234567@s.whatsapp.net")
+    wait_for(lambda: job.get_status(refresh=True) == JobStatus.FAILED, 30, 0.05, "the job to be refused")
+    assert "RefusedJob" in job.latest_result().exc_string
