@@ -145,3 +145,13 @@ def test_business_profile_is_not_a_job_neonize_cannot_do_it(daemon):
     job = queue.enqueue("workers.wa.business_profile", jid="15551234567@s.whatsapp.net")
     wait_for(lambda: job.get_status(refresh=True) == JobStatus.FAILED, 30, 0.05, "the job to be refused")
     assert "RefusedJob" in job.latest_result().exc_string
+
+
+def test_no_content_or_phone_number_reaches_the_log(daemon):
+    """These jobs carry message text, emoji and people's numbers: none of it is logged."""
+    run(daemon, "edit_message", chat="+15553337777", message_id="3EB0ZZ", text="secret-edit-text-q7")
+    run(daemon, "react", chat="+15553337777", message_id="3EB0ZZ", emoji="🦄")
+    run(daemon, "reject_call", call_id="CALL77", caller="+15553337777")
+    log = daemon.log_text()
+    assert "secret-edit-text-q7" not in log and "🦄" not in log
+    assert "15553337777" not in log
