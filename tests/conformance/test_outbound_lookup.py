@@ -136,6 +136,15 @@ def test_revoke_with_the_accounts_own_number_as_sender(worker):  # noqa: F811
     assert revoke_sent(worker)[1]["key"] == {"remoteJID": GROUP, "fromMe": True, "ID": "3EB0AC"}
 
 
+def test_revoking_someone_elses_message_in_a_direct_chat_fails_at_once(worker):  # noqa: F811
+    """neonize would key it as the other person's without a participant, which WhatsApp
+    ignores: wagw refuses it (not retried) before anything is sent."""
+    failed = job(worker, "revoke", chat=ALICE, message_id="3EB0AD", sender=ALICE)
+    assert failed["error"] == "InvalidArguments" and failed["permanent"]
+    assert "only a group admin can revoke someone else's message" in failed["message"]
+    assert worker.call("calls", entry="SendMessage") == []
+
+
 # edit_message ---------------------------------------------------------------------------------
 def test_edit_message_sends_a_message_edit_of_an_own_message(worker):  # noqa: F811
     result = job(worker, "edit_message", chat=GROUP, message_id="3EB0AA", text="fixed typo")["result"]

@@ -53,6 +53,7 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("disappearing", "set_disappearing", {"chat": GROUP, "seconds": 86_400}, lambda r: r),
     ("disappearing-odd-timer", "set_disappearing", {"chat": GROUP, "seconds": 3600}, lambda r: r),
     ("reject-call", "reject_call", {"call_id": "ABC123DEF456", "caller": ALICE_LID}, lambda r: r),
+    ("revoke-others-direct", "revoke", {"chat": ALICE, "message_id": "3EB0AA", "sender": ALICE}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]
 

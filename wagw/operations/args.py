@@ -196,6 +196,14 @@ class ReactArgs(MessageActionArgs):
         return self
 
 
+# What the backends answer a revoke of someone else's message in a direct chat (only they know
+# this account's own number).
+REVOKE_OTHERS = (
+    "invalid arguments for revoke: sender: only a group admin can revoke someone else's message;"
+    " in a direct chat only this account's own (leave sender out)"
+)
+
+
 class RevokeArgs(MessageActionArgs):
     # Whose message: None is this account's own; another member's (in a group, as an admin).
     sender: str | None = None

@@ -40,6 +40,7 @@ from wagw import keys
 from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.names import slot_of_role
+from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.redisconn import as_text, connect
 from wagw.whatsapp import fake_inbound, results
 from wagw.whatsapp.backend import (
@@ -339,6 +340,9 @@ class FakeBackend(Backend):
         return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, emoji=emoji)
 
     def revoke(self, chat: str, message_id: str, sender: str | None = None) -> dict:
+        own = user_part(self.device_jid() or fake_device_jid(self.role))
+        if sender and not chat.endswith("@g.us") and user_part(sender) != own:
+            raise InvalidArguments(REVOKE_OTHERS)
         self._call("revoke", {"chat": chat, "message_id": message_id, "sender": sender}, [chat])
         return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, sender=sender)
 

@@ -37,7 +37,7 @@ from loguru import logger
 from wagw import keys
 from wagw.addresses import GROUP_SERVER
 from wagw.config import Settings
-from wagw.operations.args import InvalidArguments
+from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.operations.images import check_decodes
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_results, results
 from wagw.whatsapp.backend import (
@@ -481,7 +481,10 @@ class NeonizeBackend(Backend):
         # neonize's build_revoke keys the message as this account's own when the sender's user
         # is ours (get_me()), else, outside a direct chat, names the sender as participant
         # (an admin deleting a member's message).
-        who = self._jid(sender) if sender else self._call("revoke", self._client.get_me).JID
+        me = self._call("revoke", self._client.get_me).JID
+        if sender and not chat.endswith("@" + GROUP_SERVER) and sender.partition("@")[0] != me.User:
+            raise InvalidArguments(REVOKE_OTHERS)
+        who = self._jid(sender) if sender else me
         response = self._call("revoke", self._client.revoke_message, self._jid(chat), who, message_id)
         return results.acted(response.ID, response.Timestamp, chat, message_id, sender=sender)
 
