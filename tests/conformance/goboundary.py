@@ -54,6 +54,14 @@ STUBBED = (
     "GetGroupInfo",
     "GetJoinedGroups",
     "MarkRead",
+    "GetPrivacySettings",
+    "GetAllContacts",
+    "BuildReaction",
+    "GetMe",
+    "SendPresence",
+    "SendChatPresence",
+    "SetDisappearingTimer",
+    "RejectCall",
 )
 
 _libc = ctypes.CDLL(None)
@@ -116,6 +124,14 @@ class Boundary:
             "GetGroupInfo": self._get_group_info,
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
+            "GetPrivacySettings": self._get_privacy_settings,
+            "GetAllContacts": self._get_all_contacts,
+            "BuildReaction": self._build_reaction,
+            "GetMe": self._get_me,
+            "SendPresence": self._send_presence,
+            "SendChatPresence": self._send_chat_presence,
+            "SetDisappearingTimer": self._set_disappearing_timer,
+            "RejectCall": self._reject_call,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -145,7 +161,15 @@ class Boundary:
                 return implementation(*args)
             except Exception:  # an exception must not cross into C: report it as a Go error
                 self.errors.append(f"{name}: {traceback.format_exc()}")
-                return go_string(f"stub {name} raised") if name in ("Neonize", "MarkRead") else 0
+                returns_text = name in (
+                    "Neonize",
+                    "MarkRead",
+                    "SendPresence",
+                    "SendChatPresence",
+                    "SetDisappearingTimer",
+                    "RejectCall",
+                )
+                return go_string(f"stub {name} raised") if returns_text else 0
 
         return call
 
@@ -227,6 +251,34 @@ class Boundary:
     def _mark_read(self, uuid, ids, timestamp, chat, chat_size, sender, sender_size, receipt_type) -> int:
         chat_jid, sender_jid = N.JID.FromString(_read(chat, chat_size)), N.JID.FromString(_read(sender, sender_size))
         return go_string(self.world.mark_read(_text(ids), timestamp, chat_jid, sender_jid, _text(receipt_type)))
+
+    def _get_privacy_settings(self, uuid) -> int:
+        return go_bytes(self.world.get_privacy_settings())
+
+    def _get_all_contacts(self, uuid) -> int:
+        return go_bytes(self.world.get_all_contacts())
+
+    def _build_reaction(self, uuid, chat, chat_size, sender, sender_size, message_id, reaction) -> int:
+        chat_jid, sender_jid = N.JID.FromString(_read(chat, chat_size)), N.JID.FromString(_read(sender, sender_size))
+        return go_bytes(self.world.build_reaction(chat_jid, sender_jid, _text(message_id), _text(reaction)))
+
+    def _get_me(self, uuid) -> int:
+        return go_bytes(self.world.get_me())
+
+    def _send_presence(self, uuid, presence) -> int:
+        return go_string(self.world.send_presence(_text(presence)))
+
+    def _send_chat_presence(self, uuid, jid_ptr, jid_size, state, media) -> int:
+        chat = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_string(self.world.send_chat_presence(chat, state, media))
+
+    def _set_disappearing_timer(self, uuid, jid_ptr, jid_size, timer, setting_ts) -> int:
+        chat = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_string(self.world.set_disappearing_timer(chat, timer, setting_ts))
+
+    def _reject_call(self, uuid, jid_ptr, jid_size, call_id) -> int:
+        caller = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_string(self.world.reject_call(caller, _text(call_id)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -28,3 +28,7 @@ ERR_GROUP_NOT_FOUND = "that group does not exist"
 ERR_FUNCTION_RETURNED_NOTHING = "Function returned nothing."
 # protobuf-go writes "proto:" then a space or a no-break space (per build); use the latter.
 PROTO_PREFIX = "proto:\u00a0"
+ERR_NO_PUSH_NAME = "can't send presence without PushName set"  # whatsmeow's ErrNoPushName
+# whatsmeow: wrapIQError(ErrInvalidDisappearingTimer, ErrIQBadRequest)
+ERR_INVALID_DISAPPEARING_TIMER = "invalid disappearing timer provided: info query returned status 400: bad-request"
+ERR_NOT_CONNECTED = "websocket not connected"  # whatsmeow's ErrNotConnected

@@ -126,6 +126,12 @@ def host_call(op: str, params: dict) -> dict:
     return jobpath.outcome(lambda: HostClient(STATE["settings"], 1)._result(json.loads(json.dumps(reply))))
 
 
+def set_world(**changes: Any) -> None:
+    """Change what the simulated WhatsApp knows or answers (whatsmeow.World's fields)."""
+    for name, value in changes.items():
+        setattr(BOUNDARY.world, name, value)
+
+
 def calls(entry: str | None = None) -> list[dict]:
     """What reached the (stubbed) network, oldest first."""
     return [_json(call) for call in BOUNDARY.world.calls if entry is None or call["entry"] == entry]

@@ -30,15 +30,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neonize.proto import Neonize_pb2 as N
+from neonize.proto.waCommon import WACommon_pb2 as C
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from tests.conformance.names import (
     ACCOUNT,
     ALICE,
     ALICE_LID,
+    DEVICE,
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
+    ERR_INVALID_DISAPPEARING_TIMER,
     ERR_IQ_TIMED_OUT,
+    ERR_NO_PUSH_NAME,
+    ERR_NOT_CONNECTED,
     ERR_PROFILE_PICTURE_NOT_SET,
     ERR_PROFILE_PICTURE_UNAUTHORIZED,
     GROUP,
@@ -213,6 +218,23 @@ class World:
     hidden_pictures: set[str] = field(default_factory=set)
     registered: dict[str, str | None] = field(default_factory=dict)  # "+digits" -> LID or None (PN answer)
     groups: dict[str, Group] = field(default_factory=dict)
+    # whatsmeow's contact store: JID -> types.ContactInfo (FirstName, FullName, PushName, BusinessName)
+    contacts: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
+    push_name: str = "Wagw Test"  # the account's push name, as synced to this device ("" before)
+    contacts_error: str = ""  # a store error GetAllContacts returns instead
+    online: bool = True  # whether the websocket is connected (sendNode fails otherwise)
+    # whatsmeow's types.PrivacySettings (strings; "" when WhatsApp did not say)
+    privacy: dict[str, str] = field(
+        default_factory=lambda: {
+            "GroupAdd": "contacts",
+            "LastSeen": "contact_blacklist",
+            "Status": "contacts",
+            "Profile": "all",
+            "ReadReceipts": "none",
+            "CallAdd": "known",
+            "Online": "",
+        }
+    )
     calls: list[dict] = field(default_factory=list)  # every stubbed call: {"entry", …arguments}
     inbound: queue.Queue = field(default_factory=queue.Queue)  # (code, proto) or a callable
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -317,6 +339,121 @@ class World:
         )
         return ""
 
+    # GetPrivacySettings ---------------------------------------------------------------------------
+    def get_privacy_settings(self) -> N.PrivacySettings:
+        """goneonize: ProtoReturnV3(utils.EncodePrivacySettings(cli.GetPrivacySettings(ctx))):
+        no error field; a setting WhatsApp did not send ("") is UNDEFINED."""
+        self.record("GetPrivacySettings")
+        return N.PrivacySettings(**{name: PRIVACY_SETTING_VALUES[value] for name, value in self.privacy.items()})
+
+    # GetAllContacts -------------------------------------------------------------------------------
+    def get_all_contacts(self) -> N.ContactsGetAllContactsReturnFunction:
+        """goneonize: cli.Store.Contacts.GetAllContacts(ctx) (a Go map: no order), each as
+        Contact{JID, Info: EncodeContactInfo}; a store error goes in Error."""
+        self.record("GetAllContacts")
+        if self.contacts_error:
+            return N.ContactsGetAllContactsReturnFunction(Error=self.contacts_error)
+        found = [
+            N.Contact(
+                JID=jid(user),
+                Info=N.ContactInfo(
+                    Found=True, FirstName=first, FullName=full, PushName=push, BusinessName=business, RedactedPhone=""
+                ),
+            )
+            for user, (first, full, push, business) in reversed(self.contacts.items())
+        ]
+        return N.ContactsGetAllContactsReturnFunction(Contact=found)
+
+    # Offline builders that read the client's own device -----------------------------------------
+    def get_me(self) -> N.Device:
+        """goneonize's GetMe: EncodeDevice(cli.Store) of the connected device."""
+        self.record("GetMe")
+        return N.Device(JID=jid(DEVICE), LID=jid(None), Platform="", BussinessName="", PushName="", Initialized=True)
+
+    def build_reaction(
+        self, chat: N.JID, sender: N.JID, message_id: str, reaction: str
+    ) -> N.BuildMessageReturnFunction:
+        """whatsmeow's BuildReaction: a ReactionMessage keyed by BuildMessageKey(chat, sender, id)."""
+        self.record("BuildReaction", chat=jid_text(chat), sender=jid_text(sender), id=message_id, reaction=reaction)
+        return N.BuildMessageReturnFunction(
+            Message=E.Message(
+                reactionMessage=E.ReactionMessage(
+                    key=build_message_key(chat, sender, message_id),
+                    text=reaction,
+                    senderTimestampMS=int(time.time() * 1000),
+                )
+            )
+        )
+
+    # SendPresence --------------------------------------------------------------------------------
+    def send_presence(self, presence: str) -> str:
+        """whatsmeow's SendPresence: ErrNoPushName before the push name is known; goneonize
+        returns err.Error() or "" as a C string."""
+        self.record("SendPresence", presence=presence)
+        return "" if self.push_name else ERR_NO_PUSH_NAME
+
+    # SendChatPresence ----------------------------------------------------------------------------
+    def send_chat_presence(self, chat: N.JID, state: int, media: int) -> str:
+        """goneonize: types.ChatPresence / ChatPresenceMedia by neonize's enum numbers
+        (0 composing, 1 paused; 0 "" text, 1 "audio"), then whatsmeow's SendChatPresence."""
+        self.record(
+            "SendChatPresence",
+            chat=jid_text(chat),
+            state=("composing", "paused")[state],
+            media=("", "audio")[media],
+        )
+        return ""
+
+    # SetDisappearingTimer -------------------------------------------------------------------------
+    def set_disappearing_timer(self, chat: N.JID, timer_ns: int, setting_ms: int) -> str:
+        """goneonize: SetDisappearingTimer(ctx, chat, time.Duration(timer), time.UnixMilli(settingTS)).
+        whatsmeow: a direct chat gets an EPHEMERAL_SETTING protocol message with
+        EphemeralExpiration uint32(timer.Seconds()) and EphemeralSettingTimestamp
+        settingTS.Unix() (time.Now() only when settingTS is Go's zero time, which UnixMilli
+        never makes); a group an "ephemeral" IQ (the server answers 400 to a non-standard
+        timer); any other server an error."""
+        seconds = timer_ns / 1_000_000_000
+        self.record("SetDisappearingTimer", chat=jid_text(chat), seconds=seconds, setting_unix=setting_ms // 1000)
+        if chat.Server in ("s.whatsapp.net", "lid"):
+            return ""
+        if chat.Server == "g.us":
+            if seconds and seconds not in (86_400, 604_800, 7_776_000):
+                return ERR_INVALID_DISAPPEARING_TIMER
+            return ""
+        return f"can't set disappearing time in a {chat.Server} chat"
+
+    # RejectCall -----------------------------------------------------------------------------------
+    def reject_call(self, caller: N.JID, call_id: str) -> str:
+        """whatsmeow's RejectCall: a <call><reject call-id call-creator count="0"/></call> node,
+        to and from non-AD JIDs; only sendNode can fail (ErrNotConnected), WhatsApp does not
+        answer it. goneonize returns err.Error() or "" as a C string."""
+        self.record("RejectCall", caller=f"{caller.User}@{caller.Server}", call_id=call_id)
+        return "" if self.online else ERR_NOT_CONNECTED
+
+
+def build_message_key(chat: N.JID, sender: N.JID, message_id: str) -> C.MessageKey:
+    """whatsmeow's Client.BuildMessageKey: from me unless the sender is another user; then, in
+    a chat that is not a direct one (…@s.whatsapp.net, …@lid, …@msgr), the sender, device dropped,
+    is the participant."""
+    key = C.MessageKey(fromMe=True, ID=message_id, remoteJID=jid_text(chat))
+    if sender.User and sender.User != ACCOUNT:
+        key.fromMe = False
+        if chat.Server not in ("s.whatsapp.net", "lid", "msgr"):
+            key.participant = f"{sender.User}@{sender.Server}"
+    return key
+
+
+# EncodePrivacySettings: whatsmeow's strings -> neonize's PrivacySettings.PrivacySetting
+PRIVACY_SETTING_VALUES = {
+    "": 1,
+    "all": 2,
+    "contacts": 3,
+    "contact_blacklist": 4,
+    "match_last_seen": 5,
+    "known": 6,
+    "none": 7,
+}
+
 
 def encode_group_info(group: Group) -> N.GroupInfo:
     """EncodeGroupInfo: GroupCreated is proto.Float32(float32(info.GroupCreated.Unix()))."""
@@ -353,6 +490,11 @@ def encode_group_info(group: Group) -> N.GroupInfo:
 def standard_world() -> World:
     world = World(pictures={"15551234567": "4184652986", "15557654321": "1234509876"}, hidden_pictures={HIDDEN_USER})
     world.registered = {"+15551234567": ALICE_LID, "+15557654321": None}
+    world.contacts = {
+        ALICE: ("Alice", "Alice Liddell", "Ali", ""),
+        "15557654321@s.whatsapp.net": ("", "", "Bob", ""),
+        "15559876543@s.whatsapp.net": ("", "", "", "Carol's Bakery"),
+    }
     world.groups = {
         GROUP: Group(
             GROUP,

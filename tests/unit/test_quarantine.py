@@ -194,6 +194,15 @@ def test_a_batch_is_one_target_shown_masked_and_capped():
         ("group_info", {"jid": "120363000000000077@g.us"}, "120363000000000077@g.us"),
         ("mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, ALICE),
         ("joined_groups", {}, None),
+        ("my_privacy", {}, None),
+        ("contacts", {}, None),
+        ("send_presence", {"presence": "available"}, None),
+        ("reject_call", {"call_id": "ABC123", "caller": "+15551234567"}, ALICE),
+        ("set_disappearing", {"chat": "15551234567", "seconds": 0}, ALICE),
+        ("send_chat_presence", {"chat": "15551234567", "state": "paused"}, ALICE),
+        ("react", {"chat": "15551234567", "message_id": "3EB0AA", "emoji": "👍"}, ALICE),
+        ("edit_message", {"chat": "15551234567", "message_id": "3EB0AA", "text": "hi"}, ALICE),
+        ("revoke", {"chat": "120363000000000077@g.us", "message_id": "3EB0AA"}, "120363000000000077@g.us"),
     ],
 )
 def test_the_operation_table_names_each_jobs_target(operation, arguments, target):

@@ -91,6 +91,12 @@ def test_valid_arguments_come_back_normalised():
     assert validate("is_on_whatsapp", (["+1 555 123 4567", ALICE],), {}).phones == ["+15551234567"]
     assert validate("group_info", (GROUP,), {}).jid == GROUP
     assert validate("joined_groups", (), {}).model_dump() == {}
+    assert validate("react", (GROUP, "3EB0AA", "", "+1 555 123 4567"), {}).model_dump() == {
+        "chat": GROUP,
+        "message_id": "3EB0AA",
+        "emoji": "",
+        "sender": ALICE,
+    }
     assert validate("mark_read", (GROUP, ["A1", "B2"], ALICE), {}).model_dump() == {
         "chat": GROUP,
         "ids": ["A1", "B2"],
@@ -126,6 +132,44 @@ def test_valid_arguments_come_back_normalised():
         ("mark_read", (GROUP, ["A1"]), {}, "sender is required when chat is a group"),
         ("mark_read", (ALICE, ["bad id!"]), {}, "is not a message id"),
         ("joined_groups", (1,), {}, "takes at most 0 positional arguments"),
+        ("my_privacy", ("me",), {}, "takes at most 0 positional arguments"),
+        ("contacts", (), {"limit": 10}, "limit: Extra inputs are not permitted"),
+        ("react", (ALICE, "3EB0AA"), {}, "emoji: Field required"),
+        ("react", (ALICE, "not an id!", "👍"), {}, "message_id: String should match pattern"),
+        ("react", (ALICE, "3EB0AA", "a b"), {}, "emoji: emoji must be an emoji"),
+        ("react", (ALICE, "3EB0AA", "👍" * 33), {}, "emoji: String should have at most 32 characters"),
+        ("react", (GROUP, "3EB0AA", "👍"), {}, "sender (who sent the message) is required when chat is a group"),
+        ("react", ("someone", "3EB0AA", "👍"), {}, "chat: 'someone' is neither"),
+        ("react", (ALICE, "3EB0AA", "👍", "nobody"), {}, "sender: 'nobody' is neither"),
+        ("revoke", (ALICE,), {}, "message_id: Field required"),
+        ("send_presence", (), {}, "presence: Field required"),
+        ("reject_call", ("ABC123",), {}, "caller: Field required"),
+        ("reject_call", ("bad id!", ALICE), {}, "call_id: String should match pattern"),
+        ("reject_call", ("ABC123", "nobody"), {}, "caller: 'nobody' is neither"),
+        ("reject_call", (123, ALICE), {}, "call_id: Input should be a valid string"),
+        ("set_disappearing", (ALICE, 3600), {}, "seconds: must be one of WhatsApp's timers: 0 (off), 86400"),
+        ("set_disappearing", (ALICE, "86400"), {}, "seconds: Input should be a valid integer"),
+        ("set_disappearing", (ALICE, 86400.0), {}, "seconds: Input should be a valid integer"),
+        ("set_disappearing", (ALICE, True), {}, "seconds: Input should be a valid integer"),
+        (
+            "set_disappearing",
+            ("120363000000000001@newsletter", 0),
+            {},
+            "chat: '120363000000000001@newsletter' is neither a user nor a group chat",
+        ),
+        ("send_chat_presence", (ALICE, "typing"), {}, "state: Input should be 'composing', 'recording' or 'paused'"),
+        ("send_chat_presence", ("nobody", "paused"), {}, "chat: 'nobody' is neither"),
+        ("send_chat_presence", (ALICE,), {}, "state: Field required"),
+        ("send_presence", ("away",), {}, "presence: Input should be 'available' or 'unavailable'"),
+        ("send_presence", ("AVAILABLE",), {}, "presence: Input should be 'available' or 'unavailable'"),
+        ("edit_message", (ALICE, "3EB0AA"), {}, "text: Field required"),
+        ("edit_message", (ALICE, "3EB0AA", "  "), {}, "text: text is blank"),
+        ("edit_message", (ALICE, "3EB0AA", "x" * 65_537), {}, "text: String should have at most 65536 characters"),
+        ("edit_message", (ALICE, "3EB0AA", "hi"), {"sender": ALICE}, "sender: Extra inputs are not permitted"),
+        ("revoke", (ALICE, ""), {}, "message_id: String should have at least 1 character"),
+        ("revoke", (ALICE, "3EB0AA"), {"emoji": "x"}, "emoji: Extra inputs are not permitted"),
+        ("revoke", (ALICE, "3EB0AA", "nobody"), {}, "sender: 'nobody' is neither"),
+        ("my_privacy", (), {"jid": "me"}, "jid: Extra inputs are not permitted"),
     ],
 )
 def test_bad_arguments_raise_invalid_arguments(operation, args, kwargs, message):

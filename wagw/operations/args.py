@@ -8,6 +8,7 @@ retried) and never reaches the native host.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -36,6 +37,7 @@ MAX_IMAGE_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_ARG = 23_000_000  # characters: 16 MiB of base64 plus slack
 MAX_LIST = 100  # JIDs, phones or message ids in one call
 MAX_ID = 128  # characters in a message id
+MAX_REACTION = 32  # characters: the longest emoji ZWJ sequences are about a dozen code points
 
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_\-.:]+")
 
@@ -154,6 +156,132 @@ class GroupInfoArgs(JobArgs):
 
 
 class JoinedGroupsArgs(JobArgs):
+    """No arguments."""
+
+
+class MessageActionArgs(JobArgs):
+    """A message to act on: its chat, its id and (in a group) whose it is."""
+
+    chat: str
+    message_id: str = Field(min_length=1, max_length=MAX_ID, pattern=f"^{_MESSAGE_ID.pattern}$")
+
+    @field_validator("chat")
+    @classmethod
+    def _chat(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
+class ReactArgs(MessageActionArgs):
+    emoji: str = Field(max_length=MAX_REACTION)
+    # Who sent the message reacted to: WhatsApp finds it by id *and* sender (docs/jobs.md).
+    sender: str | None = None
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalize_target(value, fake=_fake(info))
+
+    @field_validator("emoji")
+    @classmethod
+    def _emoji(cls, value: str) -> str:
+        # "" removes this account's reaction; anything else must be one visible emoji-ish text.
+        if value and (not value.strip() or any(ch.isspace() or ord(ch) < 32 for ch in value)):
+            raise ValueError("emoji must be an emoji (or empty to remove the reaction), without spaces")
+        return value
+
+    @model_validator(mode="after")
+    def _group_needs_sender(self) -> ReactArgs:
+        if self.chat.endswith("@" + GROUP_SERVER) and self.sender is None:
+            raise ValueError("sender (who sent the message) is required when chat is a group")
+        return self
+
+
+# What the backends answer a revoke of someone else's message in a direct chat (only they know
+# this account's own number).
+REVOKE_OTHERS = (
+    "invalid arguments for revoke: sender: only a group admin can revoke someone else's message;"
+    " in a direct chat only this account's own (leave sender out)"
+)
+
+
+class RevokeArgs(MessageActionArgs):
+    # Whose message: None is this account's own; another member's (in a group, as an admin).
+    sender: str | None = None
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalize_target(value, fake=_fake(info))
+
+
+class EditMessageArgs(MessageActionArgs):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is blank")
+        return value
+
+
+class SendPresenceArgs(JobArgs):
+    presence: Literal["available", "unavailable"]
+
+
+class SendChatPresenceArgs(JobArgs):
+    chat: str
+    state: Literal["composing", "recording", "paused"]
+
+    @field_validator("chat")
+    @classmethod
+    def _chat(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
+# WhatsApp's disappearing-message timers (whatsmeow's DisappearingTimer* constants): phones
+# ignore any other value in a direct chat, and the server rejects it in a group.
+DISAPPEARING_TIMERS = {0: "off", 86_400: "24 hours", 604_800: "7 days", 7_776_000: "90 days"}
+_DISAPPEARING_SERVERS = (USER_SERVER, GROUP_SERVER, "lid")
+
+
+class SetDisappearingArgs(JobArgs):
+    chat: str
+    seconds: int
+
+    @field_validator("chat")
+    @classmethod
+    def _chat(cls, value: str, info: ValidationInfo) -> str:
+        jid = normalize_target(value, fake=_fake(info))
+        if jid.rpartition("@")[2] not in _DISAPPEARING_SERVERS:
+            raise ValueError(f"{shown(value)} is neither a user nor a group chat")
+        return jid
+
+    @field_validator("seconds")
+    @classmethod
+    def _seconds(cls, value: int) -> int:
+        if value not in DISAPPEARING_TIMERS:
+            allowed = ", ".join(f"{s} ({name})" for s, name in DISAPPEARING_TIMERS.items())
+            raise ValueError(f"must be one of WhatsApp's timers: {allowed}")
+        return value
+
+
+class RejectCallArgs(JobArgs):
+    call_id: str = Field(min_length=1, max_length=MAX_ID, pattern=f"^{_MESSAGE_ID.pattern}$")
+    # Who is calling: the call.offer event's `from` (or `from_lid`).
+    caller: str
+
+    @field_validator("caller")
+    @classmethod
+    def _caller(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
+class ContactsArgs(JobArgs):
+    """No arguments."""
+
+
+class MyPrivacyArgs(JobArgs):
     """No arguments."""
 
 

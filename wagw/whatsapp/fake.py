@@ -40,6 +40,7 @@ from wagw import keys
 from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.names import slot_of_role
+from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.redisconn import as_text, connect
 from wagw.whatsapp import fake_inbound, results
 from wagw.whatsapp.backend import (
@@ -308,6 +309,62 @@ class FakeBackend(Backend):
     def mark_read(self, chat: str, ids: list[str], sender: str | None = None) -> dict:
         self._call("mark_read", {"chat": chat, "ids": list(ids), "sender": sender}, [chat])
         return results.marked_read(chat, ids, sender)
+
+    def my_privacy(self) -> dict:
+        self._call("my_privacy", {}, [])
+        return results.privacy(
+            {
+                "group_add": "all",
+                "last_seen": "contacts",
+                "status": "contacts",
+                "profile": "all",
+                "read_receipts": "all",
+                "call_add": "all",
+                "online": "match_last_seen",
+            }
+        )
+
+    def contacts(self) -> dict:
+        self._call("contacts", {}, [])
+        return results.contacts(
+            [
+                results.contact("15551234567@s.whatsapp.net", "Alice", "Alice Liddell", "Alice", None),
+                results.contact("15557654321@s.whatsapp.net", None, None, "Bob", None),
+                results.contact("15559876543@s.whatsapp.net", None, None, None, "Carol's Bakery"),
+            ]
+        )
+
+    def react(self, chat: str, message_id: str, emoji: str, sender: str | None = None) -> dict:
+        args = {"chat": chat, "message_id": message_id, "emoji": emoji, "sender": sender}
+        self._call("react", args, [chat])
+        return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, emoji=emoji)
+
+    def revoke(self, chat: str, message_id: str, sender: str | None = None) -> dict:
+        own = user_part(self.device_jid() or fake_device_jid(self.role))
+        if sender and not chat.endswith("@g.us") and user_part(sender) != own:
+            raise InvalidArguments(REVOKE_OTHERS)
+        self._call("revoke", {"chat": chat, "message_id": message_id, "sender": sender}, [chat])
+        return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, sender=sender)
+
+    def edit_message(self, chat: str, message_id: str, text: str) -> dict:
+        self._call("edit_message", {"chat": chat, "message_id": message_id, "text": text}, [chat])
+        return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, text=text)
+
+    def send_presence(self, presence: str) -> dict:
+        self._call("send_presence", {"presence": presence}, [])
+        return results.presence_sent(presence)
+
+    def send_chat_presence(self, chat: str, state: str) -> dict:
+        self._call("send_chat_presence", {"chat": chat, "state": state}, [chat])
+        return results.chat_presence_sent(chat, state)
+
+    def set_disappearing(self, chat: str, seconds: int) -> dict:
+        self._call("set_disappearing", {"chat": chat, "seconds": seconds}, [chat])
+        return results.disappearing_set(chat, seconds)
+
+    def reject_call(self, call_id: str, caller: str) -> dict:
+        self._call("reject_call", {"call_id": call_id, "caller": caller}, [caller])
+        return results.call_rejected(call_id, caller)
 
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"

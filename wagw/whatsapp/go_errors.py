@@ -31,6 +31,8 @@ def error_text(error: BaseException) -> str:
     `…ReturnFunction` proto, whose str() is protobuf text format ('Error: "…"\\n').
     """
     first: Any = error.args[0] if error.args else None
+    if isinstance(first, bytes):  # e.g. SendPresenceError: the C string's bytes, undecoded
+        return first.decode("utf-8", "replace")
     if first is not None and not isinstance(first, str) and hasattr(first, "Error"):
         return str(first.Error)
     return str(error)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from loguru import logger
 from wagw import keys
 from wagw.addresses import GROUP_SERVER
 from wagw.config import Settings
-from wagw.operations.args import InvalidArguments
+from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.operations.images import check_decodes
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_results, results
 from wagw.whatsapp.backend import (
@@ -450,3 +451,94 @@ class NeonizeBackend(Backend):
             receipt=ReceiptType.READ,
         )
         return results.marked_read(chat, ids, sender)
+
+    def my_privacy(self) -> dict:
+        # goneonize's GetPrivacySettings returns the settings only: whatsmeow fetches them once
+        # per connection and caches them; a failed fetch is logged by whatsmeow and reads as
+        # every setting unset (null here), never as an error.
+        return neonize_results.privacy(self._call("my_privacy", self._client.get_privacy_settings))
+
+    def contacts(self) -> dict:
+        # whatsmeow's contact store of this slot's device (goneonize's GetAllContacts): local,
+        # filled by the app-state sync from the phone; a store error is ContactStoreError.
+        if self._client is None:
+            raise ConnectFailure("contacts: not connected (start() first)")
+        return neonize_results.contacts(self._call("contacts", self._client.contact.get_all_contacts))
+
+    def react(self, chat: str, message_id: str, emoji: str, sender: str | None = None) -> dict:
+        # whatsmeow's BuildReaction keys the message by chat, id and sender: a sender other
+        # than this account makes it someone else's message (and, in a group, its participant).
+        # In a direct chat the message is the other person's unless the caller says otherwise.
+        if sender is None and chat.endswith("@" + GROUP_SERVER):
+            raise InvalidArguments("invalid arguments for react: sender: required when chat is a group")
+        message = self._call(
+            "react", self._client.build_reaction, self._jid(chat), self._jid(sender or chat), message_id, emoji
+        )
+        response = self._call("react", self._client.send_message, self._jid(chat), message)
+        return results.acted(response.ID, response.Timestamp, chat, message_id, emoji=emoji)
+
+    def revoke(self, chat: str, message_id: str, sender: str | None = None) -> dict:
+        # neonize's build_revoke keys the message as this account's own when the sender's user
+        # is ours (get_me()), else, outside a direct chat, names the sender as participant
+        # (an admin deleting a member's message).
+        me = self._call("revoke", self._client.get_me).JID
+        if sender and not chat.endswith("@" + GROUP_SERVER) and sender.partition("@")[0] != me.User:
+            raise InvalidArguments(REVOKE_OTHERS)
+        who = self._jid(sender) if sender else me
+        response = self._call("revoke", self._client.revoke_message, self._jid(chat), who, message_id)
+        return results.acted(response.ID, response.Timestamp, chat, message_id, sender=sender)
+
+    def edit_message(self, chat: str, message_id: str, text: str) -> dict:
+        # neonize's build_edit: a MESSAGE_EDIT protocol message keyed as this account's own.
+        e2e = native.load().e2e
+        response = self._call(
+            "edit_message", self._client.edit_message, self._jid(chat), message_id, e2e.Message(conversation=text)
+        )
+        return results.acted(response.ID, response.Timestamp, chat, message_id, text=text)
+
+    def send_presence(self, presence: str) -> dict:
+        # whatsmeow refuses with "can't send presence without PushName set" until the phone
+        # has synced the account's push name to this device.
+        Presence = native.load().enum.Presence
+
+        self._call("send_presence", self._client.send_presence, Presence(presence.encode()))
+        return results.presence_sent(presence)
+
+    def send_chat_presence(self, chat: str, state: str) -> dict:
+        # whatsmeow's chat states are composing and paused; "recording" is composing with
+        # media "audio" (what phones show as "recording audio…").
+        enum = native.load().enum
+        presence = (
+            enum.ChatPresence.CHAT_PRESENCE_PAUSED if state == "paused" else enum.ChatPresence.CHAT_PRESENCE_COMPOSING
+        )
+        media = (
+            enum.ChatPresenceMedia.CHAT_PRESENCE_MEDIA_AUDIO
+            if state == "recording"
+            else enum.ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT
+        )
+        self._call("send_chat_presence", self._client.send_chat_presence, self._jid(chat), presence, media)
+        return results.chat_presence_sent(chat, state)
+
+    def set_disappearing(self, chat: str, seconds: int) -> dict:
+        # goneonize reads the timer as a Go time.Duration (nanoseconds: neonize passes an int
+        # through, a timedelta would become milliseconds) and the setting time as
+        # time.UnixMilli(setting_ts); neonize computes that as
+        # int(time.time() + setting_ts.total_seconds() * 1000), and without it sends 0, i.e.
+        # 1970, as the EphemeralSettingTimestamp of a direct chat's setting message. So
+        # setting_ts is chosen to make neonize's sum the current unix time in milliseconds.
+        now = time.time()
+        setting_ts = timedelta(seconds=(now * 1000 - now) / 1000)
+        self._call(
+            "set_disappearing",
+            self._client.set_disappearing_timer,
+            self._jid(chat),
+            seconds * 1_000_000_000,
+            setting_ts,
+        )
+        return results.disappearing_set(chat, seconds)
+
+    def reject_call(self, call_id: str, caller: str) -> dict:
+        # whatsmeow's RejectCall sends a <call><reject/></call> from the account (device part
+        # dropped) to the caller: any device of the account can decline the call.
+        self._call("reject_call", self._client.reject_call, self._jid(caller), call_id)
+        return results.call_rejected(call_id, caller)

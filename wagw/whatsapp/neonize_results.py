@@ -97,3 +97,39 @@ def on_whatsapp(phones: list[str], found: Any) -> dict:
         jid = answered if answered and not lid else f"{digits}@{USER_SERVER}"
         entries.append(results.on_whatsapp(phone, jid, True, _verified_name(item), lid=lid))
     return results.on_whatsapp_results(entries)
+
+
+# neonize.proto.Neonize_pb2.PrivacySettings.PrivacySetting: 1 UNDEFINED, 2 ALL … 7 NONE.
+_PRIVACY_BY_NUMBER = dict(enumerate(results.PRIVACY_VALUES, start=2))
+_PRIVACY_FIELDS = {
+    "group_add": "GroupAdd",
+    "last_seen": "LastSeen",
+    "status": "Status",
+    "profile": "Profile",
+    "read_receipts": "ReadReceipts",
+    "call_add": "CallAdd",
+    "online": "Online",
+}
+
+
+def privacy(settings: Any) -> dict:
+    """neonize's PrivacySettings proto -> the my_privacy result shape (UNDEFINED -> null)."""
+    return results.privacy(
+        {name: _PRIVACY_BY_NUMBER.get(getattr(settings, field)) for name, field in _PRIVACY_FIELDS.items()}
+    )
+
+
+def contacts(found: Any) -> dict:
+    """neonize's Contact list (JID + ContactInfo) -> the contacts result shape."""
+    return results.contacts(
+        [
+            results.contact(
+                jid_str(item.JID) or "",
+                item.Info.FirstName,
+                item.Info.FullName,
+                item.Info.PushName,
+                item.Info.BusinessName,
+            )
+            for item in found
+        ]
+    )

@@ -15,6 +15,19 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
                  "participants": [{"jid", "lid", "is_admin", "is_super_admin", "display_name"}]}
 - joined_groups -> {"groups": [<group_info>…]}
 - mark_read -> {"chat", "ids", "sender", "receipt_type": "read"}
+- my_privacy -> {"group_add", "last_seen", "status", "profile", "read_receipts", "call_add", "online"},
+  each whatsmeow's value: "all", "contacts", "contact_blacklist", "match_last_seen", "known",
+  "none", or null when WhatsApp did not say
+- react -> {"id", "timestamp", "chat", "message_id", "emoji"} (id: the reaction message's own id;
+  emoji "" when the reaction was removed)
+- revoke -> {"id", "timestamp", "chat", "message_id", "sender"} (sender null: this account's own)
+- edit_message -> {"id", "timestamp", "chat", "message_id", "text"}
+- send_presence -> {"presence": "available"|"unavailable"}
+- send_chat_presence -> {"chat", "state": "composing"|"recording"|"paused"}
+- set_disappearing -> {"chat", "seconds"}
+- reject_call -> {"call_id", "caller"}
+- contacts -> {"contacts": [{"jid", "name", "first_name", "full_name", "push_name", "business_name"}]}
+  (sorted by jid; name: the first of full_name, first_name, push_name, business_name that is set)
 """
 
 from __future__ import annotations
@@ -104,3 +117,51 @@ def groups(entries: list[dict]) -> dict:
 
 def marked_read(chat: str, ids: list[str], sender: str | None) -> dict:
     return {"chat": chat, "ids": list(ids), "sender": sender, "receipt_type": "read"}
+
+
+PRIVACY_SETTINGS = ("group_add", "last_seen", "status", "profile", "read_receipts", "call_add", "online")
+# whatsmeow's types.PrivacySetting values (neonize's PrivacySettings.PrivacySetting enum, by number).
+PRIVACY_VALUES = ("all", "contacts", "contact_blacklist", "match_last_seen", "known", "none")
+
+
+def privacy(settings: dict[str, str | None]) -> dict:
+    return {name: settings.get(name) or None for name in PRIVACY_SETTINGS}
+
+
+def contact(
+    jid: str, first_name: str | None, full_name: str | None, push_name: str | None, business_name: str | None
+) -> dict:
+    return {
+        "jid": jid,
+        "name": full_name or first_name or push_name or business_name or None,
+        "first_name": first_name or None,
+        "full_name": full_name or None,
+        "push_name": push_name or None,
+        "business_name": business_name or None,
+    }
+
+
+def contacts(entries: list[dict]) -> dict:
+    return {"contacts": sorted(entries, key=lambda entry: entry["jid"])}
+
+
+def acted(message_id: str, timestamp: float | int | None, chat: str, target_id: str, **extra: Any) -> dict:
+    """A message action (react, revoke, edit_message): the action message's own id and time,
+    the chat and the id of the message acted on, then the action's own fields."""
+    return {"id": message_id, "timestamp": iso_time(timestamp), "chat": chat, "message_id": target_id, **extra}
+
+
+def presence_sent(presence: str) -> dict:
+    return {"presence": presence}
+
+
+def chat_presence_sent(chat: str, state: str) -> dict:
+    return {"chat": chat, "state": state}
+
+
+def disappearing_set(chat: str, seconds: int) -> dict:
+    return {"chat": chat, "seconds": seconds}
+
+
+def call_rejected(call_id: str, caller: str) -> dict:
+    return {"call_id": call_id, "caller": caller}
