@@ -172,6 +172,23 @@ def test_a_corrupt_image_fails_at_once_as_invalid_arguments(worker, kind):
     assert [c["entry"] for c in worker.call("calls")] == ["Neonize"]  # nothing uploaded or sent
 
 
+# send_location --------------------------------------------------------------------------------
+def test_send_location_sends_whatsmeows_location_message(worker):
+    """neonize 0.5.2 has no send_location: wagw's LocationMessage through its send_message."""
+    result = job(worker, "send_location", to="+1 555 123 4567", latitude=52.52, longitude=13, name="Office")["result"]
+    assert result["to"] == ALICE and result["id"].startswith("3EB0") and result["timestamp"].endswith("Z")
+    [(to, message)] = sent_messages(worker)
+    assert to == ALICE
+    assert message == {"locationMessage": {"degreesLatitude": 52.52, "degreesLongitude": 13.0, "name": "Office"}}
+
+
+def test_send_location_out_of_range_never_reaches_whatsapp(worker):
+    failed = job(worker, "send_location", to=ALICE, latitude=-90.01, longitude=0)
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert "latitude: Input should be greater than or equal to -90" in failed["message"]
+    assert sent_messages(worker) == []
+
+
 # user_info / groups / mark_read ----------------------------------------------------------------
 def test_user_info(worker):
     [user] = job(worker, "user_info", jids=[ALICE])["result"]["users"]

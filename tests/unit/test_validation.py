@@ -118,6 +118,14 @@ def test_valid_arguments_come_back_normalised():
         ("send_text", (ALICE, "hi"), {"reply_to_sender": ALICE}, "reply_to_sender is only meaningful with reply_to"),
         ("send_text", (ALICE, "hi", "3EB0AB", "someone"), {}, "reply_to_sender: 'someone' is neither"),
         ("send_image", (ALICE,), {}, "image: Field required"),
+        ("send_location", (ALICE, 91, 0), {}, "latitude: Input should be less than or equal to 90"),
+        ("send_location", (ALICE, 0, -180.5), {}, "longitude: Input should be greater than or equal to -180"),
+        ("send_location", (ALICE, "52.5", 13.4), {}, "latitude: Input should be a number"),
+        ("send_location", (ALICE, True, 13.4), {}, "latitude: Input should be a number"),
+        ("send_location", (ALICE, float("nan"), 13.4), {}, "latitude: Input should be a finite number"),
+        ("send_location", (ALICE, 52.5), {}, "longitude: Field required"),
+        ("send_location", (ALICE, 52.5, 13.4), {"name": "x" * 2000}, "name: String should have at most 1024"),
+        ("send_location", ("nobody", 52.5, 13.4), {}, "to: 'nobody' is neither a JID nor a phone number"),
         ("user_info", ([],), {}, "jids: List should have at least 1 item"),
         ("user_info", (ALICE,), {}, "jids: Input should be a valid list"),
         ("user_info", ([ALICE] * 101,), {}, "jids: List should have at most 100 items"),
@@ -135,6 +143,17 @@ def test_bad_arguments_raise_invalid_arguments(operation, args, kwargs, message)
     assert text.startswith(f"invalid arguments for {operation}: ")
     assert message in text
     assert caught.value.permanent is True
+
+
+def test_send_location_takes_json_numbers():
+    args = validate("send_location", ("+1 555 123 4567", 52, -13.25), {"name": "Office"})
+    assert args.model_dump() == {
+        "to": ALICE,
+        "latitude": 52.0,
+        "longitude": -13.25,
+        "name": "Office",
+        "address": None,
+    }
 
 
 def test_the_message_never_echoes_a_huge_input():

@@ -115,6 +115,32 @@ class SendImageArgs(JobArgs):
         return normalize_target(value, fake=_fake(info))
 
 
+MAX_PLACE = 1_024  # characters in a location's name or address
+
+
+class SendLocationArgs(JobArgs):
+    to: str
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = Field(None, max_length=MAX_PLACE)
+    address: str | None = Field(None, max_length=MAX_PLACE)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("latitude", "longitude", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        # JSON numbers only: an int is a float here, a bool (a JSON true) is not a coordinate.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("Input should be a number")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("Input should be a finite number")
+        return float(value)
+
+
 class UserInfoArgs(JobArgs):
     jids: list[str] = Field(min_length=1, max_length=MAX_LIST)
 

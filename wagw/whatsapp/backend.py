@@ -93,6 +93,11 @@ class Backend(ABC):
     def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict: ...
 
     @abstractmethod
+    def send_location(
+        self, to: str, latitude: float, longitude: float, name: str | None = None, address: str | None = None
+    ) -> dict: ...
+
+    @abstractmethod
     def user_info(self, jids: list[str]) -> dict: ...
 
     @abstractmethod

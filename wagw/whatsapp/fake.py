@@ -269,6 +269,13 @@ class FakeBackend(Backend):
         self._call("send_image", {"to": to, "image": described, "mimetype": mimetype, "caption": caption}, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
+    def send_location(
+        self, to: str, latitude: float, longitude: float, name: str | None = None, address: str | None = None
+    ) -> dict:
+        args = {"to": to, "latitude": latitude, "longitude": longitude, "name": name, "address": address}
+        self._call("send_location", args, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
     def user_info(self, jids: list[str]) -> dict:
         self._call("user_info", {"jids": list(jids)}, list(jids))
         return results.users(

@@ -399,6 +399,21 @@ class NeonizeBackend(Backend):
         response = self._call("send_image", self._client.send_image, self._jid(to), image, caption=caption)
         return results.sent(response.ID, response.Timestamp, to)
 
+    def send_location(
+        self, to: str, latitude: float, longitude: float, name: str | None = None, address: str | None = None
+    ) -> dict:
+        # neonize 0.5.2 has no send_location helper: its own send_message with whatsmeow's
+        # LocationMessage (what WhatsApp's "share location" sends; not a live location).
+        e2e = native.load().e2e
+        location = e2e.LocationMessage(degreesLatitude=latitude, degreesLongitude=longitude)
+        if name is not None:
+            location.name = name
+        if address is not None:
+            location.address = address
+        message = e2e.Message(locationMessage=location)
+        response = self._call("send_location", self._client.send_message, self._jid(to), message)
+        return results.sent(response.ID, response.Timestamp, to)
+
     def user_info(self, jids: list[str]) -> dict:
         found = self._call("user_info", self._client.get_user_info, *[self._jid(j) for j in jids])
         entries = []

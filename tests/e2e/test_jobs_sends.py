@@ -1,0 +1,95 @@
+"""The send jobs of docs/jobs.md under `wagw run` (fake backend), enqueued as other apps do:
+plain rq, by function path, JSON serializer, no wagw import in the enqueue. Each job's JSON
+result and its record on `wagw:fake:sent` are checked. One daemon for the module."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from rq import Queue
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from chaos.polling import wait_for
+from tests.conftest import E2E_ENV, short_tempdir
+
+pytestmark = pytest.mark.e2e
+ALICE = "15551234567@s.whatsapp.net"
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    from chaos.daemon import Daemon
+
+    data_dir = short_tempdir("wagw-e2e-sends-")
+    media = data_dir / "media"
+    media.mkdir()
+    running = Daemon(data_dir, {**E2E_ENV, "WAGW_MEDIA_DIR": str(media)})
+    try:
+        running.start()
+        yield running
+        assert running.stop() == 0
+    finally:
+        running.kill_tree()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run(daemon, path: str, **kwargs) -> Job:
+    job = Queue("wa", connection=daemon.redis, serializer=JSONSerializer).enqueue(path, **kwargs)
+    wait_for(lambda: job.get_status(refresh=True) in ("finished", "failed"), 30, 0.1, f"{path} to end")
+    return job
+
+
+def sent(daemon, op: str) -> list[dict]:
+    records = [json.loads(raw) for raw in daemon.redis.lrange("wagw:fake:sent", 0, -1)]
+    return [r["args"] for r in records if r["op"] == op]
+
+
+def check_sent(job: Job) -> dict:
+    assert job.get_status() == "finished", job.latest_result().exc_string if job.latest_result() else job
+    result = job.return_value()
+    assert set(result) == {"id", "timestamp", "to"} and result["to"] == ALICE, result
+    assert result["id"].startswith("3EB0") and result["timestamp"].endswith("Z")
+    return result
+
+
+def check_invalid(daemon, path: str, text: str, **kwargs) -> None:
+    """Bad arguments fail at once, never retried, and never reach the backend."""
+    op = path.rsplit(".", 1)[1]
+    before = len(sent(daemon, op))
+    job = run(daemon, path, **kwargs)
+    assert job.get_status() == "failed"
+    failure = job.latest_result().exc_string
+    assert "InvalidArguments" in failure and text in failure, failure
+    assert len(job.results()) == 1  # one attempt
+    assert len(sent(daemon, op)) == before
+
+
+def test_send_location(daemon):
+    job = run(
+        daemon,
+        "workers.wa.send_location",
+        to="+1 555 123 4567",
+        latitude=52.52,
+        longitude=13.405,
+        name="Office",
+        address="Main St 1",
+    )
+    check_sent(job)
+    assert sent(daemon, "send_location")[-1] == {
+        "to": ALICE,
+        "latitude": 52.52,
+        "longitude": 13.405,
+        "name": "Office",
+        "address": "Main St 1",
+    }
+    check_invalid(
+        daemon,
+        "workers.wa.send_location",
+        "latitude: Input should be less than or equal to 90",
+        to=ALICE,
+        latitude=95,
+        longitude=0,
+    )
