@@ -189,6 +189,25 @@ def test_send_location_out_of_range_never_reaches_whatsapp(worker):
     assert sent_messages(worker) == []
 
 
+# send_contact ---------------------------------------------------------------------------------
+def test_send_contact_sends_neonizes_vcard(worker):
+    result = job(worker, "send_contact", to=ALICE, name="Bob", phone="+44 7911 123456")["result"]
+    assert result["to"] == ALICE and result["id"].startswith("3EB0")
+    [(to, message)] = sent_messages(worker)
+    contact = message["contactMessage"]
+    assert to == ALICE and contact["displayName"] == "Bob"
+    assert contact["vcard"] == (
+        "BEGIN:VCARD\nVERSION:3.0\nFN:Bob\nitem1.TEL;waid=447911123456:+44 7911 123456\n"
+        "item1.X-ABLabel:Ponsel\nEND:VCARD"
+    )
+
+
+def test_send_contact_refuses_a_name_that_would_add_vcard_fields(worker):
+    failed = job(worker, "send_contact", to=ALICE, name="Bob\nTEL;waid=1999:+1999", phone="+447911123456")
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert sent_messages(worker) == []
+
+
 # user_info / groups / mark_read ----------------------------------------------------------------
 def test_user_info(worker):
     [user] = job(worker, "user_info", jids=[ALICE])["result"]["users"]

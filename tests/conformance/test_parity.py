@@ -40,6 +40,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("corrupt-image", "send_image", {"to": ALICE, "image": CORRUPT_JPEG}, lambda r: r),
     ("location", "send_location", {"to": ALICE, "latitude": 1.5, "longitude": 2}, lambda r: (keys(r), r["to"])),
     ("bad-location", "send_location", {"to": ALICE, "latitude": 100, "longitude": 2}, lambda r: r),
+    ("contact", "send_contact", {"to": ALICE, "name": "Bob", "phone": BOB}, lambda r: (keys(r), r["to"])),
+    ("bad-contact", "send_contact", {"to": ALICE, "name": "Bob", "phone": "+999123456789"}, lambda r: r),
     ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),
     ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),

@@ -93,3 +93,16 @@ def test_send_location(daemon):
         latitude=95,
         longitude=0,
     )
+
+
+def test_send_contact(daemon):
+    check_sent(run(daemon, "workers.wa.send_contact", to=ALICE, name="Bob", phone="+1 555 765 4321"))
+    assert sent(daemon, "send_contact")[-1] == {"to": ALICE, "name": "Bob", "phone": "15557654321"}
+    check_invalid(
+        daemon,
+        "workers.wa.send_contact",
+        "name must not contain line breaks",
+        to=ALICE,
+        name="B\nob",
+        phone="+15557654321",
+    )

@@ -126,6 +126,17 @@ def test_valid_arguments_come_back_normalised():
         ("send_location", (ALICE, 52.5), {}, "longitude: Field required"),
         ("send_location", (ALICE, 52.5, 13.4), {"name": "x" * 2000}, "name: String should have at most 1024"),
         ("send_location", ("nobody", 52.5, 13.4), {}, "to: 'nobody' is neither a JID nor a phone number"),
+        ("send_contact", (ALICE, "Bob"), {}, "phone: Field required"),
+        ("send_contact", (ALICE, "  ", "+15557654321"), {}, "name: name is blank"),
+        ("send_contact", (ALICE, "Bob\nTEL:+1999", "+15557654321"), {}, "name: name must not contain line breaks"),
+        ("send_contact", (ALICE, "Bob", "07911123456"), {}, "must be in international format"),
+        (
+            "send_contact",
+            (ALICE, "Bob", "+999123456789"),
+            {},
+            "phone: phone number '+999123456789' has no known country code",
+        ),
+        ("send_contact", (ALICE, "Bob", 15557654321), {}, "phone: Input should be a valid string"),
         ("user_info", ([],), {}, "jids: List should have at least 1 item"),
         ("user_info", (ALICE,), {}, "jids: Input should be a valid list"),
         ("user_info", ([ALICE] * 101,), {}, "jids: List should have at most 100 items"),
@@ -154,6 +165,12 @@ def test_send_location_takes_json_numbers():
         "name": "Office",
         "address": None,
     }
+
+
+def test_send_contact_normalises_the_number():
+    args = validate("send_contact", (ALICE, " Bob ", "+1 (555) 765-4321"), {})
+    assert (args.name, args.phone) == ("Bob", "15557654321")
+    assert validate("send_contact", (ALICE, "Bob", "15557654321@s.whatsapp.net"), {}).phone == "15557654321"
 
 
 def test_the_message_never_echoes_a_huge_input():

@@ -141,6 +141,48 @@ class SendLocationArgs(JobArgs):
         return float(value)
 
 
+MAX_CONTACT_NAME = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+class SendContactArgs(JobArgs):
+    to: str
+    name: str = Field(min_length=1, max_length=MAX_CONTACT_NAME)
+    phone: str
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name is blank")
+        # The name becomes a line of the contact card (vCard): a line break would add fields.
+        if _CONTROL.search(value):
+            raise ValueError("name must not contain line breaks or control characters")
+        return value.strip()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        check_length(value)
+        if value.endswith("@" + USER_SERVER):  # a user JID names a phone number too
+            value = normalize_jid(value).split("@", 1)[0]
+        digits = normalize_phone(value)
+        # The card shows the number formatted by country (neonize's gen_vcard, with the
+        # phonenumbers library): a number without a known country code cannot be shown.
+        import phonenumbers
+
+        try:
+            phonenumbers.parse("+" + digits)
+        except phonenumbers.NumberParseException:
+            raise ValueError(f"phone number {shown(value)} has no known country code") from None
+        return digits
+
+
 class UserInfoArgs(JobArgs):
     jids: list[str] = Field(min_length=1, max_length=MAX_LIST)
 

@@ -98,6 +98,9 @@ class Backend(ABC):
     ) -> dict: ...
 
     @abstractmethod
+    def send_contact(self, to: str, name: str, phone: str) -> dict: ...
+
+    @abstractmethod
     def user_info(self, jids: list[str]) -> dict: ...
 
     @abstractmethod

@@ -414,6 +414,14 @@ class NeonizeBackend(Backend):
         response = self._call("send_location", self._client.send_message, self._jid(to), message)
         return results.sent(response.ID, response.Timestamp, to)
 
+    def send_contact(self, to: str, name: str, phone: str) -> dict:
+        # neonize's send_contact: a ContactMessage whose vCard (gen_vcard) carries the number
+        # as `waid` (WhatsApp's "message"/"add" buttons) and formatted by its country.
+        if self._client is None:
+            raise ConnectFailure("send_contact: not connected (start() first)")
+        response = self._call("send_contact", self._client.send_contact, self._jid(to), name, phone)
+        return results.sent(response.ID, response.Timestamp, to)
+
     def user_info(self, jids: list[str]) -> dict:
         found = self._call("user_info", self._client.get_user_info, *[self._jid(j) for j in jids])
         entries = []
