@@ -208,6 +208,20 @@ def test_send_contact_refuses_a_name_that_would_add_vcard_fields(worker):
     assert sent_messages(worker) == []
 
 
+# send_link ------------------------------------------------------------------------------------
+def test_send_link_is_text_with_the_link_marked_and_fetches_nothing(worker):
+    result = job(worker, "send_link", to=ALICE, url="https://example.com/a?b=1", caption="Read this")["result"]
+    assert result["to"] == ALICE and result["id"].startswith("3EB0")
+    [(_, message)] = sent_messages(worker)
+    assert message == {
+        "extendedTextMessage": {
+            "text": "Read this\nhttps://example.com/a?b=1",
+            "matchedText": "https://example.com/a?b=1",
+        }
+    }
+    assert [c["entry"] for c in worker.call("calls")][-1] == "SendMessage"  # no upload of a thumbnail
+
+
 # user_info / groups / mark_read ----------------------------------------------------------------
 def test_user_info(worker):
     [user] = job(worker, "user_info", jids=[ALICE])["result"]["users"]

@@ -42,6 +42,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("bad-location", "send_location", {"to": ALICE, "latitude": 100, "longitude": 2}, lambda r: r),
     ("contact", "send_contact", {"to": ALICE, "name": "Bob", "phone": BOB}, lambda r: (keys(r), r["to"])),
     ("bad-contact", "send_contact", {"to": ALICE, "name": "Bob", "phone": "+999123456789"}, lambda r: r),
+    ("link", "send_link", {"to": ALICE, "url": "https://example.com/"}, lambda r: (keys(r), r["to"])),
+    ("bad-link", "send_link", {"to": ALICE, "url": "file:///etc/passwd"}, lambda r: r),
     ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),
     ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),

@@ -106,3 +106,10 @@ def test_send_contact(daemon):
         name="B\nob",
         phone="+15557654321",
     )
+
+
+def test_send_link(daemon):
+    job = run(daemon, "workers.wa.send_link", to=ALICE, url="http://169.254.169.254/latest", caption="see")
+    check_sent(job)  # message text only: wagw fetches nothing, so any address is just text
+    assert sent(daemon, "send_link")[-1] == {"to": ALICE, "url": "http://169.254.169.254/latest", "caption": "see"}
+    check_invalid(daemon, "workers.wa.send_link", "is not an http(s) URL", to=ALICE, url="file:///etc/passwd")

@@ -183,6 +183,36 @@ class SendContactArgs(JobArgs):
         return digits
 
 
+MAX_URL = 2_048
+
+
+class SendLinkArgs(JobArgs):
+    to: str
+    url: str = Field(min_length=1, max_length=MAX_URL)
+    caption: str | None = Field(None, max_length=MAX_CAPTION)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        # Message text for WhatsApp, never fetched by wagw: it only has to be one http(s) link.
+        from urllib.parse import urlsplit
+
+        if _CONTROL.search(value) or any(c.isspace() for c in value):
+            raise ValueError("url must not contain spaces, line breaks or control characters")
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            raise ValueError(f"{shown(value)} is not a URL") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{shown(value)} is not an http(s) URL with a host")
+        return value
+
+
 class UserInfoArgs(JobArgs):
     jids: list[str] = Field(min_length=1, max_length=MAX_LIST)
 

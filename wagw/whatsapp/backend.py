@@ -101,6 +101,9 @@ class Backend(ABC):
     def send_contact(self, to: str, name: str, phone: str) -> dict: ...
 
     @abstractmethod
+    def send_link(self, to: str, url: str, caption: str | None = None) -> dict: ...
+
+    @abstractmethod
     def user_info(self, jids: list[str]) -> dict: ...
 
     @abstractmethod

@@ -280,6 +280,10 @@ class FakeBackend(Backend):
         self._call("send_contact", {"to": to, "name": name, "phone": phone}, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
+    def send_link(self, to: str, url: str, caption: str | None = None) -> dict:
+        self._call("send_link", {"to": to, "url": url, "caption": caption}, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
     def user_info(self, jids: list[str]) -> dict:
         self._call("user_info", {"jids": list(jids)}, list(jids))
         return results.users(

@@ -422,6 +422,16 @@ class NeonizeBackend(Backend):
         response = self._call("send_contact", self._client.send_contact, self._jid(to), name, phone)
         return results.sent(response.ID, response.Timestamp, to)
 
+    def send_link(self, to: str, url: str, caption: str | None = None) -> dict:
+        # The text WhatsApp shows is the caption, then the link on its own line; matchedText
+        # marks the link. Never neonize's link_preview=True: that fetches the page and its
+        # image from the host process with no address checks (SSRF; docs/security.md).
+        e2e = native.load().e2e
+        text = f"{caption}\n{url}" if caption else url
+        message = e2e.Message(extendedTextMessage=e2e.ExtendedTextMessage(text=text, matchedText=url))
+        response = self._call("send_link", self._client.send_message, self._jid(to), message)
+        return results.sent(response.ID, response.Timestamp, to)
+
     def user_info(self, jids: list[str]) -> dict:
         found = self._call("user_info", self._client.get_user_info, *[self._jid(j) for j in jids])
         entries = []
