@@ -222,6 +222,25 @@ def test_send_link_is_text_with_the_link_marked_and_fetches_nothing(worker):
     assert [c["entry"] for c in worker.call("calls")][-1] == "SendMessage"  # no upload of a thumbnail
 
 
+# send_poll ------------------------------------------------------------------------------------
+def test_send_poll_builds_with_whatsmeow_and_sends(worker):
+    result = job(worker, "send_poll", to=GROUP, question="Lunch?", options=["Pizza", "Sushi", "Tacos"], max_answers=2)
+    assert result["result"]["to"] == GROUP
+    [build] = worker.call("calls", entry="BuildPollVoteCreation")
+    assert (build["name"], build["options"], build["selectable"]) == ("Lunch?", ["Pizza", "Sushi", "Tacos"], 2)
+    [(to, message)] = sent_messages(worker)
+    poll = message["pollCreationMessage"]
+    assert to == GROUP and poll["name"] == "Lunch?" and poll["selectableOptionsCount"] == 2
+    assert [o["optionName"] for o in poll["options"]] == ["Pizza", "Sushi", "Tacos"]
+    assert len(base64.b64decode(message["messageContextInfo"]["messageSecret"])) == 32  # votes need it
+
+
+def test_send_poll_with_duplicate_options_never_reaches_go(worker):
+    failed = job(worker, "send_poll", to=ALICE, question="Lunch?", options=["Pizza", "Pizza"])
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert worker.call("calls", entry="BuildPollVoteCreation") == [] and sent_messages(worker) == []
+
+
 # user_info / groups / mark_read ----------------------------------------------------------------
 def test_user_info(worker):
     [user] = job(worker, "user_info", jids=[ALICE])["result"]["users"]

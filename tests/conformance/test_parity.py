@@ -44,6 +44,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("bad-contact", "send_contact", {"to": ALICE, "name": "Bob", "phone": "+999123456789"}, lambda r: r),
     ("link", "send_link", {"to": ALICE, "url": "https://example.com/"}, lambda r: (keys(r), r["to"])),
     ("bad-link", "send_link", {"to": ALICE, "url": "file:///etc/passwd"}, lambda r: r),
+    ("poll", "send_poll", {"to": ALICE, "question": "Q?", "options": ["a", "b"]}, lambda r: (keys(r), r["to"])),
+    ("bad-poll", "send_poll", {"to": ALICE, "question": "Q?", "options": ["a", "b"], "max_answers": 3}, lambda r: r),
     ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),
     ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),

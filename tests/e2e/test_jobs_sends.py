@@ -113,3 +113,14 @@ def test_send_link(daemon):
     check_sent(job)  # message text only: wagw fetches nothing, so any address is just text
     assert sent(daemon, "send_link")[-1] == {"to": ALICE, "url": "http://169.254.169.254/latest", "caption": "see"}
     check_invalid(daemon, "workers.wa.send_link", "is not an http(s) URL", to=ALICE, url="file:///etc/passwd")
+
+
+def test_send_poll(daemon):
+    check_sent(run(daemon, "workers.wa.send_poll", to=ALICE, question="Lunch?", options=["Pizza", "Sushi"]))
+    assert sent(daemon, "send_poll")[-1] == {
+        "to": ALICE,
+        "question": "Lunch?",
+        "options": ["Pizza", "Sushi"],
+        "max_answers": 1,
+    }
+    check_invalid(daemon, "workers.wa.send_poll", "options must be unique", to=ALICE, question="Q?", options=["a", "a"])

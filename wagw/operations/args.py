@@ -213,6 +213,49 @@ class SendLinkArgs(JobArgs):
         return value
 
 
+MAX_QUESTION = 255  # WhatsApp's app limits for a poll
+MAX_OPTION = 100
+MIN_OPTIONS, MAX_OPTIONS = 2, 12
+
+
+class SendPollArgs(JobArgs):
+    to: str
+    question: str = Field(min_length=1, max_length=MAX_QUESTION)
+    options: list[str] = Field(min_length=MIN_OPTIONS, max_length=MAX_OPTIONS)
+    max_answers: int = Field(1, ge=1, le=MAX_OPTIONS)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is blank")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value.strip():
+                raise ValueError("an option is blank")
+            if len(value) > MAX_OPTION:
+                raise ValueError(f"an option has more than {MAX_OPTION} characters")
+        # A vote names options by the sha256 of their text: two equal options could not be told apart.
+        if len(set(values)) != len(values):
+            raise ValueError("options must be unique")
+        return values
+
+    @model_validator(mode="after")
+    def _answers(self) -> SendPollArgs:
+        if self.max_answers > len(self.options):
+            raise ValueError(f"max_answers ({self.max_answers}) is more than the {len(self.options)} options")
+        return self
+
+
 class UserInfoArgs(JobArgs):
     jids: list[str] = Field(min_length=1, max_length=MAX_LIST)
 

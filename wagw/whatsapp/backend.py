@@ -104,6 +104,9 @@ class Backend(ABC):
     def send_link(self, to: str, url: str, caption: str | None = None) -> dict: ...
 
     @abstractmethod
+    def send_poll(self, to: str, question: str, options: list[str], max_answers: int = 1) -> dict: ...
+
+    @abstractmethod
     def user_info(self, jids: list[str]) -> dict: ...
 
     @abstractmethod

@@ -284,6 +284,11 @@ class FakeBackend(Backend):
         self._call("send_link", {"to": to, "url": url, "caption": caption}, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
+    def send_poll(self, to: str, question: str, options: list[str], max_answers: int = 1) -> dict:
+        args = {"to": to, "question": question, "options": list(options), "max_answers": max_answers}
+        self._call("send_poll", args, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
     def user_info(self, jids: list[str]) -> dict:
         self._call("user_info", {"jids": list(jids)}, list(jids))
         return results.users(

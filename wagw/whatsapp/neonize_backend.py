@@ -68,6 +68,14 @@ _UNENCODABLE_ENDINGS: dict[str, BackendError] = {
 DROPS_ALLOWED, DROPS_WINDOW = 10, 600.0
 group_result = neonize_results.group  # the name tests and older callers use
 
+
+class _SelectableCount:
+    """What neonize's build_poll_vote_creation reads of its VoteType argument: `.value`."""
+
+    def __init__(self, value: int):
+        self.value = value
+
+
 # neonize.proto.Neonize_pb2.ConnectFailureReason
 _FAILURE_REASONS: dict[int, tuple[type[BackendError], str]] = {
     2: (LoggedOut, "logged out"),
@@ -430,6 +438,18 @@ class NeonizeBackend(Backend):
         text = f"{caption}\n{url}" if caption else url
         message = e2e.Message(extendedTextMessage=e2e.ExtendedTextMessage(text=text, matchedText=url))
         response = self._call("send_link", self._client.send_message, self._jid(to), message)
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_poll(self, to: str, question: str, options: list[str], max_answers: int = 1) -> dict:
+        # neonize's build_poll_vote_creation (whatsmeow's BuildPollCreation: the options, the
+        # selectable count and a fresh message secret for the votes), then send_message.
+        # neonize types the count as VoteType (SINGLE=1, MULTIPLE=0 "any number") but hands
+        # Go its `.value`: any count from 1 to the number of options passes as it is.
+        if self._client is None:
+            raise ConnectFailure("send_poll: not connected (start() first)")
+        count = _SelectableCount(max_answers)
+        message = self._call("send_poll", self._client.build_poll_vote_creation, question, list(options), count)
+        response = self._call("send_poll", self._client.send_message, self._jid(to), message)
         return results.sent(response.ID, response.Timestamp, to)
 
     def user_info(self, jids: list[str]) -> dict:
