@@ -144,6 +144,13 @@ def test_send_image_runs_neonizes_thumbnail_upload_and_send(worker):
     [(_, message)] = sent_messages(worker)
     image = message["imageMessage"]
     assert image["mimetype"] == "image/png" and image["caption"] == "look" and image["JPEGThumbnail"]
+    assert image["viewOnce"] is False
+
+
+def test_send_image_view_once(worker):
+    job(worker, "send_image", to=ALICE, image=png(), view_once=True)
+    [(_, message)] = sent_messages(worker)
+    assert message["imageMessage"]["viewOnce"] is True
 
 
 CORRUPT = {

@@ -21,6 +21,12 @@ from wagw.whatsapp.fake import FakeBackend
 from wagw.whatsapp.fake_inbound import Malformed, to_event
 
 DEVICE_ID = "15550001111@s.whatsapp.net"
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+        "0000000c4944415408d763f8cfc000000301010018dd8db00000000049454e44ae426082"
+    )
+).decode()
 CORRUPT_JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 64).decode()
 
 
@@ -46,6 +52,7 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("bad-link", "send_link", {"to": ALICE, "url": "file:///etc/passwd"}, lambda r: r),
     ("poll", "send_poll", {"to": ALICE, "question": "Q?", "options": ["a", "b"]}, lambda r: (keys(r), r["to"])),
     ("bad-poll", "send_poll", {"to": ALICE, "question": "Q?", "options": ["a", "b"], "max_answers": 3}, lambda r: r),
+    ("view-once", "send_image", {"to": ALICE, "image": PNG, "view_once": True}, lambda r: (keys(r), r["to"])),
     ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),
     ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),

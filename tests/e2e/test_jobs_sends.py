@@ -124,3 +124,25 @@ def test_send_poll(daemon):
         "max_answers": 1,
     }
     check_invalid(daemon, "workers.wa.send_poll", "options must be unique", to=ALICE, question="Q?", options=["a", "a"])
+
+
+def png_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "teal").save(buffer, "png")
+    return buffer.getvalue()
+
+
+def test_send_image_view_once(daemon):
+    import base64
+    import hashlib
+
+    data = png_bytes()
+    job = run(daemon, "workers.wa.send_image", to=ALICE, image=base64.b64encode(data).decode(), view_once=True)
+    check_sent(job)
+    record = sent(daemon, "send_image")[-1]
+    assert record["view_once"] is True and record["mimetype"] == "image/png"
+    assert record["image"] == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}

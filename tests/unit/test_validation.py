@@ -118,6 +118,7 @@ def test_valid_arguments_come_back_normalised():
         ("send_text", (ALICE, "hi"), {"reply_to_sender": ALICE}, "reply_to_sender is only meaningful with reply_to"),
         ("send_text", (ALICE, "hi", "3EB0AB", "someone"), {}, "reply_to_sender: 'someone' is neither"),
         ("send_image", (ALICE,), {}, "image: Field required"),
+        ("send_image", (ALICE, "aGk="), {"view_once": "true"}, "view_once: Input should be a valid boolean"),
         ("send_location", (ALICE, 91, 0), {}, "latitude: Input should be less than or equal to 90"),
         ("send_location", (ALICE, 0, -180.5), {}, "longitude: Input should be greater than or equal to -180"),
         ("send_location", (ALICE, "52.5", 13.4), {}, "latitude: Input should be a number"),

@@ -133,7 +133,8 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "send_image",
             SendImageArgs,
-            "Send an image (http(s) URL, file path or base64) with a caption: {id, timestamp, to}.",
+            "Send an image (http(s) URL, file path or base64) with a caption, optionally view once: "
+            "{id, timestamp, to}.",
             timeout=120,
             retries=2,
             interval=5,

@@ -108,6 +108,7 @@ class SendImageArgs(JobArgs):
     to: str
     image: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
+    view_once: bool = False  # the recipient can open it once (WhatsApp's "view once")
 
     @field_validator("to")
     @classmethod

@@ -90,7 +90,9 @@ class Backend(ABC):
     ) -> dict: ...
 
     @abstractmethod
-    def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict: ...
+    def send_image(
+        self, to: str, image: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict: ...
 
     @abstractmethod
     def send_location(

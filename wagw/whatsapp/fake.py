@@ -264,9 +264,12 @@ class FakeBackend(Backend):
         self._call("send_text", args, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
-    def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict:
+    def send_image(
+        self, to: str, image: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict:
         described = {"bytes": len(image), "sha256": hashlib.sha256(image).hexdigest()}
-        self._call("send_image", {"to": to, "image": described, "mimetype": mimetype, "caption": caption}, [to])
+        args = {"to": to, "image": described, "mimetype": mimetype, "caption": caption, "view_once": view_once}
+        self._call("send_image", args, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
     def send_location(

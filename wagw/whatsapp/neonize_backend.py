@@ -399,12 +399,16 @@ class NeonizeBackend(Backend):
         response = self._call("send_text", self._client.send_message, self._jid(to), message)
         return results.sent(response.ID, response.Timestamp, to)
 
-    def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict:
+    def send_image(
+        self, to: str, image: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict:
         try:
             check_decodes(image)  # what neonize's build_image_message does first, with Pillow
         except ValueError as error:
             raise InvalidArguments(f"invalid arguments for send_image: image: {error}") from None
-        response = self._call("send_image", self._client.send_image, self._jid(to), image, caption=caption)
+        response = self._call(
+            "send_image", self._client.send_image, self._jid(to), image, caption=caption, viewonce=view_once
+        )
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_location(
