@@ -179,6 +179,34 @@ def test_a_corrupt_image_fails_at_once_as_invalid_arguments(worker, kind):
     assert [c["entry"] for c in worker.call("calls")] == ["Neonize"]  # nothing uploaded or sent
 
 
+# send_file ------------------------------------------------------------------------------------
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def test_send_file_uploads_a_document_and_sends_it(worker):
+    file = base64.b64encode(PDF).decode()
+    result = job(worker, "send_file", to=ALICE, file=file, filename="report.pdf", caption="Q3", mimetype="text/plain")
+    assert result["result"]["to"] == ALICE
+    [upload] = worker.call("calls", entry="Upload")
+    assert upload["size"] == len(PDF) and upload["media_type"] == 3  # neonize MediaType.MediaDocument
+    [(_, message)] = sent_messages(worker)
+    document = message["documentMessage"]
+    assert (document["mimetype"], document["fileName"], document["title"], document["caption"]) == (
+        "application/pdf",  # from the bytes, not the caller's text/plain
+        "report.pdf",
+        "report.pdf",
+        "Q3",
+    )
+    assert int(document["fileLength"]) == len(PDF) and document["directPath"] == "/o1/v/t62.7118-24/f1/m1"
+
+
+def test_send_file_outside_the_media_folder_never_reaches_go(worker):
+    failed = job(worker, "send_file", to=ALICE, file="file:///etc/passwd")
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert failed["message"] == "invalid arguments for send_file: file: not a file in the media folder (WAGW_MEDIA_DIR)"
+    assert worker.call("calls", entry="Upload") == []
+
+
 # send_location --------------------------------------------------------------------------------
 def test_send_location_sends_whatsmeows_location_message(worker):
     """neonize 0.5.2 has no send_location: wagw's LocationMessage through its send_message."""

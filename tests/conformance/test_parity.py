@@ -53,6 +53,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("poll", "send_poll", {"to": ALICE, "question": "Q?", "options": ["a", "b"]}, lambda r: (keys(r), r["to"])),
     ("bad-poll", "send_poll", {"to": ALICE, "question": "Q?", "options": ["a", "b"], "max_answers": 3}, lambda r: r),
     ("view-once", "send_image", {"to": ALICE, "image": PNG, "view_once": True}, lambda r: (keys(r), r["to"])),
+    ("file", "send_file", {"to": ALICE, "file": PNG, "filename": "a.png"}, lambda r: (keys(r), r["to"])),
+    ("file-outside", "send_file", {"to": ALICE, "file": "file:///etc/hostname"}, lambda r: r),
     ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),
     ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),

@@ -146,3 +146,30 @@ def test_send_image_view_once(daemon):
     record = sent(daemon, "send_image")[-1]
     assert record["view_once"] is True and record["mimetype"] == "image/png"
     assert record["image"] == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def test_send_file_by_base64_and_media_folder_path(daemon):
+    import base64
+    import hashlib
+    from pathlib import Path
+
+    described = {"bytes": len(PDF), "sha256": hashlib.sha256(PDF).hexdigest()}
+    job = run(daemon, "workers.wa.send_file", to=ALICE, file=base64.b64encode(PDF).decode(), filename="r.pdf")
+    check_sent(job)
+    assert sent(daemon, "send_file")[-1] == {
+        "to": ALICE,
+        "file": described,
+        "filename": "r.pdf",
+        "caption": None,
+        "mimetype": "application/pdf",
+    }
+    media_dir = Path(daemon.env["WAGW_MEDIA_DIR"])
+    (media_dir / "notes.csv").write_bytes(b"a,b\n1,2\n")
+    job = run(daemon, "workers.wa.send_file", to=ALICE, file="file://notes.csv", mimetype="text/csv", caption="c")
+    check_sent(job)
+    record = sent(daemon, "send_file")[-1]
+    assert (record["mimetype"], record["caption"], record["file"]["bytes"]) == ("text/csv", "c", 8)
+    check_invalid(daemon, "workers.wa.send_file", "not a file in the media folder", to=ALICE, file="file:///etc/passwd")

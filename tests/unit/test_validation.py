@@ -156,6 +156,12 @@ def test_valid_arguments_come_back_normalised():
         ("send_poll", (ALICE, "Lunch?", ["a", "b"], 0), {}, "max_answers: Input should be greater than or equal to 1"),
         ("send_poll", (ALICE, "Lunch?", ["a", "b"], "2"), {}, "max_answers: Input should be a valid integer"),
         ("send_poll", (ALICE, "Lunch?", ["a", 2]), {}, "options.1: Input should be a valid string"),
+        ("send_file", (ALICE,), {}, "file: Field required"),
+        ("send_file", (ALICE, "aGk="), {"filename": "../../etc/passwd"}, "filename must be a plain file name"),
+        ("send_file", (ALICE, "aGk="), {"filename": "a\nb.pdf"}, "filename must be a plain file name"),
+        ("send_file", (ALICE, "aGk="), {"filename": ".."}, "filename must be a plain file name"),
+        ("send_file", (ALICE, "aGk="), {"filename": ""}, "filename: String should have at least 1 character"),
+        ("send_file", (ALICE, "x" * 23_000_001), {}, "file: String should have at most 23000000 characters"),
         ("user_info", ([],), {}, "jids: List should have at least 1 item"),
         ("user_info", (ALICE,), {}, "jids: Input should be a valid list"),
         ("user_info", ([ALICE] * 101,), {}, "jids: List should have at most 100 items"),
@@ -242,6 +248,30 @@ def test_images_are_decoded_sniffed_and_bounded(tmp_path):
         media.read_media_file(str(tmp_path / "missing.png"), tmp_path)
     with pytest.raises(InvalidArguments, match="more than"):
         media.check_image_size(media.MAX_IMAGE_BYTES + 1)
+
+
+def test_media_types_are_sniffed_from_a_few_magic_numbers():
+    assert media.sniff(b"%PDF-1.4") == "application/pdf"
+    assert media.sniff(b"PK\x03\x04rest") == "application/zip"
+    assert media.sniff(b"\0\0\0\x18ftypmp42") == "video/mp4"
+    assert media.sniff(b"\0\0\0\x18ftypM4A ") == "audio/mp4"
+    assert media.sniff(b"OggS\0") == "audio/ogg"
+    assert media.sniff(b"ID3\x04") == "audio/mpeg"
+    assert media.sniff(b"RIFF\0\0\0\0WAVEfmt ") == "audio/wav"
+    assert media.sniff(b"hello, world") is None
+
+
+def test_a_document_is_bounded_by_its_own_cap(tmp_path):
+    from wagw.operations.args import MAX_DOCUMENT_BYTES
+
+    big = tmp_path / "big.pdf"
+    with big.open("wb") as out:
+        out.truncate(MAX_DOCUMENT_BYTES + 1)
+    with pytest.raises(InvalidArguments, match="send_file: file: 104857601 bytes is more than 104857600 bytes"):
+        media.read_media_file(str(big), tmp_path, media.DOCUMENT)
+    media.check_size(MAX_DOCUMENT_BYTES, media.DOCUMENT)  # the cap itself is fine
+    with pytest.raises(InvalidArguments, match=r"send_image: image: .* is more than"):
+        media.check_size(media.MAX_IMAGE_BYTES + 1, media.IMAGE)
 
 
 def test_an_image_that_does_not_decode_is_invalid_before_it_reaches_the_host(tmp_path):

@@ -25,6 +25,7 @@ from wagw.operations.args import (
     JoinedGroupsArgs,
     MarkReadArgs,
     SendContactArgs,
+    SendFileArgs,
     SendImageArgs,
     SendLinkArgs,
     SendLocationArgs,
@@ -70,6 +71,10 @@ class Operation:
     # or timeout leaves its outcome unknown: the job fails "outcome unknown", not retried,
     # unless the enqueuer opted in (docs/jobs.md "Send semantics").
     sends: bool = False
+    # The media argument (URL, media-folder path or base64): the wa-worker turns it into bytes
+    # and a sniffed mimetype (workers/wa/media.py), the bytes cross to the host as
+    # params["<media>_b64"] and reach the backend as bytes.
+    media: str | None = None
 
     @property
     def path(self) -> str:
@@ -140,6 +145,7 @@ OPERATIONS: dict[str, Operation] = {
             interval=5,
             target="to",
             sends=True,
+            media="image",
         ),
         Operation(
             "send_location",
@@ -180,6 +186,18 @@ OPERATIONS: dict[str, Operation] = {
             interval=5,
             target="to",
             sends=True,
+        ),
+        Operation(
+            "send_file",
+            SendFileArgs,
+            "Send a document (http(s) URL, file path or base64; up to 100 MB) with a file name and "
+            "caption: {id, timestamp, to}.",
+            timeout=300,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+            media="file",
         ),
         Operation(
             "user_info",

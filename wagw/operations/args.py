@@ -34,6 +34,11 @@ MAX_TEXT = 65_536  # characters in one text message
 MAX_CAPTION = 4_096
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_ARG = 23_000_000  # characters: 16 MiB of base64 plus slack
+# WhatsApp's cap for a document is 100 MB (2 GB in newer apps; whatsmeow uploads what it is
+# given). Larger than the image cap, a document comes by URL or media-folder path: as base64 a
+# job argument is at most MAX_IMAGE_ARG characters (it is stored in Redis with the job).
+MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
+MAX_FILENAME = 255
 MAX_LIST = 100  # JIDs, phones or message ids in one call
 MAX_ID = 128  # characters in a message id
 
@@ -255,6 +260,29 @@ class SendPollArgs(JobArgs):
         if self.max_answers > len(self.options):
             raise ValueError(f"max_answers ({self.max_answers}) is more than the {len(self.options)} options")
         return self
+
+
+class SendFileArgs(JobArgs):
+    to: str
+    file: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
+    filename: str | None = Field(None, min_length=1, max_length=MAX_FILENAME)
+    caption: str | None = Field(None, max_length=MAX_CAPTION)
+    # A hint only: used when the bytes do not show their type (workers/wa/media.py).
+    mimetype: str | None = Field(None, min_length=3, max_length=255)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("filename")
+    @classmethod
+    def _filename(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _CONTROL.search(value) or "/" in value or "\\" in value or value.strip() in ("", ".", ".."):
+            raise ValueError("filename must be a plain file name (no path, line breaks or control characters)")
+        return value.strip()
 
 
 class UserInfoArgs(JobArgs):

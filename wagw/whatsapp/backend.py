@@ -109,6 +109,16 @@ class Backend(ABC):
     def send_poll(self, to: str, question: str, options: list[str], max_answers: int = 1) -> dict: ...
 
     @abstractmethod
+    def send_file(
+        self,
+        to: str,
+        file: bytes,
+        filename: str | None = None,
+        caption: str | None = None,
+        mimetype: str = "application/octet-stream",
+    ) -> dict: ...
+
+    @abstractmethod
     def user_info(self, jids: list[str]) -> dict: ...
 
     @abstractmethod

@@ -292,6 +292,19 @@ class FakeBackend(Backend):
         self._call("send_poll", args, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
+    def send_file(
+        self,
+        to: str,
+        file: bytes,
+        filename: str | None = None,
+        caption: str | None = None,
+        mimetype: str = "application/octet-stream",
+    ) -> dict:
+        described = {"bytes": len(file), "sha256": hashlib.sha256(file).hexdigest()}
+        args = {"to": to, "file": described, "filename": filename, "caption": caption, "mimetype": mimetype}
+        self._call("send_file", args, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
     def user_info(self, jids: list[str]) -> dict:
         self._call("user_info", {"jids": list(jids)}, list(jids))
         return results.users(

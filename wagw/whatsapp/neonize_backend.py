@@ -456,6 +456,30 @@ class NeonizeBackend(Backend):
         response = self._call("send_poll", self._client.send_message, self._jid(to), message)
         return results.sent(response.ID, response.Timestamp, to)
 
+    def send_file(
+        self,
+        to: str,
+        file: bytes,
+        filename: str | None = None,
+        caption: str | None = None,
+        mimetype: str = "application/octet-stream",
+    ) -> dict:
+        # neonize's send_document: uploads as MediaDocument and sends a DocumentMessage. The
+        # mimetype is always given (wagw's, from the bytes), so neonize's libmagic guess is not used.
+        if self._client is None:
+            raise ConnectFailure("send_file: not connected (start() first)")
+        response = self._call(
+            "send_file",
+            self._client.send_document,
+            self._jid(to),
+            file,
+            caption=caption,
+            title=filename,
+            filename=filename,
+            mimetype=mimetype,
+        )
+        return results.sent(response.ID, response.Timestamp, to)
+
     def user_info(self, jids: list[str]) -> dict:
         found = self._call("user_info", self._client.get_user_info, *[self._jid(j) for j in jids])
         entries = []
