@@ -207,6 +207,25 @@ def test_send_file_outside_the_media_folder_never_reaches_go(worker):
     assert worker.call("calls", entry="Upload") == []
 
 
+# send_sticker ---------------------------------------------------------------------------------
+def test_send_sticker_runs_neonizes_webp_conversion_upload_and_send(worker):
+    result = job(worker, "send_sticker", to=ALICE, sticker=png())["result"]
+    assert result["to"] == ALICE
+    assert [c["entry"] for c in worker.call("calls")][-2:] == ["Upload", "SendMessage"]
+    [(_, message)] = sent_messages(worker)
+    sticker = message["stickerMessage"]
+    assert sticker["mimetype"] == "image/webp" and sticker["isAnimated"] is False
+
+
+def test_a_corrupt_sticker_reaching_the_host_fails_at_once(worker):
+    bad = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 64).decode()
+    host = worker.call(
+        "host_call", op="send_sticker", params={"to": ALICE, "sticker_b64": bad, "mimetype": "image/png"}
+    )
+    assert host["error"] == "InvalidArguments" and host["permanent"], host
+    assert worker.call("calls", entry="Upload") == []
+
+
 # send_location --------------------------------------------------------------------------------
 def test_send_location_sends_whatsmeows_location_message(worker):
     """neonize 0.5.2 has no send_location: wagw's LocationMessage through its send_message."""

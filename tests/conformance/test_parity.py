@@ -55,6 +55,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("view-once", "send_image", {"to": ALICE, "image": PNG, "view_once": True}, lambda r: (keys(r), r["to"])),
     ("file", "send_file", {"to": ALICE, "file": PNG, "filename": "a.png"}, lambda r: (keys(r), r["to"])),
     ("file-outside", "send_file", {"to": ALICE, "file": "file:///etc/hostname"}, lambda r: r),
+    ("sticker", "send_sticker", {"to": ALICE, "sticker": PNG}, lambda r: (keys(r), r["to"])),
+    ("corrupt-sticker", "send_sticker", {"to": ALICE, "sticker": CORRUPT_JPEG}, lambda r: r),
     ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),
     ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),

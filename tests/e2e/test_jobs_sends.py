@@ -173,3 +173,13 @@ def test_send_file_by_base64_and_media_folder_path(daemon):
     record = sent(daemon, "send_file")[-1]
     assert (record["mimetype"], record["caption"], record["file"]["bytes"]) == ("text/csv", "c", 8)
     check_invalid(daemon, "workers.wa.send_file", "not a file in the media folder", to=ALICE, file="file:///etc/passwd")
+
+
+def test_send_sticker_from_the_media_folder(daemon):
+    from pathlib import Path
+
+    (Path(daemon.env["WAGW_MEDIA_DIR"]) / "s.png").write_bytes(png_bytes((900, 900)))
+    check_sent(run(daemon, "workers.wa.send_sticker", to=ALICE, sticker="file://s.png"))
+    record = sent(daemon, "send_sticker")[-1]
+    assert record["mimetype"] == "image/png" and record["sticker"]["bytes"] > 0
+    check_invalid(daemon, "workers.wa.send_sticker", "not a file in the media folder", to=ALICE, sticker="file://x.png")

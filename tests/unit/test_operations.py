@@ -21,6 +21,7 @@ DOCS = (Path(__file__).resolve().parents[2] / "docs" / "jobs.md").read_text()
 BACKEND_PARAMETERS = {
     "send_image": ["to", "image", "mimetype", "caption", "view_once"],
     "send_file": ["to", "file", "filename", "caption", "mimetype"],
+    "send_sticker": ["to", "sticker", "mimetype"],
 }
 
 

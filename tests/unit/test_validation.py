@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import io
 
 import pytest
 
@@ -162,6 +163,8 @@ def test_valid_arguments_come_back_normalised():
         ("send_file", (ALICE, "aGk="), {"filename": ".."}, "filename must be a plain file name"),
         ("send_file", (ALICE, "aGk="), {"filename": ""}, "filename: String should have at least 1 character"),
         ("send_file", (ALICE, "x" * 23_000_001), {}, "file: String should have at most 23000000 characters"),
+        ("send_sticker", (ALICE,), {}, "sticker: Field required"),
+        ("send_sticker", (ALICE, "x" * 1_400_001), {}, "sticker: String should have at most 1400000 characters"),
         ("user_info", ([],), {}, "jids: List should have at least 1 item"),
         ("user_info", (ALICE,), {}, "jids: Input should be a valid list"),
         ("user_info", ([ALICE] * 101,), {}, "jids: List should have at most 100 items"),
@@ -272,6 +275,36 @@ def test_a_document_is_bounded_by_its_own_cap(tmp_path):
     media.check_size(MAX_DOCUMENT_BYTES, media.DOCUMENT)  # the cap itself is fine
     with pytest.raises(InvalidArguments, match=r"send_image: image: .* is more than"):
         media.check_size(media.MAX_IMAGE_BYTES + 1, media.IMAGE)
+
+
+def test_a_sticker_is_one_static_image_scaled_to_fit_512(tmp_path):
+    from PIL import Image
+
+    from wagw.config import Settings
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+
+    def prepare(data: bytes) -> dict:
+        return media.prepare(
+            "send_sticker", {"to": "1@s.whatsapp.net", "sticker": base64.b64encode(data).decode()}, settings, None
+        )
+
+    big = io.BytesIO()
+    Image.new("RGBA", (1024, 600), (0, 0, 255, 100)).save(big, "webp")
+    params = prepare(big.getvalue())
+    with Image.open(io.BytesIO(base64.b64decode(params["sticker_b64"]))) as scaled:
+        assert scaled.size == (512, 300) and scaled.mode == "RGBA" and params["mimetype"] == "image/png"
+    frames = [Image.new("RGB", (32, 32), colour) for colour in ("red", "blue")]
+    animated = io.BytesIO()
+    frames[0].save(animated, "webp", save_all=True, append_images=frames[1:])
+    with pytest.raises(InvalidArguments, match="send_sticker: sticker: an animated image"):
+        prepare(animated.getvalue())
+    with pytest.raises(InvalidArguments, match="send_sticker: sticker: not a JPEG, PNG or WebP image"):
+        prepare(b"GIF89a" + b"1" * 30)
+    with pytest.raises(InvalidArguments, match="send_sticker: sticker: the image does not decode"):
+        prepare(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    with pytest.raises(InvalidArguments, match="is more than 1048576 bytes"):
+        media.check_size(1024 * 1024 + 1, media.STICKER)
 
 
 def test_an_image_that_does_not_decode_is_invalid_before_it_reaches_the_host(tmp_path):

@@ -30,6 +30,7 @@ from wagw.operations.args import (
     SendLinkArgs,
     SendLocationArgs,
     SendPollArgs,
+    SendStickerArgs,
     SendTextArgs,
     UserInfoArgs,
     describe,
@@ -198,6 +199,18 @@ OPERATIONS: dict[str, Operation] = {
             target="to",
             sends=True,
             media="file",
+        ),
+        Operation(
+            "send_sticker",
+            SendStickerArgs,
+            "Send a static sticker made from an image (JPEG, PNG or WebP up to 1 MB; URL, file path "
+            "or base64), scaled to fit 512x512: {id, timestamp, to}.",
+            timeout=120,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+            media="sticker",
         ),
         Operation(
             "user_info",

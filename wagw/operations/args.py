@@ -39,6 +39,11 @@ MAX_IMAGE_ARG = 23_000_000  # characters: 16 MiB of base64 plus slack
 # job argument is at most MAX_IMAGE_ARG characters (it is stored in Redis with the job).
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 MAX_FILENAME = 255
+# A sticker is a 512x512 WebP of at most 100 KB (static) on WhatsApp; the image it is made from
+# may be at most 1 MiB (base64: 1.4 million characters).
+MAX_STICKER_BYTES = 1024 * 1024
+MAX_STICKER_ARG = 1_400_000
+STICKER_SIZE = 512
 MAX_LIST = 100  # JIDs, phones or message ids in one call
 MAX_ID = 128  # characters in a message id
 
@@ -283,6 +288,16 @@ class SendFileArgs(JobArgs):
         if _CONTROL.search(value) or "/" in value or "\\" in value or value.strip() in ("", ".", ".."):
             raise ValueError("filename must be a plain file name (no path, line breaks or control characters)")
         return value.strip()
+
+
+class SendStickerArgs(JobArgs):
+    to: str
+    sticker: str = Field(min_length=1, max_length=MAX_STICKER_ARG)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
 
 
 class UserInfoArgs(JobArgs):

@@ -119,6 +119,9 @@ class Backend(ABC):
     ) -> dict: ...
 
     @abstractmethod
+    def send_sticker(self, to: str, sticker: bytes, mimetype: str) -> dict: ...
+
+    @abstractmethod
     def user_info(self, jids: list[str]) -> dict: ...
 
     @abstractmethod

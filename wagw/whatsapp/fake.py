@@ -305,6 +305,11 @@ class FakeBackend(Backend):
         self._call("send_file", args, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
+    def send_sticker(self, to: str, sticker: bytes, mimetype: str) -> dict:
+        described = {"bytes": len(sticker), "sha256": hashlib.sha256(sticker).hexdigest()}
+        self._call("send_sticker", {"to": to, "sticker": described, "mimetype": mimetype}, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
     def user_info(self, jids: list[str]) -> dict:
         self._call("user_info", {"jids": list(jids)}, list(jids))
         return results.users(

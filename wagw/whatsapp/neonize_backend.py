@@ -480,6 +480,20 @@ class NeonizeBackend(Backend):
         )
         return results.sent(response.ID, response.Timestamp, to)
 
+    def send_sticker(self, to: str, sticker: bytes, mimetype: str) -> dict:
+        # neonize's send_sticker: a static image is squared with Pillow and saved as WebP
+        # (with its sticker EXIF), uploaded and sent. The wa-worker has already checked that
+        # it is one static image and scaled it to fit 512x512 (workers/wa/media.py); animated
+        # stickers go through ffmpeg in neonize, which wagw does not offer.
+        try:
+            check_decodes(sticker)
+        except ValueError as error:
+            raise InvalidArguments(f"invalid arguments for send_sticker: sticker: {error}") from None
+        if self._client is None:
+            raise ConnectFailure("send_sticker: not connected (start() first)")
+        response = self._call("send_sticker", self._client.send_sticker, self._jid(to), sticker)
+        return results.sent(response.ID, response.Timestamp, to)
+
     def user_info(self, jids: list[str]) -> dict:
         found = self._call("user_info", self._client.get_user_info, *[self._jid(j) for j in jids])
         entries = []

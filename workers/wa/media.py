@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from wagw.operations.args import MAX_DOCUMENT_BYTES, MAX_IMAGE_BYTES, InvalidArguments
+from wagw.operations.args import MAX_DOCUMENT_BYTES, MAX_IMAGE_BYTES, MAX_STICKER_BYTES, STICKER_SIZE, InvalidArguments
 from wagw.operations.images import check_decodes
 from workers.wa.fetch import FetchFailed, fetch
 
@@ -89,10 +89,33 @@ def _document_mimetype(data: bytes, params: dict[str, Any]) -> str:
     return OCTET_STREAM
 
 
+def _sticker(data: bytes, params: dict[str, Any]) -> tuple[bytes, str]:
+    """One static JPEG, PNG or WebP image, scaled to fit 512x512 (WhatsApp's sticker size;
+    neonize squares it but does not scale), as PNG bytes for neonize to make the WebP."""
+    import io
+
+    from PIL import Image
+
+    if sniff(data) not in ("image/jpeg", "image/png", "image/webp"):
+        raise ValueError("not a JPEG, PNG or WebP image")
+    check_decodes(data)
+    with Image.open(io.BytesIO(data)) as image:
+        if getattr(image, "n_frames", 1) > 1:
+            raise ValueError("an animated image (wagw sends static stickers only)")
+        picture = image.convert("RGBA")
+    picture.thumbnail((STICKER_SIZE, STICKER_SIZE))
+    out = io.BytesIO()
+    picture.save(out, format="png")
+    return out.getvalue(), "image/png"
+
+
 IMAGE = Media("send_image", "image", "image", MAX_IMAGE_BYTES, _image_mimetype)
 DOCUMENT = Media("send_file", "file", "file", MAX_DOCUMENT_BYTES, _document_mimetype)
+STICKER = Media("send_sticker", "sticker", "sticker", MAX_STICKER_BYTES, lambda data, params: "image/png")
 # The jobs with a media argument, by operation (wagw.operations rows name the same argument).
-MEDIA = {kind.operation: kind for kind in (IMAGE, DOCUMENT)}
+MEDIA = {kind.operation: kind for kind in (IMAGE, DOCUMENT, STICKER)}
+# Kinds whose bytes are converted before they are sent: (bytes, params) -> (bytes, mimetype).
+CONVERT: dict[str, Callable[[bytes, dict[str, Any]], tuple[bytes, str]]] = {"send_sticker": _sticker}
 
 
 def prepare(operation: str, params: dict[str, Any], settings: Settings, deadline: float | None) -> dict[str, Any]:
@@ -106,7 +129,10 @@ def prepare(operation: str, params: dict[str, Any], settings: Settings, deadline
     else:
         data = decode_base64(value, kind)
     try:
-        params["mimetype"] = kind.mimetype(data, params)
+        if operation in CONVERT:
+            data, params["mimetype"] = CONVERT[operation](data, params)
+        else:
+            params["mimetype"] = kind.mimetype(data, params)
     except ValueError as error:
         raise kind.invalid(str(error)) from None
     params[f"{kind.argument}_b64"] = base64.b64encode(data).decode()
