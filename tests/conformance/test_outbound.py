@@ -226,6 +226,29 @@ def test_a_corrupt_sticker_reaching_the_host_fails_at_once(worker):
     assert worker.call("calls", entry="Upload") == []
 
 
+# send_audio -----------------------------------------------------------------------------------
+def test_send_audio_as_a_voice_note_uploads_audio_and_sends_the_duration(worker):
+    from tests.audiofiles import ogg_opus
+
+    voice = ogg_opus(7.4)
+    result = job(worker, "send_audio", to=ALICE, audio=base64.b64encode(voice).decode(), ptt=True)["result"]
+    assert result["to"] == ALICE
+    [upload] = worker.call("calls", entry="Upload")
+    assert upload["size"] == len(voice) and upload["media_type"] == 2  # neonize MediaType.MediaAudio
+    [(_, message)] = sent_messages(worker)
+    audio = message["audioMessage"]
+    assert (audio["mimetype"], audio["PTT"], audio["seconds"]) == ("audio/ogg; codecs=opus", True, 7)
+    assert int(audio["fileLength"]) == len(voice) and audio["mediaKey"]
+
+
+def test_send_audio_mp3_goes_without_a_duration(worker):
+    from tests.audiofiles import MP3
+
+    job(worker, "send_audio", to=ALICE, audio=base64.b64encode(MP3).decode())
+    [(_, message)] = sent_messages(worker)
+    assert message["audioMessage"]["mimetype"] == "audio/mpeg" and "seconds" not in message["audioMessage"]
+
+
 # send_location --------------------------------------------------------------------------------
 def test_send_location_sends_whatsmeows_location_message(worker):
     """neonize 0.5.2 has no send_location: wagw's LocationMessage through its send_message."""

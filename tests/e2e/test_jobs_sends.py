@@ -183,3 +183,22 @@ def test_send_sticker_from_the_media_folder(daemon):
     record = sent(daemon, "send_sticker")[-1]
     assert record["mimetype"] == "image/png" and record["sticker"]["bytes"] > 0
     check_invalid(daemon, "workers.wa.send_sticker", "not a file in the media folder", to=ALICE, sticker="file://x.png")
+
+
+def test_send_audio_voice_note(daemon):
+    import base64
+
+    from tests.audiofiles import ogg_opus
+
+    voice = ogg_opus(4)
+    check_sent(run(daemon, "workers.wa.send_audio", to=ALICE, audio=base64.b64encode(voice).decode(), ptt=True))
+    record = sent(daemon, "send_audio")[-1]
+    assert (record["mimetype"], record["ptt"], record["audio"]["bytes"]) == ("audio/ogg; codecs=opus", True, len(voice))
+    check_invalid(
+        daemon,
+        "workers.wa.send_audio",
+        "a voice note (ptt) must be Ogg Opus audio",
+        to=ALICE,
+        audio=base64.b64encode(b"ID3\x04" + bytes(100)).decode(),
+        ptt=True,
+    )

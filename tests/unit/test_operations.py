@@ -22,6 +22,7 @@ BACKEND_PARAMETERS = {
     "send_image": ["to", "image", "mimetype", "caption", "view_once"],
     "send_file": ["to", "file", "filename", "caption", "mimetype"],
     "send_sticker": ["to", "sticker", "mimetype"],
+    "send_audio": ["to", "audio", "mimetype", "ptt"],
 }
 
 

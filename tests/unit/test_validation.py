@@ -165,6 +165,8 @@ def test_valid_arguments_come_back_normalised():
         ("send_file", (ALICE, "x" * 23_000_001), {}, "file: String should have at most 23000000 characters"),
         ("send_sticker", (ALICE,), {}, "sticker: Field required"),
         ("send_sticker", (ALICE, "x" * 1_400_001), {}, "sticker: String should have at most 1400000 characters"),
+        ("send_audio", (ALICE,), {}, "audio: Field required"),
+        ("send_audio", (ALICE, "aGk="), {"ptt": 1}, "ptt: Input should be a valid boolean"),
         ("user_info", ([],), {}, "jids: List should have at least 1 item"),
         ("user_info", (ALICE,), {}, "jids: Input should be a valid list"),
         ("user_info", ([ALICE] * 101,), {}, "jids: List should have at most 100 items"),
@@ -305,6 +307,29 @@ def test_a_sticker_is_one_static_image_scaled_to_fit_512(tmp_path):
         prepare(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     with pytest.raises(InvalidArguments, match="is more than 1048576 bytes"):
         media.check_size(1024 * 1024 + 1, media.STICKER)
+
+
+def test_audio_is_typed_from_its_bytes_and_a_voice_note_is_ogg_opus(tmp_path):
+    from tests.audiofiles import MP3, m4a, ogg_opus
+    from wagw.config import Settings
+    from wagw.operations.audio import duration
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+
+    def mimetype(data: bytes, ptt: bool = False) -> str:
+        params = {"to": "1@s.whatsapp.net", "audio": base64.b64encode(data).decode(), "ptt": ptt}
+        return media.prepare("send_audio", params, settings, None)["mimetype"]
+
+    assert mimetype(ogg_opus(5), ptt=True) == "audio/ogg; codecs=opus"
+    assert mimetype(MP3) == "audio/mpeg" and mimetype(m4a(3)) == "audio/mp4"
+    with pytest.raises(InvalidArguments, match="send_audio: audio: a voice note \\(ptt\\) must be Ogg Opus audio"):
+        mimetype(MP3, ptt=True)
+    with pytest.raises(InvalidArguments, match="send_audio: audio: not Ogg, MP3 or M4A audio"):
+        mimetype(b"%PDF-1.7 not audio")
+    assert duration(ogg_opus(7.4), "audio/ogg; codecs=opus") == 7
+    assert duration(m4a(95), "audio/mp4") == 95
+    assert duration(MP3, "audio/mpeg") is None
+    assert duration(b"OggS\0broken", "audio/ogg") is None
 
 
 def test_an_image_that_does_not_decode_is_invalid_before_it_reaches_the_host(tmp_path):

@@ -24,6 +24,7 @@ from wagw.operations.args import (
     JobArgs,
     JoinedGroupsArgs,
     MarkReadArgs,
+    SendAudioArgs,
     SendContactArgs,
     SendFileArgs,
     SendImageArgs,
@@ -211,6 +212,18 @@ OPERATIONS: dict[str, Operation] = {
             target="to",
             sends=True,
             media="sticker",
+        ),
+        Operation(
+            "send_audio",
+            SendAudioArgs,
+            "Send audio (Ogg Opus, MP3 or M4A up to 16 MB; URL, file path or base64), or a voice note "
+            "with ptt=true (Ogg Opus): {id, timestamp, to}.",
+            timeout=120,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+            media="audio",
         ),
         Operation(
             "user_info",

@@ -39,6 +39,7 @@ MAX_IMAGE_ARG = 23_000_000  # characters: 16 MiB of base64 plus slack
 # job argument is at most MAX_IMAGE_ARG characters (it is stored in Redis with the job).
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 MAX_FILENAME = 255
+MAX_AUDIO_BYTES = 16 * 1024 * 1024  # WhatsApp's cap for audio and video
 # A sticker is a 512x512 WebP of at most 100 KB (static) on WhatsApp; the image it is made from
 # may be at most 1 MiB (base64: 1.4 million characters).
 MAX_STICKER_BYTES = 1024 * 1024
@@ -293,6 +294,17 @@ class SendFileArgs(JobArgs):
 class SendStickerArgs(JobArgs):
     to: str
     sticker: str = Field(min_length=1, max_length=MAX_STICKER_ARG)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
+class SendAudioArgs(JobArgs):
+    to: str
+    audio: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
+    ptt: bool = False  # a voice note ("push to talk"): Ogg Opus only
 
     @field_validator("to")
     @classmethod

@@ -122,6 +122,9 @@ class Backend(ABC):
     def send_sticker(self, to: str, sticker: bytes, mimetype: str) -> dict: ...
 
     @abstractmethod
+    def send_audio(self, to: str, audio: bytes, mimetype: str, ptt: bool = False) -> dict: ...
+
+    @abstractmethod
     def user_info(self, jids: list[str]) -> dict: ...
 
     @abstractmethod

@@ -310,6 +310,11 @@ class FakeBackend(Backend):
         self._call("send_sticker", {"to": to, "sticker": described, "mimetype": mimetype}, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
+    def send_audio(self, to: str, audio: bytes, mimetype: str, ptt: bool = False) -> dict:
+        described = {"bytes": len(audio), "sha256": hashlib.sha256(audio).hexdigest()}
+        self._call("send_audio", {"to": to, "audio": described, "mimetype": mimetype, "ptt": ptt}, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
     def user_info(self, jids: list[str]) -> dict:
         self._call("user_info", {"jids": list(jids)}, list(jids))
         return results.users(

@@ -37,6 +37,7 @@ from wagw import keys
 from wagw.addresses import GROUP_SERVER
 from wagw.config import Settings
 from wagw.operations.args import InvalidArguments
+from wagw.operations.audio import duration as audio_duration
 from wagw.operations.images import check_decodes
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_results, results
 from wagw.whatsapp.backend import (
@@ -492,6 +493,32 @@ class NeonizeBackend(Backend):
         if self._client is None:
             raise ConnectFailure("send_sticker: not connected (start() first)")
         response = self._call("send_sticker", self._client.send_sticker, self._jid(to), sticker)
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_audio(self, to: str, audio: bytes, mimetype: str, ptt: bool = False) -> dict:
+        # Not neonize's send_audio: it asks the ffmpeg program for the duration (wagw does not
+        # require ffmpeg). The same message from neonize's own upload (as audio) and
+        # send_message, with the duration read from the container (wagw.operations.audio).
+        neonize = native.load()
+        if self._client is None:
+            raise ConnectFailure("send_audio: not connected (start() first)")
+        upload = self._call("send_audio", self._client.upload, audio, neonize.enum.MediaType.MediaAudio)
+        message = neonize.e2e.AudioMessage(
+            URL=upload.url,
+            directPath=upload.DirectPath,
+            fileEncSHA256=upload.FileEncSHA256,
+            fileLength=upload.FileLength,
+            fileSHA256=upload.FileSHA256,
+            mediaKey=upload.MediaKey,
+            mimetype=mimetype,
+            PTT=ptt,
+        )
+        seconds = audio_duration(audio, mimetype)
+        if seconds is not None:
+            message.seconds = seconds
+        response = self._call(
+            "send_audio", self._client.send_message, self._jid(to), neonize.e2e.Message(audioMessage=message)
+        )
         return results.sent(response.ID, response.Timestamp, to)
 
     def user_info(self, jids: list[str]) -> dict:

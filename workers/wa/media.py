@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from wagw.operations.args import MAX_DOCUMENT_BYTES, MAX_IMAGE_BYTES, MAX_STICKER_BYTES, STICKER_SIZE, InvalidArguments
+from wagw.operations.args import (
+    MAX_AUDIO_BYTES,
+    MAX_DOCUMENT_BYTES,
+    MAX_IMAGE_BYTES,
+    MAX_STICKER_BYTES,
+    STICKER_SIZE,
+    InvalidArguments,
+)
+from wagw.operations.audio import is_ogg_opus
 from wagw.operations.images import check_decodes
 from workers.wa.fetch import FetchFailed, fetch
 
@@ -111,9 +119,28 @@ def _sticker(data: bytes, params: dict[str, Any]) -> tuple[bytes, str]:
 
 IMAGE = Media("send_image", "image", "image", MAX_IMAGE_BYTES, _image_mimetype)
 DOCUMENT = Media("send_file", "file", "file", MAX_DOCUMENT_BYTES, _document_mimetype)
+
+
+def _audio_mimetype(data: bytes, params: dict[str, Any]) -> str:
+    mimetype = sniff(data)
+    if params.get("ptt"):
+        if not is_ogg_opus(data):
+            raise ValueError("a voice note (ptt) must be Ogg Opus audio")
+        return OGG_OPUS
+    if mimetype == "audio/ogg":
+        return OGG_OPUS if is_ogg_opus(data) else "audio/ogg"
+    if mimetype == "video/mp4":  # an M4A file with a generic MP4 brand
+        return "audio/mp4"
+    if mimetype not in ("audio/mpeg", "audio/mp4"):
+        raise ValueError("not Ogg, MP3 or M4A audio")
+    return mimetype
+
+
+OGG_OPUS = "audio/ogg; codecs=opus"  # the mimetype WhatsApp's own voice notes carry
+AUDIO = Media("send_audio", "audio", "audio", MAX_AUDIO_BYTES, _audio_mimetype)
 STICKER = Media("send_sticker", "sticker", "sticker", MAX_STICKER_BYTES, lambda data, params: "image/png")
 # The jobs with a media argument, by operation (wagw.operations rows name the same argument).
-MEDIA = {kind.operation: kind for kind in (IMAGE, DOCUMENT, STICKER)}
+MEDIA = {kind.operation: kind for kind in (IMAGE, DOCUMENT, STICKER, AUDIO)}
 # Kinds whose bytes are converted before they are sent: (bytes, params) -> (bytes, mimetype).
 CONVERT: dict[str, Callable[[bytes, dict[str, Any]], tuple[bytes, str]]] = {"send_sticker": _sticker}
 
