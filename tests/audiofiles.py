@@ -32,4 +32,9 @@ def m4a(seconds: int, timescale: int = 44_100) -> bytes:
     return ftyp + moov + bytes(64)
 
 
+def mp4(seconds: int, timescale: int = 1_000) -> bytes:
+    """An MP4 (brand mp42) whose movie header says `seconds`."""
+    return m4a(seconds, timescale).replace(b"ftypM4A ", b"ftypmp42", 1)
+
+
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + bytes(400)

@@ -226,6 +226,25 @@ def test_a_corrupt_sticker_reaching_the_host_fails_at_once(worker):
     assert worker.call("calls", entry="Upload") == []
 
 
+# send_video -----------------------------------------------------------------------------------
+def test_send_video_uploads_video_and_sends_the_duration_without_ffmpeg(worker):
+    from tests.audiofiles import mp4
+
+    video = mp4(12)
+    job(worker, "send_video", to=ALICE, video=base64.b64encode(video).decode(), caption="clip", view_once=True)
+    [upload] = worker.call("calls", entry="Upload")
+    assert upload["size"] == len(video) and upload["media_type"] == 1  # neonize MediaType.MediaVideo
+    [(_, message)] = sent_messages(worker)
+    sent = message["videoMessage"]
+    assert (sent["mimetype"], sent["seconds"], sent["caption"], sent["viewOnce"]) == ("video/mp4", 12, "clip", True)
+
+
+def test_send_video_refuses_what_is_not_mp4(worker):
+    failed = job(worker, "send_video", to=ALICE, video=base64.b64encode(b"\x1aE\xdf\xa3webm").decode())
+    assert failed["error"] == "InvalidArguments" and "not an MP4 video" in failed["message"]
+    assert worker.call("calls", entry="Upload") == []
+
+
 # send_audio -----------------------------------------------------------------------------------
 def test_send_audio_as_a_voice_note_uploads_audio_and_sends_the_duration(worker):
     from tests.audiofiles import ogg_opus

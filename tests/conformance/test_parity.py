@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.audiofiles import ogg_opus
+from tests.audiofiles import mp4, ogg_opus
 from tests.conformance.jobpath import outcome, run_job
 from tests.conformance.names import ALICE, ALICE_LID, BOB, DEVICE, GROUP
 from wagw.events import build_body
@@ -28,6 +28,7 @@ PNG = base64.b64encode(
         "0000000c4944415408d763f8cfc000000301010018dd8db00000000049454e44ae426082"
     )
 ).decode()
+MP4 = base64.b64encode(mp4(3)).decode()
 OGG = base64.b64encode(ogg_opus(2)).decode()
 CORRUPT_JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 64).decode()
 
@@ -59,6 +60,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("file-outside", "send_file", {"to": ALICE, "file": "file:///etc/hostname"}, lambda r: r),
     ("sticker", "send_sticker", {"to": ALICE, "sticker": PNG}, lambda r: (keys(r), r["to"])),
     ("corrupt-sticker", "send_sticker", {"to": ALICE, "sticker": CORRUPT_JPEG}, lambda r: r),
+    ("video", "send_video", {"to": ALICE, "video": MP4}, lambda r: (keys(r), r["to"])),
+    ("not-video", "send_video", {"to": ALICE, "video": PNG}, lambda r: r),
     ("audio", "send_audio", {"to": ALICE, "audio": OGG, "ptt": True}, lambda r: (keys(r), r["to"])),
     ("not-audio", "send_audio", {"to": ALICE, "audio": PNG}, lambda r: r),
     ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),

@@ -202,3 +202,17 @@ def test_send_audio_voice_note(daemon):
         audio=base64.b64encode(b"ID3\x04" + bytes(100)).decode(),
         ptt=True,
     )
+
+
+def test_send_video(daemon):
+    import base64
+
+    from tests.audiofiles import mp4
+
+    video = mp4(9)
+    job = run(daemon, "workers.wa.send_video", to=ALICE, video=base64.b64encode(video).decode(), caption="clip")
+    check_sent(job)
+    record = sent(daemon, "send_video")[-1]
+    assert (record["mimetype"], record["caption"], record["view_once"]) == ("video/mp4", "clip", False)
+    assert record["video"]["bytes"] == len(video)
+    check_invalid(daemon, "workers.wa.send_video", "not an MP4 video", to=ALICE, video=base64.b64encode(PDF).decode())

@@ -8,7 +8,7 @@ import base64
 
 import pytest
 
-from tests.audiofiles import ogg_opus
+from tests.audiofiles import mp4, ogg_opus
 from wagw.config import Settings
 from wagw.operations import OPERATIONS
 from wagw.operations.args import InvalidArguments
@@ -29,7 +29,7 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-CONTENT = {"send_file": PDF, "send_sticker": _png(), "send_audio": ogg_opus(3)}
+CONTENT = {"send_file": PDF, "send_sticker": _png(), "send_audio": ogg_opus(3), "send_video": mp4(5)}
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ BACKEND_PARAMETERS = {
     "send_file": ["to", "file", "filename", "caption", "mimetype"],
     "send_sticker": ["to", "sticker", "mimetype"],
     "send_audio": ["to", "audio", "mimetype", "ptt"],
+    "send_video": ["to", "video", "mimetype", "caption", "view_once"],
 }
 
 

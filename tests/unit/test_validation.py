@@ -166,6 +166,8 @@ def test_valid_arguments_come_back_normalised():
         ("send_sticker", (ALICE,), {}, "sticker: Field required"),
         ("send_sticker", (ALICE, "x" * 1_400_001), {}, "sticker: String should have at most 1400000 characters"),
         ("send_audio", (ALICE,), {}, "audio: Field required"),
+        ("send_video", (ALICE,), {}, "video: Field required"),
+        ("send_video", (ALICE, "aGk="), {"view_once": "yes"}, "view_once: Input should be a valid boolean"),
         ("send_audio", (ALICE, "aGk="), {"ptt": 1}, "ptt: Input should be a valid boolean"),
         ("user_info", ([],), {}, "jids: List should have at least 1 item"),
         ("user_info", (ALICE,), {}, "jids: Input should be a valid list"),

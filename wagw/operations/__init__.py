@@ -33,6 +33,7 @@ from wagw.operations.args import (
     SendPollArgs,
     SendStickerArgs,
     SendTextArgs,
+    SendVideoArgs,
     UserInfoArgs,
     describe,
 )
@@ -212,6 +213,18 @@ OPERATIONS: dict[str, Operation] = {
             target="to",
             sends=True,
             media="sticker",
+        ),
+        Operation(
+            "send_video",
+            SendVideoArgs,
+            "Send an MP4 video (up to 16 MB; URL, file path or base64) with a caption, optionally view "
+            "once: {id, timestamp, to}.",
+            timeout=120,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+            media="video",
         ),
         Operation(
             "send_audio",

@@ -301,6 +301,18 @@ class SendStickerArgs(JobArgs):
         return normalize_target(value, fake=_fake(info))
 
 
+class SendVideoArgs(JobArgs):
+    to: str
+    video: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
+    caption: str | None = Field(None, max_length=MAX_CAPTION)
+    view_once: bool = False
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
 class SendAudioArgs(JobArgs):
     to: str
     audio: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)

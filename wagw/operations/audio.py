@@ -1,4 +1,4 @@
-"""An audio file's duration in whole seconds, read from its container (pure Python).
+"""An audio or MP4 video file's duration in whole seconds, read from its container (pure Python).
 
 neonize 0.5.2's send_audio asks the `ffmpeg` program for the duration, which wagw neither
 requires nor runs; wagw sends the AudioMessage itself (neonize's upload and send_message) and

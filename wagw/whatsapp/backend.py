@@ -122,6 +122,11 @@ class Backend(ABC):
     def send_sticker(self, to: str, sticker: bytes, mimetype: str) -> dict: ...
 
     @abstractmethod
+    def send_video(
+        self, to: str, video: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict: ...
+
+    @abstractmethod
     def send_audio(self, to: str, audio: bytes, mimetype: str, ptt: bool = False) -> dict: ...
 
     @abstractmethod

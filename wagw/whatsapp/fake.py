@@ -310,6 +310,14 @@ class FakeBackend(Backend):
         self._call("send_sticker", {"to": to, "sticker": described, "mimetype": mimetype}, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
+    def send_video(
+        self, to: str, video: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict:
+        described = {"bytes": len(video), "sha256": hashlib.sha256(video).hexdigest()}
+        args = {"to": to, "video": described, "mimetype": mimetype, "caption": caption, "view_once": view_once}
+        self._call("send_video", args, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
     def send_audio(self, to: str, audio: bytes, mimetype: str, ptt: bool = False) -> dict:
         described = {"bytes": len(audio), "sha256": hashlib.sha256(audio).hexdigest()}
         self._call("send_audio", {"to": to, "audio": described, "mimetype": mimetype, "ptt": ptt}, [to])

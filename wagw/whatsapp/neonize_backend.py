@@ -495,6 +495,36 @@ class NeonizeBackend(Backend):
         response = self._call("send_sticker", self._client.send_sticker, self._jid(to), sticker)
         return results.sent(response.ID, response.Timestamp, to)
 
+    def send_video(
+        self, to: str, video: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict:
+        # Not neonize's send_video: it runs the ffmpeg program for the duration and a thumbnail
+        # (wagw does not require ffmpeg). The same VideoMessage from neonize's own upload (as
+        # video) and send_message, the duration read from the MP4's movie header, no thumbnail.
+        neonize = native.load()
+        if self._client is None:
+            raise ConnectFailure("send_video: not connected (start() first)")
+        upload = self._call("send_video", self._client.upload, video, neonize.enum.MediaType.MediaVideo)
+        message = neonize.e2e.VideoMessage(
+            URL=upload.url,
+            directPath=upload.DirectPath,
+            fileEncSHA256=upload.FileEncSHA256,
+            fileLength=upload.FileLength,
+            fileSHA256=upload.FileSHA256,
+            mediaKey=upload.MediaKey,
+            mimetype=mimetype,
+            viewOnce=view_once,
+        )
+        if caption:
+            message.caption = caption
+        seconds = audio_duration(video, mimetype)
+        if seconds is not None:
+            message.seconds = seconds
+        response = self._call(
+            "send_video", self._client.send_message, self._jid(to), neonize.e2e.Message(videoMessage=message)
+        )
+        return results.sent(response.ID, response.Timestamp, to)
+
     def send_audio(self, to: str, audio: bytes, mimetype: str, ptt: bool = False) -> dict:
         # Not neonize's send_audio: it asks the ffmpeg program for the duration (wagw does not
         # require ffmpeg). The same message from neonize's own upload (as audio) and

@@ -136,11 +136,18 @@ def _audio_mimetype(data: bytes, params: dict[str, Any]) -> str:
     return mimetype
 
 
+def _video_mimetype(data: bytes, params: dict[str, Any]) -> str:
+    if sniff(data) != "video/mp4":
+        raise ValueError("not an MP4 video (WhatsApp plays MP4)")
+    return "video/mp4"
+
+
 OGG_OPUS = "audio/ogg; codecs=opus"  # the mimetype WhatsApp's own voice notes carry
+VIDEO = Media("send_video", "video", "video", MAX_AUDIO_BYTES, _video_mimetype)
 AUDIO = Media("send_audio", "audio", "audio", MAX_AUDIO_BYTES, _audio_mimetype)
 STICKER = Media("send_sticker", "sticker", "sticker", MAX_STICKER_BYTES, lambda data, params: "image/png")
 # The jobs with a media argument, by operation (wagw.operations rows name the same argument).
-MEDIA = {kind.operation: kind for kind in (IMAGE, DOCUMENT, STICKER, AUDIO)}
+MEDIA = {kind.operation: kind for kind in (IMAGE, DOCUMENT, STICKER, AUDIO, VIDEO)}
 # Kinds whose bytes are converted before they are sent: (bytes, params) -> (bytes, mimetype).
 CONVERT: dict[str, Callable[[bytes, dict[str, Any]], tuple[bytes, str]]] = {"send_sticker": _sticker}
 
