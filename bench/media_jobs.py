@@ -8,11 +8,9 @@ sees it, --runs times per case:
 - send_text (the baseline);
 - send_image with a 1 MB PNG (random pixels, so it does not compress) by base64, by a path in
   WAGW_MEDIA_DIR and by an http URL (a local server; WAGW_FETCH_PRIVATE=true for the bench);
-- a 10 MB MP4-typed file by the same three sources. neonize 0.5.2's send_video needs the
-  ffmpeg program in the native host (duration and thumbnail) and wagw has no send_video yet,
-  so the video bytes go through send_file, which moves them the same way: wa-worker reads or
-  downloads, sniffs, base64 over the host pipe, the host decodes and calls the backend (the
-  fake hashes the bytes and records the call).
+- send_video with a 10 MB MP4-typed file by the same three sources: the wa-worker reads or
+  downloads it, sniffs it, sends it base64 over the host pipe, the host decodes it and calls
+  the backend (the fake hashes the bytes and records the call).
 Prints each case's median and its ratio to send_text's median.
 """
 
@@ -108,9 +106,9 @@ def main() -> None:
             ("image 1 MB base64", "workers.wa.send_image", {"to": ALICE, "image": image_b64}),
             ("image 1 MB path", "workers.wa.send_image", {"to": ALICE, "image": "file://image.png"}),
             ("image 1 MB URL", "workers.wa.send_image", {"to": ALICE, "image": f"{base}/image.png"}),
-            ("video 10 MB base64", "workers.wa.send_file", {"to": ALICE, "file": video_b64}),
-            ("video 10 MB path", "workers.wa.send_file", {"to": ALICE, "file": "file://video.mp4"}),
-            ("video 10 MB URL", "workers.wa.send_file", {"to": ALICE, "file": f"{base}/video.mp4"}),
+            ("video 10 MB base64", "workers.wa.send_video", {"to": ALICE, "video": video_b64}),
+            ("video 10 MB path", "workers.wa.send_video", {"to": ALICE, "video": "file://video.mp4"}),
+            ("video 10 MB URL", "workers.wa.send_video", {"to": ALICE, "video": f"{base}/video.mp4"}),
         ]
         print(f"image {len(image)} bytes, video {len(video)} bytes, {args.runs} runs per case")
         worker = bench.start_wa_worker()
