@@ -216,3 +216,15 @@ def test_send_video(daemon):
     assert (record["mimetype"], record["caption"], record["view_once"]) == ("video/mp4", "clip", False)
     assert record["video"]["bytes"] == len(video)
     check_invalid(daemon, "workers.wa.send_video", "not an MP4 video", to=ALICE, video=base64.b64encode(PDF).decode())
+
+
+def test_a_go_panic_in_a_new_send_fails_outcome_unknown_and_the_next_job_works(daemon):
+    """A real Go panic (the fake's `crash` target) kills the native host after the hand-over:
+    the send is not repeated (it may have reached WhatsApp), and the respawned host serves on."""
+    crash = "crash@s.whatsapp.net"
+    job = run(daemon, "workers.wa.send_location", to=crash, latitude=1.0, longitude=2.0)
+    assert job.get_status() == "failed"
+    failure = job.latest_result().exc_string
+    assert "outcome unknown" in failure, failure
+    assert len(job.results()) == 1  # not retried into a second message
+    check_sent(run(daemon, "workers.wa.send_contact", to=ALICE, name="After", phone="+15557654321"))
