@@ -164,7 +164,8 @@ def _jsonable(value: Any) -> Any:
 
 def _typed(op: Operation) -> tuple[Callable[..., Job], Callable[..., Any]]:
     """`enqueue_<name>(...)` and `<name>(..., wait=None)`, with the operation's own signature."""
-    options = inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)
+    # Named so that no job argument (send_poll's `options`) can collide with it.
+    options = inspect.Parameter("rq_options", inspect.Parameter.VAR_KEYWORD)
     wait = inspect.Parameter("wait", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="float | None")
     signature = op.signature(options)
 
@@ -173,7 +174,7 @@ def _typed(op: Operation) -> tuple[Callable[..., Job], Callable[..., Any]]:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         arguments = dict(bound.arguments)
-        return enqueue(op.name, **arguments.pop("options"), **arguments)
+        return enqueue(op.name, **arguments.pop("rq_options"), **arguments)
 
     def call_op(*args: Any, wait: float | None = None, **kwargs: Any) -> Any:
         return wait_for(enqueue_op(*args, **kwargs), wait)

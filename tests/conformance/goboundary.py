@@ -51,6 +51,7 @@ STUBBED = (
     "GetUserInfo",
     "SendMessage",
     "Upload",
+    "BuildPollVoteCreation",
     "GetGroupInfo",
     "GetJoinedGroups",
     "MarkRead",
@@ -121,6 +122,7 @@ class Boundary:
             "GetUserInfo": self._get_user_info,
             "SendMessage": self._send_message,
             "Upload": self._upload,
+            "BuildPollVoteCreation": self._build_poll_vote_creation,
             "GetGroupInfo": self._get_group_info,
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
@@ -241,6 +243,10 @@ class Boundary:
 
     def _upload(self, uuid, data, size, media_type) -> int:
         return go_bytes(self.world.upload(_read(data, size), media_type))
+
+    def _build_poll_vote_creation(self, uuid, name, options_ptr, options_size, selectable) -> int:
+        options = N.ArrayString.FromString(_read(options_ptr, options_size))
+        return go_bytes(self.world.build_poll_creation(_text(name), list(options.data), selectable))
 
     def _get_group_info(self, uuid, jid_ptr, jid_size) -> int:
         return go_bytes(self.world.get_group_info(N.JID.FromString(_read(jid_ptr, jid_size))))

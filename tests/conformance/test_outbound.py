@@ -144,6 +144,13 @@ def test_send_image_runs_neonizes_thumbnail_upload_and_send(worker):
     [(_, message)] = sent_messages(worker)
     image = message["imageMessage"]
     assert image["mimetype"] == "image/png" and image["caption"] == "look" and image["JPEGThumbnail"]
+    assert image["viewOnce"] is False
+
+
+def test_send_image_view_once(worker):
+    job(worker, "send_image", to=ALICE, image=png(), view_once=True)
+    [(_, message)] = sent_messages(worker)
+    assert message["imageMessage"]["viewOnce"] is True
 
 
 CORRUPT = {
@@ -170,6 +177,164 @@ def test_a_corrupt_image_fails_at_once_as_invalid_arguments(worker, kind):
     host = worker.call("host_call", op="send_image", params={"to": ALICE, "image_b64": image, "mimetype": "image/jpeg"})
     assert host["error"] == "InvalidArguments" and host["permanent"], host
     assert [c["entry"] for c in worker.call("calls")] == ["Neonize"]  # nothing uploaded or sent
+
+
+# send_file ------------------------------------------------------------------------------------
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def test_send_file_uploads_a_document_and_sends_it(worker):
+    file = base64.b64encode(PDF).decode()
+    result = job(worker, "send_file", to=ALICE, file=file, filename="report.pdf", caption="Q3", mimetype="text/plain")
+    assert result["result"]["to"] == ALICE
+    [upload] = worker.call("calls", entry="Upload")
+    assert upload["size"] == len(PDF) and upload["media_type"] == 3  # neonize MediaType.MediaDocument
+    [(_, message)] = sent_messages(worker)
+    document = message["documentMessage"]
+    assert (document["mimetype"], document["fileName"], document["title"], document["caption"]) == (
+        "application/pdf",  # from the bytes, not the caller's text/plain
+        "report.pdf",
+        "report.pdf",
+        "Q3",
+    )
+    assert int(document["fileLength"]) == len(PDF) and document["directPath"] == "/o1/v/t62.7118-24/f1/m1"
+
+
+def test_send_file_outside_the_media_folder_never_reaches_go(worker):
+    failed = job(worker, "send_file", to=ALICE, file="file:///etc/passwd")
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert failed["message"] == "invalid arguments for send_file: file: not a file in the media folder (WAGW_MEDIA_DIR)"
+    assert worker.call("calls", entry="Upload") == []
+
+
+# send_sticker ---------------------------------------------------------------------------------
+def test_send_sticker_runs_neonizes_webp_conversion_upload_and_send(worker):
+    result = job(worker, "send_sticker", to=ALICE, sticker=png())["result"]
+    assert result["to"] == ALICE
+    assert [c["entry"] for c in worker.call("calls")][-2:] == ["Upload", "SendMessage"]
+    [(_, message)] = sent_messages(worker)
+    sticker = message["stickerMessage"]
+    assert sticker["mimetype"] == "image/webp" and sticker["isAnimated"] is False
+
+
+def test_a_corrupt_sticker_reaching_the_host_fails_at_once(worker):
+    bad = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 64).decode()
+    host = worker.call(
+        "host_call", op="send_sticker", params={"to": ALICE, "sticker_b64": bad, "mimetype": "image/png"}
+    )
+    assert host["error"] == "InvalidArguments" and host["permanent"], host
+    assert worker.call("calls", entry="Upload") == []
+
+
+# send_video -----------------------------------------------------------------------------------
+def test_send_video_uploads_video_and_sends_the_duration_without_ffmpeg(worker):
+    from tests.audiofiles import mp4
+
+    video = mp4(12)
+    job(worker, "send_video", to=ALICE, video=base64.b64encode(video).decode(), caption="clip", view_once=True)
+    [upload] = worker.call("calls", entry="Upload")
+    assert upload["size"] == len(video) and upload["media_type"] == 1  # neonize MediaType.MediaVideo
+    [(_, message)] = sent_messages(worker)
+    sent = message["videoMessage"]
+    assert (sent["mimetype"], sent["seconds"], sent["caption"], sent["viewOnce"]) == ("video/mp4", 12, "clip", True)
+
+
+def test_send_video_refuses_what_is_not_mp4(worker):
+    failed = job(worker, "send_video", to=ALICE, video=base64.b64encode(b"\x1aE\xdf\xa3webm").decode())
+    assert failed["error"] == "InvalidArguments" and "not an MP4 video" in failed["message"]
+    assert worker.call("calls", entry="Upload") == []
+
+
+# send_audio -----------------------------------------------------------------------------------
+def test_send_audio_as_a_voice_note_uploads_audio_and_sends_the_duration(worker):
+    from tests.audiofiles import ogg_opus
+
+    voice = ogg_opus(7.4)
+    result = job(worker, "send_audio", to=ALICE, audio=base64.b64encode(voice).decode(), ptt=True)["result"]
+    assert result["to"] == ALICE
+    [upload] = worker.call("calls", entry="Upload")
+    assert upload["size"] == len(voice) and upload["media_type"] == 2  # neonize MediaType.MediaAudio
+    [(_, message)] = sent_messages(worker)
+    audio = message["audioMessage"]
+    assert (audio["mimetype"], audio["PTT"], audio["seconds"]) == ("audio/ogg; codecs=opus", True, 7)
+    assert int(audio["fileLength"]) == len(voice) and audio["mediaKey"]
+
+
+def test_send_audio_mp3_goes_without_a_duration(worker):
+    from tests.audiofiles import MP3
+
+    job(worker, "send_audio", to=ALICE, audio=base64.b64encode(MP3).decode())
+    [(_, message)] = sent_messages(worker)
+    assert message["audioMessage"]["mimetype"] == "audio/mpeg" and "seconds" not in message["audioMessage"]
+
+
+# send_location --------------------------------------------------------------------------------
+def test_send_location_sends_whatsmeows_location_message(worker):
+    """neonize 0.5.2 has no send_location: wagw's LocationMessage through its send_message."""
+    result = job(worker, "send_location", to="+1 555 123 4567", latitude=52.52, longitude=13, name="Office")["result"]
+    assert result["to"] == ALICE and result["id"].startswith("3EB0") and result["timestamp"].endswith("Z")
+    [(to, message)] = sent_messages(worker)
+    assert to == ALICE
+    assert message == {"locationMessage": {"degreesLatitude": 52.52, "degreesLongitude": 13.0, "name": "Office"}}
+
+
+def test_send_location_out_of_range_never_reaches_whatsapp(worker):
+    failed = job(worker, "send_location", to=ALICE, latitude=-90.01, longitude=0)
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert "latitude: Input should be greater than or equal to -90" in failed["message"]
+    assert sent_messages(worker) == []
+
+
+# send_contact ---------------------------------------------------------------------------------
+def test_send_contact_sends_neonizes_vcard(worker):
+    result = job(worker, "send_contact", to=ALICE, name="Bob", phone="+44 7911 123456")["result"]
+    assert result["to"] == ALICE and result["id"].startswith("3EB0")
+    [(to, message)] = sent_messages(worker)
+    contact = message["contactMessage"]
+    assert to == ALICE and contact["displayName"] == "Bob"
+    assert contact["vcard"] == (
+        "BEGIN:VCARD\nVERSION:3.0\nFN:Bob\nitem1.TEL;waid=447911123456:+44 7911 123456\n"
+        "item1.X-ABLabel:Ponsel\nEND:VCARD"
+    )
+
+
+def test_send_contact_refuses_a_name_that_would_add_vcard_fields(worker):
+    failed = job(worker, "send_contact", to=ALICE, name="Bob\nTEL;waid=1999:+1999", phone="+447911123456")
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert sent_messages(worker) == []
+
+
+# send_link ------------------------------------------------------------------------------------
+def test_send_link_is_text_with_the_link_marked_and_fetches_nothing(worker):
+    result = job(worker, "send_link", to=ALICE, url="https://example.com/a?b=1", caption="Read this")["result"]
+    assert result["to"] == ALICE and result["id"].startswith("3EB0")
+    [(_, message)] = sent_messages(worker)
+    assert message == {
+        "extendedTextMessage": {
+            "text": "Read this\nhttps://example.com/a?b=1",
+            "matchedText": "https://example.com/a?b=1",
+        }
+    }
+    assert [c["entry"] for c in worker.call("calls")][-1] == "SendMessage"  # no upload of a thumbnail
+
+
+# send_poll ------------------------------------------------------------------------------------
+def test_send_poll_builds_with_whatsmeow_and_sends(worker):
+    result = job(worker, "send_poll", to=GROUP, question="Lunch?", options=["Pizza", "Sushi", "Tacos"], max_answers=2)
+    assert result["result"]["to"] == GROUP
+    [build] = worker.call("calls", entry="BuildPollVoteCreation")
+    assert (build["name"], build["options"], build["selectable"]) == ("Lunch?", ["Pizza", "Sushi", "Tacos"], 2)
+    [(to, message)] = sent_messages(worker)
+    poll = message["pollCreationMessage"]
+    assert to == GROUP and poll["name"] == "Lunch?" and poll["selectableOptionsCount"] == 2
+    assert [o["optionName"] for o in poll["options"]] == ["Pizza", "Sushi", "Tacos"]
+    assert len(base64.b64decode(message["messageContextInfo"]["messageSecret"])) == 32  # votes need it
+
+
+def test_send_poll_with_duplicate_options_never_reaches_go(worker):
+    failed = job(worker, "send_poll", to=ALICE, question="Lunch?", options=["Pizza", "Pizza"])
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert worker.call("calls", entry="BuildPollVoteCreation") == [] and sent_messages(worker) == []
 
 
 # user_info / groups / mark_read ----------------------------------------------------------------

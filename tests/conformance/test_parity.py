@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.audiofiles import mp4, ogg_opus
 from tests.conformance.jobpath import outcome, run_job
 from tests.conformance.names import ALICE, ALICE_LID, BOB, DEVICE, GROUP
 from wagw.events import build_body
@@ -21,6 +22,14 @@ from wagw.whatsapp.fake import FakeBackend
 from wagw.whatsapp.fake_inbound import Malformed, to_event
 
 DEVICE_ID = "15550001111@s.whatsapp.net"
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+        "0000000c4944415408d763f8cfc000000301010018dd8db00000000049454e44ae426082"
+    )
+).decode()
+MP4 = base64.b64encode(mp4(3)).decode()
+OGG = base64.b64encode(ogg_opus(2)).decode()
 CORRUPT_JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 64).decode()
 
 
@@ -38,6 +47,23 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("reply", "send_text", {"to": ALICE, "text": "hi", "reply_to": "3EB0AA"}, lambda r: (keys(r), r["to"])),
     ("group-reply-no-sender", "send_text", {"to": GROUP, "text": "hi", "reply_to": "3EB0AA"}, lambda r: r),
     ("corrupt-image", "send_image", {"to": ALICE, "image": CORRUPT_JPEG}, lambda r: r),
+    ("location", "send_location", {"to": ALICE, "latitude": 1.5, "longitude": 2}, lambda r: (keys(r), r["to"])),
+    ("bad-location", "send_location", {"to": ALICE, "latitude": 100, "longitude": 2}, lambda r: r),
+    ("contact", "send_contact", {"to": ALICE, "name": "Bob", "phone": BOB}, lambda r: (keys(r), r["to"])),
+    ("bad-contact", "send_contact", {"to": ALICE, "name": "Bob", "phone": "+999123456789"}, lambda r: r),
+    ("link", "send_link", {"to": ALICE, "url": "https://example.com/"}, lambda r: (keys(r), r["to"])),
+    ("bad-link", "send_link", {"to": ALICE, "url": "file:///etc/passwd"}, lambda r: r),
+    ("poll", "send_poll", {"to": ALICE, "question": "Q?", "options": ["a", "b"]}, lambda r: (keys(r), r["to"])),
+    ("bad-poll", "send_poll", {"to": ALICE, "question": "Q?", "options": ["a", "b"], "max_answers": 3}, lambda r: r),
+    ("view-once", "send_image", {"to": ALICE, "image": PNG, "view_once": True}, lambda r: (keys(r), r["to"])),
+    ("file", "send_file", {"to": ALICE, "file": PNG, "filename": "a.png"}, lambda r: (keys(r), r["to"])),
+    ("file-outside", "send_file", {"to": ALICE, "file": "file:///etc/hostname"}, lambda r: r),
+    ("sticker", "send_sticker", {"to": ALICE, "sticker": PNG}, lambda r: (keys(r), r["to"])),
+    ("corrupt-sticker", "send_sticker", {"to": ALICE, "sticker": CORRUPT_JPEG}, lambda r: r),
+    ("video", "send_video", {"to": ALICE, "video": MP4}, lambda r: (keys(r), r["to"])),
+    ("not-video", "send_video", {"to": ALICE, "video": PNG}, lambda r: r),
+    ("audio", "send_audio", {"to": ALICE, "audio": OGG, "ptt": True}, lambda r: (keys(r), r["to"])),
+    ("not-audio", "send_audio", {"to": ALICE, "audio": PNG}, lambda r: r),
     ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),
     ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),

@@ -22,6 +22,7 @@ Facts used here, from goneonize (neonize 0.5.2) and whatsmeow:
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import struct
 import threading
@@ -306,6 +307,22 @@ class World:
         )
         response = N.SendResponse(Timestamp=int(time.time()), ID=message_id.upper(), ServerID=0, DebugTimings=timings)
         return N.SendMessageReturnFunction(SendResponse=response)
+
+    def build_poll_creation(self, name: str, options: list[str], selectable: int) -> N.BuildMessageReturnFunction:
+        """whatsmeow's BuildPollCreation (offline; needs a client in goneonize): an out-of-range
+        count becomes 0 ("any number"), and the message carries a fresh 32-byte secret."""
+        self.record("BuildPollVoteCreation", name=name, options=options, selectable=selectable)
+        if selectable < 0 or selectable > len(options):
+            selectable = 0
+        message = E.Message(
+            pollCreationMessage=E.PollCreationMessage(
+                name=name,
+                options=[E.PollCreationMessage.Option(optionName=o) for o in options],
+                selectableOptionsCount=selectable,
+            ),
+            messageContextInfo=E.MessageContextInfo(messageSecret=os.urandom(32)),
+        )
+        return N.BuildMessageReturnFunction(Message=message)
 
     def upload(self, data: bytes, media_type: int) -> N.UploadReturnFunction:
         self.record("Upload", size=len(data), media_type=media_type)

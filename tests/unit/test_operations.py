@@ -18,7 +18,13 @@ from workers import wa
 
 DOCS = (Path(__file__).resolve().parents[2] / "docs" / "jobs.md").read_text()
 # send_image's media argument reaches the backend as bytes plus the sniffed mimetype.
-BACKEND_PARAMETERS = {"send_image": ["to", "image", "mimetype", "caption"]}
+BACKEND_PARAMETERS = {
+    "send_image": ["to", "image", "mimetype", "caption", "view_once"],
+    "send_file": ["to", "file", "filename", "caption", "mimetype"],
+    "send_sticker": ["to", "sticker", "mimetype"],
+    "send_audio": ["to", "audio", "mimetype", "ptt"],
+    "send_video": ["to", "video", "mimetype", "caption", "view_once"],
+}
 
 
 @pytest.mark.parametrize("name", OPERATIONS)
@@ -37,6 +43,14 @@ def test_every_operation_has_client_functions_with_its_arguments(name):
         parameters = list(inspect.signature(function).parameters)
         assert parameters[: len(op.parameters)] == op.parameters
         assert op.summary in function.__doc__
+
+
+def test_media_arguments_agree_with_the_wa_workers_media_kinds():
+    from workers.wa import media
+
+    assert {name: op.media for name, op in OPERATIONS.items() if op.media} == {
+        name: kind.argument for name, kind in media.MEDIA.items()
+    }
 
 
 @pytest.mark.parametrize("backend", [Backend, FakeBackend, NeonizeBackend])

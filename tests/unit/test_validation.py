@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import io
 
 import pytest
 
@@ -124,6 +125,56 @@ def test_valid_arguments_come_back_normalised():
         ("send_text", (ALICE, "hi"), {"reply_to_sender": ALICE}, "reply_to_sender is only meaningful with reply_to"),
         ("send_text", (ALICE, "hi", "3EB0AB", "someone"), {}, "reply_to_sender: 'someone' is neither"),
         ("send_image", (ALICE,), {}, "image: Field required"),
+        ("send_image", (ALICE, "aGk="), {"view_once": "true"}, "view_once: Input should be a valid boolean"),
+        ("send_location", (ALICE, 91, 0), {}, "latitude: Input should be less than or equal to 90"),
+        ("send_location", (ALICE, 0, -180.5), {}, "longitude: Input should be greater than or equal to -180"),
+        ("send_location", (ALICE, "52.5", 13.4), {}, "latitude: Input should be a number"),
+        ("send_location", (ALICE, True, 13.4), {}, "latitude: Input should be a number"),
+        ("send_location", (ALICE, float("nan"), 13.4), {}, "latitude: Input should be a finite number"),
+        ("send_location", (ALICE, 52.5), {}, "longitude: Field required"),
+        ("send_location", (ALICE, 52.5, 13.4), {"name": "x" * 2000}, "name: String should have at most 1024"),
+        ("send_location", ("nobody", 52.5, 13.4), {}, "to: 'nobody' is neither a JID nor a phone number"),
+        ("send_contact", (ALICE, "Bob"), {}, "phone: Field required"),
+        ("send_contact", (ALICE, "  ", "+15557654321"), {}, "name: name is blank"),
+        ("send_contact", (ALICE, "Bob\nTEL:+1999", "+15557654321"), {}, "name: name must not contain line breaks"),
+        ("send_contact", (ALICE, "Bob", "07911123456"), {}, "must be in international format"),
+        (
+            "send_contact",
+            (ALICE, "Bob", "+999123456789"),
+            {},
+            "phone: phone number '+999123456789' has no known country code",
+        ),
+        ("send_contact", (ALICE, "Bob", 15557654321), {}, "phone: Input should be a valid string"),
+        ("send_link", (ALICE,), {}, "url: Field required"),
+        ("send_link", (ALICE, "ftp://example.com/x"), {}, "is not an http(s) URL with a host"),
+        ("send_link", (ALICE, "https:///path"), {}, "is not an http(s) URL with a host"),
+        ("send_link", (ALICE, "javascript:alert(1)"), {}, "is not an http(s) URL with a host"),
+        ("send_link", (ALICE, "https://example.com/a b"), {}, "url must not contain spaces"),
+        ("send_link", (ALICE, "https://example.com/\nx"), {}, "url must not contain spaces"),
+        ("send_link", (ALICE, "https://example.com/" + "a" * 2100), {}, "url: String should have at most 2048"),
+        ("send_link", (ALICE, "https://[::1"), {}, "is not a URL"),
+        ("send_poll", (ALICE, "Lunch?", ["Pizza"]), {}, "options: List should have at least 2 items"),
+        ("send_poll", (ALICE, "Lunch?", [str(n) for n in range(13)]), {}, "options: List should have at most 12"),
+        ("send_poll", (ALICE, "Lunch?", ["Pizza", "Pizza"]), {}, "options: options must be unique"),
+        ("send_poll", (ALICE, "Lunch?", ["Pizza", " "]), {}, "options: an option is blank"),
+        ("send_poll", (ALICE, "Lunch?", ["Pizza", "x" * 101]), {}, "an option has more than 100 characters"),
+        ("send_poll", (ALICE, " ", ["a", "b"]), {}, "question: question is blank"),
+        ("send_poll", (ALICE, "Lunch?", ["a", "b"], 3), {}, "max_answers (3) is more than the 2 options"),
+        ("send_poll", (ALICE, "Lunch?", ["a", "b"], 0), {}, "max_answers: Input should be greater than or equal to 1"),
+        ("send_poll", (ALICE, "Lunch?", ["a", "b"], "2"), {}, "max_answers: Input should be a valid integer"),
+        ("send_poll", (ALICE, "Lunch?", ["a", 2]), {}, "options.1: Input should be a valid string"),
+        ("send_file", (ALICE,), {}, "file: Field required"),
+        ("send_file", (ALICE, "aGk="), {"filename": "../../etc/passwd"}, "filename must be a plain file name"),
+        ("send_file", (ALICE, "aGk="), {"filename": "a\nb.pdf"}, "filename must be a plain file name"),
+        ("send_file", (ALICE, "aGk="), {"filename": ".."}, "filename must be a plain file name"),
+        ("send_file", (ALICE, "aGk="), {"filename": ""}, "filename: String should have at least 1 character"),
+        ("send_file", (ALICE, "x" * 23_000_001), {}, "file: String should have at most 23000000 characters"),
+        ("send_sticker", (ALICE,), {}, "sticker: Field required"),
+        ("send_sticker", (ALICE, "x" * 1_400_001), {}, "sticker: String should have at most 1400000 characters"),
+        ("send_audio", (ALICE,), {}, "audio: Field required"),
+        ("send_video", (ALICE,), {}, "video: Field required"),
+        ("send_video", (ALICE, "aGk="), {"view_once": "yes"}, "view_once: Input should be a valid boolean"),
+        ("send_audio", (ALICE, "aGk="), {"ptt": 1}, "ptt: Input should be a valid boolean"),
         ("user_info", ([],), {}, "jids: List should have at least 1 item"),
         ("user_info", (ALICE,), {}, "jids: Input should be a valid list"),
         ("user_info", ([ALICE] * 101,), {}, "jids: List should have at most 100 items"),
@@ -181,6 +232,23 @@ def test_bad_arguments_raise_invalid_arguments(operation, args, kwargs, message)
     assert caught.value.permanent is True
 
 
+def test_send_location_takes_json_numbers():
+    args = validate("send_location", ("+1 555 123 4567", 52, -13.25), {"name": "Office"})
+    assert args.model_dump() == {
+        "to": ALICE,
+        "latitude": 52.0,
+        "longitude": -13.25,
+        "name": "Office",
+        "address": None,
+    }
+
+
+def test_send_contact_normalises_the_number():
+    args = validate("send_contact", (ALICE, " Bob ", "+1 (555) 765-4321"), {})
+    assert (args.name, args.phone) == ("Bob", "15557654321")
+    assert validate("send_contact", (ALICE, "Bob", "15557654321@s.whatsapp.net"), {}).phone == "15557654321"
+
+
 def test_the_message_never_echoes_a_huge_input():
     with pytest.raises(InvalidArguments) as caught:
         validate("send_text", (ALICE, "y" * 1_048_576), {})
@@ -231,6 +299,83 @@ def test_images_are_decoded_sniffed_and_bounded(tmp_path):
         media.read_media_file(str(tmp_path / "missing.png"), tmp_path)
     with pytest.raises(InvalidArguments, match="more than"):
         media.check_image_size(media.MAX_IMAGE_BYTES + 1)
+
+
+def test_media_types_are_sniffed_from_a_few_magic_numbers():
+    assert media.sniff(b"%PDF-1.4") == "application/pdf"
+    assert media.sniff(b"PK\x03\x04rest") == "application/zip"
+    assert media.sniff(b"\0\0\0\x18ftypmp42") == "video/mp4"
+    assert media.sniff(b"\0\0\0\x18ftypM4A ") == "audio/mp4"
+    assert media.sniff(b"OggS\0") == "audio/ogg"
+    assert media.sniff(b"ID3\x04") == "audio/mpeg"
+    assert media.sniff(b"RIFF\0\0\0\0WAVEfmt ") == "audio/wav"
+    assert media.sniff(b"hello, world") is None
+
+
+def test_a_document_is_bounded_by_its_own_cap(tmp_path):
+    from wagw.operations.args import MAX_DOCUMENT_BYTES
+
+    big = tmp_path / "big.pdf"
+    with big.open("wb") as out:
+        out.truncate(MAX_DOCUMENT_BYTES + 1)
+    with pytest.raises(InvalidArguments, match="send_file: file: 104857601 bytes is more than 104857600 bytes"):
+        media.read_media_file(str(big), tmp_path, media.DOCUMENT)
+    media.check_size(MAX_DOCUMENT_BYTES, media.DOCUMENT)  # the cap itself is fine
+    with pytest.raises(InvalidArguments, match=r"send_image: image: .* is more than"):
+        media.check_size(media.MAX_IMAGE_BYTES + 1, media.IMAGE)
+
+
+def test_a_sticker_is_one_static_image_scaled_to_fit_512(tmp_path):
+    from PIL import Image
+
+    from wagw.config import Settings
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+
+    def prepare(data: bytes) -> dict:
+        return media.prepare(
+            "send_sticker", {"to": "1@s.whatsapp.net", "sticker": base64.b64encode(data).decode()}, settings, None
+        )
+
+    big = io.BytesIO()
+    Image.new("RGBA", (1024, 600), (0, 0, 255, 100)).save(big, "webp")
+    params = prepare(big.getvalue())
+    with Image.open(io.BytesIO(base64.b64decode(params["sticker_b64"]))) as scaled:
+        assert scaled.size == (512, 300) and scaled.mode == "RGBA" and params["mimetype"] == "image/png"
+    frames = [Image.new("RGB", (32, 32), colour) for colour in ("red", "blue")]
+    animated = io.BytesIO()
+    frames[0].save(animated, "webp", save_all=True, append_images=frames[1:])
+    with pytest.raises(InvalidArguments, match="send_sticker: sticker: an animated image"):
+        prepare(animated.getvalue())
+    with pytest.raises(InvalidArguments, match="send_sticker: sticker: not a JPEG, PNG or WebP image"):
+        prepare(b"GIF89a" + b"1" * 30)
+    with pytest.raises(InvalidArguments, match="send_sticker: sticker: the image does not decode"):
+        prepare(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    with pytest.raises(InvalidArguments, match="is more than 1048576 bytes"):
+        media.check_size(1024 * 1024 + 1, media.STICKER)
+
+
+def test_audio_is_typed_from_its_bytes_and_a_voice_note_is_ogg_opus(tmp_path):
+    from tests.audiofiles import MP3, m4a, ogg_opus
+    from wagw.config import Settings
+    from wagw.operations.audio import duration
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+
+    def mimetype(data: bytes, ptt: bool = False) -> str:
+        params = {"to": "1@s.whatsapp.net", "audio": base64.b64encode(data).decode(), "ptt": ptt}
+        return media.prepare("send_audio", params, settings, None)["mimetype"]
+
+    assert mimetype(ogg_opus(5), ptt=True) == "audio/ogg; codecs=opus"
+    assert mimetype(MP3) == "audio/mpeg" and mimetype(m4a(3)) == "audio/mp4"
+    with pytest.raises(InvalidArguments, match="send_audio: audio: a voice note \\(ptt\\) must be Ogg Opus audio"):
+        mimetype(MP3, ptt=True)
+    with pytest.raises(InvalidArguments, match="send_audio: audio: not Ogg, MP3 or M4A audio"):
+        mimetype(b"%PDF-1.7 not audio")
+    assert duration(ogg_opus(7.4), "audio/ogg; codecs=opus") == 7
+    assert duration(m4a(95), "audio/mp4") == 95
+    assert duration(MP3, "audio/mpeg") is None
+    assert duration(b"OggS\0broken", "audio/ogg") is None
 
 
 def test_an_image_that_does_not_decode_is_invalid_before_it_reaches_the_host(tmp_path):

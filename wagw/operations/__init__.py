@@ -30,10 +30,18 @@ from wagw.operations.args import (
     ReactArgs,
     RejectCallArgs,
     RevokeArgs,
+    SendAudioArgs,
     SendChatPresenceArgs,
+    SendContactArgs,
+    SendFileArgs,
     SendImageArgs,
+    SendLinkArgs,
+    SendLocationArgs,
+    SendPollArgs,
     SendPresenceArgs,
+    SendStickerArgs,
     SendTextArgs,
+    SendVideoArgs,
     SetDisappearingArgs,
     UserInfoArgs,
     describe,
@@ -75,6 +83,10 @@ class Operation:
     # or timeout leaves its outcome unknown: the job fails "outcome unknown", not retried,
     # unless the enqueuer opted in (docs/jobs.md "Send semantics").
     sends: bool = False
+    # The media argument (URL, media-folder path or base64): the wa-worker turns it into bytes
+    # and a sniffed mimetype (workers/wa/media.py), the bytes cross to the host as
+    # params["<media>_b64"] and reach the backend as bytes.
+    media: str | None = None
 
     @property
     def path(self) -> str:
@@ -138,12 +150,102 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "send_image",
             SendImageArgs,
-            "Send an image (http(s) URL, file path or base64) with a caption: {id, timestamp, to}.",
+            "Send an image (http(s) URL, file path or base64) with a caption, optionally view once: "
+            "{id, timestamp, to}.",
             timeout=120,
             retries=2,
             interval=5,
             target="to",
             sends=True,
+            media="image",
+        ),
+        Operation(
+            "send_location",
+            SendLocationArgs,
+            "Send a location pin (latitude, longitude, optional name and address): {id, timestamp, to}.",
+            timeout=60,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+        ),
+        Operation(
+            "send_contact",
+            SendContactArgs,
+            "Send a contact card (a name and a phone number): {id, timestamp, to}.",
+            timeout=60,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+        ),
+        Operation(
+            "send_link",
+            SendLinkArgs,
+            "Send an http(s) link as a message, with an optional caption before it: {id, timestamp, to}.",
+            timeout=60,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+        ),
+        Operation(
+            "send_poll",
+            SendPollArgs,
+            "Send a poll (a question, 2 to 12 unique options, how many answers a voter may pick): {id, timestamp, to}.",
+            timeout=60,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+        ),
+        Operation(
+            "send_file",
+            SendFileArgs,
+            "Send a document (http(s) URL, file path or base64; up to 100 MB) with a file name and "
+            "caption: {id, timestamp, to}.",
+            timeout=300,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+            media="file",
+        ),
+        Operation(
+            "send_sticker",
+            SendStickerArgs,
+            "Send a static sticker made from an image (JPEG, PNG or WebP up to 1 MB; URL, file path "
+            "or base64), scaled to fit 512x512: {id, timestamp, to}.",
+            timeout=120,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+            media="sticker",
+        ),
+        Operation(
+            "send_video",
+            SendVideoArgs,
+            "Send an MP4 video (up to 16 MB; URL, file path or base64) with a caption, optionally view "
+            "once: {id, timestamp, to}.",
+            timeout=120,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+            media="video",
+        ),
+        Operation(
+            "send_audio",
+            SendAudioArgs,
+            "Send audio (Ogg Opus, MP3 or M4A up to 16 MB; URL, file path or base64), or a voice note "
+            "with ptt=true (Ogg Opus): {id, timestamp, to}.",
+            timeout=120,
+            retries=2,
+            interval=5,
+            target="to",
+            sends=True,
+            media="audio",
         ),
         Operation(
             "user_info",

@@ -35,6 +35,17 @@ MAX_TEXT = 65_536  # characters in one text message
 MAX_CAPTION = 4_096
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_ARG = 23_000_000  # characters: 16 MiB of base64 plus slack
+# WhatsApp's cap for a document is 100 MB (2 GB in newer apps; whatsmeow uploads what it is
+# given). Larger than the image cap, a document comes by URL or media-folder path: as base64 a
+# job argument is at most MAX_IMAGE_ARG characters (it is stored in Redis with the job).
+MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
+MAX_FILENAME = 255
+MAX_AUDIO_BYTES = 16 * 1024 * 1024  # WhatsApp's cap for audio and video
+# A sticker is a 512x512 WebP of at most 100 KB (static) on WhatsApp; the image it is made from
+# may be at most 1 MiB (base64: 1.4 million characters).
+MAX_STICKER_BYTES = 1024 * 1024
+MAX_STICKER_ARG = 1_400_000
+STICKER_SIZE = 512
 MAX_LIST = 100  # JIDs, phones or message ids in one call
 MAX_ID = 128  # characters in a message id
 MAX_REACTION = 32  # characters: the longest emoji ZWJ sequences are about a dozen code points
@@ -110,6 +121,204 @@ class SendImageArgs(JobArgs):
     to: str
     image: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
+    view_once: bool = False  # the recipient can open it once (WhatsApp's "view once")
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
+MAX_PLACE = 1_024  # characters in a location's name or address
+
+
+class SendLocationArgs(JobArgs):
+    to: str
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = Field(None, max_length=MAX_PLACE)
+    address: str | None = Field(None, max_length=MAX_PLACE)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("latitude", "longitude", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        # JSON numbers only: an int is a float here, a bool (a JSON true) is not a coordinate.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("Input should be a number")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("Input should be a finite number")
+        return float(value)
+
+
+MAX_CONTACT_NAME = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+class SendContactArgs(JobArgs):
+    to: str
+    name: str = Field(min_length=1, max_length=MAX_CONTACT_NAME)
+    phone: str
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name is blank")
+        # The name becomes a line of the contact card (vCard): a line break would add fields.
+        if _CONTROL.search(value):
+            raise ValueError("name must not contain line breaks or control characters")
+        return value.strip()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        check_length(value)
+        if value.endswith("@" + USER_SERVER):  # a user JID names a phone number too
+            value = normalize_jid(value).split("@", 1)[0]
+        digits = normalize_phone(value)
+        # The card shows the number formatted by country (neonize's gen_vcard, with the
+        # phonenumbers library): a number without a known country code cannot be shown.
+        import phonenumbers
+
+        try:
+            phonenumbers.parse("+" + digits)
+        except phonenumbers.NumberParseException:
+            raise ValueError(f"phone number {shown(value)} has no known country code") from None
+        return digits
+
+
+MAX_URL = 2_048
+
+
+class SendLinkArgs(JobArgs):
+    to: str
+    url: str = Field(min_length=1, max_length=MAX_URL)
+    caption: str | None = Field(None, max_length=MAX_CAPTION)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        # Message text for WhatsApp, never fetched by wagw: it only has to be one http(s) link.
+        from urllib.parse import urlsplit
+
+        if _CONTROL.search(value) or any(c.isspace() for c in value):
+            raise ValueError("url must not contain spaces, line breaks or control characters")
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            raise ValueError(f"{shown(value)} is not a URL") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{shown(value)} is not an http(s) URL with a host")
+        return value
+
+
+MAX_QUESTION = 255  # WhatsApp's app limits for a poll
+MAX_OPTION = 100
+MIN_OPTIONS, MAX_OPTIONS = 2, 12
+
+
+class SendPollArgs(JobArgs):
+    to: str
+    question: str = Field(min_length=1, max_length=MAX_QUESTION)
+    options: list[str] = Field(min_length=MIN_OPTIONS, max_length=MAX_OPTIONS)
+    max_answers: int = Field(1, ge=1, le=MAX_OPTIONS)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is blank")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value.strip():
+                raise ValueError("an option is blank")
+            if len(value) > MAX_OPTION:
+                raise ValueError(f"an option has more than {MAX_OPTION} characters")
+        # A vote names options by the sha256 of their text: two equal options could not be told apart.
+        if len(set(values)) != len(values):
+            raise ValueError("options must be unique")
+        return values
+
+    @model_validator(mode="after")
+    def _answers(self) -> SendPollArgs:
+        if self.max_answers > len(self.options):
+            raise ValueError(f"max_answers ({self.max_answers}) is more than the {len(self.options)} options")
+        return self
+
+
+class SendFileArgs(JobArgs):
+    to: str
+    file: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
+    filename: str | None = Field(None, min_length=1, max_length=MAX_FILENAME)
+    caption: str | None = Field(None, max_length=MAX_CAPTION)
+    # A hint only: used when the bytes do not show their type (workers/wa/media.py).
+    mimetype: str | None = Field(None, min_length=3, max_length=255)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+    @field_validator("filename")
+    @classmethod
+    def _filename(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _CONTROL.search(value) or "/" in value or "\\" in value or value.strip() in ("", ".", ".."):
+            raise ValueError("filename must be a plain file name (no path, line breaks or control characters)")
+        return value.strip()
+
+
+class SendStickerArgs(JobArgs):
+    to: str
+    sticker: str = Field(min_length=1, max_length=MAX_STICKER_ARG)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
+class SendVideoArgs(JobArgs):
+    to: str
+    video: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
+    caption: str | None = Field(None, max_length=MAX_CAPTION)
+    view_once: bool = False
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str, info: ValidationInfo) -> str:
+        return normalize_target(value, fake=_fake(info))
+
+
+class SendAudioArgs(JobArgs):
+    to: str
+    audio: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
+    ptt: bool = False  # a voice note ("push to talk"): Ogg Opus only
 
     @field_validator("to")
     @classmethod

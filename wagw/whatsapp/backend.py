@@ -90,7 +90,44 @@ class Backend(ABC):
     ) -> dict: ...
 
     @abstractmethod
-    def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict: ...
+    def send_image(
+        self, to: str, image: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict: ...
+
+    @abstractmethod
+    def send_location(
+        self, to: str, latitude: float, longitude: float, name: str | None = None, address: str | None = None
+    ) -> dict: ...
+
+    @abstractmethod
+    def send_contact(self, to: str, name: str, phone: str) -> dict: ...
+
+    @abstractmethod
+    def send_link(self, to: str, url: str, caption: str | None = None) -> dict: ...
+
+    @abstractmethod
+    def send_poll(self, to: str, question: str, options: list[str], max_answers: int = 1) -> dict: ...
+
+    @abstractmethod
+    def send_file(
+        self,
+        to: str,
+        file: bytes,
+        filename: str | None = None,
+        caption: str | None = None,
+        mimetype: str = "application/octet-stream",
+    ) -> dict: ...
+
+    @abstractmethod
+    def send_sticker(self, to: str, sticker: bytes, mimetype: str) -> dict: ...
+
+    @abstractmethod
+    def send_video(
+        self, to: str, video: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict: ...
+
+    @abstractmethod
+    def send_audio(self, to: str, audio: bytes, mimetype: str, ptt: bool = False) -> dict: ...
 
     @abstractmethod
     def user_info(self, jids: list[str]) -> dict: ...

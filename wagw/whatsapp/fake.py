@@ -265,9 +265,63 @@ class FakeBackend(Backend):
         self._call("send_text", args, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
-    def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict:
+    def send_image(
+        self, to: str, image: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict:
         described = {"bytes": len(image), "sha256": hashlib.sha256(image).hexdigest()}
-        self._call("send_image", {"to": to, "image": described, "mimetype": mimetype, "caption": caption}, [to])
+        args = {"to": to, "image": described, "mimetype": mimetype, "caption": caption, "view_once": view_once}
+        self._call("send_image", args, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
+    def send_location(
+        self, to: str, latitude: float, longitude: float, name: str | None = None, address: str | None = None
+    ) -> dict:
+        args = {"to": to, "latitude": latitude, "longitude": longitude, "name": name, "address": address}
+        self._call("send_location", args, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
+    def send_contact(self, to: str, name: str, phone: str) -> dict:
+        self._call("send_contact", {"to": to, "name": name, "phone": phone}, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
+    def send_link(self, to: str, url: str, caption: str | None = None) -> dict:
+        self._call("send_link", {"to": to, "url": url, "caption": caption}, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
+    def send_poll(self, to: str, question: str, options: list[str], max_answers: int = 1) -> dict:
+        args = {"to": to, "question": question, "options": list(options), "max_answers": max_answers}
+        self._call("send_poll", args, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
+    def send_file(
+        self,
+        to: str,
+        file: bytes,
+        filename: str | None = None,
+        caption: str | None = None,
+        mimetype: str = "application/octet-stream",
+    ) -> dict:
+        described = {"bytes": len(file), "sha256": hashlib.sha256(file).hexdigest()}
+        args = {"to": to, "file": described, "filename": filename, "caption": caption, "mimetype": mimetype}
+        self._call("send_file", args, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
+    def send_sticker(self, to: str, sticker: bytes, mimetype: str) -> dict:
+        described = {"bytes": len(sticker), "sha256": hashlib.sha256(sticker).hexdigest()}
+        self._call("send_sticker", {"to": to, "sticker": described, "mimetype": mimetype}, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
+    def send_video(
+        self, to: str, video: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict:
+        described = {"bytes": len(video), "sha256": hashlib.sha256(video).hexdigest()}
+        args = {"to": to, "video": described, "mimetype": mimetype, "caption": caption, "view_once": view_once}
+        self._call("send_video", args, [to])
+        return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
+
+    def send_audio(self, to: str, audio: bytes, mimetype: str, ptt: bool = False) -> dict:
+        described = {"bytes": len(audio), "sha256": hashlib.sha256(audio).hexdigest()}
+        self._call("send_audio", {"to": to, "audio": described, "mimetype": mimetype, "ptt": ptt}, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
     def user_info(self, jids: list[str]) -> dict:

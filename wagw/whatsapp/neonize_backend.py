@@ -38,6 +38,7 @@ from wagw import keys
 from wagw.addresses import GROUP_SERVER
 from wagw.config import Settings
 from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
+from wagw.operations.audio import duration as audio_duration
 from wagw.operations.images import check_decodes
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_results, results
 from wagw.whatsapp.backend import (
@@ -68,6 +69,14 @@ _UNENCODABLE_ENDINGS: dict[str, BackendError] = {
 # In-process reconnects after dropped events allowed per window before the process gives up.
 DROPS_ALLOWED, DROPS_WINDOW = 10, 600.0
 group_result = neonize_results.group  # the name tests and older callers use
+
+
+class _SelectableCount:
+    """What neonize's build_poll_vote_creation reads of its VoteType argument: `.value`."""
+
+    def __init__(self, value: int):
+        self.value = value
+
 
 # neonize.proto.Neonize_pb2.ConnectFailureReason
 _FAILURE_REASONS: dict[int, tuple[type[BackendError], str]] = {
@@ -392,12 +401,155 @@ class NeonizeBackend(Backend):
         response = self._call("send_text", self._client.send_message, self._jid(to), message)
         return results.sent(response.ID, response.Timestamp, to)
 
-    def send_image(self, to: str, image: bytes, mimetype: str, caption: str | None = None) -> dict:
+    def send_image(
+        self, to: str, image: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict:
         try:
             check_decodes(image)  # what neonize's build_image_message does first, with Pillow
         except ValueError as error:
             raise InvalidArguments(f"invalid arguments for send_image: image: {error}") from None
-        response = self._call("send_image", self._client.send_image, self._jid(to), image, caption=caption)
+        response = self._call(
+            "send_image", self._client.send_image, self._jid(to), image, caption=caption, viewonce=view_once
+        )
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_location(
+        self, to: str, latitude: float, longitude: float, name: str | None = None, address: str | None = None
+    ) -> dict:
+        # neonize 0.5.2 has no send_location helper: its own send_message with whatsmeow's
+        # LocationMessage (what WhatsApp's "share location" sends; not a live location).
+        e2e = native.load().e2e
+        location = e2e.LocationMessage(degreesLatitude=latitude, degreesLongitude=longitude)
+        if name is not None:
+            location.name = name
+        if address is not None:
+            location.address = address
+        message = e2e.Message(locationMessage=location)
+        response = self._call("send_location", self._client.send_message, self._jid(to), message)
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_contact(self, to: str, name: str, phone: str) -> dict:
+        # neonize's send_contact: a ContactMessage whose vCard (gen_vcard) carries the number
+        # as `waid` (WhatsApp's "message"/"add" buttons) and formatted by its country.
+        if self._client is None:
+            raise ConnectFailure("send_contact: not connected (start() first)")
+        response = self._call("send_contact", self._client.send_contact, self._jid(to), name, phone)
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_link(self, to: str, url: str, caption: str | None = None) -> dict:
+        # The text WhatsApp shows is the caption, then the link on its own line; matchedText
+        # marks the link. Never neonize's link_preview=True: that fetches the page and its
+        # image from the host process with no address checks (SSRF; docs/security.md).
+        e2e = native.load().e2e
+        text = f"{caption}\n{url}" if caption else url
+        message = e2e.Message(extendedTextMessage=e2e.ExtendedTextMessage(text=text, matchedText=url))
+        response = self._call("send_link", self._client.send_message, self._jid(to), message)
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_poll(self, to: str, question: str, options: list[str], max_answers: int = 1) -> dict:
+        # neonize's build_poll_vote_creation (whatsmeow's BuildPollCreation: the options, the
+        # selectable count and a fresh message secret for the votes), then send_message.
+        # neonize types the count as VoteType (SINGLE=1, MULTIPLE=0 "any number") but hands
+        # Go its `.value`: any count from 1 to the number of options passes as it is.
+        if self._client is None:
+            raise ConnectFailure("send_poll: not connected (start() first)")
+        count = _SelectableCount(max_answers)
+        message = self._call("send_poll", self._client.build_poll_vote_creation, question, list(options), count)
+        response = self._call("send_poll", self._client.send_message, self._jid(to), message)
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_file(
+        self,
+        to: str,
+        file: bytes,
+        filename: str | None = None,
+        caption: str | None = None,
+        mimetype: str = "application/octet-stream",
+    ) -> dict:
+        # neonize's send_document: uploads as MediaDocument and sends a DocumentMessage. The
+        # mimetype is always given (wagw's, from the bytes), so neonize's libmagic guess is not used.
+        if self._client is None:
+            raise ConnectFailure("send_file: not connected (start() first)")
+        response = self._call(
+            "send_file",
+            self._client.send_document,
+            self._jid(to),
+            file,
+            caption=caption,
+            title=filename,
+            filename=filename,
+            mimetype=mimetype,
+        )
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_sticker(self, to: str, sticker: bytes, mimetype: str) -> dict:
+        # neonize's send_sticker: a static image is squared with Pillow and saved as WebP
+        # (with its sticker EXIF), uploaded and sent. The wa-worker has already checked that
+        # it is one static image and scaled it to fit 512x512 (workers/wa/media.py); animated
+        # stickers go through ffmpeg in neonize, which wagw does not offer.
+        try:
+            check_decodes(sticker)
+        except ValueError as error:
+            raise InvalidArguments(f"invalid arguments for send_sticker: sticker: {error}") from None
+        if self._client is None:
+            raise ConnectFailure("send_sticker: not connected (start() first)")
+        response = self._call("send_sticker", self._client.send_sticker, self._jid(to), sticker)
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_video(
+        self, to: str, video: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
+    ) -> dict:
+        # Not neonize's send_video: it runs the ffmpeg program for the duration and a thumbnail
+        # (wagw does not require ffmpeg). The same VideoMessage from neonize's own upload (as
+        # video) and send_message, the duration read from the MP4's movie header, no thumbnail.
+        neonize = native.load()
+        if self._client is None:
+            raise ConnectFailure("send_video: not connected (start() first)")
+        upload = self._call("send_video", self._client.upload, video, neonize.enum.MediaType.MediaVideo)
+        message = neonize.e2e.VideoMessage(
+            URL=upload.url,
+            directPath=upload.DirectPath,
+            fileEncSHA256=upload.FileEncSHA256,
+            fileLength=upload.FileLength,
+            fileSHA256=upload.FileSHA256,
+            mediaKey=upload.MediaKey,
+            mimetype=mimetype,
+            viewOnce=view_once,
+        )
+        if caption:
+            message.caption = caption
+        seconds = audio_duration(video, mimetype)
+        if seconds is not None:
+            message.seconds = seconds
+        response = self._call(
+            "send_video", self._client.send_message, self._jid(to), neonize.e2e.Message(videoMessage=message)
+        )
+        return results.sent(response.ID, response.Timestamp, to)
+
+    def send_audio(self, to: str, audio: bytes, mimetype: str, ptt: bool = False) -> dict:
+        # Not neonize's send_audio: it asks the ffmpeg program for the duration (wagw does not
+        # require ffmpeg). The same message from neonize's own upload (as audio) and
+        # send_message, with the duration read from the container (wagw.operations.audio).
+        neonize = native.load()
+        if self._client is None:
+            raise ConnectFailure("send_audio: not connected (start() first)")
+        upload = self._call("send_audio", self._client.upload, audio, neonize.enum.MediaType.MediaAudio)
+        message = neonize.e2e.AudioMessage(
+            URL=upload.url,
+            directPath=upload.DirectPath,
+            fileEncSHA256=upload.FileEncSHA256,
+            fileLength=upload.FileLength,
+            fileSHA256=upload.FileSHA256,
+            mediaKey=upload.MediaKey,
+            mimetype=mimetype,
+            PTT=ptt,
+        )
+        seconds = audio_duration(audio, mimetype)
+        if seconds is not None:
+            message.seconds = seconds
+        response = self._call(
+            "send_audio", self._client.send_message, self._jid(to), neonize.e2e.Message(audioMessage=message)
+        )
         return results.sent(response.ID, response.Timestamp, to)
 
     def user_info(self, jids: list[str]) -> dict:

@@ -9,7 +9,8 @@ Protocol, one JSON object per line:
   "settings": {...}} (settings travel over the pipe, not argv or the environment, since they
   can hold secrets);
 - stdin, then requests: {"id": 7, "op": "fetch_avatar", "params": {...}}, executed one at a
-  time in the main thread; send_image's bytes travel as base64 in params["image_b64"];
+  time in the main thread; a media argument's bytes travel as base64 in
+  params["<argument>_b64"] (the operation's `media`: params["image_b64"] for send_image);
 - stdout, replies only: {"id": 7, "ok": true, "result": {...}} or
   {"id": 7, "ok": false, "error": {"type": "BackendError", "message": "...", "backend": true}}
   ("invalid": true instead of "backend" when the backend found the arguments unusable);
@@ -145,9 +146,10 @@ class Host:
 
         if op not in OPERATIONS:
             return {"id": request_id, "ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
-        if op == "send_image":
+        argument = OPERATIONS[op].media
+        if argument is not None:  # media bytes travel as base64 (workers/wa/media.py)
             params = dict(params)
-            params["image"] = base64.b64decode(params.pop("image_b64"))
+            params[argument] = base64.b64decode(params.pop(f"{argument}_b64"))
         logger.debug("call {} {}", request_id, op)
         method = getattr(backend, op)
         if ack:

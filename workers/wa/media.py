@@ -1,6 +1,8 @@
-"""Media arguments of wa jobs (send_image today): an http(s) URL, a file in the media folder
-or base64, turned into bytes and a mimetype sniffed from those bytes. Runs in the wa-worker,
-before the call reaches the native host.
+"""Media arguments of wa jobs (send_image's `image`, send_file's `file`): an http(s) URL, a
+file in the media folder or base64, turned into bytes and a mimetype sniffed from those bytes
+(small magic-number checks, never the caller's word for an image). Each kind has WhatsApp's
+size cap (MEDIA). Runs in the wa-worker, before the call reaches the native host; the bytes
+travel to the host as base64 in params["<argument>_b64"].
 
 The trust rules (docs/security.md): a job reads local files only inside WAGW_MEDIA_DIR (after
 resolving symlinks) and fetches URLs only from public addresses (workers/wa/fetch.py). Error
@@ -12,13 +14,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from wagw.operations.args import MAX_IMAGE_BYTES, InvalidArguments
+from wagw.operations.args import (
+    MAX_AUDIO_BYTES,
+    MAX_DOCUMENT_BYTES,
+    MAX_IMAGE_BYTES,
+    MAX_STICKER_BYTES,
+    STICKER_SIZE,
+    InvalidArguments,
+)
+from wagw.operations.audio import is_ogg_opus
 from wagw.operations.images import check_decodes
 from workers.wa.fetch import FetchFailed, fetch
 
@@ -30,43 +43,155 @@ MAX_PATH = 4096
 NOT_IN_MEDIA_DIR = "not a file in the media folder (WAGW_MEDIA_DIR)"
 
 
-class ImageDownloadFailed(RuntimeError):
-    """The image URL could not be fetched now (network, 5xx): worth a retry."""
+class MediaDownloadFailed(RuntimeError):
+    """A media URL could not be fetched now (network, 5xx): worth a retry."""
 
     __module__ = "workers.wa"  # the name job failures have always shown (docs/jobs.md)
 
 
-def _invalid(message: str) -> InvalidArguments:
-    return InvalidArguments(f"invalid arguments for send_image: image: {message}")
+class ImageDownloadFailed(MediaDownloadFailed):
+    """The image URL could not be fetched now (network, 5xx): worth a retry."""
+
+    __module__ = "workers.wa"
 
 
-def image_params(params: dict[str, Any], settings: Settings, deadline: float | None) -> dict[str, Any]:
-    kind, value = image_source(params.pop("image"), settings.media_path)
-    if kind == "url":
-        data = download(value, settings, deadline)
-    elif kind == "path":
-        data = read_media_file(value, settings.media_path)
+@dataclass(frozen=True)
+class Media:
+    """One kind of media argument: which job and argument, WhatsApp's cap, how it is typed."""
+
+    operation: str
+    argument: str
+    noun: str  # for messages: "image", "file"
+    max_bytes: int
+    # (bytes, the job's validated params) -> the mimetype sent; raises ValueError if unusable
+    mimetype: Callable[[bytes, dict[str, Any]], str]
+
+    def invalid(self, message: str) -> InvalidArguments:
+        return InvalidArguments(f"invalid arguments for {self.operation}: {self.argument}: {message}")
+
+
+def _image_mimetype(data: bytes, params: dict[str, Any]) -> str:
+    mimetype = sniff(data)
+    if mimetype not in _IMAGE_TYPES:
+        raise ValueError("not a JPEG, PNG, GIF or WebP image")
+    # What neonize does with it first: a corrupt image fails here, never retried.
+    check_decodes(data)
+    return mimetype
+
+
+# A caller's mimetype is a syntactically valid type/subtype (RFC 6838's characters).
+_MIMETYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+OCTET_STREAM = "application/octet-stream"
+
+
+def _document_mimetype(data: bytes, params: dict[str, Any]) -> str:
+    """The sniffed type when the bytes say what they are; else the caller's, unless it claims
+    an image, video or audio (which WhatsApp clients would try to render: only bytes that
+    are one get such a type); else application/octet-stream."""
+    sniffed = sniff(data)
+    if sniffed is not None:
+        return sniffed
+    claimed = (params.pop("mimetype", None) or "").strip().lower()
+    if claimed and _MIMETYPE.fullmatch(claimed) and not claimed.startswith(("image/", "video/", "audio/")):
+        return claimed
+    return OCTET_STREAM
+
+
+def _sticker(data: bytes, params: dict[str, Any]) -> tuple[bytes, str]:
+    """One static JPEG, PNG or WebP image, scaled to fit 512x512 (WhatsApp's sticker size;
+    neonize squares it but does not scale), as PNG bytes for neonize to make the WebP."""
+    import io
+
+    from PIL import Image
+
+    if sniff(data) not in ("image/jpeg", "image/png", "image/webp"):
+        raise ValueError("not a JPEG, PNG or WebP image")
+    check_decodes(data)
+    with Image.open(io.BytesIO(data)) as image:
+        if getattr(image, "n_frames", 1) > 1:
+            raise ValueError("an animated image (wagw sends static stickers only)")
+        picture = image.convert("RGBA")
+    picture.thumbnail((STICKER_SIZE, STICKER_SIZE))
+    out = io.BytesIO()
+    picture.save(out, format="png")
+    return out.getvalue(), "image/png"
+
+
+IMAGE = Media("send_image", "image", "image", MAX_IMAGE_BYTES, _image_mimetype)
+DOCUMENT = Media("send_file", "file", "file", MAX_DOCUMENT_BYTES, _document_mimetype)
+
+
+def _audio_mimetype(data: bytes, params: dict[str, Any]) -> str:
+    mimetype = sniff(data)
+    if params.get("ptt"):
+        if not is_ogg_opus(data):
+            raise ValueError("a voice note (ptt) must be Ogg Opus audio")
+        return OGG_OPUS
+    if mimetype == "audio/ogg":
+        return OGG_OPUS if is_ogg_opus(data) else "audio/ogg"
+    if mimetype == "video/mp4":  # an M4A file with a generic MP4 brand
+        return "audio/mp4"
+    if mimetype not in ("audio/mpeg", "audio/mp4"):
+        raise ValueError("not Ogg, MP3 or M4A audio")
+    return mimetype
+
+
+def _video_mimetype(data: bytes, params: dict[str, Any]) -> str:
+    if sniff(data) != "video/mp4":
+        raise ValueError("not an MP4 video (WhatsApp plays MP4)")
+    return "video/mp4"
+
+
+OGG_OPUS = "audio/ogg; codecs=opus"  # the mimetype WhatsApp's own voice notes carry
+VIDEO = Media("send_video", "video", "video", MAX_AUDIO_BYTES, _video_mimetype)
+AUDIO = Media("send_audio", "audio", "audio", MAX_AUDIO_BYTES, _audio_mimetype)
+STICKER = Media("send_sticker", "sticker", "sticker", MAX_STICKER_BYTES, lambda data, params: "image/png")
+# The jobs with a media argument, by operation (wagw.operations rows name the same argument).
+MEDIA = {kind.operation: kind for kind in (IMAGE, DOCUMENT, STICKER, AUDIO, VIDEO)}
+# Kinds whose bytes are converted before they are sent: (bytes, params) -> (bytes, mimetype).
+CONVERT: dict[str, Callable[[bytes, dict[str, Any]], tuple[bytes, str]]] = {"send_sticker": _sticker}
+
+
+def prepare(operation: str, params: dict[str, Any], settings: Settings, deadline: float | None) -> dict[str, Any]:
+    """Turn the job's media argument into params["mimetype"] and params["<argument>_b64"]."""
+    kind = MEDIA[operation]
+    source, value = media_source(params.pop(kind.argument), settings.media_path, kind)
+    if source == "url":
+        data = download(value, settings, deadline, kind)
+    elif source == "path":
+        data = read_media_file(value, settings.media_path, kind)
     else:
-        data = decode_base64(value)
-    params["mimetype"] = sniff_image(data)
+        data = decode_base64(value, kind)
     try:
-        check_decodes(data)  # what neonize does with it first: a corrupt image fails here, never retried
+        if operation in CONVERT:
+            data, params["mimetype"] = CONVERT[operation](data, params)
+        else:
+            params["mimetype"] = kind.mimetype(data, params)
     except ValueError as error:
-        raise _invalid(str(error)) from None
-    params["image_b64"] = base64.b64encode(data).decode()
+        raise kind.invalid(str(error)) from None
+    params[f"{kind.argument}_b64"] = base64.b64encode(data).decode()
     return params
 
 
-def download(url: str, settings: Settings, deadline: float | None) -> bytes:
+def image_params(params: dict[str, Any], settings: Settings, deadline: float | None) -> dict[str, Any]:
+    return prepare("send_image", params, settings, deadline)
+
+
+def _invalid(message: str) -> InvalidArguments:
+    return IMAGE.invalid(message)
+
+
+def download(url: str, settings: Settings, deadline: float | None, kind: Media = IMAGE) -> bytes:
     budget = FETCH_TIMEOUT if deadline is None else max(1.0, min(FETCH_TIMEOUT, deadline - time.monotonic() - 1))
     try:
-        data = fetch(url, max_bytes=MAX_IMAGE_BYTES, timeout=budget, allow_private=settings.fetch_private)
+        data = fetch(url, max_bytes=kind.max_bytes, timeout=budget, allow_private=settings.fetch_private)
     except FetchFailed as error:
         if error.retryable:
-            raise ImageDownloadFailed(f"downloading the image failed: {error}") from None
-        raise _invalid(f"the URL cannot be used: {error}") from None
-    check_image_size(len(data))
-    logger.debug("downloaded {} bytes for an image", len(data))
+            failure = ImageDownloadFailed if kind is IMAGE else MediaDownloadFailed
+            raise failure(f"downloading the {kind.noun} failed: {error}") from None
+        raise kind.invalid(f"the URL cannot be used: {error}") from None
+    check_size(len(data), kind)
+    logger.debug("downloaded {} bytes for a {}", len(data), kind.noun)
     return data
 
 
@@ -75,17 +200,47 @@ _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+    (b"OggS", "audio/ogg"),
+    (b"ID3", "audio/mpeg"),
+    (b"\x1aE\xdf\xa3", "video/webm"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"Rar!\x1a\x07", "application/vnd.rar"),
 )
+_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 
-def sniff_image(data: bytes) -> str:
-    """The image's mimetype from its first bytes; InvalidArguments if it is not an image."""
+def sniff(data: bytes) -> str | None:
+    """The mimetype the first bytes show (a few magic numbers), or None."""
     for magic, mimetype in _MAGIC:
         if data.startswith(magic):
             return mimetype
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
-    raise _invalid("not a JPEG, PNG, GIF or WebP image")
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "audio/wav"
+    if data[4:8] == b"ftyp":  # ISO base media: MP4, M4A, 3GP, QuickTime
+        brand = data[8:12]
+        if brand in (b"M4A ", b"M4B "):
+            return "audio/mp4"
+        if brand.startswith(b"3gp"):
+            return "video/3gpp"
+        if brand == b"qt  ":
+            return "video/quicktime"
+        return "video/mp4"
+    if len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0 and data[1] & 0x06:  # MPEG audio frame
+        return "audio/mpeg"
+    return None
+
+
+def sniff_image(data: bytes) -> str:
+    """The image's mimetype from its first bytes; InvalidArguments if it is not an image."""
+    mimetype = sniff(data)
+    if mimetype not in _IMAGE_TYPES:
+        raise _invalid("not a JPEG, PNG, GIF or WebP image")
+    return mimetype
 
 
 def _in_media_dir(value: str, media_dir: Path) -> Path | None:
@@ -102,7 +257,11 @@ def _in_media_dir(value: str, media_dir: Path) -> Path | None:
 
 
 def image_source(value: str, media_dir: Path) -> tuple[str, str]:
-    """Classify send_image's `image`: ("url", url) | ("path", path) | ("bytes", base64 text).
+    return media_source(value, media_dir, IMAGE)
+
+
+def media_source(value: str, media_dir: Path, kind: Media) -> tuple[str, str]:
+    """Classify a media argument: ("url", url) | ("path", path) | ("bytes", base64 text).
 
     A JPEG's base64 starts with "/9j/", so a leading slash means a path only if that file
     exists in the media folder.
@@ -116,32 +275,36 @@ def image_source(value: str, media_dir: Path) -> tuple[str, str]:
     if text.startswith("data:"):
         header, sep, payload = text.partition(",")
         if not sep or ";base64" not in header:
-            raise _invalid("a data: URL must be base64")
+            raise kind.invalid("a data: URL must be base64")
         return "bytes", payload
     if text.startswith(("/", "./")) and _in_media_dir(text, media_dir) is not None:
         return "path", text
     return "bytes", text
 
 
-def decode_base64(text: str) -> bytes:
+def decode_base64(text: str, kind: Media = IMAGE) -> bytes:
     try:
         data = base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise _invalid("not an http(s) URL, base64 data or a file in the media folder (WAGW_MEDIA_DIR)") from None
-    check_image_size(len(data))
+        raise kind.invalid("not an http(s) URL, base64 data or a file in the media folder (WAGW_MEDIA_DIR)") from None
+    check_size(len(data), kind)
     return data
 
 
-def read_media_file(path: str, media_dir: Path) -> bytes:
+def read_media_file(path: str, media_dir: Path, kind: Media = IMAGE) -> bytes:
     file = _in_media_dir(path, media_dir)
     if file is None:
-        raise _invalid(NOT_IN_MEDIA_DIR)
-    check_image_size(file.stat().st_size)
+        raise kind.invalid(NOT_IN_MEDIA_DIR)
+    check_size(file.stat().st_size, kind)
     return file.read_bytes()
 
 
 def check_image_size(size: int) -> None:
+    check_size(size, IMAGE)
+
+
+def check_size(size: int, kind: Media) -> None:
     if size == 0:
-        raise _invalid("empty")
-    if size > MAX_IMAGE_BYTES:
-        raise _invalid(f"{size} bytes is more than {MAX_IMAGE_BYTES} bytes")
+        raise kind.invalid("empty")
+    if size > kind.max_bytes:
+        raise kind.invalid(f"{size} bytes is more than {kind.max_bytes} bytes")
