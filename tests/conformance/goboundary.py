@@ -54,7 +54,10 @@ STUBBED = (
     "GetGroupInfo",
     "GetJoinedGroups",
     "MarkRead",
+    "LeaveGroup",
 )
+# Entries whose Go function returns an error text (C.CString, "" for none), not a BytesReturn.
+STRING_RESULTS = ("Neonize", "MarkRead", "LeaveGroup")
 
 _libc = ctypes.CDLL(None)
 _libc.malloc.restype = ctypes.c_void_p
@@ -116,6 +119,7 @@ class Boundary:
             "GetGroupInfo": self._get_group_info,
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
+            "LeaveGroup": self._leave_group,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -145,7 +149,7 @@ class Boundary:
                 return implementation(*args)
             except Exception:  # an exception must not cross into C: report it as a Go error
                 self.errors.append(f"{name}: {traceback.format_exc()}")
-                return go_string(f"stub {name} raised") if name in ("Neonize", "MarkRead") else 0
+                return go_string(f"stub {name} raised") if name in STRING_RESULTS else 0
 
         return call
 
@@ -227,6 +231,9 @@ class Boundary:
     def _mark_read(self, uuid, ids, timestamp, chat, chat_size, sender, sender_size, receipt_type) -> int:
         chat_jid, sender_jid = N.JID.FromString(_read(chat, chat_size)), N.JID.FromString(_read(sender, sender_size))
         return go_string(self.world.mark_read(_text(ids), timestamp, chat_jid, sender_jid, _text(receipt_type)))
+
+    def _leave_group(self, uuid, jid_ptr, jid_size) -> int:
+        return go_string(self.world.leave_group(N.JID.FromString(_read(jid_ptr, jid_size))))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -25,6 +25,12 @@ ERR_PROFILE_PICTURE_NOT_SET = "that user or group does not have a profile pictur
 ERR_PROFILE_PICTURE_UNAUTHORIZED = "the user has hidden their profile picture from you"
 ERR_IQ_TIMED_OUT = "info query timed out"
 ERR_GROUP_NOT_FOUND = "that group does not exist"
+# whatsmeow IQError.Error(): "info query returned status %d: %s" (ErrIQNotFound, ErrIQForbidden…)
+ERR_IQ_NOT_FOUND = "info query returned status 404: item-not-found"
+ERR_IQ_FORBIDDEN = "info query returned status 403: forbidden"
+ERR_IQ_NOT_AUTHORIZED = "info query returned status 401: not-authorized"
+ERR_NOT_IN_GROUP = "you're not participating in that group"
+ERR_INVITE_LINK_UNAUTHORIZED = "you don't have the permission to get the group's invite link"
 ERR_FUNCTION_RETURNED_NOTHING = "Function returned nothing."
 # protobuf-go writes "proto:" then a space or a no-break space (per build); use the latter.
 PROTO_PREFIX = "proto:\u00a0"

@@ -38,6 +38,8 @@ from tests.conformance.names import (
     ALICE_LID,
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
+    ERR_IQ_FORBIDDEN,
+    ERR_IQ_NOT_FOUND,
     ERR_IQ_TIMED_OUT,
     ERR_PROFILE_PICTURE_NOT_SET,
     ERR_PROFILE_PICTURE_UNAUTHORIZED,
@@ -315,6 +317,24 @@ class World:
         self.record(
             "MarkRead", ids=ids.split(" "), chat=jid_text(chat), sender=jid_text(sender), receipt_type=receipt_type
         )
+        return ""
+
+    def _group_iq(self, entry: str, target: N.JID, **arguments: Any) -> Group | str:
+        """A group IQ: the group, or whatsmeow's IQError text for a group the server does
+        not know (status 404) or one this account is not in (403)."""
+        self.record(entry, jid=jid_text(target), **arguments)
+        group = self.groups.get(jid_text(target))
+        if group is None:
+            return ERR_IQ_NOT_FOUND
+        if not any(phone == ACCOUNT + "@s.whatsapp.net" for phone, _, _ in group.participants):
+            return ERR_IQ_FORBIDDEN
+        return group
+
+    def leave_group(self, target: N.JID) -> str:
+        found = self._group_iq("LeaveGroup", target)
+        if isinstance(found, str):
+            return found
+        found.participants = [p for p in found.participants if p[0] != ACCOUNT + "@s.whatsapp.net"]
         return ""
 
 

@@ -23,6 +23,7 @@ from wagw.operations.args import (
     IsOnWhatsAppArgs,
     JobArgs,
     JoinedGroupsArgs,
+    LeaveGroupArgs,
     MarkReadArgs,
     SendImageArgs,
     SendTextArgs,
@@ -170,6 +171,15 @@ OPERATIONS: dict[str, Operation] = {
             timeout=60,
             retries=2,
             interval=2,
+        ),
+        Operation(
+            "leave_group",
+            LeaveGroupArgs,
+            "Leave a group (this slot's account stops being a participant): {jid, left}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+            target="jid",
         ),
         Operation(
             "mark_read",

@@ -153,6 +153,10 @@ class GroupInfoArgs(JobArgs):
         return jid
 
 
+class LeaveGroupArgs(GroupInfoArgs):
+    """jid: the group to leave."""
+
+
 class JoinedGroupsArgs(JobArgs):
     """No arguments."""
 

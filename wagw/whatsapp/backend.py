@@ -106,3 +106,6 @@ class Backend(ABC):
 
     @abstractmethod
     def mark_read(self, chat: str, ids: list[str], sender: str | None = None) -> dict: ...
+
+    @abstractmethod
+    def leave_group(self, jid: str) -> dict: ...

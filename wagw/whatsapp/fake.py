@@ -309,6 +309,10 @@ class FakeBackend(Backend):
         self._call("mark_read", {"chat": chat, "ids": list(ids), "sender": sender}, [chat])
         return results.marked_read(chat, ids, sender)
 
+    def leave_group(self, jid: str) -> dict:
+        self._call("leave_group", {"jid": jid}, [jid])
+        return results.left_group(jid)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

@@ -450,3 +450,8 @@ class NeonizeBackend(Backend):
             receipt=ReceiptType.READ,
         )
         return results.marked_read(chat, ids, sender)
+
+    # Groups ---------------------------------------------------------------------------------
+    def leave_group(self, jid: str) -> dict:
+        self._call("leave_group", self._client.leave_group, self._jid(jid))
+        return results.left_group(jid)

@@ -15,6 +15,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
                  "participants": [{"jid", "lid", "is_admin", "is_super_admin", "display_name"}]}
 - joined_groups -> {"groups": [<group_info>…]}
 - mark_read -> {"chat", "ids", "sender", "receipt_type": "read"}
+- leave_group -> {"jid", "left": true}
 """
 
 from __future__ import annotations
@@ -104,3 +105,7 @@ def groups(entries: list[dict]) -> dict:
 
 def marked_read(chat: str, ids: list[str], sender: str | None) -> dict:
     return {"chat": chat, "ids": list(ids), "sender": sender, "receipt_type": "read"}
+
+
+def left_group(jid: str) -> dict:
+    return {"jid": jid, "left": True}

@@ -1,0 +1,41 @@
+"""The group jobs through neonize's own wrappers and the ctypes boundary, answered as
+goneonize/whatsmeow answer (whatsmeow.World): results, and whatsmeow's errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conformance.names import DEVICE, ERR_IQ_NOT_FOUND, GROUP
+
+UNKNOWN_GROUP = "120363999999999999@g.us"
+
+
+@pytest.fixture
+def worker(go, data_dir, redis_url):
+    """wagw's NeonizeBackend for worker-1, on a real whatsmeow store, connected (stubbed)."""
+    go.call("make_store", path=str(data_dir / "devices" / "worker-1.sqlite3"), devices=[[DEVICE, "wagw", ""]])
+    connected = go.call("connect", data_dir=str(data_dir), role="worker-1", redis_url=redis_url)
+    assert connected["connected"] and "error" not in connected, connected
+    return go
+
+
+def job(go, op: str, **kwargs) -> dict:
+    outcome = go.call("job", op=op, kwargs=kwargs)
+    assert not outcome.pop("stub_errors"), "a stub raised"
+    return outcome
+
+
+def assert_backend_error(outcome: dict, message: str) -> None:
+    assert outcome["error"] == "BackendError" and outcome["module"] == "wagw.backends.base", outcome
+    assert outcome["message"] == message
+    assert not outcome["permanent"]
+
+
+# leave_group ---------------------------------------------------------------------------------
+def test_leave_group(worker):
+    assert job(worker, "leave_group", jid=GROUP) == {"result": {"jid": GROUP, "left": True}}
+    assert worker.call("calls", entry="LeaveGroup") == [{"entry": "LeaveGroup", "jid": GROUP}]
+
+
+def test_leave_a_group_that_does_not_exist_fails_with_whatsmeows_text(worker):
+    assert_backend_error(job(worker, "leave_group", jid=UNKNOWN_GROUP), f"leave_group failed: {ERR_IQ_NOT_FOUND}")

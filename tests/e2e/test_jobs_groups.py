@@ -1,0 +1,62 @@
+"""The group jobs under `wagw run` (fake backend), enqueued by path with plain rq as any app
+does (nothing of wagw imported to enqueue): the JSON result and what reached the fake."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from rq import Queue
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from chaos.polling import wait_for
+from tests.conftest import E2E_ENV, short_tempdir
+
+pytestmark = pytest.mark.e2e
+GROUP = "120363000000000001@g.us"
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    """One `wagw run` for the module."""
+    from chaos.daemon import Daemon
+
+    data_dir = short_tempdir("wagw-e2e-groups-")
+    running = Daemon(data_dir, dict(E2E_ENV)).start()
+    yield running
+    try:
+        assert running.stop() == 0
+    finally:
+        running.kill_tree()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run(daemon, name: str, **kwargs) -> Job:
+    """Enqueue workers.wa.<name> by path and wait for it to end."""
+    job = Queue("wa", connection=daemon.redis, serializer=JSONSerializer).enqueue(f"workers.wa.{name}", **kwargs)
+    ended = (JobStatus.FINISHED, JobStatus.FAILED)
+    wait_for(lambda: job.get_status(refresh=True) in ended, 30, 0.05, f"{name} to end")
+    return job
+
+
+def sent(daemon, op: str) -> list[dict]:
+    records = [json.loads(raw) for raw in daemon.redis.lrange("wagw:fake:sent", 0, -1)]
+    return [r["args"] for r in records if r["op"] == op]
+
+
+def test_leave_group(daemon):
+    job = run(daemon, "leave_group", jid=GROUP)
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    assert job.return_value() == {"jid": GROUP, "left": True}
+    assert sent(daemon, "leave_group")[-1] == {"jid": GROUP}
+
+
+def test_a_bad_group_argument_fails_at_once_without_reaching_whatsapp(daemon):
+    before = daemon.redis.llen("wagw:fake:sent")
+    job = run(daemon, "leave_group", jid="+15551234567")
+    assert job.get_status() == JobStatus.FAILED
+    assert "InvalidArguments: invalid arguments for leave_group: jid:" in job.latest_result().exc_string
+    assert job.retries_left in (None, 0)
+    assert daemon.redis.llen("wagw:fake:sent") == before

@@ -1,0 +1,43 @@
+"""The group jobs' arguments: bad ones fail at once, naming the argument, never retried."""
+
+from __future__ import annotations
+
+import pytest
+
+from wagw.operations import OPERATIONS, validate
+from wagw.operations.args import InvalidArguments
+
+GROUP = "120363000000000001@g.us"
+
+# (operation, kwargs, text the message must contain)
+BAD = [
+    ("leave_group", {}, "jid: Field required"),
+    ("leave_group", {"jid": "+15551234567"}, "jid: "),
+    ("leave_group", {"jid": 120363000000000001}, "jid: Input should be a valid string"),
+    ("leave_group", {"jid": GROUP, "extra": 1}, "extra: Extra inputs are not permitted"),
+]
+
+GOOD = [
+    ("leave_group", {"jid": GROUP}, {"jid": GROUP}),
+]
+
+
+@pytest.mark.parametrize(("operation", "kwargs", "message"), BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
+def test_bad_group_job_arguments_name_the_argument_and_are_permanent(operation, kwargs, message):
+    with pytest.raises(InvalidArguments) as caught:
+        validate(operation, (), kwargs)
+    assert f"invalid arguments for {operation}: " in str(caught.value)
+    assert message in str(caught.value)
+    assert caught.value.permanent is True  # the wa-worker never retries it
+
+
+@pytest.mark.parametrize(("operation", "kwargs", "expected"), GOOD, ids=[g[0] for g in GOOD])
+def test_good_group_job_arguments_come_back_normalised(operation, kwargs, expected):
+    assert validate(operation, (), kwargs).model_dump() == expected
+
+
+def test_which_group_jobs_are_sends():
+    """docs/jobs.md "Send semantics": a repeat that would announce a change again, or make a
+    second group, is a send; a repeat that asks for the state already reached is not."""
+    group_jobs = {name for name in OPERATIONS if "group" in name}
+    assert {name for name in group_jobs if OPERATIONS[name].sends} == set()
