@@ -55,9 +55,10 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "LeaveGroup",
+    "SetGroupName",
 )
 # Entries whose Go function returns an error text (C.CString, "" for none), not a BytesReturn.
-STRING_RESULTS = ("Neonize", "MarkRead", "LeaveGroup")
+STRING_RESULTS = ("Neonize", "MarkRead", "LeaveGroup", "SetGroupName")
 
 _libc = ctypes.CDLL(None)
 _libc.malloc.restype = ctypes.c_void_p
@@ -120,6 +121,7 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
+            "SetGroupName": self._set_group_name,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -234,6 +236,10 @@ class Boundary:
 
     def _leave_group(self, uuid, jid_ptr, jid_size) -> int:
         return go_string(self.world.leave_group(N.JID.FromString(_read(jid_ptr, jid_size))))
+
+    def _set_group_name(self, uuid, jid_ptr, jid_size, name) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_string(self.world.set_group_name(target, ctypes.string_at(name).decode()))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

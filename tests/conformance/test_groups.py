@@ -39,3 +39,19 @@ def test_leave_group(worker):
 
 def test_leave_a_group_that_does_not_exist_fails_with_whatsmeows_text(worker):
     assert_backend_error(job(worker, "leave_group", jid=UNKNOWN_GROUP), f"leave_group failed: {ERR_IQ_NOT_FOUND}")
+
+
+# set_group_name ------------------------------------------------------------------------------
+def test_set_group_name_renames_the_group(worker):
+    assert job(worker, "set_group_name", jid=GROUP, name="Team 2026 ✨") == {
+        "result": {"jid": GROUP, "name": "Team 2026 ✨"}
+    }
+    assert worker.call("calls", entry="SetGroupName") == [
+        {"entry": "SetGroupName", "jid": GROUP, "name": "Team 2026 ✨"}
+    ]
+    assert job(worker, "group_info", jid=GROUP)["result"]["name"] == "Team 2026 ✨"
+
+
+def test_set_group_name_of_an_unknown_group_fails_with_whatsmeows_text(worker):
+    failed = job(worker, "set_group_name", jid=UNKNOWN_GROUP, name="x")
+    assert_backend_error(failed, f"set_group_name failed: {ERR_IQ_NOT_FOUND}")

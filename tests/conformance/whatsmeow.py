@@ -337,6 +337,13 @@ class World:
         found.participants = [p for p in found.participants if p[0] != ACCOUNT + "@s.whatsapp.net"]
         return ""
 
+    def set_group_name(self, target: N.JID, name: str) -> str:
+        found = self._group_iq("SetGroupName", target, name=name)
+        if isinstance(found, str):
+            return found
+        found.name = name
+        return ""
+
 
 def encode_group_info(group: Group) -> N.GroupInfo:
     """EncodeGroupInfo: GroupCreated is proto.Float32(float32(info.GroupCreated.Unix()))."""

@@ -33,11 +33,12 @@ def daemon():
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def run(daemon, name: str, **kwargs) -> Job:
-    """Enqueue workers.wa.<name> by path and wait for it to end."""
-    job = Queue("wa", connection=daemon.redis, serializer=JSONSerializer).enqueue(f"workers.wa.{name}", **kwargs)
+def run(daemon, operation: str, /, **kwargs) -> Job:
+    """Enqueue workers.wa.<operation> by path and wait for it to end."""
+    queue = Queue("wa", connection=daemon.redis, serializer=JSONSerializer)
+    job = queue.enqueue(f"workers.wa.{operation}", kwargs=kwargs)
     ended = (JobStatus.FINISHED, JobStatus.FAILED)
-    wait_for(lambda: job.get_status(refresh=True) in ended, 30, 0.05, f"{name} to end")
+    wait_for(lambda: job.get_status(refresh=True) in ended, 30, 0.05, f"{operation} to end")
     return job
 
 
@@ -60,3 +61,10 @@ def test_a_bad_group_argument_fails_at_once_without_reaching_whatsapp(daemon):
     assert "InvalidArguments: invalid arguments for leave_group: jid:" in job.latest_result().exc_string
     assert job.retries_left in (None, 0)
     assert daemon.redis.llen("wagw:fake:sent") == before
+
+
+def test_set_group_name(daemon):
+    job = run(daemon, "set_group_name", jid=GROUP, name="Team")
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    assert job.return_value() == {"jid": GROUP, "name": "Team"}
+    assert sent(daemon, "set_group_name")[-1] == {"jid": GROUP, "name": "Team"}

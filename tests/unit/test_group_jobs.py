@@ -11,6 +11,11 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("set_group_name", {"jid": GROUP}, "name: Field required"),
+    ("set_group_name", {"jid": GROUP, "name": "   "}, "name: name is blank"),
+    ("set_group_name", {"jid": GROUP, "name": ""}, "name: String should have at least 1 character"),
+    ("set_group_name", {"jid": GROUP, "name": "x" * 101}, "name: String should have at most 100 characters"),
+    ("set_group_name", {"jid": "15551234567@s.whatsapp.net", "name": "x"}, "jid: "),
     ("leave_group", {}, "jid: Field required"),
     ("leave_group", {"jid": "+15551234567"}, "jid: "),
     ("leave_group", {"jid": 120363000000000001}, "jid: Input should be a valid string"),
@@ -18,6 +23,7 @@ BAD = [
 ]
 
 GOOD = [
+    ("set_group_name", {"jid": GROUP, "name": "Team"}, {"jid": GROUP, "name": "Team"}),
     ("leave_group", {"jid": GROUP}, {"jid": GROUP}),
 ]
 
@@ -40,4 +46,4 @@ def test_which_group_jobs_are_sends():
     """docs/jobs.md "Send semantics": a repeat that would announce a change again, or make a
     second group, is a send; a repeat that asks for the state already reached is not."""
     group_jobs = {name for name in OPERATIONS if "group" in name}
-    assert {name for name in group_jobs if OPERATIONS[name].sends} == set()
+    assert {name for name in group_jobs if OPERATIONS[name].sends} == {"set_group_name"}

@@ -27,6 +27,7 @@ from wagw.operations.args import (
     MarkReadArgs,
     SendImageArgs,
     SendTextArgs,
+    SetGroupNameArgs,
     UserInfoArgs,
     describe,
 )
@@ -180,6 +181,16 @@ OPERATIONS: dict[str, Operation] = {
             retries=2,
             interval=2,
             target="jid",
+        ),
+        Operation(
+            "set_group_name",
+            SetGroupNameArgs,
+            "Rename a group (announced to its members): {jid, name}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+            target="jid",
+            sends=True,
         ),
         Operation(
             "mark_read",

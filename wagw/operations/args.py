@@ -34,6 +34,7 @@ MAX_TEXT = 65_536  # characters in one text message
 MAX_CAPTION = 4_096
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_ARG = 23_000_000  # characters: 16 MiB of base64 plus slack
+MAX_GROUP_NAME = 100  # characters in a group's name (subject)
 MAX_LIST = 100  # JIDs, phones or message ids in one call
 MAX_ID = 128  # characters in a message id
 
@@ -155,6 +156,17 @@ class GroupInfoArgs(JobArgs):
 
 class LeaveGroupArgs(GroupInfoArgs):
     """jid: the group to leave."""
+
+
+class SetGroupNameArgs(GroupInfoArgs):
+    name: str = Field(min_length=1, max_length=MAX_GROUP_NAME)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name is blank")
+        return value
 
 
 class JoinedGroupsArgs(JobArgs):

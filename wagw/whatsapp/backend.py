@@ -109,3 +109,6 @@ class Backend(ABC):
 
     @abstractmethod
     def leave_group(self, jid: str) -> dict: ...
+
+    @abstractmethod
+    def set_group_name(self, jid: str, name: str) -> dict: ...

@@ -313,6 +313,10 @@ class FakeBackend(Backend):
         self._call("leave_group", {"jid": jid}, [jid])
         return results.left_group(jid)
 
+    def set_group_name(self, jid: str, name: str) -> dict:
+        self._call("set_group_name", {"jid": jid, "name": name}, [jid])
+        return results.group_named(jid, name)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

@@ -455,3 +455,7 @@ class NeonizeBackend(Backend):
     def leave_group(self, jid: str) -> dict:
         self._call("leave_group", self._client.leave_group, self._jid(jid))
         return results.left_group(jid)
+
+    def set_group_name(self, jid: str, name: str) -> dict:
+        self._call("set_group_name", self._client.set_group_name, self._jid(jid), name)
+        return results.group_named(jid, name)

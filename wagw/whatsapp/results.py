@@ -16,6 +16,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - joined_groups -> {"groups": [<group_info>…]}
 - mark_read -> {"chat", "ids", "sender", "receipt_type": "read"}
 - leave_group -> {"jid", "left": true}
+- set_group_name -> {"jid", "name"}
 """
 
 from __future__ import annotations
@@ -109,3 +110,7 @@ def marked_read(chat: str, ids: list[str], sender: str | None) -> dict:
 
 def left_group(jid: str) -> dict:
     return {"jid": jid, "left": True}
+
+
+def group_named(jid: str, name: str) -> dict:
+    return {"jid": jid, "name": name}
