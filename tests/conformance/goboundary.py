@@ -56,9 +56,10 @@ STUBBED = (
     "MarkRead",
     "LeaveGroup",
     "SetGroupName",
+    "SetGroupTopic",
 )
 # Entries whose Go function returns an error text (C.CString, "" for none), not a BytesReturn.
-STRING_RESULTS = ("Neonize", "MarkRead", "LeaveGroup", "SetGroupName")
+STRING_RESULTS = ("Neonize", "MarkRead", "LeaveGroup", "SetGroupName", "SetGroupTopic")
 
 _libc = ctypes.CDLL(None)
 _libc.malloc.restype = ctypes.c_void_p
@@ -122,6 +123,7 @@ class Boundary:
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
             "SetGroupName": self._set_group_name,
+            "SetGroupTopic": self._set_group_topic,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -240,6 +242,11 @@ class Boundary:
     def _set_group_name(self, uuid, jid_ptr, jid_size, name) -> int:
         target = N.JID.FromString(_read(jid_ptr, jid_size))
         return go_string(self.world.set_group_name(target, ctypes.string_at(name).decode()))
+
+    def _set_group_topic(self, uuid, jid_ptr, jid_size, previous_id, new_id, topic) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        texts = (ctypes.string_at(p).decode() for p in (previous_id, new_id, topic))
+        return go_string(self.world.set_group_topic(target, *texts))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conformance.names import DEVICE, ERR_IQ_NOT_FOUND, GROUP
+from tests.conformance.names import DEVICE, ERR_GROUP_NOT_FOUND, ERR_IQ_NOT_FOUND, GROUP
 
 UNKNOWN_GROUP = "120363999999999999@g.us"
 
@@ -55,3 +55,23 @@ def test_set_group_name_renames_the_group(worker):
 def test_set_group_name_of_an_unknown_group_fails_with_whatsmeows_text(worker):
     failed = job(worker, "set_group_name", jid=UNKNOWN_GROUP, name="x")
     assert_backend_error(failed, f"set_group_name failed: {ERR_IQ_NOT_FOUND}")
+
+
+# set_group_topic -----------------------------------------------------------------------------
+def test_set_group_topic_sets_and_removes_the_topic(worker):
+    assert job(worker, "set_group_topic", jid=GROUP, topic="Weekly sync") == {
+        "result": {"jid": GROUP, "topic": "Weekly sync"}
+    }
+    assert job(worker, "group_info", jid=GROUP)["result"]["topic"] == "Weekly sync"
+    assert job(worker, "set_group_topic", jid=GROUP, topic="") == {"result": {"jid": GROUP, "topic": None}}
+    assert job(worker, "group_info", jid=GROUP)["result"]["topic"] is None
+    calls = worker.call("calls", entry="SetGroupTopic")
+    # wagw passes no topic ids: whatsmeow finds the previous one and makes a new one.
+    assert [(c["previous_id"], c["new_id"], c["topic"]) for c in calls] == [("", "", "Weekly sync"), ("", "", "")]
+
+
+def test_set_group_topic_of_an_unknown_group_fails_with_whatsmeows_text(worker):
+    failed = job(worker, "set_group_topic", jid=UNKNOWN_GROUP, topic="x")
+    assert_backend_error(
+        failed, f"set_group_topic failed: failed to get old group info to update topic: {ERR_GROUP_NOT_FOUND}"
+    )

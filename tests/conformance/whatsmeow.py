@@ -205,6 +205,7 @@ class Group:
     created: int  # unix seconds (whatsmeow's exact time.Time)
     name_set_at: int
     participants: list[tuple[str, str, bool]]  # (phone JID, LID, is_admin)
+    topic: str = ""
 
 
 @dataclass
@@ -344,6 +345,19 @@ class World:
         found.name = name
         return ""
 
+    def set_group_topic(self, target: N.JID, previous_id: str, new_id: str, topic: str) -> str:
+        """whatsmeow's SetGroupTopic: without a previous id it reads the group's info first
+        (and fails as that does); without a new id it makes one; "" deletes the topic."""
+        self.record("SetGroupTopic", jid=jid_text(target), previous_id=previous_id, new_id=new_id, topic=topic)
+        group = self.groups.get(jid_text(target))
+        if group is None and not previous_id:
+            return f"failed to get old group info to update topic: {ERR_GROUP_NOT_FOUND}"
+        found = self._group_iq("SetGroupTopic (the IQ)", target)
+        if isinstance(found, str):
+            return found
+        found.topic = topic
+        return ""
+
 
 def encode_group_info(group: Group) -> N.GroupInfo:
     """EncodeGroupInfo: GroupCreated is proto.Float32(float32(info.GroupCreated.Unix()))."""
@@ -353,7 +367,7 @@ def encode_group_info(group: Group) -> N.GroupInfo:
         OwnerJID=jid(owner[1]),
         OwnerPN=jid(owner[0]),
         GroupName=N.GroupName(Name=group.name, NameSetAt=group.name_set_at, NameSetBy=jid(owner[0])),
-        GroupTopic=N.GroupTopic(Topic="", TopicID="", TopicSetAt=0, TopicSetBy=jid(None), TopicDeleted=False),
+        GroupTopic=N.GroupTopic(Topic=group.topic, TopicID="", TopicSetAt=0, TopicSetBy=jid(None), TopicDeleted=False),
         GroupLocked=N.GroupLocked(isLocked=False),
         GroupAnnounce=N.GroupAnnounce(IsAnnounce=False, AnnounceVersionID=""),
         GroupEphemeral=N.GroupEphemeral(IsEphemeral=False, DisappearingTimer=0),

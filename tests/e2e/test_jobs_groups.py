@@ -68,3 +68,10 @@ def test_set_group_name(daemon):
     assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
     assert job.return_value() == {"jid": GROUP, "name": "Team"}
     assert sent(daemon, "set_group_name")[-1] == {"jid": GROUP, "name": "Team"}
+
+
+def test_set_group_topic(daemon):
+    job = run(daemon, "set_group_topic", jid=GROUP, topic="Weekly sync")
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    assert job.return_value() == {"jid": GROUP, "topic": "Weekly sync"}
+    assert sent(daemon, "set_group_topic")[-1] == {"jid": GROUP, "topic": "Weekly sync"}

@@ -11,6 +11,9 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("set_group_topic", {"jid": GROUP}, "topic: Field required"),
+    ("set_group_topic", {"jid": GROUP, "topic": None}, "topic: Input should be a valid string"),
+    ("set_group_topic", {"jid": GROUP, "topic": "x" * 2049}, "topic: String should have at most 2048 characters"),
     ("set_group_name", {"jid": GROUP}, "name: Field required"),
     ("set_group_name", {"jid": GROUP, "name": "   "}, "name: name is blank"),
     ("set_group_name", {"jid": GROUP, "name": ""}, "name: String should have at least 1 character"),
@@ -23,6 +26,7 @@ BAD = [
 ]
 
 GOOD = [
+    ("set_group_topic", {"jid": GROUP, "topic": ""}, {"jid": GROUP, "topic": ""}),
     ("set_group_name", {"jid": GROUP, "name": "Team"}, {"jid": GROUP, "name": "Team"}),
     ("leave_group", {"jid": GROUP}, {"jid": GROUP}),
 ]
@@ -46,4 +50,4 @@ def test_which_group_jobs_are_sends():
     """docs/jobs.md "Send semantics": a repeat that would announce a change again, or make a
     second group, is a send; a repeat that asks for the state already reached is not."""
     group_jobs = {name for name in OPERATIONS if "group" in name}
-    assert {name for name in group_jobs if OPERATIONS[name].sends} == {"set_group_name"}
+    assert {name for name in group_jobs if OPERATIONS[name].sends} == {"set_group_name", "set_group_topic"}

@@ -35,6 +35,7 @@ MAX_CAPTION = 4_096
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_ARG = 23_000_000  # characters: 16 MiB of base64 plus slack
 MAX_GROUP_NAME = 100  # characters in a group's name (subject)
+MAX_GROUP_TOPIC = 2048  # characters in a group's topic (description)
 MAX_LIST = 100  # JIDs, phones or message ids in one call
 MAX_ID = 128  # characters in a message id
 
@@ -167,6 +168,10 @@ class SetGroupNameArgs(GroupInfoArgs):
         if not value.strip():
             raise ValueError("name is blank")
         return value
+
+
+class SetGroupTopicArgs(GroupInfoArgs):
+    topic: str = Field(max_length=MAX_GROUP_TOPIC)  # "" removes the topic
 
 
 class JoinedGroupsArgs(JobArgs):

@@ -112,3 +112,6 @@ class Backend(ABC):
 
     @abstractmethod
     def set_group_name(self, jid: str, name: str) -> dict: ...
+
+    @abstractmethod
+    def set_group_topic(self, jid: str, topic: str) -> dict: ...

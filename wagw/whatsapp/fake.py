@@ -317,6 +317,10 @@ class FakeBackend(Backend):
         self._call("set_group_name", {"jid": jid, "name": name}, [jid])
         return results.group_named(jid, name)
 
+    def set_group_topic(self, jid: str, topic: str) -> dict:
+        self._call("set_group_topic", {"jid": jid, "topic": topic}, [jid])
+        return results.group_topic(jid, topic)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

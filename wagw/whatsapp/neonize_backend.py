@@ -459,3 +459,9 @@ class NeonizeBackend(Backend):
     def set_group_name(self, jid: str, name: str) -> dict:
         self._call("set_group_name", self._client.set_group_name, self._jid(jid), name)
         return results.group_named(jid, name)
+
+    def set_group_topic(self, jid: str, topic: str) -> dict:
+        # No previous or new topic id: whatsmeow reads the current one from the group's info
+        # and makes a new one (an empty topic is sent as a removal).
+        self._call("set_group_topic", self._client.set_group_topic, self._jid(jid), "", "", topic)
+        return results.group_topic(jid, topic)

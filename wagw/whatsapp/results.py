@@ -17,6 +17,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - mark_read -> {"chat", "ids", "sender", "receipt_type": "read"}
 - leave_group -> {"jid", "left": true}
 - set_group_name -> {"jid", "name"}
+- set_group_topic -> {"jid", "topic"} (topic null when it was removed)
 """
 
 from __future__ import annotations
@@ -114,3 +115,7 @@ def left_group(jid: str) -> dict:
 
 def group_named(jid: str, name: str) -> dict:
     return {"jid": jid, "name": name}
+
+
+def group_topic(jid: str, topic: str) -> dict:
+    return {"jid": jid, "topic": topic or None}
