@@ -55,11 +55,12 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "LeaveGroup",
+    "SetGroupLocked",
     "SetGroupName",
     "SetGroupTopic",
 )
 # Entries whose Go function returns an error text (C.CString, "" for none), not a BytesReturn.
-STRING_RESULTS = ("Neonize", "MarkRead", "LeaveGroup", "SetGroupName", "SetGroupTopic")
+STRING_RESULTS = ("Neonize", "SetGroupLocked", "MarkRead", "LeaveGroup", "SetGroupName", "SetGroupTopic")
 
 _libc = ctypes.CDLL(None)
 _libc.malloc.restype = ctypes.c_void_p
@@ -122,6 +123,7 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
+            "SetGroupLocked": self._set_group_locked,
             "SetGroupName": self._set_group_name,
             "SetGroupTopic": self._set_group_topic,
         }
@@ -247,6 +249,9 @@ class Boundary:
         target = N.JID.FromString(_read(jid_ptr, jid_size))
         texts = (ctypes.string_at(p).decode() for p in (previous_id, new_id, topic))
         return go_string(self.world.set_group_topic(target, *texts))
+
+    def _set_group_locked(self, uuid, jid_ptr, jid_size, locked) -> int:
+        return go_string(self.world.set_group_locked(N.JID.FromString(_read(jid_ptr, jid_size)), bool(locked)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

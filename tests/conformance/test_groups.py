@@ -75,3 +75,16 @@ def test_set_group_topic_of_an_unknown_group_fails_with_whatsmeows_text(worker):
     assert_backend_error(
         failed, f"set_group_topic failed: failed to get old group info to update topic: {ERR_GROUP_NOT_FOUND}"
     )
+
+
+# set_group_locked ------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [True, False])
+def test_set_group_locked(worker, value):
+    assert job(worker, "set_group_locked", jid=GROUP, locked=value) == {"result": {"jid": GROUP, "locked": value}}
+    assert worker.call("calls", entry="SetGroupLocked") == [{"entry": "SetGroupLocked", "jid": GROUP, "locked": value}]
+    assert job(worker, "group_info", jid=GROUP)["result"]["locked"] is value
+
+
+def test_set_group_locked_of_an_unknown_group_fails_with_whatsmeows_text(worker):
+    failed = job(worker, "set_group_locked", jid=UNKNOWN_GROUP, locked=True)
+    assert_backend_error(failed, f"set_group_locked failed: {ERR_IQ_NOT_FOUND}")

@@ -206,6 +206,7 @@ class Group:
     name_set_at: int
     participants: list[tuple[str, str, bool]]  # (phone JID, LID, is_admin)
     topic: str = ""
+    locked: bool = False
 
 
 @dataclass
@@ -358,6 +359,13 @@ class World:
         found.topic = topic
         return ""
 
+    def set_group_locked(self, target: N.JID, locked: bool) -> str:
+        found = self._group_iq("SetGroupLocked", target, locked=locked)
+        if isinstance(found, str):
+            return found
+        found.locked = locked
+        return ""
+
 
 def encode_group_info(group: Group) -> N.GroupInfo:
     """EncodeGroupInfo: GroupCreated is proto.Float32(float32(info.GroupCreated.Unix()))."""
@@ -368,7 +376,7 @@ def encode_group_info(group: Group) -> N.GroupInfo:
         OwnerPN=jid(owner[0]),
         GroupName=N.GroupName(Name=group.name, NameSetAt=group.name_set_at, NameSetBy=jid(owner[0])),
         GroupTopic=N.GroupTopic(Topic=group.topic, TopicID="", TopicSetAt=0, TopicSetBy=jid(None), TopicDeleted=False),
-        GroupLocked=N.GroupLocked(isLocked=False),
+        GroupLocked=N.GroupLocked(isLocked=group.locked),
         GroupAnnounce=N.GroupAnnounce(IsAnnounce=False, AnnounceVersionID=""),
         GroupEphemeral=N.GroupEphemeral(IsEphemeral=False, DisappearingTimer=0),
         GroupIncognito=N.GroupIncognito(IsIncognito=False),

@@ -75,3 +75,10 @@ def test_set_group_topic(daemon):
     assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
     assert job.return_value() == {"jid": GROUP, "topic": "Weekly sync"}
     assert sent(daemon, "set_group_topic")[-1] == {"jid": GROUP, "topic": "Weekly sync"}
+
+
+def test_set_group_locked(daemon):
+    job = run(daemon, "set_group_locked", jid=GROUP, locked=True)
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    assert job.return_value() == {"jid": GROUP, "locked": True}
+    assert sent(daemon, "set_group_locked")[-1] == {"jid": GROUP, "locked": True}

@@ -11,6 +11,9 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("set_group_locked", {"jid": GROUP}, "locked: Field required"),
+    ("set_group_locked", {"jid": GROUP, "locked": "true"}, "locked: Input should be a valid boolean"),
+    ("set_group_locked", {"jid": GROUP, "locked": 1}, "locked: Input should be a valid boolean"),
     ("set_group_topic", {"jid": GROUP}, "topic: Field required"),
     ("set_group_topic", {"jid": GROUP, "topic": None}, "topic: Input should be a valid string"),
     ("set_group_topic", {"jid": GROUP, "topic": "x" * 2049}, "topic: String should have at most 2048 characters"),
@@ -26,6 +29,7 @@ BAD = [
 ]
 
 GOOD = [
+    ("set_group_locked", {"jid": GROUP, "locked": True}, {"jid": GROUP, "locked": True}),
     ("set_group_topic", {"jid": GROUP, "topic": ""}, {"jid": GROUP, "topic": ""}),
     ("set_group_name", {"jid": GROUP, "name": "Team"}, {"jid": GROUP, "name": "Team"}),
     ("leave_group", {"jid": GROUP}, {"jid": GROUP}),

@@ -27,6 +27,7 @@ from wagw.operations.args import (
     MarkReadArgs,
     SendImageArgs,
     SendTextArgs,
+    SetGroupLockedArgs,
     SetGroupNameArgs,
     SetGroupTopicArgs,
     UserInfoArgs,
@@ -202,6 +203,15 @@ OPERATIONS: dict[str, Operation] = {
             interval=2,
             target="jid",
             sends=True,
+        ),
+        Operation(
+            "set_group_locked",
+            SetGroupLockedArgs,
+            "Lock a group's info (only admins may edit it) or unlock it: {jid, locked}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+            target="jid",
         ),
         Operation(
             "mark_read",

@@ -174,6 +174,10 @@ class SetGroupTopicArgs(GroupInfoArgs):
     topic: str = Field(max_length=MAX_GROUP_TOPIC)  # "" removes the topic
 
 
+class SetGroupLockedArgs(GroupInfoArgs):
+    locked: bool
+
+
 class JoinedGroupsArgs(JobArgs):
     """No arguments."""
 

@@ -115,3 +115,6 @@ class Backend(ABC):
 
     @abstractmethod
     def set_group_topic(self, jid: str, topic: str) -> dict: ...
+
+    @abstractmethod
+    def set_group_locked(self, jid: str, locked: bool) -> dict: ...

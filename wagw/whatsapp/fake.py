@@ -321,6 +321,10 @@ class FakeBackend(Backend):
         self._call("set_group_topic", {"jid": jid, "topic": topic}, [jid])
         return results.group_topic(jid, topic)
 
+    def set_group_locked(self, jid: str, locked: bool) -> dict:
+        self._call("set_group_locked", {"jid": jid, "locked": locked}, [jid])
+        return results.group_locked(jid, locked)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

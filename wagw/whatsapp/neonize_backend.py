@@ -465,3 +465,7 @@ class NeonizeBackend(Backend):
         # and makes a new one (an empty topic is sent as a removal).
         self._call("set_group_topic", self._client.set_group_topic, self._jid(jid), "", "", topic)
         return results.group_topic(jid, topic)
+
+    def set_group_locked(self, jid: str, locked: bool) -> dict:
+        self._call("set_group_locked", self._client.set_group_locked, self._jid(jid), locked)
+        return results.group_locked(jid, locked)
