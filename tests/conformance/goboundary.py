@@ -55,12 +55,21 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "LeaveGroup",
+    "SetGroupAnnounce",
     "SetGroupLocked",
     "SetGroupName",
     "SetGroupTopic",
 )
 # Entries whose Go function returns an error text (C.CString, "" for none), not a BytesReturn.
-STRING_RESULTS = ("Neonize", "SetGroupLocked", "MarkRead", "LeaveGroup", "SetGroupName", "SetGroupTopic")
+STRING_RESULTS = (
+    "Neonize",
+    "SetGroupAnnounce",
+    "SetGroupLocked",
+    "MarkRead",
+    "LeaveGroup",
+    "SetGroupName",
+    "SetGroupTopic",
+)
 
 _libc = ctypes.CDLL(None)
 _libc.malloc.restype = ctypes.c_void_p
@@ -123,6 +132,7 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
+            "SetGroupAnnounce": self._set_group_announce,
             "SetGroupLocked": self._set_group_locked,
             "SetGroupName": self._set_group_name,
             "SetGroupTopic": self._set_group_topic,
@@ -252,6 +262,9 @@ class Boundary:
 
     def _set_group_locked(self, uuid, jid_ptr, jid_size, locked) -> int:
         return go_string(self.world.set_group_locked(N.JID.FromString(_read(jid_ptr, jid_size)), bool(locked)))
+
+    def _set_group_announce(self, uuid, jid_ptr, jid_size, announce) -> int:
+        return go_string(self.world.set_group_announce(N.JID.FromString(_read(jid_ptr, jid_size)), bool(announce)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

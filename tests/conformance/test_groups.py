@@ -88,3 +88,18 @@ def test_set_group_locked(worker, value):
 def test_set_group_locked_of_an_unknown_group_fails_with_whatsmeows_text(worker):
     failed = job(worker, "set_group_locked", jid=UNKNOWN_GROUP, locked=True)
     assert_backend_error(failed, f"set_group_locked failed: {ERR_IQ_NOT_FOUND}")
+
+
+# set_group_announce ------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [True, False])
+def test_set_group_announce(worker, value):
+    assert job(worker, "set_group_announce", jid=GROUP, announce=value) == {"result": {"jid": GROUP, "announce": value}}
+    assert worker.call("calls", entry="SetGroupAnnounce") == [
+        {"entry": "SetGroupAnnounce", "jid": GROUP, "announce": value}
+    ]
+    assert job(worker, "group_info", jid=GROUP)["result"]["announce"] is value
+
+
+def test_set_group_announce_of_an_unknown_group_fails_with_whatsmeows_text(worker):
+    failed = job(worker, "set_group_announce", jid=UNKNOWN_GROUP, announce=True)
+    assert_backend_error(failed, f"set_group_announce failed: {ERR_IQ_NOT_FOUND}")

@@ -206,6 +206,7 @@ class Group:
     name_set_at: int
     participants: list[tuple[str, str, bool]]  # (phone JID, LID, is_admin)
     topic: str = ""
+    announce: bool = False
     locked: bool = False
 
 
@@ -366,6 +367,13 @@ class World:
         found.locked = locked
         return ""
 
+    def set_group_announce(self, target: N.JID, announce: bool) -> str:
+        found = self._group_iq("SetGroupAnnounce", target, announce=announce)
+        if isinstance(found, str):
+            return found
+        found.announce = announce
+        return ""
+
 
 def encode_group_info(group: Group) -> N.GroupInfo:
     """EncodeGroupInfo: GroupCreated is proto.Float32(float32(info.GroupCreated.Unix()))."""
@@ -377,7 +385,7 @@ def encode_group_info(group: Group) -> N.GroupInfo:
         GroupName=N.GroupName(Name=group.name, NameSetAt=group.name_set_at, NameSetBy=jid(owner[0])),
         GroupTopic=N.GroupTopic(Topic=group.topic, TopicID="", TopicSetAt=0, TopicSetBy=jid(None), TopicDeleted=False),
         GroupLocked=N.GroupLocked(isLocked=group.locked),
-        GroupAnnounce=N.GroupAnnounce(IsAnnounce=False, AnnounceVersionID=""),
+        GroupAnnounce=N.GroupAnnounce(IsAnnounce=group.announce, AnnounceVersionID=""),
         GroupEphemeral=N.GroupEphemeral(IsEphemeral=False, DisappearingTimer=0),
         GroupIncognito=N.GroupIncognito(IsIncognito=False),
         GroupParent=N.GroupParent(IsParent=False, DefaultMembershipApprovalMode=""),

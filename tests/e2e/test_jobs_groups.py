@@ -82,3 +82,10 @@ def test_set_group_locked(daemon):
     assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
     assert job.return_value() == {"jid": GROUP, "locked": True}
     assert sent(daemon, "set_group_locked")[-1] == {"jid": GROUP, "locked": True}
+
+
+def test_set_group_announce(daemon):
+    job = run(daemon, "set_group_announce", jid=GROUP, announce=True)
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    assert job.return_value() == {"jid": GROUP, "announce": True}
+    assert sent(daemon, "set_group_announce")[-1] == {"jid": GROUP, "announce": True}

@@ -11,6 +11,9 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("set_group_announce", {"jid": GROUP}, "announce: Field required"),
+    ("set_group_announce", {"jid": GROUP, "announce": "true"}, "announce: Input should be a valid boolean"),
+    ("set_group_announce", {"jid": GROUP, "announce": 1}, "announce: Input should be a valid boolean"),
     ("set_group_locked", {"jid": GROUP}, "locked: Field required"),
     ("set_group_locked", {"jid": GROUP, "locked": "true"}, "locked: Input should be a valid boolean"),
     ("set_group_locked", {"jid": GROUP, "locked": 1}, "locked: Input should be a valid boolean"),
@@ -29,6 +32,7 @@ BAD = [
 ]
 
 GOOD = [
+    ("set_group_announce", {"jid": GROUP, "announce": True}, {"jid": GROUP, "announce": True}),
     ("set_group_locked", {"jid": GROUP, "locked": True}, {"jid": GROUP, "locked": True}),
     ("set_group_topic", {"jid": GROUP, "topic": ""}, {"jid": GROUP, "topic": ""}),
     ("set_group_name", {"jid": GROUP, "name": "Team"}, {"jid": GROUP, "name": "Team"}),

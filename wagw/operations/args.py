@@ -178,6 +178,10 @@ class SetGroupLockedArgs(GroupInfoArgs):
     locked: bool
 
 
+class SetGroupAnnounceArgs(GroupInfoArgs):
+    announce: bool
+
+
 class JoinedGroupsArgs(JobArgs):
     """No arguments."""
 

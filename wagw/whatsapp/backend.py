@@ -118,3 +118,6 @@ class Backend(ABC):
 
     @abstractmethod
     def set_group_locked(self, jid: str, locked: bool) -> dict: ...
+
+    @abstractmethod
+    def set_group_announce(self, jid: str, announce: bool) -> dict: ...

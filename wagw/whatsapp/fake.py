@@ -325,6 +325,10 @@ class FakeBackend(Backend):
         self._call("set_group_locked", {"jid": jid, "locked": locked}, [jid])
         return results.group_locked(jid, locked)
 
+    def set_group_announce(self, jid: str, announce: bool) -> dict:
+        self._call("set_group_announce", {"jid": jid, "announce": announce}, [jid])
+        return results.group_announce(jid, announce)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

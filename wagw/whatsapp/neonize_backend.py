@@ -469,3 +469,7 @@ class NeonizeBackend(Backend):
     def set_group_locked(self, jid: str, locked: bool) -> dict:
         self._call("set_group_locked", self._client.set_group_locked, self._jid(jid), locked)
         return results.group_locked(jid, locked)
+
+    def set_group_announce(self, jid: str, announce: bool) -> dict:
+        self._call("set_group_announce", self._client.set_group_announce, self._jid(jid), announce)
+        return results.group_announce(jid, announce)

@@ -18,6 +18,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - leave_group -> {"jid", "left": true}
 - set_group_name -> {"jid", "name"}
 - set_group_topic -> {"jid", "topic"} (topic null when it was removed)
+- set_group_announce -> {"jid", "announce"}
 - set_group_locked -> {"jid", "locked"}
 """
 
@@ -124,3 +125,7 @@ def group_topic(jid: str, topic: str) -> dict:
 
 def group_locked(jid: str, locked: bool) -> dict:
     return {"jid": jid, "locked": bool(locked)}
+
+
+def group_announce(jid: str, announce: bool) -> dict:
+    return {"jid": jid, "announce": bool(announce)}
