@@ -55,6 +55,7 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "LeaveGroup",
+    "GetGroupInviteLink",
     "SetGroupAnnounce",
     "SetGroupLocked",
     "SetGroupName",
@@ -132,6 +133,7 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
+            "GetGroupInviteLink": self._get_group_invite_link,
             "SetGroupAnnounce": self._set_group_announce,
             "SetGroupLocked": self._set_group_locked,
             "SetGroupName": self._set_group_name,
@@ -265,6 +267,10 @@ class Boundary:
 
     def _set_group_announce(self, uuid, jid_ptr, jid_size, announce) -> int:
         return go_string(self.world.set_group_announce(N.JID.FromString(_read(jid_ptr, jid_size)), bool(announce)))
+
+    def _get_group_invite_link(self, uuid, jid_ptr, jid_size, reset) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_bytes(self.world.get_group_invite_link(target, bool(reset)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

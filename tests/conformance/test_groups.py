@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conformance.names import DEVICE, ERR_GROUP_NOT_FOUND, ERR_IQ_NOT_FOUND, GROUP
+from tests.conformance.names import (
+    DEVICE,
+    ERR_GROUP_NOT_FOUND,
+    ERR_INVITE_LINK_UNAUTHORIZED,
+    ERR_IQ_NOT_FOUND,
+    ERR_NOT_IN_GROUP,
+    GROUP,
+    LEGACY_GROUP,
+)
 
 UNKNOWN_GROUP = "120363999999999999@g.us"
 
@@ -103,3 +111,30 @@ def test_set_group_announce(worker, value):
 def test_set_group_announce_of_an_unknown_group_fails_with_whatsmeows_text(worker):
     failed = job(worker, "set_group_announce", jid=UNKNOWN_GROUP, announce=True)
     assert_backend_error(failed, f"set_group_announce failed: {ERR_IQ_NOT_FOUND}")
+
+
+# group_invite_link ---------------------------------------------------------------------------
+def test_group_invite_link_and_its_reset(worker):
+    first = job(worker, "group_invite_link", jid=GROUP)["result"]
+    assert first["jid"] == GROUP and first["reset"] is False
+    assert first["link"].startswith("https://chat.whatsapp.com/") and len(first["link"]) > 30
+    assert job(worker, "group_invite_link", jid=GROUP)["result"]["link"] == first["link"]
+    reset = job(worker, "group_invite_link", jid=GROUP, reset=True)["result"]
+    assert reset["reset"] is True and reset["link"] != first["link"]
+    calls = worker.call("calls", entry="GetGroupInviteLink")
+    assert [c["reset"] for c in calls] == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("group", "text"),
+    [(UNKNOWN_GROUP, ERR_GROUP_NOT_FOUND), (LEGACY_GROUP, ERR_NOT_IN_GROUP)],
+    ids=["unknown", "not-in-it"],
+)
+def test_group_invite_link_errors_are_whatsmeows_human_texts(worker, group, text):
+    assert_backend_error(job(worker, "group_invite_link", jid=group), f"group_invite_link failed: {text}")
+
+
+def test_group_invite_link_needs_an_admin(worker):
+    worker.call("demote_account", group=GROUP)
+    failed = job(worker, "group_invite_link", jid=GROUP)
+    assert_backend_error(failed, f"group_invite_link failed: {ERR_INVITE_LINK_UNAUTHORIZED}")

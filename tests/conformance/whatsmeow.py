@@ -38,9 +38,11 @@ from tests.conformance.names import (
     ALICE_LID,
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
+    ERR_INVITE_LINK_UNAUTHORIZED,
     ERR_IQ_FORBIDDEN,
     ERR_IQ_NOT_FOUND,
     ERR_IQ_TIMED_OUT,
+    ERR_NOT_IN_GROUP,
     ERR_PROFILE_PICTURE_NOT_SET,
     ERR_PROFILE_PICTURE_UNAUTHORIZED,
     GROUP,
@@ -50,6 +52,8 @@ from tests.conformance.names import (
     PROTO_PREFIX,
     SLOW_USER,
 )
+
+INVITE_LINK_PREFIX = "https://chat.whatsapp.com/"  # whatsmeow group.go
 
 
 # JIDs -------------------------------------------------------------------------------------
@@ -206,6 +210,7 @@ class Group:
     name_set_at: int
     participants: list[tuple[str, str, bool]]  # (phone JID, LID, is_admin)
     topic: str = ""
+    invite_code: str = ""
     announce: bool = False
     locked: bool = False
 
@@ -373,6 +378,21 @@ class World:
             return found
         found.announce = announce
         return ""
+
+    def get_group_invite_link(self, target: N.JID, reset: bool) -> N.GetGroupInviteLinkReturnFunction:
+        """whatsmeow's GetGroupInviteLink: 401 -> ErrGroupInviteLinkUnauthorized (not an admin),
+        404 -> ErrGroupNotFound, 403 -> ErrNotInGroup (the human text is the error's text)."""
+        found = self._group_iq("GetGroupInviteLink", target, reset=reset)
+        if found == ERR_IQ_NOT_FOUND:
+            return N.GetGroupInviteLinkReturnFunction(Error=ERR_GROUP_NOT_FOUND)
+        if found == ERR_IQ_FORBIDDEN:
+            return N.GetGroupInviteLinkReturnFunction(Error=ERR_NOT_IN_GROUP)
+        assert isinstance(found, Group)
+        if not any(phone == ACCOUNT + "@s.whatsapp.net" and admin for phone, _, admin in found.participants):
+            return N.GetGroupInviteLinkReturnFunction(Error=ERR_INVITE_LINK_UNAUTHORIZED)
+        if reset or not found.invite_code:
+            found.invite_code = hashlib.sha256(f"{found.jid}{len(self.calls)}".encode()).hexdigest()[:22]
+        return N.GetGroupInviteLinkReturnFunction(InviteLink=INVITE_LINK_PREFIX + found.invite_code)
 
 
 def encode_group_info(group: Group) -> N.GroupInfo:

@@ -89,3 +89,13 @@ def test_set_group_announce(daemon):
     assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
     assert job.return_value() == {"jid": GROUP, "announce": True}
     assert sent(daemon, "set_group_announce")[-1] == {"jid": GROUP, "announce": True}
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_group_invite_link(daemon, reset):
+    job = run(daemon, "group_invite_link", jid=GROUP, reset=reset)
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    result = job.return_value()
+    assert (result["jid"], result["reset"]) == (GROUP, reset)
+    assert result["link"].startswith("https://chat.whatsapp.com/")
+    assert sent(daemon, "group_invite_link")[-1] == {"jid": GROUP, "reset": reset}

@@ -11,6 +11,8 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("group_invite_link", {"jid": GROUP, "reset": "yes"}, "reset: Input should be a valid boolean"),
+    ("group_invite_link", {"jid": "chat.whatsapp.com/abc"}, "jid: "),
     ("set_group_announce", {"jid": GROUP}, "announce: Field required"),
     ("set_group_announce", {"jid": GROUP, "announce": "true"}, "announce: Input should be a valid boolean"),
     ("set_group_announce", {"jid": GROUP, "announce": 1}, "announce: Input should be a valid boolean"),
@@ -32,6 +34,7 @@ BAD = [
 ]
 
 GOOD = [
+    ("group_invite_link", {"jid": GROUP}, {"jid": GROUP, "reset": False}),
     ("set_group_announce", {"jid": GROUP, "announce": True}, {"jid": GROUP, "announce": True}),
     ("set_group_locked", {"jid": GROUP, "locked": True}, {"jid": GROUP, "locked": True}),
     ("set_group_topic", {"jid": GROUP, "topic": ""}, {"jid": GROUP, "topic": ""}),

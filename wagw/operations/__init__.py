@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from wagw.operations.args import (
     FetchAvatarArgs,
     GroupInfoArgs,
+    GroupInviteLinkArgs,
     InvalidArguments,
     IsOnWhatsAppArgs,
     JobArgs,
@@ -218,6 +219,15 @@ OPERATIONS: dict[str, Operation] = {
             "set_group_announce",
             SetGroupAnnounceArgs,
             "Make a group announcement-only (only admins may send) or open it again: {jid, announce}.",
+            timeout=30,
+            retries=2,
+            interval=2,
+            target="jid",
+        ),
+        Operation(
+            "group_invite_link",
+            GroupInviteLinkArgs,
+            "A group's invite link; reset=True revokes it and makes a new one: {jid, link, reset}.",
             timeout=30,
             retries=2,
             interval=2,

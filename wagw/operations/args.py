@@ -182,6 +182,10 @@ class SetGroupAnnounceArgs(GroupInfoArgs):
     announce: bool
 
 
+class GroupInviteLinkArgs(GroupInfoArgs):
+    reset: bool = False  # revoke the current link and make a new one
+
+
 class JoinedGroupsArgs(JobArgs):
     """No arguments."""
 

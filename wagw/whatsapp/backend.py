@@ -121,3 +121,6 @@ class Backend(ABC):
 
     @abstractmethod
     def set_group_announce(self, jid: str, announce: bool) -> dict: ...
+
+    @abstractmethod
+    def group_invite_link(self, jid: str, reset: bool = False) -> dict: ...

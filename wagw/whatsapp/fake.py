@@ -25,6 +25,7 @@ neonize is imported only at the moment a real Go panic is wanted, so the fake st
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -58,6 +59,7 @@ CRASH, HANG, FAIL = "crash", "hang", "fail"
 # whatsmeow's semantics the fake follows (SPEC): these have no picture / are not on WhatsApp.
 NO_PICTURE_USER = "nopic"
 NOT_ON_WHATSAPP_SUFFIX = "0000"
+INVITE_LINK_PREFIX = "https://chat.whatsapp.com/"  # whatsmeow's InviteLinkPrefix
 _BLOCK_SECONDS = 0.5  # how long one BLMOVE waits; bounds how fast stop() is noticed
 
 # Simulated trouble is named after the device state it leads to.
@@ -328,6 +330,12 @@ class FakeBackend(Backend):
     def set_group_announce(self, jid: str, announce: bool) -> dict:
         self._call("set_group_announce", {"jid": jid, "announce": announce}, [jid])
         return results.group_announce(jid, announce)
+
+    def group_invite_link(self, jid: str, reset: bool = False) -> dict:
+        self._call("group_invite_link", {"jid": jid, "reset": reset}, [jid])
+        seed = jid + (secrets.token_hex(8) if reset else "")
+        code = base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest()).decode()[:22]
+        return results.invite_link(jid, INVITE_LINK_PREFIX + code, reset)
 
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"

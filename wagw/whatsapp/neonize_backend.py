@@ -473,3 +473,7 @@ class NeonizeBackend(Backend):
     def set_group_announce(self, jid: str, announce: bool) -> dict:
         self._call("set_group_announce", self._client.set_group_announce, self._jid(jid), announce)
         return results.group_announce(jid, announce)
+
+    def group_invite_link(self, jid: str, reset: bool = False) -> dict:
+        link = self._call("group_invite_link", self._client.get_group_invite_link, self._jid(jid), reset)
+        return results.invite_link(jid, link, reset)

@@ -18,6 +18,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - leave_group -> {"jid", "left": true}
 - set_group_name -> {"jid", "name"}
 - set_group_topic -> {"jid", "topic"} (topic null when it was removed)
+- group_invite_link -> {"jid", "link": "https://chat.whatsapp.com/<code>", "reset"}
 - set_group_announce -> {"jid", "announce"}
 - set_group_locked -> {"jid", "locked"}
 """
@@ -129,3 +130,7 @@ def group_locked(jid: str, locked: bool) -> dict:
 
 def group_announce(jid: str, announce: bool) -> dict:
     return {"jid": jid, "announce": bool(announce)}
+
+
+def invite_link(jid: str, link: str, reset: bool) -> dict:
+    return {"jid": jid, "link": link, "reset": bool(reset)}
