@@ -55,6 +55,7 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "LeaveGroup",
+    "GetGroupRequestParticipants",
     "GetGroupInviteLink",
     "SetGroupAnnounce",
     "SetGroupLocked",
@@ -133,6 +134,7 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
+            "GetGroupRequestParticipants": self._get_group_request_participants,
             "GetGroupInviteLink": self._get_group_invite_link,
             "SetGroupAnnounce": self._set_group_announce,
             "SetGroupLocked": self._set_group_locked,
@@ -271,6 +273,10 @@ class Boundary:
     def _get_group_invite_link(self, uuid, jid_ptr, jid_size, reset) -> int:
         target = N.JID.FromString(_read(jid_ptr, jid_size))
         return go_bytes(self.world.get_group_invite_link(target, bool(reset)))
+
+    def _get_group_request_participants(self, uuid, jid_ptr, jid_size) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_bytes(self.world.get_group_request_participants(target))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.conformance.names import (
+    BOB,
     DEVICE,
     ERR_GROUP_NOT_FOUND,
     ERR_INVITE_LINK_UNAUTHORIZED,
+    ERR_IQ_NOT_AUTHORIZED,
     ERR_IQ_NOT_FOUND,
     ERR_NOT_IN_GROUP,
     GROUP,
@@ -138,3 +140,19 @@ def test_group_invite_link_needs_an_admin(worker):
     worker.call("demote_account", group=GROUP)
     failed = job(worker, "group_invite_link", jid=GROUP)
     assert_backend_error(failed, f"group_invite_link failed: {ERR_INVITE_LINK_UNAUTHORIZED}")
+
+
+# group_requests ------------------------------------------------------------------------------
+def test_group_requests(worker):
+    assert job(worker, "group_requests", jid=GROUP) == {
+        "result": {"jid": GROUP, "requests": [{"jid": BOB, "requested_at": "2025-11-29T10:30:00Z"}]}
+    }
+    assert worker.call("calls", entry="GetGroupRequestParticipants") == [
+        {"entry": "GetGroupRequestParticipants", "jid": GROUP}
+    ]
+
+
+def test_group_requests_errors(worker):
+    assert_backend_error(job(worker, "group_requests", jid=UNKNOWN_GROUP), f"group_requests failed: {ERR_IQ_NOT_FOUND}")
+    worker.call("demote_account", group=GROUP)
+    assert_backend_error(job(worker, "group_requests", jid=GROUP), f"group_requests failed: {ERR_IQ_NOT_AUTHORIZED}")

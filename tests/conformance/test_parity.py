@@ -40,6 +40,12 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("corrupt-image", "send_image", {"to": ALICE, "image": CORRUPT_JPEG}, lambda r: r),
     ("user-info", "user_info", {"jids": [ALICE]}, lambda r: [keys(u) for u in r["users"]]),
     ("group-info", "group_info", {"jid": GROUP}, lambda r: (keys(r), [keys(p) for p in r["participants"]])),
+    ("set-group-name", "set_group_name", {"jid": GROUP, "name": "Team"}, lambda r: r),
+    ("set-group-topic", "set_group_topic", {"jid": GROUP, "topic": ""}, lambda r: r),
+    ("set-group-locked", "set_group_locked", {"jid": GROUP, "locked": True}, lambda r: r),
+    ("set-group-announce", "set_group_announce", {"jid": GROUP, "announce": False}, lambda r: r),
+    ("invite-link", "group_invite_link", {"jid": GROUP}, lambda r: (keys(r), r["link"][:26], r["reset"])),
+    ("group-requests", "group_requests", {"jid": GROUP}, lambda r: (keys(r), [keys(q) for q in r["requests"]])),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]

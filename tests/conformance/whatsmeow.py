@@ -40,6 +40,7 @@ from tests.conformance.names import (
     ERR_GROUP_NOT_FOUND,
     ERR_INVITE_LINK_UNAUTHORIZED,
     ERR_IQ_FORBIDDEN,
+    ERR_IQ_NOT_AUTHORIZED,
     ERR_IQ_NOT_FOUND,
     ERR_IQ_TIMED_OUT,
     ERR_NOT_IN_GROUP,
@@ -211,6 +212,7 @@ class Group:
     participants: list[tuple[str, str, bool]]  # (phone JID, LID, is_admin)
     topic: str = ""
     invite_code: str = ""
+    requests: list[tuple[str, int]] = field(default_factory=list)  # (who, requested at unix s)
     announce: bool = False
     locked: bool = False
 
@@ -394,6 +396,17 @@ class World:
             found.invite_code = hashlib.sha256(f"{found.jid}{len(self.calls)}".encode()).hexdigest()[:22]
         return N.GetGroupInviteLinkReturnFunction(InviteLink=INVITE_LINK_PREFIX + found.invite_code)
 
+    def get_group_request_participants(self, target: N.JID) -> N.GetGroupRequestParticipantsReturnFunction:
+        """Plain IQ errors (whatsmeow wraps none here); only admins may list the requests (401)."""
+        found = self._group_iq("GetGroupRequestParticipants", target)
+        if isinstance(found, str):
+            return N.GetGroupRequestParticipantsReturnFunction(Error=found)
+        if not any(phone == ACCOUNT + "@s.whatsapp.net" and admin for phone, _, admin in found.participants):
+            return N.GetGroupRequestParticipantsReturnFunction(Error=ERR_IQ_NOT_AUTHORIZED)
+        # goneonize encodes each as GroupParticipantRequest{Participant, TimeAt: RequestedAt.Unix()}
+        requests = [N.GroupParticipantRequest(Participant=jid(who), TimeAt=at) for who, at in found.requests]
+        return N.GetGroupRequestParticipantsReturnFunction(Participants=requests)
+
 
 def encode_group_info(group: Group) -> N.GroupInfo:
     """EncodeGroupInfo: GroupCreated is proto.Float32(float32(info.GroupCreated.Unix()))."""
@@ -437,6 +450,7 @@ def standard_world() -> World:
             GROUP_CREATED,
             GROUP_CREATED,
             [(ACCOUNT + "@s.whatsapp.net", "100000000000001@lid", True), (ALICE, ALICE_LID, False)],
+            requests=[("15557654321@s.whatsapp.net", 1_764_412_200)],
         ),
         LEGACY_GROUP: Group(LEGACY_GROUP, "Old", 1_700_000_100, 1_700_000_900, [(ALICE, ALICE_LID, True)]),
     }

@@ -99,3 +99,13 @@ def test_group_invite_link(daemon, reset):
     assert (result["jid"], result["reset"]) == (GROUP, reset)
     assert result["link"].startswith("https://chat.whatsapp.com/")
     assert sent(daemon, "group_invite_link")[-1] == {"jid": GROUP, "reset": reset}
+
+
+def test_group_requests(daemon):
+    job = run(daemon, "group_requests", jid=GROUP)
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    assert job.return_value() == {
+        "jid": GROUP,
+        "requests": [{"jid": "15557654321@s.whatsapp.net", "requested_at": "2025-11-29T10:30:00Z"}],
+    }
+    assert sent(daemon, "group_requests")[-1] == {"jid": GROUP}

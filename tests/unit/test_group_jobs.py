@@ -11,6 +11,8 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("group_requests", {"jid": ""}, "jid: "),
+    ("group_requests", {"jid": GROUP, "page": 2}, "page: Extra inputs are not permitted"),
     ("group_invite_link", {"jid": GROUP, "reset": "yes"}, "reset: Input should be a valid boolean"),
     ("group_invite_link", {"jid": "chat.whatsapp.com/abc"}, "jid: "),
     ("set_group_announce", {"jid": GROUP}, "announce: Field required"),
@@ -34,6 +36,7 @@ BAD = [
 ]
 
 GOOD = [
+    ("group_requests", {"jid": "120363000000000001@G.US"}, {"jid": GROUP}),
     ("group_invite_link", {"jid": GROUP}, {"jid": GROUP, "reset": False}),
     ("set_group_announce", {"jid": GROUP, "announce": True}, {"jid": GROUP, "announce": True}),
     ("set_group_locked", {"jid": GROUP, "locked": True}, {"jid": GROUP, "locked": True}),

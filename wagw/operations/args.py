@@ -186,6 +186,10 @@ class GroupInviteLinkArgs(GroupInfoArgs):
     reset: bool = False  # revoke the current link and make a new one
 
 
+class GroupRequestsArgs(GroupInfoArgs):
+    """jid: the group whose pending join requests to list."""
+
+
 class JoinedGroupsArgs(JobArgs):
     """No arguments."""
 

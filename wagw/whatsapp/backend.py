@@ -124,3 +124,6 @@ class Backend(ABC):
 
     @abstractmethod
     def group_invite_link(self, jid: str, reset: bool = False) -> dict: ...
+
+    @abstractmethod
+    def group_requests(self, jid: str) -> dict: ...

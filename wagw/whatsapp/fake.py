@@ -337,6 +337,10 @@ class FakeBackend(Backend):
         code = base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest()).decode()[:22]
         return results.invite_link(jid, INVITE_LINK_PREFIX + code, reset)
 
+    def group_requests(self, jid: str) -> dict:
+        self._call("group_requests", {"jid": jid}, [jid])
+        return results.join_requests(jid, [results.join_request("15557654321@s.whatsapp.net", 1_764_412_200)])
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

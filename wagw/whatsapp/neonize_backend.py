@@ -477,3 +477,7 @@ class NeonizeBackend(Backend):
     def group_invite_link(self, jid: str, reset: bool = False) -> dict:
         link = self._call("group_invite_link", self._client.get_group_invite_link, self._jid(jid), reset)
         return results.invite_link(jid, link, reset)
+
+    def group_requests(self, jid: str) -> dict:
+        found = self._call("group_requests", self._client.get_group_request_participants, self._jid(jid))
+        return neonize_results.join_requests(jid, found)

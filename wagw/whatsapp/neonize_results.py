@@ -97,3 +97,10 @@ def on_whatsapp(phones: list[str], found: Any) -> dict:
         jid = answered if answered and not lid else f"{digits}@{USER_SERVER}"
         entries.append(results.on_whatsapp(phone, jid, True, _verified_name(item), lid=lid))
     return results.on_whatsapp_results(entries)
+
+
+def join_requests(group_jid: str, found: Any) -> dict:
+    """group_requests' result from neonize's GroupParticipantRequest list (TimeAt: unix s)."""
+    return results.join_requests(
+        group_jid, [results.join_request(jid_str(item.Participant) or "", item.TimeAt or None) for item in found]
+    )

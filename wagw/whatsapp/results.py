@@ -19,6 +19,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - set_group_name -> {"jid", "name"}
 - set_group_topic -> {"jid", "topic"} (topic null when it was removed)
 - group_invite_link -> {"jid", "link": "https://chat.whatsapp.com/<code>", "reset"}
+- group_requests -> {"jid", "requests": [{"jid", "requested_at"}]}
 - set_group_announce -> {"jid", "announce"}
 - set_group_locked -> {"jid", "locked"}
 """
@@ -134,3 +135,11 @@ def group_announce(jid: str, announce: bool) -> dict:
 
 def invite_link(jid: str, link: str, reset: bool) -> dict:
     return {"jid": jid, "link": link, "reset": bool(reset)}
+
+
+def join_request(jid: str, requested_at: float | int | None) -> dict:
+    return {"jid": jid, "requested_at": iso_time(requested_at)}
+
+
+def join_requests(jid: str, requests: list[dict]) -> dict:
+    return {"jid": jid, "requests": requests}
