@@ -55,6 +55,8 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "LeaveGroup",
+    "GenerateMessageID",
+    "CreateGroup",
     "GetGroupRequestParticipants",
     "GetGroupInviteLink",
     "SetGroupAnnounce",
@@ -64,6 +66,7 @@ STUBBED = (
 )
 # Entries whose Go function returns an error text (C.CString, "" for none), not a BytesReturn.
 STRING_RESULTS = (
+    "GenerateMessageID",
     "Neonize",
     "SetGroupAnnounce",
     "SetGroupLocked",
@@ -134,6 +137,8 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
+            "GenerateMessageID": self._generate_message_id,
+            "CreateGroup": self._create_group,
             "GetGroupRequestParticipants": self._get_group_request_participants,
             "GetGroupInviteLink": self._get_group_invite_link,
             "SetGroupAnnounce": self._set_group_announce,
@@ -277,6 +282,12 @@ class Boundary:
     def _get_group_request_participants(self, uuid, jid_ptr, jid_size) -> int:
         target = N.JID.FromString(_read(jid_ptr, jid_size))
         return go_bytes(self.world.get_group_request_participants(target))
+
+    def _generate_message_id(self, uuid) -> int:
+        return go_string(self.world.generate_message_id())
+
+    def _create_group(self, uuid, request_ptr, request_size) -> int:
+        return go_bytes(self.world.create_group(N.ReqCreateGroup.FromString(_read(request_ptr, request_size))))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -26,6 +26,7 @@ ERR_PROFILE_PICTURE_UNAUTHORIZED = "the user has hidden their profile picture fr
 ERR_IQ_TIMED_OUT = "info query timed out"
 ERR_GROUP_NOT_FOUND = "that group does not exist"
 # whatsmeow IQError.Error(): "info query returned status %d: %s" (ErrIQNotFound, ErrIQForbidden…)
+ERR_IQ_BAD_REQUEST = "info query returned status 400: bad-request"
 ERR_IQ_NOT_FOUND = "info query returned status 404: item-not-found"
 ERR_IQ_FORBIDDEN = "info query returned status 403: forbidden"
 ERR_IQ_NOT_AUTHORIZED = "info query returned status 401: not-authorized"

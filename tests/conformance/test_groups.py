@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conformance.names import (
+    ALICE,
     BOB,
     DEVICE,
     ERR_GROUP_NOT_FOUND,
@@ -156,3 +157,22 @@ def test_group_requests_errors(worker):
     assert_backend_error(job(worker, "group_requests", jid=UNKNOWN_GROUP), f"group_requests failed: {ERR_IQ_NOT_FOUND}")
     worker.call("demote_account", group=GROUP)
     assert_backend_error(job(worker, "group_requests", jid=GROUP), f"group_requests failed: {ERR_IQ_NOT_AUTHORIZED}")
+
+
+# create_group --------------------------------------------------------------------------------
+def test_create_group_returns_the_new_groups_info(worker):
+    result = job(worker, "create_group", name="Launch", participants=["+1 555 123 4567", BOB])["result"]
+    assert result["jid"].endswith("@g.us") and result["name"] == "Launch"
+    assert result["owner"] == "15550001111@s.whatsapp.net"
+    assert [p["jid"] for p in result["participants"]] == ["15550001111@s.whatsapp.net", ALICE, BOB]
+    [call] = worker.call("calls", entry="CreateGroup")
+    assert call["participants"] == [ALICE, BOB] and call["create_key"].startswith("3EB0")
+    assert job(worker, "group_info", jid=result["jid"])["result"]["name"] == "Launch"
+
+
+def test_every_create_group_call_has_a_new_create_key(worker):
+    """Why create_group is a send: neonize makes a new key per call, so a repeat is a second group."""
+    first = job(worker, "create_group", name="Launch", participants=[ALICE])["result"]["jid"]
+    second = job(worker, "create_group", name="Launch", participants=[ALICE])["result"]["jid"]
+    keys = [call["create_key"] for call in worker.call("calls", entry="CreateGroup")]
+    assert first != second and len(set(keys)) == 2

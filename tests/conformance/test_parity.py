@@ -46,6 +46,12 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("set-group-announce", "set_group_announce", {"jid": GROUP, "announce": False}, lambda r: r),
     ("invite-link", "group_invite_link", {"jid": GROUP}, lambda r: (keys(r), r["link"][:26], r["reset"])),
     ("group-requests", "group_requests", {"jid": GROUP}, lambda r: (keys(r), [keys(q) for q in r["requests"]])),
+    (
+        "create-group",
+        "create_group",
+        {"name": "Launch", "participants": [ALICE]},
+        lambda r: (keys(r), r["name"], [p["jid"] for p in r["participants"]][1:]),
+    ),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]

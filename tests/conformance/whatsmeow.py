@@ -39,6 +39,7 @@ from tests.conformance.names import (
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
     ERR_INVITE_LINK_UNAUTHORIZED,
+    ERR_IQ_BAD_REQUEST,
     ERR_IQ_FORBIDDEN,
     ERR_IQ_NOT_AUTHORIZED,
     ERR_IQ_NOT_FOUND,
@@ -228,6 +229,7 @@ class World:
     calls: list[dict] = field(default_factory=list)  # every stubbed call: {"entry", …arguments}
     inbound: queue.Queue = field(default_factory=queue.Queue)  # (code, proto) or a callable
     lock: threading.Lock = field(default_factory=threading.Lock)
+    message_ids: int = 0
 
     def record(self, entry: str, **arguments: Any) -> None:
         with self.lock:
@@ -406,6 +408,25 @@ class World:
         # goneonize encodes each as GroupParticipantRequest{Participant, TimeAt: RequestedAt.Unix()}
         requests = [N.GroupParticipantRequest(Participant=jid(who), TimeAt=at) for who, at in found.requests]
         return N.GetGroupRequestParticipantsReturnFunction(Participants=requests)
+
+    def generate_message_id(self) -> str:
+        with self.lock:
+            self.message_ids += 1
+            return f"3EB0{self.message_ids:016X}"
+
+    def create_group(self, request: N.ReqCreateGroup) -> N.GetGroupInfoReturnFunction:
+        """whatsmeow's CreateGroup: the new group's info, this account its super admin."""
+        people = [jid_text(p) for p in request.Participants]
+        self.record("CreateGroup", name=request.name, participants=people, create_key=request.CreateKey)
+        if not request.name:
+            return N.GetGroupInfoReturnFunction(Error=ERR_IQ_BAD_REQUEST)
+        number = 120363400000000000 + len(self.groups)
+        members = [(ACCOUNT + "@s.whatsapp.net", "100000000000001@lid", True)]
+        members += [(p, "", False) for p in people]
+        created = int(time.time())
+        group = Group(f"{number}@g.us", request.name, created, created, members)
+        self.groups[group.jid] = group
+        return N.GetGroupInfoReturnFunction(GroupInfo=encode_group_info(group))
 
 
 def encode_group_info(group: Group) -> N.GroupInfo:

@@ -109,3 +109,21 @@ def test_group_requests(daemon):
         "requests": [{"jid": "15557654321@s.whatsapp.net", "requested_at": "2025-11-29T10:30:00Z"}],
     }
     assert sent(daemon, "group_requests")[-1] == {"jid": GROUP}
+
+
+def test_create_group(daemon):
+    job = run(daemon, "create_group", name="Launch", participants=["+1 555 123 4567"])
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    result = job.return_value()
+    assert result["jid"].endswith("@g.us") and result["name"] == "Launch"
+    assert [p["jid"] for p in result["participants"]][1:] == ["15551234567@s.whatsapp.net"]
+    assert sent(daemon, "create_group")[-1] == {"name": "Launch", "participants": ["15551234567@s.whatsapp.net"]}
+
+
+def test_create_group_crash_after_the_hand_over_is_outcome_unknown(daemon):
+    """A send: a Go panic mid-call fails the job "outcome unknown", never a second group."""
+    before = len(sent(daemon, "create_group"))
+    job = run(daemon, "create_group", name="Launch", participants=["crash@s.whatsapp.net"])
+    assert job.get_status() == JobStatus.FAILED
+    assert "OutcomeUnknown: outcome unknown: create_group" in job.latest_result().exc_string
+    assert len(sent(daemon, "create_group")) == before + 1  # one attempt reached the fake, not three

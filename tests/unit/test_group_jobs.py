@@ -11,6 +11,13 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("create_group", {"participants": ["+15551234567"]}, "name: Field required"),
+    ("create_group", {"name": " ", "participants": ["+15551234567"]}, "name: name is blank"),
+    ("create_group", {"name": "Launch"}, "participants: Field required"),
+    ("create_group", {"name": "Launch", "participants": []}, "participants: List should have at least 1 item"),
+    ("create_group", {"name": "Launch", "participants": "+15551234567"}, "participants: Input should be a valid list"),
+    ("create_group", {"name": "Launch", "participants": [GROUP]}, "participants: "),
+    ("create_group", {"name": "Launch", "participants": ["12"]}, "participants: "),
     ("group_requests", {"jid": ""}, "jid: "),
     ("group_requests", {"jid": GROUP, "page": 2}, "page: Extra inputs are not permitted"),
     ("group_invite_link", {"jid": GROUP, "reset": "yes"}, "reset: Input should be a valid boolean"),
@@ -36,6 +43,11 @@ BAD = [
 ]
 
 GOOD = [
+    (
+        "create_group",
+        {"name": "Launch", "participants": ["+1 555 123 4567", "15551234567@s.whatsapp.net", "100000000000002@lid"]},
+        {"name": "Launch", "participants": ["15551234567@s.whatsapp.net", "100000000000002@lid"]},
+    ),
     ("group_requests", {"jid": "120363000000000001@G.US"}, {"jid": GROUP}),
     ("group_invite_link", {"jid": GROUP}, {"jid": GROUP, "reset": False}),
     ("set_group_announce", {"jid": GROUP, "announce": True}, {"jid": GROUP, "announce": True}),
@@ -64,4 +76,6 @@ def test_which_group_jobs_are_sends():
     """docs/jobs.md "Send semantics": a repeat that would announce a change again, or make a
     second group, is a send; a repeat that asks for the state already reached is not."""
     group_jobs = {name for name in OPERATIONS if "group" in name}
-    assert {name for name in group_jobs if OPERATIONS[name].sends} == {"set_group_name", "set_group_topic"}
+    sends = {name for name in group_jobs if OPERATIONS[name].sends}
+    assert sends == {"set_group_name", "set_group_topic", "create_group"}
+    assert OPERATIONS["create_group"].sends and OPERATIONS["create_group"].target == "participants"

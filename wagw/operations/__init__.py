@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from wagw.operations.args import (
+    CreateGroupArgs,
     FetchAvatarArgs,
     GroupInfoArgs,
     GroupInviteLinkArgs,
@@ -242,6 +243,16 @@ OPERATIONS: dict[str, Operation] = {
             retries=2,
             interval=2,
             target="jid",
+        ),
+        Operation(
+            "create_group",
+            CreateGroupArgs,
+            "Create a group with these participants (this account its admin): the new group's group_info.",
+            timeout=60,
+            retries=2,
+            interval=5,
+            target="participants",
+            sends=True,
         ),
         Operation(
             "mark_read",

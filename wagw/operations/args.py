@@ -190,6 +190,34 @@ class GroupRequestsArgs(GroupInfoArgs):
     """jid: the group whose pending join requests to list."""
 
 
+def _people(values: list[str], info: ValidationInfo) -> list[str]:
+    """Participants of a group: users only (phone numbers, user JIDs or LIDs), no duplicates."""
+    people = []
+    for value in values:
+        jid = normalize_target(value, fake=_fake(info))
+        if jid.rpartition("@")[2] not in (USER_SERVER, "lid"):
+            raise ValueError(f"{shown(value)} is not a user (a phone number, …@{USER_SERVER} or …@lid)")
+        people.append(jid)
+    return _unique(people)
+
+
+class CreateGroupArgs(JobArgs):
+    name: str = Field(min_length=1, max_length=MAX_GROUP_NAME)
+    participants: list[str] = Field(min_length=1, max_length=MAX_LIST)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name is blank")
+        return value
+
+    @field_validator("participants")
+    @classmethod
+    def _participants(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _people(values, info)
+
+
 class JoinedGroupsArgs(JobArgs):
     """No arguments."""
 

@@ -127,3 +127,6 @@ class Backend(ABC):
 
     @abstractmethod
     def group_requests(self, jid: str) -> dict: ...
+
+    @abstractmethod
+    def create_group(self, name: str, participants: list[str]) -> dict: ...

@@ -341,6 +341,14 @@ class FakeBackend(Backend):
         self._call("group_requests", {"jid": jid}, [jid])
         return results.join_requests(jid, [results.join_request("15557654321@s.whatsapp.net", 1_764_412_200)])
 
+    def create_group(self, name: str, participants: list[str]) -> dict:
+        self._call("create_group", {"name": name, "participants": list(participants)}, list(participants))
+        jid = "120363" + str(int(_fake_id(name + secrets.token_hex(8), 12), 16) % 10**12).zfill(12) + "@g.us"
+        owner = f"{FAKE_PHONE}@s.whatsapp.net"
+        members = [results.participant(owner, "100000000000001@lid", True, True, None)]
+        members += [results.participant(p, None, False, False, None) for p in participants]
+        return results.group(jid, name, None, owner, time.time(), False, False, members)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

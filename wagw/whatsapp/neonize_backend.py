@@ -481,3 +481,8 @@ class NeonizeBackend(Backend):
     def group_requests(self, jid: str) -> dict:
         found = self._call("group_requests", self._client.get_group_request_participants, self._jid(jid))
         return neonize_results.join_requests(jid, found)
+
+    def create_group(self, name: str, participants: list[str]) -> dict:
+        # neonize makes a new create key per call: a second call is a second group.
+        info = self._call("create_group", self._client.create_group, name, [self._jid(p) for p in participants])
+        return neonize_results.group(info)

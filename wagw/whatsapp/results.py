@@ -20,6 +20,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - set_group_topic -> {"jid", "topic"} (topic null when it was removed)
 - group_invite_link -> {"jid", "link": "https://chat.whatsapp.com/<code>", "reset"}
 - group_requests -> {"jid", "requests": [{"jid", "requested_at"}]}
+- create_group -> <group_info> of the new group
 - set_group_announce -> {"jid", "announce"}
 - set_group_locked -> {"jid", "locked"}
 """
