@@ -55,6 +55,7 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "LeaveGroup",
+    "UpdateGroupParticipants",
     "GenerateMessageID",
     "CreateGroup",
     "GetGroupRequestParticipants",
@@ -137,6 +138,7 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
+            "UpdateGroupParticipants": self._update_group_participants,
             "GenerateMessageID": self._generate_message_id,
             "CreateGroup": self._create_group,
             "GetGroupRequestParticipants": self._get_group_request_participants,
@@ -288,6 +290,11 @@ class Boundary:
 
     def _create_group(self, uuid, request_ptr, request_size) -> int:
         return go_bytes(self.world.create_group(N.ReqCreateGroup.FromString(_read(request_ptr, request_size))))
+
+    def _update_group_participants(self, uuid, jid_ptr, jid_size, jids_ptr, jids_size, action) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        people = N.JIDArray.FromString(_read(jids_ptr, jids_size))
+        return go_bytes(self.world.update_group_participants(target, list(people.JIDS), _text(action)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

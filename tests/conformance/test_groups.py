@@ -7,6 +7,7 @@ import pytest
 
 from tests.conformance.names import (
     ALICE,
+    ALICE_LID,
     BOB,
     DEVICE,
     ERR_GROUP_NOT_FOUND,
@@ -19,6 +20,7 @@ from tests.conformance.names import (
 )
 
 UNKNOWN_GROUP = "120363999999999999@g.us"
+NOT_A_MEMBER = "15559990000@s.whatsapp.net"
 
 
 @pytest.fixture
@@ -176,3 +178,37 @@ def test_every_create_group_call_has_a_new_create_key(worker):
     second = job(worker, "create_group", name="Launch", participants=[ALICE])["result"]["jid"]
     keys = [call["create_key"] for call in worker.call("calls", entry="CreateGroup")]
     assert first != second and len(set(keys)) == 2
+
+
+# group_participants --------------------------------------------------------------------------
+def test_group_participants_add_promote_demote_remove(worker):
+    def change(action):
+        return job(worker, "group_participants", jid=GROUP, action=action, participants=["+1 555 765 4321"])
+
+    assert change("add") == {
+        "result": {"jid": GROUP, "action": "add", "participants": [{"jid": BOB, "lid": None, "error": None}]}
+    }
+    assert change("promote")["result"]["participants"] == [{"jid": BOB, "lid": None, "error": None}]
+    admins = {p["jid"]: p["is_admin"] for p in job(worker, "group_info", jid=GROUP)["result"]["participants"]}
+    assert admins[BOB] is True
+    assert change("demote")["result"]["participants"][0]["error"] is None
+    assert change("remove")["result"]["participants"][0]["error"] is None
+    members = [p["jid"] for p in job(worker, "group_info", jid=GROUP)["result"]["participants"]]
+    assert BOB not in members
+    actions = [(c["action"], c["people"]) for c in worker.call("calls", entry="UpdateGroupParticipants")]
+    assert actions == [(a, [BOB]) for a in ("add", "promote", "demote", "remove")]
+
+
+def test_group_participants_reports_whatsapps_code_per_person(worker):
+    result = job(worker, "group_participants", jid=GROUP, action="add", participants=[ALICE, BOB])["result"]
+    assert [(p["jid"], p["lid"], p["error"]) for p in result["participants"]] == [
+        (ALICE, ALICE_LID, 409),  # already in the group
+        (BOB, None, None),
+    ]
+    removed = job(worker, "group_participants", jid=GROUP, action="remove", participants=[NOT_A_MEMBER])["result"]
+    assert removed["participants"][0]["error"] == 404
+
+
+def test_group_participants_of_an_unknown_group_fails_with_whatsmeows_text(worker):
+    failed = job(worker, "group_participants", jid=UNKNOWN_GROUP, action="add", participants=[BOB])
+    assert_backend_error(failed, f"group_participants failed: {ERR_IQ_NOT_FOUND}")

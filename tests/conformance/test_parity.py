@@ -52,6 +52,12 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
         {"name": "Launch", "participants": [ALICE]},
         lambda r: (keys(r), r["name"], [p["jid"] for p in r["participants"]][1:]),
     ),
+    (
+        "group-participants",
+        "group_participants",
+        {"jid": GROUP, "action": "promote", "participants": [ALICE]},
+        lambda r: (keys(r), r["action"], [(p["jid"], p["error"]) for p in r["participants"]]),
+    ),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]

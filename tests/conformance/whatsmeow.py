@@ -428,6 +428,45 @@ class World:
         self.groups[group.jid] = group
         return N.GetGroupInfoReturnFunction(GroupInfo=encode_group_info(group))
 
+    def update_group_participants(
+        self, target: N.JID, people: list[N.JID], action: str
+    ) -> N.UpdateGroupParticipantsReturnFunction:
+        """whatsmeow's UpdateGroupParticipants: each person comes back with WhatsApp's code
+        when the change could not be made for them (409 already in, 404 not in the group)."""
+        asked = [jid_text(p) for p in people]
+        found = self._group_iq("UpdateGroupParticipants", target, people=asked, action=action)
+        if isinstance(found, str):
+            return N.UpdateGroupParticipantsReturnFunction(Error=found)
+        members = {phone: (lid, admin) for phone, lid, admin in found.participants}
+        answers = []
+        for person in asked:
+            error = 0
+            if action == "add":
+                if person in members:
+                    error = 409
+                else:
+                    members[person] = ("", False)
+            elif person not in members:
+                error = 404
+            elif action == "remove":
+                del members[person]
+            else:
+                members[person] = (members[person][0], action == "promote")
+            lid, admin = members.get(person, ("", False))
+            answers.append(
+                N.GroupParticipant(
+                    JID=jid(lid or person),
+                    LID=jid(lid or None),
+                    PhoneNumber=jid(person),
+                    IsAdmin=admin,
+                    IsSuperAdmin=False,
+                    DisplayName="",
+                    Error=error,
+                )
+            )
+        found.participants = [(phone, lid, admin) for phone, (lid, admin) in members.items()]
+        return N.UpdateGroupParticipantsReturnFunction(participants=answers)
+
 
 def encode_group_info(group: Group) -> N.GroupInfo:
     """EncodeGroupInfo: GroupCreated is proto.Float32(float32(info.GroupCreated.Unix()))."""

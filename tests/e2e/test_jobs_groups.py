@@ -127,3 +127,19 @@ def test_create_group_crash_after_the_hand_over_is_outcome_unknown(daemon):
     assert job.get_status() == JobStatus.FAILED
     assert "OutcomeUnknown: outcome unknown: create_group" in job.latest_result().exc_string
     assert len(sent(daemon, "create_group")) == before + 1  # one attempt reached the fake, not three
+
+
+@pytest.mark.parametrize("action", ["add", "remove", "promote", "demote"])
+def test_group_participants(daemon, action):
+    job = run(daemon, "group_participants", jid=GROUP, action=action, participants=["+1 555 123 4567"])
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    assert job.return_value() == {
+        "jid": GROUP,
+        "action": action,
+        "participants": [{"jid": "15551234567@s.whatsapp.net", "lid": None, "error": None}],
+    }
+    assert sent(daemon, "group_participants")[-1] == {
+        "jid": GROUP,
+        "action": action,
+        "participants": ["15551234567@s.whatsapp.net"],
+    }

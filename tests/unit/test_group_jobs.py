@@ -11,6 +11,15 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("group_participants", {"jid": GROUP, "participants": ["+15551234567"]}, "action: Field required"),
+    (
+        "group_participants",
+        {"jid": GROUP, "action": "kick", "participants": ["+15551234567"]},
+        "action: Input should be 'add', 'remove', 'promote' or 'demote'",
+    ),
+    ("group_participants", {"jid": GROUP, "action": "add", "participants": []}, "participants: List should have"),
+    ("group_participants", {"jid": GROUP, "action": "add", "participants": [GROUP]}, "participants: "),
+    ("group_participants", {"jid": "+15551234567", "action": "add", "participants": ["+15551234567"]}, "jid: "),
     ("create_group", {"participants": ["+15551234567"]}, "name: Field required"),
     ("create_group", {"name": " ", "participants": ["+15551234567"]}, "name: name is blank"),
     ("create_group", {"name": "Launch"}, "participants: Field required"),
@@ -43,6 +52,11 @@ BAD = [
 ]
 
 GOOD = [
+    (
+        "group_participants",
+        {"jid": GROUP, "action": "demote", "participants": ["+1 555 123 4567"]},
+        {"jid": GROUP, "action": "demote", "participants": ["15551234567@s.whatsapp.net"]},
+    ),
     (
         "create_group",
         {"name": "Launch", "participants": ["+1 555 123 4567", "15551234567@s.whatsapp.net", "100000000000002@lid"]},

@@ -21,6 +21,7 @@ from wagw.operations.args import (
     FetchAvatarArgs,
     GroupInfoArgs,
     GroupInviteLinkArgs,
+    GroupParticipantsArgs,
     GroupRequestsArgs,
     InvalidArguments,
     IsOnWhatsAppArgs,
@@ -253,6 +254,15 @@ OPERATIONS: dict[str, Operation] = {
             interval=5,
             target="participants",
             sends=True,
+        ),
+        Operation(
+            "group_participants",
+            GroupParticipantsArgs,
+            "Add, remove, promote or demote participants of a group: {jid, action, participants: [{jid, lid, error}]}.",
+            timeout=60,
+            retries=2,
+            interval=5,
+            target="jid",
         ),
         Operation(
             "mark_read",

@@ -8,6 +8,7 @@ retried) and never reaches the native host.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -211,6 +212,16 @@ class CreateGroupArgs(JobArgs):
         if not value.strip():
             raise ValueError("name is blank")
         return value
+
+    @field_validator("participants")
+    @classmethod
+    def _participants(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _people(values, info)
+
+
+class GroupParticipantsArgs(GroupInfoArgs):
+    action: Literal["add", "remove", "promote", "demote"]
+    participants: list[str] = Field(min_length=1, max_length=MAX_LIST)
 
     @field_validator("participants")
     @classmethod

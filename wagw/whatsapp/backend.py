@@ -130,3 +130,6 @@ class Backend(ABC):
 
     @abstractmethod
     def create_group(self, name: str, participants: list[str]) -> dict: ...
+
+    @abstractmethod
+    def group_participants(self, jid: str, action: str, participants: list[str]) -> dict: ...

@@ -349,6 +349,12 @@ class FakeBackend(Backend):
         members += [results.participant(p, None, False, False, None) for p in participants]
         return results.group(jid, name, None, owner, time.time(), False, False, members)
 
+    def group_participants(self, jid: str, action: str, participants: list[str]) -> dict:
+        args = {"jid": jid, "action": action, "participants": list(participants)}
+        self._call("group_participants", args, [jid, *participants])
+        entries = [results.participant_change(p, None, None) for p in participants]
+        return results.participants_changed(jid, action, entries)
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

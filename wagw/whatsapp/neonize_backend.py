@@ -486,3 +486,14 @@ class NeonizeBackend(Backend):
         # neonize makes a new create key per call: a second call is a second group.
         info = self._call("create_group", self._client.create_group, name, [self._jid(p) for p in participants])
         return neonize_results.group(info)
+
+    def group_participants(self, jid: str, action: str, participants: list[str]) -> dict:
+        change = native.load().enum.ParticipantChange(action)
+        found = self._call(
+            "group_participants",
+            self._client.update_group_participants,
+            self._jid(jid),
+            [self._jid(p) for p in participants],
+            change,
+        )
+        return neonize_results.participants_changed(jid, action, found)

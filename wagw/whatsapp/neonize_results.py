@@ -104,3 +104,13 @@ def join_requests(group_jid: str, found: Any) -> dict:
     return results.join_requests(
         group_jid, [results.join_request(jid_str(item.Participant) or "", item.TimeAt or None) for item in found]
     )
+
+
+def participants_changed(group_jid: str, action: str, found: Any) -> dict:
+    """group_participants' result from neonize's GroupParticipant list (Error: WhatsApp's
+    code for that person, 0 when the change was made)."""
+    entries = [
+        results.participant_change(jid_str(p.PhoneNumber) or jid_str(p.JID) or "", jid_str(p.LID), p.Error)
+        for p in found
+    ]
+    return results.participants_changed(group_jid, action, entries)
