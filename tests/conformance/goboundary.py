@@ -55,6 +55,7 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "LeaveGroup",
+    "JoinGroupWithLink",
     "UpdateGroupParticipants",
     "GenerateMessageID",
     "CreateGroup",
@@ -138,6 +139,7 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
+            "JoinGroupWithLink": self._join_group_with_link,
             "UpdateGroupParticipants": self._update_group_participants,
             "GenerateMessageID": self._generate_message_id,
             "CreateGroup": self._create_group,
@@ -295,6 +297,9 @@ class Boundary:
         target = N.JID.FromString(_read(jid_ptr, jid_size))
         people = N.JIDArray.FromString(_read(jids_ptr, jids_size))
         return go_bytes(self.world.update_group_participants(target, list(people.JIDS), _text(action)))
+
+    def _join_group_with_link(self, uuid, code) -> int:
+        return go_bytes(self.world.join_group_with_link(_text(code)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -19,6 +19,8 @@ GROUP = "120363402106000000@g.us"
 LEGACY_GROUP = "15550001111-1700000100@g.us"  # "<creator>-<creation time>": the time is exact
 GROUP_CREATED = 1_700_000_100  # 2023-11-14T22:15:00Z; float32 makes it 1_700_000_128
 NOPIC = "nopic@s.whatsapp.net"
+INVITE_CODE = "HbLNhIVW8Nh5Gh0iHpDlhm"  # LEGACY_GROUP's invite code (the account is not in it)
+REVOKED_CODE = "Fq7bWzT2yK9dLmP4sR6vXa"
 
 # whatsmeow errors.go / goneonize main.go, verbatim.
 ERR_PROFILE_PICTURE_NOT_SET = "that user or group does not have a profile picture"
@@ -31,6 +33,8 @@ ERR_IQ_NOT_FOUND = "info query returned status 404: item-not-found"
 ERR_IQ_FORBIDDEN = "info query returned status 403: forbidden"
 ERR_IQ_NOT_AUTHORIZED = "info query returned status 401: not-authorized"
 ERR_NOT_IN_GROUP = "you're not participating in that group"
+ERR_INVITE_LINK_INVALID = "that group invite link is not valid"
+ERR_INVITE_LINK_REVOKED = "that group invite link has been revoked"
 ERR_INVITE_LINK_UNAUTHORIZED = "you don't have the permission to get the group's invite link"
 ERR_FUNCTION_RETURNED_NOTHING = "Function returned nothing."
 # protobuf-go writes "proto:" then a space or a no-break space (per build); use the latter.

@@ -11,12 +11,16 @@ from tests.conformance.names import (
     BOB,
     DEVICE,
     ERR_GROUP_NOT_FOUND,
+    ERR_INVITE_LINK_INVALID,
+    ERR_INVITE_LINK_REVOKED,
     ERR_INVITE_LINK_UNAUTHORIZED,
     ERR_IQ_NOT_AUTHORIZED,
     ERR_IQ_NOT_FOUND,
     ERR_NOT_IN_GROUP,
     GROUP,
+    INVITE_CODE,
     LEGACY_GROUP,
+    REVOKED_CODE,
 )
 
 UNKNOWN_GROUP = "120363999999999999@g.us"
@@ -212,3 +216,28 @@ def test_group_participants_reports_whatsapps_code_per_person(worker):
 def test_group_participants_of_an_unknown_group_fails_with_whatsmeows_text(worker):
     failed = job(worker, "group_participants", jid=UNKNOWN_GROUP, action="add", participants=[BOB])
     assert_backend_error(failed, f"group_participants failed: {ERR_IQ_NOT_FOUND}")
+
+
+# join_group ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "link",
+    [f"https://chat.whatsapp.com/{INVITE_CODE}", f"chat.whatsapp.com/{INVITE_CODE}", INVITE_CODE],
+    ids=["link", "no-scheme", "code"],
+)
+def test_join_group_by_link_or_code(worker, link):
+    assert job(worker, "join_group", link=link) == {"result": {"jid": LEGACY_GROUP}}
+    # Only the code reaches WhatsApp (wagw never fetches the link).
+    assert worker.call("calls", entry="JoinGroupWithLink") == [{"entry": "JoinGroupWithLink", "code": INVITE_CODE}]
+    members = [p["jid"] for p in job(worker, "group_info", jid=LEGACY_GROUP)["result"]["participants"]]
+    assert "15550001111@s.whatsapp.net" in members
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [("AAAAAAAAAAAAAAAAAAAAAA", ERR_INVITE_LINK_INVALID), (REVOKED_CODE, ERR_INVITE_LINK_REVOKED)],
+    ids=["invalid", "revoked"],
+)
+def test_join_group_with_a_bad_link_fails_with_whatsmeows_text(worker, code, text):
+    assert_backend_error(
+        job(worker, "join_group", link=f"https://chat.whatsapp.com/{code}"), f"join_group failed: {text}"
+    )

@@ -38,6 +38,8 @@ from tests.conformance.names import (
     ALICE_LID,
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
+    ERR_INVITE_LINK_INVALID,
+    ERR_INVITE_LINK_REVOKED,
     ERR_INVITE_LINK_UNAUTHORIZED,
     ERR_IQ_BAD_REQUEST,
     ERR_IQ_FORBIDDEN,
@@ -50,8 +52,10 @@ from tests.conformance.names import (
     GROUP,
     GROUP_CREATED,
     HIDDEN_USER,
+    INVITE_CODE,
     LEGACY_GROUP,
     PROTO_PREFIX,
+    REVOKED_CODE,
     SLOW_USER,
 )
 
@@ -230,6 +234,7 @@ class World:
     inbound: queue.Queue = field(default_factory=queue.Queue)  # (code, proto) or a callable
     lock: threading.Lock = field(default_factory=threading.Lock)
     message_ids: int = 0
+    revoked_codes: set[str] = field(default_factory=set)
 
     def record(self, entry: str, **arguments: Any) -> None:
         with self.lock:
@@ -467,6 +472,27 @@ class World:
         found.participants = [(phone, lid, admin) for phone, (lid, admin) in members.items()]
         return N.UpdateGroupParticipantsReturnFunction(participants=answers)
 
+    def _invited_group(self, code: str) -> Group | str:
+        """The group of an invite code, or whatsmeow's error: 406 -> ErrInviteLinkInvalid,
+        410 -> ErrInviteLinkRevoked (the human text is the error's text)."""
+        code = code.removeprefix(INVITE_LINK_PREFIX)  # whatsmeow's stripURLPrefix
+        if code in self.revoked_codes:
+            return ERR_INVITE_LINK_REVOKED
+        for group in self.groups.values():
+            if group.invite_code and group.invite_code == code:
+                return group
+        return ERR_INVITE_LINK_INVALID
+
+    def join_group_with_link(self, code: str) -> N.JoinGroupWithLinkReturnFunction:
+        self.record("JoinGroupWithLink", code=code)
+        found = self._invited_group(code)
+        if isinstance(found, str):
+            return N.JoinGroupWithLinkReturnFunction(Error=found)
+        me = ACCOUNT + "@s.whatsapp.net"
+        if all(phone != me for phone, _, _ in found.participants):
+            found.participants.append((me, "100000000000001@lid", False))
+        return N.JoinGroupWithLinkReturnFunction(Jid=jid(found.jid))
+
 
 def encode_group_info(group: Group) -> N.GroupInfo:
     """EncodeGroupInfo: GroupCreated is proto.Float32(float32(info.GroupCreated.Unix()))."""
@@ -502,6 +528,7 @@ def encode_group_info(group: Group) -> N.GroupInfo:
 
 def standard_world() -> World:
     world = World(pictures={"15551234567": "4184652986", "15557654321": "1234509876"}, hidden_pictures={HIDDEN_USER})
+    world.revoked_codes = {REVOKED_CODE}
     world.registered = {"+15551234567": ALICE_LID, "+15557654321": None}
     world.groups = {
         GROUP: Group(
@@ -512,7 +539,9 @@ def standard_world() -> World:
             [(ACCOUNT + "@s.whatsapp.net", "100000000000001@lid", True), (ALICE, ALICE_LID, False)],
             requests=[("15557654321@s.whatsapp.net", 1_764_412_200)],
         ),
-        LEGACY_GROUP: Group(LEGACY_GROUP, "Old", 1_700_000_100, 1_700_000_900, [(ALICE, ALICE_LID, True)]),
+        LEGACY_GROUP: Group(
+            LEGACY_GROUP, "Old", 1_700_000_100, 1_700_000_900, [(ALICE, ALICE_LID, True)], invite_code=INVITE_CODE
+        ),
     }
     return world
 

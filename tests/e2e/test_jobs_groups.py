@@ -143,3 +143,10 @@ def test_group_participants(daemon, action):
         "action": action,
         "participants": ["15551234567@s.whatsapp.net"],
     }
+
+
+def test_join_group(daemon):
+    job = run(daemon, "join_group", link="https://chat.whatsapp.com/HbLNhIVW8Nh5Gh0iHpDlhm")
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    assert job.return_value()["jid"].endswith("@g.us")
+    assert sent(daemon, "join_group")[-1] == {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}

@@ -11,6 +11,13 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("join_group", {}, "link: Field required"),
+    ("join_group", {"link": "https://evil.example/HbLNhIVW8Nh5Gh0iHpDlhm"}, "link: "),
+    ("join_group", {"link": "https://chat.whatsapp.com.evil.example/HbLNhIVW8Nh5Gh0iHpDlhm"}, "link: "),
+    ("join_group", {"link": "https://chat.whatsapp.com/HbLNhIVW8Nh5Gh0iHpDlhm?x=1"}, "link: "),
+    ("join_group", {"link": "file:///etc/passwd"}, "link: "),
+    ("join_group", {"link": "short"}, "link: "),
+    ("join_group", {"link": "crash"}, "link: "),  # the fake's names only with the fake backend
     ("group_participants", {"jid": GROUP, "participants": ["+15551234567"]}, "action: Field required"),
     (
         "group_participants",
@@ -52,6 +59,9 @@ BAD = [
 ]
 
 GOOD = [
+    ("join_group", {"link": "https://chat.whatsapp.com/HbLNhIVW8Nh5Gh0iHpDlhm"}, {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}),
+    ("join_group", {"link": " chat.whatsapp.com/HbLNhIVW8Nh5Gh0iHpDlhm/ "}, {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}),
+    ("join_group", {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}, {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}),
     (
         "group_participants",
         {"jid": GROUP, "action": "demote", "participants": ["+1 555 123 4567"]},
@@ -93,3 +103,7 @@ def test_which_group_jobs_are_sends():
     sends = {name for name in group_jobs if OPERATIONS[name].sends}
     assert sends == {"set_group_name", "set_group_topic", "create_group"}
     assert OPERATIONS["create_group"].sends and OPERATIONS["create_group"].target == "participants"
+
+
+def test_the_fake_backends_names_pass_as_invite_codes_only_for_the_fake():
+    assert validate("join_group", (), {"link": "crash"}, fake=True).model_dump() == {"link": "crash"}

@@ -27,6 +27,7 @@ from wagw.operations.args import (
     IsOnWhatsAppArgs,
     JobArgs,
     JoinedGroupsArgs,
+    JoinGroupArgs,
     LeaveGroupArgs,
     MarkReadArgs,
     SendImageArgs,
@@ -263,6 +264,15 @@ OPERATIONS: dict[str, Operation] = {
             retries=2,
             interval=5,
             target="jid",
+        ),
+        Operation(
+            "join_group",
+            JoinGroupArgs,
+            "Join a group through its invite link or code: {jid} of the group joined (or asked to join).",
+            timeout=30,
+            retries=2,
+            interval=2,
+            target="link",
         ),
         Operation(
             "mark_read",

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from wagw.addresses import (
+    FAKE_USERS,
     GROUP_SERVER,
     USER_SERVER,
     check_length,
@@ -40,6 +41,9 @@ MAX_GROUP_TOPIC = 2048  # characters in a group's topic (description)
 MAX_LIST = 100  # JIDs, phones or message ids in one call
 MAX_ID = 128  # characters in a message id
 
+# https://chat.whatsapp.com/<code> (scheme optional), or the code alone: whatsmeow's
+# InviteLinkPrefix is the only host, and a code is letters and digits (22 today).
+_INVITE = re.compile(r"(?:(?:https?://)?chat\.whatsapp\.com/(?:invite/)?)?(?P<code>[A-Za-z0-9]{16,32})/?")
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_\-.:]+")
 
 
@@ -227,6 +231,32 @@ class GroupParticipantsArgs(GroupInfoArgs):
     @classmethod
     def _participants(cls, values: list[str], info: ValidationInfo) -> list[str]:
         return _people(values, info)
+
+
+def invite_code(value: str, *, fake: bool = False) -> str:
+    """A chat.whatsapp.com invite link, or its code alone -> the code (never fetched: wagw
+    hands only the code to WhatsApp). The fake's crash/hang/fail pass as codes."""
+    check_length(value)
+    text = value.strip()
+    if fake and text in FAKE_USERS:
+        return text
+    match = _INVITE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{shown(value)} is not a chat.whatsapp.com invite link or invite code")
+    return match.group("code")
+
+
+class _InviteLinkArgs(JobArgs):
+    link: str
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, value: str, info: ValidationInfo) -> str:
+        return invite_code(value, fake=_fake(info))
+
+
+class JoinGroupArgs(_InviteLinkArgs):
+    """link: the invite link (https://chat.whatsapp.com/<code>) or the code."""
 
 
 class JoinedGroupsArgs(JobArgs):

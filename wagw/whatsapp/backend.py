@@ -133,3 +133,6 @@ class Backend(ABC):
 
     @abstractmethod
     def group_participants(self, jid: str, action: str, participants: list[str]) -> dict: ...
+
+    @abstractmethod
+    def join_group(self, link: str) -> dict: ...

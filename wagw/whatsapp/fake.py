@@ -355,6 +355,13 @@ class FakeBackend(Backend):
         entries = [results.participant_change(p, None, None) for p in participants]
         return results.participants_changed(jid, action, entries)
 
+    def join_group(self, link: str) -> dict:
+        self._call("join_group", {"link": link}, [link])
+        return results.joined_group(self._group_of_code(link))
+
+    def _group_of_code(self, code: str) -> str:
+        return "120363" + str(int(_fake_id(code, 12), 16) % 10**12).zfill(12) + "@g.us"
+
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"
         members = [

@@ -497,3 +497,7 @@ class NeonizeBackend(Backend):
             change,
         )
         return neonize_results.participants_changed(jid, action, found)
+
+    def join_group(self, link: str) -> dict:
+        joined = self._call("join_group", self._client.join_group_with_link, link)
+        return results.joined_group(neonize_events.jid_str(joined) or "")

@@ -21,6 +21,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - group_invite_link -> {"jid", "link": "https://chat.whatsapp.com/<code>", "reset"}
 - group_requests -> {"jid", "requests": [{"jid", "requested_at"}]}
 - create_group -> <group_info> of the new group
+- join_group -> {"jid"}
 - group_participants -> {"jid", "action", "participants": [{"jid", "lid", "error"}]}
   (error: WhatsApp's code for that person, e.g. 409 already in the group; null when done)
 - set_group_announce -> {"jid", "announce"}
@@ -154,3 +155,7 @@ def participant_change(jid: str, lid: str | None, error: int | None) -> dict:
 
 def participants_changed(group_jid: str, action: str, entries: list[dict]) -> dict:
     return {"jid": group_jid, "action": action, "participants": entries}
+
+
+def joined_group(jid: str) -> dict:
+    return {"jid": jid}
