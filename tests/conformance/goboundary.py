@@ -55,6 +55,7 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "LeaveGroup",
+    "GetGroupInfoFromLink",
     "JoinGroupWithLink",
     "UpdateGroupParticipants",
     "GenerateMessageID",
@@ -139,6 +140,7 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
+            "GetGroupInfoFromLink": self._get_group_info_from_link,
             "JoinGroupWithLink": self._join_group_with_link,
             "UpdateGroupParticipants": self._update_group_participants,
             "GenerateMessageID": self._generate_message_id,
@@ -300,6 +302,9 @@ class Boundary:
 
     def _join_group_with_link(self, uuid, code) -> int:
         return go_bytes(self.world.join_group_with_link(_text(code)))
+
+    def _get_group_info_from_link(self, uuid, code) -> int:
+        return go_bytes(self.world.get_group_info_from_link(_text(code)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -241,3 +241,22 @@ def test_join_group_with_a_bad_link_fails_with_whatsmeows_text(worker, code, tex
     assert_backend_error(
         job(worker, "join_group", link=f"https://chat.whatsapp.com/{code}"), f"join_group failed: {text}"
     )
+
+
+# group_info_from_link ------------------------------------------------------------------------
+def test_group_info_from_link_without_joining(worker):
+    result = job(worker, "group_info_from_link", link=f"https://chat.whatsapp.com/{INVITE_CODE}")["result"]
+    assert (result["jid"], result["name"], result["created"]) == (LEGACY_GROUP, "Old", "2023-11-14T22:15:00Z")
+    assert worker.call("calls", entry="GetGroupInfoFromLink") == [
+        {"entry": "GetGroupInfoFromLink", "code": INVITE_CODE}
+    ]
+    assert "15550001111@s.whatsapp.net" not in [p["jid"] for p in result["participants"]]
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [("AAAAAAAAAAAAAAAAAAAAAA", ERR_INVITE_LINK_INVALID), (REVOKED_CODE, ERR_INVITE_LINK_REVOKED)],
+    ids=["invalid", "revoked"],
+)
+def test_group_info_from_a_bad_link_fails_with_whatsmeows_text(worker, code, text):
+    assert_backend_error(job(worker, "group_info_from_link", link=code), f"group_info_from_link failed: {text}")

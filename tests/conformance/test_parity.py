@@ -58,6 +58,12 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
         {"jid": GROUP, "action": "promote", "participants": [ALICE]},
         lambda r: (keys(r), r["action"], [(p["jid"], p["error"]) for p in r["participants"]]),
     ),
+    (
+        "group-info-from-link",
+        "group_info_from_link",
+        {"link": "https://chat.whatsapp.com/HbLNhIVW8Nh5Gh0iHpDlhm"},
+        lambda r: (keys(r), {tuple(keys(p)) for p in r["participants"]}),
+    ),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]

@@ -493,6 +493,13 @@ class World:
             found.participants.append((me, "100000000000001@lid", False))
         return N.JoinGroupWithLinkReturnFunction(Jid=jid(found.jid))
 
+    def get_group_info_from_link(self, code: str) -> N.GetGroupInfoReturnFunction:
+        self.record("GetGroupInfoFromLink", code=code)
+        found = self._invited_group(code)
+        if isinstance(found, str):
+            return N.GetGroupInfoReturnFunction(Error=found)
+        return N.GetGroupInfoReturnFunction(GroupInfo=encode_group_info(found))
+
 
 def encode_group_info(group: Group) -> N.GroupInfo:
     """EncodeGroupInfo: GroupCreated is proto.Float32(float32(info.GroupCreated.Unix()))."""

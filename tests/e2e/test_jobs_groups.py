@@ -150,3 +150,11 @@ def test_join_group(daemon):
     assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
     assert job.return_value()["jid"].endswith("@g.us")
     assert sent(daemon, "join_group")[-1] == {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}
+
+
+def test_group_info_from_link(daemon):
+    job = run(daemon, "group_info_from_link", link="HbLNhIVW8Nh5Gh0iHpDlhm")
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    result = job.return_value()
+    assert result["jid"].endswith("@g.us") and {"name", "participants", "owner"} <= set(result)
+    assert sent(daemon, "group_info_from_link")[-1] == {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}

@@ -11,6 +11,8 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("group_info_from_link", {"link": "http://127.0.0.1/HbLNhIVW8Nh5Gh0iHpDlhm"}, "link: "),
+    ("group_info_from_link", {"link": ["HbLNhIVW8Nh5Gh0iHpDlhm"]}, "link: Input should be a valid string"),
     ("join_group", {}, "link: Field required"),
     ("join_group", {"link": "https://evil.example/HbLNhIVW8Nh5Gh0iHpDlhm"}, "link: "),
     ("join_group", {"link": "https://chat.whatsapp.com.evil.example/HbLNhIVW8Nh5Gh0iHpDlhm"}, "link: "),
@@ -59,6 +61,11 @@ BAD = [
 ]
 
 GOOD = [
+    (
+        "group_info_from_link",
+        {"link": "http://chat.whatsapp.com/HbLNhIVW8Nh5Gh0iHpDlhm"},
+        {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"},
+    ),
     ("join_group", {"link": "https://chat.whatsapp.com/HbLNhIVW8Nh5Gh0iHpDlhm"}, {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}),
     ("join_group", {"link": " chat.whatsapp.com/HbLNhIVW8Nh5Gh0iHpDlhm/ "}, {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}),
     ("join_group", {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}, {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}),

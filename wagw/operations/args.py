@@ -259,6 +259,10 @@ class JoinGroupArgs(_InviteLinkArgs):
     """link: the invite link (https://chat.whatsapp.com/<code>) or the code."""
 
 
+class GroupInfoFromLinkArgs(_InviteLinkArgs):
+    """link: the invite link (https://chat.whatsapp.com/<code>) or the code."""
+
+
 class JoinedGroupsArgs(JobArgs):
     """No arguments."""
 

@@ -136,3 +136,6 @@ class Backend(ABC):
 
     @abstractmethod
     def join_group(self, link: str) -> dict: ...
+
+    @abstractmethod
+    def group_info_from_link(self, link: str) -> dict: ...

@@ -359,6 +359,10 @@ class FakeBackend(Backend):
         self._call("join_group", {"link": link}, [link])
         return results.joined_group(self._group_of_code(link))
 
+    def group_info_from_link(self, link: str) -> dict:
+        self._call("group_info_from_link", {"link": link}, [link])
+        return self._fake_group(self._group_of_code(link))
+
     def _group_of_code(self, code: str) -> str:
         return "120363" + str(int(_fake_id(code, 12), 16) % 10**12).zfill(12) + "@g.us"
 

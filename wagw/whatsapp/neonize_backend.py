@@ -501,3 +501,6 @@ class NeonizeBackend(Backend):
     def join_group(self, link: str) -> dict:
         joined = self._call("join_group", self._client.join_group_with_link, link)
         return results.joined_group(neonize_events.jid_str(joined) or "")
+
+    def group_info_from_link(self, link: str) -> dict:
+        return neonize_results.group(self._call("group_info_from_link", self._client.get_group_info_from_link, link))

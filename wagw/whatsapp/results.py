@@ -22,6 +22,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - group_requests -> {"jid", "requests": [{"jid", "requested_at"}]}
 - create_group -> <group_info> of the new group
 - join_group -> {"jid"}
+- group_info_from_link -> <group_info>
 - group_participants -> {"jid", "action", "participants": [{"jid", "lid", "error"}]}
   (error: WhatsApp's code for that person, e.g. 409 already in the group; null when done)
 - set_group_announce -> {"jid", "announce"}
