@@ -55,6 +55,7 @@ STUBBED = (
     "GetJoinedGroups",
     "MarkRead",
     "LeaveGroup",
+    "SetGroupPhoto",
     "GetGroupInfoFromLink",
     "JoinGroupWithLink",
     "UpdateGroupParticipants",
@@ -140,6 +141,7 @@ class Boundary:
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "LeaveGroup": self._leave_group,
+            "SetGroupPhoto": self._set_group_photo,
             "GetGroupInfoFromLink": self._get_group_info_from_link,
             "JoinGroupWithLink": self._join_group_with_link,
             "UpdateGroupParticipants": self._update_group_participants,
@@ -305,6 +307,10 @@ class Boundary:
 
     def _get_group_info_from_link(self, uuid, code) -> int:
         return go_bytes(self.world.get_group_info_from_link(_text(code)))
+
+    def _set_group_photo(self, uuid, jid_ptr, jid_size, data, size) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_bytes(self.world.set_group_photo(target, _read(data, size)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

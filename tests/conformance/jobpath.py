@@ -26,8 +26,8 @@ def run_job(settings: Any, backend: Any, op: str, kwargs: dict[str, Any], *, fak
     backend, so the same scenario can run against both (test_parity)."""
     fake = settings.backend == "fake" or fake_names
     params = operations.validate(op, (), kwargs, fake=fake).model_dump()
-    if op == "send_image":
-        params = media.image_params(params, settings, None)
+    if op in media.IMAGE_OPERATIONS:
+        params = media.image_params(params, settings, None, op)
     reply = Host(settings, 1, io.StringIO(), io.StringIO())._execute(backend, 1, op, params)
     reply = json.loads(json.dumps(reply, default=str))  # as it crosses the pipe
     return HostClient(settings, 1)._result(reply)

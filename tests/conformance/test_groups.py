@@ -3,7 +3,11 @@ goneonize/whatsmeow answer (whatsmeow.World): results, and whatsmeow's errors.""
 
 from __future__ import annotations
 
+import base64
+import io
+
 import pytest
+from PIL import Image
 
 from tests.conformance.names import (
     ALICE,
@@ -260,3 +264,31 @@ def test_group_info_from_link_without_joining(worker):
 )
 def test_group_info_from_a_bad_link_fails_with_whatsmeows_text(worker, code, text):
     assert_backend_error(job(worker, "group_info_from_link", link=code), f"group_info_from_link failed: {text}")
+
+
+# set_group_photo -----------------------------------------------------------------------------
+def _png(size: tuple[int, int]) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "teal").save(buffer, "png")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_set_group_photo_sends_whatsapp_a_square_jpeg(worker):
+    result = job(worker, "set_group_photo", jid=GROUP, image=_png((1280, 720)))["result"]
+    assert result["jid"] == GROUP and result["picture_id"]
+    [call] = worker.call("calls", entry="SetGroupPhoto")
+    assert call["jpeg"] is True  # a PNG was given; WhatsApp refuses anything but a JPEG
+    assert job(worker, "fetch_avatar", jid=GROUP)["result"]["id"] == result["picture_id"]
+
+
+def test_set_group_photo_of_an_unknown_group_fails_with_whatsmeows_text(worker):
+    failed = job(worker, "set_group_photo", jid=UNKNOWN_GROUP, image=_png((64, 64)))
+    assert_backend_error(failed, f"set_group_photo failed: {ERR_IQ_NOT_FOUND}")
+
+
+def test_set_group_photo_with_an_image_that_does_not_decode_fails_at_once(worker):
+    corrupt = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 64).decode()
+    failed = job(worker, "set_group_photo", jid=GROUP, image=corrupt)
+    assert failed["error"] == "InvalidArguments" and failed["permanent"], failed
+    assert failed["message"].startswith("invalid arguments for set_group_photo: image: the image does not decode")
+    assert worker.call("calls", entry="SetGroupPhoto") == []

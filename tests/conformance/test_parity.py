@@ -21,6 +21,12 @@ from wagw.whatsapp.fake import FakeBackend
 from wagw.whatsapp.fake_inbound import Malformed, to_event
 
 DEVICE_ID = "15550001111@s.whatsapp.net"
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+        "0000000c4944415408d763f8cfc000000301010018dd8db00000000049454e44ae426082"
+    )
+).decode()
 CORRUPT_JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 64).decode()
 
 
@@ -64,6 +70,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
         {"link": "https://chat.whatsapp.com/HbLNhIVW8Nh5Gh0iHpDlhm"},
         lambda r: (keys(r), {tuple(keys(p)) for p in r["participants"]}),
     ),
+    ("group-photo", "set_group_photo", {"jid": GROUP, "image": PNG}, lambda r: keys(r)),
+    ("group-photo-corrupt", "set_group_photo", {"jid": GROUP, "image": CORRUPT_JPEG}, lambda r: r),
     ("mark-read", "mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
 ]

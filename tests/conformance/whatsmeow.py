@@ -38,6 +38,7 @@ from tests.conformance.names import (
     ALICE_LID,
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
+    ERR_INVALID_IMAGE_FORMAT,
     ERR_INVITE_LINK_INVALID,
     ERR_INVITE_LINK_REVOKED,
     ERR_INVITE_LINK_UNAUTHORIZED,
@@ -499,6 +500,19 @@ class World:
         if isinstance(found, str):
             return N.GetGroupInfoReturnFunction(Error=found)
         return N.GetGroupInfoReturnFunction(GroupInfo=encode_group_info(found))
+
+    def set_group_photo(self, target: N.JID, avatar: bytes) -> N.SetGroupPhotoReturnFunction:
+        """whatsmeow's SetGroupPhoto: WhatsApp refuses what is not a JPEG with 406, which
+        whatsmeow words as ErrInvalidImageFormat."""
+        is_jpeg = avatar.startswith(b"\xff\xd8\xff")
+        found = self._group_iq("SetGroupPhoto", target, size=len(avatar), jpeg=is_jpeg)
+        if isinstance(found, str):
+            return N.SetGroupPhotoReturnFunction(PictureID="", Error=found)  # goneonize always sets the id
+        if not is_jpeg:
+            return N.SetGroupPhotoReturnFunction(PictureID="", Error=ERR_INVALID_IMAGE_FORMAT)
+        picture_id = str(int(hashlib.sha256(avatar).hexdigest()[:8], 16))
+        self.pictures[found.jid.partition("@")[0]] = picture_id
+        return N.SetGroupPhotoReturnFunction(PictureID=picture_id)
 
 
 def encode_group_info(group: Group) -> N.GroupInfo:

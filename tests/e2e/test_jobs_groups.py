@@ -158,3 +158,34 @@ def test_group_info_from_link(daemon):
     result = job.return_value()
     assert result["jid"].endswith("@g.us") and {"name", "participants", "owner"} <= set(result)
     assert sent(daemon, "group_info_from_link")[-1] == {"link": "HbLNhIVW8Nh5Gh0iHpDlhm"}
+
+
+def test_set_group_photo(daemon):
+    import base64
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), "teal").save(buffer, "png")
+    png = buffer.getvalue()
+    job = run(daemon, "set_group_photo", jid=GROUP, image=base64.b64encode(png).decode())
+    assert job.get_status() == JobStatus.FINISHED, job.latest_result().exc_string
+    result = job.return_value()
+    assert result["jid"] == GROUP and result["picture_id"]
+    assert sent(daemon, "set_group_photo")[-1] == {
+        "jid": GROUP,
+        "image": {"bytes": len(png), "sha256": hashlib.sha256(png).hexdigest()},
+        "mimetype": "image/png",
+    }
+
+
+def test_set_group_photo_outside_the_media_folder_fails_at_once(daemon):
+    before = daemon.redis.llen("wagw:fake:sent")
+    job = run(daemon, "set_group_photo", jid=GROUP, image="/etc/passwd")
+    assert job.get_status() == JobStatus.FAILED
+    exc = job.latest_result().exc_string
+    assert "InvalidArguments: invalid arguments for set_group_photo: image: not " in exc
+    assert "media folder (WAGW_MEDIA_DIR)" in exc
+    assert daemon.redis.llen("wagw:fake:sent") == before

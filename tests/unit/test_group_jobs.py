@@ -11,6 +11,9 @@ GROUP = "120363000000000001@g.us"
 
 # (operation, kwargs, text the message must contain)
 BAD = [
+    ("set_group_photo", {"jid": GROUP}, "image: Field required"),
+    ("set_group_photo", {"jid": GROUP, "image": ""}, "image: String should have at least 1 character"),
+    ("set_group_photo", {"jid": GROUP, "image": b"x"}, "image: Input should be a valid string"),
     ("group_info_from_link", {"link": "http://127.0.0.1/HbLNhIVW8Nh5Gh0iHpDlhm"}, "link: "),
     ("group_info_from_link", {"link": ["HbLNhIVW8Nh5Gh0iHpDlhm"]}, "link: Input should be a valid string"),
     ("join_group", {}, "link: Field required"),
@@ -108,7 +111,7 @@ def test_which_group_jobs_are_sends():
     second group, is a send; a repeat that asks for the state already reached is not."""
     group_jobs = {name for name in OPERATIONS if "group" in name}
     sends = {name for name in group_jobs if OPERATIONS[name].sends}
-    assert sends == {"set_group_name", "set_group_topic", "create_group"}
+    assert sends == {"set_group_name", "set_group_topic", "create_group", "set_group_photo"}
     assert OPERATIONS["create_group"].sends and OPERATIONS["create_group"].target == "participants"
 
 

@@ -18,7 +18,10 @@ from workers import wa
 
 DOCS = (Path(__file__).resolve().parents[2] / "docs" / "jobs.md").read_text()
 # send_image's media argument reaches the backend as bytes plus the sniffed mimetype.
-BACKEND_PARAMETERS = {"send_image": ["to", "image", "mimetype", "caption"]}
+BACKEND_PARAMETERS = {
+    "send_image": ["to", "image", "mimetype", "caption"],
+    "set_group_photo": ["jid", "image", "mimetype"],
+}
 
 
 @pytest.mark.parametrize("name", OPERATIONS)

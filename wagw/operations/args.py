@@ -263,6 +263,10 @@ class GroupInfoFromLinkArgs(_InviteLinkArgs):
     """link: the invite link (https://chat.whatsapp.com/<code>) or the code."""
 
 
+class SetGroupPhotoArgs(GroupInfoArgs):
+    image: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)  # as send_image's
+
+
 class JoinedGroupsArgs(JobArgs):
     """No arguments."""
 

@@ -139,3 +139,6 @@ class Backend(ABC):
 
     @abstractmethod
     def group_info_from_link(self, link: str) -> dict: ...
+
+    @abstractmethod
+    def set_group_photo(self, jid: str, image: bytes, mimetype: str) -> dict: ...

@@ -363,6 +363,12 @@ class FakeBackend(Backend):
         self._call("group_info_from_link", {"link": link}, [link])
         return self._fake_group(self._group_of_code(link))
 
+    def set_group_photo(self, jid: str, image: bytes, mimetype: str) -> dict:
+        digest = hashlib.sha256(image).hexdigest()
+        described = {"bytes": len(image), "sha256": digest}
+        self._call("set_group_photo", {"jid": jid, "image": described, "mimetype": mimetype}, [jid])
+        return results.group_photo(jid, str(int(_fake_id(jid + digest, 12), 16) % 10**10))
+
     def _group_of_code(self, code: str) -> str:
         return "120363" + str(int(_fake_id(code, 12), 16) % 10**12).zfill(12) + "@g.us"
 

@@ -37,7 +37,7 @@ from wagw import keys
 from wagw.addresses import GROUP_SERVER
 from wagw.config import Settings
 from wagw.operations.args import InvalidArguments
-from wagw.operations.images import check_decodes
+from wagw.operations.images import check_decodes, group_photo_jpeg
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_results, results
 from wagw.whatsapp.backend import (
     Backend,
@@ -504,3 +504,12 @@ class NeonizeBackend(Backend):
 
     def group_info_from_link(self, link: str) -> dict:
         return neonize_results.group(self._call("group_info_from_link", self._client.get_group_info_from_link, link))
+
+    def set_group_photo(self, jid: str, image: bytes, mimetype: str) -> dict:
+        try:
+            photo = group_photo_jpeg(image)  # WhatsApp takes a JPEG (whatsmeow: ErrInvalidImageFormat)
+        except ValueError as error:
+            raise InvalidArguments(f"invalid arguments for set_group_photo: image: {error}") from None
+        # Always bytes: given a str, neonize would fetch a URL or read a file itself, unchecked.
+        picture_id = self._call("set_group_photo", self._client.set_group_photo, self._jid(jid), photo)
+        return results.group_photo(jid, picture_id)

@@ -22,6 +22,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - group_requests -> {"jid", "requests": [{"jid", "requested_at"}]}
 - create_group -> <group_info> of the new group
 - join_group -> {"jid"}
+- set_group_photo -> {"jid", "picture_id"}
 - group_info_from_link -> <group_info>
 - group_participants -> {"jid", "action", "participants": [{"jid", "lid", "error"}]}
   (error: WhatsApp's code for that person, e.g. 409 already in the group; null when done)
@@ -160,3 +161,7 @@ def participants_changed(group_jid: str, action: str, entries: list[dict]) -> di
 
 def joined_group(jid: str) -> dict:
     return {"jid": jid}
+
+
+def group_photo(jid: str, picture_id: str | None) -> dict:
+    return {"jid": jid, "picture_id": picture_id or None}

@@ -145,7 +145,7 @@ class Host:
 
         if op not in OPERATIONS:
             return {"id": request_id, "ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
-        if op == "send_image":
+        if "image_b64" in params:  # send_image, set_group_photo (workers.wa.media)
             params = dict(params)
             params["image"] = base64.b64decode(params.pop("image_b64"))
         logger.debug("call {} {}", request_id, op)

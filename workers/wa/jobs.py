@@ -151,8 +151,8 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         target = quarantine.Target.of(op.target_of(valid))
         runtime = _current()
         runtime.quarantines.check(operation, target)
-        if operation == "send_image":
-            params = media.image_params(params, runtime.settings, runtime.deadline)
+        if operation in media.IMAGE_OPERATIONS:
+            params = media.image_params(params, runtime.settings, runtime.deadline, operation)
         calling = True
         mark = _mark_handed(runtime, op)
         result = runtime.host.call(

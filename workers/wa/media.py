@@ -1,4 +1,4 @@
-"""Media arguments of wa jobs (send_image today): an http(s) URL, a file in the media folder
+"""Media arguments of wa jobs (send_image, set_group_photo): an http(s) URL, a file in the media folder
 or base64, turned into bytes and a mimetype sniffed from those bytes. Runs in the wa-worker,
 before the call reaches the native host.
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 FETCH_TIMEOUT = 30.0  # seconds at most for one download, within the job's own timeout
 MAX_PATH = 4096
+# The jobs whose `image` argument goes through these rules before the host sees it.
+IMAGE_OPERATIONS = frozenset({"send_image", "set_group_photo"})
 NOT_IN_MEDIA_DIR = "not a file in the media folder (WAGW_MEDIA_DIR)"
 
 
@@ -40,7 +42,19 @@ def _invalid(message: str) -> InvalidArguments:
     return InvalidArguments(f"invalid arguments for send_image: image: {message}")
 
 
-def image_params(params: dict[str, Any], settings: Settings, deadline: float | None) -> dict[str, Any]:
+def image_params(
+    params: dict[str, Any], settings: Settings, deadline: float | None, operation: str = "send_image"
+) -> dict[str, Any]:
+    """`image` (URL, media-folder path or base64) -> `image_b64` and a sniffed `mimetype`."""
+    try:
+        return _image_params(params, settings, deadline)
+    except InvalidArguments as error:
+        if operation == "send_image":
+            raise
+        raise InvalidArguments(str(error).replace("for send_image:", f"for {operation}:", 1)) from None
+
+
+def _image_params(params: dict[str, Any], settings: Settings, deadline: float | None) -> dict[str, Any]:
     kind, value = image_source(params.pop("image"), settings.media_path)
     if kind == "url":
         data = download(value, settings, deadline)
