@@ -394,12 +394,12 @@ class World:
         404 -> ErrGroupNotFound, 403 -> ErrNotInGroup (the human text is the error's text)."""
         found = self._group_iq("GetGroupInviteLink", target, reset=reset)
         if found == ERR_IQ_NOT_FOUND:
-            return N.GetGroupInviteLinkReturnFunction(Error=ERR_GROUP_NOT_FOUND)
+            return N.GetGroupInviteLinkReturnFunction(InviteLink="", Error=ERR_GROUP_NOT_FOUND)
         if found == ERR_IQ_FORBIDDEN:
-            return N.GetGroupInviteLinkReturnFunction(Error=ERR_NOT_IN_GROUP)
+            return N.GetGroupInviteLinkReturnFunction(InviteLink="", Error=ERR_NOT_IN_GROUP)
         assert isinstance(found, Group)
         if not any(phone == ACCOUNT + "@s.whatsapp.net" and admin for phone, _, admin in found.participants):
-            return N.GetGroupInviteLinkReturnFunction(Error=ERR_INVITE_LINK_UNAUTHORIZED)
+            return N.GetGroupInviteLinkReturnFunction(InviteLink="", Error=ERR_INVITE_LINK_UNAUTHORIZED)
         if reset or not found.invite_code:
             found.invite_code = hashlib.sha256(f"{found.jid}{len(self.calls)}".encode()).hexdigest()[:22]
         return N.GetGroupInviteLinkReturnFunction(InviteLink=INVITE_LINK_PREFIX + found.invite_code)
@@ -411,8 +411,10 @@ class World:
             return N.GetGroupRequestParticipantsReturnFunction(Error=found)
         if not any(phone == ACCOUNT + "@s.whatsapp.net" and admin for phone, _, admin in found.participants):
             return N.GetGroupRequestParticipantsReturnFunction(Error=ERR_IQ_NOT_AUTHORIZED)
-        # goneonize encodes each as GroupParticipantRequest{Participant, TimeAt: RequestedAt.Unix()}
-        requests = [N.GroupParticipantRequest(Participant=jid(who), TimeAt=at) for who, at in found.requests]
+        # goneonize: GroupParticipantRequest{Participant, TimeAt: uint64(RequestedAt.UnixMicro())}
+        requests = [
+            N.GroupParticipantRequest(Participant=jid(who), TimeAt=at * 1_000_000) for who, at in found.requests
+        ]
         return N.GetGroupRequestParticipantsReturnFunction(Participants=requests)
 
     def generate_message_id(self) -> str:
@@ -488,7 +490,7 @@ class World:
         self.record("JoinGroupWithLink", code=code)
         found = self._invited_group(code)
         if isinstance(found, str):
-            return N.JoinGroupWithLinkReturnFunction(Error=found)
+            return N.JoinGroupWithLinkReturnFunction(Jid=jid(None), Error=found)  # goneonize: always a Jid
         me = ACCOUNT + "@s.whatsapp.net"
         if all(phone != me for phone, _, _ in found.participants):
             found.participants.append((me, "100000000000001@lid", False))

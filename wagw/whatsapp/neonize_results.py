@@ -100,9 +100,11 @@ def on_whatsapp(phones: list[str], found: Any) -> dict:
 
 
 def join_requests(group_jid: str, found: Any) -> dict:
-    """group_requests' result from neonize's GroupParticipantRequest list (TimeAt: unix s)."""
+    """group_requests' result from neonize's GroupParticipantRequest list. goneonize sends
+    TimeAt as RequestedAt.UnixMicro(): microseconds."""
     return results.join_requests(
-        group_jid, [results.join_request(jid_str(item.Participant) or "", item.TimeAt or None) for item in found]
+        group_jid,
+        [results.join_request(jid_str(item.Participant) or "", (item.TimeAt / 1e6) or None) for item in found],
     )
 
 
