@@ -19,6 +19,7 @@ GROUP = "120363402106000000@g.us"
 LEGACY_GROUP = "15550001111-1700000100@g.us"  # "<creator>-<creation time>": the time is exact
 GROUP_CREATED = 1_700_000_100  # 2023-11-14T22:15:00Z; float32 makes it 1_700_000_128
 NOPIC = "nopic@s.whatsapp.net"
+PRIVATE_USER = "15550006666@s.whatsapp.net"  # privacy settings: may only be invited to groups
 INVITE_CODE = "HbLNhIVW8Nh5Gh0iHpDlhm"  # LEGACY_GROUP's invite code (the account is not in it)
 REVOKED_CODE = "Fq7bWzT2yK9dLmP4sR6vXa"
 

@@ -24,6 +24,7 @@ from tests.conformance.names import (
     GROUP,
     INVITE_CODE,
     LEGACY_GROUP,
+    PRIVATE_USER,
     REVOKED_CODE,
 )
 
@@ -194,9 +195,13 @@ def test_group_participants_add_promote_demote_remove(worker):
         return job(worker, "group_participants", jid=GROUP, action=action, participants=["+1 555 765 4321"])
 
     assert change("add") == {
-        "result": {"jid": GROUP, "action": "add", "participants": [{"jid": BOB, "lid": None, "error": None}]}
+        "result": {
+            "jid": GROUP,
+            "action": "add",
+            "participants": [{"jid": BOB, "lid": None, "error": None, "invite": None}],
+        }
     }
-    assert change("promote")["result"]["participants"] == [{"jid": BOB, "lid": None, "error": None}]
+    assert change("promote")["result"]["participants"] == [{"jid": BOB, "lid": None, "error": None, "invite": None}]
     admins = {p["jid"]: p["is_admin"] for p in job(worker, "group_info", jid=GROUP)["result"]["participants"]}
     assert admins[BOB] is True
     assert change("demote")["result"]["participants"][0]["error"] is None
@@ -215,6 +220,20 @@ def test_group_participants_reports_whatsapps_code_per_person(worker):
     ]
     removed = job(worker, "group_participants", jid=GROUP, action="remove", participants=[NOT_A_MEMBER])["result"]
     assert removed["participants"][0]["error"] == 404
+
+
+def test_a_person_who_may_only_be_invited_comes_back_with_the_invite(worker):
+    """whatsmeow's AddRequest (goneonize passes it on): the code and expiry of the invite."""
+    result = job(worker, "group_participants", jid=GROUP, action="add", participants=[PRIVATE_USER])["result"]
+    assert result["participants"] == [
+        {
+            "jid": PRIVATE_USER,
+            "lid": None,
+            "error": 403,
+            # goneonize sends the expiry as a float32: 10:30:00 arrives as 10:29:20
+            "invite": {"code": "PrivInv1te", "expires": "2025-12-02T10:29:20Z"},
+        }
+    ]
 
 
 def test_group_participants_of_an_unknown_group_fails_with_whatsmeows_text(worker):

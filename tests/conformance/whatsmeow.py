@@ -55,6 +55,7 @@ from tests.conformance.names import (
     HIDDEN_USER,
     INVITE_CODE,
     LEGACY_GROUP,
+    PRIVATE_USER,
     PROTO_PREFIX,
     REVOKED_CODE,
     SLOW_USER,
@@ -449,9 +450,13 @@ class World:
         answers = []
         for person in asked:
             error = 0
+            request = None
             if action == "add":
                 if person in members:
                     error = 409
+                elif person == PRIVATE_USER:  # privacy: only an invite; whatsmeow's AddRequest
+                    error = 403
+                    request = N.GroupParticipantAddRequest(Code="PrivInv1te", Expiration=float32(1_764_671_400))
                 else:
                     members[person] = ("", False)
             elif person not in members:
@@ -460,7 +465,7 @@ class World:
                 del members[person]
             else:
                 members[person] = (members[person][0], action == "promote")
-            lid, admin = members.get(person, ("", False))
+            lid, admin = members.get(person, ("", False)) if error != 403 else ("", False)
             answers.append(
                 N.GroupParticipant(
                     JID=jid(lid or person),
@@ -470,6 +475,7 @@ class World:
                     IsSuperAdmin=False,
                     DisplayName="",
                     Error=error,
+                    AddRequest=request,
                 )
             )
         found.participants = [(phone, lid, admin) for phone, (lid, admin) in members.items()]

@@ -136,7 +136,7 @@ def test_group_participants(daemon, action):
     assert job.return_value() == {
         "jid": GROUP,
         "action": action,
-        "participants": [{"jid": "15551234567@s.whatsapp.net", "lid": None, "error": None}],
+        "participants": [{"jid": "15551234567@s.whatsapp.net", "lid": None, "error": None, "invite": None}],
     }
     assert sent(daemon, "group_participants")[-1] == {
         "jid": GROUP,

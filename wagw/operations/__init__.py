@@ -261,7 +261,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "group_participants",
             GroupParticipantsArgs,
-            "Add, remove, promote or demote participants of a group: {jid, action, participants: [{jid, lid, error}]}.",
+            "Add, remove, promote or demote participants of a group: {jid, action, participants: [...]}.",
             timeout=60,
             retries=2,
             interval=5,

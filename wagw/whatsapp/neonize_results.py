@@ -111,8 +111,16 @@ def join_requests(group_jid: str, found: Any) -> dict:
 def participants_changed(group_jid: str, action: str, found: Any) -> dict:
     """group_participants' result from neonize's GroupParticipant list (Error: WhatsApp's
     code for that person, 0 when the change was made)."""
-    entries = [
-        results.participant_change(jid_str(p.PhoneNumber) or jid_str(p.JID) or "", jid_str(p.LID), p.Error)
-        for p in found
-    ]
+    entries = []
+    for p in found:
+        request = p.AddRequest if p.HasField("AddRequest") else None
+        entries.append(
+            results.participant_change(
+                jid_str(p.PhoneNumber) or jid_str(p.JID) or "",
+                jid_str(p.LID),
+                p.Error,
+                request.Code if request is not None else None,
+                request.Expiration if request is not None else None,  # float32 unix seconds
+            )
+        )
     return results.participants_changed(group_jid, action, entries)

@@ -24,7 +24,7 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - join_group -> {"jid"}
 - set_group_photo -> {"jid", "picture_id"}
 - group_info_from_link -> <group_info>
-- group_participants -> {"jid", "action", "participants": [{"jid", "lid", "error"}]}
+- group_participants -> {"jid", "action", "participants": [{"jid", "lid", "error", "invite"}]}
   (error: WhatsApp's code for that person, e.g. 409 already in the group; null when done)
 - set_group_announce -> {"jid", "announce"}
 - set_group_locked -> {"jid", "locked"}
@@ -151,8 +151,13 @@ def join_requests(jid: str, requests: list[dict]) -> dict:
     return {"jid": jid, "requests": requests}
 
 
-def participant_change(jid: str, lid: str | None, error: int | None) -> dict:
-    return {"jid": jid, "lid": lid or None, "error": error or None}
+def participant_change(
+    jid: str, lid: str | None, error: int | None, invite_code: str | None = None, invite_expires: float | None = None
+) -> dict:
+    """One person of group_participants; `invite` is the invite WhatsApp offers to send a person
+    whose privacy settings refuse being added (error 403), else null."""
+    invite = {"code": invite_code, "expires": iso_time(invite_expires)} if invite_code else None
+    return {"jid": jid, "lid": lid or None, "error": error or None, "invite": invite}
 
 
 def participants_changed(group_jid: str, action: str, entries: list[dict]) -> dict:
