@@ -63,6 +63,34 @@ STUBBED = (
     "SendChatPresence",
     "SetDisappearingTimer",
     "RejectCall",
+    "LeaveGroup",
+    "SetGroupPhoto",
+    "GetGroupInfoFromLink",
+    "JoinGroupWithLink",
+    "UpdateGroupParticipants",
+    "GenerateMessageID",
+    "CreateGroup",
+    "GetGroupRequestParticipants",
+    "GetGroupInviteLink",
+    "SetGroupAnnounce",
+    "SetGroupLocked",
+    "SetGroupName",
+    "SetGroupTopic",
+)
+# Entries whose Go function returns an error text (C.CString, "" for none), not a BytesReturn.
+STRING_RESULTS = (
+    "GenerateMessageID",
+    "Neonize",
+    "SetGroupAnnounce",
+    "SetGroupLocked",
+    "MarkRead",
+    "LeaveGroup",
+    "SetGroupName",
+    "SetGroupTopic",
+    "SendPresence",
+    "SendChatPresence",
+    "SetDisappearingTimer",
+    "RejectCall",
 )
 
 _libc = ctypes.CDLL(None)
@@ -134,6 +162,19 @@ class Boundary:
             "SendChatPresence": self._send_chat_presence,
             "SetDisappearingTimer": self._set_disappearing_timer,
             "RejectCall": self._reject_call,
+            "LeaveGroup": self._leave_group,
+            "SetGroupPhoto": self._set_group_photo,
+            "GetGroupInfoFromLink": self._get_group_info_from_link,
+            "JoinGroupWithLink": self._join_group_with_link,
+            "UpdateGroupParticipants": self._update_group_participants,
+            "GenerateMessageID": self._generate_message_id,
+            "CreateGroup": self._create_group,
+            "GetGroupRequestParticipants": self._get_group_request_participants,
+            "GetGroupInviteLink": self._get_group_invite_link,
+            "SetGroupAnnounce": self._set_group_announce,
+            "SetGroupLocked": self._set_group_locked,
+            "SetGroupName": self._set_group_name,
+            "SetGroupTopic": self._set_group_topic,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -163,15 +204,7 @@ class Boundary:
                 return implementation(*args)
             except Exception:  # an exception must not cross into C: report it as a Go error
                 self.errors.append(f"{name}: {traceback.format_exc()}")
-                returns_text = name in (
-                    "Neonize",
-                    "MarkRead",
-                    "SendPresence",
-                    "SendChatPresence",
-                    "SetDisappearingTimer",
-                    "RejectCall",
-                )
-                return go_string(f"stub {name} raised") if returns_text else 0
+                return go_string(f"stub {name} raised") if name in STRING_RESULTS else 0
 
         return call
 
@@ -285,6 +318,53 @@ class Boundary:
     def _reject_call(self, uuid, jid_ptr, jid_size, call_id) -> int:
         caller = N.JID.FromString(_read(jid_ptr, jid_size))
         return go_string(self.world.reject_call(caller, _text(call_id)))
+
+    def _leave_group(self, uuid, jid_ptr, jid_size) -> int:
+        return go_string(self.world.leave_group(N.JID.FromString(_read(jid_ptr, jid_size))))
+
+    def _set_group_name(self, uuid, jid_ptr, jid_size, name) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_string(self.world.set_group_name(target, ctypes.string_at(name).decode()))
+
+    def _set_group_topic(self, uuid, jid_ptr, jid_size, previous_id, new_id, topic) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        texts = (ctypes.string_at(p).decode() for p in (previous_id, new_id, topic))
+        return go_string(self.world.set_group_topic(target, *texts))
+
+    def _set_group_locked(self, uuid, jid_ptr, jid_size, locked) -> int:
+        return go_string(self.world.set_group_locked(N.JID.FromString(_read(jid_ptr, jid_size)), bool(locked)))
+
+    def _set_group_announce(self, uuid, jid_ptr, jid_size, announce) -> int:
+        return go_string(self.world.set_group_announce(N.JID.FromString(_read(jid_ptr, jid_size)), bool(announce)))
+
+    def _get_group_invite_link(self, uuid, jid_ptr, jid_size, reset) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_bytes(self.world.get_group_invite_link(target, bool(reset)))
+
+    def _get_group_request_participants(self, uuid, jid_ptr, jid_size) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_bytes(self.world.get_group_request_participants(target))
+
+    def _generate_message_id(self, uuid) -> int:
+        return go_string(self.world.generate_message_id())
+
+    def _create_group(self, uuid, request_ptr, request_size) -> int:
+        return go_bytes(self.world.create_group(N.ReqCreateGroup.FromString(_read(request_ptr, request_size))))
+
+    def _update_group_participants(self, uuid, jid_ptr, jid_size, jids_ptr, jids_size, action) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        people = N.JIDArray.FromString(_read(jids_ptr, jids_size))
+        return go_bytes(self.world.update_group_participants(target, list(people.JIDS), _text(action)))
+
+    def _join_group_with_link(self, uuid, code) -> int:
+        return go_bytes(self.world.join_group_with_link(_text(code)))
+
+    def _get_group_info_from_link(self, uuid, code) -> int:
+        return go_bytes(self.world.get_group_info_from_link(_text(code)))
+
+    def _set_group_photo(self, uuid, jid_ptr, jid_size, data, size) -> int:
+        target = N.JID.FromString(_read(jid_ptr, jid_size))
+        return go_bytes(self.world.set_group_photo(target, _read(data, size)))
 
     # Inbound ------------------------------------------------------------------------------------
     def deliver(self, *events: tuple[int, Any], timeout: float = 10.0) -> None:

@@ -19,12 +19,25 @@ GROUP = "120363402106000000@g.us"
 LEGACY_GROUP = "15550001111-1700000100@g.us"  # "<creator>-<creation time>": the time is exact
 GROUP_CREATED = 1_700_000_100  # 2023-11-14T22:15:00Z; float32 makes it 1_700_000_128
 NOPIC = "nopic@s.whatsapp.net"
+PRIVATE_USER = "15550006666@s.whatsapp.net"  # privacy settings: may only be invited to groups
+INVITE_CODE = "HbLNhIVW8Nh5Gh0iHpDlhm"  # LEGACY_GROUP's invite code (the account is not in it)
+REVOKED_CODE = "Fq7bWzT2yK9dLmP4sR6vXa"
 
 # whatsmeow errors.go / goneonize main.go, verbatim.
 ERR_PROFILE_PICTURE_NOT_SET = "that user or group does not have a profile picture"
 ERR_PROFILE_PICTURE_UNAUTHORIZED = "the user has hidden their profile picture from you"
 ERR_IQ_TIMED_OUT = "info query timed out"
 ERR_GROUP_NOT_FOUND = "that group does not exist"
+# whatsmeow IQError.Error(): "info query returned status %d: %s" (ErrIQNotFound, ErrIQForbidden…)
+ERR_IQ_BAD_REQUEST = "info query returned status 400: bad-request"
+ERR_IQ_NOT_FOUND = "info query returned status 404: item-not-found"
+ERR_IQ_FORBIDDEN = "info query returned status 403: forbidden"
+ERR_IQ_NOT_AUTHORIZED = "info query returned status 401: not-authorized"
+ERR_NOT_IN_GROUP = "you're not participating in that group"
+ERR_INVALID_IMAGE_FORMAT = "the given data is not a valid image"
+ERR_INVITE_LINK_INVALID = "that group invite link is not valid"
+ERR_INVITE_LINK_REVOKED = "that group invite link has been revoked"
+ERR_INVITE_LINK_UNAUTHORIZED = "you don't have the permission to get the group's invite link"
 ERR_FUNCTION_RETURNED_NOTHING = "Function returned nothing."
 # protobuf-go writes "proto:" then a space or a no-break space (per build); use the latter.
 PROTO_PREFIX = "proto:\u00a0"

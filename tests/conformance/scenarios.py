@@ -118,6 +118,14 @@ def job(op: str, kwargs: dict, fake_names: bool = False) -> dict:
     return outcome
 
 
+def demote_account(group: str) -> None:
+    """This account stops being an admin of `group` in the simulated WhatsApp."""
+    found = BOUNDARY.world.groups[group]
+    found.participants = [
+        (p, lid, admin and p != whatsmeow.ACCOUNT + "@s.whatsapp.net") for p, lid, admin in found.participants
+    ]
+
+
 def host_call(op: str, params: dict) -> dict:
     """The native host's part alone (arguments as the wa-worker sends them)."""
     reply = workers_host.Host(STATE["settings"], 1, io.StringIO(), io.StringIO())._execute(

@@ -42,18 +42,32 @@ from tests.conformance.names import (
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
     ERR_INVALID_DISAPPEARING_TIMER,
+    ERR_INVALID_IMAGE_FORMAT,
+    ERR_INVITE_LINK_INVALID,
+    ERR_INVITE_LINK_REVOKED,
+    ERR_INVITE_LINK_UNAUTHORIZED,
+    ERR_IQ_BAD_REQUEST,
+    ERR_IQ_FORBIDDEN,
+    ERR_IQ_NOT_AUTHORIZED,
+    ERR_IQ_NOT_FOUND,
     ERR_IQ_TIMED_OUT,
     ERR_NO_PUSH_NAME,
     ERR_NOT_CONNECTED,
+    ERR_NOT_IN_GROUP,
     ERR_PROFILE_PICTURE_NOT_SET,
     ERR_PROFILE_PICTURE_UNAUTHORIZED,
     GROUP,
     GROUP_CREATED,
     HIDDEN_USER,
+    INVITE_CODE,
     LEGACY_GROUP,
+    PRIVATE_USER,
     PROTO_PREFIX,
+    REVOKED_CODE,
     SLOW_USER,
 )
+
+INVITE_LINK_PREFIX = "https://chat.whatsapp.com/"  # whatsmeow group.go
 
 
 # JIDs -------------------------------------------------------------------------------------
@@ -209,6 +223,11 @@ class Group:
     created: int  # unix seconds (whatsmeow's exact time.Time)
     name_set_at: int
     participants: list[tuple[str, str, bool]]  # (phone JID, LID, is_admin)
+    topic: str = ""
+    invite_code: str = ""
+    requests: list[tuple[str, int]] = field(default_factory=list)  # (who, requested at unix s)
+    announce: bool = False
+    locked: bool = False
 
 
 @dataclass
@@ -239,6 +258,8 @@ class World:
     calls: list[dict] = field(default_factory=list)  # every stubbed call: {"entry", …arguments}
     inbound: queue.Queue = field(default_factory=queue.Queue)  # (code, proto) or a callable
     lock: threading.Lock = field(default_factory=threading.Lock)
+    message_ids: int = 0
+    revoked_codes: set[str] = field(default_factory=set)
 
     def record(self, entry: str, **arguments: Any) -> None:
         with self.lock:
@@ -447,6 +468,190 @@ class World:
         self.record("RejectCall", caller=f"{caller.User}@{caller.Server}", call_id=call_id)
         return "" if self.online else ERR_NOT_CONNECTED
 
+    def _group_iq(self, entry: str, target: N.JID, **arguments: Any) -> Group | str:
+        """A group IQ: the group, or whatsmeow's IQError text for a group the server does
+        not know (status 404) or one this account is not in (403)."""
+        self.record(entry, jid=jid_text(target), **arguments)
+        group = self.groups.get(jid_text(target))
+        if group is None:
+            return ERR_IQ_NOT_FOUND
+        if not any(phone == ACCOUNT + "@s.whatsapp.net" for phone, _, _ in group.participants):
+            return ERR_IQ_FORBIDDEN
+        return group
+
+    def leave_group(self, target: N.JID) -> str:
+        found = self._group_iq("LeaveGroup", target)
+        if isinstance(found, str):
+            return found
+        found.participants = [p for p in found.participants if p[0] != ACCOUNT + "@s.whatsapp.net"]
+        return ""
+
+    def set_group_name(self, target: N.JID, name: str) -> str:
+        found = self._group_iq("SetGroupName", target, name=name)
+        if isinstance(found, str):
+            return found
+        found.name = name
+        return ""
+
+    def set_group_topic(self, target: N.JID, previous_id: str, new_id: str, topic: str) -> str:
+        """whatsmeow's SetGroupTopic: without a previous id it reads the group's info first
+        (and fails as that does); without a new id it makes one; "" deletes the topic."""
+        self.record("SetGroupTopic", jid=jid_text(target), previous_id=previous_id, new_id=new_id, topic=topic)
+        group = self.groups.get(jid_text(target))
+        if group is None and not previous_id:
+            return f"failed to get old group info to update topic: {ERR_GROUP_NOT_FOUND}"
+        found = self._group_iq("SetGroupTopic (the IQ)", target)
+        if isinstance(found, str):
+            return found
+        found.topic = topic
+        return ""
+
+    def set_group_locked(self, target: N.JID, locked: bool) -> str:
+        found = self._group_iq("SetGroupLocked", target, locked=locked)
+        if isinstance(found, str):
+            return found
+        found.locked = locked
+        return ""
+
+    def set_group_announce(self, target: N.JID, announce: bool) -> str:
+        found = self._group_iq("SetGroupAnnounce", target, announce=announce)
+        if isinstance(found, str):
+            return found
+        found.announce = announce
+        return ""
+
+    def get_group_invite_link(self, target: N.JID, reset: bool) -> N.GetGroupInviteLinkReturnFunction:
+        """whatsmeow's GetGroupInviteLink: 401 -> ErrGroupInviteLinkUnauthorized (not an admin),
+        404 -> ErrGroupNotFound, 403 -> ErrNotInGroup (the human text is the error's text)."""
+        found = self._group_iq("GetGroupInviteLink", target, reset=reset)
+        if found == ERR_IQ_NOT_FOUND:
+            return N.GetGroupInviteLinkReturnFunction(InviteLink="", Error=ERR_GROUP_NOT_FOUND)
+        if found == ERR_IQ_FORBIDDEN:
+            return N.GetGroupInviteLinkReturnFunction(InviteLink="", Error=ERR_NOT_IN_GROUP)
+        assert isinstance(found, Group)
+        if not any(phone == ACCOUNT + "@s.whatsapp.net" and admin for phone, _, admin in found.participants):
+            return N.GetGroupInviteLinkReturnFunction(InviteLink="", Error=ERR_INVITE_LINK_UNAUTHORIZED)
+        if reset or not found.invite_code:
+            found.invite_code = hashlib.sha256(f"{found.jid}{len(self.calls)}".encode()).hexdigest()[:22]
+        return N.GetGroupInviteLinkReturnFunction(InviteLink=INVITE_LINK_PREFIX + found.invite_code)
+
+    def get_group_request_participants(self, target: N.JID) -> N.GetGroupRequestParticipantsReturnFunction:
+        """Plain IQ errors (whatsmeow wraps none here); only admins may list the requests (401)."""
+        found = self._group_iq("GetGroupRequestParticipants", target)
+        if isinstance(found, str):
+            return N.GetGroupRequestParticipantsReturnFunction(Error=found)
+        if not any(phone == ACCOUNT + "@s.whatsapp.net" and admin for phone, _, admin in found.participants):
+            return N.GetGroupRequestParticipantsReturnFunction(Error=ERR_IQ_NOT_AUTHORIZED)
+        # goneonize: GroupParticipantRequest{Participant, TimeAt: uint64(RequestedAt.UnixMicro())}
+        requests = [
+            N.GroupParticipantRequest(Participant=jid(who), TimeAt=at * 1_000_000) for who, at in found.requests
+        ]
+        return N.GetGroupRequestParticipantsReturnFunction(Participants=requests)
+
+    def generate_message_id(self) -> str:
+        with self.lock:
+            self.message_ids += 1
+            return f"3EB0{self.message_ids:016X}"
+
+    def create_group(self, request: N.ReqCreateGroup) -> N.GetGroupInfoReturnFunction:
+        """whatsmeow's CreateGroup: the new group's info, this account its super admin."""
+        people = [jid_text(p) for p in request.Participants]
+        self.record("CreateGroup", name=request.name, participants=people, create_key=request.CreateKey)
+        if not request.name:
+            return N.GetGroupInfoReturnFunction(Error=ERR_IQ_BAD_REQUEST)
+        number = 120363400000000000 + len(self.groups)
+        members = [(ACCOUNT + "@s.whatsapp.net", "100000000000001@lid", True)]
+        members += [(p, "", False) for p in people]
+        created = int(time.time())
+        group = Group(f"{number}@g.us", request.name, created, created, members)
+        self.groups[group.jid] = group
+        return N.GetGroupInfoReturnFunction(GroupInfo=encode_group_info(group))
+
+    def update_group_participants(
+        self, target: N.JID, people: list[N.JID], action: str
+    ) -> N.UpdateGroupParticipantsReturnFunction:
+        """whatsmeow's UpdateGroupParticipants: each person comes back with WhatsApp's code
+        when the change could not be made for them (409 already in, 404 not in the group)."""
+        asked = [jid_text(p) for p in people]
+        found = self._group_iq("UpdateGroupParticipants", target, people=asked, action=action)
+        if isinstance(found, str):
+            return N.UpdateGroupParticipantsReturnFunction(Error=found)
+        members = {phone: (lid, admin) for phone, lid, admin in found.participants}
+        answers = []
+        for person in asked:
+            error = 0
+            request = None
+            if action == "add":
+                if person in members:
+                    error = 409
+                elif person == PRIVATE_USER:  # privacy: only an invite; whatsmeow's AddRequest
+                    error = 403
+                    request = N.GroupParticipantAddRequest(Code="PrivInv1te", Expiration=float32(1_764_671_400))
+                else:
+                    members[person] = ("", False)
+            elif person not in members:
+                error = 404
+            elif action == "remove":
+                del members[person]
+            else:
+                members[person] = (members[person][0], action == "promote")
+            lid, admin = members.get(person, ("", False)) if error != 403 else ("", False)
+            answers.append(
+                N.GroupParticipant(
+                    JID=jid(lid or person),
+                    LID=jid(lid or None),
+                    PhoneNumber=jid(person),
+                    IsAdmin=admin,
+                    IsSuperAdmin=False,
+                    DisplayName="",
+                    Error=error,
+                    AddRequest=request,
+                )
+            )
+        found.participants = [(phone, lid, admin) for phone, (lid, admin) in members.items()]
+        return N.UpdateGroupParticipantsReturnFunction(participants=answers)
+
+    def _invited_group(self, code: str) -> Group | str:
+        """The group of an invite code, or whatsmeow's error: 406 -> ErrInviteLinkInvalid,
+        410 -> ErrInviteLinkRevoked (the human text is the error's text)."""
+        code = code.removeprefix(INVITE_LINK_PREFIX)  # whatsmeow's stripURLPrefix
+        if code in self.revoked_codes:
+            return ERR_INVITE_LINK_REVOKED
+        for group in self.groups.values():
+            if group.invite_code and group.invite_code == code:
+                return group
+        return ERR_INVITE_LINK_INVALID
+
+    def join_group_with_link(self, code: str) -> N.JoinGroupWithLinkReturnFunction:
+        self.record("JoinGroupWithLink", code=code)
+        found = self._invited_group(code)
+        if isinstance(found, str):
+            return N.JoinGroupWithLinkReturnFunction(Jid=jid(None), Error=found)  # goneonize: always a Jid
+        me = ACCOUNT + "@s.whatsapp.net"
+        if all(phone != me for phone, _, _ in found.participants):
+            found.participants.append((me, "100000000000001@lid", False))
+        return N.JoinGroupWithLinkReturnFunction(Jid=jid(found.jid))
+
+    def get_group_info_from_link(self, code: str) -> N.GetGroupInfoReturnFunction:
+        self.record("GetGroupInfoFromLink", code=code)
+        found = self._invited_group(code)
+        if isinstance(found, str):
+            return N.GetGroupInfoReturnFunction(Error=found)
+        return N.GetGroupInfoReturnFunction(GroupInfo=encode_group_info(found))
+
+    def set_group_photo(self, target: N.JID, avatar: bytes) -> N.SetGroupPhotoReturnFunction:
+        """whatsmeow's SetGroupPhoto: WhatsApp refuses what is not a JPEG with 406, which
+        whatsmeow words as ErrInvalidImageFormat."""
+        is_jpeg = avatar.startswith(b"\xff\xd8\xff")
+        found = self._group_iq("SetGroupPhoto", target, size=len(avatar), jpeg=is_jpeg)
+        if isinstance(found, str):
+            return N.SetGroupPhotoReturnFunction(PictureID="", Error=found)  # goneonize always sets the id
+        if not is_jpeg:
+            return N.SetGroupPhotoReturnFunction(PictureID="", Error=ERR_INVALID_IMAGE_FORMAT)
+        picture_id = str(int(hashlib.sha256(avatar).hexdigest()[:8], 16))
+        self.pictures[found.jid.partition("@")[0]] = picture_id
+        return N.SetGroupPhotoReturnFunction(PictureID=picture_id)
+
 
 def build_message_key(chat: N.JID, sender: N.JID, message_id: str) -> C.MessageKey:
     """whatsmeow's Client.BuildMessageKey: from me unless the sender is another user; then, in
@@ -480,9 +685,9 @@ def encode_group_info(group: Group) -> N.GroupInfo:
         OwnerJID=jid(owner[1]),
         OwnerPN=jid(owner[0]),
         GroupName=N.GroupName(Name=group.name, NameSetAt=group.name_set_at, NameSetBy=jid(owner[0])),
-        GroupTopic=N.GroupTopic(Topic="", TopicID="", TopicSetAt=0, TopicSetBy=jid(None), TopicDeleted=False),
-        GroupLocked=N.GroupLocked(isLocked=False),
-        GroupAnnounce=N.GroupAnnounce(IsAnnounce=False, AnnounceVersionID=""),
+        GroupTopic=N.GroupTopic(Topic=group.topic, TopicID="", TopicSetAt=0, TopicSetBy=jid(None), TopicDeleted=False),
+        GroupLocked=N.GroupLocked(isLocked=group.locked),
+        GroupAnnounce=N.GroupAnnounce(IsAnnounce=group.announce, AnnounceVersionID=""),
         GroupEphemeral=N.GroupEphemeral(IsEphemeral=False, DisappearingTimer=0),
         GroupIncognito=N.GroupIncognito(IsIncognito=False),
         GroupParent=N.GroupParent(IsParent=False, DefaultMembershipApprovalMode=""),
@@ -506,6 +711,7 @@ def encode_group_info(group: Group) -> N.GroupInfo:
 
 def standard_world() -> World:
     world = World(pictures={"15551234567": "4184652986", "15557654321": "1234509876"}, hidden_pictures={HIDDEN_USER})
+    world.revoked_codes = {REVOKED_CODE}
     world.registered = {"+15551234567": ALICE_LID, "+15557654321": None}
     world.contacts = {
         ALICE: ("Alice", "Alice Liddell", "Ali", ""),
@@ -519,8 +725,11 @@ def standard_world() -> World:
             GROUP_CREATED,
             GROUP_CREATED,
             [(ACCOUNT + "@s.whatsapp.net", "100000000000001@lid", True), (ALICE, ALICE_LID, False)],
+            requests=[("15557654321@s.whatsapp.net", 1_764_412_200)],
         ),
-        LEGACY_GROUP: Group(LEGACY_GROUP, "Old", 1_700_000_100, 1_700_000_900, [(ALICE, ALICE_LID, True)]),
+        LEGACY_GROUP: Group(
+            LEGACY_GROUP, "Old", 1_700_000_100, 1_700_000_900, [(ALICE, ALICE_LID, True)], invite_code=INVITE_CODE
+        ),
     }
     return world
 

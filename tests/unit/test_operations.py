@@ -24,6 +24,7 @@ BACKEND_PARAMETERS = {
     "send_sticker": ["to", "sticker", "mimetype"],
     "send_audio": ["to", "audio", "mimetype", "ptt"],
     "send_video": ["to", "video", "mimetype", "caption", "view_once"],
+    "set_group_photo": ["jid", "image", "mimetype"],
 }
 
 

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from wagw.addresses import (
+    FAKE_USERS,
     GROUP_SERVER,
     USER_SERVER,
     check_length,
@@ -46,10 +47,15 @@ MAX_AUDIO_BYTES = 16 * 1024 * 1024  # WhatsApp's cap for audio and video
 MAX_STICKER_BYTES = 1024 * 1024
 MAX_STICKER_ARG = 1_400_000
 STICKER_SIZE = 512
+MAX_GROUP_NAME = 100  # characters in a group's name (subject)
+MAX_GROUP_TOPIC = 2048  # characters in a group's topic (description)
 MAX_LIST = 100  # JIDs, phones or message ids in one call
 MAX_ID = 128  # characters in a message id
 MAX_REACTION = 32  # characters: the longest emoji ZWJ sequences are about a dozen code points
 
+# https://chat.whatsapp.com/<code> (scheme optional), or the code alone: whatsmeow's
+# InviteLinkPrefix is the only host, and a code is letters and digits (22 today).
+_INVITE = re.compile(r"(?:(?:https?://)?chat\.whatsapp\.com/(?:invite/)?)?(?P<code>[A-Za-z0-9]{16,32})/?")
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_\-.:]+")
 
 
@@ -362,6 +368,113 @@ class GroupInfoArgs(JobArgs):
         if not jid.endswith("@" + GROUP_SERVER):
             raise ValueError(f"{shown(value)} is not a group JID (…@{GROUP_SERVER})")
         return jid
+
+
+class LeaveGroupArgs(GroupInfoArgs):
+    """jid: the group to leave."""
+
+
+class SetGroupNameArgs(GroupInfoArgs):
+    name: str = Field(min_length=1, max_length=MAX_GROUP_NAME)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name is blank")
+        return value
+
+
+class SetGroupTopicArgs(GroupInfoArgs):
+    topic: str = Field(max_length=MAX_GROUP_TOPIC)  # "" removes the topic
+
+
+class SetGroupLockedArgs(GroupInfoArgs):
+    locked: bool
+
+
+class SetGroupAnnounceArgs(GroupInfoArgs):
+    announce: bool
+
+
+class GroupInviteLinkArgs(GroupInfoArgs):
+    reset: bool = False  # revoke the current link and make a new one
+
+
+class GroupRequestsArgs(GroupInfoArgs):
+    """jid: the group whose pending join requests to list."""
+
+
+def _people(values: list[str], info: ValidationInfo) -> list[str]:
+    """Participants of a group: users only (phone numbers, user JIDs or LIDs), no duplicates."""
+    people = []
+    for value in values:
+        jid = normalize_target(value, fake=_fake(info))
+        if jid.rpartition("@")[2] not in (USER_SERVER, "lid"):
+            raise ValueError(f"{shown(value)} is not a user (a phone number, …@{USER_SERVER} or …@lid)")
+        people.append(jid)
+    return _unique(people)
+
+
+class CreateGroupArgs(JobArgs):
+    name: str = Field(min_length=1, max_length=MAX_GROUP_NAME)
+    participants: list[str] = Field(min_length=1, max_length=MAX_LIST)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name is blank")
+        return value
+
+    @field_validator("participants")
+    @classmethod
+    def _participants(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _people(values, info)
+
+
+class GroupParticipantsArgs(GroupInfoArgs):
+    action: Literal["add", "remove", "promote", "demote"]
+    participants: list[str] = Field(min_length=1, max_length=MAX_LIST)
+
+    @field_validator("participants")
+    @classmethod
+    def _participants(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _people(values, info)
+
+
+def invite_code(value: str, *, fake: bool = False) -> str:
+    """A chat.whatsapp.com invite link, or its code alone -> the code (never fetched: wagw
+    hands only the code to WhatsApp). The fake's crash/hang/fail pass as codes."""
+    check_length(value)
+    text = value.strip()
+    if fake and text in FAKE_USERS:
+        return text
+    match = _INVITE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{shown(value)} is not a chat.whatsapp.com invite link or invite code")
+    return match.group("code")
+
+
+class _InviteLinkArgs(JobArgs):
+    link: str
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, value: str, info: ValidationInfo) -> str:
+        return invite_code(value, fake=_fake(info))
+
+
+class JoinGroupArgs(_InviteLinkArgs):
+    """link: the invite link (https://chat.whatsapp.com/<code>) or the code."""
+
+
+class GroupInfoFromLinkArgs(_InviteLinkArgs):
+    """link: the invite link (https://chat.whatsapp.com/<code>) or the code."""
+
+
+class SetGroupPhotoArgs(GroupInfoArgs):
+    image: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)  # as send_image's
 
 
 class JoinedGroupsArgs(JobArgs):

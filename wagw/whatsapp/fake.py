@@ -25,6 +25,7 @@ neonize is imported only at the moment a real Go panic is wanted, so the fake st
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -59,6 +60,7 @@ CRASH, HANG, FAIL = "crash", "hang", "fail"
 # whatsmeow's semantics the fake follows (SPEC): these have no picture / are not on WhatsApp.
 NO_PICTURE_USER = "nopic"
 NOT_ON_WHATSAPP_SUFFIX = "0000"
+INVITE_LINK_PREFIX = "https://chat.whatsapp.com/"  # whatsmeow's InviteLinkPrefix
 _BLOCK_SECONDS = 0.5  # how long one BLMOVE waits; bounds how fast stop() is noticed
 
 # Simulated trouble is named after the device state it leads to.
@@ -419,6 +421,67 @@ class FakeBackend(Backend):
     def reject_call(self, call_id: str, caller: str) -> dict:
         self._call("reject_call", {"call_id": call_id, "caller": caller}, [caller])
         return results.call_rejected(call_id, caller)
+
+    def leave_group(self, jid: str) -> dict:
+        self._call("leave_group", {"jid": jid}, [jid])
+        return results.left_group(jid)
+
+    def set_group_name(self, jid: str, name: str) -> dict:
+        self._call("set_group_name", {"jid": jid, "name": name}, [jid])
+        return results.group_named(jid, name)
+
+    def set_group_topic(self, jid: str, topic: str) -> dict:
+        self._call("set_group_topic", {"jid": jid, "topic": topic}, [jid])
+        return results.group_topic(jid, topic)
+
+    def set_group_locked(self, jid: str, locked: bool) -> dict:
+        self._call("set_group_locked", {"jid": jid, "locked": locked}, [jid])
+        return results.group_locked(jid, locked)
+
+    def set_group_announce(self, jid: str, announce: bool) -> dict:
+        self._call("set_group_announce", {"jid": jid, "announce": announce}, [jid])
+        return results.group_announce(jid, announce)
+
+    def group_invite_link(self, jid: str, reset: bool = False) -> dict:
+        self._call("group_invite_link", {"jid": jid, "reset": reset}, [jid])
+        seed = jid + (secrets.token_hex(8) if reset else "")
+        code = base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest()).decode()[:22]
+        return results.invite_link(jid, INVITE_LINK_PREFIX + code, reset)
+
+    def group_requests(self, jid: str) -> dict:
+        self._call("group_requests", {"jid": jid}, [jid])
+        return results.join_requests(jid, [results.join_request("15557654321@s.whatsapp.net", 1_764_412_200)])
+
+    def create_group(self, name: str, participants: list[str]) -> dict:
+        self._call("create_group", {"name": name, "participants": list(participants)}, list(participants))
+        jid = "120363" + str(int(_fake_id(name + secrets.token_hex(8), 12), 16) % 10**12).zfill(12) + "@g.us"
+        owner = f"{FAKE_PHONE}@s.whatsapp.net"
+        members = [results.participant(owner, "100000000000001@lid", True, True, None)]
+        members += [results.participant(p, None, False, False, None) for p in participants]
+        return results.group(jid, name, None, owner, time.time(), False, False, members)
+
+    def group_participants(self, jid: str, action: str, participants: list[str]) -> dict:
+        args = {"jid": jid, "action": action, "participants": list(participants)}
+        self._call("group_participants", args, [jid, *participants])
+        entries = [results.participant_change(p, None, None) for p in participants]
+        return results.participants_changed(jid, action, entries)
+
+    def join_group(self, link: str) -> dict:
+        self._call("join_group", {"link": link}, [link])
+        return results.joined_group(self._group_of_code(link))
+
+    def group_info_from_link(self, link: str) -> dict:
+        self._call("group_info_from_link", {"link": link}, [link])
+        return self._fake_group(self._group_of_code(link))
+
+    def set_group_photo(self, jid: str, image: bytes, mimetype: str) -> dict:
+        digest = hashlib.sha256(image).hexdigest()
+        described = {"bytes": len(image), "sha256": digest}
+        self._call("set_group_photo", {"jid": jid, "image": described, "mimetype": mimetype}, [jid])
+        return results.group_photo(jid, str(int(_fake_id(jid + digest, 12), 16) % 10**10))
+
+    def _group_of_code(self, code: str) -> str:
+        return "120363" + str(int(_fake_id(code, 12), 16) % 10**12).zfill(12) + "@g.us"
 
     def _fake_group(self, jid: str) -> dict:
         owner = f"{FAKE_PHONE}@s.whatsapp.net"

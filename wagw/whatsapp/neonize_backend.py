@@ -39,7 +39,7 @@ from wagw.addresses import GROUP_SERVER
 from wagw.config import Settings
 from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.operations.audio import duration as audio_duration
-from wagw.operations.images import check_decodes
+from wagw.operations.images import check_decodes, group_photo_jpeg
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_results, results
 from wagw.whatsapp.backend import (
     Backend,
@@ -694,3 +694,66 @@ class NeonizeBackend(Backend):
         # dropped) to the caller: any device of the account can decline the call.
         self._call("reject_call", self._client.reject_call, self._jid(caller), call_id)
         return results.call_rejected(call_id, caller)
+
+    # Groups ---------------------------------------------------------------------------------
+    def leave_group(self, jid: str) -> dict:
+        self._call("leave_group", self._client.leave_group, self._jid(jid))
+        return results.left_group(jid)
+
+    def set_group_name(self, jid: str, name: str) -> dict:
+        self._call("set_group_name", self._client.set_group_name, self._jid(jid), name)
+        return results.group_named(jid, name)
+
+    def set_group_topic(self, jid: str, topic: str) -> dict:
+        # No previous or new topic id: whatsmeow reads the current one from the group's info
+        # and makes a new one (an empty topic is sent as a removal).
+        self._call("set_group_topic", self._client.set_group_topic, self._jid(jid), "", "", topic)
+        return results.group_topic(jid, topic)
+
+    def set_group_locked(self, jid: str, locked: bool) -> dict:
+        self._call("set_group_locked", self._client.set_group_locked, self._jid(jid), locked)
+        return results.group_locked(jid, locked)
+
+    def set_group_announce(self, jid: str, announce: bool) -> dict:
+        self._call("set_group_announce", self._client.set_group_announce, self._jid(jid), announce)
+        return results.group_announce(jid, announce)
+
+    def group_invite_link(self, jid: str, reset: bool = False) -> dict:
+        link = self._call("group_invite_link", self._client.get_group_invite_link, self._jid(jid), reset)
+        return results.invite_link(jid, link, reset)
+
+    def group_requests(self, jid: str) -> dict:
+        found = self._call("group_requests", self._client.get_group_request_participants, self._jid(jid))
+        return neonize_results.join_requests(jid, found)
+
+    def create_group(self, name: str, participants: list[str]) -> dict:
+        # neonize makes a new create key per call: a second call is a second group.
+        info = self._call("create_group", self._client.create_group, name, [self._jid(p) for p in participants])
+        return neonize_results.group(info)
+
+    def group_participants(self, jid: str, action: str, participants: list[str]) -> dict:
+        change = native.load().enum.ParticipantChange(action)
+        found = self._call(
+            "group_participants",
+            self._client.update_group_participants,
+            self._jid(jid),
+            [self._jid(p) for p in participants],
+            change,
+        )
+        return neonize_results.participants_changed(jid, action, found)
+
+    def join_group(self, link: str) -> dict:
+        joined = self._call("join_group", self._client.join_group_with_link, link)
+        return results.joined_group(neonize_events.jid_str(joined) or "")
+
+    def group_info_from_link(self, link: str) -> dict:
+        return neonize_results.group(self._call("group_info_from_link", self._client.get_group_info_from_link, link))
+
+    def set_group_photo(self, jid: str, image: bytes, mimetype: str) -> dict:
+        try:
+            photo = group_photo_jpeg(image)  # WhatsApp takes a JPEG (whatsmeow: ErrInvalidImageFormat)
+        except ValueError as error:
+            raise InvalidArguments(f"invalid arguments for set_group_photo: image: {error}") from None
+        # Always bytes: given a str, neonize would fetch a URL or read a file itself, unchecked.
+        picture_id = self._call("set_group_photo", self._client.set_group_photo, self._jid(jid), photo)
+        return results.group_photo(jid, picture_id)

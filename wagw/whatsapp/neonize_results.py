@@ -133,3 +133,30 @@ def contacts(found: Any) -> dict:
             for item in found
         ]
     )
+
+
+def join_requests(group_jid: str, found: Any) -> dict:
+    """group_requests' result from neonize's GroupParticipantRequest list. goneonize sends
+    TimeAt as RequestedAt.UnixMicro(): microseconds."""
+    return results.join_requests(
+        group_jid,
+        [results.join_request(jid_str(item.Participant) or "", (item.TimeAt / 1e6) or None) for item in found],
+    )
+
+
+def participants_changed(group_jid: str, action: str, found: Any) -> dict:
+    """group_participants' result from neonize's GroupParticipant list (Error: WhatsApp's
+    code for that person, 0 when the change was made)."""
+    entries = []
+    for p in found:
+        request = p.AddRequest if p.HasField("AddRequest") else None
+        entries.append(
+            results.participant_change(
+                jid_str(p.PhoneNumber) or jid_str(p.JID) or "",
+                jid_str(p.LID),
+                p.Error,
+                request.Code if request is not None else None,
+                request.Expiration if request is not None else None,  # float32 unix seconds
+            )
+        )
+    return results.participants_changed(group_jid, action, entries)

@@ -28,6 +28,19 @@ Shapes (every JID is a string like "15551234567@s.whatsapp.net"; times are ISO 8
 - reject_call -> {"call_id", "caller"}
 - contacts -> {"contacts": [{"jid", "name", "first_name", "full_name", "push_name", "business_name"}]}
   (sorted by jid; name: the first of full_name, first_name, push_name, business_name that is set)
+- leave_group -> {"jid", "left": true}
+- set_group_name -> {"jid", "name"}
+- set_group_topic -> {"jid", "topic"} (topic null when it was removed)
+- group_invite_link -> {"jid", "link": "https://chat.whatsapp.com/<code>", "reset"}
+- group_requests -> {"jid", "requests": [{"jid", "requested_at"}]}
+- create_group -> <group_info> of the new group
+- join_group -> {"jid"}
+- set_group_photo -> {"jid", "picture_id"}
+- group_info_from_link -> <group_info>
+- group_participants -> {"jid", "action", "participants": [{"jid", "lid", "error", "invite"}]}
+  (error: WhatsApp's code for that person, e.g. 409 already in the group; null when done)
+- set_group_announce -> {"jid", "announce"}
+- set_group_locked -> {"jid", "locked"}
 """
 
 from __future__ import annotations
@@ -165,3 +178,56 @@ def disappearing_set(chat: str, seconds: int) -> dict:
 
 def call_rejected(call_id: str, caller: str) -> dict:
     return {"call_id": call_id, "caller": caller}
+
+
+def left_group(jid: str) -> dict:
+    return {"jid": jid, "left": True}
+
+
+def group_named(jid: str, name: str) -> dict:
+    return {"jid": jid, "name": name}
+
+
+def group_topic(jid: str, topic: str) -> dict:
+    return {"jid": jid, "topic": topic or None}
+
+
+def group_locked(jid: str, locked: bool) -> dict:
+    return {"jid": jid, "locked": bool(locked)}
+
+
+def group_announce(jid: str, announce: bool) -> dict:
+    return {"jid": jid, "announce": bool(announce)}
+
+
+def invite_link(jid: str, link: str, reset: bool) -> dict:
+    return {"jid": jid, "link": link, "reset": bool(reset)}
+
+
+def join_request(jid: str, requested_at: float | int | None) -> dict:
+    return {"jid": jid, "requested_at": iso_time(requested_at)}
+
+
+def join_requests(jid: str, requests: list[dict]) -> dict:
+    return {"jid": jid, "requests": requests}
+
+
+def participant_change(
+    jid: str, lid: str | None, error: int | None, invite_code: str | None = None, invite_expires: float | None = None
+) -> dict:
+    """One person of group_participants; `invite` is the invite WhatsApp offers to send a person
+    whose privacy settings refuse being added (error 403), else null."""
+    invite = {"code": invite_code, "expires": iso_time(invite_expires)} if invite_code else None
+    return {"jid": jid, "lid": lid or None, "error": error or None, "invite": invite}
+
+
+def participants_changed(group_jid: str, action: str, entries: list[dict]) -> dict:
+    return {"jid": group_jid, "action": action, "participants": entries}
+
+
+def joined_group(jid: str) -> dict:
+    return {"jid": jid}
+
+
+def group_photo(jid: str, picture_id: str | None) -> dict:
+    return {"jid": jid, "picture_id": picture_id or None}

@@ -147,7 +147,8 @@ VIDEO = Media("send_video", "video", "video", MAX_AUDIO_BYTES, _video_mimetype)
 AUDIO = Media("send_audio", "audio", "audio", MAX_AUDIO_BYTES, _audio_mimetype)
 STICKER = Media("send_sticker", "sticker", "sticker", MAX_STICKER_BYTES, lambda data, params: "image/png")
 # The jobs with a media argument, by operation (wagw.operations rows name the same argument).
-MEDIA = {kind.operation: kind for kind in (IMAGE, DOCUMENT, STICKER, AUDIO, VIDEO)}
+GROUP_PHOTO = Media("set_group_photo", "image", "image", MAX_IMAGE_BYTES, _image_mimetype)
+MEDIA = {kind.operation: kind for kind in (IMAGE, DOCUMENT, STICKER, AUDIO, VIDEO, GROUP_PHOTO)}
 # Kinds whose bytes are converted before they are sent: (bytes, params) -> (bytes, mimetype).
 CONVERT: dict[str, Callable[[bytes, dict[str, Any]], tuple[bytes, str]]] = {"send_sticker": _sticker}
 
