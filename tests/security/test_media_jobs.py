@@ -29,7 +29,13 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-CONTENT = {"send_file": PDF, "send_sticker": _png(), "send_audio": ogg_opus(3), "send_video": mp4(5)}
+CONTENT = {
+    "send_file": PDF,
+    "send_sticker": _png(),
+    "send_audio": ogg_opus(3),
+    "send_video": mp4(5),
+    "set_group_photo": _png(),
+}
 
 
 @pytest.fixture
