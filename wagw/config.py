@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     wa_connect_wait: float = Field(15.0, gt=0)
     # The only folder jobs may read local files from (and where downloaded media goes).
     media_dir: Path | None = None
+    # Seconds a file download_media stored stays in the media folder; older ones are removed
+    # by the wa-workers (docs/jobs.md "download_media").
+    media_retention: int = Field(604_800, gt=0)
     # Media URLs may point at loopback, private, link-local or metadata addresses.
     fetch_private: bool = False
 

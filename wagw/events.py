@@ -226,9 +226,29 @@ def message(
         if kind not in MEDIA_KINDS:
             raise ValueError(f"unknown media kind {kind!r}")
         payload[kind] = {k: v for k, v in obj.items() if v not in (None, "")}
+        download = download_object(kind, obj)
+        if download is not None:
+            payload["media"] = download
     if extra:
         payload.update(extra)
     return InboundEvent(MESSAGE, _message_key(chat, id), ts, payload)
+
+
+# What download_media needs of a media message (docs/events.md "The media object").
+DOWNLOAD_FIELDS = ("mime_type", "direct_path", "media_key", "file_sha256", "file_enc_sha256", "file_length")
+
+
+def download_object(kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The payload's top-level `media` object, the argument of download_media: the kind and
+    what WhatsApp needs to find, decrypt and verify the file. None when the message lacks a
+    direct path or key (nothing to download)."""
+    if not obj.get("direct_path") or not obj.get("media_key"):
+        return None
+    media: dict[str, Any] = {"kind": kind}
+    for name in DOWNLOAD_FIELDS:
+        if obj.get(name) not in (None, ""):
+            media[name] = obj[name]
+    return media
 
 
 def reaction(

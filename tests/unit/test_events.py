@@ -7,7 +7,7 @@ import json
 import pytest
 
 from wagw import events
-from wagw.whatsapp.fake_inbound import Malformed, to_event
+from wagw.whatsapp.fake_inbound import Malformed, fake_media, fake_media_bytes, to_event
 
 DEVICE = "15550001111@s.whatsapp.net"
 ALICE = "15551234567@s.whatsapp.net"
@@ -117,13 +117,18 @@ def test_fake_message_with_everything():
         "quoted_body": "orig",
         "view_once": True,
         "forwarded": True,
-        "image": {"url": "https://x", "mime_type": "image/png"},
+        "image": {"mime_type": "image/png", **fake_media("M", "image")},
+        "media": {
+            "kind": "image",
+            "mime_type": "image/png",
+            **{k: v for k, v in fake_media("M", "image").items() if k != "url"},
+        },
     }
 
 
 def test_fake_media_caption_becomes_body():
     event = to_event({"type": "message", "id": "M", "sender": ALICE, "media": {"kind": "video", "caption": "c"}})
-    assert event.payload["body"] == "c" and event.payload["video"] == {"caption": "c"}
+    assert event.payload["body"] == "c" and event.payload["video"] == {"caption": "c", **fake_media("M", "video")}
 
 
 def test_fake_other_event_types():
@@ -162,3 +167,45 @@ def test_fake_other_event_types():
 def test_malformed_fake_messages_say_why(data, reason):
     with pytest.raises(Malformed, match=reason):
         to_event(data)
+
+
+def test_fake_media_is_deterministic_and_its_bytes_match_file_sha256():
+    import base64
+    import hashlib
+
+    event = to_event({"type": "message", "id": "M9", "sender": ALICE, "media": {"kind": "document"}})
+    again = to_event({"type": "message", "id": "M9", "sender": ALICE, "media": {"kind": "document"}})
+    media = event.payload["media"]
+    assert media == again.payload["media"]
+    assert set(media) == {"kind", *events.DOWNLOAD_FIELDS} - {"mime_type"}
+    data = fake_media_bytes(base64.b64decode(media["media_key"]), media["file_length"])
+    assert len(data) == media["file_length"]
+    assert base64.b64encode(hashlib.sha256(data).digest()).decode() == media["file_sha256"]
+    assert media["direct_path"].startswith("/v/t62.fake/")
+
+
+def test_media_object_carries_only_what_download_needs():
+    obj = {
+        "url": "https://mmg.whatsapp.net/v/x.enc?oh=1",
+        "mime_type": "audio/ogg; codecs=opus",
+        "caption": "hi",
+        "seconds": 3,
+        "direct_path": "/v/x.enc?oh=1",
+        "media_key": "k",
+        "file_sha256": "p",
+        "file_enc_sha256": "e",
+        "file_length": 9,
+    }
+    event = events.message(id="X", chat=ALICE, sender=ALICE, timestamp=1, media=("audio", obj))
+    assert event.payload["media"] == {
+        "kind": "audio",
+        "mime_type": "audio/ogg; codecs=opus",
+        "direct_path": "/v/x.enc?oh=1",
+        "media_key": "k",
+        "file_sha256": "p",
+        "file_enc_sha256": "e",
+        "file_length": 9,
+    }
+    # Nothing to download without a direct path and key: no media object.
+    bare = events.message(id="X", chat=ALICE, sender=ALICE, timestamp=1, media=("audio", {"caption": "c"}))
+    assert "media" not in bare.payload

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from wagw.operations.args import (
     ContactsArgs,
     CreateGroupArgs,
+    DownloadMediaArgs,
     EditMessageArgs,
     FetchAvatarArgs,
     GroupInfoArgs,
@@ -406,6 +407,15 @@ OPERATIONS: dict[str, Operation] = {
             target="jid",
             sends=True,
             media="image",
+        ),
+        Operation(
+            "download_media",
+            DownloadMediaArgs,
+            "Download, decrypt and verify an inbound message's media (the event's `media` object) into "
+            "WAGW_MEDIA_DIR: {path, mimetype, size, sha256}.",
+            timeout=300,
+            retries=2,
+            interval=5,
         ),
         Operation(
             "mark_read",

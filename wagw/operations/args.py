@@ -332,6 +332,89 @@ class SendAudioArgs(JobArgs):
         return normalize_target(value, fake=_fake(info))
 
 
+# download_media: what an inbound message's `media` object holds (docs/events.md). Each kind
+# has WhatsApp's cap; a file_length above it is refused before anything is downloaded.
+MAX_DOWNLOAD_BYTES = {
+    "image": MAX_IMAGE_BYTES,
+    "video": MAX_AUDIO_BYTES,
+    "audio": MAX_AUDIO_BYTES,
+    "video_note": MAX_AUDIO_BYTES,
+    "sticker": MAX_STICKER_BYTES,
+    "document": MAX_DOCUMENT_BYTES,
+}
+MAX_DIRECT_PATH = 2_048
+# A direct path on WhatsApp's media hosts: "/v/t62.7118-24/…enc?ccb=…" (no scheme, no host,
+# no dot segments, nothing outside printable ASCII).
+_DIRECT_PATH = re.compile(r"/[A-Za-z0-9._~/?&=%+:@,;!*()-]*")
+_B64_32 = re.compile(r"[A-Za-z0-9+/]{43}=")
+
+
+def _key32(value: str, name: str) -> str:
+    """32 bytes as standard base64 (how the event carries keys and hashes)."""
+    if not _B64_32.fullmatch(value):
+        raise ValueError(f"{name} must be 32 bytes as base64")
+    return value
+
+
+class DownloadMedia(JobArgs):
+    """The `media` object of an inbound media message, as docs/events.md describes it."""
+
+    kind: Literal["image", "video", "audio", "document", "sticker", "video_note"]
+    direct_path: str = Field(min_length=2, max_length=MAX_DIRECT_PATH)
+    media_key: str
+    file_enc_sha256: str
+    file_sha256: str | None = None
+    file_length: int = Field(gt=0)
+    mime_type: str | None = Field(None, min_length=3, max_length=255)
+
+    @field_validator("direct_path")
+    @classmethod
+    def _direct_path(cls, value: str) -> str:
+        path = value.split("?", 1)[0]
+        if (
+            not _DIRECT_PATH.fullmatch(value)
+            or value.startswith("//")
+            or any(part in (".", "..") for part in path.split("/"))
+        ):
+            raise ValueError('direct_path must be a path on WhatsApp\'s media hosts ("/v/…"), as the event gives it')
+        return value
+
+    @field_validator("media_key")
+    @classmethod
+    def _media_key(cls, value: str) -> str:
+        return _key32(value, "media_key")
+
+    @field_validator("file_enc_sha256")
+    @classmethod
+    def _enc(cls, value: str) -> str:
+        return _key32(value, "file_enc_sha256")
+
+    @field_validator("file_sha256")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return None if value is None else _key32(value, "file_sha256")
+
+    @field_validator("mime_type")
+    @classmethod
+    def _mime_type(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _CONTROL.search(value) or not re.fullmatch(r"[\x21-\x7e]+/[\x20-\x7e]+", value):
+            raise ValueError("mime_type must be a media type such as image/jpeg")
+        return value
+
+    @model_validator(mode="after")
+    def _cap(self) -> DownloadMedia:
+        cap = MAX_DOWNLOAD_BYTES[self.kind]
+        if self.file_length > cap:
+            raise ValueError(f"file_length {self.file_length} is more than the {cap} bytes a {self.kind} may have")
+        return self
+
+
+class DownloadMediaArgs(JobArgs):
+    media: DownloadMedia
+
+
 class UserInfoArgs(JobArgs):
     jids: list[str] = Field(min_length=1, max_length=MAX_LIST)
 

@@ -206,3 +206,8 @@ class Backend(ABC):
 
     @abstractmethod
     def set_group_photo(self, jid: str, image: bytes, mimetype: str) -> dict: ...
+
+    @abstractmethod
+    def download_media(self, media: dict) -> dict:
+        """The decrypted, verified bytes of the media `media` (DownloadMedia fields) describes:
+        {"mimetype", "data_b64"} (bytes cross the host pipe as base64)."""

@@ -43,7 +43,7 @@ from wagw.devices import DeviceState
 from wagw.names import slot_of_role
 from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.redisconn import as_text, connect
-from wagw.whatsapp import fake_inbound, results
+from wagw.whatsapp import fake_inbound, go_errors, results
 from wagw.whatsapp.backend import (
     Backend,
     BackendError,
@@ -479,6 +479,33 @@ class FakeBackend(Backend):
         described = {"bytes": len(image), "sha256": digest}
         self._call("set_group_photo", {"jid": jid, "image": described, "mimetype": mimetype}, [jid])
         return results.group_photo(jid, str(int(_fake_id(jid + digest, 12), 16) % 10**10))
+
+    def download_media(self, media: dict) -> dict:
+        """The fake's media (fake_inbound.fake_media): bytes derived from the media key. As with
+        whatsmeow, a path not on the fake's media host is gone (404; "/v/t62.fake/expired…"
+        410), and bytes whose hash differs from file_sha256 fail verification. The path's file
+        name ("/v/t62.fake/crash.enc") is the target crash/hang/fail act on."""
+        path = media["direct_path"].split("?", 1)[0]
+        stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
+        self._call("download_media", {"media": dict(media)}, [stem])
+        gone = None
+        if not path.startswith(fake_inbound.FAKE_MEDIA_PREFIX):
+            gone = 404
+        elif stem == "expired":
+            gone = 410
+        if gone is not None:
+            refused = go_errors.media_download_refused(f"download failed with status code {gone}")
+            raise InvalidArguments(
+                f"invalid arguments for download_media: media: {refused} (download failed with status code {gone})"
+            )
+        data = fake_inbound.fake_media_bytes(base64.b64decode(media["media_key"]), int(media["file_length"]))
+        expected = media.get("file_sha256")
+        if expected and base64.b64decode(expected) != hashlib.sha256(data).digest():
+            refused = go_errors.media_download_refused("hash of media plaintext doesn't match")
+            raise InvalidArguments(
+                f"invalid arguments for download_media: media: {refused} (hash of media plaintext doesn't match)"
+            )
+        return {"mimetype": media.get("mime_type"), "data_b64": base64.b64encode(data).decode()}
 
     def _group_of_code(self, code: str) -> str:
         return "120363" + str(int(_fake_id(code, 12), 16) % 10**12).zfill(12) + "@g.us"

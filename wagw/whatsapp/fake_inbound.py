@@ -15,6 +15,9 @@ they match what the neonize backend produces for the same thing):
     {"type": "group_participants", "chat", "change": "join"|"leave"|"promote"|"demote", "jids", "by"}
     {"type": "call_offer", "call_id", "sender", "platform", "version"}
 
+A media message's direct_path, media_key, hashes, file_length and url are the fake's own,
+derived from the message id and kind (fake_media): the fake's download_media serves bytes
+whose sha256 is that file_sha256.
 "chat" defaults to "sender" (a direct chat). "timestamp" is unix seconds, default now.
 As with the neonize backend, a call offer carries no group (neonize does not pass it on: a
 "group" key is refused) and anything on "status@broadcast" (status updates) becomes no event:
@@ -25,6 +28,8 @@ Control messages (not WhatsApp events): {"type": "crash"} and
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from typing import Any, Literal, overload
 
@@ -90,7 +95,35 @@ def _people(data: dict) -> dict[str, Any]:
     }
 
 
-def _media(data: dict) -> tuple[str, dict] | None:
+# The fake's media: bytes derived from a 32-byte media key, so that download_media on the
+# fake returns deterministic content whose sha256 is the event's file_sha256.
+FAKE_MEDIA_PREFIX = "/v/t62.fake/"
+
+
+def fake_media_bytes(media_key: bytes, length: int) -> bytes:
+    """The fake's content for a media key: `length` bytes of a SHA-256 counter stream."""
+    blocks = (hashlib.sha256(media_key + i.to_bytes(4, "big")).digest() for i in range((length + 31) // 32))
+    return b"".join(blocks)[:length]
+
+
+def fake_media(message_id: str, kind: str) -> dict[str, Any]:
+    """Deterministic download fields of the fake's media message `message_id`."""
+    key = hashlib.sha256(f"wagw-fake-media:{kind}:{message_id}".encode()).digest()
+    length = 1024 + key[0] * 16
+    content = fake_media_bytes(key, length)
+    encrypted = hashlib.sha256(b"enc" + content).digest()
+    direct_path = f"{FAKE_MEDIA_PREFIX}{encrypted.hex()[:24]}.enc"
+    return {
+        "url": f"https://mmg.whatsapp.net{direct_path}?ccb=11-4&oh=fake&oe=fake",
+        "direct_path": direct_path,
+        "media_key": base64.b64encode(key).decode(),
+        "file_sha256": base64.b64encode(hashlib.sha256(content).digest()).decode(),
+        "file_enc_sha256": base64.b64encode(encrypted).decode(),
+        "file_length": length,
+    }
+
+
+def _media(data: dict, message_id: str = "") -> tuple[str, dict] | None:
     media = data.get("media")
     if media is None:
         return None
@@ -102,6 +135,7 @@ def _media(data: dict) -> tuple[str, dict] | None:
     obj = {k: v for k, v in media.items() if k != "kind"}
     if "mimetype" in obj:
         obj["mime_type"] = obj.pop("mimetype")
+    obj.update(fake_media(message_id, kind))
     return kind, obj
 
 
@@ -134,7 +168,7 @@ def to_event(data: Any) -> InboundEvent | None:
             body=_str(data, "text", required=False),
             replied_to_id=_str(data, "reply_to", required=False),
             quoted_body=_str(data, "quoted_text", required=False),
-            media=_media(data),
+            media=_media(data, _str(data, "id")),
             forwarded=_bool(data, "forwarded"),
             view_once=_bool(data, "view_once"),
             extra=_poll(data),

@@ -28,7 +28,7 @@ from wagw import keys, metrics, operations, quarantine
 from wagw.names import host_name, wa_worker_name
 from wagw.operations import OPERATIONS, Operation
 from wagw.operations.args import InvalidArguments
-from workers.wa import media
+from workers.wa import downloads, media
 from workers.wa.host_client import HostCallError, HostCrashed
 
 # A send's marker outlives the job's deadline by this much: the reaper (at a wa-worker's
@@ -163,6 +163,8 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
             acknowledge=op.sends,
             before_write=mark,
         )
+        if operation == "download_media":  # the host returns bytes; the worker stores them
+            result = downloads.store(result, params["media"], runtime.settings)
         outcome = "ok"
         return result
     except HostCrashed as crash:
