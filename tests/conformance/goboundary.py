@@ -76,6 +76,7 @@ STUBBED = (
     "SetGroupLocked",
     "SetGroupName",
     "SetGroupTopic",
+    "DownloadMediaWithPath",
 )
 # Entries whose Go function returns an error text (C.CString, "" for none), not a BytesReturn.
 STRING_RESULTS = (
@@ -175,6 +176,7 @@ class Boundary:
             "SetGroupLocked": self._set_group_locked,
             "SetGroupName": self._set_group_name,
             "SetGroupTopic": self._set_group_topic,
+            "DownloadMediaWithPath": self._download_media_with_path,
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
@@ -259,6 +261,21 @@ class Boundary:
         return 0  # goneonize's Stop returns nothing
 
     # Calls --------------------------------------------------------------------------------------
+    def _download_media_with_path(
+        self, uuid, path, enc, enc_size, plain, plain_size, key, key_size, length, media_type, mms_type
+    ) -> int:
+        return go_bytes(
+            self.world.download_media_with_path(
+                _text(path),
+                _read(enc, enc_size),
+                _read(plain, plain_size),
+                _read(key, key_size),
+                length,
+                media_type,
+                _text(mms_type),
+            )
+        )
+
     def _get_profile_picture(self, uuid, jid_ptr, jid_size, params_ptr, params_size) -> int:
         target = N.JID.FromString(_read(jid_ptr, jid_size))
         params = N.GetProfilePictureParams.FromString(_read(params_ptr, params_size))

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from wagw import operations
-from workers.wa import media
+from workers.wa import downloads, media
 from workers.wa.host import Host
 from workers.wa.host_client import HostClient
 
@@ -30,7 +30,10 @@ def run_job(settings: Any, backend: Any, op: str, kwargs: dict[str, Any], *, fak
         params = media.prepare(op, params, settings, None)
     reply = Host(settings, 1, io.StringIO(), io.StringIO())._execute(backend, 1, op, params)
     reply = json.loads(json.dumps(reply, default=str))  # as it crosses the pipe
-    return HostClient(settings, 1)._result(reply)
+    result = HostClient(settings, 1)._result(reply)
+    if op == "download_media":  # the wa-worker stores the bytes (workers.wa.jobs.run)
+        result = downloads.store(result, params["media"], settings)
+    return result
 
 
 def outcome(call: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ process, as in wagw). Every function takes and returns JSON values.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -138,6 +139,11 @@ def set_world(**changes: Any) -> None:
     """Change what the simulated WhatsApp knows or answers (whatsmeow.World's fields)."""
     for name, value in changes.items():
         setattr(BOUNDARY.world, name, value)
+
+
+def serve_media(direct_path: str, content_b64: str, key_b64: str) -> None:
+    """WhatsApp's media hosts serve this file (plaintext and media key, as base64) at `direct_path`."""
+    BOUNDARY.world.media[direct_path] = (base64.b64decode(content_b64), base64.b64decode(key_b64))
 
 
 def calls(entry: str | None = None) -> list[dict]:

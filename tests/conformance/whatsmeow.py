@@ -260,6 +260,11 @@ class World:
     lock: threading.Lock = field(default_factory=threading.Lock)
     message_ids: int = 0
     revoked_codes: set[str] = field(default_factory=set)
+    # WhatsApp's media hosts: direct path -> (plaintext, media key); a direct path's HTTP
+    # status when it is not served (410: expired), or a network error text.
+    media: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    media_status: dict[str, int] = field(default_factory=dict)
+    media_network_error: str = ""
 
     def record(self, entry: str, **arguments: Any) -> None:
         with self.lock:
@@ -651,6 +656,52 @@ class World:
         picture_id = str(int(hashlib.sha256(avatar).hexdigest()[:8], 16))
         self.pictures[found.jid.partition("@")[0]] = picture_id
         return N.SetGroupPhotoReturnFunction(PictureID=picture_id)
+
+    # DownloadMediaWithPath ------------------------------------------------------------------------
+    def download_media_with_path(
+        self,
+        direct_path: str,
+        enc_file_hash: bytes,
+        file_hash: bytes,
+        media_key: bytes,
+        file_length: int,
+        media_type: int,
+        mms_type: str,
+    ) -> N.DownloadReturnFunction:
+        """whatsmeow's DownloadMediaWithPath (download.go) as goneonize returns it (err.Error()
+        in Error): a 403/404/410 from the media host returns at once as DownloadHTTPError
+        ("download failed with status code 410"); other failures are tried on every host,
+        then wrapped ("failed to download media from last host: …"). A wrong key fails the
+        HMAC check, a wrong hash or length the checks after decrypting."""
+        self.record(
+            "DownloadMediaWithPath",
+            direct_path=direct_path,
+            enc_file_hash=len(enc_file_hash),
+            file_hash=len(file_hash),
+            media_key=len(media_key),
+            file_length=file_length,
+            media_type=media_type,
+            mms_type=mms_type,
+        )
+        if self.media_network_error:
+            return N.DownloadReturnFunction(
+                Error=f"failed to download media from last host: {self.media_network_error}"
+            )
+        status = self.media_status.get(direct_path, 200 if direct_path in self.media else 404)
+        if status in (403, 404, 410):
+            return N.DownloadReturnFunction(Error=f"download failed with status code {status}")
+        if status != 200:
+            return N.DownloadReturnFunction(
+                Error=f"failed to download media from last host: download failed with status code {status}"
+            )
+        plaintext, key = self.media[direct_path]
+        if media_key != key:
+            return N.DownloadReturnFunction(Error="invalid media hmac")
+        if len(file_hash) == 32 and hashlib.sha256(plaintext).digest() != file_hash:
+            return N.DownloadReturnFunction(Error="hash of media plaintext doesn't match")
+        if file_length >= 0 and len(plaintext) != file_length:
+            return N.DownloadReturnFunction(Error="file length does not match")
+        return N.DownloadReturnFunction(Binary=plaintext)
 
 
 def build_message_key(chat: N.JID, sender: N.JID, message_id: str) -> C.MessageKey:
