@@ -19,7 +19,7 @@ from tests.conformance.jobpath import outcome, run_job
 from tests.conformance.names import ALICE, ALICE_LID, BOB, DEVICE, GROUP
 from wagw.events import build_body
 from wagw.whatsapp.fake import FakeBackend
-from wagw.whatsapp.fake_inbound import Malformed, to_event
+from wagw.whatsapp.fake_inbound import Malformed, fake_media, fake_media_bytes, to_event
 
 DEVICE_ID = "15550001111@s.whatsapp.net"
 PNG = base64.b64encode(
@@ -35,6 +35,12 @@ CORRUPT_JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 64).decod
 
 def keys(result: dict) -> list[str]:
     return sorted(result)
+
+
+# An inbound image's media object as the fake makes it; the neonize side's simulated media
+# host serves the same bytes at its direct path (neonize_worker).
+FAKE_IMAGE = fake_media("3EB0DLPAR1", "image")
+DOWNLOAD = {"kind": "image", "mime_type": "image/jpeg", **{k: v for k, v in FAKE_IMAGE.items() if k != "url"}}
 
 
 # (id, op, kwargs, view of a result both backends must agree on)
@@ -107,6 +113,20 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("reject-call", "reject_call", {"call_id": "ABC123DEF456", "caller": ALICE_LID}, lambda r: r),
     ("revoke-others-direct", "revoke", {"chat": ALICE, "message_id": "3EB0AA", "sender": ALICE}, lambda r: r),
     ("bad-jid", "fetch_avatar", {"jid": "not a jid"}, lambda r: r),
+    ("download", "download_media", {"media": DOWNLOAD}, lambda r: (keys(r), r["sha256"], r["size"], r["mimetype"])),
+    (
+        "download-expired",
+        "download_media",
+        {"media": DOWNLOAD | {"direct_path": "/v/t62.fake/expired.enc"}},
+        lambda r: r,
+    ),
+    (
+        "download-tampered",
+        "download_media",
+        {"media": DOWNLOAD | {"media_key": fake_media("X", "image")["media_key"]}},
+        lambda r: r,
+    ),
+    ("download-bad-path", "download_media", {"media": DOWNLOAD | {"direct_path": "/v/../x"}}, lambda r: r),
 ]
 
 
@@ -116,6 +136,15 @@ def neonize_worker(child, tmp_path_factory, redis_server):
     child.call("reset")
     child.call("make_store", path=str(data_dir / "devices" / "worker-1.sqlite3"), devices=[[DEVICE, "wagw", ""]])
     assert child.call("connect", data_dir=str(data_dir), role="worker-1", redis_url=redis_server.url)["connected"]
+    key = FAKE_IMAGE["media_key"]
+    content = fake_media_bytes(base64.b64decode(key), FAKE_IMAGE["file_length"])
+    child.call(
+        "serve_media",
+        direct_path=FAKE_IMAGE["direct_path"],
+        content_b64=base64.b64encode(content).decode(),
+        key_b64=key,
+    )
+    child.call("set_world", media_status={"/v/t62.fake/expired.enc": 410})
     return child
 
 
@@ -136,6 +165,33 @@ def test_the_same_job_gives_the_same_result(settings, redis_conn, neonize_worker
 
 # Inbound ----------------------------------------------------------------------------------------
 INBOUND = [
+    (
+        "image",
+        {
+            "type": "message",
+            "id": "3EB0DLPAR1",
+            "sender": ALICE,
+            "timestamp": 1764412200,
+            "media": {"kind": "image", "mimetype": "image/jpeg", "caption": "look"},
+        },
+        {
+            "kind": "message",
+            "id": "3EB0DLPAR1",
+            "sender": ALICE,
+            "message": {
+                "imageMessage": {
+                    "URL": FAKE_IMAGE["url"],
+                    "mimetype": "image/jpeg",
+                    "caption": "look",
+                    "fileSHA256": FAKE_IMAGE["file_sha256"],
+                    "fileLength": str(FAKE_IMAGE["file_length"]),
+                    "mediaKey": FAKE_IMAGE["media_key"],
+                    "fileEncSHA256": FAKE_IMAGE["file_enc_sha256"],
+                    "directPath": FAKE_IMAGE["direct_path"],
+                }
+            },
+        },
+    ),
     (
         "text",
         {"type": "message", "id": "3EB0T1", "sender": ALICE, "push_name": "Al", "text": "hi", "timestamp": 1764412200},
