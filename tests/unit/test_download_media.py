@@ -227,3 +227,25 @@ def test_the_job_stores_what_the_host_returns(settings):
     assert result["sha256"] == base64.b64decode(media["file_sha256"]).hex()
     assert result["path"] == str(settings.media_path / f"{result['sha256']}.jpg")
     assert result["size"] == media["file_length"] and result["mimetype"] == "image/jpeg"
+
+
+# The fake's conventions ----------------------------------------------------------------------
+@pytest.fixture
+def fake_backend(settings, monkeypatch):
+    from wagw.whatsapp import fake
+
+    monkeypatch.setattr(fake, "connect", lambda settings: fakeredis.FakeRedis())
+    return fake.FakeBackend(settings, "worker-1")
+
+
+def test_the_fake_serves_its_media_and_fails_as_whatsmeow_would(fake_backend):
+    from wagw.whatsapp.backend import BackendError
+
+    media = media_object(**{k: v for k, v in fake_media("M2", "audio").items() if k != "url"}, kind="audio")
+    served = fake_backend.download_media(media)
+    assert hashlib.sha256(base64.b64decode(served["data_b64"])).digest() == base64.b64decode(media["file_sha256"])
+    for path, status in (("/v/t62.7118-24/x.enc", 404), ("/v/t62.fake/expired.enc", 410)):
+        with pytest.raises(InvalidArguments, match=f"status code {status}"):
+            fake_backend.download_media({**media, "direct_path": path})
+    with pytest.raises(BackendError, match="simulated failure"):
+        fake_backend.download_media({**media, "direct_path": "/v/t62.fake/fail.enc"})
