@@ -209,3 +209,7 @@ def test_media_object_carries_only_what_download_needs():
     # Nothing to download without a direct path and key: no media object.
     bare = events.message(id="X", chat=ALICE, sender=ALICE, timestamp=1, media=("audio", {"caption": "c"}))
     assert "media" not in bare.payload
+    no_hash = events.message(
+        id="X", chat=ALICE, sender=ALICE, timestamp=1, media=("audio", {**obj, "file_enc_sha256": None})
+    )
+    assert "media" not in no_hash.payload and no_hash.payload["audio"]["direct_path"] == "/v/x.enc?oh=1"
