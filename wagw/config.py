@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     webhook_urls: CommaList = []
     webhook_secret: SecretStr | None = None
     webhook_events: CommaList = []  # empty: all events
+    # Chats whose events are not delivered (still in the event log): every group, or these.
+    webhook_ignore_groups: bool = False
+    webhook_ignore_chats: CommaList = []
     webhook_connect_timeout: float = Field(5.0, gt=0)
     webhook_timeout: float = Field(15.0, gt=0)
     # Seconds between delivery attempts; the last entry spans out to about a day in total.
@@ -106,7 +109,12 @@ class Settings(BaseSettings):
     fetch_private: bool = False
 
     _split = field_validator(
-        "webhook_urls", "webhook_events", "webhook_retry_schedule", "dashboard_hosts", mode="before"
+        "webhook_urls",
+        "webhook_events",
+        "webhook_ignore_chats",
+        "webhook_retry_schedule",
+        "dashboard_hosts",
+        mode="before",
     )(classmethod(lambda cls, v: _split_commas(v)))
 
     @field_validator("log_level", mode="before")
@@ -121,6 +129,16 @@ class Settings(BaseSettings):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"{url!r} is not an http(s) URL")
         return urls
+
+    @field_validator("webhook_ignore_chats")
+    @classmethod
+    def _chats(cls, chats: list[str]) -> list[str]:
+        from wagw.addresses import normalize_target
+
+        try:
+            return [normalize_target(chat) for chat in chats]
+        except ValueError as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("webhook_retry_schedule")
     @classmethod

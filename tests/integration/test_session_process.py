@@ -188,6 +188,17 @@ def test_webhook_events_filter_keeps_the_log_complete(session, redis_conn):
     proc.kill()
 
 
+def test_ignored_chats_stay_in_the_log_but_get_no_deliveries(session, redis_conn):
+    group = "120363000000000001@g.us"
+    in_group = json.dumps({"type": "message", "id": "G1", "chat": group, "sender": ALICE, "text": "hi all"})
+    push(redis_conn, in_group, message(0))
+    proc = session(WAGW_WEBHOOK_IGNORE_GROUPS="true")
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) == 2, timeout=20, what="2 events")
+    assert [e["payload"]["chat_id"] for e in stored_events(redis_conn)] == [group, ALICE]
+    assert {json.loads(job.args[2])["payload"]["chat_id"] for job in webhook_jobs(redis_conn)} == {ALICE}
+    proc.kill()
+
+
 def test_sigkill_mid_burst_then_restart_delivers_every_event_exactly_once(session, redis_conn):
     total = 1000
     push(redis_conn, *[message(i) for i in range(total)])

@@ -92,6 +92,34 @@ def test_event_filter_is_case_insensitive(settings, monkeypatch):
     assert conn.llen("rq:queue:webhooks") == 2
 
 
+def test_ignored_chats_get_no_deliveries(settings):
+    group, alice = "120363000000000001@g.us", "15551234567@s.whatsapp.net"
+    no_groups = settings.model_copy(update={"webhook_ignore_groups": True})
+    # Settings normalise the listed chats: a phone number names its user JID.
+    listed = Settings(
+        _env_file=None,
+        data_dir="/tmp",
+        webhook_urls=URLS,
+        webhook_secret="s" * 16,
+        webhook_ignore_chats="+1 555 123 4567",
+    )
+    assert listed.webhook_ignore_chats == [alice]
+    conn = fakeredis.FakeRedis()
+    with conn.pipeline() as pipe:
+        assert webhooks.enqueue_deliveries(pipe, no_groups, "e1", "message", BODY, group) == 0
+        assert webhooks.enqueue_deliveries(pipe, no_groups, "e2", "message", BODY, alice) == 2
+        assert webhooks.enqueue_deliveries(pipe, listed, "e3", "message", BODY, alice) == 0
+        assert webhooks.enqueue_deliveries(pipe, listed, "e4", "message", BODY, group) == 2
+        assert webhooks.enqueue_deliveries(pipe, listed, "e5", "call.offer", BODY) == 2  # no chat: delivered
+        pipe.execute()
+    assert conn.llen("rq:queue:webhooks") == 6
+
+
+def test_a_bad_ignored_chat_is_a_config_error():
+    with pytest.raises(ValueError, match="webhook_ignore_chats"):
+        Settings(_env_file=None, webhook_ignore_chats="not a number")
+
+
 def test_nothing_without_urls(settings):
     conn = fakeredis.FakeRedis()
     with conn.pipeline() as pipe:

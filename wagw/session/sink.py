@@ -57,7 +57,7 @@ class EventSink:
         pause = 0.05
         while True:
             try:
-                stored = self._store(event_id, event.event, body)
+                stored = self._store(event_id, event.event, body, event.payload.get("chat_id"))
                 break
             except (redis.ConnectionError, redis.TimeoutError) as error:
                 if self._stopping() or time.monotonic() >= deadline:
@@ -77,7 +77,7 @@ class EventSink:
             logger.info("event {} {} already stored: duplicate dropped", event.event, event_id)
             metrics.incr(self.conn, "events_duplicate", event=event.event)
 
-    def _store(self, event_id: str, name: str, body: str) -> bool:
+    def _store(self, event_id: str, name: str, body: str, chat: str | None) -> bool:
         seen = keys.EVENT_SEEN.format(event_id=event_id)
         with self.conn.pipeline(transaction=True) as pipe:
             try:
@@ -92,7 +92,7 @@ class EventSink:
                     maxlen=self.settings.events_maxlen,
                     approximate=True,
                 )
-                enqueue_deliveries(pipe, self.settings, event_id, name, body)
+                enqueue_deliveries(pipe, self.settings, event_id, name, body, chat)
                 metrics.incr(pipe, "events_received", event=name)  # counted with the event, in the same EXEC
                 pipe.execute()
                 return True

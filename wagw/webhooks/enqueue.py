@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rq import Retry
 
 from wagw import keys, rqcompat
+from wagw.addresses import GROUP_SERVER
 from wagw.webhooks.endpoints import configured_endpoints
 from wagw.webhooks.signing import seal, seal_key
 
@@ -31,9 +32,16 @@ DELIVERABLE = frozenset({DELIVER})
 DELIVERED_TTL = 300
 
 
-def wants(settings: Settings, event_name: str) -> bool:
-    # Event names are matched case-insensitively, as go-whatsapp-web-multidevice does.
-    return not settings.webhook_events or event_name.lower() in {e.lower() for e in settings.webhook_events}
+def wants(settings: Settings, event_name: str, chat: str | None = None) -> bool:
+    """Whether an event goes to the endpoints: its name is forwarded (matched case-insensitively,
+    as go-whatsapp-web-multidevice does) and its chat is not ignored."""
+    if settings.webhook_events and event_name.lower() not in {e.lower() for e in settings.webhook_events}:
+        return False
+    if chat is None:
+        return True
+    if settings.webhook_ignore_groups and chat.endswith("@" + GROUP_SERVER):
+        return False
+    return chat not in settings.webhook_ignore_chats
 
 
 def rq_retry(settings: Settings) -> Retry:
@@ -45,7 +53,9 @@ def job_timeout(settings: Settings) -> int:
     return math.ceil(settings.webhook_connect_timeout + settings.webhook_timeout) + 30
 
 
-def enqueue_deliveries(pipe: Pipeline, settings: Settings, event_id: str, event_name: str, body: str) -> int:
+def enqueue_deliveries(
+    pipe: Pipeline, settings: Settings, event_id: str, event_name: str, body: str, chat: str | None = None
+) -> int:
     """Queue one deliver job per configured endpoint on `pipe` (the caller executes it).
 
     Writes exactly what rq's `Queue.enqueue_many` writes for these jobs (the job hash, the
@@ -53,7 +63,7 @@ def enqueue_deliveries(pipe: Pipeline, settings: Settings, event_id: str, event_
     builds it directly (rqcompat.enqueue_calls): this runs on the session's event thread, once
     per event, where rq's generic path costs several times more.
     """
-    if not settings.webhook_urls or not wants(settings, event_name):
+    if not settings.webhook_urls or not wants(settings, event_name, chat):
         return 0
     endpoints = configured_endpoints(settings).values()
     key = seal_key(settings.webhook_secret_bytes)
