@@ -534,6 +534,26 @@ class NeonizeBackend(Backend):
         response = self._call("send_sticker", self._client.send_sticker, self._jid(to), sticker)
         return results.sent(response.ID, response.Timestamp, to)
 
+    def _uploaded(self, operation: str, data: bytes, mimetype: str, media_type: Any) -> dict[str, Any]:
+        """Upload `data` with neonize's own upload; the fields a Video/AudioMessage takes for it,
+        the duration read from the container (wagw.operations.audio) when it says."""
+        if self._client is None:
+            raise ConnectFailure(f"{operation}: not connected (start() first)")
+        upload = self._call(operation, self._client.upload, data, media_type)
+        fields = {
+            "URL": upload.url,
+            "directPath": upload.DirectPath,
+            "fileEncSHA256": upload.FileEncSHA256,
+            "fileLength": upload.FileLength,
+            "fileSHA256": upload.FileSHA256,
+            "mediaKey": upload.MediaKey,
+            "mimetype": mimetype,
+        }
+        seconds = audio_duration(data, mimetype)
+        if seconds is not None:
+            fields["seconds"] = seconds
+        return fields
+
     def send_video(
         self, to: str, video: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
     ) -> dict:
@@ -541,24 +561,10 @@ class NeonizeBackend(Backend):
         # (wagw does not require ffmpeg). The same VideoMessage from neonize's own upload (as
         # video) and send_message, the duration read from the MP4's movie header, no thumbnail.
         neonize = native.load()
-        if self._client is None:
-            raise ConnectFailure("send_video: not connected (start() first)")
-        upload = self._call("send_video", self._client.upload, video, neonize.enum.MediaType.MediaVideo)
-        message = neonize.e2e.VideoMessage(
-            URL=upload.url,
-            directPath=upload.DirectPath,
-            fileEncSHA256=upload.FileEncSHA256,
-            fileLength=upload.FileLength,
-            fileSHA256=upload.FileSHA256,
-            mediaKey=upload.MediaKey,
-            mimetype=mimetype,
-            viewOnce=view_once,
-        )
+        uploaded = self._uploaded("send_video", video, mimetype, neonize.enum.MediaType.MediaVideo)
+        message = neonize.e2e.VideoMessage(**uploaded, viewOnce=view_once)
         if caption:
             message.caption = caption
-        seconds = audio_duration(video, mimetype)
-        if seconds is not None:
-            message.seconds = seconds
         response = self._call(
             "send_video", self._client.send_message, self._jid(to), neonize.e2e.Message(videoMessage=message)
         )
@@ -569,22 +575,8 @@ class NeonizeBackend(Backend):
         # require ffmpeg). The same message from neonize's own upload (as audio) and
         # send_message, with the duration read from the container (wagw.operations.audio).
         neonize = native.load()
-        if self._client is None:
-            raise ConnectFailure("send_audio: not connected (start() first)")
-        upload = self._call("send_audio", self._client.upload, audio, neonize.enum.MediaType.MediaAudio)
-        message = neonize.e2e.AudioMessage(
-            URL=upload.url,
-            directPath=upload.DirectPath,
-            fileEncSHA256=upload.FileEncSHA256,
-            fileLength=upload.FileLength,
-            fileSHA256=upload.FileSHA256,
-            mediaKey=upload.MediaKey,
-            mimetype=mimetype,
-            PTT=ptt,
-        )
-        seconds = audio_duration(audio, mimetype)
-        if seconds is not None:
-            message.seconds = seconds
+        uploaded = self._uploaded("send_audio", audio, mimetype, neonize.enum.MediaType.MediaAudio)
+        message = neonize.e2e.AudioMessage(**uploaded, PTT=ptt)
         response = self._call(
             "send_audio", self._client.send_message, self._jid(to), neonize.e2e.Message(audioMessage=message)
         )
