@@ -356,9 +356,13 @@ def _tcp_connect(host: str, port: int, timeout: float) -> None:
 
 def check_webhooks(settings: Settings, tcp_connect: Callable[[str, int, float], None] = _tcp_connect) -> list[Check]:
     """Endpoints set, signed, and reachable: a TCP connect only, never a request."""
+    from wagw.accounts import configured
     from wagw.webhooks.endpoints import redact
 
-    if not settings.webhook_urls:
+    urls = list(
+        dict.fromkeys(url for account in configured(settings) for url in settings.webhook_urls_of(account.name))
+    )
+    if not urls:
         return [
             Check(
                 "webhooks",
@@ -368,7 +372,7 @@ def check_webhooks(settings: Settings, tcp_connect: Callable[[str, int, float], 
             )
         ]
     checks = []
-    for url in settings.webhook_urls:
+    for url in urls:
         parts = urlsplit(url)
         shown = redact(url)
         host = parts.hostname or ""

@@ -19,6 +19,7 @@ import redis
 from loguru import logger
 
 from wagw import keys, metrics
+from wagw.accounts import Account
 from wagw.config import Settings
 from wagw.events import InboundEvent, build_body, non_ad
 from wagw.webhooks.enqueue import enqueue_deliveries
@@ -34,8 +35,11 @@ class EventSink:
         conn: redis.Redis,
         device_jid: Callable[[], str | None],
         stopping: Callable[[], bool] = lambda: False,
+        *,
+        account: Account,
     ):
         self.settings = settings
+        self.account = account
         self.conn = conn
         self._device_jid = device_jid
         self._device_id: str | None = None
@@ -52,7 +56,7 @@ class EventSink:
         return self._device_id
 
     def __call__(self, event: InboundEvent) -> None:
-        event_id, body = build_body(event, self.device_id())
+        event_id, body = build_body(event, self.device_id(), self.account.name)
         deadline = time.monotonic() + REDIS_RETRY_SECONDS
         pause = 0.05
         while True:
@@ -75,7 +79,7 @@ class EventSink:
             logger.debug("event {} {} stored", event.event, event_id)
         else:
             logger.info("event {} {} already stored: duplicate dropped", event.event, event_id)
-            metrics.incr(self.conn, "events_duplicate", event=event.event)
+            metrics.incr(self.conn, "events_duplicate", event=event.event, account=self.account.name)
 
     def _store(self, event_id: str, name: str, body: str, chat: str | None) -> bool:
         seen = keys.EVENT_SEEN.format(event_id=event_id)
@@ -92,8 +96,10 @@ class EventSink:
                     maxlen=self.settings.events_maxlen,
                     approximate=True,
                 )
-                enqueue_deliveries(pipe, self.settings, event_id, name, body, chat)
-                metrics.incr(pipe, "events_received", event=name)  # counted with the event, in the same EXEC
+                enqueue_deliveries(pipe, self.settings, event_id, name, body, chat, account=self.account.name)
+                metrics.incr(
+                    pipe, "events_received", event=name, account=self.account.name
+                )  # counted with the event, in the same EXEC
                 pipe.execute()
                 return True
             except redis.WatchError:

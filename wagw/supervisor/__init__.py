@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from redis import Redis
 
+from wagw import accounts, keys
 from wagw.exitcodes import ExitCode
 from wagw.logs import console
 from wagw.supervisor.children import build_specs
@@ -58,7 +59,19 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     # First contact: somebody at a terminal is asked to pair what is unpaired; under systemd
     # an unpaired device waits for `wagw pair` (docs/session.md, pairing).
     pairing = TerminalPairing({**env, "PYTHONUNBUFFERED": "1"}, console()) if on_terminal() else None
+    running = [account.name for account in accounts.running(settings)]
+    status_key = (
+        keys.SUPERVISOR_STATUS_OF.format(accounts=",".join(settings.run_accounts))
+        if settings.run_accounts
+        else keys.SUPERVISOR_STATUS
+    )
     supervisor = Supervisor(
-        children, clock=clock, grace=settings.shutdown_grace, status_redis=status_redis, pairing=pairing
+        children,
+        clock=clock,
+        grace=settings.shutdown_grace,
+        status_redis=status_redis,
+        pairing=pairing,
+        status_key=status_key,
+        accounts=running,
     )
     return supervisor.run()

@@ -37,7 +37,11 @@ class Supervisor:
         sleep=time.sleep,
         pairing: TerminalPairing | None = None,
         wall=time.time,
+        status_key: str = keys.SUPERVISOR_STATUS,
+        accounts: list[str] | None = None,
     ) -> None:
+        self.status_key = status_key
+        self.accounts = accounts or []
         self.children = children
         self.clock = clock
         self.grace = grace
@@ -241,6 +245,7 @@ class Supervisor:
             "started_at": self.started_at,
             "updated": time.time(),
             "state": "stopping" if self.shutting_down else "running",
+            "accounts": self.accounts,
             "processes": [child.snapshot() for child in self.children],
         }
 
@@ -249,7 +254,7 @@ class Supervisor:
         if self.status_redis is None:
             return
         try:
-            self.status_redis.set(keys.SUPERVISOR_STATUS, json.dumps(self.snapshot()), ex=STATUS_TTL)
+            self.status_redis.set(self.status_key, json.dumps(self.snapshot()), ex=STATUS_TTL)
         except Exception as error:  # Redis restarting: status catches up next second
             logger.debug("status not published: {}", error)
 
@@ -318,4 +323,4 @@ class Supervisor:
         if self.status_redis is None:
             return
         with contextlib.suppress(Exception):
-            self.status_redis.delete(keys.SUPERVISOR_STATUS)
+            self.status_redis.delete(self.status_key)

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 from rq import Retry
 
 from wagw import keys, rqcompat
+from wagw.accounts import DEFAULT
 from wagw.addresses import GROUP_SERVER
-from wagw.webhooks.endpoints import configured_endpoints
-from wagw.webhooks.signing import seal, seal_key
+from wagw.webhooks.endpoints import account_endpoints
+from wagw.webhooks.signing import seal
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -54,7 +55,14 @@ def job_timeout(settings: Settings) -> int:
 
 
 def enqueue_deliveries(
-    pipe: Pipeline, settings: Settings, event_id: str, event_name: str, body: str, chat: str | None = None
+    pipe: Pipeline,
+    settings: Settings,
+    event_id: str,
+    event_name: str,
+    body: str,
+    chat: str | None = None,
+    *,
+    account: str = DEFAULT,
 ) -> int:
     """Queue one deliver job per configured endpoint on `pipe` (the caller executes it).
 
@@ -63,10 +71,9 @@ def enqueue_deliveries(
     builds it directly (rqcompat.enqueue_calls): this runs on the session's event thread, once
     per event, where rq's generic path costs several times more.
     """
-    if not settings.webhook_urls or not wants(settings, event_name, chat):
+    endpoints = account_endpoints(settings, account).values()
+    if not endpoints or not wants(settings, event_name, chat):
         return 0
-    endpoints = configured_endpoints(settings).values()
-    key = seal_key(settings.webhook_secret_bytes)
     rqcompat.enqueue_calls(
         pipe,
         keys.WEBHOOKS_QUEUE,
@@ -74,7 +81,7 @@ def enqueue_deliveries(
         [
             (
                 DELIVER,
-                (endpoint.id, event_id, body, seal(key, endpoint.id, event_id, body)),
+                (endpoint.id, event_id, body, seal(endpoint.seal_key, endpoint.id, event_id, body)),
                 f"{event_name} {event_id} -> {endpoint.shown}",
             )
             for endpoint in endpoints
