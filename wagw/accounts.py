@@ -147,10 +147,16 @@ def configured_names(settings: Settings) -> list[str]:
 def configured(settings: Settings) -> list[Account]:
     """Every account of this installation (all hosts), the primary first."""
     all_names = configured_names(settings)
-    several = len(all_names) > 1
+    # Decided by WAGW_ACCOUNTS alone, so adding an account to a running daemon renames nothing.
+    several = len(settings.accounts) > 1
     primary = settings.accounts[0]
     return [
-        Account(name, primary=name == primary, several=several, wa_workers=settings.wa_workers_of(name))
+        Account(
+            name,
+            primary=name == primary,
+            several=several or name not in settings.accounts,
+            wa_workers=settings.wa_workers_of(name),
+        )
         for name in all_names
     ]
 

@@ -226,7 +226,10 @@ class Settings(BaseSettings):
             raise ValueError("accounts: name at least one account")
         from wagw.accounts import read_overlay
 
-        overlay = read_overlay(self)
+        try:
+            overlay = read_overlay(self)
+        except ValueError as error:  # `wagw accounts` writes it; a hand edit may break it
+            raise ValueError(f"accounts: {error}") from None
         known = set(self.accounts) | set(overlay["added"])
         for name, overrides in self.account.items():
             if name not in known:

@@ -20,6 +20,7 @@ from wagw.supervisor.children import build_specs
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.embedded_redis import EmbeddedRedis
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
+from wagw.supervisor.reconcile import AccountWatch
 from wagw.supervisor.state import Child, RestartPolicy
 from wagw.supervisor.terminal import TerminalPairing, on_terminal
 from wagw.whatsapp.probe import probe
@@ -51,10 +52,13 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     redis = EmbeddedRedis(settings.data_dir, settings.redis_max_memory_mb) if settings.embedded_redis else None
     env = dict(os.environ)
     env.update({"WAGW_LOG_WIRE": "1", "PYTHONUNBUFFERED": "1", "WAGW_REDIS_URL": settings.effective_redis_url})
+    if settings.run_accounts:  # `--accounts`: the children know which share of the work is theirs
+        env["WAGW_RUN_ACCOUNTS"] = ",".join(settings.run_accounts)
     clock = MonotonicClock()
     launcher = OsLauncher(env)
     policy = RestartPolicy()
     children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, redis)]
+    watch = AccountWatch(settings, lambda: build_specs(settings, redis))
     status_redis = Redis.from_url(settings.effective_redis_url, socket_timeout=1, socket_connect_timeout=1)
     # First contact: somebody at a terminal is asked to pair what is unpaired; under systemd
     # an unpaired device waits for `wagw pair` (docs/session.md, pairing).
@@ -73,5 +77,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
         pairing=pairing,
         status_key=status_key,
         accounts=running,
+        watch=watch,
+        make_child=lambda spec: Child(spec, policy, launcher, clock),
     )
     return supervisor.run()

@@ -91,6 +91,10 @@ class DeliveryContext:
     def endpoint(self, reference: object) -> Endpoint:
         """The configured endpoint a job names (its first argument); RefusedDelivery if none."""
         found = self.endpoints.get(reference) if isinstance(reference, str) else None
+        if found is None and isinstance(reference, str):
+            # An account added while this worker runs (`wagw accounts add`) has new endpoints.
+            self.endpoints = configured_endpoints(self.settings)
+            found = self.endpoints.get(reference)
         if found is None:
             raise RefusedDelivery(
                 f"unknown endpoint {shown_reference(self.settings, reference)!r} (not in this worker's "
