@@ -42,6 +42,9 @@ class Receipt:
     user_agent: str | None = None
     peer: str | None = None  # client address: which connection delivered it
     body_head: str | None = None  # the first bytes of a body that failed a check
+    account: str | None = None  # the body's top-level "account"
+    header_account: str | None = None  # X-Wagw-Account
+    device_id: str | None = None  # the body's top-level "device_id"
 
 
 def check_signatures(secret: bytes, body: bytes, headers) -> str | None:
@@ -134,10 +137,11 @@ class Receiver:
     # Requests ---------------------------------------------------------------------------
     def _answer(self, endpoint: str, body: bytes, headers, accepted: float, peer: str) -> tuple[int, dict[str, str]]:
         problem = check_signatures(self.secret, body, headers)
-        event_id = payload_id = event = None
+        event_id = payload_id = event = account = device_id = None
         try:
             data = json.loads(body)
             event_id, event = data.get("id"), data.get("event")
+            account, device_id = data.get("account"), data.get("device_id")
             payload_id = (data.get("payload") or {}).get("id")
         except (ValueError, AttributeError) as error:
             problem = problem or f"body is not a JSON object: {error}"
@@ -169,6 +173,9 @@ class Receiver:
                     user_agent=headers.get("User-Agent"),
                     peer=peer,
                     body_head=body[:300].decode("utf-8", "replace") if problem else None,
+                    account=account,
+                    header_account=headers.get("X-Wagw-Account"),
+                    device_id=device_id,
                 )
             )
         return status, extra
