@@ -11,7 +11,7 @@ from tests.unit.test_child_state import FakeClock, FakeLauncher
 from wagw import accounts, keys
 from wagw.config import Settings, try_settings
 from wagw.supervisor import reconcile
-from wagw.supervisor.children import build_specs
+from wagw.supervisor.children import build_specs, running_account_specs
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.osapi import withheld_as
 from wagw.supervisor.state import Child, RestartPolicy, State
@@ -134,7 +134,7 @@ def test_the_supervisor_starts_an_added_account_and_stops_a_removed_one_alone(tm
     clock, launcher = FakeClock(), FakeLauncher()
     policy = RestartPolicy()
     children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, None)]
-    watch = reconcile.AccountWatch(settings, lambda: build_specs(settings, None))
+    watch = reconcile.AccountWatch(settings, lambda: running_account_specs(settings))
     sup = Supervisor(
         children,
         clock=clock,

@@ -16,7 +16,7 @@ from redis import Redis
 from wagw import accounts, keys
 from wagw.exitcodes import ExitCode
 from wagw.logs import console
-from wagw.supervisor.children import build_specs
+from wagw.supervisor.children import build_specs, running_account_specs
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.embedded_redis import EmbeddedRedis
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
@@ -58,7 +58,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     launcher = OsLauncher(env)
     policy = RestartPolicy()
     children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, redis)]
-    watch = AccountWatch(settings, lambda: build_specs(settings, redis))
+    watch = AccountWatch(settings, lambda: running_account_specs(settings))
     status_redis = Redis.from_url(settings.effective_redis_url, socket_timeout=1, socket_connect_timeout=1)
     # First contact: somebody at a terminal is asked to pair what is unpaired; under systemd
     # an unpaired device waits for `wagw pair` (docs/session.md, pairing).

@@ -31,10 +31,12 @@ def _wagw(*args: str) -> list[str]:
 
 def build_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSpec]:
     """Shared children first, then each account's; the front ends last."""
-    specs = shared_specs(settings, redis)
-    for account in accounts.running(settings):
-        specs.extend(account_specs(account))
-    return specs + front_specs(settings)
+    return shared_specs(settings, redis) + running_account_specs(settings) + front_specs(settings)
+
+
+def running_account_specs(settings: Settings) -> list[ChildSpec]:
+    """The children of every account this daemon runs (what `wagw accounts` changes)."""
+    return [spec for account in accounts.running(settings) for spec in account_specs(account)]
 
 
 def shared_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSpec]:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 
 class AccountWatch:
-    """Tells the supervisor when the accounts file changed, and what to run then."""
+    """Tells the supervisor when the accounts file changed, and what to run then: the
+    accounts' children only (building the shared ones again would touch a live Redis)."""
 
     def __init__(self, settings: Settings, desired: Callable[[], list[ChildSpec]]) -> None:
         self.path = accounts.overlay_path(settings)

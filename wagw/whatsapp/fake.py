@@ -8,17 +8,16 @@ part `nopic` has no profile picture (success, url null) and a phone number endin
 is not on WhatsApp (tests/conformance holds both backends to the same results).
 
 Inbound (only when start() gets a handler, i.e. in the session): a thread moves each control
-message from `wagw:fake:inbound` to `wagw:fake:pending` (BLMOVE), hands the event to the
+message from `wagw:fake:inbound` to `wagw:fake:pending` (atomically), hands the event to the
 handler and removes it from pending only after the handler returned. On start, whatever is
 still pending (the process died mid-event) is handed over again first, as WhatsApp
 redelivers unacknowledged messages. Malformed messages go to `wagw:fake:rejected` with the
 reason. Message formats: wagw.whatsapp.fake_inbound.
 
 Accounts: a control message may name its account (`"account": NAME`); without one it is
-the first account's. With one account the session takes messages with BLMOVE as above; with
-several, each session claims its own from the shared list (the first account's also the
-unnamed ones and those naming no configured account, which it rejects), so one account's
-stalled or crash-looping session never holds up another's events. Each account keeps its
+the first account's. Each session claims its own from the shared list with a Lua script (the
+first account's also the unnamed ones and those naming no configured account, which it
+rejects), so one account's stalled or crash-looping session never holds up another's events. Each account keeps its
 own pending list, and its own fake phone number (`default`: 15550001111).
 
 Device state: every role counts as paired and reachable unless `wagw:fake:device-state`
@@ -39,6 +38,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -68,7 +68,7 @@ CRASH, HANG, FAIL = "crash", "hang", "fail"
 NO_PICTURE_USER = "nopic"
 NOT_ON_WHATSAPP_SUFFIX = "0000"
 INVITE_LINK_PREFIX = "https://chat.whatsapp.com/"  # whatsmeow's InviteLinkPrefix
-_BLOCK_SECONDS = 0.5  # how long one BLMOVE waits; bounds how fast stop() is noticed
+_BLOCK_SECONDS = 0.5  # bounds how long a Redis call of the inbound loop may wait
 
 # Simulated trouble is named after the device state it leads to.
 _STATE_ERRORS: dict[str, tuple[type[BackendError], str]] = {
@@ -124,6 +124,7 @@ return false
 """
 _CLAIM_SCAN = 1000  # messages a session looks past for its own (other accounts' waiting)
 _CLAIM_IDLE = 0.02  # seconds between looks when nothing is there
+_ACCOUNTS_RECHECK = 1.0  # seconds between reads of the configured accounts
 
 
 def user_part(target: str) -> str:
@@ -225,7 +226,7 @@ class FakeBackend(Backend):
             for raw in pending:
                 if self._stopping.is_set() or not self._handle(conn, raw):
                     return
-            take = self._take_one if len(accounts.configured(self.settings)) == 1 else self._claim_one(conn)
+            take = self._claim_one(conn)
             while not self._stopping.is_set():
                 moved = take(conn)
                 if moved is not None and not self._handle(conn, moved):
@@ -237,16 +238,16 @@ class FakeBackend(Backend):
             self._ended.set()
             conn.close()
 
-    def _take_one(self, conn: redis.Redis) -> Any:
-        # redis-py types the timeout as int; Redis takes fractional seconds.
-        return conn.blmove(keys.FAKE_INBOUND, self.pending, _BLOCK_SECONDS, "LEFT", "RIGHT")  # type: ignore[arg-type]
-
-    def _claim_one(self, conn: redis.Redis):
+    def _claim_one(self, conn: redis.Redis) -> Callable[[redis.Redis], Any]:
         claim = conn.register_script(_CLAIM)
-        configured = ",".join(account.name for account in accounts.configured(self.settings))
-        argv = [self.account.name, "1" if self.account.primary else "0", configured, _CLAIM_SCAN]
+        known: list[str] = []
+        checked = [0.0]
 
         def take(conn: redis.Redis) -> Any:
+            if time.monotonic() - checked[0] >= _ACCOUNTS_RECHECK:  # `wagw accounts add|remove`
+                known[:] = [a.name for a in accounts.configured(self.settings)]
+                checked[0] = time.monotonic()
+            argv = [self.account.name, "1" if self.account.primary else "0", ",".join(known), _CLAIM_SCAN]
             raw = claim(keys=[keys.FAKE_INBOUND, self.pending], args=argv, client=conn)
             if raw is None:
                 self._stopping.wait(_CLAIM_IDLE)
