@@ -114,7 +114,7 @@ def test_devices_quarantines_and_session_gauge(conn):
     samples = scrape(conn)
 
     assert samples["wagw_redis_up"][frozenset()] == 1
-    assert samples["wagw_session_connected"][frozenset()] == 1
+    assert samples["wagw_session_connected"][frozenset({("account", "default")})] == 1
     assert samples["wagw_device_connected"][frozenset({("role", "worker-1")})] == 0
     assert samples["wagw_device_paired"][frozenset({("role", "worker-1")})] == 1
     assert samples["wagw_quarantined"] == {frozenset({("operation", "fetch_avatar")}): 1}
@@ -137,7 +137,7 @@ def test_poisoned_targets_are_counted_per_operation_never_labelled(conn):
 
 
 def test_session_gauge_is_zero_when_the_session_stops_reporting(conn):
-    assert scrape(conn)["wagw_session_connected"][frozenset()] == 0
+    assert scrape(conn)["wagw_session_connected"][frozenset({("account", "default")})] == 0
 
 
 def test_every_declared_metric_is_exposed_even_before_its_first_sample(conn):
@@ -146,3 +146,16 @@ def test_every_declared_metric_is_exposed_even_before_its_first_sample(conn):
         declared = f"# TYPE wagw_{name} histogram" if metric.is_histogram else f"# TYPE wagw_{name}_total counter"
         assert declared in text
     assert "# TYPE wagw_queue_jobs gauge" in text
+
+
+def test_accounts_have_their_own_session_gauge_and_queue(conn):
+    conn.hset(keys.DEVICE_STATUS.format(role="sales/session"), mapping={"connected": "1", "paired": "1"})
+    conn.hset(keys.DEVICE_STATUS.format(role="support/session"), mapping={"connected": "0", "paired": "1"})
+    conn.sadd("rq:queues", "rq:queue:wa.sales")
+    samples = scrape(conn)
+    assert samples["wagw_session_connected"] == {
+        frozenset({("account", "sales")}): 1,
+        frozenset({("account", "support")}): 0,
+    }
+    queued = samples["wagw_queue_jobs"]
+    assert {dict(labels)["queue"] for labels in queued} == {"wa", "wa.sales", "webhooks"}
