@@ -110,7 +110,7 @@ def test_ask_a_number_gets_a_pairing_code_and_a_bad_one_is_asked_again(env, redi
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--role", "worker-3"], "WAGW_WA_WORKERS is 1"),
+        (["--role", "worker-3"], "account default has 1 wa-worker slot(s)"),
         (["--role", "boss"], "unknown role"),
         (["--role", "worker-0"], "unknown role"),
         (["--phone", "call me"], "international number"),

@@ -53,6 +53,7 @@ def test_report_shows_crashes_quarantines_poisoned_targets_and_failed_deliveries
     assert report["supervisor"] is None and report["processes"] == []
     assert report["devices"][0] == {
         "role": "session",
+        "account": "default",
         "paired": True,
         "connected": True,
         "jid": "15550001111:1@s.whatsapp.net",
