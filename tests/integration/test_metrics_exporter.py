@@ -43,8 +43,8 @@ def test_exporter_process_serves_counters_queue_depths_and_stops_on_sigterm(sett
     wa.remove(failed)
     wa.failed_job_registry.add(failed, ttl=600, exc_string="panic: runtime error")
     metrics.incr(redis_conn, "native_host_crashes", operation="fetch_avatar", account="default")
-    metrics.incr(redis_conn, "wa_jobs", operation="fetch_avatar", outcome="crashed")
-    metrics.observe(redis_conn, "wa_job_seconds", 0.7, operation="fetch_avatar")
+    metrics.incr(redis_conn, "wa_jobs", operation="fetch_avatar", outcome="crashed", account="default")
+    metrics.observe(redis_conn, "wa_job_seconds", 0.7, operation="fetch_avatar", account="default")
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/metrics"
@@ -62,8 +62,16 @@ def test_exporter_process_serves_counters_queue_depths_and_stops_on_sigterm(sett
         assert depth[frozenset({("queue", "wa"), ("state", "queued")})] == 3
         assert depth[frozenset({("queue", "wa"), ("state", "failed")})] == 1
         assert depth[frozenset({("queue", "webhooks"), ("state", "queued")})] == 0
-        assert samples["wagw_native_host_crashes_total"][frozenset({("operation", "fetch_avatar"), ("account", "default")})] == 1
-        assert samples["wagw_wa_job_seconds_count"][frozenset({("operation", "fetch_avatar")})] == 1
+        assert (
+            samples["wagw_native_host_crashes_total"][
+                frozenset({("operation", "fetch_avatar"), ("account", "default")})
+            ]
+            == 1
+        )
+        assert (
+            samples["wagw_wa_job_seconds_count"][frozenset({("operation", "fetch_avatar"), ("account", "default")})]
+            == 1
+        )
 
         # Counters written after start show up at the next scrape: nothing is cached.
         metrics.incr(redis_conn, "process_restarts", process="wa-worker-1")

@@ -170,7 +170,9 @@ def test_supervisor_conf_runs_everything_and_a_native_crash_stays_in_its_host(su
         assert samples["wagw_session_connected"][frozenset({("account", "default")})] == 1
         assert samples["wagw_queue_jobs"][frozenset({("queue", "wa"), ("state", "failed")})] == 1
         crashes_metric = samples.get("wagw_native_host_crashes_total", {})
-        assert crashes_metric.get(frozenset({("operation", "fetch_avatar"), ("account", "default")})) == 2, crashes_metric
+        assert crashes_metric.get(frozenset({("operation", "fetch_avatar"), ("account", "default")})) == 2, (
+            crashes_metric
+        )
         assert samples["wagw_events_received_total"][frozenset({("event", "message"), ("account", "default")})] == 1
         # wa-workers add up job counts in memory and write them every couple of seconds.
         crashed_jobs = frozenset({("operation", "fetch_avatar"), ("outcome", "crashed"), ("account", "default")})
