@@ -437,6 +437,8 @@ def call_offer(
     payload: dict[str, Any] = {"call_id": call_id, "from": sender}
     if sender_lid:
         payload["from_lid"] = sender_lid
+    if sender:
+        payload["sender_display_name"] = display_name(sender, None)
     payload["auto_rejected"] = False
     if remote_platform:
         payload["remote_platform"] = remote_platform

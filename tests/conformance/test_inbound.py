@@ -103,6 +103,7 @@ def test_a_call_offer_never_carries_a_group(session):
         "call_id": "C1",
         "from": ALICE,
         "from_lid": ALICE_LID,
+        "sender_display_name": ALICE.split("@")[0],  # go-whatsapp's label; no contact lookup here
         "auto_rejected": False,
         "remote_platform": "android",
         "remote_version": "2.24.1.5",

@@ -363,6 +363,7 @@ def test_call_offer():
         "call_id": "ABC123DEF456",
         "from": ALICE,
         "from_lid": ALICE_LID,
+        "sender_display_name": ALICE.split("@")[0],  # go-whatsapp's label; no contact lookup here
         "auto_rejected": False,
         "remote_platform": "android",
         "remote_version": "2.24.1.5",
