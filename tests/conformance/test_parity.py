@@ -289,6 +289,8 @@ def content_message(id: str, fake_fields: dict, proto: dict) -> tuple:
     return fake, {"kind": "message", "id": id, "sender": ALICE, "message": proto}
 
 
+VIEW_ONCE = media_message("3EB0VO1", "image", "imageMessage", {"mimetype": "image/jpeg"}, {"mimetype": "image/jpeg"})
+
 # Every message kind and event kind both backends produce (message.deleted and label.* come
 # from neither: neonize 0.5.2 never passes them on).
 INBOUND += [
@@ -350,6 +352,11 @@ INBOUND += [
     (
         "video-note",
         *media_message("3EB0PTV1", "video_note", "ptvMessage", {"mimetype": "video/mp4"}, {"mimetype": "video/mp4"}),
+    ),
+    (
+        "view-once",
+        {**VIEW_ONCE[0], "view_once": True},
+        {**VIEW_ONCE[1], "message": {"viewOnceMessageV2": {"message": VIEW_ONCE[1]["message"]}}},
     ),
     (
         "location",
