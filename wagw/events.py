@@ -497,6 +497,54 @@ def poll(question: str, options: list[str], max_answers: int) -> dict:
     return {"question": question, "options": list(options), "max_answers": int(max_answers)}
 
 
+# `referral`: a Click-to-WhatsApp ad's attribution (WhatsApp's ExternalAdReplyInfo), under
+# go-whatsapp's names. Texts are left out when empty; flags and enums when WhatsApp left
+# them unset, as that gateway does.
+REFERRAL_TEXTS = (
+    "ctwa_clid",
+    "source_url",
+    "source_id",
+    "ref",
+    "source_app",
+    "ad_title",
+    "ad_body",
+    "thumbnail_url",
+    "original_image_url",
+    "media_url",
+    "greeting_message_body",
+    "source_type",
+)
+REFERRAL_FLAGS = (
+    "show_ad_attribution",
+    "contains_auto_reply",
+    "automated_greeting_message_shown",
+    "click_to_whatsapp_call",
+)
+REFERRAL_CHOICES = {"media_type": ("NONE", "IMAGE", "VIDEO"), "ad_type": ("CTWA", "CAWC")}
+
+
+def referral(**fields: Any) -> dict | None:
+    """The `referral` object of a message that started from a Meta ad, or None when the ad
+    carried nothing. `fields` are go-whatsapp's names (REFERRAL_*); None means unset."""
+    unknown = set(fields) - {*REFERRAL_TEXTS, *REFERRAL_FLAGS, *REFERRAL_CHOICES}
+    if unknown:
+        raise ValueError(f"unknown referral fields {sorted(unknown)}")
+    found: dict[str, Any] = {}
+    for name in REFERRAL_TEXTS:
+        if fields.get(name):
+            found[name] = fields[name]
+    for name, choices in REFERRAL_CHOICES.items():
+        value = fields.get(name)
+        if value is not None:
+            if value not in choices:
+                raise ValueError(f"unknown referral {name} {value!r}")
+            found[name] = value
+    for name in REFERRAL_FLAGS:
+        if fields.get(name) is not None:
+            found[name] = bool(fields[name])
+    return found or None
+
+
 # Presence, deletions, labels, newsletters ----------------------------------------------------
 
 

@@ -359,6 +359,47 @@ INBOUND += [
         {**VIEW_ONCE[1], "message": {"viewOnceMessageV2": {"message": VIEW_ONCE[1]["message"]}}},
     ),
     (
+        "ad-referral",
+        *content_message(
+            "3EB0AD1",
+            {
+                "text": "Hello! I would like more information.",
+                "referral": {
+                    "ctwa_clid": "FAKE_CLID_abc123xyz",
+                    "source_url": "https://fb.me/fake-ad-link",
+                    "source_id": "123456789012345",
+                    "source_app": "facebook",
+                    "media_type": "IMAGE",
+                    "ad_title": "Your Dream Farm",
+                    "show_ad_attribution": True,
+                    "click_to_whatsapp_call": False,
+                    "source_type": "ad",
+                    "ad_type": "CTWA",
+                },
+            },
+            {
+                "extendedTextMessage": {
+                    "text": "Hello! I would like more information.",
+                    "contextInfo": {
+                        "externalAdReply": {
+                            "ctwaClid": "FAKE_CLID_abc123xyz",
+                            "sourceURL": "https://fb.me/fake-ad-link",
+                            "sourceID": "123456789012345",
+                            "sourceApp": "facebook",
+                            "mediaType": "IMAGE",
+                            "title": "Your Dream Farm",
+                            "showAdAttribution": True,
+                            "clickToWhatsappCall": False,
+                            "sourceType": "ad",
+                            "adType": "CTWA",
+                            "body": "",
+                        }
+                    },
+                }
+            },
+        ),
+    ),
+    (
         "location",
         *content_message(
             "3EB0L1",

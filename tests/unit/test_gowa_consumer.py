@@ -171,6 +171,33 @@ class ViewOnce(Image):
     view_once: Literal[True]
 
 
+# "Meta Ads Referral": every field optional ("only present when the message originated from a
+# Meta ad"), with these types.
+class ReferralInfo(Doc):
+    ctwa_clid: StrictStr | None = None
+    source_url: StrictStr | None = None
+    source_id: StrictStr | None = None
+    ref: StrictStr | None = None
+    source_app: StrictStr | None = None
+    media_type: Literal["NONE", "IMAGE", "VIDEO"] | None = None
+    ad_title: StrictStr | None = None
+    ad_body: StrictStr | None = None
+    thumbnail_url: StrictStr | None = None
+    original_image_url: StrictStr | None = None
+    media_url: StrictStr | None = None
+    show_ad_attribution: StrictBool | None = None
+    contains_auto_reply: StrictBool | None = None
+    automated_greeting_message_shown: StrictBool | None = None
+    greeting_message_body: StrictStr | None = None
+    click_to_whatsapp_call: StrictBool | None = None
+    source_type: StrictStr | None = None
+    ad_type: Literal["CTWA", "CAWC"] | None = None
+
+
+class Referral(Text):
+    referral: ReferralInfo
+
+
 # "Special Message Types"
 class ContactCard(Doc):
     displayName: StrictStr  # that gateway's name
@@ -338,6 +365,34 @@ CASES: list[tuple[str, InboundEvent, str, type[Doc]]] = [
         Reply,
     ),
     ("forwarded", message("3EB0A4", text="This is a forwarded message", forwarded=True), "message", Forwarded),
+    (
+        "ad-referral",
+        message(
+            "3EB0B1",
+            text="Hello! I would like more information about the property.",
+            referral={
+                "ctwa_clid": "FAKE_CLID_abc123xyz",
+                "source_url": "https://fb.me/fake-ad-link",
+                "source_id": "123456789012345",
+                "ref": "landing_page_01",
+                "source_app": "facebook",
+                "media_type": "IMAGE",
+                "ad_title": "Your Dream Farm",
+                "ad_body": "Discover exclusive rural properties in the countryside.",
+                "thumbnail_url": "https://example.com/ad-thumbnail.jpg",
+                "original_image_url": "https://example.com/ad-image.jpg",
+                "show_ad_attribution": True,
+                "click_to_whatsapp_call": False,
+                "contains_auto_reply": False,
+                "automated_greeting_message_shown": True,
+                "greeting_message_body": "Hello! I want to know more about this ad.",
+                "source_type": "ad",
+                "ad_type": "CTWA",
+            },
+        ),
+        "message",
+        Referral,
+    ),
     ("image", message("3EB0A5", **media("image", mimetype="image/jpeg")), "message", Image),
     (
         "image-caption",
@@ -559,5 +614,5 @@ def test_every_event_and_message_kind_has_a_case():
     assert names == set(events.EVENT_NAMES)
     message_kinds = {model for _, _, name, model in CASES if name == "message"}
     documented = {Text, Reply, Forwarded, Image, CaptionedImage, ViewOnce, Video, Audio, Document, Sticker}
-    documented |= {VideoNote, Contact, ContactsArray, Location, LiveLocation}
+    documented |= {VideoNote, Contact, ContactsArray, Location, LiveLocation, Referral}
     assert message_kinds == documented

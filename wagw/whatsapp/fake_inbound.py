@@ -11,7 +11,8 @@ they match what the neonize backend produces for the same thing):
      "location": {"latitude", "longitude", "name", "address"},
      "live_location": {"latitude", "longitude"},
      "contact": {"name", "vcard"}, "contacts": [{"name", "vcard"}, ...],
-     "poll_vote": {"poll_id"}}
+     "poll_vote": {"poll_id"},
+     "referral": {"ctwa_clid", "source_url", …, "media_type", "ad_type", …}}
     {"type": "reaction", "id", "chat", "sender", "target_id", "emoji", ...}
     {"type": "receipt", "ids", "chat", "sender", "receipt_type", "timestamp"}
     {"type": "revoked", "id", "chat", "sender", "target_id", "target_from_me", ...}
@@ -188,6 +189,25 @@ def _card(card: Any, name: str) -> dict:
     return events.contact_card(_str(card, "name"), _str(card, "vcard"))
 
 
+def _referral(ad: dict) -> dict:
+    """A Click-to-WhatsApp ad's attribution, in go-whatsapp's names and types."""
+    unknown = set(ad) - {*events.REFERRAL_TEXTS, *events.REFERRAL_FLAGS, *events.REFERRAL_CHOICES}
+    if unknown:
+        raise Malformed(f"'referral' has unknown fields: {', '.join(repr(k) for k in sorted(unknown))}")
+    for name in events.REFERRAL_TEXTS:
+        _str(ad, name, required=False)
+    for name in events.REFERRAL_FLAGS:
+        if name in ad and not isinstance(ad[name], bool):
+            raise Malformed(f"'referral.{name}' must be true or false")
+    for name, choices in events.REFERRAL_CHOICES.items():
+        if name in ad and ad[name] not in choices:
+            raise Malformed(f"'referral.{name}' must be one of {', '.join(choices)}")
+    found = events.referral(**ad)
+    if found is None:
+        raise Malformed("'referral' is empty")
+    return found
+
+
 def _content(data: dict) -> dict[str, Any] | None:
     """A message's non-media content: poll, location, live location, contact card(s), vote."""
     extra: dict[str, Any] = {}
@@ -210,6 +230,9 @@ def _content(data: dict) -> dict[str, Any] | None:
         if not isinstance(cards, list) or not cards:
             raise Malformed("'contacts' must be a non-empty list of contact cards")
         extra["contacts_array"] = [_card(card, "contacts[]") for card in cards]
+    ad = _object(data, "referral")
+    if ad is not None:
+        extra["referral"] = _referral(ad)
     vote = _object(data, "poll_vote")
     if vote is not None:
         extra["poll_vote"] = {"poll_id": _str(vote, "poll_id")}

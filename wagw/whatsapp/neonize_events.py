@@ -179,6 +179,45 @@ def _other_content(message: Any) -> dict[str, Any]:
     return extra
 
 
+# ExternalAdReplyInfo field -> go-whatsapp's referral name.
+_REFERRAL = {
+    "ctwaClid": "ctwa_clid",
+    "sourceURL": "source_url",
+    "sourceID": "source_id",
+    "ref": "ref",
+    "sourceApp": "source_app",
+    "title": "ad_title",
+    "body": "ad_body",
+    "thumbnailURL": "thumbnail_url",
+    "originalImageURL": "original_image_url",
+    "mediaURL": "media_url",
+    "greetingMessageBody": "greeting_message_body",
+    "sourceType": "source_type",
+    "showAdAttribution": "show_ad_attribution",
+    "containsAutoReply": "contains_auto_reply",
+    "automatedGreetingMessageShown": "automated_greeting_message_shown",
+    "clickToWhatsappCall": "click_to_whatsapp_call",
+    "mediaType": "media_type",
+    "adType": "ad_type",
+}
+
+
+def _referral(context: Any | None) -> dict[str, Any] | None:
+    """A Click-to-WhatsApp ad's attribution from the message's context (go-whatsapp's
+    ExtractExternalAdReply): only the fields WhatsApp set; enums by their proto names."""
+    if context is None or not _has(context, "externalAdReply"):
+        return None
+    ad = context.externalAdReply
+    fields: dict[str, Any] = {}
+    for proto_name, name in _REFERRAL.items():
+        if not _has(ad, proto_name):
+            continue
+        value = getattr(ad, proto_name)
+        enum = ad.DESCRIPTOR.fields_by_name[proto_name].enum_type
+        fields[name] = enum.values_by_number[value].name if enum is not None else value
+    return events.referral(**fields)
+
+
 # What wagw turns into a `message` (anything else is labelled `unsupported`).
 _MAPPED = frozenset(
     {
@@ -274,6 +313,9 @@ def map_message(event: Any) -> list[InboundEvent]:
         forwarded = bool(context.isForwarded)
     body = content.conversation or (content.extendedTextMessage.text if _has(content, "extendedTextMessage") else None)
     extra = _other_content(content)
+    ad = _referral(context)
+    if ad:
+        extra["referral"] = ad
     unsupported = _unsupported(fields)
     if unsupported:
         # Labelled rather than dropped: a consumer learns that something arrived, and what.
