@@ -430,6 +430,15 @@ CASES: list[tuple[str, InboundEvent, str, type[Doc]]] = [
         "message",
         LiveLocation,
     ),
+    # Polls: that gateway documents no poll payload (wagw's `poll` is an addition), so its
+    # consumer reads a poll or a vote as a message with the common fields.
+    (
+        "poll",
+        message("3EB0B2", poll={"question": "Lunch?", "options": ["Pizza", "Sushi"]}),
+        "message",
+        MessageCommon,
+    ),
+    ("poll-vote", message("3EB0B3", poll_vote={"poll_id": "3EB0B2"}), "message", MessageCommon),
     (
         "reaction",
         fake({"type": "reaction", "id": "88760C69", "sender": ALICE, "target_id": "3EB0A1", "emoji": "👍"}),
@@ -614,5 +623,5 @@ def test_every_event_and_message_kind_has_a_case():
     assert names == set(events.EVENT_NAMES)
     message_kinds = {model for _, _, name, model in CASES if name == "message"}
     documented = {Text, Reply, Forwarded, Image, CaptionedImage, ViewOnce, Video, Audio, Document, Sticker}
-    documented |= {VideoNote, Contact, ContactsArray, Location, LiveLocation, Referral}
+    documented |= {VideoNote, Contact, ContactsArray, Location, LiveLocation, Referral, MessageCommon}
     assert message_kinds == documented
