@@ -553,6 +553,13 @@ def _unix(value: float | int | None) -> float:
     return float(value) if value else datetime.now(UTC).timestamp()
 
 
+def _when(unix: float, instance: str | None) -> str:
+    """What tells apart two such events in their source key: the time to the millisecond, or
+    `instance` when the caller has something steadier (the fake: its control message, so that
+    a message handed over again after a restart keeps its id)."""
+    return instance or str(round(unix * 1000))
+
+
 def chat_presence(
     *,
     chat: str,
@@ -561,6 +568,7 @@ def chat_presence(
     media: str = "",
     timestamp: float | int | None = None,
     sender_alt: str | None = None,
+    instance: str | None = None,
 ) -> InboundEvent:
     """A `chat_presence`: someone typing ("composing"), recording ("composing" with media
     "audio") or stopping ("paused"). WhatsApp gives no time, so `timestamp` is when the
@@ -582,7 +590,7 @@ def chat_presence(
     payload["state"] = state
     payload["media"] = media
     payload["is_group"] = chat_id.endswith("@g.us")
-    key = f"chat_presence:{chat_id}:{sender_lid or sender}:{state}:{media}:{round(unix * 1000)}"
+    key = f"chat_presence:{chat_id}:{sender_lid or sender}:{state}:{media}:{_when(unix, instance)}"
     return InboundEvent(CHAT_PRESENCE, key, iso_time(unix), payload)
 
 
@@ -660,7 +668,12 @@ def _newsletter(newsletter_id: str) -> str:
 
 
 def newsletter_joined(
-    *, newsletter_id: str, name: str | None = None, description: str | None = None, timestamp: float | int | None = None
+    *,
+    newsletter_id: str,
+    name: str | None = None,
+    description: str | None = None,
+    timestamp: float | int | None = None,
+    instance: str | None = None,
 ) -> InboundEvent:
     """A `newsletter.joined`: this account followed a channel. WhatsApp gives no time."""
     unix = _unix(timestamp)
@@ -670,27 +683,31 @@ def newsletter_joined(
         payload["name"] = name
     if description:
         payload["description"] = description
-    return InboundEvent(NEWSLETTER_JOINED, f"newsletter:{jid}:joined:{round(unix * 1000)}", iso_time(unix), payload)
+    return InboundEvent(NEWSLETTER_JOINED, f"newsletter:{jid}:joined:{_when(unix, instance)}", iso_time(unix), payload)
 
 
-def newsletter_left(*, newsletter_id: str, role: str, timestamp: float | int | None = None) -> InboundEvent:
+def newsletter_left(
+    *, newsletter_id: str, role: str, timestamp: float | int | None = None, instance: str | None = None
+) -> InboundEvent:
     """A `newsletter.left`: this account unfollowed a channel; `role` is the one it had."""
     if role not in NEWSLETTER_ROLES:
         raise ValueError(f"unknown newsletter role {role!r}")
     unix = _unix(timestamp)
     jid = _newsletter(newsletter_id)
     payload = {"newsletter_id": jid, "role": role}
-    return InboundEvent(NEWSLETTER_LEFT, f"newsletter:{jid}:left:{round(unix * 1000)}", iso_time(unix), payload)
+    return InboundEvent(NEWSLETTER_LEFT, f"newsletter:{jid}:left:{_when(unix, instance)}", iso_time(unix), payload)
 
 
-def newsletter_mute(*, newsletter_id: str, mute: str, timestamp: float | int | None = None) -> InboundEvent:
+def newsletter_mute(
+    *, newsletter_id: str, mute: str, timestamp: float | int | None = None, instance: str | None = None
+) -> InboundEvent:
     """A `newsletter.mute`: "on" or "off"."""
     if mute not in NEWSLETTER_MUTE_STATES:
         raise ValueError(f"unknown newsletter mute state {mute!r}")
     unix = _unix(timestamp)
     jid = _newsletter(newsletter_id)
     payload = {"newsletter_id": jid, "mute": mute}
-    key = f"newsletter:{jid}:mute:{mute}:{round(unix * 1000)}"
+    key = f"newsletter:{jid}:mute:{mute}:{_when(unix, instance)}"
     return InboundEvent(NEWSLETTER_MUTE, key, iso_time(unix), payload)
 
 
@@ -708,7 +725,7 @@ def newsletter_post(*, server_id: int, views_count: int = 0, reaction_counts: di
 
 
 def newsletter_message(
-    *, newsletter_id: str, messages: list[dict], timestamp: float | int | None = None
+    *, newsletter_id: str, messages: list[dict], timestamp: float | int | None = None, instance: str | None = None
 ) -> InboundEvent:
     """A `newsletter.message`: a live update of a followed channel's posts (their views and
     reactions), `messages` built with newsletter_post. The time is WhatsApp's, so a redelivered
@@ -716,6 +733,6 @@ def newsletter_message(
     unix = _unix(timestamp)
     jid = _newsletter(newsletter_id)
     servers = ",".join(str(m["server_id"]) for m in messages)
-    key = f"newsletter:{jid}:update:{round(unix * 1000)}:{servers}"
+    key = f"newsletter:{jid}:update:{_when(unix, instance)}:{servers}"
     payload = {"newsletter_id": jid, "messages": list(messages)}
     return InboundEvent(NEWSLETTER_MESSAGE, key, iso_time(unix), payload)

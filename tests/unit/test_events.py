@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+from chaos.polling import wait_for
 from wagw import events
 from wagw.whatsapp.fake_inbound import Malformed, fake_media, fake_media_bytes, to_event
 
@@ -184,6 +186,29 @@ def test_presence_typed_again_later_is_a_new_event_but_the_same_update_is_not():
     assert first.source_key != later.source_key
     update = {"type": "newsletter_message", "newsletter_id": NEWSLETTER, "messages": [{"server_id": 7}]}
     assert to_event(update | {"timestamp": 5}).source_key == to_event(update | {"timestamp": 5}).source_key
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"type": "chat_presence", "sender": ALICE, "state": "composing"},
+        {"type": "newsletter_joined", "newsletter_id": NEWSLETTER, "name": "Tech"},
+        {"type": "newsletter_left", "newsletter_id": NEWSLETTER},
+        {"type": "newsletter_mute", "newsletter_id": NEWSLETTER, "mute": "on"},
+        {"type": "newsletter_message", "newsletter_id": NEWSLETTER, "messages": [{"server_id": 7}]},
+    ],
+)
+def test_a_clock_stamped_fake_event_handed_over_again_keeps_its_id(data):
+    """Without a "timestamp" the fake stamps its clock, but the id comes from the control
+    message: the same message handed over again after a restart (later) is a duplicate, not a
+    new event; a different one is a new event."""
+    seen_at = time.time()
+    first = to_event(data)
+    wait_for(lambda: time.time() > seen_at + 0.002, timeout=1, interval=0.001, what="a later clock")
+    again = to_event(json.loads(json.dumps(data)))
+    assert again.payload == first.payload
+    assert again.source_key == first.source_key
+    assert to_event(data | {"extra": 1}).source_key != first.source_key
 
 
 def test_fake_message_content_kinds():

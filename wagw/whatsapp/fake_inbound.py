@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import time
 from typing import Any, Literal, overload
 
@@ -246,6 +247,16 @@ def _choice(data: dict, name: str, choices: tuple[str, ...], default: str | None
     return value
 
 
+def _instance(data: dict) -> str | None:
+    """For kinds whose event id holds the time (WhatsApp gives them none): without a
+    "timestamp", the control message itself, so that a message handed over again after a
+    restart is the same event (and two identical ones are one, as with a message id)."""
+    if "timestamp" in data:
+        return None
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "fake-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
 def _newsletter_id(data: dict) -> str:
     jid = _str(data, "newsletter_id")
     if not jid.endswith("@" + events.NEWSLETTER_SERVER) or jid.startswith("@"):
@@ -375,6 +386,7 @@ def to_event(data: Any) -> InboundEvent | None:
             state=_choice(data, "state", events.CHAT_PRESENCE_STATES),
             media=_choice(data, "media", events.CHAT_PRESENCE_MEDIA, default=""),
             timestamp=_timestamp(data),
+            instance=_instance(data),
         )
     if kind == "newsletter_joined":
         return events.newsletter_joined(
@@ -382,22 +394,28 @@ def to_event(data: Any) -> InboundEvent | None:
             name=_str(data, "name", required=False),
             description=_str(data, "description", required=False),
             timestamp=_timestamp(data),
+            instance=_instance(data),
         )
     if kind == "newsletter_left":
         return events.newsletter_left(
             newsletter_id=_newsletter_id(data),
             role=_choice(data, "role", events.NEWSLETTER_ROLES, default="subscriber"),
             timestamp=_timestamp(data),
+            instance=_instance(data),
         )
     if kind == "newsletter_mute":
         return events.newsletter_mute(
             newsletter_id=_newsletter_id(data),
             mute=_choice(data, "mute", events.NEWSLETTER_MUTE_STATES),
             timestamp=_timestamp(data),
+            instance=_instance(data),
         )
     if kind == "newsletter_message":
         return events.newsletter_message(
-            newsletter_id=_newsletter_id(data), messages=_posts(data), timestamp=_timestamp(data)
+            newsletter_id=_newsletter_id(data),
+            messages=_posts(data),
+            timestamp=_timestamp(data),
+            instance=_instance(data),
         )
     if kind in NOT_FROM_NEONIZE:
         raise Malformed(
