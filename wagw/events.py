@@ -23,8 +23,36 @@ EDITED = "message.edited"
 ACK = "message.ack"
 GROUP_PARTICIPANTS = "group.participants"
 CALL_OFFER = "call.offer"
+CHAT_PRESENCE = "chat_presence"
+DELETED = "message.deleted"
+LABEL_EDIT = "label.edit"
+LABEL_ASSOCIATION = "label.association"
+NEWSLETTER_JOINED = "newsletter.joined"
+NEWSLETTER_LEFT = "newsletter.left"
+NEWSLETTER_MESSAGE = "newsletter.message"
+NEWSLETTER_MUTE = "newsletter.mute"
 
-EVENT_NAMES = (MESSAGE, REACTION, REVOKED, EDITED, ACK, GROUP_PARTICIPANTS, CALL_OFFER)
+EVENT_NAMES = (
+    MESSAGE,
+    REACTION,
+    REVOKED,
+    EDITED,
+    DELETED,
+    ACK,
+    CHAT_PRESENCE,
+    GROUP_PARTICIPANTS,
+    LABEL_EDIT,
+    LABEL_ASSOCIATION,
+    NEWSLETTER_JOINED,
+    NEWSLETTER_LEFT,
+    NEWSLETTER_MESSAGE,
+    NEWSLETTER_MUTE,
+    CALL_OFFER,
+)
+# whatsmeow reports these through app-state sync (DeleteForMe, LabelEdit,
+# LabelAssociationChat), which goneonize (neonize 0.5.2) never hands to Python: their
+# constructors exist for the day it does, but no backend produces them (docs/events.md).
+NOT_FROM_NEONIZE = (DELETED, LABEL_EDIT, LABEL_ASSOCIATION)
 
 # Same wording as go-whatsapp-web-multidevice, so consumers that show it keep working.
 RECEIPT_DESCRIPTIONS = {
@@ -43,6 +71,11 @@ MEDIA_KINDS = ("image", "video", "audio", "document", "sticker", "video_note")
 # Where WhatsApp status updates (stories) arrive: not messages to the account, never events.
 STATUS_BROADCAST = "status@broadcast"
 PARTICIPANT_CHANGES = ("join", "leave", "promote", "demote")
+CHAT_PRESENCE_STATES = ("composing", "paused")
+CHAT_PRESENCE_MEDIA = ("", "audio")  # whatsmeow's ChatPresenceMediaText is ""
+NEWSLETTER_ROLES = ("subscriber", "guest", "admin", "owner")
+NEWSLETTER_MUTE_STATES = ("on", "off")
+NEWSLETTER_SERVER = "newsletter"
 
 
 @dataclass(frozen=True)
@@ -404,9 +437,302 @@ def call_offer(
     payload: dict[str, Any] = {"call_id": call_id, "from": sender}
     if sender_lid:
         payload["from_lid"] = sender_lid
+    if sender:
+        payload["sender_display_name"] = display_name(sender, None)
     payload["auto_rejected"] = False
     if remote_platform:
         payload["remote_platform"] = remote_platform
     if remote_version:
         payload["remote_version"] = remote_version
     return InboundEvent(CALL_OFFER, f"call:{call_id}:offer", _time(timestamp), payload)
+
+
+# Message content ----------------------------------------------------------------------------
+# The shapes of a message's non-media content, under go-whatsapp-web-multidevice's names; both
+# backends build them here so that a location from neonize and from the fake are the same JSON.
+
+
+def location(latitude: float, longitude: float, name: str | None = None, address: str | None = None) -> dict:
+    """`location`: the fields of WhatsApp's LocationMessage that gateway's docs show."""
+    found: dict[str, Any] = {"degreesLatitude": float(latitude), "degreesLongitude": float(longitude)}
+    if name:
+        found["name"] = name
+    if address:
+        found["address"] = address
+    return found
+
+
+def live_location(latitude: float, longitude: float) -> dict:
+    return {"degreesLatitude": float(latitude), "degreesLongitude": float(longitude)}
+
+
+def contact_card(display_name: str, vcard: str) -> dict:
+    """`contact` (and each of `contacts_array`): name, vCard, and the vCard's first phone
+    number as `phone_number` (omitted when it has none), as that gateway sends it."""
+    card: dict[str, Any] = {"displayName": display_name, "vcard": vcard}
+    phone = vcard_phone(vcard)
+    if phone:
+        card["phone_number"] = phone
+    return card
+
+
+def vcard_phone(vcard: str) -> str | None:
+    """The value of a vCard's first TEL line (folded lines joined), or None."""
+    lines: list[str] = []
+    for raw in vcard.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not raw.strip():
+            continue
+        if raw[:1] in (" ", "\t") and lines:  # RFC 6350 line folding
+            lines[-1] += raw.strip()
+        else:
+            lines.append(raw.strip())
+    for line in lines:
+        if line.upper().startswith("TEL") and ":" in line:
+            return line.rsplit(":", 1)[1].strip() or None
+    return None
+
+
+def poll(question: str, options: list[str], max_answers: int) -> dict:
+    """`poll` (a wagw addition: that gateway documents none), named as send_poll's arguments."""
+    return {"question": question, "options": list(options), "max_answers": int(max_answers)}
+
+
+# `referral`: a Click-to-WhatsApp ad's attribution (WhatsApp's ExternalAdReplyInfo), under
+# go-whatsapp's names. Texts are left out when empty; flags and enums when WhatsApp left
+# them unset, as that gateway does.
+REFERRAL_TEXTS = (
+    "ctwa_clid",
+    "source_url",
+    "source_id",
+    "ref",
+    "source_app",
+    "ad_title",
+    "ad_body",
+    "thumbnail_url",
+    "original_image_url",
+    "media_url",
+    "greeting_message_body",
+    "source_type",
+)
+REFERRAL_FLAGS = (
+    "show_ad_attribution",
+    "contains_auto_reply",
+    "automated_greeting_message_shown",
+    "click_to_whatsapp_call",
+)
+REFERRAL_CHOICES = {"media_type": ("NONE", "IMAGE", "VIDEO"), "ad_type": ("CTWA", "CAWC")}
+
+
+def referral(**fields: Any) -> dict | None:
+    """The `referral` object of a message that started from a Meta ad, or None when the ad
+    carried nothing. `fields` are go-whatsapp's names (REFERRAL_*); None means unset."""
+    unknown = set(fields) - {*REFERRAL_TEXTS, *REFERRAL_FLAGS, *REFERRAL_CHOICES}
+    if unknown:
+        raise ValueError(f"unknown referral fields {sorted(unknown)}")
+    found: dict[str, Any] = {}
+    for name in REFERRAL_TEXTS:
+        if fields.get(name):
+            found[name] = fields[name]
+    for name, choices in REFERRAL_CHOICES.items():
+        value = fields.get(name)
+        if value is not None:
+            if value not in choices:
+                raise ValueError(f"unknown referral {name} {value!r}")
+            found[name] = value
+    for name in REFERRAL_FLAGS:
+        if fields.get(name) is not None:
+            found[name] = bool(fields[name])
+    return found or None
+
+
+# Presence, deletions, labels, newsletters ----------------------------------------------------
+
+
+def _unix(value: float | int | None) -> float:
+    """Event time for events WhatsApp gives no time for: the caller's clock (the session's)."""
+    return float(value) if value else datetime.now(UTC).timestamp()
+
+
+def _when(unix: float, instance: str | None) -> str:
+    """What tells apart two such events in their source key: the time to the millisecond, or
+    `instance` when the caller has something steadier (the fake: its control message, so that
+    a message handed over again after a restart keeps its id)."""
+    return instance or str(round(unix * 1000))
+
+
+def chat_presence(
+    *,
+    chat: str,
+    sender: str,
+    state: str,
+    media: str = "",
+    timestamp: float | int | None = None,
+    sender_alt: str | None = None,
+    instance: str | None = None,
+) -> InboundEvent:
+    """A `chat_presence`: someone typing ("composing"), recording ("composing" with media
+    "audio") or stopping ("paused"). WhatsApp gives no time, so `timestamp` is when the
+    session saw it (as go-whatsapp does), and the source key carries it to the millisecond:
+    the same person typing again later is a new event, not a duplicate."""
+    if state not in CHAT_PRESENCE_STATES:
+        raise ValueError(f"unknown chat presence state {state!r}")
+    if media not in CHAT_PRESENCE_MEDIA:
+        raise ValueError(f"unknown chat presence media {media!r}")
+    unix = _unix(timestamp)
+    sender, sender_lid = _split_lid(sender, sender_alt)
+    chat_id = non_ad(chat) or ""
+    payload: dict[str, Any] = {"from": sender}
+    if sender_lid:
+        payload["from_lid"] = sender_lid
+    if sender:
+        payload["sender_display_name"] = display_name(sender, None)
+    payload["chat_id"] = chat_id
+    payload["state"] = state
+    payload["media"] = media
+    payload["is_group"] = chat_id.endswith("@g.us")
+    key = f"chat_presence:{chat_id}:{sender_lid or sender}:{state}:{media}:{_when(unix, instance)}"
+    return InboundEvent(CHAT_PRESENCE, key, iso_time(unix), payload)
+
+
+def message_deleted(
+    *,
+    deleted_message_id: str,
+    chat: str,
+    sender: str,
+    was_from_me: bool,
+    timestamp: float | int | None = None,
+    sender_alt: str | None = None,
+) -> InboundEvent:
+    """A `message.deleted` (whatsmeow's DeleteForMe: deleted on this account only).
+
+    go-whatsapp adds `original_content` and friends from its message store; wagw keeps none,
+    so only what the event itself says is here. Not produced today (NOT_FROM_NEONIZE)."""
+    unix = _unix(timestamp)
+    sender, _sender_lid = _split_lid(sender, sender_alt)
+    payload: dict[str, Any] = {"deleted_message_id": deleted_message_id, "timestamp": iso_time(unix)}
+    payload["from"] = sender
+    if sender:
+        payload["sender_display_name"] = display_name(sender, None)
+    payload["chat_id"] = non_ad(chat) or ""
+    payload["original_sender"] = sender
+    payload["was_from_me"] = bool(was_from_me)
+    return InboundEvent(DELETED, f"deleted:{non_ad(chat)}:{deleted_message_id}", iso_time(unix), payload)
+
+
+# LabelEditAction's fields, in go-whatsapp's order; each only when WhatsApp sent it.
+LABEL_EDIT_FIELDS = (
+    "name",
+    "color",
+    "predefined_id",
+    "deleted",
+    "order_index",
+    "is_active",
+    "type",
+    "is_immutable",
+    "mute_end_time_ms",
+)
+
+
+def label_edit(*, label_id: str, timestamp: float | int | None = None, **fields: Any) -> InboundEvent:
+    """A `label.edit`: a label created, renamed, reordered or deleted; `fields` are those of
+    LABEL_EDIT_FIELDS WhatsApp sent. Not produced today (NOT_FROM_NEONIZE)."""
+    unknown = set(fields) - set(LABEL_EDIT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown label fields {sorted(unknown)}")
+    unix = _unix(timestamp)
+    payload: dict[str, Any] = {"label_id": label_id}
+    payload.update((name, fields[name]) for name in LABEL_EDIT_FIELDS if fields.get(name) is not None)
+    key = f"label:{label_id}:edit:{round(unix * 1000)}"
+    return InboundEvent(LABEL_EDIT, key, iso_time(unix), payload)
+
+
+def label_association(
+    *, label_id: str, chat: str, labeled: bool, timestamp: float | int | None = None, chat_alt: str | None = None
+) -> InboundEvent:
+    """A `label.association`: a label put on (labeled) or taken off a chat. Not produced today
+    (NOT_FROM_NEONIZE)."""
+    unix = _unix(timestamp)
+    chat_id, chat_lid = _split_lid(chat, chat_alt)
+    payload: dict[str, Any] = {"label_id": label_id, "labeled": bool(labeled), "chat_id": chat_id}
+    if chat_lid:
+        payload["chat_lid"] = chat_lid
+    key = f"label:{label_id}:chat:{chat_lid or chat_id}:{bool(labeled)}:{round(unix * 1000)}"
+    return InboundEvent(LABEL_ASSOCIATION, key, iso_time(unix), payload)
+
+
+def _newsletter(newsletter_id: str) -> str:
+    jid = non_ad(newsletter_id) or ""
+    if not jid.endswith("@" + NEWSLETTER_SERVER):
+        raise ValueError(f"not a newsletter JID: {newsletter_id!r}")
+    return jid
+
+
+def newsletter_joined(
+    *,
+    newsletter_id: str,
+    name: str | None = None,
+    description: str | None = None,
+    timestamp: float | int | None = None,
+    instance: str | None = None,
+) -> InboundEvent:
+    """A `newsletter.joined`: this account followed a channel. WhatsApp gives no time."""
+    unix = _unix(timestamp)
+    jid = _newsletter(newsletter_id)
+    payload: dict[str, Any] = {"newsletter_id": jid}
+    if name:
+        payload["name"] = name
+    if description:
+        payload["description"] = description
+    return InboundEvent(NEWSLETTER_JOINED, f"newsletter:{jid}:joined:{_when(unix, instance)}", iso_time(unix), payload)
+
+
+def newsletter_left(
+    *, newsletter_id: str, role: str, timestamp: float | int | None = None, instance: str | None = None
+) -> InboundEvent:
+    """A `newsletter.left`: this account unfollowed a channel; `role` is the one it had."""
+    if role not in NEWSLETTER_ROLES:
+        raise ValueError(f"unknown newsletter role {role!r}")
+    unix = _unix(timestamp)
+    jid = _newsletter(newsletter_id)
+    payload = {"newsletter_id": jid, "role": role}
+    return InboundEvent(NEWSLETTER_LEFT, f"newsletter:{jid}:left:{_when(unix, instance)}", iso_time(unix), payload)
+
+
+def newsletter_mute(
+    *, newsletter_id: str, mute: str, timestamp: float | int | None = None, instance: str | None = None
+) -> InboundEvent:
+    """A `newsletter.mute`: "on" or "off"."""
+    if mute not in NEWSLETTER_MUTE_STATES:
+        raise ValueError(f"unknown newsletter mute state {mute!r}")
+    unix = _unix(timestamp)
+    jid = _newsletter(newsletter_id)
+    payload = {"newsletter_id": jid, "mute": mute}
+    key = f"newsletter:{jid}:mute:{mute}:{_when(unix, instance)}"
+    return InboundEvent(NEWSLETTER_MUTE, key, iso_time(unix), payload)
+
+
+def newsletter_post(*, server_id: int, views_count: int = 0, reaction_counts: dict[str, int] | None = None) -> dict:
+    """One entry of a `newsletter.message`'s `messages`. neonize 0.5.2 passes on the server id,
+    views and reactions of a live update's post, not its message id, type or time (goneonize's
+    EncodeNewsletterMessage drops them), so those are left out (docs/events.md)."""
+    post: dict[str, Any] = {"server_id": int(server_id)}
+    if views_count > 0:
+        post["views_count"] = int(views_count)
+    if reaction_counts:
+        # Sorted, as Go's encoding/json writes a map: the same update gives the same body.
+        post["reaction_counts"] = {emoji: int(reaction_counts[emoji]) for emoji in sorted(reaction_counts)}
+    return post
+
+
+def newsletter_message(
+    *, newsletter_id: str, messages: list[dict], timestamp: float | int | None = None, instance: str | None = None
+) -> InboundEvent:
+    """A `newsletter.message`: a live update of a followed channel's posts (their views and
+    reactions), `messages` built with newsletter_post. The time is WhatsApp's, so a redelivered
+    update keeps its id."""
+    unix = _unix(timestamp)
+    jid = _newsletter(newsletter_id)
+    servers = ",".join(str(m["server_id"]) for m in messages)
+    key = f"newsletter:{jid}:update:{_when(unix, instance)}:{servers}"
+    payload = {"newsletter_id": jid, "messages": list(messages)}
+    return InboundEvent(NEWSLETTER_MESSAGE, key, iso_time(unix), payload)

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tests.conformance.names import ALICE, ALICE_LID, DEVICE, GROUP
+from wagw.whatsapp.neonize_events import MAPPERS as MAPPED
 
 TS = 1_764_412_200  # 2025-11-29T10:30:00Z
 ISO = "2025-11-29T10:30:00Z"
@@ -19,9 +20,7 @@ def session(go, data_dir, redis_url):
     """wagw's NeonizeBackend for the session role, its handler collecting event bodies."""
     go.call("make_store", path=str(data_dir / "devices" / "session.sqlite3"), devices=[[DEVICE, "wagw", ""]])
     connected = go.call("connect", data_dir=str(data_dir), role="session", redis_url=redis_url, inbound=True)
-    assert connected["connected"] and {"Message", "Receipt", "GroupInfoEvent", "CallOffer"} <= set(
-        connected["registered"]
-    ), connected
+    assert connected["connected"] and set(MAPPED) <= set(connected["registered"]), connected
     return go
 
 
@@ -104,10 +103,76 @@ def test_a_call_offer_never_carries_a_group(session):
         "call_id": "C1",
         "from": ALICE,
         "from_lid": ALICE_LID,
+        "sender_display_name": ALICE.split("@")[0],  # go-whatsapp's label; no contact lookup here
         "auto_rejected": False,
         "remote_platform": "android",
         "remote_version": "2.24.1.5",
     }
+
+
+# Chat presence and newsletters -------------------------------------------------------------------
+NEWSLETTER = "120363123456789@newsletter"
+
+
+@pytest.mark.parametrize(
+    ("state", "media", "chat"),
+    [("composing", "", ALICE), ("composing", "audio", ALICE), ("paused", "", GROUP)],
+)
+def test_chat_presence(session, state, media, chat):
+    """Typing, recording and stopping; in a group the LID sender's phone number is `from`."""
+    spec = {"kind": "chat_presence", "chat": chat, "sender": ALICE_LID, "sender_alt": ALICE, "state": state}
+    [body] = deliver(session, spec | {"media": media})["bodies"]
+    assert body["event"] == "chat_presence" and body["timestamp"]  # WhatsApp gives no time: the session's
+    assert body["payload"] == {
+        "from": ALICE,
+        "from_lid": ALICE_LID,
+        "sender_display_name": ALICE.split("@")[0],
+        "chat_id": chat,
+        "state": state,
+        "media": media,
+        "is_group": chat == GROUP,
+    }
+
+
+def test_newsletter_joined_left_and_muted(session):
+    delivered = deliver(
+        session,
+        {"kind": "newsletter_join", "newsletter": NEWSLETTER, "name": "Tech News", "description": "Daily"},
+        {"kind": "newsletter_mute", "newsletter": NEWSLETTER, "mute": "on"},
+        {"kind": "newsletter_leave", "newsletter": NEWSLETTER, "role": "subscriber"},
+    )
+    assert [(b["event"], b["payload"]) for b in delivered["bodies"]] == [
+        ("newsletter.joined", {"newsletter_id": NEWSLETTER, "name": "Tech News", "description": "Daily"}),
+        ("newsletter.mute", {"newsletter_id": NEWSLETTER, "mute": "on"}),
+        ("newsletter.left", {"newsletter_id": NEWSLETTER, "role": "subscriber"}),
+    ]
+
+
+def test_a_newsletter_without_a_description_leaves_it_out(session):
+    [body] = deliver(session, {"kind": "newsletter_join", "newsletter": NEWSLETTER, "name": "Tech"})["bodies"]
+    assert body["payload"] == {"newsletter_id": NEWSLETTER, "name": "Tech"}
+
+
+def test_a_newsletter_live_update(session):
+    """goneonize passes on server id, views and reactions (in Go's map order); not the post's
+    message id, type or time. Reactions come out sorted, so the same update is the same body."""
+    posts = [{"server_id": 123, "views_count": 1500, "reactions": {"👍": 50, "❤️": 25}}, {"server_id": 124}]
+    [body] = deliver(session, {"kind": "newsletter_live_update", "newsletter": NEWSLETTER, "posts": posts})["bodies"]
+    assert body["event"] == "newsletter.message" and body["timestamp"] == ISO
+    assert body["payload"] == {
+        "newsletter_id": NEWSLETTER,
+        "messages": [
+            {"server_id": 123, "views_count": 1500, "reaction_counts": {"❤️": 25, "👍": 50}},
+            {"server_id": 124},
+        ],
+    }
+
+
+def test_a_channel_post_itself_is_a_message(session):
+    """whatsmeow hands a followed channel's post over as a Message from `…@newsletter`; like
+    go-whatsapp, wagw sends it as a `message` (newsletter.message is the live update)."""
+    [body] = deliver(session, text("3EB0N1", body="news", sender=NEWSLETTER))["bodies"]
+    assert (body["event"], body["payload"]["chat_id"], body["payload"]["body"]) == ("message", NEWSLETTER, "news")
 
 
 # Events goneonize cannot encode -----------------------------------------------------------------

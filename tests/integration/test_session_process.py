@@ -188,6 +188,43 @@ def test_webhook_events_filter_keeps_the_log_complete(session, redis_conn):
     proc.kill()
 
 
+def test_new_event_kinds_flow_through_a_session_and_bad_ones_are_rejected_with_why(session, redis_conn):
+    """chat_presence and the newsletter events go from the fake through a real session into
+    the log, delivered as WAGW_WEBHOOK_EVENTS says; a label event (neonize never passes one
+    on) and a malformed presence land on wagw:fake:rejected with the reason, and the events
+    after them still arrive."""
+    channel = "120363123456789@newsletter"
+    good = [
+        {"type": "chat_presence", "sender": ALICE, "state": "composing", "media": "audio"},
+        {"type": "newsletter_joined", "newsletter_id": channel, "name": "Tech"},
+        {"type": "newsletter_message", "newsletter_id": channel, "messages": [{"server_id": 1, "views_count": 9}]},
+        {"type": "newsletter_mute", "newsletter_id": channel, "mute": "on"},
+        {"type": "newsletter_left", "newsletter_id": channel},
+    ]
+    bad = [
+        {"type": "label_edit", "label_id": "9", "name": "Important"},
+        {"type": "chat_presence", "sender": ALICE, "state": "recording"},
+    ]
+    push(redis_conn, *(json.dumps(d) for d in [good[0], *bad, *good[1:]]))
+    proc = session(WAGW_WEBHOOK_EVENTS="chat_presence,newsletter.message")
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) == len(good), timeout=20, what="the good events")
+    wait_for(lambda: redis_conn.llen(keys.FAKE_REJECTED) == len(bad), timeout=5, what="the bad ones rejected")
+    assert [e["event"] for e in stored_events(redis_conn)] == [
+        "chat_presence",
+        "newsletter.joined",
+        "newsletter.message",
+        "newsletter.mute",
+        "newsletter.left",
+    ]
+    rejected = [json.loads(r) for r in redis_conn.lrange(keys.FAKE_REJECTED, 0, -1)]
+    assert "never passes whatsmeow's LabelEdit" in rejected[0]["error"]
+    assert "'state' must be one of" in rejected[1]["error"]
+    delivered = [json.loads(job.args[2])["event"] for job in webhook_jobs(redis_conn)]
+    assert sorted(delivered) == sorted(["chat_presence", "newsletter.message"] * len(URLS))
+    assert redis_conn.llen(keys.FAKE_PENDING) == 0
+    proc.kill()
+
+
 def test_ignored_chats_stay_in_the_log_but_get_no_deliveries(session, redis_conn):
     group = "120363000000000001@g.us"
     in_group = json.dumps({"type": "message", "id": "G1", "chat": group, "sender": ALICE, "text": "hi all"})

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+from chaos.polling import wait_for
 from wagw import events
 from wagw.whatsapp.fake_inbound import Malformed, fake_media, fake_media_bytes, to_event
 
 DEVICE = "15550001111@s.whatsapp.net"
+NEWSLETTER = "120363123456789@newsletter"
 ALICE = "15551234567@s.whatsapp.net"
 
 
@@ -151,6 +154,88 @@ def test_fake_other_event_types():
     assert {e.event for e in (revoked, edited, group, call)} <= set(events.EVENT_NAMES)
 
 
+def test_fake_chat_presence_and_newsletter_types():
+    typing = to_event({"type": "chat_presence", "sender": ALICE, "state": "composing", "media": "audio"})
+    assert typing.event == "chat_presence" and typing.payload == {
+        "from": ALICE,
+        "sender_display_name": ALICE.split("@")[0],
+        "chat_id": ALICE,
+        "state": "composing",
+        "media": "audio",
+        "is_group": False,
+    }
+    left = to_event({"type": "newsletter_left", "newsletter_id": NEWSLETTER})
+    assert (left.event, left.payload) == ("newsletter.left", {"newsletter_id": NEWSLETTER, "role": "subscriber"})
+    update = to_event(
+        {
+            "type": "newsletter_message",
+            "newsletter_id": NEWSLETTER,
+            "messages": [{"server_id": 7, "views_count": 0, "reaction_counts": {}}],
+            "timestamp": 1764412200,
+        }
+    )
+    assert update.payload == {"newsletter_id": NEWSLETTER, "messages": [{"server_id": 7}]}
+    assert update.timestamp == "2025-11-29T10:30:00Z"
+    assert {e.event for e in (typing, left, update)} <= set(events.EVENT_NAMES)
+
+
+def test_presence_typed_again_later_is_a_new_event_but_the_same_update_is_not():
+    """Presence has no id from WhatsApp: its key holds the time to the millisecond, so typing
+    again a second later is not dropped as a duplicate. A live update has WhatsApp's time."""
+    typing = {"type": "chat_presence", "sender": ALICE, "state": "composing"}
+    first, later = (to_event(typing | {"timestamp": t}) for t in (1764412200.0, 1764412201.0))
+    assert first.source_key != later.source_key
+    update = {"type": "newsletter_message", "newsletter_id": NEWSLETTER, "messages": [{"server_id": 7}]}
+    assert to_event(update | {"timestamp": 5}).source_key == to_event(update | {"timestamp": 5}).source_key
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"type": "chat_presence", "sender": ALICE, "state": "composing"},
+        {"type": "newsletter_joined", "newsletter_id": NEWSLETTER, "name": "Tech"},
+        {"type": "newsletter_left", "newsletter_id": NEWSLETTER},
+        {"type": "newsletter_mute", "newsletter_id": NEWSLETTER, "mute": "on"},
+        {"type": "newsletter_message", "newsletter_id": NEWSLETTER, "messages": [{"server_id": 7}]},
+    ],
+)
+def test_a_clock_stamped_fake_event_handed_over_again_keeps_its_id(data):
+    """Without a "timestamp" the fake stamps its clock, but the id comes from the control
+    message: the same message handed over again after a restart (later) is a duplicate, not a
+    new event; a different one is a new event."""
+    seen_at = time.time()
+    first = to_event(data)
+    wait_for(lambda: time.time() > seen_at + 0.002, timeout=1, interval=0.001, what="a later clock")
+    again = to_event(json.loads(json.dumps(data)))
+    assert again.payload == first.payload
+    assert again.source_key == first.source_key
+    assert to_event(data | {"extra": 1}).source_key != first.source_key
+
+
+def test_fake_message_content_kinds():
+    vcard = "BEGIN:VCARD\nVERSION:3.0\nFN:Bob\nTEL;type=CELL;waid=15557654321:+1 555\n 765 4321\nEND:VCARD"
+    event = to_event(
+        {
+            "type": "message",
+            "id": "M",
+            "sender": ALICE,
+            "location": {"latitude": -6.2088, "longitude": 106.8456, "name": "Jakarta"},
+            "live_location": {"latitude": 1, "longitude": 2.5},
+            "contact": {"name": "Bob", "vcard": vcard},
+            "contacts": [{"name": "Bob", "vcard": vcard}, {"name": "Nobody", "vcard": "BEGIN:VCARD\nEND:VCARD"}],
+            "poll_vote": {"poll_id": "3EB0P1"},
+        }
+    )
+    payload = event.payload
+    assert payload["location"] == {"degreesLatitude": -6.2088, "degreesLongitude": 106.8456, "name": "Jakarta"}
+    assert payload["live_location"] == {"degreesLatitude": 1.0, "degreesLongitude": 2.5}
+    bob = {"displayName": "Bob", "vcard": vcard, "phone_number": "+1 555765 4321"}  # folded TEL line joined
+    assert payload["contact"] == bob
+    assert payload["contacts_array"] == [bob, {"displayName": "Nobody", "vcard": "BEGIN:VCARD\nEND:VCARD"}]
+    assert payload["poll_vote"] == {"poll_id": "3EB0P1"}
+    assert "body" not in payload
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
@@ -163,6 +248,43 @@ def test_fake_other_event_types():
         ({"type": "receipt", "sender": ALICE, "ids": []}, "non-empty list"),
         ({"type": "group_participants", "chat": "1@g.us", "change": "kick", "jids": [ALICE]}, "'change'"),
         ({"type": "warp"}, "unknown type"),
+        ({"type": "chat_presence", "sender": ALICE, "state": "recording"}, "'state' must be one of"),
+        ({"type": "chat_presence", "sender": ALICE, "state": "composing", "media": "video"}, "'media' must be one of"),
+        ({"type": "chat_presence", "state": "paused"}, "missing 'sender'"),
+        ({"type": "newsletter_joined", "newsletter_id": ALICE}, "channel JID"),
+        ({"type": "newsletter_left", "newsletter_id": NEWSLETTER, "role": "king"}, "'role' must be one of"),
+        ({"type": "newsletter_mute", "newsletter_id": NEWSLETTER}, "'mute' must be one of"),
+        ({"type": "newsletter_message", "newsletter_id": NEWSLETTER, "messages": []}, "non-empty list"),
+        ({"type": "newsletter_message", "newsletter_id": NEWSLETTER, "messages": [{}]}, "server_id"),
+        (
+            {
+                "type": "newsletter_message",
+                "newsletter_id": NEWSLETTER,
+                "messages": [{"server_id": 1, "views_count": -1}],
+            },
+            "'views_count' must be a whole number",
+        ),
+        (
+            {
+                "type": "newsletter_message",
+                "newsletter_id": NEWSLETTER,
+                "messages": [{"server_id": 1, "reaction_counts": {"x": "many"}}],
+            },
+            "reaction_counts",
+        ),
+        ({"type": "message", "id": "M", "sender": ALICE, "location": {"latitude": 91, "longitude": 0}}, "latitude"),
+        ({"type": "message", "id": "M", "sender": ALICE, "location": {"latitude": True, "longitude": 0}}, "latitude"),
+        ({"type": "message", "id": "M", "sender": ALICE, "live_location": "here"}, "'live_location' must be an object"),
+        ({"type": "message", "id": "M", "sender": ALICE, "contact": {"name": "Bob"}}, "missing 'vcard'"),
+        ({"type": "message", "id": "M", "sender": ALICE, "contacts": []}, "'contacts' must be a non-empty list"),
+        ({"type": "message", "id": "M", "sender": ALICE, "poll_vote": {}}, "missing 'poll_id'"),
+        ({"type": "message", "id": "M", "sender": ALICE, "referral": {"ad_type": "TV"}}, "'referral.ad_type'"),
+        ({"type": "message", "id": "M", "sender": ALICE, "referral": {"ctwa_clid": 5}}, "'ctwa_clid' must be a string"),
+        ({"type": "message", "id": "M", "sender": ALICE, "referral": {"ref\n": "x"}}, r"unknown fields: 'ref\\n'"),
+        ({"type": "message", "id": "M", "sender": ALICE, "referral": {"source_url": ""}}, "'referral' is empty"),
+        ({"type": "message_deleted", "id": "M", "sender": ALICE}, "never passes whatsmeow's DeleteForMe"),
+        ({"type": "label_edit", "label_id": "9"}, "never passes whatsmeow's LabelEdit"),
+        ({"type": "label_association", "label_id": "9"}, "never passes whatsmeow's LabelAssociationChat"),
     ],
 )
 def test_malformed_fake_messages_say_why(data, reason):

@@ -363,6 +363,7 @@ def test_call_offer():
         "call_id": "ABC123DEF456",
         "from": ALICE,
         "from_lid": ALICE_LID,
+        "sender_display_name": ALICE.split("@")[0],  # go-whatsapp's label; no contact lookup here
         "auto_rejected": False,
         "remote_platform": "android",
         "remote_version": "2.24.1.5",
@@ -435,6 +436,40 @@ def test_status_updates_are_not_events():
 
 
 # stability and parity with the fake -------------------------------------------------------
+
+
+def test_a_presence_from_a_lid_without_its_phone_number_stays_lid():
+    """As for messages: `from` is the LID itself when WhatsApp gave no phone number."""
+    presence = N.ChatPresence(MessageSource=source(GROUP, ALICE_LID, group=True), State=2, Media=1)
+    payload = one(neonize_events.map_chat_presence(presence))["payload"]
+    assert (payload["from"], payload["from_lid"], payload["state"], payload["media"]) == (
+        ALICE_LID,
+        ALICE_LID,
+        "paused",
+        "",
+    )
+    assert payload["is_group"] is True and payload["chat_id"] == GROUP
+
+
+@pytest.mark.parametrize(("role", "name"), [(1, "subscriber"), (2, "guest"), (3, "admin"), (4, "owner")])
+def test_newsletter_roles(role, name):
+    left = N.NewsletterLeave(ID=jid("120363123456789@newsletter"), Role=role)
+    assert one(neonize_events.map_newsletter_leave(left))["payload"]["role"] == name
+
+
+def test_a_live_update_without_posts_is_no_event():
+    update = N.NewsletterLiveUpdate(JID=jid("120363123456789@newsletter"), TIME=TS)
+    assert neonize_events.map_newsletter_update(update) == []
+
+
+def test_an_ad_referral_takes_only_what_whatsapp_set():
+    ad = E.ContextInfo.ExternalAdReplyInfo(
+        ctwaClid="CLID", title="Farm", body="", mediaType=E.ContextInfo.ExternalAdReplyInfo.VIDEO, adType=1
+    )
+    text = E.ExtendedTextMessage(text="hello", contextInfo=E.ContextInfo(externalAdReply=ad))
+    payload = one(neonize_events.map_message(message(E.Message(extendedTextMessage=text))))["payload"]
+    assert payload["referral"] == {"ctwa_clid": "CLID", "ad_title": "Farm", "media_type": "VIDEO", "ad_type": "CAWC"}
+    assert payload["body"] == "hello"
 
 
 def test_same_event_twice_has_the_same_id_and_body():

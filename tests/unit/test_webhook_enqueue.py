@@ -11,6 +11,7 @@ import pytest
 from rq import Queue
 from rq.job import Job
 
+from wagw import events
 from wagw.config import Settings
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks import enqueue as webhooks
@@ -88,6 +89,25 @@ def test_event_filter_is_case_insensitive(settings, monkeypatch):
     with conn.pipeline() as pipe:
         assert webhooks.enqueue_deliveries(pipe, filtered, "e1", "message", BODY) == 0
         assert webhooks.enqueue_deliveries(pipe, filtered, "e2", "message.ack", BODY) == 2
+        pipe.execute()
+    assert conn.llen("rq:queue:webhooks") == 2
+
+
+def test_the_event_filter_takes_every_event_name(monkeypatch):
+    """WAGW_WEBHOOK_EVENTS names any of wagw's events, the newer kinds included, from the
+    environment as an operator writes it: exactly the listed ones are delivered."""
+    wanted = ["chat_presence", "message.deleted", "label.edit", "label.association", "newsletter.message"]
+    monkeypatch.setenv("WAGW_WEBHOOK_EVENTS", ",".join(wanted))
+    filtered = Settings(_env_file=None, data_dir="/tmp", webhook_urls=URLS, webhook_secret="s" * 16)
+    assert [name for name in events.EVENT_NAMES if webhooks.wants(filtered, name)] == [
+        name for name in events.EVENT_NAMES if name in wanted
+    ]
+    conn = fakeredis.FakeRedis()
+    with conn.pipeline() as pipe:
+        assert (
+            webhooks.enqueue_deliveries(pipe, filtered, "e1", "chat_presence", BODY, "15551234567@s.whatsapp.net") == 2
+        )
+        assert webhooks.enqueue_deliveries(pipe, filtered, "e2", "newsletter.joined", BODY) == 0
         pipe.execute()
     assert conn.llen("rq:queue:webhooks") == 2
 

@@ -7,13 +7,27 @@ they match what the neonize backend produces for the same thing):
      "is_from_me", "chat_alt", "sender_alt", "reply_to", "quoted_text", "forwarded",
      "view_once", "media": {"kind": "image"|"video"|"audio"|"document"|"sticker"|"video_note",
                             "url", "mimetype", "caption", "filename", ...},
-     "poll": {"question", "options": [...], "max_answers"}}
+     "poll": {"question", "options": [...], "max_answers"},
+     "location": {"latitude", "longitude", "name", "address"},
+     "live_location": {"latitude", "longitude"},
+     "contact": {"name", "vcard"}, "contacts": [{"name", "vcard"}, ...],
+     "poll_vote": {"poll_id"},
+     "referral": {"ctwa_clid", "source_url", …, "media_type", "ad_type", …}}
     {"type": "reaction", "id", "chat", "sender", "target_id", "emoji", ...}
     {"type": "receipt", "ids", "chat", "sender", "receipt_type", "timestamp"}
     {"type": "revoked", "id", "chat", "sender", "target_id", "target_from_me", ...}
     {"type": "edited", "id", "chat", "sender", "target_id", "text", ...}
     {"type": "group_participants", "chat", "change": "join"|"leave"|"promote"|"demote", "jids", "by"}
     {"type": "call_offer", "call_id", "sender", "platform", "version"}
+    {"type": "chat_presence", "chat", "sender", "state": "composing"|"paused", "media": ""|"audio"}
+    {"type": "newsletter_joined", "newsletter_id", "name", "description"}
+    {"type": "newsletter_left", "newsletter_id", "role": "subscriber"|"guest"|"admin"|"owner"}
+    {"type": "newsletter_mute", "newsletter_id", "mute": "on"|"off"}
+    {"type": "newsletter_message", "newsletter_id", "messages": [{"server_id", "views_count",
+                                                                  "reaction_counts": {emoji: n}}]}
+
+"message_deleted", "label_edit" and "label_association" are refused (Malformed, saying why):
+neonize 0.5.2 never passes those whatsmeow events on, so the real backend cannot make them.
 
 A media message's direct_path, media_key, hashes, file_length and url are the fake's own,
 derived from the message id and kind (fake_media): the fake's download_media serves bytes
@@ -30,6 +44,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import time
 from typing import Any, Literal, overload
 
@@ -149,7 +164,142 @@ def _poll(data: dict) -> dict[str, Any] | None:
     max_answers = poll.get("max_answers", 1)
     if isinstance(max_answers, bool) or not isinstance(max_answers, int) or max_answers < 0:
         raise Malformed("'poll.max_answers' must be a whole number")
-    return {"poll": {"question": poll["question"], "options": options, "max_answers": max_answers}}
+    return events.poll(poll["question"], options, max_answers)
+
+
+def _object(data: dict, name: str) -> dict | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise Malformed(f"{name!r} must be an object")
+    return value
+
+
+def _coordinates(place: dict, name: str) -> tuple[float, float]:
+    found = []
+    for axis, limit in (("latitude", 90), ("longitude", 180)):
+        value = place.get(axis)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not -limit <= value <= limit:
+            raise Malformed(f"'{name}.{axis}' must be a number from -{limit} to {limit}")
+        found.append(float(value))
+    return found[0], found[1]
+
+
+def _card(card: Any, name: str) -> dict:
+    if not isinstance(card, dict):
+        raise Malformed(f"{name!r} must be an object with 'name' and 'vcard'")
+    return events.contact_card(_str(card, "name"), _str(card, "vcard"))
+
+
+def _referral(ad: dict) -> dict:
+    """A Click-to-WhatsApp ad's attribution, in go-whatsapp's names and types."""
+    unknown = set(ad) - {*events.REFERRAL_TEXTS, *events.REFERRAL_FLAGS, *events.REFERRAL_CHOICES}
+    if unknown:
+        raise Malformed(f"'referral' has unknown fields: {', '.join(repr(k) for k in sorted(unknown))}")
+    for name in events.REFERRAL_TEXTS:
+        _str(ad, name, required=False)
+    for name in events.REFERRAL_FLAGS:
+        if name in ad and not isinstance(ad[name], bool):
+            raise Malformed(f"'referral.{name}' must be true or false")
+    for name, choices in events.REFERRAL_CHOICES.items():
+        if name in ad and ad[name] not in choices:
+            raise Malformed(f"'referral.{name}' must be one of {', '.join(choices)}")
+    found = events.referral(**ad)
+    if found is None:
+        raise Malformed("'referral' is empty")
+    return found
+
+
+def _content(data: dict) -> dict[str, Any] | None:
+    """A message's non-media content: poll, location, live location, contact card(s), vote."""
+    extra: dict[str, Any] = {}
+    poll = _poll(data)
+    if poll is not None:
+        extra["poll"] = poll
+    place = _object(data, "location")
+    if place is not None:
+        latitude, longitude = _coordinates(place, "location")
+        extra["location"] = events.location(
+            latitude, longitude, _str(place, "name", required=False), _str(place, "address", required=False)
+        )
+    live = _object(data, "live_location")
+    if live is not None:
+        extra["live_location"] = events.live_location(*_coordinates(live, "live_location"))
+    if data.get("contact") is not None:
+        extra["contact"] = _card(data["contact"], "contact")
+    if data.get("contacts") is not None:
+        cards = data["contacts"]
+        if not isinstance(cards, list) or not cards:
+            raise Malformed("'contacts' must be a non-empty list of contact cards")
+        extra["contacts_array"] = [_card(card, "contacts[]") for card in cards]
+    ad = _object(data, "referral")
+    if ad is not None:
+        extra["referral"] = _referral(ad)
+    vote = _object(data, "poll_vote")
+    if vote is not None:
+        extra["poll_vote"] = {"poll_id": _str(vote, "poll_id")}
+    return extra or None
+
+
+def _choice(data: dict, name: str, choices: tuple[str, ...], default: str | None = None) -> str:
+    value = data.get(name, default)
+    if value not in choices:
+        raise Malformed(f"{name!r} must be one of {', '.join(repr(c) for c in choices)}")
+    return value
+
+
+def _instance(data: dict) -> str | None:
+    """For kinds whose event id holds the time (WhatsApp gives them none): without a
+    "timestamp", the control message itself, so that a message handed over again after a
+    restart is the same event (and two identical ones are one, as with a message id)."""
+    if "timestamp" in data:
+        return None
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "fake-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _newsletter_id(data: dict) -> str:
+    jid = _str(data, "newsletter_id")
+    if not jid.endswith("@" + events.NEWSLETTER_SERVER) or jid.startswith("@"):
+        raise Malformed("'newsletter_id' must be a channel JID ('…@newsletter')")
+    return jid
+
+
+def _count(data: dict, name: str) -> int:
+    value = data.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Malformed(f"{name!r} must be a whole number")
+    return value
+
+
+def _posts(data: dict) -> list[dict]:
+    posts = data.get("messages")
+    if not isinstance(posts, list) or not posts or not all(isinstance(post, dict) for post in posts):
+        raise Malformed("'messages' must be a non-empty list of objects")
+    found = []
+    for post in posts:
+        if "server_id" not in post:
+            raise Malformed("'messages[].server_id' is missing")
+        reactions = post.get("reaction_counts") or {}
+        if not isinstance(reactions, dict) or not all(
+            isinstance(k, str) and k and not isinstance(v, bool) and isinstance(v, int) and v >= 0
+            for k, v in reactions.items()
+        ):
+            raise Malformed("'messages[].reaction_counts' must map emoji to whole numbers")
+        found.append(
+            events.newsletter_post(
+                server_id=_count(post, "server_id"), views_count=_count(post, "views_count"), reaction_counts=reactions
+            )
+        )
+    return found
+
+
+# Event kinds neonize 0.5.2 never hands to Python (whatsmeow's app-state events): the fake
+# refuses them rather than produce what the real backend cannot (docs/events.md).
+NOT_FROM_NEONIZE = {
+    "message_deleted": "DeleteForMe",
+    "label_edit": "LabelEdit",
+    "label_association": "LabelAssociationChat",
+}
 
 
 def to_event(data: Any) -> InboundEvent | None:
@@ -171,7 +321,7 @@ def to_event(data: Any) -> InboundEvent | None:
             media=_media(data, _str(data, "id")),
             forwarded=_bool(data, "forwarded"),
             view_once=_bool(data, "view_once"),
-            extra=_poll(data),
+            extra=_content(data),
         )
     if kind == "reaction":
         return events.reaction(
@@ -227,5 +377,49 @@ def to_event(data: Any) -> InboundEvent | None:
             timestamp=_timestamp(data),
             remote_platform=_str(data, "platform", required=False),
             remote_version=_str(data, "version", required=False),
+        )
+    if kind == "chat_presence":
+        return events.chat_presence(
+            chat=_str(data, "chat", required=False) or _str(data, "sender"),
+            sender=_str(data, "sender"),
+            sender_alt=_str(data, "sender_alt", required=False),
+            state=_choice(data, "state", events.CHAT_PRESENCE_STATES),
+            media=_choice(data, "media", events.CHAT_PRESENCE_MEDIA, default=""),
+            timestamp=_timestamp(data),
+            instance=_instance(data),
+        )
+    if kind == "newsletter_joined":
+        return events.newsletter_joined(
+            newsletter_id=_newsletter_id(data),
+            name=_str(data, "name", required=False),
+            description=_str(data, "description", required=False),
+            timestamp=_timestamp(data),
+            instance=_instance(data),
+        )
+    if kind == "newsletter_left":
+        return events.newsletter_left(
+            newsletter_id=_newsletter_id(data),
+            role=_choice(data, "role", events.NEWSLETTER_ROLES, default="subscriber"),
+            timestamp=_timestamp(data),
+            instance=_instance(data),
+        )
+    if kind == "newsletter_mute":
+        return events.newsletter_mute(
+            newsletter_id=_newsletter_id(data),
+            mute=_choice(data, "mute", events.NEWSLETTER_MUTE_STATES),
+            timestamp=_timestamp(data),
+            instance=_instance(data),
+        )
+    if kind == "newsletter_message":
+        return events.newsletter_message(
+            newsletter_id=_newsletter_id(data),
+            messages=_posts(data),
+            timestamp=_timestamp(data),
+            instance=_instance(data),
+        )
+    if kind in NOT_FROM_NEONIZE:
+        raise Malformed(
+            f"type {kind!r}: neonize 0.5.2 never passes whatsmeow's {NOT_FROM_NEONIZE[kind]} event on, "
+            "so the real backend cannot produce it and neither does the fake"
         )
     raise Malformed(f"unknown type {kind!r}")

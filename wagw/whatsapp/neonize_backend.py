@@ -229,13 +229,11 @@ class NeonizeBackend(Backend):
         ):
             on(event_class, lambda event, name=name: self._fail(error_for_event(name, event)))
         if self._on_event is not None:
-            for name, event_class in (
-                ("Message", nev.MessageEv),
-                ("Receipt", nev.ReceiptEv),
-                ("GroupInfoEvent", nev.GroupInfoEv),
-                ("CallOffer", nev.CallOfferEv),
-            ):
-                on(event_class, lambda event, name=name: self._inbound(name, event))
+            # One handler per proto class neonize_events maps (by the proto's own name).
+            for event_class in nev.EVENT_TO_INT:
+                name = event_class.__name__
+                if name in neonize_events.MAPPERS:
+                    on(event_class, lambda event, name=name: self._inbound(name, event))
 
     def registered_events(self) -> list[str]:
         """Names of the neonize event classes with a handler (for tests and logs)."""

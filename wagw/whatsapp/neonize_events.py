@@ -157,11 +157,8 @@ def _other_content(message: Any) -> dict[str, Any]:
     for field in _POLLS:
         if _has(message, field):
             poll = getattr(message, field)
-            extra["poll"] = {
-                "question": poll.name,
-                "options": [option.optionName for option in poll.options],
-                "max_answers": poll.selectableOptionsCount,
-            }
+            options = [option.optionName for option in poll.options]
+            extra["poll"] = events.poll(poll.name, options, poll.selectableOptionsCount)
             break
     if _has(message, "pollUpdateMessage"):
         # A vote; which options were chosen is encrypted, and decrypting it is a native call
@@ -169,26 +166,56 @@ def _other_content(message: Any) -> dict[str, Any]:
         extra["poll_vote"] = {"poll_id": message.pollUpdateMessage.pollCreationMessageKey.ID}
     if _has(message, "liveLocationMessage"):
         live = message.liveLocationMessage
-        extra["live_location"] = {"degreesLatitude": live.degreesLatitude, "degreesLongitude": live.degreesLongitude}
+        extra["live_location"] = events.live_location(live.degreesLatitude, live.degreesLongitude)
     if _has(message, "contactsArrayMessage"):
         extra["contacts_array"] = [
-            {"displayName": c.displayName, "vcard": c.vcard} for c in message.contactsArrayMessage.contacts
+            events.contact_card(c.displayName, c.vcard) for c in message.contactsArrayMessage.contacts
         ]
     if _has(message, "locationMessage"):
         loc = message.locationMessage
-        extra["location"] = {
-            k: v
-            for k, v in {
-                "degreesLatitude": loc.degreesLatitude,
-                "degreesLongitude": loc.degreesLongitude,
-                "name": loc.name or None,
-                "address": loc.address or None,
-            }.items()
-            if v is not None
-        }
+        extra["location"] = events.location(loc.degreesLatitude, loc.degreesLongitude, loc.name, loc.address)
     if _has(message, "contactMessage"):
-        extra["contact"] = {"displayName": message.contactMessage.displayName, "vcard": message.contactMessage.vcard}
+        extra["contact"] = events.contact_card(message.contactMessage.displayName, message.contactMessage.vcard)
     return extra
+
+
+# ExternalAdReplyInfo field -> go-whatsapp's referral name.
+_REFERRAL = {
+    "ctwaClid": "ctwa_clid",
+    "sourceURL": "source_url",
+    "sourceID": "source_id",
+    "ref": "ref",
+    "sourceApp": "source_app",
+    "title": "ad_title",
+    "body": "ad_body",
+    "thumbnailURL": "thumbnail_url",
+    "originalImageURL": "original_image_url",
+    "mediaURL": "media_url",
+    "greetingMessageBody": "greeting_message_body",
+    "sourceType": "source_type",
+    "showAdAttribution": "show_ad_attribution",
+    "containsAutoReply": "contains_auto_reply",
+    "automatedGreetingMessageShown": "automated_greeting_message_shown",
+    "clickToWhatsappCall": "click_to_whatsapp_call",
+    "mediaType": "media_type",
+    "adType": "ad_type",
+}
+
+
+def _referral(context: Any | None) -> dict[str, Any] | None:
+    """A Click-to-WhatsApp ad's attribution from the message's context (go-whatsapp's
+    ExtractExternalAdReply): only the fields WhatsApp set; enums by their proto names."""
+    if context is None or not _has(context, "externalAdReply"):
+        return None
+    ad = context.externalAdReply
+    fields: dict[str, Any] = {}
+    for proto_name, name in _REFERRAL.items():
+        if not _has(ad, proto_name):
+            continue
+        value = getattr(ad, proto_name)
+        enum = ad.DESCRIPTOR.fields_by_name[proto_name].enum_type
+        fields[name] = enum.values_by_number[value].name if enum is not None else value
+    return events.referral(**fields)
 
 
 # What wagw turns into a `message` (anything else is labelled `unsupported`).
@@ -286,6 +313,9 @@ def map_message(event: Any) -> list[InboundEvent]:
         forwarded = bool(context.isForwarded)
     body = content.conversation or (content.extendedTextMessage.text if _has(content, "extendedTextMessage") else None)
     extra = _other_content(content)
+    ad = _referral(context)
+    if ad:
+        extra["referral"] = ad
     unsupported = _unsupported(fields)
     if unsupported:
         # Labelled rather than dropped: a consumer learns that something arrived, and what.
@@ -368,10 +398,82 @@ def map_call_offer(event: Any) -> list[InboundEvent]:
     ]
 
 
+# neonize's enums (Neonize.proto) -> whatsmeow's strings, which go-whatsapp sends as they are.
+CHAT_PRESENCE_STATES = {1: "composing", 2: "paused"}
+CHAT_PRESENCE_MEDIA = {1: "", 2: "audio"}  # TEXT is whatsmeow's ChatPresenceMediaText, ""
+NEWSLETTER_ROLES = {1: "subscriber", 2: "guest", 3: "admin", 4: "owner"}
+NEWSLETTER_MUTE = {1: "on", 2: "off"}
+
+
+def map_chat_presence(event: Any) -> list[InboundEvent]:
+    """neonize ChatPresence -> chat_presence. WhatsApp gives no time: the session's clock."""
+    source = event.MessageSource
+    if event.State not in CHAT_PRESENCE_STATES or event.Media not in CHAT_PRESENCE_MEDIA:
+        return []  # goneonize cannot encode anything else (the event would not have reached us)
+    sender = jid_str(source.Sender) or ""
+    return [
+        events.chat_presence(
+            chat=jid_str(source.Chat) or sender,
+            sender=sender,
+            sender_alt=jid_str(source.SenderAlt) if _has(source, "SenderAlt") else None,
+            state=CHAT_PRESENCE_STATES[event.State],
+            media=CHAT_PRESENCE_MEDIA[event.Media],
+        )
+    ]
+
+
+def map_newsletter_join(event: Any) -> list[InboundEvent]:
+    """neonize NewsletterJoin -> newsletter.joined: the channel's id, name and description."""
+    meta = event.NewsletterMetadata
+    thread = meta.ThreadMeta
+    return [
+        events.newsletter_joined(
+            newsletter_id=jid_str(meta.ID) or "",
+            name=thread.Name.Text or None,
+            description=thread.Description.Text or None,
+        )
+    ]
+
+
+def map_newsletter_leave(event: Any) -> list[InboundEvent]:
+    if event.Role not in NEWSLETTER_ROLES:
+        return []
+    return [events.newsletter_left(newsletter_id=jid_str(event.ID) or "", role=NEWSLETTER_ROLES[event.Role])]
+
+
+def map_newsletter_mute(event: Any) -> list[InboundEvent]:
+    if event.Mute not in NEWSLETTER_MUTE:
+        return []
+    return [events.newsletter_mute(newsletter_id=jid_str(event.ID) or "", mute=NEWSLETTER_MUTE[event.Mute])]
+
+
+def map_newsletter_update(event: Any) -> list[InboundEvent]:
+    """neonize NewsletterLiveUpdate -> newsletter.message: views and reactions of a channel's
+    posts. goneonize passes on each post's server id, views and reactions only (not its message
+    id, type or time), and a channel's posts themselves arrive as ordinary `message` events
+    (chat `…@newsletter`), as with go-whatsapp."""
+    posts = [
+        events.newsletter_post(
+            server_id=post.MessageServerID,
+            views_count=post.ViewsCount,
+            reaction_counts={reaction.type: reaction.count for reaction in post.ReactionCounts},
+        )
+        for post in event.Messages
+    ]
+    if not posts:
+        return []
+    return [events.newsletter_message(newsletter_id=jid_str(event.JID) or "", messages=posts, timestamp=event.TIME)]
+
+
 # neonize proto class name -> mapper; the backend registers one handler per entry.
 MAPPERS = {
     "Message": map_message,
     "Receipt": map_receipt,
     "GroupInfoEvent": map_group_info,
     "CallOffer": map_call_offer,
+    "ChatPresence": map_chat_presence,
+    "NewsletterJoin": map_newsletter_join,
+    "NewsletterLeave": map_newsletter_leave,
+    "NewsletterMuteChange": map_newsletter_mute,
+    "NewsletterLiveUpdate": map_newsletter_update,
 }
