@@ -107,3 +107,28 @@ def test_pairing_with_an_unreachable_store_says_so(neonize_env, redis_conn):
     )
     assert result.returncode == 1 and "the device store cannot be read" in result.stderr, result.stdout + result.stderr
     assert time.monotonic() - started < 15  # an answer, not the deadline
+
+
+def test_an_accounts_session_uses_the_store_in_its_own_folder(go, neonize_env, data_dir, redis_conn):
+    """Accounts: `sales/session` keeps its keys in devices/sales/, read by the real Go store
+    code; the `default` account's store next to it is not touched."""
+    go.call("make_store", path=store(data_dir, "sales/session"), devices=[[DEVICE, "Sales", ""]])
+    env = {**neonize_env, "WAGW_ACCOUNTS": "default,sales"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "wagw", "session", "--account", "sales"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 75, proc.stdout + proc.stderr  # paired: it got as far as connecting
+    assert "[sales/session]" in proc.stdout
+    unpaired = subprocess.run(
+        [sys.executable, "-m", "wagw", "session", "--account", "default"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert unpaired.returncode == 80, unpaired.stdout + unpaired.stderr  # its own store is empty
+    assert "wagw pair --account default --role session" in unpaired.stdout
