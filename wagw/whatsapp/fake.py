@@ -15,9 +15,10 @@ redelivers unacknowledged messages. Malformed messages go to `wagw:fake:rejected
 reason. Message formats: wagw.whatsapp.fake_inbound.
 
 Accounts: a control message may name its account (`"account": NAME`); without one it is
-the first account's. Each session claims its own from the shared list with a Lua script (the
-first account's also the unnamed ones and those naming no configured account, which it
-rejects), so one account's stalled or crash-looping session never holds up another's events. Each account keeps its
+the first account's. Every session sorts the shared list onto per-account lists
+(`wagw:fake:inbound:<account>`, one Lua script; the first account's list also gets the
+unnamed messages and those naming no configured account, which it rejects), then takes from
+its own: one account's stalled or crash-looping session never holds up another's events. Each account keeps its
 own pending list, and its own fake phone number (`default`: 15550001111).
 
 Device state: every role counts as paired and reachable unless `wagw:fake:device-state`
@@ -100,30 +101,29 @@ def fake_device_jid(role: str) -> str:
     return f"{fake_phone(prefix or accounts.DEFAULT)}:{device}@s.whatsapp.net"
 
 
-# Moves the first control message meant for one account from the shared inbound list to that
-# account's pending list. ARGV: account, "1" if it is the first account, configured accounts
-# (comma-separated), how many messages to look at.
-_CLAIM = """
+# Sorts control messages from the shared inbound list onto each account's own list, in order:
+# the first account's also takes the unnamed ones and those naming no configured account (and
+# rejects those). Any session may sort for all, so a crash-looping session holds up nobody.
+# ARGV: the first account, configured accounts (comma-separated), at most how many to sort.
+_ROUTE = """
 local known = {}
-for name in string.gmatch(ARGV[3], '[^,]+') do known[name] = true end
-local primary = ARGV[2] == '1'
-for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)) do
+for name in string.gmatch(ARGV[2], '[^,]+') do known[name] = true end
+local moved = 0
+while moved < tonumber(ARGV[3]) do
+  local raw = redis.call('LPOP', KEYS[1])
+  if not raw then break end
+  local account = ARGV[1]
   local ok, data = pcall(cjson.decode, raw)
-  local mine = primary
-  if ok and type(data) == 'table' then
-    local account = data['account']
-    if type(account) == 'string' and known[account] then mine = account == ARGV[1] end
+  if ok and type(data) == 'table' and type(data['account']) == 'string' and known[data['account']] then
+    account = data['account']
   end
-  if mine then
-    redis.call('LREM', KEYS[1], 1, raw)
-    redis.call('RPUSH', KEYS[2], raw)
-    return raw
-  end
+  redis.call('RPUSH', KEYS[1] .. ':' .. account, raw)
+  moved = moved + 1
 end
-return false
+return moved
 """
-_CLAIM_SCAN = 1000  # messages a session looks past for its own (other accounts' waiting)
-_CLAIM_IDLE = 0.02  # seconds between looks when nothing is there
+_ROUTE_BATCH = 500
+_IDLE = 0.02  # seconds between looks when nothing is there
 _ACCOUNTS_RECHECK = 1.0  # seconds between reads of the configured accounts
 
 
@@ -239,7 +239,8 @@ class FakeBackend(Backend):
             conn.close()
 
     def _claim_one(self, conn: redis.Redis) -> Callable[[redis.Redis], Any]:
-        claim = conn.register_script(_CLAIM)
+        route = conn.register_script(_ROUTE)
+        own = f"{keys.FAKE_INBOUND}:{self.account.name}"
         known: list[str] = []
         checked = [0.0]
 
@@ -247,10 +248,12 @@ class FakeBackend(Backend):
             if time.monotonic() - checked[0] >= _ACCOUNTS_RECHECK:  # `wagw accounts add|remove`
                 known[:] = [a.name for a in accounts.configured(self.settings)]
                 checked[0] = time.monotonic()
-            argv = [self.account.name, "1" if self.account.primary else "0", ",".join(known), _CLAIM_SCAN]
-            raw = claim(keys=[keys.FAKE_INBOUND, self.pending], args=argv, client=conn)
+            route(
+                keys=[keys.FAKE_INBOUND], args=[self.settings.accounts[0], ",".join(known), _ROUTE_BATCH], client=conn
+            )
+            raw = conn.lmove(own, self.pending, "LEFT", "RIGHT")
             if raw is None:
-                self._stopping.wait(_CLAIM_IDLE)
+                self._stopping.wait(_IDLE)
             return raw
 
         return take
