@@ -34,6 +34,10 @@ def render(report: dict, console: Console | None = None) -> None:
         console.print(f"[bold]wagw {sup['version']}[/] supervisor pid {sup['pid']}, {sup['state']} since {started}")
     else:
         console.print("[bold red]supervisor not running[/] (no heartbeat in Redis)")
+    for other in report.get("supervisors", [])[1:]:  # daemons of other hosts sharing this Redis
+        console.print(f"also supervisor pid {other['pid']} running accounts {', '.join(other.get('accounts') or [])}")
+    if len(report.get("accounts", [])) > 1:
+        console.print(f"accounts: {', '.join(report['accounts'])}")
 
     processes = Table(title="processes", title_justify="left")
     for column in ("name", "pid", "state", "restarts", "last exit"):
