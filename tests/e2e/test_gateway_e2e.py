@@ -163,7 +163,7 @@ def test_session_is_respawned_within_a_second(gateway):
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            if int(pid) != old and cmdline.endswith(b"wagw\x00session\x00"):
+            if int(pid) != old and b"wagw\x00session\x00" in cmdline:
                 return pid
         return None
 
