@@ -59,6 +59,24 @@ def test_fake_pairing_records_the_jid_and_refuses_a_second_time(env, redis_conn)
     assert forced.returncode == 0 and "paired as" in forced.stdout
 
 
+def test_each_account_pairs_its_own_roles_with_its_own_phone(env, redis_conn):
+    env = {**env, "WAGW_ACCOUNTS": "sales,support"}
+    for role in ("sales/session", "support/session", "support/worker-1"):
+        redis_conn.hset(keys.FAKE_DEVICE_STATE, role, "unpaired")
+    ambiguous = pair(env, "--role", "session")
+    assert ambiguous.returncode == 64 and "--account" in ambiguous.stderr
+    one_phone = pair(env, "--role", "all", "--phone", "+15551234567")
+    assert one_phone.returncode == 64 and "one account's devices" in one_phone.stderr
+    support = pair(env, "--account", "support", "--role", "all")
+    assert support.returncode == 0, support.stdout + support.stderr
+    assert "== pairing support/session ==" in support.stdout and "sales/" not in support.stdout
+    assert redis_conn.hget(keys.DEVICE_JIDS, "support/worker-1") is not None
+    assert redis_conn.hget(keys.FAKE_DEVICE_STATE, "sales/session") == b"unpaired"  # another phone: untouched
+    qualified = pair(env, "--role", "sales/session")
+    assert qualified.returncode == 0 and "sales/session: paired as" in qualified.stdout
+    assert not redis_conn.hexists(keys.FAKE_DEVICE_STATE, "sales/session")
+
+
 def test_fake_pair_all_pairs_session_then_every_worker(env, redis_conn, settings_env):
     settings_env.setenv("WAGW_WA_WORKERS", "2")
     env = {**env, "WAGW_WA_WORKERS": "2"}

@@ -296,10 +296,20 @@ def pair_role(settings: Settings, conn, role: str, phone: str | None, force: boo
     return run_child(settings, role, phone, force, timeout)
 
 
+def phones_of(roles: list[str]) -> dict[str, list[str]]:
+    """Roles grouped by the phone they link to: one group per account, in order."""
+    groups: dict[str, list[str]] = {}
+    for role in roles:
+        groups.setdefault(role.rpartition("/")[0], []).append(role)
+    return groups
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
     try:
         roles = roles_for(settings, getattr(args, "role", None) or SESSION, getattr(args, "account", None))
         phone = _phone_argument(args.phone) if getattr(args, "phone", None) else None
+        if phone is not None and len(phones_of(roles)) > 1:
+            raise PairingError("--phone links one account's devices (one phone): add --account NAME")
     except PairingError as error:
         print(f"wagw pair: {error}", file=sys.stderr)
         return ExitCode.USAGE
@@ -307,12 +317,31 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     timeout = float(getattr(args, "timeout", None) or 180.0)
     ask = bool(getattr(args, "ask", False))
     conn = connect(settings)
-    if ask and phone is None:
-        method = ask_method(roles)
-        if method == SKIP:
-            print("not pairing now: run `wagw pair --role all` when you are ready", flush=True)
-            return ExitCode.OK
-        phone = method
+    failures = paired_groups = 0
+    for group in phones_of(roles).values():  # each account is its own phone: asked separately
+        group_phone = phone
+        if ask and phone is None:
+            method = ask_method(group)
+            if method == SKIP:
+                print(
+                    f"not pairing now ({', '.join(group)}): run `wagw pair --role all` when you are ready", flush=True
+                )
+                continue
+            group_phone = method
+        paired_groups += 1
+        failures += _pair_all(settings, conn, group, group_phone, force, timeout, ask, single=len(roles) == 1)
+    if not paired_groups:
+        return ExitCode.OK
+    if failures:
+        return ExitCode.FAILURE
+    print("done: a running wagw connects the paired devices by itself; otherwise start it (`wagw run`)", flush=True)
+    return ExitCode.OK
+
+
+def _pair_all(
+    settings: Settings, conn, roles: list[str], phone: str | None, force: bool, timeout: float, ask: bool, single: bool
+) -> int:
+    """Pair each role in turn; the number that failed."""
     failures = 0
     for role in roles:
         print(f"== pairing {role} ==", flush=True)
@@ -329,13 +358,10 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         elif status == "already_paired":
             conn.hset(keys.DEVICE_JIDS, role, result["jid"])
             print(f"{role}: already paired as {result['jid']}; use --force to link a new device", flush=True)
-            if len(roles) == 1 and not ask:
+            if single and not ask:
                 failures += 1
         else:
             if not ask:  # asking printed it already
                 print(f"{role}: {result.get('error', 'pairing failed')}", file=sys.stderr, flush=True)
             failures += 1
-    if failures:
-        return ExitCode.FAILURE
-    print("done: a running wagw connects the paired devices by itself; otherwise start it (`wagw run`)", flush=True)
-    return ExitCode.OK
+    return failures
