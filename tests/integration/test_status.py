@@ -88,3 +88,51 @@ def test_report_shows_crashes_quarantines_poisoned_targets_and_failed_deliveries
     assert "15551234567" not in text and "15551234567" not in json.dumps(report)  # masked everywhere
     assert "failed deliveries (4;" in text and "evt-1" in text and "503" in text
     assert "pw@" not in text and "token=x" not in text and "pw2" not in text  # no credentials on screen
+
+
+def test_one_accounts_view_and_every_daemon_on_the_redis(redis_conn, settings):
+    settings = settings.model_copy(update={"accounts": ["sales", "support"]})
+
+    def snapshot(pid: int, accounts: list[str], processes: list[tuple[str, str | None]]) -> str:
+        return json.dumps(
+            {
+                "pid": pid,
+                "version": "x",
+                "started_at": 0,
+                "state": "running",
+                "accounts": accounts,
+                "processes": [
+                    {"name": n, "account": a, "pid": pid + i, "state": "running", "restarts": 0}
+                    for i, (n, a) in enumerate(processes)
+                ],
+            }
+        )
+
+    redis_conn.set(
+        keys.SUPERVISOR_STATUS_OF.format(accounts="sales"),
+        snapshot(100, ["sales"], [("scheduler", None), ("sales/session", "sales")]),
+    )
+    redis_conn.set(
+        keys.SUPERVISOR_STATUS_OF.format(accounts="support"),
+        snapshot(200, ["support"], [("scheduler", None), ("support/session", "support")]),
+    )
+    everything = collect(settings, redis_conn)
+    assert [d["pid"] for d in everything["supervisors"]] == [100, 200]
+    assert len(everything["processes"]) == 4
+    assert list(everything["queues"]) == ["wa", "wa.sales", "wa.support", "webhooks"]
+    assert [d["role"] for d in everything["devices"]] == [
+        "sales/session",
+        "sales/worker-1",
+        "support/session",
+        "support/worker-1",
+    ]
+    support = collect(settings, redis_conn, "support")
+    assert [p["name"] for p in support["processes"]] == ["support/session"]
+    assert list(support["queues"]) == ["wa.support"]
+    assert {d["account"] for d in support["devices"]} == {"support"}
+    assert "wagw pair --role support/worker-1" in support["devices"][1]["hint"]
+    sales = collect(settings, redis_conn, "sales")
+    assert list(sales["queues"]) == ["wa.sales", "wa"]  # the first account also serves `wa`
+    text = Console(record=True, width=200)
+    render(everything, text)
+    assert "also supervisor pid 200 running accounts support" in text.export_text()
