@@ -59,3 +59,19 @@ def test_follow_prints_new_events_and_stops_on_sigterm(settings_env, redis_conn)
         assert proc.wait(timeout=10) == 0
     finally:
         proc.kill()
+
+
+def test_one_accounts_events(settings_env, redis_conn):
+    settings_env.setenv("WAGW_ACCOUNTS", "sales,support")
+    for n in range(6):
+        body = json.dumps({"event": "message", "account": "sales" if n % 3 else "support", "id": f"E{n}"})
+        redis_conn.xadd(keys.EVENTS_STREAM, {"id": f"E{n}", "name": "message", "event": body})
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(tail(*args), env=dict(os.environ), capture_output=True, text=True, timeout=30)
+
+    support = run("-n", "5", "--no-follow", "--account", "support")
+    assert support.returncode == 0, support.stderr
+    assert [json.loads(line)["id"] for line in support.stdout.splitlines()] == ["E0", "E3"]
+    unknown = run("--no-follow", "--account", "nobody")
+    assert unknown.returncode == 64 and "no account 'nobody'" in unknown.stderr

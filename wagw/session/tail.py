@@ -20,6 +20,11 @@ from wagw.exitcodes import ExitCode
 from wagw.redisconn import connect, newest_entries, read_stream
 
 BLOCK_MS = 1000  # one XREAD wait; also how fast a stop request is noticed
+SCAN_FACTOR = 50  # with --account, `-n N` looks at the newest N*50 events of all accounts
+
+
+def _text(fields: dict) -> str:
+    return fields.get(b"event", b"{}").decode("utf-8", "replace")
 
 
 def _write(line: bytes, account: str | None) -> None:
@@ -56,8 +61,10 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     conn = connect(settings, socket_timeout=BLOCK_MS / 1000 + 10)
     try:
-        recent = newest_entries(conn, keys.EVENTS_STREAM, max(lines, 1))
-        for _entry_id, fields in reversed(recent[:lines]):
+        # One account's last N are among the newest events of all: look further back for them.
+        recent = newest_entries(conn, keys.EVENTS_STREAM, max(lines, 1) * (1 if account is None else SCAN_FACTOR))
+        shown = [fields for _entry_id, fields in recent if account is None or _account_of(_text(fields)) == account]
+        for fields in reversed(shown[:lines]):
             _write(fields.get(b"event", b"{}"), account)
         # Pinned to what exists now ("$" would be re-evaluated on every XREAD).
         last_id: bytes | str = recent[0][0] if recent else "0-0"
