@@ -21,7 +21,7 @@ from loguru import logger
 from wagw import keys, metrics
 from wagw.config import Settings
 from wagw.events import InboundEvent, build_body, non_ad
-from wagw.webhooks.enqueue import enqueue_deliveries
+from wagw.webhooks.enqueue import auto_download_media, enqueue_deliveries, enqueue_download
 
 # How long to keep retrying Redis for one event before giving up on it.
 REDIS_RETRY_SECONDS = 60.0
@@ -53,11 +53,12 @@ class EventSink:
 
     def __call__(self, event: InboundEvent) -> None:
         event_id, body = build_body(event, self.device_id())
+        media = auto_download_media(self.settings, event.payload)
         deadline = time.monotonic() + REDIS_RETRY_SECONDS
         pause = 0.05
         while True:
             try:
-                stored = self._store(event_id, event.event, body, event.payload.get("chat_id"))
+                stored = self._store(event_id, event.event, body, event.payload.get("chat_id"), media)
                 break
             except (redis.ConnectionError, redis.TimeoutError) as error:
                 if self._stopping() or time.monotonic() >= deadline:
@@ -77,7 +78,7 @@ class EventSink:
             logger.info("event {} {} already stored: duplicate dropped", event.event, event_id)
             metrics.incr(self.conn, "events_duplicate", event=event.event)
 
-    def _store(self, event_id: str, name: str, body: str, chat: str | None) -> bool:
+    def _store(self, event_id: str, name: str, body: str, chat: str | None, media: dict | None = None) -> bool:
         seen = keys.EVENT_SEEN.format(event_id=event_id)
         with self.conn.pipeline(transaction=True) as pipe:
             try:
@@ -86,13 +87,13 @@ class EventSink:
                     return False
                 pipe.multi()
                 pipe.set(seen, "1", ex=self.settings.dedup_ttl)
-                pipe.xadd(
-                    keys.EVENTS_STREAM,
-                    {"id": event_id, "name": name, "event": body},
-                    maxlen=self.settings.events_maxlen,
-                    approximate=True,
-                )
-                enqueue_deliveries(pipe, self.settings, event_id, name, body, chat)
+                entry = {"id": event_id, "name": name, "event": body}
+                # WAGW_MEDIA_AUTO_DOWNLOAD: a wa-worker downloads it; the deliveries follow that job.
+                download = enqueue_download(pipe, self.settings, event_id, media) if media is not None else None
+                if download is not None:
+                    entry["download"] = download
+                pipe.xadd(keys.EVENTS_STREAM, entry, maxlen=self.settings.events_maxlen, approximate=True)  # type: ignore[arg-type]
+                enqueue_deliveries(pipe, self.settings, event_id, name, body, chat, download)
                 metrics.incr(pipe, "events_received", event=name)  # counted with the event, in the same EXEC
                 pipe.execute()
                 return True

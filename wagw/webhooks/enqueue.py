@@ -16,6 +16,8 @@ from rq import Retry
 
 from wagw import keys, rqcompat
 from wagw.addresses import GROUP_SERVER
+from wagw.events import MEDIA_KINDS
+from wagw.operations import OPERATIONS
 from wagw.webhooks.endpoints import configured_endpoints
 from wagw.webhooks.signing import seal, seal_key
 
@@ -54,7 +56,13 @@ def job_timeout(settings: Settings) -> int:
 
 
 def enqueue_deliveries(
-    pipe: Pipeline, settings: Settings, event_id: str, event_name: str, body: str, chat: str | None = None
+    pipe: Pipeline,
+    settings: Settings,
+    event_id: str,
+    event_name: str,
+    body: str,
+    chat: str | None = None,
+    download: str | None = None,
 ) -> int:
     """Queue one deliver job per configured endpoint on `pipe` (the caller executes it).
 
@@ -62,6 +70,9 @@ def enqueue_deliveries(
     queue list, the set of queues; tests/unit/test_webhook_enqueue.py compares the two), but
     builds it directly (rqcompat.enqueue_calls): this runs on the session's event thread, once
     per event, where rq's generic path costs several times more.
+
+    `download`: the id of the event's download_media job (enqueue_download): each delivery
+    carries it as a fifth argument, under the seal, and its body follows that job's outcome.
     """
     if not settings.webhook_urls or not wants(settings, event_name, chat):
         return 0
@@ -74,13 +85,49 @@ def enqueue_deliveries(
         [
             (
                 DELIVER,
-                (endpoint.id, event_id, body, seal(key, endpoint.id, event_id, body)),
+                (endpoint.id, event_id, body, seal(key, endpoint.id, event_id, body))
+                if download is None
+                else (endpoint.id, event_id, body, seal(key, endpoint.id, event_id, body, download), download),
                 f"{event_name} {event_id} -> {endpoint.shown}",
             )
             for endpoint in endpoints
         ],
     )
     return len(endpoints)
+
+
+def auto_download_media(settings: Settings, payload: dict) -> dict | None:
+    """The event's `media` object when WAGW_MEDIA_AUTO_DOWNLOAD has it downloaded: a message
+    whose media object (under its kind) has a `media` object download_media accepts."""
+    if not settings.media_auto_download:
+        return None
+    media = payload.get("media")
+    if not isinstance(media, dict) or media.get("kind") not in MEDIA_KINDS:
+        return None
+    return media if isinstance(payload.get(media["kind"]), dict) else None
+
+
+def download_keep(settings: Settings) -> int:
+    """Seconds a download job (and its result or failure) is kept: as long as a delivery that
+    follows it may still run, retries (jittered up to +25 %) and the failed registry (replay)
+    included, and a day more."""
+    return settings.webhook_failure_ttl + math.ceil(sum(settings.retry_intervals) * 1.25) + 86_400
+
+
+def enqueue_download(pipe: Pipeline, settings: Settings, event_id: str, media: dict) -> str:
+    """Queue `workers.wa.download_media(media)` on the wa queue, on `pipe`, with the
+    operation's timeout and Retry (a wa-worker downloads it; the session never does).
+    Returns the job id the deliveries name."""
+    op = OPERATIONS["download_media"]
+    fields = rqcompat.queued_job_fields(
+        keys.WA_QUEUE,
+        timeout=op.timeout,
+        retry=Retry(max=op.retries, interval=[op.interval] * op.retries),
+        result_ttl=download_keep(settings),
+        failure_ttl=download_keep(settings),
+    )
+    [job_id] = rqcompat.enqueue_calls(pipe, keys.WA_QUEUE, fields, [(op.path, (media,), f"download_media {event_id}")])
+    return job_id
 
 
 _fixed: tuple[tuple, dict] | None = None
