@@ -41,7 +41,8 @@ def media_event(kind: str = "image", caption: str | None = "look", **extra) -> s
         "file_length": len(CONTENT),
         **extra,
     }
-    event = message(id="3EB0AA", chat="1555@s.whatsapp.net", sender="1555@s.whatsapp.net", timestamp=1, media=(kind, obj))
+    chat = "1555@s.whatsapp.net"
+    event = message(id="3EB0AA", chat=chat, sender=chat, timestamp=1, media=(kind, obj))
     return json.dumps({"event": "message", "id": "e1", "payload": event.payload}, separators=(",", ":"))
 
 
