@@ -106,9 +106,7 @@ def webhooks_settled(daemon) -> bool:
     conn = daemon.redis
     queue = Queue("webhooks", connection=conn, serializer=JSONSerializer)
     return (
-        queue.count == 0
-        and ScheduledJobRegistry(queue=queue).count == 0
-        and StartedJobRegistry(queue=queue).count == 0
+        queue.count == 0 and ScheduledJobRegistry(queue=queue).count == 0 and StartedJobRegistry(queue=queue).count == 0
     )
 
 
