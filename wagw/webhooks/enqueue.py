@@ -109,9 +109,10 @@ def auto_download_media(settings: Settings, payload: dict) -> dict | None:
 
 def download_keep(settings: Settings) -> int:
     """Seconds a download job (and its result or failure) is kept: as long as a delivery that
-    follows it may still run, retries (jittered up to +25 %) and the failed registry (replay)
-    included, and a day more."""
-    return settings.webhook_failure_ttl + math.ceil(sum(settings.retry_intervals) * 1.25) + 86_400
+    follows it may still be retried (the retry schedule, jittered up to +25 %), and a day
+    more. About 7 KB each in Redis (job and result), so not for the failed registry's two
+    weeks: a delivery replayed later finds it gone and goes with download_error."""
+    return math.ceil(sum(settings.retry_intervals) * 1.25) + 86_400
 
 
 def enqueue_download(pipe: Pipeline, settings: Settings, event_id: str, media: dict) -> str:
