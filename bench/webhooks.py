@@ -180,9 +180,12 @@ class Bench:
     # ---- producing events like the session ---------------------------------------------------
 
     def sink(self):
+        from wagw import accounts
         from wagw.session.sink import EventSink
 
-        return EventSink(self.settings, self.redis, device_jid=lambda: DEVICE)
+        return EventSink(
+            self.settings, self.redis, device_jid=lambda: DEVICE, account=accounts.find(self.settings, None)
+        )
 
     def next_event(self):
         from wagw import events

@@ -34,8 +34,10 @@ class DaemonError(AssertionError):
 
 
 class Daemon:
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str], run_accounts: list[str] | None = None) -> None:
         self.data_dir = data_dir
+        # `wagw run --accounts`: this daemon runs only these (others share its Redis).
+        self.run_accounts = run_accounts or []
         self.log_path = data_dir / "wagw-run.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
         self.env.update({"WAGW_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
@@ -64,7 +66,7 @@ class Daemon:
         self._close_redis()  # a previous incarnation's connections are dead
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "wagw", "run"],
+                [sys.executable, "-m", "wagw", "run", *self.run_args],
                 env=self.env,
                 cwd=self.data_dir,
                 stdout=log,
@@ -75,6 +77,16 @@ class Daemon:
         if wait:
             self.wait_settled(timeout)
         return self
+
+    @property
+    def run_args(self) -> list[str]:
+        return ["--accounts", ",".join(self.run_accounts)] if self.run_accounts else []
+
+    @property
+    def status_key(self) -> str:
+        if self.run_accounts:
+            return keys.SUPERVISOR_STATUS_OF.format(accounts=",".join(self.run_accounts))
+        return keys.SUPERVISOR_STATUS
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -88,7 +100,7 @@ class Daemon:
     def snapshot(self) -> dict | None:
         """The supervisor's status snapshot, if this incarnation has published one."""
         try:
-            raw = self.redis.get(keys.SUPERVISOR_STATUS)
+            raw = self.redis.get(self.status_key)
         except Exception:
             return None
         if not raw:

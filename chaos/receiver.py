@@ -43,6 +43,9 @@ class Receipt:
     peer: str | None = None  # client address: which connection delivered it
     body_head: str | None = None  # the first bytes of a body that failed a check
     media: str | None = None  # a media message: "path", "download_error", or what was wrong with it
+    account: str | None = None  # the body's top-level "account"
+    header_account: str | None = None  # X-Wagw-Account
+    device_id: str | None = None  # the body's top-level "device_id"
 
 
 def check_signatures(secret: bytes, body: bytes, headers) -> str | None:
@@ -135,10 +138,11 @@ class Receiver:
     # Requests ---------------------------------------------------------------------------
     def _answer(self, endpoint: str, body: bytes, headers, accepted: float, peer: str) -> tuple[int, dict[str, str]]:
         problem = check_signatures(self.secret, body, headers)
-        event_id = payload_id = event = media = None
+        event_id = payload_id = event = account = device_id = media = None
         try:
             data = json.loads(body)
             event_id, event = data.get("id"), data.get("event")
+            account, device_id = data.get("account"), data.get("device_id")
             payload_id = (data.get("payload") or {}).get("id")
             media = media_outcome(data.get("payload") or {})
         except (ValueError, AttributeError) as error:
@@ -171,6 +175,9 @@ class Receiver:
                     user_agent=headers.get("User-Agent"),
                     peer=peer,
                     body_head=body[:300].decode("utf-8", "replace") if problem else None,
+                    account=account,
+                    header_account=headers.get("X-Wagw-Account"),
+                    device_id=device_id,
                     media=media,
                 )
             )

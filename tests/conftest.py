@@ -91,11 +91,13 @@ def daemon_factory():
     made: list[Daemon] = []
     dirs: list[Path] = []
 
-    def make(env: dict[str, str] | None = None, data_dir: Path | None = None) -> Daemon:
+    def make(
+        env: dict[str, str] | None = None, data_dir: Path | None = None, run_accounts: list[str] | None = None
+    ) -> Daemon:
         if data_dir is None:
             data_dir = short_tempdir("wagw-e2e-")
             dirs.append(data_dir)
-        daemon = Daemon(data_dir, {**E2E_ENV, **(env or {})})
+        daemon = Daemon(data_dir, {**E2E_ENV, **(env or {})}, run_accounts)
         made.append(daemon)
         return daemon
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from wagw import __version__, rqcompat
 from wagw.exitcodes import ExitCode
-from wagw.names import wa_worker_name
 from wagw.procs import die_with_parent
+
+if TYPE_CHECKING:
+    from wagw.config import Settings
 
 PRIVATE_UMASK = 0o077
 
@@ -30,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "webhooks replay": ("wagw.webhooks.replay:main", "replay"),
     "events tail": ("wagw.session.tail:main", "events"),
     "doctor": ("wagw.doctor:main", "doctor"),
+    "accounts": ("wagw.supervisor.reconcile:main", "accounts"),
 }
 # Commands that run with invalid settings: they get None and args.settings_error.
 SETTINGS_OPTIONAL = frozenset({"doctor"})
@@ -40,15 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wagw {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="run everything under the supervisor, in the foreground")
+    run = sub.add_parser("run", help="run everything under the supervisor, in the foreground")
+    run.add_argument("--accounts", metavar="A,B", help="run only these accounts here (several hosts sharing one Redis)")
 
     status = sub.add_parser("status", help="processes, devices, queues, recent crashes")
     status.add_argument("--json", action="store_true", help="print one JSON object")
+    _account_option(status, "show only this account's processes, devices and queue")
 
-    sub.add_parser("session", help="run the WhatsApp session (inbound) alone")
+    session = sub.add_parser("session", help="run the WhatsApp session (inbound) alone")
+    _account_option(session)
 
     wa = sub.add_parser("wa-worker", help="run one wa job worker slot alone")
     wa.add_argument("--slot", type=int, required=True, help="worker slot (its own linked device)")
+    _account_option(wa)
 
     sub.add_parser("webhook-worker", help="run one webhook delivery worker alone")
     sub.add_parser("scheduler", help="run the RQ scheduler (scheduled retries) alone")
@@ -63,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--addr", help="host:port to bind (default: WAGW_METRICS_ADDR or 127.0.0.1:9182)")
 
     pair = sub.add_parser("pair", help="link a device by QR code or pairing code")
+    _account_option(pair)
     pair.add_argument("--role", default="session", help="session, worker-N or all (default: session)")
     pair.add_argument("--phone", help="+NUMBER: get an 8-character pairing code instead of a QR code")
     pair.add_argument("--force", action="store_true", help="pair again a role that is already paired")
@@ -82,10 +91,33 @@ def build_parser() -> argparse.ArgumentParser:
     tail = events_sub.add_parser("tail", help="follow the event log")
     tail.add_argument("-n", "--lines", type=int, default=10, help="show the last N events first (default 10)")
     tail.add_argument("--no-follow", action="store_true", help="print and exit")
+    _account_option(tail, "only this account's events")
+
+    accounts = sub.add_parser("accounts", help="list, add or remove accounts (a running wagw follows)")
+    accounts.add_argument("action", nargs="?", choices=("list", "add", "remove"), default="list")
+    accounts.add_argument("name", nargs="?", help="the account to add or remove")
+    accounts.add_argument("--json", action="store_true", help="list as JSON")
 
     doctor = sub.add_parser("doctor", help="preflight: what is missing or wrong, one line each with the fix")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+def _account_option(parser: argparse.ArgumentParser, what: str = "the account (with several accounts)") -> None:
+    parser.add_argument("--account", metavar="NAME", help=what)
+
+
+def _process_name(command: str, args: argparse.Namespace, settings: Settings | None, default: str) -> str:
+    """A per-account process is named after its account when there are several."""
+    if settings is None or command not in ("session", "wa-worker"):
+        return default
+    from wagw import accounts
+
+    try:
+        account = accounts.find(settings, args.account)
+    except ValueError:
+        return default  # the command itself says what is wrong
+    return account.session_process if command == "session" else account.wa_worker_process(args.slot)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,11 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     settings: Settings | None
     if command in SETTINGS_OPTIONAL:
         settings, args.settings_error = try_settings()
+    elif command == "run" and args.accounts is not None:
+        settings = load_settings(run_accounts=args.accounts)
     else:
         settings = load_settings()
-    name = os.environ.get("WAGW_PROCESS_NAME") or default_name
-    if command == "wa-worker" and "WAGW_PROCESS_NAME" not in os.environ:
-        name = wa_worker_name(args.slot)
+    name = os.environ.get("WAGW_PROCESS_NAME") or _process_name(command, args, settings, default_name)
     configure_logging(settings or Settings.model_construct(), name)
     if settings is not None and "WAGW_PARENT_PID" not in os.environ and command not in SETTINGS_OPTIONAL:
         for warning in settings.redis_warnings():  # once per daemon, not once per child

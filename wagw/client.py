@@ -6,7 +6,8 @@
     job = client.enqueue_send_text("15551234567", "hello")          # returns the rq Job
     sent = client.wait_for(job, timeout=60)
 
-Every function takes `connection=` (a redis.Redis); without it, the client connects to the
+Every function takes `account=` (an account name: its queue `wa.<account>`; without it, the
+queue `wa`, which the first account serves) and `connection=` (a redis.Redis); without it, the client connects to the
 Redis that wagw's settings name (WAGW_REDIS_URL, else the embedded server's socket in
 WAGW_DATA_DIR), once per process.
 
@@ -31,6 +32,7 @@ from rq import Queue, Retry
 from rq.results import Result
 
 from wagw import keys, operations, rqcompat
+from wagw.accounts import check_name, queue_of
 from wagw.operations import Operation
 from wagw.redisconn import SERIALIZER, connect
 
@@ -92,8 +94,11 @@ def default_retry(operation: str) -> Retry:
     return Retry(max=op.retries, interval=[op.interval] * op.retries)
 
 
-def enqueue(operation: str, /, *args: Any, connection: Redis | None = None, **kwargs: Any) -> Job:
-    """Queue `workers.wa.<operation>(*args, **kwargs)`; rq options go in kwargs too (see module doc)."""
+def enqueue(
+    operation: str, /, *args: Any, connection: Redis | None = None, account: str | None = None, **kwargs: Any
+) -> Job:
+    """Queue `workers.wa.<operation>(*args, **kwargs)` for one account (None: queue `wa`, the
+    first account's); rq options go in kwargs too (see module doc)."""
     op = operations.get(operation)
     options = {name: kwargs.pop(name) for name in _RQ_OPTIONS if name in kwargs}
     resend = kwargs.pop(operations.RESEND_ON_UNKNOWN, False)
@@ -112,7 +117,8 @@ def enqueue(operation: str, /, *args: Any, connection: Redis | None = None, **kw
         if not op.sends:
             raise ValueError(f"{operation} is not a send: {operations.RESEND_ON_UNKNOWN} does not apply to it")
         meta[operations.RESEND_ON_UNKNOWN] = True
-    queue = Queue(keys.WA_QUEUE, connection=connection or default_connection(), serializer=SERIALIZER)
+    queue_name = keys.WA_QUEUE if account is None else queue_of(check_name(account))
+    queue = Queue(queue_name, connection=connection or default_connection(), serializer=SERIALIZER)
     return queue.enqueue_call(
         op.path,
         args=args,

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from wagw.exitcodes import ExitCode
 
+DEFAULT_ACCOUNT = "default"  # wagw.accounts.DEFAULT; spelled here so config imports nothing first
 # WhatsApp's cap on companion devices per phone; the session counts as one.
 MAX_LINKED_DEVICES = 4
 # Anyone who knows the webhook secret can forge events for its consumers.
@@ -26,6 +27,13 @@ def _split_commas(value: object) -> object:
     return value
 
 
+def _check_urls(urls: list[str]) -> list[str]:
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+    return urls
+
+
 def _check_addr(value: str, name: str) -> str:
     if not value:
         return value
@@ -35,8 +43,33 @@ def _check_addr(value: str, name: str) -> str:
     return value
 
 
+class AccountOverrides(BaseModel):
+    """What one account may set differently from the global settings (docs/configuration.md):
+    `WAGW_ACCOUNT__<NAME>__WA_WORKERS`, `…__WEBHOOK_URLS`, `…__WEBHOOK_SECRET`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wa_workers: int | None = Field(None, ge=1)
+    webhook_urls: CommaList | None = None
+    webhook_secret: SecretStr | None = None
+
+    _split = field_validator("webhook_urls", mode="before")(classmethod(lambda cls, v: _split_commas(v)))
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _urls(cls, urls: list[str] | None) -> list[str] | None:
+        return _check_urls(urls) if urls is not None else None
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="WAGW_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="WAGW_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # WAGW_ACCOUNT__SALES__WA_WORKERS=2 -> account["sales"].wa_workers
+        env_nested_delimiter="__",
+    )
 
     data_dir: Path = Path("./var")
     redis_url: str | None = None
@@ -111,8 +144,15 @@ class Settings(BaseSettings):
     media_auto_download: bool = False
     # Media URLs may point at loopback, private, link-local or metadata addresses.
     fetch_private: bool = False
+    # The WhatsApp accounts (wagw.accounts); the first also serves queue "wa".
+    accounts: CommaList = [DEFAULT_ACCOUNT]
+    account: dict[str, AccountOverrides] = {}
+    # `wagw run --accounts a,b`: the accounts this daemon runs (empty: all of them).
+    run_accounts: CommaList = []
 
     _split = field_validator(
+        "accounts",
+        "run_accounts",
         "webhook_urls",
         "webhook_events",
         "webhook_ignore_chats",
@@ -129,10 +169,26 @@ class Settings(BaseSettings):
     @field_validator("webhook_urls")
     @classmethod
     def _urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} is not an http(s) URL")
-        return urls
+        return _check_urls(urls)
+
+    @field_validator("accounts", "run_accounts")
+    @classmethod
+    def _account_names(cls, names: list[str]) -> list[str]:
+        from wagw.accounts import check_name
+
+        for name in names:
+            check_name(name)
+        if len(set(names)) != len(names):
+            raise ValueError("an account is listed twice")
+        return names
+
+    @field_validator("account", mode="before")
+    @classmethod
+    def _account_keys(cls, value: object) -> object:
+        # Environment variable names cannot hold a hyphen: SUPPORT_LINE means support-line.
+        if isinstance(value, dict):
+            return {str(key).lower().replace("_", "-"): item for key, item in value.items()}
+        return value
 
     @field_validator("webhook_ignore_chats")
     @classmethod
@@ -170,12 +226,60 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"webhook_secret: must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`)"
                 )
-        if 1 + self.wa_workers > MAX_LINKED_DEVICES:
-            raise ValueError(
-                f"wa_workers: the session plus {self.wa_workers} worker slots need "
-                f"{1 + self.wa_workers} linked devices; WhatsApp allows {MAX_LINKED_DEVICES} per phone"
-            )
+        if not self.accounts:
+            raise ValueError("accounts: name at least one account")
+        from wagw.accounts import read_overlay
+
+        try:
+            overlay = read_overlay(self)
+        except ValueError as error:  # `wagw accounts` writes it; a hand edit may break it
+            raise ValueError(f"accounts: {error}") from None
+        known = set(self.accounts) | set(overlay["added"])
+        for name, overrides in self.account.items():
+            if name not in known:
+                raise ValueError(f"account__{name}: no account {name!r} in WAGW_ACCOUNTS ({', '.join(self.accounts)})")
+            if overrides.webhook_urls and self.webhook_secret_of(name) is None:
+                raise ValueError(f"account__{name}__webhook_secret: required when its webhook URLs are set")
+        for name in self.run_accounts:
+            if name not in known:
+                raise ValueError(f"run_accounts: no account {name!r} in WAGW_ACCOUNTS ({', '.join(self.accounts)})")
+        for name in [*self.accounts, *overlay["added"]]:
+            self._check_account(name)
         return self
+
+    def _check_account(self, name: str) -> None:
+        secret = self.webhook_secret_of(name)
+        key = (
+            "webhook_secret"
+            if name not in self.account or self.account[name].webhook_secret is None
+            else (f"account__{name}__webhook_secret")
+        )
+        if secret is not None and len(secret.get_secret_value().encode()) < MIN_WEBHOOK_SECRET_BYTES:
+            raise ValueError(f"{key}: must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`)")
+        workers = self.wa_workers_of(name)
+        if 1 + workers > MAX_LINKED_DEVICES:
+            key = (
+                "wa_workers"
+                if name not in self.account or self.account[name].wa_workers is None
+                else (f"account__{name}__wa_workers")
+            )
+            raise ValueError(
+                f"{key}: account {name!r}: the session plus {workers} worker slots need "
+                f"{1 + workers} linked devices; WhatsApp allows {MAX_LINKED_DEVICES} per phone"
+            )
+
+    # Per-account values, falling back to the global ones -----------------------------------
+    def wa_workers_of(self, account: str) -> int:
+        overrides = self.account.get(account)
+        return overrides.wa_workers if overrides and overrides.wa_workers is not None else self.wa_workers
+
+    def webhook_urls_of(self, account: str) -> list[str]:
+        overrides = self.account.get(account)
+        return overrides.webhook_urls if overrides and overrides.webhook_urls is not None else self.webhook_urls
+
+    def webhook_secret_of(self, account: str) -> SecretStr | None:
+        overrides = self.account.get(account)
+        return overrides.webhook_secret if overrides and overrides.webhook_secret is not None else self.webhook_secret
 
     @property
     def retry_intervals(self) -> list[float]:
@@ -238,7 +342,7 @@ class Settings(BaseSettings):
 def describe_error(error: ValidationError) -> str:
     """One line naming the offending setting and what is wrong with it."""
     first = error.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
+    loc = "__".join(str(part) for part in first["loc"] if not isinstance(part, int))
     message = first["msg"].removeprefix("Value error, ")
     if not loc and ":" in message:
         loc, _, message = message.partition(":")

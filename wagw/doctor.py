@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from wagw import devices, keys
+from wagw import accounts, devices, keys
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
-from wagw.names import device_roles
 from wagw.whatsapp.probe import LIBMAGIC_PACKAGE, NeonizeProbe, probe
 
 if TYPE_CHECKING:
@@ -280,20 +279,32 @@ def check_redis(settings: Settings, connect: Callable[[str], Redis] = _connect) 
 # Devices ------------------------------------------------------------------------------------
 
 
-def check_linked_devices(settings: Settings) -> Check:
-    used = 1 + settings.wa_workers
-    what = (
-        f"the session and {settings.wa_workers} wa-worker slot(s) use {used} of the {MAX_LINKED_DEVICES} "
-        "linked devices WhatsApp allows per phone"
-    )
-    if used >= MAX_LINKED_DEVICES:
-        return Check(
-            "linked devices",
-            Status.WARN,
-            what + ": none is left for WhatsApp Web or Desktop on that phone",
-            "lower WAGW_WA_WORKERS to keep one free",
+def check_linked_devices(settings: Settings) -> list[Check]:
+    """Per account (each is its own phone): the session plus its slots against WhatsApp's cap."""
+    checks = []
+    several = len(accounts.configured(settings)) > 1
+    for account in accounts.configured(settings):
+        used = 1 + account.wa_workers
+        name = f"linked devices of {account.name}" if several else "linked devices"
+        what = (
+            f"the session and {account.wa_workers} wa-worker slot(s) use {used} of the {MAX_LINKED_DEVICES} "
+            "linked devices WhatsApp allows per phone"
         )
-    return Check("linked devices", Status.OK, what + " (WhatsApp Web and Desktop on that phone count too)")
+        if used >= MAX_LINKED_DEVICES:
+            variable = (
+                f"WAGW_ACCOUNT__{account.name.upper().replace('-', '_')}__WA_WORKERS" if several else "WAGW_WA_WORKERS"
+            )
+            checks.append(
+                Check(
+                    name,
+                    Status.WARN,
+                    what + ": none is left for WhatsApp Web or Desktop on that phone",
+                    f"lower {variable} to keep one free",
+                )
+            )
+        else:
+            checks.append(Check(name, Status.OK, what + " (WhatsApp Web and Desktop on that phone count too)"))
+    return checks
 
 
 _OPERATOR_FIXES = {
@@ -316,7 +327,7 @@ def _fake_state(conn: Redis | None, role: str) -> str | None:
 def check_devices(settings: Settings, conn: Redis | None, found: NeonizeProbe | None) -> list[Check]:
     """Each device role: paired or not, and a state that needs the operator."""
     checks = []
-    for role in device_roles(settings.wa_workers):
+    for role in (role for account in accounts.configured(settings) for role in account.roles()):
         name = f"device {role}"
         pair = f"wagw pair --role {role}"
         heartbeat = devices.read(conn, role) if conn is not None else {}
@@ -356,9 +367,13 @@ def _tcp_connect(host: str, port: int, timeout: float) -> None:
 
 def check_webhooks(settings: Settings, tcp_connect: Callable[[str, int, float], None] = _tcp_connect) -> list[Check]:
     """Endpoints set, signed, and reachable: a TCP connect only, never a request."""
+    from wagw.accounts import configured
     from wagw.webhooks.endpoints import redact
 
-    if not settings.webhook_urls:
+    urls = list(
+        dict.fromkeys(url for account in configured(settings) for url in settings.webhook_urls_of(account.name))
+    )
+    if not urls:
         return [
             Check(
                 "webhooks",
@@ -368,7 +383,7 @@ def check_webhooks(settings: Settings, tcp_connect: Callable[[str, int, float], 
             )
         ]
     checks = []
-    for url in settings.webhook_urls:
+    for url in urls:
         parts = urlsplit(url)
         shown = redact(url)
         host = parts.hostname or ""
@@ -416,7 +431,11 @@ def run_checks(settings: Settings | None, settings_error: str | None, probes: Pr
     probes = probes or Probes()
     checks = [check_python(), check_settings(settings, settings_error)]
     needs_neonize = settings is None or settings.backend == "neonize"
-    roles = device_roles(settings.wa_workers) if settings is not None and needs_neonize else None
+    roles = (
+        [role for account in accounts.configured(settings) for role in account.roles()]
+        if settings is not None and needs_neonize
+        else None
+    )
     found = probes.neonize(settings, roles)
     checks += [check_libmagic(needs_neonize, found, probes.find_library), check_neonize(needs_neonize, found)]
     if settings is None:
@@ -425,7 +444,7 @@ def run_checks(settings: Settings | None, settings_error: str | None, probes: Pr
     checks.append(check_media_dir(settings, probes.uid))
     redis_checks, conn = check_redis(settings, probes.redis)
     checks += redis_checks
-    checks.append(check_linked_devices(settings))
+    checks += check_linked_devices(settings)
     try:
         checks += check_devices(settings, conn, found if needs_neonize else None)
     finally:

@@ -81,10 +81,10 @@ def event_id(device_id: str | None, source_key: str) -> str:
     return digest[:32]
 
 
-def build_body(event: InboundEvent, device_id: str | None) -> tuple[str, str]:
+def build_body(event: InboundEvent, device_id: str | None, account: str = "default") -> tuple[str, str]:
     """(event id, JSON body) for one event; the body is what webhooks sign and deliver."""
     eid = event_id(device_id, event.source_key)
-    body: dict[str, Any] = {"event": event.event, "device_id": device_id or "", "id": eid}
+    body: dict[str, Any] = {"event": event.event, "device_id": device_id or "", "account": account, "id": eid}
     if event.timestamp:
         body["timestamp"] = event.timestamp
     body["payload"] = event.payload

@@ -13,6 +13,7 @@ from loguru import logger
 from redis.exceptions import RedisError
 
 from wagw import __version__, keys, quarantine
+from wagw.accounts import DEFAULT
 from wagw.metrics import METRICS, PREFIX, Metric
 from wagw.names import SESSION
 from wagw.operations import OPERATIONS
@@ -27,7 +28,16 @@ if TYPE_CHECKING:
     from wagw.config import Settings
 
 
-QUEUES = (keys.WA_QUEUE, keys.WEBHOOKS_QUEUE)
+QUEUES = (keys.WA_QUEUE, keys.WEBHOOKS_QUEUE)  # always shown; each account's `wa.<name>` once it exists
+
+
+def queue_names(conn: Redis) -> list[str]:
+    """wagw's queues in Redis: `wa`, every account's `wa.<name>` (from RQ's own set of
+    queues, so accounts on other hosts count too) and `webhooks`."""
+    from rq import Queue
+
+    names = set(QUEUES) | {queue.name for queue in Queue.all(connection=conn) if queue.name.startswith("wa.")}
+    return sorted(names, key=lambda name: (name == keys.WEBHOOKS_QUEUE, name))
 
 
 class WagwCollector:
@@ -120,7 +130,7 @@ class WagwCollector:
             "failed": FailedJobRegistry,
             "finished": FinishedJobRegistry,
         }
-        for name in QUEUES:
+        for name in queue_names(self.conn):
             family.add_metric([name, "queued"], Queue(name, connection=self.conn).count)
             for state, registry in registries.items():
                 count = registry(name, connection=self.conn).get_job_count(cleanup=False)
@@ -138,9 +148,11 @@ class WagwCollector:
         )
         session = GaugeMetricFamily(
             PREFIX + "session_connected",
-            "1 while the session (inbound) is connected to WhatsApp; 0 when it says otherwise or stops reporting.",
+            "1 while an account's session (inbound) is connected to WhatsApp; 0 when it says otherwise or stops "
+            "reporting.",
+            labels=["account"],
         )
-        session_value = 0
+        sessions: dict[str, int] = {}
         pattern = keys.DEVICE_STATUS.format(role="*")
         prefix = pattern[:-1]
         for key in sorted(self.conn.scan_iter(match=pattern, count=100)):
@@ -149,9 +161,11 @@ class WagwCollector:
             is_connected = 1 if status.get("connected") == "1" else 0
             connected.add_metric([role], is_connected)
             paired.add_metric([role], 1 if status.get("paired") == "1" else 0)
-            if role == SESSION:
-                session_value = is_connected
-        session.add_metric([], session_value)
+            account, _, base = role.rpartition("/")
+            if base == SESSION:
+                sessions[account or DEFAULT] = is_connected
+        for account, value in sorted((sessions or {DEFAULT: 0}).items()):
+            session.add_metric([account], value)
         yield session
         yield connected
         yield paired

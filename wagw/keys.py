@@ -8,6 +8,8 @@ WA_QUEUE = "wa"  # public
 WEBHOOKS_QUEUE = "webhooks"  # public
 
 SUPERVISOR_STATUS = "wagw:status:supervisor"  # JSON snapshot of the process table, with TTL
+# A daemon started with `--accounts a,b` publishes under its own key: several share one Redis.
+SUPERVISOR_STATUS_OF = "wagw:status:supervisor:{accounts}"
 DEVICE_STATUS = "wagw:status:device:{role}"  # hash per device role, with TTL heartbeat
 DEVICE_JIDS = "wagw:devices"  # hash role -> paired JID (written by `wagw pair`)
 DEVICE_PAIRED_AT = "wagw:devices:paired-at"  # hash role -> unix time of its last pairing (written by `wagw pair`)

@@ -52,8 +52,12 @@ class Metric:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("events_received", "Inbound WhatsApp events appended to the event log.", ("event",)),
-        Metric("events_duplicate", "Inbound events dropped as already seen (redelivered by WhatsApp).", ("event",)),
+        Metric("events_received", "Inbound WhatsApp events appended to the event log.", ("event", "account")),
+        Metric(
+            "events_duplicate",
+            "Inbound events dropped as already seen (redelivered by WhatsApp).",
+            ("event", "account"),
+        ),
         Metric(
             "webhook_deliveries",
             "Webhook delivery attempts by outcome: delivered, retry (will be tried again), failed (gave up).",
@@ -64,15 +68,23 @@ METRICS: dict[str, Metric] = {
             "wa_jobs",
             "wa jobs by operation and outcome: ok, error, invalid, crashed, timeout, quarantined, poisoned, "
             "outcome_unknown.",
-            ("operation", "outcome"),
+            ("operation", "outcome", "account"),
         ),
-        Metric("wa_job_seconds", "Duration of wa jobs, host start included.", ("operation",), WA_JOB_BUCKETS),
-        Metric("native_host_crashes", "Native hosts that died during a call (Go panic, signal).", ("operation",)),
-        Metric("quarantines", "Times an operation was quarantined after repeated native crashes.", ("operation",)),
+        Metric("wa_job_seconds", "Duration of wa jobs, host start included.", ("operation", "account"), WA_JOB_BUCKETS),
+        Metric(
+            "native_host_crashes",
+            "Native hosts that died during a call (Go panic, signal).",
+            ("operation", "account"),
+        ),
+        Metric(
+            "quarantines",
+            "Times an operation was quarantined after repeated native crashes.",
+            ("operation", "account"),
+        ),
         Metric(
             "poisonings",
             "Times a target (JID or phone number) was poisoned for an operation after repeated native crashes.",
-            ("operation",),
+            ("operation", "account"),
         ),
         Metric("process_restarts", "Child processes restarted by the supervisor.", ("process",)),
     )

@@ -19,6 +19,7 @@ from rq.scheduler import RQScheduler
 
 from chaos.polling import wait_for
 from tests.integration.webhook_harness import Processes, Receiver
+from wagw import accounts
 from wagw.redisconn import SERIALIZER
 from wagw.session.sink import EventSink
 from wagw.whatsapp import fake_inbound
@@ -60,7 +61,7 @@ def store(conn, settings, message_id: str, **media) -> str:
         {"type": "message", "id": message_id, "sender": ALICE, "media": {"kind": "image", "caption": "hi", **media}}
     )
     assert event is not None
-    EventSink(settings, conn, lambda: ME)(event)
+    EventSink(settings, conn, lambda: ME, account=accounts.find(settings, None))(event)
     [download] = [
         fields[b"download"].decode()
         for _id, fields in conn.xrange("wagw:events")

@@ -167,7 +167,7 @@ def test_supervisor_conf_runs_everything_and_a_native_crash_stays_in_its_host(su
 
         # The metrics program sees it all through Redis.
         samples = wait_for(lambda: scrape(supervisord_env["WAGW_METRICS_ADDR"]), timeout=20, what="metrics")
-        assert samples["wagw_session_connected"][frozenset()] == 1
+        assert samples["wagw_session_connected"][frozenset({("account", "default")})] == 1
         assert samples["wagw_queue_jobs"][frozenset({("queue", "wa"), ("state", "failed")})] == 1
         crashes_metric = samples.get("wagw_native_host_crashes_total", {})
         assert crashes_metric.get(frozenset({("operation", "fetch_avatar")})) == 2, crashes_metric

@@ -27,6 +27,7 @@ from rq.results import Result
 
 from chaos.polling import wait_for
 from tests.integration.webhook_harness import Processes, Receiver
+from wagw import accounts
 from wagw.config import Settings
 from wagw.redisconn import SERIALIZER
 from wagw.session.sink import EventSink
@@ -66,7 +67,7 @@ def store(conn: Redis, settings: Settings, message_id: str) -> tuple[str, dict]:
         {"type": "message", "id": message_id, "sender": ALICE, "media": {"kind": "image", "mimetype": "image/jpeg"}}
     )
     assert event is not None
-    EventSink(settings, conn, lambda: ME)(event)
+    EventSink(settings, conn, lambda: ME, account=accounts.find(settings, None))(event)
     for _id, fields in conn.xrange("wagw:events"):
         payload = json.loads(fields[b"event"])["payload"]
         if payload["id"] == message_id:
@@ -79,7 +80,7 @@ def forge_finished(conn: Redis, job_id: str, value: object) -> None:
     job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
     with conn.pipeline() as pipe:
         job.set_status(JobStatus.FINISHED, pipeline=pipe)
-        pipe.lrem("rq:queue:wa", 0, job_id)
+        pipe.lrem(f"rq:queue:{job.origin}", 0, job_id)
         Result.create(job, Result.Type.SUCCESSFUL, 600, return_value=value, pipeline=pipe)
         pipe.execute()
 

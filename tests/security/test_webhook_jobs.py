@@ -27,6 +27,7 @@ from chaos.receiver import Receiver as SigningReceiver
 from tests.integration.webhook_harness import Processes, Received
 from tests.integration.webhook_harness import Receiver as ScriptedReceiver
 from wagw.config import Settings
+from wagw.webhooks.endpoints import account_endpoints
 from wagw.webhooks.enqueue import enqueue_deliveries
 
 SECRET = "the-real-webhook-secret-0123"
@@ -282,3 +283,40 @@ def test_what_is_kept_of_a_reply_is_a_short_escaped_snippet_of_its_body(procs, s
     for value in headers.values():
         assert value.encode() not in stored and value not in failure
     assert stored.count(b"R" * 200) == 0  # no longer piece of the body anywhere in Redis
+
+
+# ---- one account's deliveries cannot be passed off as another's ---------------------------------
+
+SALES_SECRET = "the-sales-account-secret-4711"
+
+
+def test_a_delivery_sealed_for_one_account_cannot_be_sent_as_another_accounts(procs, settings_env, redis_conn, real):
+    sales = SigningReceiver(SALES_SECRET, ["sales"]).start()
+    try:
+        accounts = {
+            "WAGW_ACCOUNTS": "support,sales",
+            "WAGW_ACCOUNT__SALES__WEBHOOK_URLS": sales.url("sales"),
+            "WAGW_ACCOUNT__SALES__WEBHOOK_SECRET": SALES_SECRET,
+        }
+        for name, value in accounts.items():
+            settings_env.setenv(name, value)
+            procs.env[name] = value
+        settings = configure(procs, settings_env, real.url("hook"))  # support's: the global URL and secret
+        body = json.dumps({"event": "message", "account": "sales", "id": "s-1", "payload": {"id": "P-s-1"}})
+        with redis_conn.pipeline() as pipe:
+            assert enqueue_deliveries(pipe, settings, "s-1", "message", body, account="sales") == 1
+            pipe.execute()
+        [sealed] = Queue("webhooks", connection=redis_conn, serializer=JSONSerializer).get_jobs()
+        sales_id, event_id, sealed_body, seal = sealed.args
+        [support_id] = account_endpoints(settings, "support")
+        assert support_id != sales_id
+        # The attacker copies sales's sealed job onto support's endpoint (another URL, another secret).
+        copied = attacker_enqueues(redis_conn, support_id, event_id, sealed_body, seal)
+        start_worker(procs, redis_conn)
+        assert_refused_at_once(redis_conn, copied, "", why="does not match its arguments")
+        wait_for(lambda: sales.delivered_ids("sales") == {"P-s-1"}, 20, what="sales's own delivery")
+        [receipt] = sales.snapshot()
+        assert receipt.signature_ok and receipt.header_account == "sales"  # signed with sales's secret
+        assert real.snapshot() == []  # support's endpoint got nothing
+    finally:
+        sales.close()

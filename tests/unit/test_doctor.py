@@ -210,9 +210,28 @@ def test_the_embedded_redis_needs_its_binary_and_a_short_socket_path(make_settin
 
 
 def test_linked_device_cap(make_settings):
-    assert doctor.check_linked_devices(make_settings(wa_workers=1)).status is Status.OK
-    full = doctor.check_linked_devices(make_settings(wa_workers=3))
+    [fine] = doctor.check_linked_devices(make_settings(wa_workers=1))
+    assert fine.status is Status.OK and fine.name == "linked devices"
+    [full] = doctor.check_linked_devices(make_settings(wa_workers=3))
     assert full.status is Status.WARN and "4 of the 4" in full.what
+
+
+def test_linked_device_cap_per_account(make_settings):
+    sales, support = doctor.check_linked_devices(
+        make_settings(accounts="sales,support-line", account={"support-line": {"wa_workers": 3}})
+    )
+    assert sales.name == "linked devices of sales" and sales.status is Status.OK
+    assert support.status is Status.WARN and "WAGW_ACCOUNT__SUPPORT_LINE__WA_WORKERS" in (support.fix or "")
+
+
+def test_every_accounts_devices_are_checked(make_settings):
+    checks = doctor.check_devices(make_settings(backend="fake", accounts="sales,support"), None, None)
+    assert [check.name for check in checks] == [
+        "device sales/session",
+        "device sales/worker-1",
+        "device support/session",
+        "device support/worker-1",
+    ]
 
 
 def test_neonize_devices_paired_unpaired_unreadable(make_settings):

@@ -38,6 +38,7 @@ def test_spec_example_body():
     assert json.loads(raw) == {
         "event": "message",
         "device_id": DEVICE,
+        "account": "default",
         "id": eid,
         "timestamp": "2025-11-29T10:30:00Z",
         "payload": {

@@ -29,16 +29,16 @@ def scrape(conn) -> dict[str, dict]:
 
 
 def test_counters_add_up_per_label_set(conn):
-    metrics.incr(conn, "wa_jobs", operation="send_text", outcome="ok")
-    metrics.incr(conn, "wa_jobs", operation="send_text", outcome="ok")
-    metrics.incr(conn, "wa_jobs", operation="fetch_avatar", outcome="crashed")
+    metrics.incr(conn, "wa_jobs", operation="send_text", outcome="ok", account="default")
+    metrics.incr(conn, "wa_jobs", operation="send_text", outcome="ok", account="default")
+    metrics.incr(conn, "wa_jobs", operation="fetch_avatar", outcome="crashed", account="sales")
     metrics.incr(conn, "process_restarts", 3, process="session")
 
     samples = scrape(conn)
 
     jobs = samples["wagw_wa_jobs_total"]
-    assert jobs[frozenset({("operation", "send_text"), ("outcome", "ok")})] == 2
-    assert jobs[frozenset({("operation", "fetch_avatar"), ("outcome", "crashed")})] == 1
+    assert jobs[frozenset({("operation", "send_text"), ("outcome", "ok"), ("account", "default")})] == 2
+    assert jobs[frozenset({("operation", "fetch_avatar"), ("outcome", "crashed"), ("account", "sales")})] == 1
     assert samples["wagw_process_restarts_total"][frozenset({("process", "session")})] == 3
 
 
@@ -62,14 +62,14 @@ def test_histogram_buckets_are_cumulative_with_sum_and_count(conn):
 
 def test_works_inside_the_callers_pipeline(conn):
     pipe = conn.pipeline()
-    metrics.incr(pipe, "events_received", event="message")
-    metrics.observe(pipe, "wa_job_seconds", 0.4, operation="send_text")
+    metrics.incr(pipe, "events_received", event="message", account="default")
+    metrics.observe(pipe, "wa_job_seconds", 0.4, operation="send_text", account="default")
     assert scrape(conn).get("wagw_events_received_total", {}) == {}  # nothing until execute()
     pipe.execute()
 
     samples = scrape(conn)
-    assert samples["wagw_events_received_total"][frozenset({("event", "message")})] == 1
-    assert samples["wagw_wa_job_seconds_count"][frozenset({("operation", "send_text")})] == 1
+    assert samples["wagw_events_received_total"][frozenset({("event", "message"), ("account", "default")})] == 1
+    assert samples["wagw_wa_job_seconds_count"][frozenset({("operation", "send_text"), ("account", "default")})] == 1
 
 
 def test_unknown_names_and_wrong_labels_are_programming_errors(conn):
@@ -82,9 +82,9 @@ def test_unknown_names_and_wrong_labels_are_programming_errors(conn):
 
 
 def test_label_values_are_bounded(conn):
-    metrics.incr(conn, "native_host_crashes", operation="x" * 500)
+    metrics.incr(conn, "native_host_crashes", operation="x" * 500, account="default")
     (value,) = conn.hgetall(keys.METRIC_COUNTER.format(name="native_host_crashes")).keys()
-    assert len(value) < 100
+    assert len(value) < 120
 
 
 def unreachable_redis():
@@ -95,8 +95,8 @@ def unreachable_redis():
 
 def test_a_redis_outage_costs_a_sample_not_the_caller():
     broken = unreachable_redis()
-    metrics.incr(broken, "events_received", event="message")
-    metrics.observe(broken, "wa_job_seconds", 1.0, operation="send_text")
+    metrics.incr(broken, "events_received", event="message", account="default")
+    metrics.observe(broken, "wa_job_seconds", 1.0, operation="send_text", account="default")
 
 
 def test_exporter_reports_redis_down_instead_of_failing_the_scrape():
@@ -114,7 +114,7 @@ def test_devices_quarantines_and_session_gauge(conn):
     samples = scrape(conn)
 
     assert samples["wagw_redis_up"][frozenset()] == 1
-    assert samples["wagw_session_connected"][frozenset()] == 1
+    assert samples["wagw_session_connected"][frozenset({("account", "default")})] == 1
     assert samples["wagw_device_connected"][frozenset({("role", "worker-1")})] == 0
     assert samples["wagw_device_paired"][frozenset({("role", "worker-1")})] == 1
     assert samples["wagw_quarantined"] == {frozenset({("operation", "fetch_avatar")}): 1}
@@ -137,7 +137,7 @@ def test_poisoned_targets_are_counted_per_operation_never_labelled(conn):
 
 
 def test_session_gauge_is_zero_when_the_session_stops_reporting(conn):
-    assert scrape(conn)["wagw_session_connected"][frozenset()] == 0
+    assert scrape(conn)["wagw_session_connected"][frozenset({("account", "default")})] == 0
 
 
 def test_every_declared_metric_is_exposed_even_before_its_first_sample(conn):
@@ -146,3 +146,16 @@ def test_every_declared_metric_is_exposed_even_before_its_first_sample(conn):
         declared = f"# TYPE wagw_{name} histogram" if metric.is_histogram else f"# TYPE wagw_{name}_total counter"
         assert declared in text
     assert "# TYPE wagw_queue_jobs gauge" in text
+
+
+def test_accounts_have_their_own_session_gauge_and_queue(conn):
+    conn.hset(keys.DEVICE_STATUS.format(role="sales/session"), mapping={"connected": "1", "paired": "1"})
+    conn.hset(keys.DEVICE_STATUS.format(role="support/session"), mapping={"connected": "0", "paired": "1"})
+    conn.sadd("rq:queues", "rq:queue:wa.sales")
+    samples = scrape(conn)
+    assert samples["wagw_session_connected"] == {
+        frozenset({("account", "sales")}): 1,
+        frozenset({("account", "support")}): 0,
+    }
+    queued = samples["wagw_queue_jobs"]
+    assert {dict(labels)["queue"] for labels in queued} == {"wa", "wa.sales", "webhooks"}

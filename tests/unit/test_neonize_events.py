@@ -89,7 +89,7 @@ def test_text_message_direct_chat_matches_the_documented_payload():
         "body": "hi",
     }
     # Top-level field order as in go-whatsapp's examples.
-    assert list(body) == ["event", "device_id", "id", "timestamp", "payload"]
+    assert list(body) == ["event", "device_id", "account", "id", "timestamp", "payload"]
 
 
 def test_missing_push_name_omits_from_name():

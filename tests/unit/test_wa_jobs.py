@@ -127,10 +127,12 @@ def test_a_crash_on_a_target_is_counted_and_its_poison_fails_fast_without_the_ho
     assert wa.fetch_avatar(jid="15557654321@s.whatsapp.net") == {"ok": "fetch_avatar"}
     runtime.counts.flush(conn)
     outcomes = {k.decode(): int(v) for k, v in conn.hgetall(keys.METRIC_COUNTER.format(name="wa_jobs")).items()}
-    assert outcomes['{"operation":"fetch_avatar","outcome":"poisoned"}'] == 1
-    assert outcomes['{"operation":"fetch_avatar","outcome":"crashed"}'] == 2
+    assert outcomes['{"account":"default","operation":"fetch_avatar","outcome":"poisoned"}'] == 1
+    assert outcomes['{"account":"default","operation":"fetch_avatar","outcome":"crashed"}'] == 2
     poisonings = conn.hgetall(keys.METRIC_COUNTER.format(name="poisonings"))
-    assert {k.decode(): int(v) for k, v in poisonings.items()} == {'{"operation":"fetch_avatar"}': 1}
+    assert {k.decode(): int(v) for k, v in poisonings.items()} == {
+        '{"account":"default","operation":"fetch_avatar"}': 1
+    }
 
 
 MARKER = keys.SEND_HANDED.format(job_id="job-1")

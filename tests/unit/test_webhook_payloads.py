@@ -17,7 +17,7 @@ from wagw import events
 # value comes from the event itself (see test_sender_display_name_falls_back below).
 SAME_TYPE_ONLY = {"sender_display_name"}
 # wagw's own top-level additions (SPEC): the stable event id, and the time on every event.
-WAGW_TOP_LEVEL = {"id", "timestamp"}
+WAGW_TOP_LEVEL = {"id", "timestamp", "account"}
 
 TEXT = {
     "event": "message",

@@ -25,11 +25,11 @@ import time
 import redis
 from loguru import logger
 
-from wagw import devices, keys
+from wagw import accounts, devices, keys
+from wagw.accounts import Account
 from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
-from wagw.names import SESSION
 from wagw.redisconn import connect
 from wagw.session.sink import EventSink
 from wagw.whatsapp import make_backend
@@ -62,8 +62,9 @@ _ADVICE: dict[type[BackendError], str] = {
 
 
 class Session:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, account: Account):
         self.settings = settings
+        self.account = account
         self.stop_requested = False  # set by the signal handler, nothing else happens there
         self.conn = connect(settings)
         self.backend: Backend | None = None
@@ -96,7 +97,7 @@ class Session:
                 extra["last_event"] = f"{self.sink.last_event_at:.3f}"
         devices.publish(
             self.conn,
-            SESSION,
+            self.account.session_role,
             state=self.state,
             paired=paired,
             connected=connected,
@@ -116,8 +117,10 @@ class Session:
         done = threading.Event()
         heartbeat = threading.Thread(target=self._heartbeat, args=(done,), name="heartbeat", daemon=True)
         try:
-            backend = self.backend = make_backend(self.settings, SESSION)
-            self.sink = EventSink(self.settings, self.conn, backend.device_jid, lambda: self.stop_requested)
+            backend = self.backend = make_backend(self.settings, self.account.session_role)
+            self.sink = EventSink(
+                self.settings, self.conn, backend.device_jid, lambda: self.stop_requested, account=self.account
+            )
             self.state = DeviceState.CONNECTING
             heartbeat.start()
             # On a thread, so that a stop request is not stuck behind a stalled connect.
@@ -128,7 +131,12 @@ class Session:
                 raise self._thread_error
             self.state = DeviceState.CONNECTED
             self.publish_status()
-            logger.info("session connected as {} (backend {})", self._jid(), self.settings.backend)
+            logger.info(
+                "session of account {} connected as {} (backend {})",
+                self.account.name,
+                self._jid(),
+                self.settings.backend,
+            )
             waiter = self._on_thread(backend.wait, "backend-wait")
             if self.stop_requested:
                 return self._shutdown(waiter)
@@ -180,16 +188,24 @@ class Session:
     def _ended(self, error: BackendError) -> int:
         self.state = devices.state_after(error)
         advice = next((text for kind, text in _ADVICE.items() if isinstance(error, kind)), None)
+        if advice is not None:
+            advice = self._for_account(advice)
         if advice is None:  # network trouble or unexpected: nothing for the operator to do
             logger.error("session connection failed: {}; exiting for a restart with backoff", error)
             self._pause(NETWORK_PAUSE)
         else:
             logger.error("{} ({})", advice, error)
         if self.state is DeviceState.LOGGED_OUT:
-            self.conn.hdel(keys.DEVICE_JIDS, SESSION)  # the recorded JID no longer works
+            self.conn.hdel(keys.DEVICE_JIDS, self.account.session_role)  # the recorded JID no longer works
         with contextlib.suppress(redis.RedisError):
             self.publish_status()
         return int(error.exit_code)
+
+    def _for_account(self, advice: str) -> str:
+        """The operator's commands name this account when there are several."""
+        if not self.account.several:
+            return advice
+        return advice.replace("`wagw pair --role session", f"`wagw pair --account {self.account.name} --role session")
 
     def _pause(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -198,7 +214,12 @@ class Session:
 
 
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
-    session = Session(settings)
+    try:
+        account = accounts.find(settings, getattr(args, "account", None))
+    except ValueError as error:
+        logger.error("wagw session: {}", error)
+        return ExitCode.CONFIG
+    session = Session(settings, account)
     session.install_signal_handlers()
     try:
         code = session.run()

@@ -19,6 +19,7 @@ import redis
 from loguru import logger
 
 from wagw import keys, metrics
+from wagw.accounts import Account
 from wagw.config import Settings
 from wagw.events import InboundEvent, build_body, non_ad
 from wagw.webhooks.enqueue import auto_download_media, enqueue_deliveries, enqueue_download
@@ -34,8 +35,11 @@ class EventSink:
         conn: redis.Redis,
         device_jid: Callable[[], str | None],
         stopping: Callable[[], bool] = lambda: False,
+        *,
+        account: Account,
     ):
         self.settings = settings
+        self.account = account
         self.conn = conn
         self._device_jid = device_jid
         self._device_id: str | None = None
@@ -52,7 +56,7 @@ class EventSink:
         return self._device_id
 
     def __call__(self, event: InboundEvent) -> None:
-        event_id, body = build_body(event, self.device_id())
+        event_id, body = build_body(event, self.device_id(), self.account.name)
         media = auto_download_media(self.settings, event.payload)
         deadline = time.monotonic() + REDIS_RETRY_SECONDS
         pause = 0.05
@@ -76,7 +80,7 @@ class EventSink:
             logger.debug("event {} {} stored", event.event, event_id)
         else:
             logger.info("event {} {} already stored: duplicate dropped", event.event, event_id)
-            metrics.incr(self.conn, "events_duplicate", event=event.event)
+            metrics.incr(self.conn, "events_duplicate", event=event.event, account=self.account.name)
 
     def _store(self, event_id: str, name: str, body: str, chat: str | None, media: dict | None = None) -> bool:
         seen = keys.EVENT_SEEN.format(event_id=event_id)
@@ -88,13 +92,22 @@ class EventSink:
                 pipe.multi()
                 pipe.set(seen, "1", ex=self.settings.dedup_ttl)
                 entry = {"id": event_id, "name": name, "event": body}
-                # WAGW_MEDIA_AUTO_DOWNLOAD: a wa-worker downloads it; the deliveries follow that job.
-                download = enqueue_download(pipe, self.settings, event_id, media) if media is not None else None
+                # WAGW_MEDIA_AUTO_DOWNLOAD: a wa-worker of this account downloads it; the
+                # deliveries follow that job.
+                download = (
+                    enqueue_download(pipe, self.settings, event_id, media, queue=self.account.queue)
+                    if media is not None
+                    else None
+                )
                 if download is not None:
                     entry["download"] = download
                 pipe.xadd(keys.EVENTS_STREAM, entry, maxlen=self.settings.events_maxlen, approximate=True)  # type: ignore[arg-type]
-                enqueue_deliveries(pipe, self.settings, event_id, name, body, chat, download)
-                metrics.incr(pipe, "events_received", event=name)  # counted with the event, in the same EXEC
+                enqueue_deliveries(
+                    pipe, self.settings, event_id, name, body, chat, account=self.account.name, download=download
+                )
+                metrics.incr(
+                    pipe, "events_received", event=name, account=self.account.name
+                )  # counted with the event, in the same EXEC
                 pipe.execute()
                 return True
             except redis.WatchError:

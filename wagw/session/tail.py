@@ -7,12 +7,14 @@ first (0: only new ones), `--no-follow` prints them and exits.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 
 import redis
 
-from wagw import keys
+from wagw import accounts, keys
+from wagw.accounts import DEFAULT
 from wagw.config import Settings
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import connect, newest_entries, read_stream
@@ -20,14 +22,32 @@ from wagw.redisconn import connect, newest_entries, read_stream
 BLOCK_MS = 1000  # one XREAD wait; also how fast a stop request is noticed
 
 
-def _write(line: bytes) -> None:
-    sys.stdout.write(line.decode("utf-8", "replace") + "\n")
+def _write(line: bytes, account: str | None) -> None:
+    text = line.decode("utf-8", "replace")
+    if account is not None and _account_of(text) != account:
+        return
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def _account_of(body: str) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed.get("account", DEFAULT) if isinstance(parsed, dict) else None
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     lines = max(0, int(getattr(args, "lines", 10) or 0))
     follow = not getattr(args, "no_follow", False)
+    account = getattr(args, "account", None)
+    if account is not None:
+        try:
+            account = accounts.find(settings, account).name
+        except ValueError as error:
+            print(f"wagw events tail: {error}", file=sys.stderr)
+            return ExitCode.USAGE
     stop = {"now": False}
 
     def on_signal(signum, frame) -> None:
@@ -38,12 +58,12 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     try:
         recent = newest_entries(conn, keys.EVENTS_STREAM, max(lines, 1))
         for _entry_id, fields in reversed(recent[:lines]):
-            _write(fields.get(b"event", b"{}"))
+            _write(fields.get(b"event", b"{}"), account)
         # Pinned to what exists now ("$" would be re-evaluated on every XREAD).
         last_id: bytes | str = recent[0][0] if recent else "0-0"
         while follow and not stop["now"]:
             for entry_id, fields in read_stream(conn, keys.EVENTS_STREAM, last_id, block_ms=BLOCK_MS, count=500):
-                _write(fields.get(b"event", b"{}"))
+                _write(fields.get(b"event", b"{}"), account)
                 last_id = entry_id
     except BrokenPipeError:
         pass  # `wagw events tail | head`

@@ -16,10 +16,9 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from wagw import devices, keys
+from wagw import accounts, devices, keys
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
-from wagw.names import device_roles
 from wagw.redisconn import SERIALIZER, as_text, connect, memory
 
 if TYPE_CHECKING:
@@ -38,12 +37,13 @@ def queue_counts(conn: Redis, name: str) -> dict[str, int]:
     }
 
 
-def device_status(conn: Redis, role: str) -> dict:
+def device_status(conn: Redis, role: str, account: str | None = None) -> dict:
     live = devices.read(conn, role)
     recorded_jid = as_text(conn.hget(keys.DEVICE_JIDS, role))
     paired = live.get("paired") == "1" if "paired" in live else recorded_jid is not None
     entry = {
         "role": role,
+        "account": account,
         "paired": paired,
         "connected": live.get("connected") == "1",
         "jid": live.get("jid") or recorded_jid,
@@ -54,17 +54,36 @@ def device_status(conn: Redis, role: str) -> dict:
     return entry
 
 
-def collect(settings: Settings, conn: Redis) -> dict:
+def supervisors(conn: Redis) -> list[dict]:
+    """The live status of every daemon on this Redis (one, or one per `--accounts` set)."""
+    found = [conn.get(keys.SUPERVISOR_STATUS)]
+    pattern = keys.SUPERVISOR_STATUS_OF.format(accounts="*")
+    found += [conn.get(key) for key in sorted(conn.scan_iter(match=pattern, count=100))]
+    return [json.loads(raw) for raw in found if raw]
+
+
+def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict:
     from wagw.quarantine import active_poisons, active_quarantines
     from wagw.webhooks.replay import failed_deliveries
 
-    raw = conn.get(keys.SUPERVISOR_STATUS)
-    supervisor = json.loads(raw) if raw else None
+    daemons = supervisors(conn)
+    supervisor = daemons[0] if daemons else None
+    shown = [a for a in accounts.configured(settings) if account is None or a.name == account]
+    processes = [p for daemon in daemons for p in daemon["processes"]]
+    if account is not None:
+        processes = [p for p in processes if p.get("account") == account]
+    queue_names = [a.queue for a in shown]
+    if account is None:
+        queue_names = [keys.WA_QUEUE, *queue_names, keys.WEBHOOKS_QUEUE]
+    elif shown and shown[0].primary:
+        queue_names.append(keys.WA_QUEUE)
     return {
         "supervisor": ({k: supervisor[k] for k in ("pid", "version", "started_at", "state")} if supervisor else None),
-        "processes": supervisor["processes"] if supervisor else [],
-        "devices": [device_status(conn, role) for role in device_roles(settings.wa_workers)],
-        "queues": {name: queue_counts(conn, name) for name in (keys.WA_QUEUE, keys.WEBHOOKS_QUEUE)},
+        "supervisors": [{k: d.get(k) for k in ("pid", "version", "started_at", "state", "accounts")} for d in daemons],
+        "accounts": [a.name for a in shown],
+        "processes": processes,
+        "devices": [device_status(conn, role, a.name) for a in shown for role in a.roles()],
+        "queues": {name: queue_counts(conn, name) for name in queue_names},
         "crashes": [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, 9)],
         "quarantines": active_quarantines(conn),
         "poisoned_targets": active_poisons(conn),
@@ -76,8 +95,15 @@ def collect(settings: Settings, conn: Redis) -> dict:
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     conn = connect(settings, socket_timeout=3)
+    account = getattr(args, "account", None)
+    if account is not None:
+        try:
+            account = accounts.find(settings, account).name
+        except ValueError as error:
+            print(f"wagw status: {error}")
+            return ExitCode.USAGE
     try:
-        report = collect(settings, conn)
+        report = collect(settings, conn, account)
     except RedisError as error:
         message = f"wagw is not running: Redis at {settings.redis_url_shown} is unreachable ({error})"
         if args.json:

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from redis import Redis
 
+from wagw import accounts, keys
 from wagw.exitcodes import ExitCode
 from wagw.logs import console
-from wagw.supervisor.children import build_specs
+from wagw.supervisor.children import build_specs, running_account_specs
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.embedded_redis import EmbeddedRedis
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
+from wagw.supervisor.reconcile import AccountWatch
 from wagw.supervisor.state import Child, RestartPolicy
 from wagw.supervisor.terminal import TerminalPairing, on_terminal
 from wagw.whatsapp.probe import probe
@@ -50,15 +52,32 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     redis = EmbeddedRedis(settings.data_dir, settings.redis_max_memory_mb) if settings.embedded_redis else None
     env = dict(os.environ)
     env.update({"WAGW_LOG_WIRE": "1", "PYTHONUNBUFFERED": "1", "WAGW_REDIS_URL": settings.effective_redis_url})
+    if settings.run_accounts:  # `--accounts`: the children know which share of the work is theirs
+        env["WAGW_RUN_ACCOUNTS"] = ",".join(settings.run_accounts)
     clock = MonotonicClock()
     launcher = OsLauncher(env)
     policy = RestartPolicy()
     children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, redis)]
+    watch = AccountWatch(settings, lambda: running_account_specs(settings))
     status_redis = Redis.from_url(settings.effective_redis_url, socket_timeout=1, socket_connect_timeout=1)
     # First contact: somebody at a terminal is asked to pair what is unpaired; under systemd
     # an unpaired device waits for `wagw pair` (docs/session.md, pairing).
     pairing = TerminalPairing({**env, "PYTHONUNBUFFERED": "1"}, console()) if on_terminal() else None
+    running = [account.name for account in accounts.running(settings)]
+    status_key = (
+        keys.SUPERVISOR_STATUS_OF.format(accounts=",".join(settings.run_accounts))
+        if settings.run_accounts
+        else keys.SUPERVISOR_STATUS
+    )
     supervisor = Supervisor(
-        children, clock=clock, grace=settings.shutdown_grace, status_redis=status_redis, pairing=pairing
+        children,
+        clock=clock,
+        grace=settings.shutdown_grace,
+        status_redis=status_redis,
+        pairing=pairing,
+        status_key=status_key,
+        accounts=running,
+        watch=watch,
+        make_child=lambda spec: Child(spec, policy, launcher, clock),
     )
     return supervisor.run()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from wagw.names import SESSION, wa_worker_name, webhook_worker_name, worker_role
+from wagw import accounts
+from wagw.names import webhook_worker_name
 from wagw.supervisor.state import ChildSpec
 
 if TYPE_CHECKING:
+    from wagw.accounts import Account
     from wagw.config import Settings
     from wagw.supervisor.embedded_redis import EmbeddedRedis
 
@@ -28,6 +30,16 @@ def _wagw(*args: str) -> list[str]:
 
 
 def build_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSpec]:
+    """Shared children first, then each account's; the front ends last."""
+    return shared_specs(settings, redis) + running_account_specs(settings) + front_specs(settings)
+
+
+def running_account_specs(settings: Settings) -> list[ChildSpec]:
+    """The children of every account this daemon runs (what `wagw accounts` changes)."""
+    return [spec for account in accounts.running(settings) for spec in account_specs(account)]
+
+
+def shared_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSpec]:
     specs: list[ChildSpec] = []
     if redis is not None:
         specs.append(ChildSpec("redis", redis.prepare(), stop_tier=TIER_REDIS, ready=redis.ping))
@@ -41,20 +53,38 @@ def build_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSp
                 stop_tier=TIER_WORKERS,
             )
         )
-    for n in range(1, settings.wa_workers + 1):
-        specs.append(
-            ChildSpec(
-                wa_worker_name(n),
-                _wagw("wa-worker", "--slot", str(n)),
-                withheld=WEBHOOK_SECRETS | DASHBOARD_SECRETS,
-                stop_tier=TIER_WORKERS,
-                device_role=worker_role(n),
-            )
+    return specs
+
+
+def account_specs(account: Account) -> list[ChildSpec]:
+    """One account's children: its wa-worker slots, then its session."""
+    specs = [
+        ChildSpec(
+            account.wa_worker_process(n),
+            _wagw("wa-worker", "--account", account.name, "--slot", str(n)),
+            withheld=WEBHOOK_SECRETS | DASHBOARD_SECRETS,
+            stop_tier=TIER_WORKERS,
+            device_role=account.worker_role(n),
+            account=account.name,
         )
+        for n in range(1, account.wa_workers + 1)
+    ]
     # The session is a leaf that loads neonize; it is started, never forked from.
     specs.append(
-        ChildSpec(SESSION, _wagw("session"), withheld=DASHBOARD_SECRETS, stop_tier=TIER_SESSION, device_role=SESSION)
+        ChildSpec(
+            account.session_process,
+            _wagw("session", "--account", account.name),
+            withheld=DASHBOARD_SECRETS,
+            stop_tier=TIER_SESSION,
+            device_role=account.session_role,
+            account=account.name,
+        )
     )
+    return specs
+
+
+def front_specs(settings: Settings) -> list[ChildSpec]:
+    specs: list[ChildSpec] = []
     if settings.dashboard_addr:
         specs.append(
             ChildSpec("dashboard", _wagw("dashboard"), withheld=WEBHOOK_SECRETS | DEVICE_SECRETS, stop_tier=TIER_FRONT)

@@ -8,7 +8,9 @@ import os
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -16,8 +18,11 @@ from wagw import __version__, devices, keys, metrics
 from wagw.exitcodes import PAIRING_FIXES, ExitCode
 from wagw.supervisor.notify import Notifier
 from wagw.supervisor.osapi import Clock
-from wagw.supervisor.state import Child, State
+from wagw.supervisor.state import Child, ChildSpec, State
 from wagw.supervisor.terminal import TerminalPairing, should_offer, unpaired_roles
+
+if TYPE_CHECKING:
+    from wagw.supervisor.reconcile import AccountWatch
 
 STATUS_TTL = 5  # seconds: a supervisor that stops publishing shows as dead this soon
 REDIS_GRACE = 5.0
@@ -37,7 +42,17 @@ class Supervisor:
         sleep=time.sleep,
         pairing: TerminalPairing | None = None,
         wall=time.time,
+        status_key: str = keys.SUPERVISOR_STATUS,
+        accounts: list[str] | None = None,
+        watch: AccountWatch | None = None,
+        make_child: Callable[[ChildSpec], Child] | None = None,
     ) -> None:
+        self.status_key = status_key
+        self.accounts = accounts or []
+        # `wagw accounts add|remove` while running: children come and go without a restart.
+        self.watch = watch
+        self.make_child = make_child
+        self.leaving: list[Child] = []  # a removed account's children, until they are gone
         self.children = children
         self.clock = clock
         self.grace = grace
@@ -129,6 +144,9 @@ class Supervisor:
     def _step(self) -> None:
         for child in self.children:
             child.tick(shutting_down=self.shutting_down)
+        for child in self.leaving:
+            child.tick(shutting_down=True)
+        self.leaving = [child for child in self.leaving if child.alive]
         self._observe()
         now = self.clock.now()
         ended = self.pairing is not None and self.pairing.running and self.pairing.poll() is not None
@@ -138,6 +156,7 @@ class Supervisor:
             self._next_publish = now + 1.0
             self._publish()
             if not self.shutting_down:
+                self._reconcile()
                 self._revive_paired()
                 self._offer_pairing()
         if self.notifier.watchdog_interval and now >= self._next_watchdog:
@@ -179,6 +198,34 @@ class Supervisor:
                 self._record_crash(child)
             if child.state is State.STARTING and before is State.BACKOFF and self.status_redis is not None:
                 metrics.incr(self.status_redis, "process_restarts", process=child.name)
+
+    # Accounts added or removed while running ---------------------------------------------
+    def _reconcile(self) -> None:
+        if self.watch is None or self.make_child is None or not self.watch.changed():
+            return
+        try:
+            desired = self.watch.desired()
+        except ValueError as error:  # a hand-edited accounts file: keep what runs
+            logger.error("accounts not changed: {}", error)
+            return
+        wanted = {spec.name for spec in desired}
+        for child in [c for c in self.children if c.spec.account is not None and c.name not in wanted]:
+            logger.info("{}: account {} was removed; stopping it", child.name, child.spec.account)
+            child.stop(self.grace)
+            self.children.remove(child)
+            self.leaving.append(child)
+            del self._last_states[child.name]
+        running = {child.name for child in self.children}
+        for spec in desired:
+            if spec.account is None or spec.name in running:
+                continue
+            child = self.make_child(spec)
+            self.children.append(child)
+            self._last_states[child.name] = child.state
+            logger.info("{}: account {} was added; starting it", child.name, spec.account)
+            child.start()
+        self.accounts = list(dict.fromkeys(spec.account for spec in desired if spec.account))
+        self._ready_sent = False  # READY again once the newcomers have started
 
     # Devices paired while running ----------------------------------------------------------
     def _started_wall(self, child: Child) -> float:
@@ -241,6 +288,7 @@ class Supervisor:
             "started_at": self.started_at,
             "updated": time.time(),
             "state": "stopping" if self.shutting_down else "running",
+            "accounts": self.accounts,
             "processes": [child.snapshot() for child in self.children],
         }
 
@@ -249,7 +297,7 @@ class Supervisor:
         if self.status_redis is None:
             return
         try:
-            self.status_redis.set(keys.SUPERVISOR_STATUS, json.dumps(self.snapshot()), ex=STATUS_TTL)
+            self.status_redis.set(self.status_key, json.dumps(self.snapshot()), ex=STATUS_TTL)
         except Exception as error:  # Redis restarting: status catches up next second
             logger.debug("status not published: {}", error)
 
@@ -282,6 +330,8 @@ class Supervisor:
         self._publish()
         deadline = self.clock.now() + self.grace
         forced = False
+        self.children.extend(self.leaving)  # still stopping: waited for like the others
+        self.leaving = []
         app = sorted((c for c in self.children if c.name != "redis"), key=lambda c: c.spec.stop_tier)
         for _tier, tier_members in groupby(app, key=lambda c: c.spec.stop_tier):
             members = list(tier_members)
@@ -318,4 +368,4 @@ class Supervisor:
         if self.status_redis is None:
             return
         with contextlib.suppress(Exception):
-            self.status_redis.delete(keys.SUPERVISOR_STATUS)
+            self.status_redis.delete(self.status_key)

@@ -6,6 +6,7 @@ Unit tests replace these with fakes; the real ones are below.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,6 +18,18 @@ from wagw.logs import ChildOutput
 
 if TYPE_CHECKING:
     from wagw.supervisor.state import ChildSpec
+
+
+# An account's own webhook settings are as secret as the global ones they stand in for.
+_ACCOUNT_SECRET = re.compile(r"WAGW_ACCOUNT__[A-Z0-9_-]+__(WEBHOOK_SECRET|WEBHOOK_URLS)")
+
+
+def withheld_as(variable: str) -> str:
+    """The variable whose withholding covers `variable` (itself, or the global one an
+    account's override stands in for)."""
+    upper = variable.upper()
+    match = _ACCOUNT_SECRET.fullmatch(upper)
+    return f"WAGW_{match.group(1)}" if match else upper
 
 
 class ProcessHandle(Protocol):
@@ -98,7 +111,7 @@ class OsLauncher:
         self._base_env = base_env
 
     def spawn(self, spec: ChildSpec) -> OsProcess:
-        env = {name: value for name, value in self._base_env.items() if name not in spec.withheld}
+        env = {name: value for name, value in self._base_env.items() if withheld_as(name) not in spec.withheld}
         env.update(spec.env)
         env.update({"WAGW_PROCESS_NAME": spec.name, "WAGW_PARENT_PID": str(os.getpid())})
         return OsProcess(spec, env)

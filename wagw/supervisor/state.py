@@ -44,6 +44,7 @@ class ChildSpec:
     stop_signal: int = signal.SIGTERM
     ready: Callable[[], bool] | None = None  # readiness probe replacing start_seconds
     device_role: str | None = None  # the linked device it holds (session, worker-N), if any
+    account: str | None = None  # the account it serves; None for shared processes
 
 
 @dataclass
@@ -178,6 +179,7 @@ class Child:
     def snapshot(self) -> dict:
         return {
             "name": self.name,
+            "account": self.spec.account,
             "pid": self.pid,
             "state": self.state.value,
             "restarts": self.restarts,

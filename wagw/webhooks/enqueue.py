@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 from rq import Retry
 
 from wagw import keys, rqcompat
+from wagw.accounts import DEFAULT
 from wagw.addresses import GROUP_SERVER
 from wagw.events import MEDIA_KINDS
 from wagw.operations import OPERATIONS
-from wagw.webhooks.endpoints import configured_endpoints
-from wagw.webhooks.signing import seal, seal_key
+from wagw.webhooks.endpoints import account_endpoints
+from wagw.webhooks.signing import seal
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -62,6 +63,8 @@ def enqueue_deliveries(
     event_name: str,
     body: str,
     chat: str | None = None,
+    *,
+    account: str = DEFAULT,
     download: str | None = None,
 ) -> int:
     """Queue one deliver job per configured endpoint on `pipe` (the caller executes it).
@@ -74,10 +77,9 @@ def enqueue_deliveries(
     `download`: the id of the event's download_media job (enqueue_download): each delivery
     carries it as a fifth argument, under the seal, and its body follows that job's outcome.
     """
-    if not settings.webhook_urls or not wants(settings, event_name, chat):
+    endpoints = account_endpoints(settings, account).values()
+    if not endpoints or not wants(settings, event_name, chat):
         return 0
-    endpoints = configured_endpoints(settings).values()
-    key = seal_key(settings.webhook_secret_bytes)
     rqcompat.enqueue_calls(
         pipe,
         keys.WEBHOOKS_QUEUE,
@@ -85,9 +87,15 @@ def enqueue_deliveries(
         [
             (
                 DELIVER,
-                (endpoint.id, event_id, body, seal(key, endpoint.id, event_id, body))
+                (endpoint.id, event_id, body, seal(endpoint.seal_key, endpoint.id, event_id, body))
                 if download is None
-                else (endpoint.id, event_id, body, seal(key, endpoint.id, event_id, body, download), download),
+                else (
+                    endpoint.id,
+                    event_id,
+                    body,
+                    seal(endpoint.seal_key, endpoint.id, event_id, body, download),
+                    download,
+                ),
                 f"{event_name} {event_id} -> {endpoint.shown}",
             )
             for endpoint in endpoints
@@ -115,19 +123,20 @@ def download_keep(settings: Settings) -> int:
     return math.ceil(sum(settings.retry_intervals) * 1.25) + 86_400
 
 
-def enqueue_download(pipe: Pipeline, settings: Settings, event_id: str, media: dict) -> str:
-    """Queue `workers.wa.download_media(media)` on the wa queue, on `pipe`, with the
-    operation's timeout and Retry (a wa-worker downloads it; the session never does).
-    Returns the job id the deliveries name."""
+def enqueue_download(pipe: Pipeline, settings: Settings, event_id: str, media: dict, queue: str = keys.WA_QUEUE) -> str:
+    """Queue `workers.wa.download_media(media)` on the account's wa queue, on `pipe`, with the
+    operation's timeout and Retry (a wa-worker of the account that received the event
+    downloads it, with its own device; the session never does). Returns the job id the
+    deliveries name."""
     op = OPERATIONS["download_media"]
     fields = rqcompat.queued_job_fields(
-        keys.WA_QUEUE,
+        queue,
         timeout=op.timeout,
         retry=Retry(max=op.retries, interval=[op.interval] * op.retries),
         result_ttl=download_keep(settings),
         failure_ttl=download_keep(settings),
     )
-    [job_id] = rqcompat.enqueue_calls(pipe, keys.WA_QUEUE, fields, [(op.path, (media,), f"download_media {event_id}")])
+    [job_id] = rqcompat.enqueue_calls(pipe, queue, fields, [(op.path, (media,), f"download_media {event_id}")])
     return job_id
 
 

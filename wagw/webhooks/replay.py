@@ -20,9 +20,9 @@ from rq.registry import FailedJobRegistry
 from wagw import keys, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
-from wagw.webhooks.endpoints import shown_reference
+from wagw.webhooks.endpoints import configured_endpoints, shown_reference
 from wagw.webhooks.enqueue import DELIVERABLE, rq_retry
-from wagw.webhooks.signing import seal_key, sealed
+from wagw.webhooks.signing import sealed
 
 if TYPE_CHECKING:
     import argparse
@@ -71,7 +71,7 @@ def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[
     if job_ids is None:
         job_ids = registry.get_job_ids(cleanup=False)
     retry = rq_retry(settings)
-    key = seal_key(settings.webhook_secret_bytes)
+    endpoints = configured_endpoints(settings)
     requeued: list[str] = []
     missing: list[str] = []
     for job_id in job_ids:
@@ -83,7 +83,12 @@ def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[
             registry.remove(job_id)  # its data expired: nothing left to send
             missing.append(job_id)
             continue
-        if rqcompat.refusal(job, DELIVERABLE) is not None or not sealed(key, job.args):
+        endpoint = endpoints.get(job.args[0]) if job.args and isinstance(job.args[0], str) else None
+        if (
+            rqcompat.refusal(job, DELIVERABLE) is not None
+            or endpoint is None
+            or not sealed(endpoint.seal_key, job.args)
+        ):
             # Not a delivery the session made (forged, or from a wagw without seals): left where it is.
             missing.append(job_id)
             continue

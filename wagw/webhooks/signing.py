@@ -46,7 +46,7 @@ def wagw_signature(secret: bytes, body: bytes, timestamp: int) -> str:
 
 
 def delivery_headers(
-    secret: bytes, body: bytes, event_id: str, attempt: int, now: float | None = None
+    secret: bytes, body: bytes, event_id: str, attempt: int, now: float | None = None, *, account: str = "default"
 ) -> dict[str, str]:
     """Every header of one delivery attempt; signed afresh per attempt (a new `t`)."""
     timestamp = int(time.time() if now is None else now)
@@ -57,6 +57,7 @@ def delivery_headers(
         "X-Wagw-Signature": wagw_signature(secret, body, timestamp),
         "X-Wagw-Event-Id": event_id,
         "X-Wagw-Attempt": str(attempt),
+        "X-Wagw-Account": account,
     }
 
 

@@ -8,11 +8,17 @@ part `nopic` has no profile picture (success, url null) and a phone number endin
 is not on WhatsApp (tests/conformance holds both backends to the same results).
 
 Inbound (only when start() gets a handler, i.e. in the session): a thread moves each control
-message from `wagw:fake:inbound` to `wagw:fake:pending` (BLMOVE), hands the event to the
+message from `wagw:fake:inbound` to `wagw:fake:pending` (atomically), hands the event to the
 handler and removes it from pending only after the handler returned. On start, whatever is
 still pending (the process died mid-event) is handed over again first, as WhatsApp
 redelivers unacknowledged messages. Malformed messages go to `wagw:fake:rejected` with the
 reason. Message formats: wagw.whatsapp.fake_inbound.
+
+Accounts: a control message may name its account (`"account": NAME`); without one it is
+the first account's. Each session claims its own from the shared list with a Lua script (the
+first account's also the unnamed ones and those naming no configured account, which it
+rejects), so one account's stalled or crash-looping session never holds up another's events. Each account keeps its
+own pending list, and its own fake phone number (`default`: 15550001111).
 
 Device state: every role counts as paired and reachable unless `wagw:fake:device-state`
 (a hash role -> state) says otherwise: "unpaired", "logged_out", "stream_replaced",
@@ -32,12 +38,13 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
 from loguru import logger
 
-from wagw import keys
+from wagw import accounts, keys
 from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.names import slot_of_role
@@ -61,7 +68,7 @@ CRASH, HANG, FAIL = "crash", "hang", "fail"
 NO_PICTURE_USER = "nopic"
 NOT_ON_WHATSAPP_SUFFIX = "0000"
 INVITE_LINK_PREFIX = "https://chat.whatsapp.com/"  # whatsmeow's InviteLinkPrefix
-_BLOCK_SECONDS = 0.5  # how long one BLMOVE waits; bounds how fast stop() is noticed
+_BLOCK_SECONDS = 0.5  # bounds how long a Redis call of the inbound loop may wait
 
 # Simulated trouble is named after the device state it leads to.
 _STATE_ERRORS: dict[str, tuple[type[BackendError], str]] = {
@@ -77,11 +84,47 @@ _STATE_ERRORS: dict[str, tuple[type[BackendError], str]] = {
 }
 
 
+def fake_phone(account: str) -> str:
+    """The fake phone number of an account: fixed for `default`, derived from the name otherwise."""
+    if account == accounts.DEFAULT:
+        return FAKE_PHONE
+    digits = str(int(hashlib.sha256(account.encode()).hexdigest(), 16))[-6:]
+    return f"15559{digits[:5]}{max(1, int(digits[5]))}"  # never ends in 0000: it is on WhatsApp
+
+
 def fake_device_jid(role: str) -> str:
     """The fixed fake companion JID for a role: session is device 1, worker-N is N+1."""
-    slot = slot_of_role(role)
+    prefix, _, base = role.rpartition("/")
+    slot = slot_of_role(base)
     device = slot + 1 if slot is not None else 1
-    return f"{FAKE_PHONE}:{device}@s.whatsapp.net"
+    return f"{fake_phone(prefix or accounts.DEFAULT)}:{device}@s.whatsapp.net"
+
+
+# Moves the first control message meant for one account from the shared inbound list to that
+# account's pending list. ARGV: account, "1" if it is the first account, configured accounts
+# (comma-separated), how many messages to look at.
+_CLAIM = """
+local known = {}
+for name in string.gmatch(ARGV[3], '[^,]+') do known[name] = true end
+local primary = ARGV[2] == '1'
+for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)) do
+  local ok, data = pcall(cjson.decode, raw)
+  local mine = primary
+  if ok and type(data) == 'table' then
+    local account = data['account']
+    if type(account) == 'string' and known[account] then mine = account == ARGV[1] end
+  end
+  if mine then
+    redis.call('LREM', KEYS[1], 1, raw)
+    redis.call('RPUSH', KEYS[2], raw)
+    return raw
+  end
+end
+return false
+"""
+_CLAIM_SCAN = 1000  # messages a session looks past for its own (other accounts' waiting)
+_CLAIM_IDLE = 0.02  # seconds between looks when nothing is there
+_ACCOUNTS_RECHECK = 1.0  # seconds between reads of the configured accounts
 
 
 def user_part(target: str) -> str:
@@ -113,15 +156,18 @@ def _fake_id(seed: str, length: int = 20) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length].upper()
 
 
-def _acknowledge(conn: redis.Redis | redis.client.Pipeline, raw: bytes) -> None:
+def _acknowledge(conn: redis.Redis | redis.client.Pipeline, pending: str, raw: bytes) -> None:
     """The session handled this control message: drop it from the pending list."""
-    conn.lrem(keys.FAKE_PENDING, 1, raw)  # type: ignore[arg-type]  # redis-py types the value as str; bytes are what we read
+    conn.lrem(pending, 1, raw)  # type: ignore[arg-type]  # redis-py types the value as str; bytes are what we read
 
 
 class FakeBackend(Backend):
     def __init__(self, settings: Settings, role: str):
         self.settings = settings
         self.role = role
+        self.account = accounts.of_role(settings, role) or accounts.find(settings, None)
+        self.phone = fake_phone(self.account.name)
+        self.pending = keys.FAKE_PENDING if self.account.legacy else f"{keys.FAKE_PENDING}:{self.account.name}"
         self._redis = connect(settings)
         self._on_event: EventHandler | None = None
         self._thread: threading.Thread | None = None
@@ -174,15 +220,15 @@ class FakeBackend(Backend):
         # Its own connection: a blocking BLMOVE must not hold up outbound calls.
         conn = connect(self.settings, socket_timeout=_BLOCK_SECONDS + 10)
         try:
-            pending = conn.lrange(keys.FAKE_PENDING, 0, -1)
+            pending = conn.lrange(self.pending, 0, -1)
             if pending:
                 logger.info("fake backend: redelivering {} unacknowledged event(s)", len(pending))
             for raw in pending:
                 if self._stopping.is_set() or not self._handle(conn, raw):
                     return
+            take = self._claim_one(conn)
             while not self._stopping.is_set():
-                # redis-py types the timeout as int; Redis takes fractional seconds.
-                moved = conn.blmove(keys.FAKE_INBOUND, keys.FAKE_PENDING, _BLOCK_SECONDS, "LEFT", "RIGHT")  # type: ignore[arg-type]
+                moved = take(conn)
                 if moved is not None and not self._handle(conn, moved):
                     return
         except redis.RedisError as error:
@@ -192,19 +238,39 @@ class FakeBackend(Backend):
             self._ended.set()
             conn.close()
 
+    def _claim_one(self, conn: redis.Redis) -> Callable[[redis.Redis], Any]:
+        claim = conn.register_script(_CLAIM)
+        known: list[str] = []
+        checked = [0.0]
+
+        def take(conn: redis.Redis) -> Any:
+            if time.monotonic() - checked[0] >= _ACCOUNTS_RECHECK:  # `wagw accounts add|remove`
+                known[:] = [a.name for a in accounts.configured(self.settings)]
+                checked[0] = time.monotonic()
+            argv = [self.account.name, "1" if self.account.primary else "0", ",".join(known), _CLAIM_SCAN]
+            raw = claim(keys=[keys.FAKE_INBOUND, self.pending], args=argv, client=conn)
+            if raw is None:
+                self._stopping.wait(_CLAIM_IDLE)
+            return raw
+
+        return take
+
     def _handle(self, conn: redis.Redis, raw: Any) -> bool:
         """Handle one pending control message; False ends the connection."""
         try:
             data = json.loads(raw)
         except ValueError as error:
             return self._reject(conn, raw, f"invalid JSON: {error}")
+        named = data.get("account") if isinstance(data, dict) else None
+        if named is not None and named != self.account.name:
+            return self._reject(conn, raw, f"no account {named!r} is configured (WAGW_ACCOUNTS)")
         kind = data.get("type") if isinstance(data, dict) else None
         if kind == "crash":
             # Acknowledged first: a crash request must not crash every restart after it.
-            _acknowledge(conn, raw)
+            _acknowledge(conn, self.pending, raw)
             go_panic(self.settings, "inbound {'type': 'crash'}")
         if kind == "disconnect":
-            _acknowledge(conn, raw)
+            _acknowledge(conn, self.pending, raw)
             reason = data.get("reason") or "connect_failure"
             error_class, message = _STATE_ERRORS.get(reason, _STATE_ERRORS["connect_failure"])
             self._error = error_class(message.format(role=self.role))
@@ -218,7 +284,7 @@ class FakeBackend(Backend):
         if handler is None:  # outbound-only (a native host): inbound is the session's
             return False
         if event is None:  # not an event wagw delivers (a status update): acknowledged, dropped
-            _acknowledge(conn, raw)
+            _acknowledge(conn, self.pending, raw)
             return True
         try:
             handler(event)
@@ -226,7 +292,7 @@ class FakeBackend(Backend):
             logger.exception("fake backend: the event handler failed; the event stays pending")
             self._error = ConnectFailure(f"event handler failed: {error}")
             return False
-        _acknowledge(conn, raw)
+        _acknowledge(conn, self.pending, raw)
         return True
 
     def _reject(self, conn: redis.Redis, raw: Any, reason: str) -> bool:
@@ -236,14 +302,16 @@ class FakeBackend(Backend):
         with conn.pipeline(transaction=True) as pipe:
             pipe.rpush(keys.FAKE_REJECTED, record)
             pipe.ltrim(keys.FAKE_REJECTED, -1000, -1)
-            _acknowledge(pipe, raw)
+            _acknowledge(pipe, self.pending, raw)
             pipe.execute()
         return True
 
     # Outbound -------------------------------------------------------------------------
     def _call(self, op: str, args: dict[str, Any], targets: list[str]) -> None:
         """Record the call, then act out a crash/hang/fail target."""
-        record = {"role": self.role, "op": op, "args": args, "time": time.time()}
+        slot = slot_of_role(self.role.rpartition("/")[2])
+        record: dict[str, Any] = {"role": self.role, "account": self.account.name, "slot": slot, "op": op}
+        record.update(args=args, time=time.time())
         self._redis.rpush(keys.FAKE_SENT, json.dumps(record))
         users = {user_part(t) for t in targets if t}
         if CRASH in users:
@@ -455,7 +523,7 @@ class FakeBackend(Backend):
     def create_group(self, name: str, participants: list[str]) -> dict:
         self._call("create_group", {"name": name, "participants": list(participants)}, list(participants))
         jid = "120363" + str(int(_fake_id(name + secrets.token_hex(8), 12), 16) % 10**12).zfill(12) + "@g.us"
-        owner = f"{FAKE_PHONE}@s.whatsapp.net"
+        owner = f"{self.phone}@s.whatsapp.net"
         members = [results.participant(owner, "100000000000001@lid", True, True, None)]
         members += [results.participant(p, None, False, False, None) for p in participants]
         return results.group(jid, name, None, owner, time.time(), False, False, members)
@@ -511,7 +579,7 @@ class FakeBackend(Backend):
         return "120363" + str(int(_fake_id(code, 12), 16) % 10**12).zfill(12) + "@g.us"
 
     def _fake_group(self, jid: str) -> dict:
-        owner = f"{FAKE_PHONE}@s.whatsapp.net"
+        owner = f"{self.phone}@s.whatsapp.net"
         members = [
             results.participant(owner, "100000000000001@lid", True, True, None),
             results.participant("15551234567@s.whatsapp.net", "100000000000002@lid", False, False, "Alice"),

@@ -28,12 +28,12 @@ from pathlib import Path
 
 from loguru import logger
 
-from wagw import devices, keys
+from wagw import accounts, devices, keys
 from wagw.addresses import normalize_phone
 from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
-from wagw.names import SESSION, device_roles, pairing_name, slot_of_role
+from wagw.names import SESSION, pairing_name, slot_of_role
 from wagw.redisconn import connect
 
 # Extra time the parent grants the child past the pairing timeout before killing it.
@@ -44,19 +44,29 @@ class PairingError(Exception):
     pass
 
 
-def roles_for(settings: Settings, role: str) -> list[str]:
+def roles_for(settings: Settings, role: str, account_name: str | None = None) -> list[str]:
+    """The device roles `--role` (and `--account`) name, as the account spells them. A role
+    may also be given qualified (`sales/session`); `all` without an account is every account's."""
+    if "/" in role:
+        account_name, _, role = role.rpartition("/")
+    if role == "all" and account_name is None:
+        return [each for account in accounts.configured(settings) for each in account.roles()]
+    try:
+        account = accounts.find(settings, account_name)
+    except ValueError as error:
+        raise PairingError(str(error)) from None
     if role == "all":
-        return device_roles(settings.wa_workers)
+        return account.roles()
     slot = slot_of_role(role)
     if role != SESSION and slot is None:
         raise PairingError(f"unknown role {role!r}: use session, worker-N or all")
-    if slot is not None and slot > settings.wa_workers:
-        raise PairingError(f"{role} does not exist: WAGW_WA_WORKERS is {settings.wa_workers}")
-    return [role]
+    if slot is not None and slot > account.wa_workers:
+        raise PairingError(f"{role} does not exist: account {account.name} has {account.wa_workers} wa-worker slot(s)")
+    return [account.role(role)]
 
 
 def qr_png_path(settings: Settings, role: str) -> Path:
-    return settings.data_dir.resolve() / f"pair-{role}.png"
+    return settings.data_dir.resolve() / f"pair-{role.replace('/', '-')}.png"
 
 
 # The child -------------------------------------------------------------------------------
@@ -288,7 +298,7 @@ def pair_role(settings: Settings, conn, role: str, phone: str | None, force: boo
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        roles = roles_for(settings, getattr(args, "role", None) or SESSION)
+        roles = roles_for(settings, getattr(args, "role", None) or SESSION, getattr(args, "account", None))
         phone = _phone_argument(args.phone) if getattr(args, "phone", None) else None
     except PairingError as error:
         print(f"wagw pair: {error}", file=sys.stderr)

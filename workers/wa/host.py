@@ -41,9 +41,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from loguru import logger
 
+from wagw import accounts
 from wagw.devices import DeviceState, state_after
 from wagw.exitcodes import ExitCode
-from wagw.names import host_name, worker_role
 from wagw.procs import die_with_parent
 
 if TYPE_CHECKING:
@@ -62,10 +62,10 @@ def _claim_protocol_stdout() -> IO[str]:
 
 
 class Host:
-    def __init__(self, settings: Any, slot: int, replies: IO[str], events: IO[str]):
+    def __init__(self, settings: Any, slot: int, replies: IO[str], events: IO[str], account: str | None = None):
         self.settings = settings
         self.slot = slot
-        self.role = worker_role(slot)
+        self.role = accounts.find(settings, account).worker_role(slot)
         self.replies = replies
         self.events = events
         self.events_lock = threading.Lock()
@@ -215,9 +215,10 @@ def main() -> int:
 
     settings = Settings(_env_file=None, **hello["settings"])
     slot = int(hello["slot"])
-    configure_logging(settings, host_name(slot), wire=True)
+    account = accounts.find(settings, hello.get("account"))
+    configure_logging(settings, account.host_process(slot), wire=True)
     events = os.fdopen(int(hello["events_fd"]), "w", encoding="utf-8")
-    return Host(settings, slot, replies, events).run()
+    return Host(settings, slot, replies, events, account.name).run()
 
 
 if __name__ == "__main__":

@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from loguru import logger
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from rq.timeouts import JobTimeoutException
 
+from wagw import accounts
+from wagw.accounts import Account
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.logs import ChildOutput
-from wagw.names import host_name, worker_role
 from wagw.operations.args import InvalidArguments
 from wagw.whatsapp import backend as backend_errors
 
@@ -110,12 +111,20 @@ def settings_payload(settings: Settings) -> dict[str, Any]:
     """Settings as JSON-able values, secrets included: they travel over the host's stdin pipe."""
     payload: dict[str, Any] = {}
     for name, value in settings:
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, Path):
-            value = str(value)
-        payload[name] = value
+        payload[name] = _plain(value)
     return payload
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return {name: _plain(item) for name, item in value}
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _record(line: str) -> dict | None:
@@ -287,10 +296,12 @@ class _Incarnation:
 class HostClient:
     """Owns the native host of one wa-worker slot."""
 
-    def __init__(self, settings: Settings, slot: int, *, argv: list[str] | None = None):
+    def __init__(self, settings: Settings, slot: int, *, argv: list[str] | None = None, account: Account | None = None):
         self.settings = settings
         self.slot = slot
-        self.name = host_name(slot)
+        self.account = account or accounts.find(settings, None)
+        self.role = self.account.worker_role(slot)
+        self.name = self.account.host_process(slot)
         self.argv = argv or HOST_ARGV
         self._changed = threading.Condition()
         self._host: _Incarnation | None = None
@@ -534,7 +545,7 @@ class HostClient:
         )
 
     def _not_paired(self) -> SlotNotPaired:
-        return SlotNotPaired(f"slot {self.slot} is not paired: run `wagw pair --role {worker_role(self.slot)}`")
+        return SlotNotPaired(f"slot {self.slot} is not paired: run `wagw pair --role {self.role}`")
 
     # Spawning and burying (caller holds self._changed) -------------------------------
     def _spawn(self) -> None:
@@ -559,6 +570,7 @@ class HostClient:
             os.close(events_write)
         hello = {
             "slot": self.slot,
+            "account": self.account.name,
             "parent": os.getpid(),
             "events_fd": events_write,
             "settings": settings_payload(self.settings),
@@ -588,7 +600,7 @@ class HostClient:
         if host.state is DeviceState.UNPAIRED or returncode == ExitCode.NOT_PAIRED:
             self.state = DeviceState.UNPAIRED
             self._next_spawn = now + NOT_PAIRED_IDLE_RECHECK
-            logger.warning("slot {} is not paired: run `wagw pair --role {}`", self.slot, worker_role(self.slot))
+            logger.warning("slot {} is not paired: run `wagw pair --role {}`", self.slot, self.role)
             return
         self.state = DeviceState.OFFLINE  # until the next host starts
         if host.ever_connected:

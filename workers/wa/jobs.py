@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 
 from wagw import keys, metrics, operations, quarantine
-from wagw.names import host_name, wa_worker_name
+from wagw.accounts import DEFAULT, SINGLE_ACCOUNT, Account
 from wagw.operations import OPERATIONS, Operation
 from wagw.operations.args import InvalidArguments
 from workers.wa import downloads, media
@@ -56,7 +56,8 @@ class JobCounts:
     """wa job metrics added up in memory; the wa-worker writes them every couple of seconds in
     one round trip (a worker killed outright loses that much counting, never a job)."""
 
-    def __init__(self) -> None:
+    def __init__(self, account: str = DEFAULT) -> None:
+        self.account = account
         self._lock = threading.Lock()
         self._outcomes: Counter[tuple[str, str]] = Counter()
         self._seconds: dict[str, list[float]] = defaultdict(list)
@@ -74,10 +75,10 @@ class JobCounts:
             return
         pipe = conn.pipeline(transaction=False)
         for (operation, outcome), count in outcomes.items():
-            metrics.incr(pipe, "wa_jobs", count, operation=operation, outcome=outcome)
+            metrics.incr(pipe, "wa_jobs", count, operation=operation, outcome=outcome, account=self.account)
         for operation, samples in seconds.items():
             for sample in samples:
-                metrics.observe(pipe, "wa_job_seconds", sample, operation=operation)
+                metrics.observe(pipe, "wa_job_seconds", sample, operation=operation, account=self.account)
         try:
             pipe.execute()
         except RedisError as error:
@@ -96,14 +97,16 @@ class Runtime:
     resend_on_unknown: bool = False  # the current job's enqueuer accepts a resend (job meta)
     job_id: str | None = None  # the current job's id (a send's marker names it)
     counts: JobCounts = field(default_factory=JobCounts)
+    account: Account = SINGLE_ACCOUNT
     quarantines: quarantine.Checker = field(init=False)
 
     def __post_init__(self) -> None:
         self.quarantines = quarantine.Checker(self.conn)
+        self.counts.account = self.account.name
 
     @property
     def process(self) -> str:
-        return host_name(self.slot)
+        return self.account.host_process(self.slot)
 
     def begin(self, timeout: float | None, *, job_id: str | None = None, resend_on_unknown: bool = False) -> None:
         self.deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
@@ -150,7 +153,7 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         params = valid.model_dump()
         target = quarantine.Target.of(op.target_of(valid))
         runtime = _current()
-        runtime.quarantines.check(operation, target)
+        runtime.quarantines.check(runtime.account.scoped(operation), target)
         if operation in media.MEDIA:
             params = media.prepare(operation, params, runtime.settings, runtime.deadline)
         calling = True
@@ -220,7 +223,9 @@ def _mark_handed(runtime: Runtime, op: Operation) -> Callable[[], None] | None:
     ttl = math.ceil(((runtime.deadline or time.monotonic()) - time.monotonic() + HANDED_GRACE) * 1000)
 
     def mark() -> None:
-        runtime.conn.set(keys.SEND_HANDED.format(job_id=job_id), wa_worker_name(runtime.slot), px=max(1000, ttl))
+        runtime.conn.set(
+            keys.SEND_HANDED.format(job_id=job_id), runtime.account.wa_worker_process(runtime.slot), px=max(1000, ttl)
+        )
 
     return mark
 
@@ -237,21 +242,22 @@ def _unmark_handed(runtime: Runtime) -> None:
 
 def _count_crash(runtime: Runtime, operation: str, target: quarantine.Target | None, crash: HostCrashed) -> None:
     try:
+        account = runtime.account.name
         engaged = quarantine.record_crash(
             runtime.conn,
             runtime.settings,
-            operation,
+            runtime.account.scoped(operation),
             target=target,
             process=runtime.process,
             exit=crash.exit,
             panic=crash.panic,
         )
-        metrics.incr(runtime.conn, "native_host_crashes", operation=operation)
+        metrics.incr(runtime.conn, "native_host_crashes", operation=operation, account=account)
         runtime.quarantines.note(engaged)
         if engaged.poison:
-            metrics.incr(runtime.conn, "poisonings", operation=operation)
+            metrics.incr(runtime.conn, "poisonings", operation=operation, account=account)
         if engaged.quarantine:
-            metrics.incr(runtime.conn, "quarantines", operation=operation)
+            metrics.incr(runtime.conn, "quarantines", operation=operation, account=account)
     except RedisError as error:  # the job still fails with the crash; only the count is lost
         logger.error("could not record the native crash of {}: {}", operation, error)
 

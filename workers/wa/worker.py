@@ -34,10 +34,9 @@ from rq import Queue
 from rq.timeouts import UnixSignalDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
-from wagw import devices, keys, rqcompat
+from wagw import accounts, devices, rqcompat
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.exitcodes import ExitCode
-from wagw.names import wa_worker_name, worker_role
 from wagw.operations import JOB_PATHS, operation_of
 from wagw.redisconn import SERIALIZER, connect
 from wagw.scheduler.reaper import reap_orphaned_jobs
@@ -159,7 +158,7 @@ class WaWorker(SimpleWorker):
         host = self.runtime.host
         if not host.waiting_for_pairing:
             return
-        role = worker_role(self.runtime.slot)
+        role = self.runtime.host.role
         try:
             at = devices.paired_at(self.connection, [role]).get(role)
         except RedisError:
@@ -172,11 +171,11 @@ class WaWorker(SimpleWorker):
         super().request_stop(signum, frame)
 
 
-def publish_device_status(conn: Redis, slot: int, host: HostClient) -> None:
+def publish_device_status(conn: Redis, host: HostClient) -> None:
     status = host.status()
     devices.publish(
         conn,
-        worker_role(slot),
+        host.role,
         state=status["state"],
         paired=status["paired"],
         connected=status["connected"],
@@ -188,7 +187,7 @@ def publish_device_status(conn: Redis, slot: int, host: HostClient) -> None:
 def _status_loop(conn: Redis, runtime: wa.Runtime, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            publish_device_status(conn, runtime.slot, runtime.host)
+            publish_device_status(conn, runtime.host)
             runtime.counts.flush(conn)
         except Exception as error:  # Redis restarting: the next beat catches up
             logger.debug("device status not published: {}", error)
@@ -197,6 +196,11 @@ def _status_loop(conn: Redis, runtime: wa.Runtime, stop: threading.Event) -> Non
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     slot = int(args.slot)
+    try:
+        account = accounts.find(settings, getattr(args, "account", None))
+    except ValueError as error:
+        logger.error("wagw wa-worker: {}", error)
+        return ExitCode.CONFIG
     if not 1 <= slot < MAX_LINKED_DEVICES:
         logger.error(
             "--slot must be 1 to {} (WhatsApp links at most {} devices, one is the session)",
@@ -204,18 +208,21 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             MAX_LINKED_DEVICES,
         )
         return ExitCode.USAGE
-    if slot > settings.wa_workers:
+    if slot > account.wa_workers:
         logger.warning(
-            "slot {} is beyond WAGW_WA_WORKERS={}: it still needs its own paired device", slot, settings.wa_workers
+            "slot {} is beyond account {}'s {} wa-worker slot(s): it still needs its own paired device",
+            slot,
+            account.name,
+            account.wa_workers,
         )
     rqcompat.confine_jobs(JOB_PATHS)
     conn = connect(settings)
-    for job_id in reap_orphaned_jobs(conn, [keys.WA_QUEUE]):
+    for job_id in reap_orphaned_jobs(conn, account.queues):
         logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
 
-    host = HostClient(settings, slot)
+    host = HostClient(settings, slot, account=account)
     host.start()  # ~0.5-0.8 s of imports in the host, overlapping the worker's own start
-    runtime = wa.Runtime(settings=settings, conn=conn, host=host, slot=slot)
+    runtime = wa.Runtime(settings=settings, conn=conn, host=host, slot=slot, account=account)
     wa.bind(runtime)
     stop_status = threading.Event()
     threading.Thread(target=_status_loop, args=(conn, runtime, stop_status), name="device-status", daemon=True).start()
@@ -226,8 +233,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     # creates later, so the worker gets a pool of its own with the timeout set up front.
     worker_conn = connect(settings, socket_timeout=WORKER_TTL)
     worker = WaWorker(
-        [keys.WA_QUEUE],
-        name=f"{wa_worker_name(slot)}.{os.getpid()}",
+        account.queues,
+        name=f"{account.wa_worker_process(slot).replace('/', '.')}.{os.getpid()}",
         connection=worker_conn,
         serializer=SERIALIZER,
         runtime=runtime,
@@ -245,7 +252,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         host.stop()
         wa.bind(None)
         try:
-            publish_device_status(conn, slot, host)
+            publish_device_status(conn, host)
             runtime.counts.flush(conn)
         except Exception:
             pass

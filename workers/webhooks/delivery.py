@@ -24,8 +24,8 @@ from loguru import logger
 from rq import get_current_job
 
 from wagw import keys
-from wagw.webhooks.endpoints import Endpoint, configured_endpoints, resolve, shown_reference
-from wagw.webhooks.signing import delivery_headers, seal_key, seal_matches
+from wagw.webhooks.endpoints import Endpoint, configured_endpoints, shown_reference
+from wagw.webhooks.signing import delivery_headers, seal_matches
 from workers.webhooks import media
 from workers.webhooks.http import WebhookHttp
 from workers.webhooks.policy import Outcome, Verdict, retry_delay
@@ -66,9 +66,6 @@ class DeliveryContext:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-        self.secret = secret.encode()
-        self.seal_key = seal_key(self.secret)
         self.schedule = settings.retry_intervals
         self.endpoints = configured_endpoints(settings)
         self.http = WebhookHttp(settings.webhook_connect_timeout, settings.webhook_timeout)
@@ -86,7 +83,7 @@ class DeliveryContext:
         endpoint = self.endpoint(reference)
         if not isinstance(event_id, str) or not isinstance(body, str) or not isinstance(download, str | None):
             raise RefusedDelivery("deliver takes (endpoint_id, event_id, body, seal) as strings: nothing sent")
-        if not seal_matches(self.seal_key, endpoint.id, event_id, body, given, download):
+        if not seal_matches(endpoint.seal_key, endpoint.id, event_id, body, given, download):
             raise RefusedDelivery(
                 f"the seal of this delivery to {endpoint.shown} does not match its arguments: not made by the "
                 "session (forged or altered). Nothing sent, not retrying"
@@ -95,7 +92,11 @@ class DeliveryContext:
 
     def endpoint(self, reference: object) -> Endpoint:
         """The configured endpoint a job names (its first argument); RefusedDelivery if none."""
-        found = resolve(self.settings, reference) if isinstance(reference, str) else None
+        found = self.endpoints.get(reference) if isinstance(reference, str) else None
+        if found is None and isinstance(reference, str):
+            # An account added while this worker runs (`wagw accounts add`) has new endpoints.
+            self.endpoints = configured_endpoints(self.settings)
+            found = self.endpoints.get(reference)
         if found is None:
             raise RefusedDelivery(
                 f"unknown endpoint {shown_reference(self.settings, reference)!r} (not in this worker's "
@@ -105,7 +106,7 @@ class DeliveryContext:
 
     def attempt(self, endpoint: Endpoint, event_id: str, body: str, attempt: int) -> Outcome:
         raw = body.encode("utf-8")
-        headers = delivery_headers(self.secret, raw, event_id, attempt)
+        headers = delivery_headers(endpoint.secret, raw, event_id, attempt, account=endpoint.account)
         if (authorization := endpoint.authorization()) is not None:
             headers["Authorization"] = authorization
         return self.http.post(endpoint.url, raw, headers)

@@ -146,8 +146,8 @@ class DeliveryWorker(BaseWorker):
             LANE_THREADS,
         )
         try:
-            if self.settings.webhook_secret is None:
-                logger.warning("WAGW_WEBHOOK_SECRET is not set: deliveries stay queued until it is")
+            if not self.ctx.endpoints:
+                logger.warning("no webhook endpoints are configured here: deliveries stay queued until they are")
                 while not self._stopping.wait(IDLE_WAIT):
                     self._maintain()
                 return False

@@ -1,0 +1,193 @@
+"""Accounts: the WhatsApp phone numbers one daemon serves, and how each is spelled.
+
+An account owns a session device, its wa-worker slots (each its own linked device) and its
+queue `wa.<name>`; the first configured account also serves the queue `wa`. Redis, the
+scheduler, the webhook workers, the dashboard and the exporter are shared.
+
+The account named `default` keeps the single-account layout exactly (device roles `session`
+and `worker-N`, device stores in `<data dir>/devices/`, Redis keys): a data dir made before
+accounts existed keeps working untouched. Any other account qualifies its roles as
+`<name>/session`, `<name>/worker-N`, and its device stores live in `<data dir>/devices/<name>/`.
+With several accounts, per-account process names carry the account the same way
+(`sales/session`, `sales/wa-worker-1`, `sales/wa-worker-1/host`).
+
+Accounts added or removed with `wagw accounts add|remove` while wagw runs are recorded in
+`<data dir>/accounts.json` (wagw.supervisor.reconcile), on top of WAGW_ACCOUNTS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wagw import keys, names
+
+if TYPE_CHECKING:
+    from wagw.config import Settings
+
+DEFAULT = "default"
+NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
+OVERLAY_FILE = "accounts.json"
+
+
+def check_name(name: str) -> str:
+    if not NAME.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not an account name (lowercase letters, digits and inner hyphens, at most 32 characters)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    primary: bool  # the first configured account: also serves queue "wa"
+    several: bool  # more than one account is configured: process names carry the account
+    wa_workers: int
+
+    @property
+    def legacy(self) -> bool:
+        """Spelled as before accounts existed (roles, device stores, keys)."""
+        return self.name == DEFAULT
+
+    def _qualified(self, base: str) -> str:
+        return base if self.legacy else f"{self.name}/{base}"
+
+    # Device roles (persistent: Redis keys, device store paths, `wagw pair --role`) ---------
+    @property
+    def session_role(self) -> str:
+        return self._qualified(names.SESSION)
+
+    def worker_role(self, slot: int) -> str:
+        return self._qualified(names.worker_role(slot))
+
+    def roles(self) -> list[str]:
+        return [self._qualified(role) for role in names.device_roles(self.wa_workers)]
+
+    def role(self, base: str) -> str:
+        """`session` or `worker-N` as this account spells it."""
+        return self._qualified(base)
+
+    # Process names (display: status, log tags, crash records) ------------------------------
+    def process(self, base: str) -> str:
+        return f"{self.name}/{base}" if self.several else base
+
+    @property
+    def session_process(self) -> str:
+        return self.process(names.SESSION)
+
+    def wa_worker_process(self, slot: int) -> str:
+        return self.process(names.wa_worker_name(slot))
+
+    def host_process(self, slot: int) -> str:
+        return self.process(names.host_name(slot))
+
+    # Queues -----------------------------------------------------------------------------------
+    @property
+    def queue(self) -> str:
+        return queue_of(self.name)
+
+    @property
+    def queues(self) -> list[str]:
+        """What this account's wa-workers take jobs from, its own queue first."""
+        return [self.queue, keys.WA_QUEUE] if self.primary else [self.queue]
+
+    def scoped(self, operation: str) -> str:
+        """Per-account name of a quarantine scope: one account's crashes never fence another's."""
+        return self._qualified(operation)
+
+
+# The one account of an installation that never configured any.
+SINGLE_ACCOUNT = Account(DEFAULT, primary=True, several=False, wa_workers=1)
+
+
+def queue_of(account: str) -> str:
+    return f"{keys.WA_QUEUE}.{account}"
+
+
+def wa_queues(settings: Settings) -> list[str]:
+    """Every account's wa queue, `wa` first (it is served by the primary account)."""
+    return [keys.WA_QUEUE, *(account.queue for account in configured(settings))]
+
+
+def overlay_path(settings: Settings) -> Path:
+    return settings.data_dir / OVERLAY_FILE
+
+
+def read_overlay(settings: Settings) -> dict[str, list[str]]:
+    """{"added": [...], "removed": [...]} recorded by `wagw accounts`; empty when none."""
+    try:
+        raw = json.loads(overlay_path(settings).read_text())
+    except FileNotFoundError:
+        return {"added": [], "removed": []}
+    except ValueError as error:
+        raise ValueError(f"{overlay_path(settings)} is not valid JSON ({error}): fix or remove it") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{overlay_path(settings)} must hold a JSON object")
+    overlay = {}
+    for field in ("added", "removed"):
+        value = raw.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            raise ValueError(f"{overlay_path(settings)}: {field!r} must be a list of account names")
+        overlay[field] = [check_name(name) for name in value]
+    return overlay
+
+
+def configured_names(settings: Settings) -> list[str]:
+    """WAGW_ACCOUNTS with the accounts added and removed by `wagw accounts`, in order."""
+    overlay = read_overlay(settings)
+    names_ = [name for name in settings.accounts if name not in overlay["removed"]]
+    names_ += [name for name in overlay["added"] if name not in names_ and name not in overlay["removed"]]
+    return names_
+
+
+def configured(settings: Settings) -> list[Account]:
+    """Every account of this installation (all hosts), the primary first."""
+    all_names = configured_names(settings)
+    # Decided by WAGW_ACCOUNTS alone, so adding an account to a running daemon renames nothing.
+    several = len(settings.accounts) > 1
+    primary = settings.accounts[0]
+    return [
+        Account(
+            name,
+            primary=name == primary,
+            several=several or name not in settings.accounts,
+            wa_workers=settings.wa_workers_of(name),
+        )
+        for name in all_names
+    ]
+
+
+def find(settings: Settings, name: str | None) -> Account:
+    """The account `name`, or with None the only one; ValueError naming the choices."""
+    accounts = configured(settings)
+    if name is None:
+        if len(accounts) == 1:
+            return accounts[0]
+        raise ValueError(
+            f"several accounts are configured: say which with --account ({', '.join(a.name for a in accounts)})"
+        )
+    for account in accounts:
+        if account.name == name:
+            return account
+    raise ValueError(f"no account {name!r} is configured (WAGW_ACCOUNTS: {', '.join(a.name for a in accounts)})")
+
+
+def running(settings: Settings) -> list[Account]:
+    """The accounts this daemon runs: `wagw run --accounts` if given, else all of them."""
+    accounts = configured(settings)
+    if not settings.run_accounts:
+        return accounts
+    overlay = read_overlay(settings)
+    wanted = set(settings.run_accounts) | set(overlay["added"])
+    return [account for account in accounts if account.name in wanted]
+
+
+def of_role(settings: Settings, role: str) -> Account | None:
+    """The account a qualified device role belongs to."""
+    prefix, sep, _base = role.rpartition("/")
+    name = prefix if sep else DEFAULT
+    return next((account for account in configured(settings) if account.name == name), None)

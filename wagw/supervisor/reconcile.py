@@ -1,0 +1,136 @@
+"""`wagw accounts [list|add NAME|remove NAME]`, and how a running `wagw run` follows it.
+
+The change is recorded in `<data dir>/accounts.json` (wagw.accounts.read_overlay), on top of
+WAGW_ACCOUNTS, so it works whether or not wagw runs and lasts across restarts. The supervisor
+looks at that file every second (AccountWatch): a new account's children start, a removed
+one's stop, and every other process keeps its pid. A removed account's queue `wa.<name>` is
+left as it is: its jobs wait until the account is added back (docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from wagw import accounts
+from wagw.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    import argparse
+
+    from wagw.config import Settings
+    from wagw.supervisor.state import ChildSpec
+
+
+class AccountWatch:
+    """Tells the supervisor when the accounts file changed, and what to run then: the
+    accounts' children only (building the shared ones again would touch a live Redis)."""
+
+    def __init__(self, settings: Settings, desired: Callable[[], list[ChildSpec]]) -> None:
+        self.path = accounts.overlay_path(settings)
+        self.desired = desired
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def changed(self) -> bool:
+        stamp = self._stamp()
+        if stamp == self._seen:
+            return False
+        self._seen = stamp
+        return True
+
+
+def _write_overlay(settings: Settings, overlay: dict[str, list[str]]) -> None:
+    path = accounts.overlay_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(overlay, handle, indent=2)
+        handle.write("\n")
+    os.replace(temporary, path)  # the supervisor never reads half a file
+
+
+def add(settings: Settings, name: str) -> str:
+    accounts.check_name(name)
+    overlay = accounts.read_overlay(settings)
+    if name in accounts.configured_names(settings):
+        raise ValueError(f"account {name!r} is already configured")
+    if name in overlay["removed"]:
+        overlay["removed"].remove(name)
+    if name not in settings.accounts:
+        overlay["added"].append(name)
+    _write_overlay(settings, overlay)
+    return (
+        f"account {name} added: a running wagw starts its session and wa-worker(s) within seconds; "
+        f"link its devices with `wagw pair --account {name} --role all`"
+    )
+
+
+def remove(settings: Settings, name: str) -> str:
+    overlay = accounts.read_overlay(settings)
+    if name not in accounts.configured_names(settings):
+        raise ValueError(f"no account {name!r} is configured")
+    if name == settings.accounts[0]:
+        raise ValueError(
+            f"account {name!r} is the first of WAGW_ACCOUNTS and serves queue `wa`: "
+            "change WAGW_ACCOUNTS and restart instead"
+        )
+    if name in overlay["added"]:
+        overlay["added"].remove(name)
+    else:
+        overlay["removed"].append(name)
+    _write_overlay(settings, overlay)
+    return (
+        f"account {name} removed: a running wagw stops its processes; jobs still on queue "
+        f"{accounts.queue_of(name)} wait there until it is added again; its devices stay paired"
+    )
+
+
+def listing(settings: Settings) -> list[dict]:
+    overlay = accounts.read_overlay(settings)
+    return [
+        {
+            "name": account.name,
+            "primary": account.primary,
+            "queues": account.queues,
+            "wa_workers": account.wa_workers,
+            "roles": account.roles(),
+            "source": "accounts add" if account.name in overlay["added"] else "WAGW_ACCOUNTS",
+        }
+        for account in accounts.configured(settings)
+    ]
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    action = args.action
+    if action in ("add", "remove") and not args.name:
+        print(f"wagw accounts {action}: name the account", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        if action == "add":
+            print(add(settings, args.name))
+        elif action == "remove":
+            print(remove(settings, args.name))
+        elif args.json:
+            print(json.dumps(listing(settings), indent=2))
+        else:
+            for entry in listing(settings):
+                mark = " (first: also serves queue wa)" if entry["primary"] else ""
+                print(
+                    f"{entry['name']}{mark}: {entry['wa_workers']} wa-worker slot(s), "
+                    f"queue {entry['queues'][0]}, from {entry['source']}"
+                )
+    except ValueError as error:
+        print(f"wagw accounts: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    return ExitCode.OK
