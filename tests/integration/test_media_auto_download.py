@@ -185,3 +185,31 @@ def test_a_stock_rq_worker_follows_the_download_too(settings, receiver, redis_co
     assert body["payload"]["image"] == {"path": result["path"], "caption": "hi"}
     [request] = receiver.snapshot()
     assert request.attempt == 1
+
+
+def test_the_download_goes_to_the_receiving_accounts_queue(settings_env, receiver, redis_conn):
+    settings_env.setenv("WAGW_ACCOUNTS", "alpha,beta")
+    settings_env.setenv("WAGW_MEDIA_AUTO_DOWNLOAD", "true")
+    settings_env.setenv("WAGW_WEBHOOK_URLS", receiver.url)
+    settings_env.setenv("WAGW_WEBHOOK_SECRET", SECRET)
+    from wagw.config import Settings
+    from wagw.webhooks.endpoints import account_endpoints
+    from wagw.webhooks.signing import sealed
+
+    settings = Settings(_env_file=None)
+    beta = accounts.find(settings, "beta")
+    event = fake_inbound.to_event(
+        {"type": "message", "id": "3EBINT000007", "sender": ALICE, "media": {"kind": "audio"}}
+    )
+    assert event is not None
+    EventSink(settings, redis_conn, lambda: ME, account=beta)(event)
+    [(_id, fields)] = redis_conn.xrange("wagw:events")
+    download = Job.fetch(fields[b"download"].decode(), connection=redis_conn, serializer=SERIALIZER)
+    assert download.origin == "wa.beta" and redis_conn.lrange("rq:queue:wa.beta", 0, -1) == [download.id.encode()]
+    assert redis_conn.llen("rq:queue:wa") == 0 and redis_conn.llen("rq:queue:wa.alpha") == 0
+    queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
+    [delivery_job] = [Job.fetch(i, connection=redis_conn, serializer=SERIALIZER) for i in queue.job_ids]
+    [endpoint] = account_endpoints(settings, "beta").values()
+    assert delivery_job.args[4] == download.id and sealed(endpoint.seal_key, delivery_job.args)
+    [other] = account_endpoints(settings, "alpha").values()
+    assert not sealed(other.seal_key, (other.id, *delivery_job.args[1:]))  # not sendable as alpha's
