@@ -45,7 +45,7 @@ def undelivered_jobs(conn: Redis, payload_ids: set[str], endpoint_ids: list[str]
             if job is None or len(found) >= MAX_REPORTED:
                 continue
             try:
-                endpoint, event_id, body = job.args
+                endpoint, event_id, body = job.args[:3]
                 payload_id = json.loads(body).get("payload", {}).get("id")
             except (ValueError, TypeError, AttributeError):
                 continue

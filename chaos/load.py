@@ -91,6 +91,25 @@ MALFORMED_INBOUND = [  # each made unique by a number, so its rejection can be f
 ]
 
 
+MEDIA_KINDS = [
+    {"kind": "image", "mimetype": "image/jpeg", "caption": "chaos picture"},
+    {"kind": "audio", "mimetype": "audio/ogg; codecs=opus"},
+    {"kind": "document", "mimetype": "application/pdf", "filename": "chaos.pdf"},
+    {"kind": "video", "mimetype": "video/mp4"},
+    {"kind": "sticker", "mimetype": "image/webp"},
+]
+# One media message in 40 (about one every 40 s at 10 events/s) has a download that dies of a
+# real Go panic in its native host, on every attempt; another has expired.
+STAGED_DOWNLOADS = {57: "crash", 257: "expired"}
+
+
+def media_of(n: int) -> dict:
+    media = dict(MEDIA_KINDS[(n // 10) % len(MEDIA_KINDS)])
+    if n % 400 in STAGED_DOWNLOADS:
+        media["download"] = STAGED_DOWNLOADS[n % 400]
+    return media
+
+
 class InboundLoad(_Paced):
     def __init__(self, redis_url: str, rate: float, tag: str | None = None) -> None:
         super().__init__("inbound-load", rate)
@@ -103,6 +122,7 @@ class InboundLoad(_Paced):
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self._history: list[bytes] = []  # raw valid messages, for redeliveries
+        self.media: dict[str, str] = {}  # payload id -> "ok" | a staged download ("crash", "expired")
 
     def step(self) -> None:
         n = next(self._seq)
@@ -134,8 +154,14 @@ class InboundLoad(_Paced):
                 "text": f"chaos message {n}",
                 "timestamp": int(time.time()),
             }
+            if n % 10 == 7:  # a media message: with WAGW_MEDIA_AUTO_DOWNLOAD a wa-worker downloads it
+                data.pop("text")
+                data["media"] = media_of(n)
         raw = json.dumps(data).encode()
         self._push(message_id, raw)
+        if "media" in data:
+            with self._lock:
+                self.media.setdefault(message_id, data["media"].get("download", "ok"))
         if len(self._history) < 500:
             self._history.append(raw)
 
@@ -173,6 +199,10 @@ class InboundLoad(_Paced):
     def snapshot(self) -> tuple[dict[str, float], set[str]]:
         with self._lock:
             return dict(self.pushed), set(self.uncertain)
+
+    def media_snapshot(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self.media)
 
     def rejected_count(self) -> int:
         """How many of our malformed messages the fake backend rejected (wagw:fake:rejected)."""

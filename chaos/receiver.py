@@ -42,6 +42,7 @@ class Receipt:
     user_agent: str | None = None
     peer: str | None = None  # client address: which connection delivered it
     body_head: str | None = None  # the first bytes of a body that failed a check
+    media: str | None = None  # a media message: "path", "download_error", or what was wrong with it
     account: str | None = None  # the body's top-level "account"
     header_account: str | None = None  # X-Wagw-Account
     device_id: str | None = None  # the body's top-level "device_id"
@@ -137,12 +138,13 @@ class Receiver:
     # Requests ---------------------------------------------------------------------------
     def _answer(self, endpoint: str, body: bytes, headers, accepted: float, peer: str) -> tuple[int, dict[str, str]]:
         problem = check_signatures(self.secret, body, headers)
-        event_id = payload_id = event = account = device_id = None
+        event_id = payload_id = event = account = device_id = media = None
         try:
             data = json.loads(body)
             event_id, event = data.get("id"), data.get("event")
             account, device_id = data.get("account"), data.get("device_id")
             payload_id = (data.get("payload") or {}).get("id")
+            media = media_outcome(data.get("payload") or {})
         except (ValueError, AttributeError) as error:
             problem = problem or f"body is not a JSON object: {error}"
         with self._lock:
@@ -176,6 +178,7 @@ class Receiver:
                     account=account,
                     header_account=headers.get("X-Wagw-Account"),
                     device_id=device_id,
+                    media=media,
                 )
             )
         return status, extra
@@ -219,6 +222,24 @@ class Receiver:
 
     def dump(self) -> list[dict]:
         return [asdict(r) for r in self.snapshot()]
+
+
+def media_outcome(payload: dict) -> str | None:
+    """For a media message (WAGW_MEDIA_AUTO_DOWNLOAD on): "path" when its media field is the
+    local path (a string, or {path, caption}) and no download_error; "download_error" when it
+    kept the URL object and says why; anything else names what is wrong. None: not media."""
+    media = payload.get("media")
+    if not isinstance(media, dict) or not isinstance(media.get("kind"), str):
+        return None
+    field = payload.get(media["kind"])
+    has_path = isinstance(field, str) or (isinstance(field, dict) and isinstance(field.get("path"), str))
+    has_url = isinstance(field, dict) and isinstance(field.get("url"), str)
+    error = payload.get("download_error")
+    if has_path and not has_url and error is None:
+        return "path"
+    if has_url and not has_path and isinstance(error, str) and error:
+        return "download_error"
+    return "malformed: " + ("path and download_error" if has_path else "neither path nor download_error")
 
 
 def _free_port() -> int:

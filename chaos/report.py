@@ -64,6 +64,9 @@ class RunRecord:
     sends_total: int = 0  # the load's send_text calls the fake backend got
     sends_twice: dict = field(default_factory=dict)  # text -> times, for the texts it got more than once
     notes: list[str] = field(default_factory=list)
+    # Media messages pushed (WAGW_MEDIA_AUTO_DOWNLOAD): payload id -> "ok" or the download staged
+    # for it ("crash": a real Go panic on every attempt, "expired").
+    media: dict = field(default_factory=dict)
 
 
 def _is_2xx(receipt: dict) -> bool:
@@ -294,6 +297,7 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
             ),
             None,
         )
+        staged = owner is None and crash["operation"] == "download_media" and "crash" in record.media.values()
         panic = crash.get("panic") or ""
         crashes.append(
             {
@@ -303,12 +307,42 @@ def job_figures(record: RunRecord, wa_kills: list[float]) -> tuple[dict, list[di
                 "exit": crash.get("exit"),
                 "panic": next((line for line in panic.splitlines() if "panic" in line), panic[:120]),
                 "job_id": owner["id"] if owner else None,
-                "job_end": job_outcome(owner) if owner else "no crash job was running: unattributed",
+                "job_end": job_outcome(owner)
+                if owner
+                else "a media download staged to crash"
+                if staged
+                else "no crash job was running: unattributed",
             }
         )
-        if owner is None and len(problems) < 20:
+        if owner is None and not staged and len(problems) < 20:
             problems.append(f"native crash of {crash['operation']} at {crash['time']:.3f} outside any crash job")
     return by_kind, crashes, problems
+
+
+def media_figures(record: RunRecord) -> dict:
+    """Per endpoint, how the media messages' first 2xx bodies carried their download: the
+    path, or the URL with download_error; a staged crash or expiry must never have a path,
+    and every body must have exactly one of the two."""
+    figures: dict = {"pushed": len(record.media), "staged": _count(v for v in record.media.values() if v != "ok")}
+    problems: list[str] = []
+    for endpoint in record.endpoints:
+        seen: dict[str, str] = {}
+        for r in sorted(record.receipts, key=lambda r: r["time"]):
+            if r["endpoint"] == endpoint and _is_2xx(r) and r["payload_id"] in record.media:
+                seen.setdefault(r["payload_id"], r.get("media") or "malformed: not a media body")
+        figures[endpoint] = {
+            "with_path": sum(1 for v in seen.values() if v == "path"),
+            "with_download_error": sum(1 for v in seen.values() if v == "download_error"),
+            "staged_with_download_error": sum(
+                1 for p, v in seen.items() if v == "download_error" and record.media[p] != "ok"
+            ),
+        }
+        for payload_id, outcome in seen.items():
+            wrong = outcome.startswith("malformed") or (record.media[payload_id] != "ok" and outcome == "path")
+            if wrong and len(problems) < 10:
+                problems.append(f"{endpoint}: {payload_id} ({record.media[payload_id]}): {outcome}")
+    figures["problems"] = problems
+    return figures
 
 
 def collateral_failures(record: RunRecord) -> int:
@@ -381,6 +415,7 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
     collateral = collateral_failures(record)
     lane_targets = crash_targets(record)
     repeated = sends_repeated(record)
+    media = media_figures(record)
     targets = [
         _target(
             "0 lost",
@@ -435,6 +470,16 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             f"{longest.get('kills')} kills, {longest.get('unresolved')} replacements never seen running",
         ),
         _target(
+            "media delivered with their path or download_error (staged crash/expiry: download_error)",
+            not media["problems"] and (not record.media or all(media[e]["with_path"] for e in record.endpoints)),
+            "; ".join(
+                f"{e}: {media[e]['with_path']} with path, {media[e]['with_download_error']} with download_error "
+                f"({media[e]['staged_with_download_error']} staged)"
+                for e in record.endpoints
+            )
+            + (f"; {'; '.join(media['problems'][:3])}" if media["problems"] else ""),
+        ),
+        _target(
             "malformed inbound rejected",
             record.malformed_rejected == record.malformed_in,
             f"{record.malformed_rejected}/{record.malformed_in} rejected",
@@ -453,6 +498,7 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             "uncertain_pushes": len(record.uncertain),
             "webhook_deliveries_failed": record.webhook_failed,
             "endpoints": endpoints,
+            "media": media,
         },
         "delivery_delay_max_s": max((e["delay_max_s"] or 0 for e in endpoints.values()), default=None),
         "jobs": {
@@ -526,6 +572,9 @@ def render(report: dict) -> str:
     add(f"{'  + redeliveries of earlier events':<44}{ev['redelivered_in']:>10}")
     add(f"{'  + malformed (rejected)':<44}{ev['malformed_in']:>6} ({ev['malformed_rejected']})")
     add(f"{'deliveries left failed in RQ':<44}{ev['webhook_deliveries_failed']:>10}")
+    if ev.get("media", {}).get("pushed"):
+        staged = ", ".join(f"{k} {v}" for k, v in ev["media"]["staged"].items())
+        add(f"{'media messages among them (auto-download)':<44}{ev['media']['pushed']:>10}  (staged: {staged or '-'})")
     add("")
     names = list(ev["endpoints"])
     add(f"{'per endpoint':<44}" + "".join(f"{n:>14}" for n in names))
@@ -554,6 +603,12 @@ def render(report: dict) -> str:
             f"{'    of which delivered after the restart':<44}"
             + "".join(f"{ev['endpoints'][n]['across_restart']['delivered_after_restart']:>14}" for n in names)
         )
+    if ev.get("media", {}).get("pushed"):
+        for key, label in [
+            ("with_path", "media delivered with the local path"),
+            ("with_download_error", "media delivered with download_error"),
+        ]:
+            add(f"{'  ' + label:<44}" + "".join(f"{ev['media'][n][key]!s:>14}" for n in names))
     add(
         f"{'  answers':<44}"
         + "  ".join(",".join(f"{s}:{c}" for s, c in ev["endpoints"][n]["answers"].items()) for n in names)

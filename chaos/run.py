@@ -125,6 +125,9 @@ def daemon_env(receiver: Receiver, secret: str) -> dict[str, str]:
         "WAGW_QUARANTINE_WINDOW": "30",
         "WAGW_QUARANTINE_DURATION": "8",
         "WAGW_LOG_LEVEL": "INFO",
+        # Media messages are downloaded by the wa-workers and delivered with their path (or,
+        # for the ones staged to crash or expire, the URL and download_error).
+        "WAGW_MEDIA_AUTO_DOWNLOAD": "true",
     }
 
 
@@ -500,6 +503,7 @@ class ChaosRun:
             endpoints=ENDPOINTS,
             pushed=pushed,
             uncertain=uncertain,
+            media=self.inbound.media_snapshot(),
             redelivered=self.inbound.redelivered,
             malformed_in=len(self.inbound.malformed),
             malformed_rejected=-1 if self.malformed_rejected is None else self.malformed_rejected,

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     # Seconds a file download_media stored stays in the media folder; older ones are removed
     # by the wa-workers (docs/jobs.md "download_media").
     media_retention: int = Field(604_800, gt=0)
+    # Download each inbound media message in a wa-worker (download_media) and deliver its
+    # webhooks with the local path, as go-whatsapp-web-multidevice's auto-download does
+    # (docs/webhooks.md "Media auto-download"). The session never downloads.
+    media_auto_download: bool = False
     # Media URLs may point at loopback, private, link-local or metadata addresses.
     fetch_private: bool = False
     # The WhatsApp accounts (wagw.accounts); the first also serves queue "wa".

@@ -217,3 +217,61 @@ def test_a_send_cut_by_a_worker_kill_ends_outcome_unknown_and_no_text_may_arrive
     built = report.build(record)
     target = next(t for t in built["targets"] if t["target"].startswith("no send attempted again"))
     assert not target["ok"] and "1 of 40 sends reached the backend twice" in target["detail"]
+
+
+def _media_receipt(payload_id, media, at=2.0, status=200):
+    return {**_receipt("a", "E" + payload_id, payload_id, status, at), "media": media}
+
+
+def test_media_bodies_are_counted_by_what_they_carried():
+    pushed = {"M1": 1.0, "M2": 1.0, "M3": 1.0, "M4": 1.0}
+    record = _record(
+        [
+            _media_receipt("M1", "path"),
+            _media_receipt("M2", "download_error"),  # staged crash: as it must be
+            _media_receipt("M3", "path"),  # staged expiry, yet a path: wrong
+            _media_receipt("M4", "download_error", status=503),  # not a 2xx: not counted
+            _media_receipt("M4", "malformed: neither path nor download_error", at=3.0),
+        ],
+        pushed,
+    )
+    record.media = {"M1": "ok", "M2": "crash", "M3": "expired", "M4": "ok"}
+    figures = report.media_figures(record)
+    assert figures["pushed"] == 4 and figures["staged"] == {"crash": 1, "expired": 1}
+    assert figures["a"] == {"with_path": 2, "with_download_error": 1, "staged_with_download_error": 1}
+    assert len(figures["problems"]) == 2
+    assert "M3 (expired): path" in figures["problems"][0] and "M4 (ok): malformed" in figures["problems"][1]
+    target = next(t for t in report.build(record)["targets"] if t["target"].startswith("media delivered"))
+    assert not target["ok"]
+    record.receipts = record.receipts[:2]
+    record.media = {"M1": "ok", "M2": "crash"}
+    target = next(t for t in report.build(record)["targets"] if t["target"].startswith("media delivered"))
+    assert target["ok"], target
+
+
+def test_a_download_media_crash_is_the_media_lanes_only_when_it_staged_one():
+    crash = {
+        "time": 5.0,
+        "operation": "download_media",
+        "process": "wa-worker-1",
+        "exit": "SIGABRT",
+        "panic": "panic: x",
+    }
+    record = _record([], {}, crashes=[crash])
+    _kinds, crashes, problems = report.job_figures(record, [])
+    assert problems and crashes[0]["job_end"].endswith("unattributed")
+    record.media = {"M1": "crash"}
+    _kinds, crashes, problems = report.job_figures(record, [])
+    assert not problems and crashes[0]["job_end"] == "a media download staged to crash"
+
+
+def test_the_receiver_reads_a_media_body():
+    from chaos.receiver import media_outcome
+
+    media = {"kind": "image", "direct_path": "/v/x"}
+    assert media_outcome({"body": "hi"}) is None
+    assert media_outcome({"media": media, "image": "/srv/media/a.jpg"}) == "path"
+    assert media_outcome({"media": media, "image": {"path": "/srv/media/a.jpg", "caption": "c"}}) == "path"
+    assert media_outcome({"media": media, "image": {"url": "https://x"}, "download_error": "410"}) == "download_error"
+    assert media_outcome({"media": media, "image": {"url": "https://x"}}).startswith("malformed")
+    assert media_outcome({"media": media, "image": "/p", "download_error": "x"}).startswith("malformed")

@@ -22,7 +22,7 @@ from wagw import keys, metrics
 from wagw.accounts import Account
 from wagw.config import Settings
 from wagw.events import InboundEvent, build_body, non_ad
-from wagw.webhooks.enqueue import enqueue_deliveries
+from wagw.webhooks.enqueue import auto_download_media, enqueue_deliveries, enqueue_download
 
 # How long to keep retrying Redis for one event before giving up on it.
 REDIS_RETRY_SECONDS = 60.0
@@ -57,11 +57,12 @@ class EventSink:
 
     def __call__(self, event: InboundEvent) -> None:
         event_id, body = build_body(event, self.device_id(), self.account.name)
+        media = auto_download_media(self.settings, event.payload)
         deadline = time.monotonic() + REDIS_RETRY_SECONDS
         pause = 0.05
         while True:
             try:
-                stored = self._store(event_id, event.event, body, event.payload.get("chat_id"))
+                stored = self._store(event_id, event.event, body, event.payload.get("chat_id"), media)
                 break
             except (redis.ConnectionError, redis.TimeoutError) as error:
                 if self._stopping() or time.monotonic() >= deadline:
@@ -81,7 +82,7 @@ class EventSink:
             logger.info("event {} {} already stored: duplicate dropped", event.event, event_id)
             metrics.incr(self.conn, "events_duplicate", event=event.event, account=self.account.name)
 
-    def _store(self, event_id: str, name: str, body: str, chat: str | None) -> bool:
+    def _store(self, event_id: str, name: str, body: str, chat: str | None, media: dict | None = None) -> bool:
         seen = keys.EVENT_SEEN.format(event_id=event_id)
         with self.conn.pipeline(transaction=True) as pipe:
             try:
@@ -90,13 +91,20 @@ class EventSink:
                     return False
                 pipe.multi()
                 pipe.set(seen, "1", ex=self.settings.dedup_ttl)
-                pipe.xadd(
-                    keys.EVENTS_STREAM,
-                    {"id": event_id, "name": name, "event": body},
-                    maxlen=self.settings.events_maxlen,
-                    approximate=True,
+                entry = {"id": event_id, "name": name, "event": body}
+                # WAGW_MEDIA_AUTO_DOWNLOAD: a wa-worker of this account downloads it; the
+                # deliveries follow that job.
+                download = (
+                    enqueue_download(pipe, self.settings, event_id, media, queue=self.account.queue)
+                    if media is not None
+                    else None
                 )
-                enqueue_deliveries(pipe, self.settings, event_id, name, body, chat, account=self.account.name)
+                if download is not None:
+                    entry["download"] = download
+                pipe.xadd(keys.EVENTS_STREAM, entry, maxlen=self.settings.events_maxlen, approximate=True)  # type: ignore[arg-type]
+                enqueue_deliveries(
+                    pipe, self.settings, event_id, name, body, chat, account=self.account.name, download=download
+                )
                 metrics.incr(
                     pipe, "events_received", event=name, account=self.account.name
                 )  # counted with the event, in the same EXEC

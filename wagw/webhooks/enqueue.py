@@ -17,6 +17,8 @@ from rq import Retry
 from wagw import keys, rqcompat
 from wagw.accounts import DEFAULT
 from wagw.addresses import GROUP_SERVER
+from wagw.events import MEDIA_KINDS
+from wagw.operations import OPERATIONS
 from wagw.webhooks.endpoints import account_endpoints
 from wagw.webhooks.signing import seal
 
@@ -63,6 +65,7 @@ def enqueue_deliveries(
     chat: str | None = None,
     *,
     account: str = DEFAULT,
+    download: str | None = None,
 ) -> int:
     """Queue one deliver job per configured endpoint on `pipe` (the caller executes it).
 
@@ -70,6 +73,9 @@ def enqueue_deliveries(
     queue list, the set of queues; tests/unit/test_webhook_enqueue.py compares the two), but
     builds it directly (rqcompat.enqueue_calls): this runs on the session's event thread, once
     per event, where rq's generic path costs several times more.
+
+    `download`: the id of the event's download_media job (enqueue_download): each delivery
+    carries it as a fifth argument, under the seal, and its body follows that job's outcome.
     """
     endpoints = account_endpoints(settings, account).values()
     if not endpoints or not wants(settings, event_name, chat):
@@ -81,13 +87,57 @@ def enqueue_deliveries(
         [
             (
                 DELIVER,
-                (endpoint.id, event_id, body, seal(endpoint.seal_key, endpoint.id, event_id, body)),
+                (endpoint.id, event_id, body, seal(endpoint.seal_key, endpoint.id, event_id, body))
+                if download is None
+                else (
+                    endpoint.id,
+                    event_id,
+                    body,
+                    seal(endpoint.seal_key, endpoint.id, event_id, body, download),
+                    download,
+                ),
                 f"{event_name} {event_id} -> {endpoint.shown}",
             )
             for endpoint in endpoints
         ],
     )
     return len(endpoints)
+
+
+def auto_download_media(settings: Settings, payload: dict) -> dict | None:
+    """The event's `media` object when WAGW_MEDIA_AUTO_DOWNLOAD has it downloaded: a message
+    whose media object (under its kind) has a `media` object download_media accepts."""
+    if not settings.media_auto_download:
+        return None
+    media = payload.get("media")
+    if not isinstance(media, dict) or media.get("kind") not in MEDIA_KINDS:
+        return None
+    return media if isinstance(payload.get(media["kind"]), dict) else None
+
+
+def download_keep(settings: Settings) -> int:
+    """Seconds a download job (and its result or failure) is kept: as long as a delivery that
+    follows it may still be retried (the retry schedule, jittered up to +25 %), and a day
+    more. About 7 KB each in Redis (job and result), so not for the failed registry's two
+    weeks: a delivery replayed later finds it gone and goes with download_error."""
+    return math.ceil(sum(settings.retry_intervals) * 1.25) + 86_400
+
+
+def enqueue_download(pipe: Pipeline, settings: Settings, event_id: str, media: dict, queue: str = keys.WA_QUEUE) -> str:
+    """Queue `workers.wa.download_media(media)` on the account's wa queue, on `pipe`, with the
+    operation's timeout and Retry (a wa-worker of the account that received the event
+    downloads it, with its own device; the session never does). Returns the job id the
+    deliveries name."""
+    op = OPERATIONS["download_media"]
+    fields = rqcompat.queued_job_fields(
+        queue,
+        timeout=op.timeout,
+        retry=Retry(max=op.retries, interval=[op.interval] * op.retries),
+        result_ttl=download_keep(settings),
+        failure_ttl=download_keep(settings),
+    )
+    [job_id] = rqcompat.enqueue_calls(pipe, queue, fields, [(op.path, (media,), f"download_media {event_id}")])
+    return job_id
 
 
 _fixed: tuple[tuple, dict] | None = None

@@ -97,22 +97,34 @@ def seal_key(secret: bytes) -> bytes:
     return hmac.new(secret, _SEAL_PURPOSE, hashlib.sha256).digest()
 
 
-def seal(key: bytes, endpoint_id: str, event_id: str, body: str) -> str:
-    """The seal of one delivery job (lengths first, so no two argument lists read the same)."""
+def seal(key: bytes, endpoint_id: str, event_id: str, body: str, download: str | None = None) -> str:
+    """The seal of one delivery job (lengths first, so no two argument lists read the same).
+
+    `download` is the id of the download_media job whose outcome the delivery's body follows
+    (WAGW_MEDIA_AUTO_DOWNLOAD, docs/webhooks.md): sealed too, behind a prefix no seal without
+    it can start with (those start with a digit), so it can be neither added, removed nor
+    changed."""
     head = f"{len(endpoint_id)}:{endpoint_id}{len(event_id)}:{event_id}"
+    if download is not None:
+        head = f"d{len(download)}:{download}" + head
     return hmac.new(key, head.encode() + body.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def seal_matches(key: bytes, endpoint_id: str, event_id: str, body: str, given: object) -> bool:
-    return isinstance(given, str) and hmac.compare_digest(seal(key, endpoint_id, event_id, body), given)
+def seal_matches(
+    key: bytes, endpoint_id: str, event_id: str, body: str, given: object, download: str | None = None
+) -> bool:
+    return isinstance(given, str) and hmac.compare_digest(seal(key, endpoint_id, event_id, body, download), given)
 
 
 def sealed(key: bytes, args: object) -> bool:
-    """True when a delivery job's arguments are (endpoint_id, event_id, body, seal) with a
-    seal that matches: the session made this job."""
-    if not isinstance(args, list | tuple) or len(args) != 4:
+    """True when a delivery job's arguments are (endpoint_id, event_id, body, seal), or those
+    and a download job id, with a seal that matches: the session made this job."""
+    if not isinstance(args, list | tuple) or len(args) not in (4, 5):
         return False
-    endpoint_id, event_id, body, given = args
+    endpoint_id, event_id, body, given = args[:4]
+    download = args[4] if len(args) == 5 else None
+    if download is not None and not isinstance(download, str):
+        return False
     return all(isinstance(a, str) for a in (endpoint_id, event_id, body)) and seal_matches(
-        key, endpoint_id, event_id, body, given
+        key, endpoint_id, event_id, body, given, download
     )

@@ -6,7 +6,8 @@ they match what the neonize backend produces for the same thing):
     {"type": "message", "id", "chat", "sender", "push_name", "text", "timestamp",
      "is_from_me", "chat_alt", "sender_alt", "reply_to", "quoted_text", "forwarded",
      "view_once", "media": {"kind": "image"|"video"|"audio"|"document"|"sticker"|"video_note",
-                            "url", "mimetype", "caption", "filename", ...},
+                            "url", "mimetype", "caption", "filename", ...,
+                            "download": "crash"|"hang"|"fail"|"expired"},
      "poll": {"question", "options": [...], "max_answers"},
      "location": {"latitude", "longitude", "name", "address"},
      "live_location": {"latitude", "longitude"},
@@ -113,6 +114,8 @@ def _people(data: dict) -> dict[str, Any]:
 # The fake's media: bytes derived from a 32-byte media key, so that download_media on the
 # fake returns deterministic content whose sha256 is the event's file_sha256.
 FAKE_MEDIA_PREFIX = "/v/t62.fake/"
+# `"media": {…, "download": <one of these>}` stages what download_media meets for it.
+STAGED_DOWNLOADS = ("crash", "hang", "fail", "expired")
 
 
 def fake_media_bytes(media_key: bytes, length: int) -> bytes:
@@ -147,10 +150,18 @@ def _media(data: dict, message_id: str = "") -> tuple[str, dict] | None:
     kind = media.get("kind")
     if kind not in events.MEDIA_KINDS:
         raise Malformed(f"'media.kind' must be one of {', '.join(events.MEDIA_KINDS)}")
-    obj = {k: v for k, v in media.items() if k != "kind"}
+    obj = {k: v for k, v in media.items() if k not in ("kind", "download")}
     if "mimetype" in obj:
         obj["mime_type"] = obj.pop("mimetype")
     obj.update(fake_media(message_id, kind))
+    staged = media.get("download")
+    if staged is not None:
+        # The fake's download_media conventions (docs/jobs.md): this message's media crashes
+        # the host with a real Go panic, hangs, fails or has expired when downloaded.
+        if staged not in STAGED_DOWNLOADS:
+            raise Malformed(f"'media.download' must be one of {', '.join(STAGED_DOWNLOADS)}")
+        obj["direct_path"] = f"{FAKE_MEDIA_PREFIX}{staged}.enc"
+        obj["url"] = f"https://mmg.whatsapp.net{obj['direct_path']}?ccb=11-4&oh=fake&oe=fake"
     return kind, obj
 
 

@@ -26,6 +26,7 @@ from rq import get_current_job
 from wagw import keys
 from wagw.webhooks.endpoints import Endpoint, configured_endpoints, shown_reference
 from wagw.webhooks.signing import delivery_headers, seal_matches
+from workers.webhooks import media
 from workers.webhooks.http import WebhookHttp
 from workers.webhooks.policy import Outcome, Verdict, retry_delay
 
@@ -69,24 +70,25 @@ class DeliveryContext:
         self.endpoints = configured_endpoints(settings)
         self.http = WebhookHttp(settings.webhook_connect_timeout, settings.webhook_timeout)
 
-    def admit(self, args: object) -> tuple[Endpoint, str, str]:
-        """(endpoint, event id, body) of a delivery job's arguments, or RefusedDelivery: before
-        anything is signed or sent, and before a lane exists for it."""
-        if not isinstance(args, list | tuple) or len(args) != 4 or args[3] is None:
+    def admit(self, args: object) -> tuple[Endpoint, str, str, str | None]:
+        """(endpoint, event id, body, download job id or None) of a delivery job's arguments, or
+        RefusedDelivery: before anything is signed or sent, and before a lane exists for it."""
+        if not isinstance(args, list | tuple) or len(args) not in (4, 5) or args[3] is None:
             raise RefusedDelivery(
                 "not a sealed delivery job (endpoint_id, event_id, body, seal): forged, or queued by a wagw "
                 "older than the seal; its event is still in the event log. Nothing sent, not retrying"
             )
-        reference, event_id, body, given = args
+        reference, event_id, body, given = args[:4]
+        download = args[4] if len(args) == 5 else None
         endpoint = self.endpoint(reference)
-        if not isinstance(event_id, str) or not isinstance(body, str):
+        if not isinstance(event_id, str) or not isinstance(body, str) or not isinstance(download, str | None):
             raise RefusedDelivery("deliver takes (endpoint_id, event_id, body, seal) as strings: nothing sent")
-        if not seal_matches(endpoint.seal_key, endpoint.id, event_id, body, given):
+        if not seal_matches(endpoint.seal_key, endpoint.id, event_id, body, given, download):
             raise RefusedDelivery(
                 f"the seal of this delivery to {endpoint.shown} does not match its arguments: not made by the "
                 "session (forged or altered). Nothing sent, not retrying"
             )
-        return endpoint, event_id, body
+        return endpoint, event_id, body, download
 
     def endpoint(self, reference: object) -> Endpoint:
         """The configured endpoint a job names (its first argument); RefusedDelivery if none."""
@@ -175,20 +177,32 @@ def log_attempt(endpoint: Endpoint, event_id: str, attempt: int, outcome: Outcom
 # ---- the job function -----------------------------------------------------------------------------
 
 
-def deliver(endpoint_id: str, event_id: str, body: str, seal: str | None = None) -> dict:
+def deliver(endpoint_id: str, event_id: str, body: str, seal: str | None = None, download: str | None = None) -> dict:
     """POST the event body to one configured endpoint, signed. Under a stock RQ worker: a
     retryable failure raises DeliveryRetry with the job's next interval set to the jittered
     backoff (or Retry-After); a final one, or an endpoint this worker does not know, raises
-    DeliveryFailed with the retries set to zero."""
+    DeliveryFailed with the retries set to zero. A delivery that follows a media download
+    still running (`download`, WAGW_MEDIA_AUTO_DOWNLOAD) raises DeliveryRetry without
+    spending a try."""
     ctx = context()
     job = get_current_job()
+    args = (endpoint_id, event_id, body, seal) if download is None else (endpoint_id, event_id, body, seal, download)
     try:
-        endpoint, event_id, body = ctx.admit((endpoint_id, event_id, body, seal))
+        endpoint, event_id, body, download = ctx.admit(args)
     except RefusedDelivery as error:
         if job is not None:
             job.retries_left = 0
         logger.error("webhook job {} refused: {}", job.id if job is not None else "-", error)
         raise DeliveryFailed(str(error)) from None
+    if download is not None:
+        if job is None:
+            raise DeliveryRetry(f"event {event_id} follows a media download: deliver it as an RQ job")
+        followed = media.follow(job.connection, ctx.settings, body, download, job.created_at)
+        if isinstance(followed, media.Pending):
+            job.retries_left = (job.retries_left or 0) + 1  # RQ's retry takes it back: no try spent
+            job.retry_intervals = [media.retry_interval(followed)]
+            raise DeliveryRetry(f"event {event_id} waits for its media download (not an attempt)")
+        body = followed
     attempt = attempt_number(job)
     marker = delivered_key(endpoint, event_id)
     if job is not None and job.connection.exists(marker):

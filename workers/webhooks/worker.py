@@ -41,7 +41,7 @@ from wagw import keys, metrics, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 from wagw.webhooks.enqueue import DELIVERABLE, DELIVERED_TTL
-from workers.webhooks import delivery
+from workers.webhooks import delivery, media
 from workers.webhooks.lanes import THREADS as LANE_THREADS
 from workers.webhooks.lanes import Lane
 from workers.webhooks.policy import Outcome, Verdict, due_timestamp, retry_delay, snippet
@@ -237,12 +237,23 @@ class DeliveryWorker(BaseWorker):
             reason = rqcompat.refusal(job, DELIVERABLE)
             if reason is not None:
                 raise ValueError(reason)
-            endpoint, event_id, body = self.ctx.admit(job.args)
+            endpoint, event_id, body, download = self.ctx.admit(job.args)
         except Exception as error:  # a malformed job fails, it never stops the worker
             flight.action, flight.error = "invalid", str(error)
             return flight
         flight.endpoint, flight.event_id, flight.body = endpoint, str(event_id), body
         flight.attempt = delivery.attempt_number(job)
+        if download is not None:  # WAGW_MEDIA_AUTO_DOWNLOAD: the body follows the download job
+            try:
+                followed = media.follow(self.connection, self.settings, body, download, job.created_at)
+            except Exception as error:  # a bug here must not lose the event: it goes without the file
+                # The type only: a traceback here could quote the body (message content).
+                logger.error("webhook {}: could not read its media download: {}", flight.event_id, type(error).__name__)
+                followed = media.with_error(body, f"the download's outcome could not be read: {type(error).__name__}")
+            if isinstance(followed, media.Pending):
+                flight.action, flight.delay = "defer", followed.delay
+            else:
+                flight.body = followed
         return flight
 
     def _lane(self, endpoint: Endpoint) -> Lane:
