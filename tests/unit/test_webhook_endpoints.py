@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 
 import pytest
 
 from wagw import keys
-from wagw.config import Settings
-from wagw.webhooks.endpoints import Endpoint, configured_endpoints, redact, resolve, shown_reference
-from workers.webhooks.delivery import delivered_key
+from wagw.config import AccountOverrides, Settings
+from wagw.webhooks.endpoints import Endpoint, account_endpoints, configured_endpoints, redact, resolve, shown_reference
+from wagw.webhooks.signing import seal
+from workers.webhooks.delivery import DeliveryContext, RefusedDelivery, delivered_key
 
 WITH_CREDENTIALS = "https://hook%40user:p%3Ass@hooks.example:8443/in?token=abc#frag"
 PLAIN = "http://[::1]:8080/hook"
@@ -76,3 +78,35 @@ def test_what_operators_see_of_a_reference(settings):
 def test_redact_keeps_the_host_as_written():
     assert redact("https://u:p@Hooks.Example:8443/a/b?q=1#f") == "https://Hooks.Example:8443/a/b"
     assert redact("http://[::1]:8080/x?token=1") == "http://[::1]:8080/x"
+
+
+def test_each_account_has_its_own_endpoints_and_ids(settings):
+    several = settings.model_copy(
+        update={
+            "accounts": ["default", "sales"],
+            "account": {"sales": AccountOverrides(webhook_urls=[PLAIN], webhook_secret="t" * 16)},
+        }
+    )
+    default = account_endpoints(several, "default")
+    sales = account_endpoints(several, "sales")
+    assert [e.account for e in sales.values()] == ["sales"] and sales.keys().isdisjoint(default)
+    assert next(iter(sales.values())).secret == b"t" * 16 and next(iter(default.values())).secret == b"s" * 16
+    assert set(configured_endpoints(several)) == set(default) | set(sales)
+
+
+def test_a_worker_delivers_for_an_account_added_on_another_host_only_with_the_seal(settings):
+    """`wagw accounts add` on another host sharing the Redis: this host does not know the
+    account, whose endpoints are the global URLs under the global secret. The body names the
+    account; only the seal, made with that secret, lets the job through."""
+    context = DeliveryContext(settings)
+    [elsewhere, _] = account_endpoints(settings, "added-elsewhere").values()
+    body = json.dumps({"event": "message", "account": "added-elsewhere", "id": "e1"})
+    args = (elsewhere.id, "e1", body, seal(elsewhere.seal_key, elsewhere.id, "e1", body))
+    endpoint, _event, _body, _download = context.admit(args)
+    assert endpoint.account == "added-elsewhere" and endpoint.url == elsewhere.url
+    with pytest.raises(RefusedDelivery, match="does not match"):
+        context.admit((elsewhere.id, "e1", body, "0" * 64))  # no secret, no seal
+    other = body.replace("added-elsewhere", "someone-else")
+    with pytest.raises(RefusedDelivery, match="unknown endpoint"):  # the id is for another account
+        context.admit((elsewhere.id, "e1", other, seal(elsewhere.seal_key, elsewhere.id, "e1", other)))
+    context.close()

@@ -17,6 +17,7 @@ signed, nothing is sent.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,8 @@ from loguru import logger
 from rq import get_current_job
 
 from wagw import keys
-from wagw.webhooks.endpoints import Endpoint, configured_endpoints, shown_reference
+from wagw.accounts import check_name
+from wagw.webhooks.endpoints import Endpoint, account_endpoints, configured_endpoints, shown_reference
 from wagw.webhooks.signing import delivery_headers, seal_matches
 from workers.webhooks import media
 from workers.webhooks.http import WebhookHttp
@@ -80,7 +82,7 @@ class DeliveryContext:
             )
         reference, event_id, body, given = args[:4]
         download = args[4] if len(args) == 5 else None
-        endpoint = self.endpoint(reference)
+        endpoint = self.endpoint(reference, body)
         if not isinstance(event_id, str) or not isinstance(body, str) or not isinstance(download, str | None):
             raise RefusedDelivery("deliver takes (endpoint_id, event_id, body, seal) as strings: nothing sent")
         if not seal_matches(endpoint.seal_key, endpoint.id, event_id, body, given, download):
@@ -90,19 +92,32 @@ class DeliveryContext:
             )
         return endpoint, event_id, body, download
 
-    def endpoint(self, reference: object) -> Endpoint:
+    def endpoint(self, reference: object, body: object = None) -> Endpoint:
         """The configured endpoint a job names (its first argument); RefusedDelivery if none."""
         found = self.endpoints.get(reference) if isinstance(reference, str) else None
         if found is None and isinstance(reference, str):
             # An account added while this worker runs (`wagw accounts add`) has new endpoints.
             self.endpoints = configured_endpoints(self.settings)
-            found = self.endpoints.get(reference)
+            found = self.endpoints.get(reference) or self._added_elsewhere(reference, body)
         if found is None:
             raise RefusedDelivery(
                 f"unknown endpoint {shown_reference(self.settings, reference)!r} (not in this worker's "
                 "WAGW_WEBHOOK_URLS): nothing sent, not retrying"
             )
         return found
+
+    def _added_elsewhere(self, reference: str, body: object) -> Endpoint | None:
+        """An endpoint of an account added with `wagw accounts add` on another host sharing
+        this Redis: not in this host's accounts, so it has the global URLs and secret. The
+        body only suggests the account; the seal, checked next with that secret, decides."""
+        if not isinstance(body, str):
+            return None
+        try:
+            account = json.loads(body).get("account")
+            check_name(account)
+        except (ValueError, AttributeError, TypeError):
+            return None
+        return account_endpoints(self.settings, account).get(reference)
 
     def attempt(self, endpoint: Endpoint, event_id: str, body: str, attempt: int) -> Outcome:
         raw = body.encode("utf-8")
