@@ -22,6 +22,7 @@ import pytest
 
 from chaos.polling import wait_for
 from wagw import keys
+from wagw.whatsapp.neonize_events import MAPPERS
 
 SESSION_JID = "15550001111:7@s.whatsapp.net"
 WORKER_JID = "15550001111:8@s.whatsapp.net"
@@ -101,7 +102,7 @@ def test_a_client_per_role_with_its_handlers(neonize_env, data_dir):
         "class": "NeonizeBackend",
         "store": str(store(data_dir, "session")),
         "jid": SESSION_JID,
-        "events": sorted(connection | {"Message", "Receipt", "GroupInfoEvent", "CallOffer"}),
+        "events": sorted(connection | set(MAPPERS)),  # every inbound event class wagw maps
     }
     assert results["worker-1"]["store"] == str(store(data_dir, "worker-1"))
     assert results["worker-1"]["jid"] == WORKER_JID
