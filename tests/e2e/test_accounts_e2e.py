@@ -1,0 +1,236 @@
+"""Several accounts under `wagw run` (fake backend), end to end (issue 15, SPEC "Accounts"):
+
+- isolation: one account's session crash-looping on real Go panics and another's device
+  logged out, while the third account's events all arrive exactly once and its jobs all
+  succeed, with unchanged pids;
+- the upgrade path: a single-account data dir keeps its roles, queue, device stores and
+  process names under the new code, with WAGW_ACCOUNTS unset and with a second account;
+- past one machine: two `wagw run --accounts` daemons on one Redis, each doing its own
+  accounts' jobs and events; `wagw.client` with `account=`.
+
+Jobs are enqueued as other apps do (plain rq, JSON serializer, by function path).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import pytest
+from rq import Queue
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from chaos.polling import wait_for
+from chaos.receiver import Receiver
+from wagw import devices
+from wagw.whatsapp.fake import fake_phone
+
+pytestmark = pytest.mark.e2e
+SECRET = "e2e-accounts-secret-of-16-bytes"
+ALICE = "15551234567@s.whatsapp.net"
+FAST_RETRIES = {"WAGW_WEBHOOK_RETRY_SCHEDULE": "1,1,1,2,2,2,4,4"}
+
+
+@dataclass
+class Delivery:
+    account_header: str | None
+    body: dict
+
+
+class AccountReceiver(Receiver):
+    """The chaos receiver, also keeping each 2xx delivery's account header and parsed body."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.deliveries: list[Delivery] = []
+
+    def _answer(self, endpoint, body, headers, accepted, peer):
+        status, extra = super()._answer(endpoint, body, headers, accepted, peer)
+        if 200 <= status < 300:
+            with self._lock:
+                self.deliveries.append(Delivery(headers.get("X-Wagw-Account"), json.loads(body)))
+        return status, extra
+
+    def of_payloads(self, ids: set[str]) -> list[Delivery]:
+        with self._lock:
+            return [d for d in self.deliveries if d.body.get("payload", {}).get("id") in ids]
+
+
+@pytest.fixture
+def receiver():
+    rec = AccountReceiver(SECRET, ["hook"]).start()
+    yield rec
+    rec.close()
+
+
+def webhook_env(receiver: Receiver) -> dict[str, str]:
+    return {"WAGW_WEBHOOK_URLS": receiver.url("hook"), "WAGW_WEBHOOK_SECRET": SECRET, **FAST_RETRIES}
+
+
+def account_jid(account: str) -> str:
+    """The account's JID as webhook bodies carry it (`device_id`: no device part)."""
+    return f"{fake_phone(account)}@s.whatsapp.net"
+
+
+def push_messages(conn, account: str | None, prefix: str, first: int, count: int) -> list[str]:
+    """Push `count` inbound text messages for `account` (None: unnamed); their WhatsApp ids."""
+    ids = []
+    pipe = conn.pipeline(transaction=False)
+    for n in range(first, first + count):
+        message = {
+            "type": "message",
+            "id": f"{prefix}{n:08d}",
+            "chat": ALICE,
+            "sender": ALICE,
+            "push_name": "Alice",
+            "text": f"hello {account} {n}",
+            "timestamp": 1764412200 + n,
+        }
+        if account is not None:
+            message["account"] = account
+        ids.append(message["id"])
+        pipe.rpush("wagw:fake:inbound", json.dumps(message))
+    pipe.execute()
+    return ids
+
+
+def enqueue_text(conn, queue: str, text: str) -> Job:
+    return Queue(queue, connection=conn, serializer=JSONSerializer).enqueue("workers.wa.send_text", to=ALICE, text=text)
+
+
+def wait_jobs(jobs: list[Job], timeout: float = 30) -> None:
+    def ended():
+        return all(job.get_status(refresh=True) in ("finished", "failed") for job in jobs)
+
+    wait_for(ended, timeout, 0.1, f"{len(jobs)} job(s) to end")
+    for job in jobs:
+        result = job.latest_result()
+        assert job.get_status() == "finished", result.exc_string if result else job.id
+
+
+def sent_records(conn, op: str = "send_text") -> list[dict]:
+    return [r for r in (json.loads(raw) for raw in conn.lrange("wagw:fake:sent", 0, -1)) if r["op"] == op]
+
+
+def ran_by(job: Job) -> tuple[str, int]:
+    """The name of the wa-worker that ran the job, and its pid (the name's last part, as
+    workers.wa.worker names it: `<account>.wa-worker-<slot>.<pid>`)."""
+    name = job.latest_result().worker_name
+    return name, int(name.rsplit(".", 1)[1])
+
+
+def assert_delivered_once(receiver: AccountReceiver, ids: list[str], account: str, timeout: float = 60) -> None:
+    wanted = set(ids)
+    wait_for(
+        lambda: {d.body["payload"]["id"] for d in receiver.of_payloads(wanted)} >= wanted,
+        timeout,
+        0.1,
+        f"{len(ids)} event(s) of {account} delivered",
+    )
+    deliveries = receiver.of_payloads(wanted)
+    counts = Counter(d.body["payload"]["id"] for d in deliveries)
+    assert max(counts.values()) == 1, f"delivered twice: {[i for i, c in counts.items() if c > 1][:5]}"
+    for delivery in deliveries:
+        assert delivery.account_header == account, delivery
+        assert delivery.body["account"] == account, delivery.body
+        assert delivery.body["device_id"] == account_jid(account), delivery.body
+    assert all(r.signature_ok for r in receiver.snapshot())
+
+
+def wait_connected(conn, roles: list[str], timeout: float = 30) -> None:
+    """Until each role's process reports its device connected (a slow start outlasts `running`)."""
+    wait_for(
+        lambda: all(devices.read(conn, role).get("connected") == "1" for role in roles),
+        timeout,
+        0.05,
+        f"{', '.join(roles)} connected",
+    )
+
+
+def status_json(daemon) -> dict:
+    env = {**daemon.env, "WAGW_REDIS_URL": daemon.redis_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "wagw", "status", "--json"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+# Isolation ------------------------------------------------------------------------------------
+
+
+def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_factory, receiver):
+    daemon = daemon_factory({"WAGW_ACCOUNTS": "alpha,beta,gamma", **webhook_env(receiver)}).start()
+    conn = daemon.redis
+    before = {p["name"]: p["pid"] for p in daemon.snapshot()["processes"]}
+    assert {"alpha/session", "alpha/wa-worker-1", "beta/session", "gamma/session"} <= set(before), before
+    wait_connected(conn, ["alpha/session", "beta/session", "gamma/session"])
+
+    # gamma: the phone removes the session device (it stays removed: a restart would not help).
+    conn.hset("wagw:fake:device-state", "gamma/session", "logged_out")
+    conn.rpush("wagw:fake:inbound", json.dumps({"type": "disconnect", "reason": "logged_out", "account": "gamma"}))
+    # beta: every incarnation of its session dies of a real Go panic at once.
+    crashes = 6
+    for _ in range(crashes):
+        conn.rpush("wagw:fake:inbound", json.dumps({"type": "crash", "account": "beta"}))
+
+    # alpha: events and jobs, in rounds while the others fail.
+    events: list[str] = []
+    jobs: list[Job] = []
+    beta_restarts: list[int] = []
+    deadline = time.monotonic() + 45
+    rounds = 0
+    while rounds < 12 or (daemon.process("beta/session").get("restarts", 0) < 4 and time.monotonic() < deadline):
+        events += push_messages(conn, "alpha", "3EBA", len(events), 20)
+        jobs.append(enqueue_text(conn, "wa.alpha", f"alpha job {rounds}"))
+        beta_restarts.append(daemon.process("beta/session").get("restarts", 0))
+        rounds += 1
+        time.sleep(0.5)
+    # gamma's events wait for its device to be paired again; nobody else takes them.
+    gamma_events = push_messages(conn, "gamma", "3EBC", 0, 3)
+
+    assert_delivered_once(receiver, events, "alpha")
+    wait_jobs(jobs)
+    for job in jobs:
+        assert ran_by(job) == (f"alpha.wa-worker-1.{before['alpha/wa-worker-1']}", before["alpha/wa-worker-1"])
+    sent = sent_records(conn)
+    assert Counter(r["args"]["text"] for r in sent) == Counter(f"alpha job {n}" for n in range(rounds))
+    assert {(r["account"], r["role"], r["slot"]) for r in sent} == {("alpha", "alpha/worker-1", 1)}
+
+    # beta crash-looped on Go panics, slower and slower; alpha never noticed.
+    beta = daemon.process("beta/session")
+    assert beta["restarts"] >= 4 and beta["last_exit"] == -6, beta  # SIGABRT: a Go panic
+    assert beta_restarts == sorted(beta_restarts) and beta_restarts[-1] > beta_restarts[0]
+    backoff = r"beta/session: \S+ -> backoff.*?restarting in ([\d.]+)s"
+    delays = [float(d) for d in re.findall(backoff, daemon.log_text())]
+    assert len(delays) >= 4 and delays == sorted(delays) and delays[-1] > delays[0], delays
+    assert daemon.log_text().count("panic:") >= 4
+
+    # gamma: logged out, given up on (fatal, not restarted), its events untouched.
+    gamma = daemon.process("gamma/session")
+    assert (gamma["state"], gamma["last_exit"], gamma["restarts"]) == ("fatal", 81, 0), gamma
+    pending = [json.loads(raw) for raw in conn.lrange("wagw:fake:inbound", 0, -1)]
+    assert not [m for m in pending if m.get("type") == "disconnect"], "gamma's session never saw its logout"
+    assert sorted(m["id"] for m in pending if m.get("type") == "message") == gamma_events
+    assert not receiver.of_payloads(set(gamma_events))
+
+    after = {p["name"]: p for p in daemon.snapshot()["processes"]}
+    for name in ("alpha/session", "alpha/wa-worker-1", "webhook-worker-1", "scheduler", "redis", "gamma/wa-worker-1"):
+        assert after[name]["pid"] == before[name] and after[name]["restarts"] == 0, (name, after[name])
+    assert after["gamma/session"]["restarts"] == 0  # still not retried
+
+    report = status_json(daemon)
+    assert report["accounts"] == ["alpha", "beta", "gamma"]
+    devices = {d["role"]: d for d in report["devices"]}
+    assert devices["gamma/session"]["state"] == "logged_out" and devices["gamma/session"]["account"] == "gamma"
+    assert devices["alpha/session"]["connected"] and devices["alpha/session"]["account"] == "alpha"
+    accounts_of = {p["name"]: p["account"] for p in report["processes"]}
+    assert accounts_of["alpha/wa-worker-1"] == "alpha" and accounts_of["scheduler"] is None
+    assert report["queues"]["wa.alpha"]["failed"] == 0
+    assert daemon.stop() == 0
