@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -22,13 +23,17 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+from redis import Redis
 from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from chaos.daemon import Daemon
 from chaos.polling import wait_for
 from chaos.receiver import Receiver
-from wagw import devices
+from tests.conftest import E2E_ENV, short_tempdir
+from wagw import client, devices
+from wagw.supervisor.embedded_redis import start_standalone
 from wagw.whatsapp.fake import fake_phone
 
 pytestmark = pytest.mark.e2e
@@ -234,3 +239,101 @@ def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_
     assert accounts_of["alpha/wa-worker-1"] == "alpha" and accounts_of["scheduler"] is None
     assert report["queues"]["wa.alpha"]["failed"] == 0
     assert daemon.stop() == 0
+
+
+# Past one machine: two daemons on one Redis ----------------------------------------------------
+
+
+@dataclass
+class TwoHosts:
+    conn: Redis
+    receiver: AccountReceiver
+    ab: Daemon  # `wagw run --accounts a,b`
+    c: Daemon  # `wagw run --accounts c`
+
+    def owner(self, account: str) -> Daemon:
+        return self.c if account == "c" else self.ab
+
+
+@pytest.fixture(scope="module")
+def two_hosts():
+    """One redis-server of our own (not a daemon's embedded one) and two `wagw run`, as two
+    hosts would run them: WAGW_ACCOUNTS=a,b,c on both, each running its own accounts."""
+    redis_dir = short_tempdir("wagw-shared-redis-")
+    proc, server = start_standalone(redis_dir)
+    receiver = AccountReceiver(SECRET, ["hook"]).start()
+    env = {**E2E_ENV, "WAGW_REDIS_URL": server.url, "WAGW_ACCOUNTS": "a,b,c", **webhook_env(receiver)}
+    daemons = [Daemon(short_tempdir("wagw-e2e-host-"), env, run) for run in (["a", "b"], ["c"])]
+    conn = Redis.from_url(server.url)
+    try:
+        for daemon in daemons:
+            daemon.start(wait=False)
+        for daemon in daemons:
+            daemon.wait_settled(60)
+        wait_connected(conn, ["a/session", "b/session", "c/session"])
+        yield TwoHosts(conn, receiver, *daemons)
+        for daemon in daemons:
+            assert daemon.stop() == 0
+    finally:
+        for daemon in daemons:
+            daemon.kill_tree()
+            shutil.rmtree(daemon.data_dir, ignore_errors=True)
+        receiver.close()
+        conn.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(redis_dir, ignore_errors=True)
+
+
+def test_two_daemons_on_one_redis_each_do_their_own_accounts(two_hosts):
+    hosts = two_hosts
+    names = {id(d): {p["name"] for p in d.snapshot()["processes"]} for d in (hosts.ab, hosts.c)}
+    assert {"a/session", "a/wa-worker-1", "b/session", "b/wa-worker-1"} <= names[id(hosts.ab)]
+    assert {"c/session", "c/wa-worker-1"} <= names[id(hosts.c)]
+    assert not any(name.startswith("c/") for name in names[id(hosts.ab)])
+    assert not any(name.startswith(("a/", "b/")) for name in names[id(hosts.c)])
+
+    # Jobs: each account's queue, and queue `wa` (the first account's, so a's host).
+    jobs = []
+    for queue, account in [("wa.a", "a"), ("wa.b", "b"), ("wa.c", "c"), ("wa", "a")]:
+        for n in range(3):
+            jobs.append((account, enqueue_text(hosts.conn, queue, f"{queue} job {n}")))
+    wait_jobs([job for _, job in jobs])
+    for account, job in jobs:
+        pid = hosts.owner(account).child_pid(f"{account}/wa-worker-1")
+        assert ran_by(job) == (f"{account}.wa-worker-1.{pid}", pid), (job.origin, account)
+    by_text = {r["args"]["text"]: r for r in sent_records(hosts.conn)}
+    for account, job in jobs:
+        record = by_text[job.kwargs["text"]]
+        assert (record["account"], record["role"]) == (account, f"{account}/worker-1"), record
+
+    # Events: each account's session takes its own; unnamed ones are the first account's.
+    pushed = {account: push_messages(hosts.conn, account, f"3EB{account.upper()}", 0, 10) for account in "abc"}
+    pushed["a"] += push_messages(hosts.conn, None, "3EBD", 0, 5)
+    for account, ids in pushed.items():
+        assert_delivered_once(hosts.receiver, ids, account)
+    for daemon in (hosts.ab, hosts.c):
+        assert all(p["restarts"] == 0 for p in daemon.snapshot()["processes"])
+
+    # `wagw status` on either host shows both daemons' processes, each with its account.
+    report = status_json(hosts.c)
+    assert {d["accounts"] and ",".join(d["accounts"]) for d in report["supervisors"]} >= {"a,b", "c"}
+    shown = {p["name"]: p["account"] for p in report["processes"]}
+    assert shown["a/session"] == "a" and shown["c/wa-worker-1"] == "c"
+
+
+def test_client_with_account_runs_on_that_accounts_queue_and_worker(two_hosts):
+    hosts = two_hosts
+    result = client.send_text("+1 555 123 4567", "client to b", account="b", connection=hosts.conn, wait=30)
+    assert result["to"] == ALICE and result["id"].startswith("3EB0"), result
+    record = next(r for r in sent_records(hosts.conn) if r["args"]["text"] == "client to b")
+    assert (record["account"], record["role"], record["slot"]) == ("b", "b/worker-1", 1)
+
+    for account, owner in (("b", hosts.ab), ("c", hosts.c)):
+        job = client.enqueue_send_text(ALICE, f"client job to {account}", account=account, connection=hosts.conn)
+        assert job.origin == f"wa.{account}"
+        client.wait_for(job, 30)
+        pid = owner.child_pid(f"{account}/wa-worker-1")
+        assert ran_by(job) == (f"{account}.wa-worker-1.{pid}", pid)
+    with pytest.raises(ValueError, match="not an account name"):
+        client.enqueue_send_text(ALICE, "x", account="B!", connection=hosts.conn)
