@@ -21,6 +21,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -32,7 +33,9 @@ from chaos.daemon import Daemon
 from chaos.polling import wait_for
 from chaos.receiver import Receiver
 from tests.conftest import E2E_ENV, short_tempdir
+from wagw import accounts as wagw_accounts
 from wagw import client, devices
+from wagw.config import Settings
 from wagw.supervisor.embedded_redis import start_standalone
 from wagw.whatsapp.fake import fake_phone
 
@@ -130,7 +133,11 @@ def ran_by(job: Job) -> tuple[str, int]:
     return name, int(name.rsplit(".", 1)[1])
 
 
-def assert_delivered_once(receiver: AccountReceiver, ids: list[str], account: str, timeout: float = 60) -> None:
+def assert_delivered_once(
+    receiver: AccountReceiver, ids: list[str], account: str, phone: str | None = None, timeout: float = 60
+) -> None:
+    """Each event delivered once (2xx), signed, with the account's header, name and JID
+    (`phone`: the one its device was paired to; else the fake's phone of the account)."""
     wanted = set(ids)
     wait_for(
         lambda: {d.body["payload"]["id"] for d in receiver.of_payloads(wanted)} >= wanted,
@@ -144,7 +151,7 @@ def assert_delivered_once(receiver: AccountReceiver, ids: list[str], account: st
     for delivery in deliveries:
         assert delivery.account_header == account, delivery
         assert delivery.body["account"] == account, delivery.body
-        assert delivery.body["device_id"] == account_jid(account), delivery.body
+        assert delivery.body["device_id"] == (f"{phone}@s.whatsapp.net" if phone else account_jid(account))
     assert all(r.signature_ok for r in receiver.snapshot())
 
 
@@ -337,3 +344,134 @@ def test_client_with_account_runs_on_that_accounts_queue_and_worker(two_hosts):
         assert ran_by(job) == (f"{account}.wa-worker-1.{pid}", pid)
     with pytest.raises(ValueError, match="not an account name"):
         client.enqueue_send_text(ALICE, "x", account="B!", connection=hosts.conn)
+
+
+# The upgrade path ------------------------------------------------------------------------------
+
+# The last commit before accounts existed: its `wagw run` lays out a data dir as installations
+# made before the upgrade have it.
+PREVIOUS_RELEASE = "61fa91b6822d65dd84aff7bb214977847f67688b"
+PAIRED_PHONE = "15557771234"  # the phone the old install's devices were linked to
+OLD_SINGLE_PROCESSES = {"redis", "scheduler", "webhook-worker-1", "wa-worker-1", "session"}
+
+
+def previous_release_code(into: Path) -> Path:
+    """The previous release's wagw and workers packages, extracted from git; skip without them."""
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", PREVIOUS_RELEASE, "wagw", "workers"],
+            capture_output=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as error:
+        pytest.skip(f"the previous release {PREVIOUS_RELEASE[:10]} is not in this checkout's git history: {error}")
+    into.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=30)
+    return into
+
+
+def names_of(daemon: Daemon) -> dict[str, int]:
+    return {p["name"]: p["pid"] for p in daemon.snapshot()["processes"]}
+
+
+@pytest.mark.parametrize("written_by", ["single-account", "previous-release"])
+def test_single_account_data_dir_keeps_roles_queue_stores_and_names(daemon_factory, receiver, written_by):
+    data_dir = short_tempdir("wagw-e2e-upgrade-")
+    env = {**webhook_env(receiver)}
+    if written_by == "previous-release":
+        env["PYTHONPATH"] = str(previous_release_code(data_dir / "previous-release"))
+    # Device stores as a neonize install has them (the fake backend itself never opens them).
+    stores = data_dir / "devices"
+    stores.mkdir()
+    for role in ("session", "worker-1"):
+        (stores / f"{role}.sqlite3").write_bytes(f"device keys of {role}".encode())
+
+    # Before: one account, as installed before accounts existed.
+    old = daemon_factory(env, data_dir=data_dir).start()
+    assert set(names_of(old)) == OLD_SINGLE_PROCESSES
+    old.redis.hset("wagw:devices", mapping={"session": f"{PAIRED_PHONE}:3@s.whatsapp.net"})
+    old.redis.hset("wagw:devices", mapping={"worker-1": f"{PAIRED_PHONE}:4@s.whatsapp.net"})
+    before_job = enqueue_text(old.redis, "wa", "before the upgrade")
+    before_events = push_messages(old.redis, None, "3EB1", 0, 3)
+    wait_jobs([before_job])
+    wait_for(
+        lambda: {d.body["payload"]["id"] for d in receiver.of_payloads(set(before_events))} >= set(before_events),
+        30,
+        0.1,
+        "the old install's events delivered",
+    )
+    assert {d.body["device_id"] for d in receiver.deliveries} == {f"{PAIRED_PHONE}@s.whatsapp.net"}
+    # The previous release knew no accounts (the proof that its code ran); today's says `default`.
+    expected_account = None if written_by == "previous-release" else "default"
+    assert {d.body.get("account") for d in receiver.deliveries} == {expected_account}
+    assert [r.get("account") for r in sent_records(old.redis)] == [expected_account]
+    assert old.stop() == 0
+
+    # While wagw is down (its embedded Redis alone): an app enqueues, WhatsApp has an event.
+    redis_proc, server = start_standalone(data_dir)
+    with Redis.from_url(server.url) as conn:
+        left_job_id = enqueue_text(conn, "wa", "while wagw was down").id
+        left_events = push_messages(conn, None, "3EB2", 0, 2)
+    redis_proc.terminate()
+    redis_proc.wait(timeout=10)
+
+    # After, with WAGW_ACCOUNTS unset: the same names, roles, queue and stores.
+    new_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    new = daemon_factory(new_env, data_dir=data_dir).start()
+    conn = new.redis
+    processes = names_of(new)
+    assert set(processes) == OLD_SINGLE_PROCESSES
+    left_job = Job.fetch(left_job_id, connection=conn, serializer=JSONSerializer)
+    wait_jobs([left_job, after_job := enqueue_text(conn, "wa", "after the upgrade")])
+    for job in (left_job, after_job):
+        assert ran_by(job) == (f"wa-worker-1.{processes['wa-worker-1']}", processes["wa-worker-1"])
+    assert Job.fetch(before_job.id, connection=conn, serializer=JSONSerializer).return_value()["to"] == ALICE
+    assert_delivered_once(receiver, left_events + push_messages(conn, None, "3EB3", 0, 2), "default", PAIRED_PHONE)
+    report = status_json(new)
+    assert report["accounts"] == ["default"]
+    assert [(d["role"], d["account"], d["jid"]) for d in report["devices"]] == [
+        ("session", "default", f"{PAIRED_PHONE}:3@s.whatsapp.net"),
+        ("worker-1", "default", f"{PAIRED_PHONE}:4@s.whatsapp.net"),
+    ]
+    assert new.stop() == 0
+
+    # After, with a second account: the first keeps its roles, stores, JID and queue `wa`.
+    two = daemon_factory({**new_env, "WAGW_ACCOUNTS": "default,support"}, data_dir=data_dir).start()
+    conn = two.redis
+    processes = names_of(two)
+    assert set(processes) == {"redis", "scheduler", "webhook-worker-1"} | {
+        f"{account}/{base}" for account in ("default", "support") for base in ("session", "wa-worker-1")
+    }
+    wait_connected(conn, ["session", "support/session"])
+    jobs = {queue: enqueue_text(conn, queue, f"on {queue}") for queue in ("wa", "wa.default", "wa.support")}
+    wait_jobs(list(jobs.values()))
+    for queue, job in jobs.items():
+        account = "support" if queue == "wa.support" else "default"
+        pid = processes[f"{account}/wa-worker-1"]
+        assert ran_by(job) == (f"{account}.wa-worker-1.{pid}", pid), queue
+    by_text = {r["args"]["text"]: r for r in sent_records(conn)}
+    assert by_text["on wa"]["role"] == by_text["on wa.default"]["role"] == "worker-1"
+    assert by_text["on wa.support"]["role"] == "support/worker-1"
+    assert_delivered_once(receiver, push_messages(conn, None, "3EB4", 0, 2), "default", PAIRED_PHONE)
+    assert_delivered_once(receiver, push_messages(conn, "support", "3EB5", 0, 2), "support")
+    report = status_json(two)
+    assert [(d["role"], d["account"]) for d in report["devices"]] == [
+        ("session", "default"),
+        ("worker-1", "default"),
+        ("support/session", "support"),
+        ("support/worker-1", "support"),
+    ]
+    assert two.stop() == 0
+
+    # The device stores were neither moved nor touched, and the default account still names them.
+    assert sorted(p.name for p in stores.iterdir()) == ["session.sqlite3", "worker-1.sqlite3"]
+    for role in ("session", "worker-1"):
+        assert (stores / f"{role}.sqlite3").read_bytes() == f"device keys of {role}".encode()
+    settings = Settings(_env_file=None, data_dir=data_dir, accounts=["default", "support"])
+    default, support = wagw_accounts.configured(settings)
+    assert settings.device_store(default.session_role) == str(stores.resolve() / "session.sqlite3")
+    assert settings.device_store(default.worker_role(1)) == str(stores.resolve() / "worker-1.sqlite3")
+    assert settings.device_store(support.session_role) == str(stores.resolve() / "support" / "session.sqlite3")
+    shutil.rmtree(data_dir, ignore_errors=True)
