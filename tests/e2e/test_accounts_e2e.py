@@ -21,6 +21,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -475,3 +476,23 @@ def test_single_account_data_dir_keeps_roles_queue_stores_and_names(daemon_facto
     assert settings.device_store(default.worker_role(1)) == str(stores.resolve() / "worker-1.sqlite3")
     assert settings.device_store(support.session_role) == str(stores.resolve() / "support" / "session.sqlite3")
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_scheduled_jobs_run_once_with_two_daemons_on_one_host(two_hosts):
+    """Each daemon runs RQ's scheduler; on one Redis only one of them may enqueue a due job
+    (RQ's scheduler lock), even when both run on the same host."""
+    hosts = two_hosts
+    queue = Queue("wa.c", connection=hosts.conn, serializer=JSONSerializer)
+    start = datetime.now(UTC) + timedelta(seconds=2)
+    jobs = []
+    for second in range(6):
+        for n in range(100):
+            jobs.append(
+                queue.enqueue_at(
+                    start + timedelta(seconds=second), "workers.wa.send_text", to=ALICE, text=f"due {second} {n}"
+                )
+            )
+    wait_jobs(jobs, 60)
+    runs = Counter(r["args"]["text"] for r in sent_records(hosts.conn) if r["args"]["text"].startswith("due "))
+    assert set(runs) == {job.kwargs["text"] for job in jobs}
+    assert [text for text, count in runs.items() if count > 1] == []
