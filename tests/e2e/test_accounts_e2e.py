@@ -179,11 +179,20 @@ def status_json(daemon) -> dict:
 
 
 def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_factory, receiver):
-    daemon = daemon_factory({"WAGW_ACCOUNTS": "alpha,beta,gamma", **webhook_env(receiver)}).start()
+    # Two native crashes on two targets quarantine an operation (of that account only).
+    quarantine = {"WAGW_QUARANTINE_CRASHES": "2", "WAGW_QUARANTINE_TARGETS": "2"}
+    daemon = daemon_factory({"WAGW_ACCOUNTS": "alpha,beta,gamma", **quarantine, **webhook_env(receiver)}).start()
     conn = daemon.redis
     before = {p["name"]: p["pid"] for p in daemon.snapshot()["processes"]}
     assert {"alpha/session", "alpha/wa-worker-1", "beta/session", "gamma/session"} <= set(before), before
-    wait_connected(conn, ["alpha/session", "beta/session", "gamma/session"])
+    wait_connected(conn, ["alpha/session", "beta/session", "gamma/session", "alpha/worker-1"])
+    alpha_host = devices.read(conn, "alpha/worker-1")["host_pid"]
+
+    # beta's wa jobs crash its native host until beta's fetch_avatar is quarantined.
+    beta_queue = Queue("wa.beta", connection=conn, serializer=JSONSerializer)
+    beta_crashing = [
+        beta_queue.enqueue("workers.wa.fetch_avatar", jid=jid) for jid in ("crash@s.whatsapp.net", "crash@g.us")
+    ]
 
     # gamma: the phone removes the session device (it stays removed: a restart would not help).
     conn.hset("wagw:fake:device-state", "gamma/session", "logged_out")
@@ -216,7 +225,20 @@ def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_
     assert Counter(r["args"]["text"] for r in sent) == Counter(f"alpha job {n}" for n in range(rounds))
     assert {(r["account"], r["role"], r["slot"]) for r in sent} == {("alpha", "alpha/worker-1", 1)}
 
-    # beta crash-looped on Go panics, slower and slower; alpha never noticed.
+    # beta's fetch_avatar is quarantined after its hosts' crashes; alpha's is not.
+    wait_for(lambda: all(job.get_status(refresh=True) == "failed" for job in beta_crashing), 30, 0.1, "beta's crashes")
+    assert all("panic:" in job.latest_result().exc_string for job in beta_crashing)
+    fenced = beta_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE)
+    alpha_avatar = Queue("wa.alpha", connection=conn, serializer=JSONSerializer).enqueue(
+        "workers.wa.fetch_avatar", jid=ALICE
+    )
+    wait_for(lambda: fenced.get_status(refresh=True) == "failed", 30, 0.1, "beta's fetch_avatar fenced")
+    assert "quarantined" in fenced.latest_result().exc_string
+    wait_jobs([alpha_avatar])
+    assert alpha_avatar.return_value()["jid"] == ALICE
+    assert devices.read(conn, "alpha/worker-1")["host_pid"] == alpha_host  # never crashed
+
+    # beta's session crash-looped on Go panics, slower and slower; alpha never noticed.
     beta = daemon.process("beta/session")
     assert beta["restarts"] >= 4 and beta["last_exit"] == -6, beta  # SIGABRT: a Go panic
     assert beta_restarts == sorted(beta_restarts) and beta_restarts[-1] > beta_restarts[0]
@@ -240,9 +262,9 @@ def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_
 
     report = status_json(daemon)
     assert report["accounts"] == ["alpha", "beta", "gamma"]
-    devices = {d["role"]: d for d in report["devices"]}
-    assert devices["gamma/session"]["state"] == "logged_out" and devices["gamma/session"]["account"] == "gamma"
-    assert devices["alpha/session"]["connected"] and devices["alpha/session"]["account"] == "alpha"
+    shown = {d["role"]: d for d in report["devices"]}
+    assert shown["gamma/session"]["state"] == "logged_out" and shown["gamma/session"]["account"] == "gamma"
+    assert shown["alpha/session"]["connected"] and shown["alpha/session"]["account"] == "alpha"
     accounts_of = {p["name"]: p["account"] for p in report["processes"]}
     assert accounts_of["alpha/wa-worker-1"] == "alpha" and accounts_of["scheduler"] is None
     assert report["queues"]["wa.alpha"]["failed"] == 0
