@@ -42,6 +42,7 @@ from wagw.whatsapp.fake import fake_phone
 
 pytestmark = pytest.mark.e2e
 SECRET = "e2e-accounts-secret-of-16-bytes"
+SECRET_C = "account-c-own-secret-16-bytes"
 ALICE = "15551234567@s.whatsapp.net"
 FAST_RETRIES = {"WAGW_WEBHOOK_RETRY_SCHEDULE": "1,1,1,2,2,2,4,4"}
 
@@ -277,7 +278,8 @@ def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_
 @dataclass
 class TwoHosts:
     conn: Redis
-    receiver: AccountReceiver
+    receiver: AccountReceiver  # a's and b's endpoint (the global one)
+    receiver_c: AccountReceiver  # c's own endpoint, with its own secret
     ab: Daemon  # `wagw run --accounts a,b`
     c: Daemon  # `wagw run --accounts c`
 
@@ -292,7 +294,9 @@ def two_hosts():
     redis_dir = short_tempdir("wagw-shared-redis-")
     proc, server = start_standalone(redis_dir)
     receiver = AccountReceiver(SECRET, ["hook"]).start()
+    receiver_c = AccountReceiver(SECRET_C, ["hook-c"]).start()
     env = {**E2E_ENV, "WAGW_REDIS_URL": server.url, "WAGW_ACCOUNTS": "a,b,c", **webhook_env(receiver)}
+    env.update({"WAGW_ACCOUNT__C__WEBHOOK_URLS": receiver_c.url("hook-c"), "WAGW_ACCOUNT__C__WEBHOOK_SECRET": SECRET_C})
     daemons = [Daemon(short_tempdir("wagw-e2e-host-"), env, run) for run in (["a", "b"], ["c"])]
     conn = Redis.from_url(server.url)
     try:
@@ -301,7 +305,7 @@ def two_hosts():
         for daemon in daemons:
             daemon.wait_settled(60)
         wait_connected(conn, ["a/session", "b/session", "c/session"])
-        yield TwoHosts(conn, receiver, *daemons)
+        yield TwoHosts(conn, receiver, receiver_c, *daemons)
         for daemon in daemons:
             assert daemon.stop() == 0
     finally:
@@ -309,6 +313,7 @@ def two_hosts():
             daemon.kill_tree()
             shutil.rmtree(daemon.data_dir, ignore_errors=True)
         receiver.close()
+        receiver_c.close()
         conn.close()
         proc.terminate()
         proc.wait(timeout=10)
@@ -341,7 +346,10 @@ def test_two_daemons_on_one_redis_each_do_their_own_accounts(two_hosts):
     pushed = {account: push_messages(hosts.conn, account, f"3EB{account.upper()}", 0, 10) for account in "abc"}
     pushed["a"] += push_messages(hosts.conn, None, "3EBD", 0, 5)
     for account, ids in pushed.items():
-        assert_delivered_once(hosts.receiver, ids, account)
+        assert_delivered_once(hosts.receiver_c if account == "c" else hosts.receiver, ids, account)
+    # c's events went to c's endpoint only, signed with c's secret (checked by its receiver).
+    assert not hosts.receiver.of_payloads(set(pushed["c"]))
+    assert not hosts.receiver_c.of_payloads(set(pushed["a"] + pushed["b"]))
     for daemon in (hosts.ab, hosts.c):
         assert all(p["restarts"] == 0 for p in daemon.snapshot()["processes"])
 
