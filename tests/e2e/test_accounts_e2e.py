@@ -182,7 +182,9 @@ def status_json(daemon) -> dict:
 def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_factory, receiver):
     # Two native crashes on two targets quarantine an operation (of that account only).
     quarantine = {"WAGW_QUARANTINE_CRASHES": "2", "WAGW_QUARANTINE_TARGETS": "2"}
-    daemon = daemon_factory({"WAGW_ACCOUNTS": "alpha,beta,gamma", **quarantine, **webhook_env(receiver)}).start()
+    daemon = daemon_factory({"WAGW_ACCOUNTS": "alpha,beta,gamma", **quarantine, **webhook_env(receiver)}).start(
+        timeout=60
+    )
     conn = daemon.redis
     before = {p["name"]: p["pid"] for p in daemon.snapshot()["processes"]}
     assert {"alpha/session", "alpha/wa-worker-1", "beta/session", "gamma/session"} <= set(before), before
