@@ -327,3 +327,60 @@ def test_an_accounts_messages_are_not_held_up_by_another_accounts_backlog(settin
     waiting = [json.loads(raw)["id"] for raw in redis_conn.lrange(f"{keys.FAKE_INBOUND}:beta", 0, -1)]
     assert waiting == [f"B{n}" for n in range(3000)]
     assert redis_conn.llen(keys.FAKE_INBOUND) == 0 and redis_conn.llen(keys.FAKE_REJECTED) == 0
+
+
+def routed_key(account: str) -> str:
+    return f"{keys.FAKE_INBOUND}:{account}"
+
+
+def ids(recorder: Recorder) -> list[str]:
+    with recorder.lock:
+        return [e.payload["id"] for e in recorder.events]
+
+
+def test_several_accounts_each_take_their_own_in_order_past_any_backlog(settings_env, redis_conn):
+    """A session that is not running (logged out, crash-looping, on another host) can leave
+    any number of messages ahead of the others' in the shared list: they are routed aside,
+    never in anybody's way, and its session gets them in order when it runs."""
+    from wagw.config import Settings
+
+    settings_env.setenv("WAGW_ACCOUNTS", "a,b,c")
+    settings = Settings(_env_file=None)
+    push(redis_conn, *[msg(i, account="c") for i in range(1500)])
+    push(redis_conn, *[msg(2000 + i, account="b") for i in range(10)])
+    push(redis_conn, msg(3000), msg(3001, account="nobody"), msg(3002, account="a"))
+    sessions = {name: (FakeBackend(settings, f"{name}/session"), Recorder()) for name in "ab"}
+    for backend, recorder in sessions.values():
+        backend.start(recorder)
+    wait_for(lambda: len(ids(sessions["b"][1])) == 10, timeout=20, what="b's 10 past c's 1500")
+    assert ids(sessions["b"][1]) == [f"M{2000 + i}" for i in range(10)]
+    # a, the first account, takes the unnamed ones too, and rejects those of no account.
+    wait_for(lambda: len(ids(sessions["a"][1])) == 2, timeout=10, what="a's 2")
+    assert ids(sessions["a"][1]) == ["M3000", "M3002"]
+    rejected = [json.loads(r) for r in redis_conn.lrange(keys.FAKE_REJECTED, 0, -1)]
+    assert [json.loads(r["raw"])["id"] for r in rejected] == ["M3001"]
+
+    # c's messages waited aside, in order; newer ones come after them.
+    assert redis_conn.llen(routed_key("c")) == 1500
+    push(redis_conn, msg(4000, account="c"))
+    c_backend, c_recorder = FakeBackend(settings, "c/session"), Recorder()
+    c_backend.start(c_recorder)
+    wait_for(lambda: len(ids(c_recorder)) == 1501, timeout=30, what="c's backlog")
+    assert ids(c_recorder) == [f"M{i}" for i in range(1500)] + ["M4000"]
+    for backend, _ in [*sessions.values(), (c_backend, c_recorder)]:
+        backend.stop()
+        backend.wait()
+    assert redis_conn.llen(keys.FAKE_INBOUND) == 0 and redis_conn.llen(routed_key("c")) == 0
+
+
+def test_one_account_session_takes_what_was_routed_to_it_first(settings, redis_conn):
+    """Back to one account after several: what another session routed aside comes first."""
+    redis_conn.rpush(routed_key("default"), json.dumps(msg(1)), json.dumps(msg(2)))
+    push(redis_conn, msg(3))
+    recorder = Recorder()
+    backend = FakeBackend(settings, "session")
+    backend.start(recorder)
+    wait_for(lambda: len(ids(recorder)) == 3, timeout=10, what="3 events")
+    assert ids(recorder) == ["M1", "M2", "M3"]
+    backend.stop()
+    backend.wait()
