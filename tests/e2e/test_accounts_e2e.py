@@ -173,10 +173,10 @@ def wait_connected(conn, roles: list[str], timeout: float = 30) -> None:
     )
 
 
-def status_json(daemon) -> dict:
+def status_json(daemon, *args: str) -> dict:
     env = {**daemon.env, "WAGW_REDIS_URL": daemon.redis_url}
     result = subprocess.run(
-        [sys.executable, "-m", "wagw", "status", "--json"], env=env, capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "wagw", "status", "--json", *args], env=env, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout)
@@ -275,6 +275,14 @@ def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_
     accounts_of = {p["name"]: p["account"] for p in report["processes"]}
     assert accounts_of["alpha/wa-worker-1"] == "alpha" and accounts_of["scheduler"] is None
     assert report["queues"]["wa.alpha"]["failed"] == 0
+    # One account's view: its own processes, crashes and fences, not the others'.
+    alpha_view = status_json(daemon, "--account", "alpha")
+    assert {p["name"] for p in alpha_view["processes"]} == {"alpha/session", "alpha/wa-worker-1"}
+    assert (alpha_view["crashes"], alpha_view["quarantines"], alpha_view["poisoned_targets"]) == ([], [], [])
+    beta_view = status_json(daemon, "--account", "beta")
+    assert [q["operation"] for q in beta_view["quarantines"]] == ["beta/fetch_avatar"]
+    assert {c["process"] for c in beta_view["crashes"]} >= {"beta/session"}
+    assert all(c["process"].startswith("beta/") for c in beta_view["crashes"])
 
     # Paired again, gamma's session is started by the running daemon and its backlog arrives.
     pair = subprocess.run(

@@ -136,3 +136,29 @@ def test_one_accounts_view_and_every_daemon_on_the_redis(redis_conn, settings):
     text = Console(record=True, width=200)
     render(everything, text)
     assert "also supervisor pid 200 running accounts support" in text.export_text()
+
+
+def test_one_accounts_view_shows_only_its_crashes_quarantines_and_poisoned_targets(redis_conn, settings):
+    settings = settings.model_copy(update={"accounts": ["default", "sales"]})
+    target = quarantine.Target.of("15551234567@s.whatsapp.net")
+    for _ in range(settings.quarantine_crashes):  # sales' fetch_avatar, scoped as the wa-worker does
+        quarantine.record_crash(
+            redis_conn, settings, "sales/fetch_avatar", process="sales/wa-worker-1/host", exit="SIGABRT", panic=PANIC
+        )
+    for _ in range(settings.poison_crashes):  # default's send_text on one target: legacy scope
+        quarantine.record_crash(
+            redis_conn, settings, "send_text", target=target, process="default/wa-worker-1/host", exit="x", panic=PANIC
+        )
+    supervised = [("sales/session", "SIGABRT"), ("default/session", "SIGKILL"), ("webhook-worker-1", "SIGKILL")]
+    for process, exit_ in supervised:  # as the supervisor records a child's crash
+        redis_conn.lpush(keys.CRASHES, json.dumps({"time": 1.0, "process": process, "exit": exit_, "state": "backoff"}))
+
+    sales = collect(settings, redis_conn, "sales")
+    assert [q["operation"] for q in sales["quarantines"]] == ["sales/fetch_avatar"] and not sales["poisoned_targets"]
+    assert {c["process"] for c in sales["crashes"]} == {"sales/session", "sales/wa-worker-1/host"}
+    default = collect(settings, redis_conn, "default")
+    assert not default["quarantines"] and [p["operation"] for p in default["poisoned_targets"]] == ["send_text"]
+    assert {c["process"] for c in default["crashes"]} == {"default/session", "default/wa-worker-1/host"}
+    everything = collect(settings, redis_conn)  # the whole view: all of them, shared ones too
+    assert len(everything["quarantines"]) == len(everything["poisoned_targets"]) == 1
+    assert "webhook-worker-1" in {c["process"] for c in everything["crashes"]}

@@ -62,6 +62,25 @@ def supervisors(conn: Redis) -> list[dict]:
     return [json.loads(raw) for raw in found if raw]
 
 
+SHOWN_CRASHES = 10
+
+
+def account_of_record(record: dict) -> str | None:
+    """The account a crash, quarantine or poison record is about; None for a shared process.
+
+    Operations are scoped per account (Account.scoped: `sales/fetch_avatar`, the operation
+    alone for `default`); with several accounts, an account's process names start with it
+    (`sales/session`). A record of an unqualified process names a shared one, or comes from
+    a single-account daemon, whose view shows everything anyway.
+    """
+    operation = record.get("operation")
+    if isinstance(operation, str) and operation:
+        prefix, sep, _ = operation.rpartition("/")
+        return prefix if sep else accounts.DEFAULT
+    prefix, sep, _ = str(record.get("process") or "").partition("/")
+    return prefix if sep else None
+
+
 def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict:
     from wagw.quarantine import active_poisons, active_quarantines
     from wagw.webhooks.replay import failed_deliveries
@@ -72,6 +91,14 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
     processes = [p for daemon in daemons for p in daemon["processes"]]
     if account is not None:
         processes = [p for p in processes if p.get("account") == account]
+    crashes = [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, -1 if account else SHOWN_CRASHES - 1)]
+    quarantines, poisons = active_quarantines(conn), active_poisons(conn)
+    if account is not None and len(accounts.configured(settings)) > 1:
+
+        def mine(records: list[dict]) -> list[dict]:
+            return [record for record in records if account_of_record(record) == account]
+
+        crashes, quarantines, poisons = mine(crashes), mine(quarantines), mine(poisons)
     queue_names = [a.queue for a in shown]
     if account is None:
         queue_names = [keys.WA_QUEUE, *queue_names, keys.WEBHOOKS_QUEUE]
@@ -84,9 +111,9 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
         "processes": processes,
         "devices": [device_status(conn, role, a.name) for a in shown for role in a.roles()],
         "queues": {name: queue_counts(conn, name) for name in queue_names},
-        "crashes": [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, 9)],
-        "quarantines": active_quarantines(conn),
-        "poisoned_targets": active_poisons(conn),
+        "crashes": crashes[:SHOWN_CRASHES],
+        "quarantines": quarantines,
+        "poisoned_targets": poisons,
         "failed_deliveries": failed_deliveries(conn, settings, limit=5),
         "redis_memory": memory(conn),
         "time": time.time(),
