@@ -42,9 +42,9 @@ from wagw.whatsapp.fake import fake_phone
 
 pytestmark = pytest.mark.e2e
 SECRET = "e2e-accounts-secret-of-16-bytes"
-SECRET_C = "account-c-own-secret-16-bytes"
+SECRET_HD = "help-desk-own-secret-of-16-bytes"
 ALICE = "15551234567@s.whatsapp.net"
-GAMMA_BACKLOG = 1100  # more than a session looks past for its own (wagw.whatsapp.fake)
+GAMMA_BACKLOG = 1100  # more than the fake sorts onto the accounts' lists at once (wagw.whatsapp.fake)
 FAST_RETRIES = {"WAGW_WEBHOOK_RETRY_SCHEDULE": "1,1,1,2,2,2,4,4"}
 
 
@@ -302,37 +302,45 @@ def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_
 # Past one machine: two daemons on one Redis ----------------------------------------------------
 
 
+HD = "help-desk"  # a hyphen: its overrides are spelled WAGW_ACCOUNT__HELP_DESK__…
+
+
 @dataclass
 class TwoHosts:
     conn: Redis
     receiver: AccountReceiver  # a's and b's endpoint (the global one)
-    receiver_c: AccountReceiver  # c's own endpoint, with its own secret
+    receiver_hd: AccountReceiver  # help-desk's own endpoint, with its own secret
     ab: Daemon  # `wagw run --accounts a,b`
-    c: Daemon  # `wagw run --accounts c`
+    hd: Daemon  # `wagw run --accounts help-desk`
 
     def owner(self, account: str) -> Daemon:
-        return self.c if account == "c" else self.ab
+        return self.hd if account == HD else self.ab
 
 
 @pytest.fixture(scope="module")
 def two_hosts():
     """One redis-server of our own (not a daemon's embedded one) and two `wagw run`, as two
-    hosts would run them: WAGW_ACCOUNTS=a,b,c on both, each running its own accounts."""
+    hosts would run them: WAGW_ACCOUNTS=a,b,help-desk on both, each running its own accounts."""
     redis_dir = short_tempdir("wagw-shared-redis-")
     proc, server = start_standalone(redis_dir)
     receiver = AccountReceiver(SECRET, ["hook"]).start()
-    receiver_c = AccountReceiver(SECRET_C, ["hook-c"]).start()
-    env = {**E2E_ENV, "WAGW_REDIS_URL": server.url, "WAGW_ACCOUNTS": "a,b,c", **webhook_env(receiver)}
-    env.update({"WAGW_ACCOUNT__C__WEBHOOK_URLS": receiver_c.url("hook-c"), "WAGW_ACCOUNT__C__WEBHOOK_SECRET": SECRET_C})
-    daemons = [Daemon(short_tempdir("wagw-e2e-host-"), env, run) for run in (["a", "b"], ["c"])]
+    receiver_hd = AccountReceiver(SECRET_HD, ["hook-hd"]).start()
+    env = {**E2E_ENV, "WAGW_REDIS_URL": server.url, "WAGW_ACCOUNTS": f"a,b,{HD}", **webhook_env(receiver)}
+    env.update(
+        {
+            "WAGW_ACCOUNT__HELP_DESK__WEBHOOK_URLS": receiver_hd.url("hook-hd"),
+            "WAGW_ACCOUNT__HELP_DESK__WEBHOOK_SECRET": SECRET_HD,
+        }
+    )
+    daemons = [Daemon(short_tempdir("wagw-e2e-host-"), env, run) for run in (["a", "b"], [HD])]
     conn = Redis.from_url(server.url)
     try:
         for daemon in daemons:
             daemon.start(wait=False)
         for daemon in daemons:
             daemon.wait_settled(60)
-        wait_connected(conn, ["a/session", "b/session", "c/session"])
-        yield TwoHosts(conn, receiver, receiver_c, *daemons)
+        wait_connected(conn, ["a/session", "b/session", f"{HD}/session"])
+        yield TwoHosts(conn, receiver, receiver_hd, *daemons)
         for daemon in daemons:
             assert daemon.stop() == 0
     finally:
@@ -340,7 +348,7 @@ def two_hosts():
             daemon.kill_tree()
             shutil.rmtree(daemon.data_dir, ignore_errors=True)
         receiver.close()
-        receiver_c.close()
+        receiver_hd.close()
         conn.close()
         proc.terminate()
         proc.wait(timeout=10)
@@ -349,15 +357,15 @@ def two_hosts():
 
 def test_two_daemons_on_one_redis_each_do_their_own_accounts(two_hosts):
     hosts = two_hosts
-    names = {id(d): {p["name"] for p in d.snapshot()["processes"]} for d in (hosts.ab, hosts.c)}
+    names = {id(d): {p["name"] for p in d.snapshot()["processes"]} for d in (hosts.ab, hosts.hd)}
     assert {"a/session", "a/wa-worker-1", "b/session", "b/wa-worker-1"} <= names[id(hosts.ab)]
-    assert {"c/session", "c/wa-worker-1"} <= names[id(hosts.c)]
-    assert not any(name.startswith("c/") for name in names[id(hosts.ab)])
-    assert not any(name.startswith(("a/", "b/")) for name in names[id(hosts.c)])
+    assert {f"{HD}/session", f"{HD}/wa-worker-1"} <= names[id(hosts.hd)]
+    assert not any(name.startswith(f"{HD}/") for name in names[id(hosts.ab)])
+    assert not any(name.startswith(("a/", "b/")) for name in names[id(hosts.hd)])
 
     # Jobs: each account's queue, and queue `wa` (the first account's, so a's host).
     jobs = []
-    for queue, account in [("wa.a", "a"), ("wa.b", "b"), ("wa.c", "c"), ("wa", "a")]:
+    for queue, account in [("wa.a", "a"), ("wa.b", "b"), (f"wa.{HD}", HD), ("wa", "a")]:
         for n in range(3):
             jobs.append((account, enqueue_text(hosts.conn, queue, f"{queue} job {n}")))
     wait_jobs([job for _, job in jobs])
@@ -370,21 +378,21 @@ def test_two_daemons_on_one_redis_each_do_their_own_accounts(two_hosts):
         assert (record["account"], record["role"]) == (account, f"{account}/worker-1"), record
 
     # Events: each account's session takes its own; unnamed ones are the first account's.
-    pushed = {account: push_messages(hosts.conn, account, f"3EB{account.upper()}", 0, 10) for account in "abc"}
-    pushed["a"] += push_messages(hosts.conn, None, "3EBD", 0, 5)
+    pushed = {account: push_messages(hosts.conn, account, f"3EB{n}", 0, 10) for n, account in enumerate(["a", "b", HD])}
+    pushed["a"] += push_messages(hosts.conn, None, "3EB9", 0, 5)
     for account, ids in pushed.items():
-        assert_delivered_once(hosts.receiver_c if account == "c" else hosts.receiver, ids, account)
-    # c's events went to c's endpoint only, signed with c's secret (checked by its receiver).
-    assert not hosts.receiver.of_payloads(set(pushed["c"]))
-    assert not hosts.receiver_c.of_payloads(set(pushed["a"] + pushed["b"]))
-    for daemon in (hosts.ab, hosts.c):
+        assert_delivered_once(hosts.receiver_hd if account == HD else hosts.receiver, ids, account)
+    # help-desk's events went to its endpoint only, signed with its secret (checked by its receiver).
+    assert not hosts.receiver.of_payloads(set(pushed[HD]))
+    assert not hosts.receiver_hd.of_payloads(set(pushed["a"] + pushed["b"]))
+    for daemon in (hosts.ab, hosts.hd):
         assert all(p["restarts"] == 0 for p in daemon.snapshot()["processes"])
 
     # `wagw status` on either host shows both daemons' processes, each with its account.
-    report = status_json(hosts.c)
-    assert {d["accounts"] and ",".join(d["accounts"]) for d in report["supervisors"]} >= {"a,b", "c"}
+    report = status_json(hosts.hd)
+    assert {d["accounts"] and ",".join(d["accounts"]) for d in report["supervisors"]} >= {"a,b", HD}
     shown = {p["name"]: p["account"] for p in report["processes"]}
-    assert shown["a/session"] == "a" and shown["c/wa-worker-1"] == "c"
+    assert shown["a/session"] == "a" and shown[f"{HD}/wa-worker-1"] == HD
 
 
 def test_client_with_account_runs_on_that_accounts_queue_and_worker(two_hosts):
@@ -394,7 +402,7 @@ def test_client_with_account_runs_on_that_accounts_queue_and_worker(two_hosts):
     record = next(r for r in sent_records(hosts.conn) if r["args"]["text"] == "client to b")
     assert (record["account"], record["role"], record["slot"]) == ("b", "b/worker-1", 1)
 
-    for account, owner in (("b", hosts.ab), ("c", hosts.c)):
+    for account, owner in (("b", hosts.ab), (HD, hosts.hd)):
         job = client.enqueue_send_text(ALICE, f"client job to {account}", account=account, connection=hosts.conn)
         assert job.origin == f"wa.{account}"
         client.wait_for(job, 30)
@@ -402,6 +410,62 @@ def test_client_with_account_runs_on_that_accounts_queue_and_worker(two_hosts):
         assert ran_by(job) == (f"{account}.wa-worker-1.{pid}", pid)
     with pytest.raises(ValueError, match="not an account name"):
         client.enqueue_send_text(ALICE, "x", account="B!", connection=hosts.conn)
+
+
+def test_scheduled_jobs_run_once_with_two_daemons_on_one_host(two_hosts):
+    """Each daemon runs RQ's scheduler; on one Redis only one of them may enqueue a due job
+    (RQ's scheduler lock), even when both run on the same host."""
+    hosts = two_hosts
+    queue = Queue(f"wa.{HD}", connection=hosts.conn, serializer=JSONSerializer)
+    start = datetime.now(UTC) + timedelta(seconds=2)
+    jobs = []
+    for second in range(6):
+        for n in range(100):
+            jobs.append(
+                queue.enqueue_at(
+                    start + timedelta(seconds=second), "workers.wa.send_text", to=ALICE, text=f"due {second} {n}"
+                )
+            )
+    wait_jobs(jobs, 60)
+    runs = Counter(r["args"]["text"] for r in sent_records(hosts.conn) if r["args"]["text"].startswith("due "))
+    assert set(runs) == {job.kwargs["text"] for job in jobs}
+    assert [text for text, count in runs.items() if count > 1] == []
+
+
+def test_an_extra_wa_worker_for_one_account_on_another_host(two_hosts):
+    """`wagw wa-worker --account a --slot 2` alone, as on a third host: it takes a's jobs with
+    a's second device, next to the slot that a's daemon runs."""
+    hosts = two_hosts
+    data_dir = short_tempdir("wagw-e2e-extra-")
+    env = {k: v for k, v in hosts.ab.env.items() if k != "WAGW_DATA_DIR"}
+    env.update({"WAGW_DATA_DIR": str(data_dir), "WAGW_ACCOUNT__A__WA_WORKERS": "2"})
+    with open(data_dir / "wa-worker.log", "w") as log:
+        extra = subprocess.Popen(
+            [sys.executable, "-m", "wagw", "wa-worker", "--account", "a", "--slot", "2"],
+            env=env,
+            cwd=data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_connected(hosts.conn, ["a/worker-2"])
+        jobs = [enqueue_text(hosts.conn, "wa.a", f"a, spread {n}") for n in range(40)]
+        wait_jobs(jobs)
+        slot_1 = hosts.ab.child_pid("a/wa-worker-1")
+        ran = Counter(ran_by(job) for job in jobs)
+        assert set(ran) == {(f"a.wa-worker-1.{slot_1}", slot_1), (f"a.wa-worker-2.{extra.pid}", extra.pid)}, ran
+        records = [r for r in sent_records(hosts.conn) if r["args"]["text"].startswith("a, spread ")]
+        assert Counter(r["args"]["text"] for r in records) == Counter(job.kwargs["text"] for job in jobs)
+        assert {(r["role"], r["slot"]) for r in records} == {("a/worker-1", 1), ("a/worker-2", 2)}
+        extra.terminate()
+        assert extra.wait(timeout=30) == 0
+    finally:
+        if extra.poll() is None:
+            extra.kill()
+            extra.wait(timeout=10)
+        print((data_dir / "wa-worker.log").read_text(errors="replace")[-3000:])
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 # The upgrade path ------------------------------------------------------------------------------
@@ -533,23 +597,3 @@ def test_single_account_data_dir_keeps_roles_queue_stores_and_names(daemon_facto
     assert settings.device_store(default.worker_role(1)) == str(stores.resolve() / "worker-1.sqlite3")
     assert settings.device_store(support.session_role) == str(stores.resolve() / "support" / "session.sqlite3")
     shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def test_scheduled_jobs_run_once_with_two_daemons_on_one_host(two_hosts):
-    """Each daemon runs RQ's scheduler; on one Redis only one of them may enqueue a due job
-    (RQ's scheduler lock), even when both run on the same host."""
-    hosts = two_hosts
-    queue = Queue("wa.c", connection=hosts.conn, serializer=JSONSerializer)
-    start = datetime.now(UTC) + timedelta(seconds=2)
-    jobs = []
-    for second in range(6):
-        for n in range(100):
-            jobs.append(
-                queue.enqueue_at(
-                    start + timedelta(seconds=second), "workers.wa.send_text", to=ALICE, text=f"due {second} {n}"
-                )
-            )
-    wait_jobs(jobs, 60)
-    runs = Counter(r["args"]["text"] for r in sent_records(hosts.conn) if r["args"]["text"].startswith("due "))
-    assert set(runs) == {job.kwargs["text"] for job in jobs}
-    assert [text for text, count in runs.items() if count > 1] == []
