@@ -468,6 +468,32 @@ def test_an_extra_wa_worker_for_one_account_on_another_host(two_hosts):
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def test_one_daemon_stopped_the_other_carries_on_and_its_work_waits(two_hosts):
+    """A stop of one host's daemon is nothing to the other: its processes keep their pids and
+    do their work; the stopped one's jobs and events wait in Redis until it is back."""
+    hosts = two_hosts
+    hd_before = {p["name"]: p["pid"] for p in hosts.hd.snapshot()["processes"]}
+    assert hosts.ab.stop() == 0
+
+    hd_job = enqueue_text(hosts.conn, f"wa.{HD}", "help-desk while a,b are down")
+    waiting = [enqueue_text(hosts.conn, queue, f"{queue} while a,b are down") for queue in ("wa.a", "wa")]
+    hd_events = push_messages(hosts.conn, HD, "3EB7", 0, 3)
+    a_events = push_messages(hosts.conn, "a", "3EB8", 0, 3)
+    wait_jobs([hd_job])
+    assert_delivered_once(hosts.receiver_hd, hd_events, HD)
+    assert [job.get_status(refresh=True) for job in waiting] == ["queued", "queued"]
+    assert not logged_ids(hosts.conn) & set(a_events)
+    after = {p["name"]: p for p in hosts.hd.snapshot()["processes"]}
+    assert {name: p["pid"] for name, p in after.items()} == hd_before
+    assert all(p["restarts"] == 0 and p["state"] == "running" for p in after.values())
+
+    hosts.ab.start(timeout=60)
+    wait_jobs(waiting)
+    pid = hosts.ab.child_pid("a/wa-worker-1")
+    assert all(ran_by(job) == (f"a.wa-worker-1.{pid}", pid) for job in waiting)
+    assert_delivered_once(hosts.receiver, a_events, "a")
+
+
 # The upgrade path ------------------------------------------------------------------------------
 
 # The last commit before accounts existed: its `wagw run` lays out a data dir as installations
