@@ -555,7 +555,17 @@ def test_single_account_data_dir_keeps_roles_queue_stores_and_names(daemon_facto
     expected_account = None if written_by == "previous-release" else "default"
     assert {d.body.get("account") for d in receiver.deliveries} == {expected_account}
     assert [r.get("account") for r in sent_records(old.redis)] == [expected_account]
+    # Deliveries the old install could not make (its endpoint answering 503) wait for retries.
+    receiver.set_mode("503")
+    undelivered = push_messages(old.redis, None, "3EB6", 0, 2)
+    wait_for(
+        lambda: {r.payload_id for r in receiver.snapshot() if r.status == 503} >= set(undelivered),
+        30,
+        0.1,
+        "the old install's failed attempts",
+    )
     assert old.stop() == 0
+    receiver.set_mode("ok")
 
     # While wagw is down (its embedded Redis alone): an app enqueues, WhatsApp has an event.
     redis_proc, server = start_standalone(data_dir)
@@ -576,6 +586,13 @@ def test_single_account_data_dir_keeps_roles_queue_stores_and_names(daemon_facto
     for job in (left_job, after_job):
         assert ran_by(job) == (f"wa-worker-1.{processes['wa-worker-1']}", processes["wa-worker-1"])
     assert Job.fetch(before_job.id, connection=conn, serializer=JSONSerializer).return_value()["to"] == ALICE
+    # The old install's deliveries, sealed and queued by it, are made by the new code.
+    wait_for(lambda: len(receiver.of_payloads(set(undelivered))) >= 2, 30, 0.1, "the old install's deliveries")
+    retried = receiver.of_payloads(set(undelivered))
+    assert sorted(d.body["payload"]["id"] for d in retried) == undelivered
+    for delivery in retried:
+        assert delivery.account_header == "default" and delivery.body.get("account") == expected_account
+        assert delivery.body["device_id"] == f"{PAIRED_PHONE}@s.whatsapp.net"
     assert_delivered_once(receiver, left_events + push_messages(conn, None, "3EB3", 0, 2), "default", PAIRED_PHONE)
     report = status_json(new)
     assert report["accounts"] == ["default"]
