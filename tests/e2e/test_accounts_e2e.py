@@ -223,6 +223,8 @@ def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_
         events += push_messages(conn, "alpha", "3EBA", len(events), 20)
         jobs.append(enqueue_text(conn, "wa.alpha", f"alpha job {rounds}"))
         beta_restarts.append(daemon.process("beta/session").get("restarts", 0))
+        for name in ("alpha/session", "alpha/wa-worker-1"):  # throughout, not only at the end
+            assert daemon.child_pid(name) == before[name], f"{name} lost its pid in round {rounds}"
         rounds += 1
         time.sleep(0.5)
     assert_delivered_once(receiver, events, "alpha")
