@@ -173,11 +173,14 @@ def wait_connected(conn, roles: list[str], timeout: float = 30) -> None:
     )
 
 
-def status_json(daemon, *args: str) -> dict:
+def wagw_cli(daemon, *args: str) -> subprocess.CompletedProcess:
+    """A `wagw` command on the daemon's host (its settings and Redis)."""
     env = {**daemon.env, "WAGW_REDIS_URL": daemon.redis_url}
-    result = subprocess.run(
-        [sys.executable, "-m", "wagw", "status", "--json", *args], env=env, capture_output=True, text=True, timeout=30
-    )
+    return subprocess.run([sys.executable, "-m", "wagw", *args], env=env, capture_output=True, text=True, timeout=30)
+
+
+def status_json(daemon, *args: str) -> dict:
+    result = wagw_cli(daemon, "status", "--json", *args)
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout)
 
@@ -287,13 +290,7 @@ def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_
     assert all(c["process"].startswith("beta/") for c in beta_view["crashes"])
 
     # Paired again, gamma's session is started by the running daemon and its backlog arrives.
-    pair = subprocess.run(
-        [sys.executable, "-m", "wagw", "pair", "--account", "gamma", "--role", "session"],
-        env={**daemon.env, "WAGW_REDIS_URL": daemon.redis_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    pair = wagw_cli(daemon, "pair", "--account", "gamma", "--role", "session")
     assert pair.returncode == 0, pair.stdout + pair.stderr
     assert_delivered_once(receiver, gamma_events, "gamma", timeout=90)
     assert daemon.process("gamma/session")["restarts"] == 1
@@ -395,6 +392,15 @@ def test_two_daemons_on_one_redis_each_do_their_own_accounts(two_hosts):
     assert {d["accounts"] and ",".join(d["accounts"]) for d in report["supervisors"]} >= {"a,b", HD}
     shown = {p["name"]: p["account"] for p in report["processes"]}
     assert shown["a/session"] == "a" and shown[f"{HD}/wa-worker-1"] == HD
+    # One account's view on the host that does not run it, and its events.
+    hd_view = status_json(hosts.ab, "--account", HD)
+    assert {p["name"] for p in hd_view["processes"]} == {f"{HD}/session", f"{HD}/wa-worker-1"}
+    table = wagw_cli(hosts.ab, "status")
+    assert table.returncode == 0 and f"{HD}/session" in table.stdout and "a/wa-worker-1" in table.stdout, table
+    tail = wagw_cli(hosts.ab, "events", "tail", "--account", HD, "-n", "4", "--no-follow")
+    assert tail.returncode == 0, tail.stderr
+    bodies = [json.loads(line) for line in tail.stdout.splitlines()]
+    assert [(b["account"], b["payload"]["id"]) for b in bodies] == [(HD, i) for i in pushed[HD][-4:]]
 
 
 def test_client_with_account_runs_on_that_accounts_queue_and_worker(two_hosts):
