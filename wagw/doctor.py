@@ -180,7 +180,11 @@ def check_data_dir(settings: Settings, uid: int) -> list[Check]:
     if store_dir.is_dir() and settings.device_db is None:
         # Behind a private data dir, an open store is not readable yet: a warning.
         problem = check_private("device stores", store_dir, uid=uid, open_status=Status.WARN)
-        stores = sorted(store_dir.glob("*.sqlite3*"))
+        # Accounts other than `default` keep theirs in a folder each (devices/<account>/).
+        folders = sorted(p for p in store_dir.iterdir() if p.is_dir() and not p.is_symlink())
+        for folder in folders:
+            problem = problem or check_private("device stores", folder, uid=uid, open_status=Status.WARN)
+        stores = sorted(store for folder in [store_dir, *folders] for store in folder.glob("*.sqlite3*"))
         for store in stores:
             problem = problem or check_private("device stores", store, uid=uid, is_dir=False, open_status=Status.WARN)
         checks.append(problem or Check("device stores", Status.OK, f"{store_dir}: {len(stores)} file(s), private"))

@@ -158,6 +158,27 @@ def test_a_private_data_dir_and_stores(make_settings):
     assert checks[1].status is Status.WARN and checks[1].fix == f"chmod 600 {store}"  # behind a private dir
 
 
+def test_an_accounts_own_store_folder_and_stores_are_checked_too(make_settings):
+    settings = make_settings()
+    stores = settings.data_dir / "devices"
+    folder = stores / "sales"
+    folder.mkdir(parents=True, mode=0o700)
+    settings.data_dir.chmod(0o700)
+    stores.chmod(0o700)
+    store = folder / "session.sqlite3"
+    store.write_bytes(b"")
+    store.chmod(0o600)
+    checks = doctor.check_data_dir(settings, UID)
+    assert checks[1].status is Status.OK and "1 file(s)" in checks[1].what
+    store.chmod(0o644)
+    checks = doctor.check_data_dir(settings, UID)
+    assert checks[1].status is Status.WARN and checks[1].fix == f"chmod 600 {store}"
+    store.chmod(0o600)
+    folder.chmod(0o755)
+    checks = doctor.check_data_dir(settings, UID)
+    assert checks[1].status is Status.WARN and checks[1].fix == f"chmod -R go-rwx {folder}"
+
+
 def test_media_dir(make_settings, tmp_path):
     assert doctor.check_media_dir(make_settings(), UID).status is Status.OK  # default: made when needed
     explicit = make_settings(media_dir=tmp_path / "media")
