@@ -1,12 +1,16 @@
 """Several accounts under `wagw run` (fake backend), end to end (issue 15, SPEC "Accounts"):
 
-- isolation: one account's session crash-looping on real Go panics and another's device
-  logged out, while the third account's events all arrive exactly once and its jobs all
-  succeed, with unchanged pids;
-- the upgrade path: a single-account data dir keeps its roles, queue, device stores and
-  process names under the new code, with WAGW_ACCOUNTS unset and with a second account;
-- past one machine: two `wagw run --accounts` daemons on one Redis, each doing its own
-  accounts' jobs and events; `wagw.client` with `account=`.
+- isolation: one account's session crash-looping on real Go panics (and its wa jobs crashing
+  hosts into a quarantine of its own), another's device logged out with a backlog of events
+  waiting for it, while the third account's events all arrive exactly once and its jobs all
+  succeed, with unchanged pids; the logged-out account, paired again, gets its backlog;
+- the upgrade path: a single-account data dir, as today's code and as the previous release
+  leave it, keeps its roles, JID, queue `wa`, device stores, queued deliveries and process
+  names under the new code, with WAGW_ACCOUNTS unset and with a second account;
+- past one machine: two `wagw run --accounts` daemons on one Redis (as two hosts), each doing
+  its own accounts' jobs and events (per-account endpoint and secret, a hyphenated name),
+  scheduled jobs run once, an extra wa-worker for one account alone, one daemon down while the
+  other carries on; `wagw.client` with `account=`.
 
 Jobs are enqueued as other apps do (plain rq, JSON serializer, by function path).
 """
