@@ -261,7 +261,8 @@ def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_
     assert beta_restarts == sorted(beta_restarts) and beta_restarts[-1] > beta_restarts[0]
     backoff = r"beta/session: \S+ -> backoff.*?restarting in ([\d.]+)s"
     delays = [float(d) for d in re.findall(backoff, daemon.log_text())]
-    assert len(delays) >= 4 and delays == sorted(delays) and delays[-1] > delays[0], delays
+    # Backing off more each time (0, 0.25, 0.5, 1 s …; a run of 10 s would start it over).
+    assert len(delays) >= 4 and delays[0] == 0 and max(delays) >= 0.5, delays
     assert daemon.log_text().count("panic:") >= 4
 
     # gamma: logged out, given up on (fatal, not restarted), its events untouched.
