@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
-from rq import Queue
+from rq import Queue, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -463,7 +463,12 @@ def test_an_extra_wa_worker_for_one_account_on_another_host(two_hosts):
         )
     try:
         wait_connected(hosts.conn, ["a/worker-2"])
-        jobs = [enqueue_text(hosts.conn, "wa.a", f"a, spread {n}") for n in range(40)]
+        name = f"a.wa-worker-2.{extra.pid}"
+        wait_for(lambda: name in {w.name for w in Worker.all(connection=hosts.conn)}, 30, 0.1, "slot 2 taking jobs")
+        jobs = []
+        for batch in range(4):
+            jobs += [enqueue_text(hosts.conn, "wa.a", f"a, spread {batch} {n}") for n in range(10)]
+            time.sleep(0.2)
         wait_jobs(jobs)
         slot_1 = hosts.ab.child_pid("a/wa-worker-1")
         ran = Counter(ran_by(job) for job in jobs)
