@@ -179,7 +179,7 @@ def wait_connected(conn, roles: list[str], timeout: float = 30) -> None:
 
 def wagw_cli(daemon, *args: str) -> subprocess.CompletedProcess:
     """A `wagw` command on the daemon's host (its settings and Redis)."""
-    env = {**daemon.env, "WAGW_REDIS_URL": daemon.redis_url}
+    env = {**daemon.env, "WAGW_REDIS_URL": daemon.redis_url, "COLUMNS": "200"}  # a table shows whole names
     return subprocess.run([sys.executable, "-m", "wagw", *args], env=env, capture_output=True, text=True, timeout=30)
 
 
