@@ -512,14 +512,10 @@ def test_one_daemon_stopped_the_other_carries_on_and_its_work_waits(two_hosts):
     assert_delivered_once(hosts.receiver, a_events, "a")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`wagw accounts add` records the account in one host's <data dir>/accounts.json only: the "
-    "other host's webhook workers take its deliveries too and fail them for good ('unknown endpoint … "
-    "not retrying'; 16 of 20 here)",
-)
 def test_an_account_added_live_on_one_host_is_known_to_the_other(two_hosts):
-    """Run last on the two hosts: it adds an account to one of them."""
+    """`wagw accounts add` on one host only: the other host's sessions leave the new account's
+    messages to it, and its webhook workers deliver the new account's events (main 8acadfe).
+    Runs last on the two hosts: it adds an account to one of them."""
     hosts = two_hosts
     added = wagw_cli(hosts.hd, "accounts", "add", "desk-2")
     assert added.returncode == 0, added.stdout + added.stderr

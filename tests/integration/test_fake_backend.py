@@ -348,17 +348,19 @@ def test_several_accounts_each_take_their_own_in_order_past_any_backlog(settings
     settings = Settings(_env_file=None)
     push(redis_conn, *[msg(i, account="c") for i in range(1500)])
     push(redis_conn, *[msg(2000 + i, account="b") for i in range(10)])
-    push(redis_conn, msg(3000), msg(3001, account="nobody"), msg(3002, account="a"))
+    push(redis_conn, msg(3000), msg(3001, account="No Such!"), msg(3002, account="a"), msg(3003, account="elsewhere"))
     sessions = {name: (FakeBackend(settings, f"{name}/session"), Recorder()) for name in "ab"}
     for backend, recorder in sessions.values():
         backend.start(recorder)
     wait_for(lambda: len(ids(sessions["b"][1])) == 10, timeout=20, what="b's 10 past c's 1500")
     assert ids(sessions["b"][1]) == [f"M{2000 + i}" for i in range(10)]
-    # a, the first account, takes the unnamed ones too, and rejects those of no account.
+    # a, the first account, takes the unnamed ones too, and rejects those naming no account.
     wait_for(lambda: len(ids(sessions["a"][1])) == 2, timeout=10, what="a's 2")
     assert ids(sessions["a"][1]) == ["M3000", "M3002"]
     rejected = [json.loads(r) for r in redis_conn.lrange(keys.FAKE_REJECTED, 0, -1)]
     assert [json.loads(r["raw"])["id"] for r in rejected] == ["M3001"]
+    # An account this daemon does not run (another daemon on the Redis may): it waits for it.
+    assert [json.loads(r)["id"] for r in redis_conn.lrange(routed_key("elsewhere"), 0, -1)] == ["M3003"]
 
     # c's messages waited aside, in order; newer ones come after them.
     assert redis_conn.llen(routed_key("c")) == 1500

@@ -16,10 +16,14 @@ reason. Message formats: wagw.whatsapp.fake_inbound.
 
 Accounts: a control message may name its account (`"account": NAME`); without one it is
 the first account's. Every session sorts the shared list onto per-account lists
-(`wagw:fake:inbound:<account>`, one Lua script; the first account's list also gets the
-unnamed messages and those naming no configured account, which it rejects), then takes from
-its own: one account's stalled or crash-looping session never holds up another's events. Each account keeps its
-own pending list, and its own fake phone number (`default`: 15550001111).
+(`wagw:fake:inbound:<account>`, one Lua script), then takes from its own: one account's
+stalled or crash-looping session never holds up another's events. A message naming an account
+this daemon does not know goes to that account's list all the same, where it waits for that
+account's session, as WhatsApp keeps messages for a device that is not connected: another
+daemon on the same Redis may run it (`wagw run --accounts`, `wagw accounts add` there). The
+first account's list gets the unnamed messages and those whose account is not a name at all,
+which it rejects. Each account keeps its own pending list, and its own fake phone number
+(`default`: 15550001111).
 
 Device state: every role counts as paired and reachable unless `wagw:fake:device-state`
 (a hash role -> state) says otherwise: "unpaired", "logged_out", "stream_replaced",
@@ -102,19 +106,22 @@ def fake_device_jid(role: str) -> str:
 
 
 # Sorts control messages from the shared inbound list onto each account's own list, in order:
-# the first account's also takes the unnamed ones and those naming no configured account (and
-# rejects those). Any session may sort for all, so a crash-looping session holds up nobody.
-# ARGV: the first account, configured accounts (comma-separated), at most how many to sort.
+# a message naming an account (wagw.accounts.NAME) goes to that account's list, configured here
+# or not (another daemon on this Redis may run it); the first account's also takes the unnamed
+# ones and those whose account is no name (and rejects those). Any session may sort for all, so
+# a crash-looping session holds up nobody. ARGV: the first account, at most how many to sort.
 _ROUTE = """
-local known = {}
-for name in string.gmatch(ARGV[2], '[^,]+') do known[name] = true end
+local function is_name(name)
+  return type(name) == 'string' and #name <= 32 and name:match('^[a-z0-9][a-z0-9%-]*$') ~= nil
+    and name:sub(-1) ~= '-'
+end
 local moved = 0
-while moved < tonumber(ARGV[3]) do
+while moved < tonumber(ARGV[2]) do
   local raw = redis.call('LPOP', KEYS[1])
   if not raw then break end
   local account = ARGV[1]
   local ok, data = pcall(cjson.decode, raw)
-  if ok and type(data) == 'table' and type(data['account']) == 'string' and known[data['account']] then
+  if ok and type(data) == 'table' and is_name(data['account']) then
     account = data['account']
   end
   redis.call('RPUSH', KEYS[1] .. ':' .. account, raw)
@@ -124,7 +131,6 @@ return moved
 """
 _ROUTE_BATCH = 500
 _IDLE = 0.02  # seconds between looks when nothing is there
-_ACCOUNTS_RECHECK = 1.0  # seconds between reads of the configured accounts
 
 
 def user_part(target: str) -> str:
@@ -241,16 +247,9 @@ class FakeBackend(Backend):
     def _claim_one(self, conn: redis.Redis) -> Callable[[redis.Redis], Any]:
         route = conn.register_script(_ROUTE)
         own = f"{keys.FAKE_INBOUND}:{self.account.name}"
-        known: list[str] = []
-        checked = [0.0]
 
         def take(conn: redis.Redis) -> Any:
-            if time.monotonic() - checked[0] >= _ACCOUNTS_RECHECK:  # `wagw accounts add|remove`
-                known[:] = [a.name for a in accounts.configured(self.settings)]
-                checked[0] = time.monotonic()
-            route(
-                keys=[keys.FAKE_INBOUND], args=[self.settings.accounts[0], ",".join(known), _ROUTE_BATCH], client=conn
-            )
+            route(keys=[keys.FAKE_INBOUND], args=[self.settings.accounts[0], _ROUTE_BATCH], client=conn)
             raw = conn.lmove(own, self.pending, "LEFT", "RIGHT")
             if raw is None:
                 self._stopping.wait(_IDLE)
