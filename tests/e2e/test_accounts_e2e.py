@@ -389,6 +389,18 @@ def test_two_daemons_on_one_redis_each_do_their_own_accounts(two_hosts):
     # help-desk's events went to its endpoint only, signed with its secret (checked by its receiver).
     assert not hosts.receiver.of_payloads(set(pushed[HD]))
     assert not hosts.receiver_hd.of_payloads(set(pushed["a"] + pushed["b"]))
+    # One WhatsApp message seen by two accounts (a group both are in) is two events.
+    same = {account: push_messages(hosts.conn, account, "3EBSAME", 0, 3) for account in ("a", "b")}
+    assert same["a"] == same["b"]
+
+    def both_delivered():
+        seen = Counter((d.account_header, d.body["payload"]["id"]) for d in hosts.receiver.of_payloads(set(same["a"])))
+        return seen if len(seen) == 6 else None
+
+    seen = wait_for(both_delivered, 30, 0.1, "the shared messages delivered for both accounts")
+    assert set(seen.values()) == {1}, seen
+    event_ids = {(d.body["account"], d.body["id"]) for d in hosts.receiver.of_payloads(set(same["a"]))}
+    assert len({event_id for _, event_id in event_ids}) == 6, event_ids
     for daemon in (hosts.ab, hosts.hd):
         assert all(p["restarts"] == 0 for p in daemon.snapshot()["processes"])
 
