@@ -1,0 +1,222 @@
+"""Benchmark: resident memory (PSS) of the whole daemon on the fake backend, per process.
+
+    .venv/bin/python bench/footprint.py [--accounts 1,2,4] [--runs 5] [--settle 3] [--native-runs 5]
+
+For each accounts count N, --runs times: start `wagw run` (WAGW_BACKEND=fake, embedded Redis,
+its own temporary data dir, default settings otherwise: 2 webhook workers, 1 wa-worker slot per
+account), wait until every child is running and every wa-worker has its native host, let it
+idle --settle seconds, then read the Pss line of /proc/<pid>/smaps_rollup for every process of
+the supervisor's tree (named as chaos.procs names them: WAGW_PROCESS_NAME, "<worker>/host" for a
+native host). PSS charges each shared page to its sharers in equal parts, so the column adds up
+to what the daemon costs the machine. Prints the median per process name and of the totals.
+
+N=1 runs today's layout (WAGW_ACCOUNTS unset). N>1 sets WAGW_ACCOUNTS=a1,…,aN; a wagw that does
+not start one session per account for it does not support accounts yet, and N>1 is reported as
+not measured.
+
+The native host with neonize: a wa-worker's host under WAGW_BACKEND=neonize cannot connect here
+(no paired device, no network), and an unpaired host exits at once. So a child does what the
+host does up to the connection: imports workers.wa.host, builds Settings (backend neonize) and
+its logging, makes NeonizeBackend for worker-1 with an empty device store, and calls
+loads neonize through wagw.whatsapp.native.load() (the Go runtime starts) and makes a NewClient
+on that store as `wagw pair` does; then it reads its own smaps_rollup. Alone on the machine, its shared library
+pages are all its own, so its PSS is an upper bound for a host inside the daemon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chaos.daemon import Daemon  # noqa: E402
+from chaos.polling import wait_for  # noqa: E402
+from chaos.procs import descendants, parent_map, process_name  # noqa: E402
+
+MB = 1024.0  # smaps_rollup counts KiB
+
+
+def rollup(pid: int) -> dict[str, int] | None:
+    """The KiB figures of /proc/<pid>/smaps_rollup, or None if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    figures = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[0].endswith(":") and parts[2] == "kB":
+            figures[parts[0][:-1]] = int(parts[1])
+    return figures
+
+
+def tree(daemon: Daemon) -> dict[int, str]:
+    """pid -> name for the supervisor and every process under it."""
+    assert daemon.pid is not None
+    parents = parent_map()
+    named = {daemon.pid: "supervisor"}
+    for pid in descendants(daemon.pid, parents):
+        name = process_name(pid)
+        if name is None or name == named.get(parents.get(pid, -1)):
+            continue  # a helper caught between fork() and exec()
+        named[pid] = name
+    return named
+
+
+def measure_daemon(accounts: int, settle: float) -> dict[str, dict[str, int]] | None:
+    """name -> smaps_rollup figures of one daemon's processes; None when WAGW_ACCOUNTS is not
+    supported for accounts > 1."""
+    env = {"WAGW_BACKEND": "fake"}
+    if accounts > 1:
+        env["WAGW_ACCOUNTS"] = ",".join(f"a{n}" for n in range(1, accounts + 1))
+    data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fp-", dir="/tmp"))
+    daemon = Daemon(data_dir, env)
+    try:
+        snap = daemon.start(timeout=120).snapshot() or {"processes": []}
+        fatal = [p["name"] for p in snap["processes"] if p["state"] != "running"]
+        if fatal:
+            raise SystemExit(f"not running: {fatal}\n{daemon.log_tail()}")
+        names = [p["name"] for p in snap["processes"]]
+        sessions = [n for n in names if n.startswith("session")]
+        if len(sessions) < accounts:
+            return None
+        workers = [n for n in names if n.startswith("wa-worker") or "wa-worker" in n]
+
+        def hosts_up():
+            found = [n for n in tree(daemon).values() if n.endswith("/host")]
+            return len(found) >= len(workers) and found
+
+        wait_for(hosts_up, 60, 0.1, "a native host under every wa-worker")
+        time.sleep(settle)
+        figures: dict[str, dict[str, int]] = {}
+        for pid, name in tree(daemon).items():
+            got = rollup(pid)
+            if got is not None:
+                figures[name if name not in figures else f"{name} ({pid})"] = got
+        return figures
+    finally:
+        try:
+            daemon.stop()
+        except Exception:
+            daemon.kill_tree()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+NATIVE_CHILD = r"""
+import json, os, sys, time
+import workers.wa.host  # the host's own imports, as `python -m workers.wa.host` has them
+from wagw.config import Settings
+from wagw.logs import configure_logging
+from wagw.names import host_name, worker_role
+from wagw.whatsapp import make_backend, native
+
+settings = Settings(_env_file=None, backend="neonize", data_dir=sys.argv[1])
+configure_logging(settings, host_name(1), wire=True)
+backend = make_backend(settings, worker_role(1))
+assert backend.device_jid() is None  # empty store: an unpaired host stops here, so go on
+neonize = native.load()  # as the host's backend loads it: Go runtime up
+client = neonize.client.NewClient(backend.store, uuid="wagw-worker-1")  # as `wagw pair` makes it
+time.sleep(2)
+figures = {"Threads": len(os.listdir("/proc/self/task"))}
+for line in open("/proc/self/smaps_rollup"):
+    parts = line.split()
+    if len(parts) == 3 and parts[2] == "kB":
+        figures[parts[0].rstrip(":")] = int(parts[1])
+print(json.dumps(figures))
+"""
+
+
+def measure_native_host() -> dict[str, int]:
+    data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fpn-", dir="/tmp"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", NATIVE_CHILD, str(data_dir)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def mb(kib: float) -> str:
+    return f"{kib / MB:.1f}"
+
+
+def report(accounts: int, runs: list[dict[str, dict[str, int]]]) -> float:
+    """Print the medians of `runs`; return the median total PSS in MB."""
+    names = sorted({name for run in runs for name in run}, key=lambda n: (n != "supervisor", n))
+    print(f"\n## {accounts} account(s): PSS per process, MB (median of {len(runs)} runs)\n")
+    print("| process | PSS | of which anonymous | runs |")
+    print("|---|---|---|---|")
+    for name in names:
+        pss = [run[name]["Pss"] for run in runs if name in run]
+        anon = [run[name].get("Pss_Anon", 0) for run in runs if name in run]
+        print(f"| {name} | {mb(statistics.median(pss))} | {mb(statistics.median(anon))} | {len(pss)} |")
+    totals = [sum(f["Pss"] for f in run.values()) for run in runs]
+    total = statistics.median(totals) / MB
+    spread = ", ".join(mb(t) for t in totals)
+    print(f"| **total** | **{total:.1f}** | | runs: {spread} |")
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", default="1", help="comma-separated accounts counts (default 1)")
+    parser.add_argument("--runs", type=int, default=5, help="daemons started per accounts count")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds of idle before reading")
+    parser.add_argument("--native-runs", type=int, default=5, help="native host measurements (0: skip)")
+    args = parser.parse_args()
+    counts = sorted({int(n) for n in args.accounts.split(",")})
+
+    print(f"load average at start: {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
+    totals: dict[int, float] = {}
+    for accounts in counts:
+        runs = []
+        for _ in range(args.runs):
+            got = measure_daemon(accounts, args.settle)
+            if got is None:
+                break
+            runs.append(got)
+        if not runs:
+            print(f"\n## {accounts} accounts: not measured: this wagw does not support WAGW_ACCOUNTS yet (N=1 only)")
+            continue
+        totals[accounts] = report(accounts, runs)
+    if 1 in totals:
+        for accounts, total in totals.items():
+            if accounts > 1:
+                extra = (total - totals[1]) / (accounts - 1)
+                print(f"\nper extra account ({accounts} vs 1): {extra:.1f} MB")
+
+    if args.native_runs:
+        natives: dict[str, list[int]] = defaultdict(list)
+        for _ in range(args.native_runs):
+            for key, value in measure_native_host().items():
+                natives[key].append(value)
+        pss, anon = statistics.median(natives["Pss"]), statistics.median(natives["Pss_Anon"])
+        print(
+            f"\nnative host with neonize loaded, alone (median of {args.native_runs}): "
+            f"PSS {mb(pss)} MB, of which anonymous {mb(anon)} MB; RSS {mb(statistics.median(natives['Rss']))} MB"
+        )
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
