@@ -78,7 +78,8 @@ def tree(daemon: Daemon) -> dict[int, str]:
 def measure_daemon(accounts: int, settle: float) -> dict[str, dict[str, int]] | None:
     """name -> smaps_rollup figures of one daemon's processes; None when WAGW_ACCOUNTS is not
     supported for accounts > 1."""
-    env = {"WAGW_BACKEND": "fake"}
+    # The processes run this checkout's code, whichever checkout the venv was installed from.
+    env = {"WAGW_BACKEND": "fake", "PYTHONPATH": str(ROOT)}
     if accounts > 1:
         env["WAGW_ACCOUNTS"] = ",".join(f"a{n}" for n in range(1, accounts + 1))
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fp-", dir="/tmp"))
@@ -141,6 +142,7 @@ print(json.dumps(figures))
 def measure_native_host() -> dict[str, int]:
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fpn-", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
+    env["PYTHONPATH"] = str(ROOT)
     try:
         out = subprocess.run(
             [sys.executable, "-c", NATIVE_CHILD, str(data_dir)],
