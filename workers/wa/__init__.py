@@ -6,7 +6,20 @@ here; the worker (`worker`), the host (`host`) and its client (`host_client`) ar
 this package. A wa-worker runs only the job paths (wagw.operations.JOB_PATHS).
 """
 
-from workers.wa.jobs import JOBS, OutcomeUnknown
+from __future__ import annotations
 
-globals().update(JOBS)
-__all__ = ["OutcomeUnknown", *sorted(JOBS)]
+import importlib
+from typing import Any
+
+
+# On first use, not at import: the native host (`python -m workers.wa.host`) imports this
+# package too, and must not carry the jobs' imports (rq, the media checks) it never runs.
+def __getattr__(name: str) -> Any:
+    jobs = importlib.import_module("workers.wa.jobs")  # `from … import` would recurse here
+    if name == "__all__":
+        return ["OutcomeUnknown", *sorted(jobs.JOBS)]
+    if name == "OutcomeUnknown":
+        return jobs.OutcomeUnknown
+    if name in jobs.JOBS:
+        return jobs.JOBS[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,7 +33,6 @@ from wagw.operations.args import (
 )
 from wagw.operations.audio import is_ogg_opus
 from wagw.operations.images import check_decodes
-from workers.wa.fetch import FetchFailed, fetch
 
 if TYPE_CHECKING:
     from wagw.config import Settings
@@ -183,6 +182,9 @@ def _invalid(message: str) -> InvalidArguments:
 
 
 def download(url: str, settings: Settings, deadline: float | None, kind: Media = IMAGE) -> bytes:
+    # httpx (~5 MB per process) loads with the first URL, not in every wa-worker.
+    from workers.wa.fetch import FetchFailed, fetch
+
     budget = FETCH_TIMEOUT if deadline is None else max(1.0, min(FETCH_TIMEOUT, deadline - time.monotonic() - 1))
     try:
         data = fetch(url, max_bytes=kind.max_bytes, timeout=budget, allow_private=settings.fetch_private)
