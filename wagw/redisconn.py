@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, cast
 from redis import Redis
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
-from rq.serializers import JSONSerializer
 
 if TYPE_CHECKING:
+    from rq.serializers import JSONSerializer
+
     from wagw.config import Settings
+
+    SERIALIZER: type[JSONSerializer]
 
 # What HSET takes as its mapping (redis-py's own types; a dict[str, str] is not one of them).
 HashFields = dict[FieldT, EncodableT]
@@ -18,8 +21,15 @@ HashFields = dict[FieldT, EncodableT]
 # One entry of a Redis stream as wagw's clients (bytes, RESP2) return it: (id, fields).
 StreamEntry = tuple[bytes, dict[bytes, bytes]]
 
-# JSON only: a pickle in Redis is code execution for whoever can write to it.
-SERIALIZER = JSONSerializer
+
+def __getattr__(name: str) -> object:
+    # JSON only: a pickle in Redis is code execution for whoever can write to it. Looked up on
+    # first use: the native host talks to Redis without rq, and need not load it (~1.3 MB).
+    if name == "SERIALIZER":
+        from rq.serializers import JSONSerializer
+
+        return JSONSerializer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def hash_text(raw: object) -> dict[str, str]:

@@ -53,7 +53,6 @@ from wagw import accounts, keys
 from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.names import slot_of_role
-from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.redisconn import as_text, connect
 from wagw.whatsapp import fake_inbound, go_errors, results
 from wagw.whatsapp.backend import (
@@ -466,6 +465,8 @@ class FakeBackend(Backend):
         return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, emoji=emoji)
 
     def revoke(self, chat: str, message_id: str, sender: str | None = None) -> dict:
+        from wagw.operations.args import REVOKE_OTHERS, InvalidArguments  # not in the session (~1 MB)
+
         own = user_part(self.device_jid() or fake_device_jid(self.role))
         if sender and not chat.endswith("@g.us") and user_part(sender) != own:
             raise InvalidArguments(REVOKE_OTHERS)
@@ -555,6 +556,8 @@ class FakeBackend(Backend):
         whatsmeow, a path not on the fake's media host is gone (404; "/v/t62.fake/expired…"
         410), and bytes whose hash differs from file_sha256 fail verification. The path's file
         name ("/v/t62.fake/crash.enc") is the target crash/hang/fail act on."""
+        from wagw.operations.args import InvalidArguments
+
         path = media["direct_path"].split("?", 1)[0]
         stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
         self._call("download_media", {"media": dict(media)}, [stem])
