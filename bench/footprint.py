@@ -62,6 +62,29 @@ def rollup(pid: int) -> dict[str, int] | None:
     return figures
 
 
+ALICE = "15551234567@s.whatsapp.net"
+
+
+def run_jobs(redis_url: str, count: int) -> None:
+    """Put the wa-worker and its host to work: `count` fetch_avatar jobs, done one by one as
+    an app would enqueue them, before memory is read (pages touched by work are no longer
+    shared after a fork)."""
+    if count <= 0:
+        return
+    from redis import Redis
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    conn = Redis.from_url(redis_url)
+    queue = Queue("wa", connection=conn, serializer=JSONSerializer)
+    jobs = [queue.enqueue("workers.wa.fetch_avatar", jid=ALICE) for _ in range(count)]
+    wait_for(lambda: jobs[-1].get_status(refresh=True) in ("finished", "failed"), 120, 0.1, "the jobs done")
+    failed = [job.id for job in jobs if job.get_status(refresh=True) != "finished"]
+    conn.close()
+    if failed:
+        raise SystemExit(f"{len(failed)} of {count} jobs did not finish")
+
+
 def tree(daemon: Daemon) -> dict[int, str]:
     """pid -> name for the supervisor and every process under it."""
     assert daemon.pid is not None
@@ -75,7 +98,7 @@ def tree(daemon: Daemon) -> dict[int, str]:
     return named
 
 
-def measure_daemon(accounts: int, settle: float) -> dict[str, dict[str, int]] | None:
+def measure_daemon(accounts: int, settle: float, jobs: int) -> dict[str, dict[str, int]] | None:
     """name -> smaps_rollup figures of one daemon's processes; None when WAGW_ACCOUNTS is not
     supported for accounts > 1."""
     # The processes run this checkout's code, whichever checkout the venv was installed from.
@@ -100,6 +123,7 @@ def measure_daemon(accounts: int, settle: float) -> dict[str, dict[str, int]] | 
             return len(found) >= len(workers) and found
 
         wait_for(hosts_up, 60, 0.1, "a native host under every wa-worker")
+        run_jobs(daemon.redis_url, jobs)
         time.sleep(settle)
         figures: dict[str, dict[str, int]] = {}
         for pid, name in tree(daemon).items():
@@ -158,6 +182,87 @@ def measure_native_host() -> dict[str, int]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+# The fork prototype (--fork): what the pure-Python children would cost forked from a warmed
+# parent instead of started cold. Not how wagw starts them; see bench/README.md.
+ZYGOTE = r"""
+import gc, json, os, sys
+# What every pure-Python child imports, plus each forked command's own module.
+import wagw.cli, wagw.config, wagw.logs
+import wagw.scheduler.process, workers.webhooks.worker, workers.wa.worker
+gc.collect()
+gc.freeze()  # the collector never writes into the shared objects' headers from here on
+children = json.loads(sys.argv[1])
+pids = {}
+for name, argv in children:
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        os.dup2(2, 1)  # our stdout is the bench's pipe, read once
+        os.environ["WAGW_PROCESS_NAME"] = name
+        os.environ["WAGW_PARENT_PID"] = str(os.getppid())
+        code = 1
+        try:
+            code = wagw.cli.main(argv)
+        finally:
+            os._exit(code)
+    pids[name] = pid
+print(json.dumps(pids), flush=True)
+sys.stdin.read()  # until the bench closes the pipe; the children die with us (PR_SET_PDEATHSIG)
+"""
+FORKED = [
+    ("scheduler", ["scheduler"]),
+    ("webhook-worker-1", ["webhook-worker"]),
+    ("webhook-worker-2", ["webhook-worker"]),
+    ("wa-worker-1", ["wa-worker", "--slot", "1"]),
+]
+
+
+def measure_forked(settle: float, jobs: int) -> dict[str, dict[str, int]]:
+    """name -> smaps_rollup figures: the forked children, the parent they forked from
+    ("zygote"), and the cold session, native host and Redis beside them."""
+    from wagw.supervisor.embedded_redis import start_standalone
+
+    data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fpf-", dir="/tmp"))
+    redis_proc, server = start_standalone(data_dir)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
+    env.update(
+        {"WAGW_BACKEND": "fake", "WAGW_DATA_DIR": str(data_dir), "WAGW_REDIS_URL": server.url, "PYTHONPATH": str(ROOT)}
+    )
+    log = open(data_dir / "children.log", "w")  # noqa: SIM115 (closed below)
+    zygote = subprocess.Popen(
+        [sys.executable, "-c", ZYGOTE, json.dumps(FORKED)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    session = subprocess.Popen(
+        [sys.executable, "-m", "wagw", "session"], env={**env, "WAGW_PROCESS_NAME": "session"}, stdout=log, stderr=log
+    )
+    try:
+        assert zygote.stdout is not None
+        named: dict[int, str] = {pid: name for name, pid in json.loads(zygote.stdout.readline()).items()}
+        named.update({zygote.pid: "zygote", session.pid: "session", redis_proc.pid: "redis"})
+        worker = next(pid for pid, name in named.items() if name == "wa-worker-1")
+        host = wait_for(lambda: next(iter(descendants(worker)), None), 60, 0.1, "the forked wa-worker's host")
+        named[host] = "wa-worker-1/host"
+        run_jobs(server.url, jobs)
+        time.sleep(settle)
+        return {name: got for pid, name in named.items() if (got := rollup(pid)) is not None}
+    finally:
+        for proc in (session, zygote):
+            proc.terminate()
+            proc.wait(timeout=30)
+        redis_proc.terminate()
+        redis_proc.wait(timeout=30)
+        log.close()
+        if os.environ.get("FOOTPRINT_KEEP"):
+            print(f"kept {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def mb(kib: float) -> str:
     return f"{kib / MB:.1f}"
 
@@ -166,16 +271,20 @@ def report(accounts: int, runs: list[dict[str, dict[str, int]]]) -> float:
     """Print the medians of `runs`; return the median total PSS in MB."""
     names = sorted({name for run in runs for name in run}, key=lambda n: (n != "supervisor", n))
     print(f"\n## {accounts} account(s): PSS per process, MB (median of {len(runs)} runs)\n")
-    print("| process | PSS | of which anonymous | runs |")
-    print("|---|---|---|---|")
+    print("| process | PSS | of which anonymous | USS (private) | runs |")
+    print("|---|---|---|---|---|")
     for name in names:
         pss = [run[name]["Pss"] for run in runs if name in run]
         anon = [run[name].get("Pss_Anon", 0) for run in runs if name in run]
-        print(f"| {name} | {mb(statistics.median(pss))} | {mb(statistics.median(anon))} | {len(pss)} |")
+        uss = [run[name]["Private_Clean"] + run[name]["Private_Dirty"] for run in runs if name in run]
+        print(
+            f"| {name} | {mb(statistics.median(pss))} | {mb(statistics.median(anon))} "
+            f"| {mb(statistics.median(uss))} | {len(pss)} |"
+        )
     totals = [sum(f["Pss"] for f in run.values()) for run in runs]
     total = statistics.median(totals) / MB
     spread = ", ".join(mb(t) for t in totals)
-    print(f"| **total** | **{total:.1f}** | | runs: {spread} |")
+    print(f"| **total** | **{total:.1f}** | | | runs: {spread} |")
     return total
 
 
@@ -185,15 +294,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="daemons started per accounts count")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of idle before reading")
     parser.add_argument("--native-runs", type=int, default=5, help="native host measurements (0: skip)")
+    parser.add_argument("--jobs", type=int, default=0, help="fetch_avatar jobs run before reading (default 0)")
+    parser.add_argument("--fork", type=int, default=0, help="runs of the fork prototype (default 0: skip)")
     args = parser.parse_args()
     counts = sorted({int(n) for n in args.accounts.split(",")})
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
     totals: dict[int, float] = {}
-    for accounts in counts:
+    for accounts in counts if args.runs else []:
         runs = []
         for _ in range(args.runs):
-            got = measure_daemon(accounts, args.settle)
+            got = measure_daemon(accounts, args.settle, args.jobs)
             if got is None:
                 break
             runs.append(got)
@@ -206,6 +317,11 @@ def main() -> None:
             if accounts > 1:
                 extra = (total - totals[1]) / (accounts - 1)
                 print(f"\nper extra account ({accounts} vs 1): {extra:.1f} MB")
+
+    if args.fork:
+        forked = [measure_forked(args.settle, args.jobs) for _ in range(args.fork)]
+        print("\nfork prototype: scheduler, webhook workers, wa-worker forked from one warmed parent")
+        report(1, forked)
 
     if args.native_runs:
         natives: dict[str, list[int]] = defaultdict(list)
