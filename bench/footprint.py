@@ -98,11 +98,11 @@ def tree(daemon: Daemon) -> dict[int, str]:
     return named
 
 
-def measure_daemon(accounts: int, settle: float, jobs: int) -> dict[str, dict[str, int]] | None:
-    """name -> smaps_rollup figures of one daemon's processes; None when WAGW_ACCOUNTS is not
-    supported for accounts > 1."""
-    # The processes run this checkout's code, whichever checkout the venv was installed from.
-    env = {"WAGW_BACKEND": "fake", "PYTHONPATH": str(ROOT)}
+def measure_daemon(root: Path, accounts: int, settle: float, jobs: int) -> dict[str, dict[str, int]] | None:
+    """name -> smaps_rollup figures of one daemon's processes, running the code in `root`; None
+    when WAGW_ACCOUNTS is not supported for accounts > 1."""
+    # PYTHONPATH: the processes run root's code, whichever checkout the venv was installed from.
+    env = {"WAGW_BACKEND": "fake", "PYTHONPATH": str(root)}
     if accounts > 1:
         env["WAGW_ACCOUNTS"] = ",".join(f"a{n}" for n in range(1, accounts + 1))
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fp-", dir="/tmp"))
@@ -163,15 +163,15 @@ print(json.dumps(figures))
 """
 
 
-def measure_native_host() -> dict[str, int]:
+def measure_native_host(root: Path) -> dict[str, int]:
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fpn-", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(root)
     try:
         out = subprocess.run(
             [sys.executable, "-c", NATIVE_CHILD, str(data_dir)],
             env=env,
-            cwd=ROOT,
+            cwd=root,
             capture_output=True,
             text=True,
             timeout=120,
@@ -267,10 +267,18 @@ def mb(kib: float) -> str:
     return f"{kib / MB:.1f}"
 
 
-def report(accounts: int, runs: list[dict[str, dict[str, int]]]) -> float:
+def medians(runs: list[dict[str, dict[str, int]]]) -> dict[str, float]:
+    """name -> median PSS in MB, and "total" -> the median of the runs' totals."""
+    names = {name for run in runs for name in run}
+    got = {name: statistics.median(run[name]["Pss"] for run in runs if name in run) / MB for name in names}
+    got["total"] = statistics.median(sum(f["Pss"] for f in run.values()) for run in runs) / MB
+    return got
+
+
+def report(title: str, runs: list[dict[str, dict[str, int]]]) -> float:
     """Print the medians of `runs`; return the median total PSS in MB."""
     names = sorted({name for run in runs for name in run}, key=lambda n: (n != "supervisor", n))
-    print(f"\n## {accounts} account(s): PSS per process, MB (median of {len(runs)} runs)\n")
+    print(f"\n## {title}: PSS per process, MB (median of {len(runs)} runs)\n")
     print("| process | PSS | of which anonymous | USS (private) | runs |")
     print("|---|---|---|---|---|")
     for name in names:
@@ -296,22 +304,68 @@ def main() -> None:
     parser.add_argument("--native-runs", type=int, default=5, help="native host measurements (0: skip)")
     parser.add_argument("--jobs", type=int, default=0, help="fetch_avatar jobs run before reading (default 0)")
     parser.add_argument("--fork", type=int, default=0, help="runs of the fork prototype (default 0: skip)")
+    parser.add_argument(
+        "--compare",
+        metavar="REF",
+        help="also measure git REF's code (1 account), runs interleaved with this checkout's",
+    )
     args = parser.parse_args()
     counts = sorted({int(n) for n in args.accounts.split(",")})
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory(prefix="wagw-bench-ref-") as ref_dir:
+        if args.compare:
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.compare], capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", ref_dir], input=archive.stdout, check=True)
+            compare(Path(ref_dir), args)
+        else:
+            measure_all(args, counts)
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
+def compare(ref_root: Path, args: argparse.Namespace) -> None:
+    """One account, REF's code and this checkout's, alternately; medians side by side."""
+    runs: dict[str, list[dict[str, dict[str, int]]]] = {args.compare: [], "this checkout": []}
+    natives: dict[str, list[dict[str, int]]] = {args.compare: [], "this checkout": []}
+    for _ in range(args.runs):
+        for label, root in ((args.compare, ref_root), ("this checkout", ROOT)):
+            got = measure_daemon(root, 1, args.settle, args.jobs)
+            assert got is not None
+            runs[label].append(got)
+    for _ in range(args.native_runs):
+        for label, root in ((args.compare, ref_root), ("this checkout", ROOT)):
+            natives[label].append(measure_native_host(root))
+    for label, got in runs.items():
+        report(f"{label}, 1 account", got)
+    before, after = medians(runs[args.compare]), medians(runs["this checkout"])
+    print(f"\n## before ({args.compare}) and after (this checkout), PSS MB, medians of {args.runs} runs each\n")
+    print("| process | before | after | after / before |")
+    print("|---|---|---|---|")
+    for name in sorted(before, key=lambda n: (n == "total", n != "supervisor", n)):
+        if name in after:
+            print(f"| {name} | {before[name]:.1f} | {after[name]:.1f} | {after[name] / before[name]:.2f} |")
+    if args.native_runs:
+        for label, got in natives.items():
+            pss = statistics.median(n["Pss"] for n in got) / MB
+            anon = statistics.median(n["Pss_Anon"] for n in got) / MB
+            print(
+                f"native host with neonize loaded, alone, {label}: PSS {pss:.1f} MB, of which anonymous {anon:.1f} MB"
+            )
+
+
+def measure_all(args: argparse.Namespace, counts: list[int]) -> None:
     totals: dict[int, float] = {}
     for accounts in counts if args.runs else []:
         runs = []
         for _ in range(args.runs):
-            got = measure_daemon(accounts, args.settle, args.jobs)
+            got = measure_daemon(ROOT, accounts, args.settle, args.jobs)
             if got is None:
                 break
             runs.append(got)
         if not runs:
             print(f"\n## {accounts} accounts: not measured: this wagw does not support WAGW_ACCOUNTS yet (N=1 only)")
             continue
-        totals[accounts] = report(accounts, runs)
+        totals[accounts] = report(f"{accounts} account(s)", runs)
     if 1 in totals:
         for accounts, total in totals.items():
             if accounts > 1:
@@ -320,20 +374,18 @@ def main() -> None:
 
     if args.fork:
         forked = [measure_forked(args.settle, args.jobs) for _ in range(args.fork)]
-        print("\nfork prototype: scheduler, webhook workers, wa-worker forked from one warmed parent")
-        report(1, forked)
+        report("fork prototype: scheduler, webhook workers, wa-worker forked from one warmed parent", forked)
 
     if args.native_runs:
         natives: dict[str, list[int]] = defaultdict(list)
         for _ in range(args.native_runs):
-            for key, value in measure_native_host().items():
+            for key, value in measure_native_host(ROOT).items():
                 natives[key].append(value)
         pss, anon = statistics.median(natives["Pss"]), statistics.median(natives["Pss_Anon"])
         print(
             f"\nnative host with neonize loaded, alone (median of {args.native_runs}): "
             f"PSS {mb(pss)} MB, of which anonymous {mb(anon)} MB; RSS {mb(statistics.median(natives['Rss']))} MB"
         )
-    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
