@@ -24,8 +24,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 
-from wagw import keys, operations, rqcompat
-from wagw.operations.args import InvalidArguments
+from wagw import keys, rqcompat
 from wagw.procs import pid_alive
 from wagw.quarantine import Target
 from wagw.redisconn import SERIALIZER, as_text
@@ -64,6 +63,10 @@ def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None
 
 def _send_outcome_unknown(conn: Redis, registry: StartedJobRegistry, entry: str) -> bool:
     """Fail an orphaned send that was being handed to its host; True if it was one."""
+    # The operation table (~1 MB) loads with the first orphaned send, not in every scheduler.
+    from wagw import operations
+    from wagw.operations.args import InvalidArguments
+
     job_id = entry.split(":", 1)[0]
     marker = keys.SEND_HANDED.format(job_id=job_id)
     worker = conn.get(marker)

