@@ -316,40 +316,55 @@ def main() -> None:
         if args.compare:
             archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.compare], capture_output=True, check=True)
             subprocess.run(["tar", "-x", "-C", ref_dir], input=archive.stdout, check=True)
-            compare(Path(ref_dir), args)
+            compare(Path(ref_dir), args, counts)
         else:
             measure_all(args, counts)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
-def compare(ref_root: Path, args: argparse.Namespace) -> None:
-    """One account, REF's code and this checkout's, alternately; medians side by side."""
-    runs: dict[str, list[dict[str, dict[str, int]]]] = {args.compare: [], "this checkout": []}
-    natives: dict[str, list[dict[str, int]]] = {args.compare: [], "this checkout": []}
+def compare(ref_root: Path, args: argparse.Namespace, counts: list[int]) -> None:
+    """REF's code and this checkout's, alternately, for each accounts count; medians side by
+    side. A count one of them does not support is left out."""
+    labels = ((args.compare, ref_root), ("this checkout", ROOT))
+    runs: dict[tuple[str, int], list[dict[str, dict[str, int]]]] = defaultdict(list)
+    natives: dict[str, list[dict[str, int]]] = defaultdict(list)
+    unsupported: set[tuple[str, int]] = set()
     for _ in range(args.runs):
-        for label, root in ((args.compare, ref_root), ("this checkout", ROOT)):
-            got = measure_daemon(root, 1, args.settle, args.jobs)
-            assert got is not None
-            runs[label].append(got)
+        for accounts in counts:
+            for label, root in labels:
+                if (label, accounts) in unsupported:
+                    continue
+                got = measure_daemon(root, accounts, args.settle, args.jobs)
+                if got is None:
+                    unsupported.add((label, accounts))
+                else:
+                    runs[label, accounts].append(got)
     for _ in range(args.native_runs):
-        for label, root in ((args.compare, ref_root), ("this checkout", ROOT)):
+        for label, root in labels:
             natives[label].append(measure_native_host(root))
-    for label, got in runs.items():
-        report(f"{label}, 1 account", got)
-    before, after = medians(runs[args.compare]), medians(runs["this checkout"])
-    print(f"\n## before ({args.compare}) and after (this checkout), PSS MB, medians of {args.runs} runs each\n")
-    print("| process | before | after | after / before |")
-    print("|---|---|---|---|")
-    for name in sorted(before, key=lambda n: (n == "total", n != "supervisor", n)):
-        if name in after:
-            print(f"| {name} | {before[name]:.1f} | {after[name]:.1f} | {after[name] / before[name]:.2f} |")
-    if args.native_runs:
-        for label, got in natives.items():
-            pss = statistics.median(n["Pss"] for n in got) / MB
-            anon = statistics.median(n["Pss_Anon"] for n in got) / MB
-            print(
-                f"native host with neonize loaded, alone, {label}: PSS {pss:.1f} MB, of which anonymous {anon:.1f} MB"
-            )
+    for (label, accounts), got in sorted(runs.items(), key=lambda item: (item[0][1], item[0][0] != args.compare)):
+        report(f"{label}, {accounts} account(s)", got)
+    for label, accounts in sorted(unsupported):
+        print(f"\n{label}: {accounts} accounts not measured (no WAGW_ACCOUNTS support)")
+    totals: dict[tuple[str, int], float] = {}
+    for accounts in counts:
+        if (args.compare, accounts) not in runs or ("this checkout", accounts) not in runs:
+            continue
+        before, after = medians(runs[args.compare, accounts]), medians(runs["this checkout", accounts])
+        totals[args.compare, accounts], totals["this checkout", accounts] = before["total"], after["total"]
+        print(f"\n## {accounts} account(s), before ({args.compare}) and after (this checkout), PSS MB, medians\n")
+        print("| process | before | after | after / before |")
+        print("|---|---|---|---|")
+        for name in sorted(before, key=lambda n: (n == "total", n != "supervisor", n)):
+            if name in after:
+                print(f"| {name} | {before[name]:.1f} | {after[name]:.1f} | {after[name] / before[name]:.2f} |")
+    for (label, accounts), total in sorted(totals.items()):
+        if accounts > 1 and (label, 1) in totals:
+            print(f"per extra account, {label} ({accounts} vs 1): {(total - totals[label, 1]) / (accounts - 1):.1f} MB")
+    for label, got in natives.items():
+        pss = statistics.median(n["Pss"] for n in got) / MB
+        anon = statistics.median(n["Pss_Anon"] for n in got) / MB
+        print(f"native host with neonize loaded, alone, {label}: PSS {pss:.1f} MB, of which anonymous {anon:.1f} MB")
 
 
 def measure_all(args: argparse.Namespace, counts: list[int]) -> None:
