@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -309,6 +310,8 @@ def main() -> None:
         help="also measure git REF's code (1 account), runs interleaved with this checkout's",
     )
     args = parser.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so every daemon started is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     counts = sorted({int(n) for n in args.accounts.split(",")})
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
