@@ -19,7 +19,9 @@ ALLOWED = {
     "wagw.session.process": {"rq"},  # enqueues webhook deliveries
     "wagw.scheduler.process": {"rq"},  # the operation table loads with the first orphaned send
     "workers.wa.worker": {"rq", "wagw.operations", "workers.wa.jobs"},  # httpx with the first URL
-    "workers.webhooks.worker": {"rq", "httpx"},  # never httpx's command line (click, rich, pygments)
+    # never httpx's command line (click, rich, pygments); the operation table names the
+    # media download job that deliveries wait for (workers/webhooks/media.py)
+    "workers.webhooks.worker": {"rq", "httpx", "wagw.operations"},
 }
 
 

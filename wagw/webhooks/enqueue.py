@@ -18,7 +18,6 @@ from wagw import keys, rqcompat
 from wagw.accounts import DEFAULT
 from wagw.addresses import GROUP_SERVER
 from wagw.events import MEDIA_KINDS
-from wagw.operations import OPERATIONS
 from wagw.webhooks.endpoints import account_endpoints
 from wagw.webhooks.signing import seal
 
@@ -128,6 +127,8 @@ def enqueue_download(pipe: Pipeline, settings: Settings, event_id: str, media: d
     operation's timeout and Retry (a wa-worker of the account that received the event
     downloads it, with its own device; the session never does). Returns the job id the
     deliveries name."""
+    from wagw.operations import OPERATIONS  # the table (~1 MB) only in a session that downloads
+
     op = OPERATIONS["download_media"]
     fields = rqcompat.queued_job_fields(
         queue,
