@@ -9,9 +9,7 @@ import hashlib
 import json
 import os
 import stat
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,52 +18,17 @@ from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from chaos.polling import wait_for
+from tests.e2e.hook import Hook
 
 pytestmark = pytest.mark.e2e
 ALICE = "15551234567@s.whatsapp.net"
 
 
-class Bodies:
-    """A webhook endpoint that keeps every JSON body (signatures: tests/e2e/test_gateway_e2e.py)."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        bodies = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def message(self, message_id: str) -> dict | None:
-        for body in list(self.bodies):
-            if body.get("event") == "message" and body.get("payload", {}).get("id") == message_id:
-                return body["payload"]
-        return None
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def hook():
-    bodies = Bodies()
-    yield bodies
-    bodies.close()
+    made = Hook()
+    yield made
+    made.close()
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,49 +18,12 @@ from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from chaos.polling import wait_for
+from tests.e2e.hook import Hook
 from wagw.webhooks.signing import verify_hub_signature
 
 pytestmark = pytest.mark.e2e
 ALICE = "15551234567@s.whatsapp.net"
 SECRET = "e2e-secret-of-sixteen-bytes"
-
-
-class Hook:
-    """A webhook endpoint that keeps every request (raw body and headers) and answers 200."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        requests = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                requests.append(({k.lower(): v for k, v in self.headers.items()}, raw))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def messages(self, message_id: str) -> list[dict]:
-        found = []
-        for _headers, raw in list(self.requests):
-            body = json.loads(raw)
-            if body.get("event") == "message" and body["payload"].get("id") == message_id:
-                found.append(body)
-        return found
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
