@@ -74,6 +74,9 @@ class Receiver:
         self.retry_after = retry_after
         self.mode = "ok"
         self.receipts: list[Receipt] = []
+        # Requests whose sender went away mid-body (a webhook worker SIGKILLed while sending):
+        # like any HTTP server, the receiver drops them unanswered; the sender retries.
+        self.incomplete = 0
         self.mode_changes: list[tuple[float, str]] = []  # (time, mode): the outages, for the raw record
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -193,6 +196,11 @@ class Receiver:
                 accepted = time.time()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the connection closed before the whole body came
+                    with receiver._lock:
+                        receiver.incomplete += 1
+                    self.close_connection = True
+                    return
                 status, extra = receiver._answer(
                     self.path.strip("/"),
                     body,

@@ -61,6 +61,7 @@ class RunRecord:
     drained: bool = True
     redis_stalls: list = field(default_factory=list)  # (when, seconds) a status read took > 0.25 s
     receiver_modes: list = field(default_factory=list)  # (when, mode) the receiver switched
+    receiver_incomplete: int = 0  # requests cut mid-body by a killed sender: dropped unanswered
     sends_total: int = 0  # the load's send_text calls the fake backend got
     sends_twice: dict = field(default_factory=dict)  # text -> times, for the texts it got more than once
     notes: list[str] = field(default_factory=list)
@@ -497,6 +498,7 @@ def build(record: RunRecord, soak_window: float | None = None) -> dict:
             "malformed_rejected": record.malformed_rejected,
             "uncertain_pushes": len(record.uncertain),
             "webhook_deliveries_failed": record.webhook_failed,
+            "requests_cut_mid_body": record.receiver_incomplete,
             "endpoints": endpoints,
             "media": media,
         },
@@ -572,6 +574,7 @@ def render(report: dict) -> str:
     add(f"{'  + redeliveries of earlier events':<44}{ev['redelivered_in']:>10}")
     add(f"{'  + malformed (rejected)':<44}{ev['malformed_in']:>6} ({ev['malformed_rejected']})")
     add(f"{'deliveries left failed in RQ':<44}{ev['webhook_deliveries_failed']:>10}")
+    add(f"{'requests cut mid-body (sender killed)':<44}{ev.get('requests_cut_mid_body', 0):>10}")
     if ev.get("media", {}).get("pushed"):
         staged = ", ".join(f"{k} {v}" for k, v in ev["media"]["staged"].items())
         add(f"{'media messages among them (auto-download)':<44}{ev['media']['pushed']:>10}  (staged: {staged or '-'})")

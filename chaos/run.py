@@ -522,6 +522,7 @@ class ChaosRun:
             drained=self.drained and self.failure is None,
             redis_stalls=self.redis_stalls,
             receiver_modes=self.receiver.mode_changes,
+            receiver_incomplete=self.receiver.incomplete,
             notes=self.notes,
         )
 
