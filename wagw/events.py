@@ -22,6 +22,7 @@ REVOKED = "message.revoked"
 EDITED = "message.edited"
 ACK = "message.ack"
 GROUP_PARTICIPANTS = "group.participants"
+GROUP_JOINED = "group.joined"
 CALL_OFFER = "call.offer"
 CHAT_PRESENCE = "chat_presence"
 DELETED = "message.deleted"
@@ -41,6 +42,7 @@ EVENT_NAMES = (
     ACK,
     CHAT_PRESENCE,
     GROUP_PARTICIPANTS,
+    GROUP_JOINED,
     LABEL_EDIT,
     LABEL_ASSOCIATION,
     NEWSLETTER_JOINED,
@@ -71,6 +73,8 @@ MEDIA_KINDS = ("image", "video", "audio", "document", "sticker", "video_note")
 # Where WhatsApp status updates (stories) arrive: not messages to the account, never events.
 STATUS_BROADCAST = "status@broadcast"
 PARTICIPANT_CHANGES = ("join", "leave", "promote", "demote")
+# whatsmeow's JoinedGroup.Reason: "" when added by someone, "invite" through an invite link.
+GROUP_JOIN_REASONS = ("", "invite")
 CHAT_PRESENCE_STATES = ("composing", "paused")
 CHAT_PRESENCE_MEDIA = ("", "audio")  # whatsmeow's ChatPresenceMediaText is ""
 NEWSLETTER_ROLES = ("subscriber", "guest", "admin", "owner")
@@ -120,7 +124,11 @@ def build_body(event: InboundEvent, device_id: str | None, account: str = "defau
     body: dict[str, Any] = {"event": event.event, "device_id": device_id or "", "account": account, "id": eid}
     if event.timestamp:
         body["timestamp"] = event.timestamp
-    body["payload"] = event.payload
+    payload = event.payload
+    if event.event == GROUP_JOINED:
+        # go-whatsapp's `jids` of a group.joined is the account itself, which only the body knows.
+        payload = {**payload, "jids": [non_ad(device_id)] if device_id else []}
+    body["payload"] = payload
     return eid, json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -421,6 +429,30 @@ def group_participants(
     ts = _time(timestamp)
     key = f"group:{non_ad(chat)}:{change}:{','.join(sorted(members))}:{ts}"
     return InboundEvent(GROUP_PARTICIPANTS, key, ts, payload)
+
+
+def group_joined(
+    *,
+    chat: str,
+    reason: str = "",
+    group_name: str | None = None,
+    version: str | None = None,
+    timestamp: float | int | None = None,
+    instance: str | None = None,
+) -> InboundEvent:
+    """A `group.joined`: this account was added to, or joined, a group. `reason` is whatsmeow's
+    ("invite" through an invite link, "" when added), `jids` the account itself (filled in by
+    build_body). WhatsApp gives no time: `timestamp` is when the session saw it. `version` is
+    the group's participant version after the join, which tells this join apart for good."""
+    group = non_ad(chat) or ""
+    if not group.endswith("@g.us"):
+        raise ValueError(f"not a group JID: {chat!r}")
+    unix = _unix(timestamp)
+    payload: dict[str, Any] = {"chat_id": group, "type": "join", "jids": [], "reason": reason or ""}
+    if group_name:
+        payload["group_name"] = group_name
+    key = f"group:{group}:joined:{version or _when(unix, instance)}"
+    return InboundEvent(GROUP_JOINED, key, iso_time(unix), payload)
 
 
 def call_offer(

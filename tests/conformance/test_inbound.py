@@ -134,6 +134,32 @@ def test_chat_presence(session, state, media, chat):
     }
 
 
+def test_joined_group_through_an_invite_and_when_added(session):
+    """goneonize's EncodeJoinedGroup: the group's info, whatsmeow's Reason (copied into Type)
+    and no sender. go-whatsapp's group.joined: the group, type "join", the account itself as
+    `jids`, the reason, the group's name when it has one; the time is the session's."""
+    delivered = deliver(
+        session,
+        {"kind": "joined_group", "group": GROUP, "name": "Team", "reason": "invite", "version": "v7"},
+        {"kind": "joined_group", "group": GROUP, "version": "v8"},
+    )
+    invited, added = delivered["bodies"]
+    me = DEVICE.split(":")[0] + "@s.whatsapp.net"
+    assert (invited["event"], invited["device_id"]) == ("group.joined", me)
+    assert invited["payload"] == {
+        "chat_id": GROUP,
+        "type": "join",
+        "jids": [me],
+        "reason": "invite",
+        "group_name": "Team",
+    }
+    assert added["payload"] == {"chat_id": GROUP, "type": "join", "jids": [me], "reason": ""}
+    assert invited["timestamp"].endswith("Z") and invited["id"] != added["id"]
+    # The same join handed over again (same participant version) is the same event.
+    again = deliver(session, {"kind": "joined_group", "group": GROUP, "reason": "invite", "version": "v7"})
+    assert again["bodies"][0]["id"] == invited["id"]
+
+
 def test_newsletter_joined_left_and_muted(session):
     delivered = deliver(
         session,

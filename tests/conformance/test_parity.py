@@ -516,6 +516,16 @@ INBOUND += [
         {"kind": "group_join", "group": GROUP, "members": [ALICE], "by": BOB},
     ),
     (
+        "group-joined-invite",
+        {"type": "group_joined", "chat": GROUP, "reason": "invite", "group_name": "Team", "version": "v7"},
+        {"kind": "joined_group", "group": GROUP, "name": "Team", "reason": "invite", "version": "v7"},
+    ),
+    (
+        "group-joined-added",
+        {"type": "group_joined", "chat": GROUP, "version": "v8"},
+        {"kind": "joined_group", "group": GROUP, "version": "v8"},
+    ),
+    (
         "chat-presence",
         {"type": "chat_presence", "chat": GROUP, "sender": ALICE_LID, "sender_alt": ALICE, "state": "composing"},
         {"kind": "chat_presence", "chat": GROUP, "sender": ALICE_LID, "sender_alt": ALICE, "state": "composing"},
@@ -557,7 +567,7 @@ INBOUND += [
 ]
 # Events WhatsApp gives no time for: each backend stamps its own clock, so the time (and the
 # event id, which holds it) differs; everything else must be the same.
-CLOCKED = {"chat_presence", "newsletter.joined", "newsletter.left", "newsletter.mute"}
+CLOCKED = {"chat_presence", "group.joined", "newsletter.joined", "newsletter.left", "newsletter.mute"}
 
 
 def without_clock(body: dict) -> dict:

@@ -127,7 +127,7 @@ CONNECT_FAILURE_REASONS = {400: 1, 401: 2, 402: 3, 403: 4, 406: 5, 405: 6, 409: 
 
 # neonize.events.EVENT_TO_INT codes
 DEVICE_CODE, CONNECTED, LOGGED_OUT, TEMPORARY_BAN, CONNECT_FAILURE = 0, 3, 6, 8, 9
-MESSAGE, RECEIPT, GROUP_INFO, CALL_OFFER = 17, 18, 22, 36
+MESSAGE, RECEIPT, JOINED_GROUP, GROUP_INFO, CALL_OFFER = 17, 18, 21, 22, 36
 CHAT_PRESENCE, NEWSLETTER_JOIN, NEWSLETTER_LEAVE, NEWSLETTER_MUTE_CHANGE, NEWSLETTER_LIVE_UPDATE = 19, 32, 33, 34, 35
 
 
@@ -842,6 +842,14 @@ def encode_group_info(group: Group) -> N.GroupInfo:
     return info
 
 
+def encode_joined_group(group: Group, *, reason: str, version: str) -> tuple[int, N.JoinedGroup]:
+    """EncodeJoinedGroup: Reason, Type (a copy of Reason, not whatsmeow's Type), CreateKey and
+    EncodeGroupInfo(&GroupInfo); Sender and SenderPN are never set."""
+    info = encode_group_info(group)
+    info.ParticipantVersionID = version  # &info.ParticipantVersionID
+    return JOINED_GROUP, N.JoinedGroup(Reason=reason, Type=reason, CreateKey="", GroupInfo=info)
+
+
 def standard_world() -> World:
     world = World(pictures={"15551234567": "4184652986", "15557654321": "1234509876"}, hidden_pictures={HIDDEN_USER})
     world.revoked_codes = {REVOKED_CODE}
@@ -894,6 +902,10 @@ def encode(spec: dict) -> tuple[int, Any]:
         return encode_call_offer(spec["call_id"], caller=spec["caller"], caller_alt=spec.get("caller_alt"), unix=unix)
     if kind == "group_join":
         return encode_group_join(spec["group"], spec["members"], by=spec["by"], unix=unix)
+    if kind == "joined_group":
+        members = [(ALICE, ALICE_LID, True), (ACCOUNT + "@s.whatsapp.net", "100000000000001@lid", False)]
+        group = Group(spec["group"], spec.get("name", ""), GROUP_CREATED, GROUP_CREATED, members)
+        return encode_joined_group(group, reason=spec.get("reason", ""), version=spec.get("version", ""))
     if kind == "chat_presence":
         return encode_chat_presence(
             spec.get("chat", spec["sender"]),

@@ -225,6 +225,36 @@ def test_new_event_kinds_flow_through_a_session_and_bad_ones_are_rejected_with_w
     proc.kill()
 
 
+def test_group_joined_flows_through_a_session_naming_the_account_and_a_bad_one_is_rejected(session, redis_conn):
+    """group.joined from the fake through a real session: stored and delivered with the
+    account's own JID in `jids` (filled from the session's device), the same join pushed twice
+    is one event, and a join to a non-group chat lands on wagw:fake:rejected with the reason."""
+    group = "120363000000000002@g.us"
+    joined = json.dumps(
+        {"type": "group_joined", "chat": group, "reason": "invite", "group_name": "Team", "version": "v1"}
+    )
+    bad = json.dumps({"type": "group_joined", "chat": ALICE})
+    push(redis_conn, joined, bad, joined, message(0))
+    proc = session(WAGW_WEBHOOK_EVENTS="group.joined")
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) == 2, timeout=20, what="2 events")
+    wait_for(lambda: redis_conn.llen(keys.FAKE_REJECTED) == 1, timeout=5, what="the bad one rejected")
+    first = stored_events(redis_conn)[0]
+    assert [e["event"] for e in stored_events(redis_conn)] == ["group.joined", "message"]
+    assert first["payload"] == {
+        "chat_id": group,
+        "type": "join",
+        "jids": [first["device_id"]],
+        "reason": "invite",
+        "group_name": "Team",
+    }
+    assert first["device_id"].endswith("@s.whatsapp.net")
+    assert "must be a group JID" in json.loads(redis_conn.lindex(keys.FAKE_REJECTED, 0))["error"]
+    delivered = [json.loads(job.args[2]) for job in webhook_jobs(redis_conn)]
+    assert [d["event"] for d in delivered] == ["group.joined"] * len(URLS)
+    assert {d["id"] for d in delivered} == {first["id"]}
+    proc.kill()
+
+
 def test_ignored_chats_stay_in_the_log_but_get_no_deliveries(session, redis_conn):
     group = "120363000000000001@g.us"
     in_group = json.dumps({"type": "message", "id": "G1", "chat": group, "sender": ALICE, "text": "hi all"})

@@ -14,6 +14,7 @@ from wagw.whatsapp.fake_inbound import Malformed, fake_media, fake_media_bytes, 
 DEVICE = "15550001111@s.whatsapp.net"
 NEWSLETTER = "120363123456789@newsletter"
 ALICE = "15551234567@s.whatsapp.net"
+GROUP = "120363402106123456@g.us"
 
 
 def test_event_id_is_stable_and_depends_on_device_and_source():
@@ -189,6 +190,33 @@ def test_presence_typed_again_later_is_a_new_event_but_the_same_update_is_not():
     assert to_event(update | {"timestamp": 5}).source_key == to_event(update | {"timestamp": 5}).source_key
 
 
+def test_group_joined_body_names_the_account_and_its_id_holds_the_participant_version():
+    """go-whatsapp's group.joined: chat_id, type "join", jids = the account itself (which only
+    the body knows), reason, group_name when known; the time is the session's."""
+    event = to_event({"type": "group_joined", "chat": GROUP, "reason": "invite", "group_name": "Team", "version": "v7"})
+    assert event.event == "group.joined" and event.source_key == f"group:{GROUP}:joined:v7"
+    eid, body = events.build_body(event, "15550001111:12@s.whatsapp.net", "help-desk")
+    doc = json.loads(body)
+    assert doc["id"] == eid and doc["account"] == "help-desk" and doc["timestamp"].endswith("Z")
+    assert doc["payload"] == {
+        "chat_id": GROUP,
+        "type": "join",
+        "jids": [DEVICE],
+        "reason": "invite",
+        "group_name": "Team",
+    }
+    assert event.payload["jids"] == []  # the event itself is unchanged
+    added = to_event({"type": "group_joined", "chat": GROUP, "timestamp": 1764412200})
+    assert added.timestamp == "2025-11-29T10:30:00Z"
+    assert added.payload == {"chat_id": GROUP, "type": "join", "jids": [], "reason": ""}
+    assert json.loads(events.build_body(added, None)[1])["payload"]["jids"] == []
+    # The same join seen again (same participant version) is the same event, whenever it is seen.
+    again = events.group_joined(chat=GROUP, version="v7", timestamp=5)
+    assert again.source_key == events.group_joined(chat=GROUP + "", version="v7", timestamp=9).source_key
+    with pytest.raises(ValueError, match="not a group JID"):
+        events.group_joined(chat=ALICE)
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -197,6 +225,7 @@ def test_presence_typed_again_later_is_a_new_event_but_the_same_update_is_not():
         {"type": "newsletter_left", "newsletter_id": NEWSLETTER},
         {"type": "newsletter_mute", "newsletter_id": NEWSLETTER, "mute": "on"},
         {"type": "newsletter_message", "newsletter_id": NEWSLETTER, "messages": [{"server_id": 7}]},
+        {"type": "group_joined", "chat": GROUP, "reason": "invite"},
     ],
 )
 def test_a_clock_stamped_fake_event_handed_over_again_keeps_its_id(data):
@@ -282,6 +311,11 @@ def test_fake_message_content_kinds():
         ({"type": "message", "id": "M", "sender": ALICE, "referral": {"ctwa_clid": 5}}, "'ctwa_clid' must be a string"),
         ({"type": "message", "id": "M", "sender": ALICE, "referral": {"ref\n": "x"}}, r"unknown fields: 'ref\\n'"),
         ({"type": "message", "id": "M", "sender": ALICE, "referral": {"source_url": ""}}, "'referral' is empty"),
+        ({"type": "group_joined"}, "missing 'chat'"),
+        ({"type": "group_joined", "chat": ALICE}, r"'chat' must be a group JID"),
+        ({"type": "group_joined", "chat": GROUP, "reason": "kidnapped"}, "'reason' must be one of"),
+        ({"type": "group_joined", "chat": GROUP, "group_name": 7}, "'group_name' must be a string"),
+        ({"type": "group_joined", "chat": GROUP, "version": ["v1"]}, "'version' must be a string"),
         ({"type": "message_deleted", "id": "M", "sender": ALICE}, "never passes whatsmeow's DeleteForMe"),
         ({"type": "label_edit", "label_id": "9"}, "never passes whatsmeow's LabelEdit"),
         ({"type": "label_association", "label_id": "9"}, "never passes whatsmeow's LabelAssociationChat"),

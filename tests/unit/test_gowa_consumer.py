@@ -283,6 +283,18 @@ class GroupParticipants(Doc):
     jids: list[StrictStr]
 
 
+# group.joined: listed in "Available Webhook Events" with neither a field table nor an example,
+# and (in "Ignoring chats/JIDs") with no `from`; its fields are what that gateway's
+# forwardJoinedGroupToWebhook sends: the group, "join", the account's own JID, whatsmeow's
+# reason ("invite" through a link) and the group's name when it has one.
+class GroupJoined(Doc):
+    chat_id: StrictStr
+    type: Literal["join"]
+    jids: list[StrictStr]
+    reason: StrictStr
+    group_name: StrictStr | None = None
+
+
 # "Newsletter Event Fields"
 class NewsletterJoined(Doc):
     newsletter_id: StrictStr
@@ -498,6 +510,13 @@ CASES: list[tuple[str, InboundEvent, str, type[Doc]]] = [
         for change in events.PARTICIPANT_CHANGES
     ),
     (
+        "group-joined-invite",
+        fake({"type": "group_joined", "chat": GROUP, "reason": "invite", "group_name": "Team"}),
+        "group.joined",
+        GroupJoined,
+    ),
+    ("group-joined-added", fake({"type": "group_joined", "chat": GROUP}), "group.joined", GroupJoined),
+    (
         "newsletter-joined",
         fake({"type": "newsletter_joined", "newsletter_id": NEWSLETTER, "name": "Tech News Daily", "description": "x"}),
         "newsletter.joined",
@@ -602,6 +621,16 @@ def test_a_newsletter_update_lacks_only_what_neonize_drops():
     assert {(e["type"], e["loc"][-1]) for e in errors} == {("missing", f) for f in NEWSLETTER_POST_GAPS}
     post = body["payload"]["messages"][0]
     assert (post["server_id"], post["views_count"], post["reaction_counts"]) == (123, 1500, {"❤️": 25, "👍": 50})
+
+
+def test_group_joined_names_the_account_and_has_no_sender():
+    payload = body_of(fake({"type": "group_joined", "chat": GROUP, "reason": "invite", "group_name": "Team"}))[
+        "payload"
+    ]
+    assert GroupJoined.model_validate(payload).jids == [DEVICE]
+    assert "from" not in payload  # the docs' "group.joined have no from"
+    with pytest.raises(ValidationError):
+        GroupJoined.model_validate(payload | {"type": "leave"})
 
 
 def test_the_consumer_models_can_fail():

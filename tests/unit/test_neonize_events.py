@@ -349,6 +349,36 @@ def test_group_info_without_participant_changes_gives_nothing():
     assert neonize_events.map_group_info(info) == []
 
 
+def joined_group(group: str, *, reason: str = "", name: str = "", version: str = "") -> N.JoinedGroup:
+    """As goneonize's EncodeJoinedGroup builds it: Type is a copy of Reason, no Sender."""
+    info = N.GroupInfo(JID=jid(group), ParticipantVersionID=version, GroupCreated=float(TS))
+    info.GroupName.Name = name
+    info.Participants.add(JID=jid(ALICE_LID), LID=jid(ALICE_LID), PhoneNumber=jid(ALICE), IsAdmin=True)
+    return N.JoinedGroup(Reason=reason, Type=reason, CreateKey="", GroupInfo=info)
+
+
+def test_joined_group_through_an_invite_names_the_group_and_the_account():
+    [event] = neonize_events.map_joined_group(joined_group(GROUP, reason="invite", name="Team", version="v7"))
+    [body] = body_of([event])
+    assert body["event"] == "group.joined" and body["timestamp"].endswith("Z")  # the session's clock
+    assert body["payload"] == {
+        "chat_id": GROUP,
+        "type": "join",
+        "jids": [DEVICE],
+        "reason": "invite",
+        "group_name": "Team",
+    }
+    assert event.source_key == f"group:{GROUP}:joined:v7"  # the same join redelivered is the same id
+
+
+def test_joined_group_when_added_without_a_name_or_version():
+    [event] = neonize_events.map_joined_group(joined_group(GROUP))
+    assert event.payload == {"chat_id": GROUP, "type": "join", "jids": [], "reason": ""}
+    assert event.source_key.startswith(f"group:{GROUP}:joined:")
+    assert neonize_events.map_joined_group(N.JoinedGroup(Reason="", Type="", CreateKey="")) == []
+    assert neonize_events.map_joined_group(joined_group(ALICE)) == []  # never a direct chat
+
+
 def test_call_offer():
     meta = N.BasicCallMeta(
         callID="ABC123DEF456", timestamp=TS, callCreator=jid(ALICE, 5), callCreatorAlt=jid(ALICE_LID)

@@ -19,6 +19,7 @@ they match what the neonize backend produces for the same thing):
     {"type": "revoked", "id", "chat", "sender", "target_id", "target_from_me", ...}
     {"type": "edited", "id", "chat", "sender", "target_id", "text", ...}
     {"type": "group_participants", "chat", "change": "join"|"leave"|"promote"|"demote", "jids", "by"}
+    {"type": "group_joined", "chat" (…@g.us), "reason": ""|"invite", "group_name", "version"}
     {"type": "call_offer", "call_id", "sender", "platform", "version"}
     {"type": "chat_presence", "chat", "sender", "state": "composing"|"paused", "media": ""|"audio"}
     {"type": "newsletter_joined", "newsletter_id", "name", "description"}
@@ -377,6 +378,18 @@ def to_event(data: Any) -> InboundEvent | None:
             jids=_str_list(data, "jids"),
             timestamp=_timestamp(data),
             sender=_str(data, "by", required=False),
+        )
+    if kind == "group_joined":
+        chat = _str(data, "chat")
+        if not chat.endswith("@g.us"):
+            raise Malformed(f"'chat' must be a group JID (…@g.us), not {chat!r}")
+        return events.group_joined(
+            chat=chat,
+            reason=_choice(data, "reason", events.GROUP_JOIN_REASONS, default=""),
+            group_name=_str(data, "group_name", required=False),
+            version=_str(data, "version", required=False),
+            timestamp=_timestamp(data),
+            instance=_instance(data),
         )
     if kind == "call_offer":
         if "group" in data:

@@ -378,6 +378,24 @@ def map_group_info(event: Any) -> list[InboundEvent]:
     return out
 
 
+def map_joined_group(event: Any) -> list[InboundEvent]:
+    """neonize JoinedGroup -> group.joined: the group, its name and whatsmeow's reason.
+    goneonize's EncodeJoinedGroup (neonize 0.5.2) copies Reason into Type and leaves Sender
+    unset, so only Reason is read; WhatsApp gives no time (the session's clock)."""
+    info = event.GroupInfo
+    chat = jid_str(info.JID)
+    if not chat or not chat.endswith("@g.us"):
+        return []  # whatsmeow dispatches it for groups only
+    return [
+        events.group_joined(
+            chat=chat,
+            reason=event.Reason,
+            group_name=info.GroupName.Name or None,
+            version=info.ParticipantVersionID or None,
+        )
+    ]
+
+
 def map_call_offer(event: Any) -> list[InboundEvent]:
     """neonize CallOffer -> call.offer. neonize's BasicCallMeta has no group JID (whatsmeow's
     GroupJID is not passed on), so a group call cannot be told apart: no `group_jid`."""
@@ -470,6 +488,7 @@ MAPPERS = {
     "Message": map_message,
     "Receipt": map_receipt,
     "GroupInfoEvent": map_group_info,
+    "JoinedGroup": map_joined_group,
     "CallOffer": map_call_offer,
     "ChatPresence": map_chat_presence,
     "NewsletterJoin": map_newsletter_join,
