@@ -208,9 +208,8 @@ class DeliveryWorker(BaseWorker):
         return self.taken.take(count, wait)
 
     def _start(self, ids: list[str]) -> None:
-        # Only what is still ours: a rescued id runs once, from the queue. An id already in
-        # flight here stays in the intermediate list, which the rescue hands back later.
-        ids = self.taken.claim([job_id for job_id in ids if job_id not in self.in_flight])
+        # Only what is still ours: a rescued id runs once, from the queue (never twice at once).
+        ids = [job_id for job_id in self.taken.claim(ids) if job_id not in self.in_flight]
         if not ids:
             return
         jobs = rqcompat.SharedRegistriesJob.fetch_many(ids, self.connection, serializer=self.serializer)
