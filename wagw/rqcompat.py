@@ -173,16 +173,6 @@ class IntermediateList:
             ids = [one] if one else []
         return [as_text(i) for i in ids]
 
-    def claim(self, job_ids: list[str]) -> list[str]:
-        """Drop taken ids from here; those that were still here, in order. An id that is gone
-        was put back on the queue meanwhile (the reaper's stranded-job rescue, when this worker
-        was starved between taking and starting it): it is no longer this worker's to run."""
-        with self.connection.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.lrem(self.key, 1, job_id)
-            removed = pipe.execute()
-        return [job_id for job_id, count in zip(job_ids, removed, strict=True) if count]
-
     def release(self, job_id: str, pipe: Pipeline) -> None:
         """Drop an id whose job is being started (or is gone), as Worker.prepare_job_execution does."""
         pipe.lrem(self.key, 1, job_id)

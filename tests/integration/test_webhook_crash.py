@@ -92,31 +92,3 @@ def test_sigterm_mid_delivery_drains_without_loss_or_duplicates(settings_env, da
         raise
     finally:
         procs.stop_all()
-
-
-def test_an_id_rescued_between_take_and_start_runs_once_from_the_queue(settings_env, redis_conn):
-    """A webhook worker starved between taking ids and starting them: the reaper's stranded-job
-    rescue puts them back on the queue meanwhile. The worker then leaves them to the queue,
-    so no delivery runs twice at once (it once reached an endpoint twice this way)."""
-    from rq import Queue
-
-    from wagw import rqcompat
-    from wagw.config import Settings
-    from wagw.redisconn import SERIALIZER
-    from workers.webhooks.worker import DeliveryWorker
-
-    settings_env.setenv("WAGW_WEBHOOK_URLS", "http://127.0.0.1:9/hook")
-    settings_env.setenv("WAGW_WEBHOOK_SECRET", "s3cret-s3cret-s3cret")
-    settings = Settings(_env_file=None)
-    with redis_conn.pipeline() as pipe:
-        enqueue_deliveries(pipe, settings, "ev-rescued", "message", '{"id":"ev-rescued"}')
-        enqueue_deliveries(pipe, settings, "ev-kept", "message", '{"id":"ev-kept"}')
-        pipe.execute()
-    queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
-    worker = DeliveryWorker(settings, redis_conn, name="starved-worker")
-    rescued, kept = worker.taken.take(2)
-    assert rqcompat.IntermediateList(queue).put_back(rescued)  # the rescue, while the worker is starved
-    worker._start([rescued, kept])  # the worker wakes up and starts what it took
-    assert set(worker.in_flight) == {kept}  # not the rescued one: it is the queue's again
-    assert queue.get_job_ids() == [rescued]  # waiting there once, for the next take
-    assert worker.taken.ids() == []

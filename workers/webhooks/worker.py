@@ -208,14 +208,11 @@ class DeliveryWorker(BaseWorker):
         return self.taken.take(count, wait)
 
     def _start(self, ids: list[str]) -> None:
-        # Only what is still ours: a rescued id runs once, from the queue (never twice at once).
-        ids = [job_id for job_id in self.taken.claim(ids) if job_id not in self.in_flight]
-        if not ids:
-            return
         jobs = rqcompat.SharedRegistriesJob.fetch_many(ids, self.connection, serializer=self.serializer)
         flights: list[Flight] = []
         with self.connection.pipeline() as pipe:
-            for job in jobs:
+            for job_id, job in zip(ids, jobs, strict=False):
+                self.taken.release(job_id, pipe)
                 if job is None:
                     continue  # deleted while queued
                 execution = rqcompat.start_execution(job, self.name, EXECUTION_TTL, pipe)
