@@ -9,6 +9,7 @@ worker that holds it and whether that worker is still registered.
 from __future__ import annotations
 
 import json
+import time
 
 from redis import Redis
 from rq import Queue
@@ -28,8 +29,10 @@ def _ids(conn: Redis, queue: Queue) -> dict[str, str]:
         where[job_id.decode()] = "intermediate (taken from the queue, not started)"
     for member in conn.zrange(StartedJobRegistry(queue=queue).key, 0, -1):
         where[member.decode().split(":", 1)[0]] = "started:" + member.decode()
-    for job_id in ScheduledJobRegistry(queue=queue).get_job_ids():
-        where[job_id] = "scheduled"
+    now = time.time()
+    for job_id, due in conn.zrange(ScheduledJobRegistry(queue=queue).key, 0, -1, withscores=True):
+        # How far off: a delivery parked minutes out and one the scheduler is not moving differ.
+        where[job_id.decode()] = f"scheduled, due in {due - now:.1f} s"
     for job_id in FailedJobRegistry(queue=queue).get_job_ids():
         where[job_id] = "failed"
     return where

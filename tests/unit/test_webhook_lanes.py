@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 
@@ -41,7 +42,7 @@ def test_circuit_period_doubles_while_probes_fail(monkeypatch):
     lane.close()
 
 
-def test_a_slow_lane_stops_taking_work_and_backs_off_deferrals():
+def test_a_slow_lane_stops_taking_work_and_defers_for_its_expected_wait():
     done = []
     release = threading.Event()
     lane = Lane(done.append, threads=2)
@@ -61,8 +62,13 @@ def test_a_slow_lane_stops_taking_work_and_backs_off_deferrals():
         time.sleep(0.05)
     assert not lane.try_submit("again", slow_send)
     assert 2 <= accepted < 1000
-    first, second = lane.defer_delay(), lane.defer_delay()
-    assert 1.0 <= first <= 2.0 and 2.0 <= second <= 4.0
+    # Deferrals follow the lane's expected wait, bounded: a hundred deferred in a row (one
+    # batch) are not pushed further and further out.
+    wait = min(webhook_lanes.DEFER_MAX, max(webhook_lanes.DEFER_MIN, lane.expected_wait()))
+    delays = [lane.defer_delay() for _ in range(100)]
+    assert all(0.5 * webhook_lanes.DEFER_MIN <= d <= 1.5 * webhook_lanes.DEFER_MAX for d in delays)
+    assert max(delays[50:]) <= 1.5 * wait + 1.0  # the later ones no longer than the first could be
+    assert 0.5 * wait - 1.0 <= statistics.median(delays) <= 1.5 * wait + 1.0
     release.set()
     lane.close()
     assert len(done) == accepted

@@ -4,11 +4,12 @@ Each configured endpoint gets its own small thread pool, its own cap on deliveri
 it, and its own circuit breaker:
 
 - a slow endpoint fills only its own threads; once it holds MIN_HELD deliveries that would
-  wait longer than MAX_WAIT, further ones are *deferred* (put back in RQ's scheduled registry for a
-  little later, not counted as an attempt) instead of occupying the worker;
+  wait longer than MAX_WAIT, further ones are *deferred* (put back in RQ's scheduled registry
+  for about as long as the lane needs to work off what it holds, not counted as an attempt)
+  instead of occupying the worker;
 - a dead endpoint trips its circuit after a few consecutive failures: while open, its
-  deliveries fail fast without touching the network (counted as an attempt, so the retry
-  schedule still ends after about a day), and a failing flood costs bookkeeping only.
+  deliveries are deferred until it half-opens, without touching the network and without
+  spending an attempt (only real requests count), so a failing flood costs bookkeeping only.
 
 Everything here is in-process state: each worker process learns each endpoint on its own.
 """
@@ -32,8 +33,11 @@ RATE_WINDOW = 0.5  # seconds over which a lane's completion rate is measured
 CIRCUIT_FAILURES = 5  # consecutive retryable failures that open the circuit
 CIRCUIT_BASE = 2.0  # first open period, seconds; doubles while probes keep failing
 CIRCUIT_MAX = 60.0
-DEFER_BASE = 1.0  # first deferral of a saturated endpoint, seconds; doubles, capped
-DEFER_MAX = 60.0
+# A saturated lane puts a delivery back for about its expected wait, within these bounds
+# (seconds, before jitter): a stalled endpoint is tried again at least every ~30 s, and a
+# backlog released at once (a circuit closing, a restart) comes back spread, not parked.
+DEFER_MIN = 1.0
+DEFER_MAX = 20.0
 
 
 class Lane:
@@ -52,7 +56,6 @@ class Lane:
         self._last_failure = ""
         self._trips = 0
         self._open_until = 0.0
-        self._defer_streak = 0
 
     # ---- capacity -----------------------------------------------------------------------------
 
@@ -74,8 +77,6 @@ class Lane:
         with self._lock:
             if self.pending >= MIN_HELD and self.expected_wait() > MAX_WAIT:
                 return False
-            if self.pending == 0:
-                self._defer_streak = 0
             self.pending += 1
         self._executor.submit(self._run, item, send)
         return True
@@ -100,11 +101,12 @@ class Lane:
             self._on_done(item)
 
     def defer_delay(self) -> float:
-        """How long to put back a delivery this saturated lane cannot take now."""
+        """How long to put back a delivery this saturated lane cannot take now: about the time
+        it needs to work off what it holds. Not a streak that doubles per deferral: a batch of
+        a hundred deferred at once would push most of them minutes out."""
         with self._lock:
-            self._defer_streak += 1
-            step = min(DEFER_MAX, DEFER_BASE * 2 ** min(self._defer_streak - 1, 6))
-        return step * random.uniform(1.0, 2.0)
+            wait = self.expected_wait()
+        return min(DEFER_MAX, max(DEFER_MIN, wait)) * random.uniform(0.5, 1.5)
 
     # ---- circuit breaker ------------------------------------------------------------------------
 
