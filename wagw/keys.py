@@ -21,6 +21,9 @@ POISON_CRASHES = "wagw:poison-crashes:{operation}:{target}"  # sorted set of cra
 SEND_HANDED = (
     "wagw:send-handed:{job_id}"  # a send is being handed to its host: if its worker dies, the outcome is unknown; TTL
 )
+# hash: job id -> name of the worker that took it into the queue's intermediate list: the
+# stranded-job rescue leaves a live taker's ids alone (docs/reliability.md)
+TAKERS = "wagw:takers:{queue}"
 EVENT_SEEN = "wagw:event-seen:{event_id}"  # dedup marker, expires after the dedup window
 FAKE_PENDING = "wagw:fake:pending"  # fake backend: handed to the session, not yet acknowledged
 FAKE_REJECTED = "wagw:fake:rejected"  # fake backend: malformed inbound control messages, with the reason

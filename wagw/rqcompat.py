@@ -36,6 +36,7 @@ from rq.utils import as_text, utcformat
 from rq.utils import now as rq_now
 from rq.worker import BaseWorker
 
+from wagw import keys
 from wagw.redisconn import SERIALIZER, HashFields, read_stream
 
 if TYPE_CHECKING:
@@ -54,22 +55,43 @@ PER_JOB_LOG_MESSAGE = "Worker %s: %s: %s (%s)"
 _EXECUTION_KEY = "rq:execution:{}"
 
 # Moves up to ARGV[1] ids from the queue to its intermediate list, atomically per id: the
-# step rq's own dequeue (Queue.lmove) takes, for a whole batch in one round trip.
+# step rq's own dequeue (Queue.lmove) takes, for a whole batch in one round trip. Each id's
+# taker (ARGV[2]) is recorded with it, in the same step.
 _TAKE_MANY = """
 local ids = {}
 for i = 1, tonumber(ARGV[1]) do
   local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
   if not id then break end
+  redis.call('HSET', KEYS[3], id, ARGV[2])
   ids[#ids + 1] = id
 end
 return ids
 """
 
+# After a blocking BLMOVE: record the taker, but only if the id is still parked and nobody
+# claimed it first. A taker slow enough to lose its id to the rescue must not start it too,
+# and if another worker has moved it in again meanwhile, one of the two claims it, not both.
+_CLAIM = """
+if redis.call('LPOS', KEYS[1], ARGV[1]) and redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 1 then
+  return 1
+end
+return 0
+"""
+
 # Requeue only if the id is still in the intermediate list: two rescuers cannot both push it.
 _PUT_BACK = """
+redis.call('HDEL', KEYS[3], ARGV[1])
 if redis.call('LREM', KEYS[2], 1, ARGV[1]) > 0 then
   redis.call('LPUSH', KEYS[1], ARGV[1])
   return 1
+end
+return 0
+"""
+
+# Drop the taker records of ids no longer parked (rq's own start removes only the id).
+_FORGET_GONE = """
+for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do
+  if not redis.call('LPOS', KEYS[1], id) then redis.call('HDEL', KEYS[2], id) end
 end
 return 0
 """
@@ -155,36 +177,79 @@ def save_fields(job: Job, names: Iterable[str]) -> None:
 
 class IntermediateList:
     """A queue's intermediate list (rq.intermediate_queue): where rq's dequeue parks a job id
-    between taking it off the queue and marking the job started."""
+    between taking it off the queue and marking the job started. wagw's workers also record
+    who took each id (keys.TAKERS), so a rescue can tell a dead taker from a slow one."""
 
     def __init__(self, queue: Queue) -> None:
         self.connection = queue.connection
         self.queue_key = queue.key
         self.key = queue.intermediate_queue_key
+        self.takers_key = keys.TAKERS.format(queue=queue.name)
         self._take_many = self.connection.register_script(_TAKE_MANY)
+        self._claim = self.connection.register_script(_CLAIM)
         self._put_back = self.connection.register_script(_PUT_BACK)
+        self._forget_gone = self.connection.register_script(_FORGET_GONE)
 
-    def take(self, count: int, wait: float = 0) -> list[str]:
-        """Up to `count` ids off the queue in one round trip; when there are none and `wait` is
-        set, block up to `wait` seconds for one (BLMOVE, as rq's Queue.lmove)."""
-        ids = self._take_many(keys=[self.queue_key, self.key], args=[count])
+    def take(self, count: int, taker: str, wait: float = 0) -> list[str]:
+        """Up to `count` ids off the queue in one round trip, recorded as `taker`'s; when there
+        are none and `wait` is set, block up to `wait` seconds for one (BLMOVE, as rq's
+        Queue.lmove)."""
+        ids = self._take_many(keys=[self.queue_key, self.key, self.takers_key], args=[count, taker])
         if not ids and wait:
             one = self.connection.blmove(self.queue_key, self.key, wait, "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
-            ids = [one] if one else []
+            ids = [one] if one is not None and self.claim(as_text(one), taker) else []
         return [as_text(i) for i in ids]
+
+    def claim(self, job_id: str, taker: str) -> bool:
+        """Record `taker` for an id it moved here itself; False if the rescue took it back."""
+        return bool(self._claim(keys=[self.key, self.takers_key], args=[job_id, taker]))
 
     def release(self, job_id: str, pipe: Pipeline) -> None:
         """Drop an id whose job is being started (or is gone), as Worker.prepare_job_execution does."""
         pipe.lrem(self.key, 1, job_id)
+        pipe.hdel(self.takers_key, job_id)
 
     def ids(self) -> list[str]:
         """The ids parked here now (what IntermediateQueue.get_job_ids reads)."""
         return [as_text(i) for i in self.connection.lrange(self.key, 0, -1)]
 
+    def taker(self, job_id: str) -> str | None:
+        """The worker that took `job_id`, if one recorded it."""
+        taker = self.connection.hget(self.takers_key, job_id)
+        return as_text(taker) if taker else None
+
     def put_back(self, job_id: str) -> bool:
         """Return an id to the front of the queue if it is still here (a dequeue whose worker
         stopped before starting the job); False if it is not."""
-        return bool(self._put_back(keys=[self.queue_key, self.key], args=[job_id]))
+        return bool(self._put_back(keys=[self.queue_key, self.key, self.takers_key], args=[job_id]))
+
+    def forget_gone(self) -> None:
+        """Drop the taker records of ids that are no longer parked."""
+        self._forget_gone(keys=[self.key, self.takers_key])
+
+
+class TakerQueue(Queue):
+    """A Queue whose dequeue (rq's Queue.lmove, used by a worker of one queue) records the
+    worker that took each id, like IntermediateList.take. Subclassed per worker by
+    taker_queue_class: rq calls lmove on the class, with no worker at hand."""
+
+    taker: ClassVar[str] = ""
+
+    @classmethod
+    def lmove(cls, connection: Redis, queue_key: str, timeout: int | None):
+        while True:
+            result = super().lmove(connection, queue_key, timeout)
+            if result is None:
+                return None
+            job_id = as_text(result[1])
+            queue = cls.from_queue_key(queue_key, connection=connection)
+            if IntermediateList(queue).claim(job_id, cls.taker):
+                return result
+            # Rescued while this worker was too slow to record it: another worker runs it.
+
+
+def taker_queue_class(worker_name: str) -> type[Queue]:
+    return type("TakerQueue", (TakerQueue,), {"taker": worker_name})
 
 
 class SharedRegistriesJob(Job):

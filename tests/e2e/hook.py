@@ -7,6 +7,10 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from rq import Queue
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from rq.serializers import JSONSerializer
+
 
 class Hook:
     def __init__(self) -> None:
@@ -48,3 +52,12 @@ class Hook:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def webhooks_settled(daemon) -> bool:
+    """Nothing left to deliver: the webhooks queue, its scheduled and started registries empty."""
+    conn = daemon.redis
+    queue = Queue("webhooks", connection=conn, serializer=JSONSerializer)
+    return (
+        queue.count == 0 and ScheduledJobRegistry(queue=queue).count == 0 and StartedJobRegistry(queue=queue).count == 0
+    )

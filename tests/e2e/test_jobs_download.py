@@ -18,17 +18,9 @@ from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from chaos.polling import wait_for
-from tests.e2e.hook import Hook
 
 pytestmark = pytest.mark.e2e
 ALICE = "15551234567@s.whatsapp.net"
-
-
-@pytest.fixture
-def hook():
-    made = Hook()
-    yield made
-    made.close()
 
 
 @pytest.fixture

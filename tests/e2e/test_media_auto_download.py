@@ -12,25 +12,16 @@ import json
 from pathlib import Path
 
 import pytest
-from rq import Queue
 from rq.job import Job, JobStatus
-from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from chaos.polling import wait_for
-from tests.e2e.hook import Hook
+from tests.e2e.hook import webhooks_settled
 from wagw.webhooks.signing import verify_hub_signature
 
 pytestmark = pytest.mark.e2e
 ALICE = "15551234567@s.whatsapp.net"
 SECRET = "e2e-secret-of-sixteen-bytes"
-
-
-@pytest.fixture
-def hook():
-    made = Hook()
-    yield made
-    made.close()
 
 
 @pytest.fixture
@@ -60,15 +51,6 @@ def logged(daemon, message_id: str) -> list[dict]:
         if event["payload"].get("id") == message_id:
             entries.append({"event": event, "download": fields.get(b"download", b"").decode()})
     return entries
-
-
-def webhooks_settled(daemon) -> bool:
-    """Nothing left to deliver: the webhooks queue, its scheduled and started registries empty."""
-    conn = daemon.redis
-    queue = Queue("webhooks", connection=conn, serializer=JSONSerializer)
-    return (
-        queue.count == 0 and ScheduledJobRegistry(queue=queue).count == 0 and StartedJobRegistry(queue=queue).count == 0
-    )
 
 
 def delivered_once(daemon, hook, message_id: str, timeout: float) -> dict:

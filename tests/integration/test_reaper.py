@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from rq.executions import Execution
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 
+from wagw import rqcompat
 from wagw.redisconn import SERIALIZER
 from wagw.scheduler.reaper import STRANDED_AFTER, StrandedJobs, reap_orphaned_jobs
 
@@ -43,8 +45,6 @@ def test_started_job_of_a_dead_worker_goes_to_its_retry(redis_conn):
 
 
 def test_started_job_of_a_live_worker_is_left_alone(redis_conn):
-    import os
-
     queue = Queue("wa", connection=redis_conn, serializer=SERIALIZER)
     job = queue.enqueue("workers.wa.joined_groups")
     start_as_worker(redis_conn, queue, job, "wa-worker-1.2", os.getpid())
@@ -76,3 +76,78 @@ def test_id_stranded_in_the_intermediate_list_is_requeued_at_the_front(redis_con
     assert queue.get_job_ids() == [stranded_job.id, other.id]
     assert redis_conn.llen(queue.intermediate_queue_key) == 0
     assert rescuer.rescue() == [] and rescuer.first_seen == {}
+
+
+def register_worker(conn, worker_name, pid):
+    conn.hset(f"rq:worker:{worker_name}", mapping={"pid": pid, "hostname": socket.gethostname()})
+
+
+def test_an_id_whose_taker_is_alive_is_left_to_it_however_long_it_takes(redis_conn):
+    """A worker starved between taking an id and starting it still starts it: requeuing it as
+    well would run the job twice."""
+    now = [100.0]
+    queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
+    job = queue.enqueue("workers.webhooks.deliver", args=("0123456789abcdef", "e1", "{}"))
+    taken = rqcompat.IntermediateList(queue)
+    register_worker(redis_conn, "webhook-worker-1.1", os.getpid())
+    assert taken.take(10, "webhook-worker-1.1") == [job.id]
+    rescuer = StrandedJobs(redis_conn, ["webhooks"], clock=lambda: now[0])
+    assert rescuer.rescue() == []
+    now[0] += STRANDED_AFTER * 20
+    assert rescuer.rescue() == []
+    assert taken.ids() == [job.id] and queue.get_job_ids() == []
+    # The taker dies before starting it: now it is rescued, and its record goes with it.
+    register_worker(redis_conn, "webhook-worker-1.1", dead_pid())
+    assert rescuer.rescue() == [job.id]
+    assert queue.get_job_ids() == [job.id] and taken.taker(job.id) is None
+
+
+def test_a_taker_that_lost_its_id_to_the_rescue_does_not_start_it(redis_conn):
+    """The id was taken with a blocking move and the rescue requeued it before the taker could
+    record itself (no record yet: the rescue saw an unclaimed id): the claim fails, so only the
+    worker that takes it next runs it."""
+    now = [100.0]
+    queue = Queue("wa.beta", connection=redis_conn, serializer=SERIALIZER)
+    job = queue.enqueue("workers.wa.joined_groups")
+    taken = rqcompat.IntermediateList(queue)
+    moved = redis_conn.blmove(queue.key, queue.intermediate_queue_key, 1, "LEFT", "RIGHT")
+    assert moved.decode() == job.id
+    rescuer = StrandedJobs(redis_conn, ["wa.beta"], clock=lambda: now[0])
+    rescuer.rescue()
+    now[0] += STRANDED_AFTER + 0.1
+    assert rescuer.rescue() == [job.id]
+    assert not taken.claim(job.id, "slow-worker")
+    assert taken.taker(job.id) is None and queue.get_job_ids() == [job.id]
+
+
+def test_rqs_own_dequeue_records_the_taker(redis_conn):
+    """The wa-worker's dequeue (rq's Queue.dequeue_any of one queue, through TakerQueue)."""
+    queue = Queue("wa.beta", connection=redis_conn, serializer=SERIALIZER)
+    first = queue.enqueue("workers.wa.joined_groups")
+    queue_class = rqcompat.taker_queue_class("wa-worker.beta.1")
+    job, _ = queue_class.dequeue_any([queue], None, connection=redis_conn, serializer=SERIALIZER)
+    assert job.id == first.id
+    taken = rqcompat.IntermediateList(queue)
+    assert taken.ids() == [first.id] and taken.taker(first.id) == "wa-worker.beta.1"
+    # rq's start drops the id only; the rescue's next pass drops the stale record.
+    redis_conn.lrem(queue.intermediate_queue_key, 1, first.id)
+    StrandedJobs(redis_conn, ["wa.beta"]).rescue()
+    assert taken.taker(first.id) is None
+
+
+def test_an_id_moved_in_twice_by_two_slow_takers_is_claimed_by_one(redis_conn):
+    """Two workers blocked in BLMOVE, both starved: the first moves the id in and is too slow
+    to claim it, the rescue requeues it, the second moves it in again. Both wake up; exactly
+    one may start it."""
+    now = [100.0]
+    queue = Queue("wa.beta", connection=redis_conn, serializer=SERIALIZER)
+    job = queue.enqueue("workers.wa.joined_groups")
+    taken = rqcompat.IntermediateList(queue)
+    redis_conn.lmove(queue.key, queue.intermediate_queue_key, "LEFT", "RIGHT")  # worker A
+    rescuer = StrandedJobs(redis_conn, ["wa.beta"], clock=lambda: now[0])
+    rescuer.rescue()
+    now[0] += STRANDED_AFTER + 0.1
+    assert rescuer.rescue() == [job.id]
+    redis_conn.lmove(queue.key, queue.intermediate_queue_key, "LEFT", "RIGHT")  # worker B
+    claims = [taken.claim(job.id, "worker-a"), taken.claim(job.id, "worker-b")]
+    assert claims == [True, False] and taken.taker(job.id) == "worker-a"

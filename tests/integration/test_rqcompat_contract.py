@@ -82,7 +82,7 @@ def rq_ends(worker: SimpleWorker, job: Job, queue: Queue, record) -> None:
 def rqcompat_starts(queue: Queue, worker_name: str) -> tuple[Job, rqcompat.Execution]:
     """The webhook worker's path up to the job being started."""
     taken = rqcompat.IntermediateList(queue)
-    [job_id] = taken.take(1)
+    [job_id] = taken.take(1, worker_name)
     [job] = rqcompat.SharedRegistriesJob.fetch_many([job_id], queue.connection, serializer=SERIALIZER)
     with queue.connection.pipeline() as pipe:
         taken.release(job_id, pipe)
@@ -173,7 +173,7 @@ def test_rqs_worker_runs_a_job_enqueued_by_enqueue_calls(redis_conn, queue):
 def test_intermediate_list_is_the_one_rqs_dequeue_uses(redis_conn, queue):
     jobs = [enqueue(queue) for _ in range(4)]
     taken = rqcompat.IntermediateList(queue)
-    assert taken.take(2) == [jobs[0].id, jobs[1].id]
+    assert taken.take(2, "worker-a") == [jobs[0].id, jobs[1].id]
     assert queue.intermediate_queue.get_job_ids() == [jobs[0].id, jobs[1].id], (
         f"rq {RQ_VERSION} no longer sees ids taken by rqcompat.IntermediateList in its intermediate queue"
     )
@@ -181,8 +181,8 @@ def test_intermediate_list_is_the_one_rqs_dequeue_uses(redis_conn, queue):
     assert rq_job.id == jobs[2].id and taken.ids() == [jobs[0].id, jobs[1].id, jobs[2].id], (
         f"rq {RQ_VERSION}'s dequeue parks ids somewhere rqcompat.IntermediateList does not look"
     )
-    assert taken.take(5, wait=0.05) == [jobs[3].id]
-    assert taken.take(1, wait=0.05) == []
+    assert taken.take(5, "worker-a", wait=0.05) == [jobs[3].id]
+    assert taken.take(1, "worker-a", wait=0.05) == []
     with redis_conn.pipeline() as pipe:
         taken.release(jobs[1].id, pipe)
         pipe.execute()

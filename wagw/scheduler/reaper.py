@@ -9,7 +9,10 @@ Two places can hold such a job, and RQ alone is slow to notice either:
   have reached WhatsApp, so it fails "outcome unknown" instead (docs/jobs.md "Send semantics");
 - the queue's intermediate list, when the worker stopped between taking the id off the queue
   and marking it started: RQ fails it after a minute at its next maintenance. The job never
-  ran, so after STRANDED_AFTER seconds it goes back on the queue instead.
+  ran, so after STRANDED_AFTER seconds it goes back on the queue instead, unless the worker
+  that took it (recorded by wagw's workers, keys.TAKERS) is still alive: a live worker
+  starved for a few seconds still starts what it took, and requeuing it too would run the
+  job twice (a delivery sent twice, a message sent twice).
 """
 
 from __future__ import annotations
@@ -95,7 +98,9 @@ def _send_outcome_unknown(conn: Redis, registry: StartedJobRegistry, entry: str)
 class StrandedJobs:
     """Watches the intermediate lists; remembers when each id was first seen there."""
 
-    def __init__(self, conn: Redis, queue_names: list[str], clock=time.monotonic) -> None:
+    def __init__(self, conn: Redis, queue_names: list[str], clock=time.monotonic, hostname: str | None = None) -> None:
+        self.conn = conn
+        self.hostname = hostname or socket.gethostname()
         self.queues = [Queue(name, connection=conn, serializer=SERIALIZER) for name in queue_names]
         self.taken = [rqcompat.IntermediateList(queue) for queue in self.queues]
         self.clock = clock
@@ -113,7 +118,11 @@ class StrandedJobs:
                     continue
                 if job_id in queue.started_job_registry:
                     continue  # running: the started-registry reaper owns it
+                taker = taken.taker(job_id)
+                if taker is not None and not _worker_dead(self.conn, taker, self.hostname):
+                    continue  # slow, not gone: it starts the job itself
                 if taken.put_back(job_id):
                     rescued.append(job_id)
+            taken.forget_gone()
         self.first_seen = {key: t for key, t in self.first_seen.items() if key in present}
         return rescued

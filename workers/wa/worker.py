@@ -34,7 +34,7 @@ from rq import Queue
 from rq.timeouts import UnixSignalDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
-from wagw import accounts, devices, rqcompat
+from wagw import accounts, devices, keys, rqcompat
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.exitcodes import ExitCode
 from wagw.operations import JOB_PATHS, operation_of
@@ -121,12 +121,22 @@ class WaWorker(SimpleWorker):
 
     def __init__(self, *args, runtime: wa.Runtime, **kwargs):
         super().__init__(*args, **kwargs)
+        # rq's dequeue of a single queue parks the id in its intermediate list: record this
+        # worker as its taker, so the stranded-job rescue never requeues a job it will start.
+        self.queue_class = rqcompat.taker_queue_class(self.name)
         self.runtime = runtime
         self.stop_requested = False
         self._last_beat = float("-inf")
         self.push_exc_handler(no_retry_for_permanent_errors)
         if not any(isinstance(f, OneLinePerJob) for f in self.log.filters):
             self.log.addFilter(OneLinePerJob())
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        super().prepare_job_execution(job, remove_from_intermediate_queue)
+        if remove_from_intermediate_queue:
+            # Started: drop the taker record now, or a retry of this job taken by another
+            # worker within the rescue's next pass could not claim it.
+            self.connection.hdel(keys.TAKERS.format(queue=job.origin), job.id)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         apply_defaults(job, self.runtime.settings)

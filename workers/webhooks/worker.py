@@ -112,6 +112,7 @@ class DeliveryWorker(BaseWorker):
         self.scheduled = ScheduledJobRegistry(queue=self.queue)
         self.lanes: dict[str, Lane] = {}  # by endpoint id: at most one per configured endpoint
         self.in_flight: dict[str, Flight] = {}
+        self._unstarted: list[str] = []
         self._done: queue_module.SimpleQueue[Flight] = queue_module.SimpleQueue()
         self._room = threading.Event()
         self._stopping = threading.Event()
@@ -157,7 +158,8 @@ class DeliveryWorker(BaseWorker):
                 except StopIteration:
                     break
                 except (RedisConnectionError, RedisTimeoutError) as error:
-                    # What was taken stays in Redis (started or intermediate); the scheduler's reaper rescues it.
+                    # What was taken stays in Redis (started, or intermediate and retried here); if
+                    # this worker dies, the scheduler's reaper rescues it.
                     logger.warning("webhook worker: Redis unavailable ({}); retrying in 1 s", error)
                     self._stopping.wait(1.0)
         finally:
@@ -178,9 +180,13 @@ class DeliveryWorker(BaseWorker):
             self._room.clear()
             self._room.wait(0.5)
             return False
-        ids = self._take(min(room, BATCH), block=not (burst and not self.in_flight))
+        # Ids taken but not started (Redis went away mid-start) are this worker's to start: the
+        # rescue leaves a live taker's ids alone.
+        ids = self._unstarted or self._take(min(room, BATCH), block=not (burst and not self.in_flight))
         if ids:
+            self._unstarted = ids
             self._start(ids)
+            self._unstarted = []
             if len(ids) < BATCH:
                 time.sleep(LINGER)
             return True
@@ -205,7 +211,7 @@ class DeliveryWorker(BaseWorker):
 
     def _take(self, count: int, block: bool) -> list[str]:
         wait = (0.05 if self.in_flight else IDLE_WAIT) if block else 0
-        return self.taken.take(count, wait)
+        return self.taken.take(count, self.name, wait)
 
     def _start(self, ids: list[str]) -> None:
         jobs = rqcompat.SharedRegistriesJob.fetch_many(ids, self.connection, serializer=self.serializer)
