@@ -21,12 +21,14 @@ in `wagw scheduler`) stay at their call sites; the contract tests pin their sign
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import uuid4
 
 from rq import worker_registration
+from rq.exceptions import DequeueTimeout, NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.queue import Queue
@@ -66,6 +68,19 @@ for i = 1, tonumber(ARGV[1]) do
   ids[#ids + 1] = id
 end
 return ids
+"""
+
+# The first id of several queues (in their order), moved to that queue's intermediate list
+# and recorded as ARGV[1]'s. KEYS: queue, intermediate list, takers of each queue, in turn.
+_TAKE_FIRST = """
+for i = 1, #KEYS, 3 do
+  local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
+  if id then
+    redis.call('HSET', KEYS[i + 2], id, ARGV[1])
+    return {KEYS[i], id}
+  end
+end
+return false
 """
 
 # After a blocking BLMOVE: record the taker, but only if the id is still parked and nobody
@@ -229,27 +244,91 @@ class IntermediateList:
 
 
 class TakerQueue(Queue):
-    """A Queue whose dequeue (rq's Queue.lmove, used by a worker of one queue) records the
-    worker that took each id, like IntermediateList.take. Subclassed per worker by
-    taker_queue_class: rq calls lmove on the class, with no worker at hand."""
+    """A Queue whose dequeue parks every id it takes in that queue's intermediate list and
+    records the worker that took it (as IntermediateList.take does), and which returns None
+    once the worker is asked to stop. For rq's dequeue of the wa-workers.
+
+    rq parks ids only for a worker of one queue; for several it pops them (BLPOP), and a
+    worker stopped between the pop and the job's start loses the job: popped, never
+    started, in no list. Here it stays parked with its taker, and the rescue requeues it
+    once the taker is gone. Redis has no blocking move from several lists, so this takes
+    from all of them at once, then blocks on one (`wa`, where jobs without an account go)
+    for at most POLL seconds: a job on another queue waits that long at worst, and a stop
+    request is seen within it. Subclassed per worker by taker_queue_class: rq calls
+    dequeue_any on the class, with no worker at hand."""
 
     taker: ClassVar[str] = ""
+    POLL: ClassVar[float] = 0.2
+
+    @staticmethod
+    def stopping() -> bool:
+        return False
 
     @classmethod
-    def lmove(cls, connection: Redis, queue_key: str, timeout: int | None):
-        while True:
-            result = super().lmove(connection, queue_key, timeout)
-            if result is None:
-                return None
-            job_id = as_text(result[1])
-            queue = cls.from_queue_key(queue_key, connection=connection)
-            if IntermediateList(queue).claim(job_id, cls.taker):
-                return result
-            # Rescued while this worker was too slow to record it: another worker runs it.
+    def dequeue_any(
+        cls,
+        queues: Iterable[Queue],
+        timeout: int | None,
+        connection: Redis,
+        job_class: type[Job] | None = None,
+        serializer: Any = None,
+        death_penalty_class: Any = None,
+    ) -> tuple[Job, Queue] | None:
+        queues = list(queues)
+        job_cls = job_class or Job
+        parked = [IntermediateList(queue) for queue in queues]
+        blocking = next((i for i, q in enumerate(queues) if q.name == keys.WA_QUEUE), 0)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        take_first = connection.register_script(_TAKE_FIRST)
+        all_keys = [key for taken in parked for key in (taken.queue_key, taken.key, taken.takers_key)]
+        while not cls.stopping():
+            taken = take_first(keys=all_keys, args=[cls.taker])
+            if taken:
+                index = next(i for i, q in enumerate(queues) if q.key == as_text(taken[0]))
+                job_id = as_text(taken[1])
+            else:
+                if deadline is None:
+                    return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DequeueTimeout(timeout, [q.key for q in queues])
+                waiting = parked[blocking]
+                one = connection.blmove(waiting.queue_key, waiting.key, min(remaining, cls.POLL), "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
+                # A claim fails if the rescue requeued the id while this worker was held up.
+                if one is None or not waiting.claim(as_text(one), cls.taker):
+                    continue
+                index, job_id = blocking, as_text(one)
+            try:
+                job = job_cls.fetch(job_id, connection=connection, serializer=serializer)
+            except NoSuchJobError:  # deleted while queued
+                with connection.pipeline() as pipe:
+                    parked[index].release(job_id, pipe)
+                    pipe.execute()
+                continue
+            origin = cls.from_queue_key(
+                queues[index].key,
+                connection=connection,
+                job_class=job_cls,
+                serializer=serializer,
+                death_penalty_class=death_penalty_class,
+            )
+            return job, origin
+        return None
 
 
-def taker_queue_class(worker_name: str) -> type[Queue]:
-    return type("TakerQueue", (TakerQueue,), {"taker": worker_name})
+def request_warm_stop(worker: BaseWorker) -> None:
+    """What rq's BaseWorker.request_stop records for a warm shutdown (`_stop_requested`, read
+    by its work loop between jobs; `_shutdown_requested_date`), without the log line and the
+    StopRequested it raises: safe in a signal handler."""
+    worker._stop_requested = True
+    worker._shutdown_requested_date = now()
+
+
+def taker_queue_class(worker_name: str, stopping: Callable[[], bool] | None = None) -> type[Queue]:
+    attributes: dict[str, Any] = {"taker": worker_name}
+    if stopping is not None:
+        attributes["stopping"] = staticmethod(stopping)
+    return type("TakerQueue", (TakerQueue,), attributes)
 
 
 class SharedRegistriesJob(Job):

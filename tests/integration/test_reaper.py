@@ -6,8 +6,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 
+import pytest
 from rq import Queue, Retry
+from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
@@ -151,3 +155,65 @@ def test_an_id_moved_in_twice_by_two_slow_takers_is_claimed_by_one(redis_conn):
     redis_conn.lmove(queue.key, queue.intermediate_queue_key, "LEFT", "RIGHT")  # worker B
     claims = [taken.claim(job.id, "worker-a"), taken.claim(job.id, "worker-b")]
     assert claims == [True, False] and taken.taker(job.id) == "worker-a"
+
+
+def test_a_worker_of_several_queues_parks_what_it_takes(redis_conn):
+    """rq pops the ids of a worker of several queues (the first account's wa-workers serve
+    `wa.<account>` and `wa`); wagw's dequeue parks them, so a worker stopped right after
+    taking one leaves it for the rescue instead of losing it."""
+    own = Queue("wa.default", connection=redis_conn, serializer=SERIALIZER)
+    shared = Queue("wa", connection=redis_conn, serializer=SERIALIZER)
+    queue_class = rqcompat.taker_queue_class("wa-worker.1")
+    on_shared, on_own = shared.enqueue("workers.wa.joined_groups"), own.enqueue("workers.wa.joined_groups")
+    taken = []
+    for _ in range(2):
+        job, origin = queue_class.dequeue_any([own, shared], 1, connection=redis_conn, serializer=SERIALIZER)
+        taken.append((job.id, origin.name))
+    assert taken == [(on_own.id, "wa.default"), (on_shared.id, "wa")]  # in the queues' order
+    for queue, job_id in ((own, on_own.id), (shared, on_shared.id)):
+        parked = rqcompat.IntermediateList(queue)
+        assert parked.ids() == [job_id] and parked.taker(job_id) == "wa-worker.1"
+
+    # The worker dies before starting them: both go back to their queues.
+    now = [100.0]
+    register_worker(redis_conn, "wa-worker.1", dead_pid())
+    rescuer = StrandedJobs(redis_conn, ["wa", "wa.default"], clock=lambda: now[0])
+    rescuer.rescue()
+    now[0] += STRANDED_AFTER + 0.1
+    assert sorted(rescuer.rescue()) == sorted([on_own.id, on_shared.id])
+    assert own.get_job_ids() == [on_own.id] and shared.get_job_ids() == [on_shared.id]
+
+
+def test_a_worker_of_several_queues_blocks_and_times_out_like_rqs(redis_conn):
+    own = Queue("wa.default", connection=redis_conn, serializer=SERIALIZER)
+    shared = Queue("wa", connection=redis_conn, serializer=SERIALIZER)
+    queue_class = rqcompat.taker_queue_class("wa-worker.1")
+    assert queue_class.dequeue_any([own, shared], None, connection=redis_conn, serializer=SERIALIZER) is None
+    began = time.monotonic()
+    with pytest.raises(DequeueTimeout):
+        queue_class.dequeue_any([own, shared], 1, connection=redis_conn, serializer=SERIALIZER)
+    assert 0.9 <= time.monotonic() - began < 3
+    # A job arriving on the queue it does not block on is still taken within a poll.
+    timer = threading.Timer(0.3, lambda: own.enqueue("workers.wa.joined_groups"))
+    timer.start()
+    began = time.monotonic()
+    job, origin = queue_class.dequeue_any([own, shared], 5, connection=redis_conn, serializer=SERIALIZER)
+    assert origin.name == job.origin == "wa.default"
+    assert time.monotonic() - began < 0.3 + queue_class.POLL + 0.5
+    timer.join()
+
+
+def test_a_stop_request_ends_a_blocking_dequeue_within_a_poll(redis_conn):
+    """The wa-worker's signal handler only sets a flag; the dequeue it is blocked in sees it."""
+    queues = [Queue(name, connection=redis_conn, serializer=SERIALIZER) for name in ("wa.default", "wa")]
+    stop = threading.Event()
+    queue_class = rqcompat.taker_queue_class("wa-worker.1", stopping=stop.is_set)
+    timer = threading.Timer(0.3, stop.set)
+    timer.start()
+    began = time.monotonic()
+    assert queue_class.dequeue_any(queues, 30, connection=redis_conn, serializer=SERIALIZER) is None
+    assert time.monotonic() - began < 0.3 + queue_class.POLL + 0.5
+    timer.join()
+    queues[1].enqueue("workers.wa.joined_groups")
+    assert queue_class.dequeue_any(queues, 1, connection=redis_conn, serializer=SERIALIZER) is None
+    assert queues[1].count == 1  # a stopping worker takes nothing more

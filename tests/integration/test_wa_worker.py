@@ -8,16 +8,19 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
+import pytest
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from chaos.polling import wait_for
-from tests.integration.wa_worker_harness import ALICE, CRASH, HANG, sent, wait_done
+from chaos.polling import Timeout, wait_for
+from tests.integration.wa_worker_harness import ALICE, CRASH, DONE, HANG, sent, wait_done
 from wagw import keys
 from wagw.procs import pid_alive
+from wagw.scheduler.reaper import StrandedJobs
 
 
 # Tests --------------------------------------------------------------------------------------
@@ -206,3 +209,42 @@ def test_a_pickled_job_fails_and_the_worker_carries_on(start_worker, redis_conn)
     assert sent(redis_conn) == []
     ok = Queue(keys.WA_QUEUE, connection=redis_conn, serializer=JSONSerializer).enqueue("workers.wa.joined_groups")
     assert wait_done(ok) == JobStatus.FINISHED
+
+
+def test_sigterms_to_an_idle_worker_under_a_stream_of_jobs_lose_none(start_worker, redis_conn):
+    """The first account's wa-worker serves `wa.default` and `wa`. A SIGTERM landing between
+    a job being taken and started (rq stops an idle worker by raising from the handler)
+    must leave the job where the rescue finds it: every job enqueued ends."""
+    queues = [Queue(name, connection=redis_conn, serializer=JSONSerializer) for name in ("wa", "wa.default")]
+    jobs: list[Job] = []
+    streaming = threading.Event()
+
+    def stream():
+        while streaming.is_set():
+            jobs.append(queues[len(jobs) % 2].enqueue("workers.wa.joined_groups"))
+            time.sleep(0.005)
+
+    for round_ in range(10):
+        worker = start_worker()
+        streaming.set()
+        feeder = threading.Thread(target=stream)
+        feeder.start()
+        time.sleep(0.1 + 0.03 * round_)  # a different moment of the dequeue each round
+        assert worker.stop() == 0
+        streaming.clear()
+        feeder.join()
+
+    start_worker()
+    rescuer = StrandedJobs(redis_conn, [q.name for q in queues])
+
+    def all_ended() -> bool:
+        rescuer.rescue()
+        return all(job.get_status() in DONE for job in jobs)
+
+    try:
+        wait_for(all_ended, 60, 0.2, f"all {len(jobs)} jobs to end")
+    except Timeout:
+        stuck = [job for job in jobs if job.get_status() not in DONE]
+        pytest.fail(f"{len(stuck)} of {len(jobs)} jobs never ended: {sorted({str(j.get_status()) for j in stuck})}")
+    failed = [job for job in jobs if job.get_status() != JobStatus.FINISHED]
+    assert not failed, [(job.id, job.get_status(), (job.latest_result() or job).exc_string) for job in failed[:3]]

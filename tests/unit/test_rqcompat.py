@@ -82,6 +82,22 @@ CALLS = [
     ("rq.worker:BaseWorker.heartbeat", "timeout, pipeline", "WaWorker.heartbeat"),
     ("rq.worker:BaseWorker.request_stop", "signum, frame", "WaWorker.request_stop"),
     ("rq.worker:BaseWorker.push_exc_handler", "handler_func", "WaWorker.__init__"),
+    ("rq.worker:BaseWorker.request_force_stop", "signum, frame", "WaWorker.request_force_stop"),
+    (
+        "rq.worker:BaseWorker.prepare_job_execution",
+        "job, remove_from_intermediate_queue",
+        "WaWorker.prepare_job_execution",
+    ),
+    (
+        "rq.queue:Queue.dequeue_any",
+        "queues, timeout, * connection, job_class, serializer, death_penalty_class",
+        "rqcompat.TakerQueue.dequeue_any",
+    ),
+    (
+        "rq.queue:Queue.from_queue_key",
+        "queue_key, * connection, job_class, serializer, death_penalty_class",
+        "rqcompat.TakerQueue.dequeue_any",
+    ),
     ("rq.timeouts:UnixSignalDeathPenalty.__init__", "timeout, exception", "BackstopDeathPenalty"),
     # wagw/scheduler/process.py: RQScheduler.work's loop, polled faster
     ("rq.scheduler:RQScheduler.__init__", "queues, * connection, serializer, interval, name", "wagw.scheduler.process"),
@@ -286,3 +302,15 @@ def test_save_fields_encodes_as_job_to_dict():
         [1, 30],
         3600,
     )
+
+
+def test_the_worker_loop_still_reads_the_flags_a_warm_stop_sets_and_dequeues_through_queue_class():
+    loop = inspect.getsource(BaseWorker.work)
+    assert "self._stop_requested" in loop, f"rq {RQ_VERSION}: the work loop no longer reads _stop_requested"
+    dequeue = inspect.getsource(BaseWorker.dequeue_job_and_maintain_ttl)
+    assert "self.queue_class.dequeue_any" in dequeue, (
+        f"rq {RQ_VERSION}: workers no longer dequeue through queue_class.dequeue_any (rqcompat.TakerQueue)"
+    )
+    worker = BaseWorker(["wa"], connection=fakeredis.FakeRedis())
+    rqcompat.request_warm_stop(worker)
+    assert worker._stop_requested and worker._shutdown_requested_date is not None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -121,9 +122,9 @@ class WaWorker(SimpleWorker):
 
     def __init__(self, *args, runtime: wa.Runtime, **kwargs):
         super().__init__(*args, **kwargs)
-        # rq's dequeue of a single queue parks the id in its intermediate list: record this
-        # worker as its taker, so the stranded-job rescue never requeues a job it will start.
-        self.queue_class = rqcompat.taker_queue_class(self.name)
+        # Park every id taken in its queue's intermediate list with this worker as its taker:
+        # the rescue requeues it if this worker dies before starting it, and only then.
+        self.queue_class = rqcompat.taker_queue_class(self.name, stopping=lambda: self.stop_requested)
         self.runtime = runtime
         self.stop_requested = False
         self._last_beat = float("-inf")
@@ -132,11 +133,11 @@ class WaWorker(SimpleWorker):
             self.log.addFilter(OneLinePerJob())
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
-        super().prepare_job_execution(job, remove_from_intermediate_queue)
-        if remove_from_intermediate_queue:
-            # Started: drop the taker record now, or a retry of this job taken by another
-            # worker within the rescue's next pass could not claim it.
-            self.connection.hdel(keys.TAKERS.format(queue=job.origin), job.id)
+        # Every id this worker takes is parked (rqcompat.TakerQueue), from one queue or several.
+        super().prepare_job_execution(job, remove_from_intermediate_queue=True)
+        # Started: drop the taker record now, or a retry of this job taken by another worker
+        # within the rescue's next pass could not claim it.
+        self.connection.hdel(keys.TAKERS.format(queue=job.origin), job.id)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         apply_defaults(job, self.runtime.settings)
@@ -177,8 +178,18 @@ class WaWorker(SimpleWorker):
             logger.info("{} was paired: starting a native host with it", role)
 
     def request_stop(self, signum, frame):
+        """First SIGTERM/SIGINT: finish the job in hand, take no other. Flags only: rq's own
+        handler logs and raises StopRequested, and landing inside a log write (a lock the
+        handler then needs) or between taking a job and starting it, that hung the worker or
+        lost the job. The dequeue (rqcompat.TakerQueue) and rq's loop look at the flags."""
         self.stop_requested = True
-        super().request_stop(signum, frame)
+        rqcompat.request_warm_stop(self)
+        signal.signal(signal.SIGINT, self.request_force_stop)
+        signal.signal(signal.SIGTERM, self.request_force_stop)
+
+    def request_force_stop(self, signum, frame):
+        """A second signal: stop now (the job in hand fails, or its Retry applies)."""
+        raise SystemExit(ExitCode.FAILURE)
 
 
 def publish_device_status(conn: Redis, host: HostClient) -> None:

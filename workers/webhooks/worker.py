@@ -116,6 +116,7 @@ class DeliveryWorker(BaseWorker):
         self._done: queue_module.SimpleQueue[Flight] = queue_module.SimpleQueue()
         self._room = threading.Event()
         self._stopping = threading.Event()
+        self._forced = False
         self._finisher_stop = threading.Event()
         self._next = {"heartbeat": 0.0, "refresh": time.monotonic() + EXECUTION_REFRESH}
 
@@ -123,8 +124,10 @@ class DeliveryWorker(BaseWorker):
 
     def request_stop(self, signum=None, frame=None) -> None:
         """SIGTERM/SIGINT or RQ's shutdown command: stop taking jobs, finish the ones held."""
+        # Flags and SystemExit only: a log line here could wait for the log lock the
+        # interrupted code holds, for ever.
         if self._stopping.is_set() and signum is not None:
-            logger.warning("second stop signal: leaving in-flight deliveries to RQ's abandoned-job handling")
+            self._forced = True
             raise SystemExit(ExitCode.FAILURE)
         self._stopping.set()
 
@@ -163,7 +166,10 @@ class DeliveryWorker(BaseWorker):
                     logger.warning("webhook worker: Redis unavailable ({}); retrying in 1 s", error)
                     self._stopping.wait(1.0)
         finally:
-            self._drain()
+            if self._forced:
+                logger.warning("second stop signal: leaving in-flight deliveries to RQ's abandoned-job handling")
+            else:
+                self._drain()
             self._finisher_stop.set()
             finisher.join(timeout=10)
             for lane in self.lanes.values():
