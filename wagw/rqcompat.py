@@ -498,12 +498,41 @@ def worker_pid_and_host(conn: Redis, worker_name: str) -> tuple[int | None, str 
 
 
 def expire_now(registry: StartedJobRegistry, entries: list[str]) -> list[str]:
-    """Hand these started entries to rq's abandoned-job handling (the job's Retry, else failed)
-    now rather than when their lease runs out: backdate their started-registry scores, then
-    StartedJobRegistry.cleanup. Returns their job ids."""
-    registry.connection.zadd(registry.key, dict.fromkeys(entries, 0), xx=True)
-    registry.cleanup(timestamp=1)
-    return [entry.split(":", 1)[0] for entry in entries]
+    """Hand these started entries to rq's abandoned-job handling now rather than when their
+    lease runs out: what StartedJobRegistry.cleanup does to each (the job's Retry, else failed
+    with rq's AbandonedJobError text), minus failure callbacks, which wagw never runs.
+
+    Each entry is claimed first (ZREM) and only a claimed one is handled: rq's cleanup, which
+    a worker's maintenance and every registry count or listing also run, reads and retries
+    before it removes, so two of them at once would requeue one job twice (a delivery sent
+    twice, a message sent twice). Returns the ids of the jobs handled."""
+    conn = registry.connection
+    with conn.pipeline() as pipe:
+        for entry in entries:
+            pipe.zrem(registry.key, entry)
+        removed = pipe.execute()
+    claimed = [entry.split(":", 1)[0] for entry, gone in zip(entries, removed, strict=True) if gone]
+    if not claimed:
+        return []
+    queue = registry.get_queue()
+    handled: list[Job] = []
+    failed: list[Job] = []
+    with conn.pipeline() as pipe:
+        for job in Job.fetch_many(claimed, connection=conn, serializer=registry.serializer):
+            if job is None:
+                continue
+            handled.append(job)
+            if job.retries_left and job.retries_left > 0:
+                job.retry(queue, pipe)
+            else:
+                exc_string = f"Moved to FailedJobRegistry, due to AbandonedJobError, at {now()}"
+                job.set_status(JobStatus.FAILED, pipeline=pipe)
+                job._handle_failure(exc_string, pipe, worker_name="")
+                failed.append(job)
+        pipe.execute()
+    for job in failed:
+        queue.enqueue_dependents(job, refresh_job_status=False)
+    return [job.id for job in handled]
 
 
 # ---- the trust boundary (every wagw process; docs/security.md) ----------------------------------

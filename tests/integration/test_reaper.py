@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
@@ -217,3 +218,38 @@ def test_a_stop_request_ends_a_blocking_dequeue_within_a_poll(redis_conn):
     queues[1].enqueue("workers.wa.joined_groups")
     assert queue_class.dequeue_any(queues, 1, connection=redis_conn, serializer=SERIALIZER) is None
     assert queues[1].count == 1  # a stopping worker takes nothing more
+
+
+def test_a_job_reaped_while_rqs_own_cleanup_runs_elsewhere_is_retried_once(redis_conn):
+    """rq's started-registry cleanup runs in every worker's maintenance and in every count or
+    listing of the registry, and it retries before it removes: the reaper must claim what it
+    hands over, or two of them requeue one job twice (a delivery or a send made twice)."""
+    queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
+    jobs = [
+        queue.enqueue("workers.webhooks.deliver", args=("0123456789abcdef", f"e{n}", "{}"), retry=Retry(max=3))
+        for n in range(200)
+    ]
+    pid = dead_pid()
+    for job in jobs:
+        start_as_worker(redis_conn, queue, job, "webhook-worker-1.9", pid)
+    registry = StartedJobRegistry("webhooks", connection=redis_conn, serializer=SERIALIZER)
+    counting = threading.Event()
+    counting.set()
+
+    def count_all_the_time():
+        observer = Redis(connection_pool=redis_conn.connection_pool)
+        while counting.is_set():
+            StartedJobRegistry("webhooks", connection=observer, serializer=SERIALIZER).count  # noqa: B018
+
+    observers = [threading.Thread(target=count_all_the_time) for _ in range(2)]
+    for observer in observers:
+        observer.start()
+    try:
+        assert sorted(reap_orphaned_jobs(redis_conn, ["webhooks"])) == sorted(job.id for job in jobs)
+    finally:
+        counting.clear()
+        for observer in observers:
+            observer.join()
+    queued = queue.get_job_ids()
+    assert sorted(queued) == sorted(job.id for job in jobs), f"{len(queued) - len(set(queued))} jobs queued twice"
+    assert registry.get_job_count(cleanup=False) == 0

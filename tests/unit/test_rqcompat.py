@@ -40,7 +40,7 @@ CALLS = [
     (
         "rq.job:Job._handle_failure",
         "exc_string, pipeline, * worker_name, execution_id, execution_started_at, execution_ended_at",
-        "rqcompat.mark_failed, rqcompat.fail_abandoned",
+        "rqcompat.mark_failed, rqcompat.fail_abandoned, rqcompat.expire_now",
     ),
     ("rq.queue:Queue._enqueue_job", "job, * pipeline, at_front", "rqcompat.requeue_at_front"),
     ("rq.job:Job.prepare_for_execution", "worker_name, pipeline", "rqcompat.start_execution"),
@@ -57,7 +57,8 @@ CALLS = [
     ("rq.results:Result.get_key", "job_id", "rqcompat.results_after"),
     ("rq.results:Result.restore", "job_id, result_id, payload, * connection, serializer", "rqcompat.results_after"),
     ("rq.registry:FinishedJobRegistry.add", "job, ttl, pipeline", "rqcompat.mark_finished"),
-    ("rq.registry:StartedJobRegistry.cleanup", "* timestamp", "rqcompat.expire_now"),
+    ("rq.job:Job.retry", "queue, pipeline", "rqcompat.expire_now"),
+    ("rq.queue:Queue.enqueue_dependents", "job, * refresh_job_status", "rqcompat.expire_now"),
     ("rq.worker_registration:register", "worker, pipeline", "rqcompat.register_again"),
     ("rq.worker:BaseWorker.heartbeat", "* pipeline", "rqcompat.heartbeat_recreated"),
     ("rq.worker:BaseWorker.serialize", "", "rqcompat.register_again"),

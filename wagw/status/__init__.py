@@ -29,11 +29,13 @@ if TYPE_CHECKING:
 
 def queue_counts(conn: Redis, name: str) -> dict[str, int]:
     queue = Queue(name, connection=conn, serializer=SERIALIZER)
+    # cleanup=False: a status read observes; rq's cleanup would also hand expired started
+    # jobs to their Retry, racing the scheduler's reaper (rqcompat.expire_now).
     return {
         "queued": queue.count,
-        "started": StartedJobRegistry(name, connection=conn, serializer=SERIALIZER).count,
-        "failed": FailedJobRegistry(name, connection=conn, serializer=SERIALIZER).count,
-        "scheduled": ScheduledJobRegistry(name, connection=conn, serializer=SERIALIZER).count,
+        "started": StartedJobRegistry(name, connection=conn, serializer=SERIALIZER).get_job_count(cleanup=False),
+        "failed": FailedJobRegistry(name, connection=conn, serializer=SERIALIZER).get_job_count(cleanup=False),
+        "scheduled": ScheduledJobRegistry(name, connection=conn, serializer=SERIALIZER).get_job_count(cleanup=False),
     }
 
 
