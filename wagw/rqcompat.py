@@ -259,6 +259,9 @@ class TakerQueue(Queue):
 
     taker: ClassVar[str] = ""
     POLL: ClassVar[float] = 0.2
+    # (connection, queue keys) -> their intermediate lists and the take script: built once
+    # per worker, not on every dequeue.
+    _parked: ClassVar[dict[tuple[int, tuple[str, ...]], tuple[list[IntermediateList], Any]]] = {}
 
     @staticmethod
     def stopping() -> bool:
@@ -276,10 +279,12 @@ class TakerQueue(Queue):
     ) -> tuple[Job, Queue] | None:
         queues = list(queues)
         job_cls = job_class or Job
-        parked = [IntermediateList(queue) for queue in queues]
+        cache_key = (id(connection), tuple(queue.key for queue in queues))
+        if cache_key not in cls._parked:
+            cls._parked[cache_key] = ([IntermediateList(q) for q in queues], connection.register_script(_TAKE_FIRST))
+        parked, take_first = cls._parked[cache_key]
         blocking = next((i for i, q in enumerate(queues) if q.name == keys.WA_QUEUE), 0)
         deadline = None if timeout is None else time.monotonic() + timeout
-        take_first = connection.register_script(_TAKE_FIRST)
         all_keys = [key for taken in parked for key in (taken.queue_key, taken.key, taken.takers_key)]
         while not cls.stopping():
             taken = take_first(keys=all_keys, args=[cls.taker])
@@ -325,7 +330,7 @@ def request_warm_stop(worker: BaseWorker) -> None:
 
 
 def taker_queue_class(worker_name: str, stopping: Callable[[], bool] | None = None) -> type[Queue]:
-    attributes: dict[str, Any] = {"taker": worker_name}
+    attributes: dict[str, Any] = {"taker": worker_name, "_parked": {}}
     if stopping is not None:
         attributes["stopping"] = staticmethod(stopping)
     return type("TakerQueue", (TakerQueue,), attributes)
