@@ -16,6 +16,7 @@ import re
 import sys
 import threading
 import traceback
+import unicodedata
 from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
@@ -30,10 +31,16 @@ TEXT_FORMAT = (
     "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
     "<cyan>[{extra[proc]}]</cyan> {extra[text]}\n"
 )
-# Control characters other than tab and newline: a terminal escape, a carriage return or a
-# Unicode line separator in logged text (a job's arguments, a peer's reply) must not be able
-# to rewrite or forge log lines.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# Logged text (a job's arguments, a peer's reply, a contact's name) must not be able to
+# rewrite, forge or disguise log lines. Escaped: control characters other than tab and
+# newline (terminal escapes, carriage returns), and every character that draws nothing or
+# reorders what follows it: format characters (bidi overrides, zero-width characters, tags),
+# line and paragraph separators, surrogates, private-use and unassigned code points, and the
+# letters that are blank by design (Hangul fillers).
+_ASCII_CONTROL = "[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+_SUSPECT = re.compile(f"{_ASCII_CONTROL}|[^\x00-\x9f]+")  # runs past the Latin-1 controls are looked up
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 # A continuation line starts with this, so no line of a message can pass for a new record.
 CONTINUATION = "\n    "
 _PANIC_MARKERS = ("panic:", "fatal error:", "SIGABRT", "SIGSEGV", "Traceback")
@@ -50,9 +57,24 @@ class _InterceptHandler(logging.Handler):
         logger.bind(logger_name=record.name).opt(exception=record.exc_info).log(level, record.getMessage())
 
 
+def _escaped(char: str) -> str:
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def _shown(match: re.Match[str]) -> str:
+    text = match.group()
+    if text.isprintable() and _BLANK_LETTERS.isdisjoint(text):  # in C: most runs of other scripts
+        return text
+    return "".join(
+        _escaped(char) if unicodedata.category(char) in _HIDDEN_CATEGORIES or char in _BLANK_LETTERS else char
+        for char in text
+    )
+
+
 def escape_controls(text: str) -> str:
-    """`text` with control characters (but tab and newline) shown as escapes."""
-    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+    """`text` with control, format and invisible characters (but tab and newline) shown as
+    escapes (`\\x1b`, `\\u202e`)."""
+    return _SUSPECT.sub(_shown, text)
 
 
 def _make_safe(record) -> None:

@@ -112,13 +112,13 @@ def test_nothing_a_job_carries_reaches_the_log_as_content_or_as_a_forged_line(st
         "workers.wa.send_text", to="+15557654321", text="my private message body", description=f"send\n{FORGED}"
     )
     assert wait_done(sent) == JobStatus.FINISHED
-    forged = wa_queue.enqueue(f"workers.wa.nothing\n{FORGED}\x1b[2K", description=f"x\n{FORGED}")
+    forged = wa_queue.enqueue(f"workers.wa.nothing\n{FORGED}\x1b[2K\u202e", description=f"x\n{FORGED}")
     assert wait_done(forged) == JobStatus.FAILED
     ok = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE)
     assert wait_done(ok) == JobStatus.FINISHED
     log = worker.log.read_text()
     assert "my private message body" not in log and "15557654321" not in log
-    assert "\x1b" not in log  # a terminal escape arrives escaped
+    assert "\x1b" not in log and "\u202e" not in log  # a terminal escape or a bidi override arrives escaped
     record = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ")
     assert not [line for line in log.splitlines() if record.match(line) and "FORGED" in line]
-    assert f"    {FORGED}\\x1b[2K" in log  # it is there, escaped, as a continuation line
+    assert f"    {FORGED}\\x1b[2K\\u202e" in log  # it is there, escaped, as a continuation line
