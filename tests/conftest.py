@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -81,6 +82,16 @@ def settings(settings_env):
 
 # What an e2e daemon runs with unless the test says otherwise: small, and quick to stop.
 E2E_ENV = {"WAGW_BACKEND": "fake", "WAGW_WEBHOOK_WORKERS": "1", "WAGW_SHUTDOWN_GRACE": "5"}
+
+
+@pytest.fixture
+def cpu_burners():
+    """Two CPU-bound processes for the test's duration: what runs beside it on a loaded machine."""
+    burners = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(2)]
+    yield burners
+    for burner in burners:
+        burner.kill()
+        burner.wait(timeout=10)
 
 
 @pytest.fixture

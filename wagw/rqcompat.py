@@ -329,6 +329,41 @@ def request_warm_stop(worker: BaseWorker) -> None:
     worker._shutdown_requested_date = now()
 
 
+# How long rq's command listener (the pubsub thread: stop-job and kill-horse commands) waits
+# per read. rq asks for 60 s; redis-py's PubSubWorkerThread.stop() joins the thread, and after
+# the UNSUBSCRIBE in rq's teardown the thread can wait that whole minute for a subscription
+# that never comes (rq #1613), so an idle worker outlived every stop grace. A command still
+# arrives at once: a read returns as soon as a message does.
+COMMAND_WAIT = 1.0
+
+
+class PromptCommandListener:
+    """Mixed into wagw's rq workers, before the rq class: BaseWorker.subscribe/unsubscribe with a
+    listener that ends within COMMAND_WAIT of a stop, whatever the redis-py version."""
+
+    def subscribe(self) -> None:
+        worker = cast(BaseWorker, self)
+        worker.pubsub = worker.connection.pubsub()
+        worker.pubsub.subscribe(**{worker.pubsub_channel_name: worker.handle_payload})
+        worker.pubsub_thread = worker.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=COMMAND_WAIT, daemon=True, exception_handler=worker._pubsub_exception_handler
+        )
+
+    def unsubscribe(self) -> None:
+        worker = cast(BaseWorker, self)
+        thread, pubsub = worker.pubsub_thread, worker.pubsub
+        if thread is None or pubsub is None:
+            return
+        worker.pubsub_thread = None
+        # No UNSUBSCRIBE from this thread while the listener reads the same connection: the
+        # listener sees the flag within one read and closes the connection itself.
+        thread._running.clear()
+        thread.join(timeout=COMMAND_WAIT * 3)
+        if not thread.is_alive():
+            pubsub.close()
+        # else: Redis stalled mid-read; the daemon thread ends with the process.
+
+
 def taker_queue_class(worker_name: str, stopping: Callable[[], bool] | None = None) -> type[Queue]:
     attributes: dict[str, Any] = {"taker": worker_name, "_parked": {}}
     if stopping is not None:

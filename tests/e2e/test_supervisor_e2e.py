@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -193,3 +194,15 @@ def test_bad_config_stops_run_with_78(daemon_factory):
     daemon.start(wait=False)
     assert daemon.proc.wait(timeout=30) == 78
     assert "WAGW_WA_WORKERS" in daemon.log_text()
+
+
+def test_stops_at_random_moments_on_a_loaded_machine_need_no_sigkill(daemon_factory, cpu_burners):
+    """The first SIGTERM stops every child within its grace, whenever it comes."""
+    rng = random.Random(19)
+    daemon = daemon_factory({"WAGW_WA_WORKERS": "2", "WAGW_WEBHOOK_WORKERS": "2"})
+    for round_ in range(3):
+        daemon.start(timeout=60)
+        time.sleep(rng.uniform(0.0, 2.0))  # the random moment, not a wait for a condition
+        assert daemon.stop(timeout=5 + 15) == 0, f"round {round_}:\n{daemon.log_tail()}"
+    killed = [line for line in daemon.log_text().splitlines() if "-> stopped" in line and "SIGKILL" in line]
+    assert not killed, "children killed at the end of their grace:\n" + "\n".join(killed)

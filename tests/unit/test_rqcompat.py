@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import threading
 import tomllib
 import zlib
 from datetime import timedelta
@@ -21,6 +22,7 @@ import fakeredis
 import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
+from redis.client import PubSubWorkerThread
 from rq import Queue, Retry
 from rq.executions import Execution
 from rq.job import Job
@@ -99,6 +101,12 @@ CALLS = [
         "queue_key, * connection, job_class, serializer, death_penalty_class",
         "rqcompat.TakerQueue.dequeue_any",
     ),
+    # rqcompat.PromptCommandListener: rq's command listener, with a bounded stop
+    ("rq.worker:BaseWorker.subscribe", "", "rqcompat.PromptCommandListener"),
+    ("rq.worker:BaseWorker.unsubscribe", "", "rqcompat.PromptCommandListener"),
+    ("rq.worker:BaseWorker.handle_payload", "message", "rqcompat.PromptCommandListener"),
+    ("rq.worker:BaseWorker._pubsub_exception_handler", "exc, pubsub, pubsub_thread", "rqcompat.PromptCommandListener"),
+    ("redis.client:PubSub.run_in_thread", "sleep_time, daemon, exception_handler", "rqcompat.PromptCommandListener"),
     ("rq.timeouts:UnixSignalDeathPenalty.__init__", "timeout, exception", "BackstopDeathPenalty"),
     # wagw/scheduler/process.py: RQScheduler.work's loop, polled faster
     ("rq.scheduler:RQScheduler.__init__", "queues, * connection, serializer, interval, name", "wagw.scheduler.process"),
@@ -117,6 +125,7 @@ ATTRIBUTES = [
     ("rq.queue:Queue.intermediate_queue_key", "rqcompat.IntermediateList"),
     ("rq.worker:BaseWorker.redis_worker_namespace_prefix", "rqcompat.worker_pid_and_host"),
     ("rq.worker:BaseWorker.should_run_maintenance_tasks", "DeliveryWorker._maintain"),
+    ("rq.worker:BaseWorker.pubsub_channel_name", "rqcompat.PromptCommandListener"),
     ("rq.worker:BaseWorker.log_result_lifespan", "WaWorker"),
     ("rq.worker:BaseWorker.death_penalty_class", "WaWorker"),
     ("rq.scheduler:RQScheduler.should_reacquire_locks", "wagw.scheduler.process"),
@@ -176,6 +185,12 @@ def test_rq_attributes_wagw_relies_on_still_exist(path, user):
         resolve(path)
     except AttributeError:
         pytest.fail(f"rq {RQ_VERSION} has no {path} any more: {user} relies on it")
+
+
+def test_redis_pubsub_thread_still_stops_on_its_running_flag():
+    # rqcompat.PromptCommandListener clears it rather than call stop(), which joins unbounded.
+    thread = PubSubWorkerThread(pubsub=None, sleep_time=1)
+    assert isinstance(thread._running, threading.Event) and thread._running.is_set()
 
 
 def test_jobs_still_keep_result_and_status_in_private_attributes():

@@ -116,7 +116,7 @@ class OneLinePerJob(logging.Filter):
         return True
 
 
-class WaWorker(SimpleWorker):
+class WaWorker(rqcompat.PromptCommandListener, SimpleWorker):
     death_penalty_class = BackstopDeathPenalty
     log_result_lifespan = False  # "result is kept for 500 seconds" after every job
 

@@ -95,7 +95,7 @@ class Flight:
     why: str = ""  # why a delivery failed for good
 
 
-class DeliveryWorker(BaseWorker):
+class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
     def __init__(self, settings: Settings, connection: Redis, name: str | None = None) -> None:
         super().__init__(
             [keys.WEBHOOKS_QUEUE],
