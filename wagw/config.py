@@ -34,6 +34,17 @@ def _check_urls(urls: list[str]) -> list[str]:
     return urls
 
 
+def _weak_secret(secret: SecretStr) -> str | None:
+    """Why a webhook secret is too easy to guess, or None. Surrounding whitespace is padding,
+    not key material, so it does not count toward the minimum."""
+    value = secret.get_secret_value()
+    if value and not value.strip():
+        return "is blank (only whitespace); use a random one (e.g. `openssl rand -hex 32`)"
+    if len(value.strip().encode()) < MIN_WEBHOOK_SECRET_BYTES:
+        return f"must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`)"
+    return None
+
+
 def _check_addr(value: str, name: str) -> str:
     if not value:
         return value
@@ -222,10 +233,8 @@ class Settings(BaseSettings):
         if self.webhook_urls:
             if self.webhook_secret is None:
                 raise ValueError("webhook_secret: required when WAGW_WEBHOOK_URLS is set")
-            if len(self.webhook_secret.get_secret_value().encode()) < MIN_WEBHOOK_SECRET_BYTES:
-                raise ValueError(
-                    f"webhook_secret: must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`)"
-                )
+            if (problem := _weak_secret(self.webhook_secret)) is not None:
+                raise ValueError(f"webhook_secret: {problem}")
         if not self.accounts:
             raise ValueError("accounts: name at least one account")
         from wagw.accounts import read_overlay
@@ -254,8 +263,8 @@ class Settings(BaseSettings):
             if name not in self.account or self.account[name].webhook_secret is None
             else (f"account__{name}__webhook_secret")
         )
-        if secret is not None and len(secret.get_secret_value().encode()) < MIN_WEBHOOK_SECRET_BYTES:
-            raise ValueError(f"{key}: must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`)")
+        if secret is not None and (problem := _weak_secret(secret)) is not None:
+            raise ValueError(f"{key}: {problem}")
         workers = self.wa_workers_of(name)
         if 1 + workers > MAX_LINKED_DEVICES:
             key = (

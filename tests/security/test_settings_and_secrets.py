@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from wagw.config import Settings
+from wagw.config import Settings, load_settings
 from wagw.supervisor import osapi
 from wagw.supervisor.children import build_specs
 from wagw.supervisor.osapi import OsLauncher
@@ -37,6 +37,29 @@ def test_a_short_webhook_secret_stops_the_daemon_naming_the_setting(secret, tmp_
 
 def test_a_sixteen_byte_secret_is_accepted():
     Settings(_env_file=None, webhook_urls=[HOOK], webhook_secret="sixteen-bytes-ok")
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        (" " * 16, "is blank"),
+        ("\t \n " * 8, "is blank"),
+        ("x" + " " * 15, "must be at least 16 bytes"),  # padding is not key material
+    ],
+)
+@pytest.mark.parametrize("variable", ["WAGW_WEBHOOK_SECRET", "WAGW_ACCOUNT__SALES__WEBHOOK_SECRET"])
+def test_a_blank_or_padded_webhook_secret_is_refused_naming_the_setting(secret, problem, variable, monkeypatch, capsys):
+    for name in [name for name in os.environ if name.upper().startswith("WAGW_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("WAGW_ACCOUNTS", "default,sales")
+    monkeypatch.setenv("WAGW_WEBHOOK_URLS", HOOK)
+    monkeypatch.setenv("WAGW_WEBHOOK_SECRET", "a-good-global-secret")
+    monkeypatch.setenv(variable, secret)
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(_env_file=None)
+    assert stopped.value.code == 78
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"wagw: invalid setting {variable}: {problem}")
 
 
 @pytest.fixture
