@@ -4,21 +4,22 @@ file in the media folder or base64, turned into bytes and a mimetype sniffed fro
 size cap (MEDIA). Runs in the wa-worker, before the call reaches the native host; the bytes
 travel to the host as base64 in params["<argument>_b64"].
 
-The trust rules (docs/security.md): a job reads local files only inside WAGW_MEDIA_DIR (after
-resolving symlinks) and fetches URLs only from public addresses (workers/wa/fetch.py). Error
-messages say the same for a missing file and one outside the folder, so a job cannot probe
-the file system.
+The trust rules (docs/security.md): a job reads local files only inside WAGW_MEDIA_DIR, through
+one open that follows no symlink (workers/wa/safe_open.py), and fetches URLs only from public
+addresses (workers/wa/fetch.py). Error messages say the same for a missing file and one
+outside the folder, so a job cannot probe the file system.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -33,6 +34,7 @@ from wagw.operations.args import (
 )
 from wagw.operations.audio import is_ogg_opus
 from wagw.operations.images import check_decodes
+from workers.wa import safe_open
 
 if TYPE_CHECKING:
     from wagw.config import Settings
@@ -246,17 +248,19 @@ def sniff_image(data: bytes) -> str:
     return mimetype
 
 
-def _in_media_dir(value: str, media_dir: Path) -> Path | None:
-    """The file `value` names (absolute, or relative to the media folder) when it is a regular
-    file inside the folder once symlinks are resolved; else None."""
+def _media_name(value: str, media_dir: Path) -> str | None:
+    """`value` (absolute, or relative to the media folder) as a name relative to the folder,
+    or None when it does not name something inside it. Only a lexical step: the open
+    (workers/wa/safe_open.py) refuses `..` and symlinks."""
     if len(value) > MAX_PATH:
         return None
-    root = media_dir.resolve()
-    try:
-        path = (root / value).resolve(strict=True)
-    except (OSError, RuntimeError):
-        return None
-    return path if path.is_relative_to(root) and path.is_file() else None
+    path = PurePosixPath(value)
+    if not path.is_absolute():
+        return value
+    for root in (PurePosixPath(os.path.abspath(media_dir)), PurePosixPath(media_dir.resolve())):
+        if path.is_relative_to(root):
+            return str(path.relative_to(root))
+    return None
 
 
 def image_source(value: str, media_dir: Path) -> tuple[str, str]:
@@ -280,7 +284,7 @@ def media_source(value: str, media_dir: Path, kind: Media) -> tuple[str, str]:
         if not sep or ";base64" not in header:
             raise kind.invalid("a data: URL must be base64")
         return "bytes", payload
-    if text.startswith(("/", "./")) and _in_media_dir(text, media_dir) is not None:
+    if text.startswith(("/", "./")) and _is_media_file(text, media_dir):
         return "path", text
     return "bytes", text
 
@@ -294,12 +298,24 @@ def decode_base64(text: str, kind: Media = IMAGE) -> bytes:
     return data
 
 
+def _is_media_file(value: str, media_dir: Path) -> bool:
+    name = _media_name(value, media_dir)
+    return name is not None and safe_open.is_file_beneath(media_dir, name)
+
+
 def read_media_file(path: str, media_dir: Path, kind: Media = IMAGE) -> bytes:
-    file = _in_media_dir(path, media_dir)
-    if file is None:
-        raise kind.invalid(NOT_IN_MEDIA_DIR)
-    check_size(file.stat().st_size, kind)
-    return file.read_bytes()
+    """The file's bytes, read through one open beneath the media folder that follows no symlink."""
+    name = _media_name(path, media_dir)
+    try:
+        if name is None:
+            raise safe_open.Refused(path)
+        data = safe_open.read_beneath(media_dir, name, kind.max_bytes)
+    except safe_open.Refused:
+        raise kind.invalid(NOT_IN_MEDIA_DIR) from None
+    except safe_open.TooLarge as error:
+        raise _too_large(error.size, kind) from None
+    check_size(len(data), kind)
+    return data
 
 
 def check_image_size(size: int) -> None:
@@ -310,4 +326,8 @@ def check_size(size: int, kind: Media) -> None:
     if size == 0:
         raise kind.invalid("empty")
     if size > kind.max_bytes:
-        raise kind.invalid(f"{size} bytes is more than {kind.max_bytes} bytes")
+        raise _too_large(size, kind)
+
+
+def _too_large(size: int, kind: Media) -> InvalidArguments:
+    return kind.invalid(f"{size} bytes is more than {kind.max_bytes} bytes")
