@@ -5,19 +5,20 @@ Redis at each scrape and serves them on WAGW_METRICS_ADDR."""
 from __future__ import annotations
 
 import json
+import math
 import signal
 import threading
 from typing import TYPE_CHECKING
 
 from loguru import logger
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from wagw import __version__, keys, quarantine
 from wagw.accounts import DEFAULT
-from wagw.metrics import METRICS, PREFIX, Metric
+from wagw.metrics import MAX_LABEL_VALUE, METRICS, PREFIX, Metric
 from wagw.names import SESSION
 from wagw.operations import OPERATIONS
-from wagw.redisconn import as_text, hash_text, memory
+from wagw.redisconn import hash_text, memory
 
 if TYPE_CHECKING:
     import argparse
@@ -40,18 +41,29 @@ def queue_names(conn: Redis) -> list[str]:
     return sorted(names, key=lambda name: (name == keys.WEBHOOKS_QUEUE, name))
 
 
+class Malformed(ValueError):
+    """A stored sample that is not what wagw.metrics writes."""
+
+
 class WagwCollector:
-    """A prometheus_client collector that reads everything from Redis at each scrape."""
+    """A prometheus_client collector that reads everything from Redis at each scrape.
+
+    Anyone who can write to Redis can write to wagw's metric keys: a sample that is not what
+    wagw.metrics writes is skipped and counted (`wagw_malformed_samples`), never a failed
+    scrape, and logged once (again only when the set of skipped samples changes)."""
 
     def __init__(self, conn: Redis) -> None:
         self.conn = conn
+        self._lock = threading.Lock()
+        self._reported: int | None = None  # a digest of the skipped samples last logged
 
     def collect(self) -> Iterator:
         from prometheus_client.core import GaugeMetricFamily
 
         up = GaugeMetricFamily(PREFIX + "redis_up", "1 if the exporter could read Redis at this scrape.")
+        skipped: list[tuple[str, bytes]] = []  # (key, field) per scrape: scrapes may run at once
         try:
-            families = list(self._families())
+            families = list(self._families(skipped))
         except RedisError as error:
             logger.warning("metrics: cannot read Redis: {}", error)
             up.add_metric([], 0)
@@ -60,36 +72,62 @@ class WagwCollector:
         up.add_metric([], 1)
         yield up
         yield from families
+        malformed = GaugeMetricFamily(
+            PREFIX + "malformed_samples",
+            "Values in wagw's metric, heartbeat and poison keys that wagw did not write, skipped at this scrape.",
+        )
+        malformed.add_metric([], len(skipped))
+        yield malformed
+        self._report(skipped)
 
-    def _families(self) -> Iterator:
+    def _report(self, skipped: list[tuple[str, bytes]]) -> None:
+        digest = hash(frozenset(skipped))
+        with self._lock:
+            if not skipped or digest == self._reported:
+                return
+            self._reported = digest
+        key, field = skipped[0]
+        logger.warning(
+            "metrics: skipped {} malformed samples that wagw did not write (someone with Redis access did), "
+            "e.g. {} field {!r}",
+            len(skipped),
+            key,
+            field[:80],
+        )
+
+    def _families(self, skipped: list[tuple[str, bytes]]) -> Iterator:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
         info = GaugeMetricFamily(PREFIX + "build_info", "wagw version.", labels=["version"])
         info.add_metric([__version__], 1)
         yield info
 
+        names = {name: _key(metric) for name, metric in METRICS.items()}
         pipe = self.conn.pipeline(transaction=False)
-        for metric in METRICS.values():
-            key = keys.METRIC_HISTOGRAM if metric.is_histogram else keys.METRIC_COUNTER
-            pipe.hgetall(key.format(name=metric.name))
-        stored = dict(zip(METRICS, pipe.execute(), strict=False))
+        for key in names.values():
+            pipe.hgetall(key)
+        # A key someone replaced by another type answers WRONGTYPE: that metric only is skipped.
+        stored = dict(zip(METRICS, pipe.execute(raise_on_error=False), strict=True))
 
         for name, metric in METRICS.items():
-            fields = {k.decode(): v.decode() for k, v in stored[name].items()}
+            fields = stored[name]
+            if isinstance(fields, ResponseError):
+                skipped.append((names[name], b"(not a hash)"))
+                fields = {}
             if metric.is_histogram:
                 histogram = HistogramMetricFamily(PREFIX + name, metric.help, labels=list(metric.labels))
-                for labels, (buckets, total) in _histograms(metric, fields).items():
-                    histogram.add_metric(labels, buckets, total)
+                for labels, (buckets, total) in _histograms(metric, fields, names[name], skipped).items():
+                    histogram.add_metric(list(labels), buckets, total)
                 yield histogram
             else:
                 counter = CounterMetricFamily(PREFIX + name, metric.help, labels=list(metric.labels))
-                for field, value in sorted(fields.items()):
-                    counter.add_metric(_label_values(metric, field), float(value))
+                for labels, value in sorted(_counters(metric, fields, names[name], skipped).items()):
+                    counter.add_metric(list(labels), value)
                 yield counter
 
         yield from self._queues()
-        yield from self._devices()
-        yield from self._quarantines()
+        yield from self._devices(skipped)
+        yield from self._quarantines(skipped)
         yield from self._memory()
 
     def _memory(self) -> Iterator:
@@ -137,7 +175,7 @@ class WagwCollector:
                 family.add_metric([name, state], count)
         yield family
 
-    def _devices(self) -> Iterator:
+    def _devices(self, skipped: list[tuple[str, bytes]]) -> Iterator:
         from prometheus_client.core import GaugeMetricFamily
 
         connected = GaugeMetricFamily(
@@ -156,8 +194,12 @@ class WagwCollector:
         pattern = keys.DEVICE_STATUS.format(role="*")
         prefix = pattern[:-1]
         for key in sorted(self.conn.scan_iter(match=pattern, count=100)):
-            role = str(as_text(key))[len(prefix) :]
-            status = hash_text(self.conn.hgetall(key))
+            role = key.decode(errors="backslashreplace")[len(prefix) :]
+            try:
+                status = hash_text(self.conn.hgetall(key))
+            except (ResponseError, UnicodeDecodeError):  # not a heartbeat wagw wrote
+                skipped.append((key.decode(errors="backslashreplace"), b"(not a heartbeat)"))
+                continue
             is_connected = 1 if status.get("connected") == "1" else 0
             connected.add_metric([role], is_connected)
             paired.add_metric([role], 1 if status.get("paired") == "1" else 0)
@@ -170,7 +212,7 @@ class WagwCollector:
         yield connected
         yield paired
 
-    def _quarantines(self) -> Iterator:
+    def _quarantines(self, skipped: list[tuple[str, bytes]]) -> Iterator:
         from prometheus_client.core import GaugeMetricFamily
 
         family = GaugeMetricFamily(
@@ -179,7 +221,7 @@ class WagwCollector:
         pattern = keys.QUARANTINE.format(operation="*")
         prefix = pattern[:-1]
         for key in sorted(self.conn.scan_iter(match=pattern, count=100)):
-            family.add_metric([key.decode()[len(prefix) :]], 1)
+            family.add_metric([key.decode(errors="backslashreplace")[len(prefix) :]], 1)
         yield family
         # A count per operation, never a label per target: targets are phone numbers and
         # unbounded (`wagw status` lists them, masked).
@@ -188,31 +230,87 @@ class WagwCollector:
             "Targets (JIDs or phone numbers) currently failing fast for an operation after repeated native crashes.",
             labels=["operation"],
         )
-        for operation, count in quarantine.poisoned_counts(self.conn, OPERATIONS).items():
+        try:
+            counts = quarantine.poisoned_counts(self.conn, OPERATIONS)
+        except (ResponseError, ValueError, KeyError, TypeError):  # a poison record wagw did not write
+            skipped.append((keys.POISON.format(operation="*"), b"(unreadable)"))
+            counts = {}
+        for operation, count in counts.items():
             poisoned.add_metric([operation], count)
         yield poisoned
 
 
-def _label_values(metric: Metric, field: str) -> list[str]:
-    values = json.loads(field)
-    return [str(values.get(name, "")) for name in metric.labels]
+def _key(metric: Metric) -> str:
+    return (keys.METRIC_HISTOGRAM if metric.is_histogram else keys.METRIC_COUNTER).format(name=metric.name)
 
 
-def _histograms(metric: Metric, fields: dict[str, str]) -> dict[tuple[str, ...], tuple[list, float]]:
-    """Cumulative buckets and sum per label set, from the non-cumulative stored counts."""
-    per_labels: dict[str, dict[str, str]] = {}
+def _label_values(metric: Metric, field: bytes) -> tuple[str, ...]:
+    """The label values a stored label set (JSON text) holds. Label sets an older wagw wrote
+    (a label missing: empty; an extra one: ignored) still count; anything else is Malformed."""
+    try:
+        values = json.loads(field.decode())
+    except ValueError:  # UnicodeDecodeError included
+        raise Malformed("not JSON") from None
+    if not isinstance(values, dict) or not all(isinstance(value, str) for value in values.values()):
+        raise Malformed("not an object of texts")
+    return tuple(values.get(name, "")[:MAX_LABEL_VALUE] for name in metric.labels)
+
+
+def _number(value: bytes, kind: type[int] | type[float]) -> float:
+    try:
+        number = kind(value.decode())
+    except ValueError:  # UnicodeDecodeError included
+        raise Malformed("not a number") from None
+    if not math.isfinite(number):
+        raise Malformed("not a finite number")
+    return number
+
+
+def _counters(
+    metric: Metric, fields: dict[bytes, bytes], key: str, skipped: list[tuple[str, bytes]]
+) -> dict[tuple[str, ...], float]:
+    """Value per label values. Fields that spell one label set differently add up: each
+    series appears once (Prometheus refuses a scrape's duplicates)."""
+    result: dict[tuple[str, ...], float] = {}
     for field, value in fields.items():
-        labels, _, part = field.partition("\t")
-        per_labels.setdefault(labels, {})[part] = value
+        try:
+            labels, number = _label_values(metric, field), _number(value, float)
+        except Malformed:
+            skipped.append((key, field))
+            continue
+        result[labels] = result.get(labels, 0) + number
+    return result
+
+
+def _histograms(
+    metric: Metric, fields: dict[bytes, bytes], key: str, skipped: list[tuple[str, bytes]]
+) -> dict[tuple[str, ...], tuple[list, float]]:
+    """Cumulative buckets and sum per label values, from the non-cumulative stored counts
+    (fields `<labels>\\t<bucket index>`, `…\\tcount`, `…\\tsum`; the index past the last bound
+    is the overflow, counted in `count`)."""
+    parts = {str(index) for index in range(len(metric.buckets) + 1)} | {"count", "sum"}
+    per_labels: dict[tuple[str, ...], dict[str, float]] = {}
+    for field, value in fields.items():
+        labels_field, tab, part = field.partition(b"\t")
+        try:
+            if not tab or part.decode(errors="replace") not in parts:
+                raise Malformed("no such bucket")
+            labels = _label_values(metric, labels_field)
+            number = _number(value, float if part == b"sum" else int)
+        except Malformed:
+            skipped.append((key, field))
+            continue
+        stored = per_labels.setdefault(labels, {})
+        stored[part.decode()] = stored.get(part.decode(), 0) + number
     result = {}
-    for labels, parts in sorted(per_labels.items()):
-        running = 0
+    for labels, stored in sorted(per_labels.items()):
+        running = 0.0
         buckets = []
         for index, bound in enumerate(metric.buckets):
-            running += int(parts.get(str(index), 0))
+            running += stored.get(str(index), 0)
             buckets.append((_format_bound(bound), running))
-        buckets.append(("+Inf", int(parts.get("count", 0))))
-        result[tuple(_label_values(metric, labels))] = (buckets, float(parts.get("sum", 0.0)))
+        buckets.append(("+Inf", stored.get("count", 0)))
+        result[labels] = (buckets, stored.get("sum", 0.0))
     return result
 
 
