@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from wagw.exitcodes import ExitCode
+from wagw.redact import mask_url
 
 DEFAULT_ACCOUNT = "default"  # wagw.accounts.DEFAULT; spelled here so config imports nothing first
 # WhatsApp's cap on companion devices per phone; the session counts as one.
@@ -316,12 +317,8 @@ class Settings(BaseSettings):
 
     @property
     def redis_url_shown(self) -> str:
-        """The Redis URL for messages: without its password."""
-        parts = urlsplit(self.effective_redis_url)
-        if parts.password is None:
-            return self.effective_redis_url
-        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        """The Redis URL for messages: its password masked, in user:password@ or the query."""
+        return mask_url(self.effective_redis_url)
 
     def redis_warnings(self) -> list[str]:
         """What an operator should know about the Redis in use (docs/security.md)."""

@@ -4,7 +4,7 @@ by default.
 Without WAGW_DASHBOARD_USER/PASSWORD the login is user `wagw` with a password generated on
 first start and kept in the data dir (0600); `wagw dashboard --show-login` prints it.
 
-rq-dashboard 0.9 is used as a library (its Flask blueprint) and served by waitress. Four
+rq-dashboard 0.9 is used as a library (its Flask blueprint) and served by waitress. Five
 things are fixed on top of it:
 
 - Its job view and delete fetch jobs with RQ's default serializer, pickle: a job whose data
@@ -17,12 +17,15 @@ things are fixed on top of it:
 - Its client-side templates print job data (arguments, results, tracebacks, worker names)
   unescaped. Results hold text any WhatsApp user chooses (push names, "about" texts), so the
   templates are served with every interpolation HTML-escaped.
+- Its navbar shows the Redis URL with only `user:password@` masked; a password in the query
+  (`?password=`) showed. wagw masks every credential (wagw.redact).
 - Its POST endpoints (delete, requeue) and the GET "requeue all" would follow a cross-site
   request carrying cached basic-auth credentials; they require the X-Requested-With header
   that the dashboard's own jQuery calls send and a cross-site form cannot.
 
 Requests must name the dashboard in their Host header (an IP address, localhost, or a name in
-WAGW_DASHBOARD_HOSTS), so a page that rebinds its own DNS name to this address reaches nothing.
+WAGW_DASHBOARD_HOSTS; wagw.hostcheck, shared with the metrics exporter), so a page that rebinds
+its own DNS name to this address reaches nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from wagw.exitcodes import ExitCode
+from wagw.hostcheck import host_guard
+from wagw.redact import mask_url
 from wagw.redisconn import SERIALIZER
 
 if TYPE_CHECKING:
@@ -159,6 +164,10 @@ def _install_fixed_views(app: Flask) -> None:
     if getattr(web, "Job", None) is not Job:  # written against rq-dashboard 0.9
         raise RuntimeError("rq-dashboard no longer fetches jobs through rq.job.Job: update wagw.dashboard")
     web.Job = JsonJob
+    # Its navbar shows the Redis URL masking only `user:password@`: a `?password=` showed.
+    if not callable(getattr(web, "escape_format_instance_list", None)):  # written against rq-dashboard 0.9
+        raise RuntimeError("rq-dashboard no longer shows Redis URLs through escape_format_instance_list")
+    web.escape_format_instance_list = lambda urls: [mask_url(u) for u in ([urls] if isinstance(urls, str) else urls)]
 
     def current_job(worker):
         try:
@@ -220,27 +229,13 @@ def _install_fixed_views(app: Flask) -> None:
         app.view_functions[endpoint] = view
 
 
-def host_allowed(host_header: str, names: list[str]) -> bool:
-    """An IP address, localhost, or one of the configured names (any port): never a name an
-    attacker's page could rebind to this address."""
-    host = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
-    host = host.strip("[]").lower()
-    if host == "localhost" or host in (name.lower() for name in names):
-        return True
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def _install_guards(app: Flask, user: str, password: str, host_names: list[str]) -> None:
     from flask import Response, request
 
+    app.wsgi_app = host_guard(app.wsgi_app, host_names, "WAGW_DASHBOARD_HOSTS")  # type: ignore[method-assign]
+
     @app.before_request
     def guard():
-        if not host_allowed(request.host, host_names):
-            return Response("Unknown Host: add it to WAGW_DASHBOARD_HOSTS", 421)
         auth = request.authorization
         ok = (
             auth is not None

@@ -15,6 +15,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from wagw import __version__, keys, quarantine
 from wagw.accounts import DEFAULT
+from wagw.hostcheck import host_guard
 from wagw.metrics import MAX_LABEL_VALUE, METRICS, PREFIX, Metric
 from wagw.names import SESSION
 from wagw.operations import OPERATIONS
@@ -329,12 +330,30 @@ def registry_for(conn: Redis):
 def serve(settings: Settings, addr: str | None = None):
     """Serve /metrics in a daemon thread (for the supervisor). Returns (server, thread);
     stop with server.shutdown()."""
-    from prometheus_client import start_http_server
+    import socket
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
 
     from wagw.redisconn import connect
 
     host, _, port = (addr or settings.metrics_addr).rpartition(":")
-    server, thread = start_http_server(int(port), host.strip("[]"), registry=registry_for(connect(settings)))
+    host = host.strip("[]")
+    # The app is guarded before the socket listens: no request is ever served unchecked.
+    app = host_guard(make_wsgi_app(registry_for(connect(settings))), settings.metrics_hosts, "WAGW_METRICS_HOSTS")
+    family, *_, sockaddr = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)[0]
+
+    class Server(ThreadingWSGIServer):
+        address_family = family
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # a line per scrape is noise
+
+    server = make_server(str(sockaddr[0]), int(port), app, Server, handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True)
+    thread.start()
     logger.info("metrics on http://{}/metrics", addr or settings.metrics_addr)
     return server, thread
 

@@ -16,7 +16,7 @@ from rq import Queue
 from chaos.polling import wait_for
 from tests.integration.test_dashboard import answers, show_login, start_dashboard, stop
 from wagw import keys
-from wagw.dashboard import host_allowed
+from wagw.hostcheck import host_allowed
 from wagw.redisconn import SERIALIZER
 
 

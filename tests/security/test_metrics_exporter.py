@@ -121,3 +121,14 @@ def test_samples_wagw_did_not_write_are_skipped_counted_and_logged_once(exporter
     assert len(warnings) == 1, output  # once, not at every scrape
     assert "WARNING" in warnings[0] and "skipped 12 " in warnings[0]
     assert "\x1b" not in output and "\u202e" not in output  # what it quotes is escaped
+
+
+@pytest.mark.timeout(60)
+def test_a_rebound_dns_name_reads_no_metrics(exporter):
+    base, _ = exporter(("WAGW_METRICS_HOSTS", "prometheus-target.internal"))
+    rebound = httpx.get(f"{base}/metrics", headers={"Host": "attacker.example"}, timeout=5)
+    assert rebound.status_code == 421
+    assert "wagw_" not in rebound.text.lower().replace("wagw_metrics_hosts", "")
+    for host in (base.removeprefix("http://"), "localhost:9182", "[::1]:9182", "Prometheus-Target.internal:9182"):
+        answer = httpx.get(f"{base}/metrics", headers={"Host": host}, timeout=5)
+        assert answer.status_code == 200 and "wagw_redis_up 1.0" in answer.text, host

@@ -4,15 +4,23 @@ webhook secret, and no message prints a Redis password."""
 
 from __future__ import annotations
 
+import base64
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
+from redis import Redis
 
+from chaos.polling import wait_for
+from tests.conftest import short_tempdir
 from wagw.config import Settings, load_settings
+from wagw.dashboard import build_app
+from wagw.redact import mask_url
 from wagw.supervisor import osapi
 from wagw.supervisor.children import build_specs
+from wagw.supervisor.embedded_redis import find_binary
 from wagw.supervisor.osapi import OsLauncher
 
 HOOK = "https://hooks.example/wagw"
@@ -100,18 +108,26 @@ def test_children_that_run_enqueued_jobs_or_serve_http_never_get_the_webhook_sec
     assert child_env("wa-worker-1", settings, base)["WAGW_DEVICE_DB"]  # its native host needs the keys
 
 
-def test_status_never_prints_the_redis_password(tmp_path):
-    env = {
-        "PATH": os.environ["PATH"],
-        "WAGW_DATA_DIR": str(tmp_path),
-        "WAGW_REDIS_URL": "redis://app:hunter2-secret@127.0.0.1:1/0",
+# redis-py takes the password from user:password@ or from the query string.
+REDIS_URLS_WITH_PASSWORD = {
+    "redis://app:hunter2-secret@127.0.0.1:1/0": "redis://app:***@127.0.0.1:1/0",
+    "redis://127.0.0.1:1/0?password=hunter2-secret": "redis://127.0.0.1:1/0?password=***",
+}
+
+
+@pytest.mark.parametrize(("url", "shown"), REDIS_URLS_WITH_PASSWORD.items())
+def test_status_and_doctor_never_print_the_redis_password(url, shown, tmp_path):
+    env = {"PATH": os.environ["PATH"], "WAGW_DATA_DIR": str(tmp_path), "WAGW_BACKEND": "fake", "WAGW_REDIS_URL": url}
+    expected = {
+        "status": f"Redis at {shown} is unreachable",
+        "doctor": f"{shown} does not answer PING",
     }
-    for argv in (["status"], ["status", "--json"]):
+    for argv in (["status"], ["status", "--json"], ["doctor"], ["doctor", "--json"]):
         result = subprocess.run(
             [sys.executable, "-m", "wagw", *argv], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
         )
-        assert "Redis at redis://app:***@127.0.0.1:1/0 is unreachable" in result.stdout
-        assert "hunter2" not in result.stdout + result.stderr
+        assert expected[argv[0]] in result.stdout, argv
+        assert "hunter2" not in result.stdout + result.stderr, argv
 
 
 def test_a_remote_redis_without_password_or_tls_is_warned_about(tmp_path):
@@ -131,3 +147,37 @@ def test_a_remote_redis_without_password_or_tls_is_warned_about(tmp_path):
         .endswith("(set a password or an ACL user)")
     )
     assert Settings(_env_file=None, redis_url="rediss://:pw@redis.example:6380").redis_warnings() == []
+    [no_tls] = Settings(_env_file=None, redis_url="redis://192.0.2.7:6379/0?password=pw-in-query").redis_warnings()
+    assert "redis://192.0.2.7:6379/0?password=***" in no_tls and "pw-in-query" not in no_tls
+
+
+@pytest.fixture
+def redis_with_password():
+    """A real redis-server that wants a password: the URL gives it in the query string."""
+    folder = short_tempdir("wagw-auth-")
+    sock = folder / "redis.sock"
+    server = subprocess.Popen(
+        [find_binary(), "--port", "0", "--unixsocket", str(sock), "--requirepass", "hunter2-secret", "--save", ""],
+        stdout=subprocess.DEVNULL,
+        cwd=folder,
+    )
+    url = f"unix://{sock}?password=hunter2-secret"
+    try:
+        wait_for(lambda: sock.exists() and Redis.from_url(url).ping(), timeout=10, what="redis-server to answer")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_dashboard_never_shows_the_redis_password(redis_with_password, tmp_path):
+    login = {"dashboard_user": "op", "dashboard_password": "d" * 24}
+    settings = Settings(_env_file=None, data_dir=tmp_path, redis_url=redis_with_password, **login)
+    client = build_app(settings).test_client()
+    login = "Basic " + base64.b64encode(b"op:" + b"d" * 24).decode()
+    for path in ("/0/view/queues", "/0/view/workers", "/0/view/jobs"):
+        page = client.get(path, headers={"Authorization": login, "Host": "127.0.0.1"}, follow_redirects=True)
+        assert page.status_code == 200, path
+        text = page.get_data(as_text=True)
+        assert mask_url(redis_with_password) in text and "hunter2" not in text, path
