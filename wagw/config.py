@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     # localhost: the name of a reverse proxy in front of it.
     dashboard_hosts: CommaList = []
     metrics_addr: str = ""
+    # Host names Prometheus scrapes the exporter by, besides IP addresses and localhost.
+    metrics_hosts: CommaList = []
     # A postgres:// URL to keep device stores there instead of sqlite files in data_dir.
     device_db: SecretStr | None = None
     events_maxlen: int = Field(100_000, ge=100)
@@ -170,6 +172,7 @@ class Settings(BaseSettings):
         "webhook_ignore_chats",
         "webhook_retry_schedule",
         "dashboard_hosts",
+        "metrics_hosts",
         mode="before",
     )(classmethod(lambda cls, v: _split_commas(v)))
 
