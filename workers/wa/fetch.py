@@ -7,6 +7,12 @@ and the connection goes to the checked address. So it holds on every redirect ho
 answer that changes between two lookups (rebinding) cannot slip through. TLS still verifies
 the certificate against the host name.
 
+Bodies come as they are: the request asks for `Accept-Encoding: identity` and any reply that
+is encoded anyway (`Content-Encoding: gzip`, …, on any hop) is refused before a byte of it is
+decoded, so a kilobyte that inflates to gigabytes (a compression bomb) is never inflated. A
+redirect's body is never read. A body is read in the chunks the socket gives and dropped
+past the caller's cap: at most the cap plus one chunk is ever held.
+
 Errors say what kind of failure it was, never which address or port was tried.
 """
 
@@ -26,6 +32,15 @@ USER_AGENT = "wagw media fetch"
 
 class BlockedAddress(httpx.ConnectError):
     """The URL's host is not a public address (and WAGW_FETCH_PRIVATE is off)."""
+
+
+class EncodedBody(httpx.DecodingError):
+    """The reply's body is compressed or otherwise encoded (Content-Encoding not identity)."""
+
+
+def _encoded(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    codings = [coding for name, value in headers if name.lower() == b"content-encoding" for coding in value.split(b",")]
+    return any(coding.strip().lower() not in (b"", b"identity") for coding in codings)
 
 
 def is_public(address: str) -> bool:
@@ -107,11 +122,18 @@ class _PublicOnlyTransport(httpx.BaseTransport):
             raise httpx.NetworkError(str(error), request=request) from error
         except httpcore.ProtocolError as error:
             raise httpx.RemoteProtocolError(str(error), request=request) from error
+        if _encoded(response.headers):
+            response.close()
+            raise EncodedBody("the server encoded the body (Content-Encoding), and wagw takes it only as is")
         assert isinstance(response.stream, Iterable)
+        body: Iterable[bytes] = response.stream
+        if 300 <= response.status < 400:
+            response.close()  # httpx reads a redirect's body whole before following it: give it none
+            body = ()
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_Body(response.stream),
+            stream=_Body(body),
             extensions=response.extensions,
         )
 
@@ -136,23 +158,26 @@ def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> b
         max_redirects=MAX_REDIRECTS,
         timeout=timeout,
         trust_env=False,
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
     )
     try:
         with client, client.stream("GET", url) as response:
             if response.status_code >= 400:
                 retryable = response.status_code in (408, 429) or response.status_code >= 500
                 raise FetchFailed(f"the server answered HTTP {response.status_code}", retryable=retryable)
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FetchFailed(f"more than {max_bytes} bytes", retryable=False)
             chunks: list[bytes] = []
             size = 0
-            for chunk in response.iter_bytes():
+            for chunk in response.iter_raw():  # the bytes as sent: nothing is decoded
                 size += len(chunk)
                 if size > max_bytes:
                     raise FetchFailed(f"more than {max_bytes} bytes", retryable=False)
                 if time.monotonic() > deadline:
                     raise FetchFailed("timed out", retryable=True)
                 chunks.append(chunk)
-    except BlockedAddress as error:
+    except (BlockedAddress, EncodedBody) as error:
         raise FetchFailed(str(error), retryable=False) from None
     except httpx.TooManyRedirects:
         raise FetchFailed(f"more than {MAX_REDIRECTS} redirects", retryable=False) from None
