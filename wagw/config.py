@@ -18,6 +18,8 @@ DEFAULT_ACCOUNT = "default"  # wagw.accounts.DEFAULT; spelled here so config imp
 MAX_LINKED_DEVICES = 4
 # Anyone who knows the webhook secret can forge events for its consumers.
 MIN_WEBHOOK_SECRET_BYTES = 16
+# The dashboard's password is guessed over HTTP (throttled, wagw.loginthrottle), never offline.
+MIN_DASHBOARD_PASSWORD_CHARS = 12
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -124,6 +126,8 @@ class Settings(BaseSettings):
     dashboard_addr: str = ""
     dashboard_user: str = ""
     dashboard_password: SecretStr | None = None
+    # Failed logins are counted over this many seconds (wagw.loginthrottle).
+    dashboard_login_window: float = Field(60.0, gt=0)
     # Host names (as browsers send them) the dashboard answers to, besides IP addresses and
     # localhost: the name of a reverse proxy in front of it.
     dashboard_hosts: CommaList = []
@@ -226,6 +230,15 @@ class Settings(BaseSettings):
             if not ok:
                 raise ValueError(f"{step!r} is not a positive number of seconds")
         return steps
+
+    @field_validator("dashboard_password")
+    @classmethod
+    def _dashboard_password(cls, password: SecretStr | None) -> SecretStr | None:
+        if password is not None and 0 < len(password.get_secret_value()) < MIN_DASHBOARD_PASSWORD_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_DASHBOARD_PASSWORD_CHARS} characters (e.g. `openssl rand -base64 18`)"
+            )
+        return password
 
     @field_validator("dashboard_addr", "metrics_addr")
     @classmethod

@@ -23,6 +23,9 @@ things are fixed on top of it:
   request carrying cached basic-auth credentials; they require the X-Requested-With header
   that the dashboard's own jQuery calls send and a cross-site form cannot.
 
+Failed logins are throttled per client and in total (wagw.loginthrottle): 429 with
+Retry-After, the password not even checked.
+
 Requests must name the dashboard in their Host header (an IP address, localhost, or a name in
 WAGW_DASHBOARD_HOSTS; wagw.hostcheck, shared with the metrics exporter), so a page that rebinds
 its own DNS name to this address reaches nothing.
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import math
 import os
 import re
 import secrets
@@ -43,6 +47,7 @@ from loguru import logger
 
 from wagw.exitcodes import ExitCode
 from wagw.hostcheck import host_guard
+from wagw.loginthrottle import LoginThrottle
 from wagw.redact import mask_url
 from wagw.redisconn import SERIALIZER
 
@@ -229,21 +234,29 @@ def _install_fixed_views(app: Flask) -> None:
         app.view_functions[endpoint] = view
 
 
-def _install_guards(app: Flask, user: str, password: str, host_names: list[str]) -> None:
+def _install_guards(app: Flask, user: str, password: str, host_names: list[str], throttle: LoginThrottle) -> None:
     from flask import Response, request
 
     app.wsgi_app = host_guard(app.wsgi_app, host_names, "WAGW_DASHBOARD_HOSTS")  # type: ignore[method-assign]
 
+    def login_required() -> Response:
+        return Response("Login required", 401, {"WWW-Authenticate": f'Basic realm="{REALM}"'})
+
     @app.before_request
     def guard():
         auth = request.authorization
-        ok = (
-            auth is not None
-            and hmac.compare_digest((auth.username or "").encode(), user.encode())
-            and hmac.compare_digest((auth.password or "").encode(), password.encode())
+        if auth is None:  # a browser's first request: no guess made
+            return login_required()
+        client = request.remote_addr or "unknown"
+        wait = throttle.acquire(client)
+        if wait:
+            return Response("Too many failed logins: try again later", 429, {"Retry-After": str(math.ceil(wait))})
+        ok = hmac.compare_digest((auth.username or "").encode(), user.encode()) and hmac.compare_digest(
+            (auth.password or "").encode(), password.encode()
         )
         if not ok:
-            return Response("Login required", 401, {"WWW-Authenticate": f'Basic realm="{REALM}"'})
+            return login_required()  # the attempt stays spent
+        throttle.release(client)
         changes_state = request.method not in ("GET", "HEAD") or request.endpoint == "rq_dashboard.requeue_all"
         if changes_state and request.headers.get("X-Requested-With") != "XMLHttpRequest":
             return Response("Forbidden: missing X-Requested-With", 403)
@@ -273,7 +286,7 @@ def build_app(settings: Settings) -> Flask:
     app.jinja_env.loader = _escaping_loader(app.create_global_jinja_loader())
     _install_fixed_views(app)
     user, password = credentials(settings)
-    _install_guards(app, user, password, settings.dashboard_hosts)
+    _install_guards(app, user, password, settings.dashboard_hosts, LoginThrottle(settings.dashboard_login_window))
     return app
 
 

@@ -239,7 +239,8 @@ def test_refuses_a_public_address_without_credentials(settings_env):
 @pytest.mark.timeout(60)
 def test_basic_auth_and_state_changes_need_the_dashboards_own_requests(settings_env, redis_conn):
     settings_env.setenv("WAGW_DASHBOARD_USER", "ops")
-    settings_env.setenv("WAGW_DASHBOARD_PASSWORD", "s3cret pass")
+    login = ("ops", "s3cret phrase")
+    settings_env.setenv("WAGW_DASHBOARD_PASSWORD", login[1])
     wa = Queue(keys.WA_QUEUE, connection=redis_conn, serializer=SERIALIZER)
     failed = wa.enqueue("workers.wa.send_text", to="1555", text="x")
     wa.remove(failed)
@@ -249,20 +250,20 @@ def test_basic_auth_and_state_changes_need_the_dashboards_own_requests(settings_
         wait_for(lambda: answers(base) or proc.poll() is not None, timeout=20, what="the dashboard to listen")
         assert httpx.get(base, timeout=5).status_code == 401
         assert httpx.get(base, auth=("ops", "wrong"), timeout=5).status_code == 401
-        assert httpx.get(base, auth=("ops", "s3cret pass"), timeout=5).status_code == 200
+        assert httpx.get(base, auth=login, timeout=5).status_code == 200
 
         # A cross-site form or <img> carrying cached credentials cannot requeue or delete.
-        assert httpx.get(f"{base}/requeue/wa", auth=("ops", "s3cret pass"), timeout=5).status_code == 403
-        assert httpx.post(f"{base}/job/{failed.id}/requeue", auth=("ops", "s3cret pass"), timeout=5).status_code == 403
+        assert httpx.get(f"{base}/requeue/wa", auth=login, timeout=5).status_code == 403
+        assert httpx.post(f"{base}/job/{failed.id}/requeue", auth=login, timeout=5).status_code == 403
         assert wa.failed_job_registry.get_job_ids() == [failed.id]
 
         # The dashboard's own jQuery request does it, with the JSON serializer.
         ajax = {"X-Requested-With": "XMLHttpRequest"}
-        response = httpx.post(f"{base}/job/{failed.id}/requeue", auth=("ops", "s3cret pass"), headers=ajax, timeout=5)
+        response = httpx.post(f"{base}/job/{failed.id}/requeue", auth=login, headers=ajax, timeout=5)
         assert response.status_code == 200 and response.json() == {"status": "OK"}
         assert wa.failed_job_registry.get_job_ids() == [] and failed.id in wa.get_job_ids()
 
-        assert httpx.get(f"{base}/0/view/job/no-such-job", auth=("ops", "s3cret pass"), timeout=5).status_code == 404
+        assert httpx.get(f"{base}/0/view/job/no-such-job", auth=login, timeout=5).status_code == 404
     finally:
         assert stop(proc) == 0
     assert "s3cret" not in proc.stdout.read()  # never log secrets

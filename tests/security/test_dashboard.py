@@ -7,6 +7,9 @@ from __future__ import annotations
 import os
 import pickle
 import stat
+import subprocess
+import sys
+import time
 import zlib
 
 import httpx
@@ -16,7 +19,10 @@ from rq import Queue
 from chaos.polling import wait_for
 from tests.integration.test_dashboard import answers, show_login, start_dashboard, stop
 from wagw import keys
+from wagw.config import MIN_DASHBOARD_PASSWORD_CHARS
+from wagw.exitcodes import ExitCode
 from wagw.hostcheck import host_allowed
+from wagw.loginthrottle import LOGIN_FAILURES_PER_CLIENT, LOGIN_FAILURES_TOTAL
 from wagw.redisconn import SERIALIZER
 
 
@@ -88,3 +94,71 @@ def test_show_login_prints_the_configured_pair_when_there_is_one(settings_env):
     settings_env.setenv("WAGW_DASHBOARD_USER", "ops")
     settings_env.setenv("WAGW_DASHBOARD_PASSWORD", "a-long-operator-password")
     assert show_login() == ("ops", "a-long-operator-password")
+
+
+LOGIN_WINDOW = 4.0  # seconds; the default is a minute
+
+
+def _attempt(base: str, login: tuple[str, str], source: str = "127.0.0.1") -> httpx.Response:
+    """One login from `source` (any 127.x address reaches the dashboard: a distinct client)."""
+    with httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=5) as client:
+        return client.get(base, auth=login)
+
+
+def _refused(response: httpx.Response) -> bool:
+    retry_after = int(response.headers.get("Retry-After", "0"))
+    return response.status_code == 429 and 1 <= retry_after <= LOGIN_WINDOW
+
+
+@pytest.mark.timeout(90)
+def test_guessing_the_password_is_throttled_per_client_and_in_total(settings_env):
+    settings_env.setenv("WAGW_DASHBOARD_LOGIN_WINDOW", str(LOGIN_WINDOW))
+    proc, base = start_dashboard()
+    try:
+        wait_for(lambda: answers(base) or proc.poll() is not None, timeout=20, what="the dashboard to listen")
+        assert proc.poll() is None, proc.stdout.read()
+        login = show_login()
+        wrong = (login[0], "guess")
+
+        # One client guessing: a few tries per window, every other one refused unchecked.
+        started = time.monotonic()
+        answers_ = [_attempt(base, wrong) for _ in range(60)]
+        windows = 1 + (time.monotonic() - started) / LOGIN_WINDOW
+        checked = [answer for answer in answers_ if answer.status_code == 401]
+        assert 1 <= len(checked) <= LOGIN_FAILURES_PER_CLIENT * windows
+        assert all(_refused(answer) for answer in answers_ if answer.status_code != 401)
+        # Locked out, even the right password is refused, so a guess cannot tell.
+        assert _refused(_attempt(base, login))
+        assert _attempt(base, wrong, source="127.0.0.2").status_code == 401  # another client is not
+        wait_for(lambda: _attempt(base, login).status_code == 200, timeout=LOGIN_WINDOW * 3, what="the lockout to end")
+
+        # Many clients guessing: past the total budget every login is refused, from anywhere.
+        wait_for(lambda: _attempt(base, login, "127.0.0.2").status_code == 200, LOGIN_WINDOW * 3, what="a quiet window")
+        codes = [
+            _attempt(base, wrong, f"127.0.1.{client}").status_code
+            for client in range(1, LOGIN_FAILURES_TOTAL // LOGIN_FAILURES_PER_CLIENT + 3)
+            for _ in range(LOGIN_FAILURES_PER_CLIENT)
+        ]
+        assert codes.count(401) <= LOGIN_FAILURES_TOTAL * (1 + (time.monotonic() - started) / LOGIN_WINDOW)
+        assert codes[-1] == 429 and _refused(_attempt(base, login, "127.0.2.1"))
+        wait_for(lambda: _attempt(base, login, "127.0.2.1").status_code == 200, LOGIN_WINDOW * 3, what="the end")
+    finally:
+        assert stop(proc) == 0
+    output = proc.stdout.read()
+    assert login[1] not in output and "guess" not in output
+    assert "failed logins from 127.0.0.1" in output  # the operator sees the attack, once per lockout
+    assert output.count("failed logins from 127.0.0.1") <= 3
+
+
+def test_a_short_dashboard_password_stops_the_dashboard_naming_the_setting(settings_env):
+    settings_env.setenv("WAGW_DASHBOARD_USER", "ops")
+    settings_env.setenv("WAGW_DASHBOARD_PASSWORD", "hunter2")
+    result = subprocess.run(
+        [sys.executable, "-m", "wagw", "dashboard"], capture_output=True, text=True, timeout=30, env=os.environ.copy()
+    )
+    assert result.returncode == ExitCode.CONFIG
+    assert result.stderr.strip().splitlines() == [
+        f"wagw: invalid setting WAGW_DASHBOARD_PASSWORD: must be at least {MIN_DASHBOARD_PASSWORD_CHARS} characters "
+        "(e.g. `openssl rand -base64 18`)"
+    ]
+    assert "hunter2" not in result.stdout + result.stderr

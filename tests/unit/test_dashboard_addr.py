@@ -26,7 +26,7 @@ def test_loopback_addresses_need_no_credentials(addr):
 def test_any_other_address_requires_credentials(addr):
     with pytest.raises(DashboardConfigError, match="WAGW_DASHBOARD_USER"):
         resolve_addr(make(dashboard_addr=addr))
-    assert resolve_addr(make(dashboard_addr=addr, dashboard_user="ops", dashboard_password="pw"))[1] == 9181
+    assert resolve_addr(make(dashboard_addr=addr, dashboard_user="ops", dashboard_password="long enough pw"))[1] == 9181
 
 
 def test_the_command_line_address_wins_and_is_checked_the_same_way():
@@ -36,7 +36,7 @@ def test_the_command_line_address_wins_and_is_checked_the_same_way():
         resolve_addr(settings, "0.0.0.0:9999")
 
 
-@pytest.mark.parametrize("values", [{"dashboard_user": "ops"}, {"dashboard_password": "pw"}])
+@pytest.mark.parametrize("values", [{"dashboard_user": "ops"}, {"dashboard_password": "long enough pw"}])
 def test_half_a_credential_pair_is_a_config_error(values):
     with pytest.raises(DashboardConfigError, match="set both"):
         resolve_addr(make(**values))
