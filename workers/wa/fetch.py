@@ -4,7 +4,8 @@ An app that can enqueue must not be able to make wagw fetch from the host's own 
 (loopback services, the cloud metadata endpoint, a private LAN). The check sits where the
 socket is opened: the host name is resolved once, every address it resolves to is checked,
 and the connection goes to the checked address. So it holds on every redirect hop and a DNS
-answer that changes between two lookups (rebinding) cannot slip through. TLS still verifies
+answer that changes between two lookups (rebinding) cannot slip through. An IPv6 address is
+judged with every IPv4 address it carries (NAT64, 6to4, Teredo, …): each must be public. TLS still verifies
 the certificate against the host name.
 
 Bodies come as they are: the request asks for `Accept-Encoding: identity` and any reply that
@@ -43,10 +44,45 @@ def _encoded(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     return any(coding.strip().lower() not in (b"", b"identity") for coding in codings)
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address a translator or tunnel connects to.
+_LOW_32_IS_IPV4 = tuple(
+    ipaddress.IPv6Network(prefix)
+    for prefix in (
+        "::/96",  # IPv4-compatible (deprecated; :: and ::1 included, whose IPv4 is not public either)
+        "::ffff:0:0:0/96",  # SIIT, IPv4-translated
+        "64:ff9b::/96",  # NAT64, the well-known prefix
+    )
+)
+# NAT64's local-use prefix: the operator's own translator, with the IPv4 address wherever the
+# length of its prefix puts it. Never a public address.
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
 def is_public(address: str) -> bool:
+    """`address` and every IPv4 address it carries (IPv4-mapped, -compatible, SIIT, NAT64,
+    6to4, Teredo) are global unicast."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _global_unicast(ip)
+    if ip.ipv4_mapped is not None:  # the connection goes over IPv4: judge that address alone
+        return _global_unicast(ip.ipv4_mapped)
+    if ip in _NAT64_LOCAL or ip.is_site_local:
+        return False
+    return _global_unicast(ip) and all(_global_unicast(inner) for inner in _embedded_ipv4(ip))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    found = []
+    if any(ip in prefix for prefix in _LOW_32_IS_IPV4):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)  # (server, client)
+    return found
+
+
+def _global_unicast(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
