@@ -8,6 +8,8 @@ operator (unpaired, logged out, replaced) is written without a TTL: it stays vis
 the process has stopped for good, until `wagw pair` clears it.
 
 Both writers, the session and the wa-workers (for their native hosts), go through publish().
+While Redis refuses writes, a live process keeps its last heartbeat alive (keep_alive());
+stalled() tells readers.
 """
 
 from __future__ import annotations
@@ -90,6 +92,23 @@ def publish(
         else:
             pipe.expire(key, TTL)
         pipe.execute()
+
+
+def keep_alive(conn: Redis, role: str) -> None:
+    """Keep `role`'s last heartbeat from expiring while its writes are refused (Redis full or
+    read-only: EXPIRE is still allowed there). Its `updated` then grows older than TTL, which
+    no expiring heartbeat can: readers take that as "alive, cannot write" (stalled())."""
+    conn.expire(keys.DEVICE_STATUS.format(role=role), TTL)
+
+
+def stalled(fields: Mapping[str, str], now: float | None = None) -> bool:
+    """A heartbeat kept alive without being refreshed: its process runs, but Redis refuses
+    its writes (a session is then holding an event: docs/session.md)."""
+    try:
+        updated = float(fields.get("updated", ""))
+    except ValueError:
+        return False
+    return (time.time() if now is None else now) - updated > TTL
 
 
 def read(conn: Redis, role: str) -> dict[str, str]:

@@ -82,4 +82,10 @@ def memory(conn: Redis) -> dict[str, float | int | bool] | None:
         return None
     used, ceiling = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
     ratio = used / ceiling if ceiling else 0.0
-    return {"used_bytes": used, "max_bytes": ceiling, "ratio": round(ratio, 4), "warn": ratio >= MEMORY_WARN_RATIO}
+    return {
+        "used_bytes": used,
+        "max_bytes": ceiling,
+        "ratio": round(ratio, 4),
+        "warn": ratio >= MEMORY_WARN_RATIO,
+        "full": bool(ceiling) and used >= ceiling,  # writes that may grow memory are refused
+    }

@@ -25,7 +25,7 @@ import time
 import redis
 from loguru import logger
 
-from wagw import accounts, devices, keys
+from wagw import accounts, devices, keys, refusals
 from wagw.accounts import Account
 from wagw.config import Settings
 from wagw.devices import DeviceState
@@ -71,6 +71,7 @@ class Session:
         self.state = DeviceState.STARTING
         self.sink: EventSink | None = None
         self._thread_error: BaseException | None = None
+        self._beat_warn = refusals.Every(60.0)
 
     # Signals --------------------------------------------------------------------------
     def _on_signal(self, signum, frame) -> None:
@@ -95,6 +96,10 @@ class Session:
             extra.update(events=self.sink.stored, duplicates=self.sink.duplicates)
             if self.sink.last_event_at:
                 extra["last_event"] = f"{self.sink.last_event_at:.3f}"
+            # Empty when not blocked; rarely seen set, as Redis that refuses the event mostly
+            # refuses this too (then the heartbeat is kept alive: devices.stalled).
+            since, why = self.sink.blocked_since, self.sink.blocked_reason
+            extra.update(blocked_since=f"{since:.3f}" if since else "", blocked_reason=why or "")
         devices.publish(
             self.conn,
             self.account.session_role,
@@ -105,12 +110,19 @@ class Session:
             extra=extra,
         )
 
+    def beat(self) -> None:
+        """Publish the status; while Redis refuses it, keep the last one alive instead."""
+        try:
+            self.publish_status()
+        except redis.RedisError as error:
+            if self._beat_warn.due():
+                logger.warning("cannot publish the session status: {}", refusals.reason(error))
+            with contextlib.suppress(redis.RedisError):
+                devices.keep_alive(self.conn, self.account.session_role)
+
     def _heartbeat(self, done: threading.Event) -> None:
         while not done.wait(devices.HEARTBEAT):
-            try:
-                self.publish_status()
-            except redis.RedisError as error:
-                logger.warning("cannot publish the session status: {}", error)
+            self.beat()
 
     # Run ------------------------------------------------------------------------------
     def run(self) -> int:
@@ -130,7 +142,7 @@ class Session:
             if self._thread_error is not None:
                 raise self._thread_error
             self.state = DeviceState.CONNECTED
-            self.publish_status()
+            self.beat()
             logger.info(
                 "session of account {} connected as {} (backend {})",
                 self.account.name,

@@ -2,6 +2,10 @@
 
 It runs on the backend's event thread and must stay minimal and fast: neonize has already
 acknowledged the message to WhatsApp when this runs (docs/session.md, residual window).
+It never returns without the event stored: while Redis refuses the write (full, read-only,
+loading, unreachable) it holds the event and retries with capped backoff, so the backend
+stops taking (and acknowledging) more; only a stop request ends the wait, with an error,
+which leaves the event unacknowledged where the backend allows it (the fake backend).
 
 Per event: WATCH and EXISTS the dedup key; when unseen, one MULTI/EXEC sets the dedup key,
 appends to `wagw:events` and enqueues one deliver job per endpoint. Checking before the
@@ -18,14 +22,22 @@ from collections.abc import Callable
 import redis
 from loguru import logger
 
-from wagw import keys, metrics
+from wagw import keys, metrics, refusals
 from wagw.accounts import Account
 from wagw.config import Settings
 from wagw.events import InboundEvent, build_body, non_ad
 from wagw.webhooks.enqueue import auto_download_media, enqueue_deliveries, enqueue_download
 
-# How long to keep retrying Redis for one event before giving up on it.
-REDIS_RETRY_SECONDS = 60.0
+# Pauses between attempts while Redis refuses the event: doubling from the first to the cap.
+RETRY_FIRST = 0.05
+RETRY_CAP = 1.0
+# While blocked, the warning is repeated this often (the first comes at once).
+WARN_EVERY = 10.0
+
+
+class NotStored(RuntimeError):
+    """A stop was requested while Redis refused the event: it is not stored, and must not be
+    acknowledged (the backend hands it over again after the restart, where it can)."""
 
 
 class EventSink:
@@ -47,7 +59,11 @@ class EventSink:
         self.stored = 0
         self.duplicates = 0
         self.last_event_at: float | None = None
+        # Set while an event waits for Redis to take it: since when (unix time) and why.
+        self.blocked_since: float | None = None
+        self.blocked_reason: str | None = None
         self._lock = threading.Lock()
+        self._warn = refusals.Every(WARN_EVERY)
 
     def device_id(self) -> str | None:
         """The account's JID without the device part, as go-whatsapp's `device_id`."""
@@ -58,18 +74,16 @@ class EventSink:
     def __call__(self, event: InboundEvent) -> None:
         event_id, body = build_body(event, self.device_id(), self.account.name)
         media = auto_download_media(self.settings, event.payload)
-        deadline = time.monotonic() + REDIS_RETRY_SECONDS
-        pause = 0.05
+        pause = RETRY_FIRST
         while True:
             try:
                 stored = self._store(event_id, event.event, body, event.payload.get("chat_id"), media)
                 break
-            except (redis.ConnectionError, redis.TimeoutError) as error:
-                if self._stopping() or time.monotonic() >= deadline:
-                    raise
-                logger.warning("Redis unavailable while storing event {} ({}); retrying", event_id, error)
+            except redis.RedisError as error:  # a WatchError is a duplicate: _store says so
+                self._held(event_id, event.event, error)
                 time.sleep(pause)
-                pause = min(pause * 2, 2.0)
+                pause = min(pause * 2, RETRY_CAP)
+        self._unblocked(event_id)
         with self._lock:
             self.last_event_at = time.time()
             if stored:
@@ -81,6 +95,41 @@ class EventSink:
         else:
             logger.info("event {} {} already stored: duplicate dropped", event.event, event_id)
             metrics.incr(self.conn, "events_duplicate", event=event.event, account=self.account.name)
+
+    def _held(self, event_id: str, name: str, error: redis.RedisError) -> None:
+        """Redis refused the event: note it, say so now and then, and give up only on a stop.
+        The log names the event by id and kind: never its content, nor redis-py's message
+        (which quotes the command, the body included)."""
+        why = refusals.reason(error)
+        if self.blocked_since is None:
+            self.blocked_since = time.time()
+            self._warn.reset()
+        self.blocked_reason = why
+        if self._stopping():
+            logger.error(
+                "stopping while {}: event {} {} is not stored; a backend that redelivers hands it over "
+                "again after the restart",
+                why,
+                name,
+                event_id,
+            )
+            raise NotStored(f"event {event_id} not stored: {why}") from None
+        if self._warn.due():
+            logger.warning(
+                "cannot store event {} {}: {}; holding it and retrying (blocked for {:.0f}s)",
+                name,
+                event_id,
+                why,
+                time.time() - self.blocked_since,
+            )
+
+    def _unblocked(self, event_id: str) -> None:
+        if self.blocked_since is None:
+            return
+        blocked = time.time() - self.blocked_since
+        logger.warning("Redis takes writes again: event {} stored after {:.1f}s blocked", event_id, blocked)
+        self.blocked_since = None
+        self.blocked_reason = None
 
     def _store(self, event_id: str, name: str, body: str, chat: str | None, media: dict | None = None) -> bool:
         seen = keys.EVENT_SEEN.format(event_id=event_id)

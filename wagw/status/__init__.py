@@ -53,6 +53,10 @@ def device_status(conn: Redis, role: str, account: str | None = None) -> dict:
     }
     if not paired:
         entry["hint"] = f"run `wagw pair --role {role}`"
+    elif devices.stalled(live) or live.get("blocked_since"):
+        # Alive, but Redis refuses its writes: a session holds its events (docs/session.md).
+        entry["blocked"] = live.get("blocked_reason") or "Redis refuses its writes"
+        entry["hint"] = f"blocked: {entry['blocked']}"
     return entry
 
 
@@ -106,18 +110,25 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
         queue_names = [keys.WA_QUEUE, *queue_names, keys.WEBHOOKS_QUEUE]
     elif shown and shown[0].primary:
         queue_names.append(keys.WA_QUEUE)
+    redis_memory = memory(conn)
+    device_list = [device_status(conn, role, a.name) for a in shown for role in a.roles()]
+    if redis_memory and redis_memory["full"]:
+        for device in device_list:
+            if "blocked" in device:
+                device["blocked"] = "Redis full"
+                device["hint"] = f"{'session' if device['role'].endswith('session') else 'slot'} blocked: Redis full"
     return {
         "supervisor": ({k: supervisor[k] for k in ("pid", "version", "started_at", "state")} if supervisor else None),
         "supervisors": [{k: d.get(k) for k in ("pid", "version", "started_at", "state", "accounts")} for d in daemons],
         "accounts": [a.name for a in shown],
         "processes": processes,
-        "devices": [device_status(conn, role, a.name) for a in shown for role in a.roles()],
+        "devices": device_list,
         "queues": {name: queue_counts(conn, name) for name in queue_names},
         "crashes": crashes[:SHOWN_CRASHES],
         "quarantines": quarantines,
         "poisoned_targets": poisons,
         "failed_deliveries": failed_deliveries(conn, settings, limit=5),
-        "redis_memory": memory(conn),
+        "redis_memory": redis_memory,
         "time": time.time(),
     }
 

@@ -49,7 +49,7 @@ from typing import Any
 import redis
 from loguru import logger
 
-from wagw import accounts, keys
+from wagw import accounts, keys, refusals
 from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.names import slot_of_role
@@ -129,7 +129,19 @@ end
 return moved
 """
 _ROUTE_BATCH = 500
+# Takes the first message of an account's list onto its pending list: LMOVE, as a script whose
+# first command (LPOP) frees what the second takes. Redis refuses a plain LMOVE past
+# maxmemory, but not a script that has already written: like neonize, which takes events off
+# the wire whatever Redis does, the fake then hands the event to the session's handler, which
+# holds it until Redis takes it (docs/session.md).
+_TAKE = """
+local raw = redis.call('LPOP', KEYS[1])
+if raw then redis.call('RPUSH', KEYS[2], raw) end
+return raw
+"""
 _IDLE = 0.02  # seconds between looks when nothing is there
+_REFUSED_PAUSE = 0.2  # seconds between tries while Redis refuses writes
+_REFUSED_WARN_EVERY = 10.0
 
 
 def user_part(target: str) -> str:
@@ -232,8 +244,18 @@ class FakeBackend(Backend):
                 if self._stopping.is_set() or not self._handle(conn, raw):
                     return
             take = self._claim_one(conn)
+            refused = refusals.Every(_REFUSED_WARN_EVERY)
             while not self._stopping.is_set():
-                moved = take(conn)
+                try:
+                    moved = take(conn)
+                except redis.ResponseError as error:
+                    # Redis refuses the move (full, read-only): like WhatsApp, the fake keeps
+                    # the message until the device can take it.
+                    if refused.due():
+                        why = refusals.reason(error)
+                        logger.warning("fake backend: cannot take inbound messages: {}; waiting", why)
+                    self._stopping.wait(_REFUSED_PAUSE)
+                    continue
                 if moved is not None and not self._handle(conn, moved):
                     return
         except redis.RedisError as error:
@@ -245,11 +267,12 @@ class FakeBackend(Backend):
 
     def _claim_one(self, conn: redis.Redis) -> Callable[[redis.Redis], Any]:
         route = conn.register_script(_ROUTE)
+        take_one = conn.register_script(_TAKE)
         own = f"{keys.FAKE_INBOUND}:{self.account.name}"
 
         def take(conn: redis.Redis) -> Any:
             route(keys=[keys.FAKE_INBOUND], args=[self.settings.accounts[0], _ROUTE_BATCH], client=conn)
-            raw = conn.lmove(own, self.pending, "LEFT", "RIGHT")
+            raw = take_one(keys=[own, self.pending], client=conn)
             if raw is None:
                 self._stopping.wait(_IDLE)
             return raw
@@ -300,11 +323,15 @@ class FakeBackend(Backend):
         text = raw.decode("utf-8", "replace")
         logger.error("fake backend: rejected inbound message ({}): {}", reason, text[:500])
         record = json.dumps({"raw": text, "error": reason, "time": time.time()})
-        with conn.pipeline(transaction=True) as pipe:
-            pipe.rpush(keys.FAKE_REJECTED, record)
-            pipe.ltrim(keys.FAKE_REJECTED, -1000, -1)
-            _acknowledge(pipe, self.pending, raw)
-            pipe.execute()
+        try:
+            with conn.pipeline(transaction=True) as pipe:
+                pipe.rpush(keys.FAKE_REJECTED, record)
+                pipe.ltrim(keys.FAKE_REJECTED, -1000, -1)
+                _acknowledge(pipe, self.pending, raw)
+                pipe.execute()
+        except redis.ResponseError as error:  # Redis full: the rejection is in the log only
+            logger.warning("fake backend: rejected message not kept: {}", refusals.reason(error))
+            _acknowledge(conn, self.pending, raw)
         return True
 
     # Outbound -------------------------------------------------------------------------
