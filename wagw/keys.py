@@ -30,4 +30,7 @@ FAKE_REJECTED = "wagw:fake:rejected"  # fake backend: malformed inbound control 
 FAKE_DEVICE_STATE = "wagw:fake:device-state"  # fake backend: hash role -> simulated trouble (absent: paired, online)
 METRIC_COUNTER = "wagw:metrics:counter:{name}"  # hash: label set (JSON) -> count
 METRIC_HISTOGRAM = "wagw:metrics:histogram:{name}"  # hash: "<labels>\t<bucket|sum|count>" -> value
-WEBHOOK_DELIVERED = "wagw:webhook:delivered:{endpoint}:{event_id}"  # a 2xx was received; expires after the dedup window
+# a 2xx was received; kept until the delivery's seal expires (at least the dedup window)
+WEBHOOK_DELIVERED = "wagw:webhook:delivered:{endpoint}:{event_id}"
+# attempts without a 2xx so far, whichever job made them (copies, replays); kept until the seal expires
+WEBHOOK_ATTEMPTS = "wagw:webhook:attempts:{endpoint}:{event_id}"

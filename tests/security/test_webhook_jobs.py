@@ -13,6 +13,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
+import time
 import zlib
 
 import pytest
@@ -24,7 +27,7 @@ from rq.serializers import JSONSerializer
 
 from chaos.polling import wait_for
 from chaos.receiver import Receiver as SigningReceiver
-from tests.integration.webhook_harness import Processes, Received
+from tests.integration.webhook_harness import Processes, Received, sequence
 from tests.integration.webhook_harness import Receiver as ScriptedReceiver
 from wagw.config import Settings
 from wagw.webhooks.endpoints import account_endpoints
@@ -320,3 +323,85 @@ def test_a_delivery_sealed_for_one_account_cannot_be_sent_as_another_accounts(pr
         assert real.snapshot() == []  # support's endpoint got nothing
     finally:
         sales.close()
+
+
+# ---- a sealed delivery copied and enqueued again later ---------------------------------------------
+
+DAY = 86_400
+
+
+def sealed_ago(monkeypatch, conn: Redis, settings: Settings, event_id: str, age: float) -> tuple:
+    """The session stores an event's delivery `age` seconds ago (its clock set back that far);
+    an app with Redis access keeps a copy of the job's arguments, seal included. The job itself
+    is gone (delivered then; its records and its delivered marker have long expired)."""
+    real_time = time.time
+    with monkeypatch.context() as patch:
+        patch.setattr(time, "time", lambda: real_time() - age)
+        session_enqueues(conn, settings, event_id)
+    [job] = Queue("webhooks", connection=conn, serializer=JSONSerializer).get_jobs()
+    copied = tuple(job.args)
+    job.delete()
+    return copied
+
+
+def test_a_copy_of_a_delivery_sealed_long_ago_is_refused_and_nothing_is_sent(
+    monkeypatch, procs, settings_env, redis_conn, real
+):
+    settings = configure(procs, settings_env, real.url("hook"))
+    endpoint, event_id, body, seal = sealed_ago(monkeypatch, redis_conn, settings, "old-1", 60 * DAY)
+    assert not list(redis_conn.scan_iter("wagw:webhook:delivered:*"))  # nothing says it was delivered
+    start_worker(procs, redis_conn)
+    copy = attacker_enqueues(redis_conn, endpoint, event_id, body, seal)
+    session_enqueues(redis_conn, settings, "fresh-1")  # queued behind the copy
+
+    wait_for(lambda: "P-fresh-1" in real.delivered_ids("hook"), 20, what="the fresh event delivered")
+    assert_refused_at_once(redis_conn, copy, "", why="sealed 60 days ago")
+    assert [r.event_id for r in real.snapshot()] == ["fresh-1"]
+
+
+def test_a_copy_of_a_failed_delivery_continues_its_attempts_and_a_delivered_one_is_never_sent_again(
+    procs, settings_env, redis_conn
+):
+    with ScriptedReceiver(sequence(503, 503, 503)) as receiver:
+        settings = configure(procs, settings_env, f"http://127.0.0.1:{receiver.port}/hook")
+        procs.scheduler()
+        start_worker(procs, redis_conn)
+        session_enqueues(redis_conn, settings, "ev-copy")
+        failed = FailedJobRegistry("webhooks", connection=redis_conn)
+        wait_for(lambda: failed.count == 1, 30, what="the delivery to run out of tries")
+        [original] = [Job.fetch(i, connection=redis_conn, serializer=JSONSerializer) for i in failed.get_job_ids()]
+        assert original.meta["attempts"] == 3
+
+        # A fresh job with the same arguments (its meta, and so its attempt count, starts empty).
+        copy = attacker_enqueues(redis_conn, *original.args)
+        wait_for(lambda: copy.get_status(refresh=True) == JobStatus.FINISHED, 20, what="the copy sent")
+        assert [r.attempt for r in receiver.snapshot()] == [1, 2, 3, 4]  # never 1 again
+        # Delivered: marked for as long as a copy of the job could still be sent.
+        [marker] = redis_conn.scan_iter("wagw:webhook:delivered:*")
+        assert redis_conn.ttl(marker) > settings.webhook_failure_ttl
+        again = attacker_enqueues(redis_conn, *original.args)
+        wait_for(lambda: again.get_status(refresh=True) == JobStatus.FINISHED, 20, what="the second copy done")
+        assert again.return_value()["duplicate"] is True
+        assert len(receiver.snapshot()) == 4
+
+
+def test_wagw_webhooks_replay_still_delivers_a_failed_delivery_sealed_days_ago(
+    monkeypatch, procs, settings_env, redis_conn
+):
+    with ScriptedReceiver(sequence(400)) as receiver:
+        settings = configure(procs, settings_env, f"http://127.0.0.1:{receiver.port}/hook")
+        real_time = time.time
+        with monkeypatch.context() as patch:  # sealed 13 days ago, within the failed registry's 14
+            patch.setattr(time, "time", lambda: real_time() - 13 * DAY)
+            session_enqueues(redis_conn, settings, "ev-late")
+        start_worker(procs, redis_conn)
+        failed = FailedJobRegistry("webhooks", connection=redis_conn)
+        wait_for(lambda: failed.count == 1, 20, what="the delivery refused by the endpoint")
+        [job_id] = failed.get_job_ids()
+
+        replay = [sys.executable, "-m", "wagw", "webhooks", "replay", job_id]
+        result = subprocess.run(replay, env=procs.env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and f"requeued {job_id}" in result.stdout, result.stdout + result.stderr
+        job = Job.fetch(job_id, connection=redis_conn, serializer=JSONSerializer)
+        wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 20, what="the replay delivered")
+        assert [(r.status, r.attempt) for r in receiver.snapshot()] == [(400, 1), (200, 2)]

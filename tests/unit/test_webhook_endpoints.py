@@ -94,15 +94,15 @@ def test_each_account_has_its_own_endpoints_and_ids(settings):
     assert set(configured_endpoints(several)) == set(default) | set(sales)
 
 
-def test_a_worker_delivers_for_an_account_added_on_another_host_only_with_the_seal(settings):
+def test_a_worker_delivers_for_an_account_added_on_another_host_only_with_the_seal(settings, tmp_path):
     """`wagw accounts add` on another host sharing the Redis: this host does not know the
     account, whose endpoints are the global URLs under the global secret. The body names the
     account; only the seal, made with that secret, lets the job through."""
-    context = DeliveryContext(settings)
+    context = DeliveryContext(settings.model_copy(update={"data_dir": tmp_path}))
     [elsewhere, _] = account_endpoints(settings, "added-elsewhere").values()
     body = json.dumps({"event": "message", "account": "added-elsewhere", "id": "e1"})
     args = (elsewhere.id, "e1", body, seal(elsewhere.seal_key, elsewhere.id, "e1", body))
-    endpoint, _event, _body, _download = context.admit(args)
+    endpoint = context.admit(args).endpoint
     assert endpoint.account == "added-elsewhere" and endpoint.url == elsewhere.url
     with pytest.raises(RefusedDelivery, match="does not match"):
         context.admit((elsewhere.id, "e1", body, "0" * 64))  # no secret, no seal

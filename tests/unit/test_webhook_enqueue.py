@@ -4,6 +4,7 @@ read them as their own. A job names its endpoint by id: no URL, token or credent
 
 from __future__ import annotations
 
+import time
 import zlib
 
 import fakeredis
@@ -56,7 +57,8 @@ def jobs_in(conn) -> list[tuple[dict, Job]]:
     return [(h, Job.fetch(i, connection=conn, serializer=SERIALIZER)) for h, i in zip(hashes, ids, strict=False)]
 
 
-def test_same_job_hash_and_queue_as_rq(settings):
+def test_same_job_hash_and_queue_as_rq(settings, monkeypatch):
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.5)  # both seal at the same second
     ours, theirs = fakeredis.FakeRedis(), fakeredis.FakeRedis()
     with ours.pipeline() as pipe:
         assert webhooks.enqueue_deliveries(pipe, settings, "e1", "message", BODY) == 2

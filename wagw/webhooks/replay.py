@@ -5,6 +5,8 @@ A replayed delivery gets a fresh retry budget (the whole schedule again) and goe
 of the queue. Its attempt counter keeps rising, so the receiver sees from X-Wagw-Attempt that
 this is not the first try; the event id and body are unchanged, so a receiver that already
 processed the event (it can have, if it answered non-2xx after processing) can drop it. A
+delivery whose seal is older than a delivery is kept (wagw/webhooks/lifetime.py) is not
+requeued: a webhook worker would refuse it. A
 delivery queued by a wagw from before endpoint ids names its endpoint by URL; replayed, it
 names the endpoint's id instead, so its URL (and any credentials in it) leaves Redis.
 """
@@ -20,9 +22,10 @@ from rq.registry import FailedJobRegistry
 from wagw import keys, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
+from wagw.webhooks import lifetime
 from wagw.webhooks.endpoints import configured_endpoints, shown_reference
 from wagw.webhooks.enqueue import DELIVERABLE, rq_retry
-from wagw.webhooks.signing import sealed
+from wagw.webhooks.signing import opened
 
 if TYPE_CHECKING:
     import argparse
@@ -64,16 +67,19 @@ def failed_deliveries(conn: Redis, settings: Settings, limit: int = 10) -> dict:
     return {"count": count, "recent": [_describe(job, settings) for job in jobs if job is not None]}
 
 
-def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[list[str], list[str]]:
-    """Requeue the given failed deliveries (None: all of them). Returns (requeued, not found)."""
+def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[list[str], list[str], list[str]]:
+    """Requeue the given failed deliveries (None: all of them). Returns (requeued, not found,
+    too old to send)."""
 
     registry = _registry(conn)
+    timed_since = lifetime.timed_seals_since(settings.data_dir)
     if job_ids is None:
         job_ids = registry.get_job_ids(cleanup=False)
     retry = rq_retry(settings)
     endpoints = configured_endpoints(settings)
     requeued: list[str] = []
     missing: list[str] = []
+    expired: list[str] = []
     for job_id in job_ids:
         if job_id not in registry:
             missing.append(job_id)
@@ -84,13 +90,15 @@ def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[
             missing.append(job_id)
             continue
         endpoint = endpoints.get(job.args[0]) if job.args and isinstance(job.args[0], str) else None
-        if (
-            rqcompat.refusal(job, DELIVERABLE) is not None
-            or endpoint is None
-            or not sealed(endpoint.seal_key, job.args)
-        ):
+        seal = None
+        if rqcompat.refusal(job, DELIVERABLE) is None and endpoint is not None:
+            seal = opened(endpoint.seal_key, job.args)
+        if seal is None:
             # Not a delivery the session made (forged, or from a wagw without seals): left where it is.
             missing.append(job_id)
+            continue
+        if lifetime.refusal(seal, lifetime.expires_at(settings, seal, timed_since)) is not None:
+            expired.append(job_id)  # a worker would refuse it: left where it is, until it expires
             continue
         job.retries_left = retry.max
         job.retry_intervals = retry.intervals
@@ -101,7 +109,7 @@ def replay(conn: Redis, settings: Settings, job_ids: list[str] | None) -> tuple[
             missing.append(job_id)
             continue
         requeued.append(job_id)
-    return requeued, missing
+    return requeued, missing, expired
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
@@ -111,10 +119,12 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         print("wagw webhooks replay: give JOB_IDs or --all (not both)")
         return ExitCode.USAGE
     conn = connect(settings, socket_timeout=10)
-    requeued, missing = replay(conn, settings, None if replay_all else ids)
+    requeued, missing, expired = replay(conn, settings, None if replay_all else ids)
     for job_id in requeued:
         print(f"requeued {job_id}")
     for job_id in missing:
         print(f"not a failed delivery: {job_id}")
+    for job_id in expired:
+        print(f"too old to send again (sealed longer ago than a delivery is kept): {job_id}")
     print(f"{len(requeued)} deliver{'y' if len(requeued) == 1 else 'ies'} requeued")
-    return ExitCode.FAILURE if missing else ExitCode.OK  # FAILURE: some JOB_IDs were not failed deliveries
+    return ExitCode.FAILURE if missing or expired else ExitCode.OK  # FAILURE: some JOB_IDs were not replayable

@@ -10,17 +10,24 @@ Two headers sign the same raw body bytes:
 The verify functions are what a Python receiver needs; docs/webhooks.md shows them.
 
 A third MAC never leaves wagw: the *seal* on each delivery job. The session (which holds the
-secret) seals (endpoint id, event id, body) when it enqueues; a webhook worker signs and sends
-only a job whose seal matches. Whoever can write jobs to Redis cannot have wagw sign a body of
-their choosing (docs/security.md). Its key is derived from the secret for this one use, so a
-seal is never a valid webhook signature and the other way round.
+secret) seals (endpoint id, event id, body) and the time it sealed them when it enqueues; a
+webhook worker signs and sends only a job whose seal matches and is not older than a delivery
+is kept (wagw/webhooks/lifetime.py). Whoever can write jobs to Redis cannot have wagw sign a
+body of their choosing, nor send a copy of an old job again (docs/security.md). Its key is
+derived from the secret for this one use, so a seal is never a valid webhook signature and the
+other way round.
+
+Seal versions: `v2.<unix time>.<mac>` (the time under the MAC); a bare 32-digit mac is v1, from
+a wagw before the time was sealed, accepted only for a while after the upgrade (lifetime.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 
 from wagw import __version__
@@ -97,34 +104,66 @@ def seal_key(secret: bytes) -> bytes:
     return hmac.new(secret, _SEAL_PURPOSE, hashlib.sha256).digest()
 
 
-def seal(key: bytes, endpoint_id: str, event_id: str, body: str, download: str | None = None) -> str:
-    """The seal of one delivery job (lengths first, so no two argument lists read the same).
+@dataclass(frozen=True)
+class Seal:
+    """A seal that matched its job's arguments: its version, and (v2) when the session made it."""
 
-    `download` is the id of the download_media job whose outcome the delivery's body follows
-    (WAGW_MEDIA_AUTO_DOWNLOAD, docs/webhooks.md): sealed too, behind a prefix no seal without
-    it can start with (those start with a digit), so it can be neither added, removed nor
-    changed."""
+    version: int
+    sealed_at: int | None  # unix seconds; None for v1, which did not seal its time
+
+
+_V2 = re.compile(r"v2\.([0-9]{1,12})\.([0-9a-f]{32})")
+
+
+def _mac(key: bytes, endpoint_id: str, event_id: str, body: str, download: str | None, prefix: str = "") -> str:
+    """Lengths first, so no two argument lists read the same. `download` (the id of the
+    download_media job whose outcome the body follows, WAGW_MEDIA_AUTO_DOWNLOAD) sits behind a
+    prefix no seal without it can start with (those start with a digit), so it can be neither
+    added, removed nor changed. A v2 `prefix` starts with "v", which no v1 input does."""
     head = f"{len(endpoint_id)}:{endpoint_id}{len(event_id)}:{event_id}"
     if download is not None:
         head = f"d{len(download)}:{download}" + head
-    return hmac.new(key, head.encode() + body.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, (prefix + head).encode() + body.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def seal_matches(
+def seal(
+    key: bytes, endpoint_id: str, event_id: str, body: str, download: str | None = None, *, now: float | None = None
+) -> str:
+    """The seal of one delivery job, made now (or at `now`): `v2.<unix time>.<mac>`."""
+    prefix = f"v2.{int(time.time() if now is None else now)}."
+    return prefix + _mac(key, endpoint_id, event_id, body, download, prefix)
+
+
+def open_seal(
     key: bytes, endpoint_id: str, event_id: str, body: str, given: object, download: str | None = None
-) -> bool:
-    return isinstance(given, str) and hmac.compare_digest(seal(key, endpoint_id, event_id, body, download), given)
+) -> Seal | None:
+    """The seal `given` if it matches the arguments (any version), else None. Its age is the
+    caller's to judge (lifetime.expires_at)."""
+    if not isinstance(given, str):
+        return None
+    v2 = _V2.fullmatch(given)
+    if v2 is not None:
+        prefix = f"v2.{v2.group(1)}."
+        expected = _mac(key, endpoint_id, event_id, body, download, prefix)
+        return Seal(2, int(v2.group(1))) if hmac.compare_digest(expected, v2.group(2)) else None
+    expected = _mac(key, endpoint_id, event_id, body, download)
+    return Seal(1, None) if hmac.compare_digest(expected, given) else None
 
 
-def sealed(key: bytes, args: object) -> bool:
-    """True when a delivery job's arguments are (endpoint_id, event_id, body, seal), or those
-    and a download job id, with a seal that matches: the session made this job."""
+def opened(key: bytes, args: object) -> Seal | None:
+    """The seal of a delivery job's arguments, (endpoint_id, event_id, body, seal) or those and a
+    download job id, if it matches: the session made this job. None otherwise."""
     if not isinstance(args, list | tuple) or len(args) not in (4, 5):
-        return False
+        return None
     endpoint_id, event_id, body, given = args[:4]
     download = args[4] if len(args) == 5 else None
     if download is not None and not isinstance(download, str):
-        return False
-    return all(isinstance(a, str) for a in (endpoint_id, event_id, body)) and seal_matches(
-        key, endpoint_id, event_id, body, given, download
-    )
+        return None
+    if not all(isinstance(a, str) for a in (endpoint_id, event_id, body)):
+        return None
+    return open_seal(key, endpoint_id, event_id, body, given, download)
+
+
+def sealed(key: bytes, args: object) -> bool:
+    """True when a delivery job's arguments carry a seal that matches (whatever its age)."""
+    return opened(key, args) is not None

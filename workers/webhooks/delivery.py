@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -26,13 +27,15 @@ from rq import get_current_job
 
 from wagw import keys
 from wagw.accounts import check_name
+from wagw.webhooks import lifetime
 from wagw.webhooks.endpoints import Endpoint, account_endpoints, configured_endpoints, shown_reference
-from wagw.webhooks.signing import delivery_headers, seal_matches
+from wagw.webhooks.signing import delivery_headers, open_seal
 from workers.webhooks import media
 from workers.webhooks.http import WebhookHttp
 from workers.webhooks.policy import Outcome, Verdict, retry_delay
 
 if TYPE_CHECKING:
+    from redis.client import Pipeline
     from rq.job import Job
 
     from wagw.config import Settings
@@ -52,12 +55,23 @@ class DeliveryFailed(DeliveryError):
 
 class RefusedDelivery(ValueError):
     """A job this worker will not sign or send: it names no configured endpoint, or the
-    session's seal over its arguments is missing or wrong."""
+    session's seal over its arguments is missing, wrong or too old."""
 
 
 # Failures show the public package's name (workers.webhooks.DeliveryFailed: …) in RQ's records.
 for _error in (DeliveryError, DeliveryRetry, DeliveryFailed):
     _error.__module__ = "workers.webhooks"
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A delivery job's arguments, checked: what the seal covers, and until when it may be sent."""
+
+    endpoint: Endpoint
+    event_id: str
+    body: str
+    download: str | None  # the download_media job the body follows (WAGW_MEDIA_AUTO_DOWNLOAD)
+    expires_at: float  # unix time: the seal's age limit (wagw/webhooks/lifetime.py)
 
 
 # ---- shared by both workers ----------------------------------------------------------------------
@@ -71,10 +85,12 @@ class DeliveryContext:
         self.schedule = settings.retry_intervals
         self.endpoints = configured_endpoints(settings)
         self.http = WebhookHttp(settings.webhook_connect_timeout, settings.webhook_timeout)
+        # Recorded at the first start after an upgrade: how long older (v1) seals are accepted.
+        self.timed_seals_since = lifetime.timed_seals_since(settings.data_dir)
 
-    def admit(self, args: object) -> tuple[Endpoint, str, str, str | None]:
-        """(endpoint, event id, body, download job id or None) of a delivery job's arguments, or
-        RefusedDelivery: before anything is signed or sent, and before a lane exists for it."""
+    def admit(self, args: object, now: float | None = None) -> Admitted:
+        """The checked arguments of a delivery job, or RefusedDelivery: before anything is
+        signed or sent, and before a lane exists for it."""
         if not isinstance(args, list | tuple) or len(args) not in (4, 5) or args[3] is None:
             raise RefusedDelivery(
                 "not a sealed delivery job (endpoint_id, event_id, body, seal): forged, or queued by a wagw "
@@ -85,12 +101,16 @@ class DeliveryContext:
         endpoint = self.endpoint(reference, body)
         if not isinstance(event_id, str) or not isinstance(body, str) or not isinstance(download, str | None):
             raise RefusedDelivery("deliver takes (endpoint_id, event_id, body, seal) as strings: nothing sent")
-        if not seal_matches(endpoint.seal_key, endpoint.id, event_id, body, given, download):
+        seal = open_seal(endpoint.seal_key, endpoint.id, event_id, body, given, download)
+        if seal is None:
             raise RefusedDelivery(
                 f"the seal of this delivery to {endpoint.shown} does not match its arguments: not made by the "
                 "session (forged or altered). Nothing sent, not retrying"
             )
-        return endpoint, event_id, body, download
+        expiry = lifetime.expires_at(self.settings, seal, self.timed_seals_since)
+        if (too_old := lifetime.refusal(seal, expiry, now)) is not None:
+            raise RefusedDelivery(f"this delivery to {endpoint.shown} was {too_old}. Nothing sent, not retrying")
+        return Admitted(endpoint, event_id, body, download, expiry)
 
     def endpoint(self, reference: object, body: object = None) -> Endpoint:
         """The configured endpoint a job names (its first argument); RefusedDelivery if none."""
@@ -157,9 +177,36 @@ def delivered_key(endpoint: Endpoint, event_id: str) -> str:
     return keys.WEBHOOK_DELIVERED.format(endpoint=endpoint.id, event_id=event_id)
 
 
-def attempt_number(job: Job | None) -> int:
-    """1-based number of the attempt about to be made; keeps rising across replays."""
-    return int(job.meta.get("attempts", 0)) + 1 if job is not None else 1
+def attempts_key(endpoint: Endpoint, event_id: str) -> str:
+    """Counts (event, endpoint)'s attempts without a 2xx, whichever job made them."""
+    return keys.WEBHOOK_ATTEMPTS.format(endpoint=endpoint.id, event_id=event_id)
+
+
+def attempt_number(job: Job | None, recorded: object = None) -> int:
+    """1-based number of the attempt about to be made: after the job's own attempts and after
+    every attempt recorded for its (endpoint, event), so it keeps rising across replays and
+    across copies of the job enqueued again (never 1 again)."""
+    own = int(job.meta.get("attempts", 0)) if job is not None else 0
+    try:
+        counted = int(recorded) if recorded is not None else 0  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        counted = 0
+    return max(own, counted) + 1
+
+
+def record_delivered(pipe: Pipeline, settings: Settings, admitted: Admitted, job_id: str) -> None:
+    """On `pipe`: the delivered marker, kept until the seal expires (a copy enqueued meanwhile
+    is a duplicate) and at least WAGW_DEDUP_TTL; the attempt counter is no longer needed."""
+    marker = delivered_key(admitted.endpoint, admitted.event_id)
+    pipe.set(marker, job_id, ex=lifetime.keep_seconds(admitted.expires_at, settings.dedup_ttl))
+    pipe.delete(attempts_key(admitted.endpoint, admitted.event_id))
+
+
+def record_attempt(pipe: Pipeline, admitted: Admitted) -> None:
+    """On `pipe`: one more attempt without a 2xx, counted until the seal expires."""
+    counter = attempts_key(admitted.endpoint, admitted.event_id)
+    pipe.incr(counter)
+    pipe.expire(counter, lifetime.keep_seconds(admitted.expires_at))
 
 
 def note_attempt(job: Job, outcome: Outcome, attempt: int) -> None:
@@ -203,12 +250,13 @@ def deliver(endpoint_id: str, event_id: str, body: str, seal: str | None = None,
     job = get_current_job()
     args = (endpoint_id, event_id, body, seal) if download is None else (endpoint_id, event_id, body, seal, download)
     try:
-        endpoint, event_id, body, download = ctx.admit(args)
+        admitted = ctx.admit(args)
     except RefusedDelivery as error:
         if job is not None:
             job.retries_left = 0
         logger.error("webhook job {} refused: {}", job.id if job is not None else "-", error)
         raise DeliveryFailed(str(error)) from None
+    endpoint, event_id, body, download = admitted.endpoint, admitted.event_id, admitted.body, admitted.download
     if download is not None:
         if job is None:
             raise DeliveryRetry(f"event {event_id} follows a media download: deliver it as an RQ job")
@@ -218,21 +266,31 @@ def deliver(endpoint_id: str, event_id: str, body: str, seal: str | None = None,
             job.retry_intervals = [media.retry_interval(followed)]
             raise DeliveryRetry(f"event {event_id} waits for its media download (not an attempt)")
         body = followed
-    attempt = attempt_number(job)
-    marker = delivered_key(endpoint, event_id)
-    if job is not None and job.connection.exists(marker):
+    seen, recorded = False, None
+    if job is not None:
+        with job.connection.pipeline(transaction=False) as pipe:
+            pipe.exists(delivered_key(endpoint, event_id))
+            pipe.get(attempts_key(endpoint, event_id))
+            seen, recorded = pipe.execute()
+    attempt = attempt_number(job, recorded)
+    if seen:
         logger.info("webhook {} -> {}: already delivered, not sent again", event_id, endpoint.shown)
         return {"duplicate": True, "attempt": attempt}
     outcome = ctx.attempt(endpoint, event_id, body, attempt)
     verdict = outcome.verdict
     if verdict is Verdict.DELIVERED:
         if job is not None:
-            job.connection.set(marker, job.id, ex=ctx.settings.dedup_ttl)
+            with job.connection.pipeline() as pipe:
+                record_delivered(pipe, ctx.settings, admitted, job.id)
+                pipe.execute()
         log_attempt(endpoint, event_id, attempt, outcome, "delivered")
         return result_value(outcome, attempt)
     retries_left = (job.retries_left or 0) if job is not None else 0
     if job is not None:
         note_attempt(job, outcome, attempt)
+        with job.connection.pipeline() as pipe:
+            record_attempt(pipe, admitted)
+            pipe.execute()
     if verdict is Verdict.RETRY and job is not None and retries_left > 0:
         delay = retry_delay(ctx.schedule, attempt, outcome.retry_after)
         # RQ adds the interval to now and truncates to the second: one more second keeps

@@ -85,6 +85,7 @@ class Flight:
     endpoint: Endpoint | None = None  # None until resolved; an invalid job has none
     event_id: str = ""
     body: str = ""
+    admitted: delivery.Admitted | None = None  # None until resolved; an invalid job has none
     attempt: int = 1
     lane: Lane | None = None
     # send | duplicate | defer | invalid | requeue
@@ -233,8 +234,12 @@ class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
             for flight in checks:
                 assert flight.endpoint is not None
                 pipe.exists(delivery.delivered_key(flight.endpoint, flight.event_id))
+                pipe.get(delivery.attempts_key(flight.endpoint, flight.event_id))
             results = pipe.execute()
-        for flight, seen in zip(checks, results[len(results) - len(checks) :], strict=False):
+        answers = results[len(results) - 2 * len(checks) :]
+        for flight, seen, recorded in zip(checks, answers[::2], answers[1::2], strict=True):
+            # After every attempt made for this (endpoint, event), by this job or a copy of it.
+            flight.attempt = delivery.attempt_number(flight.job, recorded)
             if seen:
                 flight.action = "duplicate"
         if flights and self.get_state() != WorkerStatus.BUSY:
@@ -249,11 +254,13 @@ class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
             reason = rqcompat.refusal(job, DELIVERABLE)
             if reason is not None:
                 raise ValueError(reason)
-            endpoint, event_id, body, download = self.ctx.admit(job.args)
+            admitted = self.ctx.admit(job.args)
         except Exception as error:  # a malformed job fails, it never stops the worker
             flight.action, flight.error = "invalid", str(error)
             return flight
-        flight.endpoint, flight.event_id, flight.body = endpoint, str(event_id), body
+        flight.admitted, flight.endpoint = admitted, admitted.endpoint
+        flight.event_id, flight.body = admitted.event_id, admitted.body
+        body, download = admitted.body, admitted.download
         flight.attempt = delivery.attempt_number(job)
         if download is not None:  # WAGW_MEDIA_AUTO_DOWNLOAD: the body follows the download job
             try:
@@ -384,13 +391,14 @@ class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
             job.retries_left = 0
             self._fail(flight, f"invalid webhook job: {flight.error}", pipe)
             return "failed"
-        outcome, endpoint = flight.outcome, flight.endpoint
-        assert outcome is not None and endpoint is not None
+        outcome, endpoint, admitted = flight.outcome, flight.endpoint, flight.admitted
+        assert outcome is not None and endpoint is not None and admitted is not None
         if outcome.verdict is Verdict.DELIVERED:
-            pipe.set(delivery.delivered_key(endpoint, flight.event_id), job.id, ex=self.settings.dedup_ttl)
+            delivery.record_delivered(pipe, self.settings, admitted, job.id)
             self._succeed(flight, delivery.result_value(outcome, flight.attempt), pipe)
             return "delivered"
         delivery.note_attempt(job, outcome, flight.attempt)
+        delivery.record_attempt(pipe, admitted)
         if outcome.verdict is Verdict.RETRY and (job.retries_left or 0) > 0:
             job.retries_left = (job.retries_left or 0) - 1
             delay = retry_delay(self.ctx.schedule, flight.attempt, outcome.retry_after)
