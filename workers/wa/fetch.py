@@ -14,12 +14,15 @@ decoded, so a kilobyte that inflates to gigabytes (a compression bomb) is never 
 redirect's body is never read. A body is read in the chunks the socket gives and dropped
 past the caller's cap: at most the cap plus one chunk is ever held.
 
-Errors say what kind of failure it was, never which address or port was tried.
+A URL that does not parse (httpx's parser, then a host of DNS characters and a port in range),
+the job's own or a redirect's, fails at once and is never retried. Errors say what kind of
+failure it was, never which address or port was tried.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 from collections.abc import Iterable, Iterator
@@ -33,6 +36,31 @@ USER_AGENT = "wagw media fetch"
 
 class BlockedAddress(httpx.ConnectError):
     """The URL's host is not a public address (and WAGW_FETCH_PRIVATE is off)."""
+
+
+class UnusableURL(Exception):
+    """The URL is not an http(s) URL with a host name or address wagw can look up."""
+
+
+# A host as it goes to the resolver: letters, digits, '.', '-', '_' (after IDNA), or an IPv6
+# literal httpx has checked; DNS labels of at most 63 characters.
+_HOST = re.compile(rb"[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
+
+
+def checked_url(url: str | httpx.URL) -> httpx.URL:
+    """`url` parsed, or UnusableURL: whatever the parser refuses (a malformed IPv4 or IPv6
+    literal, control characters, a bad IDNA name, a bad port), no host, or a host no
+    resolver would take."""
+    try:
+        parsed = httpx.URL(url)
+        host, port = parsed.raw_host, parsed.port
+        _ = parsed.host  # decodes an "xn--" name, as httpx does later (and may fail)
+    except (httpx.InvalidURL, UnicodeError, ValueError, TypeError):
+        raise UnusableURL("not a valid http(s) URL") from None
+    in_range = port is None or 0 < port < 65536
+    if parsed.scheme not in ("http", "https") or not _HOST.fullmatch(host) or not in_range:
+        raise UnusableURL("not a valid http(s) URL")
+    return parsed
 
 
 class EncodedBody(httpx.DecodingError):
@@ -100,7 +128,7 @@ class _PublicOnlyBackend(httpcore.SyncBackend):
     ) -> httpcore.NetworkStream:
         try:
             answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as error:
+        except (OSError, UnicodeError) as error:
             raise httpcore.ConnectError("the host name does not resolve") from error
         addresses = list(dict.fromkeys(str(answer[4][0]) for answer in answers))
         if not self.allow_private and not all(is_public(address) for address in addresses):
@@ -134,6 +162,7 @@ class _PublicOnlyTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.SyncByteStream)
+        checked_url(request.url)  # a redirect's target passes the same parse as the job's URL
         core_request = httpcore.Request(
             method=request.method,
             url=httpcore.URL(
@@ -166,6 +195,12 @@ class _PublicOnlyTransport(httpx.BaseTransport):
         if 300 <= response.status < 400:
             response.close()  # httpx reads a redirect's body whole before following it: give it none
             body = ()
+            location = httpx.Headers(response.headers).get("location")
+            if location is not None:
+                try:  # as httpx will, so that a Location it cannot parse fails here, not as a network error
+                    checked_url(request.url.join(location))
+                except (UnusableURL, httpx.InvalidURL, UnicodeError, ValueError):
+                    raise UnusableURL("a redirect went to an invalid URL") from None
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
@@ -188,6 +223,10 @@ class FetchFailed(Exception):
 def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> bytes:
     """The body of GET `url`, at most `max_bytes`; FetchFailed with a reason otherwise."""
     deadline = time.monotonic() + timeout
+    try:
+        checked_url(url)
+    except UnusableURL as error:
+        raise FetchFailed(str(error), retryable=False) from None
     client = httpx.Client(
         transport=_PublicOnlyTransport(allow_private),
         follow_redirects=True,
@@ -215,6 +254,10 @@ def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> b
                 chunks.append(chunk)
     except (BlockedAddress, EncodedBody) as error:
         raise FetchFailed(str(error), retryable=False) from None
+    except UnusableURL:  # the job's URL passed checked_url above: a redirect's did not
+        raise FetchFailed("a redirect went to an invalid URL", retryable=False) from None
+    except httpx.InvalidURL:
+        raise FetchFailed("not a valid http(s) URL", retryable=False) from None
     except httpx.TooManyRedirects:
         raise FetchFailed(f"more than {MAX_REDIRECTS} redirects", retryable=False) from None
     except httpx.TimeoutException:
