@@ -5,14 +5,14 @@ An app that can enqueue must not be able to make wagw fetch from the host's own 
 socket is opened: the host name is resolved once, every address it resolves to is checked,
 and the connection goes to the checked address. So it holds on every redirect hop and a DNS
 answer that changes between two lookups (rebinding) cannot slip through. An IPv6 address is
-judged with every IPv4 address it carries (NAT64, 6to4, Teredo, …): each must be public. TLS still verifies
-the certificate against the host name.
+judged with every IPv4 address it carries (NAT64, 6to4, Teredo, …): each must be public.
+TLS still verifies the certificate against the host name.
 
 Bodies come as they are: the request asks for `Accept-Encoding: identity` and any reply that
 is encoded anyway (`Content-Encoding: gzip`, …, on any hop) is refused before a byte of it is
 decoded, so a kilobyte that inflates to gigabytes (a compression bomb) is never inflated. A
-redirect's body is never read. A body is read in the chunks the socket gives and dropped
-past the caller's cap: at most the cap plus one chunk is ever held.
+redirect's body is never read. A body is read in the chunks the socket gives and the fetch
+fails as soon as it passes the caller's cap: at most the cap plus one chunk is ever held.
 
 A URL that does not parse (httpx's parser, then a host of DNS characters and a port in range),
 the job's own or a redirect's, fails at once and is never retried. Errors say what kind of
