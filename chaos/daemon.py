@@ -163,9 +163,12 @@ class Daemon:
         try:
             with open(f"/proc/{pid}/environ", "rb") as handle:
                 environ = handle.read().split(b"\0")
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                cmdline = handle.read()
         except OSError:
             return False
-        return f"WAGW_DATA_DIR={self.data_dir}".encode() in environ
+        # redis-server gets no environment of ours; its command line names its config file.
+        return f"WAGW_DATA_DIR={self.data_dir}".encode() in environ or str(self.data_dir.resolve()).encode() in cmdline
 
     def kill_tree(self) -> list[int]:
         """SIGKILL the supervisor and everything it started, in this incarnation or an earlier
@@ -175,7 +178,8 @@ class Daemon:
         parents = parent_map()
         doomed = {self.proc.pid, *descendants(self.proc.pid, parents)}
         # Children that outlived a dead supervisor were reparented: they still carry our
-        # data dir in their environment (pids alone could have been reused meanwhile).
+        # data dir in their environment or command line (pids alone could have been reused
+        # meanwhile).
         for pid in parents:
             if pid not in doomed and self._is_ours(pid):
                 doomed.add(pid)

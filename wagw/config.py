@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from wagw.exitcodes import ExitCode
 from wagw.redact import mask_url
@@ -20,6 +22,11 @@ MAX_LINKED_DEVICES = 4
 MIN_WEBHOOK_SECRET_BYTES = 16
 # The dashboard's password is guessed over HTTP (throttled, wagw.loginthrottle), never offline.
 MIN_DASHBOARD_PASSWORD_CHARS = 12
+
+# `wagw run` sets this in each child's environment, which it builds with the env file merged
+# in and the secrets that child is not granted left out (wagw.supervisor.grants): the child
+# builds its Settings from that environment alone and never reads the env file itself.
+SETTINGS_FROM_PARENT = "WAGW_SETTINGS_FROM_PARENT"
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -84,6 +91,19 @@ class Settings(BaseSettings):
         # WAGW_ACCOUNT__SALES__WA_WORKERS=2 -> account["sales"].wa_workers
         env_nested_delimiter="__",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if os.environ.get(SETTINGS_FROM_PARENT) == "1":
+            return init_settings, env_settings, file_secret_settings
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     data_dir: Path = Path("./var")
     redis_url: str | None = None
@@ -370,6 +390,24 @@ def describe_error(error: ValidationError) -> str:
         loc, _, message = message.partition(":")
     name = f"WAGW_{loc.upper()}" if loc else "settings"
     return f"invalid setting {name}: {message.strip()}"
+
+
+def env_file_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """The WAGW_ variables the env file sets and `environ` does not (names compare without
+    case, as Settings reads them): what Settings takes from the file, for `wagw run` to hand
+    its children in their environment instead."""
+    from dotenv import dotenv_values  # what pydantic-settings reads the file with
+
+    path = Path(str(Settings.model_config.get("env_file")))
+    if not path.is_file():
+        return {}
+    given = {name.upper() for name in environ}
+    found = dotenv_values(path, encoding=Settings.model_config.get("env_file_encoding"))
+    return {
+        name.upper(): value
+        for name, value in found.items()
+        if value is not None and name.upper().startswith("WAGW_") and name.upper() not in given
+    }
 
 
 def try_settings(**overrides: Any) -> tuple[Settings | None, str | None]:

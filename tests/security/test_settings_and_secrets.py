@@ -97,7 +97,10 @@ def test_children_that_run_enqueued_jobs_or_serve_http_never_get_the_webhook_sec
         webhook_urls=["https://hooks.example/x"],
         webhook_secret="k" * 32,
         dashboard_addr="127.0.0.1:9181",
+        dashboard_user="operator",
+        dashboard_password="dash-password",
         metrics_addr="127.0.0.1:9182",
+        device_db="postgres://u:p@db/wagw",
     )
     for name in ("wa-worker-1", "scheduler", "dashboard", "metrics"):
         env = child_env(name, settings, base)

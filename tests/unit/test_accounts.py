@@ -13,7 +13,6 @@ from wagw.config import Settings, try_settings
 from wagw.supervisor import reconcile
 from wagw.supervisor.children import build_specs, running_account_specs
 from wagw.supervisor.core import Supervisor
-from wagw.supervisor.osapi import withheld_as
 from wagw.supervisor.state import Child, RestartPolicy, State
 
 
@@ -86,12 +85,6 @@ def test_nested_environment_variables_reach_the_account(tmp_path, monkeypatch):
     assert settings.wa_workers_of("support-line") == 2 and settings.wa_workers_of("sales") == 1
     assert settings.webhook_urls_of("support-line") == ["http://h/a", "http://h/b"]
     assert settings.webhook_urls_of("sales") == []
-
-
-def test_account_secrets_are_withheld_like_the_global_ones():
-    assert withheld_as("WAGW_ACCOUNT__SALES__WEBHOOK_SECRET") == "WAGW_WEBHOOK_SECRET"
-    assert withheld_as("wagw_account__support_line__webhook_urls") == "WAGW_WEBHOOK_URLS"
-    assert withheld_as("WAGW_ACCOUNT__SALES__WA_WORKERS") == "WAGW_ACCOUNT__SALES__WA_WORKERS"
 
 
 def test_add_and_remove_are_recorded_on_top_of_the_setting(tmp_path):

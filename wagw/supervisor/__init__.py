@@ -14,11 +14,13 @@ from loguru import logger
 from redis import Redis
 
 from wagw import accounts, keys
+from wagw.config import SETTINGS_FROM_PARENT, env_file_variables
 from wagw.exitcodes import ExitCode
 from wagw.logs import console
 from wagw.supervisor.children import build_specs, running_account_specs
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.embedded_redis import EmbeddedRedis
+from wagw.supervisor.grants import granted, without_secrets
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
 from wagw.supervisor.reconcile import AccountWatch
 from wagw.supervisor.state import Child, RestartPolicy
@@ -50,7 +52,9 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
         logger.error("wagw run: {} (WAGW_BACKEND=neonize; `wagw doctor` checks everything)", problem)
         return ExitCode.CONFIG
     redis = EmbeddedRedis(settings.data_dir, settings.redis_max_memory_mb) if settings.embedded_redis else None
-    env = dict(os.environ)
+    # Children get their settings from this environment alone, the env file's included; each
+    # only the secrets its row in wagw.supervisor.grants gives it.
+    env = {**env_file_variables(os.environ), **os.environ, SETTINGS_FROM_PARENT: "1"}
     env.update({"WAGW_LOG_WIRE": "1", "PYTHONUNBUFFERED": "1", "WAGW_REDIS_URL": settings.effective_redis_url})
     if settings.run_accounts:  # `--accounts`: the children know which share of the work is theirs
         env["WAGW_RUN_ACCOUNTS"] = ",".join(settings.run_accounts)
@@ -62,7 +66,8 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     status_redis = Redis.from_url(settings.effective_redis_url, socket_timeout=1, socket_connect_timeout=1)
     # First contact: somebody at a terminal is asked to pair what is unpaired; under systemd
     # an unpaired device waits for `wagw pair` (docs/session.md, pairing).
-    pairing = TerminalPairing({**env, "PYTHONUNBUFFERED": "1"}, console()) if on_terminal() else None
+    pairing_env = {**without_secrets(env), **granted(settings, "pair")}
+    pairing = TerminalPairing(pairing_env, console()) if on_terminal() else None
     running = [account.name for account in accounts.running(settings)]
     status_key = (
         keys.SUPERVISOR_STATUS_OF.format(accounts=",".join(settings.run_accounts))

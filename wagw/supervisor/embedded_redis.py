@@ -42,6 +42,12 @@ def find_binary() -> str:
 
 
 DEFAULT_MAX_MEMORY_MB = 1024
+# All redis-server is given of the environment: it needs nothing of wagw's (secrets least).
+PASSED_TO_REDIS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+
+
+def environment() -> dict[str, str]:
+    return {name: os.environ[name] for name in PASSED_TO_REDIS if name in os.environ}
 
 
 class EmbeddedRedis:
@@ -140,7 +146,7 @@ def start_standalone(
     """Start the embedded server outside the supervisor (tests, tools). Caller stops it."""
     server = EmbeddedRedis(data_dir, max_memory_mb)
     argv = server.prepare()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         server.wait_ready(timeout, alive=lambda: proc.poll() is None)
     except RedisServerError:

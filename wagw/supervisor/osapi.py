@@ -6,7 +6,6 @@ Unit tests replace these with fakes; the real ones are below.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -15,21 +14,10 @@ import time
 from typing import TYPE_CHECKING, Protocol
 
 from wagw.logs import ChildOutput
+from wagw.supervisor.grants import without_secrets
 
 if TYPE_CHECKING:
     from wagw.supervisor.state import ChildSpec
-
-
-# An account's own webhook settings are as secret as the global ones they stand in for.
-_ACCOUNT_SECRET = re.compile(r"WAGW_ACCOUNT__[A-Z0-9_-]+__(WEBHOOK_SECRET|WEBHOOK_URLS)")
-
-
-def withheld_as(variable: str) -> str:
-    """The variable whose withholding covers `variable` (itself, or the global one an
-    account's override stands in for)."""
-    upper = variable.upper()
-    match = _ACCOUNT_SECRET.fullmatch(upper)
-    return f"WAGW_{match.group(1)}" if match else upper
 
 
 class ProcessHandle(Protocol):
@@ -111,7 +99,10 @@ class OsLauncher:
         self._base_env = base_env
 
     def spawn(self, spec: ChildSpec) -> OsProcess:
-        env = {name: value for name, value in self._base_env.items() if withheld_as(name) not in spec.withheld}
+        if not spec.inherit_env:
+            return OsProcess(spec, dict(spec.env))
+        # Secrets only as the child's spec grants them (wagw.supervisor.grants).
+        env = without_secrets(self._base_env)
         env.update(spec.env)
         env.update({"WAGW_PROCESS_NAME": spec.name, "WAGW_PARENT_PID": str(os.getpid())})
         return OsProcess(spec, env)

@@ -38,8 +38,8 @@ class RestartPolicy:
 class ChildSpec:
     name: str
     argv: list[str]
-    env: dict[str, str] = field(default_factory=dict)
-    withheld: frozenset[str] = frozenset()  # variables of the supervisor's environment it must not see
+    env: dict[str, str] = field(default_factory=dict)  # on top of the supervisor's, or alone
+    inherit_env: bool = True  # False: `env` alone, nothing of the supervisor's (redis-server)
     stop_tier: int = 2  # lower tiers stop first
     stop_signal: int = signal.SIGTERM
     ready: Callable[[], bool] | None = None  # readiness probe replacing start_seconds
