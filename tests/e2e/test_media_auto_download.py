@@ -114,7 +114,7 @@ def test_a_go_panic_during_the_download_still_delivers_the_event_once(daemon, ho
     crashes = [json.loads(raw) for raw in daemon.redis.lrange("wagw:crashes", 0, -1)]
     assert any("panic" in json.dumps(crash) for crash in crashes), crashes
     error = payload["download_error"]
-    assert ("HostCrashed" in error and "SIGABRT" in error) or "quarantine" in error.lower(), error
+    assert "HostCrashed" in error or "quarantine" in error.lower(), error
     assert daemon.child_pid("session") == session_pid
     assert len(logged(daemon, "3EBAD0000003")) == 1
 
@@ -125,7 +125,7 @@ def test_expired_media_is_delivered_once_with_the_url_and_the_reason(daemon, hoo
     payload = body["payload"]
     assert payload["document"]["url"].startswith("https://mmg.whatsapp.net/v/t62.fake/expired.enc")
     assert payload["document"]["filename"] == "r.pdf"
-    assert "status code 410" in payload["download_error"]
+    assert "no longer on WhatsApp's servers" in payload["download_error"]
     assert download_job(daemon, "3EBAD0000004").get_status() == JobStatus.FAILED
     folder = Path(daemon.data_dir, "media")
     assert not folder.exists() or not any(folder.iterdir())

@@ -85,6 +85,16 @@ def forge_finished(conn: Redis, job_id: str, value: object) -> None:
         pipe.execute()
 
 
+def forge_failed(conn: Redis, job_id: str, exc_string: str, status: JobStatus = JobStatus.FAILED) -> None:
+    """What an attacker writes with rq's own API: the job ended, with a failure text of its own."""
+    job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
+    with conn.pipeline() as pipe:
+        job.set_status(status, pipeline=pipe)
+        pipe.lrem(f"rq:queue:{job.origin}", 0, job_id)
+        Result.create_failure(job, 600, exc_string=exc_string, pipeline=pipe)
+        pipe.execute()
+
+
 def delivered(conn: Redis, receiver: Receiver, message_id: str) -> dict:
     def bodies():
         return [json.loads(r.body) for r in receiver.snapshot() if json.loads(r.body)["payload"]["id"] == message_id]
@@ -180,3 +190,61 @@ def test_a_sealed_delivery_cannot_be_pointed_at_another_job(settings, procs, rec
         failure = job.latest_result().exc_string
         assert "does not match its arguments" in failure and "not retrying" in failure, failure
     assert receiver.snapshot() == []
+
+
+SCAM = "URGENT: your account is suspended, call +1 555 0100"
+
+
+def test_a_rewritten_failure_never_puts_its_text_into_a_signed_body(settings, procs, receiver, redis_conn):
+    """download_error is one of the texts wagw writes, chosen by the kind of failure; nothing
+    of what the failed job says is copied."""
+    rewritten = {
+        "3EBSEC000031": (SCAM, JobStatus.FAILED),
+        "3EBSEC000032": (
+            f"Traceback (most recent call last):\nworkers.host_client.HostCrashed: {SCAM}",
+            JobStatus.FAILED,
+        ),
+        "3EBSEC000033": (
+            f"workers.validation.InvalidArguments: {SCAM} (download failed with status code 410)",
+            JobStatus.FAILED,
+        ),
+        "3EBSEC000034": (f"wagw.backends.base.BackendError: {SCAM}", JobStatus.STOPPED),
+        "3EBSEC000035": (f"{SCAM}\nMoved to FailedJobRegistry, due to AbandonedJobError", JobStatus.CANCELED),
+    }
+    for message_id, (exc_string, status) in rewritten.items():
+        download, _ = store(redis_conn, settings, message_id)
+        forge_failed(redis_conn, download, exc_string, status)
+    procs.scheduler()
+    procs.worker(1)
+    errors = {}
+    for message_id in rewritten:
+        payload = delivered(redis_conn, receiver, message_id)
+        assert isinstance(payload["image"], dict) and payload["image"]["url"].startswith("https://mmg.whatsapp.net/")
+        text = json.dumps(payload)
+        for word in ("URGENT", "suspended", "555 0100", "call"):
+            assert word not in text, (message_id, payload["download_error"])
+        errors[message_id] = payload["download_error"]
+    assert "HostCrashed" in errors["3EBSEC000032"]  # the kind of failure is still told
+    assert "no longer on WhatsApp's servers" in errors["3EBSEC000033"]
+
+
+def test_a_result_whose_extension_is_not_the_events_mimetypes_is_refused(settings, procs, receiver, redis_conn):
+    """The event is an image/jpeg: download_media names it <sha256>.jpg. A result naming the
+    event's own file with another extension (an .exe, or another media type's) is not used."""
+    media_dir = settings.media_path
+    forged = {"3EBSEC000041": "exe", "3EBSEC000042": "png", "3EBSEC000043": "bin"}
+    for message_id, ext in forged.items():
+        download, payload = store(redis_conn, settings, message_id)
+        own = base64.b64decode(payload["media"]["file_sha256"]).hex()
+        forge_finished(redis_conn, download, {"path": f"{media_dir}/{own}.{ext}", "sha256": own})
+    # The genuine name passes: the check refuses only what download_media would not write.
+    genuine, payload = store(redis_conn, settings, "3EBSEC000044")
+    own = base64.b64decode(payload["media"]["file_sha256"]).hex()
+    forge_finished(redis_conn, genuine, {"path": f"{media_dir}/{own}.jpg", "sha256": own})
+    procs.scheduler()
+    procs.worker(1)
+    for message_id, ext in forged.items():
+        got = delivered(redis_conn, receiver, message_id)
+        assert "the download's result was refused" in got["download_error"], got
+        assert isinstance(got["image"], dict) and f".{ext}" not in json.dumps(got)
+    assert delivered(redis_conn, receiver, "3EBSEC000044")["image"] == f"{media_dir}/{own}.jpg"

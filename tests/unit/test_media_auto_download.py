@@ -101,17 +101,53 @@ def test_a_body_with_the_path_is_written_as_the_session_writes_bodies():
 
 def test_a_failed_download_keeps_the_url_object_and_says_why():
     body = media_event()
-    delivered = json.loads(media.with_error(body, "workers.host_client.HostCrashed: native host died (SIGABRT)"))
+    delivered = json.loads(media.with_error(body, media.DownloadError.CRASHED))
     assert delivered["payload"]["image"] == json.loads(body)["payload"]["image"]
     assert delivered["payload"]["image"]["url"].startswith("https://mmg.whatsapp.net/")
-    assert delivered["payload"]["download_error"] == "workers.host_client.HostCrashed: native host died (SIGABRT)"
+    assert delivered["payload"]["download_error"] == "the native host died during the download (HostCrashed)"
+    with pytest.raises(ValueError):
+        media.with_error(body, "any other text")  # type: ignore[arg-type]
 
 
-def test_a_download_error_is_one_escaped_capped_line():
-    text = media.error_text("bad\nthing\x1b[31m" + "x" * 1000)
-    assert "\n" not in text and "\x1b" not in text and text.startswith("bad\\nthing\\x1b[31m")
-    assert len(text) == media.ERROR_CHARS
-    assert media.error_text("  ") == "download failed"
+@pytest.mark.parametrize(
+    ("exc_string", "status", "expected"),
+    [
+        (
+            "Traceback (most recent call last):\n  x\nworkers.host_client.HostCrashed: native host of slot 1 …",
+            "failed",
+            "CRASHED",
+        ),
+        ("workers.host_client.HostTimeout: the call did not answer", "failed", "TIMED_OUT"),
+        ("rq.timeouts.JobTimeoutException: Task exceeded maximum timeout value (300 seconds)", "failed", "TIMED_OUT"),
+        ("wagw.quarantine.Quarantined: download_media is quarantined", "failed", "QUARANTINED"),
+        ("wagw.quarantine.PoisonedTarget: …", "failed", "POISONED"),
+        ("workers.host_client.SlotNotPaired: slot 1 …", "failed", "NO_DEVICE"),
+        ("wagw.backends.base.BackendError: download_media failed (simulated failure)", "failed", "BACKEND"),
+        ("wagw.backends.base.LoggedOut: …", "failed", "BACKEND"),
+        (
+            "workers.validation.InvalidArguments: invalid arguments for download_media: media: the media is no "
+            "longer on WhatsApp's servers (expired or deleted); ask for it to be sent again (download failed with "
+            "status code 410)",
+            "failed",
+            "MEDIA_GONE",
+        ),
+        (
+            "workers.validation.InvalidArguments: … (hash of media plaintext doesn't match)",
+            "failed",
+            "MEDIA_MISMATCH",
+        ),
+        ("workers.validation.InvalidArguments: 99999999 bytes is more than …", "failed", "INVALID"),
+        ("Moved to FailedJobRegistry, due to AbandonedJobError, at 2026-12-06", "failed", "ABANDONED"),
+        ("call +1 555 0100 now", "failed", "FAILED"),
+        ("", "failed", "FAILED"),
+        ("workers.host_client.HostCrashed: …", "stopped", "STOPPED"),
+        ("workers.host_client.HostCrashed: …", "canceled", "CANCELED"),
+    ],
+)
+def test_a_failed_downloads_error_is_a_fixed_text_by_its_kind(exc_string, status, expected):
+    from rq.job import JobStatus
+
+    assert media.failure_of(exc_string, JobStatus(status)) is media.DownloadError[expected]
 
 
 # ---- what a result must be -------------------------------------------------------------------------
@@ -125,6 +161,11 @@ def test_a_result_from_download_media_passes():
     assert media.checked_path(result(), payload_media(), MEDIA_DIR) == str(MEDIA_DIR / f"{DIGEST}.jpg")
     no_hash = {k: v for k, v in payload_media().items() if k != "file_sha256"}
     assert media.checked_path(result(), no_hash, MEDIA_DIR) == str(MEDIA_DIR / f"{DIGEST}.jpg")
+    # Without a mimetype in the event, download_media took the type from the bytes.
+    no_type = {k: v for k, v in payload_media().items() if k != "mime_type"}
+    assert media.checked_path(result(str(MEDIA_DIR / f"{DIGEST}.png")), no_type, MEDIA_DIR).endswith(".png")
+    with_parameters = {**payload_media(), "mime_type": "IMAGE/JPEG; q=1"}
+    assert media.checked_path(result(), with_parameters, MEDIA_DIR).endswith(".jpg")
 
 
 @pytest.mark.parametrize(
@@ -143,11 +184,21 @@ def test_a_result_from_download_media_passes():
         (result(str(MEDIA_DIR / f"{DIGEST}.JPG")), "not a content-addressed download"),
         (result(str(MEDIA_DIR / f"{DIGEST}.jpg/..")), "not a content-addressed download"),
         (result(str(MEDIA_DIR / f"{'a' * 64}.jpg"), digest="a" * 64), "not the event's file_sha256"),
+        (result(str(MEDIA_DIR / f"{DIGEST}.exe")), "not the one for the event's mimetype"),
+        (result(str(MEDIA_DIR / f"{DIGEST}.png")), "not the one for the event's mimetype"),
+        (result(str(MEDIA_DIR / f"{DIGEST}.bin")), "not the one for the event's mimetype"),
     ],
 )
 def test_a_result_that_is_not_download_medias_is_refused(forged, why):
-    with pytest.raises(media.RefusedResult, match=why):
+    with pytest.raises(media.RefusedResult, match=why) as refused:
         media.checked_path(forged, payload_media(), MEDIA_DIR)
+    assert refused.value.error in media.DownloadError
+
+
+def test_without_a_mimetype_in_the_event_only_extensions_of_the_table_pass():
+    no_type = {k: v for k, v in payload_media().items() if k != "mime_type"}
+    with pytest.raises(media.RefusedResult, match="mimetype"):
+        media.checked_path(result(str(MEDIA_DIR / f"{DIGEST}.exe")), no_type, MEDIA_DIR)
 
 
 def test_job_ids_and_waits():

@@ -5,7 +5,9 @@ path on WhatsApp's media hosts; wagw never fetches the event's URL). Its bytes a
 as base64; this module checks them against the object (size cap per kind, sha256), writes
 them to WAGW_MEDIA_DIR under a content-addressed name `<sha256>.<ext>` (the extension from a
 fixed table, never from the caller: no caller-chosen names or paths), mode 0600 in a folder
-created 0700, and removes downloads older than WAGW_MEDIA_RETENTION now and then.
+created 0700, and removes downloads older than WAGW_MEDIA_RETENTION now and then. The
+extension table (wagw/mediatypes.py) is shared with the webhook worker, which checks a
+download's path against it.
 """
 
 from __future__ import annotations
@@ -22,33 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from wagw.mediatypes import extension
 from wagw.operations.args import MAX_DOWNLOAD_BYTES, InvalidArguments
 from workers.wa.media import OCTET_STREAM, sniff
 
 if TYPE_CHECKING:
     from wagw.config import Settings
 
-# File extensions by mimetype (without parameters); anything else is stored as ".bin".
-EXTENSIONS = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/gif": "gif",
-    "image/webp": "webp",
-    "video/mp4": "mp4",
-    "video/3gpp": "3gp",
-    "video/quicktime": "mov",
-    "video/webm": "webm",
-    "audio/ogg": "ogg",
-    "audio/mpeg": "mp3",
-    "audio/mp4": "m4a",
-    "audio/aac": "aac",
-    "audio/amr": "amr",
-    "audio/wav": "wav",
-    "application/pdf": "pdf",
-    "application/zip": "zip",
-    "application/gzip": "gz",
-    "text/plain": "txt",
-}
 # What download_media writes, and the only names retention removes.
 STORED = re.compile(r"[0-9a-f]{64}\.[a-z0-9]{1,8}")
 LEFTOVER = re.compile(r"\.[0-9a-f]{64}\.[a-z0-9]{1,8}\.[0-9]+\.[0-9]+\.tmp")  # a write cut short
@@ -66,10 +48,6 @@ def mimetype_of(data: bytes, claimed: str | None) -> str:
     """The event's mimetype when it has one (WhatsApp's, e.g. "audio/ogg; codecs=opus"), else
     what the bytes show, else application/octet-stream."""
     return claimed or sniff(data) or OCTET_STREAM
-
-
-def extension(mimetype: str) -> str:
-    return EXTENSIONS.get(mimetype.split(";", 1)[0].strip().lower(), "bin")
 
 
 def store(result: dict[str, Any], media: dict[str, Any], settings: Settings) -> dict[str, Any]:

@@ -268,7 +268,7 @@ class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
             except Exception as error:  # a bug here must not lose the event: it goes without the file
                 # The type only: a traceback here could quote the body (message content).
                 logger.error("webhook {}: could not read its media download: {}", flight.event_id, type(error).__name__)
-                followed = media.with_error(body, f"the download's outcome could not be read: {type(error).__name__}")
+                followed = media.with_error(body, media.DownloadError.OUTCOME_UNREADABLE)
             if isinstance(followed, media.Pending):
                 flight.action, flight.delay = "defer", followed.delay
             else:
