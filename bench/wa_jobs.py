@@ -14,7 +14,10 @@ One run of this script measures, against a private embedded Redis:
    the second attempt's call (inside the respawned host). RQ keeps scheduled times in whole
    seconds (truncated), so a 1 s interval puts the retry 0-1 s after the failure, plus the
    scheduler's 0.2 s poll; samples start at random sub-second phases.
-Prints each sample, then medians and ratios. Takes about a minute on two cores.
+Prints each sample, then medians and ratios. Takes about a minute on two cores; --smoke runs
+every part once, small, in a few seconds. A part that cannot be measured (a worker exiting, a
+job failing, jobs not done in the time the slowest worker here would need) stops the bench at
+once, naming it on stderr, with exit status 1.
 """
 
 from __future__ import annotations
@@ -38,20 +41,28 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 from rq import Queue, Retry, Worker  # noqa: E402
+from rq.job import Job  # noqa: E402
 from rq.serializers import JSONSerializer  # noqa: E402
 
-from chaos.polling import wait_for  # noqa: E402
+from bench import harness  # noqa: E402
+from bench.harness import CannotMeasure  # noqa: E402
 from wagw import keys  # noqa: E402
 from wagw.supervisor.embedded_redis import start_standalone  # noqa: E402
 
 ALICE = "15551234567@s.whatsapp.net"
 TRIVIAL = "os.getpid"
+# Jobs a second below which a throughput run cannot be a measurement: the slowest worker here,
+# RQ's forking Worker, does 50-90.
+FLOOR_RATE = 5.0
+SMOKE = {"runs": 1, "jobs": 10, "fork_jobs": 3, "crashes": 1}
 
 
 class Bench:
-    def __init__(self, data_dir: Path, redis_url: str):
+    def __init__(self, data_dir: Path, redis_url: str, grace: float = harness.GRACE):
         self.data_dir = data_dir
+        self.grace = grace
         self.conn = Redis.from_url(redis_url)
+        self.running: dict[str, subprocess.Popen] = {}
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
         self.env.update(
             {
@@ -66,12 +77,22 @@ class Bench:
             }
         )
 
-    def spawn(self, argv: list[str]) -> subprocess.Popen:
-        return subprocess.Popen(
-            argv, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
-        )
+    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+        # Its output, shown when it fails.
+        with open(harness.child_log(self.data_dir, name), "a") as log:
+            proc = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        self.running[name] = proc
+        return proc
+
+    def check(self) -> None:
+        """CannotMeasure as soon as a worker or the scheduler has exited."""
+        harness.check_running(self.running, self.data_dir)
+
+    def wait(self, predicate, what: str, seconds: float | None = None):
+        return harness.wait(predicate, self.grace if seconds is None else seconds, what, self.check)
 
     def stop(self, proc: subprocess.Popen) -> None:
+        self.running = {name: running for name, running in self.running.items() if running is not proc}
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(15)
@@ -80,8 +101,9 @@ class Bench:
             proc.wait()
 
     # Workers --------------------------------------------------------------------------
-    def start_rq_worker(self, queue: str, worker_class: str) -> subprocess.Popen:
+    def start_rq_worker(self, name: str, queue: str, worker_class: str) -> subprocess.Popen:
         proc = self.spawn(
+            name,
             [
                 sys.executable,
                 "-m",
@@ -96,20 +118,19 @@ class Bench:
                 "-n",
                 f"bench-{queue}-{time.monotonic_ns()}",
                 queue,
-            ]
+            ],
         )
-        wait_for(lambda: Worker.count(queue=Queue(queue, connection=self.conn)), 30, what=f"rq worker on {queue}")
+        self.wait(lambda: Worker.count(queue=Queue(queue, connection=self.conn)), f"rq worker on {queue} to register")
         return proc
 
     def start_wa_worker(self) -> subprocess.Popen:
-        proc = self.spawn([sys.executable, "-m", "wagw", "wa-worker", "--slot", "1"])
+        proc = self.spawn("wa-worker", [sys.executable, "-m", "wagw", "wa-worker", "--slot", "1"])
         key = keys.DEVICE_STATUS.format(role="worker-1")
-        wait_for(
+        self.wait(
             lambda: (
                 self.conn.hget(key, "worker_pid") == str(proc.pid).encode() and self.conn.hget(key, "connected") == b"1"
             ),
-            30,
-            what="the wa-worker's host",
+            "the wa-worker's host to connect",
         )
         return proc
 
@@ -121,28 +142,40 @@ class Bench:
             enqueued = queue.enqueue_many(jobs, pipeline=pipe)
             pipe.execute()
         ids = [job.id for job in enqueued]
-        # One worker takes them in order: poll the last one only (and gently: polling is load too).
-        wait_for(
-            lambda: self.conn.hget(f"rq:job:{ids[-1]}", "status") in (b"finished", b"failed"),
-            300,
-            0.05,
-            f"{count} jobs on {queue_name}",
-        )
+
+        def ended() -> int:
+            # Two counters, gently (polling is load too); a failed job ends the run at once.
+            with self.conn.pipeline(transaction=False) as pipe:
+                finished, failed = pipe.zcard(f"rq:finished:{queue_name}").zcard(f"rq:failed:{queue_name}").execute()
+            if failed:
+                raise CannotMeasure(f"{func} on {queue_name}: {failed} job(s) failed:{self.first_failure(ids)}")
+            return finished
+
+        harness.wait_count(ended, count, FLOOR_RATE, self.grace, f"jobs done on {queue_name}", self.check, 0.05)
         with self.conn.pipeline(transaction=False) as pipe:
             for job_id in ids:
                 pipe.hmget(f"rq:job:{job_id}", "status", "ended_at")
             rows = pipe.execute()
         if any(status != b"finished" for status, _ in rows):
-            raise SystemExit(f"bench: a job on {queue_name} did not finish")
-        ended = [parse(stamp) for _, stamp in rows]
-        return (count - 1) / (max(ended) - min(ended))
+            raise CannotMeasure(f"{func} on {queue_name}: a job did not finish:{self.first_failure(ids)}")
+        ended_at = [parse(stamp) for _, stamp in rows]
+        return (count - 1) / (max(ended_at) - min(ended_at))
+
+    def first_failure(self, ids: list[str]) -> str:
+        """The last line of the first failed job's exception, for the message."""
+        for job_id in ids:
+            job = Job.fetch(job_id, connection=self.conn, serializer=JSONSerializer)
+            if job.get_status() == "failed" and (result := job.latest_result()) is not None:
+                lines = (result.exc_string or "").strip().splitlines() or ["(no exception recorded)"]
+                return f" {job.func_name}: {lines[-1]}"
+        return ""
 
     def throughput(self, jobs: int, fork_jobs: int) -> dict[str, float]:
         rates = {}
-        simple = self.start_rq_worker("bench-simple", "rq.worker.SimpleWorker")
+        simple = self.start_rq_worker("SimpleWorker", "bench-simple", "rq.worker.SimpleWorker")
         rates["simple"] = self.rate("bench-simple", TRIVIAL, {}, jobs)
         self.stop(simple)
-        forking = self.start_rq_worker("bench-fork", "rq.worker.Worker")
+        forking = self.start_rq_worker("forking-Worker", "bench-fork", "rq.worker.Worker")
         rates["fork"] = self.rate("bench-fork", TRIVIAL, {}, fork_jobs)
         self.stop(forking)
         wa = self.start_wa_worker()
@@ -161,7 +194,7 @@ class Bench:
 
     # Crash -> next attempt ------------------------------------------------------------
     def crash_latencies(self, samples: int) -> list[float]:
-        scheduler = self.spawn([sys.executable, "-m", "wagw", "scheduler"])
+        scheduler = self.spawn("scheduler", [sys.executable, "-m", "wagw", "scheduler"])
         wa = self.start_wa_worker()
         queue = Queue(keys.WA_QUEUE, connection=self.conn, serializer=JSONSerializer)
         latencies = []
@@ -177,16 +210,21 @@ class Bench:
                     meta={"wagw_defaults": False},
                     job_timeout=30,
                 )
-                wait_for(lambda job=job: job.get_status() == "failed", 30, what="the crashing job to fail twice")
+                # Two attempts, each a crash and a host respawn, with a 1 s retry between them.
+                self.wait(lambda job=job: job.get_status() == "failed", "the crashing job to fail twice")
                 calls = [json.loads(raw) for raw in self.conn.lrange(keys.FAKE_SENT, 0, -1)]
                 crashes = [json.loads(raw) for raw in self.conn.lrange(keys.CRASHES, 0, -1)]
+                if len(calls) < 2 or not crashes:
+                    raise CannotMeasure(
+                        f"crash -> next attempt: {len(calls)} call(s) and {len(crashes)} crash(es) recorded, "
+                        "expected two calls and a crash"
+                    )
                 first_crash = min(crash["time"] for crash in crashes)
                 latencies.append(calls[1]["time"] - first_crash)
                 # The next sample starts on a warm host, like the first one did.
-                wait_for(
+                self.wait(
                     lambda: self.conn.hget(keys.DEVICE_STATUS.format(role="worker-1"), "connected") == b"1",
-                    30,
-                    what="the respawned host",
+                    "the respawned host to connect",
                 )
         finally:
             self.stop(wa)
@@ -205,12 +243,12 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=300, help="jobs per SimpleWorker / wa-worker run")
     parser.add_argument("--fork-jobs", type=int, default=120, help="jobs per forking Worker run")
     parser.add_argument("--crashes", type=int, default=8, help="crash -> next attempt samples")
-    args = parser.parse_args()
+    args = harness.parse(parser, SMOKE)
 
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-", dir="/tmp"))
     redis_proc, server = start_standalone(data_dir)
+    bench = Bench(data_dir, server.url, args.grace)
     try:
-        bench = Bench(data_dir, server.url)
         runs = []
         for run in range(1, args.runs + 1):
             bench.conn.flushall()
@@ -239,6 +277,8 @@ def main() -> int:
             f"(max {max(latencies):.2f} s; goal <= 1.5 s with a 1 s retry interval)"
         )
     finally:
+        for proc in list(bench.running.values()):
+            bench.stop(proc)
         redis_proc.terminate()
         redis_proc.wait(10)
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -246,4 +286,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(harness.run(main))
