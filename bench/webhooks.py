@@ -12,9 +12,15 @@ One invocation, --runs times each (medians reported):
   5. RQ's default forking Worker (M of them) running workers.webhooks.deliver.
 
     .venv/bin/python bench/webhooks.py            # ~4 min; --runs 1 for a quick look
+    .venv/bin/python bench/webhooks.py --smoke    # every part once, small: does it still run?
 
 Everything runs on this machine: Redis, the receiver, the scheduler, the workers and the
 producers share its cores, as they would on a VPS. Figures: bench/README.md.
+
+A part that cannot be measured stops the bench at once with exit status 1, naming it on
+stderr: a process exiting (a worker, a producer, the receiver), a baseline failing, or
+deliveries not all in by the time the slowest rate that is still a measurement allows, or
+none arriving for --grace seconds.
 """
 
 from __future__ import annotations
@@ -30,13 +36,30 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import harness  # noqa: E402
+from bench.harness import CannotMeasure  # noqa: E402
+
 DEVICE = "15550001111@s.whatsapp.net"
 ALICE = "15551234567@s.whatsapp.net"
+# Deliveries a second below which a run cannot be a measurement: wagw's workers deliver
+# 1,000-2,400/s here, RQ's forking Worker 55-90/s.
+FLOOR_RATE = 50.0
+FORKING_FLOOR_RATE = 5.0
+SMOKE = {
+    "runs": 1,
+    "seconds": 1.5,
+    "latency_seconds": 1.0,
+    "rate": 50.0,
+    "inline": 20,
+    "forking": 10,
+    "drain": 50,
+}
 
 
 # ---- the receiver: a minimal asyncio HTTP/1.1 server in its own process ---------------------------
@@ -112,7 +135,6 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         from redis import Redis
 
-        from chaos.polling import wait_for
         from wagw.supervisor.embedded_redis import start_standalone
 
         self.args = args
@@ -121,8 +143,16 @@ class Bench:
         self.redis_url = server.url
         self.redis = Redis.from_url(self.redis_url)
         ready = self.dir / "receiver.port"
-        self.receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(ready)], cwd=ROOT)
-        self.port = int(wait_for(lambda: ready.exists() and ready.read_text(), 10, what="the receiver to start"))
+        with open(harness.child_log(self.dir, "receiver"), "w") as log:
+            self.receiver = subprocess.Popen(
+                [sys.executable, __file__, "--receiver", str(ready)], cwd=ROOT, stdout=log, stderr=log
+            )
+        # Redis and the receiver serve every part; the workers of a part come and go.
+        self.servers = {"redis": self.redis_proc, "receiver": self.receiver}
+        self.children: dict[str, subprocess.Popen] = {}
+        self.port = int(
+            harness.wait(lambda: ready.exists() and ready.read_text(), args.grace, "the receiver to start", self.check)
+        )
         self.rx = ReceiverClient(self.port)
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
@@ -139,23 +169,29 @@ class Bench:
         from wagw.config import Settings
 
         self.settings = Settings(_env_file=None)
-        self.children: list[subprocess.Popen] = []
-        self.log = open(self.dir / "children.log", "a")  # noqa: SIM115 - every child writes it until close()
         self.serial = 0
         self.tag = ""  # keeps message ids of parallel producers apart
 
-    def spawn(self, *argv: str) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            [sys.executable, *argv], env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT
-        )
-        self.children.append(proc)
+    def spawn(self, name: str, *argv: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        # Its output goes to <dir>/<name>.log, shown when it fails.
+        with open(harness.child_log(self.dir, name), "a") as log:
+            proc = subprocess.Popen(
+                [sys.executable, *argv], env=env or self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.children[name] = proc
         return proc
 
+    def check(self, may_finish: Collection[str] = ()) -> None:
+        """CannotMeasure as soon as Redis, the receiver or a child has exited (those in
+        `may_finish` may exit 0)."""
+        harness.check_running({**self.servers, **self.children}, self.dir, may_finish)
+
     def stop_children(self) -> None:
-        for proc in self.children:
+        for proc in self.children.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in self.children:
+                proc.send_signal(signal.SIGCONT)  # a stopped child (SIGSTOP, a debugger) stops too
+        for proc in self.children.values():
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -168,7 +204,6 @@ class Bench:
         for proc in (self.receiver, self.redis_proc):
             proc.terminate()
             proc.wait(timeout=10)
-        self.log.close()
         if not self.args.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -225,42 +260,67 @@ class Bench:
             n += 1
         return sent
 
-    def wait_delivered(self, total: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.rx.count() >= total:
-                return True
-            time.sleep(0.1)
-        return False
+    def wait_delivered(
+        self, total: int, what: str, floor_rate: float = FLOOR_RATE, burst: Collection[str] = ()
+    ) -> None:
+        """Until `total` deliveries have reached the receiver; CannotMeasure as soon as a
+        process exits (a `burst` worker may exit 0, but not all of them with deliveries
+        missing), when none has arrived for --grace seconds, or when they take longer than
+        `floor_rate` allows."""
+
+        def check() -> None:
+            self.check(may_finish=burst)
+            finished = burst and all(self.children[name].poll() is not None for name in burst)
+            if finished and (got := self.rx.count()) < total:
+                raise CannotMeasure(f"{what}: its workers emptied the queue with {got} of {total} delivered")
+
+        try:
+            harness.wait_count(self.rx.count, total, floor_rate, self.args.grace, f"{what}: deliveries", check)
+        except CannotMeasure as error:
+            raise CannotMeasure(f"{error}{self.job_failures()}") from None
+
+    def job_failures(self) -> str:
+        """What the delivery jobs' registries say, for a failure's message."""
+        from rq import Queue
+        from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+        from wagw.redisconn import SERIALIZER
+
+        queue = Queue("webhooks", connection=self.redis, serializer=SERIALIZER)
+        failed, scheduled = FailedJobRegistry(queue=queue), ScheduledJobRegistry(queue=queue)
+        text = f"; jobs queued {queue.count}, failed {failed.count}, scheduled to retry {scheduled.count}"
+        for job_id in failed.get_job_ids(0, 0) + scheduled.get_job_ids(0, 0):
+            job = queue.fetch_job(job_id)
+            result = job.latest_result() if job is not None else None
+            if result is not None and result.exc_string:
+                text += f"; first failure: {result.exc_string.strip().splitlines()[-1]}"
+                break
+        return text
 
     # ---- measurements ----------------------------------------------------------------------------
 
     def start_wagw_workers(self) -> None:
-        self.spawn("-m", "wagw", "scheduler")
+        self.spawn("scheduler", "-m", "wagw", "scheduler")
         for n in range(1, self.args.workers + 1):
-            env_name = f"webhook-worker-{n}"
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "wagw", "webhook-worker"],
-                env={**self.env, "WAGW_PROCESS_NAME": env_name},
-                cwd=ROOT,
-                stdout=self.log,
-                stderr=subprocess.STDOUT,
-            )
-            self.children.append(proc)
+            name = f"webhook-worker-{n}"
+            self.spawn(name, "-m", "wagw", "webhook-worker", env={**self.env, "WAGW_PROCESS_NAME": name})
         self.wait_workers(self.args.workers)
 
     def wait_workers(self, count: int) -> None:
         from rq import Worker
 
-        from chaos.polling import wait_for
-
-        wait_for(lambda: len(Worker.all(connection=self.redis)) >= count, 20, 0.05, "the workers to register")
+        harness.wait(
+            lambda: len(Worker.all(connection=self.redis)) >= count,
+            self.args.grace,
+            "the workers to register",
+            self.check,
+        )
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) used so far by each process of the run."""
         procs = {"producer": os.getpid(), "redis": self.redis_proc.pid, "receiver": self.receiver.pid}
-        for n, proc in enumerate(self.children):
-            procs[f"child{n}"] = proc.pid
+        for name, proc in self.children.items():
+            procs[name] = proc.pid
         ticks = os.sysconf("SC_CLK_TCK")
         usage = {}
         for name, pid in procs.items():
@@ -274,12 +334,17 @@ class Bench:
     def produce_in_parallel(self, producers: int, seconds: float) -> dict[str, float]:
         """`producers` processes, each storing events through the session's EventSink path."""
         outs = [self.dir / f"producer-{n}.json" for n in range(producers)]
-        procs = [
-            subprocess.Popen([sys.executable, __file__, "--producer", str(seconds), str(out)], env=self.env, cwd=ROOT)
-            for out in outs
-        ]
-        for proc in procs:
-            proc.wait(timeout=seconds + 60)
+        names = [f"producer-{n}" for n in range(producers)]
+        for name, out in zip(names, outs, strict=True):
+            self.spawn(name, __file__, "--producer", str(seconds), str(out))
+        harness.wait(
+            lambda: all(self.children[name].poll() == 0 for name in names),
+            seconds + self.args.grace,
+            "the producers to finish",
+            lambda: self.check(may_finish=names),
+        )
+        for name in names:
+            del self.children[name]
         sent: dict[str, float] = {}
         for out in outs:
             sent.update(json.loads(out.read_text()))
@@ -294,7 +359,7 @@ class Bench:
         cpu_after = self.cpu_seconds()
         records = self.rx.records()
         backlog = self.redis.llen("rq:queue:webhooks")
-        self.wait_delivered(len(sent), timeout=120)
+        self.wait_delivered(len(sent), f"sustained, {producers} producer(s)")
         all_records = self.rx.records()
         first = min(sent.values())
         # Delivered rate over the producing window, skipping the first second (warm-up).
@@ -308,7 +373,7 @@ class Bench:
             "delivered_rate_in_window": delivered_rate,
             "backlog_at_end": backlog,
             "overall_rate": len(sent) / (drained_at - first),
-            "all_delivered": len({e for _, e in all_records}) == len(sent),
+            "all_delivered": len({e for _, e in all_records}) == len(sent),  # not twice either
             "cpu_ms_per_event": {
                 name: round(1000 * (cpu_after[name] - cpu_before.get(name, 0)) / len(sent), 3) for name in cpu_after
             },
@@ -317,7 +382,7 @@ class Bench:
     def latency(self, rate: float, seconds: float) -> dict:
         self.reset()
         sent = self.produce(seconds=seconds, rate=rate)
-        ok = self.wait_delivered(len(sent), timeout=120)
+        self.wait_delivered(len(sent), f"latency at {rate:g}/s")
         arrivals = {}
         for t, eid in self.rx.records():
             arrivals.setdefault(eid, t)
@@ -325,7 +390,7 @@ class Bench:
         return {
             "rate": rate,
             "events": len(sent),
-            "all_delivered": ok,
+            "all_delivered": True,
             "p50_ms": percentile(lat, 50),
             "p99_ms": percentile(lat, 99),
             "max_ms": lat[-1] if lat else None,
@@ -340,14 +405,14 @@ class Bench:
         sent = self.produce(count=count)
         cpu_before = self.cpu_seconds()
         self.start_wagw_workers()
-        ok = self.wait_delivered(len(sent), timeout=300)
+        self.wait_delivered(len(sent), "drain")
         cpu_after = self.cpu_seconds()
         records = self.rx.records()
         first, last = min(t for t, _ in records), max(t for t, _ in records)
         self.stop_children()
         return {
             "events": count,
-            "all_delivered": ok,
+            "all_delivered": True,
             "rate": count / (last - first),
             "cpu_ms_per_event": {
                 name: round(1000 * (cpu_after[name] - cpu_before.get(name, 0)) / count, 3)
@@ -371,7 +436,8 @@ class Bench:
             t0 = time.perf_counter()
             outcome = ctx.attempt(endpoint, eid, body, 1)
             lat.append((time.perf_counter() - t0) * 1000)
-            assert outcome.status == 200, outcome
+            if outcome.status != 200:
+                raise CannotMeasure(f"inline POST: the receiver answered {outcome}")
         elapsed = time.perf_counter() - start
         ctx.close()
         lat.sort()
@@ -383,13 +449,15 @@ class Bench:
         self.reset()
         sent = self.produce(count=count)
         start = time.time()
-        for _n in range(self.args.workers):
-            self.spawn(__file__, "--forking-worker")
-        ok = self.wait_delivered(len(sent), timeout=300)
+        names = [f"forking-worker-{n}" for n in range(1, self.args.workers + 1)]
+        for name in names:
+            self.spawn(name, __file__, "--forking-worker")
+        # Burst workers: each exits 0 once the queue is empty.
+        self.wait_delivered(len(sent), "forking Worker", FORKING_FLOOR_RATE, burst=names)
         records = self.rx.records()
         last = max(t for t, _ in records)
         self.stop_children()
-        return {"events": len(sent), "all_delivered": ok, "rate": len(sent) / (last - start)}
+        return {"events": len(sent), "all_delivered": True, "rate": len(sent) / (last - start)}
 
 
 def producer_main(seconds: float, out: Path) -> int:
@@ -414,11 +482,11 @@ def forking_worker_main() -> int:
     from wagw.config import load_settings
     from wagw.logs import configure_logging
     from wagw.redisconn import SERIALIZER, connect
-    from workers import webhooks
+    from workers.webhooks import delivery
 
     settings = load_settings()
     configure_logging(settings, "forking-worker")
-    webhooks.configure(settings)
+    delivery.configure(settings)
     Worker(["webhooks"], connection=connect(settings), serializer=SERIALIZER).work(burst=True, logging_level="WARNING")
     return 0
 
@@ -485,7 +553,7 @@ def main() -> int:
     parser.add_argument("--producer", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--receiver", help=argparse.SUPPRESS)
     parser.add_argument("--forking-worker", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = harness.parse(parser, SMOKE)
     if args.receiver:
         receiver_main(0, args.receiver)
         return 0
@@ -525,7 +593,7 @@ def main() -> int:
     finally:
         bench.close()
         if args.keep:
-            print("logs:", bench.dir / "children.log")
+            print("logs:", bench.dir)
     results["runs"] = runs
     results["medians"] = medians(runs)
     print(json.dumps(results, indent=2))
@@ -533,4 +601,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(harness.run(main))
