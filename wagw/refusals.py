@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
+from loguru import logger
 from redis.exceptions import (
     BusyLoadingError,
     ConnectionError,
@@ -23,6 +25,8 @@ from redis.exceptions import (
     RedisError,
     TimeoutError,
 )
+
+T = TypeVar("T")
 
 # What Redis answers a refused write with, as it appears inside a script's error as well.
 _OOM = "OOM command not allowed"
@@ -72,3 +76,59 @@ class Every:
 
     def reset(self) -> None:
         self._last = float("-inf")
+
+
+def until_accepted(
+    write: Callable[[], T],
+    *,
+    what: str,
+    stopping: Callable[[], bool],
+    pause_cap: float = 1.0,
+    warn_every: float = 60.0,
+) -> T | None:
+    """write() once Redis takes it: while Redis refuses (any RedisError), warn now and then
+    and try again, with pauses doubling up to `pause_cap`. None if a stop comes first."""
+    pause = 0.05
+    warn = Every(warn_every)
+    while True:
+        try:
+            return write()
+        except RedisError as error:
+            if stopping():
+                return None
+            if warn.due():
+                logger.warning("{}: {}; waiting for Redis to take it", what, reason(error))
+            time.sleep(pause)
+            pause = min(pause * 2, pause_cap)
+
+
+class WorkerHoldsOn:
+    """Mixed into wagw's rq workers, before the rq class: the writes a worker makes on its own
+    (registration, maintenance, unregistration) wait for, or skip, a Redis that refuses them,
+    instead of ending the worker (and then every restart of it) with the error."""
+
+    _maintenance_warn = Every(60.0)  # one worker per process
+
+    def refusals_stopping(self) -> bool:
+        """A stop request: registration stops waiting for Redis. Workers say how they keep it."""
+        return False
+
+    def register_birth(self) -> None:
+        def register() -> bool:
+            super(WorkerHoldsOn, self).register_birth()  # type: ignore[misc]
+            return True
+
+        until_accepted(register, what="worker not registered", stopping=self.refusals_stopping)
+
+    def register_death(self) -> None:
+        try:
+            super().register_death()  # type: ignore[misc]
+        except RedisError as error:
+            logger.warning("worker not unregistered: {}; its registration expires by itself", reason(error))
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()  # type: ignore[misc]
+        except RedisError as error:
+            if self._maintenance_warn.due():
+                logger.warning("worker maintenance skipped: {}; trying again later", reason(error))

@@ -1,16 +1,22 @@
-"""`wagw scheduler`: RQ's scheduler for both queues, plus the orphaned-job reaper."""
+"""`wagw scheduler`: RQ's scheduler for both queues, plus the orphaned-job reaper.
+
+Every step survives Redis refusing its writes (full, read-only): it is logged, skipped and
+tried again at the next pass, so a full Redis never turns into a restart loop."""
 
 from __future__ import annotations
 
 import signal
 import socket
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from redis.exceptions import RedisError
 from rq.scheduler import RQScheduler
 
-from wagw import accounts, keys
+from wagw import accounts, keys, refusals
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 from wagw.scheduler.reaper import StrandedJobs, reap_orphaned_jobs
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
 # interval close to 1 s.
 POLL_INTERVAL = 0.2
 REAP_INTERVAL = 1.0
+WARN_EVERY = 60.0  # seconds between warnings of a step Redis keeps refusing
 
 
 def _queues(settings: Settings) -> list[str]:
@@ -34,7 +41,7 @@ def _queues(settings: Settings) -> list[str]:
         return []
 
 
-def _scheduler(settings: Settings, conn, queues: list[str]) -> RQScheduler:
+def _scheduler(settings: Settings, conn, queues: list[str], stopping=lambda: False) -> RQScheduler | None:
     # A stable name lets a restarted scheduler take its own lock back at once instead of
     # waiting out the lock's 60 s lease; daemons sharing one host and Redis each have theirs.
     name = f"wagw-scheduler@{socket.gethostname()}"
@@ -42,9 +49,40 @@ def _scheduler(settings: Settings, conn, queues: list[str]) -> RQScheduler:
         name += "/" + ",".join(settings.run_accounts)
     # RQ derives whole-second lock leases from `interval`; the loop below polls faster.
     scheduler = RQScheduler(queues, connection=conn, serializer=SERIALIZER, interval=1, name=name)
-    scheduler.register_birth()
+
+    # Redis full or read-only: wait for it rather than exit into a restart loop.
+    def register() -> bool:
+        scheduler.register_birth()
+        return True
+
+    if refusals.until_accepted(register, what="scheduler not registered", stopping=stopping) is None:
+        return None
     logger.info("scheduler started for queues {}", ", ".join(queues))
     return scheduler
+
+
+class Passes:
+    """The scheduler's steps, each on its own: one that Redis refuses (full, read-only) is
+    logged (once a minute at most), skipped and tried again next pass; the others run."""
+
+    def __init__(self) -> None:
+        self._warn: dict[str, refusals.Every] = {}
+
+    def run(self, step: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except RedisError as error:
+            if self._warn.setdefault(step, refusals.Every(WARN_EVERY)).due():
+                logger.warning("scheduler: {} skipped: {}; trying again", step, refusals.reason(error))
+
+
+@dataclass
+class Running:
+    """What the loop runs with; replaced whole when the accounts change."""
+
+    scheduler: RQScheduler
+    queues: list[str]
+    stranded: StrandedJobs
 
 
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
@@ -53,29 +91,46 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
         signal.signal(signum, lambda *_: stop.append(True))
     conn = connect(settings)
     queues = _queues(settings) or [keys.WA_QUEUE, keys.WEBHOOKS_QUEUE]
-    scheduler = _scheduler(settings, conn, queues)
-    stranded = StrandedJobs(conn, queues)
+    scheduler = _scheduler(settings, conn, queues, lambda: bool(stop))
+    if scheduler is None:
+        return ExitCode.OK
+    run = Running(scheduler, queues, StrandedJobs(conn, queues))
+    passes = Passes()
     next_reap = 0.0
+
+    def schedule() -> None:
+        if run.scheduler.should_reacquire_locks:
+            run.scheduler.acquire_locks()
+        run.scheduler.heartbeat()
+        run.scheduler.enqueue_scheduled_jobs()
+
+    def follow_accounts() -> None:
+        nonlocal run
+        now_queues = _queues(settings)
+        if now_queues and now_queues != run.queues:  # `wagw accounts add|remove`
+            fresh = _scheduler(settings, conn, now_queues, lambda: True)  # one try: again next pass
+            if fresh is not None:
+                run.scheduler.stop()
+                run = Running(fresh, now_queues, StrandedJobs(conn, now_queues))
+
+    def reap() -> None:
+        for job_id in reap_orphaned_jobs(conn, run.queues):
+            logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
+
+    def rescue() -> None:
+        for job_id in run.stranded.rescue():
+            logger.warning("job {} was stranded between its queue and a stopped worker: requeued", job_id)
+
     try:
         while not stop:
-            if scheduler.should_reacquire_locks:
-                scheduler.acquire_locks()
-            scheduler.heartbeat()
-            scheduler.enqueue_scheduled_jobs()
+            passes.run("scheduling", schedule)
             if time.monotonic() >= next_reap:
                 next_reap = time.monotonic() + REAP_INTERVAL
-                now_queues = _queues(settings)
-                if now_queues and now_queues != queues:  # `wagw accounts add|remove`
-                    scheduler.stop()
-                    queues = now_queues
-                    scheduler = _scheduler(settings, conn, queues)
-                    stranded = StrandedJobs(conn, queues)
-                for job_id in reap_orphaned_jobs(conn, queues):
-                    logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
-                for job_id in stranded.rescue():
-                    logger.warning("job {} was stranded between its queue and a stopped worker: requeued", job_id)
+                passes.run("following the accounts", follow_accounts)
+                passes.run("the orphaned-job reaper", reap)
+                passes.run("the stranded-job rescue", rescue)
             time.sleep(POLL_INTERVAL)
     finally:
-        scheduler.stop()
+        passes.run("stopping", run.scheduler.stop)
         logger.info("scheduler stopped")
     return ExitCode.OK

@@ -300,6 +300,10 @@ class Supervisor:
             self.status_redis.set(self.status_key, json.dumps(self.snapshot()), ex=STATUS_TTL)
         except Exception as error:  # Redis restarting: status catches up next second
             logger.debug("status not published: {}", error)
+            # Redis full or read-only: the last snapshot stays (EXPIRE is still allowed), so
+            # `wagw status` goes on showing a running daemon rather than none.
+            with contextlib.suppress(Exception):
+                self.status_redis.expire(self.status_key, STATUS_TTL)
 
     def _record_crash(self, child: Child) -> None:
         if self.status_redis is None:

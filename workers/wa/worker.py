@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue
 from rq.timeouts import UnixSignalDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
-from wagw import accounts, devices, keys, rqcompat
+from wagw import accounts, devices, keys, refusals, rqcompat
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.exitcodes import ExitCode
 from wagw.operations import JOB_PATHS, operation_of
@@ -58,6 +59,8 @@ BACKSTOP_GRACE = 2
 # A short idle wait (BLPOP) lets the main thread look after a host that died between jobs.
 WORKER_TTL = 35
 HEARTBEAT_EVERY = 1.0  # seconds; RQ's extra beats in between are skipped
+REFUSED_PAUSE = 0.5  # seconds between tries while Redis refuses to give out a job
+REFUSED_WARN_EVERY = 60.0
 
 
 class BackstopDeathPenalty(UnixSignalDeathPenalty):
@@ -116,7 +119,7 @@ class OneLinePerJob(logging.Filter):
         return True
 
 
-class WaWorker(rqcompat.PromptCommandListener, SimpleWorker):
+class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, SimpleWorker):
     death_penalty_class = BackstopDeathPenalty
     log_result_lifespan = False  # "result is kept for 500 seconds" after every job
 
@@ -128,6 +131,7 @@ class WaWorker(rqcompat.PromptCommandListener, SimpleWorker):
         self.runtime = runtime
         self.stop_requested = False
         self._last_beat = float("-inf")
+        self._refused = refusals.Every(REFUSED_WARN_EVERY)
         self.push_exc_handler(no_retry_for_permanent_errors)
         if not any(isinstance(f, OneLinePerJob) for f in self.log.filters):
             self.log.addFilter(OneLinePerJob())
@@ -155,14 +159,58 @@ class WaWorker(rqcompat.PromptCommandListener, SimpleWorker):
         # WORKER_TTL + 60 s, so a beat within HEARTBEAT_EVERY of the last one adds nothing.
         now = time.monotonic()
         if timeout is not None or now - self._last_beat >= HEARTBEAT_EVERY:
-            with self.connection.pipeline(transaction=False) as pipe:
-                super().heartbeat(timeout, pipe)
-                pipe.execute()
+            try:
+                with self.connection.pipeline(transaction=False) as pipe:
+                    super().heartbeat(timeout, pipe)
+                    pipe.execute()
+            except RedisError as error:  # Redis full: the worker key lives WORKER_TTL + 60 s
+                if self._refused.due():
+                    logger.warning("worker heartbeat skipped: {}", refusals.reason(error))
             self._last_beat = now
         # Called from the main thread between jobs: respawn a host that died meanwhile.
         if self.get_state() != WorkerStatus.BUSY:
             self._notice_pairing()
             self.runtime.host.maintain()
+
+    # While Redis refuses writes (full, read-only), the worker waits instead of dying: taking a
+    # job and recording how one ended are tried again until Redis takes them (or a stop).
+
+    def refusals_stopping(self) -> bool:
+        return self.stop_requested
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        while True:
+            try:
+                return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            except RedisTimeoutError:
+                raise  # rq's loop: ends the worker, as before
+            except RedisError as error:  # rq retries connection errors itself
+                if self.stop_requested:
+                    return None
+                if self._refused.due():
+                    logger.warning("cannot take jobs: {}; waiting", refusals.reason(error))
+                time.sleep(REFUSED_PAUSE)
+
+    def handle_job_success(self, job: Job, queue: Queue, started_job_registry) -> None:
+        self._record(lambda: super(WaWorker, self).handle_job_success(job, queue, started_job_registry), job)
+
+    def handle_job_failure(self, job: Job, queue: Queue, started_job_registry=None, exc_string="") -> None:
+        self._record(
+            lambda: super(WaWorker, self).handle_job_failure(job, queue, started_job_registry, exc_string), job
+        )
+
+    def _record(self, handle, job: Job) -> None:
+        """rq's end-of-job bookkeeping, one MULTI: refused, nothing of it was written, and it
+        is tried again until Redis takes it."""
+        refusals.until_accepted(
+            lambda: handle() or True, what=f"outcome of job {job.id} not recorded", stopping=lambda: self.stop_requested
+        )
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()
+        except RedisError as error:
+            logger.warning("worker teardown incomplete: {}", refusals.reason(error))
 
     def _notice_pairing(self) -> None:
         """While the slot waits for keys: has `wagw pair` linked it since its last host?"""
@@ -238,8 +286,11 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         )
     rqcompat.confine_jobs(JOB_PATHS)
     conn = connect(settings)
-    for job_id in reap_orphaned_jobs(conn, account.queues):
-        logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
+    try:
+        for job_id in reap_orphaned_jobs(conn, account.queues):
+            logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
+    except RedisError as error:  # Redis full: the scheduler's reaper does it later
+        logger.warning("orphaned jobs not reaped at start: {}", refusals.reason(error))
 
     host = HostClient(settings, slot, account=account)
     host.start()  # ~0.5-0.8 s of imports in the host, overlapping the worker's own start

@@ -33,11 +33,12 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.registry import ScheduledJobRegistry
 from rq.worker import BaseWorker, WorkerStatus
 
-from wagw import keys, metrics, rqcompat
+from wagw import keys, metrics, refusals, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 from wagw.webhooks.enqueue import DELIVERABLE, DELIVERED_TTL
@@ -96,7 +97,7 @@ class Flight:
     why: str = ""  # why a delivery failed for good
 
 
-class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
+class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, BaseWorker):
     def __init__(self, settings: Settings, connection: Redis, name: str | None = None) -> None:
         super().__init__(
             [keys.WEBHOOKS_QUEUE],
@@ -120,6 +121,7 @@ class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
         self._forced = False
         self._finisher_stop = threading.Event()
         self._next = {"heartbeat": 0.0, "refresh": time.monotonic() + EXECUTION_REFRESH}
+        self._refused = refusals.Every(60.0)
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -131,6 +133,9 @@ class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
             self._forced = True
             raise SystemExit(ExitCode.FAILURE)
         self._stopping.set()
+
+    def refusals_stopping(self) -> bool:
+        return self._stopping.is_set()
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
@@ -154,7 +159,10 @@ class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
             if not self.ctx.endpoints:
                 logger.warning("no webhook endpoints are configured here: deliveries stay queued until they are")
                 while not self._stopping.wait(IDLE_WAIT):
-                    self._maintain()
+                    try:
+                        self._maintain()
+                    except RedisError as error:
+                        self._refused_warning(error)
                 return False
             while not self._stopping.is_set():
                 try:
@@ -166,6 +174,9 @@ class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
                     # this worker dies, the scheduler's reaper rescues it.
                     logger.warning("webhook worker: Redis unavailable ({}); retrying in 1 s", error)
                     self._stopping.wait(1.0)
+                except RedisError as error:  # refused (full, read-only): the same, quieter
+                    self._refused_warning(error)
+                    self._stopping.wait(1.0)
         finally:
             if self._forced:
                 logger.warning("second stop signal: leaving in-flight deliveries to RQ's abandoned-job handling")
@@ -175,9 +186,16 @@ class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
             finisher.join(timeout=10)
             for lane in self.lanes.values():
                 lane.close(wait=False)
-            self.teardown()
+            try:
+                self.teardown()
+            except RedisError as error:
+                logger.warning("webhook worker teardown incomplete: {}", refusals.reason(error))
             logger.info("webhook worker {} stopped", self.name)
         return worked
+
+    def _refused_warning(self, error: Exception) -> None:
+        if self._refused.due():
+            logger.warning("webhook worker: {}; retrying every second", refusals.reason(error))
 
     def _step(self, burst: bool) -> bool:
         """One dispatcher turn: upkeep, then take and start a batch. StopIteration ends a burst."""
@@ -339,9 +357,16 @@ class DeliveryWorker(rqcompat.PromptCommandListener, BaseWorker):
             try:
                 self._finish(batch)
                 return
-            except (RedisConnectionError, RedisTimeoutError) as error:
+            except RedisError as error:
                 for flight, (retries_left, meta) in zip(batch, saved, strict=False):
                     flight.job.retries_left, flight.job.meta = retries_left, dict(meta)
+                if not isinstance(error, RedisConnectionError | RedisTimeoutError):
+                    # Refused (Redis full, read-only): nothing of the batch was written. Held
+                    # until Redis takes it, or the lease runs out and a retry sends it again.
+                    if self._refused.due():
+                        logger.warning("{} delivery outcomes not recorded yet: {}", len(batch), refusals.reason(error))
+                    time.sleep(0.5)
+                    continue
                 if time.monotonic() >= deadline:
                     # They stay started in Redis: the started-registry lease runs out and RQ's
                     # abandoned-job handling retries them.
