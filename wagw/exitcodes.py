@@ -1,4 +1,4 @@
-"""Named exit codes shared by every wagw process; the supervisor's restart policy keys on them."""
+"""Named exit codes shared by every wagw process; the restart policies (wagw.childstate) key on them."""
 
 from __future__ import annotations
 
@@ -47,3 +47,23 @@ PAIRING_FIXES = frozenset({ExitCode.NOT_PAIRED, ExitCode.LOGGED_OUT, ExitCode.ST
 
 # Exits that are retried, but only after a long pause.
 LONG_BACKOFF_EXITS = frozenset({ExitCode.TEMP_BANNED})
+
+# A wa-worker's native host (workers.wa.host_restarts, under wagw.childstate.NATIVE_HOST).
+# The exits a host chooses itself (a backend error's code, 0 on stdin EOF): a host that ends
+# any other way during a call crashed (a Go panic, a signal, an unexpected error), which
+# counts toward quarantine (wagw.quarantine).
+HOST_CLEAN_EXITS = frozenset(
+    {
+        ExitCode.OK,
+        ExitCode.TEMPFAIL,
+        ExitCode.NOT_PAIRED,
+        ExitCode.LOGGED_OUT,
+        ExitCode.STREAM_REPLACED,
+        ExitCode.TEMP_BANNED,
+    }
+)
+# After this exit the wa-worker starts no host until the slot is paired (or a job or the idle
+# re-check asks again): it stays up and fails jobs "not paired". Every other exit is retried
+# with the host's backoff, a temporary ban too: a host never waits the long backoff.
+HOST_FATAL_EXITS = frozenset({ExitCode.NOT_PAIRED})
+HOST_LONG_BACKOFF_EXITS: frozenset[int] = frozenset()

@@ -203,3 +203,65 @@ def test_exit_during_shutdown_is_not_restarted(rig):
     launcher.last.code = -15
     child.tick(shutting_down=True)
     assert child.state is State.STOPPED and len(launcher.spawned) == 1
+
+
+# The policy's other knobs: what a wa-worker's native host runs with (wagw.childstate.NATIVE_HOST)
+
+
+def test_a_child_that_got_ready_and_died_before_the_next_look_did_start():
+    clock, launcher = FakeClock(), FakeLauncher()
+    connected = []
+    child = Child(ChildSpec("host", ["x"], ready=lambda: bool(connected)), POLICY, launcher, clock)
+    child.start()
+    connected.append(True)  # connected, then died, between two looks
+    launcher.last.code = 1
+    child.tick(shutting_down=False)
+    assert child.state is State.BACKOFF and child.start_failures == 0
+
+
+def test_failed_starts_can_back_off_on_their_own_steps_and_never_end_fatal():
+    policy = RestartPolicy(max_start_failures=None, backoff_steps=(0.0,), failed_start_steps=(0.5, 1.0, 2.0))
+    clock, launcher = FakeClock(), FakeLauncher()
+    ready = []
+    child = Child(ChildSpec("host", ["x"], ready=lambda: bool(ready)), policy, launcher, clock)
+    child.start()
+    delays = []
+    for _ in range(6):
+        launcher.last.code = int(ExitCode.TEMPFAIL)
+        child.tick(shutting_down=False)
+        assert child.state is State.BACKOFF
+        delays.append(child.backoff_until - clock.now())
+        clock.advance(delays[-1])
+        child.tick(shutting_down=False)
+        assert child.state is State.STARTING
+    assert delays == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
+    ready.append(True)
+    child.tick(shutting_down=False)
+    assert child.state is State.RUNNING and child.start_failures == 0
+    clock.advance(1.0)
+    launcher.last.code = -signal.SIGABRT  # a run that got going is replaced at once
+    child.tick(shutting_down=False)
+    assert child.backoff_until == clock.now()
+    child.tick(shutting_down=False)
+    ready.clear()
+    launcher.last.code = 1  # and the next failed start waits the first step again
+    child.tick(shutting_down=False)
+    assert child.backoff_until - clock.now() == 0.5
+
+
+def test_the_policy_carries_which_exits_are_fatal_and_which_wait_long(rig):
+    _child, clock, launcher = rig
+    policy = RestartPolicy(fatal_exits=frozenset({ExitCode.NOT_PAIRED}), long_backoff_exits=frozenset())
+    child = Child(ChildSpec("host", ["x"]), policy, launcher, clock)
+    for code in (ExitCode.LOGGED_OUT, ExitCode.TEMP_BANNED):
+        child.start()
+        clock.advance(60)
+        child.tick(shutting_down=False)
+        launcher.last.code = int(code)
+        child.tick(shutting_down=False)
+        assert child.state is State.BACKOFF and child.backoff_until - clock.now() < policy.long_backoff
+        clock.advance(child.backoff_until - clock.now())
+        child.tick(shutting_down=False)
+    launcher.last.code = int(ExitCode.NOT_PAIRED)
+    child.tick(shutting_down=False)
+    assert child.state is State.FATAL and "not_paired" in child.fatal_reason

@@ -1,6 +1,6 @@
-"""The seam between the supervisor's logic and the OS: spawning, signalling, waiting, time.
-
-Unit tests replace these with fakes; the real ones are below.
+"""The real side of the seam between the supervisor's logic and the OS: spawning,
+signalling, waiting, time. The seam itself (ProcessHandle, ProcessLauncher, Clock) is
+wagw.childstate's; unit tests replace these with fakes.
 """
 
 from __future__ import annotations
@@ -10,36 +10,12 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
-from typing import TYPE_CHECKING, Protocol
 
+from wagw.childstate import ChildSpec, Clock, MonotonicClock, ProcessHandle, ProcessLauncher
 from wagw.logs import ChildOutput
 from wagw.supervisor.grants import without_secrets
 
-if TYPE_CHECKING:
-    from wagw.supervisor.state import ChildSpec
-
-
-class ProcessHandle(Protocol):
-    pid: int
-
-    def poll(self) -> int | None:
-        """Exit status if the process ended (negative: killed by that signal), else None."""
-
-    def send_signal(self, sig: int) -> None: ...
-
-
-class ProcessLauncher(Protocol):
-    def spawn(self, spec: ChildSpec) -> ProcessHandle: ...
-
-
-class Clock(Protocol):
-    def now(self) -> float: ...
-
-
-class MonotonicClock:
-    def now(self) -> float:
-        return time.monotonic()
+__all__ = ["Clock", "MonotonicClock", "OsLauncher", "OsProcess", "ProcessHandle", "ProcessLauncher"]
 
 
 class OsProcess:
