@@ -67,3 +67,21 @@ HOST_CLEAN_EXITS = frozenset(
 # with the host's backoff, a temporary ban too: a host never waits the long backoff.
 HOST_FATAL_EXITS = frozenset({ExitCode.NOT_PAIRED})
 HOST_LONG_BACKOFF_EXITS: frozenset[int] = frozenset()
+
+# What to do about a child the supervisor gave up on, by its exit ({role}: the child's device).
+# Shown in systemd's STATUS (`systemctl status wagw`) and in the log line saying it is fatal.
+FATAL_FIXES: dict[int, str] = {
+    ExitCode.CONFIG: "invalid settings — the log names the setting; fix it, then restart wagw",
+    ExitCode.NOT_PAIRED: "not paired — run `wagw pair --role {role}`",
+    ExitCode.LOGGED_OUT: "logged out by the phone — run `wagw pair --role {role} --force`",
+    ExitCode.STREAM_REPLACED: (
+        "another client connected with its keys — stop it (a copy of this data dir?) "
+        "or run `wagw pair --role {role} --force`"
+    ),
+}
+
+
+def fatal_fix(code: int | None, role: str | None) -> str | None:
+    """What fixes a child that exited fatally with `code`, or None for an exit without one."""
+    fix = FATAL_FIXES.get(code) if code is not None else None
+    return fix.format(role=role or "session") if fix else None

@@ -4,7 +4,10 @@ Children started by a parent (supervisor -> worker, wa-worker -> native host) ru
 mode: each record is one JSON line on stderr. The parent reads the child's merged stdout and
 stderr, re-emits wire records under the child's name, and emits anything else (a Go panic
 written straight to fd 2, redis-server's own output) as a raw line, so nothing is dropped.
-Standalone processes (supervisord, a terminal) render text or JSON on stdout.
+Standalone processes (supervisord, a terminal) render text or JSON on stdout; when that
+stdout is the journal's stream (systemd's JOURNAL_STREAM names it), every line starts with its
+sd-daemon(3) priority (`<3>` error, `<4>` warning, `<5>` notice, `<6>` info, `<7>` debug), so
+`journalctl -p err` finds errors, whichever process logged them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import threading
 import traceback
 import unicodedata
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
@@ -27,6 +31,16 @@ if TYPE_CHECKING:
     from wagw.config import Settings
 
 WIRE_ENV = "WAGW_LOG_WIRE"
+JOURNAL_ENV = "JOURNAL_STREAM"  # "<device>:<inode>" of the journal's stream, set by systemd
+# syslog's "normal but significant" (redis-server's `*` lines); between INFO and WARNING.
+NOTICE = "NOTICE"
+try:
+    logger.level(NOTICE)
+except ValueError:
+    logger.level(NOTICE, no=25, color="<bold>")
+# sd-daemon(3) priority of a level: the first whose floor the level's number reaches.
+_PRIORITIES = ((40, 3), (30, 4), (21, 5), (20, 6))  # error and critical, warning, notice, info
+_DEBUG_PRIORITY = 7
 TEXT_FORMAT = (
     "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
     "<cyan>[{extra[proc]}]</cyan> {extra[text]}\n"
@@ -44,16 +58,23 @@ _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 # A continuation line starts with this, so no line of a message can pass for a new record.
 CONTINUATION = "\n    "
 _PANIC_MARKERS = ("panic:", "fatal error:", "SIGABRT", "SIGSEGV", "Traceback")
+# Lines libraries log above their weight: (stdlib logger, message template) -> level.
+ROUTINE_LINES = {
+    # waitress (the dashboard) has more requests than threads: the page polls several at once.
+    ("waitress.queue", "Task queue depth is %d"): "DEBUG",
+}
 
 
 class _InterceptHandler(logging.Handler):
     """Route stdlib logging (rq, redis, neonize, httpx) into loguru."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            level: str | int = logger.level(record.levelname).name
-        except ValueError:
-            level = record.levelno
+        level: str | int | None = ROUTINE_LINES.get((record.name, record.msg)) if isinstance(record.msg, str) else None
+        if level is None:
+            try:
+                level = logger.level(record.levelname).name
+            except ValueError:
+                level = record.levelno
         logger.bind(logger_name=record.name).opt(exception=record.exc_info).log(level, record.getMessage())
 
 
@@ -108,7 +129,7 @@ def _json_line(record) -> dict:
     }
 
 
-def _line_sink(stream: TextIO | Console, shape, exception_field: str):
+def _line_sink(stream: TextIO | Console, shape, exception_field: str, *, journal: bool = False):
     """A loguru sink writing one JSON object a line, shaped by `shape(record)`."""
 
     def sink(message) -> None:
@@ -116,10 +137,47 @@ def _line_sink(stream: TextIO | Console, shape, exception_field: str):
         line = shape(record)
         if record["exception"] is not None:
             line[exception_field] = "".join(traceback.format_exception(*record["exception"])).rstrip()
-        stream.write(json.dumps(line, default=str) + "\n")
+        prefix = priority_prefix(record["level"].no) if journal else ""
+        stream.write(prefix + json.dumps(line, default=str) + "\n")
         stream.flush()
 
     return sink
+
+
+def journal_priority(level_no: int) -> int:
+    """The syslog priority journald files a record of this loguru level under."""
+    return next((priority for floor, priority in _PRIORITIES if level_no >= floor), _DEBUG_PRIORITY)
+
+
+def priority_prefix(level_no: int) -> str:
+    """sd-daemon(3)'s line prefix for this level: `<3>` for an error, …"""
+    return f"<{journal_priority(level_no)}>"
+
+
+def _journal_text_sink(stream: TextIO | Console):
+    """The text sink under journald: each line of a record (a traceback's too) carries the
+    record's priority, since journald files every line as an entry of its own."""
+
+    def sink(message) -> None:
+        prefix = priority_prefix(message.record["level"].no)
+        lines = str(message).rstrip("\n").split("\n")
+        stream.write("".join(f"{prefix}{line}\n" for line in lines))
+        stream.flush()
+
+    return sink
+
+
+def to_journal(stream: TextIO) -> bool:
+    """Is `stream` the journal's? systemd sets JOURNAL_STREAM to the device and inode of the
+    stream it connects; a process whose output went elsewhere (a file, a pipe) only inherited it."""
+    device, _, inode = os.environ.get(JOURNAL_ENV, "").partition(":")
+    if not (device.isdigit() and inode.isdigit()):
+        return False
+    try:
+        found = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):  # closed, or no descriptor (a test's StringIO)
+        return False
+    return (found.st_dev, found.st_ino) == (int(device), int(inode))
 
 
 # Lines a held console keeps back at most; past that the oldest are dropped (and counted).
@@ -194,8 +252,11 @@ def configure_logging(settings: Settings, process_name: str, *, wire: bool | Non
         logger.add(_line_sink(sys.stderr, _wire_line, "exc"), level=level, format="{message}")
         return _configure_stdlib(level)
     out = _console = Console(sys.stdout)
+    journal = to_journal(sys.stdout)
     if settings.log_format == "json":
-        logger.add(_line_sink(out, _json_line, "exception"), level=level, format="{message}")
+        logger.add(_line_sink(out, _json_line, "exception", journal=journal), level=level, format="{message}")
+    elif journal:
+        logger.add(_journal_text_sink(out), level=level, format=lambda _record: TEXT_FORMAT, colorize=False)
     else:
         # A format function: loguru then appends no raw traceback of its own (_make_safe did).
         logger.add(out, level=level, format=lambda _record: TEXT_FORMAT, colorize=sys.stdout.isatty())
@@ -211,19 +272,26 @@ def _configure_stdlib(level: str) -> None:
 
 
 class ChildOutput:
-    """Relays one child's output; once a panic or traceback starts, the rest of it is an error."""
+    """Relays one child's output; once a panic or traceback starts, the rest of it is an error.
 
-    def __init__(self, child_name: str) -> None:
+    `raw_level` reads the level of a line that is not a wire record from the line itself (for a
+    program with a log format of its own, such as redis-server); without it such a line is INFO.
+    """
+
+    def __init__(self, child_name: str, raw_level: Callable[[str], str] | None = None) -> None:
         self.child_name = child_name
+        self.raw_level = raw_level
         self.in_crash = False
 
     def relay(self, line: str) -> None:
-        raw_level = relay_line(self.child_name, line, crashing=self.in_crash)
+        raw_level = relay_line(self.child_name, line, crashing=self.in_crash, raw_level=self.raw_level)
         if raw_level == "ERROR":
             self.in_crash = True
 
 
-def relay_line(child_name: str, line: str, *, crashing: bool = False) -> str | None:
+def relay_line(
+    child_name: str, line: str, *, crashing: bool = False, raw_level: Callable[[str], str] | None = None
+) -> str | None:
     """Re-emit one line a child wrote, under the child's name. Returns the level of a raw line."""
     line = line.rstrip("\r\n")
     if not line:
@@ -246,7 +314,10 @@ def relay_line(child_name: str, line: str, *, crashing: bool = False) -> str | N
             proc = record.get("proc") or child_name
             logger.bind(proc=proc, logger_name=record.get("logger")).log(level, message)
             return None
-    level = "ERROR" if crashing or any(marker in line for marker in _PANIC_MARKERS) else "INFO"
+    if crashing or any(marker in line for marker in _PANIC_MARKERS):
+        level = "ERROR"  # a Go panic or a Python traceback written straight to stderr
+    else:
+        level = raw_level(line) if raw_level is not None else "INFO"
     logger.bind(proc=child_name, raw=True).log(level, line)
     return level
 

@@ -17,6 +17,7 @@ import pytest
 
 from chaos.polling import wait_for
 from chaos.procs import descendants
+from wagw import keys
 from wagw.procs import pid_alive
 
 pytestmark = pytest.mark.e2e
@@ -137,26 +138,41 @@ def test_status_json_matches_the_contract_and_supervisor_has_no_neonize(daemon_f
     assert dead.returncode == 3
 
 
-def test_systemd_notify_ready_status_and_watchdog(daemon_factory, data_dir):
-    sock_path = str(data_dir / "notify.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(sock_path)
-    sock.settimeout(0.2)
-    messages: list[tuple[float, str]] = []
-    done = threading.Event()
+class NotifySocket:
+    """systemd's end of the notify protocol: a datagram socket read all the time, as systemd does."""
 
-    def listen():  # as systemd does: read everything, always
-        while not done.is_set():
+    def __init__(self, path) -> None:
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages: list[tuple[float, str]] = []
+        self.done = threading.Event()
+        self.listener = threading.Thread(target=self._listen, daemon=True)
+        self.listener.start()
+
+    def _listen(self) -> None:
+        while not self.done.is_set():
             with contextlib.suppress(TimeoutError):
-                messages.append((time.monotonic(), sock.recv(4096).decode()))
+                self.messages.append((time.monotonic(), self.sock.recv(4096).decode()))
 
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
+    def seen(self, marker: str, since: float = 0.0) -> bool:
+        return any(marker in m for t, m in list(self.messages) if t >= since)
 
-    def seen(marker, since=0.0):
-        return any(marker in m for t, m in list(messages) if t >= since)
+    def statuses(self) -> list[str]:
+        lines = [line for _t, message in list(self.messages) for line in message.splitlines()]
+        return [line.removeprefix("STATUS=") for line in lines if line.startswith("STATUS=")]
 
-    daemon = daemon_factory({"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"}).start(wait=False)
+    def close(self) -> None:
+        self.done.set()
+        self.listener.join(timeout=2)
+        self.sock.close()
+
+
+def test_systemd_notify_ready_status_and_watchdog(daemon_factory, data_dir):
+    systemd = NotifySocket(data_dir / "notify.sock")
+    messages, seen = systemd.messages, systemd.seen
+    daemon = daemon_factory({"NOTIFY_SOCKET": systemd.path, "WATCHDOG_USEC": "400000"}).start(wait=False)
     try:
         wait_for(lambda: seen("READY=1"), 30, 0.02, "READY=1")
         ready_at = next(t for t, m in messages if "READY=1" in m)
@@ -169,9 +185,26 @@ def test_systemd_notify_ready_status_and_watchdog(daemon_factory, data_dir):
         wait_for(lambda: seen("STOPPING=1"), 10, 0.02, "STOPPING=1")
         assert daemon.proc.wait(timeout=15) == 0
     finally:
-        done.set()
-        listener.join(timeout=2)
-        sock.close()
+        systemd.close()
+
+
+def test_systemd_status_names_a_fatal_child_and_what_to_do(daemon_factory, data_dir, redis_url, redis_conn):
+    """An unpaired session under systemd: `systemctl status wagw` says so, with the command."""
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", "unpaired")
+    systemd = NotifySocket(data_dir / "notify.sock")
+    daemon = daemon_factory({"NOTIFY_SOCKET": systemd.path, "WAGW_REDIS_URL": redis_url}).start(wait=False)
+    try:
+        wait_for(lambda: systemd.seen("READY=1"), 30, 0.02, "READY=1")
+        fix = "session fatal: not paired — run `wagw pair --role session`"
+        wait_for(lambda: any(fix in status for status in systemd.statuses()), 10, 0.02, "the fatal session in STATUS")
+        status = next(status for status in systemd.statuses() if fix in status)
+        assert status.startswith("1 fatal, ") and "running" in status
+        assert daemon.process("session")["state"] == "fatal"
+        # The same advice in the log line that says the session is fatal.
+        assert "-> fatal (not_paired)" in daemon.log_text() and "— run `wagw pair --role session`" in daemon.log_text()
+        assert daemon.stop() == 0
+    finally:
+        systemd.close()
 
 
 def test_json_log_format_tags_every_line_with_its_process(daemon_factory):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from wagw import __version__, devices, keys, metrics
-from wagw.exitcodes import PAIRING_FIXES, ExitCode
+from wagw.exitcodes import PAIRING_FIXES, ExitCode, fatal_fix
 from wagw.supervisor.notify import Notifier
 from wagw.supervisor.osapi import Clock
 from wagw.supervisor.state import Child, ChildSpec, State
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from wagw.supervisor.reconcile import AccountWatch
 
 STATUS_TTL = 5  # seconds: a supervisor that stops publishing shows as dead this soon
+FATAL_SHOWN = 3  # fatal children named in the status line; `wagw status` lists them all
 REDIS_GRACE = 5.0
 MIN_TIER_GRACE = 1.0  # a tier after a stubborn one still gets a moment to stop cleanly
 
@@ -188,7 +189,9 @@ class Supervisor:
             elif child.state in (State.BACKOFF, State.FATAL, State.STOPPED):
                 detail = f" ({ExitCode.describe(child.last_exit)})"
             if child.state is State.FATAL:
-                logger.error("{}: {} -> fatal{}: {}", child.name, before.value, detail, child.fatal_reason)
+                fix = fatal_fix(child.last_exit, child.spec.device_role)
+                reason = f"{child.fatal_reason}; {fix}" if fix else child.fatal_reason
+                logger.error("{}: {} -> fatal{}: {}", child.name, before.value, detail, reason)
             elif child.state is State.BACKOFF:
                 delay = max(0.0, child.backoff_until - self.clock.now())
                 logger.warning("{}: {} -> backoff{}, restarting in {:.2f}s", child.name, before.value, detail, delay)
@@ -276,10 +279,17 @@ class Supervisor:
 
     # Status ---------------------------------------------------------------------------------
     def _status_line(self) -> str:
+        """The counts of each state, then each fatal child and what to do about it (systemd's
+        STATUS: `systemctl status wagw` shows it)."""
         counts: dict[str, int] = {}
         for child in self.children:
             counts[child.state.value] = counts.get(child.state.value, 0) + 1
-        return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        line = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        fatal = [child for child in self.children if child.state is State.FATAL]
+        shown = [f"{child.name} fatal: {_what_to_do(child)}" for child in fatal[:FATAL_SHOWN]]
+        if len(fatal) > FATAL_SHOWN:
+            shown.append(f"{len(fatal) - FATAL_SHOWN} more fatal: see `wagw status`")
+        return "; ".join([line, *shown])
 
     def snapshot(self) -> dict:
         return {
@@ -373,3 +383,11 @@ class Supervisor:
             return
         with contextlib.suppress(Exception):
             self.status_redis.delete(self.status_key)
+
+
+def _what_to_do(child: Child) -> str:
+    """A fatal child's fix, or why it was given up on and where to read more."""
+    fix = fatal_fix(child.last_exit, child.spec.device_role)
+    if fix:
+        return fix
+    return f"{child.fatal_reason or ExitCode.describe(child.last_exit)} — its errors: `journalctl -u wagw -p err`"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import socket
@@ -169,3 +170,34 @@ def _is_redis(pid: int) -> bool:
     except OSError:
         return False
     return b"redis-server" in cmdline
+
+
+# redis-server's log line: "<pid>:<role> <day> <month> <year> <time> <mark> <message>"; the
+# mark is its level. Lines from its signal handler have no mark ("<pid>:signal-handler (<t>) …").
+_REDIS_LINE = re.compile(r"\d+:[A-Z] \d{1,2} \w{3} \d{4} [\d:.]+ (?P<mark>[.*#-]) (?P<message>.*)")
+_REDIS_LEVELS = {".": "DEBUG", "-": "INFO", "*": "NOTICE", "#": "WARNING"}
+# What redis logs at its warning level only so that it shows at any loglevel: its start and stop.
+_REDIS_ANNOUNCEMENTS = (
+    "oO0OoO0OoO0Oo",
+    "Redis version=",
+    "Configuration loaded",
+    "Server initialized",
+    "User requested shutdown",
+)
+_REDIS_CRASH = ("crashed by signal", "REDIS BUG REPORT")
+
+
+def log_level(line: str) -> str:
+    """The wagw log level of one line of redis-server's output (its own level marks
+    `.` `-` `*` `#`: debug, verbose, notice, warning), its start and stop announcements notices."""
+    if any(marker in line for marker in _REDIS_CRASH):
+        return "ERROR"
+    if ":signal-handler (" in line:
+        return "NOTICE"  # "Received SIGTERM scheduling shutdown...": the supervisor asked
+    match = _REDIS_LINE.match(line)
+    if match is None:
+        return "INFO"
+    message = match["message"]
+    if message.startswith(_REDIS_ANNOUNCEMENTS) or "is now ready to exit" in message:
+        return "NOTICE"
+    return _REDIS_LEVELS[match["mark"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import sdnotify
@@ -20,8 +21,11 @@ class Notifier:
         self.watchdog_interval = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 else None
 
     def _send(self, message: str) -> None:
-        if self._notifier is not None:
-            self._notifier.notify(message)
+        # UTF-8, as systemd reads it: sdnotify's own notify() encodes Latin-1 and silently drops
+        # a message with any other character (a STATUS naming a fix with "—" would be lost).
+        if self._notifier is not None and self._notifier.socket is not None:
+            with contextlib.suppress(OSError):
+                self._notifier.socket.sendall(message.encode())
 
     def ready(self, status: str) -> None:
         self._send(f"READY=1\nSTATUS={status}")

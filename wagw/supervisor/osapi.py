@@ -13,6 +13,7 @@ import threading
 
 from wagw.childstate import ChildSpec, Clock, MonotonicClock, ProcessHandle, ProcessLauncher
 from wagw.logs import ChildOutput
+from wagw.supervisor import embedded_redis
 from wagw.supervisor.grants import without_secrets
 
 __all__ = ["Clock", "MonotonicClock", "OsLauncher", "OsProcess", "ProcessHandle", "ProcessLauncher"]
@@ -40,13 +41,15 @@ class OsProcess:
         )
         self.pid = self._popen.pid
         self._name = spec.name
+        # redis-server's lines carry their own level; wagw's children send wire records.
+        self._raw_level = embedded_redis.log_level if spec.argv[0].endswith("redis-server") else None
         self._pump = threading.Thread(target=self._relay, name=f"log-{spec.name}", daemon=True)
         self._pump.start()
 
     def _relay(self) -> None:
         stream = self._popen.stdout
         assert stream is not None  # spawned with stdout=PIPE
-        output = ChildOutput(self._name)
+        output = ChildOutput(self._name, self._raw_level)
         for line in stream:
             output.relay(line)
         stream.close()

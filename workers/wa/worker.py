@@ -107,12 +107,38 @@ def no_retry_for_permanent_errors(job: Job, exc_type, exc_value, traceback) -> b
     return True
 
 
+def job_path(job: Job) -> str:
+    try:
+        return job.func_name or "<no function>"
+    except Exception:  # undecodable data: rq says so in the job's result
+        return "<unreadable job>"
+
+
+def one_line_reason(error: BaseException) -> str:
+    """`module.Name: message`, its first line (a crash's stderr tail stays in the job's result)."""
+    kind = type(error)
+    first, *rest = str(error).splitlines() or [""]
+    return f"{kind.__module__}.{kind.__qualname__}: {first}" + (" […]" if rest else "")
+
+
 class OneLinePerJob(logging.Filter):
     """RQ logs four INFO lines per job; at hundreds of jobs a second that is most of the log
-    stream. Keep "Successfully completed <job> in <time>" (failures are logged as errors
-    with their traceback) and demote the dequeue and "Job OK" lines to DEBUG."""
+    stream. Keep "Successfully completed <job> in <time>" and demote the dequeue and "Job OK"
+    lines to DEBUG. A failure is logged as an error with its traceback, except a permanent one
+    (bad arguments, a refused job, poison, quarantine, an unknown outcome): that is the
+    enqueuer's or the target's, not a bug here, and rq's error becomes one warning with the
+    reason (the job's result keeps the traceback)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.permanent: tuple[str, str, str] | None = None  # (job id, path, reason) while rq logs it
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if self.permanent is not None and record.levelno >= logging.ERROR:
+            record.msg, record.args = "job %s (%s) failed, not retried: %s", self.permanent
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+            return True
         if record.levelno == logging.INFO and record.msg == rqcompat.PER_JOB_LOG_MESSAGE:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG) or logging.root.level <= logging.DEBUG
@@ -133,8 +159,11 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, SimpleWor
         self._last_beat = float("-inf")
         self._refused = refusals.Every(REFUSED_WARN_EVERY)
         self.push_exc_handler(no_retry_for_permanent_errors)
-        if not any(isinstance(f, OneLinePerJob) for f in self.log.filters):
-            self.log.addFilter(OneLinePerJob())
+        one_line = next((f for f in self.log.filters if isinstance(f, OneLinePerJob)), None)
+        if one_line is None:
+            one_line = OneLinePerJob()
+            self.log.addFilter(one_line)
+        self.one_line = one_line
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         # Every id this worker takes is parked (rqcompat.TakerQueue), from one queue or several.
@@ -142,6 +171,17 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, SimpleWor
         # Started: drop the taker record now, or a retry of this job taken by another worker
         # within the rescue's next pass could not claim it.
         self.connection.hdel(keys.TAKERS.format(queue=job.origin), job.id)
+
+    def handle_exception(self, job: Job, *exc_info) -> None:
+        error = exc_info[1]
+        if not getattr(error, "permanent", False):
+            super().handle_exception(job, *exc_info)
+            return
+        self.one_line.permanent = (job.id, job_path(job), one_line_reason(error))
+        try:
+            super().handle_exception(job, *exc_info)  # logs (one line) and runs the handlers
+        finally:
+            self.one_line.permanent = None
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         apply_defaults(job, self.runtime.settings)
