@@ -1,8 +1,11 @@
 """neonize's event protos -> wagw events (wagw.events), the way go-whatsapp-web-multidevice
 maps whatsmeow's events to its webhook payload.
 
-Works on the proto objects by field name only and never imports neonize itself, so the unit
-tests can feed it real neonize protos while this module stays importable anywhere.
+One mapper per neonize event class, registered (`maps`) for the event kinds it makes; the
+table (wagw.events.kinds) names each kind's class, and MAPPERS (class name -> mapper, one
+backend handler each) derives from both. Works on the proto objects by field name only and
+never imports neonize itself, so the unit tests can feed it real neonize protos while this
+module stays importable anywhere; the message content it reads is neonize_content's.
 Every mapper returns a list: one WhatsApp event can be several wagw events (a group change
 that adds and removes people) or none (key distribution, history-sync notices, status
 updates on status@broadcast). A message of a kind wagw does not map is still a `message`,
@@ -11,11 +14,40 @@ labelled `unsupported: <its proto field>`, so it is never silently an empty mess
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Callable
 from typing import Any
 
 from wagw import events
-from wagw.events import InboundEvent
+from wagw.events import KINDS, InboundEvent
+from wagw.whatsapp.neonize_content import (
+    PLUMBING,
+    context_info,
+    has_field,
+    jid_str,
+    media_of,
+    other_content,
+    referral_of,
+    text_of,
+    unmapped_field,
+    unwrap,
+)
+
+Mapper = Callable[[Any], list[InboundEvent]]
+_MAPPER_OF: dict[str, Mapper] = {}  # event kind -> the mapper that makes it
+
+
+def maps(*kinds: str) -> Callable[[Mapper], Mapper]:
+    """Register the mapper of these event kinds (their rows name the neonize class it reads)."""
+
+    def register(mapper: Mapper) -> Mapper:
+        for kind in kinds:
+            if kind not in KINDS or kind in _MAPPER_OF:
+                raise ValueError(f"{mapper.__name__}: {kind!r} is not a kind, or has a mapper already")
+            _MAPPER_OF[kind] = mapper
+        return mapper
+
+    return register
+
 
 # neonize.proto.Neonize_pb2.Receipt.ReceiptType -> whatsmeow's receipt type strings.
 # goneonize's EncodeReceipts (neonize 0.5.2) writes whatsmeow's "played-self" as SERVER_ERROR
@@ -37,216 +69,13 @@ RECEIPT_TYPES = {
 # waE2E.ProtocolMessage.Type values wagw turns into events.
 REVOKE, MESSAGE_EDIT = 0, 14
 
-# Message fields that wrap the real content (whatsmeow's UnwrapRaw, go-whatsapp's UnwrapMessage).
-_WRAPPERS = (
-    "deviceSentMessage",
-    "ephemeralMessage",
-    "viewOnceMessage",
-    "viewOnceMessageV2",
-    "viewOnceMessageV2Extension",
-    "documentWithCaptionMessage",
-    "editedMessage",
-)
-# Message kinds that are plumbing, not something a person sent.
-_PLUMBING = ("senderKeyDistributionMessage", "fastRatchetKeySenderKeyDistributionMessage", "messageContextInfo")
-# The versions of a poll's creation message (all of type PollCreationMessage).
-_POLLS = (
-    "pollCreationMessage",
-    "pollCreationMessageV2",
-    "pollCreationMessageV3",
-    "pollCreationMessageV5",
-    "pollCreationMessageV6",
-)
-_MEDIA_FIELDS = {
-    "imageMessage": "image",
-    "videoMessage": "video",
-    "audioMessage": "audio",
-    "documentMessage": "document",
-    "stickerMessage": "sticker",
-    "ptvMessage": "video_note",
-}
-
-
-def jid_str(jid: Any) -> str | None:
-    """A neonize JID proto -> "user@server" (device part dropped), or None when empty."""
-    if jid is None or not getattr(jid, "Server", ""):
-        return None
-    if getattr(jid, "IsEmpty", False):
-        return None
-    return f"{jid.User}@{jid.Server}" if jid.User else jid.Server
-
-
-def _has(message: Any, field: str) -> bool:
-    try:
-        return message.HasField(field)
-    except ValueError:
-        return False
-
-
-def unwrap(message: Any) -> tuple[Any, bool]:
-    """(innermost content, view_once): peel ephemeral/view-once/edit/device-sent wrappers."""
-    view_once = False
-    for _ in range(8):  # wrappers nest a few levels at most
-        for wrapper in _WRAPPERS:
-            if _has(message, wrapper):
-                view_once = view_once or wrapper.startswith("viewOnce")
-                inner = getattr(message, wrapper)
-                message = inner.message
-                break
-        else:
-            return message, view_once
-    return message, view_once
-
-
-def text_of(message: Any) -> str | None:
-    """The text a person wrote: conversation, extended text, or a media caption."""
-    if message is None:
-        return None
-    message, _ = unwrap(message)
-    if message.conversation:
-        return message.conversation
-    if _has(message, "extendedTextMessage") and message.extendedTextMessage.text:
-        return message.extendedTextMessage.text
-    for field in ("imageMessage", "videoMessage", "documentMessage"):
-        if _has(message, field) and getattr(message, field).caption:
-            return getattr(message, field).caption
-    return None
-
-
-def _b64(data: bytes) -> str | None:
-    return base64.b64encode(data).decode() if data else None
-
-
-def media_of(message: Any) -> tuple[str, dict[str, Any]] | None:
-    """(kind, object) for a media message: what a consumer needs to show or download it."""
-    for field, kind in _MEDIA_FIELDS.items():
-        if not _has(message, field):
-            continue
-        media = getattr(message, field)
-        obj: dict[str, Any] = {
-            "url": media.URL or None,
-            "mime_type": media.mimetype or None,
-            "caption": getattr(media, "caption", "") or None,
-            "filename": getattr(media, "fileName", "") or None,
-            "file_length": media.fileLength or None,
-            "seconds": getattr(media, "seconds", 0) or None,
-            "direct_path": media.directPath or None,
-            "media_key": _b64(media.mediaKey),
-            "file_sha256": _b64(media.fileSHA256),
-            "file_enc_sha256": _b64(media.fileEncSHA256),
-        }
-        if kind == "audio" and media.PTT:
-            obj["ptt"] = True
-        return kind, obj
-    return None
-
-
-def _context_info(message: Any) -> Any | None:
-    for field in ("extendedTextMessage", *_MEDIA_FIELDS, "locationMessage", "contactMessage", *_POLLS):
-        if _has(message, field):
-            inner = getattr(message, field)
-            if _has(inner, "contextInfo"):
-                return inner.contextInfo
-            return None
-    return None
-
-
-def _other_content(message: Any) -> dict[str, Any]:
-    """Locations, contact cards and polls: go-whatsapp's field names where it has them."""
-    extra: dict[str, Any] = {}
-    for field in _POLLS:
-        if _has(message, field):
-            poll = getattr(message, field)
-            options = [option.optionName for option in poll.options]
-            extra["poll"] = events.poll(poll.name, options, poll.selectableOptionsCount)
-            break
-    if _has(message, "pollUpdateMessage"):
-        # A vote; which options were chosen is encrypted, and decrypting it is a native call
-        # the session does not make (docs/events.md).
-        extra["poll_vote"] = {"poll_id": message.pollUpdateMessage.pollCreationMessageKey.ID}
-    if _has(message, "liveLocationMessage"):
-        live = message.liveLocationMessage
-        extra["live_location"] = events.live_location(live.degreesLatitude, live.degreesLongitude)
-    if _has(message, "contactsArrayMessage"):
-        extra["contacts_array"] = [
-            events.contact_card(c.displayName, c.vcard) for c in message.contactsArrayMessage.contacts
-        ]
-    if _has(message, "locationMessage"):
-        loc = message.locationMessage
-        extra["location"] = events.location(loc.degreesLatitude, loc.degreesLongitude, loc.name, loc.address)
-    if _has(message, "contactMessage"):
-        extra["contact"] = events.contact_card(message.contactMessage.displayName, message.contactMessage.vcard)
-    return extra
-
-
-# ExternalAdReplyInfo field -> go-whatsapp's referral name.
-_REFERRAL = {
-    "ctwaClid": "ctwa_clid",
-    "sourceURL": "source_url",
-    "sourceID": "source_id",
-    "ref": "ref",
-    "sourceApp": "source_app",
-    "title": "ad_title",
-    "body": "ad_body",
-    "thumbnailURL": "thumbnail_url",
-    "originalImageURL": "original_image_url",
-    "mediaURL": "media_url",
-    "greetingMessageBody": "greeting_message_body",
-    "sourceType": "source_type",
-    "showAdAttribution": "show_ad_attribution",
-    "containsAutoReply": "contains_auto_reply",
-    "automatedGreetingMessageShown": "automated_greeting_message_shown",
-    "clickToWhatsappCall": "click_to_whatsapp_call",
-    "mediaType": "media_type",
-    "adType": "ad_type",
-}
-
-
-def _referral(context: Any | None) -> dict[str, Any] | None:
-    """A Click-to-WhatsApp ad's attribution from the message's context (go-whatsapp's
-    ExtractExternalAdReply): only the fields WhatsApp set; enums by their proto names."""
-    if context is None or not _has(context, "externalAdReply"):
-        return None
-    ad = context.externalAdReply
-    fields: dict[str, Any] = {}
-    for proto_name, name in _REFERRAL.items():
-        if not _has(ad, proto_name):
-            continue
-        value = getattr(ad, proto_name)
-        enum = ad.DESCRIPTOR.fields_by_name[proto_name].enum_type
-        fields[name] = enum.values_by_number[value].name if enum is not None else value
-    return events.referral(**fields)
-
-
-# What wagw turns into a `message` (anything else is labelled `unsupported`).
-_MAPPED = frozenset(
-    {
-        "conversation",
-        "extendedTextMessage",
-        *_MEDIA_FIELDS,
-        "locationMessage",
-        "liveLocationMessage",
-        "contactMessage",
-        "contactsArrayMessage",
-        *_POLLS,
-        "pollUpdateMessage",
-    }
-)
-
-
-def _unsupported(fields: list[str]) -> str | None:
-    """The first content field wagw has no mapping for, when nothing it maps is there."""
-    if any(field in _MAPPED for field in fields):
-        return None
-    return next((field for field in fields if field not in _PLUMBING), None)
-
 
 def _who(info: Any) -> dict[str, Any]:
     """Chat, sender and their alternate (LID <-> phone number) addresses from a MessageInfo."""
     source = info.MessageSource
     chat, sender = jid_str(source.Chat), jid_str(source.Sender)
-    sender_alt = jid_str(source.SenderAlt) if _has(source, "SenderAlt") else None
-    recipient_alt = jid_str(source.RecipientAlt) if _has(source, "RecipientAlt") else None
+    sender_alt = jid_str(source.SenderAlt) if has_field(source, "SenderAlt") else None
+    recipient_alt = jid_str(source.RecipientAlt) if has_field(source, "RecipientAlt") else None
     chat_alt = None
     if not source.IsGroup:
         # In a direct chat the chat is the other person: their alternate address is the
@@ -263,6 +92,7 @@ def _who(info: Any) -> dict[str, Any]:
     }
 
 
+@maps(events.MESSAGE, events.REACTION, events.REVOKED, events.EDITED)
 def map_message(event: Any) -> list[InboundEvent]:
     """neonize Message -> message / message.reaction / message.revoked / message.edited."""
     info = event.Info
@@ -270,9 +100,9 @@ def map_message(event: Any) -> list[InboundEvent]:
     content, view_once = unwrap(event.Message)
     view_once = view_once or bool(event.IsViewOnce)
 
-    if _has(content, "protocolMessage"):
+    if has_field(content, "protocolMessage"):
         protocol = content.protocolMessage
-        if protocol.type == REVOKE and _has(protocol, "key"):
+        if protocol.type == REVOKE and has_field(protocol, "key"):
             return [
                 events.revoked(
                     id=info.ID,
@@ -288,35 +118,37 @@ def map_message(event: Any) -> list[InboundEvent]:
                     id=info.ID,
                     **who,
                     original_message_id=protocol.key.ID,
-                    body=text_of(protocol.editedMessage) if _has(protocol, "editedMessage") else None,
+                    body=text_of(protocol.editedMessage) if has_field(protocol, "editedMessage") else None,
                 )
             ]
         return []  # key shares, history-sync notices, ephemeral settings: not user messages
 
-    if _has(content, "reactionMessage"):
+    if has_field(content, "reactionMessage"):
         react = content.reactionMessage
         return [events.reaction(id=info.ID, **who, emoji=react.text, target_id=react.key.ID)]
 
     if events.is_status_broadcast(who["chat"]):
         return []  # status updates (stories), not messages to this account
     fields = [f.name for f, _ in content.ListFields()]
-    if not fields or set(fields) <= set(_PLUMBING):
+    if not fields or set(fields) <= set(PLUMBING):
         return []
 
-    context = _context_info(content)
+    context = context_info(content)
     replied_to_id = quoted_body = None
     forwarded = False
     if context is not None:
         replied_to_id = context.stanzaID or None
-        if replied_to_id and _has(context, "quotedMessage"):
+        if replied_to_id and has_field(context, "quotedMessage"):
             quoted_body = text_of(context.quotedMessage)
         forwarded = bool(context.isForwarded)
-    body = content.conversation or (content.extendedTextMessage.text if _has(content, "extendedTextMessage") else None)
-    extra = _other_content(content)
-    ad = _referral(context)
+    body = content.conversation or (
+        content.extendedTextMessage.text if has_field(content, "extendedTextMessage") else None
+    )
+    extra = other_content(content)
+    ad = referral_of(context)
     if ad:
         extra["referral"] = ad
-    unsupported = _unsupported(fields)
+    unsupported = unmapped_field(fields)
     if unsupported:
         # Labelled rather than dropped: a consumer learns that something arrived, and what.
         extra["unsupported"] = unsupported
@@ -335,6 +167,7 @@ def map_message(event: Any) -> list[InboundEvent]:
     ]
 
 
+@maps(events.ACK)
 def map_receipt(event: Any) -> list[InboundEvent]:
     """neonize Receipt -> message.ack. Like go-whatsapp, only receipts from a user's primary
     device (device 0) count: each of their linked devices would send the same receipt."""
@@ -346,17 +179,18 @@ def map_receipt(event: Any) -> list[InboundEvent]:
             ids=list(event.MessageIDs),
             chat=jid_str(source.Chat) or "",
             sender=jid_str(source.Sender) or "",
-            sender_alt=jid_str(source.SenderAlt) if _has(source, "SenderAlt") else None,
+            sender_alt=jid_str(source.SenderAlt) if has_field(source, "SenderAlt") else None,
             receipt_type=RECEIPT_TYPES.get(event.Type, "delivered"),
             timestamp=event.Timestamp or None,
         )
     ]
 
 
+@maps(events.GROUP_PARTICIPANTS)
 def map_group_info(event: Any) -> list[InboundEvent]:
     """neonize GroupInfoEvent -> one group.participants per kind of change it carries."""
     chat = jid_str(event.JID) or ""
-    sender = jid_str(event.Sender) if _has(event, "Sender") else None
+    sender = jid_str(event.Sender) if has_field(event, "Sender") else None
     out = []
     for change, members in (
         ("join", event.Join),
@@ -378,6 +212,7 @@ def map_group_info(event: Any) -> list[InboundEvent]:
     return out
 
 
+@maps(events.GROUP_JOINED)
 def map_joined_group(event: Any) -> list[InboundEvent]:
     """neonize JoinedGroup -> group.joined: the group, its name and whatsmeow's reason.
     goneonize's EncodeJoinedGroup (neonize 0.5.2) copies Reason into Type and leaves Sender
@@ -396,14 +231,15 @@ def map_joined_group(event: Any) -> list[InboundEvent]:
     ]
 
 
+@maps(events.CALL_OFFER)
 def map_call_offer(event: Any) -> list[InboundEvent]:
     """neonize CallOffer -> call.offer. neonize's BasicCallMeta has no group JID (whatsmeow's
     GroupJID is not passed on), so a group call cannot be told apart: no `group_jid`."""
     meta = event.basicCallMeta
     remote = event.callRemoteMeta
-    creator_alt = jid_str(meta.callCreatorAlt) if _has(meta, "callCreatorAlt") else None
+    creator_alt = jid_str(meta.callCreatorAlt) if has_field(meta, "callCreatorAlt") else None
     source = jid_str(getattr(meta, "from"))  # "from" is a Python keyword
-    caller = (jid_str(meta.callCreator) if _has(meta, "callCreator") else None) or source or ""
+    caller = (jid_str(meta.callCreator) if has_field(meta, "callCreator") else None) or source or ""
     return [
         events.call_offer(
             call_id=meta.callID,
@@ -423,6 +259,7 @@ NEWSLETTER_ROLES = {1: "subscriber", 2: "guest", 3: "admin", 4: "owner"}
 NEWSLETTER_MUTE = {1: "on", 2: "off"}
 
 
+@maps(events.CHAT_PRESENCE)
 def map_chat_presence(event: Any) -> list[InboundEvent]:
     """neonize ChatPresence -> chat_presence. WhatsApp gives no time: the session's clock."""
     source = event.MessageSource
@@ -433,13 +270,14 @@ def map_chat_presence(event: Any) -> list[InboundEvent]:
         events.chat_presence(
             chat=jid_str(source.Chat) or sender,
             sender=sender,
-            sender_alt=jid_str(source.SenderAlt) if _has(source, "SenderAlt") else None,
+            sender_alt=jid_str(source.SenderAlt) if has_field(source, "SenderAlt") else None,
             state=CHAT_PRESENCE_STATES[event.State],
             media=CHAT_PRESENCE_MEDIA[event.Media],
         )
     ]
 
 
+@maps(events.NEWSLETTER_JOINED)
 def map_newsletter_join(event: Any) -> list[InboundEvent]:
     """neonize NewsletterJoin -> newsletter.joined: the channel's id, name and description."""
     meta = event.NewsletterMetadata
@@ -453,18 +291,21 @@ def map_newsletter_join(event: Any) -> list[InboundEvent]:
     ]
 
 
+@maps(events.NEWSLETTER_LEFT)
 def map_newsletter_leave(event: Any) -> list[InboundEvent]:
     if event.Role not in NEWSLETTER_ROLES:
         return []
     return [events.newsletter_left(newsletter_id=jid_str(event.ID) or "", role=NEWSLETTER_ROLES[event.Role])]
 
 
+@maps(events.NEWSLETTER_MUTE)
 def map_newsletter_mute(event: Any) -> list[InboundEvent]:
     if event.Mute not in NEWSLETTER_MUTE:
         return []
     return [events.newsletter_mute(newsletter_id=jid_str(event.ID) or "", mute=NEWSLETTER_MUTE[event.Mute])]
 
 
+@maps(events.NEWSLETTER_MESSAGE)
 def map_newsletter_update(event: Any) -> list[InboundEvent]:
     """neonize NewsletterLiveUpdate -> newsletter.message: views and reactions of a channel's
     posts. goneonize passes on each post's server id, views and reactions only (not its message
@@ -483,16 +324,20 @@ def map_newsletter_update(event: Any) -> list[InboundEvent]:
     return [events.newsletter_message(newsletter_id=jid_str(event.JID) or "", messages=posts, timestamp=event.TIME)]
 
 
-# neonize proto class name -> mapper; the backend registers one handler per entry.
-MAPPERS = {
-    "Message": map_message,
-    "Receipt": map_receipt,
-    "GroupInfoEvent": map_group_info,
-    "JoinedGroup": map_joined_group,
-    "CallOffer": map_call_offer,
-    "ChatPresence": map_chat_presence,
-    "NewsletterJoin": map_newsletter_join,
-    "NewsletterLeave": map_newsletter_leave,
-    "NewsletterMuteChange": map_newsletter_mute,
-    "NewsletterLiveUpdate": map_newsletter_update,
-}
+def _dispatch() -> dict[str, Mapper]:
+    """neonize event class name -> its mapper: each kind's row names the class, the mapper
+    registered for the kind reads it. A kind whose row names no class has no mapper."""
+    dispatch: dict[str, Mapper] = {}
+    for kind in KINDS.values():
+        mapper = _MAPPER_OF.get(kind.name)
+        if (mapper is None) != (kind.neonize is None):
+            raise LookupError(f"{kind.name}: its row names neonize class {kind.neonize}, its mapper is {mapper}")
+        if kind.neonize is None or mapper is None:
+            continue
+        if dispatch.setdefault(kind.neonize, mapper) is not mapper:
+            raise LookupError(f"neonize class {kind.neonize} has two mappers")
+    return dispatch
+
+
+# The backend registers one handler per entry (by the proto class's own name).
+MAPPERS = _dispatch()
