@@ -21,6 +21,13 @@ its logging, makes NeonizeBackend for worker-1 with an empty device store, and c
 loads neonize through wagw.whatsapp.native.load() (the Go runtime starts) and makes a NewClient
 on that store as `wagw pair` does; then it reads its own smaps_rollup. Alone on the machine, its shared library
 pages are all its own, so its PSS is an upper bound for a host inside the daemon.
+
+--compare REF measures REF's code too (extracted with git archive), runs alternating with this
+checkout's. --smoke runs every part once, as small as it goes (a comparison with HEAD, 1 and 2
+accounts, jobs, the fork prototype, the native host), to show the bench still runs: its figures
+are not measurements. A part that cannot be measured (a daemon or a child exiting or
+restarting, a job failing, jobs slower than the floor rate) stops the bench at once, named on
+stderr, exit status 1.
 """
 
 from __future__ import annotations
@@ -28,8 +35,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -41,11 +48,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import harness  # noqa: E402
+from bench.harness import CannotMeasure  # noqa: E402
 from chaos.daemon import Daemon  # noqa: E402
-from chaos.polling import wait_for  # noqa: E402
 from chaos.procs import descendants, parent_map, process_name  # noqa: E402
+from wagw.procs import pid_alive  # noqa: E402
 
 MB = 1024.0  # smaps_rollup counts KiB
+# fetch_avatar jobs a second below which putting the wa-worker to work is broken: it does 200-400.
+FLOOR_RATE = 5.0
+SMOKE = {
+    "compare": "HEAD",
+    "accounts": "1,2",
+    "runs": 1,
+    "settle": 0.0,
+    "jobs": 2,
+    "fork": 1,
+    "native_runs": 1,
+    "native_settle": 0.0,
+}
 
 
 def rollup(pid: int) -> dict[str, int] | None:
@@ -66,10 +87,10 @@ def rollup(pid: int) -> dict[str, int] | None:
 ALICE = "15551234567@s.whatsapp.net"
 
 
-def run_jobs(redis_url: str, count: int) -> None:
+def run_jobs(redis_url: str, count: int, grace: float, check) -> None:
     """Put the wa-worker and its host to work: `count` fetch_avatar jobs, done one by one as
     an app would enqueue them, before memory is read (pages touched by work are no longer
-    shared after a fork)."""
+    shared after a fork). `check` raises CannotMeasure when a process the jobs need is gone."""
     if count <= 0:
         return
     from redis import Redis
@@ -79,11 +100,18 @@ def run_jobs(redis_url: str, count: int) -> None:
     conn = Redis.from_url(redis_url)
     queue = Queue("wa", connection=conn, serializer=JSONSerializer)
     jobs = [queue.enqueue("workers.wa.fetch_avatar", jid=ALICE) for _ in range(count)]
-    wait_for(lambda: jobs[-1].get_status(refresh=True) in ("finished", "failed"), 120, 0.1, "the jobs done")
-    failed = [job.id for job in jobs if job.get_status(refresh=True) != "finished"]
-    conn.close()
-    if failed:
-        raise SystemExit(f"{len(failed)} of {count} jobs did not finish")
+
+    def done() -> int:
+        statuses = [job.get_status(refresh=True) for job in jobs]
+        if "failed" in statuses:
+            result = jobs[statuses.index("failed")].latest_result()
+            raise CannotMeasure(f"a fetch_avatar job failed: {result.exc_string if result else 'no result recorded'}")
+        return statuses.count("finished")
+
+    try:
+        harness.wait_count(done, count, FLOOR_RATE, grace, "fetch_avatar jobs done", check)
+    finally:
+        conn.close()
 
 
 def tree(daemon: Daemon) -> dict[int, str]:
@@ -99,7 +127,26 @@ def tree(daemon: Daemon) -> dict[int, str]:
     return named
 
 
-def measure_daemon(root: Path, accounts: int, settle: float, jobs: int) -> dict[str, dict[str, int]] | None:
+def running(daemon: Daemon) -> dict | None:
+    """The supervisor's snapshot once every child runs; CannotMeasure as soon as the daemon
+    has exited or a child has exited (restarted or given up on): figures of a daemon that does
+    not run cleanly are not its footprint."""
+    daemon.check_alive()
+    snap = daemon.snapshot()
+    if snap is None:
+        return None
+    for proc in snap["processes"]:
+        if proc.get("restarts") or proc["state"] == "fatal":
+            raise CannotMeasure(
+                f"{proc['name']} of wagw run exited ({proc.get('last_exit_reason') or proc['state']})"
+                f"{harness.tail(daemon.log_path)}"
+            )
+    return snap if all(proc["state"] == "running" for proc in snap["processes"]) else None
+
+
+def measure_daemon(
+    root: Path, accounts: int, settle: float, jobs: int, grace: float
+) -> dict[str, dict[str, int]] | None:
     """name -> smaps_rollup figures of one daemon's processes, running the code in `root`; None
     when WAGW_ACCOUNTS is not supported for accounts > 1."""
     # PYTHONPATH: the processes run root's code, whichever checkout the venv was installed from.
@@ -109,10 +156,10 @@ def measure_daemon(root: Path, accounts: int, settle: float, jobs: int) -> dict[
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fp-", dir="/tmp"))
     daemon = Daemon(data_dir, env)
     try:
-        snap = daemon.start(timeout=120).snapshot() or {"processes": []}
-        fatal = [p["name"] for p in snap["processes"] if p["state"] != "running"]
-        if fatal:
-            raise SystemExit(f"not running: {fatal}\n{daemon.log_tail()}")
+        # Every child (one of them the embedded Redis) starts in parallel: one grace each for
+        # Redis and for the rest.
+        daemon.start(wait=False)
+        snap = harness.wait(lambda: running(daemon), 2 * grace, "every child of wagw run to be running")
         names = [p["name"] for p in snap["processes"]]
         if sum("session" in name for name in names) < accounts:  # one session per account
             return None
@@ -122,9 +169,10 @@ def measure_daemon(root: Path, accounts: int, settle: float, jobs: int) -> dict[
             found = [n for n in tree(daemon).values() if n.endswith("/host")]
             return len(found) >= len(workers) and found
 
-        wait_for(hosts_up, 60, 0.1, "a native host under every wa-worker")
-        run_jobs(daemon.redis_url, jobs)
+        harness.wait(hosts_up, grace, "a native host under every wa-worker", lambda: running(daemon))
+        run_jobs(daemon.redis_url, jobs, grace, lambda: running(daemon))
         time.sleep(settle)
+        running(daemon)  # nothing restarted while it settled
         figures: dict[str, dict[str, int]] = {}
         for pid, name in tree(daemon).items():
             got = rollup(pid)
@@ -132,10 +180,8 @@ def measure_daemon(root: Path, accounts: int, settle: float, jobs: int) -> dict[
                 figures[name if name not in figures else f"{name} ({pid})"] = got
         return figures
     finally:
-        try:
-            daemon.stop()
-        except Exception:
-            daemon.kill_tree()
+        # Measured: how it stops is not this bench's business, and SIGKILL takes no time.
+        daemon.kill_tree()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
@@ -153,7 +199,7 @@ backend = make_backend(settings, worker_role(1))
 assert backend.device_jid() is None  # empty store: an unpaired host stops here, so go on
 neonize = native.load()  # as the host's backend loads it: Go runtime up
 client = neonize.client.NewClient(backend.store, uuid="wagw-worker-1")  # as `wagw pair` makes it
-time.sleep(2)
+time.sleep(float(sys.argv[2]))
 figures = {"Threads": len(os.listdir("/proc/self/task"))}
 for line in open("/proc/self/smaps_rollup"):
     parts = line.split()
@@ -163,23 +209,28 @@ print(json.dumps(figures))
 """
 
 
-def measure_native_host(root: Path) -> dict[str, int]:
+def measure_native_host(root: Path, pause: float, grace: float) -> dict[str, int]:
+    """The native host's figures, `pause` seconds after neonize loaded."""
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fpn-", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
     env["PYTHONPATH"] = str(root)
     try:
         out = subprocess.run(
-            [sys.executable, "-c", NATIVE_CHILD, str(data_dir)],
+            [sys.executable, "-c", NATIVE_CHILD, str(data_dir), str(pause)],
             env=env,
             cwd=root,
             capture_output=True,
             text=True,
-            timeout=120,
-            check=True,
+            timeout=grace + pause,
         )
-        return json.loads(out.stdout.strip().splitlines()[-1])
+    except subprocess.TimeoutExpired:
+        raise CannotMeasure(f"the native host with neonize: not measured within {grace + pause:.0f} s") from None
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+    if out.returncode != 0:
+        last = "".join(f"\n    {line}" for line in out.stderr.splitlines()[-20:])
+        raise CannotMeasure(f"the native host with neonize exited with {out.returncode}{last}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # The fork prototype (--fork): what the pure-Python children would cost forked from a warmed
@@ -217,7 +268,7 @@ FORKED = [
 ]
 
 
-def measure_forked(settle: float, jobs: int) -> dict[str, dict[str, int]]:
+def measure_forked(settle: float, jobs: int, grace: float) -> dict[str, dict[str, int]]:
     """name -> smaps_rollup figures: the forked children, the parent they forked from
     ("zygote"), and the cold session, native host and Redis beside them."""
     from wagw.supervisor.embedded_redis import start_standalone
@@ -242,13 +293,29 @@ def measure_forked(settle: float, jobs: int) -> dict[str, dict[str, int]]:
     )
     try:
         assert zygote.stdout is not None
-        named: dict[int, str] = {pid: name for name, pid in json.loads(zygote.stdout.readline()).items()}
+        # The zygote prints its children's pids once it has forked them.
+        if not select.select([zygote.stdout], [], [], grace)[0]:
+            raise CannotMeasure(f"fork prototype: no children forked within {grace:.0f} s")
+        line = zygote.stdout.readline()
+        if not line:
+            raise CannotMeasure(f"fork prototype: its parent exited with {zygote.wait()}{harness.tail(Path(log.name))}")
+        named: dict[int, str] = {pid: name for name, pid in json.loads(line).items()}
         named.update({zygote.pid: "zygote", session.pid: "session", redis_proc.pid: "redis"})
+
+        def check() -> None:
+            # Forked children are the zygote's, never reaped: a dead one is a zombie.
+            gone = [name for pid, name in named.items() if not pid_alive(pid)]
+            if gone:
+                raise CannotMeasure(f"fork prototype: {', '.join(sorted(gone))} exited{harness.tail(Path(log.name))}")
+
         worker = next(pid for pid, name in named.items() if name == "wa-worker-1")
-        host = wait_for(lambda: next(iter(descendants(worker)), None), 60, 0.1, "the forked wa-worker's host")
+        host = harness.wait(
+            lambda: next(iter(descendants(worker)), None), grace, "the forked wa-worker's native host", check
+        )
         named[host] = "wa-worker-1/host"
-        run_jobs(server.url, jobs)
+        run_jobs(server.url, jobs, grace, check)
         time.sleep(settle)
+        check()
         return {name: got for pid, name in named.items() if (got := rollup(pid)) is not None}
     finally:
         for proc in (session, zygote):
@@ -302,33 +369,39 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="daemons started per accounts count")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of idle before reading")
     parser.add_argument("--native-runs", type=int, default=5, help="native host measurements (0: skip)")
+    parser.add_argument(
+        "--native-settle", type=float, default=2.0, help="seconds the native host idles after neonize loaded"
+    )
     parser.add_argument("--jobs", type=int, default=0, help="fetch_avatar jobs run before reading (default 0)")
     parser.add_argument("--fork", type=int, default=0, help="runs of the fork prototype (default 0: skip)")
     parser.add_argument(
         "--compare",
         metavar="REF",
-        help="also measure git REF's code (1 account), runs interleaved with this checkout's",
+        help="also measure git REF's code, runs alternating with this checkout's",
     )
-    args = parser.parse_args()
-    # A SIGTERM unwinds like Ctrl-C, so every daemon started is stopped on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    args = harness.parse(parser, SMOKE)
     counts = sorted({int(n) for n in args.accounts.split(",")})
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
+    if args.smoke:
+        print("smoke run: every part once, small; the figures are not measurements")
     with tempfile.TemporaryDirectory(prefix="wagw-bench-ref-") as ref_dir:
+        labels = [("this checkout", ROOT)]
         if args.compare:
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.compare], capture_output=True, check=True)
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.compare], capture_output=True)
+            if archive.returncode != 0:
+                raise CannotMeasure(f"git archive {args.compare}: {archive.stderr.decode(errors='replace').strip()}")
             subprocess.run(["tar", "-x", "-C", ref_dir], input=archive.stdout, check=True)
-            compare(Path(ref_dir), args, counts)
-        else:
-            measure_all(args, counts)
+            labels.insert(0, (args.compare, Path(ref_dir)))
+        measure(args, counts, labels)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
-def compare(ref_root: Path, args: argparse.Namespace, counts: list[int]) -> None:
-    """REF's code and this checkout's, alternately, for each accounts count; medians side by
-    side. A count one of them does not support is left out."""
-    labels = ((args.compare, ref_root), ("this checkout", ROOT))
+def measure(args: argparse.Namespace, counts: list[int], labels: list[tuple[str, Path]]) -> None:
+    """Each label's code (REF's, then this checkout's), runs alternating, for each accounts
+    count; medians, and before/after side by side when there are two. A count a label does not
+    support is left out."""
+    compared = len(labels) > 1
     runs: dict[tuple[str, int], list[dict[str, dict[str, int]]]] = defaultdict(list)
     natives: dict[str, list[dict[str, int]]] = defaultdict(list)
     unsupported: set[tuple[str, int]] = set()
@@ -337,73 +410,52 @@ def compare(ref_root: Path, args: argparse.Namespace, counts: list[int]) -> None
             for label, root in labels:
                 if (label, accounts) in unsupported:
                     continue
-                got = measure_daemon(root, accounts, args.settle, args.jobs)
+                got = measure_daemon(root, accounts, args.settle, args.jobs, args.grace)
                 if got is None:
                     unsupported.add((label, accounts))
                 else:
                     runs[label, accounts].append(got)
+    forked = [measure_forked(args.settle, args.jobs, args.grace) for _ in range(args.fork)]
     for _ in range(args.native_runs):
         for label, root in labels:
-            natives[label].append(measure_native_host(root))
-    for (label, accounts), got in sorted(runs.items(), key=lambda item: (item[0][1], item[0][0] != args.compare)):
-        report(f"{label}, {accounts} account(s)", got)
-    for label, accounts in sorted(unsupported):
-        print(f"\n{label}: {accounts} accounts not measured (no WAGW_ACCOUNTS support)")
+            natives[label].append(measure_native_host(root, args.native_settle, args.grace))
+
     totals: dict[tuple[str, int], float] = {}
-    for accounts in counts:
-        if (args.compare, accounts) not in runs or ("this checkout", accounts) not in runs:
-            continue
-        before, after = medians(runs[args.compare, accounts]), medians(runs["this checkout", accounts])
-        totals[args.compare, accounts], totals["this checkout", accounts] = before["total"], after["total"]
-        print(f"\n## {accounts} account(s), before ({args.compare}) and after (this checkout), PSS MB, medians\n")
-        print("| process | before | after | after / before |")
-        print("|---|---|---|---|")
-        for name in sorted(before, key=lambda n: (n == "total", n != "supervisor", n)):
-            if name in after:
-                print(f"| {name} | {before[name]:.1f} | {after[name]:.1f} | {after[name] / before[name]:.2f} |")
+    for (label, accounts), got in sorted(runs.items(), key=lambda item: (item[0][1], item[0][0] != labels[0][0])):
+        totals[label, accounts] = report(
+            f"{label}, {accounts} account(s)" if compared else f"{accounts} account(s)", got
+        )
+    for label, accounts in sorted(unsupported):
+        print(f"\n{label}: {accounts} accounts not measured (this wagw does not support WAGW_ACCOUNTS)")
+    if compared:
+        (ref, _), (this, _) = labels
+        for accounts in counts:
+            if (ref, accounts) not in runs or (this, accounts) not in runs:
+                continue
+            before, after = medians(runs[ref, accounts]), medians(runs[this, accounts])
+            print(f"\n## {accounts} account(s), before ({ref}) and after ({this}), PSS MB, medians\n")
+            print("| process | before | after | after / before |")
+            print("|---|---|---|---|")
+            for name in sorted(before, key=lambda n: (n == "total", n != "supervisor", n)):
+                if name in after:
+                    print(f"| {name} | {before[name]:.1f} | {after[name]:.1f} | {after[name] / before[name]:.2f} |")
+    print()
     for (label, accounts), total in sorted(totals.items()):
         if accounts > 1 and (label, 1) in totals:
-            print(f"per extra account, {label} ({accounts} vs 1): {(total - totals[label, 1]) / (accounts - 1):.1f} MB")
-    for label, got in natives.items():
-        pss = statistics.median(n["Pss"] for n in got) / MB
-        anon = statistics.median(n["Pss_Anon"] for n in got) / MB
-        print(f"native host with neonize loaded, alone, {label}: PSS {pss:.1f} MB, of which anonymous {anon:.1f} MB")
+            shown = f", {label}" if compared else ""
+            print(f"per extra account{shown} ({accounts} vs 1): {(total - totals[label, 1]) / (accounts - 1):.1f} MB")
 
-
-def measure_all(args: argparse.Namespace, counts: list[int]) -> None:
-    totals: dict[int, float] = {}
-    for accounts in counts if args.runs else []:
-        runs = []
-        for _ in range(args.runs):
-            got = measure_daemon(ROOT, accounts, args.settle, args.jobs)
-            if got is None:
-                break
-            runs.append(got)
-        if not runs:
-            print(f"\n## {accounts} accounts: not measured: this wagw does not support WAGW_ACCOUNTS yet (N=1 only)")
-            continue
-        totals[accounts] = report(f"{accounts} account(s)", runs)
-    if 1 in totals:
-        for accounts, total in totals.items():
-            if accounts > 1:
-                extra = (total - totals[1]) / (accounts - 1)
-                print(f"\nper extra account ({accounts} vs 1): {extra:.1f} MB")
-
-    if args.fork:
-        forked = [measure_forked(args.settle, args.jobs) for _ in range(args.fork)]
+    if forked:
         report("fork prototype: scheduler, webhook workers, wa-worker forked from one warmed parent", forked)
 
-    if args.native_runs:
-        natives: dict[str, list[int]] = defaultdict(list)
-        for _ in range(args.native_runs):
-            for key, value in measure_native_host(ROOT).items():
-                natives[key].append(value)
-        pss, anon = statistics.median(natives["Pss"]), statistics.median(natives["Pss_Anon"])
+    for label, got in natives.items():
+        pss, anon, rss = (statistics.median(n[key] for n in got) for key in ("Pss", "Pss_Anon", "Rss"))
+        shown = f", {label}" if compared else ""
         print(
-            f"\nnative host with neonize loaded, alone (median of {args.native_runs}): "
-            f"PSS {mb(pss)} MB, of which anonymous {mb(anon)} MB; RSS {mb(statistics.median(natives['Rss']))} MB"
+            f"\nnative host with neonize loaded, alone{shown} (median of {len(got)}): "
+            f"PSS {mb(pss)} MB, of which anonymous {mb(anon)} MB; RSS {mb(rss)} MB"
         )
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(harness.run(main))

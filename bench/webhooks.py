@@ -53,8 +53,8 @@ FLOOR_RATE = 50.0
 FORKING_FLOOR_RATE = 5.0
 SMOKE = {
     "runs": 1,
-    "seconds": 1.5,
-    "latency_seconds": 1.0,
+    "seconds": 1.0,
+    "latency_seconds": 0.5,
     "rate": 50.0,
     "inline": 20,
     "forking": 10,

@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     # included) stay this long for operators.
     wa_result_ttl: int = Field(86_400, ge=60)
     wa_failure_ttl: int = Field(7 * 86_400, ge=3600)
+    # A wa job whose arguments take more than this in Redis (as rq stores them) fails at once.
+    # The largest legitimate one is an image as base64 (wagw.operations.args.MAX_IMAGE_ARG).
+    max_job_bytes: int = Field(24 * 1024 * 1024, ge=1024)
+    # What a wa job that ended (finished, or failed for good) may keep in Redis: beyond it,
+    # its arguments are dropped, keeping its function, id, size and outcome.
+    ended_job_max_bytes: int = Field(64 * 1024, ge=4096)
     webhook_retry_schedule: CommaList = [
         "5",
         "15",

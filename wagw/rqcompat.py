@@ -645,3 +645,38 @@ def results_after(conn: Redis, job_id: str, after: str, block_ms: int) -> list[t
         result_id = raw_id.decode()
         results.append((result_id, Result.restore(job_id, result_id, payload, connection=conn, serializer=SERIALIZER)))
     return results
+
+
+# ---- what a wa job keeps in Redis (the wa worker; docs/security.md) -----------------------------
+
+# The stand-in for a dropped job's arguments: the one keyword argument it is left with.
+ARGUMENTS_DROPPED = "arguments_dropped"
+
+
+def stored_data_bytes(job: Job) -> int:
+    """The size of the job's arguments as rq stores them: its `data` field (zlib-compressed
+    JSON of the call, Job.to_dict), read without loading it."""
+    return int(job.connection.hstrlen(job.key, "data"))
+
+
+def stored_bytes(job: Job) -> int:
+    """What the job's record takes in Redis, every field included (0 when it is gone); its
+    arguments' size where MEMORY is not allowed (an ACL user without it)."""
+    from redis.exceptions import ResponseError
+
+    try:
+        return int(job.connection.memory_usage(job.key, samples=0) or 0)
+    except ResponseError:
+        return stored_data_bytes(job)
+
+
+def drop_arguments(job: Job, size: int) -> None:
+    """Delete the job's record now (DEL: Redis allows it even when full, and it frees the bytes
+    at once) and leave in `job` a stand-in that rq's own end-of-job save writes back (Job.save
+    writes Job.to_dict: data, description; meta is not saved then): its function and id stay,
+    its arguments become {ARGUMENTS_DROPPED: {"bytes": size}}, its description says so."""
+    name = job.func_name
+    job.connection.delete(job.key)
+    job.data = job.serializer.dumps((name, None, [], {ARGUMENTS_DROPPED: {"bytes": size}}))
+    job.description = f"{name}(arguments dropped: {size} bytes)"
+    job.meta = {}

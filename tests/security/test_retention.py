@@ -83,3 +83,91 @@ def test_a_full_embedded_redis_refuses_writes_and_evicts_nothing_and_status_warn
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# What a wa job may keep in Redis (WAGW_MAX_JOB_BYTES, WAGW_ENDED_JOB_MAX_BYTES) ----------------
+
+
+def _noise_png(side: int = 300) -> str:
+    """A real PNG that does not compress (about 270 KB), as base64."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buffer, "png")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _record_bytes(conn, job) -> int:
+    return int(conn.memory_usage(job.key, samples=0) or 0)
+
+
+def _fetch(conn, job):
+    from rq.job import Job
+
+    return Job.fetch(job.id, connection=conn, serializer=JSONSerializer)
+
+
+def test_a_job_over_the_size_cap_fails_at_once_for_good_and_reaches_nobody(start_worker, wa_queue, redis_conn):
+    from rq import Retry
+
+    from tests.integration.wa_worker_harness import sent
+
+    start_worker(WAGW_MAX_JOB_BYTES="65536")
+    junk = base64.b64encode(os.urandom(200_000)).decode()  # incompressible: ~270 KB as stored
+    job = wa_queue.enqueue("workers.wa.send_image", to=ALICE, image=junk, retry=Retry(max=3, interval=1))
+    assert wait_done(job) == JobStatus.FAILED
+    failure = _fetch(redis_conn, job).latest_result().exc_string
+    assert "workers.validation.InvalidArguments" in failure
+    assert "more than WAGW_MAX_JOB_BYTES (65536)" in failure
+    assert sent(redis_conn) == []  # never handed to WhatsApp
+    assert _fetch(redis_conn, job).retries_left == 0  # and never tried again
+
+
+def test_a_failed_job_keeps_who_it_was_not_its_megabytes(start_worker, wa_queue, redis_conn):
+    start_worker()
+    junk = base64.b64encode(os.urandom(1_500_000)).decode()  # not an image: fails validation
+    job = wa_queue.enqueue("workers.wa.send_image", to=ALICE, image=junk)
+    assert wait_done(job) == JobStatus.FAILED
+    assert _record_bytes(redis_conn, job) <= 64 * 1024
+    kept = _fetch(redis_conn, job)
+    assert kept.func_name == "workers.wa.send_image" and kept.id == job.id
+    assert kept.kwargs == {"arguments_dropped": {"bytes": kept.kwargs["arguments_dropped"]["bytes"]}}
+    assert kept.kwargs["arguments_dropped"]["bytes"] > 1_500_000
+    assert "InvalidArguments" in kept.latest_result().exc_string  # why it failed
+    assert 0 < redis_conn.ttl(job.key) <= 7 * DAY
+    assert job.id in wa_queue.failed_job_registry.get_job_ids()
+
+
+def test_a_finished_job_keeps_its_result_not_its_arguments(start_worker, wa_queue, redis_conn):
+    start_worker()
+    job = wa_queue.enqueue("workers.wa.send_image", to=ALICE, image=_noise_png(), caption="hi")
+    assert wait_done(job) == JobStatus.FINISHED
+    assert _record_bytes(redis_conn, job) <= 64 * 1024
+    kept = _fetch(redis_conn, job)
+    assert kept.return_value()["to"] == ALICE and kept.kwargs.keys() == {"arguments_dropped"}
+
+
+def test_a_job_that_will_be_retried_keeps_its_arguments(start_worker, wa_queue, redis_conn):
+    from rq import Retry
+
+    start_worker()
+    image = _noise_png()
+    job = wa_queue.enqueue(
+        "workers.wa.send_image", to="fail@s.whatsapp.net", image=image, retry=Retry(max=1, interval=60)
+    )
+    from chaos.polling import wait_for
+
+    wait_for(
+        lambda: job.get_status() == JobStatus.SCHEDULED, 20, what="the first attempt to fail and schedule its retry"
+    )
+    assert _fetch(redis_conn, job).kwargs["image"] == image
+
+
+def test_the_default_size_cap_fits_the_largest_legitimate_argument(settings):
+    from wagw.operations.args import MAX_IMAGE_ARG, MAX_STICKER_ARG
+
+    # A base64 argument as JSON, compressed by rq: never larger than itself (plus zlib's few bytes).
+    assert settings.max_job_bytes >= max(MAX_IMAGE_ARG, MAX_STICKER_ARG) + 64 * 1024
+    assert settings.max_job_bytes == client.MAX_ARGUMENT_BYTES  # what wagw.client lets through

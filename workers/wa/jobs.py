@@ -95,6 +95,7 @@ class Runtime:
     slot: int
     deadline: float | None = None  # time.monotonic() by which the current job must end
     resend_on_unknown: bool = False  # the current job's enqueuer accepts a resend (job meta)
+    stored_bytes: int = 0  # what the current job's arguments take in Redis
     job_id: str | None = None  # the current job's id (a send's marker names it)
     counts: JobCounts = field(default_factory=JobCounts)
     account: Account = SINGLE_ACCOUNT
@@ -108,13 +109,22 @@ class Runtime:
     def process(self) -> str:
         return self.account.host_process(self.slot)
 
-    def begin(self, timeout: float | None, *, job_id: str | None = None, resend_on_unknown: bool = False) -> None:
+    def begin(
+        self,
+        timeout: float | None,
+        *,
+        job_id: str | None = None,
+        resend_on_unknown: bool = False,
+        stored_bytes: int = 0,
+    ) -> None:
         self.deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
         self.job_id = job_id
         self.resend_on_unknown = resend_on_unknown
+        self.stored_bytes = stored_bytes
 
     def end(self) -> None:
         self.deadline = None
+        self.stored_bytes = 0
         self.job_id = None
         self.resend_on_unknown = False
 
@@ -148,6 +158,8 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
     target: quarantine.Target | None = None
     calling = False  # the request went to the host (runtime.host.reached: and on to the backend)
     try:
+        if runtime is not None and runtime.stored_bytes > runtime.settings.max_job_bytes:
+            raise InvalidArguments(too_big(operation, runtime.stored_bytes, runtime.settings.max_job_bytes))
         fake = runtime is not None and runtime.settings.backend == "fake"
         valid = operations.validate(operation, args, kwargs, fake=fake)
         params = valid.model_dump()
@@ -189,6 +201,14 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
             runtime.counts.add(operation, outcome, time.monotonic() - started)
             if calling and op.sends and outcome != "ok" and not runtime.host.reached:
                 _unmark_handed(runtime)
+
+
+def too_big(operation: str, size: int, cap: int) -> str:
+    """Why a job whose arguments take `size` bytes in Redis is refused (WAGW_MAX_JOB_BYTES)."""
+    return (
+        f"invalid arguments for {operation}: they take {size} bytes in Redis, more than WAGW_MAX_JOB_BYTES "
+        f"({cap}); send large media by path in the media folder or by URL"
+    )
 
 
 def _outcome(error: BaseException) -> str:

@@ -184,8 +184,15 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, SimpleWor
             self.one_line.permanent = None
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        apply_defaults(job, self.runtime.settings)
-        self.runtime.begin(job.timeout, job_id=job.id, resend_on_unknown=wa.resend_on_unknown(job.meta))
+        try:
+            apply_defaults(job, self.runtime.settings)
+            stored = rqcompat.stored_data_bytes(job)  # checked by the job itself (jobs.run)
+        except RedisError as error:  # Redis full: the job runs with what it carries
+            logger.warning("job {}: defaults not applied: {}", job.id, refusals.reason(error))
+            stored = 0
+        self.runtime.begin(
+            job.timeout, job_id=job.id, resend_on_unknown=wa.resend_on_unknown(job.meta), stored_bytes=stored
+        )
         try:
             super().execute_job(job, queue)
         finally:
@@ -232,12 +239,27 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, SimpleWor
                 time.sleep(REFUSED_PAUSE)
 
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry) -> None:
+        self._keep_small(job)
         self._record(lambda: super(WaWorker, self).handle_job_success(job, queue, started_job_registry), job)
 
     def handle_job_failure(self, job: Job, queue: Queue, started_job_registry=None, exc_string="") -> None:
+        if not job.should_retry:  # a retry needs its arguments
+            self._keep_small(job)
         self._record(
             lambda: super(WaWorker, self).handle_job_failure(job, queue, started_job_registry, exc_string), job
         )
+
+    def _keep_small(self, job: Job) -> None:
+        """An ended job keeps at most WAGW_ENDED_JOB_MAX_BYTES in Redis (for its result TTL, or
+        a week in the failed registry): beyond that its arguments go, before rq writes how it
+        ended. Deleting first also makes room for that write when Redis is full."""
+        try:
+            size = rqcompat.stored_bytes(job)
+            if size > self.runtime.settings.ended_job_max_bytes:
+                rqcompat.drop_arguments(job, size)
+                logger.info("job {} ({}): arguments dropped, {} bytes in Redis", job.id, job.func_name, size)
+        except RedisError as error:
+            logger.warning("job {}: arguments not dropped: {}", job.id, refusals.reason(error))
 
     def _record(self, handle, job: Job) -> None:
         """rq's end-of-job bookkeeping, one MULTI: refused, nothing of it was written, and it
