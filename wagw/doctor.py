@@ -17,6 +17,7 @@ import ctypes.util
 import json
 import os
 import pwd
+import shutil
 import socket
 import stat
 import sys
@@ -100,11 +101,19 @@ def check_libmagic(
     library = find_library("magic")
     import_error = found.magic_error if found is not None else None
     if library and not import_error:
-        return Check("libmagic", Status.OK, f"{library} (python-magic imports)")
+        return Check("libmagic", Status.OK, f"{library} (neonize needs it: it imports python-magic, which loads it)")
     what = f"python-magic cannot load it: {import_error}" if import_error else "the system library libmagic is missing"
     if not required:
         what += " (only the fake backend's simulated crashes need it)"
     return Check("libmagic", Status.FAIL if required else Status.WARN, what, f"sudo apt-get install {LIBMAGIC_PACKAGE}")
+
+
+def check_ffmpeg(which: Callable[[str], str | None] = shutil.which) -> Check:
+    """ffmpeg: neonize's media helpers run it (and neonize warns when it is missing); wagw
+    builds its video, audio and sticker sends without them, so nothing here needs it."""
+    found = which("ffmpeg")
+    what = "not needed: wagw sends video, audio and stickers without it (only neonize's own helpers use it)"
+    return Check("ffmpeg", Status.OK, f"{found} is installed; {what}" if found else what)
 
 
 def check_neonize(required: bool, found: NeonizeProbe) -> Check:
@@ -426,6 +435,7 @@ class Probes:
         settings, roles
     )
     find_library: Callable[[str], str | None] = ctypes.util.find_library
+    which: Callable[[str], str | None] = shutil.which
     redis: Callable[[str], Redis] = _connect
     tcp_connect: Callable[[str, int, float], None] = _tcp_connect
     uid: int = os.geteuid()
@@ -442,6 +452,7 @@ def run_checks(settings: Settings | None, settings_error: str | None, probes: Pr
     )
     found = probes.neonize(settings, roles)
     checks += [check_libmagic(needs_neonize, found, probes.find_library), check_neonize(needs_neonize, found)]
+    checks.append(check_ffmpeg(probes.which))
     if settings is None:
         return checks  # the rest depends on the settings
     checks += check_data_dir(settings, probes.uid)

@@ -84,6 +84,19 @@ def test_libmagic_present():
     assert check.status is Status.OK and "libmagic.so.1" in check.what
 
 
+def test_ffmpeg_is_said_to_be_needed_by_nothing_here_whether_or_not_installed():
+    missing = doctor.check_ffmpeg(which=lambda _name: None)
+    assert missing.status is Status.OK and missing.fix is None
+    assert missing.what.startswith("not needed: wagw sends video, audio and stickers without it")
+    present = doctor.check_ffmpeg(which=lambda _name: "/usr/bin/ffmpeg")
+    assert present.status is Status.OK and present.what.startswith("/usr/bin/ffmpeg is installed; not needed")
+
+
+def test_libmagic_says_what_needs_it():
+    check = doctor.check_libmagic(True, LOADED, find_library=lambda _name: "libmagic.so.1")
+    assert check.what == "libmagic.so.1 (neonize needs it: it imports python-magic, which loads it)"
+
+
 def test_neonize_that_does_not_load_blocks_the_neonize_backend_only():
     failed = doctor.check_neonize(True, NO_LIBMAGIC)
     assert failed.status is Status.FAIL and "libmagic1" in (failed.fix or "")
@@ -317,6 +330,7 @@ def fake_probes(found: NeonizeProbe, *, library: str | None = "libmagic.so.1") -
     return Probes(
         neonize=lambda _settings, _roles: found,
         find_library=lambda _name: library,
+        which=lambda _name: None,
         redis=lambda _url: fakeredis.FakeRedis(),
         tcp_connect=lambda *_args: None,
         uid=UID,
@@ -325,7 +339,7 @@ def fake_probes(found: NeonizeProbe, *, library: str | None = "libmagic.so.1") -
 
 def test_the_report_with_invalid_settings_still_checks_the_system():
     checks = doctor.run_checks(None, "invalid setting WAGW_BACKEND: …", fake_probes(NO_LIBMAGIC, library=None))
-    assert [check.name for check in checks] == ["python", "settings", "libmagic", "neonize"]
+    assert [check.name for check in checks] == ["python", "settings", "libmagic", "neonize", "ffmpeg"]
     assert doctor.summary(checks) == "3 problems to fix before starting wagw, 0 warnings"
 
 

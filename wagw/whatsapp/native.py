@@ -13,6 +13,7 @@ and exits the process with ExitCode.CONFIG (restarting cannot fix it).
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,24 @@ class Neonize:
 _lock = threading.Lock()
 _loaded: Neonize | None = None
 
+# neonize warns at the first connect() of each process (every pairing, session and native host
+# start) that the ffmpeg program is missing. wagw never runs neonize's helpers that need it
+# (its video, audio and sticker sends are built without them: docs/jobs.md), so that warning,
+# and only that one, is dropped; `wagw doctor` says what needs what.
+FFMPEG_LOGGER = "neonize.utils.ffmpeg"
+FFMPEG_WARNING = "neonize: %s not found on PATH"
+
+
+class NoFfmpegWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(FFMPEG_WARNING))
+
+
+def _quiet_ffmpeg_warning() -> None:
+    found = logging.getLogger(FFMPEG_LOGGER)
+    if not any(isinstance(each, NoFfmpegWarning) for each in found.filters):
+        found.addFilter(NoFfmpegWarning())
+
 
 def is_missing_libmagic(error: ImportError) -> bool:
     """python-magic's own error for an absent libmagic (or the magic module itself missing)."""
@@ -66,5 +85,6 @@ def load() -> Neonize:
             from neonize.proto import Neonize_pb2 as proto
             from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as e2e
 
+            _quiet_ffmpeg_warning()
             _loaded = Neonize(client=client, events=events, exc=exc, proto=proto, e2e=e2e, enum=enum, binder=binder)
         return _loaded
