@@ -43,7 +43,7 @@ def neonize_env(settings_env) -> dict:
 # Fake backend -----------------------------------------------------------------------------
 
 
-def test_fake_pairing_records_the_jid_and_refuses_a_second_time(env, redis_conn):
+def test_fake_pairing_records_the_jid_and_a_second_time_says_it_is_paired(env, redis_conn):
     redis_conn.hset(keys.FAKE_DEVICE_STATE, "session", "unpaired")
     redis_conn.hset(keys.DEVICE_STATUS.format(role="session"), "state", "unpaired")
     first = pair(env)
@@ -53,8 +53,15 @@ def test_fake_pairing_records_the_jid_and_refuses_a_second_time(env, redis_conn)
     assert not redis_conn.hexists(keys.FAKE_DEVICE_STATE, "session")
     assert not redis_conn.exists(keys.DEVICE_STATUS.format(role="session"))  # stale "unpaired" dropped
 
+    paired_at = redis_conn.hget(keys.DEVICE_PAIRED_AT, "session")
     again = pair(env, "--role", "session")
-    assert again.returncode == 1 and "already paired" in again.stdout and "--force" in again.stdout
+    assert again.returncode == 0, again.stdout + again.stderr  # not an error, and not a new pairing
+    assert again.stdout.strip() == (
+        "== pairing session ==\n"
+        "session: already paired as 15550001111:1@s.whatsapp.net; nothing to do "
+        "(`wagw pair --role session --force` links a new device in its place)"
+    )
+    assert redis_conn.hget(keys.DEVICE_PAIRED_AT, "session") == paired_at
     forced = pair(env, "--force")
     assert forced.returncode == 0 and "paired as" in forced.stdout
 
@@ -97,7 +104,10 @@ def test_pairing_records_its_time_for_a_running_daemon(env, redis_conn):
     assert result.returncode == 0, result.stdout + result.stderr
     assert before <= float(redis_conn.hget(keys.DEVICE_PAIRED_AT, "session")) <= time.time()
     assert "a running wagw connects the paired devices by itself" in result.stdout
-    assert pair(env).returncode == 1  # already paired: no new pairing recorded
+    recorded = redis_conn.hget(keys.DEVICE_PAIRED_AT, "session")
+    again = pair(env)
+    assert again.returncode == 0 and "already paired" in again.stdout
+    assert redis_conn.hget(keys.DEVICE_PAIRED_AT, "session") == recorded  # no new pairing recorded
     assert not redis_conn.hexists(keys.DEVICE_PAIRED_AT, "worker-1")
 
 
@@ -179,14 +189,18 @@ def test_pairing_deadline_holds_on_a_stalled_network(neonize_env, redis_conn):
         proxy.close()
 
 
-def test_already_paired_neonize_role_is_refused_and_force_moves_the_store_aside(neonize_env, data_dir, redis_conn):
+def test_already_paired_neonize_role_is_left_alone_and_force_moves_the_store_aside(neonize_env, data_dir, redis_conn):
     make_paired_store(store(data_dir, "session"), SESSION_JID, neonize_env)
-    refused = pair(neonize_env)
-    assert refused.returncode == 1 and f"already paired as {SESSION_JID}" in refused.stdout
+    left = pair(neonize_env)
+    assert left.returncode == 0, left.stdout + left.stderr
+    assert f"already paired as {SESSION_JID}; nothing to do" in left.stdout
+    assert not list(store(data_dir, "session").parent.glob("session.sqlite3.replaced-*"))
+    assert "ffmpeg" not in left.stdout + left.stderr
     assert redis_conn.hget(keys.DEVICE_JIDS, "session") == SESSION_JID.encode()
 
     forced = pair(neonize_env, "--force", "--timeout", "5")
     assert forced.returncode == 1 and "cannot connect to WhatsApp" in forced.stderr  # offline, as expected
+    assert "ffmpeg" not in forced.stdout + forced.stderr  # neonize warns at connect(); wagw never uses it
     moved = list(store(data_dir, "session").parent.glob("session.sqlite3.replaced-*"))
     assert len(moved) == 1
 

@@ -4,9 +4,10 @@ Links a device role to the phone: a QR code in the terminal (and as a PNG in the
 `pair-<role>.png`, refreshed as WhatsApp rotates it), or an 8-character pairing code for
 `--phone`. `--role all` pairs the session device, then every wa-worker slot in turn. Each
 paired role's JID is recorded in the Redis hash `wagw:devices`. A role that is already paired
-is refused (skipped with `--role all`) unless `--force`, which moves the old sqlite store
-aside and links a new device. `--ask` first asks on the terminal: QR code, phone number or
-skip (what `wagw run` runs when it finds a device unpaired on a terminal).
+is left as it is, saying so, and the command exits 0 (the same with `--role all`), unless
+`--force`, which moves the old sqlite store aside and links a new device. `--ask` first asks
+on the terminal: QR code, phone number or skip (what `wagw run` runs when it finds a device
+unpaired on a terminal).
 
 Each pairing also records its time (wagw.devices.record_pairing): a running daemon restarts a
 process that gave up for want of keys, and a wa-worker slot spawns a fresh native host, so a
@@ -317,7 +318,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     timeout = float(getattr(args, "timeout", None) or 180.0)
     ask = bool(getattr(args, "ask", False))
     conn = connect(settings)
-    failures = paired_groups = 0
+    failures = paired_groups = newly_paired = 0
     for group in phones_of(roles).values():  # each account is its own phone: asked separately
         group_phone = phone
         if ask and phone is None:
@@ -329,20 +330,23 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
                 continue
             group_phone = method
         paired_groups += 1
-        failures += _pair_all(settings, conn, group, group_phone, force, timeout, ask, single=len(roles) == 1)
+        failed, paired = _pair_all(settings, conn, group, group_phone, force, timeout, ask)
+        failures, newly_paired = failures + failed, newly_paired + paired
     if not paired_groups:
         return ExitCode.OK
     if failures:
         return ExitCode.FAILURE
-    print("done: a running wagw connects the paired devices by itself; otherwise start it (`wagw run`)", flush=True)
+    if newly_paired:
+        print("done: a running wagw connects the paired devices by itself; otherwise start it (`wagw run`)", flush=True)
     return ExitCode.OK
 
 
 def _pair_all(
-    settings: Settings, conn, roles: list[str], phone: str | None, force: bool, timeout: float, ask: bool, single: bool
-) -> int:
-    """Pair each role in turn; the number that failed."""
-    failures = 0
+    settings: Settings, conn, roles: list[str], phone: str | None, force: bool, timeout: float, ask: bool
+) -> tuple[int, int]:
+    """Pair each role in turn; how many failed, and how many were paired now. A role already
+    paired is left as it is (not a failure: `--force` links a new device in its place)."""
+    failures = paired = 0
     for role in roles:
         print(f"== pairing {role} ==", flush=True)
         result = pair_role(settings, conn, role, phone, force, timeout)
@@ -355,13 +359,16 @@ def _pair_all(
         if status == "paired":
             devices.record_pairing(conn, role, result["jid"])
             print(f"{role}: paired as {result['jid']}", flush=True)
+            paired += 1
         elif status == "already_paired":
             conn.hset(keys.DEVICE_JIDS, role, result["jid"])
-            print(f"{role}: already paired as {result['jid']}; use --force to link a new device", flush=True)
-            if single and not ask:
-                failures += 1
+            print(
+                f"{role}: already paired as {result['jid']}; nothing to do "
+                f"(`wagw pair --role {role} --force` links a new device in its place)",
+                flush=True,
+            )
         else:
             if not ask:  # asking printed it already
                 print(f"{role}: {result.get('error', 'pairing failed')}", file=sys.stderr, flush=True)
             failures += 1
-    return failures
+    return failures, paired
