@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rq import Queue  # noqa: E402
+from rq.exceptions import InvalidJobOperation  # noqa: E402
 from rq.serializers import JSONSerializer  # noqa: E402
 
 from bench import harness  # noqa: E402
@@ -89,7 +90,12 @@ def timed(bench: Bench, queue: Queue, func: str, kwargs: dict, count: int) -> fl
     limit = started + harness.deadline(count, FLOOR_RATE, bench.grace)
     job = queue.enqueue(func, **kwargs)
     while True:
-        status = job.get_status(refresh=True)
+        try:
+            status = job.get_status(refresh=True)
+        except InvalidJobOperation:
+            raise CannotMeasure(
+                f"{func}: its job's record vanished before it ended (an app polling it fails too)"
+            ) from None
         if status == "finished":
             return time.perf_counter() - started
         if status == "failed":
