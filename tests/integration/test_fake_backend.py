@@ -249,6 +249,35 @@ def test_malformed_inbound_is_rejected_and_does_not_block_the_stream(settings, r
     backend.wait()
 
 
+def test_a_type_or_time_no_event_can_have_is_rejected_and_the_stream_goes_on(settings, redis_conn):
+    """A type that is not a string, or a timestamp JSON allows but no date can hold, is
+    rejected with the reason like any malformed message, not a raw exception that ends the
+    inbound loop with the message still pending (to end it again after every restart)."""
+    recorder = Recorder()
+    backend = FakeBackend(settings, "session")
+    backend.start(recorder)
+
+    def with_time(data: dict, literal: str) -> str:
+        return json.dumps({**data, "timestamp": "@"}).replace('"@"', literal)
+
+    message = {"type": "message", "id": "M0", "sender": ALICE}
+    bad = [
+        json.dumps({**message, "type": ["message"]}),
+        with_time(message, "1e400"),
+        with_time(message, "NaN"),
+        with_time({"type": "chat_presence", "sender": ALICE, "state": "paused"}, "1e20"),
+    ]
+    push(redis_conn, *bad, msg(1))
+    wait_for(lambda: len(recorder.events) == 1, timeout=10, what="the good event after the bad ones")
+    rejected = [json.loads(r) for r in redis_conn.lrange(keys.FAKE_REJECTED, 0, -1)]
+    assert [r["raw"] for r in rejected] == bad
+    assert "unknown type" in rejected[0]["error"]
+    assert all("'timestamp' must be unix seconds" in r["error"] for r in rejected[1:])
+    assert redis_conn.llen(keys.FAKE_PENDING) == 0 and backend.is_connected()
+    backend.stop()
+    backend.wait()
+
+
 def test_failing_handler_leaves_the_event_pending_and_ends_the_connection(settings, redis_conn):
     recorder = Recorder(fail_on="M2")
     backend = FakeBackend(settings, "session")

@@ -273,6 +273,13 @@ def test_fake_message_content_kinds():
         ({"type": "message", "id": "M"}, "missing 'sender'"),
         ({"type": "message", "id": 5, "sender": ALICE}, "'id' must be a string"),
         ({"type": "message", "id": "M", "sender": ALICE, "timestamp": "noon"}, "unix seconds"),
+        # Values JSON allows that no time can be made of, and a type that is not a string:
+        # each is refused, never an exception that would end the fake's inbound loop.
+        ({"type": "message", "id": "M", "sender": ALICE, "timestamp": float("inf")}, "unix seconds"),
+        ({"type": "message", "id": "M", "sender": ALICE, "timestamp": float("nan")}, "unix seconds"),
+        ({"type": "chat_presence", "sender": ALICE, "state": "paused", "timestamp": 1e20}, "unix seconds"),
+        ({"type": ["message"], "id": "M", "sender": ALICE}, "unknown type"),
+        ({"type": {"message": 1}}, "unknown type"),
         ({"type": "message", "id": "M", "sender": ALICE, "media": {"kind": "hologram"}}, "media.kind"),
         ({"type": "receipt", "sender": ALICE, "ids": []}, "non-empty list"),
         ({"type": "group_participants", "chat": "1@g.us", "change": "kick", "jids": [ALICE]}, "'change'"),
