@@ -17,7 +17,6 @@ import pytest
 
 from tests.unit.test_child_state import FakeClock, FakeLauncher
 from wagw import devices, keys
-from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.exitcodes import PAIRING_FIXES, ExitCode
 from wagw.logs import HOLD_LIMIT, Console
@@ -300,20 +299,23 @@ def test_ask_again_after_a_failure():
 # A wa-worker slot waiting for keys ----------------------------------------------------------
 
 
-def test_an_unpaired_slot_spawns_a_fresh_host_once_paired(monkeypatch, tmp_path):
-    from workers.wa.host_client import HostClient
+def test_an_unpaired_slot_spawns_a_fresh_host_once_paired():
+    from workers.wa.host_restarts import HostRestarts
 
-    monkeypatch.setenv("WAGW_DATA_DIR", str(tmp_path))
-    host = HostClient(Settings(_env_file=None, backend="fake"), 1)
-    host.state = DeviceState.UNPAIRED
-    host._spawned_at = WALL
-    host._next_spawn = float("inf")
+    clock, launcher = FakeClock(), FakeLauncher()
+    host = HostRestarts(
+        ChildSpec("wa-worker-1/host", ["x"]), launcher, clock=clock, wall=lambda: WALL + (clock.now() - 1000.0)
+    )
+    host.start()  # at WALL
+    launcher.last.code = int(ExitCode.NOT_PAIRED)
+    host.look()
     assert host.waiting_for_pairing
     assert not host.pairing_recorded(WALL - 1)  # paired before that host looked: it saw it
-    assert host._next_spawn == float("inf")
+    assert not host.recheck_idle() and len(launcher.spawned) == 1
     assert host.pairing_recorded(WALL + 1)
-    assert host._next_spawn != float("inf")
-    host.state = DeviceState.OFFLINE
+    assert host.recheck_idle() and len(launcher.spawned) == 2
+    launcher.last.code = int(ExitCode.TEMPFAIL)
+    host.look()
     assert not host.waiting_for_pairing and not host.pairing_recorded(WALL + 2)
 
 

@@ -1,5 +1,5 @@
 """The wa-worker's side of its native host (workers.wa.host): spawn, call with a deadline,
-observe death, respawn.
+observe death; when to respawn is workers.wa.host_restarts' (the shared child state machine).
 
 The wa-worker never imports neonize; the host is a fresh interpreter started with
 subprocess (never a fork of a process that loaded Go). Its stderr is relayed to the log
@@ -18,6 +18,7 @@ import json
 import math
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -33,11 +34,13 @@ from rq.timeouts import JobTimeoutException
 
 from wagw import accounts
 from wagw.accounts import Account
+from wagw.childstate import ChildSpec, State
 from wagw.devices import DeviceState
-from wagw.exitcodes import ExitCode
+from wagw.exitcodes import HOST_CLEAN_EXITS, ExitCode
 from wagw.logs import ChildOutput
 from wagw.operations.args import InvalidArguments
 from wagw.whatsapp import backend as backend_errors
+from workers.wa.host_restarts import HostRestarts
 
 if TYPE_CHECKING:
     from wagw.config import Settings
@@ -45,22 +48,7 @@ if TYPE_CHECKING:
 HOST_ARGV = [sys.executable, "-m", "workers.wa.host"]
 STDERR_LINES = 200  # kept per host for the crash report
 TAIL_LINES = 60  # of those, at most this many go into a job's exception
-BACKOFF_FIRST = 0.5  # seconds before respawning a host that died while starting; doubles
-BACKOFF_MAX = 30.0
-NOT_PAIRED_RECHECK = 2.0  # a job starts a fresh host to re-check pairing at most this often
-NOT_PAIRED_IDLE_RECHECK = 60.0  # between jobs, an unpaired slot re-checks this often
 REAP_WAIT = 2.0  # seconds to wait for a host whose pipes closed to be reaped
-# Exits a host chooses itself (wagw.exitcodes); anything else mid-call is a native crash.
-CLEAN_EXITS = frozenset(
-    {
-        ExitCode.OK,
-        ExitCode.TEMPFAIL,
-        ExitCode.NOT_PAIRED,
-        ExitCode.LOGGED_OUT,
-        ExitCode.STREAM_REPLACED,
-        ExitCode.TEMP_BANNED,
-    }
-)
 _PANIC_STARTS = ("panic:", "fatal error:", "SIGABRT", "SIGSEGV")
 
 
@@ -76,7 +64,7 @@ class HostCrashed(HostError):
         self.pid = pid
         self.returncode = returncode
         self.exit = ExitCode.describe(returncode)
-        self.native = returncode not in CLEAN_EXITS
+        self.native = returncode not in HOST_CLEAN_EXITS
         self.panic = panic_text(stderr)
         what = "died of" if returncode < 0 else "exited with"
         message = f"native host of slot {slot} (pid {pid}) {what} {self.exit} during {operation}"
@@ -166,8 +154,9 @@ def _panic_start(lines: list[str]) -> int | None:
 
 
 class _Incarnation:
-    """One host process. Replies are read by the calling thread straight from stdout; a
-    thread reads the events pipe (connection state) and one relays stderr."""
+    """One host process, the handle its Child holds. Replies are read by the calling thread
+    straight from stdout; a thread reads the events pipe (connection state) and one relays
+    stderr."""
 
     def __init__(self, popen: subprocess.Popen, events_fd: int, name: str, changed: threading.Condition):
         self.popen = popen
@@ -180,6 +169,7 @@ class _Incarnation:
         self.error: str | None = None
         self.ever_connected = False
         self.killed = False  # by us: its exit needs no report
+        self.stdout_ended = False  # a reply read found the pipe closed: the host is gone
         self.stderr: deque[str] = deque(maxlen=STDERR_LINES)
         self.events_closed = threading.Event()
         self.stderr_closed = threading.Event()
@@ -229,6 +219,7 @@ class _Incarnation:
                 continue
             chunk = os.read(self._stdout_fd, 1 << 16)
             if not chunk:
+                self.stdout_ended = True
                 return None
             self._buffer += chunk
 
@@ -269,6 +260,21 @@ class _Incarnation:
         finally:
             self.stderr_closed.set()
 
+    # The process handle (wagw.childstate.ProcessHandle) ---------------------------------
+    def poll(self) -> int | None:
+        """The exit status once the host is gone (reaped, with its last stderr lines), else None."""
+        if self.returncode is None and self.alive and not self.stdout_ended:
+            return None
+        return self.reap()
+
+    def send_signal(self, sig: int) -> None:
+        """SIGKILL kills; the stop signal closes stdin, on which the host exits by itself."""
+        if sig == signal.SIGKILL:
+            self.kill()
+            return
+        with contextlib.suppress(OSError):
+            self.stdin.close()
+
     def reap(self) -> int:
         """Wait for the exit status and for the last stderr lines (the panic text)."""
         if self.returncode is not None:
@@ -294,7 +300,7 @@ class _Incarnation:
 
 
 class HostClient:
-    """Owns the native host of one wa-worker slot."""
+    """Owns the native host of one wa-worker slot; its restarts are HostRestarts' decisions."""
 
     def __init__(self, settings: Settings, slot: int, *, argv: list[str] | None = None, account: Account | None = None):
         self.settings = settings
@@ -304,13 +310,9 @@ class HostClient:
         self.name = self.account.host_process(slot)
         self.argv = argv or HOST_ARGV
         self._changed = threading.Condition()
-        self._host: _Incarnation | None = None
+        self._host: _Incarnation | None = None  # the live one, until its exit is noticed
+        self._restarts = HostRestarts(ChildSpec(self.name, self.argv, ready=self._connected_once), self)
         self._ids = itertools.count(1)
-        self._failures = 0  # consecutive hosts that died before connecting
-        self._next_spawn = 0.0
-        self._last_spawn = float("-inf")
-        self._spawned_at = float("-inf")  # unix time of the last spawn, to compare with a pairing
-        self.state = DeviceState.STOPPED  # while no host runs: OFFLINE, UNPAIRED or STOPPED
         self.last_exit: str | None = None
         self.last_error: str | None = None  # the last error a host reported before it exited
         self.spawns = 0
@@ -321,54 +323,61 @@ class HostClient:
         # means it certainly was not.
         self.reached = False
 
+    @property
+    def state(self) -> DeviceState:
+        """While no host runs: OFFLINE (one starts again by itself), UNPAIRED or STOPPED."""
+        child = self._restarts.child.state
+        if child is State.FATAL:
+            return DeviceState.UNPAIRED
+        return DeviceState.STOPPED if child is State.STOPPED else DeviceState.OFFLINE
+
+    def _connected_once(self) -> bool:
+        """The host's readiness: it has connected to WhatsApp."""
+        host = self._host
+        return host is not None and host.ever_connected
+
     # Lifecycle (main thread only) -----------------------------------------------------
     def start(self) -> None:
-        self._spawn()
+        with self._changed:
+            self._restarts.start()
 
     def maintain(self) -> None:
         """Between jobs: notice a dead host and respawn it once its backoff has passed."""
         with self._changed:
-            host = self._host
-            if host is not None and not host.alive:
-                self._bury(host)
-            if self._host is None and self.state is not DeviceState.STOPPED and time.monotonic() >= self._next_spawn:
-                self._spawn()
+            self._advance()
+            if self._host is None:
+                self._restarts.recheck_idle()
 
     def stop(self, grace: float = 5.0) -> None:
         """Close the host's stdin (it exits on EOF), then kill it if it lingers."""
         with self._changed:
             host, self._host = self._host, None
-            self.state = DeviceState.STOPPED
+            self._restarts.stop(grace)
         if host is None:
             return
-        with contextlib.suppress(OSError):
-            host.stdin.close()
         try:
             host.popen.wait(grace)
         except subprocess.TimeoutExpired:
             logger.warning("native host pid {} did not exit within {:g} s: killing it", host.pid, grace)
         host.kill()
+        with self._changed:
+            self._restarts.stopped()
 
     @property
     def waiting_for_pairing(self) -> bool:
-        """No host runs because the last one found the slot unpaired (buried or not yet)."""
+        """No host runs because the last one found the slot unpaired (noticed or not yet)."""
         host = self._host
         if host is not None:
             return not host.alive and host.state is DeviceState.UNPAIRED
-        return self.state is DeviceState.UNPAIRED
+        return self._restarts.waiting_for_pairing
 
     def pairing_recorded(self, at: float) -> bool:
         """`wagw pair` linked this slot at `at` (unix time). If the slot waits for keys and its
         last host started before that, the next maintain() starts a fresh host at once
         instead of after NOT_PAIRED_IDLE_RECHECK. True if it will. Main thread only."""
         with self._changed:
-            host = self._host
-            if host is not None and not host.alive:
-                self._bury(host)
-            if self._host is None and self.state is DeviceState.UNPAIRED and at > self._spawned_at:
-                self._next_spawn = time.monotonic()
-                return True
-        return False
+            self._notice()
+            return self._host is None and self._restarts.pairing_recorded(at)
 
     def wait_changed(self, timeout: float) -> None:
         """Block until the host's state changes (or it dies), at most `timeout` seconds."""
@@ -490,10 +499,9 @@ class HostClient:
 
     def _crashed(self, host: _Incarnation, operation: str) -> HostCrashed:
         with self._changed:
-            self._bury(host, during=operation)
+            self._notice(during=operation)
             crash = HostCrashed(self.slot, operation, host.pid, host.reap(), list(host.stderr))
-            if self._host is None and time.monotonic() >= self._next_spawn:
-                self._spawn()  # warm for the retry
+            self._restarts.start_due()  # warm for the retry
         return crash
 
     def _replace(self, host: _Incarnation, why: str) -> None:
@@ -501,10 +509,7 @@ class HostClient:
             logger.warning("killing native host pid {} ({})", host.pid, why)
         host.kill()
         with self._changed:
-            if self._host is host:
-                self._bury(host)
-            if self._host is None and time.monotonic() >= self._next_spawn:
-                self._spawn()
+            self._advance()
 
     def _connected_host(self, deadline: float | None, connect_wait: float) -> _Incarnation:
         start = time.monotonic()
@@ -512,24 +517,19 @@ class HostClient:
         rechecked = False
         with self._changed:
             while True:
+                self._advance()
                 host = self._host
-                if host is not None and not host.alive:
-                    self._bury(host)
-                    host = None
                 now = time.monotonic()
-                if host is None:
-                    if self.state is DeviceState.UNPAIRED:
-                        if rechecked or now - self._last_spawn < NOT_PAIRED_RECHECK:
-                            raise self._not_paired()
-                        rechecked = True  # the slot may have been paired since: ask a fresh host
-                        self._spawn()
-                    elif now >= self._next_spawn:
-                        self._spawn()
-                elif host.connected:
+                if host is None and self._restarts.waiting_for_pairing:
+                    # The slot may have been paired since: a fresh host looks, unless one just did.
+                    if rechecked or not self._restarts.recheck_for_job():
+                        raise self._not_paired()
+                    rechecked = True
+                elif host is not None and host.connected:
                     return host
                 if now >= wait_until:
                     break
-                wake = wait_until if self._host is not None else min(wait_until, self._next_spawn)
+                wake = wait_until if self._host is not None else min(wait_until, self._restarts.next_start)
                 self._changed.wait(max(0.005, wake - now))
         host = self._host
         if host is not None and host.state is DeviceState.UNPAIRED:
@@ -548,12 +548,24 @@ class HostClient:
         return SlotNotPaired(f"slot {self.slot} is not paired: run `wagw pair --role {self.role}`")
 
     # Spawning and burying (caller holds self._changed) -------------------------------
-    def _spawn(self) -> None:
+    def _advance(self) -> None:
+        """Notice a dead host, and start the next one if its backoff has passed."""
+        self._notice()
+        self._restarts.start_due()
+
+    def _notice(self, during: str | None = None) -> None:
+        host = self._host
+        code = self._restarts.look()
+        if code is not None and host is not None:
+            self._bury(host, code, during)
+
+    def spawn(self, spec: ChildSpec) -> _Incarnation:
+        """Start a host (the launcher of its Child): the hello, settings included, goes over stdin."""
         env = dict(os.environ, WAGW_LOG_WIRE="1", WAGW_PROCESS_NAME=self.name, PYTHONUNBUFFERED="1")
         events_read, events_write = os.pipe()
         try:
             popen = subprocess.Popen(
-                self.argv,
+                spec.argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -581,14 +593,12 @@ class HostClient:
             host.stdin.flush()
         except OSError:
             pass  # died at once: the reader threads report it
-        self._last_spawn = time.monotonic()
-        self._spawned_at = time.time()
         self.spawns += 1
         logger.info("started native host pid {} for slot {}", popen.pid, self.slot)
+        return host
 
-    def _bury(self, host: _Incarnation, during: str | None = None) -> None:
-        """Record a dead host's exit and decide when the next one may start."""
-        returncode = host.reap()
+    def _bury(self, host: _Incarnation, returncode: int, during: str | None) -> None:
+        """Record what a dead host left: its exit, pairing, JID and last error."""
         if self._host is host:
             self._host = None
         if host.paired is not None:
@@ -596,19 +606,9 @@ class HostClient:
         self._last_jid = host.jid or self._last_jid
         self.last_exit = ExitCode.describe(returncode)
         self.last_error = host.error or self.last_error
-        now = time.monotonic()
-        if host.state is DeviceState.UNPAIRED or returncode == ExitCode.NOT_PAIRED:
-            self.state = DeviceState.UNPAIRED
-            self._next_spawn = now + NOT_PAIRED_IDLE_RECHECK
+        if self._restarts.waiting_for_pairing:
             logger.warning("slot {} is not paired: run `wagw pair --role {}`", self.slot, self.role)
             return
-        self.state = DeviceState.OFFLINE  # until the next host starts
-        if host.ever_connected:
-            self._failures = 0
-            self._next_spawn = now
-        else:
-            self._failures += 1
-            self._next_spawn = now + min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
         if host.killed:
             return
         where = f"during {during}" if during else "between calls"
