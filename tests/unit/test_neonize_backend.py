@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 
 import pytest
 
@@ -154,3 +155,45 @@ def test_device_selection(monkeypatch, tmp_path, store, devices, recorded, expec
     backend = nb.NeonizeBackend(_Settings(store), "session")
     monkeypatch.setattr(backend, "_recorded_jid", lambda: recorded)
     assert backend.find_device() == expected
+
+
+# The reconnect budget: how much reconnecting happens in-process before the process exits 75
+
+
+class _StoppedClient:
+    def __init__(self) -> None:
+        self.stops = 0
+
+    def stop(self) -> None:
+        self.stops += 1
+
+
+UNENCODABLE_RECEIPT = "proto: required field neonize.Receipt.Type not set"
+
+
+def test_the_reconnect_budget_is_what_the_docs_say():
+    # docs/session.md: gives up after 90 s down; docs/events.md: more than 10 drops in 10 minutes
+    budget = nb.RECONNECT
+    assert (budget.disconnected_for, budget.drops, budget.drops_window) == (90.0, 10, 600.0)
+    assert nb.NeonizeBackend(_Settings("/d/s.sqlite3"), "session").budget is nb.RECONNECT
+
+
+def test_dropped_events_reconnect_in_process_until_the_budget_is_spent(tmp_path):
+    budget = nb.ReconnectBudget(drops=2, drops_window=60.0)
+    backend = nb.NeonizeBackend(_Settings(str(tmp_path / "s.sqlite3")), "session", budget)
+    backend._client = client = _StoppedClient()
+    backend._drops = [time.monotonic() - 61.0] * 5  # outside the window: forgotten
+    assert backend._reconnect_after(UNENCODABLE_RECEIPT) and backend._reconnect_after(UNENCODABLE_RECEIPT)
+    assert client.stops == 2 and backend._error is None
+    assert not backend._reconnect_after(UNENCODABLE_RECEIPT)
+    assert isinstance(backend._error, ConnectFailure) and backend._error.exit_code == ExitCode.TEMPFAIL
+    assert "dropped 3 events it could not encode within 60s" in str(backend._error)
+    assert client.stops == 2
+
+
+def test_a_disconnection_outlasting_the_budget_ends_the_connection(tmp_path):
+    budget = nb.ReconnectBudget(disconnected_for=0.1)
+    backend = nb.NeonizeBackend(_Settings(str(tmp_path / "s.sqlite3")), "session", budget)
+    backend._disconnected_since = time.monotonic() - 1.0
+    with pytest.raises(ConnectFailure, match=r"disconnected for more than 0.1s"):
+        backend.wait()

@@ -16,8 +16,8 @@ store is a ConnectFailure (75).
 Connection states map to wagw's errors (and so to exit codes): LoggedOut -> LoggedOut (81),
 StreamReplaced -> StreamReplaced (82), TemporaryBan -> TemporaryBan (83), ConnectFailure by
 its reason, a dial error or a stalled connect -> ConnectFailure (75). A Disconnected event is
-a state: whatsmeow reconnects by itself; only a disconnection that outlasts
-RECONNECT_WINDOW ends the connection. An event neonize cannot encode (an enum value its Go
+a state: whatsmeow reconnects by itself; only a disconnection that outlasts the reconnect
+budget (RECONNECT) ends the connection. An event neonize cannot encode (an enum value its Go
 encoder does not know) ends neonize's event loop and connect(): see _reconnect_after.
 
 Replies and Go error texts are read by neonize_results and go_errors (pure Python).
@@ -29,6 +29,7 @@ import base64
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,8 +55,21 @@ from wagw.whatsapp.backend import (
 )
 from wagw.whatsapp.device_store import stored_devices
 
-# How long a dropped connection may take whatsmeow to restore before wagw gives up on it.
-RECONNECT_WINDOW = 90.0
+
+@dataclass(frozen=True)
+class ReconnectBudget:
+    """How much reconnecting happens inside the process before the connection is given up:
+    the process then exits 75 and its parent restarts it by its restart policy
+    (wagw.childstate: the supervisor's for a session, the wa-worker's for a native host)."""
+
+    disconnected_for: float = 90.0  # seconds a dropped connection may take whatsmeow to restore
+    # Reconnects after events neonize could not encode (_reconnect_after): at most `drops`
+    # within `drops_window` seconds; one more ends the connection instead of a reconnect loop.
+    drops: int = 10
+    drops_window: float = 600.0
+
+
+RECONNECT = ReconnectBudget()
 
 # Events neonize could not encode (go_errors.unencodable_event) that end the connection
 # anyway; any other such event is dropped and the connection is made again in-process.
@@ -67,8 +81,6 @@ _UNENCODABLE_ENDINGS: dict[str, BackendError] = {
         "(whatsmeow's 413/414 auth-token or 415/418 not-found/unknown-client failures)"
     ),
 }
-# In-process reconnects after dropped events allowed per window before the process gives up.
-DROPS_ALLOWED, DROPS_WINDOW = 10, 600.0
 group_result = neonize_results.group  # the name tests and older callers use
 
 
@@ -133,9 +145,10 @@ def error_for_event(name: str, event: Any) -> BackendError | None:
 
 
 class NeonizeBackend(Backend):
-    def __init__(self, settings: Settings, role: str):
+    def __init__(self, settings: Settings, role: str, budget: ReconnectBudget = RECONNECT):
         self.settings = settings
         self.role = role
+        self.budget = budget
         self.store = settings.device_store(role)
         self._client: Any = None  # neonize's NewClient, created in start() (neonize is untyped)
         self._device: str | None = None
@@ -308,10 +321,10 @@ class NeonizeBackend(Backend):
             self._error = self._error or type(ending)(str(ending))
             return False
         now = time.monotonic()
-        self._drops = [t for t in self._drops if now - t < DROPS_WINDOW] + [now]
-        if len(self._drops) > DROPS_ALLOWED:
+        self._drops = [t for t in self._drops if now - t < self.budget.drops_window] + [now]
+        if len(self._drops) > self.budget.drops:
             self._error = self._error or ConnectFailure(
-                f"neonize dropped {len(self._drops)} events it could not encode within {DROPS_WINDOW:g}s"
+                f"neonize dropped {len(self._drops)} events it could not encode within {self.budget.drops_window:g}s"
             )
             return False
         logger.error(
@@ -342,8 +355,8 @@ class NeonizeBackend(Backend):
         while not self._ended.is_set() and not self._stopping.is_set():
             self._ended.wait(0.25)
             since = self._disconnected_since
-            if since is not None and time.monotonic() - since > RECONNECT_WINDOW:
-                self._fail(ConnectFailure(f"disconnected for more than {RECONNECT_WINDOW:g}s"))
+            if since is not None and time.monotonic() - since > self.budget.disconnected_for:
+                self._fail(ConnectFailure(f"disconnected for more than {self.budget.disconnected_for:g}s"))
         if self._error is not None and not self._stopping.is_set():
             raise self._error
 
