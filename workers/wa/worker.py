@@ -17,7 +17,7 @@ the process allowed to die. The worker:
   change of the host's state, and writes the jobs' metrics on the same beat;
 - while the slot is unpaired, notices at each idle beat (at most WORKER_TTL - 15 s apart) a
   pairing that `wagw pair` recorded, and starts a fresh host with the new keys; a job that
-  arrives meanwhile checks at once (host_client.NOT_PAIRED_RECHECK).
+  arrives meanwhile checks at once (host_restarts.NOT_PAIRED_RECHECK).
 """
 
 from __future__ import annotations
