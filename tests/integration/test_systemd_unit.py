@@ -21,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "deploy" / "wagw.service"
 SYSUSERS = ROOT / "deploy" / "wagw.sysusers.conf"
+DEPLOY_MD = ROOT / "docs" / "deploy.md"
 MAX_EXPOSURE = 1.1  # what the unit rates today: a change may lower it, never raise it
 
 needs_systemd_analyze = pytest.mark.skipif(
@@ -70,8 +71,8 @@ def test_systemd_analyze_verify_accepts_the_unit(fake_root):
     assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(), result
 
 
-@needs_systemd_analyze
-def test_security_exposure_stays_at_or_below_today_s():
+def exposure() -> str:
+    """What `systemd-analyze security --offline=true` rates the unit file, as it prints it."""
     result = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", "--no-pager", str(UNIT)],
         capture_output=True,
@@ -80,7 +81,19 @@ def test_security_exposure_stays_at_or_below_today_s():
     )
     match = re.search(r"Overall exposure level for wagw\.service: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
-    assert float(match.group(1)) <= MAX_EXPOSURE, result.stdout
+    return match.group(1)
+
+
+@needs_systemd_analyze
+def test_security_exposure_stays_at_or_below_today_s():
+    assert float(exposure()) <= MAX_EXPOSURE
+
+
+@needs_systemd_analyze
+def test_the_docs_and_the_unit_state_the_exposure_the_file_rates():
+    rated = exposure()
+    assert f"rates its exposure **{rated} (" in DEPLOY_MD.read_text()
+    assert f"rates it {rated} (checked by" in UNIT.read_text()
 
 
 def test_unit_has_the_required_service_shape():
