@@ -24,6 +24,9 @@ SEND_HANDED = (
 # hash: job id -> name of the worker that took it into the queue's intermediate list: the
 # stranded-job rescue leaves a live taker's ids alone (docs/reliability.md)
 TAKERS = "wagw:takers:{queue}"
+# list, newest first, capped: ids on a queue that could not be read as jobs, set aside with the
+# reason and time instead of run or requeued (wagw.deadletter, docs/operations.md)
+DEAD_LETTER = "wagw:deadletter:{queue}"
 EVENT_SEEN = "wagw:event-seen:{event_id}"  # dedup marker, expires after the dedup window
 FAKE_PENDING = "wagw:fake:pending"  # fake backend: handed to the session, not yet acknowledged
 FAKE_REJECTED = "wagw:fake:rejected"  # fake backend: malformed inbound control messages, with the reason

@@ -87,6 +87,11 @@ METRICS: dict[str, Metric] = {
             ("operation", "account"),
         ),
         Metric("process_restarts", "Child processes restarted by the supervisor.", ("process",)),
+        Metric(
+            "jobs_dead_lettered",
+            "Job ids on a queue that could not be read as jobs, moved to the dead-letter list, by reason.",
+            ("queue", "reason"),
+        ),
     )
 }
 

@@ -1,9 +1,10 @@
 """The one module that touches rq's private API and the layout of its Redis records.
 
 wagw writes some of rq's records itself, where rq's generic path costs several times more
-(the webhook enqueue on the session's event thread, the batched webhook worker), and reads a
-few that rq has no API for (the reaper, `client.wait_for`). All of that depends on rq
-internals that any release may change, so it lives here only:
+(the webhook enqueue on the session's event thread, the batched webhook worker), reads a few
+that rq has no API for (the reaper, `client.wait_for`), and reads the ids workers take as rq's
+fetch does, minus the exceptions that end a worker (wagw.deadletter). All of that depends on
+rq internals that any release may change, so it lives here only:
 
 - rq is pinned to the minor these functions were written and measured against (pyproject.toml);
 - tests/unit/test_rqcompat.py and tests/integration/test_rqcompat_contract.py read what each
@@ -23,14 +24,17 @@ from __future__ import annotations
 import json
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import uuid4
 
+from loguru import logger
+from redis.exceptions import ResponseError
 from rq import worker_registration
-from rq.exceptions import DequeueTimeout, NoSuchJobError
+from rq.exceptions import DequeueTimeout, DeserializationError
 from rq.executions import Execution
-from rq.job import Job, JobStatus
+from rq.job import JOB_ID_PATTERN, Job, JobStatus
 from rq.queue import Queue
 from rq.results import Result
 from rq.serializers import resolve_serializer
@@ -38,7 +42,7 @@ from rq.utils import as_text, utcformat
 from rq.utils import now as rq_now
 from rq.worker import BaseWorker
 
-from wagw import keys
+from wagw import deadletter, keys
 from wagw.redisconn import SERIALIZER, HashFields, read_stream
 
 if TYPE_CHECKING:
@@ -101,6 +105,17 @@ if redis.call('LREM', KEYS[2], 1, ARGV[1]) > 0 then
   return 1
 end
 return 0
+"""
+
+# Move an id that cannot be read as a job from the intermediate list to the dead-letter list
+# (capped at ARGV[3] entries), forgetting its taker; only if it is still parked, so two callers
+# (its taker and the rescue) record it once.
+_SET_ASIDE = """
+redis.call('HDEL', KEYS[2], ARGV[1])
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[3], ARGV[2])
+redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+return 1
 """
 
 # Drop the taker records of ids no longer parked (rq's own start removes only the id).
@@ -187,6 +202,101 @@ def save_fields(job: Job, names: Iterable[str]) -> None:
     job.connection.hset(job.key, mapping={name: _FIELD_ENCODINGS[name](getattr(job, name)) for name in names})
 
 
+# ---- ids that are not jobs (wagw.deadletter) ------------------------------------------------------
+
+# rq's Job() refuses an id outside JOB_ID_PATTERN with a ValueError that ends a worker's loop
+# (Queue.dequeue_any passes on only NoSuchJobError), and a fetch reads "a:b" as job a's
+# execution b (parse_job_id): neither is the job the id names. No client makes ids longer.
+MAX_JOB_ID = 256
+# What Job.restore needs to read a job back (data), and what a worker needs to start it.
+_REQUIRED_FIELDS = (b"data", b"origin", b"status")
+_PICKLE = b"\x80"  # the PROTO opcode every pickle since protocol 2 starts with
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Why an id on a queue cannot be run as a job (a wagw.deadletter reason), and the job when
+    only its data is unreadable: a record its enqueuer may be waiting on, failed when set aside."""
+
+    reason: str
+    job: Job | None = None
+
+
+def id_problem(job_id: bytes | str) -> str | None:
+    """Why an id found on a queue is no job id rq accepts (a deadletter reason), or None."""
+    raw = job_id.encode("utf-8", "surrogateescape") if isinstance(job_id, str) else job_id
+    if len(raw) > MAX_JOB_ID:
+        return "id_too_long"
+    if not JOB_ID_PATTERN.fullmatch(raw.decode("ascii", "replace")):
+        return "invalid_id"
+    return None
+
+
+def read_jobs(
+    conn: Redis, job_ids: Sequence[bytes | str], job_class: type[Job] | None = None, serializer: Any = None
+) -> list[Job | Unreadable]:
+    """Each id's job, fetched and decoded as a worker would run it, or why it cannot be: what
+    rq's fetch raises for it (Job(), Job.restore, the serializer) becomes an Unreadable here
+    instead of an exception that ends the worker. One round trip."""
+    job_class = job_class or Job
+    problems = [id_problem(job_id) for job_id in job_ids]
+    readable = [as_text(job_id) for job_id, problem in zip(job_ids, problems, strict=True) if problem is None]
+    with conn.pipeline(transaction=False) as pipe:
+        for job_id in readable:
+            pipe.hgetall(job_class.key_for(job_id))
+        replies = iter(zip(readable, pipe.execute(raise_on_error=False), strict=True))
+    found: list[Job | Unreadable] = []
+    for problem in problems:
+        if problem is not None:
+            found.append(Unreadable(problem))
+        else:
+            job_id, reply = next(replies)
+            found.append(_job_from_hash(conn, job_id, reply, job_class, serializer or SERIALIZER))
+    return found
+
+
+def _job_from_hash(conn: Redis, job_id: str, reply: Any, job_class: type[Job], serializer: Any) -> Job | Unreadable:
+    if isinstance(reply, ResponseError) and str(reply).startswith("WRONGTYPE"):
+        return Unreadable("not_a_hash")
+    if isinstance(reply, Exception):
+        raise reply
+    if not reply:
+        return Unreadable("no_job")
+    if any(field not in reply for field in _REQUIRED_FIELDS):
+        return Unreadable("missing_fields")
+    job = job_class(job_id, connection=conn, serializer=serializer)
+    try:
+        job.restore(reply)
+    except Exception:  # a status, date, number or JSON field rq cannot parse
+        return Unreadable("unreadable_fields")
+    try:
+        call = (job.func_name, job.args, job.kwargs)
+    except DeserializationError:
+        if job.data.startswith(_PICKLE):
+            return Unreadable("pickled", job)
+        try:
+            json.loads(job.data)
+        except ValueError:
+            return Unreadable("not_json", job)
+        return Unreadable("not_a_call", job)
+    if not (isinstance(call[0], str) and isinstance(call[1], list | tuple) and isinstance(call[2], dict)):
+        return Unreadable("not_a_call", job)
+    return job
+
+
+def _fail_undecodable(job: Job, why: str, by: str) -> None:
+    """Fail a job whose data cannot be decoded, as rq's worker fails it when it tries to run it
+    (Job._handle_failure, with rq's DeserializationError)."""
+    exc_string = f"{DeserializationError.__module__}.DeserializationError: {why}"
+    try:
+        with job.connection.pipeline() as pipe:
+            job.set_status(JobStatus.FAILED, pipeline=pipe)
+            job._handle_failure(exc_string, pipe, worker_name=by)
+            pipe.execute()
+    except Exception as error:  # its id is set aside already: never end the worker over its record
+        logger.warning("job {} could not be marked failed: {}", job.id, type(error).__name__)
+
+
 # ---- taking, starting and ending jobs (the webhook worker; the reaper's stranded ids) -----------
 
 
@@ -197,6 +307,7 @@ class IntermediateList:
 
     def __init__(self, queue: Queue) -> None:
         self.connection = queue.connection
+        self.queue_name = queue.name
         self.queue_key = queue.key
         self.key = queue.intermediate_queue_key
         self.takers_key = keys.TAKERS.format(queue=queue.name)
@@ -204,18 +315,26 @@ class IntermediateList:
         self._claim = self.connection.register_script(_CLAIM)
         self._put_back = self.connection.register_script(_PUT_BACK)
         self._forget_gone = self.connection.register_script(_FORGET_GONE)
+        self._set_aside = self.connection.register_script(_SET_ASIDE)
 
     def take(self, count: int, taker: str, wait: float = 0) -> list[str]:
         """Up to `count` ids off the queue in one round trip, recorded as `taker`'s; when there
         are none and `wait` is set, block up to `wait` seconds for one (BLMOVE, as rq's
-        Queue.lmove)."""
+        Queue.lmove). Anything taken that is no job id goes to the dead-letter list instead."""
         ids = self._take_many(keys=[self.queue_key, self.key, self.takers_key], args=[count, taker])
         if not ids and wait:
             one = self.connection.blmove(self.queue_key, self.key, wait, "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
-            ids = [one] if one is not None and self.claim(as_text(one), taker) else []
-        return [as_text(i) for i in ids]
+            ids = [one] if one is not None and self.claim(one, taker) else []
+        taken = []
+        for job_id in ids:
+            problem = id_problem(job_id)
+            if problem is None:
+                taken.append(as_text(job_id))
+            else:
+                self.set_aside(job_id, Unreadable(problem), taker)
+        return taken
 
-    def claim(self, job_id: str, taker: str) -> bool:
+    def claim(self, job_id: bytes | str, taker: str) -> bool:
         """Record `taker` for an id it moved here itself; False if the rescue took it back."""
         return bool(self._claim(keys=[self.key, self.takers_key], args=[job_id, taker]))
 
@@ -227,6 +346,36 @@ class IntermediateList:
     def ids(self) -> list[str]:
         """The ids parked here now (what IntermediateQueue.get_job_ids reads)."""
         return [as_text(i) for i in self.connection.lrange(self.key, 0, -1)]
+
+    def raw_ids(self) -> list[bytes]:
+        """The ids parked here now as Redis holds them: any bytes anyone pushed."""
+        return self.connection.lrange(self.key, 0, -1)  # type: ignore[return-value]
+
+    def set_aside(self, job_id: bytes | str, unreadable: Unreadable, by: str) -> bool:
+        """Move a parked id that cannot be read as a job to the dead-letter list, counted and
+        logged, and fail its job if it has one (what rq's worker does to a job whose data it
+        cannot decode, so whoever waits on it sees it end); False if it was no longer parked."""
+        reason = unreadable.reason
+        record = deadletter.entry(self.queue_name, job_id, reason, by)
+        dead = keys.DEAD_LETTER.format(queue=self.queue_name)
+        moved = bool(self._set_aside(keys=[self.key, self.takers_key, dead], args=[job_id, record, deadletter.KEEP]))
+        if not moved:
+            return False
+        deadletter.recorded(self.connection, self.queue_name, job_id, reason, by)
+        if unreadable.job is not None:
+            _fail_undecodable(unreadable.job, f"{deadletter.REASONS[reason]} (its id is in {dead})", by)
+        return True
+
+    def set_aside_unreadable(self, by: str) -> int:
+        """Move every parked id that cannot be read as a job to the dead-letter list: rq's
+        cleanup of this list (IntermediateQueue.cleanup, in a worker's maintenance) fetches
+        each id and dies on such a one. Returns how many were moved."""
+        parked = self.raw_ids()
+        moved = 0
+        for job_id, job in zip(parked, read_jobs(self.connection, parked), strict=True):
+            if isinstance(job, Unreadable):
+                moved += self.set_aside(job_id, job, by)
+        return moved
 
     def taker(self, job_id: str) -> str | None:
         """The worker that took `job_id`, if one recorded it."""
@@ -290,7 +439,7 @@ class TakerQueue(Queue):
             taken = take_first(keys=all_keys, args=[cls.taker])
             if taken:
                 index = next(i for i, q in enumerate(queues) if q.key == as_text(taken[0]))
-                job_id = as_text(taken[1])
+                job_id = taken[1]
             else:
                 if deadline is None:
                     return None
@@ -300,15 +449,13 @@ class TakerQueue(Queue):
                 waiting = parked[blocking]
                 one = connection.blmove(waiting.queue_key, waiting.key, min(remaining, cls.POLL), "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
                 # A claim fails if the rescue requeued the id while this worker was held up.
-                if one is None or not waiting.claim(as_text(one), cls.taker):
+                if one is None or not waiting.claim(one, cls.taker):
                     continue
-                index, job_id = blocking, as_text(one)
-            try:
-                job = job_cls.fetch(job_id, connection=connection, serializer=serializer)
-            except NoSuchJobError:  # deleted while queued
-                with connection.pipeline() as pipe:
-                    parked[index].release(job_id, pipe)
-                    pipe.execute()
+                index, job_id = blocking, one
+            # rq's own fetch here raises for an id it cannot read, and its worker dies of it.
+            [job] = read_jobs(connection, [job_id], job_cls, serializer)
+            if isinstance(job, Unreadable):
+                parked[index].set_aside(job_id, job, cls.taker)
                 continue
             origin = cls.from_queue_key(
                 queues[index].key,
@@ -362,6 +509,19 @@ class PromptCommandListener:
         if not thread.is_alive():
             pubsub.close()
         # else: Redis stalled mid-read; the daemon thread ends with the process.
+
+
+class SetsAsideUnreadable:
+    """Mixed into wagw's rq workers, before the rq class: before rq's maintenance of a queue,
+    move the parked ids that cannot be read as jobs to the dead-letter list. rq's cleanup
+    (BaseWorker.clean_registries -> IntermediateQueue.cleanup) fetches each parked id, and one
+    it cannot read ends the worker at its start and every maintenance after."""
+
+    def clean_registries(self) -> None:
+        worker = cast(BaseWorker, self)
+        for queue in worker.queues:
+            IntermediateList(queue).set_aside_unreadable(worker.name)
+        super().clean_registries()  # type: ignore[misc]
 
 
 def taker_queue_class(worker_name: str, stopping: Callable[[], bool] | None = None) -> type[Queue]:

@@ -9,16 +9,18 @@ to follow it.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 
 import pytest
 from rq import Queue, Retry, SimpleWorker, Worker
+from rq.exceptions import DeserializationError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
-from wagw import rqcompat
+from wagw import keys, rqcompat
 from wagw.redisconn import SERIALIZER
 
 RQ_VERSION = version("rq")
@@ -189,6 +191,61 @@ def test_intermediate_list_is_the_one_rqs_dequeue_uses(redis_conn, queue):
     assert taken.put_back(jobs[0].id) and not taken.put_back(jobs[0].id)
     assert queue.get_job_ids() == [jobs[0].id]
     assert queue.intermediate_queue.get_job_ids() == [jobs[2].id, jobs[3].id]
+
+
+def test_read_jobs_reads_what_rqs_fetch_reads_and_names_what_ends_rqs_dequeue(redis_conn, queue):
+    from tests.integration.bad_ids import write_bad_jobs
+
+    good = enqueue(queue)
+    [ours] = rqcompat.read_jobs(redis_conn, [good.id.encode()])
+    theirs = Job.fetch(good.id, connection=redis_conn, serializer=SERIALIZER)
+    assert isinstance(ours, Job) and ours.to_dict() == theirs.to_dict()
+    assert (ours.func_name, list(ours.args), ours.kwargs) == (DOUBLE, [21], {})
+    bad = write_bad_jobs(redis_conn, queue.name, "c")
+    found = [item for item in rqcompat.read_jobs(redis_conn, list(bad)) if isinstance(item, rqcompat.Unreadable)]
+    assert [item.reason for item in found] == list(bad.values())
+    # The jobs whose data alone is unreadable come with their record, to be failed.
+    assert {item.job.id for item in found if item.job} == {"c-pickled", "c-notjson", "c-notcall"}
+    # What rq does with each: why wagw's workers read ids with read_jobs, and what to look at
+    # again if an rq upgrade changes it.
+    redis_conn.delete(queue.key)
+    seen: dict[str, list[str]] = {}
+    for job_id, reason in bad.items():
+        queue.push_job_id(job_id)
+        try:
+            result = Queue.dequeue_any([queue], None, connection=redis_conn, serializer=SERIALIZER)
+            outcome = "dropped" if result is None else f"runs {result[0].func_name}"
+        except DeserializationError:  # from func_name: rq's worker fails such a job when it runs it
+            outcome = "fails when run: DeserializationError"
+        except Exception as error:
+            outcome = f"ends the worker: {type(error).__name__}"
+        seen.setdefault(reason, []).append(outcome)
+        redis_conn.delete(queue.key, queue.intermediate_queue_key)
+    ends, fails = "ends the worker: ", "fails when run: DeserializationError"
+    assert seen == {
+        # "bad id c!", "c:exec" (read as job c's execution), b"\xff\xfec"
+        "invalid_id": [f"{ends}ValueError", "dropped", f"{ends}UnicodeDecodeError"],
+        "id_too_long": ["dropped"],
+        "no_job": ["dropped"],
+        "not_a_hash": [f"{ends}ResponseError"],
+        "missing_fields": ["dropped"],
+        "unreadable_fields": [f"{ends}ValueError"],
+        "pickled": [fails],
+        "not_json": [fails],
+        "not_a_call": [fails],
+    }, f"rq {RQ_VERSION}'s dequeue treats ids that are not jobs differently now"
+
+
+def test_set_aside_moves_a_parked_id_once_and_forgets_its_taker(redis_conn, queue):
+    taken = rqcompat.IntermediateList(queue)
+    queue.push_job_id("x")
+    redis_conn.rpush(queue.key, b"bad id\xff")
+    assert taken.take(5, "worker-a") == ["x"]  # the other is no id: set aside at once
+    gone = rqcompat.Unreadable("no_job")
+    assert taken.set_aside("x", gone, "worker-a") and not taken.set_aside("x", gone, "worker-a")
+    assert taken.ids() == [] and redis_conn.hlen(keys.TAKERS.format(queue=queue.name)) == 0
+    reasons = [json.loads(raw)["reason"] for raw in redis_conn.lrange(keys.DEAD_LETTER.format(queue=queue.name), 0, -1)]
+    assert reasons == ["no_job", "invalid_id"]
 
 
 def test_start_execution_writes_what_rqs_worker_writes(queue):

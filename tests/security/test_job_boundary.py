@@ -122,3 +122,54 @@ def test_nothing_a_job_carries_reaches_the_log_as_content_or_as_a_forged_line(st
     record = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ")
     assert not [line for line in log.splitlines() if record.match(line) and "FORGED" in line]
     assert f"    {FORGED}\\x1b[2K\\u202e" in log  # it is there, escaped, as a continuation line
+
+
+def test_ids_that_are_not_jobs_neither_stop_a_worker_nor_pile_up_nor_forge_what_operators_read(
+    start_worker, wa_queue, redis_conn, data_dir, settings
+):
+    """`RPUSH rq:queue:wa "bad id!"` (the access enqueuing needs) once ended the wa-worker that
+    took it, and the stranded-job rescue put it back for the next: a crash loop, with every
+    job behind it stuck. Here an app floods the queue with such ids, some written to forge a
+    log line or the status table, with the scheduler's rescue running."""
+    from rich.console import Console
+
+    from tests.integration.bad_ids import dead_letter_counts
+    from wagw import deadletter
+    from wagw.status import collect
+    from wagw.status.table import render
+
+    procs = Processes(data_dir)
+    try:
+        procs.scheduler()
+        worker = start_worker()
+        pid = worker.pid
+        flood = [f"bad id {n}!".encode() for n in range(deadletter.KEEP + 150)]
+        flood += [b"\xff" * 2_000_000, f"x\n{FORGED}\x1b[2K\u202e".encode(), b"[bold]owned[/bold]"]
+        redis_conn.rpush(f"rq:queue:{keys.WA_QUEUE}", *flood)
+        canary = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE)
+        assert wait_done(canary, 90) == JobStatus.FINISHED
+        wait_for(lambda: sum(dead_letter_counts(redis_conn).values()) == len(flood), 30, what="every id counted")
+        assert worker.proc.poll() is None and worker.pid == pid  # never stopped, never restarted
+        # Bounded: the newest KEEP entries, each a short record whatever the id's size.
+        dead = keys.DEAD_LETTER.format(queue=keys.WA_QUEUE)
+        assert redis_conn.llen(dead) == deadletter.KEEP
+        assert max(len(raw) for raw in redis_conn.lrange(dead, 0, -1)) < 2_000
+        assert redis_conn.llen(f"rq:queue:{keys.WA_QUEUE}") == 0
+        assert redis_conn.llen(f"rq:queue:{keys.WA_QUEUE}:intermediate") == 0
+    finally:
+        procs.stop_all()
+
+    log = worker.log.read_text()
+    assert "\x1b" not in log and "\u202e" not in log
+    assert not [line for line in log.splitlines() if line.startswith(FORGED.split(" CRITICAL")[0])]
+    assert "x\\n" + FORGED + "\\x1b[2K\\xe2\\x80\\xae" in log  # the id, escaped, inside its own line
+
+    report = collect(settings, redis_conn)
+    assert report["dead_letter"]["count"] == deadletter.KEEP
+    [big] = [entry for entry in report["dead_letter"]["recent"] if entry["bytes"] == 2_000_000]
+    assert big["id"] == "\\xff" * 256 + "… (2000000 bytes)" and big["reason"] == "id_too_long"
+    console = Console(record=True, width=400)
+    render(report, console)
+    shown = console.export_text()
+    assert "[bold]owned[/bold]" in shown  # markup shown as text, not applied
+    assert "\x1b" not in shown and "\\xff\\xff" in shown

@@ -79,7 +79,12 @@ CALLS = [
     ("rq.worker:BaseWorker.get_state", "", "DeliveryWorker"),
     ("rq.worker:BaseWorker.clean_registries", "", "DeliveryWorker._maintain"),
     ("rq.worker:BaseWorker.teardown", "", "DeliveryWorker.work"),
-    ("rq.job:Job.fetch_many", "job_ids, connection, * serializer", "DeliveryWorker._start"),
+    ("rq.job:Job.fetch_many", "job_ids, connection, * serializer", "rqcompat.expire_now"),
+    ("rq.worker:BaseWorker.clean_registries", "", "rqcompat.SetsAsideUnreadable"),
+    # rqcompat.read_jobs: rq's fetch, with what it raises turned into dead-letter reasons
+    ("rq.job:Job.__init__", "id, * connection, serializer", "rqcompat.read_jobs"),
+    ("rq.job:Job.key_for", "job_id", "rqcompat.read_jobs"),
+    ("rq.job:Job.restore", "raw_data", "rqcompat.read_jobs"),
     # workers/wa/worker.py: WaWorker overrides SimpleWorker's hooks
     ("rq.worker:SimpleWorker.execute_job", "job, queue", "WaWorker.execute_job"),
     ("rq.worker:BaseWorker.heartbeat", "timeout, pipeline", "WaWorker.heartbeat"),
@@ -123,6 +128,7 @@ ATTRIBUTES = [
     ("rq.queue:Queue.redis_queue_namespace_prefix", "rqcompat.enqueue_calls"),
     ("rq.queue:Queue.redis_queues_keys", "rqcompat.enqueue_calls, rqcompat.schedule"),
     ("rq.queue:Queue.intermediate_queue_key", "rqcompat.IntermediateList"),
+    ("rq.job:JOB_ID_PATTERN", "rqcompat.id_problem"),
     ("rq.worker:BaseWorker.redis_worker_namespace_prefix", "rqcompat.worker_pid_and_host"),
     ("rq.worker:BaseWorker.should_run_maintenance_tasks", "DeliveryWorker._maintain"),
     ("rq.worker:BaseWorker.pubsub_channel_name", "rqcompat.PromptCommandListener"),

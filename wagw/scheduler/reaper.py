@@ -12,7 +12,9 @@ Two places can hold such a job, and RQ alone is slow to notice either:
   ran, so after STRANDED_AFTER seconds it goes back on the queue instead, unless the worker
   that took it (recorded by wagw's workers, keys.TAKERS) is still alive: a live worker
   starved for a few seconds still starts what it took, and requeuing it too would run the
-  job twice (a delivery sent twice, a message sent twice).
+  job twice (a delivery sent twice, a message sent twice). An id there that cannot be read
+  as a job (wagw.deadletter) is never put back, whoever took it: it goes to the dead-letter
+  list, where its taker, had it lived, would have put it.
 """
 
 from __future__ import annotations
@@ -98,31 +100,43 @@ def _send_outcome_unknown(conn: Redis, registry: StartedJobRegistry, entry: str)
 class StrandedJobs:
     """Watches the intermediate lists; remembers when each id was first seen there."""
 
+    NAME = "stranded-job rescue"  # who set an id aside, in its dead-letter entry
+
     def __init__(self, conn: Redis, queue_names: list[str], clock=time.monotonic, hostname: str | None = None) -> None:
         self.conn = conn
         self.hostname = hostname or socket.gethostname()
         self.queues = [Queue(name, connection=conn, serializer=SERIALIZER) for name in queue_names]
         self.taken = [rqcompat.IntermediateList(queue) for queue in self.queues]
         self.clock = clock
-        self.first_seen: dict[tuple[str, str], float] = {}
+        self.first_seen: dict[tuple[str, bytes], float] = {}
 
     def rescue(self) -> list[str]:
         now = self.clock()
-        present: set[tuple[str, str]] = set()
+        present: set[tuple[str, bytes]] = set()
         rescued: list[str] = []
         for queue, taken in zip(self.queues, self.taken, strict=True):
-            for job_id in taken.ids():
-                present.add((queue.name, job_id))
-                first = self.first_seen.setdefault((queue.name, job_id), now)
+            for raw_id in taken.raw_ids():  # anyone can push any bytes onto a queue
+                present.add((queue.name, raw_id))
+                first = self.first_seen.setdefault((queue.name, raw_id), now)
                 if now - first < STRANDED_AFTER:
                     continue
-                if job_id in queue.started_job_registry:
-                    continue  # running: the started-registry reaper owns it
-                taker = taken.taker(job_id)
-                if taker is not None and not _worker_dead(self.conn, taker, self.hostname):
-                    continue  # slow, not gone: it starts the job itself
-                if taken.put_back(job_id):
-                    rescued.append(job_id)
+                problem = rqcompat.id_problem(raw_id)
+                if problem is None:
+                    job_id = raw_id.decode()
+                    if job_id in queue.started_job_registry:
+                        continue  # running: the started-registry reaper owns it
+                    taker = taken.taker(job_id)
+                    if taker is not None and not _worker_dead(self.conn, taker, self.hostname):
+                        continue  # slow, not gone: it starts the job itself, or sets it aside
+                    [job] = rqcompat.read_jobs(self.conn, [job_id])
+                    if not isinstance(job, rqcompat.Unreadable):
+                        if taken.put_back(job_id):
+                            rescued.append(job_id)
+                        continue
+                    # Requeued, it would end the next worker that takes it.
+                    taken.set_aside(raw_id, job, self.NAME)
+                else:
+                    taken.set_aside(raw_id, rqcompat.Unreadable(problem), self.NAME)
             taken.forget_gone()
         self.first_seen = {key: t for key, t in self.first_seen.items() if key in present}
         return rescued

@@ -1,5 +1,5 @@
-"""`wagw status`: the supervisor's process table, devices, queues, crashes, quarantines and
-poisoned targets.
+"""`wagw status`: the supervisor's process table, devices, queues, crashes, quarantines,
+poisoned targets and dead-lettered ids.
 
 Everything is read from Redis, where each process keeps its own entry alive with a TTL
 heartbeat: a dead supervisor or session simply disappears.
@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from wagw import accounts, devices, keys
+from wagw import accounts, deadletter, devices, keys
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, as_text, connect, memory
@@ -124,6 +124,7 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
         "processes": processes,
         "devices": device_list,
         "queues": {name: queue_counts(conn, name) for name in queue_names},
+        "dead_letter": deadletter.read(conn, queue_names),
         "crashes": crashes[:SHOWN_CRASHES],
         "quarantines": quarantines,
         "poisoned_targets": poisons,

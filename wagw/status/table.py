@@ -6,6 +6,7 @@ import time
 from datetime import datetime
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 STATE_STYLE = {
@@ -24,6 +25,10 @@ def _ago(ts: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
+
+
+def _cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def render(report: dict, console: Console | None = None) -> None:
@@ -137,6 +142,25 @@ def render(report: dict, console: Console | None = None) -> None:
                 item.get("endpoint") or "-",
                 str(item.get("attempts", "")),
                 str(item.get("last_status") or item.get("last_error") or ""),
+            )
+        console.print(table)
+
+    dead = report.get("dead_letter") or {}
+    if dead.get("count"):
+        per_queue = ", ".join(f"{name} {count}" for name, count in dead["queues"].items())
+        table = Table(
+            title=f"dead-lettered ids: on a queue, not readable as jobs ({per_queue}; in wagw:deadletter:<queue>)",
+            title_justify="left",
+            style="red",
+        )
+        for column in ("when", "queue", "id", "why"):
+            table.add_column(column)
+        for item in dead["recent"]:
+            table.add_row(
+                _ago(item.get("at", 0)),
+                escape(str(item.get("queue", "?"))),
+                escape(_cut(str(item.get("id", "?")), 60)),
+                escape(str(item.get("why") or item.get("reason") or "")),
             )
         console.print(table)
 

@@ -145,7 +145,7 @@ class OneLinePerJob(logging.Filter):
         return True
 
 
-class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, SimpleWorker):
+class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.SetsAsideUnreadable, SimpleWorker):
     death_penalty_class = BackstopDeathPenalty
     log_result_lifespan = False  # "result is kept for 500 seconds" after every job
 

@@ -97,7 +97,7 @@ class Flight:
     why: str = ""  # why a delivery failed for good
 
 
-class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, BaseWorker):
+class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.SetsAsideUnreadable, BaseWorker):
     def __init__(self, settings: Settings, connection: Redis, name: str | None = None) -> None:
         super().__init__(
             [keys.WEBHOOKS_QUEUE],
@@ -239,13 +239,17 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, Bas
         return self.taken.take(count, self.name, wait)
 
     def _start(self, ids: list[str]) -> None:
-        jobs = rqcompat.SharedRegistriesJob.fetch_many(ids, self.connection, serializer=self.serializer)
+        found = rqcompat.read_jobs(self.connection, ids, rqcompat.SharedRegistriesJob, self.serializer)
+        jobs = []
+        for job_id, job in zip(ids, found, strict=True):
+            if isinstance(job, rqcompat.Unreadable):  # to the dead-letter list, not a crash
+                self.taken.set_aside(job_id, job, self.name)
+            else:
+                jobs.append(job)
         flights: list[Flight] = []
         with self.connection.pipeline() as pipe:
-            for job_id, job in zip(ids, jobs, strict=False):
-                self.taken.release(job_id, pipe)
-                if job is None:
-                    continue  # deleted while queued
+            for job in jobs:
+                self.taken.release(job.id, pipe)
                 execution = rqcompat.start_execution(job, self.name, EXECUTION_TTL, pipe)
                 flights.append(self._flight(job, execution))
             checks = [f for f in flights if f.action == "send"]

@@ -1,0 +1,137 @@
+"""Ids that are not readable jobs, pushed onto every queue wagw serves, against real workers,
+the real scheduler and the test Redis: each goes to its queue's dead-letter list with its
+reason, the job behind them runs, no worker dies, and the stranded-job rescue never puts one
+back (rq's own dequeue ends a worker on such an id, and the rescue used to requeue it for the
+next one: a crash loop)."""
+
+from __future__ import annotations
+
+import pytest
+from rq.job import JobStatus
+
+from chaos.polling import wait_for
+from tests.integration.bad_ids import (
+    assert_undecodable_jobs_failed,
+    dead_letter_counts,
+    on_queues,
+    push_bad_ids,
+    wait_dead_lettered,
+    write_bad_jobs,
+)
+from tests.integration.wa_worker_harness import wait_done
+from tests.integration.webhook_harness import Processes, Receiver
+from wagw import keys
+from wagw.scheduler.reaper import STRANDED_AFTER, StrandedJobs
+from wagw.webhooks.enqueue import enqueue_deliveries
+
+DEAD_TAKER = "gone-worker.1"  # no worker hash under this name: the rescue treats it as dead
+
+
+@pytest.fixture
+def procs(settings_env, data_dir, redis_conn):
+    procs = Processes(data_dir, WAGW_LOG_LEVEL="INFO")
+    yield procs
+    procs.stop_all()
+
+
+def strand(conn, queue: str, tag: str, taker: str | None = DEAD_TAKER) -> dict[bytes, str]:
+    """Bad ids parked in the queue's intermediate list, as a worker that died between taking
+    them and setting them aside (or an older wagw's crash loop) leaves them."""
+    bad = write_bad_jobs(conn, queue, tag)
+    conn.rpush(f"rq:queue:{queue}:intermediate", *bad)
+    if taker is not None:
+        conn.hset(keys.TAKERS.format(queue=queue), mapping=dict.fromkeys(bad, taker))
+    return bad
+
+
+def test_a_wa_worker_sets_every_bad_id_aside_runs_the_job_behind_them_and_the_rescue_never_requeues_one(
+    start_worker, wa_queue, redis_conn, procs
+):
+    procs.scheduler()
+    worker = start_worker()
+    pid = worker.pid
+    pushed = {"wa": push_bad_ids(redis_conn, "wa", "w"), "wa.default": push_bad_ids(redis_conn, "wa.default", "a")}
+    canary = wa_queue.enqueue("workers.wa.joined_groups")
+    assert wait_done(canary) == JobStatus.FINISHED
+    for queue, bad in pushed.items():
+        entries = wait_dead_lettered(redis_conn, queue, bad)
+        assert {e["by"] for e in entries} == {f"wa-worker-1.{pid}"}
+        assert_undecodable_jobs_failed(redis_conn, bad)
+    worker.assert_alive()
+    assert worker.pid == pid and worker.status()["worker_pid"] == str(pid)
+
+    # Parked under a worker that died before setting them aside: the rescue sets them aside.
+    stranded = strand(redis_conn, "wa", "s")
+    entries = wait_dead_lettered(redis_conn, "wa", stranded, timeout=STRANDED_AFTER + 20)
+    assert {e["by"] for e in entries} == {StrandedJobs.NAME}
+    assert_undecodable_jobs_failed(redis_conn, stranded)
+    for queue, bad in pushed.items():
+        wait_dead_lettered(redis_conn, queue, bad, timeout=1)  # still there, each still once
+        assert on_queues(redis_conn, queue, bad) == set()  # never put back
+    assert on_queues(redis_conn, "wa", stranded) == set()
+    counts = dead_letter_counts(redis_conn)
+    assert counts[("wa", "invalid_id")] == 6 and counts[("wa", "not_json")] == 2
+    assert counts[("wa.default", "invalid_id")] == 3 and counts[("wa.default", "pickled")] == 1
+    assert sum(counts.values()) == sum(len(bad) for bad in pushed.values()) + len(stranded)
+
+    after = wa_queue.enqueue("workers.wa.joined_groups")
+    assert wait_done(after) == JobStatus.FINISHED
+    worker.assert_alive()
+    assert worker.pid == pid
+
+
+def test_a_wa_worker_starts_over_bad_ids_left_parked_and_sets_them_aside(start_worker, wa_queue, redis_conn):
+    # rq's maintenance at a worker's start fetches every parked id (IntermediateQueue.cleanup).
+    left = {"wa": strand(redis_conn, "wa", "l", taker=None), "wa.default": strand(redis_conn, "wa.default", "m")}
+    worker = start_worker()
+    for queue, bad in left.items():
+        entries = wait_dead_lettered(redis_conn, queue, bad)
+        assert {e["by"] for e in entries} == {f"wa-worker-1.{worker.pid}"}
+    canary = wa_queue.enqueue("workers.wa.joined_groups")
+    assert wait_done(canary) == JobStatus.FINISHED
+    worker.assert_alive()
+
+
+def test_a_webhook_worker_sets_every_bad_id_aside_delivers_the_events_behind_them_and_the_rescue_never_requeues_one(
+    settings_env, procs, redis_conn
+):
+    from wagw.config import Settings
+
+    with Receiver() as receiver:
+        for name, value in {"WAGW_WEBHOOK_URLS": receiver.url, "WAGW_WEBHOOK_SECRET": "s3cret-s3cret-s3cret"}.items():
+            settings_env.setenv(name, value)
+            procs.env[name] = value
+        settings = Settings(_env_file=None)
+
+        def deliver(event_id: str) -> None:
+            with redis_conn.pipeline() as pipe:
+                enqueue_deliveries(pipe, settings, event_id, "message", f'{{"id":"{event_id}"}}')
+                pipe.execute()
+            wait_for(lambda: receiver.delivered()[event_id] == 1, 20, what=f"{event_id} delivered")
+
+        # Left parked before the worker starts: its first maintenance would fetch them.
+        left = strand(redis_conn, keys.WEBHOOKS_QUEUE, "l", taker=None)
+        worker = procs.worker()
+        entries = wait_dead_lettered(redis_conn, keys.WEBHOOKS_QUEUE, left)
+        assert {tuple(e["by"].split(".")[:2]) for e in entries} == {("webhook-worker-1", str(worker.pid))}
+
+        procs.scheduler()
+        pushed = push_bad_ids(redis_conn, keys.WEBHOOKS_QUEUE, "h")
+        deliver("ev-canary")
+        entries = wait_dead_lettered(redis_conn, keys.WEBHOOKS_QUEUE, pushed)
+        assert {tuple(e["by"].split(".")[:2]) for e in entries} == {("webhook-worker-1", str(worker.pid))}
+        assert_undecodable_jobs_failed(redis_conn, pushed)
+
+        stranded = strand(redis_conn, keys.WEBHOOKS_QUEUE, "s")
+        entries = wait_dead_lettered(redis_conn, keys.WEBHOOKS_QUEUE, stranded, timeout=STRANDED_AFTER + 20)
+        assert {e["by"] for e in entries} == {StrandedJobs.NAME}
+        for bad in (left, pushed):
+            wait_dead_lettered(redis_conn, keys.WEBHOOKS_QUEUE, bad, timeout=1)  # each still once
+        assert on_queues(redis_conn, keys.WEBHOOKS_QUEUE, left | pushed | stranded) == set()
+        counts = dead_letter_counts(redis_conn)
+        assert counts[("webhooks", "not_a_hash")] == 3 and counts[("webhooks", "id_too_long")] == 3
+        assert sum(counts.values()) == len(left) + len(pushed) + len(stranded)
+
+        deliver("ev-after")
+        assert worker.poll() is None  # the same process throughout
+        assert receiver.delivered() == {"ev-canary": 1, "ev-after": 1}
