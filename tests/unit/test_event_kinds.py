@@ -74,6 +74,16 @@ def test_the_docs_tables_are_the_kinds_table(marker, render):
     )
 
 
+def test_every_kind_is_described_beyond_the_tables():
+    """Each kind's payload is explained in prose too (when each field appears, what it means):
+    its name is written somewhere on the page outside the generated tables."""
+    text = DOCS.read_text()
+    for marker in ("event-kinds", "source-keys", "fake-inbound"):
+        text = text.replace("\n".join(block(marker)), "")
+    undescribed = [name for name in KINDS if f"`{name}`" not in text]
+    assert not undescribed, f"docs/events.md describes no payload of {undescribed}"
+
+
 def test_names_and_fake_types_are_one_per_kind():
     assert list(KINDS) == list(events.EVENT_NAMES)
     assert all(name == kind.name for name, kind in KINDS.items())
