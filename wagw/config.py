@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # The embedded Redis's memory ceiling; past it writes fail instead of evicting queued work.
     redis_max_memory_mb: int = Field(1024, ge=64)
+    # The share of Redis's ceiling kept for inbound events: what apps made (failed and finished
+    # wa jobs) may not eat into it; the scheduler removes it, oldest first, when it does.
+    redis_reserve_percent: int = Field(10, ge=0, le=50)
     backend: Literal["neonize", "fake"] = "neonize"
     wa_workers: int = Field(1, ge=1)
     webhook_workers: int = Field(2, ge=0)

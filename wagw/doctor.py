@@ -289,6 +289,37 @@ def check_redis(settings: Settings, connect: Callable[[str], Redis] = _connect) 
     return checks, conn
 
 
+def check_redis_headroom(settings: Settings, conn: Redis) -> list[Check]:
+    """Is the room Redis keeps for inbound events whole (wagw.headroom)? Nothing to say for a
+    Redis without a ceiling, or one that does not answer INFO."""
+    from redis.exceptions import RedisError
+
+    from wagw import headroom
+
+    try:
+        room = headroom.measure(conn, settings)
+    except RedisError:
+        return []
+    if room is None:
+        return []
+    mib = 2**20
+    what = (
+        f"headroom {room.headroom_bytes / mib:.1f} MiB (about {room.headroom_events} inbound events) of "
+        f"{room.max_bytes / mib:.0f} MiB; reserve {room.reserve_bytes / mib:.1f} MiB"
+    )
+    if not room.below_reserve:
+        return [Check("redis memory", Status.OK, what)]
+    return [
+        Check(
+            "redis memory",
+            Status.WARN,
+            f"{what}: below the reserve, inbound events may have to wait",
+            "see what holds it in `wagw status` (queued and failed wa jobs); delete what you do not need or raise "
+            "WAGW_REDIS_MAX_MEMORY_MB (docs/operations.md, When Redis is full)",
+        )
+    ]
+
+
 # Devices ------------------------------------------------------------------------------------
 
 
@@ -459,6 +490,8 @@ def run_checks(settings: Settings | None, settings_error: str | None, probes: Pr
     checks.append(check_media_dir(settings, probes.uid))
     redis_checks, conn = check_redis(settings, probes.redis)
     checks += redis_checks
+    if conn is not None:
+        checks += check_redis_headroom(settings, conn)
     checks += check_linked_devices(settings)
     try:
         checks += check_devices(settings, conn, found if needs_neonize else None)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from redis.exceptions import RedisError, ResponseError
 
-from wagw import __version__, keys, quarantine
+from wagw import __version__, devices, headroom, keys, quarantine
 from wagw.accounts import DEFAULT
 from wagw.hostcheck import host_guard
 from wagw.metrics import MAX_LABEL_VALUE, METRICS, PREFIX, Metric
@@ -53,8 +53,9 @@ class WagwCollector:
     wagw.metrics writes is skipped and counted (`wagw_malformed_samples`), never a failed
     scrape, and logged once (again only when the set of skipped samples changes)."""
 
-    def __init__(self, conn: Redis) -> None:
+    def __init__(self, conn: Redis, settings: Settings | None = None) -> None:
         self.conn = conn
+        self.settings = settings  # for the reserve and headroom gauges (wagw.headroom)
         self._lock = threading.Lock()
         self._reported: int | None = None  # a digest of the skipped samples last logged
 
@@ -145,6 +146,21 @@ class WagwCollector:
         ceiling.add_metric([], mem["max_bytes"])
         yield used
         yield ceiling
+        room = headroom.measure(self.conn, self.settings, mem) if self.settings is not None else None
+        if room is None:
+            return
+        for name, value, text in (
+            ("redis_reserve_bytes", room.reserve_bytes, "The part of the ceiling kept for inbound events."),
+            ("redis_headroom_bytes", room.headroom_bytes, "Room left below the ceiling."),
+            (
+                "redis_headroom_events",
+                room.headroom_events,
+                "About how many more inbound events fit below the ceiling (their log entries and deliveries).",
+            ),
+        ):
+            gauge = GaugeMetricFamily(PREFIX + name, text)
+            gauge.add_metric([], value)
+            yield gauge
 
     def _queues(self) -> Iterator:
         from prometheus_client.core import GaugeMetricFamily
@@ -191,7 +207,19 @@ class WagwCollector:
             "reporting.",
             labels=["account"],
         )
+        blocked = GaugeMetricFamily(
+            PREFIX + "device_blocked",
+            "1 while a device role's process is alive but Redis refuses its writes (a session then holds its "
+            "inbound events).",
+            labels=["role"],
+        )
+        session_blocked = GaugeMetricFamily(
+            PREFIX + "session_blocked",
+            "1 while an account's session holds an inbound event that Redis refuses (full, read-only).",
+            labels=["account"],
+        )
         sessions: dict[str, int] = {}
+        sessions_blocked: dict[str, int] = {}
         pattern = keys.DEVICE_STATUS.format(role="*")
         prefix = pattern[:-1]
         for key in sorted(self.conn.scan_iter(match=pattern, count=100)):
@@ -204,12 +232,19 @@ class WagwCollector:
             is_connected = 1 if status.get("connected") == "1" else 0
             connected.add_metric([role], is_connected)
             paired.add_metric([role], 1 if status.get("paired") == "1" else 0)
+            is_blocked = 1 if devices.stalled(status) or status.get("blocked_since") else 0
+            blocked.add_metric([role], is_blocked)
             account, _, base = role.rpartition("/")
             if base == SESSION:
                 sessions[account or DEFAULT] = is_connected
+                sessions_blocked[account or DEFAULT] = is_blocked
         for account, value in sorted((sessions or {DEFAULT: 0}).items()):
             session.add_metric([account], value)
+        for account, value in sorted((sessions_blocked or {DEFAULT: 0}).items()):
+            session_blocked.add_metric([account], value)
         yield session
+        yield session_blocked
+        yield blocked
         yield connected
         yield paired
 
@@ -319,11 +354,11 @@ def _format_bound(bound: float) -> str:
     return repr(float(bound))
 
 
-def registry_for(conn: Redis):
+def registry_for(conn: Redis, settings: Settings | None = None):
     from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(WagwCollector(conn))
+    registry.register(WagwCollector(conn, settings))
     return registry
 
 
@@ -341,7 +376,8 @@ def serve(settings: Settings, addr: str | None = None):
     host, _, port = (addr or settings.metrics_addr).rpartition(":")
     host = host.strip("[]")
     # The app is guarded before the socket listens: no request is ever served unchecked.
-    app = host_guard(make_wsgi_app(registry_for(connect(settings))), settings.metrics_hosts, "WAGW_METRICS_HOSTS")
+    metrics_app = make_wsgi_app(registry_for(connect(settings), settings))
+    app = host_guard(metrics_app, settings.metrics_hosts, "WAGW_METRICS_HOSTS")
     family, *_, sockaddr = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)[0]
 
     class Server(ThreadingWSGIServer):

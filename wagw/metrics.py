@@ -88,6 +88,11 @@ METRICS: dict[str, Metric] = {
         ),
         Metric("process_restarts", "Child processes restarted by the supervisor.", ("process",)),
         Metric(
+            "redis_shed_jobs",
+            "Failed or finished wa jobs removed, oldest first, to give inbound events their reserve in Redis.",
+            ("registry",),
+        ),
+        Metric(
             "jobs_dead_lettered",
             "Job ids on a queue that could not be read as jobs, moved to the dead-letter list, by reason.",
             ("queue", "reason"),

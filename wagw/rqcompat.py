@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from redis import Redis
     from redis.client import Pipeline
     from rq import Retry
-    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+    from rq.registry import BaseRegistry, ScheduledJobRegistry, StartedJobRegistry
 
 # The INFO line rq's workers log twice per job: on dequeue (BaseWorker.dequeue_job_and_maintain_ttl)
 # and "Job OK" (BaseWorker.perform_job).
@@ -840,3 +840,34 @@ def drop_arguments(job: Job, size: int) -> None:
     job.data = job.serializer.dumps((name, None, [], {ARGUMENTS_DROPPED: {"bytes": size}}))
     job.description = f"{name}(arguments dropped: {size} bytes)"
     job.meta = {}
+
+
+# ---- room for inbound events (wagw.scheduler.shedder) -------------------------------------------
+
+
+def ended_entries(registry: BaseRegistry, count: int) -> list[tuple[str, float]]:
+    """(job id, score) of up to `count` entries of a finished or failed registry, lowest score
+    first: rq scores them by when they expire, so with one TTL, the oldest first."""
+    entries = cast("list[tuple[bytes, float]]", registry.connection.zrange(registry.key, 0, count - 1, withscores=True))
+    return [(job_id.decode(), float(score)) for job_id, score in entries]
+
+
+def record_bytes(conn: Redis, job_ids: list[str]) -> list[int]:
+    """What each job's record and results take in Redis, as Redis counts them (0: gone)."""
+    with conn.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.memory_usage(Job.key_for(job_id), samples=0)
+            pipe.memory_usage(Result.get_key(job_id), samples=0)
+        sizes = pipe.execute(raise_on_error=False)
+    counted = [size if isinstance(size, int) else 0 for size in sizes]
+    return [record + results for record, results in zip(counted[::2], counted[1::2], strict=True)]
+
+
+def shed(registry: BaseRegistry, job_ids: list[str]) -> None:
+    """Remove these ended jobs for good (the registry entry, the job's record, its results),
+    with commands Redis allows even when full."""
+    records = [key for job_id in job_ids for key in (Job.key_for(job_id), Result.get_key(job_id))]
+    with registry.connection.pipeline(transaction=False) as pipe:
+        pipe.zrem(registry.key, *job_ids)
+        pipe.delete(*records)
+        pipe.execute()

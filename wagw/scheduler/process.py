@@ -1,4 +1,5 @@
-"""`wagw scheduler`: RQ's scheduler for both queues, plus the orphaned-job reaper.
+"""`wagw scheduler`: RQ's scheduler for both queues, plus the orphaned-job reaper and the
+keeper of Redis's reserve for inbound events (wagw.scheduler.shedder).
 
 Every step survives Redis refusing its writes (full, read-only): it is logged, skipped and
 tried again at the next pass, so a full Redis never turns into a restart loop."""
@@ -20,6 +21,7 @@ from wagw import accounts, keys, refusals
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 from wagw.scheduler.reaper import StrandedJobs, reap_orphaned_jobs
+from wagw.scheduler.shedder import Shedder
 
 if TYPE_CHECKING:
     import argparse
@@ -96,6 +98,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
         return ExitCode.OK
     run = Running(scheduler, queues, StrandedJobs(conn, queues))
     passes = Passes()
+    shedder = Shedder(conn, settings)
     next_reap = 0.0
 
     def schedule() -> None:
@@ -113,6 +116,9 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
                 run.scheduler.stop()
                 run = Running(fresh, now_queues, StrandedJobs(conn, now_queues))
 
+    def keep_reserve() -> None:
+        shedder.run([name for name in run.queues if name != keys.WEBHOOKS_QUEUE])
+
     def reap() -> None:
         for job_id in reap_orphaned_jobs(conn, run.queues):
             logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
@@ -126,6 +132,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
             passes.run("scheduling", schedule)
             if time.monotonic() >= next_reap:
                 next_reap = time.monotonic() + REAP_INTERVAL
+                passes.run("keeping the reserve for inbound events", keep_reserve)  # first: it makes room
                 passes.run("following the accounts", follow_accounts)
                 passes.run("the orphaned-job reaper", reap)
                 passes.run("the stranded-job rescue", rescue)

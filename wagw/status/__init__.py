@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from wagw import accounts, deadletter, devices, keys
+from wagw import accounts, deadletter, devices, headroom, keys
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, as_text, connect, memory
@@ -111,6 +111,9 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
     elif shown and shown[0].primary:
         queue_names.append(keys.WA_QUEUE)
     redis_memory = memory(conn)
+    room = headroom.measure(conn, settings, redis_memory)
+    if redis_memory is not None and room is not None:
+        redis_memory.update(room.as_dict())
     device_list = [device_status(conn, role, a.name) for a in shown for role in a.roles()]
     if redis_memory and redis_memory["full"]:
         for device in device_list:

@@ -91,7 +91,12 @@ def render(report: dict, console: Console | None = None) -> None:
             f"Redis memory: {mem['used_bytes'] / 2**20:.0f} MiB of {mem['max_bytes'] / 2**20:.0f} MiB "
             f"({mem['ratio']:.0%})"
         )
-        if mem["warn"]:
+        if "headroom_bytes" in mem:
+            line += (
+                f"; headroom {mem['headroom_bytes'] / 2**20:.1f} MiB, about {mem['headroom_events']:,} inbound "
+                f"events; reserve {mem['reserve_bytes'] / 2**20:.1f} MiB"
+            )
+        if mem["warn"] or mem.get("below_reserve"):
             line = (
                 f"[bold red]{line}: at the ceiling Redis refuses new events and jobs; replay or delete "
                 "failed jobs, or raise WAGW_REDIS_MAX_MEMORY_MB[/]"
