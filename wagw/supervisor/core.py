@@ -13,6 +13,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from redis.exceptions import RedisError
 
 from wagw import __version__, devices, keys, metrics
 from wagw.exitcodes import PAIRING_FIXES, ExitCode, fatal_fix
@@ -28,6 +29,9 @@ STATUS_TTL = 5  # seconds: a supervisor that stops publishing shows as dead this
 FATAL_SHOWN = 3  # fatal children named in the status line; `wagw status` lists them all
 REDIS_GRACE = 5.0
 MIN_TIER_GRACE = 1.0  # a tier after a stubborn one still gets a moment to stop cleanly
+# What the once-a-second Redis steps expect: Redis restarting, full or read-only (RedisError),
+# or its socket gone (OSError). Anything else there is a bug, logged with its traceback.
+REDIS_AWAY = (RedisError, OSError)
 
 
 class Supervisor:
@@ -247,8 +251,11 @@ class Supervisor:
             return
         try:
             paired = devices.paired_at(self.status_redis, [child.spec.device_role or "" for child in waiting])
-        except Exception as error:  # Redis restarting: look again next second
+        except REDIS_AWAY as error:  # Redis restarting: look again next second
             logger.debug("pairings not read: {}", error)
+            return
+        except Exception:  # a bug: a paired device would never be started again
+            logger.exception("pairings not read")
             return
         for child in waiting:
             at = paired.get(child.spec.device_role or "")
@@ -269,8 +276,11 @@ class Supervisor:
                     fatal[role] = child.last_exit
                 elif role and child.state is State.RUNNING:
                     states[role] = devices.read(self.status_redis, role).get("state")
-        except Exception as error:
+        except REDIS_AWAY as error:
             logger.debug("device states not read: {}", error)
+            return
+        except Exception:
+            logger.exception("device states not read")
             return
         roles = unpaired_roles(fatal, states)
         if should_offer(terminal=True, offered=self.pairing_offered, settled=self._ready_sent, unpaired=roles):
@@ -308,12 +318,14 @@ class Supervisor:
             return
         try:
             self.status_redis.set(self.status_key, json.dumps(self.snapshot()), ex=STATUS_TTL)
-        except Exception as error:  # Redis restarting: status catches up next second
+        except REDIS_AWAY as error:  # Redis restarting: status catches up next second
             logger.debug("status not published: {}", error)
             # Redis full or read-only: the last snapshot stays (EXPIRE is still allowed), so
             # `wagw status` goes on showing a running daemon rather than none.
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(*REDIS_AWAY):
                 self.status_redis.expire(self.status_key, STATUS_TTL)
+        except Exception:
+            logger.exception("status not published")
 
     def _record_crash(self, child: Child) -> None:
         if self.status_redis is None:
@@ -329,8 +341,10 @@ class Supervisor:
             pipe.lpush(keys.CRASHES, json.dumps(entry))
             pipe.ltrim(keys.CRASHES, 0, 99)
             pipe.execute()
-        except Exception as error:
+        except REDIS_AWAY as error:
             logger.debug("crash not recorded: {}", error)
+        except Exception:
+            logger.exception("crash not recorded")
 
     def _child(self, name: str) -> Child | None:
         return next((c for c in self.children if c.name == name), None)
