@@ -186,8 +186,13 @@ def running(settings: Settings) -> list[Account]:
     return [account for account in accounts if account.name in wanted]
 
 
+def name_of_role(role: str) -> str:
+    """The name of the account a device role is spelled for ("sales/worker-1" -> "sales")."""
+    prefix, sep, _base = role.rpartition("/")
+    return prefix if sep else DEFAULT
+
+
 def of_role(settings: Settings, role: str) -> Account | None:
     """The account a qualified device role belongs to."""
-    prefix, sep, _base = role.rpartition("/")
-    name = prefix if sep else DEFAULT
+    name = name_of_role(role)
     return next((account for account in configured(settings) if account.name == name), None)

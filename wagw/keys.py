@@ -37,3 +37,5 @@ METRIC_HISTOGRAM = "wagw:metrics:histogram:{name}"  # hash: "<labels>\t<bucket|s
 WEBHOOK_DELIVERED = "wagw:webhook:delivered:{endpoint}:{event_id}"
 # attempts without a 2xx so far, whichever job made them (copies, replays); kept until the seal expires
 WEBHOOK_ATTEMPTS = "wagw:webhook:attempts:{endpoint}:{event_id}"
+# hash {creator, alt} of a recent call offer, as WhatsApp addressed its creator; TTL (wagw.calls)
+CALL_OFFER = "wagw:call-offer:{account}:{call_id}"

@@ -49,9 +49,10 @@ from typing import Any
 import redis
 from loguru import logger
 
-from wagw import accounts, keys, refusals
+from wagw import accounts, calls, keys, refusals
 from wagw.config import Settings
 from wagw.devices import DeviceState
+from wagw.events import non_ad
 from wagw.names import slot_of_role
 from wagw.redisconn import as_text, connect
 from wagw.whatsapp import fake_inbound, go_errors, results
@@ -310,6 +311,7 @@ class FakeBackend(Backend):
         if event is None:  # not an event wagw delivers (a status update): acknowledged, dropped
             _acknowledge(conn, self.pending, raw)
             return True
+        self._note(conn, kind, data)
         try:
             handler(event)
         except Exception as error:  # left pending: handed over again after the restart
@@ -318,6 +320,16 @@ class FakeBackend(Backend):
             return False
         _acknowledge(conn, self.pending, raw)
         return True
+
+    def _note(self, conn: redis.Redis, kind: Any, data: dict) -> None:
+        """Note what a later send needs from a (well-formed) inbound message, as the neonize
+        backend does from WhatsApp's events; best effort, like there."""
+        try:
+            if kind == "call_offer":
+                creator = non_ad(data["sender"]) or ""
+                calls.note_offer(conn, self.account.name, data["call_id"], creator, non_ad(data.get("sender_alt")))
+        except redis.RedisError as error:
+            logger.warning("fake backend: could not note a {} for later sends: {}", kind, type(error).__name__)
 
     def _reject(self, conn: redis.Redis, raw: Any, reason: str) -> bool:
         text = raw.decode("utf-8", "replace")
@@ -517,6 +529,7 @@ class FakeBackend(Backend):
         return results.disappearing_set(chat, seconds)
 
     def reject_call(self, call_id: str, caller: str) -> dict:
+        caller = calls.caller_to_reject(self._redis, self.account.name, call_id, caller)  # the offer's creator
         self._call("reject_call", {"call_id": call_id, "caller": caller}, [caller])
         return results.call_rejected(call_id, caller)
 

@@ -35,14 +35,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from loguru import logger
+from redis import Redis, RedisError
 
-from wagw import keys
+from wagw import accounts, calls, keys
 from wagw.addresses import GROUP_SERVER
 from wagw.config import Settings
 from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.operations.audio import duration as audio_duration
 from wagw.operations.images import check_decodes, group_photo_jpeg
-from wagw.whatsapp import go_errors, native, neonize_events, neonize_results, results
+from wagw.whatsapp import go_errors, native, neonize_events, neonize_notes, neonize_results, results
 from wagw.whatsapp.backend import (
     Backend,
     BackendError,
@@ -150,6 +151,8 @@ class NeonizeBackend(Backend):
         self.role = role
         self.budget = budget
         self.store = settings.device_store(role)
+        self.account = accounts.name_of_role(role)
+        self._notes: Redis | None = None  # what the session notes for sends, and sends read
         self._client: Any = None  # neonize's NewClient, created in start() (neonize is untyped)
         self._device: str | None = None
         self._on_event: EventHandler | None = None
@@ -276,8 +279,26 @@ class NeonizeBackend(Backend):
         handler = self._on_event
         if handler is None:  # outbound-only (a native host): inbound events are not ours
             return
+        self._note(name, event)
         for wagw_event in neonize_events.MAPPERS[name](event):
             handler(wagw_event)
+
+    def notes(self) -> Redis:
+        """The Redis client for what the session notes for later sends and sends read."""
+        if self._notes is None:
+            from wagw.redisconn import connect
+
+            self._notes = connect(self.settings)
+        return self._notes
+
+    def _note(self, name: str, event) -> None:
+        """Note what a later send needs from an inbound event (best effort: the event itself
+        is delivered whatever Redis says here)."""
+        try:
+            if name == "CallOffer" and (offer := neonize_notes.call_offer(event)) is not None:
+                calls.note_offer(self.notes(), self.account, *offer)
+        except RedisError as error:
+            logger.warning("could not note a {} event for later sends: {}", name, type(error).__name__)
 
     def _run_connect(self) -> None:
         NeonizeError = native.load().exc.NeonizeError
@@ -732,7 +753,9 @@ class NeonizeBackend(Backend):
 
     def reject_call(self, call_id: str, caller: str) -> dict:
         # whatsmeow's RejectCall sends a <call><reject/></call> from the account (device part
-        # dropped) to the caller: any device of the account can decline the call.
+        # dropped) to the caller: any device of the account can decline the call. The caller
+        # must be the offer's creator as WhatsApp addressed it (LID or number: wagw.calls).
+        caller = calls.caller_to_reject(self.notes(), self.account, call_id, caller)
         self._call("reject_call", self._client.reject_call, self._jid(caller), call_id)
         return results.call_rejected(call_id, caller)
 
