@@ -7,13 +7,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import random
 
 import pytest
 
 from wagw.config import Settings
-from wagw.webhooks import lifetime
+from wagw.webhooks import enqueue, lifetime
 from wagw.webhooks.endpoints import configured_endpoints
 from wagw.webhooks.signing import Seal, open_seal, opened, seal, seal_key
+from workers.webhooks import policy
 from workers.webhooks.delivery import DeliveryContext, RefusedDelivery, attempt_number
 
 KEY = seal_key(b"s" * 16)
@@ -106,3 +108,18 @@ def test_the_attempt_number_follows_every_attempt_recorded_for_the_event():
     assert attempt_number(None) == 1
     assert attempt_number(None, b"3") == 4  # a copy of a job that failed three times
     assert attempt_number(None, b"junk") == 1
+
+
+class Highest(random.Random):
+    """Draws the top of every range: the longest wait the retry policy can choose."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_the_retry_jitter_is_one_fact_the_policy_and_the_retention_share(settings):
+    assert policy.JITTER is lifetime.JITTER  # the policy draws within the figure wagw counts with
+    steps = settings.retry_intervals
+    longest = sum(policy.retry_delay(steps, attempt, rng=Highest()) for attempt in range(1, len(steps) + 1))
+    assert longest <= lifetime.retry_window(settings) < longest + 1
+    assert enqueue.download_keep(settings) == lifetime.retry_window(settings) + DAY

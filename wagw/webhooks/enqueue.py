@@ -18,6 +18,7 @@ from wagw import keys, rqcompat
 from wagw.accounts import DEFAULT
 from wagw.addresses import GROUP_SERVER
 from wagw.events import MEDIA_KINDS
+from wagw.webhooks import lifetime
 from wagw.webhooks.endpoints import account_endpoints
 from wagw.webhooks.signing import seal
 
@@ -116,10 +117,10 @@ def auto_download_media(settings: Settings, payload: dict) -> dict | None:
 
 def download_keep(settings: Settings) -> int:
     """Seconds a download job (and its result or failure) is kept: as long as a delivery that
-    follows it may still be retried (the retry schedule, jittered up to +25 %), and a day
+    follows it may still be retried (the retry window, jitter included), and a day
     more. About 7 KB each in Redis (job and result), so not for the failed registry's two
     weeks: a delivery replayed later finds it gone and goes with download_error."""
-    return math.ceil(sum(settings.retry_intervals) * 1.25) + 86_400
+    return lifetime.retry_window(settings) + lifetime.DAY
 
 
 def enqueue_download(pipe: Pipeline, settings: Settings, event_id: str, media: dict, queue: str = keys.WA_QUEUE) -> str:

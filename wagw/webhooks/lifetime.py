@@ -31,15 +31,16 @@ if TYPE_CHECKING:
     from wagw.webhooks.signing import Seal
 
 DAY = 86_400
-# Retries are jittered up to +25 % (workers/webhooks/policy.py JITTER).
-RETRY_JITTER = 1.25
+# Each retry waits its schedule step +-25 % (workers/webhooks/policy.py draws it), so that
+# deliveries that failed together (an endpoint outage) come back spread out.
+JITTER = 0.25
 # When this host first ran a wagw that seals the time (unix seconds), in the data dir.
 SINCE_FILE = "webhook-seals-timed-since"
 
 
 def retry_window(settings: Settings) -> int:
     """Seconds from a delivery's first attempt to its last, at most (jitter included)."""
-    return math.ceil(sum(settings.retry_intervals) * RETRY_JITTER)
+    return math.ceil(sum(settings.retry_intervals) * (1 + JITTER))
 
 
 def seal_lifetime(settings: Settings) -> int:

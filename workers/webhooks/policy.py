@@ -18,9 +18,8 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 from wagw.logs import escape_controls
+from wagw.webhooks.lifetime import JITTER  # how far a retry's wait strays from its step
 
-# +-25 %: deliveries that failed together (an endpoint outage) come back spread out.
-JITTER = 0.25
 # What of an endpoint's reply operators see (job meta, failure text, the dashboard): enough
 # to tell why it refused, not a place for whatever it chooses to send back.
 SNIPPET_CHARS = 200
