@@ -292,11 +292,20 @@ class SendFileArgs(JobArgs):
     @field_validator("filename")
     @classmethod
     def _filename(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if _CONTROL.search(value) or "/" in value or "\\" in value or value.strip() in ("", ".", ".."):
-            raise ValueError("filename must be a plain file name (no path, line breaks or control characters)")
-        return value.strip()
+        return None if value is None else file_name(value)
+
+
+def file_name(value: str) -> str:
+    """A document's file name as recipients see it: a plain name, stripped; ValueError if not."""
+    if (
+        _CONTROL.search(value)
+        or "/" in value
+        or "\\" in value
+        or value.strip() in ("", ".", "..")
+        or len(value) > MAX_FILENAME
+    ):
+        raise ValueError("filename must be a plain file name (no path, line breaks or control characters)")
+    return value.strip()
 
 
 class SendStickerArgs(JobArgs):

@@ -31,6 +31,7 @@ from wagw.operations.args import (
     MAX_STICKER_BYTES,
     STICKER_SIZE,
     InvalidArguments,
+    file_name,
 )
 from wagw.operations.audio import is_ogg_opus
 from wagw.operations.images import check_decodes
@@ -172,7 +173,31 @@ def prepare(operation: str, params: dict[str, Any], settings: Settings, deadline
     except ValueError as error:
         raise kind.invalid(str(error)) from None
     params[f"{kind.argument}_b64"] = base64.b64encode(data).decode()
+    if kind is DOCUMENT and not params.get("filename"):
+        params["filename"] = document_name(source, value, params["mimetype"])
     return params
+
+
+def document_name(source: str, value: str, mimetype: str) -> str:
+    """The file name of a document sent without one: the last part of its path or URL (the
+    extension its type has added when it has none), else "document.<extension>"."""
+    from urllib.parse import unquote, urlsplit
+
+    from wagw.mediatypes import OTHER, extension
+
+    suffix = extension(mimetype)
+    last = ""
+    if source == "path":
+        last = PurePosixPath(value).name
+    elif source == "url":
+        last = unquote(urlsplit(value).path.rsplit("/", 1)[-1])
+    try:
+        name = file_name(last)
+    except ValueError:
+        return f"document.{suffix}"
+    if "." not in name.strip(".") and suffix != OTHER:
+        name = f"{name}.{suffix}"
+    return name
 
 
 def image_params(params: dict[str, Any], settings: Settings, deadline: float | None) -> dict[str, Any]:
