@@ -388,3 +388,28 @@ def test_an_image_that_does_not_decode_is_invalid_before_it_reaches_the_host(tmp
         with pytest.raises(InvalidArguments, match="image: the image does not decode") as caught:
             media.image_params({"to": "1@s.whatsapp.net", "image": image}, settings, None)
         assert caught.value.permanent
+
+
+def test_an_address_argument_is_read_one_way():
+    """The address rule is written once (args.Address): every argument that names one person
+    or chat is of that type, and the narrower rules (a group, a list of people, a chat with a
+    timer) read the address with the same function first."""
+    from wagw.operations import args
+
+    assert inspect.getsource(args).count("normalize_target(") == 1
+    single = ("to", "chat", "sender", "reply_to_sender", "caller")
+    narrower = {("SetDisappearingArgs", "chat")}  # its own rule, after the address is read
+    seen = 0
+    for op in operations.OPERATIONS.values():
+        for name, field in op.args.model_fields.items():
+            if name not in single and not (name == "jid" and op.name == "fetch_avatar"):
+                continue
+            if (op.args.__name__, name) in narrower:
+                continue
+            validators = [getattr(item, "func", None) for item in field.metadata]
+            if not validators and field.annotation is not str:  # optional: Address | None
+                (inner,) = [arg for arg in field.annotation.__args__ if arg is not type(None)]
+                validators = [getattr(item, "func", None) for item in inner.__metadata__]
+            assert validators == [args._address], f"{op.name}.{name} is not an Address"
+            seen += 1
+    assert seen >= 20

@@ -8,9 +8,10 @@ retried) and never reaches the native host.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -75,6 +76,16 @@ def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _address(value: str, info: ValidationInfo) -> str:
+    """A phone number or JID, normalised (wagw.addresses: the rules and their messages); the
+    fake backend's crash/hang/fail targets pass when the caller checks for the fake."""
+    return normalize_target(value, fake=_fake(info))
+
+
+# Whom or where a job goes, or what it is about: the one way an argument is read as an address.
+Address = Annotated[str, AfterValidator(_address)]
+
+
 # Argument models ------------------------------------------------------------------------
 class JobArgs(BaseModel):
     """Strict: JSON types only, no coercion ("true" is not a bool), no unknown arguments."""
@@ -83,27 +94,17 @@ class JobArgs(BaseModel):
 
 
 class FetchAvatarArgs(JobArgs):
-    jid: str
+    jid: Address
     preview: bool = False
     is_community: bool = False
 
-    @field_validator("jid")
-    @classmethod
-    def _jid(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
-
 
 class SendTextArgs(JobArgs):
-    to: str
+    to: Address
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     reply_to: str | None = Field(None, min_length=1, max_length=MAX_ID, pattern=f"^{_MESSAGE_ID.pattern}$")
     # Who sent the quoted message: WhatsApp finds it by id *and* sender (docs/jobs.md).
-    reply_to_sender: str | None = None
-
-    @field_validator("to", "reply_to_sender")
-    @classmethod
-    def _address(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else normalize_target(value, fake=_fake(info))
+    reply_to_sender: Address | None = None
 
     @model_validator(mode="after")
     def _quoted_sender(self) -> SendTextArgs:
@@ -124,31 +125,21 @@ class SendTextArgs(JobArgs):
 
 
 class SendImageArgs(JobArgs):
-    to: str
+    to: Address
     image: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
     view_once: bool = False  # the recipient can open it once (WhatsApp's "view once")
-
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
 
 
 MAX_PLACE = 1_024  # characters in a location's name or address
 
 
 class SendLocationArgs(JobArgs):
-    to: str
+    to: Address
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     name: str | None = Field(None, max_length=MAX_PLACE)
     address: str | None = Field(None, max_length=MAX_PLACE)
-
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
 
     @field_validator("latitude", "longitude", mode="before")
     @classmethod
@@ -166,14 +157,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 class SendContactArgs(JobArgs):
-    to: str
+    to: Address
     name: str = Field(min_length=1, max_length=MAX_CONTACT_NAME)
     phone: str
-
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
 
     @field_validator("name")
     @classmethod
@@ -207,14 +193,9 @@ MAX_URL = 2_048
 
 
 class SendLinkArgs(JobArgs):
-    to: str
+    to: Address
     url: str = Field(min_length=1, max_length=MAX_URL)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
-
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
 
     @field_validator("url")
     @classmethod
@@ -239,15 +220,10 @@ MIN_OPTIONS, MAX_OPTIONS = 2, 12
 
 
 class SendPollArgs(JobArgs):
-    to: str
+    to: Address
     question: str = Field(min_length=1, max_length=MAX_QUESTION)
     options: list[str] = Field(min_length=MIN_OPTIONS, max_length=MAX_OPTIONS)
     max_answers: int = Field(1, ge=1, le=MAX_OPTIONS)
-
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
 
     @field_validator("question")
     @classmethod
@@ -277,17 +253,12 @@ class SendPollArgs(JobArgs):
 
 
 class SendFileArgs(JobArgs):
-    to: str
+    to: Address
     file: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     filename: str | None = Field(None, min_length=1, max_length=MAX_FILENAME)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
     # A hint only: used when the bytes do not show their type (workers/wa/media.py).
     mimetype: str | None = Field(None, min_length=3, max_length=255)
-
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
 
     @field_validator("filename")
     @classmethod
@@ -309,36 +280,21 @@ def file_name(value: str) -> str:
 
 
 class SendStickerArgs(JobArgs):
-    to: str
+    to: Address
     sticker: str = Field(min_length=1, max_length=MAX_STICKER_ARG)
-
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
 
 
 class SendVideoArgs(JobArgs):
-    to: str
+    to: Address
     video: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
     view_once: bool = False
 
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
-
 
 class SendAudioArgs(JobArgs):
-    to: str
+    to: Address
     audio: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     ptt: bool = False  # a voice note ("push to talk"): Ogg Opus only
-
-    @field_validator("to")
-    @classmethod
-    def _to(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
 
 
 # download_media: what an inbound message's `media` object holds (docs/events.md). Each kind
@@ -430,7 +386,7 @@ class UserInfoArgs(JobArgs):
     @field_validator("jids")
     @classmethod
     def _jids(cls, values: list[str], info: ValidationInfo) -> list[str]:
-        return _unique([normalize_target(value, fake=_fake(info)) for value in values])
+        return _unique([_address(value, info) for value in values])
 
 
 class IsOnWhatsAppArgs(JobArgs):
@@ -501,7 +457,7 @@ def _people(values: list[str], info: ValidationInfo) -> list[str]:
     """Participants of a group: users only (phone numbers, user JIDs or LIDs), no duplicates."""
     people = []
     for value in values:
-        jid = normalize_target(value, fake=_fake(info))
+        jid = _address(value, info)
         if jid.rpartition("@")[2] not in (USER_SERVER, "lid"):
             raise ValueError(f"{shown(value)} is not a user (a phone number, …@{USER_SERVER} or …@lid)")
         people.append(jid)
@@ -576,24 +532,14 @@ class JoinedGroupsArgs(JobArgs):
 class MessageActionArgs(JobArgs):
     """A message to act on: its chat, its id and (in a group) whose it is."""
 
-    chat: str
+    chat: Address
     message_id: str = Field(min_length=1, max_length=MAX_ID, pattern=f"^{_MESSAGE_ID.pattern}$")
-
-    @field_validator("chat")
-    @classmethod
-    def _chat(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
 
 
 class ReactArgs(MessageActionArgs):
     emoji: str = Field(max_length=MAX_REACTION)
     # Who sent the message reacted to: WhatsApp finds it by id *and* sender (docs/jobs.md).
-    sender: str | None = None
-
-    @field_validator("sender")
-    @classmethod
-    def _sender(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else normalize_target(value, fake=_fake(info))
+    sender: Address | None = None
 
     @field_validator("emoji")
     @classmethod
@@ -620,12 +566,7 @@ REVOKE_OTHERS = (
 
 class RevokeArgs(MessageActionArgs):
     # Whose message: None is this account's own; another member's (in a group, as an admin).
-    sender: str | None = None
-
-    @field_validator("sender")
-    @classmethod
-    def _sender(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else normalize_target(value, fake=_fake(info))
+    sender: Address | None = None
 
 
 class EditMessageArgs(MessageActionArgs):
@@ -644,13 +585,8 @@ class SendPresenceArgs(JobArgs):
 
 
 class SendChatPresenceArgs(JobArgs):
-    chat: str
+    chat: Address
     state: Literal["composing", "recording", "paused"]
-
-    @field_validator("chat")
-    @classmethod
-    def _chat(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
 
 
 # WhatsApp's disappearing-message timers (whatsmeow's DisappearingTimer* constants): phones
@@ -666,7 +602,7 @@ class SetDisappearingArgs(JobArgs):
     @field_validator("chat")
     @classmethod
     def _chat(cls, value: str, info: ValidationInfo) -> str:
-        jid = normalize_target(value, fake=_fake(info))
+        jid = _address(value, info)
         if jid.rpartition("@")[2] not in _DISAPPEARING_SERVERS:
             raise ValueError(f"{shown(value)} is neither a user nor a group chat")
         return jid
@@ -683,12 +619,7 @@ class SetDisappearingArgs(JobArgs):
 class RejectCallArgs(JobArgs):
     call_id: str = Field(min_length=1, max_length=MAX_ID, pattern=f"^{_MESSAGE_ID.pattern}$")
     # Who is calling: the call.offer event's `from` (or `from_lid`).
-    caller: str
-
-    @field_validator("caller")
-    @classmethod
-    def _caller(cls, value: str, info: ValidationInfo) -> str:
-        return normalize_target(value, fake=_fake(info))
+    caller: Address
 
 
 class ContactsArgs(JobArgs):
@@ -700,14 +631,9 @@ class MyPrivacyArgs(JobArgs):
 
 
 class MarkReadArgs(JobArgs):
-    chat: str
+    chat: Address
     ids: list[str] = Field(min_length=1, max_length=MAX_LIST)
-    sender: str | None = None
-
-    @field_validator("chat", "sender")
-    @classmethod
-    def _address(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else normalize_target(value, fake=_fake(info))
+    sender: Address | None = None
 
     @field_validator("ids")
     @classmethod
