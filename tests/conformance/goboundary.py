@@ -39,6 +39,7 @@ from typing import Any
 
 from neonize import _binder
 from neonize.proto import Neonize_pb2 as N
+from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from tests.conformance import whatsmeow
@@ -218,7 +219,16 @@ class Boundary:
         subscribed = set(_read(subscribers, subscribers_size))
         stop = self._stop[uuid_bytes.decode()] = threading.Event()
         self.connects += 1
-        self.world.record("Neonize", store=_text(db), jid=whatsmeow.jid_text(wanted), subscribed=sorted(subscribed))
+        # goneonize merges the props into whatsmeow's store.DeviceProps, sent when a device is linked.
+        device = DeviceProps.FromString(_read(props, props_size))
+        self.world.record(
+            "Neonize",
+            store=_text(db),
+            jid=whatsmeow.jid_text(wanted),
+            subscribed=sorted(subscribed),
+            device_os=device.os,
+            device_platform=DeviceProps.PlatformType.Name(device.platformType),
+        )
         # The real Go opens the store and loads the device (and panics on a JID it does not
         # hold; wagw never passes one): read the store the same, real, way.
         log_callback = _binder.func_callback_bytes2(lambda *_: None)

@@ -103,6 +103,17 @@ def connect(data_dir: str, role: str, redis_url: str, inbound: bool = False) -> 
     return outcome
 
 
+def pairing_connect(data_dir: str, role: str, redis_url: str) -> dict:
+    """The pairing child's client for `role` connects (to link a new device): how it ended.
+    What it handed the Go library is in calls("Neonize")."""
+    from wagw.whatsapp import pairing
+
+    settings = Settings(_env_file=None, data_dir=data_dir, redis_url=redis_url, backend="neonize")
+    client = pairing.pairing_client(NeonizeBackend(settings, role))
+    STATE["stopped"].append(client)  # kept: its finalizer would stop the uuid of a later client
+    return jobpath.outcome(client.connect)
+
+
 def stop() -> None:
     backend = STATE.get("backend")
     if backend is not None:

@@ -43,6 +43,7 @@ from wagw.config import Settings
 from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.operations.audio import duration as audio_duration
 from wagw.operations.images import check_decodes, group_photo_jpeg
+from wagw.refusals import Every
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_notes, neonize_results, results
 from wagw.whatsapp.backend import (
     Backend,
@@ -83,6 +84,7 @@ _UNENCODABLE_ENDINGS: dict[str, BackendError] = {
     ),
 }
 group_result = neonize_results.group  # the name tests and older callers use
+_LOOKUP_WARNINGS = Every(60.0)  # a broken LID store is said once a minute, not per event
 
 
 class _SelectableCount:
@@ -127,6 +129,20 @@ def jid_text(jid: Any) -> str | None:
     if jid.Device:
         return f"{jid.User}:{jid.Device}@{jid.Server}"
     return f"{jid.User}@{jid.Server}" if jid.User else jid.Server
+
+
+def device_name(role: str) -> str:
+    """What the phone's Linked Devices list calls this role's device: `wagw <account>/<role>`."""
+    return f"wagw {accounts.name_of_role(role)}/{role.rpartition('/')[2]}"
+
+
+def device_props(role: str) -> Any:
+    """The DeviceProps neonize hands whatsmeow for this role's device. whatsmeow sends them
+    when the device is linked (store/clientpayload.go: getRegistrationPayload's DeviceProps,
+    `Os` being the name the phone lists), so a device keeps the name it was paired with.
+    Safari is neonize's own platform when it is given no props (NewClient.connect)."""
+    DeviceProps = native.load().client.DeviceProps
+    return DeviceProps(os=device_name(role), platformType=DeviceProps.SAFARI)
 
 
 def error_for_event(name: str, event: Any) -> BackendError | None:
@@ -204,6 +220,22 @@ class NeonizeBackend(Backend):
                 self._device = self.find_device()
             return self._device
 
+    def pn_for_lid(self, lid: str) -> str | None:
+        # whatsmeow's own LID store (Store.LIDs.GetPNForLID, through goneonize's GetPNFromLID):
+        # a read of this process's device store, cached in memory by whatsmeow, which stores a
+        # pair before it dispatches the event naming it (a message's SenderAlt, group changes).
+        from wagw.events import is_lid, non_ad
+
+        client = self._client
+        if client is None or not is_lid(lid):
+            return None
+        try:
+            return non_ad(jid_text(client.get_pn_from_lid(self._jid(lid))))
+        except Exception as error:  # a store error: the LID stays, listed as unresolved
+            if _LOOKUP_WARNINGS.due():
+                logger.warning("whatsmeow's LID store cannot answer: {}", error)
+            return None
+
     # Connection -----------------------------------------------------------------------
     def make_client(self):
         """The neonize client for this role's stored device, handlers registered."""
@@ -215,7 +247,8 @@ class NeonizeBackend(Backend):
             go_log = logging.getLogger("neonize.utils.log")
             go_log.setLevel(max(logging.INFO, logging.getLogger().level or logging.INFO))
             jid = neonize.proto.JID(**parse_jid(self._device))
-            client = neonize.client.NewClient(self.store, jid=jid, uuid=f"wagw-{self.role}")
+            props = device_props(self.role)
+            client = neonize.client.NewClient(self.store, jid=jid, props=props, uuid=f"wagw-{self.role}")
             self._register(client)
             self._client = client
             return client

@@ -26,6 +26,7 @@ import select
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 
@@ -85,6 +86,20 @@ def _show_qr(data: str, png: Path) -> None:
     print(f"Scan with WhatsApp > Linked devices > Link a device (also saved as {png})", flush=True)
 
 
+def pairing_client(backend: Any) -> Any:
+    """The neonize client that links a new device for a NeonizeBackend's role, named in the
+    phone's Linked Devices as that role (neonize_backend.device_props)."""
+    from wagw.whatsapp import native
+    from wagw.whatsapp.neonize_backend import device_props
+
+    return native.load().client.NewClient(
+        backend.store,
+        props=device_props(backend.role),
+        uuid=f"wagw-pair-{backend.role}",
+        new_device=backend.uses_postgres,
+    )
+
+
 def pair_child(settings: Settings, role: str, phone: str | None, force: bool, timeout: float, report) -> None:
     """Runs in the child: pair one role and send {"status", "jid"|"error"} through `report`.
 
@@ -121,7 +136,7 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
     done = threading.Event()
     outcome: dict = {}
     png = qr_png_path(settings, role)
-    client = neonize.client.NewClient(backend.store, uuid=f"wagw-pair-{role}", new_device=backend.uses_postgres)
+    client = pairing_client(backend)
 
     def on_qr(_client, data: bytes) -> None:
         if phone:
@@ -133,7 +148,11 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
 
     def request_code() -> None:
         try:
-            code = client.PairPhone(phone, show_push_notification=True)
+            # The pairing code's client type is the platform's (whatsmeow pair-code.go:
+            # PairClientType), which neonize would misread from the props (SAFARI is 5 there,
+            # OPERA in its ClientType): named here.
+            safari = neonize.enum.ClientType.SAFARI
+            code = client.PairPhone(phone, show_push_notification=True, client_type=safari)
             print(f"Pairing code for {role}: {code}  (WhatsApp > Linked devices > Link with phone number)", flush=True)
         except Exception as error:
             outcome.update(status="failed", error=f"pairing code request failed: {error}")
