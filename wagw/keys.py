@@ -31,6 +31,8 @@ EVENT_SEEN = "wagw:event-seen:{event_id}"  # dedup marker, expires after the ded
 FAKE_PENDING = "wagw:fake:pending"  # fake backend: handed to the session, not yet acknowledged
 FAKE_REJECTED = "wagw:fake:rejected"  # fake backend: malformed inbound control messages, with the reason
 FAKE_DEVICE_STATE = "wagw:fake:device-state"  # fake backend: hash role -> simulated trouble (absent: paired, online)
+# fake backend: an account's LID store, hash "lid:<LID user>" -> number, "pn:<number>" -> LID user (fake_lids)
+FAKE_LIDS = "wagw:fake:lids:{account}"
 METRIC_COUNTER = "wagw:metrics:counter:{name}"  # hash: label set (JSON) -> count
 METRIC_HISTOGRAM = "wagw:metrics:histogram:{name}"  # hash: "<labels>\t<bucket|sum|count>" -> value
 # a 2xx was received; kept until the delivery's seal expires (at least the dedup window)

@@ -415,3 +415,103 @@ def test_one_account_session_takes_what_was_routed_to_it_first(settings, redis_c
     assert ids(recorder) == ["M1", "M2", "M3"]
     backend.stop()
     backend.wait()
+
+
+# LIDs ----------------------------------------------------------------------------------------------
+ALICE_LID = "251556368777322@lid"
+BOB = "15557654321@s.whatsapp.net"
+BOB_LID = "187723411239009@lid"
+STRANGER_LID = "99887766554433@lid"
+GROUP = "120363402106000000@g.us"
+
+
+def stored_payloads(redis_conn) -> list[dict]:
+    """What the session stored (and delivers), oldest first."""
+    return [json.loads(fields[b"event"])["payload"] for _, fields in redis_conn.xrange(keys.EVENTS_STREAM)]
+
+
+def session_sink(settings, redis_conn, backend):
+    """The session's handler as `wagw session` builds it: the backend's LID store included."""
+    from wagw import accounts
+    from wagw.session.sink import EventSink
+
+    return EventSink(
+        settings, redis_conn, backend.device_jid, account=accounts.find(settings, None), phone_of=backend.pn_for_lid
+    )
+
+
+def test_the_fake_learns_pairs_as_whatsmeow_does_and_the_session_sends_phone_numbers(settings, redis_conn):
+    """A `lid_pair` control message, and a message's alternate address (whatsmeow stores it
+    before dispatching the message), teach the account's store; later events naming those
+    LIDs carry the phone number with the LID beside it; an unknown LID stays, listed."""
+    backend = FakeBackend(settings, "session")
+    backend.start(session_sink(settings, redis_conn, backend))
+    push(
+        redis_conn,
+        {"type": "lid_pair", "lid": BOB_LID, "pn": BOB},
+        {"type": "message", "id": "M1", "sender": ALICE_LID, "sender_alt": ALICE, "text": "hi", "timestamp": 1},
+        {"type": "receipt", "ids": ["M0"], "sender": ALICE_LID, "receipt_type": "read", "timestamp": 2},
+        {
+            "type": "group_participants",
+            "chat": GROUP,
+            "change": "join",
+            "jids": [ALICE_LID, STRANGER_LID],
+            "by": BOB_LID,
+            "timestamp": 3,
+        },
+    )
+    wait_for(lambda: len(stored_payloads(redis_conn)) == 3, timeout=10, what="3 events stored")
+    message, receipt, joined = stored_payloads(redis_conn)
+    assert (message["from"], message["from_lid"], message["chat_id"]) == (ALICE, ALICE_LID, ALICE)
+    assert (receipt["chat_id"], receipt["chat_lid"], receipt["from"], receipt["from_lid"]) == (
+        ALICE,
+        ALICE_LID,
+        ALICE,
+        ALICE_LID,
+    )
+    assert joined["jids"] == [ALICE, STRANGER_LID] and joined["jids_lid"] == [ALICE_LID, STRANGER_LID]
+    assert (joined["by"], joined["by_lid"], joined["unresolved_lids"]) == (BOB, BOB_LID, [STRANGER_LID])
+    backend.stop()
+    backend.wait()
+    # The store outlives the session, as whatsmeow's sqlite store does.
+    assert FakeBackend(settings, "session").pn_for_lid(BOB_LID) == BOB
+
+
+def test_a_new_pair_replaces_the_old_as_in_whatsmeows_store(settings, redis_conn):
+    """One number per LID and one LID per number (whatsmeow's PutLIDMapping)."""
+    backend = FakeBackend(settings, "session")
+    backend.start(Recorder())
+    other = "15559876543@s.whatsapp.net"
+    push(
+        redis_conn,
+        {"type": "lid_pair", "lid": BOB_LID, "pn": BOB},
+        {"type": "lid_pair", "lid": BOB_LID, "pn": other},  # the LID's number changed
+        {"type": "lid_pair", "lid": ALICE_LID, "pn": ALICE},
+        {"type": "lid_pair", "lid": STRANGER_LID, "pn": ALICE},  # the number moved to a new LID
+    )
+    wait_for(lambda: redis_conn.llen(keys.FAKE_PENDING) == 0 and redis_conn.llen(keys.FAKE_INBOUND) == 0, timeout=5)
+    wait_for(lambda: backend.pn_for_lid(STRANGER_LID) == ALICE, timeout=5, what="the last pair")
+    assert backend.pn_for_lid(BOB_LID) == other
+    assert backend.pn_for_lid(ALICE_LID) is None
+    assert backend.pn_for_lid(ALICE) is None  # not a LID
+    backend.stop()
+    backend.wait()
+
+
+def test_a_malformed_lid_pair_is_rejected_and_teaches_nothing(settings, redis_conn):
+    backend = FakeBackend(settings, "session")
+    recorder = Recorder()
+    backend.start(recorder)
+    push(
+        redis_conn,
+        {"type": "lid_pair", "lid": ALICE, "pn": ALICE_LID},  # the wrong way round
+        {"type": "lid_pair", "lid": ALICE_LID},
+        {"type": "lid_pair", "lid": "x@lid", "pn": ALICE},
+        msg(1),
+    )
+    wait_for(lambda: len(recorder.events) == 1, timeout=10, what="the event after the bad pairs")
+    rejected = [json.loads(r)["error"] for r in redis_conn.lrange(keys.FAKE_REJECTED, 0, -1)]
+    assert len(rejected) == 3 and all("'lid' must be a LID" in error for error in rejected)
+    assert backend.pn_for_lid(ALICE_LID) is None
+    backend.stop()
+    backend.wait()

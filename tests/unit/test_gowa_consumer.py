@@ -31,11 +31,13 @@ from pydantic import (
 
 from wagw import events
 from wagw.events import KINDS, InboundEvent, build_body
+from wagw.events.lids import with_phone_numbers
 from wagw.whatsapp.fake_inbound import to_event
 
 DEVICE = "628123456789@s.whatsapp.net"
 ALICE = "628987654321@s.whatsapp.net"
 ALICE_LID = "251556368777322@lid"
+STRANGER_LID = "99887766554433@lid"  # a LID whose phone number the store does not know
 GROUP = "120363402106000000@g.us"
 NEWSLETTER = "120363123456789@newsletter"
 TS = 1764412200
@@ -377,6 +379,18 @@ CASES: list[tuple[str, InboundEvent, str, type[Doc]]] = [
         Text,
     ),
     (
+        "text-lid-from-the-store",
+        message("3EB0A2C", sender=ALICE_LID, text="hi @251556368777322", mentions=[ALICE_LID]),
+        "message",
+        Text,
+    ),
+    (
+        "text-unknown-lid",
+        message("3EB0A2D", sender=STRANGER_LID, text="hi @99887766554433", mentions=[STRANGER_LID]),
+        "message",
+        Text,
+    ),
+    (
         "reply",
         message("3EB0A3", text="I'm doing great", reply_to="3EB0A1", quoted_text="Hello, how are you?"),
         "message",
@@ -497,6 +511,71 @@ CASES: list[tuple[str, InboundEvent, str, type[Doc]]] = [
             ("revoked", {"target_id": "3EB0A1", "push_name": "John Doe"}, Revoked),
             ("edited", {"target_id": "3EB0A1", "text": "Updated", "push_name": "John Doe"}, Edited),
         )
+    ),
+    *(
+        (
+            f"{kind}-unknown-lid",
+            fake({"type": kind, "id": "3EB0C2", "sender": STRANGER_LID, **fields}),
+            f"message.{kind}",
+            model,
+        )
+        for kind, fields, model in (
+            ("reaction", {"target_id": "3EB0A1", "emoji": "👍"}, Reaction),
+            ("revoked", {"target_id": "3EB0A1"}, Revoked),
+            ("edited", {"target_id": "3EB0A1", "text": "Updated"}, Edited),
+        )
+    ),
+    (
+        "ack-lid-chat",
+        fake({"type": "receipt", "ids": ["3EB00107"], "sender": ALICE_LID, "receipt_type": "read"}),
+        "message.ack",
+        Ack,
+    ),
+    (
+        "ack-unknown-lid",
+        fake({"type": "receipt", "ids": ["3EB00108"], "chat": GROUP, "sender": STRANGER_LID}),
+        "message.ack",
+        Ack,
+    ),
+    (
+        "typing-lid-chat",
+        fake({"type": "chat_presence", "sender": ALICE_LID, "state": "composing"}),
+        "chat_presence",
+        ChatPresence,
+    ),
+    (
+        "typing-unknown-lid",
+        fake({"type": "chat_presence", "chat": GROUP, "sender": STRANGER_LID, "state": "composing"}),
+        "chat_presence",
+        ChatPresence,
+    ),
+    (
+        "group-join-lids",
+        fake(
+            {
+                "type": "group_participants",
+                "chat": GROUP,
+                "change": "join",
+                "jids": [ALICE_LID, STRANGER_LID, "15559876543@s.whatsapp.net"],
+                "by": ALICE_LID,
+            }
+        ),
+        "group.participants",
+        GroupParticipants,
+    ),
+    (
+        "call-offer-unknown-lid",
+        fake(
+            {
+                "type": "call_offer",
+                "call_id": "ABC123DEF458",
+                "sender": STRANGER_LID,
+                "platform": "android",
+                "version": "2",
+            }
+        ),
+        "call.offer",
+        CallOffer,
     ),
     (
         "ack-delivered",
@@ -621,6 +700,20 @@ CASES: list[tuple[str, InboundEvent, str, type[Doc]]] = [
         "label.association",
         LabelAssociation,
     ),
+    (
+        "label-association-unknown-lid",
+        events.label_association(label_id="9", chat=STRANGER_LID, labeled=True, timestamp=TS),
+        "label.association",
+        LabelAssociation,
+    ),
+    (
+        "deleted-unknown-lid",
+        events.message_deleted(
+            deleted_message_id="3EB0A1", chat=STRANGER_LID, sender=STRANGER_LID, was_from_me=False, timestamp=TS
+        ),
+        "message.deleted",
+        Deleted,
+    ),
 ]
 NEWSLETTER_UPDATE = fake(
     {
@@ -635,8 +728,9 @@ NEWSLETTER_POST_GAPS = {"message_id", "type", "timestamp"}
 
 
 def body_of(event: InboundEvent) -> dict:
-    """The webhook body exactly as delivered (the bytes the session stores), parsed."""
-    return json.loads(build_body(event, DEVICE)[1])
+    """The webhook body exactly as delivered (the bytes the session stores, its LIDs as phone
+    numbers where the store knows the pair: Alice's), parsed."""
+    return json.loads(build_body(with_phone_numbers(event, {ALICE_LID: ALICE}.get), DEVICE)[1])
 
 
 def no_nulls(value: Any, where: str = "payload") -> None:

@@ -137,6 +137,20 @@ def test_ignored_chats_get_no_deliveries(settings):
     assert conn.llen("rq:queue:webhooks") == 6
 
 
+def test_an_ignored_chat_matches_by_its_number_or_its_lid():
+    """A chat WhatsApp addresses by LID is delivered with its phone number as `chat_id` when the
+    store knows the pair: listed either way, it is ignored (as go-whatsapp matches both)."""
+    alice, alice_lid = "15551234567@s.whatsapp.net", "251556368777322@lid"
+    base = {"_env_file": None, "data_dir": "/tmp", "webhook_urls": URLS, "webhook_secret": "s" * 16}
+    by_number = Settings(**base, webhook_ignore_chats="+15551234567")
+    by_lid = Settings(**base, webhook_ignore_chats=alice_lid)
+    for listed in (by_number, by_lid):
+        assert not webhooks.wants(listed, "message", (alice, alice_lid))
+        assert webhooks.wants(listed, "message", ("15557654321@s.whatsapp.net", "187723411239009@lid"))
+    assert not webhooks.wants(by_lid, "message", alice_lid)  # the pair unknown: the LID alone
+    assert webhooks.wants(by_lid, "message", alice)
+
+
 def test_a_bad_ignored_chat_is_a_config_error():
     with pytest.raises(ValueError, match="webhook_ignore_chats"):
         Settings(_env_file=None, webhook_ignore_chats="not a number")

@@ -48,6 +48,7 @@ from wagw.events.kinds import (
     NOT_FROM_NEONIZE,
     REACTION,
     REVOKED,
+    UNRESOLVED_LIDS,
     EventKind,
 )
 from wagw.events.messages import RECEIPT_DESCRIPTIONS, edited, message, reaction, receipt, revoked
@@ -109,6 +110,7 @@ __all__ = [
     "REFERRAL_TEXTS",
     "REVOKED",
     "STATUS_BROADCAST",
+    "UNRESOLVED_LIDS",
     "EventKind",
     "InboundEvent",
     "build_body",

@@ -35,6 +35,10 @@ NEWSLETTER_MESSAGE = "newsletter.message"
 NEWSLETTER_MUTE = "newsletter.mute"
 CALL_OFFER = "call.offer"
 
+# Every kind that can name someone by LID ends with this: the LIDs whose phone number the
+# account's store does not know (they stay in the body as LIDs; wagw.events.lids).
+UNRESOLVED_LIDS = "unresolved_lids"
+
 
 @dataclass(frozen=True)
 class EventKind:
@@ -89,13 +93,15 @@ KINDS: dict[str, EventKind] = {
                 "contacts_array",
                 "referral",
                 "unsupported",
+                UNRESOLVED_LIDS,
             ),
             MESSAGE_KEY,
             whatsmeow="Message",
             neonize="Message",
             fake="message",
             fake_input=(
-                "`id`, `sender`, `chat`, `push_name`, `text`, `is_from_me`, `sender_alt`/`chat_alt` (LIDs), "
+                "`id`, `sender`, `chat`, `push_name`, `text`, `mentions` (the JIDs the text @mentions), `is_from_me`, "
+                "`sender_alt`/`chat_alt` (the other address: a LID's phone number or a number's LID), "
                 "`reply_to` + `quoted_text`, `forwarded`, `view_once`, and the content fields below",
                 '`media: {"kind": "image"|"video"|"audio"|"document"|"sticker"|"video_note", "mimetype", '
                 '"caption", "filename", "seconds", "ptt"}` (download fields are the fake\'s own: "The media object")',
@@ -109,7 +115,7 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             REACTION,
             "a reaction to a message; an empty `reaction` means it was removed",
-            (*MESSAGE_HEAD, "reaction", "reacted_message_id"),
+            (*MESSAGE_HEAD, "reaction", "reacted_message_id", UNRESOLVED_LIDS),
             MESSAGE_KEY,
             whatsmeow="Message",
             neonize="Message",
@@ -119,7 +125,7 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             REVOKED,
             "a message deleted for everyone",
-            (*MESSAGE_HEAD, "revoked_message_id", "revoked_from_me", "revoked_chat"),
+            (*MESSAGE_HEAD, "revoked_message_id", "revoked_from_me", "revoked_chat", UNRESOLVED_LIDS),
             MESSAGE_KEY,
             whatsmeow="Message",
             neonize="Message",
@@ -129,12 +135,12 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             EDITED,
             "a message edited",
-            (*MESSAGE_HEAD, "original_message_id", "body"),
+            (*MESSAGE_HEAD, "original_message_id", "body", UNRESOLVED_LIDS),
             MESSAGE_KEY,
             whatsmeow="Message",
             neonize="Message",
             fake="edited",
-            fake_input=(f"{FAKE_MESSAGE_HEAD}, `target_id`, `text`",),
+            fake_input=(f"{FAKE_MESSAGE_HEAD}, `target_id`, `text`, `mentions`",),
         ),
         EventKind(
             DELETED,
@@ -147,6 +153,7 @@ KINDS: dict[str, EventKind] = {
                 "chat_id",
                 "original_sender",
                 "was_from_me",
+                UNRESOLVED_LIDS,
             ),
             "`deleted:<chat>:<message id>`",
             whatsmeow="DeleteForMe",
@@ -156,27 +163,49 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             ACK,
             "a receipt: messages delivered, read or played",
-            ("ids", "chat_id", "from", "from_lid", "sender_display_name", "receipt_type", "receipt_type_description"),
+            (
+                "ids",
+                "chat_id",
+                "chat_lid",
+                "from",
+                "from_lid",
+                "sender_display_name",
+                "receipt_type",
+                "receipt_type_description",
+                UNRESOLVED_LIDS,
+            ),
             "`receipt:<chat>:<sender>:<receipt type>:<sorted message ids>`",
             whatsmeow="Receipt",
             neonize="Receipt",
             fake="receipt",
-            fake_input=("`ids`, `sender`, `chat`, `sender_alt`, `receipt_type`",),
+            fake_input=("`ids`, `sender`, `chat`, `sender_alt`, `chat_alt`, `receipt_type`",),
         ),
         EventKind(
             CHAT_PRESENCE,
             "someone typing, recording a voice note, or stopping",
-            ("from", "from_lid", "sender_display_name", "chat_id", "state", "media", "is_group"),
+            (
+                "from",
+                "from_lid",
+                "sender_display_name",
+                "chat_id",
+                "chat_lid",
+                "state",
+                "media",
+                "is_group",
+                UNRESOLVED_LIDS,
+            ),
             "`chat_presence:<chat>:<sender>:<state>:<media>:<time seen, ms>`",
             whatsmeow="ChatPresence",
             neonize="ChatPresence",
             fake="chat_presence",
-            fake_input=('`sender`, `chat`, `sender_alt`, `state: "composing"|"paused"`, `media: ""|"audio"`',),
+            fake_input=(
+                '`sender`, `chat`, `sender_alt`, `chat_alt`, `state: "composing"|"paused"`, `media: ""|"audio"`',
+            ),
         ),
         EventKind(
             GROUP_PARTICIPANTS,
             "people joined or left a group, or were promoted or demoted",
-            ("chat_id", "type", "jids", "by"),
+            ("chat_id", "type", "jids", "jids_lid", "by", "by_lid", UNRESOLVED_LIDS),
             "`group:<group>:<change>:<sorted jids>:<time>`",
             whatsmeow="GroupInfo",
             neonize="GroupInfoEvent",
@@ -219,7 +248,7 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             LABEL_ASSOCIATION,
             "a label put on or taken off a chat",
-            ("label_id", "labeled", "chat_id", "chat_lid"),
+            ("label_id", "labeled", "chat_id", "chat_lid", UNRESOLVED_LIDS),
             "`label:<label id>:chat:<chat>:<labeled>:<time, ms>`",
             whatsmeow="LabelAssociationChat",
             neonize=None,
@@ -276,6 +305,7 @@ KINDS: dict[str, EventKind] = {
                 "auto_rejected",
                 "remote_platform",
                 "remote_version",
+                UNRESOLVED_LIDS,
             ),
             "`call:<call id>:offer`",
             whatsmeow="CallOffer",

@@ -74,6 +74,7 @@ def message(
     forwarded: bool = False,
     view_once: bool = False,
     extra: dict[str, Any] | None = None,
+    mentions: list[str] | tuple[str, ...] = (),
 ) -> InboundEvent:
     """A `message` event. `media` is (kind, object) with kind in MEDIA_KINDS; the object's
     `caption` also becomes `body` when there is no text (as go-whatsapp does)."""
@@ -109,7 +110,7 @@ def message(
             payload["media"] = download
     if extra:
         payload.update(extra)
-    return InboundEvent(MESSAGE, _message_key(chat, id), ts, payload)
+    return InboundEvent(MESSAGE, _message_key(chat, id), ts, payload, tuple(mentions))
 
 
 def reaction(
@@ -184,6 +185,7 @@ def edited(
     push_name: str | None = None,
     chat_alt: str | None = None,
     sender_alt: str | None = None,
+    mentions: list[str] | tuple[str, ...] = (),
 ) -> InboundEvent:
     payload, ts = _message_head(
         id=id,
@@ -198,7 +200,7 @@ def edited(
     payload["original_message_id"] = original_message_id
     if body:
         payload["body"] = body
-    return InboundEvent(EDITED, _message_key(chat, id), ts, payload)
+    return InboundEvent(EDITED, _message_key(chat, id), ts, payload, tuple(mentions))
 
 
 def receipt(
@@ -209,6 +211,7 @@ def receipt(
     receipt_type: str,
     timestamp: float | int | str | None,
     sender_alt: str | None = None,
+    chat_alt: str | None = None,
 ) -> InboundEvent:
     """A `message.ack`. whatsmeow's empty receipt type is "delivered".
 
@@ -217,11 +220,13 @@ def receipt(
     """
     receipt_type = receipt_type or "delivered"
     payload: dict[str, Any] = {"ids": list(ids)}
-    chat_id, _chat_lid = split_lid(chat, None)
+    chat_id, chat_lid = split_lid(chat, chat_alt)
     payload["chat_id"] = chat_id
+    if chat_lid:
+        payload["chat_lid"] = chat_lid
     who, sender_key = sender_fields(sender, sender_alt)
     payload.update(who)
     payload["receipt_type"] = receipt_type
     payload["receipt_type_description"] = RECEIPT_DESCRIPTIONS.get(receipt_type, "unknown receipt type")
-    key = f"receipt:{chat_id}:{sender_key}:{receipt_type}:{','.join(sorted(ids))}"
+    key = f"receipt:{non_ad(chat)}:{sender_key}:{receipt_type}:{','.join(sorted(ids))}"
     return InboundEvent(ACK, key, to_iso(timestamp), payload)

@@ -27,6 +27,9 @@ class InboundEvent:
     source_key: str
     timestamp: str | None  # ISO 8601, UTC, "Z"; None when WhatsApp gave none
     payload: dict[str, Any] = field(default_factory=dict)
+    # The people the text @mentions, as WhatsApp lists them (its contextInfo.mentionedJID):
+    # not in the body, but tells a LID mention from a number (wagw.events.lids).
+    mentions: tuple[str, ...] = ()
 
 
 def iso_time(unix: float | int | None) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wagw.events.kinds import CHAT_PRESENCE
-from wagw.events.model import InboundEvent, iso_time, moment, non_ad, seen_at, sender_fields
+from wagw.events.model import InboundEvent, iso_time, moment, non_ad, seen_at, sender_fields, split_lid
 
 CHAT_PRESENCE_STATES = ("composing", "paused")
 CHAT_PRESENCE_MEDIA = ("", "audio")  # whatsmeow's ChatPresenceMediaText is ""
@@ -18,6 +18,7 @@ def chat_presence(
     timestamp: float | int | None = None,
     sender_alt: str | None = None,
     instance: str | None = None,
+    chat_alt: str | None = None,
 ) -> InboundEvent:
     """A `chat_presence`: someone typing ("composing"), recording ("composing" with media
     "audio") or stopping ("paused"). WhatsApp gives no time, so `timestamp` is when the
@@ -29,10 +30,13 @@ def chat_presence(
         raise ValueError(f"unknown chat presence media {media!r}")
     unix = seen_at(timestamp)
     payload, sender_key = sender_fields(sender, sender_alt)
-    chat_id = non_ad(chat) or ""
+    chat_key = non_ad(chat) or ""
+    chat_id, chat_lid = split_lid(chat_key, chat_alt)
     payload["chat_id"] = chat_id
+    if chat_lid:
+        payload["chat_lid"] = chat_lid
     payload["state"] = state
     payload["media"] = media
     payload["is_group"] = chat_id.endswith("@g.us")
-    key = f"chat_presence:{chat_id}:{sender_key}:{state}:{media}:{moment(unix, instance)}"
+    key = f"chat_presence:{chat_key}:{sender_key}:{state}:{media}:{moment(unix, instance)}"
     return InboundEvent(CHAT_PRESENCE, key, iso_time(unix), payload)

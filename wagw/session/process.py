@@ -131,7 +131,12 @@ class Session:
         try:
             backend = self.backend = make_backend(self.settings, self.account.session_role)
             self.sink = EventSink(
-                self.settings, self.conn, backend.device_jid, lambda: self.stop_requested, account=self.account
+                self.settings,
+                self.conn,
+                backend.device_jid,
+                lambda: self.stop_requested,
+                account=self.account,
+                phone_of=backend.pn_for_lid,
             )
             self.state = DeviceState.CONNECTING
             heartbeat.start()

@@ -26,7 +26,8 @@ from wagw import keys, metrics, refusals
 from wagw.accounts import Account
 from wagw.config import Settings
 from wagw.events import InboundEvent, build_body, non_ad
-from wagw.webhooks.enqueue import auto_download_media, enqueue_deliveries, enqueue_download
+from wagw.events.lids import PhoneOf, with_phone_numbers
+from wagw.webhooks.enqueue import Chat, auto_download_media, enqueue_deliveries, enqueue_download
 
 # Pauses between attempts while Redis refuses the event: doubling from the first to the cap.
 RETRY_FIRST = 0.05
@@ -49,11 +50,13 @@ class EventSink:
         stopping: Callable[[], bool] = lambda: False,
         *,
         account: Account,
+        phone_of: PhoneOf = lambda lid: None,
     ):
         self.settings = settings
         self.account = account
         self.conn = conn
         self._device_jid = device_jid
+        self._phone_of = phone_of  # the backend's LID store (Backend.pn_for_lid)
         self._device_id: str | None = None
         self._stopping = stopping
         self.stored = 0
@@ -72,12 +75,13 @@ class EventSink:
         return self._device_id
 
     def __call__(self, event: InboundEvent) -> None:
+        event = with_phone_numbers(event, self._phone_of)
         event_id, body = build_body(event, self.device_id(), self.account.name)
         media = auto_download_media(self.settings, event.payload)
         pause = RETRY_FIRST
         while True:
             try:
-                stored = self._store(event_id, event.event, body, event.payload.get("chat_id"), media)
+                stored = self._store(event_id, event.event, body, _chats(event), media)
                 break
             except redis.RedisError as error:  # a WatchError is a duplicate: _store says so
                 self._held(event_id, event.event, error)
@@ -131,7 +135,7 @@ class EventSink:
         self.blocked_since = None
         self.blocked_reason = None
 
-    def _store(self, event_id: str, name: str, body: str, chat: str | None, media: dict | None = None) -> bool:
+    def _store(self, event_id: str, name: str, body: str, chat: Chat, media: dict | None = None) -> bool:
         seen = keys.EVENT_SEEN.format(event_id=event_id)
         with self.conn.pipeline(transaction=True) as pipe:
             try:
@@ -161,3 +165,12 @@ class EventSink:
                 return True
             except redis.WatchError:
                 return False  # someone stored the same event between our check and EXEC
+
+
+def _chats(event: InboundEvent) -> Chat:
+    """The event's chat by each address it has (WAGW_WEBHOOK_IGNORE_CHATS matches either)."""
+    chat = event.payload.get("chat_id")
+    if not chat:
+        return None
+    lid = event.payload.get("chat_lid")
+    return (chat, lid) if lid and lid != chat else chat

@@ -35,16 +35,22 @@ DELIVERABLE = frozenset({DELIVER})
 DELIVERED_TTL = 300
 
 
-def wants(settings: Settings, event_name: str, chat: str | None = None) -> bool:
+# An event's chat: its JID, or all its addresses (`chat_id` and `chat_lid`); None: no chat.
+Chat = str | tuple[str, ...] | None
+
+
+def wants(settings: Settings, event_name: str, chat: Chat = None) -> bool:
     """Whether an event goes to the endpoints: its name is forwarded (matched case-insensitively,
-    as go-whatsapp-web-multidevice does) and its chat is not ignored."""
+    as go-whatsapp-web-multidevice does) and its chat is not ignored, by any of its addresses
+    (the phone number and the LID, as that gateway matches both)."""
     if settings.webhook_events and event_name.lower() not in {e.lower() for e in settings.webhook_events}:
         return False
     if chat is None:
         return True
-    if settings.webhook_ignore_groups and chat.endswith("@" + GROUP_SERVER):
+    chats = (chat,) if isinstance(chat, str) else chat
+    if settings.webhook_ignore_groups and any(c.endswith("@" + GROUP_SERVER) for c in chats):
         return False
-    return chat not in settings.webhook_ignore_chats
+    return not set(chats) & set(settings.webhook_ignore_chats)
 
 
 def rq_retry(settings: Settings) -> Retry:
@@ -62,7 +68,7 @@ def enqueue_deliveries(
     event_id: str,
     event_name: str,
     body: str,
-    chat: str | None = None,
+    chat: Chat = None,
     *,
     account: str = DEFAULT,
     download: str | None = None,

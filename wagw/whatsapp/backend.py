@@ -5,48 +5,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
+from wagw.errors import BackendError as BackendError
+from wagw.errors import ConnectFailure as ConnectFailure
+from wagw.errors import LoggedOut as LoggedOut
+from wagw.errors import MissingSystemLibrary as MissingSystemLibrary
+from wagw.errors import NotPaired as NotPaired
+from wagw.errors import StreamReplaced as StreamReplaced
+from wagw.errors import TemporaryBan as TemporaryBan
 from wagw.events import InboundEvent
-from wagw.exitcodes import ExitCode
 
-
-class BackendError(Exception):
-    """An ordinary failure of a WhatsApp call (the job fails; the process lives on)."""
-
-    exit_code: ExitCode = ExitCode.FAILURE
-
-
-class NotPaired(BackendError):
-    exit_code = ExitCode.NOT_PAIRED
-
-
-class LoggedOut(BackendError):
-    exit_code = ExitCode.LOGGED_OUT
-
-
-class StreamReplaced(BackendError):
-    exit_code = ExitCode.STREAM_REPLACED
-
-
-class TemporaryBan(BackendError):
-    exit_code = ExitCode.TEMP_BANNED
-
-
-class ConnectFailure(BackendError):
-    """Network trouble (or an unreadable device store): worth reconnecting with backoff."""
-
-    exit_code = ExitCode.TEMPFAIL
-
-
-class MissingSystemLibrary(BackendError):
-    """neonize cannot be loaded because a system library is missing (libmagic1): restarting
-    cannot fix it, so the process exits as misconfigured (the supervisor does not retry)."""
-
-    exit_code = ExitCode.CONFIG
-
-
-# Job failures have always shown these names (docs/jobs.md); apps may match on them.
-for _error in (BackendError, NotPaired, LoggedOut, StreamReplaced, TemporaryBan, ConnectFailure, MissingSystemLibrary):
-    _error.__module__ = "wagw.backends.base"
 
 EventHandler = Callable[[InboundEvent], None]
 
@@ -79,6 +46,13 @@ class Backend(ABC):
     @abstractmethod
     def device_jid(self) -> str | None:
         """The paired device's JID, or None when the store holds no keys."""
+
+    @abstractmethod
+    def pn_for_lid(self, lid: str) -> str | None:
+        """The phone-number JID (`…@s.whatsapp.net`, no device part) of a LID (`…@lid`) as
+        this device's own store knows the pair, or None when it does not (or cannot say).
+        Local and fast, never a network call and never raises: the session asks it for the
+        LIDs of every event before storing it (wagw.events.lids)."""
 
     # Outbound calls (SPEC's workers.wa jobs). Arguments arrive validated and normalised.
     @abstractmethod

@@ -66,6 +66,7 @@ from wagw.whatsapp.backend import (
     StreamReplaced,
     TemporaryBan,
 )
+from wagw.whatsapp.fake_lids import FakeLids, learnt_from_message, pair
 
 FAKE_PHONE = "15550001111"
 CRASH, HANG, FAIL = "crash", "hang", "fail"
@@ -187,6 +188,7 @@ class FakeBackend(Backend):
         self.phone = fake_phone(self.account.name)
         self.pending = keys.FAKE_PENDING if self.account.legacy else f"{keys.FAKE_PENDING}:{self.account.name}"
         self._redis = connect(settings)
+        self.lids = FakeLids(self._redis, self.account.name)
         self._on_event: EventHandler | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -232,6 +234,13 @@ class FakeBackend(Backend):
         if self._device_state() == DeviceState.UNPAIRED:
             return None
         return as_text(self._redis.hget(keys.DEVICE_JIDS, self.role)) or fake_device_jid(self.role)
+
+    def pn_for_lid(self, lid: str) -> str | None:
+        try:
+            return self.lids.pn_for_lid(lid)
+        except redis.RedisError as error:  # the body lists the LID as unresolved
+            logger.warning("fake backend: LID store unreadable ({}); the LID stays", refusals.reason(error))
+            return None
 
     # Inbound --------------------------------------------------------------------------
     def _inbound_loop(self) -> None:
@@ -290,6 +299,8 @@ class FakeBackend(Backend):
         if named is not None and named != self.account.name:
             return self._reject(conn, raw, f"no account {named!r} is configured (WAGW_ACCOUNTS)")
         kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "lid_pair":
+            return self._learn(conn, raw, data)
         if kind == "crash":
             # Acknowledged first: a crash request must not crash every restart after it.
             _acknowledge(conn, self.pending, raw)
@@ -308,6 +319,9 @@ class FakeBackend(Backend):
         handler = self._on_event
         if handler is None:  # outbound-only (a native host): inbound is the session's
             return False
+        learnt = learnt_from_message(data)
+        if learnt is not None:  # as whatsmeow, before the event is dispatched
+            self.lids.put(*learnt)
         if event is None:  # not an event wagw delivers (a status update): acknowledged, dropped
             _acknowledge(conn, self.pending, raw)
             return True
@@ -330,6 +344,15 @@ class FakeBackend(Backend):
                 calls.note_offer(conn, self.account.name, data["call_id"], creator, non_ad(data.get("sender_alt")))
         except redis.RedisError as error:
             logger.warning("fake backend: could not note a {} for later sends: {}", kind, type(error).__name__)
+
+    def _learn(self, conn: redis.Redis, raw: Any, data: dict) -> bool:
+        """A `lid_pair` control message: a pair the account's store now knows."""
+        learnt = pair(data.get("lid"), data.get("pn"))
+        if learnt is None or not str(data.get("lid")).endswith("@lid"):
+            return self._reject(conn, raw, "'lid' must be a LID (…@lid) and 'pn' a phone-number JID (…@s.whatsapp.net)")
+        self.lids.put(*learnt)
+        _acknowledge(conn, self.pending, raw)
+        return True
 
     def _reject(self, conn: redis.Redis, raw: Any, reason: str) -> bool:
         text = raw.decode("utf-8", "replace")

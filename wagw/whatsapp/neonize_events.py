@@ -70,17 +70,22 @@ RECEIPT_TYPES = {
 REVOKE, MESSAGE_EDIT = 0, 14
 
 
+def _alts(source: Any) -> tuple[str | None, str | None]:
+    """(the sender's, the chat's) alternate address (LID <-> phone number) of a MessageSource."""
+    sender_alt = jid_str(source.SenderAlt) if has_field(source, "SenderAlt") else None
+    recipient_alt = jid_str(source.RecipientAlt) if has_field(source, "RecipientAlt") else None
+    if source.IsGroup:
+        return sender_alt, None
+    # In a direct chat the chat is the other person: their alternate address is the
+    # sender's (incoming) or the recipient's (sent from the phone).
+    return sender_alt, (recipient_alt if source.IsFromMe else sender_alt)
+
+
 def _who(info: Any) -> dict[str, Any]:
     """Chat, sender and their alternate (LID <-> phone number) addresses from a MessageInfo."""
     source = info.MessageSource
     chat, sender = jid_str(source.Chat), jid_str(source.Sender)
-    sender_alt = jid_str(source.SenderAlt) if has_field(source, "SenderAlt") else None
-    recipient_alt = jid_str(source.RecipientAlt) if has_field(source, "RecipientAlt") else None
-    chat_alt = None
-    if not source.IsGroup:
-        # In a direct chat the chat is the other person: their alternate address is the
-        # sender's (incoming) or the recipient's (sent from the phone).
-        chat_alt = recipient_alt if source.IsFromMe else sender_alt
+    sender_alt, chat_alt = _alts(source)
     return {
         "chat": chat or sender or "",
         "sender": sender or chat or "",
@@ -90,6 +95,11 @@ def _who(info: Any) -> dict[str, Any]:
         "push_name": info.Pushname or None,
         "timestamp": info.Timestamp or None,
     }
+
+
+def mentioned(context: Any | None) -> tuple[str, ...]:
+    """Whom a text @mentions, as WhatsApp lists them (contextInfo.mentionedJID)."""
+    return tuple(context.mentionedJID) if context is not None else ()
 
 
 @maps(events.MESSAGE, events.REACTION, events.REVOKED, events.EDITED)
@@ -113,12 +123,14 @@ def map_message(event: Any) -> list[InboundEvent]:
                 )
             ]
         if protocol.type == MESSAGE_EDIT:
+            edit = protocol.editedMessage if has_field(protocol, "editedMessage") else None
             return [
                 events.edited(
                     id=info.ID,
                     **who,
                     original_message_id=protocol.key.ID,
-                    body=text_of(protocol.editedMessage) if has_field(protocol, "editedMessage") else None,
+                    body=text_of(edit) if edit is not None else None,
+                    mentions=mentioned(context_info(edit)) if edit is not None else (),
                 )
             ]
         return []  # key shares, history-sync notices, ephemeral settings: not user messages
@@ -163,6 +175,7 @@ def map_message(event: Any) -> list[InboundEvent]:
             forwarded=forwarded,
             view_once=view_once,
             extra=extra or None,
+            mentions=mentioned(context),
         )
     ]
 
@@ -174,12 +187,14 @@ def map_receipt(event: Any) -> list[InboundEvent]:
     source = event.MessageSource
     if source.Sender.Device != 0 or not event.MessageIDs or events.is_status_broadcast(jid_str(source.Chat)):
         return []
+    sender_alt, chat_alt = _alts(source)
     return [
         events.receipt(
             ids=list(event.MessageIDs),
             chat=jid_str(source.Chat) or "",
             sender=jid_str(source.Sender) or "",
-            sender_alt=jid_str(source.SenderAlt) if has_field(source, "SenderAlt") else None,
+            sender_alt=sender_alt,
+            chat_alt=chat_alt,
             receipt_type=RECEIPT_TYPES.get(event.Type, "delivered"),
             timestamp=event.Timestamp or None,
         )
@@ -266,11 +281,13 @@ def map_chat_presence(event: Any) -> list[InboundEvent]:
     if event.State not in CHAT_PRESENCE_STATES or event.Media not in CHAT_PRESENCE_MEDIA:
         return []  # goneonize cannot encode anything else (the event would not have reached us)
     sender = jid_str(source.Sender) or ""
+    sender_alt, chat_alt = _alts(source)
     return [
         events.chat_presence(
             chat=jid_str(source.Chat) or sender,
             sender=sender,
-            sender_alt=jid_str(source.SenderAlt) if has_field(source, "SenderAlt") else None,
+            sender_alt=sender_alt,
+            chat_alt=chat_alt,
             state=CHAT_PRESENCE_STATES[event.State],
             media=CHAT_PRESENCE_MEDIA[event.Media],
         )

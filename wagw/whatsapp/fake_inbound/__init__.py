@@ -15,8 +15,9 @@ As with the neonize backend, a call offer carries no group (neonize does not pas
 "group" key is refused) and a message, reaction, revoke, edit or receipt on
 "status@broadcast" (status updates) becomes no event: to_event returns None and the message
 is acknowledged without reaching the session.
-Control messages (not WhatsApp events, handled by the fake backend itself): {"type": "crash"}
-and {"type": "disconnect", "reason": "logged_out"|"stream_replaced"|"temporary_ban"|"connect_failure"}.
+Control messages (not WhatsApp events, handled by the fake backend itself): {"type": "crash"},
+{"type": "disconnect", "reason": "logged_out"|"stream_replaced"|"temporary_ban"|"connect_failure"}
+and {"type": "lid_pair", "lid", "pn"} (a pair the account's LID store learns: fake_lids).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ __all__ = [
     "to_event",
 ]
 
-CONTROL_TYPES = ("crash", "disconnect")
+CONTROL_TYPES = ("crash", "disconnect", "lid_pair")
 # Control message "type" -> its event kind (the table's `fake` column).
 KIND_OF_TYPE = {kind.fake: kind for kind in KINDS.values()}
 

@@ -57,6 +57,14 @@ def strings(data: dict, name: str) -> list[str]:
     return value
 
 
+def jids(data: dict, name: str) -> list[str]:
+    """An optional list of JIDs (empty when absent)."""
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and "@" in v for v in value):
+        raise Malformed(f"{name!r} must be a list of JIDs")
+    return value
+
+
 def mapping(data: dict, name: str) -> dict | None:
     value = data.get(name)
     if value is not None and not isinstance(value, dict):
@@ -79,14 +87,20 @@ def count(data: dict, name: str) -> int:
 
 
 def people(data: dict) -> dict[str, Any]:
-    """Chat, sender and the rest of a message-like event's head; "chat" defaults to "sender"."""
+    """Chat, sender and the rest of a message-like event's head; "chat" defaults to "sender",
+    and so does its alternate address ("chat_alt" to "sender_alt"), as in whatsmeow's
+    MessageSource of a direct chat."""
     sender = string(data, "sender", required="chat" not in data)
     chat = string(data, "chat", required=False) or sender
+    sender_alt = string(data, "sender_alt", required=False)
+    chat_alt = string(data, "chat_alt", required=False)
+    if chat_alt is None and chat == sender:
+        chat_alt = sender_alt
     return {
         "chat": chat,
         "sender": sender or chat,
-        "chat_alt": string(data, "chat_alt", required=False),
-        "sender_alt": string(data, "sender_alt", required=False),
+        "chat_alt": chat_alt,
+        "sender_alt": sender_alt,
         "push_name": string(data, "push_name", required=False),
         "is_from_me": boolean(data, "is_from_me"),
         "timestamp": unix_time(data),

@@ -20,6 +20,7 @@ from wagw.whatsapp.fake_inbound.fields import (
     choice,
     count,
     instance,
+    jids,
     newsletter_id,
     people,
     string,
@@ -67,6 +68,7 @@ def parse_message(data: dict) -> InboundEvent:
         forwarded=boolean(data, "forwarded"),
         view_once=boolean(data, "view_once"),
         extra=content(data),
+        mentions=jids(data, "mentions"),
     )
 
 
@@ -99,6 +101,7 @@ def parse_edited(data: dict) -> InboundEvent:
         **people(data),
         original_message_id=string(data, "target_id"),
         body=string(data, "text", required=False),
+        mentions=jids(data, "mentions"),
     )
 
 
@@ -110,6 +113,7 @@ def parse_receipt(data: dict) -> InboundEvent:
         chat=who["chat"],
         sender=who["sender"],
         sender_alt=who["sender_alt"],
+        chat_alt=who["chat_alt"],
         receipt_type=string(data, "receipt_type", required=False) or "delivered",
         timestamp=who["timestamp"],
     )
@@ -160,10 +164,12 @@ def parse_call_offer(data: dict) -> InboundEvent:
 
 @parses(events.CHAT_PRESENCE)
 def parse_chat_presence(data: dict) -> InboundEvent:
+    sender, who = string(data, "sender"), people(data)
     return events.chat_presence(
-        chat=string(data, "chat", required=False) or string(data, "sender"),
-        sender=string(data, "sender"),
-        sender_alt=string(data, "sender_alt", required=False),
+        chat=who["chat"],
+        sender=sender,
+        sender_alt=who["sender_alt"],
+        chat_alt=who["chat_alt"],
         state=choice(data, "state", events.CHAT_PRESENCE_STATES),
         media=choice(data, "media", events.CHAT_PRESENCE_MEDIA, default=""),
         timestamp=unix_time(data),
