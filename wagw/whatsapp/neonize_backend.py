@@ -43,6 +43,7 @@ from wagw.config import Settings
 from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.operations.audio import duration as audio_duration
 from wagw.operations.images import check_decodes, group_photo_jpeg
+from wagw.refusals import Every
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_notes, neonize_results, results
 from wagw.whatsapp.backend import (
     Backend,
@@ -83,6 +84,7 @@ _UNENCODABLE_ENDINGS: dict[str, BackendError] = {
     ),
 }
 group_result = neonize_results.group  # the name tests and older callers use
+_LOOKUP_WARNINGS = Every(60.0)  # a broken LID store is said once a minute, not per event
 
 
 class _SelectableCount:
@@ -217,6 +219,22 @@ class NeonizeBackend(Backend):
             if self._device is None and self._client is None:
                 self._device = self.find_device()
             return self._device
+
+    def pn_for_lid(self, lid: str) -> str | None:
+        # whatsmeow's own LID store (Store.LIDs.GetPNForLID, through goneonize's GetPNFromLID):
+        # a read of this process's device store, cached in memory by whatsmeow, which stores a
+        # pair before it dispatches the event naming it (a message's SenderAlt, group changes).
+        from wagw.events import is_lid, non_ad
+
+        client = self._client
+        if client is None or not is_lid(lid):
+            return None
+        try:
+            return non_ad(jid_text(client.get_pn_from_lid(self._jid(lid))))
+        except Exception as error:  # a store error: the LID stays, listed as unresolved
+            if _LOOKUP_WARNINGS.due():
+                logger.warning("whatsmeow's LID store cannot answer: {}", error)
+            return None
 
     # Connection -----------------------------------------------------------------------
     def make_client(self):
