@@ -286,15 +286,15 @@ def test_send_location_out_of_range_never_reaches_whatsapp(worker):
 
 
 # send_contact ---------------------------------------------------------------------------------
-def test_send_contact_sends_neonizes_vcard(worker):
+def test_send_contact_sends_a_vcard_with_the_number_as_waid(worker):
     result = job(worker, "send_contact", to=ALICE, name="Bob", phone="+44 7911 123456")["result"]
     assert result["to"] == ALICE and result["id"].startswith("3EB0")
     [(to, message)] = sent_messages(worker)
     contact = message["contactMessage"]
     assert to == ALICE and contact["displayName"] == "Bob"
     assert contact["vcard"] == (
-        "BEGIN:VCARD\nVERSION:3.0\nFN:Bob\nitem1.TEL;waid=447911123456:+44 7911 123456\n"
-        "item1.X-ABLabel:Ponsel\nEND:VCARD"
+        "BEGIN:VCARD\nVERSION:3.0\nN:;Bob;;;\nFN:Bob\n"
+        "TEL;type=CELL;type=VOICE;waid=447911123456:+44 7911 123456\nEND:VCARD"
     )
 
 

@@ -22,6 +22,7 @@ Facts used here, from goneonize (neonize 0.5.2) and whatsmeow:
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import queue
 import struct
@@ -82,6 +83,17 @@ def jid(text: str | None) -> N.JID:
 
 def jid_text(value: N.JID) -> str:
     return f"{value.User}:{value.Device}@{value.Server}" if value.Device else f"{value.User}@{value.Server}"
+
+
+def picture_size(data: bytes) -> list[int] | None:
+    """[width, height] of bytes that are a picture (what a test reads of an upload), else None."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            return list(picture.size)
+    except (UnidentifiedImageError, OSError):
+        return None
 
 
 def float32(value: float) -> float:
@@ -433,7 +445,7 @@ class World:
         return N.BuildMessageReturnFunction(Message=message)
 
     def upload(self, data: bytes, media_type: int) -> N.UploadReturnFunction:
-        self.record("Upload", size=len(data), media_type=media_type)
+        self.record("Upload", size=len(data), media_type=media_type, image=picture_size(data))
         digest = hashlib.sha256(data).digest()
         response = N.UploadResponse(
             url="https://mmg.whatsapp.net/o1/v/t62.7118-24/f1/m1",

@@ -325,7 +325,7 @@ def test_a_document_is_bounded_by_its_own_cap(tmp_path):
         media.check_size(media.MAX_IMAGE_BYTES + 1, media.IMAGE)
 
 
-def test_a_sticker_is_one_static_image_scaled_to_fit_512(tmp_path):
+def test_a_sticker_is_one_static_image_made_512_square(tmp_path):
     from PIL import Image
 
     from wagw.config import Settings
@@ -341,7 +341,8 @@ def test_a_sticker_is_one_static_image_scaled_to_fit_512(tmp_path):
     Image.new("RGBA", (1024, 600), (0, 0, 255, 100)).save(big, "webp")
     params = prepare(big.getvalue())
     with Image.open(io.BytesIO(base64.b64decode(params["sticker_b64"]))) as scaled:
-        assert scaled.size == (512, 300) and scaled.mode == "RGBA" and params["mimetype"] == "image/png"
+        assert scaled.size == (512, 512) and scaled.mode == "RGBA" and params["mimetype"] == "image/png"
+        assert scaled.getpixel((256, 0))[3] == 0 and scaled.getpixel((256, 256)) == (0, 0, 255, 100)
     frames = [Image.new("RGB", (32, 32), colour) for colour in ("red", "blue")]
     animated = io.BytesIO()
     frames[0].save(animated, "webp", save_all=True, append_images=frames[1:])

@@ -178,7 +178,7 @@ class SendContactArgs(JobArgs):
         if value.endswith("@" + USER_SERVER):  # a user JID names a phone number too
             value = normalize_jid(value).split("@", 1)[0]
         digits = normalize_phone(value)
-        # The card shows the number formatted by country (neonize's gen_vcard, with the
+        # The card shows the number formatted by country (wagw.operations.vcard, with the
         # phonenumbers library): a number without a known country code cannot be shown.
         import phonenumbers
 

@@ -414,7 +414,9 @@ class FakeBackend(Backend):
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
     def send_contact(self, to: str, name: str, phone: str) -> dict:
-        self._call("send_contact", {"to": to, "name": name, "phone": phone}, [to])
+        from wagw.operations.vcard import vcard  # phonenumbers: not in the session
+
+        self._call("send_contact", {"to": to, "name": name, "phone": phone, "vcard": vcard(name, phone)}, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 
     def send_link(self, to: str, url: str, caption: str | None = None) -> dict:

@@ -43,6 +43,7 @@ from wagw.config import Settings
 from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.operations.audio import duration as audio_duration
 from wagw.operations.images import check_decodes, group_photo_jpeg
+from wagw.operations.vcard import vcard
 from wagw.refusals import Every
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_notes, neonize_results, results
 from wagw.whatsapp.backend import (
@@ -532,11 +533,14 @@ class NeonizeBackend(Backend):
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_contact(self, to: str, name: str, phone: str) -> dict:
-        # neonize's send_contact: a ContactMessage whose vCard (gen_vcard) carries the number
-        # as `waid` (WhatsApp's "message"/"add" buttons) and formatted by its country.
+        # Not neonize's send_contact: its vCard (gen_vcard) has no N: line, an unescaped FN:
+        # and an Indonesian "Ponsel" label. The same ContactMessage with wagw's card
+        # (wagw.operations.vcard), sent with neonize's send_message.
+        e2e = native.load().e2e
         if self._client is None:
             raise ConnectFailure("send_contact: not connected (start() first)")
-        response = self._call("send_contact", self._client.send_contact, self._jid(to), name, phone)
+        message = e2e.Message(contactMessage=e2e.ContactMessage(displayName=name, vcard=vcard(name, phone)))
+        response = self._call("send_contact", self._client.send_message, self._jid(to), message)
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_link(self, to: str, url: str, caption: str | None = None) -> dict:

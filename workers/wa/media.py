@@ -100,8 +100,9 @@ def _document_mimetype(data: bytes, params: dict[str, Any]) -> str:
 
 
 def _sticker(data: bytes, params: dict[str, Any]) -> tuple[bytes, str]:
-    """One static JPEG, PNG or WebP image, scaled to fit 512x512 (WhatsApp's sticker size;
-    neonize squares it but does not scale), as PNG bytes for neonize to make the WebP."""
+    """One static JPEG, PNG or WebP image as a 512x512 PNG (WhatsApp's sticker size): scaled,
+    up or down, to fit and centred on a transparent square. neonize squares what it is given
+    but does not scale it, so a small image made a small sticker."""
     import io
 
     from PIL import Image
@@ -113,9 +114,13 @@ def _sticker(data: bytes, params: dict[str, Any]) -> tuple[bytes, str]:
         if getattr(image, "n_frames", 1) > 1:
             raise ValueError("an animated image (wagw sends static stickers only)")
         picture = image.convert("RGBA")
-    picture.thumbnail((STICKER_SIZE, STICKER_SIZE))
+    scale = STICKER_SIZE / max(picture.size)
+    size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+    picture = picture.resize(size, Image.Resampling.LANCZOS)
+    square = Image.new("RGBA", (STICKER_SIZE, STICKER_SIZE), (0, 0, 0, 0))
+    square.paste(picture, ((STICKER_SIZE - size[0]) // 2, (STICKER_SIZE - size[1]) // 2))
     out = io.BytesIO()
-    picture.save(out, format="png")
+    square.save(out, format="png")
     return out.getvalue(), "image/png"
 
 
