@@ -43,6 +43,7 @@ from wagw.config import Settings
 from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
 from wagw.operations.audio import duration as audio_duration
 from wagw.operations.images import check_decodes, group_photo_jpeg
+from wagw.operations.images import thumbnail as image_thumbnail
 from wagw.operations.vcard import vcard
 from wagw.refusals import Every
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_notes, neonize_results, results
@@ -508,12 +509,23 @@ class NeonizeBackend(Backend):
     def send_image(
         self, to: str, image: bytes, mimetype: str, caption: str | None = None, view_once: bool = False
     ) -> dict:
+        # Not neonize's send_image: its thumbnail is made from the stored pixels, so a photo
+        # with an EXIF orientation shows sideways in the chat, and it reads the caption with
+        # its own @mention regex. The same ImageMessage with an upright thumbnail and the
+        # image's size, from neonize's upload (as an image) and send_message.
         try:
-            check_decodes(image)  # what neonize's build_image_message does first, with Pillow
+            small, width, height = image_thumbnail(image)
         except ValueError as error:
             raise InvalidArguments(f"invalid arguments for send_image: image: {error}") from None
+        neonize = native.load()
+        uploaded = self._uploaded("send_image", image, mimetype, neonize.enum.MediaType.MediaImage)
+        message = neonize.e2e.ImageMessage(
+            **uploaded, JPEGThumbnail=small, width=width, height=height, viewOnce=view_once
+        )
+        if caption:
+            message.caption = caption
         response = self._call(
-            "send_image", self._client.send_image, self._jid(to), image, caption=caption, viewonce=view_once
+            "send_image", self._client.send_message, self._jid(to), neonize.e2e.Message(imageMessage=message)
         )
         return results.sent(response.ID, response.Timestamp, to)
 

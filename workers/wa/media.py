@@ -34,7 +34,7 @@ from wagw.operations.args import (
     file_name,
 )
 from wagw.operations.audio import is_ogg_opus
-from wagw.operations.images import check_decodes
+from wagw.operations.images import check_decodes, upright
 from workers.wa import safe_open
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def _sticker(data: bytes, params: dict[str, Any]) -> tuple[bytes, str]:
     with Image.open(io.BytesIO(data)) as image:
         if getattr(image, "n_frames", 1) > 1:
             raise ValueError("an animated image (wagw sends static stickers only)")
-        picture = image.convert("RGBA")
+        picture = upright(image).convert("RGBA")
     scale = STICKER_SIZE / max(picture.size)
     size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
     picture = picture.resize(size, Image.Resampling.LANCZOS)
