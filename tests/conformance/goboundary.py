@@ -14,7 +14,12 @@ Real in this tier:
 - the real Go library for everything that works offline: GetAllDevices (whatsmeow's sqlstore
   on a real sqlite file; it creates the schema, into which scenarios.make_store writes device
   rows as whatsmeow's PutDevice would, since only a real pairing makes one), FreeBytesStruct,
-  FreeString;
+  FreeString; and whatsmeow's client on that store: the stubbed `Neonize` first calls the real
+  one with a proxy address Go cannot parse, so goneonize opens the store, loads the device,
+  makes the whatsmeow client and registers it under the connection's uuid, then returns the
+  parse error before any network (main.go Neonize: `clients[uuid] = client` comes before
+  applyProxySettings). GetPNFromLID and GetLIDFromPN therefore run whatsmeow's real LID store
+  (sqlstore CachedLIDMap) on the real sqlite file;
 - wagw itself, all of it.
 
 Stubbed (STUBBED below): the entries that would talk to WhatsApp. Each is replaced by a
@@ -24,8 +29,10 @@ goneonize would: the marshalled `…ReturnFunction` in a malloc'd BytesReturn (a
 ProtoReturnV3) or a malloc'd C string (as C.CString). `Neonize` (connect) emits the Device
 and Connected events, then dispatches queued inbound events through the real neonize event
 callback (Event.execute) until `Stop`, and returns Go's error text when an event cannot be
-marshalled, as goneonize's CallbackFunction does. `Stop` ends that loop (there is no Go
-client to disconnect).
+marshalled, as goneonize's CallbackFunction does. `Stop` ends that loop (the real client
+never connected). Before dispatching a message, the loop stores its sender's alternate
+address (else the recipient's) in the store's LID map, as whatsmeow's handleEncryptedMessage
+does before dispatching (whatsmeow.store_message_pair).
 """
 
 from __future__ import annotations
@@ -136,6 +143,7 @@ class Boundary:
         self.world = world
         self.gocode = _binder.gocode
         self.real_get_all_devices = self.gocode.GetAllDevices
+        self.real_neonize = self.gocode.Neonize
         self.errors: list[str] = []  # tracebacks of stubs that raised (a test bug, reported)
         self._saved: dict[str, Any] = {}
         self._keep: list[Any] = []  # callbacks must outlive every call through them
@@ -238,6 +246,9 @@ class Boundary:
             and f"|\x01|{whatsmeow.jid_text(wanted)}," not in stored
         ):
             return go_string(f"device {whatsmeow.jid_text(wanted)} is not in the store (the real library panics here)")
+        made = self._real_client(db, uuid_bytes, _read(jid_ptr, jid_size), _read(props, props_size))
+        if made is not None:
+            return go_string(made)
         me = N.Device(JID=wanted, LID=whatsmeow.jid(None), Platform="", BussinessName="", PushName="", Initialized=True)
 
         def dispatch(code: int, event: Any) -> str | None:
@@ -258,11 +269,34 @@ class Boundary:
             except queue.Empty:
                 continue
             code, event, done = item
+            if code == whatsmeow.MESSAGE:
+                whatsmeow.store_message_pair(_text(db), event)
             failure = dispatch(code, event) if code in subscribed else None
             done.set()
             if failure is not None:
                 return go_string(failure)
         return go_string("")
+
+    # The proxy address the real Neonize cannot parse: it returns right after making the client.
+    UNPARSABLE_PROXY = b"%zz"
+
+    def _real_client(self, db, uuid: bytes, jid: bytes, props: bytes) -> str | None:
+        """The real goneonize makes this connection's whatsmeow client on its store and
+        registers it, then stops at the proxy (None), or the error it stopped at instead."""
+        callbacks = (
+            _binder.func_string(lambda *_: None),
+            _binder.func_string(lambda *_: None),
+            _binder.func_callback_bytes(lambda *_: None),
+            _binder.func_callback_bytes2(lambda *_: None),  # the client's logger keeps calling it
+        )
+        self._keep += callbacks
+        proxy = _binder._CProxySettings(proxyAddress=self.UNPARSABLE_PROXY)
+        returned = self.real_neonize(
+            ctypes.string_at(db), uuid, jid, len(jid), 0, b"ERROR", *callbacks, b"", 0, props, len(props), b"", 0,
+            ctypes.byref(proxy),
+        )  # fmt: skip
+        text = returned.decode() if isinstance(returned, bytes) else str(returned)
+        return None if "invalid URL escape" in text else f"the real Neonize did not make its client: {text}"
 
     def _stop_client(self, uuid) -> int:
         stop = self._stop.get(_text(uuid))

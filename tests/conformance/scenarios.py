@@ -22,6 +22,7 @@ from loguru import logger
 from tests.conformance import goboundary, jobpath, whatsmeow
 from wagw.config import Settings
 from wagw.events import build_body
+from wagw.events.lids import with_phone_numbers
 from wagw.whatsapp import neonize_backend
 from wagw.whatsapp.neonize_backend import NeonizeBackend
 from workers.wa import host as workers_host
@@ -95,7 +96,10 @@ def connect(data_dir: str, role: str, redis_url: str, inbound: bool = False) -> 
     STATE.update(backend=backend, settings=settings)
 
     def handler(event) -> None:
-        STATE["events"].append(build_body(event, "15550001111@s.whatsapp.net")[1])
+        # As the session's sink: the LIDs as phone numbers where whatsmeow's store knows them.
+        STATE["events"].append(
+            build_body(with_phone_numbers(event, backend.pn_for_lid), "15550001111@s.whatsapp.net")[1]
+        )
 
     outcome = jobpath.outcome(lambda: backend.start(handler if inbound else None))
     outcome["registered"] = backend.registered_events() if backend._client is not None else []
@@ -160,6 +164,44 @@ def serve_media(direct_path: str, content_b64: str, key_b64: str) -> None:
 def calls(entry: str | None = None) -> list[dict]:
     """What reached the (stubbed) network, oldest first."""
     return [_json(call) for call in BOUNDARY.world.calls if entry is None or call["entry"] == entry]
+
+
+# LIDs -----------------------------------------------------------------------------------------
+def learn_lids(store: str, pairs: list[list[str]]) -> None:
+    """whatsmeow learns these [LID, phone number] pairs (from a group notification, history
+    sync, a user query …): written to the store's LID map as its PutLIDMapping does."""
+    for lid, pn in pairs:
+        whatsmeow.store_lid_pair(store, lid, pn)
+
+
+def lookups(lids: list[str]) -> dict:
+    """What the running backend's store answers for each LID (whatsmeow's real LID store)."""
+    return {lid: STATE["backend"].pn_for_lid(lid) for lid in lids}
+
+
+def time_lookups(known: list[str], unknown: list[str], rounds: int = 200) -> dict:
+    """The lookup the session makes per LID, timed on whatsmeow's real store through neonize:
+    microseconds for the first answer (a sqlite read), then cached answers, and one whole
+    event's resolution (with_phone_numbers on a message from a LID in a LID chat)."""
+    from wagw import events
+
+    backend = STATE["backend"]
+
+    def per_call(function, items: list) -> list[float]:
+        times = []
+        for item in items:
+            start = time.perf_counter()
+            function(item)
+            times.append((time.perf_counter() - start) * 1e6)
+        return times
+
+    first = per_call(backend.pn_for_lid, known + unknown)
+    cached = per_call(backend.pn_for_lid, (known + unknown) * rounds)
+    message = events.message(
+        id="3EB0TIME", chat=known[0], sender=known[0], timestamp=1, body="hi @" + known[0].partition("@")[0]
+    )
+    whole = per_call(lambda event: with_phone_numbers(event, backend.pn_for_lid), [message] * rounds)
+    return {"first": sorted(first), "cached": sorted(cached), "event": sorted(whole)}
 
 
 # Inbound --------------------------------------------------------------------------------------

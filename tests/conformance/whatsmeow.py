@@ -25,6 +25,7 @@ import hashlib
 import io
 import os
 import queue
+import sqlite3
 import struct
 import threading
 import time
@@ -183,8 +184,10 @@ def encode_message(
     return MESSAGE, event
 
 
-def encode_receipt(receipt_type: str, *, ids: list[str], chat: str, sender: str, unix: int) -> tuple[int, N.Receipt]:
-    event = N.Receipt(MessageSource=source(chat, sender), MessageIDs=ids, Timestamp=unix)
+def encode_receipt(
+    receipt_type: str, *, ids: list[str], chat: str, sender: str, unix: int, **src: Any
+) -> tuple[int, N.Receipt]:
+    event = N.Receipt(MessageSource=source(chat, sender, **src), MessageIDs=ids, Timestamp=unix)
     if receipt_type in RECEIPT_TYPES:
         event.Type = RECEIPT_TYPES[receipt_type]
     return RECEIPT, event
@@ -215,6 +218,15 @@ def encode_call_offer(
 
 
 def encode_group_join(group: str, members: list[str], *, by: str, unix: int) -> tuple[int, N.GroupInfoEvent]:
+    return encode_group_change(group, {"join": members}, by=by, unix=unix)
+
+
+def encode_group_change(
+    group: str, changes: dict[str, list[str]], *, by: str | None, unix: int
+) -> tuple[int, N.GroupInfoEvent]:
+    """EncodeGroupInfoEvent: whatsmeow's Join/Leave/Promote/Demote as WhatsApp named the people
+    (in a LID-addressed group, by LID only: whatsmeow stores the numbers the notification
+    carried in its LID map first, group.go parseGroupNotification), Sender likewise."""
     event = N.GroupInfoEvent(
         JID=jid(group),
         Notify="",
@@ -223,9 +235,44 @@ def encode_group_join(group: str, members: list[str], *, by: str, unix: int) -> 
         PrevParticipantsVersionID="",
         ParticipantVersionID="",
         JoinReason="",
-        Join=[jid(m) for m in members],
+        **{change.capitalize(): [jid(m) for m in members] for change, members in changes.items()},
     )
     return GROUP_INFO, event
+
+
+# whatsmeow's LID map (store/sqlstore/lidmap.go) ------------------------------------------------
+def store_lid_pair(store: str, lid: str, pn: str) -> None:
+    """PutLIDMapping on a sqlite store: one number per LID and one LID per number, a new pair
+    replacing the old (its two statements, verbatim). Written to the file directly, since no
+    Go entry stores a pair: whatsmeow answers from the file for a LID it was not asked about
+    yet, but caches its answers, so a pair written after it answered "unknown" for that LID
+    stays unknown to the running client (its own PutLIDMapping would update the cache)."""
+    lid_user, pn_user = lid.partition("@")[0].partition(":")[0], pn.partition("@")[0].partition(":")[0]
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM whatsmeow_lid_map WHERE (lid<>? AND pn=?)", (lid_user, pn_user))
+        db.execute(
+            "INSERT INTO whatsmeow_lid_map (lid, pn) VALUES (?, ?)"
+            " ON CONFLICT (lid) DO UPDATE SET pn=excluded.pn WHERE whatsmeow_lid_map.pn<>excluded.pn",
+            (lid_user, pn_user),
+        )
+
+
+def _store_pair(store: str, first: N.JID, second: N.JID) -> None:
+    """Client.StoreLIDPNMapping (client.go): a LID and a phone number, in either order."""
+    if first.Server == "s.whatsapp.net" and second.Server == "lid":
+        first, second = second, first
+    if first.Server == "lid" and second.Server == "s.whatsapp.net":
+        store_lid_pair(store, jid_text(first), jid_text(second))
+
+
+def store_message_pair(store: str, event: N.Message) -> None:
+    """handleEncryptedMessage (message.go), before decrypting and dispatching a message: the
+    sender's alternate address is stored with the sender, else the recipient's with the chat."""
+    source = event.Info.MessageSource
+    if not source.SenderAlt.IsEmpty:
+        _store_pair(store, source.SenderAlt, source.Sender)
+    elif not source.RecipientAlt.IsEmpty:
+        _store_pair(store, source.RecipientAlt, source.Chat)
 
 
 # EncodeChatPresence: whatsmeow's "composing"/"paused" and media "" (text) or "audio"; any other
@@ -903,9 +950,20 @@ def encode(spec: dict) -> tuple[int, Any]:
             push_name=spec.get("push_name", ""),
             unix=unix,
             sender_alt=spec.get("sender_alt"),
+            recipient_alt=spec.get("recipient_alt"),
+            from_me=spec.get("from_me", False),
         )
     if kind == "receipt":
-        return encode_receipt(spec["type"], ids=spec["ids"], chat=spec["chat"], sender=spec["sender"], unix=unix)
+        return encode_receipt(
+            spec["type"],
+            ids=spec["ids"],
+            chat=spec["chat"],
+            sender=spec["sender"],
+            unix=unix,
+            sender_alt=spec.get("sender_alt"),
+            recipient_alt=spec.get("recipient_alt"),
+            from_me=spec.get("from_me", False),
+        )
     if kind == "temporary_ban":
         return encode_temporary_ban(spec["code"])
     if kind == "connect_failure":
@@ -914,6 +972,9 @@ def encode(spec: dict) -> tuple[int, Any]:
         return encode_call_offer(spec["call_id"], caller=spec["caller"], caller_alt=spec.get("caller_alt"), unix=unix)
     if kind == "group_join":
         return encode_group_join(spec["group"], spec["members"], by=spec["by"], unix=unix)
+    if kind == "group_change":
+        changes = {change: spec[change] for change in ("join", "leave", "promote", "demote") if change in spec}
+        return encode_group_change(spec["group"], changes, by=spec.get("by"), unix=unix)
     if kind == "joined_group":
         members = [(ALICE, ALICE_LID, True), (ACCOUNT + "@s.whatsapp.net", "100000000000001@lid", False)]
         group = Group(spec["group"], spec.get("name", ""), GROUP_CREATED, GROUP_CREATED, members)
