@@ -45,6 +45,7 @@ from wagw.operations.audio import duration as audio_duration
 from wagw.operations.images import check_decodes, group_photo_jpeg
 from wagw.operations.images import thumbnail as image_thumbnail
 from wagw.operations.vcard import vcard
+from wagw.operations.video import picture as video_picture
 from wagw.refusals import Every
 from wagw.whatsapp import go_errors, native, neonize_events, neonize_notes, neonize_results, results
 from wagw.whatsapp.backend import (
@@ -640,10 +641,20 @@ class NeonizeBackend(Backend):
     ) -> dict:
         # Not neonize's send_video: it runs the ffmpeg program for the duration and a thumbnail
         # (wagw does not require ffmpeg). The same VideoMessage from neonize's own upload (as
-        # video) and send_message, the duration read from the MP4's movie header, no thumbnail.
+        # video) and send_message, the duration read from the MP4's movie header, the shown
+        # size from its video track, the thumbnail from its cover picture if it has one
+        # (wagw.operations.video).
         neonize = native.load()
+        shown = video_picture(video)
         uploaded = self._uploaded("send_video", video, mimetype, neonize.enum.MediaType.MediaVideo)
         message = neonize.e2e.VideoMessage(**uploaded, viewOnce=view_once)
+        if shown.width and shown.height:
+            message.width, message.height = shown.width, shown.height
+        if shown.cover:
+            try:
+                message.JPEGThumbnail = image_thumbnail(shown.cover)[0]
+            except ValueError:
+                logger.info("send_video: the video's cover picture does not decode; sent without a thumbnail")
         if caption:
             message.caption = caption
         response = self._call(
