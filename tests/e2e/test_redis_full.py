@@ -227,3 +227,86 @@ def test_an_app_holding_redis_full_delays_inbound_events_and_loses_none(daemon, 
         f"{len(set(stored))} stored in the end, {len(answered)} delivered once; attacker: "
         f"{attacker.enqueued} jobs enqueued, {attacker.refused} refused"
     )
+
+
+class Flood(threading.Thread):
+    """Enqueues big jobs of incompressible junk on `wa` to run now, as fast as Redis takes
+    them, a few per MULTI (what rq's enqueue writes, raw): more than a wa-worker can fail."""
+
+    BATCH = 4
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        from redis import Redis
+
+        self.conn = Redis.from_url(url)
+        self.stop = threading.Event()
+        self.enqueued = self.refused = 0
+
+    def run(self) -> None:
+        from rq.job import Job
+
+        queue_key = f"rq:queue:{keys.WA_QUEUE}"
+        junk = base64.b64encode(os.urandom(1536 * 1024)).decode()  # 2 MB as stored
+        record = Job.create(
+            "workers.wa.send_image",
+            kwargs={"to": "15551234567@s.whatsapp.net", "image": junk},
+            connection=self.conn,
+            serializer=SERIALIZER,
+            origin=keys.WA_QUEUE,
+        ).to_dict()
+        while not self.stop.is_set():
+            ids = [uuid.uuid4().hex for _ in range(self.BATCH)]
+            try:
+                with self.conn.pipeline(transaction=True) as pipe:
+                    for job_id in ids:
+                        pipe.hset(Job.key_for(job_id), mapping=record)
+                    pipe.rpush(queue_key, *ids)
+                    pipe.execute()
+                self.enqueued += self.BATCH
+            except RedisError:
+                self.refused += 1
+                self.stop.wait(0.02)
+
+
+def test_a_flood_of_junk_jobs_is_failed_and_dropped_while_every_event_gets_through(daemon, receiver):
+    conn = daemon.redis
+    before = pids(daemon)
+    push = conn.register_script(PUSH_ANYWAY)
+    flood = Flood(daemon.redis_url)
+    flood.start()
+    pushed: list[str] = []
+    try:
+        started = due = time.monotonic()
+        while time.monotonic() - started < 15 or not flood.refused:
+            assert time.monotonic() - started < 40, "the flood never reached the ceiling"
+            n = len(pushed)
+            push(keys=[keys.FAKE_INBOUND, "wagw-test:nothing"], args=[json.dumps(message(n))])
+            pushed.append(message(n)["id"])
+            due += 1 / INBOUND_RATE
+            time.sleep(max(0.0, due - time.monotonic()))
+    finally:
+        flood.stop.set()
+        flood.join(10)
+    wait_for(lambda: set(stored_ids(conn)) >= set(pushed), 60, 0.1, "every pushed event stored")
+    stored = stored_ids(conn)
+    assert len(stored) == len(set(stored)) == len(pushed)
+    wait_for(lambda: receiver.delivered_ids("hook") >= set(pushed), 60, 0.1, "every event delivered")
+    answered = Counter(r.payload_id for r in receiver.snapshot() if 200 <= r.status < 300)
+    assert max(answered.values()) == 1, "an event was delivered twice"
+    # the junk ran (and failed) and keeps no more than its trace
+    wait_for(lambda: conn.llen(f"rq:queue:{keys.WA_QUEUE}") == 0, 60, 0.2, "the junk drained")
+    failed = [key for key in conn.scan_iter(match="rq:job:*") if conn.hget(key, "status") == b"failed"]
+    assert failed and max(conn.memory_usage(key, samples=0) or 0 for key in failed) <= 64 * 1024
+    freed_at = time.time()
+    snap = wait_for(lambda: fresh_snapshot(daemon, freed_at), 20, what="a status snapshot with Redis writable")
+    now = {p["name"]: (p["pid"], p["restarts"]) for p in snap["processes"]}
+    for name in LONG_LIVED:
+        assert now[name] == (before[name], 0), (name, now[name], before[name])
+    log = daemon.log_text()
+    assert SECRET_TEXT not in log
+    assert "Traceback" not in log, daemon.log_tail(80)
+    print(
+        f"flood: {flood.enqueued} junk jobs ({flood.enqueued * 2} MB) enqueued, {flood.refused} refused; "
+        f"{len(pushed)} events pushed, all stored and delivered once"
+    )

@@ -33,6 +33,7 @@ from loguru import logger
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue
+from rq.exceptions import StopRequested
 from rq.timeouts import UnixSignalDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
@@ -167,7 +168,14 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         # Every id this worker takes is parked (rqcompat.TakerQueue), from one queue or several.
-        super().prepare_job_execution(job, remove_from_intermediate_queue=True)
+        # One MULTI: refused (Redis full), nothing of it was written; tried again until taken.
+        started = refusals.until_accepted(
+            lambda: super(WaWorker, self).prepare_job_execution(job, remove_from_intermediate_queue=True) or True,
+            what=f"job {job.id} not started",
+            stopping=lambda: self.stop_requested,
+        )
+        if started is None:
+            raise StopRequested  # the job fails, and its Retry applies
         # Started: drop the taker record now, or a retry of this job taken by another worker
         # within the rescue's next pass could not claim it.
         self.connection.hdel(keys.TAKERS.format(queue=job.origin), job.id)
@@ -224,6 +232,49 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
 
     def refusals_stopping(self) -> bool:
         return self.stop_requested
+
+    def set_state(self, state, pipeline=None) -> None:
+        if pipeline is not None:
+            super().set_state(state, pipeline)
+            return
+        try:
+            super().set_state(state)  # rq keeps the state in memory first; Redis's copy is for show
+        except RedisTimeoutError:
+            raise
+        except RedisError as error:
+            if self._refused.due():
+                logger.warning("worker state not recorded: {}", refusals.reason(error))
+
+    def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        try:
+            super().handle_execution_ended(job, queue, heartbeat_ttl)  # the job's last heartbeat
+        except RedisTimeoutError:
+            raise
+        except RedisError as error:
+            if self._refused.due():
+                logger.warning("job {}: last heartbeat not recorded: {}", job.id, refusals.reason(error))
+
+    def check_for_suspension(self, burst: bool) -> None:
+        try:
+            super().check_for_suspension(burst)
+        except RedisTimeoutError:
+            raise
+        except RedisError as error:  # it writes a heartbeat first: refused, the check waits
+            if self._refused.due():
+                logger.warning("worker heartbeat skipped: {}", refusals.reason(error))
+
+    def prepare_execution(self, job: Job):
+        """rq's record of the job's execution, one MULTI: refused, nothing was written, and it
+        is tried again until Redis takes it. A stop meanwhile leaves the job parked, for the
+        stranded-job rescue once this worker is gone."""
+        execution = refusals.until_accepted(
+            lambda: super(WaWorker, self).prepare_execution(job),
+            what=f"job {job.id} not started",
+            stopping=lambda: self.stop_requested,
+        )
+        if execution is None:
+            raise StopRequested
+        return execution
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         while True:
