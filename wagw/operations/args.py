@@ -85,6 +85,28 @@ def _address(value: str, info: ValidationInfo) -> str:
 # Whom or where a job goes, or what it is about: the one way an argument is read as an address.
 Address = Annotated[str, AfterValidator(_address)]
 
+# A channel (…@newsletter) takes media only with the handle of whatsmeow's newsletter upload
+# (send.go: SendRequestExtra.MediaHandle, from UploadNewsletter), which goneonize's SendMessage
+# never passes (main.go: SendMessage fills AdditionalNodes only); and a post's reactions go
+# through whatsmeow's NewsletterSendReaction by its server id, not BuildReaction and
+# SendMessage (send.go: BuildReaction's doc).
+CHANNEL = "newsletter"
+NO_MEDIA_TO_CHANNELS = (
+    "a channel (…@newsletter) takes text, location, contact, link and poll messages only: "
+    "neonize cannot send media to one"
+)
+NO_REACTIONS_IN_CHANNELS = "reacting to a channel's post (…@newsletter) is not available: neonize cannot send one"
+
+
+def _not_a_channel(value: str) -> str:
+    if value.endswith("@" + CHANNEL):
+        raise ValueError(NO_MEDIA_TO_CHANNELS)
+    return value
+
+
+# Where a media message goes: an address that is not a channel.
+MediaTarget = Annotated[Address, AfterValidator(_not_a_channel)]
+
 
 # Argument models ------------------------------------------------------------------------
 class JobArgs(BaseModel):
@@ -125,7 +147,7 @@ class SendTextArgs(JobArgs):
 
 
 class SendImageArgs(JobArgs):
-    to: Address
+    to: MediaTarget
     image: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
     view_once: bool = False  # the recipient can open it once (WhatsApp's "view once")
@@ -253,7 +275,7 @@ class SendPollArgs(JobArgs):
 
 
 class SendFileArgs(JobArgs):
-    to: Address
+    to: MediaTarget
     file: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     filename: str | None = Field(None, min_length=1, max_length=MAX_FILENAME)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
@@ -280,19 +302,19 @@ def file_name(value: str) -> str:
 
 
 class SendStickerArgs(JobArgs):
-    to: Address
+    to: MediaTarget
     sticker: str = Field(min_length=1, max_length=MAX_STICKER_ARG)
 
 
 class SendVideoArgs(JobArgs):
-    to: Address
+    to: MediaTarget
     video: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
     view_once: bool = False
 
 
 class SendAudioArgs(JobArgs):
-    to: Address
+    to: MediaTarget
     audio: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     ptt: bool = False  # a voice note ("push to talk"): Ogg Opus only
 
@@ -540,6 +562,13 @@ class ReactArgs(MessageActionArgs):
     emoji: str = Field(max_length=MAX_REACTION)
     # Who sent the message reacted to: WhatsApp finds it by id *and* sender (docs/jobs.md).
     sender: Address | None = None
+
+    @field_validator("chat")
+    @classmethod
+    def _not_a_channel(cls, value: str) -> str:
+        if value.endswith("@" + CHANNEL):
+            raise ValueError(NO_REACTIONS_IN_CHANNELS)
+        return value
 
     @field_validator("emoji")
     @classmethod
