@@ -9,6 +9,7 @@ from __future__ import annotations
 
 ACCOUNT = "15550001111"  # the account's phone number (country code 1)
 DEVICE = f"{ACCOUNT}:7@s.whatsapp.net"
+ACCOUNT_LID = "100000000000001@lid"  # the account's LID (whatsmeow's Store.LID, from the pairing)
 HIDDEN_USER = "15550008888"  # hides their picture from us: ErrProfilePictureUnauthorized
 SLOW_USER = "15550007777"  # the picture query times out: ErrIQTimedOut
 

@@ -310,3 +310,67 @@ def test_the_fake_gives_the_same_bodies(lids, settings, redis_conn, controls, sp
     fake = [comparable(body) for body in fake_bodies(settings, redis_conn, controls)]
     assert neonize and fake == neonize
     assert any("_lid" in json.dumps(body["payload"]) for body in neonize)  # LIDs were in play
+
+
+# Jobs take either form ---------------------------------------------------------------------------
+# (id, op, kwargs, what both backends must agree on): a LID wherever a person is named.
+JOBS = [
+    ("send-to-a-lid", "send_text", {"to": ALICE_LID, "text": "hi"}, lambda r: (sorted(r), r["to"])),
+    (
+        "reply-quoting-a-lid",
+        "send_text",
+        {"to": GROUP, "text": "hi", "reply_to": "3EB0AA", "reply_to_sender": ALICE_LID},
+        lambda r: r["to"],
+    ),
+    ("react-in-a-lid-chat", "react", {"chat": ALICE_LID, "message_id": "3EB0AA", "emoji": "👍"}, lambda r: r["chat"]),
+    (
+        "revoke-own-by-lid",
+        "revoke",
+        {"chat": ALICE_LID, "message_id": "3EB0AA", "sender": OWN_LID},
+        lambda r: (r["chat"], r["sender"]),
+    ),
+    ("revoke-others-by-lid", "revoke", {"chat": ALICE_LID, "message_id": "3EB0AA", "sender": ALICE_LID}, lambda r: r),
+    ("mark-read-in-a-lid-chat", "mark_read", {"chat": ALICE_LID, "ids": ["3EB0AA"]}, lambda r: r),
+    ("avatar-of-a-lid", "fetch_avatar", {"jid": ALICE_LID}, lambda r: (r["jid"], r["type"])),
+    (
+        "add-lids-to-a-group",
+        "group_participants",
+        {"jid": GROUP, "action": "add", "participants": [ALICE_LID]},
+        lambda r: (r["action"], [p["jid"] for p in r["participants"]]),
+    ),
+]
+
+
+def agreed(found: dict, view) -> dict:
+    if "error" in found:
+        return {"error": found["error"], "permanent": found["permanent"]}
+    return {"result": view(found["result"])}
+
+
+@pytest.mark.parametrize(("op", "kwargs", "view"), [row[1:] for row in JOBS], ids=[row[0] for row in JOBS])
+def test_a_job_naming_a_lid_gives_the_same_result(lids, settings, redis_conn, op, kwargs, view):
+    from tests.conformance.jobpath import outcome, run_job
+
+    fake = FakeBackend(settings, "session")
+    fake.lids.put(OWN_LID.partition("@")[0], ACCOUNT)  # the fake learns its own pair as whatsmeow does
+    got_fake = outcome(lambda: run_job(settings, fake, op, kwargs))
+    got_real = lids.call("job", op=op, kwargs=kwargs)
+    assert not got_real.pop("stub_errors")
+    assert agreed(got_fake, view) == agreed(got_real, view), (got_fake, got_real)
+
+
+def test_a_lid_target_reaches_whatsmeow_as_given(lids):
+    """whatsmeow sends a direct message to the LID itself (and one to a number to that
+    number's LID, from its store or WhatsApp: send.go SendMessage); wagw hands either over
+    unchanged."""
+    lids.call("job", op="send_text", kwargs={"to": ALICE_LID, "text": "hi"})
+    assert lids.call("calls", entry="SendMessage")[-1]["to"] == ALICE_LID
+
+
+def test_revoking_the_accounts_own_message_by_its_lid_keys_it_as_its_own(lids):
+    """The account's LID (from an event's from_lid) names the account, as in whatsmeow's
+    BuildMessageKey: the revoke is of this account's message, not refused as another's."""
+    found = lids.call("job", op="revoke", kwargs={"chat": ALICE_LID, "message_id": "3EB0AB", "sender": OWN_LID})
+    assert "result" in found, found
+    key = lids.call("calls", entry="SendMessage")[-1]["message"]["protocolMessage"]["key"]
+    assert key["fromMe"] is True and "participant" not in key and key["ID"] == "3EB0AB"

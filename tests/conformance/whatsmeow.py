@@ -38,6 +38,7 @@ from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from tests.conformance.names import (
     ACCOUNT,
+    ACCOUNT_LID,
     ALICE,
     ALICE_LID,
     DEVICE,
@@ -552,7 +553,9 @@ class World:
     def get_me(self) -> N.Device:
         """goneonize's GetMe: EncodeDevice(cli.Store) of the connected device."""
         self.record("GetMe")
-        return N.Device(JID=jid(DEVICE), LID=jid(None), Platform="", BussinessName="", PushName="", Initialized=True)
+        return N.Device(
+            JID=jid(DEVICE), LID=jid(ACCOUNT_LID), Platform="", BussinessName="", PushName="", Initialized=True
+        )
 
     def build_reaction(
         self, chat: N.JID, sender: N.JID, message_id: str, reaction: str

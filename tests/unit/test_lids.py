@@ -215,3 +215,31 @@ def test_with_no_pair_known_every_such_field_keeps_its_lid_and_the_body_says_so(
         assert after[UNRESOLVED_LIDS], name
         for lid in after[UNRESOLVED_LIDS]:
             assert lid.endswith("@lid")
+
+
+# Jobs take either form -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("op", "kwargs", "field"),
+    [
+        ("send_text", {"to": ALICE_LID, "text": "hi"}, "to"),
+        ("send_text", {"to": GROUP, "text": "hi", "reply_to": "M1", "reply_to_sender": ALICE_LID}, "reply_to_sender"),
+        ("send_location", {"to": ALICE_LID, "latitude": 1.0, "longitude": 2.0}, "to"),
+        ("react", {"chat": ALICE_LID, "message_id": "M1", "emoji": "👍", "sender": ALICE_LID}, "sender"),
+        ("revoke", {"chat": ALICE_LID, "message_id": "M1", "sender": ALICE_LID}, "sender"),
+        ("edit_message", {"chat": ALICE_LID, "message_id": "M1", "text": "x"}, "chat"),
+        ("mark_read", {"chat": ALICE_LID, "ids": ["M1"], "sender": ALICE_LID}, "sender"),
+        ("send_chat_presence", {"chat": ALICE_LID, "state": "composing"}, "chat"),
+        ("set_disappearing", {"chat": ALICE_LID, "seconds": 86_400}, "chat"),
+        ("reject_call", {"call_id": "C1", "caller": ALICE_LID}, "caller"),
+        ("fetch_avatar", {"jid": ALICE_LID}, "jid"),
+        ("user_info", {"jids": [ALICE_LID]}, "jids"),
+        ("create_group", {"name": "x", "participants": [ALICE_LID]}, "participants"),
+        ("group_participants", {"jid": GROUP, "action": "add", "participants": [ALICE_LID]}, "participants"),
+    ],
+)
+def test_every_argument_naming_a_person_takes_a_lid_as_given(op, kwargs, field):
+    """An app can answer with the `from_lid` it was given: the LID reaches the backend as it is."""
+    from wagw import operations
+
+    value = operations.validate(op, (), kwargs).model_dump()[field]
+    assert value in (ALICE_LID, [ALICE_LID])

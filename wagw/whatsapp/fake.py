@@ -532,7 +532,8 @@ class FakeBackend(Backend):
         from wagw.operations.args import REVOKE_OTHERS, InvalidArguments  # not in the session (~1 MB)
 
         own = user_part(self.device_jid() or fake_device_jid(self.role))
-        if sender and not chat.endswith("@g.us") and user_part(sender) != own:
+        own_lid = self.lids.lid_for_pn(f"{own}@s.whatsapp.net")  # the account's LID is the account too
+        if sender and not chat.endswith("@g.us") and user_part(sender) not in {own, user_part(own_lid or "")}:
             raise InvalidArguments(REVOKE_OTHERS)
         self._call("revoke", {"chat": chat, "message_id": message_id, "sender": sender}, [chat])
         return results.acted("3EB0" + secrets.token_hex(9).upper(), time.time(), chat, message_id, sender=sender)

@@ -76,6 +76,14 @@ class FakeLids:
     def put(self, lid_user: str, pn_user: str) -> None:
         self._put(keys=[self.hash_name], args=[lid_user, pn_user])
 
+    def lid_for_pn(self, pn: str) -> str | None:
+        """The LID of a phone-number JID, or None (not a number, no pair)."""
+        pn = non_ad(pn) or ""
+        if not pn.endswith("@" + USER_SERVER):
+            return None
+        user = as_text(self.conn.hget(self.hash_name, "pn:" + pn.partition("@")[0]))
+        return f"{user}@lid" if user else None
+
     def pn_for_lid(self, lid: str) -> str | None:
         """The phone-number JID of `lid`, or None (not a LID, no pair)."""
         lid = non_ad(lid) or ""

@@ -755,10 +755,13 @@ class NeonizeBackend(Backend):
         # neonize's build_revoke keys the message as this account's own when the sender's user
         # is ours (get_me()), else, outside a direct chat, names the sender as participant
         # (an admin deleting a member's message).
-        me = self._call("revoke", self._client.get_me).JID
-        if sender and not chat.endswith("@" + GROUP_SERVER) and sender.partition("@")[0] != me.User:
+        found = self._call("revoke", self._client.get_me)
+        me = found.JID
+        # The account's LID is the account too (as in whatsmeow's BuildMessageKey).
+        own = sender is None or sender.partition("@")[0] in {me.User, found.LID.User} - {""}
+        if not own and not chat.endswith("@" + GROUP_SERVER):
             raise InvalidArguments(REVOKE_OTHERS)
-        who = self._jid(sender) if sender else me
+        who = self._jid(sender) if sender is not None and not own else me
         response = self._call("revoke", self._client.revoke_message, self._jid(chat), who, message_id)
         return results.acted(response.ID, response.Timestamp, chat, message_id, sender=sender)
 
