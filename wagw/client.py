@@ -33,6 +33,8 @@ from rq.results import Result
 
 from wagw import keys, operations, rqcompat
 from wagw.accounts import check_name, queue_of
+from wagw.errors import JobFailed, WaitTimeout
+from wagw.errors import exception_line as exception_line  # read by webhook deliveries
 from wagw.operations import Operation
 from wagw.redisconn import SERIALIZER, connect
 
@@ -46,34 +48,6 @@ MAX_ARGUMENT_BYTES = 24 * 1024 * 1024
 WAIT_MARGIN = 5.0  # seconds beyond a job's own worst case before wait_for() gives up
 _FINAL_FAILURES = (Result.Type.FAILED, Result.Type.STOPPED, Result.Type.MAX_RETRIES_EXCEEDED)
 _RQ_OPTIONS = ("job_timeout", "retry", "job_id", "meta", "at_front", "result_ttl", "failure_ttl", "description")
-
-
-class JobFailed(RuntimeError):
-    """The job ended failed; `exc_string` is the worker's traceback (with any panic text)."""
-
-    def __init__(self, job: Job, exc_string: str):
-        self.job = job
-        self.exc_string = exc_string or ""
-        super().__init__(f"job {job.id} ({job.func_name}) failed: {exception_line(self.exc_string) or 'no details'}")
-
-
-def exception_line(exc_string: str) -> str:
-    """'wagw.operations.args.InvalidArguments: invalid …' out of a formatted traceback: the first
-    unindented line after the last "Traceback" header (the message may go on for more lines)."""
-    lines = exc_string.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
-    for line in lines[starts[-1] + 1 :] if starts else lines:
-        if line and not line[0].isspace():
-            return line
-    return ""
-
-
-class WaitTimeout(TimeoutError):
-    """wait_for() gave up; the job itself may still finish later (see `job`)."""
-
-    def __init__(self, job: Job, timeout: float):
-        self.job = job
-        super().__init__(f"job {job.id} ({job.func_name}) did not end within {timeout:g} s")
 
 
 _connection: Redis | None = None

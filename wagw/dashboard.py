@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from wagw.errors import DashboardConfigError
 from wagw.exitcodes import ExitCode
 from wagw.hostcheck import host_guard
 from wagw.loginthrottle import LoginThrottle
@@ -63,10 +64,6 @@ DEFAULT_ADDR = "127.0.0.1:9181"
 REALM = "wagw dashboard"
 GENERATED_USER = "wagw"
 PASSWORD_FILE = "dashboard.password"
-
-
-class DashboardConfigError(ValueError):
-    """A setting combination the dashboard refuses to start with."""
 
 
 def split_addr(addr: str) -> tuple[str, int]:

@@ -38,6 +38,7 @@ from loguru import logger
 
 from wagw import keys
 from wagw.addresses import masked
+from wagw.errors import PoisonedTarget, Quarantined
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -50,18 +51,6 @@ MAX_PANIC_CHARS = 4000  # what is kept of a panic trace in Redis
 TARGET_ID_CHARS = 12  # hex digits of a target's sha256 kept as its id
 MAX_SHOWN_TARGETS = 3  # addresses of a list target shown in its masked form
 NO_TARGET = "-"  # the target id of a crash of a job without a target
-
-
-class Quarantined(RuntimeError):
-    """The operation is quarantined: the job fails without touching the native host."""
-
-    permanent = True  # read by the wa-worker: retrying during the quarantine cannot help
-
-
-class PoisonedTarget(RuntimeError):
-    """The job's target keeps crashing this operation: the job fails without touching the host."""
-
-    permanent = True  # read by the wa-worker: the same target would crash the host again
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from rq.utils import now as rq_now
 from rq.worker import BaseWorker
 
 from wagw import deadletter, keys
+from wagw.errors import RefusedJob
 from wagw.redisconn import SERIALIZER, HashFields, read_stream
 
 if TYPE_CHECKING:
@@ -736,12 +737,6 @@ def expire_now(registry: StartedJobRegistry, entries: list[str]) -> list[str]:
 
 
 # ---- the trust boundary (every wagw process; docs/security.md) ----------------------------------
-
-
-class RefusedJob(RuntimeError):
-    """A job names a function path, instance or callback that this process does not run."""
-
-    permanent = True  # read by the wa-worker: retrying cannot make it acceptable
 
 
 _JOB_FUNC = Job.func  # rq's own property: imports whatever path the job names

@@ -31,6 +31,7 @@ from wagw.addresses import (
     normalize_target,
     shown,
 )
+from wagw.errors import InvalidArguments as InvalidArguments  # raised by wagw.operations.validate
 
 # WhatsApp's own limits, rounded down where WhatsApp is vague.
 MAX_TEXT = 65_536  # characters in one text message
@@ -58,14 +59,6 @@ MAX_REACTION = 32  # characters: the longest emoji ZWJ sequences are about a doz
 # InviteLinkPrefix is the only host, and a code is letters and digits (22 today).
 _INVITE = re.compile(r"(?:(?:https?://)?chat\.whatsapp\.com/(?:invite/)?)?(?P<code>[A-Za-z0-9]{16,32})/?")
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_\-.:]+")
-
-
-class InvalidArguments(ValueError):
-    """A job's arguments are wrong: fail now, retrying cannot help."""
-
-    __module__ = "workers.validation"  # the name job failures have always shown (docs/jobs.md)
-
-    permanent = True  # read by the wa-worker: no RQ retry for this failure
 
 
 def _fake(info: ValidationInfo) -> bool:

@@ -14,14 +14,11 @@ from pathlib import Path
 
 from loguru import logger
 
+from wagw.errors import RedisServerError
 from wagw.procs import pid_alive
 
 # Linux's sun_path limit, including the terminating NUL.
 MAX_SOCKET_PATH = 107
-
-
-class RedisServerError(RuntimeError):
-    pass
 
 
 def find_binary() -> str:

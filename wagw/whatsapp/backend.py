@@ -5,48 +5,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
+from wagw.errors import BackendError as BackendError
+from wagw.errors import ConnectFailure as ConnectFailure
+from wagw.errors import LoggedOut as LoggedOut
+from wagw.errors import MissingSystemLibrary as MissingSystemLibrary
+from wagw.errors import NotPaired as NotPaired
+from wagw.errors import StreamReplaced as StreamReplaced
+from wagw.errors import TemporaryBan as TemporaryBan
 from wagw.events import InboundEvent
-from wagw.exitcodes import ExitCode
-
-
-class BackendError(Exception):
-    """An ordinary failure of a WhatsApp call (the job fails; the process lives on)."""
-
-    exit_code: ExitCode = ExitCode.FAILURE
-
-
-class NotPaired(BackendError):
-    exit_code = ExitCode.NOT_PAIRED
-
-
-class LoggedOut(BackendError):
-    exit_code = ExitCode.LOGGED_OUT
-
-
-class StreamReplaced(BackendError):
-    exit_code = ExitCode.STREAM_REPLACED
-
-
-class TemporaryBan(BackendError):
-    exit_code = ExitCode.TEMP_BANNED
-
-
-class ConnectFailure(BackendError):
-    """Network trouble (or an unreadable device store): worth reconnecting with backoff."""
-
-    exit_code = ExitCode.TEMPFAIL
-
-
-class MissingSystemLibrary(BackendError):
-    """neonize cannot be loaded because a system library is missing (libmagic1): restarting
-    cannot fix it, so the process exits as misconfigured (the supervisor does not retry)."""
-
-    exit_code = ExitCode.CONFIG
-
-
-# Job failures have always shown these names (docs/jobs.md); apps may match on them.
-for _error in (BackendError, NotPaired, LoggedOut, StreamReplaced, TemporaryBan, ConnectFailure, MissingSystemLibrary):
-    _error.__module__ = "wagw.backends.base"
 
 EventHandler = Callable[[InboundEvent], None]
 

@@ -30,15 +30,20 @@ from typing import IO, TYPE_CHECKING, Any
 
 from loguru import logger
 from pydantic import BaseModel, SecretStr
-from rq.timeouts import JobTimeoutException
 
 from wagw import accounts
 from wagw.accounts import Account
 from wagw.childstate import ChildSpec, State
 from wagw.devices import DeviceState
-from wagw.exitcodes import HOST_CLEAN_EXITS, ExitCode
+from wagw.errors import HostCallError as HostCallError
+from wagw.errors import HostCrashed as HostCrashed
+from wagw.errors import HostError as HostError
+from wagw.errors import HostTimeout as HostTimeout
+from wagw.errors import HostUnavailable as HostUnavailable
+from wagw.errors import InvalidArguments
+from wagw.errors import SlotNotPaired as SlotNotPaired
+from wagw.exitcodes import ExitCode
 from wagw.logs import ChildOutput
-from wagw.operations.args import InvalidArguments
 from wagw.whatsapp import backend as backend_errors
 from workers.wa.host_restarts import HostRestarts
 
@@ -47,52 +52,7 @@ if TYPE_CHECKING:
 
 HOST_ARGV = [sys.executable, "-m", "workers.wa.host"]
 STDERR_LINES = 200  # kept per host for the crash report
-TAIL_LINES = 60  # of those, at most this many go into a job's exception
 REAP_WAIT = 2.0  # seconds to wait for a host whose pipes closed to be reaped
-_PANIC_STARTS = ("panic:", "fatal error:", "SIGABRT", "SIGSEGV")
-
-
-class HostError(RuntimeError):
-    """The native host could not run the call."""
-
-
-class HostCrashed(HostError):
-    """The host died during the call. RQ's Retry applies; a native crash counts toward quarantine."""
-
-    def __init__(self, slot: int, operation: str, pid: int, returncode: int, stderr: list[str]):
-        self.operation = operation
-        self.pid = pid
-        self.returncode = returncode
-        self.exit = ExitCode.describe(returncode)
-        self.native = returncode not in HOST_CLEAN_EXITS
-        self.panic = panic_text(stderr)
-        what = "died of" if returncode < 0 else "exited with"
-        message = f"native host of slot {slot} (pid {pid}) {what} {self.exit} during {operation}"
-        tail = render_tail(stderr)
-        if tail:
-            message += "\n--- last lines of the host's stderr ---\n" + tail
-        super().__init__(message)
-
-
-class HostTimeout(HostError, JobTimeoutException):
-    """The call did not answer in time; its host was killed."""
-
-
-class SlotNotPaired(HostError):
-    """This slot's linked device has no keys."""
-
-
-class HostUnavailable(HostError):
-    """The host did not connect within the wait bound."""
-
-
-class HostCallError(HostError):
-    """The host raised something other than a BackendError (a bug in the host or backend)."""
-
-
-# Job failures have always shown these names (docs/jobs.md); apps may match on them.
-for _error in (HostError, HostCrashed, HostTimeout, SlotNotPaired, HostUnavailable, HostCallError):
-    _error.__module__ = "workers.host_client"
 
 
 def settings_payload(settings: Settings) -> dict[str, Any]:
@@ -113,44 +73,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     return value
-
-
-def _record(line: str) -> dict | None:
-    if line.startswith("{"):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return None
-        if isinstance(record, dict) and "msg" in record:
-            return record
-    return None
-
-
-def render_tail(lines: list[str]) -> str:
-    """The stderr lines worth showing: from the panic (with a little context before it) or the last few."""
-    start = _panic_start(lines)
-    chosen = lines[max(0, start - 5) : start + TAIL_LINES] if start is not None else lines[-20:]
-    rendered = []
-    for line in chosen:
-        record = _record(line)
-        rendered.append(f"[{record.get('level')}] {record['msg']}" if record else line)
-    return "\n".join(rendered)
-
-
-def panic_text(lines: list[str]) -> str:
-    """The Go panic (or fatal error) block, or "" when the host died without one."""
-    start = _panic_start(lines)
-    if start is None:
-        return ""
-    block = [line for line in lines[start : start + TAIL_LINES] if _record(line) is None]
-    return "\n".join(block).strip()
-
-
-def _panic_start(lines: list[str]) -> int | None:
-    for index, line in enumerate(lines):
-        if _record(line) is None and line.lstrip().startswith(_PANIC_STARTS):
-            return index
-    return None
 
 
 class _Incarnation:

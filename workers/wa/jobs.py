@@ -26,8 +26,8 @@ from rq.timeouts import JobTimeoutException
 
 from wagw import keys, metrics, operations, quarantine
 from wagw.accounts import DEFAULT, SINGLE_ACCOUNT, Account
+from wagw.errors import InvalidArguments, OutcomeUnknown
 from wagw.operations import OPERATIONS, Operation
-from wagw.operations.args import InvalidArguments
 from workers.wa import downloads, media
 from workers.wa.host_client import HostCallError, HostCrashed
 
@@ -40,16 +40,6 @@ if TYPE_CHECKING:
 
     from wagw.config import Settings
     from workers.wa.host_client import HostClient
-
-
-class OutcomeUnknown(RuntimeError):
-    """A send's request was handed to the backend, then its host crashed or the call timed
-    out: WhatsApp may or may not have it. Not sent again (unless the enqueuer set
-    meta={"resend_on_unknown": True}), so that nobody gets the same message twice."""
-
-    __module__ = "workers.wa"  # the name job failures show (docs/jobs.md)
-
-    permanent = True  # read by the wa-worker: a retry would be a second message
 
 
 class JobCounts:

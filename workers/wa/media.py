@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from wagw.errors import ImageDownloadFailed, MediaDownloadFailed
 from wagw.operations.args import (
     MAX_AUDIO_BYTES,
     MAX_DOCUMENT_BYTES,
@@ -43,18 +44,6 @@ if TYPE_CHECKING:
 FETCH_TIMEOUT = 30.0  # seconds at most for one download, within the job's own timeout
 MAX_PATH = 4096
 NOT_IN_MEDIA_DIR = "not a file in the media folder (WAGW_MEDIA_DIR)"
-
-
-class MediaDownloadFailed(RuntimeError):
-    """A media URL could not be fetched now (network, 5xx): worth a retry."""
-
-    __module__ = "workers.wa"  # the name job failures have always shown (docs/jobs.md)
-
-
-class ImageDownloadFailed(MediaDownloadFailed):
-    """The image URL could not be fetched now (network, 5xx): worth a retry."""
-
-    __module__ = "workers.wa"
 
 
 @dataclass(frozen=True)

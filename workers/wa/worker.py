@@ -39,6 +39,7 @@ from rq.worker import SimpleWorker, WorkerStatus
 
 from wagw import accounts, devices, keys, refusals, rqcompat
 from wagw.config import MAX_LINKED_DEVICES
+from wagw.errors import Permanent
 from wagw.exitcodes import ExitCode
 from wagw.operations import JOB_PATHS, operation_of
 from wagw.redisconn import SERIALIZER, connect
@@ -98,12 +99,12 @@ def apply_defaults(job: Job, settings: Settings) -> bool:
 
 
 def no_retry_for_permanent_errors(job: Job, exc_type, exc_value, traceback) -> bool:
-    """RQ exception handler: a failure marked `permanent` (bad arguments, poison target,
-    quarantine, outcome unknown) is final.
+    """RQ exception handler: a Permanent failure (wagw.errors: bad arguments, a refused job,
+    poison target, quarantine, outcome unknown) is final.
 
     RQ calls the handlers before deciding on a retry, so clearing retries_left here is enough.
     """
-    if getattr(exc_value, "permanent", False) and job.retries_left:
+    if isinstance(exc_value, Permanent) and job.retries_left:
         job.retries_left = 0
     return True
 
@@ -182,7 +183,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
 
     def handle_exception(self, job: Job, *exc_info) -> None:
         error = exc_info[1]
-        if not getattr(error, "permanent", False):
+        if not isinstance(error, Permanent):
             super().handle_exception(job, *exc_info)
             return
         self.one_line.permanent = (job.id, job_path(job), one_line_reason(error))

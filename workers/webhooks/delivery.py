@@ -27,6 +27,7 @@ from rq import get_current_job
 
 from wagw import keys
 from wagw.accounts import check_name
+from wagw.errors import DeliveryFailed, DeliveryRetry
 from wagw.webhooks import lifetime
 from wagw.webhooks.endpoints import Endpoint, account_endpoints, configured_endpoints, shown_reference
 from wagw.webhooks.signing import delivery_headers, open_seal
@@ -41,26 +42,9 @@ if TYPE_CHECKING:
     from wagw.config import Settings
 
 
-class DeliveryError(Exception):
-    """A delivery attempt that did not get a 2xx."""
-
-
-class DeliveryRetry(DeliveryError):
-    """Will be tried again (stock RQ workers: RQ reschedules it)."""
-
-
-class DeliveryFailed(DeliveryError):
-    """Gave up: a non-retryable answer, or the retries ran out. Stays in the failed registry."""
-
-
 class RefusedDelivery(ValueError):
     """A job this worker will not sign or send: it names no configured endpoint, or the
     session's seal over its arguments is missing, wrong or too old."""
-
-
-# Failures show the public package's name (workers.webhooks.DeliveryFailed: …) in RQ's records.
-for _error in (DeliveryError, DeliveryRetry, DeliveryFailed):
-    _error.__module__ = "workers.webhooks"
 
 
 @dataclass(frozen=True)
