@@ -69,3 +69,27 @@ def test_an_unencodable_receipt_does_not_end_the_session(session_process, redis_
     assert "could not pass on a Receipt event" in output(proc)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0, output(proc)
+
+
+def test_the_session_process_gives_phone_numbers_from_whatsmeows_store(go, session_process, data_dir, redis_conn):
+    """`wagw session` itself asks its backend's store (whatsmeow's, for real) for every LID an
+    event names: the stored bodies carry the numbers the store knows and list the LID it does not."""
+    proc = session_process
+    wait_for(
+        lambda: (
+            proc.poll() is None and redis_conn.hget(keys.DEVICE_STATUS.format(role="session"), "state") == b"connected"
+        ),
+        30,
+        what="the session to connect",
+    )
+    alice_lid, stranger_lid, group = "251556368777322@lid", "99887766554433@lid", "120363402106000000@g.us"
+    go.call("learn_lids", store=str(data_dir.resolve() / "devices" / "session.sqlite3"), pairs=[[alice_lid, ALICE]])
+    push(
+        redis_conn,
+        {"kind": "message", "id": "3EB0D1", "chat": group, "sender": alice_lid, "message": {"conversation": "hi"}},
+    )
+    push(redis_conn, {"kind": "group_change", "group": group, "join": [alice_lid, stranger_lid], "by": alice_lid})
+    wait_for(lambda: proc.poll() is not None or redis_conn.xlen(keys.EVENTS_STREAM) >= 2, 30, what="2 events stored")
+    message, joined = (json.loads(fields[b"event"])["payload"] for _, fields in redis_conn.xrange(keys.EVENTS_STREAM))
+    assert (message["from"], message["from_lid"]) == (ALICE, alice_lid)
+    assert (joined["jids"], joined["by"], joined["unresolved_lids"]) == ([ALICE, stranger_lid], ALICE, [stranger_lid])
