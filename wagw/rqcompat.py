@@ -825,16 +825,26 @@ def stored_bytes(job: Job) -> int:
         return stored_data_bytes(job)
 
 
+# A job's arguments replaced by a stand-in in one step: no reader ever finds the record gone
+# or without data. HDEL first: a script that has written may go on past maxmemory, so this
+# works while Redis is full, and it only shrinks the record.
+_REPLACE_ARGUMENTS = """
+if redis.call('HDEL', KEYS[1], 'data') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'description', ARGV[2])
+return 1
+"""
+
+
 def drop_arguments(job: Job, size: int) -> None:
-    """Delete the job's record now (DEL: Redis allows it even when full, and it frees the bytes
-    at once) and leave in `job` a stand-in that rq's own end-of-job save writes back (Job.save
-    writes Job.to_dict: data, description; meta is not saved then): its function and id stay,
-    its arguments become {ARGUMENTS_DROPPED: {"bytes": size}}, its description says so."""
+    """Replace the job's stored arguments with {ARGUMENTS_DROPPED: {"bytes": size}} now, in place
+    (its function, id, status and the rest stay), and leave the same in `job`, which rq's own
+    end-of-job save writes back (Job.save writes Job.to_dict: data, description; meta is not
+    saved then)."""
     name = job.func_name
-    job.connection.delete(job.key)
     job.data = job.serializer.dumps((name, None, [], {ARGUMENTS_DROPPED: {"bytes": size}}))
     job.description = f"{name}(arguments dropped: {size} bytes)"
     job.meta = {}
+    job.connection.eval(_REPLACE_ARGUMENTS, 1, job.key, zlib.compress(job.data), job.description)
 
 
 # ---- room for inbound events (wagw.scheduler.shedder) -------------------------------------------
