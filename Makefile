@@ -24,8 +24,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # The dashboard's browser test needs chromium; without it that one test skips, saying so.
+# Test files run side by side (TEST_JOBS at once, each file on one runner: module fixtures
+# start daemons once); the short chaos run goes alone afterwards, its figures need the machine.
+TEST_JOBS ?= 3
 test: lint
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile -m "not chaos" tests
+	$(BIN)/python -m pytest -q -m chaos tests
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
