@@ -84,7 +84,14 @@ def test_outbound_calls_are_recorded_and_return_documented_shapes(settings, redi
         "mark_read",
     ]
     assert all(r["role"] == "worker-1" and r["time"] > 0 for r in records)
-    assert records[2]["args"] == {"to": ALICE, "text": "hi", "reply_to": "3EB0AAAA", "reply_to_sender": None}
+    assert records[2]["args"] == {
+        "to": ALICE,
+        "text": "hi",
+        "reply_to": "3EB0AAAA",
+        "reply_to_sender": None,
+        "mentions": [],
+        "reply_to_text": None,
+    }
     assert records[3]["args"]["image"]["bytes"] == len(b"\x89PNG fake")
     backend.stop()
     backend.wait()

@@ -82,6 +82,8 @@ def test_valid_arguments_come_back_normalised():
         "text": "hi",
         "reply_to": "3EB0AB",
         "reply_to_sender": None,
+        "mentions": None,
+        "reply_to_text": None,
     }
     reply_in_group = validate("send_text", (GROUP, "hi", "3EB0AB", "+1 555 123 4567"), {})
     assert (reply_in_group.to, reply_in_group.reply_to_sender) == (GROUP, ALICE)
@@ -265,7 +267,14 @@ def test_job_functions_validate_before_needing_a_worker():
 
 
 def test_job_functions_show_their_arguments():
-    assert list(inspect.signature(wa.send_text).parameters) == ["to", "text", "reply_to", "reply_to_sender"]
+    assert list(inspect.signature(wa.send_text).parameters) == [
+        "to",
+        "text",
+        "reply_to",
+        "reply_to_sender",
+        "mentions",
+        "reply_to_text",
+    ]
     assert inspect.signature(wa.fetch_avatar).parameters["preview"].default is False
     assert operations.operation_of("workers.wa.mark_read") is operations.OPERATIONS["mark_read"]
     assert operations.operation_of("workers.webhooks.deliver") is None

@@ -153,7 +153,8 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "send_text",
             SendTextArgs,
-            "Send a text message, optionally replying to a message id: {id, timestamp, to}.",
+            "Send a text message, optionally replying to a message id and mentioning people (only those listed "
+            "in mentions, never read from the text): {id, timestamp, to}.",
             timeout=60,
             retries=2,
             interval=5,

@@ -120,11 +120,22 @@ class SendTextArgs(JobArgs):
     reply_to: str | None = Field(None, min_length=1, max_length=MAX_ID, pattern=f"^{_MESSAGE_ID.pattern}$")
     # Who sent the quoted message: WhatsApp finds it by id *and* sender (docs/jobs.md).
     reply_to_sender: Address | None = None
+    # Whom the message mentions (notifies): users, never read from the text (docs/jobs.md).
+    mentions: list[str] | None = Field(None, max_length=MAX_LIST)
+    # The quoted message's text, shown in the quote on this account's own devices.
+    reply_to_text: str | None = Field(None, max_length=MAX_TEXT)
+
+    @field_validator("mentions")
+    @classmethod
+    def _mentions(cls, values: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        return None if values is None else _people(values, info)
 
     @model_validator(mode="after")
     def _quoted_sender(self) -> SendTextArgs:
         if self.reply_to_sender is not None and self.reply_to is None:
             raise ValueError("reply_to_sender is only meaningful with reply_to")
+        if self.reply_to_text is not None and self.reply_to is None:
+            raise ValueError("reply_to_text is only meaningful with reply_to")
         # In a group the quoted message could be anybody's: without its sender the quote
         # would point at nobody (recipients could not find the message).
         if self.reply_to is not None and self.reply_to_sender is None and self.to.endswith("@" + GROUP_SERVER):
@@ -469,7 +480,8 @@ class GroupRequestsArgs(GroupInfoArgs):
 
 
 def _people(values: list[str], info: ValidationInfo) -> list[str]:
-    """Participants of a group: users only (phone numbers, user JIDs or LIDs), no duplicates."""
+    """Users only (phone numbers, user JIDs or LIDs), no duplicates: a group's participants,
+    the people a message mentions."""
     people = []
     for value in values:
         jid = _address(value, info)

@@ -59,7 +59,13 @@ class Backend(ABC):
 
     @abstractmethod
     def send_text(
-        self, to: str, text: str, reply_to: str | None = None, reply_to_sender: str | None = None
+        self,
+        to: str,
+        text: str,
+        reply_to: str | None = None,
+        reply_to_sender: str | None = None,
+        mentions: list[str] | None = None,
+        reply_to_text: str | None = None,
     ) -> dict: ...
 
     @abstractmethod

@@ -393,8 +393,17 @@ class FakeBackend(Backend):
         url = f"https://pps.whatsapp.net{path}?ccb=11-4&oh=fake&oe=fake"
         return results.avatar(jid, url, picture_id, preview, path)
 
-    def send_text(self, to: str, text: str, reply_to: str | None = None, reply_to_sender: str | None = None) -> dict:
-        args = {"to": to, "text": text, "reply_to": reply_to, "reply_to_sender": reply_to_sender}
+    def send_text(
+        self,
+        to: str,
+        text: str,
+        reply_to: str | None = None,
+        reply_to_sender: str | None = None,
+        mentions: list[str] | None = None,
+        reply_to_text: str | None = None,
+    ) -> dict:
+        args: dict[str, Any] = {"to": to, "text": text, "reply_to": reply_to, "reply_to_sender": reply_to_sender}
+        args.update(mentions=list(mentions or []), reply_to_text=reply_to_text)
         self._call("send_text", args, [to])
         return results.sent("3EB0" + secrets.token_hex(9).upper(), time.time(), to)
 

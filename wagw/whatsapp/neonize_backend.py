@@ -492,18 +492,33 @@ class NeonizeBackend(Backend):
             raise BackendError(f"download_media failed: {text}") from None
         return {"mimetype": media.get("mime_type"), "data_b64": base64.b64encode(data).decode()}
 
-    def send_text(self, to: str, text: str, reply_to: str | None = None, reply_to_sender: str | None = None) -> dict:
+    def send_text(
+        self,
+        to: str,
+        text: str,
+        reply_to: str | None = None,
+        reply_to_sender: str | None = None,
+        mentions: list[str] | None = None,
+        reply_to_text: str | None = None,
+    ) -> dict:
+        # Always a Message, never the text itself: given a str, neonize's send_message reads
+        # `@` and 5 to 16 digits (or `@0`) in it as mentions and, for every `@<id>@g.us`, asks
+        # WhatsApp for that group's info (client.py: _parse_mention, _parse_group_mention).
+        # Whom a message mentions is the caller's `mentions`, nothing else.
         e2e = native.load().e2e
-        message: Any = text
+        context = e2e.ContextInfo(mentionedJID=list(mentions or []))
         if reply_to:
             # WhatsApp finds the quoted message by its id and its sender (the participant);
             # in a direct chat the sender is the other person unless the caller says otherwise.
             if reply_to_sender is None and to.endswith("@" + GROUP_SERVER):
                 raise InvalidArguments("invalid arguments for send_text: reply_to_sender: required in a group")
-            context = e2e.ContextInfo(
-                stanzaID=reply_to, participant=reply_to_sender or to, quotedMessage=e2e.Message(conversation="")
-            )
+            context.stanzaID = reply_to
+            context.participant = reply_to_sender or to
+            context.quotedMessage.CopyFrom(e2e.Message(conversation=reply_to_text or ""))
+        if mentions or reply_to:
             message = e2e.Message(extendedTextMessage=e2e.ExtendedTextMessage(text=text, contextInfo=context))
+        else:
+            message = e2e.Message(conversation=text)
         response = self._call("send_text", self._client.send_message, self._jid(to), message)
         return results.sent(response.ID, response.Timestamp, to)
 
@@ -586,19 +601,19 @@ class NeonizeBackend(Backend):
         caption: str | None = None,
         mimetype: str = "application/octet-stream",
     ) -> dict:
-        # neonize's send_document: uploads as MediaDocument and sends a DocumentMessage. The
-        # mimetype is always given (wagw's, from the bytes), so neonize's libmagic guess is not used.
-        if self._client is None:
-            raise ConnectFailure("send_file: not connected (start() first)")
+        # The DocumentMessage of neonize's send_document (uploaded as MediaDocument, the file
+        # name as name and title, wagw's mimetype from the bytes), built here: neonize's reads
+        # the caption with its own @mention regex and asks WhatsApp about every group id in it.
+        neonize = native.load()
+        uploaded = self._uploaded("send_file", file, mimetype, neonize.enum.MediaType.MediaDocument)
+        uploaded.pop("seconds", None)  # a document has no duration
+        document = neonize.e2e.DocumentMessage(**uploaded)
+        if filename:
+            document.fileName = document.title = filename
+        if caption:
+            document.caption = caption
         response = self._call(
-            "send_file",
-            self._client.send_document,
-            self._jid(to),
-            file,
-            caption=caption,
-            title=filename,
-            filename=filename,
-            mimetype=mimetype,
+            "send_file", self._client.send_message, self._jid(to), neonize.e2e.Message(documentMessage=document)
         )
         return results.sent(response.ID, response.Timestamp, to)
 
