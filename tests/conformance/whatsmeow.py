@@ -816,7 +816,10 @@ class World:
         in Error): a 403/404/410 from the media host returns at once as DownloadHTTPError
         ("download failed with status code 410"); other failures are tried on every host,
         then wrapped ("failed to download media from last host: …"). A wrong key fails the
-        HMAC check, a wrong hash or length the checks after decrypting."""
+        HMAC check (download.go validateMedia), a wrong plaintext hash the check after
+        decrypting (downloadAndDecrypt). goneonize's DownloadMediaWithPath (main.go) passes
+        allowNoHash=false, so a missing hash becomes 32 zero bytes and can never match; it
+        ignores the file length (kept only for its C signature), and so does whatsmeow."""
         self.record(
             "DownloadMediaWithPath",
             direct_path=direct_path,
@@ -841,10 +844,8 @@ class World:
         plaintext, key = self.media[direct_path]
         if media_key != key:
             return N.DownloadReturnFunction(Error="invalid media hmac")
-        if len(file_hash) == 32 and hashlib.sha256(plaintext).digest() != file_hash:
+        if hashlib.sha256(plaintext).digest() != (file_hash or bytes(32)):
             return N.DownloadReturnFunction(Error="hash of media plaintext doesn't match")
-        if file_length >= 0 and len(plaintext) != file_length:
-            return N.DownloadReturnFunction(Error="file length does not match")
         return N.DownloadReturnFunction(Binary=plaintext)
 
 

@@ -89,11 +89,18 @@ def test_bad_media_objects_are_refused_before_the_host(changes, message):
     assert message.replace("Value error, ", "") in str(caught.value)
 
 
-def test_a_document_may_be_larger_and_file_sha256_is_optional():
-    valid = operations.validate(
-        "download_media", (), {"media": media_object(kind="document", file_length=50_000_000, file_sha256=None)}
-    )
-    assert valid.model_dump()["media"]["file_sha256"] is None
+def test_a_document_may_be_larger():
+    valid = operations.validate("download_media", (), {"media": media_object(kind="document", file_length=50_000_000)})
+    assert valid.model_dump()["media"]["file_length"] == 50_000_000
+
+
+def test_file_sha256_is_required():
+    # goneonize asks whatsmeow to check the file against it (allowNoHash=false): without it
+    # the download could only fail, after fetching the file.
+    no_hash = {k: v for k, v in media_object().items() if k != "file_sha256"}
+    for media in (no_hash, media_object(file_sha256=None)):
+        with pytest.raises(InvalidArguments, match="file_sha256"):
+            operations.validate("download_media", (), {"media": media})
 
 
 def test_the_media_argument_is_an_object():
@@ -111,7 +118,6 @@ def test_the_media_argument_is_an_object():
         ("invalid media hmac", True),
         ("hash of media plaintext doesn't match", True),
         ("hash of media ciphertext doesn't match", True),
-        ("file length does not match", True),
         ("download failed with status code 502", False),
         ('failed to download media from last host: Get "https://mmg.whatsapp.net/v/x": EOF', False),
         ("failed to refresh media connections: failed to send query: websocket not connected", False),

@@ -377,3 +377,8 @@ def test_media_object_carries_only_what_download_needs():
         id="X", chat=ALICE, sender=ALICE, timestamp=1, media=("audio", {**obj, "file_enc_sha256": None})
     )
     assert "media" not in no_hash.payload and no_hash.payload["audio"]["direct_path"] == "/v/x.enc?oh=1"
+    # Nor without the plaintext hash: whatsmeow checks the file against it (download_media).
+    no_plain = events.message(
+        id="X", chat=ALICE, sender=ALICE, timestamp=1, media=("audio", {**obj, "file_sha256": None})
+    )
+    assert "media" not in no_plain.payload

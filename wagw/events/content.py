@@ -17,8 +17,8 @@ DOWNLOAD_FIELDS = ("mime_type", "direct_path", "media_key", "file_sha256", "file
 def download_object(kind: str, obj: dict[str, Any]) -> dict[str, Any] | None:
     """The payload's top-level `media` object, the argument of download_media: the kind and
     what WhatsApp needs to find, decrypt and verify the file. None when the message lacks a
-    direct path, key, encrypted hash or length (nothing download_media could fetch)."""
-    if not all(obj.get(name) for name in ("direct_path", "media_key", "file_enc_sha256", "file_length")):
+    direct path, key, either hash or length (nothing download_media could fetch)."""
+    if not all(obj.get(name) for name in ("direct_path", "media_key", "file_sha256", "file_enc_sha256", "file_length")):
         return None
     media: dict[str, Any] = {"kind": kind}
     for name in DOWNLOAD_FIELDS:

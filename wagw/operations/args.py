@@ -354,7 +354,9 @@ class DownloadMedia(JobArgs):
     direct_path: str = Field(min_length=2, max_length=MAX_DIRECT_PATH)
     media_key: str
     file_enc_sha256: str
-    file_sha256: str | None = None
+    # Required: goneonize asks whatsmeow to check the file against it (allowNoHash=false), so
+    # without it every download would fail after fetching the file.
+    file_sha256: str
     file_length: int = Field(gt=0)
     mime_type: str | None = Field(None, min_length=3, max_length=255)
 
@@ -382,8 +384,8 @@ class DownloadMedia(JobArgs):
 
     @field_validator("file_sha256")
     @classmethod
-    def _plain(cls, value: str | None) -> str | None:
-        return None if value is None else _key32(value, "file_sha256")
+    def _plain(cls, value: str) -> str:
+        return _key32(value, "file_sha256")
 
     @field_validator("mime_type")
     @classmethod

@@ -478,7 +478,7 @@ class NeonizeBackend(Backend):
             data = self._client.download_media_with_path(
                 media["direct_path"],
                 base64.b64decode(media["file_enc_sha256"]),
-                base64.b64decode(media["file_sha256"]) if media.get("file_sha256") else b"",
+                base64.b64decode(media["file_sha256"]),
                 base64.b64decode(media["media_key"]),
                 int(media["file_length"]),
                 media_type,
