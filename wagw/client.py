@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from rq import Queue, Retry
 from rq.results import Result
 
-from wagw import keys, operations, rqcompat
+from wagw import keys, operations, rqcompat, serving
 from wagw.accounts import check_name, queue_of
 from wagw.errors import JobFailed, WaitTimeout
 from wagw.errors import exception_line as exception_line  # read by webhook deliveries
@@ -92,7 +92,10 @@ def enqueue(
             raise ValueError(f"{operation} is not a send: {operations.RESEND_ON_UNKNOWN} does not apply to it")
         meta[operations.RESEND_ON_UNKNOWN] = True
     queue_name = keys.WA_QUEUE if account is None else queue_of(check_name(account))
-    queue = Queue(queue_name, connection=connection or default_connection(), serializer=SERIALIZER)
+    connection = connection or default_connection()
+    if account is not None:  # a queue no account serves would hold the job forever
+        serving.refuse_unserved(connection, account)
+    queue = Queue(queue_name, connection=connection, serializer=SERIALIZER)
     return queue.enqueue_call(
         op.path,
         args=args,

@@ -289,6 +289,22 @@ def check_redis(settings: Settings, connect: Callable[[str], Redis] = _connect) 
     return checks, conn
 
 
+def check_unserved_queues(conn: Redis) -> list[Check]:
+    """wa queues holding jobs that no live wa-worker takes: they would wait forever."""
+    from wagw.serving import unserved_queues
+
+    return [
+        Check(
+            "queue",
+            Status.WARN,
+            f"{item['queue']}: {item['waiting']} job(s) waiting, and no live wa-worker listens to it",
+            "an account no running wagw serves (`wagw accounts list`): add it, or delete those jobs; "
+            "else start its wa-workers (`wagw status`)",
+        )
+        for item in unserved_queues(conn)
+    ]
+
+
 def check_redis_headroom(settings: Settings, conn: Redis) -> list[Check]:
     """Is the room Redis keeps for inbound events whole (wagw.headroom)? Nothing to say for a
     Redis without a ceiling, or one that does not answer INFO."""
@@ -492,6 +508,7 @@ def run_checks(settings: Settings | None, settings_error: str | None, probes: Pr
     checks += redis_checks
     if conn is not None:
         checks += check_redis_headroom(settings, conn)
+        checks += check_unserved_queues(conn)
     checks += check_linked_devices(settings)
     try:
         checks += check_devices(settings, conn, found if needs_neonize else None)

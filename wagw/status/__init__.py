@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from wagw import accounts, deadletter, devices, headroom, keys
+from wagw import accounts, deadletter, devices, headroom, keys, serving
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, as_text, connect, memory
@@ -62,10 +62,7 @@ def device_status(conn: Redis, role: str, account: str | None = None) -> dict:
 
 def supervisors(conn: Redis) -> list[dict]:
     """The live status of every daemon on this Redis (one, or one per `--accounts` set)."""
-    found = [conn.get(keys.SUPERVISOR_STATUS)]
-    pattern = keys.SUPERVISOR_STATUS_OF.format(accounts="*")
-    found += [conn.get(key) for key in sorted(conn.scan_iter(match=pattern, count=100))]
-    return [json.loads(raw) for raw in found if raw]
+    return serving.daemons(conn)
 
 
 SHOWN_CRASHES = 10
@@ -128,6 +125,7 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
         "devices": device_list,
         "queues": {name: queue_counts(conn, name) for name in queue_names},
         "dead_letter": deadletter.read(conn, queue_names),
+        "unserved_queues": serving.unserved_queues(conn),  # jobs there wait for no one
         "crashes": crashes[:SHOWN_CRASHES],
         "quarantines": quarantines,
         "poisoned_targets": poisons,

@@ -84,6 +84,11 @@ def render(report: dict, console: Console | None = None) -> None:
             f"[red]{failed}[/]" if failed else "0",
         )
     console.print(queues)
+    for item in report.get("unserved_queues") or []:
+        console.print(
+            f"[bold red]queue {escape(item['queue'])}: {item['waiting']} job(s) waiting, and no live wa-worker "
+            "listens to it[/] (an account no running wagw serves: `wagw accounts list`; or its wa-workers are down)"
+        )
 
     mem = report.get("redis_memory") or {}
     if mem.get("max_bytes"):
