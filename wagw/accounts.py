@@ -12,7 +12,8 @@ With several accounts, per-account process names carry the account the same way
 (`sales/session`, `sales/wa-worker-1`, `sales/wa-worker-1/host`).
 
 Accounts added or removed with `wagw accounts add|remove` while wagw runs are recorded in
-`<data dir>/accounts.json` (wagw.supervisor.reconcile), on top of WAGW_ACCOUNTS.
+`<data dir>/accounts.json` (wagw.supervisor.reconcile), on top of WAGW_ACCOUNTS; Roster is
+the one place that puts the two together.
 """
 
 from __future__ import annotations
@@ -108,82 +109,140 @@ def queue_of(account: str) -> str:
     return f"{keys.WA_QUEUE}.{account}"
 
 
-def wa_queues(settings: Settings) -> list[str]:
-    """Every account's wa queue, `wa` first (it is served by the primary account)."""
-    return [keys.WA_QUEUE, *(account.queue for account in configured(settings))]
-
-
 def overlay_path(settings: Settings) -> Path:
     return settings.data_dir / OVERLAY_FILE
 
 
-def read_overlay(settings: Settings) -> dict[str, list[str]]:
-    """{"added": [...], "removed": [...]} recorded by `wagw accounts`; empty when none."""
-    try:
-        raw = json.loads(overlay_path(settings).read_text())
-    except FileNotFoundError:
-        return {"added": [], "removed": []}
-    except ValueError as error:
-        raise ValueError(f"{overlay_path(settings)} is not valid JSON ({error}): fix or remove it") from None
-    if not isinstance(raw, dict):
-        raise ValueError(f"{overlay_path(settings)} must hold a JSON object")
-    overlay = {}
-    for field in ("added", "removed"):
-        value = raw.get(field, [])
-        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-            raise ValueError(f"{overlay_path(settings)}: {field!r} must be a list of account names")
-        overlay[field] = [check_name(name) for name in value]
-    return overlay
+@dataclass(frozen=True)
+class Overlay:
+    """The accounts `wagw accounts add|remove` recorded in `<data dir>/accounts.json`."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @classmethod
+    def read(cls, path: Path) -> Overlay:
+        """What the file holds; empty when there is none. ValueError naming the file if broken."""
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError:
+            return cls()
+        except ValueError as error:
+            raise ValueError(f"{path} is not valid JSON ({error}): fix or remove it") from None
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path} must hold a JSON object")
+        fields = {}
+        for field in ("added", "removed"):
+            value = raw.get(field, [])
+            if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+                raise ValueError(f"{path}: {field!r} must be a list of account names")
+            fields[field] = tuple(check_name(name) for name in value)
+        return cls(**fields)
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {"added": list(self.added), "removed": list(self.removed)}
 
 
+@dataclass(frozen=True)
+class Roster:
+    """Every account of this installation, built in this one place from Settings
+    (WAGW_ACCOUNTS, the per-account overrides) and the overlay file. A process loads it
+    once and passes it down; what follows `wagw accounts` live (the supervisor, the
+    scheduler, the webhook workers) loads it again when the file changes."""
+
+    settings: Settings
+    overlay: Overlay = Overlay()
+
+    @classmethod
+    def load(cls, settings: Settings) -> Roster:
+        return cls(settings, Overlay.read(overlay_path(settings)))
+
+    @property
+    def names(self) -> list[str]:
+        """WAGW_ACCOUNTS with the accounts added and removed by `wagw accounts`, in order."""
+        removed = set(self.overlay.removed)
+        names_ = [name for name in self.settings.accounts if name not in removed]
+        names_ += [name for name in self.overlay.added if name not in names_ and name not in removed]
+        return names_
+
+    @property
+    def configured(self) -> list[Account]:
+        """Every account (all hosts), the primary first."""
+        settings = self.settings
+        # Decided by WAGW_ACCOUNTS alone, so adding an account to a running daemon renames nothing.
+        several = len(settings.accounts) > 1
+        return [
+            Account(
+                name,
+                primary=name == settings.accounts[0],
+                several=several or name not in settings.accounts,
+                wa_workers=settings.wa_workers_of(name),
+            )
+            for name in self.names
+        ]
+
+    @property
+    def running(self) -> list[Account]:
+        """The accounts this daemon runs: `wagw run --accounts` if given, else all of them."""
+        if not self.settings.run_accounts:
+            return self.configured
+        wanted = set(self.settings.run_accounts) | set(self.overlay.added)
+        return [account for account in self.configured if account.name in wanted]
+
+    def find(self, name: str | None) -> Account:
+        """The account `name`, or with None the only one; ValueError naming the choices."""
+        accounts = self.configured
+        if name is None:
+            if len(accounts) == 1:
+                return accounts[0]
+            raise ValueError(
+                f"several accounts are configured: say which with --account ({', '.join(a.name for a in accounts)})"
+            )
+        for account in accounts:
+            if account.name == name:
+                return account
+        raise ValueError(f"no account {name!r} is configured (WAGW_ACCOUNTS: {', '.join(a.name for a in accounts)})")
+
+    def of_role(self, role: str) -> Account | None:
+        """The account a qualified device role belongs to."""
+        name = name_of_role(role)
+        return next((account for account in self.configured if account.name == name), None)
+
+    @property
+    def wa_queues(self) -> list[str]:
+        """Every account's wa queue, `wa` first (it is served by the primary account)."""
+        return [keys.WA_QUEUE, *(account.queue for account in self.configured)]
+
+    def check(self) -> None:
+        """What Settings cannot check without the file: overrides and `wagw run --accounts`
+        name known accounts. ValueError as `<setting>: <problem>`, as a validator's."""
+        settings = self.settings
+        known = set(settings.accounts) | set(self.overlay.added)
+        for name in settings.account:
+            if name not in known:
+                raise ValueError(
+                    f"account__{name}: no account {name!r} in WAGW_ACCOUNTS ({', '.join(settings.accounts)})"
+                )
+        for name in settings.run_accounts:
+            if name not in known:
+                raise ValueError(f"run_accounts: no account {name!r} in WAGW_ACCOUNTS ({', '.join(settings.accounts)})")
+
+
+# Shorthands for a caller that needs one answer now, read from the file as it is.
 def configured_names(settings: Settings) -> list[str]:
-    """WAGW_ACCOUNTS with the accounts added and removed by `wagw accounts`, in order."""
-    overlay = read_overlay(settings)
-    names_ = [name for name in settings.accounts if name not in overlay["removed"]]
-    names_ += [name for name in overlay["added"] if name not in names_ and name not in overlay["removed"]]
-    return names_
+    return Roster.load(settings).names
 
 
 def configured(settings: Settings) -> list[Account]:
-    """Every account of this installation (all hosts), the primary first."""
-    all_names = configured_names(settings)
-    # Decided by WAGW_ACCOUNTS alone, so adding an account to a running daemon renames nothing.
-    several = len(settings.accounts) > 1
-    primary = settings.accounts[0]
-    return [
-        Account(
-            name,
-            primary=name == primary,
-            several=several or name not in settings.accounts,
-            wa_workers=settings.wa_workers_of(name),
-        )
-        for name in all_names
-    ]
+    return Roster.load(settings).configured
 
 
 def find(settings: Settings, name: str | None) -> Account:
-    """The account `name`, or with None the only one; ValueError naming the choices."""
-    accounts = configured(settings)
-    if name is None:
-        if len(accounts) == 1:
-            return accounts[0]
-        raise ValueError(
-            f"several accounts are configured: say which with --account ({', '.join(a.name for a in accounts)})"
-        )
-    for account in accounts:
-        if account.name == name:
-            return account
-    raise ValueError(f"no account {name!r} is configured (WAGW_ACCOUNTS: {', '.join(a.name for a in accounts)})")
+    return Roster.load(settings).find(name)
 
 
 def running(settings: Settings) -> list[Account]:
-    """The accounts this daemon runs: `wagw run --accounts` if given, else all of them."""
-    accounts = configured(settings)
-    if not settings.run_accounts:
-        return accounts
-    overlay = read_overlay(settings)
-    wanted = set(settings.run_accounts) | set(overlay["added"])
-    return [account for account in accounts if account.name in wanted]
+    return Roster.load(settings).running
 
 
 def name_of_role(role: str) -> str:
@@ -193,6 +252,4 @@ def name_of_role(role: str) -> str:
 
 
 def of_role(settings: Settings, role: str) -> Account | None:
-    """The account a qualified device role belongs to."""
-    name = name_of_role(role)
-    return next((account for account in configured(settings) if account.name == name), None)
+    return Roster.load(settings).of_role(role)

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from wagw.accounts import DEFAULT, Roster, check_name
 from wagw.exitcodes import ExitCode
 from wagw.redact import mask_url
 
-DEFAULT_ACCOUNT = "default"  # wagw.accounts.DEFAULT; spelled here so config imports nothing first
 # WhatsApp's cap on companion devices per phone; the session counts as one.
 MAX_LINKED_DEVICES = 4
 # Anyone who knows the webhook secret can forge events for its consumers.
@@ -192,7 +192,7 @@ class Settings(BaseSettings):
     # Media URLs may point at loopback, private, link-local or metadata addresses.
     fetch_private: bool = False
     # The WhatsApp accounts (wagw.accounts); the first also serves queue "wa".
-    accounts: CommaList = [DEFAULT_ACCOUNT]
+    accounts: CommaList = [DEFAULT]
     account: dict[str, AccountOverrides] = {}
     # `wagw run --accounts a,b`: the accounts this daemon runs (empty: all of them).
     run_accounts: CommaList = []
@@ -222,8 +222,6 @@ class Settings(BaseSettings):
     @field_validator("accounts", "run_accounts")
     @classmethod
     def _account_names(cls, names: list[str]) -> list[str]:
-        from wagw.accounts import check_name
-
         for name in names:
             check_name(name)
         if len(set(names)) != len(names):
@@ -283,22 +281,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"webhook_secret: {problem}")
         if not self.accounts:
             raise ValueError("accounts: name at least one account")
-        from wagw.accounts import read_overlay
-
-        try:
-            overlay = read_overlay(self)
-        except ValueError as error:  # `wagw accounts` writes it; a hand edit may break it
-            raise ValueError(f"accounts: {error}") from None
-        known = set(self.accounts) | set(overlay["added"])
+        # No file is read here: that overrides name an account of the roster (WAGW_ACCOUNTS
+        # and `wagw accounts add`) is checked by try_settings (wagw.accounts.Roster.check).
         for name, overrides in self.account.items():
-            if name not in known:
-                raise ValueError(f"account__{name}: no account {name!r} in WAGW_ACCOUNTS ({', '.join(self.accounts)})")
             if overrides.webhook_urls and self.webhook_secret_of(name) is None:
                 raise ValueError(f"account__{name}__webhook_secret: required when its webhook URLs are set")
-        for name in self.run_accounts:
-            if name not in known:
-                raise ValueError(f"run_accounts: no account {name!r} in WAGW_ACCOUNTS ({', '.join(self.accounts)})")
-        for name in [*self.accounts, *overlay["added"]]:
+        # An account added later without overrides takes the global values checked here.
+        for name in dict.fromkeys([*self.accounts, *self.account]):
             self._check_account(name)
         return self
 
@@ -390,11 +379,14 @@ class Settings(BaseSettings):
         return str(self.data_dir.resolve() / "devices" / f"{role}.sqlite3")
 
 
-def describe_error(error: ValidationError) -> str:
+def describe_error(error: ValidationError | ValueError) -> str:
     """One line naming the offending setting and what is wrong with it."""
-    first = error.errors()[0]
-    loc = "__".join(str(part) for part in first["loc"] if not isinstance(part, int))
-    message = first["msg"].removeprefix("Value error, ")
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        loc = "__".join(str(part) for part in first["loc"] if not isinstance(part, int))
+        message = first["msg"].removeprefix("Value error, ")
+    else:  # raised as `<setting>: <problem>`, as the model validator's
+        loc, message = "", str(error)
     if not loc and ":" in message:
         loc, _, message = message.partition(":")
     name = f"WAGW_{loc.upper()}" if loc else "settings"
@@ -420,11 +412,21 @@ def env_file_variables(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def try_settings(**overrides: Any) -> tuple[Settings | None, str | None]:
-    """Settings, or None and the one line describing what is invalid (`wagw doctor`)."""
+    """Settings, or None and the one line describing what is invalid (`wagw doctor`); the
+    accounts file is read once here to check the settings that name accounts against it."""
     try:
-        return Settings(**overrides), None
+        settings = Settings(**overrides)
     except ValidationError as error:
         return None, describe_error(error)
+    try:
+        roster = Roster.load(settings)
+    except ValueError as error:  # `wagw accounts` writes the file; a hand edit may break it
+        return None, describe_error(ValueError(f"accounts: {error}"))
+    try:
+        roster.check()
+    except ValueError as error:
+        return None, describe_error(error)
+    return settings, None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -119,6 +119,22 @@ def test_a_broken_accounts_file_is_a_config_error(tmp_path):
     assert error is not None and "accounts.json" in error
 
 
+def test_settings_validation_reads_no_file_the_roster_does(tmp_path):
+    (tmp_path / "accounts.json").write_text("{not json")
+    settings = settings_for(tmp_path)  # validating settings opens nothing
+    with pytest.raises(ValueError, match=r"accounts\.json"):
+        accounts.Roster.load(settings)
+
+
+def test_overrides_may_name_an_account_added_with_wagw_accounts(tmp_path):
+    reconcile.add(settings_for(tmp_path, accounts="sales"), "support")
+    settings, error = try_settings(
+        _env_file=None, data_dir=tmp_path, accounts="sales", account={"support": {"wa_workers": 2}}
+    )
+    assert error is None and settings is not None
+    assert accounts.Roster.load(settings).find("support").wa_workers == 2
+
+
 # The supervisor follows the file -----------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from wagw.accounts import DEFAULT
 from wagw.events.kinds import GROUP_JOINED
 
 # Where WhatsApp status updates (stories) arrive: not messages to the account, never events.
@@ -73,7 +74,7 @@ def event_id(device_id: str | None, source_key: str) -> str:
     return digest[:32]
 
 
-def build_body(event: InboundEvent, device_id: str | None, account: str = "default") -> tuple[str, str]:
+def build_body(event: InboundEvent, device_id: str | None, account: str = DEFAULT) -> tuple[str, str]:
     """(event id, JSON body) for one event; the body is what webhooks sign and deliver."""
     eid = event_id(device_id, event.source_key)
     body: dict[str, Any] = {"event": event.event, "device_id": device_id or "", "account": account, "id": eid}

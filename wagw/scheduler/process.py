@@ -37,7 +37,7 @@ WARN_EVERY = 60.0  # seconds between warnings of a step Redis keeps refusing
 
 def _queues(settings: Settings) -> list[str]:
     try:
-        return [*accounts.wa_queues(settings), keys.WEBHOOKS_QUEUE]
+        return [*accounts.Roster.load(settings).wa_queues, keys.WEBHOOKS_QUEUE]
     except ValueError as error:  # a hand-edited accounts file: keep the last good list
         logger.error("accounts file: {}", error)
         return []

@@ -61,14 +61,16 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     clock = MonotonicClock()
     launcher = OsLauncher(env)
     policy = RestartPolicy()
-    children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, redis)]
+    roster = accounts.Roster.load(settings)
+    children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, redis, roster)]
+    # Each change of the accounts file loads the roster again (wagw.supervisor.reconcile).
     watch = AccountWatch(settings, lambda: running_account_specs(settings))
     status_redis = Redis.from_url(settings.effective_redis_url, socket_timeout=1, socket_connect_timeout=1)
     # First contact: somebody at a terminal is asked to pair what is unpaired; under systemd
     # an unpaired device waits for `wagw pair` (docs/session.md, pairing).
     pairing_env = {**without_secrets(env), **granted(settings, "pair")}
     pairing = TerminalPairing(pairing_env, console()) if on_terminal() else None
-    running = [account.name for account in accounts.running(settings)]
+    running = [account.name for account in roster.running]
     status_key = (
         keys.SUPERVISOR_STATUS_OF.format(accounts=",".join(settings.run_accounts))
         if settings.run_accounts

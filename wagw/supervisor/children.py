@@ -44,14 +44,17 @@ def _child(
     )
 
 
-def build_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSpec]:
+def build_specs(
+    settings: Settings, redis: EmbeddedRedis | None, roster: accounts.Roster | None = None
+) -> list[ChildSpec]:
     """Shared children first, then each account's; the front ends last."""
-    return shared_specs(settings, redis) + running_account_specs(settings) + front_specs(settings)
+    return shared_specs(settings, redis) + running_account_specs(settings, roster) + front_specs(settings)
 
 
-def running_account_specs(settings: Settings) -> list[ChildSpec]:
+def running_account_specs(settings: Settings, roster: accounts.Roster | None = None) -> list[ChildSpec]:
     """The children of every account this daemon runs (what `wagw accounts` changes)."""
-    return [spec for account in accounts.running(settings) for spec in account_specs(settings, account)]
+    roster = roster or accounts.Roster.load(settings)
+    return [spec for account in roster.running for spec in account_specs(settings, account)]
 
 
 def shared_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildSpec]:

@@ -1,6 +1,6 @@
 """`wagw accounts [list|add NAME|remove NAME]`, and how a running `wagw run` follows it.
 
-The change is recorded in `<data dir>/accounts.json` (wagw.accounts.read_overlay), on top of
+The change is recorded in `<data dir>/accounts.json` (wagw.accounts.Overlay), on top of
 WAGW_ACCOUNTS, so it works whether or not wagw runs and lasts across restarts. The supervisor
 looks at that file every second (AccountWatch): a new account's children start, a removed
 one's stop, and every other process keeps its pid. A removed account's queue `wa.<name>` is
@@ -49,27 +49,26 @@ class AccountWatch:
         return True
 
 
-def _write_overlay(settings: Settings, overlay: dict[str, list[str]]) -> None:
+def _write_overlay(settings: Settings, overlay: accounts.Overlay) -> None:
     path = accounts.overlay_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump(overlay, handle, indent=2)
+        json.dump(overlay.as_json(), handle, indent=2)
         handle.write("\n")
     os.replace(temporary, path)  # the supervisor never reads half a file
 
 
 def add(settings: Settings, name: str) -> str:
     accounts.check_name(name)
-    overlay = accounts.read_overlay(settings)
-    if name in accounts.configured_names(settings):
+    roster = accounts.Roster.load(settings)
+    if name in roster.names:
         raise ValueError(f"account {name!r} is already configured")
-    if name in overlay["removed"]:
-        overlay["removed"].remove(name)
+    added, removed = roster.overlay.added, tuple(each for each in roster.overlay.removed if each != name)
     if name not in settings.accounts:
-        overlay["added"].append(name)
-    _write_overlay(settings, overlay)
+        added = (*added, name)
+    _write_overlay(settings, accounts.Overlay(added, removed))
     return (
         f"account {name} added: a running wagw starts its session and wa-worker(s) within seconds; "
         f"link its devices with `wagw pair --account {name} --role all`"
@@ -77,19 +76,20 @@ def add(settings: Settings, name: str) -> str:
 
 
 def remove(settings: Settings, name: str) -> str:
-    overlay = accounts.read_overlay(settings)
-    if name not in accounts.configured_names(settings):
+    roster = accounts.Roster.load(settings)
+    if name not in roster.names:
         raise ValueError(f"no account {name!r} is configured")
     if name == settings.accounts[0]:
         raise ValueError(
             f"account {name!r} is the first of WAGW_ACCOUNTS and serves queue `wa`: "
             "change WAGW_ACCOUNTS and restart instead"
         )
-    if name in overlay["added"]:
-        overlay["added"].remove(name)
+    added, removed = roster.overlay.added, roster.overlay.removed
+    if name in added:
+        added = tuple(each for each in added if each != name)
     else:
-        overlay["removed"].append(name)
-    _write_overlay(settings, overlay)
+        removed = (*removed, name)
+    _write_overlay(settings, accounts.Overlay(added, removed))
     return (
         f"account {name} removed: a running wagw stops its processes; jobs still on queue "
         f"{accounts.queue_of(name)} wait there until it is added again; its devices stay paired"
@@ -97,7 +97,7 @@ def remove(settings: Settings, name: str) -> str:
 
 
 def listing(settings: Settings) -> list[dict]:
-    overlay = accounts.read_overlay(settings)
+    roster = accounts.Roster.load(settings)
     return [
         {
             "name": account.name,
@@ -105,9 +105,9 @@ def listing(settings: Settings) -> list[dict]:
             "queues": account.queues,
             "wa_workers": account.wa_workers,
             "roles": account.roles(),
-            "source": "accounts add" if account.name in overlay["added"] else "WAGW_ACCOUNTS",
+            "source": "accounts add" if account.name in roster.overlay.added else "WAGW_ACCOUNTS",
         }
-        for account in accounts.configured(settings)
+        for account in roster.configured
     ]
 
 

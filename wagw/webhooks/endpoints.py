@@ -91,10 +91,10 @@ def account_endpoints(settings: Settings, account: str) -> dict[str, Endpoint]:
 
 def configured_endpoints(settings: Settings) -> dict[str, Endpoint]:
     """id -> Endpoint for every account's webhook URLs (built once per configuration)."""
-    from wagw.accounts import configured
+    from wagw.accounts import Roster
 
     basis = []
-    for account in configured(settings):
+    for account in Roster.load(settings).configured:
         secret = settings.webhook_secret_of(account.name)
         basis.append(
             (account.name, tuple(settings.webhook_urls_of(account.name)), secret.get_secret_value() if secret else "")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from wagw import __version__
+from wagw.accounts import DEFAULT
 
 USER_AGENT = f"wagw/{__version__}"
 # How old a replay-safe signature may be before a receiver should refuse it.
@@ -53,7 +54,7 @@ def wagw_signature(secret: bytes, body: bytes, timestamp: int) -> str:
 
 
 def delivery_headers(
-    secret: bytes, body: bytes, event_id: str, attempt: int, now: float | None = None, *, account: str = "default"
+    secret: bytes, body: bytes, event_id: str, attempt: int, now: float | None = None, *, account: str = DEFAULT
 ) -> dict[str, str]:
     """Every header of one delivery attempt; signed afresh per attempt (a new `t`)."""
     timestamp = int(time.time() if now is None else now)
