@@ -313,17 +313,20 @@ class Settings(BaseSettings):
             )
 
     # Per-account values, falling back to the global ones -----------------------------------
-    def wa_workers_of(self, account: str) -> int:
+    # A field of AccountOverrides is the global setting of the same name, for one account.
+    def of_account(self, account: str, field: str) -> Any:
         overrides = self.account.get(account)
-        return overrides.wa_workers if overrides and overrides.wa_workers is not None else self.wa_workers
+        value = getattr(overrides, field) if overrides is not None else None
+        return value if value is not None else getattr(self, field)
+
+    def wa_workers_of(self, account: str) -> int:
+        return self.of_account(account, "wa_workers")
 
     def webhook_urls_of(self, account: str) -> list[str]:
-        overrides = self.account.get(account)
-        return overrides.webhook_urls if overrides and overrides.webhook_urls is not None else self.webhook_urls
+        return self.of_account(account, "webhook_urls")
 
     def webhook_secret_of(self, account: str) -> SecretStr | None:
-        overrides = self.account.get(account)
-        return overrides.webhook_secret if overrides and overrides.webhook_secret is not None else self.webhook_secret
+        return self.of_account(account, "webhook_secret")
 
     @property
     def retry_intervals(self) -> list[float]:

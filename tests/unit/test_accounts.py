@@ -9,7 +9,7 @@ import pytest
 
 from tests.unit.test_child_state import FakeClock, FakeLauncher
 from wagw import accounts, keys
-from wagw.config import Settings, try_settings
+from wagw.config import AccountOverrides, Settings, try_settings
 from wagw.supervisor import reconcile
 from wagw.supervisor.children import build_specs, running_account_specs
 from wagw.supervisor.core import Supervisor
@@ -133,6 +133,14 @@ def test_overrides_may_name_an_account_added_with_wagw_accounts(tmp_path):
     )
     assert error is None and settings is not None
     assert accounts.Roster.load(settings).find("support").wa_workers == 2
+
+
+def test_an_account_override_is_the_global_setting_of_its_name(tmp_path):
+    settings = settings_for(tmp_path, accounts="a,b", wa_workers=2, account={"b": {"wa_workers": 1}})
+    for field in AccountOverrides.model_fields:
+        assert field in Settings.model_fields
+        assert settings.of_account("a", field) == getattr(settings, field)
+    assert settings.of_account("b", "wa_workers") == 1 and settings.wa_workers_of("b") == 1
 
 
 # The supervisor follows the file -----------------------------------------------------------
