@@ -254,8 +254,10 @@ _ALIVE = (State.STARTING, State.RUNNING, State.STOPPING)
 
 # A wa-worker's native host (workers.wa.host_restarts), ready once it has connected to
 # WhatsApp. One that never connected waits 0.5 s, then twice as long each time up to 30 s, and
-# never goes fatal (network trouble heals; the worker fails jobs meanwhile); one that had
-# connected is replaced at once. Which exits stop it or wait long: wagw.exitcodes (HOST_*).
+# never goes fatal for failing to start (network trouble heals; the worker fails jobs
+# meanwhile); one that had connected is replaced at once. Not paired, logged out and stream
+# replaced stop it until `wagw pair`; a temporary ban waits long_backoff, as in the
+# supervisor: wagw.exitcodes (HOST_*).
 NATIVE_HOST = RestartPolicy(
     max_start_failures=None,
     backoff_steps=(0.0,),

@@ -60,9 +60,23 @@ _ERROR_STATES: dict[type[BackendError], DeviceState] = {
 }
 
 
+_EXIT_STATES: dict[int, DeviceState] = {int(kind.exit_code): state for kind, state in _ERROR_STATES.items()}
+
+
 def state_after(error: BaseException) -> DeviceState:
     """The state a backend error leaves its device in (the same for the session and a host)."""
     return next((state for kind, state in _ERROR_STATES.items() if isinstance(error, kind)), DeviceState.FAILED)
+
+
+def state_after_exit(code: int | None) -> DeviceState | None:
+    """The state a process that exited with `code` left its device in: the state of the backend
+    error whose exit code it is (81: logged out), or None for any other exit."""
+    return _EXIT_STATES.get(code) if code is not None else None
+
+
+def exit_leaving(state: str) -> int | None:
+    """The exit code of the backend error that leaves a device in `state`, or None."""
+    return next((code for code, left in _EXIT_STATES.items() if left == state), None)
 
 
 def publish(

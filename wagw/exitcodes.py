@@ -62,11 +62,17 @@ HOST_CLEAN_EXITS = frozenset(
         ExitCode.TEMP_BANNED,
     }
 )
-# After this exit the wa-worker starts no host until the slot is paired (or a job or the idle
-# re-check asks again): it stays up and fails jobs "not paired". Every other exit is retried
-# with the host's backoff, a temporary ban too: a host never waits the long backoff.
-HOST_FATAL_EXITS = frozenset({ExitCode.NOT_PAIRED})
-HOST_LONG_BACKOFF_EXITS: frozenset[int] = frozenset()
+# After these exits the wa-worker starts no host by itself until `wagw pair` links the slot
+# again (workers.wa.host_restarts): it stays up and fails the slot's jobs at once, naming the
+# fix. Stream replaced is one of them: whatsmeow means another connection with the same keys,
+# and connecting again would throw that one off, and it us, back and forth.
+HOST_FATAL_EXITS = frozenset({ExitCode.NOT_PAIRED, ExitCode.LOGGED_OUT, ExitCode.STREAM_REPLACED})
+# Of those, the one after which a fresh host looks at the keys again when a job arrives and
+# every minute: a host without keys reads its store and never reaches WhatsApp.
+HOST_RECHECK_EXITS = frozenset({ExitCode.NOT_PAIRED})
+# A temporary ban waits the long backoff (jobs meanwhile fail at once, retried per their Retry).
+# Every other exit is retried with the host's own backoff.
+HOST_LONG_BACKOFF_EXITS = LONG_BACKOFF_EXITS
 
 # What to do about a child the supervisor gave up on, by its exit ({role}: the child's device).
 # Shown in systemd's STATUS (`systemctl status wagw`) and in the log line saying it is fatal.
@@ -75,8 +81,8 @@ FATAL_FIXES: dict[int, str] = {
     ExitCode.NOT_PAIRED: "not paired — run `wagw pair --role {role}`",
     ExitCode.LOGGED_OUT: "logged out by the phone — run `wagw pair --role {role} --force`",
     ExitCode.STREAM_REPLACED: (
-        "another client connected with its keys — stop it (a copy of this data dir?) "
-        "or run `wagw pair --role {role} --force`"
+        "another client connected with its keys — stop it (a copy of this data dir?), then "
+        "`systemctl reload wagw`; or link a new device: `wagw pair --role {role} --force`"
     ),
 }
 

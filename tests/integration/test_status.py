@@ -4,6 +4,7 @@ targets, failed deliveries."""
 from __future__ import annotations
 
 import json
+import time
 
 from rich.console import Console
 from rq import Queue
@@ -162,3 +163,31 @@ def test_one_accounts_view_shows_only_its_crashes_quarantines_and_poisoned_targe
     everything = collect(settings, redis_conn)  # the whole view: all of them, shared ones too
     assert len(everything["quarantines"]) == len(everything["poisoned_targets"]) == 1
     assert "webhook-worker-1" in {c["process"] for c in everything["crashes"]}
+
+
+def test_a_slot_logged_out_replaced_or_banned_shows_its_state_and_the_fix(redis_conn, settings):
+    settings = settings.model_copy(update={"wa_workers": 3})
+    retry_at = 1_900_000_000
+    for slot, state, extra in (
+        (1, "logged_out", {}),
+        (2, "stream_replaced", {}),
+        (3, "temporary_ban", {"retry_at": retry_at}),
+    ):
+        redis_conn.hset(
+            keys.DEVICE_STATUS.format(role=f"worker-{slot}"),
+            mapping={"paired": "0" if slot == 1 else "1", "connected": "0", "state": state, **extra},
+        )
+    devices = {device["role"]: device for device in collect(settings, redis_conn)["devices"]}
+    assert devices["worker-1"]["state"] == "logged_out"
+    assert devices["worker-1"]["hint"] == "logged out by the phone — run `wagw pair --role worker-1 --force`"
+    assert devices["worker-2"]["state"] == "stream_replaced"
+    assert devices["worker-2"]["hint"].startswith("another client connected with its keys — stop it")
+    assert devices["worker-3"]["state"] == "temporary_ban"
+    at = time.strftime("%H:%M:%S", time.localtime(retry_at))
+    assert (
+        devices["worker-3"]["hint"] == f"temporarily banned by WhatsApp: tries again at {at}; slow down what apps send"
+    )
+    console = Console(width=250, record=True)
+    render(collect(settings, redis_conn), console)
+    shown = console.export_text()
+    assert "run `wagw pair --role worker-1 --force`" in shown and f"tries again at {at}" in shown

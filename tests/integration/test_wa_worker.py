@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -194,6 +195,77 @@ def test_an_unpaired_slot_fails_jobs_with_the_pairing_hint(start_worker, wa_queu
     job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE, meta={"wagw_defaults": False})
     assert wait_done(job, 10) == JobStatus.FAILED
     assert "SlotNotPaired: slot 1 is not paired: run `wagw pair --role worker-1`" in job.latest_result().exc_string
+    assert sent(redis_conn) == []
+
+
+def hosts_started(worker) -> int:
+    return worker.log.read_text(errors="replace").count("started native host pid")
+
+
+@pytest.mark.parametrize(
+    ("state", "error", "fix"),
+    [
+        ("logged_out", "SlotLoggedOut", "logged out by the phone — run `wagw pair --role worker-1 --force`"),
+        ("stream_replaced", "SlotReplaced", "another client connected with its keys — stop it"),
+    ],
+)
+def test_a_logged_out_or_replaced_slot_fails_jobs_for_good_and_starts_no_host_until_paired_again(
+    start_worker, wa_queue, redis_conn, state, error, fix
+):
+    """Retrying cannot help a device the phone removed, or whose keys another client uses: the
+    wa-worker stays up, starts no host in a loop, fails each job at once without its Retry,
+    naming the fix, and `wagw pair` brings the slot back without a restart."""
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "worker-1", state)  # the host's backend exits 81 / 82
+    worker = start_worker(ready=False)  # the default connect wait: 15 s
+    wait_for(lambda: worker.status().get("state") == state, 15, what=f"the slot to report {state}")
+    assert worker.status()["connected"] == "0" and hosts_started(worker) == 1
+
+    # For 4 s of jobs (the host backoff of 0.5, 1, 2 s would have started 3 more hosts).
+    until, failed = time.monotonic() + 4, 0
+    while time.monotonic() < until or failed < 3:
+        job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE, retry=Retry(max=3, interval=1))
+        assert wait_done(job, 5) == JobStatus.FAILED  # at once, not after the 15 s connect wait
+        assert f"workers.host_client.{error}: slot 1 (worker-1): {fix}" in job.latest_result().exc_string
+        assert job.get_status(refresh=True) == JobStatus.FAILED  # failed for good, not scheduled for a retry
+        failed += 1
+    assert hosts_started(worker) == 1
+    status = worker.status()
+    assert status["state"] == state and status["host_pid"] == "" and status["worker_pid"] == str(worker.pid)
+    assert sent(redis_conn) == []
+
+    paired = subprocess.run(
+        [sys.executable, "-m", "wagw", "pair", "--role", "worker-1", "--force"],
+        env=worker.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert paired.returncode == 0, paired.stdout + paired.stderr
+    job = wa_queue.enqueue("workers.wa.joined_groups")
+    assert wait_done(job, 20) == JobStatus.FINISHED  # the job itself noticed the pairing
+    assert hosts_started(worker) == 2
+    worker.assert_alive()
+    wait_for(lambda: worker.status().get("state") == "connected", 10, what="the slot to report connected")
+
+
+def test_a_temporarily_banned_slot_fails_jobs_at_once_and_waits_the_long_pause(start_worker, wa_queue, redis_conn):
+    redis_conn.hset(keys.FAKE_DEVICE_STATE, "worker-1", "temporary_ban")  # the host exits 83
+    worker = start_worker(ready=False)
+    wait_for(lambda: worker.status().get("state") == "temporary_ban", 15, what="the slot to report the ban")
+
+    until, failed = time.monotonic() + 4, 0
+    while time.monotonic() < until or failed < 3:
+        job = wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE, meta={"wagw_defaults": False})
+        assert wait_done(job, 5) == JobStatus.FAILED  # at once, not after the 15 s connect wait
+        exc_string = job.latest_result().exc_string
+        assert (
+            "workers.host_client.SlotBanned: slot 1 (worker-1): WhatsApp temporarily banned the account" in exc_string
+        )
+        assert re.search(r"its native host tries again in (8\d\d|900) s; slow down what apps send", exc_string)
+        failed += 1
+    assert hosts_started(worker) == 1
+    status = wait_for(lambda: worker.status().get("retry_at") and worker.status(), 5, what="when the slot tries again")
+    assert status["state"] == "temporary_ban" and 880 < float(status["retry_at"]) - time.time() <= 900
     assert sent(redis_conn) == []
 
 

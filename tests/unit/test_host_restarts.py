@@ -5,13 +5,16 @@ tests/integration/test_host_client.py proves the whole on real hosts."""
 from __future__ import annotations
 
 import signal
+import threading
+from collections.abc import Callable
 
 import pytest
 
 from tests.unit.test_child_state import FakeClock, FakeLauncher
 from wagw.childstate import NATIVE_HOST, ChildSpec, State
+from wagw.devices import DeviceState
 from wagw.exitcodes import HOST_CLEAN_EXITS, ExitCode
-from workers.wa.host_client import HostCrashed
+from workers.wa.host_client import HostClient, HostCrashed, SlotBanned, SlotLoggedOut, SlotReplaced
 from workers.wa.host_restarts import NOT_PAIRED_IDLE_RECHECK, NOT_PAIRED_RECHECK, HostRestarts
 
 WALL = 1_800_000_000.0
@@ -82,18 +85,61 @@ def test_a_host_that_connected_is_replaced_at_once_and_the_backoff_starts_over(r
 
 
 def test_a_host_that_connected_and_died_before_the_worker_looked_is_replaced_at_once(rig):
-    rig.connected.add(rig.launcher.last.pid)  # connected, then logged out, between two looks
-    assert rig.exit(int(ExitCode.LOGGED_OUT)) == 0.0
+    rig.connected.add(rig.launcher.last.pid)  # connected, then lost the network, between two looks
+    assert rig.exit(int(ExitCode.TEMPFAIL)) == 0.0
     assert rig.restarts.look() is None and rig.spawns == 1  # reported once; a look starts nothing
     assert rig.restarts.start_due() and rig.spawns == 2
 
 
-@pytest.mark.parametrize(
-    "code", [ExitCode.OK, ExitCode.FAILURE, ExitCode.LOGGED_OUT, ExitCode.STREAM_REPLACED, ExitCode.TEMP_BANNED, -9]
-)
-def test_every_exit_but_not_paired_is_retried_with_the_host_backoff(rig, code):
+@pytest.mark.parametrize("code", [ExitCode.OK, ExitCode.FAILURE, ExitCode.TEMPFAIL, -9])
+def test_an_exit_wagw_can_heal_is_retried_with_the_host_backoff(rig, code):
     assert rig.exit(int(code)) == 0.5
     assert rig.restarts.child.state is State.BACKOFF and not rig.restarts.waiting_for_pairing
+
+
+@pytest.mark.parametrize("code", [ExitCode.LOGGED_OUT, ExitCode.STREAM_REPLACED])
+@pytest.mark.parametrize("connected", [False, True], ids=["never-connected", "connected"])
+def test_logged_out_or_replaced_starts_no_host_until_the_slot_is_paired_again(rig, code, connected):
+    """Retrying cannot help: the phone removed the device, or another client holds its keys
+    (connecting again would throw that one off, and it us). Neither a job nor time starts a
+    host; a pairing recorded after the last host started does."""
+    if connected:
+        rig.connect()
+    rig.clock.advance(3)
+    looked = rig.wall()
+    assert rig.exit(int(code)) == float("inf")
+    restarts = rig.restarts
+    assert restarts.waiting_for_pairing and restarts.child.state is State.FATAL
+    for _ in range(5):
+        rig.clock.advance(NOT_PAIRED_IDLE_RECHECK * 10)
+        assert not restarts.start_due() and not restarts.recheck_idle() and not restarts.recheck_for_job()
+    assert rig.spawns == 1 and restarts.next_start == float("inf")
+    assert not restarts.pairing_recorded(WALL - 1)  # paired before that host started
+    assert not restarts.recheck_for_job() and rig.spawns == 1
+    assert restarts.pairing_recorded(looked)  # `wagw pair` since: a job starts a host at once
+    assert restarts.recheck_for_job() and rig.spawns == 2
+    rig.connect()
+    assert not restarts.waiting_for_pairing
+
+
+def test_a_recorded_pairing_also_starts_the_host_at_the_next_idle_look(rig):
+    rig.clock.advance(3)
+    assert rig.exit(int(ExitCode.LOGGED_OUT)) == float("inf")
+    assert rig.restarts.pairing_recorded(rig.wall())
+    assert rig.restarts.recheck_idle() and rig.spawns == 2
+
+
+@pytest.mark.parametrize("connected", [False, True], ids=["never-connected", "connected"])
+def test_a_temporary_ban_waits_the_long_backoff_then_tries_again(rig, connected):
+    if connected:
+        rig.connect()
+    assert rig.exit(int(ExitCode.TEMP_BANNED)) == NATIVE_HOST.long_backoff == 900.0
+    restarts = rig.restarts
+    assert restarts.child.state is State.BACKOFF and restarts.banned and not restarts.waiting_for_pairing
+    assert not restarts.recheck_for_job() and not restarts.recheck_idle()
+    rig.start_when_due()
+    assert not restarts.banned and rig.spawns == 2
+    assert rig.exit(int(ExitCode.TEMP_BANNED)) == 900.0  # still banned: as long again
 
 
 def test_not_paired_waits_for_pairing_a_job_or_the_idle_recheck(rig):
@@ -145,7 +191,9 @@ def test_a_stopped_host_is_not_started_again(rig):
 
 def test_the_host_runs_the_policy_named_in_childstate():
     assert Rig().restarts.child.policy is NATIVE_HOST
-    assert NATIVE_HOST.max_start_failures is None and NATIVE_HOST.fatal_exits == {ExitCode.NOT_PAIRED}
+    assert NATIVE_HOST.max_start_failures is None
+    assert NATIVE_HOST.fatal_exits == {ExitCode.NOT_PAIRED, ExitCode.LOGGED_OUT, ExitCode.STREAM_REPLACED}
+    assert NATIVE_HOST.long_backoff_exits == {ExitCode.TEMP_BANNED}
 
 
 @pytest.mark.parametrize(
@@ -161,3 +209,159 @@ def test_the_host_runs_the_policy_named_in_childstate():
 )
 def test_a_host_exit_it_did_not_choose_is_a_native_crash(code, native):
     assert HostCrashed(1, "send_text", 4242, code, []).native is native
+
+
+# The wa-worker's side: what a job meets while its slot waits -----------------------------------
+
+
+class FakeHost:
+    """A native host as HostClient sees it (workers.wa.host_client._Incarnation), no process."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.state = DeviceState.STARTING
+        self.paired: bool | None = None
+        self.jid: str | None = None
+        self.error: str | None = None
+        self.ever_connected = False
+        self.killed = False
+        self.code: int | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.code is None
+
+    @property
+    def connected(self) -> bool:
+        return self.state is DeviceState.CONNECTED and self.alive
+
+    def connect(self) -> None:
+        self.state, self.paired, self.ever_connected = DeviceState.CONNECTED, True, True
+
+    def ends(self, code: int, state: DeviceState, error: str) -> None:
+        """The host reports the state its backend error leaves, then exits with the error's code."""
+        self.state, self.error, self.code = state, error, code
+
+    def poll(self) -> int | None:
+        return self.code
+
+    def reap(self) -> int:
+        assert self.code is not None
+        return self.code
+
+    def send_signal(self, sig: int) -> None:
+        self.code = -signal.SIGKILL if sig == signal.SIGKILL else 0
+
+    def kill(self) -> int:
+        self.killed = True
+        if self.code is None:
+            self.code = -signal.SIGKILL
+        return self.code
+
+
+class FakeHostClient(HostClient):
+    """A HostClient whose hosts are FakeHosts, on fake clocks."""
+
+    def __init__(self, settings, clock: FakeClock) -> None:
+        super().__init__(settings, 1)
+        self.hosts: list[FakeHost] = []
+        self.on_spawn: Callable[[FakeHost], None] | None = None
+        spec = self._restarts.child.spec
+        self._restarts = HostRestarts(spec, self, clock=clock, wall=lambda: WALL + clock.now() - 1000.0)
+
+    def spawn(self, spec):
+        host = FakeHost(200 + len(self.hosts))
+        self.hosts.append(host)
+        self._host = host  # type: ignore[assignment]
+        if self.on_spawn is not None:
+            self.on_spawn(host)
+        return host
+
+
+@pytest.fixture
+def client(tmp_path):
+    from wagw.config import Settings
+
+    clock = FakeClock()
+    client = FakeHostClient(Settings(_env_file=None, backend="fake", data_dir=tmp_path), clock)
+    client.start()
+    return client
+
+
+def job(client: HostClient) -> None:
+    """What a job asks of its slot's host (jobs.run); a connect wait far longer than the test."""
+    client.call("joined_groups", {}, deadline=None, connect_wait=3600.0)
+
+
+ENDINGS = {
+    ExitCode.LOGGED_OUT: (DeviceState.LOGGED_OUT, "device 'worker-1' was logged out from the phone"),
+    ExitCode.STREAM_REPLACED: (DeviceState.STREAM_REPLACED, "another client connected with device 'worker-1''s keys"),
+    ExitCode.TEMP_BANNED: (DeviceState.TEMPORARY_BAN, "WhatsApp temporarily banned the account"),
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "error", "permanent", "message"),
+    [
+        (
+            ExitCode.LOGGED_OUT,
+            SlotLoggedOut,
+            True,
+            r"^slot 1 \(worker-1\): logged out by the phone — run `wagw pair --role worker-1 --force`$",
+        ),
+        (
+            ExitCode.STREAM_REPLACED,
+            SlotReplaced,
+            True,
+            r"^slot 1 \(worker-1\): another client connected with its keys — .*`wagw pair --role worker-1 --force`$",
+        ),
+        (
+            ExitCode.TEMP_BANNED,
+            SlotBanned,
+            False,
+            r"^slot 1 \(worker-1\): WhatsApp temporarily banned the account; its native host tries again in 900 s",
+        ),
+    ],
+)
+def test_a_job_on_a_slot_waiting_for_the_operator_or_a_ban_fails_at_once_naming_the_fix(
+    client, code, error, permanent, message
+):
+    state, reported = ENDINGS[code]
+    client.hosts[0].connect()
+    job_started = client.hosts[0]
+    client.maintain()
+    job_started.ends(int(code), state, reported)
+    for _ in range(3):  # every job, at once: none waits out the connect wait, none starts a host
+        with pytest.raises(error, match=message) as failed:
+            job(client)
+        assert getattr(failed.value, "permanent", False) is permanent
+        client.maintain()
+    assert len(client.hosts) == 1 and client.pid is None
+    assert client.status()["state"] == state and client.state is state
+    assert client.waiting_for_pairing is (code != ExitCode.TEMP_BANNED)
+
+
+def test_a_job_after_wagw_pair_relinked_a_logged_out_slot_gets_a_fresh_host(client):
+    client._restarts.clock.advance(2)
+    client.hosts[0].ends(int(ExitCode.LOGGED_OUT), *ENDINGS[ExitCode.LOGGED_OUT])
+    with pytest.raises(SlotLoggedOut):
+        job(client)
+    assert not client.pairing_recorded(WALL - 1)  # before that host looked: nothing new
+    assert client.pairing_recorded(WALL + 5)  # `wagw pair --role worker-1 --force`, since
+
+    def logged_out_soon(host: FakeHost) -> None:  # as a real host's events pipe tells its client
+        def end() -> None:
+            with client._changed:
+                host.ends(int(ExitCode.LOGGED_OUT), *ENDINGS[ExitCode.LOGGED_OUT])
+                client._changed.notify_all()
+
+        threading.Timer(0.01, end).start()
+
+    client.on_spawn = logged_out_soon
+    with pytest.raises(SlotLoggedOut):  # the job's fresh host found it logged out again …
+        job(client)
+    assert len(client.hosts) == 2
+    with pytest.raises(SlotLoggedOut):  # … so the slot waits for the next pairing again
+        job(client)
+    client.maintain()
+    assert len(client.hosts) == 2

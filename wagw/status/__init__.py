@@ -18,7 +18,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 
 from wagw import accounts, deadletter, devices, headroom, keys, serving
 from wagw.devices import DeviceState
-from wagw.exitcodes import ExitCode
+from wagw.exitcodes import ExitCode, fatal_fix
 from wagw.redisconn import SERIALIZER, as_text, connect, memory
 
 if TYPE_CHECKING:
@@ -43,21 +43,38 @@ def device_status(conn: Redis, role: str, account: str | None = None) -> dict:
     live = devices.read(conn, role)
     recorded_jid = as_text(conn.hget(keys.DEVICE_JIDS, role))
     paired = live.get("paired") == "1" if "paired" in live else recorded_jid is not None
+    state = live.get("state") or DeviceState.OFFLINE  # no heartbeat: its process is not running
     entry = {
         "role": role,
         "account": account,
         "paired": paired,
         "connected": live.get("connected") == "1",
         "jid": live.get("jid") or recorded_jid,
-        "state": live.get("state") or DeviceState.OFFLINE,  # no heartbeat: its process is not running
+        "state": state,
     }
-    if not paired:
+    waiting = waiting_hint(state, role, live.get("retry_at"))
+    if waiting:
+        entry["hint"] = waiting
+    elif not paired:
         entry["hint"] = f"run `wagw pair --role {role}`"
     elif devices.stalled(live) or live.get("blocked_since"):
         # Alive, but Redis refuses its writes: a session holds its events (docs/session.md).
         entry["blocked"] = live.get("blocked_reason") or "Redis refuses its writes"
         entry["hint"] = f"blocked: {entry['blocked']}"
     return entry
+
+
+def waiting_hint(state: str, role: str, retry_at: str | None) -> str | None:
+    """What a device logged out, replaced or temporarily banned waits for, and the fix."""
+    if state == DeviceState.TEMPORARY_BAN:
+        try:
+            when = time.strftime("%H:%M:%S", time.localtime(float(retry_at or "")))
+        except ValueError:
+            return "temporarily banned by WhatsApp: tries again after a long pause; slow down what apps send"
+        return f"temporarily banned by WhatsApp: tries again at {when}; slow down what apps send"
+    if state in (DeviceState.LOGGED_OUT, DeviceState.STREAM_REPLACED):
+        return fatal_fix(devices.exit_leaving(state), role)
+    return None
 
 
 def supervisors(conn: Redis) -> list[dict]:
@@ -91,7 +108,7 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
     daemons = supervisors(conn)
     supervisor = daemons[0] if daemons else None
     shown = [a for a in accounts.configured(settings) if account is None or a.name == account]
-    processes = [p for daemon in daemons for p in daemon["processes"]]
+    processes = [{**p, "host": daemon.get("host")} for daemon in daemons for p in daemon["processes"]]
     if account is not None:
         processes = [p for p in processes if p.get("account") == account]
     crashes = [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, -1 if account else SHOWN_CRASHES - 1)]
@@ -118,8 +135,14 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
                 device["blocked"] = "Redis full"
                 device["hint"] = f"{'session' if device['role'].endswith('session') else 'slot'} blocked: Redis full"
     return {
-        "supervisor": ({k: supervisor[k] for k in ("pid", "version", "started_at", "state")} if supervisor else None),
-        "supervisors": [{k: d.get(k) for k in ("pid", "version", "started_at", "state", "accounts")} for d in daemons],
+        "supervisor": (
+            {k: supervisor.get(k) for k in ("pid", "host", "version", "started_at", "state")} if supervisor else None
+        ),
+        "supervisors": [
+            {k: d.get(k) for k in ("pid", "host", "version", "started_at", "state", "accounts")} for d in daemons
+        ],
+        # No `wagw run` here: what runs on its own (supervisord's programs, or started by hand).
+        "standalone": [] if daemons else serving.standalone(conn),
         "accounts": [a.name for a in shown],
         "processes": processes,
         "devices": device_list,
@@ -159,4 +182,4 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         from wagw.status.table import render
 
         render(report)
-    return ExitCode.OK if report["supervisor"] else ExitCode.NOT_RUNNING
+    return ExitCode.OK if report["supervisor"] or report["standalone"] else ExitCode.NOT_RUNNING

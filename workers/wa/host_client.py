@@ -34,15 +34,18 @@ from pydantic import BaseModel, SecretStr
 from wagw import accounts
 from wagw.accounts import Account
 from wagw.childstate import ChildSpec, State
-from wagw.devices import DeviceState
+from wagw.devices import DeviceState, exit_leaving, state_after_exit
 from wagw.errors import HostCallError as HostCallError
 from wagw.errors import HostCrashed as HostCrashed
 from wagw.errors import HostError as HostError
 from wagw.errors import HostTimeout as HostTimeout
 from wagw.errors import HostUnavailable as HostUnavailable
 from wagw.errors import InvalidArguments
+from wagw.errors import SlotBanned as SlotBanned
+from wagw.errors import SlotLoggedOut as SlotLoggedOut
 from wagw.errors import SlotNotPaired as SlotNotPaired
-from wagw.exitcodes import ExitCode
+from wagw.errors import SlotReplaced as SlotReplaced
+from wagw.exitcodes import ExitCode, fatal_fix
 from wagw.logs import ChildOutput
 from wagw.whatsapp import backend as backend_errors
 from workers.wa.host_restarts import HostRestarts
@@ -73,6 +76,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     return value
+
+
+# What a job gets while its slot's last host left the device in one of these states.
+_WAITING_ERRORS: dict[DeviceState, type[HostError]] = {
+    DeviceState.UNPAIRED: SlotNotPaired,
+    DeviceState.LOGGED_OUT: SlotLoggedOut,
+    DeviceState.STREAM_REPLACED: SlotReplaced,
+    DeviceState.TEMPORARY_BAN: SlotBanned,
+}
+_WAITS_FOR_PAIRING = frozenset({DeviceState.UNPAIRED, DeviceState.LOGGED_OUT, DeviceState.STREAM_REPLACED})
 
 
 class _Incarnation:
@@ -247,11 +260,22 @@ class HostClient:
 
     @property
     def state(self) -> DeviceState:
-        """While no host runs: OFFLINE (one starts again by itself), UNPAIRED or STOPPED."""
-        child = self._restarts.child.state
-        if child is State.FATAL:
-            return DeviceState.UNPAIRED
-        return DeviceState.STOPPED if child is State.STOPPED else DeviceState.OFFLINE
+        """While no host runs: OFFLINE (one starts again by itself), TEMPORARY_BAN (one starts
+        after the long pause), the state the last host's exit left (UNPAIRED, LOGGED_OUT,
+        STREAM_REPLACED: none starts until `wagw pair`) or STOPPED."""
+        child = self._restarts.child
+        if child.state is State.FATAL:
+            return state_after_exit(child.last_exit) or DeviceState.UNPAIRED
+        if self._restarts.banned:
+            return DeviceState.TEMPORARY_BAN
+        return DeviceState.STOPPED if child.state is State.STOPPED else DeviceState.OFFLINE
+
+    @property
+    def retry_at(self) -> float | None:
+        """While temporarily banned: when the next host starts (unix time)."""
+        if not self._restarts.banned:
+            return None
+        return self._restarts.wall() + self._restarts.next_start - self._restarts.clock.now()
 
     def _connected_once(self) -> bool:
         """The host's readiness: it has connected to WhatsApp."""
@@ -287,10 +311,11 @@ class HostClient:
 
     @property
     def waiting_for_pairing(self) -> bool:
-        """No host runs because the last one found the slot unpaired (noticed or not yet)."""
+        """No host runs because the last one found the slot unpaired, logged out or replaced
+        (noticed or not yet): only `wagw pair` (or, unpaired, a fresh look) starts one."""
         host = self._host
         if host is not None:
-            return not host.alive and host.state is DeviceState.UNPAIRED
+            return not host.alive and host.state in _WAITS_FOR_PAIRING
         return self._restarts.waiting_for_pairing
 
     def pairing_recorded(self, at: float) -> bool:
@@ -320,14 +345,16 @@ class HostClient:
         if host is not None and host.jid:
             self._last_jid = host.jid
         if host is None:
-            paired = False if self.state is DeviceState.UNPAIRED else self._last_paired
+            state = self.state
+            paired = False if state in (DeviceState.UNPAIRED, DeviceState.LOGGED_OUT) else self._last_paired
             return {
-                "state": self.state,
+                "state": state,
                 "paired": paired,
                 "connected": False,
                 "jid": self._last_jid,
                 "pid": None,
                 "last_exit": self.last_exit,
+                "retry_at": self.retry_at,
             }
         paired = host.paired if host.paired is not None else self._last_paired
         return {
@@ -337,6 +364,7 @@ class HostClient:
             "jid": host.jid or self._last_jid,
             "pid": host.pid,
             "last_exit": self.last_exit,
+            "retry_at": None,
         }
 
     # Calls ----------------------------------------------------------------------------
@@ -443,10 +471,13 @@ class HostClient:
                 host = self._host
                 now = time.monotonic()
                 if host is None and self._restarts.waiting_for_pairing:
-                    # The slot may have been paired since: a fresh host looks, unless one just did.
+                    # The slot may have been paired since: a fresh host looks, unless one just
+                    # did, or only `wagw pair` can help and it has not run since.
                     if rechecked or not self._restarts.recheck_for_job():
-                        raise self._not_paired()
+                        raise self._waiting()
                     rechecked = True
+                elif host is None and self._restarts.banned:
+                    raise self._waiting()  # no host for a long while: waiting helps no job
                 elif host is not None and host.connected:
                     return host
                 if now >= wait_until:
@@ -454,8 +485,8 @@ class HostClient:
                 wake = wait_until if self._host is not None else min(wait_until, self._restarts.next_start)
                 self._changed.wait(max(0.005, wake - now))
         host = self._host
-        if host is not None and host.state is DeviceState.UNPAIRED:
-            raise self._not_paired()
+        if host is not None and host.state in _WAITING_ERRORS:
+            raise self._waiting(host.state)
         state = host.state if host is not None else self.state
         detail = f"; last exit: {self.last_exit}" if self.last_exit else ""
         # The current host's error, else the one the last host reported before it exited.
@@ -466,8 +497,22 @@ class HostClient:
             f"(state: {state}{error}{detail})"
         )
 
-    def _not_paired(self) -> SlotNotPaired:
-        return SlotNotPaired(f"slot {self.slot} is not paired: run `wagw pair --role {self.role}`")
+    def _waiting(self, state: DeviceState | None = None) -> HostError:
+        """The error a job gets while no host will serve it soon: the slot waits for `wagw
+        pair` (or the other client to stop), or for a temporary ban's long pause to pass."""
+        state = state or self.state
+        if state is DeviceState.TEMPORARY_BAN:
+            restarts = self._restarts
+            left = restarts.next_start - restarts.clock.now()
+            when = f"in {max(0.0, left):.0f} s" if restarts.banned else "after a long pause"
+            return SlotBanned(
+                f"slot {self.slot} ({self.role}): WhatsApp temporarily banned the account; its native host tries "
+                f"again {when}; slow down what apps send"
+            )
+        error = _WAITING_ERRORS.get(state, SlotNotPaired)
+        if error is SlotNotPaired:
+            return SlotNotPaired(f"slot {self.slot} is not paired: run `wagw pair --role {self.role}`")
+        return error(f"slot {self.slot} ({self.role}): {fatal_fix(exit_leaving(state), self.role)}")
 
     # Spawning and burying (caller holds self._changed) -------------------------------
     def _advance(self) -> None:
@@ -528,8 +573,8 @@ class HostClient:
         self._last_jid = host.jid or self._last_jid
         self.last_exit = ExitCode.describe(returncode)
         self.last_error = host.error or self.last_error
-        if self._restarts.waiting_for_pairing:
-            logger.warning("slot {} is not paired: run `wagw pair --role {}`", self.slot, self.role)
+        if self._restarts.waiting_for_pairing or self._restarts.banned:
+            logger.warning("{}; no native host until then", self._waiting())
             return
         if host.killed:
             return

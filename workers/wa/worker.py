@@ -15,9 +15,11 @@ the process allowed to die. The worker:
 - hands jobs left "started" by dead workers to their Retry at start (wagw.scheduler.reaper);
 - publishes the slot's device status (wagw:status:device:worker-N) every 2 s and at each
   change of the host's state, and writes the jobs' metrics on the same beat;
-- while the slot is unpaired, notices at each idle beat (at most WORKER_TTL - 15 s apart) a
-  pairing that `wagw pair` recorded, and starts a fresh host with the new keys; a job that
-  arrives meanwhile checks at once (host_restarts.NOT_PAIRED_RECHECK).
+- while the slot waits for pairing (not paired, logged out, replaced), notices at each idle
+  beat (at most WORKER_TTL - 15 s apart) and before each job a pairing that `wagw pair`
+  recorded, and starts a fresh host with the new keys; a job on an unpaired slot also looks
+  at the keys again at once (host_restarts.NOT_PAIRED_RECHECK). Meanwhile, and during a
+  temporary ban's long pause, the slot's jobs fail at once naming the fix.
 """
 
 from __future__ import annotations
@@ -193,6 +195,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
             self.one_line.permanent = None
 
     def execute_job(self, job: Job, queue: Queue) -> None:
+        self._notice_pairing()  # a job right after `wagw pair` gets the new keys
         try:
             apply_defaults(job, self.runtime.settings)
             stored = rqcompat.stored_data_bytes(job)  # checked by the job itself (jobs.run)
@@ -363,7 +366,12 @@ def publish_device_status(conn: Redis, host: HostClient) -> None:
         paired=status["paired"],
         connected=status["connected"],
         jid=status["jid"],
-        extra={"host_pid": status["pid"] or "", "worker_pid": os.getpid(), "last_exit": status["last_exit"] or ""},
+        extra={
+            "host_pid": status["pid"] or "",
+            "worker_pid": os.getpid(),
+            "last_exit": status["last_exit"] or "",
+            "retry_at": f"{status['retry_at']:.0f}" if status["retry_at"] is not None else "",
+        },
     )
 
 
