@@ -249,7 +249,3 @@ def name_of_role(role: str) -> str:
     """The name of the account a device role is spelled for ("sales/worker-1" -> "sales")."""
     prefix, sep, _base = role.rpartition("/")
     return prefix if sep else DEFAULT
-
-
-def of_role(settings: Settings, role: str) -> Account | None:
-    return Roster.load(settings).of_role(role)

@@ -23,10 +23,8 @@ interval, plus a margin).
 
 from __future__ import annotations
 
-import inspect
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rq import Queue, Retry
 from rq.results import Result
@@ -35,7 +33,6 @@ from wagw import keys, operations, rqcompat, serving
 from wagw.accounts import check_name, queue_of
 from wagw.errors import JobFailed, WaitTimeout
 from wagw.errors import exception_line as exception_line  # read by webhook deliveries
-from wagw.operations import Operation
 from wagw.redisconn import SERIALIZER, connect
 
 if TYPE_CHECKING:
@@ -145,36 +142,1032 @@ def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _typed(op: Operation) -> tuple[Callable[..., Job], Callable[..., Any]]:
-    """`enqueue_<name>(...)` and `<name>(..., wait=None)`, with the operation's own signature."""
-    # Named so that no job argument (send_poll's `options`) can collide with it.
-    options = inspect.Parameter("rq_options", inspect.Parameter.VAR_KEYWORD)
-    wait = inspect.Parameter("wait", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="float | None")
-    signature = op.signature(options)
-
-    def enqueue_op(*args: Any, **kwargs: Any) -> Job:
-        # Every argument goes by name, defaults included: the job shows exactly what it got.
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        arguments = dict(bound.arguments)
-        return enqueue(op.name, **arguments.pop("rq_options"), **arguments)
-
-    def call_op(*args: Any, wait: float | None = None, **kwargs: Any) -> Any:
-        return wait_for(enqueue_op(*args, **kwargs), wait)
-
-    enqueue_op.__name__ = enqueue_op.__qualname__ = f"enqueue_{op.name}"
-    enqueue_op.__doc__ = f"Queue {op.path} and return the rq Job. {op.summary}"
-    enqueue_op.__signature__ = signature  # type: ignore[attr-defined]
-    call_op.__name__ = call_op.__qualname__ = op.name
-    call_op.__doc__ = f"Run {op.path} and wait for its result. {op.summary}"
-    call_op.__signature__ = op.signature(wait, options)  # type: ignore[attr-defined]
-    return enqueue_op, call_op
+def _enqueue(operation: str, arguments: dict[str, Any]) -> Job:
+    """A typed enqueue_<name>'s call: every argument by name, defaults included (the job shows
+    exactly what it got), then the rq options."""
+    options = arguments.pop("rq_options")
+    return enqueue(operation, **options, **arguments)
 
 
-# Typed one-liners, one pair per operation: enqueue_<name> returns the rq Job; <name> waits and
-# returns the result.
-for _op in operations.OPERATIONS.values():
-    _enqueue_op, _call_op = _typed(_op)
-    globals()[_enqueue_op.__name__] = _enqueue_op
-    globals()[_call_op.__name__] = _call_op
-del _op, _enqueue_op, _call_op
+def _call(operation: str, arguments: dict[str, Any]) -> Any:
+    """A typed <name>'s call: enqueue, then wait for the result."""
+    wait = arguments.pop("wait")
+    return wait_for(_enqueue(operation, arguments), wait)
+
+
+# Typed functions, one pair per operation: enqueue_<name> returns the rq Job; <name> waits and
+# returns the result. They are written from the operation table (wagw.operations) by
+# `.venv/bin/python -m tests.unit.test_client_functions`, and that test fails when they are out
+# of date: change the table, not them.
+# --- generated from the operation table: start ---
+def enqueue_fetch_avatar(
+    jid: str,
+    preview: bool = False,
+    is_community: bool = False,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.fetch_avatar and return the rq Job.
+
+    Profile picture of a user, group or newsletter: {jid, url, id, type, direct_path}.
+    """
+    return _enqueue("fetch_avatar", locals())
+
+
+def fetch_avatar(
+    jid: str,
+    preview: bool = False,
+    is_community: bool = False,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.fetch_avatar and wait for its result.
+
+    Profile picture of a user, group or newsletter: {jid, url, id, type, direct_path}.
+    """
+    return _call("fetch_avatar", locals())
+
+
+def enqueue_send_text(
+    to: str,
+    text: str,
+    reply_to: str | None = None,
+    reply_to_sender: str | None = None,
+    mentions: list[str] | None = None,
+    reply_to_text: str | None = None,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_text and return the rq Job.
+
+    Send a text message, optionally replying to a message id and mentioning people (only those listed in mentions, never read from the text): {id, timestamp, to}.
+    """  # noqa: E501
+    return _enqueue("send_text", locals())
+
+
+def send_text(
+    to: str,
+    text: str,
+    reply_to: str | None = None,
+    reply_to_sender: str | None = None,
+    mentions: list[str] | None = None,
+    reply_to_text: str | None = None,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_text and wait for its result.
+
+    Send a text message, optionally replying to a message id and mentioning people (only those listed in mentions, never read from the text): {id, timestamp, to}.
+    """  # noqa: E501
+    return _call("send_text", locals())
+
+
+def enqueue_send_image(
+    to: str,
+    image: str,
+    caption: str | None = None,
+    view_once: bool = False,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_image and return the rq Job.
+
+    Send an image (http(s) URL, file path or base64) with a caption, optionally view once: {id, timestamp, to}.
+    """
+    return _enqueue("send_image", locals())
+
+
+def send_image(
+    to: str,
+    image: str,
+    caption: str | None = None,
+    view_once: bool = False,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_image and wait for its result.
+
+    Send an image (http(s) URL, file path or base64) with a caption, optionally view once: {id, timestamp, to}.
+    """
+    return _call("send_image", locals())
+
+
+def enqueue_send_location(
+    to: str,
+    latitude: float,
+    longitude: float,
+    name: str | None = None,
+    address: str | None = None,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_location and return the rq Job.
+
+    Send a location pin (latitude, longitude, optional name and address): {id, timestamp, to}.
+    """
+    return _enqueue("send_location", locals())
+
+
+def send_location(
+    to: str,
+    latitude: float,
+    longitude: float,
+    name: str | None = None,
+    address: str | None = None,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_location and wait for its result.
+
+    Send a location pin (latitude, longitude, optional name and address): {id, timestamp, to}.
+    """
+    return _call("send_location", locals())
+
+
+def enqueue_send_contact(
+    to: str,
+    name: str,
+    phone: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_contact and return the rq Job.
+
+    Send a contact card (a name and a phone number): {id, timestamp, to}.
+    """
+    return _enqueue("send_contact", locals())
+
+
+def send_contact(
+    to: str,
+    name: str,
+    phone: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_contact and wait for its result.
+
+    Send a contact card (a name and a phone number): {id, timestamp, to}.
+    """
+    return _call("send_contact", locals())
+
+
+def enqueue_send_link(
+    to: str,
+    url: str,
+    caption: str | None = None,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_link and return the rq Job.
+
+    Send an http(s) link as a message, with an optional caption before it: {id, timestamp, to}.
+    """
+    return _enqueue("send_link", locals())
+
+
+def send_link(
+    to: str,
+    url: str,
+    caption: str | None = None,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_link and wait for its result.
+
+    Send an http(s) link as a message, with an optional caption before it: {id, timestamp, to}.
+    """
+    return _call("send_link", locals())
+
+
+def enqueue_send_poll(
+    to: str,
+    question: str,
+    options: list[str],
+    max_answers: int = 1,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_poll and return the rq Job.
+
+    Send a poll (a question, 2 to 12 unique options, how many answers a voter may pick): {id, timestamp, to}.
+    """
+    return _enqueue("send_poll", locals())
+
+
+def send_poll(
+    to: str,
+    question: str,
+    options: list[str],
+    max_answers: int = 1,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_poll and wait for its result.
+
+    Send a poll (a question, 2 to 12 unique options, how many answers a voter may pick): {id, timestamp, to}.
+    """
+    return _call("send_poll", locals())
+
+
+def enqueue_send_file(
+    to: str,
+    file: str,
+    filename: str | None = None,
+    caption: str | None = None,
+    mimetype: str | None = None,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_file and return the rq Job.
+
+    Send a document (http(s) URL, file path or base64; up to 100 MB) with a file name and caption: {id, timestamp, to}.
+    """
+    return _enqueue("send_file", locals())
+
+
+def send_file(
+    to: str,
+    file: str,
+    filename: str | None = None,
+    caption: str | None = None,
+    mimetype: str | None = None,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_file and wait for its result.
+
+    Send a document (http(s) URL, file path or base64; up to 100 MB) with a file name and caption: {id, timestamp, to}.
+    """
+    return _call("send_file", locals())
+
+
+def enqueue_send_sticker(
+    to: str,
+    sticker: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_sticker and return the rq Job.
+
+    Send a static sticker made from an image (JPEG, PNG or WebP up to 1 MB; URL, file path or base64), scaled to fit 512x512: {id, timestamp, to}.
+    """  # noqa: E501
+    return _enqueue("send_sticker", locals())
+
+
+def send_sticker(
+    to: str,
+    sticker: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_sticker and wait for its result.
+
+    Send a static sticker made from an image (JPEG, PNG or WebP up to 1 MB; URL, file path or base64), scaled to fit 512x512: {id, timestamp, to}.
+    """  # noqa: E501
+    return _call("send_sticker", locals())
+
+
+def enqueue_send_video(
+    to: str,
+    video: str,
+    caption: str | None = None,
+    view_once: bool = False,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_video and return the rq Job.
+
+    Send an MP4 video (up to 16 MB; URL, file path or base64) with a caption, optionally view once: {id, timestamp, to}.
+    """
+    return _enqueue("send_video", locals())
+
+
+def send_video(
+    to: str,
+    video: str,
+    caption: str | None = None,
+    view_once: bool = False,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_video and wait for its result.
+
+    Send an MP4 video (up to 16 MB; URL, file path or base64) with a caption, optionally view once: {id, timestamp, to}.
+    """
+    return _call("send_video", locals())
+
+
+def enqueue_send_audio(
+    to: str,
+    audio: str,
+    ptt: bool = False,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_audio and return the rq Job.
+
+    Send audio (Ogg Opus, MP3 or M4A up to 16 MB; URL, file path or base64), or a voice note with ptt=true (Ogg Opus): {id, timestamp, to}.
+    """  # noqa: E501
+    return _enqueue("send_audio", locals())
+
+
+def send_audio(
+    to: str,
+    audio: str,
+    ptt: bool = False,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_audio and wait for its result.
+
+    Send audio (Ogg Opus, MP3 or M4A up to 16 MB; URL, file path or base64), or a voice note with ptt=true (Ogg Opus): {id, timestamp, to}.
+    """  # noqa: E501
+    return _call("send_audio", locals())
+
+
+def enqueue_user_info(
+    jids: list[str],
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.user_info and return the rq Job.
+
+    Status, picture id, verified name and devices of users: {users: [...]}.
+    """
+    return _enqueue("user_info", locals())
+
+
+def user_info(
+    jids: list[str],
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.user_info and wait for its result.
+
+    Status, picture id, verified name and devices of users: {users: [...]}.
+    """
+    return _call("user_info", locals())
+
+
+def enqueue_is_on_whatsapp(
+    phones: list[str],
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.is_on_whatsapp and return the rq Job.
+
+    Which phone numbers have WhatsApp: {results: [...]}.
+    """
+    return _enqueue("is_on_whatsapp", locals())
+
+
+def is_on_whatsapp(
+    phones: list[str],
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.is_on_whatsapp and wait for its result.
+
+    Which phone numbers have WhatsApp: {results: [...]}.
+    """
+    return _call("is_on_whatsapp", locals())
+
+
+def enqueue_group_info(
+    jid: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.group_info and return the rq Job.
+
+    A group's name, topic, settings and participants.
+    """
+    return _enqueue("group_info", locals())
+
+
+def group_info(
+    jid: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.group_info and wait for its result.
+
+    A group's name, topic, settings and participants.
+    """
+    return _call("group_info", locals())
+
+
+def enqueue_joined_groups(
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.joined_groups and return the rq Job.
+
+    Every group this slot's account is in: {groups: [...]}.
+    """
+    return _enqueue("joined_groups", locals())
+
+
+def joined_groups(
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.joined_groups and wait for its result.
+
+    Every group this slot's account is in: {groups: [...]}.
+    """
+    return _call("joined_groups", locals())
+
+
+def enqueue_leave_group(
+    jid: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.leave_group and return the rq Job.
+
+    Leave a group (this slot's account stops being a participant): {jid, left}.
+    """
+    return _enqueue("leave_group", locals())
+
+
+def leave_group(
+    jid: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.leave_group and wait for its result.
+
+    Leave a group (this slot's account stops being a participant): {jid, left}.
+    """
+    return _call("leave_group", locals())
+
+
+def enqueue_set_group_name(
+    jid: str,
+    name: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.set_group_name and return the rq Job.
+
+    Rename a group (announced to its members): {jid, name}.
+    """
+    return _enqueue("set_group_name", locals())
+
+
+def set_group_name(
+    jid: str,
+    name: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.set_group_name and wait for its result.
+
+    Rename a group (announced to its members): {jid, name}.
+    """
+    return _call("set_group_name", locals())
+
+
+def enqueue_set_group_topic(
+    jid: str,
+    topic: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.set_group_topic and return the rq Job.
+
+    Set or remove ("") a group's topic, its description (announced to its members): {jid, topic}.
+    """
+    return _enqueue("set_group_topic", locals())
+
+
+def set_group_topic(
+    jid: str,
+    topic: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.set_group_topic and wait for its result.
+
+    Set or remove ("") a group's topic, its description (announced to its members): {jid, topic}.
+    """
+    return _call("set_group_topic", locals())
+
+
+def enqueue_set_group_locked(
+    jid: str,
+    locked: bool,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.set_group_locked and return the rq Job.
+
+    Lock a group's info (only admins may edit it) or unlock it: {jid, locked}.
+    """
+    return _enqueue("set_group_locked", locals())
+
+
+def set_group_locked(
+    jid: str,
+    locked: bool,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.set_group_locked and wait for its result.
+
+    Lock a group's info (only admins may edit it) or unlock it: {jid, locked}.
+    """
+    return _call("set_group_locked", locals())
+
+
+def enqueue_set_group_announce(
+    jid: str,
+    announce: bool,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.set_group_announce and return the rq Job.
+
+    Make a group announcement-only (only admins may send) or open it again: {jid, announce}.
+    """
+    return _enqueue("set_group_announce", locals())
+
+
+def set_group_announce(
+    jid: str,
+    announce: bool,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.set_group_announce and wait for its result.
+
+    Make a group announcement-only (only admins may send) or open it again: {jid, announce}.
+    """
+    return _call("set_group_announce", locals())
+
+
+def enqueue_group_invite_link(
+    jid: str,
+    reset: bool = False,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.group_invite_link and return the rq Job.
+
+    A group's invite link; reset=True revokes it and makes a new one: {jid, link, reset}.
+    """
+    return _enqueue("group_invite_link", locals())
+
+
+def group_invite_link(
+    jid: str,
+    reset: bool = False,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.group_invite_link and wait for its result.
+
+    A group's invite link; reset=True revokes it and makes a new one: {jid, link, reset}.
+    """
+    return _call("group_invite_link", locals())
+
+
+def enqueue_group_requests(
+    jid: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.group_requests and return the rq Job.
+
+    Pending requests to join a group (needs admin approval): {jid, requests: [{jid, requested_at}]}.
+    """
+    return _enqueue("group_requests", locals())
+
+
+def group_requests(
+    jid: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.group_requests and wait for its result.
+
+    Pending requests to join a group (needs admin approval): {jid, requests: [{jid, requested_at}]}.
+    """
+    return _call("group_requests", locals())
+
+
+def enqueue_create_group(
+    name: str,
+    participants: list[str],
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.create_group and return the rq Job.
+
+    Create a group with these participants (this account its admin): the new group's group_info.
+    """
+    return _enqueue("create_group", locals())
+
+
+def create_group(
+    name: str,
+    participants: list[str],
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.create_group and wait for its result.
+
+    Create a group with these participants (this account its admin): the new group's group_info.
+    """
+    return _call("create_group", locals())
+
+
+def enqueue_group_participants(
+    jid: str,
+    action: Literal["add", "remove", "promote", "demote"],
+    participants: list[str],
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.group_participants and return the rq Job.
+
+    Add, remove, promote or demote participants of a group: {jid, action, participants: [...]}.
+    """
+    return _enqueue("group_participants", locals())
+
+
+def group_participants(
+    jid: str,
+    action: Literal["add", "remove", "promote", "demote"],
+    participants: list[str],
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.group_participants and wait for its result.
+
+    Add, remove, promote or demote participants of a group: {jid, action, participants: [...]}.
+    """
+    return _call("group_participants", locals())
+
+
+def enqueue_join_group(
+    link: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.join_group and return the rq Job.
+
+    Join a group through its invite link or code: {jid} of the group joined (or asked to join).
+    """
+    return _enqueue("join_group", locals())
+
+
+def join_group(
+    link: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.join_group and wait for its result.
+
+    Join a group through its invite link or code: {jid} of the group joined (or asked to join).
+    """
+    return _call("join_group", locals())
+
+
+def enqueue_group_info_from_link(
+    link: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.group_info_from_link and return the rq Job.
+
+    A group's group_info from its invite link or code, without joining it.
+    """
+    return _enqueue("group_info_from_link", locals())
+
+
+def group_info_from_link(
+    link: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.group_info_from_link and wait for its result.
+
+    A group's group_info from its invite link or code, without joining it.
+    """
+    return _call("group_info_from_link", locals())
+
+
+def enqueue_set_group_photo(
+    jid: str,
+    image: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.set_group_photo and return the rq Job.
+
+    Set a group's photo (http(s) URL, file path or base64; announced to its members): {jid, picture_id}.
+    """
+    return _enqueue("set_group_photo", locals())
+
+
+def set_group_photo(
+    jid: str,
+    image: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.set_group_photo and wait for its result.
+
+    Set a group's photo (http(s) URL, file path or base64; announced to its members): {jid, picture_id}.
+    """
+    return _call("set_group_photo", locals())
+
+
+def enqueue_download_media(
+    media: dict[str, Any],
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.download_media and return the rq Job.
+
+    Download, decrypt and verify an inbound message's media (the event's `media` object) into WAGW_MEDIA_DIR: {path, mimetype, size, sha256}.
+    """  # noqa: E501
+    return _enqueue("download_media", locals())
+
+
+def download_media(
+    media: dict[str, Any],
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.download_media and wait for its result.
+
+    Download, decrypt and verify an inbound message's media (the event's `media` object) into WAGW_MEDIA_DIR: {path, mimetype, size, sha256}.
+    """  # noqa: E501
+    return _call("download_media", locals())
+
+
+def enqueue_mark_read(
+    chat: str,
+    ids: list[str],
+    sender: str | None = None,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.mark_read and return the rq Job.
+
+    Send read receipts for message ids in a chat: {chat, ids, sender, receipt_type}.
+    """
+    return _enqueue("mark_read", locals())
+
+
+def mark_read(
+    chat: str,
+    ids: list[str],
+    sender: str | None = None,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.mark_read and wait for its result.
+
+    Send read receipts for message ids in a chat: {chat, ids, sender, receipt_type}.
+    """
+    return _call("mark_read", locals())
+
+
+def enqueue_my_privacy(
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.my_privacy and return the rq Job.
+
+    This account's privacy settings: {group_add, last_seen, status, profile, read_receipts, call_add, online}.
+    """
+    return _enqueue("my_privacy", locals())
+
+
+def my_privacy(
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.my_privacy and wait for its result.
+
+    This account's privacy settings: {group_add, last_seen, status, profile, read_receipts, call_add, online}.
+    """
+    return _call("my_privacy", locals())
+
+
+def enqueue_contacts(
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.contacts and return the rq Job.
+
+    The contacts this slot's device holds (synced from the phone): {contacts: [{jid, name, first_name, full_name, push_name, business_name}]}.
+    """  # noqa: E501
+    return _enqueue("contacts", locals())
+
+
+def contacts(
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.contacts and wait for its result.
+
+    The contacts this slot's device holds (synced from the phone): {contacts: [{jid, name, first_name, full_name, push_name, business_name}]}.
+    """  # noqa: E501
+    return _call("contacts", locals())
+
+
+def enqueue_react(
+    chat: str,
+    message_id: str,
+    emoji: str,
+    sender: str | None = None,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.react and return the rq Job.
+
+    React to a message with an emoji (empty emoji removes the reaction): {id, timestamp, chat, message_id, emoji}.
+    """
+    return _enqueue("react", locals())
+
+
+def react(
+    chat: str,
+    message_id: str,
+    emoji: str,
+    sender: str | None = None,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.react and wait for its result.
+
+    React to a message with an emoji (empty emoji removes the reaction): {id, timestamp, chat, message_id, emoji}.
+    """
+    return _call("react", locals())
+
+
+def enqueue_revoke(
+    chat: str,
+    message_id: str,
+    sender: str | None = None,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.revoke and return the rq Job.
+
+    Delete a message for everyone (this account's own, or a member's as a group admin): {id, timestamp, chat, message_id, sender}.
+    """  # noqa: E501
+    return _enqueue("revoke", locals())
+
+
+def revoke(
+    chat: str,
+    message_id: str,
+    sender: str | None = None,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.revoke and wait for its result.
+
+    Delete a message for everyone (this account's own, or a member's as a group admin): {id, timestamp, chat, message_id, sender}.
+    """  # noqa: E501
+    return _call("revoke", locals())
+
+
+def enqueue_edit_message(
+    chat: str,
+    message_id: str,
+    text: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.edit_message and return the rq Job.
+
+    Replace the text of a message this account sent: {id, timestamp, chat, message_id, text}.
+    """
+    return _enqueue("edit_message", locals())
+
+
+def edit_message(
+    chat: str,
+    message_id: str,
+    text: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.edit_message and wait for its result.
+
+    Replace the text of a message this account sent: {id, timestamp, chat, message_id, text}.
+    """
+    return _call("edit_message", locals())
+
+
+def enqueue_send_presence(
+    presence: Literal["available", "unavailable"],
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_presence and return the rq Job.
+
+    Show this account as online (available) or offline (unavailable) to its contacts: {presence}.
+    """
+    return _enqueue("send_presence", locals())
+
+
+def send_presence(
+    presence: Literal["available", "unavailable"],
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_presence and wait for its result.
+
+    Show this account as online (available) or offline (unavailable) to its contacts: {presence}.
+    """
+    return _call("send_presence", locals())
+
+
+def enqueue_send_chat_presence(
+    chat: str,
+    state: Literal["composing", "recording", "paused"],
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.send_chat_presence and return the rq Job.
+
+    Show typing (composing), recording audio (recording) or stop (paused) in a chat: {chat, state}.
+    """
+    return _enqueue("send_chat_presence", locals())
+
+
+def send_chat_presence(
+    chat: str,
+    state: Literal["composing", "recording", "paused"],
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.send_chat_presence and wait for its result.
+
+    Show typing (composing), recording audio (recording) or stop (paused) in a chat: {chat, state}.
+    """
+    return _call("send_chat_presence", locals())
+
+
+def enqueue_set_disappearing(
+    chat: str,
+    seconds: int,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.set_disappearing and return the rq Job.
+
+    Set a chat's disappearing-messages timer (0 off, 86400, 604800 or 7776000 seconds): {chat, seconds}.
+    """
+    return _enqueue("set_disappearing", locals())
+
+
+def set_disappearing(
+    chat: str,
+    seconds: int,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.set_disappearing and wait for its result.
+
+    Set a chat's disappearing-messages timer (0 off, 86400, 604800 or 7776000 seconds): {chat, seconds}.
+    """
+    return _call("set_disappearing", locals())
+
+
+def enqueue_reject_call(
+    call_id: str,
+    caller: str,
+    **rq_options: Any,
+) -> Job:
+    """Queue workers.wa.reject_call and return the rq Job.
+
+    Decline an incoming call (a call.offer event's call_id and from): {call_id, caller}.
+    """
+    return _enqueue("reject_call", locals())
+
+
+def reject_call(
+    call_id: str,
+    caller: str,
+    *,
+    wait: float | None = None,
+    **rq_options: Any,
+) -> Any:
+    """Run workers.wa.reject_call and wait for its result.
+
+    Decline an incoming call (a call.offer event's call_id and from): {call_id, caller}.
+    """
+    return _call("reject_call", locals())
+
+
+# --- generated from the operation table: end ---

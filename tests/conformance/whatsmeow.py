@@ -141,6 +141,7 @@ CONNECT_FAILURE_REASONS = {400: 1, 401: 2, 402: 3, 403: 4, 406: 5, 405: 6, 409: 
 
 # neonize.events.EVENT_TO_INT codes
 DEVICE_CODE, CONNECTED, LOGGED_OUT, TEMPORARY_BAN, CONNECT_FAILURE = 0, 3, 6, 8, 9
+KEEPALIVE_TIMEOUT, KEEPALIVE_RESTORED = 4, 5
 MESSAGE, RECEIPT, JOINED_GROUP, GROUP_INFO, CALL_OFFER = 17, 18, 21, 22, 36
 CHAT_PRESENCE, NEWSLETTER_JOIN, NEWSLETTER_LEAVE, NEWSLETTER_MUTE_CHANGE, NEWSLETTER_LIVE_UPDATE = 19, 32, 33, 34, 35
 
@@ -370,6 +371,7 @@ class Group:
     requests: list[tuple[str, int]] = field(default_factory=list)  # (who, requested at unix s)
     announce: bool = False
     locked: bool = False
+    ephemeral: int = 0  # the disappearing timer, seconds (whatsmeow's GroupEphemeral; 0: off)
 
 
 @dataclass
@@ -606,6 +608,8 @@ class World:
         if chat.Server == "g.us":
             if seconds and seconds not in (86_400, 604_800, 7_776_000):
                 return ERR_INVALID_DISAPPEARING_TIMER
+            if jid_text(chat) in self.groups:
+                self.groups[jid_text(chat)].ephemeral = int(seconds)
             return ""
         return f"can't set disappearing time in a {chat.Server} chat"
 
@@ -884,7 +888,7 @@ def encode_group_info(group: Group) -> N.GroupInfo:
         GroupTopic=N.GroupTopic(Topic=group.topic, TopicID="", TopicSetAt=0, TopicSetBy=jid(None), TopicDeleted=False),
         GroupLocked=N.GroupLocked(isLocked=group.locked),
         GroupAnnounce=N.GroupAnnounce(IsAnnounce=group.announce, AnnounceVersionID=""),
-        GroupEphemeral=N.GroupEphemeral(IsEphemeral=False, DisappearingTimer=0),
+        GroupEphemeral=N.GroupEphemeral(IsEphemeral=bool(group.ephemeral), DisappearingTimer=group.ephemeral),
         GroupIncognito=N.GroupIncognito(IsIncognito=False),
         GroupParent=N.GroupParent(IsParent=False, DefaultMembershipApprovalMode=""),
         GroupLinkedParent=N.GroupLinkedParent(LinkedParentJID=jid(None)),
@@ -970,6 +974,17 @@ def encode(spec: dict) -> tuple[int, Any]:
         )
     if kind == "temporary_ban":
         return encode_temporary_ban(spec["code"])
+    if kind == "keepalive_timeout":
+        # whatsmeow keepalive.go keepAliveLoop: a ping unanswered for KeepAliveResponseDeadline;
+        # goneonize's CallbackFunction passes ErrorCount and LastSuccess as unix seconds. After
+        # KeepAliveMaxFailTime whatsmeow forces a reconnect with Disconnect(), which emits no
+        # Disconnected, then Connected once autoReconnect succeeds.
+        event = N.KeepAliveTimeout(ErrorCount=spec["errors"], LastSuccess=spec["last_success"])
+        return KEEPALIVE_TIMEOUT, event
+    if kind == "keepalive_restored":  # keepAliveLoop: a ping answered after failures
+        return KEEPALIVE_RESTORED, N.KeepAliveRestored()
+    if kind == "connected":  # handleConnectSuccess, e.g. after autoReconnect
+        return CONNECTED, N.Connected(status=True)
     if kind == "connect_failure":
         return encode_connect_failure(spec["reason"], spec.get("message", ""))
     if kind == "call_offer":

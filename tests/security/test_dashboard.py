@@ -133,14 +133,28 @@ def test_guessing_the_password_is_throttled_per_client_and_in_total(settings_env
         wait_for(lambda: _attempt(base, login).status_code == 200, timeout=LOGIN_WINDOW * 3, what="the lockout to end")
 
         # Many clients guessing: past the total budget every login is refused, from anywhere.
+        # Judged the moment the total refuses a client still under its own limit: on a loaded
+        # machine the loop can outlast a window, and the budget rightly refills.
         wait_for(lambda: _attempt(base, login, "127.0.0.2").status_code == 200, LOGIN_WINDOW * 3, what="a quiet window")
-        codes = [
-            _attempt(base, wrong, f"127.0.1.{client}").status_code
-            for client in range(1, LOGIN_FAILURES_TOTAL // LOGIN_FAILURES_PER_CLIENT + 3)
-            for _ in range(LOGIN_FAILURES_PER_CLIENT)
-        ]
-        assert codes.count(401) <= LOGIN_FAILURES_TOTAL * (1 + (time.monotonic() - started) / LOGIN_WINDOW)
-        assert codes[-1] == 429 and _refused(_attempt(base, login, "127.0.2.1"))
+        refused_by_total = False
+        checked_at: list[float] = []
+        for client in range(1, LOGIN_FAILURES_TOTAL // LOGIN_FAILURES_PER_CLIENT + 3):
+            own = 0
+            for _ in range(LOGIN_FAILURES_PER_CLIENT):
+                answer = _attempt(base, wrong, f"127.0.1.{client}")
+                if answer.status_code == 401:
+                    own += 1
+                    checked_at.append(time.monotonic())
+                    recent = [at for at in checked_at if at > checked_at[-1] - LOGIN_WINDOW]
+                    assert len(recent) <= LOGIN_FAILURES_TOTAL, "more guesses checked in one window than the total"
+                    continue
+                assert _refused(answer) and own < LOGIN_FAILURES_PER_CLIENT
+                assert _refused(_attempt(base, login, "127.0.2.1")), "the total budget spent: a new client is refused"
+                refused_by_total = True
+                break
+            if refused_by_total:
+                break
+        assert refused_by_total, "the total budget never refused anyone"
         wait_for(lambda: _attempt(base, login, "127.0.2.1").status_code == 200, LOGIN_WINDOW * 3, what="the end")
     finally:
         assert stop(proc) == 0

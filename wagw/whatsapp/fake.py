@@ -184,7 +184,8 @@ class FakeBackend(Backend):
     def __init__(self, settings: Settings, role: str):
         self.settings = settings
         self.role = role
-        self.account = accounts.of_role(settings, role) or accounts.find(settings, None)
+        roster = accounts.Roster.load(settings)
+        self.account = roster.of_role(role) or roster.find(None)
         self.phone = fake_phone(self.account.name)
         self.pending = keys.FAKE_PENDING if self.account.legacy else f"{keys.FAKE_PENDING}:{self.account.name}"
         self._redis = connect(settings)

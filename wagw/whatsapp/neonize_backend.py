@@ -271,7 +271,8 @@ class NeonizeBackend(Backend):
 
         on(nev.ConnectedEv, self._on_connected)
         on(nev.DisconnectedEv, self._on_disconnected)
-        on(nev.KeepAliveTimeoutEv, lambda e: logger.warning("WhatsApp keepalive timeout ({} errors)", e.ErrorCount))
+        on(nev.KeepAliveTimeoutEv, self._on_keepalive_timeout)
+        on(nev.KeepAliveRestoredEv, self._on_keepalive_restored)
         for name, event_class in (
             ("LoggedOut", nev.LoggedOutEv),
             ("StreamReplaced", nev.StreamReplacedEv),
@@ -302,6 +303,25 @@ class NeonizeBackend(Backend):
         if self._disconnected_since is None:
             self._disconnected_since = time.monotonic()
         logger.warning("WhatsApp disconnected ({}); waiting for whatsmeow to reconnect", self.role)
+
+    def _on_keepalive_timeout(self, event) -> None:
+        # whatsmeow keepalive.go keepAliveLoop: WhatsApp stopped answering pings. After three
+        # minutes whatsmeow forces a reconnect with Disconnect(), which emits no Disconnected:
+        # not connected from here on, and the give-up window runs from the last answered ping.
+        silent = max(0.0, time.time() - event.LastSuccess) if event.LastSuccess > 0 else 0.0
+        if self._disconnected_since is None:
+            self._disconnected_since = time.monotonic() - silent
+        logger.warning(
+            "WhatsApp keepalive timeout ({}: {} errors, {:.0f}s since the last answer)",
+            self.role,
+            event.ErrorCount,
+            silent,
+        )
+
+    def _on_keepalive_restored(self, event) -> None:
+        # keepAliveLoop: pings answered again on the same connection (a new one sends Connected).
+        self._disconnected_since = None
+        logger.info("WhatsApp keepalive answered again ({})", self.role)
 
     def _fail(self, error: BackendError | None) -> None:
         if error is None:
