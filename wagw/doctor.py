@@ -236,14 +236,19 @@ def _connect(url: str) -> Redis:
 
 
 def _running(conn: Redis) -> str:
-    raw = conn.get(keys.SUPERVISOR_STATUS)
-    if not raw:
-        return "wagw is not running"
+    from wagw.serving import daemons, standalone
+
     try:
-        pid = json.loads(raw)["pid"]
-    except (ValueError, KeyError, TypeError):
+        found = daemons(conn)
+    except (ValueError, TypeError):
         return "wagw is running"
-    return f"wagw is running (supervisor pid {pid})"
+    if found:
+        shown = ", ".join(f"pid {d.get('pid')}" + (f" on {d['host']}" if d.get("host") else "") for d in found)
+        return f"wagw is running (supervisor {shown})"
+    workers = standalone(conn)
+    if workers:  # supervisord's programs (supervisor.conf), or started by hand
+        return f"wagw's components run without `wagw run` ({len(workers)} rq worker(s) live)"
+    return "wagw is not running"
 
 
 def check_redis(settings: Settings, connect: Callable[[str], Redis] = _connect) -> tuple[list[Check], Redis | None]:

@@ -11,7 +11,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from rq import Queue
+from rq import Queue, Worker
 from rq.worker_registration import get_keys
 
 from wagw import keys
@@ -78,3 +78,13 @@ def unserved_queues(conn: Redis) -> list[dict]:
         if waiting and not live_listeners(conn, name):
             found.append({"queue": name, "waiting": waiting})
     return found
+
+
+def standalone(conn: Redis) -> list[dict]:
+    """The live rq workers (wa-workers, webhook workers), for when no `wagw run` supervises
+    them: under supervisord (supervisor.conf) or started by hand, each runs on its own."""
+    found = Worker.all(connection=conn, serializer=SERIALIZER)
+    return sorted(
+        ({"name": w.name, "pid": w.pid, "host": w.hostname, "queues": w.queue_names()} for w in found),
+        key=lambda entry: entry["name"],
+    )

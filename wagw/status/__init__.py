@@ -108,7 +108,7 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
     daemons = supervisors(conn)
     supervisor = daemons[0] if daemons else None
     shown = [a for a in accounts.configured(settings) if account is None or a.name == account]
-    processes = [p for daemon in daemons for p in daemon["processes"]]
+    processes = [{**p, "host": daemon.get("host")} for daemon in daemons for p in daemon["processes"]]
     if account is not None:
         processes = [p for p in processes if p.get("account") == account]
     crashes = [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, -1 if account else SHOWN_CRASHES - 1)]
@@ -135,8 +135,14 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
                 device["blocked"] = "Redis full"
                 device["hint"] = f"{'session' if device['role'].endswith('session') else 'slot'} blocked: Redis full"
     return {
-        "supervisor": ({k: supervisor[k] for k in ("pid", "version", "started_at", "state")} if supervisor else None),
-        "supervisors": [{k: d.get(k) for k in ("pid", "version", "started_at", "state", "accounts")} for d in daemons],
+        "supervisor": (
+            {k: supervisor.get(k) for k in ("pid", "host", "version", "started_at", "state")} if supervisor else None
+        ),
+        "supervisors": [
+            {k: d.get(k) for k in ("pid", "host", "version", "started_at", "state", "accounts")} for d in daemons
+        ],
+        # No `wagw run` here: what runs on its own (supervisord's programs, or started by hand).
+        "standalone": [] if daemons else serving.standalone(conn),
         "accounts": [a.name for a in shown],
         "processes": processes,
         "devices": device_list,
@@ -176,4 +182,4 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         from wagw.status.table import render
 
         render(report)
-    return ExitCode.OK if report["supervisor"] else ExitCode.NOT_RUNNING
+    return ExitCode.OK if report["supervisor"] or report["standalone"] else ExitCode.NOT_RUNNING

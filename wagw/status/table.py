@@ -31,21 +31,35 @@ def _cut(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
+def _on(daemon: dict) -> str:
+    return f" on {daemon['host']}" if daemon.get("host") else ""
+
+
 def render(report: dict, console: Console | None = None) -> None:
     console = console or Console()
     sup = report["supervisor"]
     if sup:
         started = datetime.fromtimestamp(sup["started_at"]).strftime("%Y-%m-%d %H:%M:%S")
-        console.print(f"[bold]wagw {sup['version']}[/] supervisor pid {sup['pid']}, {sup['state']} since {started}")
+        console.print(
+            f"[bold]wagw {sup['version']}[/] supervisor pid {sup['pid']}{_on(sup)}, {sup['state']} since {started}"
+        )
+    elif report.get("standalone"):
+        console.print(
+            "no `wagw run` supervisor: its components run on their own (supervisord's supervisor.conf, or by hand)"
+        )
     else:
         console.print("[bold red]supervisor not running[/] (no heartbeat in Redis)")
     for other in report.get("supervisors", [])[1:]:  # daemons of other hosts sharing this Redis
-        console.print(f"also supervisor pid {other['pid']} running accounts {', '.join(other.get('accounts') or [])}")
+        console.print(
+            f"also supervisor pid {other['pid']}{_on(other)} running accounts {', '.join(other.get('accounts') or [])}"
+        )
     if len(report.get("accounts", [])) > 1:
         console.print(f"accounts: {', '.join(report['accounts'])}")
 
+    # Several hosts on one Redis: each process's host, as its daemon published it.
+    hosts = len({d.get("host") for d in report.get("supervisors", [])}) > 1
     processes = Table(title="processes", title_justify="left")
-    for column in ("name", "pid", "state", "restarts", "last exit"):
+    for column in ("name", *(["host"] if hosts else []), "pid", "state", "restarts", "last exit"):
         processes.add_column(column)
     for proc in report["processes"]:
         style = STATE_STYLE.get(proc["state"], "")
@@ -53,10 +67,27 @@ def render(report: dict, console: Console | None = None) -> None:
         if proc.get("fatal_reason"):
             exit_text += f" ({proc['fatal_reason']})"
         processes.add_row(
-            proc["name"], str(proc["pid"] or "-"), f"[{style}]{proc['state']}[/]", str(proc["restarts"]), exit_text
+            proc["name"],
+            *([proc.get("host") or "-"] if hosts else []),
+            str(proc["pid"] or "-"),
+            f"[{style}]{proc['state']}[/]",
+            str(proc["restarts"]),
+            exit_text,
         )
     if report["processes"]:
         console.print(processes)
+    if report.get("standalone"):
+        table = Table(title="rq workers running on their own", title_justify="left")
+        for column in ("name", "host", "pid", "queues"):
+            table.add_column(column)
+        for worker in report["standalone"]:
+            table.add_row(
+                escape(worker["name"]),
+                worker.get("host") or "-",
+                str(worker.get("pid") or "-"),
+                ", ".join(worker["queues"]),
+            )
+        console.print(table)
 
     devices = Table(title="devices", title_justify="left")
     for column in ("role", "paired", "connected", "jid", "note"):

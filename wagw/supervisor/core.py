@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from loguru import logger
 from redis.exceptions import RedisError
 
 from wagw import __version__, devices, keys, metrics
-from wagw.exitcodes import PAIRING_FIXES, ExitCode, fatal_fix
+from wagw.exitcodes import LONG_BACKOFF_EXITS, PAIRING_FIXES, ExitCode, fatal_fix
 from wagw.supervisor.notify import Notifier
 from wagw.supervisor.osapi import Clock
 from wagw.supervisor.state import Child, ChildSpec, State
@@ -201,7 +202,7 @@ class Supervisor:
                 logger.warning("{}: {} -> backoff{}, restarting in {:.2f}s", child.name, before.value, detail, delay)
             else:
                 logger.info("{}: {} -> {}{}", child.name, before.value, child.state.value, detail)
-            if child.state in (State.BACKOFF, State.FATAL) and not self.shutting_down:
+            if child.state in (State.BACKOFF, State.FATAL) and not self.shutting_down and not _device_exit(child):
                 self._record_crash(child)
             if child.state is State.STARTING and before is State.BACKOFF and self.status_redis is not None:
                 metrics.incr(self.status_redis, "process_restarts", process=child.name)
@@ -304,6 +305,7 @@ class Supervisor:
     def snapshot(self) -> dict:
         return {
             "pid": os.getpid(),
+            "host": socket.gethostname(),  # several hosts can share one Redis
             "version": __version__,
             "started_at": self.started_at,
             "updated": time.time(),
@@ -397,6 +399,12 @@ class Supervisor:
             return
         with contextlib.suppress(Exception):
             self.status_redis.delete(self.status_key)
+
+
+def _device_exit(child: Child) -> bool:
+    """An exit saying what its device waits for (a pairing, the end of a ban): not a crash, it
+    shows as the device's state and fix in `wagw status`."""
+    return child.last_exit in PAIRING_FIXES or child.last_exit in LONG_BACKOFF_EXITS
 
 
 def _what_to_do(child: Child) -> str:
