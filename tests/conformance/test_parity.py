@@ -504,6 +504,30 @@ INBOUND += [
         },
     ),
     (
+        "edited-secret",
+        {
+            "type": "edited",
+            "id": "3EB0E2",
+            "sender": ALICE,
+            "target_id": "3EB0T1",
+            "secret": True,
+            "timestamp": 1764412200,
+        },
+        {
+            "kind": "message",
+            "id": "3EB0E2",
+            "sender": ALICE,
+            "message": {
+                "secretEncryptedMessage": {
+                    "targetMessageKey": {"ID": "3EB0T1", "remoteJID": ALICE, "fromMe": False},
+                    "encPayload": "j4+Pj4+Pj4+Pj4+P",
+                    "encIV": "AQEBAQEBAQEBAQEB",
+                    "secretEncType": "MESSAGE_EDIT",
+                }
+            },
+        },
+    ),
+    (
         "group-participants",
         {
             "type": "group_participants",

@@ -123,6 +123,13 @@ class Edited(MessageCommon):
     body: StrictStr
 
 
+class UnreadableEdit(MessageCommon):
+    """An edit encrypted with the original message's secret: no text, the reason instead."""
+
+    original_message_id: StrictStr
+    body_unreadable: StrictStr
+
+
 class Forwarded(Text):
     forwarded: Literal[True]
 
@@ -498,6 +505,12 @@ CASES: list[tuple[str, InboundEvent, str, type[Doc]]] = [
         fake({"type": "edited", "id": "D6271D82", "sender": ALICE, "target_id": "94D13237", "text": "Updated"}),
         "message.edited",
         Edited,
+    ),
+    (
+        "edited-secret",
+        fake({"type": "edited", "id": "D6271D83", "sender": ALICE, "target_id": "94D13237", "secret": True}),
+        "message.edited",
+        UnreadableEdit,
     ),
     *(
         (

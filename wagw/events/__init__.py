@@ -51,7 +51,15 @@ from wagw.events.kinds import (
     UNRESOLVED_LIDS,
     EventKind,
 )
-from wagw.events.messages import RECEIPT_DESCRIPTIONS, edited, message, reaction, receipt, revoked
+from wagw.events.messages import (
+    RECEIPT_DESCRIPTIONS,
+    SECRET_EDIT_UNREADABLE,
+    edited,
+    message,
+    reaction,
+    receipt,
+    revoked,
+)
 from wagw.events.model import (
     STATUS_BROADCAST,
     InboundEvent,
@@ -109,6 +117,7 @@ __all__ = [
     "REFERRAL_FLAGS",
     "REFERRAL_TEXTS",
     "REVOKED",
+    "SECRET_EDIT_UNREADABLE",
     "STATUS_BROADCAST",
     "UNRESOLVED_LIDS",
     "EventKind",

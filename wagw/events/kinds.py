@@ -135,12 +135,12 @@ KINDS: dict[str, EventKind] = {
         EventKind(
             EDITED,
             "a message edited",
-            (*MESSAGE_HEAD, "original_message_id", "body", UNRESOLVED_LIDS),
+            (*MESSAGE_HEAD, "original_message_id", "body", "body_unreadable", UNRESOLVED_LIDS),
             MESSAGE_KEY,
             whatsmeow="Message",
             neonize="Message",
             fake="edited",
-            fake_input=(f"{FAKE_MESSAGE_HEAD}, `target_id`, `text`, `mentions`",),
+            fake_input=(f"{FAKE_MESSAGE_HEAD}, `target_id`, `text`, `mentions`, `secret`",),
         ),
         EventKind(
             DELETED,

@@ -173,6 +173,11 @@ def revoked(
     return InboundEvent(REVOKED, _message_key(chat, id), ts, payload)
 
 
+# Why an edit's new text is missing: WhatsApp encrypted it with the original message's secret
+# (a secretEncryptedMessage), and neonize exports no call to decrypt that.
+SECRET_EDIT_UNREADABLE = "encrypted with the original message's secret, which this WhatsApp library cannot decrypt"
+
+
 def edited(
     *,
     id: str,
@@ -186,6 +191,7 @@ def edited(
     chat_alt: str | None = None,
     sender_alt: str | None = None,
     mentions: list[str] | tuple[str, ...] = (),
+    body_unreadable: str | None = None,
 ) -> InboundEvent:
     payload, ts = _message_head(
         id=id,
@@ -200,6 +206,8 @@ def edited(
     payload["original_message_id"] = original_message_id
     if body:
         payload["body"] = body
+    elif body_unreadable:
+        payload["body_unreadable"] = body_unreadable
     return InboundEvent(EDITED, _message_key(chat, id), ts, payload, tuple(mentions))
 
 

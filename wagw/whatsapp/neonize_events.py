@@ -68,6 +68,8 @@ RECEIPT_TYPES = {
 }
 # waE2E.ProtocolMessage.Type values wagw turns into events.
 REVOKE, MESSAGE_EDIT = 0, 14
+# waE2E.SecretEncryptedMessage.SecretEncType: an edit encrypted with the message's secret.
+SECRET_MESSAGE_EDIT = 2
 
 
 def _alts(source: Any) -> tuple[str | None, str | None]:
@@ -134,6 +136,22 @@ def map_message(event: Any) -> list[InboundEvent]:
                 )
             ]
         return []  # key shares, history-sync notices, ephemeral settings: not user messages
+
+    if (
+        has_field(content, "secretEncryptedMessage")
+        and content.secretEncryptedMessage.secretEncType == SECRET_MESSAGE_EDIT
+    ):
+        # How phones that moved to LIDs edit. whatsmeow decrypts it only when asked
+        # (msgsecret.go DecryptSecretEncryptedMessage) and goneonize exports no such call.
+        return [
+            events.edited(
+                id=info.ID,
+                **who,
+                original_message_id=content.secretEncryptedMessage.targetMessageKey.ID,
+                body=None,
+                body_unreadable=events.SECRET_EDIT_UNREADABLE,
+            )
+        ]
 
     if has_field(content, "reactionMessage"):
         react = content.reactionMessage

@@ -102,6 +102,8 @@ def parse_edited(data: dict) -> InboundEvent:
         original_message_id=string(data, "target_id"),
         body=string(data, "text", required=False),
         mentions=jids(data, "mentions"),
+        # `secret`: as a phone that moved to LIDs edits (a secretEncryptedMessage, unreadable).
+        body_unreadable=events.SECRET_EDIT_UNREADABLE if boolean(data, "secret") else None,
     )
 
 
