@@ -31,7 +31,7 @@ from rq.results import Result
 
 from wagw import keys, operations, rqcompat, serving
 from wagw.accounts import check_name, queue_of
-from wagw.errors import JobFailed, WaitTimeout
+from wagw.errors import JobFailed, RedisUnreachable, WaitTimeout
 from wagw.errors import exception_line as exception_line  # read by webhook deliveries
 from wagw.redisconn import SERIALIZER, connect
 
@@ -54,9 +54,22 @@ def default_connection() -> Redis:
     """The Redis named by wagw's settings, connected on first use and reused."""
     global _connection
     if _connection is None:
-        from wagw.config import Settings
+        from redis.exceptions import RedisError
 
-        _connection = connect(Settings())
+        from wagw.config import Settings, redis_origin
+
+        settings = Settings()
+        conn = connect(settings)
+        try:
+            conn.ping()
+        except (RedisError, OSError) as error:
+            raise RedisUnreachable(
+                f"wagw.client: no Redis at {settings.redis_url_shown} ({error}); that URL is {redis_origin(settings)}. "
+                "Is wagw running? Else set "
+                "WAGW_REDIS_URL, or WAGW_DATA_DIR to wagw's data dir (/var/lib/wagw under systemd), and check this "
+                "user may use its socket (docs/configuration.md, Where the data dir is)"
+            ) from None
+        _connection = conn
     return _connection
 
 

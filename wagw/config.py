@@ -105,7 +105,7 @@ class Settings(BaseSettings):
             return init_settings, env_settings, file_secret_settings
         return init_settings, env_settings, dotenv_settings, file_secret_settings
 
-    data_dir: Path = Path("./var")
+    data_dir: Path = Field(default_factory=lambda: default_data_dir()[0])
     redis_url: str | None = None
     # The embedded Redis's memory ceiling; past it writes fail instead of evicting queued work.
     redis_max_memory_mb: int = Field(1024, ge=64)
@@ -380,6 +380,42 @@ class Settings(BaseSettings):
         if self.device_db is not None:
             return self.device_db.get_secret_value()
         return str(self.data_dir.resolve() / "devices" / f"{role}.sqlite3")
+
+
+def project_folder() -> Path:
+    """The folder this wagw belongs to: the source checkout it runs from (pyproject.toml next
+    to the package: a clone, or an editable install), else the folder holding its virtualenv
+    (/opt/wagw for /opt/wagw/venv), else the current folder. Never where a command happens to
+    run, so every command and every app's client finds the same data dir."""
+    package = Path(__file__).resolve().parent
+    if (package.parent / "pyproject.toml").is_file():
+        return package.parent
+    if sys.prefix != sys.base_prefix:
+        return Path(sys.prefix).resolve().parent
+    return Path.cwd()
+
+
+def default_data_dir() -> tuple[Path, str]:
+    """The data dir when WAGW_DATA_DIR is unset, and how it was found: the systemd unit's
+    StateDirectory=wagw ($STATE_DIRECTORY; another unit's own state dir is not wagw's), else
+    `var` in the project folder."""
+    state = Path(os.environ.get("STATE_DIRECTORY", "").split(":")[0])
+    if state.name == "wagw" and state.is_absolute():
+        return state, "$STATE_DIRECTORY (the systemd unit's StateDirectory)"
+    folder = project_folder()
+    return folder / "var", f"the project folder {folder} (WAGW_DATA_DIR unset)"
+
+
+def data_dir_origin(settings: Settings) -> str:
+    return "WAGW_DATA_DIR" if "data_dir" in settings.model_fields_set else default_data_dir()[1]
+
+
+def redis_origin(settings: Settings) -> str:
+    """How these settings came to name their Redis: for a message saying it cannot be reached."""
+    if not settings.embedded_redis:
+        return "WAGW_REDIS_URL"
+    where = settings.data_dir.resolve()
+    return f"the embedded Redis's socket in the data dir {where}, from {data_dir_origin(settings)}"
 
 
 def describe_error(error: ValidationError | ValueError) -> str:

@@ -91,7 +91,10 @@ def check_settings(settings: Settings | None, error: str | None) -> Check:
             "correct it in the environment, /etc/wagw/wagw.env or .env (docs/configuration.md)",
         )
     slots = f"{settings.wa_workers} wa-worker slot{'s' * (settings.wa_workers != 1)}"
-    return Check("settings", Status.OK, f"valid: backend {settings.backend}, {slots}, data dir {settings.data_dir}")
+    from wagw.config import data_dir_origin
+
+    where = f"data dir {settings.data_dir} (from {data_dir_origin(settings)})"
+    return Check("settings", Status.OK, f"valid: backend {settings.backend}, {slots}, {where}")
 
 
 def check_libmagic(

@@ -302,6 +302,14 @@ class RedisServerError(WagwError, RuntimeError):
     __module__ = "wagw.supervisor.embedded_redis"
 
 
+class RedisUnreachable(WagwError, ConnectionError):
+    """wagw.client cannot reach the Redis wagw's settings name: the message says which URL it
+    tried and where that came from. A built-in ConnectionError (redis-py's is not one, and
+    loading redis here would load it into every process)."""
+
+    __module__ = "wagw.client"
+
+
 class DashboardConfigError(WagwError, ValueError):
     """A setting combination the dashboard refuses to start with (it exits 78)."""
 

@@ -50,7 +50,11 @@ def test_every_setting_is_documented_and_nothing_else():
 
 
 # Unset in Settings, derived from another setting where used (Settings.media_path).
-DERIVED = {"WAGW_MEDIA_DIR": "<data dir>/media", "WAGW_ACCOUNT": "none"}  # no overrides: nothing to derive from
+DERIVED = {
+    "WAGW_MEDIA_DIR": "<data dir>/media",
+    "WAGW_ACCOUNT": "none",  # no overrides: nothing to derive from
+    "WAGW_DATA_DIR": "$STATE_DIRECTORY, else <project folder>/var",  # wagw.config.default_data_dir
+}
 
 
 def test_documented_defaults_are_the_real_ones():

@@ -170,7 +170,12 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     try:
         report = collect(settings, conn, account)
     except RedisError as error:
-        message = f"wagw is not running: Redis at {settings.redis_url_shown} is unreachable ({error})"
+        from wagw.config import redis_origin
+
+        message = (
+            f"wagw is not running: Redis at {settings.redis_url_shown} is unreachable ({error}); "
+            f"that URL is {redis_origin(settings)}"
+        )
         if args.json:
             print(json.dumps({"error": message, "processes": [], "devices": [], "queues": {}}))
         else:
