@@ -156,6 +156,11 @@ def set_world(**changes: Any) -> None:
         setattr(BOUNDARY.world, name, value)
 
 
+def set_group_ephemeral(group: str, seconds: int) -> None:
+    """The group's disappearing timer is `seconds` in the simulated WhatsApp (its info says so)."""
+    BOUNDARY.world.groups[group].ephemeral = seconds
+
+
 def serve_media(direct_path: str, content_b64: str, key_b64: str) -> None:
     """WhatsApp's media hosts serve this file (plaintext and media key, as base64) at `direct_path`."""
     BOUNDARY.world.media[direct_path] = (base64.b64decode(content_b64), base64.b64decode(key_b64))
@@ -233,3 +238,23 @@ def wait_end(timeout: float = 5.0) -> dict:
     thread.start()
     thread.join(timeout)
     return {**(result["outcome"] or {"error": "still connected"}), "logs": list(STATE["logs"])}
+
+
+# neonize's ctypes callbacks -------------------------------------------------------------------
+def watch_callbacks() -> int:
+    """Watch (weakly) the ctypes callbacks the current connection gave the Go library
+    (neonize client.py connect(): the client's _connect_refs); how many are watched."""
+    import weakref
+
+    refs = STATE["backend"]._client._connect_refs
+    STATE.setdefault("watched", []).extend(weakref.ref(ref) for ref in refs[:4])
+    return len(STATE["watched"])
+
+
+def watched_callbacks_alive() -> list[bool]:
+    """After a full garbage collection: which watched callbacks still exist (a freed one
+    is a dangling function pointer for any Go goroutine that still calls it)."""
+    import gc
+
+    gc.collect()
+    return [ref() is not None for ref in STATE.get("watched", [])]

@@ -181,6 +181,10 @@ class NeonizeBackend(Backend):
         self._error: BackendError | None = None
         self._disconnected_since: float | None = None
         self._handlers: list = []  # strong references: neonize keeps plain functions only
+        # The ctypes callbacks of connections this client made before (neonize #202): a new
+        # connect() replaces the client's own references while the old connection's Go
+        # goroutines may still log or dispatch through them.
+        self._retired_callbacks: list = []
         self._drops: list[float] = []  # when events neonize could not encode were dropped
         # Store lookups and client setup go through Go; the status heartbeat may ask for the
         # JID from another thread meanwhile, and neonize is not safe with concurrent setup.
@@ -413,6 +417,7 @@ class NeonizeBackend(Backend):
         )
         if self._disconnected_since is None:
             self._disconnected_since = now
+        self._retired_callbacks.append(getattr(self._client, "_connect_refs", None))
         self._client.stop()  # disconnects the client whose event loop ended
         return True
 

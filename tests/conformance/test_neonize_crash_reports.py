@@ -1,0 +1,51 @@
+"""neonize's open crash reports, held against the neonize 0.5.2 wagw runs
+(docs/reliability.md, "neonize's crash reports").
+
+- #202: ctypes callbacks that Python frees while Go still calls them. wagw uses neonize's sync
+  client, which keeps the current connection's callbacks (client.py connect(): _connect_refs),
+  but a second connect() on the same client replaces them; wagw reconnects in-process after an
+  event neonize cannot encode, and the old connection's goroutines may still log.
+- #207: the log bridge reading a borrowed pointer after the callback returned. neonize 0.5.2's
+  log_whatsmeow copies the bytes inside the callback.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import logging
+
+import pytest
+
+from tests.conformance.names import ALICE, DEVICE
+
+
+@pytest.fixture
+def session(go, data_dir, redis_url):
+    go.call("make_store", path=str(data_dir / "devices" / "session.sqlite3"), devices=[[DEVICE, "wagw", ""]])
+    connected = go.call("connect", data_dir=str(data_dir), role="session", redis_url=redis_url, inbound=True)
+    assert connected["connected"], connected
+    return go
+
+
+def test_an_in_process_reconnect_keeps_the_old_connections_callbacks(session):
+    assert session.call("watch_callbacks") == 4
+    receipt = {"kind": "receipt", "type": "server-error", "ids": ["3EB0B1"], "chat": ALICE, "sender": ALICE}
+    dropped = session.call("deliver", specs=[receipt])
+    assert dropped["connected"] and not dropped["ended"], dropped
+    session.call("watch_callbacks")
+    assert session.call("watched_callbacks_alive") == [True] * 8
+
+
+def test_the_log_bridge_copies_the_record_inside_the_callback(caplog):
+    from neonize.proto.Neonize_pb2 import LogEntry
+
+    neonize_log = importlib.import_module("neonize.utils.log")  # neonize.utils.log is also a Logger's name
+
+    record = LogEntry(Name="Client", Level="INFO", Message="keepalive timed out").SerializeToString()
+    buffer = ctypes.create_string_buffer(record, len(record))
+    with caplog.at_level(logging.INFO, logger="whatsmeow.Client"):
+        neonize_log.log_whatsmeow(ctypes.addressof(buffer), len(record))
+        ctypes.memset(buffer, 0xFF, len(record))  # Go reuses the memory once the callback returns
+        neonize_log._log_queue.join()
+    assert [r.getMessage() for r in caplog.records if r.name == "whatsmeow.Client"] == ["keepalive timed out"]
