@@ -107,6 +107,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=lambda: default_data_dir()[0])
     redis_url: str | None = None
+    # A group whose members may use the embedded Redis's socket (apps running as other users):
+    # the socket moves to <data dir>/socket/, the one place that group reaches.
+    redis_socket_group: str | None = None
     # The embedded Redis's memory ceiling; past it writes fail instead of evicting queued work.
     redis_max_memory_mb: int = Field(1024, ge=64)
     # The share of Redis's ceiling kept for inbound events: what apps made (failed and finished
@@ -346,7 +349,9 @@ class Settings(BaseSettings):
 
     @property
     def redis_socket(self) -> Path:
-        return self.data_dir.resolve() / "redis" / "redis.sock"
+        """As wagw.supervisor.embedded_redis.EmbeddedRedis places it."""
+        folder = "socket" if self.redis_socket_group else "redis"
+        return self.data_dir.resolve() / folder / "redis.sock"
 
     @property
     def effective_redis_url(self) -> str:

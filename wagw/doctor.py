@@ -14,6 +14,7 @@ end of it, and this process stays free of the Go runtime.
 from __future__ import annotations
 
 import ctypes.util
+import grp
 import json
 import os
 import pwd
@@ -184,10 +185,11 @@ def check_data_dir(settings: Settings, uid: int) -> list[Check]:
                 f"sudo install -d -m 0700 -o {_owner(uid)} {path}",
             )
         ]
-    problem = check_private("data dir", path, uid=uid)
+    shared = _shared_with_group(settings, path)
+    problem = None if shared else check_private("data dir", path, uid=uid)
     if problem is not None:
         return [problem]
-    checks = [Check("data dir", Status.OK, f"{path}: mode 0700, owned by {_owner(uid)}")]
+    checks = [shared or Check("data dir", Status.OK, f"{path}: mode 0700, owned by {_owner(uid)}")]
     store_dir = path / "devices"
     if store_dir.is_dir() and settings.device_db is None:
         # Behind a private data dir, an open store is not readable yet: a warning.
@@ -201,6 +203,71 @@ def check_data_dir(settings: Settings, uid: int) -> list[Check]:
             problem = problem or check_private("device stores", store, uid=uid, is_dir=False, open_status=Status.WARN)
         checks.append(problem or Check("device stores", Status.OK, f"{store_dir}: {len(stores)} file(s), private"))
     return checks
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return f"gid {gid}"
+
+
+def _shared_with_group(settings: Settings, path: Path) -> Check | None:
+    """The data dir as `wagw run` leaves it for WAGW_REDIS_SOCKET_GROUP: mode 0710, that group's
+    (its members pass through to the socket folder; they can list and read nothing)."""
+    group = settings.redis_socket_group
+    info = path.stat()
+    if not group or stat.S_IMODE(info.st_mode) != 0o710 or _group_name(info.st_gid) != group:
+        return None
+    return Check("data dir", Status.OK, f"{path}: mode 0710, group {group} may pass through to the Redis socket")
+
+
+def check_socket_group(settings: Settings, uid: int) -> list[Check]:
+    """WAGW_REDIS_SOCKET_GROUP: the group exists, wagw's user can hand it the socket, and the
+    socket folder and everything else in the data dir are as they must be."""
+    group = settings.redis_socket_group
+    if not group or not settings.embedded_redis:
+        return []
+    name = "socket group"
+    try:
+        entry = grp.getgrnam(group)
+    except KeyError:
+        return [Check(name, Status.FAIL, f"WAGW_REDIS_SOCKET_GROUP: no group {group!r}", f"sudo groupadd {group}")]
+    user = _owner(uid)
+    member = uid == 0 or user in entry.gr_mem or entry.gr_gid in (_primary_gid(uid), os.getegid())
+    if not member:
+        return [
+            Check(
+                name,
+                Status.FAIL,
+                f"{user} is not in the group {group}, so `wagw run` cannot give it the Redis socket",
+                f"sudo usermod -aG {group} {user}; under systemd also Group={group} for the unit (docs/deploy.md)",
+            )
+        ]
+    checks = []
+    data_dir = settings.data_dir.resolve()
+    if data_dir.is_dir():
+        for child in sorted(data_dir.iterdir()):
+            mode = stat.S_IMODE(child.lstat().st_mode)
+            if child.name != "socket" and mode & OTHERS:
+                checks.append(
+                    Check(
+                        name,
+                        Status.FAIL,
+                        f"{child} has mode {mode:04o}: members of {group} pass through the data dir and could reach it",
+                        f"chmod -R go-rwx {child}",
+                    )
+                )
+    others = ", ".join(sorted(entry.gr_mem)) or "no other user yet"
+    what = f"{settings.redis_socket} is shared with the group {group} ({others}): they can enqueue jobs and read events"
+    return [*checks, Check(name, Status.OK, what)]
+
+
+def _primary_gid(uid: int) -> int | None:
+    try:
+        return pwd.getpwuid(uid).pw_gid
+    except KeyError:
+        return None
 
 
 def check_media_dir(settings: Settings, uid: int) -> Check:
@@ -262,7 +329,7 @@ def check_redis(settings: Settings, connect: Callable[[str], Redis] = _connect) 
 
     if settings.embedded_redis:
         try:
-            server = EmbeddedRedis(settings.data_dir)
+            server = EmbeddedRedis(settings.data_dir, socket_group=settings.redis_socket_group)
             binary = find_binary()
         except (RedisServerError, ImportError) as error:
             fix = (
@@ -511,6 +578,7 @@ def run_checks(settings: Settings | None, settings_error: str | None, probes: Pr
     if settings is None:
         return checks  # the rest depends on the settings
     checks += check_data_dir(settings, probes.uid)
+    checks += check_socket_group(settings, probes.uid)
     checks.append(check_media_dir(settings, probes.uid))
     redis_checks, conn = check_redis(settings, probes.redis)
     checks += redis_checks

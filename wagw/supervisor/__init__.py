@@ -15,6 +15,7 @@ from redis import Redis
 
 from wagw import accounts, keys
 from wagw.config import SETTINGS_FROM_PARENT, env_file_variables
+from wagw.errors import RedisServerError
 from wagw.exitcodes import ExitCode
 from wagw.logs import console
 from wagw.supervisor.children import build_specs, running_account_specs
@@ -51,7 +52,11 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     if problem is not None:
         logger.error("wagw run: {} (WAGW_BACKEND=neonize; `wagw doctor` checks everything)", problem)
         return ExitCode.CONFIG
-    redis = EmbeddedRedis(settings.data_dir, settings.redis_max_memory_mb) if settings.embedded_redis else None
+    redis = (
+        EmbeddedRedis(settings.data_dir, settings.redis_max_memory_mb, settings.redis_socket_group)
+        if settings.embedded_redis
+        else None
+    )
     # Children get their settings from this environment alone, the env file's included; each
     # only the secrets its row in wagw.supervisor.grants gives it.
     env = {**env_file_variables(os.environ), **os.environ, SETTINGS_FROM_PARENT: "1"}
@@ -62,7 +67,12 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     launcher = OsLauncher(env)
     policy = RestartPolicy()
     roster = accounts.Roster.load(settings)
-    children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, redis, roster)]
+    try:
+        specs = build_specs(settings, redis, roster)
+    except RedisServerError as error:  # e.g. WAGW_REDIS_SOCKET_GROUP names a group wagw is not in
+        logger.error("wagw run: {}", error)
+        return ExitCode.CONFIG
+    children = [Child(spec, policy, launcher, clock) for spec in specs]
     # Each change of the accounts file loads the roster again (wagw.supervisor.reconcile).
     watch = AccountWatch(settings, lambda: running_account_specs(settings))
     status_redis = Redis.from_url(settings.effective_redis_url, socket_timeout=1, socket_connect_timeout=1)

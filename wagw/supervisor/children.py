@@ -67,7 +67,7 @@ def shared_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildS
                 env=environment(),
                 inherit_env=False,
                 stop_tier=TIER_REDIS,
-                ready=redis.ping,
+                ready=redis.ready,  # PING, then the socket to WAGW_REDIS_SOCKET_GROUP if set
             )
         )
     specs.append(_child(settings, "scheduler", "scheduler", stop_tier=TIER_SCHEDULER))

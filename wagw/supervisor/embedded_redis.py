@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import importlib.util
 import os
 import re
@@ -51,10 +52,16 @@ def environment() -> dict[str, str]:
 class EmbeddedRedis:
     """Files and command line for the embedded server. Spawning is the caller's job."""
 
-    def __init__(self, data_dir: Path, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB) -> None:
+    def __init__(
+        self, data_dir: Path, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB, socket_group: str | None = None
+    ) -> None:
         self.max_memory_mb = max_memory_mb
         self.dir = data_dir.resolve() / "redis"
-        self.socket = self.dir / "redis.sock"
+        # Shared with a group (WAGW_REDIS_SOCKET_GROUP): the socket alone in a folder of its own,
+        # as Settings.redis_socket says; the AOF stays in the private redis/.
+        self.socket_group = socket_group
+        self.socket_dir = self.dir.parent / "socket" if socket_group else self.dir
+        self.socket = self.socket_dir / "redis.sock"
         self.pidfile = self.dir / "redis.pid"
         self.conf = self.dir / "redis.conf"
         if len(str(self.socket)) > MAX_SOCKET_PATH:
@@ -73,6 +80,8 @@ class EmbeddedRedis:
         os.chmod(self.dir.parent, 0o700)
         self.dir.mkdir(exist_ok=True, mode=0o700)
         os.chmod(self.dir, 0o700)
+        if self.socket_group:
+            self._share_socket(self.socket_group)
         self._clear_stale()
         self.conf.write_text(
             "\n".join(
@@ -80,7 +89,7 @@ class EmbeddedRedis:
                     "# Written by wagw at every start; edits are overwritten.",
                     "port 0",
                     f"unixsocket {self.socket}",
-                    "unixsocketperm 700",
+                    f"unixsocketperm {'770' if self.socket_group else '700'}",
                     f"dir {self.dir}",
                     f"pidfile {self.pidfile}",
                     "daemonize no",
@@ -99,6 +108,39 @@ class EmbeddedRedis:
         )
         os.chmod(self.conf, 0o600)
         return [find_binary(), str(self.conf)]
+
+    def _share_socket(self, group: str) -> None:
+        """Let `group` reach the socket and nothing else: the data dir and socket/ 0710, the
+        group's (its members pass through, list nothing; everything else in the data dir is 0700
+        or 0600); the socket 0770, the group's once redis-server made it (ready())."""
+        self.socket_dir.mkdir(exist_ok=True, mode=0o700)
+        for folder in (self.dir.parent, self.socket_dir):
+            self._give(folder, group)
+            os.chmod(folder, 0o710)
+
+    def _give(self, path: Path, group: str) -> None:
+        """`path` to `group`. Nothing to do when wagw runs with that group (the unit's Group=,
+        as the hardened unit needs: it allows no chown); else a chown, which needs wagw's user
+        in the group."""
+        gid = _group_id(group)
+        if path.stat().st_gid == gid:
+            return
+        try:
+            os.chown(path, -1, gid)
+        except PermissionError:
+            raise RedisServerError(
+                f"WAGW_REDIS_SOCKET_GROUP: cannot give {path} to the group {group!r}: under systemd set "
+                f"Group={group} for the unit (docs/deploy.md, Apps of other users); else add wagw's user "
+                f"to it (usermod -aG {group} <user>)"
+            ) from None
+
+    def ready(self) -> bool:
+        """Answering PING, and its socket the group's when shared."""
+        if not self.ping():
+            return False
+        if self.socket_group:
+            self._give(self.socket, self.socket_group)
+        return True
 
     def _clear_stale(self) -> None:
         pid = _read_pid(self.pidfile)
@@ -130,7 +172,7 @@ class EmbeddedRedis:
     def wait_ready(self, timeout: float = 10.0, alive=lambda: True) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.ping():
+            if self.ready():
                 return
             if not alive():
                 raise RedisServerError("redis-server exited during start")
@@ -139,10 +181,14 @@ class EmbeddedRedis:
 
 
 def start_standalone(
-    data_dir: Path, *, timeout: float = 10.0, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB
+    data_dir: Path,
+    *,
+    timeout: float = 10.0,
+    max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
+    socket_group: str | None = None,
 ) -> tuple[subprocess.Popen, EmbeddedRedis]:
     """Start the embedded server outside the supervisor (tests, tools). Caller stops it."""
-    server = EmbeddedRedis(data_dir, max_memory_mb)
+    server = EmbeddedRedis(data_dir, max_memory_mb, socket_group)
     argv = server.prepare()
     proc = subprocess.Popen(argv, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -152,6 +198,13 @@ def start_standalone(
         proc.wait()
         raise
     return proc, server
+
+
+def _group_id(group: str) -> int:
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise RedisServerError(f"WAGW_REDIS_SOCKET_GROUP: there is no group {group!r}") from None
 
 
 def _read_pid(path: Path) -> int | None:
