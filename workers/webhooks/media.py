@@ -98,7 +98,7 @@ class DownloadError(StrEnum):
     OTHER_TYPE = "the download's result was refused: its extension is not the one for the event's mimetype"
     # A failed job, by the kind of its failure (failure_of).
     MEDIA_GONE = "the media is no longer on WhatsApp's servers (expired or deleted)"
-    MEDIA_MISMATCH = "the media object does not match the file on WhatsApp's servers (key, hashes or length)"
+    MEDIA_MISMATCH = "the media object does not match the file on WhatsApp's servers (key or hashes)"
     INVALID = "download_media refused the media object (InvalidArguments)"
     CRASHED = "the native host died during the download (HostCrashed)"
     TIMED_OUT = "the download timed out"
