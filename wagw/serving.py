@@ -12,10 +12,9 @@ import time
 from typing import TYPE_CHECKING
 
 from rq import Queue, Worker
-from rq.worker_registration import get_keys
 
 from wagw import keys
-from wagw.redisconn import SERIALIZER, as_text
+from wagw.redisconn import SERIALIZER
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -59,24 +58,20 @@ def refuse_unserved(conn: Redis, account: str) -> None:
 
 
 def live_listeners(conn: Redis, queue: str) -> list[str]:
-    """Names of the rq workers listening to `queue` whose heartbeat key is still alive."""
-    found = sorted(get_keys(Queue(queue, connection=conn, serializer=SERIALIZER)))
-    alive = [conn.exists(key) for key in found] if found else []
-    return [key.rsplit(":", 1)[-1] for key, live in zip(found, alive, strict=True) if live]
+    """Names of the live rq workers listening to `queue` (a dead one's record has expired)."""
+    listening = Worker.all(queue=Queue(queue, connection=conn, serializer=SERIALIZER), serializer=SERIALIZER)
+    return sorted(worker.name for worker in listening)
 
 
 def unserved_queues(conn: Redis) -> list[dict]:
     """The wa queues with jobs waiting that no live worker listens to: `wa.<name>` of an account
     no daemon runs, or of one whose wa-workers are all down."""
-    prefix = Queue.redis_queue_namespace_prefix
-    names = sorted((as_text(raw) or "").removeprefix(prefix) for raw in conn.smembers(Queue.redis_queues_keys))
     found = []
-    for name in names:
-        if name != keys.WA_QUEUE and not name.startswith(f"{keys.WA_QUEUE}."):
+    for queue in sorted(Queue.all(connection=conn, serializer=SERIALIZER), key=lambda q: q.name):
+        if queue.name != keys.WA_QUEUE and not queue.name.startswith(f"{keys.WA_QUEUE}."):
             continue
-        waiting = Queue(name, connection=conn, serializer=SERIALIZER).count
-        if waiting and not live_listeners(conn, name):
-            found.append({"queue": name, "waiting": waiting})
+        if queue.count and not live_listeners(conn, queue.name):
+            found.append({"queue": queue.name, "waiting": queue.count})
     return found
 
 
