@@ -4,7 +4,6 @@ does (nothing of wagw imported to enqueue): the JSON result and what reached the
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from rq import Queue
@@ -12,7 +11,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from chaos.polling import wait_for
-from tests.conftest import E2E_ENV, short_tempdir
+from tests.e2e.conftest import one_daemon
 
 pytestmark = pytest.mark.e2e
 GROUP = "120363000000000001@g.us"
@@ -21,16 +20,7 @@ GROUP = "120363000000000001@g.us"
 @pytest.fixture(scope="module")
 def daemon():
     """One `wagw run` for the module."""
-    from chaos.daemon import Daemon
-
-    data_dir = short_tempdir("wagw-e2e-groups-")
-    running = Daemon(data_dir, dict(E2E_ENV)).start()
-    yield running
-    try:
-        assert running.stop() == 0
-    finally:
-        running.kill_tree()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    yield from one_daemon("wagw-e2e-groups-")
 
 
 def run(daemon, operation: str, /, **kwargs) -> Job:

@@ -4,7 +4,6 @@ backend), enqueued as any app would: plain rq, by path, JSON serializer, no wagw
 from __future__ import annotations
 
 import json
-import shutil
 import time
 
 import pytest
@@ -13,23 +12,14 @@ from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from chaos.polling import wait_for
-from tests.conftest import E2E_ENV, short_tempdir
+from tests.e2e.conftest import one_daemon
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def daemon():
-    from chaos.daemon import Daemon
-
-    data_dir = short_tempdir("wagw-e2e-lookup-")
-    running = Daemon(data_dir, dict(E2E_ENV)).start()
-    yield running
-    try:
-        assert running.stop() == 0
-    finally:
-        running.kill_tree()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    yield from one_daemon("wagw-e2e-lookup-")
 
 
 def run(daemon, name: str, **kwargs) -> tuple[dict, dict]:

@@ -5,7 +5,6 @@ result and its record on `wagw:fake:sent` are checked. One daemon for the module
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from rq import Queue
@@ -13,7 +12,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from chaos.polling import wait_for
-from tests.conftest import E2E_ENV, short_tempdir
+from tests.e2e.conftest import one_daemon
 
 pytestmark = pytest.mark.e2e
 ALICE = "15551234567@s.whatsapp.net"
@@ -21,19 +20,7 @@ ALICE = "15551234567@s.whatsapp.net"
 
 @pytest.fixture(scope="module")
 def daemon():
-    from chaos.daemon import Daemon
-
-    data_dir = short_tempdir("wagw-e2e-sends-")
-    media = data_dir / "media"
-    media.mkdir()
-    running = Daemon(data_dir, {**E2E_ENV, "WAGW_MEDIA_DIR": str(media)})
-    try:
-        running.start()
-        yield running
-        assert running.stop() == 0
-    finally:
-        running.kill_tree()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    yield from one_daemon("wagw-e2e-sends-", media_dir=True)
 
 
 def run(daemon, path: str, **kwargs) -> Job:
