@@ -85,6 +85,15 @@ E2E_ENV = {"WAGW_BACKEND": "fake", "WAGW_WEBHOOK_WORKERS": "1", "WAGW_SHUTDOWN_G
 
 
 @pytest.fixture
+def receiver():
+    """A webhook endpoint on loopback that keeps what it is sent (webhook_harness.Receiver)."""
+    from tests.integration.webhook_harness import Receiver
+
+    with Receiver() as rx:
+        yield rx
+
+
+@pytest.fixture
 def cpu_burners():
     """Two CPU-bound processes for the test's duration: what runs beside it on a loaded machine."""
     burners = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(2)]

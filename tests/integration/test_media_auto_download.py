@@ -18,7 +18,7 @@ from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.scheduler import RQScheduler
 
 from chaos.polling import wait_for
-from tests.integration.webhook_harness import Processes, Receiver
+from tests.integration.webhook_harness import Processes
 from wagw import accounts
 from wagw.redisconn import SERIALIZER
 from wagw.session.sink import EventSink
@@ -28,12 +28,6 @@ from workers.webhooks import delivery, media
 ME = "15550001111@s.whatsapp.net"
 ALICE = "15551234567@s.whatsapp.net"
 SECRET = "media-auto-download-secret"
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as rx:
-        yield rx
 
 
 @pytest.fixture

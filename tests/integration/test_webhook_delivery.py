@@ -13,7 +13,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
 from chaos.polling import wait_for
-from tests.integration.webhook_harness import Processes, Receiver, always, sequence
+from tests.integration.webhook_harness import Processes, always, sequence
 from wagw import keys
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks.enqueue import enqueue_deliveries
@@ -40,12 +40,6 @@ BODY = json.dumps(
     ensure_ascii=False,
     separators=(",", ":"),
 )
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as rx:
-        yield rx
 
 
 @pytest.fixture

@@ -6,21 +6,14 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from chaos.polling import wait_for
-from tests.integration.webhook_harness import Processes, Receiver
+from tests.integration.webhook_harness import Processes
 from wagw.webhooks.enqueue import enqueue_deliveries
 
 EVENTS = 500
 OUTAGE = 30.0
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as rx:
-        yield rx
 
 
 def test_outage_of_30_s_loses_nothing_and_duplicates_nothing(settings_env, data_dir, receiver, redis_conn):

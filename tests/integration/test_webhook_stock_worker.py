@@ -13,17 +13,11 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
 from chaos.polling import wait_for
-from tests.integration.webhook_harness import Receiver, always, sequence
+from tests.integration.webhook_harness import always, sequence
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks import enqueue as webhooks
 from wagw.webhooks.signing import verify_hub_signature
 from workers.webhooks import delivery
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as rx:
-        yield rx
 
 
 @pytest.fixture

@@ -40,12 +40,6 @@ ALICE = "15551234567@s.whatsapp.net"
 
 
 @pytest.fixture
-def receiver():
-    with Receiver() as rx:
-        yield rx
-
-
-@pytest.fixture
 def settings(settings_env, receiver) -> Settings:
     settings_env.setenv("WAGW_WEBHOOK_URLS", receiver.url)
     settings_env.setenv("WAGW_WEBHOOK_SECRET", SECRET)
