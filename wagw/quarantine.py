@@ -41,7 +41,7 @@ from wagw.addresses import masked
 from wagw.errors import PoisonedTarget, Quarantined
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from redis import Redis
 
@@ -254,13 +254,14 @@ class Checker:
     same round trip, every time: a poisoned target must never reach a host again, and its
     retry often lands on another worker within a second of the crash that poisoned it."""
 
-    def __init__(self, conn: Redis, max_age: float = 1.0):
+    def __init__(self, conn: Redis, max_age: float = 1.0, clock: Callable[[], float] = time.monotonic):
         self.conn = conn
         self.max_age = max_age
+        self.clock = clock
         self._seen: dict[str, tuple[float, dict | None]] = {}  # operation -> (monotonic, quarantine)
 
     def check(self, operation: str, target: Target | None = None) -> None:
-        now = time.monotonic()
+        now = self.clock()
         seen = self._seen.get(operation)
         stale = seen is None or now - seen[0] >= self.max_age
         poisoned = None

@@ -274,13 +274,14 @@ def test_redis_and_the_log_never_hold_the_raw_number(conn):
 
 def test_the_checker_sees_poison_targets_at_once_and_quarantines_within_max_age(conn):
     settings = make_settings(poison_crashes=1, quarantine_crashes=1, quarantine_targets=1)
-    checker = quarantine.Checker(conn, max_age=0.2)
+    now = [0.0]
+    checker = quarantine.Checker(conn, max_age=0.2, clock=lambda: now[0])
     checker.check("fetch_avatar", Target.of(ALICE))  # remembered: not quarantined
     crash(conn, settings, target=ALICE)  # engaged by another worker: poison and quarantine
     with pytest.raises(quarantine.PoisonedTarget):  # a target is read per job: no delay
         checker.check("fetch_avatar", Target.of(ALICE))
     checker.check("fetch_avatar", Target.of(BOB))  # the quarantine is seen after max_age
-    time.sleep(0.25)
+    now[0] += 0.25
     with pytest.raises(quarantine.Quarantined):
         checker.check("fetch_avatar", Target.of(BOB))
 
