@@ -47,7 +47,8 @@ class Daemon:
 
     @property
     def redis_url(self) -> str:
-        return self.env.get("WAGW_REDIS_URL") or f"unix://{self.data_dir.resolve()}/redis/redis.sock"
+        folder = "socket" if self.env.get("WAGW_REDIS_SOCKET_GROUP") else "redis"  # as Settings.redis_socket
+        return self.env.get("WAGW_REDIS_URL") or f"unix://{self.data_dir.resolve()}/{folder}/redis.sock"
 
     @property
     def redis(self) -> Redis:
