@@ -92,6 +92,7 @@ def test_a_client_per_role_with_its_handlers(neonize_env, data_dir):
         "Connected",
         "Disconnected",
         "KeepAliveTimeout",
+        "KeepAliveRestored",
         "LoggedOut",
         "StreamReplaced",
         "TemporaryBan",
