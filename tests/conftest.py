@@ -94,6 +94,28 @@ def receiver():
 
 
 @pytest.fixture
+def log_lines():
+    """Every line logged while the test runs, as text."""
+    from loguru import logger
+
+    lines: list[str] = []
+    handler = logger.add(lambda message: lines.append(str(message)), level="DEBUG")
+    yield lines
+    logger.remove(handler)
+
+
+@pytest.fixture
+def log_records():
+    """Every line logged while the test runs, as loguru records (level, extra, message)."""
+    from loguru import logger
+
+    records: list[dict] = []
+    handler = logger.add(lambda message: records.append(message.record), level="DEBUG")
+    yield records
+    logger.remove(handler)
+
+
+@pytest.fixture
 def cpu_burners():
     """Two CPU-bound processes for the test's duration: what runs beside it on a loaded machine."""
     burners = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(2)]

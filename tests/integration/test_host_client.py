@@ -11,7 +11,6 @@ import threading
 import time
 
 import pytest
-from loguru import logger
 from rq.timeouts import JobTimeoutException
 
 from chaos.polling import wait_for
@@ -30,14 +29,6 @@ def host(settings, redis_conn):
     client.start()
     yield client
     client.stop(grace=2)
-
-
-@pytest.fixture
-def relayed():
-    lines: list[dict] = []
-    sink = logger.add(lambda message: lines.append(message.record), level="DEBUG")
-    yield lines
-    logger.remove(sink)
 
 
 def call(client, op, params=None, timeout=20.0):
@@ -68,7 +59,7 @@ def test_large_payloads_cross_the_pipe(host, redis_conn):
     assert sent(redis_conn)[-1]["args"]["image"]["bytes"] == len(image)
 
 
-def test_a_go_panic_is_reported_with_its_text_and_a_fresh_host_takes_over(host, redis_conn, relayed):
+def test_a_go_panic_is_reported_with_its_text_and_a_fresh_host_takes_over(host, redis_conn, log_records):
     first = call(host, "fetch_avatar", {"jid": ALICE})["jid"] and host.pid
     with pytest.raises(HostCrashed) as caught:
         call(host, "fetch_avatar", {"jid": "crash@s.whatsapp.net"})
@@ -79,7 +70,7 @@ def test_a_go_panic_is_reported_with_its_text_and_a_fresh_host_takes_over(host, 
     assert "goroutine" in str(crash) and "main.GetMe" in str(crash)
     assert not pid_alive(first)
     # The Go runtime's raw lines reached the log under the host's name.
-    assert any(r["extra"].get("proc") == "wa-worker-1/host" and r["message"].startswith("panic:") for r in relayed)
+    assert any(r["extra"].get("proc") == "wa-worker-1/host" and r["message"].startswith("panic:") for r in log_records)
 
     assert call(host, "fetch_avatar", {"jid": ALICE})["jid"] == ALICE
     assert host.pid != first and host.spawns == 2

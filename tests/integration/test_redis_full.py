@@ -8,7 +8,6 @@ import json
 import threading
 
 import pytest
-from loguru import logger
 from rq import Queue
 
 from chaos.polling import wait_for
@@ -46,14 +45,6 @@ def sink(full_redis):
     )
     made.stop = stop  # type: ignore[attr-defined]
     return made
-
-
-@pytest.fixture
-def log_lines():
-    lines: list[str] = []
-    handler = logger.add(lambda message: lines.append(str(message)), level="DEBUG")
-    yield lines
-    logger.remove(handler)
 
 
 def event(n: int = 1):

@@ -13,7 +13,6 @@ import sys
 import time
 
 import pytest
-from loguru import logger
 from prometheus_client import generate_latest
 from rq import Queue
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
@@ -43,14 +42,6 @@ def settings(small):
     from wagw.config import Settings
 
     return Settings(_env_file=None)
-
-
-@pytest.fixture
-def log_lines():
-    lines: list[str] = []
-    handler = logger.add(lambda message: lines.append(str(message)), level="DEBUG")
-    yield lines
-    logger.remove(handler)
 
 
 def junk_job(queue: Queue, size: int = MIB):

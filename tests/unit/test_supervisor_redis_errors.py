@@ -35,14 +35,6 @@ def conn():
 
 
 @pytest.fixture
-def records():
-    seen: list[dict] = []
-    sink = logger.add(lambda message: seen.append(message.record), level="DEBUG")
-    yield seen
-    logger.remove(sink)
-
-
-@pytest.fixture
 def away(tmp_path):
     """A real client of a Redis that is not there (no server behind the socket), failing at once."""
     client = redis.Redis(unix_socket_path=str(tmp_path / "gone.sock"), retry=Retry(NoBackoff(), 0))
@@ -70,22 +62,22 @@ def steps(conn, records):
     )
 
 
-def test_redis_away_is_a_debug_line_in_every_step(conn, away, records):
-    sup, children, each = steps(conn, records)
+def test_redis_away_is_a_debug_line_in_every_step(conn, away, log_records):
+    sup, children, each = steps(conn, log_records)
     sup.status_redis = away
     for step in each.values():
         step()
-    assert [r["message"] for r in records if r["level"].no >= logger.level("WARNING").no] == []
-    assert sum(r["level"].name == "DEBUG" for r in records) >= len(each)
+    assert [r["message"] for r in log_records if r["level"].no >= logger.level("WARNING").no] == []
+    assert sum(r["level"].name == "DEBUG" for r in log_records) >= len(each)
     assert children["session"].state is State.FATAL
 
 
 @pytest.mark.parametrize("name", ["pairings", "pairing offer", "status", "crash record"])
-def test_a_bug_in_a_redis_step_is_an_error_with_its_traceback(conn, records, name):
-    sup, children, each = steps(conn, records)
+def test_a_bug_in_a_redis_step_is_an_error_with_its_traceback(conn, log_records, name):
+    sup, children, each = steps(conn, log_records)
     sup.status_redis = Buggy()
     each[name]()  # does not raise: the supervisor keeps its children running
-    errors = [r for r in records if r["level"].name == "ERROR"]
-    assert len(errors) == 1, [r["message"] for r in records]
+    errors = [r for r in log_records if r["level"].name == "ERROR"]
+    assert len(errors) == 1, [r["message"] for r in log_records]
     assert errors[0]["exception"] is not None and errors[0]["exception"].type is TypeError
     assert children["scheduler"].state is State.RUNNING
