@@ -233,7 +233,7 @@ def test_crash_loop_and_logout_of_two_accounts_leave_the_third_untouched(daemon_
         for name in ("alpha/session", "alpha/wa-worker-1"):  # throughout, not only at the end
             assert daemon.child_pid(name) == before[name], f"{name} lost its pid in round {rounds}"
         rounds += 1
-        time.sleep(0.5)
+        time.sleep(0.5)  # rate pacing: a round of traffic every half second while beta restarts
     assert_delivered_once(receiver, events, "alpha")
     wait_jobs(jobs)
     for job in jobs:
@@ -480,7 +480,7 @@ def test_an_extra_wa_worker_for_one_account_on_another_host(two_hosts):
         jobs = []
         for batch in range(4):
             jobs += [enqueue_text(hosts.conn, "wa.a", f"a, spread {batch} {n}") for n in range(10)]
-            time.sleep(0.2)
+            time.sleep(0.2)  # rate pacing: batches apart, so both slots are idle and take some
         wait_jobs(jobs)
         slot_1 = hosts.ab.child_pid("a/wa-worker-1")
         ran = Counter(ran_by(job) for job in jobs)

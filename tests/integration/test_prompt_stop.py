@@ -77,7 +77,7 @@ def test_webhook_worker_stops_on_first_sigterm_at_random_moments(cpu_burners, se
                     "the webhook worker to register",
                 )
                 assert proc.poll() is None, (data_dir / f"{name}.log").read_text()
-                time.sleep(rng.uniform(0.0, 1.5))
+                time.sleep(rng.uniform(0.0, 1.5))  # deliberate: the signal lands at a random moment
                 stopped, seconds = stop_within_grace(proc)
                 procs.procs.pop(name)
                 took.append(round(seconds, 2))

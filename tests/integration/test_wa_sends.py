@@ -126,7 +126,7 @@ def test_a_send_whose_worker_died_mid_call_fails_outcome_unknown(start_worker, w
     assert job.retries_left == 2  # never handed to its Retry
     assert not wa_queue.started_job_registry.get_job_ids()
     assert not redis_conn.keys(keys.SEND_HANDED.format(job_id="*"))
-    time.sleep(0.5)
+    time.sleep(0.5)  # deliberate: an absence cannot be polled for; a resend would show by now
     assert len(sent(redis_conn, "send_text")) == 1
 
 

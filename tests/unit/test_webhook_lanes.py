@@ -55,7 +55,7 @@ def test_a_slow_lane_stops_taking_work_and_defers_for_its_expected_wait():
     for n in range(10):
         if lane.try_submit(n, slow_send):
             accepted += 1
-        time.sleep(0.01)
+        time.sleep(0.01)  # pacing: the lane measures its sends' running time on the real clock
     deadline = time.monotonic() + webhook_lanes.MAX_WAIT + 2
     while lane.try_submit("late", slow_send) and time.monotonic() < deadline:
         accepted += 1
