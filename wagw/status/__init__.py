@@ -107,13 +107,14 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
 
     daemons = supervisors(conn)
     supervisor = daemons[0] if daemons else None
-    shown = [a for a in accounts.configured(settings) if account is None or a.name == account]
+    configured = accounts.Roster.load(settings).configured
+    shown = [a for a in configured if account is None or a.name == account]
     processes = [{**p, "host": daemon.get("host")} for daemon in daemons for p in daemon["processes"]]
     if account is not None:
         processes = [p for p in processes if p.get("account") == account]
     crashes = [json.loads(item) for item in conn.lrange(keys.CRASHES, 0, -1 if account else SHOWN_CRASHES - 1)]
     quarantines, poisons = active_quarantines(conn), active_poisons(conn)
-    if account is not None and len(accounts.configured(settings)) > 1:
+    if account is not None and len(configured) > 1:
 
         def mine(records: list[dict]) -> list[dict]:
             return [record for record in records if account_of_record(record) == account]
