@@ -41,3 +41,5 @@ WEBHOOK_DELIVERED = "wagw:webhook:delivered:{endpoint}:{event_id}"
 WEBHOOK_ATTEMPTS = "wagw:webhook:attempts:{endpoint}:{event_id}"
 # hash {creator, alt} of a recent call offer, as WhatsApp addressed its creator; TTL (wagw.calls)
 CALL_OFFER = "wagw:call-offer:{account}:{call_id}"
+# hash: chat JID -> "<seconds>:<unix ms>", each chat's disappearing timer as last learned (wagw.disappearing)
+DISAPPEARING = "wagw:disappearing:{account}"

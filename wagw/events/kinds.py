@@ -102,7 +102,9 @@ KINDS: dict[str, EventKind] = {
             fake_input=(
                 "`id`, `sender`, `chat`, `push_name`, `text`, `mentions` (the JIDs the text @mentions), `is_from_me`, "
                 "`sender_alt`/`chat_alt` (the other address: a LID's phone number or a number's LID), "
-                "`reply_to` + `quoted_text`, `forwarded`, `view_once`, and the content fields below",
+                "`reply_to` + `quoted_text`, `forwarded`, `view_once`, `expiration` (the chat's disappearing "
+                "timer in seconds, as every message in such a chat carries it; not in the body, sends into the "
+                "chat carry it), and the content fields below",
                 '`media: {"kind": "image"|"video"|"audio"|"document"|"sticker"|"video_note", "mimetype", '
                 '"caption", "filename", "seconds", "ptt"}` (download fields are the fake\'s own: "The media object")',
                 '`location: {"latitude", "longitude", "name", "address"}`; `live_location: {"latitude", '

@@ -49,7 +49,7 @@ from typing import Any
 import redis
 from loguru import logger
 
-from wagw import accounts, calls, keys, refusals
+from wagw import accounts, calls, disappearing, keys, refusals
 from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.events import non_ad
@@ -66,6 +66,7 @@ from wagw.whatsapp.backend import (
     StreamReplaced,
     TemporaryBan,
 )
+from wagw.whatsapp.fake_inbound.fields import people, unix_time
 from wagw.whatsapp.fake_lids import FakeLids, learnt_from_message, pair
 
 FAKE_PHONE = "15550001111"
@@ -343,6 +344,10 @@ class FakeBackend(Backend):
             if kind == "call_offer":
                 creator = non_ad(data["sender"]) or ""
                 calls.note_offer(conn, self.account.name, data["call_id"], creator, non_ad(data.get("sender_alt")))
+            elif kind == "message" and data.get("expiration"):  # a message in a chat with a timer
+                chat = people(data)
+                at = unix_time(data)
+                disappearing.note(conn, self.account.name, [chat["chat"], chat["chat_alt"]], data["expiration"], at)
         except redis.RedisError as error:
             logger.warning("fake backend: could not note a {} for later sends: {}", kind, type(error).__name__)
 
@@ -374,6 +379,8 @@ class FakeBackend(Backend):
     def _call(self, op: str, args: dict[str, Any], targets: list[str]) -> None:
         """Record the call, then act out a crash/hang/fail target."""
         slot = slot_of_role(self.role.rpartition("/")[2])
+        if op in disappearing.TIMED and (seconds := disappearing.timer(self._redis, self.account.name, args["to"])):
+            args = {**args, "expiration": seconds}  # the chat's disappearing timer, as the message carries it
         record: dict[str, Any] = {"role": self.role, "account": self.account.name, "slot": slot, "op": op}
         record.update(args=args, time=time.time())
         self._redis.rpush(keys.FAKE_SENT, json.dumps(record))
@@ -562,6 +569,7 @@ class FakeBackend(Backend):
 
     def set_disappearing(self, chat: str, seconds: int) -> dict:
         self._call("set_disappearing", {"chat": chat, "seconds": seconds}, [chat])
+        disappearing.note(self._redis, self.account.name, [chat], seconds)  # what sends carry from now
         return results.disappearing_set(chat, seconds)
 
     def reject_call(self, call_id: str, caller: str) -> dict:

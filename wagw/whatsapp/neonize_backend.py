@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 from loguru import logger
 from redis import Redis, RedisError
 
-from wagw import accounts, calls, keys
+from wagw import accounts, calls, disappearing, keys
 from wagw.addresses import GROUP_SERVER
 from wagw.config import Settings
 from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
@@ -146,6 +146,20 @@ def device_props(role: str) -> Any:
     Safari is neonize's own platform when it is given no props (NewClient.connect)."""
     DeviceProps = native.load().client.DeviceProps
     return DeviceProps(os=device_name(role), platformType=DeviceProps.SAFARI)
+
+
+def with_timer(message: Any, seconds: int) -> Any:
+    """`message` carrying a chat's disappearing timer, as phones send into such a chat: its
+    content's contextInfo.expiration (a plain text becomes the extended text that has one)."""
+    if message.conversation:
+        text = message.conversation
+        message.ClearField("conversation")
+        message.extendedTextMessage.text = text
+    for field, content in message.ListFields():
+        if field.message_type is not None and "contextInfo" in field.message_type.fields_by_name:
+            content.contextInfo.expiration = seconds
+            break
+    return message
 
 
 def error_for_event(name: str, event: Any) -> BackendError | None:
@@ -357,6 +371,8 @@ class NeonizeBackend(Backend):
         try:
             if name == "CallOffer" and (offer := neonize_notes.call_offer(event)) is not None:
                 calls.note_offer(self.notes(), self.account, *offer)
+            elif (timer := neonize_notes.chat_timer(name, event)) is not None:
+                disappearing.note(self.notes(), self.account, *timer)
         except RedisError as error:
             logger.warning("could not note a {} event for later sends: {}", name, type(error).__name__)
 
@@ -466,6 +482,21 @@ class NeonizeBackend(Backend):
         except NeonizeError as error:
             raise BackendError(f"{op} failed: {go_errors.error_text(error)}") from None
 
+    def _send(self, op: str, to: str, message: Any) -> Any:
+        """Send a built message into `to` (neonize's send_message), carrying the chat's
+        disappearing timer when it has one (wagw.disappearing)."""
+        seconds = self._chat_timer(op, to)
+        if seconds:
+            with_timer(message, seconds)
+        return self._call(op, self._client.send_message, self._jid(to), message)
+
+    def _chat_timer(self, op: str, chat: str) -> int:
+        try:
+            return disappearing.timer(self.notes(), self.account, chat)
+        except RedisError as error:
+            logger.warning("{}: the chat's timer cannot be read ({}); sent without one", op, type(error).__name__)
+            return 0
+
     def fetch_avatar(self, jid: str, preview: bool = False, is_community: bool = False) -> dict:
         neonize = native.load()
         if self._client is None:
@@ -544,7 +575,7 @@ class NeonizeBackend(Backend):
             message = e2e.Message(extendedTextMessage=e2e.ExtendedTextMessage(text=text, contextInfo=context))
         else:
             message = e2e.Message(conversation=text)
-        response = self._call("send_text", self._client.send_message, self._jid(to), message)
+        response = self._send("send_text", to, message)
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_image(
@@ -565,9 +596,7 @@ class NeonizeBackend(Backend):
         )
         if caption:
             message.caption = caption
-        response = self._call(
-            "send_image", self._client.send_message, self._jid(to), neonize.e2e.Message(imageMessage=message)
-        )
+        response = self._send("send_image", to, neonize.e2e.Message(imageMessage=message))
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_location(
@@ -582,7 +611,7 @@ class NeonizeBackend(Backend):
         if address is not None:
             location.address = address
         message = e2e.Message(locationMessage=location)
-        response = self._call("send_location", self._client.send_message, self._jid(to), message)
+        response = self._send("send_location", to, message)
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_contact(self, to: str, name: str, phone: str) -> dict:
@@ -593,7 +622,7 @@ class NeonizeBackend(Backend):
         if self._client is None:
             raise ConnectFailure("send_contact: not connected (start() first)")
         message = e2e.Message(contactMessage=e2e.ContactMessage(displayName=name, vcard=vcard(name, phone)))
-        response = self._call("send_contact", self._client.send_message, self._jid(to), message)
+        response = self._send("send_contact", to, message)
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_link(self, to: str, url: str, caption: str | None = None) -> dict:
@@ -603,7 +632,7 @@ class NeonizeBackend(Backend):
         e2e = native.load().e2e
         text = f"{caption}\n{url}" if caption else url
         message = e2e.Message(extendedTextMessage=e2e.ExtendedTextMessage(text=text, matchedText=url))
-        response = self._call("send_link", self._client.send_message, self._jid(to), message)
+        response = self._send("send_link", to, message)
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_poll(self, to: str, question: str, options: list[str], max_answers: int = 1) -> dict:
@@ -615,7 +644,7 @@ class NeonizeBackend(Backend):
             raise ConnectFailure("send_poll: not connected (start() first)")
         count = _SelectableCount(max_answers)
         message = self._call("send_poll", self._client.build_poll_vote_creation, question, list(options), count)
-        response = self._call("send_poll", self._client.send_message, self._jid(to), message)
+        response = self._send("send_poll", to, message)
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_file(
@@ -637,9 +666,7 @@ class NeonizeBackend(Backend):
             document.fileName = document.title = filename
         if caption:
             document.caption = caption
-        response = self._call(
-            "send_file", self._client.send_message, self._jid(to), neonize.e2e.Message(documentMessage=document)
-        )
+        response = self._send("send_file", to, neonize.e2e.Message(documentMessage=document))
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_sticker(self, to: str, sticker: bytes, mimetype: str) -> dict:
@@ -653,7 +680,8 @@ class NeonizeBackend(Backend):
             raise InvalidArguments(f"invalid arguments for send_sticker: sticker: {error}") from None
         if self._client is None:
             raise ConnectFailure("send_sticker: not connected (start() first)")
-        response = self._call("send_sticker", self._client.send_sticker, self._jid(to), sticker)
+        message = self._call("send_sticker", self._client.build_sticker_message, sticker)
+        response = self._send("send_sticker", to, message)
         return results.sent(response.ID, response.Timestamp, to)
 
     def _uploaded(self, operation: str, data: bytes, mimetype: str, media_type: Any) -> dict[str, Any]:
@@ -697,9 +725,7 @@ class NeonizeBackend(Backend):
                 logger.info("send_video: the video's cover picture does not decode; sent without a thumbnail")
         if caption:
             message.caption = caption
-        response = self._call(
-            "send_video", self._client.send_message, self._jid(to), neonize.e2e.Message(videoMessage=message)
-        )
+        response = self._send("send_video", to, neonize.e2e.Message(videoMessage=message))
         return results.sent(response.ID, response.Timestamp, to)
 
     def send_audio(self, to: str, audio: bytes, mimetype: str, ptt: bool = False) -> dict:
@@ -709,9 +735,7 @@ class NeonizeBackend(Backend):
         neonize = native.load()
         uploaded = self._uploaded("send_audio", audio, mimetype, neonize.enum.MediaType.MediaAudio)
         message = neonize.e2e.AudioMessage(**uploaded, PTT=ptt)
-        response = self._call(
-            "send_audio", self._client.send_message, self._jid(to), neonize.e2e.Message(audioMessage=message)
-        )
+        response = self._send("send_audio", to, neonize.e2e.Message(audioMessage=message))
         return results.sent(response.ID, response.Timestamp, to)
 
     def user_info(self, jids: list[str]) -> dict:
@@ -747,11 +771,23 @@ class NeonizeBackend(Backend):
         return neonize_results.on_whatsapp(queries, found)
 
     def group_info(self, jid: str) -> dict:
-        return neonize_results.group(self._call("group_info", self._client.get_group_info, self._jid(jid)))
+        info = self._call("group_info", self._client.get_group_info, self._jid(jid))
+        self._note_group_timers([info])
+        return neonize_results.group(info)
 
     def joined_groups(self) -> dict:
         found = self._call("joined_groups", self._client.get_joined_groups)
+        self._note_group_timers(found)
         return results.groups([neonize_results.group(g) for g in found])
+
+    def _note_group_timers(self, infos: Any) -> None:
+        """A group's info says its disappearing timer: what sends into it carry."""
+        try:
+            for info in infos:
+                if (timer := neonize_notes.group_timer(info)) is not None:
+                    disappearing.note(self.notes(), self.account, *timer)
+        except RedisError as error:
+            logger.warning("groups' disappearing timers not noted: {}", type(error).__name__)
 
     def mark_read(self, chat: str, ids: list[str], sender: str | None = None) -> dict:
         ReceiptType = native.load().enum.ReceiptType
@@ -852,6 +888,7 @@ class NeonizeBackend(Backend):
             seconds * 1_000_000_000,
             setting_ts,
         )
+        disappearing.note(self.notes(), self.account, [chat], seconds, now)  # what sends carry from now
         return results.disappearing_set(chat, seconds)
 
     def reject_call(self, call_id: str, caller: str) -> dict:
@@ -896,6 +933,7 @@ class NeonizeBackend(Backend):
     def create_group(self, name: str, participants: list[str]) -> dict:
         # neonize makes a new create key per call: a second call is a second group.
         info = self._call("create_group", self._client.create_group, name, [self._jid(p) for p in participants])
+        self._note_group_timers([info])
         return neonize_results.group(info)
 
     def group_participants(self, jid: str, action: str, participants: list[str]) -> dict:

@@ -58,6 +58,7 @@ def parses(kind: str, *, drops_status: bool = False) -> Callable[[Parse], Parse]
 
 @parses(events.MESSAGE, drops_status=True)
 def parse_message(data: dict) -> InboundEvent:
+    count(data, "expiration")  # the chat's disappearing timer: not in the body, noted for sends
     return events.message(
         id=string(data, "id"),
         **people(data),
