@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from wagw import keys
+from wagw.addresses import USER_SERVER, normalize_jid
 from wagw.redisconn import hash_text
 
 if TYPE_CHECKING:
@@ -41,6 +42,15 @@ def caller_to_reject(conn: Redis, account: str, call_id: str, caller: str) -> st
     same person (its creator or its other address), else `caller` as given."""
     noted = hash_text(conn.hgetall(keys.CALL_OFFER.format(account=account, call_id=call_id)))
     creator = noted.get("creator")
-    if creator and caller in (creator, noted.get("alt")):
+    if creator and caller in (creator, noted.get("alt")) and _is_user(creator):
         return creator
     return caller
+
+
+def _is_user(jid: str) -> bool:
+    """A user's JID as the session notes one (anyone with Redis access can write the note:
+    only a user's number or LID replaces the caller given)."""
+    try:
+        return normalize_jid(jid) == jid and jid.rpartition("@")[2] in (USER_SERVER, "lid")
+    except ValueError:
+        return False

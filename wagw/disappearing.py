@@ -77,4 +77,8 @@ def timer(conn: Redis, account: str, chat: str) -> int:
     if not noted:
         return 0
     seconds, _, _at = noted.partition(":")
-    return int(seconds) if seconds.isdigit() else 0
+    # Anyone with Redis access can write here (docs/security.md): only a timer a message can
+    # carry is used, anything else is no timer.
+    if not (seconds.isascii() and seconds.isdigit()) or int(seconds) > MAX_TIMER:
+        return 0
+    return int(seconds)
