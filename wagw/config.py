@@ -400,12 +400,19 @@ def project_folder() -> Path:
     return Path.cwd()
 
 
+def systemd_state_dir() -> Path | None:
+    """wagw's StateDirectory from $STATE_DIRECTORY (systemd makes it when the unit starts), if
+    set; another unit's own state dir is not wagw's."""
+    state = Path(os.environ.get("STATE_DIRECTORY", "").split(":")[0])
+    return state if state.name == "wagw" and state.is_absolute() else None
+
+
 def default_data_dir() -> tuple[Path, str]:
     """The data dir when WAGW_DATA_DIR is unset, and how it was found: the systemd unit's
-    StateDirectory=wagw ($STATE_DIRECTORY; another unit's own state dir is not wagw's), else
+    StateDirectory=wagw ($STATE_DIRECTORY), else
     `var` in the project folder."""
-    state = Path(os.environ.get("STATE_DIRECTORY", "").split(":")[0])
-    if state.name == "wagw" and state.is_absolute():
+    state = systemd_state_dir()
+    if state is not None:
         return state, "$STATE_DIRECTORY (the systemd unit's StateDirectory)"
     folder = project_folder()
     return folder / "var", f"the project folder {folder} (WAGW_DATA_DIR unset)"

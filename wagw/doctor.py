@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from wagw import accounts, devices, keys
-from wagw.config import MAX_LINKED_DEVICES
+from wagw.config import MAX_LINKED_DEVICES, systemd_state_dir
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.whatsapp.probe import LIBMAGIC_PACKAGE, NeonizeProbe, probe
@@ -171,12 +171,19 @@ def check_private(
     return None
 
 
-def check_data_dir(settings: Settings, uid: int) -> list[Check]:
+def _can_create_in(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def check_data_dir(settings: Settings, uid: int, can_create_in: Callable[[Path], bool] = _can_create_in) -> list[Check]:
     path = settings.data_dir.resolve()
     if not path.exists():
         parent = next((p for p in path.parents if p.exists()), Path("/"))
-        if os.access(parent, os.W_OK | os.X_OK):
+        if can_create_in(parent):
             return [Check("data dir", Status.WARN, f"{path} does not exist yet; `wagw run` creates it (mode 0700)")]
+        state = systemd_state_dir()
+        if state is not None and state.resolve() == path:  # before the service's first start
+            return [Check("data dir", Status.WARN, f"{path} does not exist yet; systemd creates it when wagw starts")]
         return [
             Check(
                 "data dir",

@@ -141,6 +141,21 @@ def test_a_missing_data_dir_is_created_at_start(make_settings):
     assert statuses(checks) == {"data dir": Status.WARN} and "creates it" in checks[0].what
 
 
+def test_a_missing_data_dir_that_cannot_be_created_fails(make_settings, monkeypatch):
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    [check] = doctor.check_data_dir(make_settings(), UID, can_create_in=lambda folder: False)
+    assert check.status is Status.FAIL and "is not writable" in check.what
+
+
+def test_a_missing_state_directory_is_made_by_systemd(make_settings, tmp_path, monkeypatch):
+    # Deploy step 2: `wagw doctor` as user wagw (the wrapper sets STATE_DIRECTORY as the unit
+    # does) before the first start has made /var/lib/wagw, in a /var/lib that wagw cannot write.
+    settings = make_settings(data_dir=tmp_path / "lib" / "wagw")
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "lib" / "wagw"))
+    [check] = doctor.check_data_dir(settings, UID, can_create_in=lambda folder: False)
+    assert check.status is Status.WARN and "systemd creates it" in check.what
+
+
 def test_a_data_dir_readable_by_others_fails_with_the_chmod(make_settings):
     settings = make_settings()
     settings.data_dir.mkdir(mode=0o755)
