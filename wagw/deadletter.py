@@ -1,11 +1,15 @@
-"""The dead-letter lists: ids found on a queue that cannot be read as jobs.
+"""The dead-letter lists: ids found on a queue, and entries of its started registry, that
+cannot be read as jobs.
 
-Anyone who can enqueue can push any bytes onto a queue's list. rq lets a worker die on an id
-it cannot fetch or decode, and the stranded-job rescue would then put the id back for the
-next worker: one bad id crash-looped a wa-worker. wagw's workers and the rescue instead move
-such an id from the queue's intermediate list to `wagw:deadletter:<queue>` (capped, newest
-first) with the reason and the time, count it and carry on (wagw.rqcompat reads and moves it;
-docs/operations.md "Dead-letter lists" says how to look at and clear them).
+Anyone who can enqueue can push any bytes onto a queue's list, and write any member into its
+started registry (`rq:wip:<queue>`). rq lets a worker die on an id it cannot fetch or decode,
+and the stranded-job rescue would then put the id back for the next worker: one bad id
+crash-looped a wa-worker; one bad started entry did the same to the orphaned-job reaper (in
+the scheduler and at each wa-worker's start) and to rq's own cleanup in every worker's
+maintenance. wagw's workers, the rescue and the reaper instead move such an id or entry to
+`wagw:deadletter:<queue>` (capped, newest first) with the reason and the time, count it and
+carry on (wagw.rqcompat reads and moves it; docs/operations.md "Dead-letter lists" says how
+to look at and clear them).
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ REASONS: dict[str, str] = {
     "pickled": "the job's data is a pickle (wagw reads jobs as JSON only)",
     "not_json": "the job's data is not JSON",
     "not_a_call": "the job's data is not [function, instance, args, kwargs]",
+    "not_an_entry": "not a started-registry entry: rq writes '<job id>:<execution id>'",
+    "bad_execution": "the entry's execution record is not rq's (not a hash, or a worker name that is not text)",
 }
+STARTED = "started"  # the registry an entry was found in (an id from a queue names none)
 
 
 def shown_id(raw: bytes | str) -> str:
@@ -46,8 +53,9 @@ def shown_id(raw: bytes | str) -> str:
     return text if len(data) <= SHOWN_ID_BYTES else f"{text}… ({len(data)} bytes)"
 
 
-def entry(queue: str, raw: bytes | str, reason: str, by: str) -> str:
-    """The dead-letter record of one id (JSON): where, what, why, when and who moved it."""
+def entry(queue: str, raw: bytes | str, reason: str, by: str, registry: str | None = None) -> str:
+    """The dead-letter record of one id (JSON): where, what, why, when and who moved it; an
+    entry of a registry (STARTED) says which."""
     data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
     record = {
         "queue": queue,
@@ -58,15 +66,18 @@ def entry(queue: str, raw: bytes | str, reason: str, by: str) -> str:
         "at": round(time.time(), 3),
         "by": by,
     }
+    if registry is not None:
+        record["registry"] = registry
     return json.dumps(record, separators=(",", ":"))
 
 
-def recorded(conn: Redis, queue: str, raw: bytes | str, reason: str, by: str) -> None:
-    """Count and log an id just moved to the dead-letter list."""
+def recorded(conn: Redis, queue: str, raw: bytes | str, reason: str, by: str, registry: str | None = None) -> None:
+    """Count and log an id (or a registry's entry) just moved to the dead-letter list."""
     metrics.incr(conn, "jobs_dead_lettered", queue=queue, reason=reason)
     logger.warning(
-        "queue {}: id {} cannot be read as a job ({}): moved to {}",
+        "queue {}: {} {} cannot be read as a job ({}): moved to {}",
         queue,
+        f"{registry} registry entry" if registry else "id",
         shown_id(raw),
         REASONS[reason],
         keys.DEAD_LETTER.format(queue=queue),

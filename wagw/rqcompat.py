@@ -38,7 +38,7 @@ from rq.job import JOB_ID_PATTERN, Job, JobStatus
 from rq.queue import Queue
 from rq.results import Result
 from rq.serializers import resolve_serializer
-from rq.utils import as_text, utcformat
+from rq.utils import as_text, current_timestamp, utcformat
 from rq.utils import now as rq_now
 from rq.worker import BaseWorker
 
@@ -118,6 +118,19 @@ redis.call('LPUSH', KEYS[3], ARGV[2])
 redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[3]) - 1)
 return 1
 """
+
+# Remove a started-registry entry that cannot be read, or whose job cannot, and record it in
+# the queue's dead-letter list (capped at ARGV[3]); only if it is still there, so two callers
+# (the reaper, a worker's maintenance) record it once.
+_SET_ASIDE_ENTRY = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[2], ARGV[2])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+return 1
+"""
+
+# The largest pid Linux hands out (PID_MAX_LIMIT); a worker hash naming another is not rq's.
+_MAX_PID = 4_194_304
 
 # Drop the taker records of ids no longer parked (rq's own start removes only the id).
 _FORGET_GONE = """
@@ -277,7 +290,7 @@ def _job_from_hash(conn: Redis, job_id: str, reply: Any, job_class: type[Job], s
             return Unreadable("pickled", job)
         try:
             json.loads(job.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # "[[[[…": nested deeper than the parser goes
             return Unreadable("not_json", job)
         return Unreadable("not_a_call", job)
     if not (isinstance(call[0], str) and isinstance(call[1], list | tuple) and isinstance(call[2], dict)):
@@ -514,14 +527,16 @@ class PromptCommandListener:
 
 class SetsAsideUnreadable:
     """Mixed into wagw's rq workers, before the rq class: before rq's maintenance of a queue,
-    move the parked ids that cannot be read as jobs to the dead-letter list. rq's cleanup
-    (BaseWorker.clean_registries -> IntermediateQueue.cleanup) fetches each parked id, and one
-    it cannot read ends the worker at its start and every maintenance after."""
+    move the parked ids and the started entries past their lease that cannot be read as jobs
+    to the dead-letter list. rq's cleanup (BaseWorker.clean_registries -> IntermediateQueue.cleanup,
+    StartedJobRegistry.cleanup) fetches each of them, and one it cannot read ends the worker
+    at its start and every maintenance after."""
 
     def clean_registries(self) -> None:
         worker = cast(BaseWorker, self)
         for queue in worker.queues:
             IntermediateList(queue).set_aside_unreadable(worker.name)
+            set_aside_unreadable_started(queue.started_job_registry, worker.name)
         super().clean_registries()  # type: ignore[misc]
 
 
@@ -680,28 +695,140 @@ def register_again(worker: BaseWorker) -> None:
 # ---- jobs of dead workers (wagw.scheduler.reaper) -----------------------------------------------
 
 
-def started_entries(registry: StartedJobRegistry) -> list[tuple[str, str]]:
-    """(entry, worker name or "") for each entry of a started registry: entries are
-    "<job id>:<execution id>", each naming an execution hash that records its worker."""
+@dataclass(frozen=True)
+class StartedEntry:
+    """One member of a started registry: "<job id>:<execution id>" as rq writes it, with the
+    worker its execution's hash names ("" when none does: the hash expired, or was never
+    written), or why it is no such entry (`problem`, a wagw.deadletter reason). Anyone who can
+    write to Redis can add any member."""
+
+    raw: bytes
+    job_id: str = ""
+    worker_name: str = ""
+    problem: str | None = None
+
+    @property
+    def entry(self) -> str:
+        return self.raw.decode("ascii")  # a readable entry is ASCII (id_problem)
+
+
+def _entry_problem(raw: bytes) -> str | None:
+    job_id, colon, execution_id = raw.partition(b":")
+    if not colon or id_problem(job_id) is not None or id_problem(execution_id) is not None:
+        return "not_an_entry"  # rq's own parse dies on "a:b:c", non-UTF-8 and ids Job() refuses
+    return None
+
+
+def started_entries(registry: StartedJobRegistry, *, expired: bool = False) -> list[StartedEntry]:
+    """Every entry of a started registry (`expired`: only those whose lease has run out, the
+    ones rq's StartedJobRegistry.cleanup fetches), with the worker its execution names. Two
+    round trips, whatever is in the registry."""
+    conn = registry.connection
+    members = cast(
+        "list[bytes]",
+        conn.zrangebyscore(registry.key, 0, current_timestamp()) if expired else conn.zrange(registry.key, 0, -1),
+    )
+    problems = [_entry_problem(raw) for raw in members]
+    with conn.pipeline(transaction=False) as pipe:
+        for raw, problem in zip(members, problems, strict=True):
+            if problem is None:
+                pipe.hget(_EXECUTION_KEY.format(raw.decode("ascii")), "worker_name")
+        workers = iter(pipe.execute(raise_on_error=False))
     entries = []
-    for member in registry.connection.zrange(registry.key, 0, -1):
-        entry = as_text(cast(bytes, member))
-        worker_name = registry.connection.hget(_EXECUTION_KEY.format(entry), "worker_name")
-        entries.append((entry, as_text(worker_name or b"")))
+    for raw, problem in zip(members, problems, strict=True):
+        if problem is not None:
+            entries.append(StartedEntry(raw, problem=problem))
+            continue
+        worker = next(workers)
+        if isinstance(worker, ResponseError) and str(worker).startswith("WRONGTYPE"):
+            entries.append(StartedEntry(raw, problem="bad_execution"))
+            continue
+        if isinstance(worker, Exception):
+            raise worker
+        try:
+            worker_name = worker.decode() if worker else ""
+        except UnicodeDecodeError:
+            entries.append(StartedEntry(raw, problem="bad_execution"))
+            continue
+        entries.append(StartedEntry(raw, raw.decode("ascii").partition(":")[0], worker_name))
     return entries
+
+
+def set_aside_entry(registry: StartedJobRegistry, entry: StartedEntry, unreadable: Unreadable, by: str) -> bool:
+    """Remove a started entry that cannot be read (or whose job cannot) from the registry and
+    record it in the queue's dead-letter list, counted and logged, and fail its job if only its
+    data is unreadable; False if the entry was no longer there."""
+    record = deadletter.entry(registry.name, entry.raw, unreadable.reason, by, deadletter.STARTED)
+    dead = keys.DEAD_LETTER.format(queue=registry.name)
+    script = registry.connection.register_script(_SET_ASIDE_ENTRY)
+    if not script(keys=[registry.key, dead], args=[entry.raw, record, deadletter.KEEP]):
+        return False
+    _dead_lettered(registry, entry, unreadable, by)
+    return True
+
+
+def _record_dead(registry: StartedJobRegistry, entry: StartedEntry, unreadable: Unreadable, by: str) -> None:
+    """An entry already claimed (removed) whose job cannot be read: into the dead-letter list."""
+    record = deadletter.entry(registry.name, entry.raw, unreadable.reason, by, deadletter.STARTED)
+    dead = keys.DEAD_LETTER.format(queue=registry.name)
+    with registry.connection.pipeline() as pipe:
+        pipe.lpush(dead, record)
+        pipe.ltrim(dead, 0, deadletter.KEEP - 1)
+        pipe.execute()
+    _dead_lettered(registry, entry, unreadable, by)
+
+
+def _dead_lettered(registry: StartedJobRegistry, entry: StartedEntry, unreadable: Unreadable, by: str) -> None:
+    deadletter.recorded(registry.connection, registry.name, entry.raw, unreadable.reason, by, deadletter.STARTED)
+    if unreadable.job is not None:
+        dead = keys.DEAD_LETTER.format(queue=registry.name)
+        _fail_undecodable(unreadable.job, f"{deadletter.REASONS[unreadable.reason]} (its entry is in {dead})", by)
+
+
+def set_aside_unreadable_started(registry: StartedJobRegistry, by: str) -> int:
+    """Before rq's cleanup of a started registry (StartedJobRegistry.cleanup, in a worker's
+    maintenance): move the entries whose lease has run out that it could not read (a member
+    not in rq's form, a job it cannot fetch or decode) to the dead-letter list. One of them
+    ends the worker at its start and every maintenance after. Returns how many were moved."""
+    entries = started_entries(registry, expired=True)
+    moved = 0
+    for entry in entries:
+        if entry.problem is not None:
+            moved += set_aside_entry(registry, entry, Unreadable(entry.problem), by)
+    readable = [entry for entry in entries if entry.problem is None]
+    jobs = read_jobs(registry.connection, [entry.job_id for entry in readable], serializer=registry.serializer)
+    for entry, job in zip(readable, jobs, strict=True):
+        if isinstance(job, Unreadable):
+            moved += set_aside_entry(registry, entry, job, by)
+    return moved
 
 
 def worker_pid_and_host(conn: Redis, worker_name: str) -> tuple[int | None, str | None]:
     """The pid and hostname in a worker's hash (BaseWorker.serialize); (None, None) once the hash
-    has expired, when rq itself considers the worker gone."""
-    pid, host = conn.hmget(BaseWorker.redis_worker_namespace_prefix + worker_name, "pid", "hostname")
-    return (int(pid) if pid is not None else None), (as_text(host) if host is not None else None)
+    has expired, when rq itself considers the worker gone, and when the key holds no worker
+    that rq writes (not a hash, a pid that is no process id): no live worker has it."""
+    try:
+        pid, host = conn.hmget(BaseWorker.redis_worker_namespace_prefix + worker_name, "pid", "hostname")
+    except ResponseError as error:
+        if str(error).startswith("WRONGTYPE"):
+            return None, None
+        raise
+    if pid is None:
+        return None, None
+    try:
+        number = int(pid)
+    except ValueError:
+        return None, None
+    if not 0 < number <= _MAX_PID:
+        return None, None
+    return number, (host.decode("utf-8", "replace") if isinstance(host, bytes) else host)
 
 
-def expire_now(registry: StartedJobRegistry, entries: list[str]) -> list[str]:
+def expire_now(registry: StartedJobRegistry, entries: list[StartedEntry], *, by: str) -> list[str]:
     """Hand these started entries to rq's abandoned-job handling now rather than when their
     lease runs out: what StartedJobRegistry.cleanup does to each (the job's Retry, else failed
-    with rq's AbandonedJobError text), minus failure callbacks, which wagw never runs.
+    with rq's AbandonedJobError text), minus failure callbacks, which wagw never runs. A job
+    that cannot be read (read_jobs) goes to the dead-letter list instead, recorded as `by`'s.
 
     Each entry is claimed first (ZREM) and only a claimed one is handled: rq's cleanup, which
     a worker's maintenance and every registry count or listing also run, reads and retries
@@ -710,17 +837,19 @@ def expire_now(registry: StartedJobRegistry, entries: list[str]) -> list[str]:
     conn = registry.connection
     with conn.pipeline() as pipe:
         for entry in entries:
-            pipe.zrem(registry.key, entry)
+            pipe.zrem(registry.key, entry.raw)
         removed = pipe.execute()
-    claimed = [entry.split(":", 1)[0] for entry, gone in zip(entries, removed, strict=True) if gone]
+    claimed = [entry for entry, gone in zip(entries, removed, strict=True) if gone]
     if not claimed:
         return []
     queue = registry.get_queue()
     handled: list[Job] = []
     failed: list[Job] = []
+    jobs = read_jobs(conn, [entry.job_id for entry in claimed], serializer=registry.serializer)
     with conn.pipeline() as pipe:
-        for job in Job.fetch_many(claimed, connection=conn, serializer=registry.serializer):
-            if job is None:
+        for entry, job in zip(claimed, jobs, strict=True):
+            if isinstance(job, Unreadable):
+                _record_dead(registry, entry, job, by)
                 continue
             handled.append(job)
             if job.retries_left and job.retries_left > 0:
@@ -833,6 +962,12 @@ if redis.call('HDEL', KEYS[1], 'data') == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'data', ARGV[1], 'description', ARGV[2])
 return 1
 """
+
+
+def queue_stored_bytes(pipeline: Pipeline, job: Job) -> None:
+    """stored_bytes(job) as one more reply of `pipeline`: an int, or an error where MEMORY is
+    not allowed (then ask stored_bytes)."""
+    pipeline.memory_usage(job.key, samples=0)
 
 
 def drop_arguments(job: Job, size: int) -> None:

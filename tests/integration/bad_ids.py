@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import time
 import zlib
 
 from redis import Redis
@@ -52,6 +53,34 @@ def push_bad_ids(conn: Redis, queue: str, tag: str) -> dict[bytes, str]:
     return bad
 
 
+def write_bad_started(
+    conn: Redis, queue: str, tag: str, dead_worker: str, *, expired: bool = False
+) -> dict[bytes, str]:
+    """Entries an app can write into a queue's started registry (rq:wip:<queue>) that cannot be
+    read, one of each kind, with the records behind them: entry -> reason. Each readable one's
+    execution names `dead_worker` (give it no worker hash: a dead worker), so the orphaned-job
+    reaper acts on every one; `expired`: their leases ran out, so rq's own cleanup in a
+    worker's maintenance fetches them too."""
+    entries = {
+        f"bad entry {tag}!".encode(): "not_an_entry",  # Job() refuses the id
+        f"{tag}:a:b".encode(): "not_an_entry",  # rq's parse_composite_key raises on a third part
+        b"\xff\xfe" + tag.encode() + b":e1": "not_an_entry",  # not UTF-8
+        f"{tag}-noexec".encode(): "not_an_entry",  # no execution id
+        tag.encode() + LONG_ID + b":e1": "not_an_entry",
+        f"{tag}-badexec:e1".encode(): "bad_execution",
+    }
+    conn.set(f"rq:execution:{tag}-badexec:e1", "a string, not a hash")
+    for job_id, reason in write_bad_jobs(conn, queue, tag).items():
+        if reason in ("invalid_id", "id_too_long"):  # as entries, these are the ones above
+            continue
+        member = job_id + b":e1"
+        conn.hset(b"rq:execution:" + member, mapping={"worker_name": dead_worker})
+        entries[member] = reason
+    score = 1 if expired else time.time() + 3600
+    conn.zadd(f"rq:wip:{queue}", dict.fromkeys(entries, score))
+    return entries
+
+
 def dead_letters(conn: Redis, queue: str) -> list[dict]:
     return [json.loads(raw) for raw in conn.lrange(keys.DEAD_LETTER.format(queue=queue), 0, -1)]
 
@@ -74,8 +103,12 @@ def wait_dead_lettered(conn: Redis, queue: str, bad: dict[bytes, str], timeout: 
 
 def assert_undecodable_jobs_failed(conn: Redis, bad: dict[bytes, str]) -> None:
     """A job whose data alone cannot be decoded is failed as well, as rq fails such a job: its
-    enqueuer sees it end."""
-    undecodable = [job_id.decode() for job_id, reason in bad.items() if reason in ("pickled", "not_json", "not_a_call")]
+    enqueuer sees it end (`bad`: ids, or started entries "<job id>:<execution id>")."""
+    undecodable = [
+        job_id.decode().partition(":")[0]
+        for job_id, reason in bad.items()
+        if reason in ("pickled", "not_json", "not_a_call")
+    ]
     assert len(undecodable) == 3
     for job_id in undecodable:
         job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)

@@ -6,7 +6,10 @@ next one: a crash loop)."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
+from rq import Retry
 from rq.job import JobStatus
 
 from chaos.polling import wait_for
@@ -17,11 +20,12 @@ from tests.integration.bad_ids import (
     push_bad_ids,
     wait_dead_lettered,
     write_bad_jobs,
+    write_bad_started,
 )
 from tests.integration.wa_worker_harness import wait_done
 from tests.integration.webhook_harness import Processes, Receiver
 from wagw import keys
-from wagw.scheduler.reaper import STRANDED_AFTER, StrandedJobs
+from wagw.scheduler.reaper import REAPER, STRANDED_AFTER, StrandedJobs
 from wagw.webhooks.enqueue import enqueue_deliveries
 
 DEAD_TAKER = "gone-worker.1"  # no worker hash under this name: the rescue treats it as dead
@@ -135,3 +139,59 @@ def test_a_webhook_worker_sets_every_bad_id_aside_delivers_the_events_behind_the
         deliver("ev-after")
         assert worker.poll() is None  # the same process throughout
         assert receiver.delivered() == {"ev-canary": 1, "ev-after": 1}
+
+
+def start_under_a_garbage_worker(conn, queue_name: str, job) -> None:
+    """Record `job` as started by a worker whose hash rq never wrote (its pid is no number), as
+    an app can: the reaper takes it for dead and hands the job to its Retry."""
+    from rq.executions import Execution
+
+    conn.hset("rq:worker:forged-worker.1", mapping={"pid": "not a pid", "hostname": socket.gethostname()})
+    conn.lrem(f"rq:queue:{queue_name}", 1, job.id)
+    with conn.pipeline() as pipe:
+        job.prepare_for_execution("forged-worker.1", pipe)
+        Execution.create(job, ttl=3600, pipeline=pipe, worker_name="forged-worker.1")
+        pipe.execute()
+
+
+def test_bad_started_entries_end_neither_a_wa_worker_start_nor_the_scheduler_and_go_to_the_dead_letter_list(
+    start_worker, wa_queue, redis_conn, procs
+):
+    """An app can write any member into a queue's started registry (rq:wip:<queue>): garbage,
+    an execution that is no hash, entries naming no job or a job that cannot be read, whose
+    worker is dead. The orphaned-job reaper (at a wa-worker's start, in the scheduler) and rq's
+    cleanup in a worker's maintenance (for entries past their lease) raised on each and ended
+    the process, at every start again. Each is removed and recorded; the real orphan among them
+    goes to its Retry and runs."""
+    bad = {
+        "wa": write_bad_started(redis_conn, "wa", "r", DEAD_TAKER),
+        "wa.default": write_bad_started(redis_conn, "wa.default", "x", DEAD_TAKER, expired=True),
+    }
+    orphan = wa_queue.enqueue("workers.wa.joined_groups", retry=Retry(max=1))
+    start_under_a_garbage_worker(redis_conn, "wa", orphan)
+    worker = start_worker()
+    by = {REAPER, f"wa-worker-1.{worker.pid}"}
+    for queue, entries in bad.items():
+        recorded = wait_dead_lettered(redis_conn, queue, entries)
+        assert {e["by"] for e in recorded} <= by and {e["registry"] for e in recorded} == {"started"}
+        assert_undecodable_jobs_failed(redis_conn, entries)
+    assert wait_done(orphan) == JobStatus.FINISHED
+    assert redis_conn.zcard("rq:wip:wa") == redis_conn.zcard("rq:wip:wa.default") == 0
+    worker.assert_alive()
+
+    # The scheduler's reaper, every second, and a webhook worker's maintenance at its start.
+    bad["webhooks"] = write_bad_started(redis_conn, keys.WEBHOOKS_QUEUE, "h", DEAD_TAKER)
+    expired = write_bad_started(redis_conn, keys.WEBHOOKS_QUEUE, "e", DEAD_TAKER, expired=True)
+    bad["webhooks"] |= expired
+    scheduler, webhook_worker = procs.scheduler(), procs.worker()
+    recorded = wait_dead_lettered(redis_conn, keys.WEBHOOKS_QUEUE, bad["webhooks"])
+    assert {e["by"].split(".")[0] for e in recorded} <= {REAPER, "webhook-worker-1"}
+    assert redis_conn.zcard("rq:wip:webhooks") == 0
+    counts = dead_letter_counts(redis_conn)
+    assert counts[("webhooks", "not_an_entry")] == 10 and counts[("webhooks", "bad_execution")] == 2
+    assert sum(counts.values()) == sum(len(entries) for entries in bad.values())
+
+    later = wa_queue.enqueue("workers.wa.joined_groups")
+    assert wait_done(later) == JobStatus.FINISHED
+    assert scheduler.poll() is None and webhook_worker.poll() is None
+    worker.assert_alive()

@@ -398,12 +398,13 @@ def test_reaper_reads_rqs_started_records_and_hands_them_to_rqs_retry(redis_conn
     enqueue(queue, retry=Retry(max=1))
     job = rq_starts(worker, queue)
     registry = queue.started_job_registry
-    [(entry, worker_name)] = rqcompat.started_entries(registry)
+    [entry] = rqcompat.started_entries(registry)
     assert registry.get_job_and_execution_ids(cleanup=False) == [(job.id, worker.execution.id)]
-    assert (entry, worker_name) == (worker.execution.composite_key, "worker-a")
+    assert (entry.entry, entry.job_id, entry.worker_name) == (worker.execution.composite_key, job.id, "worker-a")
+    assert entry.problem is None and rqcompat.started_entries(registry, expired=True) == []  # its lease runs
     assert rqcompat.worker_pid_and_host(redis_conn, "worker-a") == (worker.pid, worker.hostname)
     assert rqcompat.worker_pid_and_host(redis_conn, "worker-gone") == (None, None)
-    assert rqcompat.expire_now(registry, [entry]) == [job.id]
+    assert rqcompat.expire_now(registry, [entry], by="test") == [job.id]
     job.refresh()
     assert job.get_status() == JobStatus.QUEUED and job.retries_left == 0, (
         f"rq {RQ_VERSION}'s abandoned-job handling did not retry what rqcompat.expire_now handed it"
@@ -411,13 +412,26 @@ def test_reaper_reads_rqs_started_records_and_hands_them_to_rqs_retry(redis_conn
     assert job.id not in registry
 
 
+def test_started_entries_past_their_lease_are_the_ones_rqs_cleanup_fetches(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue)
+    rq_starts(worker, queue)
+    registry = queue.started_job_registry
+    redis_conn.zadd(registry.key, {worker.execution.composite_key: 1}, xx=True)  # its lease ran out long ago
+    [entry] = rqcompat.started_entries(registry, expired=True)
+    assert [entry.job_id] == registry.get_expired_job_ids(), (
+        f"rq {RQ_VERSION}'s StartedJobRegistry.cleanup fetches other entries than "
+        "rqcompat.set_aside_unreadable_started reads first"
+    )
+
+
 def test_fail_abandoned_fails_as_rqs_cleanup_does_with_wagws_message(redis_conn, queue):
     worker = rq_worker(queue, "worker-a")
     enqueue(queue, retry=Retry(max=2))
     job = rq_starts(worker, queue)
     registry = queue.started_job_registry
-    [(entry, _)] = rqcompat.started_entries(registry)
-    rqcompat.fail_abandoned(registry, entry, job, "workers.wa.OutcomeUnknown: outcome unknown: x")
+    [entry] = rqcompat.started_entries(registry)
+    rqcompat.fail_abandoned(registry, entry.entry, job, "workers.wa.OutcomeUnknown: outcome unknown: x")
     job.refresh()
     assert job.get_status() == JobStatus.FAILED and job.retries_left == 2
     assert job.latest_result().exc_string == "workers.wa.OutcomeUnknown: outcome unknown: x"

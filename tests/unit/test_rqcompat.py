@@ -79,7 +79,7 @@ CALLS = [
     ("rq.worker:BaseWorker.get_state", "", "DeliveryWorker"),
     ("rq.worker:BaseWorker.clean_registries", "", "DeliveryWorker._maintain"),
     ("rq.worker:BaseWorker.teardown", "", "DeliveryWorker.work"),
-    ("rq.job:Job.fetch_many", "job_ids, connection, * serializer", "rqcompat.expire_now"),
+    ("rq.utils:current_timestamp", "", "rqcompat.started_entries"),
     ("rq.worker:BaseWorker.clean_registries", "", "rqcompat.SetsAsideUnreadable"),
     # rqcompat.read_jobs: rq's fetch, with what it raises turned into dead-letter reasons
     ("rq.job:Job.__init__", "id, * connection, serializer", "rqcompat.read_jobs"),

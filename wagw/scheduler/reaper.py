@@ -7,6 +7,10 @@ Two places can hold such a job, and RQ alone is slow to notice either:
   key has expired, is expired at once through RQ's own cleanup, so its Retry applies. Except
   a send that its worker was handing to the native host (a wagw:send-handed marker): it may
   have reached WhatsApp, so it fails "outcome unknown" instead (docs/jobs.md "Send semantics");
+  Anyone who can write to Redis can add any entry there: one that cannot be read (not rq's
+  "<job id>:<execution id>", an execution that is no hash) or whose job cannot (read as a
+  worker reads it, wagw.rqcompat.read_jobs) is removed and recorded in the queue's dead-letter
+  list, never raised: the reaper runs in the scheduler and at every wa-worker's start;
 - the queue's intermediate list, when the worker stopped between taking the id off the queue
   and marking it started: RQ fails it after a minute at its next maintenance. The job never
   ran, so after STRANDED_AFTER seconds it goes back on the queue instead, unless the worker
@@ -25,8 +29,6 @@ import time
 from loguru import logger
 from redis import Redis
 from rq import Queue
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 from rq.registry import StartedJobRegistry
 
 from wagw import keys, rqcompat
@@ -37,6 +39,7 @@ from wagw.redisconn import SERIALIZER, as_text
 # A live worker moves an id from the intermediate list to the started registry within
 # milliseconds; one still there after this long has lost its worker.
 STRANDED_AFTER = 5.0
+REAPER = "orphaned-job reaper"  # who set a started entry aside, in its dead-letter entry
 
 
 def _worker_dead(conn: Redis, worker_name: str, hostname: str) -> bool:
@@ -49,39 +52,43 @@ def _worker_dead(conn: Redis, worker_name: str, hostname: str) -> bool:
 
 
 def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None = None) -> list[str]:
-    """Fail or retry (per the job's Retry) every started job whose worker is dead."""
+    """Fail or retry (per the job's Retry) every started job whose worker is dead; set aside
+    every entry that cannot be read, and every orphan whose job cannot."""
     hostname = hostname or socket.gethostname()
     reaped: list[str] = []
     for queue_name in queue_names:
         registry = StartedJobRegistry(queue_name, connection=conn, serializer=SERIALIZER)
-        orphans = [
-            entry
-            for entry, worker_name in rqcompat.started_entries(registry)
-            if worker_name and _worker_dead(conn, worker_name, hostname)
-        ]
+        orphans = []
+        for entry in rqcompat.started_entries(registry):
+            if entry.problem is not None:
+                rqcompat.set_aside_entry(registry, entry, rqcompat.Unreadable(entry.problem), REAPER)
+            elif entry.worker_name and _worker_dead(conn, entry.worker_name, hostname):
+                orphans.append(entry)
         orphans = [entry for entry in orphans if not _send_outcome_unknown(conn, registry, entry)]
         if orphans:
             # RQ's abandoned-job handling (retry or fail) now, not when their lease runs out.
-            reaped.extend(rqcompat.expire_now(registry, orphans))
+            reaped.extend(rqcompat.expire_now(registry, orphans, by=REAPER))
     return reaped
 
 
-def _send_outcome_unknown(conn: Redis, registry: StartedJobRegistry, entry: str) -> bool:
-    """Fail an orphaned send that was being handed to its host; True if it was one."""
+def _send_outcome_unknown(conn: Redis, registry: StartedJobRegistry, entry: rqcompat.StartedEntry) -> bool:
+    """Fail an orphaned send that was being handed to its host; True if it was one (or could
+    not be read, and was set aside)."""
     # The operation table (~1 MB) loads with the first orphaned send, not in every scheduler.
     from wagw import operations
     from wagw.operations.args import InvalidArguments
 
-    job_id = entry.split(":", 1)[0]
-    marker = keys.SEND_HANDED.format(job_id=job_id)
+    marker = keys.SEND_HANDED.format(job_id=entry.job_id)
     worker = conn.get(marker)
     if worker is None:
         return False
-    try:
-        job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
-    except NoSuchJobError:
+    [job] = rqcompat.read_jobs(conn, [entry.job_id])
+    if isinstance(job, rqcompat.Unreadable):
         conn.delete(marker)
-        return False
+        if job.reason == "no_job":
+            return False  # the reaper's usual handling records it
+        rqcompat.set_aside_entry(registry, entry, job, REAPER)
+        return True
     op = operations.operation_of(job.func_name)
     if op is None:
         return False
@@ -91,9 +98,9 @@ def _send_outcome_unknown(conn: Redis, registry: StartedJobRegistry, entry: str)
         to = None
     cause = f"the wa-worker running it ({as_text(worker)}) died while it was being handed to WhatsApp"
     message = operations.outcome_unknown(op.name, to.shown if to else None, cause)
-    rqcompat.fail_abandoned(registry, entry, job, f"{operations.OUTCOME_UNKNOWN}: {message}")
+    rqcompat.fail_abandoned(registry, entry.entry, job, f"{operations.OUTCOME_UNKNOWN}: {message}")
     conn.delete(marker)
-    logger.warning("job {} ({}): its worker died mid-send: failed, outcome unknown", job_id, op.name)
+    logger.warning("job {} ({}): its worker died mid-send: failed, outcome unknown", entry.job_id, op.name)
     return True
 
 
