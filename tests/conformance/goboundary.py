@@ -19,10 +19,14 @@ Real in this tier:
   makes the whatsmeow client and registers it under the connection's uuid, then returns the
   parse error before any network (main.go Neonize: `clients[uuid] = client` comes before
   applyProxySettings). GetPNFromLID and GetLIDFromPN therefore run whatsmeow's real LID store
-  (sqlstore CachedLIDMap) on the real sqlite file;
+  (sqlstore CachedLIDMap) on the real sqlite file, and the offline builders and readers of
+  that client (stub_sources.TRACED: GetMe, BuildReaction, BuildPollVoteCreation,
+  GenerateMessageID, GetAllContacts on the store's contacts table) run for real, their
+  arguments recorded in the world's calls;
 - wagw itself, all of it.
 
-Stubbed (STUBBED below): the entries that would talk to WhatsApp. Each is replaced by a
+Stubbed (stub_sources.STUBBED, each with the Go source its model follows): the entries that
+would talk to WhatsApp. Each is replaced by a
 Python callback behind a C function pointer with the same prototype; it decodes its
 arguments as goneonize does, asks `whatsmeow.World` for the answer and returns it as
 goneonize would: the marshalled `…ReturnFunction` in a malloc'd BytesReturn (as
@@ -37,11 +41,13 @@ does before dispatching (whatsmeow.store_message_pair).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import queue
+import sqlite3
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from neonize import _binder
@@ -50,45 +56,10 @@ from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DevicePr
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from tests.conformance import whatsmeow
+from tests.conformance.stub_sources import STUBBED, TRACED
 
-STUBBED = (
-    "Neonize",
-    "Stop",
-    "GetProfilePicture",
-    "IsOnWhatsApp",
-    "GetUserInfo",
-    "SendMessage",
-    "Upload",
-    "BuildPollVoteCreation",
-    "GetGroupInfo",
-    "GetJoinedGroups",
-    "MarkRead",
-    "GetPrivacySettings",
-    "GetAllContacts",
-    "BuildReaction",
-    "GetMe",
-    "SendPresence",
-    "SendChatPresence",
-    "SetDisappearingTimer",
-    "RejectCall",
-    "LeaveGroup",
-    "SetGroupPhoto",
-    "GetGroupInfoFromLink",
-    "JoinGroupWithLink",
-    "UpdateGroupParticipants",
-    "GenerateMessageID",
-    "CreateGroup",
-    "GetGroupRequestParticipants",
-    "GetGroupInviteLink",
-    "SetGroupAnnounce",
-    "SetGroupLocked",
-    "SetGroupName",
-    "SetGroupTopic",
-    "DownloadMediaWithPath",
-)
 # Entries whose Go function returns an error text (C.CString, "" for none), not a BytesReturn.
 STRING_RESULTS = (
-    "GenerateMessageID",
     "Neonize",
     "SetGroupAnnounce",
     "SetGroupLocked",
@@ -148,6 +119,7 @@ class Boundary:
         self._saved: dict[str, Any] = {}
         self._keep: list[Any] = []  # callbacks must outlive every call through them
         self._stop: dict[str, threading.Event] = {}
+        self._stores: dict[str, tuple[str, str]] = {}  # connection uuid -> (store file, own JID)
         self.connects = 0
 
     # Installing ---------------------------------------------------------------------------------
@@ -160,14 +132,10 @@ class Boundary:
             "GetUserInfo": self._get_user_info,
             "SendMessage": self._send_message,
             "Upload": self._upload,
-            "BuildPollVoteCreation": self._build_poll_vote_creation,
             "GetGroupInfo": self._get_group_info,
             "GetJoinedGroups": self._get_joined_groups,
             "MarkRead": self._mark_read,
             "GetPrivacySettings": self._get_privacy_settings,
-            "GetAllContacts": self._get_all_contacts,
-            "BuildReaction": self._build_reaction,
-            "GetMe": self._get_me,
             "SendPresence": self._send_presence,
             "SendChatPresence": self._send_chat_presence,
             "SetDisappearingTimer": self._set_disappearing_timer,
@@ -177,7 +145,6 @@ class Boundary:
             "GetGroupInfoFromLink": self._get_group_info_from_link,
             "JoinGroupWithLink": self._join_group_with_link,
             "UpdateGroupParticipants": self._update_group_participants,
-            "GenerateMessageID": self._generate_message_id,
             "CreateGroup": self._create_group,
             "GetGroupRequestParticipants": self._get_group_request_participants,
             "GetGroupInviteLink": self._get_group_invite_link,
@@ -189,6 +156,15 @@ class Boundary:
         }
         for name in STUBBED:
             self._replace(name, implementations[name])
+        recorders: dict[str, Callable[..., dict[str, Any]]] = {
+            "GetMe": lambda uuid: {},
+            "BuildReaction": self._build_reaction_arguments,
+            "BuildPollVoteCreation": self._build_poll_vote_creation_arguments,
+            "GenerateMessageID": lambda uuid: {},
+            "GetAllContacts": self._get_all_contacts_arguments,
+        }
+        for name in TRACED:
+            self._trace(name, recorders[name], self._store_unreadable if name == "GetAllContacts" else None)
         return self
 
     def restore(self) -> None:
@@ -209,6 +185,27 @@ class Boundary:
         self._keep += [callback, pointer]
         setattr(self.gocode, name, pointer)
 
+    def _trace(
+        self,
+        name: str,
+        arguments: Callable[..., dict[str, Any]],
+        around: Callable[..., contextlib.AbstractContextManager[None]] | None = None,
+    ) -> None:
+        """The real Go entry, called with the same raw arguments after recording them; its
+        result pointer goes back unchanged to neonize's errcheck, which frees it with Go."""
+        real = getattr(self.gocode, name)
+        raw_args = [ctypes.c_void_p if t is ctypes.c_char_p else t for t in real.argtypes]
+        address = ctypes.cast(real, ctypes.c_void_p).value
+        go = ctypes.CFUNCTYPE(ctypes.c_void_p, *raw_args)(address)
+
+        def call(*args: Any) -> Any:
+            self.world.record(name, **arguments(*args))
+            with around(*args) if around else contextlib.nullcontext():
+                return go(*args)
+
+        self._replace(name, call)
+        self._keep.append(go)
+
     def _guarded(self, name: str, implementation: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any) -> Any:
             try:
@@ -226,6 +223,7 @@ class Boundary:
         wanted = N.JID.FromString(_read(jid_ptr, jid_size))
         subscribed = set(_read(subscribers, subscribers_size))
         stop = self._stop[uuid_bytes.decode()] = threading.Event()
+        self._stores[uuid_bytes.decode()] = (_text(db), whatsmeow.jid_text(wanted))
         self.connects += 1
         # goneonize merges the props into whatsmeow's store.DeviceProps, sent when a device is linked.
         device = DeviceProps.FromString(_read(props, props_size))
@@ -268,9 +266,6 @@ class Boundary:
                 item = self.world.inbound.get(timeout=0.02)
             except queue.Empty:
                 continue
-            if stop.is_set():  # stopped while it waited: the event is for the next connection
-                self.world.inbound.put(item)
-                break
             code, event, done = item
             if code == whatsmeow.MESSAGE:
                 whatsmeow.store_message_pair(_text(db), event)
@@ -329,7 +324,13 @@ class Boundary:
         return go_bytes(self.world.get_profile_picture(target, params))
 
     def _is_on_whatsapp(self, uuid, numbers) -> int:
-        return go_bytes(self.world.is_on_whatsapp(_text(numbers)))
+        answer = self.world.is_on_whatsapp(_text(numbers))
+        # user.go IsOnWhatsApp: each LID answered with its number goes into the LID store
+        for found in answer.IsOnWhatsAppResponse:
+            if found.JID.Server == "lid":
+                number = whatsmeow.international(found.Query)[1:] + "@s.whatsapp.net"
+                whatsmeow.store_lid_pair(self._stores[_text(uuid)][0], whatsmeow.jid_text(found.JID), number)
+        return go_bytes(answer)
 
     def _get_user_info(self, uuid, jids_ptr, jids_size) -> int:
         return go_bytes(self.world.get_user_info(N.JIDArray.FromString(_read(jids_ptr, jids_size))))
@@ -341,9 +342,9 @@ class Boundary:
     def _upload(self, uuid, data, size, media_type) -> int:
         return go_bytes(self.world.upload(_read(data, size), media_type))
 
-    def _build_poll_vote_creation(self, uuid, name, options_ptr, options_size, selectable) -> int:
+    def _build_poll_vote_creation_arguments(self, uuid, name, options_ptr, options_size, selectable) -> dict:
         options = N.ArrayString.FromString(_read(options_ptr, options_size))
-        return go_bytes(self.world.build_poll_creation(_text(name), list(options.data), selectable))
+        return {"name": _text(name), "options": list(options.data), "selectable": selectable}
 
     def _get_group_info(self, uuid, jid_ptr, jid_size) -> int:
         return go_bytes(self.world.get_group_info(N.JID.FromString(_read(jid_ptr, jid_size))))
@@ -358,15 +359,35 @@ class Boundary:
     def _get_privacy_settings(self, uuid) -> int:
         return go_bytes(self.world.get_privacy_settings())
 
-    def _get_all_contacts(self, uuid) -> int:
-        return go_bytes(self.world.get_all_contacts())
+    def _get_all_contacts_arguments(self, uuid) -> dict:
+        """The world's contacts go into the connection's real store first."""
+        store, own = self._stores[_text(uuid)]
+        whatsmeow.store_contacts(store, own, self.world.contacts)
+        return {}
 
-    def _build_reaction(self, uuid, chat, chat_size, sender, sender_size, message_id, reaction) -> int:
+    @contextlib.contextmanager
+    def _store_unreadable(self, uuid) -> Iterator[None]:
+        """While the world says so, the store's contacts table cannot be read (a real sqlite
+        error from the real query)."""
+        if not self.world.contacts_unreadable:
+            yield
+            return
+        with sqlite3.connect(self._stores[_text(uuid)][0]) as db:
+            db.execute("ALTER TABLE whatsmeow_contacts RENAME TO whatsmeow_contacts_away")
+        try:
+            yield
+        finally:
+            with sqlite3.connect(self._stores[_text(uuid)][0]) as db:
+                db.execute("ALTER TABLE whatsmeow_contacts_away RENAME TO whatsmeow_contacts")
+
+    def _build_reaction_arguments(self, uuid, chat, chat_size, sender, sender_size, message_id, reaction) -> dict:
         chat_jid, sender_jid = N.JID.FromString(_read(chat, chat_size)), N.JID.FromString(_read(sender, sender_size))
-        return go_bytes(self.world.build_reaction(chat_jid, sender_jid, _text(message_id), _text(reaction)))
-
-    def _get_me(self, uuid) -> int:
-        return go_bytes(self.world.get_me())
+        return {
+            "chat": whatsmeow.jid_text(chat_jid),
+            "sender": whatsmeow.jid_text(sender_jid),
+            "id": _text(message_id),
+            "reaction": _text(reaction),
+        }
 
     def _send_presence(self, uuid, presence) -> int:
         return go_string(self.world.send_presence(_text(presence)))
@@ -408,9 +429,6 @@ class Boundary:
     def _get_group_request_participants(self, uuid, jid_ptr, jid_size) -> int:
         target = N.JID.FromString(_read(jid_ptr, jid_size))
         return go_bytes(self.world.get_group_request_participants(target))
-
-    def _generate_message_id(self, uuid) -> int:
-        return go_string(self.world.generate_message_id())
 
     def _create_group(self, uuid, request_ptr, request_size) -> int:
         return go_bytes(self.world.create_group(N.ReqCreateGroup.FromString(_read(request_ptr, request_size))))

@@ -20,6 +20,7 @@ from google.protobuf import json_format
 from loguru import logger
 
 from tests.conformance import goboundary, jobpath, whatsmeow
+from tests.conformance.names import ACCOUNT_LID, DEVICE
 from wagw.config import Settings
 from wagw.events import build_body
 from wagw.events.lids import with_phone_numbers
@@ -48,8 +49,9 @@ def _json(value: Any) -> Any:
 # Stores ---------------------------------------------------------------------------------------
 def make_store(path: str, devices: list[list[str]]) -> str:
     """A whatsmeow sqlite store: schema made by the real Go code, then one row per device
-    ([jid, push name, business name]) as whatsmeow's PutDevice writes it. Returns what the
-    real Go GetAllDevices then reads back."""
+    ([jid, push name, business name]) as whatsmeow's PutDevice writes it; the account's device
+    has the account's LID (its Store.LID, from the pairing). Returns what the real Go
+    GetAllDevices then reads back."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     noop = goboundary._binder.func_callback_bytes2(lambda *_: None)
     assert BOUNDARY.real_get_all_devices(path.encode(), noop) == b""  # creates the schema
@@ -57,12 +59,15 @@ def make_store(path: str, devices: list[list[str]]) -> str:
     with sqlite3.connect(path) as db:
         for jid, push_name, business_name in devices:
             keys = (rnd(32), rnd(32), rnd(32), 1, rnd(64), rnd(32), b"", rnd(64), rnd(32), rnd(64))
+            lid: str | None = None  # NULL: a device without a LID
+            if jid == DEVICE:
+                lid = ACCOUNT_LID.replace("@", ":" + jid.partition(":")[2].partition("@")[0] + "@")
             db.execute(
-                "insert into whatsmeow_device (jid, registration_id, noise_key, identity_key, signed_pre_key,"
+                "insert into whatsmeow_device (jid, lid, registration_id, noise_key, identity_key, signed_pre_key,"
                 " signed_pre_key_id, signed_pre_key_sig, adv_key, adv_details, adv_account_sig,"
                 " adv_account_sig_key, adv_device_sig, push_name, business_name)"
-                " values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (jid, 1234, *keys, push_name, business_name),
+                " values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (jid, lid, 1234, *keys, push_name, business_name),
             )
     return BOUNDARY.real_get_all_devices(path.encode(), noop).decode()
 

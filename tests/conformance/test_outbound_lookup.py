@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.conformance.names import ACCOUNT, ALICE, ALICE_LID, BOB, ERR_NO_PUSH_NAME, ERR_NOT_CONNECTED, GROUP
 from tests.conformance.test_outbound import job, worker  # noqa: F401  (the connected worker-1 fixture)
 
@@ -68,10 +70,10 @@ def test_contacts_of_an_empty_store_is_an_empty_list(worker):  # noqa: F811
 
 
 def test_a_contact_store_error_fails_with_its_text_and_is_retried(worker):  # noqa: F811
-    worker.call("set_world", contacts_error="database is locked")
+    worker.call("set_world", contacts_unreadable=True)  # the real store's query fails
     failed = job(worker, "contacts")
     assert failed["error"] == "BackendError" and failed["module"] == "wagw.backends.base"
-    assert failed["message"] == "contacts failed: database is locked"
+    assert failed["message"] == "contacts failed: no such table: whatsmeow_contacts"
     assert not failed["permanent"]
 
 
@@ -212,3 +214,20 @@ def test_reject_call_while_disconnected_fails_with_whatsmeows_text(worker):  # n
     failed = job(worker, "reject_call", call_id="ABC123DEF456", caller=ALICE)
     assert failed["error"] == "BackendError" and not failed["permanent"]
     assert failed["message"] == f"reject_call failed: {ERR_NOT_CONNECTED}"
+
+
+@pytest.mark.parametrize(
+    ("op", "kwargs"),
+    [
+        ("mark_read", {"chat": ALICE, "ids": ["3EB0AA"]}),
+        ("send_presence", {"presence": "available"}),
+        ("send_chat_presence", {"chat": ALICE, "state": "composing"}),
+    ],
+)
+def test_a_node_sent_while_disconnected_fails_with_whatsmeows_text(worker, op, kwargs):  # noqa: F811
+    """MarkRead, SendPresence and SendChatPresence end in sendNode (receipt.go, presence.go),
+    which refuses with ErrNotConnected while the websocket is down."""
+    worker.call("set_world", online=False)
+    failed = job(worker, op, **kwargs)
+    assert failed["error"] == "BackendError" and not failed["permanent"], failed
+    assert failed["message"] == f"{op} failed: {ERR_NOT_CONNECTED}"

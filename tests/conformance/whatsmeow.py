@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import queue
 import sqlite3
 import struct
@@ -33,15 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neonize.proto import Neonize_pb2 as N
-from neonize.proto.waCommon import WACommon_pb2 as C
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from tests.conformance.names import (
     ACCOUNT,
-    ACCOUNT_LID,
     ALICE,
     ALICE_LID,
-    DEVICE,
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_GROUP_NOT_FOUND,
     ERR_INVALID_DISAPPEARING_TIMER,
@@ -259,6 +255,19 @@ def store_lid_pair(store: str, lid: str, pn: str) -> None:
         )
 
 
+def store_contacts(store: str, own: str, contacts: dict[str, tuple[str, str, str, str]]) -> None:
+    """The contacts as whatsmeow's contact store holds them once the phone synced them (app
+    state: sqlstore PutAllContactNames, PutPushName, PutBusinessName), written to the file
+    directly since only a phone's sync makes them; GetAllContacts reads the file on each call."""
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM whatsmeow_contacts WHERE our_jid=?", (own,))
+        db.executemany(
+            "INSERT INTO whatsmeow_contacts (our_jid, their_jid, first_name, full_name, push_name, business_name)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(own, their, *names) for their, names in contacts.items()],
+        )
+
+
 def _store_pair(store: str, first: N.JID, second: N.JID) -> None:
     """Client.StoreLIDPNMapping (client.go): a LID and a phone number, in either order."""
     if first.Server == "s.whatsapp.net" and second.Server == "lid":
@@ -358,6 +367,12 @@ def encode_newsletter_live_update(
     return NEWSLETTER_LIVE_UPDATE, N.NewsletterLiveUpdate(JID=jid(newsletter), TIME=unix, Messages=messages)
 
 
+def international(phone: str) -> str:
+    """whatsmeow queries types.NewJID(phone, "c.us"); without "+" WhatsApp reads the number
+    as a national one of the account's country."""
+    return phone if phone.startswith("+") else "+" + ACCOUNT[0] + phone
+
+
 # The simulated account ---------------------------------------------------------------------------
 @dataclass
 class Group:
@@ -385,7 +400,7 @@ class World:
     # whatsmeow's contact store: JID -> types.ContactInfo (FirstName, FullName, PushName, BusinessName)
     contacts: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
     push_name: str = "Wagw Test"  # the account's push name, as synced to this device ("" before)
-    contacts_error: str = ""  # a store error GetAllContacts returns instead
+    contacts_unreadable: bool = False  # the store's contacts table cannot be read (a store error)
     online: bool = True  # whether the websocket is connected (sendNode fails otherwise)
     # whatsmeow's types.PrivacySettings (strings; "" when WhatsApp did not say)
     privacy: dict[str, str] = field(
@@ -402,7 +417,6 @@ class World:
     calls: list[dict] = field(default_factory=list)  # every stubbed call: {"entry", …arguments}
     inbound: queue.Queue = field(default_factory=queue.Queue)  # (code, proto) or a callable
     lock: threading.Lock = field(default_factory=threading.Lock)
-    message_ids: int = 0
     revoked_codes: set[str] = field(default_factory=set)
     # WhatsApp's media hosts: direct path -> (plaintext, media key); a direct path's HTTP
     # status when it is not served (410: expired), or a network error text.
@@ -439,15 +453,13 @@ class World:
         self.record("IsOnWhatsApp", phones=phones)
         answers = []
         for phone in phones:
-            # whatsmeow: types.NewJID(phone, "c.us"). Without "+" WhatsApp reads the number
-            # as a national one of the account's country.
-            international = phone if phone.startswith("+") else "+" + ACCOUNT[0] + phone
-            digits = international[1:]
+            number = international(phone)
+            digits = number[1:]
             if not digits.isdigit() or not 8 <= len(digits) <= 15:
                 continue  # no <user> node for an invalid number
             response = N.IsOnWhatsAppResponse(Query=phone)
-            if international in self.registered:
-                lid = self.registered[international]
+            if number in self.registered:
+                lid = self.registered[number]
                 response.JID.CopyFrom(jid(lid or f"{digits}@s.whatsapp.net"))
                 response.IsIn = True
             else:
@@ -478,22 +490,6 @@ class World:
         response = N.SendResponse(Timestamp=int(time.time()), ID=message_id.upper(), ServerID=0, DebugTimings=timings)
         return N.SendMessageReturnFunction(SendResponse=response)
 
-    def build_poll_creation(self, name: str, options: list[str], selectable: int) -> N.BuildMessageReturnFunction:
-        """whatsmeow's BuildPollCreation (offline; needs a client in goneonize): an out-of-range
-        count becomes 0 ("any number"), and the message carries a fresh 32-byte secret."""
-        self.record("BuildPollVoteCreation", name=name, options=options, selectable=selectable)
-        if selectable < 0 or selectable > len(options):
-            selectable = 0
-        message = E.Message(
-            pollCreationMessage=E.PollCreationMessage(
-                name=name,
-                options=[E.PollCreationMessage.Option(optionName=o) for o in options],
-                selectableOptionsCount=selectable,
-            ),
-            messageContextInfo=E.MessageContextInfo(messageSecret=os.urandom(32)),
-        )
-        return N.BuildMessageReturnFunction(Message=message)
-
     def upload(self, data: bytes, media_type: int) -> N.UploadReturnFunction:
         self.record("Upload", size=len(data), media_type=media_type, image=picture_size(data))
         digest = hashlib.sha256(data).digest()
@@ -521,10 +517,11 @@ class World:
         return N.GetJoinedGroupsReturnFunction(Group=[encode_group_info(g) for g in self.groups.values()])
 
     def mark_read(self, ids: str, timestamp: int, chat: N.JID, sender: N.JID, receipt_type: str) -> str:
+        """whatsmeow's MarkRead: a receipt node; only sendNode can fail (ErrNotConnected)."""
         self.record(
             "MarkRead", ids=ids.split(" "), chat=jid_text(chat), sender=jid_text(sender), receipt_type=receipt_type
         )
-        return ""
+        return "" if self.online else ERR_NOT_CONNECTED
 
     # GetPrivacySettings ---------------------------------------------------------------------------
     def get_privacy_settings(self) -> N.PrivacySettings:
@@ -533,53 +530,14 @@ class World:
         self.record("GetPrivacySettings")
         return N.PrivacySettings(**{name: PRIVACY_SETTING_VALUES[value] for name, value in self.privacy.items()})
 
-    # GetAllContacts -------------------------------------------------------------------------------
-    def get_all_contacts(self) -> N.ContactsGetAllContactsReturnFunction:
-        """goneonize: cli.Store.Contacts.GetAllContacts(ctx) (a Go map: no order), each as
-        Contact{JID, Info: EncodeContactInfo}; a store error goes in Error."""
-        self.record("GetAllContacts")
-        if self.contacts_error:
-            return N.ContactsGetAllContactsReturnFunction(Error=self.contacts_error)
-        found = [
-            N.Contact(
-                JID=jid(user),
-                Info=N.ContactInfo(
-                    Found=True, FirstName=first, FullName=full, PushName=push, BusinessName=business, RedactedPhone=""
-                ),
-            )
-            for user, (first, full, push, business) in reversed(self.contacts.items())
-        ]
-        return N.ContactsGetAllContactsReturnFunction(Contact=found)
-
-    # Offline builders that read the client's own device -----------------------------------------
-    def get_me(self) -> N.Device:
-        """goneonize's GetMe: EncodeDevice(cli.Store) of the connected device."""
-        self.record("GetMe")
-        return N.Device(
-            JID=jid(DEVICE), LID=jid(ACCOUNT_LID), Platform="", BussinessName="", PushName="", Initialized=True
-        )
-
-    def build_reaction(
-        self, chat: N.JID, sender: N.JID, message_id: str, reaction: str
-    ) -> N.BuildMessageReturnFunction:
-        """whatsmeow's BuildReaction: a ReactionMessage keyed by BuildMessageKey(chat, sender, id)."""
-        self.record("BuildReaction", chat=jid_text(chat), sender=jid_text(sender), id=message_id, reaction=reaction)
-        return N.BuildMessageReturnFunction(
-            Message=E.Message(
-                reactionMessage=E.ReactionMessage(
-                    key=build_message_key(chat, sender, message_id),
-                    text=reaction,
-                    senderTimestampMS=int(time.time() * 1000),
-                )
-            )
-        )
-
     # SendPresence --------------------------------------------------------------------------------
     def send_presence(self, presence: str) -> str:
         """whatsmeow's SendPresence: ErrNoPushName before the push name is known; goneonize
         returns err.Error() or "" as a C string."""
         self.record("SendPresence", presence=presence)
-        return "" if self.push_name else ERR_NO_PUSH_NAME
+        if not self.push_name:
+            return ERR_NO_PUSH_NAME
+        return "" if self.online else ERR_NOT_CONNECTED  # then sendNode
 
     # SendChatPresence ----------------------------------------------------------------------------
     def send_chat_presence(self, chat: N.JID, state: int, media: int) -> str:
@@ -591,7 +549,7 @@ class World:
             state=("composing", "paused")[state],
             media=("", "audio")[media],
         )
-        return ""
+        return "" if self.online else ERR_NOT_CONNECTED  # a chatstate node: only sendNode can fail
 
     # SetDisappearingTimer -------------------------------------------------------------------------
     def set_disappearing_timer(self, chat: N.JID, timer_ns: int, setting_ms: int) -> str:
@@ -700,11 +658,6 @@ class World:
             N.GroupParticipantRequest(Participant=jid(who), TimeAt=at * 1_000_000) for who, at in found.requests
         ]
         return N.GetGroupRequestParticipantsReturnFunction(Participants=requests)
-
-    def generate_message_id(self) -> str:
-        with self.lock:
-            self.message_ids += 1
-            return f"3EB0{self.message_ids:016X}"
 
     def create_group(self, request: N.ReqCreateGroup) -> N.GetGroupInfoReturnFunction:
         """whatsmeow's CreateGroup: the new group's info, this account its super admin."""
@@ -851,18 +804,6 @@ class World:
         if hashlib.sha256(plaintext).digest() != (file_hash or bytes(32)):
             return N.DownloadReturnFunction(Error="hash of media plaintext doesn't match")
         return N.DownloadReturnFunction(Binary=plaintext)
-
-
-def build_message_key(chat: N.JID, sender: N.JID, message_id: str) -> C.MessageKey:
-    """whatsmeow's Client.BuildMessageKey: from me unless the sender is another user; then, in
-    a chat that is not a direct one (…@s.whatsapp.net, …@lid, …@msgr), the sender, device dropped,
-    is the participant."""
-    key = C.MessageKey(fromMe=True, ID=message_id, remoteJID=jid_text(chat))
-    if sender.User and sender.User != ACCOUNT:
-        key.fromMe = False
-        if chat.Server not in ("s.whatsapp.net", "lid", "msgr"):
-            key.participant = f"{sender.User}@{sender.Server}"
-    return key
 
 
 # EncodePrivacySettings: whatsmeow's strings -> neonize's PrivacySettings.PrivacySetting
