@@ -46,3 +46,4 @@ ERR_NO_PUSH_NAME = "can't send presence without PushName set"  # whatsmeow's Err
 # whatsmeow: wrapIQError(ErrInvalidDisappearingTimer, ErrIQBadRequest)
 ERR_INVALID_DISAPPEARING_TIMER = "invalid disappearing timer provided: info query returned status 400: bad-request"
 ERR_NOT_CONNECTED = "websocket not connected"  # whatsmeow's ErrNotConnected
+ERR_RECIPIENT_AD_JID = "message recipient must be a user JID with no device part"  # ErrRecipientADJID

@@ -29,6 +29,17 @@ def test_my_privacy_reads_whatsmeows_settings(worker):  # noqa: F811
     assert len(worker.call("calls", entry="GetPrivacySettings")) == 1
 
 
+def test_my_privacy_while_disconnected_is_empty_until_whatsapp_answered_once(worker):  # noqa: F811
+    """whatsmeow's GetPrivacySettings logs a failed query and returns empty settings (every
+    one null here); once WhatsApp answered, its cached answer is given even while disconnected."""
+    worker.call("set_world", online=False)
+    assert set(job(worker, "my_privacy")["result"].values()) == {None}
+    worker.call("set_world", online=True)
+    assert job(worker, "my_privacy")["result"]["group_add"] == "contacts"
+    worker.call("set_world", online=False)
+    assert job(worker, "my_privacy")["result"]["group_add"] == "contacts"
+
+
 # contacts -------------------------------------------------------------------------------------
 def test_contacts_lists_the_device_stores_contacts_sorted(worker):  # noqa: F811
     """goneonize ranges over whatsmeow's map (no order): wagw sorts by JID; `name` is the
@@ -231,3 +242,10 @@ def test_a_node_sent_while_disconnected_fails_with_whatsmeows_text(worker, op, k
     failed = job(worker, op, **kwargs)
     assert failed["error"] == "BackendError" and not failed["permanent"], failed
     assert failed["message"] == f"{op} failed: {ERR_NOT_CONNECTED}"
+
+
+def test_a_send_to_a_device_address_goes_to_the_user_which_whatsmeow_accepts(worker):  # noqa: F811
+    """send.go SendMessage refuses a recipient with a device part (ErrRecipientADJID): wagw
+    sends to the user (…:3@… without its device)."""
+    assert job(worker, "send_text", to="15551234567:3@s.whatsapp.net", text="hi")["result"]["to"] == ALICE
+    assert [call["to"] for call in worker.call("calls", entry="SendMessage")] == [ALICE]

@@ -55,6 +55,7 @@ from tests.conformance.names import (
     ERR_NOT_IN_GROUP,
     ERR_PROFILE_PICTURE_NOT_SET,
     ERR_PROFILE_PICTURE_UNAUTHORIZED,
+    ERR_RECIPIENT_AD_JID,
     GROUP,
     GROUP_CREATED,
     HIDDEN_USER,
@@ -414,6 +415,7 @@ class World:
             "Online": "",
         }
     )
+    privacy_cached: bool = False  # whatsmeow's privacySettingsCache holds an answer
     calls: list[dict] = field(default_factory=list)  # every stubbed call: {"entry", …arguments}
     inbound: queue.Queue = field(default_factory=queue.Queue)  # (code, proto) or a callable
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -482,6 +484,11 @@ class World:
 
     # SendMessage / Upload -----------------------------------------------------------------------
     def send_message(self, to: N.JID, message: E.Message) -> N.SendMessageReturnFunction:
+        """whatsmeow's SendMessage (send.go) as goneonize returns it (err.Error() in Error):
+        a recipient with a device part is refused before anything is sent."""
+        if to.Device > 0:
+            self.record("SendMessage (refused)", to=jid_text(to))
+            return N.SendMessageReturnFunction(Error=ERR_RECIPIENT_AD_JID)
         message_id = "3EB0" + hashlib.sha256(message.SerializeToString() + to.SerializeToString()).hexdigest()[:16]
         self.record("SendMessage", to=jid_text(to), message=message, id=message_id.upper())
         timings = N.MessageDebugTimings(
@@ -526,8 +533,13 @@ class World:
     # GetPrivacySettings ---------------------------------------------------------------------------
     def get_privacy_settings(self) -> N.PrivacySettings:
         """goneonize: ProtoReturnV3(utils.EncodePrivacySettings(cli.GetPrivacySettings(ctx))):
-        no error field; a setting WhatsApp did not send ("") is UNDEFINED."""
+        no error field; a setting WhatsApp did not send ("") is UNDEFINED. whatsmeow's
+        privacysettings.go GetPrivacySettings: the first answer is cached; a query that fails
+        (TryFetchPrivacySettings, e.g. disconnected) is logged and gives empty settings."""
         self.record("GetPrivacySettings")
+        if not self.privacy_cached and not self.online:
+            return N.PrivacySettings(**dict.fromkeys(self.privacy, PRIVACY_SETTING_VALUES[""]))
+        self.privacy_cached = True
         return N.PrivacySettings(**{name: PRIVACY_SETTING_VALUES[value] for name, value in self.privacy.items()})
 
     # SendPresence --------------------------------------------------------------------------------
