@@ -11,9 +11,9 @@
 
 from __future__ import annotations
 
-import ctypes
-import importlib
-import logging
+import json
+import subprocess
+import sys
 
 import pytest
 
@@ -37,15 +37,30 @@ def test_an_in_process_reconnect_keeps_the_old_connections_callbacks(session):
     assert session.call("watched_callbacks_alive") == [True] * 8
 
 
-def test_the_log_bridge_copies_the_record_inside_the_callback(caplog):
-    from neonize.proto.Neonize_pb2 import LogEntry
+# Run in a child: the conformance tier never loads neonize into the test process
+# (test_process_rules), and importing neonize.utils.log does.
+_LOG_BRIDGE = """
+import ctypes, importlib, json, logging
+from neonize.proto.Neonize_pb2 import LogEntry
 
-    neonize_log = importlib.import_module("neonize.utils.log")  # neonize.utils.log is also a Logger's name
+seen = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        seen.append(record.getMessage())
+whatsmeow = logging.getLogger("whatsmeow.Client")
+whatsmeow.addHandler(Keep())
+whatsmeow.setLevel(logging.INFO)
+neonize_log = importlib.import_module("neonize.utils.log")  # neonize.utils.log is also a Logger's name
+record = LogEntry(Name="Client", Level="INFO", Message="keepalive timed out").SerializeToString()
+buffer = ctypes.create_string_buffer(record, len(record))
+neonize_log.log_whatsmeow(ctypes.addressof(buffer), len(record))
+ctypes.memset(buffer, 0xFF, len(record))  # Go reuses the memory once the callback returns
+neonize_log._log_queue.join()
+print(json.dumps(seen))
+"""
 
-    record = LogEntry(Name="Client", Level="INFO", Message="keepalive timed out").SerializeToString()
-    buffer = ctypes.create_string_buffer(record, len(record))
-    with caplog.at_level(logging.INFO, logger="whatsmeow.Client"):
-        neonize_log.log_whatsmeow(ctypes.addressof(buffer), len(record))
-        ctypes.memset(buffer, 0xFF, len(record))  # Go reuses the memory once the callback returns
-        neonize_log._log_queue.join()
-    assert [r.getMessage() for r in caplog.records if r.name == "whatsmeow.Client"] == ["keepalive timed out"]
+
+def test_the_log_bridge_copies_the_record_inside_the_callback():
+    done = subprocess.run([sys.executable, "-c", _LOG_BRIDGE], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["keepalive timed out"]
