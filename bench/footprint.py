@@ -388,11 +388,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wagw-bench-ref-") as ref_dir:
         labels = [("this checkout", ROOT)]
         if args.compare:
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.compare], capture_output=True)
-            if archive.returncode != 0:
-                raise CannotMeasure(f"git archive {args.compare}: {archive.stderr.decode(errors='replace').strip()}")
-            subprocess.run(["tar", "-x", "-C", ref_dir], input=archive.stdout, check=True)
-            labels.insert(0, (args.compare, Path(ref_dir)))
+            labels.insert(0, (args.compare, harness.extract(ROOT, args.compare, Path(ref_dir))))
         measure(args, counts, labels)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 

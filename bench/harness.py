@@ -130,6 +130,17 @@ def wait_count(
         time.sleep(interval)
 
 
+def extract(root: Path, ref: str, into: Path) -> Path:
+    """git REF's tree of the repository at `root`, written under `into` (for --compare: a
+    child started with cwd and PYTHONPATH there runs REF's code)."""
+    archive = subprocess.run(["git", "-C", str(root), "archive", ref], capture_output=True)
+    if archive.returncode != 0:
+        raise CannotMeasure(f"git archive {ref}: {archive.stderr.decode(errors='replace').strip()}")
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
 def run(main: Callable[[], int | None]) -> int:
     """Run a bench's main: SIGTERM unwinds like Ctrl-C (so its children are stopped on the way
     out), and a bench that cannot measure says why on stderr and exits 1."""

@@ -14,7 +14,10 @@ One run of this script measures, against a private embedded Redis:
    the second attempt's call (inside the respawned host). RQ keeps scheduled times in whole
    seconds (truncated), so a 1 s interval puts the retry 0-1 s after the failure, plus the
    scheduler's 0.2 s poll; samples start at random sub-second phases.
-Prints each sample, then medians and ratios. Takes about a minute on two cores; --smoke runs
+--compare REF also runs git REF's wa-worker (extracted with git archive) in every run, right
+after this checkout's (alternating which goes first), on the same Redis and the same load, and
+reports this checkout's rate over REF's per run: on a shared machine the ratio within a run is
+the figure to trust. Prints each sample, then medians and ratios. Takes about a minute on two cores; --smoke runs
 every part once, small, in a few seconds. A part that cannot be measured (a worker exiting, a
 job failing, jobs not done in the time the slowest worker here would need) stops the bench at
 once, naming it on stderr, with exit status 1.
@@ -84,7 +87,9 @@ class Bench:
     def spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
         # Its output, shown when it fails.
         with open(harness.child_log(self.data_dir, name), "a") as log:
-            proc = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                argv, env=self.env, cwd=self.env["PYTHONPATH"], stdout=log, stderr=log, stdin=subprocess.DEVNULL
+            )
         self.running[name] = proc
         return proc
 
@@ -127,8 +132,15 @@ class Bench:
         self.wait(lambda: Worker.count(queue=Queue(queue, connection=self.conn)), f"rq worker on {queue} to register")
         return proc
 
-    def start_wa_worker(self) -> subprocess.Popen:
-        proc = self.spawn("wa-worker", [sys.executable, "-m", "wagw", "wa-worker", "--slot", "1"])
+    def start_wa_worker(self, code: Path = ROOT) -> subprocess.Popen:
+        """`wagw wa-worker --slot 1` running the code in `code` (this checkout, or --compare's REF)."""
+        env = self.env
+        if code != ROOT:
+            self.env = {**env, "PYTHONPATH": str(code)}
+        try:
+            proc = self.spawn("wa-worker", [sys.executable, "-m", "wagw", "wa-worker", "--slot", "1"])
+        finally:
+            self.env = env
         key = keys.DEVICE_STATUS.format(role="worker-1")
         self.wait(
             lambda: (
@@ -174,17 +186,13 @@ class Bench:
                 return f" {job.func_name}: {lines[-1]}"
         return ""
 
-    def throughput(self, jobs: int, fork_jobs: int) -> dict[str, float]:
-        rates = {}
-        simple = self.start_rq_worker("SimpleWorker", "bench-simple", "rq.worker.SimpleWorker")
-        rates["simple"] = self.rate("bench-simple", TRIVIAL, {}, jobs)
-        self.stop(simple, STOCK_RQ_STOP)
-        forking = self.start_rq_worker("forking-Worker", "bench-fork", "rq.worker.Worker")
-        rates["fork"] = self.rate("bench-fork", TRIVIAL, {}, fork_jobs)
-        self.stop(forking, STOCK_RQ_STOP)
-        wa = self.start_wa_worker()
+    def wa_rate(self, jobs: int, code: Path = ROOT) -> tuple[float, float]:
+        """Jobs a second, and the wa-worker's CPU milliseconds per job (its host's excluded):
+        unlike the rate, CPU per job hardly moves with the load other processes put on the box."""
+        wa = self.start_wa_worker(code)
+        cpu_before = cpu_seconds(wa.pid)
         # As wagw.client enqueues: timeout and Retry explicit, no defaults to apply.
-        rates["wa"] = self.rate(
+        rate = self.rate(
             keys.WA_QUEUE,
             "workers.wa.fetch_avatar",
             {"jid": ALICE},
@@ -193,7 +201,26 @@ class Bench:
             retry=Retry(max=2, interval=[2, 2]),
             meta={"wagw_defaults": False},
         )
+        cpu_ms = 1000 * (cpu_seconds(wa.pid) - cpu_before) / jobs
         self.stop(wa)
+        self.conn.delete(f"rq:finished:{keys.WA_QUEUE}")  # the next wa-worker's count starts at 0
+        return rate, cpu_ms
+
+    def throughput(
+        self, jobs: int, fork_jobs: int, ref: Path | None = None, ref_first: bool = False
+    ) -> dict[str, float]:
+        rates = {}
+        simple = self.start_rq_worker("SimpleWorker", "bench-simple", "rq.worker.SimpleWorker")
+        rates["simple"] = self.rate("bench-simple", TRIVIAL, {}, jobs)
+        self.stop(simple, STOCK_RQ_STOP)
+        forking = self.start_rq_worker("forking-Worker", "bench-fork", "rq.worker.Worker")
+        rates["fork"] = self.rate("bench-fork", TRIVIAL, {}, fork_jobs)
+        self.stop(forking, STOCK_RQ_STOP)
+        if ref is not None and ref_first:
+            rates["ref"], rates["ref_cpu"] = self.wa_rate(jobs, ref)
+        rates["wa"], rates["wa_cpu"] = self.wa_rate(jobs)
+        if ref is not None and not ref_first:
+            rates["ref"], rates["ref_cpu"] = self.wa_rate(jobs, ref)
         return rates
 
     # Crash -> next attempt ------------------------------------------------------------
@@ -236,6 +263,12 @@ class Bench:
         return latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def parse(stamp: bytes) -> float:
     text = stamp.decode().rstrip("Z")
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
@@ -247,20 +280,30 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=300, help="jobs per SimpleWorker / wa-worker run")
     parser.add_argument("--fork-jobs", type=int, default=120, help="jobs per forking Worker run")
     parser.add_argument("--crashes", type=int, default=8, help="crash -> next attempt samples")
+    parser.add_argument("--compare", metavar="REF", help="also run git REF's wa-worker in every run")
     args = harness.parse(parser, SMOKE)
 
+    print(f"load average at start: {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs", flush=True)
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-", dir="/tmp"))
+    ref = harness.extract(ROOT, args.compare, data_dir / "ref") if args.compare else None
     redis_proc, server = start_standalone(data_dir)
     bench = Bench(data_dir, server.url, args.grace)
     try:
         runs = []
         for run in range(1, args.runs + 1):
             bench.conn.flushall()
-            rates = bench.throughput(args.jobs, args.fork_jobs)
+            rates = bench.throughput(args.jobs, args.fork_jobs, ref, ref_first=run % 2 == 0)
             runs.append(rates)
+            compared = (
+                f"  {args.compare} {rates['ref']:.0f}/s ({rates['ref'] / rates['simple']:.2f} of simple,"
+                f" {rates['ref_cpu']:.2f} ms CPU/job)  this/{args.compare} {rates['wa'] / rates['ref']:.2f}"
+                if ref is not None
+                else ""
+            )
             print(
                 f"run {run}: wa-worker {rates['wa']:.0f}/s  SimpleWorker {rates['simple']:.0f}/s  "
-                f"forking Worker {rates['fork']:.0f}/s  wa/simple {rates['wa'] / rates['simple']:.2f}",
+                f"forking Worker {rates['fork']:.0f}/s  wa/simple {rates['wa'] / rates['simple']:.2f}  "
+                f"wa {rates['wa_cpu']:.2f} ms CPU/job{compared}",
                 flush=True,
             )
         bench.conn.flushall()
@@ -275,11 +318,21 @@ def main() -> int:
         print(f"  bare SimpleWorker, trivial job        {median['simple']:.0f} jobs/s")
         print(f"  forking Worker, trivial job           {median['fork']:.0f} jobs/s")
         print(f"  wa-worker / SimpleWorker              {ratio:.2f} (goal >= 0.90)")
+        print(f"  wa-worker CPU per job                 {statistics.median(r['wa_cpu'] for r in runs):.2f} ms")
         print(f"  wa-worker / forking Worker            {statistics.median(r['wa'] / r['fork'] for r in runs):.1f}")
+        if ref is not None:
+            ref_median = statistics.median(run["ref"] for run in runs)
+            print(f"  {args.compare} wa-worker                  {ref_median:.0f} jobs/s")
+            ref_ratio = statistics.median(r["ref"] / r["simple"] for r in runs)
+            print(f"  {args.compare} wa-worker / SimpleWorker   {ref_ratio:.2f}")
+            print(f"  {args.compare} wa-worker CPU per job      {statistics.median(r['ref_cpu'] for r in runs):.2f} ms")
+            this_ratio = statistics.median(r["wa"] / r["ref"] for r in runs)
+            print(f"  this / {args.compare} wa-worker           {this_ratio:.2f}")
         print(
             f"  crash -> next attempt, median of {len(latencies)}: {statistics.median(latencies):.2f} s "
             f"(max {max(latencies):.2f} s; goal <= 1.5 s with a 1 s retry interval)"
         )
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
     finally:
         for proc in list(bench.running.values()):
             bench.stop(proc)

@@ -210,10 +210,11 @@ _FIELD_ENCODINGS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def save_fields(job: Job, names: Iterable[str]) -> None:
+def save_fields(job: Job, names: Iterable[str], pipeline: Pipeline | None = None) -> None:
     """Write just these attributes of the job to its hash, under Job.to_dict's field names and
     encodings (Job.save would rewrite every field, the compressed data included)."""
-    job.connection.hset(job.key, mapping={name: _FIELD_ENCODINGS[name](getattr(job, name)) for name in names})
+    conn = pipeline if pipeline is not None else job.connection
+    conn.hset(job.key, mapping={name: _FIELD_ENCODINGS[name](getattr(job, name)) for name in names})
 
 
 # ---- ids that are not jobs (wagw.deadletter) ------------------------------------------------------
@@ -943,6 +944,11 @@ def stored_data_bytes(job: Job) -> int:
     return int(job.connection.hstrlen(job.key, "data"))
 
 
+def queue_stored_data_bytes(pipeline: Pipeline, job: Job) -> None:
+    """stored_data_bytes(job) as one more reply of `pipeline`."""
+    pipeline.hstrlen(job.key, "data")
+
+
 def stored_bytes(job: Job) -> int:
     """What the job's record takes in Redis, every field included (0 when it is gone); its
     arguments' size where MEMORY is not allowed (an ACL user without it)."""
@@ -968,6 +974,24 @@ def queue_stored_bytes(pipeline: Pipeline, job: Job) -> None:
     """stored_bytes(job) as one more reply of `pipeline`: an int, or an error where MEMORY is
     not allowed (then ask stored_bytes)."""
     pipeline.memory_usage(job.key, samples=0)
+
+
+def queue_stored_bytes(pipeline: Pipeline, job: Job) -> None:
+    """stored_bytes(job) as one more reply of `pipeline`: an int, or an error where MEMORY is
+    not allowed (then ask stored_bytes)."""
+    pipeline.memory_usage(job.key, samples=0)
+
+
+def keep_state(worker: BaseWorker, state: str) -> None:
+    """Set the worker's state in memory only, as BaseWorker.set_state does before writing it to
+    Redis (its `_state`): for a write that would repeat the one Redis has."""
+    worker._state = state
+
+
+def has_callbacks(job: Job) -> bool:
+    """Whether rq runs an on_success or on_failure callback of the job's when it ends (code that
+    may write to the job's record between its end and rq's bookkeeping)."""
+    return bool(job._success_callback_name or job._failure_callback_name)
 
 
 def drop_arguments(job: Job, size: int) -> None:

@@ -27,7 +27,7 @@ from rq import Queue, Retry
 from rq.executions import Execution
 from rq.job import Job
 from rq.scheduler import RQScheduler
-from rq.worker import BaseWorker
+from rq.worker import BaseWorker, SimpleWorker
 
 from wagw import rqcompat
 from wagw.redisconn import SERIALIZER
@@ -203,6 +203,21 @@ def test_jobs_still_keep_result_and_status_in_private_attributes():
     job = Job(connection=fakeredis.FakeRedis())
     for name in ("_result", "_status"):
         assert hasattr(job, name), f"rq {RQ_VERSION}: Job has no {name} any more: rqcompat.mark_finished sets it"
+
+
+def test_keep_state_changes_the_state_rq_reports_and_writes_nothing():
+    conn = fakeredis.FakeRedis()
+    worker = SimpleWorker(["q"], connection=conn)
+    worker.set_state("idle")
+    rqcompat.keep_state(worker, "busy")
+    assert worker.get_state() == "busy" and conn.hget(worker.key, "state") == b"idle"
+
+
+def test_has_callbacks_sees_an_on_success_or_on_failure_callback():
+    queue = Queue("q", connection=fakeredis.FakeRedis())
+    assert not rqcompat.has_callbacks(queue.enqueue("os.getpid"))
+    assert rqcompat.has_callbacks(queue.enqueue("os.getpid", on_success="os.getcwd"))
+    assert rqcompat.has_callbacks(queue.enqueue("os.getpid", on_failure="os.getcwd"))
 
 
 def test_registries_are_still_properties_that_shared_registries_job_can_override():

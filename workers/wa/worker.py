@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     import argparse
 
     from redis import Redis
+    from redis.client import Pipeline
     from rq.job import Job
 
     from wagw.config import Settings
@@ -74,9 +75,9 @@ class BackstopDeathPenalty(UnixSignalDeathPenalty):
         super().__init__(timeout, exception, **kwargs)
 
 
-def apply_defaults(job: Job, settings: Settings) -> bool:
+def apply_defaults(job: Job, settings: Settings, pipeline: Pipeline | None = None) -> bool:
     """Give a wa job its documented timeout, Retry and failure TTL where the enqueuer set none.
-    True if changed."""
+    True if changed (written on `pipeline` when given)."""
     try:
         defaults = operation_of(job.func_name)
     except Exception:  # undecodable (e.g. pickled): RQ fails the job when it tries to run it
@@ -96,7 +97,7 @@ def apply_defaults(job: Job, settings: Settings) -> bool:
             job.retry_intervals = [defaults.interval] * defaults.retries
             changed += ["retries_left", "retry_intervals"]
     if changed:
-        rqcompat.save_fields(job, changed)
+        rqcompat.save_fields(job, changed, pipeline)
     return bool(changed)
 
 
@@ -161,6 +162,9 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         self.runtime = runtime
         self.stop_requested = False
         self._last_beat = float("-inf")
+        self._taken: Job | None = None  # its taker record goes in the MULTI that starts it
+        self._state_written: tuple[str, float] | None = None  # (state, monotonic) last sent to Redis
+        self._ended_size: int | None = None  # the ended job's record size, read with its last heartbeat
         self._refused = refusals.Every(REFUSED_WARN_EVERY)
         self.push_exc_handler(no_retry_for_permanent_errors)
         one_line = next((f for f in self.log.filters if isinstance(f, OneLinePerJob)), None)
@@ -172,16 +176,19 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         # Every id this worker takes is parked (rqcompat.TakerQueue), from one queue or several.
         # One MULTI: refused (Redis full), nothing of it was written; tried again until taken.
-        started = refusals.until_accepted(
-            lambda: super(WaWorker, self).prepare_job_execution(job, remove_from_intermediate_queue=True) or True,
-            what=f"job {job.id} not started",
-            stopping=lambda: self.stop_requested,
-        )
+        # Started: its taker record goes in the same MULTI (heartbeat() adds it), or a retry of
+        # this job taken by another worker within the rescue's next pass could not claim it.
+        self._taken = job
+        try:
+            started = refusals.until_accepted(
+                lambda: super(WaWorker, self).prepare_job_execution(job, remove_from_intermediate_queue=True) or True,
+                what=f"job {job.id} not started",
+                stopping=lambda: self.stop_requested,
+            )
+        finally:
+            self._taken = None
         if started is None:
             raise StopRequested  # the job fails, and its Retry applies
-        # Started: drop the taker record now, or a retry of this job taken by another worker
-        # within the rescue's next pass could not claim it.
-        self.connection.hdel(keys.TAKERS.format(queue=job.origin), job.id)
 
     def handle_exception(self, job: Job, *exc_info) -> None:
         error = exc_info[1]
@@ -197,8 +204,10 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
     def execute_job(self, job: Job, queue: Queue) -> None:
         self._notice_pairing()  # a job right after `wagw pair` gets the new keys
         try:
-            apply_defaults(job, self.runtime.settings)
-            stored = rqcompat.stored_data_bytes(job)  # checked by the job itself (jobs.run)
+            with self.connection.pipeline(transaction=False) as pipe:  # one round trip
+                apply_defaults(job, self.runtime.settings, pipe)
+                rqcompat.queue_stored_data_bytes(pipe, job)  # checked by the job itself (jobs.run)
+                stored = int(pipe.execute()[-1])
         except RedisError as error:  # Redis full: the job runs with what it carries
             logger.warning("job {}: defaults not applied: {}", job.id, refusals.reason(error))
             stored = 0
@@ -213,6 +222,8 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
     def heartbeat(self, timeout=None, pipeline=None):
         if pipeline is not None:
             super().heartbeat(timeout, pipeline)
+            if self._taken is not None:  # rq's MULTI that starts the job (prepare_job_execution)
+                pipeline.hdel(keys.TAKERS.format(queue=self._taken.origin), self._taken.id)
             return
         # RQ beats up to five times per job, two round trips each; the worker key lives for
         # WORKER_TTL + 60 s, so a beat within HEARTBEAT_EVERY of the last one adds nothing.
@@ -238,11 +249,19 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         return self.stop_requested
 
     def set_state(self, state, pipeline=None) -> None:
+        now = time.monotonic()
         if pipeline is not None:
             super().set_state(state, pipeline)
+            self._state_written = (state, now)
+            return
+        # rq writes "idle" after each job and again before taking the next one: the second adds
+        # nothing (the worker key is alive, it was written just now).
+        if self._state_written is not None and self._state_written[0] == state and now - self._state_written[1] < 1:
+            rqcompat.keep_state(self, state)
             return
         try:
             super().set_state(state)  # rq keeps the state in memory first; Redis's copy is for show
+            self._state_written = (state, now)
         except RedisTimeoutError:
             raise
         except RedisError as error:
@@ -250,8 +269,19 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
                 logger.warning("worker state not recorded: {}", refusals.reason(error))
 
     def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        # rq's (the job's end and last heartbeat), and in the same round trip the job record's
+        # size for _keep_small: nothing writes to it in between, unless a callback runs there.
+        self._ended_size = None
         try:
-            super().handle_execution_ended(job, queue, heartbeat_ttl)  # the job's last heartbeat
+            job.ended_at = rqcompat.now()
+            with self.connection.pipeline(transaction=False) as pipe:
+                job.heartbeat(rqcompat.now(), heartbeat_ttl, pipeline=pipe)
+                rqcompat.queue_stored_bytes(pipe, job)
+                written, size = pipe.execute(raise_on_error=False)
+            if isinstance(written, Exception):
+                raise written
+            known = isinstance(size, int) and not rqcompat.has_callbacks(job)
+            self._ended_size = size if known else None  # else _keep_small asks
         except RedisTimeoutError:
             raise
         except RedisError as error:
@@ -309,7 +339,8 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         a week in the failed registry): beyond that its arguments go, before rq writes how it
         ended. Deleting first also makes room for that write when Redis is full."""
         try:
-            size = rqcompat.stored_bytes(job)
+            size = self._ended_size if self._ended_size is not None else rqcompat.stored_bytes(job)
+            self._ended_size = None
             if size > self.runtime.settings.ended_job_max_bytes:
                 rqcompat.drop_arguments(job, size)
                 logger.info("job {} ({}): arguments dropped, {} bytes in Redis", job.id, job.func_name, size)

@@ -1,0 +1,53 @@
+"""How many times a wa job goes to Redis and back: at hundreds of jobs a second each round trip
+is a measurable part of the wa-worker's throughput (bench/README.md)."""
+
+from __future__ import annotations
+
+import time
+
+from rq import Retry
+
+from tests.integration.wa_worker_harness import ALICE
+from wagw import keys
+
+JOBS = 100
+# The wa-worker and its native host, per fetch_avatar job, counted as the reads Redis serves
+# (one per round trip, a pipeline being one). 14 now (the host's record of the fake call is
+# one); it was 18 before the worker pipelined its defaults, size checks and taker record.
+MAX_READS_PER_JOB = 15.5
+
+
+def run_jobs(wa_queue, redis_conn, count: int) -> int:
+    """Enqueue `count` jobs as wagw.client does, wait for them; the reads this test made itself."""
+    jobs = [
+        wa_queue.prepare_data(
+            "workers.wa.fetch_avatar",
+            kwargs={"jid": ALICE},
+            timeout=30,
+            retry=Retry(max=2, interval=[2, 2]),
+            meta={"wagw_defaults": False},
+        )
+        for _ in range(count)
+    ]
+    with redis_conn.pipeline() as pipe:
+        wa_queue.enqueue_many(jobs, pipeline=pipe)
+        pipe.execute()
+    reads = 1
+    deadline = time.monotonic() + 60
+    finished = f"rq:finished:{keys.WA_QUEUE}"
+    while redis_conn.zcard(finished) < count:
+        reads += 1
+        assert time.monotonic() < deadline, f"{redis_conn.zcard(finished)} of {count} jobs finished in 60 s"
+        time.sleep(0.2)  # polls are reads too: few of them
+    redis_conn.delete(finished)
+    return reads + 2
+
+
+def test_a_wa_job_costs_at_most_fifteen_round_trips(start_worker, wa_queue, redis_conn):
+    start_worker()
+    run_jobs(wa_queue, redis_conn, 10)  # warm: the host connected, the quarantine read cached
+    before = redis_conn.info("stats")["total_reads_processed"]
+    own = run_jobs(wa_queue, redis_conn, JOBS)
+    after = redis_conn.info("stats")["total_reads_processed"]
+    per_job = (after - before - own - 1) / JOBS
+    assert per_job <= MAX_READS_PER_JOB, f"{per_job:.2f} reads per job"
