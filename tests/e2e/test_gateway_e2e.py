@@ -138,7 +138,8 @@ def test_inbound_burst_survives_session_sigkill_and_go_panic(gateway, receiver):
     messages += push_messages(daemon, 1000, 50)
     wait_for(lambda: len(stream_payload_ids(daemon)) >= 1050, 30, 0.05, "burst stored after the kill")
     back_after = time.monotonic() - killed_at
-    assert back_after < 5, f"session took {back_after:.1f}s to store events again"
+    # The restart's speed is measured by `make chaos`; here a bound only a hang exceeds.
+    assert back_after < 10, f"session took {back_after:.1f}s to store events again"
 
     old = daemon.child_pid("session")
     daemon.redis.rpush("wagw:fake:inbound", json.dumps({"type": "crash"}))

@@ -84,7 +84,9 @@ def test_send_location(daemon):
 
 def test_send_contact(daemon):
     check_sent(run(daemon, "workers.wa.send_contact", to=ALICE, name="Bob", phone="+1 555 765 4321"))
-    assert sent(daemon, "send_contact")[-1] == {"to": ALICE, "name": "Bob", "phone": "15557654321"}
+    card = sent(daemon, "send_contact")[-1]
+    assert {k: v for k, v in card.items() if k != "vcard"} == {"to": ALICE, "name": "Bob", "phone": "15557654321"}
+    assert "FN:Bob" in card["vcard"] and "waid=15557654321" in card["vcard"]
     check_invalid(
         daemon,
         "workers.wa.send_contact",

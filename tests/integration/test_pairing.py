@@ -168,7 +168,9 @@ def test_pairing_deadline_holds_on_a_stalled_network(neonize_env, redis_conn):
         result = pair({**neonize_env, **proxy.env}, "--timeout", "3", timeout=60)
         elapsed = time.monotonic() - started
         assert result.returncode == 1, result.stdout + result.stderr
-        assert "not paired within 3s" in result.stderr
+        # The child gives up by itself, or, too slow to (a loaded machine), is killed at the
+        # parent's deadline: either way the deadline held.
+        assert "not paired within 3s" in result.stderr or "no answer within 3s" in result.stderr
         assert proxy.accepted, "neonize never reached the (stalled) network"
         assert elapsed < 3 + pairing.KILL_MARGIN + 5
 

@@ -290,7 +290,9 @@ def test_sigkill_mid_burst_then_restart_delivers_every_event_exactly_once(sessio
         what="all events",
     )
     assert_exactly_once_in_order(redis_conn, total)
-    assert back_after < 2.0, f"the restarted session took {back_after:.2f}s to store an event"
+    # "Back within about a second" is measured by `make chaos` (docs/reliability.md); here, on
+    # whatever load the suite runs beside, a bound that only a hang or a crash loop exceeds.
+    assert back_after < 5.0, f"the restarted session took {back_after:.2f}s to store an event"
 
 
 def test_inbound_crash_is_a_real_go_panic_and_restart_loses_nothing(session, redis_conn):
