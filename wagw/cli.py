@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             logger.warning(warning)
     # Nothing a job names runs here; the wa and webhook workers widen this to their own jobs.
     rqcompat.confine_jobs(frozenset())
+    rqcompat.cap_job_data((settings or Settings.model_construct()).job_data_cap)  # before rq reads a job
     module_name, _, function = target.partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -22,6 +22,10 @@ MAX_LINKED_DEVICES = 4
 MIN_WEBHOOK_SECRET_BYTES = 16
 # The dashboard's password is guessed over HTTP (throttled, wagw.loginthrottle), never offline.
 MIN_DASHBOARD_PASSWORD_CHARS = 12
+# What any job's data may inflate to, whatever WAGW_MAX_JOB_BYTES says (Settings.job_data_cap):
+# the largest call the operation table accepts (one MAX_IMAGE_ARG argument) fits, and a
+# webhook delivery's sealed event is far smaller.
+MIN_JOB_DATA_CAP = 24 * 1024 * 1024
 
 # `wagw run` sets this in each child's environment, which it builds with the env file merged
 # in and the secrets that child is not granted left out (wagw.supervisor.grants): the child
@@ -330,6 +334,12 @@ class Settings(BaseSettings):
 
     def webhook_secret_of(self, account: str) -> SecretStr | None:
         return self.of_account(account, "webhook_secret")
+
+    @property
+    def job_data_cap(self) -> int:
+        """What a job's data (its call as JSON, once rq's zlib compression is undone) may take
+        before anything decodes it: WAGW_MAX_JOB_BYTES, at least MIN_JOB_DATA_CAP."""
+        return max(self.max_job_bytes, MIN_JOB_DATA_CAP)
 
     @property
     def retry_intervals(self) -> list[float]:

@@ -39,6 +39,7 @@ REASONS: dict[str, str] = {
     "pickled": "the job's data is a pickle (wagw reads jobs as JSON only)",
     "not_json": "the job's data is not JSON",
     "not_a_call": "the job's data is not [function, instance, args, kwargs]",
+    "too_large": "the job's data inflates past the cap on a job's size (WAGW_MAX_JOB_BYTES, at least 24 MiB)",
     "not_an_entry": "not a started-registry entry: rq writes '<job id>:<execution id>'",
     "bad_execution": "the entry's execution record is not rq's (not a hash, or a worker name that is not text)",
 }

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import uuid4
 
+import rq.job
+import rq.results
 from loguru import logger
 from redis.exceptions import ResponseError
 from rq import worker_registration
@@ -43,6 +45,7 @@ from rq.utils import now as rq_now
 from rq.worker import BaseWorker
 
 from wagw import deadletter, keys
+from wagw.config import MIN_JOB_DATA_CAP
 from wagw.errors import RefusedJob
 from wagw.redisconn import SERIALIZER, HashFields, read_stream
 
@@ -217,6 +220,70 @@ def save_fields(job: Job, names: Iterable[str], pipeline: Pipeline | None = None
     conn.hset(job.key, mapping={name: _FIELD_ENCODINGS[name](getattr(job, name)) for name in names})
 
 
+# ---- how far a job's data may inflate (every wagw process; docs/security.md) ----------------------
+
+# rq stores a job's data zlib-compressed and inflates it whole whenever it reads the job
+# (Job.restore: zlib.decompress, no bound), before any size check: a megabyte can inflate to
+# a gigabyte. wagw counts the output first, holding one chunk of it at a time.
+_INFLATE_CHUNK = 1 << 16
+# Deflate's ceiling: a 258-byte match in two bits of input (RFC 1951). Data this many times
+# smaller than the cap cannot reach it, so the common small job costs no extra pass.
+_MAX_INFLATE_RATIO = 1032
+_data_cap = MIN_JOB_DATA_CAP  # cap_job_data sets each process's own (Settings.job_data_cap)
+
+
+def inflates_past(data: bytes, cap: int) -> bool:
+    """Whether `data`, read as rq reads a job's data (inflated, or as it is when it is no zlib
+    stream), is longer than `cap` bytes. Input and output go a chunk at a time, so this holds
+    a few chunks whatever the data. A stream cut short counts what it gives before it ends
+    (rq inflates all of that before it finds the end missing), to within a match's length."""
+    if len(data) * _MAX_INFLATE_RATIO <= cap:
+        return False
+    inflater = zlib.decompressobj()
+    size = 0
+    view = memoryview(data)
+    try:
+        for start in range(0, len(view), _INFLATE_CHUNK):
+            pending: bytes | memoryview = view[start : start + _INFLATE_CHUNK]
+            while pending and not inflater.eof:
+                size += len(inflater.decompress(pending, _INFLATE_CHUNK))
+                if size > cap:
+                    return True
+                pending = inflater.unconsumed_tail
+            if inflater.eof:
+                break
+    except zlib.error:
+        return len(data) > cap  # no zlib stream: rq keeps the bytes as they are
+    return False
+
+
+class _BoundedZlib:
+    """zlib as rq's job and result modules see it once cap_job_data has run: decompress refuses
+    to inflate past the cap, with a zlib.error, on which rq keeps the bytes as they are (they
+    then fail to decode, and rq fails the job as it fails any it cannot decode)."""
+
+    error = zlib.error
+    compress = staticmethod(zlib.compress)
+
+    @staticmethod
+    def decompress(data: bytes, /) -> bytes:
+        if inflates_past(data, _data_cap):
+            raise zlib.error(f"refused: inflates past {_data_cap} bytes")
+        return zlib.decompress(data)
+
+
+def cap_job_data(cap: int) -> None:
+    """From now on, in this process, nothing inflates a job's data past `cap` bytes: read_jobs
+    sets such a job's id aside (too_large) before rq reads it, and every read of rq's own (a
+    job's data and error in Job.restore, a result's error in Result.restore: the scheduler,
+    rq's cleanup, a job fetched by id) goes through _BoundedZlib. Called by every wagw process
+    at its start (wagw.cli), with Settings.job_data_cap."""
+    global _data_cap
+    _data_cap = cap
+    rq.job.zlib = _BoundedZlib  # type: ignore[assignment]
+    rq.results.zlib = _BoundedZlib  # type: ignore[assignment]
+
+
 # ---- ids that are not jobs (wagw.deadletter) ------------------------------------------------------
 
 # rq's Job() refuses an id outside JOB_ID_PATTERN with a ValueError that ends a worker's loop
@@ -226,6 +293,7 @@ MAX_JOB_ID = 256
 # What Job.restore needs to read a job back (data), and what a worker needs to start it.
 _REQUIRED_FIELDS = (b"data", b"origin", b"status")
 _PICKLE = b"\x80"  # the PROTO opcode every pickle since protocol 2 starts with
+_INFLATED_FIELDS = (b"data", b"exc_info")  # what Job.restore inflates
 
 
 @dataclass(frozen=True)
@@ -279,6 +347,8 @@ def _job_from_hash(conn: Redis, job_id: str, reply: Any, job_class: type[Job], s
         return Unreadable("no_job")
     if any(field not in reply for field in _REQUIRED_FIELDS):
         return Unreadable("missing_fields")
+    if any(inflates_past(reply.get(field, b""), _data_cap) for field in _INFLATED_FIELDS):
+        return Unreadable("too_large")  # left unread: inflating it is the attack
     job = job_class(job_id, connection=conn, serializer=serializer)
     try:
         job.restore(reply)

@@ -24,6 +24,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 from redis.client import PubSubWorkerThread
 from rq import Queue, Retry
+from rq.exceptions import DeserializationError
 from rq.executions import Execution
 from rq.job import Job
 from rq.scheduler import RQScheduler
@@ -351,3 +352,82 @@ def test_the_worker_loop_still_reads_the_flags_a_warm_stop_sets_and_dequeues_thr
     worker = BaseWorker(["wa"], connection=fakeredis.FakeRedis())
     rqcompat.request_warm_stop(worker)
     assert worker._stop_requested and worker._shutdown_requested_date is not None
+
+
+# ---- how far a job's data may inflate ------------------------------------------------------------
+
+
+def zlib_bomb(inflated: int) -> bytes:
+    """A zlib stream of `inflated` zero bytes, built a MiB at a time (about 1 KB per MiB)."""
+    squeeze, block = zlib.compressobj(9), bytes(1 << 20)
+    parts = [squeeze.compress(block) for _ in range(inflated >> 20)]
+    parts.append(squeeze.compress(bytes(inflated & ((1 << 20) - 1))))
+    return b"".join(parts) + squeeze.flush()
+
+
+CAP = 1 << 20
+
+
+@pytest.mark.parametrize(
+    ("data", "past"),
+    [
+        (zlib.compress(b"x" * CAP), False),  # exactly the cap
+        (zlib_bomb(CAP + 1), True),  # one byte past it
+        (zlib_bomb(64 * CAP), True),
+        (zlib_bomb(64 * CAP)[:-10], True),  # cut short: rq inflates it all, then finds the end gone
+        (zlib_bomb(CAP)[:-10], False),
+        (b"\x80 no zlib " * (CAP // 10), False),  # rq keeps it as it is: 1,048,570 bytes
+        (b"\x80 no zlib " * (CAP // 10 + 1), True),
+        (zlib.compress(b'["workers.wa.joined_groups", null, [], {}]'), False),
+    ],
+)
+def test_inflates_past_counts_what_rq_would_inflate(data, past):
+    assert rqcompat.inflates_past(data, CAP) is past
+
+
+def test_inflates_past_holds_one_chunk_at_a_time():
+    """The check's own memory: what it allocates while reading a 1 GiB bomb, not the bomb."""
+    import tracemalloc
+
+    bomb = zlib_bomb(1 << 30)
+    tracemalloc.start()
+    try:
+        assert rqcompat.inflates_past(bomb, rqcompat.MIN_JOB_DATA_CAP)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(bomb) < 1_100_000 and peak < 4 * (1 << 16) + 64 * 1024
+
+
+def test_rq_inflates_a_jobs_data_and_error_and_a_results_error_through_its_modules_zlib():
+    """cap_job_data hands rq.job and rq.results a bounded zlib: it works only while rq inflates
+    through their module-level `zlib`, and falls back to the bytes as they are on zlib.error."""
+    import rq.results
+
+    restore = inspect.getsource(Job.restore)
+    assert "zlib.decompress(raw_data)" in restore and "zlib.decompress(raw_exc_info)" in restore, (
+        f"rq {RQ_VERSION}'s Job.restore no longer inflates through rq.job.zlib: rqcompat.cap_job_data bounds nothing"
+    )
+    assert restore.count("except zlib.error") == 2
+    assert "zlib.decompress(b64decode(exc_string))" in inspect.getsource(rq.results.Result.restore)
+
+
+def test_once_capped_rq_keeps_a_bomb_as_it_is_and_the_job_fails_to_decode(monkeypatch):
+    import rq.job
+    import rq.results
+
+    monkeypatch.setattr(rq.job, "zlib", zlib)  # put back after the test
+    monkeypatch.setattr(rq.results, "zlib", zlib)
+    monkeypatch.setattr(rqcompat, "_data_cap", rqcompat._data_cap)
+    rqcompat.cap_job_data(CAP)
+    bomb = zlib_bomb(64 * CAP)
+    fields = {b"data": bomb, b"origin": b"wa", b"status": b"queued", b"created_at": b"2026-01-01T00:00:00.000000Z"}
+    job = Job("bomb", connection=fakeredis.FakeRedis(), serializer=SERIALIZER)
+    job.restore(fields)
+    assert job.data == bomb  # not inflated
+    with pytest.raises(DeserializationError):
+        _ = job.func_name
+    small = Job.create("workers.wa.joined_groups", connection=fakeredis.FakeRedis(), serializer=SERIALIZER)
+    again = Job("small", connection=fakeredis.FakeRedis(), serializer=SERIALIZER)
+    again.restore(small.to_dict())
+    assert again.func_name == "workers.wa.joined_groups"
