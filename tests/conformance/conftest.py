@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conformance.names import DEVICE
 from tests.conftest import short_tempdir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,3 +76,12 @@ def go(child):
     """The child, with a fresh simulated account and no backend running."""
     child.call("reset")
     return child
+
+
+@pytest.fixture
+def session(go, data_dir, redis_url):
+    """The child with the account's session device stored and connected, inbound on."""
+    go.call("make_store", path=str(data_dir / "devices" / "session.sqlite3"), devices=[[DEVICE, "wagw", ""]])
+    connected = go.call("connect", data_dir=str(data_dir), role="session", redis_url=redis_url, inbound=True)
+    assert connected["connected"], connected
+    return go

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.names import ALICE, DEVICE
+from tests.conformance.names import ALICE
 from tests.conformance.test_outbound import job, worker  # noqa: F401  (the connected worker-1 fixture)
 
 PATH = "/v/t62.7118-24/29872354_1208391_n.enc?ccb=11-4&oh=01_Q5AaIB&oe=6A77D5A9&_nc_sid=5e03e0"
@@ -42,14 +42,6 @@ def media_object(path: str = PATH, content: bytes = JPEG, key: bytes = KEY, **ch
 
 def serve(go) -> None:
     go.call("serve_media", direct_path=PATH, content_b64=b64(JPEG), key_b64=b64(KEY))
-
-
-@pytest.fixture
-def session(go, data_dir, redis_url):
-    go.call("make_store", path=str(data_dir / "devices" / "session.sqlite3"), devices=[[DEVICE, "wagw", ""]])
-    connected = go.call("connect", data_dir=str(data_dir), role="session", redis_url=redis_url, inbound=True)
-    assert connected["connected"], connected
-    return go
 
 
 def test_an_inbound_image_carries_the_media_object_download_media_takes(session):

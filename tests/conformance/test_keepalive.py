@@ -8,18 +8,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from tests.conformance.names import DEVICE
-
-
-@pytest.fixture
-def session(go, data_dir, redis_url):
-    go.call("make_store", path=str(data_dir / "devices" / "session.sqlite3"), devices=[[DEVICE, "wagw", ""]])
-    connected = go.call("connect", data_dir=str(data_dir), role="session", redis_url=redis_url, inbound=True)
-    assert connected["connected"], connected
-    return go
-
 
 def timeout(seconds_since_success: float, errors: int = 1) -> dict:
     return {"kind": "keepalive_timeout", "errors": errors, "last_success": int(time.time() - seconds_since_success)}

@@ -15,17 +15,7 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-from tests.conformance.names import ALICE, DEVICE
-
-
-@pytest.fixture
-def session(go, data_dir, redis_url):
-    go.call("make_store", path=str(data_dir / "devices" / "session.sqlite3"), devices=[[DEVICE, "wagw", ""]])
-    connected = go.call("connect", data_dir=str(data_dir), role="session", redis_url=redis_url, inbound=True)
-    assert connected["connected"], connected
-    return go
+from tests.conformance.names import ALICE
 
 
 def test_an_in_process_reconnect_keeps_the_old_connections_callbacks(session):

@@ -10,18 +10,8 @@ from __future__ import annotations
 import base64
 import json
 
-import pytest
-
-from tests.conformance.names import ALICE, ALICE_LID, DEVICE
+from tests.conformance.names import ALICE, ALICE_LID
 from wagw.events.messages import SECRET_EDIT_UNREADABLE
-
-
-@pytest.fixture
-def session(go, data_dir, redis_url):
-    go.call("make_store", path=str(data_dir / "devices" / "session.sqlite3"), devices=[[DEVICE, "wagw", ""]])
-    connected = go.call("connect", data_dir=str(data_dir), role="session", redis_url=redis_url, inbound=True)
-    assert connected["connected"], connected
-    return go
 
 
 def secret_edit(target: str, sender: str, **spec) -> dict:
