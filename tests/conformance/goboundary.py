@@ -266,6 +266,9 @@ class Boundary:
                 item = self.world.inbound.get(timeout=0.02)
             except queue.Empty:
                 continue
+            if stop.is_set():  # stopped while it waited: the event is for the next connection
+                self.world.inbound.put(item)
+                break
             code, event, done = item
             if code == whatsmeow.MESSAGE:
                 whatsmeow.store_message_pair(_text(db), event)
