@@ -1046,12 +1046,6 @@ def queue_stored_bytes(pipeline: Pipeline, job: Job) -> None:
     pipeline.memory_usage(job.key, samples=0)
 
 
-def queue_stored_bytes(pipeline: Pipeline, job: Job) -> None:
-    """stored_bytes(job) as one more reply of `pipeline`: an int, or an error where MEMORY is
-    not allowed (then ask stored_bytes)."""
-    pipeline.memory_usage(job.key, samples=0)
-
-
 def keep_state(worker: BaseWorker, state: str) -> None:
     """Set the worker's state in memory only, as BaseWorker.set_state does before writing it to
     Redis (its `_state`): for a write that would repeat the one Redis has."""
