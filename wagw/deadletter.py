@@ -44,6 +44,7 @@ REASONS: dict[str, str] = {
     "bad_execution": "the entry's execution record is not rq's (not a hash, or a worker name that is not text)",
 }
 STARTED = "started"  # the registry an entry was found in (an id from a queue names none)
+SCHEDULED = "scheduled"
 
 
 def shown_id(raw: bytes | str) -> str:

@@ -874,6 +874,40 @@ def set_aside_unreadable_started(registry: StartedJobRegistry, by: str) -> int:
     return moved
 
 
+def set_aside_unreadable_scheduled(registry: ScheduledJobRegistry, by: str, now: float | None = None) -> int:
+    """Before rq's RQScheduler.enqueue_scheduled_jobs: move the due entries of a scheduled
+    registry that it could not read (an id rq refuses, not UTF-8, no job or hash behind it, a
+    job it cannot decode) to the dead-letter list. rq fetches them all at once and one of them
+    ends the scheduler, every pass after a restart too. Returns how many were moved."""
+    conn = registry.connection
+    due = cast("list[bytes]", conn.zrangebyscore(registry.key, 0, int(now or time.time()), start=0, num=1000))
+    moved = 0
+    readable: list[bytes] = []
+    for raw in due:
+        problem = id_problem(raw)
+        if problem is None:
+            readable.append(raw)
+        else:
+            moved += _set_aside_scheduled(registry, raw, Unreadable(problem), by)
+    jobs = read_jobs(conn, readable, serializer=registry.serializer)
+    for raw, job in zip(readable, jobs, strict=True):
+        if isinstance(job, Unreadable):
+            moved += _set_aside_scheduled(registry, raw, job, by)
+    return moved
+
+
+def _set_aside_scheduled(registry: ScheduledJobRegistry, raw: bytes, unreadable: Unreadable, by: str) -> bool:
+    record = deadletter.entry(registry.name, raw, unreadable.reason, by, deadletter.SCHEDULED)
+    dead = keys.DEAD_LETTER.format(queue=registry.name)
+    script = registry.connection.register_script(_SET_ASIDE_ENTRY)
+    if not script(keys=[registry.key, dead], args=[raw, record, deadletter.KEEP]):
+        return False
+    deadletter.recorded(registry.connection, registry.name, raw, unreadable.reason, by, deadletter.SCHEDULED)
+    if unreadable.job is not None:
+        _fail_undecodable(unreadable.job, f"{deadletter.REASONS[unreadable.reason]} (its entry is in {dead})", by)
+    return True
+
+
 def worker_pid_and_host(conn: Redis, worker_name: str) -> tuple[int | None, str | None]:
     """The pid and hostname in a worker's hash (BaseWorker.serialize); (None, None) once the hash
     has expired, when rq itself considers the worker gone, and when the key holds no worker

@@ -7,6 +7,7 @@ next one: a crash loop)."""
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq import Retry
@@ -195,3 +196,20 @@ def test_bad_started_entries_end_neither_a_wa_worker_start_nor_the_scheduler_and
     assert wait_done(later) == JobStatus.FINISHED
     assert scheduler.poll() is None and webhook_worker.poll() is None
     worker.assert_alive()
+
+
+def test_the_scheduler_sets_due_bad_ids_of_a_scheduled_registry_aside_and_enqueues_the_rest(
+    wa_queue, redis_conn, procs
+):
+    """rq's scheduler fetches every due id of a scheduled registry at once: one it cannot read
+    ended the scheduler, and its restart met the same id (an app can ZADD rq:scheduled:wa)."""
+    bad = write_bad_jobs(redis_conn, "wa", "s")
+    redis_conn.zadd("rq:scheduled:wa", dict.fromkeys(bad, 1))  # due long ago
+    canary = wa_queue.enqueue_at(datetime.now(UTC) - timedelta(seconds=1), "workers.wa.joined_groups")
+    scheduler = procs.scheduler()
+    wait_for(lambda: canary.id.encode() in redis_conn.lrange("rq:queue:wa", 0, -1), 20, 0.05, "the canary enqueued")
+    entries = wait_dead_lettered(redis_conn, "wa", bad)
+    assert {entry["registry"] for entry in entries} == {"scheduled"}
+    assert redis_conn.zcard("rq:scheduled:wa") == 0
+    assert scheduler.poll() is None, procs.logs()
+    assert_undecodable_jobs_failed(redis_conn, bad)

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 from redis.exceptions import RedisError
+from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
-from wagw import accounts, keys, refusals
+from wagw import accounts, keys, refusals, rqcompat
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 from wagw.scheduler.reaper import StrandedJobs, reap_orphaned_jobs
@@ -85,6 +86,12 @@ class Running:
     scheduler: RQScheduler
     queues: list[str]
     stranded: StrandedJobs
+    scheduled: list[ScheduledJobRegistry]
+
+    @classmethod
+    def of(cls, scheduler: RQScheduler, queues: list[str], conn) -> Running:
+        registries = [ScheduledJobRegistry(name, connection=conn, serializer=SERIALIZER) for name in queues]
+        return cls(scheduler, queues, StrandedJobs(conn, queues), registries)
 
 
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
@@ -96,7 +103,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     scheduler = _scheduler(settings, conn, queues, lambda: bool(stop))
     if scheduler is None:
         return ExitCode.OK
-    run = Running(scheduler, queues, StrandedJobs(conn, queues))
+    run = Running.of(scheduler, queues, conn)
     passes = Passes()
     shedder = Shedder(conn, settings)
     next_reap = 0.0
@@ -105,6 +112,8 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
         if run.scheduler.should_reacquire_locks:
             run.scheduler.acquire_locks()
         run.scheduler.heartbeat()
+        for registry in run.scheduled:  # rq's fetch of them all ends on one it cannot read
+            rqcompat.set_aside_unreadable_scheduled(registry, by="scheduler")
         run.scheduler.enqueue_scheduled_jobs()
 
     def follow_accounts() -> None:
@@ -114,7 +123,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
             fresh = _scheduler(settings, conn, now_queues, lambda: True)  # one try: again next pass
             if fresh is not None:
                 run.scheduler.stop()
-                run = Running(fresh, now_queues, StrandedJobs(conn, now_queues))
+                run = Running.of(fresh, now_queues, conn)
 
     def keep_reserve() -> None:
         shedder.run([name for name in run.queues if name != keys.WEBHOOKS_QUEUE])
