@@ -101,7 +101,12 @@ def where_are_deliveries(daemon) -> dict:
     }
 
 
-def assert_exactly_once_in_chat_order(daemon, receiver, messages):
+def assert_exactly_once_in_chat_order(daemon, receiver, messages, kill: tuple[float, float] | None = None):
+    """Every event logged once, in chat order, delivered, and answered 2xx once. `kill`: (unix
+    time of a SIGKILL of wagw run, of its restart): a request on the wire then (its handler
+    started from a second before the kill until the restart) may be answered 2xx and never
+    recorded, since Redis dies with its parent too; that one event may come twice
+    (docs/webhooks.md, "Exactly once?"). Any other second 2xx is a bug."""
     expected = [m["id"] for m in messages]
     wait_for(lambda: {mid for _, mid in stream_payload_ids(daemon)} >= set(expected), 30, 0.05, "all events logged")
     logged = stream_payload_ids(daemon)
@@ -122,8 +127,18 @@ def assert_exactly_once_in_chat_order(daemon, receiver, messages):
             f"{where_are_deliveries(daemon)}; statuses seen: "
             f"{Counter(r.status for r in receiver.snapshot())}"
         ) from None
-    twice = Counter(r.payload_id for r in receiver.snapshot() if 200 <= r.status < 300)
-    assert max(twice.values()) == 1, "an event was answered 2xx twice"
+    answered = [r for r in receiver.snapshot() if 200 <= r.status < 300]
+    twice = Counter(r.payload_id for r in answered)
+    duplicated = {mid for mid, n in twice.items() if n > 1}
+    if kill is not None:
+        killed_at, restarted_at = kill
+        first = {}
+        for receipt in sorted(answered, key=lambda r: r.accepted):
+            first.setdefault(receipt.payload_id, receipt)
+        on_the_wire = {mid for mid in duplicated if killed_at - 1.0 <= first[mid].accepted <= restarted_at}
+        assert max(twice.values()) <= 2 and len(on_the_wire) <= 16, twice.most_common(3)
+        duplicated -= on_the_wire
+    assert not duplicated, f"answered 2xx twice: {sorted(duplicated)[:5]}"
     assert all(r.signature_ok for r in receiver.snapshot())
 
 
@@ -227,8 +242,10 @@ def test_deliveries_resume_after_sigkill_of_wagw_run(daemon_factory, receiver):
     messages = push_messages(daemon, 0, 200)
     wait_for(lambda: len(stream_payload_ids(daemon)) >= 200, 20, 0.05, "events stored")
     wait_for(lambda: any(r.status == 503 for r in receiver.snapshot()), 10, 0.05, "deliveries failing")
+    killed_at = time.time()
     daemon.kill9()
     receiver.set_mode("ok")
+    restarted_at = time.time()
     daemon.start()
-    assert_exactly_once_in_chat_order(daemon, receiver, messages)
+    assert_exactly_once_in_chat_order(daemon, receiver, messages, kill=(killed_at, restarted_at))
     assert daemon.stop() == 0

@@ -6,6 +6,7 @@ once instead of waiting out a long timeout."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -133,7 +134,8 @@ def test_webhooks_forking_worker_killed_stops_the_bench_at_once():
         sig=signal.SIGKILL,
     )
     assert result.code == 1, result.stderr
-    assert "cannot measure: forking-worker-1 exited (signal SIGKILL)" in result.stderr
+    # Both forking workers get the signal; the bench names whichever it sees first.
+    assert re.search(r"cannot measure: forking-worker-\d exited \(signal SIGKILL\)", result.stderr), result.stderr
     assert result.after_signal is not None and result.after_signal < 10
 
 
