@@ -85,3 +85,15 @@ def session(go, data_dir, redis_url):
     connected = go.call("connect", data_dir=str(data_dir), role="session", redis_url=redis_url, inbound=True)
     assert connected["connected"], connected
     return go
+
+
+def neonize_loaded() -> set[str]:
+    return {name for name in sys.modules if name == "neonize" or name.startswith("neonize.")}
+
+
+@pytest.fixture(autouse=True)
+def neonize_stays_out():
+    """No test of this tier loads neonize into pytest's own process: only its children do."""
+    before = neonize_loaded()
+    yield
+    assert neonize_loaded() <= before, f"loaded neonize into the test process: {sorted(neonize_loaded() - before)[:3]}"
