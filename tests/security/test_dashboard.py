@@ -168,7 +168,7 @@ def test_guessing_the_password_is_throttled_per_client_and_in_total(settings_env
     output = proc.stdout.read()
     assert login[1] not in output and "guess" not in output
     assert "failed logins from 127.0.0.1" in output  # the operator sees the attack, once per lockout
-    assert output.count("failed logins from 127.0.0.1") <= 3
+    assert output.count("failed logins from 127.0.0.1") <= windows + 1  # a loaded machine spans more windows
 
 
 def test_a_short_dashboard_password_stops_the_dashboard_naming_the_setting(settings_env):
