@@ -130,7 +130,9 @@ def test_offline_connect_raises_connect_failure_quickly(neonize_env, data_dir):
     assert proc.returncode == 0, proc.stderr
     name, code, seconds, *message = proc.stdout.split()
     assert name == "ConnectFailure" and int(code) == 75
-    assert float(seconds) < 2.0  # neonize fails offline within milliseconds (plus the client setup)
+    # neonize fails offline within milliseconds plus the client setup (about 0.1 s idle, 2.1 s
+    # beside two CPU burners): the bound is one that only a hang on the network exceeds.
+    assert float(seconds) < 10.0
     assert "cannot connect to WhatsApp" in " ".join(message)
 
 
