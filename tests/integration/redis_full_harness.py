@@ -38,9 +38,9 @@ def small_redis() -> Iterator[tuple[str, Redis]]:
 def fill(conn: Redis, prefix: str = JUNK, pin: bool = True) -> int:
     """Write incompressible junk until Redis refuses even a tiny write; the number of keys.
 
-    Redis's used memory breathes by a few KB as client buffers come and go, so a full Redis
-    takes a small write now and then; `pin` lowers the ceiling 1 MiB below what is used, so
-    that it refuses every write until free()."""
+    Redis's used memory breathes as client buffers come and go (a 1 MiB write's query buffer
+    is freed a moment later), so a full Redis takes a small write now and then; `pin` lowers
+    the ceiling 8 MiB below what is used, so that it refuses every write until free()."""
     count = 0
     for size in (1 << 20, 1 << 14, 1 << 10, 64):
         try:
@@ -51,7 +51,7 @@ def fill(conn: Redis, prefix: str = JUNK, pin: bool = True) -> int:
             pass
     if pin:
         used = int(conn.info("memory")["used_memory"])
-        conn.config_set("maxmemory", used - (1 << 20))
+        conn.config_set("maxmemory", used - (8 << 20))
     return count
 
 
