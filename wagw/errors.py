@@ -243,6 +243,20 @@ class MissingSystemLibrary(BackendError):
     exit_code = ExitCode.CONFIG
 
 
+class ReachOutLimited(Permanent, BackendError):
+    """WhatsApp refused a send with its reach-out limit (server error 463): the account may not
+    start chats with new people for now. Not retried by RQ: the send path already warmed the
+    chat up and tried once more (docs/jobs.md "Reach-out limits"). `until` is when the
+    account's hold on first-contact sends ends (unix time): WhatsApp's own end when it gave
+    one; None on a backend's answer that carried none."""
+
+    __module__ = "workers.wa"
+
+    def __init__(self, message: str = "", until: float | None = None):
+        super().__init__(message)
+        self.until = until
+
+
 # Webhook deliveries (workers/webhooks/) --------------------------------------------------
 class DeliveryError(WagwError):
     """A delivery attempt that did not get a 2xx."""

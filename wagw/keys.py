@@ -14,6 +14,7 @@ DEVICE_STATUS = "wagw:status:device:{role}"  # hash per device role, with TTL he
 DEVICE_JIDS = "wagw:devices"  # hash role -> paired JID (written by `wagw pair`)
 DEVICE_PAIRED_AT = "wagw:devices:paired-at"  # hash role -> unix time of its last pairing (written by `wagw pair`)
 CRASHES = "wagw:crashes"  # capped list of recent process/host crashes (JSON)
+CRASH_LOG = "wagw:crash-log"  # sorted set by time: every crash record (JSON) within WAGW_CRASH_DAYS (wagw.crashes)
 QUARANTINE = "wagw:quarantine:{operation}"  # present while an operation is quarantined
 NATIVE_CRASHES = "wagw:native-crashes:{operation}"  # sorted set: "<time>:<nonce>:<target id or ->" per crash
 POISON = "wagw:poison:{operation}"  # hash: target id -> poison record (JSON, with "until"); TTL
@@ -43,3 +44,8 @@ WEBHOOK_ATTEMPTS = "wagw:webhook:attempts:{endpoint}:{event_id}"
 CALL_OFFER = "wagw:call-offer:{account}:{call_id}"
 # hash: chat JID -> "<seconds>:<unix ms>", each chat's disappearing timer as last learned (wagw.disappearing)
 DISAPPEARING = "wagw:disappearing:{account}"
+# SHA-256 (hex) of the account's current API bearer token (`wagw accounts token NAME`; wagw.api.tokens)
+API_TOKEN = "wagw:api-token:{account}"
+# hash {until, reason, since}: the account's first-contact sends are held until `until` (WhatsApp's
+# reach-out limit, error 463; wagw.reachout); expires at `until`
+REACHOUT_HOLD = "wagw:reachout-hold:{account}"

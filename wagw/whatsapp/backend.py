@@ -10,6 +10,7 @@ from wagw.errors import ConnectFailure as ConnectFailure
 from wagw.errors import LoggedOut as LoggedOut
 from wagw.errors import MissingSystemLibrary as MissingSystemLibrary
 from wagw.errors import NotPaired as NotPaired
+from wagw.errors import ReachOutLimited as ReachOutLimited
 from wagw.errors import StreamReplaced as StreamReplaced
 from wagw.errors import TemporaryBan as TemporaryBan
 from wagw.events import InboundEvent

@@ -2,7 +2,7 @@
 wagw.operations.OPERATIONS), the worker process that runs them, and the native host it owns.
 
 Only the job functions and the errors whose names job failures show (OutcomeUnknown,
-MediaDownloadFailed, ImageDownloadFailed; defined in wagw.errors) are published here; the
+ReachOutLimited, MediaDownloadFailed, ImageDownloadFailed; defined in wagw.errors) are published here; the
 worker (`worker`), the host (`host`) and its client (`host_client`) are modules of this
 package. A wa-worker runs only the job paths (wagw.operations.JOB_PATHS).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_ERRORS = ("OutcomeUnknown", "MediaDownloadFailed", "ImageDownloadFailed")
+_ERRORS = ("OutcomeUnknown", "ReachOutLimited", "MediaDownloadFailed", "ImageDownloadFailed")
 
 
 # On first use, not at import: the native host (`python -m workers.wa.host`) imports this

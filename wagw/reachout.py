@@ -1,0 +1,112 @@
+"""WhatsApp's reach-out limit: an account's first-contact sends held until it lifts.
+
+WhatsApp answers a message with server error 463 (its "reach-out timelock") when it keeps the
+account from starting chats with people it has no conversation with. whatsmeow's SendMessage
+returns only "server returned error 463"; the end of the restriction comes, when WhatsApp
+sends it at all, in a separate notification that neonize 0.5.2 does not pass on. So a send
+path that still meets 463 after its one warm-up and retry (workers/wa/jobs.py) fails the job
+with ReachOutLimited and `hold`s the account: its first messages to new chats wait until the
+hold's end (the time WhatsApp gave, else now + WAGW_REACHOUT_HOLD), while sends into chats
+the account already has go on.
+
+One hash per account (keys.REACHOUT_HOLD: until, reason, since), expiring at its end, so a
+lifted hold leaves nothing behind. A second hold keeps the later end. Only wagw writes it:
+a wa-worker after WhatsApp's answer, and an operator with `wagw accounts release NAME`;
+nothing in a job's arguments reaches it (tests/security).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from wagw import keys
+from wagw.redisconn import as_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from redis import Redis
+
+# Keeps the later end of two holds and expires the hash at it. ARGV: until, reason, since,
+# expiry (unix ms). Returns the end now in force.
+_HOLD = """
+local current = redis.call('HGET', KEYS[1], 'until')
+if current and tonumber(current) and tonumber(current) >= tonumber(ARGV[1]) then
+  return current
+end
+redis.call('HSET', KEYS[1], 'until', ARGV[1], 'reason', ARGV[2], 'since', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return ARGV[1]
+"""
+MAX_REASON_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Hold:
+    """An account's first-contact sends held until `until` (unix time)."""
+
+    account: str
+    until: float
+    reason: str
+    since: float
+
+    def as_dict(self) -> dict:
+        return {"account": self.account, "until": self.until, "reason": self.reason, "since": self.since}
+
+
+def hold_end(given: float | None, default_seconds: float, now: float | None = None) -> float:
+    """When a hold ends: the time WhatsApp gave when it is still ahead, else now + the default."""
+    now = time.time() if now is None else now
+    if given is not None and math.isfinite(given) and given > now:
+        return float(given)
+    return now + default_seconds
+
+
+def hold(conn: Redis, account: str, until: float, reason: str, now: float | None = None) -> float:
+    """Hold `account`'s first-contact sends until `until`; returns the end in force (the later
+    one when the account was already held)."""
+    now = time.time() if now is None else now
+    expiry = math.ceil(until * 1000)
+    ended = conn.eval(
+        _HOLD, 1, keys.REACHOUT_HOLD.format(account=account), repr(until), reason[:MAX_REASON_CHARS], repr(now), expiry
+    )
+    return float(as_text(ended) or until)
+
+
+def held_until(conn: Redis, account: str, now: float | None = None) -> float | None:
+    """The unix time until which `account`'s first-contact sends are held; None when not held."""
+    found = _read(conn.hgetall(keys.REACHOUT_HOLD.format(account=account)), account, now)
+    return found.until if found else None
+
+
+def holds(conn: Redis, accounts: Iterable[str], now: float | None = None) -> dict[str, Hold]:
+    """The holds in force, by account (one round trip)."""
+    names = list(accounts)
+    pipe = conn.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(keys.REACHOUT_HOLD.format(account=name))
+    found = {name: _read(fields, name, now) for name, fields in zip(names, pipe.execute(), strict=True)}
+    return {name: held for name, held in found.items() if held is not None}
+
+
+def release(conn: Redis, account: str) -> bool:
+    """Lift `account`'s hold now (an operator's decision); False when it was not held."""
+    return bool(conn.delete(keys.REACHOUT_HOLD.format(account=account)))
+
+
+def _read(fields: dict, account: str, now: float | None) -> Hold | None:
+    """A hold out of its hash, or None when absent, ended or unreadable (then it holds nothing)."""
+    if not fields:
+        return None
+    try:
+        text = {as_text(name): as_text(value) or "" for name, value in fields.items()}
+        until = float(text.get("until", ""))
+        since = float(text.get("since") or 0.0)
+    except ValueError:
+        return None
+    if not math.isfinite(until) or until <= (time.time() if now is None else now):
+        return None
+    return Hold(account, until, text.get("reason", ""), since)
