@@ -203,6 +203,10 @@ class Settings(BaseSettings):
     account: dict[str, AccountOverrides] = {}
     # `wagw run --accounts a,b`: the accounts this daemon runs (empty: all of them).
     run_accounts: CommaList = []
+    # The history store (wagw.history): a PostgreSQL URL (may hold a password) instead of the
+    # SQLite file in the data dir, and the days its rows are kept (0: forever).
+    history_url: SecretStr | None = None
+    history_days: float = Field(90.0, ge=0)
 
     _split = field_validator(
         "accounts",
@@ -278,6 +282,14 @@ class Settings(BaseSettings):
     @classmethod
     def _addr(cls, value: str, info) -> str:
         return _check_addr(value, "WAGW_" + info.field_name.upper())
+
+    @field_validator("history_url")
+    @classmethod
+    def _history_url(cls, url: SecretStr | None) -> SecretStr | None:
+        schemes = ("postgres://", "postgresql://", "postgresql+psycopg://", "sqlite:///")
+        if url is not None and not url.get_secret_value().startswith(schemes):
+            raise ValueError("must be a PostgreSQL URL (postgresql://user:password@host/database)")
+        return url
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
