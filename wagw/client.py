@@ -17,19 +17,22 @@ set explicitly (the documented defaults unless overridden with job_timeout=/retr
 retry=False means a single attempt). Other rq options pass through: job_id, meta, at_front,
 result_ttl, failure_ttl, description. `resend_on_unknown=True` (sends only) sets the job meta
 that lets a send whose outcome is unknown be retried anyway (docs/jobs.md "Send semantics").
+`idempotency_key=` (every function) makes a retried call safe: the same key for the same
+account returns the first job instead of a second (docs/jobs.md "Idempotency").
 `wait=` is how long the caller waits (default: the job's worst case, every attempt and retry
 interval, plus a margin).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from rq import Queue, Retry
 from rq.results import Result
 
-from wagw import keys, operations, rqcompat, serving
+from wagw import idempotency, keys, operations, rqcompat, serving
 from wagw.accounts import check_name, queue_of
 from wagw.errors import JobFailed, RedisUnreachable, WaitTimeout
 from wagw.errors import exception_line as exception_line  # read by webhook deliveries
@@ -37,7 +40,10 @@ from wagw.redisconn import SERIALIZER, connect
 
 if TYPE_CHECKING:
     from redis import Redis
+    from redis.client import Pipeline
     from rq.job import Job
+
+    from wagw.config import Settings
 
 # Arguments are stored in Redis with the job (until its failure TTL when it fails): the largest
 # legitimate one is an image as base64 (wagw.operations.args.MAX_IMAGE_ARG).
@@ -79,17 +85,25 @@ def default_retry(operation: str) -> Retry:
 
 
 def enqueue(
-    operation: str, /, *args: Any, connection: Redis | None = None, account: str | None = None, **kwargs: Any
+    operation: str,
+    /,
+    *args: Any,
+    connection: Redis | None = None,
+    account: str | None = None,
+    idempotency_key: str | None = None,
+    **kwargs: Any,
 ) -> Job:
     """Queue `workers.wa.<operation>(*args, **kwargs)` for one account (None: queue `wa`, the
-    first account's); rq options go in kwargs too (see module doc)."""
+    first account's); rq options go in kwargs too (see module doc). With `idempotency_key`, a
+    key already used for this account within WAGW_IDEMPOTENCY_TTL returns its first job instead
+    (IdempotencyConflict if that one's arguments differ; docs/jobs.md "Idempotency")."""
     op = operations.get(operation)
     options = {name: kwargs.pop(name) for name in _RQ_OPTIONS if name in kwargs}
     resend = kwargs.pop(operations.RESEND_ON_UNKNOWN, False)
     args = tuple(_jsonable(value) for value in args)
     kwargs = {name: _jsonable(value) for name, value in kwargs.items()}
     # fake=True accepts the fake backend's crash/hang/fail targets; the worker re-checks strictly.
-    operations.validate(operation, args, kwargs, fake=True)
+    valid = operations.validate(operation, args, kwargs, fake=True)
     size = len(SERIALIZER.dumps([args, kwargs]))
     if size > MAX_ARGUMENT_BYTES:
         raise ValueError(f"{operation}: the arguments take {size} bytes; a job carries at most {MAX_ARGUMENT_BYTES}")
@@ -101,20 +115,50 @@ def enqueue(
         if not op.sends:
             raise ValueError(f"{operation} is not a send: {operations.RESEND_ON_UNKNOWN} does not apply to it")
         meta[operations.RESEND_ON_UNKNOWN] = True
+    if idempotency_key is not None:
+        meta[idempotency.META] = idempotency.check_key(idempotency_key)
     queue_name = keys.WA_QUEUE if account is None else queue_of(check_name(account))
     connection = connection or default_connection()
     if account is not None:  # a queue no account serves would hold the job forever
         serving.refuse_unserved(connection, account)
     queue = Queue(queue_name, connection=connection, serializer=SERIALIZER)
-    return queue.enqueue_call(
-        op.path,
-        args=args,
-        kwargs=kwargs,
-        timeout=options.pop("job_timeout", None) or op.timeout,
-        retry=retry or None,
-        meta=meta,
-        **options,
+    timeout = options.pop("job_timeout", None) or op.timeout
+
+    def put(pipeline: Pipeline | None = None, job_id: str | None = None) -> Job:
+        chosen = {**options, "job_id": job_id} if job_id is not None else options
+        return queue.enqueue_call(
+            op.path,
+            args=args,
+            kwargs=kwargs,
+            timeout=timeout,
+            retry=retry or None,
+            meta=meta,
+            pipeline=pipeline,
+            **chosen,
+        )
+
+    if idempotency_key is None:
+        return put()
+    settings = _settings()
+    job, _replayed = idempotency.enqueue_once(
+        connection,
+        account or settings.accounts[0],  # the queue `wa` is the first account's
+        idempotency_key,
+        operation,
+        valid.model_dump(mode="json"),
+        settings.idempotency_ttl,
+        put,
+        job_id=options.pop("job_id", None),
     )
+    return job
+
+
+@functools.cache
+def _settings() -> Settings:
+    """wagw's settings as this process sees them (WAGW_IDEMPOTENCY_TTL, WAGW_ACCOUNTS), read once."""
+    from wagw.config import Settings
+
+    return Settings()
 
 
 def worst_case(job: Job) -> float:
@@ -177,6 +221,8 @@ def enqueue_fetch_avatar(
     jid: str,
     preview: bool = False,
     is_community: bool = False,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.fetch_avatar and return the rq Job.
@@ -192,6 +238,7 @@ def fetch_avatar(
     is_community: bool = False,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.fetch_avatar and wait for its result.
@@ -208,6 +255,8 @@ def enqueue_send_text(
     reply_to_sender: str | None = None,
     mentions: list[str] | None = None,
     reply_to_text: str | None = None,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_text and return the rq Job.
@@ -226,6 +275,7 @@ def send_text(
     reply_to_text: str | None = None,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_text and wait for its result.
@@ -240,6 +290,8 @@ def enqueue_send_image(
     image: str,
     caption: str | None = None,
     view_once: bool = False,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_image and return the rq Job.
@@ -256,6 +308,7 @@ def send_image(
     view_once: bool = False,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_image and wait for its result.
@@ -271,6 +324,8 @@ def enqueue_send_location(
     longitude: float,
     name: str | None = None,
     address: str | None = None,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_location and return the rq Job.
@@ -288,6 +343,7 @@ def send_location(
     address: str | None = None,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_location and wait for its result.
@@ -301,6 +357,8 @@ def enqueue_send_contact(
     to: str,
     name: str,
     phone: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_contact and return the rq Job.
@@ -316,6 +374,7 @@ def send_contact(
     phone: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_contact and wait for its result.
@@ -329,6 +388,8 @@ def enqueue_send_link(
     to: str,
     url: str,
     caption: str | None = None,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_link and return the rq Job.
@@ -344,6 +405,7 @@ def send_link(
     caption: str | None = None,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_link and wait for its result.
@@ -358,6 +420,8 @@ def enqueue_send_poll(
     question: str,
     options: list[str],
     max_answers: int = 1,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_poll and return the rq Job.
@@ -374,6 +438,7 @@ def send_poll(
     max_answers: int = 1,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_poll and wait for its result.
@@ -389,6 +454,8 @@ def enqueue_send_file(
     filename: str | None = None,
     caption: str | None = None,
     mimetype: str | None = None,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_file and return the rq Job.
@@ -406,6 +473,7 @@ def send_file(
     mimetype: str | None = None,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_file and wait for its result.
@@ -418,6 +486,8 @@ def send_file(
 def enqueue_send_sticker(
     to: str,
     sticker: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_sticker and return the rq Job.
@@ -432,6 +502,7 @@ def send_sticker(
     sticker: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_sticker and wait for its result.
@@ -446,6 +517,8 @@ def enqueue_send_video(
     video: str,
     caption: str | None = None,
     view_once: bool = False,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_video and return the rq Job.
@@ -462,6 +535,7 @@ def send_video(
     view_once: bool = False,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_video and wait for its result.
@@ -475,6 +549,8 @@ def enqueue_send_audio(
     to: str,
     audio: str,
     ptt: bool = False,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_audio and return the rq Job.
@@ -490,6 +566,7 @@ def send_audio(
     ptt: bool = False,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_audio and wait for its result.
@@ -501,6 +578,8 @@ def send_audio(
 
 def enqueue_user_info(
     jids: list[str],
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.user_info and return the rq Job.
@@ -514,6 +593,7 @@ def user_info(
     jids: list[str],
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.user_info and wait for its result.
@@ -525,6 +605,8 @@ def user_info(
 
 def enqueue_is_on_whatsapp(
     phones: list[str],
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.is_on_whatsapp and return the rq Job.
@@ -538,6 +620,7 @@ def is_on_whatsapp(
     phones: list[str],
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.is_on_whatsapp and wait for its result.
@@ -549,6 +632,8 @@ def is_on_whatsapp(
 
 def enqueue_group_info(
     jid: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.group_info and return the rq Job.
@@ -562,6 +647,7 @@ def group_info(
     jid: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.group_info and wait for its result.
@@ -572,6 +658,8 @@ def group_info(
 
 
 def enqueue_joined_groups(
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.joined_groups and return the rq Job.
@@ -584,6 +672,7 @@ def enqueue_joined_groups(
 def joined_groups(
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.joined_groups and wait for its result.
@@ -595,6 +684,8 @@ def joined_groups(
 
 def enqueue_leave_group(
     jid: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.leave_group and return the rq Job.
@@ -608,6 +699,7 @@ def leave_group(
     jid: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.leave_group and wait for its result.
@@ -620,6 +712,8 @@ def leave_group(
 def enqueue_set_group_name(
     jid: str,
     name: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.set_group_name and return the rq Job.
@@ -634,6 +728,7 @@ def set_group_name(
     name: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.set_group_name and wait for its result.
@@ -646,6 +741,8 @@ def set_group_name(
 def enqueue_set_group_topic(
     jid: str,
     topic: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.set_group_topic and return the rq Job.
@@ -660,6 +757,7 @@ def set_group_topic(
     topic: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.set_group_topic and wait for its result.
@@ -672,6 +770,8 @@ def set_group_topic(
 def enqueue_set_group_locked(
     jid: str,
     locked: bool,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.set_group_locked and return the rq Job.
@@ -686,6 +786,7 @@ def set_group_locked(
     locked: bool,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.set_group_locked and wait for its result.
@@ -698,6 +799,8 @@ def set_group_locked(
 def enqueue_set_group_announce(
     jid: str,
     announce: bool,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.set_group_announce and return the rq Job.
@@ -712,6 +815,7 @@ def set_group_announce(
     announce: bool,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.set_group_announce and wait for its result.
@@ -724,6 +828,8 @@ def set_group_announce(
 def enqueue_group_invite_link(
     jid: str,
     reset: bool = False,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.group_invite_link and return the rq Job.
@@ -738,6 +844,7 @@ def group_invite_link(
     reset: bool = False,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.group_invite_link and wait for its result.
@@ -749,6 +856,8 @@ def group_invite_link(
 
 def enqueue_group_requests(
     jid: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.group_requests and return the rq Job.
@@ -762,6 +871,7 @@ def group_requests(
     jid: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.group_requests and wait for its result.
@@ -774,6 +884,8 @@ def group_requests(
 def enqueue_create_group(
     name: str,
     participants: list[str],
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.create_group and return the rq Job.
@@ -788,6 +900,7 @@ def create_group(
     participants: list[str],
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.create_group and wait for its result.
@@ -801,6 +914,8 @@ def enqueue_group_participants(
     jid: str,
     action: Literal["add", "remove", "promote", "demote"],
     participants: list[str],
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.group_participants and return the rq Job.
@@ -816,6 +931,7 @@ def group_participants(
     participants: list[str],
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.group_participants and wait for its result.
@@ -827,6 +943,8 @@ def group_participants(
 
 def enqueue_join_group(
     link: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.join_group and return the rq Job.
@@ -840,6 +958,7 @@ def join_group(
     link: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.join_group and wait for its result.
@@ -851,6 +970,8 @@ def join_group(
 
 def enqueue_group_info_from_link(
     link: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.group_info_from_link and return the rq Job.
@@ -864,6 +985,7 @@ def group_info_from_link(
     link: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.group_info_from_link and wait for its result.
@@ -876,6 +998,8 @@ def group_info_from_link(
 def enqueue_set_group_photo(
     jid: str,
     image: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.set_group_photo and return the rq Job.
@@ -890,6 +1014,7 @@ def set_group_photo(
     image: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.set_group_photo and wait for its result.
@@ -901,6 +1026,8 @@ def set_group_photo(
 
 def enqueue_download_media(
     media: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.download_media and return the rq Job.
@@ -914,6 +1041,7 @@ def download_media(
     media: dict[str, Any],
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.download_media and wait for its result.
@@ -927,6 +1055,8 @@ def enqueue_mark_read(
     chat: str,
     ids: list[str],
     sender: str | None = None,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.mark_read and return the rq Job.
@@ -942,6 +1072,7 @@ def mark_read(
     sender: str | None = None,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.mark_read and wait for its result.
@@ -952,6 +1083,8 @@ def mark_read(
 
 
 def enqueue_my_privacy(
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.my_privacy and return the rq Job.
@@ -964,6 +1097,7 @@ def enqueue_my_privacy(
 def my_privacy(
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.my_privacy and wait for its result.
@@ -974,6 +1108,8 @@ def my_privacy(
 
 
 def enqueue_contacts(
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.contacts and return the rq Job.
@@ -986,6 +1122,7 @@ def enqueue_contacts(
 def contacts(
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.contacts and wait for its result.
@@ -1000,6 +1137,8 @@ def enqueue_react(
     message_id: str,
     emoji: str,
     sender: str | None = None,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.react and return the rq Job.
@@ -1016,6 +1155,7 @@ def react(
     sender: str | None = None,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.react and wait for its result.
@@ -1029,6 +1169,8 @@ def enqueue_revoke(
     chat: str,
     message_id: str,
     sender: str | None = None,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.revoke and return the rq Job.
@@ -1044,6 +1186,7 @@ def revoke(
     sender: str | None = None,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.revoke and wait for its result.
@@ -1057,6 +1200,8 @@ def enqueue_edit_message(
     chat: str,
     message_id: str,
     text: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.edit_message and return the rq Job.
@@ -1072,6 +1217,7 @@ def edit_message(
     text: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.edit_message and wait for its result.
@@ -1083,6 +1229,8 @@ def edit_message(
 
 def enqueue_send_presence(
     presence: Literal["available", "unavailable"],
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_presence and return the rq Job.
@@ -1096,6 +1244,7 @@ def send_presence(
     presence: Literal["available", "unavailable"],
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_presence and wait for its result.
@@ -1108,6 +1257,8 @@ def send_presence(
 def enqueue_send_chat_presence(
     chat: str,
     state: Literal["composing", "recording", "paused"],
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.send_chat_presence and return the rq Job.
@@ -1122,6 +1273,7 @@ def send_chat_presence(
     state: Literal["composing", "recording", "paused"],
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.send_chat_presence and wait for its result.
@@ -1134,6 +1286,8 @@ def send_chat_presence(
 def enqueue_set_disappearing(
     chat: str,
     seconds: int,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.set_disappearing and return the rq Job.
@@ -1148,6 +1302,7 @@ def set_disappearing(
     seconds: int,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.set_disappearing and wait for its result.
@@ -1160,6 +1315,8 @@ def set_disappearing(
 def enqueue_reject_call(
     call_id: str,
     caller: str,
+    *,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Job:
     """Queue workers.wa.reject_call and return the rq Job.
@@ -1174,6 +1331,7 @@ def reject_call(
     caller: str,
     *,
     wait: float | None = None,
+    idempotency_key: str | None = None,
     **rq_options: Any,
 ) -> Any:
     """Run workers.wa.reject_call and wait for its result.

@@ -68,15 +68,23 @@ def _check_addr(value: str, name: str) -> str:
     return value
 
 
+# WAGW_SEND_RATE and WAGW_FIRST_CONTACT_RATE when unset, per backend (docs/configuration.md has
+# the reasoning): the fake reaches nobody, so it is not paced.
+PACE_DEFAULTS: dict[str, tuple[float, float]] = {"neonize": (30.0, 4.0), "fake": (0.0, 0.0)}
+
+
 class AccountOverrides(BaseModel):
     """What one account may set differently from the global settings (docs/configuration.md):
-    `WAGW_ACCOUNT__<NAME>__WA_WORKERS`, `…__WEBHOOK_URLS`, `…__WEBHOOK_SECRET`."""
+    `WAGW_ACCOUNT__<NAME>__WA_WORKERS`, `…__WEBHOOK_URLS`, `…__WEBHOOK_SECRET`, `…__SEND_RATE`,
+    `…__FIRST_CONTACT_RATE`."""
 
     model_config = ConfigDict(extra="forbid")
 
     wa_workers: int | None = Field(None, ge=1)
     webhook_urls: CommaList | None = None
     webhook_secret: SecretStr | None = None
+    send_rate: float | None = Field(None, ge=0, allow_inf_nan=False)
+    first_contact_rate: float | None = Field(None, ge=0, allow_inf_nan=False)
 
     _split = field_validator("webhook_urls", mode="before")(classmethod(lambda cls, v: _split_commas(v)))
 
@@ -137,6 +145,8 @@ class Settings(BaseSettings):
     # included) stay this long for operators.
     wa_result_ttl: int = Field(86_400, ge=60)
     wa_failure_ttl: int = Field(7 * 86_400, ge=3600)
+    # Seconds an idempotency key stands for its first job (wagw.idempotency).
+    idempotency_ttl: int = Field(86_400, ge=60)
     # A wa job whose arguments take more than this in Redis (as rq stores them) fails at once.
     # The largest legitimate one is an image as base64 (wagw.operations.args.MAX_IMAGE_ARG).
     max_job_bytes: int = Field(24 * 1024 * 1024, ge=1024)
@@ -170,6 +180,16 @@ class Settings(BaseSettings):
     metrics_addr: str = ""
     # Host names Prometheus scrapes the exporter by, besides IP addresses and localhost.
     metrics_hosts: CommaList = []
+    # The HTTP API and MCP (wagw.api): where it listens (empty: not started by `wagw run`),
+    # its basic-auth logins (`user:pass,user2:pass2`), how long a synchronous call waits for
+    # its job before answering 202, the largest upload it takes, the Host names it answers
+    # to besides IP addresses and localhost, and the window failed logins are counted over.
+    api_addr: str = ""
+    api_basic_auth: SecretStr | None = None
+    api_wait: float = Field(30.0, ge=0, le=3600)
+    api_upload_max_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    api_hosts: CommaList = []
+    api_login_window: float = Field(60.0, gt=0)
     # A postgres:// URL to keep device stores there instead of sqlite files in data_dir.
     device_db: SecretStr | None = None
     events_maxlen: int = Field(100_000, ge=100)
@@ -186,7 +206,16 @@ class Settings(BaseSettings):
     # within the window fails fast for `poison_duration` seconds.
     poison_crashes: int = Field(2, ge=1)
     poison_duration: float = Field(3600.0, gt=0)
+    # Days a crash record is kept for `wagw crashes` (wagw.crashes; at most 10,000 records).
+    crash_days: float = Field(30.0, gt=0)
     wa_connect_wait: float = Field(15.0, gt=0)
+    # Per-account pace, messages per minute, of every send / of first messages to a person the
+    # account has exchanged none with (wagw.sendorder; 0 = no limit). Unset: PACE_DEFAULTS.
+    send_rate: float | None = Field(None, ge=0, allow_inf_nan=False)
+    first_contact_rate: float | None = Field(None, ge=0, allow_inf_nan=False)
+    # Seconds an account's first-contact sends are held after WhatsApp's reach-out limit
+    # (error 463) when WhatsApp gives no end, which whatsmeow's send answer never does (wagw.reachout).
+    reachout_hold: float = Field(86_400.0, gt=0)
     # The only folder jobs may read local files from (and where downloaded media goes).
     media_dir: Path | None = None
     # Seconds a file download_media stored stays in the media folder; older ones are removed
@@ -217,6 +246,7 @@ class Settings(BaseSettings):
         "webhook_retry_schedule",
         "dashboard_hosts",
         "metrics_hosts",
+        "api_hosts",
         mode="before",
     )(classmethod(lambda cls, v: _split_commas(v)))
 
@@ -278,10 +308,27 @@ class Settings(BaseSettings):
             )
         return password
 
-    @field_validator("dashboard_addr", "metrics_addr")
+    @field_validator("dashboard_addr", "metrics_addr", "api_addr")
     @classmethod
     def _addr(cls, value: str, info) -> str:
         return _check_addr(value, "WAGW_" + info.field_name.upper())
+
+    @field_validator("api_basic_auth")
+    @classmethod
+    def _api_logins(cls, logins: SecretStr | None) -> SecretStr | None:
+        if logins is not None:
+            for pair in _split_commas(logins.get_secret_value()) or []:
+                user, sep, password = str(pair).partition(":")
+                if not sep or not user or not password:
+                    raise ValueError("must be user:password pairs separated by commas (a password may hold ':')")
+        return logins
+
+    @property
+    def api_logins(self) -> list[tuple[str, str]]:
+        """WAGW_API_BASIC_AUTH as (user, password) pairs."""
+        value = self.api_basic_auth.get_secret_value() if self.api_basic_auth else ""
+        pairs = [str(pair).partition(":") for pair in _split_commas(value) or []]
+        return [(user, password) for user, _, password in pairs]
 
     @field_validator("history_url")
     @classmethod
@@ -340,6 +387,12 @@ class Settings(BaseSettings):
 
     def wa_workers_of(self, account: str) -> int:
         return self.of_account(account, "wa_workers")
+
+    def pace_of(self, account: str) -> tuple[float, float]:
+        """(send rate, first-contact rate) of `account`, messages per minute, 0 = no limit."""
+        defaults = PACE_DEFAULTS[self.backend]
+        send, first = self.of_account(account, "send_rate"), self.of_account(account, "first_contact_rate")
+        return (defaults[0] if send is None else send, defaults[1] if first is None else first)
 
     def webhook_urls_of(self, account: str) -> list[str]:
         return self.of_account(account, "webhook_urls")

@@ -96,6 +96,20 @@ class OutcomeUnknown(Permanent, RuntimeError):
     __module__ = "workers.wa"
 
 
+class IdempotencyConflict(Permanent, ValueError):
+    """An idempotency key reused for other arguments or another operation within its TTL
+    (the HTTP API answers 422): a key stands for one request."""
+
+    __module__ = "wagw.idempotency"
+
+
+class DuplicateJob(Permanent, RuntimeError):
+    """A job whose idempotency key another job holds, and whose result it cannot take: that
+    job has not ended, failed, or is gone. It never reaches WhatsApp."""
+
+    __module__ = "wagw.idempotency"
+
+
 # A wa job's media ------------------------------------------------------------------------
 class MediaDownloadFailed(WagwError, RuntimeError):
     """A media URL could not be fetched now (network, 5xx): worth a retry."""

@@ -49,3 +49,29 @@ API_TOKEN = "wagw:api-token:{account}"
 # hash {until, reason, since}: the account's first-contact sends are held until `until` (WhatsApp's
 # reach-out limit, error 463; wagw.reachout); expires at `until`
 REACHOUT_HOLD = "wagw:reachout-hold:{account}"
+# "<fingerprint>:<job id>": the job an idempotency key of the account stands for; the key is
+# its SHA-256 (hex); expires after WAGW_IDEMPOTENCY_TTL (wagw.idempotency)
+IDEMPOTENCY = "wagw:idempotency:{account}:{key}"
+# set of chat JIDs (no device part) the account has exchanged messages with: a message into any
+# other person's chat is a first contact (wagw.knownchats)
+KNOWN_CHATS = "wagw:known-chats:{account}"
+# Sending order and pacing (wagw.sendorder, docs/jobs.md "Sending order and pacing"):
+# the one-at-a-time take of an account's wa-workers: "<job id>|<queue>|<taken at, Redis ms>" while
+# a worker reads the job it just took and registers it in its chat; a stale one is finished by the next taker
+ORDER_TAKING = "wagw:order:taking:{account}"
+ORDER_TICKET = "wagw:order:ticket:{account}"  # counter: each registered send's place in its account
+# sorted set: job id -> ticket, the chat's registered sends that have not ended; the lowest is the one whose turn it is
+ORDER_CHAT = "wagw:order:chat:{account}:{chat}"
+ORDER_JOBS = "wagw:order:jobs"  # hash: job id -> "<account>\t<chat>" of each registered send
+SEND_GATE = "wagw:send-gate:{job_id}"  # hash {slot, typed}: a send's reserved pacing slot and typing done; TTL
+# sorted set: job id -> when it is next looked at; hash: job id -> "<reason>|<queue>|<until>":
+# the account's sends waiting for their turn, their pace, a reach-out hold or their typing, off every queue
+WAITING = "wagw:waiting:{account}"
+WAITING_INFO = "wagw:waiting-info:{account}"
+PACE = "wagw:pace:{account}:{kind}"  # the earliest time (unix s) the next send (kind all) / first contact may go; TTL
+# sorted set: chat -> unix time a message was last exchanged with it (inbound or sent); capped
+KNOWN_CHATS = "wagw:known-chats:{account}"
+# stream, capped: each send's outcome as its wa-worker recorded it, for the history writer (wagw.history.outcomes)
+HISTORY_SENDS = "wagw:history:sends"
+# JSON snapshot of the history writer (position, lag, gap, store errors), with TTL (wagw.history.writer)
+HISTORY_STATUS = "wagw:status:history"

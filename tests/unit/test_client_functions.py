@@ -23,6 +23,7 @@ START = "# --- generated from the operation table: start ---\n"
 END = "# --- generated from the operation table: end ---\n"
 COMMAND = ".venv/bin/python -m tests.unit.test_client_functions"
 LINE_LENGTH = 120
+IDEMPOTENCY_KEY = "idempotency_key: str | None = None"  # every function takes it (docs/jobs.md "Idempotency")
 
 
 def annotation(kind: typing.Any) -> str:
@@ -76,7 +77,7 @@ def render() -> str:
         lines += ["", ""]
         lines += function(
             f"enqueue_{op.name}",
-            [*params, "**rq_options: Any"],
+            [*params, "*", IDEMPOTENCY_KEY, "**rq_options: Any"],
             "Job",
             docstring(f"Queue {op.path} and return the rq Job.", op),
             f"return _enqueue({op.name!r}, locals())".replace("'", '"'),
@@ -84,7 +85,7 @@ def render() -> str:
         lines += ["", ""]
         lines += function(
             op.name,
-            [*params, "*", "wait: float | None = None", "**rq_options: Any"],
+            [*params, "*", "wait: float | None = None", IDEMPOTENCY_KEY, "**rq_options: Any"],
             "Any",
             docstring(f"Run {op.path} and wait for its result.", op),
             f"return _call({op.name!r}, locals())".replace("'", '"'),
