@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events tail": ("wagw.session.tail:main", "events"),
     "doctor": ("wagw.doctor:main", "doctor"),
     "accounts": ("wagw.supervisor.reconcile:main", "accounts"),
+    "crashes": ("wagw.crashes.command:main", "crashes"),
 }
 # Commands that run with invalid settings: they get None and args.settings_error.
 SETTINGS_OPTIONAL = frozenset({"doctor"})
@@ -97,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_argument("action", nargs="?", choices=("list", "add", "remove"), default="list")
     accounts.add_argument("name", nargs="?", help="the account to add or remove")
     accounts.add_argument("--json", action="store_true", help="list as JSON")
+
+    crashes = sub.add_parser("crashes", help="crash records grouped by signature; show one; draft its postmortem")
+    crashes.add_argument("action", nargs="?", choices=("show", "postmortem"), help="show SIG, or postmortem SIG")
+    crashes.add_argument("signature", nargs="?", metavar="SIG", help="a signature (or its unique start)")
+    crashes.add_argument("--json", action="store_true", help="print JSON")
+    crashes.add_argument("--out", metavar="DIR", help="postmortem: the folder to write to (default ./docs/postmortems)")
 
     doctor = sub.add_parser("doctor", help="preflight: what is missing or wrong, one line each with the fix")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from wagw import keys
+from wagw import crashes, keys
 from wagw.addresses import masked
 from wagw.errors import PoisonedTarget, Quarantined
 
@@ -97,22 +97,18 @@ def record_crash(
     exit: str,
     panic: str,
     now: float | None = None,
+    account: str | None = None,
+    job_id: str | None = None,
+    outcome: str | None = None,
 ) -> Engaged:
-    """Count one native crash of `operation` (on `target`) and log it on wagw:crashes."""
+    """Count one native crash of `operation` (on `target`) and write its crash record
+    (wagw.crashes). `outcome`: what becomes of the job unless this crash poisons its target
+    or quarantines the operation (retried, failed, outcome_unknown)."""
     now = time.time() if now is None else now
     panic = panic[:MAX_PANIC_CHARS]
     window = settings.quarantine_window
     crashes_key = keys.NATIVE_CRASHES.format(operation=operation)
     member = f"{now:.6f}:{uuid.uuid4().hex[:8]}:{target.id if target else NO_TARGET}"
-    entry = {
-        "time": now,
-        "process": process,
-        "operation": operation,
-        "exit": exit,
-        "panic": panic,
-        "target": target.shown if target else None,
-        "target_id": target.id if target else None,
-    }
     pipe = conn.pipeline()
     pipe.zadd(crashes_key, {member: now})
     pipe.zremrangebyscore(crashes_key, "-inf", now - window)
@@ -124,8 +120,6 @@ def record_crash(
         pipe.zremrangebyscore(target_key, "-inf", now - window)
         pipe.zcard(target_key)
         pipe.pexpire(target_key, _ms(window))
-    pipe.lpush(keys.CRASHES, json.dumps(entry))
-    pipe.ltrim(keys.CRASHES, 0, 99)
     replies = pipe.execute()
     members = [m.decode() if isinstance(m, bytes) else str(m) for m in replies[2]]
     engaged = Engaged()
@@ -135,6 +129,21 @@ def record_crash(
     targets = distinct_targets(members)
     if len(members) >= settings.quarantine_crashes and targets >= settings.quarantine_targets:
         engaged.quarantine = _quarantine(conn, settings, operation, len(members), targets, now, last)
+    if outcome != crashes.OUTCOME_UNKNOWN:  # a send that may have gone stays "outcome unknown"
+        outcome = crashes.QUARANTINED if engaged.quarantine else crashes.POISONED if engaged.poison else outcome
+    crash = crashes.Crash(
+        kind=crashes.NATIVE,
+        process=process,
+        exit=exit,
+        outcome=outcome,
+        account=account,
+        operation=operation,
+        target=target.shown if target else None,
+        target_id=target.id if target else None,
+        panic=panic,
+        job_id=job_id,
+    )
+    crashes.record(conn, crash, retention_days=settings.crash_days, now=now)
     return engaged
 
 

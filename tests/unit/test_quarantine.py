@@ -11,7 +11,7 @@ import pytest
 from loguru import logger
 
 from chaos.polling import wait_for
-from wagw import keys, quarantine
+from wagw import crashes, keys, quarantine
 from wagw.addresses import masked
 from wagw.config import Settings
 from wagw.operations import OPERATIONS, validate
@@ -299,7 +299,8 @@ def test_every_crash_is_logged_on_the_capped_crash_list(conn):
         crash(conn, settings, target=ALICE if n == 104 else None)
     entries = [json.loads(raw) for raw in conn.lrange(keys.CRASHES, 0, -1)]
     assert len(entries) == 100
-    assert set(entries[0]) == {"time", "process", "operation", "exit", "panic", "target", "target_id"}
+    assert set(entries[0]) == set(crashes.FIELDS)  # the one shape of every crash record
+    assert len(crashes.load(conn)) == 105  # the kept records are not capped at 100
     assert entries[0]["process"] == "wa-worker-1/host" and entries[0]["operation"] == "fetch_avatar"
     assert entries[0]["exit"] == "signal SIGABRT" and entries[0]["panic"] == PANIC
     assert entries[0]["target"] == "…4567@s.whatsapp.net" and entries[0]["target_id"] == Target.of(ALICE).id

@@ -96,5 +96,6 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
         accounts=running,
         watch=watch,
         make_child=lambda spec: Child(spec, policy, launcher, clock),
+        crash_days=settings.crash_days,
     )
     return supervisor.run()

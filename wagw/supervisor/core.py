@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from redis.exceptions import RedisError
 
-from wagw import __version__, devices, keys, metrics
+from wagw import __version__, crashes, devices, keys, metrics
 from wagw.exitcodes import LONG_BACKOFF_EXITS, PAIRING_FIXES, ExitCode, fatal_fix
 from wagw.supervisor.notify import Notifier
 from wagw.supervisor.osapi import Clock
@@ -52,8 +52,10 @@ class Supervisor:
         accounts: list[str] | None = None,
         watch: AccountWatch | None = None,
         make_child: Callable[[ChildSpec], Child] | None = None,
+        crash_days: float = 30.0,
     ) -> None:
         self.status_key = status_key
+        self.crash_days = crash_days  # retention of crash records (WAGW_CRASH_DAYS)
         self.accounts = accounts or []
         # `wagw accounts add|remove` while running: children come and go without a restart.
         self.watch = watch
@@ -332,17 +334,16 @@ class Supervisor:
     def _record_crash(self, child: Child) -> None:
         if self.status_redis is None:
             return
-        entry = {
-            "time": time.time(),
-            "process": child.name,
-            "exit": ExitCode.describe(child.last_exit),
-            "state": child.state.value,
-        }
+        crash = crashes.Crash(
+            kind=crashes.PROCESS,
+            process=child.name,
+            exit=ExitCode.describe(child.last_exit),
+            outcome=crashes.FATAL if child.state is State.FATAL else crashes.RESTARTED,
+            account=child.spec.account,
+            state=child.state.value,
+        )
         try:
-            pipe = self.status_redis.pipeline()
-            pipe.lpush(keys.CRASHES, json.dumps(entry))
-            pipe.ltrim(keys.CRASHES, 0, 99)
-            pipe.execute()
+            crashes.record(self.status_redis, crash, retention_days=self.crash_days)
         except REDIS_AWAY as error:
             logger.debug("crash not recorded: {}", error)
         except Exception:

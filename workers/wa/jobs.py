@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from redis.exceptions import RedisError
+from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from wagw import keys, metrics, operations, quarantine
+from wagw import crashes, keys, metrics, operations, quarantine
 from wagw.accounts import DEFAULT, SINGLE_ACCOUNT, Account
 from wagw.errors import InvalidArguments, OutcomeUnknown
 from wagw.operations import OPERATIONS, Operation
@@ -174,9 +175,10 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         return result
     except HostCrashed as crash:
         outcome = "crashed"
+        unknown = calling and _outcome_unknown(runtime, op)
         if crash.native and runtime is not None:
-            _count_crash(runtime, operation, target, crash)
-        if calling and _outcome_unknown(runtime, op):
+            _count_crash(runtime, operation, target, crash, crashes.OUTCOME_UNKNOWN if unknown else _next_try())
+        if unknown:
             outcome = "outcome_unknown"
             raise _unknown(op, target, crash) from None
         raise
@@ -250,7 +252,15 @@ def _unmark_handed(runtime: Runtime) -> None:
         logger.debug("send marker of job {} not cleared: {}", runtime.job_id, error)
 
 
-def _count_crash(runtime: Runtime, operation: str, target: quarantine.Target | None, crash: HostCrashed) -> None:
+def _next_try() -> str:
+    """What RQ does next with the current job after a crash: retry it, or fail it."""
+    job = get_current_job()
+    return crashes.RETRIED if job is not None and (job.retries_left or 0) > 0 else crashes.FAILED
+
+
+def _count_crash(
+    runtime: Runtime, operation: str, target: quarantine.Target | None, crash: HostCrashed, outcome: str
+) -> None:
     try:
         account = runtime.account.name
         engaged = quarantine.record_crash(
@@ -261,6 +271,9 @@ def _count_crash(runtime: Runtime, operation: str, target: quarantine.Target | N
             process=runtime.process,
             exit=crash.exit,
             panic=crash.panic,
+            account=account,
+            job_id=runtime.job_id,
+            outcome=outcome,
         )
         metrics.incr(runtime.conn, "native_host_crashes", operation=operation, account=account)
         runtime.quarantines.note(engaged)
