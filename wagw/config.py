@@ -208,8 +208,6 @@ class Settings(BaseSettings):
     poison_duration: float = Field(3600.0, gt=0)
     # Days a crash record is kept for `wagw crashes` (wagw.crashes; at most 10,000 records).
     crash_days: float = Field(30.0, gt=0)
-    # Days a crash record is kept for `wagw crashes` (wagw.crashes; at most 10,000 records).
-    crash_days: float = Field(30.0, gt=0)
     wa_connect_wait: float = Field(15.0, gt=0)
     # Per-account pace, messages per minute, of every send / of first messages to a person the
     # account has exchanged none with (wagw.sendorder; 0 = no limit). Unset: PACE_DEFAULTS.

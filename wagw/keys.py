@@ -15,7 +15,6 @@ DEVICE_JIDS = "wagw:devices"  # hash role -> paired JID (written by `wagw pair`)
 DEVICE_PAIRED_AT = "wagw:devices:paired-at"  # hash role -> unix time of its last pairing (written by `wagw pair`)
 CRASHES = "wagw:crashes"  # capped list of recent process/host crashes (JSON)
 CRASH_LOG = "wagw:crash-log"  # sorted set by time: every crash record (JSON) within WAGW_CRASH_DAYS (wagw.crashes)
-CRASH_LOG = "wagw:crash-log"  # sorted set by time: every crash record (JSON) within WAGW_CRASH_DAYS (wagw.crashes)
 QUARANTINE = "wagw:quarantine:{operation}"  # present while an operation is quarantined
 NATIVE_CRASHES = "wagw:native-crashes:{operation}"  # sorted set: "<time>:<nonce>:<target id or ->" per crash
 POISON = "wagw:poison:{operation}"  # hash: target id -> poison record (JSON, with "until"); TTL
