@@ -1,0 +1,84 @@
+"""go-whatsapp-web-multidevice's `GET /chats` and `GET /chat/{chat_jid}/messages`, answered
+from wagw's history store (wagw.history) in that API's shapes, for the request's account.
+
+The store is opened on the first such request (SQLAlchemy is loaded then, not at the API's
+start) and kept on the app. Reads are blocking SQL: they run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from wagw.addresses import normalize_target
+from wagw.api.context import CurrentAccount, api_context
+from wagw.api.envelope import ApiError, envelope, success
+from wagw.api.gowa import answers
+from wagw.api.gowa.reading import read_incoming
+from wagw.api.gowa.requests import RequestInvalid, to_arguments
+
+if TYPE_CHECKING:
+    from wagw.api.gowa.model import Row
+    from wagw.history import Store
+
+CHATS = "history_chats"
+MESSAGES = "history_messages"
+
+
+async def store_of(request: Request) -> Store:
+    """The app's history store, opened once; 503 while the history process has made none."""
+    from wagw import history
+
+    state = request.app.state
+    store: Store | None = getattr(state, "gowa_history", None)
+    if store is None:
+        try:
+            store = await anyio.to_thread.run_sync(history.open_store, api_context(request).settings)
+        except history.StoreMissing as error:
+            raise ApiError(503, "HISTORY_NOT_READY", str(error)) from None
+        state.gowa_history = store
+    return store
+
+
+def _chats(store: Store, account: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    from wagw import history
+
+    archived = arguments.pop("archived", None)
+    found = history.gowa_chats(store, account=account, **arguments)
+    if archived is True:  # wagw does not follow archiving: no chat is archived
+        found["data"] = []
+        found["pagination"]["total"] = 0
+    return found
+
+
+def _messages(store: Store, account: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+    from wagw import history
+
+    chat = arguments.pop("chat_jid")
+    return history.gowa_chat_messages(store, chat, account=account, **arguments)
+
+
+def endpoint(row: Row) -> Any:
+    async def read(request: Request, account: CurrentAccount) -> JSONResponse:
+        incoming = await read_incoming(row, request)
+        try:
+            arguments, _ = to_arguments(row, incoming)
+            if "chat_jid" in arguments:
+                arguments["chat_jid"] = normalize_target(arguments["chat_jid"])
+        except (RequestInvalid, ValueError) as error:
+            return answers.invalid(str(error))
+        store = await store_of(request)
+        read_one = _chats if row.result == CHATS else _messages
+        try:
+            found = await anyio.to_thread.run_sync(functools.partial(read_one, store, account.name, arguments))
+        except ValueError as error:  # a start_time or end_time that is no time
+            return answers.invalid(str(error))
+        if found is None:
+            return envelope("NOT_FOUND", "Chat not found", status=404)
+        return success(found, row.message)
+
+    return read
