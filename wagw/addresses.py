@@ -12,6 +12,7 @@ MAX_ADDRESS = 256  # characters in a JID or phone argument, checked before any p
 
 USER_SERVER = "s.whatsapp.net"
 GROUP_SERVER = "g.us"
+PERSON_SERVERS = ("@" + USER_SERVER, "@lid")  # the chats of one person (person_chat)
 # The user parts the fake backend turns into a Go panic, a hang or an error, and the one
 # that has no profile picture (SPEC).
 FAKE_USERS = frozenset({"crash", "hang", "fail", "nopic"})
@@ -68,6 +69,12 @@ def normalize_target(value: str, *, fake: bool = False) -> str:
     if fake and value.strip() in FAKE_USERS:
         return f"{value.strip()}@{USER_SERVER}"
     return f"{normalize_phone(value)}@{USER_SERVER}"
+
+
+def person_chat(jid: str) -> bool:
+    """Whether a normalised JID is one person's chat (a phone number's or a LID's), not a group,
+    a channel or a broadcast: only such a chat can be a first contact (WhatsApp's reach-out limit)."""
+    return jid.endswith(PERSON_SERVERS)
 
 
 def check_length(value: str) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from redis.exceptions import RedisError, ResponseError
 
-from wagw import __version__, devices, headroom, keys, quarantine
+from wagw import __version__, devices, headroom, keys, quarantine, reachout
 from wagw.accounts import DEFAULT
 from wagw.hostcheck import host_guard
 from wagw.metrics import MAX_LABEL_VALUE, METRICS, PREFIX, Metric
@@ -130,6 +130,7 @@ class WagwCollector:
         yield from self._queues()
         yield from self._devices(skipped)
         yield from self._quarantines(skipped)
+        yield from self._reach_out_holds()
         yield from self._memory()
 
     def _memory(self) -> Iterator:
@@ -274,6 +275,18 @@ class WagwCollector:
         for operation, count in counts.items():
             poisoned.add_metric([operation], count)
         yield poisoned
+
+    def _reach_out_holds(self) -> Iterator:
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily(
+            PREFIX + "reach_out_held_until_seconds",
+            "Unix time at which the account's first-contact sends, held after WhatsApp's reach-out limit, go again.",
+            labels=["account"],
+        )
+        for account, held in reachout.all_holds(self.conn).items():
+            family.add_metric([account[:MAX_LABEL_VALUE]], held.until)
+        yield family
 
 
 def _key(metric: Metric) -> str:

@@ -67,7 +67,7 @@ METRICS: dict[str, Metric] = {
         Metric(
             "wa_jobs",
             "wa jobs by operation and outcome: ok, error, invalid, crashed, timeout, quarantined, poisoned, "
-            "outcome_unknown.",
+            "outcome_unknown, reach_out_limited.",
             ("operation", "outcome", "account"),
         ),
         Metric("wa_job_seconds", "Duration of wa jobs, host start included.", ("operation", "account"), WA_JOB_BUCKETS),
@@ -85,6 +85,12 @@ METRICS: dict[str, Metric] = {
             "poisonings",
             "Times a target (JID or phone number) was poisoned for an operation after repeated native crashes.",
             ("operation", "account"),
+        ),
+        Metric(
+            "reach_out_limits",
+            "Sends WhatsApp refused with its reach-out limit (error 463) after the warm-up and retry, "
+            "each holding the account's first-contact sends.",
+            ("account",),
         ),
         Metric("process_restarts", "Child processes restarted by the supervisor.", ("process",)),
         Metric(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from wagw import keys
@@ -42,6 +43,19 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return ARGV[1]
 """
 MAX_REASON_CHARS = 300
+FAKE_SUFFIX = "463"  # the fake backend answers a message to a user part ending in it as WhatsApp does
+
+
+def chat_argument(operation: str) -> str | None:
+    """The argument naming the chat a message goes into ("to", "chat") when `operation` sends
+    one through whatsmeow's SendMessage (the sends and the message actions); None otherwise
+    (group changes, lookups): only such a message can meet the reach-out limit."""
+    from wagw.operations import OPERATIONS
+
+    op = OPERATIONS.get(operation)
+    if op is None or not op.sends or op.target not in ("to", "chat"):
+        return None
+    return op.target
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,18 @@ def holds(conn: Redis, accounts: Iterable[str], now: float | None = None) -> dic
         pipe.hgetall(keys.REACHOUT_HOLD.format(account=name))
     found = {name: _read(fields, name, now) for name, fields in zip(names, pipe.execute(), strict=True)}
     return {name: held for name, held in found.items() if held is not None}
+
+
+def all_holds(conn: Redis, now: float | None = None) -> dict[str, Hold]:
+    """Every hold in force in this Redis, by account (for the metrics exporter: no roster)."""
+    prefix = keys.REACHOUT_HOLD.format(account="")
+    names = sorted((as_text(key) or "")[len(prefix) :] for key in conn.scan_iter(match=prefix + "*", count=100))
+    return holds(conn, names, now)
+
+
+def shown_time(when: float) -> str:
+    """A hold's end as messages and `wagw status` show it: ISO 8601 UTC to the second."""
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def release(conn: Redis, account: str) -> bool:

@@ -58,7 +58,9 @@ def test_media_arguments_agree_with_the_wa_workers_media_kinds():
 @pytest.mark.parametrize("name", OPERATIONS)
 def test_every_backend_implements_every_operation(backend, name):
     method = getattr(backend, name)
-    expected = BACKEND_PARAMETERS.get(name, OPERATIONS[name].parameters)
+    expected = BACKEND_PARAMETERS.get(
+        name, [p for p in OPERATIONS[name].parameters if p not in operations.WORKER_ARGUMENTS]
+    )
     assert list(inspect.signature(method).parameters)[1:] == expected
     if backend is not Backend:
         assert not getattr(method, "__isabstractmethod__", False)
@@ -67,7 +69,8 @@ def test_every_backend_implements_every_operation(backend, name):
 def test_backends_have_no_outbound_method_the_table_lacks():
     abstract = set(Backend.__abstractmethods__)
     connection = {"start", "wait", "stop", "is_connected", "device_jid", "pn_for_lid"}  # (the session's)
-    assert abstract - connection == set(OPERATIONS)
+    warm_up = {"subscribe_presence"}  # the host's own, before a send's retry after a reach-out limit
+    assert abstract - connection - warm_up == set(OPERATIONS)
 
 
 @pytest.mark.parametrize("name", OPERATIONS)

@@ -1,5 +1,5 @@
 """`wagw status`: the supervisor's process table, devices, queues, crashes, quarantines,
-poisoned targets and dead-lettered ids.
+poisoned targets, reach-out holds and dead-lettered ids.
 
 Everything is read from Redis, where each process keeps its own entry alive with a TTL
 heartbeat: a dead supervisor or session simply disappears.
@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from wagw import accounts, deadletter, devices, headroom, keys, serving
+from wagw import accounts, deadletter, devices, headroom, keys, reachout, serving
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode, fatal_fix
 from wagw.redisconn import SERIALIZER, as_text, connect, memory
@@ -153,6 +153,8 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
         "crashes": crashes[:SHOWN_CRASHES],
         "quarantines": quarantines,
         "poisoned_targets": poisons,
+        # WhatsApp's reach-out limit: accounts whose first-contact sends wait (wagw.reachout)
+        "reach_out_holds": [held.as_dict() for held in reachout.holds(conn, [a.name for a in shown]).values()],
         "failed_deliveries": failed_deliveries(conn, settings, limit=5),
         "redis_memory": redis_memory,
         "time": time.time(),

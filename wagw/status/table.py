@@ -167,6 +167,24 @@ def render(report: dict, console: Console | None = None) -> None:
             )
         console.print(table)
 
+    if report.get("reach_out_holds"):
+        table = Table(
+            title="reach-out holds (WhatsApp's error 463: first messages to new chats wait; replies go on; "
+            "`wagw accounts release NAME` lifts one)",
+            title_justify="left",
+            style="yellow",
+        )
+        for column in ("account", "until", "since", "why"):
+            table.add_column(column)
+        for held in report["reach_out_holds"]:
+            table.add_row(
+                escape(str(held.get("account", "?"))),
+                datetime.fromtimestamp(held["until"]).strftime("%Y-%m-%d %H:%M:%S"),
+                _ago(held["since"]) if held.get("since") else "-",
+                escape(_cut(str(held.get("reason") or ""), 100)),
+            )
+        console.print(table)
+
     failed = report.get("failed_deliveries") or {}
     if failed.get("count"):
         table = Table(

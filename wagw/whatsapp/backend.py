@@ -146,6 +146,12 @@ class Backend(ABC):
     def send_chat_presence(self, chat: str, state: str) -> dict: ...
 
     @abstractmethod
+    def subscribe_presence(self, jid: str) -> None:
+        """Subscribe to a person's presence, as WhatsApp's own clients do on opening a chat;
+        the send path's warm-up after WhatsApp's reach-out limit (wagw.reachout). whatsmeow
+        first makes sure it holds the chat's privacy token, asking WhatsApp for one when not."""
+
+    @abstractmethod
     def set_disappearing(self, chat: str, seconds: int) -> dict: ...
 
     @abstractmethod

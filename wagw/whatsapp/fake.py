@@ -3,7 +3,9 @@
 Outbound: every call is recorded on `wagw:fake:sent` as {"role", "op", "args", "time"} and
 returns the same result shape as the neonize backend (wagw.whatsapp.results). A target whose
 JID user part is `crash` dies of a real Go panic raised inside the real neonize library,
-`hang` blocks until the process is killed, `fail` raises BackendError. Like whatsmeow, user
+`hang` blocks until the process is killed, `fail` raises BackendError; a message into a
+person's chat whose user part ends in `463` meets WhatsApp's reach-out limit (ReachOutLimited
+with whatsmeow's text, as the neonize backend raises it). Like whatsmeow, user
 part `nopic` has no profile picture (success, url null) and a phone number ending in `0000`
 is not on WhatsApp (tests/conformance holds both backends to the same results).
 
@@ -49,7 +51,8 @@ from typing import Any
 import redis
 from loguru import logger
 
-from wagw import accounts, calls, disappearing, keys, refusals
+from wagw import accounts, calls, disappearing, keys, reachout, refusals
+from wagw.addresses import person_chat
 from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.events import non_ad
@@ -63,6 +66,7 @@ from wagw.whatsapp.backend import (
     EventHandler,
     LoggedOut,
     NotPaired,
+    ReachOutLimited,
     StreamReplaced,
     TemporaryBan,
 )
@@ -164,6 +168,14 @@ def go_panic(settings: Settings, why: str) -> None:
 
     native.load().client.NewClient(str(settings.data_dir.resolve() / "fake-never-connected.sqlite3")).get_me()
     raise RuntimeError("neonize did not panic")  # not reached: the process has aborted
+
+
+def _reach_out_limited(op: str, args: dict[str, Any]) -> bool:
+    """A message into a person's chat whose user part ends in 463 meets WhatsApp's reach-out
+    limit (SPEC), every time: a warm-up and retry meet it again, as on a held account."""
+    argument = reachout.chat_argument(op)
+    chat = args.get(argument) if argument else None
+    return isinstance(chat, str) and person_chat(chat) and user_part(chat).endswith(reachout.FAKE_SUFFIX)
 
 
 def _hang(op: str) -> None:
@@ -391,6 +403,8 @@ class FakeBackend(Backend):
             _hang(op)
         if FAIL in users:
             raise BackendError(f"{op} failed (simulated failure for a 'fail' target)")
+        if _reach_out_limited(op, args):  # as the neonize backend reads whatsmeow's answer
+            raise ReachOutLimited(f"{op} failed: {go_errors.REACH_OUT_LIMITED}")
 
     def fetch_avatar(self, jid: str, preview: bool = False, is_community: bool = False) -> dict:
         self._call("fetch_avatar", {"jid": jid, "preview": preview, "is_community": is_community}, [jid])
@@ -562,6 +576,9 @@ class FakeBackend(Backend):
     def send_presence(self, presence: str) -> dict:
         self._call("send_presence", {"presence": presence}, [])
         return results.presence_sent(presence)
+
+    def subscribe_presence(self, jid: str) -> None:
+        self._call("subscribe_presence", {"jid": jid}, [jid])
 
     def send_chat_presence(self, chat: str, state: str) -> dict:
         self._call("send_chat_presence", {"chat": chat, "state": state}, [chat])

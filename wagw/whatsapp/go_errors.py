@@ -18,6 +18,20 @@ NO_PICTURE = (PROFILE_PICTURE_NOT_SET, PROFILE_PICTURE_UNAUTHORIZED)
 # goneonize IsOnWhatsApp: whatsmeow answered without a single entry (a lone invalid number).
 NOTHING_RETURNED = "Function returned nothing."
 
+# whatsmeow send.go SendMessage: the server answered the message with an error code, made
+# fmt.Errorf("%w %d", ErrServerReturnedError, code); goneonize hands on err.Error(). Code 463
+# is WhatsApp's reach-out limit ("reach-out timelock"): the account may not start chats with
+# new people for now. The text carries no end time (wagw.reachout).
+SERVER_RETURNED_ERROR = "server returned error"
+REACH_OUT_LIMITED = f"{SERVER_RETURNED_ERROR} 463"
+_REACH_OUT = re.compile(re.escape(REACH_OUT_LIMITED) + r"(?!\d)")
+
+
+def reach_out_limited(text: str) -> bool:
+    """Whether a send's error text is WhatsApp's reach-out limit (463, not 4630)."""
+    return _REACH_OUT.search(text) is not None
+
+
 # goneonize CallbackFunction: proto.Marshal of an event failed, which ends neonize's event
 # loop and makes Neonize() (connect()) return this text. protobuf-go writes "proto:" followed
 # by a space or a no-break space (chosen per build, on purpose), so match the rest only.

@@ -55,6 +55,7 @@ from wagw.whatsapp.backend import (
     EventHandler,
     LoggedOut,
     NotPaired,
+    ReachOutLimited,
     StreamReplaced,
     TemporaryBan,
 )
@@ -354,7 +355,11 @@ class NeonizeBackend(Backend):
         if handler is None:  # outbound-only (a native host): inbound events are not ours
             return
         self._note(name, event)
-        for wagw_event in neonize_events.MAPPERS[name](event):
+        if name == neonize_events.HISTORY_SYNC_CLASS:  # a message sent from the phone is the account's
+            mapped = neonize_events.map_history_sync(event, own=events.non_ad(self._device))
+        else:
+            mapped = neonize_events.MAPPERS[name](event)
+        for wagw_event in mapped:
             handler(wagw_event)
 
     def notes(self) -> Redis:
@@ -480,7 +485,10 @@ class NeonizeBackend(Backend):
         try:
             return function(*args, **kwargs)
         except NeonizeError as error:
-            raise BackendError(f"{op} failed: {go_errors.error_text(error)}") from None
+            text = go_errors.error_text(error)
+            if go_errors.reach_out_limited(text):  # whatsmeow gives no end time (wagw.reachout)
+                raise ReachOutLimited(f"{op} failed: {text}") from None
+            raise BackendError(f"{op} failed: {text}") from None
 
     def _send(self, op: str, to: str, message: Any) -> Any:
         """Send a built message into `to` (neonize's send_message), carrying the chat's
@@ -856,6 +864,11 @@ class NeonizeBackend(Backend):
 
         self._call("send_presence", self._client.send_presence, Presence(presence.encode()))
         return results.presence_sent(presence)
+
+    def subscribe_presence(self, jid: str) -> None:
+        # neonize's subscribe_presence: goneonize SubscribePresence -> whatsmeow's (presence.go),
+        # which ensures the chat's privacy token (ensureTCToken) before <presence type=subscribe>.
+        self._call("subscribe_presence", self._client.subscribe_presence, self._jid(jid))
 
     def send_chat_presence(self, chat: str, state: str) -> dict:
         # whatsmeow's chat states are composing and paused; "recording" is composing with

@@ -158,7 +158,7 @@ class Host:
             # from the pipe after our death).
             self.reply({"id": request_id, "calling": True})
         try:
-            result = method(**params)
+            result = _once_more_on_reach_out(backend, op, method, params)
         except BackendError as error:
             return {
                 "id": request_id,
@@ -199,6 +199,31 @@ class Host:
             backend.stop()
         except Exception:
             logger.exception("stopping the backend failed")
+
+
+def _once_more_on_reach_out(backend: Backend, op: str, method: Any, params: dict) -> Any:
+    """Call `method`; a message into a person's chat that WhatsApp refused with its reach-out
+    limit (error 463, so not delivered) is sent once more after a warm-up: subscribing to the
+    chat's presence, as WhatsApp's clients do on opening a chat (go-whatsapp-web-multidevice's
+    remedy). A second refusal goes back to the wa-worker, which holds the account's
+    first-contact sends (wagw.reachout)."""
+    from wagw import reachout
+    from wagw.addresses import person_chat
+    from wagw.whatsapp.backend import BackendError, ReachOutLimited
+
+    try:
+        return method(**params)
+    except ReachOutLimited:
+        argument = reachout.chat_argument(op)
+        chat = params.get(argument) if argument else None
+        if not isinstance(chat, str) or not person_chat(chat):
+            raise
+    logger.warning("{} met WhatsApp's reach-out limit (463): warming the chat up, then trying once more", op)
+    try:
+        backend.subscribe_presence(chat)
+    except BackendError as error:  # the retry goes ahead: it is what may succeed
+        logger.info("the warm-up before {}'s retry failed: {}", op, error)
+    return method(**params)
 
 
 def main() -> int:
