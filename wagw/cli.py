@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events tail": ("wagw.session.tail:main", "events"),
     "doctor": ("wagw.doctor:main", "doctor"),
     "accounts": ("wagw.supervisor.reconcile:main", "accounts"),
+    "api": ("wagw.api.process:main", "api"),
     "crashes": ("wagw.crashes.command:main", "crashes"),
 }
 # Commands that run with invalid settings: they get None and args.settings_error.
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     metrics = sub.add_parser("metrics", help="serve Prometheus /metrics alone (supervisord setups)")
     metrics.add_argument("--addr", help="host:port to bind (default: WAGW_METRICS_ADDR or 127.0.0.1:9182)")
 
+    api = sub.add_parser("api", help="serve the HTTP API and MCP alone")
+    api.add_argument("--addr", help="host:port to bind (default: WAGW_API_ADDR or 127.0.0.1:3000)")
+
     pair = sub.add_parser("pair", help="link a device by QR code or pairing code")
     _account_option(pair)
     pair.add_argument("--role", default="session", help="session, worker-N or all (default: session)")
@@ -95,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     _account_option(tail, "only this account's events")
 
     accounts = sub.add_parser("accounts", help="list, add or remove accounts (a running wagw follows)")
-    accounts.add_argument("action", nargs="?", choices=("list", "add", "remove"), default="list")
-    accounts.add_argument("name", nargs="?", help="the account to add or remove")
+    accounts.add_argument("action", nargs="?", choices=("list", "add", "remove", "token"), default="list")
+    accounts.add_argument("name", nargs="?", help="the account to add, remove or make an API token for")
     accounts.add_argument("--json", action="store_true", help="list as JSON")
 
     crashes = sub.add_parser("crashes", help="crash records grouped by signature; show one; draft its postmortem")

@@ -1,4 +1,4 @@
-"""A budget of failed logins for the dashboard, per client address and in total.
+"""A budget of failed logins for the dashboard (and the HTTP API), per client address and in total.
 
 Each client may fail LOGIN_FAILURES_PER_CLIENT times, and all clients together
 LOGIN_FAILURES_TOTAL times, within any window of WAGW_DASHBOARD_LOGIN_WINDOW seconds. Past
@@ -35,7 +35,9 @@ class LoginThrottle:
         per_client: int = LOGIN_FAILURES_PER_CLIENT,
         total: int = LOGIN_FAILURES_TOTAL,
         clock: Callable[[], float] = time.monotonic,
+        server: str = "dashboard",
     ) -> None:
+        self.server = server  # what log lines call the server whose logins these are
         self.window = window
         self.per_client = per_client
         self.total = total
@@ -92,7 +94,8 @@ class LoginThrottle:
             self._reported.add(client)
             if client is not None:
                 logger.warning(
-                    "dashboard: {} failed logins from {} within {:g} s; its logins are refused for {:.0f} s",
+                    "{}: {} failed logins from {} within {:g} s; its logins are refused for {:.0f} s",
+                    self.server,
                     self.per_client,
                     client,
                     self.window,
@@ -100,7 +103,8 @@ class LoginThrottle:
                 )
             else:
                 logger.warning(
-                    "dashboard: {} failed logins within {:g} s from all clients; every login is refused for {:.0f} s",
+                    "{}: {} failed logins within {:g} s from all clients; every login is refused for {:.0f} s",
+                    self.server,
                     self.total,
                     self.window,
                     wait,

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from redis import Redis
+    from redis.asyncio import Redis as AsyncRedis
     from redis.client import Pipeline
     from rq import Retry
     from rq.registry import BaseRegistry, ScheduledJobRegistry, StartedJobRegistry
@@ -1031,6 +1032,22 @@ def results_after(conn: Redis, job_id: str, after: str, block_ms: int) -> list[t
     Result.restore."""
     results = []
     for raw_id, payload in read_stream(conn, Result.get_key(job_id), after, block_ms=block_ms):
+        result_id = raw_id.decode()
+        results.append((result_id, Result.restore(job_id, result_id, payload, connection=conn, serializer=SERIALIZER)))
+    return results
+
+
+async def results_after_async(
+    aconn: AsyncRedis, conn: Redis, job_id: str, after: str, block_ms: int
+) -> list[tuple[str, Result]]:
+    """results_after on an asyncio connection (`aconn`; the HTTP API waits without holding a
+    thread); the Results are bound to `conn`, a synchronous client of the same Redis."""
+    reply = cast(
+        "list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] | None",
+        await aconn.xread({Result.get_key(job_id): after}, block=block_ms),
+    )
+    results = []
+    for raw_id, payload in reply[0][1] if reply else []:
         result_id = raw_id.decode()
         results.append((result_id, Result.restore(job_id, result_id, payload, connection=conn, serializer=SERIALIZER)))
     return results

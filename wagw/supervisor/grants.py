@@ -30,6 +30,8 @@ class Secret(StrEnum):
     OWN_WEBHOOKS = "its own account's webhook URLs and secret"
     DASHBOARD_PASSWORD = "the dashboard password"
     DEVICE_DB = "the device store URL (WAGW_DEVICE_DB)"
+    HISTORY_URL = "the history store URL (WAGW_HISTORY_URL)"
+    API_LOGINS = "the HTTP API's basic-auth logins (WAGW_API_BASIC_AUTH)"
 
 
 # Keyed by the `wagw` command the child runs. A process that runs jobs apps enqueue, or
@@ -41,11 +43,16 @@ GRANTS: dict[str, frozenset[Secret]] = {
     "session": frozenset({Secret.OWN_WEBHOOKS, Secret.DEVICE_DB}),  # seals its account's deliveries
     "dashboard": frozenset({Secret.DASHBOARD_PASSWORD}),
     "metrics": frozenset(),
+    "history-writer": frozenset({Secret.HISTORY_URL}),  # the history store's URL may hold a password
+    "api": frozenset({Secret.API_LOGINS}),  # checks logins; enqueues jobs, never holds device keys
     "pair": frozenset({Secret.DEVICE_DB}),  # `wagw pair --ask` on the supervisor's terminal
 }
 
 # Settings that hold a secret: global, and the fields of an account's overrides.
-_SECRET_SETTINGS = frozenset({"WAGW_WEBHOOK_SECRET", "WAGW_WEBHOOK_URLS", "WAGW_DASHBOARD_PASSWORD", "WAGW_DEVICE_DB"})
+_SECRET_SETTINGS = frozenset(
+    {"WAGW_WEBHOOK_SECRET", "WAGW_WEBHOOK_URLS", "WAGW_DASHBOARD_PASSWORD", "WAGW_DEVICE_DB", "WAGW_API_BASIC_AUTH"}
+)
+_SECRET_SETTINGS |= {"WAGW_HISTORY_URL"}
 _WEBHOOK_FIELDS = frozenset({"webhook_urls", "webhook_secret"})
 _ACCOUNT = "WAGW_ACCOUNT"
 
@@ -73,6 +80,10 @@ def granted(settings: Settings, command: str, account: str | None = None) -> dic
         _put(env, "WAGW_DASHBOARD_PASSWORD", settings.dashboard_password)
     if Secret.DEVICE_DB in grants:
         _put(env, "WAGW_DEVICE_DB", settings.device_db)
+    if Secret.HISTORY_URL in grants:
+        _put(env, "WAGW_HISTORY_URL", settings.history_url)
+    if Secret.API_LOGINS in grants:
+        _put(env, "WAGW_API_BASIC_AUTH", settings.api_basic_auth)
     for name, overrides in settings.account.items():
         for field, value in overrides:
             if field not in _WEBHOOK_FIELDS or Secret.WEBHOOKS in grants:

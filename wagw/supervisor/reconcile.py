@@ -1,4 +1,4 @@
-"""`wagw accounts [list|add NAME|remove NAME]`, and how a running `wagw run` follows it.
+"""`wagw accounts [list|add NAME|remove NAME|token NAME]`, and how a running `wagw run` follows it.
 
 The change is recorded in `<data dir>/accounts.json` (wagw.accounts.Overlay), on top of
 WAGW_ACCOUNTS, so it works whether or not wagw runs and lasts across restarts. The supervisor
@@ -111,9 +111,28 @@ def listing(settings: Settings) -> list[dict]:
     ]
 
 
+def _print_token(settings: Settings, name: str) -> int:
+    """A new API token for one account on stdout (its previous one stops working)."""
+    from redis.exceptions import RedisError
+
+    from wagw.api import tokens
+    from wagw.redisconn import connect
+
+    account = accounts.Roster.load(settings).find(name)  # ValueError names the accounts
+    try:
+        print(tokens.issue(connect(settings), account.name))
+    except (RedisError, OSError) as error:
+        print(
+            f"wagw accounts token: Redis at {settings.redis_url_shown} does not answer ({error}): is wagw running?",
+            file=sys.stderr,
+        )
+        return ExitCode.TEMPFAIL
+    return ExitCode.OK
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
     action = args.action
-    if action in ("add", "remove") and not args.name:
+    if action in ("add", "remove", "token") and not args.name:
         print(f"wagw accounts {action}: name the account", file=sys.stderr)
         return ExitCode.USAGE
     try:
@@ -121,6 +140,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             print(add(settings, args.name))
         elif action == "remove":
             print(remove(settings, args.name))
+        elif action == "token":
+            return _print_token(settings, args.name)
         elif args.json:
             print(json.dumps(listing(settings), indent=2))
         else:

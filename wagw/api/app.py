@@ -1,0 +1,174 @@
+"""The FastAPI application of `wagw api`: `create_app(settings, roster)`.
+
+Its routers are listed in `include_routers`, one line each. Every request passes the guard
+first (wagw.api.guard: Host, body size, login); every answer, errors included, is the
+envelope (wagw.api.envelope). /docs serves Swagger UI from an installed package
+(fastapi-offline), so the page works without internet access.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
+from loguru import logger
+from starlette.exceptions import HTTPException
+
+from wagw import __version__, client, operations
+from wagw.api import native
+from wagw.api.gowa import routes as gowa
+from wagw.api.calls import Caller
+from wagw.api.context import ApiContext
+from wagw.api.envelope import ApiError, envelope
+from wagw.api.groups import GROUPS, TITLES
+from wagw.api.guard import Guard
+from wagw.api.selection import LiveRoster
+from wagw.loginthrottle import LoginThrottle
+
+if TYPE_CHECKING:
+    from fastapi import Request
+    from redis import Redis
+    from redis.asyncio import Redis as AsyncRedis
+
+    from wagw.accounts import Roster
+    from wagw.config import Settings
+
+# A JSON body carries at most one job's arguments (a base64 image is the largest).
+JSON_BODY_MAX = client.MAX_ARGUMENT_BYTES + 1024 * 1024
+DESCRIPTION = (
+    "wagw's HTTP API: each call enqueues the wa job of the same name (docs/jobs.md) and waits up to "
+    "WAGW_API_WAIT seconds for its end; a job still running answers 202 with Location: /jobs/{id}; "
+    "`Prefer: respond-async` answers 202 at once. Every answer is `{code, message, results}`. "
+    "The account: `X-Device-Id` or `?device_id=` (its name or a linked device's JID)."
+)
+
+
+def include_routers(app: FastAPI) -> None:
+    """Every router the API serves; another router is one more line here."""
+    app.include_router(native.router())
+    gowa.include(app)  # last: a go-whatsapp-web-multidevice path another router serves keeps its route
+
+
+def create_app(
+    settings: Settings,
+    roster: Roster | None = None,
+    *,
+    conn: Redis | None = None,
+    aconn: AsyncRedis | None = None,
+) -> FastAPI:
+    """The API for these settings (connections made from them unless given)."""
+    from redis.asyncio import Redis as AsyncRedisClient
+
+    from wagw.redisconn import connect
+
+    conn = conn or connect(settings)
+    aconn = aconn or AsyncRedisClient.from_url(
+        settings.effective_redis_url, health_check_interval=30, socket_connect_timeout=5
+    )
+    app = FastAPIOffline(
+        title="wagw",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=[{"name": TITLES[group]} for group in GROUPS],
+    )
+    app.state.api = ApiContext(
+        settings=settings,
+        roster=LiveRoster(settings, roster),
+        conn=conn,
+        aconn=aconn,
+        caller=Caller(conn, aconn, settings.api_wait),
+    )
+    _install_error_handlers(app)
+    include_routers(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(
+        Guard,
+        aconn=aconn,
+        logins=settings.api_logins,
+        throttle=LoginThrottle(settings.api_login_window, server="api"),
+        hosts=settings.api_hosts,
+        json_max_bytes=JSON_BODY_MAX,
+        upload_max_bytes=settings.api_upload_max_bytes,
+    )
+    app.add_middleware(_SecurityHeaders)
+    return app
+
+
+class _SecurityHeaders:
+    """Headers every answer carries: no sniffing, no framing, no referrer."""
+
+    HEADERS: ClassVar[list[tuple[bytes, bytes]]] = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+    ]
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def api_error(request: Request, error: Exception) -> Any:
+        assert isinstance(error, ApiError)
+        return error.response()
+
+    async def invalid_request(request: Request, error: Exception) -> Any:
+        assert isinstance(error, RequestValidationError)
+        first = (error.errors() or [{}])[0]
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        message = f"invalid request: {where}: {first.get('msg', 'invalid')}" if where else "invalid request"
+        return envelope("VALIDATION_ERROR", message, status=400)
+
+    async def http_error(request: Request, error: Exception) -> Any:
+        assert isinstance(error, HTTPException)
+        code = "NOT_FOUND" if error.status_code == 404 else f"HTTP_{error.status_code}"
+        return envelope(code, str(error.detail), status=error.status_code, headers=dict(error.headers or {}))
+
+    async def internal(request: Request, error: Exception) -> Any:
+        # The message may hold what an app sent: only the type is logged and answered.
+        logger.opt(exception=error).error(
+            "api: {} {} failed: {}", request.method, request.url.path, type(error).__name__
+        )
+        return envelope("INTERNAL_SERVER_ERROR", f"internal error ({type(error).__name__}); see wagw's log", status=500)
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, internal)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the argument models the generated routes name."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for op in operations.OPERATIONS.values():
+        schema = op.args.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[op.args.__name__] = schema
+    document["components"]["securitySchemes"] = {
+        "basic": {"type": "http", "scheme": "basic"},
+        "token": {"type": "http", "scheme": "bearer", "description": "`wagw accounts token NAME`"},
+    }
+    document["security"] = [{"basic": []}, {"token": []}]
+    document["paths"].get("/health", {}).get("get", {})["security"] = []
+    app.openapi_schema = document
+    return document
