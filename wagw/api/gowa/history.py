@@ -38,8 +38,8 @@ async def store_of(request: Request) -> Store:
     if store is None:
         try:
             store = await anyio.to_thread.run_sync(history.open_store, api_context(request).settings)
-        except history.StoreMissing as error:
-            raise ApiError(503, "HISTORY_NOT_READY", str(error)) from None
+        except history.StoreMissing:
+            raise ApiError(503, "HISTORY_NOT_READY", "no history store yet: the history process creates it") from None
         state.gowa_history = store
     return store
 

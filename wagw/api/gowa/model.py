@@ -20,7 +20,7 @@ Where = Literal["query", "path", "body", "file"]
 Kind = Literal[
     "text",  # a string, passed on
     "phone",  # a phone number or JID, as that API sanitizes it (a long number is a group)
-    "phones",  # a list of them
+    "phones",  # a list of people (phone numbers or JIDs), never read as groups
     "bool",  # JSON boolean, or true/false/1/0 in a query or form
     "int",
     "float",  # a number, or a string holding one (that API takes coordinates as strings)

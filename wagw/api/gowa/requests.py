@@ -143,11 +143,9 @@ def _list(field: Field, value: Any) -> list[str]:
 def _value(field: Field, raw: Any) -> Any:
     if field.kind in ("list", "phones"):
         items = _list(field, raw)
-        if field.kind == "phones":
-            if "@everyone" in items:
-                raise RequestInvalid(f"{field.name}: @everyone is not supported: list the people to mention")
-            items = [gowa_address(item) for item in items]
-        return items
+        if field.kind == "phones" and "@everyone" in items:
+            raise RequestInvalid(f"{field.name}: @everyone is not supported: list the people to mention")
+        return items  # people, never groups: wagw's address rules apply as the job checks them
     one = _one(field, raw)
     if field.kind == "bool":
         return _bool(field, one)
