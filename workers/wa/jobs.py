@@ -25,9 +25,9 @@ from redis.exceptions import RedisError
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from wagw import crashes, keys, metrics, operations, quarantine
+from wagw import crashes, idempotency, keys, metrics, operations, quarantine
 from wagw.accounts import DEFAULT, SINGLE_ACCOUNT, Account
-from wagw.errors import InvalidArguments, OutcomeUnknown
+from wagw.errors import DuplicateJob, IdempotencyConflict, InvalidArguments, OutcomeUnknown
 from wagw.operations import OPERATIONS, Operation
 from workers.wa import downloads, media
 from workers.wa.host_client import HostCallError, HostCrashed
@@ -88,6 +88,7 @@ class Runtime:
     resend_on_unknown: bool = False  # the current job's enqueuer accepts a resend (job meta)
     stored_bytes: int = 0  # what the current job's arguments take in Redis
     job_id: str | None = None  # the current job's id (a send's marker names it)
+    idempotency_key: object = None  # the current job's meta "idempotency_key", as the enqueuer set it
     counts: JobCounts = field(default_factory=JobCounts)
     account: Account = SINGLE_ACCOUNT
     quarantines: quarantine.Checker = field(init=False)
@@ -107,9 +108,11 @@ class Runtime:
         job_id: str | None = None,
         resend_on_unknown: bool = False,
         stored_bytes: int = 0,
+        idempotency_key: object = None,
     ) -> None:
         self.deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
         self.job_id = job_id
+        self.idempotency_key = idempotency_key
         self.resend_on_unknown = resend_on_unknown
         self.stored_bytes = stored_bytes
 
@@ -117,6 +120,7 @@ class Runtime:
         self.deadline = None
         self.stored_bytes = 0
         self.job_id = None
+        self.idempotency_key = None
         self.resend_on_unknown = False
 
 
@@ -156,6 +160,9 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         params = valid.model_dump()
         target = quarantine.Target.of(op.target_of(valid))
         runtime = _current()
+        if runtime.idempotency_key is not None and (first := _holder(runtime, op, valid.model_dump(mode="json"))):
+            outcome = "duplicate"
+            return idempotency.first_outcome(runtime.conn, first, operation, op.path, runtime.account.queues)
         runtime.quarantines.check(runtime.account.scoped(operation), target)
         if operation in media.MEDIA:
             params = media.prepare(operation, params, runtime.settings, runtime.deadline)
@@ -195,6 +202,20 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
                 _unmark_handed(runtime)
 
 
+def _holder(runtime: Runtime, op: Operation, arguments: dict[str, Any]) -> str | None:
+    """The job holding the current job's idempotency key if another one does: then this job
+    is its duplicate and never reaches the host (wagw.idempotency)."""
+    key = idempotency.check_key(runtime.idempotency_key)
+    if runtime.job_id is None:
+        return None
+    first = idempotency.take(
+        runtime.conn, runtime.account.name, key, op.name, arguments, runtime.job_id, runtime.settings.idempotency_ttl
+    )
+    if first is not None:
+        logger.info("job {} ({}) has the idempotency key of job {}: not run", runtime.job_id, op.name, first)
+    return first
+
+
 def too_big(operation: str, size: int, cap: int) -> str:
     """Why a job whose arguments take `size` bytes in Redis is refused (WAGW_MAX_JOB_BYTES)."""
     return (
@@ -210,6 +231,8 @@ def _outcome(error: BaseException) -> str:
         return "quarantined"
     if isinstance(error, InvalidArguments):
         return "invalid"
+    if isinstance(error, DuplicateJob | IdempotencyConflict):
+        return "duplicate"
     if isinstance(error, JobTimeoutException):
         return "timeout"
     return "error"

@@ -39,7 +39,7 @@ from rq.exceptions import StopRequested
 from rq.timeouts import UnixSignalDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
-from wagw import accounts, devices, keys, refusals, rqcompat
+from wagw import accounts, devices, idempotency, keys, refusals, rqcompat
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.errors import Permanent
 from wagw.exitcodes import ExitCode
@@ -88,6 +88,14 @@ def apply_defaults(job: Job, settings: Settings, pipeline: Pipeline | None = Non
     if job.failure_ttl is None:  # rq's default keeps a failed job, its arguments too, for a year
         job.failure_ttl = settings.wa_failure_ttl
         changed.append("failure_ttl")
+    if isinstance(job.meta, dict) and job.meta.get(idempotency.META) is not None:
+        # A duplicate takes the first job's outcome: it stays as long as the key does.
+        floor = settings.idempotency_ttl
+        if job.result_ttl is None or 0 <= job.result_ttl < floor:
+            job.result_ttl = floor  # read by rq when the job ends in this process; not saved
+        if 0 <= job.failure_ttl < floor:
+            job.failure_ttl = floor
+            changed.append("failure_ttl")
     if job.meta.get("wagw_defaults") is not False:  # wagw.client sets both itself
         if job.timeout is None or job.timeout == Queue.DEFAULT_TIMEOUT:
             job.timeout = defaults.timeout
@@ -212,7 +220,11 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
             logger.warning("job {}: defaults not applied: {}", job.id, refusals.reason(error))
             stored = 0
         self.runtime.begin(
-            job.timeout, job_id=job.id, resend_on_unknown=wa.resend_on_unknown(job.meta), stored_bytes=stored
+            job.timeout,
+            job_id=job.id,
+            resend_on_unknown=wa.resend_on_unknown(job.meta),
+            stored_bytes=stored,
+            idempotency_key=job.meta.get(idempotency.META) if isinstance(job.meta, dict) else None,
         )
         try:
             super().execute_job(job, queue)
