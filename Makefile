@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The HTTP API on 127.0.0.1:3000 unless the environment or .env sets WAGW_API_ADDR (docs/api.md).
 run: $(STAMP)
-	$(BIN)/wagw run
+	@addr="$${WAGW_API_ADDR:-$$(sed -n 's/^WAGW_API_ADDR=//p' .env 2>/dev/null | tail -n 1)}"; \
+	addr="$${addr:-127.0.0.1:3000}"; \
+	echo "wagw: HTTP API at http://$$addr/ (docs at /docs; log in with WAGW_API_BASIC_AUTH or a token from 'wagw accounts token NAME')"; \
+	WAGW_API_ADDR="$$addr" exec $(BIN)/wagw run
 
 # ruff (lint and format check) and mypy; `make test` runs them first.
 lint: $(STAMP)
