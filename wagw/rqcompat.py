@@ -39,6 +39,7 @@ from rq.executions import Execution
 from rq.job import JOB_ID_PATTERN, Job, JobStatus
 from rq.queue import Queue
 from rq.results import Result
+from rq.registry import DeferredJobRegistry
 from rq.serializers import resolve_serializer
 from rq.utils import as_text, current_timestamp, utcformat
 from rq.utils import now as rq_now
@@ -93,6 +94,30 @@ return false
 """
 
 # After a blocking BLMOVE: record the taker, but only if the id is still parked and nobody
+# _TAKE_FIRST one worker of an account at a time (wagw.sendorder): KEYS[1] is the account's
+# take flag, then the triples. While another taker holds the flag (it is registering what it
+# took), 'busy'; a flag held past ARGV[2] ms was left by a taker that died: 'stale' and its
+# value, for the caller to finish. Taking sets the flag to "<id>|<queue key>|<Redis ms>".
+_TAKE_FIRST_SERIAL = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local held = redis.call('GET', KEYS[1])
+if held then
+  local at = tonumber(string.match(held, '|(%d+)$'))
+  if at and now - at < tonumber(ARGV[2]) then return {'busy'} end
+  return {'stale', held}
+end
+for i = 2, #KEYS, 3 do
+  local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
+  if id then
+    redis.call('HSET', KEYS[i + 2], id, ARGV[1])
+    redis.call('SET', KEYS[1], id .. '|' .. KEYS[i] .. '|' .. now, 'PX', 600000)
+    return {KEYS[i], id}
+  end
+end
+return false
+"""
+
 # claimed it first. A taker slow enough to lose its id to the rescue must not start it too,
 # and if another worker has moved it in again meanwhile, one of the two claims it, not both.
 _CLAIM = """
@@ -495,6 +520,17 @@ class TakerQueue(Queue):
     taker: ClassVar[str] = ""
     POLL: ClassVar[float] = 0.2
     # (connection, queue keys) -> their intermediate lists and the take script: built once
+    # wagw.sendorder: the account's take flag (one taker at a time, each id registered in its
+    # chat before the next is taken), and what finishes a flag left by a dead taker.
+    serial_key: ClassVar[str | None] = None
+    _serial_scripts: ClassVar[dict[int, Any]] = {}
+    STALE_MS: ClassVar[int] = 2000
+    BUSY_PAUSE: ClassVar[float] = 0.002
+
+    @staticmethod
+    def on_stale(flag: str) -> None:
+        """Called with a stale flag's value ("<id>|<queue key>|<ms>"); must clear it."""
+
     # per worker, not on every dequeue.
     _parked: ClassVar[dict[tuple[int, tuple[str, ...]], tuple[list[IntermediateList], Any]]] = {}
 
@@ -522,7 +558,21 @@ class TakerQueue(Queue):
         deadline = None if timeout is None else time.monotonic() + timeout
         all_keys = [key for taken in parked for key in (taken.queue_key, taken.key, taken.takers_key)]
         while not cls.stopping():
-            taken = take_first(keys=all_keys, args=[cls.taker])
+        serial = cls.serial_key
+        if serial is not None:
+            take_first = cls._serial_scripts.get(id(connection))
+            if take_first is None:
+                take_first = cls._serial_scripts[id(connection)] = connection.register_script(_TAKE_FIRST_SERIAL)
+            if serial is None:
+                taken = take_first(keys=all_keys, args=[cls.taker])
+            else:
+                taken = take_first(keys=[serial, *all_keys], args=[cls.taker, cls.STALE_MS])
+                if taken and as_text(taken[0]) == "busy":
+                    time.sleep(cls.BUSY_PAUSE)
+                    continue
+                if taken and as_text(taken[0]) == "stale":
+                    cls.on_stale(as_text(taken[1]))
+                    continue
             if taken:
                 index = next(i for i, q in enumerate(queues) if q.key == as_text(taken[0]))
                 job_id = taken[1]
@@ -534,6 +584,9 @@ class TakerQueue(Queue):
                     raise DequeueTimeout(timeout, [q.key for q in queues])
                 waiting = parked[blocking]
                 one = connection.blmove(waiting.queue_key, waiting.key, min(remaining, cls.POLL), "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
+                if serial is not None:  # wait for a job without taking it: takes go through the flag
+                    connection.blmove(waiting.queue_key, waiting.queue_key, min(remaining, cls.POLL), "LEFT", "LEFT")  # type: ignore[arg-type]
+                    continue
                 # A claim fails if the rescue requeued the id while this worker was held up.
                 if one is None or not waiting.claim(one, cls.taker):
                     continue
@@ -543,6 +596,8 @@ class TakerQueue(Queue):
             if isinstance(job, Unreadable):
                 parked[index].set_aside(job_id, job, cls.taker)
                 continue
+                if serial is not None:
+                    release_flag(connection, serial, as_text(job_id))
             origin = cls.from_queue_key(
                 queues[index].key,
                 connection=connection,
@@ -555,6 +610,145 @@ class TakerQueue(Queue):
 
 
 def request_warm_stop(worker: BaseWorker) -> None:
+# Clear an account's take flag if it still names this id (TakerQueue.serial_key).
+_RELEASE_FLAG = """
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+"""
+
+
+def release_flag(conn: Redis | Pipeline, key: str, job_id: str) -> None:
+    """Clear the take flag `key` if it names `job_id` (on `conn`, or queued on a pipeline)."""
+    conn.eval(_RELEASE_FLAG, 1, key, job_id)
+
+
+# ---- sends waiting off the queue (wagw.sendorder) ------------------------------------------------
+
+# Take a job its worker took (it is in its queue's intermediate list) off to wait: out of the
+# list and the takers, status deferred (rq-dashboard lists it under Deferred) with `meta`
+# saying why, and into wagw's waiting set at `due` with its info. The caller's guard (Lua,
+# KEYS from 7, ARGV from 5) runs first and may return instead, in the same step.
+# KEYS: intermediate list, takers, job hash, deferred registry, waiting set, waiting info.
+# ARGV: id, due, info, meta (serialized), deferred score.
+_PARK = """
+{guard}
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('LREM', KEYS[1], 1, ARGV[1])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  return 'gone'
+end
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[3], 'status', 'deferred', 'meta', ARGV[4])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[6], ARGV[1], ARGV[3])
+return 'parked'
+"""
+
+# Put a waiting job back at the front of its queue, queued, once: only the caller that
+# removes it from the waiting set does. ARGV[1]: the id, or '' for the head of the sorted set
+# KEYS[3] (a chat's order); ARGV[2]: the reason it must be waiting for ('' any). Info values
+# are "<reason>|<queue>|...". Returns 1 requeued, 0 not waiting (or for another reason), -1
+# its job is gone.
+_UNPARK = """
+local id = ARGV[1]
+if id == '' then
+  id = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+  if not id then return 0 end
+end
+local info = redis.call('HGET', KEYS[2], id)
+if not info then
+  redis.call('ZREM', KEYS[1], id)
+  return 0
+end
+local reason, queue = string.match(info, '^([^|]*)|([^|]*)')
+if ARGV[2] ~= '' and reason ~= ARGV[2] then return 0 end
+if redis.call('ZREM', KEYS[1], id) == 0 then return 0 end
+redis.call('HDEL', KEYS[2], id)
+redis.call('ZREM', ARGV[5] .. queue, id)
+local job = ARGV[3] .. id
+if redis.call('EXISTS', job) == 0 then return -1 end
+redis.call('HSET', job, 'status', 'queued')
+redis.call('SADD', ARGV[6], ARGV[4] .. queue)
+redis.call('LPUSH', ARGV[4] .. queue, id)
+return 1
+"""
+_DEFERRED_PREFIX = DeferredJobRegistry.key_template.format("")
+
+
+def park(
+    conn: Redis,
+    job: Job,
+    queue: Queue,
+    *,
+    waiting_key: str,
+    info_key: str,
+    due: float,
+    info: str,
+    guard: str = "",
+    guard_keys: Sequence[str] = (),
+    guard_args: Sequence[Any] = (),
+) -> str:
+    """Take a job this worker took off to wait (_PARK); returns 'parked', 'gone' (its record
+    vanished: nothing to wait) or what `guard` returned instead."""
+    script = _PARK.format(guard=guard)
+    registry = DeferredJobRegistry(queue.name, connection=conn, serializer=queue.serializer)
+    reply = conn.eval(
+        script,
+        6 + len(guard_keys),
+        queue.intermediate_queue_key,
+        keys.TAKERS.format(queue=queue.name),
+        job.key,
+        registry.key,
+        waiting_key,
+        info_key,
+        *guard_keys,
+        job.id,
+        repr(due),
+        info,
+        job.serializer.dumps(job.meta),
+        current_timestamp(),
+        *guard_args,
+    )
+    return as_text(reply) or ""
+
+
+def unpark(
+    conn: Redis | Pipeline, waiting_key: str, info_key: str, job_id: str, reason: str = "", head_of: str = ""
+) -> Any:
+    """Requeue a waiting job at the front of its queue (_UNPARK); with `job_id` '' the head of
+    the sorted set `head_of`. On a pipeline, queued there."""
+    return conn.eval(
+        _UNPARK,
+        3,
+        waiting_key,
+        info_key,
+        head_of or waiting_key,
+        job_id,
+        reason,
+        Job.redis_job_namespace_prefix,
+        Queue.redis_queue_namespace_prefix,
+        _DEFERRED_PREFIX,
+        Queue.redis_queues_keys,
+    )
+
+
+def job_statuses(conn: Redis, job_ids: Sequence[str]) -> list[str | None]:
+    """Each job's status field as rq stores it (None: no job). One round trip."""
+    with conn.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hget(Job.key_for(job_id), "status")
+        return [as_text(status) if status is not None else None for status in pipe.execute()]
+
+
+def save_meta_field(job: Job, pipeline: Pipeline | None = None) -> None:
+    """Write the job's meta (Job.save_meta's field and encoding), on `pipeline` when given."""
+    conn = pipeline if pipeline is not None else job.connection
+    conn.hset(job.key, "meta", job.serializer.dumps(job.meta))
+
+
     """What rq's BaseWorker.request_stop records for a warm shutdown (`_stop_requested`, read
     by its work loop between jobs; `_shutdown_requested_date`), without the log line and the
     StopRequested it raises: safe in a signal handler."""
@@ -612,11 +806,18 @@ class SetsAsideUnreadable:
         super().clean_registries()  # type: ignore[misc]
 
 
-def taker_queue_class(worker_name: str, stopping: Callable[[], bool] | None = None) -> type[Queue]:
-    attributes: dict[str, Any] = {"taker": worker_name, "_parked": {}}
+def taker_queue_class(
+    worker_name: str,
+    stopping: Callable[[], bool] | None = None,
+    serial_key: str | None = None,
+    on_stale: Callable[[str], None] | None = None,
+) -> type[Queue]:
+    attributes: dict[str, Any] = {"taker": worker_name, "_parked": {}, "_serial_scripts": {}, "serial_key": serial_key}
     if stopping is not None:
         attributes["stopping"] = staticmethod(stopping)
     return type("TakerQueue", (TakerQueue,), attributes)
+    if on_stale is not None:
+        attributes["on_stale"] = staticmethod(on_stale)
 
 
 class SharedRegistriesJob(Job):

@@ -64,6 +64,9 @@ JOB_PREFIX = "workers.wa."
 # Job meta an enqueuer sets (JSON true) to have a send retried per its Retry even when its
 # outcome is unknown, accepting that the message may arrive twice (docs/jobs.md).
 RESEND_ON_UNKNOWN = "resend_on_unknown"
+# Arguments the wa-worker acts on itself before a send and never passes to the backend
+# ("typing…" first: wagw.sendorder).
+WORKER_ARGUMENTS = frozenset({"typing"})
 # What such a send fails with: workers.wa.OutcomeUnknown, or this name in the exception text
 # the reaper writes for a send whose wa-worker died mid-call.
 OUTCOME_UNKNOWN = "workers.wa.OutcomeUnknown"

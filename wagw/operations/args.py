@@ -102,6 +102,11 @@ MediaTarget = Annotated[Address, AfterValidator(_not_a_channel)]
 
 
 # Argument models ------------------------------------------------------------------------
+# Show "typing…" in the chat before a send ("recording…" before a voice note): True for a time that
+# follows the text's length, or seconds; the wa-worker waits without holding itself (wagw.sendorder).
+Typing = bool | Annotated[float, Field(ge=0, le=20)] | None
+
+
 class JobArgs(BaseModel):
     """Strict: JSON types only, no coercion ("true" is not a bool), no unknown arguments."""
 
@@ -124,6 +129,7 @@ class SendTextArgs(JobArgs):
     mentions: list[str] | None = Field(None, max_length=MAX_LIST)
     # The quoted message's text, shown in the quote on this account's own devices.
     reply_to_text: str | None = Field(None, max_length=MAX_TEXT)
+    typing: Typing = None
 
     @field_validator("mentions")
     @classmethod
@@ -155,6 +161,7 @@ class SendImageArgs(JobArgs):
     image: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
     view_once: bool = False  # the recipient can open it once (WhatsApp's "view once")
+    typing: Typing = None
 
 
 MAX_PLACE = 1_024  # characters in a location's name or address
@@ -166,6 +173,7 @@ class SendLocationArgs(JobArgs):
     longitude: float = Field(ge=-180, le=180)
     name: str | None = Field(None, max_length=MAX_PLACE)
     address: str | None = Field(None, max_length=MAX_PLACE)
+    typing: Typing = None
 
     @field_validator("latitude", "longitude", mode="before")
     @classmethod
@@ -186,6 +194,7 @@ class SendContactArgs(JobArgs):
     to: Address
     name: str = Field(min_length=1, max_length=MAX_CONTACT_NAME)
     phone: str
+    typing: Typing = None
 
     @field_validator("name")
     @classmethod
@@ -222,6 +231,7 @@ class SendLinkArgs(JobArgs):
     to: Address
     url: str = Field(min_length=1, max_length=MAX_URL)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
+    typing: Typing = None
 
     @field_validator("url")
     @classmethod
@@ -250,6 +260,7 @@ class SendPollArgs(JobArgs):
     question: str = Field(min_length=1, max_length=MAX_QUESTION)
     options: list[str] = Field(min_length=MIN_OPTIONS, max_length=MAX_OPTIONS)
     max_answers: int = Field(1, ge=1, le=MAX_OPTIONS)
+    typing: Typing = None
 
     @field_validator("question")
     @classmethod
@@ -285,6 +296,7 @@ class SendFileArgs(JobArgs):
     caption: str | None = Field(None, max_length=MAX_CAPTION)
     # A hint only: used when the bytes do not show their type (workers/wa/media.py).
     mimetype: str | None = Field(None, min_length=3, max_length=255)
+    typing: Typing = None
 
     @field_validator("filename")
     @classmethod
@@ -308,6 +320,7 @@ def file_name(value: str) -> str:
 class SendStickerArgs(JobArgs):
     to: MediaTarget
     sticker: str = Field(min_length=1, max_length=MAX_STICKER_ARG)
+    typing: Typing = None
 
 
 class SendVideoArgs(JobArgs):
@@ -315,12 +328,14 @@ class SendVideoArgs(JobArgs):
     video: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     caption: str | None = Field(None, max_length=MAX_CAPTION)
     view_once: bool = False
+    typing: Typing = None
 
 
 class SendAudioArgs(JobArgs):
     to: MediaTarget
     audio: str = Field(min_length=1, max_length=MAX_IMAGE_ARG)
     ptt: bool = False  # a voice note ("push to talk"): Ogg Opus only
+    typing: Typing = None
 
 
 # download_media: what an inbound message's `media` object holds (docs/events.md). Each kind

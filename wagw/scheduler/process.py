@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
-from wagw import accounts, keys, refusals, rqcompat
+from wagw import accounts, keys, refusals, rqcompat, sendorder
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import SERIALIZER, connect
 from wagw.scheduler.reaper import StrandedJobs, reap_orphaned_jobs
@@ -42,6 +42,12 @@ def _queues(settings: Settings) -> list[str]:
     except ValueError as error:  # a hand-edited accounts file: keep the last good list
         logger.error("accounts file: {}", error)
         return []
+
+
+def _accounts(queues: list[str]) -> list[str]:
+    """The accounts whose queues these are (`wa.<account>`)."""
+    prefix = keys.WA_QUEUE + "."
+    return [name.removeprefix(prefix) for name in queues if name.startswith(prefix)]
 
 
 def _scheduler(settings: Settings, conn, queues: list[str], stopping=lambda: False) -> RQScheduler | None:
@@ -87,11 +93,12 @@ class Running:
     queues: list[str]
     stranded: StrandedJobs
     scheduled: list[ScheduledJobRegistry]
+    accounts: list[str]  # whose waiting sends (wagw.sendorder) this scheduler lets go
 
     @classmethod
-    def of(cls, scheduler: RQScheduler, queues: list[str], conn) -> Running:
+    def of(cls, scheduler: RQScheduler, queues: list[str], conn, accounts: list[str]) -> Running:
         registries = [ScheduledJobRegistry(name, connection=conn, serializer=SERIALIZER) for name in queues]
-        return cls(scheduler, queues, StrandedJobs(conn, queues), registries)
+        return cls(scheduler, queues, StrandedJobs(conn, queues), registries, accounts)
 
 
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
@@ -103,7 +110,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     scheduler = _scheduler(settings, conn, queues, lambda: bool(stop))
     if scheduler is None:
         return ExitCode.OK
-    run = Running.of(scheduler, queues, conn)
+    run = Running.of(scheduler, queues, conn, _accounts(queues))
     passes = Passes()
     shedder = Shedder(conn, settings)
     next_reap = 0.0
@@ -123,7 +130,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
             fresh = _scheduler(settings, conn, now_queues, lambda: True)  # one try: again next pass
             if fresh is not None:
                 run.scheduler.stop()
-                run = Running.of(fresh, now_queues, conn)
+                run = Running.of(fresh, now_queues, conn, _accounts(now_queues))
 
     def keep_reserve() -> None:
         shedder.run([name for name in run.queues if name != keys.WEBHOOKS_QUEUE])
@@ -132,6 +139,10 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
         for job_id in reap_orphaned_jobs(conn, run.queues):
             logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
 
+    def let_waiting_go() -> None:
+        for account in run.accounts:
+            sendorder.release_due(conn, account)
+
     def rescue() -> None:
         for job_id in run.stranded.rescue():
             logger.warning("job {} was stranded between its queue and a stopped worker: requeued", job_id)
@@ -139,6 +150,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     try:
         while not stop:
             passes.run("scheduling", schedule)
+            passes.run("letting waiting sends go", let_waiting_go)
             if time.monotonic() >= next_reap:
                 next_reap = time.monotonic() + REAP_INTERVAL
                 passes.run("keeping the reserve for inbound events", keep_reserve)  # first: it makes room

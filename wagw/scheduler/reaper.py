@@ -31,7 +31,7 @@ from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
-from wagw import keys, rqcompat
+from wagw import keys, rqcompat, sendorder
 from wagw.procs import pid_alive
 from wagw.quarantine import Target
 from wagw.redisconn import SERIALIZER, as_text
@@ -64,10 +64,13 @@ def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None
                 rqcompat.set_aside_entry(registry, entry, rqcompat.Unreadable(entry.problem), REAPER)
             elif entry.worker_name and _worker_dead(conn, entry.worker_name, hostname):
                 orphans.append(entry)
+        orphan_ids = [entry.job_id for entry in orphans]
         orphans = [entry for entry in orphans if not _send_outcome_unknown(conn, registry, entry)]
         if orphans:
             # RQ's abandoned-job handling (retry or fail) now, not when their lease runs out.
             reaped.extend(rqcompat.expire_now(registry, orphans, by=REAPER))
+        # A send that ended for good lets the next one of its chat go; a retried one keeps its place.
+        sendorder.release_ended(conn, orphan_ids)
     return reaped
 
 

@@ -158,6 +158,8 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         fake = runtime is not None and runtime.settings.backend == "fake"
         valid = operations.validate(operation, args, kwargs, fake=fake)
         params = valid.model_dump()
+        for name in operations.WORKER_ARGUMENTS:  # acted on before the send (workers/wa/gate.py)
+            params.pop(name, None)
         target = quarantine.Target.of(op.target_of(valid))
         runtime = _current()
         if runtime.idempotency_key is not None and (first := _holder(runtime, op, valid.model_dump(mode="json"))):

@@ -48,6 +48,7 @@ from wagw.redisconn import SERIALIZER, connect
 from wagw.scheduler.reaper import reap_orphaned_jobs
 from workers.wa import jobs as wa
 from workers.wa.host_client import HostClient
+from workers.wa.gate import SendGate
 
 if TYPE_CHECKING:
     import argparse
@@ -166,7 +167,15 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         super().__init__(*args, **kwargs)
         # Park every id taken in its queue's intermediate list with this worker as its taker:
         # the rescue requeues it if this worker dies before starting it, and only then.
-        self.queue_class = rqcompat.taker_queue_class(self.name, stopping=lambda: self.stop_requested)
+        self.send_gate = SendGate(runtime.conn, runtime.settings, runtime.account, runtime.host)
+        # One taker of the account at a time, each send registered in its chat before the next
+        # take (wagw.sendorder): the chat's order is the order of the queue.
+        self.queue_class = rqcompat.taker_queue_class(
+            self.name,
+            stopping=lambda: self.stop_requested,
+            serial_key=keys.ORDER_TAKING.format(account=runtime.account.name),
+            on_stale=self.send_gate.on_stale_take,
+        )
         self.runtime = runtime
         self.stop_requested = False
         self._last_beat = float("-inf")
@@ -324,6 +333,20 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         while True:
+        while True:
+            result = self._dequeue(timeout, max_idle_time)
+            if result is None:
+                return None
+            job, queue = result
+            try:
+                if self.send_gate.admit(job, queue):
+                    return result
+            except RedisError as error:  # Redis refusing writes: the send runs unordered
+                logger.warning("job {}: sending order not applied: {}", job.id, refusals.reason(error))
+                return result
+            # It waits off the queue (wagw.sendorder) and holds no worker: take the next one.
+
+    def _dequeue(self, timeout, max_idle_time=None):
             try:
                 return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
             except RedisTimeoutError:
@@ -339,14 +362,17 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         self._keep_small(job)
         self._record(lambda: super(WaWorker, self).handle_job_success(job, queue, started_job_registry), job)
 
+        self.send_gate.ended(job, went_out=True, final=True)
     def handle_job_failure(self, job: Job, queue: Queue, started_job_registry=None, exc_string="") -> None:
-        if not job.should_retry:  # a retry needs its arguments
+        final = not job.should_retry  # read before rq's handling spends a retry
+        if final:  # a retry needs its arguments
             self._keep_small(job)
         self._record(
             lambda: super(WaWorker, self).handle_job_failure(job, queue, started_job_registry, exc_string), job
         )
 
     def _keep_small(self, job: Job) -> None:
+        self.send_gate.ended(job, went_out=False, final=final)
         """An ended job keeps at most WAGW_ENDED_JOB_MAX_BYTES in Redis (for its result TTL, or
         a week in the failed registry): beyond that its arguments go, before rq writes how it
         ended. Deleting first also makes room for that write when Redis is full."""

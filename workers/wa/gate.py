@@ -1,0 +1,126 @@
+"""The wa-worker's side of sending order and pacing (wagw.sendorder): before a taken send runs,
+its chat's order, the account's reach-out hold and pace, and its typing say whether it runs now;
+if not, it waits off the queue and the worker takes the next job. At a send's final end, the
+next one of its chat is let go.
+
+Every job a worker of the account takes passes here, sends or not: the take flag that kept
+the account's other workers from taking meanwhile is released here (wagw.rqcompat.TakerQueue).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+from redis.exceptions import RedisError
+
+from wagw import keys, operations, rqcompat, sendorder
+from wagw.addresses import shown
+from wagw.operations.args import InvalidArguments
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from rq.job import Job
+    from rq.queue import Queue
+
+    from wagw.accounts import Account
+    from wagw.config import Settings
+    from workers.wa.host_client import HostClient
+
+TYPING_CALL_DEADLINE = 10.0  # seconds for the "typing…" call to the host
+TYPING_CONNECT_WAIT = 2.0
+MAX_DECISIONS = 20  # a turn that keeps changing hands under one job: decide again at most this often
+
+
+class SendGate:
+    def __init__(self, conn: Redis, settings: Settings, account: Account, host: HostClient | None = None) -> None:
+        self.conn = conn
+        self.account = account.name
+        self.fake = settings.backend == "fake"
+        self.gate = sendorder.Gate(conn, account.name, settings)
+        self.host = host
+        self.taking_key = keys.ORDER_TAKING.format(account=account.name)
+        self.chats: dict[str, str] = {}  # job id -> chat, of the admitted sends not yet ended
+
+    # What a job is, for the gate ---------------------------------------------------------------
+    def _send_of(self, job: Job) -> tuple[operations.Operation, str, Any] | None:
+        """(operation, chat, validated arguments) of a send with valid arguments, else None."""
+        try:
+            op = operations.operation_of(job.func_name)
+            if op is None or not op.sends:
+                return None
+            valid = operations.validate(op.name, job.args, job.kwargs, fake=self.fake)
+        except InvalidArguments:
+            return None  # fails at once when it runs, never reaching the backend
+        except Exception:  # undecodable: rq fails it when it runs
+            return None
+        chat = op.target_of(valid)
+        return (op, chat, valid) if chat else None
+
+    # Before a job runs -------------------------------------------------------------------------
+    def admit(self, job: Job, queue: Queue) -> bool:
+        """True: run the job now. False: it waits off the queue (or is gone); take another."""
+        found = self._send_of(job)
+        if found is None:
+            rqcompat.release_flag(self.conn, self.taking_key, job.id)
+            return True
+        op, chat, valid = found
+        typing = sendorder.typing_seconds(getattr(valid, "typing", None), getattr(valid, "text", None))
+        ordered = sendorder.in_order(job.meta)
+        for _ in range(MAX_DECISIONS):
+            decision = self.gate.admit(job.id, chat, ordered=ordered, typing=typing)
+            if decision.kind == "run":
+                self.chats[job.id] = chat
+                if job.meta.pop(sendorder.WAITING_FOR, None) is not None:
+                    rqcompat.save_meta_field(job)
+                return True
+            if decision.kind == sendorder.TURN and decision.head and self.gate.head_ended(chat, decision.head):
+                logger.warning("job {}: the send before it in its chat ended without letting it go", job.id)
+                continue
+            if decision.kind == sendorder.TYPING:
+                self._show_typing(op, chat, valid)
+            parked = self.gate.park(job, queue, decision, chat)
+            if parked == "again":
+                continue
+            logger.debug("job {} waits for {}", job.id, decision.kind)
+            return False
+        return True  # never seen: the turn changed hands MAX_DECISIONS times under it
+
+    def on_stale_take(self, flag: str) -> None:
+        """A take flag left by a worker that died before registering its job: register it in
+        its chat (so nothing taken after it overtakes it) and clear the flag."""
+        job_id = flag.split("|", 1)[0]
+        try:
+            [job] = rqcompat.read_jobs(self.conn, [job_id])
+            found = None if isinstance(job, rqcompat.Unreadable) else self._send_of(job)
+            if found is not None and sendorder.in_order(job.meta):  # type: ignore[union-attr]
+                self.gate.register_only(job_id, found[1])
+            logger.warning("job {} was taken by a worker that stopped before registering it: registered", job_id)
+        finally:
+            rqcompat.release_flag(self.conn, self.taking_key, job_id)
+
+    def _show_typing(self, op: operations.Operation, chat: str, valid: Any) -> None:
+        if self.host is None:
+            return
+        state = "recording" if op.name == "send_audio" and getattr(valid, "ptt", False) else "composing"
+        try:
+            self.host.call(
+                "send_chat_presence",
+                {"chat": chat, "state": state},
+                deadline=time.monotonic() + TYPING_CALL_DEADLINE,
+                connect_wait=TYPING_CONNECT_WAIT,
+            )
+        except Exception as error:  # the send still goes; only the "typing…" is missing
+            logger.info("typing before a send to {} not shown: {}", shown(chat), type(error).__name__)
+
+    # After a job ran ---------------------------------------------------------------------------
+    def ended(self, job: Job, went_out: bool, final: bool) -> None:
+        """The job's attempt ended; at its final end a send lets the next of its chat go."""
+        chat = self.chats.pop(job.id, None)
+        if chat is None or not final:
+            return
+        try:
+            sendorder.end_send(self.conn, self.account, job.id, chat, went_out)
+        except RedisError as error:  # the next send is looked at again within SAFETY_RECHECK
+            logger.warning("job {}: the next send of its chat not let go: {}", job.id, error)
