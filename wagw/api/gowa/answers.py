@@ -55,6 +55,11 @@ def not_supported(row: Row) -> JSONResponse:
     )
 
 
+def not_served(row: Row) -> JSONResponse:
+    message = f"{row.method} {row.path} is served by the {row.served_by}, which this wagw api does not include"
+    return envelope(NOT_IMPLEMENTED, message, {"operation": row.operation_id}, status=501)
+
+
 def invalid(message: str) -> JSONResponse:
     return envelope(VALIDATION_ERROR, message, status=400)
 

@@ -10,6 +10,7 @@ entry (parameters, body, summary) comes from its row too.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -135,6 +136,15 @@ def _not_supported_endpoint(row: Row) -> Any:
     return endpoint
 
 
+def _not_served_endpoint(row: Row) -> Any:
+    """A row another router serves, when the app has none for it: 501, never a bare 404."""
+
+    async def endpoint() -> JSONResponse:
+        return answers.not_served(row)
+
+    return endpoint
+
+
 def _app_info_endpoint(row: Row) -> Any:
     async def endpoint() -> JSONResponse:
         return success(results.app_info(), row.message)
@@ -153,18 +163,18 @@ def endpoint_of(row: Row) -> Any:
 
 
 def router(rows: tuple[Row, ...] = ROWS, *, taken: set[tuple[str, str]] | None = None) -> APIRouter:
-    """The routes of every row not served elsewhere (`served_by`) and not in `taken`
-    (method and path of routes the app already has)."""
+    """A route for every row whose method and path are not in `taken` (routes the app already
+    has); a row served by another router (`served_by`) that the app lacks answers 501."""
     made = APIRouter()
     responses: dict[int | str, dict[str, Any]] = {
         status: {"model": Envelope, "description": text} for status, text in STATUSES.items()
     }
     for row in rows:
-        if row.served_by or row.key in (taken or set()):
+        if row.key in (taken or set()):
             continue
         made.add_api_route(
             row.path,
-            endpoint_of(row),
+            _not_served_endpoint(row) if row.served_by else endpoint_of(row),
             methods=[row.method],
             summary=row.summary,
             description=description(row),
@@ -180,7 +190,20 @@ def router(rows: tuple[Row, ...] = ROWS, *, taken: set[tuple[str, str]] | None =
 def include(app: FastAPI) -> None:
     """Add the routes to `app`, after its other routers: a row whose method and path the app
     already serves (the pairing and device routes, /health) keeps that route."""
-    taken = {
-        (method, route.path) for route in app.routes if isinstance(route, APIRoute) for method in route.methods or ()
-    }
-    app.include_router(router(taken=taken))
+    app.include_router(router(taken=served(app)))
+
+
+def served(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route the app has, those of included routers too."""
+    return set(_walk(app.routes, ""))
+
+
+def _walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # FastAPI keeps an included router whole
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            yield from _walk(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
+        elif isinstance(route, APIRoute):
+            for method in route.methods or ():
+                yield method, prefix + route.path

@@ -65,7 +65,17 @@ _PAIRING = "wagw.api pairing and device routes"
 
 ROWS: tuple[Row, ...] = (
     # -- app ---------------------------------------------------------------------------------
-    Row("GET", "/health", "health", "app", "Health check", "same", served_by="wagw.api core"),
+    Row(
+        "GET",
+        "/health",
+        "health",
+        "app",
+        "Health check",
+        "differs",
+        differs="the envelope with Redis's and the linked devices' state, not the text `OK`; 503 when Redis "
+        "does not answer",
+        served_by="wagw.api core",
+    ),
     Row("GET", "/app/login", "appLogin", "app", "Login to whatsapp server", "differs", served_by=_PAIRING),
     Row(
         "GET",
