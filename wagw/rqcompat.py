@@ -38,8 +38,8 @@ from rq.exceptions import DequeueTimeout, DeserializationError
 from rq.executions import Execution
 from rq.job import JOB_ID_PATTERN, Job, JobStatus
 from rq.queue import Queue
-from rq.results import Result
 from rq.registry import DeferredJobRegistry
+from rq.results import Result
 from rq.serializers import resolve_serializer
 from rq.utils import as_text, current_timestamp, utcformat
 from rq.utils import now as rq_now
@@ -93,7 +93,6 @@ end
 return false
 """
 
-# After a blocking BLMOVE: record the taker, but only if the id is still parked and nobody
 # _TAKE_FIRST one worker of an account at a time (wagw.sendorder): KEYS[1] is the account's
 # take flag, then the triples. While another taker holds the flag (it is registering what it
 # took), 'busy'; a flag held past ARGV[2] ms was left by a taker that died: 'stale' and its
@@ -118,6 +117,7 @@ end
 return false
 """
 
+# After a blocking BLMOVE: record the taker, but only if the id is still parked and nobody
 # claimed it first. A taker slow enough to lose its id to the rescue must not start it too,
 # and if another worker has moved it in again meanwhile, one of the two claims it, not both.
 _CLAIM = """
@@ -519,7 +519,6 @@ class TakerQueue(Queue):
 
     taker: ClassVar[str] = ""
     POLL: ClassVar[float] = 0.2
-    # (connection, queue keys) -> their intermediate lists and the take script: built once
     # wagw.sendorder: the account's take flag (one taker at a time, each id registered in its
     # chat before the next is taken), and what finishes a flag left by a dead taker.
     serial_key: ClassVar[str | None] = None
@@ -531,6 +530,7 @@ class TakerQueue(Queue):
     def on_stale(flag: str) -> None:
         """Called with a stale flag's value ("<id>|<queue key>|<ms>"); must clear it."""
 
+    # (connection, queue keys) -> their intermediate lists and the take script: built once
     # per worker, not on every dequeue.
     _parked: ClassVar[dict[tuple[int, tuple[str, ...]], tuple[list[IntermediateList], Any]]] = {}
 
@@ -557,12 +557,12 @@ class TakerQueue(Queue):
         blocking = next((i for i, q in enumerate(queues) if q.name == keys.WA_QUEUE), 0)
         deadline = None if timeout is None else time.monotonic() + timeout
         all_keys = [key for taken in parked for key in (taken.queue_key, taken.key, taken.takers_key)]
-        while not cls.stopping():
         serial = cls.serial_key
         if serial is not None:
             take_first = cls._serial_scripts.get(id(connection))
             if take_first is None:
                 take_first = cls._serial_scripts[id(connection)] = connection.register_script(_TAKE_FIRST_SERIAL)
+        while not cls.stopping():
             if serial is None:
                 taken = take_first(keys=all_keys, args=[cls.taker])
             else:
@@ -583,10 +583,10 @@ class TakerQueue(Queue):
                 if remaining <= 0:
                     raise DequeueTimeout(timeout, [q.key for q in queues])
                 waiting = parked[blocking]
-                one = connection.blmove(waiting.queue_key, waiting.key, min(remaining, cls.POLL), "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
                 if serial is not None:  # wait for a job without taking it: takes go through the flag
                     connection.blmove(waiting.queue_key, waiting.queue_key, min(remaining, cls.POLL), "LEFT", "LEFT")  # type: ignore[arg-type]
                     continue
+                one = connection.blmove(waiting.queue_key, waiting.key, min(remaining, cls.POLL), "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
                 # A claim fails if the rescue requeued the id while this worker was held up.
                 if one is None or not waiting.claim(one, cls.taker):
                     continue
@@ -595,9 +595,9 @@ class TakerQueue(Queue):
             [job] = read_jobs(connection, [job_id], job_cls, serializer)
             if isinstance(job, Unreadable):
                 parked[index].set_aside(job_id, job, cls.taker)
-                continue
                 if serial is not None:
                     release_flag(connection, serial, as_text(job_id))
+                continue
             origin = cls.from_queue_key(
                 queues[index].key,
                 connection=connection,
@@ -609,7 +609,6 @@ class TakerQueue(Queue):
         return None
 
 
-def request_warm_stop(worker: BaseWorker) -> None:
 # Clear an account's take flag if it still names this id (TakerQueue.serial_key).
 _RELEASE_FLAG = """
 local held = redis.call('GET', KEYS[1])
@@ -749,6 +748,7 @@ def save_meta_field(job: Job, pipeline: Pipeline | None = None) -> None:
     conn.hset(job.key, "meta", job.serializer.dumps(job.meta))
 
 
+def request_warm_stop(worker: BaseWorker) -> None:
     """What rq's BaseWorker.request_stop records for a warm shutdown (`_stop_requested`, read
     by its work loop between jobs; `_shutdown_requested_date`), without the log line and the
     StopRequested it raises: safe in a signal handler."""
@@ -815,9 +815,9 @@ def taker_queue_class(
     attributes: dict[str, Any] = {"taker": worker_name, "_parked": {}, "_serial_scripts": {}, "serial_key": serial_key}
     if stopping is not None:
         attributes["stopping"] = staticmethod(stopping)
-    return type("TakerQueue", (TakerQueue,), attributes)
     if on_stale is not None:
         attributes["on_stale"] = staticmethod(on_stale)
+    return type("TakerQueue", (TakerQueue,), attributes)
 
 
 class SharedRegistriesJob(Job):

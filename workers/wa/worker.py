@@ -47,8 +47,8 @@ from wagw.operations import JOB_PATHS, operation_of
 from wagw.redisconn import SERIALIZER, connect
 from wagw.scheduler.reaper import reap_orphaned_jobs
 from workers.wa import jobs as wa
-from workers.wa.host_client import HostClient
 from workers.wa.gate import SendGate
+from workers.wa.host_client import HostClient
 
 if TYPE_CHECKING:
     import argparse
@@ -333,7 +333,6 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         while True:
-        while True:
             result = self._dequeue(timeout, max_idle_time)
             if result is None:
                 return None
@@ -347,6 +346,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
             # It waits off the queue (wagw.sendorder) and holds no worker: take the next one.
 
     def _dequeue(self, timeout, max_idle_time=None):
+        while True:
             try:
                 return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
             except RedisTimeoutError:
@@ -361,8 +361,8 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry) -> None:
         self._keep_small(job)
         self._record(lambda: super(WaWorker, self).handle_job_success(job, queue, started_job_registry), job)
-
         self.send_gate.ended(job, went_out=True, final=True)
+
     def handle_job_failure(self, job: Job, queue: Queue, started_job_registry=None, exc_string="") -> None:
         final = not job.should_retry  # read before rq's handling spends a retry
         if final:  # a retry needs its arguments
@@ -370,9 +370,9 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         self._record(
             lambda: super(WaWorker, self).handle_job_failure(job, queue, started_job_registry, exc_string), job
         )
+        self.send_gate.ended(job, went_out=False, final=final)
 
     def _keep_small(self, job: Job) -> None:
-        self.send_gate.ended(job, went_out=False, final=final)
         """An ended job keeps at most WAGW_ENDED_JOB_MAX_BYTES in Redis (for its result TTL, or
         a week in the failed registry): beyond that its arguments go, before rq writes how it
         ended. Deleting first also makes room for that write when Redis is full."""
