@@ -70,8 +70,12 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # First signal: graceful; a second one (any): at once. Not re-raised after the
+            # stop as uvicorn does, so a stop asked for ends with exit 0.
             caller.stopping = True  # waiting calls answer 202 now, not at WAGW_API_WAIT
-            super().handle_exit(sig, frame)
+            if self.should_exit:
+                self.force_exit = True
+            self.should_exit = True
 
     config = uvicorn.Config(
         app,
