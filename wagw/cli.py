@@ -99,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     _account_option(tail, "only this account's events")
 
     accounts = sub.add_parser("accounts", help="list, add or remove accounts (a running wagw follows)")
-    accounts.add_argument("action", nargs="?", choices=("list", "add", "remove", "token"), default="list")
-    accounts.add_argument("name", nargs="?", help="the account to add, remove or make an API token for")
+    accounts.add_argument("action", nargs="?", choices=("list", "add", "remove", "token", "release"), default="list")
+    accounts.add_argument("name", nargs="?", help="the account to add, remove, make an API token for, or release")
     accounts.add_argument("--json", action="store_true", help="list as JSON")
 
     crashes = sub.add_parser("crashes", help="crash records grouped by signature; show one; draft its postmortem")

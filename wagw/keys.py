@@ -52,9 +52,6 @@ REACHOUT_HOLD = "wagw:reachout-hold:{account}"
 # "<fingerprint>:<job id>": the job an idempotency key of the account stands for; the key is
 # its SHA-256 (hex); expires after WAGW_IDEMPOTENCY_TTL (wagw.idempotency)
 IDEMPOTENCY = "wagw:idempotency:{account}:{key}"
-# set of chat JIDs (no device part) the account has exchanged messages with: a message into any
-# other person's chat is a first contact (wagw.knownchats)
-KNOWN_CHATS = "wagw:known-chats:{account}"
 # Sending order and pacing (wagw.sendorder, docs/jobs.md "Sending order and pacing"):
 # the one-at-a-time take of an account's wa-workers: "<job id>|<queue>|<taken at, Redis ms>" while
 # a worker reads the job it just took and registers it in its chat; a stale one is finished by the next taker
@@ -75,3 +72,10 @@ KNOWN_CHATS = "wagw:known-chats:{account}"
 HISTORY_SENDS = "wagw:history:sends"
 # JSON snapshot of the history writer (position, lag, gap, store errors), with TTL (wagw.history.writer)
 HISTORY_STATUS = "wagw:status:history"
+# list per account of JSON requests to pair, log out or reconnect its devices, from the HTTP API
+# to the `wagw run` that runs the account (wagw.devicecontrol); short TTL
+DEVICE_REQUESTS = "wagw:device-requests:{account}"
+# hash {id, state, qr, code, expires, jid, error, updated}: a pairing the API asked for, as its
+# `wagw pair` publishes it (wagw.devicecontrol); TTL
+PAIRING = "wagw:pairing:{role}"
+FAKE_SCANS = "wagw:fake:scans"  # fake backend: QR codes and pairing codes the simulated phone took (a list)

@@ -69,6 +69,7 @@ STRING_RESULTS = (
     "SetGroupTopic",
     "SendPresence",
     "SendChatPresence",
+    "SubscribePresence",
     "SetDisappearingTimer",
     "RejectCall",
 )
@@ -138,6 +139,7 @@ class Boundary:
             "GetPrivacySettings": self._get_privacy_settings,
             "SendPresence": self._send_presence,
             "SendChatPresence": self._send_chat_presence,
+            "SubscribePresence": self._subscribe_presence,
             "SetDisappearingTimer": self._set_disappearing_timer,
             "RejectCall": self._reject_call,
             "LeaveGroup": self._leave_group,
@@ -398,6 +400,9 @@ class Boundary:
     def _send_chat_presence(self, uuid, jid_ptr, jid_size, state, media) -> int:
         chat = N.JID.FromString(_read(jid_ptr, jid_size))
         return go_string(self.world.send_chat_presence(chat, state, media))
+
+    def _subscribe_presence(self, uuid, jid_ptr, jid_size) -> int:
+        return go_string(self.world.subscribe_presence(N.JID.FromString(_read(jid_ptr, jid_size))))
 
     def _set_disappearing_timer(self, uuid, jid_ptr, jid_size, timer, setting_ts) -> int:
         chat = N.JID.FromString(_read(jid_ptr, jid_size))

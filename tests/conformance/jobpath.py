@@ -26,6 +26,8 @@ def run_job(settings: Any, backend: Any, op: str, kwargs: dict[str, Any], *, fak
     backend, so the same scenario can run against both (test_parity)."""
     fake = settings.backend == "fake" or fake_names
     params = operations.validate(op, (), kwargs, fake=fake).model_dump()
+    for name in operations.WORKER_ARGUMENTS:  # acted on by the wa-worker, never sent to the host
+        params.pop(name, None)
     if op in media.MEDIA:
         params = media.prepare(op, params, settings, None)
     reply = Host(settings, 1, io.StringIO(), io.StringIO())._execute(backend, 1, op, params)

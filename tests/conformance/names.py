@@ -47,3 +47,8 @@ ERR_NO_PUSH_NAME = "can't send presence without PushName set"  # whatsmeow's Err
 ERR_INVALID_DISAPPEARING_TIMER = "invalid disappearing timer provided: info query returned status 400: bad-request"
 ERR_NOT_CONNECTED = "websocket not connected"  # whatsmeow's ErrNotConnected
 ERR_RECIPIENT_AD_JID = "message recipient must be a user JID with no device part"  # ErrRecipientADJID
+# whatsmeow send.go SendMessage: fmt.Errorf("%w %d", ErrServerReturnedError, code) for WhatsApp's 463
+ERR_REACH_OUT_LIMITED = "server returned error 463"
+# WhatsApp's reach-out limit refuses messages to this person (a user part ending in 463, as the
+# fake backend's convention, so that test_parity runs the same job on both)
+REACH_OUT_USER = "15550000463"

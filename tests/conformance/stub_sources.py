@@ -44,6 +44,8 @@ CITATIONS: dict[str, tuple[Citation, ...]] = {
     "GetPrivacySettings": _entry("GetPrivacySettings", ("privacysettings.go", "(*Client).GetPrivacySettings")),
     "SendPresence": _entry("SendPresence", ("presence.go", "(*Client).SendPresence")),
     "SendChatPresence": _entry("SendChatPresence", ("presence.go", "(*Client).SendChatPresence")),
+    # the send path's warm-up after WhatsApp's reach-out limit (workers/wa/host.py)
+    "SubscribePresence": _entry("SubscribePresence", ("presence.go", "(*Client).SubscribePresence")),
     "SetDisappearingTimer": _entry("SetDisappearingTimer", ("send.go", "(*Client).SetDisappearingTimer")),
     "RejectCall": _entry("RejectCall", ("call.go", "(*Client).RejectCall")),
     "LeaveGroup": _entry("LeaveGroup", ("group.go", "(*Client).LeaveGroup")),

@@ -44,3 +44,12 @@ def test_the_unencodable_event_text_is_protobuf_gos(go_library):
         "Receipt",
         "neonize.Receipt.Type",
     )
+
+
+def test_the_reach_out_limit_text_is_whatsmeows_send_error(go_library):
+    """whatsmeow's send.go makes it with fmt.Errorf("%w %d", ErrServerReturnedError, code)."""
+    assert go_errors.SERVER_RETURNED_ERROR.encode() in go_library and b"%w %d" in go_library
+    assert go_errors.reach_out_limited("server returned error 463")
+    assert go_errors.reach_out_limited("send_text failed: server returned error 463")
+    assert not go_errors.reach_out_limited("server returned error 4630")
+    assert not go_errors.reach_out_limited("server returned error 479")

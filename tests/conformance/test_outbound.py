@@ -16,8 +16,10 @@ from tests.conformance.names import (
     DEVICE,
     ERR_FUNCTION_RETURNED_NOTHING,
     ERR_PROFILE_PICTURE_NOT_SET,
+    ERR_REACH_OUT_LIMITED,
     GROUP,
     LEGACY_GROUP,
+    REACH_OUT_USER,
 )
 
 NO_PICTURE = "15550009999@s.whatsapp.net"  # not in World.pictures: whatsmeow's 404
@@ -383,3 +385,32 @@ def test_mark_read(worker):
         ALICE,
         "read",
     )
+
+
+# WhatsApp's reach-out limit ---------------------------------------------------------------------
+def test_whatsapps_reach_out_limit_is_reach_out_limited_after_a_warm_up_and_one_retry(worker):
+    """whatsmeow's send.go answers WhatsApp's 463 with "server returned error 463" (no end
+    time): the host subscribes to the chat's presence (whatsmeow's SubscribePresence, which
+    first fetches the chat's privacy token) and sends once more; the second 463 fails the call
+    with ReachOutLimited, never retried by RQ (the wa-worker then holds the account)."""
+    cold = f"{REACH_OUT_USER}@s.whatsapp.net"
+    failed = job(worker, "send_text", to="+" + REACH_OUT_USER, text="hello")
+    assert failed == {
+        "error": "ReachOutLimited",
+        "module": "workers.wa",
+        "message": f"send_text failed: {ERR_REACH_OUT_LIMITED}",
+        "permanent": True,
+        "exit_code": 1,
+    }
+    sequence = [(c["entry"], c.get("to") or c.get("jid")) for c in worker.call("calls") if c["entry"] != "GetMe"]
+    assert sequence[-3:] == [("SendMessage (463)", cold), ("SubscribePresence", cold), ("SendMessage (463)", cold)]
+
+
+def test_a_reach_out_limit_into_a_group_is_not_retried(worker):
+    """Only a person's chat gets the warm-up and retry (a group has no reach-out limit; if
+    WhatsApp answered 463 there, a second try would only meet it again)."""
+    worker.call("set_world", reach_out_limited=[REACH_OUT_USER, GROUP.partition("@")[0]])
+    failed = job(worker, "send_text", to=GROUP, text="hello")
+    assert failed["error"] == "ReachOutLimited" and failed["permanent"]
+    assert [c["entry"] for c in worker.call("calls") if c["entry"] != "GetMe"][-1:] == ["SendMessage (463)"]
+    assert worker.call("calls", entry="SubscribePresence") == []

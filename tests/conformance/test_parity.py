@@ -2,8 +2,9 @@
 the fake (in this process) and against wagw's neonize backend on neonize's real code behind
 the stubbed Go boundary (the child), give the same results and the same error classes.
 
-SPEC's two fake conventions are the first rows: user part `nopic` has no picture (success,
-url null), a phone number ending in 0000 is not on WhatsApp.
+SPEC's fake conventions are the first rows: user part `nopic` has no picture (success, url
+null), a phone number ending in 0000 is not on WhatsApp, and a message to a person whose user
+part ends in 463 meets WhatsApp's reach-out limit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from tests.audiofiles import mp4, ogg_opus
 from tests.conformance.jobpath import outcome, run_job
-from tests.conformance.names import ALICE, ALICE_LID, BOB, DEVICE, GROUP
+from tests.conformance.names import ALICE, ALICE_LID, BOB, DEVICE, ERR_REACH_OUT_LIMITED, GROUP, REACH_OUT_USER
 from wagw.events import KINDS, build_body
 from wagw.whatsapp.fake import FakeBackend
 from wagw.whatsapp.fake_inbound import Malformed, fake_media, fake_media_bytes, to_event
@@ -49,6 +50,8 @@ JOBS: list[tuple[str, str, dict, Callable[[dict], object]]] = [
     ("picture", "fetch_avatar", {"jid": ALICE}, lambda r: (keys(r), r["url"] is not None, r["type"])),
     ("not-on-whatsapp", "is_on_whatsapp", {"phones": ["+1 555 000 0000"]}, lambda r: r),
     ("on-whatsapp", "is_on_whatsapp", {"phones": [BOB]}, lambda r: r),
+    ("reach-out-limit", "send_text", {"to": "+" + REACH_OUT_USER, "text": "hi"}, lambda r: r),
+    ("reach-out-react", "react", {"chat": "+" + REACH_OUT_USER, "message_id": "3EB0AA", "emoji": "👍"}, lambda r: r),
     ("send", "send_text", {"to": ALICE, "text": "hi"}, lambda r: (keys(r), r["to"])),
     ("reply", "send_text", {"to": ALICE, "text": "hi", "reply_to": "3EB0AA"}, lambda r: (keys(r), r["to"])),
     ("group-reply-no-sender", "send_text", {"to": GROUP, "text": "hi", "reply_to": "3EB0AA"}, lambda r: r),
@@ -161,6 +164,26 @@ def test_the_same_job_gives_the_same_result(settings, redis_conn, neonize_worker
     real = neonize_worker.call("job", op=op, kwargs=kwargs, fake_names=True)
     assert not real.pop("stub_errors")
     assert same(fake, view) == same(real, view), (fake, real)
+
+
+def test_the_reach_out_limit_gives_the_same_answer_after_the_same_warm_up(settings, redis_conn, neonize_worker):
+    """The fake answers a message to a user part ending in 463 with the neonize backend's exact
+    exception and text, after the same warm-up (subscribe to the chat's presence) and one retry."""
+    cold = f"{REACH_OUT_USER}@s.whatsapp.net"
+    redis_conn.delete("wagw:fake:sent")
+    fake = outcome(lambda: run_job(settings, FakeBackend(settings, "worker-1"), "send_text", {"to": cold, "text": "x"}))
+    real = neonize_worker.call("job", op="send_text", kwargs={"to": cold, "text": "x"}, fake_names=True)
+    assert not real.pop("stub_errors")
+    assert fake == real
+    assert fake["message"] == f"send_text failed: {ERR_REACH_OUT_LIMITED}"
+    recorded = [json.loads(raw) for raw in redis_conn.lrange("wagw:fake:sent", 0, -1)]
+    assert [(r["op"], r["args"].get("to") or r["args"].get("jid")) for r in recorded] == [
+        ("send_text", cold),
+        ("subscribe_presence", cold),
+        ("send_text", cold),
+    ]
+    entries = [c["entry"] for c in neonize_worker.call("calls") if c["entry"] != "GetMe"]
+    assert entries[-3:] == ["SendMessage (463)", "SubscribePresence", "SendMessage (463)"]
 
 
 # Inbound ----------------------------------------------------------------------------------------
@@ -293,6 +316,50 @@ VIEW_ONCE = media_message("3EB0VO1", "image", "imageMessage", {"mimetype": "imag
 
 # Every message kind and event kind both backends produce (message.deleted and label.* come
 # from neither: neonize 0.5.2 never passes them on).
+INBOUND += [
+    (
+        "history-sync",
+        {
+            "type": "history_sync",
+            "chat": ALICE,
+            "messages": [
+                {"id": "3EB0H1", "text": "old hi", "push_name": "Alice", "timestamp": 1764400000},
+                {
+                    "id": "3EB0H2",
+                    "text": "from the phone",
+                    "is_from_me": True,
+                    "sender": DEVICE_ID,
+                    "timestamp": 1764400100,
+                },
+            ],
+        },
+        {
+            "kind": "history_sync",
+            "conversations": [
+                {
+                    "ID": ALICE,
+                    "messages": [
+                        {
+                            "message": {
+                                "key": {"remoteJID": ALICE, "fromMe": False, "ID": "3EB0H1"},
+                                "message": {"conversation": "old hi"},
+                                "messageTimestamp": 1764400000,
+                                "pushName": "Alice",
+                            }
+                        },
+                        {
+                            "message": {
+                                "key": {"remoteJID": ALICE, "fromMe": True, "ID": "3EB0H2"},
+                                "message": {"conversation": "from the phone"},
+                                "messageTimestamp": 1764400100,
+                            }
+                        },
+                    ],
+                }
+            ],
+        },
+    ),
+]
 INBOUND += [
     (
         "reply",

@@ -55,6 +55,7 @@ from tests.conformance.names import (
     ERR_NOT_IN_GROUP,
     ERR_PROFILE_PICTURE_NOT_SET,
     ERR_PROFILE_PICTURE_UNAUTHORIZED,
+    ERR_REACH_OUT_LIMITED,
     ERR_RECIPIENT_AD_JID,
     GROUP,
     GROUP_CREATED,
@@ -63,6 +64,7 @@ from tests.conformance.names import (
     LEGACY_GROUP,
     PRIVATE_USER,
     PROTO_PREFIX,
+    REACH_OUT_USER,
     REVOKED_CODE,
     SLOW_USER,
 )
@@ -425,6 +427,9 @@ class World:
     media: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
     media_status: dict[str, int] = field(default_factory=dict)
     media_network_error: str = ""
+    # People WhatsApp's reach-out limit keeps this account from messaging: every message to
+    # them is answered with error 463 (the account is timelocked and they are new contacts).
+    reach_out_limited: set[str] = field(default_factory=set)
 
     def record(self, entry: str, **arguments: Any) -> None:
         with self.lock:
@@ -489,6 +494,11 @@ class World:
         if to.Device > 0:
             self.record("SendMessage (refused)", to=jid_text(to))
             return N.SendMessageReturnFunction(Error=ERR_RECIPIENT_AD_JID)
+        if to.User in self.reach_out_limited:
+            # The server answers the message node with error="463"; send.go reads the
+            # attribute and returns fmt.Errorf("%w %d", ErrServerReturnedError, errorCode).
+            self.record("SendMessage (463)", to=jid_text(to), message=message)
+            return N.SendMessageReturnFunction(Error=ERR_REACH_OUT_LIMITED)
         message_id = "3EB0" + hashlib.sha256(message.SerializeToString() + to.SerializeToString()).hexdigest()[:16]
         self.record("SendMessage", to=jid_text(to), message=message, id=message_id.upper())
         timings = N.MessageDebugTimings(
@@ -550,6 +560,15 @@ class World:
         if not self.push_name:
             return ERR_NO_PUSH_NAME
         return "" if self.online else ERR_NOT_CONNECTED  # then sendNode
+
+    # SubscribePresence ---------------------------------------------------------------------------
+    def subscribe_presence(self, target: N.JID) -> str:
+        """whatsmeow's SubscribePresence (presence.go): ensureTCToken (the chat's privacy token,
+        fetched when missing; a missing one is only logged unless ErrorOnSubscribePresenceWithoutToken),
+        then a <presence type="subscribe"> node: only sendNode can fail (ErrNotConnected).
+        goneonize returns err.Error() or "" as a C string."""
+        self.record("SubscribePresence", jid=jid_text(target))
+        return "" if self.online else ERR_NOT_CONNECTED
 
     # SendChatPresence ----------------------------------------------------------------------------
     def send_chat_presence(self, chat: N.JID, state: int, media: int) -> str:
@@ -873,6 +892,7 @@ def encode_joined_group(group: Group, *, reason: str, version: str) -> tuple[int
 def standard_world() -> World:
     world = World(pictures={"15551234567": "4184652986", "15557654321": "1234509876"}, hidden_pictures={HIDDEN_USER})
     world.revoked_codes = {REVOKED_CODE}
+    world.reach_out_limited = {REACH_OUT_USER}
     world.registered = {"+15551234567": ALICE_LID, "+15557654321": None}
     world.contacts = {
         ALICE: ("Alice", "Alice Liddell", "Ali", ""),
@@ -969,4 +989,19 @@ def encode(spec: dict) -> tuple[int, Any]:
         return encode_newsletter_mute(spec["newsletter"], mute=spec["mute"])
     if kind == "newsletter_live_update":
         return encode_newsletter_live_update(spec["newsletter"], posts=spec["posts"], unix=unix)
+    if kind == "history_sync":
+        return encode_history_sync(spec["conversations"], sync_type=spec.get("sync_type", "RECENT"))
     raise ValueError(f"unknown event kind {kind!r}")
+
+
+HISTORY_SYNC = 13  # neonize events.EVENT_TO_INT[HistorySyncEv]
+
+
+def encode_history_sync(conversations: list[dict], *, sync_type: str) -> tuple[int, Any]:
+    """goneonize passes whatsmeow's events.HistorySync on as N.HistorySync{Data: evt.Data}: the
+    waHistorySync.HistorySync proto WhatsApp sent, as it is (conversations in proto JSON)."""
+    from google.protobuf import json_format
+    from neonize.proto.waHistorySync import WAWebProtobufsHistorySync_pb2 as H
+
+    data = json_format.ParseDict({"syncType": sync_type, "conversations": conversations}, H.HistorySync())
+    return HISTORY_SYNC, N.HistorySync(Data=data)

@@ -1,4 +1,5 @@
-"""`wagw accounts [list|add NAME|remove NAME|token NAME]`, and how a running `wagw run` follows it.
+"""`wagw accounts [list|add NAME|remove NAME|token NAME|release NAME]`, and how a running `wagw run`
+follows it (`release` lifts an account's reach-out hold: wagw.reachout).
 
 The change is recorded in `<data dir>/accounts.json` (wagw.accounts.Overlay), on top of
 WAGW_ACCOUNTS, so it works whether or not wagw runs and lasts across restarts. The supervisor
@@ -130,9 +131,30 @@ def _print_token(settings: Settings, name: str) -> int:
     return ExitCode.OK
 
 
+def release(settings: Settings, name: str) -> str:
+    """Lift an account's reach-out hold now (wagw.reachout): its first messages to new chats go
+    again, those waiting for the hold at once. For an operator who knows better, e.g. when the
+    phone shows the limit gone."""
+    from wagw import reachout, sendorder
+    from wagw.redisconn import connect
+
+    account = accounts.Roster.load(settings).find(name).name  # ValueError names the accounts
+    conn = connect(settings, socket_timeout=3)
+    until = reachout.held_until(conn, account)
+    if not reachout.release(conn, account) or until is None:
+        return f"account {account}: first-contact sends are not held"
+    # The sends waiting for the hold are looked at again now (any other waiting send due by
+    # then is looked at early, and waits again if its time has not come).
+    woken = sendorder.release_due(conn, account, now=until)
+    return (
+        f"account {account}: first-contact sends were held until {reachout.shown_time(until)}; released "
+        f"({woken} waiting send(s) looked at again)"
+    )
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
     action = args.action
-    if action in ("add", "remove", "token") and not args.name:
+    if action in ("add", "remove", "token", "release") and not args.name:
         print(f"wagw accounts {action}: name the account", file=sys.stderr)
         return ExitCode.USAGE
     try:
@@ -142,6 +164,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             print(remove(settings, args.name))
         elif action == "token":
             return _print_token(settings, args.name)
+        elif action == "release":
+            print(release(settings, args.name))
         elif args.json:
             print(json.dumps(listing(settings), indent=2))
         else:

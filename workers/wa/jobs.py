@@ -27,9 +27,9 @@ from rq.timeouts import JobTimeoutException
 
 from wagw import crashes, idempotency, keys, metrics, operations, quarantine
 from wagw.accounts import DEFAULT, SINGLE_ACCOUNT, Account
-from wagw.errors import DuplicateJob, IdempotencyConflict, InvalidArguments, OutcomeUnknown
+from wagw.errors import DuplicateJob, IdempotencyConflict, InvalidArguments, OutcomeUnknown, ReachOutLimited
 from wagw.operations import OPERATIONS, Operation
-from workers.wa import downloads, media
+from workers.wa import downloads, media, reachout_limits
 from workers.wa.host_client import HostCallError, HostCrashed
 
 # A send's marker outlives the job's deadline by this much: the reaper (at a wa-worker's
@@ -190,6 +190,11 @@ def run(operation: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         if unknown:
             outcome = "outcome_unknown"
             raise _unknown(op, target, crash) from None
+        raise
+    except ReachOutLimited as limit:  # WhatsApp's 463, after the host's warm-up and retry
+        outcome = "reach_out_limited"
+        if runtime is not None:
+            raise reachout_limits.limited(runtime, operation, params, limit) from None
         raise
     except BaseException as error:
         outcome = _outcome(error)
