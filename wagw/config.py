@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     webhook_urls: CommaList = []
     webhook_secret: SecretStr | None = None
     webhook_events: CommaList = []  # empty: all events
+    # history.sync events (WhatsApp's history sync) go to the endpoints too; off: event log only.
+    webhook_history_sync: bool = False
     # Chats whose events are not delivered (still in the event log): every group, or these.
     webhook_ignore_groups: bool = False
     webhook_ignore_chats: CommaList = []

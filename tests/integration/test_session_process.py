@@ -21,6 +21,7 @@ from wagw.redisconn import SERIALIZER
 from wagw.webhooks.endpoints import endpoint_id
 
 ALICE = "15551234567@s.whatsapp.net"
+BOB = "15557654321@s.whatsapp.net"
 URLS = ["http://hooks-a.example/in", "http://hooks-b.example/in"]
 
 
@@ -185,6 +186,32 @@ def test_webhook_events_filter_keeps_the_log_complete(session, redis_conn):
     wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) == 2, timeout=20, what="2 events")
     assert [e["event"] for e in stored_events(redis_conn)] == ["message", "message.reaction"]
     assert {json.loads(job.args[2])["event"] for job in webhook_jobs(redis_conn)} == {"message"}
+    proc.kill()
+
+
+def history(chat: str, *ids: str) -> str:
+    sent = [{"id": i, "text": f"past {i}", "timestamp": 1764400000 + n} for n, i in enumerate(ids)]
+    return json.dumps({"type": "history_sync", "chat": chat, "messages": sent})
+
+
+def test_history_sync_fills_the_log_and_reaches_webhooks_only_when_opted_in(session, redis_conn):
+    bad = json.dumps({"type": "history_sync", "chat": ALICE, "messages": "not a list"})
+    push(redis_conn, history(ALICE, "H1", "H2"), bad, message(0))
+    proc = session()
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) == 2, timeout=20, what="the history and the message")
+    synced, live = stored_events(redis_conn)
+    assert synced["event"] == "history.sync" and [m["id"] for m in synced["payload"]["messages"]] == ["H1", "H2"]
+    assert synced["payload"]["messages"][0]["body"] == "past H1" and live["payload"]["id"] == "M00000"
+    assert {json.loads(job.args[2])["event"] for job in webhook_jobs(redis_conn)} == {"message"}  # off by default
+    wait_for(lambda: redis_conn.llen(keys.FAKE_REJECTED) == 1, timeout=5, what="the bad one rejected")
+    assert "'messages' must be a non-empty list" in json.loads(redis_conn.lindex(keys.FAKE_REJECTED, 0))["error"]
+    proc.kill()
+
+    push(redis_conn, history(BOB, "H3"))
+    proc = session(WAGW_WEBHOOK_HISTORY_SYNC="true")
+    wait_for(lambda: redis_conn.xlen(keys.EVENTS_STREAM) == 3, timeout=20, what="the second history")
+    delivered = [json.loads(job.args[2]) for job in webhook_jobs(redis_conn)]
+    assert [b["payload"]["chat_id"] for b in delivered if b["event"] == "history.sync"] == [BOB] * len(URLS)
     proc.kill()
 
 

@@ -175,6 +175,11 @@ def lid_everywhere() -> dict[str, events.InboundEvent]:
         ),
         events.LABEL_ASSOCIATION: events.label_association(label_id="9", chat=ALICE_LID, labeled=True, timestamp=1),
         events.CALL_OFFER: events.call_offer(call_id="C", sender=ALICE_LID, timestamp=1),
+        events.HISTORY_SYNC: events.history_sync(
+            chat=ALICE_LID,
+            chat_alt=None,
+            messages=[events.message(id="H", chat=ALICE_LID, sender=ALICE_LID, timestamp=1, body="@187723411239009")],
+        ),
     }
 
 
@@ -207,6 +212,18 @@ def test_every_field_that_can_carry_a_lid_comes_out_as_a_phone_number_when_the_p
     # as phone numbers when the pair is known.
     print(f"\nbody fields that can carry a LID: {carrying}; as phone numbers when the pair is known: {known}")
     assert known == carrying
+
+
+def test_a_history_syncs_messages_come_out_as_their_own_message_events_would():
+    event = lid_everywhere()[events.HISTORY_SYNC]
+    [inside] = with_phone_numbers(event, Store(PAIRS)).payload["messages"]
+    alone = with_phone_numbers(
+        events.message(id="H", chat=ALICE_LID, sender=ALICE_LID, timestamp=1, body="@187723411239009"), Store(PAIRS)
+    ).payload
+    assert inside == alone and inside["chat_id"] == inside["from"] == ALICE
+    unknown = with_phone_numbers(event, Store({})).payload
+    assert unknown[UNRESOLVED_LIDS] == [ALICE_LID]
+    assert unknown["messages"][0][UNRESOLVED_LIDS] == [ALICE_LID]  # as its own message event says
 
 
 def test_with_no_pair_known_every_such_field_keeps_its_lid_and_the_body_says_so():

@@ -28,6 +28,7 @@ from wagw.events.content import (
     vcard_phone,
 )
 from wagw.events.groups import GROUP_JOIN_REASONS, PARTICIPANT_CHANGES, group_joined, group_participants
+from wagw.events.history import history_sync
 from wagw.events.kinds import (
     ACK,
     CALL_OFFER,
@@ -37,6 +38,7 @@ from wagw.events.kinds import (
     EVENT_NAMES,
     GROUP_JOINED,
     GROUP_PARTICIPANTS,
+    HISTORY_SYNC,
     KINDS,
     LABEL_ASSOCIATION,
     LABEL_EDIT,
@@ -96,6 +98,7 @@ __all__ = [
     "GROUP_JOINED",
     "GROUP_JOIN_REASONS",
     "GROUP_PARTICIPANTS",
+    "HISTORY_SYNC",
     "KINDS",
     "LABEL_ASSOCIATION",
     "LABEL_EDIT",
@@ -132,6 +135,7 @@ __all__ = [
     "event_id",
     "group_joined",
     "group_participants",
+    "history_sync",
     "is_lid",
     "is_status_broadcast",
     "iso_time",

@@ -34,6 +34,7 @@ NEWSLETTER_LEFT = "newsletter.left"
 NEWSLETTER_MESSAGE = "newsletter.message"
 NEWSLETTER_MUTE = "newsletter.mute"
 CALL_OFFER = "call.offer"
+HISTORY_SYNC = "history.sync"
 
 # Every kind that can name someone by LID ends with this: the LIDs whose phone number the
 # account's store does not know (they stay in the body as LIDs; wagw.events.lids).
@@ -316,6 +317,21 @@ KINDS: dict[str, EventKind] = {
             fake_input=(
                 "`call_id`, `sender`, `sender_alt`, `platform`, `version` "
                 "(a `group` is refused: neonize never has one)",
+            ),
+        ),
+        EventKind(
+            HISTORY_SYNC,
+            "past messages of one chat that WhatsApp sent in a history sync (at pairing, or on demand), "
+            "those sent from the phone included; delivered only with WAGW_WEBHOOK_HISTORY_SYNC",
+            ("chat_id", "chat_lid", "messages", UNRESOLVED_LIDS),
+            "`history:<chat>:<digest of its message ids>`",
+            whatsmeow="HistorySync",
+            neonize="HistorySync",
+            fake="history_sync",
+            fake_input=(
+                "`chat`, `chat_alt`, `messages`: a list of `message` control messages without `type` (each "
+                "takes the history's `chat`; one sent from the phone has `is_from_me: true` and the account "
+                "as `sender`), at most 100",
             ),
         ),
     )

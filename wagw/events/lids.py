@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from wagw.events.kinds import KINDS, UNRESOLVED_LIDS
+from wagw.events.kinds import HISTORY_SYNC, KINDS, MESSAGE, UNRESOLVED_LIDS
 from wagw.events.model import InboundEvent, is_lid, non_ad
 
 # A LID JID -> its phone-number JID, or None when the store does not know the pair.
@@ -51,6 +51,8 @@ def with_phone_numbers(event: InboundEvent, phone_of: PhoneOf) -> InboundEvent:
     fields = KINDS[event.event].fields
     if UNRESOLVED_LIDS not in fields:
         return event  # a kind that names nobody by LID (newsletters, group.joined)
+    if event.event == HISTORY_SYNC:
+        return _history(event, phone_of)
     lookup = _Lookup(phone_of)
     payload: dict[str, Any] = {}
     for name, value in event.payload.items():
@@ -73,6 +75,29 @@ def with_phone_numbers(event: InboundEvent, phone_of: PhoneOf) -> InboundEvent:
         payload[TEXT] = lookup.mentions(payload[TEXT], event.mentions)
     if lookup.unresolved:
         payload[UNRESOLVED_LIDS] = sorted(lookup.unresolved)
+    return dataclasses.replace(event, payload=payload)
+
+
+def _history(event: InboundEvent, phone_of: PhoneOf) -> InboundEvent:
+    """A history.sync: its chat, and each of its messages as its own `message` event would be."""
+    head = with_phone_numbers(
+        dataclasses.replace(
+            event,
+            event=MESSAGE,
+            payload={name: value for name, value in event.payload.items() if name in ("chat_id", "chat_lid")},
+        ),
+        phone_of,
+    )
+    unresolved = set(head.payload.get(UNRESOLVED_LIDS, ()))
+    messages = []
+    for item in event.payload.get("messages") or ():
+        resolved = with_phone_numbers(InboundEvent(MESSAGE, "", item.get("timestamp"), payload=item), phone_of)
+        unresolved.update(resolved.payload.get(UNRESOLVED_LIDS, ()))
+        messages.append(resolved.payload)
+    payload = {name: value for name, value in head.payload.items() if name != UNRESOLVED_LIDS}
+    payload["messages"] = messages
+    if unresolved:
+        payload[UNRESOLVED_LIDS] = sorted(unresolved)
     return dataclasses.replace(event, payload=payload)
 
 

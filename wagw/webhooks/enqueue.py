@@ -17,7 +17,7 @@ from rq import Retry
 from wagw import keys, rqcompat
 from wagw.accounts import DEFAULT
 from wagw.addresses import GROUP_SERVER
-from wagw.events import MEDIA_KINDS
+from wagw.events import HISTORY_SYNC, MEDIA_KINDS
 from wagw.webhooks import lifetime
 from wagw.webhooks.endpoints import account_endpoints
 from wagw.webhooks.signing import seal
@@ -45,6 +45,8 @@ def wants(settings: Settings, event_name: str, chat: Chat = None) -> bool:
     (the phone number and the LID, as that gateway matches both)."""
     if settings.webhook_events and event_name.lower() not in {e.lower() for e in settings.webhook_events}:
         return False
+    if event_name == HISTORY_SYNC and not settings.webhook_history_sync:
+        return False  # opt-in: a history sync can be thousands of events (the event log keeps them)
     if chat is None:
         return True
     chats = (chat,) if isinstance(chat, str) else chat

@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 from loguru import logger
 from redis import Redis, RedisError
 
-from wagw import accounts, calls, disappearing, keys
+from wagw import accounts, calls, disappearing, events, keys
 from wagw.addresses import GROUP_SERVER
 from wagw.config import Settings
 from wagw.operations.args import REVOKE_OTHERS, InvalidArguments
@@ -356,7 +356,7 @@ class NeonizeBackend(Backend):
             return
         self._note(name, event)
         if name == neonize_events.HISTORY_SYNC_CLASS:  # a message sent from the phone is the account's
-            mapped = neonize_events.map_history_sync(event, own=events.non_ad(self._device))
+            mapped = neonize_events.history_sync_events(event, own=events.non_ad(self._device))
         else:
             mapped = neonize_events.MAPPERS[name](event)
         for wagw_event in mapped:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wagw import events
-from wagw.events import KINDS, InboundEvent
+from wagw.events import KINDS, InboundEvent, history
 from wagw.whatsapp.neonize_content import (
     PLUMBING,
     context_info,
@@ -108,16 +108,20 @@ def mentioned(context: Any | None) -> tuple[str, ...]:
 def map_message(event: Any) -> list[InboundEvent]:
     """neonize Message -> message / message.reaction / message.revoked / message.edited."""
     info = event.Info
-    who = _who(info)
-    content, view_once = unwrap(event.Message)
-    view_once = view_once or bool(event.IsViewOnce)
+    return _message_events(info.ID, _who(info), event.Message, bool(event.IsViewOnce))
+
+
+def _message_events(id: str, who: dict[str, Any], message: Any, view_once: bool) -> list[InboundEvent]:
+    """A message's content (a waE2E.Message) with id `id` from `who` -> the events it makes."""
+    content, wrapped_view_once = unwrap(message)
+    view_once = view_once or wrapped_view_once
 
     if has_field(content, "protocolMessage"):
         protocol = content.protocolMessage
         if protocol.type == REVOKE and has_field(protocol, "key"):
             return [
                 events.revoked(
-                    id=info.ID,
+                    id=id,
                     **who,
                     revoked_message_id=protocol.key.ID,
                     revoked_from_me=bool(protocol.key.fromMe),
@@ -128,7 +132,7 @@ def map_message(event: Any) -> list[InboundEvent]:
             edit = protocol.editedMessage if has_field(protocol, "editedMessage") else None
             return [
                 events.edited(
-                    id=info.ID,
+                    id=id,
                     **who,
                     original_message_id=protocol.key.ID,
                     body=text_of(edit) if edit is not None else None,
@@ -145,7 +149,7 @@ def map_message(event: Any) -> list[InboundEvent]:
         # (msgsecret.go DecryptSecretEncryptedMessage) and goneonize exports no such call.
         return [
             events.edited(
-                id=info.ID,
+                id=id,
                 **who,
                 original_message_id=content.secretEncryptedMessage.targetMessageKey.ID,
                 body=None,
@@ -155,7 +159,7 @@ def map_message(event: Any) -> list[InboundEvent]:
 
     if has_field(content, "reactionMessage"):
         react = content.reactionMessage
-        return [events.reaction(id=info.ID, **who, emoji=react.text, target_id=react.key.ID)]
+        return [events.reaction(id=id, **who, emoji=react.text, target_id=react.key.ID)]
 
     if events.is_status_broadcast(who["chat"]):
         return []  # status updates (stories), not messages to this account
@@ -184,7 +188,7 @@ def map_message(event: Any) -> list[InboundEvent]:
         extra["unsupported"] = unsupported
     return [
         events.message(
-            id=info.ID,
+            id=id,
             **who,
             body=body or None,
             replied_to_id=replied_to_id,
@@ -196,6 +200,47 @@ def map_message(event: Any) -> list[InboundEvent]:
             mentions=mentioned(context),
         )
     ]
+
+
+@maps(events.HISTORY_SYNC)
+def map_history_sync(event: Any) -> list[InboundEvent]:
+    """neonize HistorySync -> history.sync, without the account's JID (history_sync_events)."""
+    return history_sync_events(event, own=None)
+
+
+def history_sync_events(event: Any, own: str | None) -> list[InboundEvent]:
+    """neonize HistorySync -> history.sync: each conversation's messages, as `message` events
+    would carry them, in events of at most MAX_MESSAGES. Like whatsmeow's ParseWebMessage: a
+    message from the account (`key.fromMe`) is sent by `own` (the account's JID), one in a
+    direct chat by the chat, one in a group by its participant. Reactions, edits, deletions and
+    protocol messages of the past are not messages and are left out."""
+    out: list[InboundEvent] = []
+    for conversation in event.Data.conversations:
+        chat = conversation.ID
+        if not chat or events.is_status_broadcast(chat):
+            continue
+        alt = (conversation.pnJID if events.is_lid(chat) else conversation.lidJID) or None
+        found: list[InboundEvent] = []
+        for item in conversation.messages:
+            web = item.message
+            if not has_field(web, "message") or not web.key.ID:
+                continue  # a system notice (messageStubType) carries no message
+            from_me = bool(web.key.fromMe)
+            group = chat.endswith("@g.us")
+            sender = (own or "") if from_me else (web.participant or web.key.participant) if group else chat
+            who = {
+                "chat": chat,
+                "sender": events.non_ad(sender) or sender or "",
+                "chat_alt": None if group else alt,
+                "sender_alt": alt if not group and not from_me else None,
+                "is_from_me": from_me,
+                "push_name": web.pushName or None,
+                "timestamp": web.messageTimestamp or None,
+            }
+            made = _message_events(web.key.ID, who, web.message, False)
+            found += [m for m in made if m.event == events.MESSAGE]
+        out += history.chunks(chat=chat, chat_alt=alt, messages=found)
+    return out
 
 
 @maps(events.ACK)
@@ -376,3 +421,4 @@ def _dispatch() -> dict[str, Mapper]:
 
 # The backend registers one handler per entry (by the proto class's own name).
 MAPPERS = _dispatch()
+HISTORY_SYNC_CLASS = KINDS[events.HISTORY_SYNC].neonize  # its mapper also takes the account's JID

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from wagw import events
 from wagw.events import KINDS, InboundEvent
+from wagw.events.history import MAX_MESSAGES as MAX_HISTORY_MESSAGES
 from wagw.whatsapp.fake_inbound.content import content
 from wagw.whatsapp.fake_inbound.fields import (
     Malformed,
@@ -106,6 +107,34 @@ def parse_edited(data: dict) -> InboundEvent:
         # `secret`: as a phone that moved to LIDs edits (a secretEncryptedMessage, unreadable).
         body_unreadable=events.SECRET_EDIT_UNREADABLE if boolean(data, "secret") else None,
     )
+
+
+@parses(events.HISTORY_SYNC, drops_status=True)
+def parse_history_sync(data: dict) -> InboundEvent:
+    """`chat`, `chat_alt` and `messages`: message control messages of that chat (their own
+    `chat` is the history's; `sender` defaults to the chat, as in a direct chat)."""
+    chat = string(data, "chat")
+    group = chat.endswith("@g.us")
+    chat_alt = None if group else string(data, "chat_alt", required=False)
+    items = data.get("messages")
+    if not isinstance(items, list) or not items:
+        raise Malformed("'messages' must be a non-empty list of message objects")
+    if len(items) > MAX_HISTORY_MESSAGES:
+        raise Malformed(f"'messages': at most {MAX_HISTORY_MESSAGES} in one history_sync (push several)")
+    messages = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise Malformed(f"messages[{index}] must be an object")
+        fields = {**item, "chat": chat, "sender": item.get("sender", chat)}
+        if chat_alt:
+            fields["chat_alt"] = chat_alt
+            if fields["sender"] == chat:
+                fields.setdefault("sender_alt", chat_alt)
+        try:
+            messages.append(parse_message(fields))
+        except Malformed as error:
+            raise Malformed(f"messages[{index}]: {error}") from None
+    return events.history_sync(chat=chat, chat_alt=chat_alt, messages=messages)
 
 
 @parses(events.ACK, drops_status=True)
