@@ -11,6 +11,11 @@ One invocation, --runs times each (medians reported):
   4. drain: delivery capacity alone, a backlog of --drain events, workers started after;
   5. RQ's default forking Worker (M of them) running workers.webhooks.deliver.
 
+--compare REF also runs git REF's webhook workers and scheduler (extracted with git archive)
+in parts 2-4 of every run, right after this checkout's (alternating which goes first), on the
+same Redis, receiver and load, and reports this checkout's figures over REF's: on a shared
+machine the ratio within a run is the figure to trust. The producer is this checkout's.
+
     .venv/bin/python bench/webhooks.py            # ~4 min; --runs 1 for a quick look
     .venv/bin/python bench/webhooks.py --smoke    # every part once, small: does it still run?
 
@@ -172,12 +177,12 @@ class Bench:
         self.serial = 0
         self.tag = ""  # keeps message ids of parallel producers apart
 
-    def spawn(self, name: str, *argv: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    def spawn(self, name: str, *argv: str, env: dict[str, str] | None = None, code: Path = ROOT) -> subprocess.Popen:
+        """`python argv` running the code in `code` (this checkout, or --compare's REF)."""
         # Its output goes to <dir>/<name>.log, shown when it fails.
+        env = {**(env or self.env), "PYTHONPATH": str(code)}
         with open(harness.child_log(self.dir, name), "a") as log:
-            proc = subprocess.Popen(
-                [sys.executable, *argv], env=env or self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-            )
+            proc = subprocess.Popen([sys.executable, *argv], env=env, cwd=code, stdout=log, stderr=subprocess.STDOUT)
         self.children[name] = proc
         return proc
 
@@ -299,11 +304,11 @@ class Bench:
 
     # ---- measurements ----------------------------------------------------------------------------
 
-    def start_wagw_workers(self) -> None:
-        self.spawn("scheduler", "-m", "wagw", "scheduler")
+    def start_wagw_workers(self, code: Path = ROOT) -> None:
+        self.spawn("scheduler", "-m", "wagw", "scheduler", code=code)
         for n in range(1, self.args.workers + 1):
             name = f"webhook-worker-{n}"
-            self.spawn(name, "-m", "wagw", "webhook-worker", env={**self.env, "WAGW_PROCESS_NAME": name})
+            self.spawn(name, "-m", "wagw", "webhook-worker", env={**self.env, "WAGW_PROCESS_NAME": name}, code=code)
         self.wait_workers(self.args.workers)
 
     def wait_workers(self, count: int) -> None:
@@ -396,7 +401,7 @@ class Bench:
             "max_ms": lat[-1] if lat else None,
         }
 
-    def drain(self, count: int) -> dict:
+    def drain(self, count: int, code: Path = ROOT) -> dict:
         """Delivery capacity alone: a backlog of `count` events enqueued (as the session
         does) while no worker runs, then M workers started; rate from the first to the last
         receipt, and CPU per event of each process."""
@@ -404,7 +409,7 @@ class Bench:
         self.reset()
         sent = self.produce(count=count)
         cpu_before = self.cpu_seconds()
-        self.start_wagw_workers()
+        self.start_wagw_workers(code)
         self.wait_delivered(len(sent), "drain")
         cpu_after = self.cpu_seconds()
         records = self.rx.records()
@@ -491,7 +496,7 @@ def forking_worker_main() -> int:
     return 0
 
 
-def medians(runs: dict[str, list[dict]]) -> dict:
+def medians(runs: dict[str, list[dict]], ref: str | None = None) -> dict:
     keys: dict[str, list[str]] = {
         "inline_post": ["rate", "p50_ms", "p99_ms"],
         "latency": ["p50_ms", "p99_ms", "max_ms"],
@@ -500,14 +505,38 @@ def medians(runs: dict[str, list[dict]]) -> dict:
         "drain": ["rate"],
         "forking_worker": ["rate"],
     }
+    for part in list(keys):
+        keys[f"ref_{part}"] = keys[part]
     summary: dict = {
         part: {k: round(statistics.median(r[k] for r in results), 2) for k in keys[part]}
         for part, results in runs.items()
         if part in keys
     }
+    if ref is not None:
+        # This checkout over REF, per run (the same load), then the median of those ratios.
+        rated = {
+            "sustained_1p": "delivered_rate_in_window",
+            "sustained_2p": "delivered_rate_in_window",
+            "drain": "rate",
+        }
+        for part, key in rated.items():
+            if part in runs and f"ref_{part}" in runs:
+                ratios = [a[key] / b[key] for a, b in zip(runs[part], runs[f"ref_{part}"], strict=True) if b[key]]
+                if ratios:  # a smoke run's window may hold no delivery at all
+                    summary[f"{part}_this_vs_{ref}"] = round(statistics.median(ratios), 2)
+        for part in ("drain", "ref_drain"):
+            if part in runs:
+                cpu = [
+                    sum(v for k, v in r["cpu_ms_per_event"].items() if k.startswith("webhook-worker"))
+                    for r in runs[part]
+                ]
+                summary[f"{part}_workers_cpu_ms_per_event"] = round(statistics.median(cpu), 3)
     if "drain" in summary and "forking_worker" in summary:
         summary["drain_vs_forking_worker"] = round(summary["drain"]["rate"] / summary["forking_worker"]["rate"], 1)
-    for part in ("sustained_1p", "sustained_2p"):
+    for part in ("drain", "ref_drain"):
+        if part in summary and "inline_post" in summary:
+            summary[f"{part}_vs_inline_post"] = round(summary[part]["rate"] / summary["inline_post"]["rate"], 2)
+    for part in ("sustained_1p", "sustained_2p", "ref_sustained_1p", "ref_sustained_2p"):
         if part in summary and "inline_post" in summary:
             summary[f"{part}_vs_inline_post"] = round(
                 summary[part]["delivered_rate_in_window"] / summary["inline_post"]["rate"], 2
@@ -550,6 +579,7 @@ def main() -> int:
         default="1,2",
         help="sustained runs with these numbers of enqueuing processes (1 = like the one session)",
     )
+    parser.add_argument("--compare", metavar="REF", help="also run git REF's workers in every run")
     parser.add_argument("--producer", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--receiver", help=argparse.SUPPRESS)
     parser.add_argument("--forking-worker", action="store_true", help=argparse.SUPPRESS)
@@ -567,6 +597,10 @@ def main() -> int:
     logger.add(sys.stderr, level="WARNING")
     bench = Bench(args)
     results: dict = {"cpus": os.cpu_count(), "workers": args.workers, "log_level": args.log_level}
+    codes = {"": ROOT}
+    if args.compare:
+        codes["ref_"] = harness.extract(ROOT, args.compare, bench.dir / "ref")
+        results["compare"] = args.compare
     parts = set(args.only or ["inline", "latency", "sustained", "drain", "forking"])
     runs: dict[str, list[dict]] = {}
 
@@ -575,19 +609,21 @@ def main() -> int:
         print(f"{part}:", json.dumps(result), flush=True)
 
     try:
-        for _ in range(args.runs):
+        for run in range(args.runs):
             if "inline" in parts:
                 record("inline_post", bench.inline_post(args.inline))
-            if parts & {"latency", "sustained"}:
-                bench.start_wagw_workers()
-            if "latency" in parts:
-                record("latency", bench.latency(args.rate, args.latency_seconds))
-            if "sustained" in parts:
-                for producers in (int(n) for n in args.producers.split(",")):
-                    record(f"sustained_{producers}p", bench.sustained(producers))
-            bench.stop_children()
-            if "drain" in parts:
-                record("drain", bench.drain(args.drain))
+            order = list(codes.items())
+            for prefix, code in order[run % len(order) :] + order[: run % len(order)]:
+                if parts & {"latency", "sustained"}:
+                    bench.start_wagw_workers(code)
+                if "latency" in parts:
+                    record(f"{prefix}latency", bench.latency(args.rate, args.latency_seconds))
+                if "sustained" in parts:
+                    for producers in (int(n) for n in args.producers.split(",")):
+                        record(f"{prefix}sustained_{producers}p", bench.sustained(producers))
+                bench.stop_children()
+                if "drain" in parts:
+                    record(f"{prefix}drain", bench.drain(args.drain, code))
             if "forking" in parts:
                 record("forking_worker", bench.forking_worker(args.forking))
     finally:
@@ -595,7 +631,7 @@ def main() -> int:
         if args.keep:
             print("logs:", bench.dir)
     results["runs"] = runs
-    results["medians"] = medians(runs)
+    results["medians"] = medians(runs, args.compare)
     print(json.dumps(results, indent=2))
     return 0
 

@@ -19,6 +19,7 @@ from rq.exceptions import DeserializationError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
+from rq.utils import current_timestamp
 
 from wagw import keys, rqcompat
 from wagw.redisconn import SERIALIZER
@@ -448,3 +449,76 @@ def test_results_after_reads_the_results_rq_wrote(redis_conn, queue):
     assert result == job.latest_result() and stream_id == result.id
     assert (result.type, result.return_value) == (result.Type.SUCCESSFUL, {"doubled": 42})
     assert rqcompat.results_after(redis_conn, job.id, stream_id, 1) == []
+
+
+# ---- a batch in one script (the webhook worker) ------------------------------------------------
+
+
+def rqcompat_starts_many(queue: Queue, worker_name: str, count: int, reads=()) -> tuple[list[Job], list, list]:
+    """The webhook worker's path up to a batch being started, in one script."""
+    taken = rqcompat.IntermediateList(queue)
+    job_ids = taken.take(count, worker_name)
+    jobs = rqcompat.SharedRegistriesJob.fetch_many(job_ids, queue.connection, serializer=SERIALIZER)
+    scripts = rqcompat.BatchScripts(queue.connection)
+    executions, read = rqcompat.start_many(scripts, taken, jobs, worker_name, LEASE, reads)
+    return jobs, executions, read
+
+
+def test_start_many_writes_what_rqs_worker_writes_and_reads_in_the_same_step(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue)
+    reference = rq_starts(worker, queue)
+    enqueue(queue)
+    enqueue(queue)
+    redis_conn.set("marker", "x")
+    redis_conn.set("counter", 3)
+    redis_conn.hset("not-a-string", "f", "v")
+    reads = [("marker", "counter"), ("absent", "not-a-string")]
+    started = queue.started_job_registry
+    jobs, executions, read = rqcompat_starts_many(queue, "worker-a", 2, reads)
+    assert read == [(True, b"3"), (False, None)]
+    for ours, execution in zip(jobs, executions, strict=True):
+        assert_same_public_view(ours, reference)
+        assert_same_hash(ours, reference)
+        assert ours.get_executions() == [execution]
+        stored = Job.fetch(ours.id, connection=redis_conn, serializer=SERIALIZER)
+        assert stored.started_at == ours.started_at and ours.get_status(refresh=False) == JobStatus.STARTED
+        [theirs] = reference.get_executions()
+        assert set(redis_conn.hgetall(execution.key)) == set(redis_conn.hgetall(theirs.key))
+        # The lease is the caller's (rq's worker takes its heartbeat TTL): what Execution.create
+        # writes for it, on the execution, its job's executions and the started registry.
+        assert LEASE - 2 <= redis_conn.ttl(execution.key) <= LEASE
+        assert LEASE + 58 <= redis_conn.ttl(f"rq:executions:{ours.id}") <= LEASE + 60
+        expected = current_timestamp() + LEASE
+        [(_, score)] = redis_conn.zrange(f"rq:executions:{ours.id}", 0, -1, withscores=True)
+        assert abs(score - (expected + 60)) <= 2
+        assert abs(redis_conn.zscore(started.key, execution.composite_key) - expected) <= 2
+    assert redis_conn.hlen(keys.TAKERS.format(queue=queue.name)) == 0
+    assert queue.intermediate_queue.get_job_ids() == []
+
+
+def test_finish_many_writes_what_rqs_worker_writes(queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue)
+    reference = rq_runs(worker, queue)
+    enqueue(queue)
+    enqueue(queue)
+    jobs, executions, _ = rqcompat_starts_many(queue, "worker-a", 2)
+    for job in jobs:
+        job.ended_at = rqcompat.now()
+    with queue.connection.pipeline() as pipe:
+        finished = [(job, execution, double(21)) for job, execution in zip(jobs, executions, strict=True)]
+        rqcompat.finish_many(rqcompat.BatchScripts(queue.connection), pipe, finished, RESULT_TTL, "worker-a")
+        pipe.execute()
+    registry = queue.finished_job_registry
+    for ours in jobs:
+        assert_same_public_view(ours, reference)
+        assert_same_hash(ours, reference)
+        assert abs(registry.get_expiration_time(ours) - registry.get_expiration_time(reference)) < timedelta(seconds=5)
+        mine, theirs = ours.latest_result(), reference.latest_result()
+        assert mine.return_value == theirs.return_value == {"doubled": 42}
+        assert mine.type == theirs.type and mine.worker_name == theirs.worker_name
+        assert mine.execution_id == executions[jobs.index(ours)].id
+        ttls = [queue.connection.ttl(result.get_key(job.id)) for result, job in ((mine, ours), (theirs, reference))]
+        assert abs(ttls[0] - ttls[1]) <= 2
+    assert queue.started_job_registry.count == 0

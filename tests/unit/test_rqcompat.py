@@ -68,6 +68,9 @@ CALLS = [
     ("rq.utils:now", "", "rqcompat.now"),
     ("rq.utils:utcformat", "dt", "rqcompat.enqueue_calls, rqcompat.mark_finished"),
     ("rq.utils:as_text", "v", "rqcompat"),
+    ("rq.executions:Execution.__init__", "id, job_id, connection, worker_name", "rqcompat.start_many"),
+    ("rq.utils:utcformat", "dt", "rqcompat.start_many, rqcompat.finish_many"),
+    ("rq.results:Result.get_key", "job_id", "rqcompat.finish_many"),
     # workers/webhooks/worker.py: DeliveryWorker drives a BaseWorker with its own loop
     (
         "rq.worker:BaseWorker.__init__",
@@ -139,6 +142,8 @@ ATTRIBUTES = [
     ("rq.job:Job.started_job_registry", "rqcompat.SharedRegistriesJob"),
     ("rq.job:Job.finished_job_registry", "rqcompat.SharedRegistriesJob"),
     ("rq.job:Job.failed_job_registry", "rqcompat.SharedRegistriesJob"),
+    ("rq.executions:ExecutionRegistry.key_template", "rqcompat.start_many, rqcompat.finish_many"),
+    ("rq.results:Result.Type.SUCCESSFUL", "rqcompat.finish_many"),
 ]
 
 

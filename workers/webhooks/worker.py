@@ -27,7 +27,7 @@ import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from secrets import token_hex
 from typing import TYPE_CHECKING
 
@@ -49,7 +49,6 @@ from workers.webhooks.policy import Outcome, Verdict, due_timestamp, retry_delay
 
 if TYPE_CHECKING:
     import argparse
-    from datetime import datetime
 
     from redis import Redis
     from redis.client import Pipeline
@@ -74,6 +73,7 @@ LINGER = 0.008
 # Outcomes are recorded in batches gathered over this long (bookkeeping only: the POST
 # has happened, so this delays no delivery).
 FINISH_LINGER = 0.010
+FINISHED = ("delivered", "duplicate")  # outcomes recorded as rq's finished jobs
 
 
 @dataclass
@@ -81,8 +81,7 @@ class Flight:
     """One job between being taken from the queue and its outcome being recorded."""
 
     job: Job
-    execution: Execution
-    started_at: datetime
+    execution: Execution = field(init=False)  # set once the batch is started
     endpoint: Endpoint | None = None  # None until resolved; an invalid job has none
     event_id: str = ""
     body: str = ""
@@ -111,6 +110,7 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
         self.ctx = delivery.configure(settings)
         self.queue = self.queues[0]
         self.taken = rqcompat.IntermediateList(self.queue)
+        self.batch_scripts = rqcompat.BatchScripts(connection)
         self.scheduled = ScheduledJobRegistry(queue=self.queue)
         self.lanes: dict[str, Lane] = {}  # by endpoint id: at most one per configured endpoint
         self.in_flight: dict[str, Flight] = {}
@@ -246,20 +246,23 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
                 self.taken.set_aside(job_id, job, self.name)
             else:
                 jobs.append(job)
-        flights: list[Flight] = []
-        with self.connection.pipeline() as pipe:
-            for job in jobs:
-                self.taken.release(job.id, pipe)
-                execution = rqcompat.start_execution(job, self.name, EXECUTION_TTL, pipe)
-                flights.append(self._flight(job, execution))
-            checks = [f for f in flights if f.action == "send"]
-            for flight in checks:
-                assert flight.endpoint is not None
-                pipe.exists(delivery.delivered_key(flight.endpoint, flight.event_id))
-                pipe.get(delivery.attempts_key(flight.endpoint, flight.event_id))
-            results = pipe.execute()
-        answers = results[len(results) - 2 * len(checks) :]
-        for flight, seen, recorded in zip(checks, answers[::2], answers[1::2], strict=True):
+        flights = [self._flight(job) for job in jobs]
+        checks = [f for f in flights if f.action == "send"]
+        reads = []
+        for flight in checks:
+            assert flight.endpoint is not None
+            reads.append(
+                (
+                    delivery.delivered_key(flight.endpoint, flight.event_id),
+                    delivery.attempts_key(flight.endpoint, flight.event_id),
+                )
+            )
+        # One atomic step for the batch: each job started, then its delivered marker and
+        # attempt counter read.
+        executions, answers = rqcompat.start_many(self.batch_scripts, self.taken, jobs, self.name, EXECUTION_TTL, reads)
+        for flight, execution in zip(flights, executions, strict=True):
+            flight.execution = execution
+        for flight, (seen, recorded) in zip(checks, answers, strict=True):
             # After every attempt made for this (endpoint, event), by this job or a copy of it.
             flight.attempt = delivery.attempt_number(flight.job, recorded)
             if seen:
@@ -270,8 +273,8 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
             self.in_flight[flight.job.id] = flight
             self._route(flight)
 
-    def _flight(self, job: Job, execution: Execution) -> Flight:
-        flight = Flight(job=job, execution=execution, started_at=job.started_at or rqcompat.now())
+    def _flight(self, job: Job) -> Flight:
+        flight = Flight(job=job)
         try:
             reason = rqcompat.refusal(job, DELIVERABLE)
             if reason is not None:
@@ -385,16 +388,19 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
         counts = {"delivered": 0, "retry": 0, "failed": 0}
         latencies: list[tuple[str, float]] = []
         logs = []
+        finished: list[tuple[Job, Execution, dict]] = []  # recorded together, in one command
         with self.connection.pipeline() as pipe:
             for flight in batch:
                 flight.job.ended_at = rqcompat.now()
-                kind = self._record(flight, pipe)
+                kind = self._record(flight, pipe, finished)
                 if kind in counts:
                     counts[kind] += 1
                     if flight.outcome is not None and flight.action == "send":
                         latencies.append((kind, flight.outcome.latency))
                 logs.append((flight, kind))
-                rqcompat.end_execution(flight.execution, flight.job, pipe)
+                if kind not in FINISHED:
+                    rqcompat.end_execution(flight.execution, flight.job, pipe)
+            rqcompat.finish_many(self.batch_scripts, pipe, finished, DELIVERED_TTL, self.name)
             rqcompat.count_jobs(self, pipe, successful=counts["delivered"], failed=counts["failed"])
             for outcome, amount in counts.items():
                 if amount:
@@ -404,8 +410,10 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
         for flight, kind in logs:
             self._log(flight, kind)
 
-    def _record(self, flight: Flight, pipe: Pipeline) -> str:
-        """Write one flight's outcome on `pipe`; returns delivered/retry/failed/deferred/requeued."""
+    def _record(self, flight: Flight, pipe: Pipeline, finished: list[tuple[Job, Execution, dict]]) -> str:
+        """Write one flight's outcome on `pipe` (a finished job's rq records and the end of
+        its execution: appended to `finished`); returns delivered/duplicate/retry/failed/
+        deferred/requeued."""
         job = flight.job
         if flight.action == "requeue":
             rqcompat.requeue_at_front(self.queue, job, pipe)
@@ -414,7 +422,7 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
             self._schedule(job, due_timestamp(flight.delay), pipe)
             return "deferred"
         if flight.action == "duplicate":
-            self._succeed(flight, {"duplicate": True, "attempt": flight.attempt}, pipe)
+            finished.append((job, flight.execution, {"duplicate": True, "attempt": flight.attempt}))
             return "duplicate"
         if flight.action == "invalid":
             job.retries_left = 0
@@ -424,7 +432,7 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
         assert outcome is not None and endpoint is not None and admitted is not None
         if outcome.verdict is Verdict.DELIVERED:
             delivery.record_delivered(pipe, self.settings, admitted, job.id)
-            self._succeed(flight, delivery.result_value(outcome, flight.attempt), pipe)
+            finished.append((job, flight.execution, delivery.result_value(outcome, flight.attempt)))
             return "delivered"
         delivery.note_attempt(job, outcome, flight.attempt)
         delivery.record_attempt(pipe, admitted)
@@ -441,9 +449,6 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
         job.retries_left = 0
         self._fail(flight, delivery.failure_message(endpoint, flight.event_id, outcome, flight.attempt, why), pipe)
         return "failed"
-
-    def _succeed(self, flight: Flight, result: dict, pipe: Pipeline) -> None:
-        rqcompat.mark_finished(flight.job, flight.execution, result, DELIVERED_TTL, self.name, pipe)
 
     def _fail(self, flight: Flight, message: str, pipe: Pipeline) -> None:
         exc_string = f"workers.webhooks.DeliveryFailed: {message}"
