@@ -9,13 +9,19 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import shutil
+import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import API_LOGIN, one_api_daemon
+from chaos.polling import wait_for
+from tests.e2e.conftest import API_LOGIN, free_port, one_api_daemon
 
 pytestmark = pytest.mark.e2e
 MESSAGE_ID = "3EB089B9D6ADD58153C561"  # the example message id of its docs
@@ -61,11 +67,26 @@ def files():
     server.server_close()
 
 
+WEBHOOK_SECRET = "e2e-node-example-secret"
+NODE_EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "node" / "gowa-client.mjs"
+
+
 @pytest.fixture(scope="module")
-def gowa():
-    for daemon, base in one_api_daemon(
-        "wagw-e2e-gowa-", media_dir=True, extra_env={"WAGW_FETCH_PRIVATE": "true", "WAGW_API_WAIT": "30"}
-    ):
+def node_port() -> int:
+    """Where the Node.js example of the docs listens for webhooks."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def gowa(node_port):
+    env = {
+        "WAGW_FETCH_PRIVATE": "true",
+        "WAGW_API_WAIT": "30",
+        "WAGW_WEBHOOK_URLS": f"http://127.0.0.1:{node_port}/webhook",
+        "WAGW_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "WAGW_WEBHOOK_EVENTS": "message",
+    }
+    for daemon, base in one_api_daemon("wagw-e2e-gowa-", media_dir=True, extra_env=env):
         with httpx.Client(base_url=base, auth=API_LOGIN, timeout=60) as client:
             yield daemon, client
 
@@ -290,3 +311,44 @@ def test_what_wagw_does_not_have_is_501_saying_what_to_use_instead(gowa):
     body = envelope(client.get("/chatwoot/configs"), 501, "NOT_IMPLEMENTED")
     assert "Chatwoot" in body["message"]
     assert daemon.redis.llen("wagw:fake:sent") == before
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_node_example_sends_and_receives_a_verified_webhook(gowa, node_port):
+    """docs/examples/node/gowa-client.mjs as the docs run it: it sends through the API and
+    prints the webhook it receives once X-Hub-Signature-256 checks out."""
+    daemon, client = gowa
+    env = {
+        "WAGW_URL": str(client.base_url).rstrip("/"),
+        "WAGW_LOGIN": ":".join(API_LOGIN),
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PORT": str(node_port),
+        "SEND_TO": "15551234567",
+        "PATH": os.environ.get("PATH", ""),
+    }
+    node = subprocess.Popen(["node", str(NODE_EXAMPLE)], env=env, stdout=subprocess.PIPE, text=True)
+    lines: list[dict] = []
+    reader = threading.Thread(target=lambda: lines.extend(json.loads(line) for line in node.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("sent" in line for line in lines), 30, 0.1, "the example to send")
+        sent_line = next(line for line in lines if "sent" in line)
+        assert sent_line["sent"].startswith("3EB0") and sent_line["status"].startswith("Message sent to 15551234567")
+        assert sent(daemon, "send_text")[-1]["text"] == "hello from Node"
+        event_id = "3EB0C127D7BACC83D6A1"
+        inbound = {
+            "type": "message",
+            "id": event_id,
+            "chat": "15551234567@s.whatsapp.net",
+            "sender": "15551234567@s.whatsapp.net",
+            "push_name": "Alice",
+            "text": "hi Node",
+            "timestamp": int(time.time()),
+        }
+        daemon.redis.rpush("wagw:fake:inbound", json.dumps(inbound))
+        wait_for(lambda: any(line.get("body") == "hi Node" for line in lines), 30, 0.1, "the verified webhook")
+        received = next(line for line in lines if line.get("body") == "hi Node")
+        assert received["received"] == "message" and received["from"] == "15551234567@s.whatsapp.net"
+    finally:
+        node.terminate()
+        node.wait(10)
