@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from redis.exceptions import RedisError, ResponseError
 
-from wagw import __version__, devices, headroom, keys, quarantine, reachout
+from wagw import __version__, devices, headroom, keys, quarantine, reachout, sendorder
 from wagw.accounts import DEFAULT
 from wagw.hostcheck import host_guard
 from wagw.metrics import MAX_LABEL_VALUE, METRICS, PREFIX, Metric
@@ -131,6 +131,7 @@ class WagwCollector:
         yield from self._devices(skipped)
         yield from self._quarantines(skipped)
         yield from self._reach_out_holds()
+        yield from self._sends_waiting()
         yield from self._memory()
 
     def _memory(self) -> Iterator:
@@ -287,6 +288,30 @@ class WagwCollector:
         for account, held in reachout.all_holds(self.conn).items():
             family.add_metric([account[:MAX_LABEL_VALUE]], held.until)
         yield family
+
+    def _sends_waiting(self) -> Iterator:
+        from prometheus_client.core import GaugeMetricFamily
+
+        count = GaugeMetricFamily(
+            PREFIX + "sends_waiting",
+            "Sends waiting off the queue, holding no worker, by reason: turn (an earlier send to the chat), "
+            "pacing (WAGW_SEND_RATE / WAGW_FIRST_CONTACT_RATE), reachout (a reach-out hold), typing.",
+            labels=["account", "reason"],
+        )
+        clears = GaugeMetricFamily(
+            PREFIX + "sends_waiting_clears_seconds",
+            "Unix time the first waiting send of the reason is looked at again (a turn's comes earlier with "
+            "the end of the send before it).",
+            labels=["account", "reason"],
+        )
+        for account in sendorder.waiting_accounts(self.conn):
+            for reason, entry in sendorder.waiting(self.conn, account).items():
+                labels = [account[:MAX_LABEL_VALUE], reason]
+                count.add_metric(labels, entry["count"])
+                if entry["next"] is not None:
+                    clears.add_metric(labels, entry["next"])
+        yield count
+        yield clears
 
 
 def _key(metric: Metric) -> str:

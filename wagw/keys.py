@@ -60,7 +60,7 @@ ORDER_TICKET = "wagw:order:ticket:{account}"  # counter: each registered send's 
 # sorted set: job id -> ticket, the chat's registered sends that have not ended; the lowest is the one whose turn it is
 ORDER_CHAT = "wagw:order:chat:{account}:{chat}"
 ORDER_JOBS = "wagw:order:jobs"  # hash: job id -> "<account>\t<chat>" of each registered send
-SEND_GATE = "wagw:send-gate:{job_id}"  # hash {slot, typed}: a send's reserved pacing slot and typing done; TTL
+SEND_GATE = "wagw:send-gate:{job_id}"  # hash {slot, first_slot, typed}: a send's reserved pacing slots and typing done; TTL
 # sorted set: job id -> when it is next looked at; hash: job id -> "<reason>|<queue>|<until>":
 # the account's sends waiting for their turn, their pace, a reach-out hold or their typing, off every queue
 WAITING = "wagw:waiting:{account}"

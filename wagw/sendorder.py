@@ -84,21 +84,26 @@ if first then
   if held and held > now then return {'reachout', tostring(held)} end
 end
 local every, every_first = tonumber(ARGV[6]), tonumber(ARGV[7])
-if every <= 0 and (every_first <= 0 or not first) then return {'run'} end
-local slot = tonumber(redis.call('HGET', KEYS[4], 'slot') or '')
-if not slot then
-  slot = now
-  if every > 0 then slot = math.max(slot, tonumber(redis.call('GET', KEYS[6]) or '0')) end
-  if first and every_first > 0 then slot = math.max(slot, tonumber(redis.call('GET', KEYS[7]) or '0')) end
-  local function take(key, every_)
-    local next_ = slot + every_
-    redis.call('SET', key, string.format('%.4f', next_), 'PX', math.ceil((next_ - now) * 1000) + 1000)
-  end
-  if every > 0 then take(KEYS[6], every) end
-  if first and every_first > 0 then take(KEYS[7], every_first) end
-  redis.call('HSET', KEYS[4], 'slot', string.format('%.4f', slot))
+-- A slot of one rate, taken once per send and kept in its gate (field): max(now, the rate's
+-- next time); the rate's next time moves on by its interval.
+local function slot_of(field, key, every_)
+  local slot = tonumber(redis.call('HGET', KEYS[4], field) or '')
+  if slot then return slot end
+  slot = math.max(now, tonumber(redis.call('GET', key) or '0'))
+  local next_ = slot + every_
+  redis.call('SET', key, string.format('%.4f', next_), 'PX', math.ceil((next_ - now) * 1000) + 1000)
+  redis.call('HSET', KEYS[4], field, string.format('%.4f', slot))
   redis.call('EXPIRE', KEYS[4], ARGV[10])
+  return slot
 end
+-- First the first-contact rate, then (once that slot has come) the rate of all sends: a first
+-- contact waiting for its slot keeps no slot of all sends, so replies do not wait behind it.
+if first and every_first > 0 then
+  local slot = slot_of('first_slot', KEYS[7], every_first)
+  if slot > now + 0.0005 then return {'pacing', string.format('%.4f', slot)} end
+end
+if every <= 0 then return {'run'} end
+local slot = slot_of('slot', KEYS[6], every)
 if slot > now + 0.0005 then return {'pacing', string.format('%.4f', slot)} end
 return {'run'}
 end
@@ -366,6 +371,12 @@ def waiting(conn: Redis, account: str, now: float | None = None) -> dict[str, di
         if math.isfinite(until) and (entry["next"] is None or until < entry["next"]):
             entry["next"] = until
     return found
+
+
+def waiting_accounts(conn: Redis) -> list[str]:
+    """Accounts with sends waiting in this Redis (for the metrics exporter: no roster)."""
+    prefix = keys.WAITING_INFO.format(account="")
+    return sorted((rqcompat.as_text(key) or "")[len(prefix) :] for key in conn.scan_iter(match=prefix + "*", count=100))
 
 
 def note_known(conn: Redis | Pipeline, account: str, chats: list[str], now: float | None = None) -> None:

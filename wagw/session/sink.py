@@ -22,10 +22,10 @@ from collections.abc import Callable
 import redis
 from loguru import logger
 
-from wagw import keys, metrics, refusals
+from wagw import keys, metrics, refusals, sendorder
 from wagw.accounts import Account
 from wagw.config import Settings
-from wagw.events import InboundEvent, build_body, non_ad
+from wagw.events import InboundEvent, build_body, kinds, non_ad
 from wagw.events.lids import PhoneOf, with_phone_numbers
 from wagw.webhooks.enqueue import Chat, auto_download_media, enqueue_deliveries, enqueue_download
 
@@ -161,10 +161,17 @@ class EventSink:
                 metrics.incr(
                     pipe, "events_received", event=name, account=self.account.name
                 )  # counted with the event, in the same EXEC
+                if name in CONVERSATION_EVENTS and chat:  # no longer a first contact (wagw.sendorder)
+                    sendorder.note_known(pipe, self.account.name, [chat] if isinstance(chat, str) else list(chat))
                 pipe.execute()
                 return True
             except redis.WatchError:
                 return False  # someone stored the same event between our check and EXEC
+
+
+# Events that show the account has a conversation in their chat: a message either way (an
+# ack is of one it sent).
+CONVERSATION_EVENTS = frozenset({kinds.MESSAGE, kinds.REACTION, kinds.EDITED, kinds.REVOKED, kinds.ACK})
 
 
 def _chats(event: InboundEvent) -> Chat:

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from wagw import accounts, deadletter, devices, headroom, keys, reachout, serving
+from wagw import accounts, deadletter, devices, headroom, keys, reachout, sendorder, serving
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode, fatal_fix
 from wagw.redisconn import SERIALIZER, as_text, connect, memory
@@ -155,6 +155,9 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
         "poisoned_targets": poisons,
         # WhatsApp's reach-out limit: accounts whose first-contact sends wait (wagw.reachout)
         "reach_out_holds": [held.as_dict() for held in reachout.holds(conn, [a.name for a in shown]).values()],
+        # Sends waiting off the queue, per account and reason, and when the first of each clears
+        # (wagw.sendorder: their turn in their chat, the account's pace, a reach-out hold, typing)
+        "sends_waiting": {a.name: sendorder.waiting(conn, a.name) for a in shown},
         "failed_deliveries": failed_deliveries(conn, settings, limit=5),
         "redis_memory": redis_memory,
         "time": time.time(),

@@ -185,6 +185,28 @@ def render(report: dict, console: Console | None = None) -> None:
             )
         console.print(table)
 
+    waiting = {
+        account: reasons
+        for account, reasons in (report.get("sends_waiting") or {}).items()
+        if any(entry["count"] for entry in reasons.values())
+    }
+    if waiting:
+        table = Table(
+            title="sends waiting off the queue, holding no worker (docs/jobs.md: sending order and pacing)",
+            title_justify="left",
+        )
+        for column in ("account", "reason", "sends", "first clears"):
+            table.add_column(column)
+        for account, reasons in waiting.items():
+            for reason, entry in reasons.items():
+                if entry["count"]:
+                    clears = entry.get("next")
+                    shown = datetime.fromtimestamp(clears).strftime("%H:%M:%S") if clears else "-"
+                    if reason == "turn" and clears:
+                        shown = f"with the send before it, or {shown}"
+                    table.add_row(escape(account), reason, str(entry["count"]), shown)
+        console.print(table)
+
     failed = report.get("failed_deliveries") or {}
     if failed.get("count"):
         table = Table(
