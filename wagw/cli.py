@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events tail": ("wagw.session.tail:main", "events"),
     "doctor": ("wagw.doctor:main", "doctor"),
     "accounts": ("wagw.supervisor.reconcile:main", "accounts"),
+    "history-writer": ("wagw.history.writer:main", "history"),
+    "history chats": ("wagw.history.command:main", "history"),
+    "history messages": ("wagw.history.command:main", "history"),
+    "history search": ("wagw.history.command:main", "history"),
     "api": ("wagw.api.process:main", "api"),
     "crashes": ("wagw.crashes.command:main", "crashes"),
 }
@@ -108,6 +112,22 @@ def build_parser() -> argparse.ArgumentParser:
     crashes.add_argument("signature", nargs="?", metavar="SIG", help="a signature (or its unique start)")
     crashes.add_argument("--json", action="store_true", help="print JSON")
     crashes.add_argument("--out", metavar="DIR", help="postmortem: the folder to write to (default ./docs/postmortems)")
+
+    sub.add_parser("history-writer", help="run the history writer (the `history` process) alone")
+    history = sub.add_parser("history", help="read the history store: chats, a chat's messages, a search")
+    history_sub = history.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+    for name, what, argument in (
+        ("chats", "chats, the most recently active first", None),
+        ("messages", "a chat's messages, oldest first (the newest page unless --before)", "chat"),
+        ("search", "messages whose text holds TEXT, newest first", "text"),
+    ):
+        reader = history_sub.add_parser(name, help=what)
+        if argument:
+            reader.add_argument(argument, metavar=argument.upper())
+        reader.add_argument("--limit", type=int, default=50, help="rows per page (default 50, at most 1000)")
+        reader.add_argument("--before", metavar="CURSOR", help="the page before this cursor (printed under a page)")
+        reader.add_argument("--json", action="store_true", help="one JSON object: rows and next_cursor")
+        _account_option(reader, "only this account's")
 
     doctor = sub.add_parser("doctor", help="preflight: what is missing or wrong, one line each with the fix")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")

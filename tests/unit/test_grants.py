@@ -35,6 +35,7 @@ def base(tmp_path, monkeypatch) -> dict[str, str]:
         "WAGW_DASHBOARD_PASSWORD": "dashboard-password",
         "WAGW_METRICS_ADDR": "127.0.0.1:9182",
         "WAGW_DEVICE_DB": "postgres://u:p@db/wagw",
+        "WAGW_HISTORY_URL": "postgresql://hist:history-pw@db/history",
     }
 
 
@@ -78,6 +79,7 @@ def test_each_child_gets_what_its_row_grants_and_nothing_else(base, settings, mo
         "endpoint password": "user:pw",
         "dashboard password": "dashboard-password",
         "device db": "postgres://",
+        "history url": "history-pw",
         "json": "smuggled-in-json",
     }
     held = {name: {s for s, value in secrets.items() if value in "\0".join(env.values())} for name, env in envs.items()}
@@ -93,6 +95,7 @@ def test_each_child_gets_what_its_row_grants_and_nothing_else(base, settings, mo
         "support-line/session": {"global secret", "endpoint password", "device db"},
         "dashboard": {"dashboard password"},
         "metrics": set(),
+        "history": {"history url"},
     }
     assert all(env["PATH"] == "/usr/bin" for env in envs.values())
 

@@ -5,6 +5,7 @@ The URL may hold a password: it is never logged; `shown` gives what may be."""
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def migrate(store: Store) -> str:
     """Bring the schema up to date (alembic, in one transaction); returns the revision."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines say nothing to an operator
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext

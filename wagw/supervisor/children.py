@@ -71,6 +71,8 @@ def shared_specs(settings: Settings, redis: EmbeddedRedis | None) -> list[ChildS
             )
         )
     specs.append(_child(settings, "scheduler", "scheduler", stop_tier=TIER_SCHEDULER))
+    # The history store's writer: stops after the workers, so that their last outcomes are in.
+    specs.append(_child(settings, "history", "history-writer", stop_tier=TIER_SCHEDULER))
     for n in range(1, settings.webhook_workers + 1):
         specs.append(_child(settings, webhook_worker_name(n), "webhook-worker", stop_tier=TIER_WORKERS))
     return specs

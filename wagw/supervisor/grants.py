@@ -30,6 +30,7 @@ class Secret(StrEnum):
     OWN_WEBHOOKS = "its own account's webhook URLs and secret"
     DASHBOARD_PASSWORD = "the dashboard password"
     DEVICE_DB = "the device store URL (WAGW_DEVICE_DB)"
+    HISTORY_URL = "the history store URL (WAGW_HISTORY_URL)"
     API_LOGINS = "the HTTP API's basic-auth logins (WAGW_API_BASIC_AUTH)"
 
 
@@ -42,6 +43,7 @@ GRANTS: dict[str, frozenset[Secret]] = {
     "session": frozenset({Secret.OWN_WEBHOOKS, Secret.DEVICE_DB}),  # seals its account's deliveries
     "dashboard": frozenset({Secret.DASHBOARD_PASSWORD}),
     "metrics": frozenset(),
+    "history-writer": frozenset({Secret.HISTORY_URL}),  # the history store's URL may hold a password
     "api": frozenset({Secret.API_LOGINS}),  # checks logins; enqueues jobs, never holds device keys
     "pair": frozenset({Secret.DEVICE_DB}),  # `wagw pair --ask` on the supervisor's terminal
 }
@@ -50,6 +52,7 @@ GRANTS: dict[str, frozenset[Secret]] = {
 _SECRET_SETTINGS = frozenset(
     {"WAGW_WEBHOOK_SECRET", "WAGW_WEBHOOK_URLS", "WAGW_DASHBOARD_PASSWORD", "WAGW_DEVICE_DB", "WAGW_API_BASIC_AUTH"}
 )
+_SECRET_SETTINGS |= {"WAGW_HISTORY_URL"}
 _WEBHOOK_FIELDS = frozenset({"webhook_urls", "webhook_secret"})
 _ACCOUNT = "WAGW_ACCOUNT"
 
@@ -77,6 +80,8 @@ def granted(settings: Settings, command: str, account: str | None = None) -> dic
         _put(env, "WAGW_DASHBOARD_PASSWORD", settings.dashboard_password)
     if Secret.DEVICE_DB in grants:
         _put(env, "WAGW_DEVICE_DB", settings.device_db)
+    if Secret.HISTORY_URL in grants:
+        _put(env, "WAGW_HISTORY_URL", settings.history_url)
     if Secret.API_LOGINS in grants:
         _put(env, "WAGW_API_BASIC_AUTH", settings.api_basic_auth)
     for name, overrides in settings.account.items():

@@ -43,6 +43,7 @@ from wagw import accounts, devices, idempotency, keys, refusals, rqcompat
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.errors import Permanent
 from wagw.exitcodes import ExitCode
+from wagw.history import outcomes as history_outcomes
 from wagw.operations import JOB_PATHS, operation_of
 from wagw.redisconn import SERIALIZER, connect
 from wagw.scheduler.reaper import reap_orphaned_jobs
@@ -361,6 +362,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry) -> None:
         self._keep_small(job)
         self._record(lambda: super(WaWorker, self).handle_job_success(job, queue, started_job_registry), job)
+        history_outcomes.record(self.connection, job, self.runtime.account.name)  # after rq's record
         self.send_gate.ended(job, went_out=True, final=True)
 
     def handle_job_failure(self, job: Job, queue: Queue, started_job_registry=None, exc_string="") -> None:
@@ -370,6 +372,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         self._record(
             lambda: super(WaWorker, self).handle_job_failure(job, queue, started_job_registry, exc_string), job
         )
+        history_outcomes.record(self.connection, job, self.runtime.account.name, exc_string or "failed")
         self.send_gate.ended(job, went_out=False, final=final)
 
     def _keep_small(self, job: Job) -> None:
