@@ -144,8 +144,9 @@ def release(settings: Settings, name: str) -> str:
     if not reachout.release(conn, account) or until is None:
         return f"account {account}: first-contact sends are not held"
     # The sends waiting for the hold are looked at again now (any other waiting send due by
-    # then is looked at early, and waits again if its time has not come).
-    woken = sendorder.release_due(conn, account, now=until)
+    # then is looked at early, and waits again if its time has not come). A second past the
+    # end: the wait's time was written with Lua's 14 significant digits.
+    woken = sendorder.release_due(conn, account, now=until + 1.0)
     return (
         f"account {account}: first-contact sends were held until {reachout.shown_time(until)}; released "
         f"({woken} waiting send(s) looked at again)"
