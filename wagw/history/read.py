@@ -215,7 +215,7 @@ def _message_page(
     with store.engine.connect() as conn:
         found = list(conn.execute(query))
         rows = _with_details(conn, found[:limit])
-    next_cursor = rows[0].cursor if len(found) > limit else None
+    next_cursor = rows[-1].cursor if len(found) > limit else None  # the oldest of the page
     return Page(list(reversed(rows)), next_cursor)
 
 
