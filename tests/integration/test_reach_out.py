@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from rich.console import Console
 from rq import Retry
 from rq.job import JobStatus
 
@@ -17,6 +18,7 @@ from chaos.polling import wait_for
 from tests.integration.wa_worker_harness import ALICE, sent, wait_done
 from wagw import keys, reachout, sendorder
 from wagw.status import collect
+from wagw.status.table import render
 
 COLD = "15550000463@s.whatsapp.net"  # the fake's reach-out limit (SPEC)
 NEW = "15557654321@s.whatsapp.net"  # a person this account never wrote to
@@ -50,8 +52,13 @@ def test_a_reach_out_limit_ends_the_job_and_holds_first_contacts_only(start_work
     assert reachout.shown_time(until) in failure
     counted = redis_conn.hgetall(keys.METRIC_COUNTER.format(name="reach_out_limits"))
     assert counted == {b'{"account":"default"}': b"1"}
-    [shown] = collect(settings, redis_conn)["reach_out_holds"]
+    report = collect(settings, redis_conn)
+    [shown] = report["reach_out_holds"]
     assert (shown["account"], shown["until"]) == ("default", until)
+    console = Console(record=True, width=240, force_terminal=False)
+    render(report, console)
+    text = console.export_text()
+    assert "reach-out holds" in text and "WhatsApp refused send_text to …0463" in text and "0000463" not in text
 
     # A first contact waits for the hold, holding no worker; a reply to a known chat goes.
     waiting = wa_queue.enqueue("workers.wa.send_text", to=NEW, text="nice to meet you")

@@ -7,9 +7,11 @@ from __future__ import annotations
 import math
 import time
 
+import fakeredis
 import pytest
+from prometheus_client import generate_latest
 
-from wagw import keys, reachout
+from wagw import exporter, keys, reachout
 from wagw.addresses import person_chat
 from wagw.errors import BackendError, Permanent, ReachOutLimited
 from wagw.whatsapp import go_errors
@@ -98,3 +100,14 @@ def test_the_fake_answers_a_person_ending_in_463_as_whatsmeow_does(settings, red
     assert fake.send_text("120363000000000463@g.us", "hi")["to"] == "120363000000000463@g.us"  # groups: no limit
     fake.subscribe_presence(COLD)  # the warm-up itself goes
     assert fake.send_text("15550004631@s.whatsapp.net", "hi")  # only the last three digits count
+
+
+def test_the_exporter_shows_each_held_accounts_end_and_nothing_else():
+    conn = fakeredis.FakeRedis()
+    conn.hset(keys.REACHOUT_HOLD.format(account="sales"), mapping={"until": repr(NOW + 600), "reason": "r"})
+    conn.hset(keys.REACHOUT_HOLD.format(account="odd"), mapping={"until": "soon"})  # not wagw's: skipped
+    text = generate_latest(exporter.registry_for(conn)).decode()
+    held = [line.split(" ") for line in text.splitlines() if line.startswith("wagw_reach_out_held_until_seconds{")]
+    assert [(labels, float(value)) for labels, value in held] == [
+        ('wagw_reach_out_held_until_seconds{account="sales"}', NOW + 600)
+    ]
