@@ -571,6 +571,16 @@ class Probes:
     uid: int = os.geteuid()
 
 
+def check_history(settings: Settings) -> Check:
+    """The history store takes a write (docs/history.md)."""
+    from wagw.history.store import check_writable
+
+    writable, found = check_writable(settings)
+    if writable:
+        return Check("history store", Status.OK, found)
+    return Check("history store", Status.FAIL, found, "see docs/operations.md#history-store")
+
+
 def run_checks(settings: Settings | None, settings_error: str | None, probes: Probes | None = None) -> list[Check]:
     probes = probes or Probes()
     checks = [check_python(), check_settings(settings, settings_error)]
@@ -588,6 +598,7 @@ def run_checks(settings: Settings | None, settings_error: str | None, probes: Pr
     checks += check_data_dir(settings, probes.uid)
     checks += check_socket_group(settings, probes.uid)
     checks.append(check_media_dir(settings, probes.uid))
+    checks.append(check_history(settings))
     redis_checks, conn = check_redis(settings, probes.redis)
     checks += redis_checks
     if conn is not None:

@@ -127,3 +127,32 @@ def revision(store: Store) -> str | None:
 
     with store.engine.connect() as conn:
         return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+def check_writable(settings: Settings) -> tuple[bool, str]:
+    """(writable, what was found) for `wagw doctor`: a write the store must take (rolled back)."""
+    if settings.history_url is None and not sqlite_path(settings).exists():
+        folder = settings.data_dir.resolve()
+        if folder.exists() and not os.access(folder, os.W_OK | os.X_OK):
+            return False, f"{folder} is not writable: the history process cannot create {SQLITE_FILE} there"
+        return True, f"{sqlite_path(settings)} does not exist yet; the history process creates it (0600)"
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from wagw.history.schema import cursors
+
+    try:
+        store = open_store(settings)
+    except (SQLAlchemyError, OSError) as error:
+        return False, f"cannot open the history store: {type(error).__name__}"
+    try:
+        if revision(store) is None:
+            return True, f"{store.shown} has no tables yet; the history process creates them"
+        with store.engine.connect() as conn, conn.begin() as transaction:
+            conn.execute(sa.delete(cursors).where(cursors.c.stream == "doctor"))  # takes the write lock
+            transaction.rollback()
+        return True, f"{store.shown}: writable"
+    except SQLAlchemyError as error:
+        orig = getattr(error, "orig", None) or error
+        return False, f"{store.shown} cannot be written: {(str(orig).splitlines() or [''])[0][:200]}"
+    finally:
+        store.close()

@@ -160,8 +160,19 @@ def collect(settings: Settings, conn: Redis, account: str | None = None) -> dict
         "sends_waiting": {a.name: sendorder.waiting(conn, a.name) for a in shown},
         "failed_deliveries": failed_deliveries(conn, settings, limit=5),
         "redis_memory": redis_memory,
+        # the history writer: lag behind the event log, its store's last error, gaps (None: not running)
+        "history": history_status(conn),
         "time": time.time(),
     }
+
+
+def history_status(conn: Redis) -> dict | None:
+    """The history writer's own snapshot (wagw.history.writer), None when no writer runs."""
+    raw = conn.get(keys.HISTORY_STATUS)
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:

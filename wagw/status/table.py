@@ -139,6 +139,16 @@ def render(report: dict, console: Console | None = None) -> None:
             )
         console.print(line)
 
+    history = report.get("history")
+    if history is not None:
+        lag = history.get("lag_seconds")
+        line = f"history store: {history.get('store')}, " + ("not caught up yet" if lag is None else f"lag {lag:.1f}s")
+        if history.get("error"):
+            line = f"[bold red]{line}; not writable: {escape(history['error'])} (webhooks are not affected)[/]"
+        console.print(line)
+        for gap in history.get("gaps") or ():
+            console.print(f"[red]history gap: {gap['stream']} from {gap['from']} to {gap['to']} not stored[/]")
+
     if report["quarantines"]:
         table = Table(title="quarantined operations", title_justify="left", style="red")
         for column in ("operation", "until", "crashes", "last panic"):
