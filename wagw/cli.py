@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     pair.add_argument(
         "--ask", action="store_true", help="ask on the terminal first: QR code, phone number, or skip (wagw run does)"
     )
+    pair.add_argument(
+        "--publish", metavar="ID", help="pair for the HTTP API: codes and the outcome go to Redis (wagw run does)"
+    )
+    pair.add_argument("--logout", action="store_true", help="log the role(s) out of WhatsApp instead of pairing")
 
     webhooks = sub.add_parser("webhooks", help="webhook deliveries")
     webhooks_sub = webhooks.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")

@@ -18,7 +18,7 @@ from loguru import logger
 from starlette.exceptions import HTTPException
 
 from wagw import __version__, client, operations
-from wagw.api import native
+from wagw.api import devices, native
 from wagw.api.gowa import routes as gowa
 from wagw.api.calls import Caller
 from wagw.api.context import ApiContext
@@ -49,6 +49,7 @@ DESCRIPTION = (
 def include_routers(app: FastAPI) -> None:
     """Every router the API serves; another router is one more line here."""
     app.include_router(native.router())
+    app.include_router(devices.router())  # pairing and the list of accounts (wagw.devicecontrol)
     gowa.include(app)  # last: a go-whatsapp-web-multidevice path another router serves keeps its route
 
 

@@ -20,6 +20,7 @@ from wagw.exitcodes import ExitCode
 from wagw.logs import console
 from wagw.supervisor.children import build_specs, running_account_specs
 from wagw.supervisor.core import Supervisor
+from wagw.supervisor.devicerequests import DeviceRequests
 from wagw.supervisor.embedded_redis import EmbeddedRedis
 from wagw.supervisor.grants import granted, without_secrets
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
@@ -97,5 +98,6 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
         watch=watch,
         make_child=lambda spec: Child(spec, policy, launcher, clock),
         crash_days=settings.crash_days,
+        device_requests=DeviceRequests(status_redis, pairing_env, settings.shutdown_grace),
     )
     return supervisor.run()

@@ -24,6 +24,7 @@ from wagw.supervisor.state import Child, ChildSpec, State
 from wagw.supervisor.terminal import TerminalPairing, should_offer, unpaired_roles
 
 if TYPE_CHECKING:
+    from wagw.supervisor.devicerequests import DeviceRequests
     from wagw.supervisor.reconcile import AccountWatch
 
 STATUS_TTL = 5  # seconds: a supervisor that stops publishing shows as dead this soon
@@ -53,6 +54,7 @@ class Supervisor:
         watch: AccountWatch | None = None,
         make_child: Callable[[ChildSpec], Child] | None = None,
         crash_days: float = 30.0,
+        device_requests: DeviceRequests | None = None,
     ) -> None:
         self.status_key = status_key
         self.crash_days = crash_days  # retention of crash records (WAGW_CRASH_DAYS)
@@ -81,6 +83,8 @@ class Supervisor:
         self.pairing = pairing
         self.pairing_offered = False
         self.wall = wall  # unix time, to compare with when `wagw pair` linked a device
+        # Pairing, logout and reconnect asked for by the HTTP API (wagw.supervisor.devicerequests).
+        self.device_requests = device_requests
 
     # Signals only record what arrived; the loop acts on them.
     def _on_signal(self, signum: int, _frame) -> None:
@@ -167,6 +171,7 @@ class Supervisor:
                 self._reconcile()
                 self._revive_paired()
                 self._offer_pairing()
+                self._device_requests()
         if self.notifier.watchdog_interval and now >= self._next_watchdog:
             self._next_watchdog = now + self.notifier.watchdog_interval
             self.notifier.watchdog()
@@ -266,6 +271,16 @@ class Supervisor:
                 logger.info("{}: device {} was paired; starting it again", child.name, child.spec.device_role)
                 child.restart(self.grace)
 
+    def _device_requests(self) -> None:
+        if self.device_requests is None:
+            return
+        try:
+            self.device_requests.step(self.accounts, self.children)
+        except REDIS_AWAY as error:  # Redis restarting: the requests wait for the next look
+            logger.debug("device requests not read: {}", error)
+        except Exception:  # a bug: never the end of the supervisor
+            logger.exception("device requests not handled")
+
     def _offer_pairing(self) -> None:
         """On a terminal, once everything has started: pair what is unpaired, right there."""
         if self.pairing is None or self.pairing_offered or not self._ready_sent or self.status_redis is None:
@@ -357,6 +372,8 @@ class Supervisor:
         self.shutting_down = True
         if self.pairing is not None:
             self.pairing.stop()
+        if self.device_requests is not None:
+            self.device_requests.stop()
         self.notifier.stopping()
         self._publish()
         deadline = self.clock.now() + self.grace

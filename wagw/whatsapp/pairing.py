@@ -16,12 +16,19 @@ device paired while wagw runs connects without a restart of anything else.
 The neonize connection runs in a child process with a deadline: after a QR expires,
 neonize's connect() may never return, and only killing the process ends it. The parent
 stays pure Python. With the fake backend, pairing is simulated (see wagw.whatsapp.fake).
+
+`--publish ID` is how `wagw run` pairs a role the HTTP API asked for (wagw.devicecontrol):
+the QR code or pairing code goes to Redis for the API instead of the terminal, and so does
+the outcome. With the fake backend it then waits for the simulated phone, which takes a code
+from the list wagw:fake:scans. `--logout` logs the roles out of WhatsApp instead: the phone
+no longer lists them, and they wait for a pairing.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import secrets
 import select
 import sys
 import time
@@ -30,7 +37,7 @@ from typing import Any
 
 from loguru import logger
 
-from wagw import accounts, devices, keys
+from wagw import accounts, devicecontrol, devices, keys
 from wagw.addresses import normalize_phone
 from wagw.config import Settings
 from wagw.devices import DeviceState
@@ -40,6 +47,8 @@ from wagw.redisconn import connect
 
 # Extra time the parent grants the child past the pairing timeout before killing it.
 KILL_MARGIN = 5.0
+# How long a QR code is valid (whatsmeow: the first 60 s, each later one 20 s), and a pairing code.
+FIRST_QR_SECONDS, NEXT_QR_SECONDS, CODE_SECONDS = 60.0, 20.0, 180.0
 
 
 class PairingError(Exception):
@@ -100,8 +109,43 @@ def pairing_client(backend: Any) -> Any:
     )
 
 
-def pair_child(settings: Settings, role: str, phone: str | None, force: bool, timeout: float, report) -> None:
-    """Runs in the child: pair one role and send {"status", "jid"|"error"} through `report`.
+class Publisher:
+    """Publishes a pairing the HTTP API asked for (wagw.devicecontrol): its QR code or pairing
+    code, then its outcome. The codes go to Redis only, never to the log or the terminal."""
+
+    def __init__(self, settings: Settings, role: str, pairing_id: str) -> None:
+        self.conn = connect(settings)
+        self.role = role
+        self.id = pairing_id
+        self.codes = 0
+
+    def starting(self) -> None:
+        devicecontrol.publish(self.conn, self.role, self.id, devicecontrol.STARTING)
+
+    def qr(self, data: str) -> None:
+        seconds = FIRST_QR_SECONDS if self.codes == 0 else NEXT_QR_SECONDS
+        self.codes += 1
+        devicecontrol.publish(self.conn, self.role, self.id, devicecontrol.QR, qr=data, expires=time.time() + seconds)
+        print(f"{self.role}: QR code {self.codes} published for the HTTP API", flush=True)
+
+    def code(self, code: str) -> None:
+        devicecontrol.publish(
+            self.conn, self.role, self.id, devicecontrol.CODE, code=code, expires=time.time() + CODE_SECONDS
+        )
+        print(f"{self.role}: pairing code published for the HTTP API", flush=True)
+
+    def outcome(self, result: dict) -> None:
+        state = result.get("status")
+        if state not in (devicecontrol.PAIRED, devicecontrol.ALREADY_PAIRED):
+            state = devicecontrol.FAILED
+        devicecontrol.publish(self.conn, self.role, self.id, state, jid=result.get("jid"), error=result.get("error"))
+
+
+def pair_child(
+    settings: Settings, role: str, phone: str | None, force: bool, timeout: float, report, publish: str | None = None
+) -> None:
+    """Runs in the child: pair one role and send {"status", "jid"|"error"} through `report`
+    (with `publish`, the QR or pairing code goes to Redis for the HTTP API: Publisher).
 
     Loads neonize, so it must run in a process that will not fork afterwards.
     """
@@ -137,6 +181,7 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
     outcome: dict = {}
     png = qr_png_path(settings, role)
     client = pairing_client(backend)
+    publisher = Publisher(settings, role, publish) if publish else None
 
     def on_qr(_client, data: bytes) -> None:
         if phone:
@@ -144,7 +189,11 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
                 outcome["code_requested"] = True
                 threading.Thread(target=request_code, daemon=True).start()
             return
-        _show_qr(data.decode() if isinstance(data, bytes) else str(data), png)
+        text = data.decode() if isinstance(data, bytes) else str(data)
+        if publisher is not None:
+            publisher.qr(text)
+        else:
+            _show_qr(text, png)
 
     def request_code() -> None:
         try:
@@ -153,7 +202,11 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
             # OPERA in its ClientType): named here.
             safari = neonize.enum.ClientType.SAFARI
             code = client.PairPhone(phone, show_push_notification=True, client_type=safari)
-            print(f"Pairing code for {role}: {code}  (WhatsApp > Linked devices > Link with phone number)", flush=True)
+            if publisher is not None:
+                publisher.code(code)
+            else:
+                where = "WhatsApp > Linked devices > Link with phone number"
+                print(f"Pairing code for {role}: {code}  ({where})", flush=True)
         except Exception as error:
             outcome.update(status="failed", error=f"pairing code request failed: {error}")
             done.set()
@@ -199,13 +252,20 @@ def pair_child(settings: Settings, role: str, phone: str | None, force: bool, ti
 # The parent ------------------------------------------------------------------------------
 
 
-def run_child(settings: Settings, role: str, phone: str | None, force: bool, timeout: float, target=pair_child) -> dict:
+def run_child(
+    settings: Settings,
+    role: str,
+    phone: str | None,
+    force: bool,
+    timeout: float,
+    target=pair_child,
+    publish: str | None = None,
+) -> dict:
     """Pair one role in a spawned child; kill it if it outlives timeout + KILL_MARGIN."""
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited, no fork
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(
-        target=target, args=(settings, role, phone, force, timeout, sender), name=pairing_name(role), daemon=True
-    )
+    args = (settings, role, phone, force, timeout, sender) + ((publish,) if publish else ())
+    child = ctx.Process(target=target, args=args, name=pairing_name(role), daemon=True)
     child.start()
     sender.close()
     deadline = time.monotonic() + timeout + KILL_MARGIN
@@ -246,6 +306,80 @@ def pair_fake(settings: Settings, conn, role: str, force: bool) -> dict:
     conn.hdel(keys.FAKE_DEVICE_STATE, role)
     print(f"fake backend: {role} paired (simulated, no phone involved)", flush=True)
     return {"status": "paired", "jid": fake_device_jid(role)}
+
+
+def pair_fake_published(
+    settings: Settings, conn, role: str, phone: str | None, force: bool, timeout: float, publisher: Publisher
+) -> dict:
+    """The fake backend's pairing for the HTTP API: publish a code, then wait for the simulated
+    phone to take it (an entry of wagw:fake:scans equal to it), as a person scans a QR code."""
+    from wagw.whatsapp.fake import fake_device_jid
+
+    state = conn.hget(keys.FAKE_DEVICE_STATE, role)
+    if (state.decode() if state else None) not in (DeviceState.UNPAIRED, DeviceState.LOGGED_OUT) and not force:
+        return pair_fake(settings, conn, role, force)  # already paired
+    if phone:
+        code = f"{secrets.token_hex(2)}-{secrets.token_hex(2)}".upper()
+        publisher.code(code)
+    else:
+        code = f"2@fake-{secrets.token_urlsafe(24)},{role}"
+        publisher.qr(code)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if conn.lrem(keys.FAKE_SCANS, 1, code):
+            conn.hdel(keys.FAKE_DEVICE_STATE, role)
+            print(f"fake backend: {role} paired by the simulated phone", flush=True)
+            return {"status": "paired", "jid": fake_device_jid(role)}
+        time.sleep(0.1)  # a simulated phone: nothing to wake on
+    return {"status": "failed", "error": f"not paired within {timeout:g}s"}
+
+
+def logout_child(settings: Settings, role: str, phone: str | None, force: bool, timeout: float, report) -> None:
+    """Runs in the child: log one paired role out of WhatsApp (the phone drops the linked
+    device, whatsmeow clears its keys) and send {"status"[, "error"]} through `report`."""
+    import os
+    import threading
+
+    from wagw.logs import configure_logging
+
+    configure_logging(settings, pairing_name(role), wire=False)
+    from wagw.whatsapp import native
+    from wagw.whatsapp.backend import BackendError
+    from wagw.whatsapp.neonize_backend import NeonizeBackend
+
+    backend = NeonizeBackend(settings, role)
+    try:
+        client = backend.make_client()
+    except BackendError as error:  # not paired, an unreadable store
+        report.send({"status": "not_paired" if "not paired" in str(error) else "failed", "error": str(error)})
+        report.close()
+        return
+    connected = threading.Event()
+    client.event(native.load().events.ConnectedEv)(lambda _client, _event: connected.set())
+    threading.Thread(target=client.connect, daemon=True).start()
+    outcome: dict = {"status": "failed", "error": f"not connected within {timeout:g}s"}
+    if connected.wait(timeout):
+        try:
+            client.logout()
+            outcome = {"status": "logged_out"}
+        except Exception as error:
+            outcome = {"status": "failed", "error": f"logout failed: {error}"}
+    report.send(outcome)
+    report.close()
+    sys.stdout.flush()
+    os._exit(ExitCode.OK)  # neonize's disconnect can block: leave without it
+
+
+def logout_role(settings: Settings, conn, role: str, timeout: float) -> dict:
+    """Log `role` out of WhatsApp; with the fake backend, simulate it (its state `logged_out`)."""
+    if settings.backend == "fake":
+        conn.hset(keys.FAKE_DEVICE_STATE, role, DeviceState.LOGGED_OUT.value)
+        result = {"status": "logged_out"}
+    else:
+        result = run_child(settings, role, None, False, timeout, target=logout_child)
+    if result.get("status") in ("logged_out", "not_paired"):
+        conn.hdel(keys.DEVICE_JIDS, role)
+    return result
 
 
 def _phone_argument(value: str) -> str:
@@ -310,10 +444,20 @@ def ask_again(role: str, read=timed_input) -> bool:
     return answer in ("", "y", "yes")
 
 
-def pair_role(settings: Settings, conn, role: str, phone: str | None, force: bool, timeout: float) -> dict:
+def pair_role(
+    settings: Settings,
+    conn,
+    role: str,
+    phone: str | None,
+    force: bool,
+    timeout: float,
+    publisher: Publisher | None = None,
+) -> dict:
     if settings.backend == "fake":
+        if publisher is not None:
+            return pair_fake_published(settings, conn, role, phone, force, timeout, publisher)
         return pair_fake(settings, conn, role, force)
-    return run_child(settings, role, phone, force, timeout)
+    return run_child(settings, role, phone, force, timeout, publish=publisher.id if publisher else None)
 
 
 def phones_of(roles: list[str]) -> dict[str, list[str]]:
@@ -337,6 +481,14 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     timeout = float(getattr(args, "timeout", None) or 180.0)
     ask = bool(getattr(args, "ask", False))
     conn = connect(settings)
+    if getattr(args, "logout", False):
+        return _logout_all(settings, conn, roles, timeout)
+    publish = getattr(args, "publish", None)
+    if publish is not None:
+        if len(roles) != 1 or ask or not devicecontrol.ID.fullmatch(publish):
+            print("wagw pair: --publish takes a pairing id and pairs one role, without --ask", file=sys.stderr)
+            return ExitCode.USAGE
+        return _pair_published(settings, conn, roles[0], phone, force, timeout, Publisher(settings, roles[0], publish))
     failures = paired_groups = newly_paired = 0
     for group in phones_of(roles).values():  # each account is its own phone: asked separately
         group_phone = phone
@@ -358,6 +510,43 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if newly_paired:
         print("done: a running wagw connects the paired devices by itself; otherwise start it (`wagw run`)", flush=True)
     return ExitCode.OK
+
+
+def _pair_published(
+    settings: Settings, conn, role: str, phone: str | None, force: bool, timeout: float, publisher: Publisher
+) -> int:
+    """Pair one role for the HTTP API: codes and the outcome go to Redis (Publisher)."""
+    publisher.starting()
+    try:
+        result = pair_role(settings, conn, role, phone, force, timeout, publisher)
+    except Exception as error:  # a broken pairing must still end the API's wait
+        result = {"status": "failed", "error": f"pairing failed: {type(error).__name__}"}
+        logger.exception("pairing {} for the HTTP API failed", role)
+    if result.get("status") == "paired":
+        devices.record_pairing(conn, role, result["jid"])
+        print(f"{role}: paired as {result['jid']}", flush=True)
+    elif result.get("status") == "already_paired":
+        conn.hset(keys.DEVICE_JIDS, role, result["jid"])
+        print(f"{role}: already paired as {result['jid']}", flush=True)
+    else:
+        print(f"{role}: {result.get('error', 'pairing failed')}", file=sys.stderr, flush=True)
+    publisher.outcome(result)
+    return ExitCode.OK if result.get("status") in ("paired", "already_paired") else ExitCode.FAILURE
+
+
+def _logout_all(settings: Settings, conn, roles: list[str], timeout: float) -> int:
+    """Log each role out of WhatsApp, saying so for each (a logout is never silent)."""
+    failures = 0
+    for role in roles:
+        result = logout_role(settings, conn, role, timeout)
+        if result.get("status") == "logged_out":
+            print(f"{role}: logged out of WhatsApp; link it again with `wagw pair --role {role}`", flush=True)
+        elif result.get("status") == "not_paired":
+            print(f"{role}: not paired; nothing to log out", flush=True)
+        else:
+            print(f"{role}: {result.get('error', 'logout failed')}", file=sys.stderr, flush=True)
+            failures += 1
+    return ExitCode.FAILURE if failures else ExitCode.OK
 
 
 def _pair_all(
