@@ -1,0 +1,130 @@
+"""go-whatsapp-web-multidevice's routes in-process against a real Redis and wa-worker (fake
+backend): what the e2e tier's literal requests do not reach: uploads of refused requests,
+202 for a job still running, the worker's public-address check behind a URL field,
+idempotent retries, and the chats read from the history store."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from wagw import keys
+
+PHONE = "6289685028129@s.whatsapp.net"
+LOGIN = ("app", "correct-horse-battery")
+AUTH = {"Authorization": "Basic " + base64.b64encode(f"{LOGIN[0]}:{LOGIN[1]}".encode()).decode()}
+JPEG = bytes.fromhex("ffd8ffe000104a464946") + b"\0" * 64  # starts like a JPEG: enough for the upload
+
+
+def client_for(settings_env, **env: str):
+    from wagw.api.app import create_app
+    from wagw.config import Settings
+
+    settings_env.setenv("WAGW_API_BASIC_AUTH", ":".join(LOGIN))
+    settings_env.setenv("WAGW_API_WAIT", "20")
+    for name, value in env.items():
+        settings_env.setenv(name, value)
+    settings = Settings(_env_file=None)
+    return settings, TestClient(create_app(settings), base_url="http://127.0.0.1", headers=AUTH)
+
+
+@pytest.fixture
+def gowa(settings_env, redis_conn):
+    settings, client = client_for(settings_env)
+    with client:
+        yield settings, client
+
+
+def sent(redis_conn, op: str) -> list[dict]:
+    return [r["args"] for r in map(json.loads, redis_conn.lrange(keys.FAKE_SENT, 0, -1)) if r["op"] == op]
+
+
+def uploads(settings) -> list[str]:
+    return sorted(path.name for path in settings.media_path.glob("*")) if settings.media_path.exists() else []
+
+
+def test_a_refused_requests_upload_is_removed_and_a_queued_job_answers_202(gowa, redis_conn, wa_queue):
+    settings, client = gowa
+    image = {"image": ("cat.jpg", JPEG, "image/jpeg")}
+    answer = client.post("/send/image", data={"caption": "no phone"}, files=image)
+    assert answer.status_code == 400 and answer.json()["message"] == "phone: cannot be blank."
+    answer = client.post("/send/image", data={"phone": "0812345"}, files=image)  # refused by the job's checks
+    assert answer.status_code == 400 and answer.json()["code"] == "VALIDATION_ERROR", answer.text
+    assert "international format" in answer.json()["message"]
+    assert uploads(settings) == [] and len(wa_queue) == 0
+    # no worker runs: the job is still queued when asked to answer at once
+    answer = client.post("/send/message", json={"phone": PHONE, "message": "x"}, headers={"Prefer": "respond-async"})
+    assert answer.status_code == 202 and answer.json()["code"] == "PENDING"
+    assert answer.headers["location"] == f"/jobs/{answer.json()['results']['job_id']}"
+    assert client.get(answer.headers["location"]).status_code == 202
+
+
+def test_url_fields_meet_the_workers_address_check_and_retries_with_a_key_send_once(gowa, start_worker, redis_conn):
+    _, client = gowa
+    start_worker()
+    answer = client.post("/send/image", json={"phone": PHONE, "image_url": "http://127.0.0.1:9/cat.jpg"})
+    body = answer.json()
+    assert answer.status_code == 400 and body["code"] == "VALIDATION_ERROR", answer.text
+    assert "not a public address" in body["message"] and body["results"]["error"].endswith("InvalidArguments")
+    assert sent(redis_conn, "send_image") == []
+
+    body = {"phone": PHONE, "message": "your code is 1234"}
+    headers = {"Idempotency-Key": "order-42"}
+    first = client.post("/send/message", json=body, headers=headers)
+    again = client.post("/send/message", json=body, headers=headers)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert first.json()["results"]["message_id"] == again.json()["results"]["message_id"]
+    other = client.post("/send/message", json={**body, "message": "other"}, headers=headers)
+    assert other.status_code >= 400 and "idempotency key conflict" in other.json()["message"], other.text
+    assert [r["text"] for r in sent(redis_conn, "send_text")] == ["your code is 1234"]
+
+
+def test_chats_and_messages_come_from_the_history_store(gowa, data_dir):
+    from wagw.history import open_store
+    from wagw.history.ingest import Changes, add_event
+    from wagw.history.store import migrate
+    from wagw.history.write import apply
+
+    settings, client = gowa
+    answer = client.get("/chats")
+    assert answer.status_code == 503 and answer.json()["code"] == "HISTORY_NOT_READY"
+    assert str(data_dir) not in answer.text  # no server path in an answer
+
+    store = open_store(settings, create=True)
+    migrate(store)
+    body = {
+        "event": "message",
+        "id": "ev-1",
+        "account": "default",
+        "timestamp": "2026-11-29T10:30:00Z",
+        "payload": {
+            "id": "3EB0C127D7BACC83D6A1",
+            "chat_id": PHONE,
+            "from": PHONE,
+            "from_name": "Alice",
+            "timestamp": "2026-11-29T10:30:00Z",
+            "is_from_me": False,
+            "body": "hi",
+        },
+    }
+    changes = Changes()
+    add_event(changes, {"id": "ev-1", "name": "message", "event": json.dumps(body)}, "1764412200000-0")
+    with store.engine.begin() as conn:
+        apply(conn, changes, {})
+    store.close()
+
+    chats = client.get("/chats", params={"limit": "10"}).json()
+    assert chats["code"] == "SUCCESS" and chats["results"]["pagination"] == {"limit": 10, "offset": 0, "total": 1}
+    assert chats["results"]["data"][0]["jid"] == PHONE
+    assert client.get("/chats", params={"archived": "true"}).json()["results"]["data"] == []
+    found = client.get("/chat/6289685028129/messages").json()  # a bare number, as that API takes it
+    assert found["code"] == "SUCCESS", found
+    message = found["results"]["data"][0]
+    assert (message["id"], message["content"], message["is_from_me"]) == ("3EB0C127D7BACC83D6A1", "hi", False)
+    assert found["results"]["chat_info"]["jid"] == PHONE
+    missing = client.get("/chat/15557654321@s.whatsapp.net/messages")
+    assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+    assert client.get("/chat/x/messages", params={"start_time": "soon"}).status_code == 400
