@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pair": ("wagw.whatsapp.pairing:main", "pair"),
     "webhooks replay": ("wagw.webhooks.replay:main", "replay"),
     "events tail": ("wagw.session.tail:main", "events"),
+    "events replay": ("wagw.webhooks.backfill:main", "replay"),
     "doctor": ("wagw.doctor:main", "doctor"),
     "accounts": ("wagw.supervisor.reconcile:main", "accounts"),
     "history-writer": ("wagw.history.writer:main", "history"),
@@ -105,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("-n", "--lines", type=int, default=10, help="show the last N events first (default 10)")
     tail.add_argument("--no-follow", action="store_true", help="print and exit")
     _account_option(tail, "only this account's events")
+    backfill = events_sub.add_parser("replay", help="deliver stored events again to one configured endpoint")
+    backfill.add_argument("--since", required=True, metavar="T", help="from this time on (ISO 8601, UTC)")
+    backfill.add_argument("--until", metavar="T", help="up to (not including) this time (ISO 8601, UTC)")
+    backfill.add_argument("--to", required=True, metavar="ENDPOINT", help="a configured endpoint: its id or its URL")
+    backfill.add_argument("--force", action="store_true", help="also events replayed to that endpoint before")
+    _account_option(backfill, "the endpoint's account (when its URL serves several)")
 
     accounts = sub.add_parser("accounts", help="list, add or remove accounts (a running wagw follows)")
     accounts.add_argument("action", nargs="?", choices=("list", "add", "remove", "token", "release"), default="list")

@@ -36,6 +36,8 @@ FAKE_DEVICE_STATE = "wagw:fake:device-state"  # fake backend: hash role -> simul
 FAKE_LIDS = "wagw:fake:lids:{account}"
 METRIC_COUNTER = "wagw:metrics:counter:{name}"  # hash: label set (JSON) -> count
 METRIC_HISTOGRAM = "wagw:metrics:histogram:{name}"  # hash: "<labels>\t<bucket|sum|count>" -> value
+# set of event ids `wagw events replay` has queued for the endpoint: each once unless --force
+REPLAYED = "wagw:replayed:{endpoint}"
 # a 2xx was received; kept until the delivery's seal expires (at least the dedup window)
 WEBHOOK_DELIVERED = "wagw:webhook:delivered:{endpoint}:{event_id}"
 # attempts without a 2xx so far, whichever job made them (copies, replays); kept until the seal expires

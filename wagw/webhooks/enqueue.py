@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from redis.client import Pipeline
 
     from wagw.config import Settings
+    from wagw.webhooks.endpoints import Endpoint
 
 DELIVER = "workers.webhooks.deliver"
 # What a webhook worker runs (wagw.rqcompat.confine_jobs): this path and nothing else.
@@ -110,6 +111,24 @@ def enqueue_deliveries(
         ],
     )
     return len(endpoints)
+
+
+def enqueue_replays(pipe: Pipeline, settings: Settings, endpoint: Endpoint, events: list[tuple[str, str]]) -> list[str]:
+    """On `pipe`: one delivery job per stored (event id, body) to `endpoint`, sealed as a
+    replay (`wagw events replay`: delivered with X-Wagw-Replay). Returns the job ids."""
+    return rqcompat.enqueue_calls(
+        pipe,
+        keys.WEBHOOKS_QUEUE,
+        _fixed_fields(settings),
+        [
+            (
+                DELIVER,
+                (endpoint.id, event_id, body, seal(endpoint.seal_key, endpoint.id, event_id, body, replay=True)),
+                f"replay {event_id} -> {endpoint.shown}",
+            )
+            for event_id, body in events
+        ],
+    )
 
 
 def auto_download_media(settings: Settings, payload: dict) -> dict | None:

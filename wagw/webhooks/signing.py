@@ -19,6 +19,9 @@ other way round.
 
 Seal versions: `v2.<unix time>.<mac>` (the time under the MAC); a bare 32-digit mac is v1, from
 a wagw before the time was sealed, accepted only for a while after the upgrade (lifetime.py).
+`r2.<unix time>.<mac>` seals a replay of a stored event (`wagw events replay`): delivered with
+`X-Wagw-Replay: 1`; its prefix is under the MAC, so no live seal can be made a replay's, nor
+the other way round.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from wagw import __version__
 from wagw.accounts import DEFAULT
 
 USER_AGENT = f"wagw/{__version__}"
+REPLAY_HEADER = "X-Wagw-Replay"
 # How old a replay-safe signature may be before a receiver should refuse it.
 DEFAULT_TOLERANCE = 300
 
@@ -54,11 +58,18 @@ def wagw_signature(secret: bytes, body: bytes, timestamp: int) -> str:
 
 
 def delivery_headers(
-    secret: bytes, body: bytes, event_id: str, attempt: int, now: float | None = None, *, account: str = DEFAULT
+    secret: bytes,
+    body: bytes,
+    event_id: str,
+    attempt: int,
+    now: float | None = None,
+    *,
+    account: str = DEFAULT,
+    replay: bool = False,
 ) -> dict[str, str]:
     """Every header of one delivery attempt; signed afresh per attempt (a new `t`)."""
     timestamp = int(time.time() if now is None else now)
-    return {
+    headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Hub-Signature-256": hub_signature(secret, body),
@@ -67,6 +78,9 @@ def delivery_headers(
         "X-Wagw-Attempt": str(attempt),
         "X-Wagw-Account": account,
     }
+    if replay:  # a stored event delivered again by `wagw events replay`
+        headers[REPLAY_HEADER] = "1"
+    return headers
 
 
 def verify_hub_signature(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -111,9 +125,10 @@ class Seal:
 
     version: int
     sealed_at: int | None  # unix seconds; None for v1, which did not seal its time
+    replay: bool = False  # an `r2` seal: a replay of a stored event
 
 
-_V2 = re.compile(r"v2\.([0-9]{1,12})\.([0-9a-f]{32})")
+_V2 = re.compile(r"(v2|r2)\.([0-9]{1,12})\.([0-9a-f]{32})")
 
 
 def _mac(key: bytes, endpoint_id: str, event_id: str, body: str, download: str | None, prefix: str = "") -> str:
@@ -128,10 +143,18 @@ def _mac(key: bytes, endpoint_id: str, event_id: str, body: str, download: str |
 
 
 def seal(
-    key: bytes, endpoint_id: str, event_id: str, body: str, download: str | None = None, *, now: float | None = None
+    key: bytes,
+    endpoint_id: str,
+    event_id: str,
+    body: str,
+    download: str | None = None,
+    *,
+    now: float | None = None,
+    replay: bool = False,
 ) -> str:
-    """The seal of one delivery job, made now (or at `now`): `v2.<unix time>.<mac>`."""
-    prefix = f"v2.{int(time.time() if now is None else now)}."
+    """The seal of one delivery job, made now (or at `now`): `v2.<unix time>.<mac>`, or
+    `r2.…` for a replay of a stored event."""
+    prefix = f"{'r2' if replay else 'v2'}.{int(time.time() if now is None else now)}."
     return prefix + _mac(key, endpoint_id, event_id, body, download, prefix)
 
 
@@ -144,9 +167,10 @@ def open_seal(
         return None
     v2 = _V2.fullmatch(given)
     if v2 is not None:
-        prefix = f"v2.{v2.group(1)}."
+        kind, sealed_at, mac = v2.groups()
+        prefix = f"{kind}.{sealed_at}."
         expected = _mac(key, endpoint_id, event_id, body, download, prefix)
-        return Seal(2, int(v2.group(1))) if hmac.compare_digest(expected, v2.group(2)) else None
+        return Seal(2, int(sealed_at), kind == "r2") if hmac.compare_digest(expected, mac) else None
     expected = _mac(key, endpoint_id, event_id, body, download)
     return Seal(1, None) if hmac.compare_digest(expected, given) else None
 

@@ -56,6 +56,7 @@ class Admitted:
     body: str
     download: str | None  # the download_media job the body follows (WAGW_MEDIA_AUTO_DOWNLOAD)
     expires_at: float  # unix time: the seal's age limit (wagw/webhooks/lifetime.py)
+    replay: bool = False  # a stored event sent again (`wagw events replay`): X-Wagw-Replay
 
 
 # ---- shared by both workers ----------------------------------------------------------------------
@@ -71,6 +72,7 @@ class DeliveryContext:
         self.http = WebhookHttp(settings.webhook_connect_timeout, settings.webhook_timeout)
         # Recorded at the first start after an upgrade: how long older (v1) seals are accepted.
         self.timed_seals_since = lifetime.timed_seals_since(settings.data_dir)
+        self.seal_lifetime = lifetime.seal_lifetime(settings)  # settings do not change: once
 
     def admit(self, args: object, now: float | None = None) -> Admitted:
         """The checked arguments of a delivery job, or RefusedDelivery: before anything is
@@ -91,10 +93,10 @@ class DeliveryContext:
                 f"the seal of this delivery to {endpoint.shown} does not match its arguments: not made by the "
                 "session (forged or altered). Nothing sent, not retrying"
             )
-        expiry = lifetime.expires_at(self.settings, seal, self.timed_seals_since)
+        expiry = lifetime.expires_at(self.settings, seal, self.timed_seals_since, self.seal_lifetime)
         if (too_old := lifetime.refusal(seal, expiry, now)) is not None:
             raise RefusedDelivery(f"this delivery to {endpoint.shown} was {too_old}. Nothing sent, not retrying")
-        return Admitted(endpoint, event_id, body, download, expiry)
+        return Admitted(endpoint, event_id, body, download, expiry, seal.replay)
 
     def endpoint(self, reference: object, body: object = None) -> Endpoint:
         """The configured endpoint a job names (its first argument); RefusedDelivery if none."""
@@ -123,9 +125,9 @@ class DeliveryContext:
             return None
         return account_endpoints(self.settings, account).get(reference)
 
-    def attempt(self, endpoint: Endpoint, event_id: str, body: str, attempt: int) -> Outcome:
+    def attempt(self, endpoint: Endpoint, event_id: str, body: str, attempt: int, *, replay: bool = False) -> Outcome:
         raw = body.encode("utf-8")
-        headers = delivery_headers(endpoint.secret, raw, event_id, attempt, account=endpoint.account)
+        headers = delivery_headers(endpoint.secret, raw, event_id, attempt, account=endpoint.account, replay=replay)
         if (authorization := endpoint.authorization()) is not None:
             headers["Authorization"] = authorization
         return self.http.post(endpoint.url, raw, headers)
@@ -260,7 +262,7 @@ def deliver(endpoint_id: str, event_id: str, body: str, seal: str | None = None,
     if seen:
         logger.info("webhook {} -> {}: already delivered, not sent again", event_id, endpoint.shown)
         return {"duplicate": True, "attempt": attempt}
-    outcome = ctx.attempt(endpoint, event_id, body, attempt)
+    outcome = ctx.attempt(endpoint, event_id, body, attempt, replay=admitted.replay)
     verdict = outcome.verdict
     if verdict is Verdict.DELIVERED:
         if job is not None:

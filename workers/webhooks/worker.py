@@ -328,7 +328,10 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
             return
         assert flight.endpoint is not None
         try:
-            flight.outcome = self.ctx.attempt(flight.endpoint, flight.event_id, flight.body, flight.attempt)
+            replay = flight.admitted is not None and flight.admitted.replay
+            flight.outcome = self.ctx.attempt(
+                flight.endpoint, flight.event_id, flight.body, flight.attempt, replay=replay
+            )
         except Exception as error:  # never lose a flight to a bug in one attempt
             flight.outcome = Outcome(None, 0.0, error=snippet(f"{type(error).__name__}: {error}"))
         assert flight.lane is not None
@@ -518,6 +521,7 @@ def worker_name() -> str:
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     """`wagw webhook-worker` (args.burst, if given: stop once the queue is empty)."""
     rqcompat.confine_jobs(DELIVERABLE)
+    rqcompat.quicken_job_reads()
     conn = connect(settings)
     worker = DeliveryWorker(settings, conn, name=worker_name())
     worker.work(burst=bool(getattr(args, "burst", False)))
