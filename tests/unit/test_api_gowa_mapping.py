@@ -345,3 +345,17 @@ def test_not_supported_says_why_and_what_instead():
     body = json.loads(response.body)
     assert response.status_code == 501 and body["code"] == "NOT_IMPLEMENTED"
     assert "GetBusinessProfile" in body["message"] and "GET /user/info" in body["message"]
+
+
+def test_a_job_argument_error_names_the_field_the_request_gave():
+    send_image = BY_KEY[("POST", "/send/image")]
+    message = "invalid arguments for send_image: image: the URL cannot be used: the URL's host is not a public address"
+    assert answers.in_gowa_names(send_image, message, {"phone", "image_url"}) == (
+        "image_url: the URL cannot be used: the URL's host is not a public address"
+    )
+    assert answers.in_gowa_names(send_image, message, {"phone", "image"}).startswith("image: the URL")
+    send_message = BY_KEY[("POST", "/send/message")]
+    assert answers.in_gowa_names(send_message, "invalid arguments for send_text: to: bad", {}) == "phone: bad"
+    # another operation's message, or no argument named: as it is
+    assert answers.in_gowa_names(send_message, "invalid arguments for send_image: to: bad", {}).startswith("invalid")
+    assert answers.in_gowa_names(send_message, "too large", {}) == "too large"

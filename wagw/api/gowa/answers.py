@@ -14,7 +14,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from fastapi.responses import JSONResponse, Response
@@ -64,10 +65,27 @@ def invalid(message: str) -> JSONResponse:
     return envelope(VALIDATION_ERROR, message, status=400)
 
 
-def failed(outcome: Failed) -> JSONResponse:
+def failed(outcome: Failed, row: Row | None = None, given: Collection[str] = ()) -> JSONResponse:
     status, code = FAILURES.get(outcome.short_name, INTERNAL)
     details = {"job_id": outcome.job_id, "error": outcome.error, "crash": outcome.crash}
-    return envelope(code, outcome.message, details, status=status)
+    message = in_gowa_names(row, outcome.message, given) if row is not None else outcome.message
+    return envelope(code, message, details, status=status)
+
+
+_INVALID = re.compile(r"invalid arguments for (?P<operation>\w+): (?P<argument>\w+): (?P<rest>.*)", re.S)
+
+
+def in_gowa_names(row: Row, message: str, given: Collection[str]) -> str:
+    """A job's argument error named by the field the request gave ("invalid arguments for
+    send_text: text: …" -> "message: …"), as that API's validation errors are."""
+    match = _INVALID.fullmatch(message)
+    if match is None or match["operation"] != row.operation:
+        return message
+    names = [field.name for field in row.fields if field.arg == match["argument"]]
+    if not names:
+        return message
+    name = next((one for one in names if one in given), names[0])
+    return f"{name}: {match['rest']}"
 
 
 def answer(row: Row, outcome: CallOutcome, request: Mapping[str, Any]) -> Response:
@@ -81,6 +99,9 @@ def answer(row: Row, outcome: CallOutcome, request: Mapping[str, Any]) -> Respon
             )
         shaped, message = results.shape(row.result, outcome.result, request, row.message)
         return envelope(SUCCESS, message, shaped)
+    if isinstance(outcome, Rejected) and outcome.code == VALIDATION_ERROR:
+        details = {"argument": outcome.argument} if outcome.argument else None
+        return envelope(VALIDATION_ERROR, in_gowa_names(row, outcome.message, request), details, status=outcome.status)
     if isinstance(outcome, (Pending, Rejected)):
         return native.outcome_response(outcome)  # 202 with Location, or nothing enqueued: as wagw's own routes
-    return failed(outcome)
+    return failed(outcome, row, request)

@@ -21,11 +21,14 @@ from wagw.api.gowa.requests import Incoming
 from wagw.api.uploads import MEDIA_PATH_PREFIX, save_upload
 
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+MAX_FIELDS = 1000
 
 
-async def _form(request: Request) -> Any:
+async def _form(request: Request, files: int) -> Any:
     try:
-        return await request.form()
+        # a file part for each file field (more are refused before they are spooled), and
+        # room for repeated fields (a poll's options, a list of participants)
+        return await request.form(max_files=max(files, 1), max_fields=MAX_FIELDS)
     except ApiError:
         raise
     except Exception as error:
@@ -43,7 +46,7 @@ async def read_incoming(row: Row, request: Request) -> Incoming:
     if form:
         context = api_context(request)
         file_fields = {f.name for f in row.fields if f.kind == "file"}
-        data = await _form(request)
+        data = await _form(request, len(file_fields))
         try:
             for key in dict.fromkeys(data.keys()):
                 values = data.getlist(key)

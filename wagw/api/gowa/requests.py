@@ -191,6 +191,7 @@ def to_arguments(row: Row, incoming: Incoming) -> tuple[dict[str, Any], dict[str
             if present:
                 value, filename = raw
                 arguments[field.arg or field.name] = value
+                seen[field.name] = filename or ""
                 if filename and row.operation and "filename" in operations.get(row.operation).parameters:
                     arguments["filename"] = filename.replace("\\", "/").rpartition("/")[2][:255] or None
             continue
