@@ -55,7 +55,7 @@ def test_bad_arguments_are_400_naming_the_argument_and_nothing_is_enqueued(api, 
         assert answer.status_code == 400 and answer.json()["results"] == {"argument": option}, answer.text
     assert api.post("/wa/send_text", content=b"[1]", headers={"content-type": "application/json"}).status_code == 400
     assert api.post("/wa/send_text", content=b"{nope", headers={"content-type": "application/json"}).status_code == 400
-    assert redis_conn.llen("rq:queue:wa.default") == 0 and sent(redis_conn, "send_text") == []
+    assert redis_conn.llen("rq:queue:wa") == 0 and sent(redis_conn, "send_text") == []
 
 
 def test_prefer_respond_async_answers_202_at_once_then_the_job_is_polled(api, start_worker, redis_conn):
@@ -63,8 +63,8 @@ def test_prefer_respond_async_answers_202_at_once_then_the_job_is_polled(api, st
     assert answer.status_code == 202, answer.text
     job_id = answer.json()["results"]["job_id"]
     assert answer.headers["location"] == f"/jobs/{job_id}"
-    # The account's own queue (wa.default): the jobs of an account named "default" or not.
-    assert answer.json()["results"]["status"] == "pending" and redis_conn.llen("rq:queue:wa.default") == 1
+    # The first account's jobs go on queue wa, which its workers wait on.
+    assert answer.json()["results"]["status"] == "pending" and redis_conn.llen("rq:queue:wa") == 1
     polled = api.get(f"/jobs/{job_id}")
     assert polled.status_code == 202 and polled.json()["code"] == "PENDING"
     start_worker()
@@ -101,4 +101,4 @@ def test_no_account_named_with_several_and_an_unknown_one(settings_env, redis_co
             "/wa/contacts", headers={"Prefer": "respond-async", "X-Device-Id": "15550001111@s.whatsapp.net"}
         )
         assert answer.status_code == 202
-        assert redis_conn.lrange("rq:queue:wa.sales", 0, -1) == [answer.json()["results"]["job_id"].encode()]
+        assert redis_conn.lrange("rq:queue:wa", 0, -1) == [answer.json()["results"]["job_id"].encode()]  # the first

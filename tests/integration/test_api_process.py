@@ -46,7 +46,7 @@ def test_sigterm_stops_it_gracefully_answering_a_waiting_call(settings_env, redi
         answers: list[httpx.Response] = []
         waiting = threading.Thread(target=lambda: answers.append(client.post("/wa/contacts", json={})))
         waiting.start()
-        wait_for(lambda: redis_conn.llen("rq:queue:wa.default") == 1, 10, 0.05, "the call's job")
+        wait_for(lambda: redis_conn.llen("rq:queue:wa") == 1, 10, 0.05, "the call's job")
         stopped_at = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -124,6 +124,11 @@ def test_footprint_smoke():
     smoke_passes("footprint.py", timeout=45)
 
 
+@pytest.mark.timeout(90)
+def test_api_smoke():
+    smoke_passes("api.py", timeout=75)
+
+
 @pytest.mark.timeout(60)
 def test_webhooks_forking_worker_killed_stops_the_bench_at_once():
     result = run_bench(

@@ -172,7 +172,10 @@ class Caller:
         except ValueError as error:
             return Rejected(503, "ACCOUNT_NOT_SERVED", str(error)), None
         try:
-            job = client.enqueue(operation, connection=self.conn, account=account.name, **options, **arguments)
+            # The first account's jobs go on queue `wa`, which it serves too: its workers wait on
+            # that queue itself, and look at `wa.<account>` between waits.
+            queue_account = None if account.primary else account.name
+            job = client.enqueue(operation, connection=self.conn, account=queue_account, **options, **arguments)
         except InvalidArguments as error:
             return Rejected(400, "VALIDATION_ERROR", str(error), _argument_of(str(error), operation)), None
         except ValueError as error:  # the arguments too large for a job
@@ -218,5 +221,6 @@ class Caller:
             crashed = latest is not None and latest.type == Result.Type.RETRIED and _crashed(latest)
             outcome = Pending(job.id, RETRIED if crashed else None)
         else:
-            outcome = failure_of(job.id, (latest.exc_string or "") if latest is not None else f"JobStopped: job {status}")
+            recorded = (latest.exc_string or "") if latest is not None else f"JobStopped: job {status}"
+            outcome = failure_of(job.id, recorded)
         return outcome, job.origin
