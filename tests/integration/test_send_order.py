@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 
-from rq import Retry
+import pytest
+from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
 from chaos.polling import wait_for
@@ -27,16 +30,18 @@ def texts(conn, to: str) -> list[str]:
 
 
 def test_sends_to_one_chat_reach_the_backend_in_enqueue_order_under_three_workers(start_worker, wa_queue, redis_conn):
-    workers = [start_worker(slot) for slot in (1, 2, 3)]
+    workers = [start_worker(slot, ready=False) for slot in (1, 2, 3)]
+    for worker in workers:
+        wait_for(worker.connected, 20, 0.05, "the wa-workers' hosts to connect")
     chats = [f"1555000{n:04d}@s.whatsapp.net" for n in range(6)]
     jobs = [
         wa_queue.enqueue("workers.wa.send_text", to=chats[i % len(chats)], text=f"m{i // len(chats)}")
-        for i in range(90)
+        for i in range(60)
     ]
     for job in jobs:
         assert wait_done(job, 60) == JobStatus.FINISHED
     for chat in chats:
-        assert texts(redis_conn, chat) == [f"m{n}" for n in range(15)]
+        assert texts(redis_conn, chat) == [f"m{n}" for n in range(10)]
     slots = {r["slot"] for r in sent(redis_conn, "send_text")}
     assert len(slots) >= 2, f"the chats went in parallel: {slots}"
     assert not redis_conn.exists(keys.ORDER_TAKING.format(account="default"))
@@ -45,28 +50,74 @@ def test_sends_to_one_chat_reach_the_backend_in_enqueue_order_under_three_worker
         worker.assert_alive()
 
 
-def test_a_send_being_retried_makes_the_next_one_of_its_chat_wait(start_worker, wa_queue, redis_conn):
-    for slot in (1, 2):
-        start_worker(slot)
-    first = wa_queue.enqueue("workers.wa.send_text", to=FAIL, text="first", retry=Retry(max=2, interval=0))
-    second = wa_queue.enqueue("workers.wa.send_text", to=FAIL, text="second", retry=Retry(max=1, interval=0))
-    other = wa_queue.enqueue("workers.wa.send_text", to=ALICE, text="elsewhere")
-    assert wait_done(second, 30) == JobStatus.FAILED
-    assert wait_done(first, 30) == JobStatus.FAILED
+def enqueue_at_once(queue: Queue, *calls: dict) -> list[Job]:
+    """Enqueue these send_text jobs in one round trip: all are queued before a worker takes any."""
+    return queue.enqueue_many(
+        [
+            Queue.prepare_data(
+                "workers.wa.send_text",
+                kwargs={"to": call["to"], "text": call["text"]},
+                retry=call.get("retry"),
+                meta=call.get("meta"),
+            )
+            for call in calls
+        ]
+    )
+
+
+@pytest.fixture
+def scheduler(settings_env, data_dir):
+    """`wagw scheduler`: rq's scheduled retries, the reaper, and waiting sends let go when due."""
+    log = data_dir / "scheduler.log"
+    with open(log, "a") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wagw", "scheduler"],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"the scheduler ignored SIGTERM:\n{log.read_text()[-3000:]}") from None
+
+
+def test_a_send_being_retried_makes_the_next_one_of_its_chat_wait(start_worker, scheduler, wa_queue, redis_conn):
+    workers = [start_worker(slot, ready=False) for slot in (1, 2)]
+    for worker in workers:
+        wait_for(worker.connected, 20, 0.05, "the wa-workers' hosts to connect")
+    first, second, other = enqueue_at_once(
+        wa_queue,
+        {"to": FAIL, "text": "first", "retry": Retry(max=1, interval=1)},
+        {"to": FAIL, "text": "second", "meta": {"wagw_defaults": False}},  # no Retry: one attempt
+        {"to": ALICE, "text": "elsewhere"},
+    )
     assert wait_done(other, 30) == JobStatus.FINISHED
-    # Without the order, the first's retries (requeued behind the second) came after it.
-    assert texts(redis_conn, FAIL) == ["first", "first", "first", "second", "second"]
+    wait_for(lambda: second.get_status() == JobStatus.DEFERRED, 10, 0.02, "the second to wait for the first")
+    assert wait_done(first, 30) == JobStatus.FAILED
+    assert wait_done(second, 30) == JobStatus.FAILED
+    # Without the order, the second went while the first waited for its retry.
+    assert texts(redis_conn, FAIL) == ["first", "first", "second"]
 
 
 def test_an_opted_out_send_does_not_wait(start_worker, wa_queue, redis_conn):
     start_worker(1)
-    first = wa_queue.enqueue("workers.wa.send_text", to=FAIL, text="first", retry=Retry(max=1, interval=0))
-    free = wa_queue.enqueue(
-        "workers.wa.send_text", to=FAIL, text="free", retry=Retry(max=1, interval=0), meta={sendorder.IN_ORDER: False}
+    first, free, after = enqueue_at_once(
+        wa_queue,
+        {"to": FAIL, "text": "first", "retry": Retry(max=1, interval=0)},
+        {"to": FAIL, "text": "free", "retry": Retry(max=1, interval=0), "meta": {sendorder.IN_ORDER: False}},
+        {"to": FAIL, "text": "after", "meta": {"wagw_defaults": False}},  # no Retry: one attempt
     )
-    assert wait_done(first, 30) == JobStatus.FAILED and wait_done(free, 30) == JobStatus.FAILED
-    # Each retry went behind the other: in order, "free" would have waited for both of "first"'s.
-    assert texts(redis_conn, FAIL) == ["first", "free", "first", "free"]
+    for job in (first, free, after):
+        assert wait_done(job, 30) == JobStatus.FAILED
+    # rq requeues a retry behind what is queued: "free" went before the first's retry, "after"
+    # (in order) waited for the first's last attempt, and "free"'s retry went last.
+    assert texts(redis_conn, FAIL) == ["first", "free", "first", "after", "free"]
 
 
 def test_a_send_whose_worker_was_killed_is_reaped_and_lets_the_next_go(start_worker, wa_queue, redis_conn):
@@ -74,7 +125,7 @@ def test_a_send_whose_worker_was_killed_is_reaped_and_lets_the_next_go(start_wor
     first = wa_queue.enqueue("workers.wa.send_text", to=HANG, text="first")
     wait_for(lambda: texts(redis_conn, HANG) == ["first"], 20, 0.02, "the first send to reach the backend")
     second_worker = start_worker(2)
-    second = wa_queue.enqueue("workers.wa.send_text", to=HANG, text="second", job_timeout=5)
+    second = wa_queue.enqueue("workers.wa.send_text", to=HANG, text="second", job_timeout=2)
     # The second waits for its turn off the queue, holding no worker: others' sends go.
     other = wa_queue.enqueue("workers.wa.send_text", to=ALICE, text="elsewhere")
     assert wait_done(other, 20) == JobStatus.FINISHED
