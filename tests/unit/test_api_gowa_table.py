@@ -202,3 +202,17 @@ def test_a_stale_page_is_found():
 def test_by_key():
     assert BY_KEY[("POST", "/send/message")].operation == "send_text"
     assert BY_KEY[("GET", "/chats")].result == "history_chats"
+
+
+def test_in_wagws_app_every_row_answers_and_the_other_routers_keep_theirs(tmp_path):
+    from wagw.api.app import create_app
+    from wagw.api.gowa.routes import served
+    from wagw.config import Settings
+
+    settings = Settings(_env_file=None, data_dir=tmp_path, backend="fake", redis_url="redis://127.0.0.1:1/0")
+    app = create_app(settings)
+    assert {row.key for row in ROWS} <= served(app)
+    paths = app.openapi()["paths"]
+    for row in ROWS:
+        generated = paths[row.path][row.method.lower()]["operationId"].startswith("gowa_")
+        assert generated is not bool(row.served_by), row.key  # served elsewhere: that router's route

@@ -62,6 +62,11 @@ _APP_STATE = (
 )
 _NEWSLETTER = "not one of wagw's jobs (neonize's newsletter calls are not wired)"
 _PAIRING = "wagw.api pairing and device routes"
+_PAIRING_DIFFERS = (
+    "a device is a wagw account (its name is the `device_id`; adding or removing one is `wagw accounts "
+    "add|remove`); a login links the account's next unpaired device (its session and each wa-worker slot "
+    "are linked devices of their own): wagw.api.devices"
+)
 
 ROWS: tuple[Row, ...] = (
     # -- app ---------------------------------------------------------------------------------
@@ -76,7 +81,16 @@ ROWS: tuple[Row, ...] = (
         "does not answer",
         served_by="wagw.api core",
     ),
-    Row("GET", "/app/login", "appLogin", "app", "Login to whatsapp server", "differs", served_by=_PAIRING),
+    Row(
+        "GET",
+        "/app/login",
+        "appLogin",
+        "app",
+        "Login to whatsapp server",
+        "differs",
+        differs=_PAIRING_DIFFERS,
+        served_by=_PAIRING,
+    ),
     Row(
         "GET",
         "/app/login-with-code",
@@ -84,6 +98,7 @@ ROWS: tuple[Row, ...] = (
         "app",
         "Login with pairing code",
         "differs",
+        differs=_PAIRING_DIFFERS,
         served_by=_PAIRING,
     ),
     Row(
@@ -116,12 +131,46 @@ ROWS: tuple[Row, ...] = (
         reason=_PASSKEY,
         instead=_PAIR,
     ),
-    Row("GET", "/app/logout", "appLogout", "app", "Logout the active device", "differs", served_by=_PAIRING),
     Row(
-        "GET", "/app/reconnect", "appReconnect", "app", "Reconnecting to whatsapp server", "differs", served_by=_PAIRING
+        "GET",
+        "/app/logout",
+        "appLogout",
+        "app",
+        "Logout the active device",
+        "differs",
+        differs=_PAIRING_DIFFERS,
+        served_by=_PAIRING,
     ),
-    Row("GET", "/app/devices", "appDevices", "app", "Get list connected devices", "differs", served_by=_PAIRING),
-    Row("GET", "/app/status", "appStatus", "app", "Get connection status", "differs", served_by=_PAIRING),
+    Row(
+        "GET",
+        "/app/reconnect",
+        "appReconnect",
+        "app",
+        "Reconnecting to whatsapp server",
+        "differs",
+        differs=_PAIRING_DIFFERS,
+        served_by=_PAIRING,
+    ),
+    Row(
+        "GET",
+        "/app/devices",
+        "appDevices",
+        "app",
+        "Get list connected devices",
+        "differs",
+        differs=_PAIRING_DIFFERS,
+        served_by=_PAIRING,
+    ),
+    Row(
+        "GET",
+        "/app/status",
+        "appStatus",
+        "app",
+        "Get connection status",
+        "differs",
+        differs=_PAIRING_DIFFERS,
+        served_by=_PAIRING,
+    ),
     Row(
         "GET",
         "/app/info",
@@ -135,10 +184,46 @@ ROWS: tuple[Row, ...] = (
         "wagw's (16 MiB image and video, 100 MiB document), `chatwoot_enabled` is false",
     ),
     # -- devices -----------------------------------------------------------------------------
-    Row("GET", "/devices", "listDevices", "device", "List all devices", "differs", served_by=_PAIRING),
-    Row("POST", "/devices", "addDevice", "device", "Add a new device", "differs", served_by=_PAIRING),
-    Row("GET", "/devices/{device_id}", "getDevice", "device", "Get device info", "differs", served_by=_PAIRING),
-    Row("DELETE", "/devices/{device_id}", "removeDevice", "device", "Remove a device", "differs", served_by=_PAIRING),
+    Row(
+        "GET",
+        "/devices",
+        "listDevices",
+        "device",
+        "List all devices",
+        "differs",
+        differs=_PAIRING_DIFFERS,
+        served_by=_PAIRING,
+    ),
+    Row(
+        "POST",
+        "/devices",
+        "addDevice",
+        "device",
+        "Add a new device",
+        "differs",
+        differs=_PAIRING_DIFFERS,
+        served_by=_PAIRING,
+    ),
+    Row(
+        "GET",
+        "/devices/{device_id}",
+        "getDevice",
+        "device",
+        "Get device info",
+        "differs",
+        differs=_PAIRING_DIFFERS,
+        served_by=_PAIRING,
+    ),
+    Row(
+        "DELETE",
+        "/devices/{device_id}",
+        "removeDevice",
+        "device",
+        "Remove a device",
+        "differs",
+        differs=_PAIRING_DIFFERS,
+        served_by=_PAIRING,
+    ),
     Row(
         "GET",
         "/devices/{device_id}/login",
@@ -146,6 +231,7 @@ ROWS: tuple[Row, ...] = (
         "device",
         "Login a device with QR code",
         "differs",
+        differs=_PAIRING_DIFFERS,
         served_by=_PAIRING,
     ),
     Row(
@@ -155,10 +241,18 @@ ROWS: tuple[Row, ...] = (
         "device",
         "Login a device with pairing code",
         "differs",
+        differs=_PAIRING_DIFFERS,
         served_by=_PAIRING,
     ),
     Row(
-        "POST", "/devices/{device_id}/logout", "logoutDevice", "device", "Logout device", "differs", served_by=_PAIRING
+        "POST",
+        "/devices/{device_id}/logout",
+        "logoutDevice",
+        "device",
+        "Logout device",
+        "differs",
+        differs=_PAIRING_DIFFERS,
+        served_by=_PAIRING,
     ),
     Row(
         "POST",
@@ -167,6 +261,7 @@ ROWS: tuple[Row, ...] = (
         "device",
         "Reconnect device",
         "differs",
+        differs=_PAIRING_DIFFERS,
         served_by=_PAIRING,
     ),
     Row(
@@ -176,6 +271,7 @@ ROWS: tuple[Row, ...] = (
         "device",
         "Get device connection status",
         "differs",
+        differs=_PAIRING_DIFFERS,
         served_by=_PAIRING,
     ),
     Row(
