@@ -359,3 +359,13 @@ def test_a_job_argument_error_names_the_field_the_request_gave():
     # another operation's message, or no argument named: as it is
     assert answers.in_gowa_names(send_message, "invalid arguments for send_image: to: bad", {}).startswith("invalid")
     assert answers.in_gowa_names(send_message, "too large", {}) == "too large"
+
+
+def test_a_missing_group_id_is_that_apis_invalid_group_id_where_it_says_so():
+    for path in ("/group/participants", "/group/participants/export", "/group/participant-requests"):
+        with pytest.raises(RequestInvalid, match="^Group ID cannot be empty$") as raised:
+            query("GET", path, {})
+        assert raised.value.code == "INVALID_GROUP_ID"
+    with pytest.raises(RequestInvalid, match=r"^group_id: cannot be blank\.$") as raised:
+        query("GET", "/group/info", {})
+    assert raised.value.code == "VALIDATION_ERROR"

@@ -61,8 +61,8 @@ def not_served(row: Row) -> JSONResponse:
     return envelope(NOT_IMPLEMENTED, message, {"operation": row.operation_id}, status=501)
 
 
-def invalid(message: str) -> JSONResponse:
-    return envelope(VALIDATION_ERROR, message, status=400)
+def invalid(message: str, code: str = VALIDATION_ERROR) -> JSONResponse:
+    return envelope(code, message, status=400)
 
 
 def failed(outcome: Failed, row: Row | None = None, given: Collection[str] = ()) -> JSONResponse:

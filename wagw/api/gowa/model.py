@@ -65,6 +65,9 @@ class Row:
     # Rows answered by routes built elsewhere in wagw.api (pairing and devices, /health):
     # listed here so that the table is the whole API; no route is generated for them.
     served_by: str = ""
+    # (code, message) that API answers (400) when a required field is missing, if not its
+    # usual VALIDATION_ERROR "<field>: cannot be blank."
+    missing: tuple[str, str] | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -26,7 +26,11 @@ _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
 class RequestInvalid(ValueError):
-    """The request cannot become the job's arguments: 400 VALIDATION_ERROR."""
+    """The request cannot become the job's arguments: 400, VALIDATION_ERROR unless `code`."""
+
+    def __init__(self, message: str, code: str = "VALIDATION_ERROR") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,10 @@ def _empty(field: Field, raw: Any) -> bool:
     return field.kind not in ("list", "phones") and _one(field, raw) in ("", None)
 
 
-def _blank(field: Field) -> RequestInvalid:
+def _blank(row: Row, field: Field) -> RequestInvalid:
+    if row.missing is not None:
+        code, message = row.missing
+        return RequestInvalid(message, code)
     return RequestInvalid(f"{field.name}: cannot be blank.")
 
 
@@ -198,7 +205,7 @@ def to_arguments(row: Row, incoming: Incoming) -> tuple[dict[str, Any], dict[str
         value = _value(field, raw) if present and not _empty(field, raw) else None
         if value is None or value == "" or value == []:
             if field.required and field.kind != "url":
-                raise _blank(field)
+                raise _blank(row, field)
             continue
         seen[field.name] = value
         if field.arg is None:

@@ -114,7 +114,7 @@ def _job_endpoint(row: Row) -> Any:
             arguments, seen = to_arguments(row, incoming)
         except RequestInvalid as error:
             remove_uploads(request, dict(incoming.files))
-            return answers.invalid(str(error))
+            return answers.invalid(str(error), error.code)
         outcome = await api_context(request).caller.call(
             account,
             operation,

@@ -17,6 +17,7 @@ from wagw.api.gowa.model import Field, Row
 PHONE = Field("phone", "body", "phone", "to", required=True)
 GROUP_ID = Field("group_id", "body", "phone", "jid", required=True)
 GROUP_ID_QUERY = Field("group_id", "query", "phone", "jid", required=True)
+NO_GROUP_ID = ("INVALID_GROUP_ID", "Group ID cannot be empty")  # that API's answer on these three
 MESSAGE_ID = Field("message_id", "path", "text", "message_id", required=True)
 CHAT_JID = Field("chat_jid", "path", "phone", "chat", required=True)
 IS_FORWARDED = Field(
@@ -940,6 +941,7 @@ ROWS: tuple[Row, ...] = (
         "group_info",
         fields=(GROUP_ID_QUERY,),
         result="participants",
+        missing=NO_GROUP_ID,
         message="Success getting group participants",
     ),
     *(
@@ -1001,6 +1003,7 @@ ROWS: tuple[Row, ...] = (
         "group_info",
         fields=(GROUP_ID_QUERY,),
         result="participants_csv",
+        missing=NO_GROUP_ID,
         message="",
     ),
     Row(
@@ -1039,6 +1042,7 @@ ROWS: tuple[Row, ...] = (
         "group_requests",
         fields=(GROUP_ID_QUERY,),
         result="requests",
+        missing=NO_GROUP_ID,
         message="Success getting list requested participants",
         differs="no `display_name` (wagw reads no contact names for requests)",
     ),
