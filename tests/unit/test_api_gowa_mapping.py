@@ -363,7 +363,7 @@ def test_a_job_argument_error_names_the_field_the_request_gave():
 
 def test_a_missing_group_id_is_that_apis_invalid_group_id_where_it_says_so():
     for path in ("/group/participants", "/group/participants/export", "/group/participant-requests"):
-        with pytest.raises(RequestInvalid, match="^Group ID cannot be empty$") as raised:
+        with pytest.raises(RequestInvalid, match=r"^Group ID cannot be empty$") as raised:
             query("GET", path, {})
         assert raised.value.code == "INVALID_GROUP_ID"
     with pytest.raises(RequestInvalid, match=r"^group_id: cannot be blank\.$") as raised:
