@@ -15,6 +15,7 @@ import time
 import pytest
 
 from chaos.polling import wait_for
+from tests.integration import postgres_server
 from wagw import keys
 from wagw.events import build_body, message, receipt
 
@@ -161,3 +162,53 @@ def test_a_gap_is_reported_not_silent(env, redis_conn, data_dir):
         out = stop(writer)
 
     assert "gap in wagw:events" in out
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server, why = postgres_server.start()
+    if server is None:
+        pytest.skip(f"PostgreSQL cannot start here: {why}")
+    yield server
+    server.stop()
+
+
+def test_the_same_on_postgresql(env, redis_conn, postgres):
+    import psycopg
+
+    from wagw.history import read
+    from wagw.history.store import open_url
+
+    url = postgres.create_database("history_writer")
+    # The server trusts the socket, so any password is taken: it must not reach the log.
+    env = {**env, "WAGW_HISTORY_URL": url.replace("wagw@", "wagw:history-pw@")}
+
+    def stored() -> list[str]:
+        with psycopg.connect(url) as db:
+            try:
+                return [r[0] for r in db.execute("SELECT message_id FROM messages ORDER BY time_ms, seq")]
+            except psycopg.errors.UndefinedTable:
+                return []
+
+    first = append_messages(redis_conn, 0, 3000)
+    writer = start_writer(env)
+    try:
+        wait_for(lambda: len(stored()) > 0, timeout=60, what="first rows")
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=10)
+        second = append_messages(redis_conn, 3000, 500)
+        writer = start_writer(env)
+        wait_for(lambda: len(stored()) >= 3500, timeout=60, what="every message stored")
+        assert stored() == first + second
+        with psycopg.connect(url) as db:
+            assert db.execute("SELECT count(*), count(DISTINCT id) FROM events").fetchone() == (3500, 3500)
+    finally:
+        out = stop(writer)
+    assert "history-pw" not in out and "text number" not in out
+    store = open_url(url)
+    try:
+        page = read.messages_page(store, CHAT, limit=2)
+        assert [m.id for m in page.rows] == second[-2:]
+        assert [m.id for m in read.search_page(store, "NUMBER 3499").rows] == [second[-1]]  # ILIKE
+    finally:
+        store.close()

@@ -80,7 +80,7 @@ def open_store(settings: Settings, *, create: bool = False) -> Store:
 
 
 def open_url(url: str, *, create: bool = False) -> Store:
-    parsed = make_url(url)
+    parsed = make_url(postgres_driver(url))
     if parsed.get_backend_name() == "sqlite":
         path = Path(parsed.database or "")
         if not path.exists():
@@ -92,7 +92,7 @@ def open_url(url: str, *, create: bool = False) -> Store:
         engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return Store(engine, str(path))
-    engine = sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(parsed, pool_pre_ping=True)
     return Store(engine, parsed.render_as_string(hide_password=True))
 
 
