@@ -168,3 +168,39 @@ def test_an_account_token_logs_in_for_its_account_and_health_and_docs_are_served
     schema = client.get("/openapi.json").json()
     assert "/wa/send_text" in schema["paths"] and "SendTextArgs" in schema["components"]["schemas"]
     assert os.environ.get("WAGW_API_BASIC_AUTH") is None  # the test's own environment stays clean
+
+
+def test_mcp_tools_send_through_the_same_jobs(gateway):
+    """The official MCP client over streamable HTTP: the tools come from the operation table,
+    a call runs the same job (and waits for it) as the HTTP route does."""
+    import anyio
+    import httpx2
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    daemon, client = gateway
+    url = str(client.base_url.join("/mcp"))
+
+    async def session_calls() -> tuple[list[str], object, object]:
+        async with (
+            httpx2.AsyncClient(auth=LOGIN, timeout=60) as http,
+            streamable_http_client(url, http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            tools = [tool.name for tool in (await session.list_tools()).tools]
+            sent_text = await session.call_tool(
+                "whatsapp_send", {"action": "send_text", "arguments": {"to": ALICE, "text": "hello from mcp"}}
+            )
+            wrong = await session.call_tool("whatsapp_send", {"action": "send_text", "arguments": {"to": ALICE}})
+            return tools, sent_text, wrong
+
+    tools, sent_text, wrong = anyio.run(session_calls)
+    assert {"whatsapp_send", "whatsapp_group", "whatsapp_profile", "whatsapp_job"} <= set(tools)
+    assert not sent_text.is_error, sent_text
+    assert sent_text.structured_content["status"] == "finished"
+    assert sent_text.structured_content["result"]["to"] == ALICE
+    assert sent(daemon, "send_text")[-1]["text"] == "hello from mcp"
+    assert wrong.is_error and "text" in wrong.structured_content["message"]
+    with httpx.Client(base_url=client.base_url, timeout=30) as anonymous:
+        assert anonymous.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).status_code == 401

@@ -114,7 +114,7 @@ def test_basic_auth_setting_is_pairs():
         Settings(_env_file=None, api_basic_auth="nopassword")
 
 
-def test_the_api_process_never_loads_neonize():
+def test_the_api_process_never_loads_neonize_and_loads_mcp_on_first_use():
     probe = (
         "import json, sys\n"
         "from wagw.config import Settings\n"
@@ -122,7 +122,19 @@ def test_the_api_process_never_loads_neonize():
         "import wagw.api.process\n"
         "app = create_app(Settings(_env_file=None, redis_url='redis://127.0.0.1:1'))\n"
         "app.openapi()\n"
-        "print(json.dumps([m for m in sys.modules if m.split('.')[0] in ('neonize', 'workers')]))\n"
+        "print(json.dumps([m for m in sys.modules if m.split('.')[0] in ('neonize', 'workers', 'mcp')]))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_mcp_tools_cover_the_operation_table():
+    from wagw.api.mcp_server import JOB_TOOL, tool_definitions
+
+    tools = {tool["name"]: tool for tool in tool_definitions()}
+    actions = [
+        name for tool in tools.values() for name in tool["input_schema"]["properties"].get("action", {}).get("enum", [])
+    ]
+    assert sorted(actions) == sorted(operations.OPERATIONS) and JOB_TOOL in tools
+    assert all(name.startswith("whatsapp_") for name in tools)
+    assert "send_text(to, text, reply_to=None" in tools["whatsapp_send"]["description"]

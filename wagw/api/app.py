@@ -8,8 +8,10 @@ envelope (wagw.api.envelope). /docs serves Swagger UI from an installed package
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import anyio
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -19,16 +21,19 @@ from starlette.exceptions import HTTPException
 
 from wagw import __version__, client, operations
 from wagw.api import devices, native
-from wagw.api.gowa import routes as gowa
 from wagw.api.calls import Caller
 from wagw.api.context import ApiContext
 from wagw.api.envelope import ApiError, envelope
+from wagw.api.gowa import routes as gowa
 from wagw.api.groups import GROUPS, TITLES
 from wagw.api.guard import Guard
+from wagw.api.mcp_server import Mcp
 from wagw.api.selection import LiveRoster
 from wagw.loginthrottle import LoginThrottle
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from fastapi import Request
     from redis import Redis
     from redis.asyncio import Redis as AsyncRedis
@@ -69,7 +74,17 @@ def create_app(
     aconn = aconn or AsyncRedisClient.from_url(
         settings.effective_redis_url, health_check_interval=30, socket_connect_timeout=5
     )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tasks:  # MCP's, started with its first request
+            app.state.mcp.task_group = tasks
+            yield
+            app.state.mcp.task_group = None
+            tasks.cancel_scope.cancel()
+
     app = FastAPIOffline(
+        lifespan=lifespan,
         title="wagw",
         version=__version__,
         description=DESCRIPTION,
@@ -82,6 +97,8 @@ def create_app(
         aconn=aconn,
         caller=Caller(conn, aconn, settings.api_wait),
     )
+    app.state.mcp = Mcp(app.state.api)
+    app.add_route("/mcp", app.state.mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     _install_error_handlers(app)
     include_routers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

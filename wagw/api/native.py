@@ -26,6 +26,7 @@ from wagw.api.groups import TITLES, group_of
 
 if TYPE_CHECKING:
     from wagw.api.calls import CallOutcome
+    from wagw.api.context import ApiContext
     from wagw.operations import Operation
 
 JOBS_PATH = "/jobs/{job_id}"
@@ -48,6 +49,7 @@ FAILED_DEFAULT_STATUS = 502  # WhatsApp or the call failed: the gateway's upstre
 _WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _ENVELOPE = {"model": Envelope}
 RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {**_ENVELOPE, "description": "the job's result in `results`"},
     202: {**_ENVELOPE, "description": "the job is still running: poll the Location (GET /jobs/{job_id})"},
     400: {**_ENVELOPE, "description": "bad arguments (the message names the argument), or no account named"},
     401: {**_ENVELOPE, "description": "not logged in"},
@@ -281,7 +283,7 @@ def router() -> APIRouter:
             description=f"{op.summary}\n\nThe job `{op.path}` (docs/jobs.md); a send: {op.sends}.",
             operation_id=op.name,
             tags=[TITLES.get(group, group)],
-            response_model=Envelope,
+            response_model=None,  # documented by RESPONSES: a model per route costs memory, not checks
             responses=RESPONSES,
             openapi_extra=_request_body(op),
         )
@@ -305,8 +307,11 @@ def router() -> APIRouter:
         description="Redis answers, and how many of the accounts' linked devices are connected.",
         operation_id="health",
         tags=["health"],
-        response_model=Envelope,
-        responses={503: {**_ENVELOPE, "description": "Redis does not answer"}},
+        response_model=None,
+        responses={
+            200: {**_ENVELOPE, "description": "Redis answers"},
+            503: {**_ENVELOPE, "description": "Redis does not answer"},
+        },
     )
     return routes
 
@@ -315,14 +320,15 @@ async def job_status(request: Request, job_id: str) -> JSONResponse:
     principal = principal_of(request)
     context = api_context(request)
     found = await anyio.to_thread.run_sync(context.caller.job_outcome, job_id) if len(job_id) <= 128 else None
-    if found is not None and not principal.may_use(_account_of_queue(context, found[1])):
+    if found is not None and not principal.may_use(account_of_queue(context, found[1])):
         found = None  # another account's job: as if there were none
     if found is None:
         raise ApiError(404, "JOB_NOT_FOUND", "no such wa job (it may have expired)", {"job_id": job_id[:128]})
     return outcome_response(found[0])
 
 
-def _account_of_queue(context, queue: str) -> str:
+def account_of_queue(context: ApiContext, queue: str) -> str:
+    """The account whose job was enqueued on `queue` (`wa` is the first account's)."""
     if queue == keys.WA_QUEUE:
         configured = context.roster.get().configured
         return next((account.name for account in configured if account.primary), "")
