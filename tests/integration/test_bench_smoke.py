@@ -105,6 +105,11 @@ def smoke_passes(script: str, timeout: float) -> None:
 
 
 @pytest.mark.timeout(60)
+def test_history_smoke():
+    smoke_passes("history.py", timeout=45)
+
+
+@pytest.mark.timeout(60)
 def test_wa_jobs_smoke():
     smoke_passes("wa_jobs.py", timeout=40)
 

@@ -169,8 +169,18 @@ def messages_page(
 ) -> Page[Message]:
     """A chat's newest messages up to `before`, in the order they were sent (oldest first);
     `chat` is its JID or LID as events give it."""
-    where = (messages.c.chat == chat) | (messages.c.chat_lid == chat)
-    return _message_page(store, where, account, limit, before)
+    return _message_page(store, messages.c.chat == _chat_address(store, chat, account), account, limit, before)
+
+
+def _chat_address(store: Store, chat: str, account: str | None) -> str:
+    """The address messages are stored under (`chat_id`) for a chat named by it or its LID:
+    one indexed column to match, so a chat's newest page reads only its own rows."""
+    where = chats.c.chat_lid == chat
+    if account:
+        where = where & (chats.c.account == account)
+    with store.engine.connect() as conn:
+        found = conn.execute(sa.select(chats.c.chat).where(where).limit(1)).scalar()
+    return found or chat
 
 
 def search_page(
@@ -188,7 +198,7 @@ def search_page(
         raise ValueError("search text is empty")
     where = _text_matches(store, text)
     if chat:
-        where = where & ((messages.c.chat == chat) | (messages.c.chat_lid == chat))
+        where = where & (messages.c.chat == _chat_address(store, chat, account))
     page = _message_page(store, where, account, limit, before)
     return Page(list(reversed(page.rows)), page.next_cursor)
 
@@ -221,15 +231,21 @@ def _message_page(
 
 def _with_details(conn: sa.Connection, found: list[sa.Row]) -> list[Message]:
     """Messages with their reactions and receipts (two queries for the whole page)."""
-    keys = [(r.account, r.message_id) for r in found]
     reacted: dict[tuple[str, str], dict[str, str]] = {}
     receipted: dict[tuple[str, str], list[Receipt]] = {}
-    ids = sorted({message_id for _, message_id in keys})
+    ids = sorted({r.message_id for r in found})
+    owners = sorted({r.account for r in found})  # both tables' keys start with the account
     if ids:
-        for r in conn.execute(sa.select(reactions).where(reactions.c.message_id.in_(ids))):
+        query = sa.select(reactions).where(reactions.c.account.in_(owners) & reactions.c.message_id.in_(ids))
+        for r in conn.execute(query):
             if r.emoji:
                 reacted.setdefault((r.account, r.message_id), {})[r.reactor] = r.emoji
-        for r in conn.execute(sa.select(receipts).where(receipts.c.message_id.in_(ids)).order_by(receipts.c.time_ms)):
+        query = (
+            sa.select(receipts)
+            .where(receipts.c.account.in_(owners) & receipts.c.message_id.in_(ids))
+            .order_by(receipts.c.time_ms)
+        )
+        for r in conn.execute(query):
             receipted.setdefault((r.account, r.message_id), []).append(Receipt(r.type, r.reader, iso(r.time_ms)))
     return [
         Message(
@@ -271,9 +287,13 @@ def sends_page(store: Store, *, account: str | None = None, limit: int = 50, bef
         ids = sorted({r.message_id for r in found if r.message_id})
         receipted: dict[tuple[str, str], list[Receipt]] = {}
         if ids:
-            for r in conn.execute(
-                sa.select(receipts).where(receipts.c.message_id.in_(ids)).order_by(receipts.c.time_ms)
-            ):
+            owners = sorted({r.account for r in found})
+            query = (
+                sa.select(receipts)
+                .where(receipts.c.account.in_(owners) & receipts.c.message_id.in_(ids))
+                .order_by(receipts.c.time_ms)
+            )
+            for r in conn.execute(query):
                 receipted.setdefault((r.account, r.message_id), []).append(Receipt(r.type, r.reader, iso(r.time_ms)))
     rows = [
         Send(
