@@ -143,6 +143,8 @@ ATTRIBUTES = [
     ("rq.job:Job.finished_job_registry", "rqcompat.SharedRegistriesJob"),
     ("rq.job:Job.failed_job_registry", "rqcompat.SharedRegistriesJob"),
     ("rq.executions:ExecutionRegistry.key_template", "rqcompat.start_many, rqcompat.finish_many"),
+    ("rq.job:str_to_date", "rqcompat.quicken_job_reads"),
+    ("rq.job:resolve_serializer", "rqcompat.quicken_job_reads"),
     ("rq.results:Result.Type.SUCCESSFUL", "rqcompat.finish_many"),
 ]
 
@@ -436,3 +438,21 @@ def test_once_capped_rq_keeps_a_bomb_as_it_is_and_the_job_fails_to_decode(monkey
     again = Job("small", connection=fakeredis.FakeRedis(), serializer=SERIALIZER)
     again.restore(small.to_dict())
     assert again.func_name == "workers.wa.joined_groups"
+
+
+def test_quickened_job_reads_give_what_rqs_own_give(monkeypatch):
+    import rq.job
+
+    from wagw.redisconn import SERIALIZER
+
+    stamp = "2026-12-06T05:06:49.123193Z"
+    theirs = rq.job.str_to_date(stamp), rq.job.str_to_date(b"2026-12-06T05:06:49Z")
+    monkeypatch.setattr(rq.job, "str_to_date", rq.job.str_to_date)
+    monkeypatch.setattr(rq.job, "resolve_serializer", rq.job.resolve_serializer)
+    rqcompat.quicken_job_reads()
+    ours = rq.job.str_to_date(stamp), rq.job.str_to_date(b"2026-12-06T05:06:49Z")
+    assert ours == theirs and [d.tzinfo for d in ours] == [d.tzinfo for d in theirs]
+    with pytest.raises(ValueError):
+        rq.job.str_to_date("2026-12-06")  # not rq's format: rq's own parser, and its error
+    assert Job("x", connection=fakeredis.FakeRedis(), serializer=SERIALIZER).serializer is SERIALIZER
+    assert rq.job.resolve_serializer(SERIALIZER) is SERIALIZER

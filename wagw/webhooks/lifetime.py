@@ -76,11 +76,12 @@ def timed_seals_since(data_dir: Path, now: float | None = None) -> float:
         temporary.unlink(missing_ok=True)
 
 
-def expires_at(settings: Settings, seal: Seal, timed_since: float) -> float:
+def expires_at(settings: Settings, seal: Seal, timed_since: float, span: int | None = None) -> float:
     """Unix time after which a job with this seal is refused (and its delivered marker and
-    attempt counter may go). `timed_since`: timed_seals_since(), for v1 seals."""
+    attempt counter may go). `timed_since`: timed_seals_since(), for v1 seals; `span`:
+    seal_lifetime(settings), if the caller keeps it."""
     start = seal.sealed_at if seal.sealed_at is not None else timed_since
-    return start + seal_lifetime(settings)
+    return start + (seal_lifetime(settings) if span is None else span)
 
 
 def keep_seconds(expiry: float, at_least: int = 1, now: float | None = None) -> int:

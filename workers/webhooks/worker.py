@@ -66,10 +66,14 @@ EXECUTION_REFRESH = 120
 HEARTBEAT_EVERY = 5.0
 FINISH_BATCH = 500
 FINISH_PATIENCE = 60.0  # seconds the finisher keeps retrying while Redis is unreachable
-# After a batch that was not full, wait this long so the next one is bigger: a batch costs
-# four round trips whatever its size. A job arriving at an idle worker is taken at once
-# (the blocking pop returns immediately); one arriving during the wait waits at most this.
+# After a batch that was not full, wait so the next one is bigger: a batch costs a few round
+# trips whatever its size. The wait grows with the batch just taken (LINGER per job, at most
+# LINGER_MAX): a worker taking one job at a time (a light load) waits LINGER, as a steady
+# stream's batches grow, so does the wait, and with it the next batch. A job arriving at an
+# idle worker is taken at once (the blocking pop returns immediately); one arriving during
+# the wait waits at most this.
 LINGER = 0.008
+LINGER_MAX = 0.025
 # Outcomes are recorded in batches gathered over this long (bookkeeping only: the POST
 # has happened, so this delays no delivery).
 FINISH_LINGER = 0.010
@@ -213,7 +217,7 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
             self._start(ids)
             self._unstarted = []
             if len(ids) < BATCH:
-                time.sleep(LINGER)
+                time.sleep(min(LINGER_MAX, LINGER * len(ids)))
             return True
         if burst and not self.in_flight and not self.queue.count:
             raise StopIteration
