@@ -102,3 +102,15 @@ def test_no_account_named_with_several_and_an_unknown_one(settings_env, redis_co
         )
         assert answer.status_code == 202
         assert redis_conn.lrange("rq:queue:wa", 0, -1) == [answer.json()["results"]["job_id"].encode()]  # the first
+
+
+def test_an_idempotency_key_returns_the_first_job_and_other_arguments_are_422(api, redis_conn):
+    headers = {"Prefer": "respond-async", "Idempotency-Key": "order-1234"}
+    first = api.post("/wa/send_text", json={"to": ALICE, "text": "once"}, headers=headers)
+    again = api.post("/wa/send_text", json={"to": ALICE, "text": "once"}, headers=headers)
+    assert first.status_code == again.status_code == 202, again.text
+    assert first.json()["results"]["job_id"] == again.json()["results"]["job_id"]
+    assert redis_conn.llen("rq:queue:wa") == 1
+    other = api.post("/wa/send_text", json={"to": ALICE, "text": "twice"}, headers=headers)
+    assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_CONFLICT", other.text
+    assert redis_conn.llen("rq:queue:wa") == 1

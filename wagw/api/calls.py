@@ -25,7 +25,7 @@ from rq.job import Job, JobStatus
 from rq.results import Result
 
 from wagw import client, operations, rqcompat, serving
-from wagw.errors import InvalidArguments, Permanent, WagwError, exception_line
+from wagw.errors import DuplicateJob, IdempotencyConflict, InvalidArguments, Permanent, WagwError, exception_line
 from wagw.redisconn import SERIALIZER
 
 if TYPE_CHECKING:
@@ -74,8 +74,9 @@ class Pending:
 
 @dataclass(frozen=True)
 class Rejected:
-    """Nothing was enqueued. `status`: 400 for bad arguments, 503 for an account no running
-    wagw serves."""
+    """Nothing was enqueued. `status`: 400 for bad arguments, 422 for an idempotency key
+    first used with other arguments, 409 when the key's job could not be settled, 503 for an
+    account no running wagw serves."""
 
     status: int
     code: str
@@ -176,6 +177,10 @@ class Caller:
             # that queue itself, and look at `wa.<account>` between waits.
             queue_account = None if account.primary else account.name
             job = client.enqueue(operation, connection=self.conn, account=queue_account, **options, **arguments)
+        except IdempotencyConflict as error:  # the key stands for another request
+            return Rejected(422, "IDEMPOTENCY_CONFLICT", str(error)), None
+        except DuplicateJob as error:  # the key's job could not be settled now: nothing enqueued
+            return Rejected(409, "DUPLICATE_JOB", str(error)), None
         except InvalidArguments as error:
             return Rejected(400, "VALIDATION_ERROR", str(error), _argument_of(str(error), operation)), None
         except ValueError as error:  # the arguments too large for a job
