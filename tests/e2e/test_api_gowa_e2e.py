@@ -302,6 +302,37 @@ def test_groups(gowa):
     assert sent(daemon, "leave_group")[-1] == {"jid": "120363024512399999@g.us"}
 
 
+def test_download_finds_the_message_in_the_history_store(gowa):
+    daemon, client = gowa
+    message_id = "3EB0D0A1B2C3D4E5F601"
+    inbound = {
+        "type": "message",
+        "id": message_id,
+        "chat": "15551234567@s.whatsapp.net",
+        "sender": "15551234567@s.whatsapp.net",
+        "push_name": "Alice",
+        "timestamp": int(time.time()),
+        "media": {"kind": "image", "mimetype": "image/jpeg", "caption": "look"},
+    }
+    daemon.redis.rpush("wagw:fake:inbound", json.dumps(inbound))
+    path, params = f"/message/{message_id}/download", {"phone": "15551234567@s.whatsapp.net"}
+    answers: list[httpx.Response] = []
+    wait_for(
+        lambda: answers.append(client.get(path, params=params)) or answers[-1].status_code not in (404, 503),
+        30,
+        0.2,
+        "the history store to have the message",
+    )
+    results = envelope(answers[-1])["results"]
+    assert set(results) == {"message_id", "status", "media_type", "filename", "file_path", "file_size"}, results
+    assert (results["message_id"], results["media_type"]) == (message_id, "image")
+    assert results["status"] == f"Media downloaded successfully to {results['file_path']}"
+    assert Path(results["file_path"]).stat().st_size == results["file_size"] > 0
+    assert results["filename"] == Path(results["file_path"]).name
+    missing = client.get("/message/3EB0FFFFFFFFFFFFFFFF/download", params=params)
+    assert envelope(missing, 404, "NOT_FOUND")["results"] == {"message_id": "3EB0FFFFFFFFFFFFFFFF"}
+
+
 def test_what_wagw_does_not_have_is_501_saying_what_to_use_instead(gowa):
     daemon, client = gowa
     before = daemon.redis.llen("wagw:fake:sent")

@@ -369,3 +369,19 @@ def test_a_missing_group_id_is_that_apis_invalid_group_id_where_it_says_so():
     with pytest.raises(RequestInvalid, match=r"^group_id: cannot be blank\.$") as raised:
         query("GET", "/group/info", {})
     assert raised.value.code == "VALIDATION_ERROR"
+
+
+def test_a_download_answers_with_the_file_wagw_wrote():
+    result = {"path": "/var/lib/wagw/media/5f70.jpg", "mimetype": "image/jpeg", "size": 48213, "sha256": "5f70"}
+    shaped_results, message = shaped(
+        "GET", "/message/{message_id}/download", result, {"message_id": "3EB0AB", "media_type": "image"}
+    )
+    assert message == "Media downloaded successfully to /var/lib/wagw/media/5f70.jpg"
+    assert shaped_results == {
+        "message_id": "3EB0AB",
+        "status": message,
+        "media_type": "image",
+        "filename": "5f70.jpg",
+        "file_path": "/var/lib/wagw/media/5f70.jpg",
+        "file_size": 48213,
+    }

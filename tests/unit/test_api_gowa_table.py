@@ -120,7 +120,11 @@ def test_the_counts_add_up():
     assert tally["not supported"] == sum(1 for row in ROWS if row.status == "not supported")
 
 
-@pytest.mark.parametrize("row", [row for row in ROWS if row.operation], ids=lambda row: row.operation_id)
+# A download's job argument (the media object) comes from the history store, not the request.
+JOB_ROWS = [row for row in ROWS if row.operation and row.result != "download"]
+
+
+@pytest.mark.parametrize("row", JOB_ROWS, ids=lambda row: row.operation_id)
 def test_a_job_row_maps_onto_its_operations_arguments(row):
     op = operations.get(row.operation)
     given = {field.arg for field in row.fields if field.arg and field.kind != "ignored"} | set(row.fixed)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from wagw.addresses import normalize_target
 from wagw.api.context import CurrentAccount, api_context
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 CHATS = "history_chats"
 MESSAGES = "history_messages"
+DOWNLOAD = "download"
 
 
 async def store_of(request: Request) -> Store:
@@ -82,3 +83,54 @@ def endpoint(row: Row) -> Any:
         return success(found, row.message)
 
     return read
+
+
+def _media_of(store: Store, account: str, message_id: str, chat: str | None) -> tuple[str, Any] | None:
+    """(kind, the event's `media` object or None) of a message the store has, else None."""
+    import json
+
+    import sqlalchemy as sa
+
+    from wagw.history.schema import messages
+
+    where = (messages.c.account == account) & (messages.c.message_id == message_id)
+    if chat:
+        where = where & ((messages.c.chat == chat) | (messages.c.chat_lid == chat))
+    with store.engine.connect() as conn:
+        found = conn.execute(sa.select(messages.c.kind, messages.c.media).where(where)).first()
+    if found is None:
+        return None
+    details = json.loads(found.media) if found.media else {}
+    return found.kind, details.get("media") if isinstance(details, dict) else None
+
+
+def download_endpoint(row: Row) -> Any:
+    """The message's media, found by its id in the history store, downloaded by download_media."""
+
+    async def download(request: Request, account: CurrentAccount) -> Response:
+        from wagw.api import native
+
+        incoming = await read_incoming(row, request)
+        try:
+            arguments, seen = to_arguments(row, incoming)
+            chat = normalize_target(arguments["chat"]) if "chat" in arguments else None
+        except (RequestInvalid, ValueError) as error:
+            return answers.invalid(str(error))
+        store = await store_of(request)
+        message_id = arguments["message_id"]
+        found = await anyio.to_thread.run_sync(_media_of, store, account.name, message_id, chat)
+        if found is None:
+            return envelope("NOT_FOUND", "message not found", {"message_id": message_id[:128]}, status=404)
+        kind, media = found
+        if not isinstance(media, dict):
+            return answers.invalid(f"the message is a {kind} message: it has no media to download")
+        outcome = await api_context(request).caller.call(
+            account,
+            "download_media",
+            {"media": media},
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            respond_async=native.respond_async(request.headers.get("prefer")),
+        )
+        return answers.answer(row, outcome, {**seen, "message_id": message_id, "media_type": kind})
+
+    return download

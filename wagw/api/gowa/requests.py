@@ -166,7 +166,10 @@ def _value(field: Field, raw: Any) -> Any:
 
 
 def _is_list_argument(operation: str, argument: str) -> bool:
-    annotation = operations.get(operation).args.model_fields[argument].annotation
+    found = operations.get(operation).args.model_fields.get(argument)
+    if found is None:
+        return False  # an argument of the route's own (a lookup), not the job's
+    annotation = found.annotation
     options = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Union else (annotation,)
     return any(typing.get_origin(option) is list for option in options)
 

@@ -271,6 +271,20 @@ def _invite_link(result: Any, request: Mapping[str, Any]) -> Shaped:
     return {"invite_link": result["link"], "group_id": result["jid"]}, {}
 
 
+def _download(result: Any, request: Mapping[str, Any]) -> Shaped:
+    path = str(result.get("path") or "")
+    status = f"Media downloaded successfully to {path}"
+    shaped = {
+        "message_id": request.get("message_id", ""),
+        "status": status,
+        "media_type": request.get("media_type", ""),
+        "filename": path.rpartition("/")[2],
+        "file_path": path,
+        "file_size": result.get("size"),
+    }
+    return shaped, {"status": status}
+
+
 def _none(result: Any, request: Mapping[str, Any]) -> Shaped:
     return None, {}
 
@@ -349,6 +363,11 @@ SHAPES: dict[str, tuple[Shape, str]] = {
     "app_info": (
         _app_info,
         "`version`, `os`, `base_path`, `max_file_size`, `max_video_size`, `max_image_size`, `chatwoot_enabled`",
+    ),
+    "download": (
+        _download,
+        "`message_id`, `status`, `media_type` (the message's kind), `filename`, `file_path` = `path`, "
+        "`file_size` = `size`",
     ),
     "history_chats": (
         _none,

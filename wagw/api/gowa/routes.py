@@ -157,6 +157,8 @@ def endpoint_of(row: Row) -> Any:
         return _not_supported_endpoint(row)
     if row.result in (history.CHATS, history.MESSAGES):
         return history.endpoint(row)
+    if row.result == history.DOWNLOAD:
+        return history.download_endpoint(row)
     if row.operation is None:
         return _app_info_endpoint(row)
     return _job_endpoint(row)

@@ -806,10 +806,17 @@ ROWS: tuple[Row, ...] = (
         "downloadMessageMedia",
         "message",
         "Download media from message",
-        "not supported",
-        reason="wagw keeps no messages to find the media by id",
-        instead="WAGW_MEDIA_AUTO_DOWNLOAD (the webhook carries the file's path), or the `download_media` job "
-        "with the event's `media` object (docs/jobs.md)",
+        "differs",
+        "download_media",
+        fields=(
+            Field("message_id", "path", "text", "message_id", required=True),
+            Field("phone", "query", "phone", "chat", note="the chat; any chat when left out"),
+        ),
+        result="download",
+        message="{status}",
+        differs="the message is looked up in wagw's history store (404 NOT_FOUND when it has not seen it) and "
+        "its media downloaded by the `download_media` job into `WAGW_MEDIA_DIR`: `file_path` is that file; "
+        "no `file_url` (wagw serves no static files)",
     ),
     # -- call --------------------------------------------------------------------------------
     Row(
