@@ -1,7 +1,7 @@
 """go-whatsapp-web-multidevice's routes in-process against a real Redis and wa-worker (fake
 backend): what the e2e tier's literal requests do not reach: uploads of refused requests,
 202 for a job still running, the worker's public-address check behind a URL field,
-idempotent retries, and the chats read from the history store."""
+idempotent retries, and the chats and senders read from the history store."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from wagw import keys
 
 PHONE = "6289685028129@s.whatsapp.net"
+GROUP = "120363000000000001@g.us"
+MEMBER = "15557654321@s.whatsapp.net"
 LOGIN = ("app", "correct-horse-battery")
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{LOGIN[0]}:{LOGIN[1]}".encode()).decode()}
 JPEG = bytes.fromhex("ffd8ffe000104a464946") + b"\0" * 64  # starts like a JPEG: enough for the upload
@@ -83,7 +85,7 @@ def test_url_fields_meet_the_workers_address_check_and_retries_with_a_key_send_o
     assert [r["text"] for r in sent(redis_conn, "send_text")] == ["your code is 1234"]
 
 
-def test_chats_and_messages_come_from_the_history_store(gowa, data_dir):
+def test_chats_messages_and_senders_come_from_the_history_store(gowa, data_dir, start_worker, redis_conn):
     from wagw.history import open_store
     from wagw.history.ingest import Changes, add_event
     from wagw.history.store import migrate
@@ -111,15 +113,21 @@ def test_chats_and_messages_come_from_the_history_store(gowa, data_dir):
             "body": "hi",
         },
     }
+    in_group = {
+        **body,
+        "id": "ev-2",
+        "payload": {**body["payload"], "id": "3EB0C127D7BACC83D6A2", "chat_id": GROUP, "from": MEMBER, "body": "hello"},
+    }
     changes = Changes()
     add_event(changes, {"id": "ev-1", "name": "message", "event": json.dumps(body)}, "1764412200000-0")
+    add_event(changes, {"id": "ev-2", "name": "message", "event": json.dumps(in_group)}, "1764412200001-0")
     with store.engine.begin() as conn:
         apply(conn, changes, {})
     store.close()
 
     chats = client.get("/chats", params={"limit": "10"}).json()
-    assert chats["code"] == "SUCCESS" and chats["results"]["pagination"] == {"limit": 10, "offset": 0, "total": 1}
-    assert chats["results"]["data"][0]["jid"] == PHONE
+    assert chats["code"] == "SUCCESS" and chats["results"]["pagination"] == {"limit": 10, "offset": 0, "total": 2}
+    assert {chat["jid"] for chat in chats["results"]["data"]} == {PHONE, GROUP}
     assert client.get("/chats", params={"archived": "true"}).json()["results"]["data"] == []
     found = client.get("/chat/6289685028129/messages").json()  # a bare number, as that API takes it
     assert found["code"] == "SUCCESS", found
@@ -129,3 +137,19 @@ def test_chats_and_messages_come_from_the_history_store(gowa, data_dir):
     missing = client.get("/chat/15557654321@s.whatsapp.net/messages")
     assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
     assert client.get("/chat/x/messages", params={"start_time": "soon"}).status_code == 400
+
+    # a reaction in a group names no sender: the stored message's, as that API takes it from its store
+    start_worker()
+    answer = client.post("/message/3EB0C127D7BACC83D6A2/reaction", json={"phone": GROUP, "emoji": "👍"})
+    assert answer.status_code == 200, answer.text
+    assert sent(redis_conn, "react")[-1]["sender"] == MEMBER
+    answer = client.post(
+        "/send/message", json={"phone": GROUP, "message": "yes", "reply_message_id": "3EB0C127D7BACC83D6A2"}
+    )
+    assert answer.status_code == 200, answer.text
+    reply = sent(redis_conn, "send_text")[-1]
+    assert (reply["reply_to"], reply["reply_to_sender"], reply["reply_to_text"]) == (
+        "3EB0C127D7BACC83D6A2",
+        MEMBER,
+        "hello",
+    )

@@ -385,3 +385,25 @@ def test_a_download_answers_with_the_file_wagw_wrote():
         "file_path": "/var/lib/wagw/media/5f70.jpg",
         "file_size": 48213,
     }
+
+
+def test_the_sender_comes_from_the_stored_message_unless_given():
+    from wagw.api.gowa.senders import LOOKUPS, Found, filled
+
+    react = LOOKUPS["react"]
+    group = {"chat": "120363000000000001@g.us", "message_id": "3EB0AA", "emoji": "👍"}
+    theirs = Found(from_me=False, sender="15557654321@s.whatsapp.net", text="hi")
+    mine = Found(from_me=True, sender=None, text="mine")
+    own = "15550001111@s.whatsapp.net"
+    assert filled(group, react, theirs, own) == {**group, "sender": "15557654321@s.whatsapp.net"}
+    assert filled(group, react, mine, own) == {**group, "sender": own}
+    assert filled(group, react, mine, None) == group  # own JID unknown: the job's default
+    assert filled(group, react, None, own) == group  # not in the store: the job's default
+    given = {**group, "sender": "15551234567@s.whatsapp.net"}
+    assert filled(given, react, theirs, own) == given  # the request's sender wins
+    reply = {"to": "120363000000000001@g.us", "text": "yes", "reply_to": "3EB0AA"}
+    assert filled(reply, LOOKUPS["send_text"], theirs, own) == {
+        **reply,
+        "reply_to_sender": "15557654321@s.whatsapp.net",
+        "reply_to_text": "hi",
+    }

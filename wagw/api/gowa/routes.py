@@ -21,7 +21,7 @@ from wagw.api import native
 from wagw.api.calls import Rejected
 from wagw.api.context import CurrentAccount, api_context
 from wagw.api.envelope import Envelope, success
-from wagw.api.gowa import answers, history, results
+from wagw.api.gowa import answers, history, results, senders
 from wagw.api.gowa.model import Field, Row
 from wagw.api.gowa.reading import read_incoming, remove_uploads
 from wagw.api.gowa.requests import RequestInvalid, to_arguments
@@ -115,6 +115,7 @@ def _job_endpoint(row: Row) -> Any:
         except RequestInvalid as error:
             remove_uploads(request, dict(incoming.files))
             return answers.invalid(str(error), error.code)
+        arguments = await senders.with_senders(request, account, operation, arguments)
         outcome = await api_context(request).caller.call(
             account,
             operation,

@@ -46,8 +46,8 @@ SENDER = Field(
     "phone",
     "sender",
     extension=True,
-    note="who sent the message; that API looks it up in its message store, wagw keeps none: "
-    "required in a group, in a direct chat the other person unless given",
+    note="who sent the message, when wagw's history store has not seen it (it is looked up there, as that "
+    "API looks it up in its own store): required in a group, in a direct chat the other person unless given",
 )
 SEND_FORWARD = (IS_FORWARDED, DURATION)
 PARTICIPANTS = Field("participants", "body", "phones", "participants", required=True)
@@ -448,15 +448,16 @@ ROWS: tuple[Row, ...] = (
                 "phone",
                 "reply_to_sender",
                 extension=True,
-                note="who sent the quoted message; required when replying in a group (that API looks it up "
-                "in its message store)",
+                note="who sent the quoted message, when wagw's history store has not seen it (it is looked up "
+                "there): required when replying in a group",
             ),
             *SEND_FORWARD,
         ),
         result="send",
         message="Message sent to {phone} (server timestamp: {timestamp})",
         differs="`@<number>` in `message` is not read as a mention: list mentions in `mentions`; a reply in a "
-        "group needs `reply_sender`; `is_forwarded` and `duration` are ignored",
+        "group needs `reply_sender` unless wagw's history store has the quoted message; `is_forwarded` and "
+        "`duration` are ignored",
     ),
     Row(
         "POST",
@@ -698,8 +699,8 @@ ROWS: tuple[Row, ...] = (
         fields=(MESSAGE_ID, Field("phone", "body", "phone", "chat", required=True), SENDER),
         result="message_action",
         message="Revoke success {phone} (server timestamp: {timestamp})",
-        differs="the message is this account's own unless `sender` names another member (that server looks "
-        "the sender up in its message store)",
+        differs="the sender is looked up in wagw's history store (as that server looks it up in its own); a "
+        "message the store has not seen is taken as this account's own unless `sender` names another member",
     ),
     Row(
         "POST",
@@ -729,8 +730,9 @@ ROWS: tuple[Row, ...] = (
         ),
         result="message_action",
         message="Reaction sent to {phone} (server timestamp: {timestamp})",
-        differs="in a direct chat the message is taken to be the other person's unless `sender` says otherwise "
-        "(that server looks it up in its store and else takes it as its own); in a group `sender` is required",
+        differs="the sender is looked up in wagw's history store, as that server looks it up in its own; a "
+        "message the store has not seen is taken to be the other person's in a direct chat (that server takes "
+        "it as its own) unless `sender` says otherwise, and needs `sender` in a group",
     ),
     Row(
         "POST",
@@ -765,7 +767,8 @@ ROWS: tuple[Row, ...] = (
         ),
         result="read",
         message=SEND_STATUS,
-        differs="in a group `sender` (whose message it is) is required",
+        differs="the sender is looked up in wagw's history store; in a group, a message it has not seen needs "
+        "`sender` (whose message it is)",
     ),
     Row(
         "POST",
