@@ -407,3 +407,13 @@ def test_the_sender_comes_from_the_stored_message_unless_given():
         "reply_to_sender": "15557654321@s.whatsapp.net",
         "reply_to_text": "hi",
     }
+
+
+@pytest.mark.parametrize("bad", ["abc", "1.5", str(2**63), 1e300, True, ""])
+def test_integers_are_gos(bad):
+    if bad == "":
+        assert query("GET", "/chats", {"limit": bad}) == {}  # empty: not given
+        return
+    with pytest.raises(RequestInvalid, match="limit: must be an integer"):
+        query("GET", "/chats", {"limit": bad} if isinstance(bad, str) else {"limit": [bad]})
+    assert query("GET", "/chats", {"limit": "10", "offset": "-0"}) == {"limit": 10, "offset": 0}

@@ -20,6 +20,7 @@ from wagw import operations
 from wagw.addresses import GROUP_SERVER
 from wagw.api.gowa.model import Field, Row
 
+GO_INT_MIN, GO_INT_MAX = -(2**63), 2**63 - 1  # that API's integers are Go's int
 GOWA_MAX_PHONE = 15  # that API's maxPhoneNumberLength: a longer bare number is a group id
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}  # Go's strconv.ParseBool
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
@@ -110,15 +111,16 @@ def _bool(field: Field, value: Any) -> bool:
 
 
 def _int(field: Field, value: Any) -> int:
-    if isinstance(value, bool):
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) <= 20
+    ):
+        number = int(value)
+    if number is None or not GO_INT_MIN <= number <= GO_INT_MAX:
         raise RequestInvalid(f"{field.name}: must be an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) <= 20:
-        return int(value)
-    raise RequestInvalid(f"{field.name}: must be an integer")
+    return number
 
 
 def _float(field: Field, value: Any) -> float:
