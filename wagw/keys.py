@@ -55,14 +55,16 @@ REACHOUT_HOLD = "wagw:reachout-hold:{account}"
 # its SHA-256 (hex); expires after WAGW_IDEMPOTENCY_TTL (wagw.idempotency)
 IDEMPOTENCY = "wagw:idempotency:{account}:{key}"
 # Sending order and pacing (wagw.sendorder, docs/jobs.md "Sending order and pacing"):
-# the one-at-a-time take of an account's wa-workers: "<job id>|<queue>|<taken at, Redis ms>" while
-# a worker reads the job it just took and registers it in its chat; a stale one is finished by the next taker
-ORDER_TAKING = "wagw:order:taking:{account}"
-ORDER_TICKET = "wagw:order:ticket:{account}"  # counter: each registered send's place in its account
+# counter; hash job id -> ticket; sorted set of ids taken and not yet registered by their taker
+# (by ticket): every job an account's wa-worker takes gets a ticket in the step that takes it
+ORDER_TICKET = "wagw:order:ticket:{account}"
+ORDER_TAKEN = "wagw:order:taken:{account}"
+ORDER_PENDING = "wagw:order:pending:{account}"
 # sorted set: job id -> ticket, the chat's registered sends that have not ended; the lowest is the one whose turn it is
 ORDER_CHAT = "wagw:order:chat:{account}:{chat}"
 ORDER_JOBS = "wagw:order:jobs"  # hash: job id -> "<account>\t<chat>" of each registered send
-SEND_GATE = "wagw:send-gate:{job_id}"  # hash {slot, first_slot, typed}: a send's reserved pacing slots and typing done; TTL
+# hash {slot, first_slot, typed}: a send's reserved pacing slots and typing done; TTL
+SEND_GATE = "wagw:send-gate:{job_id}"
 # sorted set: job id -> when it is next looked at; hash: job id -> "<reason>|<queue>|<until>":
 # the account's sends waiting for their turn, their pace, a reach-out hold or their typing, off every queue
 WAITING = "wagw:waiting:{account}"

@@ -96,24 +96,20 @@ end
 return false
 """
 
-# _TAKE_FIRST one worker of an account at a time (wagw.sendorder): KEYS[1] is the account's
-# take flag, then the triples. While another taker holds the flag (it is registering what it
-# took), 'busy'; a flag held past ARGV[2] ms was left by a taker that died: 'stale' and its
-# value, for the caller to finish. Taking sets the flag to "<id>|<queue key>|<Redis ms>".
-_TAKE_FIRST_SERIAL = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local held = redis.call('GET', KEYS[1])
-if held then
-  local at = tonumber(string.match(held, '|(%d+)$'))
-  if at and now - at < tonumber(ARGV[2]) then return {'busy'} end
-  return {'stale', held}
-end
-for i = 2, #KEYS, 3 do
+# _TAKE_FIRST, each id ticketed in the same step (wagw.sendorder): KEYS[1] the account's ticket
+# counter, KEYS[2] its hash id -> ticket (an id taken again keeps its ticket), KEYS[3] its
+# sorted set of ids taken and not yet settled by their taker; then the triples.
+_TAKE_FIRST_TICKETED = """
+for i = 4, #KEYS, 3 do
   local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
   if id then
     redis.call('HSET', KEYS[i + 2], id, ARGV[1])
-    redis.call('SET', KEYS[1], id .. '|' .. KEYS[i] .. '|' .. now, 'PX', 600000)
+    local ticket = redis.call('HGET', KEYS[2], id)
+    if not ticket then
+      ticket = redis.call('INCR', KEYS[1])
+      redis.call('HSET', KEYS[2], id, ticket)
+    end
+    redis.call('ZADD', KEYS[3], ticket, id)
     return {KEYS[i], id}
   end
 end
@@ -522,17 +518,10 @@ class TakerQueue(Queue):
 
     taker: ClassVar[str] = ""
     POLL: ClassVar[float] = 0.2
-    # wagw.sendorder: the account's take flag (one taker at a time, each id registered in its
-    # chat before the next is taken), and what finishes a flag left by a dead taker.
-    serial_key: ClassVar[str | None] = None
-    _serial_scripts: ClassVar[dict[int, Any]] = {}
-    STALE_MS: ClassVar[int] = 2000
-    BUSY_PAUSE: ClassVar[float] = 0.002
-
-    @staticmethod
-    def on_stale(flag: str) -> None:
-        """Called with a stale flag's value ("<id>|<queue key>|<ms>"); must clear it."""
-
+    # wagw.sendorder: (ticket counter, tickets, pending) keys: every id taken gets a ticket in
+    # the step that takes it, so tickets follow the queue's order whichever worker took it.
+    ticket_keys: ClassVar[tuple[str, str, str] | None] = None
+    _ticketed_scripts: ClassVar[dict[int, Any]] = {}
     # (connection, queue keys) -> their intermediate lists and the take script: built once
     # per worker, not on every dequeue.
     _parked: ClassVar[dict[tuple[int, tuple[str, ...]], tuple[list[IntermediateList], Any]]] = {}
@@ -560,22 +549,16 @@ class TakerQueue(Queue):
         blocking = next((i for i, q in enumerate(queues) if q.name == keys.WA_QUEUE), 0)
         deadline = None if timeout is None else time.monotonic() + timeout
         all_keys = [key for taken in parked for key in (taken.queue_key, taken.key, taken.takers_key)]
-        serial = cls.serial_key
-        if serial is not None:
-            take_first = cls._serial_scripts.get(id(connection))
+        ticketed = cls.ticket_keys
+        if ticketed is not None:
+            take_first = cls._ticketed_scripts.get(id(connection))
             if take_first is None:
-                take_first = cls._serial_scripts[id(connection)] = connection.register_script(_TAKE_FIRST_SERIAL)
+                take_first = cls._ticketed_scripts[id(connection)] = connection.register_script(_TAKE_FIRST_TICKETED)
         while not cls.stopping():
-            if serial is None:
+            if ticketed is None:
                 taken = take_first(keys=all_keys, args=[cls.taker])
             else:
-                taken = take_first(keys=[serial, *all_keys], args=[cls.taker, cls.STALE_MS])
-                if taken and as_text(taken[0]) == "busy":
-                    time.sleep(cls.BUSY_PAUSE)
-                    continue
-                if taken and as_text(taken[0]) == "stale":
-                    cls.on_stale(as_text(taken[1]))
-                    continue
+                taken = take_first(keys=[*ticketed, *all_keys], args=[cls.taker])
             if taken:
                 index = next(i for i, q in enumerate(queues) if q.key == as_text(taken[0]))
                 job_id = taken[1]
@@ -586,7 +569,7 @@ class TakerQueue(Queue):
                 if remaining <= 0:
                     raise DequeueTimeout(timeout, [q.key for q in queues])
                 waiting = parked[blocking]
-                if serial is not None:  # wait for a job without taking it: takes go through the flag
+                if ticketed is not None:  # wait for a job without taking it: takes are ticketed
                     connection.blmove(waiting.queue_key, waiting.queue_key, min(remaining, cls.POLL), "LEFT", "LEFT")  # type: ignore[arg-type]
                     continue
                 one = connection.blmove(waiting.queue_key, waiting.key, min(remaining, cls.POLL), "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
@@ -598,8 +581,8 @@ class TakerQueue(Queue):
             [job] = read_jobs(connection, [job_id], job_cls, serializer)
             if isinstance(job, Unreadable):
                 parked[index].set_aside(job_id, job, cls.taker)
-                if serial is not None:
-                    release_flag(connection, serial, as_text(job_id))
+                if ticketed is not None:
+                    forget_ticket(connection, ticketed, as_text(job_id))
                 continue
             origin = cls.from_queue_key(
                 queues[index].key,
@@ -612,17 +595,10 @@ class TakerQueue(Queue):
         return None
 
 
-# Clear an account's take flag if it still names this id (TakerQueue.serial_key).
-_RELEASE_FLAG = """
-local held = redis.call('GET', KEYS[1])
-if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[1]) return 1 end
-return 0
-"""
-
-
-def release_flag(conn: Redis | Pipeline, key: str, job_id: str) -> None:
-    """Clear the take flag `key` if it names `job_id` (on `conn`, or queued on a pipeline)."""
-    conn.eval(_RELEASE_FLAG, 1, key, job_id)
+def forget_ticket(conn: Redis | Pipeline, ticket_keys: tuple[str, str, str], job_id: str) -> None:
+    """Drop a taken id's ticket and pending entry (TakerQueue.ticket_keys): not a job to order."""
+    conn.hdel(ticket_keys[1], job_id)
+    conn.zrem(ticket_keys[2], job_id)
 
 
 # ---- sends waiting off the queue (wagw.sendorder) ------------------------------------------------
@@ -812,14 +788,16 @@ class SetsAsideUnreadable:
 def taker_queue_class(
     worker_name: str,
     stopping: Callable[[], bool] | None = None,
-    serial_key: str | None = None,
-    on_stale: Callable[[str], None] | None = None,
+    ticket_keys: tuple[str, str, str] | None = None,
 ) -> type[Queue]:
-    attributes: dict[str, Any] = {"taker": worker_name, "_parked": {}, "_serial_scripts": {}, "serial_key": serial_key}
+    attributes: dict[str, Any] = {
+        "taker": worker_name,
+        "_parked": {},
+        "_ticketed_scripts": {},
+        "ticket_keys": ticket_keys,
+    }
     if stopping is not None:
         attributes["stopping"] = staticmethod(stopping)
-    if on_stale is not None:
-        attributes["on_stale"] = staticmethod(on_stale)
     return type("TakerQueue", (TakerQueue,), attributes)
 
 

@@ -2,10 +2,12 @@
 
 docs/jobs.md "Sending order and pacing" is the design; in short, per account:
 
-- every send a wa-worker takes is registered in its chat (the operation's target) with a
-  ticket from one counter, while the account's take flag (wagw.rqcompat.TakerQueue.serial_key)
-  keeps any other worker of the account from taking the next job: so registration order is
-  the order the queue gave the jobs out, which is the order they were enqueued;
+- every job a wa-worker of the account takes gets a ticket from one counter in the step that
+  takes it (wagw.rqcompat.TakerQueue.ticket_keys), so tickets follow the queue's order; a send
+  is registered in its chat (the operation's target) with its ticket, and before it decides
+  anything it registers the jobs taken before it that their takers have not registered yet
+  (those takers may be slow or dead), so no send decides before an earlier one of its chat is
+  known;
 - a send runs only when it is the lowest registered send of its chat; it stays registered
   through its retries and leaves at its final end (finished, failed for good, outcome
   unknown, reaped), which requeues the next one at the front of its queue;
@@ -48,6 +50,7 @@ IN_ORDER = "wagw_in_order"
 WAITING_FOR = "waiting_for"
 
 TURN, PACING, REACHOUT, TYPING = "turn", "pacing", "reachout", "typing"
+EARLIER = "earlier"
 REASONS = (TURN, PACING, REACHOUT, TYPING)
 # A send waiting for its turn is looked at again this often even if no release comes (one
 # lost with a process killed at the wrong moment): a chat is never stuck for longer.
@@ -63,20 +66,32 @@ TYPING_MAX = 20.0
 PERSON_SERVERS = ("@s.whatsapp.net", "@lid")
 
 # The decision for one taken send. KEYS: chat order, ticket counter, order jobs, the job's gate,
-# reach-out hold, pace all, pace first, known chats. ARGV: id, now, in order (1/0), "<account>\t<chat>",
-# chat, send interval, first-contact interval (seconds, 0 off), person (1/0), chat ttl, gate ttl.
-# Returns {'run'}, {'turn', head id}, {'reachout', until} or {'pacing', slot}.
+# reach-out hold, pace all, pace first, known chats, tickets, pending takes. ARGV: id, now, in
+# order (1/0), "<account>\t<chat>", chat, send interval, first-contact interval (seconds, 0
+# off), person (1/0), chat ttl, gate ttl. Returns {'run'}, {'earlier', ids…} (taken before it
+# and not registered yet: the caller registers them, then asks again), {'turn', head id},
+# {'reachout', until} or {'pacing', slot}.
 _ADMIT = """
 local function decide()
 local id, now = ARGV[1], tonumber(ARGV[2])
+redis.call('ZREM', KEYS[10], id)
 if ARGV[3] == '1' then
+  local ticket = redis.call('HGET', KEYS[9], id)
+  if not ticket then
+    ticket = redis.call('INCR', KEYS[2])
+    redis.call('HSET', KEYS[9], id, ticket)
+  end
   if not redis.call('ZSCORE', KEYS[1], id) then
-    redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[2]), id)
+    redis.call('ZADD', KEYS[1], ticket, id)
     redis.call('HSET', KEYS[3], id, ARGV[4])
   end
   redis.call('EXPIRE', KEYS[1], ARGV[9])
+  local earlier = redis.call('ZRANGEBYSCORE', KEYS[10], '-inf', '(' .. ticket)
+  if #earlier > 0 then return {'earlier', unpack(earlier)} end
   local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
   if head ~= id then return {'turn', head} end
+else
+  redis.call('HDEL', KEYS[9], id)
 end
 local first = ARGV[8] == '1' and not redis.call('ZSCORE', KEYS[8], ARGV[5])
 if first then
@@ -119,18 +134,32 @@ if typing > 0 and not redis.call('HGET', KEYS[4], 'typed') then
 end
 return {'run'}
 """
-# The take flag (KEYS[9]) is released first: the send is registered in the same step.
-_RELEASE_TAKE = """
-local held = redis.call('GET', KEYS[9])
-if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[9]) end
+# Register a taken job in its chat (ARGV[2]: "<account>\t<chat>", '' for a job that is not
+# an ordered send) with its ticket, on behalf of its taker. KEYS: chat order, order jobs,
+# tickets, pending takes. ARGV: id, entry.
+_REGISTER = """
+redis.call('ZREM', KEYS[4], ARGV[1])
+local ticket = redis.call('HGET', KEYS[3], ARGV[1])
+if ARGV[2] == '' or not ticket then
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  return 0
+end
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], ticket, ARGV[1])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+end
+return 1
 """
 
-# A send's final end. KEYS: chat order, order jobs, its gate, known chats. ARGV: id, went out
+# A send's final end. KEYS: chat order, order jobs, its gate, known chats, tickets, pending
+# takes. ARGV: id, went out
 # (1/0), chat ('' none), now, known cap. The next send of the chat is requeued by the caller.
 _ENDED = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
 if ARGV[2] == '1' and ARGV[3] ~= '' then
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
   redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -tonumber(ARGV[5]) - 1)
@@ -162,7 +191,8 @@ ENDED_STATUSES = frozenset({"finished", "failed", "canceled", "stopped"})
 class Decision:
     kind: str  # "run" or one of REASONS
     head: str | None = None  # TURN: the send whose turn it is
-    until: float | None = None  # PACING, REACHOUT: when it may go
+    until: float | None = None  # PACING, REACHOUT, TYPING: when it may go
+    earlier: list[str] | None = None  # EARLIER: jobs taken before it, to register first
 
 
 def interval(rate_per_minute: float) -> float:
@@ -223,9 +253,10 @@ class Gate:
         self.every_first = interval(first_rate)
         self.waiting_key = keys.WAITING.format(account=account)
         self.info_key = keys.WAITING_INFO.format(account=account)
-        self.taking_key = keys.ORDER_TAKING.format(account=account)
+        self.ticket_keys = ticket_keys(account)
+        self._register = conn.register_script(_REGISTER)
         self._admit = conn.register_script(
-            _RELEASE_TAKE + _ADMIT + "local found = decide()\nif found[1] ~= 'run' then return found end\n" + _TYPING
+            _ADMIT + "local found = decide()\nif found[1] ~= 'run' then return found end\n" + _TYPING
         )
         self._drop_head = conn.register_script(_DROP_HEAD)
 
@@ -235,9 +266,9 @@ class Gate:
     def admit(
         self, job_id: str, chat: str, ordered: bool = True, typing: float = 0.0, now: float | None = None
     ) -> Decision:
-        """Register the send in its chat (once) and decide: run now, or wait for what (TYPING:
-        show "typing…" now, and send when it ends). Releases the account's take flag if it
-        names this job."""
+        """Register the send in its chat (once, under the ticket it was taken with) and decide:
+        run now, register the jobs taken before it first (EARLIER), or wait for what (TYPING:
+        show "typing…" now, and send when it ends)."""
         now = self.clock() if now is None else now
         reply = self._admit(
             keys=[
@@ -249,7 +280,8 @@ class Gate:
                 keys.PACE.format(account=self.account, kind="all"),
                 keys.PACE.format(account=self.account, kind="first"),
                 keys.KNOWN_CHATS.format(account=self.account),
-                self.taking_key,
+                self.ticket_keys[1],
+                self.ticket_keys[2],
             ],
             args=[
                 job_id,
@@ -266,6 +298,8 @@ class Gate:
             ],
         )
         kind = rqcompat.as_text(reply[0])
+        if kind == EARLIER:
+            return Decision(EARLIER, earlier=[rqcompat.as_text(found) for found in reply[1:]])
         if kind == TURN:
             return Decision(TURN, head=rqcompat.as_text(reply[1]))
         if kind in (PACING, REACHOUT, TYPING):
@@ -307,10 +341,27 @@ class Gate:
             self.conn, job, queue, waiting_key=self.waiting_key, info_key=self.info_key, due=due, info=info
         )
 
-    def register_only(self, job_id: str, chat: str) -> None:
-        """Give a send its place in its chat without deciding anything (a stale take flag's
-        job, whose taker died before registering it)."""
-        self.admit(job_id, chat, ordered=True)
+    def register(self, job_id: str, chat: str | None) -> None:
+        """Register a job taken before the one deciding, for its taker (which may be slow, or
+        dead), in its chat with its own ticket; `chat` None: it is no ordered send."""
+        entry = f"{self.account}\t{chat}" if chat else ""
+        self._register(
+            keys=[self.chat_key(chat or ""), keys.ORDER_JOBS, self.ticket_keys[1], self.ticket_keys[2]],
+            args=[job_id, entry],
+        )
+
+    def settle(self, job_id: str) -> None:
+        """A taken job that is no ordered send: its ticket goes."""
+        rqcompat.forget_ticket(self.conn, self.ticket_keys, job_id)
+
+
+def ticket_keys(account: str) -> tuple[str, str, str]:
+    """The account's ticket counter, tickets and pending takes (wagw.rqcompat.TakerQueue)."""
+    return (
+        keys.ORDER_TICKET.format(account=account),
+        keys.ORDER_TAKEN.format(account=account),
+        keys.ORDER_PENDING.format(account=account),
+    )
 
 
 def end_send(
@@ -322,13 +373,16 @@ def end_send(
     chat_key = keys.ORDER_CHAT.format(account=account, chat=chat or "")
     waiting_key, info_key = keys.WAITING.format(account=account), keys.WAITING_INFO.format(account=account)
     pipe = conn.pipeline(transaction=False)
+    tickets = ticket_keys(account)
     pipe.eval(
         _ENDED,
-        4,
+        6,
         chat_key,
         keys.ORDER_JOBS,
         keys.SEND_GATE.format(job_id=job_id),
         keys.KNOWN_CHATS.format(account=account),
+        tickets[1],
+        tickets[2],
         job_id,
         int(went_out),
         chat or "",

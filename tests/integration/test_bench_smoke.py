@@ -115,6 +115,11 @@ def test_wa_jobs_smoke():
 
 
 @pytest.mark.timeout(60)
+def test_send_order_smoke():
+    smoke_passes("send_order.py", timeout=50)
+
+
+@pytest.mark.timeout(60)
 def test_media_jobs_smoke():
     smoke_passes("media_jobs.py", timeout=40)
 

@@ -44,7 +44,8 @@ def test_sends_to_one_chat_reach_the_backend_in_enqueue_order_under_three_worker
         assert texts(redis_conn, chat) == [f"m{n}" for n in range(10)]
     slots = {r["slot"] for r in sent(redis_conn, "send_text")}
     assert len(slots) >= 2, f"the chats went in parallel: {slots}"
-    assert not redis_conn.exists(keys.ORDER_TAKING.format(account="default"))
+    assert redis_conn.zcard(keys.ORDER_PENDING.format(account="default")) == 0  # every take settled
+    assert redis_conn.hlen(keys.ORDER_TAKEN.format(account="default")) == 0
     assert redis_conn.hlen(keys.ORDER_JOBS) == 0  # every send left its chat's order
     for worker in workers:
         worker.assert_alive()

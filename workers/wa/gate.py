@@ -3,8 +3,9 @@ its chat's order, the account's reach-out hold and pace, and its typing say whet
 if not, it waits off the queue and the worker takes the next job. At a send's final end, the
 next one of its chat is let go.
 
-Every job a worker of the account takes passes here, sends or not: the take flag that kept
-the account's other workers from taking meanwhile is released here (wagw.rqcompat.TakerQueue).
+Every job a worker of the account takes passes here, sends or not: each was ticketed when it
+was taken (wagw.rqcompat.TakerQueue.ticket_keys), and a send registers the jobs taken before it
+that are not registered yet before it decides (their takers may be slow, or dead).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from redis.exceptions import RedisError
 
-from wagw import keys, operations, rqcompat, sendorder
+from wagw import operations, rqcompat, sendorder
 from wagw.addresses import shown
 from wagw.operations.args import InvalidArguments
 
@@ -40,7 +41,6 @@ class SendGate:
         self.fake = settings.backend == "fake"
         self.gate = sendorder.Gate(conn, account.name, settings)
         self.host = host
-        self.taking_key = keys.ORDER_TAKING.format(account=account.name)
         self.chats: dict[str, str] = {}  # job id -> chat, of the admitted sends not yet ended
 
     # What a job is, for the gate ---------------------------------------------------------------
@@ -63,13 +63,16 @@ class SendGate:
         """True: run the job now. False: it waits off the queue (or is gone); take another."""
         found = self._send_of(job)
         if found is None:
-            rqcompat.release_flag(self.conn, self.taking_key, job.id)
+            self.gate.settle(job.id)
             return True
         op, chat, valid = found
         typing = sendorder.typing_seconds(getattr(valid, "typing", None), getattr(valid, "text", None))
         ordered = sendorder.in_order(job.meta)
         for _ in range(MAX_DECISIONS):
             decision = self.gate.admit(job.id, chat, ordered=ordered, typing=typing)
+            if decision.kind == sendorder.EARLIER:
+                self._register_earlier(decision.earlier or [])
+                continue
             if decision.kind == "run":
                 self.chats[job.id] = chat
                 if job.meta.pop(sendorder.WAITING_FOR, None) is not None:
@@ -87,18 +90,12 @@ class SendGate:
             return False
         return True  # never seen: the turn changed hands MAX_DECISIONS times under it
 
-    def on_stale_take(self, flag: str) -> None:
-        """A take flag left by a worker that died before registering its job: register it in
-        its chat (so nothing taken after it overtakes it) and clear the flag."""
-        job_id = flag.split("|", 1)[0]
-        try:
-            [job] = rqcompat.read_jobs(self.conn, [job_id])
+    def _register_earlier(self, job_ids: list[str]) -> None:
+        """Register jobs taken before the one deciding, for their takers."""
+        for job_id, job in zip(job_ids, rqcompat.read_jobs(self.conn, job_ids), strict=True):
             found = None if isinstance(job, rqcompat.Unreadable) else self._send_of(job)
-            if found is not None and sendorder.in_order(job.meta):  # type: ignore[union-attr]
-                self.gate.register_only(job_id, found[1])
-            logger.warning("job {} was taken by a worker that stopped before registering it: registered", job_id)
-        finally:
-            rqcompat.release_flag(self.conn, self.taking_key, job_id)
+            ordered = found is not None and sendorder.in_order(job.meta)  # type: ignore[union-attr]
+            self.gate.register(job_id, found[1] if found is not None and ordered else None)
 
     def _show_typing(self, op: operations.Operation, chat: str, valid: Any) -> None:
         if self.host is None:

@@ -39,7 +39,7 @@ from rq.exceptions import StopRequested
 from rq.timeouts import UnixSignalDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
-from wagw import accounts, devices, idempotency, keys, refusals, rqcompat
+from wagw import accounts, devices, idempotency, keys, refusals, rqcompat, sendorder
 from wagw.config import MAX_LINKED_DEVICES
 from wagw.errors import Permanent
 from wagw.exitcodes import ExitCode
@@ -169,13 +169,12 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         # Park every id taken in its queue's intermediate list with this worker as its taker:
         # the rescue requeues it if this worker dies before starting it, and only then.
         self.send_gate = SendGate(runtime.conn, runtime.settings, runtime.account, runtime.host)
-        # One taker of the account at a time, each send registered in its chat before the next
-        # take (wagw.sendorder): the chat's order is the order of the queue.
+        # Every id taken is ticketed in the step that takes it (wagw.sendorder): each chat's
+        # order is the order of the queue, whichever worker took what.
         self.queue_class = rqcompat.taker_queue_class(
             self.name,
             stopping=lambda: self.stop_requested,
-            serial_key=keys.ORDER_TAKING.format(account=runtime.account.name),
-            on_stale=self.send_gate.on_stale_take,
+            ticket_keys=sendorder.ticket_keys(runtime.account.name),
         )
         self.runtime = runtime
         self.stop_requested = False

@@ -1,0 +1,254 @@
+"""Benchmark: unpaced sends with per-chat order on (this checkout) vs without it (--baseline REF).
+
+    .venv/bin/python bench/send_order.py [--runs 5] [--sends 2000] [--chats 50] [--latency 60]
+
+Against a private embedded Redis, with the fake backend and WAGW_SEND_RATE=0, each run starts
+three `wagw wa-worker`s (slots 1-3: an account's most, the session taking WhatsApp's fourth
+linked device) of one code, then of the other (alternating which goes first):
+
+1. throughput: --sends `send_text` jobs over --chats chats, interleaved (chat 0, 1, …, 49, 0,
+   …), queued in one round trip while the workers are idle; the rate is taken between the
+   first and the last job's end. With the order on, each chat's sends go one at a time, in
+   enqueue order; the baseline sends them as they come;
+2. the latency of one send on an idle account: enqueue one `send_text`, and time until the
+   fake backend's record of the call (its time, taken inside the native host), --latency
+   samples 20 ms apart; p50 and p90 of each code, and this checkout's p50 minus the baseline's.
+
+--baseline REF (default: the commit before sending order and pacing) is extracted with git
+archive and run with PYTHONPATH there. Prints each run, then medians: this / baseline
+throughput (goal >= 0.9) and the added p50 latency (goal <= 2 ms). --smoke runs every part
+once, small. A part that cannot be measured (a worker exiting, a send failing, sends not done
+in the time the slowest run here would need) stops the bench with exit status 1, naming it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from redis import Redis  # noqa: E402
+from rq import Queue  # noqa: E402
+from rq.serializers import JSONSerializer  # noqa: E402
+
+from bench import harness  # noqa: E402
+from bench.harness import CannotMeasure  # noqa: E402
+from wagw import keys  # noqa: E402
+from wagw.supervisor.embedded_redis import start_standalone  # noqa: E402
+
+BASELINE = "deeef52~1"  # the last commit without sending order and pacing
+SLOTS = (1, 2, 3)  # the wa-workers of the account (--workers): an account has at most three
+FLOOR_RATE = 20.0  # sends a second: a tenth of the slowest run measured here
+SMOKE = {"runs": 1, "sends": 60, "chats": 10, "latency": 3, "workers": 2}
+
+
+class Bench:
+    def __init__(self, data_dir: Path, redis_url: str, grace: float, workers: int = len(SLOTS)) -> None:
+        self.slots = SLOTS[:workers]
+        self.data_dir = data_dir
+        self.grace = grace
+        self.conn = Redis.from_url(redis_url)
+        self.running: dict[str, subprocess.Popen] = {}
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
+        self.env.update(
+            {
+                "WAGW_REDIS_URL": redis_url,
+                "WAGW_DATA_DIR": str(data_dir),
+                "WAGW_BACKEND": "fake",
+                "WAGW_WA_WORKERS": str(workers),
+                "WAGW_SEND_RATE": "0",
+                "WAGW_FIRST_CONTACT_RATE": "0",
+            }
+        )
+
+    def check(self) -> None:
+        harness.check_running(self.running, self.data_dir)
+
+    def start_workers(self, code: Path) -> list[subprocess.Popen]:
+        env = {**self.env, "PYTHONPATH": str(code)}
+        procs = []
+        for slot in self.slots:
+            name = f"wa-worker-{slot}"
+            with open(harness.child_log(self.data_dir, name), "a") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "wagw", "wa-worker", "--slot", str(slot)],
+                    env=env,
+                    cwd=code,
+                    stdout=log,
+                    stderr=log,
+                    stdin=subprocess.DEVNULL,
+                )
+            self.running[name] = proc
+            procs.append(proc)
+
+        def connected() -> bool:
+            for slot, proc in zip(self.slots, procs, strict=True):
+                status = self.conn.hgetall(keys.DEVICE_STATUS.format(role=f"worker-{slot}"))
+                if status.get(b"worker_pid") != str(proc.pid).encode() or status.get(b"connected") != b"1":
+                    return False
+            return True
+
+        harness.wait(connected, self.grace, "the wa-workers' hosts to connect", self.check)
+        return procs
+
+    def stop_workers(self, procs: list[subprocess.Popen]) -> None:
+        self.running = {name: proc for name, proc in self.running.items() if proc not in procs}
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def throughput(self, sends: int, chats: int) -> float:
+        queue = Queue(keys.WA_QUEUE, connection=self.conn, serializer=JSONSerializer)
+        calls = [
+            Queue.prepare_data(
+                "workers.wa.send_text",
+                kwargs={"to": f"1555{n % chats:07d}@s.whatsapp.net", "text": f"{n % chats}:{n // chats}"},
+                timeout=30,
+                meta={"wagw_defaults": False},
+            )
+            for n in range(sends)
+        ]
+        with self.conn.pipeline() as pipe:
+            ids = [job.id for job in queue.enqueue_many(calls, pipeline=pipe)]
+            pipe.execute()
+
+        def ended() -> int:
+            with self.conn.pipeline(transaction=False) as pipe:
+                finished, failed = pipe.zcard("rq:finished:wa").zcard("rq:failed:wa").execute()
+            if failed:
+                raise CannotMeasure(f"{failed} send(s) failed")
+            return finished
+
+        harness.wait_count(ended, sends, FLOOR_RATE, self.grace, "sends done", self.check, 0.05)
+        with self.conn.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hget(f"rq:job:{job_id}", "ended_at")
+            stamps = [parse(stamp) for stamp in pipe.execute()]
+        return (sends - 1) / (max(stamps) - min(stamps))
+
+    def latency(self, samples: int) -> list[float]:
+        """Seconds from enqueue to the fake's record of the call, one send at a time."""
+        queue = Queue(keys.WA_QUEUE, connection=self.conn, serializer=JSONSerializer)
+        found = []
+        for n in range(samples):
+            before = self.conn.llen(keys.FAKE_SENT)
+            started = time.time()
+            queue.enqueue(
+                "workers.wa.send_text",
+                to="15559999999@s.whatsapp.net",
+                text=f"latency {n}",
+                job_timeout=30,
+                meta={"wagw_defaults": False},
+            )
+            harness.wait(
+                lambda before=before: self.conn.llen(keys.FAKE_SENT) > before, self.grace, "a send", self.check
+            )
+            record = json.loads(self.conn.lindex(keys.FAKE_SENT, before))
+            found.append(record["time"] - started)
+            time.sleep(0.02)
+        return found
+
+    def measure(self, code: Path, sends: int, chats: int, samples: int) -> dict:
+        self.conn.flushall()
+        procs = self.start_workers(code)
+        try:
+            rate = self.throughput(sends, chats)
+            self.check_order(chats)
+            delays = self.latency(samples)
+        finally:
+            self.stop_workers(procs)
+        return {"rate": rate, "p50": statistics.median(delays), "p90": quantile(delays, 0.9)}
+
+    def check_order(self, chats: int) -> int:
+        """How many sends reached the backend before an earlier one of their chat."""
+        last: dict[str, int] = {}
+        overtaken = 0
+        for raw in self.conn.lrange(keys.FAKE_SENT, 0, -1):
+            chat, _, seq = json.loads(raw)["args"]["text"].partition(":")
+            if last.get(chat, -1) > int(seq):
+                overtaken += 1
+            last[chat] = max(last.get(chat, -1), int(seq))
+        self.overtaken = overtaken
+        return overtaken
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def parse(stamp: bytes) -> float:
+    return datetime.fromisoformat(stamp.decode().rstrip("Z")).replace(tzinfo=UTC).timestamp()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs of each code (default 5)")
+    parser.add_argument("--sends", type=int, default=2000, help="sends per throughput run (default 2000)")
+    parser.add_argument("--chats", type=int, default=50, help="chats they go to, interleaved (default 50)")
+    parser.add_argument("--latency", type=int, default=60, help="one-send latency samples per run (default 60)")
+    parser.add_argument("--workers", type=int, default=len(SLOTS), choices=range(1, len(SLOTS) + 1), help="wa-workers")
+    parser.add_argument("--baseline", default=BASELINE, help=f"git REF without the order (default {BASELINE})")
+    args = harness.parse(parser, SMOKE)
+
+    print(f"load average at start: {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs", flush=True)
+    data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-", dir="/tmp"))
+    redis_proc = None
+    try:
+        baseline = harness.extract(ROOT, args.baseline, data_dir / "baseline")
+        redis_proc, server = start_standalone(data_dir)
+        bench = Bench(data_dir, server.url, args.grace, args.workers)
+        runs = []
+        for run in range(1, args.runs + 1):
+            order = [("this", ROOT), ("baseline", baseline)]
+            if run % 2 == 0:
+                order.reverse()
+            got: dict[str, dict] = {}
+            for name, code in order:
+                got[name] = bench.measure(code, args.sends, args.chats, args.latency)
+                got[name]["overtaken"] = bench.overtaken
+            if got["this"]["overtaken"]:
+                raise CannotMeasure(f"{got['this']['overtaken']} send(s) overtook an earlier one of their chat")
+            runs.append(got)
+            print(
+                f"run {run}: this {got['this']['rate']:.0f}/s, baseline {got['baseline']['rate']:.0f}/s "
+                f"({got['baseline']['overtaken']} sends overtook an earlier one of their chat), "
+                f"ratio {got['this']['rate'] / got['baseline']['rate']:.2f}; one send p50 "
+                f"{got['this']['p50'] * 1000:.1f} ms vs {got['baseline']['p50'] * 1000:.1f} ms "
+                f"(p90 {got['this']['p90'] * 1000:.1f} vs {got['baseline']['p90'] * 1000:.1f})",
+                flush=True,
+            )
+        ratio = statistics.median(r["this"]["rate"] / r["baseline"]["rate"] for r in runs)
+        added = statistics.median((r["this"]["p50"] - r["baseline"]["p50"]) * 1000 for r in runs)
+        print(f"medians of {len(runs)} run(s), {args.sends} sends over {args.chats} chats, {args.workers} wa-workers:")
+        print(f"  this / baseline throughput   {ratio:.2f}  (goal >= 0.9)")
+        print(f"  this throughput              {statistics.median(r['this']['rate'] for r in runs):.0f} sends/s")
+        print(f"  baseline throughput          {statistics.median(r['baseline']['rate'] for r in runs):.0f} sends/s")
+        print(f"  added p50 latency, one send  {added:.2f} ms  (goal <= 2 ms)")
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(10)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(harness.run(main))
