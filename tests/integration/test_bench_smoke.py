@@ -130,6 +130,11 @@ def test_webhooks_smoke():
 
 
 @pytest.mark.timeout(60)
+def test_replay_smoke():
+    smoke_passes("replay.py", timeout=45)
+
+
+@pytest.mark.timeout(60)
 def test_footprint_smoke():
     smoke_passes("footprint.py", timeout=45)
 

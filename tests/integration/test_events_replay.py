@@ -82,6 +82,7 @@ def test_stored_events_reach_a_new_endpoint_once_marked_as_replays_while_live_on
     settings = Settings(_env_file=None)
     stored = store_events(settings, STORED)
     procs = Processes(data_dir)
+    procs.scheduler()
     procs.worker()
     stop = threading.Event()
     sent_live: list[str] = []

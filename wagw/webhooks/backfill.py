@@ -10,9 +10,10 @@ events the history store kept to one configured endpoint again, e.g. one added l
 - Each event goes to an endpoint once: the event ids queued for it are kept in
   `wagw:replayed:<endpoint>` (as long as the history store keeps events), and a second replay
   skips them; `--force` sends them again (and forgets the endpoint's delivered marker).
-- Live deliveries are not starved: the replay queues BATCH deliveries at a time and queues the
-  next batch only once the webhook workers have taken every one of them, so a live delivery
-  never waits behind more than one batch of replayed ones.
+- Live deliveries are not starved: the replay queues BATCH deliveries at a time, and the next
+  batch only once the webhook workers have ended every one of them (delivered, failed, or
+  waiting for a retry) and the queue holds nothing else: replays take only what live traffic
+  leaves, and a live delivery never waits behind more than one small batch of them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from rq import Queue
 
 from wagw import keys, rqcompat
 from wagw.exitcodes import ExitCode
@@ -37,8 +40,9 @@ if TYPE_CHECKING:
 
     from wagw.config import Settings
 
-BATCH = 100  # replayed deliveries queued at a time
-POLL = 0.05  # seconds between looks at whether the workers took the batch
+BATCH = 25  # replayed deliveries queued at a time
+POLL = 0.02  # seconds between looks at whether the workers have ended the batch
+IN_FLIGHT = ("queued", "started")  # a job in either state still holds a worker or the queue
 SAY_WAITING_EVERY = 10.0  # seconds between "still waiting for the webhook workers" lines
 
 
@@ -136,16 +140,20 @@ def _queue(
 
 
 def _wait_taken(conn: Redis, job_ids: list[str], say: Callable[[str], None]) -> None:
-    """Until the webhook workers have taken every job of the batch (none is queued any more)."""
+    """Until the webhook workers have ended every job of the batch and the queue is empty."""
+    queue = Queue(keys.WEBHOOKS_QUEUE, connection=conn)
     started = last_said = time.monotonic()
     while True:
-        waiting = sum(1 for status in rqcompat.job_statuses(conn, job_ids) if status == "queued")
-        if not waiting:
+        waiting = sum(1 for status in rqcompat.job_statuses(conn, job_ids) if status in IN_FLIGHT)
+        if not waiting and not queue.count:
             return
         if time.monotonic() - last_said >= SAY_WAITING_EVERY:
             last_said = time.monotonic()
             seconds = last_said - started
-            say(f"waiting for the webhook workers: {waiting} replayed deliveries queued for {seconds:.0f} s")
+            say(
+                f"waiting {seconds:.0f} s for the webhook workers: {waiting} replayed deliveries of this batch "
+                f"not ended, {queue.count} deliveries queued"
+            )
         time.sleep(POLL)
 
 
