@@ -23,6 +23,18 @@ def _insert(conn: sa.Connection, table: sa.Table) -> Any:
     return sqlite.insert(table)
 
 
+def _many(conn: sa.Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    """executemany of `stmt` over `rows` (dicts with the same keys), compiled once: SQLAlchemy's
+    own executemany builds every row's parameters through its compiler, a third of a batch's
+    time. The values name only the keys given, so a column left out keeps its default."""
+    compiled = stmt.values({key: sa.bindparam(key) for key in rows[0]}).compile(dialect=conn.dialect)
+    if compiled.positional:
+        order = compiled.positiontup or []
+        conn.exec_driver_sql(str(compiled), [tuple(row[key] for key in order) for row in rows])
+    else:
+        conn.exec_driver_sql(str(compiled), rows)
+
+
 def _greatest(conn: sa.Connection, a, b):
     return sa.func.greatest(a, b) if conn.dialect.name == "postgresql" else sa.func.max(a, b)
 
@@ -34,9 +46,10 @@ def _least(conn: sa.Connection, a, b):
 def apply(conn: sa.Connection, changes: Changes, positions: dict[str, str]) -> None:
     """Write `changes` and move each stream's cursor to its position, in the caller's transaction."""
     if changes.events:
-        conn.execute(_insert(conn, events).on_conflict_do_nothing(index_elements=["id"]), changes.events)
+        _many(conn, _insert(conn, events).on_conflict_do_nothing(index_elements=["id"]), changes.events)
     if changes.messages:
-        conn.execute(
+        _many(
+            conn,
             _insert(conn, messages).on_conflict_do_nothing(index_elements=["account", "message_id"]),
             list(changes.messages.values()),
         )
@@ -67,7 +80,8 @@ def apply(conn: sa.Connection, changes: Changes, positions: dict[str, str]) -> N
             list(changes.reactions.values()),
         )
     if changes.receipts:
-        conn.execute(
+        _many(
+            conn,
             _insert(conn, receipts).on_conflict_do_nothing(index_elements=["account", "message_id", "type", "reader"]),
             list(changes.receipts.values()),
         )
