@@ -1093,8 +1093,8 @@ def quicken_job_reads() -> None:
     before Python 3.12) and parses every date with strptime; here a serializer object is checked
     once and dates in rq's own format are read with fromisoformat. For the webhook worker, which
     reads thousands of jobs a second."""
-    rq.job.str_to_date = _str_to_date  # type: ignore[assignment]
-    rq.job.resolve_serializer = _resolve_serializer_once  # type: ignore[assignment]
+    rq.job.str_to_date = _str_to_date
+    rq.job.resolve_serializer = _resolve_serializer_once
 
 
 def fail_abandoned(registry: StartedJobRegistry, entry: str, job: Job, exc_string: str) -> None:

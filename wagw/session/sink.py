@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import redis
 from loguru import logger
@@ -28,6 +29,10 @@ from wagw.config import Settings
 from wagw.events import InboundEvent, build_body, kinds, non_ad
 from wagw.events.lids import PhoneOf, with_phone_numbers
 from wagw.webhooks.enqueue import Chat, auto_download_media, enqueue_deliveries, enqueue_download
+from wagw.writeonce import write_once
+
+if TYPE_CHECKING:
+    from redis.client import Pipeline
 
 # Pauses between attempts while Redis refuses the event: doubling from the first to the cap.
 RETRY_FIRST = 0.05
@@ -136,37 +141,30 @@ class EventSink:
         self.blocked_reason = None
 
     def _store(self, event_id: str, name: str, body: str, chat: Chat, media: dict | None = None) -> bool:
+        """Store the event and queue its deliveries, unless its marker says it was stored: one
+        atomic step, one round trip (wagw.writeonce). False for a duplicate."""
+
+        def write(pipe: Pipeline) -> None:
+            entry = {"id": event_id, "name": name, "event": body}
+            # WAGW_MEDIA_AUTO_DOWNLOAD: a wa-worker of this account downloads it; the
+            # deliveries follow that job.
+            download = (
+                enqueue_download(pipe, self.settings, event_id, media, queue=self.account.queue)
+                if media is not None
+                else None
+            )
+            if download is not None:
+                entry["download"] = download
+            pipe.xadd(keys.EVENTS_STREAM, entry, maxlen=self.settings.events_maxlen, approximate=True)  # type: ignore[arg-type]
+            enqueue_deliveries(
+                pipe, self.settings, event_id, name, body, chat, account=self.account.name, download=download
+            )
+            metrics.incr(pipe, "events_received", event=name, account=self.account.name)  # with the event
+            if name in CONVERSATION_EVENTS and chat:  # no longer a first contact (wagw.sendorder)
+                sendorder.note_known(pipe, self.account.name, [chat] if isinstance(chat, str) else list(chat))
+
         seen = keys.EVENT_SEEN.format(event_id=event_id)
-        with self.conn.pipeline(transaction=True) as pipe:
-            try:
-                pipe.watch(seen)
-                if pipe.exists(seen):
-                    return False
-                pipe.multi()
-                pipe.set(seen, "1", ex=self.settings.dedup_ttl)
-                entry = {"id": event_id, "name": name, "event": body}
-                # WAGW_MEDIA_AUTO_DOWNLOAD: a wa-worker of this account downloads it; the
-                # deliveries follow that job.
-                download = (
-                    enqueue_download(pipe, self.settings, event_id, media, queue=self.account.queue)
-                    if media is not None
-                    else None
-                )
-                if download is not None:
-                    entry["download"] = download
-                pipe.xadd(keys.EVENTS_STREAM, entry, maxlen=self.settings.events_maxlen, approximate=True)  # type: ignore[arg-type]
-                enqueue_deliveries(
-                    pipe, self.settings, event_id, name, body, chat, account=self.account.name, download=download
-                )
-                metrics.incr(
-                    pipe, "events_received", event=name, account=self.account.name
-                )  # counted with the event, in the same EXEC
-                if name in CONVERSATION_EVENTS and chat:  # no longer a first contact (wagw.sendorder)
-                    sendorder.note_known(pipe, self.account.name, [chat] if isinstance(chat, str) else list(chat))
-                pipe.execute()
-                return True
-            except redis.WatchError:
-                return False  # someone stored the same event between our check and EXEC
+        return write_once(self.conn, seen, self.settings.dedup_ttl, write)
 
 
 # Events that show the account has a conversation in their chat: a message either way (an
