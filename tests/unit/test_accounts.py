@@ -10,6 +10,7 @@ import pytest
 from tests.unit.test_child_state import FakeClock, FakeLauncher
 from wagw import accounts, keys
 from wagw.config import AccountOverrides, Settings, try_settings
+from wagw.exitcodes import ExitCode
 from wagw.supervisor import reconcile
 from wagw.supervisor.children import build_specs, running_account_specs
 from wagw.supervisor.core import Supervisor
@@ -188,3 +189,36 @@ def test_the_supervisor_starts_an_added_account_and_stops_a_removed_one_alone(tm
     assert sup.leaving == []
     assert {child.name: child.pid for child in sup.children} == pids
     assert sup._reconcile() is None and not watch.changed()  # nothing more to do
+
+
+def test_a_stop_while_a_removed_accounts_processes_are_still_stopping_ends_cleanly(tmp_path):
+    """SIGTERM right after `wagw accounts remove`: the leaving processes are waited for with the
+    rest (their state changes were looked up under names already dropped: a KeyError, exit 1)."""
+    settings = settings_for(tmp_path, accounts="sales", webhook_workers=1)
+    clock, launcher = FakeClock(), FakeLauncher()
+    policy = RestartPolicy()
+    children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, None)]
+    watch = reconcile.AccountWatch(settings, lambda: running_account_specs(settings))
+    sup = Supervisor(
+        children,
+        clock=clock,
+        grace=2.0,
+        sleep=lambda _s: clock.advance(0.05),
+        watch=watch,
+        make_child=lambda spec: Child(spec, policy, launcher, clock),
+        status_key=keys.SUPERVISOR_STATUS,
+    )
+    for child in children:
+        child.start()
+    clock.advance(1.0)
+    sup._step()
+    reconcile.add(settings, "support")
+    sup._reconcile()
+    clock.advance(1.0)
+    sup._step()
+    reconcile.remove(settings, "support")
+    sup._reconcile()
+    assert {child.name for child in sup.leaving} == {"support/session", "support/wa-worker-1"}
+    for child in [*sup.children, *sup.leaving]:
+        child.handle.code = 0  # type: ignore[union-attr]  # every FakeProcess exits when told
+    assert sup._stop_all(ExitCode.OK) == ExitCode.OK

@@ -378,7 +378,9 @@ class Supervisor:
         self._publish()
         deadline = self.clock.now() + self.grace
         forced = False
-        self.children.extend(self.leaving)  # still stopping: waited for like the others
+        for child in self.leaving:  # still stopping: waited for like the others, their states watched
+            self._last_states[child.name] = child.state
+        self.children.extend(self.leaving)
         self.leaving = []
         app = sorted((c for c in self.children if c.name != "redis"), key=lambda c: c.spec.stop_tier)
         for _tier, tier_members in groupby(app, key=lambda c: c.spec.stop_tier):
