@@ -126,13 +126,13 @@ class Publisher:
         seconds = FIRST_QR_SECONDS if self.codes == 0 else NEXT_QR_SECONDS
         self.codes += 1
         devicecontrol.publish(self.conn, self.role, self.id, devicecontrol.QR, qr=data, expires=time.time() + seconds)
-        print(f"{self.role}: QR code {self.codes} published for the HTTP API", flush=True)
+        logger.info("{}: QR code {} published for the HTTP API", self.role, self.codes)
 
     def code(self, code: str) -> None:
         devicecontrol.publish(
             self.conn, self.role, self.id, devicecontrol.CODE, code=code, expires=time.time() + CODE_SECONDS
         )
-        print(f"{self.role}: pairing code published for the HTTP API", flush=True)
+        logger.info("{}: pairing code published for the HTTP API", self.role)
 
     def outcome(self, result: dict) -> None:
         state = result.get("status")
@@ -328,7 +328,7 @@ def pair_fake_published(
     while time.monotonic() < deadline:
         if conn.lrem(keys.FAKE_SCANS, 1, code):
             conn.hdel(keys.FAKE_DEVICE_STATE, role)
-            print(f"fake backend: {role} paired by the simulated phone", flush=True)
+            logger.info("fake backend: {} paired by the simulated phone", role)
             return {"status": "paired", "jid": fake_device_jid(role)}
         time.sleep(0.1)  # a simulated phone: nothing to wake on
     return {"status": "failed", "error": f"not paired within {timeout:g}s"}
@@ -524,12 +524,12 @@ def _pair_published(
         logger.exception("pairing {} for the HTTP API failed", role)
     if result.get("status") == "paired":
         devices.record_pairing(conn, role, result["jid"])
-        print(f"{role}: paired as {result['jid']}", flush=True)
+        logger.info("{}: paired as {}", role, result["jid"])
     elif result.get("status") == "already_paired":
         conn.hset(keys.DEVICE_JIDS, role, result["jid"])
-        print(f"{role}: already paired as {result['jid']}", flush=True)
+        logger.info("{}: already paired as {}", role, result["jid"])
     else:
-        print(f"{role}: {result.get('error', 'pairing failed')}", file=sys.stderr, flush=True)
+        logger.error("{}: {}", role, result.get("error", "pairing failed"))
     publisher.outcome(result)
     return ExitCode.OK if result.get("status") in ("paired", "already_paired") else ExitCode.FAILURE
 
@@ -540,11 +540,11 @@ def _logout_all(settings: Settings, conn, roles: list[str], timeout: float) -> i
     for role in roles:
         result = logout_role(settings, conn, role, timeout)
         if result.get("status") == "logged_out":
-            print(f"{role}: logged out of WhatsApp; link it again with `wagw pair --role {role}`", flush=True)
+            logger.warning("{}: logged out of WhatsApp; link it again with `wagw pair --role {}`", role, role)
         elif result.get("status") == "not_paired":
-            print(f"{role}: not paired; nothing to log out", flush=True)
+            logger.info("{}: not paired; nothing to log out", role)
         else:
-            print(f"{role}: {result.get('error', 'logout failed')}", file=sys.stderr, flush=True)
+            logger.error("{}: {}", role, result.get("error", "logout failed"))
             failures += 1
     return ExitCode.FAILURE if failures else ExitCode.OK
 
