@@ -52,10 +52,12 @@ def text(n: int, body: str, **kw):
 
 
 def test_the_migration_makes_the_tables_the_code_writes(store):
-    assert revision(store) == "0001"
+    assert revision(store) == "0002"
     inspector = sa.inspect(store.engine)
     for table in metadata.sorted_tables:
         assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.columns.keys())
+        indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes(table.name)}
+        assert indexes == {i.name: [c.name for c in i.columns] for i in table.indexes}, table.name
     assert store.has_fts()
     migrate(store)  # again: nothing to do
     assert (

@@ -50,7 +50,7 @@ messages = sa.Table(
     sa.Column("event_id", sa.String(64)),  # the event that brought it (None: a send or a sync)
     sa.Column("job_id", sa.String(64)),  # the send job that made it
     sa.UniqueConstraint("account", "message_id", name="messages_account_message"),
-    sa.Index("messages_chat_time", "account", "chat", "time_ms", "seq"),
+    sa.Index("messages_chat", "chat", "time_ms", "seq"),  # a chat's page, whichever account
     sa.Index("messages_time", "time_ms"),
 )
 
