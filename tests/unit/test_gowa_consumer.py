@@ -740,6 +740,32 @@ NEWSLETTER_UPDATE = fake(
 NEWSLETTER_POST_GAPS = {"message_id", "type", "timestamp"}
 
 
+# wagw's own kinds, which that gateway has no event for: `history.sync` reaches an endpoint only
+# with WAGW_WEBHOOK_HISTORY_SYNC, and each message in it is the payload of a `message` above.
+OWN: list[tuple[str, InboundEvent, str]] = [
+    (
+        "history-sync",
+        fake(
+            {
+                "type": "history_sync",
+                "chat": ALICE_LID,
+                "chat_alt": ALICE,
+                "messages": [
+                    {"id": "3EB0H1", "text": "old hi", "push_name": "John Doe", "timestamp": TS - 60},
+                    {"id": "3EB0H2", "text": "from the phone", "is_from_me": True, "sender": DEVICE, "timestamp": TS},
+                ],
+            }
+        ),
+        "history.sync",
+    ),
+    (
+        "history-sync-unknown-lid",
+        fake({"type": "history_sync", "chat": STRANGER_LID, "messages": [{"id": "3EB0H3", "text": "hi"}]}),
+        "history.sync",
+    ),
+]
+
+
 def body_of(event: InboundEvent) -> dict:
     """The webhook body exactly as delivered (the bytes the session stores, its LIDs as phone
     numbers where the store knows the pair: Alice's), parsed."""
@@ -795,7 +821,8 @@ def test_every_body_carries_the_fields_its_kinds_row_lists_and_no_other():
     field added to a constructor is added to the row, and so to docs/events.md), and every
     field a row lists is carried by some case above."""
     carried: dict[str, set[str]] = {name: set() for name in KINDS}
-    for case, event, name, _ in [*CASES, ("newsletter-message", NEWSLETTER_UPDATE, "newsletter.message", Doc)]:
+    own = [(case, event, name, Doc) for case, event, name in OWN]
+    for case, event, name, _ in [*CASES, ("newsletter-message", NEWSLETTER_UPDATE, "newsletter.message", Doc), *own]:
         payload = body_of(event)["payload"]
         unlisted = set(payload) - set(KINDS[name].fields)
         assert not unlisted, f"{case}: {sorted(unlisted)} not in the {name} row of wagw/events/kinds.py"
@@ -819,9 +846,18 @@ def test_the_consumer_models_can_fail():
 
 def test_every_event_and_message_kind_has_a_case():
     """Every kind in the table and every message kind that gateway documents is read above."""
-    names = {name for _, _, name, _ in CASES} | {"newsletter.message"}
+    names = {name for _, _, name, _ in CASES} | {"newsletter.message"} | {name for _, _, name in OWN}
     assert names == set(KINDS)
     message_kinds = {model for _, _, name, model in CASES if name == "message"}
     documented = {Text, Reply, Forwarded, Image, CaptionedImage, ViewOnce, Video, Audio, Document, Sticker}
     documented |= {VideoNote, Contact, ContactsArray, Location, LiveLocation, Referral, MessageCommon}
     assert message_kinds == documented
+
+
+@pytest.mark.parametrize(("event", "name"), [c[1:] for c in OWN], ids=[c[0] for c in OWN])
+def test_each_message_of_a_history_sync_reads_as_that_gateways_message(event, name):
+    body = body_of(event)
+    assert body["event"] == name and body["payload"]["messages"]
+    no_nulls(body["payload"])
+    for payload in body["payload"]["messages"]:
+        Text.model_validate(payload)

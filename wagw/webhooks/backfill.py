@@ -46,10 +46,6 @@ IN_FLIGHT = ("queued", "started")  # a job in either state still holds a worker 
 SAY_WAITING_EVERY = 10.0  # seconds between "still waiting for the webhook workers" lines
 
 
-class ReplayError(ValueError):
-    """The replay cannot start: the reason, for the operator."""
-
-
 @dataclass
 class Tally:
     queued: int = 0
@@ -61,7 +57,7 @@ def parse_time(text: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ReplayError(f"{name} must be an ISO 8601 time such as 2026-12-01T00:00:00Z, not {text!r}") from None
+        raise ValueError(f"{name} must be an ISO 8601 time such as 2026-12-01T00:00:00Z, not {text!r}") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -77,13 +73,13 @@ def find_endpoint(settings: Settings, reference: str, account: str | None = None
         if (account is None or endpoint.account == account) and named(endpoint)
     ]
     if not found:
-        raise ReplayError(
+        raise ValueError(
             f"{escape_controls(reference[:80])!r} is no configured webhook endpoint"
             + (f" of account {account}" if account else "")
             + ": name one by its id or its URL as in WAGW_WEBHOOK_URLS (`wagw status` shows them)"
         )
     if len({e.account for e in found}) > 1:
-        raise ReplayError(f"{found[0].shown} is an endpoint of several accounts: choose one with --account")
+        raise ValueError(f"{found[0].shown} is an endpoint of several accounts: choose one with --account")
     return found[0]
 
 
@@ -165,9 +161,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         since = parse_time(args.since, "--since")
         until = parse_time(args.until, "--until") if args.until else None
         if until is not None and until <= since:
-            raise ReplayError("--until must be later than --since")
+            raise ValueError("--until must be later than --since")
         endpoint = find_endpoint(settings, args.to, args.account)
-    except ReplayError as error:
+    except ValueError as error:  # the reason it cannot start, for the operator
         print(f"wagw events replay: {error}")
         return ExitCode.USAGE
     try:
