@@ -63,6 +63,7 @@ def test_each_child_holds_only_the_secrets_granted_to_it(daemon_factory):
         "alpha secret": secrets.token_hex(20),
         "alpha token": secrets.token_hex(20),
         "dashboard password": secrets.token_hex(20),
+        "history password": secrets.token_hex(20),
     }
     daemon = daemon_factory(
         {
@@ -72,6 +73,8 @@ def test_each_child_holds_only_the_secrets_granted_to_it(daemon_factory):
             # From the environment, as a systemd EnvironmentFile gives it.
             "WAGW_DASHBOARD_USER": "operator",
             "WAGW_DASHBOARD_PASSWORD": values["dashboard password"],
+            # Nothing listens there: the history process keeps trying, holding the URL.
+            "WAGW_HISTORY_URL": f"postgresql://wagw:{values['history password']}@127.0.0.1:9/history",
         }
     )
     env_file = daemon.data_dir / ".env"  # wagw run's working directory
@@ -94,6 +97,7 @@ def test_each_child_holds_only_the_secrets_granted_to_it(daemon_factory):
         "beta/session": {"global secret"},
         "dashboard": {"dashboard password"},
         "metrics": set(),
+        "history": {"history password"},
     }
     # Every process has logged a line of its own: its settings are built.
     daemon.start()
