@@ -34,6 +34,12 @@ code):
 - `wagw.session.sink.NotStored`: the session's own signal to leave an event unacknowledged,
   so that the backend hands it over again.
 - `wagw.whatsapp.pairing.PairingError`: `wagw pair` prints its message and exits 64.
+- `wagw.api.envelope.ApiError`: what an HTTP API route answers (its status and envelope); the
+  app sees the answer, never the exception.
+- `wagw.api.guard.BodyTooLarge`: a request body past its cap, noticed while it arrives; the
+  guard answers 413.
+- `wagw.api.gowa.requests.RequestInvalid`: a go-whatsapp-web-multidevice request that cannot
+  become a job's arguments; its routes answer it as that API's 400 (wagw.api.gowa.answers).
 """
 
 from __future__ import annotations
@@ -342,3 +348,9 @@ class DashboardConfigError(WagwError, ValueError):
     """A setting combination the dashboard refuses to start with (it exits 78)."""
 
     __module__ = "wagw.dashboard"
+
+
+class ApiConfigError(WagwError, ValueError):
+    """A setting combination the HTTP API refuses to start with (it exits 78)."""
+
+    __module__ = "wagw.api.process"
