@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from wagw.dashboard import is_loopback, split_addr
+from wagw.errors import ApiConfigError as ApiConfigError  # defined once, there
 from wagw.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -22,10 +23,6 @@ if TYPE_CHECKING:
     from wagw.config import Settings
 
 DEFAULT_ADDR = "127.0.0.1:3000"
-
-
-class ApiConfigError(ValueError):
-    """A setting combination the API refuses to start with (exit 78)."""
 
 
 def resolve_addr(settings: Settings, override: str | None, tokens_issued: bool) -> tuple[str, int]:
