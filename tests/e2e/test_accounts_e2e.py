@@ -649,7 +649,7 @@ def test_single_account_data_dir_keeps_roles_queue_stores_and_names(daemon_facto
     two = daemon_factory({**new_env, "WAGW_ACCOUNTS": "default,support"}, data_dir=data_dir).start()
     conn = two.redis
     processes = names_of(two)
-    assert set(processes) == {"redis", "scheduler", "webhook-worker-1"} | {
+    assert set(processes) == {"redis", "scheduler", "history", "webhook-worker-1"} | {
         f"{account}/{base}" for account in ("default", "support") for base in ("session", "wa-worker-1")
     }
     wait_connected(conn, ["session", "support/session"])

@@ -116,7 +116,7 @@ def scrape(addr: str) -> dict[str, dict]:
 
 @pytest.mark.timeout(170)
 def test_supervisor_conf_runs_everything_and_a_native_crash_stays_in_its_host(supervisord_env, data_dir, redis_conn):
-    expected = {"scheduler", "webhook-worker-1", "wa-worker-1", "session", "dashboard", "metrics"}
+    expected = {"scheduler", "history", "webhook-worker-1", "wa-worker-1", "session", "dashboard", "metrics"}
     sup = Supervisord(CONF, supervisord_env, data_dir)
     try:
         before = wait_for(lambda: sup.all_running(expected), timeout=60, what="every program RUNNING")

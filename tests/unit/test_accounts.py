@@ -167,7 +167,7 @@ def test_the_supervisor_starts_an_added_account_and_stops_a_removed_one_alone(tm
     clock.advance(1.0)
     sup._step()
     pids = {child.name: child.pid for child in sup.children}
-    assert set(pids) == {"scheduler", "webhook-worker-1", "session", "wa-worker-1"}
+    assert set(pids) == {"scheduler", "history", "webhook-worker-1", "session", "wa-worker-1"}
 
     reconcile.add(settings, "support")
     sup._reconcile()
