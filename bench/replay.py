@@ -43,7 +43,7 @@ from bench import harness  # noqa: E402
 from bench.harness import CannotMeasure  # noqa: E402
 
 FLOOR_RATE = 50.0  # replayed deliveries a second below which a run is no measurement
-SMOKE = {"events": 100, "seconds": 1.0, "rate": 50.0}
+SMOKE = {"events": 50, "seconds": 0.5, "rate": 50.0, "workers": 1}
 DAY = 1_764_400_000  # the stored events' first time (2025-11-29T07:06:40Z)
 
 

@@ -18,17 +18,23 @@ from wagw import crashes, keys
 
 
 def wagw(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "wagw", "crashes", *args],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """`wagw crashes …` as an operator runs it."""
+    command = [sys.executable, "-m", "wagw", "crashes", *args]
+    return subprocess.run(command, env=dict(os.environ), capture_output=True, text=True, timeout=60)
+
+
+def wagw_here(capsys, *args: str) -> tuple[int, str]:
+    """The same command's code in this process (quicker than a new interpreter): exit code, output."""
+    from wagw.cli import build_parser
+    from wagw.config import Settings
+    from wagw.crashes import command
+
+    code = command.main(Settings(_env_file=None), build_parser().parse_args(["crashes", *args]))
+    return code, capsys.readouterr().out
 
 
 def test_real_go_panics_group_into_one_signature_and_draft_a_poisoned_target_postmortem(
-    start_worker, wa_queue, redis_conn, tmp_path
+    start_worker, wa_queue, redis_conn, tmp_path, capsys
 ):
     start_worker(WAGW_POISON_CRASHES="3", WAGW_QUARANTINE_CRASHES="10", WAGW_QUARANTINE_WINDOW="120")
     retried = wa_queue.enqueue("workers.wa.fetch_avatar", jid=CRASH, retry=Retry(max=1, interval=0))
@@ -53,16 +59,16 @@ def test_real_go_panics_group_into_one_signature_and_draft_a_poisoned_target_pos
     assert record["neonize"] == metadata.version("neonize") and record["whatsmeow"].startswith("v0.0.0-")
     assert redis_conn.llen(keys.CRASHES) == 3  # `wagw status`'s recent crashes, same records
 
-    listed = wagw("--json")
-    assert listed.returncode == 0, listed.stderr
-    [group] = json.loads(listed.stdout)
+    code, listed = wagw_here(capsys, "--json")
+    assert code == 0, listed
+    [group] = json.loads(listed)
     assert group["count"] == 3 and group["operations"] == ["fetch_avatar"] and group["targets"] == [CRASH]
     assert group["outcomes"] == {"retried": 1, "failed": 1, "poisoned": 1}
     assert group["first_seen"] <= group["last_seen"] and group["signature"] == record["signature"]
 
-    shown = wagw("show", group["signature"][:8])
-    assert shown.returncode == 0 and f"signature: {group['signature']}" in shown.stdout
-    assert "panic: runtime error" in shown.stdout and retried.id in shown.stdout
+    code, shown = wagw_here(capsys, "show", group["signature"][:8])
+    assert code == 0 and f"signature: {group['signature']}" in shown
+    assert "panic: runtime error" in shown and retried.id in shown
 
     drafted = wagw("postmortem", group["signature"], "--out", str(tmp_path / "pm"))
     assert drafted.returncode == 0, drafted.stderr
@@ -75,5 +81,5 @@ def test_real_go_panics_group_into_one_signature_and_draft_a_poisoned_target_pos
     assert "Those jobs in RQ now: 2 failed, 0 finished." in draft and "Sessions untouched" in draft
     assert "panic: runtime error: invalid memory address" in draft
 
-    unknown = wagw("show", "ffffffffffff")
-    assert unknown.returncode != 0 and "no crashes of signature" in unknown.stdout
+    code, unknown = wagw_here(capsys, "show", "ffffffffffff")
+    assert code != 0 and "no crashes of signature" in unknown
