@@ -1,23 +1,24 @@
-"""Benchmark: unpaced sends with per-chat order on (this checkout) vs without it (--baseline REF).
+"""Benchmark: unpaced sends with per-chat order on vs off, on this checkout.
 
     .venv/bin/python bench/send_order.py [--runs 5] [--sends 2000] [--chats 50] [--latency 60]
 
 Against a private embedded Redis, with the fake backend and WAGW_SEND_RATE=0, each run starts
 three `wagw wa-worker`s (slots 1-3: an account's most, the session taking WhatsApp's fourth
-linked device) of one code, then of the other (alternating which goes first):
+linked device) with the order on, then off (alternating which goes first):
 
 1. throughput: --sends `send_text` jobs over --chats chats, interleaved (chat 0, 1, …, 49, 0,
    …), queued in one round trip while the workers are idle; the rate is taken between the
    first and the last job's end. With the order on, each chat's sends go one at a time, in
-   enqueue order; the baseline sends them as they come;
+   enqueue order; with it off, as they come;
 2. the latency of one send on an idle account: enqueue one `send_text`, and time until the
    fake backend's record of the call (its time, taken inside the native host), --latency
-   samples 20 ms apart; p50 and p90 of each code, and this checkout's p50 minus the baseline's.
+   samples 20 ms apart; p50 and p90 of each, and the p50 with the order on minus off.
 
---baseline REF (default: the commit before sending order and pacing) is extracted with git
-archive and run with PYTHONPATH there. Prints each run, then medians: this / baseline
-throughput (goal >= 0.9) and the added p50 latency (goal <= 2 ms). --smoke runs every part
-once, small. A part that cannot be measured (a worker exiting, a send failing, sends not done
+"Off" is the same checkout with the order taken out at the wa-worker (bench/order_off: no
+ticket taken, no send registered or held back), so the figures are the order's own cost.
+Prints each run, then medians: throughput, on / off (goal >= 0.9), and the added p50 latency
+(goal <= 2 ms). --smoke runs every part once, small. A part that cannot be measured (a worker
+exiting, a send failing, sends not done
 in the time the slowest run here would need) stops the bench with exit status 1, naming it.
 """
 
@@ -48,7 +49,7 @@ from bench.harness import CannotMeasure  # noqa: E402
 from wagw import keys  # noqa: E402
 from wagw.supervisor.embedded_redis import start_standalone  # noqa: E402
 
-BASELINE = "deeef52~1"  # the last commit without sending order and pacing
+ORDER_OFF = Path(__file__).resolve().parent / "order_off"  # a sitecustomize that takes the order out
 SLOTS = (1, 2, 3)  # the wa-workers of the account (--workers): an account has at most three
 FLOOR_RATE = 20.0  # sends a second: a tenth of the slowest run measured here
 SMOKE = {"runs": 1, "sends": 60, "chats": 10, "latency": 3, "workers": 2}
@@ -76,8 +77,8 @@ class Bench:
     def check(self) -> None:
         harness.check_running(self.running, self.data_dir)
 
-    def start_workers(self, code: Path) -> list[subprocess.Popen]:
-        env = {**self.env, "PYTHONPATH": str(code)}
+    def start_workers(self, order: bool) -> list[subprocess.Popen]:
+        env = {**self.env, "PYTHONPATH": str(ROOT) if order else f"{ORDER_OFF}:{ROOT}"}
         procs = []
         for slot in self.slots:
             name = f"wa-worker-{slot}"
@@ -85,7 +86,7 @@ class Bench:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "wagw", "wa-worker", "--slot", str(slot)],
                     env=env,
-                    cwd=code,
+                    cwd=ROOT,
                     stdout=log,
                     stderr=log,
                     stdin=subprocess.DEVNULL,
@@ -165,9 +166,9 @@ class Bench:
             time.sleep(0.02)
         return found
 
-    def measure(self, code: Path, sends: int, chats: int, samples: int) -> dict:
+    def measure(self, order: bool, sends: int, chats: int, samples: int) -> dict:
         self.conn.flushall()
-        procs = self.start_workers(code)
+        procs = self.start_workers(order)
         try:
             rate = self.throughput(sends, chats)
             self.check_order(chats)
@@ -205,42 +206,40 @@ def main() -> int:
     parser.add_argument("--chats", type=int, default=50, help="chats they go to, interleaved (default 50)")
     parser.add_argument("--latency", type=int, default=60, help="one-send latency samples per run (default 60)")
     parser.add_argument("--workers", type=int, default=len(SLOTS), choices=range(1, len(SLOTS) + 1), help="wa-workers")
-    parser.add_argument("--baseline", default=BASELINE, help=f"git REF without the order (default {BASELINE})")
     args = harness.parse(parser, SMOKE)
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs", flush=True)
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-", dir="/tmp"))
     redis_proc = None
     try:
-        baseline = harness.extract(ROOT, args.baseline, data_dir / "baseline")
         redis_proc, server = start_standalone(data_dir)
         bench = Bench(data_dir, server.url, args.grace, args.workers)
         runs = []
         for run in range(1, args.runs + 1):
-            order = [("this", ROOT), ("baseline", baseline)]
+            order = [("on", True), ("off", False)]
             if run % 2 == 0:
                 order.reverse()
             got: dict[str, dict] = {}
-            for name, code in order:
-                got[name] = bench.measure(code, args.sends, args.chats, args.latency)
+            for name, on in order:
+                got[name] = bench.measure(on, args.sends, args.chats, args.latency)
                 got[name]["overtaken"] = bench.overtaken
-            if got["this"]["overtaken"]:
-                raise CannotMeasure(f"{got['this']['overtaken']} send(s) overtook an earlier one of their chat")
+            if got["on"]["overtaken"]:
+                raise CannotMeasure(f"{got['on']['overtaken']} send(s) overtook an earlier one of their chat")
             runs.append(got)
             print(
-                f"run {run}: this {got['this']['rate']:.0f}/s, baseline {got['baseline']['rate']:.0f}/s "
-                f"({got['baseline']['overtaken']} sends overtook an earlier one of their chat), "
-                f"ratio {got['this']['rate'] / got['baseline']['rate']:.2f}; one send p50 "
-                f"{got['this']['p50'] * 1000:.1f} ms vs {got['baseline']['p50'] * 1000:.1f} ms "
-                f"(p90 {got['this']['p90'] * 1000:.1f} vs {got['baseline']['p90'] * 1000:.1f})",
+                f"run {run}: order on {got['on']['rate']:.0f}/s, off {got['off']['rate']:.0f}/s "
+                f"({got['off']['overtaken']} sends overtook an earlier one of their chat), "
+                f"ratio {got['on']['rate'] / got['off']['rate']:.2f}; one send p50 "
+                f"{got['on']['p50'] * 1000:.1f} ms vs {got['off']['p50'] * 1000:.1f} ms "
+                f"(p90 {got['on']['p90'] * 1000:.1f} vs {got['off']['p90'] * 1000:.1f})",
                 flush=True,
             )
-        ratio = statistics.median(r["this"]["rate"] / r["baseline"]["rate"] for r in runs)
-        added = statistics.median((r["this"]["p50"] - r["baseline"]["p50"]) * 1000 for r in runs)
+        ratio = statistics.median(r["on"]["rate"] / r["off"]["rate"] for r in runs)
+        added = statistics.median((r["on"]["p50"] - r["off"]["p50"]) * 1000 for r in runs)
         print(f"medians of {len(runs)} run(s), {args.sends} sends over {args.chats} chats, {args.workers} wa-workers:")
-        print(f"  this / baseline throughput   {ratio:.2f}  (goal >= 0.9)")
-        print(f"  this throughput              {statistics.median(r['this']['rate'] for r in runs):.0f} sends/s")
-        print(f"  baseline throughput          {statistics.median(r['baseline']['rate'] for r in runs):.0f} sends/s")
+        print(f"  order on / off throughput    {ratio:.2f}  (goal >= 0.9)")
+        print(f"  order on throughput          {statistics.median(r['on']['rate'] for r in runs):.0f} sends/s")
+        print(f"  order off throughput         {statistics.median(r['off']['rate'] for r in runs):.0f} sends/s")
         print(f"  added p50 latency, one send  {added:.2f} ms  (goal <= 2 ms)")
     finally:
         if redis_proc is not None:

@@ -98,7 +98,8 @@ return false
 
 # _TAKE_FIRST, each id ticketed in the same step (wagw.sendorder): KEYS[1] the account's ticket
 # counter, KEYS[2] its hash id -> ticket (an id taken again keeps its ticket), KEYS[3] its
-# sorted set of ids taken and not yet settled by their taker; then the triples.
+# sorted set of ids taken and not yet settled by their taker; then the triples. Returns the
+# queue, the id and, read in the same step, the job's hash (ARGV[2]: rq's job key prefix).
 _TAKE_FIRST_TICKETED = """
 for i = 4, #KEYS, 3 do
   local id = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'LEFT', 'RIGHT')
@@ -110,7 +111,9 @@ for i = 4, #KEYS, 3 do
       redis.call('HSET', KEYS[2], id, ticket)
     end
     redis.call('ZADD', KEYS[3], ticket, id)
-    return {KEYS[i], id}
+    local ok, fields = pcall(redis.call, 'HGETALL', ARGV[2] .. id)
+    if not ok then fields = false end  -- not a hash: read as rq's fetch would, to say so
+    return {KEYS[i], id, fields}
   end
 end
 return false
@@ -558,7 +561,7 @@ class TakerQueue(Queue):
             if ticketed is None:
                 taken = take_first(keys=all_keys, args=[cls.taker])
             else:
-                taken = take_first(keys=[*ticketed, *all_keys], args=[cls.taker])
+                taken = take_first(keys=[*ticketed, *all_keys], args=[cls.taker, Job.redis_job_namespace_prefix])
             if taken:
                 index = next(i for i, q in enumerate(queues) if q.key == as_text(taken[0]))
                 job_id = taken[1]
@@ -578,7 +581,17 @@ class TakerQueue(Queue):
                     continue
                 index, job_id = blocking, one
             # rq's own fetch here raises for an id it cannot read, and its worker dies of it.
-            [job] = read_jobs(connection, [job_id], job_cls, serializer)
+            if taken and ticketed is not None and taken[2] is not None and id_problem(job_id) is None:
+                pairs = taken[2]  # its hash came with the take
+                job = _job_from_hash(
+                    connection,
+                    as_text(job_id),
+                    dict(zip(pairs[::2], pairs[1::2], strict=True)),
+                    job_cls,
+                    serializer or SERIALIZER,
+                )
+            else:
+                [job] = read_jobs(connection, [job_id], job_cls, serializer)
             if isinstance(job, Unreadable):
                 parked[index].set_aside(job_id, job, cls.taker)
                 if ticketed is not None:
@@ -595,10 +608,13 @@ class TakerQueue(Queue):
         return None
 
 
-def forget_ticket(conn: Redis | Pipeline, ticket_keys: tuple[str, str, str], job_id: str) -> None:
-    """Drop a taken id's ticket and pending entry (TakerQueue.ticket_keys): not a job to order."""
-    conn.hdel(ticket_keys[1], job_id)
-    conn.zrem(ticket_keys[2], job_id)
+def forget_ticket(conn: Redis, ticket_keys: tuple[str, str, str], job_id: str) -> None:
+    """Drop a taken id's ticket and pending entry (TakerQueue.ticket_keys): not a job to order.
+    One round trip."""
+    with conn.pipeline(transaction=False) as pipe:
+        pipe.hdel(ticket_keys[1], job_id)
+        pipe.zrem(ticket_keys[2], job_id)
+        pipe.execute()
 
 
 # ---- sends waiting off the queue (wagw.sendorder) ------------------------------------------------
@@ -625,35 +641,51 @@ redis.call('HSET', KEYS[6], ARGV[1], ARGV[3])
 return 'parked'
 """
 
-# Put a waiting job back at the front of its queue, queued, once: only the caller that
-# removes it from the waiting set does. ARGV[1]: the id, or '' for the head of the sorted set
-# KEYS[3] (a chat's order); ARGV[2]: the reason it must be waiting for ('' any). Info values
-# are "<reason>|<queue>|...". Returns 1 requeued, 0 not waiting (or for another reason), -1
-# its job is gone.
-_UNPARK = """
+# Put a waiting job back at the front of its queue, queued, once: only the caller that removes
+# it from the waiting set does. A Lua function, for wagw.sendorder's scripts too: unpark(waiting
+# set, waiting info, id, reason it must be waiting for ('' any), then UNPARK_PREFIXES). Info
+# values are "<reason>|<queue>|...". Returns 1 requeued, 0 not waiting (or for another
+# reason), -1 its job is gone.
+UNPARK_FUNCTION = """
+local function unpark(waiting, info_key, id, reason, job_prefix, queue_prefix, deferred_prefix, queues_key)
+  local info = redis.call('HGET', info_key, id)
+  if not info then
+    redis.call('ZREM', waiting, id)
+    return 0
+  end
+  local why, queue = string.match(info, '^([^|]*)|([^|]*)')
+  if reason ~= '' and why ~= reason then return 0 end
+  if redis.call('ZREM', waiting, id) == 0 then return 0 end
+  redis.call('HDEL', info_key, id)
+  redis.call('ZREM', deferred_prefix .. queue, id)
+  local job = job_prefix .. id
+  if redis.call('EXISTS', job) == 0 then return -1 end
+  redis.call('HSET', job, 'status', 'queued')
+  redis.call('SADD', queues_key, queue_prefix .. queue)
+  redis.call('LPUSH', queue_prefix .. queue, id)
+  return 1
+end
+"""
+# KEYS: waiting set, waiting info, a sorted set whose head to requeue when ARGV[1] is ''.
+# ARGV: id, reason, UNPARK_PREFIXES.
+_UNPARK = (
+    UNPARK_FUNCTION
+    + """
 local id = ARGV[1]
 if id == '' then
   id = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
   if not id then return 0 end
 end
-local info = redis.call('HGET', KEYS[2], id)
-if not info then
-  redis.call('ZREM', KEYS[1], id)
-  return 0
-end
-local reason, queue = string.match(info, '^([^|]*)|([^|]*)')
-if ARGV[2] ~= '' and reason ~= ARGV[2] then return 0 end
-if redis.call('ZREM', KEYS[1], id) == 0 then return 0 end
-redis.call('HDEL', KEYS[2], id)
-redis.call('ZREM', ARGV[5] .. queue, id)
-local job = ARGV[3] .. id
-if redis.call('EXISTS', job) == 0 then return -1 end
-redis.call('HSET', job, 'status', 'queued')
-redis.call('SADD', ARGV[6], ARGV[4] .. queue)
-redis.call('LPUSH', ARGV[4] .. queue, id)
-return 1
+return unpark(KEYS[1], KEYS[2], id, ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 """
-_DEFERRED_PREFIX = DeferredJobRegistry.key_template.format("")
+)
+# The key layout unpark() needs: job hash, queue and deferred registry prefixes, the set of queues.
+UNPARK_PREFIXES = (
+    Job.redis_job_namespace_prefix,
+    Queue.redis_queue_namespace_prefix,
+    DeferredJobRegistry.key_template.format(""),
+    Queue.redis_queues_keys,
+)
 
 
 def park(
@@ -698,19 +730,7 @@ def unpark(
 ) -> Any:
     """Requeue a waiting job at the front of its queue (_UNPARK); with `job_id` '' the head of
     the sorted set `head_of`. On a pipeline, queued there."""
-    return conn.eval(
-        _UNPARK,
-        3,
-        waiting_key,
-        info_key,
-        head_of or waiting_key,
-        job_id,
-        reason,
-        Job.redis_job_namespace_prefix,
-        Queue.redis_queue_namespace_prefix,
-        _DEFERRED_PREFIX,
-        Queue.redis_queues_keys,
-    )
+    return conn.eval(_UNPARK, 3, waiting_key, info_key, head_of or waiting_key, job_id, reason, *UNPARK_PREFIXES)
 
 
 def job_statuses(conn: Redis, job_ids: Sequence[str]) -> list[str | None]:

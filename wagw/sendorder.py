@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from wagw import keys, rqcompat
-from wagw.addresses import shown
+from wagw.addresses import person_chat, shown
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -63,7 +63,6 @@ KNOWN_CHATS_MAX = 200_000  # the newest chats kept as known; older ones count as
 TYPING_PER_CHAR = 0.2
 TYPING_MIN = 1.0
 TYPING_MAX = 20.0
-PERSON_SERVERS = ("@s.whatsapp.net", "@lid")
 
 # The decision for one taken send. KEYS: chat order, ticket counter, order jobs, the job's gate,
 # reach-out hold, pace all, pace first, known chats, tickets, pending takes. ARGV: id, now, in
@@ -151,21 +150,28 @@ end
 return 1
 """
 
-# A send's final end. KEYS: chat order, order jobs, its gate, known chats, tickets, pending
-# takes. ARGV: id, went out
-# (1/0), chat ('' none), now, known cap. The next send of the chat is requeued by the caller.
-_ENDED = """
+# A send's final end, and the next send of its chat back at the front of its queue if it waits
+# for its turn. KEYS: chat order, order jobs, its gate, known chats, tickets, pending takes,
+# waiting set, waiting info. ARGV: id, went out (1/0), chat ('' none), now, known cap, then
+# rqcompat.UNPARK_PREFIXES.
+_ENDED = (
+    rqcompat.UNPARK_FUNCTION
+    + """
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[3])
 redis.call('HDEL', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[6], ARGV[1])
-if ARGV[2] == '1' and ARGV[3] ~= '' then
+if ARGV[3] == '' then return 0 end
+if ARGV[2] == '1' then
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
   redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -tonumber(ARGV[5]) - 1)
 end
-return 1
+local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+if not head then return 0 end
+return unpark(KEYS[7], KEYS[8], head, 'turn', ARGV[6], ARGV[7], ARGV[8], ARGV[9])
 """
+)
 
 # Park guard (wagw.rqcompat.park): a send waiting for its turn parks only while it is still
 # not the head of its chat (KEYS[7]; ARGV[6] its id), so a release between its decision and
@@ -209,7 +215,7 @@ def next_slot(tat: float, now: float, every: float) -> tuple[float, float]:
 
 def is_person(chat: str) -> bool:
     """Only a chat with one person can be a first contact (groups, channels, broadcasts are not)."""
-    return chat.endswith(PERSON_SERVERS)
+    return person_chat(chat)
 
 
 def typing_seconds(typing: bool | float | None, text: str | None) -> float:
@@ -364,34 +370,47 @@ def ticket_keys(account: str) -> tuple[str, str, str]:
     )
 
 
+_scripts: dict[tuple[int, str], Any] = {}
+
+
+def _script(conn: Redis, source: str) -> Any:
+    """`source` registered once per connection (EVALSHA: the text is not sent each time)."""
+    key = (id(conn), source)
+    found = _scripts.get(key)
+    if found is None:
+        found = _scripts[key] = conn.register_script(source)
+    return found
+
+
 def end_send(
-    conn: Redis, account: str, job_id: str, chat: str | None, went_out: bool, now: float | None = None
+    conn: Redis,
+    account: str,
+    job_id: str,
+    chat: str | None,
+    went_out: bool,
+    now: float | None = None,
+    pipeline: Pipeline | None = None,
 ) -> None:
     """A send's final end: out of its chat's order, its chat known if it went out, and the
-    chat's next send (if it waits for its turn) back at the front of its queue. One round trip."""
+    chat's next send (if it waits for its turn) back at the front of its queue. One script; on
+    `pipeline` (a MULTI) it is queued there, by its text (no NOSCRIPT inside a transaction)."""
     now = time.time() if now is None else now
-    chat_key = keys.ORDER_CHAT.format(account=account, chat=chat or "")
-    waiting_key, info_key = keys.WAITING.format(account=account), keys.WAITING_INFO.format(account=account)
-    pipe = conn.pipeline(transaction=False)
     tickets = ticket_keys(account)
-    pipe.eval(
-        _ENDED,
-        6,
-        chat_key,
+    script_keys = [
+        keys.ORDER_CHAT.format(account=account, chat=chat or ""),
         keys.ORDER_JOBS,
         keys.SEND_GATE.format(job_id=job_id),
         keys.KNOWN_CHATS.format(account=account),
         tickets[1],
         tickets[2],
-        job_id,
-        int(went_out),
-        chat or "",
-        repr(now),
-        KNOWN_CHATS_MAX,
-    )
-    if chat:
-        rqcompat.unpark(pipe, waiting_key, info_key, "", TURN, head_of=chat_key)
-    pipe.execute()
+        keys.WAITING.format(account=account),
+        keys.WAITING_INFO.format(account=account),
+    ]
+    args: list[Any] = [job_id, int(went_out), chat or "", repr(now), KNOWN_CHATS_MAX, *rqcompat.UNPARK_PREFIXES]
+    if pipeline is not None:
+        pipeline.eval(_ENDED, len(script_keys), *script_keys, *args)
+    else:
+        _script(conn, _ENDED)(keys=script_keys, args=args)
 
 
 def release_due(conn: Redis, account: str, now: float | None = None, limit: int = 500) -> int:

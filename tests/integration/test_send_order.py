@@ -5,6 +5,7 @@ makes the next one of its chat wait, and its final end lets it go."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -145,3 +146,18 @@ def test_a_send_whose_worker_was_killed_is_reaped_and_lets_the_next_go(start_wor
     assert [r["slot"] for r in sent(redis_conn, "send_text") if r["args"]["to"] == HANG] == [1, 2]
     assert wait_done(second, 20) == JobStatus.FAILED  # it hangs too, until its timeout
     second_worker.assert_alive()
+
+
+def test_typing_shows_before_the_send_without_holding_the_worker(start_worker, scheduler, wa_queue, redis_conn):
+    start_worker(1)
+    typed = wa_queue.enqueue("workers.wa.send_text", to=ALICE, text="hello there", typing=1.5)
+    wait_for(lambda: typed.get_status() == JobStatus.DEFERRED, 10, 0.02, "the send to wait while typing shows")
+    typed.refresh()
+    assert typed.meta[sendorder.WAITING_FOR].startswith("typing shown in chat")
+    meanwhile = wa_queue.enqueue("workers.wa.send_text", to=BOB, text="meanwhile")
+    assert wait_done(meanwhile, 10) == JobStatus.FINISHED  # the only worker was free
+    assert wait_done(typed, 20) == JobStatus.FINISHED
+    calls = [(r["op"], r["args"], r["time"]) for r in sent(redis_conn) if ALICE in json.dumps(r["args"])]
+    assert [op for op, _, _ in calls] == ["send_chat_presence", "send_text"]
+    assert calls[0][1]["state"] == "composing" and "typing" not in calls[1][1]
+    assert calls[1][2] - calls[0][2] >= 1.4  # shown for the time asked (the scheduler may add a little)

@@ -17,11 +17,11 @@ from loguru import logger
 from redis.exceptions import RedisError
 
 from wagw import operations, rqcompat, sendorder
-from wagw.addresses import shown
-from wagw.operations.args import InvalidArguments
+from wagw.addresses import normalize_target, shown
 
 if TYPE_CHECKING:
     from redis import Redis
+    from redis.client import Pipeline
     from rq.job import Job
     from rq.queue import Queue
 
@@ -44,19 +44,26 @@ class SendGate:
         self.chats: dict[str, str] = {}  # job id -> chat, of the admitted sends not yet ended
 
     # What a job is, for the gate ---------------------------------------------------------------
-    def _send_of(self, job: Job) -> tuple[operations.Operation, str, Any] | None:
-        """(operation, chat, validated arguments) of a send with valid arguments, else None."""
+    def _send_of(self, job: Job) -> tuple[operations.Operation, str, dict[str, Any]] | None:
+        """(operation, chat, the arguments by name) of a send whose target reads as an address,
+        else None. Only the target is read here, as the argument model reads it: the job
+        validates everything when it runs (a bad one fails then, never reaching the backend)."""
         try:
             op = operations.operation_of(job.func_name)
-            if op is None or not op.sends:
+            if op is None or not op.sends or op.target is None:
                 return None
-            valid = operations.validate(op.name, job.args, job.kwargs, fake=self.fake)
-        except InvalidArguments:
-            return None  # fails at once when it runs, never reaching the backend
-        except Exception:  # undecodable: rq fails it when it runs
+            named = dict(zip(op.parameters, job.args, strict=False))
+            named.update(job.kwargs)
+            target = named.get(op.target)
+            if isinstance(target, list):
+                chat = ",".join(sorted(normalize_target(t, fake=self.fake) for t in target if isinstance(t, str)))
+            elif isinstance(target, str):
+                chat = normalize_target(target, fake=self.fake)
+            else:
+                return None
+        except Exception:  # undecodable, or no address: it fails when it runs
             return None
-        chat = op.target_of(valid)
-        return (op, chat, valid) if chat else None
+        return (op, chat, named) if chat else None
 
     # Before a job runs -------------------------------------------------------------------------
     def admit(self, job: Job, queue: Queue) -> bool:
@@ -65,8 +72,8 @@ class SendGate:
         if found is None:
             self.gate.settle(job.id)
             return True
-        op, chat, valid = found
-        typing = sendorder.typing_seconds(getattr(valid, "typing", None), getattr(valid, "text", None))
+        op, chat, named = found
+        typing = sendorder.typing_seconds(_typing(named.get("typing")), named.get("text"))
         ordered = sendorder.in_order(job.meta)
         for _ in range(MAX_DECISIONS):
             decision = self.gate.admit(job.id, chat, ordered=ordered, typing=typing)
@@ -82,7 +89,7 @@ class SendGate:
                 logger.warning("job {}: the send before it in its chat ended without letting it go", job.id)
                 continue
             if decision.kind == sendorder.TYPING:
-                self._show_typing(op, chat, valid)
+                self._show_typing(op, chat, named)
             parked = self.gate.park(job, queue, decision, chat)
             if parked == "again":
                 continue
@@ -97,10 +104,10 @@ class SendGate:
             ordered = found is not None and sendorder.in_order(job.meta)  # type: ignore[union-attr]
             self.gate.register(job_id, found[1] if found is not None and ordered else None)
 
-    def _show_typing(self, op: operations.Operation, chat: str, valid: Any) -> None:
+    def _show_typing(self, op: operations.Operation, chat: str, named: dict[str, Any]) -> None:
         if self.host is None:
             return
-        state = "recording" if op.name == "send_audio" and getattr(valid, "ptt", False) else "composing"
+        state = "recording" if op.name == "send_audio" and named.get("ptt") is True else "composing"
         try:
             self.host.call(
                 "send_chat_presence",
@@ -112,12 +119,23 @@ class SendGate:
             logger.info("typing before a send to {} not shown: {}", shown(chat), type(error).__name__)
 
     # After a job ran ---------------------------------------------------------------------------
-    def ended(self, job: Job, went_out: bool, final: bool) -> None:
-        """The job's attempt ended; at its final end a send lets the next of its chat go."""
+    def ended(self, job: Job, went_out: bool, final: bool, pipeline: Pipeline | None = None) -> None:
+        """The job's attempt ended; at its final end a send lets the next of its chat go (on
+        `pipeline`, rq's MULTI recording the end, when given)."""
         chat = self.chats.pop(job.id, None)
         if chat is None or not final:
             return
         try:
-            sendorder.end_send(self.conn, self.account, job.id, chat, went_out)
+            sendorder.end_send(self.conn, self.account, job.id, chat, went_out, pipeline=pipeline)
         except RedisError as error:  # the next send is looked at again within SAFETY_RECHECK
             logger.warning("job {}: the next send of its chat not let go: {}", job.id, error)
+
+
+def _typing(value: object) -> bool | float | None:
+    """`typing` as the argument model takes it (True, or seconds); anything else: none (a bad
+    value fails the job's validation when it runs)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and 0 <= value <= sendorder.TYPING_MAX:
+        return float(value)
+    return None

@@ -182,6 +182,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         self._taken: Job | None = None  # its taker record goes in the MULTI that starts it
         self._state_written: tuple[str, float] | None = None  # (state, monotonic) last sent to Redis
         self._ended_size: int | None = None  # the ended job's record size, read with its last heartbeat
+        self._ending = (False, False)  # (went out, final) of the job whose end rq is recording
         self._refused = refusals.Every(REFUSED_WARN_EVERY)
         self.push_exc_handler(no_retry_for_permanent_errors)
         one_line = next((f for f in self.log.filters if isinstance(f, OneLinePerJob)), None)
@@ -360,19 +361,26 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
 
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry) -> None:
         self._keep_small(job)
+        self._ending = (True, True)  # a send's end goes in rq's MULTI (cleanup_execution)
         self._record(lambda: super(WaWorker, self).handle_job_success(job, queue, started_job_registry), job)
         history_outcomes.record(self.connection, job, self.runtime.account.name)  # after rq's record
-        self.send_gate.ended(job, went_out=True, final=True)
 
     def handle_job_failure(self, job: Job, queue: Queue, started_job_registry=None, exc_string="") -> None:
         final = not job.should_retry  # read before rq's handling spends a retry
+        self._ending = (False, final)
         if final:  # a retry needs its arguments
             self._keep_small(job)
         self._record(
             lambda: super(WaWorker, self).handle_job_failure(job, queue, started_job_registry, exc_string), job
         )
         history_outcomes.record(self.connection, job, self.runtime.account.name, exc_string or "failed")
-        self.send_gate.ended(job, went_out=False, final=final)
+
+    def cleanup_execution(self, job: Job, pipeline: Pipeline) -> None:
+        """rq's end of an execution, in the MULTI that records how the job ended: a send that
+        ended for good leaves its chat's order there too, and lets the next one go."""
+        super().cleanup_execution(job, pipeline)
+        went_out, final = self._ending
+        self.send_gate.ended(job, went_out=went_out, final=final, pipeline=pipeline)
 
     def _keep_small(self, job: Job) -> None:
         """An ended job keeps at most WAGW_ENDED_JOB_MAX_BYTES in Redis (for its result TTL, or
