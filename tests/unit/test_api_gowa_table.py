@@ -158,22 +158,36 @@ def test_routes_are_generated_for_every_row_and_none_is_a_bare_404():
 
     app = FastAPI()
     other = APIRouter()
-    other.add_api_route("/health", lambda: None, methods=["GET"], operation_id="theirs")
+    other.add_api_route("/health", lambda: None, methods=["GET"])
     app.include_router(other)
     include(app)
     assert served(app) == {row.key for row in ROWS}  # every row answers; none is a bare 404
-    health = app.openapi()["paths"]["/health"]["get"]
-    assert health["operationId"] == "theirs"  # the other router's route is kept, not shadowed
 
 
-def test_the_openapi_entries_come_from_the_rows():
-    from fastapi import FastAPI
+@pytest.fixture(scope="module")
+def wagw_openapi(tmp_path_factory):
+    """wagw's own app (its other routers too) and its OpenAPI document, made once."""
+    from wagw.api.app import create_app
+    from wagw.config import Settings
 
-    from wagw.api.gowa.routes import include
+    data_dir = tmp_path_factory.mktemp("gowa")
+    settings = Settings(_env_file=None, data_dir=data_dir, backend="fake", redis_url="redis://127.0.0.1:1/0")
+    app = create_app(settings)
+    return app, app.openapi()
 
-    app = FastAPI()
-    include(app)
-    document = app.openapi()
+
+def test_in_wagws_app_every_row_answers_and_the_other_routers_keep_theirs(wagw_openapi):
+    from wagw.api.gowa.routes import served
+
+    app, document = wagw_openapi
+    assert {row.key for row in ROWS} <= served(app)
+    for row in ROWS:
+        generated = document["paths"][row.path][row.method.lower()]["operationId"].startswith("gowa_")
+        assert generated is not bool(row.served_by), row.key  # served elsewhere: that router's route
+
+
+def test_the_openapi_entries_come_from_the_rows(wagw_openapi):
+    _, document = wagw_openapi
     image = document["paths"]["/send/image"]["post"]
     body = image["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert body["properties"]["image"] == {"type": "string", "format": "binary"}
@@ -206,17 +220,3 @@ def test_a_stale_page_is_found():
 def test_by_key():
     assert BY_KEY[("POST", "/send/message")].operation == "send_text"
     assert BY_KEY[("GET", "/chats")].result == "history_chats"
-
-
-def test_in_wagws_app_every_row_answers_and_the_other_routers_keep_theirs(tmp_path):
-    from wagw.api.app import create_app
-    from wagw.api.gowa.routes import served
-    from wagw.config import Settings
-
-    settings = Settings(_env_file=None, data_dir=tmp_path, backend="fake", redis_url="redis://127.0.0.1:1/0")
-    app = create_app(settings)
-    assert {row.key for row in ROWS} <= served(app)
-    paths = app.openapi()["paths"]
-    for row in ROWS:
-        generated = paths[row.path][row.method.lower()]["operationId"].startswith("gowa_")
-        assert generated is not bool(row.served_by), row.key  # served elsewhere: that router's route
