@@ -90,6 +90,8 @@ class SendGate:
                 continue
             if decision.kind == sendorder.TYPING:
                 self._show_typing(op, chat, named)
+                # shown for `typing` seconds from now, however long the call took
+                decision = sendorder.Decision(sendorder.TYPING, until=time.time() + typing)
             parked = self.gate.park(job, queue, decision, chat)
             if parked == "again":
                 continue
