@@ -14,7 +14,8 @@ One invocation, --runs times each (medians reported):
 --compare REF also runs git REF's webhook workers and scheduler (extracted with git archive)
 in parts 2-4 of every run, right after this checkout's (alternating which goes first), on the
 same Redis, receiver and load, and reports this checkout's figures over REF's: on a shared
-machine the ratio within a run is the figure to trust. The producer is this checkout's.
+machine the ratio within a run is the figure to trust. The sustained runs' producers are REF's
+own (its bench script's --producer: REF's session store); the latency run's is this checkout's.
 
     .venv/bin/python bench/webhooks.py            # ~4 min; --runs 1 for a quick look
     .venv/bin/python bench/webhooks.py --smoke    # every part once, small: does it still run?
@@ -336,12 +337,15 @@ class Bench:
                 pass
         return usage
 
-    def produce_in_parallel(self, producers: int, seconds: float) -> dict[str, float]:
-        """`producers` processes, each storing events through the session's EventSink path."""
+    def produce_in_parallel(self, producers: int, seconds: float, code: Path = ROOT) -> tuple[dict[str, float], float]:
+        """`producers` processes, each storing events through the session's EventSink path of
+        the code in `code` (its own bench script runs it). Returns event id -> enqueue time, and
+        the producers' CPU seconds (0 if `code`'s producer does not say)."""
         outs = [self.dir / f"producer-{n}.json" for n in range(producers)]
         names = [f"producer-{n}" for n in range(producers)]
         for name, out in zip(names, outs, strict=True):
-            self.spawn(name, __file__, "--producer", str(seconds), str(out))
+            out.with_suffix(".cpu").unlink(missing_ok=True)
+            self.spawn(name, str(code / "bench" / "webhooks.py"), "--producer", str(seconds), str(out), code=code)
         harness.wait(
             lambda: all(self.children[name].poll() == 0 for name in names),
             seconds + self.args.grace,
@@ -351,17 +355,23 @@ class Bench:
         for name in names:
             del self.children[name]
         sent: dict[str, float] = {}
+        cpu = 0.0
         for out in outs:
             sent.update(json.loads(out.read_text()))
-        return sent
+            if out.with_suffix(".cpu").exists():
+                cpu += float(out.with_suffix(".cpu").read_text())
+        return sent, cpu
 
-    def sustained(self, producers: int) -> dict:
+    def sustained(self, producers: int, code: Path = ROOT) -> dict:
+        """Producers of `code` (each its own process, as the session is) store as fast as they
+        can while the running workers deliver."""
         self.reset()
         seconds = self.args.seconds
         cpu_before = self.cpu_seconds()
-        sent = self.produce_in_parallel(producers, seconds) if producers > 1 else self.produce(seconds=seconds)
+        sent, producer_cpu = self.produce_in_parallel(producers, seconds, code)
         produced_at_end = time.time()
         cpu_after = self.cpu_seconds()
+        cpu_after["producer"] = cpu_before.get("producer", 0) + producer_cpu
         records = self.rx.records()
         backlog = self.redis.llen("rq:queue:webhooks")
         self.wait_delivered(len(sent), f"sustained, {producers} producer(s)")
@@ -477,7 +487,9 @@ def producer_main(seconds: float, out: Path) -> int:
     bench.settings = load_settings()
     bench.redis = Redis.from_url(bench.settings.effective_redis_url)
     bench.serial, bench.tag = 0, f"P{os.getpid()}"
-    out.write_text(json.dumps(bench.produce(seconds=seconds)))
+    sent = bench.produce(seconds=seconds)
+    out.with_suffix(".cpu").write_text(str(time.process_time()))  # the bench reads it (all of it producing)
+    out.write_text(json.dumps(sent))
     return 0
 
 
@@ -620,7 +632,7 @@ def main() -> int:
                     record(f"{prefix}latency", bench.latency(args.rate, args.latency_seconds))
                 if "sustained" in parts:
                     for producers in (int(n) for n in args.producers.split(",")):
-                        record(f"{prefix}sustained_{producers}p", bench.sustained(producers))
+                        record(f"{prefix}sustained_{producers}p", bench.sustained(producers, code))
                 bench.stop_children()
                 if "drain" in parts:
                     record(f"{prefix}drain", bench.drain(args.drain, code))

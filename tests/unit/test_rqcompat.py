@@ -143,8 +143,11 @@ ATTRIBUTES = [
     ("rq.job:Job.finished_job_registry", "rqcompat.SharedRegistriesJob"),
     ("rq.job:Job.failed_job_registry", "rqcompat.SharedRegistriesJob"),
     ("rq.executions:ExecutionRegistry.key_template", "rqcompat.start_many, rqcompat.finish_many"),
-    ("rq.job:str_to_date", "rqcompat.quicken_job_reads"),
-    ("rq.job:resolve_serializer", "rqcompat.quicken_job_reads"),
+    ("rq.job:str_to_date", "rqcompat.quicken_rq"),
+    ("rq.job:resolve_serializer", "rqcompat.quicken_rq"),
+    ("rq.queue:resolve_serializer", "rqcompat.quicken_rq"),
+    ("rq.registry:resolve_serializer", "rqcompat.quicken_rq"),
+    ("rq.results:resolve_serializer", "rqcompat.quicken_rq"),
     ("rq.results:Result.Type.SUCCESSFUL", "rqcompat.finish_many"),
 ]
 
@@ -440,19 +443,26 @@ def test_once_capped_rq_keeps_a_bomb_as_it_is_and_the_job_fails_to_decode(monkey
     assert again.func_name == "workers.wa.joined_groups"
 
 
-def test_quickened_job_reads_give_what_rqs_own_give(monkeypatch):
+def test_quickened_rq_gives_what_rqs_own_gives(monkeypatch):
     import rq.job
+    import rq.queue
+    import rq.registry
+    import rq.results
 
     from wagw.redisconn import SERIALIZER
 
     stamp = "2026-12-06T05:06:49.123193Z"
     theirs = rq.job.str_to_date(stamp), rq.job.str_to_date(b"2026-12-06T05:06:49Z")
     monkeypatch.setattr(rq.job, "str_to_date", rq.job.str_to_date)
-    monkeypatch.setattr(rq.job, "resolve_serializer", rq.job.resolve_serializer)
-    rqcompat.quicken_job_reads()
+    for module in (rq.job, rq.queue, rq.registry, rq.results):
+        monkeypatch.setattr(module, "resolve_serializer", module.resolve_serializer)
+    rqcompat.quicken_rq()
     ours = rq.job.str_to_date(stamp), rq.job.str_to_date(b"2026-12-06T05:06:49Z")
     assert ours == theirs and [d.tzinfo for d in ours] == [d.tzinfo for d in theirs]
     with pytest.raises(ValueError):
         rq.job.str_to_date("2026-12-06")  # not rq's format: rq's own parser, and its error
     assert Job("x", connection=fakeredis.FakeRedis(), serializer=SERIALIZER).serializer is SERIALIZER
     assert rq.job.resolve_serializer(SERIALIZER) is SERIALIZER
+    queue = Queue("q", connection=fakeredis.FakeRedis(), serializer=SERIALIZER)
+    assert queue.serializer is queue.finished_job_registry.serializer is SERIALIZER
+    assert Queue("p", connection=fakeredis.FakeRedis()).serializer is rq.job.resolve_serializer(None)  # pickle

@@ -525,7 +525,7 @@ def worker_name() -> str:
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     """`wagw webhook-worker` (args.burst, if given: stop once the queue is empty)."""
     rqcompat.confine_jobs(DELIVERABLE)
-    rqcompat.quicken_job_reads()
+    rqcompat.quicken_rq()
     conn = connect(settings)
     worker = DeliveryWorker(settings, conn, name=worker_name())
     worker.work(burst=bool(getattr(args, "burst", False)))
