@@ -16,6 +16,7 @@ from chaos.polling import wait_for
 from tests.integration.wa_worker_harness import ALICE, sent, wait_done
 from wagw import client, idempotency
 from wagw.errors import IdempotencyConflict
+from wagw.procs import pid_alive
 from wagw.redisconn import SERIALIZER
 
 BOB = "15557654321@s.whatsapp.net"
@@ -111,9 +112,9 @@ def test_a_job_retried_after_its_worker_was_killed_keeps_its_claim_and_sends_onc
     )
     wait_for(lambda: job.get_status() == JobStatus.STARTED, 10, 0.01, "the send to start")
     time.sleep(0.3)  # deliberate: the request is written, unread
-    worker.proc.kill()  # the worker dies mid-job; its host with it
+    worker.proc.kill()  # the worker dies mid-job; its host with it (PR_SET_PDEATHSIG)
     worker.proc.wait()
-    os.kill(host, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(host), 10, what="the host to die with its worker")
     assert not sent(redis_conn, "send_text")
     duplicate = wa_queue.enqueue("workers.wa.send_text", to=ALICE, text="exactly once", meta=meta)
 
