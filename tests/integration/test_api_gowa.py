@@ -11,6 +11,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.history_events import message_event, store_events
 from wagw import keys
 
 PHONE = "6289685028129@s.whatsapp.net"
@@ -86,44 +87,16 @@ def test_url_fields_meet_the_workers_address_check_and_retries_with_a_key_send_o
 
 
 def test_chats_messages_and_senders_come_from_the_history_store(gowa, data_dir, start_worker, redis_conn):
-    from wagw.history import open_store
-    from wagw.history.ingest import Changes, add_event
-    from wagw.history.store import migrate
-    from wagw.history.write import apply
-
     settings, client = gowa
     answer = client.get("/chats")
     assert answer.status_code == 503 and answer.json()["code"] == "HISTORY_NOT_READY"
     assert str(data_dir) not in answer.text  # no server path in an answer
 
-    store = open_store(settings, create=True)
-    migrate(store)
-    body = {
-        "event": "message",
-        "id": "ev-1",
-        "account": "default",
-        "timestamp": "2026-11-29T10:30:00Z",
-        "payload": {
-            "id": "3EB0C127D7BACC83D6A1",
-            "chat_id": PHONE,
-            "from": PHONE,
-            "from_name": "Alice",
-            "timestamp": "2026-11-29T10:30:00Z",
-            "is_from_me": False,
-            "body": "hi",
-        },
-    }
-    in_group = {
-        **body,
-        "id": "ev-2",
-        "payload": {**body["payload"], "id": "3EB0C127D7BACC83D6A2", "chat_id": GROUP, "from": MEMBER, "body": "hello"},
-    }
-    changes = Changes()
-    add_event(changes, {"id": "ev-1", "name": "message", "event": json.dumps(body)}, "1764412200000-0")
-    add_event(changes, {"id": "ev-2", "name": "message", "event": json.dumps(in_group)}, "1764412200001-0")
-    with store.engine.begin() as conn:
-        apply(conn, changes, {})
-    store.close()
+    store_events(
+        settings,
+        message_event("ev-1", "default", "3EB0C127D7BACC83D6A1", PHONE, PHONE, "hi"),
+        message_event("ev-2", "default", "3EB0C127D7BACC83D6A2", GROUP, MEMBER, "hello"),
+    )
 
     chats = client.get("/chats", params={"limit": "10"}).json()
     assert chats["code"] == "SUCCESS" and chats["results"]["pagination"] == {"limit": 10, "offset": 0, "total": 2}

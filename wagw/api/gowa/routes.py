@@ -38,6 +38,7 @@ STATUSES = {
     403: "this token is for another account",
     404: "no such account (DEVICE_NOT_FOUND)",
     413: "the body or an upload is too large",
+    421: "the Host header names no address of the API",
     422: "the Idempotency-Key was used with other arguments",
     429: "too many failed logins, or WhatsApp's reach-out limit (WA_REACHOUT_TIMELOCK)",
     500: "the job failed (INTERNAL_SERVER_ERROR), a native crash's outcome in results.crash",
@@ -172,6 +173,7 @@ def router(rows: tuple[Row, ...] = ROWS, *, taken: set[tuple[str, str]] | None =
     responses: dict[int | str, dict[str, Any]] = {
         status: {"model": Envelope, "description": text} for status, text in STATUSES.items()
     }
+    csv_responses = {**responses, 200: {"description": "the participants as CSV", "content": {"text/csv": {}}}}
     for row in rows:
         if row.key in (taken or set()):
             continue
@@ -183,7 +185,7 @@ def router(rows: tuple[Row, ...] = ROWS, *, taken: set[tuple[str, str]] | None =
             description=description(row),
             operation_id=f"gowa_{row.operation_id}",
             tags=[TAG_PREFIX + row.tag],
-            responses=responses,
+            responses=csv_responses if row.result == "participants_csv" else responses,
             openapi_extra=openapi_extra(row),
             response_model=None,
         )
