@@ -10,6 +10,7 @@ import pytest
 
 from chaos.polling import wait_for
 from tests.e2e.conftest import API_LOGIN, one_api_daemon
+from tests.e2e.test_accounts_e2e import status_json
 from wagw.procs import pid_alive
 
 pytestmark = pytest.mark.e2e
@@ -43,6 +44,8 @@ def test_pair_an_added_account_from_the_browser_then_log_it_out_and_remove_it(ap
     assert added.json()["results"]["id"] == "shop" and added.json()["message"] == "Device added"
     wait_for(lambda: states(daemon).get("shop/wa-worker-1") == "running", 30, 0.1, "shop's wa-worker")
     wait_for(lambda: states(daemon).get("shop/session") == "fatal", 30, 0.1, "shop's session to wait for pairing")
+    listed = {(p["name"], p["account"]) for p in status_json(daemon)["processes"]}
+    assert {("shop/session", "shop"), ("shop/wa-worker-1", "shop")} <= listed  # `wagw status --json` shows them
     assert {"id": "shop"}.items() <= next(
         d for d in client.get("/devices").json()["results"] if d["id"] == "shop"
     ).items()
@@ -95,4 +98,5 @@ def test_pair_an_added_account_from_the_browser_then_log_it_out_and_remove_it(ap
     wait_for(lambda: "shop/session" not in states(daemon), 30, 0.1, "shop's processes to leave the table")
     wait_for(lambda: not any(pid and pid_alive(pid) for pid in pids), 15, 0.1, "shop's processes to end")
     assert [d["id"] for d in client.get("/devices").json()["results"]] == ["default"]
+    assert not [p for p in status_json(daemon)["processes"] if p["account"] == "shop"]
     assert client.get("/app/status", headers=SHOP).json()["code"] == "DEVICE_NOT_FOUND"
