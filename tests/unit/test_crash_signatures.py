@@ -77,6 +77,12 @@ def test_a_death_without_a_panic_signs_by_how_it_ended():
     kill = signature.sign("", exit="signal SIGKILL", operation="sales/fetch_avatar")
     assert kill == signature.sign("", exit="signal SIGKILL", operation="fetch_avatar")
     assert kill != signature.sign("", exit="exit 1", operation="fetch_avatar")
+    # A process that died without a panic: by how it ended and which kind of process it was.
+    session = signature.sign("", exit="exit 1", process="sales/session")
+    assert session == signature.sign("", exit="exit 1", process="session")
+    slots = {signature.sign("", exit="exit 1", process=p) for p in ("wa-worker-1", "sales/wa-worker-2")}
+    assert len(slots) == 1
+    assert session != signature.sign("", exit="exit 1", process="scheduler")
 
 
 def native(conn, panic, target, outcome, now, job="j1", operation="fetch_avatar"):

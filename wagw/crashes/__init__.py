@@ -106,7 +106,7 @@ def shape(crash: Crash, now: float | None = None) -> dict:
         "state": crash.state,
         "panic": panic,
         "stack": signature.frames(panic),
-        "signature": signature.sign(panic, exit=crash.exit, operation=crash.operation),
+        "signature": signature.sign(panic, exit=crash.exit, operation=crash.operation, process=crash.process),
         "neonize": found["neonize"],
         "whatsmeow": found["whatsmeow"],
         "job_id": crash.job_id,

@@ -61,12 +61,14 @@ def function_names(stack: list[str]) -> list[str]:
     return [frame.split(" (", 1)[0] for frame in stack]
 
 
-def sign(panic: str, *, exit: str = "", operation: str | None = None) -> str:
+def sign(panic: str, *, exit: str = "", operation: str | None = None, process: str = "") -> str:
     """A short hash naming the bug behind a crash (see the module's docstring)."""
     head = message(panic)
     stack = function_names(frames(panic))
     if head or stack:
         basis = "\n".join(["go", head, *stack])
-    else:  # no panic to read: the way the process ended, and what it was doing
-        basis = "\n".join(["exit", exit, operation.rpartition("/")[2] if operation else ""])
+    else:  # no panic to read: the way it ended, and what was doing it (the operation, else the
+        # kind of process: `sales/wa-worker-2` and `wa-worker-1` alike)
+        doing = operation.rpartition("/")[2] if operation else re.sub(r"\d+", "N", process.rpartition("/")[2])
+        basis = "\n".join(["exit", exit, doing])
     return hashlib.sha256(basis.encode()).hexdigest()[:SIGNATURE_CHARS]
