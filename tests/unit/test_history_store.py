@@ -216,3 +216,30 @@ def test_retention_deletes_old_rows_in_batches(store):
             pass
     assert [m.id for m in read.messages_page(store, CHAT).rows] == [f"M{n}" for n in range(20, 30)]
     assert read.search_page(store, "old").rows[-1].id == "M20"  # the FTS index followed
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"job_id": "j", "account": "a", "operation": "send_text", "ended_ms": "soon"},
+        {"job_id": 1, "account": "a", "operation": "send_text", "ended_ms": 5},
+        {"job_id": "j", "account": "a", "operation": "send_text", "ended_ms": 5, "attempts": "many"},
+        {
+            "job_id": "j",
+            "account": "a",
+            "operation": "send_text",
+            "status": "finished",
+            "ended_ms": 5,
+            "result": {"id": "S", "timestamp": []},
+            "args": {"text": ["not", "text"]},
+        },
+    ],
+)
+def test_a_malformed_outcome_is_skipped_or_stored_never_raised_past_the_writer(store, record):
+    changes = Changes()
+    try:
+        add_outcome(changes, record)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        changes.skipped += 1  # what the writer does with it
+    with store.engine.begin() as conn:
+        apply(conn, changes, {"sends": "1-0"})

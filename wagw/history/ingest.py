@@ -55,6 +55,12 @@ def time_ms(value: object, default: int) -> int:
     return default
 
 
+def text_of(value: object) -> str | None:
+    """A text column's value: strings as they are, nothing else (whoever can write to Redis
+    can append entries; a list where text belongs must not make the store refuse a batch)."""
+    return value if isinstance(value, str) else None
+
+
 def stream_ms(entry_id: str) -> int:
     """The unix ms a stream entry id ("<ms>-<seq>") was appended at."""
     return int(entry_id.split("-", 1)[0])
@@ -151,16 +157,16 @@ def message_row(account: str, payload: dict[str, Any], when: int, event_id: str 
     return {
         "account": account,
         "chat": chat,
-        "chat_lid": payload.get("chat_lid"),
+        "chat_lid": text_of(payload.get("chat_lid")),
         "message_id": message_id,
-        "sender": payload.get("from"),
-        "sender_name": payload.get("from_name"),
+        "sender": text_of(payload.get("from")),
+        "sender_name": text_of(payload.get("from_name")),
         "from_me": bool(payload.get("is_from_me")),
         "time_ms": time_ms(payload.get("timestamp"), when),
         "kind": kind,
-        "text": payload.get("body"),
+        "text": text_of(payload.get("body")),
         "media": json.dumps(details, ensure_ascii=False, separators=(",", ":")) if details else None,
-        "reply_to": payload.get("replied_to_id"),
+        "reply_to": text_of(payload.get("replied_to_id")),
         "event_id": event_id,
         "job_id": None,
     }
@@ -188,7 +194,7 @@ def _history_sync(changes: Changes, account: str, payload: dict[str, Any], when:
 
 
 def _reaction(changes: Changes, account: str, payload: dict[str, Any], when: int, event_id: str) -> None:
-    target = payload.get("reacted_message_id")
+    target = text_of(payload.get("reacted_message_id"))
     if not target:
         return
     reactor = "" if payload.get("is_from_me") else str(payload.get("from") or "")
@@ -203,11 +209,11 @@ def _reaction(changes: Changes, account: str, payload: dict[str, Any], when: int
 
 def _update(state: str, target_field: str) -> Callable[[Changes, str, dict[str, Any], int, str], None]:
     def mapper(changes: Changes, account: str, payload: dict[str, Any], when: int, event_id: str) -> None:
-        target = payload.get(target_field)
+        target = text_of(payload.get(target_field))
         if target:
             values: dict[str, Any] = {"account": account, "message_id": target, "at": when}
             if state == "edited":
-                values["text"] = payload.get("body")
+                values["text"] = text_of(payload.get("body"))
             changes.updates.append((state, values))
 
     return mapper
@@ -225,15 +231,16 @@ def _receipt(changes: Changes, account: str, payload: dict[str, Any], when: int,
                     "message_id": message_id,
                     "type": kind,
                     "reader": reader,
-                    "chat": payload.get("chat_id"),
+                    "chat": text_of(payload.get("chat_id")),
                     "time_ms": when,
                 },
             )
 
 
 def _group_joined(changes: Changes, account: str, payload: dict[str, Any], when: int, event_id: str) -> None:
-    if payload.get("chat_id"):
-        changes.chat(account, payload["chat_id"], when, name=payload.get("group_name"))
+    chat = text_of(payload.get("chat_id"))
+    if chat:
+        changes.chat(account, chat, when, name=text_of(payload.get("group_name")))
 
 
 Mapper = Callable[[Changes, str, dict[str, Any], int, str], None]
@@ -263,6 +270,10 @@ MAPPERS: dict[str, Mapper | None] = {
 # Send outcomes -----------------------------------------------------------------------------
 
 
+def _ms_or_none(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
+
+
 def add_outcome(changes: Changes, record: dict[str, Any]) -> None:
     """One send's outcome record (wagw.history.outcomes.record): its sends row, and what a
     send that succeeded changed: its message, an edit, a revoke, a reaction."""
@@ -274,26 +285,26 @@ def add_outcome(changes: Changes, record: dict[str, Any]) -> None:
     result = record.get("result") if isinstance(record.get("result"), dict) else {}
     args = record.get("args") if isinstance(record.get("args"), dict) else {}
     assert isinstance(result, dict) and isinstance(args, dict)
-    message_id = result.get("id") if record.get("status") == "finished" else None
+    message_id = text_of(result.get("id")) if record.get("status") == "finished" else None
     changes.sends[job_id] = {
         "job_id": job_id,
         "account": account,
         "operation": operation,
-        "chat": record.get("chat"),
+        "chat": text_of(record.get("chat")),
         "message_id": message_id if operation in SEND_KINDS else None,
-        "outcome": str(record.get("status") or "failed"),
-        "error": record.get("error"),
+        "outcome": str(record.get("status") or "failed")[:32],
+        "error": text_of(record.get("error")),
         "attempts": int(record.get("attempts") or 1),
-        "enqueued_ms": record.get("enqueued_ms"),
-        "started_ms": record.get("started_ms"),
+        "enqueued_ms": _ms_or_none(record.get("enqueued_ms")),
+        "started_ms": _ms_or_none(record.get("started_ms")),
         "ended_ms": int(ended),
     }
     if record.get("status") != "finished":
         return
     when = time_ms(result.get("timestamp"), int(ended))
-    if operation in SEND_KINDS and message_id:
+    chat = text_of(result.get("to")) or text_of(record.get("chat"))
+    if operation in SEND_KINDS and message_id and chat:
         kind, text_arg = SEND_KINDS[operation]
-        chat = result.get("to") or record.get("chat")
         text = args.get(text_arg) if text_arg else None
         details = {name: args[name] for name in SEND_DETAILS if name in args}
         changes.message(
@@ -309,22 +320,25 @@ def add_outcome(changes: Changes, record: dict[str, Any]) -> None:
                 "kind": kind,
                 "text": text if isinstance(text, str) else None,
                 "media": json.dumps({kind: details}, ensure_ascii=False, separators=(",", ":")) if details else None,
-                "reply_to": args.get("reply_to"),
+                "reply_to": text_of(args.get("reply_to")),
                 "event_id": None,
                 "job_id": job_id,
             }
         )
-    elif operation == "edit_message" and args.get("message_id"):
+    target = text_of(args.get("message_id"))
+    if not target:
+        return
+    if operation == "edit_message":
         changes.updates.append(
-            ("edited", {"account": account, "message_id": args["message_id"], "at": when, "text": args.get("text")})
+            ("edited", {"account": account, "message_id": target, "at": when, "text": text_of(args.get("text"))})
         )
-    elif operation == "revoke" and args.get("message_id"):
-        changes.updates.append(("revoked", {"account": account, "message_id": args["message_id"], "at": when}))
-    elif operation == "react" and args.get("message_id"):
-        key = (account, args["message_id"], "")
+    elif operation == "revoke":
+        changes.updates.append(("revoked", {"account": account, "message_id": target, "at": when}))
+    elif operation == "react":
+        key = (account, target, "")
         changes.reactions[key] = {
             "account": account,
-            "message_id": args["message_id"],
+            "message_id": target,
             "reactor": "",
             "emoji": str(args.get("emoji") or ""),
             "time_ms": when,

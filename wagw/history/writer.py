@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from loguru import logger
 from redis.exceptions import RedisError, ResponseError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, SQLAlchemyError
 
 from wagw import keys, refusals
 from wagw.exitcodes import ExitCode
@@ -77,8 +77,9 @@ class Writer:
 
     # Reading ---------------------------------------------------------------------------
 
-    def read(self) -> tuple[Changes, dict[str, str]]:
-        """The next batch after the positions (waits up to BLOCK_MS for one)."""
+    def read(self) -> tuple[Changes, dict[str, str], list[Entry]]:
+        """The next batch after the positions (waits up to BLOCK_MS for one): its rows, each
+        stream's new position, and the entries themselves."""
         for name, stream in STREAMS.items():
             self._check_stream(name, stream)
         # RESP2 reply: [[stream, [(id, fields), …]], …], or None when the block timed out.
@@ -88,24 +89,19 @@ class Writer:
                 {STREAMS[name]: self.positions.get(name, "0") for name in STREAMS}, count=BATCH, block=BLOCK_MS
             ),
         )
-        changes, moved = Changes(), {}
+        changes, moved, read_entries = Changes(), {}, []
         by_key = {stream: name for name, stream in STREAMS.items()}
         for stream_key, entries in reply or ():
             name = by_key[as_text(stream_key) or ""]
             for entry_id, raw in entries:
                 fields = {as_text(k) or "": as_text(v) or "" for k, v in raw.items()}
                 eid = as_text(entry_id) or "0"
-                if name == "events":
-                    add_event(changes, fields, eid)
-                else:
-                    try:
-                        add_outcome(changes, json.loads(fields.get("record", "")))
-                    except ValueError:
-                        changes.skipped += 1
+                add_entry(changes, name, fields, eid)
                 moved[name] = eid
+                read_entries.append((name, eid, fields))
         if changes.skipped:
             logger.warning("{} stream entries could not be read and were skipped", changes.skipped)
-        return changes, moved
+        return changes, moved, read_entries
 
     def _check_stream(self, name: str, stream: str) -> None:
         """A gap (entries trimmed before this writer read them) or a stream made anew (a Redis
@@ -158,15 +154,23 @@ class Writer:
 
     # Writing ---------------------------------------------------------------------------
 
-    def write(self, changes: Changes, moved: dict[str, str], stopping) -> bool:
+    def write(self, changes: Changes, moved: dict[str, str], stopping, entries: list[Entry] | None = None) -> bool:
         """Write the batch and its positions, again and again until the store takes it;
-        False when a stop came first (nothing of the batch was written)."""
+        False when a stop came first (nothing of the batch was written). A batch the store
+        refuses for its data (not for being locked or down) is written an entry at a time,
+        leaving out the entries it refuses: one bad entry never holds the writer."""
         pause = PAUSE_FIRST
         positions = {**self.positions, **moved}
         while True:
             try:
                 with self.store.engine.begin() as db:
                     apply(db, changes, moved)
+                break
+            except REFUSED_DATA as error:
+                if not entries:
+                    raise
+                logger.warning("history store refused a batch: {}; writing it an entry at a time", store_error(error))
+                self._one_by_one(entries)
                 break
             except SQLAlchemyError as error:
                 self._failing(store_error(error))
@@ -181,6 +185,20 @@ class Writer:
         self.positions = positions
         self.stored += len(changes.events) + len(changes.sends)
         return True
+
+    def _one_by_one(self, entries: list[Entry]) -> None:
+        for name, eid, fields in entries:
+            single = Changes()
+            add_entry(single, name, fields, eid)
+            try:
+                with self.store.engine.begin() as db:
+                    apply(db, single, {name: eid})
+            except REFUSED_DATA as error:
+                logger.error(
+                    "history: entry {} of {} refused by the store ({}); left out", eid, name, store_error(error)
+                )
+                with self.store.engine.begin() as db:
+                    apply(db, Changes(), {name: eid})
 
     def _failing(self, reason: str) -> None:
         if self.error_since is None:
@@ -245,6 +263,24 @@ class Writer:
                 logger.warning("history status not published: {}", refusals.reason(error))
 
 
+Entry = tuple[str, str, dict[str, str]]  # (stream name, entry id, fields)
+# The store refusing what a batch holds (a constraint, a type, a length), not being unreachable
+# or locked (OperationalError): writing it again as it is would never succeed.
+REFUSED_DATA = (IntegrityError, DataError, ProgrammingError)
+
+
+def add_entry(changes: Changes, name: str, fields: dict[str, str], eid: str) -> None:
+    """One stream entry into `changes`. Whoever can write to Redis can append entries: one that
+    is not what wagw writes is skipped (counted, never logged), never a crash loop on it."""
+    try:
+        if name == "events":
+            add_event(changes, fields, eid)
+        else:
+            add_outcome(changes, json.loads(fields.get("record", "")))
+    except (ValueError, TypeError, AttributeError, KeyError):
+        changes.skipped += 1
+
+
 def _iso(ms: int) -> str:
     from wagw.history.read import iso
 
@@ -306,13 +342,13 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
                 except SQLAlchemyError as error:
                     logger.warning("history retention skipped: {}", store_error(error))
             try:
-                changes, moved = writer.read()
+                changes, moved, entries = writer.read()
             except RedisError as error:
                 if warn.due():
                     logger.warning("history writer cannot read Redis: {}; retrying", refusals.reason(error))
                 _sleep(1.0, stopping)
                 continue
-            if moved and not writer.write(changes, moved, stopping):
+            if moved and not writer.write(changes, moved, stopping, entries):
                 break
     finally:
         writer.publish()
