@@ -10,9 +10,11 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from wagw.exitcodes import ExitCode
 from wagw.history import read
-from wagw.history.store import StoreMissing, open_store
+from wagw.history.store import StoreMissing, open_store, store_error
 from wagw.session.pretty import shown
 
 if TYPE_CHECKING:
@@ -38,6 +40,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"wagw history: {error}", file=sys.stderr)
         return ExitCode.USAGE
+    except SQLAlchemyError as error:  # no tables yet, or the server is down: say so, no traceback
+        print(f"wagw history: the store {store.shown} cannot be read: {store_error(error)}", file=sys.stderr)
+        return ExitCode.FAILURE
     finally:
         store.close()
     if args.json:

@@ -107,6 +107,13 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.close()
 
 
+def store_error(error: BaseException) -> str:
+    """What went wrong with the store, without the statement or its parameters (message text)."""
+    orig = getattr(error, "orig", None) or error
+    first = (str(orig).strip().splitlines() or [""])[0][:200]
+    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
+
+
 def migrate(store: Store) -> str:
     """Bring the schema up to date (alembic, in one transaction); returns the revision."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines say nothing to an operator

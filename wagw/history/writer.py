@@ -26,7 +26,7 @@ from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, SQLAlche
 from wagw import keys, refusals
 from wagw.exitcodes import ExitCode
 from wagw.history.ingest import Changes, add_event, add_outcome, stream_ms
-from wagw.history.store import Store, migrate, open_store
+from wagw.history.store import Store, migrate, open_store, store_error
 from wagw.history.write import apply, read_cursors, retention
 from wagw.redisconn import as_text, connect
 
@@ -53,13 +53,6 @@ DAY_MS = 86_400_000
 def _id(value: object) -> tuple[int, int]:
     ms, _, seq = (as_text(value) or "0").partition("-")
     return int(ms), int(seq or 0)
-
-
-def store_error(error: BaseException) -> str:
-    """What went wrong with the store, without the statement or its parameters (message text)."""
-    orig = getattr(error, "orig", None) or error
-    first = (str(orig).strip().splitlines() or [""])[0][:200]
-    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
 
 
 @dataclass
