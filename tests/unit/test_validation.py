@@ -84,6 +84,7 @@ def test_valid_arguments_come_back_normalised():
         "reply_to_sender": None,
         "mentions": None,
         "reply_to_text": None,
+        "typing": None,
     }
     reply_in_group = validate("send_text", (GROUP, "hi", "3EB0AB", "+1 555 123 4567"), {})
     assert (reply_in_group.to, reply_in_group.reply_to_sender) == (GROUP, ALICE)
@@ -242,6 +243,7 @@ def test_send_location_takes_json_numbers():
         "longitude": -13.25,
         "name": "Office",
         "address": None,
+        "typing": None,
     }
 
 
@@ -274,6 +276,7 @@ def test_job_functions_show_their_arguments():
         "reply_to_sender",
         "mentions",
         "reply_to_text",
+        "typing",
     ]
     assert inspect.signature(wa.fetch_avatar).parameters["preview"].default is False
     assert operations.operation_of("workers.wa.mark_read") is operations.OPERATIONS["mark_read"]
@@ -425,3 +428,12 @@ def test_an_address_argument_is_read_one_way():
             assert validators[1:] in ([], [args._not_a_channel]), f"{op.name}.{name}: {validators}"
             seen += 1
     assert seen >= 20
+
+
+def test_typing_is_true_or_seconds_up_to_twenty():
+    assert validate("send_text", (ALICE, "hi"), {"typing": True}).typing is True
+    assert validate("send_text", (ALICE, "hi"), {"typing": 2.5}).typing == 2.5
+    assert validate("send_audio", (ALICE, "https://example.com/a.ogg"), {"typing": 3}).typing == 3
+    for bad in ("yes", -1, 21, [1]):
+        with pytest.raises(InvalidArguments, match="typing"):
+            validate("send_text", (ALICE, "hi"), {"typing": bad})
