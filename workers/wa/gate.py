@@ -10,6 +10,7 @@ that are not registered yet before it decides (their takers may be slow, or dead
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 TYPING_CALL_DEADLINE = 10.0  # seconds for the "typing…" call to the host
 TYPING_CONNECT_WAIT = 2.0
 MAX_DECISIONS = 20  # a turn that keeps changing hands under one job: decide again at most this often
+MAX_CHAT_KEY = 300  # characters of a chat in a Redis key; a longer (batch) target goes by its digest
 
 
 class SendGate:
@@ -63,6 +65,8 @@ class SendGate:
                 return None
         except Exception:  # undecodable, or no address: it fails when it runs
             return None
+        if len(chat) > MAX_CHAT_KEY:  # a batch target (create_group's participants): its digest
+            chat = "sha256:" + hashlib.sha256(chat.encode()).hexdigest()
         return (op, chat, named) if chat else None
 
     # Before a job runs -------------------------------------------------------------------------
