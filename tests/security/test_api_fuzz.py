@@ -28,6 +28,9 @@ def no_server_error(ctx, response, case):
         raise AssertionError(f"{response.status_code}: {response.text[:300]}")
 
 
+# The pairing and device routes (wagw.api.devices) ask a running `wagw run` and wait for its
+# answer (wagw.devicecontrol), which no daemon gives here; their own tests drive them.
+NOT_HERE = {"device"}
 CHECKS = [no_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -51,6 +54,8 @@ def test_every_route_answers_within_its_schema(api_schema):
     tried = 0
     for result in api_schema.get_all_operations():
         operation = result.ok()
+        if NOT_HERE & set(operation.tags or ()):
+            continue
 
         @given(case=operation.as_strategy())
         @settings(
