@@ -59,3 +59,19 @@ def test_a_postmortem_stays_in_its_folder_whatever_the_records_say(redis_conn, s
     assert re.fullmatch(r"\d{4}-\d\d-\d\d-[a-z0-9-]+\.md", written[0].name)
     text = written[0].read_text()
     assert "\x1b" not in text and "\x07" not in text and text.count("\n## Root cause\n") == 1
+
+
+def test_a_forged_outcome_and_record_id_are_shown_as_data(redis_conn, settings, capsys, tmp_path):
+    # wagw crashes show counts outcomes by name and a long timeline names the first record's id:
+    # both come from the record, so a forged one may carry terminal escapes or Markdown.
+    forged = crashes.shape(crashes.Crash(kind="process", process="scheduler", exit="exit 1", outcome="\x1b[2Jx"))
+    for n in range(35):  # more than TIMELINE_ROWS: the first record is named by its id
+        entry = {**forged, "time": forged["time"] + n}
+        if n == 0:
+            entry["id"] = "a|\n## Root cause\n\x1b]0;owned\x07"
+        redis_conn.zadd(keys.CRASH_LOG, {json.dumps(entry): entry["time"]})
+    code, out = run(settings, capsys, "show", forged["signature"])
+    assert code == 0 and not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out), repr(out)
+    code, said = run(settings, capsys, "postmortem", forged["signature"], out=tmp_path)
+    text = (tmp_path / said.strip().rpartition("/")[2]).read_text()
+    assert code == 0 and "\x1b" not in text and "\x07" not in text and text.count("\n## Root cause\n") == 1

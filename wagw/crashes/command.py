@@ -76,7 +76,7 @@ def _show(chosen: groups.Group, as_json: bool) -> int:
         print(f"{name}: {escape_controls(str(detail[name]))}")
     for name in ("operations", "targets", "accounts", "processes", "exits"):
         print(f"{name}: {escape_controls(', '.join(detail[name])) or '-'}")
-    print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(detail["outcomes"].items())))
+    print("outcomes: " + escape_controls(", ".join(f"{k} {v}" for k, v in sorted(detail["outcomes"].items()))))
     print("top frames:")
     for frame in detail["stack"]:
         print(f"  {escape_controls(frame)}")

@@ -174,16 +174,15 @@ def _severity(found: Group, final: dict[str, int]) -> str:
 
 
 def _outcome_words(outcomes: dict[str, int]) -> str:
-    return ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in sorted(outcomes.items()))
+    return ", ".join(f"{count} {cell(name.replace('_', ' '))}" for name, count in sorted(outcomes.items()))
 
 
 def _timeline(found: Group) -> list[str]:
     rows = []
     shown = found.records if len(found.records) <= TIMELINE_ROWS else found.records[-TIMELINE_ROWS:]
     if len(shown) < len(found.records):
-        rows.append(
-            f"| {iso(found.first['time'])} | first crash of this signature | crash record `{found.first['id']}` |"
-        )
+        first_id = cell(found.first.get("id"))
+        rows.append(f"| {iso(found.first['time'])} | first crash of this signature | crash record `{first_id}` |")
         rows.append(f"| … | {len(found.records) - len(shown)} more crashes | `wagw crashes show {found.signature}` |")
     for record in shown:
         about = f" during {cell(record.get('operation'))}" if record.get("operation") else ""
