@@ -409,7 +409,7 @@ def test_the_sender_comes_from_the_stored_message_unless_given():
     }
 
 
-@pytest.mark.parametrize("bad", ["abc", "1.5", str(2**63), 1e300, True, ""])
+@pytest.mark.parametrize("bad", ["abc", "1.5", str(2**63), 1e300, True, "", "--5", "\u00b2", "-"])
 def test_integers_are_gos(bad):
     if bad == "":
         assert query("GET", "/chats", {"limit": bad}) == {}  # empty: not given

@@ -11,6 +11,7 @@ VALIDATION_ERROR, naming the field as it names it.
 from __future__ import annotations
 
 import math
+import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ GO_INT_MIN, GO_INT_MAX = -(2**63), 2**63 - 1  # that API's integers are Go's int
 GOWA_MAX_PHONE = 15  # that API's maxPhoneNumberLength: a longer bare number is a group id
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}  # Go's strconv.ParseBool
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+# ASCII digits only: str.isdigit() also takes "²" and other digits int() refuses.
+_DECIMAL = re.compile(r"-?[0-9]+")
 
 
 class RequestInvalid(ValueError):
@@ -115,7 +118,7 @@ def _int(field: Field, value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) <= 20
+        isinstance(value, str) and _DECIMAL.fullmatch(value.strip()) and len(value) <= 20
     ):
         number = int(value)
     if number is None or not GO_INT_MIN <= number <= GO_INT_MAX:
