@@ -614,9 +614,14 @@ def forget_ticket(conn: Redis, ticket_keys: tuple[str, str, str], job_id: str) -
     """Drop a taken id's ticket and pending entry (TakerQueue.ticket_keys): not a job to order.
     One round trip."""
     with conn.pipeline(transaction=False) as pipe:
-        pipe.hdel(ticket_keys[1], job_id)
-        pipe.zrem(ticket_keys[2], job_id)
+        forget_ticket_on(pipe, ticket_keys, job_id)
         pipe.execute()
+
+
+def forget_ticket_on(pipeline: Pipeline, ticket_keys: tuple[str, str, str], job_id: str) -> None:
+    """forget_ticket, queued on `pipeline`."""
+    pipeline.hdel(ticket_keys[1], job_id)
+    pipeline.zrem(ticket_keys[2], job_id)
 
 
 # ---- sends waiting off the queue (wagw.sendorder) ------------------------------------------------

@@ -55,6 +55,9 @@ def test_a_send_with_arguments_the_gate_cannot_read_runs_at_once_to_fail_its_val
     else:
         assert gate.admit(job, queue) is True
         assert redis_conn.hlen(keys.ORDER_JOBS) == 0  # not registered anywhere
+    with redis_conn.pipeline() as pipe:  # rq's MULTI that starts it
+        gate.started(job.id, pipe)
+        pipe.execute()
     assert redis_conn.zcard(keys.ORDER_PENDING.format(account="default")) == 0  # its take settled
 
 

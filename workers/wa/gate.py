@@ -74,8 +74,7 @@ class SendGate:
         """True: run the job now. False: it waits off the queue (or is gone); take another."""
         found = self._send_of(job)
         if found is None:
-            self.gate.settle(job.id)
-            return True
+            return True  # no ordered send: its take ticket is settled when it starts (started())
         op, chat, named = found
         typing = sendorder.typing_seconds(_typing(named.get("typing")), named.get("text"))
         ordered = sendorder.in_order(job.meta)
@@ -102,6 +101,12 @@ class SendGate:
             logger.debug("job {} waits for {}", job.id, decision.kind)
             return False
         return True  # never seen: the turn changed hands MAX_DECISIONS times under it
+
+    def started(self, job_id: str, pipeline: Pipeline) -> None:
+        """In rq's MULTI that starts the job: a job that is no admitted send gives up its take
+        ticket there (no round trip of its own); an admitted send keeps it until its final end."""
+        if job_id not in self.chats:
+            rqcompat.forget_ticket_on(pipeline, self.gate.ticket_keys, job_id)
 
     def _register_earlier(self, job_ids: list[str]) -> None:
         """Register jobs taken before the one deciding, for their takers."""

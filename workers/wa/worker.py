@@ -246,6 +246,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
             super().heartbeat(timeout, pipeline)
             if self._taken is not None:  # rq's MULTI that starts the job (prepare_job_execution)
                 pipeline.hdel(keys.TAKERS.format(queue=self._taken.origin), self._taken.id)
+                self.send_gate.started(self._taken.id, pipeline)  # its take ticket settled
             return
         # RQ beats up to five times per job, two round trips each; the worker key lives for
         # WORKER_TTL + 60 s, so a beat within HEARTBEAT_EVERY of the last one adds nothing.
