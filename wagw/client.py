@@ -140,15 +140,19 @@ def enqueue(
     if idempotency_key is None:
         return put()
     settings = _settings()
+    first_account = settings.accounts[0]  # the queue `wa` is the first account's
+    claimant = account or first_account
     job, _replayed = idempotency.enqueue_once(
         connection,
-        account or settings.accounts[0],  # the queue `wa` is the first account's
+        claimant,
         idempotency_key,
         operation,
         valid.model_dump(mode="json"),
         settings.idempotency_ttl,
         put,
         job_id=options.pop("job_id", None),
+        path=op.path,
+        queues=[queue_of(claimant), *([keys.WA_QUEUE] if claimant == first_account else [])],
     )
     return job
 

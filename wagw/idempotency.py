@@ -31,7 +31,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -119,10 +119,14 @@ def enqueue_once(
     ttl: int,
     enqueue: Callable[[Pipeline, str], Job],
     job_id: str | None = None,
+    *,
+    path: str,
+    queues: Collection[str],
 ) -> tuple[Job, bool]:
     """(job, replayed): enqueue through `enqueue(pipeline, job_id)` in one transaction with the
     claim, or, if the key is held, the job holding it (replayed=True). IdempotencyConflict if
-    that job's arguments differ; DuplicateJob if its record is gone."""
+    that job's arguments differ; DuplicateJob if its record is gone or it is not a job of
+    `path` on the account's `queues`."""
     from redis.exceptions import WatchError
 
     fp = fingerprint(operation, arguments)
@@ -136,7 +140,7 @@ def enqueue_once(
                     pipe.unwatch()
                     if held.fingerprint != fp:
                         raise _conflict(operation, held.job_id)
-                    return _first_job(conn, held.job_id, operation), True
+                    return _first_job(conn, held.job_id, operation, path, queues), True
                 new_id = job_id or uuid.uuid4().hex
                 pipe.multi()
                 pipe.set(name, Claim(fp, new_id).encode(), ex=ttl)
@@ -148,14 +152,25 @@ def enqueue_once(
     raise DuplicateJob(f"idempotency key: {ENQUEUE_TRIES} enqueues raced for it; try again")
 
 
-def _first_job(conn: Redis, job_id: str, operation: str) -> Job:
+def _first_job(conn: Redis, job_id: str, operation: str, path: str, queues: Collection[str]) -> Job:
+    """The job a claim names, when it is a job of `path` on the account's `queues`: a claim
+    written into Redis by hand may name any job, whose result is not this caller's to read."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
     try:
-        return Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
+        first = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
+        ours = first.func_name == path and first.origin in queues
     except NoSuchJobError:
         raise DuplicateJob(_gone(job_id, operation)) from None
+    except Exception:  # not JSON (never unpickled), not a job
+        ours = False
+    if not ours:
+        raise DuplicateJob(
+            f"duplicate of job {job_id} (same idempotency key), which is not a {operation} job of this account: "
+            "not run; use a new key"
+        )
+    return first
 
 
 def _gone(job_id: str, operation: str) -> str:
@@ -192,24 +207,12 @@ def take(
     raise DuplicateJob(f"idempotency key: its claim keeps changing under job {job_id}; not run")
 
 
-def first_outcome(conn: Redis, first_id: str, operation: str, path: str, queues: list[str]) -> Any:
+def first_outcome(conn: Redis, first_id: str, operation: str, path: str, queues: Collection[str]) -> Any:
     """What a duplicate ends with: the first job's result if it finished, else DuplicateJob
     saying where that job is. Only a job of the same operation on this account's queues counts."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job, JobStatus
+    from rq.job import JobStatus
 
-    try:
-        first = Job.fetch(first_id, connection=conn, serializer=SERIALIZER)
-        ours = first.func_name == path and first.origin in queues
-    except NoSuchJobError:
-        raise DuplicateJob(_gone(first_id, operation)) from None
-    except Exception:  # not JSON (never unpickled), not a job
-        ours = False
-    if not ours:
-        raise DuplicateJob(
-            f"duplicate of job {first_id} (same idempotency key), which is not a {operation} job of this account: "
-            "not run; use a new key"
-        )
+    first = _first_job(conn, first_id, operation, path, queues)
     status = first.get_status(refresh=False)
     shown = getattr(status, "value", status)
     if status == JobStatus.FINISHED:

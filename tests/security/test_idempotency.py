@@ -101,4 +101,23 @@ def test_a_first_job_gone_from_redis_is_no_licence_to_send_again(redis_conn):
         raise AssertionError("nothing may be enqueued")
 
     with pytest.raises(DuplicateJob, match=r"duplicate of job deleted-job .* whose record is gone"):
-        idempotency.enqueue_once(redis_conn, "default", "k", "send_text", ARGS, 60, put)
+        idempotency.enqueue_once(
+            redis_conn, "default", "k", "send_text", ARGS, 60, put, path="workers.wa.send_text", queues=["wa"]
+        )
+
+
+def test_a_claim_naming_another_accounts_job_is_not_handed_to_the_enqueuer(redis_conn):
+    """The same forged claim met by wagw.client (and so the HTTP API) as it enqueues: the
+    caller gets no other account's or operation's job to wait on and read, and nothing is enqueued."""
+    from rq import Queue
+
+    from wagw.redisconn import SERIALIZER
+
+    valid = operations.validate("send_text", (), ARGS)
+    fp = idempotency.fingerprint("send_text", valid.model_dump(mode="json"))
+    for queue, path in (("wa.other", "workers.wa.send_text"), ("wa", "workers.wa.send_image")):
+        theirs = Queue(queue, connection=redis_conn, serializer=SERIALIZER).enqueue(path, **ARGS)
+        redis_conn.set(idempotency.claim_key("default", "stolen"), f"{fp}:{theirs.id}")
+        with pytest.raises(DuplicateJob, match=f"duplicate of job {theirs.id} .* not a send_text job of this account"):
+            client.enqueue_send_text(**ARGS, account="default", idempotency_key="stolen", connection=redis_conn)
+    assert len(redis_conn.keys("rq:job:*")) == 2
