@@ -69,6 +69,17 @@ _PAIRING_DIFFERS = (
     "are linked devices of their own): wagw.api.devices"
 )
 
+
+def _media(name: str) -> tuple[Field, Field]:
+    """A media send's upload field and its URL twin (`<name>_url`), both the job's argument `name`."""
+    return Field(name, "file", "file", name), Field(f"{name}_url", "body", "url", name)
+
+
+def _pairing_row(method: str, path: str, operation_id: str, tag: str, summary: str) -> Row:
+    """A row of that API's pairing and devices, served by wagw.api.devices."""
+    return Row(method, path, operation_id, tag, summary, "differs", differs=_PAIRING_DIFFERS, served_by=_PAIRING)
+
+
 ROWS: tuple[Row, ...] = (
     # -- app ---------------------------------------------------------------------------------
     Row(
@@ -82,96 +93,25 @@ ROWS: tuple[Row, ...] = (
         "does not answer",
         served_by="wagw.api core",
     ),
-    Row(
-        "GET",
-        "/app/login",
-        "appLogin",
-        "app",
-        "Login to whatsapp server",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
+    _pairing_row("GET", "/app/login", "appLogin", "app", "Login to whatsapp server"),
+    _pairing_row("GET", "/app/login-with-code", "appLoginWithCode", "app", "Login with pairing code"),
+    *(
+        Row(method, path, operation_id, "app", summary, "not supported", reason=_PASSKEY, instead=_PAIR)
+        for method, path, operation_id, summary in (
+            ("GET", "/app/passkey", "appPasskeyStatus", "Get pending passkey pairing state"),
+            (
+                "POST",
+                "/app/passkey/response",
+                "appPasskeyResponse",
+                "Submit the WebAuthn assertion for passkey pairing",
+            ),
+            ("POST", "/app/passkey/confirm", "appPasskeyConfirm", "Confirm the passkey pairing code"),
+        )
     ),
-    Row(
-        "GET",
-        "/app/login-with-code",
-        "appLoginWithCode",
-        "app",
-        "Login with pairing code",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "GET",
-        "/app/passkey",
-        "appPasskeyStatus",
-        "app",
-        "Get pending passkey pairing state",
-        "not supported",
-        reason=_PASSKEY,
-        instead=_PAIR,
-    ),
-    Row(
-        "POST",
-        "/app/passkey/response",
-        "appPasskeyResponse",
-        "app",
-        "Submit the WebAuthn assertion for passkey pairing",
-        "not supported",
-        reason=_PASSKEY,
-        instead=_PAIR,
-    ),
-    Row(
-        "POST",
-        "/app/passkey/confirm",
-        "appPasskeyConfirm",
-        "app",
-        "Confirm the passkey pairing code",
-        "not supported",
-        reason=_PASSKEY,
-        instead=_PAIR,
-    ),
-    Row(
-        "GET",
-        "/app/logout",
-        "appLogout",
-        "app",
-        "Logout the active device",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "GET",
-        "/app/reconnect",
-        "appReconnect",
-        "app",
-        "Reconnecting to whatsapp server",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "GET",
-        "/app/devices",
-        "appDevices",
-        "app",
-        "Get list connected devices",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "GET",
-        "/app/status",
-        "appStatus",
-        "app",
-        "Get connection status",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
+    _pairing_row("GET", "/app/logout", "appLogout", "app", "Logout the active device"),
+    _pairing_row("GET", "/app/reconnect", "appReconnect", "app", "Reconnecting to whatsapp server"),
+    _pairing_row("GET", "/app/devices", "appDevices", "app", "Get list connected devices"),
+    _pairing_row("GET", "/app/status", "appStatus", "app", "Get connection status"),
     Row(
         "GET",
         "/app/info",
@@ -185,96 +125,17 @@ ROWS: tuple[Row, ...] = (
         "wagw's (16 MiB image and video, 100 MiB document), `chatwoot_enabled` is false",
     ),
     # -- devices -----------------------------------------------------------------------------
-    Row(
-        "GET",
-        "/devices",
-        "listDevices",
-        "device",
-        "List all devices",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
+    _pairing_row("GET", "/devices", "listDevices", "device", "List all devices"),
+    _pairing_row("POST", "/devices", "addDevice", "device", "Add a new device"),
+    _pairing_row("GET", "/devices/{device_id}", "getDevice", "device", "Get device info"),
+    _pairing_row("DELETE", "/devices/{device_id}", "removeDevice", "device", "Remove a device"),
+    _pairing_row("GET", "/devices/{device_id}/login", "loginDevice", "device", "Login a device with QR code"),
+    _pairing_row(
+        "POST", "/devices/{device_id}/login/code", "loginDeviceWithCode", "device", "Login a device with pairing code"
     ),
-    Row(
-        "POST",
-        "/devices",
-        "addDevice",
-        "device",
-        "Add a new device",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "GET",
-        "/devices/{device_id}",
-        "getDevice",
-        "device",
-        "Get device info",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "DELETE",
-        "/devices/{device_id}",
-        "removeDevice",
-        "device",
-        "Remove a device",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "GET",
-        "/devices/{device_id}/login",
-        "loginDevice",
-        "device",
-        "Login a device with QR code",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "POST",
-        "/devices/{device_id}/login/code",
-        "loginDeviceWithCode",
-        "device",
-        "Login a device with pairing code",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "POST",
-        "/devices/{device_id}/logout",
-        "logoutDevice",
-        "device",
-        "Logout device",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "POST",
-        "/devices/{device_id}/reconnect",
-        "reconnectDevice",
-        "device",
-        "Reconnect device",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
-    Row(
-        "GET",
-        "/devices/{device_id}/status",
-        "getDeviceStatus",
-        "device",
-        "Get device connection status",
-        "differs",
-        differs=_PAIRING_DIFFERS,
-        served_by=_PAIRING,
-    ),
+    _pairing_row("POST", "/devices/{device_id}/logout", "logoutDevice", "device", "Logout device"),
+    _pairing_row("POST", "/devices/{device_id}/reconnect", "reconnectDevice", "device", "Reconnect device"),
+    _pairing_row("GET", "/devices/{device_id}/status", "getDeviceStatus", "device", "Get device connection status"),
     Row(
         "GET",
         "/devices/{device_id}/webhook",
@@ -472,8 +333,7 @@ ROWS: tuple[Row, ...] = (
             PHONE,
             Field("caption", "body", "text", "caption"),
             Field("view_once", "body", "bool", "view_once"),
-            Field("image", "file", "file", "image"),
-            Field("image_url", "body", "url", "image"),
+            *_media("image"),
             Field("compress", "body", "ignored", json_type="boolean", note="the image is sent as given"),
             Field("hd", "body", "ignored", json_type="boolean", note="the image is sent as given"),
             REPLY_MEDIA,
@@ -495,8 +355,7 @@ ROWS: tuple[Row, ...] = (
         body="multipart",
         fields=(
             PHONE,
-            Field("audio", "file", "file", "audio"),
-            Field("audio_url", "body", "url", "audio"),
+            *_media("audio"),
             Field("ptt", "body", "bool", "ptt"),
             REPLY_MEDIA,
             *SEND_FORWARD,
@@ -518,8 +377,7 @@ ROWS: tuple[Row, ...] = (
         fields=(
             PHONE,
             Field("caption", "body", "text", "caption"),
-            Field("file", "file", "file", "file"),
-            Field("file_url", "body", "url", "file"),
+            *_media("file"),
             REPLY_MEDIA,
             *SEND_FORWARD,
         ),
@@ -539,8 +397,7 @@ ROWS: tuple[Row, ...] = (
         body="multipart",
         fields=(
             PHONE,
-            Field("sticker", "file", "file", "sticker"),
-            Field("sticker_url", "body", "url", "sticker"),
+            *_media("sticker"),
             *SEND_FORWARD,
         ),
         result="send",
@@ -561,8 +418,7 @@ ROWS: tuple[Row, ...] = (
             PHONE,
             Field("caption", "body", "text", "caption"),
             Field("view_once", "body", "bool", "view_once"),
-            Field("video", "file", "file", "video"),
-            Field("video_url", "body", "url", "video"),
+            *_media("video"),
             Field(
                 "compress", "body", "ignored", json_type="boolean", note="no re-encoding: the video is sent as given"
             ),
