@@ -190,7 +190,7 @@ def test_the_same_on_postgresql(env, redis_conn, postgres):
             except psycopg.errors.UndefinedTable:
                 return []
 
-    first = append_messages(redis_conn, 0, 3000)
+    first = append_messages(redis_conn, 0, 2500)
     writer = start_writer(env)
     try:
         wait_for(lambda: len(stored()) > 0, timeout=60, what="first rows")
@@ -200,12 +200,12 @@ def test_the_same_on_postgresql(env, redis_conn, postgres):
         # it is left out, the rest of its batch is stored.
         forged = json.dumps({"event": "call.offer", "account": "x" * 100, "id": "forged", "payload": {}})
         redis_conn.xadd(keys.EVENTS_STREAM, {"id": "forged", "name": "call.offer", "event": forged})
-        second = append_messages(redis_conn, 3000, 500)
+        second = append_messages(redis_conn, 2500, 300)
         writer = start_writer(env)
-        wait_for(lambda: len(stored()) >= 3500, timeout=60, what="every message stored")
+        wait_for(lambda: len(stored()) >= 2800, timeout=60, what="every message stored")
         assert stored() == first + second
         with psycopg.connect(url) as db:
-            assert db.execute("SELECT count(*), count(DISTINCT id) FROM events").fetchone() == (3500, 3500)
+            assert db.execute("SELECT count(*), count(DISTINCT id) FROM events").fetchone() == (2800, 2800)
     finally:
         out = stop(writer)
     assert "history-pw" not in out and "text number" not in out
@@ -214,6 +214,6 @@ def test_the_same_on_postgresql(env, redis_conn, postgres):
     try:
         page = read.messages_page(store, CHAT, limit=2)
         assert [m.id for m in page.rows] == second[-2:]
-        assert [m.id for m in read.search_page(store, "NUMBER 3499").rows] == [second[-1]]  # ILIKE
+        assert [m.id for m in read.search_page(store, "NUMBER 2799").rows] == [second[-1]]  # ILIKE
     finally:
         store.close()
