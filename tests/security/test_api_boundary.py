@@ -190,3 +190,26 @@ def test_a_public_address_without_credentials_refuses_to_start(settings_env, red
     output = run.stdout + run.stderr
     assert run.returncode == 78, output
     assert "WAGW_API_BASIC_AUTH" in output and "not loopback" in output
+
+
+def test_an_unexpected_error_answers_500_with_the_envelope_and_logs_no_content(settings_env, redis_conn, log_lines):
+    from wagw.api.app import AnsweredErrors, create_app
+    from wagw.config import Settings
+
+    settings_env.setenv("WAGW_API_BASIC_AUTH", ":".join(LOGIN))
+    app = create_app(Settings(_env_file=None))
+
+    async def broken():
+        raise RuntimeError("the customer's message text")
+
+    app.add_api_route("/broken", broken)
+    with TestClient(AnsweredErrors(app), base_url="http://127.0.0.1", raise_server_exceptions=False) as api:
+        answer = api.get("/broken", headers=basic(*LOGIN))
+    assert answer.status_code == 500
+    assert answer.json() == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "message": "internal error (RuntimeError); see wagw's log",
+        "results": None,
+    }
+    assert any("api: GET /broken failed: RuntimeError at test_api_boundary.py:" in line for line in log_lines)
+    assert not any("customer's message" in line for line in log_lines)

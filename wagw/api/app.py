@@ -9,6 +9,8 @@ envelope (wagw.api.envelope). /docs serves Swagger UI from an installed package
 from __future__ import annotations
 
 import contextlib
+import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
@@ -140,6 +142,22 @@ class _SecurityHeaders:
         await self.app(scope, receive, sending)
 
 
+class AnsweredErrors:
+    """The outermost layer: Starlette re-raises an error after its handler answered it, for
+    the server to log with its message, which may hold what an app sent; it was logged
+    without it already (`internal` below)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception:  # answered 500 and logged by `internal`
+            if scope["type"] != "http":
+                raise
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, error: Exception) -> Any:
         assert isinstance(error, ApiError)
@@ -158,10 +176,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return envelope(code, str(error.detail), status=error.status_code, headers=dict(error.headers or {}))
 
     async def internal(request: Request, error: Exception) -> Any:
-        # The message may hold what an app sent: only the type is logged and answered.
-        logger.opt(exception=error).error(
-            "api: {} {} failed: {}", request.method, request.url.path, type(error).__name__
-        )
+        # The message may hold what an app sent: the log gets the type and where it was raised.
+        frames = traceback.extract_tb(error.__traceback__)
+        where = " <- ".join(f"{Path(frame.filename).name}:{frame.lineno}" for frame in reversed(frames[-4:]))
+        logger.error("api: {} {} failed: {} at {}", request.method, request.url.path, type(error).__name__, where)
         return envelope("INTERNAL_SERVER_ERROR", f"internal error ({type(error).__name__}); see wagw's log", status=500)
 
     app.add_exception_handler(ApiError, api_error)

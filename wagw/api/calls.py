@@ -163,8 +163,9 @@ class Caller:
         # Only the operation's arguments: an rq option (job_id, meta, retry…) is not an app's to set here.
         unknown = sorted(set(arguments) - set(op.parameters))
         if unknown:
-            message = f"invalid arguments for {operation}: {unknown[0]}: Extra inputs are not permitted"
-            return Rejected(400, "VALIDATION_ERROR", message, unknown[0]), None
+            name = str(unknown[0])[:64]
+            message = f"invalid arguments for {operation}: {name}: Extra inputs are not permitted"
+            return Rejected(400, "VALIDATION_ERROR", message, name), None
         options: dict[str, Any] = {}
         if idempotency_key is not None:
             options["idempotency_key"] = idempotency_key

@@ -46,7 +46,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
 
     from wagw.accounts import Roster
     from wagw.api import tokens
-    from wagw.api.app import create_app
+    from wagw.api.app import AnsweredErrors, create_app
     from wagw.redisconn import connect
 
     conn = connect(settings)
@@ -75,7 +75,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             self.should_exit = True
 
     config = uvicorn.Config(
-        app,
+        AnsweredErrors(app),
         host=host,
         port=port,
         log_config=None,
