@@ -245,6 +245,15 @@ def running(settings: Settings) -> list[Account]:
     return Roster.load(settings).running
 
 
+def is_role(role: str) -> bool:
+    """Whether `role` is a device role as an account spells it (`session`, `worker-N`, and
+    `NAME/…` for an account other than the default one)."""
+    prefix, sep, base = role.rpartition("/")
+    if sep and (prefix == DEFAULT or not NAME.fullmatch(prefix)):
+        return False
+    return base == names.SESSION or names.slot_of_role(base) is not None
+
+
 def name_of_role(role: str) -> str:
     """The name of the account a device role is spelled for ("sales/worker-1" -> "sales")."""
     prefix, sep, _base = role.rpartition("/")

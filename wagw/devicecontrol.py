@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from wagw import keys
-from wagw.accounts import NAME
+from wagw.accounts import NAME, is_role, name_of_role
+from wagw.addresses import MAX_ADDRESS, normalize_phone
 from wagw.redisconn import HashFields, hash_text
 
 if TYPE_CHECKING:
@@ -39,8 +40,6 @@ REQUESTS_KEPT = 100  # per account: a flood of requests cannot grow the list pas
 TAKEN_PER_LOOK = 20
 PAIRING_TTL = 300  # seconds a published pairing state lives without an update
 ID = re.compile(r"[0-9a-f]{32}")
-ROLE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?/)?(?:session|worker-[1-9][0-9]?)")
-PHONE = re.compile(r"[1-9][0-9]{6,14}")  # E.164 digits, as wagw.addresses.normalize_phone gives them
 
 # States of a published pairing; the first two are "under way".
 STARTING, QR, CODE, PAIRED, ALREADY_PAIRED, FAILED = "starting", "qr", "code", "paired", "already_paired", "failed"
@@ -78,17 +77,25 @@ class Request:
             return None
         if not (isinstance(account, str) and NAME.fullmatch(account)) or not isinstance(at, int | float):
             return None
-        if action == PAIR and not (isinstance(role, str) and ROLE.fullmatch(role)):
+        if action == PAIR and not (isinstance(role, str) and is_role(role) and name_of_role(role) == account):
             return None
         if action != PAIR and role is not None:
             return None
-        if phone is not None and not (action == PAIR and isinstance(phone, str) and PHONE.fullmatch(phone)):
+        if phone is not None and not (action == PAIR and isinstance(phone, str) and _normalized_phone(phone)):
             return None
         return cls(id_, action, account, role, phone, float(at))
 
     @property
     def stale(self) -> bool:
         return not 0 <= time.time() - self.at <= REQUEST_TTL
+
+
+def _normalized_phone(phone: str) -> bool:
+    """Whether `phone` is E.164 digits as wagw.addresses.normalize_phone gives them (what the API sends)."""
+    try:
+        return len(phone) <= MAX_ADDRESS and normalize_phone(phone) == phone
+    except ValueError:
+        return False
 
 
 async def submit(aconn: AsyncRedis, request: Request) -> None:

@@ -92,6 +92,9 @@ GOOD = {"id": "ab" * 16, "action": "logout", "account": "sales", "role": None, "
         {**GOOD, "at": 1.0},
         {**GOOD, "account": "support"},
         {**GOOD, "extra": 1},
+        {**GOOD, "action": "pair", "role": "support/session"},
+        {**GOOD, "action": "pair", "role": "sales/worker-0"},
+        {**GOOD, "action": "pair", "role": "sales/session", "phone": "0155512345"},
     ],
     ids=[
         "text",
@@ -105,6 +108,9 @@ GOOD = {"id": "ab" * 16, "action": "logout", "account": "sales", "role": None, "
         "stale",
         "other account",
         "extra field",
+        "another account's role",
+        "no such slot",
+        "national phone",
     ],
 )
 def test_a_forged_device_request_is_dropped_never_acted_on(forged, redis_conn):

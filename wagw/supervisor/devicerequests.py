@@ -25,7 +25,7 @@ from loguru import logger
 
 from wagw import devicecontrol
 from wagw.logs import WIRE_ENV
-from wagw.names import SESSION
+from wagw.names import SESSION, pairing_name
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -93,7 +93,7 @@ class DeviceRequests:
         if request.phone:
             argv += ["--phone", f"+{request.phone}"]
         logger.info("{}: pairing asked for through the HTTP API ({})", role, "code" if request.phone else "QR code")
-        self.pairings[role] = self.spawn(argv, env={**self.env, "WAGW_PROCESS_NAME": f"pair-{role}"})
+        self.pairings[role] = self.spawn(argv, env={**self.env, "WAGW_PROCESS_NAME": pairing_name(role)})
 
     def _reap(self, children: list[Child]) -> None:
         for role, process in list(self.pairings.items()):
