@@ -17,9 +17,9 @@ from typing import Any
 from wagw.events import kinds
 from wagw.events.content import MEDIA_KINDS
 
-# WhatsApp's history sync, an opt-in event: payload {"chat_id", "chat_lid"?, "messages":
+# WhatsApp's history sync (kinds.HISTORY_SYNC): payload {"chat_id", "chat_lid"?, "messages":
 # [payloads shaped like a `message` event's]}; its messages are stored as messages.
-HISTORY_SYNC = "history.sync"
+HISTORY_SYNC = kinds.HISTORY_SYNC
 
 # The message content fields besides the text, in the order a kind is named by.
 CONTENT_FIELDS = (*MEDIA_KINDS, "location", "live_location", "contact", "contacts_array", "poll", "poll_vote")
