@@ -12,7 +12,10 @@ linked device) with the order on, then off (alternating which goes first):
    enqueue order; with it off, as they come;
 2. the latency of one send on an idle account: enqueue one `send_text`, and time until the
    fake backend's record of the call (its time, taken inside the native host), --latency
-   samples 20 ms apart; p50 and p90 of each, and the p50 with the order on minus off.
+   samples 20 ms apart; p50 and p90 of each, and the p50 with the order on minus off;
+3. once, after the runs: pacing. A backlog of sends to new chats on the same workers with
+   WAGW_SEND_RATE=--pace-rate and `wagw scheduler` running, for about --pace-seconds: the rate
+   the fake got them at, first to last (goal: within 5 % of the rate).
 
 "Off" is the same checkout with the order taken out at the wa-worker (bench/order_off: no
 ticket taken, no send registered or held back), so the figures are the order's own cost.
@@ -52,7 +55,7 @@ from wagw.supervisor.embedded_redis import start_standalone  # noqa: E402
 ORDER_OFF = Path(__file__).resolve().parent / "order_off"  # a sitecustomize that takes the order out
 SLOTS = (1, 2, 3)  # the wa-workers of the account (--workers): an account has at most three
 FLOOR_RATE = 20.0  # sends a second: a tenth of the slowest run measured here
-SMOKE = {"runs": 1, "sends": 60, "chats": 10, "latency": 3, "workers": 2}
+SMOKE = {"runs": 1, "sends": 60, "chats": 10, "latency": 3, "workers": 2, "pace_rate": 600, "pace_seconds": 1}
 
 
 class Bench:
@@ -77,8 +80,8 @@ class Bench:
     def check(self) -> None:
         harness.check_running(self.running, self.data_dir)
 
-    def start_workers(self, order: bool) -> list[subprocess.Popen]:
-        env = {**self.env, "PYTHONPATH": str(ROOT) if order else f"{ORDER_OFF}:{ROOT}"}
+    def start_workers(self, order: bool, **extra_env: str) -> list[subprocess.Popen]:
+        env = {**self.env, "PYTHONPATH": str(ROOT) if order else f"{ORDER_OFF}:{ROOT}", **extra_env}
         procs = []
         for slot in self.slots:
             name = f"wa-worker-{slot}"
@@ -189,6 +192,51 @@ class Bench:
         self.overtaken = overtaken
         return overtaken
 
+    def pace(self, rate: float, seconds: float) -> tuple[float, int]:
+        """Sends a minute the fake got from a backlog paced at `rate` (WAGW_SEND_RATE) on every
+        wa-worker, over about `seconds`, with `wagw scheduler` letting each go at its slot; and
+        how many."""
+        self.conn.flushall()
+        count = int(rate * seconds / 60) + 1
+        with open(harness.child_log(self.data_dir, "scheduler"), "a") as log:
+            scheduler = subprocess.Popen(
+                [sys.executable, "-m", "wagw", "scheduler"],
+                env={**self.env, "PYTHONPATH": str(ROOT)},
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+            )
+        self.running["scheduler"] = scheduler
+        procs = self.start_workers(True, WAGW_SEND_RATE=f"{rate:g}")
+        try:
+            queue = Queue(keys.WA_QUEUE, connection=self.conn, serializer=JSONSerializer)
+            calls = [
+                Queue.prepare_data(
+                    "workers.wa.send_text",
+                    kwargs={"to": f"1555{n:07d}@s.whatsapp.net", "text": f"paced {n}"},
+                    timeout=30,
+                    meta={"wagw_defaults": False},
+                )
+                for n in range(count)
+            ]
+            with self.conn.pipeline() as pipe:
+                queue.enqueue_many(calls, pipeline=pipe)
+                pipe.execute()
+            harness.wait_count(
+                lambda: int(self.conn.llen(keys.FAKE_SENT)),
+                count,
+                min(FLOOR_RATE, rate / 60 / 2),
+                self.grace,
+                "paced sends",
+                self.check,
+                0.2,
+            )
+            times = sorted(json.loads(raw)["time"] for raw in self.conn.lrange(keys.FAKE_SENT, 0, -1))
+        finally:
+            self.stop_workers([*procs, scheduler])
+        return (count - 1) / (times[-1] - times[0]) * 60, count
+
 
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -201,10 +249,12 @@ def parse(stamp: bytes) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs of each code (default 5)")
+    parser.add_argument("--runs", type=int, default=5, help="runs of order on and off (default 5; 0: pacing only)")
     parser.add_argument("--sends", type=int, default=2000, help="sends per throughput run (default 2000)")
     parser.add_argument("--chats", type=int, default=50, help="chats they go to, interleaved (default 50)")
     parser.add_argument("--latency", type=int, default=60, help="one-send latency samples per run (default 60)")
+    parser.add_argument("--pace-rate", type=float, default=60, help="WAGW_SEND_RATE of the pacing part (default 60)")
+    parser.add_argument("--pace-seconds", type=float, default=60, help="length of the pacing part (default 60)")
     parser.add_argument("--workers", type=int, default=len(SLOTS), choices=range(1, len(SLOTS) + 1), help="wa-workers")
     args = harness.parse(parser, SMOKE)
 
@@ -234,13 +284,21 @@ def main() -> int:
                 f"(p90 {got['on']['p90'] * 1000:.1f} vs {got['off']['p90'] * 1000:.1f})",
                 flush=True,
             )
-        ratio = statistics.median(r["on"]["rate"] / r["off"]["rate"] for r in runs)
-        added = statistics.median((r["on"]["p50"] - r["off"]["p50"]) * 1000 for r in runs)
-        print(f"medians of {len(runs)} run(s), {args.sends} sends over {args.chats} chats, {args.workers} wa-workers:")
-        print(f"  order on / off throughput    {ratio:.2f}  (goal >= 0.9)")
-        print(f"  order on throughput          {statistics.median(r['on']['rate'] for r in runs):.0f} sends/s")
-        print(f"  order off throughput         {statistics.median(r['off']['rate'] for r in runs):.0f} sends/s")
-        print(f"  added p50 latency, one send  {added:.2f} ms  (goal <= 2 ms)")
+        if runs:  # --runs 0: the pacing part alone
+            ratio = statistics.median(r["on"]["rate"] / r["off"]["rate"] for r in runs)
+            added = statistics.median((r["on"]["p50"] - r["off"]["p50"]) * 1000 for r in runs)
+            shape = f"{args.sends} sends over {args.chats} chats, {args.workers} wa-workers"
+            print(f"medians of {len(runs)} run(s), {shape}:")
+            print(f"  order on / off throughput    {ratio:.2f}  (goal >= 0.9)")
+            print(f"  order on throughput          {statistics.median(r['on']['rate'] for r in runs):.0f} sends/s")
+            print(f"  order off throughput         {statistics.median(r['off']['rate'] for r in runs):.0f} sends/s")
+            print(f"  added p50 latency, one send  {added:.2f} ms  (goal <= 2 ms)")
+        paced, count = bench.pace(args.pace_rate, args.pace_seconds)
+        off = (paced - args.pace_rate) / args.pace_rate * 100
+        print(
+            f"pacing at {args.pace_rate:g} a minute, {count} sends on {args.workers} wa-workers: "
+            f"{paced:.2f} a minute ({off:+.1f} %; goal within 5 %)"
+        )
     finally:
         if redis_proc is not None:
             redis_proc.terminate()
