@@ -126,6 +126,9 @@ def test_a_locked_store_holds_the_writer_back_and_it_catches_up(env, redis_conn,
 
             status = wait_for(failing, timeout=30, what="the writer saying the store is locked")
             assert "locked" in status["error"]
+            from wagw.status import history_status
+
+            assert "locked" in history_status(redis_conn)["error"]  # what `wagw status` shows
         finally:
             lock.execute("ROLLBACK")
             lock.close()

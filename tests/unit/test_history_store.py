@@ -259,3 +259,30 @@ def test_a_history_sync_event_as_the_session_builds_it_fills_messages(store):
         ("P2", False, "its answer"),
         ("M1", False, "today"),
     ]
+
+
+def test_doctor_sees_whether_the_store_takes_a_write(tmp_path, monkeypatch):
+    import sqlite3
+
+    from wagw.config import Settings
+    from wagw.history.store import check_writable, open_store
+
+    for name in [name for name in __import__("os").environ if name.startswith("WAGW_")]:
+        monkeypatch.delenv(name)
+    settings = Settings(_env_file=None, data_dir=tmp_path, backend="fake")
+    assert check_writable(settings) == (
+        True,
+        f"{tmp_path.resolve()}/history.sqlite3 does not exist yet; the history process creates it (0600)",
+    )
+    made = open_store(settings, create=True)
+    migrate(made)
+    made.close()
+    assert check_writable(settings)[0]
+    lock = sqlite3.connect(tmp_path / "history.sqlite3", isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        writable, found = check_writable(settings)
+        assert not writable and "locked" in found
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
