@@ -213,6 +213,11 @@ class Bench:
         if not self.args.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def empty_redis(self) -> None:
+        """Between parts, with no worker running: what earlier parts left (tens of thousands of
+        events, delivered markers, finished jobs) would otherwise fill Redis in a long run."""
+        self.redis.flushall()
+
     def reset(self) -> None:
         # Not FLUSHALL: running workers' registrations must stay (a worker whose registration
         # vanished looks dead to the scheduler's reaper).
@@ -416,6 +421,7 @@ class Bench:
         does) while no worker runs, then M workers started; rate from the first to the last
         receipt, and CPU per event of each process."""
         self.stop_children()
+        self.empty_redis()
         self.reset()
         sent = self.produce(count=count)
         cpu_before = self.cpu_seconds()
@@ -626,6 +632,7 @@ def main() -> int:
                 record("inline_post", bench.inline_post(args.inline))
             order = list(codes.items())
             for prefix, code in order[run % len(order) :] + order[: run % len(order)]:
+                bench.empty_redis()  # no worker runs here
                 if parts & {"latency", "sustained"}:
                     bench.start_wagw_workers(code)
                 if "latency" in parts:
