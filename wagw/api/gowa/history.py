@@ -18,7 +18,7 @@ from wagw.addresses import normalize_target
 from wagw.api.context import CurrentAccount, api_context
 from wagw.api.envelope import ApiError, envelope, success
 from wagw.api.gowa import answers
-from wagw.api.gowa.reading import read_incoming
+from wagw.api.gowa.reading import call_options, read_incoming
 from wagw.api.gowa.requests import RequestInvalid, to_arguments
 
 if TYPE_CHECKING:
@@ -85,10 +85,9 @@ def endpoint(row: Row) -> Any:
     return read
 
 
-def _media_of(store: Store, account: str, message_id: str, chat: str | None) -> tuple[str, Any] | None:
-    """(kind, the event's `media` object or None) of a message the store has, else None."""
-    import json
-
+def stored_message(store: Store, account: str, message_id: str, chat: str | None, *columns: str) -> Any:
+    """`columns` of the account's message `message_id` as the history store has it (in `chat`,
+    named by its phone-number JID or its LID, when given), or None when it has not seen it."""
     import sqlalchemy as sa
 
     from wagw.history.schema import messages
@@ -97,7 +96,14 @@ def _media_of(store: Store, account: str, message_id: str, chat: str | None) -> 
     if chat:
         where = where & ((messages.c.chat == chat) | (messages.c.chat_lid == chat))
     with store.engine.connect() as conn:
-        found = conn.execute(sa.select(messages.c.kind, messages.c.media).where(where)).first()
+        return conn.execute(sa.select(*(messages.c[name] for name in columns)).where(where)).first()
+
+
+def _media_of(store: Store, account: str, message_id: str, chat: str | None) -> tuple[str, Any] | None:
+    """(kind, the event's `media` object or None) of a message the store has, else None."""
+    import json
+
+    found = stored_message(store, account, message_id, chat, "kind", "media")
     if found is None:
         return None
     details = json.loads(found.media) if found.media else {}
@@ -108,8 +114,6 @@ def download_endpoint(row: Row) -> Any:
     """The message's media, found by its id in the history store, downloaded by download_media."""
 
     async def download(request: Request, account: CurrentAccount) -> Response:
-        from wagw.api import native
-
         incoming = await read_incoming(row, request)
         try:
             arguments, seen = to_arguments(row, incoming)
@@ -124,13 +128,8 @@ def download_endpoint(row: Row) -> Any:
         kind, media = found
         if not isinstance(media, dict):
             return answers.invalid(f"the message is a {kind} message: it has no media to download")
-        outcome = await api_context(request).caller.call(
-            account,
-            "download_media",
-            {"media": media},
-            idempotency_key=request.headers.get("Idempotency-Key"),
-            respond_async=native.respond_async(request.headers.get("prefer")),
-        )
+        caller = api_context(request).caller
+        outcome = await caller.call(account, "download_media", {"media": media}, **call_options(request))
         return answers.answer(row, outcome, {**seen, "message_id": message_id, "media_type": kind})
 
     return download

@@ -14,12 +14,14 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from wagw.api import native
 from wagw.api.context import api_context
 from wagw.api.envelope import ApiError
 from wagw.api.gowa.model import Row
 from wagw.api.gowa.requests import Incoming
 from wagw.api.uploads import MEDIA_PATH_PREFIX, save_upload
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 MAX_FIELDS = 1000
 
@@ -75,6 +77,13 @@ async def read_incoming(row: Row, request: Request) -> Incoming:
                 raise ApiError(400, "INVALID_REQUEST", "the body must be a JSON object")
             body = parsed
     return Incoming(query, path, body, form, files)
+
+
+def call_options(request: Request) -> dict[str, Any]:
+    """How the request asks for its job to be called: its idempotency key, and whether to
+    answer 202 at once (`Prefer: respond-async`)."""
+    prefer = request.headers.get("prefer")
+    return {"idempotency_key": request.headers.get(IDEMPOTENCY_HEADER), "respond_async": native.respond_async(prefer)}
 
 
 def remove_uploads(request: Request, files: dict[str, tuple[str, str | None]]) -> None:

@@ -17,17 +17,15 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 
-from wagw.api import native
 from wagw.api.calls import Rejected
 from wagw.api.context import CurrentAccount, api_context
 from wagw.api.envelope import Envelope, success
 from wagw.api.gowa import answers, history, results, senders
 from wagw.api.gowa.model import Field, Row
-from wagw.api.gowa.reading import read_incoming, remove_uploads
+from wagw.api.gowa.reading import call_options, read_incoming, remove_uploads
 from wagw.api.gowa.requests import RequestInvalid, to_arguments
 from wagw.api.gowa.table import ROWS
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 TAG_PREFIX = "go-whatsapp-web-multidevice: "
 # The statuses a route of this API may answer, each with the envelope (OpenAPI).
 STATUSES = {
@@ -117,13 +115,7 @@ def _job_endpoint(row: Row) -> Any:
             remove_uploads(request, dict(incoming.files))
             return answers.invalid(str(error), error.code)
         arguments = await senders.with_senders(request, account, operation, arguments)
-        outcome = await api_context(request).caller.call(
-            account,
-            operation,
-            arguments,
-            idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
-            respond_async=native.respond_async(request.headers.get("prefer")),
-        )
+        outcome = await api_context(request).caller.call(account, operation, arguments, **call_options(request))
         if isinstance(outcome, Rejected):
             remove_uploads(request, dict(incoming.files))
         return answers.answer(row, outcome, seen)

@@ -67,15 +67,9 @@ def filled(arguments: dict[str, Any], lookup: Lookup, found: Found | None, own_j
 
 
 def _find(store: Store, account: str, message_id: str, chat: str | None) -> Found | None:
-    import sqlalchemy as sa
+    from wagw.api.gowa.history import stored_message
 
-    from wagw.history.schema import messages
-
-    where = (messages.c.account == account) & (messages.c.message_id == message_id)
-    if chat:
-        where = where & ((messages.c.chat == chat) | (messages.c.chat_lid == chat))
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.select(messages.c.from_me, messages.c.sender, messages.c.text).where(where)).first()
+    row = stored_message(store, account, message_id, chat, "from_me", "sender", "text")
     return None if row is None else Found(bool(row.from_me), row.sender, row.text)
 
 
