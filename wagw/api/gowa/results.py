@@ -57,22 +57,26 @@ def _send(result: Any, request: Mapping[str, Any]) -> Shaped:
     return {"message_id": result["id"]}, names
 
 
+def _with_status(message_id: str, status: str) -> Shaped:
+    """That API's answer to a call that sends no message: an id naming it and a status line,
+    which is the envelope's message too."""
+    return {"message_id": message_id, "status": status}, {"status": status}
+
+
 def _presence(result: Any, request: Mapping[str, Any]) -> Shaped:
-    status = f"Send presence success {result['presence']}"
-    return {"message_id": "presence", "status": status}, {"status": status}
+    return _with_status("presence", f"Send presence success {result['presence']}")
 
 
 def _chat_presence(result: Any, request: Mapping[str, Any]) -> Shaped:
     action = "start" if result["state"] != "paused" else "stop"
-    verb = "start typing" if action == "start" else "stop typing"
-    status = f"Send chat presence {verb} success {request.get('phone', '')}"
-    return {"message_id": f"chat-presence-{action}", "status": status}, {"status": status}
+    return _with_status(
+        f"chat-presence-{action}", f"Send chat presence {action} typing success {request.get('phone', '')}"
+    )
 
 
 def _read(result: Any, request: Mapping[str, Any]) -> Shaped:
     message_id = result["ids"][0] if result.get("ids") else request.get("message_id", "")
-    status = f"Mark as read success {message_id}"
-    return {"message_id": message_id, "status": status}, {"status": status}
+    return _with_status(message_id, f"Mark as read success {message_id}")
 
 
 def _device(device: str) -> dict[str, Any]:
@@ -153,10 +157,6 @@ def _contacts(result: Any, request: Mapping[str, Any]) -> Shaped:
 def _check(result: Any, request: Mapping[str, Any]) -> Shaped:
     answers = result.get("results") or [{}]
     return {"is_on_whatsapp": bool(answers[0].get("is_on_whatsapp"))}, {}
-
-
-def _message_action(result: Any, request: Mapping[str, Any]) -> Shaped:
-    return _send(result, request)
 
 
 def _disappearing(result: Any, request: Mapping[str, Any]) -> Shaped:
@@ -313,7 +313,7 @@ SHAPES: dict[str, tuple[Shape, str]] = {
         '`message_id` = `id`; `status` = the message (as there: "… sent to <phone> (server timestamp: …)")',
     ),
     "message_action": (
-        _message_action,
+        _send,  # a reaction, revoke or edit is a message of its own, answered as a send
         "`message_id` = `id` (the reaction's, revoke's or edit's own); `status` = the message",
     ),
     "presence": (_presence, '`message_id` = `presence`; `status` = "Send presence success <type>"'),
