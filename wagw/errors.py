@@ -354,3 +354,10 @@ class ApiConfigError(WagwError, ValueError):
     """A setting combination the HTTP API refuses to start with (it exits 78)."""
 
     __module__ = "wagw.api.process"
+
+
+class StoreMissing(WagwError, RuntimeError):
+    """The history store was never made: nothing to read yet (the `history` process makes it
+    at its start); `wagw history` and `wagw events replay` say so."""
+
+    __module__ = "wagw.history.store"

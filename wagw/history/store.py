@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from wagw.errors import StoreMissing
 from wagw.history.schema import FTS_TABLE, VERSION_TABLE
 
 if TYPE_CHECKING:
@@ -24,10 +25,6 @@ SQLITE_FILE = "history.sqlite3"
 # so that the writer notices a held lock, says so and keeps its status fresh.
 SQLITE_BUSY_MS = 2000
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024  # address space, not memory: the OS keeps what is read
-
-
-class StoreMissing(RuntimeError):
-    """Nothing to read yet: the store was never created (the history process makes it)."""
 
 
 @dataclass
