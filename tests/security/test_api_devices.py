@@ -144,3 +144,14 @@ def test_a_published_pairing_that_wagw_did_not_write_is_not_shown(redis_conn):
     # A code is shown only in the state it belongs to.
     shown = devicecontrol.parse_pairing({"id": "ab" * 16, "state": "failed", "qr": "2@left-over", "code": "ABCD-1234"})
     assert shown is not None and shown["qr"] is None and shown["code"] is None
+
+
+def test_a_forged_pairing_time_lists_the_device_without_one(make_api, redis_conn):  # noqa: F811
+    """wagw pair writes when a role was paired; whatever else is there shows no time, never a 500."""
+    api = make_api(**TWO)
+    operator = basic(*LOGIN)
+    for forged in ("inf", "1e300", "-1e300", "nan", "soon"):
+        redis_conn.hset(keys.DEVICE_PAIRED_AT, "sales/session", forged)
+        listed = api.get("/devices", headers=operator)
+        assert listed.status_code == 200, (forged, listed.text)
+        assert [d["created_at"] for d in listed.json()["results"]] == [None, None]

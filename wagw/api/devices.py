@@ -34,6 +34,7 @@ from wagw.api.context import CurrentAccount, api_context, principal_of
 from wagw.api.envelope import ApiError, Envelope, success
 from wagw.api.selection import select_account
 from wagw.devices import DeviceState
+from wagw.logs import utcnow_iso
 from wagw.names import SESSION
 from wagw.redisconn import as_text, hash_text
 
@@ -118,8 +119,12 @@ async def _paired_at(request: Request, account: Account) -> str | None:
     raw = await api_context(request).aconn.hget(keys.DEVICE_PAIRED_AT, account.role(SESSION))
     try:
         return datetime.fromtimestamp(float(as_text(raw) or ""), UTC).isoformat().replace("+00:00", "Z")
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a time wagw pair wrote (nan, inf, 1e300)
         return None
+
+
+async def _device_of(request: Request, account: Account) -> dict[str, Any]:
+    return _device_info(account, await _heartbeats(request, account), await _paired_at(request, account))
 
 
 # Which account -------------------------------------------------------------------------------
@@ -340,15 +345,11 @@ async def app_devices(request: Request) -> JSONResponse:
 
 
 async def list_devices(request: Request) -> JSONResponse:
-    listed = []
-    for account in _usable(request):
-        listed.append(_device_info(account, await _heartbeats(request, account), await _paired_at(request, account)))
-    return success(listed, "List devices")
+    return success([await _device_of(request, account) for account in _usable(request)], "List devices")
 
 
 async def get_device(request: Request, account: PathAccount) -> JSONResponse:
-    info = _device_info(account, await _heartbeats(request, account), await _paired_at(request, account))
-    return success(info, "Device info")
+    return success(await _device_of(request, account), "Device info")
 
 
 async def add_device(request: Request, body: Annotated[dict[str, Any] | None, Body()] = None) -> JSONResponse:
@@ -373,7 +374,7 @@ async def add_device(request: Request, body: Annotated[dict[str, Any] | None, Bo
         exists = "already configured" in str(error)
         raise ApiError(409 if exists else 400, "DEVICE_EXISTS" if exists else "BAD_REQUEST", str(error)) from None
     logger.info("api: account {} added by {}", name, _who(principal))
-    created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    created = utcnow_iso()
     return success(
         {"id": name, "display_name": "", "state": "disconnected", "jid": "", "created_at": created}, "Device added"
     )
