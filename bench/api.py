@@ -1,6 +1,6 @@
 """Benchmark: the HTTP API (`wagw api`) against wagw.client, in one `wagw run` on the fake backend.
 
-    .venv/bin/python bench/api.py [--runs 5] [--calls 200] [--enqueues 3000] [--connections 16]
+    .venv/bin/python bench/api.py [--runs 5] [--calls 200] [--enqueues 3000] [--connections 16] [--compare REF]
 
 One run of this script starts one daemon (fake backend, one wa-worker slot, the API on a
 loopback port) and measures, each part against its baseline in the same run:
@@ -14,6 +14,12 @@ loopback port) and measures, each part against its baseline in the same run:
    one process (the same job, the same validation);
 3. PSS (/proc/<pid>/smaps_rollup) of the api process after that work, and of the whole daemon
    (every process under `wagw run`).
+The CPU time each respond-async call cost the api process, Redis and this load generator is
+printed with its rate. --compare REF also runs git REF's API (extracted with git archive):
+then this checkout's and REF's `wagw api` each run as a process of their own beside the
+daemon, on its Redis, measured the same way in every run (the order alternating), and each
+run reports this checkout's figures over REF's: on a shared machine the ratio within a run is
+the figure to trust.
 Prints each sample, then medians and ratios. Takes about a minute on two cores; --smoke runs every
 part once, small, in seconds. A part that cannot be measured (the daemon or a child exiting, an
 answer that is not the expected one, work that stops coming) stops the bench at once, naming it on
@@ -25,15 +31,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import functools
 import json
 import os
 import shutil
 import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +58,7 @@ from chaos.daemon import Daemon  # noqa: E402
 ALICE = "15551234567@s.whatsapp.net"
 LOGIN = ("bench", "correct-horse-battery-staple")
 SMOKE = {"runs": 1, "calls": 5, "enqueues": 50, "connections": 4}
+THIS = "this"
 FLOOR_RATE = 20.0  # enqueues a second below which the API is broken, not slow
 
 
@@ -85,6 +95,65 @@ def check(daemon: Daemon) -> None:
             raise CannotMeasure(f"{process['name']} of wagw run restarted ({process.get('last_exit')})")
 
 
+class Api:
+    """One `wagw api` under test: the daemon's own, or one started by --compare."""
+
+    def __init__(self, name: str, port: int, pid: int, proc: subprocess.Popen | None = None) -> None:
+        self.name = name
+        self.port = port
+        self.pid = pid
+        self.proc = proc
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=LOGIN, timeout=60)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_api(daemon: Daemon, name: str, code: Path, log_dir: Path, grace: float) -> Api:
+    """`wagw api` running the code in `code` on a port of its own, on the daemon's Redis."""
+    port = free_port()
+    env = {**daemon.env, "PYTHONPATH": str(code)}
+    with open(log_dir / f"api-{name.replace('/', '_')}.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wagw", "api", "--addr", f"127.0.0.1:{port}"],
+            env=env,
+            cwd=code,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    api = Api(name, port, proc.pid, proc)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise CannotMeasure(f"{name}'s wagw api exited {proc.returncode}{harness.tail(log_dir / log.name)}")
+        return _answers(api.client)
+
+    harness.wait(ready, grace, f"{name}'s API to answer /health", lambda: check(daemon))
+    return api
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def redis_pid(daemon: Daemon) -> int:
+    pid = next((pid for pid, name in tree(daemon).items() if "redis" in name), None)
+    if pid is None:
+        raise CannotMeasure("no redis-server under wagw run")
+    return pid
+
+
 # 1. synchronous calls ------------------------------------------------------------------------
 def api_call(client: httpx.Client, n: int) -> float:
     started = time.perf_counter()
@@ -107,21 +176,26 @@ def client_call(conn, n: int) -> float:
     return elapsed
 
 
-def measure_sync(daemon: Daemon, client: httpx.Client, calls: int) -> tuple[float, float]:
+def measure_sync(daemon: Daemon, apis: list[Api], calls: int) -> tuple[dict[str, float], float]:
+    """(median seconds of a call through each API, median of wagw.client's), one call at a
+    time, every path in turn, the order rotating."""
     conn = daemon.redis
-    for n in range(3):  # warm both paths (connections, first imports in the worker)
-        api_call(client, n)
-        client_call(conn, n)
-    api, baseline = [], []
+    paths = [*((api.name, functools.partial(api_call, api.client)) for api in apis), ("", partial_client(conn))]
+    for n in range(3):  # warm every path (connections, first imports in the worker)
+        for _, call in paths:
+            call(n)
+    samples: dict[str, list[float]] = {name: [] for name, _ in paths}
     for n in range(calls):
         check(daemon) if n % 50 == 0 else None
-        if n % 2:
-            api.append(api_call(client, n))
-            baseline.append(client_call(conn, n))
-        else:
-            baseline.append(client_call(conn, n))
-            api.append(api_call(client, n))
-    return statistics.median(api), statistics.median(baseline)
+        shift = n % len(paths)
+        for name, call in paths[shift:] + paths[:shift]:
+            samples[name].append(call(n))
+    baseline = statistics.median(samples.pop(""))
+    return {name: statistics.median(values) for name, values in samples.items()}, baseline
+
+
+def partial_client(conn):
+    return functools.partial(client_call, conn)
 
 
 # 2. asynchronous enqueues ---------------------------------------------------------------------
@@ -160,17 +234,34 @@ async def _enqueue_over(port: int, count: int, connections: int) -> float:
     return time.perf_counter() - started
 
 
-def measure_async(daemon: Daemon, port: int, count: int, connections: int, grace: float) -> tuple[float, float]:
-    """(API enqueues a second, wagw.client enqueues a second), the wa-worker stopped meanwhile."""
+@dataclass
+class AsyncFigures:
+    rate: float  # respond-async calls a second
+    api_cpu: float  # ms of the api process's CPU per call
+    redis_cpu: float  # ms of Redis's CPU per call
+    client_cpu: float  # ms of this load generator's CPU per call
+
+
+def measure_async(
+    daemon: Daemon, apis: list[Api], count: int, connections: int, grace: float
+) -> tuple[dict[str, AsyncFigures], float]:
+    """(each API's figures, wagw.client enqueues a second), the wa-worker stopped meanwhile."""
     from wagw import client
 
     worker = daemon.child_pid("wa-worker-1")
     if worker is None:
         raise CannotMeasure("wa-worker-1 of wagw run is not running")
+    redis = redis_pid(daemon)
     limit = harness.deadline(count, FLOOR_RATE, grace)
+    figures: dict[str, AsyncFigures] = {}
     os.kill(worker, signal.SIGSTOP)
     try:
-        seconds = asyncio.run(asyncio.wait_for(_enqueue_over(port, count, connections), limit))
+        for api in apis:
+            before = (cpu_seconds(api.pid), cpu_seconds(redis), time.process_time())
+            seconds = asyncio.run(asyncio.wait_for(_enqueue_over(api.port, count, connections), limit))
+            after = (cpu_seconds(api.pid), cpu_seconds(redis), time.process_time())
+            spent = [(end - start) * 1000 / count for start, end in zip(before, after, strict=True)]
+            figures[api.name] = AsyncFigures(count / seconds, *spent)
         conn = daemon.redis
         started = time.perf_counter()
         for _ in range(count):
@@ -181,27 +272,33 @@ def measure_async(daemon: Daemon, port: int, count: int, connections: int, grace
     finally:
         os.kill(worker, signal.SIGCONT)
     # Let the worker drain what was enqueued, so the next run starts from an empty queue.
+    total = count * (len(apis) + 1)
     harness.wait_count(
-        lambda: count * 2 - daemon.redis.llen("rq:queue:wa"),
-        count * 2,
+        lambda: total - daemon.redis.llen("rq:queue:wa"),
+        total,
         FLOOR_RATE,
         grace,
         "the enqueued jobs done",
         lambda: check(daemon),
     )
-    return count / seconds, count / baseline
+    return figures, count / baseline
 
 
 # 3. memory ------------------------------------------------------------------------------------
-def measure_pss(daemon: Daemon) -> tuple[float, float]:
-    """(PSS of the api process, PSS of the whole daemon), MB."""
+def measure_pss(daemon: Daemon, apis: list[Api]) -> tuple[dict[str, float], float]:
+    """(PSS of each API's process, PSS of the whole daemon), MB."""
     named = tree(daemon)
     figures = {pid: rollup(pid) for pid in named}
-    api = [figures[pid]["Pss"] for pid, name in named.items() if name == "api" and figures.get(pid)]
-    if not api:
+    if not any(name == "api" and figures.get(pid) for pid, name in named.items()):
         raise CannotMeasure("no api process under wagw run")
     total = sum(f["Pss"] for f in figures.values() if f)
-    return api[0] / 1024, total / 1024
+    pss = {}
+    for api in apis:
+        figure = rollup(api.pid)
+        if figure is None:
+            raise CannotMeasure(f"{api.name}'s api process is gone")
+        pss[api.name] = figure["Pss"] / 1024
+    return pss, total / 1024
 
 
 def main() -> int:
@@ -210,37 +307,91 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=200, help="synchronous calls per run and path")
     parser.add_argument("--enqueues", type=int, default=3000, help="respond-async calls per run")
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections for the enqueues")
+    parser.add_argument("--compare", metavar="REF", help="also run git REF's wagw api in every run")
     args = harness.parse(parser, SMOKE)
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-api-", dir="/tmp"))
     port = free_port()
     daemon = start_daemon(data_dir, port, args.grace)
+    apis: list[Api] = []
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=LOGIN, timeout=60) as client:
-            harness.wait(lambda: _answers(client), args.grace, "the API to answer /health", lambda: check(daemon))
-            ratios, rates, baselines, api_pss, total_pss = [], [], [], [], []
-            for run in range(1, args.runs + 1):
-                api, base = measure_sync(daemon, client, args.calls)
-                ratios.append(api / base)
-                rate, base_rate = measure_async(daemon, port, args.enqueues, args.connections, args.grace)
-                rates.append(rate)
-                baselines.append(base_rate)
-                pss, total = measure_pss(daemon)
-                api_pss.append(pss)
-                total_pss.append(total)
+        if args.compare:
+            ref = harness.extract(ROOT, args.compare, data_dir / "ref")
+            apis = [
+                start_api(daemon, THIS, ROOT, data_dir, args.grace),
+                start_api(daemon, args.compare, ref, data_dir, args.grace),
+            ]
+        else:
+            pid = daemon.child_pid("api")
+            if pid is None:
+                raise CannotMeasure("no api process under wagw run")
+            apis = [Api(THIS, port, pid)]
+            harness.wait(
+                lambda: _answers(apis[0].client), args.grace, "the API to answer /health", lambda: check(daemon)
+            )
+        runs: list[dict[str, dict[str, float]]] = []
+        for run in range(1, args.runs + 1):
+            order = apis if run % 2 else apis[::-1]
+            sync, base = measure_sync(daemon, order, args.calls)
+            async_figures, base_rate = measure_async(daemon, order, args.enqueues, args.connections, args.grace)
+            pss, total = measure_pss(daemon, apis)
+            figures = {
+                api.name: {
+                    "sync": sync[api.name],
+                    "ratio": sync[api.name] / base,
+                    **vars(async_figures[api.name]),
+                    "pss": pss[api.name],
+                }
+                for api in apis
+            }
+            figures[""] = {"sync": base, "rate": base_rate, "total": total}
+            runs.append(figures)
+            print(
+                f"run {run}: wagw.client sync {base * 1000:.1f} ms, enqueue {base_rate:.0f}/s; "
+                f"daemon PSS {total:.1f} MB"
+            )
+            for api in apis:
+                f = figures[api.name]
                 print(
-                    f"run {run}: sync send_text median API {api * 1000:.1f} ms, wagw.client {base * 1000:.1f} ms, "
-                    f"ratio {api / base:.2f}; respond-async {rate:.0f}/s (wagw.client.enqueue {base_rate:.0f}/s); "
-                    f"PSS api {pss:.1f} MB, daemon {total:.1f} MB",
+                    f"  {api.name}: sync {f['sync'] * 1000:.1f} ms (ratio {f['ratio']:.2f}); respond-async "
+                    f"{f['rate']:.0f}/s (CPU per call: api {f['api_cpu']:.2f} ms, Redis {f['redis_cpu']:.2f} ms, "
+                    f"load generator {f['client_cpu']:.2f} ms); PSS api {f['pss']:.1f} MB",
                     flush=True,
                 )
-            check(daemon)
+            if args.compare:
+                this, other = figures[THIS], figures[args.compare]
+                print(
+                    f"  {THIS}/{args.compare}: sync ratio {this['ratio'] / other['ratio']:.2f}, respond-async "
+                    f"{this['rate'] / other['rate']:.2f}, api CPU per call {this['api_cpu'] / other['api_cpu']:.2f}, "
+                    f"PSS {this['pss'] - other['pss']:+.1f} MB",
+                    flush=True,
+                )
+        check(daemon)
+
+        def median(name: str, key: str) -> float:
+            return statistics.median(figures[name][key] for figures in runs)
+
         print(
-            f"\nmedians of {args.runs} run(s): sync API/client {statistics.median(ratios):.2f} (target <= 1.3); "
-            f"respond-async {statistics.median(rates):.0f}/s (target >= 1500; wagw.client.enqueue "
-            f"{statistics.median(baselines):.0f}/s); PSS api {statistics.median(api_pss):.1f} MB (target <= 45), "
-            f"whole daemon {statistics.median(total_pss):.1f} MB"
+            f"\nmedians of {args.runs} run(s): wagw.client.enqueue {median('', 'rate'):.0f}/s, "
+            f"whole daemon PSS {median('', 'total'):.1f} MB"
         )
+        for api in apis:
+            print(
+                f"  {api.name}: sync API/client {median(api.name, 'ratio'):.2f} (target <= 1.3); respond-async "
+                f"{median(api.name, 'rate'):.0f}/s (target >= 1500), api CPU {median(api.name, 'api_cpu'):.2f} ms "
+                f"a call; PSS api {median(api.name, 'pss'):.1f} MB (target <= 45)"
+            )
+        if args.compare:
+            ratios = {
+                key: statistics.median(figures[THIS][key] / figures[args.compare][key] for figures in runs)
+                for key in ("ratio", "rate", "api_cpu")
+            }
+            print(
+                f"  {THIS}/{args.compare} (median of per-run ratios): sync ratio {ratios['ratio']:.2f}, "
+                f"respond-async {ratios['rate']:.2f}, api CPU per call {ratios['api_cpu']:.2f}"
+            )
     finally:
+        for api in apis:
+            api.close()
         code = daemon.stop()
         daemon.kill_tree()
         shutil.rmtree(data_dir, ignore_errors=True)
