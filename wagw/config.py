@@ -332,23 +332,6 @@ class Settings(BaseSettings):
         pairs = [pair.strip().partition(":") for pair in value.split(",") if pair.strip()]
         return [(user, password) for user, _, password in pairs]
 
-    @field_validator("api_basic_auth")
-    @classmethod
-    def _api_logins(cls, logins: SecretStr | None) -> SecretStr | None:
-        if logins is not None:
-            for pair in _split_commas(logins.get_secret_value()) or []:
-                user, sep, password = str(pair).partition(":")
-                if not sep or not user or not password:
-                    raise ValueError("must be user:password pairs separated by commas (a password may hold ':')")
-        return logins
-
-    @property
-    def api_logins(self) -> list[tuple[str, str]]:
-        """WAGW_API_BASIC_AUTH as (user, password) pairs."""
-        value = self.api_basic_auth.get_secret_value() if self.api_basic_auth else ""
-        pairs = [str(pair).partition(":") for pair in _split_commas(value) or []]
-        return [(user, password) for user, _, password in pairs]
-
     @field_validator("history_url")
     @classmethod
     def _history_url(cls, url: SecretStr | None) -> SecretStr | None:
