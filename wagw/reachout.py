@@ -31,18 +31,22 @@ if TYPE_CHECKING:
 
     from redis import Redis
 
-# Keeps the later end of two holds and expires the hash at it. ARGV: until, reason, since,
-# expiry (unix ms). Returns the end now in force.
+# Keeps the later end of two holds and expires the hash at it; an end that is no time up to
+# ARGV[5] (written by hand) is replaced. ARGV: until, reason, since, expiry (unix ms), latest.
+# Returns the end now in force.
 _HOLD = """
-local current = redis.call('HGET', KEYS[1], 'until')
-if current and tonumber(current) and tonumber(current) >= tonumber(ARGV[1]) then
-  return current
+local current = tonumber(redis.call('HGET', KEYS[1], 'until') or '')
+if current and current >= tonumber(ARGV[1]) and current <= tonumber(ARGV[5]) then
+  return redis.call('HGET', KEYS[1], 'until')
 end
 redis.call('HSET', KEYS[1], 'until', ARGV[1], 'reason', ARGV[2], 'since', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return ARGV[1]
 """
 MAX_REASON_CHARS = 300
+# The latest end a hold can have: the last second a datetime can show (9999-12-31T23:59:59Z).
+# A later one was not written by wagw, which holds for a day or until WhatsApp's end.
+LATEST_END = 253_402_300_799.0
 FAKE_SUFFIX = "463"  # the fake backend answers a message to a user part ending in it as WhatsApp does
 
 
@@ -74,7 +78,7 @@ class Hold:
 def hold_end(given: float | None, default_seconds: float, now: float | None = None) -> float:
     """When a hold ends: the time WhatsApp gave when it is still ahead, else now + the default."""
     now = time.time() if now is None else now
-    if given is not None and math.isfinite(given) and given > now:
+    if given is not None and math.isfinite(given) and now < given <= LATEST_END:
         return float(given)
     return now + default_seconds
 
@@ -84,9 +88,8 @@ def hold(conn: Redis, account: str, until: float, reason: str, now: float | None
     one when the account was already held)."""
     now = time.time() if now is None else now
     expiry = math.ceil(until * 1000)
-    ended = conn.eval(
-        _HOLD, 1, keys.REACHOUT_HOLD.format(account=account), repr(until), reason[:MAX_REASON_CHARS], repr(now), expiry
-    )
+    key = keys.REACHOUT_HOLD.format(account=account)
+    ended = conn.eval(_HOLD, 1, key, repr(until), reason[:MAX_REASON_CHARS], repr(now), expiry, repr(LATEST_END))
     return float(as_text(ended) or until)
 
 
@@ -133,6 +136,6 @@ def _read(fields: dict, account: str, now: float | None) -> Hold | None:
         since = float(text.get("since") or 0.0)
     except ValueError:
         return None
-    if not math.isfinite(until) or until <= (time.time() if now is None else now):
+    if not math.isfinite(until) or until > LATEST_END or until <= (time.time() if now is None else now):
         return None
     return Hold(account, until, text.get("reason", ""), since)

@@ -44,6 +44,7 @@ def test_a_hold_ends_when_whatsapp_says_else_after_the_default():
     assert reachout.hold_end(None, 86_400, NOW) == NOW + 86_400
     assert reachout.hold_end(NOW - 1, 86_400, NOW) == NOW + 86_400  # an end already past is none
     assert reachout.hold_end(math.inf, 3600, NOW) == NOW + 3600
+    assert reachout.hold_end(1e300, 3600, NOW) == NOW + 3600  # no time a datetime can show
 
 
 def test_a_hold_keeps_the_later_end_and_expires_with_it(conn):
@@ -75,6 +76,17 @@ def test_a_hold_wagw_did_not_write_holds_nothing(conn):
         conn.hset(key, mapping={"until": until.encode("latin-1"), "reason": "planted"})
         assert reachout.held_until(conn, "odd", now=NOW) is None
         assert "odd" not in reachout.all_holds(conn, now=NOW)
+
+
+def test_a_forged_end_past_any_time_neither_holds_nor_keeps_wagws_hold_out(conn):
+    key = keys.REACHOUT_HOLD.format(account="odd")
+    for until in ("1e300", "-1e300", "inf", "nan", "soon", str(NOW + 3e11)):
+        conn.delete(key)
+        conn.hset(key, mapping={"until": until, "reason": "planted"})
+        assert reachout.held_until(conn, "odd", now=NOW) is None, until
+        assert reachout.hold(conn, "odd", NOW + 60, "real", now=NOW) == NOW + 60, until
+        assert reachout.held_until(conn, "odd", now=NOW) == NOW + 60
+        assert reachout.shown_time(reachout.hold(conn, "odd", NOW + 30, "earlier", now=NOW)).endswith("Z")
 
 
 def test_only_a_message_into_a_chat_meets_the_limit():
