@@ -36,6 +36,8 @@ def base(tmp_path, monkeypatch) -> dict[str, str]:
         "WAGW_METRICS_ADDR": "127.0.0.1:9182",
         "WAGW_DEVICE_DB": "postgres://u:p@db/wagw",
         "WAGW_HISTORY_URL": "postgresql://hist:history-pw@db/history",
+        "WAGW_API_ADDR": "127.0.0.1:9183",
+        "WAGW_API_BASIC_AUTH": "app:api-login-pw",
     }
 
 
@@ -80,6 +82,7 @@ def test_each_child_gets_what_its_row_grants_and_nothing_else(base, settings, mo
         "dashboard password": "dashboard-password",
         "device db": "postgres://",
         "history url": "history-pw",
+        "api login": "api-login-pw",
         "json": "smuggled-in-json",
     }
     held = {name: {s for s, value in secrets.items() if value in "\0".join(env.values())} for name, env in envs.items()}
@@ -96,6 +99,7 @@ def test_each_child_gets_what_its_row_grants_and_nothing_else(base, settings, mo
         "dashboard": {"dashboard password"},
         "metrics": set(),
         "history": {"history url"},
+        "api": {"api login", "history url"},
     }
     assert all(env["PATH"] == "/usr/bin" for env in envs.values())
 

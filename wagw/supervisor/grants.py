@@ -44,7 +44,8 @@ GRANTS: dict[str, frozenset[Secret]] = {
     "dashboard": frozenset({Secret.DASHBOARD_PASSWORD}),
     "metrics": frozenset(),
     "history-writer": frozenset({Secret.HISTORY_URL}),  # the history store's URL may hold a password
-    "api": frozenset({Secret.API_LOGINS}),  # checks logins; enqueues jobs, never holds device keys
+    # checks logins; enqueues jobs, reads the history store (/chats); never holds device keys
+    "api": frozenset({Secret.API_LOGINS, Secret.HISTORY_URL}),
     "pair": frozenset({Secret.DEVICE_DB}),  # `wagw pair --ask` on the supervisor's terminal
 }
 
