@@ -75,3 +75,12 @@ def test_a_forged_outcome_and_record_id_are_shown_as_data(redis_conn, settings, 
     code, said = run(settings, capsys, "postmortem", forged["signature"], out=tmp_path)
     text = (tmp_path / said.strip().rpartition("/")[2]).read_text()
     assert code == 0 and "\x1b" not in text and "\x07" not in text and text.count("\n## Root cause\n") == 1
+
+
+def test_a_postmortem_folder_that_cannot_be_written_is_one_line_saying_so(redis_conn, settings, capsys, tmp_path):
+    crash = crashes.Crash(kind="process", process="scheduler", exit="exit 1")
+    entry = crashes.record(redis_conn, crash, retention_days=1)
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder")
+    code, said = run(settings, capsys, "postmortem", entry["signature"], out=taken / "drafts")
+    assert code == 1 and said.startswith("wagw crashes: cannot write the draft in ") and said.count("\n") == 1

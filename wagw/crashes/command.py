@@ -26,6 +26,7 @@ DEFAULT_OUT = Path("docs/postmortems")
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     conn = connect(settings, socket_timeout=5)
+    out = Path(args.out or DEFAULT_OUT)
     try:
         found = groups.group(crashes.load(conn))
         if args.action is None:
@@ -39,10 +40,13 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             return ExitCode.USAGE
         if args.action == "show":
             return _show(chosen, args.json)
-        path = postmortem.write(chosen, state(conn, chosen), Path(args.out or DEFAULT_OUT))
+        path = postmortem.write(chosen, state(conn, chosen), out)
     except RedisError as error:
         print(f"wagw crashes: Redis at {settings.redis_url_shown} is unreachable ({error})")
         return ExitCode.NOT_RUNNING
+    except OSError as error:  # the folder: not one, not ours to write, full
+        print(f"wagw crashes: cannot write the draft in {escape_controls(str(out))} ({error.strerror or error})")
+        return ExitCode.FAILURE
     print(path)
     return ExitCode.OK
 
