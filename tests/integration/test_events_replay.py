@@ -150,3 +150,10 @@ def test_only_a_configured_endpoint_and_good_times_are_taken(endpoints, redis_co
     code, said = replay_here(capsys, "--since", "2025-11-29", "--to", new)  # no history store yet
     assert code != 0 and "no history store" in said
     assert redis_conn.llen("rq:queue:webhooks") == 0  # nothing queued by any of them
+
+
+def test_a_redis_that_does_not_answer_is_one_line_saying_so(endpoints, settings, settings_env, tmp_path, capsys):
+    store_events(settings, 3)
+    settings_env.setenv("WAGW_REDIS_URL", f"unix://{tmp_path}/no-redis.sock")
+    code, said = replay_here(capsys, "--since", "2025-11-29", "--to", endpoints[1].url)
+    assert code == 3 and said.startswith("wagw events replay: Redis at ") and said.count("\n") == 1, said

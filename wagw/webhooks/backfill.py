@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
 from rq import Queue
 
 from wagw import keys, rqcompat
@@ -177,6 +178,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     )
     try:
         tally = replay(conn, settings, endpoint, stored, force=args.force)
+    except RedisError as error:  # what was queued before stays marked: a second run skips it
+        print(f"wagw events replay: Redis at {settings.redis_url_shown} is unreachable ({error})")
+        return ExitCode.NOT_RUNNING
     finally:
         store.close()
     print(
