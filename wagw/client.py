@@ -91,12 +91,17 @@ def enqueue(
     connection: Redis | None = None,
     account: str | None = None,
     idempotency_key: str | None = None,
+    pipeline: Pipeline | None = None,
     **kwargs: Any,
 ) -> Job:
     """Queue `workers.wa.<operation>(*args, **kwargs)` for one account (None: queue `wa`, the
     first account's); rq options go in kwargs too (see module doc). With `idempotency_key`, a
     key already used for this account within WAGW_IDEMPOTENCY_TTL returns its first job instead
-    (IdempotencyConflict if that one's arguments differ; docs/jobs.md "Idempotency")."""
+    (IdempotencyConflict if that one's arguments differ; docs/jobs.md "Idempotency").
+    With `pipeline` (not with `idempotency_key`), the job's writes are queued on it, for its
+    owner to execute: one round trip for a caller that sends them itself (the HTTP API)."""
+    if pipeline is not None and idempotency_key is not None:
+        raise ValueError("an idempotent enqueue sends its own commands: give no pipeline with idempotency_key")
     op = operations.get(operation)
     options = {name: kwargs.pop(name) for name in _RQ_OPTIONS if name in kwargs}
     resend = kwargs.pop(operations.RESEND_ON_UNKNOWN, False)
@@ -138,7 +143,7 @@ def enqueue(
         )
 
     if idempotency_key is None:
-        return put()
+        return put(pipeline)
     settings = _settings()
     first_account = settings.accounts[0]  # the queue `wa` is the first account's
     claimant = account or first_account

@@ -31,6 +31,7 @@ from wagw.redisconn import SERIALIZER
 if TYPE_CHECKING:
     from redis import Redis
     from redis.asyncio import Redis as AsyncRedis
+    from redis.client import Pipeline
 
     from wagw.accounts import Account
 
@@ -128,6 +129,7 @@ class Caller:
         self.aconn = aconn  # waits: XREAD BLOCK on each job's results
         self.wait = wait  # WAGW_API_WAIT
         self.stopping = False  # set when the server stops: waits end with Pending at once
+        self._served_until: dict[str, float] = {}  # account -> until when its being served is known
 
     async def call(
         self,
@@ -140,9 +142,12 @@ class Caller:
         wait: float | None = None,
     ) -> CallOutcome:
         """Run `operation` with `arguments` (its argument names only) for `account`."""
-        rejected, job = await anyio.to_thread.run_sync(
-            functools.partial(self.enqueue, account, operation, arguments, idempotency_key=idempotency_key)
-        )
+        if idempotency_key is None:
+            rejected, job = await self.enqueue_pipelined(account, operation, arguments)
+        else:  # the claim takes several round trips of its own (wagw.idempotency)
+            rejected, job = await anyio.to_thread.run_sync(
+                functools.partial(self.enqueue, account, operation, arguments, idempotency_key=idempotency_key)
+            )
         if rejected is not None:
             return rejected
         assert job is not None
@@ -150,10 +155,40 @@ class Caller:
             return Pending(job.id)
         return await self.await_job(job.id, self.wait if wait is None else wait)
 
-    def enqueue(
-        self, account: Account, operation: str, arguments: dict[str, Any], *, idempotency_key: str | None = None
+    async def enqueue_pipelined(
+        self, account: Account, operation: str, arguments: dict[str, Any]
     ) -> tuple[Rejected | None, Job | None]:
-        """The job, or why none was enqueued (blocking: run it in a thread)."""
+        """`enqueue` without a thread: the job's writes built on a pipeline of the synchronous
+        connection that is never sent, then sent in one transaction on the asyncio one. Only
+        whether the account is served may need reads (a SCAN): built in a thread while that
+        answer is not known fresh (wagw.serving keeps it SERVED_FRESH seconds)."""
+        built = self.conn.pipeline(transaction=True)
+        build = functools.partial(self.enqueue, account, operation, arguments, pipeline=built)
+        if time.monotonic() < self._served_until.get(account.name, 0.0):
+            rejected, job = build()
+        else:
+            rejected, job = await anyio.to_thread.run_sync(build)
+            if rejected is None:
+                self._served_until[account.name] = time.monotonic() + serving.SERVED_FRESH - 1
+        if rejected is None:
+            async with self.aconn.pipeline(transaction=True) as sending:
+                for args, options in built.command_stack:
+                    sending.pipeline_execute_command(*args, **options)
+                await sending.execute()
+        built.reset()
+        return rejected, job
+
+    def enqueue(
+        self,
+        account: Account,
+        operation: str,
+        arguments: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        pipeline: Pipeline | None = None,
+    ) -> tuple[Rejected | None, Job | None]:
+        """The job, or why none was enqueued (blocking: run it in a thread); with `pipeline`,
+        the job's writes are left on it to send."""
         try:
             op = operations.get(operation)
         except ValueError as error:
@@ -177,7 +212,9 @@ class Caller:
             # The first account's jobs go on queue `wa`, which it serves too: its workers wait on
             # that queue itself, and look at `wa.<account>` between waits.
             queue_account = None if account.primary else account.name
-            job = client.enqueue(operation, connection=self.conn, account=queue_account, **options, **arguments)
+            job = client.enqueue(
+                operation, connection=self.conn, account=queue_account, pipeline=pipeline, **options, **arguments
+            )
         except IdempotencyConflict as error:  # the key stands for another request
             return Rejected(422, "IDEMPOTENCY_CONFLICT", str(error)), None
         except DuplicateJob as error:  # the key's job could not be settled now: nothing enqueued
