@@ -18,6 +18,7 @@ states are checked field by field, and what does not fit is dropped, never acted
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 import time
@@ -148,7 +149,9 @@ def parse_pairing(fields: dict[str, str]) -> dict[str, Any] | None:
     try:
         expires = float(fields["expires"]) if "expires" in fields else None
     except ValueError:
-        expires = None
+        return None
+    if expires is not None and not math.isfinite(expires):
+        return None
     return {
         "id": fields["id"],
         "state": fields["state"],

@@ -141,6 +141,9 @@ def test_a_pairing_request_for_a_role_the_daemon_does_not_run_starts_nothing(red
 def test_a_published_pairing_that_wagw_did_not_write_is_not_shown(redis_conn):
     for fields in ({"id": "x", "state": "qr", "qr": "q"}, {"id": "ab" * 16, "state": "hacked"}, {}):
         assert devicecontrol.parse_pairing(fields) is None
+    # An end that is no time (the API counts the QR code's seconds from it: nan was a 500).
+    for expires in ("nan", "inf", "-inf", "soon", "1e400"):
+        assert devicecontrol.parse_pairing({"id": "ab" * 16, "state": "qr", "qr": "q", "expires": expires}) is None
     # A code is shown only in the state it belongs to.
     shown = devicecontrol.parse_pairing({"id": "ab" * 16, "state": "failed", "qr": "2@left-over", "code": "ABCD-1234"})
     assert shown is not None and shown["qr"] is None and shown["code"] is None
