@@ -73,6 +73,18 @@ def test_frames_keep_functions_and_lines_without_arguments_or_offsets():
     ]  # the other goroutine (main.main) is not the panicking one
 
 
+def test_a_frame_line_of_dots_is_read_in_linear_time():
+    """What a host writes after a goroutine header is read as frames: a line of dots (Go's `...`
+    for elided arguments, or anything on stderr) once took the argument pattern exponential time."""
+    import subprocess
+    import sys
+
+    panic = "panic: x\n\ngoroutine 1 [running]:\nmain.F(" + "." * 3000 + "\n\t/x.go:1 +0x1\n"
+    code = f"from wagw.crashes import signature; print(signature.frames({panic!r}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0 and "main.F(" in done.stdout, done.stderr
+
+
 def test_a_death_without_a_panic_signs_by_how_it_ended():
     kill = signature.sign("", exit="signal SIGKILL", operation="sales/fetch_avatar")
     assert kill == signature.sign("", exit="signal SIGKILL", operation="fetch_avatar")

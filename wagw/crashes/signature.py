@@ -18,7 +18,9 @@ SIGNATURE_CHARS = 12  # hex digits of the sha256 kept
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _LONG_NUMBER = re.compile(r"\d{5,}")  # ids, phone numbers, timestamps: not part of the bug
 _GOROUTINE = re.compile(r"^goroutine \d+ \[")
-_ARGUMENTS = re.compile(r"\((?:[^()]|\.\.\.)*\)$")  # "main.GetMe(0x0?)" -> "main.GetMe"
+# "main.GetMe(0x0?)" -> "main.GetMe"; Go's "..." needs no case of its own: a second way to
+# match dots made the pattern backtrack exponentially on a run of them.
+_ARGUMENTS = re.compile(r"\([^()]*\)$")
 _OFFSET = re.compile(r"\s\+0x[0-9a-fA-F]+$")
 _MESSAGE_STARTS = ("panic:", "fatal error:")
 
