@@ -200,6 +200,10 @@ def test_user_info_as_that_server_answers_and_as_its_openapi_documents():
     assert shaped_results["devices"][1] == {**device, "AD": "6289685028129.0:7@s.whatsapp.net"}
     assert shaped_results["verified_name"] == "" and shaped_results["picture_id"] == "1651459152"
     assert shaped_results["data"] == [{"name": "", **{k: v for k, v in shaped_results.items() if k != "data"}}]
+    # a device number that is no decimal number (a digit int() refuses) is an unknown platform
+    for number in ("\u00b2", "9" * 5000):
+        odd = {"users": [{"jid": PHONE, "devices": [f"6289685028129:{number}@s.whatsapp.net"]}]}
+        assert shaped("GET", "/user/info", odd)[0]["devices"][0]["Device"] == "UNKNOWN"
 
 
 GROUP = {

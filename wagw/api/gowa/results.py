@@ -38,6 +38,8 @@ _PLATFORMS = (
     "CATALINA",
     "TCL_TV",
 )
+# looked up by the JID's text: no int() of a device part that may be any string
+_PLATFORM_OF_DEVICE = {str(number): name for number, name in enumerate(_PLATFORMS)}
 
 
 def go_time(iso: str | None) -> str:
@@ -84,7 +86,7 @@ def _device(device: str) -> dict[str, Any]:
     user_part, _, server = device.partition("@")
     user, _, number = user_part.partition(":")
     number = number or "0"
-    platform = _PLATFORMS[int(number)] if number.isdigit() and int(number) < len(_PLATFORMS) else "UNKNOWN"
+    platform = _PLATFORM_OF_DEVICE.get(number, "UNKNOWN")
     return {"User": user, "Agent": 0, "Device": platform, "Server": server, "AD": f"{user}.0:{number}@{server}"}
 
 
