@@ -4,7 +4,7 @@ FastAPI dependencies every router uses: the login and the account a request is f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
 
@@ -65,3 +65,22 @@ async def current_account(
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]
+
+
+async def request_account(request: Request) -> Account:
+    """`current_account` for a route that reads the request itself (no FastAPI parameters to
+    solve per request: the generated /wa routes); it documents them with `ACCOUNT_PARAMETERS`."""
+    return await current_account(request, request.headers.get(DEVICE_HEADER), request.query_params.get(DEVICE_QUERY))
+
+
+def optional_parameter(name: str, where: str, description: str) -> dict[str, Any]:
+    """An optional string parameter, documented as FastAPI documents `Header()`/`Query()`."""
+    title = name.replace("_", " ").title() if where == "query" else name
+    schema = {"anyOf": [{"type": "string"}, {"type": "null"}], "description": description, "title": title}
+    return {"name": name, "in": where, "required": False, "schema": schema, "description": description}
+
+
+ACCOUNT_PARAMETERS = {
+    "query": optional_parameter(DEVICE_QUERY, "query", "the account, when the header is not sent"),
+    "header": optional_parameter(DEVICE_HEADER, "header", "the account: its name or a linked device's JID"),
+}

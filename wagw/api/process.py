@@ -48,7 +48,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     from wagw.api import tokens
     from wagw.api.app import AnsweredErrors, create_app
     from wagw.redisconn import connect
+    from wagw.rqcompat import quicken_rq
 
+    quicken_rq()  # every call builds a Queue and a Job: rq checked the serializer each time
     conn = connect(settings)
     try:
         issued = tokens.any_issued(conn) if not settings.api_logins else True
