@@ -356,6 +356,10 @@ class ApiConfigError(WagwError, ValueError):
     __module__ = "wagw.api.process"
 
 
+class AccountExists(WagwError, ValueError):
+    """`wagw accounts add` (or the API's `POST /devices`) named an account that is configured already."""
+
+
 class StoreMissing(WagwError, RuntimeError):
     """The history store was never made: nothing to read yet (the `history` process makes it
     at its start); `wagw history` and `wagw events replay` say so."""

@@ -61,6 +61,8 @@ def test_a_token_acts_on_its_own_account_only(make_api, redis_conn):  # noqa: F8
     assert hook.status_code == 400 and "WEBHOOK_URLS" in hook.json()["message"]
     bad = api.post("/devices", json={"device_id": "../../etc"}, headers=operator)
     assert bad.status_code == 400 and "not an account name" in bad.json()["message"]
+    again = api.post("/devices", json={"device_id": "support"}, headers=operator)
+    assert again.status_code == 409 and again.json()["code"] == "DEVICE_EXISTS", again.text
 
     # Another account's QR code is not there for it.
     pairing_id = "ab" * 16

@@ -31,9 +31,10 @@ from wagw import devicecontrol, keys
 from wagw.accounts import Account
 from wagw.addresses import normalize_phone
 from wagw.api.context import CurrentAccount, api_context, principal_of
-from wagw.api.envelope import ApiError, Envelope, success
+from wagw.api.envelope import ENVELOPE_RESPONSE, ApiError, Envelope, success
 from wagw.api.selection import select_account
 from wagw.devices import DeviceState
+from wagw.errors import AccountExists
 from wagw.logs import utcnow_iso
 from wagw.names import SESSION
 from wagw.redisconn import as_text, hash_text
@@ -370,9 +371,10 @@ async def add_device(request: Request, body: Annotated[dict[str, Any] | None, Bo
     settings = api_context(request).settings
     try:
         await anyio.to_thread.run_sync(reconcile.add, settings, name)
+    except AccountExists as error:
+        raise ApiError(409, "DEVICE_EXISTS", str(error)) from None
     except ValueError as error:
-        exists = "already configured" in str(error)
-        raise ApiError(409 if exists else 400, "DEVICE_EXISTS" if exists else "BAD_REQUEST", str(error)) from None
+        raise ApiError(400, "BAD_REQUEST", str(error)) from None
     logger.info("api: account {} added by {}", name, _who(principal))
     created = utcnow_iso()
     return success(
@@ -394,7 +396,7 @@ async def remove_device(request: Request, device_id: str) -> JSONResponse:
 
 
 def router() -> APIRouter:
-    routes = APIRouter(tags=TAGS, responses={400: {"model": Envelope}, 403: {"model": Envelope}})
+    routes = APIRouter(tags=TAGS, responses={400: ENVELOPE_RESPONSE, 403: ENVELOPE_RESPONSE})
     for method, path, endpoint, summary in (
         ("GET", "/app/login", app_login, "QR code to link the account's next unpaired device"),
         ("GET", "/app/login-with-code", app_login_with_code, "Pairing code to link it by phone number"),

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from wagw import accounts
+from wagw.errors import AccountExists
 from wagw.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def add(settings: Settings, name: str) -> str:
     accounts.check_name(name)
     roster = accounts.Roster.load(settings)
     if name in roster.names:
-        raise ValueError(f"account {name!r} is already configured")
+        raise AccountExists(f"account {name!r} is already configured")
     added, removed = roster.overlay.added, tuple(each for each in roster.overlay.removed if each != name)
     if name not in settings.accounts:
         added = (*added, name)
