@@ -25,7 +25,7 @@ from wagw import __version__, client, operations
 from wagw.api import devices, native
 from wagw.api.calls import Caller
 from wagw.api.context import ApiContext
-from wagw.api.envelope import ApiError, envelope
+from wagw.api.envelope import ApiError, Envelope, envelope
 from wagw.api.gowa import routes as gowa
 from wagw.api.groups import GROUPS, TITLES
 from wagw.api.guard import Guard
@@ -199,6 +199,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Envelope", Envelope.model_json_schema(ref_template="#/components/schemas/{model}"))
     for op in operations.OPERATIONS.values():
         schema = op.args.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))

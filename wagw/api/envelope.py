@@ -21,6 +21,13 @@ class Envelope(BaseModel):
     results: Any = None
 
 
+# A route's documented envelope answer, as FastAPI documents `{"model": Envelope}`, without the
+# model: FastAPI builds a validating field for every route's every status given a model (a
+# tenth of the api process's memory), used only to write the document.
+ENVELOPE_SCHEMA_REF = "#/components/schemas/Envelope"
+ENVELOPE_RESPONSE: dict[str, Any] = {"content": {"application/json": {"schema": {"$ref": ENVELOPE_SCHEMA_REF}}}}
+
+
 class ApiError(Exception):
     """Answer `status` with the envelope: raised anywhere a request is handled."""
 

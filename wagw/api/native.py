@@ -21,7 +21,7 @@ from wagw import keys, operations
 from wagw.api import uploads
 from wagw.api.calls import Failed, Finished, Pending, Rejected
 from wagw.api.context import ACCOUNT_PARAMETERS, api_context, optional_parameter, principal_of, request_account
-from wagw.api.envelope import PENDING, ApiError, Envelope, envelope, success
+from wagw.api.envelope import ENVELOPE_RESPONSE, PENDING, ApiError, Envelope, envelope, success
 from wagw.api.groups import TITLES, group_of
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ FAILED_STATUS = {
 }
 FAILED_DEFAULT_STATUS = 502  # WhatsApp or the call failed: the gateway's upstream
 _WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_ENVELOPE = {"model": Envelope}
+_ENVELOPE = ENVELOPE_RESPONSE
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {**_ENVELOPE, "description": "the job's result in `results`"},
     202: {**_ENVELOPE, "description": "the job is still running: poll the Location (GET /jobs/{job_id})"},

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 
 from wagw.api.calls import Rejected
 from wagw.api.context import CurrentAccount, api_context
-from wagw.api.envelope import Envelope, success
+from wagw.api.envelope import ENVELOPE_RESPONSE, success
 from wagw.api.gowa import answers, history, results, senders
 from wagw.api.gowa.model import Field, Row
 from wagw.api.gowa.reading import call_options, read_incoming, remove_uploads
@@ -163,7 +163,7 @@ def router(rows: tuple[Row, ...] = ROWS, *, taken: set[tuple[str, str]] | None =
     has); a row served by another router (`served_by`) that the app lacks answers 501."""
     made = APIRouter()
     responses: dict[int | str, dict[str, Any]] = {
-        status: {"model": Envelope, "description": text} for status, text in STATUSES.items()
+        status: {**ENVELOPE_RESPONSE, "description": text} for status, text in STATUSES.items()
     }
     csv_responses = {**responses, 200: {"description": "the participants as CSV", "content": {"text/csv": {}}}}
     for row in rows:
