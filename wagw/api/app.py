@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 from fastapi import FastAPI
+from fastapi.dependencies.utils import get_flat_params
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from loguru import logger
 from starlette.exceptions import HTTPException
@@ -24,7 +26,7 @@ from starlette.exceptions import HTTPException
 from wagw import __version__, client, operations
 from wagw.api import devices, native
 from wagw.api.calls import Caller
-from wagw.api.context import ApiContext
+from wagw.api.context import ApiContext, document_account_parameters, uses_current_account
 from wagw.api.envelope import ApiError, Envelope, envelope
 from wagw.api.gowa import routes as gowa
 from wagw.api.groups import GROUPS, TITLES
@@ -34,7 +36,7 @@ from wagw.api.selection import LiveRoster
 from wagw.loginthrottle import LoginThrottle
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
     from fastapi import Request
     from redis import Redis
@@ -198,6 +200,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     document = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
     )
+    for path, route in _api_routes(app.routes, ""):
+        if route.include_in_schema and uses_current_account(route.dependant):
+            for method in route.methods or ():
+                operation = document["paths"].get(path, {}).get(method.lower())
+                if operation is not None:
+                    document_account_parameters(operation, len(get_flat_params(route.dependant)))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("Envelope", Envelope.model_json_schema(ref_template="#/components/schemas/{model}"))
     for op in operations.OPERATIONS.values():
@@ -212,3 +220,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     document["paths"].get("/health", {}).get("get", {})["security"] = []
     app.openapi_schema = document
     return document
+
+
+def _api_routes(routes: list[Any], prefix: str) -> Iterator[tuple[str, APIRoute]]:
+    """(path, route) of every FastAPI route, those of included routers too."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # FastAPI keeps an included router whole
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            yield from _api_routes(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
+        elif isinstance(route, APIRoute):
+            yield prefix + route.path, route

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Request
 
 from wagw.accounts import Account
 from wagw.api.envelope import ApiError
@@ -43,21 +43,15 @@ def principal_of(request: Request) -> Principal:
     return principal
 
 
-async def current_account(
-    request: Request,
-    x_device_id: Annotated[
-        str | None,
-        Header(alias=DEVICE_HEADER, description="the account: its name or a linked device's JID"),
-    ] = None,
-    device_id: Annotated[
-        str | None, Query(alias=DEVICE_QUERY, description="the account, when the header is not sent")
-    ] = None,
-) -> Account:
-    """The account the request is for (wagw.api.selection); an account's token may name its
-    own account only, and is that account when none is named."""
+async def current_account(request: Request) -> Account:
+    """The account the request is for (wagw.api.selection): the X-Device-Id header, else the
+    device_id query, else a token's own account; an account's token may name its own account
+    only. It reads the request itself: as FastAPI parameters, each route paid their
+    validation per call and their fields in memory; `document_account_parameters` documents
+    them as FastAPI did."""
     principal = principal_of(request)
     context = api_context(request)
-    given = x_device_id or device_id or principal.account
+    given = request.headers.get(DEVICE_HEADER) or request.query_params.get(DEVICE_QUERY) or principal.account
     account = await select_account(context.aconn, context.roster.get(), given)
     if not principal.may_use(account.name):
         raise ApiError(403, "FORBIDDEN", "this token logs in for another account only")
@@ -65,12 +59,6 @@ async def current_account(
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]
-
-
-async def request_account(request: Request) -> Account:
-    """`current_account` for a route that reads the request itself (no FastAPI parameters to
-    solve per request: the generated /wa routes); it documents them with `ACCOUNT_PARAMETERS`."""
-    return await current_account(request, request.headers.get(DEVICE_HEADER), request.query_params.get(DEVICE_QUERY))
 
 
 def optional_parameter(name: str, where: str, description: str) -> dict[str, Any]:
@@ -84,3 +72,26 @@ ACCOUNT_PARAMETERS = {
     "query": optional_parameter(DEVICE_QUERY, "query", "the account, when the header is not sent"),
     "header": optional_parameter(DEVICE_HEADER, "header", "the account: its name or a linked device's JID"),
 }
+
+
+def uses_current_account(dependant: Any) -> bool:
+    """Whether a route's FastAPI dependant (or one of its dependencies) is `current_account`."""
+    return any(sub.call is current_account or uses_current_account(sub) for sub in dependant.dependencies)
+
+
+def document_account_parameters(operation: dict[str, Any], own: int) -> None:
+    """Add the account's query and header parameters to a route's documented operation where
+    FastAPI put a dependency's: among the `own` parameters FastAPI wrote (those of
+    `openapi_extra` follow), after the queries, after the headers; and FastAPI's 422 answer of
+    a route with parameters."""
+    parameters = operation.setdefault("parameters", [])
+    queries_end = next((n for n, p in enumerate(parameters[:own]) if p["in"] not in ("path", "query")), own)
+    parameters.insert(queries_end, ACCOUNT_PARAMETERS["query"])
+    headers_end = next((n for n, p in enumerate(parameters[: own + 1]) if p["in"] == "cookie"), own + 1)
+    parameters.insert(headers_end, ACCOUNT_PARAMETERS["header"])
+    responses = operation.setdefault("responses", {})
+    if not any(status in responses for status in ("422", "4XX", "default")):
+        responses["422"] = {
+            "description": "Validation Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}},
+        }

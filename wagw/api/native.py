@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from wagw import keys, operations
 from wagw.api import uploads
 from wagw.api.calls import Failed, Finished, Pending, Rejected
-from wagw.api.context import ACCOUNT_PARAMETERS, api_context, optional_parameter, principal_of, request_account
+from wagw.api.context import ACCOUNT_PARAMETERS, api_context, current_account, optional_parameter, principal_of
 from wagw.api.envelope import ENVELOPE_RESPONSE, PENDING, ApiError, Envelope, envelope, success
 from wagw.api.groups import TITLES, group_of
 
@@ -259,7 +259,7 @@ def _endpoint(op: Operation):
     types = _field_types(op)
 
     async def call(request: Request) -> JSONResponse:
-        account = await request_account(request)
+        account = await current_account(request)
         arguments = await read_arguments(request, op, types)
         context = api_context(request)
         prefer = request.headers.get(PREFER_HEADER)
