@@ -95,6 +95,21 @@ def test_enqueue_sets_timeout_and_retry_explicitly(redis_conn):
     assert client.worst_case(job) == 60 * 3 + 5 + 5
 
 
+def test_an_enqueue_on_a_pipeline_writes_nothing_until_its_owner_executes_it(redis_conn, wa_queue):
+    # The HTTP API sends these writes itself, in one transaction on its asyncio connection.
+    with redis_conn.pipeline() as pipe:
+        job = client.enqueue("fetch_avatar", connection=redis_conn, pipeline=pipe, jid=ALICE)
+        assert wa_queue.count == 0 and not redis_conn.exists(job.key)
+        pipe.execute()
+    assert wa_queue.job_ids == [job.id]
+    queued = wa_queue.fetch_job(job.id)
+    assert queued.func_name == "workers.wa.fetch_avatar" and queued.kwargs == {"jid": ALICE}
+    assert queued.get_status() == JobStatus.QUEUED and queued.retries_left == job.retries_left
+    with pytest.raises(ValueError, match="no pipeline with idempotency_key"), redis_conn.pipeline() as pipe:
+        client.enqueue("fetch_avatar", connection=redis_conn, pipeline=pipe, idempotency_key="k1", jid=ALICE)
+    assert wa_queue.count == 1
+
+
 def test_bad_arguments_fail_in_the_caller(redis_conn, wa_queue):
     with pytest.raises(InvalidArguments, match="text: String should have at most 65536 characters"):
         client.enqueue_send_text(ALICE, "x" * 1_048_576, connection=redis_conn)
