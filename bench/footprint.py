@@ -37,6 +37,7 @@ import json
 import os
 import select
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -145,7 +146,7 @@ def running(daemon: Daemon) -> dict | None:
 
 
 def measure_daemon(
-    root: Path, accounts: int, settle: float, jobs: int, grace: float
+    root: Path, accounts: int, settle: float, jobs: int, grace: float, api: bool = False
 ) -> dict[str, dict[str, int]] | None:
     """name -> smaps_rollup figures of one daemon's processes, running the code in `root`; None
     when WAGW_ACCOUNTS is not supported for accounts > 1."""
@@ -153,6 +154,8 @@ def measure_daemon(
     env = {"WAGW_BACKEND": "fake", "PYTHONPATH": str(root)}
     if accounts > 1:
         env["WAGW_ACCOUNTS"] = ",".join(f"a{n}" for n in range(1, accounts + 1))
+    if api:  # the optional HTTP API child, on a port of its own
+        env["WAGW_API_ADDR"] = f"127.0.0.1:{free_port()}"
     data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fp-", dir="/tmp"))
     daemon = Daemon(data_dir, env)
     try:
@@ -183,6 +186,12 @@ def measure_daemon(
         # Measured: how it stops is not this bench's business, and SIGKILL takes no time.
         daemon.kill_tree()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 NATIVE_CHILD = r"""
@@ -373,6 +382,7 @@ def main() -> None:
         "--native-settle", type=float, default=2.0, help="seconds the native host idles after neonize loaded"
     )
     parser.add_argument("--jobs", type=int, default=0, help="fetch_avatar jobs run before reading (default 0)")
+    parser.add_argument("--api", action="store_true", help="start the daemon with WAGW_API_ADDR set (the api child)")
     parser.add_argument("--fork", type=int, default=0, help="runs of the fork prototype (default 0: skip)")
     parser.add_argument(
         "--compare",
@@ -406,7 +416,7 @@ def measure(args: argparse.Namespace, counts: list[int], labels: list[tuple[str,
             for label, root in labels:
                 if (label, accounts) in unsupported:
                     continue
-                got = measure_daemon(root, accounts, args.settle, args.jobs, args.grace)
+                got = measure_daemon(root, accounts, args.settle, args.jobs, args.grace, args.api)
                 if got is None:
                     unsupported.add((label, accounts))
                 else:

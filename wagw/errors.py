@@ -360,6 +360,11 @@ class AccountExists(WagwError, ValueError):
     """`wagw accounts add` (or the API's `POST /devices`) named an account that is configured already."""
 
 
+class MigrationFailed(WagwError, RuntimeError):
+    """The history store's migration (run in its own short-lived process) did not complete;
+    the message is that process's one-line reason, without statements or the URL's password."""
+
+
 class StoreMissing(WagwError, RuntimeError):
     """The history store was never made: nothing to read yet (the `history` process makes it
     at its start); `wagw history` and `wagw events replay` say so."""

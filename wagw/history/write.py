@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from wagw.history.schema import chats, cursors, events, messages, reactions, receipts, sends
 
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 def _insert(conn: sa.Connection, table: sa.Table) -> Any:
     """INSERT with ON CONFLICT: each dialect has its own (the same API on both)."""
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # ~1.6 MB a SQLite store's writer never loads
+
         return postgresql.insert(table)
     return sqlite.insert(table)
 

@@ -24,9 +24,11 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError, SQLAlchemyError
 
 from wagw import keys, refusals
+from wagw.errors import MigrationFailed
 from wagw.exitcodes import ExitCode
+from wagw.history import migrate
 from wagw.history.ingest import Changes, add_event, add_outcome, stream_ms
-from wagw.history.store import Store, migrate, open_store, store_error
+from wagw.history.store import Store, open_store, store_error, url_of
 from wagw.history.write import apply, read_cursors, retention
 from wagw.redisconn import as_text, connect
 
@@ -293,12 +295,16 @@ def _open(settings: Settings, stopping) -> Store | None:
     while not stopping():
         try:
             store = open_store(settings, create=True)
-            revision = migrate(store)
+            revision = migrate.in_child(url_of(settings), stopping)
+            if revision is None:
+                store.close()
+                return None
             logger.info("history store {} ready (schema {})", store.shown, revision)
             return store
-        except (SQLAlchemyError, OSError) as error:
+        except (SQLAlchemyError, OSError, MigrationFailed) as error:
             if warn.due():
-                logger.error("history store cannot be opened: {}; retrying", store_error(error))
+                reason = str(error) if isinstance(error, MigrationFailed) else store_error(error)
+                logger.error("history store cannot be opened: {}; retrying", reason)
             _sleep(pause, stopping)
             pause = min(pause * 2, PAUSE_CAP)
     return None

@@ -47,7 +47,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from wagw import mediatypes
-from wagw.client import exception_line
+from wagw.errors import exception_line
 from wagw.operations import OPERATIONS
 from wagw.redisconn import SERIALIZER
 from wagw.whatsapp import go_errors
