@@ -19,7 +19,7 @@ from tests.integration.webhook_harness import Processes, Receiver
 from wagw.history import ingest, write
 from wagw.history.store import migrate, open_store
 from wagw.webhooks.enqueue import enqueue_deliveries
-from wagw.webhooks.signing import verify_hub_signature
+from wagw.webhooks.signing import event_log_key, event_mac, verify_hub_signature
 
 SECRET = "t0p-secret-for-the-replays"
 STORED = 30
@@ -34,7 +34,8 @@ def body(event_id: str, unix: int, text: str) -> str:
 
 
 def store_events(settings, count: int) -> dict[str, str]:
-    """`count` message events in the history store, a minute apart, as its writer stores them."""
+    """`count` message events in the history store, a minute apart, as its writer stores them
+    (with the session's event MAC)."""
     store = open_store(settings, create=True)
     migrate(store)
     changes = ingest.Changes()
@@ -42,7 +43,9 @@ def store_events(settings, count: int) -> dict[str, str]:
     for n in range(count):
         event_id, unix = f"stored{n:04d}", DAY + 60 * n
         stored[event_id] = body(event_id, unix, f"past {n}")
-        ingest.add_event(changes, {"id": event_id, "name": "message", "event": stored[event_id]}, f"{unix * 1000}-0")
+        mac = event_mac(event_log_key(SECRET.encode()), "default", event_id, stored[event_id])
+        fields = {"id": event_id, "name": "message", "event": stored[event_id], "mac": mac}
+        ingest.add_event(changes, fields, f"{unix * 1000}-0")
     with store.engine.begin() as conn:
         write.apply(conn, changes, {})
     store.close()

@@ -52,7 +52,7 @@ def text(n: int, body: str, **kw):
 
 
 def test_the_migration_makes_the_tables_the_code_writes(store):
-    assert revision(store) == "0002"
+    assert revision(store) == "0003"
     inspector = sa.inspect(store.engine)
     for table in metadata.sorted_tables:
         assert {c["name"] for c in inspector.get_columns(table.name)} == set(table.columns.keys())

@@ -21,6 +21,9 @@ from wagw.events.content import MEDIA_KINDS
 # [payloads shaped like a `message` event's]}; its messages are stored as messages.
 HISTORY_SYNC = kinds.HISTORY_SYNC
 
+# An event MAC's length (hex SHA-256), the events table's `mac` column's.
+EVENT_MAC_CHARS = 64
+
 # The message content fields besides the text, in the order a kind is named by.
 CONTENT_FIELDS = (*MEDIA_KINDS, "location", "live_location", "contact", "contacts_array", "poll", "poll_vote")
 CONTENT_KIND = {"contacts_array": "contacts"}
@@ -59,6 +62,12 @@ def text_of(value: object) -> str | None:
     """A text column's value: strings as they are, nothing else (whoever can write to Redis
     can append entries; a list where text belongs must not make the store refuse a batch)."""
     return value if isinstance(value, str) else None
+
+
+def _mac_of(value: object) -> str | None:
+    """An entry's `mac` as the column takes it: a longer one is no MAC the session made, and
+    must not make a PostgreSQL store refuse the batch."""
+    return value if isinstance(value, str) and 0 < len(value) <= EVENT_MAC_CHARS else None
 
 
 def stream_ms(entry_id: str) -> int:
@@ -138,6 +147,9 @@ def add_event(changes: Changes, fields: dict[str, str], entry_id: str) -> None:
             "time_ms": when,
             "stream_id": entry_id,
             "body": body_text,
+            # The session's event MAC, kept for `wagw events replay` to check (this process
+            # holds no secret, so cannot): None when the entry has none, or none that fits.
+            "mac": _mac_of(fields.get("mac")),
         }
     )
     mapper = MAPPERS.get(name)

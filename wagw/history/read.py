@@ -135,6 +135,7 @@ class StoredEvent:
     time: str | None
     time_ms: int
     body: str
+    mac: str | None = None  # the session's event MAC, as the entry carried it
 
 
 @dataclass(frozen=True)
@@ -341,7 +342,7 @@ def stored_events(
         with store.engine.connect() as conn:
             found = list(conn.execute(query))
         for r in found:
-            yield StoredEvent(r.seq, r.id, r.account, r.name, iso(r.time_ms), r.time_ms, r.body)
+            yield StoredEvent(r.seq, r.id, r.account, r.name, iso(r.time_ms), r.time_ms, r.body, r.mac)
         if len(found) < batch:
             return
         after = (found[-1].time_ms, found[-1].seq)
@@ -350,7 +351,7 @@ def stored_events(
 def stored_event(store: Store, event_id: str) -> StoredEvent | None:
     with store.engine.connect() as conn:
         r = conn.execute(sa.select(events).where(events.c.id == event_id)).first()
-    return None if r is None else StoredEvent(r.seq, r.id, r.account, r.name, iso(r.time_ms), r.time_ms, r.body)
+    return None if r is None else StoredEvent(r.seq, r.id, r.account, r.name, iso(r.time_ms), r.time_ms, r.body, r.mac)
 
 
 # go-whatsapp-web-multidevice's shapes ------------------------------------------------------

@@ -23,6 +23,9 @@ events = sa.Table(
     sa.Column("time_ms", sa.BigInteger, nullable=False),  # the body's timestamp, else when appended
     sa.Column("stream_id", sa.String(40)),  # its entry id in wagw:events
     sa.Column("body", sa.Text, nullable=False),
+    # The session's event MAC from the entry (wagw.webhooks.signing.event_mac; a replay
+    # delivers only an event it matches); NULL when the entry had none.
+    sa.Column("mac", sa.String(64)),
     sa.Index("events_account_time", "account", "time_ms", "seq"),
     sa.Index("events_time", "time_ms"),
 )

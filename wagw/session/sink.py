@@ -7,6 +7,9 @@ loading, unreachable) it holds the event and retries with capped backoff, so the
 stops taking (and acknowledging) more; only a stop request ends the wait, with an error,
 which leaves the event unacknowledged where the backend allows it (the fake backend).
 
+Each entry of `wagw:events` carries the event MAC (wagw.webhooks.signing) when the account has
+a webhook secret: a replay of the stored event is sealed only if it matches.
+
 Per event: WATCH and EXISTS the dedup key; when unseen, one MULTI/EXEC sets the dedup key,
 appends to `wagw:events` and enqueues one deliver job per endpoint. Checking before the
 transaction means a crash anywhere leaves either everything written or nothing, so a
@@ -29,6 +32,7 @@ from wagw.config import Settings
 from wagw.events import InboundEvent, build_body, kinds, non_ad
 from wagw.events.lids import PhoneOf, with_phone_numbers
 from wagw.webhooks.enqueue import Chat, auto_download_media, enqueue_deliveries, enqueue_download
+from wagw.webhooks.signing import event_log_key, event_mac
 from wagw.writeonce import write_once
 
 if TYPE_CHECKING:
@@ -72,6 +76,10 @@ class EventSink:
         self.blocked_reason: str | None = None
         self._lock = threading.Lock()
         self._warn = refusals.Every(WARN_EVERY)
+        # The event MAC's key (wagw.webhooks.signing): `wagw events replay` seals only what it
+        # marks. No secret, no webhooks to replay to: no MAC.
+        secret = settings.webhook_secret_of(account.name)
+        self._log_key = event_log_key(secret.get_secret_value().encode()) if secret else None
 
     def device_id(self) -> str | None:
         """The account's JID without the device part, as go-whatsapp's `device_id`."""
@@ -146,6 +154,8 @@ class EventSink:
 
         def write(pipe: Pipeline) -> None:
             entry = {"id": event_id, "name": name, "event": body}
+            if self._log_key is not None:
+                entry["mac"] = event_mac(self._log_key, self.account.name, event_id, body)
             # WAGW_MEDIA_AUTO_DOWNLOAD: a wa-worker of this account downloads it; the
             # deliveries follow that job.
             download = (

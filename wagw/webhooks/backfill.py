@@ -7,6 +7,11 @@ events the history store kept to one configured endpoint again, e.g. one added l
 - Each stored event's body goes out as it was first delivered (same `id`, same bytes), through
   the ordinary delivery jobs (signed, retried, failed deliveries kept for `wagw webhooks
   replay`), sealed as a replay so that the request carries `X-Wagw-Replay: 1`.
+- Only events the session appended are sent: each stored event's event MAC (the session's,
+  wagw/webhooks/signing.py) must match under the account's current secret. An event without
+  one (appended to `wagw:events` or written into the store by someone else, stored before wagw
+  marked its events, or before the secret changed) is not sent, whatever `--force` says; the
+  summary counts them, never showing their content.
 - Each event goes to an endpoint once: the event ids queued for it are kept in
   `wagw:replayed:<endpoint>` (as long as the history store keeps events), and a second replay
   skips them; `--force` sends them again (and forgets the endpoint's delivered marker).
@@ -32,14 +37,16 @@ from wagw.logs import escape_controls
 from wagw.redisconn import connect
 from wagw.webhooks.endpoints import Endpoint, configured_endpoints, endpoint_id
 from wagw.webhooks.enqueue import enqueue_replays
+from wagw.webhooks.signing import event_log_key, event_mac_matches
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     from redis import Redis
 
     from wagw.config import Settings
+    from wagw.history.read import StoredEvent
 
 BATCH = 25  # replayed deliveries queued at a time
 POLL = 0.02  # seconds between looks at whether the workers have ended the batch
@@ -51,6 +58,7 @@ SAY_WAITING_EVERY = 10.0  # seconds between "still waiting for the webhook worke
 class Tally:
     queued: int = 0
     skipped: int = 0  # already replayed to this endpoint
+    refused: int = 0  # not appended by wagw's session: their event MAC does not match
 
 
 def parse_time(text: str, name: str) -> datetime:
@@ -84,6 +92,17 @@ def find_endpoint(settings: Settings, reference: str, account: str | None = None
     return found[0]
 
 
+def written_by_session(endpoint: Endpoint, stored: Iterable[StoredEvent], tally: Tally) -> Iterator[tuple[str, str]]:
+    """(event id, body) of each stored event whose event MAC matches under the endpoint's
+    account's secret; the others are counted in `tally.refused`, never shown."""
+    key = event_log_key(endpoint.secret)
+    for event in stored:
+        if event_mac_matches(key, event.account, event.id, event.body, event.mac):
+            yield event.id, event.body
+        else:
+            tally.refused += 1
+
+
 def replay(
     conn: Redis,
     settings: Settings,
@@ -93,10 +112,11 @@ def replay(
     force: bool = False,
     batch: int = BATCH,
     say: Callable[[str], None] = print,
+    tally: Tally | None = None,
 ) -> Tally:
     """Queue each (event id, body) of `stored` once for `endpoint`, `batch` at a time, each batch
     after the workers took the one before."""
-    tally = Tally()
+    tally = Tally() if tally is None else tally
     marks = keys.REPLAYED.format(endpoint=endpoint.id)
     pending: list[tuple[str, str]] = []
     for item in stored:
@@ -173,18 +193,24 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         print(f"wagw events replay: {error}")
         return ExitCode.FAILURE
     conn = connect(settings)
-    stored = (
-        (event.id, event.body) for event in stored_events(store, since=since, until=until, account=endpoint.account)
+    tally = Tally()
+    stored = written_by_session(
+        endpoint, stored_events(store, since=since, until=until, account=endpoint.account), tally
     )
     try:
-        tally = replay(conn, settings, endpoint, stored, force=args.force)
+        replay(conn, settings, endpoint, stored, force=args.force, tally=tally)
     except RedisError as error:  # what was queued before stays marked: a second run skips it
         print(f"wagw events replay: Redis at {settings.redis_url_shown} is unreachable ({error})")
         return ExitCode.NOT_RUNNING
     finally:
         store.close()
+    if tally.refused:
+        print(
+            f"{tally.refused} events refused as not written by wagw's session (forged, stored before wagw "
+            "marked its events, or before the webhook secret changed): not sent"
+        )
     print(
         f"replayed {tally.queued} events to {endpoint.shown}"
         + (f"; {tally.skipped} replayed there before, skipped (--force sends them again)" if tally.skipped else "")
     )
-    return ExitCode.OK
+    return ExitCode.FAILURE if tally.refused else ExitCode.OK

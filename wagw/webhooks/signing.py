@@ -22,6 +22,12 @@ a wagw before the time was sealed, accepted only for a while after the upgrade (
 `r2.<unix time>.<mac>` seals a replay of a stored event (`wagw events replay`): delivered with
 `X-Wagw-Replay: 1`; its prefix is under the MAC, so no live seal can be made a replay's, nor
 the other way round.
+
+A fourth MAC marks what the session appended to the event log (`wagw:events`): the *event MAC*
+over (account, event id, body), with a key of its own derived from the account's secret. The
+history store keeps it with the event, and `wagw events replay` seals only an event whose MAC
+matches: whoever can append to the stream (or write the store) cannot have a replay sign a body
+of their choosing.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ DEFAULT_TOLERANCE = 300
 
 
 _SEAL_PURPOSE = b"wagw delivery job seal, v1"
+_EVENT_LOG_PURPOSE = b"wagw event log v1"
 
 
 def _hex_hmac(secret: bytes, message: bytes) -> str:
@@ -117,6 +124,29 @@ def verify_wagw_signature(
 def seal_key(secret: bytes) -> bytes:
     """The key that seals delivery jobs, derived from the webhook secret."""
     return hmac.new(secret, _SEAL_PURPOSE, hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=4)
+def event_log_key(secret: bytes) -> bytes:
+    """The key of the event MAC, derived from the webhook secret for this one use (never a
+    delivery signature's nor a job seal's)."""
+    return hmac.new(secret, _EVENT_LOG_PURPOSE, hashlib.sha256).digest()
+
+
+def event_mac(key: bytes, account: str, event_id: str, body: str) -> str:
+    """The MAC of one event as the session appends it to `wagw:events` (hex). Lengths first, so
+    no two (account, event id, body) read the same; the account is under it, so accounts that
+    share a secret cannot take each other's events."""
+    head = f"{len(account)}:{account}{len(event_id)}:{event_id}"
+    return _hex_hmac(key, head.encode() + body.encode())
+
+
+def event_mac_matches(key: bytes, account: str, event_id: str, body: str, given: object) -> bool:
+    """Whether `given` is the event MAC of (account, event id, body): the session stored it."""
+    if not isinstance(given, str):
+        return False
+    # As bytes: compare_digest refuses a str that is not ASCII, and `given` is stored text.
+    return hmac.compare_digest(event_mac(key, account, event_id, body).encode(), given.encode())
 
 
 @dataclass(frozen=True)
