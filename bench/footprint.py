@@ -173,6 +173,14 @@ def measure_daemon(
             return len(found) >= len(workers) and found
 
         harness.wait(hosts_up, grace, "a native host under every wa-worker", lambda: running(daemon))
+        # The history writer's migration runs once at its start, in a process of its own (not
+        # what the daemon keeps): read after it has ended.
+        harness.wait(
+            lambda: not any(n.endswith("/migrate") for n in tree(daemon).values()),
+            grace,
+            "the history store's migration to end",
+            lambda: running(daemon),
+        )
         run_jobs(daemon.redis_url, jobs, grace, lambda: running(daemon))
         time.sleep(settle)
         running(daemon)  # nothing restarted while it settled
