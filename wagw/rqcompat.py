@@ -596,8 +596,8 @@ class TakerQueue(Queue):
                 [job] = read_jobs(connection, [job_id], job_cls, serializer)
             if isinstance(job, Unreadable):
                 parked[index].set_aside(job_id, job, cls.taker)
-                if ticketed is not None:
-                    forget_ticket(connection, ticketed, as_text(job_id))
+                if ticketed is not None:  # the id as taken: it may not be UTF-8
+                    forget_ticket(connection, ticketed, job_id)
                 continue
             origin = cls.from_queue_key(
                 queues[index].key,
@@ -610,7 +610,7 @@ class TakerQueue(Queue):
         return None
 
 
-def forget_ticket(conn: Redis, ticket_keys: tuple[str, str, str], job_id: str) -> None:
+def forget_ticket(conn: Redis, ticket_keys: tuple[str, str, str], job_id: str | bytes) -> None:
     """Drop a taken id's ticket and pending entry (TakerQueue.ticket_keys): not a job to order.
     One round trip."""
     with conn.pipeline(transaction=False) as pipe:
@@ -618,7 +618,7 @@ def forget_ticket(conn: Redis, ticket_keys: tuple[str, str, str], job_id: str) -
         pipe.execute()
 
 
-def forget_ticket_on(pipeline: Pipeline, ticket_keys: tuple[str, str, str], job_id: str) -> None:
+def forget_ticket_on(pipeline: Pipeline, ticket_keys: tuple[str, str, str], job_id: str | bytes) -> None:
     """forget_ticket, queued on `pipeline`."""
     pipeline.hdel(ticket_keys[1], job_id)
     pipeline.zrem(ticket_keys[2], job_id)
