@@ -544,6 +544,8 @@ def test_an_account_added_live_on_one_host_is_known_to_the_other(two_hosts):
 PREVIOUS_RELEASE = "61fa91b6822d65dd84aff7bb214977847f67688b"
 PAIRED_PHONE = "15557771234"  # the phone the old install's devices were linked to
 OLD_SINGLE_PROCESSES = {"redis", "scheduler", "webhook-worker-1", "wa-worker-1", "session"}
+# Today's single account runs the history store's writer too.
+SINGLE_PROCESSES = OLD_SINGLE_PROCESSES | {"history"}
 
 
 def previous_release_code(into: Path) -> Path:
@@ -581,7 +583,7 @@ def test_single_account_data_dir_keeps_roles_queue_stores_and_names(daemon_facto
 
     # Before: one account, as installed before accounts existed.
     old = daemon_factory(env, data_dir=data_dir).start()
-    assert set(names_of(old)) == OLD_SINGLE_PROCESSES
+    assert set(names_of(old)) == (OLD_SINGLE_PROCESSES if written_by == "previous-release" else SINGLE_PROCESSES)
     old.redis.hset("wagw:devices", mapping={"session": f"{PAIRED_PHONE}:3@s.whatsapp.net"})
     old.redis.hset("wagw:devices", mapping={"worker-1": f"{PAIRED_PHONE}:4@s.whatsapp.net"})
     before_job = enqueue_text(old.redis, "wa", "before the upgrade")
@@ -623,7 +625,7 @@ def test_single_account_data_dir_keeps_roles_queue_stores_and_names(daemon_facto
     new = daemon_factory(new_env, data_dir=data_dir).start()
     conn = new.redis
     processes = names_of(new)
-    assert set(processes) == OLD_SINGLE_PROCESSES
+    assert set(processes) == SINGLE_PROCESSES
     left_job = Job.fetch(left_job_id, connection=conn, serializer=JSONSerializer)
     wait_jobs([left_job, after_job := enqueue_text(conn, "wa", "after the upgrade")])
     for job in (left_job, after_job):

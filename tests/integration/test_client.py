@@ -87,6 +87,7 @@ def test_enqueue_sets_timeout_and_retry_explicitly(redis_conn):
         "reply_to_sender": None,
         "mentions": None,
         "reply_to_text": None,
+        "typing": None,
     }
     assert job.timeout == 60 and job.retries_left == 2 and job.retry_intervals == [5, 5]
     assert job.meta == {"wagw_defaults": False}

@@ -17,8 +17,16 @@ from wagw.errors import BackendError, Permanent, ReachOutLimited
 from wagw.whatsapp import go_errors
 from wagw.whatsapp.fake import FakeBackend
 
-NOW = float(int(time.time()))  # holds expire in Redis at their end: they must lie ahead of the clock
+NOW = float(int(time.time()))  # set again before each test: see fresh_now
 COLD = "15550000463@s.whatsapp.net"
+
+
+@pytest.fixture(autouse=True)
+def fresh_now():
+    """Holds expire in Redis at their end, by Redis's clock: each test's NOW is the clock when
+    it starts (under pytest-xdist a test may start minutes after this module was imported)."""
+    global NOW
+    NOW = float(int(time.time()))
 
 
 @pytest.fixture
