@@ -198,7 +198,7 @@ class Decision:
     kind: str  # "run" or one of REASONS
     head: str | None = None  # TURN: the send whose turn it is
     until: float | None = None  # PACING, REACHOUT, TYPING: when it may go
-    earlier: list[str] | None = None  # EARLIER: jobs taken before it, to register first
+    earlier: list[str | bytes] | None = None  # EARLIER: ids taken before it, to register first
 
 
 def interval(rate_per_minute: float) -> float:
@@ -305,7 +305,7 @@ class Gate:
         )
         kind = rqcompat.as_text(reply[0])
         if kind == EARLIER:
-            return Decision(EARLIER, earlier=[rqcompat.as_text(found) for found in reply[1:]])
+            return Decision(EARLIER, earlier=list(reply[1:]))  # as taken: an id may not be UTF-8
         if kind == TURN:
             return Decision(TURN, head=rqcompat.as_text(reply[1]))
         if kind in (PACING, REACHOUT, TYPING):
@@ -347,7 +347,7 @@ class Gate:
             self.conn, job, queue, waiting_key=self.waiting_key, info_key=self.info_key, due=due, info=info
         )
 
-    def register(self, job_id: str, chat: str | None) -> None:
+    def register(self, job_id: str | bytes, chat: str | None) -> None:
         """Register a job taken before the one deciding, for its taker (which may be slow, or
         dead), in its chat with its own ticket; `chat` None: it is no ordered send."""
         entry = f"{self.account}\t{chat}" if chat else ""

@@ -180,3 +180,18 @@ def test_the_end_of_a_send_requeues_the_next_of_its_chat_waiting_for_its_turn(ga
     sendorder.end_send(redis_conn, "default", "first", ALICE, went_out=False, now=T0)
     assert queue.get_job_ids() == [job.id] and job.get_status() == "queued"
     assert redis_conn.zscore(keys.KNOWN_CHATS.format(account="default"), ALICE) is None  # it did not go out
+
+
+def test_an_id_taken_before_a_send_that_is_not_utf8_is_handed_back_as_taken_and_registered_away(gate, redis_conn):
+    # A taker killed between its take and setting such an id aside leaves its ticket pending.
+    g = gate(send_rate=0)
+    counter, tickets, pending = sendorder.ticket_keys("default")
+    bad = b"\xff\xfe stranded"
+    redis_conn.hset(tickets, bad, redis_conn.incr(counter))
+    redis_conn.zadd(pending, {bad: 1})
+    redis_conn.hset(tickets, "send", redis_conn.incr(counter))
+    found = g.admit("send", ALICE, now=T0)
+    assert (found.kind, found.earlier) == ("earlier", [bad])
+    g.register(bad, None)  # what the worker does with what it cannot read: no ordered send
+    assert g.admit("send", ALICE, now=T0).kind == "run"
+    assert redis_conn.zcard(pending) == 0 and not redis_conn.hexists(tickets, bad)

@@ -91,6 +91,9 @@ class SendGate:
             if decision.kind == sendorder.TURN and decision.head and self.gate.head_ended(chat, decision.head):
                 logger.warning("job {}: the send before it in its chat ended without letting it go", job.id)
                 continue
+            if not _valid(op, job, self.fake):  # fails at once when it runs: it waits for nothing
+                self.chats[job.id] = chat  # its end lets the chat's next send go
+                return True
             if decision.kind == sendorder.TYPING:
                 self._show_typing(op, chat, named)
                 # shown for `typing` seconds from now, however long the call took
@@ -108,7 +111,7 @@ class SendGate:
         if job_id not in self.chats:
             rqcompat.forget_ticket_on(pipeline, self.gate.ticket_keys, job_id)
 
-    def _register_earlier(self, job_ids: list[str]) -> None:
+    def _register_earlier(self, job_ids: list[str | bytes]) -> None:
         """Register jobs taken before the one deciding, for their takers."""
         for job_id, job in zip(job_ids, rqcompat.read_jobs(self.conn, job_ids), strict=True):
             found = None if isinstance(job, rqcompat.Unreadable) else self._send_of(job)
@@ -140,6 +143,16 @@ class SendGate:
             sendorder.end_send(self.conn, self.account, job.id, chat, went_out, pipeline=pipeline)
         except RedisError as error:  # the next send is looked at again within SAFETY_RECHECK
             logger.warning("job {}: the next send of its chat not let go: {}", job.id, error)
+
+
+def _valid(op: operations.Operation, job: Job, fake: bool) -> bool:
+    """Whether the job's arguments pass its validation. Asked only before a send would wait
+    (one that runs now validates as it runs): bad input fails at once, never after a wait."""
+    try:
+        operations.validate(op.name, job.args, job.kwargs, fake=fake)
+    except Exception:  # InvalidArguments, or undecodable: rq fails it when it runs
+        return False
+    return True
 
 
 def _typing(value: object) -> bool | float | None:
