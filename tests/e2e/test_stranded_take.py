@@ -1,7 +1,8 @@
 """A worker frozen (SIGSTOP) just after Redis handed it a job's id, before it could start the
-job: the scheduler's stranded-job rescue puts the id back on the queue, and the worker, woken
-(SIGCONT), must not run the job as well. A delivery reaches its endpoint once; a send reaches
-WhatsApp once."""
+job: the webhook worker's id is put back on the queue by the scheduler's stranded-job rescue,
+and the worker, woken (SIGCONT), must not run the job as well; the wa-worker's, taken with its
+taker recorded in the same step, is left to it. A delivery reaches its endpoint once; a send
+reaches WhatsApp once."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rq.serializers import JSONSerializer
 
 from chaos.polling import Timeout, wait_for
 from tests.e2e.hook import webhooks_settled
+from wagw import devices, keys
 
 pytestmark = pytest.mark.e2e
 ALICE = "15551234567@s.whatsapp.net"
@@ -90,25 +92,49 @@ def test_a_webhook_worker_frozen_between_taking_and_starting_a_delivery_does_not
 
 @pytest.mark.timeout(150)
 def test_a_wa_worker_frozen_between_taking_and_starting_a_send_does_not_send_it_again(daemon_factory):
-    # The second account's wa-worker serves one queue, so rq's dequeue parks ids in its
-    # intermediate list (a worker of several queues pops them, with nothing parked).
+    # A wa-worker takes an id and records itself as its taker in one step (the ticketed take,
+    # docs/jobs.md "Sending order and pacing"): no blocking take can hand a frozen one an id.
+    # It is frozen instead where a taken send waits longest before it starts: showing
+    # "typing…" through its native host, frozen too. The rescue must leave a live taker's id.
     daemon = daemon_factory({"WAGW_ACCOUNTS": "alpha,beta"}).start()
     try:
         daemon.wait_settled()
+        conn = daemon.redis
         pid = daemon.child_pid("beta/wa-worker-1")
         assert pid is not None
-        queue = Queue("wa.beta", connection=daemon.redis, serializer=JSONSerializer)
+        queue = Queue("wa.beta", connection=conn, serializer=JSONSerializer)
 
-        def send(text: str):
-            return queue.enqueue("workers.wa.send_text", to=ALICE, text=text)
-
-        first = send("warm-up")
+        first = queue.enqueue("workers.wa.send_text", to=ALICE, text="warm-up")
         wait_for(lambda: first.get_status(refresh=True) == JobStatus.FINISHED, 30, 0.1, "a first send")
-        job = freeze_while_handed_one(daemon, pid, queue.key, queue.intermediate_queue_key, lambda: send("frozen"))
-        wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 30, 0.1, "the send after the wake-up")
+        host = int(devices.read(conn, "beta/worker-1").get("host_pid") or 0)
+        assert host > 0
+        os.kill(host, signal.SIGSTOP)
+        try:
+            job = queue.enqueue("workers.wa.send_text", to=ALICE, text="frozen", typing=1)
+            takers = keys.TAKERS.format(queue=queue.name)
+            taken = wait_for(lambda: conn.hget(takers, job.id), 30, 0.01, "the send taken")
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                assert conn.lrange(queue.intermediate_queue_key, 0, -1) == [job.id.encode()]
+                assert job.get_status(refresh=True) == JobStatus.QUEUED  # taken, not started
+                # An id stranded beside it by a taker that is gone: its rescue shows the rescue
+                # has looked at the frozen worker's id, as long after its take, too.
+                gone = queue.enqueue("workers.wa.joined_groups")
+                conn.lrem(queue.key, 1, gone.id)
+                conn.rpush(queue.intermediate_queue_key, gone.id)
+                conn.hset(takers, gone.id, "gone-worker.1")
+                wait_for(lambda: f"{gone.id} {RESCUED}" in daemon.log_text(), 30, 0.1, "the stranded-job rescue")
+                assert conn.lrange(queue.intermediate_queue_key, 0, -1) == [job.id.encode()]
+                assert conn.hget(takers, job.id) == taken and conn.lpos(queue.key, job.id) is None
+            finally:
+                os.kill(pid, signal.SIGCONT)
+        finally:
+            os.kill(host, signal.SIGCONT)
+        wait_for(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 60, 0.1, "the send after the wake-up")
+        wait_for(lambda: gone.get_status(refresh=True) == JobStatus.FINISHED, 30, 0.1, "the rescued job")
         wait_for(lambda: queue.count == 0 and queue.started_job_registry.count == 0, 10, 0.1, "wa.beta to settle")
-        records = [json.loads(raw) for raw in daemon.redis.lrange("wagw:fake:sent", 0, -1)]
-        sent = [r for r in records if r["op"] == "send_text" and r["args"]["text"] == job.kwargs["text"]]
+        records = [json.loads(raw) for raw in conn.lrange("wagw:fake:sent", 0, -1)]
+        sent = [r for r in records if r["op"] == "send_text" and r["args"]["text"] == "frozen"]
         assert len(sent) == 1, f"sent {len(sent)} times\n" + daemon.log_tail(40)
         assert daemon.child_pid("beta/wa-worker-1") == pid
     finally:
