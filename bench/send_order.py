@@ -15,7 +15,12 @@ linked device) with the order on, then off (alternating which goes first):
    samples 20 ms apart; p50 and p90 of each, and the p50 with the order on minus off;
 3. once, after the runs: pacing. A backlog of sends to new chats on the same workers with
    WAGW_SEND_RATE=--pace-rate and `wagw scheduler` running, for about --pace-seconds: the rate
-   the fake got them at, first to last (goal: within 5 % of the rate).
+   the fake got them at, first to last (goal: within 5 % of the rate);
+4. with --two-hosts, after that: the same backlog and rate on two `wagw run` against this
+   Redis serving the same account (one wa-worker each, each its own data dir, as two hosts):
+   the rate the fake got them at from both together (goal: within 5 %, the pace being one
+   GCRA in Redis per account), as the slope of send time over send number from the second
+   send (the first of a fresh worker runs late), and how many each daemon's worker ran.
 
 "Off" is the same checkout with the order taken out at the wa-worker (bench/order_off: no
 ticket taken, no send registered or held back), so the figures are the order's own cost.
@@ -45,10 +50,12 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 from rq import Queue  # noqa: E402
+from rq.job import Job  # noqa: E402
 from rq.serializers import JSONSerializer  # noqa: E402
 
 from bench import harness  # noqa: E402
 from bench.harness import CannotMeasure  # noqa: E402
+from chaos.daemon import Daemon, DaemonError  # noqa: E402
 from wagw import keys  # noqa: E402
 from wagw.supervisor.embedded_redis import start_standalone  # noqa: E402
 
@@ -238,6 +245,72 @@ class Bench:
         return (count - 1) / (times[-1] - times[0]) * 60, count
 
 
+def two_hosts(
+    data_dir: Path, redis_url: str, rate: float, seconds: float, grace: float
+) -> tuple[float, int, list[int]]:
+    """Sends a minute the fake got from a backlog paced at `rate` on two `wagw run` serving
+    the one account over about `seconds`; how many; and how many each daemon's wa-worker ran."""
+    conn = Redis.from_url(redis_url)
+    conn.flushall()
+    count = int(rate * seconds / 60) + 1
+    env = {"WAGW_BACKEND": "fake", "WAGW_REDIS_URL": redis_url, "WAGW_WA_WORKERS": "1", "WAGW_SEND_RATE": f"{rate:g}"}
+    daemons = []
+    for n in (1, 2):
+        (data_dir / f"host-{n}").mkdir()
+        daemons.append(Daemon(data_dir / f"host-{n}", env, None if n == 1 else ["default"]))
+
+    def check() -> None:
+        for daemon in daemons:
+            if not daemon.alive():
+                raise CannotMeasure(f"wagw run of {daemon.data_dir.name} exited:\n{daemon.log_tail(20)}")
+
+    try:
+        for daemon in daemons:
+            daemon.start(wait=False)
+        for daemon in daemons:
+            try:
+                daemon.wait_settled(grace * 2)
+            except DaemonError as error:
+                raise CannotMeasure(f"{daemon.data_dir.name}: {error}") from None
+        pids = [daemon.child_pid("wa-worker-1") for daemon in daemons]
+        queue = Queue(keys.WA_QUEUE, connection=conn, serializer=JSONSerializer)
+        calls = [
+            Queue.prepare_data(
+                "workers.wa.send_text",
+                kwargs={"to": f"1555{n:07d}@s.whatsapp.net", "text": f"paced {n}"},
+                timeout=30,
+                meta={"wagw_defaults": False},
+            )
+            for n in range(count)
+        ]
+        with conn.pipeline() as pipe:
+            ids = [job.id for job in queue.enqueue_many(calls, pipeline=pipe)]
+            pipe.execute()
+
+        def sent_times() -> list[float]:  # the daemons' sessions record calls of their own
+            records = (json.loads(raw) for raw in conn.lrange(keys.FAKE_SENT, 0, -1))
+            return sorted(record["time"] for record in records if record["op"] == "send_text")
+
+        harness.wait_count(
+            lambda: len(sent_times()), count, min(FLOOR_RATE, rate / 60 / 2), grace, "paced sends", check, 0.2
+        )
+        times = sent_times()
+        ran_by = [job.worker_name.rpartition(".")[2] for job in Job.fetch_many(ids, conn, JSONSerializer) if job]
+        each = [ran_by.count(str(pid)) for pid in pids]
+        for daemon in daemons:
+            if (code := daemon.stop()) != 0:
+                raise CannotMeasure(f"wagw run of {daemon.data_dir.name} stopped with {code}")
+    finally:
+        for daemon in daemons:
+            daemon.kill_tree()
+        conn.close()
+    # From the second send (the first of a fresh worker and host runs late: its first-use
+    # imports), the slope of send time over send number (each send jitters by the delay
+    # before a worker takes it back after its slot; the slots do not).
+    every = statistics.linear_regression(range(count - 1), times[1:]).slope
+    return 60 / every, count, each
+
+
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -255,6 +328,7 @@ def main() -> int:
     parser.add_argument("--latency", type=int, default=60, help="one-send latency samples per run (default 60)")
     parser.add_argument("--pace-rate", type=float, default=60, help="WAGW_SEND_RATE of the pacing part (default 60)")
     parser.add_argument("--pace-seconds", type=float, default=60, help="length of the pacing part (default 60)")
+    parser.add_argument("--two-hosts", action="store_true", help="then pacing on two `wagw run` serving one account")
     parser.add_argument("--workers", type=int, default=len(SLOTS), choices=range(1, len(SLOTS) + 1), help="wa-workers")
     args = harness.parse(parser, SMOKE)
 
@@ -299,6 +373,13 @@ def main() -> int:
             f"pacing at {args.pace_rate:g} a minute, {count} sends on {args.workers} wa-workers: "
             f"{paced:.2f} a minute ({off:+.1f} %; goal within 5 %)"
         )
+        if args.two_hosts:
+            paced, count, each = two_hosts(data_dir, server.url, args.pace_rate, args.pace_seconds, args.grace)
+            off = (paced - args.pace_rate) / args.pace_rate * 100
+            print(
+                f"pacing at {args.pace_rate:g} a minute, {count} sends on two wagw run serving one account "
+                f"(their wa-workers ran {each[0]} and {each[1]}): {paced:.2f} a minute ({off:+.1f} %; goal within 5 %)"
+            )
     finally:
         if redis_proc is not None:
             redis_proc.terminate()
