@@ -9,7 +9,7 @@ the test run's Redis and taken as a worker takes them."""
 from __future__ import annotations
 
 import pytest
-from rq import Queue
+from rq import Callback, Queue
 
 from wagw import keys, rqcompat, sendorder
 from wagw.accounts import SINGLE_ACCOUNT
@@ -78,3 +78,24 @@ def test_no_meta_lets_a_send_skip_the_pace(taken, redis_conn):
         assert gate.admit(job, queue) is False  # waits for its slot (60 a minute), off the queue
         job.refresh()
         assert job.get_status() == "deferred" and job.meta[sendorder.WAITING_FOR].startswith("the account's pace")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "extra"),
+    [
+        ({"to": ALICE, "text": "x", "reachout_hold": 0}, {}),
+        ({"to": ALICE, "text": None}, {}),
+        ({"to": ALICE, "text": "x"}, {"on_failure": Callback("os.system")}),  # rq refuses it
+    ],
+)
+def test_a_send_that_fails_when_it_runs_never_waits_and_its_end_lets_its_chat_go(taken, redis_conn, kwargs, extra):
+    gate, first, queue = taken("workers.wa.send_text", to=ALICE, text="first")
+    assert gate.admit(first, queue) is True  # runs: the chat's turn and the pace's slot are its
+    gate, bad, queue = taken("workers.wa.send_text", **kwargs, **extra)
+    assert gate.admit(bad, queue) is True  # not after its turn and slot: it fails now
+    assert redis_conn.zcard(keys.WAITING.format(account="default")) == 0
+    gate, later, queue = taken("workers.wa.send_text", to=ALICE, text="later")
+    assert gate.admit(later, queue) is False  # waits for its turn, off the queue
+    gate.ended(first, went_out=True, final=True)
+    gate.ended(bad, went_out=False, final=True)  # it failed for good
+    assert redis_conn.zrange(keys.ORDER_CHAT.format(account="default", chat=ALICE), 0, -1) == [later.id.encode()]

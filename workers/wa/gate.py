@@ -146,9 +146,12 @@ class SendGate:
 
 
 def _valid(op: operations.Operation, job: Job, fake: bool) -> bool:
-    """Whether the job's arguments pass its validation. Asked only before a send would wait
-    (one that runs now validates as it runs): bad input fails at once, never after a wait."""
+    """Whether the job runs (rq does not refuse it: rqcompat.confine_jobs) and its arguments
+    pass their validation. Asked only before a send would wait (one that runs now is checked
+    as it runs): a job that fails so fails at once, never after a wait."""
     try:
+        if rqcompat.refusal(job, operations.JOB_PATHS) is not None:
+            return False
         operations.validate(op.name, job.args, job.kwargs, fake=fake)
     except Exception:  # InvalidArguments, or undecodable: rq fails it when it runs
         return False
