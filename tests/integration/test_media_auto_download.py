@@ -12,13 +12,13 @@ import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.scheduler import RQScheduler
 
 from chaos.polling import wait_for
-from tests.integration.webhook_harness import Processes
+from tests.integration.webhook_harness import Processes, stock_burst
 from wagw import accounts
 from wagw.redisconn import SERIALIZER
 from wagw.session.sink import EventSink
@@ -155,8 +155,7 @@ def test_a_stock_rq_worker_follows_the_download_too(settings, receiver, redis_co
     download = store(redis_conn, settings, "3EBINT000006")
     queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
     [delivery_id] = queue.job_ids
-    worker = SimpleWorker([queue], connection=redis_conn, serializer=SERIALIZER)
-    worker.work(burst=True)  # the download has not run: RQ reschedules the delivery, no try spent
+    stock_burst(queue)  # the download has not run: RQ reschedules the delivery, no try spent
     job = Job.fetch(delivery_id, connection=redis_conn, serializer=SERIALIZER)
     assert job.get_status() == JobStatus.SCHEDULED and job.retries_left == len(settings.retry_intervals)
     assert receiver.snapshot() == []
@@ -173,7 +172,7 @@ def test_a_stock_rq_worker_follows_the_download_too(settings, receiver, redis_co
         wait_for(lambda: scheduler.enqueue_scheduled_jobs() or queue.count, 10, 0.1, "the delivery to come due")
     finally:
         scheduler.release_locks()
-    worker.work(burst=True)
+    stock_burst(queue)
     [body] = bodies(receiver, "3EBINT000006")
     result = Job.fetch(download, connection=redis_conn, serializer=SERIALIZER).return_value()
     assert body["payload"]["image"] == {"path": result["path"], "caption": "hi"}

@@ -7,13 +7,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from rq import Queue, Retry, SimpleWorker
+from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
 from chaos.polling import wait_for
-from tests.integration.webhook_harness import always, sequence
+from tests.integration.webhook_harness import always, sequence, stock_burst
 from wagw.redisconn import SERIALIZER
 from wagw.webhooks import enqueue as webhooks
 from wagw.webhooks.signing import verify_hub_signature
@@ -40,9 +40,7 @@ def enqueue(conn, settings, event_id: str) -> Job:
 
 
 def run_burst(conn) -> None:
-    SimpleWorker(
-        [Queue("webhooks", connection=conn, serializer=SERIALIZER)], connection=conn, serializer=SERIALIZER
-    ).work(burst=True)
+    stock_burst(Queue("webhooks", connection=conn, serializer=SERIALIZER))
 
 
 def test_retryable_failure_is_rescheduled_by_rq_then_delivered(settings, receiver, redis_conn):

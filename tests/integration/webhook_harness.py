@@ -206,3 +206,17 @@ class Processes:
 
     def logs(self) -> str:
         return "\n".join(f"==== {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.data_dir.glob("*.log")))
+
+
+def stock_burst(queue) -> None:
+    """Run `queue`'s jobs with rq's own SimpleWorker in burst mode, as `rq worker --burst`
+    does, minus its command channel: that channel's thread reads with a 60 s timeout, and
+    closing it at the end of a burst can wait for that read (a minute per burst, nothing
+    these tests look at)."""
+    from rq import SimpleWorker
+
+    class WithoutCommands(SimpleWorker):
+        def subscribe(self) -> None:
+            pass
+
+    WithoutCommands([queue], connection=queue.connection, serializer=queue.serializer).work(burst=True)
