@@ -147,8 +147,11 @@ def test_an_account_override_is_the_global_setting_of_its_name(tmp_path):
 # The supervisor follows the file -----------------------------------------------------------
 
 
-def test_the_supervisor_starts_an_added_account_and_stops_a_removed_one_alone(tmp_path):
-    settings = settings_for(tmp_path, accounts="sales", webhook_workers=1)
+def started_watching_supervisor(
+    settings: Settings, *, tick: float
+) -> tuple[Supervisor, reconcile.AccountWatch, FakeClock]:
+    """A supervisor over fake processes that follows the accounts file, its children started;
+    each of its sleeps advances the clock by `tick`."""
     clock, launcher = FakeClock(), FakeLauncher()
     policy = RestartPolicy()
     children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, None)]
@@ -157,7 +160,7 @@ def test_the_supervisor_starts_an_added_account_and_stops_a_removed_one_alone(tm
         children,
         clock=clock,
         grace=2.0,
-        sleep=lambda _s: None,
+        sleep=lambda _s: clock.advance(tick),
         watch=watch,
         make_child=lambda spec: Child(spec, policy, launcher, clock),
         status_key=keys.SUPERVISOR_STATUS,
@@ -166,6 +169,12 @@ def test_the_supervisor_starts_an_added_account_and_stops_a_removed_one_alone(tm
         child.start()
     clock.advance(1.0)
     sup._step()
+    return sup, watch, clock
+
+
+def test_the_supervisor_starts_an_added_account_and_stops_a_removed_one_alone(tmp_path):
+    settings = settings_for(tmp_path, accounts="sales", webhook_workers=1)
+    sup, watch, clock = started_watching_supervisor(settings, tick=0.0)
     pids = {child.name: child.pid for child in sup.children}
     assert set(pids) == {"scheduler", "history", "webhook-worker-1", "session", "wa-worker-1"}
 
@@ -195,23 +204,7 @@ def test_a_stop_while_a_removed_accounts_processes_are_still_stopping_ends_clean
     """SIGTERM right after `wagw accounts remove`: the leaving processes are waited for with the
     rest (their state changes were looked up under names already dropped: a KeyError, exit 1)."""
     settings = settings_for(tmp_path, accounts="sales", webhook_workers=1)
-    clock, launcher = FakeClock(), FakeLauncher()
-    policy = RestartPolicy()
-    children = [Child(spec, policy, launcher, clock) for spec in build_specs(settings, None)]
-    watch = reconcile.AccountWatch(settings, lambda: running_account_specs(settings))
-    sup = Supervisor(
-        children,
-        clock=clock,
-        grace=2.0,
-        sleep=lambda _s: clock.advance(0.05),
-        watch=watch,
-        make_child=lambda spec: Child(spec, policy, launcher, clock),
-        status_key=keys.SUPERVISOR_STATUS,
-    )
-    for child in children:
-        child.start()
-    clock.advance(1.0)
-    sup._step()
+    sup, _watch, clock = started_watching_supervisor(settings, tick=0.05)
     reconcile.add(settings, "support")
     sup._reconcile()
     clock.advance(1.0)
