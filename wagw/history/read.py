@@ -150,12 +150,7 @@ class Page(Generic[T]):
 def chats_page(store: Store, *, account: str | None = None, limit: int = 50, before: str | None = None) -> Page[Chat]:
     """Chats, the most recently active first."""
     limit = _limit(limit)
-    query = sa.select(chats).order_by(chats.c.last_ms.desc(), chats.c.chat.desc()).limit(limit + 1)
-    if account:
-        query = query.where(chats.c.account == account)
-    if before:
-        ms, _ = _parse_cursor(before)
-        query = query.where(chats.c.last_ms < ms)
+    query = _newest_first(chats, chats.c.last_ms, chats.c.chat, account=account, limit=limit, before=before)
     with store.engine.connect() as conn:
         found = list(conn.execute(query))
     rows = [
@@ -163,6 +158,36 @@ def chats_page(store: Store, *, account: str | None = None, limit: int = 50, bef
         for r in found[:limit]
     ]
     return Page(rows, rows[-1].cursor if len(found) > limit else None)
+
+
+def _newest_first(
+    table: sa.Table, time: sa.Column, key: sa.Column, *, account: str | None, limit: int, before: str | None
+) -> sa.Select:
+    """A page's query: newest `time` first, one row more than `limit` (to tell if a next page
+    exists), older than the cursor `before`."""
+    query = sa.select(table).order_by(time.desc(), key.desc()).limit(limit + 1)
+    if account:
+        query = query.where(table.c.account == account)
+    if before:
+        ms, _ = _parse_cursor(before)
+        query = query.where(time < ms)
+    return query
+
+
+def _receipts_of(conn: sa.Connection, found: list[sa.Row]) -> dict[tuple[str, str], list[Receipt]]:
+    """The receipts of the rows' messages, oldest first, by (account, message id): one query."""
+    receipted: dict[tuple[str, str], list[Receipt]] = {}
+    ids = sorted({r.message_id for r in found if r.message_id})
+    if ids:
+        owners = sorted({r.account for r in found})  # the table's key starts with the account
+        query = (
+            sa.select(receipts)
+            .where(receipts.c.account.in_(owners) & receipts.c.message_id.in_(ids))
+            .order_by(receipts.c.time_ms)
+        )
+        for r in conn.execute(query):
+            receipted.setdefault((r.account, r.message_id), []).append(Receipt(r.type, r.reader, iso(r.time_ms)))
+    return receipted
 
 
 def messages_page(
@@ -233,21 +258,14 @@ def _message_page(
 def _with_details(conn: sa.Connection, found: list[sa.Row]) -> list[Message]:
     """Messages with their reactions and receipts (two queries for the whole page)."""
     reacted: dict[tuple[str, str], dict[str, str]] = {}
-    receipted: dict[tuple[str, str], list[Receipt]] = {}
     ids = sorted({r.message_id for r in found})
-    owners = sorted({r.account for r in found})  # both tables' keys start with the account
+    owners = sorted({r.account for r in found})  # the table's key starts with the account
     if ids:
         query = sa.select(reactions).where(reactions.c.account.in_(owners) & reactions.c.message_id.in_(ids))
         for r in conn.execute(query):
             if r.emoji:
                 reacted.setdefault((r.account, r.message_id), {})[r.reactor] = r.emoji
-        query = (
-            sa.select(receipts)
-            .where(receipts.c.account.in_(owners) & receipts.c.message_id.in_(ids))
-            .order_by(receipts.c.time_ms)
-        )
-        for r in conn.execute(query):
-            receipted.setdefault((r.account, r.message_id), []).append(Receipt(r.type, r.reader, iso(r.time_ms)))
+    receipted = _receipts_of(conn, found)
     return [
         Message(
             account=r.account,
@@ -277,25 +295,10 @@ def _with_details(conn: sa.Connection, found: list[sa.Row]) -> list[Message]:
 def sends_page(store: Store, *, account: str | None = None, limit: int = 50, before: str | None = None) -> Page[Send]:
     """Sends, the latest ended first, each with the receipts its message got."""
     limit = _limit(limit)
-    query = sa.select(sends).order_by(sends.c.ended_ms.desc(), sends.c.job_id.desc()).limit(limit + 1)
-    if account:
-        query = query.where(sends.c.account == account)
-    if before:
-        ms, _ = _parse_cursor(before)
-        query = query.where(sends.c.ended_ms < ms)
+    query = _newest_first(sends, sends.c.ended_ms, sends.c.job_id, account=account, limit=limit, before=before)
     with store.engine.connect() as conn:
-        found = list(conn.execute(query))[: limit + 1]
-        ids = sorted({r.message_id for r in found if r.message_id})
-        receipted: dict[tuple[str, str], list[Receipt]] = {}
-        if ids:
-            owners = sorted({r.account for r in found})
-            query = (
-                sa.select(receipts)
-                .where(receipts.c.account.in_(owners) & receipts.c.message_id.in_(ids))
-                .order_by(receipts.c.time_ms)
-            )
-            for r in conn.execute(query):
-                receipted.setdefault((r.account, r.message_id), []).append(Receipt(r.type, r.reader, iso(r.time_ms)))
+        found = list(conn.execute(query))
+        receipted = _receipts_of(conn, found)
     rows = [
         Send(
             r.job_id,
