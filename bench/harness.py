@@ -6,6 +6,7 @@ measurement; never after a long fixed time."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import signal
 import subprocess
 import sys
@@ -150,3 +151,37 @@ def run(main: Callable[[], int | None]) -> int:
     except (CannotMeasure, Timeout, DaemonError) as error:
         print(f"{Path(sys.argv[0]).name}: cannot measure: {error}", file=sys.stderr, flush=True)
         return 1
+
+
+def serve_http(port: int, ready_path: str, answer: Callable[[str, str, dict[str, str]], bytes]) -> None:
+    """A minimal asyncio HTTP/1.1 server (a bench's webhook receiver, in its own process): every
+    request gets 200 with the body `answer(method, path, lowercased headers)` returns. Writes the
+    port it listens on to `ready_path`, then serves until killed."""
+
+    class Protocol(asyncio.Protocol):
+        def connection_made(self, transport) -> None:
+            self.transport = transport
+            self.buffer = b""
+
+        def data_received(self, data: bytes) -> None:
+            self.buffer += data
+            while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+                lines = self.buffer[:end].decode("latin-1").split("\r\n")
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0"))
+                if len(self.buffer) < end + 4 + length:
+                    return
+                self.buffer = self.buffer[end + 4 + length :]
+                method, path = lines[0].split(" ")[:2]
+                body = answer(method, path, headers)
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(Protocol, "127.0.0.1", port)
+        Path(ready_path).write_text(str(server.sockets[0].getsockname()[1]))
+        await server.serve_forever()
+
+    asyncio.run(serve())

@@ -23,7 +23,6 @@ The figure is p99 with the backfill over p99 without (target: within 2x).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -55,43 +54,17 @@ def receiver_main(port: int, ready_path: str) -> None:
     GET /records returns them."""
     records: list[tuple[float, str, str, str]] = []
 
-    class Protocol(asyncio.Protocol):
-        def connection_made(self, transport) -> None:
-            self.transport = transport
-            self.buffer = b""
+    def answer(method: str, path: str, headers: dict[str, str]) -> bytes:
+        if method == "GET" and path.startswith("/count"):  # /count?<path>&<event id prefix>
+            where, _, prefix = path.partition("?")[2].partition("&")
+            return str(sum(1 for r in records if r[1] == where and r[2].startswith(prefix))).encode()
+        if method == "GET":
+            return json.dumps(records).encode()
+        event = headers.get("x-wagw-event-id", "")
+        records.append((time.time(), path.split("?")[0], event, headers.get("x-wagw-replay", "")))
+        return b"ok"
 
-        def data_received(self, data: bytes) -> None:
-            self.buffer += data
-            while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
-                lines = self.buffer[:end].decode("latin-1").split("\r\n")
-                headers = {}
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length", "0"))
-                if len(self.buffer) < end + 4 + length:
-                    return
-                self.buffer = self.buffer[end + 4 + length :]
-                method, path = lines[0].split(" ")[:2]
-                if method == "GET" and path.startswith("/count"):  # /count?<path>&<event id prefix>
-                    where, _, prefix = path.partition("?")[2].partition("&")
-                    body = str(sum(1 for r in records if r[1] == where and r[2].startswith(prefix))).encode()
-                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-                    continue
-                if method == "GET":
-                    body = json.dumps(records).encode()
-                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-                    continue
-                event = headers.get("x-wagw-event-id", "")
-                records.append((time.time(), path.split("?")[0], event, headers.get("x-wagw-replay", "")))
-                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-
-    async def serve() -> None:
-        server = await asyncio.get_running_loop().create_server(Protocol, "127.0.0.1", port)
-        Path(ready_path).write_text(str(server.sockets[0].getsockname()[1]))
-        await server.serve_forever()
-
-    asyncio.run(serve())
+    harness.serve_http(port, ready_path, answer)
 
 
 # ---- the bench --------------------------------------------------------------------------------------

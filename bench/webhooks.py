@@ -32,7 +32,6 @@ none arriving for --grace seconds.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -75,46 +74,18 @@ def receiver_main(port: int, ready_path: str) -> None:
     """Answers 200 to every POST, keeps (arrival time, X-Wagw-Event-Id); GET /records returns them."""
     records: list[tuple[float, str]] = []
 
-    class Protocol(asyncio.Protocol):
-        def connection_made(self, transport) -> None:
-            self.transport = transport
-            self.buffer = b""
+    def answer(method: str, path: str, headers: dict[str, str]) -> bytes:
+        if method == "GET" and path.startswith("/records"):
+            return json.dumps(records).encode()
+        if method == "GET" and path.startswith("/count"):
+            return str(len(records)).encode()
+        if method == "POST" and path.startswith("/reset"):
+            records.clear()
+            return b""
+        records.append((time.time(), headers.get("x-wagw-event-id", "")))
+        return b"ok"
 
-        def data_received(self, data: bytes) -> None:
-            self.buffer += data
-            while True:
-                end = self.buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    return
-                head = self.buffer[:end].decode("latin-1")
-                lines = head.split("\r\n")
-                headers = {}
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length", "0"))
-                if len(self.buffer) < end + 4 + length:
-                    return
-                self.buffer = self.buffer[end + 4 + length :]
-                if lines[0].startswith("GET /records"):
-                    body = json.dumps(records).encode()
-                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-                elif lines[0].startswith("GET /count"):
-                    body = str(len(records)).encode()
-                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-                elif lines[0].startswith("POST /reset"):
-                    records.clear()
-                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                else:
-                    records.append((time.time(), headers.get("x-wagw-event-id", "")))
-                    self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-
-    async def serve() -> None:
-        server = await asyncio.get_running_loop().create_server(Protocol, "127.0.0.1", port)
-        Path(ready_path).write_text(str(server.sockets[0].getsockname()[1]))
-        await server.serve_forever()
-
-    asyncio.run(serve())
+    harness.serve_http(port, ready_path, answer)
 
 
 class ReceiverClient:
