@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -185,3 +186,23 @@ def serve_http(port: int, ready_path: str, answer: Callable[[str, str, dict[str,
         await server.serve_forever()
 
     asyncio.run(serve())
+
+
+def fake_backend_env(redis_url: str, data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment for wagw processes on the fake WhatsApp backend: this one without its
+    WAGW_ settings, then the Redis URL, the data folder and `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
+    env.update({"WAGW_REDIS_URL": redis_url, "WAGW_DATA_DIR": str(data_dir), "WAGW_BACKEND": "fake", **settings})
+    return env
+
+
+def stop(procs: Collection[subprocess.Popen], patience: float = 15.0) -> None:
+    """SIGTERM to each, then wait for each up to `patience` seconds; SIGKILL one still running."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(patience)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -37,7 +37,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -73,16 +72,8 @@ class Bench:
         self.grace = grace
         self.conn = Redis.from_url(redis_url)
         self.running: dict[str, subprocess.Popen] = {}
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
-        self.env.update(
-            {
-                "WAGW_REDIS_URL": redis_url,
-                "WAGW_DATA_DIR": str(data_dir),
-                "WAGW_BACKEND": "fake",
-                "WAGW_WA_WORKERS": str(workers),
-                "WAGW_SEND_RATE": "0",
-                "WAGW_FIRST_CONTACT_RATE": "0",
-            }
+        self.env = harness.fake_backend_env(
+            redis_url, data_dir, WAGW_WA_WORKERS=str(workers), WAGW_SEND_RATE="0", WAGW_FIRST_CONTACT_RATE="0"
         )
 
     def check(self) -> None:
@@ -117,14 +108,7 @@ class Bench:
 
     def stop_workers(self, procs: list[subprocess.Popen]) -> None:
         self.running = {name: proc for name, proc in self.running.items() if proc not in procs}
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        harness.stop(procs)
 
     def throughput(self, sends: int, chats: int) -> float:
         queue = Queue(keys.WA_QUEUE, connection=self.conn, serializer=JSONSerializer)

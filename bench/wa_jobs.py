@@ -30,7 +30,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -70,18 +69,14 @@ class Bench:
         self.grace = grace
         self.conn = Redis.from_url(redis_url)
         self.running: dict[str, subprocess.Popen] = {}
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
-        self.env.update(
-            {
-                "WAGW_REDIS_URL": redis_url,
-                "WAGW_DATA_DIR": str(data_dir),
-                "WAGW_BACKEND": "fake",
-                # Every sample crashes the same target: neither a quarantine nor a poison target
-                # may cut the crash -> next attempt measurement short.
-                "WAGW_QUARANTINE_CRASHES": "100000",
-                "WAGW_POISON_CRASHES": "100000",
-                "PYTHONPATH": str(ROOT),
-            }
+        self.env = harness.fake_backend_env(
+            redis_url,
+            data_dir,
+            # Every sample crashes the same target: neither a quarantine nor a poison target
+            # may cut the crash -> next attempt measurement short.
+            WAGW_QUARANTINE_CRASHES="100000",
+            WAGW_POISON_CRASHES="100000",
+            PYTHONPATH=str(ROOT),
         )
 
     def spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
@@ -102,12 +97,7 @@ class Bench:
 
     def stop(self, proc: subprocess.Popen, patience: float = 15.0) -> None:
         self.running = {name: running for name, running in self.running.items() if running is not proc}
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(patience)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        harness.stop([proc], patience)
 
     # Workers --------------------------------------------------------------------------
     def start_rq_worker(self, name: str, queue: str, worker_class: str) -> subprocess.Popen:
