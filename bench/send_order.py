@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -110,20 +111,27 @@ class Bench:
         self.running = {name: proc for name, proc in self.running.items() if proc not in procs}
         harness.stop(procs)
 
-    def throughput(self, sends: int, chats: int) -> float:
+    def enqueue_texts(self, sends: Iterable[tuple[str, str]]) -> list[str]:
+        """Queue one send_text per (to, text) on `wa` in one round trip; their job ids."""
         queue = Queue(keys.WA_QUEUE, connection=self.conn, serializer=JSONSerializer)
         calls = [
             Queue.prepare_data(
                 "workers.wa.send_text",
-                kwargs={"to": f"1555{n % chats:07d}@s.whatsapp.net", "text": f"{n % chats}:{n // chats}"},
+                kwargs={"to": to, "text": text},
                 timeout=30,
                 meta={"wagw_defaults": False},
             )
-            for n in range(sends)
+            for to, text in sends
         ]
         with self.conn.pipeline() as pipe:
             ids = [job.id for job in queue.enqueue_many(calls, pipeline=pipe)]
             pipe.execute()
+        return ids
+
+    def throughput(self, sends: int, chats: int) -> float:
+        ids = self.enqueue_texts(
+            (f"1555{n % chats:07d}@s.whatsapp.net", f"{n % chats}:{n // chats}") for n in range(sends)
+        )
 
         def ended() -> int:
             with self.conn.pipeline(transaction=False) as pipe:
@@ -202,19 +210,7 @@ class Bench:
         self.running["scheduler"] = scheduler
         procs = self.start_workers(True, WAGW_SEND_RATE=f"{rate:g}")
         try:
-            queue = Queue(keys.WA_QUEUE, connection=self.conn, serializer=JSONSerializer)
-            calls = [
-                Queue.prepare_data(
-                    "workers.wa.send_text",
-                    kwargs={"to": f"1555{n:07d}@s.whatsapp.net", "text": f"paced {n}"},
-                    timeout=30,
-                    meta={"wagw_defaults": False},
-                )
-                for n in range(count)
-            ]
-            with self.conn.pipeline() as pipe:
-                queue.enqueue_many(calls, pipeline=pipe)
-                pipe.execute()
+            self.enqueue_texts((f"1555{n:07d}@s.whatsapp.net", f"paced {n}") for n in range(count))
             harness.wait_count(
                 lambda: int(self.conn.llen(keys.FAKE_SENT)),
                 count,

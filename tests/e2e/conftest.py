@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from chaos.daemon import Daemon
 
 
+def start_side_by_side(daemons: list[Daemon], settle: float = 60) -> None:
+    """Start several `wagw run` at once, as hosts sharing one Redis start, then wait until
+    each has settled."""
+    for daemon in daemons:
+        daemon.start(wait=False)
+    for daemon in daemons:
+        daemon.wait_settled(settle)
+
+
 @pytest.fixture
 def hook():
     """A webhook endpoint that keeps every request; closed at teardown."""

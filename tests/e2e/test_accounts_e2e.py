@@ -38,6 +38,7 @@ from chaos.daemon import Daemon
 from chaos.polling import wait_for
 from chaos.receiver import Receiver
 from tests.conftest import E2E_ENV, short_tempdir
+from tests.e2e.conftest import start_side_by_side
 from wagw import accounts as wagw_accounts
 from wagw import client, devices
 from wagw.config import Settings
@@ -339,10 +340,7 @@ def two_hosts():
     daemons = [Daemon(short_tempdir("wagw-e2e-host-"), env, run) for run in (["a", "b"], [HD])]
     conn = Redis.from_url(server.url)
     try:
-        for daemon in daemons:
-            daemon.start(wait=False)
-        for daemon in daemons:
-            daemon.wait_settled(60)
+        start_side_by_side(daemons)
         wait_connected(conn, ["a/session", "b/session", f"{HD}/session"])
         yield TwoHosts(conn, receiver, receiver_hd, *daemons)
         for daemon in daemons:

@@ -27,6 +27,7 @@ from rq.job import Job
 from chaos.daemon import Daemon
 from chaos.polling import wait_for
 from tests.conftest import E2E_ENV, short_tempdir
+from tests.e2e.conftest import start_side_by_side
 from wagw import accounts, devices, keys
 from wagw.redisconn import SERIALIZER
 from wagw.supervisor.embedded_redis import start_standalone
@@ -52,10 +53,7 @@ def test_two_daemons_serving_one_account_send_at_its_rate_together():
     daemons = [Daemon(short_tempdir("wagw-pace-host-"), env, run) for run in (None, [ACCOUNT])]
     conn = Redis.from_url(server.url)
     try:
-        for daemon in daemons:
-            daemon.start(wait=False)
-        for daemon in daemons:
-            daemon.wait_settled(60)
+        start_side_by_side(daemons)
         # One account alone: its processes are named without it (`wa-worker-1`).
         pids = [{daemon.child_pid("wa-worker-1")} for daemon in daemons]
         assert None not in pids[0] | pids[1] and pids[0] != pids[1], pids
