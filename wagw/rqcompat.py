@@ -43,7 +43,7 @@ from rq.exceptions import DequeueTimeout, DeserializationError
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import JOB_ID_PATTERN, Job, JobStatus
 from rq.queue import Queue
-from rq.registry import DeferredJobRegistry
+from rq.registry import DeferredJobRegistry, clean_registries
 from rq.results import Result
 from rq.serializers import resolve_serializer
 from rq.utils import as_text, current_timestamp, utcformat
@@ -802,14 +802,52 @@ class SetsAsideUnreadable:
     move the parked ids and the started entries past their lease that cannot be read as jobs
     to the dead-letter list. rq's cleanup (BaseWorker.clean_registries -> IntermediateQueue.cleanup,
     StartedJobRegistry.cleanup) fetches each of them, and one it cannot read ends the worker
-    at its start and every maintenance after."""
+    at its start and every maintenance after.
+
+    An app can write such an entry between the set-aside and rq's read of it: when rq's
+    cleanup then fails and a second set-aside finds something to move, the queue's cleanup is
+    tried again (CLEAN_TRIES in all), then left to the next maintenance with a warning. A
+    failure with nothing to set aside is no forged entry's doing and is raised."""
+
+    CLEAN_TRIES = 3
 
     def clean_registries(self) -> None:
+        # rq's BaseWorker.clean_registries, queue by queue, with the set-aside and the retry.
         worker = cast(BaseWorker, self)
         for queue in worker.queues:
-            IntermediateList(queue).set_aside_unreadable(worker.name)
-            set_aside_unreadable_started(queue.started_job_registry, worker.name)
-        super().clean_registries()  # type: ignore[misc]
+            if not queue.acquire_maintenance_lock():
+                continue  # another worker cleans this queue now
+            try:
+                worker.log.info("Worker %s: cleaning registries for queue: %s", worker.name, queue.name)
+                _clean_queue(worker, queue, self.CLEAN_TRIES)
+            finally:
+                queue.release_maintenance_lock()
+        worker.last_cleaned_at = rq_now()  # type: ignore[assignment]  # rq annotates it as None
+
+
+def _set_aside_unreadable_of(queue: Queue, by: str) -> int:
+    parked = IntermediateList(queue).set_aside_unreadable(by)
+    return parked + set_aside_unreadable_started(queue.started_job_registry, by)
+
+
+def _clean_queue(worker: BaseWorker, queue: Queue, tries: int) -> None:
+    for attempt in range(1, tries + 1):
+        _set_aside_unreadable_of(queue, worker.name)
+        try:
+            clean_registries(queue, worker._exc_handlers)
+            worker_registration.clean_worker_registry(queue)
+            queue.intermediate_queue.cleanup(worker, queue)
+            return
+        except Exception:
+            if not _set_aside_unreadable_of(queue, worker.name):
+                raise
+            if attempt == tries:
+                logger.warning(
+                    "queue {}: registries not cleaned: unreadable entries kept arriving during the cleanup"
+                    " ({} tries); the next maintenance tries again",
+                    queue.name,
+                    tries,
+                )
 
 
 def taker_queue_class(

@@ -10,7 +10,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rq import Retry
+from rq import Queue, Retry, SimpleWorker
 from rq.job import JobStatus
 
 from chaos.polling import wait_for
@@ -25,7 +25,8 @@ from tests.integration.bad_ids import (
 )
 from tests.integration.wa_worker_harness import wait_done
 from tests.integration.webhook_harness import Processes, Receiver
-from wagw import keys
+from wagw import keys, rqcompat
+from wagw.redisconn import SERIALIZER
 from wagw.scheduler.reaper import REAPER, STRANDED_AFTER, StrandedJobs
 from wagw.webhooks.enqueue import enqueue_deliveries
 
@@ -213,3 +214,49 @@ def test_the_scheduler_sets_due_bad_ids_of_a_scheduled_registry_aside_and_enqueu
     assert redis_conn.zcard("rq:scheduled:wa") == 0
     assert scheduler.poll() is None, procs.logs()
     assert_undecodable_jobs_failed(redis_conn, bad)
+
+
+class _Worker(rqcompat.SetsAsideUnreadable, SimpleWorker):
+    pass
+
+
+@pytest.mark.parametrize("races", [1, rqcompat.SetsAsideUnreadable.CLEAN_TRIES])
+def test_unreadable_started_entries_written_during_a_workers_maintenance_never_end_it(
+    races, redis_conn, monkeypatch, log_lines
+):
+    """An app can write unreadable entries between the worker's set-aside and rq's read of the
+    registry. The worker sets them aside and cleans again; an app that wins the race at every
+    try leaves the cleanup to the next maintenance, with a warning, and the worker carries on."""
+    real_clean = rqcompat.clean_registries
+    written: dict[bytes, str] = {}
+    calls = []
+
+    def clean_after_a_write(queue, exception_handlers=None):
+        calls.append(queue.name)
+        if queue.name == "wa" and len(calls) <= races:
+            written.update(write_bad_started(redis_conn, "wa", f"race{len(calls)}", DEAD_TAKER, expired=True))
+        return real_clean(queue, exception_handlers)
+
+    monkeypatch.setattr(rqcompat, "clean_registries", clean_after_a_write)
+    worker = _Worker([Queue("wa", connection=redis_conn, serializer=SERIALIZER)], connection=redis_conn)
+    worker.clean_registries()
+
+    assert calls == ["wa"] * min(races + 1, rqcompat.SetsAsideUnreadable.CLEAN_TRIES)
+    wait_dead_lettered(redis_conn, "wa", written)
+    assert redis_conn.zcard("rq:wip:wa") == 0
+    assert not redis_conn.exists(Queue("wa", connection=redis_conn).registry_cleaning_key)  # lock released
+    gave_up = [line for line in log_lines if "registries not cleaned" in line]
+    assert len(gave_up) == (races == rqcompat.SetsAsideUnreadable.CLEAN_TRIES)
+
+
+def test_a_maintenance_failure_with_nothing_unreadable_behind_it_is_raised(redis_conn, monkeypatch):
+    """Only a forged entry's failure is retried: any other is a bug to see, not to swallow."""
+
+    def broken(queue, exception_handlers=None):
+        raise RuntimeError("a bug in the cleanup")
+
+    monkeypatch.setattr(rqcompat, "clean_registries", broken)
+    worker = _Worker([Queue("wa", connection=redis_conn, serializer=SERIALIZER)], connection=redis_conn)
+    with pytest.raises(RuntimeError, match="a bug in the cleanup"):
+        worker.clean_registries()
+    assert not redis_conn.exists(Queue("wa", connection=redis_conn).registry_cleaning_key)

@@ -75,7 +75,8 @@ def test_a_flood_of_forged_started_entries_restarts_no_child_of_wagw_run(daemon_
     wait_for(lambda: all(conn.zcard(f"rq:wip:{queue}") == 0 for queue in QUEUES), 90, what="every forged entry removed")
     daemon.check_alive()
     after = {p["name"]: (p["pid"], p["restarts"]) for p in daemon.snapshot()["processes"]}
-    assert after == before, "a child of wagw run died and was restarted"
+    told = [line for line in daemon.log_text().splitlines() if "started registry entry" not in line]
+    assert after == before, "a child of wagw run died and was restarted:\n" + "\n".join(told[-80:])
 
     # Recorded, capped, and each record small whatever the member's size.
     for queue, count in written.items():

@@ -85,6 +85,12 @@ CALLS = [
     ("rq.worker:BaseWorker.teardown", "", "DeliveryWorker.work"),
     ("rq.utils:current_timestamp", "", "rqcompat.started_entries"),
     ("rq.worker:BaseWorker.clean_registries", "", "rqcompat.SetsAsideUnreadable"),
+    # rqcompat.SetsAsideUnreadable.clean_registries: BaseWorker.clean_registries, step by step
+    ("rq.registry:clean_registries", "queue, exception_handlers", "rqcompat._clean_queue"),
+    ("rq.worker_registration:clean_worker_registry", "queue", "rqcompat._clean_queue"),
+    ("rq.intermediate_queue:IntermediateQueue.cleanup", "worker, queue", "rqcompat._clean_queue"),
+    ("rq.queue:Queue.acquire_maintenance_lock", "", "rqcompat.SetsAsideUnreadable"),
+    ("rq.queue:Queue.release_maintenance_lock", "", "rqcompat.SetsAsideUnreadable"),
     # rqcompat.read_jobs: rq's fetch, with what it raises turned into dead-letter reasons
     ("rq.job:Job.__init__", "id, * connection, serializer", "rqcompat.read_jobs"),
     ("rq.job:Job.key_for", "job_id", "rqcompat.read_jobs"),
@@ -222,6 +228,11 @@ def test_keep_state_changes_the_state_rq_reports_and_writes_nothing():
     worker.set_state("idle")
     rqcompat.keep_state(worker, "busy")
     assert worker.get_state() == "busy" and conn.hget(worker.key, "state") == b"idle"
+
+
+def test_a_worker_still_keeps_its_exception_handlers_and_last_cleaning_where_rqcompat_reads_them():
+    worker = SimpleWorker([Queue("q", connection=fakeredis.FakeRedis())], connection=fakeredis.FakeRedis())
+    assert isinstance(worker._exc_handlers, list) and worker.last_cleaned_at is None  # rqcompat._clean_queue
 
 
 def test_has_callbacks_sees_an_on_success_or_on_failure_callback():
