@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,11 +51,20 @@ def descendants(root: int, parents: dict[int, int] | None = None) -> list[int]:
     return found
 
 
+# A child of the fork server titles itself "wagw: <name> (forked)" (wagw.forkserver.protocol)
+# first thing, and writes its name over the server's environment block a moment later.
+FORKED_TITLE = re.compile(rb"wagw: (\S+) \(forked\)\x00")
+
+
 def process_name(pid: int) -> str | None:
-    """The wagw name of a process: WAGW_PROCESS_NAME, "<worker>/host" for native hosts."""
+    """The wagw name of a process: a forked child's title, else WAGW_PROCESS_NAME from its
+    environment; "<worker>/host" for native hosts."""
     cmdline = _read(f"/proc/{pid}/cmdline")
     if cmdline is None:
         return None
+    forked = FORKED_TITLE.match(cmdline)
+    if forked:
+        return forked.group(1).decode(errors="replace")
     environ = _read(f"/proc/{pid}/environ") or b""
     name = None
     for item in environ.split(b"\0"):

@@ -18,10 +18,12 @@ from wagw.config import SETTINGS_FROM_PARENT, env_file_variables
 from wagw.errors import RedisServerError
 from wagw.exitcodes import ExitCode
 from wagw.logs import console
-from wagw.supervisor.children import build_specs, running_account_specs
+from wagw.supervisor import orphans
+from wagw.supervisor.children import build_specs, fork_server_spec, running_account_specs
 from wagw.supervisor.core import Supervisor
 from wagw.supervisor.devicerequests import DeviceRequests
 from wagw.supervisor.embedded_redis import EmbeddedRedis
+from wagw.supervisor.forking import ForkingLauncher
 from wagw.supervisor.grants import granted, without_secrets
 from wagw.supervisor.osapi import MonotonicClock, OsLauncher
 from wagw.supervisor.reconcile import AccountWatch
@@ -65,7 +67,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     if settings.run_accounts:  # `--accounts`: the children know which share of the work is theirs
         env["WAGW_RUN_ACCOUNTS"] = ",".join(settings.run_accounts)
     clock = MonotonicClock()
-    launcher = OsLauncher(env)
+    launcher: OsLauncher = OsLauncher(env)
     policy = RestartPolicy()
     roster = accounts.Roster.load(settings)
     try:
@@ -73,6 +75,14 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     except RedisServerError as error:  # e.g. WAGW_REDIS_SOCKET_GROUP names a group wagw is not in
         logger.error("wagw run: {}", error)
         return ExitCode.CONFIG
+    # The pure-Python children forked from a warmed fork server (wagw.forkserver), which needs
+    # them to be this process's children: it becomes their subreaper.
+    subreaper = settings.fork_server and orphans.become_subreaper()
+    if subreaper:
+        launcher = ForkingLauncher(env)
+        specs.insert(0, fork_server_spec())  # it imports while Redis starts
+    elif settings.fork_server:
+        logger.warning("wagw run: no fork server (this kernel makes no subreaper); every child starts cold")
     children = [Child(spec, policy, launcher, clock) for spec in specs]
     # Each change of the accounts file loads the roster again (wagw.supervisor.reconcile).
     watch = AccountWatch(settings, lambda: running_account_specs(settings))
@@ -99,5 +109,6 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
         make_child=lambda spec: Child(spec, policy, launcher, clock),
         crash_days=settings.crash_days,
         device_requests=DeviceRequests(status_redis, pairing_env, settings.shutdown_grace),
+        subreaper=subreaper,
     )
     return supervisor.run()

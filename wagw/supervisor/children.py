@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from wagw import accounts
 from wagw.names import webhook_worker_name
 from wagw.supervisor.embedded_redis import environment
+from wagw.supervisor.forking import FORK_SERVER, server_argv
 from wagw.supervisor.grants import granted
 from wagw.supervisor.state import ChildSpec
 
@@ -109,6 +110,11 @@ def account_specs(settings: Settings, account: Account) -> list[ChildSpec]:
         )
     )
     return specs
+
+
+def fork_server_spec() -> ChildSpec:
+    """The fork server (wagw.forkserver): granted no secret; stops with the scheduler."""
+    return ChildSpec(FORK_SERVER, server_argv(), stop_tier=TIER_SCHEDULER)
 
 
 def front_specs(settings: Settings) -> list[ChildSpec]:

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from wagw import __version__, crashes, devices, keys, metrics
 from wagw.exitcodes import LONG_BACKOFF_EXITS, PAIRING_FIXES, ExitCode, fatal_fix
+from wagw.supervisor import orphans
 from wagw.supervisor.notify import Notifier
 from wagw.supervisor.osapi import Clock
 from wagw.supervisor.state import Child, ChildSpec, State
@@ -55,6 +56,7 @@ class Supervisor:
         make_child: Callable[[ChildSpec], Child] | None = None,
         crash_days: float = 30.0,
         device_requests: DeviceRequests | None = None,
+        subreaper: bool = False,
     ) -> None:
         self.status_key = status_key
         self.crash_days = crash_days  # retention of crash records (WAGW_CRASH_DAYS)
@@ -85,6 +87,8 @@ class Supervisor:
         self.wall = wall  # unix time, to compare with when `wagw pair` linked a device
         # Pairing, logout and reconnect asked for by the HTTP API (wagw.supervisor.devicerequests).
         self.device_requests = device_requests
+        # Orphans of the tree are this process's to reap (wagw.supervisor.orphans).
+        self.subreaper = subreaper
 
     # Signals only record what arrived; the loop acts on them.
     def _on_signal(self, signum: int, _frame) -> None:
@@ -167,6 +171,8 @@ class Supervisor:
         if now >= self._next_publish:
             self._next_publish = now + 1.0
             self._publish()
+            if self.subreaper:
+                orphans.reap(self._started_pids())
             if not self.shutting_down:
                 self._reconcile()
                 self._revive_paired()
@@ -363,6 +369,15 @@ class Supervisor:
             logger.debug("crash not recorded: {}", error)
         except Exception:
             logger.exception("crash not recorded")
+
+    def _started_pids(self) -> set[int]:
+        """Every process this supervisor started itself and has not reaped through its owner."""
+        pids = {child.handle.pid for child in [*self.children, *self.leaving] if child.handle is not None}
+        if self.pairing is not None and self.pairing.process is not None:
+            pids.add(self.pairing.process.pid)
+        if self.device_requests is not None:
+            pids.update(self.device_requests.pids())
+        return pids
 
     def _child(self, name: str) -> Child | None:
         return next((c for c in self.children if c.name == name), None)

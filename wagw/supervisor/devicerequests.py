@@ -109,6 +109,10 @@ class DeviceRequests:
                 if child.spec.account == account and child.spec.device_role:
                     child.restart(self.grace)
 
+    def pids(self) -> list[int]:
+        """The pairing and logout children it started (the supervisor reaps every other)."""
+        return [process.pid for process in [*self.pairings.values(), *self.logouts.values()]]
+
     def stop(self) -> None:
         """wagw is stopping: end the pairing and logout children."""
         for process in [*self.pairings.values(), *self.logouts.values()]:

@@ -10,6 +10,8 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
+from typing import IO
 
 from wagw.childstate import ChildSpec, Clock, MonotonicClock, ProcessHandle, ProcessLauncher
 from wagw.logs import ChildOutput
@@ -22,7 +24,7 @@ __all__ = ["Clock", "MonotonicClock", "OsLauncher", "OsProcess", "ProcessHandle"
 class OsProcess:
     """A child in its own process group, its merged output relayed line by line."""
 
-    def __init__(self, spec: ChildSpec, env: dict[str, str]) -> None:
+    def __init__(self, spec: ChildSpec, env: dict[str, str], pass_fds: tuple[int, ...] = ()) -> None:
         argv = list(spec.argv)
         setpriv = shutil.which("setpriv")
         if spec.argv[0].endswith("redis-server") and setpriv:
@@ -38,21 +40,14 @@ class OsProcess:
             text=True,
             errors="replace",
             bufsize=1,
+            pass_fds=pass_fds,
         )
         self.pid = self._popen.pid
         self._name = spec.name
         # redis-server's lines carry their own level; wagw's children send wire records.
         self._raw_level = embedded_redis.log_level if spec.argv[0].endswith("redis-server") else None
-        self._pump = threading.Thread(target=self._relay, name=f"log-{spec.name}", daemon=True)
-        self._pump.start()
-
-    def _relay(self) -> None:
-        stream = self._popen.stdout
-        assert stream is not None  # spawned with stdout=PIPE
-        output = ChildOutput(self._name, self._raw_level)
-        for line in stream:
-            output.relay(line)
-        stream.close()
+        assert self._popen.stdout is not None  # spawned with stdout=PIPE
+        self._pump = relay_output(self._popen.stdout, spec.name, self._raw_level)
 
     def poll(self) -> int | None:
         code = self._popen.poll()
@@ -73,15 +68,32 @@ class OsProcess:
             pass
 
 
+def relay_output(stream: IO[str], name: str, raw_level: Callable[[str], str] | None = None) -> threading.Thread:
+    """A thread re-emitting a child's lines under its name until the stream ends."""
+
+    def relay() -> None:
+        output = ChildOutput(name, raw_level)
+        for line in stream:
+            output.relay(line)
+        stream.close()
+
+    pump = threading.Thread(target=relay, name=f"log-{name}", daemon=True)
+    pump.start()
+    return pump
+
+
 class OsLauncher:
     def __init__(self, base_env: dict[str, str]) -> None:
         self._base_env = base_env
 
-    def spawn(self, spec: ChildSpec) -> OsProcess:
+    def environment(self, spec: ChildSpec) -> dict[str, str]:
         if not spec.inherit_env:
-            return OsProcess(spec, dict(spec.env))
+            return dict(spec.env)
         # Secrets only as the child's spec grants them (wagw.supervisor.grants).
         env = without_secrets(self._base_env)
         env.update(spec.env)
         env.update({"WAGW_PROCESS_NAME": spec.name, "WAGW_PARENT_PID": str(os.getpid())})
-        return OsProcess(spec, env)
+        return env
+
+    def spawn(self, spec: ChildSpec) -> ProcessHandle:
+        return OsProcess(spec, self.environment(spec))

@@ -1,0 +1,128 @@
+"""The fork server's process: preload, freeze, then fork a child per request until told to stop.
+
+Single-threaded on purpose: a fork copies only the calling thread, so no lock can be copied
+held. It logs nothing about a request beyond the child's name and pid (no secret passes
+through it anyway: wagw.forkserver).
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import os
+import signal
+import socket
+import sys
+import time
+
+from loguru import logger
+
+from wagw.cli import COMMANDS
+from wagw.config import Settings
+from wagw.exitcodes import ExitCode
+from wagw.forkserver import child, protocol
+from wagw.logs import configure_logging
+from wagw.procs import die_with_parent
+
+NAME = "fork-server"
+
+
+def preload() -> int:
+    """Import what every forked command imports at start: its entry module (by name, as the
+    CLI does) and wagw.cli's own. Returns how many modules are loaded."""
+    for command in protocol.FORKED_COMMANDS:
+        importlib.import_module(COMMANDS[command][0].partition(":")[0])
+    return len(sys.modules)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or not argv[0].isdigit():
+        print("usage: python -m wagw.forkserver FD (started by `wagw run`)", file=sys.stderr)
+        return ExitCode.USAGE
+    parent = os.environ.get("WAGW_PARENT_PID")
+    if parent:  # the supervisor's child: never outlives it
+        die_with_parent(int(parent))
+    signal.signal(signal.SIGTERM, _stop)
+    # Settings are never built here: model_construct reads no environment and holds defaults.
+    configure_logging(Settings.model_construct(), os.environ.get("WAGW_PROCESS_NAME", NAME))
+    sock = socket.socket(fileno=int(argv[0]))
+    began = time.monotonic()
+    modules = preload()
+    gc.collect()
+    gc.freeze()  # the collector never touches (so never un-shares) what the children inherit
+    sock.send(protocol.READY)
+    logger.info("ready: {} modules preloaded in {:.1f}s", modules, time.monotonic() - began)
+    try:
+        return serve(sock)
+    except SystemExit as stop:
+        return int(stop.code or 0)
+
+
+def _stop(_signum: int, _frame: object) -> None:
+    raise SystemExit(ExitCode.OK)
+
+
+def serve(sock: socket.socket) -> int:
+    while True:
+        try:
+            data, fds, _flags, _address = socket.recv_fds(sock, protocol.MAX_MESSAGE, protocol.FDS_PER_REQUEST)
+        except ConnectionResetError:
+            data, fds = b"", []
+        if not data:  # the supervisor closed its end
+            for fd in fds:
+                os.close(fd)
+            return ExitCode.OK
+        try:
+            sock.send(_fork(sock, data, fds))
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+
+def _fork(sock: socket.socket, data: bytes, fds: list[int]) -> bytes:
+    try:
+        name, argv = protocol.parse_request(data)
+        if len(fds) != protocol.FDS_PER_REQUEST:
+            raise ValueError(f"a fork request carries {protocol.FDS_PER_REQUEST} fds, not {len(fds)}")
+    except (ValueError, KeyError, TypeError) as error:
+        logger.error("fork request refused: {}", error)
+        return protocol.answer(error=str(error))
+    env_fd, out_fd = fds
+    try:
+        pid = _double_fork(sock, name, argv, env_fd, out_fd)
+    except OSError as error:
+        logger.error("{}: fork failed: {}", name, error)
+        return protocol.answer(error=f"fork failed: {error}")
+    logger.debug("{}: forked (pid {})", name, pid)
+    return protocol.answer(pid=pid)
+
+
+def _double_fork(sock: socket.socket, name: str, argv: list[str], env_fd: int, out_fd: int) -> int:
+    """Fork the child through an intermediate that exits at once: once the intermediate is
+    reaped, the child is the supervisor's (it is the subreaper)."""
+    report_r, report_w = os.pipe()
+    intermediate = os.fork()
+    if intermediate == 0:
+        code = 1
+        try:
+            os.close(report_r)
+            pid = os.fork()
+            if pid == 0:
+                os.close(report_w)
+                sock.close()
+                child.become(name, argv, env_fd, out_fd)  # never returns
+            os.write(report_w, str(pid).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(report_w)
+    try:
+        report = b""
+        while chunk := os.read(report_r, 32):
+            report += chunk
+    finally:
+        os.close(report_r)
+        os.waitpid(intermediate, 0)
+    if not report.isdigit():
+        raise OSError("the intermediate process did not report its child")
+    return int(report)
