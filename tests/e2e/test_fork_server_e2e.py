@@ -1,0 +1,166 @@
+"""`wagw run` with its fork server (the default): the pure-Python children are forked from it,
+are the supervisor's own, survive its death, come back when killed, and no secret is ever in
+its memory. One daemon for the module; the tests run in order on it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from chaos.daemon import Daemon
+from chaos.polling import wait_for
+from chaos.procs import descendants, parent_map, process_name
+from tests.conftest import E2E_ENV, short_tempdir
+from wagw.procs import pid_alive
+
+pytestmark = pytest.mark.e2e
+
+FORKED = ("scheduler", "history", "webhook-worker-1", "wa-worker-1")
+COLD = ("session", "redis")
+SECRET = f"fork-e2e-{secrets.token_hex(16)}"
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[Daemon]:
+    data_dir = short_tempdir("wagw-fork-")
+    # The webhook workers are granted the secret; the fork server must never see it.
+    env = {**E2E_ENV, "WAGW_WEBHOOK_SECRET": SECRET, "WAGW_WEBHOOK_URLS": "http://127.0.0.1:9/hook"}
+    running = Daemon(data_dir, env)
+    try:
+        running.start(timeout=60)
+        yield running
+    finally:
+        running.kill_tree()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _cmdline(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        return handle.read()
+
+
+def _ppid(pid: int) -> int:
+    return parent_map()[pid]
+
+
+def _forked(pid: int, name: str) -> bool:
+    return _cmdline(pid).startswith(f"wagw: {name} (forked)\0".encode())
+
+
+def _running(daemon: Daemon, name: str, other_than: int | None = None) -> int:
+    """The pid of `name` once the snapshot shows it running (and not other_than)."""
+
+    def found() -> int | None:
+        process = daemon.process(name)
+        pid = process.get("pid")
+        return pid if process.get("state") == "running" and pid not in (None, other_than) else None
+
+    return wait_for(found, timeout=30, what=f"{name} running")
+
+
+def _memory_holds(pid: int, needle: bytes) -> bool:
+    """Whether any writable mapping of the process (heap, anonymous, stack) holds `needle`."""
+    found = False
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            fields = line.split()
+            if "rw" not in fields[1]:
+                continue
+            start, end = (int(value, 16) for value in fields[0].split("-"))
+            try:
+                mem.seek(start)
+                if needle in mem.read(end - start):
+                    found = True
+            except OSError:  # a mapping that cannot be read (vvar, guard pages)
+                continue
+    return found
+
+
+def test_the_pure_python_children_are_forked_and_the_supervisors_own(daemon):
+    server = _running(daemon, "fork-server")
+    assert _ppid(server) == daemon.pid
+    assert b"wagw.forkserver" in _cmdline(server)
+    for name in FORKED:
+        pid = _running(daemon, name)
+        assert _ppid(pid) == daemon.pid, f"{name}: parent {_ppid(pid)}, not the supervisor"
+        assert _forked(pid, name), f"{name}: {_cmdline(pid)[:60]!r}"
+        assert process_name(pid) == name  # as the chaos run and the e2e tests name it
+    for name in COLD:
+        pid = _running(daemon, name)
+        assert _ppid(pid) == daemon.pid and not _cmdline(pid).startswith(b"wagw: ")
+    host = wait_for(lambda: next(iter(descendants(daemon.child_pid("wa-worker-1") or 0)), None), 30, what="host")
+    assert process_name(host) == "wa-worker-1/host"
+    assert "fork-server: starting -> running" in daemon.log_text()
+
+
+def test_no_secret_in_the_fork_servers_environment_or_memory(daemon):
+    server = _running(daemon, "fork-server")
+    worker = _running(daemon, "webhook-worker-1")
+    needle = SECRET.encode()
+    with open(f"/proc/{server}/environ", "rb") as environ:
+        assert needle not in environ.read()
+    assert not _memory_holds(server, needle)
+    # The scan finds it where it is: the forked webhook worker was given it.
+    assert _forked(worker, "webhook-worker-1")
+    assert _memory_holds(worker, needle)
+
+
+def test_a_killed_forked_child_is_restarted_forked_with_its_real_exit(daemon):
+    victim = _running(daemon, "webhook-worker-1")
+    os.kill(victim, signal.SIGKILL)
+    pid = _running(daemon, "webhook-worker-1", other_than=victim)
+    process = daemon.process("webhook-worker-1")
+    assert process["last_exit"] == -signal.SIGKILL and process["restarts"] >= 1
+    assert _ppid(pid) == daemon.pid and _forked(pid, "webhook-worker-1")
+    assert "webhook-worker-1: running -> backoff (signal SIGKILL)" in daemon.log_text()
+
+
+def test_the_fork_server_killed_is_restarted_and_its_children_keep_running(daemon):
+    server = _running(daemon, "fork-server")
+    children = {name: _running(daemon, name) for name in FORKED}
+    os.kill(server, signal.SIGKILL)
+    new_server = _running(daemon, "fork-server", other_than=server)
+    assert daemon.process("fork-server")["last_exit"] == -signal.SIGKILL
+    assert not pid_alive(server)
+    for name, pid in children.items():
+        assert daemon.child_pid(name) == pid and pid_alive(pid), f"{name} did not survive the server"
+        assert _ppid(pid) == daemon.pid
+    # The new server forks the next child once it is ready.
+    wait_for(lambda: daemon.log_text().count("[fork-server] ready:") >= 2, 30, what="the new server ready")
+    victim = children["scheduler"]
+    os.kill(victim, signal.SIGKILL)
+    pid = _running(daemon, "scheduler", other_than=victim)
+    assert _forked(pid, "scheduler") and _ppid(pid) == daemon.pid
+    assert pid_alive(new_server)
+    with open(f"/proc/{new_server}/environ", "rb") as environ:
+        assert SECRET.encode() not in environ.read()
+    assert not _memory_holds(new_server, SECRET.encode())
+
+
+def test_children_start_cold_while_the_fork_server_is_down(daemon):
+    server = _running(daemon, "fork-server")
+    victim = _running(daemon, "history")
+    os.kill(server, signal.SIGKILL)
+    os.kill(victim, signal.SIGKILL)  # restarted before the new server can be ready
+    pid = _running(daemon, "history", other_than=victim)
+    assert b"-m\0wagw\0history-writer" in _cmdline(pid), _cmdline(pid)[:80]
+    assert process_name(pid) == "history" and _ppid(pid) == daemon.pid
+    _running(daemon, "fork-server", other_than=server)
+
+
+def test_sigterm_stops_every_child_forked_or_not_and_exits_0(daemon):
+    wait_for(lambda: daemon.wait_settled(30), 30, what="settled")
+    tree = descendants(daemon.pid)
+    assert len(tree) >= 8, tree
+    began = time.monotonic()
+    assert daemon.stop(timeout=30) == 0
+    wait_for(lambda: not any(pid_alive(pid) for pid in tree), 10, what="every process of the tree gone")
+    assert time.monotonic() - began < 30
+    assert "fork-server: stopping -> stopped (ok)" in daemon.log_text()
+    assert "still alive after shutdown" not in daemon.log_text()
