@@ -27,6 +27,7 @@ from wagw import __version__, client, operations
 from wagw.api import devices, native
 from wagw.api.calls import Caller
 from wagw.api.context import ApiContext, document_account_parameters, uses_current_account
+from wagw.api.direct import DirectRoutes
 from wagw.api.envelope import ApiError, Envelope, envelope
 from wagw.api.gowa import routes as gowa
 from wagw.api.groups import GROUPS, TITLES
@@ -109,6 +110,7 @@ def create_app(
     _install_error_handlers(app)
     include_routers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(DirectRoutes)  # inside the guard: /wa/<operation> without the routing
     app.add_middleware(
         Guard,
         aconn=aconn,

@@ -24,16 +24,17 @@ import anyio
 from rq.job import Job, JobStatus
 from rq.results import Result
 
-from wagw import client, operations, rqcompat, serving
+from wagw import operations, rqcompat, serving
+from wagw.api.jobrecord import QueuedJob, queue_of_account
 from wagw.errors import DuplicateJob, IdempotencyConflict, InvalidArguments, Permanent, WagwError, exception_line
 from wagw.redisconn import SERIALIZER
 
 if TYPE_CHECKING:
     from redis import Redis
     from redis.asyncio import Redis as AsyncRedis
-    from redis.client import Pipeline
 
     from wagw.accounts import Account
+    from wagw.operations import Operation
 
 # A crash's fate, by the error a job ended with (docs/jobs.md "Errors").
 CRASH_OUTCOMES = {
@@ -143,77 +144,81 @@ class Caller:
     ) -> CallOutcome:
         """Run `operation` with `arguments` (its argument names only) for `account`."""
         if idempotency_key is None:
-            rejected, job = await self.enqueue_pipelined(account, operation, arguments)
+            rejected, job_id = await self.enqueue_pipelined(account, operation, arguments)
         else:  # the claim takes several round trips of its own (wagw.idempotency)
-            rejected, job = await anyio.to_thread.run_sync(
+            rejected, job_id = await anyio.to_thread.run_sync(
                 functools.partial(self.enqueue, account, operation, arguments, idempotency_key=idempotency_key)
             )
         if rejected is not None:
             return rejected
-        assert job is not None
+        assert job_id is not None
         if respond_async:
-            return Pending(job.id)
-        return await self.await_job(job.id, self.wait if wait is None else wait)
+            return Pending(job_id)
+        return await self.await_job(job_id, self.wait if wait is None else wait)
 
     async def enqueue_pipelined(
         self, account: Account, operation: str, arguments: dict[str, Any]
-    ) -> tuple[Rejected | None, Job | None]:
-        """`enqueue` without a thread: the job's writes built on a pipeline of the synchronous
-        connection that is never sent, then sent in one transaction on the asyncio one. Only
-        whether the account is served may need reads (a SCAN): built in a thread while that
-        answer is not known fresh (wagw.serving keeps it SERVED_FRESH seconds)."""
-        built = self.conn.pipeline(transaction=True)
-        build = functools.partial(self.enqueue, account, operation, arguments, pipeline=built)
+    ) -> tuple[Rejected | None, str | None]:
+        """`enqueue` without a thread: the job's record written in one transaction on the
+        asyncio connection (QueuedJob). Only whether the account is served may need reads (a
+        SCAN): looked at in a thread while that answer is not known fresh (wagw.serving keeps
+        it SERVED_FRESH seconds)."""
         if time.monotonic() < self._served_until.get(account.name, 0.0):
-            rejected, job = build()
+            checked = self._check(account, operation, arguments)
         else:
-            rejected, job = await anyio.to_thread.run_sync(build)
-            if rejected is None:
+            checked = await anyio.to_thread.run_sync(self._check, account, operation, arguments)
+            if not isinstance(checked, Rejected):
                 self._served_until[account.name] = time.monotonic() + serving.SERVED_FRESH - 1
-        if rejected is None:
-            async with self.aconn.pipeline(transaction=True) as sending:
-                for args, options in built.command_stack:
-                    sending.pipeline_execute_command(*args, **options)
-                await sending.execute()
-        built.reset()
-        return rejected, job
+        if isinstance(checked, Rejected):
+            return checked, None
+        try:
+            job = QueuedJob.of(checked, queue_of_account(account), arguments)
+        except InvalidArguments as error:
+            return Rejected(400, "VALIDATION_ERROR", str(error), _argument_of(str(error), operation)), None
+        except ValueError as error:  # the arguments too large for a job
+            return Rejected(400, "VALIDATION_ERROR", str(error)), None
+        async with self.aconn.pipeline(transaction=True) as sending:
+            job.write(sending)
+            await sending.execute()
+        return None, job.id
 
-    def enqueue(
-        self,
-        account: Account,
-        operation: str,
-        arguments: dict[str, Any],
-        *,
-        idempotency_key: str | None = None,
-        pipeline: Pipeline | None = None,
-    ) -> tuple[Rejected | None, Job | None]:
-        """The job, or why none was enqueued (blocking: run it in a thread); with `pipeline`,
-        the job's writes are left on it to send."""
+    def _check(self, account: Account, operation: str, arguments: dict[str, Any]) -> Operation | Rejected:
+        """The operation, or why no job of it is enqueued: no such operation, arguments that
+        are not its own (an rq option, job_id, meta, retry…, is not an app's to set here), an
+        account no running wagw serves (blocking: reads Redis while not known fresh)."""
         try:
             op = operations.get(operation)
         except ValueError as error:
-            return Rejected(404, "OPERATION_NOT_FOUND", str(error)), None
+            return Rejected(404, "OPERATION_NOT_FOUND", str(error))
         if not isinstance(arguments, dict):
-            return Rejected(400, "VALIDATION_ERROR", f"invalid arguments for {operation}: give a JSON object"), None
-        # Only the operation's arguments: an rq option (job_id, meta, retry…) is not an app's to set here.
+            return Rejected(400, "VALIDATION_ERROR", f"invalid arguments for {operation}: give a JSON object")
         unknown = sorted(set(arguments) - set(op.parameters))
         if unknown:
             name = str(unknown[0])[:64]
             message = f"invalid arguments for {operation}: {name}: Extra inputs are not permitted"
-            return Rejected(400, "VALIDATION_ERROR", message, name), None
-        options: dict[str, Any] = {}
-        if idempotency_key is not None:
-            options["idempotency_key"] = idempotency_key
+            return Rejected(400, "VALIDATION_ERROR", message, name)
         try:
             serving.refuse_unserved(self.conn, account.name)
         except ValueError as error:
-            return Rejected(503, "ACCOUNT_NOT_SERVED", str(error)), None
+            return Rejected(503, "ACCOUNT_NOT_SERVED", str(error))
+        return op
+
+    def enqueue(
+        self, account: Account, operation: str, arguments: dict[str, Any], *, idempotency_key: str
+    ) -> tuple[Rejected | None, str | None]:
+        """The job of an idempotent call (its key's first job), or why none was enqueued
+        (blocking: run it in a thread). wagw.client.enqueue claims the key (wagw.idempotency)."""
+        from wagw import client  # the first idempotent call loads it
+
+        checked = self._check(account, operation, arguments)
+        if isinstance(checked, Rejected):
+            return checked, None
         try:
             # The first account's jobs go on queue `wa`, which it serves too: its workers wait on
             # that queue itself, and look at `wa.<account>` between waits.
             queue_account = None if account.primary else account.name
             job = client.enqueue(
-                operation, connection=self.conn, account=queue_account, pipeline=pipeline, **options, **arguments
+                operation, connection=self.conn, account=queue_account, idempotency_key=idempotency_key, **arguments
             )
         except IdempotencyConflict as error:  # the key stands for another request
             return Rejected(422, "IDEMPOTENCY_CONFLICT", str(error)), None
@@ -223,7 +228,7 @@ class Caller:
             return Rejected(400, "VALIDATION_ERROR", str(error), _argument_of(str(error), operation)), None
         except ValueError as error:  # the arguments too large for a job
             return Rejected(400, "VALIDATION_ERROR", str(error)), None
-        return None, job
+        return None, job.id
 
     async def await_job(self, job_id: str, wait: float) -> CallOutcome:
         """Finished or Failed when the job ends within `wait` seconds, else Pending."""

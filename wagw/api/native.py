@@ -21,6 +21,7 @@ from wagw import keys, operations
 from wagw.api import uploads
 from wagw.api.calls import Failed, Finished, Pending, Rejected
 from wagw.api.context import ACCOUNT_PARAMETERS, api_context, current_account, optional_parameter, principal_of
+from wagw.api.direct import serve_directly
 from wagw.api.envelope import ENVELOPE_RESPONSE, PENDING, ApiError, Envelope, envelope, success
 from wagw.api.groups import TITLES, group_of
 
@@ -275,7 +276,7 @@ def _endpoint(op: Operation):
         return outcome_response(outcome)
 
     call.__name__ = op.name
-    return call
+    return serve_directly(call)  # wagw.api.direct calls it without the app's routing
 
 
 def router() -> APIRouter:

@@ -1,0 +1,92 @@
+"""A wa job queued by the HTTP API exactly as wagw.client.enqueue queues it, without building
+rq's Queue and Job objects for it (a sixth of a call's CPU went into them).
+
+What is written is what rq's Queue.enqueue_call writes for that call, in one transaction:
+the queue's key in rq:queues, the job's hash (Job.to_dict's fields and encodings: the
+compressed call, its description, the operation's timeout and Retry, wagw's meta) and the
+job's id at the end of the queue's list. The arguments are checked by the operation table
+(wagw.operations.validate) as wagw.client checks them. tests/unit/test_api_jobrecord.py
+compares the writes with wagw.client.enqueue's, field by field.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+
+from rq.job import Job
+from rq.queue import Queue
+from rq.utils import get_call_string, now, utcformat
+
+from wagw import keys, operations
+from wagw.accounts import queue_of
+from wagw.redisconn import SERIALIZER, HashFields
+
+if TYPE_CHECKING:
+    from redis.asyncio.client import Pipeline as AsyncPipeline
+    from redis.client import Pipeline
+
+    from wagw.accounts import Account
+    from wagw.operations import Operation
+
+# wagw.client.MAX_ARGUMENT_BYTES (the largest legitimate argument is an image as base64);
+# tests/unit/test_api_jobrecord.py holds the two equal.
+MAX_ARGUMENT_BYTES = 24 * 1024 * 1024
+# Job.get_call_string's cut of each argument in the description.
+DESCRIPTION_ARGUMENT_LENGTH = 75
+DEFAULTS_META = SERIALIZER.dumps({"wagw_defaults": False})  # wagw.client's meta of every job
+
+
+def queue_of_account(account: Account) -> str:
+    """The first account's jobs go on queue `wa`, which it serves too: its workers wait on that
+    queue itself, and look at `wa.<account>` between waits."""
+    return keys.WA_QUEUE if account.primary else queue_of(account.name)
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    id: str
+    queue: str
+    fields: HashFields
+
+    @classmethod
+    def of(cls, op: Operation, queue: str, arguments: dict[str, Any]) -> QueuedJob:
+        """The job of `op` called with these keyword arguments, or InvalidArguments /
+        ValueError (too large) as wagw.client.enqueue raises them."""
+        arguments = {name: list(value) if isinstance(value, tuple) else value for name, value in arguments.items()}
+        operations.validate(op.name, (), arguments, fake=True)  # fake: the worker re-checks strictly
+        size = len(SERIALIZER.dumps([(), arguments]))
+        if size > MAX_ARGUMENT_BYTES:
+            raise ValueError(f"{op.name}: the arguments take {size} bytes; a job carries at most {MAX_ARGUMENT_BYTES}")
+        created = utcformat(now())
+        fields: HashFields = {
+            "status": "queued",
+            "created_at": created,
+            "data": zlib.compress(SERIALIZER.dumps((op.path, None, (), arguments))),
+            "success_callback_name": "",
+            "failure_callback_name": "",
+            "stopped_callback_name": "",
+            "started_at": "",
+            "ended_at": "",
+            "last_heartbeat": "",
+            "worker_name": "",
+            "group_id": "",
+            "retries_left": op.retries,
+            "retry_intervals": json.dumps([op.interval] * op.retries),
+            "origin": queue,
+            "description": get_call_string(op.path, (), arguments, max_length=DESCRIPTION_ARGUMENT_LENGTH) or "",
+            "enqueued_at": created,
+            "timeout": op.timeout,
+            "meta": DEFAULTS_META,
+        }
+        return cls(str(uuid4()), queue, fields)
+
+    def write(self, pipe: Pipeline | AsyncPipeline) -> None:
+        """Queue the writes on `pipe` (a transaction: the worker sees the job whole)."""
+        queue_key = Queue.redis_queue_namespace_prefix + self.queue
+        pipe.sadd(Queue.redis_queues_keys, queue_key)
+        pipe.hset(Job.redis_job_namespace_prefix + self.id, mapping=self.fields)
+        pipe.rpush(queue_key, self.id)
