@@ -46,6 +46,7 @@ from rq.queue import Queue
 from rq.registry import DeferredJobRegistry, clean_registries
 from rq.results import Result
 from rq.serializers import resolve_serializer
+from rq.suspension import WORKERS_SUSPENDED
 from rq.utils import as_text, current_timestamp, utcformat
 from rq.utils import now as rq_now
 from rq.worker import BaseWorker
@@ -903,6 +904,12 @@ def start_execution(job: Job, worker_name: str, lease: int, pipe: Pipeline) -> E
     return execution
 
 
+def record_execution(job: Job, worker_name: str, lease: int, pipe: Pipeline) -> Execution:
+    """rq's record of a job's execution (Execution.create: its hash, the job's execution
+    registry, a started-registry lease of `lease` seconds), on `pipe`."""
+    return Execution.create(job, lease, pipeline=pipe, worker_name=worker_name)
+
+
 def end_execution(execution: Execution, job: Job, pipe: Pipeline) -> None:
     """Drop the execution and its started-registry lease (Execution.delete)."""
     execution.delete(job, pipe)
@@ -1125,6 +1132,137 @@ def finish_many(
             _float(ended.timestamp()),
         )
     scripts.finish(keys=[first.started_job_registry.key, first.finished_job_registry.key], args=args, client=pipe)
+
+
+# ---- one job's success in one script (the wa worker) ----------------------------------------------
+
+# What BaseWorker.handle_job_success writes for a job with no dependents, no Repeat and a
+# result TTL > 0 (the worker's counters, Job._handle_success, Job.cleanup, cleanup_execution),
+# then the caller's commands, in one atomic step: one round trip where rq's WATCH, SMEMBERS
+# and MULTI/EXEC take three. Nothing is written if the job has dependents (rq's own path then
+# enqueues them). KEYS: job, dependents, dependencies, worker, started registry, finished
+# registry, results, execution, executions registry. ARGV: ttl, working seconds, finished
+# score, job id, execution id, then the job's fields and the result's (each a count, then
+# name/value words), then the commands (each its length and its words; an embedded script:
+# '', its index, its key count, keys, args).
+_SUCCEED = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local ttl, job_id, execution_id = ARGV[1], ARGV[4], ARGV[5]
+redis.call('HINCRBY', KEYS[4], 'successful_job_count', 1)
+redis.call('HINCRBYFLOAT', KEYS[4], 'total_working_time', ARGV[2])
+local at = 7
+local n = tonumber(ARGV[6])
+redis.call('HSET', KEYS[1], unpack(ARGV, at, at + n - 1))
+at = at + n
+n = tonumber(ARGV[at])
+redis.call('XADD', KEYS[7], 'MAXLEN', '~', '10', '*', unpack(ARGV, at + 1, at + n))
+at = at + n + 1
+redis.call('EXPIRE', KEYS[7], ttl)
+redis.call('ZADD', KEYS[6], ARGV[3], job_id)
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('EXPIRE', KEYS[3], ttl)
+redis.call('HDEL', KEYS[4], 'current_job')
+redis.call('DEL', KEYS[8])
+redis.call('ZREM', KEYS[5], job_id .. ':' .. execution_id)
+redis.call('ZREM', KEYS[9], execution_id)
+local replies = {1}
+while at <= #ARGV do
+  local length = tonumber(ARGV[at])
+  local reply
+  if ARGV[at + 1] == '' then
+    local first, numkeys = at + 4, tonumber(ARGV[at + 3])
+    reply = EMBEDDED[tonumber(ARGV[at + 2])]({unpack(ARGV, first, first + numkeys - 1)},
+      {unpack(ARGV, first + numkeys, at + length)})
+  else
+    reply = redis.call(unpack(ARGV, at + 1, at + length))
+  end
+  replies[#replies + 1] = reply or false
+  at = at + length + 1
+end
+return replies
+"""
+_succeed_scripts: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def succeed_alone(
+    job: Job, execution: Execution, worker: BaseWorker, ttl: int, commands: Sequence[Sequence[Any]] = ()
+) -> list | None:
+    """Record the job's success as rq's worker does (handle_job_success, for a job without a
+    Repeat, its result kept `ttl` > 0 seconds), then run `commands` (argument lists as a
+    pipeline records them; an EVAL runs inside the same script), in one round trip; returns
+    their replies. None, with nothing written, if the job has dependents: rq's own path must
+    enqueue them."""
+    if ttl <= 0 or not job.started_at or not job.ended_at:
+        raise ValueError("succeed_alone records a started and ended job whose result is kept")
+    fields: list[Any] = ["status", JobStatus.FINISHED.value]
+    for name in ("started_at", "ended_at", "last_heartbeat"):  # what Job.save rewrites that can have changed
+        stamp = getattr(job, name)
+        fields += (name, utcformat(stamp) if stamp else "")
+    fields += ("worker_name", worker.name)
+    if job.result_ttl is not None:
+        fields += ("result_ttl", job.result_ttl)
+    result = Result(
+        job.id,
+        Result.Type.SUCCESSFUL,
+        connection=job.connection,
+        return_value=job._result,
+        worker_name=worker.name,
+        serializer=job.serializer,
+        execution_id=execution.id,
+        execution_started_at=execution.created_at,
+        execution_ended_at=job.ended_at,
+    )
+    result_words = [word for pair in result.serialize().items() for word in pair]
+    args: list[Any] = [
+        ttl,
+        _float((job.ended_at - job.started_at).total_seconds()),  # increment_total_working_time
+        current_timestamp() + ttl,  # FinishedJobRegistry.add
+        job.id,
+        execution.id,
+        len(fields),
+        *fields,
+        len(result_words),
+        *result_words,
+    ]
+    embedded: list[str] = []
+    for command in commands:
+        if str(command[0]).upper() == "EVAL":
+            if command[1] not in embedded:
+                embedded.append(command[1])
+            args += (len(command), "", embedded.index(command[1]) + 1, *command[2:])
+        else:
+            args += (len(command), *command)
+    cache_key = (id(job.connection), tuple(embedded))
+    script = _succeed_scripts.get(cache_key)
+    if script is None:
+        functions = "".join(
+            f"EMBEDDED[{i}] = function(KEYS, ARGV)\n{source}\nend\n" for i, source in enumerate(embedded, 1)
+        )
+        script = job.connection.register_script("local EMBEDDED = {}\n" + functions + _SUCCEED)
+        _succeed_scripts[cache_key] = script
+    script_keys = [
+        job.key,
+        job.dependents_key,
+        job.dependencies_key,
+        worker.key,
+        job.started_job_registry.key,
+        job.finished_job_registry.key,
+        Result.get_key(job.id),
+        _EXECUTION_KEY.format(f"{job.id}:{execution.id}"),
+        ExecutionRegistry.key_template.format(job.id),
+    ]
+    replies = script(keys=script_keys, args=args)
+    if not replies:
+        return None
+    job._status = JobStatus.FINISHED
+    return list(replies[1:])
+
+
+def queue_suspension_check(pipe: Pipeline) -> None:
+    """What rq's is_suspended reads (whether `rq suspend` holds the workers), queued on `pipe`:
+    a reply of 1 when suspended."""
+    pipe.exists(WORKERS_SUSPENDED)
 
 
 # Job.restore's dates as rq writes them (utcformat): parsed by fromisoformat, 50x cheaper than

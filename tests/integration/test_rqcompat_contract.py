@@ -522,3 +522,97 @@ def test_finish_many_writes_what_rqs_worker_writes(queue):
         ttls = [queue.connection.ttl(result.get_key(job.id)) for result, job in ((mine, ours), (theirs, reference))]
         assert abs(ttls[0] - ttls[1]) <= 2
     assert queue.started_job_registry.count == 0
+
+
+# ---- one job's success in one script (the wa worker) ----------------------------------------
+
+
+def rq_started_and_ended(worker: SimpleWorker, queue: Queue) -> Job:
+    """rq's worker path for the job at the front of the queue, up to handle_job_success."""
+    job = rq_starts(worker, queue)
+    job.started_at = rqcompat.now()
+    job._result = job.perform()
+    worker.handle_execution_ended(job, queue, LEASE)
+    job._status = JobStatus.FINISHED
+    return job
+
+
+def test_succeed_alone_writes_what_rqs_worker_writes(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue)
+    reference = rq_runs(worker, queue)
+    counted = redis_conn.hgetall(worker.key)
+    enqueue(queue)
+    job = rq_started_and_ended(worker, queue)
+    execution = worker.execution
+    assert rqcompat.succeed_alone(job, execution, worker, job.get_result_ttl(worker.default_result_ttl)) == []
+    assert_same_public_view(job, reference)
+    assert_same_hash(job, reference)
+    registry = queue.finished_job_registry
+    assert abs(registry.get_expiration_time(job) - registry.get_expiration_time(reference)) < timedelta(seconds=5)
+    mine, theirs = job.latest_result(), reference.latest_result()
+    assert mine.return_value == theirs.return_value == {"doubled": 42}
+    assert (mine.type, mine.worker_name, mine.execution_id) == (theirs.type, theirs.worker_name, execution.id)
+    assert abs(mine.execution_started_at - execution.created_at) < timedelta(seconds=1)
+    ttls = [redis_conn.ttl(result.get_key(j.id)) for result, j in ((mine, job), (theirs, reference))]
+    assert abs(ttls[0] - ttls[1]) <= 2
+    assert queue.started_job_registry.count == 0
+    assert redis_conn.exists(f"rq:execution:{job.id}:{execution.id}") == 0
+    assert job.get_executions() == []
+    after = redis_conn.hgetall(worker.key)
+    assert int(after[b"successful_job_count"]) == int(counted[b"successful_job_count"]) + 1
+    assert float(after[b"total_working_time"]) > float(counted[b"total_working_time"])
+    assert b"current_job" not in after
+
+
+def test_succeed_alone_keeps_a_raised_result_ttl_as_rqs_save_does(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue)
+    job = rq_started_and_ended(worker, queue)
+    job.result_ttl = 7200  # raised in memory while it ran (the wa-worker's idempotency floor)
+    assert rqcompat.succeed_alone(job, worker.execution, worker, job.get_result_ttl(worker.default_result_ttl)) == []
+    assert Job.fetch(job.id, connection=redis_conn, serializer=SERIALIZER).result_ttl == 7200
+    assert 7000 < redis_conn.ttl(job.key) <= 7200
+
+
+def test_succeed_alone_writes_nothing_for_a_job_with_dependents_and_rqs_path_enqueues_them(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    parent = enqueue(queue)
+    child = enqueue(queue, depends_on=parent)
+    assert child.get_status() == JobStatus.DEFERRED
+    job = rq_started_and_ended(worker, queue)
+    before = redis_conn.hgetall(job.key)
+    assert rqcompat.succeed_alone(job, worker.execution, worker, RESULT_TTL, [["SET", "wagw:test:after", "1"]]) is None
+    assert redis_conn.hgetall(job.key) == before
+    assert redis_conn.exists("wagw:test:after") == 0
+    assert job.get_status(refresh=True) == JobStatus.STARTED
+    worker.handle_job_success(job, queue, queue.started_job_registry)
+    assert child.get_status(refresh=True) == JobStatus.QUEUED
+    assert child.id in queue.get_job_ids()
+
+
+def test_succeed_alone_runs_the_callers_commands_and_scripts_in_the_same_step(redis_conn, queue):
+    worker = rq_worker(queue, "worker-a")
+    enqueue(queue)
+    job = rq_started_and_ended(worker, queue)
+    with redis_conn.pipeline(transaction=False) as after:
+        after.set("wagw:test:plain", "1")
+        after.eval("redis.call('SET', KEYS[1], ARGV[1]); return 1", 1, "wagw:test:scripted", job.id)
+        twice = "local function twice(v) return v .. v end\nredis.call('SET', KEYS[1], twice(ARGV[1]))"
+        after.eval(twice, 1, "wagw:test:two", "ab")
+        commands = [args for args, _ in after.command_stack]
+    replies = rqcompat.succeed_alone(job, worker.execution, worker, RESULT_TTL, commands)
+    assert replies == [b"OK", 1, None]
+    assert redis_conn.mget("wagw:test:plain", "wagw:test:scripted", "wagw:test:two") == [b"1", job.id.encode(), b"abab"]
+    assert job.get_status(refresh=True) == JobStatus.FINISHED
+
+
+def test_queue_suspension_check_reads_what_rqs_is_suspended_reads(redis_conn):
+    from rq.suspension import is_suspended, resume, suspend
+
+    for change, expected in ((suspend, 1), (resume, 0)):
+        change(redis_conn)
+        with redis_conn.pipeline(transaction=False) as pipe:
+            rqcompat.queue_suspension_check(pipe)
+            assert pipe.execute() == [expected]
+        assert bool(is_suspended(redis_conn)) == bool(expected)

@@ -71,6 +71,14 @@ CALLS = [
     ("rq.executions:Execution.__init__", "id, job_id, connection, worker_name", "rqcompat.start_many"),
     ("rq.utils:utcformat", "dt", "rqcompat.start_many, rqcompat.finish_many"),
     ("rq.results:Result.get_key", "job_id", "rqcompat.finish_many"),
+    (
+        "rq.results:Result.__init__",
+        "job_id, type, * connection, return_value, worker_name, serializer, execution_id, execution_started_at,"
+        " execution_ended_at",
+        "rqcompat.succeed_alone",
+    ),
+    ("rq.results:Result.serialize", "", "rqcompat.succeed_alone"),
+    ("rq.job:Job.get_result_ttl", "default_ttl", "WaWorker._succeed_in_one_step"),
     # workers/webhooks/worker.py: DeliveryWorker drives a BaseWorker with its own loop
     (
         "rq.worker:BaseWorker.__init__",
@@ -154,7 +162,10 @@ ATTRIBUTES = [
     ("rq.queue:resolve_serializer", "rqcompat.quicken_rq"),
     ("rq.registry:resolve_serializer", "rqcompat.quicken_rq"),
     ("rq.results:resolve_serializer", "rqcompat.quicken_rq"),
-    ("rq.results:Result.Type.SUCCESSFUL", "rqcompat.finish_many"),
+    ("rq.results:Result.Type.SUCCESSFUL", "rqcompat.finish_many, rqcompat.succeed_alone"),
+    ("rq.job:Job.dependents_key", "rqcompat.succeed_alone"),
+    ("rq.job:Job.dependencies_key", "rqcompat.succeed_alone"),
+    ("rq.suspension:WORKERS_SUSPENDED", "rqcompat.queue_suspension_check"),
 ]
 
 
@@ -477,3 +488,11 @@ def test_quickened_rq_gives_what_rqs_own_gives(monkeypatch):
     queue = Queue("q", connection=fakeredis.FakeRedis(), serializer=SERIALIZER)
     assert queue.serializer is queue.finished_job_registry.serializer is SERIALIZER
     assert Queue("p", connection=fakeredis.FakeRedis()).serializer is rq.job.resolve_serializer(None)  # pickle
+
+
+def test_simple_workers_execute_job_still_drops_what_prepare_execution_returns():
+    # WaWorker.prepare_execution returns nothing: its execution is written in the MULTI that starts the job.
+    source = inspect.getsource(SimpleWorker.execute_job)
+    assert "self.prepare_execution(job)\n" in source and "= self.prepare_execution" not in source, (
+        f"rq {RQ_VERSION}: SimpleWorker.execute_job uses what prepare_execution returns (workers/wa/worker.py)"
+    )

@@ -183,6 +183,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         self._state_written: tuple[str, float] | None = None  # (state, monotonic) last sent to Redis
         self._ended_size: int | None = None  # the ended job's record size, read with its last heartbeat
         self._ending = (False, False)  # (went out, final) of the job whose end rq is recording
+        self._not_suspended_at: float | None = None  # rq suspend was not in force then (monotonic)
         self._refused = refusals.Every(REFUSED_WARN_EVERY)
         self.push_exc_handler(no_retry_for_permanent_errors)
         one_line = next((f for f in self.log.filters if isinstance(f, OneLinePerJob)), None)
@@ -247,6 +248,10 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
             if self._taken is not None:  # rq's MULTI that starts the job (prepare_job_execution)
                 pipeline.hdel(keys.TAKERS.format(queue=self._taken.origin), self._taken.id)
                 self.send_gate.started(self._taken.id, pipeline)  # its take ticket settled
+                # rq's prepare_execution, in the same MULTI (see prepare_execution)
+                lease = self.get_heartbeat_ttl(self._taken)
+                self.execution = rqcompat.record_execution(self._taken, self.name, lease, pipeline)
+                self.set_state(WorkerStatus.BUSY, pipeline)
             return
         # RQ beats up to five times per job, two round trips each; the worker key lives for
         # WORKER_TTL + 60 s, so a beat within HEARTBEAT_EVERY of the last one adds nothing.
@@ -312,6 +317,9 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
                 logger.warning("job {}: last heartbeat not recorded: {}", job.id, refusals.reason(error))
 
     def check_for_suspension(self, burst: bool) -> None:
+        read, self._not_suspended_at = self._not_suspended_at, None
+        if read is not None and time.monotonic() - read < HEARTBEAT_EVERY:
+            return  # read with the end of the job just recorded (_succeed_in_one_step)
         try:
             super().check_for_suspension(burst)
         except RedisTimeoutError:
@@ -320,18 +328,11 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
             if self._refused.due():
                 logger.warning("worker heartbeat skipped: {}", refusals.reason(error))
 
-    def prepare_execution(self, job: Job):
-        """rq's record of the job's execution, one MULTI: refused, nothing was written, and it
-        is tried again until Redis takes it. A stop meanwhile leaves the job parked, for the
-        stranded-job rescue once this worker is gone."""
-        execution = refusals.until_accepted(
-            lambda: super(WaWorker, self).prepare_execution(job),
-            what=f"job {job.id} not started",
-            stopping=lambda: self.stop_requested,
-        )
-        if execution is None:
-            raise StopRequested
-        return execution
+    def prepare_execution(self, job: Job) -> None:  # type: ignore[override]  # SimpleWorker.execute_job drops it
+        """rq's record of the job's execution (its own MULTI in rq, just before the one that
+        starts the job) is written in the MULTI that starts it (heartbeat() adds it there): one
+        round trip for both. Refused, nothing of either was written (prepare_job_execution)."""
+        self.execution = None
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         while True:
@@ -362,9 +363,45 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
 
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry) -> None:
         self._keep_small(job)
+        if self._succeed_in_one_step(job):
+            return
         self._ending = (True, True)  # a send's end goes in rq's MULTI (cleanup_execution)
         self._record(lambda: super(WaWorker, self).handle_job_success(job, queue, started_job_registry), job)
         history_outcomes.record(self.connection, job, self.runtime.account.name)  # after rq's record
+
+    def _succeed_in_one_step(self, job: Job) -> bool:
+        """rq's success bookkeeping, a send's end (its chat's next send let go) and its outcome
+        for the history store, in one script call (rqcompat.succeed_alone) instead of rq's
+        WATCH, SMEMBERS and MULTI/EXEC and an XADD. False, with nothing written, where rq's own
+        path must run: the job has dependents to enqueue, a Repeat, or keeps no result."""
+        execution = self.execution
+        ttl = job.get_result_ttl(self.default_result_ttl)
+        if execution is None or ttl is None or ttl <= 0 or (job.repeats_left or 0) > 0:
+            return False
+        if not job.started_at or not job.ended_at:
+            return False
+        chat = self.send_gate.chats.get(job.id)
+        with self.connection.pipeline(transaction=False) as after:  # recorded, never sent
+            self.send_gate.ended(job, went_out=True, final=True, pipeline=after)
+            history_outcomes.record(after, job, self.runtime.account.name)
+            rqcompat.queue_suspension_check(after)  # rq's loop asks next: read here, in the same step
+            commands = [args for args, _options in after.command_stack]
+        recorded = refusals.until_accepted(  # None: a stop came while Redis refused it
+            lambda: [rqcompat.succeed_alone(job, execution, self, ttl, commands)],
+            what=f"outcome of job {job.id} not recorded",
+            stopping=lambda: self.stop_requested,
+        )
+        replies = recorded[0] if recorded is not None else []
+        if replies is None:  # dependents: rq's path enqueues them, and ends the send there
+            if chat is not None:
+                self.send_gate.chats[job.id] = chat
+            return False
+        if replies and replies[-1] == 0:
+            self._not_suspended_at = time.monotonic()
+        self.execution = None  # rq's cleanup_execution
+        took = job.ended_at - job.started_at
+        self.log.info("Successfully completed job %s in %ss on worker %s", job.id, took, self.name)  # rq's line
+        return True
 
     def handle_job_failure(self, job: Job, queue: Queue, started_job_registry=None, exc_string="") -> None:
         final = not job.should_retry  # read before rq's handling spends a retry
