@@ -542,8 +542,8 @@ def test_an_account_added_live_on_one_host_is_known_to_the_other(two_hosts):
 PREVIOUS_RELEASE = "61fa91b6822d65dd84aff7bb214977847f67688b"
 PAIRED_PHONE = "15557771234"  # the phone the old install's devices were linked to
 OLD_SINGLE_PROCESSES = {"redis", "scheduler", "webhook-worker-1", "wa-worker-1", "session"}
-# Today's single account runs the history store's writer too.
-SINGLE_PROCESSES = OLD_SINGLE_PROCESSES | {"history"}
+# Today's single account runs the history store's writer too, and the fork server.
+SINGLE_PROCESSES = OLD_SINGLE_PROCESSES | {"history", "fork-server"}
 
 
 def previous_release_code(into: Path) -> Path:
@@ -649,7 +649,7 @@ def test_single_account_data_dir_keeps_roles_queue_stores_and_names(daemon_facto
     two = daemon_factory({**new_env, "WAGW_ACCOUNTS": "default,support"}, data_dir=data_dir).start()
     conn = two.redis
     processes = names_of(two)
-    assert set(processes) == {"redis", "scheduler", "history", "webhook-worker-1"} | {
+    assert set(processes) == {"redis", "fork-server", "scheduler", "history", "webhook-worker-1"} | {
         f"{account}/{base}" for account in ("default", "support") for base in ("session", "wa-worker-1")
     }
     wait_connected(conn, ["session", "support/session"])

@@ -80,7 +80,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     subreaper = settings.fork_server and orphans.become_subreaper()
     if subreaper:
         launcher = ForkingLauncher(env)
-        specs.insert(0, fork_server_spec())  # it imports while Redis starts
+        specs.insert(1 if redis is not None else 0, fork_server_spec())  # Redis stays first
     elif settings.fork_server:
         logger.warning("wagw run: no fork server (this kernel makes no subreaper); every child starts cold")
     children = [Child(spec, policy, launcher, clock) for spec in specs]
