@@ -25,7 +25,7 @@ from rq.job import Job, JobStatus
 from rq.results import Result
 
 from wagw import operations, rqcompat, serving
-from wagw.api.jobrecord import QueuedJob, queue_of_account
+from wagw.api.jobrecord import JobWriter, QueuedJob, queue_of_account
 from wagw.errors import DuplicateJob, IdempotencyConflict, InvalidArguments, Permanent, WagwError, exception_line
 from wagw.redisconn import SERIALIZER
 
@@ -128,6 +128,7 @@ class Caller:
     def __init__(self, conn: Redis, aconn: AsyncRedis, wait: float) -> None:
         self.conn = conn  # rq's enqueue and job reads
         self.aconn = aconn  # waits: XREAD BLOCK on each job's results
+        self.writer = JobWriter(aconn)  # enqueues: the jobs of one event loop step in one transaction
         self.wait = wait  # WAGW_API_WAIT
         self.stopping = False  # set when the server stops: waits end with Pending at once
         self._served_until: dict[str, float] = {}  # account -> until when its being served is known
@@ -159,8 +160,8 @@ class Caller:
     async def enqueue_pipelined(
         self, account: Account, operation: str, arguments: dict[str, Any]
     ) -> tuple[Rejected | None, str | None]:
-        """`enqueue` without a thread: the job's record written in one transaction on the
-        asyncio connection (QueuedJob). Only whether the account is served may need reads (a
+        """`enqueue` without a thread: the job's record written in a transaction on the
+        asyncio connection (QueuedJob, JobWriter). Only whether the account is served may need reads (a
         SCAN): looked at in a thread while that answer is not known fresh (wagw.serving keeps
         it SERVED_FRESH seconds)."""
         if time.monotonic() < self._served_until.get(account.name, 0.0):
@@ -177,9 +178,7 @@ class Caller:
             return Rejected(400, "VALIDATION_ERROR", str(error), _argument_of(str(error), operation)), None
         except ValueError as error:  # the arguments too large for a job
             return Rejected(400, "VALIDATION_ERROR", str(error)), None
-        async with self.aconn.pipeline(transaction=True) as sending:
-            job.write(sending)
-            await sending.execute()
+        await self.writer.write(job)
         return None, job.id
 
     def _check(self, account: Account, operation: str, arguments: dict[str, Any]) -> Operation | Rejected:

@@ -11,6 +11,7 @@ compares the writes with wagw.client.enqueue's, field by field.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zlib
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from wagw.accounts import queue_of
 from wagw.redisconn import SERIALIZER, HashFields
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis as AsyncRedis
     from redis.asyncio.client import Pipeline as AsyncPipeline
     from redis.client import Pipeline
 
@@ -90,3 +92,50 @@ class QueuedJob:
         pipe.sadd(Queue.redis_queues_keys, queue_key)
         pipe.hset(Job.redis_job_namespace_prefix + self.id, mapping=self.fields)
         pipe.rpush(queue_key, self.id)
+
+
+class JobWriter:
+    """Writes queued jobs to Redis: those queued while the event loop runs one step go in one
+    transaction (under load, calls on many connections arrive in the same step: one round
+    trip and one send for all of them instead of one each). Each job's writes are whole
+    either way; `write` returns once its transaction is done, or raises its error."""
+
+    def __init__(self, aconn: AsyncRedis) -> None:
+        self.aconn = aconn
+        self._waiting: list[tuple[QueuedJob, asyncio.Future[None]]] = []
+        self._sending: set[asyncio.Task[None]] = set()  # held until done (the loop keeps weak references)
+
+    async def write(self, job: QueuedJob) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        if not self._waiting:
+            loop.call_soon(self._send_waiting)
+        self._waiting.append((job, done))
+        await done
+
+    def _send_waiting(self) -> None:
+        batch, self._waiting = self._waiting, []
+        task = asyncio.ensure_future(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[QueuedJob, asyncio.Future[None]]]) -> None:
+        try:
+            async with self.aconn.pipeline(transaction=True) as pipe:
+                for job, _ in batch:
+                    job.write(pipe)
+                await pipe.execute()
+        except BaseException as error:
+            for _, done in batch:
+                if done.done():
+                    continue
+                if isinstance(error, Exception):
+                    done.set_exception(error)
+                else:  # cancelled (the server stopping): so are the calls waiting on it
+                    done.cancel()
+            if not isinstance(error, Exception):
+                raise
+        else:
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
