@@ -68,6 +68,8 @@ if TYPE_CHECKING:
 # The INFO line rq's workers log twice per job: on dequeue (BaseWorker.dequeue_job_and_maintain_ttl)
 # and "Job OK" (BaseWorker.perform_job).
 PER_JOB_LOG_MESSAGE = "Worker %s: %s: %s (%s)"
+# The dequeue's line when the worker logs no job descriptions (log_job_description=False).
+PER_JOB_LOG_MESSAGE_SHORT = "Worker %s: %s: %s"
 
 # Execution.key: an execution's hash, named by its started-registry entry "<job id>:<execution id>".
 _EXECUTION_KEY = "rq:execution:{}"

@@ -19,8 +19,9 @@ JOBS = 100
 MAX_READS_PER_JOB = 10.5
 
 
-def run_jobs(wa_queue, redis_conn, count: int) -> int:
-    """Enqueue `count` jobs as wagw.client does, wait for them; the reads this test made itself."""
+def run_jobs(wa_queue, redis_conn, count: int, ids: list[str] | None = None) -> int:
+    """Enqueue `count` jobs as wagw.client does, wait for them; the reads this test made itself
+    (their ids appended to `ids`)."""
     jobs = [
         wa_queue.prepare_data(
             "workers.wa.fetch_avatar",
@@ -32,8 +33,10 @@ def run_jobs(wa_queue, redis_conn, count: int) -> int:
         for _ in range(count)
     ]
     with redis_conn.pipeline() as pipe:
-        wa_queue.enqueue_many(jobs, pipeline=pipe)
+        enqueued = wa_queue.enqueue_many(jobs, pipeline=pipe)
         pipe.execute()
+    if ids is not None:
+        ids += [job.id for job in enqueued]
     reads = 1
     deadline = time.monotonic() + 60
     finished = f"rq:finished:{keys.WA_QUEUE}"
@@ -53,3 +56,15 @@ def test_a_wa_job_costs_at_most_ten_round_trips(start_worker, wa_queue, redis_co
     after = redis_conn.info("stats")["total_reads_processed"]
     per_job = (after - before - own - 1) / JOBS
     assert per_job <= MAX_READS_PER_JOB, f"{per_job:.2f} reads per job"
+
+
+def test_a_wa_job_logs_one_line(start_worker, wa_queue, redis_conn):
+    """rq logs several INFO lines per job (taken, "Job OK", completed): at hundreds of jobs a
+    second that is most of the log stream. The wa-worker keeps one."""
+    worker = start_worker()
+    ids: list[str] = []
+    run_jobs(wa_queue, redis_conn, 5, ids)
+    lines = worker.log.read_text(errors="replace").splitlines()
+    for job_id in ids:
+        naming = [line for line in lines if job_id in line]
+        assert len(naming) == 1 and "Successfully completed" in naming[0], "\n".join(naming)

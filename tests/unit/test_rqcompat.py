@@ -285,10 +285,14 @@ def test_now_is_rqs_clock():
 
 
 def test_the_per_job_log_line_is_still_the_one_the_wa_worker_demotes():
-    for step in (BaseWorker.dequeue_job_and_maintain_ttl, BaseWorker.perform_job):
-        assert repr(rqcompat.PER_JOB_LOG_MESSAGE) in inspect.getsource(step), (
-            f"rq {RQ_VERSION}: {step.__qualname__} no longer logs {rqcompat.PER_JOB_LOG_MESSAGE!r}: "
-            "update rqcompat.PER_JOB_LOG_MESSAGE (workers.wa.worker.OneLinePerJob demotes that line)"
+    for step, message in (
+        (BaseWorker.dequeue_job_and_maintain_ttl, rqcompat.PER_JOB_LOG_MESSAGE),
+        (BaseWorker.dequeue_job_and_maintain_ttl, rqcompat.PER_JOB_LOG_MESSAGE_SHORT),
+        (BaseWorker.perform_job, rqcompat.PER_JOB_LOG_MESSAGE),
+    ):
+        assert repr(message) in inspect.getsource(step), (
+            f"rq {RQ_VERSION}: {step.__qualname__} no longer logs {message!r}: "
+            "update rqcompat.PER_JOB_LOG_MESSAGE(_SHORT) (workers.wa.worker.OneLinePerJob demotes that line)"
         )
 
 

@@ -136,6 +136,9 @@ def one_line_reason(error: BaseException) -> str:
     return f"{kind.__module__}.{kind.__qualname__}: {first}" + (" […]" if rest else "")
 
 
+_PER_JOB_LINES = (rqcompat.PER_JOB_LOG_MESSAGE, rqcompat.PER_JOB_LOG_MESSAGE_SHORT)
+
+
 class OneLinePerJob(logging.Filter):
     """RQ logs four INFO lines per job; at hundreds of jobs a second that is most of the log
     stream. Keep "Successfully completed <job> in <time>" and demote the dequeue and "Job OK"
@@ -154,7 +157,7 @@ class OneLinePerJob(logging.Filter):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.exc_info = record.exc_text = None
             return True
-        if record.levelno == logging.INFO and record.msg == rqcompat.PER_JOB_LOG_MESSAGE:
+        if record.levelno == logging.INFO and record.msg in _PER_JOB_LINES:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG) or logging.root.level <= logging.DEBUG
         return True
@@ -191,6 +194,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
             one_line = OneLinePerJob()
             self.log.addFilter(one_line)
         self.one_line = one_line
+        self._rq_log = logger.bind(logger_name=self.log.name)  # as wagw.logs hands rq's lines over
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         # Every id this worker takes is parked (rqcompat.TakerQueue), from one queue or several.
@@ -400,7 +404,8 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
             self._not_suspended_at = time.monotonic()
         self.execution = None  # rq's cleanup_execution
         took = job.ended_at - job.started_at
-        self.log.info("Successfully completed job %s in %ss on worker %s", job.id, took, self.name)  # rq's line
+        # rq's line, straight to loguru (the stdlib record and its hand-over cost as much again)
+        self._rq_log.info("Successfully completed job {} in {}s on worker {}", job.id, took, self.name)
         return True
 
     def handle_job_failure(self, job: Job, queue: Queue, started_job_registry=None, exc_string="") -> None:
