@@ -1,14 +1,16 @@
 """Benchmark: resident memory (PSS) of the whole daemon on the fake backend, per process.
 
     .venv/bin/python bench/footprint.py [--accounts 1,2,4] [--runs 5] [--settle 3] [--native-runs 5]
+                                        [--fork-server | --compare REF]
 
 For each accounts count N, --runs times: start `wagw run` (WAGW_BACKEND=fake, embedded Redis,
 its own temporary data dir, default settings otherwise: 2 webhook workers, 1 wa-worker slot per
 account), wait until every child is running and every wa-worker has its native host, let it
 idle --settle seconds, then read the Pss line of /proc/<pid>/smaps_rollup for every process of
-the supervisor's tree (named as chaos.procs names them: WAGW_PROCESS_NAME, "<worker>/host" for a
-native host). PSS charges each shared page to its sharers in equal parts, so the column adds up
-to what the daemon costs the machine. Prints the median per process name and of the totals.
+the supervisor's tree (named as chaos.procs names them: a forked child's title, else
+WAGW_PROCESS_NAME, "<worker>/host" for a native host). PSS charges each shared page to its
+sharers in equal parts, so the column adds up to what the daemon costs the machine. Prints the
+median per process name and of the totals.
 
 N=1 runs today's layout (WAGW_ACCOUNTS unset). N>1 sets WAGW_ACCOUNTS=a1,…,aN; a wagw that does
 not start one session per account for it does not support accounts yet, and N>1 is reported as
@@ -23,11 +25,12 @@ on that store as `wagw pair` does; then it reads its own smaps_rollup. Alone on 
 pages are all its own, so its PSS is an upper bound for a host inside the daemon.
 
 --compare REF measures REF's code too (extracted with git archive), runs alternating with this
-checkout's. --smoke runs every part once, as small as it goes (a comparison with HEAD, 1 and 2
-accounts, jobs, the fork prototype, the native host), to show the bench still runs: its figures
-are not measurements. A part that cannot be measured (a daemon or a child exiting or
-restarting, a job failing, jobs slower than the floor rate) stops the bench at once, named on
-stderr, exit status 1.
+checkout's. --fork-server measures this checkout twice, runs alternating: its children started
+cold (WAGW_FORK_SERVER=false) and forked by the fork server (the default). --smoke runs every
+part once, as small as it goes (cold and forked, 1 and 2 accounts, jobs, the native host), to
+show the bench still runs: its figures are not measurements. A part that cannot be measured (a
+daemon or a child exiting or restarting, a job failing, jobs slower than the floor rate) stops
+the bench at once, named on stderr, exit status 1.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import select
 import shutil
 import socket
 import statistics
@@ -53,21 +55,21 @@ from bench import harness  # noqa: E402
 from bench.harness import CannotMeasure  # noqa: E402
 from chaos.daemon import Daemon  # noqa: E402
 from chaos.procs import descendants, parent_map, process_name  # noqa: E402
-from wagw.procs import pid_alive  # noqa: E402
 
 MB = 1024.0  # smaps_rollup counts KiB
 # fetch_avatar jobs a second below which putting the wa-worker to work is broken: it does 200-400.
 FLOOR_RATE = 5.0
 SMOKE = {
-    "compare": "HEAD",
+    "fork_server": True,
     "accounts": "1,2",
     "runs": 1,
     "settle": 0.0,
     "jobs": 2,
-    "fork": 1,
     "native_runs": 1,
     "native_settle": 0.0,
 }
+# --fork-server: this checkout with its children started cold, then forked (the default).
+FORK_SERVER_MODES = (("cold (WAGW_FORK_SERVER=false)", "false"), ("fork server (default)", "true"))
 
 
 def rollup(pid: int) -> dict[str, int] | None:
@@ -146,12 +148,18 @@ def running(daemon: Daemon) -> dict | None:
 
 
 def measure_daemon(
-    root: Path, accounts: int, settle: float, jobs: int, grace: float, api: bool = False
+    root: Path,
+    accounts: int,
+    settle: float,
+    jobs: int,
+    grace: float,
+    api: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, dict[str, int]] | None:
     """name -> smaps_rollup figures of one daemon's processes, running the code in `root`; None
     when WAGW_ACCOUNTS is not supported for accounts > 1."""
     # PYTHONPATH: the processes run root's code, whichever checkout the venv was installed from.
-    env = {"WAGW_BACKEND": "fake", "PYTHONPATH": str(root)}
+    env = {"WAGW_BACKEND": "fake", "PYTHONPATH": str(root), **(extra_env or {})}
     if accounts > 1:
         env["WAGW_ACCOUNTS"] = ",".join(f"a{n}" for n in range(1, accounts + 1))
     if api:  # the optional HTTP API child, on a port of its own
@@ -250,103 +258,6 @@ def measure_native_host(root: Path, pause: float, grace: float) -> dict[str, int
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-# The fork prototype (--fork): what the pure-Python children would cost forked from a warmed
-# parent instead of started cold. Not how wagw starts them; see bench/README.md.
-ZYGOTE = r"""
-import gc, json, os, sys
-# What every pure-Python child imports, plus each forked command's own module.
-import wagw.cli, wagw.config, wagw.logs
-import wagw.scheduler.process, workers.webhooks.worker, workers.wa.worker
-gc.collect()
-gc.freeze()  # the collector never writes into the shared objects' headers from here on
-children = json.loads(sys.argv[1])
-pids = {}
-for name, argv in children:
-    pid = os.fork()
-    if pid == 0:
-        os.setsid()
-        os.dup2(2, 1)  # our stdout is the bench's pipe, read once
-        os.environ["WAGW_PROCESS_NAME"] = name
-        os.environ["WAGW_PARENT_PID"] = str(os.getppid())
-        code = 1
-        try:
-            code = wagw.cli.main(argv)
-        finally:
-            os._exit(code)
-    pids[name] = pid
-print(json.dumps(pids), flush=True)
-sys.stdin.read()  # until the bench closes the pipe; the children die with us (PR_SET_PDEATHSIG)
-"""
-FORKED = [
-    ("scheduler", ["scheduler"]),
-    ("webhook-worker-1", ["webhook-worker"]),
-    ("webhook-worker-2", ["webhook-worker"]),
-    ("wa-worker-1", ["wa-worker", "--slot", "1"]),
-]
-
-
-def measure_forked(settle: float, jobs: int, grace: float) -> dict[str, dict[str, int]]:
-    """name -> smaps_rollup figures: the forked children, the parent they forked from
-    ("zygote"), and the cold session, native host and Redis beside them."""
-    from wagw.supervisor.embedded_redis import start_standalone
-
-    data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fpf-", dir="/tmp"))
-    redis_proc, server = start_standalone(data_dir)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
-    env.update(
-        {"WAGW_BACKEND": "fake", "WAGW_DATA_DIR": str(data_dir), "WAGW_REDIS_URL": server.url, "PYTHONPATH": str(ROOT)}
-    )
-    log = open(data_dir / "children.log", "w")  # noqa: SIM115 (closed below)
-    zygote = subprocess.Popen(
-        [sys.executable, "-c", ZYGOTE, json.dumps(FORKED)],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
-    session = subprocess.Popen(
-        [sys.executable, "-m", "wagw", "session"], env={**env, "WAGW_PROCESS_NAME": "session"}, stdout=log, stderr=log
-    )
-    try:
-        assert zygote.stdout is not None
-        # The zygote prints its children's pids once it has forked them.
-        if not select.select([zygote.stdout], [], [], grace)[0]:
-            raise CannotMeasure(f"fork prototype: no children forked within {grace:.0f} s")
-        line = zygote.stdout.readline()
-        if not line:
-            raise CannotMeasure(f"fork prototype: its parent exited with {zygote.wait()}{harness.tail(Path(log.name))}")
-        named: dict[int, str] = {pid: name for name, pid in json.loads(line).items()}
-        named.update({zygote.pid: "zygote", session.pid: "session", redis_proc.pid: "redis"})
-
-        def check() -> None:
-            # Forked children are the zygote's, never reaped: a dead one is a zombie.
-            gone = [name for pid, name in named.items() if not pid_alive(pid)]
-            if gone:
-                raise CannotMeasure(f"fork prototype: {', '.join(sorted(gone))} exited{harness.tail(Path(log.name))}")
-
-        worker = next(pid for pid, name in named.items() if name == "wa-worker-1")
-        host = harness.wait(
-            lambda: next(iter(descendants(worker)), None), grace, "the forked wa-worker's native host", check
-        )
-        named[host] = "wa-worker-1/host"
-        run_jobs(server.url, jobs, grace, check)
-        time.sleep(settle)
-        check()
-        return {name: got for pid, name in named.items() if (got := rollup(pid)) is not None}
-    finally:
-        for proc in (session, zygote):
-            proc.terminate()
-            proc.wait(timeout=30)
-        redis_proc.terminate()
-        redis_proc.wait(timeout=30)
-        log.close()
-        if os.environ.get("FOOTPRINT_KEEP"):
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-
-
 def mb(kib: float) -> str:
     return f"{kib / MB:.1f}"
 
@@ -380,6 +291,10 @@ def report(title: str, runs: list[dict[str, dict[str, int]]]) -> float:
     return total
 
 
+def _shown(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", default="1", help="comma-separated accounts counts (default 1)")
@@ -391,7 +306,11 @@ def main() -> None:
     )
     parser.add_argument("--jobs", type=int, default=0, help="fetch_avatar jobs run before reading (default 0)")
     parser.add_argument("--api", action="store_true", help="start the daemon with WAGW_API_ADDR set (the api child)")
-    parser.add_argument("--fork", type=int, default=0, help="runs of the fork prototype (default 0: skip)")
+    parser.add_argument(
+        "--fork-server",
+        action="store_true",
+        help="measure this checkout with WAGW_FORK_SERVER=false and =true, runs alternating",
+    )
     parser.add_argument(
         "--compare",
         metavar="REF",
@@ -404,34 +323,39 @@ def main() -> None:
     if args.smoke:
         print("smoke run: every part once, small; the figures are not measurements")
     with tempfile.TemporaryDirectory(prefix="wagw-bench-ref-") as ref_dir:
-        labels = [("this checkout", ROOT)]
+        labels: list[Label] = [("this checkout", ROOT, {})]
+        if args.fork_server:
+            labels = [(label, ROOT, {"WAGW_FORK_SERVER": value}) for label, value in FORK_SERVER_MODES]
         if args.compare:
-            labels.insert(0, (args.compare, harness.extract(ROOT, args.compare, Path(ref_dir))))
+            labels.insert(0, (args.compare, harness.extract(ROOT, args.compare, Path(ref_dir)), {}))
         measure(args, counts, labels)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
-def measure(args: argparse.Namespace, counts: list[int], labels: list[tuple[str, Path]]) -> None:
-    """Each label's code (REF's, then this checkout's), runs alternating, for each accounts
-    count; medians, and before/after side by side when there are two. A count a label does not
-    support is left out."""
+Label = tuple[str, Path, dict[str, str]]  # what is measured: its name, its code, its settings
+
+
+def measure(args: argparse.Namespace, counts: list[int], labels: list[Label]) -> None:
+    """Each label's code and settings (REF's, then this checkout's; cold, then forked), runs
+    alternating, for each accounts count; medians, and each label beside the first when there
+    are several. A count a label does not support is left out."""
     compared = len(labels) > 1
     runs: dict[tuple[str, int], list[dict[str, dict[str, int]]]] = defaultdict(list)
     natives: dict[str, list[dict[str, int]]] = defaultdict(list)
     unsupported: set[tuple[str, int]] = set()
     for _ in range(args.runs):
         for accounts in counts:
-            for label, root in labels:
+            for label, root, extra_env in labels:
                 if (label, accounts) in unsupported:
                     continue
-                got = measure_daemon(root, accounts, args.settle, args.jobs, args.grace, args.api)
+                got = measure_daemon(root, accounts, args.settle, args.jobs, args.grace, args.api, extra_env)
                 if got is None:
                     unsupported.add((label, accounts))
                 else:
                     runs[label, accounts].append(got)
-    forked = [measure_forked(args.settle, args.jobs, args.grace) for _ in range(args.fork)]
+    roots = {root: "this checkout" if root == ROOT else label for label, root, _env in labels}  # one host per code
     for _ in range(args.native_runs):
-        for label, root in labels:
+        for root, label in roots.items():
             natives[label].append(measure_native_host(root, args.native_settle, args.grace))
 
     totals: dict[tuple[str, int], float] = {}
@@ -441,8 +365,8 @@ def measure(args: argparse.Namespace, counts: list[int], labels: list[tuple[str,
         )
     for label, accounts in sorted(unsupported):
         print(f"\n{label}: {accounts} accounts not measured (this wagw does not support WAGW_ACCOUNTS)")
-    if compared:
-        (ref, _), (this, _) = labels
+    ref = labels[0][0]
+    for this, _root, _env in labels[1:]:
         for accounts in counts:
             if (ref, accounts) not in runs or (this, accounts) not in runs:
                 continue
@@ -450,17 +374,15 @@ def measure(args: argparse.Namespace, counts: list[int], labels: list[tuple[str,
             print(f"\n## {accounts} account(s), before ({ref}) and after ({this}), PSS MB, medians\n")
             print("| process | before | after | after / before |")
             print("|---|---|---|---|")
-            for name in sorted(before, key=lambda n: (n == "total", n != "supervisor", n)):
-                if name in after:
-                    print(f"| {name} | {before[name]:.1f} | {after[name]:.1f} | {after[name] / before[name]:.2f} |")
+            for name in sorted(before.keys() | after.keys(), key=lambda n: (n == "total", n != "supervisor", n)):
+                was, now = before.get(name), after.get(name)
+                ratio = f"{now / was:.2f}" if was and now is not None else "-"
+                print(f"| {name} | {_shown(was)} | {_shown(now)} | {ratio} |")
     print()
     for (label, accounts), total in sorted(totals.items()):
         if accounts > 1 and (label, 1) in totals:
             shown = f", {label}" if compared else ""
             print(f"per extra account{shown} ({accounts} vs 1): {(total - totals[label, 1]) / (accounts - 1):.1f} MB")
-
-    if forked:
-        report("fork prototype: scheduler, webhook workers, wa-worker forked from one warmed parent", forked)
 
     for label, got in natives.items():
         pss, anon, rss = (statistics.median(n[key] for n in got) for key in ("Pss", "Pss_Anon", "Rss"))
