@@ -267,7 +267,7 @@ def _configure_stdlib(level: str) -> None:
     # Installed before neonize is imported, so its logging.basicConfig() finds a handler and
     # leaves the root logger alone.
     logging.basicConfig(handlers=[_InterceptHandler()], level=level if level != "TRACE" else 5, force=True)
-    for noisy in ("httpx", "httpcore", "urllib3", "werkzeug"):
+    for noisy in ("httpx", "httpcore", "urllib3", "werkzeug", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```(sh|bash|console)([^\n]*)\n(.*?)^```", re.M | re.S)
 PLACEHOLDER = re.compile(r"<[A-Za-z][^<>]*>")
-RUN_TIMEOUT = 20.0
+RUN_TIMEOUT = 60.0  # a hung command fails; a slow start on a loaded machine does not
 
 
 @dataclass(frozen=True)

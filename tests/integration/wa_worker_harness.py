@@ -52,7 +52,8 @@ class WaWorkerProcess:
                 stdin=subprocess.DEVNULL,
             )
         if ready:
-            wait_for(self.connected, 20, 0.05, "the wa-worker's host to connect")
+            # Two Python start-ups (worker, host): generous, for a loaded machine.
+            wait_for(self.connected, 60, 0.05, "the wa-worker's host to connect")
         return self
 
     @property
