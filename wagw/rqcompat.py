@@ -88,6 +88,22 @@ end
 return ids
 """
 
+# _TAKE_MANY, each id's job hash read in the same step (ARGV[3]: rq's job key prefix): id,
+# fields, id, fields... (fields false where the key holds no hash).
+_TAKE_MANY_READ = """
+local taken = {}
+for i = 1, tonumber(ARGV[1]) do
+  local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+  if not id then break end
+  redis.call('HSET', KEYS[3], id, ARGV[2])
+  local ok, fields = pcall(redis.call, 'HGETALL', ARGV[3] .. id)
+  if not ok then fields = false end  -- read again as rq's fetch would, to say why
+  taken[#taken + 1] = id
+  taken[#taken + 1] = fields
+end
+return taken
+"""
+
 # The first id of several queues (in their order), moved to that queue's intermediate list
 # and recorded as ARGV[1]'s. KEYS: queue, intermediate list, takers of each queue, in turn.
 _TAKE_FIRST = """
@@ -430,6 +446,7 @@ class IntermediateList:
         self.key = queue.intermediate_queue_key
         self.takers_key = keys.TAKERS.format(queue=queue.name)
         self._take_many = self.connection.register_script(_TAKE_MANY)
+        self._take_many_read = self.connection.register_script(_TAKE_MANY_READ)
         self._claim = self.connection.register_script(_CLAIM)
         self._put_back = self.connection.register_script(_PUT_BACK)
         self._forget_gone = self.connection.register_script(_FORGET_GONE)
@@ -441,8 +458,7 @@ class IntermediateList:
         Queue.lmove). Anything taken that is no job id goes to the dead-letter list instead."""
         ids = self._take_many(keys=[self.queue_key, self.key, self.takers_key], args=[count, taker])
         if not ids and wait:
-            one = self.connection.blmove(self.queue_key, self.key, wait, "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
-            ids = [one] if one is not None and self.claim(one, taker) else []
+            ids = self._wait_one(taker, wait)
         taken = []
         for job_id in ids:
             problem = id_problem(job_id)
@@ -451,6 +467,42 @@ class IntermediateList:
             else:
                 self.set_aside(job_id, Unreadable(problem), taker)
         return taken
+
+    def _wait_one(self, taker: str, wait: float) -> list[bytes]:
+        one = self.connection.blmove(self.queue_key, self.key, wait, "LEFT", "RIGHT")  # type: ignore[arg-type]  # fractional seconds are valid
+        return [one] if one is not None and self.claim(one, taker) else []  # type: ignore[list-item]
+
+    def take_jobs(
+        self, count: int, taker: str, wait: float = 0, job_class: type[Job] | None = None, serializer: Any = None
+    ) -> tuple[list[str], list[Job | Unreadable]]:
+        """take(), and each id's job as read_jobs reads it, its hash read in the same step
+        (one round trip for both where ids were waiting; a blocking take reads after it)."""
+        job_class = job_class or Job
+        serializer = serializer or SERIALIZER
+        taken = self._take_many_read(
+            keys=[self.queue_key, self.key, self.takers_key], args=[count, taker, job_class.redis_job_namespace_prefix]
+        )
+        if not taken and wait:
+            taken = [item for one in self._wait_one(taker, wait) for item in (one, None)]  # read below
+        ids: list[str] = []
+        found: list[Job | Unreadable | None] = []
+        for raw_id, pairs in zip(taken[::2], taken[1::2], strict=True):
+            problem = id_problem(raw_id)
+            if problem is not None:
+                self.set_aside(raw_id, Unreadable(problem), taker)
+                continue
+            job_id = as_text(raw_id)
+            ids.append(job_id)
+            if pairs is None:
+                found.append(None)
+            else:
+                fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
+                found.append(_job_from_hash(self.connection, job_id, fields, job_class, serializer))
+        unread = [job_id for job_id, job in zip(ids, found, strict=True) if job is None]
+        if unread:  # taken by the blocking wait, or not a hash (read_jobs says so)
+            again = iter(read_jobs(self.connection, unread, job_class, serializer))
+            found = [job if job is not None else next(again) for job in found]
+        return ids, cast("list[Job | Unreadable]", found)
 
     def claim(self, job_id: bytes | str, taker: str) -> bool:
         """Record `taker` for an id it moved here itself; False if the rescue took it back."""

@@ -237,6 +237,36 @@ def test_read_jobs_reads_what_rqs_fetch_reads_and_names_what_ends_rqs_dequeue(re
     }, f"rq {RQ_VERSION}'s dequeue treats ids that are not jobs differently now"
 
 
+def test_take_jobs_takes_as_take_does_and_reads_as_read_jobs_reads(redis_conn, queue):
+    from tests.integration.bad_ids import write_bad_jobs
+
+    good = [enqueue(queue) for _ in range(2)]
+    bad = write_bad_jobs(redis_conn, queue.name, "t")
+    for job_id in bad:
+        queue.push_job_id(job_id)
+    taken = rqcompat.IntermediateList(queue)
+    ids, found = taken.take_jobs(50, "worker-a", serializer=SERIALIZER)
+    readable = [job_id.decode() for job_id, reason in bad.items() if reason not in ("invalid_id", "id_too_long")]
+    assert ids == [job.id for job in good] + readable
+    takers = redis_conn.hkeys(keys.TAKERS.format(queue=queue.name))
+    assert taken.ids() == ids and set(takers) == {job_id.encode() for job_id in ids}
+    expected = rqcompat.read_jobs(redis_conn, ids, serializer=SERIALIZER)
+    for ours, theirs in zip(found, expected, strict=True):
+        assert type(ours) is type(theirs)
+        if isinstance(theirs, Job):
+            assert ours.to_dict() == theirs.to_dict()
+        else:
+            assert ours.reason == theirs.reason and (ours.job is None) == (theirs.job is None)
+    # the ids that are no job ids went to the dead-letter list, as take() sends them
+    reasons = [json.loads(raw)["reason"] for raw in redis_conn.lrange(keys.DEAD_LETTER.format(queue=queue.name), 0, -1)]
+    assert sorted(reasons) == sorted(r for r in bad.values() if r in ("invalid_id", "id_too_long"))
+    # nothing waiting: the blocking take, then its job read
+    assert taken.take_jobs(5, "worker-a", wait=0.05) == ([], [])
+    late = enqueue(queue)
+    ids, found = taken.take_jobs(5, "worker-a", wait=0.05, serializer=SERIALIZER)
+    assert ids == [late.id] and isinstance(found[0], Job) and found[0].func_name == DOUBLE
+
+
 def test_set_aside_moves_a_parked_id_once_and_forgets_its_taker(redis_conn, queue):
     taken = rqcompat.IntermediateList(queue)
     queue.push_job_id("x")

@@ -211,10 +211,13 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
             return False
         # Ids taken but not started (Redis went away mid-start) are this worker's to start: the
         # rescue leaves a live taker's ids alone.
-        ids = self._unstarted or self._take(min(room, BATCH), block=not (burst and not self.in_flight))
+        if self._unstarted:
+            ids, found = self._unstarted, None
+        else:
+            ids, found = self._take(min(room, BATCH), block=not (burst and not self.in_flight))
         if ids:
             self._unstarted = ids
-            self._start(ids)
+            self._start(ids, found)
             self._unstarted = []
             if len(ids) < BATCH:
                 time.sleep(min(LINGER_MAX, LINGER * len(ids)))
@@ -238,12 +241,14 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
 
     # ---- dispatcher (main thread) --------------------------------------------------------------
 
-    def _take(self, count: int, block: bool) -> list[str]:
+    def _take(self, count: int, block: bool) -> tuple[list[str], list[Job | rqcompat.Unreadable]]:
+        """Ids taken and their jobs, read in the same step."""
         wait = (0.05 if self.in_flight else IDLE_WAIT) if block else 0
-        return self.taken.take(count, self.name, wait)
+        return self.taken.take_jobs(count, self.name, wait, rqcompat.SharedRegistriesJob, self.serializer)
 
-    def _start(self, ids: list[str]) -> None:
-        found = rqcompat.read_jobs(self.connection, ids, rqcompat.SharedRegistriesJob, self.serializer)
+    def _start(self, ids: list[str], found: list[Job | rqcompat.Unreadable] | None = None) -> None:
+        if found is None:  # taken before Redis went away: read again
+            found = rqcompat.read_jobs(self.connection, ids, rqcompat.SharedRegistriesJob, self.serializer)
         jobs = []
         for job_id, job in zip(ids, found, strict=True):
             if isinstance(job, rqcompat.Unreadable):  # to the dead-letter list, not a crash
