@@ -41,6 +41,29 @@ def test_start_imports(module):
     assert loaded <= ALLOWED[module], f"{module} loads {sorted(loaded - ALLOWED[module])} at import"
 
 
+def test_the_api_process_loads_fastapi_and_its_routes_on_first_use():
+    # `wagw api` as its main() starts it: the calls to /wa/<operation> and /health are served
+    # without FastAPI, its ~120 routes and their tables (a sixth of the process's memory);
+    # the first other request builds the app, without pydantic.v1 (FastAPI asks for it only
+    # to find no v1 model).
+    later = ["fastapi", "wagw.api.app", "wagw.api.gowa", "wagw.api.devices", "wagw.client", "pydantic.v1", "mcp"]
+    probe = (
+        "import json, sys\n"
+        "import uvicorn\n"
+        "from wagw.config import Settings\n"
+        "from wagw.api.front import AnsweredErrors, Front\n"
+        "from wagw.api.writes import JoinedWritesH11Protocol\n"
+        "front = Front(Settings(_env_file=None, redis_url='redis://127.0.0.1:1'))\n"
+        f"print(json.dumps([m for m in {later!r} if m in sys.modules]))\n"
+        "front.built()\n"
+        f"print(json.dumps([m for m in {later!r} if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    at_start, built = (json.loads(line) for line in out.stdout.strip().splitlines()[-2:])
+    assert at_start == [], f"wagw api loads {at_start} at start"
+    assert set(built) == {"fastapi", "wagw.api.app", "wagw.api.gowa", "wagw.api.devices"}, built
+
+
 def test_history_writer_migrates_in_a_process_of_its_own(tmp_path):
     # The writer's start as main() runs it: the store made and migrated; alembic, mako and
     # the PostgreSQL dialect stay out of the process that then runs for days.

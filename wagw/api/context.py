@@ -1,14 +1,14 @@
-"""What the routes of `wagw api` share (one per process, on `app.state.api`), and the
-FastAPI dependencies every router uses: the login and the account a request is for."""
+"""What the routes of `wagw api` share (one per process, on `app.state.api`), and what every
+router asks of a request: the login and the account it is for (as FastAPI's dependency:
+wagw.api.dependencies)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends, Request
+from starlette.requests import Request
 
-from wagw.accounts import Account
 from wagw.api.envelope import ApiError
 from wagw.api.guard import Principal
 from wagw.api.selection import DEVICE_HEADER, DEVICE_QUERY, select_account
@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from redis import Redis
     from redis.asyncio import Redis as AsyncRedis
 
+    from wagw.accounts import Account, Roster
     from wagw.api.calls import Caller
     from wagw.api.selection import LiveRoster
     from wagw.config import Settings
+    from wagw.loginthrottle import LoginThrottle
 
 
 @dataclass
@@ -29,6 +31,37 @@ class ApiContext:
     conn: Redis  # synchronous: rq (run it in a thread)
     aconn: AsyncRedis  # asyncio: waits and small reads
     caller: Caller  # wagw.api.calls: enqueue and await jobs
+    throttle: LoginThrottle  # failed logins (wagw.api.guard), one budget for the whole process
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        roster: Roster | None = None,
+        *,
+        conn: Redis | None = None,
+        aconn: AsyncRedis | None = None,
+    ) -> ApiContext:
+        """The context for these settings (connections made from them unless given)."""
+        from redis.asyncio import Redis as AsyncRedisClient
+
+        from wagw.api.calls import Caller
+        from wagw.api.selection import LiveRoster
+        from wagw.loginthrottle import LoginThrottle
+        from wagw.redisconn import connect
+
+        conn = conn or connect(settings)
+        aconn = aconn or AsyncRedisClient.from_url(
+            settings.effective_redis_url, health_check_interval=30, socket_connect_timeout=5
+        )
+        return cls(
+            settings=settings,
+            roster=LiveRoster(settings, roster),
+            conn=conn,
+            aconn=aconn,
+            caller=Caller(conn, aconn, settings.api_wait),
+            throttle=LoginThrottle(settings.api_login_window, server="api"),
+        )
 
 
 def api_context(request: Request) -> ApiContext:
@@ -56,9 +89,6 @@ async def current_account(request: Request) -> Account:
     if not principal.may_use(account.name):
         raise ApiError(403, "FORBIDDEN", "this token logs in for another account only")
     return account
-
-
-CurrentAccount = Annotated[Account, Depends(current_account)]
 
 
 def optional_parameter(name: str, where: str, description: str) -> dict[str, Any]:

@@ -30,7 +30,8 @@ from loguru import logger
 from wagw import devicecontrol, keys
 from wagw.accounts import Account
 from wagw.addresses import normalize_phone
-from wagw.api.context import CurrentAccount, api_context, principal_of
+from wagw.api.context import api_context, principal_of
+from wagw.api.dependencies import CurrentAccount
 from wagw.api.envelope import ENVELOPE_RESPONSE, ApiError, Envelope, success
 from wagw.api.selection import select_account
 from wagw.devices import DeviceState

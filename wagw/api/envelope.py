@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.responses import JSONResponse
 
 SUCCESS = "SUCCESS"
 PENDING = "PENDING"

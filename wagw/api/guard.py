@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from wagw.api import tokens
 from wagw.api.envelope import ApiError
+from wagw.api.jobrecord import MAX_ARGUMENT_BYTES
 from wagw.hostcheck import host_allowed
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
     from redis.asyncio import Redis as AsyncRedis
 
+    from wagw.api.context import ApiContext
+    from wagw.config import Settings
     from wagw.loginthrottle import LoginThrottle
 
     Scope = MutableMapping[str, Any]
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
 REALM = "wagw api"
 OPEN_PATHS = frozenset({"/health"})
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and part headers around an upload
+# A JSON body carries at most one job's arguments (a base64 image is the largest).
+JSON_BODY_MAX = MAX_ARGUMENT_BYTES + 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,18 @@ class Guard:
             if same and matched is None:
                 matched = known_user
         return Principal(user=matched.decode(errors="replace")) if matched is not None else None
+
+
+def guard_options(settings: Settings, context: ApiContext) -> dict[str, Any]:
+    """Guard's keyword arguments for `wagw api` with these settings."""
+    return {
+        "aconn": context.aconn,
+        "logins": settings.api_logins,
+        "throttle": context.throttle,
+        "hosts": settings.api_hosts,
+        "json_max_bytes": JSON_BODY_MAX,
+        "upload_max_bytes": settings.api_upload_max_bytes,
+    }
 
 
 def _login_required() -> ApiError:

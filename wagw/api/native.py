@@ -8,24 +8,26 @@ the other routers may use too.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from wagw import keys, operations
 from wagw.api import uploads
 from wagw.api.calls import Failed, Finished, Pending, Rejected
 from wagw.api.context import ACCOUNT_PARAMETERS, api_context, current_account, optional_parameter, principal_of
-from wagw.api.direct import serve_directly
 from wagw.api.envelope import ENVELOPE_RESPONSE, PENDING, ApiError, Envelope, envelope, success
 from wagw.api.groups import TITLES, group_of
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter
+
     from wagw.api.calls import CallOutcome
     from wagw.api.context import ApiContext
     from wagw.operations import Operation
@@ -276,16 +278,31 @@ def _endpoint(op: Operation):
         return outcome_response(outcome)
 
     call.__name__ = op.name
-    return serve_directly(call)  # wagw.api.direct calls it without the app's routing
+    return call
+
+
+@functools.cache
+def call_endpoints() -> dict[str, Any]:
+    """Each operation's endpoint, made once: the app's routes and wagw.api.direct call the same."""
+    return {name: _endpoint(op) for name, op in operations.OPERATIONS.items()}
+
+
+def direct_routes() -> dict[tuple[str, str], Any]:
+    """(method, path) -> endpoint of the routes wagw.api.direct serves without the routing."""
+    routes = {("POST", f"/wa/{name}"): endpoint for name, endpoint in call_endpoints().items()}
+    routes[("GET", "/health")] = health
+    return routes
 
 
 def router() -> APIRouter:
+    from fastapi import APIRouter  # the app is built on the first request that needs it (wagw.api.front)
+
     routes = APIRouter()
     for op in operations.OPERATIONS.values():
         group = group_of(op.name)
         routes.add_api_route(
             f"/wa/{op.name}",
-            _endpoint(op),
+            call_endpoints()[op.name],
             methods=["POST"],
             summary=op.name.replace("_", " ").capitalize(),
             description=f"{op.summary}\n\nThe job `{op.path}` (docs/jobs.md); a send: {op.sends}.",

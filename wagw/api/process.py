@@ -46,7 +46,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
 
     from wagw.accounts import Roster
     from wagw.api import tokens
-    from wagw.api.app import AnsweredErrors, create_app
+    from wagw.api.front import AnsweredErrors, Front
     from wagw.api.writes import JoinedWritesH11Protocol
     from wagw.redisconn import connect
     from wagw.rqcompat import quicken_rq
@@ -65,8 +65,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         return ExitCode.CONFIG
     if not settings.api_logins and not issued:
         logger.warning("api: no WAGW_API_BASIC_AUTH and no account token yet: make one with `wagw accounts token NAME`")
-    app = create_app(settings, Roster.load(settings), conn=conn)
-    caller = app.state.api.caller
+    app = Front(settings, Roster.load(settings), conn=conn)  # FastAPI's app when first needed
+    caller = app.context.caller
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:

@@ -15,7 +15,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from wagw.addresses import normalize_target
-from wagw.api.context import CurrentAccount, api_context
+from wagw.api.context import api_context
+from wagw.api.dependencies import CurrentAccount
 from wagw.api.envelope import ApiError, envelope, success
 from wagw.api.gowa import answers
 from wagw.api.gowa.reading import call_options, read_incoming

@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 
 from wagw.api.calls import Rejected
-from wagw.api.context import CurrentAccount, api_context
+from wagw.api.context import api_context
+from wagw.api.dependencies import CurrentAccount
 from wagw.api.envelope import ENVELOPE_RESPONSE, success
 from wagw.api.gowa import answers, history, results, senders
 from wagw.api.gowa.model import Field, Row
