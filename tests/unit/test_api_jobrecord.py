@@ -3,7 +3,9 @@ must be what wagw.client.enqueue (rq's Queue.enqueue_call) writes for the same c
 
 from __future__ import annotations
 
+import asyncio
 import zlib
+from typing import Any
 
 import pytest
 from rq import Queue
@@ -13,7 +15,7 @@ from rq.version import VERSION as RQ_VERSION
 from wagw import client, operations
 from wagw.accounts import Account
 from wagw.api import jobrecord
-from wagw.api.jobrecord import MAX_ARGUMENT_BYTES, QueuedJob, queue_of_account
+from wagw.api.jobrecord import MAX_ARGUMENT_BYTES, JobWriter, QueuedJob, queue_of_account
 from wagw.errors import InvalidArguments
 from wagw.redisconn import SERIALIZER
 
@@ -83,3 +85,32 @@ def test_bad_or_oversized_arguments_are_refused_as_wagw_client_refuses_them(redi
         client.enqueue("send_text", connection=redis_conn, **large)
     assert str(ours_large.value) == str(theirs_large.value)
     assert redis_conn.keys("rq:job:*") == []  # nothing written
+
+
+def test_the_jobs_queued_in_one_event_loop_step_are_written_in_one_transaction(redis_url, redis_conn):
+    from redis.asyncio import Redis as AsyncRedis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    op = operations.get("send_text")
+
+    def transactions() -> int:
+        return int(redis_conn.info("commandstats").get("cmdstat_exec", {}).get("calls", 0))
+
+    async def write_all(url: str) -> list[Any]:
+        aconn = AsyncRedis.from_url(url, socket_connect_timeout=5)
+        writer = JobWriter(aconn)
+        try:
+            jobs = [QueuedJob.of(op, "wa", {"to": ALICE, "text": f"m{n}"}) for n in range(5)]
+            outcomes = await asyncio.gather(*(writer.write(job) for job in jobs), return_exceptions=True)
+            return [job.id for job in jobs] if not any(outcomes) else outcomes
+        finally:
+            await aconn.aclose()
+
+    before = transactions()
+    job_ids = asyncio.run(write_all(redis_url))
+    assert transactions() == before + 1
+    assert redis_conn.lrange("rq:queue:wa", 0, -1) == [job_id.encode() for job_id in job_ids]
+    # Redis not answering: every call of the batch gets the error, and nothing is written.
+    failed = asyncio.run(write_all("redis://127.0.0.1:1"))
+    assert len(failed) == 5 and all(isinstance(error, RedisConnectionError) for error in failed)
+    assert redis_conn.llen("rq:queue:wa") == 5
