@@ -52,7 +52,7 @@ def test_the_api_process_loads_fastapi_and_its_routes_on_first_use():
         "import uvicorn\n"
         "from wagw.config import Settings\n"
         "from wagw.api.front import AnsweredErrors, Front\n"
-        "from wagw.api.writes import JoinedWritesH11Protocol\n"
+        "from wagw.api.writes import JoinedWritesHttpToolsProtocol\n"
         "front = Front(Settings(_env_file=None, redis_url='redis://127.0.0.1:1'))\n"
         f"print(json.dumps([m for m in {later!r} if m in sys.modules]))\n"
         "front.built()\n"

@@ -47,7 +47,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     from wagw.accounts import Roster
     from wagw.api import tokens
     from wagw.api.front import AnsweredErrors, Front
-    from wagw.api.writes import JoinedWritesH11Protocol
+    from wagw.api.writes import JoinedWritesHttpToolsProtocol
     from wagw.redisconn import connect
     from wagw.rqcompat import quicken_rq
 
@@ -81,7 +81,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         AnsweredErrors(app),
         host=host,
         port=port,
-        http=JoinedWritesH11Protocol,  # an answer's head and body in one send()
+        http=JoinedWritesHttpToolsProtocol,  # an answer's head and body in one send()
         log_config=None,
         access_log=False,
         server_header=False,
