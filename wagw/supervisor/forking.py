@@ -29,10 +29,11 @@ if TYPE_CHECKING:
     from wagw.childstate import ChildSpec, ProcessHandle
 
 FORK_SERVER = "fork-server"
-# The first children of a daemon wait this long for the server's imports (a few seconds on a
-# loaded machine); later they never wait: a server not ready yet means a cold start.
-FIRST_READY_WAIT = 30.0
-ANSWER_WAIT = 10.0  # a fork takes milliseconds; a server this slow is killed and restarted
+# The first children of a daemon wait this long for the server's imports (1-2 s on a loaded
+# machine); later they never wait: a server not ready yet means a cold start. Both waits
+# block the supervisor's loop, so they stay well under systemd's WatchdogSec (30 s).
+FIRST_READY_WAIT = 10.0
+ANSWER_WAIT = 5.0  # a fork takes milliseconds; a server this slow is killed and restarted
 
 
 def server_argv() -> list[str]:
