@@ -82,6 +82,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         host=host,
         port=port,
         http=JoinedWritesHttpToolsProtocol,  # an answer's head and body in one send()
+        loop="asyncio",  # the same loop whether or not uvloop is installed
         log_config=None,
         access_log=False,
         server_header=False,

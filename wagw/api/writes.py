@@ -12,7 +12,7 @@ unchanged.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -67,6 +67,5 @@ class JoinedWritesHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn.Config(http=...): uvicorn's httptools protocol on a JoinedWrites transport."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        joined: Any = JoinedWrites(transport, asyncio.get_running_loop())
+        joined: Any = JoinedWrites(cast("asyncio.Transport", transport), asyncio.get_running_loop())
         super().connection_made(joined)
