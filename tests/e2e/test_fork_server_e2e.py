@@ -164,3 +164,15 @@ def test_sigterm_stops_every_child_forked_or_not_and_exits_0(daemon):
     assert time.monotonic() - began < 30
     assert "fork-server: stopping -> stopped (ok)" in daemon.log_text()
     assert "still alive after shutdown" not in daemon.log_text()
+
+
+def test_forked_children_die_with_the_supervisor(daemon_factory):
+    """PR_SET_PDEATHSIG is set by each forked child once it is the supervisor's: a supervisor
+    killed outright leaves none of them (nor the server) running."""
+    daemon = daemon_factory({"WAGW_SHUTDOWN_GRACE": "3"}).start(timeout=60)
+    forked = {name: _running(daemon, name) for name in FORKED}
+    assert all(_forked(pid, name) for name, pid in forked.items())
+    tree = descendants(daemon.pid)
+    os.kill(daemon.pid, signal.SIGKILL)
+    daemon.proc.wait(timeout=10)
+    wait_for(lambda: not [pid for pid in tree if pid_alive(pid)], 30, what="every child to die with the supervisor")
