@@ -176,3 +176,13 @@ def test_forked_children_die_with_the_supervisor(daemon_factory):
     os.kill(daemon.pid, signal.SIGKILL)
     daemon.proc.wait(timeout=10)
     wait_for(lambda: not [pid for pid in tree if pid_alive(pid)], 30, what="every child to die with the supervisor")
+
+
+def test_with_the_setting_off_every_child_starts_cold(daemon_factory):
+    daemon = daemon_factory({"WAGW_FORK_SERVER": "false"}).start(timeout=60)
+    names = [process["name"] for process in daemon.snapshot()["processes"]]
+    assert "fork-server" not in names and set(FORKED) <= set(names)
+    for name in FORKED:
+        pid = _running(daemon, name)
+        assert b"\0-m\0wagw\0" in _cmdline(pid) and process_name(pid) == name
+    assert daemon.stop() == 0
