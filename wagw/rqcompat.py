@@ -578,6 +578,9 @@ class TakerQueue(Queue):
 
     taker: ClassVar[str] = ""
     POLL: ClassVar[float] = 0.2
+    # (id, bytes of its stored data) of the last job whose hash came with its take: the size
+    # the job checks (stored_data_bytes), read in the same step.
+    taken_data_bytes: ClassVar[tuple[str, int] | None] = None
     # wagw.sendorder: (ticket counter, tickets, pending) keys: every id taken gets a ticket in
     # the step that takes it, so tickets follow the queue's order whichever worker took it.
     ticket_keys: ClassVar[tuple[str, str, str] | None] = None
@@ -640,13 +643,9 @@ class TakerQueue(Queue):
             # rq's own fetch here raises for an id it cannot read, and its worker dies of it.
             if taken and ticketed is not None and taken[2] is not None and id_problem(job_id) is None:
                 pairs = taken[2]  # its hash came with the take
-                job = _job_from_hash(
-                    connection,
-                    as_text(job_id),
-                    dict(zip(pairs[::2], pairs[1::2], strict=True)),
-                    job_cls,
-                    serializer or SERIALIZER,
-                )
+                fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
+                job = _job_from_hash(connection, as_text(job_id), fields, job_cls, serializer or SERIALIZER)
+                cls.taken_data_bytes = (as_text(job_id), len(fields.get(b"data", b"")))
             else:
                 [job] = read_jobs(connection, [job_id], job_cls, serializer)
             if isinstance(job, Unreadable):
@@ -915,6 +914,7 @@ def taker_queue_class(
         "_parked": {},
         "_ticketed_scripts": {},
         "ticket_keys": ticket_keys,
+        "taken_data_bytes": None,
     }
     if stopping is not None:
         attributes["stopping"] = staticmethod(stopping)

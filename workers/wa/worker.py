@@ -187,6 +187,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         self._ended_size: int | None = None  # the ended job's record size, read with its last heartbeat
         self._ending = (False, False)  # (went out, final) of the job whose end rq is recording
         self._not_suspended_at: float | None = None  # rq suspend was not in force then (monotonic)
+        self._defaults: list[tuple[tuple, dict]] = []  # the job's defaults, written in the MULTI that starts it
         self._refused = refusals.Every(REFUSED_WARN_EVERY)
         self.push_exc_handler(no_retry_for_permanent_errors)
         one_line = next((f for f in self.log.filters if isinstance(f, OneLinePerJob)), None)
@@ -226,14 +227,21 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         self._notice_pairing()  # a job right after `wagw pair` gets the new keys
-        try:
-            with self.connection.pipeline(transaction=False) as pipe:  # one round trip
-                apply_defaults(job, self.runtime.settings, pipe)
-                rqcompat.queue_stored_data_bytes(pipe, job)  # checked by the job itself (jobs.run)
-                stored = int(pipe.execute()[-1])
-        except RedisError as error:  # Redis full: the job runs with what it carries
-            logger.warning("job {}: defaults not applied: {}", job.id, refusals.reason(error))
-            stored = 0
+        taken = getattr(self.queue_class, "taken_data_bytes", None)
+        if taken is not None and taken[0] == job.id:  # its size (jobs.run checks it) read with its take
+            stored = taken[1]
+            with self.connection.pipeline(transaction=False) as defaults:  # recorded, never sent
+                apply_defaults(job, self.runtime.settings, defaults)
+                self._defaults = [(args, options) for args, options in defaults.command_stack]
+        else:
+            try:
+                with self.connection.pipeline(transaction=False) as pipe:  # one round trip
+                    apply_defaults(job, self.runtime.settings, pipe)
+                    rqcompat.queue_stored_data_bytes(pipe, job)  # checked by the job itself (jobs.run)
+                    stored = int(pipe.execute()[-1])
+            except RedisError as error:  # Redis full: the job runs with what it carries
+                logger.warning("job {}: defaults not applied: {}", job.id, refusals.reason(error))
+                stored = 0
         self.runtime.begin(
             job.timeout,
             job_id=job.id,
@@ -244,6 +252,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         try:
             super().execute_job(job, queue)
         finally:
+            self._defaults = []
             self.runtime.end()
 
     def heartbeat(self, timeout=None, pipeline=None):
@@ -252,6 +261,8 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
             if self._taken is not None:  # rq's MULTI that starts the job (prepare_job_execution)
                 pipeline.hdel(keys.TAKERS.format(queue=self._taken.origin), self._taken.id)
                 self.send_gate.started(self._taken.id, pipeline)  # its take ticket settled
+                for args, options in self._defaults:  # the job's defaults (execute_job), with its start
+                    pipeline.execute_command(*args, **options)
                 # rq's prepare_execution, in the same MULTI (see prepare_execution)
                 lease = self.get_heartbeat_ttl(self._taken)
                 self.execution = rqcompat.record_execution(self._taken, self.name, lease, pipeline)
