@@ -545,6 +545,10 @@ def env_file_variables(environ: Mapping[str, str]) -> dict[str, str]:
 def try_settings(**overrides: Any) -> tuple[Settings | None, str | None]:
     """Settings, or None and the one line describing what is invalid (`wagw doctor`); the
     accounts file is read once here to check the settings that name accounts against it."""
+    if os.environ.get(SETTINGS_FROM_PARENT) == "1":
+        # Not even read: pydantic-settings reads .env before settings_customise_sources drops
+        # it, which would leave every secret in a child's memory.
+        overrides.setdefault("_env_file", None)
     try:
         settings = Settings(**overrides)
     except ValidationError as error:

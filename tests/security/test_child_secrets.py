@@ -87,6 +87,8 @@ def test_each_child_holds_only_the_secrets_granted_to_it(daemon_factory):
     webhooks = {"global secret", "alpha secret", "alpha token"}
     granted = {
         "redis": set(),
+        # Forks the scheduler, workers and history writer: their secrets reach them, never it.
+        "fork-server": set(),
         "scheduler": set(),
         "webhook-worker-1": webhooks,
         "alpha/wa-worker-1": set(),
