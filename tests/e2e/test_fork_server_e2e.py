@@ -154,6 +154,16 @@ def test_children_start_cold_while_the_fork_server_is_down(daemon):
     _running(daemon, "fork-server", other_than=server)
 
 
+def test_a_rolling_restart_forks_the_children_again_from_a_new_server(daemon):
+    """SIGHUP (systemctl reload) restarts the server first and each child once it is ready."""
+    wait_for(lambda: daemon.wait_settled(30), 30, what="settled")
+    before = {name: _running(daemon, name) for name in ("fork-server", *FORKED)}
+    os.kill(daemon.pid, signal.SIGHUP)
+    after = {name: _running(daemon, name, other_than=pid) for name, pid in before.items()}
+    for name in FORKED:
+        assert _forked(after[name], name) and _ppid(after[name]) == daemon.pid, name
+
+
 def test_sigterm_stops_every_child_forked_or_not_and_exits_0(daemon):
     wait_for(lambda: daemon.wait_settled(30), 30, what="settled")
     tree = descendants(daemon.pid)

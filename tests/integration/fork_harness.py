@@ -35,7 +35,7 @@ def main() -> None:
     launcher = ForkingLauncher(env)
     clock = MonotonicClock()
     policy = RestartPolicy()
-    server = Child(fork_server_spec(), policy, launcher, clock)
+    server = Child(fork_server_spec(launcher.server.is_ready), policy, launcher, clock)
     server.start()
     # A config error in a forked child: its real exit (78), fatal at once, never retried.
     bad = Child(
@@ -65,9 +65,10 @@ def main() -> None:
     report["orphan_reaped"] = orphan in reaped
     report["own_exit"] = own.wait(timeout=30)
     report["own_reaped_by_reap"] = own.pid in reaped
+    was_running = server.state is State.RUNNING  # its probe: it said it is ready
     server.stop(5)
     _tick_until([server], lambda: not server.alive, 30)
-    report["server"] = {"state": server.state.value, "last_exit": server.last_exit}
+    report["server"] = {"state": server.state.value, "last_exit": server.last_exit, "was_running": was_running}
     print(json.dumps(report))
 
 

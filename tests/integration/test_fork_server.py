@@ -27,4 +27,4 @@ def test_forked_config_error_is_fatal_with_its_exit_and_orphans_are_reaped_witho
     assert report["bad"] == {"state": "fatal", "last_exit": 78, "restarts": 0}
     assert report["orphan_reaped"] is True
     assert report["own_exit"] == 7 and report["own_reaped_by_reap"] is False
-    assert report["server"] == {"state": "stopped", "last_exit": 0}
+    assert report["server"] == {"state": "stopped", "last_exit": 0, "was_running": True}

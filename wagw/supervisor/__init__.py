@@ -79,8 +79,9 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     # them to be this process's children: it becomes their subreaper.
     subreaper = settings.fork_server and orphans.become_subreaper()
     if subreaper:
-        launcher = ForkingLauncher(env)
-        specs.insert(1 if redis is not None else 0, fork_server_spec())  # Redis stays first
+        forking = ForkingLauncher(env)
+        launcher = forking
+        specs.insert(1 if redis is not None else 0, fork_server_spec(forking.server.is_ready))  # Redis first
     elif settings.fork_server:
         logger.warning("wagw run: no fork server (this kernel makes no subreaper); every child starts cold")
     children = [Child(spec, policy, launcher, clock) for spec in specs]

@@ -13,6 +13,8 @@ from wagw.supervisor.grants import granted
 from wagw.supervisor.state import ChildSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from wagw.accounts import Account
     from wagw.config import Settings
     from wagw.supervisor.embedded_redis import EmbeddedRedis
@@ -112,9 +114,10 @@ def account_specs(settings: Settings, account: Account) -> list[ChildSpec]:
     return specs
 
 
-def fork_server_spec() -> ChildSpec:
-    """The fork server (wagw.forkserver): granted no secret; stops with the scheduler."""
-    return ChildSpec(FORK_SERVER, server_argv(), stop_tier=TIER_SCHEDULER)
+def fork_server_spec(ready: Callable[[], bool] | None = None) -> ChildSpec:
+    """The fork server (wagw.forkserver): granted no secret; running once it said it is ready
+    (`ready`: ForkServer.is_ready); stops with the scheduler."""
+    return ChildSpec(FORK_SERVER, server_argv(), stop_tier=TIER_SCHEDULER, ready=ready)
 
 
 def front_specs(settings: Settings) -> list[ChildSpec]:

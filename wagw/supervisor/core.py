@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from wagw import __version__, crashes, devices, keys, metrics
 from wagw.exitcodes import LONG_BACKOFF_EXITS, PAIRING_FIXES, ExitCode, fatal_fix
 from wagw.supervisor import orphans
+from wagw.supervisor.forking import FORK_SERVER
 from wagw.supervisor.notify import Notifier
 from wagw.supervisor.osapi import Clock
 from wagw.supervisor.state import Child, ChildSpec, State
@@ -118,7 +119,9 @@ class Supervisor:
                 return ExitCode.OK
             child.start()
             self._observe()
-            if child.spec.ready is not None:
+            # The fork server is waited for by the first child it forks, and a server that
+            # fails only means cold starts (wagw.supervisor.forking).
+            if child.spec.ready is not None and child.name != FORK_SERVER:
                 # Everything after a ready-gated child (Redis) depends on it.
                 while child.state is State.STARTING:
                     if self._wants_stop():

@@ -29,10 +29,11 @@ if TYPE_CHECKING:
     from wagw.childstate import ChildSpec, ProcessHandle
 
 FORK_SERVER = "fork-server"
-# The first children of a daemon wait this long for the server's imports (1-2 s on a loaded
-# machine); later they never wait: a server not ready yet means a cold start. Both waits
-# block the supervisor's loop, so they stay well under systemd's WatchdogSec (30 s).
-FIRST_READY_WAIT = 10.0
+# A server not ready this long after its start (its imports take 1-2 s on a loaded machine)
+# is killed. The daemon's first children wait for it up to then; later ones never wait: a
+# server not ready yet means a cold start. Both waits block the supervisor's loop, so they
+# stay well under systemd's WatchdogSec (30 s).
+READY_WAIT = 10.0
 ANSWER_WAIT = 5.0  # a fork takes milliseconds; a server this slow is killed and restarted
 
 
@@ -85,6 +86,7 @@ class ForkServer:
         self.process: OsProcess | None = None
         self.sock: socket.socket | None = None
         self.ready = False
+        self.started = 0.0
         self.first = True  # the daemon's first server: its first children wait for it
 
     def start(self, spec: ChildSpec, env: dict[str, str]) -> OsProcess:
@@ -95,7 +97,7 @@ class ForkServer:
             self.process = OsProcess(with_fd, env, pass_fds=(theirs.fileno(),))
         finally:
             theirs.close()
-        self.sock = ours
+        self.sock, self.started = ours, time.monotonic()
         return self.process
 
     def _close(self) -> None:
@@ -108,16 +110,25 @@ class ForkServer:
     def _alive(self) -> bool:
         return self.sock is not None and self.process is not None and self.process.poll() is None
 
-    def _await_ready(self) -> bool:
+    def is_ready(self) -> bool:
+        """Its readiness probe (the fork-server's ChildSpec.ready), never waiting: whether it
+        said it is ready. One that has not within READY_WAIT of its start is killed, and its
+        restart policy takes over."""
+        return self._await_ready(0.0)
+
+    def _await_ready(self, wait: float) -> bool:
         if self.ready:
             return True
+        if not self._alive():
+            return False
         assert self.sock is not None
-        self.sock.settimeout(FIRST_READY_WAIT if self.first else 0.0)
+        deadline = self.started + READY_WAIT
+        self.sock.settimeout(max(0.0, min(wait, deadline - time.monotonic())))
         try:
             said = self.sock.recv(protocol.MAX_MESSAGE)
         except (BlockingIOError, TimeoutError):
-            if self.first:
-                self._broken(f"not ready within {FIRST_READY_WAIT:.0f}s")
+            if time.monotonic() >= deadline:
+                self._broken(f"not ready within {READY_WAIT:.0f}s")
             return False
         except OSError as error:
             self._broken(f"socket: {error}")
@@ -130,7 +141,7 @@ class ForkServer:
 
     def fork(self, spec: ChildSpec, env: dict[str, str]) -> ForkedProcess | None:
         """The child forked by the server, or None: start it cold."""
-        if not self._alive() or not self._await_ready():
+        if not self._await_ready(READY_WAIT if self.first else 0.0):
             return None
         assert self.sock is not None
         env_r, env_w = os.pipe()
