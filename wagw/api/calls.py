@@ -1,8 +1,9 @@
 """The one call core of the HTTP API: every way in (the native routes, the compatible
 routes, MCP) calls an operation through `Caller.call`.
 
-It enqueues the operation's job with wagw.client.enqueue (the operation table, its argument
-checks, the default timeout and Retry, the account's queue), waits up to WAGW_API_WAIT for its
+It enqueues the operation's job as wagw.client.enqueue does (the operation table, its argument
+checks, the default timeout and Retry, the account's queue; wagw.api.jobrecord writes it, and
+an idempotent call goes through wagw.client.enqueue itself), waits up to WAGW_API_WAIT for its
 end on an asyncio connection (no thread held), and returns a typed outcome:
 
 - Finished: the job's result.
@@ -161,9 +162,9 @@ class Caller:
         self, account: Account, operation: str, arguments: dict[str, Any]
     ) -> tuple[Rejected | None, str | None]:
         """`enqueue` without a thread: the job's record written in a transaction on the
-        asyncio connection (QueuedJob, JobWriter). Only whether the account is served may need reads (a
-        SCAN): looked at in a thread while that answer is not known fresh (wagw.serving keeps
-        it SERVED_FRESH seconds)."""
+        asyncio connection (QueuedJob, JobWriter). Only whether the account is served may need
+        reads (a SCAN): looked at in a thread while that answer is not known fresh
+        (wagw.serving keeps it SERVED_FRESH seconds)."""
         if time.monotonic() < self._served_until.get(account.name, 0.0):
             checked = self._check(account, operation, arguments)
         else:
