@@ -400,6 +400,8 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
             self.send_gate.ended(job, went_out=True, final=True, pipeline=after)
             history_outcomes.record(after, job, self.runtime.account.name)
             rqcompat.queue_suspension_check(after)  # rq's loop asks next: read here, in the same step
+            state = self.get_state()
+            SimpleWorker.set_state(self, WorkerStatus.IDLE, after)  # what rq writes right after it
             commands = [args for args, _options in after.command_stack]
         recorded = refusals.until_accepted(  # None: a stop came while Redis refused it
             lambda: [rqcompat.succeed_alone(job, execution, self, ttl, commands)],
@@ -410,7 +412,12 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         if replies is None:  # dependents: rq's path enqueues them, and ends the send there
             if chat is not None:
                 self.send_gate.chats[job.id] = chat
+            rqcompat.keep_state(self, state)
             return False
+        if recorded is None:
+            rqcompat.keep_state(self, state)
+        else:
+            self._state_written = (WorkerStatus.IDLE, time.monotonic())  # rq's next set_state: skipped
         if replies and replies[-1] == 0:
             self._not_suspended_at = time.monotonic()
         self.execution = None  # rq's cleanup_execution
