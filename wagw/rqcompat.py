@@ -47,7 +47,7 @@ from rq.registry import DeferredJobRegistry, clean_registries
 from rq.results import Result
 from rq.serializers import resolve_serializer
 from rq.suspension import WORKERS_SUSPENDED
-from rq.utils import as_text, current_timestamp, utcformat
+from rq.utils import as_text, current_timestamp, get_call_string, utcformat
 from rq.utils import now as rq_now
 from rq.worker import BaseWorker
 
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
     from redis import Redis
     from redis.asyncio import Redis as AsyncRedis
+    from redis.asyncio.client import Pipeline as AsyncPipeline
     from redis.client import Pipeline
     from rq import Retry
     from rq.registry import BaseRegistry, ScheduledJobRegistry, StartedJobRegistry
@@ -249,6 +250,27 @@ def enqueue_calls(
         pipe.rpush(queue_key, job_id)
         job_ids.append(job_id)
     return job_ids
+
+
+def job_time_stamp() -> str:
+    """Now, as Job.to_dict writes created_at and enqueued_at."""
+    return utcformat(rq_now())
+
+
+def call_description(func: str, kwargs: dict[str, Any]) -> str:
+    """A job's default description, as Job.get_call_string writes it (each argument cut at 75)."""
+    return get_call_string(func, (), kwargs, max_length=75) or ""
+
+
+def enqueue_fields(pipe: Pipeline | AsyncPipeline, queue_name: str, job_id: str, fields: HashFields) -> None:
+    """Queue one job on `pipe` as Queue.enqueue_call writes it: its queue's key in the set of
+    queues, the job's hash (`fields`: Job.to_dict's, status included) and its id at the end of
+    the queue's list, under rq's key names (the HTTP API: wagw.api.jobrecord; its contract
+    test, tests/unit/test_api_jobrecord.py, compares the writes with Queue.enqueue_call's)."""
+    queue_key = Queue.redis_queue_namespace_prefix + queue_name
+    pipe.sadd(Queue.redis_queues_keys, queue_key)
+    pipe.hset(Job.redis_job_namespace_prefix + job_id, mapping=fields)
+    pipe.rpush(queue_key, job_id)
 
 
 # ---- a job's own fields (the wa worker's defaults) ----------------------------------------------

@@ -18,11 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
-from rq.job import Job
-from rq.queue import Queue
-from rq.utils import get_call_string, now, utcformat
-
-from wagw import keys, operations
+from wagw import keys, operations, rqcompat
 from wagw.accounts import queue_of
 from wagw.redisconn import SERIALIZER, HashFields
 
@@ -37,8 +33,6 @@ if TYPE_CHECKING:
 # wagw.client.MAX_ARGUMENT_BYTES (the largest legitimate argument is an image as base64);
 # tests/unit/test_api_jobrecord.py holds the two equal.
 MAX_ARGUMENT_BYTES = 24 * 1024 * 1024
-# Job.get_call_string's cut of each argument in the description.
-DESCRIPTION_ARGUMENT_LENGTH = 75
 DEFAULTS_META = SERIALIZER.dumps({"wagw_defaults": False})  # wagw.client's meta of every job
 
 
@@ -63,7 +57,7 @@ class QueuedJob:
         size = len(SERIALIZER.dumps([(), arguments]))
         if size > MAX_ARGUMENT_BYTES:
             raise ValueError(f"{op.name}: the arguments take {size} bytes; a job carries at most {MAX_ARGUMENT_BYTES}")
-        created = utcformat(now())
+        created = rqcompat.job_time_stamp()
         fields: HashFields = {
             "status": "queued",
             "created_at": created,
@@ -79,7 +73,7 @@ class QueuedJob:
             "retries_left": op.retries,
             "retry_intervals": json.dumps([op.interval] * op.retries),
             "origin": queue,
-            "description": get_call_string(op.path, (), arguments, max_length=DESCRIPTION_ARGUMENT_LENGTH) or "",
+            "description": rqcompat.call_description(op.path, arguments),
             "enqueued_at": created,
             "timeout": op.timeout,
             "meta": DEFAULTS_META,
@@ -88,10 +82,7 @@ class QueuedJob:
 
     def write(self, pipe: Pipeline | AsyncPipeline) -> None:
         """Queue the writes on `pipe` (a transaction: the worker sees the job whole)."""
-        queue_key = Queue.redis_queue_namespace_prefix + self.queue
-        pipe.sadd(Queue.redis_queues_keys, queue_key)
-        pipe.hset(Job.redis_job_namespace_prefix + self.id, mapping=self.fields)
-        pipe.rpush(queue_key, self.id)
+        rqcompat.enqueue_fields(pipe, self.queue, self.id, self.fields)
 
 
 class JobWriter:
