@@ -997,6 +997,12 @@ def renew_leases(executions: Iterable[Execution], registry: StartedJobRegistry, 
         execution.heartbeat(registry, lease, pipeline=pipe)
 
 
+def performed_result(job: Job) -> Any:
+    """What `job.perform()` returned in this process (rq keeps it on the job until it writes
+    the Result); None when the job did not run here."""
+    return job._result
+
+
 def mark_finished(job: Job, execution: Execution, result: dict, ttl: int, worker_name: str, pipe: Pipeline) -> None:
     """What rq's Job._handle_success and cleanup write, minus what cannot have changed since
     the job was enqueued (its data, and dependency keys a delivery never has)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +15,7 @@ from PIL import Image
 from rq.job import JobStatus
 
 from tests.integration.wa_worker_harness import ALICE, CRASH, HANG, sent, wait_done
-from wagw import client
+from wagw import client, keys
 from wagw.operations.args import InvalidArguments
 
 
@@ -174,3 +175,17 @@ def test_send_image_from_base64_path_and_url(start_worker, redis_conn, image_ser
     assert caught.value.job.retries_left == 0  # permanent: not retried
     with pytest.raises(client.JobFailed, match="not a JPEG, PNG, GIF or WebP image"):
         client.send_image(ALICE, base64.b64encode(b"%PDF-1.7 not an image").decode(), wait=20, connection=redis_conn)
+
+
+def test_a_sends_outcome_for_the_history_store_carries_its_result(start_worker, redis_conn):
+    """The wa-worker records a send's outcome in the same step as rq's records: the record
+    must carry the result the job returned (the message id the history store keys it by)."""
+    start_worker()
+    job = client.enqueue_send_text(ALICE, "hello", connection=redis_conn)
+    assert wait_done(job) == JobStatus.FINISHED
+    entries = redis_conn.xrange(keys.HISTORY_SENDS)
+    [record] = [
+        json.loads(fields[b"record"]) for _id, fields in entries if json.loads(fields[b"record"])["job_id"] == job.id
+    ]
+    assert record["status"] == "finished" and record["result"] == job.return_value()
+    assert record["result"]["id"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from wagw import keys
+from wagw import keys, rqcompat
 from wagw.operations import operation_of
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def _ms(moment: datetime | None) -> int | None:
 
 
 def build(job: Job, account: str, exc_string: str | None = None) -> dict[str, Any] | None:
-    """The record of `job`'s end (None: not a send). Reads the job's result from Redis."""
+    """The record of `job`'s end (None: not a send)."""
     operation = operation_of(job.func_name)
     if operation is None or not operation.sends:
         return None
@@ -58,7 +58,11 @@ def build(job: Job, account: str, exc_string: str | None = None) -> dict[str, An
         "ended_ms": _ms(job.ended_at) or int(time.time() * 1000),
     }
     if exc_string is None:
-        result = job.return_value()
+        # The worker that ran it holds the value; its Result may not be written yet (the
+        # wa-worker records this outcome in the same script call as rq's records).
+        result = rqcompat.performed_result(job)
+        if result is None:
+            result = job.return_value()
         record["status"] = "finished"
         record["result"] = result if isinstance(result, dict) else None
     else:
