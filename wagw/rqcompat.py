@@ -202,10 +202,13 @@ def now() -> datetime:
 # ---- enqueueing (the session's event thread) ----------------------------------------------------
 
 
-def queued_job_fields(queue_name: str, *, timeout: int, retry: Retry, result_ttl: int, failure_ttl: int) -> HashFields:
+def queued_job_fields(
+    queue_name: str, *, timeout: int, retry: Retry, result_ttl: int | None = None, failure_ttl: int | None = None
+) -> HashFields:
     """The fields Job.to_dict writes for a job queued with these options and no callbacks,
-    dependencies, meta or ttl, minus the per-job ones enqueue_calls adds (rq's job hash)."""
-    return {
+    dependencies, meta or ttl, minus the per-job ones enqueue_calls adds (rq's job hash). A
+    ttl left None is not written (rq's default applies)."""
+    fields: HashFields = {
         "status": JobStatus.QUEUED.value,
         "success_callback_name": "",
         "failure_callback_name": "",
@@ -219,9 +222,12 @@ def queued_job_fields(queue_name: str, *, timeout: int, retry: Retry, result_ttl
         "retry_intervals": json.dumps(retry.intervals),
         "origin": queue_name,
         "timeout": timeout,
-        "result_ttl": result_ttl,
-        "failure_ttl": failure_ttl,
     }
+    if result_ttl is not None:
+        fields["result_ttl"] = result_ttl
+    if failure_ttl is not None:
+        fields["failure_ttl"] = failure_ttl
+    return fields
 
 
 def enqueue_calls(

@@ -13,22 +13,19 @@ tests/unit/test_api_direct.py checks that the app routes each of these to that e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
 from wagw.api.handlers import HANDLERS
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+    from collections.abc import Awaitable, Callable, Mapping
 
     from starlette.responses import Response
 
-    Scope = MutableMapping[str, Any]
-    Message = MutableMapping[str, Any]
-    Receive = Callable[[], Awaitable[Message]]
-    Send = Callable[[Message], Awaitable[None]]
-    Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+    from wagw.api.asgi import Asgi, Receive, Scope, Send
+
     Endpoint = Callable[[Request], Awaitable[Response]]
 
 

@@ -28,19 +28,12 @@ from wagw.api.jobrecord import MAX_ARGUMENT_BYTES
 from wagw.hostcheck import host_allowed
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, MutableMapping
-
     from redis.asyncio import Redis as AsyncRedis
 
+    from wagw.api.asgi import Asgi, Message, Receive, Scope, Send
     from wagw.api.context import ApiContext
     from wagw.config import Settings
     from wagw.loginthrottle import LoginThrottle
-
-    Scope = MutableMapping[str, Any]
-    Message = MutableMapping[str, Any]
-    Receive = Callable[[], Awaitable[Message]]
-    Send = Callable[[Message], Awaitable[None]]
-    Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REALM = "wagw api"
 OPEN_PATHS = frozenset({"/health"})

@@ -12,11 +12,12 @@ compares the writes with wagw.client.enqueue's, field by field.
 from __future__ import annotations
 
 import asyncio
-import json
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
+
+from rq import Retry
 
 from wagw import keys, operations, rqcompat
 from wagw.accounts import queue_of
@@ -59,23 +60,13 @@ class QueuedJob:
             raise ValueError(f"{op.name}: the arguments take {size} bytes; a job carries at most {MAX_ARGUMENT_BYTES}")
         created = rqcompat.job_time_stamp()
         fields: HashFields = {
-            "status": "queued",
+            **rqcompat.queued_job_fields(
+                queue, timeout=op.timeout, retry=Retry(max=op.retries, interval=[op.interval] * op.retries)
+            ),
             "created_at": created,
-            "data": zlib.compress(SERIALIZER.dumps((op.path, None, (), arguments))),
-            "success_callback_name": "",
-            "failure_callback_name": "",
-            "stopped_callback_name": "",
-            "started_at": "",
-            "ended_at": "",
-            "last_heartbeat": "",
-            "worker_name": "",
-            "group_id": "",
-            "retries_left": op.retries,
-            "retry_intervals": json.dumps([op.interval] * op.retries),
-            "origin": queue,
-            "description": rqcompat.call_description(op.path, arguments),
             "enqueued_at": created,
-            "timeout": op.timeout,
+            "data": zlib.compress(SERIALIZER.dumps((op.path, None, (), arguments))),
+            "description": rqcompat.call_description(op.path, arguments),
             "meta": DEFAULTS_META,
         }
         return cls(str(uuid4()), queue, fields)
