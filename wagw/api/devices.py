@@ -376,6 +376,7 @@ async def add_device(request: Request, body: Annotated[dict[str, Any] | None, Bo
         raise ApiError(409, "DEVICE_EXISTS", str(error)) from None
     except ValueError as error:
         raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    api_context(request).roster.reload()  # listed at once by this process
     logger.info("api: account {} added by {}", name, _who(principal))
     created = utcnow_iso()
     return success(
@@ -392,6 +393,7 @@ async def remove_device(request: Request, device_id: str) -> JSONResponse:
         await anyio.to_thread.run_sync(reconcile.remove, api_context(request).settings, account.name)
     except ValueError as error:
         raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    api_context(request).roster.reload()  # gone at once from this process's lists
     logger.info("api: account {} removed by {}", account.name, _who(principal))
     return success(None, "Device removed")
 

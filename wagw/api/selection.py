@@ -41,16 +41,20 @@ class LiveRoster:
         return (stat.st_mtime_ns, stat.st_size)
 
     def get(self) -> Roster:
-        now = time.monotonic()
-        if now - self._checked >= RECHECK:
-            self._checked = now
-            stamp = self._read_stamp()
-            if stamp != self._stamp:
-                try:
-                    self._roster = accounts.Roster.load(self.settings)
-                    self._stamp = stamp
-                except ValueError:
-                    pass  # a hand edit broke the file: keep serving the accounts known so far
+        if time.monotonic() - self._checked >= RECHECK:
+            self.reload()
+        return self._roster
+
+    def reload(self) -> Roster:
+        """Look at the file now: after this process changed it, its next answer must show it."""
+        self._checked = time.monotonic()
+        stamp = self._read_stamp()
+        if stamp != self._stamp:
+            try:
+                self._roster = accounts.Roster.load(self.settings)
+                self._stamp = stamp
+            except ValueError:
+                pass  # a hand edit broke the file: keep serving the accounts known so far
         return self._roster
 
 
