@@ -136,7 +136,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     document = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
     )
-    for path, route in _api_routes(app.routes, ""):
+    for path, route in api_routes(app.routes, ""):
         if route.include_in_schema and uses_current_account(route.dependant):
             for method in route.methods or ():
                 operation = document["paths"].get(path, {}).get(method.lower())
@@ -158,12 +158,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return document
 
 
-def _api_routes(routes: list[Any], prefix: str) -> Iterator[tuple[str, APIRoute]]:
+def api_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
     """(path, route) of every FastAPI route, those of included routers too."""
     for route in routes:
         inner = getattr(route, "original_router", None)  # FastAPI keeps an included router whole
         if inner is not None:
             context = getattr(route, "include_context", None)
-            yield from _api_routes(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
+            yield from api_routes(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
         elif isinstance(route, APIRoute):
             yield prefix + route.path, route

@@ -10,12 +10,10 @@ entry (parameters, body, summary) comes from its row too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 
 from wagw.api.calls import Rejected
 from wagw.api.context import api_context
@@ -193,15 +191,6 @@ def include(app: FastAPI) -> None:
 
 def served(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path) of every route the app has, those of included routers too."""
-    return set(_walk(app.routes, ""))
+    from wagw.api.app import api_routes  # the app includes this module's routes
 
-
-def _walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
-    for route in routes:
-        inner = getattr(route, "original_router", None)  # FastAPI keeps an included router whole
-        if inner is not None:
-            context = getattr(route, "include_context", None)
-            yield from _walk(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
-        elif isinstance(route, APIRoute):
-            for method in route.methods or ():
-                yield method, prefix + route.path
+    return {(method, path) for path, route in api_routes(app.routes) for method in route.methods or ()}
