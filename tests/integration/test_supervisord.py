@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "supervisor.conf"
 WEBHOOKS_ONLY = ROOT / "deploy" / "supervisor-webhooks-only.conf"
 CRASH_JID = "crash@s.whatsapp.net"
+API_PASSWORD = "supervisord-api-password"
 
 pytest.importorskip("supervisor", reason="the supervisor package is in the dev extra")
 from supervisor.xmlrpc import SupervisorTransport  # noqa: E402
@@ -97,9 +98,18 @@ def supervisord_env(settings_env, data_dir, redis_url) -> dict[str, str]:
         WAGW_WEBHOOK_WORKERS="1",
         WAGW_DASHBOARD_ADDR=f"127.0.0.1:{free_port()}",
         WAGW_METRICS_ADDR=f"127.0.0.1:{free_port()}",
+        WAGW_API_ADDR=f"127.0.0.1:{free_port()}",
+        WAGW_API_BASIC_AUTH=f"app:{API_PASSWORD}",
     )
     assert Path(env["WAGW_BIN"]).exists(), "the wagw console script is installed in the venv"
     return env
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def scrape(addr: str) -> dict[str, dict]:
@@ -116,7 +126,7 @@ def scrape(addr: str) -> dict[str, dict]:
 
 @pytest.mark.timeout(170)
 def test_supervisor_conf_runs_everything_and_a_native_crash_stays_in_its_host(supervisord_env, data_dir, redis_conn):
-    expected = {"scheduler", "history", "webhook-worker-1", "wa-worker-1", "session", "dashboard", "metrics"}
+    expected = {"scheduler", "history", "webhook-worker-1", "wa-worker-1", "session", "dashboard", "metrics", "api"}
     sup = Supervisord(CONF, supervisord_env, data_dir)
     try:
         before = wait_for(lambda: sup.all_running(expected), timeout=60, what="every program RUNNING")
@@ -181,6 +191,19 @@ def test_supervisor_conf_runs_everything_and_a_native_crash_stays_in_its_host(su
             timeout=15,
             what="both crashed attempts counted in wagw_wa_jobs_total",
         )
+
+        # The api program enqueues through the operation table; the wa-worker answers the send.
+        api = f"http://{supervisord_env['WAGW_API_ADDR']}"
+        wait_for(lambda: _answers(f"{api}/health"), timeout=30, what="the api program answering /health")
+        reply = httpx.post(
+            f"{api}/wa/send_text",
+            json={"to": "+1 555 123 4567", "text": "from the api program"},
+            auth=("app", API_PASSWORD),
+            timeout=60,
+        )
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["results"]["to"] == "15551234567@s.whatsapp.net", reply.text
+        assert reply.json()["results"]["id"], reply.text
 
         pids = [info["pid"] for info in after.values()]
     except BaseException:
