@@ -213,6 +213,11 @@ class Roster:
         """Every account's wa queue, `wa` first (it is served by the primary account)."""
         return [keys.WA_QUEUE, *(account.queue for account in self.configured)]
 
+    @property
+    def queue_accounts(self) -> dict[str, str]:
+        """Which account each wa queue's jobs belong to (`wa`: the primary's)."""
+        return {queue: account.name for account in self.configured for queue in account.queues}
+
     def check(self) -> None:
         """What Settings cannot check without the file: overrides and `wagw run --accounts`
         name known accounts. ValueError as `<setting>: <problem>`, as a validator's."""

@@ -189,3 +189,19 @@ def test_a_sends_outcome_for_the_history_store_carries_its_result(start_worker, 
     ]
     assert record["status"] == "finished" and record["result"] == job.return_value()
     assert record["result"]["id"]
+
+
+def test_a_retried_sends_history_outcome_says_retrying_until_its_last_attempt(start_worker, redis_conn):
+    """Each attempt's end is recorded: the first of two as retrying (read before rq spends the
+    retry), the last as failed."""
+    from rq import Retry
+
+    start_worker()
+    job = client.enqueue_send_text("fail@s.whatsapp.net", "hello", retry=Retry(max=1), connection=redis_conn)
+    assert wait_done(job, 30) == JobStatus.FAILED
+
+    def statuses() -> list[str]:
+        records = (json.loads(fields[b"record"]) for _id, fields in redis_conn.xrange(keys.HISTORY_SENDS))
+        return [record["status"] for record in records if record["job_id"] == job.id]
+
+    assert statuses() == ["retrying", "failed"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -17,7 +18,7 @@ from rq.executions import Execution
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 
-from wagw import rqcompat
+from wagw import keys, rqcompat
 from wagw.redisconn import SERIALIZER
 from wagw.scheduler.reaper import STRANDED_AFTER, StrandedJobs, reap_orphaned_jobs
 
@@ -253,3 +254,44 @@ def test_a_job_reaped_while_rqs_own_cleanup_runs_elsewhere_is_retried_once(redis
     queued = queue.get_job_ids()
     assert sorted(queued) == sorted(job.id for job in jobs), f"{len(queued) - len(set(queued))} jobs queued twice"
     assert registry.get_job_count(cleanup=False) == 0
+
+
+def history_records(conn) -> dict[str, dict]:
+    return {
+        record["job_id"]: record
+        for record in (json.loads(fields[b"record"]) for _id, fields in conn.xrange(keys.HISTORY_SENDS))
+    }
+
+
+def test_sends_ended_by_the_reaper_have_their_outcome_in_the_history_store(redis_conn):
+    """A send whose wa-worker was SIGKILLed ends in the reaper, which records its outcome for the
+    history store as the worker would have: retrying, failed, or failed with outcome unknown."""
+    queue = Queue("wa", connection=redis_conn, serializer=SERIALIZER)
+    retried = queue.enqueue("workers.wa.send_text", "15551230001@s.whatsapp.net", "first", retry=Retry(max=1))
+    dropped = queue.enqueue("workers.wa.send_text", "15551230002@s.whatsapp.net", "second")
+    handed = queue.enqueue("workers.wa.send_text", "15551230003@s.whatsapp.net", "third", retry=Retry(max=2))
+    not_a_send = queue.enqueue("workers.wa.joined_groups")
+    for n, job in enumerate((retried, dropped, handed, not_a_send)):
+        start_as_worker(redis_conn, queue, job, f"wa-worker-1.{n}", dead_pid())
+    redis_conn.set(keys.SEND_HANDED.format(job_id=handed.id), "wa-worker-1.2")
+
+    reaped = reap_orphaned_jobs(redis_conn, ["wa"], accounts={"wa": "shop"})
+
+    assert sorted(reaped) == sorted([retried.id, dropped.id, not_a_send.id])
+    records = history_records(redis_conn)
+    assert set(records) == {retried.id, dropped.id, handed.id}
+    assert {record["account"] for record in records.values()} == {"shop"}
+    assert records[retried.id]["status"] == "retrying"
+    assert records[dropped.id]["status"] == "failed" and "AbandonedJobError" in records[dropped.id]["error"]
+    # Handed to WhatsApp's library when its worker died: never retried, whatever its Retry says.
+    assert records[handed.id]["status"] == "failed" and "OutcomeUnknown" in records[handed.id]["error"]
+    assert records[handed.id]["chat"] == "15551230003@s.whatsapp.net"
+    assert handed.get_status(refresh=True) == JobStatus.FAILED
+
+
+def test_a_queue_of_no_known_account_records_no_history_outcome(redis_conn):
+    queue = Queue("wa", connection=redis_conn, serializer=SERIALIZER)
+    job = queue.enqueue("workers.wa.send_text", "15551230004@s.whatsapp.net", "hello")
+    start_as_worker(redis_conn, queue, job, "wa-worker-1.9", dead_pid())
+    assert reap_orphaned_jobs(redis_conn, ["wa"]) == [job.id]
+    assert history_records(redis_conn) == {}

@@ -34,8 +34,9 @@ def _ms(moment: datetime | None) -> int | None:
     return int(moment.timestamp() * 1000) if moment is not None else None
 
 
-def build(job: Job, account: str, exc_string: str | None = None) -> dict[str, Any] | None:
-    """The record of `job`'s end (None: not a send)."""
+def build(job: Job, account: str, exc_string: str | None = None, *, final: bool | None = None) -> dict[str, Any] | None:
+    """The record of `job`'s end (None: not a send). `final`: a failure is not retried (read
+    before rq's handling spends a retry; None: from the job's retries left)."""
     operation = operation_of(job.func_name)
     if operation is None or not operation.sends:
         return None
@@ -67,15 +68,17 @@ def build(job: Job, account: str, exc_string: str | None = None) -> dict[str, An
         record["result"] = result if isinstance(result, dict) else None
     else:
         lines = [line for line in exc_string.strip().splitlines() if line.strip()]
-        record["status"] = "retrying" if job.should_retry else "failed"
+        if final is None:
+            final = not job.should_retry
+        record["status"] = "failed" if final else "retrying"
         record["error"] = (lines[-1] if lines else "failed")[:ERROR_MAX_CHARS]
     return record
 
 
-def record(conn: Redis, job: Job, account: str, exc_string: str | None = None) -> None:
+def record(conn: Redis, job: Job, account: str, exc_string: str | None = None, *, final: bool | None = None) -> None:
     """Append `job`'s outcome for the history writer (success when `exc_string` is None)."""
     try:
-        found = build(job, account, exc_string)
+        found = build(job, account, exc_string, final=final)
         if found is not None:
             body = json.dumps(found, ensure_ascii=False, separators=(",", ":"), default=str)
             conn.xadd(keys.HISTORY_SENDS, {"record": body}, maxlen=SENDS_MAXLEN, approximate=True)

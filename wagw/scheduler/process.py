@@ -44,6 +44,13 @@ def _queues(settings: Settings) -> list[str]:
         return []
 
 
+def _queue_accounts(settings: Settings) -> dict[str, str]:
+    try:
+        return accounts.Roster.load(settings).queue_accounts
+    except ValueError:  # logged by _queues; a reaped send then has no history outcome
+        return {}
+
+
 def _accounts(queues: list[str]) -> list[str]:
     """The accounts whose queues these are (`wa.<account>`)."""
     prefix = keys.WA_QUEUE + "."
@@ -94,11 +101,13 @@ class Running:
     stranded: StrandedJobs
     scheduled: list[ScheduledJobRegistry]
     accounts: list[str]  # whose waiting sends (wagw.sendorder) this scheduler lets go
+    queue_accounts: dict[str, str]  # whose history a send reaped from each wa queue goes to
 
     @classmethod
-    def of(cls, scheduler: RQScheduler, queues: list[str], conn, accounts: list[str]) -> Running:
+    def of(cls, scheduler: RQScheduler, queues: list[str], conn, settings: Settings) -> Running:
         registries = [ScheduledJobRegistry(name, connection=conn, serializer=SERIALIZER) for name in queues]
-        return cls(scheduler, queues, StrandedJobs(conn, queues), registries, accounts)
+        stranded = StrandedJobs(conn, queues)
+        return cls(scheduler, queues, stranded, registries, _accounts(queues), _queue_accounts(settings))
 
 
 def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
@@ -110,7 +119,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
     scheduler = _scheduler(settings, conn, queues, lambda: bool(stop))
     if scheduler is None:
         return ExitCode.OK
-    run = Running.of(scheduler, queues, conn, _accounts(queues))
+    run = Running.of(scheduler, queues, conn, settings)
     passes = Passes()
     shedder = Shedder(conn, settings)
     next_reap = 0.0
@@ -130,13 +139,13 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
             fresh = _scheduler(settings, conn, now_queues, lambda: True)  # one try: again next pass
             if fresh is not None:
                 run.scheduler.stop()
-                run = Running.of(fresh, now_queues, conn, _accounts(now_queues))
+                run = Running.of(fresh, now_queues, conn, settings)
 
     def keep_reserve() -> None:
         shedder.run([name for name in run.queues if name != keys.WEBHOOKS_QUEUE])
 
     def reap() -> None:
-        for job_id in reap_orphaned_jobs(conn, run.queues):
+        for job_id in reap_orphaned_jobs(conn, run.queues, accounts=run.queue_accounts):
             logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
 
     def let_waiting_go() -> None:

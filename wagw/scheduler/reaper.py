@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Mapping
 
 from loguru import logger
 from redis import Redis
 from rq import Queue
+from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 
 from wagw import keys, rqcompat, sendorder
@@ -40,6 +42,7 @@ from wagw.redisconn import SERIALIZER, as_text
 # milliseconds; one still there after this long has lost its worker.
 STRANDED_AFTER = 5.0
 REAPER = "orphaned-job reaper"  # who set a started entry aside, in its dead-letter entry
+ABANDONED = "AbandonedJobError: the worker running it died"  # a reaped send's history error
 
 
 def _worker_dead(conn: Redis, worker_name: str, hostname: str) -> bool:
@@ -51,12 +54,17 @@ def _worker_dead(conn: Redis, worker_name: str, hostname: str) -> bool:
     return not pid_alive(pid)
 
 
-def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None = None) -> list[str]:
+def reap_orphaned_jobs(
+    conn: Redis, queue_names: list[str], hostname: str | None = None, accounts: Mapping[str, str] | None = None
+) -> list[str]:
     """Fail or retry (per the job's Retry) every started job whose worker is dead; set aside
-    every entry that cannot be read, and every orphan whose job cannot."""
+    every entry that cannot be read, and every orphan whose job cannot. A send ended here has
+    its outcome recorded for the history store, as its wa-worker would have, under the account
+    `accounts` names for its queue (wagw.accounts.Roster.queue_accounts)."""
     hostname = hostname or socket.gethostname()
     reaped: list[str] = []
     for queue_name in queue_names:
+        account = (accounts or {}).get(queue_name)
         registry = StartedJobRegistry(queue_name, connection=conn, serializer=SERIALIZER)
         orphans = []
         for entry in rqcompat.started_entries(registry):
@@ -65,20 +73,36 @@ def reap_orphaned_jobs(conn: Redis, queue_names: list[str], hostname: str | None
             elif entry.worker_name and _worker_dead(conn, entry.worker_name, hostname):
                 orphans.append(entry)
         orphan_ids = [entry.job_id for entry in orphans]
-        orphans = [entry for entry in orphans if not _send_outcome_unknown(conn, registry, entry)]
+        orphans = [entry for entry in orphans if not _send_outcome_unknown(conn, registry, entry, account)]
         if orphans:
             # RQ's abandoned-job handling (retry or fail) now, not when their lease runs out.
-            reaped.extend(rqcompat.expire_now(registry, orphans, by=REAPER))
+            ended = rqcompat.expire_now(registry, orphans, by=REAPER)
+            reaped.extend(ended)
+            if account is not None and ended:
+                _record_abandoned(conn, ended, account)
         # A send that ended for good lets the next one of its chat go; a retried one keeps its place.
         sendorder.release_ended(conn, orphan_ids)
     return reaped
 
 
-def _send_outcome_unknown(conn: Redis, registry: StartedJobRegistry, entry: rqcompat.StartedEntry) -> bool:
+def _record_abandoned(conn: Redis, job_ids: list[str], account: str) -> None:
+    """The history outcome of each send among these jobs, just handed to its Retry or failed."""
+    from wagw.history import outcomes  # with the operation table: only once a job was reaped
+
+    for job in rqcompat.read_jobs(conn, job_ids):
+        if not isinstance(job, rqcompat.Unreadable):
+            final = job.get_status(refresh=False) == JobStatus.FAILED
+            outcomes.record(conn, job, account, ABANDONED, final=final)
+
+
+def _send_outcome_unknown(
+    conn: Redis, registry: StartedJobRegistry, entry: rqcompat.StartedEntry, account: str | None
+) -> bool:
     """Fail an orphaned send that was being handed to its host; True if it was one (or could
     not be read, and was set aside)."""
     # The operation table (~1 MB) loads with the first orphaned send, not in every scheduler.
     from wagw import operations
+    from wagw.history import outcomes
     from wagw.operations.args import InvalidArguments
 
     marker = keys.SEND_HANDED.format(job_id=entry.job_id)
@@ -101,7 +125,10 @@ def _send_outcome_unknown(conn: Redis, registry: StartedJobRegistry, entry: rqco
         to = None
     cause = f"the wa-worker running it ({as_text(worker)}) died while it was being handed to WhatsApp"
     message = operations.outcome_unknown(op.name, to.shown if to else None, cause)
-    rqcompat.fail_abandoned(registry, entry.entry, job, f"{operations.OUTCOME_UNKNOWN}: {message}")
+    failure = f"{operations.OUTCOME_UNKNOWN}: {message}"
+    rqcompat.fail_abandoned(registry, entry.entry, job, failure)
+    if account is not None:
+        outcomes.record(conn, job, account, failure, final=True)
     conn.delete(marker)
     logger.warning("job {} ({}): its worker died mid-send: failed, outcome unknown", entry.job_id, op.name)
     return True

@@ -434,7 +434,7 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         self._record(
             lambda: super(WaWorker, self).handle_job_failure(job, queue, started_job_registry, exc_string), job
         )
-        history_outcomes.record(self.connection, job, self.runtime.account.name, exc_string or "failed")
+        history_outcomes.record(self.connection, job, self.runtime.account.name, exc_string or "failed", final=final)
 
     def cleanup_execution(self, job: Job, pipeline: Pipeline) -> None:
         """rq's end of an execution, in the MULTI that records how the job ended: a send that
@@ -550,7 +550,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     rqcompat.quicken_rq()  # rq's Jobs, Queues and registries built at less cost, per job
     conn = connect(settings)
     try:
-        for job_id in reap_orphaned_jobs(conn, account.queues):
+        queue_accounts = dict.fromkeys(account.queues, account.name)
+        for job_id in reap_orphaned_jobs(conn, account.queues, accounts=queue_accounts):
             logger.warning("job {} was left started by a dead worker: handed to its retry policy", job_id)
     except RedisError as error:  # Redis full: the scheduler's reaper does it later
         logger.warning("orphaned jobs not reaped at start: {}", refusals.reason(error))
