@@ -197,7 +197,7 @@ class Settings(BaseSettings):
     events_maxlen: int = Field(100_000, ge=100)
     dedup_ttl: int = Field(86_400, ge=60)
     shutdown_grace: float = Field(20.0, gt=0)
-    # `wagw run` forks its pure-Python children from a warmed, secret-less fork server
+    # `wagw run` forks its children from a warmed, secret-less fork server that never loads neonize
     # (wagw.forkserver); off: every child is started cold.
     fork_server: bool = True
     # An operation is quarantined after `quarantine_crashes` native crashes within the window

@@ -4,6 +4,7 @@ its memory. One daemon for the module; the tests run in order on it."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -21,8 +22,8 @@ from wagw.procs import pid_alive
 
 pytestmark = pytest.mark.e2e
 
-FORKED = ("scheduler", "history", "webhook-worker-1", "wa-worker-1")
-COLD = ("session", "redis")
+FORKED = ("scheduler", "history", "webhook-worker-1", "wa-worker-1", "session")
+COLD = ("redis",)
 SECRET = f"fork-e2e-{secrets.token_hex(16)}"
 
 
@@ -119,6 +120,20 @@ def test_a_killed_forked_child_is_restarted_forked_with_its_real_exit(daemon):
     assert process["last_exit"] == -signal.SIGKILL and process["restarts"] >= 1
     assert _ppid(pid) == daemon.pid and _forked(pid, "webhook-worker-1")
     assert "webhook-worker-1: running -> backoff (signal SIGKILL)" in daemon.log_text()
+
+
+def test_a_go_panic_in_the_forked_session_kills_it_alone(daemon):
+    """The forked session loads neonize after the fork (the fake backend's `crash` is a real Go
+    panic inside the real library): the panic aborts the session only, which comes back forked."""
+    victim = _running(daemon, "session")
+    others = {name: _running(daemon, name) for name in ("fork-server", *FORKED) if name != "session"}
+    daemon.redis.rpush("wagw:fake:inbound", json.dumps({"type": "crash"}))
+    pid = _running(daemon, "session", other_than=victim)
+    assert daemon.process("session")["last_exit"] == -signal.SIGABRT
+    assert "panic:" in daemon.log_text() and "session: running -> backoff (signal SIGABRT)" in daemon.log_text()
+    assert _forked(pid, "session") and _ppid(pid) == daemon.pid
+    for name, other in others.items():
+        assert daemon.child_pid(name) == other and pid_alive(other), f"{name} did not survive the session's panic"
 
 
 def test_the_fork_server_killed_is_restarted_and_its_children_keep_running(daemon):

@@ -1,18 +1,25 @@
-"""The fork server: the pure-Python children of `wagw run`, forked from one warmed parent.
+"""The fork server: the children of `wagw run` that hold no neonize yet, forked from one
+warmed parent.
 
 Every Python child of `wagw run` imports the same ~32 MB of modules (Settings, loguru,
 redis-py, rq). The fork server imports them once, with the scheduler's, the webhook
-worker's, the wa-worker's and the history writer's own modules, runs `gc.collect();
-gc.freeze()`, and then forks those children on the supervisor's request: their pages stay
-shared until written to (docs/architecture.md, bench/README.md "Footprint").
+worker's, the wa-worker's, the history writer's and the session's own modules, runs
+`gc.collect(); gc.freeze()`, and then forks those children on the supervisor's request: their
+pages stay shared until written to (docs/architecture.md, bench/README.md "Footprint").
+
+The session loads neonize, whose Go runtime does not survive a fork: a process that runs it
+can never be forked. The server never loads it (its preload checks, and it refuses to fork
+if neonize is loaded), so a session forked from it is a single-threaded Python process that
+loads the Go library afterwards, in the child, as a cold session does after its imports; a Go
+panic there aborts the session alone. The native hosts are the wa-workers' own children and
+are started cold by them.
 
 It holds no secret. The supervisor starts it cold with every secret withheld from its
 environment (wagw.supervisor.grants.without_secrets), and it never builds Settings. A child's
 environment, secrets included, travels in a pipe whose read end the supervisor passes with
 SCM_RIGHTS; the server hands that fd to the child unread, so no secret is ever in its memory,
-nor copied from it into a child that must not hold it. The session and the native hosts load
-neonize (the Go runtime cannot be forked) and are always started cold; so are the api, the
-dashboard and the metrics exporter.
+nor copied from it into a child that must not hold it. The api, the dashboard and the metrics
+exporter are always started cold.
 
 Reaping: a double fork, with the supervisor as PR_SET_CHILD_SUBREAPER. The server forks an
 intermediate, which forks the child and exits; the server reaps the intermediate before it

@@ -13,8 +13,9 @@ import json
 READY = b"ready"
 MAX_MESSAGE = 64 * 1024
 FDS_PER_REQUEST = 2  # environment (read end), output (write end)
-# The pure-Python `wagw` commands the server forks; their modules are preloaded.
-FORKED_COMMANDS = ("scheduler", "webhook-worker", "wa-worker", "history-writer")
+# The `wagw` commands the server forks; their modules are preloaded. The session loads neonize,
+# but only after the fork, in the child: the server never loads it (wagw.forkserver).
+FORKED_COMMANDS = ("scheduler", "webhook-worker", "wa-worker", "history-writer", "session")
 # A forked child's process title (ps, /proc/<pid>/cmdline): chaos/procs.py names it by this.
 TITLE_PREFIX = "wagw: "
 TITLE_SUFFIX = " (forked)"

@@ -32,7 +32,15 @@ def preload() -> int:
     CLI does) and wagw.cli's own. Returns how many modules are loaded."""
     for command in protocol.FORKED_COMMANDS:
         importlib.import_module(COMMANDS[command][0].partition(":")[0])
+    if go_loaded():
+        raise RuntimeError("neonize was imported by the fork server's preload: nothing could be forked from it")
     return len(sys.modules)
+
+
+def go_loaded() -> bool:
+    """Whether neonize (and with it the Go runtime, which does not survive a fork) is loaded
+    here. A forked session loads it after the fork, in the child; the server never does."""
+    return "neonize" in sys.modules
 
 
 def main(argv: list[str]) -> int:
@@ -87,6 +95,9 @@ def _fork(sock: socket.socket, data: bytes, fds: list[int]) -> bytes:
     except (ValueError, KeyError, TypeError) as error:
         logger.error("fork request refused: {}", error)
         return protocol.answer(error=str(error))
+    if go_loaded():
+        logger.error("{}: not forked: neonize is loaded in the fork server", name)
+        return protocol.answer(error="neonize is loaded in the fork server")
     env_fd, out_fd = fds
     try:
         pid = _double_fork(sock, name, argv, env_fd, out_fd)

@@ -98,7 +98,7 @@ def account_specs(settings: Settings, account: Account) -> list[ChildSpec]:
         )
         for n in range(1, account.wa_workers + 1)
     ]
-    # The session is a leaf that loads neonize; it is started, never forked from.
+    # The session is a leaf that loads neonize (after its fork, when forked): never forked from.
     specs.append(
         _child(
             settings,
