@@ -182,6 +182,12 @@ def test_valid_arguments_come_back_normalised():
         ("user_info", (ALICE,), {}, "jids: Input should be a valid list"),
         ("user_info", ([ALICE] * 101,), {}, "jids: List should have at most 100 items"),
         ("is_on_whatsapp", (["12"],), {}, "7 to 15 digits"),
+        (
+            "is_on_whatsapp",
+            (["251556368777322@lid"],),
+            {},
+            "phones: '251556368777322@lid' is not a phone number (a LID or group JID has none to look up)",
+        ),
         ("group_info", (ALICE,), {}, "is not a group JID"),
         ("mark_read", (GROUP, ["A1"]), {}, "sender is required when chat is a group"),
         ("mark_read", (ALICE, ["bad id!"]), {}, "is not a message id"),

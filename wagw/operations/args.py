@@ -444,6 +444,8 @@ class IsOnWhatsAppArgs(JobArgs):
             # A user JID names a phone number too.
             if value.endswith("@" + USER_SERVER):
                 value = normalize_jid(value).split("@", 1)[0]
+            elif "@" in value:  # a LID, a group: no number to ask WhatsApp about
+                raise ValueError(f"{shown(value)} is not a phone number (a LID or group JID has none to look up)")
             phones.append("+" + normalize_phone(value))
         return _unique(phones)
 
