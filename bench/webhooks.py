@@ -1,5 +1,6 @@
-"""Webhook delivery benchmark: events stored the way the session stores them (its EventSink:
-dedup key, event log, `enqueue_deliveries`, one MULTI/EXEC per event), delivered by real
+"""Webhook delivery benchmark: events stored the way the session stores them (handed one by one
+to its EventFeed, whose writer stores those waiting in batches through its EventSink: dedup
+key, event log, `enqueue_deliveries`, one script call per batch), delivered by real
 `wagw webhook-worker` processes (M = --workers) and `wagw scheduler` to a local receiver.
 One invocation, --runs times each (medians reported):
 
@@ -56,6 +57,7 @@ ALICE = "15551234567@s.whatsapp.net"
 # 1,000-2,400/s here, RQ's forking Worker 55-90/s.
 FLOOR_RATE = 50.0
 FORKING_FLOOR_RATE = 5.0
+STORE_TIMEOUT = 60.0  # for the producer's last events to be stored
 SMOKE = {
     "runs": 1,
     "seconds": 1.0,
@@ -220,10 +222,12 @@ class Bench:
     def produce(
         self, count: int | None = None, seconds: float | None = None, rate: float | None = None
     ) -> dict[str, float]:
-        """Store events through the session's EventSink; returns event id -> enqueue time."""
+        """Store events as the session does, handing each to its EventFeed (as the backend's
+        thread does); returns event id -> time handed over, once all are stored."""
         from wagw.events import event_id
+        from wagw.session.feed import EventFeed
 
-        sink = self.sink()
+        sink = EventFeed(self.sink())
         sent: dict[str, float] = {}
         start = time.monotonic()
         n = 0
@@ -240,6 +244,8 @@ class Bench:
             sent[event_id(DEVICE, event.source_key)] = time.time()
             sink(event)
             n += 1
+        if not sink.close(STORE_TIMEOUT):
+            raise CannotMeasure(f"the producer: {sink.unstored()} event(s) not stored within {STORE_TIMEOUT:g}s")
         return sent
 
     def wait_delivered(

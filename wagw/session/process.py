@@ -1,7 +1,8 @@
 """`wagw session`: the primary linked device ("session" role), inbound only.
 
 Connects through make_backend, turns every inbound event into the event log and webhook
-queue (wagw.session.sink), and publishes the device status heartbeat for `wagw status`.
+queue (wagw.session.sink, fed in batches by wagw.session.feed), and publishes the device
+status heartbeat for `wagw status`.
 Exit codes tell the supervisor what to do (wagw.exitcodes):
 
 - not paired (80), logged out (81), stream replaced (82): fatal, with what the operator must do;
@@ -31,6 +32,7 @@ from wagw.config import Settings
 from wagw.devices import DeviceState
 from wagw.exitcodes import ExitCode
 from wagw.redisconn import connect
+from wagw.session.feed import EventFeed
 from wagw.session.sink import EventSink
 from wagw.whatsapp import make_backend
 from wagw.whatsapp.backend import (
@@ -70,6 +72,7 @@ class Session:
         self.backend: Backend | None = None
         self.state = DeviceState.STARTING
         self.sink: EventSink | None = None
+        self.feed: EventFeed | None = None
         self._thread_error: BaseException | None = None
         self._beat_warn = refusals.Every(60.0)
 
@@ -138,10 +141,11 @@ class Session:
                 account=self.account,
                 phone_of=backend.pn_for_lid,
             )
+            feed = self.feed = EventFeed(self.sink)
             self.state = DeviceState.CONNECTING
             heartbeat.start()
             # On a thread, so that a stop request is not stuck behind a stalled connect.
-            starter = self._on_thread(lambda: backend.start(self.sink), "backend-start")
+            starter = self._on_thread(lambda: backend.start(feed), "backend-start")
             if self.stop_requested:
                 return self._shutdown(starter)
             if self._thread_error is not None:
@@ -162,9 +166,19 @@ class Session:
                 raise ConnectFailure("connection ended")
             raise self._thread_error
         except BackendError as error:
+            self._store_the_rest()
             return self._ended(error)
         finally:
             done.set()
+
+    def _store_the_rest(self, deadline: float | None = None) -> None:
+        """The events handed over and not yet stored, stored before the session exits (at most
+        until `deadline`, else within shutdown_grace); while Redis refuses them, a stop gives
+        up on them, unacknowledged."""
+        if self.feed is not None:
+            if deadline is None:
+                deadline = time.monotonic() + self.settings.shutdown_grace
+            self.feed.close(max(0.0, deadline - time.monotonic()))
 
     def _on_thread(self, function, name: str) -> threading.Thread:
         """Run function on a thread until it returns or a stop is requested."""
@@ -191,6 +205,7 @@ class Session:
         stopper.start()
         stopper.join(max(0.0, deadline - time.monotonic()))
         waiter.join(max(0.0, deadline - time.monotonic()))
+        self._store_the_rest(deadline)
         self.state = DeviceState.STOPPED
         with contextlib.suppress(redis.RedisError):
             self.publish_status()

@@ -1,8 +1,8 @@
-"""The session's event handler: each inbound event -> event log + webhook queue, exactly once.
+"""The session's event store: each inbound event -> event log + webhook queue, exactly once.
 
-It runs on the backend's event thread and must stay minimal and fast: neonize has already
-acknowledged the message to WhatsApp when this runs (docs/session.md, residual window).
-It never returns without the event stored: while Redis refuses the write (full, read-only,
+It must stay minimal and fast: neonize has already acknowledged the message to WhatsApp when
+the session sees it (docs/session.md, residual window). A store never returns without its
+events stored: while Redis refuses the write (full, read-only,
 loading, unreachable) it holds the event and retries with capped backoff, so the backend
 stops taking (and acknowledging) more; only a stop request ends the wait, with an error,
 which leaves the event unacknowledged where the backend allows it (the fake backend).
@@ -10,17 +10,20 @@ which leaves the event unacknowledged where the backend allows it (the fake back
 Each entry of `wagw:events` carries the event MAC (wagw.webhooks.signing) when the account has
 a webhook secret: a replay of the stored event is sealed only if it matches.
 
-Per event: WATCH and EXISTS the dedup key; when unseen, one MULTI/EXEC sets the dedup key,
-appends to `wagw:events` and enqueues one deliver job per endpoint. Checking before the
-transaction means a crash anywhere leaves either everything written or nothing, so a
-redelivered event is safe; WATCH makes a concurrent writer of the same event a duplicate.
+Per event, in one atomic script call (wagw.writeonce): SET NX the dedup key; when it was
+unseen, append to `wagw:events` and enqueue one deliver job per endpoint. Setting the marker
+first means a crash anywhere leaves either everything written or nothing, so a redelivered
+event is safe. Several events go in one call when the session has them waiting
+(wagw.session.feed: `prepare` on the backend's thread, `store` of a batch on the writer's),
+each still once, in order, and held as one while Redis refuses them.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import redis
@@ -33,7 +36,7 @@ from wagw.events import InboundEvent, build_body, kinds, non_ad
 from wagw.events.lids import PhoneOf, with_phone_numbers
 from wagw.webhooks.enqueue import Chat, auto_download_media, enqueue_deliveries, enqueue_download
 from wagw.webhooks.signing import event_log_key, event_mac
-from wagw.writeonce import write_once
+from wagw.writeonce import Writes, record, write_once_many
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -88,30 +91,47 @@ class EventSink:
         return self._device_id
 
     def __call__(self, event: InboundEvent) -> None:
+        """Store one event (held while Redis refuses it); returns once it is stored."""
+        self.store([self.prepare(event)])
+
+    def prepare(self, event: InboundEvent) -> Prepared:
+        """The event's body and writes, built without Redis (on the backend's thread)."""
         event = with_phone_numbers(event, self._phone_of)
         event_id, body = build_body(event, self.device_id(), self.account.name)
-        media = auto_download_media(self.settings, event.payload)
+        write = self._writes(
+            event_id, event.event, body, _chats(event), auto_download_media(self.settings, event.payload)
+        )
+        seen = keys.EVENT_SEEN.format(event_id=event_id)
+        return Prepared(event_id, event.event, len(body), record(self.conn, seen, write))
+
+    def store(self, batch: Sequence[Prepared]) -> None:
+        """Store the events, in order, each once (a duplicate is dropped): one script call for
+        all of them (wagw.writeonce). While Redis refuses them, hold them all and retry, with
+        the writes recorded again (fresh times in their jobs); only a stop ends the wait,
+        with NotStored and none of them stored."""
+        done: list[bool] = []
         pause = RETRY_FIRST
-        while True:
+        while len(done) < len(batch):
             try:
-                stored = self._store(event_id, event.event, body, _chats(event), media)
-                break
-            except redis.RedisError as error:  # a WatchError is a duplicate: _store says so
-                self._held(event_id, event.event, error)
+                write_once_many(self.conn, self.settings.dedup_ttl, [p.writes for p in batch[len(done) :]], done)
+            except redis.RedisError as error:  # a refusal: those not done are not written
+                first = batch[len(done)]
+                self._held(first.event_id, first.name, error)
                 time.sleep(pause)
                 pause = min(pause * 2, RETRY_CAP)
-        self._unblocked(event_id)
+                for prepared in batch[len(done) :]:
+                    prepared.writes = record(self.conn, prepared.writes.marker, prepared.writes.write)
+        self._unblocked(batch[0].event_id)
         with self._lock:
             self.last_event_at = time.time()
+            self.stored += sum(done)
+            self.duplicates += len(done) - sum(done)
+        for prepared, stored in zip(batch, done, strict=True):
             if stored:
-                self.stored += 1
+                logger.debug("event {} {} stored", prepared.name, prepared.event_id)
             else:
-                self.duplicates += 1
-        if stored:
-            logger.debug("event {} {} stored", event.event, event_id)
-        else:
-            logger.info("event {} {} already stored: duplicate dropped", event.event, event_id)
-            metrics.incr(self.conn, "events_duplicate", event=event.event, account=self.account.name)
+                logger.info("event {} {} already stored: duplicate dropped", prepared.name, prepared.event_id)
+                metrics.incr(self.conn, "events_duplicate", event=prepared.name, account=self.account.name)
 
     def _held(self, event_id: str, name: str, error: redis.RedisError) -> None:
         """Redis refused the event: note it, say so now and then, and give up only on a stop.
@@ -148,9 +168,11 @@ class EventSink:
         self.blocked_since = None
         self.blocked_reason = None
 
-    def _store(self, event_id: str, name: str, body: str, chat: Chat, media: dict | None = None) -> bool:
-        """Store the event and queue its deliveries, unless its marker says it was stored: one
-        atomic step, one round trip (wagw.writeonce). False for a duplicate."""
+    def _writes(
+        self, event_id: str, name: str, body: str, chat: Chat, media: dict | None
+    ) -> Callable[[Pipeline], None]:
+        """What storing the event writes, once its marker is set: the entry in the event log,
+        its deliveries, and their bookkeeping."""
 
         def write(pipe: Pipeline) -> None:
             entry = {"id": event_id, "name": name, "event": body}
@@ -173,8 +195,18 @@ class EventSink:
             if name in CONVERSATION_EVENTS and chat:  # no longer a first contact (wagw.sendorder)
                 sendorder.note_known(pipe, self.account.name, [chat] if isinstance(chat, str) else list(chat))
 
-        seen = keys.EVENT_SEEN.format(event_id=event_id)
-        return write_once(self.conn, seen, self.settings.dedup_ttl, write)
+        return write
+
+
+@dataclass(slots=True)
+class Prepared:
+    """An event ready to store: its id and kind (for the log), the size of its body, and its
+    writes (wagw.writeonce)."""
+
+    event_id: str
+    name: str
+    size: int
+    writes: Writes
 
 
 # Events that show the account has a conversation in their chat: a message either way (an

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from wagw.errors import BackendError as BackendError
 from wagw.errors import ConnectFailure as ConnectFailure
@@ -16,6 +17,16 @@ from wagw.errors import TemporaryBan as TemporaryBan
 from wagw.events import InboundEvent
 
 EventHandler = Callable[[InboundEvent], None]
+Acknowledge = Callable[[], None]
+
+
+@runtime_checkable
+class Submitting(Protocol):
+    """A handler that may return before its event is handled (the session's feed): it calls
+    `acknowledge` once the event is stored, from any thread. A backend that acknowledges only
+    handled events (the fake) hands them over through `submit` when the handler has it."""
+
+    def submit(self, event: InboundEvent, acknowledge: Acknowledge | None = None) -> None: ...
 
 
 class Backend(ABC):
@@ -29,7 +40,8 @@ class Backend(ABC):
         """Connect and return once connected; raise a BackendError subclass on failure.
 
         Events arrive on a backend thread, serially; the handler must return quickly. An
-        event counts as handled (acknowledged) only when the handler returns.
+        event counts as handled (acknowledged) only when the handler returns, or, through a
+        Submitting handler's `submit`, when it calls `acknowledge`.
         """
 
     @abstractmethod

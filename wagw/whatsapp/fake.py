@@ -11,7 +11,8 @@ is not on WhatsApp (tests/conformance holds both backends to the same results).
 
 Inbound (only when start() gets a handler, i.e. in the session): a thread moves each control
 message from `wagw:fake:inbound` to `wagw:fake:pending` (atomically), hands the event to the
-handler and removes it from pending only after the handler returned. On start, whatever is
+handler and removes it from pending only after the handler returned (a Submitting handler,
+the session's feed: once it acknowledged the event, stored). On start, whatever is
 still pending (the process died mid-event) is handed over again first, as WhatsApp
 redelivers unacknowledged messages. Malformed messages go to `wagw:fake:rejected` with the
 reason. Message formats: wagw.whatsapp.fake_inbound.
@@ -68,6 +69,7 @@ from wagw.whatsapp.backend import (
     NotPaired,
     ReachOutLimited,
     StreamReplaced,
+    Submitting,
     TemporaryBan,
 )
 from wagw.whatsapp.fake_inbound.fields import people, unix_time
@@ -204,6 +206,9 @@ class FakeBackend(Backend):
         self._redis = connect(settings)
         self.lids = FakeLids(self._redis, self.account.name)
         self._on_event: EventHandler | None = None
+        self._submit: Callable[..., None] | None = None
+        self._handed = threading.Condition()  # events submitted and not yet acknowledged
+        self._unacknowledged = 0
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._ended = threading.Event()
@@ -224,6 +229,7 @@ class FakeBackend(Backend):
             raise error_class(message.format(role=self.role))
         self._connected = True
         self._on_event = on_event
+        self._submit = on_event.submit if isinstance(on_event, Submitting) else None
         if on_event is not None:
             self._thread = threading.Thread(target=self._inbound_loop, name="fake-inbound", daemon=True)
             self._thread.start()
@@ -315,6 +321,8 @@ class FakeBackend(Backend):
         kind = data.get("type") if isinstance(data, dict) else None
         if kind == "lid_pair":
             return self._learn(conn, raw, data)
+        if kind in ("crash", "disconnect"):
+            self._settle()  # the events before it are stored first, as they would have been
         if kind == "crash":
             # Acknowledged first: a crash request must not crash every restart after it.
             _acknowledge(conn, self.pending, raw)
@@ -341,13 +349,46 @@ class FakeBackend(Backend):
             return True
         self._note(conn, kind, data)
         try:
-            handler(event)
+            if self._submit is not None:
+                self._submit(event, self._acknowledger(raw))
+                with self._handed:  # (its acknowledgement may have come first: the count dips below 0)
+                    self._unacknowledged += 1
+            else:
+                handler(event)
         except Exception as error:  # left pending: handed over again after the restart
             logger.exception("fake backend: the event handler failed; the event stays pending")
             self._error = ConnectFailure(f"event handler failed: {error}")
             return False
-        _acknowledge(conn, self.pending, raw)
+        if self._submit is None:
+            _acknowledge(conn, self.pending, raw)
         return True
+
+    def _acknowledger(self, raw: Any) -> Callable[[], None]:
+        """What a Submitting handler calls once it stored the event: drop it from pending.
+        (Not there if it fails: the event is handed over again, and found a duplicate.)"""
+        done = False
+
+        def acknowledge() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            try:
+                _acknowledge(self._redis, self.pending, raw)
+            except redis.RedisError as error:
+                logger.warning("fake backend: a stored event stays pending: {}", refusals.reason(error))
+            with self._handed:
+                self._unacknowledged -= 1
+                self._handed.notify_all()
+
+        return acknowledge
+
+    def _settle(self, timeout: float = 30.0) -> None:
+        """Until the events handed over are acknowledged (stored), a stop, or `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._handed:
+            while self._unacknowledged > 0 and not self._stopping.is_set() and time.monotonic() < deadline:
+                self._handed.wait(0.1)
 
     def _note(self, conn: redis.Redis, kind: Any, data: dict) -> None:
         """Note what a later send needs from a (well-formed) inbound message, as the neonize
