@@ -1,25 +1,30 @@
-"""One pooled keep-alive HTTP client per process, and one POST -> one `Outcome`.
+"""One POST -> one `Outcome`, over keep-alive connections each lane thread keeps for itself.
 
-The client is httpcore's connection pool (keep-alive, TLS: what httpx sits on) used directly,
-without httpx's client layer (cookies, redirects, auth, event hooks), which wagw does not use
-and which costs about 40 % of the CPU per request here (docs/webhooks.md, "Throughput"); httpx
-still parses the URL and the headers, as it would.
+The client is httpcore's HTTP/1.1 connection (keep-alive, TLS: what httpx sits on) used
+directly: without httpx's client layer (cookies, redirects, auth, event hooks), which wagw does
+not use, and without httpcore's shared pool, whose lock, per-request bookkeeping and scan of
+every pooled connection cost more CPU than the request itself once a worker's threads share it
+(docs/webhooks.md, "Throughput"). A thread owns its connection to each origin, so none is ever
+shared. httpx parses each endpoint URL once and the request's headers are written as httpx
+writes them.
 Redirects are not followed: a webhook URL should be the final one, and following a 301/302
 would turn the POST into a GET.
 
 A whole attempt (connect, TLS, sending, the response and its body) ends at one deadline,
 WAGW_WEBHOOK_TIMEOUT after it started. httpcore's timeouts apply to each network wait on its
 own, so a receiver that answers one byte at a time, each within the timeout, could otherwise
-hold an attempt (and its lane's thread) for ever: the pool's network backend cuts every wait
-to the time left before the calling thread's deadline.
+hold an attempt (and its lane's thread) for ever: the connections' network backend cuts every
+wait to the time left before the calling thread's deadline.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import httpcore
 import httpx
@@ -32,6 +37,8 @@ MAX_RESPONSE_BYTES = 64 * 1024
 WRITE_CHUNK = 64 * 1024
 # As httpx's default: an idle kept-alive connection is closed after this many seconds.
 KEEPALIVE_EXPIRY = 5.0
+# Endpoint URLs parsed and kept (one per configured endpoint; more only if the configuration changes).
+MAX_TARGETS = 1024
 
 
 class DeadlineBackend(httpcore.NetworkBackend):
@@ -108,41 +115,79 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
-class WebhookHttp:
-    """Thread-safe. `connect_timeout` bounds the TCP/TLS connect; `total_timeout` bounds the
-    whole attempt, the connect included."""
+@dataclass(frozen=True)
+class _Target:
+    """An endpoint URL as httpx parses it, kept: the request line's parts and the Host header."""
 
-    def __init__(self, connect_timeout: float, total_timeout: float, max_keepalive: int = 64) -> None:
+    origin: httpcore.Origin
+    where: tuple[bytes, bytes, int]  # the origin, as a key
+    url: httpcore.URL
+    host: bytes
+
+
+class WebhookHttp:
+    """Thread-safe: each thread has its own connections. `connect_timeout` bounds the TCP/TLS
+    connect; `total_timeout` bounds the whole attempt, the connect included."""
+
+    def __init__(self, connect_timeout: float, total_timeout: float) -> None:
         self.total_timeout = total_timeout
         connect = min(connect_timeout, total_timeout)
         self._timeouts = {"connect": connect, "read": total_timeout, "write": total_timeout, "pool": total_timeout}
         self.backend = DeadlineBackend()
-        # No cap on connections in the pool: each endpoint's concurrency is capped by its
-        # lane instead, so one stuck endpoint cannot hold connections another one needs.
-        self.pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=None,
-            max_keepalive_connections=max_keepalive,
+        self._ssl_context = httpx.create_ssl_context()
+        self._targets: dict[str, _Target] = {}
+        self._local = threading.local()  # .connections: origin -> this thread's connection
+        # Every connection still open, for close(); a thread's own are dropped with it.
+        self._open: weakref.WeakSet[httpcore.HTTPConnection] = weakref.WeakSet()
+        self._open_lock = threading.Lock()
+
+    def _target(self, url: str) -> _Target:
+        target = self._targets.get(url)
+        if target is None:
+            parsed = httpx.Request("POST", url)  # the URL as httpx reads it and the Host it writes
+            raw = parsed.url
+            request_url = httpcore.URL(scheme=raw.raw_scheme, host=raw.raw_host, port=raw.port, target=raw.raw_path)
+            origin = request_url.origin
+            where = (origin.scheme, origin.host, origin.port)
+            target = _Target(origin=origin, where=where, url=request_url, host=parsed.headers.raw[0][1])
+            if len(self._targets) >= MAX_TARGETS:
+                self._targets.clear()
+            self._targets[url] = target
+        return target
+
+    def _connection(self, target: _Target) -> httpcore.HTTPConnection:
+        """This thread's connection to the target's origin: kept while idle, alive and not past its
+        keep-alive expiry (closed by the peer, left mid-response or failed: a new one)."""
+        connections: dict[tuple, httpcore.HTTPConnection] | None = getattr(self._local, "connections", None)
+        if connections is None:
+            connections = self._local.connections = {}
+        connection = connections.get(target.where)
+        if connection is not None and connection.is_idle() and not connection.has_expired():
+            return connection
+        if connection is not None:
+            connection.close()
+        connection = httpcore.HTTPConnection(
+            target.origin,
+            ssl_context=self._ssl_context,
             keepalive_expiry=KEEPALIVE_EXPIRY,
-            retries=0,
             network_backend=self.backend,
         )
+        connections[target.where] = connection
+        with self._open_lock:
+            self._open.add(connection)
+        return connection
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         started = time.monotonic()
-        parsed = httpx.Request("POST", url, content=body, headers=headers)  # URL and headers as httpx writes them
-        request = httpcore.Request(
-            method=b"POST",
-            url=httpcore.URL(
-                scheme=parsed.url.raw_scheme, host=parsed.url.raw_host, port=parsed.url.port, target=parsed.url.raw_path
-            ),
-            headers=parsed.headers.raw,
-            content=body,
-            extensions={"timeout": self._timeouts},
-        )
+        target = self._target(url)
+        raw = [(b"Host", target.host)]  # httpx's order: Host, the given headers, Content-Length
+        raw += [(name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()]
+        raw.append((b"Content-Length", b"%d" % len(body)))
+        timeouts = {"timeout": self._timeouts}
+        request = httpcore.Request(b"POST", target.url, headers=raw, content=body, extensions=timeouts)
         with self.backend.deadline(self.total_timeout):
             try:
-                response = self.pool.handle_request(request)
+                response = self._connection(target).handle_request(request)
             except httpcore.TimeoutException as error:
                 return Outcome(None, time.monotonic() - started, error=f"timeout ({type(error).__name__})")
             except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as error:
@@ -153,7 +198,7 @@ class WebhookHttp:
             except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError):
                 text = ""  # the status is what counts; a broken or late body does not undo it
             finally:
-                response.close()
+                response.close()  # a body left unread (cut at the cap, or broken) closes the connection
         retry_after = next((value for name, value in response.headers if name.lower() == b"retry-after"), None)
         return Outcome(
             response.status,
@@ -173,4 +218,7 @@ class WebhookHttp:
         return b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace")
 
     def close(self) -> None:
-        self.pool.close()
+        with self._open_lock:
+            connections = list(self._open)
+        for connection in connections:
+            connection.close()
