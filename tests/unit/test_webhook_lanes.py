@@ -80,3 +80,73 @@ def test_a_fast_lane_takes_a_large_batch():
     assert all(lane.try_submit(n, lambda item: None) for n in range(500))
     lane.close()
     assert sorted(done) == list(range(500))
+
+
+class Concurrency:
+    """A send that records how many sends run at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.now = self.most = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, item) -> None:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.now -= 1
+
+
+def test_a_fast_endpoint_runs_few_threads_at_once(monkeypatch):
+    # Requests far shorter than THREAD_LATENCY (made long here, for a loaded machine).
+    monkeypatch.setattr(webhook_lanes, "THREAD_LATENCY", 0.2)
+    done = []
+    lane = Lane(done.append)
+    warm = Concurrency(0.0)
+    for n in range(30):  # the lane learns the endpoint's request time
+        assert lane.try_submit(n, warm)
+    deadline = time.monotonic() + 30
+    while len(done) < 30 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    fast = Concurrency(0.002)
+    assert all(lane.try_submit(n, fast) for n in range(200))
+    lane.close()
+    assert len(done) == 230
+    assert fast.most <= webhook_lanes.MIN_THREADS  # a pool of THREADS ran 8 at once
+
+
+def test_a_slow_endpoint_gets_all_its_threads():
+    done = []
+    lane = Lane(done.append)
+    slow = Concurrency(0.1)
+    assert all(lane.try_submit(n, slow) for n in range(40))
+    lane.close()
+    assert len(done) == 40
+    assert slow.most == webhook_lanes.THREADS
+
+
+def test_a_request_running_long_lets_the_lane_run_another_thread_without_new_work():
+    done = []
+    lane = Lane(done.append)
+    for n in range(30):
+        assert lane.try_submit(n, lambda item: None)
+    deadline = time.monotonic() + 30
+    while len(done) < 30 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release = threading.Event()
+    # Two stuck requests hold the lane's running threads; what waits behind them is sent by
+    # the threads the lane then runs, with nothing more submitted.
+    assert lane.try_submit("stuck-1", lambda item: release.wait(30))
+    assert lane.try_submit("stuck-2", lambda item: release.wait(30))
+    for n in range(10):
+        assert lane.try_submit(f"after-{n}", lambda item: None)
+    deadline = time.monotonic() + 20
+    while sum(1 for item in done if str(item).startswith("after-")) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sum(1 for item in done if str(item).startswith("after-")) == 10
+    assert "stuck-1" not in done and "stuck-2" not in done
+    release.set()
+    lane.close()
+    assert len(done) == 42

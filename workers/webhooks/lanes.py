@@ -1,8 +1,14 @@
 """Per-endpoint lanes inside one webhook worker: what keeps endpoints out of each other's way.
 
-Each configured endpoint gets its own small thread pool, its own cap on deliveries waiting for
-it, and its own circuit breaker:
+Each configured endpoint gets its own threads, its own cap on deliveries waiting for it, and its
+own circuit breaker:
 
+- a lane runs as many of its threads at once as its endpoint's request time calls for: one
+  per THREAD_LATENCY of it, at least MIN_THREADS, at most THREADS. An endpoint that answers
+  in a millisecond is kept busy by two threads, and more would only wait for each other
+  (and for Python's GIL, with the worker's other threads): CPU spent handing it over, not
+  sending. A slow endpoint (tens of milliseconds, or a request already running long) gets
+  all THREADS;
 - a slow endpoint fills only its own threads; once it holds MIN_HELD deliveries that would
   wait longer than MAX_WAIT, further ones are *deferred* (put back in RQ's scheduled registry
   for about as long as the lane needs to work off what it holds, not counted as an attempt)
@@ -16,16 +22,20 @@ Everything here is in-process state: each worker process learns each endpoint on
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from workers.webhooks.policy import Outcome, Verdict
 
-THREADS = 8  # concurrent requests to one endpoint from one worker process
+THREADS = 8  # concurrent requests to one endpoint from one worker process, at most
+MIN_THREADS = 2  # running at once however fast the endpoint answers
+THREAD_LATENCY = 0.002  # seconds of request time that call for one more thread running at once
+WATCH = 0.05  # seconds between checks, by a thread held back, of a lane's request times
 MAX_WAIT = 5.0  # seconds a delivery may expect to wait in its lane
 MIN_HELD = 64  # a lane holding fewer deliveries than this is never "saturated"
 LATENCY_PRIOR = 0.05  # assumed request time of an endpoint not measured yet
@@ -44,8 +54,12 @@ class Lane:
     def __init__(self, on_done: Callable[[Any], None], threads: int = THREADS) -> None:
         self.threads = threads
         self._on_done = on_done
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="webhook-lane")
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._waiting: deque[tuple[Any, Callable[[Any], None]]] = deque()
+        self._workers: list[threading.Thread] = []
+        self._idle = 0  # threads waiting for work
+        self._closed = False
         self.pending = 0  # submitted, not finished
         self._running: dict[int, float] = {}  # thread id -> when its current request started
         self._latency = LATENCY_PRIOR  # moving average of request times
@@ -59,18 +73,26 @@ class Lane:
 
     # ---- capacity -----------------------------------------------------------------------------
 
+    def _oldest(self, clock: float) -> float:
+        return max((clock - started for started in self._running.values()), default=0.0)
+
     def expected_wait(self) -> float:
         """Seconds a delivery submitted now would wait in this lane (lock held): what it holds
         divided by the better of its measured completion rate and threads / request time,
         where a request already running longer than the average counts as the request time."""
         clock = time.monotonic()
-        oldest = max((clock - started for started in self._running.values()), default=0.0)
         elapsed = clock - self._window_start
         # The window in progress, once long enough, replaces the last one: a lane that
         # stopped completing anything must not live on its old rate.
         measured = self._rate if elapsed < RATE_WINDOW else self._window_count / elapsed
-        rate = max(measured, self.threads / max(self._latency, oldest, 1e-3))
+        rate = max(measured, self.threads / max(self._latency, self._oldest(clock), 1e-3))
         return self.pending / rate
+
+    def running_wanted(self) -> int:
+        """How many of its threads this lane runs at once now (lock held): one per
+        THREAD_LATENCY of its request time (or of the request running longest)."""
+        slowest = max(self._latency, self._oldest(time.monotonic()))
+        return max(min(MIN_THREADS, self.threads), min(self.threads, math.ceil(slowest / THREAD_LATENCY)))
 
     def try_submit(self, item: Any, send: Callable[[Any], None]) -> bool:
         """Run send(item) on this lane's threads, then on_done(item); False when saturated."""
@@ -78,14 +100,47 @@ class Lane:
             if self.pending >= MIN_HELD and self.expected_wait() > MAX_WAIT:
                 return False
             self.pending += 1
-        self._executor.submit(self._run, item, send)
+            self._waiting.append((item, send))
+            if self._idle:
+                if len(self._running) < self.running_wanted():
+                    self._wake.notify()
+            elif len(self._workers) < self.threads:
+                # A thread more than the lane runs, once all are busy: held back, it watches
+                # whether a request running long calls for it.
+                # Daemon: a request still on the wire when the worker exits (after its
+                # shutdown grace) is left to RQ's abandoned-job handling, not waited for.
+                name = f"webhook-lane_{len(self._workers)}"
+                worker = threading.Thread(target=self._work, name=name, daemon=True)
+                self._workers.append(worker)
+                worker.start()
         return True
 
-    def _run(self, item: Any, send: Callable[[Any], None]) -> None:
+    def _work(self) -> None:
+        """A lane thread: takes the oldest delivery waiting while the lane wants another request
+        running, sends it, and on_done."""
         me = threading.get_ident()
-        started = time.monotonic()
         with self._lock:
-            self._running[me] = started
+            while True:
+                while not self._waiting or len(self._running) >= self.running_wanted():
+                    if self._closed and not self._waiting:
+                        return
+                    self._idle += 1
+                    # Held back with work waiting: look again soon (a request running long
+                    # calls for more threads); else until woken.
+                    self._wake.wait(WATCH if self._waiting else None)
+                    self._idle -= 1
+                item, send = self._waiting.popleft()
+                started = self._running[me] = time.monotonic()
+                self._lock.release()
+                try:
+                    self._run(item, send, started)
+                except Exception:  # send and on_done report their own failures: the thread goes on
+                    pass
+                finally:
+                    self._lock.acquire()
+
+    def _run(self, item: Any, send: Callable[[Any], None], started: float) -> None:
+        me = threading.get_ident()
         try:
             send(item)
         finally:
@@ -132,4 +187,11 @@ class Lane:
             return max(0.0, self._open_until - time.monotonic())
 
     def close(self, wait: bool = True) -> None:
-        self._executor.shutdown(wait=wait)
+        """Its threads end once what the lane holds is sent (wait: until they have)."""
+        with self._lock:
+            self._closed = True
+            self._wake.notify_all()
+            workers = list(self._workers)
+        if wait:
+            for worker in workers:
+                worker.join()
