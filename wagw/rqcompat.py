@@ -29,7 +29,7 @@ from base64 import b64encode
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime as datetime_type
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, cast
 from uuid import uuid4
 
 import rq.job
@@ -1097,12 +1097,13 @@ return read
 # What mark_finished and end_execution write for each job, for a whole batch. KEYS: started
 # registry, finished registry. ARGV: worker, ttl, the finished registry's score, the result
 # type, the key prefixes (job, execution, executions registry, results), then per job its id,
-# execution id, ended_at stamp, result (base64 of the serialized value), and the execution's
-# start and end (unix time).
+# execution id, ended_at stamp, result (base64 of the serialized value), the execution's
+# start and end (unix time), and the caller's mark: a key set to the job's id for a number of
+# seconds and a key deleted ('' for none).
 _FINISH_MANY = """
 local worker, ttl, finished_score, result_type = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local job_prefix, execution_prefix, executions_prefix, results_prefix = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-for at = 9, #ARGV, 6 do
+for at = 9, #ARGV, 9 do
   local job_id, execution_id, ended = ARGV[at], ARGV[at + 1], ARGV[at + 2]
   local job = job_prefix .. job_id
   redis.call('HSET', job, 'status', 'finished', 'ended_at', ended, 'worker_name', worker)
@@ -1116,6 +1117,10 @@ for at = 9, #ARGV, 6 do
   redis.call('DEL', execution_prefix .. job_id .. ':' .. execution_id)
   redis.call('ZREM', KEYS[1], job_id .. ':' .. execution_id)
   redis.call('ZREM', executions_prefix .. job_id, execution_id)
+  if ARGV[at + 6] ~= '' then
+    redis.call('SET', ARGV[at + 6], job_id, 'EX', ARGV[at + 7])
+    redis.call('DEL', ARGV[at + 8])
+  end
 end
 return 0
 """
@@ -1183,15 +1188,25 @@ def start_many(
     return executions, [(bool(exists), value or None) for exists, value in replies]
 
 
+class Mark(NamedTuple):
+    """Written with a finished job by finish_many: `key` set to the job's id for `seconds`, and
+    `gone` deleted."""
+
+    key: str
+    seconds: int
+    gone: str
+
+
 def finish_many(
     scripts: BatchScripts,
     pipe: Pipeline,
-    finished: Sequence[tuple[Job, Execution, dict]],
+    finished: Sequence[tuple[Job, Execution, dict, Mark | None]],
     ttl: int,
     worker_name: str,
 ) -> None:
     """On `pipe`: what mark_finished and then end_execution write, for each (job, execution,
-    result) of `finished`, as one command. Every job is of one queue; `ttl` > 0."""
+    result, mark) of `finished`, as one command, each job's mark (if any) with it. Every job is
+    of one queue; `ttl` > 0."""
     if not finished:
         return
     if ttl <= 0:
@@ -1207,7 +1222,7 @@ def finish_many(
         ExecutionRegistry.key_template.format(""),
         Result.get_key(""),
     ]
-    for job, execution, result in finished:
+    for job, execution, result, mark in finished:
         job._result = result
         job._status = JobStatus.FINISHED
         ended = job.ended_at or rq_now()
@@ -1219,6 +1234,7 @@ def finish_many(
             _float(execution.created_at.timestamp()),
             _float(ended.timestamp()),
         )
+        args += mark if mark is not None else ("", 0, "")
     scripts.finish(keys=[first.started_job_registry.key, first.finished_job_registry.key], args=args, client=pipe)
 
 

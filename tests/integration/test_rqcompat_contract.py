@@ -537,7 +537,7 @@ def test_finish_many_writes_what_rqs_worker_writes(queue):
     for job in jobs:
         job.ended_at = rqcompat.now()
     with queue.connection.pipeline() as pipe:
-        finished = [(job, execution, double(21)) for job, execution in zip(jobs, executions, strict=True)]
+        finished = [(job, execution, double(21), None) for job, execution in zip(jobs, executions, strict=True)]
         rqcompat.finish_many(rqcompat.BatchScripts(queue.connection), pipe, finished, RESULT_TTL, "worker-a")
         pipe.execute()
     registry = queue.finished_job_registry
@@ -552,6 +552,25 @@ def test_finish_many_writes_what_rqs_worker_writes(queue):
         ttls = [queue.connection.ttl(result.get_key(job.id)) for result, job in ((mine, ours), (theirs, reference))]
         assert abs(ttls[0] - ttls[1]) <= 2
     assert queue.started_job_registry.count == 0
+
+
+def test_finish_many_writes_each_jobs_mark_with_it_and_nothing_for_a_job_without(redis_conn, queue):
+    enqueue(queue)
+    enqueue(queue)
+    jobs, executions, _ = rqcompat_starts_many(queue, "worker-a", 2)
+    redis_conn.set("counter-0", 2)
+    redis_conn.set("counter-1", 5)
+    marks = [rqcompat.Mark("marker-0", 300, "counter-0"), None]
+    with queue.connection.pipeline() as pipe:
+        finished = [(job, ex, double(21), mark) for job, ex, mark in zip(jobs, executions, marks, strict=True)]
+        rqcompat.finish_many(rqcompat.BatchScripts(queue.connection), pipe, finished, RESULT_TTL, "worker-a")
+        pipe.execute()
+    assert redis_conn.get("marker-0") == jobs[0].id.encode()
+    assert 290 <= redis_conn.ttl("marker-0") <= 300
+    assert redis_conn.get("counter-0") is None
+    assert redis_conn.get("counter-1") == b"5"  # the job without a mark touched nothing of it
+    assert redis_conn.keys("marker-*") == [b"marker-0"]
+    assert [job.get_status(refresh=True) for job in jobs] == [JobStatus.FINISHED, JobStatus.FINISHED]
 
 
 # ---- one job's success in one script (the wa worker) ----------------------------------------

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from rq import get_current_job
 
-from wagw import keys
+from wagw import keys, rqcompat
 from wagw.accounts import check_name
 from wagw.errors import DeliveryFailed, DeliveryRetry
 from wagw.webhooks import lifetime
@@ -180,12 +180,22 @@ def attempt_number(job: Job | None, recorded: object = None) -> int:
     return max(own, counted) + 1
 
 
+def delivered_mark(settings: Settings, admitted: Admitted) -> rqcompat.Mark:
+    """What a delivery writes with its job's end: the delivered marker (set to the job's id),
+    kept until the seal expires (a copy enqueued meanwhile is a duplicate) and at least
+    WAGW_DEDUP_TTL; the attempt counter, no longer needed, deleted."""
+    return rqcompat.Mark(
+        delivered_key(admitted.endpoint, admitted.event_id),
+        lifetime.keep_seconds(admitted.expires_at, settings.dedup_ttl),
+        attempts_key(admitted.endpoint, admitted.event_id),
+    )
+
+
 def record_delivered(pipe: Pipeline, settings: Settings, admitted: Admitted, job_id: str) -> None:
-    """On `pipe`: the delivered marker, kept until the seal expires (a copy enqueued meanwhile
-    is a duplicate) and at least WAGW_DEDUP_TTL; the attempt counter is no longer needed."""
-    marker = delivered_key(admitted.endpoint, admitted.event_id)
-    pipe.set(marker, job_id, ex=lifetime.keep_seconds(admitted.expires_at, settings.dedup_ttl))
-    pipe.delete(attempts_key(admitted.endpoint, admitted.event_id))
+    """On `pipe`: delivered_mark's writes."""
+    mark = delivered_mark(settings, admitted)
+    pipe.set(mark.key, job_id, ex=mark.seconds)
+    pipe.delete(mark.gone)
 
 
 def record_attempt(pipe: Pipeline, admitted: Admitted) -> None:

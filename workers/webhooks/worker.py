@@ -400,7 +400,7 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
         counts = {"delivered": 0, "retry": 0, "failed": 0}
         latencies: list[tuple[str, float]] = []
         logs = []
-        finished: list[tuple[Job, Execution, dict]] = []  # recorded together, in one command
+        finished: list[tuple[Job, Execution, dict, rqcompat.Mark | None]] = []  # recorded together, in one command
         with self.connection.pipeline() as pipe:
             for flight in batch:
                 flight.job.ended_at = rqcompat.now()
@@ -422,10 +422,12 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
         for flight, kind in logs:
             self._log(flight, kind)
 
-    def _record(self, flight: Flight, pipe: Pipeline, finished: list[tuple[Job, Execution, dict]]) -> str:
-        """Write one flight's outcome on `pipe` (a finished job's rq records and the end of
-        its execution: appended to `finished`); returns delivered/duplicate/retry/failed/
-        deferred/requeued."""
+    def _record(
+        self, flight: Flight, pipe: Pipeline, finished: list[tuple[Job, Execution, dict, rqcompat.Mark | None]]
+    ) -> str:
+        """Write one flight's outcome on `pipe` (a finished job's rq records, the end of its
+        execution and a delivery's marker: appended to `finished`); returns delivered/
+        duplicate/retry/failed/deferred/requeued."""
         job = flight.job
         if flight.action == "requeue":
             rqcompat.requeue_at_front(self.queue, job, pipe)
@@ -434,7 +436,7 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
             self._schedule(job, due_timestamp(flight.delay), pipe)
             return "deferred"
         if flight.action == "duplicate":
-            finished.append((job, flight.execution, {"duplicate": True, "attempt": flight.attempt}))
+            finished.append((job, flight.execution, {"duplicate": True, "attempt": flight.attempt}, None))
             return "duplicate"
         if flight.action == "invalid":
             job.retries_left = 0
@@ -443,8 +445,8 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
         outcome, endpoint, admitted = flight.outcome, flight.endpoint, flight.admitted
         assert outcome is not None and endpoint is not None and admitted is not None
         if outcome.verdict is Verdict.DELIVERED:
-            delivery.record_delivered(pipe, self.settings, admitted, job.id)
-            finished.append((job, flight.execution, delivery.result_value(outcome, flight.attempt)))
+            mark = delivery.delivered_mark(self.settings, admitted)
+            finished.append((job, flight.execution, delivery.result_value(outcome, flight.attempt), mark))
             return "delivered"
         delivery.note_attempt(job, outcome, flight.attempt)
         delivery.record_attempt(pipe, admitted)
