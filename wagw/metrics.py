@@ -166,8 +166,9 @@ def observe_many(pipe: Pipeline, name: str, samples: list[tuple[str, float]]) ->
     key = keys.METRIC_HISTOGRAM.format(name=name)
     fields: dict[str, int] = {}
     sums: dict[str, float] = {}
+    labels: dict[str, str] = {}  # a batch has a few outcomes: each label encoded once
     for outcome, seconds in samples:
-        label = _label_field(metric, {"outcome": outcome})
+        label = labels.get(outcome) or labels.setdefault(outcome, _label_field(metric, {"outcome": outcome}))
         bucket = next((i for i, bound in enumerate(metric.buckets) if seconds <= bound), len(metric.buckets))
         for field_name in (f"{label}\t{bucket}", f"{label}\tcount"):
             fields[field_name] = fields.get(field_name, 0) + 1
