@@ -108,7 +108,7 @@ class EventSink:
         """Store the events, in order, each once (a duplicate is dropped): one script call for
         all of them (wagw.writeonce). While Redis refuses them, hold them all and retry, with
         the writes recorded again (fresh times in their jobs); only a stop ends the wait,
-        with NotStored and none of them stored."""
+        with NotStored and none of the held events stored."""
         done: list[bool] = []
         pause = RETRY_FIRST
         while len(done) < len(batch):
