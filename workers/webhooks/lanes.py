@@ -104,16 +104,22 @@ class Lane:
             if self._idle:
                 if len(self._running) < self.running_wanted():
                     self._wake.notify()
-            elif len(self._workers) < self.threads:
-                # A thread more than the lane runs, once all are busy: held back, it watches
-                # whether a request running long calls for it.
-                # Daemon: a request still on the wire when the worker exits (after its
-                # shutdown grace) is left to RQ's abandoned-job handling, not waited for.
-                name = f"webhook-lane_{len(self._workers)}"
-                worker = threading.Thread(target=self._work, name=name, daemon=True)
-                self._workers.append(worker)
-                worker.start()
+            else:
+                self._hold_one_back()
         return True
+
+    def _hold_one_back(self) -> None:
+        """A thread more than the lane runs, once all are busy (lock held): held back, it
+        watches whether a request running long calls for it. Without one, deliveries waiting
+        behind requests that hang would wait for the next submit."""
+        if self._idle or len(self._workers) >= self.threads:
+            return
+        # Daemon: a request still on the wire when the worker exits (after its shutdown
+        # grace) is left to RQ's abandoned-job handling, not waited for.
+        name = f"webhook-lane_{len(self._workers)}"
+        worker = threading.Thread(target=self._work, name=name, daemon=True)
+        self._workers.append(worker)
+        worker.start()
 
     def _work(self) -> None:
         """A lane thread: takes the oldest delivery waiting while the lane wants another request
@@ -131,6 +137,8 @@ class Lane:
                     self._idle -= 1
                 item, send = self._waiting.popleft()
                 started = self._running[me] = time.monotonic()
+                if self._waiting:
+                    self._hold_one_back()
                 self._lock.release()
                 try:
                     self._run(item, send, started)
