@@ -1189,10 +1189,10 @@ def start_many(
 
 
 class Mark(NamedTuple):
-    """Written with a finished job by finish_many: `key` set to the job's id for `seconds`, and
-    `gone` deleted."""
+    """Written with a finished job by finish_many: `marker` set to the job's id for `seconds`,
+    and `gone` deleted."""
 
-    key: str
+    marker: str
     seconds: int
     gone: str
 

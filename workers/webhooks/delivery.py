@@ -194,7 +194,7 @@ def delivered_mark(settings: Settings, admitted: Admitted) -> rqcompat.Mark:
 def record_delivered(pipe: Pipeline, settings: Settings, admitted: Admitted, job_id: str) -> None:
     """On `pipe`: delivered_mark's writes."""
     mark = delivered_mark(settings, admitted)
-    pipe.set(mark.key, job_id, ex=mark.seconds)
+    pipe.set(mark.marker, job_id, ex=mark.seconds)
     pipe.delete(mark.gone)
 
 
