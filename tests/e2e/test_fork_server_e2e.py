@@ -18,6 +18,8 @@ from chaos.daemon import Daemon
 from chaos.polling import wait_for
 from chaos.procs import descendants, parent_map, process_name
 from tests.conftest import E2E_ENV, short_tempdir
+from tests.integration.test_session_neonize import SESSION_JID, make_paired_store
+from wagw.exitcodes import ExitCode
 from wagw.procs import pid_alive
 
 pytestmark = pytest.mark.e2e
@@ -134,6 +136,25 @@ def test_a_go_panic_in_the_forked_session_kills_it_alone(daemon):
     assert _forked(pid, "session") and _ppid(pid) == daemon.pid
     for name, other in others.items():
         assert daemon.child_pid(name) == other and pid_alive(other), f"{name} did not survive the session's panic"
+
+
+def test_a_forked_session_loads_the_real_neonize_after_the_fork(daemon_factory):
+    """The neonize backend, offline: each forked session loads the Go library in the child,
+    makes its client on a (synthetic) paired store and fails at the network as a cold one
+    does (exit 75, another try, forked again); the server itself never loads it."""
+    daemon = daemon_factory({"WAGW_BACKEND": "neonize", "WAGW_WA_CONNECT_WAIT": "5"})
+    store = daemon.data_dir.resolve() / "devices" / "session.sqlite3"
+    make_paired_store(store, SESSION_JID, {**daemon.env, "PATH": os.environ["PATH"]})
+    daemon.start(timeout=60)
+    # whatsmeow's own words for a failed dial: the Go code ran in the forked session.
+    wait_for(lambda: "[session] session connection failed: cannot connect to WhatsApp" in daemon.log_text(), 60)
+    wait_for(lambda: daemon.process("session").get("restarts", 0) >= 1, 30, what="the session tried again")
+    assert daemon.process("session")["last_exit"] == ExitCode.TEMPFAIL
+    wait_for(lambda: _forked(daemon.child_pid("session") or 0, "session"), 30, what="a forked session")
+    server = _running(daemon, "fork-server")
+    with open(f"/proc/{server}/maps") as maps:
+        assert "neonize" not in maps.read()
+    assert "panic:" not in daemon.log_text()
 
 
 def test_the_fork_server_killed_is_restarted_and_its_children_keep_running(daemon):
