@@ -60,7 +60,7 @@ FORKING_FLOOR_RATE = 5.0
 STORE_TIMEOUT = 60.0  # for the producer's last events to be stored
 SMOKE = {
     "runs": 1,
-    "seconds": 1.0,
+    "seconds": 0.5,
     "latency_seconds": 0.5,
     "rate": 50.0,
     "inline": 20,
