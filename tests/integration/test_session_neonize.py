@@ -3,7 +3,7 @@ an unpaired store that is never connected, and the offline connect error -> exit
 
 Every neonize use runs in a child process (one client per process; pytest must not load
 the Go runtime). A "paired" store is a real whatsmeow sqlite store with a synthetic device
-row: neonize accepts it and fails at the network, as a paired device does offline.
+row (chaos.devices): neonize accepts it and fails at the network, as a paired device does offline.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -20,35 +19,16 @@ from pathlib import Path
 
 import pytest
 
+from chaos.devices import SESSION_JID, WORKER_JID, make_paired_store
 from chaos.polling import wait_for
 from wagw import keys
 from wagw.whatsapp.neonize_events import MAPPERS
-
-SESSION_JID = "15550001111:7@s.whatsapp.net"
-WORKER_JID = "15550001111:8@s.whatsapp.net"
 
 
 def run_py(code: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True, timeout=timeout
     )
-
-
-def make_paired_store(path: Path, jid: str, env: dict) -> None:
-    """A whatsmeow store (schema made by neonize itself) holding one synthetic device."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    made = run_py(
-        f"from wagw.whatsapp.neonize_backend import stored_devices; print(stored_devices({str(path)!r}))", env
-    )
-    assert made.returncode == 0 and made.stdout.strip() == "[]", made.stderr
-    rnd = os.urandom
-    with sqlite3.connect(path) as db:
-        db.execute(
-            "insert into whatsmeow_device (jid, registration_id, noise_key, identity_key, signed_pre_key,"
-            " signed_pre_key_id, signed_pre_key_sig, adv_key, adv_details, adv_account_sig, adv_account_sig_key,"
-            " adv_device_sig, push_name) values (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (jid, 1234, rnd(32), rnd(32), rnd(32), 1, rnd(64), rnd(32), b"", rnd(64), rnd(32), rnd(64), "wagw test"),
-        )
 
 
 @pytest.fixture
