@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/footprint.py [--accounts 1,2,4] [--runs 5] [--settle 3] [--native-runs 5]
                                         [--fork-server | --compare REF]
+    .venv/bin/python bench/footprint.py --neonize [--runs 5] [--neonize-watch 30] [--fork-server | --compare REF]
 
 For each accounts count N, --runs times: start `wagw run` (WAGW_BACKEND=fake, embedded Redis,
 its own temporary data dir, default settings otherwise: 2 webhook workers, 1 wa-worker slot per
@@ -24,6 +25,17 @@ loads neonize through wagw.whatsapp.native.load() (the Go runtime starts) and ma
 on that store as `wagw pair` does; then it reads its own smaps_rollup. Alone on the machine, its shared library
 pages are all its own, so its PSS is an upper bound for a host inside the daemon.
 
+--neonize measures one real account instead: `wagw run` with WAGW_BACKEND=neonize, offline, on
+synthetic paired device stores for the session and worker-1 (chaos.devices), so the session and
+the native host each load neonize, make their client, fail at the network (DNS) and back off:
+each lives ~1.5 s a try, too short to settle and read. So each run is read for --neonize-watch
+seconds, every 30 ms: the name of every process of the tree and, for the session and the host,
+whether neonize's Go library is in /proc/<pid>/maps. A snapshot counts when both have it mapped
+and every child of the supervisor's status is there (the history store's migration over); then
+every process's smaps_rollup is read, and the run's figure is its counted snapshot with the
+largest total. A run with no counted snapshot is reported as no figure; none at all in any run
+stops the bench (exit 1). Medians over the runs that measured, as above.
+
 --compare REF measures REF's code too (extracted with git archive), runs alternating with this
 checkout's. --fork-server measures this checkout twice, runs alternating: its children started
 cold (WAGW_FORK_SERVER=false) and forked by the fork server (the default). --smoke runs every
@@ -38,6 +50,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -46,6 +59,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +68,7 @@ sys.path.insert(0, str(ROOT))
 from bench import harness  # noqa: E402
 from bench.harness import CannotMeasure  # noqa: E402
 from chaos.daemon import Daemon  # noqa: E402
+from chaos.devices import SESSION_JID, WORKER_JID, StoreError, make_paired_store  # noqa: E402
 from chaos.procs import descendants, parent_map, process_name  # noqa: E402
 
 MB = 1024.0  # smaps_rollup counts KiB
@@ -258,6 +273,144 @@ def measure_native_host(root: Path, pause: float, grace: float) -> dict[str, int
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+# --neonize ---------------------------------------------------------------------------------
+NEONIZE_WATCH = 30.0  # seconds: at the supervisor's backoff (0, 0.25, 0.5, 1, 2 s, ...), some 8 tries each
+SAMPLE_EVERY = 0.03
+# The two processes that load neonize for one account, as chaos.procs names them.
+NEONIZE_LOADERS = ("session", "wa-worker-1/host")
+GO_LIBRARY = re.compile(r"/neonize-[^/\s]*\.so$", re.MULTILINE)  # neonize-linux-amd64.so
+
+
+def go_loaded(pid: int) -> bool:
+    """Whether the process has neonize's Go library mapped."""
+    try:
+        with open(f"/proc/{pid}/maps") as handle:
+            return GO_LIBRARY.search(handle.read()) is not None
+    except OSError:
+        return False
+
+
+@dataclass
+class NeonizeRun:
+    figures: dict[str, dict[str, int]] | None = None  # the counted snapshot with the largest total
+    counted: int = 0  # snapshots that counted
+    loaded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NEONIZE_LOADERS, 0))  # snapshots with neonize
+    snapshots: int = 0
+
+    def seen(self) -> str:
+        loaded = ", ".join(f"{name} in {count}" for name, count in self.loaded.items())
+        return f"of {self.snapshots}; neonize loaded in the {loaded}"
+
+
+def measure_neonize_account(root: Path, watch: float, grace: float, extra_env: dict[str, str]) -> NeonizeRun:
+    """One real account of `wagw run` running root's code, offline: synthetic paired stores for
+    the session and worker-1 (chaos.devices), so both load neonize, make their client, fail at
+    the network and back off. For `watch` seconds, every SAMPLE_EVERY: the tree by name; a
+    snapshot counts when every child of the supervisor's status is in it (the history store's
+    migration over), and the session and the host each have the Go library mapped; then the
+    smaps_rollup of every process, and the largest total is kept."""
+    env = {"WAGW_BACKEND": "neonize", "PYTHONPATH": str(root), **extra_env}
+    data_dir = Path(tempfile.mkdtemp(prefix="wagw-bench-fpneo-", dir="/tmp"))
+    # The stores are whatsmeow's schema, made by the installed neonize through this checkout.
+    store_env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
+    store_env["PYTHONPATH"] = str(ROOT)
+    devices = data_dir.resolve() / "devices"
+    daemon = Daemon(data_dir, env)
+    run = NeonizeRun()
+    go: set[int] = set()  # pids seen with the Go library mapped (it is never unmapped)
+    try:
+        try:
+            make_paired_store(devices / "session.sqlite3", SESSION_JID, store_env)
+            make_paired_store(devices / "worker-1.sqlite3", WORKER_JID, store_env)
+        except StoreError as error:
+            raise CannotMeasure(str(error)) from None
+        daemon.start(wait=False)
+
+        def children() -> set[str]:
+            daemon.check_alive()
+            snap = daemon.snapshot()
+            return {proc["name"] for proc in snap["processes"]} if snap else set()
+
+        expected = harness.wait(children, 2 * grace, "the supervisor's first status snapshot")
+        end = time.monotonic() + watch
+        next_status = time.monotonic() + 1.0  # the supervisor publishes its status once a second
+        while time.monotonic() < end:
+            if time.monotonic() >= next_status:
+                expected, next_status = children() or expected, time.monotonic() + 1.0
+            named = tree(daemon)
+            run.snapshots += 1
+            for pid, name in named.items():
+                if name in NEONIZE_LOADERS and (pid in go or go_loaded(pid)):
+                    go.add(pid)
+            loaded = {name for pid, name in named.items() if pid in go}
+            for name in loaded:
+                run.loaded[name] += 1
+            present = set(named.values())
+            if (
+                loaded >= set(NEONIZE_LOADERS)
+                and present >= expected
+                and not any(name.endswith("/migrate") for name in present)
+            ):
+                figures: dict[str, dict[str, int]] = {}
+                for pid, name in named.items():
+                    got = rollup(pid)
+                    if got is not None:
+                        figures[name if name not in figures else f"{name} ({pid})"] = got
+                run.counted += 1
+                if run.figures is None or total_pss(figures) > total_pss(run.figures):
+                    run.figures = figures
+            time.sleep(SAMPLE_EVERY)
+        return run
+    finally:
+        daemon.kill_tree()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def total_pss(figures: dict[str, dict[str, int]]) -> int:
+    return sum(f["Pss"] for f in figures.values())
+
+
+def measure_neonize(args: argparse.Namespace, labels: list[Label]) -> None:
+    """--neonize: each label's one real account, runs alternating; medians of the runs that
+    measured, and each label beside the first. CannotMeasure when no run measured at all."""
+    runs: dict[str, list[dict[str, dict[str, int]]]] = defaultdict(list)
+    print(
+        f"one neonize account, offline: {args.runs} run(s) per label, each read for {args.neonize_watch:g} s "
+        f"every {SAMPLE_EVERY * 1000:.0f} ms"
+    )
+    for number in range(1, args.runs + 1):
+        for label, root, extra_env in labels:
+            got = measure_neonize_account(root, args.neonize_watch, args.grace, extra_env)
+            if got.figures is None:
+                print(
+                    f"run {number}, {label}: no figure: no snapshot counted within {args.neonize_watch:g} s "
+                    f"({got.seen()}; never both with every other child up)",
+                    flush=True,
+                )
+                continue
+            runs[label].append(got.figures)
+            print(
+                f"run {number}, {label}: {mb(total_pss(got.figures))} MB, the largest of {got.counted} counted "
+                f"snapshots ({got.seen()})",
+                flush=True,
+            )
+    if not runs:
+        raise CannotMeasure(
+            f"--neonize: no run measured (in none of {args.runs * len(labels)} did the session and "
+            f"{NEONIZE_LOADERS[1]} both have neonize loaded with every other child up)"
+        )
+    for label, _root, _env in labels:
+        if label not in runs:
+            print(f"\n{label}: not measured (no run had a counted snapshot)")
+            continue
+        title = f"{label}, one neonize account" if len(labels) > 1 else "one neonize account"
+        report(f"{title}, {len(runs[label])} of {args.runs} runs measured", runs[label])
+    ref = labels[0][0]
+    for this, _root, _env in labels[1:]:
+        if ref in runs and this in runs:
+            before_after(f"one neonize account, before ({ref}) and after ({this})", runs[ref], runs[this])
+
+
 def mb(kib: float) -> str:
     return f"{kib / MB:.1f}"
 
@@ -295,6 +448,21 @@ def _shown(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+Figures = dict[str, dict[str, int]]  # process name -> its smaps_rollup figures, KiB
+
+
+def before_after(title: str, before_runs: list[Figures], after_runs: list[Figures]) -> None:
+    """The medians of two labels side by side, with their ratio."""
+    before, after = medians(before_runs), medians(after_runs)
+    print(f"\n## {title}, PSS MB, medians\n")
+    print("| process | before | after | after / before |")
+    print("|---|---|---|---|")
+    for name in sorted(before.keys() | after.keys(), key=lambda n: (n == "total", n != "supervisor", n)):
+        was, now = before.get(name), after.get(name)
+        ratio = f"{now / was:.2f}" if was and now is not None else "-"
+        print(f"| {name} | {_shown(was)} | {_shown(now)} | {ratio} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", default="1", help="comma-separated accounts counts (default 1)")
@@ -316,6 +484,17 @@ def main() -> None:
         metavar="REF",
         help="also measure git REF's code, runs alternating with this checkout's",
     )
+    parser.add_argument(
+        "--neonize",
+        action="store_true",
+        help="measure one real (neonize) account offline instead, while its session and host have neonize loaded",
+    )
+    parser.add_argument(
+        "--neonize-watch",
+        type=float,
+        default=NEONIZE_WATCH,
+        help=f"seconds each --neonize run is read for, from the supervisor's first status (default {NEONIZE_WATCH:g})",
+    )
     args = harness.parse(parser, SMOKE)
     counts = sorted({int(n) for n in args.accounts.split(",")})
 
@@ -328,7 +507,10 @@ def main() -> None:
             labels = [(label, ROOT, {"WAGW_FORK_SERVER": value}) for label, value in FORK_SERVER_MODES]
         if args.compare:
             labels.insert(0, (args.compare, harness.extract(ROOT, args.compare, Path(ref_dir)), {}))
-        measure(args, counts, labels)
+        if args.neonize:
+            measure_neonize(args, labels)
+        else:
+            measure(args, counts, labels)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
@@ -370,14 +552,8 @@ def measure(args: argparse.Namespace, counts: list[int], labels: list[Label]) ->
         for accounts in counts:
             if (ref, accounts) not in runs or (this, accounts) not in runs:
                 continue
-            before, after = medians(runs[ref, accounts]), medians(runs[this, accounts])
-            print(f"\n## {accounts} account(s), before ({ref}) and after ({this}), PSS MB, medians\n")
-            print("| process | before | after | after / before |")
-            print("|---|---|---|---|")
-            for name in sorted(before.keys() | after.keys(), key=lambda n: (n == "total", n != "supervisor", n)):
-                was, now = before.get(name), after.get(name)
-                ratio = f"{now / was:.2f}" if was and now is not None else "-"
-                print(f"| {name} | {_shown(was)} | {_shown(now)} | {ratio} |")
+            title = f"{accounts} account(s), before ({ref}) and after ({this})"
+            before_after(title, runs[ref, accounts], runs[this, accounts])
     print()
     for (label, accounts), total in sorted(totals.items()):
         if accounts > 1 and (label, 1) in totals:
