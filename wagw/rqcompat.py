@@ -1222,17 +1222,24 @@ def finish_many(
         ExecutionRegistry.key_template.format(""),
         Result.get_key(""),
     ]
+    # A batch's jobs mostly share their start (one start_many) and end: each time formatted once.
+    ends: dict[datetime_type, tuple[str, str]] = {}
+    starts: dict[datetime_type, str] = {}
     for job, execution, result, mark in finished:
         job._result = result
         job._status = JobStatus.FINISHED
         ended = job.ended_at or rq_now()
+        if (end := ends.get(ended)) is None:
+            end = ends[ended] = (utcformat(ended), _float(ended.timestamp()))
+        if (start := starts.get(execution.created_at)) is None:
+            start = starts[execution.created_at] = _float(execution.created_at.timestamp())
         args += (
             job.id,
             execution.id,
-            utcformat(ended),
+            end[0],
             b64encode(job.serializer.dumps(result)).decode(),  # Result.serialize
-            _float(execution.created_at.timestamp()),
-            _float(ended.timestamp()),
+            start,
+            end[1],
         )
         args += mark if mark is not None else ("", 0, "")
     scripts.finish(keys=[first.started_job_registry.key, first.finished_job_registry.key], args=args, client=pipe)

@@ -63,6 +63,8 @@ def reap_orphaned_jobs(
     `accounts` names for its queue (wagw.accounts.Roster.queue_accounts)."""
     hostname = hostname or socket.gethostname()
     reaped: list[str] = []
+    # Each worker looked up once a pass: a busy webhook worker holds hundreds of started jobs.
+    dead: dict[str, bool] = {}
     for queue_name in queue_names:
         account = (accounts or {}).get(queue_name)
         registry = StartedJobRegistry(queue_name, connection=conn, serializer=SERIALIZER)
@@ -70,8 +72,11 @@ def reap_orphaned_jobs(
         for entry in rqcompat.started_entries(registry):
             if entry.problem is not None:
                 rqcompat.set_aside_entry(registry, entry, rqcompat.Unreadable(entry.problem), REAPER)
-            elif entry.worker_name and _worker_dead(conn, entry.worker_name, hostname):
-                orphans.append(entry)
+            elif entry.worker_name:
+                if entry.worker_name not in dead:
+                    dead[entry.worker_name] = _worker_dead(conn, entry.worker_name, hostname)
+                if dead[entry.worker_name]:
+                    orphans.append(entry)
         orphan_ids = [entry.job_id for entry in orphans]
         orphans = [entry for entry in orphans if not _send_outcome_unknown(conn, registry, entry, account)]
         if orphans:

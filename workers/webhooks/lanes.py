@@ -74,7 +74,7 @@ class Lane:
     # ---- capacity -----------------------------------------------------------------------------
 
     def _oldest(self, clock: float) -> float:
-        return max((clock - started for started in self._running.values()), default=0.0)
+        return clock - min(self._running.values()) if self._running else 0.0
 
     def expected_wait(self) -> float:
         """Seconds a delivery submitted now would wait in this lane (lock held): what it holds

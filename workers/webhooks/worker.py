@@ -401,9 +401,10 @@ class DeliveryWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqc
         latencies: list[tuple[str, float]] = []
         logs = []
         finished: list[tuple[Job, Execution, dict, rqcompat.Mark | None]] = []  # recorded together, in one command
+        ended = rqcompat.now()  # the batch's outcomes are recorded now: one clock read and stamp for all
         with self.connection.pipeline() as pipe:
             for flight in batch:
-                flight.job.ended_at = rqcompat.now()
+                flight.job.ended_at = ended
                 kind = self._record(flight, pipe, finished)
                 if kind in counts:
                     counts[kind] += 1
