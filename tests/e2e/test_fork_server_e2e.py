@@ -97,9 +97,18 @@ def test_the_pure_python_children_are_forked_and_the_supervisors_own(daemon):
     for name in COLD:
         pid = _running(daemon, name)
         assert _ppid(pid) == daemon.pid and not _cmdline(pid).startswith(b"wagw: ")
-    host = wait_for(lambda: next(iter(descendants(daemon.child_pid("wa-worker-1") or 0)), None), 30, what="host")
-    assert process_name(host) == "wa-worker-1/host"
+    worker = _running(daemon, "wa-worker-1")
+    below = wait_for(lambda: _named_below(worker, "wa-worker-1/host", "wa-worker-1/forker"), 30, what="host, forker")
+    # The native host: forked by the wa-worker's host forker, and the wa-worker's own child.
+    assert _ppid(below["wa-worker-1/host"]) == _ppid(below["wa-worker-1/forker"]) == worker
+    assert _forked(below["wa-worker-1/host"], "wa-worker-1/host")
     assert "fork-server: starting -> running" in daemon.log_text()
+
+
+def _named_below(parent: int, *names: str) -> dict[str, int]:
+    """The named processes below `parent`, once every one of them is there, else {}."""
+    found = {process_name(pid): pid for pid in descendants(parent)}
+    return {name: found[name] for name in names} if all(name in found for name in names) else {}
 
 
 def test_no_secret_in_the_fork_servers_environment_or_memory(daemon):
@@ -231,4 +240,7 @@ def test_with_the_setting_off_every_child_starts_cold(daemon_factory):
     for name in FORKED:
         pid = _running(daemon, name)
         assert b"\0-m\0wagw\0" in _cmdline(pid) and process_name(pid) == name
+    worker = _running(daemon, "wa-worker-1")
+    [host] = wait_for(lambda: _named_below(worker, "wa-worker-1/host").values(), 30, what="host")
+    assert b"\0-m\0workers.wa.host" in _cmdline(host) and not _named_below(worker, "wa-worker-1/forker")
     assert daemon.stop() == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 from rq.job import Job, JobStatus
 
 from chaos.polling import wait_for
+from chaos.procs import process_name
 from wagw import keys
 
 ALICE = "15551234567@s.whatsapp.net"
@@ -70,8 +71,9 @@ class WaWorkerProcess:
         return status.get("worker_pid") == str(self.pid) and status.get("connected") == "1" and bool(self.host_pid())
 
     def host_pid(self) -> int | None:
-        children = child_pids(self.pid)
-        return children[0] if len(children) == 1 else None
+        """Its native host (beside it runs its host forker, unless hosts start cold)."""
+        hosts = [pid for pid in child_pids(self.pid) if (process_name(pid) or "").endswith("/host")]
+        return hosts[0] if len(hosts) == 1 else None
 
     def assert_alive(self) -> None:
         if self.proc.poll() is not None:

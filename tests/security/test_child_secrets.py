@@ -18,7 +18,7 @@ import socket
 import pytest
 
 from chaos.polling import wait_for
-from chaos.procs import descendants
+from chaos.procs import descendants, process_name
 
 pytestmark = pytest.mark.e2e
 
@@ -93,8 +93,10 @@ def test_each_child_holds_only_the_secrets_granted_to_it(daemon_factory):
         "webhook-worker-1": webhooks,
         "alpha/wa-worker-1": set(),
         "alpha/wa-worker-1/host": set(),
+        "alpha/wa-worker-1/forker": set(),  # forks the hosts: a copy of its wa-worker at its start
         "beta/wa-worker-1": set(),
         "beta/wa-worker-1/host": set(),
+        "beta/wa-worker-1/forker": set(),
         "alpha/session": {"alpha secret", "alpha token"},
         "beta/session": {"global secret"},
         "dashboard": {"dashboard password"},
@@ -103,12 +105,13 @@ def test_each_child_holds_only_the_secrets_granted_to_it(daemon_factory):
     }
     # Every process has logged a line of its own: its settings are built.
     daemon.start()
-    wait_for(lambda: all(f"[{name}] " in daemon.log_text() for name in granted), 90, what="every child to log")
+    loggers = [name for name in granted if not name.endswith("/forker")]  # it logs nothing of its own
+    wait_for(lambda: all(f"[{name}] " in daemon.log_text() for name in loggers), 90, what="every child to log")
     snapshot = daemon.wait_settled(30)
     assert all(p["state"] == "running" for p in snapshot["processes"]), snapshot["processes"]
     pids = {p["name"]: p["pid"] for p in snapshot["processes"]}
     for worker in ("alpha/wa-worker-1", "beta/wa-worker-1"):
-        [pids[f"{worker}/host"]] = descendants(pids[worker])
+        pids.update({process_name(pid) or str(pid): pid for pid in descendants(pids[worker])})
     assert set(pids) == set(granted)
     needles = {name: value.encode() for name, value in values.items()}
     held = {name: memory_holds(pid, needles) for name, pid in pids.items()}

@@ -11,8 +11,8 @@ The session loads neonize, whose Go runtime does not survive a fork: a process t
 can never be forked. The server never loads it (its preload checks, and it refuses to fork
 if neonize is loaded), so a session forked from it is a single-threaded Python process that
 loads the Go library afterwards, in the child, as a cold session does after its imports; a Go
-panic there aborts the session alone. The native hosts are the wa-workers' own children and
-are started cold by them.
+panic there aborts the session alone. The native hosts are the wa-workers' own children,
+forked by each wa-worker's host forker (workers.wa.host_forker).
 
 It holds no secret. The supervisor starts it cold with every secret withheld from its
 environment (wagw.supervisor.grants.without_secrets), and it never builds Settings. A child's

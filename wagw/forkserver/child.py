@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from typing import NoReturn
 
 from wagw.exitcodes import ExitCode
@@ -43,7 +44,38 @@ def become(name: str, argv: list[str], env_fd: int, out_fd: int) -> NoReturn:
     except BaseException:
         traceback.print_exc()
     finally:
-        _exit(code)
+        exit_as_interpreter(code)
+
+
+def double_fork(become: Callable[[], NoReturn]) -> int:
+    """Fork a child that runs `become`, through an intermediate that exits at once; its pid.
+    Once the intermediate is reaped (before this returns), the child belongs to the nearest
+    subreaper above this process: the one that waits for it and reads its real exit status."""
+    report_r, report_w = os.pipe()
+    intermediate = os.fork()
+    if intermediate == 0:
+        code = 1
+        try:
+            os.close(report_r)
+            pid = os.fork()
+            if pid == 0:
+                os.close(report_w)
+                become()  # never returns
+            os.write(report_w, str(pid).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(report_w)
+    try:
+        report = b""
+        while chunk := os.read(report_r, 32):
+            report += chunk
+    finally:
+        os.close(report_r)
+        os.waitpid(intermediate, 0)
+    if not report.isdigit():
+        raise OSError("the intermediate process did not report its child")
+    return int(report)
 
 
 def _read_all(fd: int) -> bytes:
@@ -66,7 +98,7 @@ def _redirect(out_fd: int) -> None:
     os.close(out_fd)
 
 
-def _exit(code: int) -> NoReturn:
+def exit_as_interpreter(code: int) -> NoReturn:
     """As an interpreter's end would: atexit handlers, flushed streams; then no return into
     the server's loop, whatever happens."""
     try:

@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import time
+from typing import NoReturn
 
 from loguru import logger
 
@@ -100,7 +101,7 @@ def _fork(sock: socket.socket, data: bytes, fds: list[int]) -> bytes:
         return protocol.answer(error="neonize is loaded in the fork server")
     env_fd, out_fd = fds
     try:
-        pid = _double_fork(sock, name, argv, env_fd, out_fd)
+        pid = child.double_fork(lambda: _become(sock, name, argv, env_fd, out_fd))
     except OSError as error:
         logger.error("{}: fork failed: {}", name, error)
         return protocol.answer(error=f"fork failed: {error}")
@@ -108,32 +109,6 @@ def _fork(sock: socket.socket, data: bytes, fds: list[int]) -> bytes:
     return protocol.answer(pid=pid)
 
 
-def _double_fork(sock: socket.socket, name: str, argv: list[str], env_fd: int, out_fd: int) -> int:
-    """Fork the child through an intermediate that exits at once: once the intermediate is
-    reaped, the child is the supervisor's (it is the subreaper)."""
-    report_r, report_w = os.pipe()
-    intermediate = os.fork()
-    if intermediate == 0:
-        code = 1
-        try:
-            os.close(report_r)
-            pid = os.fork()
-            if pid == 0:
-                os.close(report_w)
-                sock.close()
-                child.become(name, argv, env_fd, out_fd)  # never returns
-            os.write(report_w, str(pid).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(report_w)
-    try:
-        report = b""
-        while chunk := os.read(report_r, 32):
-            report += chunk
-    finally:
-        os.close(report_r)
-        os.waitpid(intermediate, 0)
-    if not report.isdigit():
-        raise OSError("the intermediate process did not report its child")
-    return int(report)
+def _become(sock: socket.socket, name: str, argv: list[str], env_fd: int, out_fd: int) -> NoReturn:
+    sock.close()
+    child.become(name, argv, env_fd, out_fd)

@@ -1,8 +1,9 @@
 """The wa-worker's side of its native host (workers.wa.host): spawn, call with a deadline,
 observe death; when to respawn is workers.wa.host_restarts' (the shared child state machine).
 
-The wa-worker never imports neonize; the host is a fresh interpreter started with
-subprocess (never a fork of a process that loaded Go). Its stderr is relayed to the log
+The wa-worker never imports neonize; the host is forked by the wa-worker's host forker
+(workers.wa.host_forker), or without one a fresh interpreter started with subprocess: never a
+fork of a process that loaded Go. Its stderr is relayed to the log
 line by line and the last lines are kept, so a host that dies mid-call turns into a
 HostCrashed naming the signal or exit code and carrying the Go panic text.
 
@@ -48,6 +49,7 @@ from wagw.errors import SlotReplaced as SlotReplaced
 from wagw.exitcodes import ExitCode, fatal_fix
 from wagw.logs import ChildOutput
 from wagw.whatsapp import backend as backend_errors
+from workers.wa.host_forker import ForkedHost, HostForker
 from workers.wa.host_restarts import HostRestarts
 
 if TYPE_CHECKING:
@@ -93,7 +95,7 @@ class _Incarnation:
     straight from stdout; a thread reads the events pipe (connection state) and one relays
     stderr."""
 
-    def __init__(self, popen: subprocess.Popen, events_fd: int, name: str, changed: threading.Condition):
+    def __init__(self, popen: subprocess.Popen | ForkedHost, events_fd: int, name: str, changed: threading.Condition):
         self.popen = popen
         self.pid = popen.pid
         self.name = name
@@ -237,13 +239,22 @@ class _Incarnation:
 class HostClient:
     """Owns the native host of one wa-worker slot; its restarts are HostRestarts' decisions."""
 
-    def __init__(self, settings: Settings, slot: int, *, argv: list[str] | None = None, account: Account | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        slot: int,
+        *,
+        argv: list[str] | None = None,
+        account: Account | None = None,
+        forker: HostForker | None = None,
+    ):
         self.settings = settings
         self.slot = slot
         self.account = account or accounts.find(settings, None)
         self.role = self.account.worker_role(slot)
         self.name = self.account.host_process(slot)
         self.argv = argv or HOST_ARGV
+        self.forker = forker if self.argv == HOST_ARGV else None  # forks only the real host
         self._changed = threading.Condition()
         self._host: _Incarnation | None = None  # the live one, until its exit is noticed
         self._restarts = HostRestarts(ChildSpec(self.name, self.argv, ready=self._connected_once), self)
@@ -528,30 +539,15 @@ class HostClient:
 
     def spawn(self, spec: ChildSpec) -> _Incarnation:
         """Start a host (the launcher of its Child): the hello, settings included, goes over stdin."""
-        env = dict(os.environ, WAGW_LOG_WIRE="1", WAGW_PROCESS_NAME=self.name, PYTHONUNBUFFERED="1")
-        events_read, events_write = os.pipe()
-        try:
-            popen = subprocess.Popen(
-                spec.argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(events_write,),
-                env=env,
-                # Its own session: a Ctrl+C meant for the wa-worker must not kill a call mid-way;
-                # the host dies with the wa-worker through PR_SET_PDEATHSIG and stdin EOF instead.
-                start_new_session=True,
-            )
-        except BaseException:
-            os.close(events_read)
-            raise
-        finally:
-            os.close(events_write)
+        extra_env = {"WAGW_LOG_WIRE": "1", "WAGW_PROCESS_NAME": self.name, "PYTHONUNBUFFERED": "1"}
+        forked = self._fork(extra_env)
+        popen: subprocess.Popen | ForkedHost
+        popen, events_read, events_fd = forked if forked is not None else self._spawn_cold(spec, extra_env)
         hello = {
             "slot": self.slot,
             "account": self.account.name,
             "parent": os.getpid(),
-            "events_fd": events_write,
+            "events_fd": events_fd,
             "settings": settings_payload(self.settings),
         }
         host = self._host = _Incarnation(popen, events_read, self.name, self._changed)
@@ -561,8 +557,34 @@ class HostClient:
         except OSError:
             pass  # died at once: the reader threads report it
         self.spawns += 1
-        logger.info("started native host pid {} for slot {}", popen.pid, self.slot)
+        logger.info("started native host pid {} for slot {}{}", popen.pid, self.slot, " (forked)" if forked else "")
         return host
+
+    def _fork(self, extra_env: dict[str, str]) -> tuple[ForkedHost, int, int] | None:
+        if self.forker is None or not self.forker.alive:
+            return None
+        return self.forker.fork(self.name, extra_env, owned=(self._host.pid,) if self._host else ())
+
+    def _spawn_cold(self, spec: ChildSpec, extra_env: dict[str, str]) -> tuple[subprocess.Popen, int, int]:
+        events_read, events_write = os.pipe()
+        try:
+            popen = subprocess.Popen(
+                spec.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(events_write,),
+                env=dict(os.environ, **extra_env),
+                # Its own session: a Ctrl+C meant for the wa-worker must not kill a call mid-way;
+                # the host dies with the wa-worker through PR_SET_PDEATHSIG and stdin EOF instead.
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(events_read)
+            raise
+        finally:
+            os.close(events_write)
+        return popen, events_read, events_write
 
     def _bury(self, host: _Incarnation, returncode: int, during: str | None) -> None:
         """Record what a dead host left: its exit, pairing, JID and last error."""

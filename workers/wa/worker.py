@@ -50,6 +50,7 @@ from wagw.scheduler.reaper import reap_orphaned_jobs
 from workers.wa import jobs as wa
 from workers.wa.gate import SendGate
 from workers.wa.host_client import HostClient
+from workers.wa.host_forker import HostForker
 
 if TYPE_CHECKING:
     import argparse
@@ -548,6 +549,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         )
     rqcompat.confine_jobs(JOB_PATHS)
     rqcompat.quicken_rq()  # rq's Jobs, Queues and registries built at less cost, per job
+    # First, while this process is single-threaded and holds no connection (workers.wa.host_forker).
+    forker = HostForker.start(account.wa_worker_process(slot), settings.backend) if settings.fork_server else None
     conn = connect(settings)
     try:
         queue_accounts = dict.fromkeys(account.queues, account.name)
@@ -556,7 +559,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     except RedisError as error:  # Redis full: the scheduler's reaper does it later
         logger.warning("orphaned jobs not reaped at start: {}", refusals.reason(error))
 
-    host = HostClient(settings, slot, account=account)
+    host = HostClient(settings, slot, account=account, forker=forker)
     host.start()  # ~0.5-0.8 s of imports in the host, overlapping the worker's own start
     runtime = wa.Runtime(settings=settings, conn=conn, host=host, slot=slot, account=account)
     wa.bind(runtime)
@@ -586,6 +589,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         stop_status.set()
         host.stop()
+        if forker is not None:
+            forker.close()
         wa.bind(None)
         try:
             publish_device_status(conn, host)
