@@ -36,7 +36,7 @@ def _call(client: HostClient, jid: str) -> str:
 
 def main() -> None:
     settings = Settings(_env_file=None)
-    forker = HostForker.start("wa-worker-1", settings.backend)
+    forker = HostForker.start("wa-worker-1")
     assert forker is not None
     wait_for(lambda: process_name(forker.pid) == "wa-worker-1/forker", 10)  # it titles itself first
     report: dict = {"me": os.getpid(), "forker": forker.pid, "forker_name": process_name(forker.pid)}

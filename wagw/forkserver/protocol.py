@@ -16,6 +16,9 @@ FDS_PER_REQUEST = 2  # environment (read end), output (write end)
 # The `wagw` commands the server forks; their modules are preloaded. The session loads neonize,
 # but only after the fork, in the child: the server never loads it (wagw.forkserver).
 FORKED_COMMANDS = ("scheduler", "webhook-worker", "wa-worker", "history-writer", "session")
+# The modules of a native host that a wa-worker forks (workers.wa.host_forker); never the neonize
+# backend's, which loads Go.
+HOST_MODULES = ("workers.wa.host", "wagw.whatsapp.fake")
 # A forked child's process title (ps, /proc/<pid>/cmdline): chaos/procs.py names it by this.
 TITLE_PREFIX = "wagw: "
 TITLE_SUFFIX = " (forked)"

@@ -30,9 +30,12 @@ NAME = "fork-server"
 
 def preload() -> int:
     """Import what every forked command imports at start: its entry module (by name, as the
-    CLI does) and wagw.cli's own. Returns how many modules are loaded."""
+    CLI does) and wagw.cli's own; and what the native hosts the wa-workers fork import
+    (HOST_MODULES). Returns how many modules are loaded."""
     for command in protocol.FORKED_COMMANDS:
         importlib.import_module(COMMANDS[command][0].partition(":")[0])
+    for module in protocol.HOST_MODULES:
+        importlib.import_module(module)
     if go_loaded():
         raise RuntimeError("neonize was imported by the fork server's preload: nothing could be forked from it")
     return len(sys.modules)

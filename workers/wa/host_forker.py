@@ -46,8 +46,6 @@ from wagw.supervisor import orphans
 FDS_PER_HOST = 4  # stdin (read end), stdout, stderr, events (write ends)
 ANSWER_TIMEOUT = 10.0  # seconds; it only forks, so a forker this slow is treated as gone
 CLOSE_WAIT = 2.0  # seconds it gets to exit on its socket's EOF before it is killed
-# What a host imports beyond the wa-worker's modules; the neonize backend loads Go: never here.
-HOST_MODULES = {"fake": ("workers.wa.host", "wagw.whatsapp.fake"), "neonize": ("workers.wa.host",)}
 
 
 class ForkedHost:
@@ -102,7 +100,7 @@ class HostForker:
         self.alive = True
 
     @classmethod
-    def start(cls, name: str, backend: str) -> HostForker | None:
+    def start(cls, name: str) -> HostForker | None:
         """Fork the forker; None (hosts start cold) where it cannot be done safely."""
         if threading.active_count() > 1:
             logger.info("native hosts start cold: the wa-worker already runs threads")
@@ -117,7 +115,7 @@ class HostForker:
         pid = os.fork()
         if pid == 0:
             ours.close()
-            _serve_forever(theirs, name, backend, parent)
+            _serve_forever(theirs, name, parent)
         theirs.close()
         ours.settimeout(ANSWER_TIMEOUT)
         return cls(ours, pid)
@@ -169,7 +167,7 @@ class HostForker:
 
 
 # The forker's side ------------------------------------------------------------------------
-def _serve_forever(sock: socket.socket, name: str, backend: str, parent: int) -> NoReturn:
+def _serve_forever(sock: socket.socket, name: str, parent: int) -> NoReturn:
     code: int = ExitCode.FAILURE
     try:
         title.set_title(protocol.title(f"{name}/forker"))
@@ -178,12 +176,13 @@ def _serve_forever(sock: socket.socket, name: str, backend: str, parent: int) ->
         die_with_parent(parent, signal.SIGKILL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for module in HOST_MODULES.get(backend, HOST_MODULES["neonize"]):
+        for module in protocol.HOST_MODULES:  # already there when the fork server forked the wa-worker
             importlib.import_module(module)
         if "neonize" in sys.modules:
             raise RuntimeError("neonize is loaded in the host forker: no host can be forked from it")
-        gc.collect()
-        gc.freeze()  # the collector never un-shares what the hosts inherit
+        # No collection first: it would write to every object the wa-worker made, so copy
+        # the pages this process shares with it. Frozen, the hosts' collector skips them.
+        gc.freeze()
         while True:
             data, fds, _flags, _address = socket.recv_fds(sock, protocol.MAX_MESSAGE, FDS_PER_HOST)
             if not data:

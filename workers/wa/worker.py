@@ -550,7 +550,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     rqcompat.confine_jobs(JOB_PATHS)
     rqcompat.quicken_rq()  # rq's Jobs, Queues and registries built at less cost, per job
     # First, while this process is single-threaded and holds no connection (workers.wa.host_forker).
-    forker = HostForker.start(account.wa_worker_process(slot), settings.backend) if settings.fork_server else None
+    forker = HostForker.start(account.wa_worker_process(slot)) if settings.fork_server else None
     conn = connect(settings)
     try:
         queue_accounts = dict.fromkeys(account.queues, account.name)
