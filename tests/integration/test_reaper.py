@@ -66,6 +66,31 @@ def test_started_job_without_retries_fails_as_abandoned(redis_conn):
     assert job.get_status(refresh=True) == JobStatus.FAILED
 
 
+def test_each_worker_is_looked_up_once_a_pass_however_many_jobs_it_holds(redis_conn, monkeypatch):
+    """A draining webhook worker holds hundreds of started jobs, and the scheduler reaps every
+    second: one registration read per worker, not one per job. The dead one's jobs are all
+    reaped, the live one's all kept."""
+    queue = Queue("webhooks", connection=redis_conn, serializer=SERIALIZER)
+    live = [queue.enqueue("workers.webhooks.deliver", args=("0123456789abcdef", f"l{n}", "{}")) for n in range(30)]
+    dead = [queue.enqueue("workers.webhooks.deliver", args=("0123456789abcdef", f"d{n}", "{}")) for n in range(30)]
+    pid = dead_pid()
+    for job in live:
+        start_as_worker(redis_conn, queue, job, "webhook-worker-1.10", os.getpid())
+    for job in dead:
+        start_as_worker(redis_conn, queue, job, "webhook-worker-2.10", pid)
+    looked_up: list[str] = []
+    real = rqcompat.worker_pid_and_host
+
+    def counted(conn, worker_name):
+        looked_up.append(worker_name)
+        return real(conn, worker_name)
+
+    monkeypatch.setattr(rqcompat, "worker_pid_and_host", counted)
+    assert sorted(reap_orphaned_jobs(redis_conn, ["webhooks"])) == sorted(job.id for job in dead)
+    assert sorted(looked_up) == ["webhook-worker-1.10", "webhook-worker-2.10"]
+    assert all(job.get_status(refresh=True) == JobStatus.STARTED for job in live)
+
+
 def test_id_stranded_in_the_intermediate_list_is_requeued_at_the_front(redis_conn):
     now = [100.0]
     queue = Queue("wa", connection=redis_conn, serializer=SERIALIZER)
