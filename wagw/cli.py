@@ -4,6 +4,7 @@ hands both to the module that implements it."""
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 from typing import TYPE_CHECKING
@@ -48,6 +49,7 @@ SETTINGS_OPTIONAL = frozenset({"doctor"})
 WITHOUT_RQ = frozenset({"run"})
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wagw", description="Supervised WhatsApp gateway daemon.")
     parser.add_argument("--version", action="version", version=f"wagw {__version__}")

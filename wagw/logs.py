@@ -232,6 +232,8 @@ class Console:
 
 
 _console: Console | None = None
+_wire_level: str | None = None  # the level of the wire sink configure_logging installed last
+_handed_down = False  # set in the fork server: its children inherit that sink (hand_down_sink)
 
 
 def console() -> Console | None:
@@ -239,18 +241,42 @@ def console() -> Console | None:
     return _console
 
 
+def forget_sinks() -> None:
+    """No sink at all, until configure_logging: for a forked process whose inherited sinks
+    write to a descriptor that now means something else."""
+    global _console, _wire_level, _handed_down
+    logger.remove()
+    _console = _wire_level = None
+    _handed_down = False
+
+
+def hand_down_sink() -> None:
+    """The fork server's: the children it forks keep its wire sink (their fd 2 is their own
+    output by then) instead of setting one up again, which would write to pages they
+    otherwise keep sharing with it (~1.4 MB a child). configure_logging takes it once."""
+    global _handed_down
+    _handed_down = _wire_level is not None
+
+
 def configure_logging(settings: Settings, process_name: str, *, wire: bool | None = None) -> None:
     """Configure loguru and stdlib logging for this process. Call once, at an entry point."""
     if wire is None:
         wire = os.environ.get(WIRE_ENV) == "1"
+    level = settings.log_level
+    global _console, _wire_level, _handed_down
+    inherited, _handed_down = _handed_down, False
+    if wire and inherited and _wire_level == level:  # forked from the server: the same sink
+        logger.configure(extra={"proc": process_name}, patcher=_make_safe)
+        return
     logger.remove()
     logger.configure(extra={"proc": process_name}, patcher=_make_safe)
-    level = settings.log_level
-    global _console
     _console = None
+    _wire_level = None
     if wire:
         logger.add(_line_sink(sys.stderr, _wire_line, "exc"), level=level, format="{message}")
-        return _configure_stdlib(level)
+        _configure_stdlib(level)
+        _wire_level = level
+        return
     out = _console = Console(sys.stdout)
     journal = to_journal(sys.stdout)
     if settings.log_format == "json":

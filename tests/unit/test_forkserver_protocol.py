@@ -79,3 +79,11 @@ def test_the_title_is_what_chaos_names_a_forked_child_by():
 
     match = FORKED_TITLE.match(protocol.title("webhook-worker-2").encode() + b"\0\0")
     assert match and match.group(1) == b"webhook-worker-2"
+
+
+def test_the_server_warms_the_parser_its_children_reuse():
+    from wagw.cli import build_parser
+    from wagw.forkserver.server import warm_up
+
+    warm_up()
+    assert build_parser() is build_parser()  # cached: a forked child parses with the server's

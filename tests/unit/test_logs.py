@@ -71,3 +71,32 @@ def test_a_bidi_override_in_a_logged_value_reaches_the_sink_escaped(log_format):
     (line,) = out.getvalue().splitlines()
     message = json.loads(line)["message"] if log_format == "json" else line
     assert "\u202e" not in message and message.endswith("received invoice_\\u202efdp.exe")
+
+
+def _wire_records(stream: io.StringIO) -> list[tuple[str, str]]:
+    return [(line["proc"], line["msg"]) for line in map(json.loads, stream.getvalue().splitlines())]
+
+
+def test_a_forked_child_keeps_the_servers_wire_sink_once_and_only_when_handed_down():
+    from wagw import logs
+
+    out = io.StringIO()
+    stderr, sys.stderr = sys.stderr, out
+    settings = Settings(_env_file=None)
+    try:
+        configure_logging(settings, "fork-server", wire=True)
+        logs.hand_down_sink()  # the fork server's, before it forks
+        configure_logging(settings, "scheduler", wire=True)  # the forked child's first call
+        logger.info("one")
+        # Taken once: a later call (or one after a removal) sets the sink up again.
+        logger.remove()
+        configure_logging(settings, "scheduler", wire=True)
+        logger.info("two")
+        # Never without the server's word: a removed sink is not assumed to be there.
+        logger.remove()
+        configure_logging(settings, "other", wire=True)
+        logger.info("three")
+    finally:
+        sys.stderr = stderr
+        logs.forget_sinks()
+    assert _wire_records(out) == [("scheduler", "one"), ("scheduler", "two"), ("other", "three")]

@@ -15,7 +15,8 @@ panic there aborts the session alone. The native hosts are the wa-workers' own c
 forked by each wa-worker's host forker (workers.wa.host_forker).
 
 It holds no secret. The supervisor starts it cold with every secret withheld from its
-environment (wagw.supervisor.grants.without_secrets), and it never builds Settings. A child's
+environment (wagw.supervisor.grants.without_secrets); it builds Settings once, from that
+environment, only to warm validation for its children, and drops them. A child's
 environment, secrets included, travels in a pipe whose read end the supervisor passes with
 SCM_RIGHTS; the server hands that fd to the child unread, so no secret is ever in its memory,
 nor copied from it into a child that must not hold it. The api, the dashboard and the metrics

@@ -7,6 +7,7 @@ through it anyway: wagw.forkserver).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
@@ -17,12 +18,13 @@ import time
 from typing import NoReturn
 
 from loguru import logger
+from pydantic import ValidationError
 
-from wagw.cli import COMMANDS
+from wagw.cli import COMMANDS, build_parser
 from wagw.config import Settings
 from wagw.exitcodes import ExitCode
 from wagw.forkserver import child, protocol
-from wagw.logs import configure_logging
+from wagw.logs import configure_logging, hand_down_sink
 from wagw.procs import die_with_parent
 
 NAME = "fork-server"
@@ -41,6 +43,16 @@ def preload() -> int:
     return len(sys.modules)
 
 
+def warm_up() -> None:
+    """Do once here what every forked child does first, so that it shares the result instead
+    of making its own: the command line parser (cached: wagw.cli.build_parser) and the paths
+    of Settings validation (pydantic's, run on this process's environment, which holds no
+    secret; the instance is dropped at once). About 2 MB less in each forked child."""
+    build_parser()
+    with contextlib.suppress(ValidationError):  # a child says what is invalid, not the server
+        Settings(_env_file=None)
+
+
 def go_loaded() -> bool:
     """Whether neonize (and with it the Go runtime, which does not survive a fork) is loaded
     here. A forked session loads it after the fork, in the child; the server never does."""
@@ -55,11 +67,13 @@ def main(argv: list[str]) -> int:
     if parent:  # the supervisor's child: never outlives it
         die_with_parent(int(parent))
     signal.signal(signal.SIGTERM, _stop)
-    # Settings are never built here: model_construct reads no environment and holds defaults.
+    # model_construct reads no environment and holds defaults: the server's own logging.
     configure_logging(Settings.model_construct(), os.environ.get("WAGW_PROCESS_NAME", NAME))
+    hand_down_sink()
     sock = socket.socket(fileno=int(argv[0]))
     began = time.monotonic()
     modules = preload()
+    warm_up()
     gc.collect()
     gc.freeze()  # the collector never touches (so never un-shares) what the children inherit
     sock.send(protocol.READY)

@@ -40,6 +40,7 @@ from loguru import logger
 
 from wagw.exitcodes import ExitCode
 from wagw.forkserver import child, protocol, title
+from wagw.logs import forget_sinks
 from wagw.procs import die_with_parent
 from wagw.supervisor import orphans
 
@@ -226,7 +227,7 @@ def _become_host(sock: socket.socket, name: str, env: dict[str, str], fds: list[
     code: int = ExitCode.FAILURE
     try:
         sock.close()
-        logger.remove()  # the wa-worker's sinks write to fd 1, which is about to be the replies
+        forget_sinks()  # the host's own come with its hello; fd 1 is about to carry the replies
         title.set_title(protocol.title(name))
         os.setsid()  # as a cold host's start_new_session
         for target, fd in enumerate(fds[:3]):
