@@ -302,7 +302,24 @@ class NeonizeRun:
         return f"of {self.snapshots}; neonize loaded in the {loaded}"
 
 
-def measure_neonize_account(root: Path, watch: float, grace: float, extra_env: dict[str, str]) -> NeonizeRun:
+STALLED_WHATSAPP = ROOT / "bench" / "stalled_whatsapp.py"
+
+
+def stalled_whatsapp(data_dir: Path) -> list[str]:
+    """The daemon's wrapper: a namespace where WhatsApp never answers (bench/stalled_whatsapp.py),
+    so the session and the host hold neonize loaded for whatsmeow's 10 s TLS handshake
+    timeout; [] where this machine cannot make one (then WhatsApp's names fail at DNS, and each
+    process holds neonize ~0.1 s a try)."""
+    wrapper = ["unshare", "-rmn", sys.executable, str(STALLED_WHATSAPP), str(data_dir / "hosts"), "--"]
+    if not (shutil.which("unshare") and shutil.which("ip")):
+        return []
+    probe = subprocess.run([*wrapper, "true"], capture_output=True, timeout=30)
+    return wrapper if probe.returncode == 0 else []
+
+
+def measure_neonize_account(
+    root: Path, watch: float, grace: float, extra_env: dict[str, str], stall: bool = True
+) -> NeonizeRun:
     """One real account of `wagw run` running root's code, offline: synthetic paired stores for
     the session and worker-1 (chaos.devices), so both load neonize, make their client, fail at
     the network and back off. For `watch` seconds, every SAMPLE_EVERY: the tree by name; a
@@ -315,7 +332,7 @@ def measure_neonize_account(root: Path, watch: float, grace: float, extra_env: d
     store_env = {k: v for k, v in os.environ.items() if not k.startswith("WAGW_")}
     store_env["PYTHONPATH"] = str(ROOT)
     devices = data_dir.resolve() / "devices"
-    daemon = Daemon(data_dir, env)
+    daemon = Daemon(data_dir, env, wrapper=stalled_whatsapp(data_dir) if stall else None)
     run = NeonizeRun()
     go: set[int] = set()  # pids seen with the Go library mapped (it is never unmapped)
     try:
@@ -374,13 +391,16 @@ def measure_neonize(args: argparse.Namespace, labels: list[Label]) -> None:
     """--neonize: each label's one real account, runs alternating; medians of the runs that
     measured, and each label beside the first. CannotMeasure when no run measured at all."""
     runs: dict[str, list[dict[str, dict[str, int]]]] = defaultdict(list)
+    with tempfile.TemporaryDirectory(prefix="wagw-bench-probe-") as probe:
+        stall = bool(stalled_whatsapp(Path(probe)))
     print(
         f"one neonize account, offline: {args.runs} run(s) per label, each read for {args.neonize_watch:g} s "
-        f"every {SAMPLE_EVERY * 1000:.0f} ms"
+        f"every {SAMPLE_EVERY * 1000:.0f} ms; WhatsApp "
+        + ("stalled (a private namespace, bench/stalled_whatsapp.py)" if stall else "unreachable (fails at DNS)")
     )
     for number in range(1, args.runs + 1):
         for label, root, extra_env in labels:
-            got = measure_neonize_account(root, args.neonize_watch, args.grace, extra_env)
+            got = measure_neonize_account(root, args.neonize_watch, args.grace, extra_env, stall)
             if got.figures is None:
                 print(
                     f"run {number}, {label}: no figure: no snapshot counted within {args.neonize_watch:g} s "

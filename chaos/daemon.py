@@ -34,8 +34,16 @@ class DaemonError(AssertionError):
 
 
 class Daemon:
-    def __init__(self, data_dir: Path, env: dict[str, str], run_accounts: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str],
+        run_accounts: list[str] | None = None,
+        wrapper: list[str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        # Run before `wagw run`, which it must exec (its pid is the supervisor's): a namespace.
+        self.wrapper = wrapper or []
         # `wagw run --accounts`: this daemon runs only these (others share its Redis).
         self.run_accounts = run_accounts or []
         self.log_path = data_dir / "wagw-run.log"
@@ -67,7 +75,7 @@ class Daemon:
         self._close_redis()  # a previous incarnation's connections are dead
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "wagw", "run", *self.run_args],
+                [*self.wrapper, sys.executable, "-m", "wagw", "run", *self.run_args],
                 env=self.env,
                 cwd=self.data_dir,
                 stdout=log,
