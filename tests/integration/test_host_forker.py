@@ -41,5 +41,6 @@ def test_hosts_are_forked_their_crashes_reported_and_a_dead_forker_falls_back_to
     assert report["second_crash"] == -signal.SIGABRT
     assert "-m workers.wa.host" in report["cold_cmdline"] and report["cold"]["parent"] == report["me"]
     assert report["forker_alive"] is False
+    assert "the host forker is gone (" in run.stderr and "native hosts start cold from now on" in run.stderr
     # Every host and the forker reaped: nothing left behind, zombie or not.
     assert report["children_left"] == []

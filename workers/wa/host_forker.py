@@ -130,18 +130,19 @@ class HostForker:
         pipes = [os.pipe() for _ in range(3)]
         events_read, events_write = os.pipe()
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], events_write]
-        answer: dict | None = None
+        answer: object = None
+        problem = "it closed its socket"
         try:
             socket.send_fds(self._sock, [json.dumps({"name": name, "env": env}).encode()], theirs)
             answer = json.loads(self._sock.recv(protocol.MAX_MESSAGE) or b"null")
         except (OSError, ValueError) as error:
-            logger.warning("the host forker is gone ({}): native hosts start cold from now on", error)
+            problem = str(error) or type(error).__name__
         finally:
             for fd in theirs:
                 os.close(fd)
-        if not isinstance(answer, dict) or not isinstance(answer.get("pid"), int):
-            if isinstance(answer, dict):
-                logger.warning("the host forker refused: {}: native hosts start cold from now on", answer.get("error"))
+        if not (isinstance(answer, dict) and all(isinstance(answer.get(key), int) for key in ("pid", "events_fd"))):
+            why = f"refused: {answer.get('error')}" if isinstance(answer, dict) else f"is gone ({problem})"
+            logger.warning("the host forker {}: native hosts start cold from now on", why)
             for fd in (pipes[0][1], pipes[1][0], pipes[2][0], events_read):
                 os.close(fd)
             self.close(owned)
@@ -158,12 +159,15 @@ class HostForker:
         """Close its socket (it exits on EOF), reap it, and reap whatever it left half-forked."""
         self.alive = False
         self._sock.close()
-        forker = ForkedHost(self.pid)
         try:
-            forker.wait(CLOSE_WAIT)
-        except subprocess.TimeoutExpired:
-            forker.kill()
-            forker.wait()
+            forker = ForkedHost(self.pid)
+            try:
+                forker.wait(CLOSE_WAIT)
+            except subprocess.TimeoutExpired:
+                forker.kill()
+                forker.wait()
+        except (ProcessLookupError, ChildProcessError):  # reaped already: nothing to wait for
+            pass
         orphans.reap(owned)
 
 
