@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -320,3 +321,16 @@ def test_sigterms_to_an_idle_worker_under_a_stream_of_jobs_lose_none(start_worke
         pytest.fail(f"{len(stuck)} of {len(jobs)} jobs never ended: {sorted({str(j.get_status()) for j in stuck})}")
     failed = [job for job in jobs if job.get_status() != JobStatus.FINISHED]
     assert not failed, [(job.id, job.get_status(), (job.latest_result() or job).exc_string) for job in failed[:3]]
+
+
+def test_a_host_that_dies_between_jobs_is_replaced_within_seconds(start_worker, wa_queue):
+    """An idle worker wakes every IDLE_LOOK_EVERY seconds to notice it (rq's idle wait is 20 s)."""
+    worker = start_worker()
+    assert wait_done(wa_queue.enqueue("workers.wa.fetch_avatar", jid=ALICE)) == JobStatus.FINISHED
+    host = worker.host_pid()  # the worker has just gone back to waiting for jobs
+    os.kill(host, signal.SIGKILL)
+    began = time.monotonic()
+    wait_for(
+        lambda: worker.host_pid() not in (None, host) and worker.status().get("connected") == "1", 30, what="a new host"
+    )
+    assert time.monotonic() - began < 15  # 5 s wake, a forked host, its connect: not rq's 20 s

@@ -67,6 +67,10 @@ BACKSTOP_GRACE = 2
 # A short idle wait (BLPOP) lets the main thread look after a host that died between jobs.
 WORKER_TTL = 35
 HEARTBEAT_EVERY = 1.0  # seconds; RQ's extra beats in between are skipped
+# An idle worker wakes this often (rq: WORKER_TTL - 15 = 20 s) to notice that its host died
+# and start the next one: a host that lost its connection is back within seconds, not at the
+# next job. Each wake is one beat (a pipeline) and one more BLPOP.
+IDLE_LOOK_EVERY = 5
 REFUSED_PAUSE = 0.5  # seconds between tries while Redis refuses to give out a job
 REFUSED_WARN_EVERY = 60.0
 
@@ -255,6 +259,10 @@ class WaWorker(refusals.WorkerHoldsOn, rqcompat.PromptCommandListener, rqcompat.
         finally:
             self._defaults = []
             self.runtime.end()
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return IDLE_LOOK_EVERY
 
     def heartbeat(self, timeout=None, pipeline=None):
         if pipeline is not None:
