@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -15,10 +16,10 @@ from collections.abc import Iterator
 import pytest
 
 from chaos.daemon import Daemon
+from chaos.devices import SESSION_JID, WORKER_JID, make_paired_store
 from chaos.polling import wait_for
 from chaos.procs import descendants, parent_map, process_name
 from tests.conftest import E2E_ENV, short_tempdir
-from tests.integration.test_session_neonize import SESSION_JID, make_paired_store
 from wagw.exitcodes import ExitCode
 from wagw.procs import pid_alive
 
@@ -150,10 +151,13 @@ def test_a_go_panic_in_the_forked_session_kills_it_alone(daemon):
 def test_a_forked_session_loads_the_real_neonize_after_the_fork(daemon_factory):
     """The neonize backend, offline: each forked session loads the Go library in the child,
     makes its client on a (synthetic) paired store and fails at the network as a cold one
-    does (exit 75, another try, forked again); the server itself never loads it."""
+    does (exit 75, another try, forked again); the server itself never loads it. So does each
+    native host its wa-worker's host forker forks (which never loads it either)."""
     daemon = daemon_factory({"WAGW_BACKEND": "neonize", "WAGW_WA_CONNECT_WAIT": "5"})
-    store = daemon.data_dir.resolve() / "devices" / "session.sqlite3"
-    make_paired_store(store, SESSION_JID, {**daemon.env, "PATH": os.environ["PATH"]})
+    devices = daemon.data_dir.resolve() / "devices"
+    store_env = {**daemon.env, "PATH": os.environ["PATH"]}
+    make_paired_store(devices / "session.sqlite3", SESSION_JID, store_env)
+    make_paired_store(devices / "worker-1.sqlite3", WORKER_JID, store_env)
     daemon.start(timeout=60)
     # whatsmeow's own words for a failed dial: the Go code ran in the forked session.
     wait_for(lambda: "[session] session connection failed: cannot connect to WhatsApp" in daemon.log_text(), 60)
@@ -162,6 +166,14 @@ def test_a_forked_session_loads_the_real_neonize_after_the_fork(daemon_factory):
     wait_for(lambda: _forked(daemon.child_pid("session") or 0, "session"), 30, what="a forked session")
     server = _running(daemon, "fork-server")
     with open(f"/proc/{server}/maps") as maps:
+        assert "neonize" not in maps.read()
+    # The forked hosts: whatsmeow's words in the host, exit 75, and the next one forked too.
+    wait_for(lambda: "[wa-worker-1/host] worker-1 cannot connect: cannot connect to WhatsApp" in daemon.log_text(), 60)
+    forked_hosts = re.compile(r"\[wa-worker-1\] started native host pid \d+ for slot 1 \(forked\)")
+    wait_for(lambda: len(forked_hosts.findall(daemon.log_text())) >= 2, 60, what="a second forked host")
+    assert "native host pid" in daemon.log_text() and "exited with tempfail" in daemon.log_text()
+    forker = _named_below(_running(daemon, "wa-worker-1"), "wa-worker-1/forker")["wa-worker-1/forker"]
+    with open(f"/proc/{forker}/maps") as maps:
         assert "neonize" not in maps.read()
     assert "panic:" not in daemon.log_text()
 
