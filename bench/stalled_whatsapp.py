@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import selectors
 import signal
 import socket
 import subprocess
@@ -33,10 +34,25 @@ def _listen_forever(parent: int) -> None:
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", 443))
     server.listen(128)
-    held = []  # accepted and never answered: the client waits for its own timeout
+    # Every connection accepted and never answered: the client waits for its own timeout.
+    # One its client closed is closed here too, so a long run never runs out of fds.
+    events = selectors.DefaultSelector()
+    events.register(server, selectors.EVENT_READ)
     while True:
-        connection, _address = server.accept()
-        held.append(connection)
+        for key, _mask in events.select():
+            if key.fileobj is server:
+                connection, _address = server.accept()
+                events.register(connection, selectors.EVENT_READ)
+                continue
+            connection = key.fileobj
+            assert isinstance(connection, socket.socket)
+            try:
+                gone = not connection.recv(65536)  # the handshake it sent is dropped
+            except OSError:
+                gone = True
+            if gone:
+                events.unregister(connection)
+                connection.close()
 
 
 def main(argv: list[str]) -> None:

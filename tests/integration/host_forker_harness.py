@@ -51,6 +51,9 @@ def main() -> None:
             report["crash"] = {"returncode": crash.returncode, "panic": crash.panic[:60]}
         report["after_crash_call"] = _call(client, ALICE)
         report["second"] = _host(client)
+        # Its subreaper reaps what a dead host left (neonize leaves a shell child): only the
+        # forker and the live host are its children.
+        report["children_after_crash"] = sorted(orphans.children())
         # The forker dies: the host it forked keeps serving, and the next one starts cold.
         os.kill(forker.pid, signal.SIGKILL)
         report["forker_gone"] = wait_for(lambda: _zombie(forker.pid), 10)
@@ -61,6 +64,7 @@ def main() -> None:
             report["second_crash"] = crash.returncode
         report["cold_call"] = _call(client, ALICE)
         report["cold"] = _host(client)
+        report["children_when_cold"] = sorted(orphans.children())
         with open(f"/proc/{client.pid}/cmdline", "rb") as cmdline:
             report["cold_cmdline"] = cmdline.read().replace(b"\0", b" ").decode()
         report["forker_alive"] = forker.alive

@@ -36,10 +36,12 @@ def test_hosts_are_forked_their_crashes_reported_and_a_dead_forker_falls_back_to
     assert report["crash"]["returncode"] == -signal.SIGABRT
     assert report["crash"]["panic"].startswith("panic: runtime error")
     assert report["second"]["pid"] != report["first"]["pid"]
+    assert report["children_after_crash"] == sorted([report["forker"], report["second"]["pid"]])
     # The forker SIGKILLed: the host it forked keeps serving; the next host starts cold.
     assert report["forker_gone"] and report["survivor_call"] is True
     assert report["second_crash"] == -signal.SIGABRT
     assert "-m workers.wa.host" in report["cold_cmdline"] and report["cold"]["parent"] == report["me"]
+    assert report["children_when_cold"] == [report["cold"]["pid"]]  # the dead forker reaped too
     assert report["forker_alive"] is False
     assert "the host forker is gone (" in run.stderr and "native hosts start cold from now on" in run.stderr
     # Every host and the forker reaped: nothing left behind, zombie or not.

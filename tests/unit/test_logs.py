@@ -77,6 +77,10 @@ def _wire_records(stream: io.StringIO) -> list[tuple[str, str]]:
     return [(line["proc"], line["msg"]) for line in map(json.loads, stream.getvalue().splitlines())]
 
 
+def _sinks() -> set[int]:
+    return set(logger._core.handlers)  # type: ignore[attr-defined]  # loguru lists no sinks publicly
+
+
 def test_a_forked_child_keeps_the_servers_wire_sink_once_and_only_when_handed_down():
     from wagw import logs
 
@@ -85,8 +89,10 @@ def test_a_forked_child_keeps_the_servers_wire_sink_once_and_only_when_handed_do
     settings = Settings(_env_file=None)
     try:
         configure_logging(settings, "fork-server", wire=True)
+        servers = _sinks()
         logs.hand_down_sink()  # the fork server's, before it forks
         configure_logging(settings, "scheduler", wire=True)  # the forked child's first call
+        assert _sinks() == servers  # the very sink, not a new one
         logger.info("one")
         # Taken once: a later call (or one after a removal) sets the sink up again.
         logger.remove()
@@ -96,7 +102,13 @@ def test_a_forked_child_keeps_the_servers_wire_sink_once_and_only_when_handed_do
         logger.remove()
         configure_logging(settings, "other", wire=True)
         logger.info("three")
+        # Handed down at another level: the child's own level wins, with a sink of its own.
+        before = _sinks()
+        logs.hand_down_sink()
+        configure_logging(Settings(_env_file=None, log_level="DEBUG"), "debugging", wire=True)
+        assert _sinks() != before
+        logger.debug("four")
     finally:
         sys.stderr = stderr
         logs.forget_sinks()
-    assert _wire_records(out) == [("scheduler", "one"), ("scheduler", "two"), ("other", "three")]
+    assert _wire_records(out) == [("scheduler", "one"), ("scheduler", "two"), ("other", "three"), ("debugging", "four")]

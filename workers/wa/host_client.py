@@ -590,6 +590,8 @@ class HostClient:
         """Record what a dead host left: its exit, pairing, JID and last error."""
         if self._host is host:
             self._host = None
+        if self.forker is not None:  # its subreaper: what the host left came here
+            self.forker.reap_strays(() if self._host is None else (self._host.pid,))
         if host.paired is not None:
             self._last_paired = host.paired
         self._last_jid = host.jid or self._last_jid

@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from typing import IO, NoReturn
 
@@ -78,11 +79,12 @@ class ForkedHost:
 
     def wait(self, timeout: float | None = None) -> int:
         if self.poll() is None:
-            ready, _, _ = select.select([self._pidfd], [], [], timeout)
-            if not ready:
+            exited = select.poll()
+            exited.register(self._pidfd, select.POLLIN)
+            if not exited.poll(None if timeout is None else timeout * 1000):
                 raise subprocess.TimeoutExpired(self.args, timeout or 0)
         while (code := self.poll()) is None:  # readable means exited: the status is there
-            select.select([], [], [], 0.001)
+            time.sleep(0.001)
         return code
 
     def kill(self) -> None:
@@ -99,6 +101,7 @@ class HostForker:
         self._sock = sock
         self.pid = pid
         self.alive = True
+        self._closed = False
 
     @classmethod
     def start(cls, name: str) -> HostForker | None:
@@ -106,14 +109,29 @@ class HostForker:
         if threading.active_count() > 1:
             logger.info("native hosts start cold: the wa-worker already runs threads")
             return None
+        try:
+            os.close(os.pidfd_open(os.getpid()))  # Linux >= 5.3, and no seccomp profile refusing it
+        except (AttributeError, OSError) as error:
+            logger.info("native hosts start cold: no pidfds here ({})", error)
+            return None
         if not orphans.become_subreaper():
             logger.info("native hosts start cold: this kernel cannot make the wa-worker their subreaper")
             return None
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        except OSError as error:
+            logger.warning("native hosts start cold: no socket for a host forker ({})", error)
+            return None
         sys.stdout.flush()
         sys.stderr.flush()
         parent = os.getpid()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as error:
+            ours.close()
+            theirs.close()
+            logger.warning("native hosts start cold: the host forker could not be forked ({})", error)
+            return None
         if pid == 0:
             ours.close()
             _serve_forever(theirs, name, parent)
@@ -132,18 +150,26 @@ class HostForker:
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], events_write]
         answer: object = None
         problem = "it closed its socket"
+        ours = [pipes[0][1], pipes[1][0], pipes[2][0], events_read]
         try:
             socket.send_fds(self._sock, [json.dumps({"name": name, "env": env}).encode()], theirs)
             answer = json.loads(self._sock.recv(protocol.MAX_MESSAGE) or b"null")
         except (OSError, ValueError) as error:
             problem = str(error) or type(error).__name__
+        except BaseException:
+            # Interrupted mid-request (a job's timeout alarm): its answer may still come, and
+            # would be read as the next request's, so this forker is done with.
+            for fd in ours:
+                os.close(fd)
+            self.close(owned)
+            raise
         finally:
             for fd in theirs:
                 os.close(fd)
         if not (isinstance(answer, dict) and all(isinstance(answer.get(key), int) for key in ("pid", "events_fd"))):
             why = f"refused: {answer.get('error')}" if isinstance(answer, dict) else f"is gone ({problem})"
             logger.warning("the host forker {}: native hosts start cold from now on", why)
-            for fd in (pipes[0][1], pipes[1][0], pipes[2][0], events_read):
+            for fd in ours:
                 os.close(fd)
             self.close(owned)
             return None
@@ -157,7 +183,9 @@ class HostForker:
 
     def close(self, owned: tuple[int, ...] = ()) -> None:
         """Close its socket (it exits on EOF), reap it, and reap whatever it left half-forked."""
-        self.alive = False
+        if self._closed:
+            return
+        self.alive, self._closed = False, True
         self._sock.close()
         try:
             forker = ForkedHost(self.pid)
@@ -166,9 +194,14 @@ class HostForker:
             except subprocess.TimeoutExpired:
                 forker.kill()
                 forker.wait()
-        except (ProcessLookupError, ChildProcessError):  # reaped already: nothing to wait for
+        except OSError:  # reaped already (ChildProcessError, ProcessLookupError): nothing to wait for
             pass
         orphans.reap(owned)
+
+    def reap_strays(self, owned: tuple[int, ...]) -> None:
+        """Reap what came to the wa-worker as its hosts' subreaper: the orphans a dead host
+        left (neonize leaves a shell child), half-forked hosts. `owned`: the live hosts."""
+        orphans.reap(owned if self._closed else (*owned, self.pid))
 
 
 # The forker's side ------------------------------------------------------------------------
@@ -211,7 +244,10 @@ def _keep_standard_fds_open() -> None:
         try:
             os.fstat(fd)
         except OSError:
-            os.dup2(os.open(os.devnull, os.O_RDWR), fd)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            if devnull != fd:  # the lowest free fd: this one, unless a lower one was closed too
+                os.dup2(devnull, fd)
+                os.close(devnull)
 
 
 def _fork_host(sock: socket.socket, data: bytes, fds: list[int]) -> bytes:
