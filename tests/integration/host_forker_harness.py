@@ -85,5 +85,35 @@ def _zombie(pid: int) -> bool:
         return True
 
 
+class Alarm(Exception):
+    pass
+
+
+def interrupted() -> None:
+    """A request cut short by a signal handler that raises (a job's timeout alarm) while the
+    forker is slow (stopped): the forker is retired, no fd is left open, and a late answer can
+    never be read as the next request's."""
+    fds = len(os.listdir("/proc/self/fd"))
+    forker = HostForker.start("wa-worker-1")
+    assert forker is not None
+    os.kill(forker.pid, signal.SIGSTOP)
+
+    def alarm(_signum, _frame):
+        raise Alarm
+
+    signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    report: dict = {}
+    try:
+        forker.fork("wa-worker-1/host", {})
+    except Alarm:
+        report["interrupted"] = True
+    report["alive"] = forker.alive
+    report["fds_left"] = len(os.listdir("/proc/self/fd")) - fds
+    report["forker_gone"] = _zombie(forker.pid)
+    report["children_left"] = sorted(orphans.children())
+    print(json.dumps(report), flush=True)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(interrupted() if sys.argv[1:] == ["interrupt"] else main())
