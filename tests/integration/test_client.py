@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from rq.job import JobStatus
 
+from chaos.polling import wait_for
 from tests.integration.wa_worker_harness import ALICE, CRASH, HANG, sent, wait_done
 from wagw import client, keys
 from wagw.operations.args import InvalidArguments
@@ -204,4 +205,6 @@ def test_a_retried_sends_history_outcome_says_retrying_until_its_last_attempt(st
         records = (json.loads(fields[b"record"]) for _id, fields in redis_conn.xrange(keys.HISTORY_SENDS))
         return [record["status"] for record in records if record["job_id"] == job.id]
 
+    # The outcome is appended right after rq marks the job failed: it may come a moment later.
+    wait_for(lambda: len(statuses()) >= 2, 10, what="the last attempt's outcome")
     assert statuses() == ["retrying", "failed"]
