@@ -27,8 +27,11 @@ pages are all its own, so its PSS is an upper bound for a host inside the daemon
 
 --neonize measures one real account instead: `wagw run` with WAGW_BACKEND=neonize, offline, on
 synthetic paired device stores for the session and worker-1 (chaos.devices), so the session and
-the native host each load neonize, make their client, fail at the network (DNS) and back off:
-each lives ~1.5 s a try, too short to settle and read. So each run is read for --neonize-watch
+the native host each load neonize, make their client, fail at the network and back off. The
+daemon runs in a private namespace where WhatsApp accepts and never answers
+(bench/stalled_whatsapp.py), so each holds neonize for whatsmeow's 10 s TLS handshake timeout
+(where no namespace can be made, WhatsApp's names fail at DNS: ~0.1 s a try). Either way too
+short to settle and read, so each run is read for --neonize-watch
 seconds, every 30 ms: the name of every process of the tree and, for the session and the host,
 whether neonize's Go library is in /proc/<pid>/maps. A snapshot counts when both have it mapped
 and every child of the supervisor's status is there (the history store's migration over); then
@@ -305,16 +308,19 @@ class NeonizeRun:
 STALLED_WHATSAPP = ROOT / "bench" / "stalled_whatsapp.py"
 
 
-def stalled_whatsapp(data_dir: Path) -> list[str]:
-    """The daemon's wrapper: a namespace where WhatsApp never answers (bench/stalled_whatsapp.py),
-    so the session and the host hold neonize loaded for whatsmeow's 10 s TLS handshake
-    timeout; [] where this machine cannot make one (then WhatsApp's names fail at DNS, and each
-    process holds neonize ~0.1 s a try)."""
-    wrapper = ["unshare", "-rmn", sys.executable, str(STALLED_WHATSAPP), str(data_dir / "hosts"), "--"]
+def can_stall() -> bool:
+    """Whether this machine can make the namespace where WhatsApp never answers
+    (bench/stalled_whatsapp.py): without it WhatsApp's names fail at DNS, and each process
+    holds neonize ~0.1 s a try instead of whatsmeow's 10 s TLS handshake timeout."""
     if not (shutil.which("unshare") and shutil.which("ip")):
-        return []
-    probe = subprocess.run([*wrapper, "true"], capture_output=True, timeout=30)
-    return wrapper if probe.returncode == 0 else []
+        return False
+    with tempfile.TemporaryDirectory(prefix="wagw-bench-probe-") as probe:
+        return subprocess.run([*stalled_whatsapp(Path(probe)), "true"], capture_output=True, timeout=30).returncode == 0
+
+
+def stalled_whatsapp(data_dir: Path) -> list[str]:
+    """The daemon's wrapper: that namespace, with its hosts file in data_dir."""
+    return ["unshare", "-rmn", sys.executable, str(STALLED_WHATSAPP), str(data_dir / "hosts"), "--"]
 
 
 def measure_neonize_account(
@@ -391,8 +397,7 @@ def measure_neonize(args: argparse.Namespace, labels: list[Label]) -> None:
     """--neonize: each label's one real account, runs alternating; medians of the runs that
     measured, and each label beside the first. CannotMeasure when no run measured at all."""
     runs: dict[str, list[dict[str, dict[str, int]]]] = defaultdict(list)
-    with tempfile.TemporaryDirectory(prefix="wagw-bench-probe-") as probe:
-        stall = bool(stalled_whatsapp(Path(probe)))
+    stall = can_stall()
     print(
         f"one neonize account, offline: {args.runs} run(s) per label, each read for {args.neonize_watch:g} s "
         f"every {SAMPLE_EVERY * 1000:.0f} ms; WhatsApp "

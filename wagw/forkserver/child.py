@@ -40,11 +40,16 @@ def become(name: str, argv: list[str], env_fd: int, out_fd: int) -> NoReturn:
 
         code = main(argv)
     except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.FAILURE)
+        code = exit_code(stop)
     except BaseException:
         traceback.print_exc()
     finally:
         exit_as_interpreter(code)
+
+
+def exit_code(stop: SystemExit) -> int:
+    """The status an interpreter would exit with for this SystemExit."""
+    return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.FAILURE)
 
 
 def double_fork(become: Callable[[], NoReturn]) -> int:

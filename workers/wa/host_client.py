@@ -561,7 +561,7 @@ class HostClient:
         return host
 
     def _fork(self, extra_env: dict[str, str]) -> tuple[ForkedHost, int, int] | None:
-        if self.forker is None or not self.forker.alive:
+        if self.forker is None:
             return None
         return self.forker.fork(self.name, extra_env, owned=(self._host.pid,) if self._host else ())
 

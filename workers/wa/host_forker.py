@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import weakref
 from typing import IO, NoReturn
 
@@ -100,8 +101,12 @@ class HostForker:
     def __init__(self, sock: socket.socket, pid: int):
         self._sock = sock
         self.pid = pid
-        self.alive = True
         self._closed = False
+
+    @property
+    def alive(self) -> bool:
+        """Not closed: it still takes requests (a dead one is found, and closed, at the next)."""
+        return not self._closed
 
     @classmethod
     def start(cls, name: str) -> HostForker | None:
@@ -185,7 +190,7 @@ class HostForker:
         """Close its socket (it exits on EOF), reap it, and reap whatever it left half-forked."""
         if self._closed:
             return
-        self.alive, self._closed = False, True
+        self._closed = True
         self._sock.close()
         try:
             forker = ForkedHost(self.pid)
@@ -283,10 +288,8 @@ def _become_host(sock: socket.socket, name: str, env: dict[str, str], fds: list[
 
         code = main()
     except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else ExitCode.FAILURE)
+        code = child.exit_code(stop)
     except BaseException:
-        import traceback
-
         traceback.print_exc()
     finally:
         child.exit_as_interpreter(code)
