@@ -9,6 +9,8 @@ inflate past it. Measured on the real processes: their peak resident memory (VmH
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from rq import Queue
 from rq.job import JobStatus
@@ -63,9 +65,10 @@ def test_a_wa_worker_sets_a_bomb_aside_and_the_scheduler_never_inflates_one(
 
     write_bomb(redis_conn, "wa", "bomb-wa", bomb)
     redis_conn.rpush("rq:queue:wa", "bomb-wa")
-    # A scheduled one: the scheduler fetches it (rq's own read) and enqueues it when due.
+    # A scheduled one, due in a moment: the scheduler fetches it (rq's own read) and enqueues it
+    # when due. (Added already due, it could land between the set-aside pass and rq's.)
     write_bomb(redis_conn, "wa", "bomb-scheduled", bomb)
-    redis_conn.zadd("rq:scheduled:wa", {"bomb-scheduled": 1})
+    redis_conn.zadd("rq:scheduled:wa", {"bomb-scheduled": time.time() + 2})
 
     [entry] = wait_dead_lettered(redis_conn, "wa", {b"bomb-wa": "too_large"})
     assert entry["by"] == f"wa-worker-1.{worker.pid}" and entry["bytes"] == len("bomb-wa")

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 # interval close to 1 s.
 POLL_INTERVAL = 0.2
 REAP_INTERVAL = 1.0
+# The set-aside pass looks this far ahead of rq's: an entry falling due between the two (a
+# pass can be preempted on a loaded machine) is checked before rq reads it.
+SCHEDULED_LOOKAHEAD = 1.0
 WARN_EVERY = 60.0  # seconds between warnings of a step Redis keeps refusing
 
 
@@ -129,7 +132,7 @@ def main(settings: Settings, args: argparse.Namespace | None = None) -> int:
             run.scheduler.acquire_locks()
         run.scheduler.heartbeat()
         for registry in run.scheduled:  # rq's fetch of them all ends on one it cannot read
-            rqcompat.set_aside_unreadable_scheduled(registry, by="scheduler")
+            rqcompat.set_aside_unreadable_scheduled(registry, by="scheduler", now=time.time() + SCHEDULED_LOOKAHEAD)
         run.scheduler.enqueue_scheduled_jobs()
 
     def follow_accounts() -> None:
