@@ -251,7 +251,7 @@ def test_malformed_inbound_is_rejected_and_does_not_block_the_stream(settings, r
     assert [r["raw"] for r in rejected] == ["{not json", '["a list"]', '{"type": "message"}', '{"type": "teleport"}']
     assert "invalid JSON" in rejected[0]["error"] and "missing 'id'" in rejected[2]["error"]
     assert "unknown type" in rejected[3]["error"]
-    assert redis_conn.llen(keys.FAKE_PENDING) == 0
+    wait_for(lambda: redis_conn.llen(keys.FAKE_PENDING) == 0, timeout=5, what="the good event acknowledged")
     backend.stop()
     backend.wait()
 
