@@ -150,3 +150,46 @@ def test_a_request_running_long_lets_the_lane_run_another_thread_without_new_wor
     release.set()
     lane.close()
     assert len(done) == 42
+
+
+def test_close_waits_for_threads_the_lane_starts_after_it_was_called(monkeypatch):
+    # Long enough that the lane starts no thread for a held request while this test submits,
+    # even on a loaded machine.
+    monkeypatch.setattr(webhook_lanes, "THREAD_LATENCY", 0.1)
+    done = []
+    lane = Lane(done.append)
+    for n in range(30):  # one at a time: a fast endpoint, learnt on one thread
+        assert lane.try_submit(n, lambda item: None)
+        deadline = time.monotonic() + 10
+        while len(done) <= n and time.monotonic() < deadline:
+            time.sleep(0.001)
+    gate = threading.Event()
+    started_before_close = 0
+    sending_on: set[int] = set()
+
+    def send(item) -> None:
+        thread = int(threading.current_thread().name.rsplit("_", 1)[1])
+        sending_on.add(thread)
+        gate.wait(30)
+        if thread >= started_before_close:  # requests on threads started after close() end last
+            time.sleep(0.5)
+
+    for n in range(12):
+        assert lane.try_submit(f"late-{n}", send)
+    # Settled: MIN_THREADS sending, one more held back.
+    deadline = time.monotonic() + 10
+    while not (len(sending_on) == 2 and lane._idle == 1) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    with lane._lock:
+        started_before_close = len(lane._workers)
+    closer = threading.Thread(target=lane.close)
+    closer.start()
+    # The requests held at the gate run long: the lane starts more threads for what waits.
+    deadline = time.monotonic() + 20
+    while max(sending_on, default=-1) < started_before_close and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert max(sending_on, default=-1) >= started_before_close
+    gate.set()
+    closer.join(timeout=30)
+    assert not closer.is_alive()
+    assert sum(1 for item in done if str(item).startswith("late-")) == 12

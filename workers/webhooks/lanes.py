@@ -199,7 +199,14 @@ class Lane:
         with self._lock:
             self._closed = True
             self._wake.notify_all()
-            workers = list(self._workers)
-        if wait:
+        joined = 0
+        while wait:
+            # A thread may start another while it works off what is left: join until the
+            # list stops growing (only a live thread of this lane appends to it).
+            with self._lock:
+                workers = self._workers[joined:]
+            if not workers:
+                return
             for worker in workers:
                 worker.join()
+            joined += len(workers)
