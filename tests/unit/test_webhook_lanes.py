@@ -6,6 +6,7 @@ import statistics
 import threading
 import time
 
+from chaos.polling import wait_for
 from workers.webhooks import lanes as webhook_lanes
 from workers.webhooks.lanes import Lane
 from workers.webhooks.policy import Outcome
@@ -160,9 +161,7 @@ def test_close_waits_for_threads_the_lane_starts_after_it_was_called(monkeypatch
     lane = Lane(done.append)
     for n in range(30):  # one at a time: a fast endpoint, learnt on one thread
         assert lane.try_submit(n, lambda item: None)
-        deadline = time.monotonic() + 10
-        while len(done) <= n and time.monotonic() < deadline:
-            time.sleep(0.001)
+        wait_for(lambda n=n: len(done) > n, 10, interval=0.001, what=f"delivery {n}")
     gate = threading.Event()
     started_before_close = 0
     sending_on: set[int] = set()
@@ -177,18 +176,13 @@ def test_close_waits_for_threads_the_lane_starts_after_it_was_called(monkeypatch
     for n in range(12):
         assert lane.try_submit(f"late-{n}", send)
     # Settled: MIN_THREADS sending, one more held back.
-    deadline = time.monotonic() + 10
-    while not (len(sending_on) == 2 and lane._idle == 1) and time.monotonic() < deadline:
-        time.sleep(0.001)
+    wait_for(lambda: len(sending_on) == 2 and lane._idle == 1, 10, interval=0.001, what="two sending, one held back")
     with lane._lock:
         started_before_close = len(lane._workers)
     closer = threading.Thread(target=lane.close)
     closer.start()
     # The requests held at the gate run long: the lane starts more threads for what waits.
-    deadline = time.monotonic() + 20
-    while max(sending_on, default=-1) < started_before_close and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert max(sending_on, default=-1) >= started_before_close
+    wait_for(lambda: max(sending_on, default=-1) >= started_before_close, 20, what="a thread started after close()")
     gate.set()
     closer.join(timeout=30)
     assert not closer.is_alive()

@@ -563,7 +563,11 @@ class HostClient:
     def _fork(self, extra_env: dict[str, str]) -> tuple[ForkedHost, int, int] | None:
         if self.forker is None:
             return None
-        return self.forker.fork(self.name, extra_env, owned=(self._host.pid,) if self._host else ())
+        return self.forker.fork(self.name, extra_env, owned=self._live_pids())
+
+    def _live_pids(self) -> tuple[int, ...]:
+        """The live host's pid, if any: never reaped as a stray by the forker's upkeep."""
+        return () if self._host is None else (self._host.pid,)
 
     def _spawn_cold(self, spec: ChildSpec, extra_env: dict[str, str]) -> tuple[subprocess.Popen, int, int]:
         events_read, events_write = os.pipe()
@@ -591,7 +595,7 @@ class HostClient:
         if self._host is host:
             self._host = None
         if self.forker is not None:  # its subreaper: what the host left came here
-            self.forker.reap_strays(() if self._host is None else (self._host.pid,))
+            self.forker.reap_strays(self._live_pids())
         if host.paired is not None:
             self._last_paired = host.paired
         self._last_jid = host.jid or self._last_jid
